@@ -1,0 +1,181 @@
+/* The context file, format version 1: one format for every backend.
+ *
+ * Layout (little-endian, x86_64 first):
+ *   header                      struct ctx_header, at offset 0
+ *   metadata records            PROC, THREAD..., FD..., VMA..., BLOCKS (per process)
+ *   zero padding                up to data_offset (page-aligned)
+ *   memory blocks               page-aligned, each at most CTX_BLOCK_MAX_PAGES pages
+ *   trailer records             BLOCK_CRCS (one crc32c per block), END
+ *
+ * Every record is a struct ctx_rec followed by `length` bytes of payload; its crc
+ * covers type, length, seq and the payload.  Variable-length strings sit at the end
+ * of a payload and are NUL-terminated inside it.  The header says where every
+ * section starts, so a reader can check each length and offset before using it.
+ */
+#ifndef SLURM_CR_CONTEXT_FORMAT_H
+#define SLURM_CR_CONTEXT_FORMAT_H
+
+#include <stdint.h>
+
+#define CTX_MAGIC          "SLURMCR-CONTEXT\n" /* 16 bytes, no NUL */
+#define CTX_MAGIC_LEN      16
+#define CTX_VERSION        1
+#define CTX_ARCH_X86_64    62 /* ELF e_machine */
+#define CTX_BLOCK_MAX_PAGES 256
+#define CTX_PATH_MAX       4096
+#define CTX_NSIG           65 /* signals 1..64 */
+#define CTX_NRLIMIT        16
+#define CTX_AUXV_MAX       64 /* u64 words (pairs) */
+
+enum ctx_scope { CTX_SCOPE_PROC = 1, CTX_SCOPE_PGRP = 2, CTX_SCOPE_SESS = 3, CTX_SCOPE_TREE = 4 };
+
+struct ctx_header {
+    char magic[CTX_MAGIC_LEN];
+    uint32_t version;
+    uint32_t header_size;      /* sizeof(struct ctx_header) */
+    uint32_t arch;             /* CTX_ARCH_* */
+    uint32_t page_size;
+    char kernel_release[72];   /* uname -r, NUL-terminated */
+    char glibc_version[32];
+    uint64_t created_ns;       /* CLOCK_REALTIME */
+    uint32_t scope;            /* enum ctx_scope */
+    uint32_t nproc;
+    uint32_t flags;
+    uint32_t uid;              /* real uid of the checkpointed process */
+    uint32_t nrecords;         /* metadata records */
+    uint32_t nblocks;          /* memory blocks, all processes */
+    uint64_t records_offset;
+    uint64_t records_length;
+    uint64_t data_offset;      /* page-aligned */
+    uint64_t data_length;      /* nblocks' pages * page_size */
+    uint64_t trailer_offset;   /* data_offset + data_length */
+    uint64_t reserved[6];
+    uint32_t header_crc;       /* crc32c of every byte before this field */
+    uint32_t pad;
+};
+
+enum ctx_rec_type {
+    CTX_REC_PROC = 1,
+    CTX_REC_THREAD = 2,
+    CTX_REC_FD = 3,
+    CTX_REC_VMA = 4,
+    CTX_REC_BLOCKS = 5,
+    CTX_REC_BLOCK_CRCS = 6,
+    CTX_REC_END = 7,
+};
+
+struct ctx_rec {
+    uint32_t type;
+    uint32_t length;           /* payload bytes */
+    uint32_t seq;              /* 0,1,2... across the whole file */
+    uint32_t crc;              /* crc32c(type, length, seq, payload) */
+};
+
+struct ctx_file_id {           /* identity of a file on disk */
+    uint64_t dev, ino, size;
+    int64_t mtime_sec, mtime_nsec;
+    uint32_t mode, pad;
+};
+
+struct ctx_sigaction {
+    uint64_t handler, flags, restorer, mask;
+};
+
+struct ctx_proc {
+    int32_t pid, ppid, pgid, sid;
+    uint32_t uid, gid, euid, egid;
+    uint32_t umask, nthreads, nfds, nvmas;
+    uint32_t nblocks, first_block;         /* this process's blocks in the BLOCKS table */
+    uint32_t auxv_words, pad;
+    /* mm fields, as for PR_SET_MM_MAP */
+    uint64_t start_code, end_code, start_data, end_data;
+    uint64_t start_brk, brk, start_stack;
+    uint64_t arg_start, arg_end, env_start, env_end;
+    uint64_t auxv[CTX_AUXV_MAX];
+    uint64_t rlim_cur[CTX_NRLIMIT], rlim_max[CTX_NRLIMIT];
+    struct ctx_sigaction sigactions[CTX_NSIG];  /* index = signal number */
+    uint64_t itimer[3][4];                      /* which: interval sec/usec, value sec/usec */
+    uint64_t runtime_state;                     /* address of the runtime's restart block */
+    uint64_t vdso_crc;                          /* crc32c of the [vdso] bytes */
+    struct ctx_file_id exe_id;
+    char comm[16];
+    uint32_t exe_len, cwd_len;                  /* both include the NUL */
+    /* char exe[exe_len]; char cwd[cwd_len]; */
+};
+
+struct ctx_jmp {               /* callee-saved state, see snapshot.S */
+    uint64_t rbx, rbp, r12, r13, r14, r15, rsp, rip;
+};
+
+struct ctx_thread {
+    int32_t tid;
+    uint32_t index;
+    uint64_t fs_base, gs_base;
+    uint64_t clear_tid_addr;   /* PR_GET_TID_ADDRESS: &pthread->tid */
+    uint64_t robust_head, robust_len;
+    uint64_t sigmask;          /* mask to resume with (the runtime handler's) */
+    uint64_t altstack_sp, altstack_size;
+    uint32_t altstack_flags, pad;
+    uint64_t frame_addr;       /* the interrupted context: a ucontext in the thread's memory */
+    uint64_t gregs[23];        /* copy of its registers, for cr_info */
+    struct ctx_jmp resume;     /* where the thread resumes in the runtime */
+    char comm[16];
+};
+
+enum ctx_fd_kind {
+    CTX_FD_FILE = 1,           /* regular file: reopened by path at pos */
+    CTX_FD_DIR = 2,
+    CTX_FD_DEVICE = 3,         /* /dev/null family: reopened by path */
+    CTX_FD_INHERIT = 4,        /* stdio on a terminal, pipe or socket: cr_restart's own */
+};
+
+struct ctx_fd {
+    int32_t fd;
+    uint32_t kind;             /* enum ctx_fd_kind */
+    uint32_t open_flags;       /* F_GETFL */
+    uint32_t fd_flags;         /* F_GETFD */
+    uint64_t pos;
+    struct ctx_file_id id;
+    uint32_t path_len;         /* includes NUL */
+    int32_t source_fd;         /* CTX_FD_INHERIT: which of cr_restart's fds 0-2 to take */
+    /* char path[path_len]; */
+};
+
+enum ctx_vma_kind {
+    CTX_VMA_ANON = 1,          /* private anonymous (heap, stack, bss, malloc) */
+    CTX_VMA_FILE_PRIVATE = 2,  /* private file mapping: file + modified pages */
+    CTX_VMA_FILE_SHARED = 3,   /* shared file mapping: contents live in the file */
+    CTX_VMA_SHARED_ANON = 4,   /* shared anonymous: contents saved */
+    CTX_VMA_VDSO = 5,
+    CTX_VMA_VVAR = 6,
+    CTX_VMA_VVAR_VCLOCK = 7,
+    CTX_VMA_VSYSCALL = 8,
+};
+
+#define CTX_VMA_GROWSDOWN 0x1
+#define CTX_VMA_HEAP      0x2
+#define CTX_VMA_STACK     0x4
+
+struct ctx_vma {
+    uint64_t start, end, pgoff;
+    uint32_t prot;             /* PROT_* */
+    uint32_t kind;             /* enum ctx_vma_kind */
+    uint32_t flags;            /* CTX_VMA_* */
+    uint32_t path_len;         /* includes NUL; 0 for anonymous */
+    struct ctx_file_id id;
+    /* char path[path_len]; */
+};
+
+struct ctx_block {             /* one run of saved pages */
+    uint64_t addr;
+    uint64_t file_offset;      /* page-aligned */
+    uint32_t npages;
+    uint32_t vma;              /* index of its VMA inside its process */
+};
+
+struct ctx_end {
+    uint64_t file_length;      /* offset just past this record */
+    uint32_t nblocks, pad;
+};
+
+#endif

@@ -1,0 +1,37 @@
+/* The strict reader of context files: every length, offset, count and checksum is
+ * checked before use, and a refusal says exactly what is wrong. */
+#ifndef SLURM_CR_CONTEXT_READER_H
+#define SLURM_CR_CONTEXT_READER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "context_format.h"
+
+struct ctx_image {
+    int fd;
+    uint64_t file_size;
+    struct ctx_header hdr;
+    char *meta;                        /* the metadata records, as read */
+    const struct ctx_proc *proc;
+    const char *exe, *cwd;
+    const struct ctx_thread **threads;
+    const struct ctx_fd **fds;
+    const struct ctx_vma **vmas;
+    const struct ctx_block *blocks;
+    uint32_t *crcs;                    /* one per block */
+};
+
+/* Opens and validates the file's structure (header, records, trailer), not the memory
+ * data.  On failure returns -errno with a message in err; img needs no ctx_close. */
+int ctx_open(const char *path, struct ctx_image *img, char *err, size_t errlen);
+
+/* Reads every memory block and checks its checksum. */
+int ctx_verify_data(struct ctx_image *img, char *err, size_t errlen);
+
+void ctx_close(struct ctx_image *img);
+
+const char *ctx_vma_kind_name(uint32_t kind);
+const char *ctx_fd_kind_name(uint32_t kind);
+
+#endif

@@ -1,0 +1,38 @@
+/* The per-process control channel between a requester (cr_checkpoint, later the node
+ * agent) and the runtime's manager thread: an abstract unix SEQPACKET socket named
+ * after the target's pid.  Both ends check the other with SO_PEERCRED: the runtime
+ * serves only its own uid and root; the requester talks only to the real target pid. */
+#ifndef SLURM_CR_CONTROL_H
+#define SLURM_CR_CONTROL_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#define CR_CTL_MAGIC   0x43524331u /* "CRC1" */
+#define CR_CTL_VERSION 1
+
+enum cr_ctl_op { CR_CTL_CHECKPOINT = 1 };
+
+struct cr_ctl_request {        /* requester -> runtime, with the destination fd (SCM_RIGHTS) */
+    uint32_t magic, version, op, scope;
+    uint32_t flags, timeout_ms;
+};
+
+struct cr_ctl_reply {          /* runtime -> requester, after the dump */
+    uint32_t magic;
+    int32_t err;               /* 0, or the errno of the failure */
+    uint64_t bytes;            /* context file length */
+    char msg[512];             /* what failed, without the errno text */
+};
+
+struct cr_ctl_commit {         /* requester -> runtime: the file is in place (or not) */
+    uint32_t magic;
+    int32_t signal;            /* signal to deliver before the threads resume, or 0 */
+};
+
+/* Fills `addr` with the abstract name for `pid`; returns the address length. */
+socklen_t cr_ctl_address(pid_t pid, struct sockaddr_un *addr);
+
+#endif

@@ -1,0 +1,745 @@
+/* The dumper: runs in the manager thread while every other thread is parked, and
+ * writes the process to a context file (context_format.h).
+ *
+ * It must not take locks another thread may hold, so no malloc and no stdio: its
+ * buffers live in one private scratch mapping (shared-anonymous, so it never merges
+ * with the application's memory and is easy to leave out of the dump). */
+#define _GNU_SOURCE
+#include "runtime.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gnu/libc-version.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/time.h>
+#include <sys/utsname.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "crc32c.h"
+
+#define PAGE 4096UL
+#define MiB (1024UL * 1024)
+
+/* The scratch mapping, cut into fixed areas. */
+#define SCRATCH_SIZE (64 * MiB)
+#define TEXT_OFF     0
+#define TEXT_SIZE    (8 * MiB)
+#define PAGEMAP_OFF  (8 * MiB)
+#define PAGEMAP_SIZE (1 * MiB)
+#define BOUNCE_OFF   (9 * MiB)
+#define BOUNCE_SIZE  (1 * MiB) /* >= CTX_BLOCK_MAX_PAGES * PAGE */
+#define RECS_OFF     (10 * MiB)
+#define RECS_SIZE    (22 * MiB)
+#define BLOCKS_OFF   (32 * MiB)
+#define BLOCKS_SIZE  (24 * MiB)
+#define CRCS_OFF     (56 * MiB)
+#define CRCS_SIZE    (8 * MiB)
+
+#define PM_PRESENT (1ULL << 63)
+#define PM_SWAPPED (1ULL << 62)
+#define PM_FILE    (1ULL << 61)
+
+struct dump {
+    char *scratch;
+    char *msg;
+    size_t msglen;
+    size_t recs_len;
+    uint32_t nrecs;
+    struct ctx_block *blocks;
+    uint32_t nblocks;
+    uint32_t *crcs;
+    struct ctx_proc *proc; /* inside the records area */
+    int pagemap_fd, mem_fd;
+    uint64_t volatile_start[2], volatile_end[2]; /* VMAs that change while we write */
+};
+
+static int fail(struct dump *d, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(struct dump *d, int err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(d->msg, d->msglen, fmt, ap);
+    va_end(ap);
+    return -err;
+}
+
+/* ---- small helpers that neither allocate nor lock ---- */
+
+static ssize_t read_file(struct dump *d, const char *path, char *buf, size_t cap)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return fail(d, errno, "opening %s", path);
+    size_t len = 0;
+    for (;;) {
+        if (len == cap - 1) {
+            close(fd);
+            return fail(d, E2BIG, "%s is larger than %zu bytes", path, cap);
+        }
+        ssize_t n = read(fd, buf + len, cap - 1 - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            int e = errno;
+            close(fd);
+            return fail(d, e, "reading %s", path);
+        }
+        if (n == 0)
+            break;
+        len += (size_t)n;
+    }
+    close(fd);
+    buf[len] = 0;
+    return (ssize_t)len;
+}
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        if (n == 0)
+            return -EIO;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+static void *rec_add(struct dump *d, uint32_t type, size_t len)
+{
+    size_t need = sizeof(struct ctx_rec) + ((len + 7) & ~7UL);
+    if (d->recs_len + need > RECS_SIZE)
+        return NULL;
+    struct ctx_rec *r = (struct ctx_rec *)(d->scratch + RECS_OFF + d->recs_len);
+    memset(r, 0, need);
+    r->type = type;
+    r->length = (uint32_t)((len + 7) & ~7UL);
+    r->seq = d->nrecs++;
+    d->recs_len += need;
+    return r + 1;
+}
+
+static void recs_seal(struct dump *d)
+{
+    for (size_t off = 0; off < d->recs_len;) {
+        struct ctx_rec *r = (struct ctx_rec *)(d->scratch + RECS_OFF + off);
+        r->crc = crc32c(crc32c(0, r, 12), r + 1, r->length);
+        off += sizeof *r + r->length;
+    }
+}
+
+static void file_id_of(const struct stat *st, struct ctx_file_id *id)
+{
+    id->dev = st->st_dev;
+    id->ino = st->st_ino;
+    id->size = (uint64_t)st->st_size;
+    id->mtime_sec = st->st_mtim.tv_sec;
+    id->mtime_nsec = st->st_mtim.tv_nsec;
+    id->mode = st->st_mode;
+}
+
+/* ---- the process ---- */
+
+static int collect_proc(struct dump *d)
+{
+    char *text = d->scratch + TEXT_OFF;
+    size_t exe_len = strlen(crt.exe_path) + 1;
+    char cwd[CTX_PATH_MAX];
+    if (syscall(SYS_getcwd, cwd, sizeof cwd) < 0)
+        return fail(d, errno, "reading the current directory");
+    size_t cwd_len = strlen(cwd) + 1;
+    struct ctx_proc *p = rec_add(d, CTX_REC_PROC, sizeof *p + exe_len + cwd_len);
+    if (!p)
+        return fail(d, E2BIG, "too much metadata");
+    d->proc = p;
+    p->pid = getpid();
+    p->ppid = getppid();
+    p->pgid = getpgid(0);
+    p->sid = getsid(0);
+    uid_t r, e, s;
+    gid_t gr, ge, gs;
+    getresuid(&r, &e, &s);
+    getresgid(&gr, &ge, &gs);
+    p->uid = r, p->euid = e, p->gid = gr, p->egid = ge;
+    mode_t um = umask(0);
+    umask(um);
+    p->umask = um;
+
+    /* mm fields from /proc/self/stat, after the command name */
+    if (read_file(d, "/proc/self/stat", text, TEXT_SIZE) < 0)
+        return -EIO;
+    char *q = strrchr(text, ')');
+    if (!q)
+        return fail(d, EIO, "cannot parse /proc/self/stat");
+    unsigned long long f[64] = { 0 };
+    int field = 2; /* q points at the end of field 2 */
+    for (q++; *q && field < 52;) {
+        while (*q == ' ')
+            q++;
+        field++;
+        f[field] = strtoull(q, &q, 10);
+        while (*q && *q != ' ')
+            q++; /* the state letter */
+    }
+    if (field < 51)
+        return fail(d, EIO, "/proc/self/stat has %d fields; the kernel is too old", field);
+    p->start_code = f[26], p->end_code = f[27], p->start_stack = f[28];
+    p->start_data = f[45], p->end_data = f[46], p->start_brk = f[47];
+    p->arg_start = f[48], p->arg_end = f[49], p->env_start = f[50], p->env_end = f[51];
+    p->brk = (uint64_t)syscall(SYS_brk, 0);
+
+    ssize_t n = read_file(d, "/proc/self/auxv", text, TEXT_SIZE);
+    if (n < 0)
+        return (int)n;
+    if ((size_t)n > sizeof p->auxv)
+        return fail(d, E2BIG, "auxv has %zd bytes", n);
+    memcpy(p->auxv, text, (size_t)n);
+    p->auxv_words = (uint32_t)(n / 8);
+
+    for (int i = 0; i < CTX_NRLIMIT && i < RLIM_NLIMITS; i++) {
+        struct rlimit rl;
+        if (getrlimit((__rlimit_resource_t)i, &rl) == 0)
+            p->rlim_cur[i] = rl.rlim_cur, p->rlim_max[i] = rl.rlim_max;
+    }
+    for (int sig = 1; sig < CTX_NSIG; sig++) {
+        struct { uint64_t handler, flags, restorer, mask; } ka;
+        if (syscall(SYS_rt_sigaction, sig, NULL, &ka, 8) == 0)
+            memcpy(&p->sigactions[sig], &ka, sizeof ka);
+    }
+    for (int w = 0; w < 3; w++) {
+        struct itimerval it;
+        if (getitimer(w, &it) == 0) {
+            p->itimer[w][0] = (uint64_t)it.it_interval.tv_sec;
+            p->itimer[w][1] = (uint64_t)it.it_interval.tv_usec;
+            p->itimer[w][2] = (uint64_t)it.it_value.tv_sec;
+            p->itimer[w][3] = (uint64_t)it.it_value.tv_usec;
+        }
+    }
+    p->runtime_state = (uint64_t)(uintptr_t)&crt.restart;
+    struct stat st;
+    if (stat(crt.exe_path, &st) == 0)
+        file_id_of(&st, &p->exe_id);
+    if (read_file(d, "/proc/self/comm", text, TEXT_SIZE) > 0) {
+        char *nl = strchr(text, '\n');
+        if (nl)
+            *nl = 0;
+        strncpy(p->comm, text, sizeof p->comm - 1);
+    }
+    p->exe_len = (uint32_t)exe_len;
+    p->cwd_len = (uint32_t)cwd_len;
+    char *tail = (char *)(p + 1);
+    memcpy(tail, crt.exe_path, exe_len);
+    memcpy(tail + exe_len, cwd, cwd_len);
+    return 0;
+}
+
+static int add_thread(struct dump *d, const struct cr_thread_slot *s, uint32_t index)
+{
+    struct ctx_thread *t = rec_add(d, CTX_REC_THREAD, sizeof *t);
+    if (!t)
+        return fail(d, E2BIG, "too much metadata");
+    t->tid = s->tid;
+    t->index = index;
+    t->fs_base = s->fs_base;
+    t->clear_tid_addr = s->clear_tid;
+    t->robust_head = s->robust_head;
+    t->robust_len = s->robust_len;
+    t->sigmask = s->sigmask;
+    t->altstack_sp = (uint64_t)(uintptr_t)s->altstack.ss_sp;
+    t->altstack_size = s->altstack.ss_size;
+    t->altstack_flags = (uint32_t)s->altstack.ss_flags;
+    t->resume = s->resume;
+    memcpy(t->comm, s->comm, sizeof t->comm);
+    if (s->uc) {
+        t->frame_addr = (uint64_t)(uintptr_t)s->uc;
+        memcpy(t->gregs, s->uc->uc_mcontext.gregs, sizeof t->gregs);
+    }
+    return 0;
+}
+
+/* The thread group leader first: the restorer rebuilds it in its own thread. */
+static int collect_threads(struct dump *d)
+{
+    uint32_t n = 0;
+    pid_t pid = getpid();
+    const struct cr_thread_slot *leader = NULL;
+    for (uint32_t i = 0; i < crt.nslots; i++)
+        if (crt.slots[i].tid == pid)
+            leader = &crt.slots[i];
+    if (crt.manager.tid == pid)
+        leader = &crt.manager;
+    if (!leader)
+        return fail(d, ENOTSUP, "the main thread has exited; such a process cannot be restored");
+    int rc = add_thread(d, leader, n++);
+    for (uint32_t i = 0; rc == 0 && i < crt.nslots; i++)
+        if (crt.slots[i].tid > 0 && &crt.slots[i] != leader)
+            rc = add_thread(d, &crt.slots[i], n++);
+    if (rc == 0 && leader != &crt.manager)
+        rc = add_thread(d, &crt.manager, n++);
+    d->proc->nthreads = n;
+    return rc;
+}
+
+/* ---- file descriptors ---- */
+
+static int is_device_family(const char *path)
+{
+    static const char *const ok[] = { "/dev/null", "/dev/zero", "/dev/full", "/dev/random",
+                                      "/dev/urandom", NULL };
+    for (int i = 0; ok[i]; i++)
+        if (!strcmp(path, ok[i]))
+            return 1;
+    return 0;
+}
+
+static int is_terminal(const struct stat *st)
+{
+    unsigned maj = major(st->st_rdev);
+    return S_ISCHR(st->st_mode) && (maj == 136 || maj == 4 || maj == 5);
+}
+
+static int add_fd(struct dump *d, int fd, struct stat stdio[3])
+{
+    char link[64], path[CTX_PATH_MAX];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(link, path, sizeof path - 1);
+    struct stat st;
+    if (n < 0 || fstat(fd, &st) < 0)
+        return errno == EBADF ? 0 : fail(d, errno, "inspecting fd %d", fd);
+    path[n] = 0;
+    uint32_t kind = 0;
+    int32_t source = -1;
+    if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) {
+        if (st.st_nlink == 0 || (n > 10 && !strcmp(path + n - 10, " (deleted)")))
+            return fail(d, ENOTSUP, "fd %d: %s was deleted and its contents cannot be saved "
+                        "by this version; close it or keep the file", fd, path);
+        if (path[0] != '/')
+            return fail(d, ENOTSUP, "fd %d refers to %s, which has no path", fd, path);
+        kind = S_ISREG(st.st_mode) ? CTX_FD_FILE : CTX_FD_DIR;
+    } else if (S_ISCHR(st.st_mode) && is_device_family(path)) {
+        kind = CTX_FD_DEVICE;
+    } else if (is_terminal(&st) || S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)) {
+        /* stdio on a terminal, pipe or socket outside the checkpoint: at restart it is
+         * cr_restart's own.  Another fd to the same object follows the stdio fd. */
+        if (fd < 3 && stdio[fd].st_mode)
+            source = fd;
+        for (int i = 0; i < 3 && source < 0; i++)
+            if (stdio[i].st_ino == st.st_ino && stdio[i].st_dev == st.st_dev &&
+                stdio[i].st_rdev == st.st_rdev && stdio[i].st_mode)
+                source = i;
+        if (source < 0)
+            return fail(d, ENOTSUP, "fd %d is %s; terminals, pipes and sockets other than "
+                        "stdin/stdout/stderr cannot be saved by this version", fd, path);
+        kind = CTX_FD_INHERIT;
+    } else {
+        return fail(d, ENOTSUP, "fd %d is %s, a kind of file this version cannot save", fd, path);
+    }
+    size_t plen = strlen(path) + 1;
+    struct ctx_fd *r = rec_add(d, CTX_REC_FD, sizeof *r + plen);
+    if (!r)
+        return fail(d, E2BIG, "too much metadata");
+    r->fd = fd;
+    r->kind = kind;
+    r->open_flags = (uint32_t)fcntl(fd, F_GETFL);
+    r->fd_flags = (uint32_t)fcntl(fd, F_GETFD);
+    r->source_fd = source;
+    if (kind == CTX_FD_FILE || kind == CTX_FD_DIR) {
+        off_t pos = lseek(fd, 0, SEEK_CUR);
+        r->pos = pos < 0 ? 0 : (uint64_t)pos;
+    }
+    file_id_of(&st, &r->id);
+    r->path_len = (uint32_t)plen;
+    memcpy(r + 1, path, plen);
+    d->proc->nfds++;
+    return 0;
+}
+
+static int collect_fds(struct dump *d)
+{
+    struct stat stdio[3];
+    memset(stdio, 0, sizeof stdio);
+    for (int i = 0; i < 3; i++)
+        if (fstat(i, &stdio[i]) < 0 || !(is_terminal(&stdio[i]) || S_ISFIFO(stdio[i].st_mode) ||
+                                         S_ISSOCK(stdio[i].st_mode)))
+            memset(&stdio[i], 0, sizeof stdio[i]);
+    int dfd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return fail(d, errno, "opening /proc/self/fd");
+    char *buf = d->scratch + TEXT_OFF;
+    int fds_n = 0;
+    int *fds = (int *)(d->scratch + TEXT_OFF + 65536);
+    long n;
+    while ((n = syscall(SYS_getdents64, dfd, buf, 65536)) > 0)
+        for (long off = 0; off < n;) {
+            struct dirent64 *de = (struct dirent64 *)(buf + off);
+            off += de->d_reclen;
+            if (de->d_name[0] < '0' || de->d_name[0] > '9')
+                continue;
+            int fd = atoi(de->d_name);
+            if (fd != dfd && !cr_internal_fd(fd) && fds_n < (int)((TEXT_SIZE - 65536) / sizeof(int)))
+                fds[fds_n++] = fd;
+        }
+    close(dfd);
+    for (int i = 0; i < fds_n; i++) {
+        int rc = add_fd(d, fds[i], stdio);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* ---- memory ---- */
+
+static int add_block(struct dump *d, uint64_t addr, uint32_t npages, uint32_t vma)
+{
+    if (d->nblocks) {
+        struct ctx_block *b = &d->blocks[d->nblocks - 1];
+        if (b->vma == vma && b->addr + b->npages * PAGE == addr && b->npages < CTX_BLOCK_MAX_PAGES) {
+            uint32_t take = CTX_BLOCK_MAX_PAGES - b->npages;
+            if (take > npages)
+                take = npages;
+            b->npages += take;
+            addr += take * PAGE;
+            npages -= take;
+        }
+    }
+    while (npages) {
+        if ((d->nblocks + 1) * sizeof(struct ctx_block) > BLOCKS_SIZE)
+            return fail(d, E2BIG, "too many memory blocks");
+        uint32_t take = npages < CTX_BLOCK_MAX_PAGES ? npages : CTX_BLOCK_MAX_PAGES;
+        struct ctx_block *b = &d->blocks[d->nblocks++];
+        b->addr = addr;
+        b->npages = take;
+        b->vma = vma;
+        b->file_offset = 0;
+        addr += take * PAGE;
+        npages -= take;
+    }
+    return 0;
+}
+
+/* Saves the pages of [start,end) that hold data of their own: anonymous pages that
+ * were touched, and the privately modified pages of a file mapping. */
+static int collect_pages(struct dump *d, const struct ctx_vma *v, uint32_t vma)
+{
+    uint64_t *pm = (uint64_t *)(d->scratch + PAGEMAP_OFF);
+    unsigned char *mc = (unsigned char *)pm;
+    size_t chunk = PAGEMAP_SIZE / 8;
+    for (uint64_t a = v->start; a < v->end;) {
+        size_t np = (v->end - a) / PAGE;
+        if (np > chunk)
+            np = chunk;
+        if (v->kind == CTX_VMA_SHARED_ANON) {
+            /* shared memory lives in the page cache: ask residency, not our page tables */
+            if (mincore((void *)(uintptr_t)a, np * PAGE, mc) < 0)
+                return fail(d, errno, "mincore at 0x%llx", (unsigned long long)a);
+            for (size_t i = np; i-- > 0;)
+                pm[i] = (mc[i] & 1) ? PM_PRESENT : 0;
+        } else {
+            ssize_t got = pread(d->pagemap_fd, pm, np * 8, (off_t)(a / PAGE * 8));
+            if (got != (ssize_t)(np * 8))
+                return fail(d, got < 0 ? errno : EIO, "reading /proc/self/pagemap at 0x%llx",
+                            (unsigned long long)a);
+        }
+        size_t run = 0;
+        uint64_t run_start = 0;
+        for (size_t i = 0; i <= np; i++) {
+            int keep = 0;
+            if (i < np) {
+                uint64_t e = pm[i];
+                if (v->kind == CTX_VMA_FILE_PRIVATE)
+                    keep = ((e & PM_PRESENT) && !(e & PM_FILE)) || (e & PM_SWAPPED);
+                else
+                    keep = (e & (PM_PRESENT | PM_SWAPPED)) != 0;
+            }
+            if (keep) {
+                if (!run++)
+                    run_start = a + i * PAGE;
+            } else if (run) {
+                int rc = add_block(d, run_start, (uint32_t)run, vma);
+                if (rc < 0)
+                    return rc;
+                run = 0;
+            }
+        }
+        a += np * PAGE;
+    }
+    return 0;
+}
+
+static int classify_vma(struct dump *d, struct ctx_vma *v, char shared, unsigned dmaj, unsigned dmin,
+                        unsigned long long ino, const char *path)
+{
+    if (!*path || !strncmp(path, "[anon:", 6)) {
+        v->kind = shared == 's' ? CTX_VMA_SHARED_ANON : CTX_VMA_ANON;
+    } else if (!strcmp(path, "[heap]")) {
+        v->kind = CTX_VMA_ANON;
+        v->flags |= CTX_VMA_HEAP;
+    } else if (!strcmp(path, "[stack]")) {
+        v->kind = CTX_VMA_ANON;
+        v->flags |= CTX_VMA_STACK | CTX_VMA_GROWSDOWN;
+    } else if (!strcmp(path, "[vdso]")) {
+        v->kind = CTX_VMA_VDSO;
+    } else if (!strcmp(path, "[vvar]")) {
+        v->kind = CTX_VMA_VVAR;
+    } else if (!strcmp(path, "[vvar_vclock]")) {
+        v->kind = CTX_VMA_VVAR_VCLOCK;
+    } else if (!strcmp(path, "[vsyscall]")) {
+        v->kind = CTX_VMA_VSYSCALL;
+    } else if (!strcmp(path, "/dev/zero (deleted)") && shared == 's') {
+        v->kind = CTX_VMA_SHARED_ANON;
+    } else if (path[0] == '/') {
+        struct stat st;
+        size_t len = strlen(path);
+        if ((len > 10 && !strcmp(path + len - 10, " (deleted)")) || stat(path, &st) < 0 ||
+            st.st_ino != ino || major(st.st_dev) != dmaj || minor(st.st_dev) != dmin)
+            return fail(d, ENOTSUP, "%s is mapped at 0x%llx but was deleted or replaced on disk "
+                        "since; this version cannot save its contents", path,
+                        (unsigned long long)v->start);
+        if (!S_ISREG(st.st_mode))
+            return fail(d, ENOTSUP, "%s mapped at 0x%llx is not a regular file", path,
+                        (unsigned long long)v->start);
+        v->kind = shared == 's' ? CTX_VMA_FILE_SHARED : CTX_VMA_FILE_PRIVATE;
+        file_id_of(&st, &v->id);
+    } else {
+        return fail(d, ENOTSUP, "mapping %s at 0x%llx cannot be saved by this version", path,
+                    (unsigned long long)v->start);
+    }
+    return 0;
+}
+
+static int collect_vmas(struct dump *d)
+{
+    char *text = d->scratch + TEXT_OFF;
+    if (read_file(d, "/proc/self/maps", text, TEXT_SIZE) < 0)
+        return -EIO;
+    uint32_t index = 0;
+    for (char *line = text; *line;) {
+        char *eol = strchr(line, '\n');
+        if (eol)
+            *eol = 0;
+        unsigned long long start, end, pgoff, ino;
+        char perms[5];
+        unsigned dmaj, dmin;
+        int pathpos = 0;
+        if (sscanf(line, "%llx-%llx %4s %llx %x:%x %llu %n", &start, &end, perms, &pgoff, &dmaj,
+                   &dmin, &ino, &pathpos) < 7)
+            return fail(d, EIO, "cannot parse /proc/self/maps line: %s", line);
+        const char *path = pathpos ? line + pathpos : "";
+        line = eol ? eol + 1 : line + strlen(line);
+        if (start == (unsigned long long)(uintptr_t)d->scratch)
+            continue; /* our own scratch */
+
+        struct ctx_vma tmp = { .start = start, .end = end, .pgoff = pgoff };
+        tmp.prot = (perms[0] == 'r' ? PROT_READ : 0) | (perms[1] == 'w' ? PROT_WRITE : 0) |
+                   (perms[2] == 'x' ? PROT_EXEC : 0);
+        int rc = classify_vma(d, &tmp, perms[3], dmaj, dmin, ino, path);
+        if (rc < 0)
+            return rc;
+        int named = tmp.kind == CTX_VMA_FILE_PRIVATE || tmp.kind == CTX_VMA_FILE_SHARED;
+        size_t plen = named ? strlen(path) + 1 : 0;
+        struct ctx_vma *v = rec_add(d, CTX_REC_VMA, sizeof *v + plen);
+        if (!v)
+            return fail(d, E2BIG, "too much metadata");
+        *v = tmp;
+        v->path_len = (uint32_t)plen;
+        memcpy(v + 1, path, plen);
+        uint64_t here = (uint64_t)(uintptr_t)&here, state = (uint64_t)(uintptr_t)&crt;
+        if (here >= start && here < end)
+            d->volatile_start[0] = start, d->volatile_end[0] = end;
+        if (state >= start && state < end)
+            d->volatile_start[1] = start, d->volatile_end[1] = end;
+        if (v->kind == CTX_VMA_VDSO)
+            d->proc->vdso_crc = crc32c(0, (void *)(uintptr_t)start, end - start);
+        if (v->kind == CTX_VMA_ANON || v->kind == CTX_VMA_SHARED_ANON ||
+            v->kind == CTX_VMA_FILE_PRIVATE) {
+            rc = collect_pages(d, v, index);
+            if (rc < 0)
+                return rc;
+        }
+        index++;
+    }
+    d->proc->nvmas = index;
+    return 0;
+}
+
+/* ---- writing ---- */
+
+/* A block is copied before it is checksummed and written when it cannot be read
+ * directly (e.g. PROT_NONE pages that hold data: /proc/self/mem reads them anyway) or
+ * when it changes under us (our own stack and the runtime's state). */
+static int write_block(struct dump *d, int fd, const struct ctx_block *b, int readable, uint32_t *crc)
+{
+    size_t len = (size_t)b->npages * PAGE;
+    const void *src = (const void *)(uintptr_t)b->addr;
+    int ours = 0;
+    for (int i = 0; i < 2; i++)
+        if (b->addr < d->volatile_end[i] && b->addr + len > d->volatile_start[i])
+            ours = 1;
+    if (!readable || ours) {
+        char *bounce = d->scratch + BOUNCE_OFF;
+        if (pread(d->mem_fd, bounce, len, (off_t)b->addr) != (ssize_t)len)
+            return fail(d, errno ? errno : EIO, "reading memory at 0x%llx",
+                        (unsigned long long)b->addr);
+        src = bounce;
+    }
+    *crc = crc32c(0, src, len);
+    int rc = write_all(fd, src, len);
+    if (rc < 0)
+        return fail(d, -rc, "writing the memory block at 0x%llx to the context file",
+                    (unsigned long long)b->addr);
+    return 0;
+}
+
+static int write_file(struct dump *d, int fd, uint64_t *bytes)
+{
+    /* BLOCKS record, then the layout */
+    struct ctx_block *tbl = rec_add(d, CTX_REC_BLOCKS, d->nblocks * sizeof(struct ctx_block));
+    if (!tbl)
+        return fail(d, E2BIG, "too much metadata");
+    struct ctx_header h;
+    memset(&h, 0, sizeof h);
+    memcpy(h.magic, CTX_MAGIC, CTX_MAGIC_LEN);
+    h.version = CTX_VERSION;
+    h.header_size = sizeof h;
+    h.arch = CTX_ARCH_X86_64;
+    h.page_size = PAGE;
+    struct utsname u;
+    uname(&u);
+    strncpy(h.kernel_release, u.release, sizeof h.kernel_release - 1);
+    strncpy(h.glibc_version, gnu_get_libc_version(), sizeof h.glibc_version - 1);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    h.created_ns = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+    h.scope = CTX_SCOPE_PROC;
+    h.nproc = 1;
+    h.uid = getuid();
+    h.nrecords = d->nrecs;
+    h.nblocks = d->nblocks;
+    h.records_offset = sizeof h;
+    h.records_length = d->recs_len;
+    h.data_offset = (sizeof h + d->recs_len + PAGE - 1) & ~(PAGE - 1);
+    uint64_t off = h.data_offset;
+    for (uint32_t i = 0; i < d->nblocks; i++) {
+        d->blocks[i].file_offset = off;
+        off += (uint64_t)d->blocks[i].npages * PAGE;
+    }
+    h.data_length = off - h.data_offset;
+    h.trailer_offset = off;
+    memcpy(tbl, d->blocks, d->nblocks * sizeof *tbl);
+    d->proc->nblocks = d->nblocks;
+    d->proc->first_block = 0;
+    recs_seal(d);
+    h.header_crc = crc32c(0, &h, offsetof(struct ctx_header, header_crc));
+
+    int rc = write_all(fd, &h, sizeof h);
+    if (rc == 0)
+        rc = write_all(fd, d->scratch + RECS_OFF, d->recs_len);
+    if (rc == 0) {
+        size_t pad = h.data_offset - sizeof h - d->recs_len;
+        memset(d->scratch + BOUNCE_OFF, 0, pad);
+        rc = write_all(fd, d->scratch + BOUNCE_OFF, pad);
+    }
+    if (rc < 0)
+        return fail(d, -rc, "writing the context file header");
+
+    /* memory: find each block's VMA protection as we go (blocks are in VMA order) */
+    const struct ctx_vma *v = NULL;
+    uint32_t vi = (uint32_t)-1;
+    char *recs = d->scratch + RECS_OFF;
+    size_t roff = 0;
+    for (uint32_t i = 0; i < d->nblocks; i++) {
+        while (vi != d->blocks[i].vma) {
+            struct ctx_rec *r = (struct ctx_rec *)(recs + roff);
+            roff += sizeof *r + r->length;
+            if (r->type == CTX_REC_VMA) {
+                v = (const struct ctx_vma *)(r + 1);
+                vi++;
+            }
+        }
+        rc = write_block(d, fd, &d->blocks[i], v && (v->prot & PROT_READ), &d->crcs[i]);
+        if (rc < 0)
+            return rc;
+    }
+
+    /* trailer */
+    struct ctx_rec r = { CTX_REC_BLOCK_CRCS, (uint32_t)((d->nblocks * 4 + 7) & ~7U), d->nrecs, 0 };
+    memset((char *)d->crcs + d->nblocks * 4, 0, r.length - d->nblocks * 4);
+    r.crc = crc32c(crc32c(0, &r, 12), d->crcs, r.length);
+    struct {
+        struct ctx_rec r;
+        struct ctx_end e;
+    } end = { { CTX_REC_END, sizeof(struct ctx_end), d->nrecs + 1, 0 }, { 0, d->nblocks, 0 } };
+    end.e.file_length = h.trailer_offset + sizeof r + r.length + sizeof end;
+    end.r.crc = crc32c(crc32c(0, &end.r, 12), &end.e, sizeof end.e);
+    rc = write_all(fd, &r, sizeof r);
+    if (rc == 0)
+        rc = write_all(fd, d->crcs, r.length);
+    if (rc == 0)
+        rc = write_all(fd, &end, sizeof end);
+    if (rc < 0)
+        return fail(d, -rc, "writing the context file trailer");
+    if (fsync(fd) < 0 && errno != EINVAL && errno != EROFS)
+        return fail(d, errno, "flushing the context file to disk");
+    *bytes = end.e.file_length;
+    return 0;
+}
+
+int cr_dump(int fd, char *msg, size_t msglen, uint64_t *bytes)
+{
+    struct dump d;
+    memset(&d, 0, sizeof d);
+    d.msg = msg;
+    d.msglen = msglen;
+    d.pagemap_fd = d.mem_fd = -1;
+    d.scratch = mmap(NULL, SCRATCH_SIZE, PROT_READ | PROT_WRITE,
+                     MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (d.scratch == MAP_FAILED)
+        return fail(&d, errno, "allocating %lu MiB of scratch memory", SCRATCH_SIZE / MiB);
+    d.blocks = (struct ctx_block *)(d.scratch + BLOCKS_OFF);
+    d.crcs = (uint32_t *)(d.scratch + CRCS_OFF);
+    int rc = 0;
+    d.pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    d.mem_fd = open("/proc/self/mem", O_RDONLY | O_CLOEXEC);
+    if (d.pagemap_fd < 0 || d.mem_fd < 0)
+        rc = fail(&d, errno, "opening /proc/self/pagemap and /proc/self/mem");
+    if (rc == 0)
+        rc = collect_proc(&d);
+    if (rc == 0)
+        rc = collect_threads(&d);
+    /* note: fds are listed while pagemap/mem are open; mark them ours */
+    cr_internal_fd_add(d.pagemap_fd);
+    cr_internal_fd_add(d.mem_fd);
+    if (rc == 0)
+        rc = collect_fds(&d);
+    cr_internal_fd_del(d.pagemap_fd);
+    cr_internal_fd_del(d.mem_fd);
+    if (rc == 0)
+        rc = collect_vmas(&d);
+    if (rc == 0 && d.nblocks * 4 + 8 > CRCS_SIZE)
+        rc = fail(&d, E2BIG, "too many memory blocks");
+    if (rc == 0)
+        rc = write_file(&d, fd, bytes);
+    if (d.pagemap_fd >= 0)
+        close(d.pagemap_fd);
+    if (d.mem_fd >= 0)
+        close(d.mem_fd);
+    munmap(d.scratch, SCRATCH_SIZE);
+    return rc;
+}

@@ -1,0 +1,661 @@
+#define _GNU_SOURCE
+#include "restart.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include "crc32c.h"
+#include "restore_plan.h"
+
+#define PAGE 4096UL
+#define ALIGN(x) (((x) + PAGE - 1) & ~(PAGE - 1))
+#define RSEQ_SIG_X86 0x53053053
+#define MAX_UNMAP 8192
+#define MAPS_TEXT (4UL << 20)
+
+extern const char cr_restorer_blob[], cr_restorer_blob_end[];
+extern const ptrdiff_t __rseq_offset __attribute__((weak));
+extern const unsigned int __rseq_size __attribute__((weak));
+
+static int say(char *err, size_t len, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int say(char *err, size_t len, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, len, fmt, ap);
+    va_end(ap);
+    return -code;
+}
+
+int cr_restart_add_relocation(struct cr_restart_opts *o, const char *arg, char *err, size_t len)
+{
+    const char *eq = strchr(arg, '=');
+    if (!eq || eq == arg || !eq[1] || arg[0] != '/' || eq[1] != '/')
+        return say(err, len, EINVAL, "--relocate wants OLD=NEW with two absolute paths, not '%s'", arg);
+    if (o->nreloc >= CR_MAX_RELOCATE)
+        return say(err, len, EINVAL, "at most %d --relocate options", CR_MAX_RELOCATE);
+    o->reloc_old[o->nreloc] = strndup(arg, (size_t)(eq - arg));
+    o->reloc_new[o->nreloc] = eq + 1;
+    o->nreloc++;
+    return 0;
+}
+
+/* The path after --relocate; *moved tells whether a rule applied. */
+static const char *relocate(const struct cr_restart_opts *o, const char *path, char *buf, size_t len,
+                            int *moved)
+{
+    *moved = 0;
+    for (int i = 0; i < o->nreloc; i++) {
+        size_t n = strlen(o->reloc_old[i]);
+        if (!strncmp(path, o->reloc_old[i], n) && (path[n] == '/' || path[n] == 0)) {
+            snprintf(buf, len, "%s%s", o->reloc_new[i], path + n);
+            *moved = 1;
+            return buf;
+        }
+    }
+    return path;
+}
+
+/* ---- this system's vdso and friends ---- */
+
+struct special {
+    uint32_t kind;
+    uint64_t start, len;
+};
+
+static int current_specials(struct special out[RP_SPECIALS])
+{
+    FILE *f = fopen("/proc/self/maps", "re");
+    int n = 0;
+    char line[512];
+    if (!f)
+        return 0;
+    while (fgets(line, sizeof line, f)) {
+        unsigned long long s, e;
+        char name[64] = "";
+        if (sscanf(line, "%llx-%llx %*s %*s %*s %*s %63s", &s, &e, name) < 2)
+            continue;
+        uint32_t kind = !strcmp(name, "[vdso]") ? CTX_VMA_VDSO
+                      : !strcmp(name, "[vvar]") ? CTX_VMA_VVAR
+                      : !strcmp(name, "[vvar_vclock]") ? CTX_VMA_VVAR_VCLOCK : 0;
+        if (kind && n < RP_SPECIALS)
+            out[n++] = (struct special){ kind, s, e - s };
+    }
+    fclose(f);
+    return n;
+}
+
+static const struct special *find_special(const struct special *s, int n, uint32_t kind)
+{
+    for (int i = 0; i < n; i++)
+        if (s[i].kind == kind)
+            return &s[i];
+    return NULL;
+}
+
+static int check_vdso(const struct ctx_image *img, char *err, size_t len)
+{
+    struct special cur[RP_SPECIALS];
+    int ncur = current_specials(cur), nimg = 0;
+    struct utsname u;
+    uname(&u);
+    const struct special *cur_vdso = find_special(cur, ncur, CTX_VMA_VDSO);
+    const struct ctx_vma *img_vdso = NULL;
+    int ok = cur_vdso != NULL;
+    for (uint32_t i = 0; i < img->proc->nvmas; i++) {
+        const struct ctx_vma *v = img->vmas[i];
+        if (v->kind < CTX_VMA_VDSO || v->kind > CTX_VMA_VVAR_VCLOCK)
+            continue;
+        nimg++;
+        if (v->kind == CTX_VMA_VDSO)
+            img_vdso = v;
+        const struct special *c = find_special(cur, ncur, v->kind);
+        if (!c || c->len != v->end - v->start)
+            ok = 0;
+    }
+    if (ok && img_vdso) {
+        /* the vdso finds its data pages at fixed distances from itself */
+        for (uint32_t i = 0; i < img->proc->nvmas; i++) {
+            const struct ctx_vma *v = img->vmas[i];
+            const struct special *c = find_special(cur, ncur, v->kind);
+            if (v->kind >= CTX_VMA_VVAR && v->kind <= CTX_VMA_VVAR_VCLOCK &&
+                (int64_t)(v->start - img_vdso->start) != (int64_t)(c->start - cur_vdso->start))
+                ok = 0;
+        }
+        if (crc32c(0, (void *)(uintptr_t)cur_vdso->start, cur_vdso->len) != img->proc->vdso_crc)
+            ok = 0;
+    }
+    if (!ok || nimg != ncur)
+        return say(err, len, ENOEXEC, "made on %s kernel %s, whose vdso differs from this one "
+                   "(kernel %s): restart it on a machine running kernel %s", "x86_64",
+                   img->hdr.kernel_release, u.release, img->hdr.kernel_release);
+    return 0;
+}
+
+static int same_file(const struct ctx_file_id *id, const struct stat *st, int moved)
+{
+    if (moved) /* a relocated copy cannot keep its inode; the contents must still fit */
+        return (uint64_t)st->st_size == id->size;
+    return st->st_ino == id->ino && st->st_dev == id->dev && (uint64_t)st->st_size == id->size &&
+           st->st_mtim.tv_sec == id->mtime_sec && st->st_mtim.tv_nsec == id->mtime_nsec;
+}
+
+int cr_restart_check(const struct ctx_image *img, const struct cr_restart_opts *o, char *err, size_t len)
+{
+    int rc = check_vdso(img, err, len);
+    if (rc < 0)
+        return rc;
+    char buf[CTX_PATH_MAX];
+    for (uint32_t i = 0; i < img->proc->nvmas; i++) {
+        const struct ctx_vma *v = img->vmas[i];
+        if (v->kind != CTX_VMA_FILE_PRIVATE && v->kind != CTX_VMA_FILE_SHARED)
+            continue;
+        int moved;
+        const char *orig = (const char *)(v + 1);
+        const char *path = relocate(o, orig, buf, sizeof buf, &moved);
+        const char *what = !strcmp(orig, img->exe) ? "the executable" : "the mapped file";
+        struct stat st;
+        if (stat(path, &st) < 0)
+            return say(err, len, ENOENT, "%s %s is gone (%s): put it back, or give its new place "
+                       "with --relocate %s=NEW", what, path, strerror(errno), orig);
+        if (!same_file(&v->id, &st, moved))
+            return say(err, len, ESTALE, "%s %s changed since the checkpoint (%s): restore the "
+                       "original, or give a copy of it with --relocate %s=NEW", what, path,
+                       moved ? "size differs" : "inode, size or time differ", orig);
+    }
+    for (uint32_t i = 0; i < img->proc->nfds; i++) {
+        const struct ctx_fd *f = img->fds[i];
+        if (f->kind == CTX_FD_INHERIT)
+            continue;
+        int moved;
+        const char *path = relocate(o, (const char *)(f + 1), buf, sizeof buf, &moved);
+        struct stat st;
+        if (stat(path, &st) < 0)
+            return say(err, len, ENOENT, "%s (open as fd %d) is gone (%s): put it back, or use "
+                       "--relocate", path, f->fd, strerror(errno));
+    }
+    return 0;
+}
+
+/* ---- in the child: the process's files ---- */
+
+struct child {
+    struct ctx_image *img;
+    const struct cr_restart_opts *o;
+    int status_fd;
+    int high;               /* helpers live at or above this fd */
+    int stdio[3];           /* cr_restart's own stdio, kept for CTX_FD_INHERIT */
+    int *map_fds;           /* per VMA */
+    int32_t *helpers;
+    uint32_t nhelpers;
+};
+
+__attribute__((noreturn, format(printf, 3, 4)))
+static void child_fail(struct child *c, int code, const char *fmt, ...)
+{
+    struct rp_status st;
+    memset(&st, 0, sizeof st);
+    st.err = code;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(st.msg, sizeof st.msg, fmt, ap);
+    va_end(ap);
+    (void)!write(c->status_fd, &st, sizeof st);
+    _exit(127);
+}
+
+static int move_high(struct child *c, int fd)
+{
+    if (fd < 0 || fd >= c->high)
+        return fd;
+    int h = fcntl(fd, F_DUPFD_CLOEXEC, c->high);
+    if (h < 0)
+        child_fail(c, errno, "cannot move fd %d above %d: %s", fd, c->high, strerror(errno));
+    close(fd);
+    return h;
+}
+
+static void add_helper(struct child *c, int fd)
+{
+    c->helpers[c->nhelpers++] = fd;
+}
+
+static int is_helper(const struct child *c, int fd)
+{
+    for (uint32_t i = 0; i < c->nhelpers; i++)
+        if (c->helpers[i] == fd)
+            return 1;
+    return 0;
+}
+
+static void close_others(struct child *c)
+{
+    for (int fd = 0; fd < c->high; fd++)
+        close(fd);
+    int dfd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        child_fail(c, errno, "cannot list /proc/self/fd: %s", strerror(errno));
+    int fds[1024], n = 0;
+    char buf[8192];
+    long got;
+    while ((got = syscall(SYS_getdents64, dfd, buf, sizeof buf)) > 0)
+        for (long off = 0; off < got;) {
+            struct { uint64_t ino; int64_t off; unsigned short reclen; unsigned char type; char name[]; } *d =
+                (void *)(buf + off);
+            off += d->reclen;
+            int fd = atoi(d->name);
+            if (d->name[0] >= '0' && d->name[0] <= '9' && fd != dfd && !is_helper(c, fd) && n < 1024)
+                fds[n++] = fd;
+        }
+    close(dfd);
+    for (int i = 0; i < n; i++)
+        close(fds[i]);
+}
+
+static void open_mapped_files(struct child *c)
+{
+    struct ctx_image *img = c->img;
+    char buf[CTX_PATH_MAX];
+    for (uint32_t i = 0; i < img->proc->nvmas; i++) {
+        const struct ctx_vma *v = img->vmas[i];
+        c->map_fds[i] = -1;
+        if (v->kind != CTX_VMA_FILE_PRIVATE && v->kind != CTX_VMA_FILE_SHARED)
+            continue;
+        int moved;
+        const char *path = relocate(c->o, (const char *)(v + 1), buf, sizeof buf, &moved);
+        int rw = v->kind == CTX_VMA_FILE_SHARED && (v->prot & PROT_WRITE);
+        /* consecutive maps of one file share its fd */
+        if (i && c->map_fds[i - 1] >= 0 && !strcmp((const char *)(img->vmas[i - 1] + 1),
+                                                    (const char *)(v + 1)) &&
+            (img->vmas[i - 1]->kind == CTX_VMA_FILE_SHARED &&
+             (img->vmas[i - 1]->prot & PROT_WRITE)) == rw) {
+            c->map_fds[i] = c->map_fds[i - 1];
+            continue;
+        }
+        int fd = open(path, (rw ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+        if (fd < 0)
+            child_fail(c, errno, "cannot open %s: %s", path, strerror(errno));
+        c->map_fds[i] = move_high(c, fd);
+        add_helper(c, c->map_fds[i]);
+    }
+}
+
+static void place_fd(struct child *c, int obj, const struct ctx_fd *f)
+{
+    int cloexec = (f->fd_flags & FD_CLOEXEC) ? O_CLOEXEC : 0;
+    if (obj == f->fd) {
+        fcntl(obj, F_SETFD, cloexec ? FD_CLOEXEC : 0);
+        return;
+    }
+    if (dup3(obj, f->fd, cloexec) < 0)
+        child_fail(c, errno, "cannot place fd %d: %s", f->fd, strerror(errno));
+}
+
+static void restore_fds(struct child *c)
+{
+    struct ctx_image *img = c->img;
+    char buf[CTX_PATH_MAX];
+    for (uint32_t i = 0; i < img->proc->nfds; i++) {
+        const struct ctx_fd *f = img->fds[i];
+        if (f->kind == CTX_FD_INHERIT) {
+            if (c->stdio[f->source_fd] < 0)
+                child_fail(c, EBADF, "fd %d was cr_restart's fd %d, which is closed", f->fd,
+                           f->source_fd);
+            place_fd(c, c->stdio[f->source_fd], f);
+            continue;
+        }
+        int moved;
+        const char *path = relocate(c->o, (const char *)(f + 1), buf, sizeof buf, &moved);
+        int flags = (int)f->open_flags & ~(O_CREAT | O_EXCL | O_TRUNC);
+        if (f->kind == CTX_FD_DIR)
+            flags = O_RDONLY | O_DIRECTORY | (flags & O_CLOEXEC);
+        int obj = open(path, flags | O_NOCTTY);
+        if (obj < 0)
+            child_fail(c, errno, "cannot reopen %s as fd %d: %s", path, f->fd, strerror(errno));
+        if ((f->kind == CTX_FD_FILE || f->kind == CTX_FD_DIR) &&
+            lseek(obj, (off_t)f->pos, SEEK_SET) < 0)
+            child_fail(c, errno, "cannot seek %s to %llu: %s", path, (unsigned long long)f->pos,
+                       strerror(errno));
+        place_fd(c, obj, f);
+        if (obj != f->fd)
+            close(obj);
+    }
+    for (int i = 0; i < 3; i++)
+        if (c->stdio[i] >= 0)
+            close(c->stdio[i]);
+}
+
+static void restore_process_state(struct child *c)
+{
+    const struct ctx_proc *p = c->img->proc;
+    char buf[CTX_PATH_MAX];
+    int moved;
+    const char *cwd = relocate(c->o, c->img->cwd, buf, sizeof buf, &moved);
+    if (chdir(cwd) < 0)
+        child_fail(c, errno, "cannot enter the working directory %s: %s", cwd, strerror(errno));
+    umask(p->umask & 0777);
+    for (int i = 0; i < CTX_NRLIMIT && i < RLIM_NLIMITS; i++) {
+        struct rlimit rl = { p->rlim_cur[i], p->rlim_max[i] }, now;
+        if (i == RLIMIT_NOFILE || getrlimit((__rlimit_resource_t)i, &now) < 0)
+            continue; /* NOFILE: our helper fds must stay valid */
+        if (rl.rlim_max > now.rlim_max)
+            rl.rlim_max = now.rlim_max; /* cannot raise a hard limit without privilege */
+        if (rl.rlim_cur > rl.rlim_max)
+            rl.rlim_cur = rl.rlim_max;
+        setrlimit((__rlimit_resource_t)i, &rl);
+    }
+    for (int w = 0; w < 3; w++) {
+        struct itimerval it = { { (time_t)p->itimer[w][0], (suseconds_t)p->itimer[w][1] },
+                                { (time_t)p->itimer[w][2], (suseconds_t)p->itimer[w][3] } };
+        if (it.it_value.tv_sec || it.it_value.tv_usec)
+            setitimer(w, &it, NULL);
+    }
+}
+
+/* ---- the hole and the plan ---- */
+
+struct range {
+    uint64_t start, end;
+};
+
+static int cmp_range(const void *a, const void *b)
+{
+    const struct range *x = a, *y = b;
+    return x->start < y->start ? -1 : x->start > y->start;
+}
+
+static size_t read_maps(char *buf, size_t cap)
+{
+    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    size_t len = 0;
+    ssize_t n;
+    if (fd < 0)
+        return 0;
+    while (len < cap - 1 && (n = read(fd, buf + len, cap - 1 - len)) > 0)
+        len += (size_t)n;
+    close(fd);
+    buf[len] = 0;
+    return len;
+}
+
+/* A free place, at or above 4 GiB, used neither by us nor by the image. */
+static uint64_t find_hole(struct child *c, uint64_t size)
+{
+    struct ctx_image *img = c->img;
+    size_t cap = img->proc->nvmas + 4096, n = 0;
+    struct range *r = calloc(cap, sizeof *r);
+    char *text = malloc(MAPS_TEXT);
+    if (!r || !text)
+        child_fail(c, ENOMEM, "out of memory");
+    for (uint32_t i = 0; i < img->proc->nvmas; i++) {
+        const struct ctx_vma *v = img->vmas[i];
+        uint64_t below = (v->flags & CTX_VMA_GROWSDOWN) ? (512UL << 20) : PAGE;
+        r[n++] = (struct range){ v->start > below ? v->start - below : 0, v->end + PAGE };
+    }
+    read_maps(text, MAPS_TEXT);
+    for (char *line = text; *line && n < cap;) {
+        unsigned long long s, e;
+        if (sscanf(line, "%llx-%llx", &s, &e) == 2)
+            r[n++] = (struct range){ s > PAGE ? s - PAGE : 0, e + PAGE };
+        char *nl = strchr(line, '\n');
+        line = nl ? nl + 1 : line + strlen(line);
+    }
+    qsort(r, n, sizeof *r, cmp_range);
+    uint64_t base = 1ULL << 32;
+    for (size_t i = 0; i < n; i++) {
+        if (r[i].start >= base + size)
+            break;
+        if (r[i].end > base)
+            base = ALIGN(r[i].end);
+    }
+    free(r);
+    free(text);
+    if (base + size > 0x7ff000000000ULL)
+        child_fail(c, ENOMEM, "no free address range for the restorer");
+    return base;
+}
+
+static void fill_thread(struct rp_thread *t, const struct ctx_thread *s, uint64_t stack_top)
+{
+    memset(t, 0, sizeof *t);
+    t->uc.uc_flags = 0x2 | 0x4; /* UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS */
+    t->uc.uc_stack.ss_sp = (void *)(uintptr_t)s->altstack_sp;
+    t->uc.uc_stack.ss_size = s->altstack_size;
+    t->uc.uc_stack.ss_flags = (int)(s->altstack_flags & ~SS_ONSTACK);
+    greg_t *g = t->uc.uc_mcontext.gregs;
+    g[REG_RIP] = (greg_t)s->resume.rip;
+    g[REG_RSP] = (greg_t)s->resume.rsp;
+    g[REG_RBX] = (greg_t)s->resume.rbx;
+    g[REG_RBP] = (greg_t)s->resume.rbp;
+    g[REG_R12] = (greg_t)s->resume.r12;
+    g[REG_R13] = (greg_t)s->resume.r13;
+    g[REG_R14] = (greg_t)s->resume.r14;
+    g[REG_R15] = (greg_t)s->resume.r15;
+    g[REG_RAX] = 1; /* cr_snapshot() returns 1: "restored" */
+    g[REG_EFL] = 0x202;
+    g[REG_CSGSFS] = (greg_t)(0x33 | (0x2bULL << 48));
+    t->uc.uc_mcontext.fpregs = NULL; /* FPU starts clean; the handler's return restores it */
+    memcpy(&t->uc.uc_sigmask, &s->sigmask, sizeof s->sigmask);
+    t->fs_base = s->fs_base;
+    t->clear_tid = s->clear_tid_addr;
+    memcpy(t->comm, s->comm, sizeof t->comm);
+    t->stack_top = stack_top;
+}
+
+/* Builds the hole: [restorer code][plan and tables][maps text][parking][stacks]. */
+static __attribute__((noreturn)) void build_and_jump(struct child *c)
+{
+    struct ctx_image *img = c->img;
+    const struct ctx_proc *p = img->proc;
+    struct special cur[RP_SPECIALS];
+    int ncur = current_specials(cur);
+    size_t blob = ALIGN((size_t)(cr_restorer_blob_end - cr_restorer_blob));
+    size_t tables = sizeof(struct restore_plan) + p->nvmas * sizeof(struct rp_vma) +
+                    img->hdr.nblocks * sizeof(struct rp_block) + p->nthreads * sizeof(struct rp_thread) +
+                    MAX_UNMAP * sizeof(struct rp_range) + (c->nhelpers + 1) * sizeof(int32_t) + 64 * 5;
+    tables = ALIGN(tables);
+    size_t park = 0;
+    for (int i = 0; i < ncur; i++)
+        park += ALIGN(cur[i].len);
+    size_t stacks = 65536 + (size_t)p->nthreads * RP_THREAD_STACK;
+    size_t size = blob + tables + MAPS_TEXT + park + stacks;
+    uint64_t hole = find_hole(c, size);
+    char *h = mmap((void *)(uintptr_t)hole, size, PROT_READ | PROT_WRITE | PROT_EXEC,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    if (h == MAP_FAILED || (uint64_t)(uintptr_t)h != hole)
+        child_fail(c, errno, "cannot map the restorer at 0x%llx: %s", (unsigned long long)hole,
+                   strerror(errno));
+    memcpy(h, cr_restorer_blob, (size_t)(cr_restorer_blob_end - cr_restorer_blob));
+
+    struct restore_plan *plan = (void *)(h + blob);
+    char *cur_off = (char *)(plan + 1);
+#define TAKE(n, type) ((type *)((cur_off = (char *)(((uintptr_t)cur_off + 63) & ~63UL) + (n) * sizeof(type)) - (n) * sizeof(type)))
+    struct rp_vma *vmas = TAKE(p->nvmas, struct rp_vma);
+    struct rp_block *blocks = TAKE(img->hdr.nblocks, struct rp_block);
+    struct rp_thread *threads = TAKE(p->nthreads, struct rp_thread);
+    struct rp_range *unmap = TAKE(MAX_UNMAP, struct rp_range);
+    int32_t *closefds = TAKE(c->nhelpers + 1, int32_t);
+    char *text = h + blob + tables;
+    char *parking = text + MAPS_TEXT;
+    char *stack_area = parking + park;
+
+    plan->magic = RP_MAGIC;
+    plan->hole_start = hole;
+    plan->hole_len = size;
+    plan->ctx_fd = img->fd;
+    plan->status_fd = c->status_fd;
+    plan->nvmas = p->nvmas;
+    plan->nblocks = img->hdr.nblocks;
+    plan->nthreads = p->nthreads;
+    plan->vmas_off = (uint64_t)((char *)vmas - (char *)plan);
+    plan->blocks_off = (uint64_t)((char *)blocks - (char *)plan);
+    plan->threads_off = (uint64_t)((char *)threads - (char *)plan);
+    plan->unmap_off = (uint64_t)((char *)unmap - (char *)plan);
+    plan->close_off = (uint64_t)((char *)closefds - (char *)plan);
+    for (uint32_t i = 0; i < p->nvmas; i++) {
+        const struct ctx_vma *v = img->vmas[i];
+        vmas[i] = (struct rp_vma){ v->start, v->end, v->pgoff, v->prot, v->kind, v->flags,
+                                   c->map_fds[i], 0, 0 };
+    }
+    for (uint32_t i = 0; i < img->hdr.nblocks; i++) {
+        const struct ctx_block *b = &img->blocks[i];
+        blocks[i] = (struct rp_block){ b->addr, b->file_offset, b->npages, img->crcs[i] };
+        vmas[b->vma].has_data = 1;
+    }
+    for (uint32_t i = 0; i < p->nthreads; i++)
+        fill_thread(&threads[i], img->threads[i],
+                    (uint64_t)(uintptr_t)(stack_area + 65536 + (i + 1) * (size_t)RP_THREAD_STACK));
+    plan->nspecial = 0;
+    char *pk = parking;
+    for (uint32_t i = 0; i < p->nvmas; i++) {
+        const struct ctx_vma *v = img->vmas[i];
+        const struct special *s = find_special(cur, ncur, v->kind);
+        if (!s)
+            continue;
+        plan->special[plan->nspecial++] = (struct rp_special){ s->start, s->len, v->start,
+                                                              (uint64_t)(uintptr_t)pk };
+        pk += ALIGN(s->len);
+    }
+    plan->mm = (struct rp_mm_map){ p->start_code, p->end_code, p->start_data, p->end_data,
+                                   p->start_brk, p->brk, p->start_stack, p->arg_start, p->arg_end,
+                                   p->env_start, p->env_end, 0, p->auxv_words * 8, (uint32_t)-1 };
+    memcpy(plan->auxv, p->auxv, p->auxv_words * 8);
+    plan->runtime_state = p->runtime_state;
+    plan->nclose = 0;
+    for (uint32_t i = 0; i < c->nhelpers; i++)
+        closefds[plan->nclose++] = c->helpers[i];
+
+    /* signal handlers point into memory that is not there yet: block everything */
+    sigset_t all;
+    sigfillset(&all);
+    syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, NULL, 8);
+    for (int sig = 1; sig < CTX_NSIG; sig++) {
+        if (sig == SIGKILL || sig == SIGSTOP)
+            continue;
+        syscall(SYS_rt_sigaction, sig, &p->sigactions[sig], NULL, 8);
+    }
+
+    /* what to unmap: everything of ours but the hole and the vdso family */
+    read_maps(text, MAPS_TEXT);
+    uint32_t nu = 0;
+    for (char *line = text; *line;) {
+        unsigned long long s, e;
+        char name[64] = "";
+        if (sscanf(line, "%llx-%llx %*s %*s %*s %*s %63s", &s, &e, name) >= 2 &&
+            s != hole && strcmp(name, "[vdso]") && strcmp(name, "[vvar]") &&
+            strcmp(name, "[vvar_vclock]") && strcmp(name, "[vsyscall]")) {
+            if (nu == MAX_UNMAP)
+                child_fail(c, E2BIG, "more than %d mappings in cr_restart", MAX_UNMAP);
+            unmap[nu++] = (struct rp_range){ s, e };
+        }
+        char *nl = strchr(line, '\n');
+        line = nl ? nl + 1 : line + strlen(line);
+    }
+    plan->nunmap = nu;
+
+    /* the kernel must stop writing into our rseq area before it disappears */
+    if (&__rseq_size && &__rseq_offset && __rseq_size > 0) {
+        char *tp;
+        __asm__("mov %%fs:0, %0" : "=r"(tp));
+        unsigned len = __rseq_size < 32 ? 32 : __rseq_size;
+        if (syscall(SYS_rseq, tp + __rseq_offset, len, 1 /* RSEQ_FLAG_UNREGISTER */, RSEQ_SIG_X86) < 0 &&
+            errno != EINVAL)
+            child_fail(c, errno, "cannot unregister rseq: %s", strerror(errno));
+    }
+    uint64_t sp = (uint64_t)(uintptr_t)(stack_area + 65536 - 64);
+    __asm__ volatile("movq %0, %%rsp\n\t"
+                     "jmp *%1\n\t"
+                     :
+                     : "r"(sp), "r"(h), "D"(plan)
+                     : "memory");
+    __builtin_unreachable();
+}
+
+static __attribute__((noreturn)) void child_main(struct child *c)
+{
+    struct ctx_image *img = c->img;
+    int maxfd = 2;
+    for (uint32_t i = 0; i < img->proc->nfds; i++)
+        if (img->fds[i]->fd > maxfd)
+            maxfd = img->fds[i]->fd;
+    c->high = maxfd + 1;
+    c->helpers = calloc(img->proc->nvmas + 8, sizeof *c->helpers);
+    c->map_fds = calloc(img->proc->nvmas + 1, sizeof *c->map_fds);
+    if (!c->helpers || !c->map_fds)
+        child_fail(c, ENOMEM, "out of memory");
+    c->status_fd = move_high(c, c->status_fd);
+    img->fd = move_high(c, img->fd);
+    add_helper(c, c->status_fd);
+    add_helper(c, img->fd);
+    for (int i = 0; i < 3; i++) {
+        c->stdio[i] = fcntl(i, F_DUPFD_CLOEXEC, c->high);
+        if (c->stdio[i] >= 0)
+            add_helper(c, c->stdio[i]);
+    }
+    close_others(c);
+    open_mapped_files(c);
+    restore_fds(c);
+    /* the stdio copies are closed now; forget them */
+    uint32_t keep = 0;
+    for (uint32_t i = 0; i < c->nhelpers; i++)
+        if (c->helpers[i] != c->stdio[0] && c->helpers[i] != c->stdio[1] && c->helpers[i] != c->stdio[2])
+            c->helpers[keep++] = c->helpers[i];
+    c->nhelpers = keep;
+    restore_process_state(c);
+    build_and_jump(c);
+}
+
+pid_t cr_restart_spawn(struct ctx_image *img, const struct cr_restart_opts *o, char *err, size_t len)
+{
+    int pfd[2];
+    if (pipe2(pfd, O_CLOEXEC) < 0)
+        return say(err, len, errno, "cannot create a pipe: %s", strerror(errno));
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        int e = errno;
+        close(pfd[0]);
+        close(pfd[1]);
+        return say(err, len, e, "cannot fork: %s", strerror(e));
+    }
+    if (pid == 0) {
+        close(pfd[0]);
+        struct child c = { .img = img, .o = o, .status_fd = pfd[1] };
+        child_main(&c);
+    }
+    close(pfd[1]);
+    struct rp_status st;
+    ssize_t n;
+    do
+        n = read(pfd[0], &st, sizeof st);
+    while (n < 0 && errno == EINTR);
+    close(pfd[0]);
+    if (n == (ssize_t)sizeof st && st.err == 0)
+        return pid;
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (n == (ssize_t)sizeof st) {
+        st.msg[sizeof st.msg - 1] = 0;
+        return say(err, len, st.err, "%s: %s", st.msg, strerror(st.err));
+    }
+    if (WIFSIGNALED(status))
+        return say(err, len, EIO, "the restorer died with signal %d (%s)", WTERMSIG(status),
+                   strsignal(WTERMSIG(status)));
+    return say(err, len, EIO, "the restorer exited with status %d before the process was restored",
+               WEXITSTATUS(status));
+}

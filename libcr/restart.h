@@ -1,0 +1,31 @@
+/* Restart with the user backend: checks that the image can run here, then forks a
+ * child that rebuilds the process (files, fds, cwd, limits, signal handlers), builds
+ * the restore plan and hands over to the restorer. */
+#ifndef SLURM_CR_RESTART_H
+#define SLURM_CR_RESTART_H
+
+#include <sys/types.h>
+
+#include "context_reader.h"
+
+#define CR_MAX_RELOCATE 16
+
+struct cr_restart_opts {
+    int nreloc;
+    const char *reloc_old[CR_MAX_RELOCATE], *reloc_new[CR_MAX_RELOCATE];
+};
+
+/* Parses "OLD=NEW" into opts; returns -EINVAL (with a message) when malformed. */
+int cr_restart_add_relocation(struct cr_restart_opts *o, const char *arg, char *err, size_t errlen);
+
+/* Refuses, with a precise message, an image that cannot run on this system: another
+ * kernel's vdso, a changed or vanished executable, library or file. */
+int cr_restart_check(const struct ctx_image *img, const struct cr_restart_opts *o, char *err,
+                     size_t errlen);
+
+/* Starts the restored process as a child of the caller.  Returns its pid once the
+ * restorer has passed the point of no return, or -errno with a message. */
+pid_t cr_restart_spawn(struct ctx_image *img, const struct cr_restart_opts *o, char *err,
+                       size_t errlen);
+
+#endif

@@ -1,0 +1,73 @@
+/* The restore plan: everything the restorer needs, prepared by cr_restart (which has
+ * libc) and placed in the "hole", a mapping the image does not use, next to the
+ * restorer's code and stacks.  Offsets are relative to the plan's own address so the
+ * plan is position independent like the restorer. */
+#ifndef SLURM_CR_RESTORE_PLAN_H
+#define SLURM_CR_RESTORE_PLAN_H
+
+#include <stdint.h>
+#include <sys/ucontext.h>
+
+#define RP_MAGIC 0x52504c414e31ULL /* "RPLAN1" */
+#define RP_SPECIALS 3              /* vdso, vvar, vvar_vclock */
+#define RP_THREAD_STACK 16384
+
+struct rp_vma {
+    uint64_t start, end, offset;   /* offset: in the file, bytes */
+    uint32_t prot, kind, flags;    /* as in struct ctx_vma */
+    int32_t fd;                    /* file mappings: an fd opened by cr_restart */
+    uint32_t has_data, pad;
+};
+
+struct rp_block {
+    uint64_t addr, file_offset;
+    uint32_t npages, crc;
+};
+
+struct rp_thread {
+    /* rt_sigreturn pops nothing: rsp must point at `uc`, just after pretcode. */
+    uint64_t pretcode;
+    ucontext_t uc;
+    uint64_t fs_base, clear_tid;
+    char comm[16];
+    uint64_t stack_top;            /* for a cloned thread, inside the hole */
+};
+
+struct rp_range {
+    uint64_t start, end;
+};
+
+struct rp_special {                /* move the current kernel's vdso/vvar to the old place */
+    uint64_t cur, len, target, park;
+};
+
+/* Same layout as the kernel's struct prctl_mm_map. */
+struct rp_mm_map {
+    uint64_t start_code, end_code, start_data, end_data;
+    uint64_t start_brk, brk, start_stack;
+    uint64_t arg_start, arg_end, env_start, env_end;
+    uint64_t auxv;                 /* pointer, filled in by the restorer */
+    uint32_t auxv_size;
+    uint32_t exe_fd;
+};
+
+struct restore_plan {
+    uint64_t magic;
+    uint64_t hole_start, hole_len;
+    int32_t ctx_fd, status_fd;
+    uint32_t nvmas, nblocks, nthreads, nunmap, nspecial, nclose;
+    uint64_t vmas_off, blocks_off, threads_off, unmap_off, close_off; /* from the plan */
+    struct rp_special special[RP_SPECIALS];
+    struct rp_mm_map mm;
+    uint64_t auxv[64];
+    uint64_t runtime_state;        /* address of the runtime's struct cr_restart_block */
+    uint64_t restarts;
+};
+
+/* What the restorer tells the waiting parent through status_fd. */
+struct rp_status {
+    int32_t err;                   /* 0: restored, the process runs */
+    char msg[256];
+};
+
+#endif

@@ -1,0 +1,264 @@
+/* The restorer: the last step of a restart, run inside the hole after cr_restart has
+ * prepared the plan.  No libc, no stack protector, raw syscalls only: it unmaps
+ * cr_restart, moves the vdso to where the image expects it, maps the image's memory,
+ * fills it from the context file, sets the mm fields, rebuilds the threads and
+ * rt_sigreturns each of them into its snapshot inside the runtime's signal handler.
+ * Built position independent into a flat blob (see Makefile.am). */
+#include <stddef.h>
+#include <stdint.h>
+#include <asm/unistd.h>
+#include <asm/prctl.h>
+#include <linux/mman.h>
+#include <linux/prctl.h>
+#include <linux/sched.h>
+
+#include "context_format.h"
+#include "crc32c.h"
+#include "restore_plan.h"
+
+#pragma GCC visibility push(hidden)
+
+#define PAGE 4096UL
+#define MAP_FIXED_NOREPLACE_ 0x100000
+
+static long sys6(long n, long a, long b, long c, long d, long e, long f)
+{
+    long ret;
+    register long r10 __asm__("r10") = d;
+    register long r8 __asm__("r8") = e;
+    register long r9 __asm__("r9") = f;
+    __asm__ volatile("syscall"
+                     : "=a"(ret)
+                     : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+                     : "rcx", "r11", "memory");
+    return ret;
+}
+#define sys(n, a, b, c) sys6(n, (long)(a), (long)(b), (long)(c), 0, 0, 0)
+
+/* Entry: rdi = plan, rsp = top of our stack in the hole. */
+__asm__(".section .text.entry,\"ax\",@progbits\n"
+        ".globl restorer_entry\n"
+        "restorer_entry:\n"
+        "  andq $-16, %rsp\n"
+        "  call restorer_main\n"
+        "  ud2\n"
+        ".previous\n");
+
+/* long restorer_clone(flags, stack, ctid, tls, frame): the child switches to the
+ * prepared frame and rt_sigreturns; it never comes back here. */
+long restorer_clone(unsigned long flags, uint64_t stack, uint64_t ctid, uint64_t tls, void *frame);
+__asm__(".text\n"
+        "restorer_clone:\n"
+        "  movq %r8, -8(%rsi)\n"   /* the frame address, on top of the child's stack */
+        "  leaq -8(%rsi), %rsi\n"
+        "  movq %rdx, %r10\n"      /* child_tid */
+        "  movq %rcx, %r8\n"       /* tls */
+        "  xorl %edx, %edx\n"      /* parent_tid */
+        "  movl $56, %eax\n"       /* __NR_clone */
+        "  syscall\n"
+        "  testq %rax, %rax\n"
+        "  jnz 1f\n"
+        "  movq (%rsp), %rsp\n"    /* child: rsp = &frame->uc */
+        "  movl $15, %eax\n"       /* __NR_rt_sigreturn */
+        "  syscall\n"
+        "  ud2\n"
+        "1: ret\n");
+
+static void *memcpy_(void *d, const void *s, size_t n)
+{
+    char *dd = d;
+    const char *ss = s;
+    while (n--)
+        *dd++ = *ss++;
+    return d;
+}
+
+/* gcc may emit calls to these even in freestanding code */
+void *memcpy(void *d, const void *s, size_t n) { return memcpy_(d, s, n); }
+void *memset(void *d, int c, size_t n)
+{
+    char *dd = d;
+    while (n--)
+        *dd++ = (char)c;
+    return d;
+}
+
+
+static char *put_str(char *p, char *end, const char *s)
+{
+    while (*s && p < end)
+        *p++ = *s++;
+    return p;
+}
+
+static char *put_hex(char *p, char *end, uint64_t v)
+{
+    char tmp[20];
+    int n = 0;
+    do
+        tmp[n++] = "0123456789abcdef"[v & 15];
+    while ((v >>= 4) && n < 16);
+    p = put_str(p, end, "0x");
+    while (n && p < end)
+        *p++ = tmp[--n];
+    return p;
+}
+
+/* Reports a failure to cr_restart and exits; the parent prints it. */
+__attribute__((noreturn)) static void die(const struct restore_plan *p, long err, const char *what, uint64_t addr)
+{
+    struct rp_status st;
+    memset(&st, 0, sizeof st);
+    st.err = (int32_t)(err < 0 ? -err : err);
+    char *q = put_str(st.msg, st.msg + sizeof st.msg - 1, what);
+    if (addr) {
+        q = put_str(q, st.msg + sizeof st.msg - 1, " at ");
+        put_hex(q, st.msg + sizeof st.msg - 1, addr);
+    }
+    sys(__NR_write, p->status_fd, &st, sizeof st);
+    for (;;)
+        sys(__NR_exit_group, 127, 0, 0);
+}
+
+static int pread_all(int fd, void *buf, size_t len, uint64_t off)
+{
+    char *b = buf;
+    while (len) {
+        long n = sys6(__NR_pread64, fd, (long)b, (long)len, (long)off, 0, 0);
+        if (n == -4) /* EINTR */
+            continue;
+        if (n <= 0)
+            return n < 0 ? (int)n : -5; /* EIO on a short file */
+        b += n;
+        len -= (size_t)n;
+        off += (uint64_t)n;
+    }
+    return 0;
+}
+
+static void map_vma(const struct restore_plan *p, const struct rp_vma *v)
+{
+    long flags, prot = v->prot;
+    int fd = -1;
+    switch (v->kind) {
+    case CTX_VMA_ANON:
+        flags = MAP_PRIVATE | MAP_ANONYMOUS;
+        if (v->flags & CTX_VMA_GROWSDOWN)
+            flags |= MAP_GROWSDOWN;
+        break;
+    case CTX_VMA_SHARED_ANON:
+        flags = MAP_SHARED | MAP_ANONYMOUS;
+        break;
+    case CTX_VMA_FILE_PRIVATE:
+        flags = MAP_PRIVATE;
+        fd = v->fd;
+        break;
+    case CTX_VMA_FILE_SHARED:
+        flags = MAP_SHARED;
+        fd = v->fd;
+        break;
+    default:
+        return; /* vdso, vvar: moved, not mapped */
+    }
+    if (v->has_data)
+        prot |= 0x1 | 0x2; /* PROT_READ|PROT_WRITE while filling */
+    long r = sys6(__NR_mmap, (long)v->start, (long)(v->end - v->start), prot,
+                  flags | MAP_FIXED_NOREPLACE_, fd, (long)v->offset);
+    if (r != (long)v->start)
+        die(p, r < 0 ? r : -17, "cannot map memory", v->start);
+}
+
+static void restore_memory(const struct restore_plan *p)
+{
+    const struct rp_vma *vmas = (const void *)((const char *)p + p->vmas_off);
+    const struct rp_block *blocks = (const void *)((const char *)p + p->blocks_off);
+    for (uint32_t i = 0; i < p->nvmas; i++)
+        map_vma(p, &vmas[i]);
+    for (uint32_t i = 0; i < p->nblocks; i++) {
+        const struct rp_block *b = &blocks[i];
+        size_t len = (size_t)b->npages * PAGE;
+        int r = pread_all(p->ctx_fd, (void *)(uintptr_t)b->addr, len, b->file_offset);
+        if (r < 0)
+            die(p, r, "cannot read the memory block", b->addr);
+        if (crc32c(0, (void *)(uintptr_t)b->addr, len) != b->crc)
+            die(p, 74 /* EBADMSG */, "checksum mismatch in memory block", b->addr);
+    }
+    for (uint32_t i = 0; i < p->nvmas; i++) {
+        const struct rp_vma *v = &vmas[i];
+        if (v->has_data && (v->prot & 3) != 3) {
+            long r = sys(__NR_mprotect, v->start, v->end - v->start, v->prot);
+            if (r < 0)
+                die(p, r, "cannot set the protection of memory", v->start);
+        }
+    }
+}
+
+static void move_specials(const struct restore_plan *p)
+{
+    for (uint32_t i = 0; i < p->nspecial; i++) {
+        const struct rp_special *s = &p->special[i];
+        long r = sys6(__NR_mremap, (long)s->cur, (long)s->len, (long)s->len,
+                      MREMAP_MAYMOVE | MREMAP_FIXED, (long)s->park, 0);
+        if (r != (long)s->park)
+            die(p, r, "cannot move the vdso", s->cur);
+    }
+    for (uint32_t i = 0; i < p->nspecial; i++) {
+        const struct rp_special *s = &p->special[i];
+        long r = sys6(__NR_mremap, (long)s->park, (long)s->len, (long)s->len,
+                      MREMAP_MAYMOVE | MREMAP_FIXED, (long)s->target, 0);
+        if (r != (long)s->target)
+            die(p, r, "cannot move the vdso", s->target);
+    }
+}
+
+__attribute__((used, noreturn)) void restorer_main(struct restore_plan *p)
+{
+    const struct rp_range *unmap = (const void *)((const char *)p + p->unmap_off);
+    for (uint32_t i = 0; i < p->nunmap; i++)
+        sys(__NR_munmap, unmap[i].start, unmap[i].end - unmap[i].start, 0);
+    move_specials(p);
+    restore_memory(p);
+
+    struct rp_mm_map mm = p->mm;
+    mm.auxv = (uint64_t)(uintptr_t)p->auxv;
+    mm.exe_fd = (uint32_t)-1;
+    long r = sys6(__NR_prctl, PR_SET_MM, PR_SET_MM_MAP, (long)&mm, sizeof mm, 0, 0);
+    if (r < 0)
+        die(p, r, "prctl(PR_SET_MM_MAP) refused the memory layout", 0);
+
+    if (p->runtime_state) {
+        uint64_t *rb = (uint64_t *)(uintptr_t)p->runtime_state; /* struct cr_restart_block */
+        rb[0] = p->restarts + 1;
+        rb[1] = p->hole_start;
+        rb[2] = p->hole_len;
+    }
+
+    /* the point of no return has passed: tell cr_restart, drop its fds */
+    struct rp_status ok;
+    memset(&ok, 0, sizeof ok);
+    sys(__NR_write, p->status_fd, &ok, sizeof ok);
+    const int32_t *closefds = (const void *)((const char *)p + p->close_off);
+    for (uint32_t i = 0; i < p->nclose; i++)
+        sys(__NR_close, closefds[i], 0, 0);
+
+    struct rp_thread *th = (void *)((char *)p + p->threads_off);
+    for (uint32_t i = 1; i < p->nthreads; i++) {
+        unsigned long flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD |
+                              CLONE_SYSVSEM | CLONE_SETTLS | CLONE_CHILD_SETTID |
+                              CLONE_CHILD_CLEARTID;
+        r = restorer_clone(flags, th[i].stack_top, th[i].clear_tid, th[i].fs_base, &th[i].uc);
+        if (r < 0)
+            die(p, r, "cannot create a thread", 0);
+    }
+    sys(__NR_arch_prctl, ARCH_SET_FS, th[0].fs_base, 0);
+    if (th[0].clear_tid) {
+        sys(__NR_set_tid_address, th[0].clear_tid, 0, 0);
+        *(int32_t *)(uintptr_t)th[0].clear_tid = (int32_t)sys(__NR_gettid, 0, 0, 0);
+    }
+    __asm__ volatile("movq %0, %%rsp\n"
+                     "movl $15, %%eax\n"
+                     "syscall\n"
+                     "ud2\n" ::"r"(&th[0].uc)
+                     : "memory");
+    __builtin_unreachable();
+}

@@ -1,0 +1,67 @@
+# Helpers for the engine tests; sourced by each tests/engine/*.sh.
+# Every wait is bounded; on failure the work directory is kept with its logs.
+set -u
+: "${top_builddir:?run the tests with make check}"
+BIN=$top_builddir/util
+PROGS=$top_builddir/tests/programs
+CR_RUN=$BIN/cr_run
+CR_CHECKPOINT=$BIN/cr_checkpoint
+CR_RESTART=$BIN/cr_restart
+CR_INFO=$BIN/cr_info
+export CR_RUN_LIB
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/slurm-cr-test.XXXXXX")
+BG_PIDS=
+TEST_OK=0
+
+cleanup() {
+    for p in $BG_PIDS; do kill -9 "$p" 2>/dev/null; done
+    if [ "$TEST_OK" = 1 ]; then
+        rm -rf "$T"
+    else
+        echo "logs and files kept in $T" >&2
+        for f in "$T"/*.log "$T"/*.err; do
+            [ -f "$f" ] && { echo "--- $f" >&2; tail -n 20 "$f" >&2; }
+        done
+    fi
+}
+trap cleanup EXIT
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+pass() { TEST_OK=1; echo "PASS: ${0##*/}"; exit 0; }
+skip() { TEST_OK=1; echo "SKIP: $*"; exit 77; }
+
+# bg CMD...: start CMD in the background, remember its pid in $!
+bg() { "$@" & BG_PIDS="$BG_PIDS $!"; }
+
+# wait_lines FILE N [SECONDS]: until FILE has at least N lines
+wait_lines() {
+    local i=0 limit=$(( ${3:-30} * 20 ))
+    while [ "$(wc -l < "$1" 2>/dev/null || echo 0)" -lt "$2" ]; do
+        i=$((i + 1)); [ $i -le $limit ] || fail "timed out waiting for $2 lines in $1"
+        sleep 0.05
+    done
+}
+
+# wait_gone PID [SECONDS]: until the process has ended (it may not be our child)
+wait_gone() {
+    local i=0 limit=$(( ${2:-30} * 20 ))
+    while kill -0 "$1" 2>/dev/null && [ "$(awk '{print $3}' /proc/$1/stat 2>/dev/null)" != Z ]; do
+        i=$((i + 1)); [ $i -le $limit ] || fail "process $1 still running after ${2:-30}s"
+        sleep 0.05
+    done
+}
+
+# within SECONDS CMD...: run CMD with a time limit
+within() { local s=$1; shift; timeout -k 5 "$s" "$@"; }
+
+# expect_refusal CODE REGEX CMD...: CMD must exit with CODE and say REGEX on stderr
+expect_refusal() {
+    local code=$1 re=$2 rc=0; shift 2
+    within 60 "$@" > "$T/refusal.out" 2> "$T/refusal.err" || rc=$?
+    [ "$rc" = "$code" ] || { cat "$T/refusal.err" >&2; fail "'$*' exited $rc, expected $code"; }
+    grep -Eq -- "$re" "$T/refusal.err" || { cat "$T/refusal.err" >&2; fail "'$*' did not say /$re/"; }
+}
+
+# same FILE1 FILE2: byte-identical, or show the difference
+same() { cmp -s "$1" "$2" || { diff "$1" "$2" | head -20 >&2; fail "$1 and $2 differ"; }; }

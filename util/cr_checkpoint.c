@@ -1,0 +1,382 @@
+/* cr_checkpoint: checkpoint a process running under cr_run to a context file. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "context_format.h"
+#include "control.h"
+
+enum replace { ATOMIC, BACKUP, CLOBBER, NOCLOBBER };
+
+static int quiet, verbose;
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+"Usage: cr_checkpoint [OPTIONS] PID\n"
+"Checkpoint the process PID (started with cr_run) to a context file.\n\n"
+"Scope:\n"
+"  -T, --tree          the process and its descendants (default)\n"
+"  -p, --pid           the process alone\n"
+"  -g, --pgid          its process group      -s, --sid   its session\n"
+"Destination:\n"
+"  -f, --file=FILE     write to FILE (default: context.PID in the current directory)\n"
+"  -F, --fd=FD         write to the already open file descriptor FD\n"
+"  -c, --cwd           write context.PID in the target's working directory\n"
+"Replacing an existing FILE:\n"
+"      --atomic        write FILE.tmp, then rename it over FILE (default)\n"
+"      --backup[=NAME] as --atomic, keeping the old FILE as NAME (default FILE~)\n"
+"      --clobber       overwrite FILE in place\n"
+"      --noclobber     fail if FILE exists\n"
+"After the checkpoint:\n"
+"      --run           let the process continue (default)\n"
+"      --stop          stop it (SIGSTOP)       --cont   send it SIGCONT\n"
+"      --term          terminate it (SIGTERM)  --kill   kill it (SIGKILL)\n"
+"  -S, --signal=SIG    send it signal SIG (number or name)\n"
+"Other:\n"
+"  -t, --time=SEC      give up if the process has not stopped within SEC seconds\n"
+"                      (default 10); the process is not harmed\n"
+"  -q, --quiet         print no error messages\n"
+"  -v, --verbose       say what was written\n"
+"  -h, --help          show this help       -V, --version   show the version\n\n"
+"The exit status is 0, or the errno of the failure (e.g. 3 = ESRCH, 1 = EPERM).\n");
+}
+
+#define fail(code, ...) fail_(code, __VA_ARGS__)
+static int fail_(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail_(int code, const char *fmt, ...)
+{
+    if (!quiet) {
+        va_list ap;
+        va_start(ap, fmt);
+        fputs("cr_checkpoint: ", stderr);
+        vfprintf(stderr, fmt, ap);
+        fputc('\n', stderr);
+        va_end(ap);
+    }
+    return code & 0xff ? code & 0xff : 1;
+}
+
+static int parse_signal(const char *s)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (*s && !*end)
+        return v > 0 && v < 65 ? (int)v : -1;
+    if (!strncasecmp(s, "SIG", 3))
+        s += 3;
+    for (int i = 1; i < 65; i++) {
+        const char *abbrev = sigabbrev_np(i);
+        if (abbrev && !strcasecmp(abbrev, s))
+            return i;
+    }
+    return -1;
+}
+
+/* Real uid of a process from /proc; -1 if it is gone. */
+static long proc_uid(pid_t pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "re");
+    long uid = -1;
+    if (!f)
+        return -1;
+    while (fgets(line, sizeof line, f))
+        if (!strncmp(line, "Uid:", 4)) {
+            uid = strtol(line + 4, NULL, 10);
+            break;
+        }
+    fclose(f);
+    return uid;
+}
+
+/* The first child of any thread of pid, or 0. */
+static pid_t first_child(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    pid_t child = 0;
+    struct dirent *e;
+    while (d && !child && (e = readdir(d))) {
+        char cpath[384];
+        int c;
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(cpath, sizeof cpath, "%s/%s/children", path, e->d_name);
+        FILE *f = fopen(cpath, "re");
+        if (f) {
+            if (fscanf(f, "%d", &c) == 1)
+                child = c;
+            fclose(f);
+        }
+    }
+    if (d)
+        closedir(d);
+    return child;
+}
+
+static int connect_runtime(pid_t pid)
+{
+    struct sockaddr_un addr;
+    socklen_t alen = cr_ctl_address(pid, &addr);
+    int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    if (s < 0)
+        return -errno;
+    if (connect(s, (struct sockaddr *)&addr, alen) < 0) {
+        int e = errno;
+        close(s);
+        return -e;
+    }
+    struct ucred cred;
+    socklen_t clen = sizeof cred;
+    if (getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0 || cred.pid != pid) {
+        close(s);
+        return -EPERM; /* someone else holds the name: do not give it our file */
+    }
+    return s;
+}
+
+static int send_request(int s, int fd, unsigned timeout_ms)
+{
+    struct cr_ctl_request req = { CR_CTL_MAGIC, CR_CTL_VERSION, CR_CTL_CHECKPOINT, CTX_SCOPE_PROC,
+                                  0, timeout_ms };
+    char cbuf[CMSG_SPACE(sizeof(int))];
+    memset(cbuf, 0, sizeof cbuf);
+    struct iovec iov = { &req, sizeof req };
+    struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+                         .msg_controllen = sizeof cbuf };
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cm), &fd, sizeof fd);
+    return sendmsg(s, &mh, MSG_NOSIGNAL) == (ssize_t)sizeof req ? 0 : -errno;
+}
+
+static void fsync_dir_of(const char *file)
+{
+    char *copy = strdup(file);
+    if (!copy)
+        return;
+    int d = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (d >= 0) {
+        fsync(d);
+        close(d);
+    }
+    free(copy);
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "tree", no_argument, NULL, 'T' },     { "pid", no_argument, NULL, 'p' },
+        { "pgid", no_argument, NULL, 'g' },     { "sid", no_argument, NULL, 's' },
+        { "file", required_argument, NULL, 'f' }, { "fd", required_argument, NULL, 'F' },
+        { "cwd", no_argument, NULL, 'c' },      { "atomic", no_argument, NULL, 1 },
+        { "backup", optional_argument, NULL, 2 }, { "clobber", no_argument, NULL, 3 },
+        { "noclobber", no_argument, NULL, 4 },  { "run", no_argument, NULL, 5 },
+        { "stop", no_argument, NULL, 6 },       { "term", no_argument, NULL, 7 },
+        { "kill", no_argument, NULL, 8 },       { "cont", no_argument, NULL, 9 },
+        { "signal", required_argument, NULL, 'S' }, { "time", required_argument, NULL, 't' },
+        { "quiet", no_argument, NULL, 'q' },    { "verbose", no_argument, NULL, 'v' },
+        { "help", no_argument, NULL, 'h' },     { "version", no_argument, NULL, 'V' },
+        { NULL, 0, NULL, 0 }
+    };
+    int scope = CTX_SCOPE_TREE, in_cwd = 0, fd = -1, sig = 0;
+    enum replace mode = ATOMIC;
+    const char *file = NULL, *backup = NULL;
+    double timeout = 10;
+    int c;
+    while ((c = getopt_long(argc, argv, "TpgsF:f:cS:t:qvhV", opts, NULL)) != -1) {
+        char *end;
+        switch (c) {
+        case 'T': scope = CTX_SCOPE_TREE; break;
+        case 'p': scope = CTX_SCOPE_PROC; break;
+        case 'g': scope = CTX_SCOPE_PGRP; break;
+        case 's': scope = CTX_SCOPE_SESS; break;
+        case 'f': file = optarg; break;
+        case 'F':
+            fd = (int)strtol(optarg, &end, 10);
+            if (*end || fd < 0 || fcntl(fd, F_GETFL) < 0)
+                return fail(EBADF, "-F %s: not an open file descriptor", optarg);
+            break;
+        case 'c': in_cwd = 1; break;
+        case 1: mode = ATOMIC; break;
+        case 2: mode = BACKUP; backup = optarg; break;
+        case 3: mode = CLOBBER; break;
+        case 4: mode = NOCLOBBER; break;
+        case 5: sig = 0; break;
+        case 6: sig = SIGSTOP; break;
+        case 7: sig = SIGTERM; break;
+        case 8: sig = SIGKILL; break;
+        case 9: sig = SIGCONT; break;
+        case 'S':
+            if ((sig = parse_signal(optarg)) < 0)
+                return fail(EINVAL, "-S %s: not a signal", optarg);
+            break;
+        case 't':
+            timeout = strtod(optarg, &end);
+            if (*end || timeout <= 0 || timeout > 86400)
+                return fail(EINVAL, "-t %s: want a number of seconds", optarg);
+            break;
+        case 'q': quiet = 1; break;
+        case 'v': verbose = 1; break;
+        case 'h': usage(stdout); return 0;
+        case 'V': printf("cr_checkpoint (slurm-cr) %s\n", PACKAGE_VERSION); return 0;
+        default: usage(stderr); return EINVAL;
+        }
+    }
+    if (optind != argc - 1)
+        return fail(EINVAL, "want exactly one PID (see cr_checkpoint --help)");
+    char *end;
+    long lpid = strtol(argv[optind], &end, 10);
+    if (*end || lpid <= 0 || lpid > INT_MAX)
+        return fail(EINVAL, "'%s' is not a process id", argv[optind]);
+    pid_t pid = (pid_t)lpid;
+
+    long uid = proc_uid(pid);
+    if (uid < 0)
+        return fail(ESRCH, "no process %d", (int)pid);
+    if (getuid() != 0 && uid != (long)getuid())
+        return fail(EPERM, "process %d belongs to uid %ld: only its owner or root may "
+                    "checkpoint it", (int)pid, uid);
+    if (scope == CTX_SCOPE_PGRP || scope == CTX_SCOPE_SESS)
+        return fail(ENOTSUP, "process group and session checkpoints are not supported yet: "
+                    "use --pid");
+    pid_t child = first_child(pid);
+    if (scope == CTX_SCOPE_TREE && child)
+        return fail(ENOTSUP, "process %d has child processes (e.g. %d); checkpointing a "
+                    "process tree is not supported yet: use --pid to checkpoint it alone",
+                    (int)pid, (int)child);
+
+    int s = connect_runtime(pid);
+    if (s == -ECONNREFUSED || s == -ENOENT)
+        return fail(ENOTSUP, "process %d is not running under cr_run (no slurm-cr runtime "
+                    "answers): start it with 'cr_run PROGRAM'", (int)pid);
+    if (s == -EPERM)
+        return fail(EPERM, "the control socket of process %d is held by another process; "
+                    "refusing to hand it the context file", (int)pid);
+    if (s < 0)
+        return fail(-s, "cannot reach the runtime of process %d: %s", (int)pid, strerror(-s));
+
+    /* the destination */
+    char defname[PATH_MAX], tmpname[PATH_MAX + 8], backname[PATH_MAX + 8];
+    int own_fd = fd < 0;
+    const char *writing = NULL;
+    if (own_fd) {
+        if (!file) {
+            if (in_cwd) {
+                char link[64], dir[PATH_MAX];
+                snprintf(link, sizeof link, "/proc/%d/cwd", (int)pid);
+                ssize_t n = readlink(link, dir, sizeof dir - 1);
+                if (n < 0)
+                    return fail(errno, "cannot find the working directory of %d: %s", (int)pid,
+                                strerror(errno));
+                dir[n] = 0;
+                snprintf(defname, sizeof defname, "%s/context.%d", dir, (int)pid);
+            } else {
+                snprintf(defname, sizeof defname, "context.%d", (int)pid);
+            }
+            file = defname;
+        }
+        if (mode == NOCLOBBER && access(file, F_OK) == 0)
+            return fail(EEXIST, "%s exists (--noclobber)", file);
+        if (mode == CLOBBER) {
+            writing = file;
+            fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+            if (fd >= 0)
+                fchmod(fd, 0600);
+        } else {
+            snprintf(tmpname, sizeof tmpname, "%s.tmp", file);
+            writing = tmpname;
+            if (unlink(tmpname) < 0 && errno != ENOENT)
+                return fail(errno, "cannot remove the stale %s: %s", tmpname, strerror(errno));
+            fd = open(tmpname, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        }
+        if (fd < 0)
+            return fail(errno, "cannot create %s: %s", writing, strerror(errno));
+    }
+
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int rc = send_request(s, fd, (unsigned)(timeout * 1000));
+    if (own_fd)
+        close(fd);
+    struct cr_ctl_reply rep;
+    ssize_t n = 0;
+    if (rc == 0) {
+        do
+            n = recv(s, &rep, sizeof rep, 0);
+        while (n < 0 && errno == EINTR);
+    }
+    int err = 0;
+    char why[600];
+    if (rc < 0) {
+        err = -rc;
+        snprintf(why, sizeof why, "cannot send the request: %s", strerror(err));
+    } else if (n != (ssize_t)sizeof rep || rep.magic != CR_CTL_MAGIC) {
+        err = EIO;
+        snprintf(why, sizeof why, "the process ended or its runtime stopped answering "
+                 "during the checkpoint");
+    } else if (rep.err) {
+        err = rep.err;
+        rep.msg[sizeof rep.msg - 1] = 0;
+        snprintf(why, sizeof why, "%s: %s", rep.msg, strerror(err));
+    }
+    if (!err && own_fd && mode != CLOBBER) {
+        if (mode == BACKUP) {
+            if (!backup) {
+                snprintf(backname, sizeof backname, "%s~", file);
+                backup = backname;
+            }
+            if (rename(file, backup) < 0 && errno != ENOENT) {
+                err = errno;
+                snprintf(why, sizeof why, "cannot keep the old %s as %s: %s", file, backup,
+                         strerror(err));
+            }
+        }
+        if (!err && rename(tmpname, file) < 0) {
+            err = errno;
+            snprintf(why, sizeof why, "cannot rename %s to %s: %s", tmpname, file, strerror(err));
+        }
+        if (!err)
+            fsync_dir_of(file);
+    }
+    if (err) {
+        if (own_fd)
+            unlink(writing); /* never leave a partial file as the destination */
+        close(s);            /* the runtime resumes the process unharmed */
+        return fail(err, "checkpoint of process %d failed: %s", (int)pid, why);
+    }
+
+    struct cr_ctl_commit commit = { CR_CTL_MAGIC, sig };
+    send(s, &commit, sizeof commit, MSG_NOSIGNAL);
+    /* wait until the runtime has let the process go (it closes the connection) */
+    struct pollfd p = { s, POLLIN, 0 };
+    char dummy;
+    if (poll(&p, 1, 30000) == 1)
+        (void)!recv(s, &dummy, 1, 0);
+    close(s);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (verbose)
+        fprintf(stderr, "cr_checkpoint: process %d written to %s (%llu bytes) in %.3f s\n",
+                (int)pid, own_fd ? file : "the given fd", (unsigned long long)rep.bytes,
+                (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+    return 0;
+}

@@ -1,0 +1,138 @@
+/* cr_info: show what a context file holds, and check every byte of it. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+
+#include "context_reader.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+"Usage: cr_info [OPTIONS] FILE...\n"
+"Print what each context FILE holds (header, processes, threads, file descriptors,\n"
+"memory map with sizes) and validate it: every record and memory block checksum.\n\n"
+"  -q, --quiet    print nothing; the exit status says whether the files are valid\n"
+"  -h, --help     show this help      -V, --version   show the version\n\n"
+"Exit status: 0 when every FILE is valid, else the errno of the first problem.\n");
+}
+
+static void size_str(char *buf, size_t len, unsigned long long bytes)
+{
+    const char *unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+    double v = (double)bytes;
+    int u = 0;
+    while (v >= 1024 && u < 4)
+        v /= 1024, u++;
+    snprintf(buf, len, u ? "%.1f %s" : "%.0f %s", v, unit[u]);
+}
+
+static void show(const char *path, const struct ctx_image *img)
+{
+    const struct ctx_header *h = &img->hdr;
+    const struct ctx_proc *p = img->proc;
+    char when[64], sz[32];
+    time_t t = (time_t)(h->created_ns / 1000000000ULL);
+    strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S %Z", localtime(&t));
+    size_str(sz, sizeof sz, img->file_size);
+    printf("%s: slurm-cr context file, format %u, %s (%llu bytes)\n", path, h->version, sz,
+           (unsigned long long)img->file_size);
+    printf("created:  %s on x86_64, kernel %s, glibc %s, %u-byte pages\n", when,
+           h->kernel_release, h->glibc_version, h->page_size);
+    printf("scope:    %s, %u process, owner uid %u\n",
+           h->scope == 1 ? "process" : h->scope == 4 ? "tree" : "group", h->nproc, h->uid);
+    printf("process %d (%s): ppid %d, pgid %d, sid %d, uid %u, gid %u, umask %03o\n", p->pid,
+           p->comm, p->ppid, p->pgid, p->sid, p->uid, p->gid, p->umask);
+    printf("  exe:    %s (inode %llu, %llu bytes)\n", img->exe, (unsigned long long)p->exe_id.ino,
+           (unsigned long long)p->exe_id.size);
+    printf("  cwd:    %s\n", img->cwd);
+    printf("  brk:    0x%llx-0x%llx, stack 0x%llx\n", (unsigned long long)p->start_brk,
+           (unsigned long long)p->brk, (unsigned long long)p->start_stack);
+    printf("  threads: %u\n", p->nthreads);
+    for (uint32_t i = 0; i < p->nthreads; i++) {
+        const struct ctx_thread *th = img->threads[i];
+        printf("    tid %-7d %-16s rip 0x%llx rsp 0x%llx fs 0x%llx\n", th->tid, th->comm,
+               (unsigned long long)th->gregs[16], (unsigned long long)th->gregs[15],
+               (unsigned long long)th->fs_base);
+    }
+    printf("  fds: %u\n", p->nfds);
+    for (uint32_t i = 0; i < p->nfds; i++) {
+        const struct ctx_fd *f = img->fds[i];
+        const char *acc = (f->open_flags & 3) == 0 ? "r" : (f->open_flags & 3) == 1 ? "w" : "rw";
+        if (f->kind == 4)
+            printf("    %-4d %-7s %-2s  cr_restart's fd %d (was %s)\n", f->fd,
+                   ctx_fd_kind_name(f->kind), acc, f->source_fd, (const char *)(f + 1));
+        else
+            printf("    %-4d %-7s %-2s%s pos %llu  %s\n", f->fd, ctx_fd_kind_name(f->kind), acc,
+                   (f->open_flags & 02000) ? "+append" : "", (unsigned long long)f->pos,
+                   (const char *)(f + 1));
+    }
+    unsigned long long *saved = calloc(p->nvmas + 1, sizeof *saved), mapped = 0, total = 0;
+    for (uint32_t i = 0; saved && i < h->nblocks; i++)
+        saved[img->blocks[i].vma] += (unsigned long long)img->blocks[i].npages * 4096;
+    printf("  memory map: %u regions\n", p->nvmas);
+    for (uint32_t i = 0; i < p->nvmas; i++) {
+        const struct ctx_vma *v = img->vmas[i];
+        char a[32], b[32];
+        size_str(a, sizeof a, v->end - v->start);
+        size_str(b, sizeof b, saved ? saved[i] : 0);
+        mapped += v->end - v->start;
+        total += saved ? saved[i] : 0;
+        const char *name = v->path_len ? (const char *)(v + 1)
+                         : (v->flags & 2) ? "[heap]" : (v->flags & 4) ? "[stack]" : "";
+        printf("    %012llx-%012llx %c%c%c %-12s %10s %10s saved  %s\n",
+               (unsigned long long)v->start, (unsigned long long)v->end,
+               v->prot & PROT_READ ? 'r' : '-', v->prot & PROT_WRITE ? 'w' : '-',
+               v->prot & PROT_EXEC ? 'x' : '-', ctx_vma_kind_name(v->kind), a, b, name);
+    }
+    free(saved);
+    char a[32], b[32];
+    size_str(a, sizeof a, mapped);
+    size_str(b, sizeof b, total);
+    printf("  memory: %s mapped, %s saved in %u blocks\n", a, b, h->nblocks);
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = { { "quiet", no_argument, NULL, 'q' },
+                                          { "help", no_argument, NULL, 'h' },
+                                          { "version", no_argument, NULL, 'V' },
+                                          { NULL, 0, NULL, 0 } };
+    int quiet = 0, c, status = 0;
+    while ((c = getopt_long(argc, argv, "qhV", opts, NULL)) != -1) {
+        switch (c) {
+        case 'q': quiet = 1; break;
+        case 'h': usage(stdout); return 0;
+        case 'V': printf("cr_info (slurm-cr) %s\n", PACKAGE_VERSION); return 0;
+        default: usage(stderr); return EINVAL;
+        }
+    }
+    if (optind >= argc) {
+        usage(stderr);
+        return EINVAL;
+    }
+    for (int i = optind; i < argc; i++) {
+        struct ctx_image img;
+        char err[1024];
+        int rc = ctx_open(argv[i], &img, err, sizeof err);
+        if (rc == 0) {
+            if (!quiet)
+                show(argv[i], &img);
+            rc = ctx_verify_data(&img, err, sizeof err);
+            ctx_close(&img);
+        }
+        if (rc < 0) {
+            if (!quiet)
+                fprintf(stderr, "cr_info: %s: invalid: %s\n", argv[i], err);
+            if (!status)
+                status = -rc & 0xff ? -rc & 0xff : 1;
+        } else if (!quiet) {
+            printf("  valid: every record and memory block checksum matches\n");
+        }
+    }
+    return status;
+}

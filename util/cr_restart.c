@@ -1,0 +1,217 @@
+/* cr_restart: restart a process from a context file.  It becomes the parent of the
+ * restored process and exits as it exits (same code, or the same signal). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "context_reader.h"
+#include "restart.h"
+
+static int quiet;
+static volatile pid_t child;
+
+enum hook { ON_SUCCESS, ON_FAIL_ARGS, ON_FAIL_TEMP, ON_FAIL_ENV, ON_FAIL_PERM, NHOOKS };
+static const char *hooks[NHOOKS];
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+"Usage: cr_restart [OPTIONS] FILE\n"
+"Restart the process saved in the context FILE.  cr_restart stays its parent and\n"
+"exits with its exit status (or is killed by the same signal).\n\n"
+"  --relocate OLD=NEW         the files under OLD are now under NEW (up to 16)\n"
+"  --no-restore-pid           give the process a new pid (default)\n"
+"  --restore-pid              keep the old pid (not supported by the user backend)\n"
+"  --stop | --term | --kill | --cont\n"
+"                             send that signal to the process once restored\n"
+"  --run-on-success=CMD       run CMD (with sh -c) once the process is restored\n"
+"  --run-on-fail-args=CMD     if the arguments are wrong, exec CMD instead of failing\n"
+"  --run-on-fail-temp=CMD     ... after a temporary failure (memory, address space)\n"
+"  --run-on-fail-env=CMD      ... after a failure of the environment (missing or changed\n"
+"                             files, another kernel)\n"
+"  --run-on-fail-perm=CMD     ... after a permanent failure (corrupt or foreign file)\n"
+"  --run-on-failure=CMD       all four of the above\n"
+"  -q, --quiet                print no error messages\n"
+"  -h, --help                 show this help      -V, --version   show the version\n\n"
+"On failure the exit status is the errno of the cause; CR_RESTART_ERRNO and\n"
+"CR_RESTART_ERROR are set for the --run-on-fail-* commands.\n");
+}
+
+static enum hook classify(int err)
+{
+    switch (err) {
+    case ENOMEM: case EAGAIN: case EEXIST: case EBUSY: case EINTR:
+        return ON_FAIL_TEMP;
+    case ENOENT: case ESTALE: case ENOEXEC: case ENOTSUP: case ENOTDIR: case EACCES:
+        return ON_FAIL_ENV;
+    default:
+        return ON_FAIL_PERM;
+    }
+}
+
+static int fail(enum hook kind, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(enum hook kind, int err, const char *fmt, ...)
+{
+    char msg[1200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (!quiet)
+        fprintf(stderr, "cr_restart: %s\n", msg);
+    if (hooks[kind]) {
+        char num[16];
+        snprintf(num, sizeof num, "%d", err);
+        setenv("CR_RESTART_ERRNO", num, 1);
+        setenv("CR_RESTART_ERROR", msg, 1);
+        fflush(NULL);
+        execl("/bin/sh", "sh", "-c", hooks[kind], (char *)NULL);
+        fprintf(stderr, "cr_restart: cannot run '%s': %s\n", hooks[kind], strerror(errno));
+    }
+    return err & 0xff ? err & 0xff : 1;
+}
+
+static void forward(int sig, siginfo_t *si, void *uc)
+{
+    (void)uc;
+    /* a terminal's signals already reach the whole process group */
+    if (child > 0 && si->si_code <= 0)
+        kill(child, sig);
+}
+
+static void run_hook(const char *cmd)
+{
+    pid_t p = fork();
+    if (p == 0) {
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+}
+
+/* Leave as the child left: same exit code, or the same signal (without a core). */
+static int mirror(int status)
+{
+    if (WIFEXITED(status))
+        return WEXITSTATUS(status);
+    int sig = WTERMSIG(status);
+    struct rlimit no_core = { 0, 0 };
+    setrlimit(RLIMIT_CORE, &no_core);
+    signal(sig, SIG_DFL);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, sig);
+    sigprocmask(SIG_UNBLOCK, &set, NULL);
+    raise(sig);
+    return 128 + sig;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "relocate", required_argument, NULL, 'r' },
+        { "no-restore-pid", no_argument, NULL, 1 }, { "restore-pid", no_argument, NULL, 2 },
+        { "stop", no_argument, NULL, 3 }, { "term", no_argument, NULL, 4 },
+        { "kill", no_argument, NULL, 5 }, { "cont", no_argument, NULL, 6 },
+        { "run-on-success", required_argument, NULL, 10 },
+        { "run-on-fail-args", required_argument, NULL, 11 },
+        { "run-on-fail-temp", required_argument, NULL, 12 },
+        { "run-on-fail-env", required_argument, NULL, 13 },
+        { "run-on-fail-perm", required_argument, NULL, 14 },
+        { "run-on-failure", required_argument, NULL, 15 },
+        { "quiet", no_argument, NULL, 'q' }, { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' }, { NULL, 0, NULL, 0 }
+    };
+    struct cr_restart_opts o = { 0 };
+    int c, restore_pid = 0, after = 0, bad = 0;
+    char err[1024];
+    while ((c = getopt_long(argc, argv, "qhV", opts, NULL)) != -1) {
+        switch (c) {
+        case 'r':
+            if (cr_restart_add_relocation(&o, optarg, err, sizeof err) < 0) {
+                bad = 1;
+                if (!quiet)
+                    fprintf(stderr, "cr_restart: %s\n", err);
+            }
+            break;
+        case 1: restore_pid = 0; break;
+        case 2: restore_pid = 1; break;
+        case 3: after = SIGSTOP; break;
+        case 4: after = SIGTERM; break;
+        case 5: after = SIGKILL; break;
+        case 6: after = SIGCONT; break;
+        case 10: case 11: case 12: case 13: case 14:
+            hooks[c - 10] = optarg;
+            break;
+        case 15:
+            hooks[ON_FAIL_ARGS] = hooks[ON_FAIL_TEMP] = hooks[ON_FAIL_ENV] = hooks[ON_FAIL_PERM] = optarg;
+            break;
+        case 'q': quiet = 1; break;
+        case 'h': usage(stdout); return 0;
+        case 'V': printf("cr_restart (slurm-cr) %s\n", PACKAGE_VERSION); return 0;
+        default: bad = 1; break;
+        }
+    }
+    if (bad || optind != argc - 1)
+        return fail(ON_FAIL_ARGS, EINVAL, "want options and exactly one context file (see "
+                    "cr_restart --help)");
+    const char *path = argv[optind];
+    if (restore_pid)
+        return fail(ON_FAIL_ENV, EPERM, "--restore-pid: the user backend cannot choose pids; "
+                    "restart without it (the default --no-restore-pid)");
+
+    struct stat st;
+    if (stat(path, &st) < 0)
+        return fail(ON_FAIL_ENV, errno, "cannot open %s: %s", path, strerror(errno));
+    if (getuid() != 0 && st.st_uid != getuid())
+        return fail(ON_FAIL_PERM, EPERM, "%s belongs to uid %u: only its owner or root may "
+                    "restart it", path, (unsigned)st.st_uid);
+    struct ctx_image img;
+    int rc = ctx_open(path, &img, err, sizeof err);
+    if (rc < 0)
+        return fail(rc == -ENOENT || rc == -EACCES ? ON_FAIL_ENV : ON_FAIL_PERM, -rc, "%s: %s",
+                    path, err);
+    if (getuid() != 0 && img.hdr.uid != getuid()) {
+        ctx_close(&img);
+        return fail(ON_FAIL_PERM, EPERM, "%s holds a process of uid %u: only that user or "
+                    "root may restart it", path, img.hdr.uid);
+    }
+    rc = cr_restart_check(&img, &o, err, sizeof err);
+    if (rc < 0)
+        return fail(ON_FAIL_ENV, -rc, "%s: %s", path, err);
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = forward;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART;
+    int fwd[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGCONT };
+    for (size_t i = 0; i < sizeof fwd / sizeof *fwd; i++)
+        sigaction(fwd[i], &sa, NULL);
+
+    pid_t pid = cr_restart_spawn(&img, &o, err, sizeof err);
+    if (pid < 0)
+        return fail(classify(-pid), -pid, "cannot restart %s: %s", path, err);
+    child = pid;
+    ctx_close(&img);
+    if (after)
+        kill(pid, after);
+    if (hooks[ON_SUCCESS])
+        run_hook(hooks[ON_SUCCESS]);
+    int status;
+    for (;;) {
+        pid_t w = waitpid(-1, &status, 0);
+        if (w == pid)
+            break;
+        if (w < 0 && errno != EINTR)
+            return fail(ON_FAIL_TEMP, errno, "lost the restored process: %s", strerror(errno));
+    }
+    return mirror(status);
+}
