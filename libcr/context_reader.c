@@ -88,7 +88,7 @@ static int check_header(const struct ctx_header *h, uint64_t size, char *err, si
         return refuse(err, len, EINVAL, "unknown format version %u", h->version);
     if (h->header_size != sizeof *h)
         return refuse(err, len, EINVAL, "header size %u, expected %zu", h->header_size, sizeof *h);
-    if (crc32c(0, h, offsetof(struct ctx_header, header_crc)) != h->header_crc)
+    if (crc32c(0, h, offsetof(struct ctx_header, header_crc)) != h->header_crc || h->pad)
         return refuse(err, len, EBADMSG, "checksum mismatch in the header");
     if (h->arch != CTX_ARCH_X86_64)
         return refuse(err, len, ENOEXEC, "made on another architecture (ELF machine %u); this is "
@@ -214,6 +214,23 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
     return 0;
 }
 
+/* The bytes between the metadata and the first memory block must be zero: no byte of
+ * the file escapes a check. */
+static int check_padding(struct ctx_image *img, char *err, size_t len)
+{
+    const struct ctx_header *h = &img->hdr;
+    uint64_t from = h->records_offset + h->records_length;
+    char pad[PAGE];
+    size_t n = (size_t)(h->data_offset - from);
+    if (read_at(img->fd, pad, n, from) < 0)
+        return refuse(err, len, EIO, "truncated before the memory data");
+    for (size_t i = 0; i < n; i++)
+        if (pad[i])
+            return refuse(err, len, EBADMSG, "garbage at offset %llu, before the memory data",
+                          (unsigned long long)(from + i));
+    return 0;
+}
+
 static const struct ctx_vma *vma_at(const struct ctx_image *img, uint64_t addr)
 {
     for (uint32_t i = 0; i < img->proc->nvmas; i++)
@@ -325,6 +342,8 @@ int ctx_open(const char *path, struct ctx_image *img, char *err, size_t len)
     }
     if (rc == 0)
         rc = parse_records(img, err, len);
+    if (rc == 0)
+        rc = check_padding(img, err, len);
     if (rc == 0)
         rc = read_trailer(img, err, len);
     if (rc == 0)

@@ -32,6 +32,7 @@ pass() { TEST_OK=1; echo "PASS: ${0##*/}"; exit 0; }
 skip() { TEST_OK=1; echo "SKIP: $*"; exit 77; }
 
 # bg CMD...: start CMD in the background, remember its pid in $!
+# (redirections given to bg apply while it runs; a FIFO needs a plain '&' instead)
 bg() { "$@" & BG_PIDS="$BG_PIDS $!"; }
 
 # wait_lines FILE N [SECONDS]: until FILE has at least N lines
@@ -50,6 +51,8 @@ wait_gone() {
         i=$((i + 1)); [ $i -le $limit ] || fail "process $1 still running after ${2:-30}s"
         sleep 0.05
     done
+    wait "$1" 2>/dev/null   # reap it quietly if it was ours
+    return 0
 }
 
 # within SECONDS CMD...: run CMD with a time limit
@@ -65,3 +68,34 @@ expect_refusal() {
 
 # same FILE1 FILE2: byte-identical, or show the difference
 same() { cmp -s "$1" "$2" || { diff "$1" "$2" | head -20 >&2; fail "$1 and $2 differ"; }; }
+
+# wait_runtime PID: until the runtime of PID answers on its control socket
+wait_runtime() {
+    local i=0
+    while ! grep -q "@slurm-cr/$1\$" /proc/net/unix 2>/dev/null; do
+        i=$((i + 1)); [ $i -le 600 ] || fail "the runtime of process $1 never came up"
+        kill -0 "$1" 2>/dev/null || fail "process $1 ended before its runtime came up"
+        sleep 0.05
+    done
+}
+
+# restored_pid CR_RESTART_PID: the restored process (cr_restart's child), once it runs
+restored_pid() {
+    local i=0 c=
+    while :; do
+        c=$(cat /proc/$1/task/$1/children 2>/dev/null | awk '{print $1}')
+        [ -n "$c" ] && grep -q "@slurm-cr/$c\$" /proc/net/unix 2>/dev/null && break
+        i=$((i + 1)); [ $i -le 600 ] || fail "cr_restart $1 did not bring a process back"
+        sleep 0.05
+    done
+    echo "$c"
+}
+
+# fd_pos CTX FD: the saved offset of file descriptor FD in a context file
+fd_pos() { "$CR_INFO" "$1" | awk -v fd="$2" '$1 == fd && $2 == "file" { for (i = 3; i < NF; i++) if ($i == "pos") print $(i + 1) }'; }
+
+# The shell that runs us may hold pipes the runtime cannot save; programs under test
+# start without them.
+for fd in $(ls /proc/$$/fd); do
+    [ "$fd" -gt 2 ] && [ "$fd" != 255 ] && eval "exec $fd>&-" 2>/dev/null
+done

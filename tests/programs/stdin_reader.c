@@ -1,21 +1,19 @@
-/* Blocks in read() on stdin; echoes each line with a running count and hash. */
+/* Blocks in read() on stdin, one byte at a time, and reports each line with a
+ * running count and hash (the same whatever way the input arrives). */
 #include <stdio.h>
-#include <string.h>
 #include <unistd.h>
 
 int main(void)
 {
-    char buf[4096];
     unsigned long hash = 5381, lines = 0;
-    ssize_t n;
-    while ((n = read(0, buf, sizeof buf)) > 0) {
-        for (ssize_t i = 0; i < n; i++) {
-            hash = hash * 33 + (unsigned char)buf[i];
-            if (buf[i] == '\n')
-                lines++;
+    char c;
+    while (read(0, &c, 1) == 1) {
+        hash = hash * 33 + (unsigned char)c;
+        if (c == '\n') {
+            lines++;
+            printf("line %lu hash %lu\n", lines, hash);
+            fflush(stdout);
         }
-        printf("read %zd bytes, %lu lines, hash %lu\n", n, lines, hash);
-        fflush(stdout);
     }
     printf("eof after %lu lines\n", lines);
     return 0;

@@ -1,0 +1,14 @@
+# A signal handler, an ignored signal and a blocked-signal mask survive a restart:
+# the program checks them at every step and at the end raises both signals.
+. "$top_srcdir/tests/engine/lib.sh"
+within 30 "$PROGS/sigmask" 40 > "$T/ref" || fail "reference run failed"
+grep -q LOST "$T/ref" && fail "the reference run lost its own signal state"
+bg "$CR_RUN" "$PROGS/sigmask" 40 > "$T/out" 2> "$T/run.err"
+pid=$!
+wait_runtime $pid
+wait_lines "$T/out" 10
+within 30 "$CR_CHECKPOINT" --kill -f "$T/sig.ctx" $pid || fail "checkpoint failed"
+wait_gone $pid
+within 30 "$CR_RESTART" "$T/sig.ctx" || fail "restart failed (or SIGUSR2 was no longer blocked)"
+same "$T/ref" "$T/out"
+pass
