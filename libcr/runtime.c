@@ -359,6 +359,21 @@ static void resume_after_restore(void)
     release_threads();
 }
 
+/* With every other thread parked: record the manager's own state and dump.  Returns
+ * 1 in the restored copy, which comes back here from its snapshot. */
+static __attribute__((noinline)) int dump_frozen(int fd, struct cr_ctl_reply *rep, int *rc)
+{
+    crt.nresumed = 0;
+    crt.manager.tid = crt.manager_tid;
+    record_thread(&crt.manager, NULL);
+    if (cr_snapshot(&crt.manager.resume) != 0) {
+        resume_after_restore();
+        return 1;
+    }
+    *rc = cr_dump(fd, rep->msg, sizeof rep->msg, &rep->bytes);
+    return 0;
+}
+
 /* Serves one checkpoint request.  Returns 1 in the restored copy, where the
  * connection and its fds no longer exist. */
 static int serve(int c)
@@ -373,16 +388,8 @@ static int serve(int c)
     cr_internal_fd_add(fd);
 
     int rc = freeze_threads(req.timeout_ms ? req.timeout_ms : 10000, rep.msg, sizeof rep.msg);
-    if (rc == 0) {
-        crt.nresumed = 0;
-        crt.manager.tid = crt.manager_tid;
-        record_thread(&crt.manager, NULL);
-        if (cr_snapshot(&crt.manager.resume) != 0) {
-            resume_after_restore();
-            return 1;
-        }
-        rc = cr_dump(fd, rep.msg, sizeof rep.msg, &rep.bytes);
-    }
+    if (rc == 0 && dump_frozen(fd, &rep, &rc))
+        return 1;
     cr_internal_fd_del(fd);
     close(fd);
     rep.err = -rc;

@@ -276,7 +276,7 @@ int main(int argc, char **argv)
         return fail(-s, "cannot reach the runtime of process %d: %s", (int)pid, strerror(-s));
 
     /* the destination */
-    char defname[PATH_MAX], tmpname[PATH_MAX + 8], backname[PATH_MAX + 8];
+    char defname[PATH_MAX + 32], tmpname[PATH_MAX + 40], backname[PATH_MAX + 40];
     int own_fd = fd < 0;
     const char *writing = NULL;
     if (own_fd) {
@@ -326,7 +326,7 @@ int main(int argc, char **argv)
         while (n < 0 && errno == EINTR);
     }
     int err = 0;
-    char why[600];
+    char why[3 * PATH_MAX + 700];
     if (rc < 0) {
         err = -rc;
         snprintf(why, sizeof why, "cannot send the request: %s", strerror(err));
