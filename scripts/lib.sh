@@ -5,6 +5,12 @@ set -eu
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 TEST_USER=${TEST_USER:-crtest}
 
+# Descriptors inherited from whatever started us (a CI runner's pipes) would be
+# inherited by the programs we checkpoint; start clean.
+for fd in $(ls /proc/$$/fd); do
+    [ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null || true
+done
+
 # as_user CMD: run CMD (a shell string) as the build user, in $WORK
 as_user() {
     if [ "$(id -u)" = 0 ]; then
