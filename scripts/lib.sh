@@ -8,7 +8,7 @@ TEST_USER=${TEST_USER:-crtest}
 # Descriptors inherited from whatever started us (a CI runner's pipes) would be
 # inherited by the programs we checkpoint; start clean.
 for fd in $(ls /proc/$$/fd); do
-    [ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null || true
+    [ "$fd" -gt 2 ] && [ "$fd" != 255 ] && { eval "exec $fd>&-"; } 2>/dev/null || true
 done
 
 # as_user CMD: run CMD (a shell string) as the build user, in $WORK
