@@ -20,8 +20,14 @@ struct cr_ctl_request {        /* requester -> runtime, with the destination fd 
     uint32_t flags, timeout_ms;
 };
 
-struct cr_ctl_reply {          /* runtime -> requester, after the dump */
+/* The runtime answers twice: CR_CTL_FROZEN as soon as every thread is stopped (so a
+ * requester can time out a process that never stops without timing out a long dump),
+ * then CR_CTL_DONE with the result.  A failure to stop skips the first. */
+enum cr_ctl_phase { CR_CTL_FROZEN = 1, CR_CTL_DONE = 2 };
+
+struct cr_ctl_reply {
     uint32_t magic;
+    uint16_t phase, pad;       /* enum cr_ctl_phase */
     int32_t err;               /* 0, or the errno of the failure */
     uint64_t bytes;            /* context file length */
     char msg[512];             /* what failed, without the errno text */

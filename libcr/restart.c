@@ -9,7 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
+#include <pwd.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -586,10 +589,26 @@ static __attribute__((noreturn)) void build_and_jump(struct child *c)
     __builtin_unreachable();
 }
 
+/* Root restarting another user's process gives it back its own identity before
+ * touching any file: the image must never run with more rights than it had. */
+static void become_owner(struct child *c)
+{
+    const struct ctx_proc *p = c->img->proc;
+    if (getuid() != 0 || (p->uid == 0 && p->euid == 0))
+        return;
+    struct passwd *pw = getpwuid(p->uid);
+    int rc = pw ? initgroups(pw->pw_name, p->gid) : setgroups(0, NULL);
+    if (rc < 0 || setresgid(p->gid, p->egid, p->egid) < 0 || setresuid(p->uid, p->euid, p->euid) < 0)
+        child_fail(c, errno, "cannot take the identity of uid %u gid %u: %s", p->uid, p->gid,
+                   strerror(errno));
+    prctl(PR_SET_DUMPABLE, 1, 0, 0, 0); /* as the user's own processes are */
+}
+
 static __attribute__((noreturn)) void child_main(struct child *c)
 {
     struct ctx_image *img = c->img;
     int maxfd = 2;
+    become_owner(c);
     for (uint32_t i = 0; i < img->proc->nfds; i++)
         if (img->fds[i]->fd > maxfd)
             maxfd = img->fds[i]->fd;

@@ -388,11 +388,17 @@ static int serve(int c)
     cr_internal_fd_add(fd);
 
     int rc = freeze_threads(req.timeout_ms ? req.timeout_ms : 10000, rep.msg, sizeof rep.msg);
-    if (rc == 0 && dump_frozen(fd, &rep, &rc))
-        return 1;
+    if (rc == 0) {
+        rep.phase = CR_CTL_FROZEN;
+        if (send(c, &rep, sizeof rep, MSG_NOSIGNAL) != (ssize_t)sizeof rep)
+            rc = -ECONNRESET; /* the requester is gone: nothing to write for */
+        else if (dump_frozen(fd, &rep, &rc))
+            return 1;
+    }
     cr_internal_fd_del(fd);
     close(fd);
     rep.err = -rc;
+    rep.phase = CR_CTL_DONE;
     if (send(c, &rep, sizeof rep, MSG_NOSIGNAL) == (ssize_t)sizeof rep && rc == 0 &&
         wait_commit(c, &sig) == 0 && sig)
         kill(crt.pid, sig); /* pending before any thread runs application code again */

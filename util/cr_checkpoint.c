@@ -131,6 +131,23 @@ static pid_t first_child(pid_t pid)
     return child;
 }
 
+/* The state letter of /proc/PID/stat (R, S, T...), or 0. */
+static char proc_state(pid_t pid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "re");
+    char st = 0;
+    if (f && fgets(buf, sizeof buf, f)) {
+        char *q = strrchr(buf, ')');
+        if (q && q[1] == ' ')
+            st = q[2];
+    }
+    if (f)
+        fclose(f);
+    return st;
+}
+
 static int connect_runtime(pid_t pid)
 {
     struct sockaddr_un addr;
@@ -259,6 +276,10 @@ int main(int argc, char **argv)
     if (scope == CTX_SCOPE_PGRP || scope == CTX_SCOPE_SESS)
         return fail(ENOTSUP, "process group and session checkpoints are not supported yet: "
                     "use --pid");
+    if (proc_state(pid) == 'T')
+        return fail(EBUSY, "process %d is stopped; its runtime cannot act until it runs: "
+                    "continue it (kill -CONT %d) and checkpoint it then (--stop stops it again)",
+                    (int)pid, (int)pid);
     pid_t child = first_child(pid);
     if (scope == CTX_SCOPE_TREE && child)
         return fail(ENOTSUP, "process %d has child processes (e.g. %d); checkpointing a "
@@ -319,25 +340,36 @@ int main(int argc, char **argv)
     if (own_fd)
         close(fd);
     struct cr_ctl_reply rep;
-    ssize_t n = 0;
-    if (rc == 0) {
-        do
-            n = recv(s, &rep, sizeof rep, 0);
-        while (n < 0 && errno == EINTR);
-    }
-    int err = 0;
+    int err = rc < 0 ? -rc : 0;
     char why[3 * PATH_MAX + 700];
-    if (rc < 0) {
-        err = -rc;
+    if (err)
         snprintf(why, sizeof why, "cannot send the request: %s", strerror(err));
-    } else if (n != (ssize_t)sizeof rep || rep.magic != CR_CTL_MAGIC) {
-        err = EIO;
-        snprintf(why, sizeof why, "the process ended or its runtime stopped answering "
-                 "during the checkpoint");
-    } else if (rep.err) {
-        err = rep.err;
-        rep.msg[sizeof rep.msg - 1] = 0;
-        snprintf(why, sizeof why, "%s: %s", rep.msg, strerror(err));
+    /* the threads must stop within the time limit; the dump may then take as long as it needs */
+    int frozen = 0;
+    while (!err) {
+        struct pollfd p = { s, POLLIN, 0 };
+        int pr = frozen ? poll(&p, 1, -1) : poll(&p, 1, (int)(timeout * 1000) + 2000);
+        if (pr < 0 && errno == EINTR)
+            continue;
+        ssize_t n = pr == 1 ? recv(s, &rep, sizeof rep, 0) : -1;
+        if (pr == 0) {
+            err = ETIMEDOUT;
+            snprintf(why, sizeof why, "the process did not answer within %g s%s; it keeps "
+                     "running", timeout, proc_state(pid) == 'T' ? " (it is stopped: continue it "
+                     "with kill -CONT first)" : "");
+        } else if (n != (ssize_t)sizeof rep || rep.magic != CR_CTL_MAGIC) {
+            err = EIO;
+            snprintf(why, sizeof why, "the process ended or its runtime stopped answering "
+                     "during the checkpoint");
+        } else if (rep.err) {
+            err = rep.err;
+            rep.msg[sizeof rep.msg - 1] = 0;
+            snprintf(why, sizeof why, "%s: %s", rep.msg, strerror(err));
+        } else if (rep.phase == CR_CTL_FROZEN) {
+            frozen = 1;
+        } else {
+            break;
+        }
     }
     if (!err && own_fd && mode != CLOBBER) {
         if (mode == BACKUP) {

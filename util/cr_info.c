@@ -55,9 +55,13 @@ static void show(const char *path, const struct ctx_image *img)
     printf("  threads: %u\n", p->nthreads);
     for (uint32_t i = 0; i < p->nthreads; i++) {
         const struct ctx_thread *th = img->threads[i];
-        printf("    tid %-7d %-16s rip 0x%llx rsp 0x%llx fs 0x%llx\n", th->tid, th->comm,
-               (unsigned long long)th->gregs[16], (unsigned long long)th->gregs[15],
-               (unsigned long long)th->fs_base);
+        if (th->frame_addr)
+            printf("    tid %-7d %-16s rip 0x%llx rsp 0x%llx fs 0x%llx\n", th->tid, th->comm,
+                   (unsigned long long)th->gregs[16], (unsigned long long)th->gregs[15],
+                   (unsigned long long)th->fs_base);
+        else /* the runtime's own thread, saved where it wrote the file */
+            printf("    tid %-7d %-16s (slurm-cr runtime) resumes at 0x%llx fs 0x%llx\n", th->tid,
+                   th->comm, (unsigned long long)th->resume.rip, (unsigned long long)th->fs_base);
     }
     printf("  fds: %u\n", p->nfds);
     for (uint32_t i = 0; i < p->nfds; i++) {
