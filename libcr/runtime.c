@@ -26,6 +26,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -33,37 +34,16 @@
 #include <linux/futex.h>
 #include <asm/prctl.h>
 
+#include "callbacks.h"
 #include "control.h"
 
-#define RSEQ_SIG_X86 0x53053053
-#define COMMIT_WAIT_MS 30000
 
 extern int __sigaction(int sig, const struct sigaction *act, struct sigaction *old);
 
-struct cr_runtime crt = { .listen_fd = -1 };
+struct cr_runtime crt = { .listen_fd = -1, .wake_fd = -1 };
 
-extern const ptrdiff_t __rseq_offset __attribute__((weak));
-extern const unsigned int __rseq_size __attribute__((weak));
 
 static pid_t sys_gettid(void) { return (pid_t)syscall(SYS_gettid); }
-
-static void futex_wait(uint32_t *addr, uint32_t val, int timeout_ms)
-{
-    struct timespec ts = { timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000L };
-    syscall(SYS_futex, addr, FUTEX_WAIT_PRIVATE, val, timeout_ms < 0 ? NULL : &ts, NULL, 0);
-}
-
-static void futex_wake(uint32_t *addr)
-{
-    syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
-}
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static void warn(const char *what, int err)
 {
@@ -104,158 +84,6 @@ static void internal_fds_reset(void)
 {
     for (int i = 0; i < CR_MAX_INTERNAL_FDS; i++)
         crt.internal_fds[i] = -1;
-}
-
-/* ---- per-thread state ---- */
-
-static void record_thread(struct cr_thread_slot *s, ucontext_t *uc)
-{
-    uint64_t v = 0;
-    size_t len = 0;
-    s->uc = uc;
-    syscall(SYS_arch_prctl, ARCH_GET_FS, &s->fs_base);
-    v = 0;
-    prctl(PR_GET_TID_ADDRESS, &v, 0, 0, 0);
-    s->clear_tid = v;
-    void *head = NULL;
-    syscall(SYS_get_robust_list, 0, &head, &len);
-    s->robust_head = (uint64_t)(uintptr_t)head;
-    s->robust_len = len;
-    syscall(SYS_rt_sigprocmask, SIG_BLOCK, NULL, &s->sigmask, sizeof s->sigmask);
-    syscall(SYS_sigaltstack, NULL, &s->altstack);
-    prctl(PR_GET_NAME, s->comm, 0, 0, 0);
-}
-
-void cr_thread_fixup(const struct cr_thread_slot *s)
-{
-    if (&__rseq_size && &__rseq_offset && __rseq_size > 0) {
-        char *tp;
-        __asm__("mov %%fs:0, %0" : "=r"(tp));
-        unsigned len = __rseq_size < 32 ? 32 : __rseq_size;
-        syscall(SYS_rseq, tp + __rseq_offset, len, 0, RSEQ_SIG_X86);
-    }
-    if (s->robust_head)
-        syscall(SYS_set_robust_list, (void *)(uintptr_t)s->robust_head, (size_t)s->robust_len);
-}
-
-static struct cr_thread_slot *find_slot(pid_t tid)
-{
-    uint32_t n = __atomic_load_n(&crt.nslots, __ATOMIC_ACQUIRE);
-    for (uint32_t i = 0; i < n; i++)
-        if (crt.slots[i].tid == tid)
-            return &crt.slots[i];
-    return NULL;
-}
-
-static void quiesce_handler(int sig, siginfo_t *si, void *ucv)
-{
-    (void)sig;
-    (void)si;
-    int saved_errno = errno;
-    struct cr_thread_slot *s;
-    if (!__atomic_load_n(&crt.freezing, __ATOMIC_ACQUIRE) || !(s = find_slot(sys_gettid()))) {
-        errno = saved_errno;
-        return;
-    }
-    uint32_t gen = __atomic_load_n(&crt.gen, __ATOMIC_ACQUIRE);
-    record_thread(s, ucv);
-    if (cr_snapshot(&s->resume) == 0) {
-        __atomic_store_n(&s->parked, 1, __ATOMIC_RELEASE);
-        __atomic_add_fetch(&crt.nparked, 1, __ATOMIC_ACQ_REL);
-        futex_wake(&crt.nparked);
-    } else {
-        /* The restored copy: the restorer rebuilt this thread here. */
-        cr_thread_fixup(s);
-        __atomic_add_fetch(&crt.nresumed, 1, __ATOMIC_ACQ_REL);
-        futex_wake(&crt.nresumed);
-    }
-    while (__atomic_load_n(&crt.gen, __ATOMIC_ACQUIRE) == gen)
-        futex_wait(&crt.gen, gen, -1);
-    errno = saved_errno;
-}
-
-/* ---- stopping and resuming the other threads ---- */
-
-/* Adds the threads not yet known to the slots and signals them; returns how many. */
-static int signal_new_threads(char *msg, size_t msglen)
-{
-    int dfd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0) {
-        snprintf(msg, msglen, "opening /proc/self/task");
-        return -errno;
-    }
-    char buf[4096];
-    int added = 0;
-    long n;
-    while ((n = syscall(SYS_getdents64, dfd, buf, sizeof buf)) > 0) {
-        for (long off = 0; off < n;) {
-            struct dirent64 *d = (struct dirent64 *)(buf + off);
-            off += d->d_reclen;
-            pid_t tid = (pid_t)strtol(d->d_name, NULL, 10);
-            if (tid <= 0 || tid == crt.manager_tid || find_slot(tid))
-                continue;
-            if (crt.nslots >= CR_MAX_THREADS) {
-                close(dfd);
-                snprintf(msg, msglen, "more than %d threads", CR_MAX_THREADS);
-                return -E2BIG;
-            }
-            struct cr_thread_slot *s = &crt.slots[crt.nslots];
-            memset(s, 0, sizeof *s);
-            s->tid = tid;
-            __atomic_store_n(&crt.nslots, crt.nslots + 1, __ATOMIC_RELEASE);
-            if (syscall(SYS_tgkill, crt.pid, tid, CR_QUIESCE_SIGNAL) < 0)
-                s->tid = -1; /* it has exited meanwhile */
-            added++;
-        }
-    }
-    close(dfd);
-    return added;
-}
-
-static void release_threads(void)
-{
-    __atomic_store_n(&crt.freezing, 0, __ATOMIC_RELEASE);
-    __atomic_add_fetch(&crt.gen, 1, __ATOMIC_ACQ_REL);
-    futex_wake(&crt.gen);
-}
-
-/* Stops every other thread inside the handler; a thread that exits meanwhile is
- * dropped.  Repeats the scan until it finds no new thread. */
-static int freeze_threads(unsigned timeout_ms, char *msg, size_t msglen)
-{
-    crt.nslots = 0;
-    crt.nparked = 0;
-    __atomic_store_n(&crt.freezing, 1, __ATOMIC_RELEASE);
-    uint64_t deadline = now_ms() + timeout_ms;
-    for (;;) {
-        int added = signal_new_threads(msg, msglen);
-        if (added < 0)
-            return added;
-        for (;;) {
-            uint32_t seen = __atomic_load_n(&crt.nparked, __ATOMIC_ACQUIRE);
-            struct cr_thread_slot *late = NULL;
-            for (uint32_t i = 0; i < crt.nslots; i++) {
-                struct cr_thread_slot *s = &crt.slots[i];
-                if (s->tid <= 0 || __atomic_load_n(&s->parked, __ATOMIC_ACQUIRE))
-                    continue;
-                if (syscall(SYS_tgkill, crt.pid, s->tid, 0) < 0 && errno == ESRCH)
-                    s->tid = -1;
-                else
-                    late = s;
-            }
-            if (!late)
-                break;
-            if (now_ms() >= deadline) {
-                snprintf(msg, msglen, "thread %d did not stop within %u ms (it blocks "
-                         "signal %d or is stuck in the kernel); the process keeps running",
-                         late->tid, timeout_ms, CR_QUIESCE_SIGNAL);
-                return -ETIMEDOUT;
-            }
-            futex_wait(&crt.nparked, seen, 10);
-        }
-        if (added == 0)
-            return 0;
-    }
 }
 
 /* ---- the control channel ---- */
@@ -313,24 +141,11 @@ static int recv_request(int c, struct cr_ctl_request *req, int *fd)
     return 0;
 }
 
-/* Waits for the requester to say the file is in place; gives up (and resumes the
- * process unharmed) if it goes away or takes too long. */
-static int wait_commit(int c, int *signal)
-{
-    struct pollfd p = { c, POLLIN, 0 };
-    struct cr_ctl_commit cm;
-    *signal = 0;
-    if (poll(&p, 1, COMMIT_WAIT_MS) != 1 || recv(c, &cm, sizeof cm, 0) != (ssize_t)sizeof cm ||
-        cm.magic != CR_CTL_MAGIC)
-        return -1;
-    if (cm.signal > 0 && cm.signal < 65)
-        *signal = cm.signal;
-    return 0;
-}
-
-static void start_fresh_listener(void)
+void cr_start_listener(void)
 {
     internal_fds_reset();
+    if (crt.wake_fd >= 0)
+        cr_internal_fd_add(crt.wake_fd);
     crt.listen_fd = open_listener();
     if (crt.listen_fd < 0)
         warn("opening the control socket", -crt.listen_fd);
@@ -338,96 +153,135 @@ static void start_fresh_listener(void)
         cr_internal_fd_add(crt.listen_fd);
 }
 
-/* The restored copy's manager: wait for every thread's fix-ups, drop the restorer's
- * mapping, listen under the new pid, let everyone go. */
-static void resume_after_restore(void)
-{
-    cr_thread_fixup(&crt.manager);
-    crt.pid = getpid();
-    crt.manager_tid = sys_gettid();
-    uint32_t live = 0;
-    for (uint32_t i = 0; i < crt.nslots; i++)
-        if (crt.slots[i].tid > 0)
-            live++;
-    uint32_t v;
-    while ((v = __atomic_load_n(&crt.nresumed, __ATOMIC_ACQUIRE)) < live)
-        futex_wait(&crt.nresumed, v, 1000);
-    if (crt.restart.hole_len)
-        munmap((void *)(uintptr_t)crt.restart.hole_start, crt.restart.hole_len);
-    crt.restart.hole_len = 0;
-    start_fresh_listener();
-    release_threads();
-}
-
-/* With every other thread parked: record the manager's own state and dump.  Returns
- * 1 in the restored copy, which comes back here from its snapshot. */
-static __attribute__((noinline)) int dump_frozen(int fd, struct cr_ctl_reply *rep, int *rc)
-{
-    crt.nresumed = 0;
-    crt.manager.tid = crt.manager_tid;
-    record_thread(&crt.manager, NULL);
-    if (cr_snapshot(&crt.manager.resume) != 0) {
-        resume_after_restore();
-        return 1;
-    }
-    *rc = cr_dump(fd, rep->msg, sizeof rep->msg, &rep->bytes);
-    return 0;
-}
-
-/* Serves one checkpoint request.  Returns 1 in the restored copy, where the
- * connection and its fds no longer exist. */
-static int serve(int c)
+/* A request from another process over the control socket. */
+static int serve_socket(int c)
 {
     struct cr_ctl_request req;
-    struct cr_ctl_reply rep;
-    int fd, sig = 0;
-    memset(&rep, 0, sizeof rep);
-    rep.magic = CR_CTL_MAGIC;
-    if (recv_request(c, &req, &fd) < 0)
+    struct cr_job job;
+    memset(&job, 0, sizeof job);
+    if (recv_request(c, &req, &job.fd) < 0)
         return 0;
-    cr_internal_fd_add(fd);
-
-    int rc = freeze_threads(req.timeout_ms ? req.timeout_ms : 10000, rep.msg, sizeof rep.msg);
-    if (rc == 0) {
-        rep.phase = CR_CTL_FROZEN;
-        if (send(c, &rep, sizeof rep, MSG_NOSIGNAL) != (ssize_t)sizeof rep)
-            rc = -ECONNRESET; /* the requester is gone: nothing to write for */
-        else if (dump_frozen(fd, &rep, &rc))
-            return 1;
-    }
-    cr_internal_fd_del(fd);
-    close(fd);
-    rep.err = -rc;
-    rep.phase = CR_CTL_DONE;
-    if (send(c, &rep, sizeof rep, MSG_NOSIGNAL) == (ssize_t)sizeof rep && rc == 0 &&
-        wait_commit(c, &sig) == 0 && sig)
-        kill(crt.pid, sig); /* pending before any thread runs application code again */
-    release_threads();
+    struct ucred cred;
+    socklen_t len = sizeof cred;
+    if (getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
+        job.requester = cred.pid;
+    job.conn = c;
+    job.timeout_ms = req.timeout_ms ? req.timeout_ms : 10000;
+    cr_internal_fd_add(job.fd);
+    if (cr_run_job(&job))
+        return 1; /* restored copy: the connection and fd are not ours any more */
+    cr_internal_fd_del(job.fd);
+    close(job.fd);
     return 0;
+}
+
+/* A request the process made of itself (libcr). */
+static void serve_self(void)
+{
+    struct cr_self_request *r = &crt.self;
+    if (!__atomic_load_n(&r->pending, __ATOMIC_ACQUIRE))
+        return;
+    struct cr_job job;
+    memset(&job, 0, sizeof job);
+    job.conn = -1;
+    job.fd = fcntl(r->fd, F_DUPFD_CLOEXEC, 3);
+    job.signal = r->signal;
+    job.requester = crt.pid;
+    job.timeout_ms = r->timeout_ms ? r->timeout_ms : 10000;
+    int restored = 0;
+    if (job.fd < 0) {
+        job.err = errno;
+        snprintf(job.msg, sizeof job.msg, "the destination fd %d is not open", r->fd);
+    } else {
+        cr_internal_fd_add(job.fd);
+        restored = cr_run_job(&job);
+        if (!restored) {
+            cr_internal_fd_del(job.fd);
+            close(job.fd);
+        }
+    }
+    r->err = restored ? CR_ERESTARTED : job.err;
+    memcpy(r->msg, job.msg, sizeof r->msg);
+    __atomic_store_n(&r->pending, 0, __ATOMIC_RELEASE);
+    __atomic_add_fetch(&r->done, 1, __ATOMIC_ACQ_REL);
+    cr_futex_wake(&r->done);
 }
 
 static void *manager_main(void *arg)
 {
     (void)arg;
     crt.manager_tid = sys_gettid();
+    crt.manager_cri = cri_thread_init();
     for (;;) {
-        int c = accept4(crt.listen_fd, NULL, NULL, SOCK_CLOEXEC);
-        if (c < 0) {
-            if (errno != EINTR && errno != ECONNABORTED)
-                poll(NULL, 0, 100); /* e.g. the application closed our socket */
+        struct pollfd p[2] = { { crt.listen_fd, POLLIN, 0 }, { crt.wake_fd, POLLIN, 0 } };
+        if (poll(p, 2, -1) < 0) {
+            if (errno != EINTR)
+                poll(NULL, 0, 100);
             continue;
         }
+        if (p[1].revents & POLLIN) {
+            uint64_t v;
+            (void)!read(crt.wake_fd, &v, sizeof v);
+            serve_self();
+        }
+        if (p[0].revents & (POLLERR | POLLNVAL))
+            poll(NULL, 0, 100); /* e.g. the application closed our socket */
+        if (!(p[0].revents & POLLIN))
+            continue;
+        int c = accept4(crt.listen_fd, NULL, NULL, SOCK_CLOEXEC);
+        if (c < 0)
+            continue;
         if (!peer_allowed(c)) {
             close(c);
             continue;
         }
         cr_internal_fd_add(c);
-        if (serve(c))
+        if (serve_socket(c))
             continue; /* restored copy: c is not ours any more */
         cr_internal_fd_del(c);
         close(c);
     }
     return NULL;
+}
+
+int cri_self_request(int fd, int signal, unsigned timeout_ms)
+{
+    struct cr_self_request *r = &crt.self;
+    if (crt.listen_fd < 0 || crt.wake_fd < 0)
+        return -CR_ENOSUPPORT;
+    if (fcntl(fd, F_GETFD) < 0)
+        return -EBADF;
+    if (__atomic_exchange_n(&r->pending, 1, __ATOMIC_ACQ_REL))
+        return -EBUSY;
+    r->fd = fd;
+    r->signal = signal;
+    r->timeout_ms = timeout_ms;
+    uint64_t one = 1;
+    (void)!write(crt.wake_fd, &one, sizeof one);
+    return (int)__atomic_load_n(&r->done, __ATOMIC_ACQUIRE); /* the ticket to wait for */
+}
+
+/* Waits until the answer to the self request that returned `ticket` is there:
+ * 1 answered (err and msg filled in), 0 not yet within timeout_ms (-1: unbounded). */
+int cri_self_wait(unsigned ticket, int timeout_ms, int *err, char *msg, unsigned msglen)
+{
+    struct cr_self_request *r = &crt.self;
+    uint64_t deadline = timeout_ms < 0 ? 0 : cr_now_ms() + (uint64_t)timeout_ms;
+    uint32_t v;
+    while ((v = __atomic_load_n(&r->done, __ATOMIC_ACQUIRE)) == ticket) {
+        int left = -1;
+        if (timeout_ms >= 0) {
+            uint64_t now = cr_now_ms();
+            if (now >= deadline)
+                return 0;
+            left = (int)(deadline - now);
+        }
+        cr_futex_wait(&r->done, v, left);
+    }
+    *err = r->err;
+    if (msg && msglen)
+        snprintf(msg, msglen, "%s", r->msg);
+    return 1;
 }
 
 static void start_manager(void)
@@ -457,7 +311,11 @@ static void atfork_child(void)
     crt.nslots = 0;
     if (crt.listen_fd >= 0)
         close(crt.listen_fd);
-    start_fresh_listener();
+    if (crt.wake_fd >= 0)
+        close(crt.wake_fd);
+    crt.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    memset(&crt.self, 0, sizeof crt.self);
+    cr_start_listener();
     if (crt.listen_fd >= 0)
         start_manager();
 }
@@ -468,16 +326,13 @@ __attribute__((constructor)) static void cr_runtime_init(void)
     ssize_t n = readlink("/proc/self/exe", crt.exe_path, sizeof crt.exe_path - 1);
     crt.exe_path[n > 0 ? n : 0] = 0;
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = quiesce_handler;
-    sa.sa_flags = SA_SIGINFO | SA_RESTART;
-    sigfillset(&sa.sa_mask);
-    if (__sigaction(CR_QUIESCE_SIGNAL, &sa, NULL) < 0) {
-        warn("installing the checkpoint signal handler", errno);
+    int rc = cr_quiesce_install();
+    if (rc < 0) {
+        warn("installing the checkpoint signal handler", -rc);
         return;
     }
-    start_fresh_listener();
+    crt.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    cr_start_listener();
     if (crt.listen_fd < 0)
         return;
     pthread_atfork(NULL, NULL, atfork_child);

@@ -28,6 +28,18 @@ struct cr_thread_slot {
 struct cr_restart_block {
     uint64_t restarts;         /* how many times this image was restarted */
     uint64_t hole_start, hole_len; /* the restorer's own mapping, to unmap */
+    char src[CTX_PATH_MAX];    /* the context file it was restarted from */
+};
+
+/* A checkpoint the process asked of itself (libcr's cr_request_checkpoint with
+ * target 0): handed to the manager through memory, answered the same way. */
+struct cr_self_request {
+    uint32_t pending;          /* set by the requester, cleared by the manager */
+    uint32_t done;             /* futex: bumped when the answer is there */
+    int fd, signal;
+    unsigned timeout_ms;
+    int err;                   /* 0, CR_ERESTARTED in the restored copy, or the errno */
+    char msg[512];
 };
 
 struct cr_runtime {
@@ -43,6 +55,11 @@ struct cr_runtime {
     struct cr_thread_slot slots[CR_MAX_THREADS];
     struct cr_thread_slot manager;
 
+    int32_t result;            /* what parked threads' cr_checkpoint() returns */
+    int wake_fd;               /* eventfd: wakes the manager for a self request */
+    struct cr_self_request self;
+    struct cri_thread *manager_cri; /* runs the thread-context callbacks */
+
     struct cr_restart_block restart;
     char exe_path[CTX_PATH_MAX];
 };
@@ -51,8 +68,32 @@ extern struct cr_runtime crt;
 
 long cr_snapshot(struct ctx_jmp *j) __attribute__((returns_twice));
 
-/* After a restore, in each thread: register rseq again, restore the robust list. */
-void cr_thread_fixup(const struct cr_thread_slot *slot);
+/* quiesce.c: stopping and resuming the other threads */
+int cr_quiesce_install(void);
+void cr_record_thread(struct cr_thread_slot *s, ucontext_t *uc);
+void cr_thread_fixup(const struct cr_thread_slot *slot); /* after a restore, in each thread */
+int cr_freeze_threads(unsigned timeout_ms, char *msg, size_t msglen);
+void cr_release_threads(int32_t result);
+
+/* checkpoint.c: one checkpoint, from request to resume */
+struct cr_job {
+    int conn;                  /* the requester's socket, or -1 for a self request */
+    int fd;                    /* where the context file goes */
+    unsigned timeout_ms;
+    int signal;                /* sent once the checkpoint is taken */
+    pid_t requester;
+    int replied, restored;
+    int err;
+    char msg[512];
+    uint64_t bytes;
+};
+int cr_run_job(struct cr_job *job); /* 1 in the restored copy */
+void cr_start_listener(void);
+
+/* small shared helpers */
+void cr_futex_wait(uint32_t *addr, uint32_t val, int timeout_ms);
+void cr_futex_wake(uint32_t *addr);
+uint64_t cr_now_ms(void);
 
 /* Writes the whole process to fd.  On failure returns -errno and describes the step
  * that failed in msg. */

@@ -1,0 +1,210 @@
+/* One checkpoint in the manager thread, from request to resume:
+ *   wait until no thread is in a critical section (state PENDING, then ACTIVE),
+ *   run the thread-context callbacks, whose last cr_checkpoint() leads to
+ *   freeze the other threads (they run their signal-context callbacks and park),
+ *   dump unless a callback cancelled, answer the requester, take its signal,
+ *   let the threads go (or, in the restored copy, first redo the process's state).
+ */
+#define _GNU_SOURCE
+#include "runtime.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "callbacks.h"
+#include "control.h"
+
+#define COMMIT_WAIT_MS 30000
+
+static char dest_path[CTX_PATH_MAX];
+
+static void job_fail(struct cr_job *job, int err, const char *msg)
+{
+    if (job->err)
+        return; /* the first failure is the one to report */
+    job->err = err;
+    snprintf(job->msg, sizeof job->msg, "%s", msg);
+}
+
+static void send_reply(struct cr_job *job, int phase)
+{
+    if (job->conn < 0)
+        return;
+    struct cr_ctl_reply rep;
+    memset(&rep, 0, sizeof rep);
+    rep.magic = CR_CTL_MAGIC;
+    rep.phase = (uint16_t)phase;
+    rep.err = job->err;
+    rep.bytes = job->bytes;
+    memcpy(rep.msg, job->msg, sizeof rep.msg);
+    if (send(job->conn, &rep, sizeof rep, MSG_NOSIGNAL) != (ssize_t)sizeof rep && phase == CR_CTL_FROZEN)
+        job_fail(job, ECONNRESET, "the requester went away");
+    if (phase == CR_CTL_DONE)
+        job->replied = 1;
+}
+
+/* Waits for the requester to say the file is in place; gives up (and resumes the
+ * process unharmed) if it goes away or takes too long. */
+static int wait_commit(struct cr_job *job)
+{
+    if (job->conn < 0)
+        return job->signal;
+    struct pollfd p = { job->conn, POLLIN, 0 };
+    struct cr_ctl_commit cm;
+    if (poll(&p, 1, COMMIT_WAIT_MS) != 1 || recv(job->conn, &cm, sizeof cm, 0) != (ssize_t)sizeof cm ||
+        cm.magic != CR_CTL_MAGIC)
+        return 0;
+    return cm.signal > 0 && cm.signal < 65 ? cm.signal : 0;
+}
+
+/* With every other thread parked: the manager's own state, then the dump.  Returns
+ * 1 in the restored copy, which comes back here from its snapshot. */
+static __attribute__((noinline)) int dump_frozen(struct cr_job *job)
+{
+    crt.nresumed = 0;
+    crt.manager.tid = crt.manager_tid;
+    cr_record_thread(&crt.manager, NULL);
+    if (cr_snapshot(&crt.manager.resume) != 0) {
+        job->restored = 1;
+        return 1;
+    }
+    char msg[512] = "";
+    int rc = cr_dump(job->fd, msg, sizeof msg, &job->bytes);
+    if (rc < 0)
+        job_fail(job, -rc, msg);
+    return rc < 0 ? rc : 0;
+}
+
+static const char *failure_text(int kind)
+{
+    switch (kind) {
+    case CR_CHECKPOINT_PERM_FAILURE:
+        return "a callback cancelled the checkpoint and asked the process to end "
+               "(CR_CHECKPOINT_PERM_FAILURE)";
+    case CR_CHECKPOINT_TEMP_FAILURE:
+        return "a callback cancelled the checkpoint (CR_CHECKPOINT_TEMP_FAILURE); the process "
+               "keeps running";
+    default:
+        return "the process left itself out of the checkpoint (CR_CHECKPOINT_OMIT or "
+               "libcr_omit); nothing was written";
+    }
+}
+
+/* The terminal step of the thread-context chain. */
+static int freeze_and_dump(void *arg)
+{
+    struct cr_job *job = arg;
+    char msg[512] = "";
+    int rc = cr_freeze_threads(job->timeout_ms, msg, sizeof msg);
+    if (rc < 0) {
+        job_fail(job, -rc, msg);
+        return rc;
+    }
+    int kind = __atomic_load_n(&cri_failure.kind, __ATOMIC_ACQUIRE);
+    if (kind) {
+        job_fail(job, kind == CR_CHECKPOINT_OMIT ? ESRCH : cri_failure.code, failure_text(kind));
+        return -cri_failure.code;
+    }
+    send_reply(job, CR_CTL_FROZEN);
+    if (job->err)
+        return -job->err;
+    rc = dump_frozen(job);
+    if (rc == 1)
+        return 1;
+    send_reply(job, CR_CTL_DONE);
+    if (rc == 0) {
+        int sig = wait_commit(job);
+        if (sig)
+            kill(crt.pid, sig); /* pending before any thread runs application code again */
+    }
+    return rc;
+}
+
+/* The restored copy: every thread does its fix-ups, then the process's own state is
+ * put right before anyone runs application code. */
+static void resume_restored(void)
+{
+    cr_thread_fixup(&crt.manager);
+    crt.pid = getpid();
+    crt.manager_tid = (pid_t)syscall(SYS_gettid);
+    uint32_t live = 0, v;
+    for (uint32_t i = 0; i < crt.nslots; i++)
+        if (crt.slots[i].tid > 0)
+            live++;
+    while ((v = __atomic_load_n(&crt.nresumed, __ATOMIC_ACQUIRE)) < live)
+        cr_futex_wait(&crt.nresumed, v, 1000);
+    if (crt.restart.hole_len)
+        munmap((void *)(uintptr_t)crt.restart.hole_start, crt.restart.hole_len);
+    crt.restart.hole_len = 0;
+    cri_rsinfo.requester = getppid();
+    cri_rsinfo.src = crt.restart.src;
+    cr_start_listener();
+}
+
+static void fill_info(struct cr_job *job)
+{
+    char link[64];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", job->fd);
+    ssize_t n = readlink(link, dest_path, sizeof dest_path - 1);
+    dest_path[n > 0 ? n : 0] = 0;
+    cri_ckinfo.signal = job->signal;
+    cri_ckinfo.dest = dest_path;
+    cri_ckinfo.requester = job->requester;
+    cri_ckinfo.target = crt.pid;
+    cri_ckinfo.scope = CR_SCOPE_PROC;
+}
+
+int cr_run_job(struct cr_job *job)
+{
+    cri_failure_reset();
+    fill_info(job);
+    if (cri_omit) {
+        job_fail(job, ESRCH, failure_text(CR_CHECKPOINT_OMIT));
+        send_reply(job, CR_CTL_DONE);
+        return 0;
+    }
+    cri_set_state(CR_STATE_PENDING);
+    if (cri_wait_cs_free(job->timeout_ms) < 0) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "a thread stayed in a critical section (cr_enter_cs) for more "
+                 "than %u ms; the process keeps running", job->timeout_ms);
+        job_fail(job, ETIMEDOUT, msg);
+        send_reply(job, CR_CTL_DONE);
+        cri_set_state(CR_STATE_IDLE);
+        return 0;
+    }
+    cri_set_state(CR_STATE_ACTIVE);
+
+    cri_lock_registry();
+    struct cri_chain chain = { crt.manager_cri, cri_tc, cri_ntc, 0, 0, freeze_and_dump, job };
+    int has_tc = cri_ntc > 0;
+    int result = cri_run_chain(&chain);
+    cri_unlock_registry();
+
+    if (job->restored) {
+        resume_restored();
+        cr_release_threads(1);
+        cri_set_state(CR_STATE_IDLE);
+        cri_run_hook(1, has_tc);
+        return 1;
+    }
+    if (!job->replied) {
+        if (!job->err && result < 0)
+            job_fail(job, -result, "the checkpoint was cancelled");
+        send_reply(job, CR_CTL_DONE);
+    }
+    if (cri_failure.kind == CR_CHECKPOINT_PERM_FAILURE)
+        kill(crt.pid, SIGKILL); /* what the callback asked for */
+    cr_release_threads(result > 0 ? 0 : result);
+    cri_set_state(CR_STATE_IDLE);
+    cri_run_hook(0, has_tc);
+    return 0;
+}

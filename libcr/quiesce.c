@@ -1,0 +1,233 @@
+/* Stopping every thread but the manager inside the quiesce signal handler, and
+ * letting them go again.
+ *
+ * A thread stops inside the handler: it records what the kernel keeps outside memory
+ * (fs base, robust list, tid address, mask, altstack), runs its signal-context
+ * callbacks, takes a snapshot of its callee-saved registers and parks on a futex.
+ * Everything else, including the full register and FPU state of the interrupted code
+ * (the signal frame), is in memory and is dumped with it.  The restorer rebuilds each
+ * thread at its snapshot, where cr_snapshot() returns 1; the thread then redoes its
+ * kernel-side state, waits for the manager and returns from the handler, and
+ * rt_sigreturn puts back the interrupted context exactly. */
+#define _GNU_SOURCE
+#include "runtime.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/futex.h>
+#include <asm/prctl.h>
+
+#include "callbacks.h"
+
+#define RSEQ_SIG_X86 0x53053053
+
+extern int __sigaction(int sig, const struct sigaction *act, struct sigaction *old);
+extern const ptrdiff_t __rseq_offset __attribute__((weak));
+extern const unsigned int __rseq_size __attribute__((weak));
+
+void cr_futex_wait(uint32_t *addr, uint32_t val, int timeout_ms)
+{
+    struct timespec ts = { timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000L };
+    syscall(SYS_futex, addr, FUTEX_WAIT_PRIVATE, val, timeout_ms < 0 ? NULL : &ts, NULL, 0);
+}
+
+void cr_futex_wake(uint32_t *addr)
+{
+    syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+}
+
+uint64_t cr_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static pid_t sys_gettid(void) { return (pid_t)syscall(SYS_gettid); }
+
+void cr_record_thread(struct cr_thread_slot *s, ucontext_t *uc)
+{
+    uint64_t v = 0;
+    size_t len = 0;
+    s->uc = uc;
+    syscall(SYS_arch_prctl, ARCH_GET_FS, &s->fs_base);
+    prctl(PR_GET_TID_ADDRESS, &v, 0, 0, 0);
+    s->clear_tid = v;
+    void *head = NULL;
+    syscall(SYS_get_robust_list, 0, &head, &len);
+    s->robust_head = (uint64_t)(uintptr_t)head;
+    s->robust_len = len;
+    syscall(SYS_rt_sigprocmask, SIG_BLOCK, NULL, &s->sigmask, sizeof s->sigmask);
+    syscall(SYS_sigaltstack, NULL, &s->altstack);
+    prctl(PR_GET_NAME, s->comm, 0, 0, 0);
+}
+
+void cr_thread_fixup(const struct cr_thread_slot *s)
+{
+    if (&__rseq_size && &__rseq_offset && __rseq_size > 0) {
+        char *tp;
+        __asm__("mov %%fs:0, %0" : "=r"(tp));
+        unsigned len = __rseq_size < 32 ? 32 : __rseq_size;
+        syscall(SYS_rseq, tp + __rseq_offset, len, 0, RSEQ_SIG_X86);
+    }
+    if (s->robust_head)
+        syscall(SYS_set_robust_list, (void *)(uintptr_t)s->robust_head, (size_t)s->robust_len);
+    prctl(PR_SET_NAME, s->comm, 0, 0, 0);
+}
+
+static struct cr_thread_slot *find_slot(pid_t tid)
+{
+    uint32_t n = __atomic_load_n(&crt.nslots, __ATOMIC_ACQUIRE);
+    for (uint32_t i = 0; i < n; i++)
+        if (crt.slots[i].tid == tid)
+            return &crt.slots[i];
+    return NULL;
+}
+
+/* The deepest point of a thread's checkpoint: snapshot, park, and come back with
+ * 0 (continuing), 1 (restored) or the failure of a cancelled checkpoint. */
+static int park(void *arg)
+{
+    struct cr_thread_slot *s = arg;
+    uint32_t gen = __atomic_load_n(&crt.gen, __ATOMIC_ACQUIRE);
+    int restored = cr_snapshot(&s->resume) != 0;
+    if (!restored) {
+        __atomic_store_n(&s->parked, 1, __ATOMIC_RELEASE);
+        __atomic_add_fetch(&crt.nparked, 1, __ATOMIC_ACQ_REL);
+        cr_futex_wake(&crt.nparked);
+    } else {
+        cr_thread_fixup(s);
+        __atomic_add_fetch(&crt.nresumed, 1, __ATOMIC_ACQ_REL);
+        cr_futex_wake(&crt.nresumed);
+    }
+    while (__atomic_load_n(&crt.gen, __ATOMIC_ACQUIRE) == gen)
+        cr_futex_wait(&crt.gen, gen, -1);
+    return restored ? 1 : __atomic_load_n(&crt.result, __ATOMIC_ACQUIRE);
+}
+
+static void quiesce_handler(int sig, siginfo_t *si, void *ucv)
+{
+    (void)sig;
+    (void)si;
+    int saved_errno = errno;
+    struct cr_thread_slot *s;
+    if (!__atomic_load_n(&crt.freezing, __ATOMIC_ACQUIRE) || !(s = find_slot(sys_gettid()))) {
+        errno = saved_errno;
+        return;
+    }
+    cr_record_thread(s, ucv);
+    struct cri_thread *t = cri_self();
+    int r;
+    if (t && t->nsc) {
+        struct cri_chain c = { t, t->sc, t->nsc, 1, 1, park, s };
+        r = cri_run_chain(&c);
+    } else {
+        r = park(s);
+    }
+    cri_run_hook(r == 1, 0);
+    errno = saved_errno;
+}
+
+int cr_quiesce_install(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = quiesce_handler;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigfillset(&sa.sa_mask);
+    return __sigaction(CR_QUIESCE_SIGNAL, &sa, NULL) < 0 ? -errno : 0;
+}
+
+/* Adds the threads not yet known to the slots and signals them; returns how many. */
+static int signal_new_threads(char *msg, size_t msglen)
+{
+    int dfd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) {
+        snprintf(msg, msglen, "opening /proc/self/task");
+        return -errno;
+    }
+    char buf[4096];
+    int added = 0;
+    long n;
+    while ((n = syscall(SYS_getdents64, dfd, buf, sizeof buf)) > 0) {
+        for (long off = 0; off < n;) {
+            struct dirent64 *d = (struct dirent64 *)(buf + off);
+            off += d->d_reclen;
+            pid_t tid = (pid_t)strtol(d->d_name, NULL, 10);
+            if (tid <= 0 || tid == crt.manager_tid || find_slot(tid))
+                continue;
+            if (crt.nslots >= CR_MAX_THREADS) {
+                close(dfd);
+                snprintf(msg, msglen, "more than %d threads", CR_MAX_THREADS);
+                return -E2BIG;
+            }
+            struct cr_thread_slot *s = &crt.slots[crt.nslots];
+            memset(s, 0, sizeof *s);
+            s->tid = tid;
+            __atomic_store_n(&crt.nslots, crt.nslots + 1, __ATOMIC_RELEASE);
+            if (syscall(SYS_tgkill, crt.pid, tid, CR_QUIESCE_SIGNAL) < 0)
+                s->tid = -1; /* it has exited meanwhile */
+            added++;
+        }
+    }
+    close(dfd);
+    return added;
+}
+
+void cr_release_threads(int32_t result)
+{
+    __atomic_store_n(&crt.result, result, __ATOMIC_RELEASE);
+    __atomic_store_n(&crt.freezing, 0, __ATOMIC_RELEASE);
+    __atomic_add_fetch(&crt.gen, 1, __ATOMIC_ACQ_REL);
+    cr_futex_wake(&crt.gen);
+}
+
+/* Stops every other thread inside the handler; a thread that exits meanwhile is
+ * dropped.  Repeats the scan until it finds no new thread. */
+int cr_freeze_threads(unsigned timeout_ms, char *msg, size_t msglen)
+{
+    crt.nslots = 0;
+    crt.nparked = 0;
+    __atomic_store_n(&crt.freezing, 1, __ATOMIC_RELEASE);
+    uint64_t deadline = cr_now_ms() + timeout_ms;
+    for (;;) {
+        int added = signal_new_threads(msg, msglen);
+        if (added < 0)
+            return added;
+        for (;;) {
+            uint32_t seen = __atomic_load_n(&crt.nparked, __ATOMIC_ACQUIRE);
+            struct cr_thread_slot *late = NULL;
+            for (uint32_t i = 0; i < crt.nslots; i++) {
+                struct cr_thread_slot *s = &crt.slots[i];
+                if (s->tid <= 0 || __atomic_load_n(&s->parked, __ATOMIC_ACQUIRE))
+                    continue;
+                if (syscall(SYS_tgkill, crt.pid, s->tid, 0) < 0 && errno == ESRCH)
+                    s->tid = -1;
+                else
+                    late = s;
+            }
+            if (!late)
+                break;
+            if (cr_now_ms() >= deadline) {
+                snprintf(msg, msglen, "thread %d did not stop within %u ms (it blocks "
+                         "signal %d, or is stuck in the kernel or in a callback); the process "
+                         "keeps running", late->tid, timeout_ms, CR_QUIESCE_SIGNAL);
+                return -ETIMEDOUT;
+            }
+            cr_futex_wait(&crt.nparked, seen, 10);
+        }
+        if (added == 0)
+            return 0;
+    }
+}
