@@ -539,6 +539,8 @@ static __attribute__((noreturn)) void build_and_jump(struct child *c)
                                    p->env_start, p->env_end, 0, p->auxv_words * 8, (uint32_t)-1 };
     memcpy(plan->auxv, p->auxv, p->auxv_words * 8);
     plan->runtime_state = p->runtime_state;
+    if (c->o->src)
+        snprintf(plan->src, sizeof plan->src, "%s", c->o->src);
     plan->nclose = 0;
     for (uint32_t i = 0; i < c->nhelpers; i++)
         closefds[plan->nclose++] = c->helpers[i];

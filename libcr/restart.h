@@ -11,6 +11,7 @@
 #define CR_MAX_RELOCATE 16
 
 struct cr_restart_opts {
+    const char *src;           /* the context file's absolute path, for the process */
     int nreloc;
     const char *reloc_old[CR_MAX_RELOCATE], *reloc_new[CR_MAX_RELOCATE];
 };

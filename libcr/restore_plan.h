@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <sys/ucontext.h>
 
+#include "context_format.h"
+
 #define RP_MAGIC 0x52504c414e31ULL /* "RPLAN1" */
 #define RP_SPECIALS 3              /* vdso, vvar, vvar_vclock */
 #define RP_THREAD_STACK 16384
@@ -61,7 +63,7 @@ struct restore_plan {
     struct rp_mm_map mm;
     uint64_t auxv[64];
     uint64_t runtime_state;        /* address of the runtime's struct cr_restart_block */
-    uint64_t restarts;
+    char src[CTX_PATH_MAX];        /* the context file, for cr_get_restart_info() */
 };
 
 /* What the restorer tells the waiting parent through status_fd. */

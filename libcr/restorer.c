@@ -228,9 +228,13 @@ __attribute__((used, noreturn)) void restorer_main(struct restore_plan *p)
 
     if (p->runtime_state) {
         uint64_t *rb = (uint64_t *)(uintptr_t)p->runtime_state; /* struct cr_restart_block */
-        rb[0] = p->restarts + 1;
+        rb[0] += 1;
         rb[1] = p->hole_start;
         rb[2] = p->hole_len;
+        char *src = (char *)&rb[3]; /* struct cr_restart_block.src */
+        for (unsigned i = 0; i < sizeof p->src; i++)
+            if (!(src[i] = p->src[i]))
+                break;
     }
 
     /* the point of no return has passed: tell cr_restart, drop its fds */

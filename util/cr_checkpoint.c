@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "context_format.h"
-#include "control.h"
+#include "request_client.h"
 
 enum replace { ATOMIC, BACKUP, CLOBBER, NOCLOBBER };
 
@@ -148,44 +148,6 @@ static char proc_state(pid_t pid)
     return st;
 }
 
-static int connect_runtime(pid_t pid)
-{
-    struct sockaddr_un addr;
-    socklen_t alen = cr_ctl_address(pid, &addr);
-    int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-    if (s < 0)
-        return -errno;
-    if (connect(s, (struct sockaddr *)&addr, alen) < 0) {
-        int e = errno;
-        close(s);
-        return -e;
-    }
-    struct ucred cred;
-    socklen_t clen = sizeof cred;
-    if (getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0 || cred.pid != pid) {
-        close(s);
-        return -EPERM; /* someone else holds the name: do not give it our file */
-    }
-    return s;
-}
-
-static int send_request(int s, int fd, unsigned timeout_ms)
-{
-    struct cr_ctl_request req = { CR_CTL_MAGIC, CR_CTL_VERSION, CR_CTL_CHECKPOINT, CTX_SCOPE_PROC,
-                                  0, timeout_ms };
-    char cbuf[CMSG_SPACE(sizeof(int))];
-    memset(cbuf, 0, sizeof cbuf);
-    struct iovec iov = { &req, sizeof req };
-    struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-                         .msg_controllen = sizeof cbuf };
-    struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-    cm->cmsg_level = SOL_SOCKET;
-    cm->cmsg_type = SCM_RIGHTS;
-    cm->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(cm), &fd, sizeof fd);
-    return sendmsg(s, &mh, MSG_NOSIGNAL) == (ssize_t)sizeof req ? 0 : -errno;
-}
-
 static void fsync_dir_of(const char *file)
 {
     char *copy = strdup(file);
@@ -286,16 +248,6 @@ int main(int argc, char **argv)
                     "process tree is not supported yet: use --pid to checkpoint it alone",
                     (int)pid, (int)child);
 
-    int s = connect_runtime(pid);
-    if (s == -ECONNREFUSED || s == -ENOENT)
-        return fail(ENOTSUP, "process %d is not running under cr_run (no slurm-cr runtime "
-                    "answers): start it with 'cr_run PROGRAM'", (int)pid);
-    if (s == -EPERM)
-        return fail(EPERM, "the control socket of process %d is held by another process; "
-                    "refusing to hand it the context file", (int)pid);
-    if (s < 0)
-        return fail(-s, "cannot reach the runtime of process %d: %s", (int)pid, strerror(-s));
-
     /* the destination */
     char defname[PATH_MAX + 32], tmpname[PATH_MAX + 40], backname[PATH_MAX + 40];
     int own_fd = fd < 0;
@@ -336,41 +288,15 @@ int main(int argc, char **argv)
 
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    int rc = send_request(s, fd, (unsigned)(timeout * 1000));
+    struct crq q;
+    int rc = crq_start(&q, pid, fd, (unsigned)(timeout * 1000));
     if (own_fd)
         close(fd);
-    struct cr_ctl_reply rep;
-    int err = rc < 0 ? -rc : 0;
-    char why[3 * PATH_MAX + 700];
-    if (err)
-        snprintf(why, sizeof why, "cannot send the request: %s", strerror(err));
-    /* the threads must stop within the time limit; the dump may then take as long as it needs */
-    int frozen = 0;
-    while (!err) {
-        struct pollfd p = { s, POLLIN, 0 };
-        int pr = frozen ? poll(&p, 1, -1) : poll(&p, 1, (int)(timeout * 1000) + 2000);
-        if (pr < 0 && errno == EINTR)
-            continue;
-        ssize_t n = pr == 1 ? recv(s, &rep, sizeof rep, 0) : -1;
-        if (pr == 0) {
-            err = ETIMEDOUT;
-            snprintf(why, sizeof why, "the process did not answer within %g s%s; it keeps "
-                     "running", timeout, proc_state(pid) == 'T' ? " (it is stopped: continue it "
-                     "with kill -CONT first)" : "");
-        } else if (n != (ssize_t)sizeof rep || rep.magic != CR_CTL_MAGIC) {
-            err = EIO;
-            snprintf(why, sizeof why, "the process ended or its runtime stopped answering "
-                     "during the checkpoint");
-        } else if (rep.err) {
-            err = rep.err;
-            rep.msg[sizeof rep.msg - 1] = 0;
-            snprintf(why, sizeof why, "%s: %s", rep.msg, strerror(err));
-        } else if (rep.phase == CR_CTL_FROZEN) {
-            frozen = 1;
-        } else {
-            break;
-        }
-    }
+    if (rc == 0)
+        crq_wait(&q, -1);
+    int err = q.err;
+    char why[3 * PATH_MAX + 900];
+    snprintf(why, sizeof why, "%s", q.msg);
     if (!err && own_fd && mode != CLOBBER) {
         if (mode == BACKUP) {
             if (!backup) {
@@ -393,22 +319,17 @@ int main(int argc, char **argv)
     if (err) {
         if (own_fd)
             unlink(writing); /* never leave a partial file as the destination */
-        close(s);            /* the runtime resumes the process unharmed */
+        crq_close(&q);       /* the runtime resumes the process unharmed */
+        if (rc < 0)          /* never reached the runtime: the message says it all */
+            return fail(err, "%s", why);
         return fail(err, "checkpoint of process %d failed: %s", (int)pid, why);
     }
-
-    struct cr_ctl_commit commit = { CR_CTL_MAGIC, sig };
-    send(s, &commit, sizeof commit, MSG_NOSIGNAL);
-    /* wait until the runtime has let the process go (it closes the connection) */
-    struct pollfd p = { s, POLLIN, 0 };
-    char dummy;
-    if (poll(&p, 1, 30000) == 1)
-        (void)!recv(s, &dummy, 1, 0);
-    close(s);
+    crq_commit(&q, sig);
+    crq_close(&q);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     if (verbose)
         fprintf(stderr, "cr_checkpoint: process %d written to %s (%llu bytes) in %.3f s\n",
-                (int)pid, own_fd ? file : "the given fd", (unsigned long long)rep.bytes,
+                (int)pid, own_fd ? file : "the given fd", (unsigned long long)q.bytes,
                 (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
     return 0;
 }

@@ -196,6 +196,8 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof fwd / sizeof *fwd; i++)
         sigaction(fwd[i], &sa, NULL);
 
+    char *abs = realpath(path, NULL);
+    o.src = abs ? abs : path;
     pid_t pid = cr_restart_spawn(&img, &o, err, sizeof err);
     if (pid < 0)
         return fail(classify(-pid), -pid, "cannot restart %s: %s", path, err);

@@ -1,0 +1,164 @@
+#define _GNU_SOURCE
+#include "request_client.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "context_format.h"
+#include "control.h"
+#include "libcr.h"
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static int say(struct crq *q, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int say(struct crq *q, int err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(q->msg, sizeof q->msg, fmt, ap);
+    va_end(ap);
+    q->err = err;
+    return -err;
+}
+
+int crq_start(struct crq *q, pid_t pid, int fd, unsigned timeout_ms)
+{
+    memset(q, 0, sizeof *q);
+    q->sock = -1;
+    q->pid = pid;
+    q->timeout_ms = timeout_ms;
+    struct sockaddr_un addr;
+    socklen_t alen = cr_ctl_address(pid, &addr);
+    int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    if (s < 0)
+        return say(q, errno, "cannot create a socket: %s", strerror(errno));
+    if (connect(s, (struct sockaddr *)&addr, alen) < 0) {
+        int e = errno;
+        close(s);
+        if (e == ECONNREFUSED || e == ENOENT)
+            return say(q, ENOTSUP, "process %d is not running under cr_run (no slurm-cr runtime "
+                       "answers): start it with 'cr_run PROGRAM'", (int)pid);
+        return say(q, e, "cannot reach the runtime of process %d: %s", (int)pid, strerror(e));
+    }
+    struct ucred cred;
+    socklen_t clen = sizeof cred;
+    if (getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0 || cred.pid != pid) {
+        close(s); /* someone else holds the name: do not give it our file */
+        return say(q, EPERM, "the control socket of process %d is held by another process; "
+                   "refusing to hand it the context file", (int)pid);
+    }
+    struct cr_ctl_request req = { CR_CTL_MAGIC, CR_CTL_VERSION, CR_CTL_CHECKPOINT, CTX_SCOPE_PROC,
+                                  0, timeout_ms };
+    char cbuf[CMSG_SPACE(sizeof(int))];
+    memset(cbuf, 0, sizeof cbuf);
+    struct iovec iov = { &req, sizeof req };
+    struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+                         .msg_controllen = sizeof cbuf };
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cm), &fd, sizeof fd);
+    if (sendmsg(s, &mh, MSG_NOSIGNAL) != (ssize_t)sizeof req) {
+        int e = errno;
+        close(s);
+        return say(q, e, "cannot send the request: %s", strerror(e));
+    }
+    q->sock = s;
+    q->freeze_deadline = now_ms() + timeout_ms + 2000;
+    return 0;
+}
+
+/* The state letter of /proc/PID/stat (R, S, T...), or 0. */
+static char proc_state(pid_t pid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "re");
+    char st = 0;
+    if (f && fgets(buf, sizeof buf, f)) {
+        char *p = strrchr(buf, ')');
+        if (p && p[1] == ' ')
+            st = p[2];
+    }
+    if (f)
+        fclose(f);
+    return st;
+}
+
+int crq_wait(struct crq *q, int wait_ms)
+{
+    if (q->done)
+        return 1;
+    uint64_t until = wait_ms < 0 ? UINT64_MAX : now_ms() + (uint64_t)wait_ms;
+    for (;;) {
+        uint64_t now = now_ms(), limit = until;
+        if (!q->frozen && q->freeze_deadline < limit)
+            limit = q->freeze_deadline;
+        int ms = limit == UINT64_MAX ? -1 : limit > now ? (int)(limit - now) : 0;
+        struct pollfd p = { q->sock, POLLIN, 0 };
+        int pr = poll(&p, 1, ms);
+        if (pr < 0 && errno == EINTR)
+            continue;
+        if (pr == 0) {
+            if (!q->frozen && now_ms() >= q->freeze_deadline) {
+                q->done = 1;
+                say(q, ETIMEDOUT, "the process did not answer within %.1f s%s; it keeps running",
+                    q->timeout_ms / 1000.0, proc_state(q->pid) == 'T' ? " (it is stopped: "
+                    "continue it with kill -CONT first)" : "");
+                return 1;
+            }
+            return 0;
+        }
+        struct cr_ctl_reply rep;
+        ssize_t n = recv(q->sock, &rep, sizeof rep, 0);
+        if (n != (ssize_t)sizeof rep || rep.magic != CR_CTL_MAGIC) {
+            q->done = 1;
+            say(q, EIO, "the process ended or its runtime stopped answering during the checkpoint");
+            return 1;
+        }
+        if (rep.err) {
+            q->done = 1;
+            rep.msg[sizeof rep.msg - 1] = 0;
+            say(q, rep.err, "%s: %s", rep.msg, cr_strerror(rep.err));
+            return 1;
+        }
+        if (rep.phase == CR_CTL_FROZEN) {
+            q->frozen = 1;
+            continue;
+        }
+        q->done = 1;
+        q->bytes = rep.bytes;
+        return 1;
+    }
+}
+
+void crq_commit(struct crq *q, int signal)
+{
+    struct cr_ctl_commit commit = { CR_CTL_MAGIC, signal };
+    if (send(q->sock, &commit, sizeof commit, MSG_NOSIGNAL) != (ssize_t)sizeof commit)
+        return;
+    /* the runtime closes the connection once it has let the process go */
+    struct pollfd p = { q->sock, POLLIN, 0 };
+    char dummy;
+    if (poll(&p, 1, 30000) == 1)
+        (void)!recv(q->sock, &dummy, 1, 0);
+}
+
+void crq_close(struct crq *q)
+{
+    if (q->sock >= 0)
+        close(q->sock);
+    q->sock = -1;
+}

@@ -1,0 +1,37 @@
+/* The requester's side of the control channel (control.h), shared by cr_checkpoint
+ * and libcr's cr_request_checkpoint(). */
+#ifndef SLURM_CR_REQUEST_CLIENT_H
+#define SLURM_CR_REQUEST_CLIENT_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+struct crq {
+    int sock;
+    pid_t pid;
+    int frozen;                /* the target's threads are stopped */
+    int done;
+    uint64_t freeze_deadline;  /* ms, CLOCK_MONOTONIC */
+    unsigned timeout_ms;
+    int err;                   /* result: 0 or an errno */
+    uint64_t bytes;
+    char msg[768];             /* what failed, with the errno text */
+};
+
+/* Connects to the runtime of pid (checking that it really is pid's) and hands it fd.
+ * Returns 0, or -errno with q->msg saying why (e.g. not started under cr_run). */
+int crq_start(struct crq *q, pid_t pid, int fd, unsigned timeout_ms);
+
+/* Waits up to wait_ms (-1: as long as it takes) for the result: 1 when finished
+ * (q->err, q->msg, q->bytes), 0 when still running.  The target must stop within
+ * the timeout given to crq_start; the dump itself may take as long as it needs. */
+int crq_wait(struct crq *q, int wait_ms);
+
+/* After a successful dump: the file is in place; the runtime delivers `signal` (0:
+ * none) before the process runs again, and this waits until it has let it go. */
+void crq_commit(struct crq *q, int signal);
+
+/* Closing without a commit makes the runtime resume the process unharmed. */
+void crq_close(struct crq *q);
+
+#endif
