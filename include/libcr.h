@@ -184,10 +184,12 @@ int cr_spinlock_trylock(cr_spinlock_t *lock);
 const char *cr_strerror(int errnum);
 
 /* Deprecated BLCR calls: checkpoint the calling process. */
+#ifndef CR_DEPRECATED
 #if defined(__GNUC__)
 #define CR_DEPRECATED __attribute__((__deprecated__))
 #else
 #define CR_DEPRECATED
+#endif
 #endif
 int cr_request(void) CR_DEPRECATED;                       /* to context.<pid> in the cwd */
 int cr_request_file(const char *filename) CR_DEPRECATED;

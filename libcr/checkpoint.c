@@ -73,7 +73,13 @@ static __attribute__((noinline)) int dump_frozen(struct cr_job *job)
     crt.manager.tid = crt.manager_tid;
     cr_record_thread(&crt.manager, NULL);
     if (cr_snapshot(&crt.manager.resume) != 0) {
+        /* restored: before the callbacks see it, this thread and the process are ours */
         job->restored = 1;
+        cr_thread_fixup(&crt.manager);
+        crt.pid = getpid();
+        crt.manager_tid = (pid_t)syscall(SYS_gettid);
+        cri_rsinfo.requester = getppid();
+        cri_rsinfo.src = crt.restart.src;
         return 1;
     }
     char msg[512] = "";
@@ -132,9 +138,6 @@ static int freeze_and_dump(void *arg)
  * put right before anyone runs application code. */
 static void resume_restored(void)
 {
-    cr_thread_fixup(&crt.manager);
-    crt.pid = getpid();
-    crt.manager_tid = (pid_t)syscall(SYS_gettid);
     uint32_t live = 0, v;
     for (uint32_t i = 0; i < crt.nslots; i++)
         if (crt.slots[i].tid > 0)
@@ -144,8 +147,6 @@ static void resume_restored(void)
     if (crt.restart.hole_len)
         munmap((void *)(uintptr_t)crt.restart.hole_start, crt.restart.hole_len);
     crt.restart.hole_len = 0;
-    cri_rsinfo.requester = getppid();
-    cri_rsinfo.src = crt.restart.src;
     cr_start_listener();
 }
 
@@ -197,7 +198,10 @@ int cr_run_job(struct cr_job *job)
         return 1;
     }
     if (!job->replied) {
-        if (!job->err && result < 0)
+        int kind = cri_failure.kind;
+        if (kind) /* a thread-context callback cancelled before anything was stopped */
+            job_fail(job, kind == CR_CHECKPOINT_OMIT ? ESRCH : cri_failure.code, failure_text(kind));
+        else if (result < 0)
             job_fail(job, -result, "the checkpoint was cancelled");
         send_reply(job, CR_CTL_DONE);
     }

@@ -3,7 +3,7 @@
 
 #include "libcr.h"
 
-const char *cr_strerror(int errnum)
+__attribute__((visibility("default"))) const char *cr_strerror(int errnum)
 {
     static const char *const texts[] = {
         [CR_ETEMPFAIL - CR_ETEMPFAIL] = "Temporary failure: a callback cancelled the checkpoint",

@@ -9,22 +9,32 @@
 #ifndef CR_RUN_LIB
 #define CR_RUN_LIB "libcr_run.so"
 #endif
+#ifndef CR_OMIT_LIB
+#define CR_OMIT_LIB "libcr_omit.so"
+#endif
 
 static void usage(FILE *out)
 {
     fprintf(out,
-            "Usage: cr_run PROGRAM [ARGS...]\n"
+            "Usage: cr_run [--omit] PROGRAM [ARGS...]\n"
             "Run PROGRAM with the slurm-cr runtime preloaded, so that cr_checkpoint can\n"
             "checkpoint it (and its children started later) at any time.\n\n"
+            "  --omit         leave PROGRAM and its descendants out of checkpoints\n"
+            "                 (a request for them fails with ESRCH; no file is written)\n"
             "  -h, --help     show this help\n"
             "  -V, --version  show the version\n\n"
-            "Environment: CR_RUN_LIB overrides the runtime library (%s).\n", CR_RUN_LIB);
+            "Environment: CR_RUN_LIB overrides the runtime library (%s),\n"
+            "CR_OMIT_LIB the one --omit uses (%s).\n", CR_RUN_LIB, CR_OMIT_LIB);
 }
 
 int main(int argc, char **argv)
 {
-    int i = 1;
+    int i = 1, omit = 0;
     for (; i < argc && argv[i][0] == '-'; i++) {
+        if (!strcmp(argv[i], "--omit")) {
+            omit = 1;
+            continue;
+        }
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             usage(stdout);
             return 0;
@@ -44,9 +54,9 @@ int main(int argc, char **argv)
         usage(stderr);
         return EINVAL;
     }
-    const char *lib = getenv("CR_RUN_LIB");
+    const char *lib = getenv(omit ? "CR_OMIT_LIB" : "CR_RUN_LIB");
     if (!lib || !*lib)
-        lib = CR_RUN_LIB;
+        lib = omit ? CR_OMIT_LIB : CR_RUN_LIB;
     if (access(lib, R_OK) < 0) {
         fprintf(stderr, "cr_run: cannot use the runtime %s: %s (reinstall slurm-cr or set "
                         "CR_RUN_LIB)\n", lib, strerror(errno));
