@@ -54,6 +54,33 @@ within 30 "$CR_CHECKPOINT" -f "$T/ext.ctx" $pid || fail "checkpoint from outside
 wait_gone $pid
 grep -qx "events T21cC" "$T/wait.out" || fail "wrong events for an outside request: $(cat "$T/wait.out")"
 
+# a thread that stays in a critical section: -t gives up with a clear message, the
+# process is not harmed and leaves the section when it wants to
+bg "$P" hold "$T/x" > "$T/hold.out" 2> "$T/hold.err"
+pid=$!
+wait_runtime $pid
+wait_lines "$T/hold.out" 1
+expect_refusal 110 "stayed in a critical section \(cr_enter_cs\) for more than 1000 ms; the process keeps running" \
+    "$CR_CHECKPOINT" -t 1 -f "$T/hold.ctx" $pid
+[ ! -e "$T/hold.ctx" ] || fail "a file was left after the timeout"
+wait_gone $pid
+grep -qx left "$T/hold.out" || fail "the process in the critical section was harmed"
+
+# a callback that calls exit() or crashes ends the process: it does not leave the
+# other threads frozen, and the request fails cleanly
+for m in exit crash; do
+    bg "$P" $m "$T/x" > "$T/$m.out" 2> "$T/$m.err"
+    pid=$!
+    wait_runtime $pid
+    wait_lines "$T/$m.out" 1
+    rc=0; within 30 "$CR_CHECKPOINT" -f "$T/$m.ctx" $pid 2> "$T/$m.ckpt" || rc=$?
+    [ $rc = 5 ] || { cat "$T/$m.ckpt" >&2; fail "$m: cr_checkpoint exited $rc, not EIO"; }
+    grep -q "the process ended" "$T/$m.ckpt" || fail "$m: no clear message"
+    wait_gone $pid 10
+    ! grep -q "still here" "$T/$m.out" || fail "$m: the process went on"
+    [ ! -e "$T/$m.ctx" ] || fail "$m: a file was left"
+done
+
 # every error path of the API that needs no checkpoint
 within 30 "$PROGS/api_errors" > "$T/errors.out" 2>&1 || { cat "$T/errors.out" >&2; fail "API error paths"; }
 grep -qx "0 failures" "$T/errors.out" || fail "api_errors: $(cat "$T/errors.out")"

@@ -10,7 +10,11 @@ for f in bin/cr_run bin/cr_checkpoint bin/cr_restart bin/cr_info share/man/man1/
          share/slurm-cr/slurm-cr.magic; do
     [ -e "$D$prefix/$f" ] || fail "make install did not install $prefix/$f"
 done
-[ -e "$D$libdir/libcr_run.so" ] || fail "make install did not install $libdir/libcr_run.so"
+for f in libcr_run.so libcr.so libcr.so.0 libcr_omit.so; do
+    [ -e "$D$libdir/$f" ] || fail "make install did not install $libdir/$f"
+done
+includedir=$(sed -n 's/^includedir=//p' "$top_builddir/slurm-cr.pc" | sed "s|\${prefix}|$prefix|")
+[ -e "$D$includedir/libcr.h" ] || fail "make install did not install $includedir/libcr.h"
 [ -e "$D$libdir/pkgconfig/slurm-cr.pc" ] || fail "no pkg-config file"
 # the installed cr_run looks for the runtime where it was installed
 strings "$D$prefix/bin/cr_run" | grep -qx "$libdir/libcr_run.so" || fail "cr_run does not know $libdir/libcr_run.so"
@@ -31,4 +35,13 @@ if command -v file >/dev/null; then
 fi
 within 60 "$D$prefix/bin/cr_restart" "$T/i.ctx" || fail "installed cr_restart failed"
 same "$T/ref" "$T/out"
+
+# a BLCR program builds against the installed header and library, found by pkg-config
+# (rpath-link and LD_LIBRARY_PATH only because the DESTDIR copy is not where ld.so looks)
+flags=$(PKG_CONFIG_PATH="$D$libdir/pkgconfig" PKG_CONFIG_SYSROOT_DIR="$D" pkg-config --cflags --libs slurm-cr) \
+    || fail "pkg-config does not know slurm-cr"
+${CC:-cc} -o "$T/blcr_prog" "$top_srcdir/tests/programs/api_blcr.c" $flags -lpthread -Wl,-rpath-link,"$D$libdir" \
+    || fail "the BLCR program does not build against the installed libcr ($flags)"
+LD_LIBRARY_PATH="$D$libdir" within 30 "$T/blcr_prog" self "$T/b.ctx" > "$T/b.out" 2>&1 || fail "the installed libcr failed: $(cat "$T/b.out")"
+grep -qx continue "$T/b.out" || fail "the self-checkpoint through the installed libcr failed: $(cat "$T/b.out")"
 pass

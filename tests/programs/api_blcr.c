@@ -9,6 +9,9 @@
  *   omit  - a thread-context callback asks to be left out
  *   perm  - a signal-context callback cancels with PERM_FAILURE (the process ends)
  *   wait  - callbacks registered, then waits to be checkpointed from outside
+ *   hold  - stays in a critical section for 6 seconds, then prints "left"
+ *   exit  - a second thread's signal-context callback calls exit(3)
+ *   crash - a second thread's signal-context callback dereferences NULL
  */
 #define _GNU_SOURCE
 #include <libcr.h>
@@ -16,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +79,24 @@ static int sc_cb2(void *arg)
 
 static void hook(cr_hook_event_t ev) { hook_counts[ev]++; }
 
+static int bad_cb(void *arg)
+{
+    if (!strcmp(mode, "exit"))
+        exit(3);
+    volatile int *p = arg; /* NULL */
+    return *p;
+}
+
+static void *bad_thread(void *arg)
+{
+    (void)arg;
+    cr_init();
+    cr_register_callback(bad_cb, NULL, CR_SIGNAL_CONTEXT);
+    for (;;)
+        pause();
+    return NULL;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3)
@@ -92,6 +114,25 @@ int main(int argc, char **argv)
     for (int e = 0; e < CR_NUM_HOOKS; e++)
         cr_register_hook((cr_hook_event_t)e, hook);
 
+    if (!strcmp(mode, "hold")) {
+        cr_enter_cs(id);
+        printf("ready %d\n", (int)getpid());
+        fflush(stdout);
+        sleep(6);
+        cr_leave_cs(id);
+        printf("left\n");
+        return 0;
+    }
+    if (!strcmp(mode, "exit") || !strcmp(mode, "crash")) {
+        pthread_t th;
+        pthread_create(&th, NULL, bad_thread, NULL);
+        printf("ready %d\n", (int)getpid());
+        fflush(stdout);
+        for (int i = 0; i < 300; i++)
+            usleep(100000);
+        printf("still here\n");
+        return 0;
+    }
     if (!strcmp(mode, "wait")) {
         printf("ready %d\n", (int)getpid());
         fflush(stdout);
