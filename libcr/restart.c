@@ -58,6 +58,13 @@ int cr_restart_add_relocation(struct cr_restart_opts *o, const char *arg, char *
     return 0;
 }
 
+void cr_restart_opts_free(struct cr_restart_opts *o)
+{
+    for (int i = 0; i < o->nreloc; i++)
+        free((char *)o->reloc_old[i]);
+    o->nreloc = 0;
+}
+
 /* The path after --relocate; *moved tells whether a rule applied. */
 static const char *relocate(const struct cr_restart_opts *o, const char *path, char *buf, size_t len,
                             int *moved)

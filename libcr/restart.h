@@ -19,6 +19,8 @@ struct cr_restart_opts {
 /* Parses "OLD=NEW" into opts; returns -EINVAL (with a message) when malformed. */
 int cr_restart_add_relocation(struct cr_restart_opts *o, const char *arg, char *err, size_t errlen);
 
+void cr_restart_opts_free(struct cr_restart_opts *o);
+
 /* Refuses, with a precise message, an image that cannot run on this system: another
  * kernel's vdso, a changed or vanished executable, library or file. */
 int cr_restart_check(const struct ctx_image *img, const struct cr_restart_opts *o, char *err,

@@ -199,6 +199,8 @@ int main(int argc, char **argv)
     char *abs = realpath(path, NULL);
     o.src = abs ? abs : path;
     pid_t pid = cr_restart_spawn(&img, &o, err, sizeof err);
+    free(abs);
+    cr_restart_opts_free(&o);
     if (pid < 0)
         return fail(classify(-pid), -pid, "cannot restart %s: %s", path, err);
     child = pid;

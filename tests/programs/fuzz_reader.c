@@ -99,5 +99,7 @@ int main(int argc, char **argv)
         bad += check(argv[2], buf, n, what);
     }
     printf("%d corruptions, %d accepted\n", iters, bad);
+    free(orig);
+    free(buf);
     return bad ? 1 : 0;
 }
