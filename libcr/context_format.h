@@ -127,18 +127,31 @@ enum ctx_fd_kind {
     CTX_FD_DIR = 2,
     CTX_FD_DEVICE = 3,         /* /dev/null family: reopened by path */
     CTX_FD_INHERIT = 4,        /* stdio on a terminal, pipe or socket: cr_restart's own */
+    CTX_FD_PIPE = 5,           /* an end of a pipe whose both ends are in the process */
+    CTX_FD_EVENTFD = 6,
+    CTX_FD_EPOLL = 7,
 };
+
+#define CTX_FD_EVENTFD_SEMAPHORE 0x1
 
 struct ctx_fd {
     int32_t fd;
     uint32_t kind;             /* enum ctx_fd_kind */
-    uint32_t open_flags;       /* F_GETFL */
+    uint32_t open_flags;       /* F_GETFL (the access mode tells a pipe's end) */
     uint32_t fd_flags;         /* F_GETFD */
-    uint64_t pos;
-    struct ctx_file_id id;
+    uint64_t pos;              /* file offset; pipe: capacity; eventfd: counter */
+    struct ctx_file_id id;     /* pipe: id.ino names the pipe */
     uint32_t path_len;         /* includes NUL */
     int32_t source_fd;         /* CTX_FD_INHERIT: which of cr_restart's fds 0-2 to take */
-    /* char path[path_len]; */
+    uint32_t extra_len;        /* bytes after the path: pipe data, or epoll targets */
+    uint32_t flags;            /* CTX_FD_EVENTFD_* */
+    /* char path[path_len]; unsigned char extra[extra_len]; */
+};
+
+struct ctx_epoll_target {      /* the extra of a CTX_FD_EPOLL record */
+    int32_t fd;
+    uint32_t events;
+    uint64_t data;
 };
 
 enum ctx_vma_kind {

@@ -55,7 +55,8 @@ const char *ctx_vma_kind_name(uint32_t kind)
 
 const char *ctx_fd_kind_name(uint32_t kind)
 {
-    static const char *const names[] = { "?", "file", "dir", "device", "inherit" };
+    static const char *const names[] = { "?", "file", "dir", "device", "inherit", "pipe",
+                                         "eventfd", "epoll" };
     return kind < sizeof names / sizeof *names ? names[kind] : "?";
 }
 
@@ -173,9 +174,13 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
         case CTX_REC_FD: {
             const struct ctx_fd *f = pl;
             if (!p || nthreads != p->nthreads || nfds >= p->nfds || nvmas || r->length < sizeof *f ||
-                f->fd < 0 || f->fd >= MAX_FDS || f->kind < CTX_FD_FILE || f->kind > CTX_FD_INHERIT ||
+                f->fd < 0 || f->fd >= MAX_FDS || f->kind < CTX_FD_FILE || f->kind > CTX_FD_EPOLL ||
                 (f->kind == CTX_FD_INHERIT && (f->source_fd < 0 || f->source_fd > 2)) ||
                 !check_tail(f, sizeof *f, f->path_len, r->length, 0) ||
+                f->extra_len > r->length - sizeof *f - f->path_len ||
+                (f->extra_len && f->kind != CTX_FD_PIPE && f->kind != CTX_FD_EPOLL) ||
+                (f->kind == CTX_FD_EPOLL && f->extra_len % sizeof(struct ctx_epoll_target)) ||
+                (f->kind == CTX_FD_PIPE && (f->pos == 0 || f->pos > (64u << 20) || f->extra_len > f->pos)) ||
                 (nfds && f->fd <= img->fds[nfds - 1]->fd))
                 return refuse(err, len, EBADMSG, "record %u: malformed fd record", seq);
             img->fds[nfds++] = f;

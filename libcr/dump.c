@@ -28,44 +28,9 @@
 
 #include "crc32c.h"
 
-#define PAGE 4096UL
-#define MiB (1024UL * 1024)
+#include "dump.h"
 
-/* The scratch mapping, cut into fixed areas. */
-#define SCRATCH_SIZE (64 * MiB)
-#define TEXT_OFF     0
-#define TEXT_SIZE    (8 * MiB)
-#define PAGEMAP_OFF  (8 * MiB)
-#define PAGEMAP_SIZE (1 * MiB)
-#define BOUNCE_OFF   (9 * MiB)
-#define BOUNCE_SIZE  (1 * MiB) /* >= CTX_BLOCK_MAX_PAGES * PAGE */
-#define RECS_OFF     (10 * MiB)
-#define RECS_SIZE    (22 * MiB)
-#define BLOCKS_OFF   (32 * MiB)
-#define BLOCKS_SIZE  (24 * MiB)
-#define CRCS_OFF     (56 * MiB)
-#define CRCS_SIZE    (8 * MiB)
-
-#define PM_PRESENT (1ULL << 63)
-#define PM_SWAPPED (1ULL << 62)
-#define PM_FILE    (1ULL << 61)
-
-struct dump {
-    char *scratch;
-    char *msg;
-    size_t msglen;
-    size_t recs_len;
-    uint32_t nrecs;
-    struct ctx_block *blocks;
-    uint32_t nblocks;
-    uint32_t *crcs;
-    struct ctx_proc *proc; /* inside the records area */
-    int pagemap_fd, mem_fd;
-    uint64_t volatile_start[2], volatile_end[2]; /* VMAs that change while we write */
-};
-
-static int fail(struct dump *d, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(struct dump *d, int err, const char *fmt, ...)
+int fail(struct dump *d, int err, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -76,7 +41,7 @@ static int fail(struct dump *d, int err, const char *fmt, ...)
 
 /* ---- small helpers that neither allocate nor lock ---- */
 
-static ssize_t read_file(struct dump *d, const char *path, char *buf, size_t cap)
+ssize_t read_file(struct dump *d, const char *path, char *buf, size_t cap)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -121,7 +86,7 @@ static int write_all(int fd, const void *buf, size_t len)
     return 0;
 }
 
-static void *rec_add(struct dump *d, uint32_t type, size_t len)
+void *rec_add(struct dump *d, uint32_t type, size_t len)
 {
     size_t need = sizeof(struct ctx_rec) + ((len + 7) & ~7UL);
     if (d->recs_len + need > RECS_SIZE)
@@ -144,7 +109,7 @@ static void recs_seal(struct dump *d)
     }
 }
 
-static void file_id_of(const struct stat *st, struct ctx_file_id *id)
+void file_id_of(const struct stat *st, struct ctx_file_id *id)
 {
     id->dev = st->st_dev;
     id->ino = st->st_ino;
@@ -297,112 +262,6 @@ static int collect_threads(struct dump *d)
 }
 
 /* ---- file descriptors ---- */
-
-static int is_device_family(const char *path)
-{
-    static const char *const ok[] = { "/dev/null", "/dev/zero", "/dev/full", "/dev/random",
-                                      "/dev/urandom", NULL };
-    for (int i = 0; ok[i]; i++)
-        if (!strcmp(path, ok[i]))
-            return 1;
-    return 0;
-}
-
-static int is_terminal(const struct stat *st)
-{
-    unsigned maj = major(st->st_rdev);
-    return S_ISCHR(st->st_mode) && (maj == 136 || maj == 4 || maj == 5);
-}
-
-static int add_fd(struct dump *d, int fd, struct stat stdio[3])
-{
-    char link[64], path[CTX_PATH_MAX];
-    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
-    ssize_t n = readlink(link, path, sizeof path - 1);
-    struct stat st;
-    if (n < 0 || fstat(fd, &st) < 0)
-        return errno == EBADF ? 0 : fail(d, errno, "inspecting fd %d", fd);
-    path[n] = 0;
-    uint32_t kind = 0;
-    int32_t source = -1;
-    if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) {
-        if (st.st_nlink == 0 || (n > 10 && !strcmp(path + n - 10, " (deleted)")))
-            return fail(d, ENOTSUP, "fd %d: %s was deleted and its contents cannot be saved "
-                        "by this version; close it or keep the file", fd, path);
-        if (path[0] != '/')
-            return fail(d, ENOTSUP, "fd %d refers to %s, which has no path", fd, path);
-        kind = S_ISREG(st.st_mode) ? CTX_FD_FILE : CTX_FD_DIR;
-    } else if (S_ISCHR(st.st_mode) && is_device_family(path)) {
-        kind = CTX_FD_DEVICE;
-    } else if (is_terminal(&st) || S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)) {
-        /* stdio on a terminal, pipe or socket outside the checkpoint: at restart it is
-         * cr_restart's own.  Another fd to the same object follows the stdio fd. */
-        if (fd < 3 && stdio[fd].st_mode)
-            source = fd;
-        for (int i = 0; i < 3 && source < 0; i++)
-            if (stdio[i].st_ino == st.st_ino && stdio[i].st_dev == st.st_dev &&
-                stdio[i].st_rdev == st.st_rdev && stdio[i].st_mode)
-                source = i;
-        if (source < 0)
-            return fail(d, ENOTSUP, "fd %d is %s; terminals, pipes and sockets other than "
-                        "stdin/stdout/stderr cannot be saved by this version", fd, path);
-        kind = CTX_FD_INHERIT;
-    } else {
-        return fail(d, ENOTSUP, "fd %d is %s, a kind of file this version cannot save", fd, path);
-    }
-    size_t plen = strlen(path) + 1;
-    struct ctx_fd *r = rec_add(d, CTX_REC_FD, sizeof *r + plen);
-    if (!r)
-        return fail(d, E2BIG, "too much metadata");
-    r->fd = fd;
-    r->kind = kind;
-    r->open_flags = (uint32_t)fcntl(fd, F_GETFL);
-    r->fd_flags = (uint32_t)fcntl(fd, F_GETFD);
-    r->source_fd = source;
-    if (kind == CTX_FD_FILE || kind == CTX_FD_DIR) {
-        off_t pos = lseek(fd, 0, SEEK_CUR);
-        r->pos = pos < 0 ? 0 : (uint64_t)pos;
-    }
-    file_id_of(&st, &r->id);
-    r->path_len = (uint32_t)plen;
-    memcpy(r + 1, path, plen);
-    d->proc->nfds++;
-    return 0;
-}
-
-static int collect_fds(struct dump *d)
-{
-    struct stat stdio[3];
-    memset(stdio, 0, sizeof stdio);
-    for (int i = 0; i < 3; i++)
-        if (fstat(i, &stdio[i]) < 0 || !(is_terminal(&stdio[i]) || S_ISFIFO(stdio[i].st_mode) ||
-                                         S_ISSOCK(stdio[i].st_mode)))
-            memset(&stdio[i], 0, sizeof stdio[i]);
-    int dfd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0)
-        return fail(d, errno, "opening /proc/self/fd");
-    char *buf = d->scratch + TEXT_OFF;
-    int fds_n = 0;
-    int *fds = (int *)(d->scratch + TEXT_OFF + 65536);
-    long n;
-    while ((n = syscall(SYS_getdents64, dfd, buf, 65536)) > 0)
-        for (long off = 0; off < n;) {
-            struct dirent64 *de = (struct dirent64 *)(buf + off);
-            off += de->d_reclen;
-            if (de->d_name[0] < '0' || de->d_name[0] > '9')
-                continue;
-            int fd = atoi(de->d_name);
-            if (fd != dfd && !cr_internal_fd(fd) && fds_n < (int)((TEXT_SIZE - 65536) / sizeof(int)))
-                fds[fds_n++] = fd;
-        }
-    close(dfd);
-    for (int i = 0; i < fds_n; i++) {
-        int rc = add_fd(d, fds[i], stdio);
-        if (rc < 0)
-            return rc;
-    }
-    return 0;
-}
 
 /* ---- memory ---- */
 

@@ -70,6 +70,16 @@ static void show(const char *path, const struct ctx_image *img)
         if (f->kind == 4)
             printf("    %-4d %-7s %-2s  cr_restart's fd %d (was %s)\n", f->fd,
                    ctx_fd_kind_name(f->kind), acc, f->source_fd, (const char *)(f + 1));
+        else if (f->kind == 5)
+            printf("    %-4d %-7s %-2s  %s end of %s, %u bytes buffered\n", f->fd,
+                   ctx_fd_kind_name(f->kind), acc, (f->open_flags & 3) ? "write" : "read",
+                   (const char *)(f + 1), f->extra_len);
+        else if (f->kind == 6)
+            printf("    %-4d %-7s %-2s  counter %llu%s\n", f->fd, ctx_fd_kind_name(f->kind), acc,
+                   (unsigned long long)f->pos, f->flags & 1 ? ", semaphore" : "");
+        else if (f->kind == 7)
+            printf("    %-4d %-7s %-2s  watching %u fds\n", f->fd, ctx_fd_kind_name(f->kind), acc,
+                   (unsigned)(f->extra_len / 16));
         else
             printf("    %-4d %-7s %-2s%s pos %llu  %s\n", f->fd, ctx_fd_kind_name(f->kind), acc,
                    (f->open_flags & 02000) ? "+append" : "", (unsigned long long)f->pos,

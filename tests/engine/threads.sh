@@ -1,5 +1,6 @@
 # Multithreaded programs checkpointed at several points and restarted: pthreads
-# (computing, mutex, condition variable, join, nanosleep, poll, futex, TLS, FPU),
+# (computing, mutex, condition variable, join, nanosleep, poll, futex, TLS, FPU;
+# read on a pipe holding unread data, epoll_wait on an eventfd and a pipe),
 # OpenMP (libgomp) and threaded Python; outputs match uninterrupted runs.
 . "$top_srcdir/tests/engine/lib.sh"
 PY=${PYTHON3:-python3}
@@ -30,6 +31,9 @@ run_case() {
 
 run_case pthreads 3 12 25 -- "$PROGS/threads"
 "$CR_INFO" "$T/pthreads.3.ctx" | grep -q "threads: 9" || fail "the pthreads image does not hold 9 threads"
+run_case fds 3 10 25 -- "$PROGS/fdthreads"
+"$CR_INFO" "$T/fds.10.ctx" | grep -Eq "pipe .*read end of pipe:\[[0-9]+\], [1-9][0-9]* bytes buffered" \
+    || fail "no data was saved from the pipe the reader falls behind on"
 run_case openmp 4 15 -- "$PROGS/omp"
 cat > "$T/threads.py" <<'PYEOF'
 import hashlib, queue, threading, time

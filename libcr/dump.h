@@ -1,0 +1,58 @@
+/* The dumper's shared state and helpers (dump.c: process, threads, memory, writing;
+ * dump_fds.c: file descriptors).  All of it runs with every other thread parked:
+ * no malloc, no stdio, buffers in one scratch mapping. */
+#ifndef SLURM_CR_DUMP_H
+#define SLURM_CR_DUMP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "context_format.h"
+
+#define PAGE 4096UL
+#define MiB (1024UL * 1024)
+
+/* The scratch mapping, cut into fixed areas. */
+#define SCRATCH_SIZE (64 * MiB)
+#define TEXT_OFF     0
+#define TEXT_SIZE    (8 * MiB)
+#define PAGEMAP_OFF  (8 * MiB)
+#define PAGEMAP_SIZE (1 * MiB)
+#define BOUNCE_OFF   (9 * MiB)
+#define BOUNCE_SIZE  (1 * MiB) /* >= CTX_BLOCK_MAX_PAGES * PAGE */
+#define RECS_OFF     (10 * MiB)
+#define RECS_SIZE    (22 * MiB)
+#define BLOCKS_OFF   (32 * MiB)
+#define BLOCKS_SIZE  (24 * MiB)
+#define CRCS_OFF     (56 * MiB)
+#define CRCS_SIZE    (8 * MiB)
+
+#define PM_PRESENT (1ULL << 63)
+#define PM_SWAPPED (1ULL << 62)
+#define PM_FILE    (1ULL << 61)
+
+struct dump {
+    char *scratch;
+    char *msg;
+    size_t msglen;
+    size_t recs_len;
+    uint32_t nrecs;
+    struct ctx_block *blocks;
+    uint32_t nblocks;
+    uint32_t *crcs;
+    struct ctx_proc *proc; /* inside the records area */
+    int pagemap_fd, mem_fd;
+    uint64_t volatile_start[2], volatile_end[2]; /* VMAs that change while we write */
+};
+
+
+
+int fail(struct dump *d, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+ssize_t read_file(struct dump *d, const char *path, char *buf, size_t cap);
+void *rec_add(struct dump *d, uint32_t type, size_t len);
+void file_id_of(const struct stat *st, struct ctx_file_id *id);
+int collect_fds(struct dump *d);
+
+#endif

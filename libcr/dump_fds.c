@@ -1,0 +1,323 @@
+/* The dumper's file descriptors: regular files and directories by path and offset,
+ * the /dev/null family, stdio that is cr_restart's at restart, and the objects the
+ * process holds entirely: pipes with both ends inside it (with the data in them, read
+ * with tee() so that nothing is consumed), eventfds and epoll instances (with their
+ * interest lists, from /proc/self/fdinfo). */
+#define _GNU_SOURCE
+#include "dump.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "runtime.h"
+
+#define MAX_PIPES 1024
+#define FDINFO_OFF BOUNCE_OFF /* the bounce area is free until the memory is written */
+#define FDINFO_SIZE (64 * 1024)
+
+struct pipe_obj {
+    uint64_t ino;
+    int ends;                  /* 1: a read end seen, 2: a write end seen */
+    int data_saved;
+};
+
+struct fd_scan {
+    struct stat stdio[3];
+    struct pipe_obj pipes[MAX_PIPES];
+    int npipes;
+};
+
+static int is_device_family(const char *path)
+{
+    static const char *const ok[] = { "/dev/null", "/dev/zero", "/dev/full", "/dev/random",
+                                      "/dev/urandom", NULL };
+    for (int i = 0; ok[i]; i++)
+        if (!strcmp(path, ok[i]))
+            return 1;
+    return 0;
+}
+
+static int is_terminal(const struct stat *st)
+{
+    unsigned maj = major(st->st_rdev);
+    return S_ISCHR(st->st_mode) && (maj == 136 || maj == 4 || maj == 5);
+}
+
+static int is_pipe(const struct stat *st, const char *path)
+{
+    return S_ISFIFO(st->st_mode) && !strncmp(path, "pipe:[", 6);
+}
+
+static struct pipe_obj *find_pipe(struct fd_scan *s, uint64_t ino)
+{
+    for (int i = 0; i < s->npipes; i++)
+        if (s->pipes[i].ino == ino)
+            return &s->pipes[i];
+    return NULL;
+}
+
+/* Both ends in the process: the pipe is saved with its data.  Otherwise its other end
+ * is outside and only stdio can be handed over (to cr_restart's). */
+static int pipe_inside(struct fd_scan *s, uint64_t ino)
+{
+    struct pipe_obj *p = find_pipe(s, ino);
+    return p && p->ends == 3;
+}
+
+static int stdio_source(struct fd_scan *s, int fd, const struct stat *st)
+{
+    if (fd < 3 && s->stdio[fd].st_mode)
+        return fd;
+    for (int i = 0; i < 3; i++)
+        if (s->stdio[i].st_mode && s->stdio[i].st_ino == st->st_ino &&
+            s->stdio[i].st_dev == st->st_dev && s->stdio[i].st_rdev == st->st_rdev)
+            return i;
+    return -1;
+}
+
+/* The bytes waiting in a pipe, copied with tee() into a pipe of our own. */
+static int pipe_peek(struct dump *d, int fd, size_t cap, char *out, size_t *len)
+{
+    int tmp[2];
+    *len = 0;
+    if (pipe2(tmp, O_CLOEXEC | O_NONBLOCK) < 0)
+        return fail(d, errno, "creating a pipe to copy fd %d", fd);
+    fcntl(tmp[1], F_SETPIPE_SZ, (int)cap);
+    ssize_t n = tee(fd, tmp[1], cap, SPLICE_F_NONBLOCK);
+    int rc = 0;
+    if (n < 0 && errno != EAGAIN)
+        rc = fail(d, errno, "copying the data buffered in the pipe at fd %d", fd);
+    else if (n > 0 && read(tmp[0], out, (size_t)n) != n)
+        rc = fail(d, EIO, "copying the data buffered in the pipe at fd %d", fd);
+    else if (n > 0)
+        *len = (size_t)n;
+    close(tmp[0]);
+    close(tmp[1]);
+    return rc;
+}
+
+/* /proc/self/fdinfo/FD into the scratch, NUL-terminated. */
+static const char *fdinfo(struct dump *d, int fd)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/fdinfo/%d", fd);
+    char *buf = d->scratch + FDINFO_OFF;
+    return read_file(d, path, buf, FDINFO_SIZE) < 0 ? NULL : buf;
+}
+
+static unsigned long long fdinfo_hex(const char *info, const char *key, int *found)
+{
+    const char *p = strstr(info, key);
+    *found = p != NULL;
+    return p ? strtoull(p + strlen(key), NULL, 16) : 0;
+}
+
+static struct ctx_fd *new_record(struct dump *d, int fd, uint32_t kind, const char *path,
+                                 size_t extra)
+{
+    size_t plen = strlen(path) + 1;
+    struct ctx_fd *r = rec_add(d, CTX_REC_FD, sizeof *r + plen + extra);
+    if (!r)
+        return NULL;
+    r->fd = fd;
+    r->kind = kind;
+    r->open_flags = (uint32_t)fcntl(fd, F_GETFL);
+    r->fd_flags = (uint32_t)fcntl(fd, F_GETFD);
+    r->source_fd = -1;
+    r->path_len = (uint32_t)plen;
+    r->extra_len = (uint32_t)extra;
+    memcpy(r + 1, path, plen);
+    d->proc->nfds++;
+    return r;
+}
+
+static int add_pipe(struct dump *d, struct fd_scan *s, int fd, const char *path, const struct stat *st)
+{
+    struct pipe_obj *p = find_pipe(s, st->st_ino);
+    int cap = fcntl(fd, F_GETPIPE_SZ);
+    if (cap <= 0)
+        return fail(d, errno, "reading the size of the pipe at fd %d", fd);
+    size_t len = 0;
+    char *data = d->scratch + FDINFO_OFF + FDINFO_SIZE;
+    int reader = (fcntl(fd, F_GETFL) & O_ACCMODE) == O_RDONLY;
+    if (reader && !p->data_saved) {
+        if ((size_t)cap > BOUNCE_SIZE - FDINFO_SIZE)
+            return fail(d, E2BIG, "the pipe at fd %d holds up to %d bytes; at most %lu can be "
+                        "saved", fd, cap, BOUNCE_SIZE - FDINFO_SIZE);
+        int rc = pipe_peek(d, fd, (size_t)cap, data, &len);
+        if (rc < 0)
+            return rc;
+        p->data_saved = 1;
+    }
+    struct ctx_fd *r = new_record(d, fd, CTX_FD_PIPE, path, len);
+    if (!r)
+        return fail(d, E2BIG, "too much metadata");
+    r->pos = (uint64_t)cap;
+    file_id_of(st, &r->id);
+    memcpy((char *)(r + 1) + r->path_len, data, len);
+    return 0;
+}
+
+static int add_eventfd(struct dump *d, int fd, const char *path, const struct stat *st)
+{
+    const char *info = fdinfo(d, fd);
+    int found, sem;
+    if (!info)
+        return -EIO;
+    unsigned long long count = fdinfo_hex(info, "eventfd-count:", &found);
+    if (!found)
+        return fail(d, ENOTSUP, "fd %d: the kernel does not show the eventfd counter", fd);
+    unsigned long long semaphore = fdinfo_hex(info, "eventfd-semaphore:", &sem);
+    struct ctx_fd *r = new_record(d, fd, CTX_FD_EVENTFD, path, 0);
+    if (!r)
+        return fail(d, E2BIG, "too much metadata");
+    r->pos = count;
+    r->flags = sem && semaphore ? CTX_FD_EVENTFD_SEMAPHORE : 0;
+    file_id_of(st, &r->id);
+    return 0;
+}
+
+static int add_epoll(struct dump *d, int fd, const char *path, const struct stat *st)
+{
+    const char *info = fdinfo(d, fd);
+    if (!info)
+        return -EIO;
+    size_t n = 0;
+    for (const char *p = info; (p = strstr(p, "tfd:")); p += 4)
+        n++;
+    struct ctx_fd *r = new_record(d, fd, CTX_FD_EPOLL, path, n * sizeof(struct ctx_epoll_target));
+    if (!r)
+        return fail(d, E2BIG, "too much metadata");
+    file_id_of(st, &r->id);
+    struct ctx_epoll_target *t = (void *)((char *)(r + 1) + r->path_len);
+    for (const char *p = info; (p = strstr(p, "tfd:")); t++) {
+        char *q;
+        t->fd = (int32_t)strtol(p + 4, &q, 10);
+        const char *ev = strstr(q, "events:"), *da = strstr(q, "data:");
+        if (!ev || !da)
+            return fail(d, EIO, "cannot parse the interest list of the epoll at fd %d", fd);
+        t->events = (uint32_t)strtoul(ev + 7, NULL, 16);
+        t->data = strtoull(da + 5, NULL, 16);
+        p = da;
+    }
+    return 0;
+}
+
+static int add_fd(struct dump *d, struct fd_scan *s, int fd)
+{
+    char link[64], path[CTX_PATH_MAX];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(link, path, sizeof path - 1);
+    struct stat st;
+    if (n < 0 || fstat(fd, &st) < 0)
+        return errno == EBADF ? 0 : fail(d, errno, "inspecting fd %d", fd);
+    path[n] = 0;
+    uint32_t kind;
+    if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) {
+        if (st.st_nlink == 0 || (n > 10 && !strcmp(path + n - 10, " (deleted)")))
+            return fail(d, ENOTSUP, "fd %d: %s was deleted and its contents cannot be saved "
+                        "by this version; close it or keep the file", fd, path);
+        if (path[0] != '/')
+            return fail(d, ENOTSUP, "fd %d refers to %s, which has no path", fd, path);
+        kind = S_ISREG(st.st_mode) ? CTX_FD_FILE : CTX_FD_DIR;
+    } else if (S_ISCHR(st.st_mode) && is_device_family(path)) {
+        kind = CTX_FD_DEVICE;
+    } else if (is_pipe(&st, path) && pipe_inside(s, st.st_ino)) {
+        return add_pipe(d, s, fd, path, &st);
+    } else if (!strcmp(path, "anon_inode:[eventfd]")) {
+        return add_eventfd(d, fd, path, &st);
+    } else if (!strcmp(path, "anon_inode:[eventpoll]")) {
+        return add_epoll(d, fd, path, &st);
+    } else if (is_terminal(&st) || S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)) {
+        /* a terminal, or the end of a pipe or socket that leads outside: only stdio can
+         * be handed over, to cr_restart's own */
+        int source = stdio_source(s, fd, &st);
+        if (source < 0)
+            return fail(d, ENOTSUP, "fd %d is %s, which leads outside the process; terminals, "
+                        "pipes and sockets to the outside can only be saved as stdin, stdout "
+                        "or stderr by this version", fd, path);
+        struct ctx_fd *r = new_record(d, fd, CTX_FD_INHERIT, path, 0);
+        if (!r)
+            return fail(d, E2BIG, "too much metadata");
+        r->source_fd = source;
+        file_id_of(&st, &r->id);
+        return 0;
+    } else {
+        return fail(d, ENOTSUP, "fd %d is %s, a kind of file this version cannot save", fd, path);
+    }
+    struct ctx_fd *r = new_record(d, fd, kind, path, 0);
+    if (!r)
+        return fail(d, E2BIG, "too much metadata");
+    if (kind == CTX_FD_FILE || kind == CTX_FD_DIR) {
+        off_t pos = lseek(fd, 0, SEEK_CUR);
+        r->pos = pos < 0 ? 0 : (uint64_t)pos;
+    }
+    file_id_of(&st, &r->id);
+    return 0;
+}
+
+/* Which pipes have both ends in the process. */
+static int scan_pipes(struct dump *d, struct fd_scan *s, const int *fds, int n)
+{
+    for (int i = 0; i < n; i++) {
+        char link[64], path[32];
+        struct stat st;
+        snprintf(link, sizeof link, "/proc/self/fd/%d", fds[i]);
+        ssize_t len = readlink(link, path, sizeof path - 1);
+        if (len < 0 || fstat(fds[i], &st) < 0)
+            continue;
+        path[len] = 0;
+        if (!is_pipe(&st, path))
+            continue;
+        struct pipe_obj *p = find_pipe(s, st.st_ino);
+        if (!p) {
+            if (s->npipes == MAX_PIPES)
+                return fail(d, E2BIG, "more than %d pipes", MAX_PIPES);
+            p = &s->pipes[s->npipes++];
+            memset(p, 0, sizeof *p);
+            p->ino = st.st_ino;
+        }
+        p->ends |= (fcntl(fds[i], F_GETFL) & O_ACCMODE) == O_RDONLY ? 1 : 2;
+    }
+    return 0;
+}
+
+int collect_fds(struct dump *d)
+{
+    struct fd_scan *s = (struct fd_scan *)(d->scratch + TEXT_OFF + 4 * MiB);
+    memset(s, 0, sizeof *s);
+    for (int i = 0; i < 3; i++)
+        if (fstat(i, &s->stdio[i]) < 0 || !(is_terminal(&s->stdio[i]) ||
+                                            S_ISFIFO(s->stdio[i].st_mode) ||
+                                            S_ISSOCK(s->stdio[i].st_mode)))
+            memset(&s->stdio[i], 0, sizeof s->stdio[i]);
+    int dfd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return fail(d, errno, "opening /proc/self/fd");
+    char *buf = d->scratch + TEXT_OFF;
+    int fds_n = 0, max = (int)((4 * MiB - 65536) / sizeof(int));
+    int *fds = (int *)(d->scratch + TEXT_OFF + 65536);
+    long n;
+    while ((n = syscall(SYS_getdents64, dfd, buf, 65536)) > 0)
+        for (long off = 0; off < n;) {
+            struct dirent64 *de = (struct dirent64 *)(buf + off);
+            off += de->d_reclen;
+            if (de->d_name[0] < '0' || de->d_name[0] > '9')
+                continue;
+            int fd = atoi(de->d_name);
+            if (fd != dfd && !cr_internal_fd(fd) && fds_n < max)
+                fds[fds_n++] = fd;
+        }
+    close(dfd);
+    int rc = scan_pipes(d, s, fds, fds_n);
+    for (int i = 0; rc == 0 && i < fds_n; i++)
+        rc = add_fd(d, s, fds[i]);
+    return rc;
+}
