@@ -88,6 +88,20 @@ static void internal_fds_reset(void)
 
 /* ---- the control channel ---- */
 
+/* Moves one of the runtime's fds out of the low numbers the application expects to
+ * get from open() and pipe(). */
+static int keep_high(int fd)
+{
+    struct rlimit rl;
+    if (fd < 0 || getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur < 256 || rl.rlim_cur == RLIM_INFINITY)
+        return fd;
+    int high = fcntl(fd, F_DUPFD_CLOEXEC, (int)rl.rlim_cur - 64);
+    if (high < 0)
+        return fd;
+    close(fd);
+    return high;
+}
+
 static int open_listener(void)
 {
     struct sockaddr_un addr;
@@ -95,15 +109,7 @@ static int open_listener(void)
     int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
     if (s < 0)
         return -errno;
-    /* Keep our fd out of the low numbers the application expects to get. */
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur >= 256 && rl.rlim_cur != RLIM_INFINITY) {
-        int high = fcntl(s, F_DUPFD_CLOEXEC, (int)rl.rlim_cur - 64);
-        if (high >= 0) {
-            close(s);
-            s = high;
-        }
-    }
+    s = keep_high(s);
     if (bind(s, (struct sockaddr *)&addr, alen) < 0 || listen(s, 4) < 0) {
         int e = errno;
         close(s);
@@ -313,7 +319,7 @@ static void atfork_child(void)
         close(crt.listen_fd);
     if (crt.wake_fd >= 0)
         close(crt.wake_fd);
-    crt.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    crt.wake_fd = keep_high(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     memset(&crt.self, 0, sizeof crt.self);
     cr_start_listener();
     if (crt.listen_fd >= 0)
@@ -331,7 +337,7 @@ __attribute__((constructor)) static void cr_runtime_init(void)
         warn("installing the checkpoint signal handler", -rc);
         return;
     }
-    crt.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    crt.wake_fd = keep_high(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     cr_start_listener();
     if (crt.listen_fd < 0)
         return;
