@@ -7,7 +7,10 @@
 #include <math.h>
 #include <poll.h>
 #include <pthread.h>
+#include <errno.h>
 #include <signal.h>
+#include <stddef.h>
+#include <string.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,9 +32,43 @@ static volatile int usr1_hits;
 
 static void on_usr1(int sig) { (void)sig; usr1_hits++; }
 
+extern const ptrdiff_t __rseq_offset __attribute__((weak));
+extern const unsigned int __rseq_size __attribute__((weak));
+
+/* This thread's kernel-side state, as the restorer must have put it back: its rseq
+ * area registered (registering again gives EBUSY), its robust list where glibc put it,
+ * its alternate signal stack.  Returns a string for the output. */
+static const char *kernel_state(void *robust_before, const stack_t *alt_before)
+{
+    static __thread char buf[64];
+    const char *rseq = "ok";
+    if (&__rseq_size && __rseq_size > 0) {
+        char *tp;
+        __asm__("mov %%fs:0, %0" : "=r"(tp));
+        long r = syscall(SYS_rseq, tp + __rseq_offset, __rseq_size < 32 ? 32 : __rseq_size, 0, 0x53053053);
+        rseq = r < 0 && errno == EBUSY ? "ok" : "LOST";
+    }
+    void *head = NULL;
+    size_t len = 0;
+    syscall(SYS_get_robust_list, 0, &head, &len);
+    stack_t alt;
+    sigaltstack(NULL, &alt);
+    snprintf(buf, sizeof buf, "rseq %s robust %s altstack %s", rseq,
+             head == robust_before ? "ok" : "LOST",
+             alt.ss_sp == alt_before->ss_sp && alt.ss_size == alt_before->ss_size ? "ok" : "LOST");
+    return buf;
+}
+
+static char *states[NW];
+
 static void *worker(void *arg)
 {
     int id = (int)(intptr_t)arg;
+    void *robust;
+    size_t rlen;
+    syscall(SYS_get_robust_list, 0, &robust, &rlen);
+    stack_t alt = { .ss_sp = malloc(SIGSTKSZ), .ss_size = SIGSTKSZ, .ss_flags = 0 };
+    sigaltstack(&alt, NULL);
     tls_fp = id + 1.5;
     for (int r = 0; r < ROUNDS; r++) {
         pthread_mutex_lock(&mu);
@@ -51,6 +88,7 @@ static void *worker(void *arg)
         pthread_cond_broadcast(&cv);
         pthread_mutex_unlock(&mu);
     }
+    states[id] = strdup(kernel_state(robust, &alt));
     return (void *)(intptr_t)(tls_acc & 0xff);
 }
 
@@ -107,7 +145,7 @@ int main(void)
     for (int i = 0; i < NW; i++) {
         void *rv;
         pthread_join(w[i], &rv);
-        printf("joined worker %d: %ld\n", i, (long)(intptr_t)rv);
+        printf("joined worker %d: %ld %s\n", i, (long)(intptr_t)rv, states[i]);
     }
     __atomic_store_n(&futex_word, 42, __ATOMIC_RELEASE);
     syscall(SYS_futex, &futex_word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
