@@ -1,6 +1,7 @@
 #!/bin/sh
 # Checkpoint/restart benchmark (not a test).  For processes with 256 MiB, 1 GiB and
-# 4 GiB of touched memory it prints: the application's downtime during a checkpoint,
+# 4 GiB of touched memory it prints: the application's downtime during a checkpoint
+# (with the default copy-on-write snapshot, and with --no-cow, stopped until written),
 # the checkpoint's bandwidth next to dd's raw write bandwidth on the same filesystem
 # (with and without fsync, same bytes, same run), the image size, and the time for a
 # restart until the program runs again.
@@ -18,20 +19,30 @@ secs() { echo "$2 - $1" | bc -l; }
 mbps() { echo "scale=0; $1 / 1048576 / $2" | bc -l; }
 for fd in $(ls /proc/$$/fd); do [ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null || true; done
 
-printf '%-8s %12s %12s %12s %12s %12s %12s\n' size downtime_s ckpt_MB/s dd_MB/s dd_fsync_MB/s image_MiB restart_s
+printf '%-8s %9s %9s %9s %9s %9s %9s %9s %9s\n' size down_cow down_stop cow_MB/s stop_MB/s \
+    dd_MB/s ddsync_MB/s image_MiB restart_s
+# checkpoint MIB [OPTIONS]: runs memtouch, checkpoints it; sets stall (s), bw (MB/s), size
+checkpoint() {
+    local mib=$1; shift
+    "$B/util/cr_run" "$B/bench/memtouch" "$mib" > "$W/out" &
+    local pid=$!
+    until grep -q ready "$W/out" 2>/dev/null; do sleep 0.05; done
+    until grep -q "@slurm-cr/$pid\$" /proc/net/unix; do sleep 0.05; done
+    rm -f "$W/ctx"
+    local t0 t1; t0=$(now); "$B/util/cr_checkpoint" "$@" -f "$W/ctx" "$pid"; t1=$(now)
+    kill -TERM "$pid"; wait "$pid" || true
+    stall=$(echo "$(sed -n 's/max_stall_us //p' "$W/out") / 1000000" | bc -l)
+    size=$(stat -c %s "$W/ctx")
+    bw=$(mbps "$size" "$(secs "$t0" "$t1")")
+}
 for mib in $SIZES; do
     t0=$(now); dd if=/dev/zero of="$W/raw" bs=1M count="$mib" status=none; t1=$(now)
     rm -f "$W/raw"
     t2=$(now); dd if=/dev/zero of="$W/raw" bs=1M count="$mib" conv=fsync status=none; t3=$(now)
     rm -f "$W/raw"
-    "$B/util/cr_run" "$B/bench/memtouch" "$mib" > "$W/out" &
-    pid=$!
-    until grep -q ready "$W/out" 2>/dev/null; do sleep 0.05; done
-    until grep -q "@slurm-cr/$pid\$" /proc/net/unix; do sleep 0.05; done
-    t4=$(now); "$B/util/cr_checkpoint" -f "$W/ctx" "$pid"; t5=$(now)
-    kill -TERM "$pid"; wait "$pid" || true
-    stall=$(sed -n 's/max_stall_us //p' "$W/out")
-    size=$(stat -c %s "$W/ctx")
+    checkpoint "$mib" --no-cow
+    stall_stop=$stall bw_stop=$bw
+    checkpoint "$mib"
     sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true
     t6=$(now)
     "$B/util/cr_restart" "$W/ctx" > "$W/out2" &
@@ -44,7 +55,7 @@ for mib in $SIZES; do
     t7=$(now)
     kill -TERM "$c"; wait "$r" || true
     rm -f "$W/ctx"
-    printf '%-8s %12.3f %12s %12s %12s %12s %12.3f\n' "${mib}MiB" "$(echo "$stall / 1000000" | bc -l)" \
-        "$(mbps "$size" "$(secs "$t4" "$t5")")" "$(mbps $((mib << 20)) "$(secs "$t0" "$t1")")" \
+    printf '%-8s %9.3f %9.3f %9s %9s %9s %9s %9s %9.3f\n' "${mib}MiB" "$stall" "$stall_stop" "$bw" \
+        "$bw_stop" "$(mbps $((mib << 20)) "$(secs "$t0" "$t1")")" \
         "$(mbps $((mib << 20)) "$(secs "$t2" "$t3")")" "$((size >> 20))" "$(secs "$t6" "$t7")"
 done

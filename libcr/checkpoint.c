@@ -17,6 +17,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "callbacks.h"
@@ -83,10 +84,45 @@ static __attribute__((noinline)) int dump_frozen(struct cr_job *job)
         return 1;
     }
     char msg[512] = "";
-    int rc = cr_dump(job->fd, msg, sizeof msg, &job->bytes);
+    struct dump *d;
+    int rc = cr_dump_begin(&d, msg, sizeof msg);
+    if (rc == 0 && job->cow && cr_dump_forkable(d)) {
+        /* a snapshot child writes the memory as it is now; the process goes on */
+        pid_t c = (pid_t)syscall(SYS_clone, 0 /* no SIGCHLD: the application never sees it */,
+                                 NULL, NULL, NULL, NULL);
+        if (c == 0) {
+            int r = cr_dump_finish_in_child(d, job->fd);
+            syscall(SYS_exit_group, r);
+        }
+        if (c > 0) {
+            job->child = c;
+            job->dump = d;
+            return 0;
+        }
+    }
+    if (rc == 0)
+        rc = cr_dump_finish(d, job->fd, &job->bytes);
+    cr_dump_free(d);
     if (rc < 0)
         job_fail(job, -rc, msg);
     return rc < 0 ? rc : 0;
+}
+
+/* The snapshot child is done: its result is the job's. */
+static void reap_snapshot(struct cr_job *job)
+{
+    int status = 0;
+    while (waitpid(job->child, &status, __WCLONE) < 0 && errno == EINTR)
+        ;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        job->bytes = cr_dump_child_bytes(job->dump);
+    else if (WIFEXITED(status))
+        job_fail(job, cr_dump_child_err(job->dump), cr_dump_child_msg(job->dump));
+    else
+        job_fail(job, EIO, "the snapshot writer died");
+    cr_dump_free(job->dump);
+    job->child = 0;
+    job->dump = NULL;
 }
 
 static const char *failure_text(int kind)
@@ -123,8 +159,8 @@ static int freeze_and_dump(void *arg)
     if (job->err)
         return -job->err;
     rc = dump_frozen(job);
-    if (rc == 1)
-        return 1;
+    if (rc == 1 || job->child)
+        return rc; /* restored copy; or a snapshot child is writing: answered later */
     send_reply(job, CR_CTL_DONE);
     if (rc == 0) {
         int sig = wait_commit(job);
@@ -197,7 +233,7 @@ int cr_run_job(struct cr_job *job)
         cri_run_hook(1, has_tc);
         return 1;
     }
-    if (!job->replied) {
+    if (!job->replied && !job->child) {
         int kind = cri_failure.kind;
         if (kind) /* a thread-context callback cancelled before anything was stopped */
             job_fail(job, kind == CR_CHECKPOINT_OMIT ? ESRCH : cri_failure.code, failure_text(kind));
@@ -210,5 +246,12 @@ int cr_run_job(struct cr_job *job)
     cr_release_threads(result > 0 ? 0 : result);
     cri_set_state(CR_STATE_IDLE);
     cri_run_hook(0, has_tc);
+    if (job->child) { /* the process runs again while its snapshot is written */
+        reap_snapshot(job);
+        send_reply(job, CR_CTL_DONE);
+        int sig = job->err ? 0 : wait_commit(job);
+        if (sig == SIGCONT)
+            kill(crt.pid, sig);
+    }
     return 0;
 }

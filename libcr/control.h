@@ -15,6 +15,9 @@
 
 enum cr_ctl_op { CR_CTL_CHECKPOINT = 1 };
 
+#define CR_CTL_CONTINUE 0x1    /* the process goes on after the checkpoint: a
+                                  copy-on-write snapshot may write the file */
+
 struct cr_ctl_request {        /* requester -> runtime, with the destination fd (SCM_RIGHTS) */
     uint32_t magic, version, op, scope;
     uint32_t flags, timeout_ms;

@@ -560,45 +560,127 @@ static int write_file(struct dump *d, int fd, uint64_t *bytes)
     return 0;
 }
 
+int cr_dump_begin(struct dump **out, char *msg, size_t msglen)
+{
+    char *scratch = mmap(NULL, SCRATCH_SIZE, PROT_READ | PROT_WRITE,
+                         MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    *out = NULL;
+    if (scratch == MAP_FAILED) {
+        snprintf(msg, msglen, "allocating %lu MiB of scratch memory", SCRATCH_SIZE / MiB);
+        return -errno;
+    }
+    struct dump *d = (struct dump *)(scratch + STATE_OFF);
+    memset(d, 0, sizeof *d);
+    d->scratch = scratch;
+    d->msg = msg;
+    d->msglen = msglen;
+    d->pagemap_fd = d->mem_fd = -1;
+    d->blocks = (struct ctx_block *)(scratch + BLOCKS_OFF);
+    d->crcs = (uint32_t *)(scratch + CRCS_OFF);
+    *out = d;
+    int rc = collect_proc(d);
+    if (rc == 0)
+        rc = collect_threads(d);
+    if (rc == 0)
+        rc = collect_fds(d);
+    return rc;
+}
+
+int cr_dump_finish(struct dump *d, int fd, uint64_t *bytes)
+{
+    /* opened here: in a snapshot child, /proc/self must be the child */
+    d->pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    d->mem_fd = open("/proc/self/mem", O_RDONLY | O_CLOEXEC);
+    int rc = 0;
+    if (d->pagemap_fd < 0 || d->mem_fd < 0)
+        rc = fail(d, errno, "opening /proc/self/pagemap and /proc/self/mem");
+    if (rc == 0)
+        rc = collect_vmas(d);
+    if (rc == 0 && d->nblocks * 4 + 8 > CRCS_SIZE)
+        rc = fail(d, E2BIG, "too many memory blocks");
+    if (rc == 0)
+        rc = write_file(d, fd, bytes);
+    if (d->pagemap_fd >= 0)
+        close(d->pagemap_fd);
+    if (d->mem_fd >= 0)
+        close(d->mem_fd);
+    d->pagemap_fd = d->mem_fd = -1;
+    return rc;
+}
+
+/* A snapshot child sees the process's memory as it was at fork time, except for
+ * regions that fork does not copy (MADV_DONTFORK, MADV_WIPEONFORK) and shared memory
+ * the process keeps changing: with any of those, the dump stays in the frozen process. */
+int cr_dump_forkable(struct dump *d)
+{
+    char *text = d->scratch + TEXT_OFF;
+    char msg[160];
+    char *saved = d->msg;
+    size_t saved_len = d->msglen;
+    d->msg = msg, d->msglen = sizeof msg;
+    ssize_t n = read_file(d, "/proc/self/smaps", text, TEXT_SIZE);
+    d->msg = saved, d->msglen = saved_len;
+    if (n < 0)
+        return 0;
+    for (char *line = text; *line;) {
+        char *eol = strchr(line, '\n');
+        if (eol)
+            *eol = 0;
+        if (!strncmp(line, "VmFlags:", 8)) {
+            if (strstr(line, " dc") || strstr(line, " wf"))
+                return 0;
+        } else {
+            unsigned long long s, e, ino;
+            char perms[5];
+            int path = 0;
+            if (sscanf(line, "%llx-%llx %4s %*s %*s %llu %n", &s, &e, perms, &ino, &path) >= 4 &&
+                perms[3] == 's' && s != (unsigned long long)(uintptr_t)d->scratch &&
+                (ino == 0 || (path && (!strncmp(line + path, "/dev/zero", 9) ||
+                                       !strncmp(line + path, "/SYSV", 5)))))
+                return 0;
+        }
+        line = eol ? eol + 1 : line + strlen(line);
+    }
+    return 1;
+}
+
+void cr_dump_free(struct dump *d)
+{
+    if (d)
+        munmap(d->scratch, SCRATCH_SIZE);
+}
+
 int cr_dump(int fd, char *msg, size_t msglen, uint64_t *bytes)
 {
-    struct dump d;
-    memset(&d, 0, sizeof d);
-    d.msg = msg;
-    d.msglen = msglen;
-    d.pagemap_fd = d.mem_fd = -1;
-    d.scratch = mmap(NULL, SCRATCH_SIZE, PROT_READ | PROT_WRITE,
-                     MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (d.scratch == MAP_FAILED)
-        return fail(&d, errno, "allocating %lu MiB of scratch memory", SCRATCH_SIZE / MiB);
-    d.blocks = (struct ctx_block *)(d.scratch + BLOCKS_OFF);
-    d.crcs = (uint32_t *)(d.scratch + CRCS_OFF);
-    int rc = 0;
-    d.pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-    d.mem_fd = open("/proc/self/mem", O_RDONLY | O_CLOEXEC);
-    if (d.pagemap_fd < 0 || d.mem_fd < 0)
-        rc = fail(&d, errno, "opening /proc/self/pagemap and /proc/self/mem");
+    struct dump *d;
+    int rc = cr_dump_begin(&d, msg, msglen);
     if (rc == 0)
-        rc = collect_proc(&d);
-    if (rc == 0)
-        rc = collect_threads(&d);
-    /* note: fds are listed while pagemap/mem are open; mark them ours */
-    cr_internal_fd_add(d.pagemap_fd);
-    cr_internal_fd_add(d.mem_fd);
-    if (rc == 0)
-        rc = collect_fds(&d);
-    cr_internal_fd_del(d.pagemap_fd);
-    cr_internal_fd_del(d.mem_fd);
-    if (rc == 0)
-        rc = collect_vmas(&d);
-    if (rc == 0 && d.nblocks * 4 + 8 > CRCS_SIZE)
-        rc = fail(&d, E2BIG, "too many memory blocks");
-    if (rc == 0)
-        rc = write_file(&d, fd, bytes);
-    if (d.pagemap_fd >= 0)
-        close(d.pagemap_fd);
-    if (d.mem_fd >= 0)
-        close(d.mem_fd);
-    munmap(d.scratch, SCRATCH_SIZE);
+        rc = cr_dump_finish(d, fd, bytes);
+    cr_dump_free(d);
     return rc;
+}
+
+/* In the snapshot child: the result goes through the shared scratch. */
+int cr_dump_finish_in_child(struct dump *d, int fd)
+{
+    d->msg = d->child_msg;
+    d->msglen = sizeof d->child_msg;
+    int rc = cr_dump_finish(d, fd, &d->child_bytes);
+    d->child_err = rc < 0 ? -rc : 0;
+    return rc < 0 ? 1 : 0;
+}
+
+char *cr_dump_child_msg(struct dump *d)
+{
+    return d->child_msg;
+}
+
+int cr_dump_child_err(struct dump *d)
+{
+    return d->child_err;
+}
+
+uint64_t cr_dump_child_bytes(struct dump *d)
+{
+    return d->child_bytes;
 }

@@ -27,7 +27,8 @@
 #define BLOCKS_OFF   (32 * MiB)
 #define BLOCKS_SIZE  (24 * MiB)
 #define CRCS_OFF     (56 * MiB)
-#define CRCS_SIZE    (8 * MiB)
+#define CRCS_SIZE    (7 * MiB)
+#define STATE_OFF    (63 * MiB) /* struct dump itself, shared with a snapshot child */
 
 #define PM_PRESENT (1ULL << 63)
 #define PM_SWAPPED (1ULL << 62)
@@ -45,6 +46,9 @@ struct dump {
     struct ctx_proc *proc; /* inside the records area */
     int pagemap_fd, mem_fd;
     uint64_t volatile_start[2], volatile_end[2]; /* VMAs that change while we write */
+    char child_msg[512];       /* what a snapshot child says when it fails */
+    uint64_t child_bytes;      /* and how much it wrote */
+    int child_err;             /* its errno */
 };
 
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "callbacks.h"
+#include "control.h"
 #include "request_client.h"
 
 #define API __attribute__((visibility("default")))
@@ -156,7 +157,8 @@ API int cr_request_checkpoint(cr_checkpoint_args_t *args, cr_checkpoint_handle_t
             free(h);
             return set_errno(e);
         }
-        int r = crq_start(&h->q, target, args->cr_fd, timeout_ms);
+        int r = crq_start(&h->q, target, args->cr_fd, timeout_ms,
+                          args->cr_signal == 0 || args->cr_signal == SIGCONT ? CR_CTL_CONTINUE : 0);
         if (r < 0) {
             free(h);
             return set_errno(-r == ENOTSUP ? CR_ENOSUPPORT : -r);

@@ -32,7 +32,7 @@ static int say(struct crq *q, int err, const char *fmt, ...)
     return -err;
 }
 
-int crq_start(struct crq *q, pid_t pid, int fd, unsigned timeout_ms)
+int crq_start(struct crq *q, pid_t pid, int fd, unsigned timeout_ms, unsigned flags)
 {
     memset(q, 0, sizeof *q);
     q->sock = -1;
@@ -59,7 +59,7 @@ int crq_start(struct crq *q, pid_t pid, int fd, unsigned timeout_ms)
                    "refusing to hand it the context file", (int)pid);
     }
     struct cr_ctl_request req = { CR_CTL_MAGIC, CR_CTL_VERSION, CR_CTL_CHECKPOINT, CTX_SCOPE_PROC,
-                                  0, timeout_ms };
+                                  flags, timeout_ms };
     char cbuf[CMSG_SPACE(sizeof(int))];
     memset(cbuf, 0, sizeof cbuf);
     struct iovec iov = { &req, sizeof req };

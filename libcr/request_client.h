@@ -20,7 +20,7 @@ struct crq {
 
 /* Connects to the runtime of pid (checking that it really is pid's) and hands it fd.
  * Returns 0, or -errno with q->msg saying why (e.g. not started under cr_run). */
-int crq_start(struct crq *q, pid_t pid, int fd, unsigned timeout_ms);
+int crq_start(struct crq *q, pid_t pid, int fd, unsigned timeout_ms, unsigned flags);
 
 /* Waits up to wait_ms (-1: as long as it takes) for the result: 1 when finished
  * (q->err, q->msg, q->bytes), 0 when still running.  The target must stop within

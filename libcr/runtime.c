@@ -172,6 +172,7 @@ static int serve_socket(int c)
     if (getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
         job.requester = cred.pid;
     job.conn = c;
+    job.cow = (req.flags & CR_CTL_CONTINUE) != 0;
     job.timeout_ms = req.timeout_ms ? req.timeout_ms : 10000;
     cr_internal_fd_add(job.fd);
     if (cr_run_job(&job))
@@ -192,6 +193,7 @@ static void serve_self(void)
     job.conn = -1;
     job.fd = fcntl(r->fd, F_DUPFD_CLOEXEC, 3);
     job.signal = r->signal;
+    job.cow = r->signal == 0 || r->signal == SIGCONT;
     job.requester = crt.pid;
     job.timeout_ms = r->timeout_ms ? r->timeout_ms : 10000;
     int restored = 0;

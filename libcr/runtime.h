@@ -83,6 +83,9 @@ struct cr_job {
     int signal;                /* sent once the checkpoint is taken */
     pid_t requester;
     int replied, restored;
+    int cow;                   /* the process goes on: a snapshot child may write the file */
+    pid_t child;               /* that child, while it writes */
+    struct dump *dump;
     int err;
     char msg[512];
     uint64_t bytes;
@@ -98,6 +101,18 @@ uint64_t cr_now_ms(void);
 /* Writes the whole process to fd.  On failure returns -errno and describes the step
  * that failed in msg. */
 int cr_dump(int fd, char *msg, size_t msglen, uint64_t *bytes);
+/* The same in two phases: what fork would change (process ids, threads, fds) first,
+ * while the threads are parked; then memory and the file, which may be done by a
+ * snapshot child while the process goes on (see cr_dump_forkable). */
+struct dump;
+int cr_dump_begin(struct dump **d, char *msg, size_t msglen);
+int cr_dump_forkable(struct dump *d);
+int cr_dump_finish(struct dump *d, int fd, uint64_t *bytes);
+int cr_dump_finish_in_child(struct dump *d, int fd); /* returns an exit status */
+char *cr_dump_child_msg(struct dump *d);
+uint64_t cr_dump_child_bytes(struct dump *d);
+int cr_dump_child_err(struct dump *d);
+void cr_dump_free(struct dump *d);
 
 void cr_internal_fd_add(int fd);
 void cr_internal_fd_del(int fd);

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "context_format.h"
+#include "control.h"
 #include "request_client.h"
 
 enum replace { ATOMIC, BACKUP, CLOBBER, NOCLOBBER };
@@ -48,6 +49,9 @@ static void usage(FILE *out)
 "      --term          terminate it (SIGTERM)  --kill   kill it (SIGKILL)\n"
 "  -S, --signal=SIG    send it signal SIG (number or name)\n"
 "Other:\n"
+"      --no-cow        keep the process stopped until the file is written (by\n"
+"                      default a process that goes on resumes as soon as a\n"
+"                      copy-on-write snapshot of it is taken)\n"
 "  -t, --time=SEC      give up if the process has not stopped within SEC seconds\n"
 "                      (default 10); the process is not harmed\n"
 "  -q, --quiet         print no error messages\n"
@@ -175,9 +179,10 @@ int main(int argc, char **argv)
         { "signal", required_argument, NULL, 'S' }, { "time", required_argument, NULL, 't' },
         { "quiet", no_argument, NULL, 'q' },    { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },     { "version", no_argument, NULL, 'V' },
+        { "no-cow", no_argument, NULL, 10 },
         { NULL, 0, NULL, 0 }
     };
-    int scope = CTX_SCOPE_TREE, in_cwd = 0, fd = -1, sig = 0;
+    int scope = CTX_SCOPE_TREE, in_cwd = 0, fd = -1, sig = 0, no_cow = 0;
     enum replace mode = ATOMIC;
     const char *file = NULL, *backup = NULL;
     double timeout = 10;
@@ -214,6 +219,7 @@ int main(int argc, char **argv)
             if (*end || timeout <= 0 || timeout > 86400)
                 return fail(EINVAL, "-t %s: want a number of seconds", optarg);
             break;
+        case 10: no_cow = 1; break;
         case 'q': quiet = 1; break;
         case 'v': verbose = 1; break;
         case 'h': usage(stdout); return 0;
@@ -289,7 +295,8 @@ int main(int argc, char **argv)
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     struct crq q;
-    int rc = crq_start(&q, pid, fd, (unsigned)(timeout * 1000));
+    int rc = crq_start(&q, pid, fd, (unsigned)(timeout * 1000),
+                       !no_cow && (sig == 0 || sig == SIGCONT) ? CR_CTL_CONTINUE : 0);
     if (own_fd)
         close(fd);
     if (rc == 0)
