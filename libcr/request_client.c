@@ -80,8 +80,7 @@ int crq_start(struct crq *q, pid_t pid, int fd, unsigned timeout_ms, unsigned fl
     return 0;
 }
 
-/* The state letter of /proc/PID/stat (R, S, T...), or 0. */
-static char proc_state(pid_t pid)
+char crq_proc_state(pid_t pid)
 {
     char path[64], buf[512];
     snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
@@ -115,7 +114,7 @@ int crq_wait(struct crq *q, int wait_ms)
             if (!q->frozen && now_ms() >= q->freeze_deadline) {
                 q->done = 1;
                 say(q, ETIMEDOUT, "the process did not answer within %.1f s%s; it keeps running",
-                    q->timeout_ms / 1000.0, proc_state(q->pid) == 'T' ? " (it is stopped: "
+                    q->timeout_ms / 1000.0, crq_proc_state(q->pid) == 'T' ? " (it is stopped: "
                     "continue it with kill -CONT first)" : "");
                 return 1;
             }

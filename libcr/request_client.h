@@ -31,6 +31,9 @@ int crq_wait(struct crq *q, int wait_ms);
  * none) before the process runs again, and this waits until it has let it go. */
 void crq_commit(struct crq *q, int signal);
 
+/* The state letter of /proc/PID/stat (R, S, T for stopped...), or 0 if it is gone. */
+char crq_proc_state(pid_t pid);
+
 /* Closing without a commit makes the runtime resume the process unharmed. */
 void crq_close(struct crq *q);
 

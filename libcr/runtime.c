@@ -300,7 +300,7 @@ static void start_manager(void)
     sigfillset(&all);
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    pthread_attr_setstacksize(&attr, 256 * 1024);
+    pthread_attr_setstacksize(&attr, 1024 * 1024); /* thread-context callbacks run here */
     pthread_sigmask(SIG_SETMASK, &all, &old); /* glibc keeps its own signals open */
     int e = pthread_create(&th, &attr, manager_main, NULL);
     pthread_sigmask(SIG_SETMASK, &old, NULL);

@@ -135,23 +135,6 @@ static pid_t first_child(pid_t pid)
     return child;
 }
 
-/* The state letter of /proc/PID/stat (R, S, T...), or 0. */
-static char proc_state(pid_t pid)
-{
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "re");
-    char st = 0;
-    if (f && fgets(buf, sizeof buf, f)) {
-        char *q = strrchr(buf, ')');
-        if (q && q[1] == ' ')
-            st = q[2];
-    }
-    if (f)
-        fclose(f);
-    return st;
-}
-
 static void fsync_dir_of(const char *file)
 {
     char *copy = strdup(file);
@@ -244,7 +227,7 @@ int main(int argc, char **argv)
     if (scope == CTX_SCOPE_PGRP || scope == CTX_SCOPE_SESS)
         return fail(ENOTSUP, "process group and session checkpoints are not supported yet: "
                     "use --pid");
-    if (proc_state(pid) == 'T')
+    if (crq_proc_state(pid) == 'T')
         return fail(EBUSY, "process %d is stopped; its runtime cannot act until it runs: "
                     "continue it (kill -CONT %d) and checkpoint it then (--stop stops it again)",
                     (int)pid, (int)pid);
