@@ -26,6 +26,7 @@
 
 #include "crc32c.h"
 #include "restore_plan.h"
+#include "restart_child.h"
 
 #define PAGE 4096UL
 #define ALIGN(x) (((x) + PAGE - 1) & ~(PAGE - 1))
@@ -68,8 +69,8 @@ void cr_restart_opts_free(struct cr_restart_opts *o)
 }
 
 /* The path after --relocate; *moved tells whether a rule applied. */
-static const char *relocate(const struct cr_restart_opts *o, const char *path, char *buf, size_t len,
-                            int *moved)
+const char *relocate(const struct cr_restart_opts *o, const char *path, char *buf, size_t len,
+                     int *moved)
 {
     *moved = 0;
     for (int i = 0; i < o->nreloc; i++) {
@@ -206,19 +207,7 @@ int cr_restart_check(const struct ctx_image *img, const struct cr_restart_opts *
 
 /* ---- in the child: the process's files ---- */
 
-struct child {
-    struct ctx_image *img;
-    const struct cr_restart_opts *o;
-    int status_fd;
-    int high;               /* helpers live at or above this fd */
-    int stdio[3];           /* cr_restart's own stdio, kept for CTX_FD_INHERIT */
-    int *map_fds;           /* per VMA */
-    int32_t *helpers;
-    uint32_t nhelpers;
-};
-
-__attribute__((noreturn, format(printf, 3, 4)))
-static void child_fail(struct child *c, int code, const char *fmt, ...)
+void child_fail(struct child *c, int code, const char *fmt, ...)
 {
     struct rp_status st;
     memset(&st, 0, sizeof st);
@@ -231,7 +220,7 @@ static void child_fail(struct child *c, int code, const char *fmt, ...)
     _exit(127);
 }
 
-static int move_high(struct child *c, int fd)
+int move_high(struct child *c, int fd)
 {
     if (fd < 0 || fd >= c->high)
         return fd;
@@ -305,137 +294,6 @@ static void open_mapped_files(struct child *c)
         c->map_fds[i] = move_high(c, fd);
         add_helper(c, c->map_fds[i]);
     }
-}
-
-static void place_fd(struct child *c, int obj, const struct ctx_fd *f)
-{
-    int cloexec = (f->fd_flags & FD_CLOEXEC) ? O_CLOEXEC : 0;
-    if (obj == f->fd) {
-        fcntl(obj, F_SETFD, cloexec ? FD_CLOEXEC : 0);
-        return;
-    }
-    if (dup3(obj, f->fd, cloexec) < 0)
-        child_fail(c, errno, "cannot place fd %d: %s", f->fd, strerror(errno));
-}
-
-/* A pipe of the image: created once, its data put back, its ends kept above the
- * image's fds until every fd of it is placed. */
-struct pipe_made {
-    uint64_t ino;
-    int end[2];
-};
-
-static int pipe_end(struct child *c, struct pipe_made *made, uint32_t *nmade, const struct ctx_fd *f)
-{
-    struct pipe_made *m = NULL;
-    for (uint32_t i = 0; i < *nmade; i++)
-        if (made[i].ino == f->id.ino)
-            m = &made[i];
-    if (!m) {
-        int p[2];
-        if (pipe2(p, O_CLOEXEC) < 0)
-            child_fail(c, errno, "cannot create a pipe for fd %d: %s", f->fd, strerror(errno));
-        m = &made[(*nmade)++];
-        m->ino = f->id.ino;
-        m->end[0] = move_high(c, p[0]);
-        m->end[1] = move_high(c, p[1]);
-        if (fcntl(m->end[1], F_SETPIPE_SZ, (int)f->pos) < 0 && f->extra_len)
-            child_fail(c, errno, "cannot give the pipe of fd %d its %llu bytes: %s", f->fd,
-                       (unsigned long long)f->pos, strerror(errno));
-    }
-    if (f->extra_len) { /* the data that was waiting in it (one record carries it) */
-        const char *data = (const char *)(f + 1) + f->path_len;
-        if (write(m->end[1], data, f->extra_len) != (ssize_t)f->extra_len)
-            child_fail(c, errno, "cannot refill the pipe of fd %d: %s", f->fd, strerror(errno));
-    }
-    return m->end[(f->open_flags & O_ACCMODE) == O_RDONLY ? 0 : 1];
-}
-
-static int reopen_by_path(struct child *c, const struct ctx_fd *f)
-{
-    char buf[CTX_PATH_MAX];
-    int moved;
-    const char *path = relocate(c->o, (const char *)(f + 1), buf, sizeof buf, &moved);
-    int flags = (int)f->open_flags & ~(O_CREAT | O_EXCL | O_TRUNC);
-    if (f->kind == CTX_FD_DIR)
-        flags = O_RDONLY | O_DIRECTORY | (flags & O_CLOEXEC);
-    int obj = open(path, flags | O_NOCTTY);
-    if (obj < 0)
-        child_fail(c, errno, "cannot reopen %s as fd %d: %s", path, f->fd, strerror(errno));
-    if ((f->kind == CTX_FD_FILE || f->kind == CTX_FD_DIR) && lseek(obj, (off_t)f->pos, SEEK_SET) < 0)
-        child_fail(c, errno, "cannot seek %s to %llu: %s", path, (unsigned long long)f->pos,
-                   strerror(errno));
-    return obj;
-}
-
-/* After every other fd exists: an epoll instance and its interest list. */
-static void restore_epoll(struct child *c, const struct ctx_fd *f)
-{
-    int ep = epoll_create1(EPOLL_CLOEXEC);
-    if (ep < 0)
-        child_fail(c, errno, "cannot create the epoll of fd %d: %s", f->fd, strerror(errno));
-    const struct ctx_epoll_target *t = (const void *)((const char *)(f + 1) + f->path_len);
-    for (uint32_t k = 0; k < f->extra_len / sizeof *t; k++) {
-        struct epoll_event ev = { .events = t[k].events, .data.u64 = t[k].data };
-        if (epoll_ctl(ep, EPOLL_CTL_ADD, t[k].fd, &ev) < 0)
-            child_fail(c, errno, "cannot watch fd %d again in the epoll of fd %d: %s", t[k].fd,
-                       f->fd, strerror(errno));
-    }
-    place_fd(c, ep, f);
-    if (ep != f->fd)
-        close(ep);
-}
-
-static void restore_fds(struct child *c)
-{
-    struct ctx_image *img = c->img;
-    struct pipe_made *made = calloc(img->proc->nfds + 1, sizeof *made);
-    uint32_t nmade = 0;
-    if (!made)
-        child_fail(c, ENOMEM, "out of memory");
-    for (uint32_t i = 0; i < img->proc->nfds; i++) {
-        const struct ctx_fd *f = img->fds[i];
-        int obj, own = 1;
-        switch (f->kind) {
-        case CTX_FD_INHERIT:
-            if (c->stdio[f->source_fd] < 0)
-                child_fail(c, EBADF, "fd %d was cr_restart's fd %d, which is closed", f->fd,
-                           f->source_fd);
-            obj = c->stdio[f->source_fd];
-            own = 0;
-            break;
-        case CTX_FD_PIPE:
-            obj = pipe_end(c, made, &nmade, f);
-            own = 0;
-            break;
-        case CTX_FD_EVENTFD:
-            obj = eventfd(f->pos > UINT32_MAX ? 0 : (unsigned)f->pos, EFD_CLOEXEC |
-                          (f->flags & CTX_FD_EVENTFD_SEMAPHORE ? EFD_SEMAPHORE : 0));
-            if (obj < 0 || (f->pos > UINT32_MAX && write(obj, &f->pos, 8) != 8))
-                child_fail(c, errno, "cannot create the eventfd of fd %d: %s", f->fd, strerror(errno));
-            break;
-        case CTX_FD_EPOLL:
-            continue; /* below, once its targets exist */
-        default:
-            obj = reopen_by_path(c, f);
-        }
-        place_fd(c, obj, f);
-        if (f->kind == CTX_FD_PIPE || f->kind == CTX_FD_EVENTFD)
-            fcntl(f->fd, F_SETFL, (int)(f->open_flags & O_NONBLOCK));
-        if (own && obj != f->fd)
-            close(obj);
-    }
-    for (uint32_t i = 0; i < img->proc->nfds; i++)
-        if (img->fds[i]->kind == CTX_FD_EPOLL)
-            restore_epoll(c, img->fds[i]);
-    for (uint32_t i = 0; i < nmade; i++) {
-        close(made[i].end[0]);
-        close(made[i].end[1]);
-    }
-    free(made);
-    for (int i = 0; i < 3; i++)
-        if (c->stdio[i] >= 0)
-            close(c->stdio[i]);
 }
 
 static void restore_process_state(struct child *c)

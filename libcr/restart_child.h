@@ -1,0 +1,36 @@
+/* Inside cr_restart's child, before the restorer takes over: shared by restart.c
+ * (the plan, the hole, the jump) and restart_fds.c (the file descriptors). */
+#ifndef SLURM_CR_RESTART_CHILD_H
+#define SLURM_CR_RESTART_CHILD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "restart.h"
+
+struct child {
+    struct ctx_image *img;
+    const struct cr_restart_opts *o;
+    int status_fd;
+    int high;               /* helpers live at or above this fd */
+    int stdio[3];           /* cr_restart's own stdio, kept for CTX_FD_INHERIT */
+    int *map_fds;           /* per VMA */
+    int32_t *helpers;
+    uint32_t nhelpers;
+};
+
+/* Reports to the waiting cr_restart and exits. */
+__attribute__((noreturn, format(printf, 3, 4)))
+void child_fail(struct child *c, int code, const char *fmt, ...);
+
+/* Moves fd to c->high or above (where cr_restart's own fds live), closing the old. */
+int move_high(struct child *c, int fd);
+
+/* The path after --relocate; *moved tells whether a rule applied. */
+const char *relocate(const struct cr_restart_opts *o, const char *path, char *buf, size_t len,
+                     int *moved);
+
+/* Every fd of the image at its number; cr_restart's stdio copies are closed after. */
+void restore_fds(struct child *c);
+
+#endif
