@@ -85,7 +85,7 @@ static __attribute__((noinline)) int dump_frozen(struct cr_job *job)
     }
     char msg[512] = "";
     struct dump *d;
-    int rc = cr_dump_begin(&d, msg, sizeof msg);
+    int rc = cr_dump_begin(&d, msg, sizeof msg, job->flags);
     if (rc == 0 && job->cow && cr_dump_forkable(d)) {
         /* a snapshot child writes the memory as it is now; the process goes on */
         pid_t c = (pid_t)syscall(SYS_clone, 0 /* no SIGCHLD: the application never sees it */,

@@ -130,6 +130,11 @@ enum ctx_fd_kind {
     CTX_FD_PIPE = 5,           /* an end of a pipe whose both ends are in the process */
     CTX_FD_EVENTFD = 6,
     CTX_FD_EPOLL = 7,
+    CTX_FD_SOCKET_DEAD = 8,    /* a connection to the outside: restored as reset */
+    CTX_FD_UNIX_PAIR = 9,      /* a unix socket whose peer is in the process; pos: the
+                                  peer's inode, flags: the socket type, extra: data */
+    CTX_FD_LISTEN = 10,        /* a listening socket; pos: domain, flags: type,
+                                  extra: the address it was bound to */
 };
 
 #define CTX_FD_EVENTFD_SEMAPHORE 0x1

@@ -17,6 +17,8 @@ enum cr_ctl_op { CR_CTL_CHECKPOINT = 1 };
 
 #define CR_CTL_CONTINUE 0x1    /* the process goes on after the checkpoint: a
                                   copy-on-write snapshot may write the file */
+#define CR_CTL_SOCKETS_REFUSE 0x2 /* fail on a connection to the outside instead of
+                                     restoring it as a reset one */
 
 struct cr_ctl_request {        /* requester -> runtime, with the destination fd (SCM_RIGHTS) */
     uint32_t magic, version, op, scope;

@@ -29,6 +29,7 @@
 #include "crc32c.h"
 
 #include "dump.h"
+#include "control.h"
 
 int fail(struct dump *d, int err, const char *fmt, ...)
 {
@@ -560,7 +561,7 @@ static int write_file(struct dump *d, int fd, uint64_t *bytes)
     return 0;
 }
 
-int cr_dump_begin(struct dump **out, char *msg, size_t msglen)
+int cr_dump_begin(struct dump **out, char *msg, size_t msglen, unsigned flags)
 {
     char *scratch = mmap(NULL, SCRATCH_SIZE, PROT_READ | PROT_WRITE,
                          MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -577,6 +578,7 @@ int cr_dump_begin(struct dump **out, char *msg, size_t msglen)
     d->pagemap_fd = d->mem_fd = -1;
     d->blocks = (struct ctx_block *)(scratch + BLOCKS_OFF);
     d->crcs = (uint32_t *)(scratch + CRCS_OFF);
+    d->sockets_refuse = (flags & CR_CTL_SOCKETS_REFUSE) != 0;
     *out = d;
     int rc = collect_proc(d);
     if (rc == 0)
@@ -653,7 +655,7 @@ void cr_dump_free(struct dump *d)
 int cr_dump(int fd, char *msg, size_t msglen, uint64_t *bytes)
 {
     struct dump *d;
-    int rc = cr_dump_begin(&d, msg, msglen);
+    int rc = cr_dump_begin(&d, msg, msglen, 0);
     if (rc == 0)
         rc = cr_dump_finish(d, fd, bytes);
     cr_dump_free(d);

@@ -46,6 +46,7 @@ struct dump {
     struct ctx_proc *proc; /* inside the records area */
     int pagemap_fd, mem_fd;
     uint64_t volatile_start[2], volatile_end[2]; /* VMAs that change while we write */
+    int sockets_refuse;        /* fail on a connection to the outside (CR_CTL_SOCKETS_REFUSE) */
     char child_msg[512];       /* what a snapshot child says when it fails */
     uint64_t child_bytes;      /* and how much it wrote */
     int child_err;             /* its errno */
@@ -58,5 +59,19 @@ ssize_t read_file(struct dump *d, const char *path, char *buf, size_t cap);
 void *rec_add(struct dump *d, uint32_t type, size_t len);
 void file_id_of(const struct stat *st, struct ctx_file_id *id);
 int collect_fds(struct dump *d);
+
+/* dump_sockets.c */
+#define MAX_SOCKETS 1024
+struct sock_info {
+    uint64_t ino, peer_ino;    /* peer: for unix sockets, from sock_diag */
+    int domain;
+};
+struct sock_scan {
+    struct sock_info socks[MAX_SOCKETS];
+    int n;
+};
+int sock_scan(struct dump *d, struct sock_scan *ss, const int *fds, int nfds, char *buf);
+int add_socket(struct dump *d, const struct sock_scan *ss, int fd, const struct stat *st,
+               int stdio_source, char *buf, size_t bufsize);
 
 #endif

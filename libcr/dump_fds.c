@@ -32,6 +32,7 @@ struct fd_scan {
     struct stat stdio[3];
     struct pipe_obj pipes[MAX_PIPES];
     int npipes;
+    struct sock_scan socks;
 };
 
 static int is_device_family(const char *path)
@@ -235,7 +236,10 @@ static int add_fd(struct dump *d, struct fd_scan *s, int fd)
         return add_eventfd(d, fd, path, &st);
     } else if (!strcmp(path, "anon_inode:[eventpoll]")) {
         return add_epoll(d, fd, path, &st);
-    } else if (is_terminal(&st) || S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)) {
+    } else if (S_ISSOCK(st.st_mode)) {
+        return add_socket(d, &s->socks, fd, &st, stdio_source(s, fd, &st),
+                          d->scratch + FDINFO_OFF + FDINFO_SIZE, BOUNCE_SIZE - FDINFO_SIZE);
+    } else if (is_terminal(&st) || S_ISFIFO(st.st_mode)) {
         /* a terminal, or the end of a pipe or socket that leads outside: only stdio can
          * be handed over, to cr_restart's own */
         int source = stdio_source(s, fd, &st);
@@ -317,6 +321,8 @@ int collect_fds(struct dump *d)
         }
     close(dfd);
     int rc = scan_pipes(d, s, fds, fds_n);
+    if (rc == 0)
+        rc = sock_scan(d, &s->socks, fds, fds_n, d->scratch + FDINFO_OFF);
     for (int i = 0; rc == 0 && i < fds_n; i++)
         rc = add_fd(d, s, fds[i]);
     return rc;

@@ -12,6 +12,10 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <stddef.h>
 #include <unistd.h>
 
 #include "context_reader.h"
@@ -60,6 +64,85 @@ static int pipe_end(struct child *c, struct pipe_made *made, uint32_t *nmade, co
     return m->end[(f->open_flags & O_ACCMODE) == O_RDONLY ? 0 : 1];
 }
 
+/* A unix socket pair of the image: made when the first of its two fds comes, the
+ * data queued to each end put back by writing it from the other end. */
+struct pair_made {
+    uint64_t ino[2];
+    int end[2];
+};
+
+static int pair_end(struct child *c, struct pair_made *made, uint32_t *nmade, const struct ctx_fd *f)
+{
+    struct pair_made *m = NULL;
+    int side = 0;
+    for (uint32_t i = 0; i < *nmade && !m; i++)
+        for (int k = 0; k < 2; k++)
+            if (made[i].ino[k] == f->id.ino) {
+                m = &made[i];
+                side = k;
+            }
+    if (!m) {
+        int sv[2];
+        if (socketpair(AF_UNIX, (int)f->flags | SOCK_CLOEXEC, 0, sv) < 0)
+            child_fail(c, errno, "cannot create the socket pair of fd %d: %s", f->fd, strerror(errno));
+        m = &made[(*nmade)++];
+        m->ino[0] = f->id.ino;
+        m->ino[1] = f->pos; /* its peer */
+        m->end[0] = move_high(c, sv[0]);
+        m->end[1] = move_high(c, sv[1]);
+        side = 0;
+    }
+    if (f->extra_len) {
+        const char *data = (const char *)(f + 1) + f->path_len;
+        if (write(m->end[!side], data, f->extra_len) != (ssize_t)f->extra_len)
+            child_fail(c, errno, "cannot queue %u bytes to the socket of fd %d: %s", f->extra_len,
+                       f->fd, strerror(errno));
+    }
+    return m->end[side];
+}
+
+/* A connection that led outside: a socket on the same fd number whose first read or
+ * write fails with ECONNRESET (a unix stream whose peer went away with data unread),
+ * so that the number is not silently reused by a later open(). */
+static int dead_socket(struct child *c, const struct ctx_fd *f)
+{
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0 || write(sv[1], "", 1) != 1)
+        child_fail(c, errno, "cannot make the reset socket for fd %d: %s", f->fd, strerror(errno));
+    close(sv[0]);
+    return sv[1];
+}
+
+static int listen_again(struct child *c, const struct ctx_fd *f)
+{
+    const struct sockaddr_un *un = (const void *)((const char *)(f + 1) + f->path_len);
+    socklen_t alen = f->extra_len;
+    int s = socket((int)f->pos, (int)f->flags | SOCK_CLOEXEC, 0);
+    if (s < 0)
+        child_fail(c, errno, "cannot create the listening socket of fd %d: %s", f->fd, strerror(errno));
+    int one = 1;
+    if (f->pos != AF_UNIX)
+        setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    else if (un->sun_family == AF_UNIX && alen > offsetof(struct sockaddr_un, sun_path) && un->sun_path[0]) {
+        /* a socket file left by the checkpointed process, if nobody answers on it */
+        char path[sizeof un->sun_path + 1];
+        size_t n = alen - offsetof(struct sockaddr_un, sun_path);
+        memcpy(path, un->sun_path, n < sizeof path - 1 ? n : sizeof path - 1);
+        path[n < sizeof path - 1 ? n : sizeof path - 1] = 0;
+        struct stat st;
+        int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_uid == getuid() && probe >= 0 &&
+            connect(probe, (const struct sockaddr *)un, alen) < 0 && errno == ECONNREFUSED)
+            unlink(path);
+        if (probe >= 0)
+            close(probe);
+    }
+    if (bind(s, (const struct sockaddr *)un, alen) < 0 || listen(s, SOMAXCONN) < 0)
+        child_fail(c, errno, "cannot listen again at fd %d (%s): %s", f->fd,
+                   (const char *)(f + 1), strerror(errno));
+    return s;
+}
+
 static int reopen_by_path(struct child *c, const struct ctx_fd *f)
 {
     char buf[CTX_PATH_MAX];
@@ -99,8 +182,9 @@ void restore_fds(struct child *c)
 {
     struct ctx_image *img = c->img;
     struct pipe_made *made = calloc(img->proc->nfds + 1, sizeof *made);
-    uint32_t nmade = 0;
-    if (!made)
+    struct pair_made *pairs = calloc(img->proc->nfds + 1, sizeof *pairs);
+    uint32_t nmade = 0, npairs = 0;
+    if (!made || !pairs)
         child_fail(c, ENOMEM, "out of memory");
     for (uint32_t i = 0; i < img->proc->nfds; i++) {
         const struct ctx_fd *f = img->fds[i];
@@ -123,13 +207,23 @@ void restore_fds(struct child *c)
             if (obj < 0 || (f->pos > UINT32_MAX && write(obj, &f->pos, 8) != 8))
                 child_fail(c, errno, "cannot create the eventfd of fd %d: %s", f->fd, strerror(errno));
             break;
+        case CTX_FD_UNIX_PAIR:
+            obj = pair_end(c, pairs, &npairs, f);
+            own = 0;
+            break;
+        case CTX_FD_SOCKET_DEAD:
+            obj = dead_socket(c, f);
+            break;
+        case CTX_FD_LISTEN:
+            obj = listen_again(c, f);
+            break;
         case CTX_FD_EPOLL:
             continue; /* below, once its targets exist */
         default:
             obj = reopen_by_path(c, f);
         }
         place_fd(c, obj, f);
-        if (f->kind == CTX_FD_PIPE || f->kind == CTX_FD_EVENTFD)
+        if (f->kind >= CTX_FD_PIPE)
             fcntl(f->fd, F_SETFL, (int)(f->open_flags & O_NONBLOCK));
         if (own && obj != f->fd)
             close(obj);
@@ -141,7 +235,12 @@ void restore_fds(struct child *c)
         close(made[i].end[0]);
         close(made[i].end[1]);
     }
+    for (uint32_t i = 0; i < npairs; i++) {
+        close(pairs[i].end[0]);
+        close(pairs[i].end[1]);
+    }
     free(made);
+    free(pairs);
     for (int i = 0; i < 3; i++)
         if (c->stdio[i] >= 0)
             close(c->stdio[i]);

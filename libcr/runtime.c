@@ -173,6 +173,7 @@ static int serve_socket(int c)
         job.requester = cred.pid;
     job.conn = c;
     job.cow = (req.flags & CR_CTL_CONTINUE) != 0;
+    job.flags = req.flags;
     job.timeout_ms = req.timeout_ms ? req.timeout_ms : 10000;
     cr_internal_fd_add(job.fd);
     if (cr_run_job(&job))

@@ -84,6 +84,7 @@ struct cr_job {
     pid_t requester;
     int replied, restored;
     int cow;                   /* the process goes on: a snapshot child may write the file */
+    unsigned flags;            /* CR_CTL_* of the request */
     pid_t child;               /* that child, while it writes */
     struct dump *dump;
     int err;
@@ -105,7 +106,7 @@ int cr_dump(int fd, char *msg, size_t msglen, uint64_t *bytes);
  * while the threads are parked; then memory and the file, which may be done by a
  * snapshot child while the process goes on (see cr_dump_forkable). */
 struct dump;
-int cr_dump_begin(struct dump **d, char *msg, size_t msglen);
+int cr_dump_begin(struct dump **d, char *msg, size_t msglen, unsigned flags); /* CR_CTL_* */
 int cr_dump_forkable(struct dump *d);
 int cr_dump_finish(struct dump *d, int fd, uint64_t *bytes);
 int cr_dump_finish_in_child(struct dump *d, int fd); /* returns an exit status */

@@ -49,6 +49,10 @@ static void usage(FILE *out)
 "      --term          terminate it (SIGTERM)  --kill   kill it (SIGKILL)\n"
 "  -S, --signal=SIG    send it signal SIG (number or name)\n"
 "Other:\n"
+"      --sockets=POLICY  a connection that leads outside the process cannot be\n"
+"                      saved: 'dead' (default) restores it as a reset connection on\n"
+"                      the same fd; 'refuse' fails the checkpoint naming it\n"
+"                      (environment: CR_SOCKETS)\n"
 "      --no-cow        keep the process stopped until the file is written (by\n"
 "                      default a process that goes on resumes as soon as a\n"
 "                      copy-on-write snapshot of it is taken)\n"
@@ -162,10 +166,11 @@ int main(int argc, char **argv)
         { "signal", required_argument, NULL, 'S' }, { "time", required_argument, NULL, 't' },
         { "quiet", no_argument, NULL, 'q' },    { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },     { "version", no_argument, NULL, 'V' },
-        { "no-cow", no_argument, NULL, 10 },
+        { "no-cow", no_argument, NULL, 10 },   { "sockets", required_argument, NULL, 11 },
         { NULL, 0, NULL, 0 }
     };
     int scope = CTX_SCOPE_TREE, in_cwd = 0, fd = -1, sig = 0, no_cow = 0;
+    const char *sockets = getenv("CR_SOCKETS");
     enum replace mode = ATOMIC;
     const char *file = NULL, *backup = NULL;
     double timeout = 10;
@@ -203,6 +208,7 @@ int main(int argc, char **argv)
                 return fail(EINVAL, "-t %s: want a number of seconds", optarg);
             break;
         case 10: no_cow = 1; break;
+        case 11: sockets = optarg; break;
         case 'q': quiet = 1; break;
         case 'v': verbose = 1; break;
         case 'h': usage(stdout); return 0;
@@ -212,6 +218,11 @@ int main(int argc, char **argv)
     }
     if (optind != argc - 1)
         return fail(EINVAL, "want exactly one PID (see cr_checkpoint --help)");
+    unsigned flags = 0;
+    if (sockets && !strcmp(sockets, "refuse"))
+        flags |= CR_CTL_SOCKETS_REFUSE;
+    else if (sockets && *sockets && strcmp(sockets, "dead"))
+        return fail(EINVAL, "--sockets=%s: want dead or refuse (delay is not supported yet)", sockets);
     char *end;
     long lpid = strtol(argv[optind], &end, 10);
     if (*end || lpid <= 0 || lpid > INT_MAX)
@@ -279,7 +290,7 @@ int main(int argc, char **argv)
     clock_gettime(CLOCK_MONOTONIC, &t0);
     struct crq q;
     int rc = crq_start(&q, pid, fd, (unsigned)(timeout * 1000),
-                       !no_cow && (sig == 0 || sig == SIGCONT) ? CR_CTL_CONTINUE : 0);
+                       flags | (!no_cow && (sig == 0 || sig == SIGCONT) ? CR_CTL_CONTINUE : 0));
     if (own_fd)
         close(fd);
     if (rc == 0)

@@ -77,6 +77,15 @@ static void show(const char *path, const struct ctx_image *img)
         else if (f->kind == 6)
             printf("    %-4d %-7s %-2s  counter %llu%s\n", f->fd, ctx_fd_kind_name(f->kind), acc,
                    (unsigned long long)f->pos, f->flags & 1 ? ", semaphore" : "");
+        else if (f->kind == 8)
+            printf("    %-4d %-7s %-2s  restored reset (was %s)\n", f->fd, ctx_fd_kind_name(f->kind),
+                   acc, (const char *)(f + 1));
+        else if (f->kind == 9)
+            printf("    %-4d %-7s %-2s  connected to socket:[%llu] in the process, %u bytes queued\n",
+                   f->fd, ctx_fd_kind_name(f->kind), acc, (unsigned long long)f->pos, f->extra_len);
+        else if (f->kind == 10)
+            printf("    %-4d %-7s %-2s  %s\n", f->fd, ctx_fd_kind_name(f->kind), acc,
+                   (const char *)(f + 1));
         else if (f->kind == 7)
             printf("    %-4d %-7s %-2s  watching %u fds\n", f->fd, ctx_fd_kind_name(f->kind), acc,
                    (unsigned)(f->extra_len / 16));

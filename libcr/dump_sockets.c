@@ -1,0 +1,234 @@
+/* The dumper's sockets.  A unix socket whose peer is also in the process is saved
+ * with the data queued to it (peeked, not consumed); a listening socket with its
+ * address; stdio sockets become cr_restart's; any other connection leads outside and
+ * cannot be saved alone: by policy it becomes a reset connection on the same fd
+ * number at restart ("dead", the default) or the checkpoint fails naming it. */
+#define _GNU_SOURCE
+#include "dump.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
+#include <linux/unix_diag.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define NL_BUF (64 * 1024)
+
+static struct sock_info *find_sock(struct sock_scan *ss, uint64_t ino)
+{
+    for (int i = 0; i < ss->n; i++)
+        if (ss->socks[i].ino == ino)
+            return &ss->socks[i];
+    return NULL;
+}
+
+/* The peers of our unix sockets, from the kernel's sock_diag interface. */
+static int unix_peers(struct dump *d, struct sock_scan *ss, char *buf)
+{
+    int nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+    if (nl < 0)
+        return fail(d, errno, "opening a sock_diag netlink socket to find unix socket peers");
+    struct {
+        struct nlmsghdr nh;
+        struct unix_diag_req req;
+    } msg;
+    memset(&msg, 0, sizeof msg);
+    msg.nh.nlmsg_len = sizeof msg;
+    msg.nh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+    msg.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+    msg.req.sdiag_family = AF_UNIX;
+    msg.req.udiag_states = ~0U;
+    msg.req.udiag_show = UDIAG_SHOW_PEER;
+    if (send(nl, &msg, sizeof msg, 0) != (ssize_t)sizeof msg) {
+        int e = errno;
+        close(nl);
+        return fail(d, e, "asking sock_diag for unix socket peers");
+    }
+    int rc = 0, done = 0;
+    while (!done && rc == 0) {
+        ssize_t n = recv(nl, buf, NL_BUF, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            rc = fail(d, n < 0 ? errno : EIO, "reading unix socket peers from sock_diag");
+            break;
+        }
+        for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+            if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) {
+                done = 1;
+                break;
+            }
+            struct unix_diag_msg *m = NLMSG_DATA(h);
+            struct sock_info *si = find_sock(ss, m->udiag_ino);
+            if (!si)
+                continue;
+            int alen = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof *m));
+            for (struct rtattr *a = (struct rtattr *)(m + 1); RTA_OK(a, alen); a = RTA_NEXT(a, alen))
+                if (a->rta_type == UNIX_DIAG_PEER)
+                    memcpy(&si->peer_ino, RTA_DATA(a), sizeof(uint32_t));
+        }
+    }
+    close(nl);
+    return rc;
+}
+
+int sock_scan(struct dump *d, struct sock_scan *ss, const int *fds, int nfds, char *buf)
+{
+    int unix_socks = 0;
+    for (int i = 0; i < nfds; i++) {
+        struct stat st;
+        if (fstat(fds[i], &st) < 0 || !S_ISSOCK(st.st_mode) || find_sock(ss, st.st_ino))
+            continue;
+        if (ss->n == MAX_SOCKETS)
+            return fail(d, E2BIG, "more than %d sockets", MAX_SOCKETS);
+        int domain = 0;
+        socklen_t len = sizeof domain;
+        getsockopt(fds[i], SOL_SOCKET, SO_DOMAIN, &domain, &len);
+        ss->socks[ss->n++] = (struct sock_info){ st.st_ino, 0, domain };
+        unix_socks += domain == AF_UNIX;
+    }
+    return unix_socks ? unix_peers(d, ss, buf) : 0;
+}
+
+static void describe_addr(const struct sockaddr_storage *a, socklen_t len, char *out, size_t outlen)
+{
+    char host[INET6_ADDRSTRLEN] = "?";
+    if (a->ss_family == AF_INET) {
+        const struct sockaddr_in *in = (const void *)a;
+        inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+        snprintf(out, outlen, "%s:%u", host, ntohs(in->sin_port));
+    } else if (a->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const void *)a;
+        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+        snprintf(out, outlen, "[%s]:%u", host, ntohs(in6->sin6_port));
+    } else if (a->ss_family == AF_UNIX) {
+        const struct sockaddr_un *un = (const void *)a;
+        size_t plen = len > offsetof(struct sockaddr_un, sun_path) ? len - offsetof(struct sockaddr_un, sun_path) : 0;
+        if (!plen)
+            snprintf(out, outlen, "unix:(unnamed)");
+        else if (un->sun_path[0])
+            snprintf(out, outlen, "unix:%.*s", (int)plen, un->sun_path);
+        else
+            snprintf(out, outlen, "unix:@%.*s", (int)plen - 1, un->sun_path + 1);
+    } else {
+        snprintf(out, outlen, "family %d", a->ss_family);
+    }
+}
+
+static const char *type_name(int domain, int type)
+{
+    if (domain == AF_INET || domain == AF_INET6)
+        return type == SOCK_STREAM ? "TCP" : type == SOCK_DGRAM ? "UDP" : "IP";
+    if (domain == AF_UNIX)
+        return type == SOCK_STREAM ? "unix stream" : type == SOCK_DGRAM ? "unix datagram" : "unix seqpacket";
+    return domain == AF_NETLINK ? "netlink" : "other";
+}
+
+static struct ctx_fd *sock_record(struct dump *d, int fd, uint32_t kind, const char *text,
+                                  size_t extra, const struct stat *st)
+{
+    size_t plen = strlen(text) + 1;
+    struct ctx_fd *r = rec_add(d, CTX_REC_FD, sizeof *r + plen + extra);
+    if (!r)
+        return NULL;
+    r->fd = fd;
+    r->kind = kind;
+    r->open_flags = (uint32_t)fcntl(fd, F_GETFL);
+    r->fd_flags = (uint32_t)fcntl(fd, F_GETFD);
+    r->source_fd = -1;
+    r->path_len = (uint32_t)plen;
+    r->extra_len = (uint32_t)extra;
+    file_id_of(st, &r->id);
+    memcpy(r + 1, text, plen);
+    d->proc->nfds++;
+    return r;
+}
+
+int add_socket(struct dump *d, const struct sock_scan *ss, int fd, const struct stat *st,
+               int stdio_source, char *buf, size_t bufsize)
+{
+    int domain = 0, type = 0, listening = 0;
+    socklen_t len = sizeof(int);
+    getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len);
+    len = sizeof(int);
+    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len);
+    len = sizeof(int);
+    getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len);
+    struct sockaddr_storage self, peer;
+    socklen_t slen = sizeof self, plen = sizeof peer;
+    memset(&self, 0, sizeof self);
+    memset(&peer, 0, sizeof peer);
+    getsockname(fd, (struct sockaddr *)&self, &slen);
+    int connected = getpeername(fd, (struct sockaddr *)&peer, &plen) == 0;
+    char here[160], there[160], text[400];
+    describe_addr(&self, slen, here, sizeof here);
+    describe_addr(&peer, plen, there, sizeof there);
+
+    const struct sock_info *si = NULL;
+    for (int i = 0; i < ss->n; i++)
+        if (ss->socks[i].ino == st->st_ino)
+            si = &ss->socks[i];
+    int peer_ours = 0;
+    for (int i = 0; si && si->peer_ino && i < ss->n; i++)
+        peer_ours |= ss->socks[i].ino == si->peer_ino;
+    if (domain == AF_UNIX && si && peer_ours) {
+        /* both ends are ours: saved connected, with what is queued to this end */
+        int queued = 0;
+        ioctl(fd, FIONREAD, &queued);
+        if (type != SOCK_STREAM && queued > 0)
+            return fail(d, ENOTSUP, "fd %d is a %s socket with messages queued to it; this "
+                        "version can only save queued data of stream sockets", fd,
+                        type_name(domain, type));
+        if ((size_t)queued > bufsize)
+            return fail(d, E2BIG, "fd %d has %d bytes queued; at most %zu can be saved", fd,
+                        queued, bufsize);
+        ssize_t got = queued > 0 ? recv(fd, buf, (size_t)queued, MSG_PEEK | MSG_DONTWAIT) : 0;
+        if (got < 0)
+            got = 0;
+        snprintf(text, sizeof text, "%s socket:[%llu] paired with socket:[%llu]",
+                 type_name(domain, type), (unsigned long long)st->st_ino,
+                 (unsigned long long)si->peer_ino);
+        struct ctx_fd *r = sock_record(d, fd, CTX_FD_UNIX_PAIR, text, (size_t)got, st);
+        if (!r)
+            return fail(d, E2BIG, "too much metadata");
+        r->pos = si->peer_ino;
+        r->flags = (uint32_t)type;
+        memcpy((char *)(r + 1) + r->path_len, buf, (size_t)got);
+        return 0;
+    }
+    if (listening && (domain == AF_INET || domain == AF_INET6 || domain == AF_UNIX)) {
+        snprintf(text, sizeof text, "%s listening on %s", type_name(domain, type), here);
+        struct ctx_fd *r = sock_record(d, fd, CTX_FD_LISTEN, text, slen, st);
+        if (!r)
+            return fail(d, E2BIG, "too much metadata");
+        r->pos = (uint64_t)domain;
+        r->flags = (uint32_t)type;
+        memcpy((char *)(r + 1) + r->path_len, &self, slen);
+        return 0;
+    }
+    if (stdio_source >= 0) { /* stdio: cr_restart's own */
+        snprintf(text, sizeof text, "%s socket %s", type_name(domain, type), here);
+        struct ctx_fd *r = sock_record(d, fd, CTX_FD_INHERIT, text, 0, st);
+        if (!r)
+            return fail(d, E2BIG, "too much metadata");
+        r->source_fd = stdio_source;
+        return 0;
+    }
+    if (connected)
+        snprintf(text, sizeof text, "a %s connection %s -> %s", type_name(domain, type), here, there);
+    else
+        snprintf(text, sizeof text, "a %s socket %s", type_name(domain, type), here);
+    if (d->sockets_refuse)
+        return fail(d, ENOTSUP, "fd %d is %s, which leads outside the process; --sockets=refuse "
+                    "was asked (the default restores it as a reset connection)", fd, text);
+    return sock_record(d, fd, CTX_FD_SOCKET_DEAD, text, 0, st) ? 0 : fail(d, E2BIG, "too much metadata");
+}

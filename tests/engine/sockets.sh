@@ -1,0 +1,52 @@
+# Sockets by policy.  A client whose server is outside the process: --sockets=refuse
+# names the connection and fails; the default restores it as a reset connection (the
+# program sees ECONNRESET, and its fd number is not reused).  A unix socket pair with
+# data queued is restored connected with the data; a listening socket is bound again
+# and accepts a client after the restart.
+. "$top_srcdir/tests/engine/lib.sh"
+PY=${PYTHON3:-python3}
+port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+SPORT=$(port)
+LPORT=$(port)
+# the server, outside the checkpointed process: greets every client and keeps it
+"$PY" -c '
+import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(8); s.settimeout(120)
+keep = []
+while True:
+    c, _ = s.accept(); c.sendall(b"welcome\n"); keep.append(c)
+' "$SPORT" > "$T/server.log" 2>&1 &
+BG_PIDS="$BG_PIDS $!"
+for i in $(seq 1 100); do "$PY" -c "import socket; socket.create_connection(('127.0.0.1', $SPORT)).close()" 2>/dev/null && break; sleep 0.1; done
+
+within 60 "$PROGS/sockets" "$SPORT" "$LPORT" 30 > "$T/ref" || fail "reference run failed"
+grep -qx "client: EAGAIN" "$T/ref" || fail "the reference run's connection is not quiet: $(grep client "$T/ref")"
+bg "$CR_RUN" "$PROGS/sockets" "$SPORT" "$LPORT" 30 > "$T/out" 2> "$T/run.err"
+pid=$!
+wait_runtime $pid
+wait_lines "$T/out" 8
+expect_refusal 95 "fd [0-9]+ is a TCP connection 127.0.0.1:[0-9]+ -> 127.0.0.1:$SPORT, which leads outside" \
+    "$CR_CHECKPOINT" --sockets=refuse -f "$T/r.ctx" $pid
+[ ! -e "$T/r.ctx" ] || fail "a refused checkpoint left a file"
+within 30 "$CR_CHECKPOINT" --kill -f "$T/s.ctx" $pid || fail "checkpoint failed"
+wait_gone $pid
+"$CR_INFO" "$T/s.ctx" > "$T/info"
+grep -q "socket .*restored reset (was a TCP connection" "$T/info" || fail "the connection is not saved as reset"
+grep -Eq "unixpair .*[1-9][0-9]* bytes queued" "$T/info" || fail "no queued data saved for the socket pair"
+grep -q "listen .*TCP listening on 127.0.0.1:$LPORT" "$T/info" || fail "the listening socket is not saved"
+truncate -s "$(fd_pos "$T/s.ctx" 1)" "$T/out"
+bg "$CR_RESTART" "$T/s.ctx" 2> "$T/restart.err"
+r=$!
+restored_pid $r > /dev/null
+"$PY" -c "import socket; c = socket.create_connection(('127.0.0.1', $LPORT)); c.sendall(b'ping\n'); c.close()" \
+    || fail "the listening socket does not accept after the restart"
+rc=0; wait $r || rc=$?
+[ $rc = 0 ] || fail "the restarted program exited $rc"
+grep -qx "accepted: ping" "$T/out" || fail "the restarted program did not accept the client"
+grep -qx "client: ECONNRESET" "$T/out" || fail "the connection to the outside is not reset: $(grep client "$T/out")"
+grep -qx "fd reuse: no" "$T/out" || fail "the dead socket's fd number was reused"
+grep -v -e '^accepted' -e '^client' "$T/ref" > "$T/ref.f"
+grep -v -e '^accepted' -e '^client' "$T/out" > "$T/out.f"
+same "$T/ref.f" "$T/out.f"
+pass
