@@ -97,6 +97,8 @@ struct ctx_proc {
     uint64_t itimer[3][4];                      /* which: interval sec/usec, value sec/usec */
     uint64_t runtime_state;                     /* address of the runtime's restart block */
     uint64_t vdso_crc;                          /* crc32c of the [vdso] bytes */
+    uint64_t shared_pending;                    /* signals pending for the process */
+    int32_t pdeathsig, dumpable, subreaper, no_new_privs; /* prctl values */
     struct ctx_file_id exe_id;
     char comm[16];
     uint32_t exe_len, cwd_len;                  /* both include the NUL */
@@ -114,6 +116,7 @@ struct ctx_thread {
     uint64_t clear_tid_addr;   /* PR_GET_TID_ADDRESS: &pthread->tid */
     uint64_t robust_head, robust_len;
     uint64_t sigmask;          /* mask to resume with (the runtime handler's) */
+    uint64_t pending;          /* signals pending for this thread alone */
     uint64_t altstack_sp, altstack_size;
     uint32_t altstack_flags, pad;
     uint64_t frame_addr;       /* the interrupted context: a ucontext in the thread's memory */

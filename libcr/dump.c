@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -198,6 +199,15 @@ static int collect_proc(struct dump *d)
         }
     }
     p->runtime_state = (uint64_t)(uintptr_t)&crt.restart;
+    prctl(PR_GET_PDEATHSIG, &p->pdeathsig, 0, 0, 0);
+    p->dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+    prctl(PR_GET_CHILD_SUBREAPER, &p->subreaper, 0, 0, 0);
+    p->no_new_privs = prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0);
+    if (read_file(d, "/proc/self/status", text, TEXT_SIZE) > 0) {
+        char *sp = strstr(text, "ShdPnd:");
+        p->shared_pending = sp ? strtoull(sp + 7, NULL, 16) & ~(1ULL << (CR_QUIESCE_SIGNAL - 1)) : 0;
+    }
+    crt.shared_pending = p->shared_pending;
     struct stat st;
     if (stat(crt.exe_path, &st) == 0)
         file_id_of(&st, &p->exe_id);
@@ -227,6 +237,7 @@ static int add_thread(struct dump *d, const struct cr_thread_slot *s, uint32_t i
     t->robust_head = s->robust_head;
     t->robust_len = s->robust_len;
     t->sigmask = s->sigmask;
+    t->pending = s->pending & ~d->proc->shared_pending;
     t->altstack_sp = (uint64_t)(uintptr_t)s->altstack.ss_sp;
     t->altstack_size = s->altstack.ss_size;
     t->altstack_flags = (uint32_t)s->altstack.ss_flags;

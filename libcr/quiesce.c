@@ -47,6 +47,8 @@ void cr_futex_wake(uint32_t *addr)
     syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
 }
 
+static pid_t sys_gettid(void) { return (pid_t)syscall(SYS_gettid); }
+
 uint64_t cr_now_ms(void)
 {
     struct timespec ts;
@@ -54,7 +56,6 @@ uint64_t cr_now_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static pid_t sys_gettid(void) { return (pid_t)syscall(SYS_gettid); }
 
 void cr_record_thread(struct cr_thread_slot *s, ucontext_t *uc)
 {
@@ -69,6 +70,9 @@ void cr_record_thread(struct cr_thread_slot *s, ucontext_t *uc)
     s->robust_head = (uint64_t)(uintptr_t)head;
     s->robust_len = len;
     syscall(SYS_rt_sigprocmask, SIG_BLOCK, NULL, &s->sigmask, sizeof s->sigmask);
+    s->pending = 0;
+    syscall(SYS_rt_sigpending, &s->pending, sizeof s->pending);
+    s->pending &= ~(1ULL << (CR_QUIESCE_SIGNAL - 1));
     syscall(SYS_sigaltstack, NULL, &s->altstack);
     prctl(PR_GET_NAME, s->comm, 0, 0, 0);
 }
@@ -84,6 +88,12 @@ void cr_thread_fixup(const struct cr_thread_slot *s)
     if (s->robust_head)
         syscall(SYS_set_robust_list, (void *)(uintptr_t)s->robust_head, (size_t)s->robust_len);
     prctl(PR_SET_NAME, s->comm, 0, 0, 0);
+    /* the signals that were pending for this thread alone are pending again (blocked
+     * while in the handler, delivered or kept when it returns) */
+    uint64_t own = s->pending & ~crt.shared_pending;
+    for (int sig = 1; sig <= 64; sig++)
+        if (own & (1ULL << (sig - 1)))
+            syscall(SYS_tgkill, getpid(), sys_gettid(), sig);
 }
 
 static struct cr_thread_slot *find_slot(pid_t tid)

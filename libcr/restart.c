@@ -305,6 +305,14 @@ static void restore_process_state(struct child *c)
     if (chdir(cwd) < 0)
         child_fail(c, errno, "cannot enter the working directory %s: %s", cwd, strerror(errno));
     umask(p->umask & 0777);
+    if (p->pdeathsig > 0 && p->pdeathsig < 65)
+        prctl(PR_SET_PDEATHSIG, p->pdeathsig, 0, 0, 0);
+    if (p->subreaper)
+        prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+    if (p->no_new_privs == 1)
+        prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+    if (p->dumpable == 0)
+        prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     for (int i = 0; i < CTX_NRLIMIT && i < RLIM_NLIMITS; i++) {
         struct rlimit rl = { p->rlim_cur[i], p->rlim_max[i] }, now;
         if (i == RLIMIT_NOFILE || getrlimit((__rlimit_resource_t)i, &now) < 0)

@@ -19,6 +19,7 @@ struct cr_thread_slot {
     int parked;                /* futex word: 1 once the thread's state is recorded */
     ucontext_t *uc;            /* the frame it was interrupted with */
     uint64_t fs_base, clear_tid, robust_head, robust_len, sigmask;
+    uint64_t pending;          /* its own and the process's, as rt_sigpending says */
     stack_t altstack;
     char comm[16];
     struct ctx_jmp resume;
@@ -56,6 +57,7 @@ struct cr_runtime {
     struct cr_thread_slot manager;
 
     int32_t result;            /* what parked threads' cr_checkpoint() returns */
+    uint64_t shared_pending;   /* signals pending for the whole process at the checkpoint */
     int wake_fd;               /* eventfd: wakes the manager for a self request */
     struct cr_self_request self;
     struct cri_thread *manager_cri; /* runs the thread-context callbacks */

@@ -50,15 +50,18 @@ static void show(const char *path, const struct ctx_image *img)
     printf("  exe:    %s (inode %llu, %llu bytes)\n", img->exe, (unsigned long long)p->exe_id.ino,
            (unsigned long long)p->exe_id.size);
     printf("  cwd:    %s\n", img->cwd);
+    printf("  signals pending: 0x%llx; pdeathsig %d, dumpable %d, subreaper %d, no_new_privs %d\n",
+           (unsigned long long)p->shared_pending, p->pdeathsig, p->dumpable, p->subreaper,
+           p->no_new_privs);
     printf("  brk:    0x%llx-0x%llx, stack 0x%llx\n", (unsigned long long)p->start_brk,
            (unsigned long long)p->brk, (unsigned long long)p->start_stack);
     printf("  threads: %u\n", p->nthreads);
     for (uint32_t i = 0; i < p->nthreads; i++) {
         const struct ctx_thread *th = img->threads[i];
         if (th->frame_addr)
-            printf("    tid %-7d %-16s rip 0x%llx rsp 0x%llx fs 0x%llx\n", th->tid, th->comm,
-                   (unsigned long long)th->gregs[16], (unsigned long long)th->gregs[15],
-                   (unsigned long long)th->fs_base);
+            printf("    tid %-7d %-16s rip 0x%llx rsp 0x%llx fs 0x%llx pending 0x%llx\n", th->tid,
+                   th->comm, (unsigned long long)th->gregs[16], (unsigned long long)th->gregs[15],
+                   (unsigned long long)th->fs_base, (unsigned long long)th->pending);
         else /* the runtime's own thread, saved where it wrote the file */
             printf("    tid %-7d %-16s (slurm-cr runtime) resumes at 0x%llx fs 0x%llx\n", th->tid,
                    th->comm, (unsigned long long)th->resume.rip, (unsigned long long)th->fs_base);

@@ -55,6 +55,13 @@ int main(int argc, char **argv)
         sigaction(SIGUSR1, NULL, &cur);
         struct sigaction hup;
         sigaction(SIGHUP, NULL, &hup);
+        if (s == 5) { /* blocked, so they stay pending: one for this thread, one for the process */
+            raise(SIGUSR2);
+            kill(getpid(), SIGWINCH);
+        }
+        sigset_t pend;
+        sigpending(&pend);
+        printf("pending usr2 %d winch %d, ", sigismember(&pend, SIGUSR2), sigismember(&pend, SIGWINCH));
         /* pthread_kill uses the thread's tid as glibc stored it: it must be the new one */
         printf("step %d rseq %s tid %s mask %s handler %s hup %s\n", s, rseq_state(),
                pthread_kill(pthread_self(), 0) == 0 ? "ok" : "LOST",
