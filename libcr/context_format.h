@@ -138,6 +138,15 @@ enum ctx_fd_kind {
                                   peer's inode, flags: the socket type, extra: data */
     CTX_FD_LISTEN = 10,        /* a listening socket; pos: domain, flags: type,
                                   extra: the address it was bound to */
+    CTX_FD_TIMERFD = 11,       /* extra: struct ctx_timerfd */
+    CTX_FD_SIGNALFD = 12,      /* pos: the signal mask */
+};
+
+struct ctx_timerfd {
+    int32_t clockid;
+    uint32_t ticks;            /* expirations not read yet */
+    int64_t value_sec, value_nsec;     /* time left until the next expiration */
+    int64_t interval_sec, interval_nsec;
 };
 
 #define CTX_FD_EVENTFD_SEMAPHORE 0x1

@@ -56,7 +56,8 @@ const char *ctx_vma_kind_name(uint32_t kind)
 const char *ctx_fd_kind_name(uint32_t kind)
 {
     static const char *const names[] = { "?", "file", "dir", "device", "inherit", "pipe",
-                                         "eventfd", "epoll", "socket", "unixpair", "listen" };
+                                         "eventfd", "epoll", "socket", "unixpair", "listen",
+                                         "timerfd", "signalfd" };
     return kind < sizeof names / sizeof *names ? names[kind] : "?";
 }
 
@@ -174,12 +175,13 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
         case CTX_REC_FD: {
             const struct ctx_fd *f = pl;
             if (!p || nthreads != p->nthreads || nfds >= p->nfds || nvmas || r->length < sizeof *f ||
-                f->fd < 0 || f->fd >= MAX_FDS || f->kind < CTX_FD_FILE || f->kind > CTX_FD_LISTEN ||
+                f->fd < 0 || f->fd >= MAX_FDS || f->kind < CTX_FD_FILE || f->kind > CTX_FD_SIGNALFD ||
                 (f->kind == CTX_FD_INHERIT && (f->source_fd < 0 || f->source_fd > 2)) ||
                 !check_tail(f, sizeof *f, f->path_len, r->length, 0) ||
                 f->extra_len > r->length - sizeof *f - f->path_len ||
                 (f->extra_len && f->kind != CTX_FD_PIPE && f->kind != CTX_FD_EPOLL &&
-                 f->kind != CTX_FD_UNIX_PAIR && f->kind != CTX_FD_LISTEN) ||
+                 f->kind != CTX_FD_UNIX_PAIR && f->kind != CTX_FD_LISTEN && f->kind != CTX_FD_TIMERFD) ||
+                (f->kind == CTX_FD_TIMERFD && f->extra_len != sizeof(struct ctx_timerfd)) ||
                 (f->kind == CTX_FD_LISTEN && (f->extra_len < 2 || f->extra_len > 128)) ||
                 (f->kind == CTX_FD_UNIX_PAIR && f->extra_len > (64u << 20)) ||
                 (f->kind == CTX_FD_EPOLL && f->extra_len % sizeof(struct ctx_epoll_target)) ||

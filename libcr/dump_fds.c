@@ -1,8 +1,8 @@
 /* The dumper's file descriptors: regular files and directories by path and offset,
  * the /dev/null family, stdio that is cr_restart's at restart, and the objects the
  * process holds entirely: pipes with both ends inside it (with the data in them, read
- * with tee() so that nothing is consumed), eventfds and epoll instances (with their
- * interest lists, from /proc/self/fdinfo). */
+ * with tee() so that nothing is consumed), eventfds, timerfds, signalfds and epoll
+ * instances (with their settings and interest lists, from /proc/self/fdinfo). */
 #define _GNU_SOURCE
 #include "dump.h"
 
@@ -185,6 +185,65 @@ static int add_eventfd(struct dump *d, int fd, const char *path, const struct st
     return 0;
 }
 
+static long long fdinfo_dec(const char *info, const char *key, int *found)
+{
+    const char *p = strstr(info, key);
+    *found = p != NULL;
+    return p ? strtoll(p + strlen(key), NULL, 10) : 0;
+}
+
+/* "it_value: (4, 997811907)" */
+static int fdinfo_pair(const char *info, const char *key, int64_t *a, int64_t *b)
+{
+    const char *p = strstr(info, key);
+    char *q;
+    if (!p || !(p = strchr(p, '(')))
+        return 0;
+    *a = strtoll(p + 1, &q, 10);
+    if (*q != ',')
+        return 0;
+    *b = strtoll(q + 1, NULL, 10);
+    return 1;
+}
+
+static int add_timerfd(struct dump *d, int fd, const char *path, const struct stat *st)
+{
+    const char *info = fdinfo(d, fd);
+    int f1, f2;
+    if (!info)
+        return -EIO;
+    struct ctx_timerfd t;
+    memset(&t, 0, sizeof t);
+    t.clockid = (int32_t)fdinfo_dec(info, "clockid:", &f1);
+    t.ticks = (uint32_t)fdinfo_dec(info, "ticks:", &f2);
+    if (!f1 || !f2 || !fdinfo_pair(info, "it_value:", &t.value_sec, &t.value_nsec) ||
+        !fdinfo_pair(info, "it_interval:", &t.interval_sec, &t.interval_nsec))
+        return fail(d, ENOTSUP, "fd %d: cannot read the timerfd's settings from fdinfo", fd);
+    struct ctx_fd *r = new_record(d, fd, CTX_FD_TIMERFD, path, sizeof t);
+    if (!r)
+        return fail(d, E2BIG, "too much metadata");
+    file_id_of(st, &r->id);
+    memcpy((char *)(r + 1) + r->path_len, &t, sizeof t);
+    return 0;
+}
+
+static int add_signalfd(struct dump *d, int fd, const char *path, const struct stat *st)
+{
+    const char *info = fdinfo(d, fd);
+    int found;
+    if (!info)
+        return -EIO;
+    unsigned long long mask = fdinfo_hex(info, "sigmask:", &found);
+    if (!found)
+        return fail(d, ENOTSUP, "fd %d: cannot read the signalfd's mask from fdinfo", fd);
+    struct ctx_fd *r = new_record(d, fd, CTX_FD_SIGNALFD, path, 0);
+    if (!r)
+        return fail(d, E2BIG, "too much metadata");
+    r->pos = mask;
+    file_id_of(st, &r->id);
+    return 0;
+}
+
 static int add_epoll(struct dump *d, int fd, const char *path, const struct stat *st)
 {
     const char *info = fdinfo(d, fd);
@@ -236,6 +295,10 @@ static int add_fd(struct dump *d, struct fd_scan *s, int fd)
         return add_eventfd(d, fd, path, &st);
     } else if (!strcmp(path, "anon_inode:[eventpoll]")) {
         return add_epoll(d, fd, path, &st);
+    } else if (!strcmp(path, "anon_inode:[timerfd]")) {
+        return add_timerfd(d, fd, path, &st);
+    } else if (!strcmp(path, "anon_inode:[signalfd]")) {
+        return add_signalfd(d, fd, path, &st);
     } else if (S_ISSOCK(st.st_mode)) {
         return add_socket(d, &s->socks, fd, &st, stdio_source(s, fd, &st),
                           d->scratch + FDINFO_OFF + FDINFO_SIZE, BOUNCE_SIZE - FDINFO_SIZE);

@@ -12,6 +12,10 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <signal.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -217,6 +221,26 @@ void restore_fds(struct child *c)
         case CTX_FD_LISTEN:
             obj = listen_again(c, f);
             break;
+        case CTX_FD_TIMERFD: {
+            const struct ctx_timerfd *t = (const void *)((const char *)(f + 1) + f->path_len);
+            struct itimerspec it = { { (time_t)t->interval_sec, (long)t->interval_nsec },
+                                     { (time_t)t->value_sec, (long)t->value_nsec } };
+            if (t->ticks) /* expirations not read yet: one comes at once (the count is lost) */
+                it.it_value = (struct timespec){ 0, 1 };
+            obj = timerfd_create(t->clockid, TFD_CLOEXEC);
+            if (obj < 0 || timerfd_settime(obj, 0, &it, NULL) < 0)
+                child_fail(c, errno, "cannot set up the timerfd of fd %d: %s", f->fd, strerror(errno));
+            break;
+        }
+        case CTX_FD_SIGNALFD: {
+            sigset_t mask;
+            sigemptyset(&mask);
+            memcpy(&mask, &f->pos, sizeof f->pos);
+            obj = signalfd(-1, &mask, SFD_CLOEXEC);
+            if (obj < 0)
+                child_fail(c, errno, "cannot create the signalfd of fd %d: %s", f->fd, strerror(errno));
+            break;
+        }
         case CTX_FD_EPOLL:
             continue; /* below, once its targets exist */
         default:

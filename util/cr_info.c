@@ -89,6 +89,15 @@ static void show(const char *path, const struct ctx_image *img)
         else if (f->kind == 10)
             printf("    %-4d %-7s %-2s  %s\n", f->fd, ctx_fd_kind_name(f->kind), acc,
                    (const char *)(f + 1));
+        else if (f->kind == 11) {
+            const struct ctx_timerfd *tf = (const void *)((const char *)(f + 1) + f->path_len);
+            printf("    %-4d %-7s %-2s  clock %d, next in %lld.%09lld s, every %lld.%09lld s, %u unread\n",
+                   f->fd, ctx_fd_kind_name(f->kind), acc, tf->clockid, (long long)tf->value_sec,
+                   (long long)tf->value_nsec, (long long)tf->interval_sec,
+                   (long long)tf->interval_nsec, tf->ticks);
+        } else if (f->kind == 12)
+            printf("    %-4d %-7s %-2s  signals 0x%llx\n", f->fd, ctx_fd_kind_name(f->kind), acc,
+                   (unsigned long long)f->pos);
         else if (f->kind == 7)
             printf("    %-4d %-7s %-2s  watching %u fds\n", f->fd, ctx_fd_kind_name(f->kind), acc,
                    (unsigned)(f->extra_len / 16));

@@ -1,6 +1,7 @@
 # Multithreaded programs checkpointed at several points and restarted: pthreads
 # (computing, mutex, condition variable, join, nanosleep, poll, futex, TLS, FPU;
-# read on a pipe holding unread data, epoll_wait on an eventfd and a pipe),
+# read on a pipe holding unread data, epoll_wait on an eventfd and a pipe), a poll
+# loop on a timerfd and a signalfd,
 # OpenMP (libgomp) and threaded Python; outputs match uninterrupted runs.
 . "$top_srcdir/tests/engine/lib.sh"
 PY=${PYTHON3:-python3}
@@ -34,6 +35,9 @@ run_case pthreads 3 12 25 -- "$PROGS/threads"
 run_case fds 3 10 25 -- "$PROGS/fdthreads"
 "$CR_INFO" "$T/fds.10.ctx" | grep -Eq "pipe .*read end of pipe:\[[0-9]+\], [1-9][0-9]* bytes buffered" \
     || fail "no data was saved from the pipe the reader falls behind on"
+run_case timers 8 25 -- "$PROGS/timers"
+"$CR_INFO" "$T/timers.8.ctx" | grep -q "timerfd .*every 0.030000000 s" || fail "the timerfd's period is not saved"
+"$CR_INFO" "$T/timers.8.ctx" | grep -q "signalfd .*signals 0x200" || fail "the signalfd's mask is not saved"
 run_case openmp 4 15 -- "$PROGS/omp"
 cat > "$T/threads.py" <<'PYEOF'
 import hashlib, queue, threading, time
