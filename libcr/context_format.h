@@ -150,6 +150,8 @@ struct ctx_timerfd {
 };
 
 #define CTX_FD_EVENTFD_SEMAPHORE 0x1
+#define CTX_FD_DELETED 0x2       /* a file deleted while open: its contents are saved in
+                                    blocks marked CTX_BLOCK_FILE, id.size bytes long */
 
 struct ctx_fd {
     int32_t fd;
@@ -197,11 +199,13 @@ struct ctx_vma {
 };
 
 struct ctx_block {             /* one run of saved pages */
-    uint64_t addr;
+    uint64_t addr;             /* memory address; for file contents, the offset in the file */
     uint64_t file_offset;      /* page-aligned */
     uint32_t npages;
-    uint32_t vma;              /* index of its VMA inside its process */
+    uint32_t vma;              /* index of its VMA inside its process; with CTX_BLOCK_FILE,
+                                  the index of the fd record whose contents it holds */
 };
+#define CTX_BLOCK_FILE 0x80000000u
 
 struct ctx_end {
     uint64_t file_length;      /* offset just past this record */

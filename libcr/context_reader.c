@@ -254,8 +254,22 @@ static int check_consistency(struct ctx_image *img, char *err, size_t len)
 {
     const struct ctx_header *h = &img->hdr;
     uint64_t off = h->data_offset;
+    int files = 0;
     for (uint32_t i = 0; i < h->nblocks; i++) {
         const struct ctx_block *b = &img->blocks[i];
+        if (b->vma & CTX_BLOCK_FILE) { /* a deleted file's contents, after all memory */
+            uint32_t r = b->vma & ~CTX_BLOCK_FILE;
+            const struct ctx_fd *f = r < img->proc->nfds ? img->fds[r] : NULL;
+            if (!f || f->kind != CTX_FD_FILE || !(f->flags & CTX_FD_DELETED) || b->npages == 0 ||
+                b->npages > CTX_BLOCK_MAX_PAGES || b->addr % PAGE || b->addr >= f->id.size ||
+                b->file_offset != off)
+                return refuse(err, len, EBADMSG, "block %u of a deleted file's contents is malformed", i);
+            files = 1;
+            off += (uint64_t)b->npages * PAGE;
+            continue;
+        }
+        if (files)
+            return refuse(err, len, EBADMSG, "memory block %u comes after file contents", i);
         if (b->vma >= img->proc->nvmas || b->npages == 0 || b->npages > CTX_BLOCK_MAX_PAGES ||
             b->addr % PAGE || b->file_offset != off)
             return refuse(err, len, EBADMSG, "memory block %u is malformed", i);

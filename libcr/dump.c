@@ -478,6 +478,24 @@ static int write_block(struct dump *d, int fd, const struct ctx_block *b, int re
     return 0;
 }
 
+/* A block of a deleted file's contents, zero-padded to whole pages. */
+static int write_file_block(struct dump *d, int fd, const struct ctx_block *b, uint32_t *crc)
+{
+    int src = -1;
+    for (int i = 0; i < d->ndeleted; i++)
+        if (d->deleted[i].rec == (b->vma & ~CTX_BLOCK_FILE))
+            src = d->deleted[i].fd;
+    size_t len = (size_t)b->npages * PAGE;
+    char *bounce = d->scratch + BOUNCE_OFF;
+    memset(bounce, 0, len);
+    ssize_t got = pread(src, bounce, len, (off_t)b->addr);
+    if (got < 0)
+        return fail(d, errno, "reading the deleted file at fd %d", src);
+    *crc = crc32c(0, bounce, len);
+    int rc = write_all(fd, bounce, len);
+    return rc < 0 ? fail(d, -rc, "writing a deleted file's contents to the context file") : 0;
+}
+
 static int write_file(struct dump *d, int fd, uint64_t *bytes)
 {
     /* BLOCKS record, then the layout */
@@ -536,6 +554,12 @@ static int write_file(struct dump *d, int fd, uint64_t *bytes)
     char *recs = d->scratch + RECS_OFF;
     size_t roff = 0;
     for (uint32_t i = 0; i < d->nblocks; i++) {
+        if (d->blocks[i].vma & CTX_BLOCK_FILE) {
+            rc = write_file_block(d, fd, &d->blocks[i], &d->crcs[i]);
+            if (rc < 0)
+                return rc;
+            continue;
+        }
         while (vi != d->blocks[i].vma) {
             struct ctx_rec *r = (struct ctx_rec *)(recs + roff);
             roff += sizeof *r + r->length;
@@ -609,6 +633,19 @@ int cr_dump_finish(struct dump *d, int fd, uint64_t *bytes)
         rc = fail(d, errno, "opening /proc/self/pagemap and /proc/self/mem");
     if (rc == 0)
         rc = collect_vmas(d);
+    for (int i = 0; rc == 0 && i < d->ndeleted; i++) /* then deleted files' contents */
+        for (uint64_t off = 0; rc == 0 && off < d->deleted[i].size;) {
+            uint64_t len = d->deleted[i].size - off;
+            if (len > CTX_BLOCK_MAX_PAGES * PAGE)
+                len = CTX_BLOCK_MAX_PAGES * PAGE;
+            if ((d->nblocks + 1) * sizeof(struct ctx_block) > BLOCKS_SIZE) {
+                rc = fail(d, E2BIG, "too many memory blocks");
+                break;
+            }
+            d->blocks[d->nblocks++] = (struct ctx_block){ off, 0, (uint32_t)((len + PAGE - 1) / PAGE),
+                                                          CTX_BLOCK_FILE | d->deleted[i].rec };
+            off += len;
+        }
     if (rc == 0 && d->nblocks * 4 + 8 > CRCS_SIZE)
         rc = fail(d, E2BIG, "too many memory blocks");
     if (rc == 0)
@@ -626,6 +663,8 @@ int cr_dump_finish(struct dump *d, int fd, uint64_t *bytes)
  * the process keeps changing: with any of those, the dump stays in the frozen process. */
 int cr_dump_forkable(struct dump *d)
 {
+    if (d->ndeleted) /* the process may change those files while the child reads them */
+        return 0;
     char *text = d->scratch + TEXT_OFF;
     char msg[160];
     char *saved = d->msg;

@@ -280,10 +280,27 @@ static int add_fd(struct dump *d, struct fd_scan *s, int fd)
         return errno == EBADF ? 0 : fail(d, errno, "inspecting fd %d", fd);
     path[n] = 0;
     uint32_t kind;
+    int deleted = st.st_nlink == 0 || (n > 10 && !strcmp(path + n - 10, " (deleted)"));
+    if (S_ISREG(st.st_mode) && deleted) {
+        /* its contents go into the image: nothing else has them any more */
+        if (d->ndeleted == (int)(sizeof d->deleted / sizeof d->deleted[0]))
+            return fail(d, E2BIG, "fd %d: more than %d deleted files are open", fd, d->ndeleted);
+        struct ctx_fd *r = new_record(d, fd, CTX_FD_FILE, path, 0);
+        if (!r)
+            return fail(d, E2BIG, "too much metadata");
+        off_t pos = lseek(fd, 0, SEEK_CUR);
+        r->pos = pos < 0 ? 0 : (uint64_t)pos;
+        r->flags = CTX_FD_DELETED;
+        file_id_of(&st, &r->id);
+        d->deleted[d->ndeleted].fd = fd;
+        d->deleted[d->ndeleted].rec = d->proc->nfds - 1;
+        d->deleted[d->ndeleted].size = (uint64_t)st.st_size;
+        d->ndeleted++;
+        return 0;
+    }
     if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) {
-        if (st.st_nlink == 0 || (n > 10 && !strcmp(path + n - 10, " (deleted)")))
-            return fail(d, ENOTSUP, "fd %d: %s was deleted and its contents cannot be saved "
-                        "by this version; close it or keep the file", fd, path);
+        if (deleted)
+            return fail(d, ENOTSUP, "fd %d: the directory %s was deleted", fd, path);
         if (path[0] != '/')
             return fail(d, ENOTSUP, "fd %d refers to %s, which has no path", fd, path);
         kind = S_ISREG(st.st_mode) ? CTX_FD_FILE : CTX_FD_DIR;

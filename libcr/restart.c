@@ -193,7 +193,8 @@ int cr_restart_check(const struct ctx_image *img, const struct cr_restart_opts *
     }
     for (uint32_t i = 0; i < img->proc->nfds; i++) {
         const struct ctx_fd *f = img->fds[i];
-        if (f->kind != CTX_FD_FILE && f->kind != CTX_FD_DIR && f->kind != CTX_FD_DEVICE)
+        if ((f->kind != CTX_FD_FILE && f->kind != CTX_FD_DIR && f->kind != CTX_FD_DEVICE) ||
+            (f->flags & CTX_FD_DELETED))
             continue;
         int moved;
         const char *path = relocate(o, (const char *)(f + 1), buf, sizeof buf, &moved);
@@ -464,7 +465,7 @@ static __attribute__((noreturn)) void build_and_jump(struct child *c)
     plan->ctx_fd = img->fd;
     plan->status_fd = c->status_fd;
     plan->nvmas = p->nvmas;
-    plan->nblocks = img->hdr.nblocks;
+    plan->nblocks = 0; /* set once the memory blocks are counted */
     plan->nthreads = p->nthreads;
     plan->vmas_off = (uint64_t)((char *)vmas - (char *)plan);
     plan->blocks_off = (uint64_t)((char *)blocks - (char *)plan);
@@ -476,11 +477,15 @@ static __attribute__((noreturn)) void build_and_jump(struct child *c)
         vmas[i] = (struct rp_vma){ v->start, v->end, v->pgoff, v->prot, v->kind, v->flags,
                                    c->map_fds[i], 0, 0 };
     }
+    uint32_t nmem = 0;
     for (uint32_t i = 0; i < img->hdr.nblocks; i++) {
         const struct ctx_block *b = &img->blocks[i];
-        blocks[i] = (struct rp_block){ b->addr, b->file_offset, b->npages, img->crcs[i] };
+        if (b->vma & CTX_BLOCK_FILE)
+            continue; /* deleted files' contents: put back with the fds */
+        blocks[nmem++] = (struct rp_block){ b->addr, b->file_offset, b->npages, img->crcs[i] };
         vmas[b->vma].has_data = 1;
     }
+    plan->nblocks = nmem;
     for (uint32_t i = 0; i < p->nthreads; i++)
         fill_thread(&threads[i], img->threads[i],
                     (uint64_t)(uintptr_t)(stack_area + 65536 + (i + 1) * (size_t)RP_THREAD_STACK));

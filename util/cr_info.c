@@ -102,13 +102,14 @@ static void show(const char *path, const struct ctx_image *img)
             printf("    %-4d %-7s %-2s  watching %u fds\n", f->fd, ctx_fd_kind_name(f->kind), acc,
                    (unsigned)(f->extra_len / 16));
         else
-            printf("    %-4d %-7s %-2s%s pos %llu  %s\n", f->fd, ctx_fd_kind_name(f->kind), acc,
+            printf("    %-4d %-7s %-2s%s pos %llu  %s%s\n", f->fd, ctx_fd_kind_name(f->kind), acc,
                    (f->open_flags & 02000) ? "+append" : "", (unsigned long long)f->pos,
-                   (const char *)(f + 1));
+                   (const char *)(f + 1), (f->flags & CTX_FD_DELETED) ? ", contents saved" : "");
     }
     unsigned long long *saved = calloc(p->nvmas + 1, sizeof *saved), mapped = 0, total = 0;
     for (uint32_t i = 0; saved && i < h->nblocks; i++)
-        saved[img->blocks[i].vma] += (unsigned long long)img->blocks[i].npages * 4096;
+        if (!(img->blocks[i].vma & CTX_BLOCK_FILE))
+            saved[img->blocks[i].vma] += (unsigned long long)img->blocks[i].npages * 4096;
     printf("  memory map: %u regions\n", p->nvmas);
     for (uint32_t i = 0; i < p->nvmas; i++) {
         const struct ctx_vma *v = img->vmas[i];
