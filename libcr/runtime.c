@@ -1,19 +1,11 @@
-/* The preloaded runtime (libcr_run.so): a quiesce signal handler in every thread and
- * a manager thread that serves the control channel, stops the other threads, has the
- * dumper write the context file, and resumes them.
- *
- * A thread stops inside the handler: it records what the kernel keeps outside memory
- * (fs base, robust list, tid address, mask, altstack), takes a snapshot of its
- * callee-saved registers and parks on a futex.  Everything else, including the full
- * register and FPU state of the interrupted code (the signal frame), is in memory and
- * is dumped with it.  The restorer rebuilds each thread at its snapshot, where
- * cr_snapshot() returns 1; the thread then redoes its kernel-side state, waits for the
- * manager and returns from the handler, and rt_sigreturn puts back the interrupted
- * context exactly. */
+/* The preloaded runtime (libcr_run.so): its start in every process, the manager
+ * thread that serves checkpoint requests (from other processes over the control
+ * socket, from the process itself through memory), and the interposed signal calls
+ * that keep the quiesce signal deliverable.  Stopping the threads is quiesce.c's
+ * part, one checkpoint checkpoint.c's, the dump dump.c's. */
 #define _GNU_SOURCE
 #include "runtime.h"
 
-#include <dirent.h>
 #include <stddef.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -31,17 +23,13 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
-#include <linux/futex.h>
-#include <asm/prctl.h>
 
 #include "callbacks.h"
 #include "control.h"
 
-
 extern int __sigaction(int sig, const struct sigaction *act, struct sigaction *old);
 
 struct cr_runtime crt = { .listen_fd = -1, .wake_fd = -1 };
-
 
 static pid_t sys_gettid(void) { return (pid_t)syscall(SYS_gettid); }
 
