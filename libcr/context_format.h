@@ -140,6 +140,8 @@ enum ctx_fd_kind {
                                   extra: the address it was bound to */
     CTX_FD_TIMERFD = 11,       /* extra: struct ctx_timerfd */
     CTX_FD_SIGNALFD = 12,      /* pos: the signal mask */
+    CTX_FD_FIFO = 13,          /* a named FIFO, reopened by path; pos: capacity, extra:
+                                  the data waiting in it (when it is read in the process) */
 };
 
 struct ctx_timerfd {

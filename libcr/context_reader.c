@@ -57,7 +57,7 @@ const char *ctx_fd_kind_name(uint32_t kind)
 {
     static const char *const names[] = { "?", "file", "dir", "device", "inherit", "pipe",
                                          "eventfd", "epoll", "socket", "unixpair", "listen",
-                                         "timerfd", "signalfd" };
+                                         "timerfd", "signalfd", "fifo" };
     return kind < sizeof names / sizeof *names ? names[kind] : "?";
 }
 
@@ -175,17 +175,19 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
         case CTX_REC_FD: {
             const struct ctx_fd *f = pl;
             if (!p || nthreads != p->nthreads || nfds >= p->nfds || nvmas || r->length < sizeof *f ||
-                f->fd < 0 || f->fd >= MAX_FDS || f->kind < CTX_FD_FILE || f->kind > CTX_FD_SIGNALFD ||
+                f->fd < 0 || f->fd >= MAX_FDS || f->kind < CTX_FD_FILE || f->kind > CTX_FD_FIFO ||
                 (f->kind == CTX_FD_INHERIT && (f->source_fd < 0 || f->source_fd > 2)) ||
                 !check_tail(f, sizeof *f, f->path_len, r->length, 0) ||
                 f->extra_len > r->length - sizeof *f - f->path_len ||
-                (f->extra_len && f->kind != CTX_FD_PIPE && f->kind != CTX_FD_EPOLL &&
+                (f->extra_len && f->kind != CTX_FD_PIPE && f->kind != CTX_FD_FIFO && f->kind != CTX_FD_EPOLL &&
                  f->kind != CTX_FD_UNIX_PAIR && f->kind != CTX_FD_LISTEN && f->kind != CTX_FD_TIMERFD) ||
                 (f->kind == CTX_FD_TIMERFD && f->extra_len != sizeof(struct ctx_timerfd)) ||
                 (f->kind == CTX_FD_LISTEN && (f->extra_len < 2 || f->extra_len > 128)) ||
                 (f->kind == CTX_FD_UNIX_PAIR && f->extra_len > (64u << 20)) ||
                 (f->kind == CTX_FD_EPOLL && f->extra_len % sizeof(struct ctx_epoll_target)) ||
-                (f->kind == CTX_FD_PIPE && (f->pos == 0 || f->pos > (64u << 20) || f->extra_len > f->pos)) ||
+                ((f->kind == CTX_FD_PIPE || f->kind == CTX_FD_FIFO) &&
+                 (f->pos == 0 || f->pos > (64u << 20) || f->extra_len > f->pos)) ||
+                (f->kind == CTX_FD_FIFO && ((const char *)(f + 1))[0] != '/') ||
                 (nfds && f->fd <= img->fds[nfds - 1]->fd))
                 return refuse(err, len, EBADMSG, "record %u: malformed fd record", seq);
             img->fds[nfds++] = f;

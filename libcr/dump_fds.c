@@ -56,6 +56,11 @@ static int is_pipe(const struct stat *st, const char *path)
     return S_ISFIFO(st->st_mode) && !strncmp(path, "pipe:[", 6);
 }
 
+static int is_named_fifo(const struct stat *st, const char *path)
+{
+    return S_ISFIFO(st->st_mode) && path[0] == '/';
+}
+
 static struct pipe_obj *find_pipe(struct fd_scan *s, uint64_t ino)
 {
     for (int i = 0; i < s->npipes; i++)
@@ -157,7 +162,7 @@ static int add_pipe(struct dump *d, struct fd_scan *s, int fd, const char *path,
             return rc;
         p->data_saved = 1;
     }
-    struct ctx_fd *r = new_record(d, fd, CTX_FD_PIPE, path, len);
+    struct ctx_fd *r = new_record(d, fd, path[0] == '/' ? CTX_FD_FIFO : CTX_FD_PIPE, path, len);
     if (!r)
         return fail(d, E2BIG, "too much metadata");
     r->pos = (uint64_t)cap;
@@ -306,7 +311,10 @@ static int add_fd(struct dump *d, struct fd_scan *s, int fd)
         kind = S_ISREG(st.st_mode) ? CTX_FD_FILE : CTX_FD_DIR;
     } else if (S_ISCHR(st.st_mode) && is_device_family(path)) {
         kind = CTX_FD_DEVICE;
-    } else if (is_pipe(&st, path) && pipe_inside(s, st.st_ino)) {
+    } else if ((is_pipe(&st, path) && pipe_inside(s, st.st_ino)) ||
+               (is_named_fifo(&st, path) && (pipe_inside(s, st.st_ino) || stdio_source(s, fd, &st) < 0))) {
+        /* a named FIFO is opened again by its path (as stdio it is cr_restart's, like a
+         * pipe); its data is kept when the process reads it */
         return add_pipe(d, s, fd, path, &st);
     } else if (!strcmp(path, "anon_inode:[eventfd]")) {
         return add_eventfd(d, fd, path, &st);
@@ -351,14 +359,14 @@ static int add_fd(struct dump *d, struct fd_scan *s, int fd)
 static int scan_pipes(struct dump *d, struct fd_scan *s, const int *fds, int n)
 {
     for (int i = 0; i < n; i++) {
-        char link[64], path[32];
+        char link[64], path[CTX_PATH_MAX];
         struct stat st;
         snprintf(link, sizeof link, "/proc/self/fd/%d", fds[i]);
         ssize_t len = readlink(link, path, sizeof path - 1);
         if (len < 0 || fstat(fds[i], &st) < 0)
             continue;
         path[len] = 0;
-        if (!is_pipe(&st, path))
+        if (!is_pipe(&st, path) && !is_named_fifo(&st, path))
             continue;
         struct pipe_obj *p = find_pipe(s, st.st_ino);
         if (!p) {

@@ -193,7 +193,8 @@ int cr_restart_check(const struct ctx_image *img, const struct cr_restart_opts *
     }
     for (uint32_t i = 0; i < img->proc->nfds; i++) {
         const struct ctx_fd *f = img->fds[i];
-        if ((f->kind != CTX_FD_FILE && f->kind != CTX_FD_DIR && f->kind != CTX_FD_DEVICE) ||
+        if ((f->kind != CTX_FD_FILE && f->kind != CTX_FD_DIR && f->kind != CTX_FD_DEVICE &&
+             f->kind != CTX_FD_FIFO) ||
             (f->flags & CTX_FD_DELETED))
             continue;
         int moved;

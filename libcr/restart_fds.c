@@ -201,6 +201,40 @@ static int recreate_deleted(struct child *c, const struct ctx_fd *f, uint32_t re
     return obj;
 }
 
+/* A named FIFO: a keeper opened read-write holds both ends while the fds are
+ * opened (so that no open blocks) and carries the saved data back in. */
+struct fifo_made {
+    uint64_t ino;
+    int keeper;
+};
+
+static int fifo_end(struct child *c, struct fifo_made *made, uint32_t *nmade, const struct ctx_fd *f)
+{
+    char buf[CTX_PATH_MAX];
+    int moved;
+    const char *path = relocate(c->o, (const char *)(f + 1), buf, sizeof buf, &moved);
+    struct fifo_made *m = NULL;
+    for (uint32_t i = 0; i < *nmade; i++)
+        if (made[i].ino == f->id.ino)
+            m = &made[i];
+    if (!m) {
+        int k = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+        if (k < 0)
+            child_fail(c, errno, "cannot open the FIFO %s of fd %d: %s", path, f->fd, strerror(errno));
+        m = &made[(*nmade)++];
+        m->ino = f->id.ino;
+        m->keeper = move_high(c, k);
+        fcntl(m->keeper, F_SETPIPE_SZ, (int)f->pos);
+    }
+    if (f->extra_len && write(m->keeper, (const char *)(f + 1) + f->path_len, f->extra_len) !=
+                            (ssize_t)f->extra_len)
+        child_fail(c, errno, "cannot refill the FIFO %s: %s", path, strerror(errno));
+    int obj = open(path, ((int)f->open_flags & O_ACCMODE) | O_NONBLOCK | O_CLOEXEC);
+    if (obj < 0)
+        child_fail(c, errno, "cannot reopen the FIFO %s as fd %d: %s", path, f->fd, strerror(errno));
+    return obj;
+}
+
 static int reopen_by_path(struct child *c, const struct ctx_fd *f)
 {
     char buf[CTX_PATH_MAX];
@@ -241,8 +275,9 @@ void restore_fds(struct child *c)
     struct ctx_image *img = c->img;
     struct pipe_made *made = calloc(img->proc->nfds + 1, sizeof *made);
     struct pair_made *pairs = calloc(img->proc->nfds + 1, sizeof *pairs);
-    uint32_t nmade = 0, npairs = 0;
-    if (!made || !pairs)
+    struct fifo_made *fifos = calloc(img->proc->nfds + 1, sizeof *fifos);
+    uint32_t nmade = 0, npairs = 0, nfifos = 0;
+    if (!made || !pairs || !fifos)
         child_fail(c, ENOMEM, "out of memory");
     for (uint32_t i = 0; i < img->proc->nfds; i++) {
         const struct ctx_fd *f = img->fds[i];
@@ -264,6 +299,9 @@ void restore_fds(struct child *c)
                           (f->flags & CTX_FD_EVENTFD_SEMAPHORE ? EFD_SEMAPHORE : 0));
             if (obj < 0 || (f->pos > UINT32_MAX && write(obj, &f->pos, 8) != 8))
                 child_fail(c, errno, "cannot create the eventfd of fd %d: %s", f->fd, strerror(errno));
+            break;
+        case CTX_FD_FIFO:
+            obj = fifo_end(c, fifos, &nfifos, f);
             break;
         case CTX_FD_UNIX_PAIR:
             obj = pair_end(c, pairs, &npairs, f);
@@ -317,8 +355,11 @@ void restore_fds(struct child *c)
         close(pairs[i].end[0]);
         close(pairs[i].end[1]);
     }
+    for (uint32_t i = 0; i < nfifos; i++)
+        close(fifos[i].keeper);
     free(made);
     free(pairs);
+    free(fifos);
     for (int i = 0; i < 3; i++)
         if (c->stdio[i] >= 0)
             close(c->stdio[i]);
