@@ -189,6 +189,8 @@ enum ctx_vma_kind {
 #define CTX_VMA_GROWSDOWN 0x1
 #define CTX_VMA_HEAP      0x2
 #define CTX_VMA_STACK     0x4
+#define CTX_VMA_SAVED     0x8  /* a file mapping whose every page is in the image
+                                  (--save-*): restored as anonymous memory */
 
 struct ctx_vma {
     uint64_t start, end, pgoff;

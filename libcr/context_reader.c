@@ -278,7 +278,7 @@ static int check_consistency(struct ctx_image *img, char *err, size_t len)
         const struct ctx_vma *v = img->vmas[b->vma];
         if (b->addr < v->start || b->addr + (uint64_t)b->npages * PAGE > v->end ||
             (v->kind != CTX_VMA_ANON && v->kind != CTX_VMA_SHARED_ANON &&
-             v->kind != CTX_VMA_FILE_PRIVATE) ||
+             v->kind != CTX_VMA_FILE_PRIVATE && !(v->flags & CTX_VMA_SAVED)) ||
             (i && b->addr < img->blocks[i - 1].addr + (uint64_t)img->blocks[i - 1].npages * PAGE))
             return refuse(err, len, EBADMSG, "memory block %u at 0x%llx lies outside its map", i,
                           (unsigned long long)b->addr);

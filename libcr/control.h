@@ -19,6 +19,9 @@ enum cr_ctl_op { CR_CTL_CHECKPOINT = 1 };
                                   copy-on-write snapshot may write the file */
 #define CR_CTL_SOCKETS_REFUSE 0x2 /* fail on a connection to the outside instead of
                                      restoring it as a reset one */
+#define CR_CTL_SAVE_EXE     0x4  /* save the executable's mappings whole */
+#define CR_CTL_SAVE_PRIVATE 0x8  /* ... every private file mapping */
+#define CR_CTL_SAVE_SHARED  0x10 /* ... every shared file mapping */
 
 struct cr_ctl_request {        /* requester -> runtime, with the destination fd (SCM_RIGHTS) */
     uint32_t magic, version, op, scope;

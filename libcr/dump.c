@@ -334,7 +334,9 @@ static int collect_pages(struct dump *d, const struct ctx_vma *v, uint32_t vma)
             int keep = 0;
             if (i < np) {
                 uint64_t e = pm[i];
-                if (v->kind == CTX_VMA_FILE_PRIVATE)
+                if (v->flags & CTX_VMA_SAVED)
+                    keep = 1; /* every page, from the file or not */
+                else if (v->kind == CTX_VMA_FILE_PRIVATE)
                     keep = ((e & PM_PRESENT) && !(e & PM_FILE)) || (e & PM_SWAPPED);
                 else
                     keep = (e & (PM_PRESENT | PM_SWAPPED)) != 0;
@@ -438,8 +440,13 @@ static int collect_vmas(struct dump *d)
             d->volatile_start[1] = start, d->volatile_end[1] = end;
         if (v->kind == CTX_VMA_VDSO)
             d->proc->vdso_crc = crc32c(0, (void *)(uintptr_t)start, end - start);
+        if (((v->kind == CTX_VMA_FILE_PRIVATE && ((d->save & CR_CTL_SAVE_PRIVATE) ||
+              ((d->save & CR_CTL_SAVE_EXE) && !strcmp(path, crt.exe_path)))) ||
+             (v->kind == CTX_VMA_FILE_SHARED && (d->save & CR_CTL_SAVE_SHARED))) &&
+            (v->prot & PROT_READ))
+            v->flags |= CTX_VMA_SAVED; /* inaccessible gaps of a library stay file-backed */
         if (v->kind == CTX_VMA_ANON || v->kind == CTX_VMA_SHARED_ANON ||
-            v->kind == CTX_VMA_FILE_PRIVATE) {
+            v->kind == CTX_VMA_FILE_PRIVATE || (v->flags & CTX_VMA_SAVED)) {
             rc = collect_pages(d, v, index);
             if (rc < 0)
                 return rc;
@@ -568,7 +575,8 @@ static int write_file(struct dump *d, int fd, uint64_t *bytes)
                 vi++;
             }
         }
-        rc = write_block(d, fd, &d->blocks[i], v && (v->prot & PROT_READ), &d->crcs[i]);
+        rc = write_block(d, fd, &d->blocks[i],
+                         v && (v->prot & PROT_READ) && !(v->flags & CTX_VMA_SAVED), &d->crcs[i]);
         if (rc < 0)
             return rc;
     }
@@ -614,6 +622,7 @@ int cr_dump_begin(struct dump **out, char *msg, size_t msglen, unsigned flags)
     d->blocks = (struct ctx_block *)(scratch + BLOCKS_OFF);
     d->crcs = (uint32_t *)(scratch + CRCS_OFF);
     d->sockets_refuse = (flags & CR_CTL_SOCKETS_REFUSE) != 0;
+    d->save = flags & (CR_CTL_SAVE_EXE | CR_CTL_SAVE_PRIVATE | CR_CTL_SAVE_SHARED);
     *out = d;
     int rc = collect_proc(d);
     if (rc == 0)

@@ -47,6 +47,7 @@ struct dump {
     int pagemap_fd, mem_fd;
     uint64_t volatile_start[2], volatile_end[2]; /* VMAs that change while we write */
     int sockets_refuse;        /* fail on a connection to the outside (CR_CTL_SOCKETS_REFUSE) */
+    unsigned save;             /* CR_CTL_SAVE_*: file mappings saved whole */
     int ndeleted;              /* files deleted while open, whose contents are saved */
     struct { int fd; uint32_t rec; uint64_t size; } deleted[64];
     char child_msg[512];       /* what a snapshot child says when it fails */

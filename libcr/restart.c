@@ -176,7 +176,8 @@ int cr_restart_check(const struct ctx_image *img, const struct cr_restart_opts *
     char buf[CTX_PATH_MAX];
     for (uint32_t i = 0; i < img->proc->nvmas; i++) {
         const struct ctx_vma *v = img->vmas[i];
-        if (v->kind != CTX_VMA_FILE_PRIVATE && v->kind != CTX_VMA_FILE_SHARED)
+        if ((v->kind != CTX_VMA_FILE_PRIVATE && v->kind != CTX_VMA_FILE_SHARED) ||
+            (v->flags & CTX_VMA_SAVED))
             continue;
         int moved;
         const char *orig = (const char *)(v + 1);
@@ -277,13 +278,14 @@ static void open_mapped_files(struct child *c)
     for (uint32_t i = 0; i < img->proc->nvmas; i++) {
         const struct ctx_vma *v = img->vmas[i];
         c->map_fds[i] = -1;
-        if (v->kind != CTX_VMA_FILE_PRIVATE && v->kind != CTX_VMA_FILE_SHARED)
+        if ((v->kind != CTX_VMA_FILE_PRIVATE && v->kind != CTX_VMA_FILE_SHARED) ||
+            (v->flags & CTX_VMA_SAVED))
             continue;
         int moved;
         const char *path = relocate(c->o, (const char *)(v + 1), buf, sizeof buf, &moved);
         int rw = v->kind == CTX_VMA_FILE_SHARED && (v->prot & PROT_WRITE);
         /* consecutive maps of one file share its fd */
-        if (i && c->map_fds[i - 1] >= 0 && !strcmp((const char *)(img->vmas[i - 1] + 1),
+        if (i && c->map_fds[i - 1] >= 0 && !(img->vmas[i - 1]->flags & CTX_VMA_SAVED) && !strcmp((const char *)(img->vmas[i - 1] + 1),
                                                     (const char *)(v + 1)) &&
             (img->vmas[i - 1]->kind == CTX_VMA_FILE_SHARED &&
              (img->vmas[i - 1]->prot & PROT_WRITE)) == rw) {

@@ -140,7 +140,10 @@ static void map_vma(const struct restore_plan *p, const struct rp_vma *v)
 {
     long flags, prot = v->prot;
     int fd = -1;
-    switch (v->kind) {
+    uint32_t kind = v->kind;
+    if (v->flags & CTX_VMA_SAVED) /* every page is in the image: no file needed */
+        kind = kind == CTX_VMA_FILE_SHARED ? CTX_VMA_SHARED_ANON : CTX_VMA_ANON;
+    switch (kind) {
     case CTX_VMA_ANON:
         flags = MAP_PRIVATE | MAP_ANONYMOUS;
         if (v->flags & CTX_VMA_GROWSDOWN)

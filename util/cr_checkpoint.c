@@ -49,6 +49,11 @@ static void usage(FILE *out)
 "      --term          terminate it (SIGTERM)  --kill   kill it (SIGKILL)\n"
 "  -S, --signal=SIG    send it signal SIG (number or name)\n"
 "Other:\n"
+"Saving files whole (so that restart does not need them; the mappings come back as\n"
+"anonymous memory):\n"
+"      --save-exe      the executable      --save-private  every private file mapping\n"
+"      --save-shared   shared file mappings  --save-all    all three\n"
+"      --save-none     none of them (default)\n"
 "      --sockets=POLICY  a connection that leads outside the process cannot be\n"
 "                      saved: 'dead' (default) restores it as a reset connection on\n"
 "                      the same fd; 'refuse' fails the checkpoint naming it\n"
@@ -167,10 +172,14 @@ int main(int argc, char **argv)
         { "quiet", no_argument, NULL, 'q' },    { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },     { "version", no_argument, NULL, 'V' },
         { "no-cow", no_argument, NULL, 10 },   { "sockets", required_argument, NULL, 11 },
+        { "save-exe", no_argument, NULL, 12 }, { "save-private", no_argument, NULL, 13 },
+        { "save-shared", no_argument, NULL, 14 }, { "save-all", no_argument, NULL, 15 },
+        { "save-none", no_argument, NULL, 16 },
         { NULL, 0, NULL, 0 }
     };
     int scope = CTX_SCOPE_TREE, in_cwd = 0, fd = -1, sig = 0, no_cow = 0;
     const char *sockets = getenv("CR_SOCKETS");
+    unsigned save = 0;
     enum replace mode = ATOMIC;
     const char *file = NULL, *backup = NULL;
     double timeout = 10;
@@ -209,6 +218,11 @@ int main(int argc, char **argv)
             break;
         case 10: no_cow = 1; break;
         case 11: sockets = optarg; break;
+        case 12: save |= CR_CTL_SAVE_EXE; break;
+        case 13: save |= CR_CTL_SAVE_PRIVATE; break;
+        case 14: save |= CR_CTL_SAVE_SHARED; break;
+        case 15: save = CR_CTL_SAVE_EXE | CR_CTL_SAVE_PRIVATE | CR_CTL_SAVE_SHARED; break;
+        case 16: save = 0; break;
         case 'q': quiet = 1; break;
         case 'v': verbose = 1; break;
         case 'h': usage(stdout); return 0;
@@ -218,7 +232,7 @@ int main(int argc, char **argv)
     }
     if (optind != argc - 1)
         return fail(EINVAL, "want exactly one PID (see cr_checkpoint --help)");
-    unsigned flags = 0;
+    unsigned flags = save;
     if (sockets && !strcmp(sockets, "refuse"))
         flags |= CR_CTL_SOCKETS_REFUSE;
     else if (sockets && *sockets && strcmp(sockets, "dead"))

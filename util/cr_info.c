@@ -123,10 +123,11 @@ static void show(const char *path, const struct ctx_image *img)
         total += saved ? saved[i] : 0;
         const char *name = v->path_len ? (const char *)(v + 1)
                          : (v->flags & 2) ? "[heap]" : (v->flags & 4) ? "[stack]" : "";
-        printf("    %012llx-%012llx %c%c%c %-12s %10s %10s saved  %s\n",
+        printf("    %012llx-%012llx %c%c%c %-12s %10s %10s saved  %s%s\n",
                (unsigned long long)v->start, (unsigned long long)v->end,
                v->prot & PROT_READ ? 'r' : '-', v->prot & PROT_WRITE ? 'w' : '-',
-               v->prot & PROT_EXEC ? 'x' : '-', ctx_vma_kind_name(v->kind), a, b, name);
+               v->prot & PROT_EXEC ? 'x' : '-', ctx_vma_kind_name(v->kind), a, b, name,
+               (v->flags & CTX_VMA_SAVED) ? " (whole)" : "");
     }
     free(saved);
     char a[32], b[32];

@@ -42,7 +42,7 @@ _cl_need_root() {
 # _cl_tails DIR: the end of every log, so that a failure can be read from the output alone
 _cl_tails() {
     local f
-    for f in "$1"/log/*.log "$1"/munge/munged.log; do
+    for f in "$1"/log/*.log "$1"/log/*.out "$1"/munge/munged.log; do
         [ -s "$f" ] || continue
         echo "--- $f" >&2
         tail -n 15 "$f" >&2
@@ -67,6 +67,17 @@ _cl_free_ports() {
     echo $got
 }
 
+# _cl_closefds: close descriptors above 2 in this (sub)shell. Those inherited from
+# whoever started us (a test harness's pipes) would otherwise be held open by the
+# daemons for as long as they live, and the harness would wait for them.
+_cl_closefds() {
+    local fd
+    for fd in $(ls /proc/$BASHPID/fd); do
+        [ "$fd" -gt 2 ] && { eval "exec $fd>&-"; } 2>/dev/null
+    done
+    return 0
+}
+
 # _cl_spawn DIR NAME CMD...: start a daemon in the foreground of its own session,
 # detached from our terminal and pipes, and record its pid as DIR/run/NAME.pid.
 # A foreground daemon keeps the pid we record, with no race on a pid file written
@@ -75,11 +86,7 @@ _cl_spawn() {
     local dir=$1 name=$2
     shift 2
     (
-        # Descriptors inherited from whoever started us (a test harness's pipes)
-        # would otherwise be held open by the daemons for as long as they live.
-        for fd in $(ls /proc/$BASHPID/fd); do
-            [ "$fd" -gt 2 ] && { eval "exec $fd>&-"; } 2>/dev/null
-        done
+        _cl_closefds
         # setsid forks when it has to (when we lead a process group, as under an
         # interactive shell), so the daemon records its own pid, then becomes it.
         exec setsid sh -c 'echo $$ > "$0"; exec "$@"' "$dir/run/$name.pid" "$@" \
@@ -128,6 +135,8 @@ _cl_write_conf() {
     local d=$1 ports ctld_port p1 p2 p3 cpus=${CLUSTER_CPUS:-2}
     ports=$(_cl_free_ports 4) || return 1
     read -r ctld_port p1 p2 p3 <<< "$ports"
+    # One socket of $cpus cores: with CPUs= alone Slurm assumes one core per socket.
+    local hw="CPUs=$cpus Sockets=1 CoresPerSocket=$cpus ThreadsPerCore=1"
     cat > "$d/slurm.conf" <<EOF
 # Written by tests/slurm/cluster.sh for a test cluster in $d
 ClusterName=crtest
@@ -181,9 +190,9 @@ KillWait=5
 MinJobAge=300
 Waittime=0
 
-NodeName=n1 NodeHostname=localhost NodeAddr=127.0.0.1 Port=$p1 CPUs=$cpus State=UNKNOWN
-NodeName=n2 NodeHostname=localhost NodeAddr=127.0.0.1 Port=$p2 CPUs=$cpus State=UNKNOWN
-NodeName=n3 NodeHostname=localhost NodeAddr=127.0.0.1 Port=$p3 CPUs=$cpus State=UNKNOWN
+NodeName=n1 NodeHostname=localhost NodeAddr=127.0.0.1 Port=$p1 $hw State=UNKNOWN
+NodeName=n2 NodeHostname=localhost NodeAddr=127.0.0.1 Port=$p2 $hw State=UNKNOWN
+NodeName=n3 NodeHostname=localhost NodeAddr=127.0.0.1 Port=$p3 $hw State=UNKNOWN
 PartitionName=debug Nodes=n1,n2,n3 Default=YES MaxTime=INFINITE State=UP
 EOF
     if [ -n "${CLUSTER_EXTRA_CONF:-}" ]; then
@@ -231,10 +240,15 @@ cluster_start() {
         dd if=/dev/urandom of="$d/munge/munge.key" bs=1024 count=1 status=none || return 1
     fi
     chmod 400 "$d/munge/munge.key"
-    _cl_spawn "$d" munged munged -F --socket="$d/munge/munge.socket.2" \
-        --key-file="$d/munge/munge.key" --pid-file="$d/munge/munged.pid" \
-        --log-file="$d/munge/munged.log" --seed-file="$d/munge/munged.seed" \
-        --origin=127.0.0.1
+    # munged is left to daemonize itself: only then does it write --log-file, and
+    # its first process exits non-zero if the daemon failed to start.
+    if ! (_cl_closefds; exec timeout "$t" munged --socket="$d/munge/munge.socket.2" \
+            --key-file="$d/munge/munge.key" --pid-file="$d/munge/munged.pid" \
+            --log-file="$d/munge/munged.log" --seed-file="$d/munge/munged.seed" \
+            --origin=127.0.0.1 < /dev/null >> "$d/log/munged.out" 2>&1); then
+        _cl_msg "munged did not start"; cat "$d/log/munged.out" >&2; _cl_tails "$d"; return 1
+    fi
+    _cl_until 10 test -s "$d/munge/munged.pid" && cp "$d/munge/munged.pid" "$d/run/munged.pid"
     if ! _cl_until "$t" _cl_munge_up "$d"; then
         _cl_msg "munged did not answer within ${t}s"; _cl_tails "$d"; return 1
     fi
