@@ -112,9 +112,12 @@ static __attribute__((noinline)) int dump_frozen(struct cr_job *job)
 static void reap_snapshot(struct cr_job *job)
 {
     int status = 0;
-    while (waitpid(job->child, &status, __WCLONE) < 0 && errno == EINTR)
+    pid_t w;
+    while ((w = waitpid(job->child, &status, __WCLONE)) < 0 && errno == EINTR)
         ;
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+    if (w < 0)
+        job_fail(job, EIO, "lost the snapshot writer (something else reaped it)");
+    else if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
         job->bytes = cr_dump_child_bytes(job->dump);
     else if (WIFEXITED(status))
         job_fail(job, cr_dump_child_err(job->dump), cr_dump_child_msg(job->dump));
