@@ -142,6 +142,8 @@ enum ctx_fd_kind {
     CTX_FD_SIGNALFD = 12,      /* pos: the signal mask */
     CTX_FD_FIFO = 13,          /* a named FIFO, reopened by path; pos: capacity, extra:
                                   the data waiting in it (when it is read in the process) */
+    CTX_FD_DUP = 14,           /* the same open file description as fd source_fd, an
+                                  earlier record (dup(), or inherited): one offset */
 };
 
 struct ctx_timerfd {

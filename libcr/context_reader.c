@@ -57,7 +57,7 @@ const char *ctx_fd_kind_name(uint32_t kind)
 {
     static const char *const names[] = { "?", "file", "dir", "device", "inherit", "pipe",
                                          "eventfd", "epoll", "socket", "unixpair", "listen",
-                                         "timerfd", "signalfd", "fifo" };
+                                         "timerfd", "signalfd", "fifo", "dup" };
     return kind < sizeof names / sizeof *names ? names[kind] : "?";
 }
 
@@ -175,8 +175,9 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
         case CTX_REC_FD: {
             const struct ctx_fd *f = pl;
             if (!p || nthreads != p->nthreads || nfds >= p->nfds || nvmas || r->length < sizeof *f ||
-                f->fd < 0 || f->fd >= MAX_FDS || f->kind < CTX_FD_FILE || f->kind > CTX_FD_FIFO ||
+                f->fd < 0 || f->fd >= MAX_FDS || f->kind < CTX_FD_FILE || f->kind > CTX_FD_DUP ||
                 (f->kind == CTX_FD_INHERIT && (f->source_fd < 0 || f->source_fd > 2)) ||
+                (f->kind == CTX_FD_DUP && (f->source_fd < 0 || f->source_fd >= f->fd)) ||
                 !check_tail(f, sizeof *f, f->path_len, r->length, 0) ||
                 f->extra_len > r->length - sizeof *f - f->path_len ||
                 (f->extra_len && f->kind != CTX_FD_PIPE && f->kind != CTX_FD_FIFO && f->kind != CTX_FD_EPOLL &&

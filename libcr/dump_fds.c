@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <linux/kcmp.h>
 #include <unistd.h>
 
 #include "runtime.h"
@@ -28,8 +29,12 @@ struct pipe_obj {
     int data_saved;
 };
 
+#define MAX_SEEN 4096
+
 struct fd_scan {
     struct stat stdio[3];
+    struct { int fd; dev_t dev; ino_t ino; } seen[MAX_SEEN]; /* saved fds, to find dups */
+    int nseen;
     struct pipe_obj pipes[MAX_PIPES];
     int npipes;
     struct sock_scan socks;
@@ -275,7 +280,42 @@ static int add_epoll(struct dump *d, int fd, const char *path, const struct stat
     return 0;
 }
 
+/* An earlier saved fd with the same open file description (kcmp), or -1. */
+static int same_description(struct fd_scan *s, int fd, const struct stat *st)
+{
+    pid_t me = getpid();
+    for (int i = 0; i < s->nseen; i++)
+        if (s->seen[i].ino == st->st_ino && s->seen[i].dev == st->st_dev &&
+            syscall(SYS_kcmp, me, me, KCMP_FILE, s->seen[i].fd, fd) == 0)
+            return s->seen[i].fd;
+    return -1;
+}
+
+static int add_fd_kind(struct dump *d, struct fd_scan *s, int fd);
+
 static int add_fd(struct dump *d, struct fd_scan *s, int fd)
+{
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return errno == EBADF ? 0 : fail(d, errno, "inspecting fd %d", fd);
+    /* stdio on a terminal or pipe is cr_restart's own, fd by fd, even when shared */
+    int dup_of = stdio_source(s, fd, &st) >= 0 ? -1 : same_description(s, fd, &st);
+    if (dup_of >= 0) {
+        struct ctx_fd *r = new_record(d, fd, CTX_FD_DUP, "(dup)", 0);
+        if (!r)
+            return fail(d, E2BIG, "too much metadata");
+        r->source_fd = dup_of;
+        file_id_of(&st, &r->id);
+        return 0;
+    }
+    uint32_t before = d->proc->nfds;
+    int rc = add_fd_kind(d, s, fd);
+    if (rc == 0 && d->proc->nfds > before && s->nseen < MAX_SEEN)
+        s->seen[s->nseen++] = (typeof(s->seen[0])){ fd, st.st_dev, st.st_ino };
+    return rc;
+}
+
+static int add_fd_kind(struct dump *d, struct fd_scan *s, int fd)
 {
     char link[64], path[CTX_PATH_MAX];
     snprintf(link, sizeof link, "/proc/self/fd/%d", fd);

@@ -303,6 +303,13 @@ void restore_fds(struct child *c)
         case CTX_FD_FIFO:
             obj = fifo_end(c, fifos, &nfifos, f);
             break;
+        case CTX_FD_DUP: /* records come in fd order: its source is in place already */
+            if (fcntl(f->source_fd, F_GETFD) < 0)
+                child_fail(c, EBADMSG, "fd %d duplicates fd %d, which was not restored", f->fd,
+                           f->source_fd);
+            obj = f->source_fd;
+            own = 0;
+            break;
         case CTX_FD_UNIX_PAIR:
             obj = pair_end(c, pairs, &npairs, f);
             own = 0;

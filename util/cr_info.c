@@ -73,6 +73,9 @@ static void show(const char *path, const struct ctx_image *img)
         if (f->kind == 4)
             printf("    %-4d %-7s %-2s  cr_restart's fd %d (was %s)\n", f->fd,
                    ctx_fd_kind_name(f->kind), acc, f->source_fd, (const char *)(f + 1));
+        else if (f->kind == 14)
+            printf("    %-4d %-7s %-2s  the same open file as fd %d\n", f->fd,
+                   ctx_fd_kind_name(f->kind), acc, f->source_fd);
         else if (f->kind == 13)
             printf("    %-4d %-7s %-2s  %s, %u bytes buffered\n", f->fd, ctx_fd_kind_name(f->kind),
                    acc, (const char *)(f + 1), f->extra_len);

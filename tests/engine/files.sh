@@ -1,5 +1,6 @@
-# A program reading one file and writing two (one at its offset, one in append mode):
-# after checkpoint, kill and restart, every file matches an uninterrupted run.
+# A program reading one file and writing two (one at its offset, one in append mode),
+# and one whose stdout and stderr share an offset: after checkpoint, kill and restart,
+# every file matches an uninterrupted run.
 . "$top_srcdir/tests/engine/lib.sh"
 seq 1 100 | sed 's/^/input line /' > "$T/input"
 mkdir "$T/ref" "$T/run"
@@ -18,4 +19,21 @@ within 60 "$CR_RESTART" "$T/f.ctx" || fail "restart failed"
 same "$T/ref/out" "$T/run/out"
 same "$T/ref/app.pre" "$T/run/app"
 same "$T/ref/stdout" "$T/run/stdout"
+
+# stdout and stderr sharing one open file (> f 2>&1): one offset before and after
+PY=${PYTHON3:-python3}
+prog='import os, time
+for i in range(40):
+    os.write(1 if i % 2 else 2, b"line %d\n" % i)
+    time.sleep(0.03)'
+within 60 "$PY" -c "$prog" > "$T/both.ref" 2>&1 || fail "reference run failed"
+bg "$CR_RUN" "$PY" -c "$prog" > "$T/both" 2>&1
+pid=$!
+wait_runtime $pid
+wait_lines "$T/both" 10
+within 30 "$CR_CHECKPOINT" --kill -f "$T/both.ctx" $pid || fail "checkpoint failed"
+wait_gone $pid
+"$CR_INFO" "$T/both.ctx" | grep -q "^    2    dup .*the same open file as fd 1" || fail "fd 2 is not saved as sharing fd 1's file"
+within 60 "$CR_RESTART" "$T/both.ctx" || fail "restart failed"
+same "$T/both.ref" "$T/both"
 pass

@@ -92,6 +92,8 @@ _cl_spawn() {
         exec setsid sh -c 'echo $$ > "$0"; exec "$@"' "$dir/run/$name.pid" "$@" \
             < /dev/null >> "$dir/log/$name.out" 2>&1
     ) &
+    # Those who look the daemon up by its pid file must find it written.
+    _cl_until 10 test -s "$dir/run/$name.pid"
 }
 
 # _cl_ours DIR NAME: the pid in DIR/run/NAME.pid if that process is still the
@@ -109,14 +111,14 @@ _cl_ours() {
     return 1
 }
 
-# _cl_until SECONDS CMD...: retry CMD every half second for at most SECONDS
+# _cl_until SECONDS CMD...: retry CMD five times a second for at most SECONDS
 _cl_until() {
-    local i=0 limit=$(($1 * 2))
+    local i=0 limit=$(($1 * 5))
     shift
     until "$@"; do
         i=$((i + 1))
         [ $i -lt $limit ] || return 1
-        sleep 0.5
+        sleep 0.2
     done
 }
 
@@ -200,6 +202,58 @@ EOF
     fi
 }
 
+# _cl_await SECONDS WHAT DIR CHECK NAME...: until CHECK DIR succeeds; fail at once
+# if one of the daemons NAME has exited, since it will not come back by itself.
+_cl_await() {
+    local t=$1 what=$2 d=$3 check=$4 i=0 name
+    shift 4
+    until $check "$d"; do
+        for name in "$@"; do
+            _cl_ours "$d" "$name" >/dev/null || { _cl_msg "$name exited before $what"; return 1; }
+        done
+        i=$((i + 1))
+        [ $i -lt $((t * 5)) ] || { _cl_msg "$what: not within ${t}s"; return 1; }
+        sleep 0.2
+    done
+}
+
+# _cl_daemons DIR SECONDS: start munged, slurmctld and the slurmd, each once the
+# one before it answers
+_cl_daemons() {
+    local d=$1 t=$2 n
+    # Private munged: its own key, socket, pid, log and seed, all under DIR.
+    if command -v mungekey >/dev/null; then
+        mungekey -c -k "$d/munge/munge.key" || return 1
+    else
+        dd if=/dev/urandom of="$d/munge/munge.key" bs=1024 count=1 status=none || return 1
+    fi
+    chmod 400 "$d/munge/munge.key"
+    # munged is left to daemonize itself: only then does it write --log-file, and
+    # its first process exits non-zero if the daemon failed to start.
+    if ! (_cl_closefds; exec timeout "$t" munged --socket="$d/munge/munge.socket.2" \
+            --key-file="$d/munge/munge.key" --pid-file="$d/munge/munged.pid" \
+            --log-file="$d/munge/munged.log" --seed-file="$d/munge/munged.seed" \
+            --origin=127.0.0.1 < /dev/null >> "$d/log/munged.out" 2>&1); then
+        _cl_msg "munged did not start"
+        return 1
+    fi
+    _cl_until 10 test -s "$d/munge/munged.pid" && cp "$d/munge/munged.pid" "$d/run/munged.pid"
+    _cl_await "$t" "munged answered" "$d" _cl_munge_up munged || return 1
+
+    # -D: stay in the foreground (see _cl_spawn); -f: our slurm.conf, which also
+    # puts DIR on the command line, where _cl_ours recognises the daemon.
+    _cl_spawn "$d" slurmctld slurmctld -D -f "$d/slurm.conf" || return 1
+    _cl_await "$t" "slurmctld answered" "$d" _cl_ctld_up slurmctld || return 1
+    for n in $CLUSTER_NODES; do
+        _cl_spawn "$d" "slurmd-$n" slurmd -D -N "$n" -f "$d/slurm.conf" || return 1
+    done
+    if ! _cl_await "$t" "the three nodes were idle" "$d" _cl_nodes_idle \
+            slurmctld slurmd-n1 slurmd-n2 slurmd-n3; then
+        SLURM_CONF=$d/slurm.conf timeout 10 sinfo -N -l >&2
+        return 1
+    fi
+}
+
 cluster_start() {
     _cl_need_root || return 1
     local d user=${CLUSTER_USER:-crjob} t=${CLUSTER_TIMEOUT:-60} n
@@ -214,7 +268,8 @@ cluster_start() {
     mkdir -p "$d" && chmod 755 "$d" || return 1
     mkdir -p "$d"/munge "$d"/state "$d"/run "$d"/log "$d"/shared || return 1
     for n in $CLUSTER_NODES; do mkdir -p "$d/spool/$n" || return 1; done
-    # munged refuses a key or socket directory that others may write to.
+    # Readable by the job user, whose commands need the munge socket and
+    # slurm.conf; writable by root alone, or munged refuses the key and socket.
     chmod 755 "$d/munge" "$d/run" "$d/log" "$d/spool"
     chmod 700 "$d/state"
 
@@ -224,6 +279,7 @@ cluster_start() {
         useradd -m -s /bin/bash "$user" || { _cl_msg "cannot create user $user"; return 1; }
     fi
     chown "$user:$(id -gn "$user")" "$d/shared"
+    echo "$user" > "$d/user"
 
     [ -e "$d/plugstack.conf" ] || : > "$d/plugstack.conf"
     _cl_write_conf "$d" || return 1
@@ -233,42 +289,12 @@ cluster_start() {
         return 1
     fi
 
-    # Private munged: its own key, socket, pid, log and seed, all under DIR.
-    if command -v mungekey >/dev/null; then
-        mungekey -c -k "$d/munge/munge.key" || return 1
-    else
-        dd if=/dev/urandom of="$d/munge/munge.key" bs=1024 count=1 status=none || return 1
-    fi
-    chmod 400 "$d/munge/munge.key"
-    # munged is left to daemonize itself: only then does it write --log-file, and
-    # its first process exits non-zero if the daemon failed to start.
-    if ! (_cl_closefds; exec timeout "$t" munged --socket="$d/munge/munge.socket.2" \
-            --key-file="$d/munge/munge.key" --pid-file="$d/munge/munged.pid" \
-            --log-file="$d/munge/munged.log" --seed-file="$d/munge/munged.seed" \
-            --origin=127.0.0.1 < /dev/null >> "$d/log/munged.out" 2>&1); then
-        _cl_msg "munged did not start"; cat "$d/log/munged.out" >&2; _cl_tails "$d"; return 1
-    fi
-    _cl_until 10 test -s "$d/munge/munged.pid" && cp "$d/munge/munged.pid" "$d/run/munged.pid"
-    if ! _cl_until "$t" _cl_munge_up "$d"; then
-        _cl_msg "munged did not answer within ${t}s"; _cl_tails "$d"; return 1
-    fi
-
-    # -D: stay in the foreground (see _cl_spawn); -f: our slurm.conf, which also
-    # puts DIR on the command line, where _cl_ours recognises the daemon.
-    _cl_spawn "$d" slurmctld slurmctld -D -f "$d/slurm.conf"
-    if ! _cl_until "$t" _cl_ctld_up "$d"; then
-        _cl_msg "slurmctld did not answer within ${t}s"; _cl_tails "$d"; return 1
-    fi
-    for n in $CLUSTER_NODES; do
-        _cl_spawn "$d" "slurmd-$n" slurmd -D -N "$n" -f "$d/slurm.conf"
-    done
-    if ! _cl_until "$t" _cl_nodes_idle "$d"; then
-        _cl_msg "the nodes were not all idle within ${t}s:"
-        SLURM_CONF=$d/slurm.conf timeout 10 sinfo -N -l >&2
+    if ! _cl_daemons "$d" "$t"; then
         _cl_tails "$d"
+        # Leave nothing running behind a failed start; the logs stay for reading.
+        cluster_stop "$d"
         return 1
     fi
-    echo "$user" > "$d/user"
     _cl_msg "up in $d: export SLURM_CONF=$d/slurm.conf; jobs run as $user in $d/shared"
 }
 
