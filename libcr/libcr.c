@@ -119,6 +119,19 @@ API int cri_init_checkpoint_args_t(cr_version_t version, cr_checkpoint_args_t *a
     return 0;
 }
 
+/* What the request asks of the runtime, from BLCR's flags. */
+static unsigned request_flags(const cr_checkpoint_args_t *args)
+{
+    unsigned f = args->cr_signal == 0 || args->cr_signal == SIGCONT ? CR_CTL_CONTINUE : 0;
+    if (args->cr_flags & CR_CHKPT_DUMP_EXEC)
+        f |= CR_CTL_SAVE_EXE;
+    if (args->cr_flags & CR_CHKPT_DUMP_PRIVATE)
+        f |= CR_CTL_SAVE_PRIVATE;
+    if (args->cr_flags & CR_CHKPT_DUMP_SHARED)
+        f |= CR_CTL_SAVE_SHARED;
+    return f;
+}
+
 API int cr_request_checkpoint(cr_checkpoint_args_t *args, cr_checkpoint_handle_t *handle)
 {
     NEED_INIT(-1);
@@ -144,7 +157,7 @@ API int cr_request_checkpoint(cr_checkpoint_args_t *args, cr_checkpoint_handle_t
             free(h);
             return set_errno(EDEADLK);
         }
-        int r = cri_self_request(args->cr_fd, args->cr_signal, timeout_ms);
+        int r = cri_self_request(args->cr_fd, args->cr_signal, timeout_ms, request_flags(args));
         if (r < 0) {
             free(h);
             return set_errno(-r == ENOTSUP ? CR_ENOSUPPORT : -r);
@@ -157,8 +170,7 @@ API int cr_request_checkpoint(cr_checkpoint_args_t *args, cr_checkpoint_handle_t
             free(h);
             return set_errno(e);
         }
-        int r = crq_start(&h->q, target, args->cr_fd, timeout_ms,
-                          args->cr_signal == 0 || args->cr_signal == SIGCONT ? CR_CTL_CONTINUE : 0);
+        int r = crq_start(&h->q, target, args->cr_fd, timeout_ms, request_flags(args));
         if (r < 0) {
             free(h);
             return set_errno(-r == ENOTSUP ? CR_ENOSUPPORT : -r);

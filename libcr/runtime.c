@@ -182,7 +182,8 @@ static void serve_self(void)
     job.conn = -1;
     job.fd = fcntl(r->fd, F_DUPFD_CLOEXEC, 3);
     job.signal = r->signal;
-    job.cow = r->signal == 0 || r->signal == SIGCONT;
+    job.cow = (r->flags & CR_CTL_CONTINUE) != 0;
+    job.flags = r->flags;
     job.requester = crt.pid;
     job.timeout_ms = r->timeout_ms ? r->timeout_ms : 10000;
     int restored = 0;
@@ -241,7 +242,7 @@ static void *manager_main(void *arg)
     return NULL;
 }
 
-int cri_self_request(int fd, int signal, unsigned timeout_ms)
+int cri_self_request(int fd, int signal, unsigned timeout_ms, unsigned flags)
 {
     struct cr_self_request *r = &crt.self;
     if (crt.listen_fd < 0 || crt.wake_fd < 0)
@@ -253,6 +254,7 @@ int cri_self_request(int fd, int signal, unsigned timeout_ms)
     r->fd = fd;
     r->signal = signal;
     r->timeout_ms = timeout_ms;
+    r->flags = flags;
     uint64_t one = 1;
     (void)!write(crt.wake_fd, &one, sizeof one);
     return (int)__atomic_load_n(&r->done, __ATOMIC_ACQUIRE); /* the ticket to wait for */

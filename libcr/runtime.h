@@ -38,7 +38,7 @@ struct cr_self_request {
     uint32_t pending;          /* set by the requester, cleared by the manager */
     uint32_t done;             /* futex: bumped when the answer is there */
     int fd, signal;
-    unsigned timeout_ms;
+    unsigned timeout_ms, flags; /* flags: CR_CTL_* */
     int err;                   /* 0, CR_ERESTARTED in the restored copy, or the errno */
     char msg[512];
 };
