@@ -2,7 +2,7 @@
 # A throw-away Slurm cluster on loopback for the Slurm tests: one slurmctld and
 # three slurmd (n1 n2 n3) on this host, authenticated by a private munged.
 #
-#   tests/slurm/cluster.sh start DIR    bring it up in DIR (new or empty)
+#   tests/slurm/cluster.sh start DIR    bring it up in DIR (new, or holding no cluster yet)
 #   tests/slurm/cluster.sh status DIR   show the daemons and the nodes
 #   tests/slurm/cluster.sh stop DIR     cancel its jobs, stop its daemons; logs stay
 #
@@ -183,12 +183,15 @@ SlurmdParameters=config_overrides
 
 # A node that comes back after a restart takes work again at once.
 ReturnToService=2
-# Short timeouts keep the tests fast; they still leave room for a loaded 2-core machine.
-SlurmdTimeout=30
+# Short timeouts keep the tests fast (a killed slurmd is noticed in 15 s); they
+# still leave room for a loaded 2-core machine.
+SlurmdTimeout=15
 MessageTimeout=10
 SlurmctldTimeout=30
 InactiveLimit=0
 KillWait=5
+# Without accounting, squeue and scontrol are the only record of an ended job:
+# keep it there for 5 minutes.
 MinJobAge=300
 Waittime=0
 
@@ -309,24 +312,40 @@ _cl_stepds() {
     done
 }
 
+# _cl_tree PID...: the PIDs and all their descendants
+_cl_tree() {
+    ps -e -o pid=,ppid= | awk -v roots="$*" '
+        BEGIN { n = split(roots, r, " "); for (i = 1; i <= n; i++) want[r[i]] = 1 }
+        { parent[$1] = $2 }
+        END {
+            do {
+                grew = 0
+                for (p in parent) if (!(p in want) && (parent[p] in want)) { want[p] = 1; grew = 1 }
+            } while (grew)
+            for (p in want) print p
+        }'
+}
+
 _cl_no_jobs() { [ -z "$(SLURM_CONF=$1/slurm.conf timeout 10 squeue -h -t all -o '%i %T' 2>/dev/null | grep -vE 'COMPLETED|CANCELLED|FAILED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY|PREEMPTED|BOOT_FAIL|DEADLINE')" ]; }
 
 cluster_stop() {
     _cl_need_root || return 1
-    local d t=${CLUSTER_TIMEOUT:-60} name pid pids left="" rc=0
+    local d t=${CLUSTER_TIMEOUT:-60} name pid pids jobs n left="" rc=0
     d=$(_cl_dir "${1:-}") || return 1
     [ -d "$d/run" ] || { _cl_msg "no cluster in $d"; return 1; }
 
     # Jobs first, while slurmctld and slurmd can still end them cleanly: a
     # slurmstepd outlives its slurmd, and so would the job's processes.
     if _cl_ours "$d" slurmctld >/dev/null; then
-        SLURM_CONF=$d/slurm.conf timeout 10 scancel --quiet --full \
-            $(SLURM_CONF=$d/slurm.conf timeout 10 squeue -h -o %i 2>/dev/null) 2>/dev/null
-        _cl_until 30 _cl_no_jobs "$d" || _cl_msg "jobs still running after 30s; stopping anyway"
+        jobs=$(SLURM_CONF=$d/slurm.conf timeout 10 squeue -h -o %i 2>/dev/null)
+        if [ -n "$jobs" ]; then
+            SLURM_CONF=$d/slurm.conf timeout 10 scancel --quiet --full $jobs
+            _cl_until 30 _cl_no_jobs "$d" || _cl_msg "jobs still running after 30s; stopping anyway"
+        fi
     fi
 
     # Nodes, then the controller, then munged, which the others use to the end.
-    for name in slurmd-n1 slurmd-n2 slurmd-n3 slurmctld munged; do
+    for name in $(for n in $CLUSTER_NODES; do echo "slurmd-$n"; done) slurmctld munged; do
         pid=$(_cl_ours "$d" "$name") || continue
         kill -TERM "$pid" 2>/dev/null
         if ! _cl_until "$t" eval "! _cl_ours '$d' '$name' >/dev/null"; then
@@ -335,13 +354,14 @@ cluster_stop() {
             _cl_until 10 eval "! _cl_ours '$d' '$name' >/dev/null" || { left="$left $name($pid)"; rc=1; }
         fi
     done
-    # Steps that the cancellation above did not end.
+    # Steps that the cancellation above did not end (slurmctld was already gone,
+    # or a job ignored it): with their slurmd gone, nothing else would end them
+    # or the job's processes under them, so the whole trees go.
     pids=$(_cl_stepds "$d")
     if [ -n "$pids" ]; then
-        _cl_msg "killing leftover slurmstepd:" $pids
-        kill -TERM $pids 2>/dev/null; sleep 2
-        pids=$(_cl_stepds "$d")
-        [ -z "$pids" ] || kill -KILL $pids 2>/dev/null
+        pids=$(_cl_tree $pids)
+        _cl_msg "killing leftover job steps and their processes:" $pids
+        kill -KILL $pids 2>/dev/null
     fi
     [ -z "$left" ] || _cl_msg "still running:$left"
     _cl_msg "stopped; logs kept in $d/log and $d/munge"
