@@ -62,6 +62,8 @@ ssize_t read_file(struct dump *d, const char *path, char *buf, size_t cap);
 void *rec_add(struct dump *d, uint32_t type, size_t len);
 void file_id_of(const struct stat *st, struct ctx_file_id *id);
 int collect_fds(struct dump *d);
+/* A new fd record with the fd's flags, a path (or description) and room for extra. */
+struct ctx_fd *fd_record(struct dump *d, int fd, uint32_t kind, const char *path, size_t extra);
 
 /* dump_sockets.c */
 #define MAX_SOCKETS 1024

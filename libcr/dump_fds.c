@@ -130,8 +130,7 @@ static unsigned long long fdinfo_hex(const char *info, const char *key, int *fou
     return p ? strtoull(p + strlen(key), NULL, 16) : 0;
 }
 
-static struct ctx_fd *new_record(struct dump *d, int fd, uint32_t kind, const char *path,
-                                 size_t extra)
+struct ctx_fd *fd_record(struct dump *d, int fd, uint32_t kind, const char *path, size_t extra)
 {
     size_t plen = strlen(path) + 1;
     struct ctx_fd *r = rec_add(d, CTX_REC_FD, sizeof *r + plen + extra);
@@ -167,7 +166,7 @@ static int add_pipe(struct dump *d, struct fd_scan *s, int fd, const char *path,
             return rc;
         p->data_saved = 1;
     }
-    struct ctx_fd *r = new_record(d, fd, path[0] == '/' ? CTX_FD_FIFO : CTX_FD_PIPE, path, len);
+    struct ctx_fd *r = fd_record(d, fd, path[0] == '/' ? CTX_FD_FIFO : CTX_FD_PIPE, path, len);
     if (!r)
         return fail(d, E2BIG, "too much metadata");
     r->pos = (uint64_t)cap;
@@ -186,7 +185,7 @@ static int add_eventfd(struct dump *d, int fd, const char *path, const struct st
     if (!found)
         return fail(d, ENOTSUP, "fd %d: the kernel does not show the eventfd counter", fd);
     unsigned long long semaphore = fdinfo_hex(info, "eventfd-semaphore:", &sem);
-    struct ctx_fd *r = new_record(d, fd, CTX_FD_EVENTFD, path, 0);
+    struct ctx_fd *r = fd_record(d, fd, CTX_FD_EVENTFD, path, 0);
     if (!r)
         return fail(d, E2BIG, "too much metadata");
     r->pos = count;
@@ -229,7 +228,7 @@ static int add_timerfd(struct dump *d, int fd, const char *path, const struct st
     if (!f1 || !f2 || !fdinfo_pair(info, "it_value:", &t.value_sec, &t.value_nsec) ||
         !fdinfo_pair(info, "it_interval:", &t.interval_sec, &t.interval_nsec))
         return fail(d, ENOTSUP, "fd %d: cannot read the timerfd's settings from fdinfo", fd);
-    struct ctx_fd *r = new_record(d, fd, CTX_FD_TIMERFD, path, sizeof t);
+    struct ctx_fd *r = fd_record(d, fd, CTX_FD_TIMERFD, path, sizeof t);
     if (!r)
         return fail(d, E2BIG, "too much metadata");
     file_id_of(st, &r->id);
@@ -246,7 +245,7 @@ static int add_signalfd(struct dump *d, int fd, const char *path, const struct s
     unsigned long long mask = fdinfo_hex(info, "sigmask:", &found);
     if (!found)
         return fail(d, ENOTSUP, "fd %d: cannot read the signalfd's mask from fdinfo", fd);
-    struct ctx_fd *r = new_record(d, fd, CTX_FD_SIGNALFD, path, 0);
+    struct ctx_fd *r = fd_record(d, fd, CTX_FD_SIGNALFD, path, 0);
     if (!r)
         return fail(d, E2BIG, "too much metadata");
     r->pos = mask;
@@ -262,7 +261,7 @@ static int add_epoll(struct dump *d, int fd, const char *path, const struct stat
     size_t n = 0;
     for (const char *p = info; (p = strstr(p, "tfd:")); p += 4)
         n++;
-    struct ctx_fd *r = new_record(d, fd, CTX_FD_EPOLL, path, n * sizeof(struct ctx_epoll_target));
+    struct ctx_fd *r = fd_record(d, fd, CTX_FD_EPOLL, path, n * sizeof(struct ctx_epoll_target));
     if (!r)
         return fail(d, E2BIG, "too much metadata");
     file_id_of(st, &r->id);
@@ -301,7 +300,7 @@ static int add_fd(struct dump *d, struct fd_scan *s, int fd)
     /* stdio on a terminal or pipe is cr_restart's own, fd by fd, even when shared */
     int dup_of = stdio_source(s, fd, &st) >= 0 ? -1 : same_description(s, fd, &st);
     if (dup_of >= 0) {
-        struct ctx_fd *r = new_record(d, fd, CTX_FD_DUP, "(dup)", 0);
+        struct ctx_fd *r = fd_record(d, fd, CTX_FD_DUP, "(dup)", 0);
         if (!r)
             return fail(d, E2BIG, "too much metadata");
         r->source_fd = dup_of;
@@ -330,7 +329,7 @@ static int add_fd_kind(struct dump *d, struct fd_scan *s, int fd)
         /* its contents go into the image: nothing else has them any more */
         if (d->ndeleted == (int)(sizeof d->deleted / sizeof d->deleted[0]))
             return fail(d, E2BIG, "fd %d: more than %d deleted files are open", fd, d->ndeleted);
-        struct ctx_fd *r = new_record(d, fd, CTX_FD_FILE, path, 0);
+        struct ctx_fd *r = fd_record(d, fd, CTX_FD_FILE, path, 0);
         if (!r)
             return fail(d, E2BIG, "too much metadata");
         off_t pos = lseek(fd, 0, SEEK_CUR);
@@ -375,7 +374,7 @@ static int add_fd_kind(struct dump *d, struct fd_scan *s, int fd)
             return fail(d, ENOTSUP, "fd %d is %s, which leads outside the process; terminals, "
                         "pipes and sockets to the outside can only be saved as stdin, stdout "
                         "or stderr by this version", fd, path);
-        struct ctx_fd *r = new_record(d, fd, CTX_FD_INHERIT, path, 0);
+        struct ctx_fd *r = fd_record(d, fd, CTX_FD_INHERIT, path, 0);
         if (!r)
             return fail(d, E2BIG, "too much metadata");
         r->source_fd = source;
@@ -384,7 +383,7 @@ static int add_fd_kind(struct dump *d, struct fd_scan *s, int fd)
     } else {
         return fail(d, ENOTSUP, "fd %d is %s, a kind of file this version cannot save", fd, path);
     }
-    struct ctx_fd *r = new_record(d, fd, kind, path, 0);
+    struct ctx_fd *r = fd_record(d, fd, kind, path, 0);
     if (!r)
         return fail(d, E2BIG, "too much metadata");
     if (kind == CTX_FD_FILE || kind == CTX_FD_DIR) {

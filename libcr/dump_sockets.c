@@ -136,20 +136,9 @@ static const char *type_name(int domain, int type)
 static struct ctx_fd *sock_record(struct dump *d, int fd, uint32_t kind, const char *text,
                                   size_t extra, const struct stat *st)
 {
-    size_t plen = strlen(text) + 1;
-    struct ctx_fd *r = rec_add(d, CTX_REC_FD, sizeof *r + plen + extra);
-    if (!r)
-        return NULL;
-    r->fd = fd;
-    r->kind = kind;
-    r->open_flags = (uint32_t)fcntl(fd, F_GETFL);
-    r->fd_flags = (uint32_t)fcntl(fd, F_GETFD);
-    r->source_fd = -1;
-    r->path_len = (uint32_t)plen;
-    r->extra_len = (uint32_t)extra;
-    file_id_of(st, &r->id);
-    memcpy(r + 1, text, plen);
-    d->proc->nfds++;
+    struct ctx_fd *r = fd_record(d, fd, kind, text, extra);
+    if (r)
+        file_id_of(st, &r->id);
     return r;
 }
 

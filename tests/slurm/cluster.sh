@@ -8,7 +8,9 @@
 #
 # Or source it and call cluster_start / cluster_stop / cluster_status DIR, then
 # cluster_env DIR (exports SLURM_CONF, CLUSTER_DIR, CLUSTER_USER, CLUSTER_SHARED)
-# and cluster_run [VAR=value...] CMD... to run a client command as the job user.
+# and cluster_run [VAR=value...] CMD... to run a client command as the job user,
+# cluster_wait_job JOBID to wait for a job's end, cluster_node_start DIR NODE to
+# bring back a slurmd that a test killed.
 #
 # Everything is kept under DIR, so nothing touches a system Slurm or munge:
 #   DIR/slurm.conf, DIR/plugstack.conf   (a plugstack.conf put there before start is kept)
@@ -300,6 +302,21 @@ cluster_start() {
     fi
     _cl_msg "up in $d: export SLURM_CONF=$d/slurm.conf; jobs run as $user in $d/shared"
 }
+
+# cluster_node_start DIR NODE: start NODE's slurmd again (after a test killed it
+# to play a node failure) and wait until NODE takes work again.
+cluster_node_start() {
+    _cl_need_root || return 1
+    local d node=${2:-} t=${CLUSTER_TIMEOUT:-60}
+    d=$(_cl_dir "${1:-}") || return 1
+    case " $CLUSTER_NODES " in *" $node "*) ;; *) _cl_msg "no node '$node'"; return 1 ;; esac
+    if ! _cl_ours "$d" "slurmd-$node" >/dev/null; then
+        _cl_spawn "$d" "slurmd-$node" slurmd -D -N "$node" -f "$d/slurm.conf" || return 1
+    fi
+    _cl_await "$t" "$node was idle" "$d" "_cl_node_idle $node" "slurmd-$node" || { _cl_tails "$d"; return 1; }
+}
+
+_cl_node_idle() { SLURM_CONF=$2/slurm.conf timeout 10 sinfo -h -n "$1" -o %t 2>/dev/null | grep -qx idle; }
 
 # _cl_stepds DIR: slurmstepd processes of this cluster's nodes, found by the
 # files they hold open under DIR (the slurmd log they write to, their spool socket).
