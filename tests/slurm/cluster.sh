@@ -54,8 +54,8 @@ _cl_tails() {
 # _cl_free_ports N: N distinct TCP ports nobody listens on. Taken below the
 # kernel's ephemeral range so that an outgoing connection cannot hold one of them.
 _cl_free_ports() {
-    local n=$1 got="" p tries=0 lo hi
-    read -r lo hi < /proc/sys/net/ipv4/ip_local_port_range
+    local n=$1 got="" p tries=0 lo
+    read -r lo _ < /proc/sys/net/ipv4/ip_local_port_range
     [ "$lo" -gt 12000 ] || lo=32768
     local used
     used=" $(ss -Hltn 2>/dev/null | awk '{n = split($4, a, ":"); printf "%s ", a[n]}') "
@@ -73,8 +73,9 @@ _cl_free_ports() {
 # whoever started us (a test harness's pipes) would otherwise be held open by the
 # daemons for as long as they live, and the harness would wait for them.
 _cl_closefds() {
-    local fd
-    for fd in $(ls /proc/$BASHPID/fd); do
+    local f fd
+    for f in /proc/$BASHPID/fd/*; do
+        fd=${f##*/}
         [ "$fd" -gt 2 ] && { eval "exec $fd>&-"; } 2>/dev/null
     done
     return 0
@@ -321,11 +322,11 @@ _cl_node_idle() { SLURM_CONF=$2/slurm.conf timeout 10 sinfo -h -n "$1" -o %t 2>/
 # _cl_stepds DIR: slurmstepd processes of this cluster's nodes, found by the
 # files they hold open under DIR (the slurmd log they write to, their spool socket).
 _cl_stepds() {
-    local pid exe
-    for pid in $(ls /proc | grep -E '^[0-9]+$'); do
-        exe=$(readlink "/proc/$pid/exe" 2>/dev/null) || continue
+    local p exe
+    for p in /proc/[0-9]*; do
+        exe=$(readlink "$p/exe" 2>/dev/null) || continue
         case ${exe##*/} in slurmstepd*) ;; *) continue ;; esac
-        ls -l "/proc/$pid/fd" 2>/dev/null | grep -qF -- "-> $1/" && echo "$pid"
+        [ -n "$(find "$p/fd" -maxdepth 1 -lname "$1/*" -print -quit 2>/dev/null)" ] && echo "${p#/proc/}"
     done
 }
 
