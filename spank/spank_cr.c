@@ -1,0 +1,188 @@
+/* spank_cr.so: the SPANK plugin that brings checkpoint/restart back to Slurm.
+ *
+ * This first part gives srun and sbatch the historical options (--checkpoint,
+ * --checkpoint-dir, --restart-dir), refuses bad values at submit time with Slurm's
+ * old message, starts every task with the slurm-cr runtime preloaded, and gives the
+ * task the old environment (SLURM_CHECKPOINT, SLURM_CHECKPOINT_DIR,
+ * SLURM_CHECKPOINT_IMAGE_DIR, SLURM_RESTART_DIR).  Any task can then be
+ * checkpointed by its owner or root with cr_checkpoint, and restarted with cr_restart.
+ *
+ * plugstack.conf:  required /path/spank_cr.so [runtime=PATH] [checkpoint_dir=DIR]
+ */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <slurm/spank.h>
+
+SPANK_PLUGIN(cr, 1);
+
+#ifndef CR_RUN_LIB
+#define CR_RUN_LIB "libcr_run.so"
+#endif
+
+static char runtime[4096] = CR_RUN_LIB;
+static char site_dir[4096];      /* checkpoint_dir= in plugstack.conf */
+static long interval = -1;       /* seconds, from --checkpoint; 0: none */
+static char ckpt_dir[4096];      /* --checkpoint-dir */
+static char restart_dir[4096];   /* --restart-dir */
+
+/* Slurm's time formats: "minutes", "minutes:seconds", "hours:minutes:seconds",
+ * "days-hours", "days-hours:minutes", "days-hours:minutes:seconds".  Returns seconds,
+ * or -1. */
+static long parse_interval(const char *s)
+{
+    long f[4] = { 0, 0, 0, 0 }, days = 0;
+    int n = 0, has_days = 0;
+    const char *p = s;
+    if (!s || !*s)
+        return -1;
+    const char *dash = strchr(s, '-');
+    if (dash) {
+        char *end;
+        days = strtol(s, &end, 10);
+        if (end != dash || days < 0)
+            return -1;
+        has_days = 1;
+        p = dash + 1;
+    }
+    while (*p) {
+        char *end;
+        if (!isdigit((unsigned char)*p) || n == 3)
+            return -1;
+        f[n++] = strtol(p, &end, 10);
+        p = end;
+        if (*p == ':')
+            p++;
+        else if (*p)
+            return -1;
+    }
+    if (!n)
+        return -1;
+    if (has_days) /* days-hours[:minutes[:seconds]] */
+        return days * 86400 + f[0] * 3600 + f[1] * 60 + f[2];
+    switch (n) {
+    case 1: return f[0] * 60;                       /* minutes */
+    case 2: return f[0] * 60 + f[1];                /* minutes:seconds */
+    default: return f[0] * 3600 + f[1] * 60 + f[2]; /* hours:minutes:seconds */
+    }
+}
+
+static int opt_checkpoint(int val, const char *optarg, int remote)
+{
+    (void)val;
+    long v = parse_interval(optarg);
+    if (v < 0) {
+        slurm_error("Invalid checkpoint interval specification: %s", optarg ? optarg : "");
+        return -1;
+    }
+    interval = v;
+    (void)remote;
+    return 0;
+}
+
+static int opt_dir(const char *optarg, char *out, size_t len, const char *what)
+{
+    if (!optarg || optarg[0] != '/' || strlen(optarg) >= len) {
+        slurm_error("--%s wants an absolute path, not '%s'", what, optarg ? optarg : "");
+        return -1;
+    }
+    snprintf(out, len, "%s", optarg);
+    return 0;
+}
+
+static int opt_checkpoint_dir(int val, const char *optarg, int remote)
+{
+    (void)val;
+    (void)remote;
+    return opt_dir(optarg, ckpt_dir, sizeof ckpt_dir, "checkpoint-dir");
+}
+
+static int opt_restart_dir(int val, const char *optarg, int remote)
+{
+    (void)val;
+    (void)remote;
+    return opt_dir(optarg, restart_dir, sizeof restart_dir, "restart-dir");
+}
+
+static struct spank_option options[] = {
+    { "checkpoint", "interval",
+      "checkpoint the step every interval (minutes, or Slurm's [days-]hours:minutes:seconds "
+      "formats; 0: never)", 1, 0, opt_checkpoint },
+    { "checkpoint-dir", "dir", "directory for the step's checkpoint images", 1, 0, opt_checkpoint_dir },
+    { "restart-dir", "dir", "directory of the images to restart the step from", 1, 0, opt_restart_dir },
+    SPANK_OPTIONS_TABLE_END
+};
+
+int slurm_spank_init(spank_t sp, int ac, char **av)
+{
+    for (int i = 0; i < ac; i++) {
+        if (!strncmp(av[i], "runtime=", 8))
+            snprintf(runtime, sizeof runtime, "%s", av[i] + 8);
+        else if (!strncmp(av[i], "checkpoint_dir=", 15))
+            snprintf(site_dir, sizeof site_dir, "%s", av[i] + 15);
+        else {
+            slurm_error("spank_cr: unknown plugstack.conf argument '%s' (known: runtime=PATH, "
+                        "checkpoint_dir=DIR)", av[i]);
+            return -1;
+        }
+    }
+    /* registered here, not in a static table, so that sbatch sees them too */
+    for (struct spank_option *o = options; o->name; o++)
+        if (spank_option_register(sp, o) != ESPANK_SUCCESS) {
+            slurm_error("spank_cr: cannot register --%s", o->name);
+            return -1;
+        }
+    return 0;
+}
+
+static void set(spank_t sp, const char *var, const char *val)
+{
+    if (spank_setenv(sp, var, val, 1) != ESPANK_SUCCESS)
+        slurm_error("spank_cr: cannot set %s", var);
+}
+
+/* In slurmstepd, with the job user's identity, before the tasks are forked. */
+int slurm_spank_user_init(spank_t sp, int ac, char **av)
+{
+    (void)ac;
+    (void)av;
+    if (!spank_remote(sp))
+        return 0;
+    if (access(runtime, R_OK) < 0) {
+        slurm_error("spank_cr: the slurm-cr runtime %s is not readable (%s): tasks cannot be "
+                    "checkpointed; fix runtime= in plugstack.conf", runtime, strerror(errno));
+        return 0; /* the job runs anyway, without checkpoints */
+    }
+    char old[8192] = "", val[8192 + 4096];
+    if (spank_getenv(sp, "LD_PRELOAD", old, sizeof old) != ESPANK_SUCCESS)
+        old[0] = 0;
+    if (!strstr(old, runtime)) {
+        snprintf(val, sizeof val, "%s%s%s", runtime, old[0] ? ":" : "", old);
+        set(sp, "LD_PRELOAD", val);
+    }
+    uint32_t job = 0, step = 0;
+    spank_get_item(sp, S_JOB_ID, &job);
+    spank_get_item(sp, S_JOB_STEPID, &step);
+    const char *dir = ckpt_dir[0] ? ckpt_dir : site_dir;
+    if (interval >= 0) {
+        snprintf(val, sizeof val, "%ld", interval);
+        set(sp, "SLURM_CHECKPOINT", val);
+    }
+    if (dir[0]) {
+        set(sp, "SLURM_CHECKPOINT_DIR", dir);
+        if (step == 0xfffffffbU) /* the batch script: <dir>/<jobid>, as the old plugin did */
+            snprintf(val, sizeof val, "%s/%u", dir, job);
+        else
+            snprintf(val, sizeof val, "%s/%u.%u", dir, job, step);
+        set(sp, "SLURM_CHECKPOINT_IMAGE_DIR", val);
+    }
+    if (restart_dir[0])
+        set(sp, "SLURM_RESTART_DIR", restart_dir);
+    return 0;
+}
