@@ -11,14 +11,22 @@ cat "$T/ref/app" >> "$T/ref/app.pre"
 bg "$CR_RUN" "$PROGS/filewriter" ../input out app 40 20 > stdout
 pid=$!
 wait_runtime $pid
+wait_lines out 8
+within 60 "$CR_CHECKPOINT" -f "$T/early.ctx" $pid || fail "first checkpoint failed"
 wait_lines out 15
 within 60 "$CR_CHECKPOINT" --kill -f "$T/f.ctx" $pid || fail "checkpoint failed"
 wait_gone $pid
 cd /   # the restart must go back to the saved working directory by itself
-within 60 "$CR_RESTART" "$T/f.ctx" || fail "restart failed"
-same "$T/ref/out" "$T/run/out"
-same "$T/ref/app.pre" "$T/run/app"
-same "$T/ref/stdout" "$T/run/stdout"
+for name in early f; do
+    # the files as they were at that checkpoint: what came after is written again
+    for f in out app; do
+        truncate -s "$(path_pos "$T/$name.ctx" "$T/run/$f")" "$T/run/$f"
+    done
+    within 60 "$CR_RESTART" "$T/$name.ctx" || fail "restart from $name failed"
+    same "$T/ref/out" "$T/run/out"
+    same "$T/ref/app.pre" "$T/run/app"
+    same "$T/ref/stdout" "$T/run/stdout"
+done
 
 # stdout and stderr sharing one open file (> f 2>&1): one offset before and after
 PY=${PYTHON3:-python3}

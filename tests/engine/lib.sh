@@ -91,6 +91,9 @@ restored_pid() {
     echo "$c"
 }
 
+# path_pos CTX PATH: the saved offset of the fd open on PATH in a context file
+path_pos() { "$CR_INFO" "$1" | awk -v p="$2" '$2 == "file" && $NF == p { for (i = 3; i < NF; i++) if ($i == "pos") print $(i + 1) }' | head -n 1; }
+
 # fd_pos CTX FD: the saved offset of file descriptor FD in a context file
 fd_pos() { "$CR_INFO" "$1" | awk -v fd="$2" '$1 == fd && $2 == "file" { for (i = 3; i < NF; i++) if ($i == "pos") print $(i + 1) }'; }
 
