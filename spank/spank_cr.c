@@ -16,9 +16,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <slurm/spank.h>
+
+#include "periodic.h"
 
 SPANK_PLUGIN(cr, 1);
 
@@ -31,6 +38,9 @@ static char site_dir[4096];      /* checkpoint_dir= in plugstack.conf */
 static long interval = -1;       /* seconds, from --checkpoint; 0: none */
 static char ckpt_dir[4096];      /* --checkpoint-dir */
 static char restart_dir[4096];   /* --restart-dir */
+static unsigned keep = 2;        /* generations= in plugstack.conf */
+static int reg_fd = -1;          /* to the periodic writer: "RANK PID" of each task */
+static pid_t writer;
 
 /* Slurm's time formats: "minutes", "minutes:seconds", "hours:minutes:seconds",
  * "days-hours", "days-hours:minutes", "days-hours:minutes:seconds".  Returns seconds,
@@ -126,9 +136,11 @@ int slurm_spank_init(spank_t sp, int ac, char **av)
             snprintf(runtime, sizeof runtime, "%s", av[i] + 8);
         else if (!strncmp(av[i], "checkpoint_dir=", 15))
             snprintf(site_dir, sizeof site_dir, "%s", av[i] + 15);
+        else if (!strncmp(av[i], "generations=", 12) && atoi(av[i] + 12) > 0)
+            keep = (unsigned)atoi(av[i] + 12);
         else {
             slurm_error("spank_cr: unknown plugstack.conf argument '%s' (known: runtime=PATH, "
-                        "checkpoint_dir=DIR)", av[i]);
+                        "checkpoint_dir=DIR, generations=N)", av[i]);
             return -1;
         }
     }
@@ -145,6 +157,40 @@ static void set(spank_t sp, const char *var, const char *val)
 {
     if (spank_setenv(sp, var, val, 1) != ESPANK_SUCCESS)
         slurm_error("spank_cr: cannot set %s", var);
+}
+
+/* The periodic writer: a child of slurmstepd with nothing but the job user's identity. */
+static void start_writer(spank_t sp, const char *image_dir)
+{
+    uid_t uid = 0;
+    gid_t gid = 0;
+    int p[2];
+    if (spank_get_item(sp, S_JOB_UID, &uid) != ESPANK_SUCCESS ||
+        spank_get_item(sp, S_JOB_GID, &gid) != ESPANK_SUCCESS || uid == 0 ||
+        pipe2(p, O_CLOEXEC) < 0) {
+        slurm_error("spank_cr: periodic checkpoints are off for this step (no user or pipe)");
+        return;
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* nothing of slurmstepd's: its sockets to srun must close when the step ends */
+        int null = open("/dev/null", O_RDWR);
+        if (dup2(p[0], 3) < 0 || null < 0)
+            _exit(1);
+        dup2(null, 0), dup2(null, 1), dup2(null, 2);
+        syscall(SYS_close_range, 4U, ~0U, 0U);
+        if (setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
+            _exit(1);
+        cr_periodic_writer(3, image_dir, interval, keep);
+    }
+    close(p[0]);
+    if (pid < 0) {
+        close(p[1]);
+        slurm_error("spank_cr: cannot start the checkpoint writer: %s", strerror(errno));
+        return;
+    }
+    writer = pid;
+    reg_fd = p[1];
 }
 
 /* In slurmstepd, with the job user's identity, before the tasks are forked. */
@@ -184,5 +230,37 @@ int slurm_spank_user_init(spank_t sp, int ac, char **av)
     }
     if (restart_dir[0])
         set(sp, "SLURM_RESTART_DIR", restart_dir);
+    if (interval > 0 && dir[0])
+        start_writer(sp, val);
+    return 0;
+}
+
+/* In slurmstepd, right after each task is forked: tell the writer. */
+int slurm_spank_task_post_fork(spank_t sp, int ac, char **av)
+{
+    (void)ac;
+    (void)av;
+    pid_t pid = 0;
+    uint32_t rank = 0;
+    if (reg_fd < 0 || spank_get_item(sp, S_TASK_PID, &pid) != ESPANK_SUCCESS ||
+        spank_get_item(sp, S_TASK_GLOBAL_ID, &rank) != ESPANK_SUCCESS)
+        return 0;
+    dprintf(reg_fd, "%u %d\n", rank, (int)pid);
+    return 0;
+}
+
+int slurm_spank_exit(spank_t sp, int ac, char **av)
+{
+    (void)sp;
+    (void)ac;
+    (void)av;
+    if (writer > 0) {
+        close(reg_fd);
+        reg_fd = -1;
+        kill(writer, SIGTERM);
+        while (waitpid(writer, NULL, 0) < 0 && errno == EINTR)
+            ;
+        writer = 0;
+    }
     return 0;
 }

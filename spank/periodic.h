@@ -1,0 +1,10 @@
+/* The per-node writer of periodic checkpoints (see periodic.c). */
+#ifndef SLURM_CR_PERIODIC_H
+#define SLURM_CR_PERIODIC_H
+
+/* Runs until SIGTERM: reads "RANK PID" lines from regfd, checkpoints those tasks
+ * every `interval` seconds into image_dir, keeping `keep` generations. */
+__attribute__((noreturn)) void cr_periodic_writer(int regfd, const char *image_dir, long interval,
+                                                  unsigned keep);
+
+#endif

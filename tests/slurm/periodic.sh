@@ -1,0 +1,52 @@
+#!/bin/bash
+# srun --checkpoint=0:02 takes checkpoints of every task of the step every two
+# seconds into <checkpoint-dir>/<jobid>.<stepid>/gen.N (each complete generation with
+# its manifest, `latest` pointing at the newest, older ones pruned), as the job user;
+# a task restarted from the latest generation finishes its output as an uninterrupted
+# run does.
+set -u
+. "$top_srcdir/tests/slurm/cluster.sh"
+fail() { echo "FAIL: $*" >&2; exit 1; }
+skip() { echo "SKIP: $*"; exit 77; }
+[ "$(id -u)" = 0 ] || skip "needs root to start slurmctld, slurmd and munged"
+command -v slurmctld >/dev/null || skip "Slurm is not installed (scripts/install-deps-slurm)"
+B=$top_builddir
+[ -e "$B/spank/.libs/spank_cr.so" ] || fail "the plugin was not built (configure did not find slurm/spank.h)"
+
+D=$(mktemp -d /tmp/slurm-cr-periodic.XXXXXX)
+TEST_OK=0
+cleanup() {
+    cluster_stop "$D" 2>/dev/null
+    if [ "$TEST_OK" = 1 ]; then rm -rf "$D"; else echo "logs and files kept in $D" >&2; _cl_tails "$D"; fi
+}
+trap cleanup EXIT
+chmod 755 "$D"
+echo "required $B/spank/.libs/spank_cr.so runtime=$B/libcr/.libs/libcr_run.so generations=2" > "$D/plugstack.conf"
+cluster_start "$D" || fail "the cluster did not start"
+cluster_env "$D"
+S=$CLUSTER_SHARED
+
+timeout 60 "$B/tests/programs/heapsum" 8 80 0 > "$D/ref" || fail "reference run failed"
+cluster_run timeout 120 srun -N1 -n2 --checkpoint=0:02 --checkpoint-dir="$S/ck" \
+    "$B/tests/programs/heapsum" 8 80 100 > "$D/srun.out" 2> "$D/srun.err" || fail "the step failed: $(cat "$D/srun.err")"
+img=$(ls -d "$S"/ck/*.0 2>/dev/null | head -n 1)
+[ -n "$img" ] || fail "no image directory under $S/ck"
+ls -la "$img" >&2
+[ "$(stat -c %U "$img")" = "$CLUSTER_USER" ] || fail "the images do not belong to the job user"
+gens=$(ls -d "$img"/gen.* 2>/dev/null | grep -vc '\.tmp$')
+[ "$gens" -ge 1 ] && [ "$gens" -le 2 ] || fail "$gens complete generations kept, expected 1 or 2 (generations=2)"
+latest=$(readlink "$img/latest") || fail "no latest pointer"
+n=${latest#gen.}
+[ "$n" -ge 3 ] || fail "only $n generations in an 8 s step with a 2 s interval"
+grep -qx "tasks 2" "$img/$latest/manifest" || fail "the manifest does not list 2 tasks"
+for r in 0 1; do
+    cluster_run "$B/util/cr_info" -q "$img/$latest/task.$r.ckpt" || fail "task.$r.ckpt is not valid"
+done
+[ ! -s "$img/errors.log" ] || fail "the writer reported errors: $(cat "$img/errors.log")"
+# restarted from the latest generation, task 0 finishes what it was doing
+cluster_run timeout 120 "$B/util/cr_restart" "$img/$latest/task.0.ckpt" > "$D/rest" || fail "restart failed"
+k=$(wc -l < "$D/rest")
+[ "$k" -ge 2 ] || fail "the restarted task printed only $k lines"
+tail -n "$k" "$D/ref" | cmp - "$D/rest" || fail "the restarted task's output is not the end of an uninterrupted run"
+TEST_OK=1
+echo "PASS: periodic.sh"
