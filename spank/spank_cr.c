@@ -232,6 +232,9 @@ int slurm_spank_user_init(spank_t sp, int ac, char **av)
         set(sp, "SLURM_RESTART_DIR", restart_dir);
     if (interval > 0 && dir[0])
         start_writer(sp, val);
+    else if (interval > 0)
+        slurm_error("spank_cr: --checkpoint needs a place for the images: give --checkpoint-dir, "
+                    "or set checkpoint_dir= in plugstack.conf; no periodic checkpoints");
     return 0;
 }
 
