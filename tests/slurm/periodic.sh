@@ -4,27 +4,8 @@
 # its manifest, `latest` pointing at the newest, older ones pruned), as the job user;
 # a task restarted from the latest generation finishes its output as an uninterrupted
 # run does.
-set -u
-. "$top_srcdir/tests/slurm/cluster.sh"
-fail() { echo "FAIL: $*" >&2; exit 1; }
-skip() { echo "SKIP: $*"; exit 77; }
-[ "$(id -u)" = 0 ] || skip "needs root to start slurmctld, slurmd and munged"
-command -v slurmctld >/dev/null || skip "Slurm is not installed (scripts/install-deps-slurm)"
-B=$top_builddir
-[ -e "$B/spank/.libs/spank_cr.so" ] || fail "the plugin was not built (configure did not find slurm/spank.h)"
-
-D=$(mktemp -d /tmp/slurm-cr-periodic.XXXXXX)
-TEST_OK=0
-cleanup() {
-    cluster_stop "$D" 2>/dev/null
-    if [ "$TEST_OK" = 1 ]; then rm -rf "$D"; else echo "logs and files kept in $D" >&2; _cl_tails "$D"; fi
-}
-trap cleanup EXIT
-chmod 755 "$D"
-echo "required $B/spank/.libs/spank_cr.so runtime=$B/libcr/.libs/libcr_run.so generations=2" > "$D/plugstack.conf"
-cluster_start "$D" || fail "the cluster did not start"
-cluster_env "$D"
-S=$CLUSTER_SHARED
+. "$top_srcdir/tests/slurm/lib.sh"
+slurm_test_cluster periodic generations=2
 
 timeout 60 "$B/tests/programs/heapsum" 8 80 0 > "$D/ref" || fail "reference run failed"
 cluster_run timeout 120 srun -N1 -n2 --checkpoint=0:02 --checkpoint-dir="$S/ck" \
@@ -48,5 +29,4 @@ cluster_run timeout 120 "$B/util/cr_restart" "$img/$latest/task.0.ckpt" > "$D/re
 k=$(wc -l < "$D/rest")
 [ "$k" -ge 2 ] || fail "the restarted task printed only $k lines"
 tail -n "$k" "$D/ref" | cmp - "$D/rest" || fail "the restarted task's output is not the end of an uninterrupted run"
-TEST_OK=1
-echo "PASS: periodic.sh"
+pass

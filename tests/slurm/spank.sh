@@ -4,28 +4,8 @@
 # the old environment and run under the slurm-cr runtime, so the job's owner can
 # checkpoint a task of a running step with cr_checkpoint and restart it with
 # cr_restart: the output before and after matches an uninterrupted run.
-set -u
-. "$top_srcdir/tests/slurm/cluster.sh"
-fail() { echo "FAIL: $*" >&2; exit 1; }
-skip() { echo "SKIP: $*"; exit 77; }
-[ "$(id -u)" = 0 ] || skip "needs root to start slurmctld, slurmd and munged"
-command -v slurmctld >/dev/null || skip "Slurm is not installed (scripts/install-deps-slurm)"
-PLUGIN=$top_builddir/spank/.libs/spank_cr.so
-[ -e "$PLUGIN" ] || fail "the plugin was not built (configure did not find slurm/spank.h)"
-B=$top_builddir
-
-D=$(mktemp -d /tmp/slurm-cr-spank.XXXXXX)
-TEST_OK=0
-cleanup() {
-    cluster_stop "$D" 2>/dev/null
-    if [ "$TEST_OK" = 1 ]; then rm -rf "$D"; else echo "logs and files kept in $D" >&2; _cl_tails "$D"; fi
-}
-trap cleanup EXIT
-chmod 755 "$D"
-echo "required $PLUGIN runtime=$B/libcr/.libs/libcr_run.so" > "$D/plugstack.conf"
-cluster_start "$D" || fail "the cluster did not start"
-cluster_env "$D"
-S=$CLUSTER_SHARED
+. "$top_srcdir/tests/slurm/lib.sh"
+slurm_test_cluster spank
 
 # options, and Slurm's own kind of refusal
 cluster_run srun --help 2>&1 | grep -q -- "--checkpoint=interval" || fail "srun --help does not show --checkpoint"
@@ -59,5 +39,4 @@ wait $srun_pid
 cluster_run timeout 120 "$B/util/cr_restart" "$S/task.ctx" > "$D/rest" || fail "the task's restart failed"
 cat "$S/out" "$D/rest" > "$D/all"
 cmp "$D/ref" "$D/all" || fail "the task's output before the checkpoint and after the restart differs from an uninterrupted run"
-TEST_OK=1
-echo "PASS: spank.sh"
+pass

@@ -1,0 +1,31 @@
+# Shared by the Slurm tests that need the plugin: skip without root or Slurm, start a
+# cluster with spank_cr.so in its plugstack.conf (ARGS after the plugin path), stop it
+# at the end and keep its logs on failure.  Sets D (the cluster dir), S (the job
+# user's shared dir), B (the build dir); the test ends with `pass`.
+set -u
+. "$top_srcdir/tests/slurm/cluster.sh"
+fail() { echo "FAIL: $*" >&2; exit 1; }
+skip() { echo "SKIP: $*"; exit 77; }
+pass() { TEST_OK=1; echo "PASS: ${0##*/}"; exit 0; }
+
+# slurm_test_cluster NAME [PLUGSTACK ARGS...]
+slurm_test_cluster() {
+    local name=$1; shift
+    [ "$(id -u)" = 0 ] || skip "needs root to start slurmctld, slurmd and munged"
+    command -v slurmctld >/dev/null || skip "Slurm is not installed (scripts/install-deps-slurm)"
+    B=$top_builddir
+    [ -e "$B/spank/.libs/spank_cr.so" ] || fail "the plugin was not built (configure did not find slurm/spank.h)"
+    D=$(mktemp -d "/tmp/slurm-cr-$name.XXXXXX")
+    TEST_OK=0
+    trap slurm_test_cleanup EXIT
+    chmod 755 "$D"
+    echo "required $B/spank/.libs/spank_cr.so runtime=$B/libcr/.libs/libcr_run.so $*" > "$D/plugstack.conf"
+    cluster_start "$D" || fail "the cluster did not start"
+    cluster_env "$D"
+    S=$CLUSTER_SHARED
+}
+
+slurm_test_cleanup() {
+    cluster_stop "$D" 2>/dev/null
+    if [ "$TEST_OK" = 1 ]; then rm -rf "$D"; else echo "logs and files kept in $D" >&2; _cl_tails "$D"; fi
+}
