@@ -96,7 +96,8 @@ CRI_API void cri_set_omit(void);
 CRI_API void cri_internal_fd(int fd, int add);
 
 /* Self-checkpoints: the request goes to our own manager through memory. */
-CRI_API int cri_self_request(int fd, int signal, unsigned timeout_ms, unsigned flags);
+CRI_API int cri_self_request(int fd, int signal, unsigned timeout_ms, unsigned flags,
+                             unsigned *ticket);
 CRI_API int cri_self_wait(unsigned ticket, int timeout_ms, int *err, char *msg, unsigned msglen);
 
 #endif

@@ -157,13 +157,13 @@ API int cr_request_checkpoint(cr_checkpoint_args_t *args, cr_checkpoint_handle_t
             free(h);
             return set_errno(EDEADLK);
         }
-        int r = cri_self_request(args->cr_fd, args->cr_signal, timeout_ms, request_flags(args));
+        int r = cri_self_request(args->cr_fd, args->cr_signal, timeout_ms, request_flags(args),
+                                 &h->ticket);
         if (r < 0) {
             free(h);
             return set_errno(-r == ENOTSUP ? CR_ENOSUPPORT : -r);
         }
         h->self = 1;
-        h->ticket = (unsigned)r;
     } else {
         if (kill(target, 0) < 0) {
             int e = errno;

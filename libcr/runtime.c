@@ -242,7 +242,7 @@ static void *manager_main(void *arg)
     return NULL;
 }
 
-int cri_self_request(int fd, int signal, unsigned timeout_ms, unsigned flags)
+int cri_self_request(int fd, int signal, unsigned timeout_ms, unsigned flags, unsigned *ticket)
 {
     struct cr_self_request *r = &crt.self;
     if (crt.listen_fd < 0 || crt.wake_fd < 0)
@@ -255,9 +255,11 @@ int cri_self_request(int fd, int signal, unsigned timeout_ms, unsigned flags)
     r->signal = signal;
     r->timeout_ms = timeout_ms;
     r->flags = flags;
+    /* the answer is the next bump of `done`: read it before the manager can answer */
+    *ticket = __atomic_load_n(&r->done, __ATOMIC_ACQUIRE);
     uint64_t one = 1;
     (void)!write(crt.wake_fd, &one, sizeof one);
-    return (int)__atomic_load_n(&r->done, __ATOMIC_ACQUIRE); /* the ticket to wait for */
+    return 0;
 }
 
 /* Waits until the answer to the self request that returned `ticket` is there:
