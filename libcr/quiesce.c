@@ -110,7 +110,7 @@ static struct cr_thread_slot *find_slot(pid_t tid)
 static int park(void *arg)
 {
     struct cr_thread_slot *s = arg;
-    uint32_t gen = __atomic_load_n(&crt.gen, __ATOMIC_ACQUIRE);
+    uint32_t gen = s->gen; /* as the handler found it: a release since then is not missed */
     int restored = cr_snapshot(&s->resume) != 0;
     if (!restored) {
         __atomic_store_n(&s->parked, 1, __ATOMIC_RELEASE);
@@ -132,10 +132,12 @@ static void quiesce_handler(int sig, siginfo_t *si, void *ucv)
     (void)si;
     int saved_errno = errno;
     struct cr_thread_slot *s;
+    uint32_t gen = __atomic_load_n(&crt.gen, __ATOMIC_ACQUIRE);
     if (!__atomic_load_n(&crt.freezing, __ATOMIC_ACQUIRE) || !(s = find_slot(sys_gettid()))) {
         errno = saved_errno;
         return;
     }
+    s->gen = gen;
     cr_record_thread(s, ucv);
     struct cri_thread *t = cri_self();
     int r;

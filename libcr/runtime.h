@@ -17,6 +17,7 @@
 struct cr_thread_slot {
     int tid;                   /* 0: free */
     int parked;                /* futex word: 1 once the thread's state is recorded */
+    uint32_t gen;              /* the release generation it waits to change */
     ucontext_t *uc;            /* the frame it was interrupted with */
     uint64_t fs_base, clear_tid, robust_head, robust_len, sigmask;
     uint64_t pending;          /* its own and the process's, as rt_sigpending says */
