@@ -33,6 +33,9 @@ struct cr_runtime crt = { .listen_fd = -1, .wake_fd = -1 };
 
 static pid_t sys_gettid(void) { return (pid_t)syscall(SYS_gettid); }
 
+/* The runtime's own closes of its two lasting fds, past the interposed close(). */
+static void sys_close(int fd) { syscall(SYS_close, fd); }
+
 static void warn(const char *what, int err)
 {
     char buf[256];
@@ -311,9 +314,9 @@ static void atfork_child(void)
     crt.freezing = 0;
     crt.nslots = 0;
     if (crt.listen_fd >= 0)
-        close(crt.listen_fd);
+        sys_close(crt.listen_fd);
     if (crt.wake_fd >= 0)
-        close(crt.wake_fd);
+        sys_close(crt.wake_fd);
     crt.wake_fd = keep_high(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     memset(&crt.self, 0, sizeof crt.self);
     cr_start_listener();
@@ -379,4 +382,51 @@ __attribute__((visibility("default"))) int sigaction(int sig, const struct sigac
         return -1;
     }
     return __sigaction(sig, act, old);
+}
+
+/* ---- keep the runtime's socket and eventfd when the program closes "all" fds ---- */
+
+extern int __close(int fd);
+
+static int lasting_fd(int fd)
+{
+    return fd >= 0 && (fd == crt.listen_fd || fd == crt.wake_fd);
+}
+
+__attribute__((visibility("default"))) int close(int fd)
+{
+    if (lasting_fd(fd))
+        return 0; /* the program meant its own fds; it had none at this number */
+    return __close(fd);
+}
+
+__attribute__((visibility("default"))) int close_range(unsigned first, unsigned last, int flags)
+{
+    /* close around the runtime's fds: split [first, last] at each of them */
+    if (first > last) {
+        errno = EINVAL;
+        return -1;
+    }
+    int keep[2] = { crt.listen_fd, crt.wake_fd };
+    if (keep[0] > keep[1]) {
+        int t = keep[0];
+        keep[0] = keep[1];
+        keep[1] = t;
+    }
+    unsigned from = first;
+    for (int i = 0; i < 2; i++) {
+        if (keep[i] < 0 || (unsigned)keep[i] < from || (unsigned)keep[i] > last)
+            continue;
+        if ((unsigned)keep[i] > from && syscall(SYS_close_range, from, (unsigned)keep[i] - 1, flags) < 0)
+            return -1;
+        from = (unsigned)keep[i] + 1;
+    }
+    if (from > last)
+        return 0;
+    return (int)syscall(SYS_close_range, from, last, flags);
+}
+
+__attribute__((visibility("default"))) void closefrom(int lowfd)
+{
+    close_range((unsigned)(lowfd < 0 ? 0 : lowfd), ~0U, 0);
 }
