@@ -6,7 +6,10 @@
  *   IMAGE_DIR/gen.N.tmp/task.RANK.ckpt
  * and, once all are written, renames the generation to gen.N, writes its manifest and
  * points IMAGE_DIR/latest at it; older complete generations beyond `keep` are pruned.
- * A failed generation is removed and the previous one stays. */
+ * A failed generation is removed and the previous one stays.
+ * Each generation is an event pair after BLCR's schema: CHKPT_BEGIN, then CHKPT_END
+ * or CHKPT_ERROR (with the errno) carrying the handle of its BEGIN, as JSON lines in
+ * IMAGE_DIR/events.jsonl and in syslog. */
 #define _GNU_SOURCE
 #include "periodic.h"
 
@@ -19,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <syslog.h>
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,6 +38,37 @@ struct task {
 };
 
 static volatile sig_atomic_t stop;
+static FILE *events;
+static const char *node = "";
+
+/* One JSON line; the strings we put in are ours (no quotes or backslashes in them
+ * but the message, which is cleaned). */
+static void event(const char *name, unsigned gen, const char *image_dir, int err, const char *msg,
+                  unsigned long long bytes)
+{
+    char line[1400], clean[700] = "";
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    size_t k = 0;
+    for (const char *m = msg ? msg : ""; *m && k < sizeof clean - 1; m++)
+        clean[k++] = (*m == '"' || *m == '\\' || (unsigned char)*m < 32) ? ' ' : *m;
+    clean[k] = 0;
+    const char *base = strrchr(image_dir, '/');
+    int n = snprintf(line, sizeof line,
+                     "{\"event\":\"%s\",\"handle\":\"%s:%s:%u\",\"time\":%lld.%03ld,\"step\":\"%s\","
+                     "\"node\":\"%s\",\"generation\":%u", name, base ? base + 1 : image_dir, node, gen,
+                     (long long)ts.tv_sec, ts.tv_nsec / 1000000, base ? base + 1 : image_dir, node, gen);
+    if (bytes)
+        n += snprintf(line + n, sizeof line - (size_t)n, ",\"bytes\":%llu", bytes);
+    if (err)
+        n += snprintf(line + n, sizeof line - (size_t)n, ",\"errno\":%d,\"message\":\"%s\"", err, clean);
+    snprintf(line + n, sizeof line - (size_t)n, "}");
+    if (events) {
+        fprintf(events, "%s\n", line);
+        fflush(events);
+    }
+    syslog(LOG_INFO, "%s", line);
+}
 static void on_term(int sig) { (void)sig; stop = 1; }
 
 static int rm_tree(const char *dir)
@@ -71,19 +106,25 @@ static int one_generation(const char *image_dir, unsigned gen, const struct task
         fprintf(log, "checkpoint generation %u: cannot create %s: %s\n", gen, tmpdir, strerror(errno));
         return -1;
     }
-    int ok = 1;
+    int ok = 1, err = 0;
+    char why[800] = "";
+    unsigned long long total = 0;
+    event("CHKPT_BEGIN", gen, image_dir, 0, NULL, 0);
     for (int i = 0; i < n && ok; i++) {
         snprintf(file, sizeof file, "%s/task.%u.ckpt.tmp", tmpdir, t[i].rank);
         snprintf(final, sizeof final, "%s/task.%u.ckpt", tmpdir, t[i].rank);
         int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
         struct crq q;
         if (fd < 0 || crq_start(&q, t[i].pid, fd, 60000, CR_CTL_CONTINUE) < 0 || crq_wait(&q, -1) != 1 || q.err) {
+            err = fd < 0 ? errno : q.err ? q.err : EIO;
+            snprintf(why, sizeof why, "task %u (pid %d): %s", t[i].rank, (int)t[i].pid,
+                     fd < 0 ? strerror(errno) : q.msg);
             if (fd < 0 || kill(t[i].pid, 0) == 0) /* a task that just ended is no error */
-                fprintf(log, "checkpoint generation %u: task %u (pid %d): %s\n", gen, t[i].rank,
-                        (int)t[i].pid, fd < 0 ? strerror(errno) : q.msg);
+                fprintf(log, "checkpoint generation %u: %s\n", gen, why);
             ok = 0;
         } else {
             crq_commit(&q, 0);
+            total += q.bytes;
         }
         if (fd >= 0) {
             crq_close(&q);
@@ -107,8 +148,11 @@ static int one_generation(const char *image_dir, unsigned gen, const struct task
     }
     if (!ok || rename(tmpdir, dir) < 0) {
         rm_tree(tmpdir); /* a partial generation is never used; the previous one stays */
+        event("CHKPT_ERROR", gen, image_dir, err ? err : errno ? errno : EIO,
+              why[0] ? why : "cannot complete the generation", 0);
         return -1;
     }
+    event("CHKPT_END", gen, image_dir, 0, NULL, total);
     /* the pointer to the newest complete generation, replaced atomically */
     snprintf(file, sizeof file, "%s/latest.tmp", image_dir);
     snprintf(final, sizeof final, "%s/latest", image_dir);
@@ -119,8 +163,10 @@ static int one_generation(const char *image_dir, unsigned gen, const struct task
     return 0;
 }
 
-void cr_periodic_writer(int regfd, const char *image_dir, long interval, unsigned keep)
+void cr_periodic_writer(int regfd, const char *image_dir, long interval, unsigned keep,
+                        const char *nodename)
 {
+    node = nodename ? nodename : "";
     struct task tasks[MAX_TASKS];
     int ntasks = 0;
     char buf[4096];
@@ -144,6 +190,9 @@ void cr_periodic_writer(int regfd, const char *image_dir, long interval, unsigne
     if (!log)
         log = stderr;
     setvbuf(log, NULL, _IOLBF, 0);
+    snprintf(logpath, sizeof logpath, "%s/events.jsonl", image_dir);
+    events = fopen(logpath, "ae");
+    openlog("slurm-cr", LOG_PID, LOG_USER);
     struct timespec next;
     clock_gettime(CLOCK_MONOTONIC, &next);
     next.tv_sec += interval;

@@ -5,6 +5,6 @@
 /* Runs until SIGTERM: reads "RANK PID" lines from regfd, checkpoints those tasks
  * every `interval` seconds into image_dir, keeping `keep` generations. */
 __attribute__((noreturn)) void cr_periodic_writer(int regfd, const char *image_dir, long interval,
-                                                  unsigned keep);
+                                                  unsigned keep, const char *nodename);
 
 #endif

@@ -165,6 +165,9 @@ static void start_writer(spank_t sp, const char *image_dir)
     uid_t uid = 0;
     gid_t gid = 0;
     int p[2];
+    char node[256] = "";
+    if (spank_getenv(sp, "SLURMD_NODENAME", node, sizeof node) != ESPANK_SUCCESS)
+        gethostname(node, sizeof node - 1);
     if (spank_get_item(sp, S_JOB_UID, &uid) != ESPANK_SUCCESS ||
         spank_get_item(sp, S_JOB_GID, &gid) != ESPANK_SUCCESS || uid == 0 ||
         pipe2(p, O_CLOEXEC) < 0) {
@@ -181,7 +184,7 @@ static void start_writer(spank_t sp, const char *image_dir)
         syscall(SYS_close_range, 4U, ~0U, 0U);
         if (setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
             _exit(1);
-        cr_periodic_writer(3, image_dir, interval, keep);
+        cr_periodic_writer(3, image_dir, interval, keep, node);
     }
     close(p[0]);
     if (pid < 0) {

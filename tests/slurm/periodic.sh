@@ -1,7 +1,8 @@
 #!/bin/bash
 # srun --checkpoint=0:02 takes checkpoints of every task of the step every two
 # seconds into <checkpoint-dir>/<jobid>.<stepid>/gen.N (each complete generation with
-# its manifest, `latest` pointing at the newest, older ones pruned), as the job user;
+# its manifest, `latest` pointing at the newest, older ones pruned, events as JSON
+# lines), as the job user;
 # a task restarted from the latest generation finishes its output as an uninterrupted
 # run does.
 . "$top_srcdir/tests/slurm/lib.sh"
@@ -24,6 +25,21 @@ for r in 0 1; do
     cluster_run "$B/util/cr_info" -q "$img/$latest/task.$r.ckpt" || fail "task.$r.ckpt is not valid"
 done
 [ ! -s "$img/errors.log" ] || fail "the writer reported errors: $(cat "$img/errors.log")"
+# events after BLCR's schema: every BEGIN has exactly one END or ERROR with its handle
+python3 - "$img/events.jsonl" "$n" <<'PYEOF' || fail "the events are not right: $(cat "$img/events.jsonl")"
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+begins = [e["handle"] for e in ev if e["event"] == "CHKPT_BEGIN"]
+ends = [e for e in ev if e["event"] in ("CHKPT_END", "CHKPT_ERROR")]
+assert len(begins) == len(set(begins)) and begins, "BEGIN handles repeat or are missing"
+for h in begins:
+    done = [e for e in ends if e["handle"] == h]
+    assert len(done) <= 1, "more than one END/ERROR for " + h
+ok = [e for e in ends if e["event"] == "CHKPT_END"]
+assert len(ok) >= int(sys.argv[2]) and all(e["bytes"] > 0 for e in ok), "ENDs missing or empty"
+assert all("errno" in e for e in ends if e["event"] == "CHKPT_ERROR")
+assert all(e["handle"] in begins for e in ends), "an END/ERROR without its BEGIN"
+PYEOF
 # restarted from the latest generation, task 0 finishes what it was doing
 cluster_run timeout 120 "$B/util/cr_restart" "$img/$latest/task.0.ckpt" > "$D/rest" || fail "restart failed"
 k=$(wc -l < "$D/rest")
