@@ -58,7 +58,6 @@ static void restore_mask(const uint64_t *old)
     syscall(SYS_rt_sigprocmask, SIG_SETMASK, old, NULL, 8);
 }
 
-struct cri_thread *cri_self(void) { return cri_tls; }
 
 /* The manager holds the registry while it runs the thread-context chain. */
 void cri_lock_registry(void) { pthread_mutex_lock(&reg_lock); }
@@ -354,12 +353,4 @@ const struct cr_restart_info *cri_restart_info(void)
 void cri_set_omit(void)
 {
     cri_omit = 1;
-}
-
-void cri_internal_fd(int fd, int add)
-{
-    if (add)
-        cr_internal_fd_add(fd);
-    else
-        cr_internal_fd_del(fd);
 }

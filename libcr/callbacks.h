@@ -74,7 +74,6 @@ void cri_set_state(uint32_t state);
 extern struct cr_checkpoint_info cri_ckinfo;
 extern struct cr_restart_info cri_rsinfo;
 
-struct cri_thread *cri_self(void);
 void cri_lock_registry(void);
 void cri_unlock_registry(void);
 void cri_run_hook(int restarted, int thread_context);
@@ -93,7 +92,6 @@ CRI_API const struct cr_checkpoint_info *cri_checkpoint_info(void);
 CRI_API const struct cr_restart_info *cri_restart_info(void);
 CRI_API cr_hook_fn_t cri_register_hook(cr_hook_event_t event, cr_hook_fn_t fn);
 CRI_API void cri_set_omit(void);
-CRI_API void cri_internal_fd(int fd, int add);
 
 /* Self-checkpoints: the request goes to our own manager through memory. */
 CRI_API int cri_self_request(int fd, int signal, unsigned timeout_ms, unsigned flags,

@@ -711,15 +711,6 @@ void cr_dump_free(struct dump *d)
         munmap(d->scratch, SCRATCH_SIZE);
 }
 
-int cr_dump(int fd, char *msg, size_t msglen, uint64_t *bytes)
-{
-    struct dump *d;
-    int rc = cr_dump_begin(&d, msg, msglen, 0);
-    if (rc == 0)
-        rc = cr_dump_finish(d, fd, bytes);
-    cr_dump_free(d);
-    return rc;
-}
 
 /* In the snapshot child: the result goes through the shared scratch. */
 int cr_dump_finish_in_child(struct dump *d, int fd)

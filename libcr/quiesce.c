@@ -139,7 +139,7 @@ static void quiesce_handler(int sig, siginfo_t *si, void *ucv)
     }
     s->gen = gen;
     cr_record_thread(s, ucv);
-    struct cri_thread *t = cri_self();
+    struct cri_thread *t = cri_current();
     int r;
     if (t && t->nsc) {
         struct cri_chain c = { t, t->sc, t->nsc, 1, 1, park, s };

@@ -462,7 +462,6 @@ static __attribute__((noreturn)) void build_and_jump(struct child *c)
     char *parking = text + MAPS_TEXT;
     char *stack_area = parking + park;
 
-    plan->magic = RP_MAGIC;
     plan->hole_start = hole;
     plan->hole_len = size;
     plan->ctx_fd = img->fd;

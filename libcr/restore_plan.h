@@ -10,7 +10,6 @@
 
 #include "context_format.h"
 
-#define RP_MAGIC 0x52504c414e31ULL /* "RPLAN1" */
 #define RP_SPECIALS 3              /* vdso, vvar, vvar_vclock */
 #define RP_THREAD_STACK 16384
 
@@ -54,7 +53,6 @@ struct rp_mm_map {
 };
 
 struct restore_plan {
-    uint64_t magic;
     uint64_t hole_start, hole_len;
     int32_t ctx_fd, status_fd;
     uint32_t nvmas, nblocks, nthreads, nunmap, nspecial, nclose;

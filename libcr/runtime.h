@@ -102,12 +102,10 @@ void cr_futex_wait(uint32_t *addr, uint32_t val, int timeout_ms);
 void cr_futex_wake(uint32_t *addr);
 uint64_t cr_now_ms(void);
 
-/* Writes the whole process to fd.  On failure returns -errno and describes the step
- * that failed in msg. */
-int cr_dump(int fd, char *msg, size_t msglen, uint64_t *bytes);
-/* The same in two phases: what fork would change (process ids, threads, fds) first,
- * while the threads are parked; then memory and the file, which may be done by a
- * snapshot child while the process goes on (see cr_dump_forkable). */
+/* Writes the process to a context file in two phases, each returning -errno and
+ * describing in msg the step that failed: what fork would change (process ids,
+ * threads, fds) first, while the threads are parked; then memory and the file, which
+ * a snapshot child may do while the process goes on (see cr_dump_forkable). */
 struct dump;
 int cr_dump_begin(struct dump **d, char *msg, size_t msglen, unsigned flags); /* CR_CTL_* */
 int cr_dump_forkable(struct dump *d);
