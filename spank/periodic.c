@@ -2,14 +2,15 @@
  *
  * slurmstepd forks one writer per node and step, with the job user's identity only;
  * it learns the tasks' pids from a pipe the plugin writes as the tasks are forked.
- * Every interval it takes a copy-on-write checkpoint of each local task into
- *   IMAGE_DIR/gen.N.tmp/task.RANK.ckpt
- * and, once all are written, renames the generation to gen.N, writes its manifest and
- * points IMAGE_DIR/latest at it; older complete generations beyond `keep` are pruned.
- * A failed generation is removed and the previous one stays.
- * Each generation is an event pair after BLCR's schema: CHKPT_BEGIN, then CHKPT_END
- * or CHKPT_ERROR (with the errno) carrying the handle of its BEGIN, as JSON lines in
- * IMAGE_DIR/events.jsonl and in syslog. */
+ * Every interval (tick N, counted alike on every node) it takes a copy-on-write
+ * checkpoint of each local task into IMAGE_DIR/gen.N.tmp/task.RANK.ckpt and adds its
+ * node's part; the node that adds the last part writes the manifest, renames the
+ * generation to gen.N and points IMAGE_DIR/latest at it (generation.h); older
+ * complete generations beyond `keep` are pruned.  A node that fails removes its files:
+ * that generation never completes and the previous one stays.  No checkpoints while
+ * `scontrol checkpoint disable` holds (step_state.h).
+ * Each node's part is an event pair after BLCR's schema: CHKPT_BEGIN, then CHKPT_END
+ * or CHKPT_ERROR (with the errno) carrying the handle of its BEGIN (events.h). */
 #define _GNU_SOURCE
 #include "periodic.h"
 
@@ -28,7 +29,10 @@
 #include <unistd.h>
 
 #include "control.h"
+#include "events.h"
+#include "generation.h"
 #include "request_client.h"
+#include "step_state.h"
 
 #define MAX_TASKS 1024
 
@@ -38,81 +42,30 @@ struct task {
 };
 
 static volatile sig_atomic_t stop;
-static FILE *events;
-static const char *node = "";
 
-/* One JSON line; the strings we put in are ours (no quotes or backslashes in them
- * but the message, which is cleaned). */
-static void event(const char *name, unsigned gen, const char *image_dir, int err, const char *msg,
-                  unsigned long long bytes)
-{
-    char line[1400], clean[700] = "";
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    size_t k = 0;
-    for (const char *m = msg ? msg : ""; *m && k < sizeof clean - 1; m++)
-        clean[k++] = (*m == '"' || *m == '\\' || (unsigned char)*m < 32) ? ' ' : *m;
-    clean[k] = 0;
-    const char *base = strrchr(image_dir, '/');
-    int n = snprintf(line, sizeof line,
-                     "{\"event\":\"%s\",\"handle\":\"%s:%s:%u\",\"time\":%lld.%03ld,\"step\":\"%s\","
-                     "\"node\":\"%s\",\"generation\":%u", name, base ? base + 1 : image_dir, node, gen,
-                     (long long)ts.tv_sec, ts.tv_nsec / 1000000, base ? base + 1 : image_dir, node, gen);
-    if (bytes)
-        n += snprintf(line + n, sizeof line - (size_t)n, ",\"bytes\":%llu", bytes);
-    if (err)
-        n += snprintf(line + n, sizeof line - (size_t)n, ",\"errno\":%d,\"message\":\"%s\"", err, clean);
-    snprintf(line + n, sizeof line - (size_t)n, "}");
-    if (events) {
-        fprintf(events, "%s\n", line);
-        fflush(events);
-    }
-    syslog(LOG_INFO, "%s", line);
-}
 static void on_term(int sig) { (void)sig; stop = 1; }
 
-static int rm_tree(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    char path[4096];
-    while (d && (e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-            unlink(path);
-        }
-    if (d)
-        closedir(d);
-    return rmdir(dir);
-}
-
-/* Keeps the `keep` newest complete generations. */
-static void prune(const char *image_dir, unsigned newest, unsigned keep)
-{
-    char path[4096];
-    for (unsigned g = 1; g + keep <= newest; g++) {
-        snprintf(path, sizeof path, "%s/gen.%u", image_dir, g);
-        rm_tree(path);
-    }
-}
-
+/* This node's part of generation gen: 0 when written (and the generation completed if
+ * this node was the last), -1 on failure (the generation will not complete). */
 static int one_generation(const char *image_dir, unsigned gen, const struct task *t, int n,
-                          FILE *log)
+                          unsigned nodeid, unsigned nnodes, const char *node, FILE *log)
 {
-    char tmpdir[4096], dir[4096], file[4600], final[4600];
-    snprintf(tmpdir, sizeof tmpdir, "%s/gen.%u.tmp", image_dir, gen);
-    snprintf(dir, sizeof dir, "%s/gen.%u", image_dir, gen);
-    if (mkdir(tmpdir, 0700) < 0 && errno != EEXIST) {
-        fprintf(log, "checkpoint generation %u: cannot create %s: %s\n", gen, tmpdir, strerror(errno));
+    struct cr_gen g;
+    char file[4600], final[4600];
+    unsigned ranks[MAX_TASKS];
+    int r = cr_gen_begin(&g, image_dir, gen, nodeid, nnodes);
+    if (r < 0) {
+        fprintf(log, "checkpoint generation %u: cannot create %s: %s\n", gen, g.tmpdir, strerror(-r));
         return -1;
     }
     int ok = 1, err = 0;
     char why[800] = "";
     unsigned long long total = 0;
-    event("CHKPT_BEGIN", gen, image_dir, 0, NULL, 0);
+    cr_event("CHKPT_BEGIN", gen, -1, 0, NULL, 0, NULL);
     for (int i = 0; i < n && ok; i++) {
-        snprintf(file, sizeof file, "%s/task.%u.ckpt.tmp", tmpdir, t[i].rank);
-        snprintf(final, sizeof final, "%s/task.%u.ckpt", tmpdir, t[i].rank);
+        ranks[i] = t[i].rank;
+        cr_gen_task_path(&g, t[i].rank, 1, file, sizeof file);
+        cr_gen_task_path(&g, t[i].rank, 0, final, sizeof final);
         int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
         struct crq q;
         if (fd < 0 || crq_start(&q, t[i].pid, fd, 60000, CR_CTL_CONTINUE) < 0 || crq_wait(&q, -1) != 1 || q.err) {
@@ -130,43 +83,39 @@ static int one_generation(const char *image_dir, unsigned gen, const struct task
             crq_close(&q);
             close(fd);
         }
-        if (ok && rename(file, final) < 0)
-            ok = 0;
-    }
-    if (ok) {
-        snprintf(file, sizeof file, "%s/manifest", tmpdir);
-        FILE *m = fopen(file, "we");
-        if (m) {
-            fprintf(m, "generation %u\ntasks %d\n", gen, n);
-            for (int i = 0; i < n; i++)
-                fprintf(m, "task %u task.%u.ckpt\n", t[i].rank, t[i].rank);
-            ok = fflush(m) == 0 && fsync(fileno(m)) == 0;
-            fclose(m);
-        } else {
+        if (ok && rename(file, final) < 0) {
+            err = errno;
+            snprintf(why, sizeof why, "cannot rename %.600s: %s", file, strerror(errno));
             ok = 0;
         }
     }
-    if (!ok || rename(tmpdir, dir) < 0) {
-        rm_tree(tmpdir); /* a partial generation is never used; the previous one stays */
-        event("CHKPT_ERROR", gen, image_dir, err ? err : errno ? errno : EIO,
-              why[0] ? why : "cannot complete the generation", 0);
+    if (ok) {
+        r = cr_gen_node_done(&g, ranks, n, node, why, sizeof why);
+        if (r < 0) {
+            err = -r;
+            fprintf(log, "checkpoint generation %u: %s\n", gen, why);
+            ok = 0;
+        }
+    }
+    if (!ok) {
+        for (int i = 0; i < n; i++)
+            ranks[i] = t[i].rank;
+        cr_gen_node_failed(&g, ranks, n); /* a partial generation is never used */
+        cr_event("CHKPT_ERROR", gen, -1, err ? err : EIO, why[0] ? why : "cannot complete the generation",
+                 0, NULL);
         return -1;
     }
-    event("CHKPT_END", gen, image_dir, 0, NULL, total);
-    /* the pointer to the newest complete generation, replaced atomically */
-    snprintf(file, sizeof file, "%s/latest.tmp", image_dir);
-    snprintf(final, sizeof final, "%s/latest", image_dir);
-    snprintf(tmpdir, sizeof tmpdir, "gen.%u", gen);
-    unlink(file);
-    if (symlink(tmpdir, file) == 0)
-        rename(file, final);
+    cr_event("CHKPT_END", gen, -1, 0, NULL, total, NULL);
     return 0;
 }
 
 void cr_periodic_writer(int regfd, const char *image_dir, long interval, unsigned keep,
-                        const char *nodename)
+                        const char *nodename, unsigned nodeid, unsigned nnodes)
 {
-    node = nodename ? nodename : "";
+    /* the node's name as Slurm knows it: slurmstepd has no item for it, the first task
+     * sends it ("node NAME") from its environment; until then, the host name */
+    char node[256], opened[256] = "";
+    snprintf(node, sizeof node, "%s", nodename ? nodename : "");
     struct task tasks[MAX_TASKS];
     int ntasks = 0;
     char buf[4096];
@@ -190,9 +139,6 @@ void cr_periodic_writer(int regfd, const char *image_dir, long interval, unsigne
     if (!log)
         log = stderr;
     setvbuf(log, NULL, _IOLBF, 0);
-    snprintf(logpath, sizeof logpath, "%s/events.jsonl", image_dir);
-    events = fopen(logpath, "ae");
-    openlog("slurm-cr", LOG_PID, LOG_USER);
     struct timespec next;
     clock_gettime(CLOCK_MONOTONIC, &next);
     next.tv_sec += interval;
@@ -205,8 +151,7 @@ void cr_periodic_writer(int regfd, const char *image_dir, long interval, unsigne
         if (pr > 0) {
             ssize_t r = read(regfd, buf + have, sizeof buf - 1 - have);
             if (r <= 0) {
-                regfd = -1; /* slurmstepd closed it: no more tasks come */
-                continue;
+                break; /* slurmstepd closed it: the step is over */
             }
             have += (size_t)r;
             buf[have] = 0;
@@ -214,7 +159,9 @@ void cr_periodic_writer(int regfd, const char *image_dir, long interval, unsigne
             while ((nl = strchr(line, '\n'))) {
                 unsigned rank;
                 int pid;
-                if (sscanf(line, "%u %d", &rank, &pid) == 2 && ntasks < MAX_TASKS)
+                if (sscanf(line, "node %255s", node) == 1)
+                    ;
+                else if (sscanf(line, "%u %d", &rank, &pid) == 2 && ntasks < MAX_TASKS)
                     tasks[ntasks++] = (struct task){ rank, (pid_t)pid };
                 line = nl + 1;
             }
@@ -231,10 +178,21 @@ void cr_periodic_writer(int regfd, const char *image_dir, long interval, unsigne
             if (kill(tasks[i].pid, 0) == 0)
                 tasks[live++] = tasks[i];
         ntasks = live;
-        if (ntasks && one_generation(image_dir, gen + 1, tasks, ntasks, log) == 0) {
+        /* every node counts the same ticks, so that gen.N holds the same moment of
+         * every node; a number an explicit checkpoint (scontrol) took is skipped */
+        char done[4300];
+        do {
             gen++;
-            prune(image_dir, gen, keep);
+            snprintf(done, sizeof done, "%s/gen.%u", image_dir, gen);
+        } while (access(done, F_OK) == 0);
+        if (!ntasks || cr_state_disabled(image_dir) > 0)
+            continue;
+        if (strcmp(opened, node)) {
+            cr_events_open(image_dir, node);
+            snprintf(opened, sizeof opened, "%s", node);
         }
+        if (one_generation(image_dir, gen, tasks, ntasks, nodeid, nnodes, node, log) == 0)
+            cr_gen_prune(image_dir, keep, gen);
     }
     _exit(0);
 }

@@ -2,9 +2,11 @@
 #ifndef SLURM_CR_PERIODIC_H
 #define SLURM_CR_PERIODIC_H
 
-/* Runs until SIGTERM: reads "RANK PID" lines from regfd, checkpoints those tasks
- * every `interval` seconds into image_dir, keeping `keep` generations. */
+/* Runs until regfd is closed (or SIGTERM): reads "RANK PID" and "node NAME" lines from regfd, checkpoints those tasks
+ * every `interval` seconds into image_dir, keeping `keep` generations; this is node
+ * `nodeid` (named nodename) of the step's nnodes. */
 __attribute__((noreturn)) void cr_periodic_writer(int regfd, const char *image_dir, long interval,
-                                                  unsigned keep, const char *nodename);
+                                                  unsigned keep, const char *nodename,
+                                                  unsigned nodeid, unsigned nnodes);
 
 #endif

@@ -6,8 +6,12 @@
  * task the old environment (SLURM_CHECKPOINT, SLURM_CHECKPOINT_DIR,
  * SLURM_CHECKPOINT_IMAGE_DIR, SLURM_RESTART_DIR).  Any task can then be
  * checkpointed by its owner or root with cr_checkpoint, and restarted with cr_restart.
+ * With --checkpoint and a directory, a writer per node takes periodic checkpoints
+ * (periodic.c); with --restart-dir, every task restarts from the latest complete
+ * generation there instead of starting afresh (restart.c).
  *
  * plugstack.conf:  required /path/spank_cr.so [runtime=PATH] [checkpoint_dir=DIR]
+ *                  [generations=N] [cr_restart=PATH] [agent=PATH]
  */
 #define _GNU_SOURCE
 #include <ctype.h>
@@ -19,6 +23,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/syscall.h>
+#include <grp.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -26,6 +31,7 @@
 #include <slurm/spank.h>
 
 #include "periodic.h"
+#include "restart.h"
 
 SPANK_PLUGIN(cr, 1);
 
@@ -33,7 +39,16 @@ SPANK_PLUGIN(cr, 1);
 #define CR_RUN_LIB "libcr_run.so"
 #endif
 
+#ifndef CR_RESTART_PROG
+#define CR_RESTART_PROG "/usr/local/bin/cr_restart"
+#endif
+#ifndef CR_AGENT_PROG
+#define CR_AGENT_PROG "/usr/local/libexec/slurm-cr/cr_agent"
+#endif
+
 static char runtime[4096] = CR_RUN_LIB;
+static char cr_restart[4096] = CR_RESTART_PROG; /* cr_restart= in plugstack.conf */
+static char agent[4096] = CR_AGENT_PROG;        /* agent= in plugstack.conf */
 static char site_dir[4096];      /* checkpoint_dir= in plugstack.conf */
 static long interval = -1;       /* seconds, from --checkpoint; 0: none */
 static char ckpt_dir[4096];      /* --checkpoint-dir */
@@ -138,9 +153,13 @@ int slurm_spank_init(spank_t sp, int ac, char **av)
             snprintf(site_dir, sizeof site_dir, "%s", av[i] + 15);
         else if (!strncmp(av[i], "generations=", 12) && atoi(av[i] + 12) > 0)
             keep = (unsigned)atoi(av[i] + 12);
+        else if (!strncmp(av[i], "cr_restart=", 11) && av[i][11] == '/')
+            snprintf(cr_restart, sizeof cr_restart, "%s", av[i] + 11);
+        else if (!strncmp(av[i], "agent=", 6) && av[i][6] == '/')
+            snprintf(agent, sizeof agent, "%s", av[i] + 6);
         else {
-            slurm_error("spank_cr: unknown plugstack.conf argument '%s' (known: runtime=PATH, "
-                        "checkpoint_dir=DIR, generations=N)", av[i]);
+            slurm_error("spank_cr: unknown or bad plugstack.conf argument '%s' (known: runtime=PATH, "
+                        "checkpoint_dir=DIR, generations=N, cr_restart=/PATH, agent=/PATH)", av[i]);
             return -1;
         }
     }
@@ -164,8 +183,11 @@ static void start_writer(spank_t sp, const char *image_dir)
 {
     uid_t uid = 0;
     gid_t gid = 0;
+    uint32_t nodeid = 0, nnodes = 1;
     int p[2];
     char node[256] = "";
+    spank_get_item(sp, S_JOB_NODEID, &nodeid);
+    spank_get_item(sp, S_JOB_NNODES, &nnodes);
     if (spank_getenv(sp, "SLURMD_NODENAME", node, sizeof node) != ESPANK_SUCCESS)
         gethostname(node, sizeof node - 1);
     if (spank_get_item(sp, S_JOB_UID, &uid) != ESPANK_SUCCESS ||
@@ -174,17 +196,26 @@ static void start_writer(spank_t sp, const char *image_dir)
         slurm_error("spank_cr: periodic checkpoints are off for this step (no user or pipe)");
         return;
     }
+    /* The writer is a grandchild that init reaps: a child of slurmstepd killed with the
+     * step (scancel) would stay a zombie that slurmstepd never waits for, and the step
+     * would not end ("job not ending with signals").  It ends when the pipe closes:
+     * at slurm_spank_exit, or when slurmstepd is gone. */
     pid_t pid = fork();
     if (pid == 0) {
+        if (fork() != 0)
+            _exit(0);
         /* nothing of slurmstepd's: its sockets to srun must close when the step ends */
         int null = open("/dev/null", O_RDWR);
         if (dup2(p[0], 3) < 0 || null < 0)
             _exit(1);
         dup2(null, 0), dup2(null, 1), dup2(null, 2);
         syscall(SYS_close_range, 4U, ~0U, 0U);
-        if (setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
+        /* user_init runs with privileges dropped for now (euid and groups the user's):
+         * make that for good; with euid 0, drop root's groups first */
+        if ((geteuid() == 0 && setgroups(1, &gid) < 0) || setresgid(gid, gid, gid) < 0 ||
+            setresuid(uid, uid, uid) < 0)
             _exit(1);
-        cr_periodic_writer(3, image_dir, interval, keep, node);
+        cr_periodic_writer(3, image_dir, interval, keep, node, nodeid, nnodes);
     }
     close(p[0]);
     if (pid < 0) {
@@ -192,6 +223,8 @@ static void start_writer(spank_t sp, const char *image_dir)
         slurm_error("spank_cr: cannot start the checkpoint writer: %s", strerror(errno));
         return;
     }
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+        ;
     writer = pid;
     reg_fd = p[1];
 }
@@ -241,6 +274,25 @@ int slurm_spank_user_init(spank_t sp, int ac, char **av)
     return 0;
 }
 
+/* In the task, with the job user's identity, right before Slurm execs the program. */
+int slurm_spank_task_init(spank_t sp, int ac, char **av)
+{
+    (void)ac;
+    (void)av;
+    if (!spank_remote(sp))
+        return 0;
+    if (reg_fd >= 0) { /* the writer learns the node's name from the first task */
+        char node[256];
+        if (spank_getenv(sp, "SLURMD_NODENAME", node, sizeof node) == ESPANK_SUCCESS)
+            dprintf(reg_fd, "node %s\n", node);
+        close(reg_fd);
+        reg_fd = -1;
+    }
+    if (!restart_dir[0])
+        return 0;
+    return cr_restart_at_launch(sp, restart_dir, cr_restart, agent);
+}
+
 /* In slurmstepd, right after each task is forked: tell the writer. */
 int slurm_spank_task_post_fork(spank_t sp, int ac, char **av)
 {
@@ -261,11 +313,8 @@ int slurm_spank_exit(spank_t sp, int ac, char **av)
     (void)ac;
     (void)av;
     if (writer > 0) {
-        close(reg_fd);
+        close(reg_fd); /* the writer ends when it sees the pipe closed */
         reg_fd = -1;
-        kill(writer, SIGTERM);
-        while (waitpid(writer, NULL, 0) < 0 && errno == EINTR)
-            ;
         writer = 0;
     }
     return 0;

@@ -1,0 +1,19 @@
+/* The tasks of a step on this node, found in /proc: processes of this user whose
+ * parent is a slurmstepd and whose environment names the job, the step and this node
+ * (several slurmd may share one kernel, so the node name is checked too). */
+#ifndef SLURM_CR_STEP_TASKS_H
+#define SLURM_CR_STEP_TASKS_H
+
+#include <sys/types.h>
+
+struct step_task {
+    pid_t pid;        /* what to checkpoint: the task, or the process cr_restart restored */
+    pid_t task_pid;   /* the task itself (Slurm's child) */
+    unsigned rank;    /* SLURM_PROCID */
+    char image_dir[4096]; /* its SLURM_CHECKPOINT_IMAGE_DIR, "" if none */
+};
+
+/* Up to max tasks of job.step on node; the count, or -errno. */
+int step_tasks_find(const char *job, const char *step, const char *node, struct step_task *t, int max);
+
+#endif

@@ -1,0 +1,133 @@
+/* Restart at launch: srun --restart-dir=<dir>/<jobid>.<stepid> ./app
+ *
+ * Slurm 22.05 has no spank_prepend_task_argv, so the task becomes the restart itself:
+ * slurm_spank_task_init runs in the task process, with the job user's identity only,
+ * right before Slurm would execve the application; there the plugin execve()s
+ *   cr_restart --run-on-success=EVENT --run-on-failure=EVENT <gen.N>/task.<rank>.ckpt
+ * with the task's environment.  cr_restart stays the task (Slurm's child) and exits
+ * as the restored process does.  Like the old checkpoint/blcr plugin, this skips what
+ * Slurm does after task_init: TaskProlog and the propagation of the submitting
+ * shell's limits (the restored process gets the limits it was checkpointed with).
+ *
+ * Before that, and as the job user only: the directory, its latest complete
+ * generation (one with a manifest), the manifest's task count against the step's, and
+ * the rank's file; any failure is said once (by rank 0 when it is the step's, by the
+ * rank when it is its own) and the task fails to start.  RSTRT_BEGIN, then
+ * RSTRT_END or RSTRT_ERROR (events.h) per task, the END from cr_restart's hooks. */
+#define _GNU_SOURCE
+#include "restart.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "events.h"
+#include "manifest.h"
+
+#define SPANK_BATCH_STEP 0xfffffffbU
+
+static int fail(int say, int err, unsigned gen, int rank, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static int fail(int say, int err, unsigned gen, int rank, const char *fmt, ...)
+{
+    char msg[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (say)
+        slurm_error("spank_cr: %s", msg);
+    cr_event("RSTRT_ERROR", gen, rank, err, msg, 0, NULL);
+    return -1;
+}
+
+/* 'text' for sh -c; 0 if text holds a quote */
+static int quote(char *out, size_t len, const char *text)
+{
+    if (strchr(text, '\'') || strlen(text) + 3 > len)
+        return 0;
+    snprintf(out, len, "'%s'", text);
+    return 1;
+}
+
+int cr_restart_at_launch(spank_t sp, const char *dir, const char *cr_restart, const char *agent)
+{
+    uint32_t rank = 0, ntasks = 0, job = 0, step = 0;
+    uid_t uid = (uid_t)-1;
+    char node[256] = "", msg[1536];
+    if (spank_get_item(sp, S_JOB_STEPID, &step) == ESPANK_SUCCESS && step == SPANK_BATCH_STEP)
+        return 0; /* the batch script itself runs as written; its steps restart */
+    if (spank_get_item(sp, S_TASK_GLOBAL_ID, &rank) != ESPANK_SUCCESS ||
+        spank_get_item(sp, S_JOB_TOTAL_TASK_COUNT, &ntasks) != ESPANK_SUCCESS ||
+        spank_get_item(sp, S_JOB_UID, &uid) != ESPANK_SUCCESS) {
+        slurm_error("spank_cr: --restart-dir: Slurm did not give the task's rank, task count or user");
+        return -1;
+    }
+    spank_get_item(sp, S_JOB_ID, &job);
+    if (spank_getenv(sp, "SLURMD_NODENAME", node, sizeof node) != ESPANK_SUCCESS)
+        gethostname(node, sizeof node - 1);
+    /* everything below reads user-controlled paths: only ever as the user */
+    if (geteuid() != uid || getuid() != uid || geteuid() == 0) {
+        slurm_error("spank_cr: --restart-dir: the task runs as uid %u/%u, not as the job user %u; "
+                    "refusing to read %s with those rights", (unsigned)getuid(), (unsigned)geteuid(),
+                    (unsigned)uid, dir);
+        return -1;
+    }
+    int say_step = rank == 0;
+    cr_events_open(dir, node);
+    struct cr_manifest m;
+    int r = cr_manifest_latest(dir, &m, msg, sizeof msg);
+    cr_event("RSTRT_BEGIN", r == 0 ? m.gen : 0, (int)rank, 0, NULL, 0, NULL);
+    if (r < 0)
+        return fail(say_step, -r, 0, (int)rank,
+                    "--restart-dir=%s: %s; give the directory of a step's images, "
+                    "<checkpoint-dir>/<jobid>.<stepid>, that holds a complete generation "
+                    "(written by srun --checkpoint or scontrol checkpoint create)", dir, msg);
+    if (m.tasks != ntasks) {
+        unsigned gen = m.gen, want = m.tasks;
+        cr_manifest_free(&m);
+        return fail(say_step, EINVAL, gen, (int)rank,
+                    "--restart-dir=%s: its checkpoint (generation %u) holds %u tasks, this step "
+                    "has %u: restart it with -n%u (srun -n%u --restart-dir=%s ...)", dir, gen, want,
+                    ntasks, want, want, dir);
+    }
+    char file[4400];
+    snprintf(file, sizeof file, "%s/%s", m.dir, m.file[rank]);
+    unsigned gen = m.gen;
+    cr_manifest_free(&m);
+    if (access(file, R_OK) < 0)
+        return fail(1, errno, gen, (int)rank, "--restart-dir=%s: rank %u: %s: %s", dir, rank, file,
+                    strerror(errno));
+    /* the hooks that report the end of the restart, run by cr_restart with sh -c */
+    char qa[4200], qd[4200], qn[300], ok[9000], bad[9000];
+    if (!quote(qa, sizeof qa, agent) || !quote(qd, sizeof qd, dir) || !quote(qn, sizeof qn, node))
+        return fail(1, EINVAL, gen, (int)rank, "--restart-dir=%s: a quote in a path", dir);
+    snprintf(ok, sizeof ok, "--run-on-success=%s event RSTRT_END %s %s %u %u", qa, qd, qn, gen, rank);
+    snprintf(bad, sizeof bad, "--run-on-failure=%s event RSTRT_ERROR %s %s %u %u", qa, qd, qn, gen, rank);
+    char *argv[] = { (char *)cr_restart, ok, bad, file, NULL };
+    /* the task's environment, without the runtime: the image holds its own */
+    char **env = NULL, **clean;
+    size_t n = 0;
+    if (spank_get_item(sp, S_JOB_ENV, &env) != ESPANK_SUCCESS || !env)
+        return fail(1, EINVAL, gen, (int)rank, "--restart-dir: Slurm did not give the task's environment");
+    while (env[n])
+        n++;
+    clean = calloc(n + 1, sizeof *clean);
+    if (!clean)
+        return fail(1, ENOMEM, gen, (int)rank, "--restart-dir: %s", strerror(ENOMEM));
+    n = 0;
+    for (char **e = env; *e; e++)
+        if (strncmp(*e, "LD_PRELOAD=", 11))
+            clean[n++] = *e;
+    (void)job;
+    execve(cr_restart, argv, clean);
+    int e = errno;
+    free(clean);
+    return fail(1, e, gen, (int)rank, "--restart-dir: cannot run %s: %s; set cr_restart= in plugstack.conf",
+                cr_restart, strerror(e));
+}

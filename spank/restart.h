@@ -1,0 +1,13 @@
+/* Restart at launch (srun --restart-dir=DIR), see restart.c. */
+#ifndef SLURM_CR_RESTART_AT_LAUNCH_H
+#define SLURM_CR_RESTART_AT_LAUNCH_H
+
+#include <slurm/spank.h>
+
+/* In slurm_spank_task_init: turns the task into cr_restart of its rank's context file
+ * from the latest complete generation of restart_dir.  Returns only on failure (-1,
+ * after saying why): the task then does not start. */
+int cr_restart_at_launch(spank_t sp, const char *restart_dir, const char *cr_restart,
+                         const char *agent);
+
+#endif

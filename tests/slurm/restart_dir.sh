@@ -1,0 +1,90 @@
+#!/bin/bash
+# Restart at launch: a 3-node, 6-task step run with --checkpoint is cancelled midway;
+# a new job's `srun -N3 -n6 --restart-dir=<dir>/<jobid>.<stepid>` resumes every rank
+# from the latest complete generation (not a fresh start: its arguments would write
+# elsewhere), and each rank's output file and final line match an uninterrupted run.
+# RSTRT_BEGIN/RSTRT_END per rank in the step's events.  Refused with a message that
+# names the problem and the way out, no task starting: another task count, a missing
+# directory, one without a complete generation (only gen.N with its manifest counts).
+. "$top_srcdir/tests/slurm/lib.sh"
+slurm_test_cluster restart_dir generations=3 cr_restart=$top_builddir/util/cr_restart agent=$top_builddir/slurm_checkpoint/cr_agent
+P=$B/tests/programs/rankcount
+STEPS=120
+
+# the reference: every rank uninterrupted (the output does not depend on the delay)
+mkdir -p "$D/ref"
+for r in 0 1 2 3 4 5; do
+    SLURM_PROCID=$r timeout 60 "$P" "$D/ref" $STEPS 0 >> "$D/ref.out" || fail "reference rank $r failed"
+done
+
+# the step to interrupt
+cluster_run mkdir -p "$S/run" "$S/ck"
+cluster_run timeout 120 srun -N3 -n6 --checkpoint=0:02 --checkpoint-dir="$S/ck" \
+    "$P" "$S/run" $STEPS 100 > "$D/first.out" 2> "$D/first.err" &
+srun_pid=$!
+job=
+for i in $(seq 1 300); do
+    job=$(timeout 10 squeue -h -u "$CLUSTER_USER" -o %i | head -n 1)
+    [ -n "$job" ] && [ -f "$S/ck/$job.0/latest/manifest" ] && break
+    sleep 0.2
+done
+[ -n "$job" ] || fail "the first job did not start: $(cat "$D/first.err")"
+img=$S/ck/$job.0
+[ -f "$img/latest/manifest" ] || fail "no complete generation in $img within 60 s: $(ls -la "$img" 2>&1; cat "$img/errors.log" 2>&1)"
+# a second generation, so that the restart is not from the very beginning
+first=$(readlink "$img/latest")
+for i in $(seq 1 100); do
+    [ "$(readlink "$img/latest")" != "$first" ] && break
+    sleep 0.2
+done
+timeout 20 scancel "$job" || fail "scancel $job failed"
+timeout 60 tail --pid=$srun_pid -f /dev/null || fail "srun of the cancelled job did not end within 60 s"
+wait $srun_pid
+latest=$(readlink "$img/latest")
+cat "$img/$latest/manifest" >&2
+grep -qx "tasks 6" "$img/$latest/manifest" || fail "the latest generation does not hold 6 tasks"
+grep -qx "nodes 3" "$img/$latest/manifest" || fail "the latest generation was not written by 3 nodes"
+for n in n1 n2 n3; do
+    grep -q " $n\$" "$img/$latest/manifest" || fail "no task of $n in the manifest"
+done
+for r in 0 1 2 3 4 5; do
+    k=$(wc -l < "$S/run/rank.$r")
+    [ "$k" -lt $STEPS ] || fail "rank $r finished before it was cancelled"
+done
+[ ! -s "$img/errors.log" ] || fail "the writer reported errors: $(cat "$img/errors.log")"
+
+# refusals: the way out is named, no task starts
+out=$(cluster_run timeout 60 srun -N3 -n4 --restart-dir="$img" "$P" "$S/wrong" 5 0 2>&1) &&
+    fail "a 4-task step restarted from a 6-task checkpoint: $out"
+echo "$out" >&2
+echo "$out" | grep -q "holds 6 tasks, this step has 4: restart it with -n6" || fail "wrong task count, srun said: $out"
+[ ! -e "$S/wrong" ] || fail "a task of the refused step ran"
+out=$(cluster_run timeout 60 srun -N1 -n1 --restart-dir="$S/ck/nosuch.0" "$P" "$S/wrong" 5 0 2>&1) &&
+    fail "a restart from a missing directory started: $out"
+echo "$out" | grep -q "$S/ck/nosuch.0: No such file or directory" || fail "missing directory, srun said: $out"
+cluster_run mkdir -p "$S/ck/partial.0/gen.1.tmp"
+out=$(cluster_run timeout 60 srun -N1 -n1 --restart-dir="$S/ck/partial.0" "$P" "$S/wrong" 5 0 2>&1) &&
+    fail "a restart from a directory without a complete generation started: $out"
+echo "$out" | grep -q "holds no complete checkpoint generation" || fail "no complete generation, srun said: $out"
+[ ! -e "$S/wrong" ] || fail "a task of a refused step ran"
+
+# the restart, in a new job: arguments that would write to $S/fresh if it started afresh
+cluster_run timeout 120 srun -N3 -n6 --restart-dir="$img" "$P" "$S/fresh" 3 0 > "$D/second.out" 2> "$D/second.err" ||
+    fail "the restarted step failed: $(cat "$D/second.err")"
+[ ! -e "$S/fresh" ] || fail "the step started afresh instead of restarting"
+sort "$D/ref.out" > "$D/ref.sorted"
+sort "$D/second.out" | cmp - "$D/ref.sorted" || fail "the restarted ranks' final lines differ: $(cat "$D/second.out")"
+for r in 0 1 2 3 4 5; do
+    cmp "$S/run/rank.$r" "$D/ref/rank.$r" || fail "rank $r's output differs from an uninterrupted run"
+done
+python3 - "$img/events.jsonl" "${latest#gen.}" <<'PYEOF' || fail "restart events are not right: $(grep RSTRT "$img/events.jsonl")"
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1]) if "RSTRT" in l]
+gen = int(sys.argv[2])
+ok = [e for e in ev if e["event"] == "RSTRT_END" and e["generation"] == gen]
+assert sorted(e["rank"] for e in ok) == list(range(6)), "not one RSTRT_END per rank"
+begins = {e["handle"] for e in ev if e["event"] == "RSTRT_BEGIN"}
+assert all(e["handle"] in begins for e in ev if e["event"] != "RSTRT_BEGIN"), "an END/ERROR without its BEGIN"
+assert any(e["event"] == "RSTRT_ERROR" and e["errno"] == 22 for e in ev), "no RSTRT_ERROR for the refused step"
+PYEOF
+pass
