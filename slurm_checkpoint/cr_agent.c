@@ -74,7 +74,7 @@ static int cmd_prepare(int argc, char **argv)
     static struct option opts[] = { { "image-dir", 1, 0, 'd' }, { 0, 0, 0, 0 } };
     const char *dir = NULL;
     int c;
-    while ((c = getopt_long(argc, argv, "+d:", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "d:", opts, NULL)) != -1) {
         if (c == 'd')
             dir = optarg;
         else
@@ -161,7 +161,7 @@ static int cmd_checkpoint(int argc, char **argv)
     const char *dir = NULL, *tool = CR_CHECKPOINT_PROG, *maxwait = "10";
     unsigned gen = 0;
     int stop = 0, c;
-    while ((c = getopt_long(argc, argv, "+d:g:st:c:", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "d:g:st:c:", opts, NULL)) != -1) {
         switch (c) {
         case 'd': dir = optarg; break;
         case 'g': gen = (unsigned)strtoul(optarg, NULL, 10); break;

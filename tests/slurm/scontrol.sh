@@ -1,0 +1,103 @@
+#!/bin/bash
+# scontrol checkpoint on a 3-node, 6-task step, through scontrol-cr and its node agent:
+# able/disable/enable/error and create as the job user, refusal for another user; a
+# vacate ends the step with every rank checkpointed, and a new job restarts from it
+# (srun --restart-dir) to finish as an uninterrupted run does.  A step with a task that
+# cannot be checkpointed (not preloaded): create fails naming node, rank and reason,
+# `error` reports it, and the step keeps running.
+. "$top_srcdir/tests/slurm/lib.sh"
+slurm_test_cluster scontrol cr_restart=$top_builddir/util/cr_restart agent=$top_builddir/slurm_checkpoint/cr_agent
+P=$B/tests/programs/rankcount
+STEPS=100
+SC=(SCONTROL_CR_AGENT=$B/slurm_checkpoint/cr_agent SCONTROL_CR_CHECKPOINT=$B/util/cr_checkpoint
+    timeout 300 "$B/scontrol-helpers/scontrol-cr")
+other=crother
+id "$other" >/dev/null 2>&1 || useradd -M -s /bin/bash "$other" || fail "cannot create the user $other"
+
+mkdir -p "$D/ref"
+for r in 0 1 2 3 4 5; do
+    SLURM_PROCID=$r timeout 60 "$P" "$D/ref" $STEPS 0 >> "$D/ref.out" || fail "reference rank $r failed"
+done
+
+# start_step DIR [VAR=value...] -- [SRUN OPTIONS...]: a 6-rank step writing into DIR;
+# sets job and srun_pid
+start_step() {
+    local out=$1 envs=()
+    shift
+    while [ "$1" != -- ]; do envs+=("$1"); shift; done
+    shift
+    cluster_run mkdir -p "$out"
+    cluster_run "${envs[@]}" timeout 200 srun "$@" -N3 -n6 --checkpoint-dir="$S/ck" "$P" "$out" $STEPS 100 \
+        > "$out.srun.out" 2> "$out.srun.err" &
+    srun_pid=$!
+    job=
+    for i in $(seq 1 300); do
+        job=$(timeout 10 squeue -h -u "$CLUSTER_USER" -t R -o %i | sort -n | tail -n 1)
+        [ -n "$job" ] && [ "$(cat "$out"/rank.* 2>/dev/null | wc -l)" -ge 60 ] && return 0
+        sleep 0.2
+    done
+    fail "the step did not start writing: $(cat "$out.srun.err")"
+}
+lines() { cat "$1"/rank.* | wc -l; }
+
+# with periodic checkpoints too: the writer must not keep the vacated step alive
+start_step "$S/run" -- --checkpoint=0:03
+# other commands go to the real scontrol
+cluster_run "${SC[@]}" show job "$job" | grep -q "JobId=$job " || fail "scontrol-cr show job did not pass through"
+out=$(cluster_run "${SC[@]}" checkpoint able "$job.0" 2>&1); [ "$out" = Yes ] || fail "able said: $out"
+cluster_run "${SC[@]}" checkpoint disable "$job.0" || fail "disable failed"
+out=$(cluster_run "${SC[@]}" checkpoint able "$job.0" 2>&1); [ "$out" = No ] || fail "able after disable said: $out"
+out=$(cluster_run "${SC[@]}" checkpoint create "$job.0" 2>&1) && fail "create while disabled succeeded"
+echo "$out" | grep -q "presently disabled" || fail "create while disabled said: $out"
+cluster_run "${SC[@]}" checkpoint enable "$job.0" || fail "enable failed"
+out=$(cluster_run "${SC[@]}" checkpoint able "$job.0" 2>&1); [ "$out" = Yes ] || fail "able after enable said: $out"
+out=$(cluster_run "${SC[@]}" checkpoint frob "$job.0" 2>&1) && fail "an unknown operation was accepted"
+echo "$out" | grep -q "Invalid checkpoint operation: frob" || fail "unknown operation, it said: $out"
+
+# root acts as the owner
+out=$(env "${SC[@]}" checkpoint able "$job.0" 2>&1); [ "$out" = Yes ] || fail "able as root said: $out"
+
+# another user is refused, before anything reaches the nodes
+out=$(cd / && runuser -u "$other" -- env SLURM_CONF="$SLURM_CONF" "${SC[@]}" checkpoint create "$job.0" 2>&1) &&
+    fail "$other could checkpoint $CLUSTER_USER's job"
+echo "$out" | grep -q "Access/permission denied" || fail "$other was refused with: $out"
+
+cluster_run "${SC[@]}" checkpoint create "$job.0" 2> "$D/create.err" || fail "create failed: $(cat "$D/create.err")"
+img=$S/ck/$job.0
+latest=$(readlink "$img/latest") || fail "create left no latest generation"
+grep -qx "tasks 6" "$img/$latest/manifest" && grep -qx "nodes 3" "$img/$latest/manifest" ||
+    fail "the created generation is not the whole step: $(cat "$img/$latest/manifest")"
+out=$(cluster_run "${SC[@]}" checkpoint error "$job.0" 2>&1); [ "$out" = "error(0): none" ] || fail "error said: $out"
+n=$(lines "$S/run"); sleep 1
+[ "$(lines "$S/run")" -gt "$n" ] || fail "the step did not go on after create"
+
+# vacate: checkpoint, stop, end; srun must end (bounded)
+cluster_run "${SC[@]}" checkpoint vacate "$job.0" MaxWait=20 2> "$D/vacate.err" || fail "vacate failed: $(cat "$D/vacate.err")"
+timeout 60 tail --pid=$srun_pid -f /dev/null || fail "srun did not end within 60 s of the vacate"
+wait $srun_pid
+latest=$(readlink "$img/latest")
+for r in 0 1 2 3 4 5; do
+    [ "$(wc -l < "$S/run/rank.$r")" -lt $STEPS ] || fail "rank $r finished before the vacate"
+done
+cluster_run timeout 120 srun -N3 -n6 --restart-dir="$img" "$P" "$S/fresh" 3 0 > "$D/restart.out" 2> "$D/restart.err" ||
+    fail "the restart from the vacated step failed: $(cat "$D/restart.err")"
+[ ! -e "$S/fresh" ] || fail "the step started afresh instead of restarting"
+sort "$D/ref.out" > "$D/ref.sorted"
+sort "$D/restart.out" | cmp - "$D/ref.sorted" || fail "the restarted ranks' final lines differ: $(cat "$D/restart.out")"
+for r in 0 1 2 3 4 5; do
+    cmp "$S/run/rank.$r" "$D/ref/rank.$r" || fail "rank $r's output differs from an uninterrupted run"
+done
+
+# a task that cannot be checkpointed: reported with node, rank and reason; the step goes on
+start_step "$S/bare" RANKCOUNT_BARE=3 --
+out=$(cluster_run "${SC[@]}" checkpoint create "$job.0" 2>&1) && fail "create succeeded with rank 3 not preloaded"
+echo "$out" >&2
+echo "$out" | grep -q "node n2 rank 3: .*(errno [1-9][0-9]*)" || fail "the failure does not name node n2, rank 3 and why: $out"
+out=$(cluster_run "${SC[@]}" checkpoint error "$job.0" 2>&1)
+echo "$out" | grep -q "^error([1-9][0-9]*): .*node n2 rank 3" || fail "error said: $out"
+ls -d "$S/ck/$job.0"/gen.*.tmp 2>/dev/null && fail "the failed generation was left behind"
+n=$(lines "$S/bare"); sleep 1
+[ "$(lines "$S/bare")" -gt "$n" ] && kill -0 $srun_pid 2>/dev/null || fail "the step did not go on after the failed create"
+timeout 20 scancel "$job"
+timeout 60 tail --pid=$srun_pid -f /dev/null || fail "srun did not end after scancel"
+pass
