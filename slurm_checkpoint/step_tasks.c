@@ -62,6 +62,17 @@ static pid_t child_of(pid_t parent)
     return found;
 }
 
+pid_t step_task_target(pid_t pid)
+{
+    char comm[64];
+    pid_t ppid, c;
+    /* a task restarted at launch is cr_restart: what runs is its child */
+    if (proc_stat(pid, comm, sizeof comm, &ppid) == 0 && !strcmp(comm, "cr_restart") &&
+        (c = child_of(pid)) > 0)
+        return c;
+    return pid;
+}
+
 int step_tasks_find(const char *job, const char *step, const char *node, struct step_task *t, int max)
 {
     DIR *d = opendir("/proc");
@@ -104,13 +115,7 @@ int step_tasks_find(const char *job, const char *step, const char *node, struct 
         if (!j || !s || !nn || !r_ || strcmp(j, job) || strcmp(s, step) || strcmp(nn, node))
             continue;
         t[n].task_pid = pid;
-        t[n].pid = pid;
-        /* a task restarted at launch is cr_restart: what runs is its child */
-        if (!strcmp(comm, "cr_restart")) {
-            pid_t c = child_of(pid);
-            if (c > 0)
-                t[n].pid = c;
-        }
+        t[n].pid = step_task_target(pid);
         t[n].rank = (unsigned)atoi(r_);
         snprintf(t[n].image_dir, sizeof t[n].image_dir, "%s", img ? img : "");
         n++;

@@ -13,6 +13,10 @@ struct step_task {
     char image_dir[4096]; /* its SLURM_CHECKPOINT_IMAGE_DIR, "" if none */
 };
 
+/* What to checkpoint for task pid: pid, or, when the task is cr_restart (restarted at
+ * launch), the process it restored. */
+pid_t step_task_target(pid_t pid);
+
 /* Up to max tasks of job.step on node; the count, or -errno. */
 int step_tasks_find(const char *job, const char *step, const char *node, struct step_task *t, int max);
 

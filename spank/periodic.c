@@ -33,6 +33,7 @@
 #include "generation.h"
 #include "request_client.h"
 #include "step_state.h"
+#include "step_tasks.h"
 
 #define MAX_TASKS 1024
 
@@ -68,7 +69,8 @@ static int one_generation(const char *image_dir, unsigned gen, const struct task
         cr_gen_task_path(&g, t[i].rank, 0, final, sizeof final);
         int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
         struct crq q;
-        if (fd < 0 || crq_start(&q, t[i].pid, fd, 60000, CR_CTL_CONTINUE) < 0 || crq_wait(&q, -1) != 1 || q.err) {
+        pid_t target = step_task_target(t[i].pid); /* cr_restart's child, after a restart */
+        if (fd < 0 || crq_start(&q, target, fd, 60000, CR_CTL_CONTINUE) < 0 || crq_wait(&q, -1) != 1 || q.err) {
             err = fd < 0 ? errno : q.err ? q.err : EIO;
             snprintf(why, sizeof why, "task %u (pid %d): %s", t[i].rank, (int)t[i].pid,
                      fd < 0 ? strerror(errno) : q.msg);

@@ -1,6 +1,7 @@
 #!/bin/bash
 # Restart at launch: a 3-node, 6-task step run with --checkpoint is cancelled midway;
 # a new job's `srun -N3 -n6 --restart-dir=<dir>/<jobid>.<stepid>` resumes every rank
+# (and is checkpointed again periodically)
 # from the latest complete generation (not a fresh start: its arguments would write
 # elsewhere), and each rank's output file and final line match an uninterrupted run.
 # RSTRT_BEGIN/RSTRT_END per rank in the step's events.  Refused with a message that
@@ -69,8 +70,13 @@ echo "$out" | grep -q "holds no complete checkpoint generation" || fail "no comp
 [ ! -e "$S/wrong" ] || fail "a task of a refused step ran"
 
 # the restart, in a new job: arguments that would write to $S/fresh if it started afresh
-cluster_run timeout 120 srun -N3 -n6 --restart-dir="$img" "$P" "$S/fresh" 3 0 > "$D/second.out" 2> "$D/second.err" ||
+# (with periodic checkpoints of the restarted step: its tasks are cr_restart, the
+# writer checkpoints the processes they restored)
+cluster_run timeout 120 srun -N3 -n6 --restart-dir="$img" --checkpoint=0:02 --checkpoint-dir="$S/ck2" \
+    "$P" "$S/fresh" 3 0 > "$D/second.out" 2> "$D/second.err" ||
     fail "the restarted step failed: $(cat "$D/second.err")"
+img2=$(ls -d "$S"/ck2/*.0 | head -n 1)
+grep -qx "tasks 6" "$img2/latest/manifest" || fail "no complete generation of the restarted step: $(ls -la "$img2"; cat "$img2/errors.log")"
 [ ! -e "$S/fresh" ] || fail "the step started afresh instead of restarting"
 sort "$D/ref.out" > "$D/ref.sorted"
 sort "$D/second.out" | cmp - "$D/ref.sorted" || fail "the restarted ranks' final lines differ: $(cat "$D/second.out")"

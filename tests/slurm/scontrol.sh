@@ -41,6 +41,8 @@ start_step() {
 lines() { cat "$1"/rank.* | wc -l; }
 
 # with periodic checkpoints too: the writer must not keep the vacated step alive
+"$B/scontrol-helpers/scontrol-cr" --help | grep -q "checkpoint OPERATION" || fail "scontrol-cr --help"
+"$B/slurm_checkpoint/cr_agent" --help | grep -q "cr_agent checkpoint" || fail "cr_agent --help"
 start_step "$S/run" -- --checkpoint=0:03
 # other commands go to the real scontrol
 cluster_run "${SC[@]}" show job "$job" | grep -q "JobId=$job " || fail "scontrol-cr show job did not pass through"
