@@ -132,6 +132,12 @@ static int cmd_claim(int argc, char **argv)
         char path[4200];
         snprintf(path, sizeof path, "%s/gen.%u.tmp", dir, n);
         if (mkdir(path, 0700) == 0) {
+            /* marks the number as a request's: periodic writers skip it */
+            char mark[4300];
+            snprintf(mark, sizeof mark, "%s/.request", path);
+            int fd = open(mark, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+            if (fd >= 0)
+                close(fd);
             printf("%u\n", n);
             return 0;
         }

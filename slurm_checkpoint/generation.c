@@ -147,6 +147,8 @@ static int complete(struct cr_gen *g, char *msg, size_t msglen)
     snprintf(dir, sizeof dir, "%s/gen.%u", g->image_dir, g->gen);
     snprintf(path, sizeof path, "%s/.finish", g->tmpdir);
     rmdir(path);
+    snprintf(path, sizeof path, "%s/.request", g->tmpdir);
+    unlink(path);
     if (!err && rename(g->tmpdir, dir) < 0) {
         err = errno;
         snprintf(msg, msglen, "cannot rename %s to %s: %s", g->tmpdir, dir, strerror(errno));

@@ -6,7 +6,10 @@
  * The node that finds every part there (exactly one: it claims gen.N.tmp/.finish)
  * writes the manifest ("generation N", "tasks T", "nodes K", then the parts' lines
  * sorted by rank), fsyncs it, renames gen.N.tmp to gen.N and points `latest` at it.
- * A generation is complete only as gen.N with its manifest. */
+ * A generation is complete only as gen.N with its manifest.
+ * Periodic writers number generations by their ticks (alike on every node);
+ * `scontrol checkpoint` takes the next free number and marks it with
+ * gen.N.tmp/.request, which the writers skip. */
 #ifndef SLURM_CR_GENERATION_H
 #define SLURM_CR_GENERATION_H
 

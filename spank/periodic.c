@@ -46,8 +46,9 @@ static volatile sig_atomic_t stop;
 
 static void on_term(int sig) { (void)sig; stop = 1; }
 
-/* This node's part of generation gen: 0 when written (and the generation completed if
- * this node was the last), -1 on failure (the generation will not complete). */
+/* This node's part of generation gen: 1 when written and this node completed the
+ * generation (it was the last), 0 when written, -1 on failure (the generation will
+ * not complete). */
 static int one_generation(const char *image_dir, unsigned gen, const struct task *t, int n,
                           unsigned nodeid, unsigned nnodes, const char *node, FILE *log)
 {
@@ -91,8 +92,10 @@ static int one_generation(const char *image_dir, unsigned gen, const struct task
             ok = 0;
         }
     }
+    int completed = 0;
     if (ok) {
         r = cr_gen_node_done(&g, ranks, n, node, why, sizeof why);
+        completed = r == 1;
         if (r < 0) {
             err = -r;
             fprintf(log, "checkpoint generation %u: %s\n", gen, why);
@@ -108,7 +111,7 @@ static int one_generation(const char *image_dir, unsigned gen, const struct task
         return -1;
     }
     cr_event("CHKPT_END", gen, -1, 0, NULL, total, NULL);
-    return 0;
+    return completed;
 }
 
 void cr_periodic_writer(int regfd, const char *image_dir, long interval, unsigned keep,
@@ -182,18 +185,20 @@ void cr_periodic_writer(int regfd, const char *image_dir, long interval, unsigne
         ntasks = live;
         /* every node counts the same ticks, so that gen.N holds the same moment of
          * every node; a number an explicit checkpoint (scontrol) took is skipped */
-        char done[4300];
+        char done[4300], req[4400];
         do {
             gen++;
             snprintf(done, sizeof done, "%s/gen.%u", image_dir, gen);
-        } while (access(done, F_OK) == 0);
+            snprintf(req, sizeof req, "%s/gen.%u.tmp/.request", image_dir, gen);
+        } while (access(done, F_OK) == 0 || access(req, F_OK) == 0);
         if (!ntasks || cr_state_disabled(image_dir) > 0)
             continue;
         if (strcmp(opened, node)) {
             cr_events_open(image_dir, node);
             snprintf(opened, sizeof opened, "%s", node);
         }
-        if (one_generation(image_dir, gen, tasks, ntasks, nodeid, nnodes, node, log) == 0)
+        /* pruned by the node that completed it: every node is done with older ones */
+        if (one_generation(image_dir, gen, tasks, ntasks, nodeid, nnodes, node, log) == 1)
             cr_gen_prune(image_dir, keep, gen);
     }
     _exit(0);
