@@ -52,18 +52,42 @@ static void send_reply(struct cr_job *job, int phase)
         job->replied = 1;
 }
 
-/* Waits for the requester to say the file is in place; gives up (and resumes the
- * process unharmed) if it goes away or takes too long. */
+/* The PREPARE of a tree checkpoint; commands land here too (they share its head). */
+static struct cr_ctl_prepare tree_cmd;
+
+static int in_tree(const struct cr_job *job)
+{
+    return job->conn >= 0 && (job->flags & CR_CTL_TREE);
+}
+
+/* Waits for the requester's next command, which must be `op`; 0 if it goes away,
+ * sends anything else or takes too long (the process then resumes unharmed).  The
+ * processes of a tree wait for each other's writes, which may take long. */
+static int wait_cmd(struct cr_job *job, uint32_t op)
+{
+    if (job->conn < 0)
+        return 1;
+    struct pollfd p = { job->conn, POLLIN, 0 };
+    int ms = in_tree(job) ? 24 * 3600 * 1000 : COMMIT_WAIT_MS;
+    int r;
+    while ((r = poll(&p, 1, ms)) < 0 && errno == EINTR)
+        ;
+    if (r != 1)
+        return 0;
+    ssize_t n = recv(job->conn, &tree_cmd, sizeof tree_cmd, 0);
+    size_t want = op == CR_CMD_PREPARE ? sizeof tree_cmd : sizeof(struct cr_ctl_commit);
+    return n == (ssize_t)want && tree_cmd.magic == CR_CTL_MAGIC && tree_cmd.op == op;
+}
+
+/* Waits for the requester to say the file is in place: the signal to deliver. */
 static int wait_commit(struct cr_job *job)
 {
     if (job->conn < 0)
         return job->signal;
-    struct pollfd p = { job->conn, POLLIN, 0 };
-    struct cr_ctl_commit cm;
-    if (poll(&p, 1, COMMIT_WAIT_MS) != 1 || recv(job->conn, &cm, sizeof cm, 0) != (ssize_t)sizeof cm ||
-        cm.magic != CR_CTL_MAGIC)
+    if (!wait_cmd(job, CR_CMD_COMMIT))
         return 0;
-    return cm.signal > 0 && cm.signal < 65 ? cm.signal : 0;
+    int sig = tree_cmd.signal;
+    return sig > 0 && sig < 65 ? sig : 0;
 }
 
 /* With every other thread parked: the manager's own state, then the dump.  Returns
@@ -85,27 +109,43 @@ static __attribute__((noinline)) int dump_frozen(struct cr_job *job)
     }
     char msg[512] = "";
     struct dump *d;
-    int rc = cr_dump_begin(&d, msg, sizeof msg, job->flags);
-    if (rc == 0 && job->cow && cr_dump_forkable(d)) {
+    int rc = cr_dump_begin(&d, msg, sizeof msg, job->flags, in_tree(job) ? &tree_cmd : NULL);
+    job->dump = d;
+    /* a tree's processes stay frozen until every image is written: one that ran on
+     * might end before its turn to write comes */
+    if (rc == 0 && job->cow && !in_tree(job) && cr_dump_forkable(d)) {
         /* a snapshot child writes the memory as it is now; the process goes on */
         pid_t c = (pid_t)syscall(SYS_clone, 0 /* no SIGCHLD: the application never sees it */,
                                  NULL, NULL, NULL, NULL);
-        if (c == 0) {
-            int r = cr_dump_finish_in_child(d, job->fd);
-            syscall(SYS_exit_group, r);
-        }
+        if (c == 0)
+            syscall(SYS_exit_group, cr_dump_write(d, job->fd));
         if (c > 0) {
             job->child = c;
-            job->dump = d;
             return 0;
         }
     }
-    if (rc == 0)
-        rc = cr_dump_finish(d, job->fd, &job->bytes);
-    cr_dump_free(d);
-    if (rc < 0)
+    if (rc < 0) {
         job_fail(job, -rc, msg);
+        cr_dump_free(d);
+        job->dump = NULL;
+    }
     return rc < 0 ? rc : 0;
+}
+
+/* Writes the file from the frozen process itself (no snapshot child). */
+static int dump_write(struct cr_job *job)
+{
+    struct dump *d = job->dump;
+    int rc = 0;
+    if (cr_dump_write(d, job->fd) != 0) {
+        rc = -cr_dump_child_err(d);
+        job_fail(job, -rc, cr_dump_child_msg(d));
+    } else {
+        job->bytes = cr_dump_child_bytes(d);
+    }
+    cr_dump_free(d);
+    job->dump = NULL;
+    return rc;
 }
 
 /* The snapshot child is done: its result is the job's. */
@@ -161,9 +201,28 @@ static int freeze_and_dump(void *arg)
     send_reply(job, CR_CTL_FROZEN);
     if (job->err)
         return -job->err;
+    if (in_tree(job) && !wait_cmd(job, CR_CMD_PREPARE)) {
+        job_fail(job, ECANCELED, "the requester gave up before the whole tree was frozen");
+        return -ECANCELED;
+    }
     rc = dump_frozen(job);
-    if (rc == 1 || job->child)
-        return rc; /* restored copy; or a snapshot child is writing: answered later */
+    if (rc == 1)
+        return rc; /* the restored copy */
+    if (in_tree(job)) {
+        send_reply(job, CR_CTL_PREPARED);
+        if (rc < 0)
+            return rc;
+        if (!wait_cmd(job, CR_CMD_WRITE)) {
+            job_fail(job, ECANCELED, "the requester gave up before this process's turn to write");
+            cr_dump_free(job->dump);
+            job->dump = NULL;
+            return -ECANCELED;
+        }
+    }
+    if (job->child)
+        return 0; /* a snapshot child is writing: answered later */
+    if (rc == 0)
+        rc = dump_write(job);
     send_reply(job, CR_CTL_DONE);
     if (rc == 0) {
         int sig = wait_commit(job);

@@ -62,6 +62,7 @@ enum ctx_rec_type {
     CTX_REC_BLOCKS = 5,
     CTX_REC_BLOCK_CRCS = 6,
     CTX_REC_END = 7,
+    CTX_REC_TREE_PROC = 8,     /* tree files only: one per process of the tree */
 };
 
 struct ctx_rec {
@@ -144,6 +145,9 @@ enum ctx_fd_kind {
                                   the data waiting in it (when it is read in the process) */
     CTX_FD_DUP = 14,           /* the same open file description as fd source_fd, an
                                   earlier record (dup(), or inherited): one offset */
+    CTX_FD_SHARED = 15,        /* the same open file description as fd source_fd of the
+                                  tree's process number pos, an earlier one (a file
+                                  opened once and inherited: one offset) */
 };
 
 struct ctx_timerfd {
@@ -212,6 +216,23 @@ struct ctx_block {             /* one run of saved pages */
                                   the index of the fd record whose contents it holds */
 };
 #define CTX_BLOCK_FILE 0x80000000u
+
+/* A tree file: its header has CTX_HDR_TREE, scope and nproc; its records are one
+ * CTX_REC_TREE_PROC per process, parents before children; each live process's image
+ * is a complete single-process context file embedded at a page-aligned offset
+ * (offsets inside it are relative to its start); END closes the file. */
+#define CTX_HDR_TREE 0x1
+
+enum ctx_tree_state { CTX_TREE_LIVE = 1, CTX_TREE_ZOMBIE = 2 };
+
+struct ctx_tree_proc {
+    int32_t pid, ppid, pgid, sid;  /* as the tree sees them (its own pid namespace's) */
+    uint32_t state;            /* enum ctx_tree_state */
+    int32_t exit_status;       /* a zombie's wait status */
+    uint64_t image_offset;     /* live: its embedded image */
+    uint64_t image_length;
+    char comm[16];
+};
 
 struct ctx_end {
     uint64_t file_length;      /* offset just past this record */

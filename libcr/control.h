@@ -22,6 +22,10 @@ enum cr_ctl_op { CR_CTL_CHECKPOINT = 1 };
 #define CR_CTL_SAVE_EXE     0x4  /* save the executable's mappings whole */
 #define CR_CTL_SAVE_PRIVATE 0x8  /* ... every private file mapping */
 #define CR_CTL_SAVE_SHARED  0x10 /* ... every shared file mapping */
+#define CR_CTL_TREE         0x20 /* one process of a tree: once frozen it waits for
+                                    PREPARE (every process of the tree is frozen), then
+                                    for WRITE (its turn to append its image to the
+                                    shared file), then COMMIT; it stays frozen all along */
 
 struct cr_ctl_request {        /* requester -> runtime, with the destination fd (SCM_RIGHTS) */
     uint32_t magic, version, op, scope;
@@ -31,7 +35,7 @@ struct cr_ctl_request {        /* requester -> runtime, with the destination fd 
 /* The runtime answers twice: CR_CTL_FROZEN as soon as every thread is stopped (so a
  * requester can time out a process that never stops without timing out a long dump),
  * then CR_CTL_DONE with the result.  A failure to stop skips the first. */
-enum cr_ctl_phase { CR_CTL_FROZEN = 1, CR_CTL_DONE = 2 };
+enum cr_ctl_phase { CR_CTL_FROZEN = 1, CR_CTL_DONE = 2, CR_CTL_PREPARED = 3 };
 
 struct cr_ctl_reply {
     uint32_t magic;
@@ -41,9 +45,35 @@ struct cr_ctl_reply {
     char msg[512];             /* what failed, without the errno text */
 };
 
-struct cr_ctl_commit {         /* requester -> runtime: the file is in place (or not) */
+enum cr_ctl_cmd { CR_CMD_COMMIT = 1, CR_CMD_PREPARE = 2, CR_CMD_WRITE = 3 };
+
+struct cr_ctl_commit {         /* requester -> runtime: COMMIT (the file is in place),
+                                  WRITE (a tree's process) */
     uint32_t magic;
-    int32_t signal;            /* signal to deliver before the threads resume, or 0 */
+    int32_t signal;            /* COMMIT: signal to deliver before the threads resume, or 0 */
+    uint32_t op;               /* enum cr_ctl_cmd */
+    uint32_t pad;
+};
+
+#define CR_CTL_MAX_TREE_PIPES  512
+#define CR_CTL_MAX_TREE_SHARES 1024
+
+/* PREPARE: what a process of a tree cannot see from inside, found by the requester
+ * while the whole tree is frozen. */
+struct cr_ctl_prepare {
+    uint32_t magic;
+    int32_t signal;            /* unused */
+    uint32_t op;               /* CR_CMD_PREPARE; the same head as struct cr_ctl_commit */
+    uint32_t index;            /* this process's number in the tree */
+    uint32_t npipes, nshares, pad;
+    struct {                   /* the tree's stdio (its root's fds 0-2), cr_restart's at restart */
+        uint64_t dev, ino, rdev;
+        uint32_t valid, pad;
+    } stdio[3];
+    uint64_t pipes[CR_CTL_MAX_TREE_PIPES]; /* pipes with both ends inside the tree */
+    struct cr_ctl_share {      /* an fd whose open file description an earlier process has */
+        int32_t fd, member, origin_fd, pad;
+    } shares[CR_CTL_MAX_TREE_SHARES];
 };
 
 /* Fills `addr` with the abstract name for `pid`; returns the address length. */

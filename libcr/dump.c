@@ -604,7 +604,8 @@ static int write_file(struct dump *d, int fd, uint64_t *bytes)
     return 0;
 }
 
-int cr_dump_begin(struct dump **out, char *msg, size_t msglen, unsigned flags)
+int cr_dump_begin(struct dump **out, char *msg, size_t msglen, unsigned flags,
+                  const struct cr_ctl_prepare *tree)
 {
     char *scratch = mmap(NULL, SCRATCH_SIZE, PROT_READ | PROT_WRITE,
                          MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -623,6 +624,7 @@ int cr_dump_begin(struct dump **out, char *msg, size_t msglen, unsigned flags)
     d->crcs = (uint32_t *)(scratch + CRCS_OFF);
     d->sockets_refuse = (flags & CR_CTL_SOCKETS_REFUSE) != 0;
     d->save = flags & (CR_CTL_SAVE_EXE | CR_CTL_SAVE_PRIVATE | CR_CTL_SAVE_SHARED);
+    d->tree = tree;
     *out = d;
     int rc = collect_proc(d);
     if (rc == 0)
@@ -712,8 +714,8 @@ void cr_dump_free(struct dump *d)
 }
 
 
-/* In the snapshot child: the result goes through the shared scratch. */
-int cr_dump_finish_in_child(struct dump *d, int fd)
+/* The result goes through the shared scratch (a snapshot child's too). */
+int cr_dump_write(struct dump *d, int fd)
 {
     d->msg = d->child_msg;
     d->msglen = sizeof d->child_msg;

@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include "context_format.h"
+#include "control.h"
 
 #define PAGE 4096UL
 #define MiB (1024UL * 1024)
@@ -53,6 +54,7 @@ struct dump {
     char child_msg[512];       /* what a snapshot child says when it fails */
     uint64_t child_bytes;      /* and how much it wrote */
     int child_err;             /* its errno */
+    const struct cr_ctl_prepare *tree; /* one process of a tree: what the requester found */
 };
 
 

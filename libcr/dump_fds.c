@@ -74,21 +74,42 @@ static struct pipe_obj *find_pipe(struct fd_scan *s, uint64_t ino)
     return NULL;
 }
 
-/* Both ends in the process: the pipe is saved with its data.  Otherwise its other end
- * is outside and only stdio can be handed over (to cr_restart's). */
-static int pipe_inside(struct fd_scan *s, uint64_t ino)
+/* Both ends in the process (or, for a process of a tree, in the tree): the pipe is
+ * saved with its data.  Otherwise its other end is outside and only stdio can be
+ * handed over (to cr_restart's). */
+static int pipe_inside(const struct dump *d, struct fd_scan *s, uint64_t ino)
 {
     struct pipe_obj *p = find_pipe(s, ino);
-    return p && p->ends == 3;
+    if (p && p->ends == 3)
+        return 1;
+    for (uint32_t i = 0; d->tree && i < d->tree->npipes; i++)
+        if (d->tree->pipes[i] == ino)
+            return 1;
+    return 0;
 }
 
+/* A process of a tree: the earlier process that has this fd's open file description. */
+static const struct cr_ctl_share *shared_with(const struct dump *d, int fd)
+{
+    for (uint32_t i = 0; d->tree && i < d->tree->nshares; i++)
+        if (d->tree->shares[i].fd == fd)
+            return &d->tree->shares[i];
+    return NULL;
+}
+
+static int same_stdio(const struct stat *a, const struct stat *st)
+{
+    return a->st_mode && a->st_ino == st->st_ino && a->st_dev == st->st_dev &&
+           a->st_rdev == st->st_rdev;
+}
+
+/* Which of the (process's or tree's) stdio this fd is, its own number first. */
 static int stdio_source(struct fd_scan *s, int fd, const struct stat *st)
 {
-    if (fd < 3 && s->stdio[fd].st_mode)
+    if (fd < 3 && same_stdio(&s->stdio[fd], st))
         return fd;
     for (int i = 0; i < 3; i++)
-        if (s->stdio[i].st_mode && s->stdio[i].st_ino == st->st_ino &&
-            s->stdio[i].st_dev == st->st_dev && s->stdio[i].st_rdev == st->st_rdev)
+        if (same_stdio(&s->stdio[i], st))
             return i;
     return -1;
 }
@@ -297,6 +318,16 @@ static int add_fd(struct dump *d, struct fd_scan *s, int fd)
     struct stat st;
     if (fstat(fd, &st) < 0)
         return errno == EBADF ? 0 : fail(d, errno, "inspecting fd %d", fd);
+    const struct cr_ctl_share *sh = shared_with(d, fd);
+    if (sh) {
+        struct ctx_fd *r = fd_record(d, fd, CTX_FD_SHARED, "(shared)", 0);
+        if (!r)
+            return fail(d, E2BIG, "too much metadata");
+        r->pos = (uint64_t)sh->member;
+        r->source_fd = sh->origin_fd;
+        file_id_of(&st, &r->id);
+        return 0;
+    }
     /* stdio on a terminal or pipe is cr_restart's own, fd by fd, even when shared */
     int dup_of = stdio_source(s, fd, &st) >= 0 ? -1 : same_description(s, fd, &st);
     if (dup_of >= 0) {
@@ -350,8 +381,8 @@ static int add_fd_kind(struct dump *d, struct fd_scan *s, int fd)
         kind = S_ISREG(st.st_mode) ? CTX_FD_FILE : CTX_FD_DIR;
     } else if (S_ISCHR(st.st_mode) && is_device_family(path)) {
         kind = CTX_FD_DEVICE;
-    } else if ((is_pipe(&st, path) && pipe_inside(s, st.st_ino)) ||
-               (is_named_fifo(&st, path) && (pipe_inside(s, st.st_ino) || stdio_source(s, fd, &st) < 0))) {
+    } else if ((is_pipe(&st, path) && pipe_inside(d, s, st.st_ino)) ||
+               (is_named_fifo(&st, path) && (pipe_inside(d, s, st.st_ino) || stdio_source(s, fd, &st) < 0))) {
         /* a named FIFO is opened again by its path (as stdio it is cr_restart's, like a
          * pipe); its data is kept when the process reads it */
         return add_pipe(d, s, fd, path, &st);
@@ -424,7 +455,13 @@ int collect_fds(struct dump *d)
 {
     struct fd_scan *s = (struct fd_scan *)(d->scratch + TEXT_OFF + 4 * MiB);
     memset(s, 0, sizeof *s);
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 3 && d->tree; i++) { /* a tree's stdio is its root's */
+        s->stdio[i].st_dev = d->tree->stdio[i].dev;
+        s->stdio[i].st_ino = d->tree->stdio[i].ino;
+        s->stdio[i].st_rdev = d->tree->stdio[i].rdev;
+        s->stdio[i].st_mode = d->tree->stdio[i].valid ? S_IFIFO : 0;
+    }
+    for (int i = 0; i < 3 && !d->tree; i++)
         if (fstat(i, &s->stdio[i]) < 0 || !(is_terminal(&s->stdio[i]) ||
                                             S_ISFIFO(s->stdio[i].st_mode) ||
                                             S_ISSOCK(s->stdio[i].st_mode)))

@@ -96,12 +96,15 @@ char crq_proc_state(pid_t pid)
     return st;
 }
 
-int crq_wait(struct crq *q, int wait_ms)
+/* Reads replies until `phase` is reached (1), the job is over (1, q->done), or wait_ms
+ * passes (0). */
+static int crq_pump(struct crq *q, int phase, int wait_ms)
 {
-    if (q->done)
-        return 1;
     uint64_t until = wait_ms < 0 ? UINT64_MAX : now_ms() + (uint64_t)wait_ms;
     for (;;) {
+        if (q->done || (phase == CR_CTL_FROZEN && q->frozen) ||
+            (phase == CR_CTL_PREPARED && q->prepared))
+            return 1;
         uint64_t now = now_ms(), limit = until;
         if (!q->frozen && q->freeze_deadline < limit)
             limit = q->freeze_deadline;
@@ -133,21 +136,51 @@ int crq_wait(struct crq *q, int wait_ms)
             say(q, rep.err, "%s: %s", rep.msg, cr_strerror(rep.err));
             return 1;
         }
-        if (rep.phase == CR_CTL_FROZEN) {
+        if (rep.phase == CR_CTL_FROZEN)
             q->frozen = 1;
-            continue;
+        else if (rep.phase == CR_CTL_PREPARED)
+            q->prepared = 1;
+        else {
+            q->done = 1;
+            q->bytes = rep.bytes;
         }
-        q->done = 1;
-        q->bytes = rep.bytes;
-        return 1;
     }
+}
+
+int crq_wait(struct crq *q, int wait_ms)
+{
+    return crq_pump(q, CR_CTL_DONE, wait_ms);
+}
+
+int crq_wait_phase(struct crq *q, int phase, int wait_ms)
+{
+    return crq_pump(q, phase, wait_ms);
+}
+
+int crq_send(struct crq *q, uint32_t op, int signal)
+{
+    struct cr_ctl_commit cmd = { CR_CTL_MAGIC, signal, op, 0 };
+    if (send(q->sock, &cmd, sizeof cmd, MSG_NOSIGNAL) != (ssize_t)sizeof cmd)
+        return say(q, errno ? errno : EIO, "the process went away during the checkpoint");
+    return 0;
+}
+
+int crq_prepare(struct crq *q, const struct cr_ctl_prepare *prep)
+{
+    if (send(q->sock, prep, sizeof *prep, MSG_NOSIGNAL) != (ssize_t)sizeof *prep)
+        return say(q, errno ? errno : EIO, "the process went away during the checkpoint");
+    return 0;
 }
 
 void crq_commit(struct crq *q, int signal)
 {
-    struct cr_ctl_commit commit = { CR_CTL_MAGIC, signal };
-    if (send(q->sock, &commit, sizeof commit, MSG_NOSIGNAL) != (ssize_t)sizeof commit)
+    if (crq_send(q, CR_CMD_COMMIT, signal) < 0)
         return;
+    crq_commit_wait(q);
+}
+
+void crq_commit_wait(struct crq *q)
+{
     /* the runtime closes the connection once it has let the process go */
     struct pollfd p = { q->sock, POLLIN, 0 };
     char dummy;

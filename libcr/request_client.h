@@ -10,6 +10,7 @@ struct crq {
     int sock;
     pid_t pid;
     int frozen;                /* the target's threads are stopped */
+    int prepared;              /* (a tree's process) its first phase is done */
     int done;
     uint64_t freeze_deadline;  /* ms, CLOCK_MONOTONIC */
     unsigned timeout_ms;
@@ -27,9 +28,22 @@ int crq_start(struct crq *q, pid_t pid, int fd, unsigned timeout_ms, unsigned fl
  * the timeout given to crq_start; the dump itself may take as long as it needs. */
 int crq_wait(struct crq *q, int wait_ms);
 
+/* As crq_wait, but returns 1 as soon as the reply `phase` (CR_CTL_FROZEN or
+ * CR_CTL_PREPARED) has come, or the job is over (q->done). */
+int crq_wait_phase(struct crq *q, int phase, int wait_ms);
+
+/* Sends a command of a tree checkpoint (CR_CMD_WRITE, CR_CMD_COMMIT);
+ * -errno with q->msg when the process is gone. */
+int crq_send(struct crq *q, uint32_t op, int signal);
+struct cr_ctl_prepare;
+int crq_prepare(struct crq *q, const struct cr_ctl_prepare *prep);
+
 /* After a successful dump: the file is in place; the runtime delivers `signal` (0:
  * none) before the process runs again, and this waits until it has let it go. */
 void crq_commit(struct crq *q, int signal);
+
+/* Waits until the runtime has let the process go after a COMMIT. */
+void crq_commit_wait(struct crq *q);
 
 /* The state letter of /proc/PID/stat (R, S, T for stopped...), or 0 if it is gone. */
 char crq_proc_state(pid_t pid);

@@ -93,10 +93,22 @@ static int keep_high(int fd)
     return high;
 }
 
+/* The pid requesters know: /proc is the host's, so in a restarted tree's own pid
+ * namespace /proc/self names the process as the outside sees it. */
+static pid_t outside_pid(void)
+{
+    char buf[32];
+    ssize_t n = readlink("/proc/self", buf, sizeof buf - 1);
+    if (n <= 0)
+        return getpid();
+    buf[n] = 0;
+    return (pid_t)atoi(buf);
+}
+
 static int open_listener(void)
 {
     struct sockaddr_un addr;
-    socklen_t alen = cr_ctl_address(getpid(), &addr);
+    socklen_t alen = cr_ctl_address(outside_pid(), &addr);
     int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
     if (s < 0)
         return -errno;

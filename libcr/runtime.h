@@ -107,10 +107,16 @@ uint64_t cr_now_ms(void);
  * threads, fds) first, while the threads are parked; then memory and the file, which
  * a snapshot child may do while the process goes on (see cr_dump_forkable). */
 struct dump;
-int cr_dump_begin(struct dump **d, char *msg, size_t msglen, unsigned flags); /* CR_CTL_* */
+struct cr_ctl_prepare;
+/* flags: CR_CTL_*; tree: what the requester found about the tree, or NULL */
+int cr_dump_begin(struct dump **d, char *msg, size_t msglen, unsigned flags,
+                  const struct cr_ctl_prepare *tree);
+
 int cr_dump_forkable(struct dump *d);
 int cr_dump_finish(struct dump *d, int fd, uint64_t *bytes);
-int cr_dump_finish_in_child(struct dump *d, int fd); /* returns an exit status */
+/* Finishes and keeps the result in the dump (shared with a snapshot child): returns an
+ * exit status, 0 when written; then cr_dump_child_err/msg/bytes tell the rest. */
+int cr_dump_write(struct dump *d, int fd);
 char *cr_dump_child_msg(struct dump *d);
 uint64_t cr_dump_child_bytes(struct dump *d);
 int cr_dump_child_err(struct dump *d);

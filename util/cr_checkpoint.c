@@ -20,6 +20,7 @@
 #include "context_format.h"
 #include "control.h"
 #include "request_client.h"
+#include "tree_request.h"
 
 enum replace { ATOMIC, BACKUP, CLOBBER, NOCLOBBER };
 
@@ -116,32 +117,6 @@ static long proc_uid(pid_t pid)
         }
     fclose(f);
     return uid;
-}
-
-/* The first child of any thread of pid, or 0. */
-static pid_t first_child(pid_t pid)
-{
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
-    DIR *d = opendir(path);
-    pid_t child = 0;
-    struct dirent *e;
-    while (d && !child && (e = readdir(d))) {
-        char cpath[384];
-        int c;
-        if (e->d_name[0] == '.')
-            continue;
-        snprintf(cpath, sizeof cpath, "%s/%s/children", path, e->d_name);
-        FILE *f = fopen(cpath, "re");
-        if (f) {
-            if (fscanf(f, "%d", &c) == 1)
-                child = c;
-            fclose(f);
-        }
-    }
-    if (d)
-        closedir(d);
-    return child;
 }
 
 static void fsync_dir_of(const char *file)
@@ -249,18 +224,10 @@ int main(int argc, char **argv)
     if (getuid() != 0 && uid != (long)getuid())
         return fail(EPERM, "process %d belongs to uid %ld: only its owner or root may "
                     "checkpoint it", (int)pid, uid);
-    if (scope == CTX_SCOPE_PGRP || scope == CTX_SCOPE_SESS)
-        return fail(ENOTSUP, "process group and session checkpoints are not supported yet: "
-                    "use --pid");
     if (crq_proc_state(pid) == 'T')
         return fail(EBUSY, "process %d is stopped; its runtime cannot act until it runs: "
                     "continue it (kill -CONT %d) and checkpoint it then (--stop stops it again)",
                     (int)pid, (int)pid);
-    pid_t child = first_child(pid);
-    if (scope == CTX_SCOPE_TREE && child)
-        return fail(ENOTSUP, "process %d has child processes (e.g. %d); checkpointing a "
-                    "process tree is not supported yet: use --pid to checkpoint it alone",
-                    (int)pid, (int)child);
 
     /* the destination */
     char defname[PATH_MAX + 32], tmpname[PATH_MAX + 40], backname[PATH_MAX + 40];
@@ -302,13 +269,37 @@ int main(int argc, char **argv)
 
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
+    unsigned cflags = flags | (!no_cow && (sig == 0 || sig == SIGCONT) ? CR_CTL_CONTINUE : 0);
+    /* several processes go into one tree file; one alone into a file of its own */
+    struct crtree tree = { 0 };
+    int nlive = 1, rc;
     struct crq q;
-    int rc = crq_start(&q, pid, fd, (unsigned)(timeout * 1000),
-                       flags | (!no_cow && (sig == 0 || sig == SIGCONT) ? CR_CTL_CONTINUE : 0));
+    if (scope != CTX_SCOPE_PROC) {
+        nlive = crtree_find(&tree, pid, scope, fd, (unsigned)(timeout * 1000), cflags);
+        if (nlive < 0) {
+            if (own_fd)
+                unlink(writing);
+            return fail(-nlive, "%s", tree.msg);
+        }
+        if (nlive == 1 && tree.n == 1)
+            crtree_close(&tree);
+    }
+    int as_tree = scope != CTX_SCOPE_PROC && tree.m;
+    if (as_tree) {
+        rc = crtree_checkpoint(&tree);
+        memset(&q, 0, sizeof q);
+        q.sock = -1;
+        q.err = rc < 0 ? tree.err : 0;
+        q.bytes = tree.bytes;
+        snprintf(q.msg, sizeof q.msg, "%.700s", tree.msg);
+        rc = 0; /* the message names the process */
+    } else {
+        rc = crq_start(&q, pid, fd, (unsigned)(timeout * 1000), cflags);
+        if (rc == 0)
+            crq_wait(&q, -1);
+    }
     if (own_fd)
         close(fd);
-    if (rc == 0)
-        crq_wait(&q, -1);
     int err = q.err;
     char why[3 * PATH_MAX + 900];
     snprintf(why, sizeof why, "%s", q.msg);
@@ -335,12 +326,19 @@ int main(int argc, char **argv)
         if (own_fd)
             unlink(writing); /* never leave a partial file as the destination */
         crq_close(&q);       /* the runtime resumes the process unharmed */
-        if (rc < 0)          /* never reached the runtime: the message says it all */
+        if (as_tree)
+            crtree_close(&tree);
+        if (rc < 0 || as_tree) /* never reached the runtime, or names the process */
             return fail(err, "%s", why);
         return fail(err, "checkpoint of process %d failed: %s", (int)pid, why);
     }
-    crq_commit(&q, sig);
-    crq_close(&q);
+    if (as_tree) {
+        crtree_commit(&tree, sig);
+        crtree_close(&tree);
+    } else {
+        crq_commit(&q, sig);
+        crq_close(&q);
+    }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     if (verbose)
         fprintf(stderr, "cr_checkpoint: process %d written to %s (%llu bytes) in %.3f s\n",

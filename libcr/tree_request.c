@@ -1,0 +1,701 @@
+#define _GNU_SOURCE
+#include "tree_request.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <gnu/libc-version.h>
+#include <linux/kcmp.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "control.h"
+#include "crc32c.h"
+
+#define PAGE 4096ULL
+#define ALIGN(x) (((x) + PAGE - 1) & ~(PAGE - 1))
+#define MAX_MEMBERS 4096
+
+static int say(struct crtree *t, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int say(struct crtree *t, int err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(t->msg, sizeof t->msg, fmt, ap);
+    va_end(ap);
+    t->err = err;
+    return -err;
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* ---- what /proc says about a process ---- */
+
+struct pstat {
+    char state;
+    pid_t ppid, pgrp, session;
+    int exit_code;
+    char comm[16];
+};
+
+static int read_text(const char *path, char *buf, size_t cap)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, buf, cap - 1);
+    close(fd);
+    if (n < 0)
+        return -1;
+    buf[n] = 0;
+    return (int)n;
+}
+
+static int proc_stat(pid_t pid, struct pstat *ps)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    memset(ps, 0, sizeof *ps);
+    if (read_text(path, buf, sizeof buf) < 0)
+        return -1;
+    char *open_paren = strchr(buf, '('), *close_paren = strrchr(buf, ')');
+    if (!open_paren || !close_paren || close_paren[1] != ' ')
+        return -1;
+    size_t clen = (size_t)(close_paren - open_paren - 1);
+    memcpy(ps->comm, open_paren + 1, clen < sizeof ps->comm - 1 ? clen : sizeof ps->comm - 1);
+    char *p = close_paren + 2;
+    ps->state = *p;
+    /* fields from 3 on; exit_code is field 52 */
+    int field = 3;
+    for (char *tok = strtok(p, " "); tok; tok = strtok(NULL, " "), field++) {
+        long v = strtol(tok, NULL, 10);
+        if (field == 4)
+            ps->ppid = (pid_t)v;
+        else if (field == 5)
+            ps->pgrp = (pid_t)v;
+        else if (field == 6)
+            ps->session = (pid_t)v;
+        else if (field == 52)
+            ps->exit_code = (int)v;
+    }
+    return 0;
+}
+
+/* The last number of a line of /proc/PID/status (NSpid: the pid the process itself sees). */
+static pid_t status_last(pid_t pid, const char *key, pid_t dflt)
+{
+    char path[64], buf[4096];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    if (read_text(path, buf, sizeof buf) < 0)
+        return dflt;
+    size_t klen = strlen(key);
+    for (char *line = buf; line && *line;) {
+        char *nl = strchr(line, '\n');
+        if (nl)
+            *nl = 0;
+        if (!strncmp(line, key, klen) && line[klen] == ':') {
+            char *last = strrchr(line, '\t');
+            return last ? (pid_t)strtol(last + 1, NULL, 10) : dflt;
+        }
+        line = nl ? nl + 1 : NULL;
+    }
+    return dflt;
+}
+
+static long proc_uid(pid_t pid)
+{
+    char path[64];
+    struct stat st;
+    snprintf(path, sizeof path, "/proc/%d", (int)pid);
+    return stat(path, &st) < 0 ? -1 : (long)st.st_uid;
+}
+
+/* ---- the members ---- */
+
+static int find_member(const struct crtree *t, pid_t pid)
+{
+    for (int i = 0; i < t->n; i++)
+        if (t->m[i].pid == pid)
+            return i;
+    return -1;
+}
+
+static int add_member(struct crtree *t, pid_t pid, pid_t ppid)
+{
+    if (find_member(t, pid) >= 0)
+        return 0;
+    if (t->n == MAX_MEMBERS)
+        return say(t, E2BIG, "more than %d processes", MAX_MEMBERS);
+    if (t->n == t->cap) {
+        int cap = t->cap ? t->cap * 2 : 16;
+        struct crt_member *m = realloc(t->m, (size_t)cap * sizeof *m);
+        if (!m)
+            return say(t, ENOMEM, "out of memory");
+        t->m = m;
+        t->cap = cap;
+    }
+    struct crt_member *m = &t->m[t->n++];
+    memset(m, 0, sizeof *m);
+    m->pid = pid;
+    m->ppid = ppid;
+    m->q.sock = -1;
+    return 1;
+}
+
+static void drop_member(struct crtree *t, int i)
+{
+    crq_close(&t->m[i].q);
+    memmove(&t->m[i], &t->m[i + 1], (size_t)(t->n - i - 1) * sizeof t->m[0]);
+    t->n--;
+}
+
+/* Children of pid: every thread's /proc children list. */
+static int add_children(struct crtree *t, pid_t pid, int *added)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    if (!d)
+        return 0;
+    struct dirent *e;
+    int rc = 0;
+    while (rc >= 0 && (e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char cpath[384], buf[8192];
+        snprintf(cpath, sizeof cpath, "%s/%s/children", path, e->d_name);
+        if (read_text(cpath, buf, sizeof buf) < 0)
+            continue;
+        for (char *tok = strtok(buf, " \n"); tok && rc >= 0; tok = strtok(NULL, " \n")) {
+            rc = add_member(t, (pid_t)atoi(tok), pid);
+            if (rc > 0)
+                (*added)++;
+        }
+    }
+    closedir(d);
+    return rc < 0 ? rc : 0;
+}
+
+/* Every process of the group or session led by the root's, parents first. */
+static int add_group(struct crtree *t, pid_t root, int *added)
+{
+    struct pstat rs;
+    if (proc_stat(root, &rs) < 0)
+        return say(t, ESRCH, "no process %d", (int)root);
+    pid_t want = t->scope == CTX_SCOPE_PGRP ? rs.pgrp : rs.session;
+    long uid = proc_uid(root);
+    DIR *d = opendir("/proc");
+    if (!d)
+        return say(t, errno, "cannot read /proc: %s", strerror(errno));
+    struct { pid_t pid, ppid; } found[MAX_MEMBERS];
+    int nfound = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) && nfound < MAX_MEMBERS) {
+        pid_t pid = (pid_t)atoi(e->d_name);
+        struct pstat ps;
+        if (pid <= 0 || proc_stat(pid, &ps) < 0 || proc_uid(pid) != uid)
+            continue;
+        if ((t->scope == CTX_SCOPE_PGRP ? ps.pgrp : ps.session) == want)
+            found[nfound].pid = pid, found[nfound++].ppid = ps.ppid;
+    }
+    closedir(d);
+    /* parents before children: repeatedly take those whose parent is placed or outside */
+    for (int progress = 1; progress;) {
+        progress = 0;
+        for (int i = 0; i < nfound; i++) {
+            if (!found[i].pid)
+                continue;
+            int parent_waiting = 0;
+            for (int j = 0; j < nfound; j++)
+                if (found[j].pid && found[j].pid == found[i].ppid)
+                    parent_waiting = 1;
+            if (parent_waiting && find_member(t, found[i].ppid) < 0)
+                continue;
+            int rc = add_member(t, found[i].pid, found[i].ppid);
+            if (rc < 0)
+                return rc;
+            *added += rc;
+            found[i].pid = 0;
+            progress = 1;
+        }
+    }
+    return 0;
+}
+
+static int rescan(struct crtree *t, pid_t root, int *added)
+{
+    if (t->scope != CTX_SCOPE_TREE)
+        return add_group(t, root, added);
+    for (int i = 0; i < t->n; i++) { /* t->n grows as children are found: BFS */
+        if (t->m[i].zombie)
+            continue;
+        int rc = add_children(t, t->m[i].pid, added);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+int crtree_find(struct crtree *t, pid_t pid, int scope, int fd, unsigned timeout_ms, unsigned flags)
+{
+    memset(t, 0, sizeof *t);
+    t->scope = scope;
+    t->fd = fd;
+    t->timeout_ms = timeout_ms;
+    t->flags = flags;
+    int added = 0;
+    int rc = add_member(t, pid, 0);
+    if (rc >= 0)
+        rc = rescan(t, pid, &added);
+    if (rc < 0)
+        return rc;
+    if (t->scope != CTX_SCOPE_TREE && find_member(t, pid) != 0) {
+        /* a group or session: its first process is the root of the file */
+    }
+    int live = 0;
+    for (int i = 0; i < t->n; i++) {
+        struct pstat ps;
+        if (proc_stat(t->m[i].pid, &ps) == 0 && ps.state == 'Z')
+            t->m[i].zombie = 1;
+        else
+            live++;
+    }
+    return live;
+}
+
+/* A process that could not be reached or frozen: gone or a zombie now is no error. */
+static int vanished(struct crtree *t, int i)
+{
+    struct pstat ps;
+    if (proc_stat(t->m[i].pid, &ps) < 0) {
+        drop_member(t, i);
+        return 1;
+    }
+    if (ps.state == 'Z') {
+        crq_close(&t->m[i].q);
+        t->m[i].connected = 0;
+        t->m[i].zombie = 1;
+        return 1;
+    }
+    return 0;
+}
+
+static const char *comm_of(pid_t pid, char *buf)
+{
+    struct pstat ps;
+    if (proc_stat(pid, &ps) < 0)
+        return "gone";
+    memcpy(buf, ps.comm, sizeof ps.comm);
+    return buf;
+}
+
+/* Connects to and freezes every live member, taking in the children they made
+ * meanwhile, until the set is closed: a frozen process makes no more. */
+static int freeze_all(struct crtree *t)
+{
+    pid_t root = t->m[0].pid;
+    uint64_t deadline = now_ms() + t->timeout_ms;
+    for (;;) {
+        int waiting = 0;
+        for (int i = 0; i < t->n; i++) {
+            struct crt_member *m = &t->m[i];
+            if (m->connected || m->zombie)
+                continue;
+            int rc = crq_start(&m->q, m->pid, t->fd, t->timeout_ms, t->flags | CR_CTL_TREE);
+            if (rc == 0) {
+                m->connected = 1;
+                continue;
+            }
+            if (vanished(t, i)) {
+                i--;
+                continue;
+            }
+            /* just forked or exec'd: its runtime is not up yet */
+            if (rc == -ENOTSUP && now_ms() < deadline) {
+                waiting = 1;
+                continue;
+            }
+            char c[16];
+            return say(t, -rc, "process %d (%s) of the %s: %s", (int)m->pid, comm_of(m->pid, c),
+                       t->scope == CTX_SCOPE_TREE ? "tree" : "group", m->q.msg);
+        }
+        for (int i = 0; i < t->n; i++) {
+            struct crt_member *m = &t->m[i];
+            if (!m->connected)
+                continue;
+            crq_wait_phase(&m->q, CR_CTL_FROZEN, -1);
+            if (m->q.frozen)
+                continue;
+            if (vanished(t, i)) {
+                i--;
+                continue;
+            }
+            char c[16];
+            return say(t, m->q.err, "process %d (%s) of the %s: %s", (int)m->pid, comm_of(m->pid, c),
+                       t->scope == CTX_SCOPE_TREE ? "tree" : "group", m->q.msg);
+        }
+        int added = 0;
+        int rc = rescan(t, root, &added);
+        if (rc < 0)
+            return rc;
+        for (int i = 0; i < t->n; i++) {
+            struct pstat ps;
+            if (!t->m[i].connected && !t->m[i].zombie && proc_stat(t->m[i].pid, &ps) == 0 &&
+                ps.state == 'Z')
+                t->m[i].zombie = 1;
+        }
+        if (!added && !waiting)
+            break;
+        if (waiting) {
+            struct timespec ts = { 0, 10 * 1000 * 1000 };
+            nanosleep(&ts, NULL);
+        }
+    }
+    /* zombies whose parent reaped them before it froze are gone */
+    for (int i = 0; i < t->n; i++)
+        if (t->m[i].zombie && vanished(t, i) && find_member(t, t->m[i].pid) != i)
+            i--;
+    return 0;
+}
+
+/* ---- what no process sees alone ---- */
+
+struct fd_seen {
+    int member, fd;
+    dev_t dev;
+    ino_t ino;
+    int pipe_ends;             /* 1 read, 2 write; 0: not a pipe */
+    int skip;                  /* stdio of the tree, a socket, the destination */
+};
+
+static int is_terminal(const struct stat *st)
+{
+    unsigned maj = major(st->st_rdev);
+    return S_ISCHR(st->st_mode) && (maj == 136 || maj == 4 || maj == 5);
+}
+
+static int fd_access(pid_t pid, int fd)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/fdinfo/%d", (int)pid, fd);
+    if (read_text(path, buf, sizeof buf) < 0)
+        return 0;
+    char *f = strstr(buf, "flags:");
+    return f ? (int)(strtol(f + 6, NULL, 8) & O_ACCMODE) : 0;
+}
+
+static int analyse(struct crtree *t, struct cr_ctl_prepare *prep)
+{
+    memset(prep, 0, sizeof *prep);
+    struct stat dest;
+    fstat(t->fd, &dest);
+    /* the tree's stdio: its root's fds 0-2 on a terminal, pipe or socket */
+    struct stat stdio[3];
+    for (int i = 0; i < 3; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/fd/%d", (int)t->m[0].pid, i);
+        if (stat(path, &stdio[i]) == 0 &&
+            (is_terminal(&stdio[i]) || S_ISFIFO(stdio[i].st_mode) || S_ISSOCK(stdio[i].st_mode))) {
+            prep->stdio[i].dev = stdio[i].st_dev;
+            prep->stdio[i].ino = stdio[i].st_ino;
+            prep->stdio[i].rdev = stdio[i].st_rdev;
+            prep->stdio[i].valid = 1;
+        }
+    }
+    size_t cap = 256, n = 0;
+    struct fd_seen *seen = malloc(cap * sizeof *seen);
+    if (!seen)
+        return say(t, ENOMEM, "out of memory");
+    for (int i = 0; i < t->n; i++) {
+        if (t->m[i].zombie)
+            continue;
+        char dpath[64];
+        snprintf(dpath, sizeof dpath, "/proc/%d/fd", (int)t->m[i].pid);
+        DIR *d = opendir(dpath);
+        if (!d)
+            continue;
+        struct dirent *e;
+        int fds[65536], nfds = 0;
+        while ((e = readdir(d)) && nfds < 65536)
+            if (e->d_name[0] >= '0' && e->d_name[0] <= '9')
+                fds[nfds++] = atoi(e->d_name);
+        closedir(d);
+        for (int a = 1; a < nfds; a++) /* ascending: a process's first fd is the origin */
+            for (int b = a; b > 0 && fds[b - 1] > fds[b]; b--) {
+                int x = fds[b];
+                fds[b] = fds[b - 1];
+                fds[b - 1] = x;
+            }
+        for (int k = 0; k < nfds; k++) {
+            char path[96], link[64];
+            struct stat st;
+            snprintf(path, sizeof path, "/proc/%d/fd/%d", (int)t->m[i].pid, fds[k]);
+            ssize_t ln = readlink(path, link, sizeof link - 1);
+            if (ln < 0 || stat(path, &st) < 0)
+                continue;
+            link[ln] = 0;
+            if (n == cap) {
+                struct fd_seen *s2 = realloc(seen, (cap *= 2) * sizeof *seen);
+                if (!s2) {
+                    free(seen);
+                    return say(t, ENOMEM, "out of memory");
+                }
+                seen = s2;
+            }
+            struct fd_seen *s = &seen[n++];
+            memset(s, 0, sizeof *s);
+            s->member = i;
+            s->fd = fds[k];
+            s->dev = st.st_dev;
+            s->ino = st.st_ino;
+            if (!strncmp(link, "pipe:[", 6))
+                s->pipe_ends = fd_access(t->m[i].pid, fds[k]) == O_RDONLY ? 1 : 2;
+            for (int j = 0; j < 3; j++)
+                if (prep->stdio[j].valid && st.st_dev == stdio[j].st_dev &&
+                    st.st_ino == stdio[j].st_ino && st.st_rdev == stdio[j].st_rdev)
+                    s->skip = 1;
+            if (S_ISSOCK(st.st_mode) || (st.st_dev == dest.st_dev && st.st_ino == dest.st_ino))
+                s->skip = 1;
+        }
+    }
+    /* pipes with both ends in the tree */
+    for (size_t a = 0; a < n; a++) {
+        if (!seen[a].pipe_ends || seen[a].skip)
+            continue;
+        int ends = 0, listed = 0;
+        for (size_t b = 0; b < n; b++)
+            if (seen[b].pipe_ends && seen[b].ino == seen[a].ino && seen[b].dev == seen[a].dev)
+                ends |= seen[b].pipe_ends;
+        for (uint32_t p = 0; p < prep->npipes; p++)
+            listed |= prep->pipes[p] == (uint64_t)seen[a].ino;
+        if (ends == 3 && !listed) {
+            if (prep->npipes == CR_CTL_MAX_TREE_PIPES) {
+                free(seen);
+                return say(t, E2BIG, "more than %d pipes between the processes", CR_CTL_MAX_TREE_PIPES);
+            }
+            prep->pipes[prep->npipes++] = seen[a].ino;
+        }
+    }
+    t->bytes = 0;
+    /* shares are computed per member when its PREPARE is sent: keep the table */
+    t->seen = seen;
+    t->nseen = n;
+    return 0;
+}
+
+/* This member's fds whose open file description an earlier member has (kcmp). */
+static int member_shares(struct crtree *t, int i, struct cr_ctl_prepare *prep)
+{
+    struct fd_seen *seen = t->seen;
+    prep->nshares = 0;
+    for (size_t a = 0; a < t->nseen; a++) {
+        if (seen[a].member != i || seen[a].skip || seen[a].pipe_ends)
+            continue;
+        for (size_t b = 0; b < t->nseen && seen[b].member < i; b++) {
+            if (seen[b].skip || seen[b].pipe_ends || seen[b].ino != seen[a].ino ||
+                seen[b].dev != seen[a].dev ||
+                syscall(SYS_kcmp, t->m[i].pid, t->m[seen[b].member].pid, KCMP_FILE, seen[a].fd,
+                        seen[b].fd) != 0)
+                continue;
+            if (prep->nshares == CR_CTL_MAX_TREE_SHARES)
+                return say(t, E2BIG, "process %d shares more than %d open files with the others",
+                           (int)t->m[i].pid, CR_CTL_MAX_TREE_SHARES);
+            prep->shares[prep->nshares++] = (struct cr_ctl_share){ seen[a].fd, seen[b].member,
+                                                                   seen[b].fd, 0 };
+            break;
+        }
+    }
+    return 0;
+}
+
+/* ---- the file ---- */
+
+/* The ids as the tree sees them (its own pid namespace), parents as member numbers. */
+static void fill_records(struct crtree *t)
+{
+    for (int i = 0; i < t->n; i++) {
+        struct crt_member *m = &t->m[i];
+        struct pstat ps;
+        proc_stat(m->pid, &ps);
+        struct ctx_tree_proc *r = &m->rec;
+        memset(r, 0, sizeof *r);
+        r->pid = status_last(m->pid, "NSpid", m->pid);
+        int parent = find_member(t, ps.ppid ? ps.ppid : m->ppid);
+        r->ppid = parent >= 0 && parent < i ? t->m[parent].rec.pid : 0;
+        r->pgid = status_last(m->pid, "NSpgid", ps.pgrp);
+        r->sid = status_last(m->pid, "NSsid", ps.session);
+        r->state = m->zombie ? CTX_TREE_ZOMBIE : CTX_TREE_LIVE;
+        r->exit_status = m->zombie ? ps.exit_code : 0;
+        memcpy(r->comm, ps.comm, sizeof r->comm);
+    }
+}
+
+static int write_at(int fd, const void *buf, size_t len, uint64_t off)
+{
+    const char *p = buf;
+    while (len) {
+        ssize_t n = pwrite(fd, p, len, (off_t)off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return n < 0 ? -errno : -EIO;
+        p += n;
+        len -= (size_t)n;
+        off += (uint64_t)n;
+    }
+    return 0;
+}
+
+static void seal(struct ctx_rec *r, const void *payload)
+{
+    r->crc = crc32c(crc32c(0, r, 12), payload, r->length);
+}
+
+/* Header and one record per process at the start, END after the last image. */
+static int write_tree_frame(struct crtree *t, uint64_t data_offset, uint64_t trailer)
+{
+    struct ctx_header h;
+    memset(&h, 0, sizeof h);
+    memcpy(h.magic, CTX_MAGIC, CTX_MAGIC_LEN);
+    h.version = CTX_VERSION;
+    h.header_size = sizeof h;
+    h.arch = CTX_ARCH_X86_64;
+    h.page_size = PAGE;
+    struct utsname u;
+    uname(&u);
+    strncpy(h.kernel_release, u.release, sizeof h.kernel_release - 1);
+    strncpy(h.glibc_version, gnu_get_libc_version(), sizeof h.glibc_version - 1);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    h.created_ns = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+    h.scope = (uint32_t)t->scope;
+    h.nproc = (uint32_t)t->n;
+    h.flags = CTX_HDR_TREE;
+    h.uid = (uint32_t)proc_uid(t->m[0].pid);
+    h.nrecords = (uint32_t)t->n;
+    h.records_offset = sizeof h;
+    h.records_length = (uint64_t)t->n * (sizeof(struct ctx_rec) + sizeof(struct ctx_tree_proc));
+    h.data_offset = data_offset;
+    h.data_length = trailer - data_offset;
+    h.trailer_offset = trailer;
+    h.header_crc = crc32c(0, &h, offsetof(struct ctx_header, header_crc));
+    int rc = write_at(t->fd, &h, sizeof h, 0);
+    uint64_t off = sizeof h;
+    for (int i = 0; rc == 0 && i < t->n; i++) {
+        struct ctx_rec r = { CTX_REC_TREE_PROC, sizeof(struct ctx_tree_proc), (uint32_t)i, 0 };
+        seal(&r, &t->m[i].rec);
+        rc = write_at(t->fd, &r, sizeof r, off);
+        if (rc == 0)
+            rc = write_at(t->fd, &t->m[i].rec, sizeof t->m[i].rec, off + sizeof r);
+        off += sizeof r + sizeof t->m[i].rec;
+    }
+    struct {
+        struct ctx_rec r;
+        struct ctx_end e;
+    } end = { { CTX_REC_END, sizeof(struct ctx_end), (uint32_t)t->n, 0 }, { 0, 0, 0 } };
+    end.e.file_length = trailer + sizeof end;
+    seal(&end.r, &end.e);
+    if (rc == 0)
+        rc = write_at(t->fd, &end, sizeof end, trailer);
+    if (rc == 0 && ftruncate(t->fd, (off_t)(trailer + sizeof end)) < 0)
+        rc = -errno;
+    if (rc == 0 && fsync(t->fd) < 0 && errno != EINVAL && errno != EROFS)
+        rc = -errno;
+    if (rc < 0)
+        return say(t, -rc, "writing the tree's header: %s", strerror(-rc));
+    t->bytes = trailer + sizeof end;
+    return 0;
+}
+
+static int member_failed(struct crtree *t, int i, const char *when)
+{
+    char c[16];
+    return say(t, t->m[i].q.err ? t->m[i].q.err : EIO, "process %d (%s) of the %s%s: %s",
+               (int)t->m[i].pid, comm_of(t->m[i].pid, c),
+               t->scope == CTX_SCOPE_TREE ? "tree" : "group", when, t->m[i].q.msg);
+}
+
+int crtree_checkpoint(struct crtree *t)
+{
+    int rc = freeze_all(t);
+    if (rc < 0)
+        return rc;
+    static struct cr_ctl_prepare prep;
+    rc = analyse(t, &prep);
+    if (rc < 0)
+        return rc;
+    fill_records(t);
+    for (int i = 0; i < t->n; i++) {
+        if (t->m[i].zombie)
+            continue;
+        prep.magic = CR_CTL_MAGIC;
+        prep.op = CR_CMD_PREPARE;
+        prep.index = (uint32_t)i;
+        if ((rc = member_shares(t, i, &prep)) < 0)
+            return rc;
+        if (crq_prepare(&t->m[i].q, &prep) < 0)
+            return member_failed(t, i, "");
+    }
+    for (int i = 0; i < t->n; i++)
+        if (!t->m[i].zombie) {
+            crq_wait_phase(&t->m[i].q, CR_CTL_PREPARED, -1);
+            if (!t->m[i].q.prepared || t->m[i].q.err)
+                return member_failed(t, i, "");
+        }
+    free(t->seen);
+    t->seen = NULL;
+    uint64_t first = ALIGN(sizeof(struct ctx_header) +
+                           (uint64_t)t->n * (sizeof(struct ctx_rec) + sizeof(struct ctx_tree_proc)));
+    uint64_t off = first;
+    for (int i = 0; i < t->n; i++) {
+        struct crt_member *m = &t->m[i];
+        if (m->zombie)
+            continue;
+        if (lseek(t->fd, (off_t)off, SEEK_SET) < 0)
+            return say(t, errno, "cannot seek in the context file: %s", strerror(errno));
+        if (crq_send(&m->q, CR_CMD_WRITE, 0) < 0)
+            return member_failed(t, i, "");
+        crq_wait(&m->q, -1);
+        if (m->q.err)
+            return member_failed(t, i, "");
+        m->rec.image_offset = off;
+        m->rec.image_length = m->q.bytes;
+        off = ALIGN(off + m->q.bytes);
+    }
+    /* the gaps between images are zeros: extend the file to the aligned end */
+    return write_tree_frame(t, first, off);
+}
+
+void crtree_commit(struct crtree *t, int signal)
+{
+    for (int i = 0; i < t->n; i++)
+        if (t->m[i].connected && !t->m[i].zombie)
+            crq_send(&t->m[i].q, CR_CMD_COMMIT, signal);
+    for (int i = 0; i < t->n; i++)
+        if (t->m[i].connected && !t->m[i].zombie)
+            crq_commit_wait(&t->m[i].q);
+}
+
+void crtree_close(struct crtree *t)
+{
+    for (int i = 0; i < t->n; i++)
+        crq_close(&t->m[i].q);
+    free(t->m);
+    free(t->seen);
+    t->m = NULL;
+    t->seen = NULL;
+    t->n = t->cap = 0;
+}

@@ -1,0 +1,50 @@
+/* The requester's side of a checkpoint of several processes (a tree, a process group
+ * or a session) into one context file: find the processes, freeze them all (and the
+ * children they made meanwhile), learn what none of them sees alone (pipes between
+ * them, open file descriptions they share, the tree's stdio), then let each append
+ * its image in turn, and write the tree's header around them. */
+#ifndef SLURM_CR_TREE_REQUEST_H
+#define SLURM_CR_TREE_REQUEST_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "context_format.h"
+#include "request_client.h"
+
+struct crt_member {
+    pid_t pid;                 /* as we see it */
+    pid_t ppid;
+    struct ctx_tree_proc rec;  /* as the tree sees itself */
+    int zombie;
+    int connected;
+    struct crq q;
+};
+
+struct crtree {
+    int scope;                 /* enum ctx_scope */
+    unsigned flags, timeout_ms;
+    int fd;
+    int n, cap;
+    struct crt_member *m;      /* parents before children */
+    int err;
+    char msg[1024];
+    uint64_t bytes;
+    void *seen;                /* the fds of every member, while it is frozen */
+    size_t nseen;
+};
+
+/* Finds the processes of `scope` around pid.  Returns how many live ones there are
+ * (1: checkpoint pid alone, the usual way), or -errno with t->msg. */
+int crtree_find(struct crtree *t, pid_t pid, int scope, int fd, unsigned timeout_ms, unsigned flags);
+
+/* Freezes them all and writes the tree file to t->fd.  0, or -errno with t->msg (the
+ * processes then resume unharmed when crtree_close is called). */
+int crtree_checkpoint(struct crtree *t);
+
+/* The file is in place: every process gets `signal` (0: none) and runs again. */
+void crtree_commit(struct crtree *t, int signal);
+
+void crtree_close(struct crtree *t);
+
+#endif
