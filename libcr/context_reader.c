@@ -57,7 +57,7 @@ const char *ctx_fd_kind_name(uint32_t kind)
 {
     static const char *const names[] = { "?", "file", "dir", "device", "inherit", "pipe",
                                          "eventfd", "epoll", "socket", "unixpair", "listen",
-                                         "timerfd", "signalfd", "fifo", "dup" };
+                                         "timerfd", "signalfd", "fifo", "dup", "shared" };
     return kind < sizeof names / sizeof *names ? names[kind] : "?";
 }
 
@@ -101,7 +101,12 @@ static int check_header(const struct ctx_header *h, uint64_t size, char *err, si
     if (!memchr(h->kernel_release, 0, sizeof h->kernel_release) ||
         !memchr(h->glibc_version, 0, sizeof h->glibc_version))
         return refuse(err, len, EBADMSG, "malformed header strings");
-    if (h->nproc != 1 || h->scope < CTX_SCOPE_PROC || h->scope > CTX_SCOPE_TREE)
+    if (h->flags & ~CTX_HDR_TREE || h->scope < CTX_SCOPE_PROC || h->scope > CTX_SCOPE_TREE ||
+        (h->flags & CTX_HDR_TREE ? h->nproc < 1 || h->nproc > 65536 || h->nblocks ||
+                                   h->nrecords != h->nproc ||
+                                   h->records_length != (uint64_t)h->nproc *
+                                       (sizeof(struct ctx_rec) + sizeof(struct ctx_tree_proc))
+                                 : h->nproc != 1))
         return refuse(err, len, EBADMSG, "header: %u processes with scope %u", h->nproc, h->scope);
     if (h->records_offset != sizeof *h || h->records_length > size ||
         h->records_offset + h->records_length > size)
@@ -175,9 +180,10 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
         case CTX_REC_FD: {
             const struct ctx_fd *f = pl;
             if (!p || nthreads != p->nthreads || nfds >= p->nfds || nvmas || r->length < sizeof *f ||
-                f->fd < 0 || f->fd >= MAX_FDS || f->kind < CTX_FD_FILE || f->kind > CTX_FD_DUP ||
+                f->fd < 0 || f->fd >= MAX_FDS || f->kind < CTX_FD_FILE || f->kind > CTX_FD_SHARED ||
                 (f->kind == CTX_FD_INHERIT && (f->source_fd < 0 || f->source_fd > 2)) ||
                 (f->kind == CTX_FD_DUP && (f->source_fd < 0 || f->source_fd >= f->fd)) ||
+                (f->kind == CTX_FD_SHARED && (f->source_fd < 0 || f->source_fd >= MAX_FDS || f->pos >= 65536)) ||
                 !check_tail(f, sizeof *f, f->path_len, r->length, 0) ||
                 f->extra_len > r->length - sizeof *f - f->path_len ||
                 (f->extra_len && f->kind != CTX_FD_PIPE && f->kind != CTX_FD_FIFO && f->kind != CTX_FD_EPOLL &&
@@ -235,7 +241,7 @@ static int check_padding(struct ctx_image *img, char *err, size_t len)
     uint64_t from = h->records_offset + h->records_length;
     char pad[PAGE];
     size_t n = (size_t)(h->data_offset - from);
-    if (read_at(img->fd, pad, n, from) < 0)
+    if (read_at(img->fd, pad, n, img->base + from) < 0)
         return refuse(err, len, EIO, "truncated before the memory data");
     for (size_t i = 0; i < n; i++)
         if (pad[i])
@@ -303,14 +309,14 @@ static int read_trailer(struct ctx_image *img, char *err, size_t len)
     uint64_t off = h->trailer_offset;
     uint32_t seq = h->nrecords;
     size_t crcs_len = (h->nblocks * 4 + 7) & ~7UL;
-    if (img->file_size - off < sizeof r + crcs_len || read_at(img->fd, &r, sizeof r, off) < 0)
+    if (img->file_size - off < sizeof r + crcs_len || read_at(img->fd, &r, sizeof r, img->base + off) < 0)
         return refuse(err, len, EIO, "truncated at record %u (block checksums)", seq);
     if (r.type != CTX_REC_BLOCK_CRCS || r.seq != seq || r.length != crcs_len)
         return refuse(err, len, EBADMSG, "record %u: malformed block checksums", seq);
     img->crcs = malloc(crcs_len ? crcs_len : 1);
     if (!img->crcs)
         return refuse(err, len, ENOMEM, "out of memory");
-    if (read_at(img->fd, img->crcs, crcs_len, off + sizeof r) < 0)
+    if (read_at(img->fd, img->crcs, crcs_len, img->base + off + sizeof r) < 0)
         return refuse(err, len, EIO, "truncated at record %u (block checksums)", seq);
     if (crc32c(crc32c(0, &r, 12), img->crcs, crcs_len) != r.crc)
         return refuse(err, len, EBADMSG, "checksum mismatch in record %u (block checksums)", seq);
@@ -319,7 +325,7 @@ static int read_trailer(struct ctx_image *img, char *err, size_t len)
         struct ctx_rec r;
         struct ctx_end e;
     } end;
-    if (img->file_size - off < sizeof end || read_at(img->fd, &end, sizeof end, off) < 0)
+    if (img->file_size - off < sizeof end || read_at(img->fd, &end, sizeof end, img->base + off) < 0)
         return refuse(err, len, EIO, "truncated at record %u (end)", seq + 1);
     if (end.r.type != CTX_REC_END || end.r.seq != seq + 1 || end.r.length != sizeof end.e ||
         crc32c(crc32c(0, &end.r, 12), &end.e, sizeof end.e) != end.r.crc)
@@ -330,41 +336,23 @@ static int read_trailer(struct ctx_image *img, char *err, size_t len)
     return 0;
 }
 
-int ctx_open(const char *path, struct ctx_image *img, char *err, size_t len)
+/* The image of one process at [base, base + size) of fd. */
+static int open_image(struct ctx_image *img, char *err, size_t len)
 {
-    memset(img, 0, sizeof *img);
-    img->fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (img->fd < 0)
-        return refuse(err, len, errno, "cannot open %s: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(img->fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-        ctx_close(img);
-        return refuse(err, len, EINVAL, "%s is not a regular file", path);
-    }
-    img->file_size = (uint64_t)st.st_size;
-    int rc;
-    if (img->file_size < sizeof img->hdr) {
-        rc = img->file_size >= CTX_MAGIC_LEN || img->file_size == 0 ? 0 : 1;
-        char magic[CTX_MAGIC_LEN];
-        if (img->file_size >= CTX_MAGIC_LEN && read_at(img->fd, magic, sizeof magic, 0) == 0 &&
-            !memcmp(magic, CTX_MAGIC, CTX_MAGIC_LEN))
-            rc = refuse(err, len, EIO, "truncated in the header (%llu bytes)",
-                        (unsigned long long)img->file_size);
-        else
-            rc = refuse(err, len, EINVAL, "not a slurm-cr context file (%llu bytes, no header)",
-                        (unsigned long long)img->file_size);
-        ctx_close(img);
-        return rc;
-    }
-    rc = read_at(img->fd, &img->hdr, sizeof img->hdr, 0);
+    int rc = read_at(img->fd, &img->hdr, sizeof img->hdr, img->base);
     if (rc == 0)
         rc = check_header(&img->hdr, img->file_size, err, len);
+    else
+        rc = refuse(err, len, EIO, "truncated in the header");
+    if (rc == 0 && (img->hdr.flags & CTX_HDR_TREE))
+        rc = refuse(err, len, EINVAL, "a file of %u processes where one was expected", img->hdr.nproc);
     if (rc == 0) {
         img->meta = malloc(img->hdr.records_length + 1);
         if (!img->meta)
             rc = refuse(err, len, ENOMEM, "out of memory for %llu bytes of metadata",
                         (unsigned long long)img->hdr.records_length);
-        else if (read_at(img->fd, img->meta, img->hdr.records_length, img->hdr.records_offset) < 0)
+        else if (read_at(img->fd, img->meta, img->hdr.records_length,
+                         img->base + img->hdr.records_offset) < 0)
             rc = refuse(err, len, EIO, "cannot read the metadata: %s", strerror(errno));
     }
     if (rc == 0)
@@ -375,9 +363,192 @@ int ctx_open(const char *path, struct ctx_image *img, char *err, size_t len)
         rc = read_trailer(img, err, len);
     if (rc == 0)
         rc = check_consistency(img, err, len);
+    return rc;
+}
+
+/* Opens path and checks that it starts like a context file. */
+static int open_file(const char *path, int *fdp, uint64_t *size, char *err, size_t len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return refuse(err, len, errno, "cannot open %s: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return refuse(err, len, EINVAL, "%s is not a regular file", path);
+    }
+    *size = (uint64_t)st.st_size;
+    if (*size < sizeof(struct ctx_header)) {
+        char magic[CTX_MAGIC_LEN];
+        int rc;
+        if (*size >= CTX_MAGIC_LEN && read_at(fd, magic, sizeof magic, 0) == 0 &&
+            !memcmp(magic, CTX_MAGIC, CTX_MAGIC_LEN))
+            rc = refuse(err, len, EIO, "truncated in the header (%llu bytes)",
+                        (unsigned long long)*size);
+        else
+            rc = refuse(err, len, EINVAL, "not a slurm-cr context file (%llu bytes, no header)",
+                        (unsigned long long)*size);
+        close(fd);
+        return rc;
+    }
+    *fdp = fd;
+    return 0;
+}
+
+int ctx_open(const char *path, struct ctx_image *img, char *err, size_t len)
+{
+    memset(img, 0, sizeof *img);
+    int rc = open_file(path, &img->fd, &img->file_size, err, len);
+    if (rc < 0) {
+        img->fd = -1;
+        return rc;
+    }
+    rc = open_image(img, err, len);
     if (rc < 0)
         ctx_close(img);
     return rc;
+}
+
+/* The tree's records, then each image where its record says, zeros in between. */
+static int open_tree(struct ctx_tree *t, char *err, size_t len)
+{
+    const struct ctx_header *h = &t->hdr;
+    size_t rlen = (size_t)h->records_length;
+    char *recs = malloc(rlen);
+    t->procs = calloc(h->nproc, sizeof *t->procs);
+    t->images = calloc(h->nproc, sizeof *t->images);
+    if (!recs || !t->procs || !t->images) {
+        free(recs);
+        return refuse(err, len, ENOMEM, "out of memory");
+    }
+    t->n = h->nproc;
+    if (read_at(t->fd, recs, rlen, h->records_offset) < 0) {
+        free(recs);
+        return refuse(err, len, EIO, "truncated in the process table");
+    }
+    uint64_t expect = h->data_offset;
+    int rc = 0;
+    for (uint32_t i = 0; i < t->n && rc == 0; i++) {
+        struct ctx_rec *r = (struct ctx_rec *)(recs + i * (sizeof *r + sizeof(struct ctx_tree_proc)));
+        struct ctx_tree_proc *p = (struct ctx_tree_proc *)(r + 1);
+        if (r->type != CTX_REC_TREE_PROC || r->seq != i || r->length != sizeof *p ||
+            crc32c(crc32c(0, r, 12), p, r->length) != r->crc) {
+            rc = refuse(err, len, EBADMSG, "record %u: malformed or corrupt process entry", i);
+            break;
+        }
+        t->procs[i] = *p;
+        t->images[i].fd = -1;
+        int parent_ok = p->ppid == 0;
+        for (uint32_t j = 0; j < i; j++)
+            parent_ok |= t->procs[j].pid == p->ppid;
+        for (uint32_t j = 0; j < i; j++)
+            if (t->procs[j].pid == p->pid)
+                parent_ok = 0;
+        if (p->pid <= 0 || p->ppid < 0 || !parent_ok || !memchr(p->comm, 0, sizeof p->comm) ||
+            (p->state != CTX_TREE_LIVE && p->state != CTX_TREE_ZOMBIE) ||
+            (p->state == CTX_TREE_ZOMBIE && (p->image_offset || p->image_length))) {
+            rc = refuse(err, len, EBADMSG, "record %u: malformed process entry (pid %d)", i, p->pid);
+            break;
+        }
+        if (p->state != CTX_TREE_LIVE)
+            continue;
+        if (p->image_offset != expect || p->image_length > h->trailer_offset - p->image_offset) {
+            rc = refuse(err, len, EBADMSG, "the image of process %d lies outside the file's data",
+                        p->pid);
+            break;
+        }
+        struct ctx_image *img = &t->images[i];
+        img->fd = t->fd;
+        img->borrowed_fd = 1;
+        img->base = p->image_offset;
+        img->file_size = p->image_length;
+        char sub[400];
+        rc = open_image(img, sub, sizeof sub);
+        if (rc < 0) {
+            refuse(err, len, -rc, "process %d: %s", p->pid, sub);
+            break;
+        }
+        expect = (p->image_offset + p->image_length + PAGE - 1) & ~(PAGE - 1);
+        char pad[PAGE];
+        size_t gap = (size_t)(expect - p->image_offset - p->image_length);
+        if (expect > h->trailer_offset || read_at(t->fd, pad, gap, p->image_offset + p->image_length) < 0) {
+            rc = refuse(err, len, EIO, "truncated after the image of process %d", p->pid);
+            break;
+        }
+        for (size_t k = 0; k < gap; k++)
+            if (pad[k])
+                rc = refuse(err, len, EBADMSG, "garbage after the image of process %d", p->pid);
+    }
+    free(recs);
+    if (rc == 0 && expect != h->trailer_offset)
+        rc = refuse(err, len, EBADMSG, "the images cover %llu bytes, the header says %llu",
+                    (unsigned long long)(expect - h->data_offset), (unsigned long long)h->data_length);
+    if (rc == 0 && (t->procs[0].ppid != 0 || t->procs[0].state != CTX_TREE_LIVE))
+        rc = refuse(err, len, EBADMSG, "the tree's first process is not its root");
+    struct {
+        struct ctx_rec r;
+        struct ctx_end e;
+    } end;
+    if (rc == 0 && (t->file_size - h->trailer_offset < sizeof end ||
+                    read_at(t->fd, &end, sizeof end, h->trailer_offset) < 0))
+        rc = refuse(err, len, EIO, "truncated at the end record");
+    if (rc == 0 && (end.r.type != CTX_REC_END || end.r.seq != t->n || end.r.length != sizeof end.e ||
+                    crc32c(crc32c(0, &end.r, 12), &end.e, sizeof end.e) != end.r.crc))
+        rc = refuse(err, len, EBADMSG, "record %u: malformed end record", t->n);
+    if (rc == 0 && end.e.file_length != t->file_size)
+        rc = refuse(err, len, EBADMSG, "the file is %llu bytes long; it should be %llu",
+                    (unsigned long long)t->file_size, (unsigned long long)end.e.file_length);
+    return rc;
+}
+
+int ctx_tree_open(const char *path, struct ctx_tree *t, char *err, size_t len)
+{
+    memset(t, 0, sizeof *t);
+    t->fd = -1;
+    int rc = open_file(path, &t->fd, &t->file_size, err, len);
+    if (rc < 0)
+        return rc;
+    rc = read_at(t->fd, &t->hdr, sizeof t->hdr, 0);
+    if (rc == 0)
+        rc = check_header(&t->hdr, t->file_size, err, len);
+    if (rc == 0 && (t->hdr.flags & CTX_HDR_TREE)) {
+        rc = open_tree(t, err, len);
+    } else if (rc == 0) { /* one process: a tree of one, its record made up */
+        t->n = 1;
+        t->procs = calloc(1, sizeof *t->procs);
+        t->images = calloc(1, sizeof *t->images);
+        if (!t->procs || !t->images)
+            rc = refuse(err, len, ENOMEM, "out of memory");
+        if (rc == 0) {
+            struct ctx_image *img = &t->images[0];
+            img->fd = t->fd;
+            img->borrowed_fd = 1;
+            img->file_size = t->file_size;
+            rc = open_image(img, err, len);
+        }
+        if (rc == 0) {
+            const struct ctx_proc *p = t->images[0].proc;
+            t->procs[0] = (struct ctx_tree_proc){ p->pid, 0, p->pgid, p->sid, CTX_TREE_LIVE, 0,
+                                                  0, t->file_size, { 0 } };
+            memcpy(t->procs[0].comm, p->comm, sizeof p->comm);
+        }
+    }
+    if (rc < 0)
+        ctx_tree_close(t);
+    return rc;
+}
+
+void ctx_tree_close(struct ctx_tree *t)
+{
+    for (uint32_t i = 0; t->images && i < t->n; i++)
+        if (t->images[i].proc || t->images[i].meta)
+            ctx_close(&t->images[i]);
+    free(t->images);
+    free(t->procs);
+    if (t->fd >= 0)
+        close(t->fd);
+    memset(t, 0, sizeof *t);
+    t->fd = -1;
 }
 
 int ctx_verify_data(struct ctx_image *img, char *err, size_t len)
@@ -390,7 +561,7 @@ int ctx_verify_data(struct ctx_image *img, char *err, size_t len)
     for (uint32_t i = 0; i < img->hdr.nblocks && rc == 0; i++) {
         const struct ctx_block *b = &img->blocks[i];
         size_t n = (size_t)b->npages * PAGE;
-        if (read_at(img->fd, buf, n, b->file_offset) < 0)
+        if (read_at(img->fd, buf, n, img->base + b->file_offset) < 0)
             rc = refuse(err, len, EIO, "cannot read the memory block at 0x%llx",
                         (unsigned long long)b->addr);
         else if (crc32c(0, buf, n) != img->crcs[i])
@@ -403,7 +574,7 @@ int ctx_verify_data(struct ctx_image *img, char *err, size_t len)
 
 void ctx_close(struct ctx_image *img)
 {
-    if (img->fd >= 0)
+    if (img->fd >= 0 && !img->borrowed_fd)
         close(img->fd);
     free(img->meta);
     free(img->threads);

@@ -10,7 +10,9 @@
 
 struct ctx_image {
     int fd;
-    uint64_t file_size;
+    uint64_t base;                     /* where the image starts in the file (trees) */
+    int borrowed_fd;                   /* fd belongs to the tree */
+    uint64_t file_size;                /* the image's length */
     struct ctx_header hdr;
     char *meta;                        /* the metadata records, as read */
     const struct ctx_proc *proc;
@@ -25,6 +27,21 @@ struct ctx_image {
 /* Opens and validates the file's structure (header, records, trailer), not the memory
  * data.  On failure returns -errno with a message in err; img needs no ctx_close. */
 int ctx_open(const char *path, struct ctx_image *img, char *err, size_t errlen);
+
+/* A file of one process, or of a tree: every process's record, and the image of
+ * each live one (zombies have none: images[i].proc is NULL). */
+struct ctx_tree {
+    int fd;
+    uint64_t file_size;
+    struct ctx_header hdr;             /* a single process's file: its own header */
+    uint32_t n;
+    struct ctx_tree_proc *procs;
+    struct ctx_image *images;
+};
+
+/* Opens either kind, checking everything ctx_open checks for each image. */
+int ctx_tree_open(const char *path, struct ctx_tree *t, char *err, size_t errlen);
+void ctx_tree_close(struct ctx_tree *t);
 
 /* Reads every memory block and checks its checksum. */
 int ctx_verify_data(struct ctx_image *img, char *err, size_t errlen);

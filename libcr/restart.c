@@ -484,7 +484,7 @@ static __attribute__((noreturn)) void build_and_jump(struct child *c)
         const struct ctx_block *b = &img->blocks[i];
         if (b->vma & CTX_BLOCK_FILE)
             continue; /* deleted files' contents: put back with the fds */
-        blocks[nmem++] = (struct rp_block){ b->addr, b->file_offset, b->npages, img->crcs[i] };
+        blocks[nmem++] = (struct rp_block){ b->addr, img->base + b->file_offset, b->npages, img->crcs[i] };
         vmas[b->vma].has_data = 1;
     }
     plan->nblocks = nmem;

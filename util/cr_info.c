@@ -31,20 +31,35 @@ static void size_str(char *buf, size_t len, unsigned long long bytes)
     snprintf(buf, len, u ? "%.1f %s" : "%.0f %s", v, unit[u]);
 }
 
-static void show(const char *path, const struct ctx_image *img)
+static void show_file(const char *path, const struct ctx_tree *tr)
 {
-    const struct ctx_header *h = &img->hdr;
-    const struct ctx_proc *p = img->proc;
+    const struct ctx_header *h = &tr->hdr;
     char when[64], sz[32];
     time_t t = (time_t)(h->created_ns / 1000000000ULL);
     strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S %Z", localtime(&t));
-    size_str(sz, sizeof sz, img->file_size);
+    size_str(sz, sizeof sz, tr->file_size);
     printf("%s: slurm-cr context file, format %u, %s (%llu bytes)\n", path, h->version, sz,
-           (unsigned long long)img->file_size);
+           (unsigned long long)tr->file_size);
     printf("created:  %s on x86_64, kernel %s, glibc %s, %u-byte pages\n", when,
            h->kernel_release, h->glibc_version, h->page_size);
-    printf("scope:    %s, %u process, owner uid %u\n",
-           h->scope == 1 ? "process" : h->scope == 4 ? "tree" : "group", h->nproc, h->uid);
+    static const char *const scopes[] = { "?", "process", "process group", "session", "tree" };
+    printf("scope:    %s, %u process%s, owner uid %u\n", scopes[h->scope], h->nproc,
+           h->nproc == 1 ? "" : "es", h->uid);
+    for (uint32_t i = 0; h->flags & CTX_HDR_TREE && i < tr->n; i++) {
+        const struct ctx_tree_proc *p = &tr->procs[i];
+        if (p->state == CTX_TREE_ZOMBIE)
+            printf("  %d (%s): child of %d, exited (wait status 0x%x), not reaped\n", p->pid,
+                   p->comm, p->ppid, p->exit_status);
+        else
+            printf("  %d (%s): child of %d, pgid %d, sid %d, image at %llu (%llu bytes)\n",
+                   p->pid, p->comm, p->ppid, p->pgid, p->sid, (unsigned long long)p->image_offset,
+                   (unsigned long long)p->image_length);
+    }
+}
+
+static void show(const struct ctx_image *img)
+{
+    const struct ctx_proc *p = img->proc;
     printf("process %d (%s): ppid %d, pgid %d, sid %d, uid %u, gid %u, umask %03o\n", p->pid,
            p->comm, p->ppid, p->pgid, p->sid, p->uid, p->gid, p->umask);
     printf("  exe:    %s (inode %llu, %llu bytes)\n", img->exe, (unsigned long long)p->exe_id.ino,
@@ -113,7 +128,7 @@ static void show(const char *path, const struct ctx_image *img)
                    (const char *)(f + 1), (f->flags & CTX_FD_DELETED) ? ", contents saved" : "");
     }
     unsigned long long *saved = calloc(p->nvmas + 1, sizeof *saved), mapped = 0, total = 0;
-    for (uint32_t i = 0; saved && i < h->nblocks; i++)
+    for (uint32_t i = 0; saved && i < img->hdr.nblocks; i++)
         if (!(img->blocks[i].vma & CTX_BLOCK_FILE))
             saved[img->blocks[i].vma] += (unsigned long long)img->blocks[i].npages * 4096;
     printf("  memory map: %u regions\n", p->nvmas);
@@ -136,7 +151,7 @@ static void show(const char *path, const struct ctx_image *img)
     char a[32], b[32];
     size_str(a, sizeof a, mapped);
     size_str(b, sizeof b, total);
-    printf("  memory: %s mapped, %s saved in %u blocks\n", a, b, h->nblocks);
+    printf("  memory: %s mapped, %s saved in %u blocks\n", a, b, img->hdr.nblocks);
 }
 
 int main(int argc, char **argv)
@@ -159,14 +174,23 @@ int main(int argc, char **argv)
         return EINVAL;
     }
     for (int i = optind; i < argc; i++) {
-        struct ctx_image img;
+        struct ctx_tree tr;
         char err[1024];
-        int rc = ctx_open(argv[i], &img, err, sizeof err);
+        int rc = ctx_tree_open(argv[i], &tr, err, sizeof err);
         if (rc == 0) {
             if (!quiet)
-                show(argv[i], &img);
-            rc = ctx_verify_data(&img, err, sizeof err);
-            ctx_close(&img);
+                show_file(argv[i], &tr);
+            for (uint32_t k = 0; rc == 0 && k < tr.n; k++) {
+                if (!tr.images[k].proc)
+                    continue;
+                if (!quiet)
+                    show(&tr.images[k]);
+                char sub[900];
+                rc = ctx_verify_data(&tr.images[k], sub, sizeof sub);
+                if (rc < 0)
+                    snprintf(err, sizeof err, "process %d: %s", tr.procs[k].pid, sub);
+            }
+            ctx_tree_close(&tr);
         }
         if (rc < 0) {
             if (!quiet)
