@@ -90,6 +90,22 @@ static int wait_commit(struct cr_job *job)
     return sig > 0 && sig < 65 ? sig : 0;
 }
 
+/* Writes the file from the frozen process itself (no snapshot child). */
+static int dump_write(struct cr_job *job)
+{
+    struct dump *d = job->dump;
+    int rc = 0;
+    if (cr_dump_write(d, job->fd) != 0) {
+        rc = -cr_dump_child_err(d);
+        job_fail(job, -rc, cr_dump_child_msg(d));
+    } else {
+        job->bytes = cr_dump_child_bytes(d);
+    }
+    cr_dump_free(d);
+    job->dump = NULL;
+    return rc;
+}
+
 /* With every other thread parked: the manager's own state, then the dump.  Returns
  * 1 in the restored copy, which comes back here from its snapshot. */
 static __attribute__((noinline)) int dump_frozen(struct cr_job *job)
@@ -129,23 +145,20 @@ static __attribute__((noinline)) int dump_frozen(struct cr_job *job)
         cr_dump_free(d);
         job->dump = NULL;
     }
-    return rc < 0 ? rc : 0;
-}
-
-/* Writes the file from the frozen process itself (no snapshot child). */
-static int dump_write(struct cr_job *job)
-{
-    struct dump *d = job->dump;
-    int rc = 0;
-    if (cr_dump_write(d, job->fd) != 0) {
-        rc = -cr_dump_child_err(d);
-        job_fail(job, -rc, cr_dump_child_msg(d));
-    } else {
-        job->bytes = cr_dump_child_bytes(d);
+    if (in_tree(job)) {
+        send_reply(job, CR_CTL_PREPARED);
+        if (rc < 0)
+            return rc;
+        if (!wait_cmd(job, CR_CMD_WRITE)) {
+            job_fail(job, ECANCELED, "the requester gave up before this process's turn to write");
+            cr_dump_free(job->dump);
+            job->dump = NULL;
+            return -ECANCELED;
+        }
     }
-    cr_dump_free(d);
-    job->dump = NULL;
-    return rc;
+    /* written from here: the manager resumes in this frame, which must still hold what
+     * it held at cr_snapshot() when the stack is saved */
+    return rc < 0 ? rc : dump_write(job);
 }
 
 /* The snapshot child is done: its result is the job's. */
@@ -206,23 +219,8 @@ static int freeze_and_dump(void *arg)
         return -ECANCELED;
     }
     rc = dump_frozen(job);
-    if (rc == 1)
-        return rc; /* the restored copy */
-    if (in_tree(job)) {
-        send_reply(job, CR_CTL_PREPARED);
-        if (rc < 0)
-            return rc;
-        if (!wait_cmd(job, CR_CMD_WRITE)) {
-            job_fail(job, ECANCELED, "the requester gave up before this process's turn to write");
-            cr_dump_free(job->dump);
-            job->dump = NULL;
-            return -ECANCELED;
-        }
-    }
-    if (job->child)
-        return 0; /* a snapshot child is writing: answered later */
-    if (rc == 0)
-        rc = dump_write(job);
+    if (rc == 1 || job->child)
+        return rc; /* the restored copy; or a snapshot child is writing: answered later */
     send_reply(job, CR_CTL_DONE);
     if (rc == 0) {
         int sig = wait_commit(job);

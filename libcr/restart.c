@@ -574,7 +574,7 @@ static void become_owner(struct child *c)
     prctl(PR_SET_DUMPABLE, 1, 0, 0, 0); /* as the user's own processes are */
 }
 
-static __attribute__((noreturn)) void child_main(struct child *c)
+void cr_restart_child(struct child *c)
 {
     struct ctx_image *img = c->img;
     int maxfd = 2;
@@ -583,7 +583,8 @@ static __attribute__((noreturn)) void child_main(struct child *c)
         if (img->fds[i]->fd > maxfd)
             maxfd = img->fds[i]->fd;
     c->high = maxfd + 1;
-    c->helpers = calloc(img->proc->nvmas + 8, sizeof *c->helpers);
+    uint32_t npool = c->pool ? 2 * c->pool->npipes + c->pool->norigins : 0;
+    c->helpers = calloc(img->proc->nvmas + 8 + npool, sizeof *c->helpers);
     c->map_fds = calloc(img->proc->nvmas + 1, sizeof *c->map_fds);
     if (!c->helpers || !c->map_fds)
         child_fail(c, ENOMEM, "out of memory");
@@ -596,13 +597,27 @@ static __attribute__((noreturn)) void child_main(struct child *c)
         if (c->stdio[i] >= 0)
             add_helper(c, c->stdio[i]);
     }
+    for (uint32_t i = 0; c->pool && i < c->pool->npipes; i++) {
+        add_helper(c, c->pool->pipes[i].end[0]);
+        add_helper(c, c->pool->pipes[i].end[1]);
+    }
+    for (uint32_t i = 0; c->pool && i < c->pool->norigins; i++)
+        add_helper(c, c->pool->origins[i].obj);
     close_others(c);
     open_mapped_files(c);
     restore_fds(c);
+    /* the tree's shared objects are in place where this process has them */
+    for (uint32_t i = 0; c->pool && i < c->pool->npipes; i++) {
+        close(c->pool->pipes[i].end[0]);
+        close(c->pool->pipes[i].end[1]);
+    }
+    for (uint32_t i = 0; c->pool && i < c->pool->norigins; i++)
+        close(c->pool->origins[i].obj);
     /* the stdio copies are closed now; forget them */
     uint32_t keep = 0;
     for (uint32_t i = 0; i < c->nhelpers; i++)
-        if (c->helpers[i] != c->stdio[0] && c->helpers[i] != c->stdio[1] && c->helpers[i] != c->stdio[2])
+        if (c->helpers[i] != c->stdio[0] && c->helpers[i] != c->stdio[1] &&
+            c->helpers[i] != c->stdio[2] && fcntl(c->helpers[i], F_GETFD) >= 0)
             c->helpers[keep++] = c->helpers[i];
     c->nhelpers = keep;
     restore_process_state(c);
@@ -625,7 +640,7 @@ pid_t cr_restart_spawn(struct ctx_image *img, const struct cr_restart_opts *o, c
     if (pid == 0) {
         close(pfd[0]);
         struct child c = { .img = img, .o = o, .status_fd = pfd[1] };
-        child_main(&c);
+        cr_restart_child(&c);
     }
     close(pfd[1]);
     struct rp_status st;

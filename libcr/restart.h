@@ -31,4 +31,11 @@ int cr_restart_check(const struct ctx_image *img, const struct cr_restart_opts *
 pid_t cr_restart_spawn(struct ctx_image *img, const struct cr_restart_opts *o, char *err,
                        size_t errlen);
 
+/* Starts every process of a tree file (ctx_tree_open) with its shape and its pids:
+ * in a new pid namespace whose pid 1 is the returned child, which writes the root's
+ * wait status to *exit_fd when it ends; or, with restore_pid (root), with the exact
+ * pids, the root being the returned pid (the caller is made its reaper). */
+pid_t cr_restart_spawn_tree(struct ctx_tree *t, const struct cr_restart_opts *o, int restore_pid,
+                            int *exit_fd, char *errbuf, size_t errlen);
+
 #endif

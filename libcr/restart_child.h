@@ -8,8 +8,18 @@
 
 #include "restart.h"
 
+/* What the processes of a tree share, made once before any of them is forked: the
+ * pipes between them and the open files they share (kept above every image's fds). */
+struct cr_pool {
+    uint32_t npipes, norigins;
+    struct cr_pool_pipe { uint64_t ino; int end[2]; } *pipes;
+    struct cr_pool_origin { uint32_t member; int32_t fd; int obj; } *origins;
+};
+
 struct child {
     struct ctx_image *img;
+    const struct cr_pool *pool; /* a tree's process: its shared objects, and its number */
+    uint32_t member;
     const struct cr_restart_opts *o;
     int status_fd;
     int high;               /* helpers live at or above this fd */
@@ -32,5 +42,12 @@ const char *relocate(const struct cr_restart_opts *o, const char *path, char *bu
 
 /* Every fd of the image at its number; cr_restart's stdio copies are closed after. */
 void restore_fds(struct child *c);
+
+/* A new open file description for a record that processes of a tree share (a file,
+ * directory, device, eventfd, timerfd or signalfd); -1 for a kind that cannot be. */
+int fd_object(struct child *c, const struct ctx_fd *f, uint32_t rec);
+
+/* Rebuilds the process and hands over to the restorer. */
+__attribute__((noreturn)) void cr_restart_child(struct child *c);
 
 #endif

@@ -252,6 +252,62 @@ static int reopen_by_path(struct child *c, const struct ctx_fd *f)
     return obj;
 }
 
+int fd_object(struct child *c, const struct ctx_fd *f, uint32_t rec)
+{
+    int obj;
+    switch (f->kind) {
+    case CTX_FD_EVENTFD:
+        obj = eventfd(f->pos > UINT32_MAX ? 0 : (unsigned)f->pos, EFD_CLOEXEC |
+                      (f->flags & CTX_FD_EVENTFD_SEMAPHORE ? EFD_SEMAPHORE : 0));
+        if (obj < 0 || (f->pos > UINT32_MAX && write(obj, &f->pos, 8) != 8))
+            child_fail(c, errno, "cannot create the eventfd of fd %d: %s", f->fd, strerror(errno));
+        return obj;
+    case CTX_FD_TIMERFD: {
+        const struct ctx_timerfd *t = (const void *)((const char *)(f + 1) + f->path_len);
+        struct itimerspec it = { { (time_t)t->interval_sec, (long)t->interval_nsec },
+                                 { (time_t)t->value_sec, (long)t->value_nsec } };
+        if (t->ticks) /* expirations not read yet: one comes at once (the count is lost) */
+            it.it_value = (struct timespec){ 0, 1 };
+        obj = timerfd_create(t->clockid, TFD_CLOEXEC);
+        if (obj < 0 || timerfd_settime(obj, 0, &it, NULL) < 0)
+            child_fail(c, errno, "cannot set up the timerfd of fd %d: %s", f->fd, strerror(errno));
+        return obj;
+    }
+    case CTX_FD_SIGNALFD: {
+        sigset_t mask;
+        sigemptyset(&mask);
+        memcpy(&mask, &f->pos, sizeof f->pos);
+        obj = signalfd(-1, &mask, SFD_CLOEXEC);
+        if (obj < 0)
+            child_fail(c, errno, "cannot create the signalfd of fd %d: %s", f->fd, strerror(errno));
+        return obj;
+    }
+    case CTX_FD_FILE:
+    case CTX_FD_DIR:
+    case CTX_FD_DEVICE:
+        return (f->flags & CTX_FD_DELETED) ? recreate_deleted(c, f, rec) : reopen_by_path(c, f);
+    default:
+        return -1;
+    }
+}
+
+/* A tree's pipe between processes: the pool made it, with its data. */
+static int pool_pipe(struct child *c, const struct ctx_fd *f)
+{
+    for (uint32_t i = 0; c->pool && i < c->pool->npipes; i++)
+        if (c->pool->pipes[i].ino == f->id.ino)
+            return c->pool->pipes[i].end[(f->open_flags & O_ACCMODE) == O_RDONLY ? 0 : 1];
+    return -1;
+}
+
+static int pool_origin(struct child *c, uint32_t member, int fd)
+{
+    for (uint32_t i = 0; c->pool && i < c->pool->norigins; i++)
+        if (c->pool->origins[i].member == member && c->pool->origins[i].fd == fd)
+            return c->pool->origins[i].obj;
+    return -1;
+}
+
 /* After every other fd exists: an epoll instance and its interest list. */
 static void restore_epoll(struct child *c, const struct ctx_fd *f)
 {
@@ -282,6 +338,10 @@ void restore_fds(struct child *c)
     for (uint32_t i = 0; i < img->proc->nfds; i++) {
         const struct ctx_fd *f = img->fds[i];
         int obj, own = 1;
+        if ((obj = pool_origin(c, c->member, f->fd)) >= 0) { /* another process has it too */
+            place_fd(c, obj, f);
+            continue;
+        }
         switch (f->kind) {
         case CTX_FD_INHERIT:
             if (c->stdio[f->source_fd] < 0)
@@ -291,14 +351,10 @@ void restore_fds(struct child *c)
             own = 0;
             break;
         case CTX_FD_PIPE:
-            obj = pipe_end(c, made, &nmade, f);
+            obj = pool_pipe(c, f);
+            if (obj < 0)
+                obj = pipe_end(c, made, &nmade, f);
             own = 0;
-            break;
-        case CTX_FD_EVENTFD:
-            obj = eventfd(f->pos > UINT32_MAX ? 0 : (unsigned)f->pos, EFD_CLOEXEC |
-                          (f->flags & CTX_FD_EVENTFD_SEMAPHORE ? EFD_SEMAPHORE : 0));
-            if (obj < 0 || (f->pos > UINT32_MAX && write(obj, &f->pos, 8) != 8))
-                child_fail(c, errno, "cannot create the eventfd of fd %d: %s", f->fd, strerror(errno));
             break;
         case CTX_FD_FIFO:
             obj = fifo_end(c, fifos, &nfifos, f);
@@ -320,30 +376,18 @@ void restore_fds(struct child *c)
         case CTX_FD_LISTEN:
             obj = listen_again(c, f);
             break;
-        case CTX_FD_TIMERFD: {
-            const struct ctx_timerfd *t = (const void *)((const char *)(f + 1) + f->path_len);
-            struct itimerspec it = { { (time_t)t->interval_sec, (long)t->interval_nsec },
-                                     { (time_t)t->value_sec, (long)t->value_nsec } };
-            if (t->ticks) /* expirations not read yet: one comes at once (the count is lost) */
-                it.it_value = (struct timespec){ 0, 1 };
-            obj = timerfd_create(t->clockid, TFD_CLOEXEC);
-            if (obj < 0 || timerfd_settime(obj, 0, &it, NULL) < 0)
-                child_fail(c, errno, "cannot set up the timerfd of fd %d: %s", f->fd, strerror(errno));
-            break;
-        }
-        case CTX_FD_SIGNALFD: {
-            sigset_t mask;
-            sigemptyset(&mask);
-            memcpy(&mask, &f->pos, sizeof f->pos);
-            obj = signalfd(-1, &mask, SFD_CLOEXEC);
-            if (obj < 0)
-                child_fail(c, errno, "cannot create the signalfd of fd %d: %s", f->fd, strerror(errno));
-            break;
-        }
         case CTX_FD_EPOLL:
             continue; /* below, once its targets exist */
+        case CTX_FD_SHARED:
+            obj = pool_origin(c, (uint32_t)f->pos, f->source_fd);
+            if (obj < 0)
+                child_fail(c, EBADMSG, "fd %d shares the file of fd %d of process number %llu, "
+                           "which the tree does not have", f->fd, f->source_fd,
+                           (unsigned long long)f->pos);
+            own = 0;
+            break;
         default:
-            obj = (f->flags & CTX_FD_DELETED) ? recreate_deleted(c, f, i) : reopen_by_path(c, f);
+            obj = fd_object(c, f, i);
         }
         place_fd(c, obj, f);
         if (f->kind >= CTX_FD_PIPE)

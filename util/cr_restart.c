@@ -164,9 +164,6 @@ int main(int argc, char **argv)
         return fail(ON_FAIL_ARGS, EINVAL, "want options and exactly one context file (see "
                     "cr_restart --help)");
     const char *path = argv[optind];
-    if (restore_pid)
-        return fail(ON_FAIL_ENV, EPERM, "--restore-pid: the user backend cannot choose pids; "
-                    "restart without it (the default --no-restore-pid)");
 
     struct stat st;
     if (stat(path, &st) < 0)
@@ -174,19 +171,32 @@ int main(int argc, char **argv)
     if (getuid() != 0 && st.st_uid != getuid())
         return fail(ON_FAIL_PERM, EPERM, "%s belongs to uid %u: only its owner or root may "
                     "restart it", path, (unsigned)st.st_uid);
-    struct ctx_image img;
-    int rc = ctx_open(path, &img, err, sizeof err);
+    struct ctx_tree tree;
+    int rc = ctx_tree_open(path, &tree, err, sizeof err);
     if (rc < 0)
         return fail(rc == -ENOENT || rc == -EACCES ? ON_FAIL_ENV : ON_FAIL_PERM, -rc, "%s: %s",
                     path, err);
-    if (getuid() != 0 && img.hdr.uid != getuid()) {
-        ctx_close(&img);
-        return fail(ON_FAIL_PERM, EPERM, "%s holds a process of uid %u: only that user or "
-                    "root may restart it", path, img.hdr.uid);
+    if (getuid() != 0 && tree.hdr.uid != getuid()) {
+        ctx_tree_close(&tree);
+        return fail(ON_FAIL_PERM, EPERM, "%s holds processes of uid %u: only that user or "
+                    "root may restart it", path, tree.hdr.uid);
     }
-    rc = cr_restart_check(&img, &o, err, sizeof err);
-    if (rc < 0)
-        return fail(ON_FAIL_ENV, -rc, "%s: %s", path, err);
+    for (uint32_t i = 0; i < tree.n; i++) {
+        if (!tree.images[i].proc)
+            continue;
+        char sub[900];
+        rc = cr_restart_check(&tree.images[i], &o, sub, sizeof sub);
+        if (rc < 0) {
+            if (tree.n > 1)
+                snprintf(err, sizeof err, "process %d (%s): %s", tree.procs[i].pid,
+                         tree.procs[i].comm, sub);
+            else
+                snprintf(err, sizeof err, "%s", sub);
+            return fail(ON_FAIL_ENV, -rc, "%s: %s", path, err);
+        }
+    }
+    /* one process keeps the simple way: a child of ours with a new pid */
+    int as_tree = (tree.hdr.flags & CTX_HDR_TREE) || restore_pid;
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -198,13 +208,15 @@ int main(int argc, char **argv)
 
     char *abs = realpath(path, NULL);
     o.src = abs ? abs : path;
-    pid_t pid = cr_restart_spawn(&img, &o, err, sizeof err);
+    int exit_fd = -1;
+    pid_t pid = as_tree ? cr_restart_spawn_tree(&tree, &o, restore_pid, &exit_fd, err, sizeof err)
+                        : cr_restart_spawn(&tree.images[0], &o, err, sizeof err);
     free(abs);
     cr_restart_opts_free(&o);
     if (pid < 0)
         return fail(classify(-pid), -pid, "cannot restart %s: %s", path, err);
     child = pid;
-    ctx_close(&img);
+    ctx_tree_close(&tree);
     if (after)
         kill(pid, after);
     if (hooks[ON_SUCCESS])
@@ -217,5 +229,8 @@ int main(int argc, char **argv)
         if (w < 0 && errno != EINTR)
             return fail(ON_FAIL_TEMP, errno, "lost the restored process: %s", strerror(errno));
     }
+    /* the tree's pid 1 passes on how its root ended */
+    if (exit_fd >= 0 && read(exit_fd, &status, sizeof status) != (ssize_t)sizeof status)
+        return fail(ON_FAIL_TEMP, EIO, "the restored tree's namespace ended without its root's status");
     return mirror(status);
 }

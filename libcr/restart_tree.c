@@ -1,0 +1,429 @@
+/* Restart of several processes from one file: the tree comes back with its shape
+ * (each process the child of its parent, zombies exiting again for their parent to
+ * reap, sessions and process groups relative to each other) and its own pids, in a
+ * new pid namespace (a user namespace too when not root) or, with --restore-pid,
+ * exactly where they were.  The pipes and open files the processes share are made
+ * once, before the first fork, and every process takes its own from them. */
+#define _GNU_SOURCE
+#include "restart.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "restart_child.h"
+#include "restore_plan.h"
+
+#define BARRIER_MS 30000
+
+static struct {
+    struct ctx_tree *t;
+    const struct cr_restart_opts *o;
+    struct cr_pool pool;
+    uint32_t *created;         /* shared: processes made so far */
+    int status_fd, exit_fd;
+    pid_t root;                /* init: the tree's root */
+} T;
+
+static int say(char *err, size_t len, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int say(char *err, size_t len, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, len, fmt, ap);
+    va_end(ap);
+    return -code;
+}
+
+static struct child reporter(void)
+{
+    return (struct child){ .status_fd = T.status_fd };
+}
+
+/* fork(), with the given pid when want > 0 (clone3 set_tid). */
+static pid_t fork_as(pid_t want)
+{
+    struct clone_args ca;
+    memset(&ca, 0, sizeof ca);
+    ca.exit_signal = SIGCHLD;
+    pid_t tid = want;
+    if (want > 0) {
+        ca.set_tid = (uint64_t)(uintptr_t)&tid;
+        ca.set_tid_size = 1;
+    }
+    fflush(NULL);
+    return (pid_t)syscall(SYS_clone3, &ca, sizeof ca);
+}
+
+static int is_member(pid_t pid)
+{
+    for (uint32_t i = 0; i < T.t->n; i++)
+        if (T.t->procs[i].pid == pid && T.t->procs[i].state == CTX_TREE_LIVE)
+            return 1;
+    return 0;
+}
+
+/* A process that had exited and was not reaped: it exits again, the same way. */
+static __attribute__((noreturn)) void exit_again(int status)
+{
+    if (WIFEXITED(status))
+        _exit(WEXITSTATUS(status));
+    int sig = WTERMSIG(status);
+    struct rlimit no_core = { 0, 0 };
+    setrlimit(RLIMIT_CORE, &no_core);
+    signal(sig, SIG_DFL);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, sig);
+    sigprocmask(SIG_UNBLOCK, &set, NULL);
+    kill(getpid(), sig);
+    _exit(128 + sig);
+}
+
+static __attribute__((noreturn)) void member_main(uint32_t i);
+
+/* Makes the children of member i, in the file's order. */
+static void make_children(uint32_t i)
+{
+    const struct ctx_tree_proc *p = &T.t->procs[i];
+    struct child rep = reporter();
+    for (uint32_t j = i + 1; j < T.t->n; j++) {
+        if (T.t->procs[j].ppid != p->pid)
+            continue;
+        pid_t c = fork_as(T.t->procs[j].pid);
+        if (c == 0)
+            member_main(j);
+        if (c < 0)
+            child_fail(&rep, errno == EEXIST ? EBUSY : errno, "cannot create process %d (%s): %s",
+                       T.t->procs[j].pid, T.t->procs[j].comm,
+                       errno == EEXIST ? "that pid is in use" : strerror(errno));
+    }
+}
+
+static __attribute__((noreturn)) void member_main(uint32_t i)
+{
+    const struct ctx_tree_proc *p = &T.t->procs[i];
+    __atomic_add_fetch(T.created, 1, __ATOMIC_ACQ_REL);
+    if (p->state == CTX_TREE_ZOMBIE)
+        exit_again(p->exit_status);
+    if (p->sid == p->pid)
+        setsid();
+    else if (p->pgid == p->pid)
+        setpgid(0, 0);
+    make_children(i);
+    /* no pid is taken by a thread before every process has its own */
+    struct child rep = reporter();
+    for (int waited = 0; __atomic_load_n(T.created, __ATOMIC_ACQUIRE) < T.t->n; waited++) {
+        if (waited > BARRIER_MS)
+            child_fail(&rep, ETIMEDOUT, "the other processes of the tree were not created "
+                       "within %d s", BARRIER_MS / 1000);
+        struct timespec ts = { 0, 1000000 };
+        nanosleep(&ts, NULL);
+    }
+    /* a group led by another process of the tree: its leader exists now */
+    if (p->pgid != p->pid && p->sid != p->pid && is_member(p->pgid))
+        setpgid(0, p->pgid);
+    struct child c = { .img = &T.t->images[i], .o = T.o, .status_fd = T.status_fd,
+                       .pool = &T.pool, .member = i };
+    cr_restart_child(&c);
+}
+
+/* ---- the pool ---- */
+
+static int max_fd_of_tree(void)
+{
+    int max = 2;
+    for (uint32_t i = 0; i < T.t->n; i++)
+        for (uint32_t k = 0; T.t->images[i].proc && k < T.t->images[i].proc->nfds; k++)
+            if (T.t->images[i].fds[k]->fd > max)
+                max = T.t->images[i].fds[k]->fd;
+    return max;
+}
+
+static int pool_fd(struct child *c, int fd, int low)
+{
+    int h = fcntl(fd, F_DUPFD_CLOEXEC, low);
+    if (h < 0)
+        child_fail(c, errno, "cannot keep a shared object above fd %d: %s", low, strerror(errno));
+    close(fd);
+    return h;
+}
+
+static const struct ctx_fd *record_of(uint32_t member, int fd, uint32_t *rec)
+{
+    const struct ctx_image *img = member < T.t->n ? &T.t->images[member] : NULL;
+    for (uint32_t k = 0; img && img->proc && k < img->proc->nfds; k++)
+        if (img->fds[k]->fd == fd) {
+            *rec = k;
+            return img->fds[k];
+        }
+    return NULL;
+}
+
+/* Pipes found in more than one process, and every open file a SHARED record names. */
+static void build_pool(void)
+{
+    struct child rep = reporter();
+    int low = max_fd_of_tree() + 1;
+    uint32_t total = 0;
+    for (uint32_t i = 0; i < T.t->n; i++)
+        total += T.t->images[i].proc ? T.t->images[i].proc->nfds : 0;
+    T.pool.pipes = calloc(total + 1, sizeof *T.pool.pipes);
+    T.pool.origins = calloc(total + 1, sizeof *T.pool.origins);
+    if (!T.pool.pipes || !T.pool.origins)
+        child_fail(&rep, ENOMEM, "out of memory");
+    for (uint32_t i = 0; i < T.t->n; i++) {
+        const struct ctx_image *img = &T.t->images[i];
+        for (uint32_t k = 0; img->proc && k < img->proc->nfds; k++) {
+            const struct ctx_fd *f = img->fds[k];
+            if (f->kind == CTX_FD_PIPE) {
+                struct cr_pool_pipe *pp = NULL;
+                for (uint32_t q = 0; q < T.pool.npipes; q++)
+                    if (T.pool.pipes[q].ino == f->id.ino)
+                        pp = &T.pool.pipes[q];
+                if (!pp) {
+                    int p[2];
+                    if (pipe2(p, O_CLOEXEC) < 0)
+                        child_fail(&rep, errno, "cannot create a pipe: %s", strerror(errno));
+                    pp = &T.pool.pipes[T.pool.npipes++];
+                    pp->ino = f->id.ino;
+                    pp->end[0] = pool_fd(&rep, p[0], low);
+                    pp->end[1] = pool_fd(&rep, p[1], low);
+                    fcntl(pp->end[1], F_SETPIPE_SZ, (int)f->pos);
+                    pp->ino = f->id.ino | (1ULL << 63); /* no data yet */
+                }
+                if (f->extra_len && (pp->ino >> 63)) {
+                    const char *data = (const char *)(f + 1) + f->path_len;
+                    if (write(pp->end[1], data, f->extra_len) != (ssize_t)f->extra_len)
+                        child_fail(&rep, errno, "cannot refill a pipe of process %d: %s",
+                                   T.t->procs[i].pid, strerror(errno));
+                    pp->ino &= ~(1ULL << 63);
+                }
+            } else if (f->kind == CTX_FD_SHARED) {
+                int known = 0;
+                for (uint32_t q = 0; q < T.pool.norigins; q++)
+                    known |= T.pool.origins[q].member == f->pos && T.pool.origins[q].fd == f->source_fd;
+                if (known)
+                    continue;
+                uint32_t rec;
+                const struct ctx_fd *of = f->pos < i ? record_of((uint32_t)f->pos, f->source_fd, &rec) : NULL;
+                if (!of)
+                    child_fail(&rep, EBADMSG, "process %d: fd %d shares fd %d of process number "
+                               "%llu, which has no such fd", T.t->procs[i].pid, f->fd,
+                               f->source_fd, (unsigned long long)f->pos);
+                struct child oc = { .img = &T.t->images[f->pos], .o = T.o, .status_fd = T.status_fd };
+                int obj = fd_object(&oc, of, rec);
+                if (obj < 0)
+                    child_fail(&rep, ENOTSUP, "process %d: fd %d is shared with another process "
+                               "and is a %s, which cannot be shared again", T.t->procs[i].pid,
+                               f->fd, ctx_fd_kind_name(of->kind));
+                T.pool.origins[T.pool.norigins++] =
+                    (struct cr_pool_origin){ (uint32_t)f->pos, f->source_fd, pool_fd(&rep, obj, low) };
+            }
+        }
+    }
+    for (uint32_t q = 0; q < T.pool.npipes; q++)
+        T.pool.pipes[q].ino &= ~(1ULL << 63);
+}
+
+static void close_pool(void)
+{
+    for (uint32_t q = 0; q < T.pool.npipes; q++) {
+        close(T.pool.pipes[q].end[0]);
+        close(T.pool.pipes[q].end[1]);
+    }
+    for (uint32_t q = 0; q < T.pool.norigins; q++)
+        close(T.pool.origins[q].obj);
+}
+
+/* ---- pid 1 of the tree's namespace ---- */
+
+static void to_root(int sig)
+{
+    if (T.root > 0)
+        kill(T.root, sig);
+}
+
+static __attribute__((noreturn)) void init_main(void)
+{
+    build_pool();
+    pid_t root = fork_as(T.t->procs[0].pid);
+    if (root == 0)
+        member_main(0);
+    struct child rep = reporter();
+    if (root < 0)
+        child_fail(&rep, errno, "cannot create the tree's first process %d: %s",
+                   T.t->procs[0].pid, strerror(errno));
+    T.root = root;
+    close_pool();
+    close(T.status_fd);
+    /* pid 1 gets no signal it has no handler for: pass them on to the tree */
+    int fwd[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGCONT };
+    for (size_t i = 0; i < sizeof fwd / sizeof *fwd; i++)
+        signal(fwd[i], to_root);
+    int status = 0;
+    for (;;) { /* reaps orphans until the root ends */
+        int st;
+        pid_t w = waitpid(-1, &st, 0);
+        if (w == root) {
+            status = st;
+            break;
+        }
+        if (w < 0 && errno != EINTR)
+            break;
+    }
+    (void)!write(T.exit_fd, &status, sizeof status);
+    _exit(0);
+}
+
+/* ---- the requester's side ---- */
+
+static int have_cap(int cap)
+{
+    struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+    struct __user_cap_data_struct d[2];
+    if (syscall(SYS_capget, &h, d) < 0)
+        return 0;
+    return (d[cap / 32].effective >> (cap % 32)) & 1;
+}
+
+static int write_text(const char *path, const char *text)
+{
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = write(fd, text, strlen(text));
+    close(fd);
+    return n == (ssize_t)strlen(text) ? 0 : -1;
+}
+
+/* A pid namespace of the tree's own (and a user namespace mapping only us, if we
+ * are not root); the next fork is its pid 1. */
+static int new_namespace(char *err, size_t len)
+{
+    if (getuid() == 0) {
+        if (unshare(CLONE_NEWPID) < 0)
+            return say(err, len, errno, "cannot create a pid namespace: %s", strerror(errno));
+        return 0;
+    }
+    uid_t uid = getuid();
+    gid_t gid = getgid();
+    if (unshare(CLONE_NEWUSER | CLONE_NEWPID) < 0)
+        return say(err, len, errno, "cannot create a user and pid namespace for the tree's pids: "
+                   "%s (are unprivileged user namespaces disabled? see user.max_user_namespaces); "
+                   "root can restart it with --restore-pid", strerror(errno));
+    char map[64];
+    snprintf(map, sizeof map, "%u %u 1\n", (unsigned)uid, (unsigned)uid);
+    int rc = write_text("/proc/self/uid_map", map);
+    snprintf(map, sizeof map, "%u %u 1\n", (unsigned)gid, (unsigned)gid);
+    if (rc == 0)
+        rc = write_text("/proc/self/setgroups", "deny");
+    if (rc == 0)
+        rc = write_text("/proc/self/gid_map", map);
+    if (rc < 0)
+        return say(err, len, errno, "cannot map uid %u in the tree's user namespace: %s",
+                   (unsigned)uid, strerror(errno));
+    return 0;
+}
+
+pid_t cr_restart_spawn_tree(struct ctx_tree *t, const struct cr_restart_opts *o, int restore_pid,
+                            int *exit_fd, char *err, size_t len)
+{
+    uint32_t nlive = 0;
+    for (uint32_t i = 0; i < t->n; i++)
+        nlive += t->procs[i].state == CTX_TREE_LIVE;
+    *exit_fd = -1;
+    if (restore_pid) {
+        if (geteuid() != 0 && !have_cap(CAP_CHECKPOINT_RESTORE) && !have_cap(CAP_SYS_ADMIN))
+            return say(err, len, EPERM, "--restore-pid needs root or CAP_CHECKPOINT_RESTORE; "
+                       "without it the tree gets its own pid namespace, where its pids are the same");
+        for (uint32_t i = 0; i < t->n; i++)
+            if (kill(t->procs[i].pid, 0) == 0 || errno == EPERM)
+                return say(err, len, EBUSY, "--restore-pid: pid %d (of %s) is in use; nothing was "
+                           "started (restart without --restore-pid to give the tree its own pid "
+                           "namespace)", t->procs[i].pid, t->procs[i].comm);
+    }
+    int st[2], ex[2];
+    if (pipe2(st, O_CLOEXEC) < 0 || pipe2(ex, O_CLOEXEC) < 0)
+        return say(err, len, errno, "cannot create a pipe: %s", strerror(errno));
+    uint32_t *created = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (created == MAP_FAILED)
+        return say(err, len, errno, "cannot map shared memory: %s", strerror(errno));
+    T.t = t;
+    T.o = o;
+    T.created = created;
+    T.status_fd = st[1];
+    T.exit_fd = ex[1];
+    int rc = restore_pid ? 0 : new_namespace(err, len);
+    if (rc < 0)
+        return rc;
+    pid_t child;
+    if (restore_pid) {
+        /* a helper makes the pool and the root, then leaves it to us: we are its reaper */
+        prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+        pid_t helper = fork();
+        if (helper == 0) {
+            build_pool();
+            pid_t root = fork_as(t->procs[0].pid);
+            if (root == 0)
+                member_main(0);
+            struct child rep = reporter();
+            if (root < 0)
+                child_fail(&rep, errno == EEXIST ? EBUSY : errno, "cannot create process %d: %s",
+                           t->procs[0].pid, strerror(errno));
+            _exit(0);
+        }
+        child = helper < 0 ? helper : t->procs[0].pid;
+        if (helper > 0)
+            waitpid(helper, NULL, 0);
+    } else {
+        child = fork();
+        if (child == 0)
+            init_main();
+    }
+    close(st[1]);
+    close(ex[1]);
+    munmap(created, 4096);
+    if (child < 0)
+        return say(err, len, errno, "cannot fork: %s", strerror(errno));
+    uint32_t ok = 0;
+    struct rp_status s;
+    while (ok < nlive) {
+        ssize_t n = read(st[0], &s, sizeof s);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n != (ssize_t)sizeof s || s.err) {
+            kill(child, SIGKILL);
+            for (uint32_t i = 0; restore_pid && i < t->n; i++)
+                kill(t->procs[i].pid, SIGKILL);
+            waitpid(child, NULL, 0);
+            close(st[0]);
+            close(ex[0]);
+            if (n != (ssize_t)sizeof s)
+                return say(err, len, EIO, "a process of the tree died while it was restored");
+            s.msg[sizeof s.msg - 1] = 0;
+            return say(err, len, s.err, "%s: %s", s.msg, strerror(s.err));
+        }
+        ok++;
+    }
+    close(st[0]);
+    if (restore_pid)
+        close(ex[0]); /* the root is ours: its own status tells */
+    else
+        *exit_fd = ex[0];
+    return child;
+}
