@@ -276,19 +276,26 @@ int crtree_find(struct crtree *t, pid_t pid, int scope, int fd, unsigned timeout
     return live;
 }
 
-/* A process that could not be reached or frozen: gone or a zombie now is no error. */
+/* A process that could not be reached or frozen: gone or a zombie now is no error
+ * (one that is exiting gets a moment to become either). */
 static int vanished(struct crtree *t, int i)
 {
-    struct pstat ps;
-    if (proc_stat(t->m[i].pid, &ps) < 0) {
-        drop_member(t, i);
-        return 1;
-    }
-    if (ps.state == 'Z') {
-        crq_close(&t->m[i].q);
-        t->m[i].connected = 0;
-        t->m[i].zombie = 1;
-        return 1;
+    for (int tries = 0; tries < 20; tries++) {
+        struct pstat ps;
+        if (proc_stat(t->m[i].pid, &ps) < 0) {
+            drop_member(t, i);
+            return 1;
+        }
+        if (ps.state == 'Z') {
+            crq_close(&t->m[i].q);
+            t->m[i].connected = 0;
+            t->m[i].zombie = 1;
+            return 1;
+        }
+        if (ps.state != 'X' && (t->m[i].q.err != EIO || tries >= 2))
+            return 0;
+        struct timespec ts = { 0, 5 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
     }
     return 0;
 }
@@ -341,6 +348,13 @@ static int freeze_all(struct crtree *t)
                 continue;
             if (vanished(t, i)) {
                 i--;
+                continue;
+            }
+            if (m->q.err == EIO && now_ms() < deadline) {
+                /* it exec'd: the new program's runtime comes up in a moment */
+                crq_close(&m->q);
+                m->connected = 0;
+                waiting = 1;
                 continue;
             }
             char c[16];

@@ -122,6 +122,9 @@ static void show(const struct ctx_image *img)
         else if (f->kind == 7)
             printf("    %-4d %-7s %-2s  watching %u fds\n", f->fd, ctx_fd_kind_name(f->kind), acc,
                    (unsigned)(f->extra_len / 16));
+        else if (f->kind == CTX_FD_SHARED)
+            printf("    %-4d %-7s %-2s  the file of fd %d of process number %llu\n", f->fd,
+                   ctx_fd_kind_name(f->kind), acc, f->source_fd, (unsigned long long)f->pos);
         else
             printf("    %-4d %-7s %-2s%s pos %llu  %s%s\n", f->fd, ctx_fd_kind_name(f->kind), acc,
                    (f->open_flags & 02000) ? "+append" : "", (unsigned long long)f->pos,

@@ -1,0 +1,97 @@
+# Process trees: a bash pipeline with a subprocess per line, a parent that waits for
+# its child by pid, parent and child writing through one shared offset, a zombie
+# whose parent has not reaped it yet, a session and a process group inside the tree.
+# Each is checkpointed mid-way, killed and restarted from the one tree file, and its
+# output compared with an uninterrupted run.
+. "$top_srcdir/tests/engine/lib.sh"
+PY=${PYTHON3:-python3}
+command -v "$PY" >/dev/null || fail "python3 is not installed (scripts/install-deps installs it)"
+cd "$T"
+
+# run_tree NAME SECONDS_BEFORE_CHECKPOINT CMD...: CMD uninterrupted into NAME.ref (its
+# files in ref/), then under cr_run into run/, checkpointed with --kill, restarted;
+# NAME.out is its stdout from both parts
+run_tree() {
+    local name=$1 wait=$2; shift 2
+    mkdir -p "$T/ref.$name" "$T/run.$name"
+    (cd "$T/ref.$name" && within 60 "$@" > "$T/$name.ref") || fail "$name: the reference run failed"
+    cd "$T/run.$name"
+    bg "$CR_RUN" "$@" > "$T/$name.out" 2> "$T/$name.run.err"
+    local pid=$!
+    wait_runtime $pid
+    sleep "$wait"
+    within 60 "$CR_CHECKPOINT" --kill -f "$T/$name.ctx" $pid 2> "$T/$name.ckpt.err" ||
+        { cat "$T/$name.ckpt.err" >&2; fail "$name: the tree checkpoint failed"; }
+    wait_gone $pid
+    "$CR_INFO" "$T/$name.ctx" > "$T/$name.info" || fail "$name: cr_info refuses the tree file"
+    grep -q "^scope:    tree" "$T/$name.info" || fail "$name: not a tree file"
+    local rc=0
+    within 60 "$CR_RESTART" "$T/$name.ctx" >> "$T/$name.out" 2> "$T/$name.restart.err" || rc=$?
+    [ $rc = 0 ] || { cat "$T/$name.restart.err" >&2; fail "$name: cr_restart exited $rc"; }
+    cd "$T"
+}
+
+# 1. the issue's example: a loop with a sleep per line piped into a loop
+run_tree pipeline 2 bash -c 'for i in $(seq 1 100); do echo $i; sleep 0.05; done |
+                              while read x; do echo $((x*x)); done > out; echo end'
+same "$T/ref.pipeline/out" "$T/run.pipeline/out"
+grep -Eq "^  [0-9]+ \(sleep\)" "$T/pipeline.info" || fail "the sleep subprocess was not in the tree"
+[ "$(grep -c "(bash): child of" "$T/pipeline.info")" -ge 3 ] || fail "the subshells were not in the tree"
+same "$T/pipeline.ref" "$T/pipeline.out"
+
+# 2. a parent waiting by pid for a child that is running at the checkpoint; the pids
+# the tree sees stay the same
+run_tree waitpid 1 bash -c '(sleep 2; exit 7) & p=$!; echo "me $$ child $p";
+                            sleep 0.5; wait $p; echo "child exited $?"; echo "me $$"'
+grep -q "child exited 7" "$T/waitpid.out" || fail "wait for the child by pid: $(cat "$T/waitpid.out")"
+me=$(sed -n 's/^me \([0-9]*\) child.*/\1/p' "$T/waitpid.out")
+grep -q "^me $me\$" "$T/waitpid.out" || fail "the restored shell's \$\$ changed: $(cat "$T/waitpid.out")"
+
+# 3. one file opened by the parent, written by it and by its children (one offset)
+run_tree shared 1 bash -c 'exec > log; for i in $(seq 1 30); do (echo "child $i"); echo "parent $i";
+                           sleep 0.05; done'
+same "$T/ref.shared/log" "$T/run.shared/log"
+grep -q " shared " "$T/shared.info" || fail "no fd was saved as shared between processes"
+
+# 4. a zombie at the checkpoint: its parent reaps it after the restart, with its status;
+# 5. a child that made its own session, a grandchild in the child's group
+cat > "$T/ids.py" <<'PYEOF'
+import os, sys, time
+z = os.fork()
+if z == 0:
+    os._exit(5)
+r, w = os.pipe()
+c = os.fork()
+if c == 0:
+    os.setsid()
+    g = os.fork()
+    if g == 0:
+        os.setpgid(0, os.getppid())
+        for i in range(30):
+            time.sleep(0.1)
+        os._exit(0)
+    for i in range(30):
+        os.write(w, b"x")
+        time.sleep(0.1)
+    os.waitpid(g, 0)
+    os._exit(3)
+time.sleep(1)   # the zombie is still there at the checkpoint
+got = 0
+while got < 30:
+    got += len(os.read(r, 100))
+pid, st = os.waitpid(z, 0)
+print("zombie", pid == z, os.WEXITSTATUS(st))
+sid = os.getsid(c)
+print("child leads its session", sid == c)
+pid, st = os.waitpid(c, 0)
+print("child", pid == c, os.WEXITSTATUS(st), "bytes", got)
+PYEOF
+run_tree ids 1.5 "$PY" "$T/ids.py"
+grep -q "exited (wait status 0x500), not reaped" "$T/ids.info" || fail "the zombie was not saved"
+same "$T/ids.ref" "$T/ids.out"
+
+# a tree file refuses --restore-pid without the right, starting nothing
+if [ "$(id -u)" != 0 ]; then
+    expect_refusal 1 "restore-pid needs root" "$CR_RESTART" --restore-pid "$T/ids.ctx"
+fi
+pass
