@@ -178,8 +178,8 @@ int main(int argc, char **argv)
                     path, err);
     if (getuid() != 0 && tree.hdr.uid != getuid()) {
         ctx_tree_close(&tree);
-        return fail(ON_FAIL_PERM, EPERM, "%s holds processes of uid %u: only that user or "
-                    "root may restart it", path, tree.hdr.uid);
+        return fail(ON_FAIL_PERM, EPERM, "%s holds %s of uid %u: only that user or root may "
+                    "restart it", path, tree.n > 1 ? "processes" : "a process", tree.hdr.uid);
     }
     for (uint32_t i = 0; i < tree.n; i++) {
         if (!tree.images[i].proc)
