@@ -169,6 +169,8 @@ int add_socket(struct dump *d, const struct sock_scan *ss, int fd, const struct 
     int peer_ours = 0;
     for (int i = 0; si && si->peer_ino && i < ss->n; i++)
         peer_ours |= ss->socks[i].ino == si->peer_ino;
+    for (uint32_t i = 0; si && si->peer_ino && d->tree && i < d->tree->nsocks; i++)
+        peer_ours |= d->tree->socks[i] == si->peer_ino; /* in another process of the tree */
     if (domain == AF_UNIX && si && peer_ours) {
         /* both ends are ours: saved connected, with what is queued to this end */
         int queued = 0;

@@ -583,7 +583,7 @@ void cr_restart_child(struct child *c)
         if (img->fds[i]->fd > maxfd)
             maxfd = img->fds[i]->fd;
     c->high = maxfd + 1;
-    uint32_t npool = c->pool ? 2 * c->pool->npipes + c->pool->norigins : 0;
+    uint32_t npool = c->pool ? 2 * c->pool->npipes + c->pool->norigins + c->pool->nsocks : 0;
     c->helpers = calloc(img->proc->nvmas + 8 + npool, sizeof *c->helpers);
     c->map_fds = calloc(img->proc->nvmas + 1, sizeof *c->map_fds);
     if (!c->helpers || !c->map_fds)
@@ -603,6 +603,8 @@ void cr_restart_child(struct child *c)
     }
     for (uint32_t i = 0; c->pool && i < c->pool->norigins; i++)
         add_helper(c, c->pool->origins[i].obj);
+    for (uint32_t i = 0; c->pool && i < c->pool->nsocks; i++)
+        add_helper(c, c->pool->socks[i].fd);
     close_others(c);
     open_mapped_files(c);
     restore_fds(c);
@@ -613,6 +615,8 @@ void cr_restart_child(struct child *c)
     }
     for (uint32_t i = 0; c->pool && i < c->pool->norigins; i++)
         close(c->pool->origins[i].obj);
+    for (uint32_t i = 0; c->pool && i < c->pool->nsocks; i++)
+        close(c->pool->socks[i].fd);
     /* the stdio copies are closed now; forget them */
     uint32_t keep = 0;
     for (uint32_t i = 0; i < c->nhelpers; i++)

@@ -300,6 +300,15 @@ static int pool_pipe(struct child *c, const struct ctx_fd *f)
     return -1;
 }
 
+/* A tree's unix socket whose peer is in another process: the pool made the pair. */
+static int pool_pair_end(struct child *c, const struct ctx_fd *f)
+{
+    for (uint32_t i = 0; c->pool && i < c->pool->nsocks; i++)
+        if (c->pool->socks[i].ino == f->id.ino)
+            return c->pool->socks[i].fd;
+    return -1;
+}
+
 static int pool_origin(struct child *c, uint32_t member, int fd)
 {
     for (uint32_t i = 0; c->pool && i < c->pool->norigins; i++)
@@ -367,7 +376,9 @@ void restore_fds(struct child *c)
             own = 0;
             break;
         case CTX_FD_UNIX_PAIR:
-            obj = pair_end(c, pairs, &npairs, f);
+            obj = pool_pair_end(c, f);
+            if (obj < 0)
+                obj = pair_end(c, pairs, &npairs, f);
             own = 0;
             break;
         case CTX_FD_SOCKET_DEAD:

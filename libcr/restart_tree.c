@@ -20,6 +20,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -174,6 +175,47 @@ static const struct ctx_fd *record_of(uint32_t member, int fd, uint32_t *rec)
     return NULL;
 }
 
+/* Whether the image has a socket with this inode. */
+static int in_image(const struct ctx_image *img, uint64_t ino)
+{
+    for (uint32_t k = 0; k < img->proc->nfds; k++)
+        if (img->fds[k]->kind == CTX_FD_UNIX_PAIR && img->fds[k]->id.ino == ino)
+            return 1;
+    return 0;
+}
+
+static struct cr_pool_sock *pool_sock(uint64_t ino)
+{
+    for (uint32_t q = 0; q < T.pool.nsocks; q++)
+        if (T.pool.socks[q].ino == ino)
+            return &T.pool.socks[q];
+    return NULL;
+}
+
+/* A unix socket pair whose ends are in two processes: made at its first end, the
+ * data queued to each end written from the other. */
+static void pool_pair(struct child *rep, const struct ctx_fd *f, int low, pid_t pid)
+{
+    struct cr_pool_sock *me = pool_sock(f->id.ino);
+    if (!me) {
+        int sv[2];
+        if (socketpair(AF_UNIX, (int)f->flags | SOCK_CLOEXEC, 0, sv) < 0)
+            child_fail(rep, errno, "cannot create a socket pair for process %d: %s", pid,
+                       strerror(errno));
+        T.pool.socks[T.pool.nsocks++] = (struct cr_pool_sock){ f->id.ino, f->pos, pool_fd(rep, sv[0], low), 0 };
+        T.pool.socks[T.pool.nsocks++] = (struct cr_pool_sock){ f->pos, f->id.ino, pool_fd(rep, sv[1], low), 0 };
+        me = pool_sock(f->id.ino);
+    }
+    struct cr_pool_sock *peer = pool_sock(me->peer);
+    if (me->filled) /* the same socket in another process: its data is in */
+        return;
+    me->filled = 1;
+    if (f->extra_len && write(peer->fd, (const char *)(f + 1) + f->path_len, f->extra_len) !=
+                            (ssize_t)f->extra_len)
+        child_fail(rep, errno, "cannot queue %u bytes to a socket of process %d: %s", f->extra_len,
+                   pid, strerror(errno));
+}
+
 /* Pipes found in more than one process, and every open file a SHARED record names. */
 static void build_pool(void)
 {
@@ -184,7 +226,8 @@ static void build_pool(void)
         total += T.t->images[i].proc ? T.t->images[i].proc->nfds : 0;
     T.pool.pipes = calloc(total + 1, sizeof *T.pool.pipes);
     T.pool.origins = calloc(total + 1, sizeof *T.pool.origins);
-    if (!T.pool.pipes || !T.pool.origins)
+    T.pool.socks = calloc(2 * total + 2, sizeof *T.pool.socks);
+    if (!T.pool.pipes || !T.pool.origins || !T.pool.socks)
         child_fail(&rep, ENOMEM, "out of memory");
     for (uint32_t i = 0; i < T.t->n; i++) {
         const struct ctx_image *img = &T.t->images[i];
@@ -213,6 +256,8 @@ static void build_pool(void)
                                    T.t->procs[i].pid, strerror(errno));
                     pp->ino &= ~(1ULL << 63);
                 }
+            } else if (f->kind == CTX_FD_UNIX_PAIR && !in_image(img, f->pos)) {
+                pool_pair(&rep, f, low, T.t->procs[i].pid);
             } else if (f->kind == CTX_FD_SHARED) {
                 int known = 0;
                 for (uint32_t q = 0; q < T.pool.norigins; q++)
@@ -248,6 +293,8 @@ static void close_pool(void)
     }
     for (uint32_t q = 0; q < T.pool.norigins; q++)
         close(T.pool.origins[q].obj);
+    for (uint32_t q = 0; q < T.pool.nsocks; q++)
+        close(T.pool.socks[q].fd);
 }
 
 /* ---- pid 1 of the tree's namespace ---- */

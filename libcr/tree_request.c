@@ -483,6 +483,8 @@ static int analyse(struct crtree *t, struct cr_ctl_prepare *prep)
                     s->skip = 1;
             if (S_ISSOCK(st.st_mode) || (st.st_dev == dest.st_dev && st.st_ino == dest.st_ino))
                 s->skip = 1;
+            if (S_ISSOCK(st.st_mode) && prep->nsocks < CR_CTL_MAX_TREE_SOCKS)
+                prep->socks[prep->nsocks++] = st.st_ino;
         }
     }
     /* pipes with both ends in the tree */

@@ -1,6 +1,7 @@
 # Process trees: a bash pipeline with a subprocess per line, a parent that waits for
 # its child by pid, parent and child writing through one shared offset, a zombie
-# whose parent has not reaped it yet, a session and a process group inside the tree.
+# whose parent has not reaped it yet, a session and a process group inside the tree,
+# a socket pair between two processes.
 # Each is checkpointed mid-way, killed and restarted from the one tree file, and its
 # output compared with an uninterrupted run.
 . "$top_srcdir/tests/engine/lib.sh"
@@ -89,6 +90,11 @@ PYEOF
 run_tree ids 1.5 "$PY" "$T/ids.py"
 grep -q "exited (wait status 0x500), not reaped" "$T/ids.info" || fail "the zombie was not saved"
 same "$T/ids.ref" "$T/ids.out"
+
+# 6. a unix socket pair between a parent and its child, with data in flight
+run_tree pair 1 "$PROGS/pairtree" 60
+grep -q "unixpair" "$T/pair.info" || fail "the socket pair was not saved as a pair"
+same "$T/pair.ref" "$T/pair.out"
 
 # a tree file refuses --restore-pid without the right, starting nothing
 if [ "$(id -u)" != 0 ]; then
