@@ -356,9 +356,18 @@ static int collect_pages(struct dump *d, const struct ctx_vma *v, uint32_t vma)
     return 0;
 }
 
+static int deleted_path(const char *path)
+{
+    size_t len = strlen(path);
+    return !strncmp(path, "/memfd:", 7) || (len > 10 && !strcmp(path + len - 10, " (deleted)"));
+}
+
 static int classify_vma(struct dump *d, struct ctx_vma *v, char shared, unsigned dmaj, unsigned dmin,
                         unsigned long long ino, const char *path)
 {
+    /* shared memory: which object, so that processes of a tree share it again */
+    v->id.dev = makedev(dmaj, dmin);
+    v->id.ino = ino;
     if (!*path || !strncmp(path, "[anon:", 6)) {
         v->kind = shared == 's' ? CTX_VMA_SHARED_ANON : CTX_VMA_ANON;
     } else if (!strcmp(path, "[heap]")) {
@@ -375,12 +384,18 @@ static int classify_vma(struct dump *d, struct ctx_vma *v, char shared, unsigned
         v->kind = CTX_VMA_VVAR_VCLOCK;
     } else if (!strcmp(path, "[vsyscall]")) {
         v->kind = CTX_VMA_VSYSCALL;
-    } else if (!strcmp(path, "/dev/zero (deleted)") && shared == 's') {
-        v->kind = CTX_VMA_SHARED_ANON;
+    } else if (!strncmp(path, "/SYSV", 5)) {
+        return fail(d, ENOTSUP, "System V shared memory (shmat) is attached at 0x%llx; this "
+                    "version cannot save it: use mmap(MAP_SHARED) or /dev/shm instead",
+                    (unsigned long long)v->start);
+    } else if (path[0] == '/' && deleted_path(path)) {
+        /* memfd, /dev/zero, or a file gone from disk: its contents go into the image */
+        v->kind = shared == 's' ? CTX_VMA_SHARED_ANON : CTX_VMA_FILE_PRIVATE;
+        if (shared != 's')
+            v->flags |= CTX_VMA_SAVED; /* every page: the file is not there to read again */
     } else if (path[0] == '/') {
         struct stat st;
-        size_t len = strlen(path);
-        if ((len > 10 && !strcmp(path + len - 10, " (deleted)")) || stat(path, &st) < 0 ||
+        if (stat(path, &st) < 0 ||
             st.st_ino != ino || major(st.st_dev) != dmaj || minor(st.st_dev) != dmin)
             return fail(d, ENOTSUP, "%s is mapped at 0x%llx but was deleted or replaced on disk "
                         "since; this version cannot save its contents", path,
@@ -425,7 +440,8 @@ static int collect_vmas(struct dump *d)
         int rc = classify_vma(d, &tmp, perms[3], dmaj, dmin, ino, path);
         if (rc < 0)
             return rc;
-        int named = tmp.kind == CTX_VMA_FILE_PRIVATE || tmp.kind == CTX_VMA_FILE_SHARED;
+        int named = tmp.kind == CTX_VMA_FILE_PRIVATE || tmp.kind == CTX_VMA_FILE_SHARED ||
+                    (tmp.kind == CTX_VMA_SHARED_ANON && path[0] == '/');
         size_t plen = named ? strlen(path) + 1 : 0;
         struct ctx_vma *v = rec_add(d, CTX_REC_VMA, sizeof *v + plen);
         if (!v)
@@ -699,7 +715,9 @@ int cr_dump_forkable(struct dump *d)
             if (sscanf(line, "%llx-%llx %4s %*s %*s %llu %n", &s, &e, perms, &ino, &path) >= 4 &&
                 perms[3] == 's' && s != (unsigned long long)(uintptr_t)d->scratch &&
                 (ino == 0 || (path && (!strncmp(line + path, "/dev/zero", 9) ||
-                                       !strncmp(line + path, "/SYSV", 5)))))
+                                       !strncmp(line + path, "/SYSV", 5) ||
+                                       !strncmp(line + path, "/memfd:", 7) ||
+                                       strstr(line + path, " (deleted)")))))
                 return 0;
         }
         line = eol ? eol + 1 : line + strlen(line);

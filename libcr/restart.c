@@ -478,6 +478,11 @@ static __attribute__((noreturn)) void build_and_jump(struct child *c)
         const struct ctx_vma *v = img->vmas[i];
         vmas[i] = (struct rp_vma){ v->start, v->end, v->pgoff, v->prot, v->kind, v->flags,
                                    c->map_fds[i], 0, 0 };
+        for (uint32_t k = 0; v->kind == CTX_VMA_SHARED_ANON && c->pool && k < c->pool->nmems; k++)
+            if (c->pool->mems[k].dev == v->id.dev && c->pool->mems[k].ino == v->id.ino) {
+                vmas[i].kind = CTX_VMA_FILE_SHARED; /* the tree's one copy of it */
+                vmas[i].fd = c->pool->mems[k].fd;
+            }
     }
     uint32_t nmem = 0;
     for (uint32_t i = 0; i < img->hdr.nblocks; i++) {
@@ -583,7 +588,8 @@ void cr_restart_child(struct child *c)
         if (img->fds[i]->fd > maxfd)
             maxfd = img->fds[i]->fd;
     c->high = maxfd + 1;
-    uint32_t npool = c->pool ? 2 * c->pool->npipes + c->pool->norigins + c->pool->nsocks : 0;
+    uint32_t npool = c->pool ? 2 * c->pool->npipes + c->pool->norigins + c->pool->nsocks +
+                               c->pool->nmems : 0;
     c->helpers = calloc(img->proc->nvmas + 8 + npool, sizeof *c->helpers);
     c->map_fds = calloc(img->proc->nvmas + 1, sizeof *c->map_fds);
     if (!c->helpers || !c->map_fds)
@@ -605,6 +611,8 @@ void cr_restart_child(struct child *c)
         add_helper(c, c->pool->origins[i].obj);
     for (uint32_t i = 0; c->pool && i < c->pool->nsocks; i++)
         add_helper(c, c->pool->socks[i].fd);
+    for (uint32_t i = 0; c->pool && i < c->pool->nmems; i++) /* mapped by the restorer */
+        add_helper(c, c->pool->mems[i].fd);
     close_others(c);
     open_mapped_files(c);
     restore_fds(c);

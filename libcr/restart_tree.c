@@ -216,6 +216,48 @@ static void pool_pair(struct child *rep, const struct ctx_fd *f, int low, pid_t 
                    pid, strerror(errno));
 }
 
+/* Shared memory (MAP_SHARED anonymous, memfd) mapped by more than one process: one
+ * memfd for all, which each maps where it had it; the saved pages are written in. */
+static void pool_memory(struct child *rep, int low)
+{
+    uint32_t total = 0;
+    for (uint32_t i = 0; i < T.t->n; i++)
+        total += T.t->images[i].proc ? T.t->images[i].proc->nvmas : 0;
+    T.pool.mems = calloc(total + 1, sizeof *T.pool.mems);
+    if (!T.pool.mems)
+        child_fail(rep, ENOMEM, "out of memory");
+    for (uint32_t i = 0; i < T.t->n; i++) {
+        const struct ctx_image *img = &T.t->images[i];
+        for (uint32_t k = 0; img->proc && k < img->proc->nvmas; k++) {
+            const struct ctx_vma *v = img->vmas[k];
+            if (v->kind != CTX_VMA_SHARED_ANON || !v->id.ino)
+                continue;
+            int known = 0, others = 0;
+            uint64_t size = 0;
+            for (uint32_t q = 0; q < T.pool.nmems; q++)
+                known |= T.pool.mems[q].dev == v->id.dev && T.pool.mems[q].ino == v->id.ino;
+            for (uint32_t j = 0; !known && j < T.t->n; j++) {
+                const struct ctx_image *o = &T.t->images[j];
+                for (uint32_t m = 0; o->proc && m < o->proc->nvmas; m++) {
+                    const struct ctx_vma *w = o->vmas[m];
+                    if (w->kind != CTX_VMA_SHARED_ANON || w->id.dev != v->id.dev || w->id.ino != v->id.ino)
+                        continue;
+                    others |= j != i;
+                    if (w->pgoff + (w->end - w->start) > size)
+                        size = w->pgoff + (w->end - w->start);
+                }
+            }
+            if (known || !others)
+                continue;
+            int fd = (int)syscall(SYS_memfd_create, "slurm-cr-shared", MFD_CLOEXEC);
+            if (fd < 0 || ftruncate(fd, (off_t)size) < 0)
+                child_fail(rep, errno, "cannot make the shared memory of process %d again: %s",
+                           T.t->procs[i].pid, strerror(errno));
+            T.pool.mems[T.pool.nmems++] = (struct cr_pool_mem){ v->id.dev, v->id.ino, pool_fd(rep, fd, low) };
+        }
+    }
+}
+
 /* Pipes found in more than one process, and every open file a SHARED record names. */
 static void build_pool(void)
 {
@@ -283,6 +325,7 @@ static void build_pool(void)
     }
     for (uint32_t q = 0; q < T.pool.npipes; q++)
         T.pool.pipes[q].ino &= ~(1ULL << 63);
+    pool_memory(&rep, low);
 }
 
 static void close_pool(void)
@@ -295,6 +338,8 @@ static void close_pool(void)
         close(T.pool.origins[q].obj);
     for (uint32_t q = 0; q < T.pool.nsocks; q++)
         close(T.pool.socks[q].fd);
+    for (uint32_t q = 0; q < T.pool.nmems; q++)
+        close(T.pool.mems[q].fd);
 }
 
 /* ---- pid 1 of the tree's namespace ---- */

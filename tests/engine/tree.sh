@@ -1,7 +1,7 @@
 # Process trees: a bash pipeline with a subprocess per line, a parent that waits for
 # its child by pid, parent and child writing through one shared offset, a zombie
 # whose parent has not reaped it yet, a session and a process group inside the tree,
-# a socket pair between two processes.
+# a socket pair between two processes, memory they share.
 # Each is checkpointed mid-way, killed and restarted from the one tree file, and its
 # output compared with an uninterrupted run.
 . "$top_srcdir/tests/engine/lib.sh"
@@ -95,6 +95,44 @@ same "$T/ids.ref" "$T/ids.out"
 run_tree pair 1 "$PROGS/pairtree" 60
 grep -q "unixpair" "$T/pair.info" || fail "the socket pair was not saved as a pair"
 same "$T/pair.ref" "$T/pair.out"
+
+# 7. memory shared by a parent and its child: MAP_SHARED anonymous, a memfd, a /dev/shm
+# file; the parent sees every value the child writes, after the restart too
+cat > "$T/shm.py" <<'PYEOF'
+import mmap, os, time
+anon = mmap.mmap(-1, 4096, mmap.MAP_SHARED)
+mfd = os.memfd_create("counter")
+os.ftruncate(mfd, 4096)
+mem = mmap.mmap(mfd, 4096, mmap.MAP_SHARED)
+path = "/dev/shm/slurm-cr-test-%d" % os.getpid()
+sfd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+os.ftruncate(sfd, 4096)
+shm = mmap.mmap(sfd, 4096, mmap.MAP_SHARED)
+os.unlink(path)   # still mapped and open: saved as a deleted file
+c = os.fork()
+if c == 0:
+    for i in range(1, 41):
+        mem[0:4] = (2 * i).to_bytes(4, "little")
+        shm[0:4] = (3 * i).to_bytes(4, "little")
+        anon[0:4] = i.to_bytes(4, "little")
+        time.sleep(0.05)
+    os._exit(0)
+last = 0
+while last < 40:
+    v = int.from_bytes(anon[0:4], "little")
+    if v != last:
+        m, s = int.from_bytes(mem[0:4], "little"), int.from_bytes(shm[0:4], "little")
+        print("seen", v, m >= 2 * v, s >= 3 * v, flush=True)
+        last = v
+    time.sleep(0.005)
+os.waitpid(c, 0)
+print("end")
+PYEOF
+run_tree shm 1 "$PY" "$T/shm.py"
+grep -q "shared-anon.*memfd:counter" "$T/shm.info" || fail "the memfd mapping was not saved"
+! grep -q False "$T/shm.out" || fail "a value written by the child was not seen: $(grep False "$T/shm.out")"
+[ "$(grep -c '^seen' "$T/shm.out")" -ge 30 ] && tail -n 2 "$T/shm.out" | grep -q "^seen 40" ||
+    fail "the parent stopped seeing the child's writes: $(tail -n 3 "$T/shm.out")"
 
 # a tree file refuses --restore-pid without the right, starting nothing
 if [ "$(id -u)" != 0 ]; then
