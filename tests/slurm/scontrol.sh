@@ -4,7 +4,8 @@
 # vacate ends the step with every rank checkpointed, and a new job restarts from it
 # (srun --restart-dir) to finish as an uninterrupted run does.  A step with a task that
 # cannot be checkpointed (not preloaded): create fails naming node, rank and reason,
-# `error` reports it, and the step keeps running.
+# `error` reports it, and the step keeps running; a vacate fails the same way and
+# the ranks it had stopped go on.
 . "$top_srcdir/tests/slurm/lib.sh"
 slurm_test_cluster scontrol cr_restart=$top_builddir/util/cr_restart agent=$top_builddir/slurm_checkpoint/cr_agent
 P=$B/tests/programs/rankcount
@@ -27,7 +28,7 @@ start_step() {
     while [ "$1" != -- ]; do envs+=("$1"); shift; done
     shift
     cluster_run mkdir -p "$out"
-    cluster_run "${envs[@]}" timeout 200 srun "$@" -N3 -n6 --checkpoint-dir="$S/ck" "$P" "$out" $STEPS 100 \
+    cluster_run "${envs[@]}" timeout 200 srun "$@" -N3 -n6 --checkpoint-dir="$S/ck" "$P" "$out" $steps 100 \
         > "$out.srun.out" 2> "$out.srun.err" &
     srun_pid=$!
     job=
@@ -43,6 +44,7 @@ lines() { cat "$1"/rank.* | wc -l; }
 # with periodic checkpoints too: the writer must not keep the vacated step alive
 "$B/scontrol-helpers/scontrol-cr" --help | grep -q "checkpoint OPERATION" || fail "scontrol-cr --help"
 "$B/slurm_checkpoint/cr_agent" --help | grep -q "cr_agent checkpoint" || fail "cr_agent --help"
+steps=$STEPS
 start_step "$S/run" -- --checkpoint=0:03
 # other commands go to the real scontrol
 cluster_run "${SC[@]}" show job "$job" | grep -q "JobId=$job " || fail "scontrol-cr show job did not pass through"
@@ -91,6 +93,7 @@ for r in 0 1 2 3 4 5; do
 done
 
 # a task that cannot be checkpointed: reported with node, rank and reason; the step goes on
+steps=600 # long enough for every check below
 start_step "$S/bare" RANKCOUNT_BARE=3 --
 out=$(cluster_run "${SC[@]}" checkpoint create "$job.0" 2>&1) && fail "create succeeded with rank 3 not preloaded"
 echo "$out" >&2
@@ -100,6 +103,15 @@ echo "$out" | grep -q "^error([1-9][0-9]*): .*node n2 rank 3" || fail "error sai
 ls -d "$S/ck/$job.0"/gen.*.tmp 2>/dev/null && fail "the failed generation was left behind"
 n=$(lines "$S/bare"); sleep 1
 [ "$(lines "$S/bare")" -gt "$n" ] && kill -0 $srun_pid 2>/dev/null || fail "the step did not go on after the failed create"
+# a failed vacate ends nothing: the ranks it stopped go on
+out=$(cluster_run "${SC[@]}" checkpoint vacate "$job.0" 2>&1) && fail "vacate succeeded with rank 3 not preloaded"
+echo "$out" | grep -q "node n2 rank 3: " || fail "the failed vacate said: $out"
+sleep 1
+for r in 0 1 2 3 4 5; do
+    n=$(wc -l < "$S/bare/rank.$r")
+    for i in $(seq 1 50); do [ "$(wc -l < "$S/bare/rank.$r")" -gt "$n" ] && break; sleep 0.1; done
+    [ "$(wc -l < "$S/bare/rank.$r")" -gt "$n" ] || fail "rank $r stays stopped after the failed vacate"
+done
 timeout 20 scancel "$job"
 timeout 60 tail --pid=$srun_pid -f /dev/null || fail "srun did not end after scancel"
 pass
