@@ -72,6 +72,15 @@ latest=$(readlink "$img/latest") || fail "create left no latest generation"
 grep -qx "tasks 6" "$img/$latest/manifest" && grep -qx "nodes 3" "$img/$latest/manifest" ||
     fail "the created generation is not the whole step: $(cat "$img/$latest/manifest")"
 out=$(cluster_run "${SC[@]}" checkpoint error "$job.0" 2>&1); [ "$out" = "error(0): none" ] || fail "error said: $out"
+# each node's part is a CHKPT_BEGIN / CHKPT_END pair of the request
+python3 - "$img/events.jsonl" "${latest#gen.}" <<'PYEOF' || fail "the request's events are not right: $(cat "$img/events.jsonl")"
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+mine = [e for e in ev if e.get("request") == "scontrol" and e["generation"] == int(sys.argv[2])]
+b = sorted(e["node"] for e in mine if e["event"] == "CHKPT_BEGIN")
+d = sorted(e["node"] for e in mine if e["event"] == "CHKPT_END" and e["bytes"] > 0)
+assert b == d == ["n1", "n2", "n3"], (b, d)
+PYEOF
 n=$(lines "$S/run"); sleep 1
 [ "$(lines "$S/run")" -gt "$n" ] || fail "the step did not go on after create"
 
