@@ -2,7 +2,8 @@
 # scontrol checkpoint on a 3-node, 6-task step, through scontrol-cr and its node agent:
 # able/disable/enable/error and create as the job user, refusal for another user; a
 # vacate ends the step with every rank checkpointed, and a new job restarts from it
-# (srun --restart-dir) to finish as an uninterrupted run does.  A step with a task that
+# (srun --restart-dir), is checkpointed again while it runs, and finishes as an
+# uninterrupted run does.  A step with a task that
 # cannot be checkpointed (not preloaded): create fails naming node, rank and reason,
 # `error` reports it, and the step keeps running; a vacate fails the same way and
 # the ranks it had stopped go on.
@@ -92,8 +93,18 @@ latest=$(readlink "$img/latest")
 for r in 0 1 2 3 4 5; do
     [ "$(wc -l < "$S/run/rank.$r")" -lt $STEPS ] || fail "rank $r finished before the vacate"
 done
-cluster_run timeout 120 srun -N3 -n6 --restart-dir="$img" "$P" "$S/fresh" 3 0 > "$D/restart.out" 2> "$D/restart.err" ||
-    fail "the restart from the vacated step failed: $(cat "$D/restart.err")"
+# the restarted step (its tasks are cr_restart) can be checkpointed again while it runs
+n=$(lines "$S/run")
+cluster_run timeout 120 srun -N3 -n6 --restart-dir="$img" --checkpoint-dir="$S/ck3" "$P" "$S/fresh" 3 0 \
+    > "$D/restart.out" 2> "$D/restart.err" &
+srun_pid=$!
+for i in $(seq 1 300); do [ "$(lines "$S/run")" -gt $((n + 6)) ] && break; sleep 0.1; done
+job2=$(timeout 10 squeue -h -u "$CLUSTER_USER" -t R -o %i | sort -n | tail -n 1)
+cluster_run "${SC[@]}" checkpoint create "$job2.0" 2> "$D/create2.err" ||
+    fail "create on the restarted step failed: $(cat "$D/create2.err")"
+grep -qx "tasks 6" "$S/ck3/$job2.0/latest/manifest" || fail "no complete generation of the restarted step"
+timeout 120 tail --pid=$srun_pid -f /dev/null
+wait $srun_pid || fail "the restart from the vacated step failed: $(cat "$D/restart.err")"
 [ ! -e "$S/fresh" ] || fail "the step started afresh instead of restarting"
 sort "$D/ref.out" > "$D/ref.sorted"
 sort "$D/restart.out" | cmp - "$D/ref.sorted" || fail "the restarted ranks' final lines differ: $(cat "$D/restart.out")"
