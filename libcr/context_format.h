@@ -87,7 +87,8 @@ struct ctx_proc {
     uint32_t uid, gid, euid, egid;
     uint32_t umask, nthreads, nfds, nvmas;
     uint32_t nblocks, first_block;         /* this process's blocks in the BLOCKS table */
-    uint32_t auxv_words, pad;
+    uint32_t auxv_words;
+    int32_t ctty_pts;                           /* controlling terminal /dev/pts/N: N + 1; 0 none */
     /* mm fields, as for PR_SET_MM_MAP */
     uint64_t start_code, end_code, start_data, end_data;
     uint64_t start_brk, brk, start_stack;
@@ -145,6 +146,9 @@ enum ctx_fd_kind {
                                   the data waiting in it (when it is read in the process) */
     CTX_FD_DUP = 14,           /* the same open file description as fd source_fd, an
                                   earlier record (dup(), or inherited): one offset */
+    CTX_FD_PTY = 16,           /* a pseudo-terminal whose master is in the checkpoint: pos
+                                  its index (/dev/pts/N), flags CTX_FD_PTY_MASTER or not,
+                                  extra (master): struct ctx_pty; restored as a new pair */
     CTX_FD_SHARED = 15,        /* the same open file description as fd source_fd of the
                                   tree's process number pos, an earlier one (a file
                                   opened once and inherited: one offset) */
@@ -156,6 +160,12 @@ struct ctx_timerfd {
     int64_t value_sec, value_nsec;     /* time left until the next expiration */
     int64_t interval_sec, interval_nsec;
 };
+
+struct ctx_pty {
+    unsigned char termios[64]; /* struct termios of the terminal (60 bytes on x86_64) */
+    uint16_t rows, cols, xpixel, ypixel;
+};
+#define CTX_FD_PTY_MASTER 0x1
 
 #define CTX_FD_EVENTFD_SEMAPHORE 0x1
 #define CTX_FD_DELETED 0x2       /* a file deleted while open: its contents are saved in

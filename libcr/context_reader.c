@@ -57,7 +57,7 @@ const char *ctx_fd_kind_name(uint32_t kind)
 {
     static const char *const names[] = { "?", "file", "dir", "device", "inherit", "pipe",
                                          "eventfd", "epoll", "socket", "unixpair", "listen",
-                                         "timerfd", "signalfd", "fifo", "dup", "shared" };
+                                         "timerfd", "signalfd", "fifo", "dup", "shared", "pty" };
     return kind < sizeof names / sizeof *names ? names[kind] : "?";
 }
 
@@ -158,7 +158,7 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
                 p->nblocks != h->nblocks || p->first_block != 0 || p->exe_len == 0 ||
                 !check_tail(p, sizeof *p, p->exe_len, r->length, 0) ||
                 !check_tail(p, sizeof *p + p->exe_len, p->cwd_len, r->length, 0) ||
-                p->cwd_len == 0 || !memchr(p->comm, 0, sizeof p->comm))
+                p->cwd_len == 0 || !memchr(p->comm, 0, sizeof p->comm) || p->ctty_pts < 0)
                 return refuse(err, len, EBADMSG, "record %u: malformed process record", seq);
             img->proc = p;
             img->exe = (const char *)(p + 1);
@@ -180,15 +180,18 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
         case CTX_REC_FD: {
             const struct ctx_fd *f = pl;
             if (!p || nthreads != p->nthreads || nfds >= p->nfds || nvmas || r->length < sizeof *f ||
-                f->fd < 0 || f->fd >= MAX_FDS || f->kind < CTX_FD_FILE || f->kind > CTX_FD_SHARED ||
+                f->fd < 0 || f->fd >= MAX_FDS || f->kind < CTX_FD_FILE || f->kind > CTX_FD_PTY ||
                 (f->kind == CTX_FD_INHERIT && (f->source_fd < 0 || f->source_fd > 2)) ||
                 (f->kind == CTX_FD_DUP && (f->source_fd < 0 || f->source_fd >= f->fd)) ||
                 (f->kind == CTX_FD_SHARED && (f->source_fd < 0 || f->source_fd >= MAX_FDS || f->pos >= 65536)) ||
                 !check_tail(f, sizeof *f, f->path_len, r->length, 0) ||
                 f->extra_len > r->length - sizeof *f - f->path_len ||
                 (f->extra_len && f->kind != CTX_FD_PIPE && f->kind != CTX_FD_FIFO && f->kind != CTX_FD_EPOLL &&
-                 f->kind != CTX_FD_UNIX_PAIR && f->kind != CTX_FD_LISTEN && f->kind != CTX_FD_TIMERFD) ||
+                 f->kind != CTX_FD_UNIX_PAIR && f->kind != CTX_FD_LISTEN && f->kind != CTX_FD_TIMERFD &&
+                 f->kind != CTX_FD_PTY) ||
                 (f->kind == CTX_FD_TIMERFD && f->extra_len != sizeof(struct ctx_timerfd)) ||
+                (f->kind == CTX_FD_PTY && (f->pos > 1048575 || f->flags > CTX_FD_PTY_MASTER ||
+                                           f->extra_len != (f->flags ? sizeof(struct ctx_pty) : 0))) ||
                 (f->kind == CTX_FD_LISTEN && (f->extra_len < 2 || f->extra_len > 128)) ||
                 (f->kind == CTX_FD_UNIX_PAIR && f->extra_len > (64u << 20)) ||
                 (f->kind == CTX_FD_EPOLL && f->extra_len % sizeof(struct ctx_epoll_target)) ||

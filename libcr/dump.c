@@ -166,6 +166,9 @@ static int collect_proc(struct dump *d)
     }
     if (field < 51)
         return fail(d, EIO, "/proc/self/stat has %d fields; the kernel is too old", field);
+    unsigned tty = (unsigned)f[7], tmaj = (tty >> 8) & 0xfff, tmin = (tty & 0xff) | ((tty >> 12) & 0xfff00);
+    if (tmaj >= 136 && tmaj <= 143) /* a pseudo-terminal: whether it comes back is the fds' say */
+        p->ctty_pts = (int32_t)((tmaj - 136) * 256 + tmin + 1);
     p->start_code = f[26], p->end_code = f[27], p->start_stack = f[28];
     p->start_data = f[45], p->end_data = f[46], p->start_brk = f[47];
     p->arg_start = f[48], p->arg_end = f[49], p->env_start = f[50], p->env_end = f[51];

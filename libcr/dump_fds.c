@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
+#include <termios.h>
 #include <sys/sysmacros.h>
 #include <linux/kcmp.h>
 #include <unistd.h>
@@ -37,6 +39,8 @@ struct fd_scan {
     int nseen;
     struct pipe_obj pipes[MAX_PIPES];
     int npipes;
+    int ptys[64];              /* indices of the pseudo-terminals whose master we have */
+    int nptys;
     struct sock_scan socks;
 };
 
@@ -104,6 +108,52 @@ static int same_stdio(const struct stat *a, const struct stat *st)
 }
 
 /* Which of the (process's or tree's) stdio this fd is, its own number first. */
+static int is_pty_master(const char *path)
+{
+    return !strcmp(path, "/dev/ptmx") || !strcmp(path, "/dev/pts/ptmx");
+}
+
+/* /dev/pts/N: N, or -1. */
+static int pts_index(const struct stat *st)
+{
+    unsigned maj = major(st->st_rdev);
+    return S_ISCHR(st->st_mode) && maj >= 136 && maj <= 143
+               ? (int)((maj - 136) * 256 + minor(st->st_rdev)) : -1;
+}
+
+/* A terminal whose master is in the process (or the tree): it comes back as a new pair. */
+static int pty_inside(const struct dump *d, const struct fd_scan *s, int index)
+{
+    for (int i = 0; i < s->nptys; i++)
+        if (s->ptys[i] == index)
+            return 1;
+    for (uint32_t i = 0; d->tree && i < d->tree->nptys; i++)
+        if (d->tree->ptys[i] == index)
+            return 1;
+    return 0;
+}
+
+static int add_pty(struct dump *d, int fd, const char *path, const struct stat *st, int index,
+                   int master)
+{
+    struct ctx_fd *r = fd_record(d, fd, CTX_FD_PTY, path, master ? sizeof(struct ctx_pty) : 0);
+    if (!r)
+        return fail(d, E2BIG, "too much metadata");
+    r->pos = (uint64_t)index;
+    file_id_of(st, &r->id);
+    if (master) {
+        r->flags = CTX_FD_PTY_MASTER;
+        struct ctx_pty *p = (struct ctx_pty *)((char *)(r + 1) + r->path_len);
+        struct termios tio; /* the master's TCGETS is its terminal's */
+        struct winsize ws;
+        if (tcgetattr(fd, &tio) < 0 || ioctl(fd, TIOCGWINSZ, &ws) < 0)
+            return fail(d, errno, "reading the settings of the terminal at fd %d", fd);
+        memcpy(p->termios, &tio, sizeof tio < sizeof p->termios ? sizeof tio : sizeof p->termios);
+        p->rows = ws.ws_row, p->cols = ws.ws_col, p->xpixel = ws.ws_xpixel, p->ypixel = ws.ws_ypixel;
+    }
+    return 0;
+}
+
 static int stdio_source(struct fd_scan *s, int fd, const struct stat *st)
 {
     if (fd < 3 && same_stdio(&s->stdio[fd], st))
@@ -394,6 +444,13 @@ static int add_fd_kind(struct dump *d, struct fd_scan *s, int fd)
         return add_timerfd(d, fd, path, &st);
     } else if (!strcmp(path, "anon_inode:[signalfd]")) {
         return add_signalfd(d, fd, path, &st);
+    } else if (S_ISCHR(st.st_mode) && is_pty_master(path)) {
+        int index = -1;
+        if (ioctl(fd, TIOCGPTN, &index) < 0)
+            return fail(d, errno, "fd %d: cannot read which terminal the master %s is", fd, path);
+        return add_pty(d, fd, path, &st, index, 1);
+    } else if (pts_index(&st) >= 0 && pty_inside(d, s, pts_index(&st))) {
+        return add_pty(d, fd, path, &st, pts_index(&st), 0);
     } else if (S_ISSOCK(st.st_mode)) {
         return add_socket(d, &s->socks, fd, &st, stdio_source(s, fd, &st),
                           d->scratch + FDINFO_OFF + FDINFO_SIZE, BOUNCE_SIZE - FDINFO_SIZE);
@@ -436,6 +493,10 @@ static int scan_pipes(struct dump *d, struct fd_scan *s, const int *fds, int n)
         if (len < 0 || fstat(fds[i], &st) < 0)
             continue;
         path[len] = 0;
+        int index = -1;
+        if (S_ISCHR(st.st_mode) && is_pty_master(path) && ioctl(fds[i], TIOCGPTN, &index) == 0 &&
+            s->nptys < 64)
+            s->ptys[s->nptys++] = index;
         if (!is_pipe(&st, path) && !is_named_fifo(&st, path))
             continue;
         struct pipe_obj *p = find_pipe(s, st.st_ino);

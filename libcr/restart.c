@@ -589,7 +589,7 @@ void cr_restart_child(struct child *c)
             maxfd = img->fds[i]->fd;
     c->high = maxfd + 1;
     uint32_t npool = c->pool ? 2 * c->pool->npipes + c->pool->norigins + c->pool->nsocks +
-                               c->pool->nmems : 0;
+                               c->pool->nmems + c->pool->nptys : 0;
     c->helpers = calloc(img->proc->nvmas + 8 + npool, sizeof *c->helpers);
     c->map_fds = calloc(img->proc->nvmas + 1, sizeof *c->map_fds);
     if (!c->helpers || !c->map_fds)
@@ -613,6 +613,10 @@ void cr_restart_child(struct child *c)
         add_helper(c, c->pool->socks[i].fd);
     for (uint32_t i = 0; c->pool && i < c->pool->nmems; i++) /* mapped by the restorer */
         add_helper(c, c->pool->mems[i].fd);
+    for (uint32_t i = 0; c->pool && i < c->pool->nptys; i++)
+        add_helper(c, c->pool->ptys[i].master);
+    if (c->keep_fd > 0)
+        c->keep_fd = move_high(c, c->keep_fd), add_helper(c, c->keep_fd);
     close_others(c);
     open_mapped_files(c);
     restore_fds(c);
@@ -625,6 +629,10 @@ void cr_restart_child(struct child *c)
         close(c->pool->origins[i].obj);
     for (uint32_t i = 0; c->pool && i < c->pool->nsocks; i++)
         close(c->pool->socks[i].fd);
+    for (uint32_t i = 0; c->pool && i < c->pool->nptys; i++)
+        close(c->pool->ptys[i].master);
+    if (c->keep_fd > 0)
+        close(c->keep_fd);
     /* the stdio copies are closed now; forget them */
     uint32_t keep = 0;
     for (uint32_t i = 0; i < c->nhelpers; i++)

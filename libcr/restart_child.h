@@ -11,17 +11,19 @@
 /* What the processes of a tree share, made once before any of them is forked: the
  * pipes between them and the open files they share (kept above every image's fds). */
 struct cr_pool {
-    uint32_t npipes, norigins, nsocks, nmems;
+    uint32_t npipes, norigins, nsocks, nmems, nptys;
     struct cr_pool_pipe { uint64_t ino; int end[2]; } *pipes;
     struct cr_pool_sock { uint64_t ino, peer; int fd, filled; } *socks; /* unix pairs across processes */
     struct cr_pool_origin { uint32_t member; int32_t fd; int obj; } *origins;
     struct cr_pool_mem { uint64_t dev, ino; int fd; } *mems; /* shared memory across processes */
+    struct cr_pool_pty { int32_t index; int master; char slave[32]; } *ptys;
 };
 
 struct child {
     struct ctx_image *img;
     const struct cr_pool *pool; /* a tree's process: its shared objects, and its number */
     uint32_t member;
+    int keep_fd;                /* open until the image's fds are (or 0: none) */
     const struct cr_restart_opts *o;
     int status_fd;
     int high;               /* helpers live at or above this fd */
@@ -48,6 +50,9 @@ void restore_fds(struct child *c);
 /* A new open file description for a record that processes of a tree share (a file,
  * directory, device, eventfd, timerfd or signalfd); -1 for a kind that cannot be. */
 int fd_object(struct child *c, const struct ctx_fd *f, uint32_t rec);
+
+/* A new pseudo-terminal pair for a saved master (its settings, its size). */
+void pty_make(struct child *c, const struct ctx_fd *master, struct cr_pool_pty *out);
 
 /* Rebuilds the process and hands over to the restorer. */
 __attribute__((noreturn)) void cr_restart_child(struct child *c);

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -38,7 +39,8 @@ static struct {
     uint32_t *created;         /* shared: processes made so far */
     int status_fd, exit_fd;
     pid_t root;                /* init: the tree's root */
-} T;
+    int ctty_fd;               /* a session leader's new terminal, until its fds are open */
+} T = { .ctty_fd = -1 };
 
 static int say(char *err, size_t len, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 static int say(char *err, size_t len, int code, const char *fmt, ...)
@@ -97,6 +99,25 @@ static __attribute__((noreturn)) void exit_again(int status)
 
 static __attribute__((noreturn)) void member_main(uint32_t i);
 
+/* A session leader whose controlling terminal was a pseudo-terminal of the tree
+ * takes the new one. */
+static void take_terminal(uint32_t i)
+{
+    const struct ctx_image *img = &T.t->images[i];
+    for (uint32_t q = 0; img->proc->ctty_pts && q < T.pool.nptys; q++) {
+        if (T.pool.ptys[q].index != img->proc->ctty_pts - 1)
+            continue;
+        int fd = open(T.pool.ptys[q].slave, O_RDWR | O_NOCTTY | O_CLOEXEC);
+        struct child rep = reporter();
+        if (fd < 0 || ioctl(fd, TIOCSCTTY, 0) < 0)
+            child_fail(&rep, errno, "process %d cannot take its terminal %s back: %s",
+                       T.t->procs[i].pid, T.pool.ptys[q].slave, strerror(errno));
+        /* kept until the process's own fds are open: the last close of a terminal
+         * takes it away from its session */
+        T.ctty_fd = fd;
+    }
+}
+
 /* Makes the children of member i, in the file's order. */
 static void make_children(uint32_t i)
 {
@@ -121,10 +142,12 @@ static __attribute__((noreturn)) void member_main(uint32_t i)
     __atomic_add_fetch(T.created, 1, __ATOMIC_ACQ_REL);
     if (p->state == CTX_TREE_ZOMBIE)
         exit_again(p->exit_status);
-    if (p->sid == p->pid)
+    if (p->sid == p->pid) {
         setsid();
-    else if (p->pgid == p->pid)
+        take_terminal(i); /* before the children, who inherit it */
+    } else if (p->pgid == p->pid) {
         setpgid(0, 0);
+    }
     make_children(i);
     /* no pid is taken by a thread before every process has its own */
     struct child rep = reporter();
@@ -139,7 +162,7 @@ static __attribute__((noreturn)) void member_main(uint32_t i)
     if (p->pgid != p->pid && p->sid != p->pid && is_member(p->pgid))
         setpgid(0, p->pgid);
     struct child c = { .img = &T.t->images[i], .o = T.o, .status_fd = T.status_fd,
-                       .pool = &T.pool, .member = i };
+                       .pool = &T.pool, .member = i, .keep_fd = T.ctty_fd };
     cr_restart_child(&c);
 }
 
@@ -269,8 +292,24 @@ static void build_pool(void)
     T.pool.pipes = calloc(total + 1, sizeof *T.pool.pipes);
     T.pool.origins = calloc(total + 1, sizeof *T.pool.origins);
     T.pool.socks = calloc(2 * total + 2, sizeof *T.pool.socks);
-    if (!T.pool.pipes || !T.pool.origins || !T.pool.socks)
+    T.pool.ptys = calloc(total + 1, sizeof *T.pool.ptys);
+    if (!T.pool.pipes || !T.pool.origins || !T.pool.socks || !T.pool.ptys)
         child_fail(&rep, ENOMEM, "out of memory");
+    /* terminals first: a slave shared by several processes is opened from its pair */
+    for (uint32_t i = 0; i < T.t->n; i++) {
+        const struct ctx_image *img = &T.t->images[i];
+        for (uint32_t k = 0; img->proc && k < img->proc->nfds; k++) {
+            const struct ctx_fd *f = img->fds[k];
+            int known = 0;
+            for (uint32_t q = 0; q < T.pool.nptys; q++)
+                known |= T.pool.ptys[q].index == (int32_t)f->pos;
+            if (f->kind != CTX_FD_PTY || !(f->flags & CTX_FD_PTY_MASTER) || known)
+                continue;
+            struct child pc = { .status_fd = T.status_fd, .high = low };
+            struct cr_pool_pty *pp = &T.pool.ptys[T.pool.nptys++];
+            pty_make(&pc, f, pp);
+        }
+    }
     for (uint32_t i = 0; i < T.t->n; i++) {
         const struct ctx_image *img = &T.t->images[i];
         for (uint32_t k = 0; img->proc && k < img->proc->nfds; k++) {
@@ -312,7 +351,8 @@ static void build_pool(void)
                     child_fail(&rep, EBADMSG, "process %d: fd %d shares fd %d of process number "
                                "%llu, which has no such fd", T.t->procs[i].pid, f->fd,
                                f->source_fd, (unsigned long long)f->pos);
-                struct child oc = { .img = &T.t->images[f->pos], .o = T.o, .status_fd = T.status_fd };
+                struct child oc = { .img = &T.t->images[f->pos], .o = T.o, .status_fd = T.status_fd,
+                                    .pool = &T.pool, .high = low };
                 int obj = fd_object(&oc, of, rec);
                 if (obj < 0)
                     child_fail(&rep, ENOTSUP, "process %d: fd %d is shared with another process "
@@ -340,6 +380,8 @@ static void close_pool(void)
         close(T.pool.socks[q].fd);
     for (uint32_t q = 0; q < T.pool.nmems; q++)
         close(T.pool.mems[q].fd);
+    for (uint32_t q = 0; q < T.pool.nptys; q++)
+        close(T.pool.ptys[q].master);
 }
 
 /* ---- pid 1 of the tree's namespace ---- */

@@ -411,6 +411,19 @@ static int fd_access(pid_t pid, int fd)
     return f ? (int)(strtol(f + 6, NULL, 8) & O_ACCMODE) : 0;
 }
 
+/* The index of the pseudo-terminal whose master this fd is, or -1. */
+static int pty_master_index(pid_t pid, int fd, const char *link)
+{
+    if (strcmp(link, "/dev/ptmx") && strcmp(link, "/dev/pts/ptmx"))
+        return -1;
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/fdinfo/%d", (int)pid, fd);
+    if (read_text(path, buf, sizeof buf) < 0)
+        return -1;
+    char *f = strstr(buf, "tty-index:");
+    return f ? atoi(f + 10) : -1;
+}
+
 static int analyse(struct crtree *t, struct cr_ctl_prepare *prep)
 {
     memset(prep, 0, sizeof *prep);
@@ -485,6 +498,9 @@ static int analyse(struct crtree *t, struct cr_ctl_prepare *prep)
                 s->skip = 1;
             if (S_ISSOCK(st.st_mode) && prep->nsocks < CR_CTL_MAX_TREE_SOCKS)
                 prep->socks[prep->nsocks++] = st.st_ino;
+            int index = pty_master_index(t->m[i].pid, fds[k], link);
+            if (index >= 0 && prep->nptys < CR_CTL_MAX_TREE_PTYS)
+                prep->ptys[prep->nptys++] = index;
         }
     }
     /* pipes with both ends in the tree */

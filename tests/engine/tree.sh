@@ -1,7 +1,7 @@
 # Process trees: a bash pipeline with a subprocess per line, a parent that waits for
 # its child by pid, parent and child writing through one shared offset, a zombie
 # whose parent has not reaped it yet, a session and a process group inside the tree,
-# a socket pair between two processes, memory they share.
+# a socket pair between two processes, memory they share, a pseudo-terminal.
 # Each is checkpointed mid-way, killed and restarted from the one tree file, and its
 # output compared with an uninterrupted run.
 . "$top_srcdir/tests/engine/lib.sh"
@@ -133,6 +133,12 @@ grep -q "shared-anon.*memfd:counter" "$T/shm.info" || fail "the memfd mapping wa
 ! grep -q False "$T/shm.out" || fail "a value written by the child was not seen: $(grep False "$T/shm.out")"
 [ "$(grep -c '^seen' "$T/shm.out")" -ge 30 ] && tail -n 2 "$T/shm.out" | grep -q "^seen 40" ||
     fail "the parent stopped seeing the child's writes: $(tail -n 3 "$T/shm.out")"
+
+# 8. a terminal program under a pseudo-terminal whose master is in the tree: a new
+# pair, the child's controlling terminal again
+run_tree pty 1 "$PROGS/ptytree" 40
+grep -q " pty " "$T/pty.info" || fail "the pseudo-terminal was not saved"
+same "$T/pty.ref" "$T/pty.out"
 
 # a tree file refuses --restore-pid without the right, starting nothing
 if [ "$(id -u)" != 0 ]; then
