@@ -181,11 +181,19 @@ void crq_commit(struct crq *q, int signal)
 
 void crq_commit_wait(struct crq *q)
 {
-    /* the runtime closes the connection once it has let the process go */
-    struct pollfd p = { q->sock, POLLIN, 0 };
-    char dummy;
-    if (poll(&p, 1, 30000) == 1)
-        (void)!recv(q->sock, &dummy, 1, 0);
+    /* the runtime closes the connection once it has let the process go; a process
+     * given SIGSTOP stops first, and never does */
+    for (int waited = 0; waited < 30000; waited += 50) {
+        struct pollfd p = { q->sock, POLLIN, 0 };
+        char dummy;
+        if (poll(&p, 1, 50) == 1) {
+            (void)!recv(q->sock, &dummy, 1, 0);
+            return;
+        }
+        char st = crq_proc_state(q->pid);
+        if (st == 'T' || st == 't' || st == 0)
+            return;
+    }
 }
 
 void crq_close(struct crq *q)
