@@ -1,7 +1,8 @@
 # Process trees: a bash pipeline with a subprocess per line, a parent that waits for
 # its child by pid, parent and child writing through one shared offset, a zombie
 # whose parent has not reaped it yet, a session and a process group inside the tree,
-# a socket pair between two processes, memory they share, a pseudo-terminal.
+# a socket pair between two processes, memory they share, a pseudo-terminal, Python
+# asyncio with a subprocess.
 # Each is checkpointed mid-way, killed and restarted from the one tree file, and its
 # output compared with an uninterrupted run.
 . "$top_srcdir/tests/engine/lib.sh"
@@ -139,6 +140,31 @@ grep -q "shared-anon.*memfd:counter" "$T/shm.info" || fail "the memfd mapping wa
 run_tree pty 1 "$PROGS/ptytree" 40
 grep -q " pty " "$T/pty.info" || fail "the pseudo-terminal was not saved"
 same "$T/pty.ref" "$T/pty.out"
+
+# 9. Python asyncio (epoll, a thread waiting for the child) reading a subprocess's pipe
+cat > "$T/aio.py" <<'PYEOF'
+import asyncio
+async def main():
+    proc = await asyncio.create_subprocess_exec(
+        "bash", "-c", "for i in $(seq 1 40); do echo $i; sleep 0.05; done",
+        stdout=asyncio.subprocess.PIPE)
+    async def ticker():
+        for k in range(30):
+            await asyncio.sleep(0.07)
+    t = asyncio.create_task(ticker())
+    total = 0
+    while True:
+        line = await proc.stdout.readline()
+        if not line:
+            break
+        total += int(line)
+        print("got", int(line), total, flush=True)
+    await t
+    print("exit", await proc.wait(), "total", total, flush=True)
+asyncio.run(main())
+PYEOF
+run_tree aio 1 "$PY" "$T/aio.py"
+same "$T/aio.ref" "$T/aio.out"
 
 # a tree file refuses --restore-pid without the right, starting nothing
 if [ "$(id -u)" != 0 ]; then
