@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "callbacks.h"
@@ -262,12 +263,53 @@ static void fill_info(struct cr_job *job)
     cri_ckinfo.scope = CR_SCOPE_PROC;
 }
 
+static int cr_run_job_gated(struct cr_job *job);
+
+/* --sockets=delay: no new socket until the checkpoint is over, and those that lead
+ * outside closed first (within the timeout). */
+static int wait_sockets_closed(struct cr_job *job)
+{
+    __atomic_store_n(&crt.socket_gate, 1, __ATOMIC_RELEASE);
+    uint64_t until = cr_now_ms() + job->timeout_ms;
+    char what[400] = "";
+    while (cr_external_sockets(what, sizeof what)) {
+        if (cr_now_ms() >= until) {
+            char msg[512];
+            snprintf(msg, sizeof msg, "%s, still open after %u ms (--sockets=delay waits for "
+                     "connections to the outside to close); the process keeps running", what,
+                     job->timeout_ms);
+            job_fail(job, ETIMEDOUT, msg);
+            return -ETIMEDOUT;
+        }
+        struct timespec ts = { 0, 20 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
+    }
+    return 0;
+}
+
+static void open_socket_gate(void)
+{
+    __atomic_store_n(&crt.socket_gate, 0, __ATOMIC_RELEASE);
+    cr_futex_wake(&crt.socket_gate);
+}
+
 int cr_run_job(struct cr_job *job)
+{
+    int rc = cr_run_job_gated(job);
+    open_socket_gate();
+    return rc;
+}
+
+static int cr_run_job_gated(struct cr_job *job)
 {
     cri_failure_reset();
     fill_info(job);
     if (cri_omit) {
         job_fail(job, ESRCH, failure_text(CR_CHECKPOINT_OMIT));
+        send_reply(job, CR_CTL_DONE);
+        return 0;
+    }
+    if ((job->flags & CR_CTL_SOCKETS_DELAY) && wait_sockets_closed(job) < 0) {
         send_reply(job, CR_CTL_DONE);
         return 0;
     }

@@ -7,6 +7,8 @@
 #include "dump.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
+#include <stdlib.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/netlink.h>
@@ -20,6 +22,8 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
+
+#include "runtime.h"
 
 #define NL_BUF (64 * 1024)
 
@@ -223,3 +227,67 @@ int add_socket(struct dump *d, const struct sock_scan *ss, int fd, const struct 
                     "was asked (the default restores it as a reset connection)", fd, text);
     return sock_record(d, fd, CTX_FD_SOCKET_DEAD, text, 0, st) ? 0 : fail(d, E2BIG, "too much metadata");
 }
+
+/* --sockets=delay asks this before each try. */
+int cr_external_sockets(char *msg, size_t msglen)
+{
+    struct sock_scan *ss = malloc(sizeof *ss);
+    char *buf = malloc(NL_BUF);
+    struct dump d;
+    memset(&d, 0, sizeof d);
+    d.msg = msg;
+    d.msglen = msglen;
+    int fds[1024], n = 0, found = 0;
+    DIR *dir = opendir("/proc/self/fd");
+    struct dirent *e;
+    while (dir && (e = readdir(dir)) && n < 1024) {
+        int fd = atoi(e->d_name);
+        struct stat st;
+        if (e->d_name[0] >= '0' && e->d_name[0] <= '9' && fd != dirfd(dir) && !cr_internal_fd(fd) &&
+            fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode))
+            fds[n++] = fd;
+    }
+    if (dir)
+        closedir(dir);
+    if (!ss || !buf || (memset(ss, 0, sizeof *ss), sock_scan(&d, ss, fds, n, buf)) < 0) {
+        free(ss);
+        free(buf);
+        return 0; /* cannot tell: the dump decides */
+    }
+    for (int i = 0; i < n && !found; i++) {
+        struct stat st;
+        int listening = 0, domain = 0;
+        socklen_t len = sizeof listening;
+        getsockopt(fds[i], SOL_SOCKET, SO_ACCEPTCONN, &listening, &len);
+        len = sizeof domain;
+        getsockopt(fds[i], SOL_SOCKET, SO_DOMAIN, &domain, &len);
+        if (listening || fds[i] < 3 || fstat(fds[i], &st) < 0)
+            continue; /* listening sockets are saved; stdio is cr_restart's */
+        const struct sock_info *si = find_sock(ss, st.st_ino);
+        int inside = 0;
+        for (int k = 0; si && si->peer_ino && k < ss->n; k++)
+            inside |= ss->socks[k].ino == si->peer_ino;
+        if (domain == AF_UNIX && inside)
+            continue;
+        struct sockaddr_storage self, peer;
+        socklen_t slen = sizeof self, plen = sizeof peer;
+        int type = 0;
+        len = sizeof type;
+        getsockopt(fds[i], SOL_SOCKET, SO_TYPE, &type, &len);
+        memset(&self, 0, sizeof self);
+        memset(&peer, 0, sizeof peer);
+        getsockname(fds[i], (struct sockaddr *)&self, &slen);
+        int connected = getpeername(fds[i], (struct sockaddr *)&peer, &plen) == 0;
+        char here[160], there[160];
+        describe_addr(&self, slen, here, sizeof here);
+        describe_addr(&peer, plen, there, sizeof there);
+        snprintf(msg, msglen, "fd %d is a %s %s %s%s%s", fds[i], type_name(domain, type),
+                 connected ? "connection" : "socket", here, connected ? " -> " : "",
+                 connected ? there : "");
+        found = 1;
+    }
+    free(ss);
+    free(buf);
+    return found;
+}
+

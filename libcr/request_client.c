@@ -76,7 +76,8 @@ int crq_start(struct crq *q, pid_t pid, int fd, unsigned timeout_ms, unsigned fl
         return say(q, e, "cannot send the request: %s", strerror(e));
     }
     q->sock = s;
-    q->freeze_deadline = now_ms() + timeout_ms + 2000;
+    /* with --sockets=delay the wait for connections to close comes first */
+    q->freeze_deadline = now_ms() + timeout_ms * ((flags & CR_CTL_SOCKETS_DELAY) ? 2 : 1) + 2000;
     return 0;
 }
 

@@ -400,6 +400,34 @@ __attribute__((visibility("default"))) int sigaction(int sig, const struct sigac
 
 extern int __close(int fd);
 
+/* --sockets=delay: while a checkpoint waits for the process's connections to the
+ * outside to close, new ones wait for it (the manager's own netlink socket does not). */
+static void socket_gate(int domain)
+{
+    if (domain == AF_NETLINK || syscall(SYS_gettid) == crt.manager_tid)
+        return;
+    uint32_t v;
+    while ((v = __atomic_load_n(&crt.socket_gate, __ATOMIC_ACQUIRE)) != 0)
+        cr_futex_wait(&crt.socket_gate, v, 1000);
+}
+
+__attribute__((visibility("default"))) int socket(int domain, int type, int protocol)
+{
+    socket_gate(domain);
+    return (int)syscall(SYS_socket, domain, type, protocol);
+}
+
+__attribute__((visibility("default"))) int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
+{
+    socket_gate(AF_UNSPEC);
+    return (int)syscall(SYS_accept4, fd, addr, len, flags);
+}
+
+__attribute__((visibility("default"))) int accept(int fd, struct sockaddr *addr, socklen_t *len)
+{
+    return accept4(fd, addr, len, 0);
+}
+
 static int lasting_fd(int fd)
 {
     return fd >= 0 && (fd == crt.listen_fd || fd == crt.wake_fd);

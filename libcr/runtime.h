@@ -51,6 +51,7 @@ struct cr_runtime {
 
     uint32_t gen;              /* futex: bumped to release parked threads */
     int freezing;
+    uint32_t socket_gate;      /* --sockets=delay: new sockets wait while it is 1 */
     uint32_t nparked;          /* futex: threads that recorded their state */
     uint32_t nresumed;         /* futex: restored threads that finished their fix-ups */
     uint32_t nslots;
@@ -121,6 +122,10 @@ char *cr_dump_child_msg(struct dump *d);
 uint64_t cr_dump_child_bytes(struct dump *d);
 int cr_dump_child_err(struct dump *d);
 void cr_dump_free(struct dump *d);
+
+/* --sockets=delay: how many sockets lead outside the process now (0 when none);
+ * msg names the first. */
+int cr_external_sockets(char *msg, size_t msglen);
 
 void cr_internal_fd_add(int fd);
 void cr_internal_fd_del(int fd);

@@ -57,8 +57,9 @@ static void usage(FILE *out)
 "      --save-none     none of them (default)\n"
 "      --sockets=POLICY  a connection that leads outside the process cannot be\n"
 "                      saved: 'dead' (default) restores it as a reset connection on\n"
-"                      the same fd; 'refuse' fails the checkpoint naming it\n"
-"                      (environment: CR_SOCKETS)\n"
+"                      the same fd; 'delay' waits (within -t) until the process has\n"
+"                      closed such connections, new sockets waiting meanwhile;\n"
+"                      'refuse' fails the checkpoint naming it (environment: CR_SOCKETS)\n"
 "      --no-cow        keep the process stopped until the file is written (by\n"
 "                      default a process that goes on resumes as soon as a\n"
 "                      copy-on-write snapshot of it is taken)\n"
@@ -210,8 +211,10 @@ int main(int argc, char **argv)
     unsigned flags = save;
     if (sockets && !strcmp(sockets, "refuse"))
         flags |= CR_CTL_SOCKETS_REFUSE;
+    else if (sockets && !strcmp(sockets, "delay"))
+        flags |= CR_CTL_SOCKETS_DELAY;
     else if (sockets && *sockets && strcmp(sockets, "dead"))
-        return fail(EINVAL, "--sockets=%s: want dead or refuse (delay is not supported yet)", sockets);
+        return fail(EINVAL, "--sockets=%s: want dead, delay or refuse", sockets);
     char *end;
     long lpid = strtol(argv[optind], &end, 10);
     if (*end || lpid <= 0 || lpid > INT_MAX)

@@ -2,7 +2,8 @@
 # names the connection and fails; the default restores it as a reset connection (the
 # program sees ECONNRESET, and its fd number is not reused).  A unix socket pair with
 # data queued is restored connected with the data; a listening socket is bound again
-# and accepts a client after the restart.
+# and accepts a client after the restart.  --sockets=delay waits until the client has
+# closed its connection (and times out, harmlessly, when it never does).
 . "$top_srcdir/tests/engine/lib.sh"
 PY=${PYTHON3:-python3}
 port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -29,6 +30,9 @@ wait_lines "$T/out" 8
 expect_refusal 95 "fd [0-9]+ is a TCP connection 127.0.0.1:[0-9]+ -> 127.0.0.1:$SPORT, which leads outside" \
     "$CR_CHECKPOINT" --sockets=refuse -f "$T/r.ctx" $pid
 [ ! -e "$T/r.ctx" ] || fail "a refused checkpoint left a file"
+expect_refusal 110 "fd [0-9]+ is a TCP connection 127.0.0.1:[0-9]+ -> 127.0.0.1:$SPORT, still open after 1000 ms" \
+    "$CR_CHECKPOINT" --sockets=delay -t 1 -f "$T/d.ctx" $pid
+[ ! -e "$T/d.ctx" ] && kill -0 $pid || fail "a delayed checkpoint that timed out left a file or harmed the process"
 within 30 "$CR_CHECKPOINT" --kill -f "$T/s.ctx" $pid || fail "checkpoint failed"
 wait_gone $pid
 "$CR_INFO" "$T/s.ctx" > "$T/info"
@@ -49,4 +53,29 @@ grep -qx "fd reuse: no" "$T/out" || fail "the dead socket's fd number was reused
 grep -v -e '^accepted' -e '^client' "$T/ref" > "$T/ref.f"
 grep -v -e '^accepted' -e '^client' "$T/out" > "$T/out.f"
 same "$T/ref.f" "$T/out.f"
+
+# --sockets=delay: a client that connects, talks and closes in a loop is taken
+# between two connections (a new one waits for the checkpoint), and goes on after
+cat > "$T/short.py" <<'PYEOF'
+import socket, sys, time
+for i in range(30):
+    c = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+    msg = c.recv(100)
+    time.sleep(0.1)
+    c.close()
+    print(i, msg.decode().strip(), flush=True)
+    time.sleep(0.03)
+print("end")
+PYEOF
+within 60 "$PY" "$T/short.py" "$SPORT" > "$T/short.ref" || fail "reference run of the short client failed"
+bg "$CR_RUN" "$PY" "$T/short.py" "$SPORT" > "$T/short.out" 2> "$T/short.err"
+pid=$!
+wait_runtime $pid
+wait_lines "$T/short.out" 5
+within 60 "$CR_CHECKPOINT" --sockets=delay -t 10 --kill -f "$T/short.ctx" $pid ||
+    fail "the delayed checkpoint failed"
+wait_gone $pid
+! "$CR_INFO" "$T/short.ctx" | grep -q "restored reset" || fail "a connection was open in the delayed checkpoint"
+within 60 "$CR_RESTART" "$T/short.ctx" >> "$T/short.out" 2> "$T/restart.err" || fail "restart of the short client failed"
+same "$T/short.ref" "$T/short.out"
 pass
