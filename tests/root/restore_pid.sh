@@ -1,0 +1,56 @@
+# cr_restart --restore-pid (root): a tree comes back with its exact pids, as the
+# whole system sees them; while one of them is taken it refuses with EBUSY and starts
+# nothing.  Root restarting a user's tree gives every process the user's identity.
+. "$top_srcdir/tests/engine/lib.sh"
+[ "$(id -u)" = 0 ] || skip "needs root (scripts/test runs the tests/root suite as root)"
+U=${TEST_USER:-nobody}
+id "$U" >/dev/null 2>&1 || U=nobody
+uid=$(id -u "$U")
+chmod 755 "$T"
+mkdir "$T/u" && chown "$U" "$T/u"
+cd "$T/u"
+script='(sleep 3; exit 4) & c=$!; echo "root $$ child $c"; sleep 1.5; wait $c; echo "child $c exited $?"; echo "root $$"'
+# a reaper of its own: the killed tree's orphans must not stay zombies holding the
+# pids (pid 1 of some containers does not reap them)
+cat > "$T/reaper.py" <<'PYEOF'
+import ctypes, os, sys
+ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)   # PR_SET_CHILD_SUBREAPER
+if os.fork() == 0:
+    os.execvp(sys.argv[1], sys.argv[1:])
+try:
+    while True:
+        os.wait()
+except ChildProcessError:
+    pass
+PYEOF
+PY=${PYTHON3:-python3}
+setpriv --reuid="$U" --regid="$(id -g "$U")" --clear-groups \
+    "$PY" "$T/reaper.py" sh -c "exec '$CR_RUN' bash -c '$script' > '$T/u/out' 2> '$T/u/run.err'" &
+reaper=$!
+BG_PIDS="$BG_PIDS $reaper"
+wait_lines "$T/u/out" 1
+pid=$(sed -n 's/^root \([0-9]*\) child [0-9]*$/\1/p' "$T/u/out")
+child=$(sed -n 's/^root [0-9]* child \([0-9]*\)$/\1/p' "$T/u/out")
+wait_runtime $pid
+[ -n "$child" ] || fail "no child pid in $(cat "$T/u/out")"
+within 60 "$CR_CHECKPOINT" -f "$T/keep.ctx" $pid || fail "checkpoint (the tree goes on) failed"
+expect_refusal 16 "pid $pid .* is in use; nothing was started" "$CR_RESTART" --restore-pid "$T/keep.ctx"
+[ "$(grep -c '^root' "$T/u/out")" = 1 ] || fail "a refused restart started something: $(cat "$T/u/out")"
+within 60 "$CR_CHECKPOINT" --kill -f "$T/u.ctx" $pid || fail "checkpoint --kill failed"
+wait_gone $reaper
+"$CR_RESTART" --restore-pid "$T/u.ctx" >> "$T/u/out" 2> "$T/restart.err" &
+r=$!
+BG_PIDS="$BG_PIDS $r"
+i=0
+until [ -e /proc/$pid ] && [ "$(awk '{print $3}' /proc/$pid/stat)" != Z ] && grep -q "@slurm-cr/$pid\$" /proc/net/unix; do
+    i=$((i + 1)); [ $i -le 600 ] || fail "the tree did not come back as pid $pid: $(cat "$T/restart.err")"
+    sleep 0.05
+done
+[ -e /proc/$child ] || fail "the child did not come back as pid $child"
+[ "$(awk '/^Uid:/ {print $2}' /proc/$pid/status):$(awk '/^Uid:/ {print $2}' /proc/$child/status)" = "$uid:$uid" ] ||
+    fail "the restored tree does not run as $U"
+rc=0; wait $r || rc=$?
+[ $rc = 0 ] || fail "cr_restart exited $rc: $(cat "$T/restart.err")"
+grep -q "^child $child exited 4\$" "$T/u/out" || fail "the root did not reap its child by pid: $(cat "$T/u/out")"
+grep -q "^root $pid\$" "$T/u/out" || fail "the root's pid changed: $(cat "$T/u/out")"
+pass
