@@ -26,11 +26,13 @@ static void usage(FILE *out)
 {
     fprintf(out,
 "Usage: cr_restart [OPTIONS] FILE\n"
-"Restart the process saved in the context FILE.  cr_restart stays its parent and\n"
-"exits with its exit status (or is killed by the same signal).\n\n"
+"Restart the process (or the tree of processes) saved in the context FILE.\n"
+"cr_restart stays its parent and exits with its exit status (or is killed by the\n"
+"same signal).  A tree runs in a pid namespace of its own, with its old pids.\n\n"
 "  --relocate OLD=NEW         the files under OLD are now under NEW (up to 16)\n"
-"  --no-restore-pid           give the process a new pid (default)\n"
-"  --restore-pid              keep the old pid (not supported by the user backend)\n"
+"  --no-restore-pid           a new pid (a tree: its own pid namespace) (default)\n"
+"  --restore-pid              the exact old pids, in place (root or\n"
+"                             CAP_CHECKPOINT_RESTORE; EBUSY if one is taken)\n"
 "  --stop | --term | --kill | --cont\n"
 "                             send that signal to the process once restored\n"
 "  --run-on-success=CMD       run CMD (with sh -c) once the process is restored\n"
