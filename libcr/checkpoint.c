@@ -243,6 +243,7 @@ static void resume_restored(void)
         cr_futex_wait(&crt.nresumed, v, 1000);
     if (crt.restart.hole_len)
         munmap((void *)(uintptr_t)crt.restart.hole_start, crt.restart.hole_len);
+    cr_restore_posix_timers();
     for (int sig = 1; sig <= 64; sig++) /* pending for the process again */
         if (crt.shared_pending & (1ULL << (sig - 1)))
             kill(crt.pid, sig);

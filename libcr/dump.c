@@ -650,6 +650,8 @@ int cr_dump_begin(struct dump **out, char *msg, size_t msglen, unsigned flags,
         rc = collect_threads(d);
     if (rc == 0)
         rc = collect_fds(d);
+    if (rc == 0)
+        rc = cr_save_posix_timers(d->msg, d->msglen);
     return rc;
 }
 

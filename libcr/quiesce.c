@@ -117,6 +117,7 @@ static int park(void *arg)
         __atomic_add_fetch(&crt.nparked, 1, __ATOMIC_ACQ_REL);
         cr_futex_wake(&crt.nparked);
     } else {
+        s->tid = sys_gettid(); /* its new tid: POSIX timers aimed at it are aimed again */
         cr_thread_fixup(s);
         __atomic_add_fetch(&crt.nresumed, 1, __ATOMIC_ACQ_REL);
         cr_futex_wake(&crt.nresumed);

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 #include <ucontext.h>
 
 #include "context_format.h"
@@ -44,6 +45,15 @@ struct cr_self_request {
     char msg[512];
 };
 
+#define CR_MAX_POSIX_TIMERS 64
+
+struct cr_posix_timer {        /* timer_create()'s, saved in the runtime's own memory */
+    int id, clockid, signo, notify; /* notify: SIGEV_SIGNAL, SIGEV_NONE or SIGEV_THREAD_ID */
+    int slot;                  /* SIGEV_THREAD_ID: the thread's slot (-1: the manager) */
+    uint64_t value;            /* sigev_value */
+    struct itimerspec spec;    /* time left and interval */
+};
+
 struct cr_runtime {
     int listen_fd;
     pid_t pid, manager_tid;
@@ -63,6 +73,9 @@ struct cr_runtime {
     int wake_fd;               /* eventfd: wakes the manager for a self request */
     struct cr_self_request self;
     struct cri_thread *manager_cri; /* runs the thread-context callbacks */
+
+    uint32_t ntimers;
+    struct cr_posix_timer timers[CR_MAX_POSIX_TIMERS];
 
     struct cr_restart_block restart;
     char exe_path[CTX_PATH_MAX];
@@ -122,6 +135,10 @@ char *cr_dump_child_msg(struct dump *d);
 uint64_t cr_dump_child_bytes(struct dump *d);
 int cr_dump_child_err(struct dump *d);
 void cr_dump_free(struct dump *d);
+
+/* POSIX timers: saved while the threads are parked, made again in the restored copy. */
+int cr_save_posix_timers(char *msg, size_t msglen);
+void cr_restore_posix_timers(void);
 
 /* --sockets=delay: how many sockets lead outside the process now (0 when none);
  * msg names the first. */

@@ -1,0 +1,118 @@
+/* POSIX timers (timer_create): listed by /proc/self/timers, read with timer_gettime
+ * while the threads are parked, and kept in the runtime's own memory, which the image
+ * carries.  The restored copy makes them again with the same ids (the kernel hands
+ * ids out in order: ids in between are taken and given back), the same clock, signal
+ * and target thread, and the time that was left. */
+#define _GNU_SOURCE
+#include "runtime.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef SIGEV_THREAD_ID
+#define SIGEV_THREAD_ID 4
+#endif
+
+static int slot_of(pid_t tid)
+{
+    for (uint32_t i = 0; i < crt.nslots; i++)
+        if (crt.slots[i].tid == tid)
+            return (int)i;
+    return -1;
+}
+
+int cr_save_posix_timers(char *msg, size_t msglen)
+{
+    crt.ntimers = 0;
+    char buf[16384];
+    int fd = open("/proc/self/timers", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0; /* a kernel without it has no timers to tell */
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = 0;
+    struct cr_posix_timer *t = NULL;
+    for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+        if (!strncmp(line, "ID: ", 4)) {
+            if (crt.ntimers == CR_MAX_POSIX_TIMERS) {
+                snprintf(msg, msglen, "more than %d POSIX timers", CR_MAX_POSIX_TIMERS);
+                return -E2BIG;
+            }
+            t = &crt.timers[crt.ntimers++];
+            memset(t, 0, sizeof *t);
+            t->id = atoi(line + 4);
+            t->slot = -1;
+        } else if (t && !strncmp(line, "signal: ", 8)) {
+            char *slash = strchr(line, '/');
+            t->signo = atoi(line + 8);
+            t->value = slash ? strtoull(slash + 1, NULL, 16) : 0;
+        } else if (t && !strncmp(line, "notify: ", 8)) {
+            char *dot = strrchr(line, '.');
+            t->notify = !strncmp(line + 8, "none", 4) ? SIGEV_NONE : SIGEV_SIGNAL;
+            if (strstr(line, "/tid.") && dot) {
+                pid_t tid = (pid_t)atoi(dot + 1);
+                t->notify |= SIGEV_THREAD_ID;
+                t->slot = tid == crt.manager_tid ? -1 : slot_of(tid);
+                if (t->slot < 0 && tid != crt.manager_tid) {
+                    snprintf(msg, msglen, "POSIX timer %d signals thread %d, which is not one of "
+                             "the process's", t->id, (int)tid);
+                    return -ENOTSUP;
+                }
+            }
+        } else if (t && !strncmp(line, "ClockID: ", 9)) {
+            t->clockid = atoi(line + 9);
+        }
+    }
+    for (uint32_t i = 1; i < crt.ntimers; i++) /* by id: they are made again in order */
+        for (uint32_t k = i; k > 0 && crt.timers[k - 1].id > crt.timers[k].id; k--) {
+            struct cr_posix_timer tmp = crt.timers[k];
+            crt.timers[k] = crt.timers[k - 1];
+            crt.timers[k - 1] = tmp;
+        }
+    for (uint32_t i = 0; i < crt.ntimers; i++)
+        if (syscall(SYS_timer_gettime, crt.timers[i].id, &crt.timers[i].spec) < 0) {
+            snprintf(msg, msglen, "reading POSIX timer %d", crt.timers[i].id);
+            return -errno;
+        }
+    return 0;
+}
+
+void cr_restore_posix_timers(void)
+{
+    for (uint32_t i = 0; i < crt.ntimers; i++) {
+        struct cr_posix_timer *t = &crt.timers[i];
+        struct sigevent ev;
+        memset(&ev, 0, sizeof ev);
+        ev.sigev_notify = t->notify;
+        ev.sigev_signo = t->signo;
+        ev.sigev_value.sival_ptr = (void *)(uintptr_t)t->value;
+        if (t->notify & SIGEV_THREAD_ID)
+            ev._sigev_un._tid = t->slot < 0 ? crt.manager_tid : crt.slots[t->slot].tid;
+        int id = -1, tries = 0;
+        /* ids come in order: take and give back those below the one wanted */
+        while (tries++ < 100000) {
+            if (syscall(SYS_timer_create, t->clockid, &ev, &id) < 0)
+                break;
+            if (id >= t->id)
+                break;
+            syscall(SYS_timer_delete, id);
+        }
+        if (id != t->id) {
+            if (id >= 0)
+                syscall(SYS_timer_delete, id);
+            fprintf(stderr, "slurm-cr: POSIX timer %d could not be made again with its id\n", t->id);
+            continue;
+        }
+        if (t->spec.it_value.tv_sec || t->spec.it_value.tv_nsec)
+            syscall(SYS_timer_settime, id, 0, &t->spec, NULL);
+    }
+}
