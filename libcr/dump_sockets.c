@@ -14,7 +14,9 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/sock_diag.h>
+#include <linux/inet_diag.h>
 #include <linux/unix_diag.h>
+#include <linux/sockios.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
@@ -83,6 +85,63 @@ static int unix_peers(struct dump *d, struct sock_scan *ss, char *buf)
     }
     close(nl);
     return rc;
+}
+
+/* The inode of the TCP socket at the other end of a connection, when it is on this
+ * machine (loopback), from sock_diag; 0 if none. */
+static uint64_t tcp_peer_inode(const struct sockaddr_storage *self, const struct sockaddr_storage *peer,
+                               char *buf)
+{
+    int family = self->ss_family;
+    int nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+    if (nl < 0)
+        return 0;
+    struct {
+        struct nlmsghdr nh;
+        struct inet_diag_req_v2 req;
+    } msg;
+    memset(&msg, 0, sizeof msg);
+    msg.nh.nlmsg_len = sizeof msg;
+    msg.nh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+    msg.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+    msg.req.sdiag_family = (uint8_t)family;
+    msg.req.sdiag_protocol = IPPROTO_TCP;
+    msg.req.idiag_states = ~0U;
+    uint64_t found = 0;
+    /* the peer's view: its source is our destination, and the other way round */
+    uint16_t want_sport, want_dport;
+    const void *want_src, *want_dst;
+    size_t alen;
+    if (family == AF_INET) {
+        const struct sockaddr_in *s = (const void *)self, *p = (const void *)peer;
+        want_sport = p->sin_port, want_dport = s->sin_port;
+        want_src = &p->sin_addr, want_dst = &s->sin_addr, alen = 4;
+    } else {
+        const struct sockaddr_in6 *s = (const void *)self, *p = (const void *)peer;
+        want_sport = p->sin6_port, want_dport = s->sin6_port;
+        want_src = &p->sin6_addr, want_dst = &s->sin6_addr, alen = 16;
+    }
+    if (send(nl, &msg, sizeof msg, 0) == (ssize_t)sizeof msg) {
+        for (int done = 0; !done;) {
+            ssize_t n = recv(nl, buf, NL_BUF, 0);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0)
+                break;
+            for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+                if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) {
+                    done = 1;
+                    break;
+                }
+                struct inet_diag_msg *m = NLMSG_DATA(h);
+                if (m->id.idiag_sport == want_sport && m->id.idiag_dport == want_dport &&
+                    !memcmp(m->id.idiag_src, want_src, alen) && !memcmp(m->id.idiag_dst, want_dst, alen))
+                    found = m->idiag_inode;
+            }
+        }
+    }
+    close(nl);
+    return found;
 }
 
 int sock_scan(struct dump *d, struct sock_scan *ss, const int *fds, int nfds, char *buf)
@@ -162,7 +221,7 @@ int add_socket(struct dump *d, const struct sock_scan *ss, int fd, const struct 
     memset(&peer, 0, sizeof peer);
     getsockname(fd, (struct sockaddr *)&self, &slen);
     int connected = getpeername(fd, (struct sockaddr *)&peer, &plen) == 0;
-    char here[160], there[160], text[400];
+    char here[160], there[160], text[600];
     describe_addr(&self, slen, here, sizeof here);
     describe_addr(&peer, plen, there, sizeof there);
 
@@ -175,7 +234,27 @@ int add_socket(struct dump *d, const struct sock_scan *ss, int fd, const struct 
         peer_ours |= ss->socks[i].ino == si->peer_ino;
     for (uint32_t i = 0; si && si->peer_ino && d->tree && i < d->tree->nsocks; i++)
         peer_ours |= d->tree->socks[i] == si->peer_ino; /* in another process of the tree */
-    if (domain == AF_UNIX && si && peer_ours) {
+    int tcp_inside = 0;
+    if ((domain == AF_INET || domain == AF_INET6) && type == SOCK_STREAM && connected && !listening) {
+        /* a loopback connection to a process of the checkpoint: both ends are saved,
+         * and come back as a connected stream pair (a unix one) with their data */
+        uint64_t peer_ino = tcp_peer_inode(&self, &peer, buf);
+        for (int i = 0; peer_ino && i < ss->n; i++)
+            tcp_inside |= ss->socks[i].ino == peer_ino;
+        for (uint32_t i = 0; peer_ino && d->tree && i < d->tree->nsocks; i++)
+            tcp_inside |= d->tree->socks[i] == peer_ino;
+        if (tcp_inside) {
+            int unsent = 0;
+            ioctl(fd, SIOCOUTQNSD, &unsent); /* sent ones are in the peer's queue */
+            if (unsent > 0)
+                return fail(d, EAGAIN, "fd %d is a TCP connection %s -> %s inside the checkpoint "
+                            "with %d bytes not yet delivered; try again", fd, here, there, unsent);
+            static struct sock_info tcp_si;
+            tcp_si = (struct sock_info){ st->st_ino, peer_ino, domain };
+            si = &tcp_si;
+        }
+    }
+    if ((domain == AF_UNIX && si && peer_ours) || tcp_inside) {
         /* both ends are ours: saved connected, with what is queued to this end */
         int queued = 0;
         ioctl(fd, FIONREAD, &queued);
@@ -189,9 +268,14 @@ int add_socket(struct dump *d, const struct sock_scan *ss, int fd, const struct 
         ssize_t got = queued > 0 ? recv(fd, buf, (size_t)queued, MSG_PEEK | MSG_DONTWAIT) : 0;
         if (got < 0)
             got = 0;
-        snprintf(text, sizeof text, "%s socket:[%llu] paired with socket:[%llu]",
-                 type_name(domain, type), (unsigned long long)st->st_ino,
-                 (unsigned long long)si->peer_ino);
+        if (tcp_inside)
+            snprintf(text, sizeof text, "TCP connection %s -> %s socket:[%llu] paired with "
+                     "socket:[%llu] (back as a unix stream pair)", here, there,
+                     (unsigned long long)st->st_ino, (unsigned long long)si->peer_ino);
+        else
+            snprintf(text, sizeof text, "%s socket:[%llu] paired with socket:[%llu]",
+                     type_name(domain, type), (unsigned long long)st->st_ino,
+                     (unsigned long long)si->peer_ino);
         struct ctx_fd *r = sock_record(d, fd, CTX_FD_UNIX_PAIR, text, (size_t)got, st);
         if (!r)
             return fail(d, E2BIG, "too much metadata");

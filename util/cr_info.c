@@ -105,7 +105,7 @@ static void show(const struct ctx_image *img)
             printf("    %-4d %-7s %-2s  restored reset (was %s)\n", f->fd, ctx_fd_kind_name(f->kind),
                    acc, (const char *)(f + 1));
         else if (f->kind == 9)
-            printf("    %-4d %-7s %-2s  connected to socket:[%llu] in the process, %u bytes queued\n",
+            printf("    %-4d %-7s %-2s  connected to socket:[%llu] in the checkpoint, %u bytes queued\n",
                    f->fd, ctx_fd_kind_name(f->kind), acc, (unsigned long long)f->pos, f->extra_len);
         else if (f->kind == 10)
             printf("    %-4d %-7s %-2s  %s\n", f->fd, ctx_fd_kind_name(f->kind), acc,

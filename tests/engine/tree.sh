@@ -2,7 +2,7 @@
 # its child by pid, parent and child writing through one shared offset, a zombie
 # whose parent has not reaped it yet, a session and a process group inside the tree,
 # a socket pair between two processes, memory they share, a pseudo-terminal, Python
-# asyncio with a subprocess.
+# asyncio with a subprocess, a TCP connection between two processes.
 # Each is checkpointed mid-way, killed and restarted from the one tree file, and its
 # output compared with an uninterrupted run.
 . "$top_srcdir/tests/engine/lib.sh"
@@ -165,6 +165,11 @@ asyncio.run(main())
 PYEOF
 run_tree aio 1 "$PY" "$T/aio.py"
 same "$T/aio.ref" "$T/aio.out"
+
+# 10. a server and its client in the tree over a loopback TCP connection
+run_tree tcp 1 "$PROGS/tcptree" 60
+[ "$(grep -c " unixpair " "$T/tcp.info")" = 2 ] || fail "the TCP connection was not saved as a pair"
+same "$T/tcp.ref" "$T/tcp.out"
 
 # a tree file refuses --restore-pid without the right, starting nothing
 if [ "$(id -u)" != 0 ]; then
