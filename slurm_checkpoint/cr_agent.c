@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "batch_script.h"
 #include "events.h"
 #include "generation.h"
 #include "manifest.h"
@@ -51,6 +52,8 @@ static void usage(FILE *f)
 "  checkpoint  on every node of the step (an overlapping helper step): checkpoints the\n"
 "              step's local tasks with cr_checkpoint into DIR/gen.N.tmp and adds this\n"
 "              node's part; the last node completes gen.N; prints one line per task:\n"
+"              (STEP 'batch': the batch script's process tree, on its node, into\n"
+"              script.ckpt, with a copy of the script)\n"
 "              'ok NODE RANK BYTES' or 'error NODE RANK ERRNO REASON'\n"
 "  claim       takes the next free generation number of DIR and prints it\n"
 "  state       the disable counter, the last error, the running request\n"
@@ -117,8 +120,8 @@ static int cmd_prepare(int argc, char **argv)
         fprintf(stderr, "%s: cannot create %s: %s\n", prog, path, strerror(e));
         return e;
     }
-    printf("image_dir=%s\ndisabled=%d\nbusy=%lld\nlocal_tasks=%d\n", dir, cr_state_disabled(dir),
-           (long long)cr_state_busy(dir), n);
+    printf("image_dir=%s\ndisabled=%d\nbusy=%lld\nlocal_tasks=%d\ninterval=%s\n", dir, cr_state_disabled(dir),
+           (long long)cr_state_busy(dir), n, t[0].interval);
     return 0;
 }
 
@@ -197,8 +200,15 @@ static int cmd_checkpoint(int argc, char **argv)
         printf("error %s - %d cannot create %s: %s\n", node, -r, g.tmpdir, strerror(-r));
         return -r;
     }
+    /* the batch script: its whole process tree, as script.ckpt, with a copy of the script */
+    int batch = !strcmp(step, "batch");
+    g.batch = batch;
+    if (batch)
+        n = 1;
     cr_event("CHKPT_BEGIN", gen, -1, 0, NULL, 0, "\"request\":\"scontrol\"");
     static struct job jobs[MAX_LOCAL];
+    char saved[800] = "";
+    int save_err = batch ? -cr_batch_save_script(t[0].pid, g.tmpdir, saved, sizeof saved) : 0;
     for (int i = 0; i < n; i++) {
         struct job *j = &jobs[i];
         int p[2];
@@ -208,6 +218,12 @@ static int cmd_checkpoint(int argc, char **argv)
         j->fd = -1;
         cr_gen_task_path(&g, t[i].rank, 0, file, sizeof file);
         snprintf(pid, sizeof pid, "%d", (int)t[i].pid);
+        if (save_err) {
+            j->status = save_err;
+            snprintf(j->err, sizeof j->err, "%s", saved);
+            j->done = 1;
+            continue;
+        }
         if (pipe2(p, O_CLOEXEC) < 0 || (j->child = fork()) < 0) {
             j->status = errno;
             snprintf(j->err, sizeof j->err, "cannot start %s: %s", tool, strerror(errno));
@@ -217,8 +233,8 @@ static int cmd_checkpoint(int argc, char **argv)
         if (j->child == 0) {
             dup2(p[1], 2);
             dup2(p[1], 1);
-            char *av[] = { (char *)tool, "-p", "-t", (char *)maxwait, "-f", file, stop ? "--stop" : "--run",
-                           pid, NULL };
+            char *av[] = { (char *)tool, batch ? "--tree" : "-p", "-t", (char *)maxwait, "-f", file,
+                           stop ? "--stop" : "--run", pid, NULL };
             execv(tool, av);
             fprintf(stderr, "cannot run %s: %s", tool, strerror(errno));
             _exit(errno & 0xff);

@@ -43,7 +43,10 @@ int cr_gen_begin(struct cr_gen *g, const char *image_dir, unsigned gen, unsigned
 
 void cr_gen_task_path(const struct cr_gen *g, unsigned rank, int tmp, char *out, size_t len)
 {
-    snprintf(out, len, "%s/task.%u.ckpt%s", g->tmpdir, rank, tmp ? ".tmp" : "");
+    if (g->batch)
+        snprintf(out, len, "%s/script.ckpt%s", g->tmpdir, tmp ? ".tmp" : "");
+    else
+        snprintf(out, len, "%s/task.%u.ckpt%s", g->tmpdir, rank, tmp ? ".tmp" : "");
 }
 
 void cr_gen_node_failed(struct cr_gen *g, const unsigned *ranks, int n)
@@ -53,6 +56,12 @@ void cr_gen_node_failed(struct cr_gen *g, const unsigned *ranks, int n)
         cr_gen_task_path(g, ranks[i], 0, path, sizeof path);
         unlink(path);
         cr_gen_task_path(g, ranks[i], 1, path, sizeof path);
+        unlink(path);
+    }
+    if (g->batch) {
+        snprintf(path, sizeof path, "%s/slurm_script", g->tmpdir);
+        unlink(path);
+        snprintf(path, sizeof path, "%s/slurm_script.path", g->tmpdir);
         unlink(path);
     }
     rmdir(g->tmpdir); /* only when nobody else wrote anything */
@@ -174,8 +183,11 @@ int cr_gen_node_done(struct cr_gen *g, const unsigned *ranks, int n, const char 
     if (!text)
         return -ENOMEM;
     text[0] = 0;
-    for (int i = 0; i < n; i++)
-        len += (size_t)snprintf(text + len, 300, "task %u task.%u.ckpt %s\n", ranks[i], ranks[i], node);
+    for (int i = 0; i < n; i++) {
+        char file[4400];
+        cr_gen_task_path(g, ranks[i], 0, file, sizeof file);
+        len += (size_t)snprintf(text + len, 300, "task %u %s %s\n", ranks[i], strrchr(file, '/') + 1, node);
+    }
     snprintf(path, sizeof path, "%s/part.%u", g->tmpdir, g->nodeid);
     int r = write_file(path, text, len);
     free(text);

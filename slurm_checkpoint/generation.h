@@ -9,7 +9,9 @@
  * A generation is complete only as gen.N with its manifest.
  * Periodic writers number generations by their ticks (alike on every node);
  * `scontrol checkpoint` takes the next free number and marks it with
- * gen.N.tmp/.request, which the writers skip. */
+ * gen.N.tmp/.request, which the writers skip.
+ * The batch step (<checkpoint dir>/<jobid>) has one "task", the batch script's process
+ * tree, in gen.N/script.ckpt, with a copy of the script Slurm ran (batch_script.h). */
 #ifndef SLURM_CR_GENERATION_H
 #define SLURM_CR_GENERATION_H
 
@@ -19,6 +21,7 @@ struct cr_gen {
     char image_dir[4096];
     char tmpdir[4200];
     unsigned gen, nodeid, nnodes;
+    int batch;           /* the batch step: its file is script.ckpt */
 };
 
 /* Creates (or joins) gen.N.tmp; 0 or -errno. */

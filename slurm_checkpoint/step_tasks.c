@@ -66,10 +66,14 @@ pid_t step_task_target(pid_t pid)
 {
     char comm[64];
     pid_t ppid, c;
-    /* a task restarted at launch is cr_restart: what runs is its child */
-    if (proc_stat(pid, comm, sizeof comm, &ppid) == 0 && !strcmp(comm, "cr_restart") &&
-        (c = child_of(pid)) > 0)
-        return c;
+    /* a task restarted at launch is cr_restart: what runs is its child, or for a
+     * tree (a batch script) its grandchild, below the tree's pid 1 (a cr_restart too) */
+    for (int depth = 0; depth < 2; depth++) {
+        if (proc_stat(pid, comm, sizeof comm, &ppid) < 0 || strcmp(comm, "cr_restart") ||
+            (c = child_of(pid)) <= 0)
+            break;
+        pid = c;
+    }
     return pid;
 }
 
@@ -111,13 +115,17 @@ int step_tasks_find(const char *job, const char *step, const char *node, struct 
         env[len] = 0;
         const char *j = env_get(env, len, "SLURM_JOB_ID"), *s = env_get(env, len, "SLURM_STEP_ID"),
                    *nn = env_get(env, len, "SLURMD_NODENAME"), *r_ = env_get(env, len, "SLURM_PROCID"),
-                   *img = env_get(env, len, "SLURM_CHECKPOINT_IMAGE_DIR");
-        if (!j || !s || !nn || !r_ || strcmp(j, job) || strcmp(s, step) || strcmp(nn, node))
+                   *img = env_get(env, len, "SLURM_CHECKPOINT_IMAGE_DIR"),
+                   *iv = env_get(env, len, "SLURM_CHECKPOINT");
+        /* the batch script has no SLURM_STEP_ID */
+        int batch = !strcmp(step, "batch");
+        if (!j || !nn || !r_ || strcmp(j, job) || strcmp(nn, node) || (batch ? s != NULL : !s || strcmp(s, step)))
             continue;
         t[n].task_pid = pid;
         t[n].pid = step_task_target(pid);
         t[n].rank = (unsigned)atoi(r_);
         snprintf(t[n].image_dir, sizeof t[n].image_dir, "%s", img ? img : "");
+        snprintf(t[n].interval, sizeof t[n].interval, "%s", iv && strspn(iv, "0123456789") == strlen(iv) ? iv : "");
         n++;
     }
     free(env);

@@ -11,13 +11,15 @@ struct step_task {
     pid_t task_pid;   /* the task itself (Slurm's child) */
     unsigned rank;    /* SLURM_PROCID */
     char image_dir[4096]; /* its SLURM_CHECKPOINT_IMAGE_DIR, "" if none */
+    char interval[32];    /* its SLURM_CHECKPOINT (seconds), "" if none */
 };
 
 /* What to checkpoint for task pid: pid, or, when the task is cr_restart (restarted at
  * launch), the process it restored. */
 pid_t step_task_target(pid_t pid);
 
-/* Up to max tasks of job.step on node; the count, or -errno. */
+/* Up to max tasks of job.step on node (step "batch": the batch script); the count,
+ * or -errno. */
 int step_tasks_find(const char *job, const char *step, const char *node, struct step_task *t, int max);
 
 #endif

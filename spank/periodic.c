@@ -25,9 +25,11 @@
 #include <sys/stat.h>
 #include <syslog.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "batch_script.h"
 #include "control.h"
 #include "events.h"
 #include "generation.h"
@@ -46,11 +48,76 @@ static volatile sig_atomic_t stop;
 
 static void on_term(int sig) { (void)sig; stop = 1; }
 
+/* The batch script's tree (pid and its descendants) into file with cr_checkpoint (at
+ * `tool`); the process tree goes on.  0, or the errno with why. */
+static int checkpoint_tree(const char *tool, pid_t pid, const char *file, char *why, size_t len)
+{
+    int p[2];
+    char spid[32];
+    snprintf(spid, sizeof spid, "%d", (int)pid);
+    if (pipe2(p, O_CLOEXEC) < 0) {
+        snprintf(why, len, "pipe: %s", strerror(errno));
+        return errno;
+    }
+    pid_t c = fork();
+    if (c == 0) {
+        dup2(p[1], 1);
+        dup2(p[1], 2);
+        char *av[] = { (char *)tool, "-t", "60", "--run", "-f", (char *)file, spid, NULL };
+        execv(tool, av);
+        fprintf(stderr, "cannot run %s: %s", tool, strerror(errno));
+        _exit(errno & 0xff);
+    }
+    close(p[1]);
+    if (c < 0) {
+        int e = errno;
+        close(p[0]);
+        snprintf(why, len, "cannot start %s: %s", tool, strerror(e));
+        return e;
+    }
+    size_t have = 0;
+    char msg[600];
+    struct timespec end, now;
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    end.tv_sec += 600; /* the freeze is bounded by -t; the dump gets its time */
+    for (;;) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long ms = (end.tv_sec - now.tv_sec) * 1000;
+        struct pollfd pf = { p[0], POLLIN, 0 };
+        if (ms <= 0) {
+            kill(c, SIGKILL);
+            break;
+        }
+        int pr = poll(&pf, 1, (int)ms);
+        if (pr < 0 && errno == EINTR)
+            continue;
+        if (pr <= 0)
+            continue;
+        ssize_t r = read(p[0], msg + have, sizeof msg - 1 - have);
+        if (r <= 0)
+            break;
+        have += (size_t)r;
+        if (have == sizeof msg - 1)
+            have = 0; /* keep the end */
+    }
+    close(p[0]);
+    msg[have] = 0;
+    msg[strcspn(msg, "\n")] = 0;
+    int st = 0;
+    while (waitpid(c, &st, 0) < 0 && errno == EINTR)
+        ;
+    int rc = WIFEXITED(st) ? WEXITSTATUS(st) : ETIMEDOUT;
+    if (rc)
+        snprintf(why, len, "batch script (pid %d): %s", (int)pid, msg[0] ? msg : strerror(rc));
+    return rc;
+}
+
 /* This node's part of generation gen: 1 when written and this node completed the
  * generation (it was the last), 0 when written, -1 on failure (the generation will
  * not complete). */
 static int one_generation(const char *image_dir, unsigned gen, const struct task *t, int n,
-                          unsigned nodeid, unsigned nnodes, const char *node, FILE *log)
+                          unsigned nodeid, unsigned nnodes, const char *node, FILE *log,
+                          const char *tree_tool)
 {
     struct cr_gen g;
     char file[4600], final[4600];
@@ -64,7 +131,27 @@ static int one_generation(const char *image_dir, unsigned gen, const struct task
     char why[800] = "";
     unsigned long long total = 0;
     cr_event("CHKPT_BEGIN", gen, -1, 0, NULL, 0, NULL);
-    for (int i = 0; i < n && ok; i++) {
+    if (tree_tool) { /* the batch script: one tree, one file */
+        g.batch = 1;
+        ranks[0] = t[0].rank;
+        pid_t target = step_task_target(t[0].pid);
+        struct stat st;
+        cr_gen_task_path(&g, t[0].rank, 0, final, sizeof final);
+        err = cr_batch_save_script(target, g.tmpdir, why, sizeof why);
+        if (!err)
+            err = checkpoint_tree(tree_tool, target, final, why, sizeof why);
+        else
+            err = -err;
+        if (err) {
+            if (kill(t[0].pid, 0) == 0)
+                fprintf(log, "checkpoint generation %u: %s\n", gen, why);
+            ok = 0;
+        } else if (stat(final, &st) == 0) {
+            total = (unsigned long long)st.st_size;
+        }
+        n = ok ? 1 : n;
+    }
+    for (int i = 0; i < n && ok && !tree_tool; i++) {
         ranks[i] = t[i].rank;
         cr_gen_task_path(&g, t[i].rank, 1, file, sizeof file);
         cr_gen_task_path(&g, t[i].rank, 0, final, sizeof final);
@@ -115,7 +202,7 @@ static int one_generation(const char *image_dir, unsigned gen, const struct task
 }
 
 void cr_periodic_writer(int regfd, const char *image_dir, long interval, unsigned keep,
-                        const char *nodename, unsigned nodeid, unsigned nnodes)
+                        const char *nodename, unsigned nodeid, unsigned nnodes, const char *tree_tool)
 {
     /* the node's name as Slurm knows it: slurmstepd has no item for it, the first task
      * sends it ("node NAME") from its environment; until then, the host name */
@@ -198,7 +285,7 @@ void cr_periodic_writer(int regfd, const char *image_dir, long interval, unsigne
             snprintf(opened, sizeof opened, "%s", node);
         }
         /* pruned by the node that completed it: every node is done with older ones */
-        if (one_generation(image_dir, gen, tasks, ntasks, nodeid, nnodes, node, log) == 1)
+        if (one_generation(image_dir, gen, tasks, ntasks, nodeid, nnodes, node, log, tree_tool) == 1)
             cr_gen_prune(image_dir, keep, gen);
     }
     _exit(0);

@@ -4,9 +4,12 @@
 
 /* Runs until regfd is closed (or SIGTERM): reads "RANK PID" and "node NAME" lines from regfd, checkpoints those tasks
  * every `interval` seconds into image_dir, keeping `keep` generations; this is node
- * `nodeid` (named nodename) of the step's nnodes. */
+ * `nodeid` (named nodename) of the step's nnodes.  tree_tool (the batch step): the
+ * path of cr_checkpoint, which checkpoints the batch script with its descendants into
+ * script.ckpt; NULL: each task alone through the control protocol. */
 __attribute__((noreturn)) void cr_periodic_writer(int regfd, const char *image_dir, long interval,
                                                   unsigned keep, const char *nodename,
-                                                  unsigned nodeid, unsigned nnodes);
+                                                  unsigned nodeid, unsigned nnodes,
+                                                  const char *tree_tool);
 
 #endif

@@ -13,7 +13,12 @@
  * generation (one with a manifest), the manifest's task count against the step's, and
  * the rank's file; any failure is said once (by rank 0 when it is the step's, by the
  * rank when it is its own) and the task fails to start.  RSTRT_BEGIN, then
- * RSTRT_END or RSTRT_ERROR (events.h) per task, the END from cr_restart's hooks. */
+ * RSTRT_END or RSTRT_ERROR (events.h) per task, the END from cr_restart's hooks.
+ *
+ * The batch step (sbatch --restart-dir=<dir>/<jobid>, or a requeued job) is one
+ * "task": its script's process tree, restarted from script.ckpt by cr_restart in a pid
+ * namespace of its own; the script Slurm ran then is given back from the copy in the
+ * generation (--relocate), since Slurm removed it with the old job. */
 #define _GNU_SOURCE
 #include "restart.h"
 
@@ -25,6 +30,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "batch_script.h"
 #include "events.h"
 #include "manifest.h"
 
@@ -60,8 +66,7 @@ int cr_restart_at_launch(spank_t sp, const char *dir, const char *cr_restart, co
     uint32_t rank = 0, ntasks = 0, job = 0, step = 0;
     uid_t uid = (uid_t)-1;
     char node[256] = "", msg[1536];
-    if (spank_get_item(sp, S_JOB_STEPID, &step) == ESPANK_SUCCESS && step == SPANK_BATCH_STEP)
-        return 0; /* the batch script itself runs as written; its steps restart */
+    int batch = spank_get_item(sp, S_JOB_STEPID, &step) == ESPANK_SUCCESS && step == SPANK_BATCH_STEP;
     if (spank_get_item(sp, S_TASK_GLOBAL_ID, &rank) != ESPANK_SUCCESS ||
         spank_get_item(sp, S_JOB_TOTAL_TASK_COUNT, &ntasks) != ESPANK_SUCCESS ||
         spank_get_item(sp, S_JOB_UID, &uid) != ESPANK_SUCCESS) {
@@ -88,7 +93,15 @@ int cr_restart_at_launch(spank_t sp, const char *dir, const char *cr_restart, co
                     "--restart-dir=%s: %s; give the directory of a step's images, "
                     "<checkpoint-dir>/<jobid>.<stepid>, that holds a complete generation "
                     "(written by srun --checkpoint or scontrol checkpoint create)", dir, msg);
-    if (m.tasks != ntasks) {
+    if (batch && m.tasks != 1) {
+        unsigned gen = m.gen, want = m.tasks;
+        cr_manifest_free(&m);
+        return fail(1, EINVAL, gen, 0,
+                    "--restart-dir=%s: its checkpoint (generation %u) is a step of %u tasks, not a "
+                    "batch script: give <checkpoint-dir>/<jobid> to sbatch, <jobid>.<stepid> to srun",
+                    dir, gen, want);
+    }
+    if (!batch && m.tasks != ntasks) {
         unsigned gen = m.gen, want = m.tasks;
         cr_manifest_free(&m);
         return fail(say_step, EINVAL, gen, (int)rank,
@@ -98,6 +111,8 @@ int cr_restart_at_launch(spank_t sp, const char *dir, const char *cr_restart, co
     }
     char file[4400];
     snprintf(file, sizeof file, "%s/%s", m.dir, m.file[rank]);
+    char m_dir[4200];
+    snprintf(m_dir, sizeof m_dir, "%s", m.dir);
     unsigned gen = m.gen;
     cr_manifest_free(&m);
     if (access(file, R_OK) < 0)
@@ -109,7 +124,10 @@ int cr_restart_at_launch(spank_t sp, const char *dir, const char *cr_restart, co
         return fail(1, EINVAL, gen, (int)rank, "--restart-dir=%s: a quote in a path", dir);
     snprintf(ok, sizeof ok, "--run-on-success=%s event RSTRT_END %s %s %u %u", qa, qd, qn, gen, rank);
     snprintf(bad, sizeof bad, "--run-on-failure=%s event RSTRT_ERROR %s %s %u %u", qa, qd, qn, gen, rank);
-    char *argv[] = { (char *)cr_restart, ok, bad, file, NULL };
+    char reloc[8800] = "";
+    if (batch)
+        cr_batch_relocate_arg(m_dir, reloc, sizeof reloc);
+    char *argv[] = { (char *)cr_restart, ok, bad, reloc[0] ? reloc : file, reloc[0] ? file : NULL, NULL };
     /* the task's environment, without the runtime: the image holds its own */
     char **env = NULL, **clean;
     size_t n = 0;
@@ -130,4 +148,14 @@ int cr_restart_at_launch(spank_t sp, const char *dir, const char *cr_restart, co
     free(clean);
     return fail(1, e, gen, (int)rank, "--restart-dir: cannot run %s: %s; set cr_restart= in plugstack.conf",
                 cr_restart, strerror(e));
+}
+
+int cr_has_checkpoint(const char *image_dir)
+{
+    struct cr_manifest m;
+    char msg[256];
+    if (cr_manifest_latest(image_dir, &m, msg, sizeof msg) < 0)
+        return 0;
+    cr_manifest_free(&m);
+    return 1;
 }

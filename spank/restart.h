@@ -10,4 +10,7 @@
 int cr_restart_at_launch(spank_t sp, const char *restart_dir, const char *cr_restart,
                          const char *agent);
 
+/* Whether image_dir holds a complete generation (read as the caller). */
+int cr_has_checkpoint(const char *image_dir);
+
 #endif

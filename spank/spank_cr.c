@@ -10,8 +10,16 @@
  * (periodic.c); with --restart-dir, every task restarts from the latest complete
  * generation there instead of starting afresh (restart.c).
  *
+ * The batch step (sbatch) is its script's process tree: checkpointed whole with
+ * cr_checkpoint into <dir>/<jobid>/gen.N/script.ckpt, restarted from there (sbatch
+ * --restart-dir=<dir>/<jobid>, or by itself when the job is requeued and has a
+ * complete checkpoint).  Its `srun` is slurm-cr's wrapper (batch_bin= first in PATH),
+ * which runs the real srun outside the tree and, restored, runs it again from the
+ * step's images (slurm_checkpoint/batch/srun.c).
+ *
  * plugstack.conf:  required /path/spank_cr.so [runtime=PATH] [checkpoint_dir=DIR]
- *                  [generations=N] [cr_restart=PATH] [agent=PATH]
+ *                  [generations=N] [cr_restart=PATH] [cr_checkpoint=PATH] [agent=PATH]
+ *                  [batch_bin=DIR]
  */
 #define _GNU_SOURCE
 #include <ctype.h>
@@ -45,10 +53,19 @@ SPANK_PLUGIN(cr, 1);
 #ifndef CR_AGENT_PROG
 #define CR_AGENT_PROG "/usr/local/libexec/slurm-cr/cr_agent"
 #endif
+#ifndef CR_CHECKPOINT_PROG
+#define CR_CHECKPOINT_PROG "/usr/local/bin/cr_checkpoint"
+#endif
+#ifndef CR_BATCH_BIN
+#define CR_BATCH_BIN "/usr/local/libexec/slurm-cr/batch"
+#endif
+#define BATCH_STEP 0xfffffffbU
 
 static char runtime[4096] = CR_RUN_LIB;
 static char cr_restart[4096] = CR_RESTART_PROG; /* cr_restart= in plugstack.conf */
 static char agent[4096] = CR_AGENT_PROG;        /* agent= in plugstack.conf */
+static char cr_checkpoint[4096] = CR_CHECKPOINT_PROG; /* cr_checkpoint= */
+static char batch_bin[4096] = CR_BATCH_BIN;     /* batch_bin= */
 static char site_dir[4096];      /* checkpoint_dir= in plugstack.conf */
 static long interval = -1;       /* seconds, from --checkpoint; 0: none */
 static char ckpt_dir[4096];      /* --checkpoint-dir */
@@ -56,6 +73,7 @@ static char restart_dir[4096];   /* --restart-dir */
 static unsigned keep = 2;        /* generations= in plugstack.conf */
 static int reg_fd = -1;          /* to the periodic writer: "RANK PID" of each task */
 static pid_t writer;
+static char image_dir[4096];     /* this step's, when it has a checkpoint dir */
 
 /* Slurm's time formats: "minutes", "minutes:seconds", "hours:minutes:seconds",
  * "days-hours", "days-hours:minutes", "days-hours:minutes:seconds".  Returns seconds,
@@ -157,9 +175,14 @@ int slurm_spank_init(spank_t sp, int ac, char **av)
             snprintf(cr_restart, sizeof cr_restart, "%s", av[i] + 11);
         else if (!strncmp(av[i], "agent=", 6) && av[i][6] == '/')
             snprintf(agent, sizeof agent, "%s", av[i] + 6);
+        else if (!strncmp(av[i], "cr_checkpoint=", 14) && av[i][14] == '/')
+            snprintf(cr_checkpoint, sizeof cr_checkpoint, "%s", av[i] + 14);
+        else if (!strncmp(av[i], "batch_bin=", 10) && av[i][10] == '/' && !strchr(av[i], ':'))
+            snprintf(batch_bin, sizeof batch_bin, "%s", av[i] + 10);
         else {
             slurm_error("spank_cr: unknown or bad plugstack.conf argument '%s' (known: runtime=PATH, "
-                        "checkpoint_dir=DIR, generations=N, cr_restart=/PATH, agent=/PATH)", av[i]);
+                        "checkpoint_dir=DIR, generations=N, cr_restart=/PATH, cr_checkpoint=/PATH, "
+                        "agent=/PATH, batch_bin=/DIR)", av[i]);
             return -1;
         }
     }
@@ -179,7 +202,7 @@ static void set(spank_t sp, const char *var, const char *val)
 }
 
 /* The periodic writer: a child of slurmstepd with nothing but the job user's identity. */
-static void start_writer(spank_t sp, const char *image_dir)
+static void start_writer(spank_t sp, const char *image_dir, int batch)
 {
     uid_t uid = 0;
     gid_t gid = 0;
@@ -215,7 +238,8 @@ static void start_writer(spank_t sp, const char *image_dir)
         if ((geteuid() == 0 && setgroups(1, &gid) < 0) || setresgid(gid, gid, gid) < 0 ||
             setresuid(uid, uid, uid) < 0)
             _exit(1);
-        cr_periodic_writer(3, image_dir, interval, keep, node, nodeid, nnodes);
+        cr_periodic_writer(3, image_dir, interval, keep, node, nodeid, nnodes,
+                           batch ? cr_checkpoint : NULL);
     }
     close(p[0]);
     if (pid < 0) {
@@ -252,22 +276,43 @@ int slurm_spank_user_init(spank_t sp, int ac, char **av)
     spank_get_item(sp, S_JOB_ID, &job);
     spank_get_item(sp, S_JOB_STEPID, &step);
     const char *dir = ckpt_dir[0] ? ckpt_dir : site_dir;
+    int batch = step == BATCH_STEP;
     if (interval >= 0) {
         snprintf(val, sizeof val, "%ld", interval);
         set(sp, "SLURM_CHECKPOINT", val);
     }
+    /* a step that the batch script's srun wrapper runs again from its images keeps
+     * writing them where they are */
+    char keep_dir[4096] = "";
+    if (!batch && spank_getenv(sp, "SLURM_CR_STEP_IMAGE_DIR", keep_dir, sizeof keep_dir) == ESPANK_SUCCESS &&
+        keep_dir[0] == '/')
+        dir = dir[0] ? dir : keep_dir;
+    else
+        keep_dir[0] = 0;
+    spank_unsetenv(sp, "SLURM_CR_STEP_IMAGE_DIR");
     if (dir[0]) {
         set(sp, "SLURM_CHECKPOINT_DIR", dir);
-        if (step == 0xfffffffbU) /* the batch script: <dir>/<jobid>, as the old plugin did */
+        if (batch) /* the batch script: <dir>/<jobid>, as the old plugin did */
             snprintf(val, sizeof val, "%s/%u", dir, job);
+        else if (keep_dir[0])
+            snprintf(val, sizeof val, "%s", keep_dir);
         else
             snprintf(val, sizeof val, "%s/%u.%u", dir, job, step);
         set(sp, "SLURM_CHECKPOINT_IMAGE_DIR", val);
+        snprintf(image_dir, sizeof image_dir, "%s", val);
+        if (batch && access(batch_bin, X_OK) == 0) { /* the srun wrapper first in PATH */
+            char path[8192] = "", newpath[8192 + 4200];
+            spank_getenv(sp, "PATH", path, sizeof path);
+            if (strncmp(path, batch_bin, strlen(batch_bin)) || path[strlen(batch_bin)] != ':') {
+                snprintf(newpath, sizeof newpath, "%s%s%s", batch_bin, path[0] ? ":" : "", path);
+                set(sp, "PATH", newpath);
+            }
+        }
     }
     if (restart_dir[0])
         set(sp, "SLURM_RESTART_DIR", restart_dir);
     if (interval > 0 && dir[0])
-        start_writer(sp, val);
+        start_writer(sp, val, batch);
     else if (interval > 0)
         slurm_error("spank_cr: --checkpoint needs a place for the images: give --checkpoint-dir, "
                     "or set checkpoint_dir= in plugstack.conf; no periodic checkpoints");
@@ -288,9 +333,39 @@ int slurm_spank_task_init(spank_t sp, int ac, char **av)
         close(reg_fd);
         reg_fd = -1;
     }
+    uint32_t step = 0, restarts = 0;
+    spank_get_item(sp, S_JOB_STEPID, &step);
+    if (!restart_dir[0] && step == BATCH_STEP && image_dir[0] &&
+        spank_get_item(sp, S_SLURM_RESTART_COUNT, &restarts) == ESPANK_SUCCESS && restarts > 0 &&
+        cr_has_checkpoint(image_dir))
+        /* a requeued batch job with a complete checkpoint resumes from it */
+        return cr_restart_at_launch(sp, image_dir, cr_restart, agent);
     if (!restart_dir[0])
         return 0;
     return cr_restart_at_launch(sp, restart_dir, cr_restart, agent);
+}
+
+/* In srun: the batch script's srun wrapper learns the step's id and image dir. */
+int slurm_spank_local_user_init(spank_t sp, int ac, char **av)
+{
+    (void)ac;
+    (void)av;
+    const char *fd = getenv("SLURM_CR_SRUN_FD");
+    uint32_t job = 0, step = 0;
+    if (!fd || atoi(fd) < 3 || spank_get_item(sp, S_JOB_ID, &job) != ESPANK_SUCCESS ||
+        spank_get_item(sp, S_JOB_STEPID, &step) != ESPANK_SUCCESS)
+        return 0;
+    const char *dir = ckpt_dir[0] ? ckpt_dir : getenv("SLURM_CHECKPOINT_DIR");
+    const char *keep_dir = getenv("SLURM_CR_STEP_IMAGE_DIR");
+    if (!dir || dir[0] != '/')
+        dir = site_dir;
+    if (keep_dir && keep_dir[0] == '/')
+        dprintf(atoi(fd), "step %u %u %s\n", job, step, keep_dir);
+    else if (dir[0])
+        dprintf(atoi(fd), "step %u %u %s/%u.%u\n", job, step, dir, job, step);
+    else
+        dprintf(atoi(fd), "step %u %u -\n", job, step);
+    return 0;
 }
 
 /* In slurmstepd, right after each task is forked: tell the writer. */

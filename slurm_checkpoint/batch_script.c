@@ -1,0 +1,91 @@
+/* The batch script's copy in a generation: see batch_script.h. */
+#define _GNU_SOURCE
+#include "batch_script.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int ends_with(const char *s, const char *tail)
+{
+    size_t a = strlen(s), b = strlen(tail);
+    return a >= b && !strcmp(s + a - b, tail);
+}
+
+int cr_batch_save_script(pid_t pid, const char *gendir, char *msg, size_t len)
+{
+    char dir[64], link[320], target[4096], path[4400];
+    snprintf(dir, sizeof dir, "/proc/%d/fd", (int)pid);
+    DIR *d = opendir(dir);
+    if (!d) {
+        int e = errno;
+        snprintf(msg, len, "cannot read %s: %s", dir, strerror(e));
+        return -e;
+    }
+    struct dirent *e;
+    int fdnum = -1;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(link, sizeof link, "%s/%s", dir, e->d_name);
+        ssize_t n = readlink(link, target, sizeof target - 1);
+        if (n <= 0)
+            continue;
+        target[n] = 0;
+        if (target[0] == '/' && ends_with(target, "/slurm_script")) {
+            fdnum = atoi(e->d_name);
+            break;
+        }
+    }
+    closedir(d);
+    if (fdnum < 0)
+        return 0; /* a shell that read its script whole, or a binary: nothing to keep */
+    /* through the process's own descriptor: the spool directory may not be ours */
+    snprintf(link, sizeof link, "/proc/%d/fd/%d", (int)pid, fdnum);
+    int in = open(link, O_RDONLY | O_CLOEXEC);
+    snprintf(path, sizeof path, "%s/slurm_script", gendir);
+    int out = in < 0 ? -1 : open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    int err = in < 0 || out < 0 ? errno : 0;
+    char buf[65536];
+    ssize_t r = 0;
+    while (!err && (r = read(in, buf, sizeof buf)) > 0)
+        if (write(out, buf, (size_t)r) != r)
+            err = errno ? errno : EIO;
+    if (!err && r < 0)
+        err = errno;
+    if (in >= 0)
+        close(in);
+    if (out >= 0 && close(out) < 0 && !err)
+        err = errno;
+    if (!err) {
+        snprintf(path, sizeof path, "%s/slurm_script.path", gendir);
+        FILE *f = fopen(path, "wxe");
+        if (!f || fprintf(f, "%s\n", target) < 0 || fclose(f) != 0)
+            err = errno ? errno : EIO;
+    }
+    if (err)
+        snprintf(msg, len, "cannot keep a copy of the batch script %s in %s: %s", target, gendir,
+                 strerror(err));
+    return -err;
+}
+
+void cr_batch_relocate_arg(const char *gendir, char *out, size_t len)
+{
+    char path[4400], orig[4096];
+    out[0] = 0;
+    snprintf(path, sizeof path, "%s/slurm_script.path", gendir);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return;
+    if (fgets(orig, sizeof orig, f) && orig[0] == '/') {
+        orig[strcspn(orig, "\n")] = 0;
+        if (!strchr(orig, '='))
+            snprintf(out, len, "--relocate=%s=%s/slurm_script", orig, gendir);
+    }
+    fclose(f);
+}
