@@ -299,7 +299,7 @@ int slurm_spank_user_init(spank_t sp, int ac, char **av)
         else
             snprintf(val, sizeof val, "%s/%u.%u", dir, job, step);
         set(sp, "SLURM_CHECKPOINT_IMAGE_DIR", val);
-        snprintf(image_dir, sizeof image_dir, "%s", val);
+        snprintf(image_dir, sizeof image_dir, "%.4095s", val);
         if (batch && access(batch_bin, X_OK) == 0) { /* the srun wrapper first in PATH */
             char path[8192] = "", newpath[8192 + 4200];
             spank_getenv(sp, "PATH", path, sizeof path);
@@ -311,6 +311,9 @@ int slurm_spank_user_init(spank_t sp, int ac, char **av)
     }
     if (restart_dir[0])
         set(sp, "SLURM_RESTART_DIR", restart_dir);
+    /* sbatch --restart-dir is the batch script's: its steps must not inherit it */
+    if (batch)
+        spank_unsetenv(sp, "SLURM_SPANK__SLURM_SPANK_OPTION_cr_restart_dir");
     if (interval > 0 && dir[0])
         start_writer(sp, val, batch);
     else if (interval > 0)
