@@ -44,6 +44,7 @@ static void send_reply(struct cr_job *job, int phase)
     memset(&rep, 0, sizeof rep);
     rep.magic = CR_CTL_MAGIC;
     rep.phase = (uint16_t)phase;
+    rep.flags = job->reply_flags;
     rep.err = job->err;
     rep.bytes = job->bytes;
     memcpy(rep.msg, job->msg, sizeof rep.msg);
@@ -91,6 +92,26 @@ static int wait_commit(struct cr_job *job)
     return sig > 0 && sig < 65 ? sig : 0;
 }
 
+/* A tree's snapshot child talks to the requester itself (the process may end before
+ * its turn to write comes): it takes RELEASE and lets the process run on, then WRITE,
+ * writes, answers DONE and leaves. */
+static int tree_snapshot_writer(struct cr_job *job, struct dump *d)
+{
+    uint32_t *released = cr_dump_released(d);
+    int ok = wait_cmd(job, CR_CMD_RELEASE);
+    __atomic_store_n(released, ok ? 1 : 2, __ATOMIC_RELEASE);
+    cr_futex_wake(released);
+    if (!ok || !wait_cmd(job, CR_CMD_WRITE))
+        return 1;
+    int r = cr_dump_write(d, job->fd);
+    if (r)
+        job_fail(job, cr_dump_child_err(d), cr_dump_child_msg(d));
+    else
+        job->bytes = cr_dump_child_bytes(d);
+    send_reply(job, CR_CTL_DONE);
+    return r;
+}
+
 /* Writes the file from the frozen process itself (no snapshot child). */
 static int dump_write(struct cr_job *job)
 {
@@ -128,16 +149,20 @@ static __attribute__((noinline)) int dump_frozen(struct cr_job *job)
     struct dump *d;
     int rc = cr_dump_begin(&d, msg, sizeof msg, job->flags, in_tree(job) ? &tree_cmd : NULL);
     job->dump = d;
-    /* a tree's processes stay frozen until every image is written: one that ran on
-     * might end before its turn to write comes */
-    if (rc == 0 && job->cow && !in_tree(job) && cr_dump_forkable(d)) {
+    if (rc == 0 && job->cow && cr_dump_forkable(d)) {
         /* a snapshot child writes the memory as it is now; the process goes on */
         pid_t c = (pid_t)syscall(SYS_clone, 0 /* no SIGCHLD: the application never sees it */,
                                  NULL, NULL, NULL, NULL);
         if (c == 0)
-            syscall(SYS_exit_group, cr_dump_write(d, job->fd));
+            syscall(SYS_exit_group, in_tree(job) ? tree_snapshot_writer(job, d)
+                                                 : cr_dump_write(d, job->fd));
         if (c > 0) {
             job->child = c;
+            if (in_tree(job)) {
+                job->reply_flags = CR_REPLY_SNAPSHOT;
+                send_reply(job, CR_CTL_PREPARED);
+                job->reply_flags = 0;
+            }
             return 0;
         }
     }
@@ -349,11 +374,21 @@ static int cr_run_job_gated(struct cr_job *job)
     }
     if (cri_failure.kind == CR_CHECKPOINT_PERM_FAILURE)
         kill(crt.pid, SIGKILL); /* what the callback asked for */
+    int tree_child = job->child && in_tree(job);
+    if (tree_child) { /* the tree is released once every process has its snapshot */
+        uint32_t *released = cr_dump_released(job->dump), v;
+        while ((v = __atomic_load_n(released, __ATOMIC_ACQUIRE)) == 0)
+            cr_futex_wait(released, 0, 1000);
+        if (v != 1)
+            job_fail(job, ECANCELED, "the requester gave up before the tree was released");
+    }
     cr_release_threads(result > 0 ? 0 : result);
     cri_set_state(CR_STATE_IDLE);
     cri_run_hook(0, has_tc);
     if (job->child) { /* the process runs again while its snapshot is written */
         reap_snapshot(job);
+        if (tree_child)
+            return 0; /* the child answered */
         send_reply(job, CR_CTL_DONE);
         int sig = job->err ? 0 : wait_commit(job);
         if (sig == SIGCONT)

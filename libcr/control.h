@@ -27,7 +27,9 @@ enum cr_ctl_op { CR_CTL_CHECKPOINT = 1 };
 #define CR_CTL_TREE         0x20 /* one process of a tree: once frozen it waits for
                                     PREPARE (every process of the tree is frozen), then
                                     for WRITE (its turn to append its image to the
-                                    shared file), then COMMIT; it stays frozen all along */
+                                    shared file), then COMMIT; it stays frozen all along,
+                                    unless a snapshot child holds its image (see
+                                    CR_REPLY_SNAPSHOT) */
 
 struct cr_ctl_request {        /* requester -> runtime, with the destination fd (SCM_RIGHTS) */
     uint32_t magic, version, op, scope;
@@ -41,13 +43,18 @@ enum cr_ctl_phase { CR_CTL_FROZEN = 1, CR_CTL_DONE = 2, CR_CTL_PREPARED = 3 };
 
 struct cr_ctl_reply {
     uint32_t magic;
-    uint16_t phase, pad;       /* enum cr_ctl_phase */
+    uint16_t phase;            /* enum cr_ctl_phase */
+    uint16_t flags;            /* PREPARED: CR_REPLY_SNAPSHOT */
     int32_t err;               /* 0, or the errno of the failure */
     uint64_t bytes;            /* context file length */
     char msg[512];             /* what failed, without the errno text */
 };
 
-enum cr_ctl_cmd { CR_CMD_COMMIT = 1, CR_CMD_PREPARE = 2, CR_CMD_WRITE = 3 };
+/* A tree's process whose snapshot child has its image: RELEASE lets the process run
+ * on; the child then takes WRITE and answers DONE itself (no COMMIT follows). */
+#define CR_REPLY_SNAPSHOT 0x1
+
+enum cr_ctl_cmd { CR_CMD_COMMIT = 1, CR_CMD_PREPARE = 2, CR_CMD_WRITE = 3, CR_CMD_RELEASE = 4 };
 
 struct cr_ctl_commit {         /* requester -> runtime: COMMIT (the file is in place),
                                   WRITE (a tree's process) */

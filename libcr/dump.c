@@ -737,6 +737,11 @@ void cr_dump_free(struct dump *d)
 }
 
 
+uint32_t *cr_dump_released(struct dump *d)
+{
+    return &d->released;
+}
+
 /* The result goes through the shared scratch (a snapshot child's too). */
 int cr_dump_write(struct dump *d, int fd)
 {

@@ -54,6 +54,7 @@ struct dump {
     char child_msg[512];       /* what a snapshot child says when it fails */
     uint64_t child_bytes;      /* and how much it wrote */
     int child_err;             /* its errno */
+    uint32_t released;         /* a tree's snapshot child: 1 the process may run, 2 gave up */
     const struct cr_ctl_prepare *tree; /* one process of a tree: what the requester found */
 };
 

@@ -139,8 +139,10 @@ static int crq_pump(struct crq *q, int phase, int wait_ms)
         }
         if (rep.phase == CR_CTL_FROZEN)
             q->frozen = 1;
-        else if (rep.phase == CR_CTL_PREPARED)
+        else if (rep.phase == CR_CTL_PREPARED) {
             q->prepared = 1;
+            q->snapshot = (rep.flags & CR_REPLY_SNAPSHOT) != 0;
+        }
         else {
             q->done = 1;
             q->bytes = rep.bytes;

@@ -11,6 +11,7 @@ struct crq {
     pid_t pid;
     int frozen;                /* the target's threads are stopped */
     int prepared;              /* (a tree's process) its first phase is done */
+    int snapshot;              /* ... and a snapshot child holds its image (RELEASE it) */
     int done;
     uint64_t freeze_deadline;  /* ms, CLOCK_MONOTONIC */
     unsigned timeout_ms;

@@ -101,6 +101,7 @@ struct cr_job {
     pid_t requester;
     int replied, restored;
     int cow;                   /* the process goes on: a snapshot child may write the file */
+    uint16_t reply_flags;      /* CR_REPLY_* of the next reply */
     unsigned flags;            /* CR_CTL_* of the request */
     pid_t child;               /* that child, while it writes */
     struct dump *dump;
@@ -131,6 +132,7 @@ int cr_dump_finish(struct dump *d, int fd, uint64_t *bytes);
 /* Finishes and keeps the result in the dump (shared with a snapshot child): returns an
  * exit status, 0 when written; then cr_dump_child_err/msg/bytes tell the rest. */
 int cr_dump_write(struct dump *d, int fd);
+uint32_t *cr_dump_released(struct dump *d); /* shared with a tree's snapshot child */
 char *cr_dump_child_msg(struct dump *d);
 uint64_t cr_dump_child_bytes(struct dump *d);
 int cr_dump_child_err(struct dump *d);

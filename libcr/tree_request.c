@@ -689,6 +689,10 @@ int crtree_checkpoint(struct crtree *t)
         }
     free(t->seen);
     t->seen = NULL;
+    /* every image is taken: processes whose snapshot child holds theirs run on */
+    for (int i = 0; i < t->n; i++)
+        if (!t->m[i].zombie && t->m[i].q.snapshot && crq_send(&t->m[i].q, CR_CMD_RELEASE, 0) < 0)
+            return member_failed(t, i, "");
     uint64_t first = ALIGN(sizeof(struct ctx_header) +
                            (uint64_t)t->n * (sizeof(struct ctx_rec) + sizeof(struct ctx_tree_proc)));
     uint64_t off = first;
@@ -713,11 +717,12 @@ int crtree_checkpoint(struct crtree *t)
 
 void crtree_commit(struct crtree *t, int signal)
 {
+    /* (a process that ran on after its snapshot takes no commit) */
     for (int i = 0; i < t->n; i++)
-        if (t->m[i].connected && !t->m[i].zombie)
+        if (t->m[i].connected && !t->m[i].zombie && !t->m[i].q.snapshot)
             crq_send(&t->m[i].q, CR_CMD_COMMIT, signal);
     for (int i = 0; i < t->n; i++)
-        if (t->m[i].connected && !t->m[i].zombie)
+        if (t->m[i].connected && !t->m[i].zombie && !t->m[i].q.snapshot)
             crq_commit_wait(&t->m[i].q);
 }
 

@@ -2,7 +2,8 @@
 # its child by pid, parent and child writing through one shared offset, a zombie
 # whose parent has not reaped it yet, a session and a process group inside the tree,
 # a socket pair between two processes, memory they share, a pseudo-terminal, Python
-# asyncio with a subprocess, a TCP connection between two processes.
+# asyncio with a subprocess, a TCP connection between two processes, a tree that goes
+# on after its checkpoint.
 # Each is checkpointed mid-way, killed and restarted from the one tree file, and its
 # output compared with an uninterrupted run.
 . "$top_srcdir/tests/engine/lib.sh"
@@ -170,6 +171,22 @@ same "$T/aio.ref" "$T/aio.out"
 run_tree tcp 1 "$PROGS/tcptree" 60
 [ "$(grep -c " unixpair " "$T/tcp.info")" = 2 ] || fail "the TCP connection was not saved as a pair"
 same "$T/tcp.ref" "$T/tcp.out"
+
+# 11. a checkpoint after which the tree goes on (copy-on-write snapshots: each process
+# runs again as soon as all are taken, even one that ends before its image is written);
+# the tree finishes, then is restarted from that checkpoint and finishes again the same
+mkdir -p "$T/run.cow" && cd "$T/run.cow"
+bg "$CR_RUN" bash -c 'for i in $(seq 1 100); do echo $i; sleep 0.05; done |
+                      while read x; do echo $((x*x)); done > out; echo end' > "$T/cow.out"
+pid=$!
+wait_runtime $pid
+sleep 2
+within 60 "$CR_CHECKPOINT" -f "$T/cow.ctx" $pid || fail "the checkpoint of a running tree failed"
+wait_gone $pid
+same "$T/ref.pipeline/out" "$T/run.cow/out"
+within 60 "$CR_RESTART" "$T/cow.ctx" >> "$T/cow.out" 2> "$T/cow.restart.err" || fail "restart from the running tree's checkpoint failed"
+same "$T/ref.pipeline/out" "$T/run.cow/out"
+cd "$T"
 
 # a tree file refuses --restore-pid without the right, starting nothing
 if [ "$(id -u)" != 0 ]; then
