@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <termios.h>
@@ -90,6 +91,14 @@ static int pipe_inside(const struct dump *d, struct fd_scan *s, uint64_t ino)
         if (d->tree->pipes[i] == ino)
             return 1;
     return 0;
+}
+
+/* A pipe end whose other end nobody holds any more (a reader sees POLLHUP, a writer
+ * POLLERR): nothing outside depends on it, it is saved like one inside. */
+static int pipe_orphan(int fd)
+{
+    struct pollfd p = { fd, 0, 0 };
+    return poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR));
 }
 
 /* A process of a tree: the earlier process that has this fd's open file description. */
@@ -431,7 +440,7 @@ static int add_fd_kind(struct dump *d, struct fd_scan *s, int fd)
         kind = S_ISREG(st.st_mode) ? CTX_FD_FILE : CTX_FD_DIR;
     } else if (S_ISCHR(st.st_mode) && is_device_family(path)) {
         kind = CTX_FD_DEVICE;
-    } else if ((is_pipe(&st, path) && pipe_inside(d, s, st.st_ino)) ||
+    } else if ((is_pipe(&st, path) && (pipe_inside(d, s, st.st_ino) || pipe_orphan(fd))) ||
                (is_named_fifo(&st, path) && (pipe_inside(d, s, st.st_ino) || stdio_source(s, fd, &st) < 0))) {
         /* a named FIFO is opened again by its path (as stdio it is cr_restart's, like a
          * pipe); its data is kept when the process reads it */

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -127,6 +128,49 @@ static int park(void *arg)
     return restored ? 1 : __atomic_load_n(&crt.result, __ATOMIC_ACQUIRE);
 }
 
+/* A blocking call that the kernel never restarts after a handler (poll, select,
+ * epoll_wait, pause, sigsuspend, nanosleep...) returns EINTR because of our signal,
+ * which the program never sent: make it run again.  Only the usual `mov $NR, %eax;
+ * syscall` of libc is recognised, as the syscall number is gone from the registers;
+ * a sleep goes on with the time it had left when the kernel wrote it back. */
+static void restart_interrupted(ucontext_t *uc)
+{
+    greg_t *g = uc->uc_mcontext.gregs;
+    if (g[REG_RAX] != -EINTR)
+        return;
+    unsigned char code[7]; /* read without faulting: the bytes may not be mapped */
+    struct iovec here = { code, sizeof code }, there = { (void *)(uintptr_t)(g[REG_RIP] - 7), 7 };
+    if (syscall(SYS_process_vm_readv, getpid(), &here, 1, &there, 1, 0) != 7 ||
+        code[5] != 0x0f || code[6] != 0x05 || code[0] != 0xb8)
+        return;
+    uint32_t nr;
+    memcpy(&nr, code + 1, 4);
+    switch (nr) {
+    case SYS_poll: case SYS_ppoll: case SYS_select: case SYS_pselect6:
+    case SYS_epoll_wait: case SYS_epoll_pwait: case SYS_pause: case SYS_rt_sigsuspend:
+#ifdef SYS_epoll_pwait2
+    case SYS_epoll_pwait2:
+#endif
+        break;
+    case SYS_nanosleep: /* (req, rem): on with what is left, when it was asked for */
+        if (!g[REG_RSI])
+            return;
+        g[REG_RDI] = g[REG_RSI];
+        break;
+    case SYS_clock_nanosleep: /* (clock, flags, req, rem): an absolute time stays */
+        if (!(g[REG_RSI] & TIMER_ABSTIME)) {
+            if (!g[REG_R10])
+                return;
+            g[REG_RDX] = g[REG_R10];
+        }
+        break;
+    default:
+        return;
+    }
+    g[REG_RAX] = nr;
+    g[REG_RIP] -= 2;
+}
+
 static void quiesce_handler(int sig, siginfo_t *si, void *ucv)
 {
     (void)sig;
@@ -149,6 +193,7 @@ static void quiesce_handler(int sig, siginfo_t *si, void *ucv)
         r = park(s);
     }
     cri_run_hook(r == 1, 0);
+    restart_interrupted(ucv);
     errno = saved_errno;
 }
 

@@ -142,6 +142,11 @@ run_tree pty 1 "$PROGS/ptytree" 40
 grep -q " pty " "$T/pty.info" || fail "the pseudo-terminal was not saved"
 same "$T/pty.ref" "$T/pty.out"
 
+# 8b. script(1): a terminal session recorded through a pseudo-terminal; script waits in
+# poll(), which the checkpoint's signal must not end with EINTR
+run_tree script 1 script -qfec "bash -c 'for i in \$(seq 1 40); do echo line \$i \$(tty | cut -c1-8); sleep 0.05; done'" /dev/null
+same "$T/script.ref" "$T/script.out"
+
 # 9. Python asyncio (epoll, a thread waiting for the child) reading a subprocess's pipe
 cat > "$T/aio.py" <<'PYEOF'
 import asyncio
