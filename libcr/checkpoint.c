@@ -100,7 +100,7 @@ static int tree_snapshot_writer(struct cr_job *job, struct dump *d)
     uint32_t *released = cr_dump_released(d);
     int ok = wait_cmd(job, CR_CMD_RELEASE);
     __atomic_store_n(released, ok ? 1 : 2, __ATOMIC_RELEASE);
-    cr_futex_wake(released);
+    cr_futex_wake_shared(released);
     if (!ok || !wait_cmd(job, CR_CMD_WRITE))
         return 1;
     int r = cr_dump_write(d, job->fd);
@@ -378,7 +378,7 @@ static int cr_run_job_gated(struct cr_job *job)
     if (tree_child) { /* the tree is released once every process has its snapshot */
         uint32_t *released = cr_dump_released(job->dump), v;
         while ((v = __atomic_load_n(released, __ATOMIC_ACQUIRE)) == 0)
-            cr_futex_wait(released, 0, 1000);
+            cr_futex_wait_shared(released, 0, 1000);
         if (v != 1)
             job_fail(job, ECANCELED, "the requester gave up before the tree was released");
     }

@@ -48,6 +48,18 @@ void cr_futex_wake(uint32_t *addr)
     syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
 }
 
+/* The same across processes (a snapshot child and its process share the word). */
+void cr_futex_wait_shared(uint32_t *addr, uint32_t val, int timeout_ms)
+{
+    struct timespec ts = { timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000L };
+    syscall(SYS_futex, addr, FUTEX_WAIT, val, timeout_ms < 0 ? NULL : &ts, NULL, 0);
+}
+
+void cr_futex_wake_shared(uint32_t *addr)
+{
+    syscall(SYS_futex, addr, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+}
+
 static pid_t sys_gettid(void) { return (pid_t)syscall(SYS_gettid); }
 
 uint64_t cr_now_ms(void)

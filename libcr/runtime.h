@@ -115,6 +115,8 @@ void cr_start_listener(void);
 /* small shared helpers */
 void cr_futex_wait(uint32_t *addr, uint32_t val, int timeout_ms);
 void cr_futex_wake(uint32_t *addr);
+void cr_futex_wait_shared(uint32_t *addr, uint32_t val, int timeout_ms);
+void cr_futex_wake_shared(uint32_t *addr);
 uint64_t cr_now_ms(void);
 
 /* Writes the process to a context file in two phases, each returning -errno and
