@@ -17,6 +17,7 @@
 #include "callbacks.h"
 #include "control.h"
 #include "request_client.h"
+#include "tree_request.h"
 
 #define API __attribute__((visibility("default")))
 
@@ -140,8 +141,8 @@ API int cr_request_checkpoint(cr_checkpoint_args_t *args, cr_checkpoint_handle_t
         return set_errno(EINVAL);
     if (args->cr_version != CR_CHECKPOINT_ARGS_VERSION)
         return set_errno(CR_EVERSION);
-    if (args->cr_scope != CR_SCOPE_PROC && args->cr_scope != CR_SCOPE_TREE)
-        return set_errno(ENOTSUP); /* process groups and sessions: not yet */
+    if ((unsigned)args->cr_scope > CR_SCOPE_TREE)
+        return set_errno(EINVAL);
     if (args->cr_fd == CR_DEST_CWD || fcntl(args->cr_fd, F_GETFD) < 0)
         return set_errno(EBADF);
     if (args->cr_signal < 0 || args->cr_signal > 64)
@@ -152,6 +153,30 @@ API int cr_request_checkpoint(cr_checkpoint_args_t *args, cr_checkpoint_handle_t
     if (!h)
         return set_errno(ENOMEM);
     h->signal = args->cr_signal;
+    if (target == getpid() && args->cr_scope != CR_SCOPE_PROC && args->cr_scope != CR_SCOPE_TREE) {
+        free(h); /* a group or session of our own: we would be frozen while asking */
+        return set_errno(ENOTSUP);
+    }
+    if (target != getpid() && args->cr_scope != CR_SCOPE_PROC) {
+        /* another process's tree, group or session: one file for all of them, taken
+         * now (the handle is done at once); a process alone goes the usual way */
+        static const int scopes[] = { CTX_SCOPE_PROC, CTX_SCOPE_PGRP, CTX_SCOPE_SESS, CTX_SCOPE_TREE };
+        struct crtree tr;
+        int n = crtree_find(&tr, target, scopes[args->cr_scope], args->cr_fd, timeout_ms,
+                            request_flags(args));
+        if (n < 0 || tr.n > 1) {
+            if (n >= 0 && crtree_checkpoint(&tr) == 0)
+                crtree_commit(&tr, args->cr_signal);
+            h->done = 1;
+            h->err = tr.err;
+            snprintf(h->msg, sizeof h->msg, "%.760s", tr.msg);
+            h->q.sock = -1;
+            crtree_close(&tr);
+            *handle = (cr_checkpoint_handle_t)(uintptr_t)h;
+            return 0;
+        }
+        crtree_close(&tr);
+    }
     if (target == getpid()) {
         if (args->cr_flags & CR_CHKPT_PROHIBIT_SELF) {
             free(h);

@@ -1,0 +1,28 @@
+# libcr's cr_request_checkpoint() of another process with scope CR_SCOPE_TREE,
+# CR_SCOPE_SESS and CR_SCOPE_PGRP: one file for the whole tree (session, group), which
+# restarts with the same output as an uninterrupted run.
+. "$top_srcdir/tests/engine/lib.sh"
+cd "$T"
+script='for i in $(seq 1 100); do echo $i; sleep 0.05; done | while read x; do echo $((x*x)); done > out; echo end'
+mkdir ref run
+(cd ref && within 60 bash -c "$script" > "$T/ref.out") || fail "the reference run failed"
+cd run
+# a session and process group of its own (setsid execs in place: $! is the shell)
+bg setsid "$CR_RUN" bash -c "$script" > "$T/out"
+pid=$!
+wait_runtime $pid
+sleep 1.5
+for scope in tree sess pgrp; do
+    within 60 "$PROGS/api_request" $pid "$T/$scope.ctx" $scope > "$T/$scope.log" ||
+        fail "the $scope request failed: $(cat "$T/$scope.log")"
+    grep -qx "checkpoint done" "$T/$scope.log" || fail "$(cat "$T/$scope.log")"
+done
+"$CR_INFO" "$T/tree.ctx" | grep -Eq "^scope: +tree, [3-9] processes" || fail "not a tree file: $("$CR_INFO" "$T/tree.ctx" | head -3)"
+"$CR_INFO" "$T/sess.ctx" | grep -Eq "^scope: +session, [3-9] processes" || fail "not a session file"
+"$CR_INFO" "$T/pgrp.ctx" | grep -Eq "^scope: +process group, [3-9] processes" || fail "not a group file"
+kill -9 $pid $(cat /proc/$pid/task/*/children 2>/dev/null) 2>/dev/null
+wait_gone $pid
+sleep 0.5
+within 60 "$CR_RESTART" "$T/tree.ctx" >> "$T/out" 2> "$T/restart.err" || fail "restart of the tree failed: $(cat "$T/restart.err")"
+same "$T/ref/out" "$T/run/out"
+pass
