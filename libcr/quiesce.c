@@ -219,6 +219,35 @@ int cr_quiesce_install(void)
     return __sigaction(CR_QUIESCE_SIGNAL, &sa, NULL) < 0 ? -errno : 0;
 }
 
+/* A thread of /proc/self/task as the process itself numbers it: /proc is the host's,
+ * and a restarted tree lives in a pid namespace of its own. */
+static pid_t own_tid(int dfd, const char *name)
+{
+    pid_t tid = (pid_t)strtol(name, NULL, 10);
+    char self[32];
+    ssize_t n = readlink("/proc/self", self, sizeof self - 1);
+    if (n > 0 && (self[n] = 0, atoi(self) == getpid()))
+        return tid; /* the same numbers */
+    char path[300], buf[2048];
+    snprintf(path, sizeof path, "%s/status", name);
+    int fd = openat(dfd, path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return -1;
+    buf[n] = 0;
+    char *line = strstr(buf, "\nNSpid:");
+    if (!line)
+        return tid;
+    char *eol = strchr(line + 1, '\n');
+    if (eol)
+        *eol = 0;
+    char *last = strrchr(line, '\t');
+    return last ? (pid_t)strtol(last + 1, NULL, 10) : tid;
+}
+
 /* Adds the threads not yet known to the slots and signals them; returns how many. */
 static int signal_new_threads(char *msg, size_t msglen)
 {
@@ -234,7 +263,9 @@ static int signal_new_threads(char *msg, size_t msglen)
         for (long off = 0; off < n;) {
             struct dirent64 *d = (struct dirent64 *)(buf + off);
             off += d->d_reclen;
-            pid_t tid = (pid_t)strtol(d->d_name, NULL, 10);
+            if (d->d_name[0] < '0' || d->d_name[0] > '9')
+                continue;
+            pid_t tid = own_tid(dfd, d->d_name);
             if (tid <= 0 || tid == crt.manager_tid || find_slot(tid))
                 continue;
             if (crt.nslots >= CR_MAX_THREADS) {

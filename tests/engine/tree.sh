@@ -193,6 +193,34 @@ within 60 "$CR_RESTART" "$T/cow.ctx" >> "$T/cow.out" 2> "$T/cow.restart.err" || 
 same "$T/ref.pipeline/out" "$T/run.cow/out"
 cd "$T"
 
+# 12. a restarted tree (in its own pid namespace) checkpointed again and restarted
+# again: two generations
+mkdir -p "$T/run.gen" && cd "$T/run.gen"
+bg "$CR_RUN" bash -c 'for i in $(seq 1 120); do echo $i; sleep 0.05; done |
+                      while read x; do echo $((x*x)); done > out; echo end' > "$T/gen.out"
+pid=$!
+wait_runtime $pid
+sleep 1.5
+within 60 "$CR_CHECKPOINT" --kill -f "$T/gen1.ctx" $pid || fail "first generation failed"
+wait_gone $pid
+"$CR_RESTART" "$T/gen1.ctx" >> "$T/gen.out" 2> "$T/gen1.restart.err" &
+r=$!
+BG_PIDS="$BG_PIDS $r"
+i=0
+until init=$(cat /proc/$r/task/$r/children 2>/dev/null | awk '{print $1}') && [ -n "$init" ] &&
+      root=$(cat /proc/$init/task/$init/children 2>/dev/null | awk '{print $1}') && [ -n "$root" ] &&
+      grep -q "@slurm-cr/$root\$" /proc/net/unix; do
+    i=$((i + 1)); [ $i -le 600 ] || fail "the first generation did not come back"; sleep 0.05
+done
+sleep 1
+within 60 "$CR_CHECKPOINT" --kill -f "$T/gen2.ctx" $root || fail "the restarted tree could not be checkpointed again"
+wait $r 2>/dev/null
+"$CR_INFO" "$T/gen2.ctx" | grep -q "^scope:    tree, [3-9] processes" || fail "the second generation is not a tree"
+within 60 "$CR_RESTART" "$T/gen2.ctx" >> "$T/gen.out" 2> "$T/gen2.restart.err" || fail "the second generation did not restart"
+for i in $(seq 1 120); do echo $((i*i)); done > "$T/gen.ref"
+same "$T/gen.ref" "$T/run.gen/out"
+cd "$T"
+
 # a tree file refuses --restore-pid without the right, starting nothing
 if [ "$(id -u)" != 0 ]; then
     expect_refusal 1 "restore-pid needs root" "$CR_RESTART" --restore-pid "$T/ids.ctx"
