@@ -89,3 +89,111 @@ void cr_batch_relocate_arg(const char *gendir, char *out, size_t len)
     }
     fclose(f);
 }
+
+/* Copies the first size bytes of in into path; 0 or errno. */
+static int copy_prefix(int in, const char *path, off_t size)
+{
+    int out = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (out < 0)
+        return errno;
+    char buf[65536];
+    off_t at = 0;
+    int err = 0;
+    while (!err && at < size) {
+        size_t want = size - at < (off_t)sizeof buf ? (size_t)(size - at) : sizeof buf;
+        ssize_t r = pread(in, buf, want, at);
+        if (r <= 0) {
+            err = r < 0 ? errno : 0;
+            break;
+        }
+        if (write(out, buf, (size_t)r) != r)
+            err = errno ? errno : EIO;
+        at += r;
+    }
+    if (close(out) < 0 && !err)
+        err = errno;
+    return err;
+}
+
+int cr_batch_save_outputs(pid_t pid, const char *gendir, char *msg, size_t len)
+{
+    ino_t done_ino[2] = { 0, 0 };
+    for (int fd = 1, k = 0; fd <= 2; fd++) {
+        char link[64], target[4096], path[4400];
+        snprintf(link, sizeof link, "/proc/%d/fd/%d", (int)pid, fd);
+        ssize_t n = readlink(link, target, sizeof target - 1);
+        struct stat st;
+        if (n <= 0 || stat(link, &st) < 0 || !S_ISREG(st.st_mode))
+            continue;
+        target[n] = 0;
+        if (target[0] != '/' || (k && done_ino[0] == st.st_ino))
+            continue;
+        /* what the script wrote up to now: its offset (the size, in append mode) */
+        off_t size = st.st_size;
+        char info[64], line[128];
+        snprintf(info, sizeof info, "/proc/%d/fdinfo/%d", (int)pid, fd);
+        FILE *f = fopen(info, "re");
+        long long pos = -1;
+        unsigned flags = 0;
+        while (f && fgets(line, sizeof line, f)) {
+            sscanf(line, "pos: %lld", &pos);
+            sscanf(line, "flags: %o", &flags);
+        }
+        if (f)
+            fclose(f);
+        if (pos >= 0 && !(flags & O_APPEND) && pos < size)
+            size = (off_t)pos;
+        int in = open(link, O_RDONLY | O_CLOEXEC);
+        snprintf(path, sizeof path, "%s/output.%d", gendir, k);
+        int err = in < 0 ? errno : copy_prefix(in, path, size);
+        if (in >= 0)
+            close(in);
+        if (!err) {
+            snprintf(path, sizeof path, "%s/output.%d.path", gendir, k);
+            FILE *p = fopen(path, "we");
+            if (!p || fprintf(p, "%lld %s\n", (long long)size, target) < 0 || fclose(p) != 0)
+                err = errno ? errno : EIO;
+        }
+        if (err) {
+            snprintf(msg, len, "cannot keep the batch script's output %s in %s: %s", target, gendir,
+                     strerror(err));
+            return -err;
+        }
+        done_ino[k++] = st.st_ino;
+    }
+    return 0;
+}
+
+void cr_batch_restore_outputs(const char *gendir)
+{
+    for (int k = 0; k < 2; k++) {
+        char path[4400], target[4096];
+        long long size;
+        snprintf(path, sizeof path, "%s/output.%d.path", gendir, k);
+        FILE *f = fopen(path, "re");
+        if (!f)
+            continue;
+        int ok = fscanf(f, "%lld %4095[^\n]", &size, target) == 2 && target[0] == '/';
+        fclose(f);
+        struct stat st;
+        /* only a plain file of ours that lost what the script had written */
+        if (!ok || lstat(target, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != getuid() ||
+            st.st_size >= size)
+            continue;
+        snprintf(path, sizeof path, "%s/output.%d", gendir, k);
+        int in = open(path, O_RDONLY | O_CLOEXEC);
+        int out = open(target, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+        char buf[65536];
+        ssize_t r;
+        off_t at = 0;
+        while (in >= 0 && out >= 0 && at < size && (r = read(in, buf, sizeof buf)) > 0) {
+            if (pwrite(out, buf, (size_t)r, at) != r)
+                break;
+            at += r;
+        }
+        if (in >= 0)
+            close(in);
+        if (out >= 0)
+            close(out);
+    }
+}

@@ -14,6 +14,14 @@
  * open), or -errno with msg. */
 int cr_batch_save_script(pid_t pid, const char *gendir, char *msg, size_t len);
 
+/* The batch script's output files (its stdout and stderr, when they are regular
+ * files): Slurm truncates them when it starts a requeued job, while the restored
+ * script writes on at its old offset.  A checkpoint keeps what was written up to then
+ * (gen.N/output.K and output.K.path: "SIZE PATH"); cr_batch_restore_outputs puts it
+ * back into an output file that is now shorter.  0, or -errno with msg. */
+int cr_batch_save_outputs(pid_t pid, const char *gendir, char *msg, size_t len);
+void cr_batch_restore_outputs(const char *gendir);
+
 /* "--relocate=ORIGINAL=GENDIR/slurm_script" when gendir holds a copy, else "" */
 void cr_batch_relocate_arg(const char *gendir, char *out, size_t len);
 

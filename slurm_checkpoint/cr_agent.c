@@ -209,6 +209,8 @@ static int cmd_checkpoint(int argc, char **argv)
     static struct job jobs[MAX_LOCAL];
     char saved[800] = "";
     int save_err = batch ? -cr_batch_save_script(t[0].pid, g.tmpdir, saved, sizeof saved) : 0;
+    if (batch && !save_err)
+        save_err = -cr_batch_save_outputs(t[0].pid, g.tmpdir, saved, sizeof saved);
     for (int i = 0; i < n; i++) {
         struct job *j = &jobs[i];
         int p[2];

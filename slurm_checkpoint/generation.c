@@ -63,6 +63,12 @@ void cr_gen_node_failed(struct cr_gen *g, const unsigned *ranks, int n)
         unlink(path);
         snprintf(path, sizeof path, "%s/slurm_script.path", g->tmpdir);
         unlink(path);
+        for (int k = 0; k < 2; k++) {
+            snprintf(path, sizeof path, "%s/output.%d", g->tmpdir, k);
+            unlink(path);
+            snprintf(path, sizeof path, "%s/output.%d.path", g->tmpdir, k);
+            unlink(path);
+        }
     }
     rmdir(g->tmpdir); /* only when nobody else wrote anything */
 }

@@ -139,6 +139,8 @@ static int one_generation(const char *image_dir, unsigned gen, const struct task
         cr_gen_task_path(&g, t[0].rank, 0, final, sizeof final);
         err = cr_batch_save_script(target, g.tmpdir, why, sizeof why);
         if (!err)
+            err = cr_batch_save_outputs(target, g.tmpdir, why, sizeof why);
+        if (!err)
             err = checkpoint_tree(tree_tool, target, final, why, sizeof why);
         else
             err = -err;

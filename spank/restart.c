@@ -125,8 +125,10 @@ int cr_restart_at_launch(spank_t sp, const char *dir, const char *cr_restart, co
     snprintf(ok, sizeof ok, "--run-on-success=%s event RSTRT_END %s %s %u %u", qa, qd, qn, gen, rank);
     snprintf(bad, sizeof bad, "--run-on-failure=%s event RSTRT_ERROR %s %s %u %u", qa, qd, qn, gen, rank);
     char reloc[8800] = "";
-    if (batch)
+    if (batch) {
         cr_batch_relocate_arg(m_dir, reloc, sizeof reloc);
+        cr_batch_restore_outputs(m_dir); /* Slurm truncated them for a requeued job */
+    }
     char *argv[] = { (char *)cr_restart, ok, bad, reloc[0] ? reloc : file, reloc[0] ? file : NULL, NULL };
     /* the task's environment, without the runtime: the image holds its own */
     char **env = NULL, **clean;

@@ -337,9 +337,14 @@ int slurm_spank_task_init(spank_t sp, int ac, char **av)
         reg_fd = -1;
     }
     uint32_t step = 0, restarts = 0;
+    char count[32];
     spank_get_item(sp, S_JOB_STEPID, &step);
-    if (!restart_dir[0] && step == BATCH_STEP && image_dir[0] &&
-        spank_get_item(sp, S_SLURM_RESTART_COUNT, &restarts) == ESPANK_SUCCESS && restarts > 0 &&
+    /* requeued: Slurm's restart count, as an item or (for the batch step) in the job's
+     * environment */
+    if (spank_get_item(sp, S_SLURM_RESTART_COUNT, &restarts) != ESPANK_SUCCESS || !restarts)
+        restarts = spank_getenv(sp, "SLURM_RESTART_COUNT", count, sizeof count) == ESPANK_SUCCESS ?
+                       (uint32_t)atoi(count) : 0;
+    if (!restart_dir[0] && step == BATCH_STEP && image_dir[0] && restarts > 0 &&
         cr_has_checkpoint(image_dir))
         /* a requeued batch job with a complete checkpoint resumes from it */
         return cr_restart_at_launch(sp, image_dir, cr_restart, agent);

@@ -18,7 +18,7 @@ echo "$out" | grep -q "Invalid checkpoint interval specification" || fail "sbatc
 env_out=$(cluster_run timeout 60 srun -N1 -n1 --checkpoint=5:30 --checkpoint-dir="$S/ck" env 2>&1) ||
     fail "srun env failed: $env_out"
 for want in "SLURM_CHECKPOINT=330" "SLURM_CHECKPOINT_DIR=$S/ck" "SLURM_CHECKPOINT_IMAGE_DIR=$S/ck/[0-9]+\.0" \
-            "LD_PRELOAD=$B/libcr/.libs/libcr_run.so"; do
+            "LD_PRELOAD=$D/lib/libcr_run.so"; do
     echo "$env_out" | grep -Eq "^$want" || fail "no $want in the task's environment: $env_out"
 done
 
