@@ -6,7 +6,8 @@
 # `sbatch --restart-dir=<dir>/<jobid> job.sh` resumes it (the script is not run
 # again), and so does `scontrol checkpoint restart <jobid>` from the saved, munge-signed
 # record; outputs match an uninterrupted run.  Refused: restart of a record that was
-# changed, of a directory of another user, and a step's images given to sbatch.
+# changed, of a directory of another user, and sbatch --restart-dir of a missing
+# directory (the script does not run).
 . "$top_srcdir/tests/slurm/lib.sh"
 B=$top_builddir
 slurm_test_cluster batch generations=2 cr_restart=$B/util/cr_restart agent=$B/slurm_checkpoint/cr_agent \

@@ -44,7 +44,7 @@ run_and_requeue() {
     esac
     # Slurm holds a requeued job back for a while (BeginTime): not this test's subject
     for i in $(seq 1 60); do
-        timeout 10 scontrol update JobId="$job" BeginTime=now 2>> "$D/begintime.err" && break
+        timeout 10 scontrol update JobId="$job" StartTime=now 2>> "$D/begintime.err" && break
         timeout 10 scontrol show job "$job" | grep -o 'JobState=[A-Z]* \|BeginTime=[^ ]*' >> "$D/begintime.err"
         sleep 0.5
     done
