@@ -10,7 +10,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <gnu/libc-version.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +20,6 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/time.h>
-#include <sys/utsname.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <time.h>
@@ -30,6 +28,7 @@
 #include "crc32c.h"
 
 #include "dump.h"
+#include "context_header.h"
 #include "control.h"
 
 int fail(struct dump *d, int err, const char *fmt, ...)
@@ -529,19 +528,7 @@ static int write_file(struct dump *d, int fd, uint64_t *bytes)
     if (!tbl)
         return fail(d, E2BIG, "too much metadata");
     struct ctx_header h;
-    memset(&h, 0, sizeof h);
-    memcpy(h.magic, CTX_MAGIC, CTX_MAGIC_LEN);
-    h.version = CTX_VERSION;
-    h.header_size = sizeof h;
-    h.arch = CTX_ARCH_X86_64;
-    h.page_size = PAGE;
-    struct utsname u;
-    uname(&u);
-    strncpy(h.kernel_release, u.release, sizeof h.kernel_release - 1);
-    strncpy(h.glibc_version, gnu_get_libc_version(), sizeof h.glibc_version - 1);
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    h.created_ns = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+    ctx_header_init(&h);
     h.scope = CTX_SCOPE_PROC;
     h.nproc = 1;
     h.uid = getuid();

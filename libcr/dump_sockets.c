@@ -37,12 +37,51 @@ static struct sock_info *find_sock(struct sock_scan *ss, uint64_t ino)
     return NULL;
 }
 
-/* The peers of our unix sockets, from the kernel's sock_diag interface. */
-static int unix_peers(struct dump *d, struct sock_scan *ss, char *buf)
+/* Sends a sock_diag dump request and gives each answer to `each`; -errno if the
+ * kernel cannot be asked or answers with an error. */
+static int diag_dump(const void *req, size_t reqlen, char *buf,
+                     void (*each)(const struct nlmsghdr *h, void *arg), void *arg)
 {
     int nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
     if (nl < 0)
-        return fail(d, errno, "opening a sock_diag netlink socket to find unix socket peers");
+        return -errno;
+    int rc = send(nl, req, reqlen, 0) == (ssize_t)reqlen ? 0 : -errno;
+    for (int done = 0; rc == 0 && !done;) {
+        ssize_t n = recv(nl, buf, NL_BUF, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            rc = n < 0 ? -errno : -EIO;
+            break;
+        }
+        for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+            if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) {
+                done = 1;
+                break;
+            }
+            each(h, arg);
+        }
+    }
+    close(nl);
+    return rc;
+}
+
+static void unix_peer_of(const struct nlmsghdr *h, void *arg)
+{
+    struct sock_scan *ss = arg;
+    const struct unix_diag_msg *m = NLMSG_DATA(h);
+    struct sock_info *si = find_sock(ss, m->udiag_ino);
+    if (!si)
+        return;
+    int alen = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof *m));
+    for (const struct rtattr *a = (const struct rtattr *)(m + 1); RTA_OK(a, alen); a = RTA_NEXT(a, alen))
+        if (a->rta_type == UNIX_DIAG_PEER)
+            memcpy(&si->peer_ino, RTA_DATA(a), sizeof(uint32_t));
+}
+
+/* The peers of our unix sockets, from the kernel's sock_diag interface. */
+static int unix_peers(struct dump *d, struct sock_scan *ss, char *buf)
+{
     struct {
         struct nlmsghdr nh;
         struct unix_diag_req req;
@@ -54,37 +93,24 @@ static int unix_peers(struct dump *d, struct sock_scan *ss, char *buf)
     msg.req.sdiag_family = AF_UNIX;
     msg.req.udiag_states = ~0U;
     msg.req.udiag_show = UDIAG_SHOW_PEER;
-    if (send(nl, &msg, sizeof msg, 0) != (ssize_t)sizeof msg) {
-        int e = errno;
-        close(nl);
-        return fail(d, e, "asking sock_diag for unix socket peers");
-    }
-    int rc = 0, done = 0;
-    while (!done && rc == 0) {
-        ssize_t n = recv(nl, buf, NL_BUF, 0);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            rc = fail(d, n < 0 ? errno : EIO, "reading unix socket peers from sock_diag");
-            break;
-        }
-        for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
-            if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) {
-                done = 1;
-                break;
-            }
-            struct unix_diag_msg *m = NLMSG_DATA(h);
-            struct sock_info *si = find_sock(ss, m->udiag_ino);
-            if (!si)
-                continue;
-            int alen = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof *m));
-            for (struct rtattr *a = (struct rtattr *)(m + 1); RTA_OK(a, alen); a = RTA_NEXT(a, alen))
-                if (a->rta_type == UNIX_DIAG_PEER)
-                    memcpy(&si->peer_ino, RTA_DATA(a), sizeof(uint32_t));
-        }
-    }
-    close(nl);
-    return rc;
+    int rc = diag_dump(&msg, sizeof msg, buf, unix_peer_of, ss);
+    return rc < 0 ? fail(d, -rc, "asking sock_diag for the peers of unix sockets") : 0;
+}
+
+struct tcp_peer_query {
+    uint16_t sport, dport;     /* the peer's view: its source is our destination */
+    const void *src, *dst;
+    size_t alen;
+    uint64_t found;
+};
+
+static void tcp_peer_of(const struct nlmsghdr *h, void *arg)
+{
+    struct tcp_peer_query *q = arg;
+    const struct inet_diag_msg *m = NLMSG_DATA(h);
+    if (m->id.idiag_sport == q->sport && m->id.idiag_dport == q->dport &&
+        !memcmp(m->id.idiag_src, q->src, q->alen) && !memcmp(m->id.idiag_dst, q->dst, q->alen))
+        q->found = m->idiag_inode;
 }
 
 /* The inode of the TCP socket at the other end of a connection, when it is on this
@@ -92,10 +118,6 @@ static int unix_peers(struct dump *d, struct sock_scan *ss, char *buf)
 static uint64_t tcp_peer_inode(const struct sockaddr_storage *self, const struct sockaddr_storage *peer,
                                char *buf)
 {
-    int family = self->ss_family;
-    int nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-    if (nl < 0)
-        return 0;
     struct {
         struct nlmsghdr nh;
         struct inet_diag_req_v2 req;
@@ -104,44 +126,18 @@ static uint64_t tcp_peer_inode(const struct sockaddr_storage *self, const struct
     msg.nh.nlmsg_len = sizeof msg;
     msg.nh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
     msg.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-    msg.req.sdiag_family = (uint8_t)family;
+    msg.req.sdiag_family = (uint8_t)self->ss_family;
     msg.req.sdiag_protocol = IPPROTO_TCP;
     msg.req.idiag_states = ~0U;
-    uint64_t found = 0;
-    /* the peer's view: its source is our destination, and the other way round */
-    uint16_t want_sport, want_dport;
-    const void *want_src, *want_dst;
-    size_t alen;
-    if (family == AF_INET) {
+    struct tcp_peer_query q = { 0 };
+    if (self->ss_family == AF_INET) {
         const struct sockaddr_in *s = (const void *)self, *p = (const void *)peer;
-        want_sport = p->sin_port, want_dport = s->sin_port;
-        want_src = &p->sin_addr, want_dst = &s->sin_addr, alen = 4;
+        q = (struct tcp_peer_query){ p->sin_port, s->sin_port, &p->sin_addr, &s->sin_addr, 4, 0 };
     } else {
         const struct sockaddr_in6 *s = (const void *)self, *p = (const void *)peer;
-        want_sport = p->sin6_port, want_dport = s->sin6_port;
-        want_src = &p->sin6_addr, want_dst = &s->sin6_addr, alen = 16;
+        q = (struct tcp_peer_query){ p->sin6_port, s->sin6_port, &p->sin6_addr, &s->sin6_addr, 16, 0 };
     }
-    if (send(nl, &msg, sizeof msg, 0) == (ssize_t)sizeof msg) {
-        for (int done = 0; !done;) {
-            ssize_t n = recv(nl, buf, NL_BUF, 0);
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n <= 0)
-                break;
-            for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
-                if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) {
-                    done = 1;
-                    break;
-                }
-                struct inet_diag_msg *m = NLMSG_DATA(h);
-                if (m->id.idiag_sport == want_sport && m->id.idiag_dport == want_dport &&
-                    !memcmp(m->id.idiag_src, want_src, alen) && !memcmp(m->id.idiag_dst, want_dst, alen))
-                    found = m->idiag_inode;
-            }
-        }
-    }
-    close(nl);
-    return found;
+    return diag_dump(&msg, sizeof msg, buf, tcp_peer_of, &q) < 0 ? 0 : q.found;
 }
 
 int sock_scan(struct dump *d, struct sock_scan *ss, const int *fds, int nfds, char *buf)

@@ -31,6 +31,10 @@ int cr_restart_check(const struct ctx_image *img, const struct cr_restart_opts *
 pid_t cr_restart_spawn(struct ctx_image *img, const struct cr_restart_opts *o, char *err,
                        size_t errlen);
 
+/* Ends the caller as a wait status says: the same exit code, or the same signal
+ * (without a core dump). */
+__attribute__((noreturn)) void cr_exit_as(int status);
+
 /* Starts every process of a tree file (ctx_tree_open) with its shape and its pids:
  * in a new pid namespace whose pid 1 is the returned child, which writes the root's
  * wait status to *exit_fd when it ends; or, with restore_pid (root), with the exact

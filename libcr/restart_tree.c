@@ -80,8 +80,7 @@ static int is_member(pid_t pid)
     return 0;
 }
 
-/* A process that had exited and was not reaped: it exits again, the same way. */
-static __attribute__((noreturn)) void exit_again(int status)
+void cr_exit_as(int status)
 {
     if (WIFEXITED(status))
         _exit(WEXITSTATUS(status));
@@ -141,7 +140,7 @@ static __attribute__((noreturn)) void member_main(uint32_t i)
     const struct ctx_tree_proc *p = &T.t->procs[i];
     __atomic_add_fetch(T.created, 1, __ATOMIC_ACQ_REL);
     if (p->state == CTX_TREE_ZOMBIE)
-        exit_again(p->exit_status);
+        cr_exit_as(p->exit_status); /* exited, not reaped: it exits again, the same way */
     if (p->sid == p->pid) {
         setsid();
         take_terminal(i); /* before the children, who inherit it */

@@ -11,12 +11,11 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/syscall.h>
-#include <sys/utsname.h>
-#include <gnu/libc-version.h>
 #include <linux/kcmp.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "context_header.h"
 #include "control.h"
 #include "crc32c.h"
 
@@ -600,19 +599,7 @@ static void seal(struct ctx_rec *r, const void *payload)
 static int write_tree_frame(struct crtree *t, uint64_t data_offset, uint64_t trailer)
 {
     struct ctx_header h;
-    memset(&h, 0, sizeof h);
-    memcpy(h.magic, CTX_MAGIC, CTX_MAGIC_LEN);
-    h.version = CTX_VERSION;
-    h.header_size = sizeof h;
-    h.arch = CTX_ARCH_X86_64;
-    h.page_size = PAGE;
-    struct utsname u;
-    uname(&u);
-    strncpy(h.kernel_release, u.release, sizeof h.kernel_release - 1);
-    strncpy(h.glibc_version, gnu_get_libc_version(), sizeof h.glibc_version - 1);
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    h.created_ns = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+    ctx_header_init(&h);
     h.scope = (uint32_t)t->scope;
     h.nproc = (uint32_t)t->n;
     h.flags = CTX_HDR_TREE;

@@ -99,22 +99,6 @@ static void run_hook(const char *cmd)
     }
 }
 
-/* Leave as the child left: same exit code, or the same signal (without a core). */
-static int mirror(int status)
-{
-    if (WIFEXITED(status))
-        return WEXITSTATUS(status);
-    int sig = WTERMSIG(status);
-    struct rlimit no_core = { 0, 0 };
-    setrlimit(RLIMIT_CORE, &no_core);
-    signal(sig, SIG_DFL);
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, sig);
-    sigprocmask(SIG_UNBLOCK, &set, NULL);
-    raise(sig);
-    return 128 + sig;
-}
 
 int main(int argc, char **argv)
 {
@@ -234,5 +218,6 @@ int main(int argc, char **argv)
     /* the tree's pid 1 passes on how its root ended */
     if (exit_fd >= 0 && read(exit_fd, &status, sizeof status) != (ssize_t)sizeof status)
         return fail(ON_FAIL_TEMP, EIO, "the restored tree's namespace ended without its root's status");
-    return mirror(status);
+    fflush(NULL);
+    cr_exit_as(status); /* leave as the restored process left */
 }
