@@ -423,6 +423,21 @@ static __attribute__((noreturn)) void init_main(void)
     _exit(0);
 }
 
+pid_t cr_tree_root(pid_t init)
+{
+    char path[64], buf[64];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)init, (int)init);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
+    if (fd >= 0)
+        close(fd);
+    if (n <= 0)
+        return init;
+    buf[n] = 0;
+    pid_t root = (pid_t)atoi(buf);
+    return root > 0 ? root : init;
+}
+
 /* ---- the requester's side ---- */
 
 static int have_cap(int cap)
