@@ -485,6 +485,9 @@ static int new_namespace(char *err, size_t len)
     if (rc < 0)
         return say(err, len, errno, "cannot map uid %u in the tree's user namespace: %s",
                    (unsigned)uid, strerror(errno));
+    /* entering the namespace made us undumpable: the user's own tools (cr_checkpoint,
+     * the Slurm node agent) must still see the tree's processes in /proc */
+    prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
     return 0;
 }
 
