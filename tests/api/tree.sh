@@ -1,6 +1,6 @@
 # libcr's cr_request_checkpoint() of another process with scope CR_SCOPE_TREE,
-# CR_SCOPE_SESS and CR_SCOPE_PGRP: one file for the whole tree (session, group), which
-# restarts with the same output as an uninterrupted run.
+# CR_SCOPE_SESS and CR_SCOPE_PGRP (and cr_checkpoint --sid, --pgid): one file for the
+# whole tree (session, group), which restarts with the same output as an uninterrupted run.
 . "$top_srcdir/tests/engine/lib.sh"
 cd "$T"
 script='for i in $(seq 1 100); do echo $i; sleep 0.05; done | while read x; do echo $((x*x)); done > out; echo end'
@@ -17,6 +17,11 @@ for scope in tree sess pgrp; do
         fail "the $scope request failed: $(cat "$T/$scope.log")"
     grep -qx "checkpoint done" "$T/$scope.log" || fail "$(cat "$T/$scope.log")"
 done
+# the same scopes from the command line
+within 60 "$CR_CHECKPOINT" --sid -f "$T/cli-sess.ctx" $pid || fail "cr_checkpoint --sid failed"
+within 60 "$CR_CHECKPOINT" --pgid -f "$T/cli-pgrp.ctx" $pid || fail "cr_checkpoint --pgid failed"
+"$CR_INFO" "$T/cli-sess.ctx" | grep -Eq "^scope: +session, [3-9] processes" || fail "--sid did not save the session"
+"$CR_INFO" "$T/cli-pgrp.ctx" | grep -Eq "^scope: +process group, [3-9] processes" || fail "--pgid did not save the group"
 "$CR_INFO" "$T/tree.ctx" | grep -Eq "^scope: +tree, [3-9] processes" || fail "not a tree file: $("$CR_INFO" "$T/tree.ctx" | head -3)"
 "$CR_INFO" "$T/sess.ctx" | grep -Eq "^scope: +session, [3-9] processes" || fail "not a session file"
 "$CR_INFO" "$T/pgrp.ctx" | grep -Eq "^scope: +process group, [3-9] processes" || fail "not a group file"
