@@ -391,16 +391,32 @@ static void to_root(int sig)
         kill(T.root, sig);
 }
 
+/* The processes without a parent in the file (the root; in a group or session, every
+ * process whose parent is outside it); returns the root's pid. */
+static pid_t make_top_level(void)
+{
+    struct child rep = reporter();
+    pid_t root = -1;
+    for (uint32_t i = 0; i < T.t->n; i++) {
+        if (T.t->procs[i].ppid != 0)
+            continue;
+        pid_t c = fork_as(T.t->procs[i].pid);
+        if (c == 0)
+            member_main(i);
+        if (c < 0)
+            child_fail(&rep, errno == EEXIST ? EBUSY : errno, "cannot create process %d (%s): %s",
+                       T.t->procs[i].pid, T.t->procs[i].comm,
+                       errno == EEXIST ? "that pid is in use" : strerror(errno));
+        if (i == 0)
+            root = c;
+    }
+    return root;
+}
+
 static __attribute__((noreturn)) void init_main(void)
 {
     build_pool();
-    pid_t root = fork_as(T.t->procs[0].pid);
-    if (root == 0)
-        member_main(0);
-    struct child rep = reporter();
-    if (root < 0)
-        child_fail(&rep, errno, "cannot create the tree's first process %d: %s",
-                   T.t->procs[0].pid, strerror(errno));
+    pid_t root = make_top_level();
     T.root = root;
     close_pool();
     close(T.status_fd);
@@ -529,13 +545,7 @@ pid_t cr_restart_spawn_tree(struct ctx_tree *t, const struct cr_restart_opts *o,
         pid_t helper = fork();
         if (helper == 0) {
             build_pool();
-            pid_t root = fork_as(t->procs[0].pid);
-            if (root == 0)
-                member_main(0);
-            struct child rep = reporter();
-            if (root < 0)
-                child_fail(&rep, errno == EEXIST ? EBUSY : errno, "cannot create process %d: %s",
-                           t->procs[0].pid, strerror(errno));
+            make_top_level();
             _exit(0);
         }
         child = helper < 0 ? helper : t->procs[0].pid;

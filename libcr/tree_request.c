@@ -205,8 +205,8 @@ static int add_group(struct crtree *t, pid_t root, int *added)
     while ((e = readdir(d)) && nfound < MAX_MEMBERS) {
         pid_t pid = (pid_t)atoi(e->d_name);
         struct pstat ps;
-        if (pid <= 0 || proc_stat(pid, &ps) < 0 || proc_uid(pid) != uid)
-            continue;
+        if (pid <= 0 || pid == getpid() || proc_stat(pid, &ps) < 0 || proc_uid(pid) != uid)
+            continue; /* (not the requester itself, when it is in the group) */
         if ((t->scope == CTX_SCOPE_PGRP ? ps.pgrp : ps.session) == want)
             found[nfound].pid = pid, found[nfound++].ppid = ps.ppid;
     }
@@ -256,14 +256,14 @@ int crtree_find(struct crtree *t, pid_t pid, int scope, int fd, unsigned timeout
     t->timeout_ms = timeout_ms;
     t->flags = flags;
     int added = 0;
-    int rc = add_member(t, pid, 0);
+    /* a tree starts at pid; a group or session is ordered parents first */
+    int rc = scope == CTX_SCOPE_TREE ? add_member(t, pid, 0) : 0;
     if (rc >= 0)
         rc = rescan(t, pid, &added);
     if (rc < 0)
         return rc;
-    if (t->scope != CTX_SCOPE_TREE && find_member(t, pid) != 0) {
-        /* a group or session: its first process is the root of the file */
-    }
+    if (t->n == 0)
+        return say(t, ESRCH, "no process %d", (int)pid);
     int live = 0;
     for (int i = 0; i < t->n; i++) {
         struct pstat ps;
@@ -520,7 +520,6 @@ static int analyse(struct crtree *t, struct cr_ctl_prepare *prep)
             prep->pipes[prep->npipes++] = seen[a].ino;
         }
     }
-    t->bytes = 0;
     /* shares are computed per member when its PREPARE is sent: keep the table */
     t->seen = seen;
     t->nseen = n;

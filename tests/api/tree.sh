@@ -25,9 +25,13 @@ within 60 "$CR_CHECKPOINT" --pgid -f "$T/cli-pgrp.ctx" $pid || fail "cr_checkpoi
 "$CR_INFO" "$T/tree.ctx" | grep -Eq "^scope: +tree, [3-9] processes" || fail "not a tree file: $("$CR_INFO" "$T/tree.ctx" | head -3)"
 "$CR_INFO" "$T/sess.ctx" | grep -Eq "^scope: +session, [3-9] processes" || fail "not a session file"
 "$CR_INFO" "$T/pgrp.ctx" | grep -Eq "^scope: +process group, [3-9] processes" || fail "not a group file"
-kill -9 $pid $(cat /proc/$pid/task/*/children 2>/dev/null) 2>/dev/null
+# the session asked for through one of its children: the same processes, parents first
+sub=$(cat /proc/$pid/task/$pid/children | awk '{print $1}')
+within 60 "$CR_CHECKPOINT" --sid --kill -f "$T/via-child.ctx" $sub || fail "cr_checkpoint --sid of a child failed"
 wait_gone $pid
+"$CR_INFO" "$T/via-child.ctx" | grep -A1 "^scope:" | grep -q "^  $pid (bash): child of 0" ||
+    fail "the session's leader is not first: $("$CR_INFO" "$T/via-child.ctx" | sed -n 3,8p)"
 sleep 0.5
-within 60 "$CR_RESTART" "$T/tree.ctx" >> "$T/out" 2> "$T/restart.err" || fail "restart of the tree failed: $(cat "$T/restart.err")"
+within 60 "$CR_RESTART" "$T/via-child.ctx" >> "$T/out" 2> "$T/restart.err" || fail "restart of the session failed: $(cat "$T/restart.err")"
 same "$T/ref/out" "$T/run/out"
 pass
