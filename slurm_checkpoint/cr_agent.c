@@ -27,6 +27,7 @@
 #include "events.h"
 #include "generation.h"
 #include "manifest.h"
+#include "staging.h"
 #include "step_state.h"
 #include "step_tasks.h"
 
@@ -157,6 +158,7 @@ static int cmd_claim(int argc, char **argv)
 
 struct job {
     struct step_task *t;
+    char local[4600];  /* the node-local scratch file, "" when written in place */
     pid_t child;
     int fd, status, done;
     char err[600];
@@ -221,6 +223,18 @@ static int cmd_checkpoint(int argc, char **argv)
         j->fd = -1;
         cr_gen_task_path(&g, t[i].rank, 0, file, sizeof file);
         snprintf(pid, sizeof pid, "%d", (int)t[i].pid);
+        if (t[i].scratch[0]) { /* staged: written on the node first */
+            char name[64], m[600];
+            snprintf(name, sizeof name, "%s", strrchr(file, '/') + 1);
+            int sr = cr_stage_path(t[i].scratch, dir, gen, name, j->local, sizeof j->local, m, sizeof m);
+            if (sr < 0) {
+                j->status = -sr;
+                snprintf(j->err, sizeof j->err, "%s", m);
+                j->done = 1;
+                continue;
+            }
+            snprintf(file, sizeof file, "%s", j->local);
+        }
         if (save_err) {
             j->status = save_err;
             snprintf(j->err, sizeof j->err, "%s", saved);
@@ -295,6 +309,16 @@ static int cmd_checkpoint(int argc, char **argv)
                 ;
             j->status = WIFEXITED(st) ? WEXITSTATUS(st) : ETIMEDOUT;
         }
+        if (j->local[0]) { /* copy to the shared dir, sync, read back, compare */
+            char tmpf[4400], final[4400], m[600];
+            cr_gen_task_path(&g, t[i].rank, 1, tmpf, sizeof tmpf);
+            cr_gen_task_path(&g, t[i].rank, 0, final, sizeof final);
+            int sr = j->status ? (unlink(j->local), 0) : cr_stage_file(j->local, tmpf, final, m, sizeof m);
+            if (sr < 0) {
+                j->status = -sr;
+                j->errlen = (size_t)snprintf(j->err, sizeof j->err, "%s", m);
+            }
+        }
         j->err[j->errlen] = 0;
         for (char *s = j->err; *s; s++)
             if (*s == '\n')
@@ -316,6 +340,8 @@ static int cmd_checkpoint(int argc, char **argv)
         }
     }
     char msg[800] = "";
+    if (t[0].scratch[0])
+        cr_stage_done(t[0].scratch, dir, gen);
     if (!first) {
         r = cr_gen_node_done(&g, ranks, n, node, msg, sizeof msg);
         if (r < 0) {

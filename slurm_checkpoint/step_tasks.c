@@ -116,7 +116,8 @@ int step_tasks_find(const char *job, const char *step, const char *node, struct 
         const char *j = env_get(env, len, "SLURM_JOB_ID"), *s = env_get(env, len, "SLURM_STEP_ID"),
                    *nn = env_get(env, len, "SLURMD_NODENAME"), *r_ = env_get(env, len, "SLURM_PROCID"),
                    *img = env_get(env, len, "SLURM_CHECKPOINT_IMAGE_DIR"),
-                   *iv = env_get(env, len, "SLURM_CHECKPOINT");
+                   *iv = env_get(env, len, "SLURM_CHECKPOINT"),
+                   *sc = env_get(env, len, "SLURM_CHECKPOINT_SCRATCH_DIR");
         /* the batch script has no SLURM_STEP_ID */
         int batch = !strcmp(step, "batch");
         if (!j || !nn || !r_ || strcmp(j, job) || strcmp(nn, node) || (batch ? s != NULL : !s || strcmp(s, step)))
@@ -125,6 +126,7 @@ int step_tasks_find(const char *job, const char *step, const char *node, struct 
         t[n].pid = step_task_target(pid);
         t[n].rank = (unsigned)atoi(r_);
         snprintf(t[n].image_dir, sizeof t[n].image_dir, "%s", img ? img : "");
+        snprintf(t[n].scratch, sizeof t[n].scratch, "%s", sc && sc[0] == '/' ? sc : "");
         snprintf(t[n].interval, sizeof t[n].interval, "%s", iv && strspn(iv, "0123456789") == strlen(iv) ? iv : "");
         n++;
     }

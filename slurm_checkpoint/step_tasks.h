@@ -12,6 +12,7 @@ struct step_task {
     unsigned rank;    /* SLURM_PROCID */
     char image_dir[4096]; /* its SLURM_CHECKPOINT_IMAGE_DIR, "" if none */
     char interval[32];    /* its SLURM_CHECKPOINT (seconds), "" if none */
+    char scratch[4096];   /* its SLURM_CHECKPOINT_SCRATCH_DIR (node-local staging), "" if none */
 };
 
 /* What to checkpoint for task pid: pid, or, when the task is cr_restart (restarted at

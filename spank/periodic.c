@@ -35,6 +35,7 @@
 #include "generation.h"
 #include "request_client.h"
 #include "step_state.h"
+#include "staging.h"
 #include "step_tasks.h"
 
 #define MAX_TASKS 1024
@@ -117,8 +118,11 @@ static int checkpoint_tree(const char *tool, pid_t pid, const char *file, char *
  * not complete). */
 static int one_generation(const char *image_dir, unsigned gen, const struct task *t, int n,
                           unsigned nodeid, unsigned nnodes, const char *node, FILE *log,
-                          const char *tree_tool)
+                          const char *tree_tool, const char *scratch_tpl)
 {
+    char scratch[4096] = "", local[4600];
+    if (scratch_tpl && cr_stage_expand(scratch_tpl, node, scratch, sizeof scratch) < 0)
+        scratch[0] = 0;
     struct cr_gen g;
     char file[4600], final[4600];
     unsigned ranks[MAX_TASKS];
@@ -140,10 +144,22 @@ static int one_generation(const char *image_dir, unsigned gen, const struct task
         err = cr_batch_save_script(target, g.tmpdir, why, sizeof why);
         if (!err)
             err = cr_batch_save_outputs(target, g.tmpdir, why, sizeof why);
-        if (!err)
-            err = checkpoint_tree(tree_tool, target, final, why, sizeof why);
-        else
+        const char *dest = final;
+        if (!err && scratch[0]) {
+            err = cr_stage_path(scratch, image_dir, gen, "script.ckpt", local, sizeof local, why, sizeof why);
+            dest = local;
+        }
+        if (!err) {
+            err = checkpoint_tree(tree_tool, target, dest, why, sizeof why);
+            if (!err && dest == local) {
+                cr_gen_task_path(&g, t[0].rank, 1, file, sizeof file);
+                err = -cr_stage_file(local, file, final, why, sizeof why);
+            } else if (dest == local) {
+                unlink(local);
+            }
+        } else {
             err = -err;
+        }
         if (err) {
             if (kill(t[0].pid, 0) == 0)
                 fprintf(log, "checkpoint generation %u: %s\n", gen, why);
@@ -157,13 +173,21 @@ static int one_generation(const char *image_dir, unsigned gen, const struct task
         ranks[i] = t[i].rank;
         cr_gen_task_path(&g, t[i].rank, 1, file, sizeof file);
         cr_gen_task_path(&g, t[i].rank, 0, final, sizeof final);
-        int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        char stagemsg[800] = "";
+        const char *dest = file;
+        if (scratch[0]) {
+            char name[64];
+            snprintf(name, sizeof name, "task.%u.ckpt", t[i].rank);
+            if (cr_stage_path(scratch, image_dir, gen, name, local, sizeof local, stagemsg, sizeof stagemsg) == 0)
+                dest = local;
+        }
+        int fd = stagemsg[0] ? (errno = EIO, -1) : open(dest, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
         struct crq q;
         pid_t target = step_task_target(t[i].pid); /* cr_restart's child, after a restart */
         if (fd < 0 || crq_start(&q, target, fd, 60000, CR_CTL_CONTINUE) < 0 || crq_wait(&q, -1) != 1 || q.err) {
             err = fd < 0 ? errno : q.err ? q.err : EIO;
             snprintf(why, sizeof why, "task %u (pid %d): %s", t[i].rank, (int)t[i].pid,
-                     fd < 0 ? strerror(errno) : q.msg);
+                     stagemsg[0] ? stagemsg : fd < 0 ? strerror(errno) : q.msg);
             if (fd < 0 || kill(t[i].pid, 0) == 0) /* a task that just ended is no error */
                 fprintf(log, "checkpoint generation %u: %s\n", gen, why);
             ok = 0;
@@ -175,12 +199,21 @@ static int one_generation(const char *image_dir, unsigned gen, const struct task
             crq_close(&q);
             close(fd);
         }
-        if (ok && rename(file, final) < 0) {
+        if (dest == local) { /* staged: copied, synced, verified, renamed */
+            int sr = ok ? cr_stage_file(local, file, final, why, sizeof why) : (unlink(local), 0);
+            if (sr < 0) {
+                err = -sr;
+                fprintf(log, "checkpoint generation %u: task %u: %s\n", gen, t[i].rank, why);
+                ok = 0;
+            }
+        } else if (ok && rename(file, final) < 0) {
             err = errno;
             snprintf(why, sizeof why, "cannot rename %.600s: %s", file, strerror(errno));
             ok = 0;
         }
     }
+    if (scratch[0])
+        cr_stage_done(scratch, image_dir, gen);
     int completed = 0;
     if (ok) {
         r = cr_gen_node_done(&g, ranks, n, node, why, sizeof why);
@@ -204,7 +237,8 @@ static int one_generation(const char *image_dir, unsigned gen, const struct task
 }
 
 void cr_periodic_writer(int regfd, const char *image_dir, long interval, unsigned keep,
-                        const char *nodename, unsigned nodeid, unsigned nnodes, const char *tree_tool)
+                        const char *nodename, unsigned nodeid, unsigned nnodes, const char *tree_tool,
+                        const char *scratch)
 {
     /* the node's name as Slurm knows it: slurmstepd has no item for it, the first task
      * sends it ("node NAME") from its environment; until then, the host name */
@@ -287,7 +321,7 @@ void cr_periodic_writer(int regfd, const char *image_dir, long interval, unsigne
             snprintf(opened, sizeof opened, "%s", node);
         }
         /* pruned by the node that completed it: every node is done with older ones */
-        if (one_generation(image_dir, gen, tasks, ntasks, nodeid, nnodes, node, log, tree_tool) == 1)
+        if (one_generation(image_dir, gen, tasks, ntasks, nodeid, nnodes, node, log, tree_tool, scratch) == 1)
             cr_gen_prune(image_dir, keep, gen);
     }
     _exit(0);

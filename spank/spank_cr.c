@@ -19,7 +19,7 @@
  *
  * plugstack.conf:  required /path/spank_cr.so [runtime=PATH] [checkpoint_dir=DIR]
  *                  [generations=N] [cr_restart=PATH] [cr_checkpoint=PATH] [agent=PATH]
- *                  [batch_bin=DIR]
+ *                  [batch_bin=DIR] [scratch_dir=DIR]
  */
 #define _GNU_SOURCE
 #include <ctype.h>
@@ -40,6 +40,7 @@
 
 #include "periodic.h"
 #include "restart.h"
+#include "staging.h"
 
 SPANK_PLUGIN(cr, 1);
 
@@ -66,6 +67,7 @@ static char cr_restart[4096] = CR_RESTART_PROG; /* cr_restart= in plugstack.conf
 static char agent[4096] = CR_AGENT_PROG;        /* agent= in plugstack.conf */
 static char cr_checkpoint[4096] = CR_CHECKPOINT_PROG; /* cr_checkpoint= */
 static char batch_bin[4096] = CR_BATCH_BIN;     /* batch_bin= */
+static char scratch_dir[4096];                  /* scratch_dir= (node-local staging, %n: node) */
 static char site_dir[4096];      /* checkpoint_dir= in plugstack.conf */
 static long interval = -1;       /* seconds, from --checkpoint; 0: none */
 static char ckpt_dir[4096];      /* --checkpoint-dir */
@@ -179,10 +181,14 @@ int slurm_spank_init(spank_t sp, int ac, char **av)
             snprintf(cr_checkpoint, sizeof cr_checkpoint, "%s", av[i] + 14);
         else if (!strncmp(av[i], "batch_bin=", 10) && av[i][10] == '/' && !strchr(av[i], ':'))
             snprintf(batch_bin, sizeof batch_bin, "%s", av[i] + 10);
+        else if (!strncmp(av[i], "scratch_dir=", 12) && av[i][12] == '/')
+            snprintf(scratch_dir, sizeof scratch_dir, "%s", av[i] + 12);
+        else if (!strncmp(av[i], "event_hook=", 11) && av[i][11] == '/')
+            setenv("SLURM_CR_EVENT_HOOK", av[i] + 11, 1); /* the writer, forked from here */
         else {
             slurm_error("spank_cr: unknown or bad plugstack.conf argument '%s' (known: runtime=PATH, "
                         "checkpoint_dir=DIR, generations=N, cr_restart=/PATH, cr_checkpoint=/PATH, "
-                        "agent=/PATH, batch_bin=/DIR)", av[i]);
+                        "agent=/PATH, batch_bin=/DIR, scratch_dir=/DIR, event_hook=/PATH)", av[i]);
             return -1;
         }
     }
@@ -239,7 +245,7 @@ static void start_writer(spank_t sp, const char *image_dir, int batch)
             setresuid(uid, uid, uid) < 0)
             _exit(1);
         cr_periodic_writer(3, image_dir, interval, keep, node, nodeid, nnodes,
-                           batch ? cr_checkpoint : NULL);
+                           batch ? cr_checkpoint : NULL, scratch_dir[0] ? scratch_dir : NULL);
     }
     close(p[0]);
     if (pid < 0) {
@@ -272,6 +278,11 @@ int slurm_spank_user_init(spank_t sp, int ac, char **av)
         snprintf(val, sizeof val, "%s%s%s", runtime, old[0] ? ":" : "", old);
         set(sp, "LD_PRELOAD", val);
     }
+    /* the site's event hook, for the events that the tasks' tools report (restart at
+     * launch, the node agent's step) */
+    const char *hook = getenv("SLURM_CR_EVENT_HOOK");
+    if (hook)
+        set(sp, "SLURM_CR_EVENT_HOOK", hook);
     uint32_t job = 0, step = 0;
     spank_get_item(sp, S_JOB_ID, &job);
     spank_get_item(sp, S_JOB_STEPID, &step);
@@ -337,7 +348,14 @@ int slurm_spank_task_init(spank_t sp, int ac, char **av)
         reg_fd = -1;
     }
     uint32_t step = 0, restarts = 0;
-    char count[32];
+    char count[32], node[256];
+    /* where the node agent stages this task's checkpoints (scontrol checkpoint) */
+    if (scratch_dir[0] && image_dir[0] &&
+        spank_getenv(sp, "SLURMD_NODENAME", node, sizeof node) == ESPANK_SUCCESS) {
+        char scratch[4096];
+        if (cr_stage_expand(scratch_dir, node, scratch, sizeof scratch) == 0)
+            set(sp, "SLURM_CHECKPOINT_SCRATCH_DIR", scratch);
+    }
     spank_get_item(sp, S_JOB_STEPID, &step);
     /* requeued: Slurm's restart count, as an item or (for the batch step) in the job's
      * environment */

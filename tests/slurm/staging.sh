@@ -1,0 +1,73 @@
+#!/bin/bash
+# Staging (plugstack.conf scratch_dir=DIR/%n): a 3-node, 6-task step with periodic
+# checkpoints writes each task's file to its node's scratch dir first, as the job
+# user, then into the shared generation (copied, synced, read back and compared);
+# nothing is left in scratch.  scontrol checkpoint create stages the same way.  A full
+# scratch dir on one node (a 16 KiB tmpfs) makes that node's generations fail with
+# ENOSPC named in errors.log and in `scontrol checkpoint error` (node, rank, errno 28),
+# no incomplete generation is used, the previous complete one stays, and the step goes
+# on; with room again checkpoints resume.  A restart from the latest generation
+# matches an uninterrupted run.
+. "$top_srcdir/tests/slurm/lib.sh"
+B=$top_builddir
+SCR=$(mktemp -d /tmp/slurm-cr-scratch.XXXXXX)
+slurm_test_cluster staging generations=2 scratch_dir=$SCR/%n cr_restart=$B/util/cr_restart \
+    agent=$B/slurm_checkpoint/cr_agent
+chown "$CLUSTER_USER" "$SCR"
+P=$B/tests/programs/rankcount
+STEPS=300
+SC=(SCONTROL_CR_AGENT=$B/slurm_checkpoint/cr_agent SCONTROL_CR_CHECKPOINT=$B/util/cr_checkpoint
+    timeout 300 "$B/scontrol-helpers/scontrol-cr")
+mkdir -p "$D/ref"
+for r in 0 1 2 3 4 5; do
+    SLURM_PROCID=$r timeout 60 "$P" "$D/ref" $STEPS 0 >> "$D/ref.out" || fail "reference rank $r failed"
+done
+
+cluster_run mkdir -p "$S/run"
+cluster_run timeout 200 srun -N3 -n6 --checkpoint=0:02 --checkpoint-dir="$S/ck" "$P" "$S/run" $STEPS 100 \
+    > "$D/first.out" 2> "$D/first.err" &
+srun_pid=$!
+job=
+for i in $(seq 1 300); do
+    job=$(timeout 10 squeue -h -u "$CLUSTER_USER" -o %i | head -n 1)
+    [ -n "$job" ] && [ -f "$S/ck/$job.0/latest/manifest" ] && break
+    sleep 0.2
+done
+img=$S/ck/$job.0
+[ -f "$img/latest/manifest" ] || fail "no complete generation within 60 s: $(cat "$img/errors.log" 2>&1)"
+for n in n1 n2 n3; do
+    [ -d "$SCR/$n/$job.0" ] && [ "$(stat -c %U "$SCR/$n/$job.0")" = "$CLUSTER_USER" ] ||
+        fail "no scratch dir of the job user on $n: $(ls -laR "$SCR" 2>&1)"
+done
+for r in 0 1 2 3 4 5; do
+    cluster_run "$B/util/cr_info" -q "$img/latest/task.$r.ckpt" || fail "staged task.$r.ckpt is not valid"
+done
+cluster_run "${SC[@]}" checkpoint create "$job.0" 2> "$D/create.err" || fail "create failed: $(cat "$D/create.err")"
+grep -q '"request":"scontrol"' "$img/events.jsonl" || fail "no event of the create"
+
+# scratch of n2 full: its part fails with ENOSPC, nothing incomplete is used
+mount -t tmpfs -o size=16k,mode=0700,uid="$(id -u "$CLUSTER_USER")" tmpfs "$SCR/n2" || fail "cannot mount a tmpfs on $SCR/n2"
+good=$(readlink "$img/latest")
+sleep 5
+grep -q "No space left on device" "$img/errors.log" || fail "no ENOSPC in errors.log: $(cat "$img/errors.log")"
+out=$(cluster_run "${SC[@]}" checkpoint create "$job.0" 2>&1) && fail "create succeeded with a full scratch dir"
+echo "$out" | grep -q "node n2 rank [23]: .*(errno 28)" || fail "the failed create said: $out"
+cluster_run "${SC[@]}" checkpoint error "$job.0" | grep -q "^error(28): .*n2" || fail "error does not report ENOSPC"
+cluster_run "$B/util/cr_info" -q "$img/$(readlink "$img/latest")/task.2.ckpt" || fail "the latest generation is not valid"
+[ "$(readlink "$img/latest")" = "$good" ] || grep -q "task 2 task.2.ckpt n2" "$img/latest/manifest" ||
+    fail "a generation without n2's part completed"
+kill -0 $srun_pid || fail "the step did not go on"
+umount "$SCR/n2" || fail "cannot unmount $SCR/n2"
+for i in $(seq 1 100); do [ "$(readlink "$img/latest")" != "$good" ] && break; sleep 0.2; done
+l=$(readlink "$img/latest"); [ "${l#gen.}" -gt "${good#gen.}" ] || fail "checkpoints did not resume with room again"
+
+timeout 20 scancel "$job"
+timeout 60 tail --pid=$srun_pid -f /dev/null || fail "srun did not end after scancel"
+left=$(find "$SCR" -name '*.ckpt*')
+[ -z "$left" ] || fail "files left in scratch: $left"
+cluster_run timeout 200 srun -N3 -n6 --restart-dir="$img" "$P" "$S/fresh" 3 0 > "$D/restart.out" 2> "$D/restart.err" ||
+    fail "the restart failed: $(cat "$D/restart.err")"
+sort "$D/restart.out" | cmp - <(sort "$D/ref.out") || fail "the restarted ranks' final lines differ"
+for r in 0 1 2 3 4 5; do cmp "$S/run/rank.$r" "$D/ref/rank.$r" || fail "rank $r differs from an uninterrupted run"; done
+rm -rf "$SCR"
+pass
