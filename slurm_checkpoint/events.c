@@ -2,7 +2,10 @@
 #define _GNU_SOURCE
 #include "events.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
@@ -36,6 +39,37 @@ static void clean(char *out, size_t len, const char *in)
     out[k] = 0;
 }
 
+/* The site's hook (plugstack.conf event_hook=, passed on as SLURM_CR_EVENT_HOOK): run
+ * as the job user, detached (a grandchild: nobody waits for it), with the event as a
+ * JSON line on stdin and its name in CR_EVENT. */
+static void run_hook(const char *name, const char *line)
+{
+    const char *hook = getenv("SLURM_CR_EVENT_HOOK");
+    if (!hook || hook[0] != '/')
+        return;
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0)
+        return;
+    pid_t c = fork();
+    if (c == 0) {
+        if (fork() != 0)
+            _exit(0);
+        dup2(p[0], 0);
+        setenv("CR_EVENT", name, 1);
+        execl(hook, hook, (char *)NULL);
+        _exit(127);
+    }
+    close(p[0]);
+    if (c > 0) {
+        /* the line fits in the pipe: the hook reads it when it likes */
+        (void)!write(p[1], line, strlen(line));
+        (void)!write(p[1], "\n", 1);
+        while (waitpid(c, NULL, 0) < 0 && errno == EINTR)
+            ;
+    }
+    close(p[1]);
+}
+
 void cr_event(const char *name, unsigned gen, int rank, int err, const char *msg,
               unsigned long long bytes, const char *extra)
 {
@@ -65,4 +99,5 @@ void cr_event(const char *name, unsigned gen, int rank, int err, const char *msg
         fflush(events);
     }
     syslog(err ? LOG_ERR : LOG_INFO, "%s", line);
+    run_hook(name, line);
 }

@@ -8,7 +8,9 @@
  * to image_dir/events.jsonl (when it can be opened) and sent to syslog. */
 void cr_events_open(const char *image_dir, const char *node);
 
-/* One event.  Its handle is "<step>:<node>:<generation>" (plus ":<rank>" when rank
+/* Each event also goes, as a JSON line on stdin (CR_EVENT: its name), to the site's
+ * hook command SLURM_CR_EVENT_HOOK when that is an absolute path.
+ * One event.  Its handle is "<step>:<node>:<generation>" (plus ":<rank>" when rank
  * >= 0), the same for a BEGIN and its END or ERROR; err/msg only for *_ERROR;
  * bytes only when non-zero; extra: more JSON members ("\"a\":1"), or NULL. */
 void cr_event(const char *name, unsigned gen, int rank, int err, const char *msg,

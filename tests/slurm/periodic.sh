@@ -2,11 +2,19 @@
 # srun --checkpoint=0:02 takes checkpoints of every task of the step every two
 # seconds into <checkpoint-dir>/<jobid>.<stepid>/gen.N (each complete generation with
 # its manifest, `latest` pointing at the newest, older ones pruned, events as JSON
-# lines), as the job user;
+# lines, and to the site's event hook), as the job user;
 # a task restarted from the latest generation finishes its output as an uninterrupted
 # run does.
 . "$top_srcdir/tests/slurm/lib.sh"
-slurm_test_cluster periodic generations=2
+HOOK=$(mktemp -d /tmp/slurm-cr-hook.XXXXXX)
+chmod 1777 "$HOOK"
+cat > "$HOOK/hook" <<SH
+#!/bin/sh
+# the site's event hook: one JSON line on stdin, the event's name in CR_EVENT
+{ printf '%s ' "\$CR_EVENT"; cat; } >> "$HOOK/hook.log"
+SH
+chmod 755 "$HOOK/hook"
+slurm_test_cluster periodic generations=2 event_hook=$HOOK/hook
 
 timeout 60 "$B/tests/programs/heapsum" 8 80 0 > "$D/ref" || fail "reference run failed"
 cluster_run timeout 120 srun -N1 -n2 --checkpoint=0:02 --checkpoint-dir="$S/ck" \
@@ -40,6 +48,11 @@ assert len(ok) >= int(sys.argv[2]) and all(e["bytes"] > 0 for e in ok), "ENDs mi
 assert all("errno" in e for e in ends if e["event"] == "CHKPT_ERROR")
 assert all(e["handle"] in begins for e in ends), "an END/ERROR without its BEGIN"
 PYEOF
+# the site's hook got the same events, as the job user
+for i in $(seq 1 50); do [ -s "$HOOK/hook.log" ] && break; sleep 0.1; done
+[ "$(stat -c %U "$HOOK/hook.log" 2>/dev/null)" = "$CLUSTER_USER" ] || fail "the event hook did not run as the job user"
+grep -q '^CHKPT_END {"event":"CHKPT_END"' "$HOOK/hook.log" || fail "the event hook did not get CHKPT_END: $(head -3 "$HOOK/hook.log")"
+rm -rf "$HOOK"
 # restarted from the latest generation, task 0 finishes what it was doing
 cluster_run timeout 120 "$B/util/cr_restart" "$img/$latest/task.0.ckpt" > "$D/rest" || fail "restart failed"
 k=$(wc -l < "$D/rest")
