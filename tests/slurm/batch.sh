@@ -60,6 +60,17 @@ wait_gen "$img" 2
 grep -qx "task 0 script.ckpt n[123]" "$img/latest/manifest" || fail "the manifest: $(cat "$img/latest/manifest")"
 cmp "$img/latest/slurm_script" "$S/job.sh" || fail "the generation holds no copy of the batch script"
 cluster_run "$B/util/cr_info" -q "$img/latest/script.ckpt" || fail "script.ckpt is not valid"
+# a bare job id is the batch script: able, disable (periodic ones stop too), enable
+out=$(cluster_run "${SC[@]}" checkpoint able "$job" 2>&1); [ "$out" = Yes ] || fail "able said: $out"
+cluster_run "${SC[@]}" checkpoint disable "$job" || fail "disable failed"
+out=$(cluster_run "${SC[@]}" checkpoint able "$job" 2>&1); [ "$out" = No ] || fail "able after disable said: $out"
+out=$(cluster_run "${SC[@]}" checkpoint create "$job" 2>&1) && fail "create while disabled succeeded"
+echo "$out" | grep -q "presently disabled" || fail "create while disabled said: $out"
+l=$(readlink "$img/latest"); sleep 3
+[ "$(readlink "$img/latest")" = "$l" ] || fail "periodic checkpoints went on while disabled"
+cluster_run "${SC[@]}" checkpoint enable "$job" || fail "enable failed"
+cluster_run "${SC[@]}" checkpoint create "$job" 2> "$D/create.err" || fail "create failed: $(cat "$D/create.err")"
+out=$(cluster_run "${SC[@]}" checkpoint error "$job" 2>&1); [ "$out" = "error(0): none" ] || fail "error said: $out"
 cluster_run "${SC[@]}" checkpoint vacate "$job" 2> "$D/vacate.err" || fail "vacate failed: $(cat "$D/vacate.err")"
 st=$(cluster_wait_job "$job" 30); [ "$st" != COMPLETED ] && [ "${st#*timed out}" = "$st" ] || fail "the vacated job ended as $st"
 n=$(wc -l < "$S/run1/rank.0")

@@ -5,7 +5,8 @@
 # resumes the script inside b: a is not run again (its output files are untouched and
 # its recorded status stands), b resumes from its step images (the restored script's
 # srun runs again with --restart-dir), the script goes on after b; every output
-# matches an uninterrupted run.
+# matches an uninterrupted run.  A vacate that fails (a rank of b that cannot be
+# checkpointed) names the node and rank, ends nothing, and the job goes on.
 . "$top_srcdir/tests/slurm/lib.sh"
 B=$top_builddir
 slurm_test_cluster batch_steps generations=2 cr_restart=$B/util/cr_restart agent=$B/slurm_checkpoint/cr_agent \
@@ -70,4 +71,23 @@ done
 # the script's output, with the ranks' lines in any order; srun's line of b restarted
 head -c "$(stat -c %s "$D/ref.out")" "$S/slurm-$job.out" | sort > "$D/got.sorted"
 sort "$D/ref.out" | cmp - "$D/got.sorted" || fail "the batch output differs from an uninterrupted run: $(cat "$S/slurm-$job.out")"
+
+# rank 3 of b without the runtime: the vacate fails and the job goes on
+cluster_run mkdir -p "$S/bare/a" "$S/bare/b"
+job=$(cluster_run RANKCOUNT_BARE=3 sbatch --parsable -N3 -n6 --checkpoint-dir="$S/ck" "$S/job.sh" "$S/bare") ||
+    fail "sbatch failed"
+for i in $(seq 1 300); do
+    [ "$(cat "$S"/bare/b/rank.* 2>/dev/null | wc -l)" -ge 60 ] && break
+    sleep 0.2
+done
+out=$(cluster_run "${SC[@]}" checkpoint vacate "$job" 2>&1) && fail "vacate succeeded with rank 3 not preloaded"
+echo "$out" | grep -q "step $job.1: node n2 rank 3: .*(errno [1-9][0-9]*)" || fail "the failed vacate said: $out"
+cluster_run "${SC[@]}" checkpoint error "$job" | grep -q "^error([1-9][0-9]*): step $job.1: node n2 rank 3" ||
+    fail "error does not report the failure"
+n=$(cat "$S"/bare/b/rank.* | wc -l)
+for i in $(seq 1 50); do [ "$(cat "$S"/bare/b/rank.* | wc -l)" -gt $((n + 12)) ] && break; sleep 0.1; done
+[ "$(cat "$S"/bare/b/rank.* | wc -l)" -gt $((n + 12)) ] || fail "step b did not go on after the failed vacate"
+timeout 10 squeue -h -j "$job" -o %T | grep -qx RUNNING || fail "the job did not go on after the failed vacate"
+timeout 20 scancel "$job"
+cluster_wait_job "$job" 60 > /dev/null
 pass

@@ -19,11 +19,12 @@ slurm_test_cluster() {
     TEST_OK=0
     trap slurm_test_cleanup EXIT
     chmod 755 "$D"
-    # a copy of the runtime: images map it, and a rebuild during the test must not
-    # make them refuse to restart ("the mapped file ... changed since the checkpoint")
-    mkdir -p "$D/lib" && cp "$B/libcr/.libs/libcr_run.so" "$D/lib/" && chmod 755 "$D/lib" ||
-        fail "cannot copy the runtime into $D/lib"
-    echo "required $B/spank/.libs/spank_cr.so runtime=$D/lib/libcr_run.so $*" > "$D/plugstack.conf"
+    # copies of the runtime and the plugin: images map the runtime, and a rebuild during
+    # the test must neither make them refuse to restart ("the mapped file ... changed
+    # since the checkpoint") nor let srun load a half-written plugin
+    mkdir -p "$D/lib" && cp "$B/libcr/.libs/libcr_run.so" "$B/spank/.libs/spank_cr.so" "$D/lib/" &&
+        chmod 755 "$D/lib" || fail "cannot copy the runtime and the plugin into $D/lib"
+    echo "required $D/lib/spank_cr.so runtime=$D/lib/libcr_run.so $*" > "$D/plugstack.conf"
     cluster_start "$D" || fail "the cluster did not start"
     cluster_env "$D"
     S=$CLUSTER_SHARED
