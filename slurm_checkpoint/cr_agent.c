@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "batch_script.h"
+#include "coordinated.h"
 #include "events.h"
 #include "generation.h"
 #include "manifest.h"
@@ -43,7 +44,7 @@ static void usage(FILE *f)
     fprintf(f,
 "usage: cr_agent prepare JOB STEP [--image-dir DIR]\n"
 "       cr_agent checkpoint JOB STEP --image-dir DIR --gen N [--stop] [--max-wait SEC]\n"
-"                           [--cr-checkpoint PATH]\n"
+"                           [--cr-checkpoint PATH] [--coordinated SEC]\n"
 "       cr_agent claim DIR\n"
 "       cr_agent state DIR disable|enable|able|error|busy|idle|set-error ERRNO MSG\n"
 "       cr_agent event NAME DIR NODE GEN RANK\n"
@@ -57,6 +58,10 @@ static void usage(FILE *f)
 "              node, into script.ckpt, with a copy of the script and its output);\n"
 "              the last node completes gen.N; prints one line per task:\n"
 "              'ok NODE RANK BYTES' or 'error NODE RANK ERRNO REASON'\n"
+"              --coordinated SEC: freezes every local task first, prints 'frozen NODE'\n"
+"              (or 'abort NODE'), waits up to SEC s for 'write' on stdin (from the\n"
+"              requester, once every node is frozen), then writes them ('cancelled\n"
+"              NODE RANK' when another task failed)\n"
 "  claim       takes the next free generation number of DIR and prints it\n"
 "  state       the disable counter, the last error, the running request\n"
 "  event       an RSTRT_END/RSTRT_ERROR event (cr_restart's hooks; for RSTRT_ERROR the\n"
@@ -169,12 +174,14 @@ static int cmd_checkpoint(int argc, char **argv)
 {
     static struct option opts[] = { { "image-dir", 1, 0, 'd' }, { "gen", 1, 0, 'g' },
                                     { "stop", 0, 0, 's' },      { "max-wait", 1, 0, 't' },
-                                    { "cr-checkpoint", 1, 0, 'c' }, { 0, 0, 0, 0 } };
+                                    { "cr-checkpoint", 1, 0, 'c' }, { "coordinated", 1, 0, 'C' },
+                                    { 0, 0, 0, 0 } };
     const char *dir = NULL, *tool = CR_CHECKPOINT_PROG, *maxwait = "10";
     unsigned gen = 0;
-    int stop = 0, c;
-    while ((c = getopt_long(argc, argv, "d:g:st:c:", opts, NULL)) != -1) {
+    int stop = 0, c, verdict_wait = 0;
+    while ((c = getopt_long(argc, argv, "d:g:st:c:C:", opts, NULL)) != -1) {
         switch (c) {
+        case 'C': verdict_wait = atoi(optarg); break;
         case 'd': dir = optarg; break;
         case 'g': gen = (unsigned)strtoul(optarg, NULL, 10); break;
         case 's': stop = 1; break;
@@ -235,6 +242,8 @@ static int cmd_checkpoint(int argc, char **argv)
             }
             snprintf(file, sizeof file, "%s", j->local);
         }
+        if (verdict_wait > 0 && !batch) /* coordinated: below, all at once */
+            continue;
         if (save_err) {
             j->status = save_err;
             snprintf(j->err, sizeof j->err, "%s", saved);
@@ -258,6 +267,43 @@ static int cmd_checkpoint(int argc, char **argv)
         }
         close(p[1]);
         j->fd = p[0];
+    }
+    if (verdict_wait > 0 && !batch) {
+        /* every task here frozen, the requester told, then written */
+        static struct coord_task ct[MAX_LOCAL];
+        static char dest[MAX_LOCAL][4400];
+        int m = 0, map[MAX_LOCAL];
+        for (int i = 0; i < n; i++) {
+            if (jobs[i].done)
+                continue;
+            if (jobs[i].local[0])
+                snprintf(dest[m], sizeof dest[m], "%s", jobs[i].local);
+            else
+                cr_gen_task_path(&g, t[i].rank, 1, dest[m], sizeof dest[m]);
+            ct[m] = (struct coord_task){ .pid = t[i].pid, .rank = t[i].rank, .dest = dest[m] };
+            map[m++] = i;
+        }
+        if (m < n) { /* a task that could not even be set up: nobody is frozen */
+            printf("abort %s\n", node);
+            fflush(stdout);
+        } else {
+            cr_coordinated(ct, m, stop, (unsigned)atoi(maxwait), (unsigned)verdict_wait, node);
+        }
+        for (int k = 0; k < m; k++) {
+            struct job *j = &jobs[map[k]];
+            j->done = 1;
+            j->status = m < n ? ECANCELED : ct[k].status;
+            j->errlen = (size_t)snprintf(j->err, sizeof j->err, "%s", m < n ? "called off" : ct[k].err);
+            if (!j->status && !j->local[0]) {
+                char final[4400];
+                cr_gen_task_path(&g, t[map[k]].rank, 0, final, sizeof final);
+                if (rename(dest[k], final) < 0) {
+                    j->status = errno;
+                    j->errlen = (size_t)snprintf(j->err, sizeof j->err, "cannot rename %s: %s", dest[k],
+                                                 strerror(errno));
+                }
+            }
+        }
     }
     /* the tools end by themselves (-t bounds the freeze); the dump gets its time */
     time_t deadline = time(NULL) + atoi(maxwait) + 600;
@@ -325,7 +371,11 @@ static int cmd_checkpoint(int argc, char **argv)
                 *s = ' ';
         while (j->errlen && j->err[j->errlen - 1] == ' ')
             j->err[--j->errlen] = 0;
-        if (j->status) {
+        if (j->status == ECANCELED && verdict_wait > 0) { /* another task failed */
+            printf("cancelled %s %u\n", node, t[i].rank);
+            if (!first)
+                first = j->status;
+        } else if (j->status) {
             printf("error %s %u %d %s\n", node, t[i].rank, j->status,
                    j->err[0] ? j->err : strerror(j->status));
             if (!first)
