@@ -76,7 +76,7 @@ struct cr_ctl_prepare {
     int32_t signal;            /* unused */
     uint32_t op;               /* CR_CMD_PREPARE; the same head as struct cr_ctl_commit */
     uint32_t index;            /* this process's number in the tree */
-    uint32_t npipes, nshares, nsocks, nptys;
+    uint32_t npipes, nshares, nsocks, nptys, nfifo_skip, pad2;
     struct {                   /* the tree's stdio (its root's fds 0-2), cr_restart's at restart */
         uint64_t dev, ino, rdev;
         uint32_t valid, pad;
@@ -84,6 +84,7 @@ struct cr_ctl_prepare {
     uint64_t pipes[CR_CTL_MAX_TREE_PIPES]; /* pipes with both ends inside the tree */
     uint64_t socks[CR_CTL_MAX_TREE_SOCKS]; /* every socket a process of the tree has */
     int32_t ptys[CR_CTL_MAX_TREE_PTYS];    /* pseudo-terminals whose master is in the tree */
+    uint64_t fifo_skip[CR_CTL_MAX_TREE_PTYS]; /* named FIFOs whose data an earlier process saves */
     struct cr_ctl_share {      /* an fd whose open file description an earlier process has */
         int32_t fd, member, origin_fd, pad;
     } shares[CR_CTL_MAX_TREE_SHARES];

@@ -237,6 +237,9 @@ static int add_pipe(struct dump *d, struct fd_scan *s, int fd, const char *path,
     size_t len = 0;
     char *data = d->scratch + FDINFO_OFF + FDINFO_SIZE;
     int reader = (fcntl(fd, F_GETFL) & O_ACCMODE) == O_RDONLY;
+    for (uint32_t i = 0; d->tree && path[0] == '/' && i < d->tree->nfifo_skip; i++)
+        if (d->tree->fifo_skip[i] == (uint64_t)st->st_ino)
+            reader = 0; /* another process of the tree saves its data */
     if (reader && !p->data_saved) {
         if ((size_t)cap > BOUNCE_SIZE - FDINFO_SIZE)
             return fail(d, E2BIG, "the pipe at fd %d holds up to %d bytes; at most %lu can be "
@@ -379,6 +382,14 @@ static int add_fd(struct dump *d, struct fd_scan *s, int fd)
         return errno == EBADF ? 0 : fail(d, errno, "inspecting fd %d", fd);
     const struct cr_ctl_share *sh = shared_with(d, fd);
     if (sh) {
+        char link[64], what[64] = "";
+        snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+        ssize_t n = readlink(link, what, sizeof what - 1);
+        what[n > 0 ? n : 0] = 0;
+        if (!strcmp(what, "anon_inode:[eventpoll]"))
+            return fail(d, ENOTSUP, "fd %d is an epoll instance shared with process number %d of "
+                        "the tree; this version cannot save one shared between processes "
+                        "(close it in one of them, or open it with EPOLL_CLOEXEC)", fd, sh->member);
         struct ctx_fd *r = fd_record(d, fd, CTX_FD_SHARED, "(shared)", 0);
         if (!r)
             return fail(d, E2BIG, "too much metadata");

@@ -146,8 +146,11 @@ static int listen_again(struct child *c, const struct ctx_fd *f)
             close(probe);
     }
     if (bind(s, (const struct sockaddr *)un, alen) < 0 || listen(s, SOMAXCONN) < 0)
-        child_fail(c, errno, "cannot listen again at fd %d (%s): %s", f->fd,
-                   (const char *)(f + 1), strerror(errno));
+        child_fail(c, errno, "cannot listen again at fd %d (%s): %s%s", f->fd,
+                   (const char *)(f + 1), strerror(errno),
+                   errno == EADDRINUSE ? " (another program listens there, or connections the "
+                   "old process closed wait in TIME_WAIT for up to a minute when it did not set "
+                   "SO_REUSEADDR: try again later)" : "");
     return s;
 }
 
@@ -341,6 +344,8 @@ int fd_object(struct child *c, const struct ctx_fd *f, uint32_t rec)
         return (f->flags & CTX_FD_DELETED) ? recreate_deleted(c, f, rec) : reopen_by_path(c, f);
     case CTX_FD_PTY:
         return pty_object(c, f);
+    case CTX_FD_LISTEN:
+        return listen_again(c, f);
     default:
         return -1;
     }
@@ -440,7 +445,11 @@ void restore_fds(struct child *c)
             obj = dead_socket(c, f);
             break;
         case CTX_FD_LISTEN:
-            obj = listen_again(c, f);
+            obj = pool_pair_end(c, f); /* the tree's, when processes share it */
+            if (obj < 0)
+                obj = listen_again(c, f);
+            else
+                own = 0;
             break;
         case CTX_FD_EPOLL:
             continue; /* below, once its targets exist */

@@ -206,6 +206,19 @@ static int in_image(const struct ctx_image *img, uint64_t ino)
     return 0;
 }
 
+/* Whether a process other than number i has a socket with this inode. */
+static int in_other_image(uint32_t i, uint64_t ino)
+{
+    for (uint32_t j = 0; j < T.t->n; j++) {
+        const struct ctx_image *o = &T.t->images[j];
+        for (uint32_t k = 0; j != i && o->proc && k < o->proc->nfds; k++)
+            if ((o->fds[k]->kind == CTX_FD_UNIX_PAIR || o->fds[k]->kind == CTX_FD_LISTEN) &&
+                o->fds[k]->id.ino == ino)
+                return 1;
+    }
+    return 0;
+}
+
 static struct cr_pool_sock *pool_sock(uint64_t ino)
 {
     for (uint32_t q = 0; q < T.pool.nsocks; q++)
@@ -336,8 +349,17 @@ static void build_pool(void)
                                    T.t->procs[i].pid, strerror(errno));
                     pp->ino &= ~(1ULL << 63);
                 }
-            } else if (f->kind == CTX_FD_UNIX_PAIR && !in_image(img, f->pos)) {
+            } else if (f->kind == CTX_FD_UNIX_PAIR &&
+                       (!in_image(img, f->pos) || in_other_image(i, f->id.ino) ||
+                        in_other_image(i, f->pos))) {
                 pool_pair(&rep, f, low, T.t->procs[i].pid);
+            } else if (f->kind == CTX_FD_LISTEN && in_other_image(i, f->id.ino) &&
+                       !pool_sock(f->id.ino)) {
+                /* inherited by a child (a preforking server): bound once, for all */
+                struct child lc = { .img = (struct ctx_image *)img, .o = T.o,
+                                    .status_fd = T.status_fd, .high = low };
+                int s = fd_object(&lc, f, k);
+                T.pool.socks[T.pool.nsocks++] = (struct cr_pool_sock){ f->id.ino, 0, pool_fd(&rep, s, low), 1 };
             } else if (f->kind == CTX_FD_SHARED) {
                 int known = 0;
                 for (uint32_t q = 0; q < T.pool.norigins; q++)

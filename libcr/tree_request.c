@@ -391,7 +391,8 @@ struct fd_seen {
     dev_t dev;
     ino_t ino;
     int pipe_ends;             /* 1 read, 2 write; 0: not a pipe */
-    int skip;                  /* stdio of the tree, a socket, the destination */
+    int fifo_reader;           /* a named FIFO open for reading */
+    int skip;                  /* stdio of the tree, a socket, a FIFO, the destination */
 };
 
 static int is_terminal(const struct stat *st)
@@ -489,6 +490,10 @@ static int analyse(struct crtree *t, struct cr_ctl_prepare *prep)
             s->ino = st.st_ino;
             if (!strncmp(link, "pipe:[", 6))
                 s->pipe_ends = fd_access(t->m[i].pid, fds[k]) == O_RDONLY ? 1 : 2;
+            if (S_ISFIFO(st.st_mode) && link[0] == '/') { /* reopened by path by each */
+                s->skip = 1;
+                s->fifo_reader = fd_access(t->m[i].pid, fds[k]) != O_WRONLY;
+            }
             for (int j = 0; j < 3; j++)
                 if (prep->stdio[j].valid && st.st_dev == stdio[j].st_dev &&
                     st.st_ino == stdio[j].st_ino && st.st_rdev == stdio[j].st_rdev)
@@ -531,6 +536,18 @@ static int member_shares(struct crtree *t, int i, struct cr_ctl_prepare *prep)
 {
     struct fd_seen *seen = t->seen;
     prep->nshares = 0;
+    prep->nfifo_skip = 0;
+    /* a named FIFO read by several processes: the first one saves what waits in it */
+    for (size_t a = 0; a < t->nseen; a++) {
+        if (seen[a].member != i || !seen[a].fifo_reader)
+            continue;
+        for (size_t b = 0; b < t->nseen && seen[b].member < i; b++)
+            if (seen[b].fifo_reader && seen[b].ino == seen[a].ino && seen[b].dev == seen[a].dev &&
+                prep->nfifo_skip < CR_CTL_MAX_TREE_PTYS) {
+                prep->fifo_skip[prep->nfifo_skip++] = seen[a].ino;
+                break;
+            }
+    }
     for (size_t a = 0; a < t->nseen; a++) {
         if (seen[a].member != i || seen[a].skip || seen[a].pipe_ends)
             continue;

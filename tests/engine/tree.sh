@@ -51,8 +51,8 @@ me=$(sed -n 's/^me \([0-9]*\) child.*/\1/p' "$T/waitpid.out")
 grep -q "^me $me\$" "$T/waitpid.out" || fail "the restored shell's \$\$ changed: $(cat "$T/waitpid.out")"
 
 # 3. one file opened by the parent, written by it and by its children (one offset)
-run_tree shared 1 bash -c 'exec > log; for i in $(seq 1 30); do (echo "child $i"); echo "parent $i";
-                           sleep 0.05; done'
+run_tree shared 1 bash -c 'exec > log; sleep 30 & for i in $(seq 1 30); do (echo "child $i");
+                           echo "parent $i"; sleep 0.05; done; kill $!'
 same "$T/ref.shared/log" "$T/run.shared/log"
 grep -q " shared " "$T/shared.info" || fail "no fd was saved as shared between processes"
 
@@ -220,6 +220,55 @@ within 60 "$CR_RESTART" "$T/gen2.ctx" >> "$T/gen.out" 2> "$T/gen2.restart.err" |
 for i in $(seq 1 120); do echo $((i*i)); done > "$T/gen.ref"
 same "$T/gen.ref" "$T/run.gen/out"
 cd "$T"
+
+# 13. a preforking server: a listening socket and a socket pair inherited by two workers
+# (every process keeps every end), a client in the parent, in flight at the checkpoint
+# (one still waiting to be accepted comes back reset: the client tries again)
+cat > "$T/prefork.py" <<'PYEOF'
+import os, socket, time
+a, b = socket.socketpair()
+l = socket.socket()
+l.bind(("127.0.0.1", 0))
+l.listen(8)
+port = l.getsockname()[1]
+workers = []
+for w in range(2):
+    p = os.fork()
+    if p == 0:
+        while True:
+            c, _ = l.accept()
+            x = c.recv(100)
+            if x == b"stop":
+                os._exit(0)
+            time.sleep(0.02)
+            c.sendall(x.upper())
+            c.recv(1)   # the client closes first: no TIME_WAIT on the server's port
+            c.close()
+            b.sendall(b"+")
+    workers.append(p)
+for k in range(40):
+    while True:   # a connection still in the accept queue at the checkpoint comes back reset
+        try:
+            c = socket.create_connection(("127.0.0.1", port))
+            c.sendall(b"hello %d" % k)
+            r = c.recv(100).decode()
+            c.close()
+            break
+        except ConnectionResetError:
+            pass
+    print(k, r, flush=True)
+    time.sleep(0.05)
+done = b""
+while len(done) < 40:
+    done += a.recv(100)
+for w in workers:
+    socket.create_connection(("127.0.0.1", port)).sendall(b"stop")
+for w in workers:
+    os.waitpid(w, 0)
+print("served", len(done))
+PYEOF
+run_tree prefork 1 "$PY" "$T/prefork.py"
+same "$T/prefork.ref" "$T/prefork.out"
 
 # a tree file refuses --restore-pid without the right, starting nothing
 if [ "$(id -u)" != 0 ]; then
