@@ -31,9 +31,8 @@ int cr_restart_check(const struct ctx_image *img, const struct cr_restart_opts *
 pid_t cr_restart_spawn(struct ctx_image *img, const struct cr_restart_opts *o, char *err,
                        size_t errlen);
 
-/* The first process of a tree restarted in its own namespace whose pid 1 is init, as
- * the caller sees it (init itself if it has no child). */
-pid_t cr_tree_root(pid_t init);
+/* Sends sig to every descendant of top (a restarted tree's init: the whole tree). */
+void cr_tree_signal(pid_t top, int sig);
 
 /* Ends the caller as a wait status says: the same exit code, or the same signal
  * (without a core dump). */

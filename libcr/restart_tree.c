@@ -461,19 +461,30 @@ static __attribute__((noreturn)) void init_main(void)
     _exit(0);
 }
 
-pid_t cr_tree_root(pid_t init)
+void cr_tree_signal(pid_t top, int sig)
 {
-    char path[64], buf[64];
-    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)init, (int)init);
+    char path[64], buf[4096];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)top, (int)top);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
     if (fd >= 0)
         close(fd);
-    if (n <= 0)
-        return init;
-    buf[n] = 0;
-    pid_t root = (pid_t)atoi(buf);
-    return root > 0 ? root : init;
+    buf[n > 0 ? n : 0] = 0;
+    pid_t kids[512];
+    int nkids = 0;
+    for (char *p = buf; *p && nkids < 512;) {
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p)
+            break;
+        if (v > 0)
+            kids[nkids++] = (pid_t)v;
+        p = end;
+    }
+    for (int i = 0; i < nkids; i++) {
+        kill(kids[i], sig);
+        cr_tree_signal(kids[i], sig);
+    }
 }
 
 /* ---- the requester's side ---- */

@@ -203,8 +203,10 @@ int main(int argc, char **argv)
         return fail(classify(-pid), -pid, "cannot restart %s: %s", path, err);
     child = pid;
     ctx_tree_close(&tree);
-    if (after) /* to the tree's first process, not to its namespace's pid 1 */
-        kill(exit_fd >= 0 ? cr_tree_root(pid) : pid, after);
+    if (after && exit_fd >= 0) /* every process of the tree, not its namespace's pid 1 */
+        cr_tree_signal(pid, after);
+    else if (after)
+        kill(pid, after);
     if (hooks[ON_SUCCESS])
         run_hook(hooks[ON_SUCCESS]);
     int status;
