@@ -89,7 +89,7 @@ static long ms_left(const struct timespec *end)
 }
 
 /* One line from stdin within wait_s seconds: 1 "write", 0 anything else */
-static int verdict(unsigned wait_s)
+static int stdin_word(unsigned wait_s)
 {
     struct timespec end;
     clock_gettime(CLOCK_MONOTONIC, &end);
@@ -121,8 +121,63 @@ static int verdict(unsigned wait_s)
     }
 }
 
-int cr_coordinated(struct coord_task *t, int n, int stop, unsigned maxwait_s, unsigned wait_s,
-                   const char *node)
+int cr_coord_stdin_verdict(int ok, void *arg)
+{
+    const struct coord_stdin *c = arg;
+    /* (the failures are reported with the results, after the verdict) */
+    printf("%s %s\n", ok ? "frozen" : "abort", c->node);
+    fflush(stdout);
+    return stdin_word(c->wait_s) && ok;
+}
+
+static int mark(const char *dir, const char *what, unsigned nodeid)
+{
+    char path[4400];
+    snprintf(path, sizeof path, "%s/%s.%u", dir, what, nodeid);
+    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd >= 0)
+        close(fd);
+    return fd >= 0 ? 0 : -1;
+}
+
+int cr_coord_files_verdict(int ok, void *arg)
+{
+    const struct coord_files *c = arg;
+    if (!ok || mark(c->tmpdir, "frozen", c->nodeid) < 0) {
+        mark(c->tmpdir, "abort", c->nodeid);
+        return 0;
+    }
+    struct timespec end;
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    end.tv_sec += c->wait_ms / 1000;
+    end.tv_nsec += (long)(c->wait_ms % 1000) * 1000000L;
+    if (end.tv_nsec >= 1000000000L) {
+        end.tv_sec++;
+        end.tv_nsec -= 1000000000L;
+    }
+    char path[4400];
+    for (;;) {
+        unsigned k, frozen = 0;
+        for (k = 0; k < c->nnodes; k++) {
+            snprintf(path, sizeof path, "%s/abort.%u", c->tmpdir, k);
+            if (access(path, F_OK) == 0)
+                return 0;
+            snprintf(path, sizeof path, "%s/frozen.%u", c->tmpdir, k);
+            frozen += access(path, F_OK) == 0;
+        }
+        if (frozen == c->nnodes)
+            return 1;
+        if (!ms_left(&end)) {
+            mark(c->tmpdir, "abort", c->nodeid); /* the others need not wait longer */
+            return 0;
+        }
+        struct timespec ts = { 0, 10 * 1000000L };
+        nanosleep(&ts, NULL);
+    }
+}
+
+int cr_coordinated(struct coord_task *t, int n, int stop, unsigned maxwait_s, coord_verdict verdict,
+                   void *arg)
 {
     struct crq *q = calloc((size_t)n, sizeof *q);
     int *fds = calloc((size_t)n, sizeof *fds), *started = calloc((size_t)n, sizeof *started);
@@ -133,8 +188,7 @@ int cr_coordinated(struct coord_task *t, int n, int stop, unsigned maxwait_s, un
             t[i].status = ENOMEM;
             snprintf(t[i].err, sizeof t[i].err, "%s", strerror(ENOMEM));
         }
-        printf("abort %s\n", node);
-        fflush(stdout);
+        verdict(0, arg);
         return ENOMEM;
     }
     /* 1: every local task frozen; none runs on until the requester says so */
@@ -166,17 +220,14 @@ int cr_coordinated(struct coord_task *t, int n, int stop, unsigned maxwait_s, un
     }
     for (int i = 0; i < n && !first; i++)
         first = t[i].status;
-    /* (the failures are reported with the results, after the verdict) */
-    printf("%s %s\n", first ? "abort" : "frozen", node);
-    fflush(stdout);
-    /* 2: every node frozen (the requester's word), or not */
-    int go = verdict(wait_s);
+    /* 2: every node frozen (the requester's word, or the other nodes' marks), or not */
+    int go = verdict(!first, arg);
     if (!first && !go) {
         first = ECANCELED;
         for (int i = 0; i < n; i++) {
             t[i].status = ECANCELED;
             snprintf(t[i].err, sizeof t[i].err, "the checkpoint was called off (another node failed, "
-                     "or no word from the requester within %u s)", wait_s);
+                     "or did not answer in time)");
         }
     }
     /* 3: each writes its image and goes on (or stops) */

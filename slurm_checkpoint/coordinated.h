@@ -18,12 +18,32 @@ struct coord_task {
     unsigned long long bytes;
 };
 
-/* Freezes the n tasks (each must stop within maxwait_s seconds), reports to the
- * requester and waits (at most wait_s seconds) for its verdict, then writes each
- * image and lets the task go on (stop: SIGSTOP instead).  On a failure anywhere, or
- * "abort", or no verdict in time, the tasks resume unharmed and nothing is kept.
- * Returns 0 or the first errno. */
-int cr_coordinated(struct coord_task *t, int n, int stop, unsigned maxwait_s, unsigned wait_s,
-                   const char *node);
+/* The barrier: called once the local tasks are frozen (ok) or not; returns 1 when
+ * every node's tasks are frozen and the images may be written. */
+typedef int (*coord_verdict)(int ok, void *arg);
+
+/* Freezes the n tasks (each must stop within maxwait_s seconds), asks the verdict,
+ * then writes each image and lets the task go on (stop: SIGSTOP instead).  On a
+ * failure anywhere or a negative verdict the tasks resume unharmed and nothing is
+ * kept.  Returns 0 or the first errno. */
+int cr_coordinated(struct coord_task *t, int n, int stop, unsigned maxwait_s, coord_verdict verdict,
+                   void *arg);
+
+/* The node agent's verdict: says "frozen NODE" or "abort NODE" on stdout and waits
+ * for the requester's "write" on stdin; arg: struct coord_stdin. */
+struct coord_stdin {
+    const char *node;
+    unsigned wait_s;
+};
+int cr_coord_stdin_verdict(int ok, void *arg);
+
+/* The periodic writers' verdict, through the generation's directory on the shared
+ * filesystem: each node adds frozen.NODEID (or abort.NODEID) and waits until every
+ * node has a frozen mark (write) or any has an abort mark or wait_ms pass (abort). */
+struct coord_files {
+    const char *tmpdir;
+    unsigned nodeid, nnodes, wait_ms;
+};
+int cr_coord_files_verdict(int ok, void *arg);
 
 #endif

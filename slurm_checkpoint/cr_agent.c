@@ -284,10 +284,11 @@ static int cmd_checkpoint(int argc, char **argv)
             map[m++] = i;
         }
         if (m < n) { /* a task that could not even be set up: nobody is frozen */
-            printf("abort %s\n", node);
-            fflush(stdout);
+            struct coord_stdin cs = { node, (unsigned)verdict_wait };
+            cr_coord_stdin_verdict(0, &cs);
         } else {
-            cr_coordinated(ct, m, stop, (unsigned)atoi(maxwait), (unsigned)verdict_wait, node);
+            struct coord_stdin cs = { node, (unsigned)verdict_wait };
+            cr_coordinated(ct, m, stop, (unsigned)atoi(maxwait), cr_coord_stdin_verdict, &cs);
         }
         for (int k = 0; k < m; k++) {
             struct job *j = &jobs[map[k]];

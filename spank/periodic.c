@@ -31,6 +31,7 @@
 
 #include "batch_script.h"
 #include "control.h"
+#include "coordinated.h"
 #include "events.h"
 #include "generation.h"
 #include "request_client.h"
@@ -169,49 +170,73 @@ static int one_generation(const char *image_dir, unsigned gen, const struct task
         }
         n = ok ? 1 : n;
     }
+    /* the tasks: coordinated with the other nodes' writers through the generation's
+     * directory, every task of the step frozen before any is written */
+    static struct coord_task ct[MAX_TASKS];
+    static char dest[MAX_TASKS][4600];
+    int nset = 0;
     for (int i = 0; i < n && ok && !tree_tool; i++) {
         ranks[i] = t[i].rank;
-        cr_gen_task_path(&g, t[i].rank, 1, file, sizeof file);
-        cr_gen_task_path(&g, t[i].rank, 0, final, sizeof final);
-        char stagemsg[800] = "";
-        const char *dest = file;
+        cr_gen_task_path(&g, t[i].rank, 1, dest[i], sizeof dest[i]);
         if (scratch[0]) {
             char name[64];
             snprintf(name, sizeof name, "task.%u.ckpt", t[i].rank);
-            if (cr_stage_path(scratch, image_dir, gen, name, local, sizeof local, stagemsg, sizeof stagemsg) == 0)
-                dest = local;
-        }
-        int fd = stagemsg[0] ? (errno = EIO, -1) : open(dest, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        struct crq q;
-        pid_t target = step_task_target(t[i].pid); /* cr_restart's child, after a restart */
-        if (fd < 0 || crq_start(&q, target, fd, 60000, CR_CTL_CONTINUE) < 0 || crq_wait(&q, -1) != 1 || q.err) {
-            err = fd < 0 ? errno : q.err ? q.err : EIO;
-            snprintf(why, sizeof why, "task %u (pid %d): %s", t[i].rank, (int)t[i].pid,
-                     stagemsg[0] ? stagemsg : fd < 0 ? strerror(errno) : q.msg);
-            if (fd < 0 || kill(t[i].pid, 0) == 0) /* a task that just ended is no error */
-                fprintf(log, "checkpoint generation %u: %s\n", gen, why);
-            ok = 0;
-        } else {
-            crq_commit(&q, 0);
-            total += q.bytes;
-        }
-        if (fd >= 0) {
-            crq_close(&q);
-            close(fd);
-        }
-        if (dest == local) { /* staged: copied, synced, verified, renamed */
-            int sr = ok ? cr_stage_file(local, file, final, why, sizeof why) : (unlink(local), 0);
+            int sr = cr_stage_path(scratch, image_dir, gen, name, local, sizeof local, why, sizeof why);
             if (sr < 0) {
                 err = -sr;
                 fprintf(log, "checkpoint generation %u: task %u: %s\n", gen, t[i].rank, why);
                 ok = 0;
+                break;
             }
-        } else if (ok && rename(file, final) < 0) {
+            snprintf(dest[i], sizeof dest[i], "%s", local);
+        }
+        /* cr_restart's child, after a restart */
+        ct[i] = (struct coord_task){ .pid = step_task_target(t[i].pid), .rank = t[i].rank, .dest = dest[i] };
+        nset = i + 1;
+    }
+    if (!tree_tool) {
+        /* a task gets 10 s to stop (scontrol's MaxWait default); the others wait a
+         * little longer for every node's mark, then let go */
+        struct coord_files cf = { g.tmpdir, nodeid, nnodes, 12000 };
+        if (!ok)
+            cr_coord_files_verdict(0, &cf);
+        else
+            cr_coordinated(ct, n, 0, 10, cr_coord_files_verdict, &cf);
+    }
+    for (int i = 0; i < n && !tree_tool; i++) {
+        ranks[i] = t[i].rank;
+        if (!ok) {
+            if (i < nset)
+                unlink(dest[i]);
+            continue;
+        }
+        if (ct[i].status) {
+            if (!err || err == ECANCELED) {
+                err = ct[i].status;
+                snprintf(why, sizeof why, "task %u (pid %d): %s", t[i].rank, (int)t[i].pid, ct[i].err);
+            }
+            /* a task that just ended is no error, nor one called off by another */
+            if (ct[i].status != ECANCELED && kill(t[i].pid, 0) == 0)
+                fprintf(log, "checkpoint generation %u: task %u (pid %d): %s\n", gen, t[i].rank,
+                        (int)t[i].pid, ct[i].err);
+            continue;
+        }
+        total += ct[i].bytes;
+        cr_gen_task_path(&g, t[i].rank, 1, file, sizeof file);
+        cr_gen_task_path(&g, t[i].rank, 0, final, sizeof final);
+        if (scratch[0]) { /* staged: copied, synced, verified, renamed */
+            int sr = cr_stage_file(dest[i], file, final, why, sizeof why);
+            if (sr < 0) {
+                err = -sr;
+                fprintf(log, "checkpoint generation %u: task %u: %s\n", gen, t[i].rank, why);
+            }
+        } else if (rename(file, final) < 0) {
             err = errno;
             snprintf(why, sizeof why, "cannot rename %.600s: %s", file, strerror(errno));
-            ok = 0;
         }
     }
+    if (err)
+        ok = 0;
     if (scratch[0])
         cr_stage_done(scratch, image_dir, gen);
     int completed = 0;
@@ -314,8 +339,16 @@ void cr_periodic_writer(int regfd, const char *image_dir, long interval, unsigne
             snprintf(done, sizeof done, "%s/gen.%u", image_dir, gen);
             snprintf(req, sizeof req, "%s/gen.%u.tmp/.request", image_dir, gen);
         } while (access(done, F_OK) == 0 || access(req, F_OK) == 0);
-        if (!ntasks || cr_state_disabled(image_dir) > 0)
+        if (cr_state_disabled(image_dir) > 0)
             continue;
+        if (!ntasks) { /* nothing here any more: the other nodes need not wait for us */
+            struct cr_gen g;
+            if (cr_gen_begin(&g, image_dir, gen, nodeid, nnodes) == 0) {
+                struct coord_files cf = { g.tmpdir, nodeid, nnodes, 0 };
+                cr_coord_files_verdict(0, &cf);
+            }
+            continue;
+        }
         if (strcmp(opened, node)) {
             cr_events_open(image_dir, node);
             snprintf(opened, sizeof opened, "%s", node);

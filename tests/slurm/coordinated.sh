@@ -5,8 +5,10 @@
 # 5 and ETIMEDOUT, no other node is blamed and no file is kept, and rank 0 (on n1)
 # was held frozen meanwhile (its output stalls for seconds, which an uncoordinated
 # checkpoint, a copy-on-write pause of milliseconds, never does); every rank then goes
-# on.  A create of a healthy step is complete (6 tasks, 3 nodes) and restarts into an
-# uninterrupted run's output.
+# on.  Periodic checkpoints are coordinated the same way (through marks in the
+# generation's directory): with rank 5 stuck, no generation completes, n3 reports rank
+# 5 in errors.log and rank 0 is held.  A create of a healthy step is complete (6
+# tasks, 3 nodes) and restarts into an uninterrupted run's output.
 . "$top_srcdir/tests/slurm/lib.sh"
 B=$top_builddir
 slurm_test_cluster coordinated cr_restart=$B/util/cr_restart agent=$B/slurm_checkpoint/cr_agent
@@ -48,6 +50,33 @@ for r in 0 1 2 3 4; do
     n=$(wc -l < "$S/stuck/rank.$r"); sleep 0.5
     [ "$(wc -l < "$S/stuck/rank.$r")" -gt "$n" ] || fail "rank $r did not go on after the failed create"
 done
+timeout 20 scancel "$job"
+timeout 60 tail --pid=$srun_pid -f /dev/null || fail "srun did not end after scancel"
+
+# periodic: the same step with --checkpoint=0:02
+cluster_run mkdir -p "$S/stuck2"
+sed "s|$S/stuck|$S/stuck2|" "$S/stuck.conf" > "$S/stuck2.conf"
+cluster_run timeout 200 srun -N3 -n6 --checkpoint=0:02 --checkpoint-dir="$S/ck2" --multi-prog "$S/stuck2.conf" \
+    > "$D/stuck2.out" 2> "$D/stuck2.err" &
+srun_pid=$!
+wait_lines "$S/stuck2/rank.0" 5
+job=$(timeout 10 squeue -h -u "$CLUSTER_USER" -t R -o %i | sort -n | tail -n 1)
+rm -f "$D/create.done"
+( prev=-1; since=$(date +%s%N); longest=0
+  while [ ! -e "$D/create.done" ]; do
+      n=$(wc -l < "$S/stuck2/rank.0"); now=$(date +%s%N)
+      if [ "$n" != "$prev" ]; then prev=$n; since=$now; fi
+      [ $(( (now - since) / 1000000 )) -gt $longest ] && longest=$(( (now - since) / 1000000 ))
+      sleep 0.05
+  done; echo $longest > "$D/stall" ) &
+mon=$!
+for i in $(seq 1 200); do grep -q "task 5 .*did not stop" "$S/ck2/$job.0/errors.log" 2>/dev/null && break; sleep 0.2; done
+touch "$D/create.done"; wait $mon
+grep -q "task 5 .*did not stop" "$S/ck2/$job.0/errors.log" ||
+    fail "rank 5's failure is not in errors.log: $(cat "$S/ck2/$job.0/errors.log" 2>&1)"
+[ ! -e "$S/ck2/$job.0/latest" ] || fail "a periodic generation completed without rank 5"
+stall=$(cat "$D/stall")
+[ "$stall" -ge 2000 ] || fail "rank 0 was not held by the periodic checkpoint (longest stall ${stall} ms)"
 timeout 20 scancel "$job"
 timeout 60 tail --pid=$srun_pid -f /dev/null || fail "srun did not end after scancel"
 

@@ -16,9 +16,9 @@ SH
 chmod 755 "$HOOK/hook"
 slurm_test_cluster periodic generations=2 event_hook=$HOOK/hook
 
-timeout 60 "$B/tests/programs/heapsum" 8 80 0 > "$D/ref" || fail "reference run failed"
+timeout 60 "$B/tests/programs/heapsum" 8 90 0 > "$D/ref" || fail "reference run failed"
 cluster_run timeout 120 srun -N1 -n2 --checkpoint=0:02 --checkpoint-dir="$S/ck" \
-    "$B/tests/programs/heapsum" 8 80 100 > "$D/srun.out" 2> "$D/srun.err" || fail "the step failed: $(cat "$D/srun.err")"
+    "$B/tests/programs/heapsum" 8 90 100 > "$D/srun.out" 2> "$D/srun.err" || fail "the step failed: $(cat "$D/srun.err")"
 img=$(ls -d "$S"/ck/*.0 2>/dev/null | head -n 1)
 [ -n "$img" ] || fail "no image directory under $S/ck"
 ls -la "$img" >&2
@@ -27,7 +27,7 @@ gens=$(ls -d "$img"/gen.* 2>/dev/null | grep -vc '\.tmp$')
 [ "$gens" -ge 1 ] && [ "$gens" -le 2 ] || fail "$gens complete generations kept, expected 1 or 2 (generations=2)"
 latest=$(readlink "$img/latest") || fail "no latest pointer"
 n=${latest#gen.}
-[ "$n" -ge 3 ] || fail "only $n generations in an 8 s step with a 2 s interval"
+[ "$n" -ge 3 ] || fail "only $n generations in a 9 s step with a 2 s interval"
 grep -qx "tasks 2" "$img/$latest/manifest" || fail "the manifest does not list 2 tasks"
 for r in 0 1; do
     cluster_run "$B/util/cr_info" -q "$img/$latest/task.$r.ckpt" || fail "task.$r.ckpt is not valid"
