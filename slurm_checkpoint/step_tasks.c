@@ -118,6 +118,11 @@ int step_tasks_find(const char *job, const char *step, const char *node, struct 
                    *img = env_get(env, len, "SLURM_CHECKPOINT_IMAGE_DIR"),
                    *iv = env_get(env, len, "SLURM_CHECKPOINT"),
                    *sc = env_get(env, len, "SLURM_CHECKPOINT_SCRATCH_DIR");
+        /* several clusters on one host (test clusters, with the same node names): a
+         * task of another one names another slurm.conf */
+        const char *conf = env_get(env, len, "SLURM_CONF"), *myconf = getenv("SLURM_CONF");
+        if (conf && myconf && strcmp(conf, myconf))
+            continue;
         /* the batch script has no SLURM_STEP_ID */
         int batch = !strcmp(step, "batch");
         if (!j || !nn || !r_ || strcmp(j, job) || strcmp(nn, node) || (batch ? s != NULL : !s || strcmp(s, step)))

@@ -1,6 +1,7 @@
 /* The tasks of a step on this node, found in /proc: processes of this user whose
  * parent is a slurmstepd and whose environment names the job, the step and this node
- * (several slurmd may share one kernel, so the node name is checked too). */
+ * (several slurmd may share one kernel, so the node name is checked too, and, when both
+ * have one, that the task's SLURM_CONF is ours: several clusters may share it). */
 #ifndef SLURM_CR_STEP_TASKS_H
 #define SLURM_CR_STEP_TASKS_H
 
