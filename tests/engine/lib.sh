@@ -38,7 +38,7 @@ bg() { "$@" & BG_PIDS="$BG_PIDS $!"; }
 # wait_lines FILE N [SECONDS]: until FILE has at least N lines
 wait_lines() {
     local i=0 limit=$(( ${3:-30} * 20 ))
-    while [ "$(wc -l < "$1" 2>/dev/null || echo 0)" -lt "$2" ]; do
+    while [ "$( { wc -l < "$1"; } 2>/dev/null || echo 0)" -lt "$2" ]; do
         i=$((i + 1)); [ $i -le $limit ] || fail "timed out waiting for $2 lines in $1"
         sleep 0.05
     done

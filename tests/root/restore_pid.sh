@@ -23,9 +23,9 @@ try:
 except ChildProcessError:
     pass
 PYEOF
-PY=${PYTHON3:-python3}
+# (the user's python: root's PATH may lead to one the user cannot run)
 setpriv --reuid="$U" --regid="$(id -g "$U")" --clear-groups \
-    "$PY" "$T/reaper.py" sh -c "exec '$CR_RUN' bash -c '$script' > '$T/u/out' 2> '$T/u/run.err'" &
+    env PATH=/usr/local/bin:/usr/bin:/bin python3 "$T/reaper.py" sh -c "exec '$CR_RUN' bash -c '$script' > '$T/u/out' 2> '$T/u/run.err'" &
 reaper=$!
 BG_PIDS="$BG_PIDS $reaper"
 wait_lines "$T/u/out" 1
