@@ -4,7 +4,7 @@
 # tree in <dir>/<jobid>/gen.N (script.ckpt, a copy of the script, a manifest);
 # `scontrol checkpoint vacate <jobid>` checkpoints it and ends the job mid-computation;
 # `sbatch --restart-dir=<dir>/<jobid> job.sh` resumes it (the script is not run
-# again), and so does `scontrol checkpoint restart <jobid>` from the saved, munge-signed
+# again; the restarted script is checkpointed, vacated and resumed again), and so does `scontrol checkpoint restart <jobid>` from the saved, munge-signed
 # record; outputs match an uninterrupted run.  Refused: restart of a record that was
 # changed, of a directory of another user, and sbatch --restart-dir of a missing
 # directory (the script does not run).
@@ -83,12 +83,19 @@ out=$(cluster_run timeout 30 sbatch --wait --restart-dir="$S/nothing" "$S/job.sh
     fail "sbatch --restart-dir of a missing directory succeeded"
 [ ! -e "$S/never" ] || fail "the script ran although its restart failed"
 
-# sbatch --restart-dir resumes it: the script is not run again (its argument differs)
-job2=$(cluster_run sbatch --parsable --restart-dir="$img" "$S/job.sh" "$S/fresh") || fail "sbatch --restart-dir failed"
-st=$(cluster_wait_job "$job2" 90) || fail "the restarted job ended as $st: $(cat "$S/slurm-$job2.out" 2>&1)"
+# sbatch --restart-dir resumes it: the script is not run again (its argument differs);
+# the restarted script is checkpointed in turn, vacated, and resumed once more
+job2=$(cluster_run sbatch --parsable --checkpoint=0:02 --checkpoint-dir="$S/ck" --restart-dir="$img" \
+    "$S/job.sh" "$S/fresh") || fail "sbatch --restart-dir failed"
+wait_gen "$S/ck/$job2" 1
+cluster_run "${SC[@]}" checkpoint vacate "$job2" 2> "$D/vacate2.err" || fail "vacate of the restarted job failed: $(cat "$D/vacate2.err")"
+st=$(cluster_wait_job "$job2" 30); [ "$st" != COMPLETED ] && [ "${st#*timed out}" = "$st" ] || fail "the vacated restarted job ended as $st"
+[ "$(wc -l < "$S/run1/rank.0")" -lt $STEPS ] || fail "the restarted job finished before its vacate"
+grep -q '"event":"RSTRT_END"' "$img/events.jsonl" || fail "no RSTRT_END event"
+job2=$(cluster_run sbatch --parsable --restart-dir="$S/ck/$job2" "$S/job.sh" "$S/fresh") || fail "sbatch --restart-dir failed"
+st=$(cluster_wait_job "$job2" 90) || fail "the job restarted twice ended as $st: $(cat "$S/slurm-$job.out" 2>&1)"
 [ ! -e "$S/fresh" ] || fail "the batch script started afresh instead of resuming"
 same_as_reference "$job" "$S/run1"
-grep -q '"event":"RSTRT_END"' "$img/events.jsonl" || fail "no RSTRT_END event"
 
 # scontrol checkpoint restart: the saved job is submitted again and resumes
 submit "$S/run2"
