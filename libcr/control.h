@@ -70,7 +70,10 @@ struct cr_ctl_commit {         /* requester -> runtime: COMMIT (the file is in p
 #define CR_CTL_MAX_TREE_PTYS   64
 
 /* PREPARE: what a process of a tree cannot see from inside, found by the requester
- * while the whole tree is frozen. */
+ * while the whole tree is frozen.  A requester may use the phases for processes that
+ * are not a tree too (the Slurm node agent freezes a step's tasks on every node before
+ * any is written): a PREPARE naming the process's own stdio, pipes and sockets, and a
+ * WRITE at offset 0, give an ordinary one-process file. */
 struct cr_ctl_prepare {
     uint32_t magic;
     int32_t signal;            /* unused */
