@@ -663,13 +663,21 @@ static int member_failed(struct crtree *t, int i, const char *when)
                t->scope == CTX_SCOPE_TREE ? "tree" : "group", when, t->m[i].q.msg);
 }
 
+int crtree_freeze(struct crtree *t)
+{
+    return freeze_all(t);
+}
+
 int crtree_checkpoint(struct crtree *t)
 {
     int rc = freeze_all(t);
-    if (rc < 0)
-        return rc;
+    return rc < 0 ? rc : crtree_write(t);
+}
+
+int crtree_write(struct crtree *t)
+{
     static struct cr_ctl_prepare prep;
-    rc = analyse(t, &prep);
+    int rc = analyse(t, &prep);
     if (rc < 0)
         return rc;
     fill_records(t);
@@ -696,6 +704,15 @@ int crtree_checkpoint(struct crtree *t)
     for (int i = 0; i < t->n; i++)
         if (!t->m[i].zombie && t->m[i].q.snapshot && crq_send(&t->m[i].q, CR_CMD_RELEASE, 0) < 0)
             return member_failed(t, i, "");
+    if (t->n == 1 && !t->m[0].zombie) { /* one process: an ordinary file of its own */
+        struct crt_member *m = &t->m[0];
+        if (lseek(t->fd, 0, SEEK_SET) < 0)
+            return say(t, errno, "cannot seek in the context file: %s", strerror(errno));
+        if (crq_send(&m->q, CR_CMD_WRITE, 0) < 0 || (crq_wait(&m->q, -1), m->q.err))
+            return member_failed(t, 0, "");
+        t->bytes = m->q.bytes;
+        return 0;
+    }
     uint64_t first = ALIGN(sizeof(struct ctx_header) +
                            (uint64_t)t->n * (sizeof(struct ctx_rec) + sizeof(struct ctx_tree_proc)));
     uint64_t off = first;

@@ -38,9 +38,15 @@ struct crtree {
  * (1: checkpoint pid alone, the usual way), or -errno with t->msg. */
 int crtree_find(struct crtree *t, pid_t pid, int scope, int fd, unsigned timeout_ms, unsigned flags);
 
-/* Freezes them all and writes the tree file to t->fd.  0, or -errno with t->msg (the
- * processes then resume unharmed when crtree_close is called). */
+/* Freezes them all and writes the tree file to t->fd (one process alone: an ordinary
+ * one-process file).  0, or -errno with t->msg (the processes then resume unharmed
+ * when crtree_close is called). */
 int crtree_checkpoint(struct crtree *t);
+
+/* The same in two steps, for a requester that freezes several trees (a Slurm step's
+ * tasks on every node) before any is written: crtree_freeze, then crtree_write. */
+int crtree_freeze(struct crtree *t);
+int crtree_write(struct crtree *t);
 
 /* The file is in place: every process gets `signal` (0: none) and runs again. */
 void crtree_commit(struct crtree *t, int signal);

@@ -2,7 +2,6 @@
 #define _GNU_SOURCE
 #include "coordinated.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -16,69 +15,9 @@
 
 #include "control.h"
 #include "request_client.h"
+#include "tree_request.h"
 
-#define MAX_FDS_SEEN 4096
 
-/* What a process cannot see from inside, as a one-process tree: its stdio, the pipes
- * whose both ends it has, its sockets. */
-static void fill_prepare(pid_t pid, struct cr_ctl_prepare *p)
-{
-    memset(p, 0, sizeof *p);
-    p->magic = CR_CTL_MAGIC;
-    p->op = CR_CMD_PREPARE;
-    p->index = 0;
-    char path[320], link[128];
-    for (int i = 0; i < 3; i++) {
-        struct stat st;
-        snprintf(path, sizeof path, "/proc/%d/fd/%d", (int)pid, i);
-        if (stat(path, &st) == 0) {
-            p->stdio[i].dev = st.st_dev;
-            p->stdio[i].ino = st.st_ino;
-            p->stdio[i].rdev = st.st_rdev;
-            p->stdio[i].valid = 1;
-        }
-    }
-    static struct { unsigned long ino; int ends; } pipes[MAX_FDS_SEEN];
-    int np = 0;
-    snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
-    DIR *d = opendir(path);
-    struct dirent *e;
-    while (d && (e = readdir(d))) {
-        if (e->d_name[0] == '.')
-            continue;
-        snprintf(path, sizeof path, "/proc/%d/fd/%s", (int)pid, e->d_name);
-        ssize_t n = readlink(path, link, sizeof link - 1);
-        if (n <= 0)
-            continue;
-        link[n] = 0;
-        unsigned long ino;
-        if (sscanf(link, "socket:[%lu]", &ino) == 1) {
-            if (p->nsocks < CR_CTL_MAX_TREE_SOCKS)
-                p->socks[p->nsocks++] = ino;
-        } else if (sscanf(link, "pipe:[%lu]", &ino) == 1) {
-            char info[320], line[128];
-            unsigned flags = 0;
-            snprintf(info, sizeof info, "/proc/%d/fdinfo/%s", (int)pid, e->d_name);
-            FILE *f = fopen(info, "re");
-            while (f && fgets(line, sizeof line, f))
-                sscanf(line, "flags: %o", &flags);
-            if (f)
-                fclose(f);
-            int end = (flags & O_ACCMODE) == O_RDONLY ? 1 : 2, k;
-            for (k = 0; k < np && pipes[k].ino != ino; k++)
-                ;
-            if (k == np && np < MAX_FDS_SEEN)
-                pipes[np++] = (typeof(pipes[0])){ ino, 0 };
-            if (k < np)
-                pipes[k].ends |= end;
-        }
-    }
-    if (d)
-        closedir(d);
-    for (int k = 0; k < np; k++)
-        if (pipes[k].ends == 3 && p->npipes < CR_CTL_MAX_TREE_PIPES)
-            p->pipes[p->npipes++] = pipes[k].ino;
-}
 
 static long ms_left(const struct timespec *end)
 {
@@ -179,11 +118,13 @@ int cr_coord_files_verdict(int ok, void *arg)
 int cr_coordinated(struct coord_task *t, int n, int stop, unsigned maxwait_s, coord_verdict verdict,
                    void *arg)
 {
-    struct crq *q = calloc((size_t)n, sizeof *q);
+    /* each task with its descendants: the engine's tree capture (one process alone
+     * gives an ordinary one-process file) */
+    struct crtree *tr = calloc((size_t)n, sizeof *tr);
     int *fds = calloc((size_t)n, sizeof *fds), *started = calloc((size_t)n, sizeof *started);
     int first = 0;
-    if (!q || !fds || !started) {
-        free(q), free(fds), free(started);
+    if (!tr || !fds || !started) {
+        free(tr), free(fds), free(started);
         for (int i = 0; i < n; i++) {
             t[i].status = ENOMEM;
             snprintf(t[i].err, sizeof t[i].err, "%s", strerror(ENOMEM));
@@ -192,30 +133,21 @@ int cr_coordinated(struct coord_task *t, int n, int stop, unsigned maxwait_s, co
         return ENOMEM;
     }
     /* 1: every local task frozen; none runs on until the requester says so */
-    unsigned flags = CR_CTL_TREE | (stop ? 0 : CR_CTL_CONTINUE);
+    unsigned flags = stop ? 0 : CR_CTL_CONTINUE;
     for (int i = 0; i < n; i++) {
         fds[i] = open(t[i].dest, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-        if (fds[i] < 0) {
-            t[i].status = errno;
-            snprintf(t[i].err, sizeof t[i].err, "cannot create %s: %s", t[i].dest, strerror(errno));
-        } else if (crq_start(&q[i], t[i].pid, fds[i], maxwait_s * 1000, flags) < 0) {
-            t[i].status = q[i].err ? q[i].err : EIO;
-            snprintf(t[i].err, sizeof t[i].err, "%s", q[i].msg);
-        } else {
+        int rc = fds[i] < 0 ? -errno : crtree_find(&tr[i], t[i].pid, CTX_SCOPE_TREE, fds[i],
+                                                   maxwait_s * 1000, flags);
+        if (rc >= 0) {
             started[i] = 1;
+            rc = crtree_freeze(&tr[i]);
         }
-    }
-    struct timespec end;
-    clock_gettime(CLOCK_MONOTONIC, &end);
-    end.tv_sec += maxwait_s + 5;
-    for (int i = 0; i < n; i++) {
-        if (!started[i])
-            continue;
-        crq_wait_phase(&q[i], CR_CTL_FROZEN, (int)ms_left(&end));
-        if (!q[i].frozen || q[i].err) {
-            t[i].status = q[i].err ? q[i].err : ETIMEDOUT;
-            snprintf(t[i].err, sizeof t[i].err, "%s", q[i].msg[0] ? q[i].msg :
-                     "did not stop within MaxWait (errno 110, ETIMEDOUT)");
+        if (rc < 0) {
+            t[i].status = -rc;
+            if (fds[i] < 0)
+                snprintf(t[i].err, sizeof t[i].err, "cannot create %s: %s", t[i].dest, strerror(-rc));
+            else
+                snprintf(t[i].err, sizeof t[i].err, "%.790s", tr[i].msg);
         }
     }
     for (int i = 0; i < n && !first; i++)
@@ -230,23 +162,13 @@ int cr_coordinated(struct coord_task *t, int n, int stop, unsigned maxwait_s, co
                      "or did not answer in time)");
         }
     }
-    /* 3: each writes its image and goes on (or stops) */
+    /* 3: each writes its image (its tree's) and goes on (or stops) */
     for (int i = 0; i < n && !first; i++) {
-        static struct cr_ctl_prepare prep;
-        fill_prepare(t[i].pid, &prep);
-        if (crq_prepare(&q[i], &prep) < 0 || (crq_wait_phase(&q[i], CR_CTL_PREPARED, -1), !q[i].prepared) ||
-            q[i].err || (q[i].snapshot && crq_send(&q[i], CR_CMD_RELEASE, 0) < 0)) {
-            first = t[i].status = q[i].err ? q[i].err : EIO;
-            snprintf(t[i].err, sizeof t[i].err, "%s", q[i].msg[0] ? q[i].msg : "lost during the checkpoint");
-        }
-    }
-    for (int i = 0; i < n && !first; i++) {
-        if (lseek(fds[i], 0, SEEK_SET) < 0 || crq_send(&q[i], CR_CMD_WRITE, 0) < 0 ||
-            (crq_wait(&q[i], -1), q[i].err)) {
-            first = t[i].status = q[i].err ? q[i].err : errno ? errno : EIO;
-            snprintf(t[i].err, sizeof t[i].err, "%s", q[i].msg[0] ? q[i].msg : strerror(t[i].status));
+        if (crtree_write(&tr[i]) < 0) {
+            first = t[i].status = tr[i].err ? tr[i].err : EIO;
+            snprintf(t[i].err, sizeof t[i].err, "%.790s", tr[i].msg);
         } else {
-            t[i].bytes = q[i].bytes;
+            t[i].bytes = tr[i].bytes;
         }
     }
     for (int i = 0; i < n && !first; i++)
@@ -254,13 +176,12 @@ int cr_coordinated(struct coord_task *t, int n, int stop, unsigned maxwait_s, co
             first = t[i].status = errno;
             snprintf(t[i].err, sizeof t[i].err, "cannot sync %s: %s", t[i].dest, strerror(errno));
         }
-    /* the files are in place: commit (a process whose snapshot child wrote its image
-     * already runs); on failure, closing resumes the processes unharmed */
+    /* the files are in place: commit; on failure, closing resumes the processes unharmed */
     for (int i = 0; i < n; i++) {
         if (started[i]) {
-            if (!first && !q[i].snapshot)
-                crq_commit(&q[i], stop ? SIGSTOP : 0);
-            crq_close(&q[i]);
+            if (!first)
+                crtree_commit(&tr[i], stop ? SIGSTOP : 0);
+            crtree_close(&tr[i]);
         }
         if (fds[i] >= 0)
             close(fds[i]);
@@ -271,6 +192,6 @@ int cr_coordinated(struct coord_task *t, int n, int stop, unsigned maxwait_s, co
             snprintf(t[i].err, sizeof t[i].err, "called off: another task failed");
         }
     }
-    free(q), free(fds), free(started);
+    free(tr), free(fds), free(started);
     return first;
 }
