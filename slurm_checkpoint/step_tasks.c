@@ -11,8 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* comm and ppid from /proc/PID/stat; 0 or -1 */
-static int proc_stat(pid_t pid, char *comm, size_t len, pid_t *ppid)
+int step_proc_stat(pid_t pid, char *comm, size_t len, pid_t *ppid)
 {
     char path[64], buf[1024];
     snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
@@ -54,7 +53,7 @@ static pid_t child_of(pid_t parent)
     while (d && (e = readdir(d)) && !found) {
         pid_t pid = (pid_t)atoi(e->d_name), pp;
         char comm[64];
-        if (pid > 0 && proc_stat(pid, comm, sizeof comm, &pp) == 0 && pp == parent)
+        if (pid > 0 && step_proc_stat(pid, comm, sizeof comm, &pp) == 0 && pp == parent)
             found = pid;
     }
     if (d)
@@ -69,7 +68,7 @@ pid_t step_task_target(pid_t pid)
     /* a task restarted at launch is cr_restart: what runs is its child, or for a
      * tree (a batch script) its grandchild, below the tree's pid 1 (a cr_restart too) */
     for (int depth = 0; depth < 2; depth++) {
-        if (proc_stat(pid, comm, sizeof comm, &ppid) < 0 || strcmp(comm, "cr_restart") ||
+        if (step_proc_stat(pid, comm, sizeof comm, &ppid) < 0 || strcmp(comm, "cr_restart") ||
             (c = child_of(pid)) <= 0)
             break;
         pid = c;
@@ -100,8 +99,8 @@ int step_tasks_find(const char *job, const char *step, const char *node, struct 
         snprintf(path, sizeof path, "/proc/%d", (int)pid);
         if (stat(path, &st) < 0 || st.st_uid != me)
             continue;
-        if (proc_stat(pid, comm, sizeof comm, &ppid) < 0 ||
-            proc_stat(ppid, pcomm, sizeof pcomm, &ppid) < 0 || strcmp(pcomm, "slurmstepd"))
+        if (step_proc_stat(pid, comm, sizeof comm, &ppid) < 0 ||
+            step_proc_stat(ppid, pcomm, sizeof pcomm, &ppid) < 0 || strcmp(pcomm, "slurmstepd"))
             continue;
         snprintf(path, sizeof path, "/proc/%d/environ", (int)pid);
         int fd = open(path, O_RDONLY | O_CLOEXEC);

@@ -16,6 +16,9 @@ struct step_task {
     char scratch[4096];   /* its SLURM_CHECKPOINT_SCRATCH_DIR (node-local staging), "" if none */
 };
 
+/* comm and ppid of pid from /proc/PID/stat; 0, or -1 when it is gone. */
+int step_proc_stat(pid_t pid, char *comm, size_t len, pid_t *ppid);
+
 /* What to checkpoint for task pid: pid, or, when the task is cr_restart (restarted at
  * launch), the process it restored. */
 pid_t step_task_target(pid_t pid);

@@ -29,6 +29,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "step_tasks.h"
+
 static const char *me = "srun (slurm-cr)";
 static volatile pid_t srun_pid;
 
@@ -68,28 +70,6 @@ static int slurm_var(const char *kv)
     return !strncmp(kv, "SLURM", 5) || !strncmp(kv, "_SLURM", 6) || !strncmp(kv, "SBATCH_", 7);
 }
 
-/* /proc/PID/stat: comm and ppid */
-static int proc_stat(pid_t pid, char *comm, size_t len, pid_t *ppid)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return -1;
-    buf[n] = 0;
-    char *o = strchr(buf, '('), *c = strrchr(buf, ')');
-    int pp;
-    char st;
-    if (!o || !c || sscanf(c + 1, " %c %d", &st, &pp) != 2)
-        return -1;
-    snprintf(comm, len, "%.*s", (int)(c - o - 1), o + 1);
-    *ppid = pp;
-    return 0;
-}
 
 /* In a restored tree: the Slurm environment of the job that restarted it, from the
  * nearest cr_restart among our ancestors (pids as /proc shows them: /proc/self is
@@ -103,7 +83,7 @@ static void take_restarting_env(void)
     self[n] = 0;
     pid_t pid = (pid_t)atoi(self), pp;
     for (int depth = 0; depth < 64 && pid > 1; depth++) {
-        if (proc_stat(pid, comm, sizeof comm, &pp) < 0)
+        if (step_proc_stat(pid, comm, sizeof comm, &pp) < 0)
             return;
         if (depth > 0 && !strcmp(comm, "cr_restart"))
             break;
