@@ -38,8 +38,7 @@ extern const char cr_restorer_blob[], cr_restorer_blob_end[];
 extern const ptrdiff_t __rseq_offset __attribute__((weak));
 extern const unsigned int __rseq_size __attribute__((weak));
 
-static int say(char *err, size_t len, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int say(char *err, size_t len, int code, const char *fmt, ...)
+int cr_say(char *err, size_t len, int code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -52,9 +51,9 @@ int cr_restart_add_relocation(struct cr_restart_opts *o, const char *arg, char *
 {
     const char *eq = strchr(arg, '=');
     if (!eq || eq == arg || !eq[1] || arg[0] != '/' || eq[1] != '/')
-        return say(err, len, EINVAL, "--relocate wants OLD=NEW with two absolute paths, not '%s'", arg);
+        return cr_say(err, len, EINVAL, "--relocate wants OLD=NEW with two absolute paths, not '%s'", arg);
     if (o->nreloc >= CR_MAX_RELOCATE)
-        return say(err, len, EINVAL, "at most %d --relocate options", CR_MAX_RELOCATE);
+        return cr_say(err, len, EINVAL, "at most %d --relocate options", CR_MAX_RELOCATE);
     o->reloc_old[o->nreloc] = strndup(arg, (size_t)(eq - arg));
     o->reloc_new[o->nreloc] = eq + 1;
     o->nreloc++;
@@ -154,7 +153,7 @@ static int check_vdso(const struct ctx_image *img, char *err, size_t len)
             ok = 0;
     }
     if (!ok || nimg != ncur)
-        return say(err, len, ENOEXEC, "made on %s kernel %s, whose vdso differs from this one "
+        return cr_say(err, len, ENOEXEC, "made on %s kernel %s, whose vdso differs from this one "
                    "(kernel %s): restart it on a machine running kernel %s", "x86_64",
                    img->hdr.kernel_release, u.release, img->hdr.kernel_release);
     return 0;
@@ -185,10 +184,10 @@ int cr_restart_check(const struct ctx_image *img, const struct cr_restart_opts *
         const char *what = !strcmp(orig, img->exe) ? "the executable" : "the mapped file";
         struct stat st;
         if (stat(path, &st) < 0)
-            return say(err, len, ENOENT, "%s %s is gone (%s): put it back, or give its new place "
+            return cr_say(err, len, ENOENT, "%s %s is gone (%s): put it back, or give its new place "
                        "with --relocate %s=NEW", what, path, strerror(errno), orig);
         if (!same_file(&v->id, &st, moved))
-            return say(err, len, ESTALE, "%s %s changed since the checkpoint (%s): restore the "
+            return cr_say(err, len, ESTALE, "%s %s changed since the checkpoint (%s): restore the "
                        "original, or give a copy of it with --relocate %s=NEW", what, path,
                        moved ? "size differs" : "inode, size or time differ", orig);
     }
@@ -202,7 +201,7 @@ int cr_restart_check(const struct ctx_image *img, const struct cr_restart_opts *
         const char *path = relocate(o, (const char *)(f + 1), buf, sizeof buf, &moved);
         struct stat st;
         if (stat(path, &st) < 0)
-            return say(err, len, ENOENT, "%s (open as fd %d) is gone (%s): put it back, or use "
+            return cr_say(err, len, ENOENT, "%s (open as fd %d) is gone (%s): put it back, or use "
                        "--relocate", path, f->fd, strerror(errno));
     }
     return 0;
@@ -648,14 +647,14 @@ pid_t cr_restart_spawn(struct ctx_image *img, const struct cr_restart_opts *o, c
 {
     int pfd[2];
     if (pipe2(pfd, O_CLOEXEC) < 0)
-        return say(err, len, errno, "cannot create a pipe: %s", strerror(errno));
+        return cr_say(err, len, errno, "cannot create a pipe: %s", strerror(errno));
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) {
         int e = errno;
         close(pfd[0]);
         close(pfd[1]);
-        return say(err, len, e, "cannot fork: %s", strerror(e));
+        return cr_say(err, len, e, "cannot fork: %s", strerror(e));
     }
     if (pid == 0) {
         close(pfd[0]);
@@ -675,11 +674,11 @@ pid_t cr_restart_spawn(struct ctx_image *img, const struct cr_restart_opts *o, c
     waitpid(pid, &status, 0);
     if (n == (ssize_t)sizeof st) {
         st.msg[sizeof st.msg - 1] = 0;
-        return say(err, len, st.err, "%s: %s", st.msg, strerror(st.err));
+        return cr_say(err, len, st.err, "%s: %s", st.msg, strerror(st.err));
     }
     if (WIFSIGNALED(status))
-        return say(err, len, EIO, "the restorer died with signal %d (%s)", WTERMSIG(status),
+        return cr_say(err, len, EIO, "the restorer died with signal %d (%s)", WTERMSIG(status),
                    strsignal(WTERMSIG(status)));
-    return say(err, len, EIO, "the restorer exited with status %d before the process was restored",
+    return cr_say(err, len, EIO, "the restorer exited with status %d before the process was restored",
                WEXITSTATUS(status));
 }

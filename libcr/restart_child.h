@@ -33,6 +33,9 @@ struct child {
     uint32_t nhelpers;
 };
 
+/* Writes the message into err and returns -code: how restart's functions refuse. */
+int cr_say(char *err, size_t len, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
 /* Reports to the waiting cr_restart and exits. */
 __attribute__((noreturn, format(printf, 3, 4)))
 void child_fail(struct child *c, int code, const char *fmt, ...);

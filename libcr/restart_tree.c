@@ -42,15 +42,6 @@ static struct {
     int ctty_fd;               /* a session leader's new terminal, until its fds are open */
 } T = { .ctty_fd = -1 };
 
-static int say(char *err, size_t len, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int say(char *err, size_t len, int code, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, len, fmt, ap);
-    va_end(ap);
-    return -code;
-}
 
 static struct child reporter(void)
 {
@@ -514,13 +505,13 @@ static int new_namespace(char *err, size_t len)
 {
     if (getuid() == 0) {
         if (unshare(CLONE_NEWPID) < 0)
-            return say(err, len, errno, "cannot create a pid namespace: %s", strerror(errno));
+            return cr_say(err, len, errno, "cannot create a pid namespace: %s", strerror(errno));
         return 0;
     }
     uid_t uid = getuid();
     gid_t gid = getgid();
     if (unshare(CLONE_NEWUSER | CLONE_NEWPID) < 0)
-        return say(err, len, errno, "cannot create a user and pid namespace for the tree's pids: "
+        return cr_say(err, len, errno, "cannot create a user and pid namespace for the tree's pids: "
                    "%s (are unprivileged user namespaces disabled? see user.max_user_namespaces); "
                    "root can restart it with --restore-pid", strerror(errno));
     char map[64];
@@ -532,7 +523,7 @@ static int new_namespace(char *err, size_t len)
     if (rc == 0)
         rc = write_text("/proc/self/gid_map", map);
     if (rc < 0)
-        return say(err, len, errno, "cannot map uid %u in the tree's user namespace: %s",
+        return cr_say(err, len, errno, "cannot map uid %u in the tree's user namespace: %s",
                    (unsigned)uid, strerror(errno));
     /* entering the namespace made us undumpable: the user's own tools (cr_checkpoint,
      * the Slurm node agent) must still see the tree's processes in /proc */
@@ -549,20 +540,20 @@ pid_t cr_restart_spawn_tree(struct ctx_tree *t, const struct cr_restart_opts *o,
     *exit_fd = -1;
     if (restore_pid) {
         if (geteuid() != 0 && !have_cap(CAP_CHECKPOINT_RESTORE) && !have_cap(CAP_SYS_ADMIN))
-            return say(err, len, EPERM, "--restore-pid needs root or CAP_CHECKPOINT_RESTORE; "
+            return cr_say(err, len, EPERM, "--restore-pid needs root or CAP_CHECKPOINT_RESTORE; "
                        "without it the tree gets its own pid namespace, where its pids are the same");
         for (uint32_t i = 0; i < t->n; i++)
             if (kill(t->procs[i].pid, 0) == 0 || errno == EPERM)
-                return say(err, len, EBUSY, "--restore-pid: pid %d (of %s) is in use; nothing was "
+                return cr_say(err, len, EBUSY, "--restore-pid: pid %d (of %s) is in use; nothing was "
                            "started (restart without --restore-pid to give the tree its own pid "
                            "namespace)", t->procs[i].pid, t->procs[i].comm);
     }
     int st[2], ex[2];
     if (pipe2(st, O_CLOEXEC) < 0 || pipe2(ex, O_CLOEXEC) < 0)
-        return say(err, len, errno, "cannot create a pipe: %s", strerror(errno));
+        return cr_say(err, len, errno, "cannot create a pipe: %s", strerror(errno));
     uint32_t *created = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (created == MAP_FAILED)
-        return say(err, len, errno, "cannot map shared memory: %s", strerror(errno));
+        return cr_say(err, len, errno, "cannot map shared memory: %s", strerror(errno));
     T.t = t;
     T.o = o;
     T.created = created;
@@ -593,7 +584,7 @@ pid_t cr_restart_spawn_tree(struct ctx_tree *t, const struct cr_restart_opts *o,
     close(ex[1]);
     munmap(created, 4096);
     if (child < 0)
-        return say(err, len, errno, "cannot fork: %s", strerror(errno));
+        return cr_say(err, len, errno, "cannot fork: %s", strerror(errno));
     uint32_t ok = 0;
     struct rp_status s;
     while (ok < nlive) {
@@ -608,9 +599,9 @@ pid_t cr_restart_spawn_tree(struct ctx_tree *t, const struct cr_restart_opts *o,
             close(st[0]);
             close(ex[0]);
             if (n != (ssize_t)sizeof s)
-                return say(err, len, EIO, "a process of the tree died while it was restored");
+                return cr_say(err, len, EIO, "a process of the tree died while it was restored");
             s.msg[sizeof s.msg - 1] = 0;
-            return say(err, len, s.err, "%s: %s", s.msg, strerror(s.err));
+            return cr_say(err, len, s.err, "%s: %s", s.msg, strerror(s.err));
         }
         ok++;
     }
