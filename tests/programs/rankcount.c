@@ -4,7 +4,9 @@
  * "rank R done VALUE" on stdout.  The output depends on the rank, so a task restarted
  * from another rank's image shows.
  * With RANKCOUNT_BARE=R, rank R runs without the slurm-cr runtime (it execs itself
- * again without LD_PRELOAD): a task that cannot be checkpointed. */
+ * again without LD_PRELOAD): a task that cannot be checkpointed.
+ * With RANKCOUNT_BIG=R:MIB, rank R also holds MIB MiB of written memory, so that its
+ * checkpoint takes a while (a node can be made to fail in the middle of it). */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdio.h>
@@ -12,6 +14,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+unsigned char *rankcount_ballast; /* global: the compiler must keep its stores */
 
 int main(int argc, char **argv)
 {
@@ -26,6 +30,17 @@ int main(int argc, char **argv)
         execv("/proc/self/exe", argv);
         perror("execv");
         return 1;
+    }
+    const char *big = getenv("RANKCOUNT_BIG");
+    if (big && atoi(big) == rank && strchr(big, ':')) {
+        size_t len = (size_t)atol(strchr(big, ':') + 1) << 20;
+        unsigned char *mem = rankcount_ballast = malloc(len);
+        if (!mem) {
+            perror("malloc");
+            return 1;
+        }
+        for (size_t i = 0; i < len; i++) /* not zero: every page is written out */
+            mem[i] = (unsigned char)(i * 131 + (size_t)rank);
     }
     int steps = atoi(argv[2]);
     long delay_ms = atol(argv[3]);

@@ -9,8 +9,8 @@
 # Or source it and call cluster_start / cluster_stop / cluster_status DIR, then
 # cluster_env DIR (exports SLURM_CONF, CLUSTER_DIR, CLUSTER_USER, CLUSTER_SHARED)
 # and cluster_run [VAR=value...] CMD... to run a client command as the job user,
-# cluster_wait_job JOBID to wait for a job's end, cluster_node_start DIR NODE to
-# bring back a slurmd that a test killed.
+# cluster_wait_job JOBID to wait for a job's end, cluster_node_kill DIR NODE to
+# play a node failure and cluster_node_start DIR NODE to bring it back.
 #
 # Everything is kept under DIR, so nothing touches a system Slurm or munge:
 #   DIR/slurm.conf, DIR/plugstack.conf   (a plugstack.conf put there before start is kept)
@@ -152,9 +152,11 @@ SlurmUser=root
 SlurmdUser=root
 
 # Munge, but through the private munged of this cluster, never the system one.
+# Step credentials live 20 s instead of 120: a requeued job waits that long before it
+# may start again (a node refuses a job whose old credential it still holds revoked).
 AuthType=auth/munge
 CredType=cred/munge
-AuthInfo=socket=$d/munge/munge.socket.2
+AuthInfo=socket=$d/munge/munge.socket.2,cred_expire=20
 
 StateSaveLocation=$d/state
 SlurmctldPidFile=$d/run/slurmctld.daemon.pid
@@ -315,6 +317,26 @@ cluster_node_start() {
         _cl_spawn "$d" "slurmd-$node" slurmd -D -N "$node" -f "$d/slurm.conf" || return 1
     fi
     _cl_await "$t" "$node was idle" "$d" "_cl_node_idle $node" "slurmd-$node" || { _cl_tails "$d"; return 1; }
+}
+
+# cluster_node_kill DIR NODE: NODE dies at once: SIGKILL to its slurmd, to its step
+# daemons (found by the log file of NODE they hold open) and to every process under
+# them, all at the same moment.  slurmctld learns it the way it would of a real
+# failure (no answer within SlurmdTimeout); cluster_node_start brings NODE back.
+cluster_node_kill() {
+    _cl_need_root || return 1
+    local d node=${2:-} p exe pids="" slurmd
+    d=$(_cl_dir "${1:-}") || return 1
+    case " $CLUSTER_NODES " in *" $node "*) ;; *) _cl_msg "no node '$node'"; return 1 ;; esac
+    slurmd=$(_cl_ours "$d" "slurmd-$node") || { _cl_msg "slurmd of $node is not running"; return 1; }
+    for p in $(_cl_stepds "$d"); do
+        [ -n "$(find "/proc/$p/fd" -maxdepth 1 -lname "$d/log/slurmd-$node.log" -print -quit 2>/dev/null)" ] &&
+            pids="$pids $p"
+    done
+    [ -z "$pids" ] || pids=$(_cl_tree $pids)
+    kill -STOP $slurmd $pids 2>/dev/null # none of them may notice the others go
+    kill -KILL $slurmd $pids 2>/dev/null
+    _cl_msg "$node killed: slurmd $slurmd, its steps and their processes:" $pids
 }
 
 _cl_node_idle() { SLURM_CONF=$2/slurm.conf timeout 10 sinfo -h -n "$1" -o %t 2>/dev/null | grep -qx idle; }
