@@ -151,7 +151,7 @@ int cr_batch_save_outputs(pid_t pid, const char *gendir, char *msg, size_t len)
         if (!err) {
             snprintf(path, sizeof path, "%s/output.%d.path", gendir, k);
             FILE *p = fopen(path, "we");
-            if (!p || fprintf(p, "%lld %s\n", (long long)size, target) < 0 || fclose(p) != 0)
+            if (!p || fprintf(p, "%lld %s\nfd %d\n", (long long)size, target, fd) < 0 || fclose(p) != 0)
                 err = errno ? errno : EIO;
         }
         if (err) {
@@ -164,36 +164,62 @@ int cr_batch_save_outputs(pid_t pid, const char *gendir, char *msg, size_t len)
     return 0;
 }
 
-void cr_batch_restore_outputs(const char *gendir)
+/* Writes the first size bytes of the file saved at saved into target (a plain file of
+ * ours, opened without following a link) from offset 0. */
+static void put_back(const char *saved, const char *target, long long size)
 {
+    int in = open(saved, O_RDONLY | O_CLOEXEC);
+    int out = open(target, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+    char buf[65536];
+    ssize_t r;
+    off_t at = 0;
+    while (in >= 0 && out >= 0 && at < size && (r = read(in, buf, sizeof buf)) > 0) {
+        if (pwrite(out, buf, (size_t)r, at) != r)
+            break;
+        at += r;
+    }
+    if (in >= 0)
+        close(in);
+    if (out >= 0)
+        close(out);
+}
+
+int cr_batch_restore_outputs(const char *gendir, char (*reloc)[CR_BATCH_ARG_MAX], int max)
+{
+    int nreloc = 0;
     for (int k = 0; k < 2; k++) {
-        char path[4400], target[4096];
+        char path[4400], target[4096], now[4096];
         long long size;
+        int fd = k + 1;
         snprintf(path, sizeof path, "%s/output.%d.path", gendir, k);
         FILE *f = fopen(path, "re");
         if (!f)
             continue;
-        int ok = fscanf(f, "%lld %4095[^\n]", &size, target) == 2 && target[0] == '/';
+        int ok = fscanf(f, "%lld %4095[^\n] fd %d", &size, target, &fd) >= 2 && target[0] == '/' &&
+                 size >= 0 && (fd == 1 || fd == 2);
         fclose(f);
-        struct stat st;
-        /* only a plain file of ours that lost what the script had written */
-        if (!ok || lstat(target, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != getuid() ||
-            st.st_size >= size)
+        if (!ok)
             continue;
         snprintf(path, sizeof path, "%s/output.%d", gendir, k);
-        int in = open(path, O_RDONLY | O_CLOEXEC);
-        int out = open(target, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
-        char buf[65536];
-        ssize_t r;
-        off_t at = 0;
-        while (in >= 0 && out >= 0 && at < size && (r = read(in, buf, sizeof buf)) > 0) {
-            if (pwrite(out, buf, (size_t)r, at) != r)
-                break;
-            at += r;
+        /* this job's own file for that descriptor */
+        char link[32];
+        snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+        ssize_t n = readlink(link, now, sizeof now - 1);
+        struct stat st;
+        if (n > 0 && now[0] == '/') {
+            now[n] = 0;
+            if (strcmp(now, target) && !strchr(now, '=') && !strchr(target, '=') &&
+                fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == getuid() && nreloc < max) {
+                if (st.st_size < size)
+                    put_back(path, now, size);
+                snprintf(reloc[nreloc++], CR_BATCH_ARG_MAX, "--relocate=%s=%s", target, now);
+                continue;
+            }
         }
-        if (in >= 0)
-            close(in);
-        if (out >= 0)
-            close(out);
+        /* the same file: only a plain file of ours that lost what the script had written */
+        if (lstat(target, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != getuid() || st.st_size >= size)
+            continue;
+        put_back(path, target, size);
     }
+    return nreloc;
 }

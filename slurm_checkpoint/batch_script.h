@@ -15,12 +15,16 @@
 int cr_batch_save_script(pid_t pid, const char *gendir, char *msg, size_t len);
 
 /* The batch script's output files (its stdout and stderr, when they are regular
- * files): Slurm truncates them when it starts a requeued job, while the restored
- * script writes on at its old offset.  A checkpoint keeps what was written up to then
- * (gen.N/output.K and output.K.path: "SIZE PATH"); cr_batch_restore_outputs puts it
- * back into an output file that is now shorter.  0, or -errno with msg. */
+ * files).  A checkpoint keeps what was written up to then (gen.N/output.K, and
+ * output.K.path: "SIZE PATH" then "fd FD").  At restart, cr_batch_restore_outputs gives
+ * it back: under the same job (a requeue) Slurm truncated the files while the restored
+ * script writes on at its old offset, so the saved part is written back into a file that
+ * is now shorter; in a new job, whose output files are others (slurm-<newid>.out), those
+ * get the saved part and the script goes on writing there: a "--relocate=OLD=NEW" for
+ * cr_restart is put in reloc[] (at most max).  Returns how many were put. */
 int cr_batch_save_outputs(pid_t pid, const char *gendir, char *msg, size_t len);
-void cr_batch_restore_outputs(const char *gendir);
+#define CR_BATCH_ARG_MAX 8300
+int cr_batch_restore_outputs(const char *gendir, char (*reloc)[CR_BATCH_ARG_MAX], int max);
 
 /* "--relocate=ORIGINAL=GENDIR/slurm_script" when gendir holds a copy, else "" */
 void cr_batch_relocate_arg(const char *gendir, char *out, size_t len);

@@ -124,12 +124,19 @@ int cr_restart_at_launch(spank_t sp, const char *dir, const char *cr_restart, co
         return fail(1, EINVAL, gen, (int)rank, "--restart-dir=%s: a quote in a path", dir);
     snprintf(ok, sizeof ok, "--run-on-success=%s event RSTRT_END %s %s %u %u", qa, qd, qn, gen, rank);
     snprintf(bad, sizeof bad, "--run-on-failure=%s event RSTRT_ERROR %s %s %u %u", qa, qd, qn, gen, rank);
-    char reloc[8800] = "";
-    if (batch) {
-        cr_batch_relocate_arg(m_dir, reloc, sizeof reloc);
-        cr_batch_restore_outputs(m_dir); /* Slurm truncated them for a requeued job */
+    static char reloc[3][CR_BATCH_ARG_MAX];
+    char *argv[8] = { (char *)cr_restart, ok, bad };
+    int argc = 3;
+    if (batch) { /* the script from its copy; its output where this job's goes */
+        cr_batch_relocate_arg(m_dir, reloc[0], sizeof reloc[0]);
+        if (reloc[0][0])
+            argv[argc++] = reloc[0];
+        int k = cr_batch_restore_outputs(m_dir, reloc + 1, 2);
+        for (int i = 0; i < k; i++)
+            argv[argc++] = reloc[1 + i];
     }
-    char *argv[] = { (char *)cr_restart, ok, bad, reloc[0] ? reloc : file, reloc[0] ? file : NULL, NULL };
+    argv[argc++] = file;
+    argv[argc] = NULL;
     /* the task's environment, without the runtime: the image holds its own */
     char **env = NULL, **clean;
     size_t n = 0;

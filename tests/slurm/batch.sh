@@ -4,8 +4,10 @@
 # tree in <dir>/<jobid>/gen.N (script.ckpt, a copy of the script, a manifest);
 # `scontrol checkpoint vacate <jobid>` checkpoints it and ends the job mid-computation;
 # `sbatch --restart-dir=<dir>/<jobid> job.sh` resumes it (the script is not run
-# again; the restarted script is checkpointed, vacated and resumed again), and so does `scontrol checkpoint restart <jobid>` from the saved, munge-signed
-# record; outputs match an uninterrupted run.  Refused: restart of a record that was
+# again; the restarted script is checkpointed, vacated and resumed again), and so does
+# `scontrol checkpoint restart <jobid>` from the saved, munge-signed record; outputs
+# match an uninterrupted run (after sbatch --restart-dir the script's goes on in the
+# new job's slurm-<id>.out, after checkpoint restart in the saved job's own file).  Refused: restart of a record that was
 # changed, of a directory of another user, and sbatch --restart-dir of a missing
 # directory (the script does not run).
 . "$top_srcdir/tests/slurm/lib.sh"
@@ -73,6 +75,7 @@ cluster_run "${SC[@]}" checkpoint create "$job" 2> "$D/create.err" || fail "crea
 out=$(cluster_run "${SC[@]}" checkpoint error "$job" 2>&1); [ "$out" = "error(0): none" ] || fail "error said: $out"
 cluster_run "${SC[@]}" checkpoint vacate "$job" 2> "$D/vacate.err" || fail "vacate failed: $(cat "$D/vacate.err")"
 st=$(cluster_wait_job "$job" 30); [ "$st" != COMPLETED ] && [ "${st#*timed out}" = "$st" ] || fail "the vacated job ended as $st"
+cp "$S/slurm-$job.out" "$D/vacated.out"
 n=$(wc -l < "$S/run1/rank.0")
 [ "$n" -gt 20 ] && [ "$n" -lt $STEPS ] || fail "the job was vacated after $n of $STEPS steps"
 grep -q '"request":"scontrol"' "$img/events.jsonl" || fail "no event of the vacate's checkpoint"
@@ -95,7 +98,9 @@ grep -q '"event":"RSTRT_END"' "$img/events.jsonl" || fail "no RSTRT_END event"
 job2=$(cluster_run sbatch --parsable --restart-dir="$S/ck/$job2" "$S/job.sh" "$S/fresh") || fail "sbatch --restart-dir failed"
 st=$(cluster_wait_job "$job2" 90) || fail "the job restarted twice ended as $st: $(cat "$S/slurm-$job.out" 2>&1)"
 [ ! -e "$S/fresh" ] || fail "the batch script started afresh instead of resuming"
-same_as_reference "$job" "$S/run1"
+# each restarted job's output file holds the script's whole output; the old ones are left
+same_as_reference "$job2" "$S/run1"
+cmp "$S/slurm-$job.out" "$D/vacated.out" || fail "a restarted script wrote into the vacated job's output file"
 
 # scontrol checkpoint restart: the saved job is submitted again and resumes
 submit "$S/run2"
@@ -118,5 +123,6 @@ job3=$(echo "$out" | sed -n 's/^Submitted batch job \([0-9]*\)$/\1/p')
 [ -n "$job3" ] || fail "restart said: $out"
 timeout 10 scontrol show job "$job3" | grep -q "UserId=$CLUSTER_USER(" || fail "the restarted job is not the owner's"
 st=$(cluster_wait_job "$job3" 90) || fail "the job restarted by scontrol ended as $st"
+# the saved job goes on in its own output file (the record's, appended to)
 same_as_reference "$job" "$S/run2"
 pass

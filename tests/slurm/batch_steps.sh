@@ -69,8 +69,9 @@ for s in a b; do
     done
 done
 # the script's output, with the ranks' lines in any order; srun's line of b restarted
-head -c "$(stat -c %s "$D/ref.out")" "$S/slurm-$job.out" | sort > "$D/got.sorted"
-sort "$D/ref.out" | cmp - "$D/got.sorted" || fail "the batch output differs from an uninterrupted run: $(cat "$S/slurm-$job.out")"
+# (all of it in the restarted job's output file)
+head -c "$(stat -c %s "$D/ref.out")" "$S/slurm-$job2.out" | sort > "$D/got.sorted"
+sort "$D/ref.out" | cmp - "$D/got.sorted" || fail "the batch output differs from an uninterrupted run: $(cat "$S/slurm-$job2.out")"
 
 # rank 3 of b without the runtime: the vacate fails and the job goes on
 cluster_run mkdir -p "$S/bare/a" "$S/bare/b"
