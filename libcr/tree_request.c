@@ -308,6 +308,9 @@ static const char *comm_of(pid_t pid, char *buf)
     return buf;
 }
 
+/* How long a process may be without its runtime up (exec'ing, or just started) */
+#define UNREADY_GRACE_MS 2000
+
 /* Connects to and freezes every live member, taking in the children they made
  * meanwhile, until the set is closed: a frozen process makes no more. */
 static int freeze_all(struct crtree *t)
@@ -329,8 +332,11 @@ static int freeze_all(struct crtree *t)
                 i--;
                 continue;
             }
-            /* just forked or exec'd: its runtime is not up yet */
-            if (rc == -ENOTSUP && now_ms() < deadline) {
+            /* just forked or exec'd: its runtime comes up within moments, or never
+             * (a program started without it need not hold the others up to MaxWait) */
+            if (rc == -ENOTSUP && !m->unready_since)
+                m->unready_since = now_ms();
+            if (rc == -ENOTSUP && now_ms() < deadline && now_ms() < m->unready_since + UNREADY_GRACE_MS) {
                 waiting = 1;
                 continue;
             }
@@ -381,6 +387,9 @@ static int freeze_all(struct crtree *t)
     for (int i = 0; i < t->n; i++)
         if (t->m[i].zombie && vanished(t, i) && find_member(t, t->m[i].pid) != i)
             i--;
+    /* a tree whose first process ended meanwhile is no longer there to be saved */
+    if (t->scope == CTX_SCOPE_TREE && (!t->n || t->m[0].pid != root || t->m[0].zombie))
+        return say(t, ESRCH, "process %d ended during the checkpoint", (int)root);
     return 0;
 }
 
