@@ -213,6 +213,7 @@ static int cmd_checkpoint(int argc, char **argv)
     /* the batch script: its whole process tree, as script.ckpt, with a copy of the script */
     int batch = !strcmp(step, "batch");
     g.batch = batch;
+    g.ntasks = t[0].ntasks;
     if (batch)
         n = 1;
     cr_event("CHKPT_BEGIN", gen, -1, 0, NULL, 0, "\"request\":\"scontrol\"");

@@ -108,6 +108,7 @@ static int by_rank(const void *a, const void *b)
 static int complete(struct cr_gen *g, char *msg, size_t msglen)
 {
     size_t cap = 64, nl = 0;
+    unsigned want = 0;
     struct line *lines = malloc(cap * sizeof *lines);
     char path[4400];
     int err = 0;
@@ -122,6 +123,8 @@ static int complete(struct cr_gen *g, char *msg, size_t msglen)
         char buf[300];
         while (fgets(buf, sizeof buf, f)) {
             unsigned r;
+            if (sscanf(buf, "ntasks %u", &r) == 1 && r > want)
+                want = r;
             if (sscanf(buf, "task %u ", &r) != 1)
                 continue;
             if (nl == cap) {
@@ -142,6 +145,20 @@ static int complete(struct cr_gen *g, char *msg, size_t msglen)
         err = ENOMEM;
     if (!err) {
         qsort(lines, nl, sizeof *lines, by_rank);
+        /* every task of the step, once: one that ended meanwhile is in no part */
+        size_t i = 0;
+        while (want && i < nl && lines[i].rank == i)
+            i++;
+        if (want && (i != want || nl != want)) {
+            err = ESRCH;
+            if (i < want)
+                snprintf(msg, msglen, "the step has %u tasks but rank %zu was not saved (did it end "
+                         "during the checkpoint?)", want, i);
+            else
+                snprintf(msg, msglen, "the step has %u tasks, not the %zu saved", want, nl);
+        }
+    }
+    if (!err) {
         size_t len = 0, size = 128 + nl * sizeof lines[0].text;
         char *text = malloc(size);
         if (!text) {
@@ -189,6 +206,8 @@ int cr_gen_node_done(struct cr_gen *g, const unsigned *ranks, int n, const char 
     if (!text)
         return -ENOMEM;
     text[0] = 0;
+    if (g->ntasks)
+        len += (size_t)snprintf(text, 300, "ntasks %u\n", g->ntasks);
     for (int i = 0; i < n; i++) {
         char file[4400];
         cr_gen_task_path(g, ranks[i], 0, file, sizeof file);

@@ -2,10 +2,12 @@
  *
  * Layout under the step's image dir (<checkpoint dir>/<jobid>.<stepid>):
  *   gen.N.tmp/task.RANK.ckpt   each node writes its tasks' files (atomically)
- *   gen.N.tmp/part.NODEID      then the list of its tasks ("task RANK FILE NODE")
+ *   gen.N.tmp/part.NODEID      then the list of its tasks ("task RANK FILE NODE"),
+ *                              after "ntasks T", the step's task count as the node knows it
  * The node that finds every part there (exactly one: it claims gen.N.tmp/.finish)
  * writes the manifest ("generation N", "tasks T", "nodes K", then the parts' lines
- * sorted by rank), fsyncs it, renames gen.N.tmp to gen.N and points `latest` at it.
+ * sorted by rank; only if they are ranks 0..T-1, each once: a task that ended before it
+ * was saved makes the generation incomplete), fsyncs it, renames gen.N.tmp to gen.N and points `latest` at it.
  * A generation is complete only as gen.N with its manifest.
  * Periodic writers number generations by their ticks (alike on every node);
  * `scontrol checkpoint` takes the next free number and marks it with
@@ -21,6 +23,7 @@ struct cr_gen {
     char image_dir[4096];
     char tmpdir[4200];
     unsigned gen, nodeid, nnodes;
+    unsigned ntasks;     /* tasks of the whole step (0: not known); set after cr_gen_begin */
     int batch;           /* the batch step: its file is script.ckpt */
 };
 

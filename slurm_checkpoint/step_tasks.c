@@ -116,7 +116,8 @@ int step_tasks_find(const char *job, const char *step, const char *node, struct 
                    *nn = env_get(env, len, "SLURMD_NODENAME"), *r_ = env_get(env, len, "SLURM_PROCID"),
                    *img = env_get(env, len, "SLURM_CHECKPOINT_IMAGE_DIR"),
                    *iv = env_get(env, len, "SLURM_CHECKPOINT"),
-                   *sc = env_get(env, len, "SLURM_CHECKPOINT_SCRATCH_DIR");
+                   *sc = env_get(env, len, "SLURM_CHECKPOINT_SCRATCH_DIR"),
+                   *nt = env_get(env, len, "SLURM_STEP_NUM_TASKS");
         /* several clusters on one host (test clusters, with the same node names): a
          * task of another one names another slurm.conf */
         const char *conf = env_get(env, len, "SLURM_CONF"), *myconf = getenv("SLURM_CONF");
@@ -129,6 +130,7 @@ int step_tasks_find(const char *job, const char *step, const char *node, struct 
         t[n].task_pid = pid;
         t[n].pid = step_task_target(pid);
         t[n].rank = (unsigned)atoi(r_);
+        t[n].ntasks = batch ? 1 : nt ? (unsigned)atoi(nt) : 0;
         snprintf(t[n].image_dir, sizeof t[n].image_dir, "%s", img ? img : "");
         snprintf(t[n].scratch, sizeof t[n].scratch, "%s", sc && sc[0] == '/' ? sc : "");
         snprintf(t[n].interval, sizeof t[n].interval, "%s", iv && strspn(iv, "0123456789") == strlen(iv) ? iv : "");

@@ -11,6 +11,7 @@ struct step_task {
     pid_t pid;        /* what to checkpoint: the task, or the process cr_restart restored */
     pid_t task_pid;   /* the task itself (Slurm's child) */
     unsigned rank;    /* SLURM_PROCID */
+    unsigned ntasks;  /* SLURM_STEP_NUM_TASKS: the step's tasks on every node (0: not known) */
     char image_dir[4096]; /* its SLURM_CHECKPOINT_IMAGE_DIR, "" if none */
     char interval[32];    /* its SLURM_CHECKPOINT (seconds), "" if none */
     char scratch[4096];   /* its SLURM_CHECKPOINT_SCRATCH_DIR (node-local staging), "" if none */

@@ -118,7 +118,7 @@ static int checkpoint_tree(const char *tool, pid_t pid, const char *file, char *
  * generation (it was the last), 0 when written, -1 on failure (the generation will
  * not complete). */
 static int one_generation(const char *image_dir, unsigned gen, const struct task *t, int n,
-                          unsigned nodeid, unsigned nnodes, const char *node, FILE *log,
+                          unsigned nodeid, unsigned nnodes, unsigned step_ntasks, const char *node, FILE *log,
                           const char *tree_tool, const char *scratch_tpl)
 {
     char scratch[4096] = "", local[4600];
@@ -128,6 +128,7 @@ static int one_generation(const char *image_dir, unsigned gen, const struct task
     char file[4600], final[4600];
     unsigned ranks[MAX_TASKS];
     int r = cr_gen_begin(&g, image_dir, gen, nodeid, nnodes);
+    g.ntasks = tree_tool ? 1 : step_ntasks;
     if (r < 0) {
         fprintf(log, "checkpoint generation %u: cannot create %s: %s\n", gen, g.tmpdir, strerror(-r));
         return -1;
@@ -262,7 +263,8 @@ static int one_generation(const char *image_dir, unsigned gen, const struct task
 }
 
 void cr_periodic_writer(int regfd, const char *image_dir, long interval, unsigned keep,
-                        const char *nodename, unsigned nodeid, unsigned nnodes, const char *tree_tool,
+                        const char *nodename, unsigned nodeid, unsigned nnodes, unsigned step_ntasks,
+                        const char *tree_tool,
                         const char *scratch)
 {
     /* the node's name as Slurm knows it: slurmstepd has no item for it, the first task
@@ -354,7 +356,7 @@ void cr_periodic_writer(int regfd, const char *image_dir, long interval, unsigne
             snprintf(opened, sizeof opened, "%s", node);
         }
         /* pruned by the node that completed it: every node is done with older ones */
-        if (one_generation(image_dir, gen, tasks, ntasks, nodeid, nnodes, node, log, tree_tool, scratch) == 1)
+        if (one_generation(image_dir, gen, tasks, ntasks, nodeid, nnodes, step_ntasks, node, log, tree_tool, scratch) == 1)
             cr_gen_prune(image_dir, keep, gen);
     }
     _exit(0);

@@ -212,11 +212,12 @@ static void start_writer(spank_t sp, const char *image_dir, int batch)
 {
     uid_t uid = 0;
     gid_t gid = 0;
-    uint32_t nodeid = 0, nnodes = 1;
+    uint32_t nodeid = 0, nnodes = 1, ntasks = 0;
     int p[2];
     char node[256] = "";
     spank_get_item(sp, S_JOB_NODEID, &nodeid);
     spank_get_item(sp, S_JOB_NNODES, &nnodes);
+    spank_get_item(sp, S_JOB_TOTAL_TASK_COUNT, &ntasks);
     if (spank_getenv(sp, "SLURMD_NODENAME", node, sizeof node) != ESPANK_SUCCESS)
         gethostname(node, sizeof node - 1);
     if (spank_get_item(sp, S_JOB_UID, &uid) != ESPANK_SUCCESS ||
@@ -244,7 +245,7 @@ static void start_writer(spank_t sp, const char *image_dir, int batch)
         if ((geteuid() == 0 && setgroups(1, &gid) < 0) || setresgid(gid, gid, gid) < 0 ||
             setresuid(uid, uid, uid) < 0)
             _exit(1);
-        cr_periodic_writer(3, image_dir, interval, keep, node, nodeid, nnodes,
+        cr_periodic_writer(3, image_dir, interval, keep, node, nodeid, nnodes, ntasks,
                            batch ? cr_checkpoint : NULL, scratch_dir[0] ? scratch_dir : NULL);
     }
     close(p[0]);

@@ -6,7 +6,8 @@
  * With RANKCOUNT_BARE=R, rank R runs without the slurm-cr runtime (it execs itself
  * again without LD_PRELOAD): a task that cannot be checkpointed.
  * With RANKCOUNT_BIG=R:MIB, rank R also holds MIB MiB of written memory, so that its
- * checkpoint takes a while (a node can be made to fail in the middle of it). */
+ * checkpoint takes a while (a node can be made to fail in the middle of it).
+ * With RANKCOUNT_STEPS=R:N, rank R counts N steps only (it ends before the others). */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdio.h>
@@ -43,6 +44,9 @@ int main(int argc, char **argv)
             mem[i] = (unsigned char)(i * 131 + (size_t)rank);
     }
     int steps = atoi(argv[2]);
+    const char *mine = getenv("RANKCOUNT_STEPS");
+    if (mine && atoi(mine) == rank && strchr(mine, ':'))
+        steps = atoi(strchr(mine, ':') + 1);
     long delay_ms = atol(argv[3]);
     char path[4096];
     snprintf(path, sizeof path, "%s/rank.%d", argv[1], rank);

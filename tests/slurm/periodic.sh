@@ -4,7 +4,8 @@
 # its manifest, `latest` pointing at the newest, older ones pruned, events as JSON
 # lines, and to the site's event hook), as the job user;
 # a task restarted from the latest generation finishes its output as an uninterrupted
-# run does.
+# run does.  Once a task has ended, no generation is complete (each must hold every
+# task of the step), and the writer says which rank is missing.
 . "$top_srcdir/tests/slurm/lib.sh"
 HOOK=$(mktemp -d /tmp/slurm-cr-hook.XXXXXX)
 chmod 1777 "$HOOK"
@@ -58,4 +59,18 @@ cluster_run timeout 120 "$B/util/cr_restart" "$img/$latest/task.0.ckpt" > "$D/re
 k=$(wc -l < "$D/rest")
 [ "$k" -ge 2 ] || fail "the restarted task printed only $k lines"
 tail -n "$k" "$D/ref" | cmp - "$D/rest" || fail "the restarted task's output is not the end of an uninterrupted run"
+
+# rank 3 (on n2, with rank 2) ends after 3.5 s, the others after 10 s
+cluster_run mkdir -p "$S/early"
+cluster_run RANKCOUNT_STEPS=3:35 timeout 120 srun -N2 -n4 --checkpoint=0:01 --checkpoint-dir="$S/ck" \
+    "$B/tests/programs/rankcount" "$S/early" 100 100 > "$D/early.out" 2> "$D/early.err" ||
+    fail "the step failed: $(cat "$D/early.err")"
+img=$(ls -d "$S"/ck/*.0 | grep -vx "$img")
+latest=$(readlink "$img/latest") || fail "no complete generation while every rank ran"
+for m in "$img"/gen.*/manifest; do
+    grep -qx "tasks 4" "$m" || fail "a generation without every task was complete: $(cat "$m")"
+done
+[ "$(stat -c %Y "$img/$latest/manifest")" -le "$(stat -c %Y "$S/early/rank.3")" ] ||
+    fail "$latest was completed after rank 3 had ended"
+grep -q "rank 3 was not saved" "$img/errors.log" || fail "no error names rank 3: $(cat "$img/errors.log")"
 pass
