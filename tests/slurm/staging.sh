@@ -7,7 +7,8 @@
 # ENOSPC named in errors.log and in `scontrol checkpoint error` (node, rank, errno 28),
 # no incomplete generation is used, the previous complete one stays, and the step goes
 # on; with room again checkpoints resume.  A restart from the latest generation
-# matches an uninterrupted run.
+# matches an uninterrupted run.  A full shared checkpoint dir fails a create the same
+# way (ENOSPC, node and rank named), and the generation before it restarts.
 . "$top_srcdir/tests/slurm/lib.sh"
 B=$top_builddir
 SCR=$(mktemp -d /tmp/slurm-cr-scratch.XXXXXX)
@@ -69,5 +70,40 @@ cluster_run timeout 200 srun -N3 -n6 --restart-dir="$img" "$P" "$S/fresh" 3 0 > 
     fail "the restart failed: $(cat "$D/restart.err")"
 sort "$D/restart.out" | cmp - <(sort "$D/ref.out") || fail "the restarted ranks' final lines differ"
 for r in 0 1 2 3 4 5; do cmp "$S/run/rank.$r" "$D/ref/rank.$r" || fail "rank $r differs from an uninterrupted run"; done
+
+# the shared checkpoint dir full (a 2 MiB tmpfs: one generation of six ~200 KiB files
+# fits, a second beside it does not): the create fails with ENOSPC naming a node and a
+# rank, the first generation stays the latest and nothing of the second is left, the
+# step goes on; a restart from the first matches an uninterrupted run
+FULL=$(mktemp -d /tmp/slurm-cr-full.XXXXXX)
+chmod 755 "$FULL"
+mount -t tmpfs -o size=2m,mode=0700,uid="$(id -u "$CLUSTER_USER")" tmpfs "$FULL" || fail "cannot mount a tmpfs on $FULL"
+trap 'slurm_test_cleanup; umount "$FULL" 2>/dev/null' EXIT
+cluster_run mkdir -p "$S/run2"
+cluster_run timeout 200 srun -N3 -n6 --checkpoint-dir="$FULL" "$P" "$S/run2" $STEPS 100 \
+    > "$D/full.out" 2> "$D/full.err" &
+srun_pid=$!
+for i in $(seq 1 300); do
+    job=$(timeout 10 squeue -h -u "$CLUSTER_USER" -t R -o %i | head -n 1)
+    [ -n "$job" ] && [ "$(cat "$S"/run2/rank.* 2>/dev/null | wc -l)" -ge 30 ] && break
+    sleep 0.2
+done
+img=$FULL/$job.0
+cluster_run "${SC[@]}" checkpoint create "$job.0" 2> "$D/create.err" || fail "the first create failed: $(cat "$D/create.err")"
+good=$(readlink "$img/latest") || fail "the first create left no latest generation"
+out=$(cluster_run "${SC[@]}" checkpoint create "$job.0" 2>&1) && fail "a create into a full checkpoint dir succeeded"
+echo "$out" >&2
+echo "$out" | grep -q "node n[123] rank [0-5]: .*(errno 28)" || fail "the failure does not name node, rank and ENOSPC: $out"
+[ "$(readlink "$img/latest")" = "$good" ] || fail "latest moved from $good"
+ls -d "$img"/gen.*.tmp 2>/dev/null && fail "the failed generation was left behind"
+n=$(cat "$S"/run2/rank.* | wc -l); sleep 1
+[ "$(cat "$S"/run2/rank.* | wc -l)" -gt "$n" ] || fail "the step did not go on after the failed create"
+timeout 20 scancel "$job"
+timeout 60 tail --pid=$srun_pid -f /dev/null || fail "srun did not end after scancel"
+cluster_run timeout 200 srun -N3 -n6 --restart-dir="$img" "$P" "$S/fresh" 3 0 > "$D/restart2.out" 2> "$D/restart2.err" ||
+    fail "the restart from $good failed: $(cat "$D/restart2.err")"
+sort "$D/restart2.out" | cmp - <(sort "$D/ref.out") || fail "the restarted ranks' final lines differ"
+for r in 0 1 2 3 4 5; do cmp "$S/run2/rank.$r" "$D/ref/rank.$r" || fail "rank $r differs from an uninterrupted run"; done
+umount "$FULL" && rmdir "$FULL"
 rm -rf "$SCR"
 pass
