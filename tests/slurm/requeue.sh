@@ -4,9 +4,13 @@
 # id) resumes from that checkpoint by itself.  A job with periodic checkpoints that is
 # requeued otherwise (`scontrol requeue`) resumes from its latest complete generation,
 # goes on with periodic checkpoints, and resumes again when it is requeued a second
-# time.  The script is never run again and the outputs match an uninterrupted run.
+# time; so does one preempted (PreemptMode=REQUEUE) by a job of a higher partition.  The script is never run again and the outputs match an uninterrupted run.
 . "$top_srcdir/tests/slurm/lib.sh"
 B=$top_builddir
+# a partition whose jobs preempt (requeue) those of the default one
+export CLUSTER_EXTRA_CONF='PreemptType=preempt/partition_prio
+PreemptMode=REQUEUE
+PartitionName=urgent Nodes=n1,n2,n3 PriorityTier=10 MaxTime=INFINITE State=UP'
 slurm_test_cluster requeue generations=2 cr_restart=$B/util/cr_restart agent=$B/slurm_checkpoint/cr_agent \
     cr_checkpoint=$B/util/cr_checkpoint batch_bin=$B/slurm_checkpoint/batch
 P=$B/tests/programs/rankcount
@@ -35,6 +39,10 @@ requeue_now() {
         checkpoint) cluster_run "${SC[@]}" checkpoint requeue "$job" 2> "$D/requeue.err" ||
                         fail "checkpoint requeue failed: $(cat "$D/requeue.err")" ;;
         scontrol) cluster_run timeout 30 scontrol requeue "$job" || fail "scontrol requeue failed" ;;
+        preempt) # a job of the urgent partition wants the whole node
+            host=$(timeout 10 scontrol show job "$job" | sed -n 's/.* BatchHost=\([^ ]*\).*/\1/p')
+            cluster_run sbatch --parsable -p urgent --exclusive -w "$host" -o /dev/null --wrap "sleep 1" >/dev/null ||
+                fail "the urgent job was not submitted" ;;
     esac
     for i in $(seq 1 300); do
         timeout 10 scontrol show job "$job" | grep -q "Restarts=$((restarts + 1)) " && break
@@ -75,4 +83,5 @@ run_and_requeue() {
 }
 run_and_requeue "$S/one" checkpoint 1
 run_and_requeue "$S/two" scontrol 2
+run_and_requeue "$S/three" preempt 1
 pass
