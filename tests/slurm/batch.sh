@@ -14,7 +14,6 @@
 B=$top_builddir
 slurm_test_cluster batch generations=2 cr_restart=$B/util/cr_restart agent=$B/slurm_checkpoint/cr_agent \
     cr_checkpoint=$B/util/cr_checkpoint batch_bin=$B/slurm_checkpoint/batch
-P=$B/tests/programs/rankcount
 STEPS=160
 SC=(SCONTROL_CR_AGENT=$B/slurm_checkpoint/cr_agent SCONTROL_CR_CHECKPOINT=$B/util/cr_checkpoint
     timeout 300 "$B/scontrol-helpers/scontrol-cr")
@@ -22,16 +21,7 @@ other=crother
 id "$other" >/dev/null 2>&1 || useradd -M -s /bin/bash "$other" || fail "cannot create the user $other"
 
 # the uninterrupted reference: what the script prints, and the program's output file
-mkdir -p "$D/ref"
-SLURM_PROCID=0 timeout 60 "$P" "$D/ref" $STEPS 0 > "$D/ref.done" || fail "the reference run failed"
-cat > "$S/job.sh" <<JOB
-#!/bin/bash
-echo "start"
-"$P" "\$1" $STEPS 100
-echo "exit \$?"
-JOB
-chmod 755 "$S/job.sh"; chown "$CLUSTER_USER" "$S/job.sh"
-printf 'start\n%s\nexit 0\n' "$(cat "$D/ref.done")" > "$D/ref.out"
+serial_batch_job $STEPS "$D/ref"
 
 # submit OUTDIR: a job writing into OUTDIR; sets job
 submit() {

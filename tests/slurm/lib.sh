@@ -34,3 +34,22 @@ slurm_test_cleanup() {
     cluster_stop "$D" 2>/dev/null
     if [ "$TEST_OK" = 1 ]; then rm -rf "$D"; else echo "logs and files kept in $D" >&2; _cl_tails "$D"; fi
 }
+
+# serial_batch_job STEPS REF: $S/job.sh, a batch script that runs one rankcount of
+# STEPS steps in the directory given to it (each start of the script leaves a line in
+# DIR/runs), and what an uninterrupted run gives: REF/rank.0, and REF.out, the script's
+# output
+serial_batch_job() {
+    local steps=$1 ref=$2 P=$top_builddir/tests/programs/rankcount
+    mkdir -p "$ref"
+    SLURM_PROCID=0 timeout 60 "$P" "$ref" "$steps" 0 > "$ref.done" || fail "the reference run failed"
+    printf 'start\n%s\nexit 0\n' "$(cat "$ref.done")" > "$ref.out"
+    cat > "$S/job.sh" <<JOB
+#!/bin/bash
+echo run >> "\$1/runs"
+echo "start"
+"$P" "\$1" $steps 100
+echo "exit \$?"
+JOB
+    chmod 755 "$S/job.sh" && chown "$CLUSTER_USER" "$S/job.sh" || fail "cannot write $S/job.sh"
+}

@@ -83,17 +83,7 @@ done
 # A batch job with periodic checkpoints whose node dies: Slurm requeues it, and the
 # requeued job (same id, on a node still up) resumes from the latest complete generation
 STEPS=160
-mkdir -p "$D/ref0"
-SLURM_PROCID=0 timeout 60 "$P" "$D/ref0" $STEPS 0 > "$D/ref0.done" || fail "the reference run failed"
-printf 'start\n%s\nexit 0\n' "$(cat "$D/ref0.done")" > "$D/ref0.out"
-cat > "$S/job.sh" <<JOB
-#!/bin/bash
-echo run >> "\$1/runs"
-echo "start"
-"$P" "\$1" $STEPS 100
-echo "exit \$?"
-JOB
-chmod 755 "$S/job.sh"; chown "$CLUSTER_USER" "$S/job.sh"
+serial_batch_job $STEPS "$D/ref0"
 cluster_run mkdir -p "$S/b"
 job=$(cluster_run sbatch --parsable --requeue --checkpoint=0:02 --checkpoint-dir="$S/ck" "$S/job.sh" "$S/b") ||
     fail "sbatch failed"

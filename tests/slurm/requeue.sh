@@ -13,23 +13,11 @@ PreemptMode=REQUEUE
 PartitionName=urgent Nodes=n1,n2,n3 PriorityTier=10 MaxTime=INFINITE State=UP'
 slurm_test_cluster requeue generations=2 cr_restart=$B/util/cr_restart agent=$B/slurm_checkpoint/cr_agent \
     cr_checkpoint=$B/util/cr_checkpoint batch_bin=$B/slurm_checkpoint/batch
-P=$B/tests/programs/rankcount
 STEPS=300
 SC=(SCONTROL_CR_AGENT=$B/slurm_checkpoint/cr_agent SCONTROL_CR_CHECKPOINT=$B/util/cr_checkpoint
     timeout 300 "$B/scontrol-helpers/scontrol-cr")
 
-mkdir -p "$D/ref"
-SLURM_PROCID=0 timeout 60 "$P" "$D/ref" $STEPS 0 > "$D/ref.done" || fail "the reference run failed"
-printf 'start\n%s\nexit 0\n' "$(cat "$D/ref.done")" > "$D/ref.out"
-# every start of the script leaves a line in OUTDIR/runs
-cat > "$S/job.sh" <<JOB
-#!/bin/bash
-echo run >> "\$1/runs"
-echo "start"
-"$P" "\$1" $STEPS 100
-echo "exit \$?"
-JOB
-chmod 755 "$S/job.sh"; chown "$CLUSTER_USER" "$S/job.sh"
+serial_batch_job $STEPS "$D/ref"
 
 # requeue_now JOB HOW: requeue the running JOB by HOW; it starts again at once
 requeue_now() {
