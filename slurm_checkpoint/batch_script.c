@@ -90,26 +90,30 @@ void cr_batch_relocate_arg(const char *gendir, char *out, size_t len)
     fclose(f);
 }
 
-/* Copies the first size bytes of in into path; 0 or errno. */
+/* Copies the first size bytes of in to out, both from offset 0; 0 or errno. */
+static int copy_range(int in, int out, off_t size)
+{
+    char buf[65536];
+    off_t at = 0;
+    while (at < size) {
+        size_t want = size - at < (off_t)sizeof buf ? (size_t)(size - at) : sizeof buf;
+        ssize_t r = pread(in, buf, want, at);
+        if (r <= 0)
+            return r < 0 ? errno : 0;
+        if (pwrite(out, buf, (size_t)r, at) != r)
+            return errno ? errno : EIO;
+        at += r;
+    }
+    return 0;
+}
+
+/* Copies the first size bytes of in into a new file path; 0 or errno. */
 static int copy_prefix(int in, const char *path, off_t size)
 {
     int out = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (out < 0)
         return errno;
-    char buf[65536];
-    off_t at = 0;
-    int err = 0;
-    while (!err && at < size) {
-        size_t want = size - at < (off_t)sizeof buf ? (size_t)(size - at) : sizeof buf;
-        ssize_t r = pread(in, buf, want, at);
-        if (r <= 0) {
-            err = r < 0 ? errno : 0;
-            break;
-        }
-        if (write(out, buf, (size_t)r) != r)
-            err = errno ? errno : EIO;
-        at += r;
-    }
+    int err = copy_range(in, out, size);
     if (close(out) < 0 && !err)
         err = errno;
     return err;
@@ -170,14 +174,8 @@ static void put_back(const char *saved, const char *target, long long size)
 {
     int in = open(saved, O_RDONLY | O_CLOEXEC);
     int out = open(target, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
-    char buf[65536];
-    ssize_t r;
-    off_t at = 0;
-    while (in >= 0 && out >= 0 && at < size && (r = read(in, buf, sizeof buf)) > 0) {
-        if (pwrite(out, buf, (size_t)r, at) != r)
-            break;
-        at += r;
-    }
+    if (in >= 0 && out >= 0)
+        copy_range(in, out, (off_t)size);
     if (in >= 0)
         close(in);
     if (out >= 0)
