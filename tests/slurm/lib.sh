@@ -53,3 +53,24 @@ echo "exit \$?"
 JOB
     chmod 755 "$S/job.sh" && chown "$CLUSTER_USER" "$S/job.sh" || fail "cannot write $S/job.sh"
 }
+
+# ranks_reference STEPS: what six ranks of rankcount (STEPS steps) give uninterrupted:
+# $D/ref/rank.R, and their final lines in $D/ref.out
+ranks_reference() {
+    local r
+    mkdir -p "$D/ref"
+    for r in 0 1 2 3 4 5; do
+        SLURM_PROCID=$r timeout 60 "$top_builddir/tests/programs/rankcount" "$D/ref" "$1" 0 >> "$D/ref.out" ||
+            fail "reference rank $r failed"
+    done
+}
+
+# same_as_ranks_reference DIR FINAL: the six ranks' files in DIR, and their final lines
+# in FINAL, are those of the uninterrupted run (ranks_reference)
+same_as_ranks_reference() {
+    local r
+    sort "$2" | cmp - <(sort "$D/ref.out") || fail "the ranks' final lines differ from an uninterrupted run: $(cat "$2")"
+    for r in 0 1 2 3 4 5; do
+        cmp "$1/rank.$r" "$D/ref/rank.$r" || fail "rank $r's output in $1 differs from an uninterrupted run"
+    done
+}

@@ -15,10 +15,7 @@ STEPS=300
 SC=(SCONTROL_CR_AGENT=$B/slurm_checkpoint/cr_agent SCONTROL_CR_CHECKPOINT=$B/util/cr_checkpoint
     timeout 300 "$B/scontrol-helpers/scontrol-cr")
 
-mkdir -p "$D/ref"
-for r in 0 1 2 3 4 5; do
-    SLURM_PROCID=$r timeout 60 "$P" "$D/ref" $STEPS 0 >> "$D/ref.out" || fail "reference rank $r failed"
-done
+ranks_reference $STEPS
 lines() { cat "$1"/rank.* 2>/dev/null | wc -l; }
 
 cluster_run mkdir -p "$S/run"
@@ -74,11 +71,7 @@ n=$(lines "$S/run")
 cluster_run timeout 300 srun -N3 -n6 --restart-dir="$img" "$P" "$S/fresh" 3 0 > "$D/restart.out" 2> "$D/restart.err" ||
     fail "the restart from $good failed: $(cat "$D/restart.err")"
 [ ! -e "$S/fresh" ] || fail "the step started afresh instead of restarting"
-sort "$D/ref.out" > "$D/ref.sorted"
-sort "$D/restart.out" | cmp - "$D/ref.sorted" || fail "the restarted ranks' final lines differ: $(cat "$D/restart.out")"
-for r in 0 1 2 3 4 5; do
-    cmp "$S/run/rank.$r" "$D/ref/rank.$r" || fail "rank $r's output differs from an uninterrupted run"
-done
+same_as_ranks_reference "$S/run" "$D/restart.out"
 
 # A batch job with periodic checkpoints whose node dies: Slurm requeues it, and the
 # requeued job (same id, on a node still up) resumes from the latest complete generation

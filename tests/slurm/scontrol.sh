@@ -16,10 +16,7 @@ SC=(SCONTROL_CR_AGENT=$B/slurm_checkpoint/cr_agent SCONTROL_CR_CHECKPOINT=$B/uti
 other=crother
 id "$other" >/dev/null 2>&1 || useradd -M -s /bin/bash "$other" || fail "cannot create the user $other"
 
-mkdir -p "$D/ref"
-for r in 0 1 2 3 4 5; do
-    SLURM_PROCID=$r timeout 60 "$P" "$D/ref" $STEPS 0 >> "$D/ref.out" || fail "reference rank $r failed"
-done
+ranks_reference $STEPS
 
 # start_step DIR [VAR=value...] -- [SRUN OPTIONS...]: a 6-rank step writing into DIR;
 # sets job and srun_pid
@@ -106,11 +103,7 @@ grep -qx "tasks 6" "$S/ck3/$job2.0/latest/manifest" || fail "no complete generat
 timeout 120 tail --pid=$srun_pid -f /dev/null
 wait $srun_pid || fail "the restart from the vacated step failed: $(cat "$D/restart.err")"
 [ ! -e "$S/fresh" ] || fail "the step started afresh instead of restarting"
-sort "$D/ref.out" > "$D/ref.sorted"
-sort "$D/restart.out" | cmp - "$D/ref.sorted" || fail "the restarted ranks' final lines differ: $(cat "$D/restart.out")"
-for r in 0 1 2 3 4 5; do
-    cmp "$S/run/rank.$r" "$D/ref/rank.$r" || fail "rank $r's output differs from an uninterrupted run"
-done
+same_as_ranks_reference "$S/run" "$D/restart.out"
 
 # a task that cannot be checkpointed: reported with node, rank and reason; the step goes on
 steps=600 # long enough for every check below
