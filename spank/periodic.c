@@ -48,6 +48,60 @@ struct task {
 
 static volatile sig_atomic_t stop;
 
+/* Backing off from a step whose periodic checkpoints fail at the freeze: a task that
+ * cannot stop would hold every other task of the step frozen for up to MaxWait at each
+ * interval.  The node whose task failed writes <image_dir>/backoff, "FAILURES NEXT" (the
+ * generation to try next: 1, 3, 7, 15, then 31 are skipped), before it calls the others
+ * off, so every node reads the same numbers; a completed generation removes the file. */
+#define BACKOFF_MAX 5
+
+static unsigned backoff_next(const char *image_dir, unsigned *failures)
+{
+    char path[4200];
+    unsigned k = 0, next = 0;
+    snprintf(path, sizeof path, "%s/backoff", image_dir);
+    FILE *f = fopen(path, "re");
+    if (f) {
+        if (fscanf(f, "%u %u", &k, &next) != 2 || k > BACKOFF_MAX)
+            k = next = 0;
+        fclose(f);
+    }
+    *failures = k;
+    return next;
+}
+
+static void backoff_failed(const char *image_dir, unsigned gen)
+{
+    char path[4200], tmp[4300];
+    unsigned k;
+    backoff_next(image_dir, &k);
+    if (k < BACKOFF_MAX)
+        k++;
+    snprintf(path, sizeof path, "%s/backoff", image_dir);
+    snprintf(tmp, sizeof tmp, "%s.%d", path, (int)getpid());
+    FILE *f = fopen(tmp, "we");
+    if (!f)
+        return;
+    int bad = fprintf(f, "%u %u\n", k, gen + (1u << k)) < 0;
+    if (fclose(f) != 0 || bad || rename(tmp, path) < 0)
+        unlink(tmp);
+}
+
+struct periodic_verdict {
+    struct coord_files cf;
+    const char *image_dir;
+    unsigned gen;
+};
+
+/* Every node's marks decide; a local task that could not be frozen backs off first. */
+static int periodic_verdict(int ok, void *arg)
+{
+    struct periodic_verdict *v = arg;
+    if (!ok)
+        backoff_failed(v->image_dir, v->gen);
+    return cr_coord_files_verdict(ok, &v->cf);
+}
+
 static void on_term(int sig) { (void)sig; stop = 1; }
 
 /* The batch script's tree (pid and its descendants) into file with cr_checkpoint (at
@@ -198,11 +252,11 @@ static int one_generation(const char *image_dir, unsigned gen, const struct task
     if (!tree_tool) {
         /* a task gets 10 s to stop (scontrol's MaxWait default); the others wait a
          * little longer for every node's mark, then let go */
-        struct coord_files cf = { g.tmpdir, nodeid, nnodes, 12000 };
+        struct periodic_verdict v = { { g.tmpdir, nodeid, nnodes, 12000 }, image_dir, gen };
         if (!ok)
-            cr_coord_files_verdict(0, &cf);
+            cr_coord_files_verdict(0, &v.cf);
         else
-            cr_coordinated(ct, n, 0, 10, cr_coord_files_verdict, &cf);
+            cr_coordinated(ct, n, 0, 10, periodic_verdict, &v);
     }
     for (int i = 0; i < n && !tree_tool; i++) {
         ranks[i] = t[i].rank;
@@ -275,7 +329,7 @@ void cr_periodic_writer(int regfd, const char *image_dir, long interval, unsigne
     int ntasks = 0;
     char buf[4096];
     size_t have = 0;
-    unsigned gen = 0;
+    unsigned gen = 0, backoff_said = 0;
     signal(SIGTERM, on_term);
     /* the checkpoint dir and the step's image dir below it, as the user's own */
     char path[4096];
@@ -343,6 +397,15 @@ void cr_periodic_writer(int regfd, const char *image_dir, long interval, unsigne
         } while (access(done, F_OK) == 0 || access(req, F_OK) == 0);
         if (cr_state_disabled(image_dir) > 0)
             continue;
+        unsigned failures, next_try = backoff_next(image_dir, &failures);
+        if (next_try > gen) {
+            if (nodeid == 0 && next_try != backoff_said) {
+                fprintf(log, "checkpoint generations %u to %u skipped after %u failed attempts to freeze "
+                        "every task\n", gen, next_try - 1, failures);
+                backoff_said = next_try;
+            }
+            continue;
+        }
         if (!ntasks) { /* nothing here any more: the other nodes need not wait for us */
             struct cr_gen g;
             if (cr_gen_begin(&g, image_dir, gen, nodeid, nnodes) == 0) {
@@ -356,8 +419,11 @@ void cr_periodic_writer(int regfd, const char *image_dir, long interval, unsigne
             snprintf(opened, sizeof opened, "%s", node);
         }
         /* pruned by the node that completed it: every node is done with older ones */
-        if (one_generation(image_dir, gen, tasks, ntasks, nodeid, nnodes, step_ntasks, node, log, tree_tool, scratch) == 1)
+        if (one_generation(image_dir, gen, tasks, ntasks, nodeid, nnodes, step_ntasks, node, log, tree_tool, scratch) == 1) {
             cr_gen_prune(image_dir, keep, gen);
+            snprintf(path, sizeof path, "%s/backoff", image_dir);
+            unlink(path);
+        }
     }
     _exit(0);
 }

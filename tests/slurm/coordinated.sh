@@ -7,8 +7,9 @@
 # checkpoint, a copy-on-write pause of milliseconds, never does); every rank then goes
 # on.  Periodic checkpoints are coordinated the same way (through marks in the
 # generation's directory): with rank 5 stuck, no generation completes, n3 reports rank
-# 5 in errors.log and rank 0 is held.  A create of a healthy step is complete (6
-# tasks, 3 nodes) and restarts into an uninterrupted run's output.
+# 5 in errors.log and rank 0 is held; then the writers back off (generation 2 is
+# skipped).  A create of a healthy step is complete (6 tasks, 3 nodes) and restarts
+# into an uninterrupted run's output.
 . "$top_srcdir/tests/slurm/lib.sh"
 B=$top_builddir
 slurm_test_cluster coordinated cr_restart=$B/util/cr_restart agent=$B/slurm_checkpoint/cr_agent
@@ -77,6 +78,14 @@ grep -q "task 5 .*did not stop" "$S/ck2/$job.0/errors.log" ||
 [ ! -e "$S/ck2/$job.0/latest" ] || fail "a periodic generation completed without rank 5"
 stall=$(cat "$D/stall")
 [ "$stall" -ge 2000 ] || fail "rank 0 was not held by the periodic checkpoint (longest stall ${stall} ms)"
+# the writers back off: after the failed generation 1, generation 2 is skipped on
+# every node and 3 is tried
+ev=$S/ck2/$job.0/events.jsonl
+for i in $(seq 1 300); do grep -q '"event":"CHKPT_BEGIN".*"generation":3[,}]' "$ev" && break; sleep 0.2; done
+grep -q '"event":"CHKPT_BEGIN".*"generation":3[,}]' "$ev" || fail "generation 3 was not tried: $(cat "$ev")"
+grep -q '"generation":2[,}]' "$ev" && fail "generation 2 was tried after generation 1 had failed: $(cat "$ev")"
+grep -q "generations 2 to 2 skipped after 1 failed attempts" "$S/ck2/$job.0/errors.log" ||
+    fail "errors.log does not say that generation 2 was skipped: $(cat "$S/ck2/$job.0/errors.log")"
 timeout 20 scancel "$job"
 timeout 60 tail --pid=$srun_pid -f /dev/null || fail "srun did not end after scancel"
 
