@@ -74,3 +74,20 @@ same_as_ranks_reference() {
         cmp "$1/rank.$r" "$D/ref/rank.$r" || fail "rank $r's output in $1 differs from an uninterrupted run"
     done
 }
+
+# first_generation CKDIR ERRFILE: until (60 s) the job user's job has a complete
+# generation of its step 0 under CKDIR; sets job and img (CKDIR/<job>.0), or fails
+# showing ERRFILE (srun's errors) and the writers' errors.log
+first_generation() {
+    local i
+    job=
+    for i in $(seq 1 300); do
+        job=$(timeout 10 squeue -h -u "$CLUSTER_USER" -o %i | head -n 1)
+        [ -n "$job" ] && [ -f "$1/$job.0/latest/manifest" ] && break
+        sleep 0.2
+    done
+    [ -n "$job" ] || fail "the job did not start: $(cat "$2")"
+    img=$1/$job.0
+    [ -f "$img/latest/manifest" ] ||
+        fail "no complete generation in $img within 60 s: $(cat "$2"; ls -la "$img"; cat "$img/errors.log" 2>&1)"
+}

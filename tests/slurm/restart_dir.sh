@@ -20,15 +20,7 @@ cluster_run mkdir -p "$S/run" "$S/ck"
 cluster_run timeout 120 srun -N3 -n6 --checkpoint=0:02 --checkpoint-dir="$S/ck" \
     "$P" "$S/run" $STEPS 100 > "$D/first.out" 2> "$D/first.err" &
 srun_pid=$!
-job=
-for i in $(seq 1 300); do
-    job=$(timeout 10 squeue -h -u "$CLUSTER_USER" -o %i | head -n 1)
-    [ -n "$job" ] && [ -f "$S/ck/$job.0/latest/manifest" ] && break
-    sleep 0.2
-done
-[ -n "$job" ] || fail "the first job did not start: $(cat "$D/first.err")"
-img=$S/ck/$job.0
-[ -f "$img/latest/manifest" ] || fail "no complete generation in $img within 60 s: $(ls -la "$img" 2>&1; cat "$img/errors.log" 2>&1)"
+first_generation "$S/ck" "$D/first.err"
 # a second generation, so that the restart is not from the very beginning
 first=$(readlink "$img/latest")
 for i in $(seq 1 100); do

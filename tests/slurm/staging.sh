@@ -25,14 +25,7 @@ cluster_run mkdir -p "$S/run"
 cluster_run timeout 200 srun -N3 -n6 --checkpoint=0:02 --checkpoint-dir="$S/ck" "$P" "$S/run" $STEPS 100 \
     > "$D/first.out" 2> "$D/first.err" &
 srun_pid=$!
-job=
-for i in $(seq 1 300); do
-    job=$(timeout 10 squeue -h -u "$CLUSTER_USER" -o %i | head -n 1)
-    [ -n "$job" ] && [ -f "$S/ck/$job.0/latest/manifest" ] && break
-    sleep 0.2
-done
-img=$S/ck/$job.0
-[ -f "$img/latest/manifest" ] || fail "no complete generation within 60 s: $(cat "$img/errors.log" 2>&1)"
+first_generation "$S/ck" "$D/first.err"
 for n in n1 n2 n3; do
     [ -d "$SCR/$n/$job.0" ] && [ "$(stat -c %U "$SCR/$n/$job.0")" = "$CLUSTER_USER" ] ||
         fail "no scratch dir of the job user on $n: $(ls -laR "$SCR" 2>&1)"

@@ -21,14 +21,7 @@ chmod 755 "$S/task.sh"
 cluster_run timeout 120 srun -N2 -n2 --checkpoint=0:02 --checkpoint-dir="$S/ck" "$S/task.sh" \
     > "$D/first.out" 2> "$D/first.err" &
 srun_pid=$!
-job=
-for i in $(seq 1 300); do
-    job=$(timeout 10 squeue -h -u "$CLUSTER_USER" -o %i | head -n 1)
-    [ -n "$job" ] && [ -f "$S/ck/$job.0/latest/manifest" ] && break
-    sleep 0.2
-done
-img=$S/ck/$job.0
-[ -f "$img/latest/manifest" ] || fail "no complete generation: $(cat "$D/first.err"; cat "$img/errors.log" 2>/dev/null)"
+first_generation "$S/ck" "$D/first.err"
 latest=$(readlink "$img/latest")
 for r in 0 1; do
     cluster_run "$B/util/cr_info" "$img/$latest/task.$r.ckpt" > "$D/info.$r" || fail "task.$r.ckpt is not valid"
