@@ -563,11 +563,13 @@ static __attribute__((noreturn)) void build_and_jump(struct child *c)
     __builtin_unreachable();
 }
 
-/* Root restarting another user's process gives it back its own identity before
- * touching any file: the image must never run with more rights than it had. */
+/* Root restarting a tree of several users' processes (a file root wrote) gives each
+ * its own identity back before touching any file; a restart that already became the
+ * file's owner (restart_identity.c) only drops what it kept for --restore-pid. */
 static void become_owner(struct child *c)
 {
     const struct ctx_proc *p = c->img->proc;
+    cr_restart_drop_caps();
     if (getuid() != 0 || (p->uid == 0 && p->euid == 0))
         return;
     struct passwd *pw = getpwuid(p->uid);

@@ -45,4 +45,13 @@ __attribute__((noreturn)) void cr_exit_as(int status);
 pid_t cr_restart_spawn_tree(struct ctx_tree *t, const struct cr_restart_opts *o, int restore_pid,
                             int *exit_fd, char *errbuf, size_t errlen);
 
+/* restart_identity.c: checks that the image claims no identity but its file owner's
+ * (st: fstat of the opened file), and makes root that owner before anything of the
+ * image is acted upon; keep_restore_cap keeps CAP_CHECKPOINT_RESTORE (--restore-pid),
+ * which cr_restart_drop_caps() then drops in each restored process. */
+struct stat;
+int cr_restart_take_identity(const struct ctx_tree *t, const struct stat *st, const char *path,
+                             int keep_restore_cap, char *err, size_t errlen);
+void cr_restart_drop_caps(void);
+
 #endif

@@ -154,7 +154,7 @@ int main(int argc, char **argv)
     struct stat st;
     if (stat(path, &st) < 0)
         return fail(ON_FAIL_ENV, errno, "cannot open %s: %s", path, strerror(errno));
-    if (getuid() != 0 && st.st_uid != getuid())
+    if (getuid() != 0 && st.st_uid != getuid()) /* before reading it */
         return fail(ON_FAIL_PERM, EPERM, "%s belongs to uid %u: only its owner or root may "
                     "restart it", path, (unsigned)st.st_uid);
     struct ctx_tree tree;
@@ -162,10 +162,13 @@ int main(int argc, char **argv)
     if (rc < 0)
         return fail(rc == -ENOENT || rc == -EACCES ? ON_FAIL_ENV : ON_FAIL_PERM, -rc, "%s: %s",
                     path, err);
-    if (getuid() != 0 && tree.hdr.uid != getuid()) {
+    /* who may restart it, and as whom: the file that was read, not its contents */
+    if (fstat(tree.fd, &st) < 0)
+        return fail(ON_FAIL_ENV, errno, "cannot stat %s: %s", path, strerror(errno));
+    rc = cr_restart_take_identity(&tree, &st, path, restore_pid, err, sizeof err);
+    if (rc < 0) {
         ctx_tree_close(&tree);
-        return fail(ON_FAIL_PERM, EPERM, "%s holds %s of uid %u: only that user or root may "
-                    "restart it", path, tree.n > 1 ? "processes" : "a process", tree.hdr.uid);
+        return fail(ON_FAIL_PERM, -rc, "%s", err);
     }
     for (uint32_t i = 0; i < tree.n; i++) {
         if (!tree.images[i].proc)

@@ -1,6 +1,7 @@
 /* Test helper: changes one field of a context file and recomputes its checksums, to
  * produce files that are well-formed but must be refused for what they say
- * (a newer version, another architecture, another kernel's vdso, another owner). */
+ * (a newer version, another architecture, another kernel's vdso, another owner, a
+ * process identity its owner edited). */
 #include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -14,7 +15,7 @@
 int main(int argc, char **argv)
 {
     if (argc != 3) {
-        fprintf(stderr, "usage: ctxedit FILE header.version|header.arch|header.uid|proc.vdso_crc=VALUE\n");
+        fprintf(stderr, "usage: ctxedit FILE header.version|header.arch|header.uid|proc.vdso_crc|proc.uid|proc.euid|proc.gid|proc.egid=VALUE\n");
         return 2;
     }
     int fd = open(argv[1], O_RDWR);
@@ -34,7 +35,7 @@ int main(int argc, char **argv)
         h.arch = (uint32_t)v;
     else if (!strcmp(argv[2], "header.uid"))
         h.uid = (uint32_t)v;
-    else if (!strcmp(argv[2], "proc.vdso_crc")) {
+    else if (!strncmp(argv[2], "proc.", 5)) {
         struct ctx_rec r;
         off_t off = (off_t)h.records_offset;
         if (pread(fd, &r, sizeof r, off) != sizeof r || r.type != CTX_REC_PROC)
@@ -42,7 +43,20 @@ int main(int argc, char **argv)
         char *pl = malloc(r.length);
         if (pread(fd, pl, r.length, off + (off_t)sizeof r) != (ssize_t)r.length)
             return 2;
-        ((struct ctx_proc *)pl)->vdso_crc = v;
+        struct ctx_proc *p = (struct ctx_proc *)pl;
+        const char *f = argv[2] + 5;
+        if (!strcmp(f, "vdso_crc"))
+            p->vdso_crc = v;
+        else if (!strcmp(f, "uid"))
+            p->uid = (uint32_t)v;
+        else if (!strcmp(f, "euid"))
+            p->euid = (uint32_t)v;
+        else if (!strcmp(f, "gid"))
+            p->gid = (uint32_t)v;
+        else if (!strcmp(f, "egid"))
+            p->egid = (uint32_t)v;
+        else
+            return fprintf(stderr, "unknown field %s\n", argv[2]), 2;
         r.crc = crc32c(crc32c(0, &r, 12), pl, r.length);
         if (pwrite(fd, &r, sizeof r, off) != sizeof r ||
             pwrite(fd, pl, r.length, off + (off_t)sizeof r) != (ssize_t)r.length)
