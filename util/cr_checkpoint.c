@@ -19,6 +19,7 @@
 
 #include "context_format.h"
 #include "control.h"
+#include "safe_path.h"
 #include "request_client.h"
 #include "tree_request.h"
 
@@ -120,17 +121,33 @@ static long proc_uid(pid_t pid)
     return uid;
 }
 
-static void fsync_dir_of(const char *file)
+static void fsync_dir(int dir)
 {
-    char *copy = strdup(file);
-    if (!copy)
-        return;
-    int d = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int d = openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (d >= 0) {
         fsync(d);
         close(d);
     }
-    free(copy);
+}
+
+/* --clobber: the existing file itself, truncated; as root never through a link or to
+ * a file with other names (a user's hard link to a file of someone else). */
+static int open_clobber(int dir, const char *base, int strict)
+{
+    int fd = openat(dir, base, O_WRONLY | O_CREAT | O_CLOEXEC | (strict ? O_NOFOLLOW : 0), 0600);
+    if (fd < 0)
+        return -errno;
+    struct stat st;
+    if (strict && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1)) {
+        close(fd);
+        return -EPERM;
+    }
+    if (ftruncate(fd, 0) < 0 || fchmod(fd, 0600) < 0) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
+    return fd;
 }
 
 int main(int argc, char **argv)
@@ -234,8 +251,9 @@ int main(int argc, char **argv)
 
     /* the destination */
     char defname[PATH_MAX + 32], tmpname[PATH_MAX + 40], backname[PATH_MAX + 40];
-    int own_fd = fd < 0;
-    const char *writing = NULL;
+    char base[NAME_MAX + 1], tmpbase[NAME_MAX + 8], backbase[NAME_MAX + 8];
+    int own_fd = fd < 0, dir = -1;
+    const char *writing = NULL, *writing_base = base;
     if (own_fd) {
         if (!file) {
             if (in_cwd) {
@@ -252,19 +270,31 @@ int main(int argc, char **argv)
             }
             file = defname;
         }
-        if (mode == NOCLOBBER && access(file, F_OK) == 0)
+        /* everything from here is relative to the directory: as root, found without
+         * following another user's links (safe_path.h) */
+        char perr[PATH_MAX + 200];
+        dir = cr_open_parent(file, geteuid() == 0, base, sizeof base, perr, sizeof perr);
+        if (dir < 0)
+            return fail(-dir, "%s", perr);
+        struct stat st;
+        if (mode == NOCLOBBER && fstatat(dir, base, &st, AT_SYMLINK_NOFOLLOW) == 0)
             return fail(EEXIST, "%s exists (--noclobber)", file);
         if (mode == CLOBBER) {
             writing = file;
-            fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-            if (fd >= 0)
-                fchmod(fd, 0600);
+            fd = open_clobber(dir, base, geteuid() == 0);
+            if (fd == -EPERM || fd == -ELOOP)
+                return fail(-fd, "%s is a link or has other names (hard links); as root, "
+                            "--clobber writes only a plain file of its own", file);
+            if (fd < 0)
+                errno = -fd;
         } else {
             snprintf(tmpname, sizeof tmpname, "%s.tmp", file);
+            snprintf(tmpbase, sizeof tmpbase, "%s.tmp", base);
             writing = tmpname;
-            if (unlink(tmpname) < 0 && errno != ENOENT)
+            writing_base = tmpbase;
+            if (unlinkat(dir, tmpbase, 0) < 0 && errno != ENOENT)
                 return fail(errno, "cannot remove the stale %s: %s", tmpname, strerror(errno));
-            fd = open(tmpname, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+            fd = openat(dir, tmpbase, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
         }
         if (fd < 0)
             return fail(errno, "cannot create %s: %s", writing, strerror(errno));
@@ -281,7 +311,7 @@ int main(int argc, char **argv)
         nlive = crtree_find(&tree, pid, scope, fd, (unsigned)(timeout * 1000), cflags);
         if (nlive < 0) {
             if (own_fd)
-                unlink(writing);
+                unlinkat(dir, writing_base, 0);
             return fail(-nlive, "%s", tree.msg);
         }
         if (nlive == 1 && tree.n == 1)
@@ -308,26 +338,38 @@ int main(int argc, char **argv)
     snprintf(why, sizeof why, "%s", q.msg);
     if (!err && own_fd && mode != CLOBBER) {
         if (mode == BACKUP) {
+            int bdir = dir;
             if (!backup) {
                 snprintf(backname, sizeof backname, "%s~", file);
+                snprintf(backbase, sizeof backbase, "%s~", base);
                 backup = backname;
+            } else {
+                char perr[PATH_MAX + 200];
+                bdir = cr_open_parent(backup, geteuid() == 0, backbase, sizeof backbase, perr,
+                                      sizeof perr);
+                if (bdir < 0) {
+                    err = -bdir;
+                    snprintf(why, sizeof why, "--backup: %s", perr);
+                }
             }
-            if (rename(file, backup) < 0 && errno != ENOENT) {
+            if (!err && renameat(dir, base, bdir, backbase) < 0 && errno != ENOENT) {
                 err = errno;
                 snprintf(why, sizeof why, "cannot keep the old %s as %s: %s", file, backup,
                          strerror(err));
             }
+            if (bdir >= 0 && bdir != dir)
+                close(bdir);
         }
-        if (!err && rename(tmpname, file) < 0) {
+        if (!err && renameat(dir, tmpbase, dir, base) < 0) {
             err = errno;
             snprintf(why, sizeof why, "cannot rename %s to %s: %s", tmpname, file, strerror(err));
         }
         if (!err)
-            fsync_dir_of(file);
+            fsync_dir(dir);
     }
     if (err) {
         if (own_fd)
-            unlink(writing); /* never leave a partial file as the destination */
+            unlinkat(dir, writing_base, 0); /* never leave a partial file as the destination */
         crq_close(&q);       /* the runtime resumes the process unharmed */
         if (as_tree)
             crtree_close(&tree);

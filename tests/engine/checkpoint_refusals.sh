@@ -21,7 +21,7 @@ else
     mkdir "$T/ro" && chmod 555 "$T/ro"
     expect_refusal 13 "cannot create $T/ro/x.ctx.tmp: Permission denied" "$CR_CHECKPOINT" -f "$T/ro/x.ctx" $pid
 fi
-expect_refusal 2 "cannot create $T/nodir/x.ctx.tmp: No such file" "$CR_CHECKPOINT" -f "$T/nodir/x.ctx" $pid
+expect_refusal 2 "cannot create $T/nodir/x.ctx: the directory $T/nodir: No such file" "$CR_CHECKPOINT" -f "$T/nodir/x.ctx" $pid
 touch "$T/plainfile"
 expect_refusal 20 "Not a directory" "$CR_CHECKPOINT" -f "$T/plainfile/x.ctx" $pid
 # a full device: ENOSPC as such, the process keeps going
