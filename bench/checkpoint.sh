@@ -29,7 +29,7 @@ checkpoint() {
     "$B/util/cr_run" "$B/bench/memtouch" "$mib" > "$W/out" &
     local pid=$!
     until grep -q ready "$W/out" 2>/dev/null; do sleep 0.05; done
-    until grep -q "@slurm-cr/$pid\$" /proc/net/unix; do sleep 0.05; done
+    until grep -q "@slurm-cr/$pid\." /proc/net/unix; do sleep 0.05; done
     rm -f "$W/ctx"
     local t0 t1; t0=$(now); "$B/util/cr_checkpoint" "$@" -f "$W/ctx" "$pid"; t1=$(now)
     kill -TERM "$pid"; wait "$pid" || true
@@ -51,7 +51,7 @@ for mib in $SIZES; do
     r=$!
     while :; do
         c=$(cat /proc/$r/task/$r/children 2>/dev/null | awk '{print $1}')
-        [ -n "$c" ] && grep -q "@slurm-cr/$c\$" /proc/net/unix && break
+        [ -n "$c" ] && grep -q "@slurm-cr/$c\." /proc/net/unix && break
         sleep 0.01
     done
     t7=$(now)
@@ -71,7 +71,7 @@ checkpoint_tree() {
     local pid=$! child=
     until grep -q ready "$W/out" 2>/dev/null; do sleep 0.05; done
     until child=$(cat /proc/$pid/task/$pid/children 2>/dev/null | awk '{print $1}'); [ -n "$child" ] &&
-          grep -q "@slurm-cr/$child\$" /proc/net/unix; do sleep 0.05; done
+          grep -q "@slurm-cr/$child\." /proc/net/unix; do sleep 0.05; done
     rm -f "$W/ctx"
     local t0 t1; t0=$(now); "$B/util/cr_checkpoint" "$@" -f "$W/ctx" "$pid"; t1=$(now)
     kill -TERM "$child"; wait "$pid" || true

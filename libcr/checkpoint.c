@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -153,9 +154,11 @@ static __attribute__((noinline)) int dump_frozen(struct cr_job *job)
         /* a snapshot child writes the memory as it is now; the process goes on */
         pid_t c = (pid_t)syscall(SYS_clone, 0 /* no SIGCHLD: the application never sees it */,
                                  NULL, NULL, NULL, NULL);
-        if (c == 0)
+        if (c == 0) {
+            prctl(PR_SET_NAME, CR_SNAPSHOT_COMM, 0, 0, 0); /* left out of tree checkpoints */
             syscall(SYS_exit_group, in_tree(job) ? tree_snapshot_writer(job, d)
                                                  : cr_dump_write(d, job->fd));
+        }
         if (c > 0) {
             job->child = c;
             if (in_tree(job)) {

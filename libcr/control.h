@@ -1,7 +1,11 @@
-/* The per-process control channel between a requester (cr_checkpoint, later the node
- * agent) and the runtime's manager thread: an abstract unix SEQPACKET socket named
- * after the target's pid.  Both ends check the other with SO_PEERCRED: the runtime
- * serves only its own uid and root; the requester talks only to the real target pid. */
+/* The per-process control channel between a requester (cr_checkpoint, the node agent)
+ * and the runtime's manager thread: an abstract unix SEQPACKET socket named
+ * "slurm-cr/<pid>.<128 random bits>".  Abstract names have no permissions, so a name
+ * others could guess could be taken first by any user; a random one cannot, and the
+ * requester finds it among the sockets the target holds (/proc/PID/fd, which only the
+ * target's owner and root may read).  Both ends check the other with SO_PEERCRED: the
+ * runtime serves only its own uid and root; the requester talks only to the real
+ * target pid. */
 #ifndef SLURM_CR_CONTROL_H
 #define SLURM_CR_CONTROL_H
 
@@ -11,6 +15,10 @@
 #include <sys/un.h>
 
 #define CR_CTL_MAGIC   0x43524331u /* "CRC1" */
+
+/* The name of the runtime's snapshot child, a copy of the process writing a
+ * checkpoint while the process goes on: a tree's requester leaves it out. */
+#define CR_SNAPSHOT_COMM "cr-snapshot"
 #define CR_CTL_VERSION 1
 
 enum cr_ctl_op { CR_CTL_CHECKPOINT = 1 };
@@ -93,7 +101,15 @@ struct cr_ctl_prepare {
     } shares[CR_CTL_MAX_TREE_SHARES];
 };
 
-/* Fills `addr` with the abstract name for `pid`; returns the address length. */
-socklen_t cr_ctl_address(pid_t pid, struct sockaddr_un *addr);
+/* The runtime's side: fills `addr` with a new random name for `pid`; returns the
+ * address length, or 0 if no random bytes could be had. */
+socklen_t cr_ctl_new_address(pid_t pid, struct sockaddr_un *addr);
+
+/* The requester's side: the nth name (from 0) the runtime of `pid` may listen on,
+ * found among the sockets the process holds; from inside a user namespace, where
+ * those cannot be read, among every name of that pid (the caller must then check
+ * SO_PEERCRED).  Returns the address length, -ENOENT when there is no (further)
+ * name, or -errno of reading /proc/PID/fd. */
+int cr_ctl_find_address(pid_t pid, struct sockaddr_un *addr, int nth);
 
 #endif

@@ -308,8 +308,19 @@ int add_socket(struct dump *d, const struct sock_scan *ss, int fd, const struct 
     return sock_record(d, fd, CTX_FD_SOCKET_DEAD, text, 0, st) ? 0 : fail(d, E2BIG, "too much metadata");
 }
 
-/* --sockets=delay asks this before each try. */
+static int external_sockets(char *msg, size_t msglen);
+
+/* --sockets=delay asks this before each try, while the application runs: the fds it
+ * opens are taken inside a section (runtime.c). */
 int cr_external_sockets(char *msg, size_t msglen)
+{
+    cr_fd_section_begin();
+    int n = external_sockets(msg, msglen);
+    cr_fd_section_end();
+    return n;
+}
+
+static int external_sockets(char *msg, size_t msglen)
 {
     struct sock_scan *ss = malloc(sizeof *ss);
     char *buf = malloc(NL_BUF);

@@ -300,10 +300,23 @@ int cr_freeze_threads(unsigned timeout_ms, char *msg, size_t msglen)
 {
     crt.nslots = 0;
     crt.nparked = 0;
-    __atomic_store_n(&crt.freezing, 1, __ATOMIC_RELEASE);
+    __atomic_store_n(&crt.freezing, 1, __ATOMIC_SEQ_CST);
     uint64_t deadline = cr_now_ms() + timeout_ms;
+    /* no signal while a thread starts another program: it would outlive the exec and
+     * kill the new one (exec_guard.c); if the exec works, this thread ends with it */
+    while (__atomic_load_n(&crt.execing, __ATOMIC_SEQ_CST)) {
+        if (cr_now_ms() >= deadline) {
+            snprintf(msg, msglen, "a thread was starting another program (exec) for more than "
+                     "%u ms; the process keeps running", timeout_ms);
+            return -EBUSY;
+        }
+        struct timespec ts = { 0, 1000 * 1000 };
+        nanosleep(&ts, NULL);
+    }
     for (;;) {
+        cr_fd_section_begin(); /* the application runs: see runtime.c */
         int added = signal_new_threads(msg, msglen);
+        cr_fd_section_end();
         if (added < 0)
             return added;
         for (;;) {

@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -32,32 +33,62 @@ static int say(struct crq *q, int err, const char *fmt, ...)
     return -err;
 }
 
+/* Names tried for one pid: the target's own, or (from inside a user namespace) every
+ * name of that pid, some perhaps taken by others. */
+#define MAX_NAMES 64
+
 int crq_start(struct crq *q, pid_t pid, int fd, unsigned timeout_ms, unsigned flags)
 {
     memset(q, 0, sizeof *q);
     q->sock = -1;
     q->pid = pid;
     q->timeout_ms = timeout_ms;
-    struct sockaddr_un addr;
-    socklen_t alen = cr_ctl_address(pid, &addr);
-    int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-    if (s < 0)
-        return say(q, errno, "cannot create a socket: %s", strerror(errno));
-    if (connect(s, (struct sockaddr *)&addr, alen) < 0) {
-        int e = errno;
-        close(s);
-        if (e == ECONNREFUSED || e == ENOENT)
+    int s = -1, held_by_other = 0, other_user = 0;
+    for (int nth = 0; s < 0 && nth < MAX_NAMES; nth++) {
+        struct sockaddr_un addr;
+        int alen = cr_ctl_find_address(pid, &addr, nth);
+        if (alen == -ENOENT && (held_by_other || other_user))
+            break;
+        if (alen == -ENOENT)
             return say(q, ENOTSUP, "process %d is not running under cr_run (no slurm-cr runtime "
                        "answers): start it with 'cr_run PROGRAM'", (int)pid);
-        return say(q, e, "cannot reach the runtime of process %d: %s", (int)pid, strerror(e));
+        if (alen < 0)
+            return say(q, -alen, "cannot see the sockets of process %d (/proc/%d/fd): %s",
+                       (int)pid, (int)pid, strerror(-alen));
+        s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+        if (s < 0)
+            return say(q, errno, "cannot create a socket: %s", strerror(errno));
+        if (connect(s, (struct sockaddr *)&addr, (socklen_t)alen) < 0) {
+            int e = errno;
+            close(s);
+            s = -1;
+            if (e == ECONNREFUSED || e == ENOENT)
+                continue; /* gone meanwhile */
+            return say(q, e, "cannot reach the runtime of process %d: %s", (int)pid, strerror(e));
+        }
+        /* the name must be the target's own, and the target ours: never hand our file
+         * to a process that took a name, or to another user's */
+        struct ucred cred;
+        socklen_t clen = sizeof cred;
+        if (getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0 || cred.pid != pid) {
+            held_by_other = 1;
+        } else if (getuid() != 0 && cred.uid != getuid()) {
+            other_user = 1;
+        } else {
+            break;
+        }
+        close(s);
+        s = -1;
     }
-    struct ucred cred;
-    socklen_t clen = sizeof cred;
-    if (getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0 || cred.pid != pid) {
-        close(s); /* someone else holds the name: do not give it our file */
+    if (s < 0 && other_user)
+        return say(q, EPERM, "process %d belongs to another user: only its owner or root may "
+                   "checkpoint it", (int)pid);
+    if (s < 0 && held_by_other)
         return say(q, EPERM, "the control socket of process %d is held by another process; "
                    "refusing to hand it the context file", (int)pid);
-    }
+    if (s < 0)
+        return say(q, ENOTSUP, "process %d is not running under cr_run (no slurm-cr runtime "
+                   "answers): start it with 'cr_run PROGRAM'", (int)pid);
     struct cr_ctl_request req = { CR_CTL_MAGIC, CR_CTL_VERSION, CR_CTL_CHECKPOINT, CTX_SCOPE_PROC,
                                   flags, timeout_ms };
     char cbuf[CMSG_SPACE(sizeof(int))];

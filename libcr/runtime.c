@@ -77,11 +77,56 @@ static void internal_fds_reset(void)
         crt.internal_fds[i] = -1;
 }
 
+/* The runtime's fds come from the application's own table, where a new fd takes the
+ * lowest free number.  An application that closes an fd twice (bash does) would close
+ * one of ours that had just taken that number, and we would later close its next one:
+ * a pipe of the application's gone, "cannot duplicate fd 3".  So the runtime takes
+ * fds only inside a section that no close of the application's overlaps (each close,
+ * dup2 and close_range of an application thread counts itself in app_closing and waits
+ * while a section is open), and moves them above the usual range before it ends. */
+static uint32_t fd_section;    /* futex: 1 while the manager takes fds */
+static uint32_t app_closing;   /* application threads inside a close */
+static __thread int runtime_thread; /* the manager (and its snapshot child) */
+
+void cr_fd_section_begin(void)
+{
+    __atomic_store_n(&fd_section, 1, __ATOMIC_SEQ_CST);
+    uint32_t v;
+    while ((v = __atomic_load_n(&app_closing, __ATOMIC_SEQ_CST)) != 0)
+        cr_futex_wait(&app_closing, v, 10);
+}
+
+void cr_fd_section_end(void)
+{
+    __atomic_store_n(&fd_section, 0, __ATOMIC_SEQ_CST);
+    cr_futex_wake(&fd_section);
+}
+
+static int closing_begin(void)
+{
+    if (runtime_thread)
+        return 0;
+    for (;;) {
+        __atomic_add_fetch(&app_closing, 1, __ATOMIC_SEQ_CST);
+        if (!__atomic_load_n(&fd_section, __ATOMIC_SEQ_CST))
+            return 1;
+        if (__atomic_sub_fetch(&app_closing, 1, __ATOMIC_SEQ_CST) == 0)
+            cr_futex_wake(&app_closing);
+        cr_futex_wait(&fd_section, 1, 10);
+    }
+}
+
+static void closing_end(int counted)
+{
+    if (counted && __atomic_sub_fetch(&app_closing, 1, __ATOMIC_SEQ_CST) == 0)
+        cr_futex_wake(&app_closing);
+}
+
 /* ---- the control channel ---- */
 
 /* Moves one of the runtime's fds out of the low numbers the application expects to
- * get from open() and pipe(). */
-static int keep_high(int fd)
+ * get from open() and pipe() (inside a section, see above). */
+int cr_keep_high(int fd)
 {
     struct rlimit rl;
     if (fd < 0 || getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur < 256 || rl.rlim_cur == RLIM_INFINITY)
@@ -89,7 +134,7 @@ static int keep_high(int fd)
     int high = fcntl(fd, F_DUPFD_CLOEXEC, (int)rl.rlim_cur - 64);
     if (high < 0)
         return fd;
-    close(fd);
+    sys_close(fd);
     return high;
 }
 
@@ -107,15 +152,24 @@ static pid_t outside_pid(void)
 
 static int open_listener(void)
 {
-    struct sockaddr_un addr;
-    socklen_t alen = cr_ctl_address(outside_pid(), &addr);
-    int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    cr_fd_section_begin();
+    int s = cr_keep_high(socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+    cr_fd_section_end();
     if (s < 0)
         return -errno;
-    s = keep_high(s);
-    if (bind(s, (struct sockaddr *)&addr, alen) < 0 || listen(s, 4) < 0) {
-        int e = errno;
-        close(s);
+    int e = EADDRINUSE;
+    for (int tries = 0; tries < 3 && e == EADDRINUSE; tries++) {
+        struct sockaddr_un addr;
+        socklen_t alen = cr_ctl_new_address(outside_pid(), &addr);
+        if (!alen) {
+            e = errno ? errno : EIO;
+            break;
+        }
+        e = bind(s, (struct sockaddr *)&addr, alen) < 0 ? errno : 0;
+    }
+    if (e || listen(s, 4) < 0) {
+        e = e ? e : errno;
+        sys_close(s);
         return -e;
     }
     return s;
@@ -130,6 +184,10 @@ static int peer_allowed(int c)
     return cred.uid == 0 || cred.uid == getuid();
 }
 
+/* A requester sends its request as soon as it is connected; one that does not within
+ * this time is dropped, so that it cannot hold up the requests behind it. */
+#define REQUEST_WAIT_MS 2000
+
 static int recv_request(int c, struct cr_ctl_request *req, int *fd)
 {
     char cbuf[CMSG_SPACE(sizeof(int))];
@@ -137,14 +195,25 @@ static int recv_request(int c, struct cr_ctl_request *req, int *fd)
     struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
                          .msg_controllen = sizeof cbuf };
     *fd = -1;
-    ssize_t n = recvmsg(c, &mh, MSG_CMSG_CLOEXEC);
+    struct pollfd p = { c, POLLIN, 0 };
+    uint64_t until = cr_now_ms() + REQUEST_WAIT_MS;
+    int r;
+    while ((r = poll(&p, 1, (int)(until > cr_now_ms() ? until - cr_now_ms() : 0))) < 0 && errno == EINTR)
+        ;
+    if (r != 1)
+        return -ETIMEDOUT;
+    cr_fd_section_begin();
+    ssize_t n = recvmsg(c, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
     for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
-        if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+        if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
             memcpy(fd, CMSG_DATA(cm), sizeof(int));
+            *fd = cr_keep_high(*fd);
+        }
+    cr_fd_section_end();
     if (n != (ssize_t)sizeof *req || req->magic != CR_CTL_MAGIC ||
         req->version != CR_CTL_VERSION || req->op != CR_CTL_CHECKPOINT || *fd < 0) {
         if (*fd >= 0)
-            close(*fd);
+            sys_close(*fd);
         return -EPROTO;
     }
     return 0;
@@ -195,7 +264,9 @@ static void serve_self(void)
     struct cr_job job;
     memset(&job, 0, sizeof job);
     job.conn = -1;
-    job.fd = fcntl(r->fd, F_DUPFD_CLOEXEC, 3);
+    cr_fd_section_begin();
+    job.fd = cr_keep_high(fcntl(r->fd, F_DUPFD_CLOEXEC, 3));
+    cr_fd_section_end();
     job.signal = r->signal;
     job.cow = (r->flags & CR_CTL_CONTINUE) != 0;
     job.flags = r->flags;
@@ -224,6 +295,7 @@ static void *manager_main(void *arg)
 {
     (void)arg;
     crt.manager_tid = sys_gettid();
+    runtime_thread = 1;
     crt.manager_cri = cri_thread_init();
     for (;;) {
         struct pollfd p[2] = { { crt.listen_fd, POLLIN, 0 }, { crt.wake_fd, POLLIN, 0 } };
@@ -241,9 +313,12 @@ static void *manager_main(void *arg)
             poll(NULL, 0, 100); /* e.g. the application closed our socket */
         if (!(p[0].revents & POLLIN))
             continue;
-        int c = accept4(crt.listen_fd, NULL, NULL, SOCK_CLOEXEC);
+        cr_fd_section_begin();
+        int c = cr_keep_high(accept4(crt.listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK));
+        cr_fd_section_end();
         if (c < 0)
             continue;
+        fcntl(c, F_SETFL, 0); /* the accept does not wait; the connection does */
         if (!peer_allowed(c)) {
             close(c);
             continue;
@@ -325,11 +400,15 @@ static void atfork_child(void)
     crt.pid = getpid();
     crt.freezing = 0;
     crt.nslots = 0;
+    /* the other threads' sections, closes and execs stayed in the parent */
+    fd_section = 0;
+    app_closing = 0;
+    crt.execing = 0;
     if (crt.listen_fd >= 0)
         sys_close(crt.listen_fd);
     if (crt.wake_fd >= 0)
         sys_close(crt.wake_fd);
-    crt.wake_fd = keep_high(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    crt.wake_fd = cr_keep_high(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     memset(&crt.self, 0, sizeof crt.self);
     cr_start_listener();
     if (crt.listen_fd >= 0)
@@ -347,7 +426,7 @@ __attribute__((constructor)) static void cr_runtime_init(void)
         warn("installing the checkpoint signal handler", -rc);
         return;
     }
-    crt.wake_fd = keep_high(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    crt.wake_fd = cr_keep_high(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     cr_start_listener();
     if (crt.listen_fd < 0)
         return;
@@ -433,14 +512,48 @@ static int lasting_fd(int fd)
     return fd >= 0 && (fd == crt.listen_fd || fd == crt.wake_fd);
 }
 
-__attribute__((visibility("default"))) int close(int fd)
+/* An fd of the runtime's is not the application's: closing it is closing a number it
+ * does not have. */
+static int not_yours(int fd)
 {
-    if (lasting_fd(fd))
-        return 0; /* the program meant its own fds; it had none at this number */
-    return __close(fd);
+    return !runtime_thread && fd >= 0 && (lasting_fd(fd) || cr_internal_fd(fd));
 }
 
-__attribute__((visibility("default"))) int close_range(unsigned first, unsigned last, int flags)
+__attribute__((visibility("default"))) int close(int fd)
+{
+    if (not_yours(fd)) {
+        errno = EBADF;
+        return -1;
+    }
+    int counted = closing_begin();
+    int r = __close(fd);
+    int e = errno;
+    closing_end(counted);
+    errno = e;
+    return r;
+}
+
+__attribute__((visibility("default"))) int dup2(int oldfd, int newfd)
+{
+    int counted = closing_begin(); /* replaces newfd: a close */
+    int r = (int)syscall(SYS_dup2, oldfd, newfd);
+    int e = errno;
+    closing_end(counted);
+    errno = e;
+    return r;
+}
+
+__attribute__((visibility("default"))) int dup3(int oldfd, int newfd, int flags)
+{
+    int counted = closing_begin();
+    int r = (int)syscall(SYS_dup3, oldfd, newfd, flags);
+    int e = errno;
+    closing_end(counted);
+    errno = e;
+    return r;
+}
+
+static int close_range_around(unsigned first, unsigned last, int flags)
 {
     /* close around the runtime's fds: split [first, last] at each of them */
     if (first > last) {
@@ -464,6 +577,16 @@ __attribute__((visibility("default"))) int close_range(unsigned first, unsigned 
     if (from > last)
         return 0;
     return (int)syscall(SYS_close_range, from, last, flags);
+}
+
+__attribute__((visibility("default"))) int close_range(unsigned first, unsigned last, int flags)
+{
+    int counted = closing_begin();
+    int r = close_range_around(first, last, flags);
+    int e = errno;
+    closing_end(counted);
+    errno = e;
+    return r;
 }
 
 __attribute__((visibility("default"))) void closefrom(int lowfd)

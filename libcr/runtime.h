@@ -61,6 +61,7 @@ struct cr_runtime {
 
     uint32_t gen;              /* futex: bumped to release parked threads */
     int freezing;
+    uint32_t execing;          /* threads inside an exec call (exec_guard.c) */
     uint32_t socket_gate;      /* --sockets=delay: new sockets wait while it is 1 */
     uint32_t nparked;          /* futex: threads that recorded their state */
     uint32_t nresumed;         /* futex: restored threads that finished their fix-ups */
@@ -147,6 +148,12 @@ void cr_restore_posix_timers(void);
 /* --sockets=delay: how many sockets lead outside the process now (0 when none);
  * msg names the first. */
 int cr_external_sockets(char *msg, size_t msglen);
+
+/* The runtime takes fds only inside a section no close of the application overlaps,
+ * and keeps them above the usual range (runtime.c). */
+void cr_fd_section_begin(void);
+void cr_fd_section_end(void);
+int cr_keep_high(int fd);
 
 void cr_internal_fd_add(int fd);
 void cr_internal_fd_del(int fd);

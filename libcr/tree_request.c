@@ -47,6 +47,7 @@ struct pstat {
     char state;
     pid_t ppid, pgrp, session;
     int exit_code;
+    int exit_signal;           /* what its parent gets when it ends: 0 for our snapshot writers */
     char comm[16];
 };
 
@@ -87,6 +88,8 @@ static int proc_stat(pid_t pid, struct pstat *ps)
             ps->pgrp = (pid_t)v;
         else if (field == 6)
             ps->session = (pid_t)v;
+        else if (field == 38)
+            ps->exit_signal = (int)v;
         else if (field == 52)
             ps->exit_code = (int)v;
     }
@@ -161,6 +164,17 @@ static void drop_member(struct crtree *t, int i)
     t->n--;
 }
 
+/* The runtime's snapshot child (checkpoint.c): named so, and silent at its end. */
+static int is_snapshot_writer(pid_t pid)
+{
+    struct pstat ps;
+    char path[64], comm[32];
+    snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
+    if (read_text(path, comm, sizeof comm) < 0 || strcmp(comm, CR_SNAPSHOT_COMM "\n"))
+        return 0;
+    return proc_stat(pid, &ps) == 0 && ps.exit_signal == 0;
+}
+
 /* Children of pid: every thread's /proc children list. */
 static int add_children(struct crtree *t, pid_t pid, int *added)
 {
@@ -179,6 +193,8 @@ static int add_children(struct crtree *t, pid_t pid, int *added)
         if (read_text(cpath, buf, sizeof buf) < 0)
             continue;
         for (char *tok = strtok(buf, " \n"); tok && rc >= 0; tok = strtok(NULL, " \n")) {
+            if (is_snapshot_writer((pid_t)atoi(tok)))
+                continue; /* a copy of its parent writing an earlier checkpoint */
             rc = add_member(t, (pid_t)atoi(tok), pid);
             if (rc > 0)
                 (*added)++;

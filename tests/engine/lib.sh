@@ -72,7 +72,7 @@ same() { cmp -s "$1" "$2" || { diff "$1" "$2" | head -20 >&2; fail "$1 and $2 di
 # wait_runtime PID: until the runtime of PID answers on its control socket
 wait_runtime() {
     local i=0
-    while ! grep -q "@slurm-cr/$1\$" /proc/net/unix 2>/dev/null; do
+    while ! grep -q "@slurm-cr/$1\." /proc/net/unix 2>/dev/null; do
         i=$((i + 1)); [ $i -le 600 ] || fail "the runtime of process $1 never came up"
         kill -0 "$1" 2>/dev/null || fail "process $1 ended before its runtime came up"
         sleep 0.05
@@ -84,7 +84,7 @@ restored_pid() {
     local i=0 c=
     while :; do
         c=$(cat /proc/$1/task/$1/children 2>/dev/null | awk '{print $1}')
-        [ -n "$c" ] && grep -q "@slurm-cr/$c\$" /proc/net/unix 2>/dev/null && break
+        [ -n "$c" ] && grep -q "@slurm-cr/$c\." /proc/net/unix 2>/dev/null && break
         i=$((i + 1)); [ $i -le 600 ] || fail "cr_restart $1 did not bring a process back"
         sleep 0.05
     done

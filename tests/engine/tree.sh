@@ -209,7 +209,7 @@ BG_PIDS="$BG_PIDS $r"
 i=0
 until init=$(cat /proc/$r/task/$r/children 2>/dev/null | awk '{print $1}') && [ -n "$init" ] &&
       root=$(cat /proc/$init/task/$init/children 2>/dev/null | awk '{print $1}') && [ -n "$root" ] &&
-      grep -q "@slurm-cr/$root\$" /proc/net/unix; do
+      grep -q "@slurm-cr/$root\." /proc/net/unix; do
     i=$((i + 1)); [ $i -le 600 ] || fail "the first generation did not come back"; sleep 0.05
 done
 sleep 1

@@ -42,7 +42,7 @@ wait_gone $reaper
 r=$!
 BG_PIDS="$BG_PIDS $r"
 i=0
-until [ -e /proc/$pid ] && [ "$(awk '{print $3}' /proc/$pid/stat)" != Z ] && grep -q "@slurm-cr/$pid\$" /proc/net/unix; do
+until [ -e /proc/$pid ] && [ "$(awk '{print $3}' /proc/$pid/stat)" != Z ] && grep -q "@slurm-cr/$pid\." /proc/net/unix; do
     i=$((i + 1)); [ $i -le 600 ] || fail "the tree did not come back as pid $pid: $(cat "$T/restart.err")"
     sleep 0.05
 done

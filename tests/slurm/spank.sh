@@ -29,7 +29,7 @@ srun_pid=$!
 pid=
 for i in $(seq 1 300); do
     pid=$(pgrep -u "$CLUSTER_USER" -x heapsum | head -n 1)
-    [ -n "$pid" ] && grep -q "@slurm-cr/$pid\$" /proc/net/unix && [ "$(wc -l < "$S/out" 2>/dev/null || echo 0)" -ge 5 ] && break
+    [ -n "$pid" ] && grep -q "@slurm-cr/$pid\." /proc/net/unix && [ "$(wc -l < "$S/out" 2>/dev/null || echo 0)" -ge 5 ] && break
     sleep 0.1
 done
 [ -n "$pid" ] || fail "the task did not start, or not under the runtime"

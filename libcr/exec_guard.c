@@ -1,0 +1,135 @@
+/* exec and the quiesce signal.
+ *
+ * A signal sent to a thread stays pending across execve, while its handler does not
+ * survive: a quiesce signal that reaches a thread just as it calls execve kills the
+ * new program ("Real-time signal 28") before its own runtime is up.  So a thread that
+ * starts another program says so first (crt.execing), and a checkpoint that is
+ * stopping the threads sends no signal while one does; a thread that finds a
+ * checkpoint under way lets it take it first.  Both sides use sequentially consistent
+ * operations: at least one of them sees the other.
+ *
+ * The exec family is interposed whole, since glibc's execv, execvp and the rest call
+ * the kernel without going through execve.  A vfork child (posix_spawn, vfork) shares
+ * our memory but is another process, which no checkpoint of ours signals: it is let
+ * through untouched. */
+#define _GNU_SOURCE
+#include "runtime.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <unistd.h>
+
+#define API __attribute__((visibility("default")))
+
+extern char **environ;
+
+static int exec_begin(void)
+{
+    if (getpid() != crt.pid)
+        return 0; /* a vfork child: not one of the threads a checkpoint stops */
+    for (;;) {
+        __atomic_add_fetch(&crt.execing, 1, __ATOMIC_SEQ_CST);
+        if (!__atomic_load_n(&crt.freezing, __ATOMIC_SEQ_CST))
+            return 1;
+        __atomic_sub_fetch(&crt.execing, 1, __ATOMIC_SEQ_CST);
+        /* a checkpoint is stopping the threads: its signal parks us here, and we go
+         * on once it has let them go */
+        uint32_t gen = __atomic_load_n(&crt.gen, __ATOMIC_ACQUIRE);
+        if (__atomic_load_n(&crt.freezing, __ATOMIC_SEQ_CST))
+            cr_futex_wait(&crt.gen, gen, 20);
+    }
+}
+
+static void exec_end(int counted)
+{
+    if (counted)
+        __atomic_sub_fetch(&crt.execing, 1, __ATOMIC_SEQ_CST);
+}
+
+static void *next(const char *name)
+{
+    return dlsym(RTLD_NEXT, name);
+}
+
+#define GUARDED(type, name, params, args)                                      \
+    API int name params                                                          \
+    {                                                                            \
+        static type real;                                                        \
+        if (!real)                                                               \
+            real = (type)next(#name);                                            \
+        if (!real) {                                                             \
+            errno = ENOSYS;                                                      \
+            return -1;                                                           \
+        }                                                                        \
+        int counted = exec_begin();                                              \
+        int r = real args;                                                       \
+        int e = errno;                                                           \
+        exec_end(counted);                                                       \
+        errno = e;                                                               \
+        return r;                                                                \
+    }
+
+typedef int (*execve_fn)(const char *, char *const[], char *const[]);
+typedef int (*execv_fn)(const char *, char *const[]);
+typedef int (*fexecve_fn)(int, char *const[], char *const[]);
+typedef int (*execveat_fn)(int, const char *, char *const[], char *const[], int);
+
+GUARDED(execve_fn, execve, (const char *path, char *const argv[], char *const envp[]), (path, argv, envp))
+GUARDED(execv_fn, execv, (const char *path, char *const argv[]), (path, argv))
+GUARDED(execv_fn, execvp, (const char *file, char *const argv[]), (file, argv))
+GUARDED(execve_fn, execvpe, (const char *file, char *const argv[], char *const envp[]), (file, argv, envp))
+GUARDED(fexecve_fn, fexecve, (int fd, char *const argv[], char *const envp[]), (fd, argv, envp))
+GUARDED(execveat_fn, execveat, (int dirfd, const char *path, char *const argv[], char *const envp[], int flags),
+        (dirfd, path, argv, envp, flags))
+
+/* execl, execlp, execle: the arguments as an array, then the guarded call. */
+static size_t count_args(va_list ap)
+{
+    size_t n = 1;
+    va_list c;
+    va_copy(c, ap);
+    while (va_arg(c, const char *))
+        n++;
+    va_end(c);
+    return n;
+}
+
+#define COLLECT(argv, arg0, ap, n)                                             \
+    const char *argv[n + 1];                                                     \
+    argv[0] = arg0;                                                              \
+    for (size_t i_ = 1; i_ <= n; i_++)                                           \
+        argv[i_] = i_ < n ? va_arg(ap, const char *) : NULL
+
+API int execl(const char *path, const char *arg, ...)
+{
+    va_list ap;
+    va_start(ap, arg);
+    size_t n = count_args(ap);
+    COLLECT(argv, arg, ap, n);
+    va_end(ap);
+    return execve(path, (char *const *)argv, environ);
+}
+
+API int execlp(const char *file, const char *arg, ...)
+{
+    va_list ap;
+    va_start(ap, arg);
+    size_t n = count_args(ap);
+    COLLECT(argv, arg, ap, n);
+    va_end(ap);
+    return execvp(file, (char *const *)argv);
+}
+
+API int execle(const char *path, const char *arg, ...)
+{
+    va_list ap;
+    va_start(ap, arg);
+    size_t n = count_args(ap);
+    COLLECT(argv, arg, ap, n);
+    (void)va_arg(ap, const char *); /* the NULL that ends the arguments */
+    char *const *envp = va_arg(ap, char *const *);
+    va_end(ap);
+    return execve(path, (char *const *)argv, envp);
+}
