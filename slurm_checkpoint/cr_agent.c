@@ -508,6 +508,13 @@ int main(int argc, char **argv)
         printf("cr_agent (slurm-cr) %s\n", PACKAGE_VERSION);
         return 0;
     }
+    if (geteuid() == 0) {
+        /* everything it writes is in directories the job's user can change */
+        fprintf(stderr, "%s: runs as the job's user (scontrol-cr and the helper step start it so); "
+                "root's jobs are not checkpointed, and root would act on the user's directories: "
+                "refusing (errno 1, EPERM)\n", prog);
+        return 1;
+    }
     if (!strcmp(cmd, "prepare"))
         return cmd_prepare(argc - 1, argv + 1);
     if (!strcmp(cmd, "checkpoint"))

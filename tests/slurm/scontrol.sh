@@ -1,6 +1,7 @@
 #!/bin/bash
 # scontrol checkpoint on a 3-node, 6-task step, through scontrol-cr and its node agent:
-# able/disable/enable/error and create as the job user, refusal for another user; a
+# able/disable/enable/error and create as the job user, refusal for another user, root
+# acting as the owner even of a job whose name poses as Slurm's fields; a
 # vacate ends the step with every rank checkpointed, and a new job restarts from it
 # (srun --restart-dir), is checkpointed again while it runs, and finishes as an
 # uninterrupted run does.  A step with a task that
@@ -43,7 +44,8 @@ lines() { cat "$1"/rank.* | wc -l; }
 "$B/scontrol-helpers/scontrol-cr" --help | grep -q "checkpoint OPERATION" || fail "scontrol-cr --help"
 "$B/slurm_checkpoint/cr_agent" --help | grep -q "cr_agent checkpoint" || fail "cr_agent --help"
 steps=$STEPS
-start_step "$S/run" -- --checkpoint=0:03
+# its name poses as Slurm's own fields: root must still act as the job's owner
+start_step "$S/run" -- --checkpoint=0:03 -J "spoof UserId=root(0) JobState=PENDING BatchFlag=1"
 # other commands go to the real scontrol
 cluster_run "${SC[@]}" show job "$job" | grep -q "JobId=$job " || fail "scontrol-cr show job did not pass through"
 out=$(cluster_run "${SC[@]}" checkpoint able "$job.0" 2>&1); [ "$out" = Yes ] || fail "able said: $out"
