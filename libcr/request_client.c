@@ -130,9 +130,14 @@ char crq_proc_state(pid_t pid)
 
 /* Reads replies until `phase` is reached (1), the job is over (1, q->done), or wait_ms
  * passes (0). */
+/* How often a frozen target's state is looked at: stopped (SIGSTOP, a debugger) it
+ * cannot finish, and waiting for it would never end. */
+#define STOPPED_POLL_MS 200
+
 static int crq_pump(struct crq *q, int phase, int wait_ms)
 {
     uint64_t until = wait_ms < 0 ? UINT64_MAX : now_ms() + (uint64_t)wait_ms;
+    uint64_t stopped_since = 0;
     for (;;) {
         if (q->done || (phase == CR_CTL_FROZEN && q->frozen) ||
             (phase == CR_CTL_PREPARED && q->prepared))
@@ -140,12 +145,31 @@ static int crq_pump(struct crq *q, int phase, int wait_ms)
         uint64_t now = now_ms(), limit = until;
         if (!q->frozen && q->freeze_deadline < limit)
             limit = q->freeze_deadline;
+        if (q->frozen && limit > now + STOPPED_POLL_MS)
+            limit = now + STOPPED_POLL_MS;
+        if (q->frozen) {
+            char st = crq_proc_state(q->pid);
+            if (st != 'T' && st != 't')
+                stopped_since = 0;
+            else if (!stopped_since)
+                stopped_since = now;
+            else if (now - stopped_since >= q->timeout_ms) {
+                q->done = 1;
+                say(q, ETIMEDOUT, "the process was stopped (%s) during the checkpoint and stayed so "
+                    "for %.1f s; nothing was kept: continue it (kill -CONT %d), it goes on unharmed, "
+                    "and checkpoint it then", st == 'T' ? "SIGSTOP" : "traced",
+                    q->timeout_ms / 1000.0, (int)q->pid);
+                return 1;
+            }
+        }
         int ms = limit == UINT64_MAX ? -1 : limit > now ? (int)(limit - now) : 0;
         struct pollfd p = { q->sock, POLLIN, 0 };
         int pr = poll(&p, 1, ms);
         if (pr < 0 && errno == EINTR)
             continue;
         if (pr == 0) {
+            if (q->frozen && now_ms() < until)
+                continue; /* only a look at its state */
             if (!q->frozen && now_ms() >= q->freeze_deadline) {
                 q->done = 1;
                 say(q, ETIMEDOUT, "the process did not answer within %.1f s%s; it keeps running",
