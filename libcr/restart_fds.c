@@ -319,7 +319,9 @@ int fd_object(struct child *c, const struct ctx_fd *f, uint32_t rec)
             child_fail(c, errno, "cannot create the eventfd of fd %d: %s", f->fd, strerror(errno));
         return obj;
     case CTX_FD_TIMERFD: {
-        const struct ctx_timerfd *t = (const void *)((const char *)(f + 1) + f->path_len);
+        struct ctx_timerfd tv; /* after the path: not aligned */
+        memcpy(&tv, (const char *)(f + 1) + f->path_len, sizeof tv);
+        const struct ctx_timerfd *t = &tv;
         struct itimerspec it = { { (time_t)t->interval_sec, (long)t->interval_nsec },
                                  { (time_t)t->value_sec, (long)t->value_nsec } };
         if (t->ticks) /* expirations not read yet: one comes at once (the count is lost) */

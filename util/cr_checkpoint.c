@@ -252,7 +252,7 @@ int main(int argc, char **argv)
     /* the destination */
     char defname[PATH_MAX + 32], tmpname[PATH_MAX + 40], backname[PATH_MAX + 40];
     char base[NAME_MAX + 1], tmpbase[NAME_MAX + 8], backbase[NAME_MAX + 8];
-    int own_fd = fd < 0, dir = -1;
+    int own_fd = fd < 0, dir = -1, unnamed = 0;
     const char *writing = NULL, *writing_base = base;
     if (own_fd) {
         if (!file) {
@@ -292,9 +292,15 @@ int main(int argc, char **argv)
             snprintf(tmpbase, sizeof tmpbase, "%s.tmp", base);
             writing = tmpname;
             writing_base = tmpbase;
-            if (unlinkat(dir, tmpbase, 0) < 0 && errno != ENOENT)
-                return fail(errno, "cannot remove the stale %s: %s", tmpname, strerror(errno));
-            fd = openat(dir, tmpbase, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+            /* a file without a name until it is complete: whatever happens to us, no
+             * partial FILE.tmp is left (it gets its name only at the end) */
+            fd = openat(dir, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+            unnamed = fd >= 0;
+            if (!unnamed) { /* a filesystem without O_TMPFILE (NFS, ...) */
+                if (unlinkat(dir, tmpbase, 0) < 0 && errno != ENOENT)
+                    return fail(errno, "cannot remove the stale %s: %s", tmpname, strerror(errno));
+                fd = openat(dir, tmpbase, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+            }
         }
         if (fd < 0)
             return fail(errno, "cannot create %s: %s", writing, strerror(errno));
@@ -310,7 +316,7 @@ int main(int argc, char **argv)
     if (scope != CTX_SCOPE_PROC) {
         nlive = crtree_find(&tree, pid, scope, fd, (unsigned)(timeout * 1000), cflags);
         if (nlive < 0) {
-            if (own_fd)
+            if (own_fd && !unnamed)
                 unlinkat(dir, writing_base, 0);
             return fail(-nlive, "%s", tree.msg);
         }
@@ -331,11 +337,24 @@ int main(int argc, char **argv)
         if (rc == 0)
             crq_wait(&q, -1);
     }
-    if (own_fd)
-        close(fd);
     int err = q.err;
     char why[3 * PATH_MAX + 900];
     snprintf(why, sizeof why, "%s", q.msg);
+    if (!err && unnamed) { /* complete: it becomes FILE.tmp, then FILE */
+        char self[64];
+        snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
+        if (unlinkat(dir, tmpbase, 0) < 0 && errno != ENOENT) {
+            err = errno;
+            snprintf(why, sizeof why, "cannot remove the stale %s: %s", tmpname, strerror(err));
+        } else if (linkat(AT_FDCWD, self, dir, tmpbase, AT_SYMLINK_FOLLOW) < 0) {
+            err = errno;
+            snprintf(why, sizeof why, "cannot name the new file %s: %s", tmpname, strerror(err));
+        } else {
+            unnamed = 0;
+        }
+    }
+    if (own_fd)
+        close(fd);
     if (!err && own_fd && mode != CLOBBER) {
         if (mode == BACKUP) {
             int bdir = dir;
@@ -368,7 +387,7 @@ int main(int argc, char **argv)
             fsync_dir(dir);
     }
     if (err) {
-        if (own_fd)
+        if (own_fd && !unnamed)
             unlinkat(dir, writing_base, 0); /* never leave a partial file as the destination */
         crq_close(&q);       /* the runtime resumes the process unharmed */
         if (as_tree)

@@ -111,7 +111,9 @@ static void show(const struct ctx_image *img)
             printf("    %-4d %-7s %-2s  %s\n", f->fd, ctx_fd_kind_name(f->kind), acc,
                    (const char *)(f + 1));
         else if (f->kind == 11) {
-            const struct ctx_timerfd *tf = (const void *)((const char *)(f + 1) + f->path_len);
+            struct ctx_timerfd tv; /* after the path: not aligned */
+            memcpy(&tv, (const char *)(f + 1) + f->path_len, sizeof tv);
+            const struct ctx_timerfd *tf = &tv;
             printf("    %-4d %-7s %-2s  clock %d, next in %lld.%09lld s, every %lld.%09lld s, %u unread\n",
                    f->fd, ctx_fd_kind_name(f->kind), acc, tf->clockid, (long long)tf->value_sec,
                    (long long)tf->value_nsec, (long long)tf->interval_sec,

@@ -31,6 +31,15 @@ rc=0; within 60 "$S/util/cr_info" "$T/bad.ctx" > /dev/null 2> "$T/bad.err" || rc
 [ $rc = 74 ] || { cat "$T/bad.err" >&2; fail "sanitized cr_info on a corrupt file exited $rc"; }
 within 300 "$S/tests/programs/fuzz_reader" "$T/s.ctx" "$T/fuzz.ctx" 400 7 > "$T/fuzz.out" 2>&1 \
     || { tail -n 30 "$T/fuzz.out" >&2; fail "the sanitized reader failed under fuzzing"; }
+# a timerfd's record follows a path and is not aligned: read it as such
+bg "$BIN/cr_run" "$PROGS/timers" > "$T/timers.out" 2> "$T/timers.err"
+tpid=$!
+wait_runtime $tpid
+wait_lines "$T/timers.out" 3
+within 60 "$S/util/cr_checkpoint" --kill -f "$T/t.ctx" $tpid 2> "$T/tckpt.err" || { cat "$T/tckpt.err" >&2; fail "sanitized cr_checkpoint of a timerfd failed"; }
+wait_gone $tpid
+within 60 "$S/util/cr_info" "$T/t.ctx" > "$T/tinfo.out" 2> "$T/tinfo.err" || { cat "$T/tinfo.err" >&2; fail "sanitized cr_info failed on a timerfd"; }
+grep -q "timerfd .*every 0.030000000 s" "$T/tinfo.out" || fail "cr_info does not show the timerfd"
 truncate -s "$(fd_pos "$T/s.ctx" 1)" "$T/out"
 within 60 "$S/util/cr_restart" "$T/s.ctx" 2> "$T/restart.err" || { cat "$T/restart.err" >&2; fail "sanitized cr_restart failed"; }
 same "$T/ref" "$T/out"

@@ -1,0 +1,35 @@
+# A requester killed in the middle of a checkpoint (kill -9 of cr_checkpoint while the
+# process writes itself) leaves no partial file behind, neither FILE.tmp nor FILE: the
+# new file has no name until it is complete.  The previous FILE stays good, and the
+# process goes on unharmed.
+. "$top_srcdir/tests/engine/lib.sh"
+within 60 "$PROGS/heapsum" 256 40 0 > "$T/ref"
+mkdir "$T/ck"
+bg "$CR_RUN" "$PROGS/heapsum" 256 40 150 > "$T/out" 2> "$T/run.err"
+pid=$!
+wait_runtime $pid
+wait_lines "$T/out" 2
+within 60 "$CR_CHECKPOINT" -f "$T/ck/x.ctx" $pid || fail "the first checkpoint failed"
+before=$(md5sum < "$T/ck/x.ctx")
+killed=0
+for try in 1 2 3 4 5; do
+    "$CR_CHECKPOINT" -f "$T/ck/x.ctx" $pid 2> "$T/killed.err" &
+    ck=$!
+    # the copy-on-write snapshot child writing the file: kill its requester then
+    i=0; until pgrep -P $pid -x cr-snapshot > /dev/null; do
+        i=$((i + 1)); kill -0 $ck 2>/dev/null && [ $i -le 1000 ] || break; sleep 0.01
+    done
+    kill -9 $ck 2>/dev/null && killed=$((killed + 1))
+    wait $ck 2>/dev/null
+    # the writer finishes (or notices) and goes; then nothing new may be there
+    i=0; while pgrep -P $pid -x cr-snapshot > /dev/null; do
+        i=$((i + 1)); [ $i -le 3000 ] || fail "the snapshot writer stayed after its requester died"; sleep 0.01
+    done
+    [ "$(ls "$T/ck")" = x.ctx ] || fail "files were left behind: $(ls "$T/ck")"
+    [ "$(md5sum < "$T/ck/x.ctx")" = "$before" ] || fail "the previous checkpoint was changed"
+done
+[ $killed -ge 1 ] || fail "no requester could be killed in the middle of its checkpoint"
+"$CR_INFO" "$T/ck/x.ctx" > /dev/null || fail "the previous checkpoint is no longer valid"
+wait_gone $pid 120
+same "$T/ref" "$T/out"
+pass
