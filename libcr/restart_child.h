@@ -12,7 +12,7 @@
  * pipes between them and the open files they share (kept above every image's fds). */
 struct cr_pool {
     uint32_t npipes, norigins, nsocks, nmems, nptys;
-    struct cr_pool_pipe { uint64_t ino; int end[2]; } *pipes;
+    struct cr_pool_pipe { uint64_t ino; int end[2], filled; } *pipes; /* filled: its data is back */
     struct cr_pool_sock { uint64_t ino, peer; int fd, filled; } *socks; /* unix pairs across processes */
     struct cr_pool_origin { uint32_t member; int32_t fd; int obj; } *origins;
     struct cr_pool_mem { uint64_t dev, ino; int fd; } *mems; /* shared memory across processes */

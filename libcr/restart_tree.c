@@ -331,14 +331,14 @@ static void build_pool(void)
                     pp->end[0] = pool_fd(&rep, p[0], low);
                     pp->end[1] = pool_fd(&rep, p[1], low);
                     fcntl(pp->end[1], F_SETPIPE_SZ, (int)f->pos);
-                    pp->ino = f->id.ino | (1ULL << 63); /* no data yet */
                 }
-                if (f->extra_len && (pp->ino >> 63)) {
+                /* every reader saved the same bytes (all were frozen): put them back once */
+                if (f->extra_len && !pp->filled) {
                     const char *data = (const char *)(f + 1) + f->path_len;
                     if (write(pp->end[1], data, f->extra_len) != (ssize_t)f->extra_len)
                         child_fail(&rep, errno, "cannot refill a pipe of process %d: %s",
                                    T.t->procs[i].pid, strerror(errno));
-                    pp->ino &= ~(1ULL << 63);
+                    pp->filled = 1;
                 }
             } else if (f->kind == CTX_FD_UNIX_PAIR &&
                        (!in_image(img, f->pos) || in_other_image(i, f->id.ino) ||
@@ -375,8 +375,6 @@ static void build_pool(void)
             }
         }
     }
-    for (uint32_t q = 0; q < T.pool.npipes; q++)
-        T.pool.pipes[q].ino &= ~(1ULL << 63);
     pool_memory(&rep, low);
 }
 
