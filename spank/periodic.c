@@ -55,6 +55,10 @@ static volatile sig_atomic_t stop;
  * off, so every node reads the same numbers; a completed generation removes the file. */
 #define BACKOFF_MAX 5
 
+/* An explicit checkpoint marks the step busy while it runs; a mark older than this is
+ * one whose requester died, and periodic checkpoints go on. */
+#define EXPLICIT_STALE_S 300
+
 static unsigned backoff_next(const char *image_dir, unsigned *failures)
 {
     char path[4200];
@@ -406,7 +410,10 @@ void cr_periodic_writer(int regfd, const char *image_dir, long interval, unsigne
             }
             continue;
         }
-        if (!ntasks) { /* nothing here any more: the other nodes need not wait for us */
+        /* nothing here any more, or an explicit checkpoint (scontrol) under way, whose
+         * freeze this one would hold up: the other nodes need not wait for us */
+        time_t busy = cr_state_busy(image_dir);
+        if (!ntasks || (busy > 0 && time(NULL) - busy < EXPLICIT_STALE_S)) {
             struct cr_gen g;
             if (cr_gen_begin(&g, image_dir, gen, nodeid, nnodes) == 0) {
                 struct coord_files cf = { g.tmpdir, nodeid, nnodes, 0 };

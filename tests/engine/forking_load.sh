@@ -37,7 +37,9 @@ under_checkpoints() {
     wait $pid || fail "$name: the program exited $? under checkpoints: $(head -5 "$T/$name.err")"
     [ -s "$T/$name.err" ] && fail "$name: the program said: $(sort "$T/$name.err" | uniq -c | sort -rn | head -5)"
     # a failure must name its cause, one line each
-    [ "$(grep -c '^cr_checkpoint: ..*' "$T/$name.ckpt.err" 2>/dev/null || echo 0)" -ge "$failed" ] ||
+    local said
+    said=$(grep -c '^cr_checkpoint: ..*' "$T/$name.ckpt.err" 2>/dev/null)
+    [ "${said:-0}" -ge "$failed" ] ||
         fail "$name: a failed checkpoint said nothing"
     [ $ok -ge 10 ] && [ $ok -ge $((failed * 4)) ] ||
         fail "$name: $ok checkpoints taken, $failed failed: $(sed 's/[0-9]\+/N/g' "$T/$name.ckpt.err" | sort | uniq -c | sort -rn | head -3)"

@@ -68,7 +68,12 @@ echo "$out" | grep -q "Access/permission denied" || fail "$other was refused wit
 
 cluster_run "${SC[@]}" checkpoint create "$job.0" 2> "$D/create.err" || fail "create failed: $(cat "$D/create.err")"
 img=$S/ck/$job.0
-latest=$(readlink "$img/latest") || fail "create left no latest generation"
+readlink "$img/latest" > /dev/null || fail "create left no latest generation"
+# the generation create made (a periodic one may have completed since)
+latest=gen.$(python3 -c 'import json, sys
+print(max(e["generation"] for e in map(json.loads, open(sys.argv[1]))
+          if e.get("request") == "scontrol" and e["event"] == "CHKPT_END"))' "$img/events.jsonl") ||
+    fail "create logged no CHKPT_END: $(cat "$img/events.jsonl")"
 grep -qx "tasks 6" "$img/$latest/manifest" && grep -qx "nodes 3" "$img/$latest/manifest" ||
     fail "the created generation is not the whole step: $(cat "$img/$latest/manifest")"
 out=$(cluster_run "${SC[@]}" checkpoint error "$job.0" 2>&1); [ "$out" = "error(0): none" ] || fail "error said: $out"
