@@ -49,7 +49,7 @@ static void futex_wake(uint32_t *addr)
 /* Registration changes what the quiesce handler reads: keep it out meanwhile. */
 static void block_quiesce(uint64_t *old)
 {
-    uint64_t set = 1ULL << (CR_QUIESCE_SIGNAL - 1);
+    uint64_t set = 1ULL << (crt.signum - 1);
     syscall(SYS_rt_sigprocmask, SIG_BLOCK, &set, old, 8);
 }
 

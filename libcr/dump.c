@@ -207,7 +207,7 @@ static int collect_proc(struct dump *d)
     p->no_new_privs = prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0);
     if (read_file(d, "/proc/self/status", text, TEXT_SIZE) > 0) {
         char *sp = strstr(text, "ShdPnd:");
-        p->shared_pending = sp ? strtoull(sp + 7, NULL, 16) & ~(1ULL << (CR_QUIESCE_SIGNAL - 1)) : 0;
+        p->shared_pending = sp ? strtoull(sp + 7, NULL, 16) & ~(1ULL << (crt.signum - 1)) : 0;
     }
     crt.shared_pending = p->shared_pending;
     struct stat st;

@@ -3,10 +3,9 @@
  * A signal sent to a thread stays pending across execve, while its handler does not
  * survive: a quiesce signal that reaches a thread just as it calls execve kills the
  * new program ("Real-time signal 28") before its own runtime is up.  So a thread that
- * starts another program says so first (crt.execing), and a checkpoint that is
- * stopping the threads sends no signal while one does; a thread that finds a
- * checkpoint under way lets it take it first.  Both sides use sequentially consistent
- * operations: at least one of them sees the other.
+ * starts another program says so first (cr_signal_quiet_begin), and a checkpoint that
+ * is stopping the threads sends no signal while one does; a thread that finds a
+ * checkpoint under way lets it take it first.
  *
  * The exec family is interposed whole, since glibc's execv, execvp and the rest call
  * the kernel without going through execve.  A vfork child (posix_spawn, vfork) shares
@@ -25,29 +24,6 @@
 
 extern char **environ;
 
-static int exec_begin(void)
-{
-    if (getpid() != crt.pid)
-        return 0; /* a vfork child: not one of the threads a checkpoint stops */
-    for (;;) {
-        __atomic_add_fetch(&crt.execing, 1, __ATOMIC_SEQ_CST);
-        if (!__atomic_load_n(&crt.freezing, __ATOMIC_SEQ_CST))
-            return 1;
-        __atomic_sub_fetch(&crt.execing, 1, __ATOMIC_SEQ_CST);
-        /* a checkpoint is stopping the threads: its signal parks us here, and we go
-         * on once it has let them go */
-        uint32_t gen = __atomic_load_n(&crt.gen, __ATOMIC_ACQUIRE);
-        if (__atomic_load_n(&crt.freezing, __ATOMIC_SEQ_CST))
-            cr_futex_wait(&crt.gen, gen, 20);
-    }
-}
-
-static void exec_end(int counted)
-{
-    if (counted)
-        __atomic_sub_fetch(&crt.execing, 1, __ATOMIC_SEQ_CST);
-}
-
 static void *next(const char *name)
 {
     return dlsym(RTLD_NEXT, name);
@@ -63,10 +39,10 @@ static void *next(const char *name)
             errno = ENOSYS;                                                      \
             return -1;                                                           \
         }                                                                        \
-        int counted = exec_begin();                                              \
+        int counted = cr_signal_quiet_begin();                                              \
         int r = real args;                                                       \
         int e = errno;                                                           \
-        exec_end(counted);                                                       \
+        cr_signal_quiet_end(counted);                                                       \
         errno = e;                                                               \
         return r;                                                                \
     }

@@ -85,7 +85,7 @@ void cr_record_thread(struct cr_thread_slot *s, ucontext_t *uc)
     syscall(SYS_rt_sigprocmask, SIG_BLOCK, NULL, &s->sigmask, sizeof s->sigmask);
     s->pending = 0;
     syscall(SYS_rt_sigpending, &s->pending, sizeof s->pending);
-    s->pending &= ~(1ULL << (CR_QUIESCE_SIGNAL - 1));
+    s->pending &= ~(1ULL << (crt.signum - 1));
     syscall(SYS_sigaltstack, NULL, &s->altstack);
     prctl(PR_GET_NAME, s->comm, 0, 0, 0);
 }
@@ -211,12 +211,7 @@ static void quiesce_handler(int sig, siginfo_t *si, void *ucv)
 
 int cr_quiesce_install(void)
 {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = quiesce_handler;
-    sa.sa_flags = SA_SIGINFO | SA_RESTART;
-    sigfillset(&sa.sa_mask);
-    return __sigaction(CR_QUIESCE_SIGNAL, &sa, NULL) < 0 ? -errno : 0;
+    return cr_signal_choose(quiesce_handler);
 }
 
 /* A thread of /proc/self/task as the process itself numbers it: /proc is the host's,
@@ -277,7 +272,7 @@ static int signal_new_threads(char *msg, size_t msglen)
             memset(s, 0, sizeof *s);
             s->tid = tid;
             __atomic_store_n(&crt.nslots, crt.nslots + 1, __ATOMIC_RELEASE);
-            if (syscall(SYS_tgkill, crt.pid, tid, CR_QUIESCE_SIGNAL) < 0)
+            if (syscall(SYS_tgkill, crt.pid, tid, crt.signum) < 0)
                 s->tid = -1; /* it has exited meanwhile */
             added++;
         }
@@ -302,9 +297,10 @@ int cr_freeze_threads(unsigned timeout_ms, char *msg, size_t msglen)
     crt.nparked = 0;
     __atomic_store_n(&crt.freezing, 1, __ATOMIC_SEQ_CST);
     uint64_t deadline = cr_now_ms() + timeout_ms;
-    /* no signal while a thread starts another program: it would outlive the exec and
-     * kill the new one (exec_guard.c); if the exec works, this thread ends with it */
-    while (__atomic_load_n(&crt.execing, __ATOMIC_SEQ_CST)) {
+    /* no signal while a thread starts another program (it would outlive the exec and
+     * kill the new one; if the exec works, this thread ends with it) or moves the
+     * quiesce signal (quiesce_signal.c) */
+    while (__atomic_load_n(&crt.quiet, __ATOMIC_SEQ_CST)) {
         if (cr_now_ms() >= deadline) {
             snprintf(msg, msglen, "a thread was starting another program (exec) for more than "
                      "%u ms; the process keeps running", timeout_ms);
@@ -336,7 +332,7 @@ int cr_freeze_threads(unsigned timeout_ms, char *msg, size_t msglen)
             if (cr_now_ms() >= deadline) {
                 snprintf(msg, msglen, "thread %d did not stop within %u ms (it blocks "
                          "signal %d, or is stuck in the kernel or in a callback); the process "
-                         "keeps running", late->tid, timeout_ms, CR_QUIESCE_SIGNAL);
+                         "keeps running", late->tid, timeout_ms, crt.signum);
                 return -ETIMEDOUT;
             }
             cr_futex_wait(&crt.nparked, seen, 10);

@@ -27,7 +27,6 @@
 #include "callbacks.h"
 #include "control.h"
 
-extern int __sigaction(int sig, const struct sigaction *act, struct sigaction *old);
 
 struct cr_runtime crt = { .listen_fd = -1, .wake_fd = -1 };
 
@@ -403,7 +402,7 @@ static void atfork_child(void)
     /* the other threads' sections, closes and execs stayed in the parent */
     fd_section = 0;
     app_closing = 0;
-    crt.execing = 0;
+    crt.quiet = 0;
     if (crt.listen_fd >= 0)
         sys_close(crt.listen_fd);
     if (crt.wake_fd >= 0)
@@ -432,47 +431,6 @@ __attribute__((constructor)) static void cr_runtime_init(void)
         return;
     pthread_atfork(NULL, NULL, atfork_child);
     start_manager();
-}
-
-/* ---- keep the quiesce signal deliverable ---- */
-
-static void unblock_ours(sigset_t *set)
-{
-    /* bit manipulation: sigdelset refuses glibc's internal signals */
-    set->__val[0] &= ~(1UL << (CR_QUIESCE_SIGNAL - 1));
-    set->__val[0] &= ~(3UL << 31); /* SIGCANCEL, SIGSETXID, as glibc does */
-}
-
-__attribute__((visibility("default"))) int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
-{
-    sigset_t copy;
-    if (set && how != SIG_UNBLOCK) {
-        copy = *set;
-        unblock_ours(&copy);
-        set = &copy;
-    }
-    long r = syscall(SYS_rt_sigprocmask, how, set, old, 8);
-    return r < 0 ? errno : 0;
-}
-
-__attribute__((visibility("default"))) int sigprocmask(int how, const sigset_t *set, sigset_t *old)
-{
-    int e = pthread_sigmask(how, set, old);
-    if (e) {
-        errno = e;
-        return -1;
-    }
-    return 0;
-}
-
-__attribute__((visibility("default"))) int sigaction(int sig, const struct sigaction *act,
-                                                     struct sigaction *old)
-{
-    if (sig == CR_QUIESCE_SIGNAL && act) {
-        errno = EINVAL; /* reserved for checkpoints while running under cr_run */
-        return -1;
-    }
-    return __sigaction(sig, act, old);
 }
 
 /* ---- keep the runtime's socket and eventfd when the program closes "all" fds ---- */

@@ -11,7 +11,7 @@
 
 #include "context_format.h"
 
-#define CR_QUIESCE_SIGNAL 62   /* a real-time signal glibc does not use (SIGRTMAX - 2) */
+#define CR_DEFAULT_SIGNUM 50   /* the quiesce signal unless CR_SIGNUM says (quiesce_signal.c) */
 #define CR_MAX_THREADS 1024
 #define CR_MAX_INTERNAL_FDS 8
 
@@ -61,7 +61,8 @@ struct cr_runtime {
 
     uint32_t gen;              /* futex: bumped to release parked threads */
     int freezing;
-    uint32_t execing;          /* threads inside an exec call (exec_guard.c) */
+    int signum;                /* the quiesce signal (quiesce_signal.c) */
+    uint32_t quiet;            /* threads where no quiesce signal may reach them (an exec) */
     uint32_t socket_gate;      /* --sockets=delay: new sockets wait while it is 1 */
     uint32_t nparked;          /* futex: threads that recorded their state */
     uint32_t nresumed;         /* futex: restored threads that finished their fix-ups */
@@ -85,6 +86,11 @@ struct cr_runtime {
 extern struct cr_runtime crt;
 
 long cr_snapshot(struct ctx_jmp *j) __attribute__((returns_twice));
+
+/* quiesce_signal.c: which signal, and the parts no signal may interrupt */
+int cr_signal_choose(void (*handler)(int, siginfo_t *, void *));
+int cr_signal_quiet_begin(void);   /* 1 when counted: pass it to _end */
+void cr_signal_quiet_end(int counted);
 
 /* quiesce.c: stopping and resuming the other threads */
 int cr_quiesce_install(void);
