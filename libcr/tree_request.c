@@ -135,9 +135,41 @@ static int find_member(const struct crtree *t, pid_t pid)
     return -1;
 }
 
+static int skipped(const struct crtree *t, pid_t pid)
+{
+    for (int i = 0; i < t->nskip; i++)
+        if (t->skip[i] == pid)
+            return 1;
+    return 0;
+}
+
+/* The requester is never part of what it freezes, nor are the processes between it and
+ * the target when it runs inside the tree (system("cr_checkpoint $PPID"), a script that
+ * checkpoints its own job): they wait for it, and it would wait for them.  BLCR left
+ * cr_checkpoint out of checkpoints the same way. */
+static void find_skipped(struct crtree *t, pid_t target)
+{
+    pid_t chain[64];
+    int n = 0;
+    for (pid_t p = getpid(); p > 1 && n < 64; ) {
+        if (p == target) {
+            memcpy(t->skip, chain, (size_t)n * sizeof *chain);
+            t->nskip = n;
+            return;
+        }
+        chain[n++] = p;
+        struct pstat ps;
+        if (proc_stat(p, &ps) < 0)
+            break;
+        p = ps.ppid;
+    }
+    t->skip[0] = getpid(); /* not inside the tree: only itself (in a group or session) */
+    t->nskip = 1;
+}
+
 static int add_member(struct crtree *t, pid_t pid, pid_t ppid)
 {
-    if (find_member(t, pid) >= 0)
+    if (find_member(t, pid) >= 0 || skipped(t, pid))
         return 0;
     if (t->n == MAX_MEMBERS)
         return say(t, E2BIG, "more than %d processes", MAX_MEMBERS);
@@ -221,8 +253,8 @@ static int add_group(struct crtree *t, pid_t root, int *added)
     while ((e = readdir(d)) && nfound < MAX_MEMBERS) {
         pid_t pid = (pid_t)atoi(e->d_name);
         struct pstat ps;
-        if (pid <= 0 || pid == getpid() || proc_stat(pid, &ps) < 0 || proc_uid(pid) != uid)
-            continue; /* (not the requester itself, when it is in the group) */
+        if (pid <= 0 || skipped(t, pid) || proc_stat(pid, &ps) < 0 || proc_uid(pid) != uid)
+            continue; /* (not the requester, when it is in the group) */
         if ((t->scope == CTX_SCOPE_PGRP ? ps.pgrp : ps.session) == want)
             found[nfound].pid = pid, found[nfound++].ppid = ps.ppid;
     }
@@ -272,6 +304,7 @@ int crtree_find(struct crtree *t, pid_t pid, int scope, int fd, unsigned timeout
     t->timeout_ms = timeout_ms;
     t->flags = flags;
     int added = 0;
+    find_skipped(t, pid);
     /* a tree starts at pid; a group or session is ordered parents first */
     int rc = scope == CTX_SCOPE_TREE ? add_member(t, pid, 0) : 0;
     if (rc >= 0)

@@ -33,6 +33,8 @@ struct crtree {
     uint64_t bytes;
     void *seen;                /* the fds of every member, while it is frozen */
     size_t nseen;
+    int nskip;                 /* the requester and its ancestors below the target: */
+    pid_t skip[64];            /* never frozen (a program that runs cr_checkpoint on itself) */
 };
 
 /* Finds the processes of `scope` around pid.  Returns how many live ones there are
