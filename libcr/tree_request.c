@@ -259,7 +259,17 @@ static int add_group(struct crtree *t, pid_t root, int *added)
             found[nfound].pid = pid, found[nfound++].ppid = ps.ppid;
     }
     closedir(d);
-    /* parents before children: repeatedly take those whose parent is placed or outside */
+    /* the leader first (the file's first process is its root, and a process whose
+     * parent just ended, or a zombie, must not take that place), then parents before
+     * children: repeatedly take those whose parent is placed or outside */
+    for (int i = 0; i < nfound; i++)
+        if (found[i].pid == want && proc_stat(want, &rs) == 0 && rs.state != 'Z') {
+            int rc = add_member(t, found[i].pid, found[i].ppid);
+            if (rc < 0)
+                return rc;
+            *added += rc;
+            found[i].pid = 0;
+        }
     for (int progress = 1; progress;) {
         progress = 0;
         for (int i = 0; i < nfound; i++) {
