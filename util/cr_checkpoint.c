@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "context_format.h"
+#include "context_reader.h"
 #include "control.h"
 #include "safe_path.h"
 #include "request_client.h"
@@ -340,6 +341,19 @@ int main(int argc, char **argv)
     int err = q.err;
     char why[3 * PATH_MAX + 900];
     snprintf(why, sizeof why, "%s", q.msg);
+    if (!err && own_fd) { /* what is put in place must read back: else the old one stays */
+        char self[64], rerr[800];
+        snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
+        struct ctx_tree check;
+        int rc2 = ctx_tree_open(self, &check, rerr, sizeof rerr);
+        if (rc2 < 0) {
+            err = -rc2;
+            snprintf(why, sizeof why, "the file written does not read back (%s); %s is left as it "
+                     "was", rerr, file);
+        } else {
+            ctx_tree_close(&check);
+        }
+    }
     if (!err && unnamed) { /* complete: it becomes FILE.tmp, then FILE */
         char self[64];
         snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
