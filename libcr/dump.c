@@ -307,6 +307,19 @@ static int add_block(struct dump *d, uint64_t addr, uint32_t npages, uint32_t vm
     return 0;
 }
 
+/* A guard page looks swapped out in the page map; touching it kills the reader.  The
+ * page map says so from 6.15; before, a read through /proc/self/mem fails on it
+ * (EIO) where a real swapped page is read back in. */
+static int is_guard(struct dump *d, uint64_t e, uint64_t addr)
+{
+    if (e & PM_GUARD)
+        return 1;
+    if ((e & PM_PRESENT) || !(e & PM_SWAPPED))
+        return 0;
+    char byte;
+    return pread(d->mem_fd, &byte, 1, (off_t)addr) != 1;
+}
+
 /* Saves the pages of [start,end) that hold data of their own: anonymous pages that
  * were touched, and the privately modified pages of a file mapping. */
 static int collect_pages(struct dump *d, const struct ctx_vma *v, uint32_t vma)
@@ -334,6 +347,11 @@ static int collect_pages(struct dump *d, const struct ctx_vma *v, uint32_t vma)
         uint64_t run_start = 0;
         for (size_t i = 0; i <= np; i++) {
             int keep = 0;
+            if (i < np && is_guard(d, pm[i], a + i * PAGE))
+                return fail(d, ENOTSUP, "the memory at 0x%llx (in 0x%llx-0x%llx) is a guard region "
+                            "(MADV_GUARD_INSTALL), which this version cannot save; nothing was "
+                            "written and the process keeps running", (unsigned long long)(a + i * PAGE),
+                            (unsigned long long)v->start, (unsigned long long)v->end);
             if (i < np) {
                 uint64_t e = pm[i];
                 if (v->flags & CTX_VMA_SAVED)

@@ -34,6 +34,7 @@
 #define PM_PRESENT (1ULL << 63)
 #define PM_SWAPPED (1ULL << 62)
 #define PM_FILE    (1ULL << 61)
+#define PM_GUARD   (1ULL << 58)   /* a guard page (MADV_GUARD_INSTALL), on 6.15 and newer */
 
 struct dump {
     char *scratch;
