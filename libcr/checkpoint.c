@@ -79,7 +79,9 @@ static int wait_cmd(struct cr_job *job, uint32_t op)
         return 0;
     ssize_t n = recv(job->conn, &tree_cmd, sizeof tree_cmd, 0);
     size_t want = op == CR_CMD_PREPARE ? sizeof tree_cmd : sizeof(struct cr_ctl_commit);
-    return n == (ssize_t)want && tree_cmd.magic == CR_CTL_MAGIC && tree_cmd.op == op;
+    if (n != (ssize_t)want || tree_cmd.magic != CR_CTL_MAGIC || tree_cmd.op != op)
+        return 0;
+    return op != CR_CMD_PREPARE || cr_ctl_prepare_check(&tree_cmd) == 0; /* counts within bounds */
 }
 
 /* Waits for the requester to say the file is in place: the signal to deliver. */

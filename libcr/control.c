@@ -34,6 +34,31 @@ socklen_t cr_ctl_new_address(pid_t pid, struct sockaddr_un *addr)
     return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
 }
 
+int cr_ctl_prepare_check(const struct cr_ctl_prepare *p)
+{
+    if (p->magic != CR_CTL_MAGIC || p->op != CR_CMD_PREPARE || p->npipes > CR_CTL_MAX_TREE_PIPES ||
+        p->nshares > CR_CTL_MAX_TREE_SHARES || p->nsocks > CR_CTL_MAX_TREE_SOCKS ||
+        p->nptys > CR_CTL_MAX_TREE_PTYS || p->nfifo_skip > CR_CTL_MAX_TREE_PTYS)
+        return -EPROTO;
+    for (uint32_t i = 0; i < p->nshares; i++)
+        if (p->shares[i].fd < 0 || p->shares[i].origin_fd < 0 || p->shares[i].member < 0)
+            return -EPROTO;
+    for (int i = 0; i < 3; i++)
+        if (p->stdio[i].valid > 1)
+            return -EPROTO;
+    return 0;
+}
+
+int cr_ctl_request_check(const struct cr_ctl_request *r, size_t n)
+{
+    if (n != sizeof *r || r->magic != CR_CTL_MAGIC || r->version != CR_CTL_VERSION ||
+        r->op != CR_CTL_CHECKPOINT || r->timeout_ms > 24u * 3600 * 1000)
+        return -EPROTO;
+    unsigned known = CR_CTL_CONTINUE | CR_CTL_SOCKETS_REFUSE | CR_CTL_SAVE_EXE | CR_CTL_SAVE_PRIVATE |
+                     CR_CTL_SAVE_SHARED | CR_CTL_SOCKETS_DELAY | CR_CTL_TREE;
+    return (r->flags & ~known) ? -EPROTO : 0;
+}
+
 static int cmp_ino(const void *a, const void *b)
 {
     unsigned long x = *(const unsigned long *)a, y = *(const unsigned long *)b;

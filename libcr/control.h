@@ -101,6 +101,13 @@ struct cr_ctl_prepare {
     } shares[CR_CTL_MAX_TREE_SHARES];
 };
 
+/* Whether a PREPARE read from the socket can be used: its counts within its arrays,
+ * its fd numbers real ones.  0, or -EPROTO. */
+int cr_ctl_prepare_check(const struct cr_ctl_prepare *p);
+
+/* Whether a request read from the socket (n bytes) is one this runtime serves. */
+int cr_ctl_request_check(const struct cr_ctl_request *r, size_t n);
+
 /* The runtime's side: fills `addr` with a new random name for `pid`; returns the
  * address length, or 0 if no random bytes could be had. */
 socklen_t cr_ctl_new_address(pid_t pid, struct sockaddr_un *addr);

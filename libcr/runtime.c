@@ -209,8 +209,7 @@ static int recv_request(int c, struct cr_ctl_request *req, int *fd)
             *fd = cr_keep_high(*fd);
         }
     cr_fd_section_end();
-    if (n != (ssize_t)sizeof *req || req->magic != CR_CTL_MAGIC ||
-        req->version != CR_CTL_VERSION || req->op != CR_CTL_CHECKPOINT || *fd < 0) {
+    if (n < 0 || cr_ctl_request_check(req, (size_t)n) < 0 || *fd < 0) {
         if (*fd >= 0)
             sys_close(*fd);
         return -EPROTO;

@@ -1,0 +1,31 @@
+# The context-file reader and the control socket's checks under libFuzzer with
+# AddressSanitizer and UBSan (make fuzz builds them), a short run each from a seed
+# corpus of real images made here: no crash, no sanitizer report.  FUZZ_SECONDS runs
+# them longer (scripts/soak does).
+. "$top_srcdir/tests/engine/lib.sh"
+command -v clang >/dev/null || fail "clang is not installed (scripts/install-deps installs it)"
+secs=${FUZZ_SECONDS:-20}
+cd "$T"
+within 600 make -s -C "$top_builddir" fuzz > build.log 2>&1 || fail "make fuzz failed: $(tail -n 20 build.log)"
+mkdir corpus control
+# real images: one process, and a tree
+bg "$CR_RUN" "$PROGS/heapsum" 1 30 50 > out 2> run.err
+pid=$!
+wait_runtime $pid
+wait_lines out 2
+within 60 "$CR_CHECKPOINT" -f corpus/one.ctx $pid || fail "no seed image"
+wait_gone $pid 60
+bg "$CR_RUN" bash -c "$PROGS/heapsum 1 30 50 | cat" > out2 2> run2.err
+pid=$!
+wait_runtime $pid
+wait_lines out2 2
+within 60 "$CR_CHECKPOINT" --tree -f corpus/tree.ctx $pid || fail "no seed tree image"
+wait_gone $pid 60
+for h in reader:corpus control:control; do
+    name=${h%%:*}
+    within $((secs + 120)) "$top_builddir/tests/fuzz/fuzz_$name" -max_total_time=$secs -max_len=1048576 \
+        -rss_limit_mb=4096 "${h#*:}" > "fuzz_$name.log" 2>&1 ||
+        fail "fuzz_$name found a problem: $(grep -E 'ERROR|SUMMARY|runtime error' "fuzz_$name.log" | head -5)"
+    grep -E "^(#[0-9]+|Done)" "fuzz_$name.log" | tail -n 1
+done
+pass
