@@ -1,15 +1,17 @@
-# Checkpoints taken without pause of programs that fork and exec all the time may
-# fail (and say why), but may never change what the program computes: a shell loop
-# with a pipeline per line (bash closes some fds twice; a fork or an exec may meet a
-# checkpoint at any point), and Python starting a subprocess per line (vfork + exec).
-# Each runs once uninterrupted and once under a stream of --tree checkpoints: same
-# output, no error from the program, no child killed, and most checkpoints taken.
+# Checkpoints taken without pause may fail (and say why), but may never change what a
+# program computes: a shell loop with a pipeline per line (bash closes some fds twice;
+# a fork or an exec may meet a checkpoint at any point), Python starting a subprocess
+# per line (vfork + exec), and a program of many threads (in locks, condition
+# variables, joins, sleeps, polls, futexes).  Each runs once uninterrupted and once
+# under a stream of --tree checkpoints: same output, no error from the program, no
+# child killed, and most checkpoints taken.  One round by default (make check);
+# ENDURANCE_SECONDS=N repeats the rounds for N seconds (scripts/soak).
 . "$top_srcdir/tests/engine/lib.sh"
 PY=${PYTHON3:-python3}
 command -v "$PY" >/dev/null || fail "python3 is not installed (scripts/install-deps installs it)"
 command -v bash sha1sum >/dev/null || fail "bash and sha1sum are needed (coreutils)"
 cd "$T"
-N=${FORKING_LOAD_LINES:-2500}
+N=${ENDURANCE_LINES:-1500}
 
 cat > "$T/sub.py" <<'PYEOF'
 import subprocess, sys
@@ -47,11 +49,21 @@ under_checkpoints() {
 }
 
 for i in $(seq 1 "$N"); do echo $i | sha1sum; done > "$T/shell.ref"
-under_checkpoints shell bash -c "for i in \$(seq 1 $N); do echo \$i | sha1sum >> '$T/shell.out'; done"
-same "$T/shell.ref" "$T/shell.out"
-
 M=$((N / 3))
 within 120 "$PY" "$T/sub.py" $M "$T/python.ref" || fail "the Python reference run failed"
-under_checkpoints python "$PY" "$T/sub.py" $M "$T/python.out"
-same "$T/python.ref" "$T/python.out"
+within 120 "$PROGS/threads" > "$T/threads.ref" || fail "the threads reference run failed"
+start=$(date +%s)
+round=0
+while :; do
+    round=$((round + 1))
+    rm -f "$T/shell.out" "$T/python.out"
+    under_checkpoints shell bash -c "for i in \$(seq 1 $N); do echo \$i | sha1sum >> '$T/shell.out'; done"
+    same "$T/shell.ref" "$T/shell.out"
+    under_checkpoints python "$PY" "$T/sub.py" $M "$T/python.out"
+    same "$T/python.ref" "$T/python.out"
+    under_checkpoints threads sh -c "exec '$PROGS/threads' > '$T/threads.out'"
+    same "$T/threads.ref" "$T/threads.out"
+    [ $(( $(date +%s) - start )) -lt "${ENDURANCE_SECONDS:-0}" ] || break
+done
+echo "$round rounds"
 pass
