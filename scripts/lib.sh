@@ -26,7 +26,14 @@ prepare_work() {
     if [ "$(id -u)" = 0 ]; then
         id "$TEST_USER" >/dev/null 2>&1 || useradd -m -s /bin/sh "$TEST_USER"
         WORK=$(mktemp -d /var/tmp/slurm-cr.XXXXXX)
-        (cd "$SRC" && tar --exclude=./build --exclude=.git -cf - .) | (cd "$WORK" && tar -xf -)
+        # the sources only: a tree built in place (./configure && make) would stop the
+        # out-of-tree build ("source directory already configured")
+        if [ -d "$SRC/.git" ] && command -v git >/dev/null; then
+            (cd "$SRC" && git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf -) |
+                (cd "$WORK" && tar -xf -)
+        else
+            (cd "$SRC" && tar --exclude=./build --exclude=.git -cf - .) | (cd "$WORK" && tar -xf -)
+        fi
         chown -R "$TEST_USER:" "$WORK"
         chmod 755 "$WORK"
     else
