@@ -513,6 +513,16 @@ static __attribute__((noreturn)) void build_and_jump(struct child *c)
     plan->runtime_state = p->runtime_state;
     if (c->o->src)
         snprintf(plan->src, sizeof plan->src, "%s", c->o->src);
+    /* RLIMIT_NOFILE last (the restorer): our helper fds may lie above a lower limit */
+    const struct ctx_proc *pr = c->img->proc;
+    struct rlimit nf;
+    if (RLIMIT_NOFILE < CTX_NRLIMIT && getrlimit(RLIMIT_NOFILE, &nf) == 0) {
+        plan->nofile[1] = pr->rlim_max[RLIMIT_NOFILE] < nf.rlim_max ? pr->rlim_max[RLIMIT_NOFILE]
+                                                                    : nf.rlim_max;
+        plan->nofile[0] = pr->rlim_cur[RLIMIT_NOFILE] < plan->nofile[1] ? pr->rlim_cur[RLIMIT_NOFILE]
+                                                                        : plan->nofile[1];
+        plan->set_nofile = 1;
+    }
     plan->nclose = 0;
     for (uint32_t i = 0; i < c->nhelpers; i++)
         closefds[plan->nclose++] = c->helpers[i];

@@ -62,6 +62,9 @@ struct restore_plan {
     uint64_t auxv[64];
     uint64_t runtime_state;        /* address of the runtime's struct cr_restart_block */
     char src[CTX_PATH_MAX];        /* the context file, for cr_get_restart_info() */
+    uint64_t nofile[2];            /* RLIMIT_NOFILE (soft, hard), set once cr_restart's fds
+                                      are closed: a lower limit may be below their numbers */
+    uint32_t set_nofile, pad;
 };
 
 /* What the restorer tells the waiting parent through status_fd. */

@@ -10,6 +10,7 @@
 #include <asm/prctl.h>
 #include <linux/mman.h>
 #include <linux/prctl.h>
+#include <linux/resource.h>
 #include <linux/sched.h>
 
 #include "context_format.h"
@@ -247,6 +248,8 @@ __attribute__((used, noreturn)) void restorer_main(struct restore_plan *p)
     const int32_t *closefds = (const void *)((const char *)p + p->close_off);
     for (uint32_t i = 0; i < p->nclose; i++)
         sys(__NR_close, closefds[i], 0, 0);
+    if (p->set_nofile) /* best effort, as for the other limits: a hard limit only goes down */
+        sys(__NR_setrlimit, RLIMIT_NOFILE, (long)p->nofile, 0);
 
     struct rp_thread *th = (void *)((char *)p + p->threads_off);
     for (uint32_t i = 1; i < p->nthreads; i++) {
