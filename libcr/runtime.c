@@ -152,7 +152,8 @@ static pid_t outside_pid(void)
 static int open_listener(void)
 {
     cr_fd_section_begin();
-    int s = cr_keep_high(socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+    /* non-blocking: an accept inside a section must never wait (closes wait for it) */
+    int s = cr_keep_high(socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
     cr_fd_section_end();
     if (s < 0)
         return -errno;
