@@ -1,0 +1,214 @@
+/* What every conformance test shares: announce READY, wait for SIGUSR2 (at most
+ * 120 s), report exactly one line, PASS or FAIL: <what differed, expected vs got>.
+ *
+ * A test sets its piece of state up, calls cf_ready() and cf_wait(), then checks
+ * with cf_check()/cf_fail() and ends with cf_pass().  Only raw syscalls are used
+ * for the clock, so that a test that unmapped its vdso can still wait. */
+#ifndef CONF_H
+#define CONF_H
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CF_WAIT_SECONDS 120
+
+static void cf_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn, unused));
+static void cf_fail(const char *fmt, ...)
+{
+    char msg[900];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    for (char *p = msg; *p; p++) /* one line, whatever the reason holds */
+        if (*p == '\n')
+            *p = ' ';
+    printf("FAIL: %s\n", msg);
+    fflush(stdout);
+    exit(1);
+}
+
+#define cf_check(cond, ...) do { if (!(cond)) cf_fail(__VA_ARGS__); } while (0)
+
+/* the call failed: name it with its errno */
+#define cf_sys(call) do { if ((call) < 0) cf_fail("%s: %s (line %d)", #call, strerror(errno), __LINE__); } while (0)
+
+static void __attribute__((noreturn, unused)) cf_pass(void)
+{
+    printf("PASS\n");
+    fflush(stdout);
+    exit(0);
+}
+
+/* seconds on the monotonic clock, by syscall (no vdso) */
+static double __attribute__((unused)) cf_now(void)
+{
+    struct timespec ts;
+    syscall(SYS_clock_gettime, CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void __attribute__((unused)) cf_block_usr2(void)
+{
+    sigset_t s;
+    sigemptyset(&s);
+    sigaddset(&s, SIGUSR2);
+    if (sigprocmask(SIG_BLOCK, &s, NULL) < 0)
+        cf_fail("cannot block SIGUSR2: %s", strerror(errno));
+}
+
+/* the state is set up: SIGUSR2 blocked (before anyone may send it), READY said */
+static void __attribute__((unused)) cf_ready(void)
+{
+    cf_block_usr2();
+    printf("READY\n");
+    fflush(stdout);
+}
+
+/* until SIGUSR2 arrives; FAIL after 120 s.  EINTR (the runtime's own signal, a
+ * restart) only waits again for the time that is left. */
+static void __attribute__((unused)) cf_wait(void)
+{
+    sigset_t s;
+    sigemptyset(&s);
+    sigaddset(&s, SIGUSR2);
+    double end = cf_now() + CF_WAIT_SECONDS;
+    for (;;) {
+        double left = end - cf_now();
+        if (left <= 0)
+            cf_fail("no SIGUSR2 within %d s", CF_WAIT_SECONDS);
+        struct timespec ts = { (time_t)left, (long)((left - (time_t)left) * 1e9) };
+        int sig = sigtimedwait(&s, NULL, &ts);
+        if (sig == SIGUSR2)
+            return;
+        if (sig < 0 && errno != EINTR && errno != EAGAIN)
+            cf_fail("sigtimedwait: %s", strerror(errno));
+    }
+}
+
+/* write all of buf, or fail */
+static void __attribute__((unused)) cf_write_all(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            cf_fail("write to fd %d: %s", fd, n < 0 ? strerror(errno) : "wrote nothing");
+        p += n;
+        len -= (size_t)n;
+    }
+}
+
+/* read exactly len bytes, or fail saying how many came */
+static void __attribute__((unused)) cf_read_all(int fd, void *buf, size_t len, const char *what)
+{
+    char *p = buf;
+    size_t got = 0;
+    while (got < len) {
+        ssize_t n = read(fd, p + got, len - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            cf_fail("%s: read: %s after %zu of %zu bytes", what, strerror(errno), got, len);
+        if (n == 0)
+            cf_fail("%s: EOF after %zu of %zu bytes", what, got, len);
+        got += (size_t)n;
+    }
+}
+
+/* the first line of FILE (or /proc file) starting with KEY, value part; "" if none */
+static const char __attribute__((unused)) *cf_proc_field(const char *file, const char *key)
+{
+    static char val[4096];
+    FILE *f = fopen(file, "r");
+    val[0] = 0;
+    if (!f)
+        return val;
+    char line[4096];
+    size_t k = strlen(key);
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, key, k) == 0) {
+            char *v = line + k;
+            while (*v == ' ' || *v == '\t' || *v == ':')
+                v++;
+            v[strcspn(v, "\n")] = 0;
+            snprintf(val, sizeof val, "%s", v);
+            break;
+        }
+    }
+    fclose(f);
+    return val;
+}
+
+/* a simple checksum of a buffer (FNV-1a, 64 bits) */
+static uint64_t __attribute__((unused)) cf_sum(const void *buf, size_t len)
+{
+    const unsigned char *p = buf;
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ p[i]) * 1099511628211ULL;
+    return h;
+}
+
+/* fill buf with bytes that depend on seed and position */
+static void __attribute__((unused)) cf_fill(void *buf, size_t len, unsigned seed)
+{
+    unsigned char *p = buf;
+    uint32_t x = seed * 2654435761u + 1;
+    for (size_t i = 0; i < len; i++) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        p[i] = (unsigned char)x;
+    }
+}
+
+/* a child that waits for the parent's death or a kill; returns its pid */
+static pid_t __attribute__((unused)) cf_fork_sleeper(void)
+{
+    pid_t p = fork();
+    if (p < 0)
+        cf_fail("fork: %s", strerror(errno));
+    if (p == 0) {
+        for (;;)
+            pause();
+    }
+    return p;
+}
+
+/* wait for a child with a bound; returns its wait status, FAIL on timeout */
+static int __attribute__((unused)) cf_waitpid(pid_t pid, double seconds, const char *what)
+{
+    double end = cf_now() + seconds;
+    for (;;) {
+        int st;
+        pid_t r = waitpid(pid, &st, WNOHANG);
+        if (r == pid)
+            return st;
+        if (r < 0 && errno != EINTR)
+            cf_fail("%s: waitpid %d: %s", what, (int)pid, strerror(errno));
+        if (cf_now() > end) {
+            kill(pid, SIGKILL);
+            cf_fail("%s: child %d still running after %.0f s", what, (int)pid, seconds);
+        }
+        struct timespec ts = { 0, 5 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
+    }
+}
+
+#endif
