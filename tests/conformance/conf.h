@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -209,6 +210,118 @@ static int __attribute__((unused)) cf_waitpid(pid_t pid, double seconds, const c
         struct timespec ts = { 0, 5 * 1000 * 1000 };
         nanosleep(&ts, NULL);
     }
+}
+
+/* ---- sockets ---- */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+/* an int socket option, or FAIL naming it */
+#define cf_getint(fd, level, opt) cf_getint_((fd), (level), (opt), #opt)
+static int __attribute__((unused)) cf_getint_(int fd, int level, int opt, const char *name)
+{
+    int v = 0;
+    socklen_t len = sizeof v;
+    if (getsockopt(fd, level, opt, &v, &len) < 0)
+        cf_fail("getsockopt %s on fd %d: %s", name, fd, strerror(errno));
+    return v;
+}
+
+#define cf_setint(fd, level, opt, val) do { int v_ = (val); \
+    if (setsockopt((fd), (level), (opt), &v_, sizeof v_) < 0) cf_fail("setsockopt %s: %s", #opt, strerror(errno)); } while (0)
+
+/* the loopback address of FAMILY with PORT */
+static socklen_t __attribute__((unused)) cf_loopback(int family, int port, struct sockaddr_storage *ss)
+{
+    memset(ss, 0, sizeof *ss);
+    if (family == AF_INET6) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+        a->sin6_family = AF_INET6;
+        a->sin6_addr = in6addr_loopback;
+        a->sin6_port = htons((uint16_t)port);
+        return sizeof *a;
+    }
+    struct sockaddr_in *a = (struct sockaddr_in *)ss;
+    a->sin_family = AF_INET;
+    a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a->sin_port = htons((uint16_t)port);
+    return sizeof *a;
+}
+
+/* "addr:port" of an inet address, or "family N" / "(unix path)" */
+static const char __attribute__((unused)) *cf_addr_str(const struct sockaddr_storage *ss, socklen_t len)
+{
+    static char buf[4][160];
+    static int k;
+    char *b = buf[k++ % 4], a[INET6_ADDRSTRLEN];
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *x = (const void *)ss;
+        snprintf(b, 160, "%s:%d", inet_ntop(AF_INET, &x->sin_addr, a, sizeof a), ntohs(x->sin_port));
+    } else if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *x = (const void *)ss;
+        snprintf(b, 160, "[%s]:%d", inet_ntop(AF_INET6, &x->sin6_addr, a, sizeof a), ntohs(x->sin6_port));
+    } else if (ss->ss_family == AF_UNIX) {
+        const struct sockaddr_un *x = (const void *)ss;
+        size_t n = len > offsetof(struct sockaddr_un, sun_path) ? len - offsetof(struct sockaddr_un, sun_path) : 0;
+        if (n == 0)
+            snprintf(b, 160, "unix, unnamed");
+        else if (x->sun_path[0] == 0)
+            snprintf(b, 160, "unix @%.*s", (int)n - 1, x->sun_path + 1);
+        else
+            snprintf(b, 160, "unix %.*s", (int)n, x->sun_path);
+    } else {
+        snprintf(b, 160, "family %d", ss->ss_family);
+    }
+    return b;
+}
+
+/* the local (peer=0) or peer address of fd as a string */
+static const char __attribute__((unused)) *cf_sockname(int fd, int peer)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    memset(&ss, 0, sizeof ss);
+    if ((peer ? getpeername(fd, (void *)&ss, &len) : getsockname(fd, (void *)&ss, &len)) < 0) {
+        static char e[80];
+        snprintf(e, sizeof e, "(%s)", strerror(errno));
+        return e;
+    }
+    return cf_addr_str(&ss, len);
+}
+
+/* until fd is readable (at most `seconds`); 0 if it is not */
+static int __attribute__((unused)) cf_readable(int fd, double seconds)
+{
+    double end = cf_now() + seconds;
+    for (;;) {
+        struct pollfd p = { fd, POLLIN, 0 };
+        int left = (int)((end - cf_now()) * 1000);
+        if (left < 0)
+            return 0;
+        int r = poll(&p, 1, left);
+        if (r > 0)
+            return 1;
+        if (r < 0 && errno != EINTR)
+            return 0;
+    }
+}
+
+/* a unix address for a path (or "@name": abstract) */
+static socklen_t __attribute__((unused)) cf_unix_addr(const char *name, struct sockaddr_un *a)
+{
+    memset(a, 0, sizeof *a);
+    a->sun_family = AF_UNIX;
+    if (name[0] == '@') {
+        size_t n = strlen(name + 1);
+        memcpy(a->sun_path + 1, name + 1, n);
+        return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n);
+    }
+    snprintf(a->sun_path, sizeof a->sun_path, "%s", name);
+    return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(name) + 1);
 }
 
 #endif
