@@ -212,6 +212,51 @@ static int __attribute__((unused)) cf_waitpid(pid_t pid, double seconds, const c
     }
 }
 
+/* Run fn(msg, len, arg) in a child; a message it leaves in msg is a failure,
+ * reported as "what: msg".  For what only another process can see (locks). */
+typedef void (*cf_child_fn)(char *msg, size_t len, void *arg);
+static void __attribute__((unused)) cf_in_child(cf_child_fn fn, void *arg, const char *what)
+{
+    int p[2];
+    if (pipe(p) < 0)
+        cf_fail("%s: pipe: %s", what, strerror(errno));
+    pid_t c = fork();
+    if (c < 0)
+        cf_fail("%s: fork: %s", what, strerror(errno));
+    if (c == 0) {
+        char msg[600] = "";
+        close(p[0]);
+        fn(msg, sizeof msg, arg);
+        if (write(p[1], msg, strlen(msg)) < 0)
+            _exit(3);
+        _exit(0);
+    }
+    close(p[1]);
+    char msg[600];
+    size_t got = 0;
+    double end = cf_now() + 20;
+    for (;;) {
+        struct timespec ts = { 0, 5 * 1000 * 1000 };
+        ssize_t n = read(p[0], msg + got, sizeof msg - 1 - got);
+        if (n > 0) {
+            got += (size_t)n;
+            continue;
+        }
+        if (n == 0 || (errno != EINTR && errno != EAGAIN) || got == sizeof msg - 1)
+            break;
+        if (cf_now() > end)
+            break;
+        nanosleep(&ts, NULL);
+    }
+    msg[got] = 0;
+    close(p[0]);
+    int st = cf_waitpid(c, 20, what);
+    if (got)
+        cf_fail("%s: %s", what, msg);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        cf_fail("%s: the checking child ended with status 0x%x", what, st);
+}
+
 /* ---- sockets ---- */
 #include <arpa/inet.h>
 #include <netinet/in.h>
