@@ -135,7 +135,7 @@ static void __attribute__((unused)) cf_read_all(int fd, void *buf, size_t len, c
 /* the first line of FILE (or /proc file) starting with KEY, value part; "" if none */
 static const char __attribute__((unused)) *cf_proc_field(const char *file, const char *key)
 {
-    static char val[4096];
+    static __thread char val[4096]; /* per thread: threads may read at once */
     FILE *f = fopen(file, "r");
     val[0] = 0;
     if (!f)
@@ -255,6 +255,69 @@ static void __attribute__((unused)) cf_in_child(cf_child_fn fn, void *arg, const
         cf_fail("%s: %s", what, msg);
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
         cf_fail("%s: the checking child ended with status 0x%x", what, st);
+}
+
+/* ---- memory ---- */
+/* the line of /proc/self/maps whose range holds addr ("" if none); its fields */
+struct cf_map { unsigned long lo, hi; char perms[8]; char name[256]; };
+static int __attribute__((unused)) cf_map_of(const void *addr, struct cf_map *m)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    char line[512];
+    int found = 0;
+    memset(m, 0, sizeof *m);
+    while (f && !found && fgets(line, sizeof line, f)) {
+        unsigned long lo, hi;
+        char perms[8];
+        int off = 0;
+        if (sscanf(line, "%lx-%lx %7s %*s %*s %*s%n", &lo, &hi, perms, &off) >= 3 && lo <= (unsigned long)addr &&
+            (unsigned long)addr < hi) {
+            m->lo = lo;
+            m->hi = hi;
+            snprintf(m->perms, sizeof m->perms, "%s", perms);
+            char *n = line + off;
+            while (*n == ' ')
+                n++;
+            n[strcspn(n, "\n")] = 0;
+            snprintf(m->name, sizeof m->name, "%s", n);
+            found = 1;
+        }
+    }
+    if (f)
+        fclose(f);
+    return found;
+}
+
+/* the VmFlags of the mapping that holds addr, from /proc/self/smaps ("" if none) */
+static const char __attribute__((unused)) *cf_vmflags(const void *addr)
+{
+    static char flags[600];
+    FILE *f = fopen("/proc/self/smaps", "r");
+    char line[512];
+    int in = 0;
+    flags[0] = 0;
+    while (f && fgets(line, sizeof line, f)) {
+        unsigned long lo, hi;
+        if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') < strchr(line, ' '))
+            in = lo <= (unsigned long)addr && (unsigned long)addr < hi;
+        else if (in && strncmp(line, "VmFlags:", 8) == 0) {
+            snprintf(flags, sizeof flags, " %s", line + 9);
+            flags[strcspn(flags, "\n")] = 0;
+            strcat(flags, " ");
+            break;
+        }
+    }
+    if (f)
+        fclose(f);
+    return flags;
+}
+
+/* has the mapping of addr the VmFlags flag fl (two letters)? */
+static int __attribute__((unused)) cf_has_vmflag(const void *addr, const char *fl)
+{
+    char k[8];
+    snprintf(k, sizeof k, " %s ", fl);
+    return strstr(cf_vmflags(addr), k) != NULL;
 }
 
 /* ---- sockets ---- */
