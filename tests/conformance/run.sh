@@ -9,7 +9,8 @@
 # reported KNOWN and do not fail the suite; a KNOWN one that passes says FIXED.
 #
 # usage: run.sh [-j JOBS] [-m MODE[,MODE]] [-k DIR] [NAME...]
-#   (from the build tree: top_builddir defaults to the tree run.sh sits in)
+#   e.g. tests/conformance/run.sh -m restart umask   (after make check built them;
+#   top_builddir defaults to the tree run.sh sits in; JOBS runs at once, default 2)
 # One line per test and mode, then "N passed, N failed, N known"; exit 1 if any
 # failed.  The directories of failed and known runs (out, err, the context file,
 # the tools' messages) are kept under DIR (default: a new directory in $TMPDIR).
@@ -33,7 +34,7 @@ while getopts j:m:k: o; do
     j) JOBS=$OPTARG ;;
     m) MODES=$(echo "$OPTARG" | tr , ' ') ;;
     k) KEEP=$OPTARG ;;
-    *) sed -n '2,16s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+    *) sed -n '2,17s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
     esac
 done
 shift $((OPTIND - 1))
@@ -45,6 +46,12 @@ fi
 for m in $MODES; do
     case $m in plain-runtime|restart|cow) ;; *) echo "run.sh: no mode '$m'" >&2; exit 2 ;; esac
 done
+# a KNOWN line must name a test and a mode
+while read -r kn km _; do
+    case $kn in ''|'#'*) continue ;; esac
+    [ -f "$HERE/$kn.c" ] && case $km in plain-runtime|restart|cow) true ;; *) false ;; esac ||
+        echo "run.sh: KNOWN names no test and mode: '$kn $km'" >&2
+done < "$KNOWN"
 [ -x "$CR_RUN" ] && [ -f "$CR_RUN_LIB" ] || { echo "run.sh: build first ($CR_RUN, $CR_RUN_LIB)" >&2; exit 2; }
 if [ -n "$KEEP" ]; then
     mkdir -p "$KEEP" || exit 2
@@ -195,26 +202,43 @@ one() {
         status=FAIL
         line="FAIL conformance/$name $mode: $why"
     fi
+    echo "$line" > "$W/.results/$name.$mode.line"
     echo "$status" > "$W/.results/$name.$mode"
-    echo "$line"
     cd "$W"
     case $status in PASS|FIXED) rm -rf "$d" ;; esac
 }
 
 mkdir -p "$W/.results"
 START=$(date +%s)
-running=0
-for name in $NAMES; do
-    for mode in $MODES; do
-        if [ $running -ge "$JOBS" ]; then
-            wait -n
-            running=$((running - 1))
-        fi
-        ( one "$name" "$mode" ) &
-        running=$((running + 1))
+# the lines come in the order of the runs, whichever ends first
+ORDER=()
+for name in $NAMES; do for mode in $MODES; do ORDER+=("$name.$mode"); done; done
+shown=0
+show_done() {
+    while [ $shown -lt ${#ORDER[@]} ] && [ -f "$W/.results/${ORDER[$shown]}.line" ]; do
+        cat "$W/.results/${ORDER[$shown]}.line"
+        shown=$((shown + 1))
     done
+}
+running=0
+for run in "${ORDER[@]}"; do
+    if [ $running -ge "$JOBS" ]; then
+        wait -n
+        running=$((running - 1))
+        show_done
+    fi
+    ( one "${run%.*}" "${run##*.}" ) &
+    running=$((running + 1))
 done
 wait
+show_done
+for run in "${ORDER[@]:$shown}"; do   # after a run that left no result
+    if [ -f "$W/.results/$run.line" ]; then
+        cat "$W/.results/$run.line"
+    else
+        echo "FAIL conformance/${run%.*} ${run##*.}: the runner lost it (no result)"
+    fi
+done
 
 passed=0 failed=0 known=0 fixed=0
 for name in $NAMES; do
@@ -223,13 +247,13 @@ for name in $NAMES; do
         PASS) passed=$((passed + 1)) ;;
         FIXED) passed=$((passed + 1)); fixed=$((fixed + 1)) ;;
         KNOWN) known=$((known + 1)) ;;
-        LOST) failed=$((failed + 1)); echo "FAIL conformance/$name $mode: the runner lost it (no result)" ;;
         *) failed=$((failed + 1)) ;;
         esac
     done
 done
 [ $fixed = 0 ] || echo "$fixed listed in KNOWN now pass (FIXED): trim tests/conformance/KNOWN"
-echo "$passed passed, $failed failed, $known known ($(( $(date +%s) - START )) s)"
+echo "$(echo $NAMES | wc -w) tests, modes: $MODES; $(( $(date +%s) - START )) s"
+echo "$passed passed, $failed failed, $known known"
 if [ "$failed" = 0 ] && [ "$known" = 0 ]; then
     rm -rf "$W"
 else
