@@ -1,0 +1,262 @@
+#!/bin/bash
+# The conformance suite: every test program of tests/conformance/ run three ways,
+#   plain-runtime  under cr_run, no checkpoint: READY, then SIGUSR2;
+#   restart        under cr_run, after READY cr_checkpoint --kill, cr_restart, then
+#                  SIGUSR2 to the restored process;
+#   cow            under cr_run, after READY cr_checkpoint (the process goes on),
+#                  then SIGUSR2 to the original process;
+# each must print PASS and exit 0.  Failures listed in KNOWN (NAME MODE reason) are
+# reported KNOWN and do not fail the suite; a KNOWN one that passes says FIXED.
+#
+# usage: run.sh [-j JOBS] [-m MODE[,MODE]] [-k DIR] [NAME...]
+#   e.g. tests/conformance/run.sh -m restart umask   (after make check built them;
+#   top_builddir defaults to the tree run.sh sits in; JOBS runs at once, default 2)
+# One line per test and mode, then "N passed, N failed, N known"; exit 1 if any
+# failed.  The directories of failed and known runs (out, err, the context file,
+# the tools' messages) are kept under DIR (default: a new directory in $TMPDIR).
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+: "${top_builddir:=$(cd "$HERE/../.." && pwd)}"
+: "${CR_RUN_LIB:=$top_builddir/libcr/.libs/libcr_run.so}"
+export CR_RUN_LIB
+BIN=$top_builddir/util
+CR_RUN=$BIN/cr_run
+CR_CHECKPOINT=$BIN/cr_checkpoint
+CR_RESTART=$BIN/cr_restart
+PROGDIR=$top_builddir/tests/conformance
+KNOWN=$HERE/KNOWN
+
+JOBS=${CONF_JOBS:-2}
+MODES="plain-runtime restart cow"
+KEEP=
+while getopts j:m:k: o; do
+    case $o in
+    j) JOBS=$OPTARG ;;
+    m) MODES=$(echo "$OPTARG" | tr , ' ') ;;
+    k) KEEP=$OPTARG ;;
+    *) sed -n '2,17s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+    esac
+done
+shift $((OPTIND - 1))
+if [ $# -gt 0 ]; then
+    NAMES="$*"
+else
+    NAMES=$(cd "$HERE" && ls *.c | sed 's/\.c$//' | sort)
+fi
+for m in $MODES; do
+    case $m in plain-runtime|restart|cow) ;; *) echo "run.sh: no mode '$m'" >&2; exit 2 ;; esac
+done
+# a KNOWN line must name a test and a mode
+while read -r kn km _; do
+    case $kn in ''|'#'*) continue ;; esac
+    [ -f "$HERE/$kn.c" ] && case $km in plain-runtime|restart|cow) true ;; *) false ;; esac ||
+        echo "run.sh: KNOWN names no test and mode: '$kn $km'" >&2
+done < "$KNOWN"
+[ -x "$CR_RUN" ] && [ -f "$CR_RUN_LIB" ] || { echo "run.sh: build first ($CR_RUN, $CR_RUN_LIB)" >&2; exit 2; }
+if [ -n "$KEEP" ]; then
+    mkdir -p "$KEEP" || exit 2
+    W=$(mktemp -d "$KEEP/run.XXXXXX")
+else
+    W=$(mktemp -d "${TMPDIR:-/tmp}/slurm-cr-conformance.XXXXXX")
+fi
+
+# The shell that runs us may hold pipes the runtime cannot save: tests start without.
+for fd in $(ls /proc/$$/fd); do
+    [ "$fd" -gt 2 ] && [ "$fd" != 255 ] && eval "exec $fd>&-" 2>/dev/null
+done
+
+# ---- bounded waits; each returns 1 with the reason in $why ----
+why=
+
+# has_runtime PID: the runtime of PID answers on its control socket
+has_runtime() { grep -q "@slurm-cr/$1\." /proc/net/unix 2>/dev/null; }
+
+alive() { kill -0 "$1" 2>/dev/null && [ "$(awk '{print $3}' /proc/$1/stat 2>/dev/null)" != Z ]; }
+
+# children PID: the children of every thread of PID
+children() { cat /proc/$1/task/*/children 2>/dev/null; }
+
+# kill_tree PID: PID and every descendant, with SIGKILL
+kill_tree() {
+    local c
+    kill -STOP "$1" 2>/dev/null
+    for c in $(children "$1"); do kill_tree "$c"; done
+    kill -KILL "$1" 2>/dev/null
+}
+
+# wait_ready PID: its runtime is up and it said READY
+wait_ready() {
+    local i=0
+    until has_runtime "$1" && grep -qx READY out; do
+        alive "$1" || { why="ended before READY: $(tail -n 1 err 2>/dev/null) $(grep -m1 FAIL out 2>/dev/null)"; return 1; }
+        i=$((i + 1)); [ $i -le 1200 ] || { why="no READY within 60 s"; return 1; }
+        sleep 0.05
+    done
+}
+
+# wait_end PID SECONDS: until our child PID ends; its exit status in $rc
+wait_end() {
+    local i=0 limit=$(($2 * 50))
+    while alive "$1"; do
+        i=$((i + 1))
+        [ $i -le $limit ] || { kill_tree "$1"; wait "$1" 2>/dev/null; why="still running $2 s after SIGUSR2"; rc=124; return 1; }
+        sleep 0.02
+    done
+    rc=0; wait "$1" || rc=$?
+}
+
+# restored R: the restored process under cr_restart R (its child; a tree restored in
+# a pid namespace of its own: the child of that namespace's pid 1), once its runtime is up
+restored() {
+    local i=0 c g
+    while :; do
+        for c in $(children "$1"); do
+            has_runtime "$c" && { target=$c; return 0; }
+            for g in $(children "$c"); do
+                has_runtime "$g" && { target=$g; return 0; }
+            done
+        done
+        alive "$1" || { why="cr_restart ended: $(tail -n 1 restart.err 2>/dev/null)"; return 1; }
+        i=$((i + 1)); [ $i -le 1200 ] || { why="no restored process within 60 s"; return 1; }
+        sleep 0.05
+    done
+}
+
+# the verdict of a run that got to the end: PASS, or the test's FAIL line, or what
+# happened instead
+verdict() {
+    if [ "$rc" = 0 ] && [ "$(tail -n 1 out)" = PASS ]; then
+        return 0
+    fi
+    local f
+    f=$(grep -m1 '^FAIL' out)
+    if [ -n "$f" ]; then
+        why="${f#FAIL: }"
+    elif [ "$rc" -gt 128 ]; then
+        why="killed by signal $((rc - 128)) ($(kill -l $((rc - 128)) 2>/dev/null)), no verdict"
+    else
+        why="exit $rc, no verdict: $(tail -n 1 err 2>/dev/null)"
+    fi
+    [ "$rc" = 0 ] && [ -z "$f" ] && why="exit 0 but no PASS line (last: $(tail -n 1 out))"
+    return 1
+}
+
+# one NAME MODE: run it in its own directory; the outcome in result, its line on stdout
+one() {
+    local name=$1 mode=$2 d="$W/$1.$2" pid r rc=0 target
+    mkdir -p "$d" && cd "$d" || return
+    exec 2> runner.err   # the shell's own notes (a job killed, ...)
+    set -m   # every program in a process group of its own: what it leaves is killed with it
+    why=
+    if [ ! -x "$PROGDIR/$name" ]; then
+        why="$PROGDIR/$name is not built"
+    else
+        "$CR_RUN" "$PROGDIR/$name" < /dev/null > out 2> err &
+        pid=$!
+        if wait_ready $pid; then
+            case $mode in
+            plain-runtime)
+                kill -USR2 $pid
+                wait_end $pid 60 && verdict
+                ;;
+            cow)
+                if timeout -k 5 60 "$CR_CHECKPOINT" -f "$d/T.ctx" $pid 2> ckpt.err; then
+                    kill -USR2 $pid
+                    wait_end $pid 60 && verdict
+                else
+                    why="cr_checkpoint failed: $(tail -n 1 ckpt.err)"
+                fi
+                ;;
+            restart)
+                if timeout -k 5 60 "$CR_CHECKPOINT" --kill -f "$d/T.ctx" $pid 2> ckpt.err; then
+                    wait_end $pid 30 && [ $rc -ge 128 ] ||
+                        why="the checkpointed process did not end as killed (rc $rc)"
+                    if [ -z "$why" ]; then
+                        "$CR_RESTART" "$d/T.ctx" < /dev/null > restart.out 2> restart.err &
+                        r=$!
+                        if restored $r; then
+                            kill -USR2 $target
+                            wait_end $r 60 && verdict
+                        fi
+                        kill_tree $r; wait $r 2>/dev/null
+                    fi
+                else
+                    why="cr_checkpoint --kill failed: $(tail -n 1 ckpt.err)"
+                fi
+                ;;
+            esac
+        fi
+        kill -KILL -- -$pid 2>/dev/null   # its group: children it left behind
+        kill_tree $pid; wait $pid 2>/dev/null
+    fi
+    local known status
+    known=$(awk -v n="$name" -v m="$mode" '$1 == n && $2 == m { $1 = $2 = ""; sub(/^ +/, ""); print; exit }' "$KNOWN" 2>/dev/null)
+    if [ -z "$why" ]; then
+        if [ -n "$known" ]; then status=FIXED; else status=PASS; fi
+        line="$status conformance/$name $mode"
+        [ $status = FIXED ] && line="$line (listed in KNOWN: $known; remove the line)"
+    elif [ -n "$known" ]; then
+        status=KNOWN
+        line="KNOWN conformance/$name $mode: $why"
+    else
+        status=FAIL
+        line="FAIL conformance/$name $mode: $why"
+    fi
+    echo "$line" > "$W/.results/$name.$mode.line"
+    echo "$status" > "$W/.results/$name.$mode"
+    cd "$W"
+    case $status in PASS|FIXED) rm -rf "$d" ;; esac
+}
+
+mkdir -p "$W/.results"
+START=$(date +%s)
+# the lines come in the order of the runs, whichever ends first
+ORDER=()
+for name in $NAMES; do for mode in $MODES; do ORDER+=("$name.$mode"); done; done
+shown=0
+show_done() {
+    while [ $shown -lt ${#ORDER[@]} ] && [ -f "$W/.results/${ORDER[$shown]}.line" ]; do
+        cat "$W/.results/${ORDER[$shown]}.line"
+        shown=$((shown + 1))
+    done
+}
+running=0
+for run in "${ORDER[@]}"; do
+    if [ $running -ge "$JOBS" ]; then
+        wait -n
+        running=$((running - 1))
+        show_done
+    fi
+    ( one "${run%.*}" "${run##*.}" ) &
+    running=$((running + 1))
+done
+wait
+show_done
+for run in "${ORDER[@]:$shown}"; do   # after a run that left no result
+    if [ -f "$W/.results/$run.line" ]; then
+        cat "$W/.results/$run.line"
+    else
+        echo "FAIL conformance/${run%.*} ${run##*.}: the runner lost it (no result)"
+    fi
+done
+
+passed=0 failed=0 known=0 fixed=0
+for name in $NAMES; do
+    for mode in $MODES; do
+        case $(cat "$W/.results/$name.$mode" 2>/dev/null || echo LOST) in
+        PASS) passed=$((passed + 1)) ;;
+        FIXED) passed=$((passed + 1)); fixed=$((fixed + 1)) ;;
+        KNOWN) known=$((known + 1)) ;;
+        *) failed=$((failed + 1)) ;;
+        esac
+    done
+done
+[ $fixed = 0 ] || echo "$fixed listed in KNOWN now pass (FIXED): trim tests/conformance/KNOWN"
+echo "$(echo $NAMES | wc -w) tests, modes: $MODES; $(( $(date +%s) - START )) s"
+echo "$passed passed, $failed failed, $known known"
+if [ "$failed" = 0 ] && [ "$known" = 0 ]; then
+    rm -rf "$W"
+else
+    echo "logs of the failed and known runs kept in $W"
+fi
+[ "$failed" = 0 ]

@@ -1,0 +1,49 @@
+/* Anonymous MAP_SHARED memory shared with a child: both still see each other's
+ * writes afterwards, and the data written before is there. */
+#include "conf.h"
+#include <sys/mman.h>
+
+#define LEN (4 * 4096)
+
+int main(void)
+{
+    volatile uint32_t *m = mmap(NULL, LEN, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    cf_check(m != MAP_FAILED, "mmap: %s", strerror(errno));
+    cf_fill((char *)m + 4096, LEN - 4096, 21);
+    uint64_t want = cf_sum((char *)m + 4096, LEN - 4096);
+    int ask[2], ans[2];
+    cf_sys(pipe(ask));
+    cf_sys(pipe(ans));
+    pid_t c = fork();
+    cf_sys(c);
+    if (c == 0) { /* on each byte: m[1] = m[0] + 1, and the checksum it sees into m[2..3] */
+        char b;
+        close(ask[1]);
+        close(ans[0]);
+        while (read(ask[0], &b, 1) == 1) {
+            m[1] = m[0] + 1;
+            uint64_t s = cf_sum((char *)m + 4096, LEN - 4096);
+            memcpy((void *)(m + 2), &s, 8);
+            if (write(ans[1], "k", 1) != 1)
+                _exit(1);
+        }
+        _exit(0);
+    }
+    m[0] = 10;
+    cf_write_all(ask[1], "?", 1);
+    char b;
+    cf_check(cf_readable(ans[0], 10) && read(ans[0], &b, 1) == 1 && m[1] == 11, "setup: the child does not share the memory");
+    cf_ready();
+    cf_wait();
+    cf_check(cf_sum((char *)m + 4096, LEN - 4096) == want, "the shared data differs (parent's view)");
+    m[0] = 1234;
+    cf_write_all(ask[1], "?", 1);
+    cf_check(cf_readable(ans[0], 10) && read(ans[0], &b, 1) == 1, "the child does not answer");
+    cf_check(m[1] == 1235, "the child's write: expected 1235 in the shared memory, got %u (not shared any more)", m[1]);
+    uint64_t s;
+    memcpy(&s, (void *)(m + 2), 8);
+    cf_check(s == want, "the shared data differs in the child's view");
+    close(ask[1]);
+    cf_waitpid(c, 10, "the child");
+    cf_pass();
+}
