@@ -670,6 +670,14 @@ pid_t cr_restart_spawn(struct ctx_image *img, const struct cr_restart_opts *o, c
     }
     if (pid == 0) {
         close(pfd[0]);
+        /* a group or session leader leads one again (its new pid names them), unless
+         * it had a terminal: then it stays in cr_restart's foreground group, which the
+         * terminal's keys reach, and may read from it without SIGTTIN */
+        const struct ctx_proc *p = img->proc;
+        if (p->ctty_pts == 0 && p->sid == p->pid)
+            setsid();
+        else if (p->ctty_pts == 0 && p->pgid == p->pid)
+            setpgid(0, 0);
         struct child c = { .img = img, .o = o, .status_fd = pfd[1] };
         cr_restart_child(&c);
     }
