@@ -138,6 +138,7 @@ static __attribute__((noinline)) int dump_frozen(struct cr_job *job)
     crt.nresumed = 0;
     crt.manager.tid = crt.manager_tid;
     cr_record_thread(&crt.manager, NULL);
+    cr_attrs_save_process(&crt.attrs);
     if (cr_snapshot(&crt.manager.resume) != 0) {
         /* restored: before the callbacks see it, this thread and the process are ours */
         job->restored = 1;
@@ -274,6 +275,7 @@ static void resume_restored(void)
     if (crt.restart.hole_len)
         munmap((void *)(uintptr_t)crt.restart.hole_start, crt.restart.hole_len);
     cr_restore_posix_timers();
+    cr_attrs_restore_process(&crt.attrs);
     for (int sig = 1; sig <= 64; sig++) /* pending for the process again */
         if (crt.shared_pending & (1ULL << (sig - 1)))
             kill(crt.pid, sig);

@@ -88,6 +88,7 @@ void cr_record_thread(struct cr_thread_slot *s, ucontext_t *uc)
     s->pending &= ~(1ULL << (crt.signum - 1));
     syscall(SYS_sigaltstack, NULL, &s->altstack);
     prctl(PR_GET_NAME, s->comm, 0, 0, 0);
+    cr_attrs_save_thread(&s->attrs);
 }
 
 void cr_thread_fixup(const struct cr_thread_slot *s)
@@ -101,6 +102,7 @@ void cr_thread_fixup(const struct cr_thread_slot *s)
     if (s->robust_head)
         syscall(SYS_set_robust_list, (void *)(uintptr_t)s->robust_head, (size_t)s->robust_len);
     prctl(PR_SET_NAME, s->comm, 0, 0, 0);
+    cr_attrs_restore_thread(&s->attrs);
     /* the signals that were pending for this thread alone are pending again (blocked
      * while in the handler, delivered or kept when it returns) */
     uint64_t own = s->pending & ~crt.shared_pending;

@@ -15,6 +15,21 @@
 #define CR_MAX_THREADS 1024
 #define CR_MAX_INTERNAL_FDS 8
 
+/* thread_attrs.c: what the kernel keeps per thread (or process) beyond registers */
+struct cr_thread_attrs {
+    int saved, nice_ok, nice, policy, priority, keepcaps, no_new_privs, pdeathsig;
+    long timerslack, persona, affinity_len;
+    unsigned long affinity[16];  /* up to 1024 CPUs */
+};
+struct cr_process_attrs {
+    int saved, thp_disable, oom_ok;
+    long oom_score_adj;
+};
+void cr_attrs_save_thread(struct cr_thread_attrs *a);
+void cr_attrs_restore_thread(const struct cr_thread_attrs *a);
+void cr_attrs_save_process(struct cr_process_attrs *a);
+void cr_attrs_restore_process(const struct cr_process_attrs *a);
+
 struct cr_thread_slot {
     int tid;                   /* 0: free */
     int parked;                /* futex word: 1 once the thread's state is recorded */
@@ -25,6 +40,7 @@ struct cr_thread_slot {
     stack_t altstack;
     char comm[16];
     struct ctx_jmp resume;
+    struct cr_thread_attrs attrs;
 };
 
 /* Written by the restorer into the restored process, read by its manager. */
@@ -78,6 +94,7 @@ struct cr_runtime {
 
     uint32_t ntimers;
     struct cr_posix_timer timers[CR_MAX_POSIX_TIMERS];
+    struct cr_process_attrs attrs;
 
     struct cr_restart_block restart;
     char exe_path[CTX_PATH_MAX];

@@ -1,0 +1,118 @@
+/* Attributes the kernel keeps per thread or per process and a restart would otherwise
+ * take from cr_restart: nice, scheduling policy, CPU affinity, timer slack, keep-caps,
+ * no-new-privs, the parent-death signal, the persona; and per process the THP switch
+ * and oom_score_adj.  Each thread records its own in its slot while it is stopped
+ * (they are per thread: the manager's own would be read otherwise) and puts them back
+ * in the restored copy; the process's are the manager's to keep and put back.  They
+ * live in the runtime's memory, which the image holds.  Putting back is best effort
+ * where Linux asks for privilege (a lower nice, a real-time policy), as for rlimits,
+ * and the CPU affinity stays within what the restart was given. */
+#define _GNU_SOURCE
+#include "runtime.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+void cr_attrs_save_thread(struct cr_thread_attrs *a)
+{
+    memset(a, 0, sizeof *a);
+    errno = 0;
+    a->nice = getpriority(PRIO_PROCESS, 0); /* this thread: Linux's nice is per thread */
+    a->nice_ok = errno == 0;
+    a->policy = sched_getscheduler(0);
+    struct sched_param sp;
+    a->priority = sched_getparam(0, &sp) == 0 ? sp.sched_priority : 0;
+    a->affinity_len = syscall(SYS_sched_getaffinity, 0, sizeof a->affinity, a->affinity);
+    a->timerslack = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
+    a->keepcaps = prctl(PR_GET_KEEPCAPS, 0, 0, 0, 0);
+    a->no_new_privs = prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0);
+    int sig = 0;
+    if (prctl(PR_GET_PDEATHSIG, &sig, 0, 0, 0) == 0)
+        a->pdeathsig = sig;
+    a->persona = (long)personality(0xffffffff);
+    a->saved = 1;
+}
+
+void cr_attrs_restore_thread(const struct cr_thread_attrs *a)
+{
+    if (!a->saved)
+        return;
+    if (a->nice_ok)
+        setpriority(PRIO_PROCESS, 0, a->nice);
+    if (a->policy >= 0) {
+        struct sched_param sp = { .sched_priority = a->priority };
+        sched_setscheduler(0, a->policy, &sp);
+    }
+    /* within the CPUs this restart was given (a Slurm job on another node binds its
+     * tasks anew): the program's own narrowing is kept, never widened past them */
+    unsigned long now[16], both[16];
+    long n = syscall(SYS_sched_getaffinity, 0, sizeof now, now);
+    if (a->affinity_len > 0 && n > 0) {
+        int any = 0;
+        memset(both, 0, sizeof both);
+        for (long i = 0; i < (n < a->affinity_len ? n : a->affinity_len) / (long)sizeof *both; i++)
+            any |= (both[i] = now[i] & a->affinity[i]) != 0;
+        if (any)
+            syscall(SYS_sched_setaffinity, 0, sizeof both, both);
+    }
+    if (a->timerslack > 0)
+        prctl(PR_SET_TIMERSLACK, (unsigned long)a->timerslack, 0, 0, 0);
+    if (a->keepcaps >= 0)
+        prctl(PR_SET_KEEPCAPS, (unsigned long)a->keepcaps, 0, 0, 0);
+    if (a->no_new_privs == 1)
+        prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+    if (a->pdeathsig > 0 && a->pdeathsig < 65)
+        prctl(PR_SET_PDEATHSIG, (unsigned long)a->pdeathsig, 0, 0, 0);
+    if (a->persona >= 0)
+        personality((unsigned long)a->persona);
+}
+
+static int read_int(const char *path, long *v)
+{
+    char buf[32];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return -1;
+    buf[n] = 0;
+    *v = strtol(buf, NULL, 10);
+    return 0;
+}
+
+void cr_attrs_save_process(struct cr_process_attrs *a)
+{
+    memset(a, 0, sizeof *a);
+    a->thp_disable = prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0);
+    a->oom_ok = read_int("/proc/self/oom_score_adj", &a->oom_score_adj) == 0;
+    a->saved = 1;
+}
+
+void cr_attrs_restore_process(const struct cr_process_attrs *a)
+{
+    if (!a->saved)
+        return;
+    if (a->thp_disable >= 0)
+        prctl(PR_SET_THP_DISABLE, (unsigned long)a->thp_disable, 0, 0, 0);
+    long now;
+    if (a->oom_ok && read_int("/proc/self/oom_score_adj", &now) == 0 && now != a->oom_score_adj) {
+        char buf[32];
+        int n = snprintf(buf, sizeof buf, "%ld\n", a->oom_score_adj);
+        int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+        if (fd >= 0) {
+            (void)!write(fd, buf, (size_t)n);
+            close(fd);
+        }
+    }
+}
