@@ -65,6 +65,8 @@ static void usage(FILE *out)
 "      --no-cow        keep the process stopped until the file is written (by\n"
 "                      default a process that goes on resumes as soon as a\n"
 "                      copy-on-write snapshot of it is taken)\n"
+"      --no-verify     do not read the new file back before it replaces the old one\n"
+"                      (by default every record and memory block is checked first)\n"
 "  -t, --time=SEC      give up if the process has not stopped within SEC seconds\n"
 "                      (default 10); the process is not harmed\n"
 "  -q, --quiet         print no error messages\n"
@@ -166,12 +168,13 @@ int main(int argc, char **argv)
         { "quiet", no_argument, NULL, 'q' },    { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },     { "version", no_argument, NULL, 'V' },
         { "no-cow", no_argument, NULL, 10 },   { "sockets", required_argument, NULL, 11 },
+        { "no-verify", no_argument, NULL, 17 },
         { "save-exe", no_argument, NULL, 12 }, { "save-private", no_argument, NULL, 13 },
         { "save-shared", no_argument, NULL, 14 }, { "save-all", no_argument, NULL, 15 },
         { "save-none", no_argument, NULL, 16 },
         { NULL, 0, NULL, 0 }
     };
-    int scope = CTX_SCOPE_TREE, in_cwd = 0, fd = -1, sig = 0, no_cow = 0;
+    int scope = CTX_SCOPE_TREE, in_cwd = 0, fd = -1, sig = 0, no_cow = 0, verify = 1;
     const char *sockets = getenv("CR_SOCKETS");
     unsigned save = 0;
     enum replace mode = ATOMIC;
@@ -211,6 +214,7 @@ int main(int argc, char **argv)
                 return fail(EINVAL, "-t %s: want a number of seconds", optarg);
             break;
         case 10: no_cow = 1; break;
+        case 17: verify = 0; break;
         case 11: sockets = optarg; break;
         case 12: save |= CR_CTL_SAVE_EXE; break;
         case 13: save |= CR_CTL_SAVE_PRIVATE; break;
@@ -346,13 +350,15 @@ int main(int argc, char **argv)
         snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
         struct ctx_tree check;
         int rc2 = ctx_tree_open(self, &check, rerr, sizeof rerr);
+        for (uint32_t i = 0; rc2 == 0 && verify && i < check.n; i++)
+            if (check.images[i].proc)
+                rc2 = ctx_verify_data(&check.images[i], rerr, sizeof rerr);
         if (rc2 < 0) {
             err = -rc2;
             snprintf(why, sizeof why, "the file written does not read back (%s); %s is left as it "
                      "was", rerr, file);
-        } else {
-            ctx_tree_close(&check);
         }
+        ctx_tree_close(&check); /* (idempotent: the reader closes what it fails on) */
     }
     if (!err && unnamed) { /* complete: it becomes FILE.tmp, then FILE */
         char self[64];
