@@ -1,6 +1,6 @@
 /* The dumper's shared state and helpers (dump.c: process, threads, memory, writing;
- * dump_fds.c: file descriptors).  All of it runs with every other thread parked:
- * no malloc, no stdio, buffers in one scratch mapping. */
+ * dump_record.c: the helpers below; dump_fds.c: file descriptors).  All of it runs
+ * with every other thread parked: no malloc, no stdio, buffers in one scratch mapping. */
 #ifndef SLURM_CR_DUMP_H
 #define SLURM_CR_DUMP_H
 

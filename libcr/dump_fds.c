@@ -210,24 +210,6 @@ static unsigned long long fdinfo_hex(const char *info, const char *key, int *fou
     return p ? strtoull(p + strlen(key), NULL, 16) : 0;
 }
 
-struct ctx_fd *fd_record(struct dump *d, int fd, uint32_t kind, const char *path, size_t extra)
-{
-    size_t plen = strlen(path) + 1;
-    struct ctx_fd *r = rec_add(d, CTX_REC_FD, sizeof *r + plen + extra);
-    if (!r)
-        return NULL;
-    r->fd = fd;
-    r->kind = kind;
-    r->open_flags = (uint32_t)fcntl(fd, F_GETFL);
-    r->fd_flags = (uint32_t)fcntl(fd, F_GETFD);
-    r->source_fd = -1;
-    r->path_len = (uint32_t)plen;
-    r->extra_len = (uint32_t)extra;
-    memcpy(r + 1, path, plen);
-    d->proc->nfds++;
-    return r;
-}
-
 static int add_pipe(struct dump *d, struct fd_scan *s, int fd, const char *path, const struct stat *st)
 {
     struct pipe_obj *p = find_pipe(s, st->st_ino);

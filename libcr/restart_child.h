@@ -1,5 +1,6 @@
 /* Inside cr_restart's child, before the restorer takes over: shared by restart.c
- * (the plan, the hole, the jump) and restart_fds.c (the file descriptors). */
+ * (the plan, the hole, the jump), restart_child.c (the small helpers), restart_fds.c
+ * (the file descriptors) and restart_tree.c (a tree's pool). */
 #ifndef SLURM_CR_RESTART_CHILD_H
 #define SLURM_CR_RESTART_CHILD_H
 
@@ -46,6 +47,9 @@ int move_high(struct child *c, int fd);
 /* The path after --relocate; *moved tells whether a rule applied. */
 const char *relocate(const struct cr_restart_opts *o, const char *path, char *buf, size_t len,
                      int *moved);
+
+/* Moves a tree's shared object to fd `low` or above (above every image's fds). */
+int pool_fd(struct child *c, int fd, int low);
 
 /* Every fd of the image at its number; cr_restart's stdio copies are closed after. */
 void restore_fds(struct child *c);

@@ -168,15 +168,6 @@ static int max_fd_of_tree(void)
     return max;
 }
 
-static int pool_fd(struct child *c, int fd, int low)
-{
-    int h = fcntl(fd, F_DUPFD_CLOEXEC, low);
-    if (h < 0)
-        child_fail(c, errno, "cannot keep a shared object above fd %d: %s", low, strerror(errno));
-    close(fd);
-    return h;
-}
-
 static const struct ctx_fd *record_of(uint32_t member, int fd, uint32_t *rec)
 {
     const struct ctx_image *img = member < T.t->n ? &T.t->images[member] : NULL;
