@@ -27,6 +27,7 @@
 #include "crc32c.h"
 #include "restore_plan.h"
 #include "restart_child.h"
+#include "resources/resources.h"
 
 #define PAGE 4096UL
 #define ALIGN(x) (((x) + PAGE - 1) & ~(PAGE - 1))
@@ -166,18 +167,11 @@ int cr_restart_check(const struct ctx_image *img, const struct cr_restart_opts *
                        "original, or give a copy of it with --relocate %s=NEW", what, path,
                        moved ? "size differs" : "inode, size or time differ", orig);
     }
-    for (uint32_t i = 0; i < img->proc->nfds; i++) {
-        const struct ctx_fd *f = img->fds[i];
-        if ((f->kind != CTX_FD_FILE && f->kind != CTX_FD_DIR && f->kind != CTX_FD_DEVICE &&
-             f->kind != CTX_FD_FIFO) ||
-            (f->flags & CTX_FD_DELETED))
-            continue;
-        int moved;
-        const char *path = relocate(o, (const char *)(f + 1), buf, sizeof buf, &moved);
-        struct stat st;
-        if (stat(path, &st) < 0)
-            return cr_say(err, len, ENOENT, "%s (open as fd %d) is gone (%s): put it back, or use "
-                       "--relocate", path, f->fd, strerror(errno));
+    for (uint32_t i = 0; i < img->proc->nfds; i++) { /* files opened by path, each kind's */
+        const struct cr_fd_ops *k = cr_fd_kind(img->fds[i]->kind);
+        rc = k && k->check ? k->check(img->fds[i], o, err, len) : 0;
+        if (rc < 0)
+            return rc;
     }
     return 0;
 }
