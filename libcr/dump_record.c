@@ -1,6 +1,6 @@
 /* The dumper's small helpers that neither allocate nor lock (dump.h): a failure's
  * message, a /proc file read whole, a new record, a file's identity, an fd record.
- * What dump.c and the file descriptors' code (dump_fds.c, dump_sockets.c) share. */
+ * Compiled into libcrcore too, for the fd kinds' save halves (resources/resources.h). */
 #define _GNU_SOURCE
 #include "dump.h"
 

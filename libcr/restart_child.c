@@ -1,6 +1,6 @@
 /* The restarted child's small helpers (restart_child.h): a refusal's message, a
- * failure reported to cr_restart, fds kept out of the image's way, --relocate: what
- * restart.c, restart_tree.c and the fd kinds (resources/) share. */
+ * failure reported to cr_restart, fds kept out of the image's way, --relocate.
+ * Compiled into libcr_run too, for the fd kinds' restore halves (resources/resources.h). */
 #define _GNU_SOURCE
 #include "restart_child.h"
 

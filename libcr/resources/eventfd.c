@@ -9,6 +9,33 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+static int detect_eventfd(const struct dump *d, struct fd_scan *s, const struct cr_fd_probe *p)
+{
+    (void)d, (void)s;
+    return !strcmp(p->path, "anon_inode:[eventfd]");
+}
+
+static int save_eventfd(struct dump *d, struct fd_scan *s, const struct cr_fd_probe *p)
+{
+    (void)s;
+    int fd = p->fd;
+    const char *info = fdinfo(d, fd);
+    int found, sem;
+    if (!info)
+        return -EIO;
+    unsigned long long count = fdinfo_hex(info, "eventfd-count:", &found);
+    if (!found)
+        return fail(d, ENOTSUP, "fd %d: the kernel does not show the eventfd counter", fd);
+    unsigned long long semaphore = fdinfo_hex(info, "eventfd-semaphore:", &sem);
+    struct ctx_fd *r = fd_record(d, fd, CTX_FD_EVENTFD, p->path, 0);
+    if (!r)
+        return fail(d, E2BIG, "too much metadata");
+    r->pos = count;
+    r->flags = sem && semaphore ? CTX_FD_EVENTFD_SEMAPHORE : 0;
+    file_id_of(&p->st, &r->id);
+    return 0;
+}
+
 static int make_eventfd(struct child *c, const struct ctx_fd *f, uint32_t rec)
 {
     (void)rec;
@@ -20,6 +47,6 @@ static int make_eventfd(struct child *c, const struct ctx_fd *f, uint32_t rec)
 }
 
 const struct cr_fd_ops cr_fd_eventfd = {
-    .kind = CTX_FD_EVENTFD, .name = "eventfd", .make = make_eventfd,
-    .restore_nonblock = 1,
+    .kind = CTX_FD_EVENTFD, .name = "eventfd", .detect = detect_eventfd, .save = save_eventfd,
+    .make = make_eventfd, .restore_nonblock = 1,
 };

@@ -15,6 +15,82 @@
 #include "context_reader.h"
 #include "crc32c.h"
 
+/* ---- dump ---- */
+
+static int is_device_family(const char *path)
+{
+    static const char *const ok[] = { "/dev/null", "/dev/zero", "/dev/full", "/dev/random",
+                                      "/dev/urandom", NULL };
+    for (int i = 0; ok[i]; i++)
+        if (!strcmp(path, ok[i]))
+            return 1;
+    return 0;
+}
+
+static int save_path(struct dump *d, const struct cr_fd_probe *p, uint32_t kind)
+{
+    struct ctx_fd *r = fd_record(d, p->fd, kind, p->path, 0);
+    if (!r)
+        return fail(d, E2BIG, "too much metadata");
+    if (kind == CTX_FD_FILE || kind == CTX_FD_DIR) {
+        off_t pos = lseek(p->fd, 0, SEEK_CUR);
+        r->pos = pos < 0 ? 0 : (uint64_t)pos;
+    }
+    file_id_of(&p->st, &r->id);
+    return 0;
+}
+
+static int detect_file(const struct dump *d, struct fd_scan *s, const struct cr_fd_probe *p)
+{
+    (void)d, (void)s;
+    return S_ISREG(p->st.st_mode) || S_ISDIR(p->st.st_mode);
+}
+
+static int save_file(struct dump *d, struct fd_scan *s, const struct cr_fd_probe *p)
+{
+    (void)s;
+    int fd = p->fd;
+    const char *path = p->path;
+    size_t n = p->len;
+    int deleted = p->st.st_nlink == 0 || (n > 10 && !strcmp(path + n - 10, " (deleted)"));
+    if (S_ISREG(p->st.st_mode) && deleted) {
+        /* its contents go into the image: nothing else has them any more */
+        if (d->ndeleted == (int)(sizeof d->deleted / sizeof d->deleted[0]))
+            return fail(d, E2BIG, "fd %d: more than %d deleted files are open", fd, d->ndeleted);
+        struct ctx_fd *r = fd_record(d, fd, CTX_FD_FILE, path, 0);
+        if (!r)
+            return fail(d, E2BIG, "too much metadata");
+        off_t pos = lseek(fd, 0, SEEK_CUR);
+        r->pos = pos < 0 ? 0 : (uint64_t)pos;
+        r->flags = CTX_FD_DELETED;
+        file_id_of(&p->st, &r->id);
+        d->deleted[d->ndeleted].fd = fd;
+        d->deleted[d->ndeleted].rec = d->proc->nfds - 1;
+        d->deleted[d->ndeleted].size = (uint64_t)p->st.st_size;
+        d->ndeleted++;
+        return 0;
+    }
+    if (deleted)
+        return fail(d, ENOTSUP, "fd %d: the directory %s was deleted", fd, path);
+    if (path[0] != '/')
+        return fail(d, ENOTSUP, "fd %d refers to %s, which has no path", fd, path);
+    return save_path(d, p, S_ISREG(p->st.st_mode) ? CTX_FD_FILE : CTX_FD_DIR);
+}
+
+static int detect_device(const struct dump *d, struct fd_scan *s, const struct cr_fd_probe *p)
+{
+    (void)d, (void)s;
+    return S_ISCHR(p->st.st_mode) && is_device_family(p->path);
+}
+
+static int save_device(struct dump *d, struct fd_scan *s, const struct cr_fd_probe *p)
+{
+    (void)s;
+    return save_path(d, p, CTX_FD_DEVICE);
+}
+
+/* ---- restart ---- */
+
 int check_path(const struct ctx_fd *f, const struct cr_restart_opts *o, char *err, size_t len)
 {
     char buf[CTX_PATH_MAX];
@@ -105,7 +181,8 @@ static int make_file(struct child *c, const struct ctx_fd *f, uint32_t rec)
 
 /* A directory is found (and saved) as a file is. */
 const struct cr_fd_ops cr_fd_file = {
-    .kind = CTX_FD_FILE, .name = "file", .check = check_path, .make = make_file,
+    .kind = CTX_FD_FILE, .name = "file", .detect = detect_file, .save = save_file,
+    .check = check_path, .make = make_file,
 };
 
 const struct cr_fd_ops cr_fd_dir = {
@@ -113,5 +190,6 @@ const struct cr_fd_ops cr_fd_dir = {
 };
 
 const struct cr_fd_ops cr_fd_device = {
-    .kind = CTX_FD_DEVICE, .name = "device", .check = check_path, .make = make_file,
+    .kind = CTX_FD_DEVICE, .name = "device", .detect = detect_device, .save = save_device,
+    .check = check_path, .make = make_file,
 };

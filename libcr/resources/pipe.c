@@ -15,6 +15,142 @@
 
 #include "context_reader.h"
 
+/* ---- dump ---- */
+
+static int is_pipe(const struct stat *st, const char *path)
+{
+    return S_ISFIFO(st->st_mode) && !strncmp(path, "pipe:[", 6);
+}
+
+static int is_named_fifo(const struct stat *st, const char *path)
+{
+    return S_ISFIFO(st->st_mode) && path[0] == '/';
+}
+
+static struct pipe_obj *find_pipe(struct fd_scan *s, uint64_t ino)
+{
+    for (int i = 0; i < s->npipes; i++)
+        if (s->pipes[i].ino == ino)
+            return &s->pipes[i];
+    return NULL;
+}
+
+/* Both ends in the process (or, for a process of a tree, in the tree): the pipe is
+ * saved with its data.  Otherwise its other end is outside and only stdio can be
+ * handed over (to cr_restart's). */
+static int pipe_inside(const struct dump *d, struct fd_scan *s, uint64_t ino)
+{
+    struct pipe_obj *p = find_pipe(s, ino);
+    if (p && p->ends == 3)
+        return 1;
+    for (uint32_t i = 0; d->tree && i < d->tree->npipes; i++)
+        if (d->tree->pipes[i] == ino)
+            return 1;
+    return 0;
+}
+
+/* A pipe end whose other end nobody holds any more (a reader sees POLLHUP, a writer
+ * POLLERR): nothing outside depends on it, it is saved like one inside. */
+static int pipe_orphan(int fd)
+{
+    struct pollfd p = { fd, 0, 0 };
+    return poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR));
+}
+
+/* Which pipes have both ends in the process. */
+static int scan_pipes(struct dump *d, struct fd_scan *s, const int *fds, int n)
+{
+    for (int i = 0; i < n; i++) {
+        char path[CTX_PATH_MAX];
+        struct stat st;
+        if (fd_path(fds[i], path, sizeof path, &st) < 0)
+            continue;
+        if (!is_pipe(&st, path) && !is_named_fifo(&st, path))
+            continue;
+        struct pipe_obj *p = find_pipe(s, st.st_ino);
+        if (!p) {
+            if (s->npipes == MAX_PIPES)
+                return fail(d, E2BIG, "more than %d pipes", MAX_PIPES);
+            p = &s->pipes[s->npipes++];
+            memset(p, 0, sizeof *p);
+            p->ino = st.st_ino;
+        }
+        p->ends |= (fcntl(fds[i], F_GETFL) & O_ACCMODE) == O_RDONLY ? 1 : 2;
+    }
+    return 0;
+}
+
+/* The bytes waiting in a pipe, copied with tee() into a pipe of our own. */
+static int pipe_peek(struct dump *d, int fd, size_t cap, char *out, size_t *len)
+{
+    int tmp[2];
+    *len = 0;
+    if (pipe2(tmp, O_CLOEXEC | O_NONBLOCK) < 0)
+        return fail(d, errno, "creating a pipe to copy fd %d", fd);
+    fcntl(tmp[1], F_SETPIPE_SZ, (int)cap);
+    ssize_t n = tee(fd, tmp[1], cap, SPLICE_F_NONBLOCK);
+    int rc = 0;
+    if (n < 0 && errno != EAGAIN)
+        rc = fail(d, errno, "copying the data buffered in the pipe at fd %d", fd);
+    else if (n > 0 && read(tmp[0], out, (size_t)n) != n)
+        rc = fail(d, EIO, "copying the data buffered in the pipe at fd %d", fd);
+    else if (n > 0)
+        *len = (size_t)n;
+    close(tmp[0]);
+    close(tmp[1]);
+    return rc;
+}
+
+static int add_pipe(struct dump *d, struct fd_scan *s, int fd, const char *path, const struct stat *st)
+{
+    struct pipe_obj *p = find_pipe(s, st->st_ino);
+    int cap = fcntl(fd, F_GETPIPE_SZ);
+    if (cap <= 0)
+        return fail(d, errno, "reading the size of the pipe at fd %d", fd);
+    size_t len = 0;
+    char *data = d->scratch + FDINFO_OFF + FDINFO_SIZE;
+    int reader = (fcntl(fd, F_GETFL) & O_ACCMODE) == O_RDONLY;
+    for (uint32_t i = 0; d->tree && path[0] == '/' && i < d->tree->nfifo_skip; i++)
+        if (d->tree->fifo_skip[i] == (uint64_t)st->st_ino)
+            reader = 0; /* another process of the tree saves its data */
+    if (reader && !p->data_saved) {
+        if ((size_t)cap > BOUNCE_SIZE - FDINFO_SIZE)
+            return fail(d, E2BIG, "the pipe at fd %d holds up to %d bytes; at most %lu can be "
+                        "saved", fd, cap, BOUNCE_SIZE - FDINFO_SIZE);
+        int rc = pipe_peek(d, fd, (size_t)cap, data, &len);
+        if (rc < 0)
+            return rc;
+        p->data_saved = 1;
+    }
+    struct ctx_fd *r = fd_record(d, fd, path[0] == '/' ? CTX_FD_FIFO : CTX_FD_PIPE, path, len);
+    if (!r)
+        return fail(d, E2BIG, "too much metadata");
+    r->pos = (uint64_t)cap;
+    file_id_of(st, &r->id);
+    memcpy((char *)(r + 1) + r->path_len, data, len);
+    return 0;
+}
+
+static int detect_pipe(const struct dump *d, struct fd_scan *s, const struct cr_fd_probe *p)
+{
+    return is_pipe(&p->st, p->path) && (pipe_inside(d, s, p->st.st_ino) || pipe_orphan(p->fd));
+}
+
+/* A named FIFO is opened again by its path (as stdio it is cr_restart's, like a
+ * pipe); its data is kept when the process reads it. */
+static int detect_fifo(const struct dump *d, struct fd_scan *s, const struct cr_fd_probe *p)
+{
+    return is_named_fifo(&p->st, p->path) &&
+           (pipe_inside(d, s, p->st.st_ino) || stdio_source(s, p->fd, &p->st) < 0);
+}
+
+static int save_pipe(struct dump *d, struct fd_scan *s, const struct cr_fd_probe *p)
+{
+    return add_pipe(d, s, p->fd, p->path, &p->st);
+}
+
+/* ---- restart ---- */
+
 /* A pipe of the image: created once, its data put back, its ends kept above the
  * image's fds until every fd of it is placed. */
 struct pipe_made {
@@ -170,11 +306,12 @@ static void finish_fifos(struct child *c)
 }
 
 const struct cr_fd_ops cr_fd_pipe = {
-    .kind = CTX_FD_PIPE, .name = "pipe", .restore = restore_pipe, .restore_nonblock = 1,
-    .finish = finish_pipes, .pool = pool_add_pipe,
+    .kind = CTX_FD_PIPE, .name = "pipe", .scan = scan_pipes, .detect = detect_pipe,
+    .save = save_pipe, .restore = restore_pipe, .restore_nonblock = 1, .finish = finish_pipes,
+    .pool = pool_add_pipe,
 };
 
 const struct cr_fd_ops cr_fd_fifo = {
-    .kind = CTX_FD_FIFO, .name = "fifo", .check = check_path, .restore = restore_fifo,
-    .restore_nonblock = 1, .finish = finish_fifos,
+    .kind = CTX_FD_FIFO, .name = "fifo", .detect = detect_fifo, .save = save_pipe,
+    .check = check_path, .restore = restore_fifo, .restore_nonblock = 1, .finish = finish_fifos,
 };

@@ -13,6 +13,72 @@
 
 #include "context_reader.h"
 
+/* ---- dump ---- */
+
+/* A process of a tree: the earlier process that has this fd's open file description. */
+static const struct cr_ctl_share *shared_with(const struct dump *d, int fd)
+{
+    for (uint32_t i = 0; d->tree && i < d->tree->nshares; i++)
+        if (d->tree->shares[i].fd == fd)
+            return &d->tree->shares[i];
+    return NULL;
+}
+
+static int detect_shared(const struct dump *d, struct fd_scan *s, const struct cr_fd_probe *p)
+{
+    (void)s;
+    return shared_with(d, p->fd) != NULL;
+}
+
+static int save_shared(struct dump *d, struct fd_scan *s, const struct cr_fd_probe *p)
+{
+    (void)s;
+    int fd = p->fd;
+    const struct cr_ctl_share *sh = shared_with(d, fd);
+    if (!strcmp(p->path, "anon_inode:[eventpoll]"))
+        return fail(d, ENOTSUP, "fd %d is an epoll instance shared with process number %d of "
+                    "the tree; this version cannot save one shared between processes "
+                    "(close it in one of them, or open it with EPOLL_CLOEXEC)", fd, sh->member);
+    struct ctx_fd *r = fd_record(d, fd, CTX_FD_SHARED, "(shared)", 0);
+    if (!r)
+        return fail(d, E2BIG, "too much metadata");
+    r->pos = (uint64_t)sh->member;
+    r->source_fd = sh->origin_fd;
+    file_id_of(&p->st, &r->id);
+    return 0;
+}
+
+/* An earlier saved fd with the same open file description (kcmp), or -1. */
+static int same_description(struct fd_scan *s, int fd, const struct stat *st)
+{
+    pid_t me = getpid();
+    for (int i = 0; i < s->nseen; i++)
+        if (s->seen[i].ino == st->st_ino && s->seen[i].dev == st->st_dev &&
+            syscall(SYS_kcmp, me, me, KCMP_FILE, s->seen[i].fd, fd) == 0)
+            return s->seen[i].fd;
+    return -1;
+}
+
+/* stdio on a terminal or pipe is cr_restart's own, fd by fd, even when shared */
+static int detect_dup(const struct dump *d, struct fd_scan *s, const struct cr_fd_probe *p)
+{
+    (void)d;
+    return stdio_source(s, p->fd, &p->st) < 0 && same_description(s, p->fd, &p->st) >= 0;
+}
+
+static int save_dup(struct dump *d, struct fd_scan *s, const struct cr_fd_probe *p)
+{
+    int dup_of = same_description(s, p->fd, &p->st);
+    struct ctx_fd *r = fd_record(d, p->fd, CTX_FD_DUP, "(dup)", 0);
+    if (!r)
+        return fail(d, E2BIG, "too much metadata");
+    r->source_fd = dup_of;
+    file_id_of(&p->st, &r->id);
+    return 0;
+}
+
+/* ---- restart ---- */
+
 int pool_origin(struct child *c, uint32_t member, int fd)
 {
     for (uint32_t i = 0; c->pool && i < c->pool->norigins; i++)
@@ -84,10 +150,11 @@ static void pool_add_shared(struct cr_pool_build *b, uint32_t i, uint32_t k,
 }
 
 const struct cr_fd_ops cr_fd_shared = {
-    .kind = CTX_FD_SHARED, .name = "shared", .restore = restore_shared, .restore_nonblock = 1,
-    .pool = pool_add_shared,
+    .kind = CTX_FD_SHARED, .name = "shared", .detect = detect_shared, .save = save_shared,
+    .alias = 1, .restore = restore_shared, .restore_nonblock = 1, .pool = pool_add_shared,
 };
 
 const struct cr_fd_ops cr_fd_dup = {
-    .kind = CTX_FD_DUP, .name = "dup", .restore = restore_dup, .restore_nonblock = 1,
+    .kind = CTX_FD_DUP, .name = "dup", .detect = detect_dup, .save = save_dup, .alias = 1,
+    .restore = restore_dup, .restore_nonblock = 1,
 };

@@ -14,6 +14,44 @@
 
 #include "context_reader.h"
 
+/* ---- dump (add_socket, in socket.c, tells a pair) ---- */
+
+int save_unix_pair(struct dump *d, int fd, const struct stat *st, int domain, int type,
+                   int tcp_inside, const char *here, const char *there, uint64_t peer_ino,
+                   char *buf, size_t bufsize)
+{
+    char text[600];
+    int queued = 0;
+    ioctl(fd, FIONREAD, &queued);
+    if (type != SOCK_STREAM && queued > 0)
+        return fail(d, ENOTSUP, "fd %d is a %s socket with messages queued to it; this "
+                    "version can only save queued data of stream sockets", fd,
+                    sock_type_name(domain, type));
+    if ((size_t)queued > bufsize)
+        return fail(d, E2BIG, "fd %d has %d bytes queued; at most %zu can be saved", fd,
+                    queued, bufsize);
+    ssize_t got = queued > 0 ? recv(fd, buf, (size_t)queued, MSG_PEEK | MSG_DONTWAIT) : 0;
+    if (got < 0)
+        got = 0;
+    if (tcp_inside)
+        snprintf(text, sizeof text, "TCP connection %s -> %s socket:[%llu] paired with "
+                 "socket:[%llu] (back as a unix stream pair)", here, there,
+                 (unsigned long long)st->st_ino, (unsigned long long)peer_ino);
+    else
+        snprintf(text, sizeof text, "%s socket:[%llu] paired with socket:[%llu]",
+                 sock_type_name(domain, type), (unsigned long long)st->st_ino,
+                 (unsigned long long)peer_ino);
+    struct ctx_fd *r = sock_record(d, fd, CTX_FD_UNIX_PAIR, text, (size_t)got, st);
+    if (!r)
+        return fail(d, E2BIG, "too much metadata");
+    r->pos = peer_ino;
+    r->flags = (uint32_t)type;
+    memcpy((char *)(r + 1) + r->path_len, buf, (size_t)got);
+    return 0;
+}
+
+/* ---- restart ---- */
+
 /* A unix socket pair of the image: made when the first of its two fds comes, the
  * data queued to each end put back by writing it from the other end. */
 struct pair_made {
