@@ -53,14 +53,6 @@ const char *ctx_vma_kind_name(uint32_t kind)
     return kind < sizeof names / sizeof *names ? names[kind] : "?";
 }
 
-const char *ctx_fd_kind_name(uint32_t kind)
-{
-    static const char *const names[] = { "?", "file", "dir", "device", "inherit", "pipe",
-                                         "eventfd", "epoll", "socket", "unixpair", "listen",
-                                         "timerfd", "signalfd", "fifo", "dup", "shared", "pty" };
-    return kind < sizeof names / sizeof *names ? names[kind] : "?";
-}
-
 static const char *rec_name(uint32_t type)
 {
     static const char *const names[] = { "?", "process", "thread", "fd", "memory map",

@@ -49,6 +49,7 @@ int ctx_verify_data(struct ctx_image *img, char *err, size_t errlen);
 void ctx_close(struct ctx_image *img);
 
 const char *ctx_vma_kind_name(uint32_t kind);
+/* The fd kinds' names come from their table (resources/resources.c). */
 const char *ctx_fd_kind_name(uint32_t kind);
 
 #endif

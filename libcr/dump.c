@@ -31,44 +31,7 @@
 #include "context_header.h"
 #include "control.h"
 
-int fail(struct dump *d, int err, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(d->msg, d->msglen, fmt, ap);
-    va_end(ap);
-    return -err;
-}
-
 /* ---- small helpers that neither allocate nor lock ---- */
-
-ssize_t read_file(struct dump *d, const char *path, char *buf, size_t cap)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return fail(d, errno, "opening %s", path);
-    size_t len = 0;
-    for (;;) {
-        if (len == cap - 1) {
-            close(fd);
-            return fail(d, E2BIG, "%s is larger than %zu bytes", path, cap);
-        }
-        ssize_t n = read(fd, buf + len, cap - 1 - len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            int e = errno;
-            close(fd);
-            return fail(d, e, "reading %s", path);
-        }
-        if (n == 0)
-            break;
-        len += (size_t)n;
-    }
-    close(fd);
-    buf[len] = 0;
-    return (ssize_t)len;
-}
 
 static int write_all(int fd, const void *buf, size_t len)
 {
@@ -87,20 +50,6 @@ static int write_all(int fd, const void *buf, size_t len)
     return 0;
 }
 
-void *rec_add(struct dump *d, uint32_t type, size_t len)
-{
-    size_t need = sizeof(struct ctx_rec) + ((len + 7) & ~7UL);
-    if (d->recs_len + need > RECS_SIZE)
-        return NULL;
-    struct ctx_rec *r = (struct ctx_rec *)(d->scratch + RECS_OFF + d->recs_len);
-    memset(r, 0, need);
-    r->type = type;
-    r->length = (uint32_t)((len + 7) & ~7UL);
-    r->seq = d->nrecs++;
-    d->recs_len += need;
-    return r + 1;
-}
-
 static void recs_seal(struct dump *d)
 {
     for (size_t off = 0; off < d->recs_len;) {
@@ -108,16 +57,6 @@ static void recs_seal(struct dump *d)
         r->crc = crc32c(crc32c(0, r, 12), r + 1, r->length);
         off += sizeof *r + r->length;
     }
-}
-
-void file_id_of(const struct stat *st, struct ctx_file_id *id)
-{
-    id->dev = st->st_dev;
-    id->ino = st->st_ino;
-    id->size = (uint64_t)st->st_size;
-    id->mtime_sec = st->st_mtim.tv_sec;
-    id->mtime_nsec = st->st_mtim.tv_nsec;
-    id->mode = st->st_mode;
 }
 
 /* ---- the process ---- */

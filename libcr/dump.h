@@ -1,6 +1,7 @@
 /* The dumper's shared state and helpers (dump.c: process, threads, memory, writing;
- * dump_fds.c: file descriptors).  All of it runs with every other thread parked:
- * no malloc, no stdio, buffers in one scratch mapping. */
+ * dump_record.c: the helpers below; dump_fds.c and resources/: file descriptors).  All
+ * of it runs with every other thread parked: no malloc, no stdio, buffers in one
+ * scratch mapping. */
 #ifndef SLURM_CR_DUMP_H
 #define SLURM_CR_DUMP_H
 
@@ -65,22 +66,9 @@ int fail(struct dump *d, int err, const char *fmt, ...) __attribute__((format(pr
 ssize_t read_file(struct dump *d, const char *path, char *buf, size_t cap);
 void *rec_add(struct dump *d, uint32_t type, size_t len);
 void file_id_of(const struct stat *st, struct ctx_file_id *id);
-int collect_fds(struct dump *d);
 /* A new fd record with the fd's flags, a path (or description) and room for extra. */
 struct ctx_fd *fd_record(struct dump *d, int fd, uint32_t kind, const char *path, size_t extra);
-
-/* dump_sockets.c */
-#define MAX_SOCKETS 1024
-struct sock_info {
-    uint64_t ino, peer_ino;    /* peer: for unix sockets, from sock_diag */
-    int domain;
-};
-struct sock_scan {
-    struct sock_info socks[MAX_SOCKETS];
-    int n;
-};
-int sock_scan(struct dump *d, struct sock_scan *ss, const int *fds, int nfds, char *buf);
-int add_socket(struct dump *d, const struct sock_scan *ss, int fd, const struct stat *st,
-               int stdio_source, char *buf, size_t bufsize);
+/* dump_fds.c: every fd of the process, each saved by its kind (resources/). */
+int collect_fds(struct dump *d);
 
 #endif

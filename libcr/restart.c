@@ -27,6 +27,7 @@
 #include "crc32c.h"
 #include "restore_plan.h"
 #include "restart_child.h"
+#include "resources/resources.h"
 
 #define PAGE 4096UL
 #define ALIGN(x) (((x) + PAGE - 1) & ~(PAGE - 1))
@@ -37,15 +38,6 @@
 extern const char cr_restorer_blob[], cr_restorer_blob_end[];
 extern const ptrdiff_t __rseq_offset __attribute__((weak));
 extern const unsigned int __rseq_size __attribute__((weak));
-
-int cr_say(char *err, size_t len, int code, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, len, fmt, ap);
-    va_end(ap);
-    return -code;
-}
 
 int cr_restart_add_relocation(struct cr_restart_opts *o, const char *arg, char *err, size_t len)
 {
@@ -65,22 +57,6 @@ void cr_restart_opts_free(struct cr_restart_opts *o)
     for (int i = 0; i < o->nreloc; i++)
         free((char *)o->reloc_old[i]);
     o->nreloc = 0;
-}
-
-/* The path after --relocate; *moved tells whether a rule applied. */
-const char *relocate(const struct cr_restart_opts *o, const char *path, char *buf, size_t len,
-                     int *moved)
-{
-    *moved = 0;
-    for (int i = 0; i < o->nreloc; i++) {
-        size_t n = strlen(o->reloc_old[i]);
-        if (!strncmp(path, o->reloc_old[i], n) && (path[n] == '/' || path[n] == 0)) {
-            snprintf(buf, len, "%s%s", o->reloc_new[i], path + n);
-            *moved = 1;
-            return buf;
-        }
-    }
-    return path;
 }
 
 /* ---- this system's vdso and friends ---- */
@@ -191,47 +167,16 @@ int cr_restart_check(const struct ctx_image *img, const struct cr_restart_opts *
                        "original, or give a copy of it with --relocate %s=NEW", what, path,
                        moved ? "size differs" : "inode, size or time differ", orig);
     }
-    for (uint32_t i = 0; i < img->proc->nfds; i++) {
-        const struct ctx_fd *f = img->fds[i];
-        if ((f->kind != CTX_FD_FILE && f->kind != CTX_FD_DIR && f->kind != CTX_FD_DEVICE &&
-             f->kind != CTX_FD_FIFO) ||
-            (f->flags & CTX_FD_DELETED))
-            continue;
-        int moved;
-        const char *path = relocate(o, (const char *)(f + 1), buf, sizeof buf, &moved);
-        struct stat st;
-        if (stat(path, &st) < 0)
-            return cr_say(err, len, ENOENT, "%s (open as fd %d) is gone (%s): put it back, or use "
-                       "--relocate", path, f->fd, strerror(errno));
+    for (uint32_t i = 0; i < img->proc->nfds; i++) { /* files opened by path, each kind's */
+        const struct cr_fd_ops *k = cr_fd_kind(img->fds[i]->kind);
+        rc = k && k->check ? k->check(img->fds[i], o, err, len) : 0;
+        if (rc < 0)
+            return rc;
     }
     return 0;
 }
 
 /* ---- in the child: the process's files ---- */
-
-void child_fail(struct child *c, int code, const char *fmt, ...)
-{
-    struct rp_status st;
-    memset(&st, 0, sizeof st);
-    st.err = code;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(st.msg, sizeof st.msg, fmt, ap);
-    va_end(ap);
-    (void)!write(c->status_fd, &st, sizeof st);
-    _exit(127);
-}
-
-int move_high(struct child *c, int fd)
-{
-    if (fd < 0 || fd >= c->high)
-        return fd;
-    int h = fcntl(fd, F_DUPFD_CLOEXEC, c->high);
-    if (h < 0)
-        child_fail(c, errno, "cannot move fd %d above %d: %s", fd, c->high, strerror(errno));
-    close(fd);
-    return h;
-}
 
 static void add_helper(struct child *c, int fd)
 {

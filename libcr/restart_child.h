@@ -1,5 +1,6 @@
 /* Inside cr_restart's child, before the restorer takes over: shared by restart.c
- * (the plan, the hole, the jump) and restart_fds.c (the file descriptors). */
+ * (the plan, the hole, the jump), restart_child.c (the small helpers), restart_fds.c
+ * (the file descriptors) and the fd kinds (resources/). */
 #ifndef SLURM_CR_RESTART_CHILD_H
 #define SLURM_CR_RESTART_CHILD_H
 
@@ -47,15 +48,11 @@ int move_high(struct child *c, int fd);
 const char *relocate(const struct cr_restart_opts *o, const char *path, char *buf, size_t len,
                      int *moved);
 
+/* Moves a tree's shared object to fd `low` or above (above every image's fds). */
+int pool_fd(struct child *c, int fd, int low);
+
 /* Every fd of the image at its number; cr_restart's stdio copies are closed after. */
 void restore_fds(struct child *c);
-
-/* A new open file description for a record that processes of a tree share (a file,
- * directory, device, eventfd, timerfd or signalfd); -1 for a kind that cannot be. */
-int fd_object(struct child *c, const struct ctx_fd *f, uint32_t rec);
-
-/* A new pseudo-terminal pair for a saved master (its settings, its size). */
-void pty_make(struct child *c, const struct ctx_fd *master, struct cr_pool_pty *out);
 
 /* Rebuilds the process and hands over to the restorer. */
 __attribute__((noreturn)) void cr_restart_child(struct child *c);

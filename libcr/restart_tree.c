@@ -29,6 +29,7 @@
 
 #include "restart_child.h"
 #include "restore_plan.h"
+#include "resources/resources.h"
 
 #define BARRIER_MS 30000
 
@@ -168,80 +169,6 @@ static int max_fd_of_tree(void)
     return max;
 }
 
-static int pool_fd(struct child *c, int fd, int low)
-{
-    int h = fcntl(fd, F_DUPFD_CLOEXEC, low);
-    if (h < 0)
-        child_fail(c, errno, "cannot keep a shared object above fd %d: %s", low, strerror(errno));
-    close(fd);
-    return h;
-}
-
-static const struct ctx_fd *record_of(uint32_t member, int fd, uint32_t *rec)
-{
-    const struct ctx_image *img = member < T.t->n ? &T.t->images[member] : NULL;
-    for (uint32_t k = 0; img && img->proc && k < img->proc->nfds; k++)
-        if (img->fds[k]->fd == fd) {
-            *rec = k;
-            return img->fds[k];
-        }
-    return NULL;
-}
-
-/* Whether the image has a socket with this inode. */
-static int in_image(const struct ctx_image *img, uint64_t ino)
-{
-    for (uint32_t k = 0; k < img->proc->nfds; k++)
-        if (img->fds[k]->kind == CTX_FD_UNIX_PAIR && img->fds[k]->id.ino == ino)
-            return 1;
-    return 0;
-}
-
-/* Whether a process other than number i has a socket with this inode. */
-static int in_other_image(uint32_t i, uint64_t ino)
-{
-    for (uint32_t j = 0; j < T.t->n; j++) {
-        const struct ctx_image *o = &T.t->images[j];
-        for (uint32_t k = 0; j != i && o->proc && k < o->proc->nfds; k++)
-            if ((o->fds[k]->kind == CTX_FD_UNIX_PAIR || o->fds[k]->kind == CTX_FD_LISTEN) &&
-                o->fds[k]->id.ino == ino)
-                return 1;
-    }
-    return 0;
-}
-
-static struct cr_pool_sock *pool_sock(uint64_t ino)
-{
-    for (uint32_t q = 0; q < T.pool.nsocks; q++)
-        if (T.pool.socks[q].ino == ino)
-            return &T.pool.socks[q];
-    return NULL;
-}
-
-/* A unix socket pair whose ends are in two processes: made at its first end, the
- * data queued to each end written from the other. */
-static void pool_pair(struct child *rep, const struct ctx_fd *f, int low, pid_t pid)
-{
-    struct cr_pool_sock *me = pool_sock(f->id.ino);
-    if (!me) {
-        int sv[2];
-        if (socketpair(AF_UNIX, (int)f->flags | SOCK_CLOEXEC, 0, sv) < 0)
-            child_fail(rep, errno, "cannot create a socket pair for process %d: %s", pid,
-                       strerror(errno));
-        T.pool.socks[T.pool.nsocks++] = (struct cr_pool_sock){ f->id.ino, f->pos, pool_fd(rep, sv[0], low), 0 };
-        T.pool.socks[T.pool.nsocks++] = (struct cr_pool_sock){ f->pos, f->id.ino, pool_fd(rep, sv[1], low), 0 };
-        me = pool_sock(f->id.ino);
-    }
-    struct cr_pool_sock *peer = pool_sock(me->peer);
-    if (me->filled) /* the same socket in another process: its data is in */
-        return;
-    me->filled = 1;
-    if (f->extra_len && write(peer->fd, (const char *)(f + 1) + f->path_len, f->extra_len) !=
-                            (ssize_t)f->extra_len)
-        child_fail(rep, errno, "cannot queue %u bytes to a socket of process %d: %s", f->extra_len,
-                   pid, strerror(errno));
-}
-
 /* Shared memory (MAP_SHARED anonymous, memfd) mapped by more than one process: one
  * memfd for all, which each maps where it had it; the saved pages are written in. */
 static void pool_memory(struct child *rep, int low)
@@ -284,7 +211,9 @@ static void pool_memory(struct child *rep, int low)
     }
 }
 
-/* Pipes found in more than one process, and every open file a SHARED record names. */
+/* What the processes share, each kind's (pipes found in more than one process, unix
+ * pairs across them, listening sockets they inherited, terminals, every open file a
+ * SHARED record names), then shared memory. */
 static void build_pool(void)
 {
     struct child rep = reporter();
@@ -298,83 +227,19 @@ static void build_pool(void)
     T.pool.ptys = calloc(total + 1, sizeof *T.pool.ptys);
     if (!T.pool.pipes || !T.pool.origins || !T.pool.socks || !T.pool.ptys)
         child_fail(&rep, ENOMEM, "out of memory");
-    /* terminals first: a slave shared by several processes is opened from its pair */
-    for (uint32_t i = 0; i < T.t->n; i++) {
-        const struct ctx_image *img = &T.t->images[i];
-        for (uint32_t k = 0; img->proc && k < img->proc->nfds; k++) {
-            const struct ctx_fd *f = img->fds[k];
-            int known = 0;
-            for (uint32_t q = 0; q < T.pool.nptys; q++)
-                known |= T.pool.ptys[q].index == (int32_t)f->pos;
-            if (f->kind != CTX_FD_PTY || !(f->flags & CTX_FD_PTY_MASTER) || known)
-                continue;
-            struct child pc = { .status_fd = T.status_fd, .high = low };
-            struct cr_pool_pty *pp = &T.pool.ptys[T.pool.nptys++];
-            pty_make(&pc, f, pp);
-        }
-    }
-    for (uint32_t i = 0; i < T.t->n; i++) {
-        const struct ctx_image *img = &T.t->images[i];
-        for (uint32_t k = 0; img->proc && k < img->proc->nfds; k++) {
-            const struct ctx_fd *f = img->fds[k];
-            if (f->kind == CTX_FD_PIPE) {
-                struct cr_pool_pipe *pp = NULL;
-                for (uint32_t q = 0; q < T.pool.npipes; q++)
-                    if (T.pool.pipes[q].ino == f->id.ino)
-                        pp = &T.pool.pipes[q];
-                if (!pp) {
-                    int p[2];
-                    if (pipe2(p, O_CLOEXEC) < 0)
-                        child_fail(&rep, errno, "cannot create a pipe: %s", strerror(errno));
-                    pp = &T.pool.pipes[T.pool.npipes++];
-                    pp->ino = f->id.ino;
-                    pp->end[0] = pool_fd(&rep, p[0], low);
-                    pp->end[1] = pool_fd(&rep, p[1], low);
-                    fcntl(pp->end[1], F_SETPIPE_SZ, (int)f->pos);
-                }
-                /* every reader saved the same bytes (all were frozen): put them back once */
-                if (f->extra_len && !pp->filled) {
-                    const char *data = (const char *)(f + 1) + f->path_len;
-                    if (write(pp->end[1], data, f->extra_len) != (ssize_t)f->extra_len)
-                        child_fail(&rep, errno, "cannot refill a pipe of process %d: %s",
-                                   T.t->procs[i].pid, strerror(errno));
-                    pp->filled = 1;
-                }
-            } else if (f->kind == CTX_FD_UNIX_PAIR &&
-                       (!in_image(img, f->pos) || in_other_image(i, f->id.ino) ||
-                        in_other_image(i, f->pos))) {
-                pool_pair(&rep, f, low, T.t->procs[i].pid);
-            } else if (f->kind == CTX_FD_LISTEN && in_other_image(i, f->id.ino) &&
-                       !pool_sock(f->id.ino)) {
-                /* inherited by a child (a preforking server): bound once, for all */
-                struct child lc = { .img = (struct ctx_image *)img, .o = T.o,
-                                    .status_fd = T.status_fd, .high = low };
-                int s = fd_object(&lc, f, k);
-                T.pool.socks[T.pool.nsocks++] = (struct cr_pool_sock){ f->id.ino, 0, pool_fd(&rep, s, low), 1 };
-            } else if (f->kind == CTX_FD_SHARED) {
-                int known = 0;
-                for (uint32_t q = 0; q < T.pool.norigins; q++)
-                    known |= T.pool.origins[q].member == f->pos && T.pool.origins[q].fd == f->source_fd;
-                if (known)
-                    continue;
-                uint32_t rec;
-                const struct ctx_fd *of = f->pos < i ? record_of((uint32_t)f->pos, f->source_fd, &rec) : NULL;
-                if (!of)
-                    child_fail(&rep, EBADMSG, "process %d: fd %d shares fd %d of process number "
-                               "%llu, which has no such fd", T.t->procs[i].pid, f->fd,
-                               f->source_fd, (unsigned long long)f->pos);
-                struct child oc = { .img = &T.t->images[f->pos], .o = T.o, .status_fd = T.status_fd,
-                                    .pool = &T.pool, .high = low };
-                int obj = fd_object(&oc, of, rec);
-                if (obj < 0)
-                    child_fail(&rep, ENOTSUP, "process %d: fd %d is shared with another process "
-                               "and is a %s, which cannot be shared again", T.t->procs[i].pid,
-                               f->fd, ctx_fd_kind_name(of->kind));
-                T.pool.origins[T.pool.norigins++] =
-                    (struct cr_pool_origin){ (uint32_t)f->pos, f->source_fd, pool_fd(&rep, obj, low) };
+    struct cr_pool_build b = { .t = T.t, .o = T.o, .pool = &T.pool, .rep = &rep,
+                               .status_fd = T.status_fd, .low = low };
+    /* the early kinds first (terminals: a slave shared by several processes is opened
+     * from its pair), then the others, in the file's order */
+    for (int early = 1; early >= 0; early--)
+        for (uint32_t i = 0; i < T.t->n; i++) {
+            const struct ctx_image *img = &T.t->images[i];
+            for (uint32_t k = 0; img->proc && k < img->proc->nfds; k++) {
+                const struct cr_fd_ops *kind = cr_fd_kind(img->fds[k]->kind);
+                if (kind && kind->pool && kind->pool_early == early)
+                    kind->pool(&b, i, k, img->fds[k]);
             }
         }
-    }
     pool_memory(&rep, low);
 }
 

@@ -1,13 +1,10 @@
-/* The dumper's sockets.  A unix socket whose peer is also in the process is saved
- * with the data queued to it (peeked, not consumed); a listening socket with its
- * address; stdio sockets become cr_restart's; any other connection leads outside and
- * cannot be saved alone: by policy it becomes a reset connection on the same fd
- * number at restart ("dead", the default) or the checkpoint fails naming it. */
+/* Sockets: the scan (sock_diag), each socket's record (a pair inside: unix_sock.c; a
+ * listening one; stdio; else a connection to the outside, by policy a reset socket at
+ * restart, the default, or a refusal), and listening and reset sockets made again. */
 #define _GNU_SOURCE
-#include "dump.h"
+#include "resources.h"
 
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <stdlib.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +15,7 @@
 #include <linux/unix_diag.h>
 #include <linux/sockios.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -25,7 +23,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "runtime.h"
+#include "context_reader.h"
+
+/* ---- dump ---- */
 
 #define NL_BUF (64 * 1024)
 
@@ -183,7 +183,7 @@ static void describe_addr(const struct sockaddr_storage *a, socklen_t len, char 
     }
 }
 
-static const char *type_name(int domain, int type)
+const char *sock_type_name(int domain, int type)
 {
     if (domain == AF_INET || domain == AF_INET6)
         return type == SOCK_STREAM ? "TCP" : type == SOCK_DGRAM ? "UDP" : "IP";
@@ -192,8 +192,8 @@ static const char *type_name(int domain, int type)
     return domain == AF_NETLINK ? "netlink" : "other";
 }
 
-static struct ctx_fd *sock_record(struct dump *d, int fd, uint32_t kind, const char *text,
-                                  size_t extra, const struct stat *st)
+struct ctx_fd *sock_record(struct dump *d, int fd, uint32_t kind, const char *text,
+                           size_t extra, const struct stat *st)
 {
     struct ctx_fd *r = fd_record(d, fd, kind, text, extra);
     if (r)
@@ -201,8 +201,8 @@ static struct ctx_fd *sock_record(struct dump *d, int fd, uint32_t kind, const c
     return r;
 }
 
-int add_socket(struct dump *d, const struct sock_scan *ss, int fd, const struct stat *st,
-               int stdio_source, char *buf, size_t bufsize)
+static int add_socket(struct dump *d, const struct sock_scan *ss, int fd, const struct stat *st,
+                      int stdio_source, char *buf, size_t bufsize)
 {
     int domain = 0, type = 0, listening = 0;
     socklen_t len = sizeof(int);
@@ -250,38 +250,12 @@ int add_socket(struct dump *d, const struct sock_scan *ss, int fd, const struct 
             si = &tcp_si;
         }
     }
-    if ((domain == AF_UNIX && si && peer_ours) || tcp_inside) {
+    if ((domain == AF_UNIX && si && peer_ours) || tcp_inside)
         /* both ends are ours: saved connected, with what is queued to this end */
-        int queued = 0;
-        ioctl(fd, FIONREAD, &queued);
-        if (type != SOCK_STREAM && queued > 0)
-            return fail(d, ENOTSUP, "fd %d is a %s socket with messages queued to it; this "
-                        "version can only save queued data of stream sockets", fd,
-                        type_name(domain, type));
-        if ((size_t)queued > bufsize)
-            return fail(d, E2BIG, "fd %d has %d bytes queued; at most %zu can be saved", fd,
-                        queued, bufsize);
-        ssize_t got = queued > 0 ? recv(fd, buf, (size_t)queued, MSG_PEEK | MSG_DONTWAIT) : 0;
-        if (got < 0)
-            got = 0;
-        if (tcp_inside)
-            snprintf(text, sizeof text, "TCP connection %s -> %s socket:[%llu] paired with "
-                     "socket:[%llu] (back as a unix stream pair)", here, there,
-                     (unsigned long long)st->st_ino, (unsigned long long)si->peer_ino);
-        else
-            snprintf(text, sizeof text, "%s socket:[%llu] paired with socket:[%llu]",
-                     type_name(domain, type), (unsigned long long)st->st_ino,
-                     (unsigned long long)si->peer_ino);
-        struct ctx_fd *r = sock_record(d, fd, CTX_FD_UNIX_PAIR, text, (size_t)got, st);
-        if (!r)
-            return fail(d, E2BIG, "too much metadata");
-        r->pos = si->peer_ino;
-        r->flags = (uint32_t)type;
-        memcpy((char *)(r + 1) + r->path_len, buf, (size_t)got);
-        return 0;
-    }
+        return save_unix_pair(d, fd, st, domain, type, tcp_inside, here, there, si->peer_ino,
+                              buf, bufsize);
     if (listening && (domain == AF_INET || domain == AF_INET6 || domain == AF_UNIX)) {
-        snprintf(text, sizeof text, "%s listening on %s", type_name(domain, type), here);
+        snprintf(text, sizeof text, "%s listening on %s", sock_type_name(domain, type), here);
         struct ctx_fd *r = sock_record(d, fd, CTX_FD_LISTEN, text, slen, st);
         if (!r)
             return fail(d, E2BIG, "too much metadata");
@@ -291,7 +265,7 @@ int add_socket(struct dump *d, const struct sock_scan *ss, int fd, const struct 
         return 0;
     }
     if (stdio_source >= 0) { /* stdio: cr_restart's own */
-        snprintf(text, sizeof text, "%s socket %s", type_name(domain, type), here);
+        snprintf(text, sizeof text, "%s socket %s", sock_type_name(domain, type), here);
         struct ctx_fd *r = sock_record(d, fd, CTX_FD_INHERIT, text, 0, st);
         if (!r)
             return fail(d, E2BIG, "too much metadata");
@@ -299,28 +273,18 @@ int add_socket(struct dump *d, const struct sock_scan *ss, int fd, const struct 
         return 0;
     }
     if (connected)
-        snprintf(text, sizeof text, "a %s connection %s -> %s", type_name(domain, type), here, there);
+        snprintf(text, sizeof text, "a %s connection %s -> %s", sock_type_name(domain, type), here, there);
     else
-        snprintf(text, sizeof text, "a %s socket %s", type_name(domain, type), here);
+        snprintf(text, sizeof text, "a %s socket %s", sock_type_name(domain, type), here);
     if (d->sockets_refuse)
         return fail(d, ENOTSUP, "fd %d is %s, which leads outside the process; --sockets=refuse "
                     "was asked (the default restores it as a reset connection)", fd, text);
     return sock_record(d, fd, CTX_FD_SOCKET_DEAD, text, 0, st) ? 0 : fail(d, E2BIG, "too much metadata");
 }
 
-static int external_sockets(char *msg, size_t msglen);
-
-/* --sockets=delay asks this before each try, while the application runs: the fds it
- * opens are taken inside a section (runtime.c). */
-int cr_external_sockets(char *msg, size_t msglen)
-{
-    cr_fd_section_begin();
-    int n = external_sockets(msg, msglen);
-    cr_fd_section_end();
-    return n;
-}
-
-static int external_sockets(char *msg, size_t msglen)
+/* --sockets=delay asks this before each try, while the application runs (its caller
+ * in dump_fds.c lists the sockets, and takes the fds used here inside a section). */
+int external_sockets(const int *fds, int n, char *msg, size_t msglen)
 {
     struct sock_scan *ss = malloc(sizeof *ss);
     char *buf = malloc(NL_BUF);
@@ -328,18 +292,7 @@ static int external_sockets(char *msg, size_t msglen)
     memset(&d, 0, sizeof d);
     d.msg = msg;
     d.msglen = msglen;
-    int fds[1024], n = 0, found = 0;
-    DIR *dir = opendir("/proc/self/fd");
-    struct dirent *e;
-    while (dir && (e = readdir(dir)) && n < 1024) {
-        int fd = atoi(e->d_name);
-        struct stat st;
-        if (e->d_name[0] >= '0' && e->d_name[0] <= '9' && fd != dirfd(dir) && !cr_internal_fd(fd) &&
-            fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode))
-            fds[n++] = fd;
-    }
-    if (dir)
-        closedir(dir);
+    int found = 0;
     if (!ss || !buf || (memset(ss, 0, sizeof *ss), sock_scan(&d, ss, fds, n, buf)) < 0) {
         free(ss);
         free(buf);
@@ -372,7 +325,7 @@ static int external_sockets(char *msg, size_t msglen)
         char here[160], there[160];
         describe_addr(&self, slen, here, sizeof here);
         describe_addr(&peer, plen, there, sizeof there);
-        snprintf(msg, msglen, "fd %d is a %s %s %s%s%s", fds[i], type_name(domain, type),
+        snprintf(msg, msglen, "fd %d is a %s %s %s%s%s", fds[i], sock_type_name(domain, type),
                  connected ? "connection" : "socket", here, connected ? " -> " : "",
                  connected ? there : "");
         found = 1;
@@ -382,3 +335,132 @@ static int external_sockets(char *msg, size_t msglen)
     return found;
 }
 
+static int scan_sockets(struct dump *d, struct fd_scan *s, const int *fds, int n)
+{
+    return sock_scan(d, &s->socks, fds, n, d->scratch + FDINFO_OFF);
+}
+
+static int detect_socket(const struct dump *d, struct fd_scan *s, const struct cr_fd_probe *p)
+{
+    (void)d, (void)s;
+    return S_ISSOCK(p->st.st_mode);
+}
+
+static int save_socket(struct dump *d, struct fd_scan *s, const struct cr_fd_probe *p)
+{
+    return add_socket(d, &s->socks, p->fd, &p->st, stdio_source(s, p->fd, &p->st),
+                      d->scratch + FDINFO_OFF + FDINFO_SIZE, BOUNCE_SIZE - FDINFO_SIZE);
+}
+
+/* ---- restart ---- */
+
+/* A connection that led outside: a socket on the same fd number whose first read or
+ * write fails with ECONNRESET (a unix stream whose peer went away with data unread),
+ * so that the number is not silently reused by a later open(). */
+static int dead_socket(struct child *c, const struct ctx_fd *f, uint32_t rec, int *own)
+{
+    (void)rec, (void)own;
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0 || write(sv[1], "", 1) != 1)
+        child_fail(c, errno, "cannot make the reset socket for fd %d: %s", f->fd, strerror(errno));
+    close(sv[0]);
+    return sv[1];
+}
+
+static int listen_again(struct child *c, const struct ctx_fd *f, uint32_t rec)
+{
+    (void)rec;
+    const struct sockaddr_un *un = (const void *)((const char *)(f + 1) + f->path_len);
+    socklen_t alen = f->extra_len;
+    int s = socket((int)f->pos, (int)f->flags | SOCK_CLOEXEC, 0);
+    if (s < 0)
+        child_fail(c, errno, "cannot create the listening socket of fd %d: %s", f->fd, strerror(errno));
+    int one = 1;
+    if (f->pos != AF_UNIX)
+        setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    else if (un->sun_family == AF_UNIX && alen > offsetof(struct sockaddr_un, sun_path) && un->sun_path[0]) {
+        /* a socket file left by the checkpointed process, if nobody answers on it */
+        char path[sizeof un->sun_path + 1];
+        size_t n = alen - offsetof(struct sockaddr_un, sun_path);
+        memcpy(path, un->sun_path, n < sizeof path - 1 ? n : sizeof path - 1);
+        path[n < sizeof path - 1 ? n : sizeof path - 1] = 0;
+        struct stat st;
+        int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_uid == getuid() && probe >= 0 &&
+            connect(probe, (const struct sockaddr *)un, alen) < 0 && errno == ECONNREFUSED)
+            unlink(path);
+        if (probe >= 0)
+            close(probe);
+    }
+    if (bind(s, (const struct sockaddr *)un, alen) < 0 || listen(s, SOMAXCONN) < 0)
+        child_fail(c, errno, "cannot listen again at fd %d (%s): %s%s", f->fd,
+                   (const char *)(f + 1), strerror(errno),
+                   errno == EADDRINUSE ? " (another program listens there, or connections the "
+                   "old process closed wait in TIME_WAIT for up to a minute when it did not set "
+                   "SO_REUSEADDR: try again later)" : "");
+    return s;
+}
+
+/* A tree's unix socket whose peer is in another process: the pool made the pair. */
+int pool_pair_end(struct child *c, const struct ctx_fd *f)
+{
+    for (uint32_t i = 0; c->pool && i < c->pool->nsocks; i++)
+        if (c->pool->socks[i].ino == f->id.ino)
+            return c->pool->socks[i].fd;
+    return -1;
+}
+
+static int restore_listen(struct child *c, const struct ctx_fd *f, uint32_t rec, int *own)
+{
+    int obj = pool_pair_end(c, f); /* the tree's, when processes share it */
+    if (obj < 0)
+        obj = listen_again(c, f, rec);
+    else
+        *own = 0;
+    return obj;
+}
+
+/* Whether a process other than number i has a socket with this inode. */
+int in_other_image(const struct ctx_tree *t, uint32_t i, uint64_t ino)
+{
+    for (uint32_t j = 0; j < t->n; j++) {
+        const struct ctx_image *o = &t->images[j];
+        for (uint32_t k = 0; j != i && o->proc && k < o->proc->nfds; k++)
+            if ((o->fds[k]->kind == CTX_FD_UNIX_PAIR || o->fds[k]->kind == CTX_FD_LISTEN) &&
+                o->fds[k]->id.ino == ino)
+                return 1;
+    }
+    return 0;
+}
+
+struct cr_pool_sock *pool_sock(struct cr_pool *pool, uint64_t ino)
+{
+    for (uint32_t q = 0; q < pool->nsocks; q++)
+        if (pool->socks[q].ino == ino)
+            return &pool->socks[q];
+    return NULL;
+}
+
+/* Inherited by a child (a preforking server): bound once, for all. */
+static void pool_add_listen(struct cr_pool_build *b, uint32_t i, uint32_t k,
+                            const struct ctx_fd *f)
+{
+    if (!in_other_image(b->t, i, f->id.ino) || pool_sock(b->pool, f->id.ino))
+        return;
+    struct child lc = { .img = &b->t->images[i], .o = b->o, .status_fd = b->status_fd,
+                        .high = b->low };
+    int s = listen_again(&lc, f, k);
+    b->pool->socks[b->pool->nsocks++] = (struct cr_pool_sock){ f->id.ino, 0, pool_fd(b->rep, s, b->low), 1 };
+}
+
+/* Saved and told apart here (add_socket): the pairs are unix_sock.c's, stdio ones
+ * inherit.c's (CTX_FD_INHERIT). */
+const struct cr_fd_ops cr_fd_socket = {
+    .kind = CTX_FD_SOCKET_DEAD, .name = "socket", .scan = scan_sockets, .detect = detect_socket,
+    .save = save_socket, .restore = dead_socket, .restore_nonblock = 1,
+};
+
+const struct cr_fd_ops cr_fd_listen = {
+    .kind = CTX_FD_LISTEN, .name = "listen", .make = listen_again, .restore = restore_listen,
+    .restore_nonblock = 1, .pool = pool_add_listen,
+};

@@ -1,0 +1,91 @@
+/* The dumper's small helpers that neither allocate nor lock (dump.h): a failure's
+ * message, a /proc file read whole, a new record, a file's identity, an fd record.
+ * Compiled into libcrcore too, for the fd kinds' save halves (resources/resources.h). */
+#define _GNU_SOURCE
+#include "dump.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+int fail(struct dump *d, int err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(d->msg, d->msglen, fmt, ap);
+    va_end(ap);
+    return -err;
+}
+
+ssize_t read_file(struct dump *d, const char *path, char *buf, size_t cap)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return fail(d, errno, "opening %s", path);
+    size_t len = 0;
+    for (;;) {
+        if (len == cap - 1) {
+            close(fd);
+            return fail(d, E2BIG, "%s is larger than %zu bytes", path, cap);
+        }
+        ssize_t n = read(fd, buf + len, cap - 1 - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            int e = errno;
+            close(fd);
+            return fail(d, e, "reading %s", path);
+        }
+        if (n == 0)
+            break;
+        len += (size_t)n;
+    }
+    close(fd);
+    buf[len] = 0;
+    return (ssize_t)len;
+}
+
+void *rec_add(struct dump *d, uint32_t type, size_t len)
+{
+    size_t need = sizeof(struct ctx_rec) + ((len + 7) & ~7UL);
+    if (d->recs_len + need > RECS_SIZE)
+        return NULL;
+    struct ctx_rec *r = (struct ctx_rec *)(d->scratch + RECS_OFF + d->recs_len);
+    memset(r, 0, need);
+    r->type = type;
+    r->length = (uint32_t)((len + 7) & ~7UL);
+    r->seq = d->nrecs++;
+    d->recs_len += need;
+    return r + 1;
+}
+
+void file_id_of(const struct stat *st, struct ctx_file_id *id)
+{
+    id->dev = st->st_dev;
+    id->ino = st->st_ino;
+    id->size = (uint64_t)st->st_size;
+    id->mtime_sec = st->st_mtim.tv_sec;
+    id->mtime_nsec = st->st_mtim.tv_nsec;
+    id->mode = st->st_mode;
+}
+
+struct ctx_fd *fd_record(struct dump *d, int fd, uint32_t kind, const char *path, size_t extra)
+{
+    size_t plen = strlen(path) + 1;
+    struct ctx_fd *r = rec_add(d, CTX_REC_FD, sizeof *r + plen + extra);
+    if (!r)
+        return NULL;
+    r->fd = fd;
+    r->kind = kind;
+    r->open_flags = (uint32_t)fcntl(fd, F_GETFL);
+    r->fd_flags = (uint32_t)fcntl(fd, F_GETFD);
+    r->source_fd = -1;
+    r->path_len = (uint32_t)plen;
+    r->extra_len = (uint32_t)extra;
+    memcpy(r + 1, path, plen);
+    d->proc->nfds++;
+    return r;
+}

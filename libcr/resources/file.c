@@ -1,0 +1,195 @@
+/* Regular files and directories, by path and offset, and the /dev/null family: saved
+ * as where they lead, opened again there at restart.  A file deleted while open has
+ * its contents saved in the image and comes back as an unnamed file with them. */
+#define _GNU_SOURCE
+#include "resources.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "context_reader.h"
+#include "crc32c.h"
+
+/* ---- dump ---- */
+
+static int is_device_family(const char *path)
+{
+    static const char *const ok[] = { "/dev/null", "/dev/zero", "/dev/full", "/dev/random",
+                                      "/dev/urandom", NULL };
+    for (int i = 0; ok[i]; i++)
+        if (!strcmp(path, ok[i]))
+            return 1;
+    return 0;
+}
+
+static int save_path(struct dump *d, const struct cr_fd_probe *p, uint32_t kind)
+{
+    struct ctx_fd *r = fd_record(d, p->fd, kind, p->path, 0);
+    if (!r)
+        return fail(d, E2BIG, "too much metadata");
+    if (kind == CTX_FD_FILE || kind == CTX_FD_DIR) {
+        off_t pos = lseek(p->fd, 0, SEEK_CUR);
+        r->pos = pos < 0 ? 0 : (uint64_t)pos;
+    }
+    file_id_of(&p->st, &r->id);
+    return 0;
+}
+
+static int detect_file(const struct dump *d, struct fd_scan *s, const struct cr_fd_probe *p)
+{
+    (void)d, (void)s;
+    return S_ISREG(p->st.st_mode) || S_ISDIR(p->st.st_mode);
+}
+
+static int save_file(struct dump *d, struct fd_scan *s, const struct cr_fd_probe *p)
+{
+    (void)s;
+    int fd = p->fd;
+    const char *path = p->path;
+    size_t n = p->len;
+    int deleted = p->st.st_nlink == 0 || (n > 10 && !strcmp(path + n - 10, " (deleted)"));
+    if (S_ISREG(p->st.st_mode) && deleted) {
+        /* its contents go into the image: nothing else has them any more */
+        if (d->ndeleted == (int)(sizeof d->deleted / sizeof d->deleted[0]))
+            return fail(d, E2BIG, "fd %d: more than %d deleted files are open", fd, d->ndeleted);
+        struct ctx_fd *r = fd_record(d, fd, CTX_FD_FILE, path, 0);
+        if (!r)
+            return fail(d, E2BIG, "too much metadata");
+        off_t pos = lseek(fd, 0, SEEK_CUR);
+        r->pos = pos < 0 ? 0 : (uint64_t)pos;
+        r->flags = CTX_FD_DELETED;
+        file_id_of(&p->st, &r->id);
+        d->deleted[d->ndeleted].fd = fd;
+        d->deleted[d->ndeleted].rec = d->proc->nfds - 1;
+        d->deleted[d->ndeleted].size = (uint64_t)p->st.st_size;
+        d->ndeleted++;
+        return 0;
+    }
+    if (deleted)
+        return fail(d, ENOTSUP, "fd %d: the directory %s was deleted", fd, path);
+    if (path[0] != '/')
+        return fail(d, ENOTSUP, "fd %d refers to %s, which has no path", fd, path);
+    return save_path(d, p, S_ISREG(p->st.st_mode) ? CTX_FD_FILE : CTX_FD_DIR);
+}
+
+static int detect_device(const struct dump *d, struct fd_scan *s, const struct cr_fd_probe *p)
+{
+    (void)d, (void)s;
+    return S_ISCHR(p->st.st_mode) && is_device_family(p->path);
+}
+
+static int save_device(struct dump *d, struct fd_scan *s, const struct cr_fd_probe *p)
+{
+    (void)s;
+    return save_path(d, p, CTX_FD_DEVICE);
+}
+
+/* ---- restart ---- */
+
+int check_path(const struct ctx_fd *f, const struct cr_restart_opts *o, char *err, size_t len)
+{
+    char buf[CTX_PATH_MAX];
+    if (f->flags & CTX_FD_DELETED)
+        return 0;
+    int moved;
+    const char *path = relocate(o, (const char *)(f + 1), buf, sizeof buf, &moved);
+    struct stat st;
+    if (stat(path, &st) < 0)
+        return cr_say(err, len, ENOENT, "%s (open as fd %d) is gone (%s): put it back, or use "
+                   "--relocate", path, f->fd, strerror(errno));
+    return 0;
+}
+
+/* The flags open() takes back: access mode and file status, not O_TMPFILE & co. */
+#define REOPEN_FLAGS (O_ACCMODE | O_APPEND | O_NONBLOCK | O_DSYNC | O_SYNC | O_DIRECT | O_NOATIME | O_LARGEFILE)
+
+/* A file that was deleted while open: an unnamed file again (O_TMPFILE, where it
+ * was, or in the working directory), with the saved contents, opened as it was. */
+static int recreate_deleted(struct child *c, const struct ctx_fd *f, uint32_t rec)
+{
+    struct ctx_image *img = c->img;
+    char dir[CTX_PATH_MAX], buf[CTX_PATH_MAX];
+    int moved;
+    const char *path = relocate(c->o, (const char *)(f + 1), buf, sizeof buf, &moved);
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash && slash != dir)
+        *slash = 0;
+    int tmp = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (tmp < 0)
+        tmp = open(".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (tmp < 0)
+        child_fail(c, errno, "cannot recreate the deleted file %s of fd %d: %s", path, f->fd,
+                   strerror(errno));
+    char *data = malloc(CTX_BLOCK_MAX_PAGES * 4096);
+    if (!data)
+        child_fail(c, ENOMEM, "out of memory");
+    for (uint32_t i = 0; i < img->hdr.nblocks; i++) {
+        const struct ctx_block *b = &img->blocks[i];
+        if (b->vma != (CTX_BLOCK_FILE | rec))
+            continue;
+        size_t len = (size_t)b->npages * 4096;
+        if (pread(img->fd, data, len, (off_t)(img->base + b->file_offset)) != (ssize_t)len)
+            child_fail(c, EIO, "cannot read the saved contents of %s", path);
+        if (crc32c(0, data, len) != img->crcs[i])
+            child_fail(c, EBADMSG, "checksum mismatch in the saved contents of %s at %llu", path,
+                       (unsigned long long)b->addr);
+        size_t keep = f->id.size - b->addr < len ? (size_t)(f->id.size - b->addr) : len;
+        if (pwrite(tmp, data, keep, (off_t)b->addr) != (ssize_t)keep)
+            child_fail(c, errno, "cannot write the contents of %s back: %s", path, strerror(errno));
+    }
+    free(data);
+    if (ftruncate(tmp, (off_t)f->id.size) < 0)
+        child_fail(c, errno, "cannot size the file of fd %d: %s", f->fd, strerror(errno));
+    char self[64];
+    snprintf(self, sizeof self, "/proc/self/fd/%d", tmp);
+    int obj = open(self, ((int)f->open_flags & REOPEN_FLAGS) | O_NOCTTY);
+    if (obj < 0)
+        child_fail(c, errno, "cannot reopen the recreated file of fd %d: %s", f->fd, strerror(errno));
+    close(tmp);
+    if (lseek(obj, (off_t)f->pos, SEEK_SET) < 0)
+        child_fail(c, errno, "cannot seek the file of fd %d: %s", f->fd, strerror(errno));
+    return obj;
+}
+
+static int reopen_by_path(struct child *c, const struct ctx_fd *f)
+{
+    char buf[CTX_PATH_MAX];
+    int moved;
+    const char *path = relocate(c->o, (const char *)(f + 1), buf, sizeof buf, &moved);
+    int flags = (int)f->open_flags & REOPEN_FLAGS;
+    if (f->kind == CTX_FD_DIR)
+        flags = O_RDONLY | O_DIRECTORY | (flags & O_CLOEXEC);
+    int obj = open(path, flags | O_NOCTTY);
+    if (obj < 0)
+        child_fail(c, errno, "cannot reopen %s as fd %d: %s", path, f->fd, strerror(errno));
+    if ((f->kind == CTX_FD_FILE || f->kind == CTX_FD_DIR) && lseek(obj, (off_t)f->pos, SEEK_SET) < 0)
+        child_fail(c, errno, "cannot seek %s to %llu: %s", path, (unsigned long long)f->pos,
+                   strerror(errno));
+    return obj;
+}
+
+static int make_file(struct child *c, const struct ctx_fd *f, uint32_t rec)
+{
+    return (f->flags & CTX_FD_DELETED) ? recreate_deleted(c, f, rec) : reopen_by_path(c, f);
+}
+
+/* A directory is found (and saved) as a file is. */
+const struct cr_fd_ops cr_fd_file = {
+    .kind = CTX_FD_FILE, .name = "file", .detect = detect_file, .save = save_file,
+    .check = check_path, .make = make_file,
+};
+
+const struct cr_fd_ops cr_fd_dir = {
+    .kind = CTX_FD_DIR, .name = "dir", .check = check_path, .make = make_file,
+};
+
+const struct cr_fd_ops cr_fd_device = {
+    .kind = CTX_FD_DEVICE, .name = "device", .detect = detect_device, .save = save_device,
+    .check = check_path, .make = make_file,
+};

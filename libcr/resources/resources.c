@@ -1,0 +1,71 @@
+/* The table of fd kinds (the order is the dumper's: the first kind that recognizes an
+ * fd saves it), the lookups the drivers and the reader use, and the helpers several
+ * kinds share. */
+#define _GNU_SOURCE
+#include "resources.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "context_reader.h"
+
+extern const struct cr_fd_ops cr_fd_shared, cr_fd_dup, cr_fd_file, cr_fd_dir, cr_fd_device,
+    cr_fd_pipe, cr_fd_fifo, cr_fd_eventfd, cr_fd_epoll, cr_fd_timerfd, cr_fd_signalfd,
+    cr_fd_pty, cr_fd_socket, cr_fd_listen, cr_fd_unix_pair, cr_fd_inherit;
+
+/* Identity first (an open file description another fd has), then by what the fd is;
+ * terminals and pipes that lead outside are stdio's, last. */
+const struct cr_fd_ops *const cr_fd_kinds[] = {
+    &cr_fd_shared, &cr_fd_dup, &cr_fd_file, &cr_fd_dir, &cr_fd_device, &cr_fd_pipe,
+    &cr_fd_fifo, &cr_fd_eventfd, &cr_fd_epoll, &cr_fd_timerfd, &cr_fd_signalfd, &cr_fd_pty,
+    &cr_fd_socket, &cr_fd_listen, &cr_fd_unix_pair, &cr_fd_inherit, NULL,
+};
+
+const struct cr_fd_ops *cr_fd_kind(uint32_t kind)
+{
+    for (const struct cr_fd_ops *const *k = cr_fd_kinds; *k; k++)
+        if ((*k)->kind == kind)
+            return *k;
+    return NULL;
+}
+
+const char *ctx_fd_kind_name(uint32_t kind)
+{
+    const struct cr_fd_ops *k = cr_fd_kind(kind);
+    return k ? k->name : "?";
+}
+
+int fd_object(struct child *c, const struct ctx_fd *f, uint32_t rec)
+{
+    const struct cr_fd_ops *k = cr_fd_kind(f->kind);
+    return k && k->make ? k->make(c, f, rec) : -1;
+}
+
+ssize_t fd_path(int fd, char *path, size_t cap, struct stat *st)
+{
+    char link[64];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    ssize_t len = readlink(link, path, cap - 1);
+    if (len < 0 || fstat(fd, st) < 0)
+        return -1;
+    path[len] = 0;
+    return len;
+}
+
+/* /proc/self/fdinfo/FD into the scratch, NUL-terminated. */
+const char *fdinfo(struct dump *d, int fd)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/fdinfo/%d", fd);
+    char *buf = d->scratch + FDINFO_OFF;
+    return read_file(d, path, buf, FDINFO_SIZE) < 0 ? NULL : buf;
+}
+
+unsigned long long fdinfo_hex(const char *info, const char *key, int *found)
+{
+    const char *p = strstr(info, key);
+    *found = p != NULL;
+    return p ? strtoull(p + strlen(key), NULL, 16) : 0;
+}

@@ -1,0 +1,167 @@
+/* The kinds of file descriptor, one file each in this directory: how the dumper
+ * recognizes and saves one, and how a restarted process (and a restarted tree's pool
+ * of shared objects) gets it back.  One table of operations, cr_fd_kinds[]. */
+#ifndef SLURM_CR_RESOURCES_H
+#define SLURM_CR_RESOURCES_H
+
+/* Why one file holds both halves of a kind and is compiled into both libraries: a kind
+ * reads best whole (what is saved next to how it comes back), but libcr_run (the dump
+ * side, preloaded into the application, built with -fvisibility=hidden) and libcrcore
+ * (the restart side, a static library of the tools) are built from separate source
+ * lists.  A file compiled into both must link in both, so each library carries the
+ * whole table, and the helpers each half calls (dump_record.c: fail, fd_record...;
+ * restart_child.c: child_fail, move_high, relocate...) are compiled into both as well:
+ * no #ifdef, no weak symbol, no reliance on --gc-sections, and neither library is left
+ * with an undefined symbol.  Each side calls only its own half (libcr_run: scan, detect,
+ * save; libcrcore: the others); the other half is dead code there (some 20 KiB of
+ * text), and nothing new is exported (hidden in libcr_run, static in the tools). */
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "context_format.h"
+#include "dump.h"
+#include "restart_child.h"
+
+/* ---- the dump side: what the dumper knows of the process's fds ---- */
+
+#define FDINFO_OFF BOUNCE_OFF /* the bounce area is free until the memory is written */
+#define FDINFO_SIZE (64 * 1024)
+
+#define MAX_PIPES 1024
+#define MAX_SEEN 4096
+#define MAX_SOCKETS 1024
+
+struct pipe_obj {
+    uint64_t ino;
+    int ends;                  /* 1: a read end seen, 2: a write end seen */
+    int data_saved;
+};
+
+struct sock_info {
+    uint64_t ino, peer_ino;    /* peer: for unix sockets, from sock_diag */
+    int domain;
+};
+
+struct sock_scan {
+    struct sock_info socks[MAX_SOCKETS];
+    int n;
+};
+
+/* Filled by the kinds' scan operations before any fd is saved (in the scratch). */
+struct fd_scan {
+    struct stat stdio[3];      /* inherit.c: what cr_restart's fds 0-2 stand for */
+    struct { int fd; dev_t dev; ino_t ino; } seen[MAX_SEEN]; /* saved fds, to find dups */
+    int nseen;
+    struct pipe_obj pipes[MAX_PIPES];
+    int npipes;
+    int ptys[64];              /* indices of the pseudo-terminals whose master we have */
+    int nptys;
+    struct sock_scan socks;
+};
+
+struct cr_fd_probe {           /* one fd, as the dumper's driver found it */
+    int fd;
+    const char *path;          /* what /proc/self/fd/FD points to */
+    size_t len;                /* strlen(path) */
+    struct stat st;
+};
+
+/* ---- the restart side: a tree's pool, as build_pool() hands it to the kinds ---- */
+
+struct cr_pool_build {
+    struct ctx_tree *t;
+    const struct cr_restart_opts *o;
+    struct cr_pool *pool;
+    struct child *rep;         /* reports a failure to cr_restart */
+    int status_fd;
+    int low;                   /* shared objects live at or above this fd */
+};
+
+/* One kind of fd record (CTX_FD_*).  Every operation is optional.  A family of kinds
+ * that the dumper tells apart only while saving (a socket becomes a pair, a listening
+ * socket, a reset one or stdio) is detected and saved by its first entry. */
+struct cr_fd_ops {
+    uint32_t kind;             /* CTX_FD_* */
+    const char *name;          /* what cr_info and messages call it */
+
+    /* dump side (libcr_run), in the frozen process: no malloc, no stdio */
+    /* before any fd is saved, with every fd of the process (in table order) */
+    int (*scan)(struct dump *d, struct fd_scan *s, const int *fds, int nfds);
+    /* whether the fd is of this kind; the kinds are asked in table order */
+    int (*detect)(const struct dump *d, struct fd_scan *s, const struct cr_fd_probe *p);
+    /* writes its record (fd_record()); 0 or -errno with the message in d */
+    int (*save)(struct dump *d, struct fd_scan *s, const struct cr_fd_probe *p);
+    int alias;                 /* its records stand for another fd's object: a later fd
+                                  is never taken for a dup of it */
+
+    /* restart side (libcrcore) */
+    /* before anything is started (cr_restart_check): 0 or -errno with a message */
+    int (*check)(const struct ctx_fd *f, const struct cr_restart_opts *o, char *err, size_t len);
+    /* a new object for the record, on its own (fd_object()); it fails the child */
+    int (*make)(struct child *c, const struct ctx_fd *f, uint32_t rec);
+    /* the object in the restarted process, from the tree's pool or made here; *own
+     * (1 on entry): the driver closes it once placed.  Without it: make, owned. */
+    int (*restore)(struct child *c, const struct ctx_fd *f, uint32_t rec, int *own);
+    int late;                  /* restored after every other fd (epoll: its targets) */
+    int restore_nonblock;      /* the driver sets O_NONBLOCK as saved once it is placed */
+    /* after every fd is placed: closes what the kind kept for the restore */
+    void (*finish)(struct child *c);
+    /* a tree: objects its processes share, made once before any is forked */
+    void (*pool)(struct cr_pool_build *b, uint32_t member, uint32_t rec, const struct ctx_fd *f);
+    int pool_early;            /* made before every other kind's */
+};
+
+/* Every kind, NULL-terminated, in the order the dumper tries them (resources.c). */
+extern const struct cr_fd_ops *const cr_fd_kinds[];
+const struct cr_fd_ops *cr_fd_kind(uint32_t kind);
+
+/* ---- helpers the kinds share ---- */
+
+/* resources.c: what fd points to (/proc/self/fd), NUL-terminated, and its stat; -1
+ * (errno set) when either cannot be had. */
+ssize_t fd_path(int fd, char *path, size_t cap, struct stat *st);
+
+/* resources.c: /proc/self/fdinfo/FD into the scratch, NUL-terminated; one hex field. */
+const char *fdinfo(struct dump *d, int fd);
+unsigned long long fdinfo_hex(const char *info, const char *key, int *found);
+
+/* A new open file description for a record that processes of a tree share (a file,
+ * directory, device, eventfd, timerfd, signalfd, pty or listening socket); -1 for a
+ * kind that cannot be. */
+int fd_object(struct child *c, const struct ctx_fd *f, uint32_t rec);
+
+/* inherit.c: which of the (process's or tree's) stdio this fd is, its own number
+ * first; -1 if none. */
+int stdio_source(struct fd_scan *s, int fd, const struct stat *st);
+
+/* file.c: a file opened by path must still be there (or be relocated). */
+int check_path(const struct ctx_fd *f, const struct cr_restart_opts *o, char *err, size_t len);
+
+/* socket.c: the sockets of the process, their unix peers from sock_diag; buf holds
+ * the kernel's answers. */
+int sock_scan(struct dump *d, struct sock_scan *ss, const int *fds, int nfds, char *buf);
+/* --sockets=delay: whether one of the process's sockets fds[] leads outside the process
+ * (msg names it). */
+int external_sockets(const int *fds, int n, char *msg, size_t msglen);
+const char *sock_type_name(int domain, int type);
+struct ctx_fd *sock_record(struct dump *d, int fd, uint32_t kind, const char *text,
+                           size_t extra, const struct stat *st);
+/* The tree's pool: the socket made for this inode; the one a record of this process
+ * takes (-1 none); whether a process other than number i has a socket of this inode. */
+struct cr_pool_sock *pool_sock(struct cr_pool *pool, uint64_t ino);
+int pool_pair_end(struct child *c, const struct ctx_fd *f);
+int in_other_image(const struct ctx_tree *t, uint32_t i, uint64_t ino);
+
+/* unix_sock.c: a socket whose peer is in the checkpoint, saved connected with what is
+ * queued to it (a unix one, or a loopback TCP connection that comes back as one). */
+int save_unix_pair(struct dump *d, int fd, const struct stat *st, int domain, int type,
+                   int tcp_inside, const char *here, const char *there, uint64_t peer_ino,
+                   char *buf, size_t bufsize);
+
+/* shared.c: the object of fd `fd` of the tree's process number `member`, made by the
+ * pool (-1 none). */
+int pool_origin(struct child *c, uint32_t member, int fd);
+
+#endif

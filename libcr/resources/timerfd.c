@@ -1,0 +1,82 @@
+/* timerfds: saved with their clock, time left, interval and unread expirations (from
+ * /proc/self/fdinfo), armed again at restart; a new one for each process that shares
+ * one in a tree (made by its pool: fd_object()). */
+#define _GNU_SOURCE
+#include "resources.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/timerfd.h>
+#include <time.h>
+
+static long long fdinfo_dec(const char *info, const char *key, int *found)
+{
+    const char *p = strstr(info, key);
+    *found = p != NULL;
+    return p ? strtoll(p + strlen(key), NULL, 10) : 0;
+}
+
+/* "it_value: (4, 997811907)" */
+static int fdinfo_pair(const char *info, const char *key, int64_t *a, int64_t *b)
+{
+    const char *p = strstr(info, key);
+    char *q;
+    if (!p || !(p = strchr(p, '(')))
+        return 0;
+    *a = strtoll(p + 1, &q, 10);
+    if (*q != ',')
+        return 0;
+    *b = strtoll(q + 1, NULL, 10);
+    return 1;
+}
+
+static int detect_timerfd(const struct dump *d, struct fd_scan *s, const struct cr_fd_probe *p)
+{
+    (void)d, (void)s;
+    return !strcmp(p->path, "anon_inode:[timerfd]");
+}
+
+static int save_timerfd(struct dump *d, struct fd_scan *s, const struct cr_fd_probe *p)
+{
+    (void)s;
+    int fd = p->fd;
+    const char *info = fdinfo(d, fd);
+    int f1, f2;
+    if (!info)
+        return -EIO;
+    struct ctx_timerfd t;
+    memset(&t, 0, sizeof t);
+    t.clockid = (int32_t)fdinfo_dec(info, "clockid:", &f1);
+    t.ticks = (uint32_t)fdinfo_dec(info, "ticks:", &f2);
+    if (!f1 || !f2 || !fdinfo_pair(info, "it_value:", &t.value_sec, &t.value_nsec) ||
+        !fdinfo_pair(info, "it_interval:", &t.interval_sec, &t.interval_nsec))
+        return fail(d, ENOTSUP, "fd %d: cannot read the timerfd's settings from fdinfo", fd);
+    struct ctx_fd *r = fd_record(d, fd, CTX_FD_TIMERFD, p->path, sizeof t);
+    if (!r)
+        return fail(d, E2BIG, "too much metadata");
+    file_id_of(&p->st, &r->id);
+    memcpy((char *)(r + 1) + r->path_len, &t, sizeof t);
+    return 0;
+}
+
+static int make_timerfd(struct child *c, const struct ctx_fd *f, uint32_t rec)
+{
+    (void)rec;
+    struct ctx_timerfd tv; /* after the path: not aligned */
+    memcpy(&tv, (const char *)(f + 1) + f->path_len, sizeof tv);
+    const struct ctx_timerfd *t = &tv;
+    struct itimerspec it = { { (time_t)t->interval_sec, (long)t->interval_nsec },
+                             { (time_t)t->value_sec, (long)t->value_nsec } };
+    if (t->ticks) /* expirations not read yet: one comes at once (the count is lost) */
+        it.it_value = (struct timespec){ 0, 1 };
+    int obj = timerfd_create(t->clockid, TFD_CLOEXEC);
+    if (obj < 0 || timerfd_settime(obj, 0, &it, NULL) < 0)
+        child_fail(c, errno, "cannot set up the timerfd of fd %d: %s", f->fd, strerror(errno));
+    return obj;
+}
+
+const struct cr_fd_ops cr_fd_timerfd = {
+    .kind = CTX_FD_TIMERFD, .name = "timerfd", .detect = detect_timerfd, .save = save_timerfd,
+    .make = make_timerfd, .restore_nonblock = 1,
+};

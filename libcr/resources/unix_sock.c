@@ -1,0 +1,170 @@
+/* Socket pairs inside the checkpoint: a unix socket whose peer is in the process (or
+ * the tree), or a loopback TCP connection between two of its sockets, saved with the
+ * data queued to it and made again as a unix pair (by the tree's pool across processes). */
+#define _GNU_SOURCE
+#include "resources.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "context_reader.h"
+
+/* ---- dump (add_socket, in socket.c, tells a pair) ---- */
+
+int save_unix_pair(struct dump *d, int fd, const struct stat *st, int domain, int type,
+                   int tcp_inside, const char *here, const char *there, uint64_t peer_ino,
+                   char *buf, size_t bufsize)
+{
+    char text[600];
+    int queued = 0;
+    ioctl(fd, FIONREAD, &queued);
+    if (type != SOCK_STREAM && queued > 0)
+        return fail(d, ENOTSUP, "fd %d is a %s socket with messages queued to it; this "
+                    "version can only save queued data of stream sockets", fd,
+                    sock_type_name(domain, type));
+    if ((size_t)queued > bufsize)
+        return fail(d, E2BIG, "fd %d has %d bytes queued; at most %zu can be saved", fd,
+                    queued, bufsize);
+    ssize_t got = queued > 0 ? recv(fd, buf, (size_t)queued, MSG_PEEK | MSG_DONTWAIT) : 0;
+    if (got < 0)
+        got = 0;
+    if (tcp_inside)
+        snprintf(text, sizeof text, "TCP connection %s -> %s socket:[%llu] paired with "
+                 "socket:[%llu] (back as a unix stream pair)", here, there,
+                 (unsigned long long)st->st_ino, (unsigned long long)peer_ino);
+    else
+        snprintf(text, sizeof text, "%s socket:[%llu] paired with socket:[%llu]",
+                 sock_type_name(domain, type), (unsigned long long)st->st_ino,
+                 (unsigned long long)peer_ino);
+    struct ctx_fd *r = sock_record(d, fd, CTX_FD_UNIX_PAIR, text, (size_t)got, st);
+    if (!r)
+        return fail(d, E2BIG, "too much metadata");
+    r->pos = peer_ino;
+    r->flags = (uint32_t)type;
+    memcpy((char *)(r + 1) + r->path_len, buf, (size_t)got);
+    return 0;
+}
+
+/* ---- restart ---- */
+
+/* A unix socket pair of the image: made when the first of its two fds comes, the
+ * data queued to each end put back by writing it from the other end. */
+struct pair_made {
+    uint64_t ino[2];
+    int end[2];
+};
+
+static struct pair_made *pairs_made;
+static uint32_t npairs_made;
+
+static int pair_end(struct child *c, struct pair_made *made, uint32_t *nmade, const struct ctx_fd *f)
+{
+    struct pair_made *m = NULL;
+    int side = 0;
+    for (uint32_t i = 0; i < *nmade && !m; i++)
+        for (int k = 0; k < 2; k++)
+            if (made[i].ino[k] == f->id.ino) {
+                m = &made[i];
+                side = k;
+            }
+    if (!m) {
+        int sv[2];
+        if (socketpair(AF_UNIX, (int)f->flags | SOCK_CLOEXEC, 0, sv) < 0)
+            child_fail(c, errno, "cannot create the socket pair of fd %d: %s", f->fd, strerror(errno));
+        m = &made[(*nmade)++];
+        m->ino[0] = f->id.ino;
+        m->ino[1] = f->pos; /* its peer */
+        m->end[0] = move_high(c, sv[0]);
+        m->end[1] = move_high(c, sv[1]);
+        side = 0;
+    }
+    if (f->extra_len) {
+        const char *data = (const char *)(f + 1) + f->path_len;
+        if (write(m->end[!side], data, f->extra_len) != (ssize_t)f->extra_len)
+            child_fail(c, errno, "cannot queue %u bytes to the socket of fd %d: %s", f->extra_len,
+                       f->fd, strerror(errno));
+    }
+    return m->end[side];
+}
+
+static int restore_unix_pair(struct child *c, const struct ctx_fd *f, uint32_t rec, int *own)
+{
+    (void)rec;
+    int obj = pool_pair_end(c, f);
+    if (obj < 0) {
+        if (!pairs_made && !(pairs_made = calloc(c->img->proc->nfds + 1, sizeof *pairs_made)))
+            child_fail(c, ENOMEM, "out of memory");
+        obj = pair_end(c, pairs_made, &npairs_made, f);
+    }
+    *own = 0;
+    return obj;
+}
+
+static void finish_pairs(struct child *c)
+{
+    (void)c;
+    for (uint32_t i = 0; i < npairs_made; i++) {
+        close(pairs_made[i].end[0]);
+        close(pairs_made[i].end[1]);
+    }
+    free(pairs_made);
+    pairs_made = NULL;
+    npairs_made = 0;
+}
+
+/* Whether the image has a socket with this inode. */
+static int in_image(const struct ctx_image *img, uint64_t ino)
+{
+    for (uint32_t k = 0; k < img->proc->nfds; k++)
+        if (img->fds[k]->kind == CTX_FD_UNIX_PAIR && img->fds[k]->id.ino == ino)
+            return 1;
+    return 0;
+}
+
+/* A unix socket pair whose ends are in two processes: made at its first end, the
+ * data queued to each end written from the other. */
+static void pool_pair(struct cr_pool_build *b, const struct ctx_fd *f, pid_t pid)
+{
+    struct child *rep = b->rep;
+    int low = b->low;
+    struct cr_pool *pool = b->pool;
+    struct cr_pool_sock *me = pool_sock(pool, f->id.ino);
+    if (!me) {
+        int sv[2];
+        if (socketpair(AF_UNIX, (int)f->flags | SOCK_CLOEXEC, 0, sv) < 0)
+            child_fail(rep, errno, "cannot create a socket pair for process %d: %s", pid,
+                       strerror(errno));
+        pool->socks[pool->nsocks++] = (struct cr_pool_sock){ f->id.ino, f->pos, pool_fd(rep, sv[0], low), 0 };
+        pool->socks[pool->nsocks++] = (struct cr_pool_sock){ f->pos, f->id.ino, pool_fd(rep, sv[1], low), 0 };
+        me = pool_sock(pool, f->id.ino);
+    }
+    struct cr_pool_sock *peer = pool_sock(pool, me->peer);
+    if (me->filled) /* the same socket in another process: its data is in */
+        return;
+    me->filled = 1;
+    if (f->extra_len && write(peer->fd, (const char *)(f + 1) + f->path_len, f->extra_len) !=
+                            (ssize_t)f->extra_len)
+        child_fail(rep, errno, "cannot queue %u bytes to a socket of process %d: %s", f->extra_len,
+                   pid, strerror(errno));
+}
+
+/* A pair across processes, or one whose peer this process does not have. */
+static void pool_add_unix_pair(struct cr_pool_build *b, uint32_t i, uint32_t k,
+                               const struct ctx_fd *f)
+{
+    (void)k;
+    const struct ctx_image *img = &b->t->images[i];
+    if (!in_image(img, f->pos) || in_other_image(b->t, i, f->id.ino) ||
+        in_other_image(b->t, i, f->pos))
+        pool_pair(b, f, b->t->procs[i].pid);
+}
+
+const struct cr_fd_ops cr_fd_unix_pair = {
+    .kind = CTX_FD_UNIX_PAIR, .name = "unixpair", .restore = restore_unix_pair,
+    .restore_nonblock = 1, .finish = finish_pairs, .pool = pool_add_unix_pair,
+};
