@@ -164,7 +164,10 @@ struct ctx_timerfd {
 struct ctx_pty {
     unsigned char termios[64]; /* struct termios of the terminal (60 bytes on x86_64) */
     uint16_t rows, cols, xpixel, ypixel;
+    /* then what the terminal had written and its master not read yet (up to
+     * CTX_PTY_DATA_MAX bytes, the rest of the record's extra) */
 };
+#define CTX_PTY_DATA_MAX (1u << 20)
 #define CTX_FD_PTY_MASTER 0x1
 
 #define CTX_FD_EVENTFD_SEMAPHORE 0x1

@@ -183,7 +183,9 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
                  f->kind != CTX_FD_PTY) ||
                 (f->kind == CTX_FD_TIMERFD && f->extra_len != sizeof(struct ctx_timerfd)) ||
                 (f->kind == CTX_FD_PTY && (f->pos > 1048575 || f->flags > CTX_FD_PTY_MASTER ||
-                                           f->extra_len != (f->flags ? sizeof(struct ctx_pty) : 0))) ||
+                                           (f->flags ? f->extra_len < sizeof(struct ctx_pty) ||
+                                                           f->extra_len > sizeof(struct ctx_pty) + CTX_PTY_DATA_MAX
+                                                     : f->extra_len != 0))) ||
                 (f->kind == CTX_FD_LISTEN && (f->extra_len < 2 || f->extra_len > 128)) ||
                 (f->kind == CTX_FD_UNIX_PAIR && f->extra_len > (64u << 20)) ||
                 (f->kind == CTX_FD_EPOLL && f->extra_len % sizeof(struct ctx_epoll_target)) ||

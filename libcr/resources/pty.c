@@ -11,8 +11,37 @@
 #include <sys/ioctl.h>
 #include <sys/sysmacros.h>
 #include <termios.h>
+#include <unistd.h>
 
 #include "context_reader.h"
+
+/* Puts bytes back where the master reads them: written to the slave (TIOCGPTPEER)
+ * with output processing off for the moment, so that they come out as they are. */
+static int pty_inject(int master, const char *data, size_t len)
+{
+    int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (slave < 0)
+        return -errno;
+    struct termios tio, raw;
+    int rc = tcgetattr(slave, &tio);
+    if (rc == 0) {
+        raw = tio;
+        raw.c_oflag &= ~(tcflag_t)OPOST;
+        rc = tcsetattr(slave, TCSANOW, &raw);
+    }
+    size_t done = 0;
+    while (rc == 0 && done < len) {
+        ssize_t w = write(slave, data + done, len - done);
+        if (w <= 0)
+            rc = -1;
+        else
+            done += (size_t)w;
+    }
+    int e = rc < 0 ? errno : 0;
+    tcsetattr(slave, TCSANOW, &tio);
+    close(slave);
+    return e ? -e : 0;
+}
 
 /* ---- dump ---- */
 
@@ -58,10 +87,44 @@ static int scan_ptys(struct dump *d, struct fd_scan *s, const int *fds, int n)
     return 0;
 }
 
+/* What the terminal wrote and the master has not read yet: taken from the master and
+ * written back at once through the slave with output processing off (the bytes are
+ * already processed), so that the running process loses nothing; the copy goes into
+ * the record.  Returns its length, or -errno. */
+static ssize_t pending_output(int master, char *buf, size_t cap)
+{
+    int n = 0;
+    if (ioctl(master, FIONREAD, &n) < 0 || n <= 0)
+        return 0;
+    if ((size_t)n > cap)
+        return -E2BIG;
+    int fl = fcntl(master, F_GETFL);
+    fcntl(master, F_SETFL, fl | O_NONBLOCK);
+    ssize_t got = 0;
+    while (got < n) {
+        ssize_t r = read(master, buf + got, (size_t)(n - got));
+        if (r <= 0)
+            break;
+        got += r;
+    }
+    fcntl(master, F_SETFL, fl);
+    if (got > 0 && pty_inject(master, buf, (size_t)got) < 0)
+        return -EIO; /* (cannot happen short of memory: the terminal's buffer held them) */
+    return got;
+}
+
 static int add_pty(struct dump *d, int fd, const char *path, const struct stat *st, int index,
                    int master)
 {
-    struct ctx_fd *r = fd_record(d, fd, CTX_FD_PTY, path, master ? sizeof(struct ctx_pty) : 0);
+    char *data = d->scratch + FDINFO_OFF + FDINFO_SIZE;
+    ssize_t len = master ? pending_output(fd, data, BOUNCE_SIZE - FDINFO_SIZE < CTX_PTY_DATA_MAX
+                                                       ? BOUNCE_SIZE - FDINFO_SIZE : CTX_PTY_DATA_MAX)
+                         : 0;
+    if (len < 0)
+        return fail(d, (int)-len, "fd %d: the terminal %s holds more unread output than can be saved",
+                    fd, path);
+    struct ctx_fd *r = fd_record(d, fd, CTX_FD_PTY, path,
+                                 master ? sizeof(struct ctx_pty) + (size_t)len : 0);
     if (!r)
         return fail(d, E2BIG, "too much metadata");
     r->pos = (uint64_t)index;
@@ -75,6 +138,7 @@ static int add_pty(struct dump *d, int fd, const char *path, const struct stat *
             return fail(d, errno, "reading the settings of the terminal at fd %d", fd);
         memcpy(p->termios, &tio, sizeof tio < sizeof p->termios ? sizeof tio : sizeof p->termios);
         p->rows = ws.ws_row, p->cols = ws.ws_col, p->xpixel = ws.ws_xpixel, p->ypixel = ws.ws_ypixel;
+        memcpy(p + 1, data, (size_t)len);
     }
     return 0;
 }
@@ -116,6 +180,10 @@ static void pty_make(struct child *c, const struct ctx_fd *f, struct cr_pool_pty
     if (tcsetattr(m, TCSANOW, &tio) < 0 || ioctl(m, TIOCSWINSZ, &ws) < 0)
         child_fail(c, errno, "cannot set up the new pseudo-terminal %s: %s", out->slave,
                    strerror(errno));
+    size_t pending = f->extra_len - sizeof *p; /* the output its master had not read */
+    if (pending && pty_inject(m, (const char *)(p + 1), pending) < 0)
+        child_fail(c, errno, "cannot put back the unread output of the terminal %s: %s",
+                   out->slave, strerror(errno));
     out->index = (int32_t)f->pos;
     out->master = move_high(c, m);
 }
