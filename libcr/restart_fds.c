@@ -24,6 +24,9 @@ static void place_fd(struct child *c, int obj, const struct ctx_fd *f)
         child_fail(c, errno, "cannot place fd %d: %s", f->fd, strerror(errno));
 }
 
+/* The file status flags F_SETFL can change (the access mode and creation flags stay). */
+#define SETTABLE_STATUS_FLAGS (O_APPEND | O_NONBLOCK | O_ASYNC | O_DIRECT | O_NOATIME)
+
 /* The record's object; *own: close it once placed. */
 static int fd_restore(struct child *c, const struct cr_fd_ops *k, const struct ctx_fd *f,
                       uint32_t rec, int *own)
@@ -49,8 +52,9 @@ void restore_fds(struct child *c)
             continue; /* below, once its targets exist */
         obj = fd_restore(c, k, f, i, &own);
         place_fd(c, obj, f);
-        if (k && k->restore_nonblock)
-            fcntl(f->fd, F_SETFL, (int)(f->open_flags & O_NONBLOCK));
+        if (k && k->restore_nonblock) /* every status flag F_SETFL sets: a dup of a file
+                                          opened O_APPEND shares that open file */
+            fcntl(f->fd, F_SETFL, (int)(f->open_flags & SETTABLE_STATUS_FLAGS));
         if (own && obj != f->fd)
             close(obj);
     }
