@@ -59,14 +59,14 @@ int cr_open_parent(const char *path, int strict, char *base, size_t baselen, cha
     }
 
     /* what is left to walk, as "a/b/c": the links found on the way are put in front */
-    char todo[2 * PATH_MAX];
-    snprintf(todo, sizeof todo, "%s", path);
+    char left[2 * PATH_MAX];
+    snprintf(left, sizeof left, "%s", path);
     int cur = open(path[0] == '/' ? "/" : ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (cur < 0)
         return say(err, errlen, errno, "%s: cannot open the starting directory: %s", path,
                    strerror(errno));
     int links = 0;
-    char *p = todo;
+    char *p = left;
     for (;;) {
         while (*p == '/')
             p++;
@@ -126,17 +126,15 @@ int cr_open_parent(const char *path, int strict, char *base, size_t baselen, cha
             return say(err, errlen, n < 0 ? errno : ENOENT, "%s: cannot read the link %s", path, name);
         }
         target[n] = 0;
-        char rest[2 * PATH_MAX];
-        if (strlen(target) + 1 + strlen(p) >= sizeof rest) {
+        size_t tl = (size_t)n, pl = strlen(p);
+        if (tl + 1 + pl >= sizeof left) {
             close(cur);
             return say(err, errlen, ENAMETOOLONG, "%s: the path is too long", path);
         }
-        size_t tl = strlen(target), pl = strlen(p);
-        memcpy(rest, target, tl);
-        rest[tl] = '/';
-        memcpy(rest + tl + 1, p, pl + 1);
-        memcpy(todo, rest, tl + pl + 2);
-        p = todo;
+        memmove(left + tl + 1, p, pl + 1); /* the link's target in front of what was left */
+        memcpy(left, target, tl);
+        left[tl] = '/';
+        p = left;
         if (target[0] == '/') {
             int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
             if (root < 0) {
