@@ -12,14 +12,19 @@ wait_runtime $pid
 wait_lines "$T/out" 2
 within 60 "$CR_CHECKPOINT" -f "$T/ck/x.ctx" $pid || fail "the first checkpoint failed"
 before=$(md5sum < "$T/ck/x.ctx")
+# writing PID REQUESTER: until the copy-on-write snapshot child of PID writes the file
+# (10 s at most), or the requester is done
+writing() {
+    local i=0
+    until pgrep -P $1 -x cr-snapshot > /dev/null; do
+        i=$((i + 1)); kill -0 $2 2>/dev/null && [ $i -le 1000 ] || break; sleep 0.01
+    done
+}
 killed=0
 for try in 1 2 3 4 5; do
     "$CR_CHECKPOINT" -f "$T/ck/x.ctx" $pid 2> "$T/killed.err" &
     ck=$!
-    # the copy-on-write snapshot child writing the file: kill its requester then
-    i=0; until pgrep -P $pid -x cr-snapshot > /dev/null; do
-        i=$((i + 1)); kill -0 $ck 2>/dev/null && [ $i -le 1000 ] || break; sleep 0.01
-    done
+    writing $pid $ck # then kill its requester
     kill -9 $ck 2>/dev/null && killed=$((killed + 1))
     wait $ck 2>/dev/null
     # the writer finishes (or notices) and goes; then nothing new may be there
@@ -44,9 +49,7 @@ for try in 1 2 3 4 5; do
     before=$(md5sum < "$T/ck/x.ctx")
     "$CR_CHECKPOINT" -f "$T/ck/x.ctx" $pid 2> "$T/target.err" &
     ck=$!
-    i=0; until pgrep -P $pid -x cr-snapshot > /dev/null; do
-        i=$((i + 1)); kill -0 $ck 2>/dev/null && [ $i -le 1000 ] || break; sleep 0.01
-    done
+    writing $pid $ck
     kill -9 $pid
     i=0; while kill -0 $ck 2>/dev/null; do
         i=$((i + 1)); [ $i -le 600 ] || fail "cr_checkpoint still waits 30 s after its target died"; sleep 0.05
