@@ -152,6 +152,11 @@ enum ctx_fd_kind {
     CTX_FD_SHARED = 15,        /* the same open file description as fd source_fd of the
                                   tree's process number pos, an earlier one (a file
                                   opened once and inherited: one offset) */
+    CTX_FD_DISCONNECTED = 17,  /* a pipe end or terminal that led outside and was not
+                                  stdio: comes back as the same kind of end, its other
+                                  side closed (flags: CTX_FD_DISCONNECTED_TERMINAL); a
+                                  pipe's pos: its capacity, extra (a read end): the data
+                                  that was waiting in it */
 };
 
 struct ctx_timerfd {
@@ -169,6 +174,8 @@ struct ctx_pty {
 };
 #define CTX_PTY_DATA_MAX (1u << 20)
 #define CTX_FD_PTY_MASTER 0x1
+
+#define CTX_FD_DISCONNECTED_TERMINAL 0x1 /* a hung-up terminal; else a pipe end */
 
 #define CTX_FD_EVENTFD_SEMAPHORE 0x1
 #define CTX_FD_DELETED 0x2       /* a file deleted while open: its contents are saved in

@@ -586,6 +586,7 @@ int cr_dump_begin(struct dump **out, char *msg, size_t msglen, unsigned flags,
     d->blocks = (struct ctx_block *)(scratch + BLOCKS_OFF);
     d->crcs = (uint32_t *)(scratch + CRCS_OFF);
     d->sockets_refuse = (flags & CR_CTL_SOCKETS_REFUSE) != 0;
+    d->pipes_refuse = (flags & CR_CTL_PIPES_REFUSE) != 0;
     d->save = flags & (CR_CTL_SAVE_EXE | CR_CTL_SAVE_PRIVATE | CR_CTL_SAVE_SHARED);
     d->tree = tree;
     *out = d;

@@ -459,6 +459,7 @@ struct fd_seen {
     dev_t dev;
     ino_t ino;
     int pipe_ends;             /* 1 read, 2 write; 0: not a pipe */
+    int inside;                /* a pipe with both ends in the tree (the pool's) */
     int fifo_reader;           /* a named FIFO open for reading */
     int skip;                  /* stdio of the tree, a socket, a FIFO, the destination */
 };
@@ -593,6 +594,10 @@ static int analyse(struct crtree *t, struct cr_ctl_prepare *prep)
             prep->pipes[prep->npipes++] = seen[a].ino;
         }
     }
+    /* a pipe that leads outside is one open file shared like any other */
+    for (size_t a = 0; a < n; a++)
+        for (uint32_t p = 0; seen[a].pipe_ends && p < prep->npipes; p++)
+            seen[a].inside |= prep->pipes[p] == (uint64_t)seen[a].ino;
     /* shares are computed per member when its PREPARE is sent: keep the table */
     t->seen = seen;
     t->nseen = n;
@@ -617,10 +622,10 @@ static int member_shares(struct crtree *t, int i, struct cr_ctl_prepare *prep)
             }
     }
     for (size_t a = 0; a < t->nseen; a++) {
-        if (seen[a].member != i || seen[a].skip || seen[a].pipe_ends)
+        if (seen[a].member != i || seen[a].skip || seen[a].inside)
             continue;
         for (size_t b = 0; b < t->nseen && seen[b].member < i; b++) {
-            if (seen[b].skip || seen[b].pipe_ends || seen[b].ino != seen[a].ino ||
+            if (seen[b].skip || seen[b].inside || seen[b].ino != seen[a].ino ||
                 seen[b].dev != seen[a].dev ||
                 syscall(SYS_kcmp, t->m[i].pid, t->m[seen[b].member].pid, KCMP_FILE, seen[a].fd,
                         seen[b].fd) != 0)

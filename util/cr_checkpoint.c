@@ -62,6 +62,12 @@ static void usage(FILE *out)
 "                      the same fd; 'delay' waits (within -t) until the process has\n"
 "                      closed such connections, new sockets waiting meanwhile;\n"
 "                      'refuse' fails the checkpoint naming it (environment: CR_SOCKETS)\n"
+"      --pipes=POLICY  a pipe or terminal that leads outside the process and is not\n"
+"                      its stdin, stdout or stderr (one it inherited on fd 251, a\n"
+"                      make jobserver): 'disconnect' (default) restores it as the same\n"
+"                      kind of end whose other side is closed (a reader sees end of\n"
+"                      file, a writer EPIPE, a terminal is hung up); 'refuse' fails the\n"
+"                      checkpoint naming it (environment: CR_PIPES)\n"
 "      --no-cow        keep the process stopped until the file is written (by\n"
 "                      default a process that goes on resumes as soon as a\n"
 "                      copy-on-write snapshot of it is taken)\n"
@@ -133,6 +139,27 @@ static void fsync_dir(int dir)
     }
 }
 
+/* -v: what leads outside the checkpoint, and how it comes back. */
+static void say_outside(const struct ctx_tree *t)
+{
+    for (uint32_t i = 0; i < t->n; i++)
+        for (uint32_t k = 0; t->images[i].proc && k < t->images[i].proc->nfds; k++) {
+            const struct ctx_fd *f = t->images[i].fds[k];
+            const char *how = NULL;
+            if (f->kind == CTX_FD_DISCONNECTED)
+                how = f->flags & CTX_FD_DISCONNECTED_TERMINAL ? "a hung-up terminal"
+                      : (f->open_flags & O_ACCMODE) == O_RDONLY
+                          ? "a pipe's read end whose writer is gone (end of file)"
+                          : "a pipe's write end whose reader is gone (EPIPE)";
+            else if (f->kind == CTX_FD_SOCKET_DEAD)
+                how = "a reset connection";
+            if (how)
+                fprintf(stderr, "cr_checkpoint: process %d: fd %d (%s) leads outside the "
+                        "checkpoint; it will be restored as %s\n", t->images[i].proc->pid, f->fd,
+                        (const char *)(f + 1), how);
+        }
+}
+
 /* --clobber: the existing file itself, truncated; as root never through a link or to
  * a file with other names (a user's hard link to a file of someone else). */
 static int open_clobber(int dir, const char *base, int strict)
@@ -168,6 +195,7 @@ int main(int argc, char **argv)
         { "quiet", no_argument, NULL, 'q' },    { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },     { "version", no_argument, NULL, 'V' },
         { "no-cow", no_argument, NULL, 10 },   { "sockets", required_argument, NULL, 11 },
+        { "pipes", required_argument, NULL, 18 },
         { "no-verify", no_argument, NULL, 17 },
         { "save-exe", no_argument, NULL, 12 }, { "save-private", no_argument, NULL, 13 },
         { "save-shared", no_argument, NULL, 14 }, { "save-all", no_argument, NULL, 15 },
@@ -175,7 +203,7 @@ int main(int argc, char **argv)
         { NULL, 0, NULL, 0 }
     };
     int scope = CTX_SCOPE_TREE, in_cwd = 0, fd = -1, sig = 0, no_cow = 0, verify = 1;
-    const char *sockets = getenv("CR_SOCKETS");
+    const char *sockets = getenv("CR_SOCKETS"), *pipes = getenv("CR_PIPES");
     unsigned save = 0;
     enum replace mode = ATOMIC;
     const char *file = NULL, *backup = NULL;
@@ -216,6 +244,7 @@ int main(int argc, char **argv)
         case 10: no_cow = 1; break;
         case 17: verify = 0; break;
         case 11: sockets = optarg; break;
+        case 18: pipes = optarg; break;
         case 12: save |= CR_CTL_SAVE_EXE; break;
         case 13: save |= CR_CTL_SAVE_PRIVATE; break;
         case 14: save |= CR_CTL_SAVE_SHARED; break;
@@ -237,6 +266,10 @@ int main(int argc, char **argv)
         flags |= CR_CTL_SOCKETS_DELAY;
     else if (sockets && *sockets && strcmp(sockets, "dead"))
         return fail(EINVAL, "--sockets=%s: want dead, delay or refuse", sockets);
+    if (pipes && !strcmp(pipes, "refuse"))
+        flags |= CR_CTL_PIPES_REFUSE;
+    else if (pipes && *pipes && strcmp(pipes, "disconnect"))
+        return fail(EINVAL, "--pipes=%s: want disconnect or refuse", pipes);
     char *end;
     long lpid = strtol(argv[optind], &end, 10);
     if (*end || lpid <= 0 || lpid > INT_MAX)
@@ -353,6 +386,8 @@ int main(int argc, char **argv)
         for (uint32_t i = 0; rc2 == 0 && verify && i < check.n; i++)
             if (check.images[i].proc)
                 rc2 = ctx_verify_data(&check.images[i], rerr, sizeof rerr);
+        if (rc2 == 0 && verbose)
+            say_outside(&check);
         if (rc2 < 0) {
             err = -rc2;
             snprintf(why, sizeof why, "the file written does not read back (%s); %s is left as it "

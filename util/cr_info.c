@@ -124,6 +124,12 @@ static void show(const struct ctx_image *img)
         else if (f->kind == 7)
             printf("    %-4d %-7s %-2s  watching %u fds\n", f->fd, ctx_fd_kind_name(f->kind), acc,
                    (unsigned)(f->extra_len / 16));
+        else if (f->kind == CTX_FD_DISCONNECTED)
+            printf("    %-4d %-7s %-2s  led outside (%s): restored as %s, %u bytes buffered\n",
+                   f->fd, ctx_fd_kind_name(f->kind), acc, (const char *)(f + 1),
+                   f->flags & CTX_FD_DISCONNECTED_TERMINAL ? "a hung-up terminal"
+                   : (f->open_flags & 3) == 0 ? "a pipe end whose writer is gone"
+                                              : "a pipe end whose reader is gone", f->extra_len);
         else if (f->kind == CTX_FD_SHARED)
             printf("    %-4d %-7s %-2s  the file of fd %d of process number %llu\n", f->fd,
                    ctx_fd_kind_name(f->kind), acc, f->source_fd, (unsigned long long)f->pos);

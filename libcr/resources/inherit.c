@@ -1,6 +1,7 @@
 /* Stdio that leads outside the process (or the tree): a terminal, or the end of a pipe
  * or socket to the outside, saved as which of fds 0-2 it is and handed over at restart
- * to cr_restart's own fd of that number. */
+ * to cr_restart's own fd of that number.  Another fd that leads outside comes back
+ * disconnected (disconnected.c). */
 #define _GNU_SOURCE
 #include "resources.h"
 
@@ -52,8 +53,7 @@ static int scan_stdio(struct dump *d, struct fd_scan *s, const int *fds, int n)
     return 0;
 }
 
-/* A terminal, or the end of a pipe or socket that leads outside: only stdio can be
- * handed over, to cr_restart's own (sockets: socket.c). */
+/* A terminal, or the end of a pipe that leads outside (sockets: socket.c). */
 static int detect_inherit(const struct dump *d, struct fd_scan *s, const struct cr_fd_probe *p)
 {
     (void)d, (void)s;
@@ -64,10 +64,8 @@ static int save_inherit(struct dump *d, struct fd_scan *s, const struct cr_fd_pr
 {
     int fd = p->fd;
     int source = stdio_source(s, fd, &p->st);
-    if (source < 0)
-        return fail(d, ENOTSUP, "fd %d is %s, which leads outside the process; terminals, "
-                    "pipes and sockets to the outside can only be saved as stdin, stdout "
-                    "or stderr by this version", fd, p->path);
+    if (source < 0) /* not stdio: there is no one to hand it to */
+        return save_disconnected(d, p, is_terminal(&p->st));
     struct ctx_fd *r = fd_record(d, fd, CTX_FD_INHERIT, p->path, 0);
     if (!r)
         return fail(d, E2BIG, "too much metadata");

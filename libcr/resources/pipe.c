@@ -50,7 +50,8 @@ static int pipe_inside(const struct dump *d, struct fd_scan *s, uint64_t ino)
 }
 
 /* A pipe end whose other end nobody holds any more (a reader sees POLLHUP, a writer
- * POLLERR): nothing outside depends on it, it is saved like one inside. */
+ * POLLERR): as stdio it is saved like one inside (it is not cr_restart's to hand
+ * over); any other fd is disconnected already (disconnected.c). */
 static int pipe_orphan(int fd)
 {
     struct pollfd p = { fd, 0, 0 };
@@ -101,23 +102,36 @@ static int pipe_peek(struct dump *d, int fd, size_t cap, char *out, size_t *len)
     return rc;
 }
 
+int pipe_capacity(struct dump *d, int fd)
+{
+    int cap = fcntl(fd, F_GETPIPE_SZ);
+    return cap > 0 ? cap : fail(d, errno, "reading the size of the pipe at fd %d", fd);
+}
+
+int pipe_buffered(struct dump *d, int fd, int cap, const char **data, size_t *len)
+{
+    char *buf = d->scratch + FDINFO_OFF + FDINFO_SIZE;
+    *data = buf;
+    if ((size_t)cap > BOUNCE_SIZE - FDINFO_SIZE)
+        return fail(d, E2BIG, "the pipe at fd %d holds up to %d bytes; at most %lu can be "
+                    "saved", fd, cap, BOUNCE_SIZE - FDINFO_SIZE);
+    return pipe_peek(d, fd, (size_t)cap, buf, len);
+}
+
 static int add_pipe(struct dump *d, struct fd_scan *s, int fd, const char *path, const struct stat *st)
 {
     struct pipe_obj *p = find_pipe(s, st->st_ino);
-    int cap = fcntl(fd, F_GETPIPE_SZ);
-    if (cap <= 0)
-        return fail(d, errno, "reading the size of the pipe at fd %d", fd);
+    int cap = pipe_capacity(d, fd);
+    if (cap < 0)
+        return cap;
     size_t len = 0;
-    char *data = d->scratch + FDINFO_OFF + FDINFO_SIZE;
+    const char *data = NULL;
     int reader = (fcntl(fd, F_GETFL) & O_ACCMODE) == O_RDONLY;
     for (uint32_t i = 0; d->tree && path[0] == '/' && i < d->tree->nfifo_skip; i++)
         if (d->tree->fifo_skip[i] == (uint64_t)st->st_ino)
             reader = 0; /* another process of the tree saves its data */
     if (reader && !p->data_saved) {
-        if ((size_t)cap > BOUNCE_SIZE - FDINFO_SIZE)
-            return fail(d, E2BIG, "the pipe at fd %d holds up to %d bytes; at most %lu can be "
-                        "saved", fd, cap, BOUNCE_SIZE - FDINFO_SIZE);
-        int rc = pipe_peek(d, fd, (size_t)cap, data, &len);
+        int rc = pipe_buffered(d, fd, cap, &data, &len);
         if (rc < 0)
             return rc;
         p->data_saved = 1;
@@ -127,13 +141,16 @@ static int add_pipe(struct dump *d, struct fd_scan *s, int fd, const char *path,
         return fail(d, E2BIG, "too much metadata");
     r->pos = (uint64_t)cap;
     file_id_of(st, &r->id);
-    memcpy((char *)(r + 1) + r->path_len, data, len);
+    if (len)
+        memcpy((char *)(r + 1) + r->path_len, data, len);
     return 0;
 }
 
 static int detect_pipe(const struct dump *d, struct fd_scan *s, const struct cr_fd_probe *p)
 {
-    return is_pipe(&p->st, p->path) && (pipe_inside(d, s, p->st.st_ino) || pipe_orphan(p->fd));
+    return is_pipe(&p->st, p->path) &&
+           (pipe_inside(d, s, p->st.st_ino) ||
+            (pipe_orphan(p->fd) && stdio_source(s, p->fd, &p->st) >= 0));
 }
 
 /* A named FIFO is opened again by its path (as stdio it is cr_restart's, like a

@@ -136,6 +136,15 @@ int fd_object(struct child *c, const struct ctx_fd *f, uint32_t rec);
  * first; -1 if none. */
 int stdio_source(struct fd_scan *s, int fd, const struct stat *st);
 
+/* disconnected.c: a pipe end or terminal leading outside that is not stdio, saved to
+ * come back disconnected (or refused with --pipes=refuse). */
+int save_disconnected(struct dump *d, const struct cr_fd_probe *p, int terminal);
+
+/* pipe.c: the capacity of the pipe at fd; the bytes waiting in it, copied (nothing is
+ * consumed) into the scratch (*data).  0 or -errno with the message in d. */
+int pipe_capacity(struct dump *d, int fd);
+int pipe_buffered(struct dump *d, int fd, int cap, const char **data, size_t *len);
+
 /* file.c: a file opened by path must still be there (or be relocated). */
 int check_path(const struct ctx_fd *f, const struct cr_restart_opts *o, char *err, size_t len);
 

@@ -1,0 +1,93 @@
+/* A pipe or terminal that leads outside the process (or the tree) and is not its stdio:
+ * inherited from whatever started it (a job launcher's pipe on fd 251, a make
+ * jobserver, an editor's terminal).  What is at the other end is not in the checkpoint
+ * and cannot be reached again, so the fd comes back as the same kind of end, now
+ * disconnected: a pipe's read end sees what was waiting in it, then end of file; its
+ * write end EPIPE (and SIGPIPE);
+ * a terminal is hung up (reads see end of file, writes EIO).  That is what the program
+ * would see had its peer gone away, a case it must handle anyway; --pipes=refuse
+ * refuses the checkpoint instead. */
+#define _GNU_SOURCE
+#include "resources.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+/* ---- dump (from inherit.c, which recognizes what leads outside) ---- */
+
+int save_disconnected(struct dump *d, const struct cr_fd_probe *p, int terminal)
+{
+    if (d->pipes_refuse)
+        return fail(d, ENOTSUP, "fd %d is %s, which leads outside the process, and "
+                    "--pipes=refuse was given (without it, it is restored as a %s)", p->fd,
+                    p->path, terminal ? "hung-up terminal" : "pipe end whose other end is closed");
+    int cap = 0, reader = (fcntl(p->fd, F_GETFL) & O_ACCMODE) == O_RDONLY;
+    const char *data = NULL;
+    size_t len = 0;
+    if (!terminal) { /* what the program would still read from the pipe */
+        if ((cap = pipe_capacity(d, p->fd)) < 0)
+            return cap;
+        int rc = reader ? pipe_buffered(d, p->fd, cap, &data, &len) : 0;
+        if (rc < 0)
+            return rc;
+    }
+    struct ctx_fd *r = fd_record(d, p->fd, CTX_FD_DISCONNECTED, p->path, len);
+    if (!r)
+        return fail(d, E2BIG, "too much metadata");
+    r->flags = terminal ? CTX_FD_DISCONNECTED_TERMINAL : 0;
+    r->pos = (uint64_t)cap;
+    if (len)
+        memcpy((char *)(r + 1) + r->path_len, data, len);
+    file_id_of(&p->st, &r->id);
+    return 0;
+}
+
+/* ---- restart ---- */
+
+static int make_pipe_end(struct child *c, const struct ctx_fd *f)
+{
+    int ends[2];
+    if (pipe2(ends, O_CLOEXEC) < 0)
+        child_fail(c, errno, "cannot create the disconnected pipe end of fd %d: %s", f->fd,
+                   strerror(errno));
+    int reader = (f->open_flags & O_ACCMODE) == O_RDONLY;
+    if (f->extra_len && (fcntl(ends[1], F_SETPIPE_SZ, (int)f->pos) < 0 ||
+                         write(ends[1], (const char *)(f + 1) + f->path_len, f->extra_len) !=
+                             (ssize_t)f->extra_len))
+        child_fail(c, errno, "cannot put back the %u bytes waiting in the pipe of fd %d: %s",
+                   f->extra_len, f->fd, strerror(errno));
+    close(ends[reader ? 1 : 0]);
+    return ends[reader ? 0 : 1];
+}
+
+/* A new pseudo-terminal whose master is closed at once: the kernel hangs its slave up. */
+static int make_hung_up_terminal(struct child *c, const struct ctx_fd *f)
+{
+    int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC), index = -1, unlock = 0;
+    if (master < 0 || ioctl(master, TIOCSPTLCK, &unlock) < 0 || ioctl(master, TIOCGPTN, &index) < 0)
+        child_fail(c, errno, "cannot create the hung-up terminal of fd %d: %s", f->fd,
+                   strerror(errno));
+    int mode = f->open_flags & O_ACCMODE;
+    int slave = ioctl(master, TIOCGPTPEER, mode | O_NOCTTY | O_CLOEXEC);
+    if (slave < 0)
+        child_fail(c, errno, "cannot open the hung-up terminal of fd %d: %s", f->fd,
+                   strerror(errno));
+    close(master);
+    return slave;
+}
+
+static int make_disconnected(struct child *c, const struct ctx_fd *f, uint32_t rec)
+{
+    (void)rec;
+    return f->flags & CTX_FD_DISCONNECTED_TERMINAL ? make_hung_up_terminal(c, f)
+                                                   : make_pipe_end(c, f);
+}
+
+const struct cr_fd_ops cr_fd_disconnected = {
+    .kind = CTX_FD_DISCONNECTED, .name = "outside", .make = make_disconnected,
+    .restore_nonblock = 1,
+};
