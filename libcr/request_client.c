@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "request_client.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -33,6 +34,92 @@ static int say(struct crq *q, int err, const char *fmt, ...)
     return -err;
 }
 
+/* The tracer of pid (0: none), and one process pid traces (0: none), from /proc. */
+void crq_ptrace_state(pid_t pid, pid_t *tracer, pid_t *tracee)
+{
+    *tracer = *tracee = 0;
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "re");
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "TracerPid:", 10))
+            *tracer = (pid_t)atoi(line + 10);
+    if (f)
+        fclose(f);
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    while (d && !*tracee && (e = readdir(d))) {
+        int other = atoi(e->d_name);
+        if (other <= 0 || other == pid)
+            continue;
+        snprintf(path, sizeof path, "/proc/%d/status", other);
+        if (!(f = fopen(path, "re")))
+            continue;
+        while (fgets(line, sizeof line, f))
+            if (!strncmp(line, "TracerPid:", 10) && atoi(line + 10) == pid)
+                *tracee = (pid_t)other;
+        fclose(f);
+    }
+    if (d)
+        closedir(d);
+}
+
+/* BLCR's ptrace options: a traced process is refused unless allowed (its tracer would
+ * catch the quiesce signal and the checkpoint could not go on by itself), and so is a
+ * process that traces others (it would be frozen while its tracees wait for it). */
+static int check_ptrace(struct crq *q, pid_t pid, unsigned flags)
+{
+    pid_t tracer, tracee;
+    crq_ptrace_state(pid, &tracer, &tracee);
+    if (tracer && (flags & CR_REQ_PTRACED_SKIP))
+        return say(q, ESRCH, "process %d is traced by process %d and --ptraced-skip leaves it "
+                   "out: nothing to checkpoint", (int)pid, (int)tracer);
+    if (tracer && !(flags & CR_REQ_PTRACED_ALLOW))
+        return say(q, CR_EPTRACED, "process %d is traced by process %d (a debugger or "
+                   "strace), which would catch the checkpoint's signal: detach it, or use "
+                   "--ptraced-allow (the tracer must pass the signal on) or --ptraced-skip",
+                   (int)pid, (int)tracer);
+    if (tracee && (flags & CR_REQ_PTRACER_SKIP))
+        return say(q, ESRCH, "process %d traces process %d and --ptracer-skip leaves it out: "
+                   "nothing to checkpoint", (int)pid, (int)tracee);
+    if (tracee)
+        return say(q, CR_EPTRACER, "process %d traces process %d; frozen, it would hold its "
+                   "tracee up: end the tracing, or use --ptracer-skip", (int)pid, (int)tracee);
+    return 0;
+}
+
+int crq_is_restarter(pid_t pid)
+{
+    char path[64], comm[32] = "";
+    snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return 0;
+    int yes = fgets(comm, sizeof comm, f) && !strcmp(comm, "cr_restart\n");
+    fclose(f);
+    struct sockaddr_un addr;
+    return yes && cr_ctl_find_address(pid, &addr, 0) == -ENOENT; /* (no runtime of its own) */
+}
+
+pid_t crq_restored_by(pid_t pid)
+{
+    /* cr_restart -> the restored process, or -> its tree's namespace init -> the root */
+    for (int depth = 0; depth < 3 && crq_is_restarter(pid); depth++) {
+        char path[64], buf[256];
+        snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)pid, (int)pid);
+        FILE *f = fopen(path, "re");
+        pid_t child = 0;
+        if (f && fgets(buf, sizeof buf, f))
+            child = (pid_t)atoi(buf);
+        if (f)
+            fclose(f);
+        if (child <= 0)
+            return pid;
+        pid = child;
+    }
+    return pid;
+}
+
 /* Names tried for one pid: the target's own, or (from inside a user namespace) every
  * name of that pid, some perhaps taken by others. */
 #define MAX_NAMES 64
@@ -43,6 +130,10 @@ int crq_start(struct crq *q, pid_t pid, int fd, unsigned timeout_ms, unsigned fl
     q->sock = -1;
     q->pid = pid;
     q->timeout_ms = timeout_ms;
+    int rc = check_ptrace(q, pid, flags);
+    if (rc < 0)
+        return rc;
+    flags &= ~(unsigned)CR_REQ_ONLY;
     int s = -1, held_by_other = 0, other_user = 0;
     for (int nth = 0; s < 0 && nth < MAX_NAMES; nth++) {
         struct sockaddr_un addr;

@@ -33,7 +33,7 @@ echo old > "$T/c.ctx"
 expect_refusal 17 "exists \(--noclobber\)" "$CR_CHECKPOINT" --noclobber -f "$T/c.ctx" $pid
 [ "$(cat "$T/c.ctx")" = old ] || fail "--noclobber touched the file"
 within 30 "$CR_CHECKPOINT" --backup -f "$T/c.ctx" $pid || fail "--backup failed"
-[ "$(cat "$T/c.ctx~")" = old ] || fail "--backup did not keep the old file as c.ctx~"
+[ "$(cat "$T/c.ctx.~1~")" = old ] || fail "--backup did not keep the old file as c.ctx.~1~ (BLCR's name)"
 "$CR_INFO" -q "$T/c.ctx" || fail "--backup wrote an invalid file"
 echo "a longer old file that clobbering must overwrite entirely" > "$T/d.ctx"
 within 30 "$CR_CHECKPOINT" --clobber -f "$T/d.ctx" $pid || fail "--clobber failed"
