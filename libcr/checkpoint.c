@@ -359,7 +359,8 @@ static int cr_run_job_gated(struct cr_job *job)
     cri_set_state(CR_STATE_ACTIVE);
 
     cri_lock_registry();
-    struct cri_chain chain = { crt.manager_cri, cri_tc, cri_ntc, 0, 0, freeze_and_dump, job };
+    /* the most recently registered first, as BLCR runs them */
+    struct cri_chain chain = { crt.manager_cri, cri_tc, cri_ntc, 1, 0, freeze_and_dump, job };
     int has_tc = cri_ntc > 0;
     int result = cri_run_chain(&chain);
     cri_unlock_registry();
@@ -368,7 +369,8 @@ static int cr_run_job_gated(struct cr_job *job)
         resume_restored();
         cr_release_threads(1);
         cri_set_state(CR_STATE_IDLE);
-        cri_run_hook(1, has_tc);
+        if (has_tc) /* (each thread ran its own hook: the manager's is the thread context's) */
+            cri_run_hook(1, 1);
         return 1;
     }
     if (!job->replied && !job->child) {
@@ -391,7 +393,8 @@ static int cr_run_job_gated(struct cr_job *job)
     }
     cr_release_threads(result > 0 ? 0 : result);
     cri_set_state(CR_STATE_IDLE);
-    cri_run_hook(0, has_tc);
+    if (has_tc)
+        cri_run_hook(0, 1);
     if (job->child) { /* the process runs again while its snapshot is written */
         reap_snapshot(job);
         if (tree_child)

@@ -120,6 +120,19 @@ pid_t crq_restored_by(pid_t pid)
     return pid;
 }
 
+/* Whether pid has ended (gone or a zombie), given a moment to finish exiting. */
+static int ended(pid_t pid)
+{
+    for (int tries = 0; tries < 20; tries++) {
+        char st = crq_proc_state(pid);
+        if (st == 0 || st == 'Z' || st == 'X')
+            return 1;
+        struct timespec ts = { 0, 5 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
+    }
+    return 0;
+}
+
 /* Names tried for one pid: the target's own, or (from inside a user namespace) every
  * name of that pid, some perhaps taken by others. */
 #define MAX_NAMES 64
@@ -274,7 +287,11 @@ static int crq_pump(struct crq *q, int phase, int wait_ms)
         ssize_t n = recv(q->sock, &rep, sizeof rep, 0);
         if (n != (ssize_t)sizeof rep || rep.magic != CR_CTL_MAGIC) {
             q->done = 1;
-            say(q, EIO, "the process ended or its runtime stopped answering during the checkpoint");
+            if (ended(q->pid)) /* BLCR's answer to a process gone meanwhile */
+                say(q, ESRCH, "process %d ended during the checkpoint (a callback or another "
+                    "thread made it exit, or it was killed)", (int)q->pid);
+            else
+                say(q, EIO, "the process ended or its runtime stopped answering during the checkpoint");
             return 1;
         }
         if (rep.err) {

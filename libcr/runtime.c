@@ -395,8 +395,11 @@ static void start_manager(void)
 
 static void atfork_child(void)
 {
-    /* The child has only the forking thread: it gets a runtime of its own. */
+    /* The child has only the forking thread: it gets a runtime of its own, without the
+     * parent's thread-context callbacks (BLCR runs them only in the process that
+     * registered them; the forking thread keeps its signal-context ones). */
     crt.pid = getpid();
+    cri_ntc = 0;
     crt.freezing = 0;
     crt.nslots = 0;
     /* the other threads' sections, closes and execs stayed in the parent */
