@@ -20,6 +20,9 @@
  * checkpoint while the process goes on: a tree's requester leaves it out. */
 #define CR_SNAPSHOT_COMM "cr-snapshot"
 #define CR_CTL_VERSION 1
+/* The manager thread's name while it runs a checkpoint, followed by the requester's
+ * pid: another requester then knows the process is busy (EBUSY). */
+#define CR_BUSY_COMM "cr-busy:"
 
 enum cr_ctl_op { CR_CTL_CHECKPOINT = 1 };
 

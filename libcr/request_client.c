@@ -120,6 +120,29 @@ pid_t crq_restored_by(pid_t pid)
     return pid;
 }
 
+/* Whether another requester's checkpoint of pid is running (its manager thread is
+ * named CR_BUSY_COMM and that requester's pid, while we wait for an answer). */
+static pid_t busy_with(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    struct dirent *e;
+    pid_t other = 0;
+    while (d && !other && (e = readdir(d))) {
+        char cpath[300], comm[32] = "";
+        snprintf(cpath, sizeof cpath, "%s/%s/comm", path, e->d_name);
+        FILE *f = e->d_name[0] != '.' ? fopen(cpath, "re") : NULL;
+        if (f && fgets(comm, sizeof comm, f) && !strncmp(comm, CR_BUSY_COMM, strlen(CR_BUSY_COMM)))
+            other = (pid_t)atoi(comm + strlen(CR_BUSY_COMM));
+        if (f)
+            fclose(f);
+    }
+    if (d)
+        closedir(d);
+    return other == getpid() ? 0 : other;
+}
+
 /* Whether pid has ended (gone or a zombie), given a moment to finish exiting. */
 static int ended(pid_t pid)
 {
@@ -237,6 +260,8 @@ char crq_proc_state(pid_t pid)
 /* How often a frozen target's state is looked at: stopped (SIGSTOP, a debugger) it
  * cannot finish, and waiting for it would never end. */
 #define STOPPED_POLL_MS 200
+/* ... and how often an unanswered request looks whether another one holds it. */
+#define BUSY_POLL_MS 100
 
 static int crq_pump(struct crq *q, int phase, int wait_ms)
 {
@@ -249,6 +274,8 @@ static int crq_pump(struct crq *q, int phase, int wait_ms)
         uint64_t now = now_ms(), limit = until;
         if (!q->frozen && q->freeze_deadline < limit)
             limit = q->freeze_deadline;
+        if (!q->frozen && limit > now + BUSY_POLL_MS)
+            limit = now + BUSY_POLL_MS; /* a look at whether it is busy with another */
         if (q->frozen && limit > now + STOPPED_POLL_MS)
             limit = now + STOPPED_POLL_MS;
         if (q->frozen) {
@@ -274,6 +301,15 @@ static int crq_pump(struct crq *q, int phase, int wait_ms)
         if (pr == 0) {
             if (q->frozen && now_ms() < until)
                 continue; /* only a look at its state */
+            pid_t other;
+            if (!q->frozen && (other = busy_with(q->pid))) {
+                q->done = 1;
+                say(q, EBUSY, "process %d is being checkpointed for process %d; try again once "
+                    "that checkpoint is over", (int)q->pid, (int)other);
+                return 1;
+            }
+            if (!q->frozen && now_ms() < q->freeze_deadline && now_ms() < until)
+                continue;
             if (!q->frozen && now_ms() >= q->freeze_deadline) {
                 q->done = 1;
                 say(q, ETIMEDOUT, "the process did not answer within %.1f s%s; it keeps running",

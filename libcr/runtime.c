@@ -338,8 +338,9 @@ int cri_self_request(int fd, int signal, unsigned timeout_ms, unsigned flags, un
         return -CR_ENOSUPPORT;
     if (fcntl(fd, F_GETFD) < 0)
         return -EBADF;
-    if (__atomic_exchange_n(&r->pending, 1, __ATOMIC_ACQ_REL))
-        return -EBUSY;
+    if (__atomic_load_n(&crt.busy, __ATOMIC_ACQUIRE) ||
+        __atomic_exchange_n(&r->pending, 1, __ATOMIC_ACQ_REL))
+        return -EBUSY; /* (BLCR's answer while another checkpoint runs) */
     r->fd = fd;
     r->signal = signal;
     r->timeout_ms = timeout_ms;
