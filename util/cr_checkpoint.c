@@ -59,12 +59,12 @@ static void usage(FILE *out)
 "File system:\n"
 "      --sync          flush the file to disk before it takes its name (default)\n"
 "      --nosync        do not: faster, but a crash of the machine may lose it\n"
-"Other:\n"
 "Saving files whole (so that restart does not need them; the mappings come back as\n"
 "anonymous memory):\n"
 "      --save-exe      the executable      --save-private  every private file mapping\n"
 "      --save-shared   shared file mappings  --save-all    all three\n"
 "      --save-none     none of them (default)\n"
+"Other:\n"
 "      --sockets=POLICY  a connection that leads outside the process cannot be\n"
 "                      saved: 'dead' (default) restores it as a reset connection on\n"
 "                      the same fd; 'delay' waits (within -t) until the process has\n"
@@ -360,6 +360,9 @@ int main(int argc, char **argv)
         struct stat st;
         if (mode == NOCLOBBER && fstatat(dir, base, &st, AT_SYMLINK_NOFOLLOW) == 0)
             return fail(EEXIST, "%s exists (--noclobber)", file);
+        if (fstatat(dir, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
+            return fail(EISDIR, "%s is a directory: name a file in it (-f %s/context.%d), or "
+                        "write there with --dir %s", file, file, (int)asked, file);
         if (mode == CLOBBER) {
             writing = file;
             fd = open_clobber(dir, base, geteuid() == 0);
