@@ -23,6 +23,7 @@
 #include "safe_path.h"
 #include "request_client.h"
 #include "tree_request.h"
+#include "progress.h"
 
 enum replace { ATOMIC, BACKUP, CLOBBER, NOCLOBBER };
 
@@ -154,6 +155,27 @@ static void fsync_dir(int dir)
         fsync(d);
         close(d);
     }
+}
+
+/* The memory a process holds (VmRSS): about what its image will take. */
+static uint64_t resident(pid_t pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "re");
+    uint64_t kib = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "VmRSS:", 6))
+            kib = strtoull(line + 6, NULL, 10);
+    if (f)
+        fclose(f);
+    return kib * 1024;
+}
+
+static int64_t written(void *arg)
+{
+    struct stat st;
+    return fstat(*(int *)arg, &st) == 0 && S_ISREG(st.st_mode) ? (int64_t)st.st_size : -1;
 }
 
 /* --clobber: the existing file itself, truncated; as root never through a link or to
@@ -408,6 +430,11 @@ int main(int argc, char **argv)
             crtree_close(&tree);
     }
     int as_tree = scope != CTX_SCOPE_PROC && tree.m;
+    uint64_t expect = 0;
+    for (int i = 0; as_tree && i < tree.n; i++)
+        expect += resident(tree.m[i].pid);
+    struct progress *shown = progress_start("cr_checkpoint: written", as_tree ? expect : resident(pid),
+                                            written, &fd, quiet);
     if (as_tree) {
         rc = crtree_checkpoint(&tree);
         memset(&q, 0, sizeof q);
@@ -421,6 +448,7 @@ int main(int argc, char **argv)
         if (rc == 0)
             crq_wait(&q, -1);
     }
+    progress_stop(shown);
     int err = q.err;
     char why[3 * PATH_MAX + 900];
     snprintf(why, sizeof why, "%s", q.msg);
