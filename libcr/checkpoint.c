@@ -276,9 +276,6 @@ static void resume_restored(void)
         munmap((void *)(uintptr_t)crt.restart.hole_start, crt.restart.hole_len);
     cr_restore_posix_timers();
     cr_attrs_restore_process(&crt.attrs);
-    for (int sig = 1; sig <= 64; sig++) /* pending for the process again */
-        if (crt.shared_pending & (1ULL << (sig - 1)))
-            kill(crt.pid, sig);
     crt.restart.hole_len = 0;
     cr_start_listener();
 }

@@ -148,7 +148,6 @@ static int collect_proc(struct dump *d)
         char *sp = strstr(text, "ShdPnd:");
         p->shared_pending = sp ? strtoull(sp + 7, NULL, 16) & ~(1ULL << (crt.signum - 1)) : 0;
     }
-    crt.shared_pending = p->shared_pending;
     struct stat st;
     if (stat(crt.exe_path, &st) == 0)
         file_id_of(&st, &p->exe_id);
@@ -592,6 +591,8 @@ int cr_dump_begin(struct dump **out, char *msg, size_t msglen, unsigned flags,
     int rc = collect_proc(d);
     if (rc == 0)
         rc = collect_threads(d);
+    if (rc == 0) /* the main thread is parked: it will queue them again */
+        rc = cr_pending_save_process(d->msg, d->msglen);
     if (rc == 0)
         rc = collect_fds(d);
     if (rc == 0)

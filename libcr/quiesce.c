@@ -89,6 +89,7 @@ void cr_record_thread(struct cr_thread_slot *s, ucontext_t *uc)
     syscall(SYS_sigaltstack, NULL, &s->altstack);
     prctl(PR_GET_NAME, s->comm, 0, 0, 0);
     cr_attrs_save_thread(&s->attrs);
+    cr_pending_save_thread(s);
 }
 
 void cr_thread_fixup(const struct cr_thread_slot *s)
@@ -103,12 +104,8 @@ void cr_thread_fixup(const struct cr_thread_slot *s)
         syscall(SYS_set_robust_list, (void *)(uintptr_t)s->robust_head, (size_t)s->robust_len);
     prctl(PR_SET_NAME, s->comm, 0, 0, 0);
     cr_attrs_restore_thread(&s->attrs);
-    /* the signals that were pending for this thread alone are pending again (blocked
-     * while in the handler, delivered or kept when it returns) */
-    uint64_t own = s->pending & ~crt.shared_pending;
-    for (int sig = 1; sig <= 64; sig++)
-        if (own & (1ULL << (sig - 1)))
-            syscall(SYS_tgkill, getpid(), sys_gettid(), sig);
+    /* pending again (blocked while in the handler, delivered or kept when it returns) */
+    cr_pending_restore_thread(s);
 }
 
 static struct cr_thread_slot *find_slot(pid_t tid)
@@ -139,6 +136,10 @@ static int park(void *arg)
     }
     while (__atomic_load_n(&crt.gen, __ATOMIC_ACQUIRE) == gen)
         cr_futex_wait(&crt.gen, gen, -1);
+    if (!restored) { /* the signals it took are pending again before the program runs */
+        cr_pending_restore_thread(s);
+        cr_pending_wait_process();
+    }
     return restored ? 1 : __atomic_load_n(&crt.result, __ATOMIC_ACQUIRE);
 }
 
@@ -285,6 +286,7 @@ static int signal_new_threads(char *msg, size_t msglen)
 
 void cr_release_threads(int32_t result)
 {
+    cr_pending_restore_thread(&crt.manager);
     __atomic_store_n(&crt.result, result, __ATOMIC_RELEASE);
     __atomic_store_n(&crt.freezing, 0, __ATOMIC_RELEASE);
     __atomic_add_fetch(&crt.gen, 1, __ATOMIC_ACQ_REL);
@@ -297,6 +299,7 @@ int cr_freeze_threads(unsigned timeout_ms, char *msg, size_t msglen)
 {
     crt.nslots = 0;
     crt.nparked = 0;
+    cr_pending_reset();
     __atomic_store_n(&crt.freezing, 1, __ATOMIC_SEQ_CST);
     uint64_t deadline = cr_now_ms() + timeout_ms;
     /* no signal while a thread starts another program (it would outlive the exec and

@@ -87,7 +87,6 @@ struct cr_runtime {
     struct cr_thread_slot manager;
 
     int32_t result;            /* what parked threads' cr_checkpoint() returns */
-    uint64_t shared_pending;   /* signals pending for the whole process at the checkpoint */
     int wake_fd;               /* eventfd: wakes the manager for a self request */
     struct cr_self_request self;
     struct cri_thread *manager_cri; /* runs the thread-context callbacks */
@@ -115,6 +114,14 @@ void cr_record_thread(struct cr_thread_slot *s, ucontext_t *uc);
 void cr_thread_fixup(const struct cr_thread_slot *slot); /* after a restore, in each thread */
 int cr_freeze_threads(unsigned timeout_ms, char *msg, size_t msglen);
 void cr_release_threads(int32_t result);
+
+/* pending_signals.c: pending signals with their siginfo, taken while stopped and
+ * queued again by the thread they belong to (the process's: by the main thread) */
+void cr_pending_reset(void);
+void cr_pending_save_thread(const struct cr_thread_slot *s);
+int cr_pending_save_process(char *msg, size_t msglen); /* every thread parked */
+void cr_pending_restore_thread(const struct cr_thread_slot *s);
+void cr_pending_wait_process(void); /* until the main thread has queued the process's */
 
 /* checkpoint.c: one checkpoint, from request to resume */
 struct cr_job {
