@@ -246,6 +246,24 @@ static pid_t own_tid(int dfd, const char *name)
     return last ? (pid_t)strtol(last + 1, NULL, 10) : tid;
 }
 
+/* Whether the thread blocks the quiesce signal: only a raw rt_sigprocmask can, past
+ * the runtime's wrapper (quiesce_signal.c). */
+static int blocks_quiesce(int dfd, const char *name)
+{
+    char path[300], buf[2048];
+    snprintf(path, sizeof path, "%s/status", name);
+    int fd = openat(dfd, path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = 0;
+    char *blk = strstr(buf, "\nSigBlk:");
+    return blk && (strtoull(blk + 8, NULL, 16) >> (crt.signum - 1) & 1);
+}
+
 /* Adds the threads not yet known to the slots and signals them; returns how many. */
 static int signal_new_threads(char *msg, size_t msglen)
 {
@@ -275,7 +293,8 @@ static int signal_new_threads(char *msg, size_t msglen)
             memset(s, 0, sizeof *s);
             s->tid = tid;
             __atomic_store_n(&crt.nslots, crt.nslots + 1, __ATOMIC_RELEASE);
-            if (syscall(SYS_tgkill, crt.pid, tid, crt.signum) < 0)
+            if (!(blocks_quiesce(dfd, d->d_name) && cr_signal_setxid_stop(tid) == 0) &&
+                syscall(SYS_tgkill, crt.pid, tid, crt.signum) < 0)
                 s->tid = -1; /* it has exited meanwhile */
             added++;
         }
@@ -295,7 +314,7 @@ void cr_release_threads(int32_t result)
 
 /* Stops every other thread inside the handler; a thread that exits meanwhile is
  * dropped.  Repeats the scan until it finds no new thread. */
-int cr_freeze_threads(unsigned timeout_ms, char *msg, size_t msglen)
+static int freeze_threads(unsigned timeout_ms, char *msg, size_t msglen)
 {
     crt.nslots = 0;
     crt.nparked = 0;
@@ -336,8 +355,8 @@ int cr_freeze_threads(unsigned timeout_ms, char *msg, size_t msglen)
                 break;
             if (cr_now_ms() >= deadline) {
                 snprintf(msg, msglen, "thread %d did not stop within %u ms (it blocks "
-                         "signal %d, or is stuck in the kernel or in a callback); the process "
-                         "keeps running", late->tid, timeout_ms, crt.signum);
+                         "signal %d and glibc's SIGSETXID, or is stuck in the kernel or in a "
+                         "callback); the process keeps running", late->tid, timeout_ms, crt.signum);
                 return -ETIMEDOUT;
             }
             cr_futex_wait(&crt.nparked, seen, 10);
@@ -345,4 +364,11 @@ int cr_freeze_threads(unsigned timeout_ms, char *msg, size_t msglen)
         if (added == 0)
             return 0;
     }
+}
+
+int cr_freeze_threads(unsigned timeout_ms, char *msg, size_t msglen)
+{
+    int rc = freeze_threads(timeout_ms, msg, msglen);
+    cr_signal_setxid_release(); /* before the dump reads the signal actions */
+    return rc;
 }

@@ -107,6 +107,10 @@ long cr_snapshot(struct ctx_jmp *j) __attribute__((returns_twice));
 int cr_signal_choose(void (*handler)(int, siginfo_t *, void *));
 int cr_signal_quiet_begin(void);   /* 1 when counted: pass it to _end */
 void cr_signal_quiet_end(int counted);
+/* a thread that blocks the quiesce signal: stopped through SIGSETXID (-ENOTSUP: no
+ * glibc handler there); released once the freeze is over */
+int cr_signal_setxid_stop(pid_t tid);
+void cr_signal_setxid_release(void);
 
 /* quiesce.c: stopping and resuming the other threads */
 int cr_quiesce_install(void);
@@ -172,6 +176,7 @@ int cr_dump_child_err(struct dump *d);
 void cr_dump_free(struct dump *d);
 
 /* POSIX timers: saved while the threads are parked, made again in the restored copy. */
+void cr_posix_timers_init(void); /* at start: where glibc's data is */
 int cr_save_posix_timers(char *msg, size_t msglen);
 void cr_restore_posix_timers(void);
 
