@@ -295,6 +295,15 @@ static void fill_info(struct cr_job *job)
 
 static int cr_run_job_gated(struct cr_job *job);
 
+/* A process that was stopped when the checkpoint came (CR_CTL_STOPPED: its requester
+ * continued it) stops again before any thread runs the program: going on, and in
+ * the restored copy. */
+static void stop_again(const struct cr_job *job)
+{
+    if (job->flags & CR_CTL_STOPPED)
+        kill(crt.pid, SIGSTOP);
+}
+
 /* --sockets=delay: no new socket until the checkpoint is over, and those that lead
  * outside closed first (within the timeout). */
 static int wait_sockets_closed(struct cr_job *job)
@@ -337,10 +346,12 @@ static int cr_run_job_gated(struct cr_job *job)
     if (cri_omit) {
         job_fail(job, ESRCH, failure_text(CR_CHECKPOINT_OMIT));
         send_reply(job, CR_CTL_DONE);
+        stop_again(job);
         return 0;
     }
     if ((job->flags & CR_CTL_SOCKETS_DELAY) && wait_sockets_closed(job) < 0) {
         send_reply(job, CR_CTL_DONE);
+        stop_again(job);
         return 0;
     }
     cri_set_state(CR_STATE_PENDING);
@@ -351,6 +362,7 @@ static int cr_run_job_gated(struct cr_job *job)
         job_fail(job, ETIMEDOUT, msg);
         send_reply(job, CR_CTL_DONE);
         cri_set_state(CR_STATE_IDLE);
+        stop_again(job);
         return 0;
     }
     cri_set_state(CR_STATE_ACTIVE);
@@ -363,6 +375,7 @@ static int cr_run_job_gated(struct cr_job *job)
 
     if (job->restored) {
         resume_restored();
+        stop_again(job);
         cr_release_threads(1);
         cri_set_state(CR_STATE_IDLE);
         cri_run_hook(1, has_tc);
@@ -386,6 +399,7 @@ static int cr_run_job_gated(struct cr_job *job)
         if (v != 1)
             job_fail(job, ECANCELED, "the requester gave up before the tree was released");
     }
+    stop_again(job);
     cr_release_threads(result > 0 ? 0 : result);
     cri_set_state(CR_STATE_IDLE);
     cri_run_hook(0, has_tc);

@@ -32,6 +32,9 @@ enum cr_ctl_op { CR_CTL_CHECKPOINT = 1 };
 #define CR_CTL_SAVE_SHARED  0x10 /* ... every shared file mapping */
 #define CR_CTL_SOCKETS_DELAY 0x40 /* wait (within the timeout) until no connection leads
                                      outside; new sockets wait meanwhile */
+#define CR_CTL_STOPPED      0x80 /* the process was stopped (SIGSTOP): the requester
+                                    continued it for the checkpoint, and it stops again
+                                    before it runs the program (also once restored) */
 #define CR_CTL_TREE         0x20 /* one process of a tree: once frozen it waits for
                                     PREPARE (every process of the tree is frozen), then
                                     for WRITE (its turn to append its image to the
