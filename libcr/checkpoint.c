@@ -138,7 +138,6 @@ static __attribute__((noinline)) int dump_frozen(struct cr_job *job)
     crt.nresumed = 0;
     crt.manager.tid = crt.manager_tid;
     cr_record_thread(&crt.manager, NULL);
-    cr_attrs_save_process(&crt.attrs);
     if (cr_snapshot(&crt.manager.resume) != 0) {
         /* restored: before the callbacks see it, this thread and the process are ours */
         job->restored = 1;
@@ -228,16 +227,9 @@ static const char *failure_text(int kind)
     }
 }
 
-/* The terminal step of the thread-context chain. */
-static int freeze_and_dump(void *arg)
+/* Every other thread is parked: the rest of the checkpoint, 1 in the restored copy. */
+static int frozen(struct cr_job *job)
 {
-    struct cr_job *job = arg;
-    char msg[512] = "";
-    int rc = cr_freeze_threads(job->timeout_ms, msg, sizeof msg);
-    if (rc < 0) {
-        job_fail(job, -rc, msg);
-        return rc;
-    }
     int kind = __atomic_load_n(&cri_failure.kind, __ATOMIC_ACQUIRE);
     if (kind) {
         job_fail(job, kind == CR_CHECKPOINT_OMIT ? ESRCH : cri_failure.code, failure_text(kind));
@@ -250,7 +242,7 @@ static int freeze_and_dump(void *arg)
         job_fail(job, ECANCELED, "the requester gave up before the whole tree was frozen");
         return -ECANCELED;
     }
-    rc = dump_frozen(job);
+    int rc = dump_frozen(job);
     if (rc == 1 || job->child)
         return rc; /* the restored copy; or a snapshot child is writing: answered later */
     send_reply(job, CR_CTL_DONE);
@@ -259,6 +251,26 @@ static int freeze_and_dump(void *arg)
         if (sig)
             kill(crt.pid, sig); /* pending before any thread runs application code again */
     }
+    return rc;
+}
+
+/* The terminal step of the thread-context chain. */
+static int freeze_and_dump(void *arg)
+{
+    struct cr_job *job = arg;
+    char msg[512] = "";
+    int rc = cr_freeze_threads(job->timeout_ms, msg, sizeof msg);
+    if (rc < 0) {
+        job_fail(job, -rc, msg);
+        return rc;
+    }
+    cr_attrs_save_process(&crt.attrs);
+    /* from now on its /proc files are open to the dump and to a tree's requester (a
+     * snapshot child keeps that: its memory is its own) */
+    cr_attrs_dump_begin(&crt.attrs);
+    rc = frozen(job);
+    if (rc != 1)
+        cr_attrs_dump_end(&crt.attrs);
     return rc;
 }
 

@@ -23,12 +23,16 @@ struct cr_thread_attrs {
 };
 struct cr_process_attrs {
     int saved, thp_disable, oom_ok;
+    int dumpable;              /* PR_GET_DUMPABLE */
     long oom_score_adj;
 };
 void cr_attrs_save_thread(struct cr_thread_attrs *a);
 void cr_attrs_restore_thread(const struct cr_thread_attrs *a);
 void cr_attrs_save_process(struct cr_process_attrs *a);
 void cr_attrs_restore_process(const struct cr_process_attrs *a);
+/* the dump reads /proc/self, which an undumpable process may not: dumpable meanwhile */
+void cr_attrs_dump_begin(const struct cr_process_attrs *a);
+void cr_attrs_dump_end(const struct cr_process_attrs *a);
 
 struct cr_thread_slot {
     int tid;                   /* 0: free */
