@@ -88,6 +88,9 @@ static int read_pending(uint64_t *own, uint64_t *shared)
 static void take(const struct cr_thread_slot *self, int with_shared)
 {
     uint64_t skip = 1ULL << (crt.signum - 1) | 1ULL << (SIGKILL - 1) | 1ULL << (SIGSTOP - 1);
+    uint64_t any = 0; /* its own and the process's (every signal is blocked here) */
+    if (syscall(SYS_rt_sigpending, &any, sizeof any) == 0 && !(any & ~skip))
+        return;
     for (;;) {
         uint64_t own, shared;
         if (read_pending(&own, &shared) < 0) {
