@@ -372,11 +372,12 @@ static const char *comm_of(pid_t pid, char *buf)
 #define UNREADY_GRACE_MS 2000
 
 /* A process stopped by SIGSTOP (state T) cannot answer: it is continued once its
- * parent, when in the tree, is frozen (the parent may still see a SIGCHLD or a
+ * parent, a process of the tree, is frozen (the parent may still see a SIGCHLD or a
  * wait() report for the continue and the stop again), and its runtime stops it again
- * before it runs the program (CR_CTL_STOPPED).  One that a debugger stopped, or whose
- * own SIGCONT handler would run, is refused.  Returns 1 to wait for the parent, 0 to
- * go on, or -errno. */
+ * before it runs the program (CR_CTL_STOPPED).  One whose parent is outside (a shell,
+ * slurmstepd: they would see it go on), that a debugger stopped, or whose own SIGCONT
+ * handler would run, is refused.  Returns 1 to wait for the parent, 0 to go on, or
+ * -errno. */
 static int continue_stopped(struct crtree *t, int i)
 {
     struct crt_member *m = &t->m[i];
@@ -397,7 +398,11 @@ static int continue_stopped(struct crtree *t, int i)
                    "(kill -CONT %d) and checkpoint then", (int)m->pid, comm_of(m->pid, c),
                    t->scope == CTX_SCOPE_TREE ? "tree" : "group", (int)m->pid);
     int parent = find_member(t, m->ppid);
-    if (parent >= 0 && !t->m[parent].zombie && !t->m[parent].q.frozen)
+    if (parent < 0 || t->m[parent].zombie)
+        return say(t, EBUSY, "process %d (%s) is stopped, and its parent is not in the "
+                   "checkpoint: continuing it would tell that parent; continue it (kill -CONT "
+                   "%d) and checkpoint then", (int)m->pid, comm_of(m->pid, c), (int)m->pid);
+    if (!t->m[parent].q.frozen)
         return 1;
     if (kill(m->pid, SIGCONT) < 0)
         return 0; /* gone: found so below */
