@@ -265,6 +265,7 @@ static int freeze_and_dump(void *arg)
         return rc;
     }
     cr_attrs_save_process(&crt.attrs);
+    cr_stopped_children_save(); /* before a tree's requester continues them */
     /* from now on its /proc files are open to the dump and to a tree's requester (a
      * snapshot child keeps that: its memory is its own) */
     cr_attrs_dump_begin(&crt.attrs);
@@ -388,6 +389,7 @@ static int cr_run_job_gated(struct cr_job *job)
     if (job->restored) {
         resume_restored();
         stop_again(job);
+        cr_stopped_children_settle();
         cr_release_threads(1);
         cri_set_state(CR_STATE_IDLE);
         cri_run_hook(1, has_tc);
@@ -412,6 +414,7 @@ static int cr_run_job_gated(struct cr_job *job)
             job_fail(job, ECANCELED, "the requester gave up before the tree was released");
     }
     stop_again(job);
+    cr_stopped_children_settle();
     cr_release_threads(result > 0 ? 0 : result);
     cri_set_state(CR_STATE_IDLE);
     cri_run_hook(0, has_tc);

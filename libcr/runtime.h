@@ -131,6 +131,12 @@ int cr_pending_save_process(char *msg, size_t msglen); /* every thread parked */
 void cr_pending_restore_thread(const struct cr_thread_slot *s);
 void cr_pending_wait_process(void); /* until the main thread has queued the process's */
 
+/* stopped_children.c: children stopped when the checkpoint came, noted while frozen;
+ * before the process runs again, each is stopped again and its stop reported to
+ * wait() as it was */
+void cr_stopped_children_save(void);
+void cr_stopped_children_settle(void);
+
 /* checkpoint.c: one checkpoint, from request to resume */
 struct cr_job {
     int conn;                  /* the requester's socket, or -1 for a self request */

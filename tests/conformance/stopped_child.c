@@ -1,5 +1,5 @@
-/* A child stopped with SIGSTOP: still stopped afterwards (state T), and it goes on
- * when continued. */
+/* A child stopped with SIGSTOP, its stop taken with waitid(): still stopped
+ * afterwards (state T), no stop reported again, and it goes on when continued. */
 #include "conf.h"
 
 static pid_t host_pid(int pidfd) /* the child's pid as /proc sees it */
@@ -37,6 +37,9 @@ int main(void)
     cf_check(pfd >= 0, "pidfd_open of the child %d: %s", (int)c, strerror(errno));
     char st = state_of(host_pid(pfd));
     cf_check(st == 'T', "the stopped child: expected state T, got %c", st);
+    memset(&si, 0, sizeof si);
+    cf_sys(waitid(P_PID, c, &si, WSTOPPED | WCONTINUED | WNOHANG));
+    cf_check(si.si_pid == 0, "waitid reports the child again (code %d), its stop was taken before", si.si_code);
     cf_sys(kill(c, SIGCONT));
     memset(&si, 0, sizeof si);
     for (double end = cf_now() + 10; si.si_pid == 0 && cf_now() < end;) {
