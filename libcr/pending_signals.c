@@ -6,12 +6,12 @@
  * blocked), and the manager takes the process's once every thread is parked.  They
  * are kept in the runtime's memory, which the image carries, in the order they came
  * out (the kernel's order for each signal), and queued again by the thread they
- * belong to: after a restore in the restored thread, otherwise before it runs the
- * program again.  A thread may queue any siginfo to itself (rt_tgsigqueueinfo), and
- * the main thread any to its process (rt_sigqueueinfo with its own pid): the kernel
- * lets a caller forge a kernel code or kill()'s SI_USER only for itself, so the
- * process's queue is the main thread's to fill again, and the other threads wait
- * for it before they go on.
+ * belong to before it runs the program again (after a restore: in the restored
+ * thread).  A thread may queue any siginfo to itself (rt_tgsigqueueinfo), and the
+ * main thread any to its process (rt_sigqueueinfo with its own pid): the kernel lets
+ * a caller forge a kernel code or kill()'s SI_USER only for itself, so the process's
+ * queue is the main thread's to fill again, which the manager asks of it, parked,
+ * before it lets any thread go.
  *
  * What differs: a signal of a POSIX timer (SI_TIMER) comes back as a queued copy of
  * its siginfo, no longer the timer's own; while it is pending, an expiry of the
@@ -36,7 +36,8 @@ static struct {
 static uint32_t nsaved;        /* slots handed out (may pass the end: see lost) */
 static int lost;               /* a signal could not be taken or kept: the checkpoint fails */
 static uint32_t shared_state;  /* futex: SHARED_* */
-enum { SHARED_NONE, SHARED_TAKEN, SHARED_QUEUED };
+enum { SHARED_NONE, SHARED_TAKEN, SHARED_GO, SHARED_QUEUED };
+#define GO_WAIT_MS 10000
 
 void cr_pending_reset(void)
 {
@@ -84,7 +85,8 @@ static int read_pending(uint64_t *own, uint64_t *shared)
 
 /* Takes every signal pending for the calling thread (with_shared: then those of the
  * process) into `saved`, one at a time: the kernel hands a thread its own before the
- * process's, so a signal is its own while its bit is in SigPnd. */
+ * process's, so a signal is its own while its bit is in SigPnd.  One of the
+ * process's that the checkpoint itself caused (stopped_children.c) is dropped. */
 static void take(const struct cr_thread_slot *self, int with_shared)
 {
     uint64_t skip = 1ULL << (crt.signum - 1) | 1ULL << (SIGKILL - 1) | 1ULL << (SIGSTOP - 1);
@@ -114,7 +116,7 @@ static void take(const struct cr_thread_slot *self, int with_shared)
             skip |= set; /* gone meanwhile (taken, or a blocked SIGCONT's discard) */
             continue;
         }
-        saved[i].owner = own ? self : SHARED_QUEUE;
+        saved[i].owner = own ? self : cr_stopped_children_signal(&saved[i].info) ? NULL : SHARED_QUEUE;
     }
 }
 
@@ -156,17 +158,33 @@ static void queue_again(const struct cr_thread_slot *owner)
 void cr_pending_restore_thread(const struct cr_thread_slot *s)
 {
     queue_again(s);
-    if (syscall(SYS_gettid) == getpid() &&
-        __atomic_load_n(&shared_state, __ATOMIC_ACQUIRE) == SHARED_TAKEN) {
-        queue_again(SHARED_QUEUE);
-        __atomic_store_n(&shared_state, SHARED_QUEUED, __ATOMIC_RELEASE);
-        cr_futex_wake(&shared_state);
-    }
 }
 
-void cr_pending_wait_process(void)
+void cr_pending_take_new(void)
 {
-    uint32_t v;
-    while ((v = __atomic_load_n(&shared_state, __ATOMIC_ACQUIRE)) == SHARED_TAKEN)
-        cr_futex_wait(&shared_state, v, 1000);
+    if (__atomic_load_n(&shared_state, __ATOMIC_ACQUIRE) == SHARED_TAKEN)
+        take(&crt.manager, 1); /* after those taken before: the kernel's order */
+}
+
+void cr_pending_leader_task(void)
+{
+    if (__atomic_load_n(&shared_state, __ATOMIC_ACQUIRE) != SHARED_GO || syscall(SYS_gettid) != getpid())
+        return;
+    queue_again(SHARED_QUEUE);
+    __atomic_store_n(&shared_state, SHARED_QUEUED, __ATOMIC_RELEASE);
+    cr_futex_wake(&shared_state);
+}
+
+void cr_pending_release(void)
+{
+    if (__atomic_load_n(&shared_state, __ATOMIC_ACQUIRE) != SHARED_TAKEN)
+        return;
+    __atomic_store_n(&shared_state, SHARED_GO, __ATOMIC_RELEASE);
+    uint64_t deadline = cr_now_ms() + GO_WAIT_MS;
+    /* the main thread waits for the release generation to change: woken without a
+     * change it looks for this task (again and again: it may just have looked) */
+    while (__atomic_load_n(&shared_state, __ATOMIC_ACQUIRE) == SHARED_GO && cr_now_ms() < deadline) {
+        cr_futex_wake(&crt.gen);
+        cr_futex_wait(&shared_state, SHARED_GO, 20);
+    }
 }

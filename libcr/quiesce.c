@@ -134,12 +134,12 @@ static int park(void *arg)
         __atomic_add_fetch(&crt.nresumed, 1, __ATOMIC_ACQ_REL);
         cr_futex_wake(&crt.nresumed);
     }
-    while (__atomic_load_n(&crt.gen, __ATOMIC_ACQUIRE) == gen)
+    while (__atomic_load_n(&crt.gen, __ATOMIC_ACQUIRE) == gen) {
+        cr_pending_leader_task(); /* the main thread: the process's signals, when asked */
         cr_futex_wait(&crt.gen, gen, -1);
-    if (!restored) { /* the signals it took are pending again before the program runs */
-        cr_pending_restore_thread(s);
-        cr_pending_wait_process();
     }
+    if (!restored) /* the signals it took are pending again before the program runs */
+        cr_pending_restore_thread(s);
     return restored ? 1 : __atomic_load_n(&crt.result, __ATOMIC_ACQUIRE);
 }
 
@@ -306,6 +306,7 @@ static int signal_new_threads(char *msg, size_t msglen)
 void cr_release_threads(int32_t result)
 {
     cr_pending_restore_thread(&crt.manager);
+    cr_pending_release();
     __atomic_store_n(&crt.result, result, __ATOMIC_RELEASE);
     __atomic_store_n(&crt.freezing, 0, __ATOMIC_RELEASE);
     __atomic_add_fetch(&crt.gen, 1, __ATOMIC_ACQ_REL);

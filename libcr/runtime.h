@@ -124,18 +124,22 @@ int cr_freeze_threads(unsigned timeout_ms, char *msg, size_t msglen);
 void cr_release_threads(int32_t result);
 
 /* pending_signals.c: pending signals with their siginfo, taken while stopped and
- * queued again by the thread they belong to (the process's: by the main thread) */
+ * queued again by the thread they belong to (the process's: by the main thread,
+ * parked, when the manager asks before it releases the threads) */
 void cr_pending_reset(void);
 void cr_pending_save_thread(const struct cr_thread_slot *s);
 int cr_pending_save_process(char *msg, size_t msglen); /* every thread parked */
+void cr_pending_take_new(void);    /* the process's that came since, kept after those */
 void cr_pending_restore_thread(const struct cr_thread_slot *s);
-void cr_pending_wait_process(void); /* until the main thread has queued the process's */
+void cr_pending_leader_task(void); /* in the parked main thread */
+void cr_pending_release(void);     /* the manager, before it lets the threads go */
 
 /* stopped_children.c: children stopped when the checkpoint came, noted while frozen;
  * before the process runs again, each is stopped again and its stop reported to
  * wait() as it was */
 void cr_stopped_children_save(void);
 void cr_stopped_children_settle(void);
+int cr_stopped_children_signal(const siginfo_t *si); /* a SIGCHLD the checkpoint caused */
 
 /* checkpoint.c: one checkpoint, from request to resume */
 struct cr_job {

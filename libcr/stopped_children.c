@@ -6,7 +6,8 @@
  * a restarted parent could run before its child is stopped.  So the parent notes its
  * stopped children while frozen, and before it runs again (going on, or restored)
  * waits for each to be stopped again, then takes the new report if it had taken the
- * old one.  (A SIGCHLD the parent gets for the continue and the stop is not undone.) */
+ * old one; the SIGCHLDs the continue and the new stop sent it are dropped with its
+ * pending signals (pending_signals.c), unless one was pending already. */
 #define _GNU_SOURCE
 #include "runtime.h"
 
@@ -29,6 +30,8 @@ static struct {
     int reported;              /* its stop was not taken with wait() yet */
 } stopped[CR_MAX_STOPPED_CHILDREN];
 static int nstopped;
+static int sigchld_was_pending; /* then the kernel adds none to it: nothing to drop */
+static int settling;            /* a CLD_STOPPED now comes from a stop again */
 
 static int read_text(const char *path, char *buf, size_t cap)
 {
@@ -96,6 +99,10 @@ static int stop_reported(pid_t pid)
 void cr_stopped_children_save(void)
 {
     nstopped = 0;
+    settling = 0;
+    char status[2048];
+    char *shd = read_text("/proc/self/status", status, sizeof status) == 0 ? strstr(status, "\nShdPnd:") : NULL;
+    sigchld_was_pending = shd && (strtoull(shd + 8, NULL, 16) >> (SIGCHLD - 1) & 1);
     DIR *d = opendir("/proc/self/task");
     if (!d)
         return;
@@ -126,9 +133,42 @@ void cr_stopped_children_save(void)
     closedir(d);
 }
 
+int cr_stopped_children_signal(const siginfo_t *si)
+{
+    if (si->si_signo != SIGCHLD || !(si->si_code == CLD_CONTINUED ||
+                                     (settling && si->si_code == CLD_STOPPED)))
+        return 0;
+    if (si->si_code == CLD_CONTINUED && sigchld_was_pending)
+        return 0;
+    for (int i = 0; i < nstopped; i++)
+        if (stopped[i].pid == si->si_pid)
+            return 1;
+    return 0;
+}
+
+/* Whether a stop of a child sends this process SIGCHLD (not ignored, no SA_NOCLDSTOP;
+ * its threads block it while stopped, so it is queued). */
+static int sigchld_on_stop(void)
+{
+    struct { uint64_t handler, flags, restorer, mask; } ka;
+    return syscall(SYS_rt_sigaction, SIGCHLD, NULL, &ka, 8) == 0 && ka.handler != (uint64_t)(uintptr_t)SIG_IGN &&
+           !(ka.flags & SA_NOCLDSTOP);
+}
+
+static int sigchld_pending(void)
+{
+    char status[2048];
+    char *shd = read_text("/proc/self/status", status, sizeof status) == 0 ? strstr(status, "\nShdPnd:") : NULL;
+    return shd && (strtoull(shd + 8, NULL, 16) >> (SIGCHLD - 1) & 1);
+}
+
 void cr_stopped_children_settle(void)
 {
+    if (!nstopped)
+        return;
+    settling = 1;
     uint64_t deadline = cr_now_ms() + SETTLE_MS;
+    int stopped_again = 0;
     for (int i = 0; i < nstopped; i++) {
         pid_t pid = stopped[i].pid;
         /* running: continued for its checkpoint, or still being restored */
@@ -141,9 +181,19 @@ void cr_stopped_children_settle(void)
             struct timespec ts = { 0, 2 * 1000 * 1000 };
             nanosleep(&ts, NULL);
         }
-        if (!stopped[i].reported && stop_reported(pid)) {
+        if (!stop_reported(pid))
+            continue; /* not continued (or gone) */
+        stopped_again = 1;
+        if (!stopped[i].reported) {
             siginfo_t si;
             waitid(P_PID, (id_t)pid, &si, WSTOPPED | WNOHANG);
         }
     }
+    /* the stop's SIGCHLD follows the stop by a moment */
+    if (stopped_again && sigchld_on_stop())
+        for (uint64_t until = cr_now_ms() + 100; !sigchld_pending() && cr_now_ms() < until;) {
+            struct timespec ts = { 0, 1000 * 1000 };
+            nanosleep(&ts, NULL);
+        }
+    cr_pending_take_new();
 }
