@@ -112,6 +112,11 @@ static int collect_proc(struct dump *d)
     p->arg_start = f[48], p->arg_end = f[49], p->env_start = f[50], p->env_end = f[51];
     p->brk = (uint64_t)syscall(SYS_brk, 0);
 
+    if (crt.attrs.dumpable != 0 && crt.attrs.dumpable != 1)
+        return fail(d, EACCES, "the process is dumpable by root only (PR_GET_DUMPABLE %d: it "
+                    "started a set-user-ID program while suid_dumpable is 2), which closes its "
+                    "/proc files to its owner; no way back to that value exists: refused",
+                    crt.attrs.dumpable);
     ssize_t n = read_file(d, "/proc/self/auxv", text, TEXT_SIZE);
     if (n < 0)
         return (int)n;
@@ -141,14 +146,13 @@ static int collect_proc(struct dump *d)
     }
     p->runtime_state = (uint64_t)(uintptr_t)&crt.restart;
     prctl(PR_GET_PDEATHSIG, &p->pdeathsig, 0, 0, 0);
-    p->dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+    p->dumpable = crt.attrs.dumpable; /* as the program left it (the dump changes it) */
     prctl(PR_GET_CHILD_SUBREAPER, &p->subreaper, 0, 0, 0);
     p->no_new_privs = prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0);
     if (read_file(d, "/proc/self/status", text, TEXT_SIZE) > 0) {
         char *sp = strstr(text, "ShdPnd:");
         p->shared_pending = sp ? strtoull(sp + 7, NULL, 16) & ~(1ULL << (crt.signum - 1)) : 0;
     }
-    crt.shared_pending = p->shared_pending;
     struct stat st;
     if (stat(crt.exe_path, &st) == 0)
         file_id_of(&st, &p->exe_id);
@@ -594,6 +598,8 @@ int cr_dump_begin(struct dump **out, char *msg, size_t msglen, unsigned flags,
     int rc = collect_proc(d);
     if (rc == 0)
         rc = collect_threads(d);
+    if (rc == 0) /* the main thread is parked: it will queue them again */
+        rc = cr_pending_save_process(d->msg, d->msglen);
     if (rc == 0)
         rc = collect_fds(d);
     if (rc == 0)
