@@ -366,7 +366,7 @@ static void open_socket_gate(void)
  * checkpoint and says EBUSY, as BLCR did, instead of waiting for its timeout. */
 static void name_manager(pid_t requester)
 {
-    char name[16] = "cr-manager";
+    char name[32] = "cr-manager"; /* (the kernel keeps 15 characters: a pid has 7 at most) */
     if (requester > 0)
         snprintf(name, sizeof name, CR_BUSY_COMM "%d", (int)requester);
     prctl(PR_SET_NAME, name, 0, 0, 0);

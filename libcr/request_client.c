@@ -130,7 +130,7 @@ static pid_t busy_with(pid_t pid)
     struct dirent *e;
     pid_t other = 0;
     while (d && !other && (e = readdir(d))) {
-        char cpath[300], comm[32] = "";
+        char cpath[340], comm[32] = "";
         snprintf(cpath, sizeof cpath, "%s/%s/comm", path, e->d_name);
         FILE *f = e->d_name[0] != '.' ? fopen(cpath, "re") : NULL;
         if (f && fgets(comm, sizeof comm, f) && !strncmp(comm, CR_BUSY_COMM, strlen(CR_BUSY_COMM)))
