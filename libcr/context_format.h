@@ -210,6 +210,17 @@ enum ctx_vma_kind {
 #define CTX_VMA_STACK     0x4
 #define CTX_VMA_SAVED     0x8  /* a file mapping whose every page is in the image
                                   (--save-*): restored as anonymous memory */
+/* What madvise()/mlock() set on the region (the VmFlags of /proc/PID/smaps), applied
+ * again by the restorer once the region is mapped and filled. */
+#define CTX_VMA_HUGEPAGE    0x10  /* hg: MADV_HUGEPAGE */
+#define CTX_VMA_NOHUGEPAGE  0x20  /* nh: MADV_NOHUGEPAGE */
+#define CTX_VMA_DONTFORK    0x40  /* dc: MADV_DONTFORK */
+#define CTX_VMA_WIPEONFORK  0x80  /* wf: MADV_WIPEONFORK */
+#define CTX_VMA_DONTDUMP    0x100 /* dd: MADV_DONTDUMP */
+#define CTX_VMA_LOCKED      0x200 /* lo: mlock(); a restart that cannot lock it fails */
+#define CTX_VMA_LOCKONFAULT 0x400 /* lf: mlock2(MLOCK_ONFAULT), with CTX_VMA_LOCKED */
+#define CTX_VMA_ADVICE      0x7f0 /* all of the above */
+#define CTX_VMA_KNOWN_FLAGS 0x7ff /* a reader refuses any other bit */
 
 struct ctx_vma {
     uint64_t start, end, pgoff;

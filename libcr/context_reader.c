@@ -203,6 +203,10 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
                 r->length < sizeof *v || v->start % PAGE || v->end % PAGE || v->start >= v->end ||
                 (v->end > USER_TOP && v->kind != CTX_VMA_VSYSCALL) || v->prot > 7 ||
                 v->kind < CTX_VMA_ANON || v->kind > CTX_VMA_VSYSCALL || v->pgoff % PAGE ||
+                (v->flags & ~(uint32_t)CTX_VMA_KNOWN_FLAGS) ||
+                ((v->flags & CTX_VMA_ADVICE) && v->kind >= CTX_VMA_VDSO) ||
+                ((v->flags & CTX_VMA_LOCKONFAULT) && !(v->flags & CTX_VMA_LOCKED)) ||
+                ((v->flags & CTX_VMA_HUGEPAGE) && (v->flags & CTX_VMA_NOHUGEPAGE)) ||
                 (nvmas && v->start < img->vmas[nvmas - 1]->end) ||
                 !check_tail(v, sizeof *v, v->path_len, r->length,
                             v->kind != CTX_VMA_FILE_PRIVATE && v->kind != CTX_VMA_FILE_SHARED) ||

@@ -218,6 +218,109 @@ static int collect_threads(struct dump *d)
 
 /* ---- memory ---- */
 
+/* One line of /proc/self/smaps: a region's first line, or its VmFlags. */
+static int region_line(struct dump *d, const char *line, struct vm_region **cur)
+{
+    static const struct { char name[3]; uint32_t flag; } vmflags[] = {
+        { "hg", CTX_VMA_HUGEPAGE }, { "nh", CTX_VMA_NOHUGEPAGE }, { "dc", CTX_VMA_DONTFORK },
+        { "wf", CTX_VMA_WIPEONFORK }, { "dd", CTX_VMA_DONTDUMP }, { "lo", CTX_VMA_LOCKED },
+        { "lf", CTX_VMA_LOCKONFAULT },
+    };
+    if ((*line >= '0' && *line <= '9') || (*line >= 'a' && *line <= 'f')) {
+        unsigned long long s, e, ino;
+        char perms[5];
+        int path = 0;
+        if (sscanf(line, "%llx-%llx %4s %*s %*s %llu %n", &s, &e, perms, &ino, &path) < 4)
+            return fail(d, EIO, "cannot parse /proc/self/smaps line: %s", line);
+        *cur = NULL;
+        if (s == (unsigned long long)(uintptr_t)d->scratch)
+            return 0; /* our own scratch */
+        if ((d->nregions + 1) * sizeof(struct vm_region) > VMFLAGS_SIZE)
+            return fail(d, E2BIG, "more than %lu memory regions",
+                        (unsigned long)(VMFLAGS_SIZE / sizeof(struct vm_region)));
+        struct vm_region *r = &d->regions[d->nregions++];
+        *r = (struct vm_region){ .start = s, .end = e };
+        const char *p = path ? line + path : "";
+        r->nofork = perms[3] == 's' && (ino == 0 || !strncmp(p, "/dev/zero", 9) ||
+                                        !strncmp(p, "/SYSV", 5) || !strncmp(p, "/memfd:", 7) ||
+                                        strstr(p, " (deleted)"));
+        *cur = r;
+    } else if (*cur && !strncmp(line, "VmFlags:", 8)) {
+        for (const char *p = line + 8; *p;) {
+            while (*p == ' ')
+                p++;
+            size_t n = strcspn(p, " ");
+            for (size_t i = 0; n == 2 && i < sizeof vmflags / sizeof vmflags[0]; i++)
+                if (!strncmp(p, vmflags[i].name, 2))
+                    (*cur)->flags |= vmflags[i].flag;
+            p += n;
+        }
+        if ((*cur)->flags & (CTX_VMA_DONTFORK | CTX_VMA_WIPEONFORK))
+            (*cur)->nofork = 1;
+    }
+    return 0;
+}
+
+/* The regions' VmFlags, read in the frozen process (see struct vm_region).  smaps
+ * holds some twenty lines a region: it is read a piece at a time. */
+static int collect_regions(struct dump *d)
+{
+    d->regions = (struct vm_region *)(d->scratch + VMFLAGS_OFF);
+    d->nregions = 0;
+    int fd = open("/proc/self/smaps", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return fail(d, errno, "opening /proc/self/smaps");
+    char *buf = d->scratch + TEXT_OFF;
+    size_t len = 0;
+    struct vm_region *cur = NULL;
+    int rc = 0;
+    for (;;) {
+        ssize_t n = read(fd, buf + len, TEXT_SIZE - 1 - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = fail(d, errno, "reading /proc/self/smaps");
+            break;
+        }
+        len += (size_t)n;
+        buf[len] = 0;
+        char *line = buf, *eol;
+        while (rc == 0 && (eol = strchr(line, '\n'))) {
+            *eol = 0;
+            rc = region_line(d, line, &cur);
+            line = eol + 1;
+        }
+        if (rc == 0 && n == 0 && *line) /* a last line without its newline */
+            rc = region_line(d, line, &cur), line += strlen(line);
+        len -= (size_t)(line - buf);
+        memmove(buf, line, len);
+        if (rc < 0 || n == 0)
+            break;
+        if (len == TEXT_SIZE - 1) {
+            rc = fail(d, E2BIG, "a line of /proc/self/smaps is longer than %lu bytes", TEXT_SIZE);
+            break;
+        }
+    }
+    close(fd);
+    return rc;
+}
+
+/* The VmFlags of the region that holds addr (0 for one mapped since, by the runtime). */
+static uint32_t region_flags(const struct dump *d, uint64_t addr)
+{
+    uint32_t lo = 0, hi = d->nregions;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (addr < d->regions[mid].start)
+            hi = mid;
+        else if (addr >= d->regions[mid].end)
+            lo = mid + 1;
+        else
+            return d->regions[mid].flags;
+    }
+    return 0;
+}
+
 static int add_block(struct dump *d, uint64_t addr, uint32_t npages, uint32_t vma)
 {
     if (d->nblocks) {
@@ -396,9 +499,12 @@ static int collect_vmas(struct dump *d)
         struct ctx_vma tmp = { .start = start, .end = end, .pgoff = pgoff };
         tmp.prot = (perms[0] == 'r' ? PROT_READ : 0) | (perms[1] == 'w' ? PROT_WRITE : 0) |
                    (perms[2] == 'x' ? PROT_EXEC : 0);
+        tmp.flags = region_flags(d, start);
         int rc = classify_vma(d, &tmp, perms[3], dmaj, dmin, ino, path);
         if (rc < 0)
             return rc;
+        if (tmp.kind >= CTX_VMA_VDSO) /* moved at restart, not mapped: nothing to advise */
+            tmp.flags &= ~(uint32_t)CTX_VMA_ADVICE;
         int named = tmp.kind == CTX_VMA_FILE_PRIVATE || tmp.kind == CTX_VMA_FILE_SHARED ||
                     (tmp.kind == CTX_VMA_SHARED_ANON && path[0] == '/');
         size_t plen = named ? strlen(path) + 1 : 0;
@@ -596,6 +702,8 @@ int cr_dump_begin(struct dump **out, char *msg, size_t msglen, unsigned flags,
         rc = collect_fds(d);
     if (rc == 0)
         rc = cr_save_posix_timers(d->msg, d->msglen);
+    if (rc == 0)
+        rc = collect_regions(d);
     return rc;
 }
 
@@ -641,36 +749,9 @@ int cr_dump_forkable(struct dump *d)
 {
     if (d->ndeleted) /* the process may change those files while the child reads them */
         return 0;
-    char *text = d->scratch + TEXT_OFF;
-    char msg[160];
-    char *saved = d->msg;
-    size_t saved_len = d->msglen;
-    d->msg = msg, d->msglen = sizeof msg;
-    ssize_t n = read_file(d, "/proc/self/smaps", text, TEXT_SIZE);
-    d->msg = saved, d->msglen = saved_len;
-    if (n < 0)
-        return 0;
-    for (char *line = text; *line;) {
-        char *eol = strchr(line, '\n');
-        if (eol)
-            *eol = 0;
-        if (!strncmp(line, "VmFlags:", 8)) {
-            if (strstr(line, " dc") || strstr(line, " wf"))
-                return 0;
-        } else {
-            unsigned long long s, e, ino;
-            char perms[5];
-            int path = 0;
-            if (sscanf(line, "%llx-%llx %4s %*s %*s %llu %n", &s, &e, perms, &ino, &path) >= 4 &&
-                perms[3] == 's' && s != (unsigned long long)(uintptr_t)d->scratch &&
-                (ino == 0 || (path && (!strncmp(line + path, "/dev/zero", 9) ||
-                                       !strncmp(line + path, "/SYSV", 5) ||
-                                       !strncmp(line + path, "/memfd:", 7) ||
-                                       strstr(line + path, " (deleted)")))))
-                return 0;
-        }
-        line = eol ? eol + 1 : line + strlen(line);
-    }
+    for (uint32_t i = 0; i < d->nregions; i++)
+        if (d->regions[i].nofork)
+            return 0;
     return 1;
 }
 

@@ -137,6 +137,13 @@ static int pread_all(int fd, void *buf, size_t len, uint64_t off)
     return 0;
 }
 
+static void advise(const struct restore_plan *p, const struct rp_vma *v, long advice, const char *what)
+{
+    long r = sys(__NR_madvise, v->start, v->end - v->start, advice);
+    if (r < 0)
+        die(p, r, what, v->start);
+}
+
 static void map_vma(const struct restore_plan *p, const struct rp_vma *v)
 {
     long flags, prot = v->prot;
@@ -170,6 +177,31 @@ static void map_vma(const struct restore_plan *p, const struct rp_vma *v)
                   flags | MAP_FIXED_NOREPLACE_, fd, (long)v->offset);
     if (r != (long)v->start)
         die(p, r < 0 ? r : -17, "cannot map memory", v->start);
+    /* before the data comes in, so that it lands in pages of the right size */
+    if (v->flags & CTX_VMA_HUGEPAGE)
+        advise(p, v, MADV_HUGEPAGE, "cannot advise MADV_HUGEPAGE for memory");
+    if (v->flags & CTX_VMA_NOHUGEPAGE)
+        advise(p, v, MADV_NOHUGEPAGE, "cannot advise MADV_NOHUGEPAGE for memory");
+}
+
+/* What the process had set on the region once it holds its data: the advice fork and
+ * core dumps look at, and the lock (within RLIMIT_MEMLOCK, as restored: a process
+ * that ran locked must not run on unlocked). */
+static void advise_filled(const struct restore_plan *p, const struct rp_vma *v)
+{
+    if (v->flags & CTX_VMA_DONTFORK)
+        advise(p, v, MADV_DONTFORK, "cannot advise MADV_DONTFORK for memory");
+    if (v->flags & CTX_VMA_WIPEONFORK)
+        advise(p, v, MADV_WIPEONFORK, "cannot advise MADV_WIPEONFORK for memory");
+    if (v->flags & CTX_VMA_DONTDUMP)
+        advise(p, v, MADV_DONTDUMP, "cannot advise MADV_DONTDUMP for memory");
+    if (v->flags & CTX_VMA_LOCKED) {
+        long r = sys(__NR_mlock2, v->start, v->end - v->start,
+                     (v->flags & CTX_VMA_LOCKONFAULT) ? MLOCK_ONFAULT : 0);
+        if (r < 0)
+            die(p, r, "cannot mlock the memory the process had locked (raise RLIMIT_MEMLOCK: "
+                "ulimit -l)", v->start);
+    }
 }
 
 static void restore_memory(const struct restore_plan *p)
@@ -194,6 +226,7 @@ static void restore_memory(const struct restore_plan *p)
             if (r < 0)
                 die(p, r, "cannot set the protection of memory", v->start);
         }
+        advise_filled(p, v);
     }
 }
 

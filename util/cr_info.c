@@ -146,11 +146,21 @@ static void show(const struct ctx_image *img)
         total += saved ? saved[i] : 0;
         const char *name = v->path_len ? (const char *)(v + 1)
                          : (v->flags & 2) ? "[heap]" : (v->flags & 4) ? "[stack]" : "";
-        printf("    %012llx-%012llx %c%c%c %-12s %10s %10s saved  %s%s\n",
+        static const struct { uint32_t flag; const char *name; } advice[] = {
+            { CTX_VMA_HUGEPAGE, " hugepage" }, { CTX_VMA_NOHUGEPAGE, " nohugepage" },
+            { CTX_VMA_DONTFORK, " dontfork" }, { CTX_VMA_WIPEONFORK, " wipeonfork" },
+            { CTX_VMA_DONTDUMP, " dontdump" }, { CTX_VMA_LOCKED, " locked" },
+            { CTX_VMA_LOCKONFAULT, " onfault" },
+        };
+        char adv[128] = "";
+        for (size_t k = 0; k < sizeof advice / sizeof advice[0]; k++)
+            if (v->flags & advice[k].flag)
+                strcat(adv, advice[k].name);
+        printf("    %012llx-%012llx %c%c%c %-12s %10s %10s saved  %s%s%s%s\n",
                (unsigned long long)v->start, (unsigned long long)v->end,
                v->prot & PROT_READ ? 'r' : '-', v->prot & PROT_WRITE ? 'w' : '-',
                v->prot & PROT_EXEC ? 'x' : '-', ctx_vma_kind_name(v->kind), a, b, name,
-               (v->flags & CTX_VMA_SAVED) ? " (whole)" : "");
+               (v->flags & CTX_VMA_SAVED) ? " (whole)" : "", *adv ? " advised" : "", adv);
     }
     free(saved);
     char a[32], b[32];
