@@ -220,7 +220,9 @@ enum ctx_vma_kind {
 #define CTX_VMA_LOCKED      0x200 /* lo: mlock(); a restart that cannot lock it fails */
 #define CTX_VMA_LOCKONFAULT 0x400 /* lf: mlock2(MLOCK_ONFAULT), with CTX_VMA_LOCKED */
 #define CTX_VMA_ADVICE      0x7f0 /* all of the above */
-#define CTX_VMA_KNOWN_FLAGS 0x7ff /* a reader refuses any other bit */
+#define CTX_VMA_GUARDS      0x800 /* guard pages (MADV_GUARD_INSTALL): struct ctx_range
+                                     runs follow the path, padded to 8 bytes */
+#define CTX_VMA_KNOWN_FLAGS 0xfff /* a reader refuses any other bit */
 
 struct ctx_vma {
     uint64_t start, end, pgoff;
@@ -229,7 +231,12 @@ struct ctx_vma {
     uint32_t flags;            /* CTX_VMA_* */
     uint32_t path_len;         /* includes NUL; 0 for anonymous */
     struct ctx_file_id id;
-    /* char path[path_len]; */
+    /* char path[path_len]; with CTX_VMA_GUARDS, from the next multiple of 8 bytes to
+     * the end of the record: struct ctx_range guards[], in order, inside the region */
+};
+
+struct ctx_range {
+    uint64_t start, end;
 };
 
 struct ctx_block {             /* one run of saved pages */

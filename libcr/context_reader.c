@@ -60,6 +60,37 @@ static const char *rec_name(uint32_t type)
     return type < sizeof names / sizeof *names ? names[type] : "unknown";
 }
 
+static size_t vma_guards_offset(const struct ctx_vma *v)
+{
+    return (sizeof *v + v->path_len + 7) & ~(size_t)7;
+}
+
+uint32_t ctx_vma_guards(const struct ctx_vma *v, const struct ctx_range **runs)
+{
+    const struct ctx_rec *r = (const struct ctx_rec *)v - 1;
+    size_t off = vma_guards_offset(v);
+    *runs = (const struct ctx_range *)((const char *)v + off);
+    return (v->flags & CTX_VMA_GUARDS) ? (uint32_t)((r->length - off) / sizeof **runs) : 0;
+}
+
+/* A region's record holds its path and, with CTX_VMA_GUARDS, nothing but ordered
+ * guard runs of whole pages inside the region after it. */
+static int check_vma_tail(const struct ctx_vma *v, uint32_t payload)
+{
+    size_t off = vma_guards_offset(v);
+    if (!(v->flags & CTX_VMA_GUARDS))
+        return payload == off;
+    if (payload <= off || (payload - off) % sizeof(struct ctx_range))
+        return 0;
+    const struct ctx_range *g;
+    uint32_t n = ctx_vma_guards(v, &g);
+    for (uint32_t i = 0; i < n; i++)
+        if (g[i].start % PAGE || g[i].end % PAGE || g[i].start >= g[i].end ||
+            g[i].start < (i ? g[i - 1].end : v->start) || g[i].end > v->end)
+            return 0;
+    return 1;
+}
+
 /* A string at the end of a record's payload: exactly `len` bytes, NUL only at the end. */
 static int check_tail(const void *rec, size_t fixed, uint32_t len, uint32_t payload, int allow_empty)
 {
@@ -207,11 +238,12 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
                 ((v->flags & CTX_VMA_ADVICE) && v->kind >= CTX_VMA_VDSO) ||
                 ((v->flags & CTX_VMA_LOCKONFAULT) && !(v->flags & CTX_VMA_LOCKED)) ||
                 ((v->flags & CTX_VMA_HUGEPAGE) && (v->flags & CTX_VMA_NOHUGEPAGE)) ||
+                ((v->flags & CTX_VMA_GUARDS) && v->kind >= CTX_VMA_VDSO) ||
                 (nvmas && v->start < img->vmas[nvmas - 1]->end) ||
                 !check_tail(v, sizeof *v, v->path_len, r->length,
                             v->kind != CTX_VMA_FILE_PRIVATE && v->kind != CTX_VMA_FILE_SHARED) ||
                 ((v->kind == CTX_VMA_FILE_PRIVATE || v->kind == CTX_VMA_FILE_SHARED) &&
-                 ((const char *)(v + 1))[0] != '/'))
+                 ((const char *)(v + 1))[0] != '/') || !check_vma_tail(v, r->length))
                 return refuse(err, len, EBADMSG, "record %u: malformed memory map entry", seq);
             img->vmas[nvmas++] = v;
             break;

@@ -362,44 +362,68 @@ static int is_guard(struct dump *d, uint64_t e, uint64_t addr)
     return pread(d->mem_fd, &byte, 1, (off_t)addr) != 1;
 }
 
+/* A guard page of v, the last record so far: its runs follow the path (CTX_VMA_GUARDS). */
+static int add_guard(struct dump *d, struct ctx_vma *v, uint64_t addr)
+{
+    struct ctx_rec *r = (struct ctx_rec *)v - 1;
+    struct ctx_range *g = (struct ctx_range *)((char *)v + r->length);
+    if ((v->flags & CTX_VMA_GUARDS) && g[-1].end == addr) {
+        g[-1].end += PAGE;
+        return 0;
+    }
+    if (d->recs_len + sizeof *g > RECS_SIZE)
+        return fail(d, E2BIG, "too much metadata (guard pages)");
+    *g = (struct ctx_range){ addr, addr + PAGE };
+    r->length += sizeof *g;
+    d->recs_len += sizeof *g;
+    v->flags |= CTX_VMA_GUARDS;
+    return 0;
+}
+
 /* Saves the pages of [start,end) that hold data of their own: anonymous pages that
- * were touched, and the privately modified pages of a file mapping. */
-static int collect_pages(struct dump *d, const struct ctx_vma *v, uint32_t vma)
+ * were touched, and the privately modified pages of a file mapping; and notes its
+ * guard pages, whatever the kind of memory. */
+static int collect_pages(struct dump *d, struct ctx_vma *v, uint32_t vma)
 {
     uint64_t *pm = (uint64_t *)(d->scratch + PAGEMAP_OFF);
-    unsigned char *mc = (unsigned char *)pm;
+    unsigned char *mc = (unsigned char *)(d->scratch + BOUNCE_OFF);
     size_t chunk = PAGEMAP_SIZE / 8;
+    int saves = v->kind == CTX_VMA_ANON || v->kind == CTX_VMA_SHARED_ANON ||
+                v->kind == CTX_VMA_FILE_PRIVATE || (v->flags & CTX_VMA_SAVED);
     for (uint64_t a = v->start; a < v->end;) {
         size_t np = (v->end - a) / PAGE;
         if (np > chunk)
             np = chunk;
-        if (v->kind == CTX_VMA_SHARED_ANON) {
-            /* shared memory lives in the page cache: ask residency, not our page tables */
-            if (mincore((void *)(uintptr_t)a, np * PAGE, mc) < 0)
-                return fail(d, errno, "mincore at 0x%llx", (unsigned long long)a);
-            for (size_t i = np; i-- > 0;)
-                pm[i] = (mc[i] & 1) ? PM_PRESENT : 0;
-        } else {
-            ssize_t got = pread(d->pagemap_fd, pm, np * 8, (off_t)(a / PAGE * 8));
-            if (got != (ssize_t)(np * 8))
-                return fail(d, got < 0 ? errno : EIO, "reading /proc/self/pagemap at 0x%llx",
-                            (unsigned long long)a);
-        }
+        ssize_t got = pread(d->pagemap_fd, pm, np * 8, (off_t)(a / PAGE * 8));
+        if (got != (ssize_t)(np * 8))
+            return fail(d, got < 0 ? errno : EIO, "reading /proc/self/pagemap at 0x%llx",
+                        (unsigned long long)a);
+        /* shared memory lives in the page cache: ask residency, not our page tables */
+        if (v->kind == CTX_VMA_SHARED_ANON && mincore((void *)(uintptr_t)a, np * PAGE, mc) < 0)
+            return fail(d, errno, "mincore at 0x%llx", (unsigned long long)a);
         size_t run = 0;
         uint64_t run_start = 0;
         for (size_t i = 0; i <= np; i++) {
             int keep = 0;
-            if (i < np && is_guard(d, pm[i], a + i * PAGE))
-                return fail(d, ENOTSUP, "the memory at 0x%llx (in 0x%llx-0x%llx) is a guard region "
-                            "(MADV_GUARD_INSTALL), which this version cannot save; nothing was "
-                            "written and the process keeps running", (unsigned long long)(a + i * PAGE),
-                            (unsigned long long)v->start, (unsigned long long)v->end);
-            if (i < np) {
-                uint64_t e = pm[i];
+            uint64_t e = i < np ? pm[i] : 0;
+            if (i < np && is_guard(d, e, a + i * PAGE)) {
+                if (!(e & PM_GUARD))
+                    return fail(d, ENOTSUP, "the memory at 0x%llx (in 0x%llx-0x%llx) is a guard "
+                                "region (MADV_GUARD_INSTALL), which this kernel does not report "
+                                "(Linux 6.15 and newer do): it cannot be saved; nothing was "
+                                "written and the process keeps running",
+                                (unsigned long long)(a + i * PAGE), (unsigned long long)v->start,
+                                (unsigned long long)v->end);
+                int rc = add_guard(d, v, a + i * PAGE);
+                if (rc < 0)
+                    return rc;
+            } else if (i < np && saves) {
                 if (v->flags & CTX_VMA_SAVED)
                     keep = 1; /* every page, from the file or not */
                 else if (v->kind == CTX_VMA_FILE_PRIVATE)
                     keep = ((e & PM_PRESENT) && !(e & PM_FILE)) || (e & PM_SWAPPED);
+                else if (v->kind == CTX_VMA_SHARED_ANON)
+                    keep = mc[i] & 1;
                 else
                     keep = (e & (PM_PRESENT | PM_SWAPPED)) != 0;
             }
@@ -526,8 +550,7 @@ static int collect_vmas(struct dump *d)
              (v->kind == CTX_VMA_FILE_SHARED && (d->save & CR_CTL_SAVE_SHARED))) &&
             (v->prot & PROT_READ))
             v->flags |= CTX_VMA_SAVED; /* inaccessible gaps of a library stay file-backed */
-        if (v->kind == CTX_VMA_ANON || v->kind == CTX_VMA_SHARED_ANON ||
-            v->kind == CTX_VMA_FILE_PRIVATE || (v->flags & CTX_VMA_SAVED)) {
+        if (v->kind < CTX_VMA_VDSO) {
             rc = collect_pages(d, v, index);
             if (rc < 0)
                 return rc;

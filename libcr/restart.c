@@ -377,7 +377,13 @@ static __attribute__((noreturn)) void build_and_jump(struct child *c)
     struct special cur[RP_SPECIALS];
     int ncur = current_specials(cur);
     size_t blob = ALIGN((size_t)(cr_restorer_blob_end - cr_restorer_blob));
+    uint32_t nguards = 0;
+    for (uint32_t i = 0; i < p->nvmas; i++) {
+        const struct ctx_range *runs;
+        nguards += ctx_vma_guards(img->vmas[i], &runs);
+    }
     size_t tables = sizeof(struct restore_plan) + p->nvmas * sizeof(struct rp_vma) +
+                    nguards * sizeof(struct rp_range) +
                     img->hdr.nblocks * sizeof(struct rp_block) + p->nthreads * sizeof(struct rp_thread) +
                     MAX_UNMAP * sizeof(struct rp_range) + (c->nhelpers + 1) * sizeof(int32_t) + 64 * 5;
     tables = ALIGN(tables);
@@ -402,6 +408,7 @@ static __attribute__((noreturn)) void build_and_jump(struct child *c)
     struct rp_thread *threads = TAKE(p->nthreads, struct rp_thread);
     struct rp_range *unmap = TAKE(MAX_UNMAP, struct rp_range);
     int32_t *closefds = TAKE(c->nhelpers + 1, int32_t);
+    struct rp_range *guards = TAKE(nguards, struct rp_range);
     char *text = h + blob + tables;
     char *parking = text + MAPS_TEXT;
     char *stack_area = parking + park;
@@ -418,10 +425,17 @@ static __attribute__((noreturn)) void build_and_jump(struct child *c)
     plan->threads_off = (uint64_t)((char *)threads - (char *)plan);
     plan->unmap_off = (uint64_t)((char *)unmap - (char *)plan);
     plan->close_off = (uint64_t)((char *)closefds - (char *)plan);
+    plan->guards_off = (uint64_t)((char *)guards - (char *)plan);
+    plan->nguards = 0;
     for (uint32_t i = 0; i < p->nvmas; i++) {
         const struct ctx_vma *v = img->vmas[i];
         vmas[i] = (struct rp_vma){ v->start, v->end, v->pgoff, v->prot, v->kind, v->flags,
-                                   c->map_fds[i], 0, 0 };
+                                   c->map_fds[i], 0, plan->nguards, 0, 0 };
+        const struct ctx_range *runs;
+        uint32_t n = ctx_vma_guards(v, &runs);
+        for (uint32_t k = 0; k < n; k++)
+            guards[plan->nguards++] = (struct rp_range){ runs[k].start, runs[k].end };
+        vmas[i].nguards = n;
         for (uint32_t k = 0; v->kind == CTX_VMA_SHARED_ANON && c->pool && k < c->pool->nmems; k++)
             if (c->pool->mems[k].dev == v->id.dev && c->pool->mems[k].ino == v->id.ino) {
                 vmas[i].kind = CTX_VMA_FILE_SHARED; /* the tree's one copy of it */

@@ -21,6 +21,7 @@
 
 #define PAGE 4096UL
 #define MAP_FIXED_NOREPLACE_ 0x100000
+#define MADV_GUARD_INSTALL_ 102
 
 static long sys6(long n, long a, long b, long c, long d, long e, long f)
 {
@@ -204,6 +205,18 @@ static void advise_filled(const struct restore_plan *p, const struct rp_vma *v)
     }
 }
 
+/* Guard pages hold no data: installed once the region is filled, before any lock. */
+static void install_guards(const struct restore_plan *p, const struct rp_vma *v)
+{
+    const struct rp_range *g = (const void *)((const char *)p + p->guards_off);
+    for (uint32_t i = v->first_guard; i < v->first_guard + v->nguards; i++) {
+        long r = sys(__NR_madvise, g[i].start, g[i].end - g[i].start, MADV_GUARD_INSTALL_);
+        if (r < 0)
+            die(p, r, "cannot install the guard pages (MADV_GUARD_INSTALL, Linux 6.13) of memory",
+                g[i].start);
+    }
+}
+
 static void restore_memory(const struct restore_plan *p)
 {
     const struct rp_vma *vmas = (const void *)((const char *)p + p->vmas_off);
@@ -226,6 +239,7 @@ static void restore_memory(const struct restore_plan *p)
             if (r < 0)
                 die(p, r, "cannot set the protection of memory", v->start);
         }
+        install_guards(p, v);
         advise_filled(p, v);
     }
 }

@@ -152,10 +152,16 @@ static void show(const struct ctx_image *img)
             { CTX_VMA_DONTDUMP, " dontdump" }, { CTX_VMA_LOCKED, " locked" },
             { CTX_VMA_LOCKONFAULT, " onfault" },
         };
-        char adv[128] = "";
+        char adv[160] = "";
         for (size_t k = 0; k < sizeof advice / sizeof advice[0]; k++)
             if (v->flags & advice[k].flag)
                 strcat(adv, advice[k].name);
+        const struct ctx_range *runs;
+        unsigned long long guard_pages = 0;
+        for (uint32_t k = ctx_vma_guards(v, &runs); k-- > 0;)
+            guard_pages += (runs[k].end - runs[k].start) / 4096;
+        if (guard_pages)
+            snprintf(adv + strlen(adv), sizeof adv - strlen(adv), ", %llu guard pages", guard_pages);
         printf("    %012llx-%012llx %c%c%c %-12s %10s %10s saved  %s%s%s%s\n",
                (unsigned long long)v->start, (unsigned long long)v->end,
                v->prot & PROT_READ ? 'r' : '-', v->prot & PROT_WRITE ? 'w' : '-',
