@@ -96,6 +96,14 @@ static const struct special *find_special(const struct special *s, int n, uint32
     return NULL;
 }
 
+static int image_has(const struct ctx_image *img, uint32_t kind)
+{
+    for (uint32_t i = 0; i < img->proc->nvmas; i++)
+        if (img->vmas[i]->kind == kind)
+            return 1;
+    return 0;
+}
+
 static int check_vdso(const struct ctx_image *img, char *err, size_t len)
 {
     struct special cur[RP_SPECIALS];
@@ -128,7 +136,9 @@ static int check_vdso(const struct ctx_image *img, char *err, size_t len)
         if (crc32c(0, (void *)(uintptr_t)cur_vdso->start, cur_vdso->len) != img->proc->vdso_crc)
             ok = 0;
     }
-    if (!ok || nimg != ncur)
+    /* a process that unmapped its vdso has it unmapped again (by the restorer), and
+     * whatever of its data pages it kept moved into place */
+    if (!ok || (img_vdso ? nimg != ncur : nimg > ncur))
         return cr_say(err, len, ENOEXEC, "made on %s kernel %s, whose vdso differs from this one "
                    "(kernel %s): restart it on a machine running kernel %s", "x86_64",
                    img->hdr.kernel_release, u.release, img->hdr.kernel_release);
@@ -496,15 +506,17 @@ static __attribute__((noreturn)) void build_and_jump(struct child *c)
         syscall(SYS_rt_sigaction, sig, &p->sigactions[sig], NULL, 8);
     }
 
-    /* what to unmap: everything of ours but the hole and the vdso family */
+    /* what to unmap: everything of ours but the hole and the vdso family the image has */
     read_maps(text, MAPS_TEXT);
     uint32_t nu = 0;
     for (char *line = text; *line;) {
         unsigned long long s, e;
         char name[64] = "";
         if (sscanf(line, "%llx-%llx %*s %*s %*s %*s %63s", &s, &e, name) >= 2 &&
-            s != hole && strcmp(name, "[vdso]") && strcmp(name, "[vvar]") &&
-            strcmp(name, "[vvar_vclock]") && strcmp(name, "[vsyscall]")) {
+            s != hole && !(!strcmp(name, "[vdso]") && image_has(img, CTX_VMA_VDSO)) &&
+            !(!strcmp(name, "[vvar]") && image_has(img, CTX_VMA_VVAR)) &&
+            !(!strcmp(name, "[vvar_vclock]") && image_has(img, CTX_VMA_VVAR_VCLOCK)) &&
+            strcmp(name, "[vsyscall]")) {
             if (nu == MAX_UNMAP)
                 child_fail(c, E2BIG, "more than %d mappings in cr_restart", MAX_UNMAP);
             unmap[nu++] = (struct rp_range){ s, e };
