@@ -173,6 +173,14 @@ struct ctx_pty {
 #define CTX_FD_EVENTFD_SEMAPHORE 0x1
 #define CTX_FD_DELETED 0x2       /* a file deleted while open: its contents are saved in
                                     blocks marked CTX_BLOCK_FILE, id.size bytes long */
+#define CTX_FD_MEMFD 0x4         /* with CTX_FD_DELETED, a memfd (path /memfd:NAME (deleted)):
+                                    extra is struct ctx_memfd; recreated by memfd_create,
+                                    the shared mappings of its inode map it again */
+
+struct ctx_memfd {
+    uint32_t seals;            /* F_GET_SEALS, added again once the contents are back */
+    uint32_t pad;
+};
 
 struct ctx_fd {
     int32_t fd;

@@ -209,10 +209,16 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
                 (f->kind == CTX_FD_SHARED && (f->source_fd < 0 || f->source_fd >= MAX_FDS || f->pos >= 65536)) ||
                 !check_tail(f, sizeof *f, f->path_len, r->length, 0) ||
                 f->extra_len > r->length - sizeof *f - f->path_len ||
-                (f->extra_len && f->kind != CTX_FD_PIPE && f->kind != CTX_FD_FIFO && f->kind != CTX_FD_EPOLL &&
+                (f->extra_len && !(f->flags & CTX_FD_MEMFD && f->kind == CTX_FD_FILE) &&
+                 f->kind != CTX_FD_PIPE && f->kind != CTX_FD_FIFO && f->kind != CTX_FD_EPOLL &&
                  f->kind != CTX_FD_UNIX_PAIR && f->kind != CTX_FD_LISTEN && f->kind != CTX_FD_TIMERFD &&
                  f->kind != CTX_FD_PTY) ||
                 (f->kind == CTX_FD_TIMERFD && f->extra_len != sizeof(struct ctx_timerfd)) ||
+                (f->kind == CTX_FD_FILE && ((f->flags & ~(uint32_t)(CTX_FD_DELETED | CTX_FD_MEMFD)) ||
+                                            ((f->flags & CTX_FD_MEMFD) &&
+                                             (!(f->flags & CTX_FD_DELETED) ||
+                                              f->extra_len != sizeof(struct ctx_memfd) ||
+                                              strncmp((const char *)(f + 1), "/memfd:", 7))))) ||
                 (f->kind == CTX_FD_PTY && (f->pos > 1048575 || f->flags > CTX_FD_PTY_MASTER ||
                                            (f->flags ? f->extra_len < sizeof(struct ctx_pty) ||
                                                            f->extra_len > sizeof(struct ctx_pty) + CTX_PTY_DATA_MAX

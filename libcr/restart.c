@@ -254,6 +254,33 @@ static void open_mapped_files(struct child *c)
     }
 }
 
+/* A memfd's shared mapping maps the memfd restored with the process's fds (the same
+ * inode saved), so that both stay one memory; its contents come from the fd's. */
+static void open_memfd_maps(struct child *c)
+{
+    struct ctx_image *img = c->img;
+    for (uint32_t i = 0; i < img->proc->nvmas; i++) {
+        const struct ctx_vma *v = img->vmas[i];
+        if (v->kind != CTX_VMA_SHARED_ANON || !v->path_len || strncmp((const char *)(v + 1), "/memfd:", 7))
+            continue;
+        for (uint32_t k = 0; k < img->proc->nfds; k++) {
+            const struct ctx_fd *f = img->fds[k];
+            if (f->kind != CTX_FD_FILE || !(f->flags & CTX_FD_MEMFD) || f->id.dev != v->id.dev ||
+                f->id.ino != v->id.ino)
+                continue;
+            char self[64];
+            snprintf(self, sizeof self, "/proc/self/fd/%d", f->fd);
+            int fd = open(self, ((v->prot & PROT_WRITE) ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+            if (fd < 0)
+                child_fail(c, errno, "cannot open the memfd of fd %d to map it at 0x%llx: %s", f->fd,
+                           (unsigned long long)v->start, strerror(errno));
+            c->map_fds[i] = move_high(c, fd);
+            add_helper(c, c->map_fds[i]);
+            break;
+        }
+    }
+}
+
 static void restore_process_state(struct child *c)
 {
     const struct ctx_proc *p = c->img->proc;
@@ -451,12 +478,17 @@ static __attribute__((noreturn)) void build_and_jump(struct child *c)
                 vmas[i].kind = CTX_VMA_FILE_SHARED; /* the tree's one copy of it */
                 vmas[i].fd = c->pool->mems[k].fd;
             }
+        if (v->kind == CTX_VMA_SHARED_ANON && c->map_fds[i] >= 0) { /* a memfd's, see open_memfd_maps */
+            vmas[i].kind = CTX_VMA_FILE_SHARED;
+            vmas[i].fd = c->map_fds[i];
+        }
     }
     uint32_t nmem = 0;
     for (uint32_t i = 0; i < img->hdr.nblocks; i++) {
         const struct ctx_block *b = &img->blocks[i];
-        if (b->vma & CTX_BLOCK_FILE)
-            continue; /* deleted files' contents: put back with the fds */
+        if ((b->vma & CTX_BLOCK_FILE) ||
+            (img->vmas[b->vma]->kind == CTX_VMA_SHARED_ANON && c->map_fds[b->vma] >= 0))
+            continue; /* deleted files' contents: put back with the fds, a memfd's too */
         blocks[nmem++] = (struct rp_block){ b->addr, img->base + b->file_offset, b->npages, img->crcs[i] };
         vmas[b->vma].has_data = 1;
     }
@@ -622,6 +654,7 @@ void cr_restart_child(struct child *c)
             c->helpers[i] != c->stdio[2] && fcntl(c->helpers[i], F_GETFD) >= 0)
             c->helpers[keep++] = c->helpers[i];
     c->nhelpers = keep;
+    open_memfd_maps(c);
     restore_process_state(c);
     build_and_jump(c);
 }

@@ -127,6 +127,11 @@ static void show(const struct ctx_image *img)
         else if (f->kind == CTX_FD_SHARED)
             printf("    %-4d %-7s %-2s  the file of fd %d of process number %llu\n", f->fd,
                    ctx_fd_kind_name(f->kind), acc, f->source_fd, (unsigned long long)f->pos);
+        else if (f->kind == CTX_FD_FILE && (f->flags & CTX_FD_MEMFD))
+            printf("    %-4d %-7s %-2s%s pos %llu  %s, contents saved, memfd seals 0x%x\n", f->fd,
+                   ctx_fd_kind_name(f->kind), acc, (f->open_flags & 02000) ? "+append" : "",
+                   (unsigned long long)f->pos, (const char *)(f + 1),
+                   ((const struct ctx_memfd *)((const char *)(f + 1) + f->path_len))->seals);
         else
             printf("    %-4d %-7s %-2s%s pos %llu  %s%s\n", f->fd, ctx_fd_kind_name(f->kind), acc,
                    (f->open_flags & 02000) ? "+append" : "", (unsigned long long)f->pos,
