@@ -230,7 +230,12 @@ enum ctx_vma_kind {
 #define CTX_VMA_ADVICE      0x7f0 /* all of the above */
 #define CTX_VMA_GUARDS      0x800 /* guard pages (MADV_GUARD_INSTALL): struct ctx_range
                                      runs follow the path, padded to 8 bytes */
-#define CTX_VMA_KNOWN_FLAGS 0xfff /* a reader refuses any other bit */
+#define CTX_VMA_SYSV        0x1000 /* SHARED_ANON: an attached System V segment, removed
+                                      (IPC_RMID) but for its attachments; id.ino its shmid,
+                                      id.size its size, id.mode its permissions.  Restored
+                                      as a new IPC_PRIVATE segment: its shmid differs (an
+                                      unprivileged process cannot choose one) */
+#define CTX_VMA_KNOWN_FLAGS 0x1fff /* a reader refuses any other bit */
 
 struct ctx_vma {
     uint64_t start, end, pgoff;

@@ -16,6 +16,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -448,6 +449,37 @@ static int deleted_path(const char *path)
     return !strncmp(path, "/memfd:", 7) || (len > 10 && !strcmp(path + len - 10, " (deleted)"));
 }
 
+/* A System V segment (its shmid is the inode): saved with its contents when it is
+ * gone from the system but for its attachments (IPC_RMID), the way shared memory
+ * between processes is set up.  Its id cannot be chosen again without privilege: a
+ * segment anyone may still look up by key or id is refused. */
+static int classify_sysv(struct dump *d, struct ctx_vma *v, unsigned long long shmid)
+{
+    struct shmid_ds ds;
+    if (shmctl((int)shmid, IPC_STAT, &ds) < 0)
+        return fail(d, errno, "System V shared memory segment %llu is attached at 0x%llx but "
+                    "cannot be looked at (IPC_STAT)", shmid, (unsigned long long)v->start);
+    if (!(ds.shm_perm.mode & SHM_DEST))
+        return fail(d, ENOTSUP, "System V shared memory segment %llu (key 0x%x) is attached at "
+                    "0x%llx and outlives the process: a restart could not give it its id again. "
+                    "Remove it (shmctl IPC_RMID) once every process has attached it, or use "
+                    "mmap(MAP_SHARED) or /dev/shm", shmid, (unsigned)ds.shm_perm.__key,
+                    (unsigned long long)v->start);
+    if (v->pgoff || v->end - v->start != ((uint64_t)ds.shm_segsz + PAGE - 1) / PAGE * PAGE)
+        return fail(d, ENOTSUP, "System V shared memory segment %llu is mapped only in part at "
+                    "0x%llx (unmapped or mprotected in pieces), which this version cannot save",
+                    shmid, (unsigned long long)v->start);
+    if (ds.shm_perm.mode & SHM_LOCKED)
+        return fail(d, ENOTSUP, "System V shared memory segment %llu at 0x%llx is locked "
+                    "(SHM_LOCK), which this version cannot restore: unlock it (SHM_UNLOCK)",
+                    shmid, (unsigned long long)v->start);
+    v->kind = CTX_VMA_SHARED_ANON;
+    v->flags |= CTX_VMA_SYSV;
+    v->id.size = ds.shm_segsz;
+    v->id.mode = ds.shm_perm.mode & 0777;
+    return 0;
+}
+
 static int classify_vma(struct dump *d, struct ctx_vma *v, char shared, unsigned dmaj, unsigned dmin,
                         unsigned long long ino, const char *path)
 {
@@ -471,9 +503,7 @@ static int classify_vma(struct dump *d, struct ctx_vma *v, char shared, unsigned
     } else if (!strcmp(path, "[vsyscall]")) {
         v->kind = CTX_VMA_VSYSCALL;
     } else if (!strncmp(path, "/SYSV", 5)) {
-        return fail(d, ENOTSUP, "System V shared memory (shmat) is attached at 0x%llx; this "
-                    "version cannot save it: use mmap(MAP_SHARED) or /dev/shm instead",
-                    (unsigned long long)v->start);
+        return classify_sysv(d, v, ino);
     } else if (path[0] == '/' && deleted_path(path)) {
         /* memfd, /dev/zero, or a file gone from disk: its contents go into the image */
         v->kind = shared == 's' ? CTX_VMA_SHARED_ANON : CTX_VMA_FILE_PRIVATE;

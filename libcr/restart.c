@@ -16,6 +16,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -281,6 +282,55 @@ static void open_memfd_maps(struct child *c)
     }
 }
 
+/* An attached System V segment: a new IPC_PRIVATE one (a tree's processes share the
+ * pool's), filled here with the saved pages; the restorer attaches it where it was
+ * and removes it again (IPC_RMID) as it was. */
+static void make_sysv_segments(struct child *c)
+{
+    struct ctx_image *img = c->img;
+    for (uint32_t i = 0; i < img->proc->nvmas; i++) {
+        const struct ctx_vma *v = img->vmas[i];
+        c->shm_ids[i] = -1;
+        if (!(v->flags & CTX_VMA_SYSV))
+            continue;
+        for (uint32_t k = 0; k < i && c->shm_ids[i] < 0; k++) /* attached twice */
+            if ((img->vmas[k]->flags & CTX_VMA_SYSV) && img->vmas[k]->id.ino == v->id.ino)
+                c->shm_ids[i] = c->shm_ids[k];
+        for (uint32_t k = 0; c->pool && k < c->pool->nmems && c->shm_ids[i] < 0; k++)
+            if (c->pool->mems[k].shmid >= 0 && c->pool->mems[k].dev == v->id.dev &&
+                c->pool->mems[k].ino == v->id.ino)
+                c->shm_ids[i] = c->pool->mems[k].shmid;
+        if (c->shm_ids[i] < 0)
+            c->shm_ids[i] = shmget(IPC_PRIVATE, v->id.size, IPC_CREAT | 0600);
+        if (c->shm_ids[i] < 0)
+            child_fail(c, errno, "cannot make the System V shared memory segment of 0x%llx again "
+                       "(%llu bytes): %s", (unsigned long long)v->start,
+                       (unsigned long long)v->id.size, strerror(errno));
+        char *seg = shmat(c->shm_ids[i], NULL, 0);
+        if (seg == (void *)-1)
+            child_fail(c, errno, "cannot attach the new System V segment %d: %s", c->shm_ids[i],
+                       strerror(errno));
+        for (uint32_t b = 0; b < img->hdr.nblocks; b++) {
+            const struct ctx_block *bl = &img->blocks[b];
+            if (bl->vma != i)
+                continue;
+            size_t len = (size_t)bl->npages * PAGE;
+            char *to = seg + (bl->addr - v->start);
+            if (pread(img->fd, to, len, (off_t)(img->base + bl->file_offset)) != (ssize_t)len)
+                child_fail(c, EIO, "cannot read the memory block at 0x%llx", (unsigned long long)bl->addr);
+            if (crc32c(0, to, len) != img->crcs[b])
+                child_fail(c, EBADMSG, "checksum mismatch in memory block at 0x%llx",
+                           (unsigned long long)bl->addr);
+        }
+        shmdt(seg);
+        struct shmid_ds ds;
+        if (shmctl(c->shm_ids[i], IPC_STAT, &ds) == 0) {
+            ds.shm_perm.mode = v->id.mode;
+            shmctl(c->shm_ids[i], IPC_SET, &ds);
+        }
+    }
+}
+
 static void restore_process_state(struct child *c)
 {
     const struct ctx_proc *p = c->img->proc;
@@ -474,7 +524,8 @@ static __attribute__((noreturn)) void build_and_jump(struct child *c)
             guards[plan->nguards++] = (struct rp_range){ runs[k].start, runs[k].end };
         vmas[i].nguards = n;
         for (uint32_t k = 0; v->kind == CTX_VMA_SHARED_ANON && c->pool && k < c->pool->nmems; k++)
-            if (c->pool->mems[k].dev == v->id.dev && c->pool->mems[k].ino == v->id.ino) {
+            if (c->pool->mems[k].fd >= 0 && c->pool->mems[k].dev == v->id.dev &&
+                c->pool->mems[k].ino == v->id.ino) {
                 vmas[i].kind = CTX_VMA_FILE_SHARED; /* the tree's one copy of it */
                 vmas[i].fd = c->pool->mems[k].fd;
             }
@@ -482,13 +533,17 @@ static __attribute__((noreturn)) void build_and_jump(struct child *c)
             vmas[i].kind = CTX_VMA_FILE_SHARED;
             vmas[i].fd = c->map_fds[i];
         }
+        if (v->flags & CTX_VMA_SYSV)
+            vmas[i].fd = c->shm_ids[i]; /* the segment to attach */
     }
     uint32_t nmem = 0;
     for (uint32_t i = 0; i < img->hdr.nblocks; i++) {
         const struct ctx_block *b = &img->blocks[i];
         if ((b->vma & CTX_BLOCK_FILE) ||
-            (img->vmas[b->vma]->kind == CTX_VMA_SHARED_ANON && c->map_fds[b->vma] >= 0))
-            continue; /* deleted files' contents: put back with the fds, a memfd's too */
+            (img->vmas[b->vma]->kind == CTX_VMA_SHARED_ANON &&
+             (c->map_fds[b->vma] >= 0 || c->shm_ids[b->vma] >= 0)))
+            continue; /* deleted files' contents: put back with the fds, a memfd's too; a
+                         System V segment's by make_sysv_segments */
         blocks[nmem++] = (struct rp_block){ b->addr, img->base + b->file_offset, b->npages, img->crcs[i] };
         vmas[b->vma].has_data = 1;
     }
@@ -606,7 +661,8 @@ void cr_restart_child(struct child *c)
                                c->pool->nmems + c->pool->nptys : 0;
     c->helpers = calloc(img->proc->nvmas + 8 + npool, sizeof *c->helpers);
     c->map_fds = calloc(img->proc->nvmas + 1, sizeof *c->map_fds);
-    if (!c->helpers || !c->map_fds)
+    c->shm_ids = calloc(img->proc->nvmas + 1, sizeof *c->shm_ids);
+    if (!c->helpers || !c->map_fds || !c->shm_ids)
         child_fail(c, ENOMEM, "out of memory");
     c->status_fd = move_high(c, c->status_fd);
     img->fd = move_high(c, img->fd);
@@ -626,7 +682,8 @@ void cr_restart_child(struct child *c)
     for (uint32_t i = 0; c->pool && i < c->pool->nsocks; i++)
         add_helper(c, c->pool->socks[i].fd);
     for (uint32_t i = 0; c->pool && i < c->pool->nmems; i++) /* mapped by the restorer */
-        add_helper(c, c->pool->mems[i].fd);
+        if (c->pool->mems[i].fd >= 0)
+            add_helper(c, c->pool->mems[i].fd);
     for (uint32_t i = 0; c->pool && i < c->pool->nptys; i++)
         add_helper(c, c->pool->ptys[i].master);
     if (c->keep_fd > 0)
@@ -655,6 +712,7 @@ void cr_restart_child(struct child *c)
             c->helpers[keep++] = c->helpers[i];
     c->nhelpers = keep;
     open_memfd_maps(c);
+    make_sysv_segments(c);
     restore_process_state(c);
     build_and_jump(c);
 }

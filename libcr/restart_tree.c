@@ -21,6 +21,7 @@
 #include <sys/prctl.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
+#include <sys/shm.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -41,6 +42,7 @@ static struct {
     int status_fd, exit_fd;
     pid_t root;                /* init: the tree's root */
     int ctty_fd;               /* a session leader's new terminal, until its fds are open */
+    void **sysv_at;            /* per pool memory: init's attachment of a System V segment */
 } T = { .ctty_fd = -1 };
 
 
@@ -177,7 +179,8 @@ static void pool_memory(struct child *rep, int low)
     for (uint32_t i = 0; i < T.t->n; i++)
         total += T.t->images[i].proc ? T.t->images[i].proc->nvmas : 0;
     T.pool.mems = calloc(total + 1, sizeof *T.pool.mems);
-    if (!T.pool.mems)
+    T.sysv_at = calloc(total + 1, sizeof *T.sysv_at);
+    if (!T.pool.mems || !T.sysv_at)
         child_fail(rep, ENOMEM, "out of memory");
     for (uint32_t i = 0; i < T.t->n; i++) {
         const struct ctx_image *img = &T.t->images[i];
@@ -202,11 +205,22 @@ static void pool_memory(struct child *rep, int low)
             }
             if (known || !others)
                 continue;
+            if (v->flags & CTX_VMA_SYSV) {
+                /* one new segment, kept attached here (and in the processes forked from
+                 * here) until each has attached it where it was; removed already, as it was */
+                int id = shmget(IPC_PRIVATE, v->id.size, IPC_CREAT | 0600);
+                if (id < 0 || (T.sysv_at[T.pool.nmems] = shmat(id, NULL, 0)) == (void *)-1 ||
+                    shmctl(id, IPC_RMID, NULL) < 0)
+                    child_fail(rep, errno, "cannot make the System V shared memory of process %d "
+                               "again: %s", T.t->procs[i].pid, strerror(errno));
+                T.pool.mems[T.pool.nmems++] = (struct cr_pool_mem){ v->id.dev, v->id.ino, -1, id };
+                continue;
+            }
             int fd = (int)syscall(SYS_memfd_create, "slurm-cr-shared", MFD_CLOEXEC);
             if (fd < 0 || ftruncate(fd, (off_t)size) < 0)
                 child_fail(rep, errno, "cannot make the shared memory of process %d again: %s",
                            T.t->procs[i].pid, strerror(errno));
-            T.pool.mems[T.pool.nmems++] = (struct cr_pool_mem){ v->id.dev, v->id.ino, pool_fd(rep, fd, low) };
+            T.pool.mems[T.pool.nmems++] = (struct cr_pool_mem){ v->id.dev, v->id.ino, pool_fd(rep, fd, low), -1 };
         }
     }
 }
@@ -254,7 +268,10 @@ static void close_pool(void)
     for (uint32_t q = 0; q < T.pool.nsocks; q++)
         close(T.pool.socks[q].fd);
     for (uint32_t q = 0; q < T.pool.nmems; q++)
-        close(T.pool.mems[q].fd);
+        if (T.pool.mems[q].fd >= 0)
+            close(T.pool.mems[q].fd);
+        else
+            shmdt(T.sysv_at[q]);
     for (uint32_t q = 0; q < T.pool.nptys; q++)
         close(T.pool.ptys[q].master);
 }

@@ -22,6 +22,9 @@
 #define PAGE 4096UL
 #define MAP_FIXED_NOREPLACE_ 0x100000
 #define MADV_GUARD_INSTALL_ 102
+#define SHM_RDONLY_ 010000
+#define SHM_EXEC_ 0100000
+#define IPC_RMID_ 0
 
 static long sys6(long n, long a, long b, long c, long d, long e, long f)
 {
@@ -171,6 +174,16 @@ static void map_vma(const struct restore_plan *p, const struct rp_vma *v)
         break;
     default:
         return; /* vdso, vvar: moved, not mapped */
+    }
+    if (v->flags & CTX_VMA_SYSV) { /* filled already by cr_restart */
+        long at = (prot & 0x2 ? 0 : SHM_RDONLY_) | (prot & 0x4 ? SHM_EXEC_ : 0);
+        long r = sys(__NR_shmat, v->fd, v->start, at);
+        if (r != (long)v->start)
+            die(p, r < 0 ? r : -17, "cannot attach the System V shared memory segment", v->start);
+        r = sys(__NR_shmctl, v->fd, IPC_RMID_, 0); /* gone but for its attachments, as it was */
+        if (r < 0)
+            die(p, r, "cannot remove the System V shared memory segment (IPC_RMID)", v->start);
+        return;
     }
     if (v->has_data)
         prot |= 0x1 | 0x2; /* PROT_READ|PROT_WRITE while filling */
