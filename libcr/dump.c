@@ -240,8 +240,10 @@ static int region_line(struct dump *d, const char *line, struct vm_region **cur)
             return fail(d, E2BIG, "more than %lu memory regions",
                         (unsigned long)(VMFLAGS_SIZE / sizeof(struct vm_region)));
         struct vm_region *r = &d->regions[d->nregions++];
-        *r = (struct vm_region){ .start = s, .end = e };
+        *r = (struct vm_region){ .start = s, .end = e, .shmid = -1 };
         const char *p = path ? line + path : "";
+        if (!strncmp(p, "/SYSV", 5))
+            r->shmid = (int64_t)ino;
         r->nofork = perms[3] == 's' && (ino == 0 || !strncmp(p, "/dev/zero", 9) ||
                                         !strncmp(p, "/SYSV", 5) || !strncmp(p, "/memfd:", 7) ||
                                         strstr(p, " (deleted)"));
@@ -469,6 +471,14 @@ static int classify_sysv(struct dump *d, struct ctx_vma *v, unsigned long long s
         return fail(d, ENOTSUP, "System V shared memory segment %llu is mapped only in part at "
                     "0x%llx (unmapped or mprotected in pieces), which this version cannot save",
                     shmid, (unsigned long long)v->start);
+    uint32_t here = 0;
+    for (uint32_t i = 0; i < d->nregions; i++)
+        here += d->regions[i].shmid == (int64_t)shmid;
+    if (!d->tree && ds.shm_nattch > here)
+        return fail(d, ENOTSUP, "System V shared memory segment %llu at 0x%llx is attached by "
+                    "%lu other process(es) too, which a restart would not share it with: "
+                    "checkpoint them together, as a tree (without --pid)", shmid,
+                    (unsigned long long)v->start, (unsigned long)(ds.shm_nattch - here));
     if (ds.shm_perm.mode & SHM_LOCKED)
         return fail(d, ENOTSUP, "System V shared memory segment %llu at 0x%llx is locked "
                     "(SHM_LOCK), which this version cannot restore: unlock it (SHM_UNLOCK)",

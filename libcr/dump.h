@@ -45,6 +45,7 @@ struct vm_region {
     uint64_t start, end;
     uint32_t flags;            /* CTX_VMA_HUGEPAGE... */
     uint32_t nofork;           /* a snapshot child would not see this memory as it is */
+    int64_t shmid;             /* an attached System V segment's id, or -1 */
 };
 
 struct dump {
