@@ -256,7 +256,8 @@ static void open_mapped_files(struct child *c)
 }
 
 /* A memfd's shared mapping maps the memfd restored with the process's fds (the same
- * inode saved), so that both stay one memory; its contents come from the fd's. */
+ * inode saved), so that both stay one memory; its contents come from the fd's.  (In
+ * a tree, memory several processes map is the pool's, and their fds are not.) */
 static void open_memfd_maps(struct child *c)
 {
     struct ctx_image *img = c->img;
@@ -264,7 +265,10 @@ static void open_memfd_maps(struct child *c)
         const struct ctx_vma *v = img->vmas[i];
         if (v->kind != CTX_VMA_SHARED_ANON || !v->path_len || strncmp((const char *)(v + 1), "/memfd:", 7))
             continue;
-        for (uint32_t k = 0; k < img->proc->nfds; k++) {
+        int pooled = 0; /* a tree's processes share it: the pool's memfd, for all of them */
+        for (uint32_t k = 0; c->pool && k < c->pool->nmems; k++)
+            pooled |= c->pool->mems[k].dev == v->id.dev && c->pool->mems[k].ino == v->id.ino;
+        for (uint32_t k = 0; !pooled && k < img->proc->nfds; k++) {
             const struct ctx_fd *f = img->fds[k];
             if (f->kind != CTX_FD_FILE || !(f->flags & CTX_FD_MEMFD) || f->id.dev != v->id.dev ||
                 f->id.ino != v->id.ino)
