@@ -233,8 +233,9 @@ enum ctx_vma_kind {
 #define CTX_VMA_SYSV        0x1000 /* SHARED_ANON: an attached System V segment, removed
                                       (IPC_RMID) but for its attachments; id.ino its shmid,
                                       id.size its size, id.mode its permissions.  Restored
-                                      as a new IPC_PRIVATE segment: its shmid differs (an
-                                      unprivileged process cannot choose one) */
+                                      as a new IPC_PRIVATE segment: the same shmid only
+                                      for root (shm_next_id) and if it is free; an
+                                      unprivileged process cannot choose one */
 #define CTX_VMA_KNOWN_FLAGS 0x1fff /* a reader refuses any other bit */
 
 struct ctx_vma {

@@ -286,6 +286,23 @@ static void open_memfd_maps(struct child *c)
     }
 }
 
+int cr_new_sysv_segment(uint64_t old_id, uint64_t size)
+{
+    /* with CAP_SYS_ADMIN over the IPC namespace (root) the old id, if it is free */
+    int next = open("/proc/sys/kernel/shm_next_id", O_WRONLY | O_CLOEXEC);
+    if (next >= 0) {
+        if (dprintf(next, "%llu", (unsigned long long)old_id) < 0)
+            close(next), next = -1;
+    }
+    int id = shmget(IPC_PRIVATE, size, IPC_CREAT | 0600);
+    if (next >= 0) {
+        if (id < 0) /* the kernel forgets the wish only once it is used */
+            (void)!write(next, "-1", 2);
+        close(next);
+    }
+    return id;
+}
+
 /* An attached System V segment: a new IPC_PRIVATE one (a tree's processes share the
  * pool's), filled here with the saved pages; the restorer attaches it where it was
  * and removes it again (IPC_RMID) as it was. */
@@ -305,7 +322,7 @@ static void make_sysv_segments(struct child *c)
                 c->pool->mems[k].ino == v->id.ino)
                 c->shm_ids[i] = c->pool->mems[k].shmid;
         if (c->shm_ids[i] < 0)
-            c->shm_ids[i] = shmget(IPC_PRIVATE, v->id.size, IPC_CREAT | 0600);
+            c->shm_ids[i] = cr_new_sysv_segment(v->id.ino, v->id.size);
         if (c->shm_ids[i] < 0)
             child_fail(c, errno, "cannot make the System V shared memory segment of 0x%llx again "
                        "(%llu bytes): %s", (unsigned long long)v->start,

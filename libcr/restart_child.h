@@ -53,6 +53,10 @@ const char *relocate(const struct cr_restart_opts *o, const char *path, char *bu
 /* Moves a tree's shared object to fd `low` or above (above every image's fds). */
 int pool_fd(struct child *c, int fd, int low);
 
+/* A new System V shared memory segment of size bytes, removed by nobody yet: with the
+ * id old_id where the caller may choose ids (root) and it is free, else another. */
+int cr_new_sysv_segment(uint64_t old_id, uint64_t size);
+
 /* Every fd of the image at its number; cr_restart's stdio copies are closed after. */
 void restore_fds(struct child *c);
 

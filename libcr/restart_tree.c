@@ -208,7 +208,7 @@ static void pool_memory(struct child *rep, int low)
             if (v->flags & CTX_VMA_SYSV) {
                 /* one new segment, kept attached here (and in the processes forked from
                  * here) until each has attached it where it was; removed already, as it was */
-                int id = shmget(IPC_PRIVATE, v->id.size, IPC_CREAT | 0600);
+                int id = cr_new_sysv_segment(v->id.ino, v->id.size);
                 if (id < 0 || (T.sysv_at[T.pool.nmems] = shmat(id, NULL, 0)) == (void *)-1 ||
                     shmctl(id, IPC_RMID, NULL) < 0)
                     child_fail(rep, errno, "cannot make the System V shared memory of process %d "
