@@ -236,7 +236,9 @@ enum ctx_vma_kind {
                                       as a new IPC_PRIVATE segment: the same shmid only
                                       for root (shm_next_id) and if it is free; an
                                       unprivileged process cannot choose one */
-#define CTX_VMA_KNOWN_FLAGS 0x1fff /* a reader refuses any other bit */
+#define CTX_VMA_SEALED      0x2000 /* sl: mseal(), sealed again once everything else is
+                                      done to the region */
+#define CTX_VMA_KNOWN_FLAGS 0x3fff /* a reader refuses any other bit */
 
 struct ctx_vma {
     uint64_t start, end, pgoff;

@@ -241,7 +241,7 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
                 (v->end > USER_TOP && v->kind != CTX_VMA_VSYSCALL) || v->prot > 7 ||
                 v->kind < CTX_VMA_ANON || v->kind > CTX_VMA_VSYSCALL || v->pgoff % PAGE ||
                 (v->flags & ~(uint32_t)CTX_VMA_KNOWN_FLAGS) ||
-                ((v->flags & CTX_VMA_ADVICE) && v->kind >= CTX_VMA_VDSO) ||
+                ((v->flags & (CTX_VMA_ADVICE | CTX_VMA_SEALED)) && v->kind >= CTX_VMA_VDSO) ||
                 ((v->flags & CTX_VMA_LOCKONFAULT) && !(v->flags & CTX_VMA_LOCKED)) ||
                 ((v->flags & CTX_VMA_HUGEPAGE) && (v->flags & CTX_VMA_NOHUGEPAGE)) ||
                 ((v->flags & CTX_VMA_GUARDS) && v->kind >= CTX_VMA_VDSO) ||

@@ -225,7 +225,7 @@ static int region_line(struct dump *d, const char *line, struct vm_region **cur)
     static const struct { char name[3]; uint32_t flag; } vmflags[] = {
         { "hg", CTX_VMA_HUGEPAGE }, { "nh", CTX_VMA_NOHUGEPAGE }, { "dc", CTX_VMA_DONTFORK },
         { "wf", CTX_VMA_WIPEONFORK }, { "dd", CTX_VMA_DONTDUMP }, { "lo", CTX_VMA_LOCKED },
-        { "lf", CTX_VMA_LOCKONFAULT },
+        { "lf", CTX_VMA_LOCKONFAULT }, { "sl", CTX_VMA_SEALED },
     };
     if ((*line >= '0' && *line <= '9') || (*line >= 'a' && *line <= 'f')) {
         unsigned long long s, e, ino;
@@ -568,7 +568,7 @@ static int collect_vmas(struct dump *d)
         if (rc < 0)
             return rc;
         if (tmp.kind >= CTX_VMA_VDSO) /* moved at restart, not mapped: nothing to advise */
-            tmp.flags &= ~(uint32_t)CTX_VMA_ADVICE;
+            tmp.flags &= ~(uint32_t)(CTX_VMA_ADVICE | CTX_VMA_SEALED);
         int named = tmp.kind == CTX_VMA_FILE_PRIVATE || tmp.kind == CTX_VMA_FILE_SHARED ||
                     (tmp.kind == CTX_VMA_SHARED_ANON && path[0] == '/');
         size_t plen = named ? strlen(path) + 1 : 0;

@@ -22,6 +22,7 @@
 #define PAGE 4096UL
 #define MAP_FIXED_NOREPLACE_ 0x100000
 #define MADV_GUARD_INSTALL_ 102
+#define __NR_mseal_ 462
 #define SHM_RDONLY_ 010000
 #define SHM_EXEC_ 0100000
 #define IPC_RMID_ 0
@@ -215,6 +216,11 @@ static void advise_filled(const struct restore_plan *p, const struct rp_vma *v)
         if (r < 0)
             die(p, r, "cannot mlock the memory the process had locked (raise RLIMIT_MEMLOCK: "
                 "ulimit -l)", v->start);
+    }
+    if (v->flags & CTX_VMA_SEALED) { /* last: nothing may change the region after */
+        long r = sys(__NR_mseal_, v->start, v->end - v->start, 0);
+        if (r < 0)
+            die(p, r, "cannot seal memory again (mseal, Linux 6.10)", v->start);
     }
 }
 

@@ -155,7 +155,7 @@ static void show(const struct ctx_image *img)
             { CTX_VMA_HUGEPAGE, " hugepage" }, { CTX_VMA_NOHUGEPAGE, " nohugepage" },
             { CTX_VMA_DONTFORK, " dontfork" }, { CTX_VMA_WIPEONFORK, " wipeonfork" },
             { CTX_VMA_DONTDUMP, " dontdump" }, { CTX_VMA_LOCKED, " locked" },
-            { CTX_VMA_LOCKONFAULT, " onfault" },
+            { CTX_VMA_LOCKONFAULT, " onfault" }, { CTX_VMA_SEALED, " sealed" },
         };
         char adv[160] = "";
         for (size_t k = 0; k < sizeof advice / sizeof advice[0]; k++)
