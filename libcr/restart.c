@@ -257,7 +257,7 @@ static void open_mapped_files(struct child *c)
 
 /* A memfd's shared mapping maps the memfd restored with the process's fds (the same
  * inode saved), so that both stay one memory; its contents come from the fd's.  (In
- * a tree, memory several processes map is the pool's, and their fds are not.) */
+ * a tree, memory several processes map is the pool's memfd, the fd restored onto it.) */
 static void open_memfd_maps(struct child *c)
 {
     struct ctx_image *img = c->img;

@@ -57,6 +57,9 @@ int pool_fd(struct child *c, int fd, int low);
  * id old_id where the caller may choose ids (root) and it is free, else another. */
 int cr_new_sysv_segment(uint64_t old_id, uint64_t size);
 
+/* A memfd named as the one in "/memfd:NAME (deleted)", sealable (resources/file.c). */
+int cr_make_memfd(const char *path);
+
 /* Every fd of the image at its number; cr_restart's stdio copies are closed after. */
 void restore_fds(struct child *c);
 

@@ -216,7 +216,10 @@ static void pool_memory(struct child *rep, int low)
                 T.pool.mems[T.pool.nmems++] = (struct cr_pool_mem){ v->id.dev, v->id.ino, -1, id };
                 continue;
             }
-            int fd = (int)syscall(SYS_memfd_create, "slurm-cr-shared", MFD_CLOEXEC);
+            /* a memfd as it was (its fd, if a process has one, is restored onto it) */
+            const char *path = v->path_len ? (const char *)(v + 1) : "";
+            int fd = !strncmp(path, "/memfd:", 7) ? cr_make_memfd(path)
+                                                  : (int)syscall(SYS_memfd_create, "slurm-cr-shared", MFD_CLOEXEC);
             if (fd < 0 || ftruncate(fd, (off_t)size) < 0)
                 child_fail(rep, errno, "cannot make the shared memory of process %d again: %s",
                            T.t->procs[i].pid, strerror(errno));
@@ -225,9 +228,10 @@ static void pool_memory(struct child *rep, int low)
     }
 }
 
-/* What the processes share, each kind's (pipes found in more than one process, unix
- * pairs across them, listening sockets they inherited, terminals, every open file a
- * SHARED record names), then shared memory. */
+/* What the processes share: shared memory first (a memfd's fd is restored onto the
+ * memory's memfd), then each kind's (pipes found in more than one process, unix pairs
+ * across them, listening sockets they inherited, terminals, every open file a SHARED
+ * record names). */
 static void build_pool(void)
 {
     struct child rep = reporter();
@@ -241,6 +245,7 @@ static void build_pool(void)
     T.pool.ptys = calloc(total + 1, sizeof *T.pool.ptys);
     if (!T.pool.pipes || !T.pool.origins || !T.pool.socks || !T.pool.ptys)
         child_fail(&rep, ENOMEM, "out of memory");
+    pool_memory(&rep, low);
     struct cr_pool_build b = { .t = T.t, .o = T.o, .pool = &T.pool, .rep = &rep,
                                .status_fd = T.status_fd, .low = low };
     /* the early kinds first (terminals: a slave shared by several processes is opened
@@ -254,7 +259,6 @@ static void build_pool(void)
                     kind->pool(&b, i, k, img->fds[k]);
             }
         }
-    pool_memory(&rep, low);
 }
 
 static void close_pool(void)

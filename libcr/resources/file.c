@@ -114,8 +114,7 @@ int check_path(const struct ctx_fd *f, const struct cr_restart_opts *o, char *er
 /* The flags open() takes back: access mode and file status, not O_TMPFILE & co. */
 #define REOPEN_FLAGS (O_ACCMODE | O_APPEND | O_NONBLOCK | O_DSYNC | O_SYNC | O_DIRECT | O_NOATIME | O_LARGEFILE)
 
-/* A memfd of the name in "/memfd:NAME (deleted)"; sealable, its seals come after. */
-static int make_memfd(const char *path)
+int cr_make_memfd(const char *path)
 {
     char name[256];
     snprintf(name, sizeof name, "%s", path + 7);
@@ -137,7 +136,13 @@ static int recreate_deleted(struct child *c, const struct ctx_fd *f, uint32_t re
     char *slash = strrchr(dir, '/');
     if (slash && slash != dir)
         *slash = 0;
-    int tmp = (f->flags & CTX_FD_MEMFD) ? make_memfd(path)
+    int tmp = -1;
+    for (uint32_t k = 0; (f->flags & CTX_FD_MEMFD) && c->pool && k < c->pool->nmems && tmp < 0; k++)
+        if (c->pool->mems[k].fd >= 0 && c->pool->mems[k].dev == f->id.dev &&
+            c->pool->mems[k].ino == f->id.ino) /* the tree's processes map it: the same one */
+            tmp = fcntl(c->pool->mems[k].fd, F_DUPFD_CLOEXEC, 0);
+    if (tmp < 0)
+        tmp = (f->flags & CTX_FD_MEMFD) ? cr_make_memfd(path)
                                         : open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
     if (tmp < 0 && !(f->flags & CTX_FD_MEMFD))
         tmp = open(".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
