@@ -383,6 +383,23 @@ static int add_guard(struct dump *d, struct ctx_vma *v, uint64_t addr)
     return 0;
 }
 
+/* A memfd's shared mapping whose memfd is open too: the fd's record saves the contents
+ * (restart.c's open_memfd_maps maps the restored memfd by the same test). */
+static int memfd_saved_with_fd(const struct dump *d, const struct ctx_vma *v)
+{
+    if (v->kind != CTX_VMA_SHARED_ANON || !v->path_len || strncmp((const char *)(v + 1), "/memfd:", 7))
+        return 0;
+    for (size_t off = 0; off < d->recs_len;) {
+        const struct ctx_rec *r = (const struct ctx_rec *)(d->scratch + RECS_OFF + off);
+        const struct ctx_fd *f = (const struct ctx_fd *)(r + 1);
+        if (r->type == CTX_REC_FD && f->kind == CTX_FD_FILE && (f->flags & CTX_FD_MEMFD) &&
+            f->id.dev == v->id.dev && f->id.ino == v->id.ino)
+            return 1;
+        off += sizeof *r + r->length;
+    }
+    return 0;
+}
+
 /* Saves the pages of [start,end) that hold data of their own: anonymous pages that
  * were touched, and the privately modified pages of a file mapping; and notes its
  * guard pages, whatever the kind of memory. */
@@ -391,8 +408,9 @@ static int collect_pages(struct dump *d, struct ctx_vma *v, uint32_t vma)
     uint64_t *pm = (uint64_t *)(d->scratch + PAGEMAP_OFF);
     unsigned char *mc = (unsigned char *)(d->scratch + BOUNCE_OFF);
     size_t chunk = PAGEMAP_SIZE / 8;
-    int saves = v->kind == CTX_VMA_ANON || v->kind == CTX_VMA_SHARED_ANON ||
-                v->kind == CTX_VMA_FILE_PRIVATE || (v->flags & CTX_VMA_SAVED);
+    int saves = (v->kind == CTX_VMA_ANON || v->kind == CTX_VMA_SHARED_ANON ||
+                 v->kind == CTX_VMA_FILE_PRIVATE || (v->flags & CTX_VMA_SAVED)) &&
+                !memfd_saved_with_fd(d, v);
     for (uint64_t a = v->start; a < v->end;) {
         size_t np = (v->end - a) / PAGE;
         if (np > chunk)
