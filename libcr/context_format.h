@@ -238,7 +238,9 @@ enum ctx_vma_kind {
                                       unprivileged process cannot choose one */
 #define CTX_VMA_SEALED      0x2000 /* sl: mseal(), sealed again once everything else is
                                       done to the region */
-#define CTX_VMA_KNOWN_FLAGS 0x3fff /* a reader refuses any other bit */
+#define CTX_VMA_MAYWRITE    0x4000 /* with SYSV: attached for writing (mw), whatever its
+                                      protection now; without it, SHM_RDONLY */
+#define CTX_VMA_KNOWN_FLAGS 0x7fff /* a reader refuses any other bit */
 
 struct ctx_vma {
     uint64_t start, end, pgoff;

@@ -245,6 +245,7 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
                 ((v->flags & CTX_VMA_LOCKONFAULT) && !(v->flags & CTX_VMA_LOCKED)) ||
                 ((v->flags & CTX_VMA_HUGEPAGE) && (v->flags & CTX_VMA_NOHUGEPAGE)) ||
                 ((v->flags & CTX_VMA_GUARDS) && v->kind >= CTX_VMA_VDSO) ||
+                ((v->flags & CTX_VMA_MAYWRITE) && !(v->flags & CTX_VMA_SYSV)) ||
                 ((v->flags & CTX_VMA_SYSV) &&
                  (v->kind != CTX_VMA_SHARED_ANON || v->pgoff || !v->id.size || v->id.mode > 0777 ||
                   v->id.ino > INT32_MAX || v->end - v->start != (v->id.size + PAGE - 1) / PAGE * PAGE)) ||

@@ -225,7 +225,7 @@ static int region_line(struct dump *d, const char *line, struct vm_region **cur)
     static const struct { char name[3]; uint32_t flag; } vmflags[] = {
         { "hg", CTX_VMA_HUGEPAGE }, { "nh", CTX_VMA_NOHUGEPAGE }, { "dc", CTX_VMA_DONTFORK },
         { "wf", CTX_VMA_WIPEONFORK }, { "dd", CTX_VMA_DONTDUMP }, { "lo", CTX_VMA_LOCKED },
-        { "lf", CTX_VMA_LOCKONFAULT }, { "sl", CTX_VMA_SEALED },
+        { "lf", CTX_VMA_LOCKONFAULT }, { "sl", CTX_VMA_SEALED }, { "mw", CTX_VMA_MAYWRITE },
     };
     if ((*line >= '0' && *line <= '9') || (*line >= 'a' && *line <= 'f')) {
         unsigned long long s, e, ino;
@@ -585,6 +585,8 @@ static int collect_vmas(struct dump *d)
         int rc = classify_vma(d, &tmp, perms[3], dmaj, dmin, ino, path);
         if (rc < 0)
             return rc;
+        if (!(tmp.flags & CTX_VMA_SYSV)) /* how a segment was attached; nothing else's */
+            tmp.flags &= ~(uint32_t)CTX_VMA_MAYWRITE;
         if (tmp.kind >= CTX_VMA_VDSO) /* moved at restart, not mapped: nothing to advise */
             tmp.flags &= ~(uint32_t)(CTX_VMA_ADVICE | CTX_VMA_SEALED);
         int named = tmp.kind == CTX_VMA_FILE_PRIVATE || tmp.kind == CTX_VMA_FILE_SHARED ||

@@ -177,10 +177,15 @@ static void map_vma(const struct restore_plan *p, const struct rp_vma *v)
         return; /* vdso, vvar: moved, not mapped */
     }
     if (v->flags & CTX_VMA_SYSV) { /* filled already by cr_restart */
-        long at = (prot & 0x2 ? 0 : SHM_RDONLY_) | (prot & 0x4 ? SHM_EXEC_ : 0);
-        long r = sys(__NR_shmat, v->fd, v->start, at);
+        long rdonly = !(v->flags & CTX_VMA_MAYWRITE);
+        long r = sys(__NR_shmat, v->fd, v->start, (rdonly ? SHM_RDONLY_ : 0) | (prot & 0x4 ? SHM_EXEC_ : 0));
         if (r != (long)v->start)
             die(p, r < 0 ? r : -17, "cannot attach the System V shared memory segment", v->start);
+        if (prot != (0x1 | (rdonly ? 0 : 0x2) | (prot & 0x4))) { /* mprotected since */
+            r = sys(__NR_mprotect, v->start, v->end - v->start, prot);
+            if (r < 0)
+                die(p, r, "cannot set the protection of memory", v->start);
+        }
         r = sys(__NR_shmctl, v->fd, IPC_RMID_, 0); /* gone but for its attachments, as it was */
         if (r < 0)
             die(p, r, "cannot remove the System V shared memory segment (IPC_RMID)", v->start);
