@@ -232,7 +232,8 @@ enum ctx_vma_kind {
                                      runs follow the path, padded to 8 bytes */
 #define CTX_VMA_SYSV        0x1000 /* SHARED_ANON: an attached System V segment, removed
                                       (IPC_RMID) but for its attachments; id.ino its shmid,
-                                      id.size its size, id.mode its permissions.  Restored
+                                      id.size its size, id.mode its permissions
+                                      and SHM_LOCKED (02000).  Restored
                                       as a new IPC_PRIVATE segment: the same shmid only
                                       for root (shm_next_id) and if it is free; an
                                       unprivileged process cannot choose one */

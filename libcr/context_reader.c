@@ -247,7 +247,7 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
                 ((v->flags & CTX_VMA_GUARDS) && v->kind >= CTX_VMA_VDSO) ||
                 ((v->flags & CTX_VMA_MAYWRITE) && !(v->flags & CTX_VMA_SYSV)) ||
                 ((v->flags & CTX_VMA_SYSV) &&
-                 (v->kind != CTX_VMA_SHARED_ANON || v->pgoff || !v->id.size || v->id.mode > 0777 ||
+                 (v->kind != CTX_VMA_SHARED_ANON || v->pgoff || !v->id.size || (v->id.mode & ~(0777u | 02000u)) ||
                   v->id.ino > INT32_MAX || v->end - v->start != (v->id.size + PAGE - 1) / PAGE * PAGE)) ||
                 (nvmas && v->start < img->vmas[nvmas - 1]->end) ||
                 !check_tail(v, sizeof *v, v->path_len, r->length,

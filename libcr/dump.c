@@ -497,14 +497,10 @@ static int classify_sysv(struct dump *d, struct ctx_vma *v, unsigned long long s
                     "%lu other process(es) too, which a restart would not share it with: "
                     "checkpoint them together, as a tree (without --pid)", shmid,
                     (unsigned long long)v->start, (unsigned long)(ds.shm_nattch - here));
-    if (ds.shm_perm.mode & SHM_LOCKED)
-        return fail(d, ENOTSUP, "System V shared memory segment %llu at 0x%llx is locked "
-                    "(SHM_LOCK), which this version cannot restore: unlock it (SHM_UNLOCK)",
-                    shmid, (unsigned long long)v->start);
     v->kind = CTX_VMA_SHARED_ANON;
     v->flags |= CTX_VMA_SYSV;
     v->id.size = ds.shm_segsz;
-    v->id.mode = ds.shm_perm.mode & 0777;
+    v->id.mode = ds.shm_perm.mode & (0777 | SHM_LOCKED);
     return 0;
 }
 

@@ -277,8 +277,8 @@ static void open_memfd_maps(struct child *c)
             snprintf(self, sizeof self, "/proc/self/fd/%d", f->fd);
             int fd = open(self, ((v->prot & PROT_WRITE) ? O_RDWR : O_RDONLY) | O_CLOEXEC);
             if (fd < 0)
-                child_fail(c, errno, "cannot open the memfd of fd %d to map it at 0x%llx: %s", f->fd,
-                           (unsigned long long)v->start, strerror(errno));
+                child_fail(c, errno, "cannot open the memfd of fd %d to map it at 0x%llx", f->fd,
+                           (unsigned long long)v->start);
             c->map_fds[i] = move_high(c, fd);
             add_helper(c, c->map_fds[i]);
             break;
@@ -304,9 +304,10 @@ int cr_new_sysv_segment(uint64_t old_id, uint64_t size)
 }
 
 /* An attached System V segment: a new IPC_PRIVATE one (a tree's processes share the
- * pool's), filled here with the saved pages; the restorer attaches it where it was
- * and removes it again (IPC_RMID) as it was. */
-static void make_sysv_segments(struct child *c)
+ * pool's), filled here with the saved pages.  A new one is removed at once, as it was
+ * (IPC_RMID: no restart that fails leaves it behind), and kept alive by an attachment
+ * in the hole at `keep` until the restorer has attached it where it was. */
+static void make_sysv_segments(struct child *c, char *keep)
 {
     struct ctx_image *img = c->img;
     for (uint32_t i = 0; i < img->proc->nvmas; i++) {
@@ -321,16 +322,20 @@ static void make_sysv_segments(struct child *c)
             if (c->pool->mems[k].shmid >= 0 && c->pool->mems[k].dev == v->id.dev &&
                 c->pool->mems[k].ino == v->id.ino)
                 c->shm_ids[i] = c->pool->mems[k].shmid;
-        if (c->shm_ids[i] < 0)
+        int made = c->shm_ids[i] < 0;
+        if (made)
             c->shm_ids[i] = cr_new_sysv_segment(v->id.ino, v->id.size);
         if (c->shm_ids[i] < 0)
             child_fail(c, errno, "cannot make the System V shared memory segment of 0x%llx again "
-                       "(%llu bytes): %s", (unsigned long long)v->start,
-                       (unsigned long long)v->id.size, strerror(errno));
-        char *seg = shmat(c->shm_ids[i], NULL, 0);
+                       "(%llu bytes)", (unsigned long long)v->start, (unsigned long long)v->id.size);
+        char *seg = shmat(c->shm_ids[i], made ? keep : NULL, made ? SHM_REMAP : 0);
+        int e = errno;
+        if (made) {
+            shmctl(c->shm_ids[i], IPC_RMID, NULL);
+            keep += ALIGN(v->id.size);
+        }
         if (seg == (void *)-1)
-            child_fail(c, errno, "cannot attach the new System V segment %d: %s", c->shm_ids[i],
-                       strerror(errno));
+            child_fail(c, e, "cannot attach the new System V segment %d", c->shm_ids[i]);
         for (uint32_t b = 0; b < img->hdr.nblocks; b++) {
             const struct ctx_block *bl = &img->blocks[b];
             if (bl->vma != i)
@@ -343,12 +348,16 @@ static void make_sysv_segments(struct child *c)
                 child_fail(c, EBADMSG, "checksum mismatch in memory block at 0x%llx",
                            (unsigned long long)bl->addr);
         }
-        shmdt(seg);
+        if (!made)
+            shmdt(seg);
         struct shmid_ds ds;
         if (shmctl(c->shm_ids[i], IPC_STAT, &ds) == 0) {
-            ds.shm_perm.mode = v->id.mode;
+            ds.shm_perm.mode = v->id.mode & 0777;
             shmctl(c->shm_ids[i], IPC_SET, &ds);
         }
+        if ((v->id.mode & SHM_LOCKED) && shmctl(c->shm_ids[i], SHM_LOCK, NULL) < 0)
+            child_fail(c, errno, "cannot lock the System V shared memory segment of 0x%llx as it "
+                       "was (SHM_LOCK; raise RLIMIT_MEMLOCK: ulimit -l)", (unsigned long long)v->start);
     }
 }
 
@@ -499,7 +508,11 @@ static __attribute__((noreturn)) void build_and_jump(struct child *c)
     for (int i = 0; i < ncur; i++)
         park += ALIGN(cur[i].len);
     size_t stacks = 65536 + (size_t)p->nthreads * RP_THREAD_STACK;
-    size_t size = blob + tables + MAPS_TEXT + park + stacks;
+    size_t sysv = 0; /* room to keep new System V segments attached */
+    for (uint32_t i = 0; i < p->nvmas; i++)
+        if (img->vmas[i]->flags & CTX_VMA_SYSV)
+            sysv += ALIGN(img->vmas[i]->id.size);
+    size_t size = blob + tables + MAPS_TEXT + park + stacks + sysv;
     uint64_t hole = find_hole(c, size);
     char *h = mmap((void *)(uintptr_t)hole, size, PROT_READ | PROT_WRITE | PROT_EXEC,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
@@ -520,6 +533,7 @@ static __attribute__((noreturn)) void build_and_jump(struct child *c)
     char *text = h + blob + tables;
     char *parking = text + MAPS_TEXT;
     char *stack_area = parking + park;
+    make_sysv_segments(c, stack_area + stacks); /* after the restored RLIMIT_MEMLOCK */
 
     plan->hole_start = hole;
     plan->hole_len = size;
@@ -621,7 +635,8 @@ static __attribute__((noreturn)) void build_and_jump(struct child *c)
         unsigned long long s, e;
         char name[64] = "";
         if (sscanf(line, "%llx-%llx %*s %*s %*s %*s %63s", &s, &e, name) >= 2 &&
-            s != hole && !(!strcmp(name, "[vdso]") && image_has(img, CTX_VMA_VDSO)) &&
+            (s < hole || s >= hole + size) && /* the hole, and System V segments kept in it */
+            !(!strcmp(name, "[vdso]") && image_has(img, CTX_VMA_VDSO)) &&
             !(!strcmp(name, "[vvar]") && image_has(img, CTX_VMA_VVAR)) &&
             !(!strcmp(name, "[vvar_vclock]") && image_has(img, CTX_VMA_VVAR_VCLOCK)) &&
             strcmp(name, "[vsyscall]")) {
@@ -733,7 +748,6 @@ void cr_restart_child(struct child *c)
             c->helpers[keep++] = c->helpers[i];
     c->nhelpers = keep;
     open_memfd_maps(c);
-    make_sysv_segments(c);
     restore_process_state(c);
     build_and_jump(c);
 }

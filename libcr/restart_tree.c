@@ -212,7 +212,7 @@ static void pool_memory(struct child *rep, int low)
                 if (id < 0 || (T.sysv_at[T.pool.nmems] = shmat(id, NULL, 0)) == (void *)-1 ||
                     shmctl(id, IPC_RMID, NULL) < 0)
                     child_fail(rep, errno, "cannot make the System V shared memory of process %d "
-                               "again: %s", T.t->procs[i].pid, strerror(errno));
+                               "again", T.t->procs[i].pid);
                 T.pool.mems[T.pool.nmems++] = (struct cr_pool_mem){ v->id.dev, v->id.ino, -1, id };
                 continue;
             }

@@ -25,7 +25,6 @@
 #define __NR_mseal_ 462
 #define SHM_RDONLY_ 010000
 #define SHM_EXEC_ 0100000
-#define IPC_RMID_ 0
 
 static long sys6(long n, long a, long b, long c, long d, long e, long f)
 {
@@ -176,7 +175,7 @@ static void map_vma(const struct restore_plan *p, const struct rp_vma *v)
     default:
         return; /* vdso, vvar: moved, not mapped */
     }
-    if (v->flags & CTX_VMA_SYSV) { /* filled already by cr_restart */
+    if (v->flags & CTX_VMA_SYSV) { /* made, filled and removed already by cr_restart */
         long rdonly = !(v->flags & CTX_VMA_MAYWRITE);
         long r = sys(__NR_shmat, v->fd, v->start, (rdonly ? SHM_RDONLY_ : 0) | (prot & 0x4 ? SHM_EXEC_ : 0));
         if (r != (long)v->start)
@@ -186,9 +185,6 @@ static void map_vma(const struct restore_plan *p, const struct rp_vma *v)
             if (r < 0)
                 die(p, r, "cannot set the protection of memory", v->start);
         }
-        r = sys(__NR_shmctl, v->fd, IPC_RMID_, 0); /* gone but for its attachments, as it was */
-        if (r < 0)
-            die(p, r, "cannot remove the System V shared memory segment (IPC_RMID)", v->start);
         return;
     }
     if (v->has_data)

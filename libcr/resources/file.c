@@ -177,8 +177,8 @@ static int recreate_deleted(struct child *c, const struct ctx_fd *f, uint32_t re
     /* a memfd's seals last, through a writable fd: they may forbid writing its contents */
     const struct ctx_memfd *m = (const void *)((const char *)(f + 1) + f->path_len);
     if ((f->flags & CTX_FD_MEMFD) && m->seals && fcntl(tmp, F_ADD_SEALS, (int)m->seals) < 0)
-        child_fail(c, errno, "cannot seal the memfd %s of fd %d again (seals 0x%x): %s", path,
-                   f->fd, m->seals, strerror(errno));
+        child_fail(c, errno, "cannot seal the memfd %s of fd %d again (seals 0x%x)", path,
+                   f->fd, m->seals);
     close(tmp);
     if (lseek(obj, (off_t)f->pos, SEEK_SET) < 0)
         child_fail(c, errno, "cannot seek the file of fd %d: %s", f->fd, strerror(errno));
