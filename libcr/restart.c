@@ -305,8 +305,9 @@ int cr_new_sysv_segment(uint64_t old_id, uint64_t size)
 
 /* An attached System V segment: a new IPC_PRIVATE one (a tree's processes share the
  * pool's), filled here with the saved pages.  A new one is removed at once, as it was
- * (IPC_RMID: no restart that fails leaves it behind), and kept alive by an attachment
- * in the hole at `keep` until the restorer has attached it where it was. */
+ * (IPC_RMID: no restart that fails leaves it behind); each is kept alive by an
+ * attachment in the hole at `keep` until the restorer has attached it where it was
+ * (the pool's attachment may be gone by then). */
 static void make_sysv_segments(struct child *c, char *keep)
 {
     struct ctx_image *img = c->img;
@@ -318,6 +319,7 @@ static void make_sysv_segments(struct child *c, char *keep)
         for (uint32_t k = 0; k < i && c->shm_ids[i] < 0; k++) /* attached twice */
             if ((img->vmas[k]->flags & CTX_VMA_SYSV) && img->vmas[k]->id.ino == v->id.ino)
                 c->shm_ids[i] = c->shm_ids[k];
+        int kept = c->shm_ids[i] >= 0;
         for (uint32_t k = 0; c->pool && k < c->pool->nmems && c->shm_ids[i] < 0; k++)
             if (c->pool->mems[k].shmid >= 0 && c->pool->mems[k].dev == v->id.dev &&
                 c->pool->mems[k].ino == v->id.ino)
@@ -328,12 +330,12 @@ static void make_sysv_segments(struct child *c, char *keep)
         if (c->shm_ids[i] < 0)
             child_fail(c, errno, "cannot make the System V shared memory segment of 0x%llx again "
                        "(%llu bytes)", (unsigned long long)v->start, (unsigned long long)v->id.size);
-        char *seg = shmat(c->shm_ids[i], made ? keep : NULL, made ? SHM_REMAP : 0);
+        char *seg = shmat(c->shm_ids[i], kept ? NULL : keep, kept ? 0 : SHM_REMAP);
         int e = errno;
-        if (made) {
+        if (made)
             shmctl(c->shm_ids[i], IPC_RMID, NULL);
+        if (!kept)
             keep += ALIGN(v->id.size);
-        }
         if (seg == (void *)-1)
             child_fail(c, e, "cannot attach the new System V segment %d", c->shm_ids[i]);
         for (uint32_t b = 0; b < img->hdr.nblocks; b++) {
@@ -348,7 +350,7 @@ static void make_sysv_segments(struct child *c, char *keep)
                 child_fail(c, EBADMSG, "checksum mismatch in memory block at 0x%llx",
                            (unsigned long long)bl->addr);
         }
-        if (!made)
+        if (kept)
             shmdt(seg);
         struct shmid_ds ds;
         if (shmctl(c->shm_ids[i], IPC_STAT, &ds) == 0) {
