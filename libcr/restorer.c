@@ -185,14 +185,14 @@ static void map_vma(const struct restore_plan *p, const struct rp_vma *v)
             if (r < 0)
                 die(p, r, "cannot set the protection of memory", v->start);
         }
-        return;
+    } else {
+        if (v->has_data)
+            prot |= 0x1 | 0x2; /* PROT_READ|PROT_WRITE while filling */
+        long r = sys6(__NR_mmap, (long)v->start, (long)(v->end - v->start), prot,
+                      flags | MAP_FIXED_NOREPLACE_, fd, (long)v->offset);
+        if (r != (long)v->start)
+            die(p, r < 0 ? r : -17, "cannot map memory", v->start);
     }
-    if (v->has_data)
-        prot |= 0x1 | 0x2; /* PROT_READ|PROT_WRITE while filling */
-    long r = sys6(__NR_mmap, (long)v->start, (long)(v->end - v->start), prot,
-                  flags | MAP_FIXED_NOREPLACE_, fd, (long)v->offset);
-    if (r != (long)v->start)
-        die(p, r < 0 ? r : -17, "cannot map memory", v->start);
     /* before the data comes in, so that it lands in pages of the right size */
     if (v->flags & CTX_VMA_HUGEPAGE)
         advise(p, v, MADV_HUGEPAGE, "cannot advise MADV_HUGEPAGE for memory");
