@@ -180,6 +180,14 @@ struct ctx_pty {
 #define CTX_FD_EVENTFD_SEMAPHORE 0x1
 #define CTX_FD_DELETED 0x2       /* a file deleted while open: its contents are saved in
                                     blocks marked CTX_BLOCK_FILE, id.size bytes long */
+#define CTX_FD_MEMFD 0x4         /* with CTX_FD_DELETED, a memfd (path /memfd:NAME (deleted)):
+                                    extra is struct ctx_memfd; recreated by memfd_create,
+                                    the shared mappings of its inode map it again */
+
+struct ctx_memfd {
+    uint32_t seals;            /* F_GET_SEALS, added again once the contents are back */
+    uint32_t pad;
+};
 
 struct ctx_fd {
     int32_t fd;
@@ -217,6 +225,30 @@ enum ctx_vma_kind {
 #define CTX_VMA_STACK     0x4
 #define CTX_VMA_SAVED     0x8  /* a file mapping whose every page is in the image
                                   (--save-*): restored as anonymous memory */
+/* What madvise()/mlock() set on the region (the VmFlags of /proc/PID/smaps), applied
+ * again by the restorer once the region is mapped and filled. */
+#define CTX_VMA_HUGEPAGE    0x10  /* hg: MADV_HUGEPAGE */
+#define CTX_VMA_NOHUGEPAGE  0x20  /* nh: MADV_NOHUGEPAGE */
+#define CTX_VMA_DONTFORK    0x40  /* dc: MADV_DONTFORK */
+#define CTX_VMA_WIPEONFORK  0x80  /* wf: MADV_WIPEONFORK */
+#define CTX_VMA_DONTDUMP    0x100 /* dd: MADV_DONTDUMP */
+#define CTX_VMA_LOCKED      0x200 /* lo: mlock(); a restart that cannot lock it fails */
+#define CTX_VMA_LOCKONFAULT 0x400 /* lf: mlock2(MLOCK_ONFAULT), with CTX_VMA_LOCKED */
+#define CTX_VMA_ADVICE      0x7f0 /* all of the above */
+#define CTX_VMA_GUARDS      0x800 /* guard pages (MADV_GUARD_INSTALL): struct ctx_range
+                                     runs follow the path, padded to 8 bytes */
+#define CTX_VMA_SYSV        0x1000 /* SHARED_ANON: an attached System V segment, removed
+                                      (IPC_RMID) but for its attachments; id.ino its shmid,
+                                      id.size its size, id.mode its permissions
+                                      and SHM_LOCKED (02000).  Restored
+                                      as a new IPC_PRIVATE segment: the same shmid only
+                                      for root (shm_next_id) and if it is free; an
+                                      unprivileged process cannot choose one */
+#define CTX_VMA_SEALED      0x2000 /* sl: mseal(), sealed again once everything else is
+                                      done to the region */
+#define CTX_VMA_MAYWRITE    0x4000 /* with SYSV: attached for writing (mw), whatever its
+                                      protection now; without it, SHM_RDONLY */
+#define CTX_VMA_KNOWN_FLAGS 0x7fff /* a reader refuses any other bit */
 
 struct ctx_vma {
     uint64_t start, end, pgoff;
@@ -225,7 +257,12 @@ struct ctx_vma {
     uint32_t flags;            /* CTX_VMA_* */
     uint32_t path_len;         /* includes NUL; 0 for anonymous */
     struct ctx_file_id id;
-    /* char path[path_len]; */
+    /* char path[path_len]; with CTX_VMA_GUARDS, from the next multiple of 8 bytes to
+     * the end of the record: struct ctx_range guards[], in order, inside the region */
+};
+
+struct ctx_range {
+    uint64_t start, end;
 };
 
 struct ctx_block {             /* one run of saved pages */

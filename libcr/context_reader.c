@@ -60,6 +60,37 @@ static const char *rec_name(uint32_t type)
     return type < sizeof names / sizeof *names ? names[type] : "unknown";
 }
 
+static size_t vma_guards_offset(const struct ctx_vma *v)
+{
+    return (sizeof *v + v->path_len + 7) & ~(size_t)7;
+}
+
+uint32_t ctx_vma_guards(const struct ctx_vma *v, const struct ctx_range **runs)
+{
+    const struct ctx_rec *r = (const struct ctx_rec *)v - 1;
+    size_t off = vma_guards_offset(v);
+    *runs = (const struct ctx_range *)((const char *)v + off);
+    return (v->flags & CTX_VMA_GUARDS) ? (uint32_t)((r->length - off) / sizeof **runs) : 0;
+}
+
+/* A region's record holds its path and, with CTX_VMA_GUARDS, nothing but ordered
+ * guard runs of whole pages inside the region after it. */
+static int check_vma_tail(const struct ctx_vma *v, uint32_t payload)
+{
+    size_t off = vma_guards_offset(v);
+    if (!(v->flags & CTX_VMA_GUARDS))
+        return payload == off;
+    if (payload <= off || (payload - off) % sizeof(struct ctx_range))
+        return 0;
+    const struct ctx_range *g;
+    uint32_t n = ctx_vma_guards(v, &g);
+    for (uint32_t i = 0; i < n; i++)
+        if (g[i].start % PAGE || g[i].end % PAGE || g[i].start >= g[i].end ||
+            g[i].start < (i ? g[i - 1].end : v->start) || g[i].end > v->end)
+            return 0;
+    return 1;
+}
+
 /* A string at the end of a record's payload: exactly `len` bytes, NUL only at the end. */
 static int check_tail(const void *rec, size_t fixed, uint32_t len, uint32_t payload, int allow_empty)
 {
@@ -181,10 +212,16 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
                 (f->kind == CTX_FD_SHARED && (f->source_fd < 0 || f->source_fd >= MAX_FDS || f->pos >= 65536)) ||
                 !check_tail(f, sizeof *f, f->path_len, r->length, 0) ||
                 f->extra_len > r->length - sizeof *f - f->path_len ||
-                (f->extra_len && f->kind != CTX_FD_PIPE && f->kind != CTX_FD_FIFO && f->kind != CTX_FD_EPOLL &&
+                (f->extra_len && !(f->flags & CTX_FD_MEMFD && f->kind == CTX_FD_FILE) &&
+                 f->kind != CTX_FD_PIPE && f->kind != CTX_FD_FIFO && f->kind != CTX_FD_EPOLL &&
                  f->kind != CTX_FD_UNIX_PAIR && f->kind != CTX_FD_LISTEN && f->kind != CTX_FD_TIMERFD &&
                  f->kind != CTX_FD_PTY && f->kind != CTX_FD_DISCONNECTED) ||
                 (f->kind == CTX_FD_TIMERFD && f->extra_len != sizeof(struct ctx_timerfd)) ||
+                (f->kind == CTX_FD_FILE && ((f->flags & ~(uint32_t)(CTX_FD_DELETED | CTX_FD_MEMFD)) ||
+                                            ((f->flags & CTX_FD_MEMFD) &&
+                                             (!(f->flags & CTX_FD_DELETED) ||
+                                              f->extra_len != sizeof(struct ctx_memfd) ||
+                                              strncmp((const char *)(f + 1), "/memfd:", 7))))) ||
                 (f->kind == CTX_FD_PTY && (f->pos > 1048575 || f->flags > CTX_FD_PTY_MASTER ||
                                            (f->flags ? f->extra_len < sizeof(struct ctx_pty) ||
                                                            f->extra_len > sizeof(struct ctx_pty) + CTX_PTY_DATA_MAX
@@ -206,11 +243,20 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
                 r->length < sizeof *v || v->start % PAGE || v->end % PAGE || v->start >= v->end ||
                 (v->end > USER_TOP && v->kind != CTX_VMA_VSYSCALL) || v->prot > 7 ||
                 v->kind < CTX_VMA_ANON || v->kind > CTX_VMA_VSYSCALL || v->pgoff % PAGE ||
+                (v->flags & ~(uint32_t)CTX_VMA_KNOWN_FLAGS) ||
+                ((v->flags & (CTX_VMA_ADVICE | CTX_VMA_SEALED)) && v->kind >= CTX_VMA_VDSO) ||
+                ((v->flags & CTX_VMA_LOCKONFAULT) && !(v->flags & CTX_VMA_LOCKED)) ||
+                ((v->flags & CTX_VMA_HUGEPAGE) && (v->flags & CTX_VMA_NOHUGEPAGE)) ||
+                ((v->flags & CTX_VMA_GUARDS) && v->kind >= CTX_VMA_VDSO) ||
+                ((v->flags & CTX_VMA_MAYWRITE) && !(v->flags & CTX_VMA_SYSV)) ||
+                ((v->flags & CTX_VMA_SYSV) &&
+                 (v->kind != CTX_VMA_SHARED_ANON || v->pgoff || !v->id.size || (v->id.mode & ~(0777u | 02000u)) ||
+                  v->id.ino > INT32_MAX || v->end - v->start != (v->id.size + PAGE - 1) / PAGE * PAGE)) ||
                 (nvmas && v->start < img->vmas[nvmas - 1]->end) ||
                 !check_tail(v, sizeof *v, v->path_len, r->length,
                             v->kind != CTX_VMA_FILE_PRIVATE && v->kind != CTX_VMA_FILE_SHARED) ||
                 ((v->kind == CTX_VMA_FILE_PRIVATE || v->kind == CTX_VMA_FILE_SHARED) &&
-                 ((const char *)(v + 1))[0] != '/'))
+                 ((const char *)(v + 1))[0] != '/') || !check_vma_tail(v, r->length))
                 return refuse(err, len, EBADMSG, "record %u: malformed memory map entry", seq);
             img->vmas[nvmas++] = v;
             break;

@@ -54,6 +54,9 @@ int ctx_verify_data(struct ctx_image *img, char *err, size_t errlen);
 void ctx_close(struct ctx_image *img);
 
 const char *ctx_vma_kind_name(uint32_t kind);
+/* The guard page runs of a region read by ctx_open (CTX_VMA_GUARDS): how many, and
+ * where they start in its record. */
+uint32_t ctx_vma_guards(const struct ctx_vma *v, const struct ctx_range **runs);
 /* The fd kinds' names come from their table (resources/resources.c). */
 const char *ctx_fd_kind_name(uint32_t kind);
 

@@ -29,13 +29,24 @@
 #define BLOCKS_OFF   (32 * MiB)
 #define BLOCKS_SIZE  (24 * MiB)
 #define CRCS_OFF     (56 * MiB)
-#define CRCS_SIZE    (7 * MiB)
+#define CRCS_SIZE    (5 * MiB) /* >= BLOCKS_SIZE / sizeof(struct ctx_block) * 4 + 8 */
+#define VMFLAGS_OFF  (61 * MiB)
+#define VMFLAGS_SIZE (2 * MiB)
 #define STATE_OFF    (63 * MiB) /* struct dump itself, shared with a snapshot child */
 
 #define PM_PRESENT (1ULL << 63)
 #define PM_SWAPPED (1ULL << 62)
 #define PM_FILE    (1ULL << 61)
 #define PM_GUARD   (1ULL << 58)   /* a guard page (MADV_GUARD_INSTALL), on 6.15 and newer */
+
+/* One region of /proc/self/smaps, read in the frozen process: a snapshot child has
+ * lost the mlock()s (fork does not copy them) and cannot tell. */
+struct vm_region {
+    uint64_t start, end;
+    uint32_t flags;            /* CTX_VMA_HUGEPAGE... */
+    uint32_t nofork;           /* a snapshot child would not see this memory as it is */
+    int64_t shmid;             /* an attached System V segment's id, or -1 */
+};
 
 struct dump {
     char *scratch;
@@ -61,6 +72,8 @@ struct dump {
     int child_err;             /* its errno */
     uint32_t released;         /* a tree's snapshot child: 1 the process may run, 2 gave up */
     const struct cr_ctl_prepare *tree; /* one process of a tree: what the requester found */
+    struct vm_region *regions; /* in the scratch, in address order */
+    uint32_t nregions;
 };
 
 

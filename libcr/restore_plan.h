@@ -17,7 +17,9 @@ struct rp_vma {
     uint64_t start, end, offset;   /* offset: in the file, bytes */
     uint32_t prot, kind, flags;    /* as in struct ctx_vma */
     int32_t fd;                    /* file mappings: an fd opened by cr_restart */
-    uint32_t has_data, pad;
+    uint32_t has_data;
+    uint32_t first_guard, nguards; /* its guard page runs in the plan's guards table */
+    uint32_t pad;
 };
 
 struct rp_block {
@@ -55,8 +57,9 @@ struct rp_mm_map {
 struct restore_plan {
     uint64_t hole_start, hole_len;
     int32_t ctx_fd, status_fd;
-    uint32_t nvmas, nblocks, nthreads, nunmap, nspecial, nclose;
+    uint32_t nvmas, nblocks, nthreads, nunmap, nspecial, nclose, nguards, pad0;
     uint64_t vmas_off, blocks_off, threads_off, unmap_off, close_off; /* from the plan */
+    uint64_t guards_off;           /* struct rp_range[nguards], from the plan */
     struct rp_special special[RP_SPECIALS];
     struct rp_mm_map mm;
     uint64_t auxv[64];

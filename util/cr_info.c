@@ -139,6 +139,11 @@ static void show(const struct ctx_image *img)
         else if (f->kind == CTX_FD_SHARED)
             printf("    %-4d %-7s %-2s  the file of fd %d of process number %llu\n", f->fd,
                    ctx_fd_kind_name(f->kind), acc, f->source_fd, (unsigned long long)f->pos);
+        else if (f->kind == CTX_FD_FILE && (f->flags & CTX_FD_MEMFD))
+            printf("    %-4d %-7s %-2s%s pos %llu  %s, contents saved, memfd seals 0x%x\n", f->fd,
+                   ctx_fd_kind_name(f->kind), acc, (f->open_flags & 02000) ? "+append" : "",
+                   (unsigned long long)f->pos, (const char *)(f + 1),
+                   ((const struct ctx_memfd *)((const char *)(f + 1) + f->path_len))->seals);
         else
             printf("    %-4d %-7s %-2s%s pos %llu  %s%s\n", f->fd, ctx_fd_kind_name(f->kind), acc,
                    (f->open_flags & 02000) ? "+append" : "", (unsigned long long)f->pos,
@@ -158,11 +163,27 @@ static void show(const struct ctx_image *img)
         total += saved ? saved[i] : 0;
         const char *name = v->path_len ? (const char *)(v + 1)
                          : (v->flags & 2) ? "[heap]" : (v->flags & 4) ? "[stack]" : "";
-        printf("    %012llx-%012llx %c%c%c %-12s %10s %10s saved  %s%s\n",
+        static const struct { uint32_t flag; const char *name; } advice[] = {
+            { CTX_VMA_HUGEPAGE, " hugepage" }, { CTX_VMA_NOHUGEPAGE, " nohugepage" },
+            { CTX_VMA_DONTFORK, " dontfork" }, { CTX_VMA_WIPEONFORK, " wipeonfork" },
+            { CTX_VMA_DONTDUMP, " dontdump" }, { CTX_VMA_LOCKED, " locked" },
+            { CTX_VMA_LOCKONFAULT, " onfault" }, { CTX_VMA_SEALED, " sealed" },
+        };
+        char adv[160] = "";
+        for (size_t k = 0; k < sizeof advice / sizeof advice[0]; k++)
+            if (v->flags & advice[k].flag)
+                strcat(adv, advice[k].name);
+        const struct ctx_range *runs;
+        unsigned long long guard_pages = 0;
+        for (uint32_t k = ctx_vma_guards(v, &runs); k-- > 0;)
+            guard_pages += (runs[k].end - runs[k].start) / 4096;
+        if (guard_pages)
+            snprintf(adv + strlen(adv), sizeof adv - strlen(adv), ", %llu guard pages", guard_pages);
+        printf("    %012llx-%012llx %c%c%c %-12s %10s %10s saved  %s%s%s%s\n",
                (unsigned long long)v->start, (unsigned long long)v->end,
                v->prot & PROT_READ ? 'r' : '-', v->prot & PROT_WRITE ? 'w' : '-',
                v->prot & PROT_EXEC ? 'x' : '-', ctx_vma_kind_name(v->kind), a, b, name,
-               (v->flags & CTX_VMA_SAVED) ? " (whole)" : "");
+               (v->flags & CTX_VMA_SAVED) ? " (whole)" : "", *adv ? " advised" : "", adv);
     }
     free(saved);
     char a[32], b[32];

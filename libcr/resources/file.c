@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -57,12 +58,17 @@ static int save_file(struct dump *d, struct fd_scan *s, const struct cr_fd_probe
         /* its contents go into the image: nothing else has them any more */
         if (d->ndeleted == (int)(sizeof d->deleted / sizeof d->deleted[0]))
             return fail(d, E2BIG, "fd %d: more than %d deleted files are open", fd, d->ndeleted);
-        struct ctx_fd *r = fd_record(d, fd, CTX_FD_FILE, path, 0);
+        int seals = strncmp(path, "/memfd:", 7) ? -1 : fcntl(fd, F_GET_SEALS);
+        struct ctx_fd *r = fd_record(d, fd, CTX_FD_FILE, path, seals >= 0 ? sizeof(struct ctx_memfd) : 0);
         if (!r)
             return fail(d, E2BIG, "too much metadata");
         off_t pos = lseek(fd, 0, SEEK_CUR);
         r->pos = pos < 0 ? 0 : (uint64_t)pos;
         r->flags = CTX_FD_DELETED;
+        if (seals >= 0) {
+            r->flags |= CTX_FD_MEMFD;
+            ((struct ctx_memfd *)((char *)(r + 1) + r->path_len))->seals = (uint32_t)seals;
+        }
         file_id_of(&p->st, &r->id);
         d->deleted[d->ndeleted].fd = fd;
         d->deleted[d->ndeleted].rec = d->proc->nfds - 1;
@@ -108,6 +114,16 @@ int check_path(const struct ctx_fd *f, const struct cr_restart_opts *o, char *er
 /* The flags open() takes back: access mode and file status, not O_TMPFILE & co. */
 #define REOPEN_FLAGS (O_ACCMODE | O_APPEND | O_NONBLOCK | O_DSYNC | O_SYNC | O_DIRECT | O_NOATIME | O_LARGEFILE)
 
+int cr_make_memfd(const char *path)
+{
+    char name[256];
+    snprintf(name, sizeof name, "%s", path + 7);
+    size_t n = strlen(name);
+    if (n >= 10 && !strcmp(name + n - 10, " (deleted)"))
+        name[n - 10] = 0;
+    return memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+}
+
 /* A file that was deleted while open: an unnamed file again (O_TMPFILE, where it
  * was, or in the working directory), with the saved contents, opened as it was. */
 static int recreate_deleted(struct child *c, const struct ctx_fd *f, uint32_t rec)
@@ -120,8 +136,15 @@ static int recreate_deleted(struct child *c, const struct ctx_fd *f, uint32_t re
     char *slash = strrchr(dir, '/');
     if (slash && slash != dir)
         *slash = 0;
-    int tmp = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    int tmp = -1;
+    for (uint32_t k = 0; (f->flags & CTX_FD_MEMFD) && c->pool && k < c->pool->nmems && tmp < 0; k++)
+        if (c->pool->mems[k].fd >= 0 && c->pool->mems[k].dev == f->id.dev &&
+            c->pool->mems[k].ino == f->id.ino) /* the tree's processes map it: the same one */
+            tmp = fcntl(c->pool->mems[k].fd, F_DUPFD_CLOEXEC, 0);
     if (tmp < 0)
+        tmp = (f->flags & CTX_FD_MEMFD) ? cr_make_memfd(path)
+                                        : open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (tmp < 0 && !(f->flags & CTX_FD_MEMFD))
         tmp = open(".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
     if (tmp < 0)
         child_fail(c, errno, "cannot recreate the deleted file %s of fd %d: %s", path, f->fd,
@@ -151,6 +174,11 @@ static int recreate_deleted(struct child *c, const struct ctx_fd *f, uint32_t re
     int obj = open(self, ((int)f->open_flags & REOPEN_FLAGS) | O_NOCTTY);
     if (obj < 0)
         child_fail(c, errno, "cannot reopen the recreated file of fd %d: %s", f->fd, strerror(errno));
+    /* a memfd's seals last, through a writable fd: they may forbid writing its contents */
+    const struct ctx_memfd *m = (const void *)((const char *)(f + 1) + f->path_len);
+    if ((f->flags & CTX_FD_MEMFD) && m->seals && fcntl(tmp, F_ADD_SEALS, (int)m->seals) < 0)
+        child_fail(c, errno, "cannot seal the memfd %s of fd %d again (seals 0x%x)", path,
+                   f->fd, m->seals);
     close(tmp);
     if (lseek(obj, (off_t)f->pos, SEEK_SET) < 0)
         child_fail(c, errno, "cannot seek the file of fd %d: %s", f->fd, strerror(errno));
