@@ -63,6 +63,7 @@ enum ctx_rec_type {
     CTX_REC_BLOCK_CRCS = 6,
     CTX_REC_END = 7,
     CTX_REC_TREE_PROC = 8,     /* tree files only: one per process of the tree */
+    CTX_REC_LOCK = 9,          /* struct ctx_lock: right after the fd record it belongs to */
 };
 
 struct ctx_rec {
@@ -192,6 +193,21 @@ struct ctx_epoll_target {      /* the extra of a CTX_FD_EPOLL record */
     int32_t fd;
     uint32_t events;
     uint64_t data;
+};
+
+/* A file lock the process holds, taken again through fd `fd` (the fd record just before
+ * it) before the program runs.  A flock or OFD lock belongs to the open file (an fd of
+ * a dup or of a tree's shared file carries none: the first fd of that open file does);
+ * a POSIX record lock belongs to the process. */
+enum ctx_lock_kind { CTX_LOCK_FLOCK = 1, CTX_LOCK_POSIX = 2, CTX_LOCK_OFD = 3 };
+
+struct ctx_lock {
+    int32_t fd;
+    uint32_t kind;             /* enum ctx_lock_kind */
+    uint32_t type;             /* F_RDLCK (0) or F_WRLCK (1); flock: shared or exclusive */
+    uint32_t pad;
+    uint64_t start, len;       /* POSIX, OFD: the byte range, len 0 up to any end of file;
+                                  flock: 0, 0 */
 };
 
 enum ctx_vma_kind {

@@ -16,6 +16,7 @@
 #define USER_TOP 0x800000000000ULL
 #define MAX_THREADS 4096
 #define MAX_FDS (1 << 20)
+#define MAX_LOCKS (1 << 20)
 
 static int refuse(char *err, size_t len, int code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -56,7 +57,8 @@ const char *ctx_vma_kind_name(uint32_t kind)
 static const char *rec_name(uint32_t type)
 {
     static const char *const names[] = { "?", "process", "thread", "fd", "memory map",
-                                         "block table", "block checksums", "end" };
+                                         "block table", "block checksums", "end", "tree process",
+                                         "lock" };
     return type < sizeof names / sizeof *names ? names[type] : "unknown";
 }
 
@@ -195,6 +197,24 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
                 (nfds && f->fd <= img->fds[nfds - 1]->fd))
                 return refuse(err, len, EBADMSG, "record %u: malformed fd record", seq);
             img->fds[nfds++] = f;
+            break;
+        }
+        case CTX_REC_LOCK: {
+            const struct ctx_lock *l = pl;
+            if (!p || !nfds || nvmas || r->length < sizeof *l || l->fd != img->fds[nfds - 1]->fd ||
+                l->kind < CTX_LOCK_FLOCK || l->kind > CTX_LOCK_OFD || l->type > 1 || l->pad ||
+                (l->kind == CTX_LOCK_FLOCK ? l->start || l->len
+                                           : l->start > INT64_MAX || l->len > INT64_MAX - l->start) ||
+                img->nlocks >= MAX_LOCKS)
+                return refuse(err, len, EBADMSG, "record %u: malformed lock record", seq);
+            if (!(img->nlocks & (img->nlocks - 1))) { /* 0 or a power of two: full, double */
+                const struct ctx_lock **more = realloc(img->locks, (img->nlocks ? 2 * img->nlocks : 1) *
+                                                                       sizeof *more);
+                if (!more)
+                    return refuse(err, len, ENOMEM, "out of memory");
+                img->locks = more;
+            }
+            img->locks[img->nlocks++] = l;
             break;
         }
         case CTX_REC_VMA: {
@@ -576,6 +596,7 @@ void ctx_close(struct ctx_image *img)
     free(img->meta);
     free(img->threads);
     free(img->fds);
+    free(img->locks);
     free(img->vmas);
     free(img->crcs);
     memset(img, 0, sizeof *img);

@@ -19,6 +19,8 @@ struct ctx_image {
     const char *exe, *cwd;
     const struct ctx_thread **threads;
     const struct ctx_fd **fds;
+    const struct ctx_lock **locks;     /* the file locks the process holds */
+    uint32_t nlocks;
     const struct ctx_vma **vmas;
     const struct ctx_block *blocks;
     uint32_t *crcs;                    /* one per block */

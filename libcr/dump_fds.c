@@ -32,6 +32,8 @@ static int add_fd(struct dump *d, struct fd_scan *s, int fd)
         int rc = (*k)->save(d, s, &p);
         if (rc == 0 && !(*k)->alias && d->proc->nfds > before && s->nseen < MAX_SEEN)
             s->seen[s->nseen++] = (typeof(s->seen[0])){ fd, p.st.st_dev, p.st.st_ino };
+        if (rc == 0 && d->proc->nfds > before)
+            rc = save_locks(d, &p, (*k)->kind);
         return rc;
     }
     return fail(d, ENOTSUP, "fd %d is %s, a kind of file this version cannot save", fd, path);

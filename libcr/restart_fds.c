@@ -1,6 +1,7 @@
 /* cr_restart's child puts back the image's file descriptors: each record's object,
  * from the tree's pool or made by its kind (resources/), placed at its number; the
- * late kinds (epoll, whose targets must exist) after every other fd. */
+ * late kinds (epoll, whose targets must exist) after every other fd; then the file
+ * locks the process held. */
 #define _GNU_SOURCE
 #include "restart_child.h"
 
@@ -72,6 +73,7 @@ void restore_fds(struct child *c)
     for (const struct cr_fd_ops *const *k = cr_fd_kinds; *k; k++)
         if ((*k)->finish)
             (*k)->finish(c);
+    restore_locks(c);
     for (int i = 0; i < 3; i++)
         if (c->stdio[i] >= 0)
             close(c->stdio[i]);

@@ -132,6 +132,21 @@ static void show(const struct ctx_image *img)
                    (f->open_flags & 02000) ? "+append" : "", (unsigned long long)f->pos,
                    (const char *)(f + 1), (f->flags & CTX_FD_DELETED) ? ", contents saved" : "");
     }
+    if (img->nlocks)
+        printf("  locks: %u\n", img->nlocks);
+    for (uint32_t i = 0; i < img->nlocks; i++) {
+        const struct ctx_lock *l = img->locks[i];
+        static const char *const kinds[] = { "?", "flock", "POSIX", "OFD" };
+        if (l->kind == CTX_LOCK_FLOCK)
+            printf("    fd %-4d flock %s\n", l->fd, l->type ? "exclusive" : "shared");
+        else if (l->len)
+            printf("    fd %-4d %-5s %s bytes %llu-%llu\n", l->fd, kinds[l->kind],
+                   l->type ? "write" : "read", (unsigned long long)l->start,
+                   (unsigned long long)(l->start + l->len - 1));
+        else
+            printf("    fd %-4d %-5s %s bytes %llu-EOF\n", l->fd, kinds[l->kind],
+                   l->type ? "write" : "read", (unsigned long long)l->start);
+    }
     unsigned long long *saved = calloc(p->nvmas + 1, sizeof *saved), mapped = 0, total = 0;
     for (uint32_t i = 0; saved && i < img->hdr.nblocks; i++)
         if (!(img->blocks[i].vma & CTX_BLOCK_FILE))

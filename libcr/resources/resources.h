@@ -160,6 +160,14 @@ int save_unix_pair(struct dump *d, int fd, const struct stat *st, int domain, in
                    int tcp_inside, const char *here, const char *there, uint64_t peer_ino,
                    char *buf, size_t bufsize);
 
+/* lock.c: the locks fd holds, saved after its record (saved_as: the kind that saved
+ * it); taken again once every fd is placed (the POSIX ones checked there, taken by the
+ * restorer from posix_lock_plan(): their number, and into out when not NULL). */
+int save_locks(struct dump *d, const struct cr_fd_probe *p, uint32_t saved_as);
+void restore_locks(struct child *c);
+struct rp_lock;
+uint32_t posix_lock_plan(const struct ctx_image *img, struct rp_lock *out);
+
 /* shared.c: the object of fd `fd` of the tree's process number `member`, made by the
  * pool (-1 none). */
 int pool_origin(struct child *c, uint32_t member, int fd);
