@@ -64,6 +64,7 @@ enum ctx_rec_type {
     CTX_REC_END = 7,
     CTX_REC_TREE_PROC = 8,     /* tree files only: one per process of the tree */
     CTX_REC_LOCK = 9,          /* struct ctx_lock: right after the fd record it belongs to */
+    CTX_REC_EPOLL_FILE = 10,   /* struct ctx_epoll_file: right after its epoll's fd record */
 };
 
 struct ctx_rec {
@@ -190,7 +191,8 @@ struct ctx_fd {
 };
 
 struct ctx_epoll_target {      /* the extra of a CTX_FD_EPOLL record */
-    int32_t fd;
+    int32_t fd;                /* the number it was added with (its file: a ctx_epoll_file
+                                  names the fd that has it, when this one no longer does) */
     uint32_t events;
     uint64_t data;
 };
@@ -208,6 +210,16 @@ struct ctx_lock {
     uint32_t pad;
     uint64_t start, len;       /* POSIX, OFD: the byte range, len 0 up to any end of file;
                                   flock: 0, 0 */
+};
+
+/* A target of the epoll (the fd record just before it) added through an fd number that
+ * no longer leads to its file (closed after a dup, or reused): the file is fd holder's.
+ * The interest is keyed by the old number (EPOLL_CTL_MOD/DEL name it) and kept so. */
+struct ctx_epoll_file {
+    int32_t epoll_fd;
+    uint32_t target;           /* index in the epoll's ctx_epoll_target list */
+    int32_t holder;
+    uint32_t pad;
 };
 
 enum ctx_vma_kind {

@@ -58,7 +58,7 @@ static const char *rec_name(uint32_t type)
 {
     static const char *const names[] = { "?", "process", "thread", "fd", "memory map",
                                          "block table", "block checksums", "end", "tree process",
-                                         "lock" };
+                                         "lock", "epoll target" };
     return type < sizeof names / sizeof *names ? names[type] : "unknown";
 }
 
@@ -118,6 +118,19 @@ static int check_header(const struct ctx_header *h, uint64_t size, char *err, si
     if (h->nblocks > h->data_length / PAGE)
         return refuse(err, len, EBADMSG, "header: %u blocks in %llu bytes", h->nblocks,
                       (unsigned long long)h->data_length);
+    return 0;
+}
+
+/* An array of n pointers that records are appended to: full at 0 and at each power of
+ * two, then doubled. */
+static int grow(void **arr, uint32_t n)
+{
+    if (n & (n - 1))
+        return 0;
+    void *more = realloc(*arr, (n ? 2 * (size_t)n : 1) * sizeof(void *));
+    if (!more)
+        return -1;
+    *arr = more;
     return 0;
 }
 
@@ -207,14 +220,21 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
                                            : l->start > INT64_MAX || l->len > INT64_MAX - l->start) ||
                 img->nlocks >= MAX_LOCKS)
                 return refuse(err, len, EBADMSG, "record %u: malformed lock record", seq);
-            if (!(img->nlocks & (img->nlocks - 1))) { /* 0 or a power of two: full, double */
-                const struct ctx_lock **more = realloc(img->locks, (img->nlocks ? 2 * img->nlocks : 1) *
-                                                                       sizeof *more);
-                if (!more)
-                    return refuse(err, len, ENOMEM, "out of memory");
-                img->locks = more;
-            }
+            if (grow((void *)&img->locks, img->nlocks) < 0)
+                return refuse(err, len, ENOMEM, "out of memory");
             img->locks[img->nlocks++] = l;
+            break;
+        }
+        case CTX_REC_EPOLL_FILE: {
+            const struct ctx_epoll_file *e = pl;
+            const struct ctx_fd *ep = nfds ? img->fds[nfds - 1] : NULL;
+            if (!p || !ep || nvmas || r->length < sizeof *e || ep->kind != CTX_FD_EPOLL ||
+                e->epoll_fd != ep->fd || e->target >= ep->extra_len / sizeof(struct ctx_epoll_target) ||
+                e->holder < 0 || e->holder >= MAX_FDS || e->pad || img->nepoll_files >= MAX_FDS)
+                return refuse(err, len, EBADMSG, "record %u: malformed epoll target record", seq);
+            if (grow((void *)&img->epoll_files, img->nepoll_files) < 0)
+                return refuse(err, len, ENOMEM, "out of memory");
+            img->epoll_files[img->nepoll_files++] = e;
             break;
         }
         case CTX_REC_VMA: {
@@ -597,6 +617,7 @@ void ctx_close(struct ctx_image *img)
     free(img->threads);
     free(img->fds);
     free(img->locks);
+    free(img->epoll_files);
     free(img->vmas);
     free(img->crcs);
     memset(img, 0, sizeof *img);

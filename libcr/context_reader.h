@@ -21,6 +21,8 @@ struct ctx_image {
     const struct ctx_fd **fds;
     const struct ctx_lock **locks;     /* the file locks the process holds */
     uint32_t nlocks;
+    const struct ctx_epoll_file **epoll_files; /* epoll targets added through another fd */
+    uint32_t nepoll_files;
     const struct ctx_vma **vmas;
     const struct ctx_block *blocks;
     uint32_t *crcs;                    /* one per block */

@@ -61,6 +61,8 @@ int collect_fds(struct dump *d)
                 fds[fds_n++] = fd;
         }
     close(dfd);
+    s->fds = fds;
+    s->nfds = fds_n;
     int rc = 0;
     for (const struct cr_fd_ops *const *k = cr_fd_kinds; rc == 0 && *k; k++)
         if ((*k)->scan)

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -59,17 +60,34 @@ void restore_fds(struct child *c)
         if (own && obj != f->fd)
             close(obj);
     }
+    /* the late ones, each once what it needs is placed */
+    char *done = calloc(img->proc->nfds + 1, 1);
+    if (!done)
+        child_fail(c, ENOMEM, "out of memory");
+    uint32_t left = 0;
     for (uint32_t i = 0; i < img->proc->nfds; i++) {
-        const struct ctx_fd *f = img->fds[i];
-        const struct cr_fd_ops *k = cr_fd_kind(f->kind);
-        int own;
-        if (!k || !k->late)
-            continue;
-        int obj = fd_restore(c, k, f, i, &own);
-        place_fd(c, obj, f);
-        if (own && obj != f->fd)
-            close(obj);
+        const struct cr_fd_ops *k = cr_fd_kind(img->fds[i]->kind);
+        left += k && k->late;
     }
+    for (int force = 0; left;) {
+        uint32_t before = left;
+        for (uint32_t i = 0; i < img->proc->nfds; i++) {
+            const struct ctx_fd *f = img->fds[i];
+            const struct cr_fd_ops *k = cr_fd_kind(f->kind);
+            int own;
+            if (done[i] || !k || !k->late || (!force && k->ready && !k->ready(c, f)))
+                continue;
+            int obj = fd_restore(c, k, f, i, &own);
+            place_fd(c, obj, f);
+            if (own && obj != f->fd)
+                close(obj);
+            done[i] = 1;
+            left--;
+        }
+        force = left == before; /* none was ready: the rest in order, their own failures
+                                   say what is missing */
+    }
+    free(done);
     for (const struct cr_fd_ops *const *k = cr_fd_kinds; *k; k++)
         if ((*k)->finish)
             (*k)->finish(c);

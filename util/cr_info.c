@@ -132,6 +132,11 @@ static void show(const struct ctx_image *img)
                    (f->open_flags & 02000) ? "+append" : "", (unsigned long long)f->pos,
                    (const char *)(f + 1), (f->flags & CTX_FD_DELETED) ? ", contents saved" : "");
     }
+    for (uint32_t i = 0; i < img->nepoll_files; i++) {
+        const struct ctx_epoll_file *e = img->epoll_files[i];
+        printf("  epoll fd %d watches the file of fd %d as its target %u (added through a number "
+               "that no longer leads to it)\n", e->epoll_fd, e->holder, e->target);
+    }
     if (img->nlocks)
         printf("  locks: %u\n", img->nlocks);
     for (uint32_t i = 0; i < img->nlocks; i++) {

@@ -59,6 +59,8 @@ struct fd_scan {
     int ptys[64];              /* indices of the pseudo-terminals whose master we have */
     int nptys;
     struct sock_scan socks;
+    const int *fds;            /* every fd of the process (in the scratch) */
+    int nfds;
 };
 
 struct cr_fd_probe {           /* one fd, as the dumper's driver found it */
@@ -105,6 +107,9 @@ struct cr_fd_ops {
      * (1 on entry): the driver closes it once placed.  Without it: make, owned. */
     int (*restore)(struct child *c, const struct ctx_fd *f, uint32_t rec, int *own);
     int late;                  /* restored after every other fd (epoll: its targets) */
+    /* late: whether what it needs is placed (an epoll inside an epoll waits for the
+       inner one); without it, ready at once */
+    int (*ready)(struct child *c, const struct ctx_fd *f);
     int restore_nonblock;      /* the driver sets O_NONBLOCK as saved once it is placed */
     /* after every fd is placed: closes what the kind kept for the restore */
     void (*finish)(struct child *c);
