@@ -1,6 +1,7 @@
 /* Regular files and directories, by path and offset, and the /dev/null family: saved
- * as where they lead, opened again there at restart.  A file deleted while open has
- * its contents saved in the image and comes back as an unnamed file with them. */
+ * as where they lead, opened again there at restart (an O_PATH fd of any file as
+ * O_PATH, a symbolic link's without following it).  A file deleted while open has its
+ * contents saved in the image and comes back as an unnamed file with them. */
 #define _GNU_SOURCE
 #include "resources.h"
 
@@ -40,10 +41,18 @@ static int save_path(struct dump *d, const struct cr_fd_probe *p, uint32_t kind)
     return 0;
 }
 
+static int is_opath(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    return fl >= 0 && (fl & O_PATH);
+}
+
+/* An O_PATH fd, of whatever kind of file (a symbolic link, a device, a FIFO...), only
+ * names it: saved as a file is, by path. */
 static int detect_file(const struct dump *d, struct fd_scan *s, const struct cr_fd_probe *p)
 {
     (void)d, (void)s;
-    return S_ISREG(p->st.st_mode) || S_ISDIR(p->st.st_mode);
+    return S_ISREG(p->st.st_mode) || S_ISDIR(p->st.st_mode) || is_opath(p->fd);
 }
 
 static int save_file(struct dump *d, struct fd_scan *s, const struct cr_fd_probe *p)
@@ -70,11 +79,13 @@ static int save_file(struct dump *d, struct fd_scan *s, const struct cr_fd_probe
         d->ndeleted++;
         return 0;
     }
-    if (deleted)
+    if (deleted && S_ISDIR(p->st.st_mode))
         return fail(d, ENOTSUP, "fd %d: the directory %s was deleted", fd, path);
+    if (deleted)
+        return fail(d, ENOTSUP, "fd %d (O_PATH): %s was deleted", fd, path);
     if (path[0] != '/')
         return fail(d, ENOTSUP, "fd %d refers to %s, which has no path", fd, path);
-    return save_path(d, p, S_ISREG(p->st.st_mode) ? CTX_FD_FILE : CTX_FD_DIR);
+    return save_path(d, p, S_ISDIR(p->st.st_mode) ? CTX_FD_DIR : CTX_FD_FILE);
 }
 
 static int detect_device(const struct dump *d, struct fd_scan *s, const struct cr_fd_probe *p)
@@ -99,7 +110,7 @@ int check_path(const struct ctx_fd *f, const struct cr_restart_opts *o, char *er
     int moved;
     const char *path = relocate(o, (const char *)(f + 1), buf, sizeof buf, &moved);
     struct stat st;
-    if (stat(path, &st) < 0)
+    if ((S_ISLNK(f->id.mode) ? lstat(path, &st) : stat(path, &st)) < 0)
         return cr_say(err, len, ENOENT, "%s (open as fd %d) is gone (%s): put it back, or use "
                    "--relocate", path, f->fd, strerror(errno));
     return 0;
@@ -164,11 +175,14 @@ static int reopen_by_path(struct child *c, const struct ctx_fd *f)
     const char *path = relocate(c->o, (const char *)(f + 1), buf, sizeof buf, &moved);
     int flags = (int)f->open_flags & REOPEN_FLAGS;
     if (f->kind == CTX_FD_DIR)
-        flags = O_RDONLY | O_DIRECTORY | (flags & O_CLOEXEC);
+        flags = O_RDONLY | O_DIRECTORY;
+    if (f->open_flags & O_PATH) /* the link itself, not where it leads */
+        flags = O_PATH | (S_ISLNK(f->id.mode) ? O_NOFOLLOW : 0) | (f->kind == CTX_FD_DIR ? O_DIRECTORY : 0);
     int obj = open(path, flags | O_NOCTTY);
     if (obj < 0)
         child_fail(c, errno, "cannot reopen %s as fd %d: %s", path, f->fd, strerror(errno));
-    if ((f->kind == CTX_FD_FILE || f->kind == CTX_FD_DIR) && lseek(obj, (off_t)f->pos, SEEK_SET) < 0)
+    if ((f->kind == CTX_FD_FILE || f->kind == CTX_FD_DIR) && !(f->open_flags & O_PATH) &&
+        lseek(obj, (off_t)f->pos, SEEK_SET) < 0)
         child_fail(c, errno, "cannot seek %s to %llu: %s", path, (unsigned long long)f->pos,
                    strerror(errno));
     return obj;
