@@ -174,7 +174,8 @@ struct ctx_pty {
 
 #define CTX_FD_EVENTFD_SEMAPHORE 0x1
 #define CTX_FD_DELETED 0x2       /* a file deleted while open: its contents are saved in
-                                    blocks marked CTX_BLOCK_FILE, id.size bytes long */
+                                    blocks marked CTX_BLOCK_FILE, id.size bytes long (its
+                                    holes left out: no block); id.mode its mode */
 
 struct ctx_fd {
     int32_t fd;

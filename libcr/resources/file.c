@@ -88,6 +88,65 @@ static int save_file(struct dump *d, struct fd_scan *s, const struct cr_fd_probe
     return save_path(d, p, S_ISDIR(p->st.st_mode) ? CTX_FD_DIR : CTX_FD_FILE);
 }
 
+/* A new open of deleted file number i for reading (its own offset, any access mode
+ * the process has it in: write-only, O_PATH), or -errno with the message in d. */
+static int open_deleted(struct dump *d, int i)
+{
+    char self[64];
+    int fd = d->deleted[i].fd;
+    snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
+    int r = open(self, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (r < 0)
+        return fail(d, errno, "fd %d: the contents of its deleted file cannot be read for saving "
+                    "(opening it again for reading): give its owner read permission", fd);
+    return r;
+}
+
+int deleted_file_blocks(struct dump *d, int i)
+{
+    int r = open_deleted(d, i);
+    if (r < 0)
+        return r;
+    uint64_t size = d->deleted[i].size, end = 0;
+    int rc = 0;
+    while (rc == 0 && end < size) {
+        off_t data = lseek(r, (off_t)end, SEEK_DATA), hole;
+        if (data < 0 && errno == ENXIO)
+            break; /* a hole up to the end */
+        if (data < 0) /* no SEEK_DATA here: all of it */
+            data = (off_t)end, hole = (off_t)size;
+        else if ((hole = lseek(r, data, SEEK_HOLE)) < 0 || (uint64_t)hole > size)
+            hole = (off_t)size;
+        uint64_t from = (uint64_t)data & ~(PAGE - 1);
+        if (from < end)
+            from = end;
+        end = ((uint64_t)hole + PAGE - 1) & ~(PAGE - 1);
+        uint64_t upto = end < size ? end : size;
+        for (uint64_t off = from; off < upto; off += CTX_BLOCK_MAX_PAGES * PAGE) {
+            uint64_t len = upto - off < CTX_BLOCK_MAX_PAGES * PAGE ? upto - off : CTX_BLOCK_MAX_PAGES * PAGE;
+            if ((d->nblocks + 1) * sizeof(struct ctx_block) > BLOCKS_SIZE) {
+                rc = fail(d, E2BIG, "too many memory blocks");
+                break;
+            }
+            d->blocks[d->nblocks++] = (struct ctx_block){ off, 0, (uint32_t)((len + PAGE - 1) / PAGE),
+                                                          CTX_BLOCK_FILE | d->deleted[i].rec };
+        }
+    }
+    close(r);
+    return rc;
+}
+
+int deleted_file_read(struct dump *d, int i, void *buf, size_t len, uint64_t off)
+{
+    int r = open_deleted(d, i);
+    if (r < 0)
+        return r;
+    ssize_t got = pread(r, buf, len, (off_t)off);
+    int e = errno;
+    close(r);
+    return got < 0 ? fail(d, e, "reading the deleted file at fd %d", d->deleted[i].fd) : 0;
+}
+
 static int detect_device(const struct dump *d, struct fd_scan *s, const struct cr_fd_probe *p)
 {
     (void)d, (void)s;
@@ -134,7 +193,7 @@ static int recreate_deleted(struct child *c, const struct ctx_fd *f, uint32_t re
     int tmp = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
     if (tmp < 0)
         tmp = open(".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-    if (tmp < 0)
+    if (tmp < 0 || fchmod(tmp, f->id.mode & 07777) < 0)
         child_fail(c, errno, "cannot recreate the deleted file %s of fd %d: %s", path, f->fd,
                    strerror(errno));
     char *data = malloc(CTX_BLOCK_MAX_PAGES * 4096);
@@ -159,11 +218,11 @@ static int recreate_deleted(struct child *c, const struct ctx_fd *f, uint32_t re
         child_fail(c, errno, "cannot size the file of fd %d: %s", f->fd, strerror(errno));
     char self[64];
     snprintf(self, sizeof self, "/proc/self/fd/%d", tmp);
-    int obj = open(self, ((int)f->open_flags & REOPEN_FLAGS) | O_NOCTTY);
+    int obj = open(self, (f->open_flags & O_PATH) ? O_PATH : ((int)f->open_flags & REOPEN_FLAGS) | O_NOCTTY);
     if (obj < 0)
         child_fail(c, errno, "cannot reopen the recreated file of fd %d: %s", f->fd, strerror(errno));
     close(tmp);
-    if (lseek(obj, (off_t)f->pos, SEEK_SET) < 0)
+    if (!(f->open_flags & O_PATH) && lseek(obj, (off_t)f->pos, SEEK_SET) < 0)
         child_fail(c, errno, "cannot seek the file of fd %d: %s", f->fd, strerror(errno));
     return obj;
 }
