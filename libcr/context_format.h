@@ -65,6 +65,8 @@ enum ctx_rec_type {
     CTX_REC_TREE_PROC = 8,     /* tree files only: one per process of the tree */
     CTX_REC_LOCK = 9,          /* struct ctx_lock: right after the fd record it belongs to */
     CTX_REC_EPOLL_FILE = 10,   /* struct ctx_epoll_file: right after its epoll's fd record */
+    CTX_REC_DELETED_DIR = 11,  /* struct ctx_deleted_dir: right after the process record (the
+                                  working directory) or a directory's fd record */
 };
 
 struct ctx_rec {
@@ -175,7 +177,8 @@ struct ctx_pty {
 #define CTX_FD_EVENTFD_SEMAPHORE 0x1
 #define CTX_FD_DELETED 0x2       /* a file deleted while open: its contents are saved in
                                     blocks marked CTX_BLOCK_FILE, id.size bytes long (its
-                                    holes left out: no block); id.mode its mode */
+                                    holes left out: no block); id.mode its mode.  A
+                                    directory: see struct ctx_deleted_dir */
 
 struct ctx_fd {
     int32_t fd;
@@ -211,6 +214,15 @@ struct ctx_lock {
     uint32_t pad;
     uint64_t start, len;       /* POSIX, OFD: the byte range, len 0 up to any end of file;
                                   flock: 0, 0 */
+};
+
+/* A directory deleted while it was the working directory (its path, the process
+ * record's cwd) or open (the fd record of kind CTX_FD_DIR with CTX_FD_DELETED just
+ * before it, its path the record's): made again at restart under that path with its
+ * mode, entered or opened, and removed. */
+struct ctx_deleted_dir {
+    int32_t fd;                /* -1: the working directory */
+    uint32_t mode;             /* st_mode */
 };
 
 /* A target of the epoll (the fd record just before it) added through an fd number that

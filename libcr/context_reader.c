@@ -58,7 +58,7 @@ static const char *rec_name(uint32_t type)
 {
     static const char *const names[] = { "?", "process", "thread", "fd", "memory map",
                                          "block table", "block checksums", "end", "tree process",
-                                         "lock", "epoll target" };
+                                         "lock", "epoll target", "deleted directory" };
     return type < sizeof names / sizeof *names ? names[type] : "unknown";
 }
 
@@ -235,6 +235,19 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
             if (grow((void *)&img->epoll_files, img->nepoll_files) < 0)
                 return refuse(err, len, ENOMEM, "out of memory");
             img->epoll_files[img->nepoll_files++] = e;
+            break;
+        }
+        case CTX_REC_DELETED_DIR: {
+            const struct ctx_deleted_dir *dd = pl;
+            const struct ctx_fd *f = nfds ? img->fds[nfds - 1] : NULL;
+            if (!p || r->length < sizeof *dd || !S_ISDIR(dd->mode) || nvmas ||
+                (dd->fd == -1 ? nthreads || img->cwd_deleted || img->cwd[0] != '/'
+                              : !f || f->fd != dd->fd || f->kind != CTX_FD_DIR ||
+                                    !(f->flags & CTX_FD_DELETED) || f->id.mode != dd->mode ||
+                                    ((const char *)(f + 1))[0] != '/'))
+                return refuse(err, len, EBADMSG, "record %u: malformed deleted directory record", seq);
+            if (dd->fd == -1)
+                img->cwd_deleted = dd;
             break;
         }
         case CTX_REC_VMA: {

@@ -17,6 +17,7 @@ struct ctx_image {
     char *meta;                        /* the metadata records, as read */
     const struct ctx_proc *proc;
     const char *exe, *cwd;
+    const struct ctx_deleted_dir *cwd_deleted; /* the working directory was deleted */
     const struct ctx_thread **threads;
     const struct ctx_fd **fds;
     const struct ctx_lock **locks;     /* the file locks the process holds */

@@ -66,8 +66,13 @@ static int collect_proc(struct dump *d)
     char *text = d->scratch + TEXT_OFF;
     size_t exe_len = strlen(crt.exe_path) + 1;
     char cwd[CTX_PATH_MAX];
-    if (syscall(SYS_getcwd, cwd, sizeof cwd) < 0)
-        return fail(d, errno, "reading the current directory");
+    uint32_t cwd_deleted = 0; /* its mode, when it was deleted */
+    if (syscall(SYS_getcwd, cwd, sizeof cwd) < 0) {
+        int rc = errno == ENOENT ? deleted_cwd(d, cwd, sizeof cwd, &cwd_deleted)
+                                 : fail(d, errno, "reading the current directory");
+        if (rc < 0)
+            return rc;
+    }
     size_t cwd_len = strlen(cwd) + 1;
     struct ctx_proc *p = rec_add(d, CTX_REC_PROC, sizeof *p + exe_len + cwd_len);
     if (!p)
@@ -163,7 +168,7 @@ static int collect_proc(struct dump *d)
     char *tail = (char *)(p + 1);
     memcpy(tail, crt.exe_path, exe_len);
     memcpy(tail + exe_len, cwd, cwd_len);
-    return 0;
+    return cwd_deleted ? deleted_cwd_record(d, cwd_deleted) : 0;
 }
 
 static int add_thread(struct dump *d, const struct cr_thread_slot *s, uint32_t index)

@@ -74,5 +74,9 @@ int collect_fds(struct dump *d);
  * holes left out; reading them (0, or -errno with the message in d). */
 int deleted_file_blocks(struct dump *d, int i);
 int deleted_file_read(struct dump *d, int i, void *buf, size_t len, uint64_t off);
+/* resources/file.c: the working directory, deleted (getcwd: ENOENT): its path as it was
+ * into cwd and its mode; then its record, after the process record. */
+int deleted_cwd(struct dump *d, char *cwd, size_t cap, uint32_t *mode);
+int deleted_cwd_record(struct dump *d, uint32_t mode);
 
 #endif

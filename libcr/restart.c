@@ -250,8 +250,14 @@ static void restore_process_state(struct child *c)
     char buf[CTX_PATH_MAX];
     int moved;
     const char *cwd = relocate(c->o, c->img->cwd, buf, sizeof buf, &moved);
-    if (chdir(cwd) < 0)
+    if (c->img->cwd_deleted) { /* deleted: made again, entered, removed */
+        int dir = recreate_deleted_dir(c, c->img->cwd, c->img->cwd_deleted->mode, O_RDONLY);
+        if (fchdir(dir) < 0)
+            child_fail(c, errno, "cannot enter the deleted working directory %s: %s", cwd, strerror(errno));
+        close(dir);
+    } else if (chdir(cwd) < 0) {
         child_fail(c, errno, "cannot enter the working directory %s: %s", cwd, strerror(errno));
+    }
     umask(p->umask & 0777);
     if (p->pdeathsig > 0 && p->pdeathsig < 65)
         prctl(PR_SET_PDEATHSIG, p->pdeathsig, 0, 0, 0);

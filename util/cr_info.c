@@ -64,7 +64,7 @@ static void show(const struct ctx_image *img)
            p->comm, p->ppid, p->pgid, p->sid, p->uid, p->gid, p->umask);
     printf("  exe:    %s (inode %llu, %llu bytes)\n", img->exe, (unsigned long long)p->exe_id.ino,
            (unsigned long long)p->exe_id.size);
-    printf("  cwd:    %s\n", img->cwd);
+    printf("  cwd:    %s%s\n", img->cwd, img->cwd_deleted ? " (deleted: made again at restart, then removed)" : "");
     printf("  signals pending: 0x%llx; pdeathsig %d, dumpable %d, subreaper %d, no_new_privs %d\n",
            (unsigned long long)p->shared_pending, p->pdeathsig, p->dumpable, p->subreaper,
            p->no_new_privs);
@@ -130,7 +130,9 @@ static void show(const struct ctx_image *img)
         else
             printf("    %-4d %-7s %-2s%s pos %llu  %s%s\n", f->fd, ctx_fd_kind_name(f->kind), acc,
                    (f->open_flags & 02000) ? "+append" : "", (unsigned long long)f->pos,
-                   (const char *)(f + 1), (f->flags & CTX_FD_DELETED) ? ", contents saved" : "");
+                   (const char *)(f + 1), !(f->flags & CTX_FD_DELETED) ? ""
+                   : f->kind == CTX_FD_DIR ? " (deleted: made again at restart, then removed)"
+                                           : ", contents saved");
     }
     for (uint32_t i = 0; i < img->nepoll_files; i++) {
         const struct ctx_epoll_file *e = img->epoll_files[i];

@@ -49,6 +49,62 @@ static int is_opath(int fd)
 
 /* An O_PATH fd, of whatever kind of file (a symbolic link, a device, a FIFO...), only
  * names it: saved as a file is, by path. */
+/* The path of a deleted directory without the kernel's " (deleted)" mark. */
+static int undeleted_path(struct dump *d, const char *path, char *out, size_t cap)
+{
+    size_t n = strlen(path);
+    if (n > 10 && !strcmp(path + n - 10, " (deleted)"))
+        n -= 10;
+    if (path[0] != '/' || n >= cap)
+        return fail(d, ENOTSUP, "the deleted directory %s has no path", path);
+    memcpy(out, path, n);
+    out[n] = 0;
+    return 0;
+}
+
+static int deleted_dir_record(struct dump *d, int fd, uint32_t mode)
+{
+    struct ctx_deleted_dir *r = rec_add(d, CTX_REC_DELETED_DIR, sizeof *r);
+    if (!r)
+        return fail(d, E2BIG, "too much metadata");
+    *r = (struct ctx_deleted_dir){ .fd = fd, .mode = mode };
+    return 0;
+}
+
+/* An open directory deleted since: by the path it had, made again at restart. */
+static int save_deleted_dir(struct dump *d, const struct cr_fd_probe *p)
+{
+    char path[CTX_PATH_MAX];
+    int rc = undeleted_path(d, p->path, path, sizeof path);
+    if (rc < 0)
+        return rc;
+    struct ctx_fd *r = fd_record(d, p->fd, CTX_FD_DIR, path, 0);
+    if (!r)
+        return fail(d, E2BIG, "too much metadata");
+    r->flags = CTX_FD_DELETED;
+    file_id_of(&p->st, &r->id);
+    return deleted_dir_record(d, p->fd, r->id.mode);
+}
+
+int deleted_cwd(struct dump *d, char *cwd, size_t cap, uint32_t *mode)
+{
+    char link[CTX_PATH_MAX];
+    struct stat st;
+    ssize_t n = readlink("/proc/self/cwd", link, sizeof link - 1);
+    if (n < 0 || stat(".", &st) < 0)
+        return fail(d, errno, "reading the current directory");
+    link[n] = 0;
+    if (!S_ISDIR(st.st_mode) || st.st_nlink != 0)
+        return fail(d, ENOENT, "reading the current directory %s", link);
+    *mode = st.st_mode;
+    return undeleted_path(d, link, cwd, cap);
+}
+
+int deleted_cwd_record(struct dump *d, uint32_t mode)
+{
+    return deleted_dir_record(d, -1, mode);
+}
+
 static int detect_file(const struct dump *d, struct fd_scan *s, const struct cr_fd_probe *p)
 {
     (void)d, (void)s;
@@ -80,7 +136,7 @@ static int save_file(struct dump *d, struct fd_scan *s, const struct cr_fd_probe
         return 0;
     }
     if (deleted && S_ISDIR(p->st.st_mode))
-        return fail(d, ENOTSUP, "fd %d: the directory %s was deleted", fd, path);
+        return save_deleted_dir(d, p);
     if (deleted)
         return fail(d, ENOTSUP, "fd %d (O_PATH): %s was deleted", fd, path);
     if (path[0] != '/')
@@ -247,8 +303,28 @@ static int reopen_by_path(struct child *c, const struct ctx_fd *f)
     return obj;
 }
 
+int recreate_deleted_dir(struct child *c, const char *saved_path, uint32_t mode, int flags)
+{
+    char buf[CTX_PATH_MAX];
+    int moved;
+    const char *path = relocate(c->o, saved_path, buf, sizeof buf, &moved);
+    if (mkdir(path, 0700) < 0)
+        child_fail(c, errno, "cannot make the deleted directory %s again (to %s it and remove it): "
+                   "%s%s", path, flags & O_PATH ? "open" : "enter or open", strerror(errno),
+                   errno == EEXIST ? ": move that away, or use --relocate" : "");
+    int fd = open(path, flags | O_DIRECTORY | O_CLOEXEC);
+    int e = errno;
+    if (rmdir(path) < 0 || fd < 0 || fchmod(fd, mode & 07777) < 0)
+        child_fail(c, fd < 0 ? e : errno, "cannot make the deleted directory %s again: %s", path,
+                   strerror(fd < 0 ? e : errno));
+    return fd;
+}
+
 static int make_file(struct child *c, const struct ctx_fd *f, uint32_t rec)
 {
+    if ((f->flags & CTX_FD_DELETED) && f->kind == CTX_FD_DIR)
+        return recreate_deleted_dir(c, (const char *)(f + 1), f->id.mode,
+                                    (f->open_flags & O_PATH) ? O_PATH : O_RDONLY);
     return (f->flags & CTX_FD_DELETED) ? recreate_deleted(c, f, rec) : reopen_by_path(c, f);
 }
 

@@ -143,6 +143,9 @@ int stdio_source(struct fd_scan *s, int fd, const struct stat *st);
 
 /* file.c: a file opened by path must still be there (or be relocated). */
 int check_path(const struct ctx_fd *f, const struct cr_restart_opts *o, char *err, size_t len);
+/* file.c: a directory deleted while in use, made again at saved_path (relocated) with
+ * mode, opened (flags: O_RDONLY or O_PATH) and removed again; it fails the child. */
+int recreate_deleted_dir(struct child *c, const char *saved_path, uint32_t mode, int flags);
 
 /* socket.c: the sockets of the process, their unix peers from sock_diag; buf holds
  * the kernel's answers. */
