@@ -178,7 +178,9 @@ struct ctx_pty {
 #define CTX_FD_DELETED 0x2       /* a file deleted while open: its contents are saved in
                                     blocks marked CTX_BLOCK_FILE, id.size bytes long (its
                                     holes left out: no block); id.mode its mode.  A
-                                    directory: see struct ctx_deleted_dir */
+                                    directory: see struct ctx_deleted_dir.  A FIFO (its
+                                    path as the kernel names it, "... (deleted)"): made
+                                    again under its name with id.mode, opened, deleted */
 
 struct ctx_fd {
     int32_t fd;
