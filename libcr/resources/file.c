@@ -47,6 +47,33 @@ static int is_opath(int fd)
     return fl >= 0 && (fl & O_PATH);
 }
 
+/* A file under /proc/PID of the process itself is saved as /proc/self/...: the restarted
+ * process opens its own (1, the path in out).  0: not under /proc/PID.  Another
+ * process's (or one thread's, /proc/PID/task/TID) is refused: after a restart that
+ * number may name another process. */
+static int proc_self_path(struct dump *d, const struct cr_fd_probe *p, char *out, size_t cap)
+{
+    const char *rest = p->path + 6;
+    if (strncmp(p->path, "/proc/", 6) || *rest < '0' || *rest > '9')
+        return 0;
+    char self[32];
+    ssize_t n = readlink("/proc/self", self, sizeof self - 1); /* our pid as /proc names it */
+    if (n < 0)
+        return fail(d, errno, "reading /proc/self");
+    self[n] = 0;
+    size_t len = strspn(rest, "0123456789");
+    if (len != (size_t)n || strncmp(rest, self, len) || (rest[len] != '/' && rest[len] != 0))
+        return fail(d, ENOTSUP, "fd %d is %s, a file of another process's /proc: after a restart "
+                    "that number may be another process; close it before the checkpoint", p->fd, p->path);
+    rest += len;
+    if (!strncmp(rest, "/task/", 6))
+        return fail(d, ENOTSUP, "fd %d is %s, a file of one thread's /proc: a restarted thread has "
+                    "another number; close it before the checkpoint", p->fd, p->path);
+    if ((size_t)snprintf(out, cap, "/proc/self%s", rest) >= cap)
+        return fail(d, ENAMETOOLONG, "fd %d: its path is too long", p->fd);
+    return 1;
+}
+
 /* An O_PATH fd, of whatever kind of file (a symbolic link, a device, a FIFO...), only
  * names it: saved as a file is, by path. */
 /* The path of a deleted directory without the kernel's " (deleted)" mark. */
@@ -141,7 +168,14 @@ static int save_file(struct dump *d, struct fd_scan *s, const struct cr_fd_probe
         return fail(d, ENOTSUP, "fd %d (O_PATH): %s was deleted", fd, path);
     if (path[0] != '/')
         return fail(d, ENOTSUP, "fd %d refers to %s, which has no path", fd, path);
-    return save_path(d, p, S_ISDIR(p->st.st_mode) ? CTX_FD_DIR : CTX_FD_FILE);
+    char own[CTX_PATH_MAX];
+    int rc = proc_self_path(d, p, own, sizeof own);
+    if (rc < 0)
+        return rc;
+    struct cr_fd_probe as_self = *p;
+    if (rc)
+        as_self.path = own;
+    return save_path(d, &as_self, S_ISDIR(p->st.st_mode) ? CTX_FD_DIR : CTX_FD_FILE);
 }
 
 /* A new open of deleted file number i for reading (its own offset, any access mode

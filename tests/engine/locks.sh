@@ -1,6 +1,6 @@
 # File locks at restart: a lock another process took after the checkpoint fails the
 # restart with the file named (the program never runs without it), and once released
-# the restart holds every lock again; a lease is refused at checkpoint.
+# the restart holds every lock again.
 . "$top_srcdir/tests/engine/lib.sh"
 CONF=$top_builddir/tests/conformance
 [ -x "$CONF/flock_held" ] && [ -x "$CONF/posix_locks" ] || fail "the conformance programs are not built"
@@ -44,16 +44,4 @@ fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB, 10, 250)
 print("locked", flush=True)
 time.sleep(60)'
 
-# a lease cannot be saved: the checkpoint says so, and the program goes on
-echo data > "$T/leased"
-bg "$CR_RUN" "$PY" -c 'import fcntl, os, time
-fd = os.open("'"$T/leased"'", os.O_RDONLY)
-fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_RDLCK)
-print("ready", flush=True)
-time.sleep(60)' > "$T/lease.out"
-pid=$!
-wait_runtime $pid
-wait_lines "$T/lease.out" 1
-expect_refusal 95 "holds a lease on $T/leased" "$CR_CHECKPOINT" -f "$T/lease.ctx" $pid
-kill -0 $pid || fail "the refused checkpoint ended the program"
 pass
