@@ -67,6 +67,7 @@ enum ctx_rec_type {
     CTX_REC_EPOLL_FILE = 10,   /* struct ctx_epoll_file: right after its epoll's fd record */
     CTX_REC_DELETED_DIR = 11,  /* struct ctx_deleted_dir: right after the process record (the
                                   working directory) or a directory's fd record */
+    CTX_REC_FD_OWNER = 12,     /* struct ctx_fd_owner: right after the fd record it belongs to */
 };
 
 struct ctx_rec {
@@ -225,6 +226,20 @@ struct ctx_lock {
 struct ctx_deleted_dir {
     int32_t fd;                /* -1: the working directory */
     uint32_t mode;             /* st_mode */
+};
+
+/* Who gets the signals of an open file (F_SETOWN_EX) and which signal (F_SETSIG), for
+ * the fd record just before it (a dup, a tree's shared file or stdio that cr_restart
+ * lends carries none).  The process itself (or its main thread, or its process group)
+ * is the restarted one. */
+enum ctx_owner_type { CTX_OWNER_TID = 0, CTX_OWNER_PID = 1, CTX_OWNER_PGRP = 2 }; /* F_OWNER_* */
+
+struct ctx_fd_owner {
+    int32_t fd;
+    uint32_t type;             /* enum ctx_owner_type */
+    int32_t pid;               /* 0: none; the saved pid, pgid or main thread's tid: the
+                                  restarted process's */
+    uint32_t sig;              /* F_SETSIG: 0 SIGIO, else 1..64 */
 };
 
 /* A target of the epoll (the fd record just before it) added through an fd number that

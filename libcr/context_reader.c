@@ -58,7 +58,8 @@ static const char *rec_name(uint32_t type)
 {
     static const char *const names[] = { "?", "process", "thread", "fd", "memory map",
                                          "block table", "block checksums", "end", "tree process",
-                                         "lock", "epoll target", "deleted directory" };
+                                         "lock", "epoll target", "deleted directory",
+                                         "fd owner" };
     return type < sizeof names / sizeof *names ? names[type] : "unknown";
 }
 
@@ -235,6 +236,17 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
             if (grow((void *)&img->epoll_files, img->nepoll_files) < 0)
                 return refuse(err, len, ENOMEM, "out of memory");
             img->epoll_files[img->nepoll_files++] = e;
+            break;
+        }
+        case CTX_REC_FD_OWNER: {
+            const struct ctx_fd_owner *o = pl;
+            if (!p || !nfds || nvmas || r->length < sizeof *o || o->fd != img->fds[nfds - 1]->fd ||
+                o->type > CTX_OWNER_PGRP || o->pid < 0 || o->sig >= CTX_NSIG ||
+                img->nowners >= MAX_FDS)
+                return refuse(err, len, EBADMSG, "record %u: malformed fd owner record", seq);
+            if (grow((void *)&img->owners, img->nowners) < 0)
+                return refuse(err, len, ENOMEM, "out of memory");
+            img->owners[img->nowners++] = o;
             break;
         }
         case CTX_REC_DELETED_DIR: {
@@ -631,6 +643,7 @@ void ctx_close(struct ctx_image *img)
     free(img->fds);
     free(img->locks);
     free(img->epoll_files);
+    free(img->owners);
     free(img->vmas);
     free(img->crcs);
     memset(img, 0, sizeof *img);

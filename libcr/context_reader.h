@@ -24,6 +24,8 @@ struct ctx_image {
     uint32_t nlocks;
     const struct ctx_epoll_file **epoll_files; /* epoll targets added through another fd */
     uint32_t nepoll_files;
+    const struct ctx_fd_owner **owners;        /* fds whose signals go to an owner */
+    uint32_t nowners;
     const struct ctx_vma **vmas;
     const struct ctx_block *blocks;
     uint32_t *crcs;                    /* one per block */

@@ -34,6 +34,8 @@ static int add_fd(struct dump *d, struct fd_scan *s, int fd)
             s->seen[s->nseen++] = (typeof(s->seen[0])){ fd, p.st.st_dev, p.st.st_ino };
         if (rc == 0 && d->proc->nfds > before)
             rc = save_locks(d, &p, (*k)->kind);
+        if (rc == 0 && d->proc->nfds > before)
+            rc = save_owner(d, &p, (*k)->kind);
         return rc;
     }
     return fail(d, ENOTSUP, "fd %d is %s, a kind of file this version cannot save", fd, path);

@@ -1,7 +1,7 @@
 /* cr_restart's child puts back the image's file descriptors: each record's object,
  * from the tree's pool or made by its kind (resources/), placed at its number; the
  * late kinds (epoll, whose targets must exist) after every other fd; then the file
- * locks the process held. */
+ * locks the process held and the owners of its fds' signals. */
 #define _GNU_SOURCE
 #include "restart_child.h"
 
@@ -92,6 +92,7 @@ void restore_fds(struct child *c)
         if ((*k)->finish)
             (*k)->finish(c);
     restore_locks(c);
+    restore_owners(c);
     for (int i = 0; i < 3; i++)
         if (c->stdio[i] >= 0)
             close(c->stdio[i]);

@@ -139,6 +139,12 @@ static void show(const struct ctx_image *img)
         printf("  epoll fd %d watches the file of fd %d as its target %u (added through a number "
                "that no longer leads to it)\n", e->epoll_fd, e->holder, e->target);
     }
+    for (uint32_t i = 0; i < img->nowners; i++) {
+        const struct ctx_fd_owner *o = img->owners[i];
+        static const char *const types[] = { "thread", "process", "process group" };
+        printf("  fd %d signals %s %d with signal %u%s\n", o->fd, types[o->type], o->pid, o->sig,
+               o->sig ? "" : " (SIGIO)");
+    }
     if (img->nlocks)
         printf("  locks: %u\n", img->nlocks);
     for (uint32_t i = 0; i < img->nlocks; i++) {

@@ -176,6 +176,11 @@ void restore_locks(struct child *c);
 struct rp_lock;
 uint32_t posix_lock_plan(const struct ctx_image *img, struct rp_lock *out);
 
+/* fown.c: the owner of fd's signals and their number (F_SETOWN_EX, F_SETSIG), saved
+ * after its record; set again once every fd is placed. */
+int save_owner(struct dump *d, const struct cr_fd_probe *p, uint32_t saved_as);
+void restore_owners(struct child *c);
+
 /* shared.c: the object of fd `fd` of the tree's process number `member`, made by the
  * pool (-1 none). */
 int pool_origin(struct child *c, uint32_t member, int fd);
