@@ -157,6 +157,8 @@ enum ctx_fd_kind {
     CTX_FD_SHARED = 15,        /* the same open file description as fd source_fd of the
                                   tree's process number pos, an earlier one (a file
                                   opened once and inherited: one offset) */
+    CTX_FD_PIDFD = 17,         /* a pidfd: pos the pid (the tree's), flags
+                                  CTX_FD_PIDFD_SELF for the process itself */
 };
 
 struct ctx_timerfd {
@@ -176,6 +178,7 @@ struct ctx_pty {
 #define CTX_FD_PTY_MASTER 0x1
 
 #define CTX_FD_EVENTFD_SEMAPHORE 0x1
+#define CTX_FD_PIDFD_SELF 0x1
 #define CTX_FD_DELETED 0x2       /* a file deleted while open: its contents are saved in
                                     blocks marked CTX_BLOCK_FILE, id.size bytes long (its
                                     holes left out: no block); id.mode its mode.  A

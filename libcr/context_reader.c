@@ -188,7 +188,7 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
         case CTX_REC_FD: {
             const struct ctx_fd *f = pl;
             if (!p || nthreads != p->nthreads || nfds >= p->nfds || nvmas || r->length < sizeof *f ||
-                f->fd < 0 || f->fd >= MAX_FDS || f->kind < CTX_FD_FILE || f->kind > CTX_FD_PTY ||
+                f->fd < 0 || f->fd >= MAX_FDS || f->kind < CTX_FD_FILE || f->kind > CTX_FD_PIDFD ||
                 (f->kind == CTX_FD_INHERIT && (f->source_fd < 0 || f->source_fd > 2)) ||
                 (f->kind == CTX_FD_DUP && (f->source_fd < 0 || f->source_fd >= f->fd)) ||
                 (f->kind == CTX_FD_SHARED && (f->source_fd < 0 || f->source_fd >= MAX_FDS || f->pos >= 65536)) ||
@@ -203,6 +203,8 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
                                                            f->extra_len > sizeof(struct ctx_pty) + CTX_PTY_DATA_MAX
                                                      : f->extra_len != 0))) ||
                 (f->kind == CTX_FD_LISTEN && (f->extra_len < 2 || f->extra_len > 128)) ||
+                (f->kind == CTX_FD_PIDFD && (f->pos == 0 || f->pos > (1u << 22) ||
+                                             f->flags > CTX_FD_PIDFD_SELF)) ||
                 (f->kind == CTX_FD_UNIX_PAIR && f->extra_len > (64u << 20)) ||
                 (f->kind == CTX_FD_EPOLL && f->extra_len % sizeof(struct ctx_epoll_target)) ||
                 ((f->kind == CTX_FD_PIPE || f->kind == CTX_FD_FIFO) &&

@@ -124,6 +124,9 @@ static void show(const struct ctx_image *img)
         else if (f->kind == 7)
             printf("    %-4d %-7s %-2s  watching %u fds\n", f->fd, ctx_fd_kind_name(f->kind), acc,
                    (unsigned)(f->extra_len / 16));
+        else if (f->kind == CTX_FD_PIDFD)
+            printf("    %-4d %-7s %-2s  process %llu%s\n", f->fd, ctx_fd_kind_name(f->kind), acc,
+                   (unsigned long long)f->pos, (f->flags & CTX_FD_PIDFD_SELF) ? " (itself)" : "");
         else if (f->kind == CTX_FD_SHARED)
             printf("    %-4d %-7s %-2s  the file of fd %d of process number %llu\n", f->fd,
                    ctx_fd_kind_name(f->kind), acc, f->source_fd, (unsigned long long)f->pos);

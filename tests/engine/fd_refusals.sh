@@ -1,5 +1,6 @@
 # The fds a checkpoint refuses, each with what it is and the way out, the program
-# going on: a lease, a file of another process's /proc or of one thread's.
+# going on: a lease, a file of another process's /proc or of one thread's, a pidfd of
+# a process outside the checkpoint.
 . "$top_srcdir/tests/engine/lib.sh"
 PY=${PYTHON3:-python3}
 
@@ -25,4 +26,6 @@ refused other_proc "fd = os.open('/proc/1/stat', os.O_RDONLY)" \
     "is /proc/1/stat, a file of another process's /proc: .*close it"
 refused thread_proc "fd = os.open('/proc/thread-self/stat', os.O_RDONLY)" \
     "is /proc/[0-9]+/task/[0-9]+/stat, a file of one thread's /proc"
+refused outside_pidfd "fd = os.pidfd_open(os.getppid())" \
+    "is a pidfd of process [0-9]+, which is outside the checkpoint .*close it"
 pass
