@@ -159,6 +159,9 @@ enum ctx_fd_kind {
                                   opened once and inherited: one offset) */
     CTX_FD_PIDFD = 17,         /* a pidfd: pos the pid (the tree's), flags
                                   CTX_FD_PIDFD_SELF for the process itself */
+    CTX_FD_MQUEUE = 18,        /* a POSIX message queue: path its name ("/q"), extra a
+                                  struct ctx_mqueue; CTX_FD_DELETED: deleted (mq_unlink),
+                                  its messages follow, else opened by name */
 };
 
 struct ctx_timerfd {
@@ -199,6 +202,13 @@ struct ctx_fd {
     uint32_t flags;            /* CTX_FD_EVENTFD_* */
     /* char path[path_len]; unsigned char extra[extra_len]; */
 };
+
+struct ctx_mqueue {            /* the extra of a CTX_FD_MQUEUE record */
+    int64_t maxmsg, msgsize;   /* mq_attr */
+    uint32_t nmsgs, pad;       /* then each message in the order it is received, highest
+                                  priority first: uint32_t prio, uint32_t len, len bytes */
+};
+#define CTX_MQ_PRIO_MAX 32768
 
 struct ctx_epoll_target {      /* the extra of a CTX_FD_EPOLL record */
     int32_t fd;                /* the number it was added with (its file: a ctx_epoll_file

@@ -135,6 +135,31 @@ static int grow(void **arr, uint32_t n)
     return 0;
 }
 
+/* A message queue's attributes and, deleted, its messages, each within them. */
+static int mqueue_ok(const struct ctx_fd *f)
+{
+    const char *extra = (const char *)(f + 1) + f->path_len;
+    struct ctx_mqueue mq;
+    if (f->extra_len < sizeof mq || ((const char *)(f + 1))[0] != '/' || (f->flags & ~CTX_FD_DELETED))
+        return 0;
+    memcpy(&mq, extra, sizeof mq);
+    if (mq.maxmsg <= 0 || mq.maxmsg > 65536 || mq.msgsize <= 0 || mq.msgsize > (16 << 20) || mq.pad ||
+        mq.nmsgs > mq.maxmsg || (!(f->flags & CTX_FD_DELETED) && mq.nmsgs))
+        return 0;
+    size_t off = sizeof mq;
+    for (uint32_t k = 0; k < mq.nmsgs; k++) {
+        uint32_t prio, len;
+        if (f->extra_len - off < 8)
+            return 0;
+        memcpy(&prio, extra + off, 4);
+        memcpy(&len, extra + off + 4, 4);
+        if (prio >= CTX_MQ_PRIO_MAX || len > mq.msgsize || f->extra_len - off - 8 < len)
+            return 0;
+        off += 8 + len;
+    }
+    return off == f->extra_len;
+}
+
 /* Walks the metadata records and checks each one's framing and checksum. */
 static int parse_records(struct ctx_image *img, char *err, size_t len)
 {
@@ -188,7 +213,7 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
         case CTX_REC_FD: {
             const struct ctx_fd *f = pl;
             if (!p || nthreads != p->nthreads || nfds >= p->nfds || nvmas || r->length < sizeof *f ||
-                f->fd < 0 || f->fd >= MAX_FDS || f->kind < CTX_FD_FILE || f->kind > CTX_FD_PIDFD ||
+                f->fd < 0 || f->fd >= MAX_FDS || f->kind < CTX_FD_FILE || f->kind > CTX_FD_MQUEUE ||
                 (f->kind == CTX_FD_INHERIT && (f->source_fd < 0 || f->source_fd > 2)) ||
                 (f->kind == CTX_FD_DUP && (f->source_fd < 0 || f->source_fd >= f->fd)) ||
                 (f->kind == CTX_FD_SHARED && (f->source_fd < 0 || f->source_fd >= MAX_FDS || f->pos >= 65536)) ||
@@ -196,7 +221,8 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
                 f->extra_len > r->length - sizeof *f - f->path_len ||
                 (f->extra_len && f->kind != CTX_FD_PIPE && f->kind != CTX_FD_FIFO && f->kind != CTX_FD_EPOLL &&
                  f->kind != CTX_FD_UNIX_PAIR && f->kind != CTX_FD_LISTEN && f->kind != CTX_FD_TIMERFD &&
-                 f->kind != CTX_FD_PTY) ||
+                 f->kind != CTX_FD_PTY && f->kind != CTX_FD_MQUEUE) ||
+                (f->kind == CTX_FD_MQUEUE && !mqueue_ok(f)) ||
                 (f->kind == CTX_FD_TIMERFD && f->extra_len != sizeof(struct ctx_timerfd)) ||
                 (f->kind == CTX_FD_PTY && (f->pos > 1048575 || f->flags > CTX_FD_PTY_MASTER ||
                                            (f->flags ? f->extra_len < sizeof(struct ctx_pty) ||

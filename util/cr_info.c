@@ -124,7 +124,17 @@ static void show(const struct ctx_image *img)
         else if (f->kind == 7)
             printf("    %-4d %-7s %-2s  watching %u fds\n", f->fd, ctx_fd_kind_name(f->kind), acc,
                    (unsigned)(f->extra_len / 16));
-        else if (f->kind == CTX_FD_PIDFD)
+        else if (f->kind == CTX_FD_MQUEUE) {
+            struct ctx_mqueue mq; /* after the path: not aligned */
+            memcpy(&mq, (const char *)(f + 1) + f->path_len, sizeof mq);
+            printf("    %-4d %-7s %-2s  %s, at most %lld messages of %lld bytes", f->fd,
+                   ctx_fd_kind_name(f->kind), acc, (const char *)(f + 1), (long long)mq.maxmsg,
+                   (long long)mq.msgsize);
+            if (f->flags & CTX_FD_DELETED)
+                printf(", deleted: %u messages saved\n", mq.nmsgs);
+            else
+                printf(", opened by name\n");
+        } else if (f->kind == CTX_FD_PIDFD)
             printf("    %-4d %-7s %-2s  process %llu%s\n", f->fd, ctx_fd_kind_name(f->kind), acc,
                    (unsigned long long)f->pos, (f->flags & CTX_FD_PIDFD_SELF) ? " (itself)" : "");
         else if (f->kind == CTX_FD_SHARED)
