@@ -74,8 +74,6 @@ static int proc_self_path(struct dump *d, const struct cr_fd_probe *p, char *out
     return 1;
 }
 
-/* An O_PATH fd, of whatever kind of file (a symbolic link, a device, a FIFO...), only
- * names it: saved as a file is, by path. */
 /* The path of a deleted directory without the kernel's " (deleted)" mark. */
 static int undeleted_path(struct dump *d, const char *path, char *out, size_t cap)
 {
@@ -132,6 +130,8 @@ int deleted_cwd_record(struct dump *d, uint32_t mode)
     return deleted_dir_record(d, -1, mode);
 }
 
+/* An O_PATH fd, of whatever kind of file (a symbolic link, a device, a FIFO...), only
+ * names it: saved as a file is, by path. */
 static int detect_file(const struct dump *d, struct fd_scan *s, const struct cr_fd_probe *p)
 {
     (void)d, (void)s;

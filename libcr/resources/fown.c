@@ -21,8 +21,10 @@ _Static_assert((int)F_OWNER_TID == CTX_OWNER_TID && (int)F_OWNER_PID == CTX_OWNE
 
 int save_owner(struct dump *d, const struct cr_fd_probe *p, uint32_t saved_as)
 {
-    if (saved_as == CTX_FD_DUP || saved_as == CTX_FD_SHARED || saved_as == CTX_FD_INHERIT)
-        return 0; /* the open file's: saved with its first fd (stdio: cr_restart's own) */
+    if (saved_as == CTX_FD_DUP || saved_as == CTX_FD_SHARED || saved_as == CTX_FD_INHERIT ||
+        (fcntl(p->fd, F_GETFL) & O_PATH))
+        return 0; /* the open file's: saved with its first fd (stdio: cr_restart's own; an
+                     O_PATH fd has none) */
     struct f_owner_ex ex;
     int sig = fcntl(p->fd, F_GETSIG);
     if (fcntl(p->fd, F_GETOWN_EX, &ex) < 0 || sig < 0)
