@@ -162,6 +162,8 @@ enum ctx_fd_kind {
     CTX_FD_MQUEUE = 18,        /* a POSIX message queue: path its name ("/q"), extra a
                                   struct ctx_mqueue; CTX_FD_DELETED: deleted (mq_unlink),
                                   its messages follow, else opened by name */
+    CTX_FD_INOTIFY = 19,       /* an inotify instance: extra its watches, each a struct
+                                  ctx_inotify_watch and its path */
 };
 
 struct ctx_timerfd {
@@ -209,6 +211,13 @@ struct ctx_mqueue {            /* the extra of a CTX_FD_MQUEUE record */
                                   priority first: uint32_t prio, uint32_t len, len bytes */
 };
 #define CTX_MQ_PRIO_MAX 32768
+
+struct ctx_inotify_watch {     /* in the extra of a CTX_FD_INOTIFY record, not aligned */
+    int32_t wd;                /* its number, 1..CTX_INOTIFY_WD_MAX */
+    uint32_t mask;             /* IN_* events and flags, as fdinfo shows them */
+    uint32_t path_len;         /* then a path of the watched inode, NUL-terminated */
+};
+#define CTX_INOTIFY_WD_MAX (1 << 20)
 
 struct ctx_epoll_target {      /* the extra of a CTX_FD_EPOLL record */
     int32_t fd;                /* the number it was added with (its file: a ctx_epoll_file

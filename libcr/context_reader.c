@@ -160,6 +160,24 @@ static int mqueue_ok(const struct ctx_fd *f)
     return off == f->extra_len;
 }
 
+/* An inotify instance's watches, each with a path of its own within the extra. */
+static int inotify_ok(const struct ctx_fd *f)
+{
+    const char *extra = (const char *)(f + 1) + f->path_len;
+    for (size_t off = 0; off < f->extra_len;) {
+        struct ctx_inotify_watch w;
+        if (f->extra_len - off < sizeof w)
+            return 0;
+        memcpy(&w, extra + off, sizeof w);
+        off += sizeof w;
+        if (w.wd < 1 || w.wd > CTX_INOTIFY_WD_MAX || w.path_len < 2 || f->extra_len - off < w.path_len ||
+            extra[off] != '/' || strlen(extra + off) != w.path_len - 1)
+            return 0;
+        off += w.path_len;
+    }
+    return 1;
+}
+
 /* Walks the metadata records and checks each one's framing and checksum. */
 static int parse_records(struct ctx_image *img, char *err, size_t len)
 {
@@ -213,7 +231,7 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
         case CTX_REC_FD: {
             const struct ctx_fd *f = pl;
             if (!p || nthreads != p->nthreads || nfds >= p->nfds || nvmas || r->length < sizeof *f ||
-                f->fd < 0 || f->fd >= MAX_FDS || f->kind < CTX_FD_FILE || f->kind > CTX_FD_MQUEUE ||
+                f->fd < 0 || f->fd >= MAX_FDS || f->kind < CTX_FD_FILE || f->kind > CTX_FD_INOTIFY ||
                 (f->kind == CTX_FD_INHERIT && (f->source_fd < 0 || f->source_fd > 2)) ||
                 (f->kind == CTX_FD_DUP && (f->source_fd < 0 || f->source_fd >= f->fd)) ||
                 (f->kind == CTX_FD_SHARED && (f->source_fd < 0 || f->source_fd >= MAX_FDS || f->pos >= 65536)) ||
@@ -221,7 +239,8 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
                 f->extra_len > r->length - sizeof *f - f->path_len ||
                 (f->extra_len && f->kind != CTX_FD_PIPE && f->kind != CTX_FD_FIFO && f->kind != CTX_FD_EPOLL &&
                  f->kind != CTX_FD_UNIX_PAIR && f->kind != CTX_FD_LISTEN && f->kind != CTX_FD_TIMERFD &&
-                 f->kind != CTX_FD_PTY && f->kind != CTX_FD_MQUEUE) ||
+                 f->kind != CTX_FD_PTY && f->kind != CTX_FD_MQUEUE && f->kind != CTX_FD_INOTIFY) ||
+                (f->kind == CTX_FD_INOTIFY && !inotify_ok(f)) ||
                 (f->kind == CTX_FD_MQUEUE && !mqueue_ok(f)) ||
                 (f->kind == CTX_FD_TIMERFD && f->extra_len != sizeof(struct ctx_timerfd)) ||
                 (f->kind == CTX_FD_PTY && (f->pos > 1048575 || f->flags > CTX_FD_PTY_MASTER ||

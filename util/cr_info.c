@@ -124,7 +124,16 @@ static void show(const struct ctx_image *img)
         else if (f->kind == 7)
             printf("    %-4d %-7s %-2s  watching %u fds\n", f->fd, ctx_fd_kind_name(f->kind), acc,
                    (unsigned)(f->extra_len / 16));
-        else if (f->kind == CTX_FD_MQUEUE) {
+        else if (f->kind == CTX_FD_INOTIFY) {
+            printf("    %-4d %-7s %-2s  watches:\n", f->fd, ctx_fd_kind_name(f->kind), acc);
+            const char *extra = (const char *)(f + 1) + f->path_len;
+            for (size_t off = 0; off < f->extra_len;) {
+                struct ctx_inotify_watch w; /* not aligned */
+                memcpy(&w, extra + off, sizeof w);
+                printf("           %d: mask 0x%x  %s\n", w.wd, w.mask, extra + off + sizeof w);
+                off += sizeof w + w.path_len;
+            }
+        } else if (f->kind == CTX_FD_MQUEUE) {
             struct ctx_mqueue mq; /* after the path: not aligned */
             memcpy(&mq, (const char *)(f + 1) + f->path_len, sizeof mq);
             printf("    %-4d %-7s %-2s  %s, at most %lld messages of %lld bytes", f->fd,

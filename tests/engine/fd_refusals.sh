@@ -1,6 +1,6 @@
 # The fds a checkpoint refuses, each with what it is and the way out, the program
 # going on: a lease, a file of another process's /proc or of one thread's, a pidfd of
-# a process outside the checkpoint.
+# a process outside the checkpoint, inotify events not read yet.
 . "$top_srcdir/tests/engine/lib.sh"
 PY=${PYTHON3:-python3}
 
@@ -28,4 +28,10 @@ refused thread_proc "fd = os.open('/proc/thread-self/stat', os.O_RDONLY)" \
     "is /proc/[0-9]+/task/[0-9]+/stat, a file of one thread's /proc"
 refused outside_pidfd "fd = os.pidfd_open(os.getppid())" \
     "is a pidfd of process [0-9]+, which is outside the checkpoint .*close it"
+mkdir "$T/watched"
+refused inotify_pending "import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+fd = libc.inotify_init1(0)
+assert libc.inotify_add_watch(fd, b'$T/watched', 0x100) == 1
+open('$T/watched/new', 'w').close()" "inotify instance has [0-9]+ bytes of events not read yet"
 pass
