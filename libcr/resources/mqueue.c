@@ -58,10 +58,9 @@ static int copy_messages(struct dump *d, int fd, const char *name, const struct 
     if (r < 0 || w < 0)
         rc = fail(d, errno, "fd %d: opening the POSIX message queue %s to save its messages", fd, name);
     size_t n = 0;
-    long got = 0;
     for (long k = 0; rc == 0 && k < at->mq_curmsgs; k++) {
         uint32_t prio = 0;
-        got = syscall(SYS_mq_timedreceive, r, buf + n + 8, (size_t)at->mq_msgsize, &prio, NULL);
+        long got = syscall(SYS_mq_timedreceive, r, buf + n + 8, (size_t)at->mq_msgsize, &prio, NULL);
         if (got < 0)
             break; /* fewer than it said: what was there is saved */
         uint32_t len = (uint32_t)got;
