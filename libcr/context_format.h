@@ -164,6 +164,9 @@ enum ctx_fd_kind {
                                   its messages follow, else opened by name */
     CTX_FD_INOTIFY = 19,       /* an inotify instance: extra its watches, each a struct
                                   ctx_inotify_watch and its path */
+    CTX_FD_OPATH = 20,         /* an O_PATH fd of any file (id.mode: a symbolic link is
+                                  opened O_NOFOLLOW), reopened by path; CTX_FD_DELETED as
+                                  for a file or directory */
 };
 
 struct ctx_timerfd {

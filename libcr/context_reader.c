@@ -231,7 +231,7 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
         case CTX_REC_FD: {
             const struct ctx_fd *f = pl;
             if (!p || nthreads != p->nthreads || nfds >= p->nfds || nvmas || r->length < sizeof *f ||
-                f->fd < 0 || f->fd >= MAX_FDS || f->kind < CTX_FD_FILE || f->kind > CTX_FD_INOTIFY ||
+                f->fd < 0 || f->fd >= MAX_FDS || f->kind < CTX_FD_FILE || f->kind > CTX_FD_OPATH ||
                 (f->kind == CTX_FD_INHERIT && (f->source_fd < 0 || f->source_fd > 2)) ||
                 (f->kind == CTX_FD_DUP && (f->source_fd < 0 || f->source_fd >= f->fd)) ||
                 (f->kind == CTX_FD_SHARED && (f->source_fd < 0 || f->source_fd >= MAX_FDS || f->pos >= 65536)) ||
@@ -301,7 +301,8 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
             const struct ctx_fd *f = nfds ? img->fds[nfds - 1] : NULL;
             if (!p || r->length < sizeof *dd || !S_ISDIR(dd->mode) || nvmas ||
                 (dd->fd == -1 ? nthreads || img->cwd_deleted || img->cwd[0] != '/'
-                              : !f || f->fd != dd->fd || f->kind != CTX_FD_DIR ||
+                              : !f || f->fd != dd->fd ||
+                                    (f->kind != CTX_FD_DIR && f->kind != CTX_FD_OPATH) ||
                                     !(f->flags & CTX_FD_DELETED) || f->id.mode != dd->mode ||
                                     ((const char *)(f + 1))[0] != '/'))
                 return refuse(err, len, EBADMSG, "record %u: malformed deleted directory record", seq);
@@ -378,7 +379,8 @@ static int check_consistency(struct ctx_image *img, char *err, size_t len)
         if (b->vma & CTX_BLOCK_FILE) { /* a deleted file's contents, after all memory */
             uint32_t r = b->vma & ~CTX_BLOCK_FILE;
             const struct ctx_fd *f = r < img->proc->nfds ? img->fds[r] : NULL;
-            if (!f || f->kind != CTX_FD_FILE || !(f->flags & CTX_FD_DELETED) || b->npages == 0 ||
+            if (!f || (f->kind != CTX_FD_FILE && f->kind != CTX_FD_OPATH) || !S_ISREG(f->id.mode) ||
+                !(f->flags & CTX_FD_DELETED) || b->npages == 0 ||
                 b->npages > CTX_BLOCK_MAX_PAGES || b->addr % PAGE || b->addr >= f->id.size ||
                 b->file_offset != off)
                 return refuse(err, len, EBADMSG, "block %u of a deleted file's contents is malformed", i);

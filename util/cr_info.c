@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "context_reader.h"
@@ -153,7 +154,7 @@ static void show(const struct ctx_image *img)
             printf("    %-4d %-7s %-2s%s pos %llu  %s%s\n", f->fd, ctx_fd_kind_name(f->kind), acc,
                    (f->open_flags & 02000) ? "+append" : "", (unsigned long long)f->pos,
                    (const char *)(f + 1), !(f->flags & CTX_FD_DELETED) ? ""
-                   : f->kind == CTX_FD_DIR ? " (deleted: made again at restart, then removed)"
+                   : S_ISDIR(f->id.mode) ? " (deleted: made again at restart, then removed)"
                                            : ", contents saved");
     }
     for (uint32_t i = 0; i < img->nepoll_files; i++) {

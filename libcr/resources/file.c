@@ -1,6 +1,6 @@
 /* Regular files and directories, by path and offset, and the /dev/null family: saved
- * as where they lead, opened again there at restart (an O_PATH fd of any file as
- * O_PATH, a symbolic link's without following it).  A file deleted while open has its
+ * as where they lead, opened again there at restart (an O_PATH fd of any file, a kind
+ * of its own, as O_PATH; a symbolic link's without following it).  A file deleted while open has its
  * contents saved in the image and comes back as an unnamed file with them. */
 #define _GNU_SOURCE
 #include "resources.h"
@@ -97,13 +97,13 @@ static int deleted_dir_record(struct dump *d, int fd, uint32_t mode)
 }
 
 /* An open directory deleted since: by the path it had, made again at restart. */
-static int save_deleted_dir(struct dump *d, const struct cr_fd_probe *p)
+static int save_deleted_dir(struct dump *d, const struct cr_fd_probe *p, uint32_t kind)
 {
     char path[CTX_PATH_MAX];
     int rc = undeleted_path(d, p->path, path, sizeof path);
     if (rc < 0)
         return rc;
-    struct ctx_fd *r = fd_record(d, p->fd, CTX_FD_DIR, path, 0);
+    struct ctx_fd *r = fd_record(d, p->fd, kind, path, 0);
     if (!r)
         return fail(d, E2BIG, "too much metadata");
     r->flags = CTX_FD_DELETED;
@@ -145,11 +145,12 @@ static int save_file(struct dump *d, struct fd_scan *s, const struct cr_fd_probe
     const char *path = p->path;
     size_t n = p->len;
     int deleted = p->st.st_nlink == 0 || (n > 10 && !strcmp(path + n - 10, " (deleted)"));
+    int opath = is_opath(fd);
     if (S_ISREG(p->st.st_mode) && deleted) {
         /* its contents go into the image: nothing else has them any more */
         if (d->ndeleted == (int)(sizeof d->deleted / sizeof d->deleted[0]))
             return fail(d, E2BIG, "fd %d: more than %d deleted files are open", fd, d->ndeleted);
-        struct ctx_fd *r = fd_record(d, fd, CTX_FD_FILE, path, 0);
+        struct ctx_fd *r = fd_record(d, fd, opath ? CTX_FD_OPATH : CTX_FD_FILE, path, 0);
         if (!r)
             return fail(d, E2BIG, "too much metadata");
         off_t pos = lseek(fd, 0, SEEK_CUR);
@@ -163,7 +164,7 @@ static int save_file(struct dump *d, struct fd_scan *s, const struct cr_fd_probe
         return 0;
     }
     if (deleted && S_ISDIR(p->st.st_mode))
-        return save_deleted_dir(d, p);
+        return save_deleted_dir(d, p, opath ? CTX_FD_OPATH : CTX_FD_DIR);
     if (deleted)
         return fail(d, ENOTSUP, "fd %d (O_PATH): %s was deleted", fd, path);
     if (path[0] != '/')
@@ -175,7 +176,7 @@ static int save_file(struct dump *d, struct fd_scan *s, const struct cr_fd_probe
     struct cr_fd_probe as_self = *p;
     if (rc)
         as_self.path = own;
-    return save_path(d, &as_self, S_ISDIR(p->st.st_mode) ? CTX_FD_DIR : CTX_FD_FILE);
+    return save_path(d, &as_self, opath ? CTX_FD_OPATH : S_ISDIR(p->st.st_mode) ? CTX_FD_DIR : CTX_FD_FILE);
 }
 
 /* A new open of deleted file number i for reading (its own offset, any access mode
@@ -308,11 +309,11 @@ static int recreate_deleted(struct child *c, const struct ctx_fd *f, uint32_t re
         child_fail(c, errno, "cannot size the file of fd %d: %s", f->fd, strerror(errno));
     char self[64];
     snprintf(self, sizeof self, "/proc/self/fd/%d", tmp);
-    int obj = open(self, (f->open_flags & O_PATH) ? O_PATH : ((int)f->open_flags & REOPEN_FLAGS) | O_NOCTTY);
+    int obj = open(self, f->kind == CTX_FD_OPATH ? O_PATH : ((int)f->open_flags & REOPEN_FLAGS) | O_NOCTTY);
     if (obj < 0)
         child_fail(c, errno, "cannot reopen the recreated file of fd %d: %s", f->fd, strerror(errno));
     close(tmp);
-    if (!(f->open_flags & O_PATH) && lseek(obj, (off_t)f->pos, SEEK_SET) < 0)
+    if (f->kind != CTX_FD_OPATH && lseek(obj, (off_t)f->pos, SEEK_SET) < 0)
         child_fail(c, errno, "cannot seek the file of fd %d: %s", f->fd, strerror(errno));
     return obj;
 }
@@ -325,13 +326,12 @@ static int reopen_by_path(struct child *c, const struct ctx_fd *f)
     int flags = (int)f->open_flags & REOPEN_FLAGS;
     if (f->kind == CTX_FD_DIR)
         flags = O_RDONLY | O_DIRECTORY;
-    if (f->open_flags & O_PATH) /* the link itself, not where it leads */
-        flags = O_PATH | (S_ISLNK(f->id.mode) ? O_NOFOLLOW : 0) | (f->kind == CTX_FD_DIR ? O_DIRECTORY : 0);
+    if (f->kind == CTX_FD_OPATH) /* a link itself, not where it leads */
+        flags = O_PATH | (S_ISLNK(f->id.mode) ? O_NOFOLLOW : 0) | (S_ISDIR(f->id.mode) ? O_DIRECTORY : 0);
     int obj = open(path, flags | O_NOCTTY);
     if (obj < 0)
         child_fail(c, errno, "cannot reopen %s as fd %d: %s", path, f->fd, strerror(errno));
-    if ((f->kind == CTX_FD_FILE || f->kind == CTX_FD_DIR) && !(f->open_flags & O_PATH) &&
-        lseek(obj, (off_t)f->pos, SEEK_SET) < 0)
+    if ((f->kind == CTX_FD_FILE || f->kind == CTX_FD_DIR) && lseek(obj, (off_t)f->pos, SEEK_SET) < 0)
         child_fail(c, errno, "cannot seek %s to %llu: %s", path, (unsigned long long)f->pos,
                    strerror(errno));
     return obj;
@@ -356,9 +356,9 @@ int recreate_deleted_dir(struct child *c, const char *saved_path, uint32_t mode,
 
 static int make_file(struct child *c, const struct ctx_fd *f, uint32_t rec)
 {
-    if ((f->flags & CTX_FD_DELETED) && f->kind == CTX_FD_DIR)
+    if ((f->flags & CTX_FD_DELETED) && S_ISDIR(f->id.mode))
         return recreate_deleted_dir(c, (const char *)(f + 1), f->id.mode,
-                                    (f->open_flags & O_PATH) ? O_PATH : O_RDONLY);
+                                    f->kind == CTX_FD_OPATH ? O_PATH : O_RDONLY);
     return (f->flags & CTX_FD_DELETED) ? recreate_deleted(c, f, rec) : reopen_by_path(c, f);
 }
 
@@ -370,6 +370,11 @@ const struct cr_fd_ops cr_fd_file = {
 
 const struct cr_fd_ops cr_fd_dir = {
     .kind = CTX_FD_DIR, .name = "dir", .check = check_path, .make = make_file,
+};
+
+/* An O_PATH fd: found (and saved) as a file is. */
+const struct cr_fd_ops cr_fd_opath = {
+    .kind = CTX_FD_OPATH, .name = "opath", .check = check_path, .make = make_file,
 };
 
 const struct cr_fd_ops cr_fd_device = {
