@@ -88,9 +88,9 @@ int save_locks(struct dump *d, const struct cr_fd_probe *p, uint32_t saved_as)
     const char *info = fdinfo(d, p->fd);
     if (!info)
         return -EIO;
-    for (const char *q = info; (q = strstr(q, "lock:")); q += 5) {
+    for (const char *q = info; (q = strstr(q, "\nlock:")); q += 6) {
         struct ctx_lock l = { .fd = p->fd };
-        int rc = parse_lock(d, p, q + 5, &l);
+        int rc = parse_lock(d, p, q + 6, &l);
         if (rc < 0)
             return rc;
         /* a dup's locks are its source's; a tree's shared open file carries its flock
