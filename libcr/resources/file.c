@@ -47,10 +47,10 @@ static int is_opath(int fd)
     return fl >= 0 && (fl & O_PATH);
 }
 
-/* A file under /proc/PID of the process itself is saved as /proc/self/...: the restarted
- * process opens its own (1, the path in out).  0: not under /proc/PID.  Another
- * process's (or one thread's, /proc/PID/task/TID) is refused: after a restart that
- * number may name another process. */
+/* A file under /proc/PID of the process itself is saved as /proc/self/... (its main
+ * thread's, /proc/PID/task/PID/..., as /proc/thread-self/...): the restarted process
+ * opens its own (1, the path in out).  0: not under /proc/PID.  Another process's (or
+ * another thread's) is refused: after a restart that number may name another one. */
 static int proc_self_path(struct dump *d, const struct cr_fd_probe *p, char *out, size_t cap)
 {
     const char *rest = p->path + 6;
@@ -66,10 +66,16 @@ static int proc_self_path(struct dump *d, const struct cr_fd_probe *p, char *out
         return fail(d, ENOTSUP, "fd %d is %s, a file of another process's /proc: after a restart "
                     "that number may be another process; close it before the checkpoint", p->fd, p->path);
     rest += len;
-    if (!strncmp(rest, "/task/", 6))
-        return fail(d, ENOTSUP, "fd %d is %s, a file of one thread's /proc: a restarted thread has "
-                    "another number; close it before the checkpoint", p->fd, p->path);
-    if ((size_t)snprintf(out, cap, "/proc/self%s", rest) >= cap)
+    const char *self_dir = "/proc/self";
+    if (!strncmp(rest, "/task/", 6)) {
+        /* the main thread's: cr_restart's child, which opens the fds, becomes it */
+        if (strncmp(rest + 6, self, len) || (rest[6 + len] != '/' && rest[6 + len] != 0))
+            return fail(d, ENOTSUP, "fd %d is %s, a file of one thread's /proc: a restarted thread "
+                        "has another number; close it before the checkpoint", p->fd, p->path);
+        self_dir = "/proc/thread-self";
+        rest += 6 + len;
+    }
+    if ((size_t)snprintf(out, cap, "%s%s", self_dir, rest) >= cap)
         return fail(d, ENAMETOOLONG, "fd %d: its path is too long", p->fd);
     return 1;
 }

@@ -24,8 +24,10 @@ refused lease "fd = os.open('$T/leased', os.O_RDONLY)
 fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_RDLCK)" "holds a lease on $T/leased .*F_UNLCK"
 refused other_proc "fd = os.open('/proc/1/stat', os.O_RDONLY)" \
     "is /proc/1/stat, a file of another process's /proc: .*close it"
-refused thread_proc "fd = os.open('/proc/thread-self/stat', os.O_RDONLY)" \
-    "is /proc/[0-9]+/task/[0-9]+/stat, a file of one thread's /proc"
+refused thread_proc "fds = []
+t = threading.Thread(target=lambda: fds.append(os.open('/proc/thread-self/stat', os.O_RDONLY)))
+t.start()
+t.join()" "is /proc/[0-9]+/task/[0-9]+/stat, a file of one thread's /proc"
 refused outside_pidfd "fd = os.pidfd_open(os.getppid())" \
     "is a pidfd of process [0-9]+, which is outside the checkpoint .*close it"
 mkdir "$T/watched"
