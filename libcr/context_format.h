@@ -161,7 +161,8 @@ enum ctx_fd_kind {
                                   CTX_FD_PIDFD_SELF for the process itself */
     CTX_FD_MQUEUE = 18,        /* a POSIX message queue: path its name ("/q"), extra a
                                   struct ctx_mqueue; CTX_FD_DELETED: deleted (mq_unlink),
-                                  its messages follow, else opened by name */
+                                  its messages follow (none when source_fd names the
+                                  earlier fd that has it), else opened by name */
     CTX_FD_INOTIFY = 19,       /* an inotify instance: extra its watches, each a struct
                                   ctx_inotify_watch and its path */
     CTX_FD_OPATH = 20,         /* an O_PATH fd of any file (id.mode: a symbolic link is
@@ -189,7 +190,9 @@ struct ctx_pty {
 #define CTX_FD_PIDFD_SELF 0x1
 #define CTX_FD_DELETED 0x2       /* a file deleted while open: its contents are saved in
                                     blocks marked CTX_BLOCK_FILE, id.size bytes long (its
-                                    holes left out: no block); id.mode its mode.  A
+                                    holes left out: no block); id.mode its mode; with
+                                    source_fd >= 0, another open of the one an earlier
+                                    fd source_fd has (no contents of its own).  A
                                     directory: see struct ctx_deleted_dir.  A FIFO (its
                                     path as the kernel names it, "... (deleted)"): made
                                     again under its name with id.mode, opened, deleted */
@@ -202,7 +205,8 @@ struct ctx_fd {
     uint64_t pos;              /* file offset; pipe: capacity; eventfd: counter */
     struct ctx_file_id id;     /* pipe: id.ino names the pipe */
     uint32_t path_len;         /* includes NUL */
-    int32_t source_fd;         /* CTX_FD_INHERIT: which of cr_restart's fds 0-2 to take */
+    int32_t source_fd;         /* CTX_FD_INHERIT: which of cr_restart's fds 0-2 to take;
+                                  a deleted file or queue: see CTX_FD_DELETED; else -1 */
     uint32_t extra_len;        /* bytes after the path: pipe data, or epoll targets */
     uint32_t flags;            /* CTX_FD_EVENTFD_* */
     /* char path[path_len]; unsigned char extra[extra_len]; */

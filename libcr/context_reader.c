@@ -135,6 +135,23 @@ static int grow(void **arr, uint32_t n)
     return 0;
 }
 
+/* A deleted file or message queue opened again: an earlier record of the same kind
+ * (a file and an O_PATH fd of one are the same) has it, saved whole. */
+static int reopens_deleted(const struct ctx_image *img, uint32_t nfds, const struct ctx_fd *f)
+{
+    if (!(f->flags & CTX_FD_DELETED) || f->source_fd < 0 || f->source_fd >= f->fd)
+        return 0;
+    for (uint32_t i = 0; i < nfds; i++) {
+        const struct ctx_fd *e = img->fds[i];
+        if (e->fd == f->source_fd)
+            return (e->flags & CTX_FD_DELETED) && e->source_fd == -1 &&
+                   (f->kind == CTX_FD_MQUEUE ? e->kind == CTX_FD_MQUEUE
+                                             : (e->kind == CTX_FD_FILE || e->kind == CTX_FD_OPATH) &&
+                                                   S_ISREG(e->id.mode));
+    }
+    return 0;
+}
+
 /* A message queue's attributes and, deleted, its messages, each within them. */
 static int mqueue_ok(const struct ctx_fd *f)
 {
@@ -144,7 +161,7 @@ static int mqueue_ok(const struct ctx_fd *f)
         return 0;
     memcpy(&mq, extra, sizeof mq);
     if (mq.maxmsg <= 0 || mq.maxmsg > 65536 || mq.msgsize <= 0 || mq.msgsize > (16 << 20) || mq.pad ||
-        mq.nmsgs > mq.maxmsg || (!(f->flags & CTX_FD_DELETED) && mq.nmsgs))
+        mq.nmsgs > mq.maxmsg || ((!(f->flags & CTX_FD_DELETED) || f->source_fd != -1) && mq.nmsgs))
         return 0;
     size_t off = sizeof mq;
     for (uint32_t k = 0; k < mq.nmsgs; k++) {
@@ -241,6 +258,8 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
                  f->kind != CTX_FD_UNIX_PAIR && f->kind != CTX_FD_LISTEN && f->kind != CTX_FD_TIMERFD &&
                  f->kind != CTX_FD_PTY && f->kind != CTX_FD_MQUEUE && f->kind != CTX_FD_INOTIFY) ||
                 (f->kind == CTX_FD_INOTIFY && !inotify_ok(f)) ||
+                ((f->kind == CTX_FD_FILE || f->kind == CTX_FD_OPATH || f->kind == CTX_FD_MQUEUE) &&
+                 f->source_fd != -1 && !reopens_deleted(img, nfds, f)) ||
                 (f->kind == CTX_FD_MQUEUE && !mqueue_ok(f)) ||
                 (f->kind == CTX_FD_TIMERFD && f->extra_len != sizeof(struct ctx_timerfd)) ||
                 (f->kind == CTX_FD_PTY && (f->pos > 1048575 || f->flags > CTX_FD_PTY_MASTER ||
@@ -380,7 +399,7 @@ static int check_consistency(struct ctx_image *img, char *err, size_t len)
             uint32_t r = b->vma & ~CTX_BLOCK_FILE;
             const struct ctx_fd *f = r < img->proc->nfds ? img->fds[r] : NULL;
             if (!f || (f->kind != CTX_FD_FILE && f->kind != CTX_FD_OPATH) || !S_ISREG(f->id.mode) ||
-                !(f->flags & CTX_FD_DELETED) || b->npages == 0 ||
+                !(f->flags & CTX_FD_DELETED) || f->source_fd != -1 || b->npages == 0 ||
                 b->npages > CTX_BLOCK_MAX_PAGES || b->addr % PAGE || b->addr >= f->id.size ||
                 b->file_offset != off)
                 return refuse(err, len, EBADMSG, "block %u of a deleted file's contents is malformed", i);

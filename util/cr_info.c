@@ -140,7 +140,9 @@ static void show(const struct ctx_image *img)
             printf("    %-4d %-7s %-2s  %s, at most %lld messages of %lld bytes", f->fd,
                    ctx_fd_kind_name(f->kind), acc, (const char *)(f + 1), (long long)mq.maxmsg,
                    (long long)mq.msgsize);
-            if (f->flags & CTX_FD_DELETED)
+            if ((f->flags & CTX_FD_DELETED) && f->source_fd >= 0)
+                printf(", deleted: the queue of fd %d opened again\n", f->source_fd);
+            else if (f->flags & CTX_FD_DELETED)
                 printf(", deleted: %u messages saved\n", mq.nmsgs);
             else
                 printf(", opened by name\n");
@@ -150,6 +152,10 @@ static void show(const struct ctx_image *img)
         else if (f->kind == CTX_FD_SHARED)
             printf("    %-4d %-7s %-2s  the file of fd %d of process number %llu\n", f->fd,
                    ctx_fd_kind_name(f->kind), acc, f->source_fd, (unsigned long long)f->pos);
+        else if ((f->flags & CTX_FD_DELETED) && f->source_fd >= 0)
+            printf("    %-4d %-7s %-2s pos %llu  %s, the deleted file of fd %d opened again\n", f->fd,
+                   ctx_fd_kind_name(f->kind), acc, (unsigned long long)f->pos, (const char *)(f + 1),
+                   f->source_fd);
         else
             printf("    %-4d %-7s %-2s%s pos %llu  %s%s\n", f->fd, ctx_fd_kind_name(f->kind), acc,
                    (f->open_flags & 02000) ? "+append" : "", (unsigned long long)f->pos,

@@ -144,15 +144,40 @@ static int detect_file(const struct dump *d, struct fd_scan *s, const struct cr_
     return S_ISREG(p->st.st_mode) || S_ISDIR(p->st.st_mode) || is_opath(p->fd);
 }
 
+int same_deleted_inode(struct dump *d, struct fd_scan *s, const struct cr_fd_probe *p)
+{
+    for (int i = 0; i < s->nseen; i++)
+        if (s->seen[i].dev == p->st.st_dev && s->seen[i].ino == p->st.st_ino)
+            return d->tree ? fail(d, ENOTSUP, "fd %d and fd %d are two opens of one deleted file, "
+                                  "which in a process tree this version cannot save: keep its name "
+                                  "until the checkpoint", s->seen[i].fd, p->fd)
+                           : s->seen[i].fd;
+    return -1;
+}
+
 static int save_file(struct dump *d, struct fd_scan *s, const struct cr_fd_probe *p)
 {
-    (void)s;
     int fd = p->fd;
     const char *path = p->path;
     size_t n = p->len;
     int deleted = p->st.st_nlink == 0 || (n > 10 && !strcmp(path + n - 10, " (deleted)"));
     int opath = is_opath(fd);
     if (S_ISREG(p->st.st_mode) && deleted) {
+        /* another open of it, saved before: the same file again, opened through that fd */
+        int first = same_deleted_inode(d, s, p);
+        if (first < -1)
+            return first;
+        if (first >= 0) {
+            struct ctx_fd *r = fd_record(d, fd, opath ? CTX_FD_OPATH : CTX_FD_FILE, path, 0);
+            if (!r)
+                return fail(d, E2BIG, "too much metadata");
+            off_t pos = lseek(fd, 0, SEEK_CUR);
+            r->pos = pos < 0 ? 0 : (uint64_t)pos;
+            r->flags = CTX_FD_DELETED;
+            r->source_fd = first;
+            file_id_of(&p->st, &r->id);
+            return 0;
+        }
         /* its contents go into the image: nothing else has them any more */
         if (d->ndeleted == (int)(sizeof d->deleted / sizeof d->deleted[0]))
             return fail(d, E2BIG, "fd %d: more than %d deleted files are open", fd, d->ndeleted);
@@ -275,11 +300,30 @@ int check_path(const struct ctx_fd *f, const struct cr_restart_opts *o, char *er
 /* The flags open() takes back: access mode and file status, not O_TMPFILE & co. */
 #define REOPEN_FLAGS (O_ACCMODE | O_APPEND | O_NONBLOCK | O_DSYNC | O_SYNC | O_DIRECT | O_NOATIME | O_LARGEFILE)
 
+/* Another open of the file an earlier fd (placed already) has, with its own flags. */
+int reopen_fd(struct child *c, const struct ctx_fd *f, int flags)
+{
+    char self[64];
+    snprintf(self, sizeof self, "/proc/self/fd/%d", f->source_fd);
+    int obj = open(self, flags | O_CLOEXEC);
+    if (obj < 0)
+        child_fail(c, errno, "cannot open the deleted %s of fd %d again as fd %d: %s",
+                   f->kind == CTX_FD_MQUEUE ? "message queue" : "file", f->source_fd, f->fd,
+                   strerror(errno));
+    return obj;
+}
+
 /* A file that was deleted while open: an unnamed file again (O_TMPFILE, where it
  * was, or in the working directory), with the saved contents, opened as it was. */
 static int recreate_deleted(struct child *c, const struct ctx_fd *f, uint32_t rec)
 {
     struct ctx_image *img = c->img;
+    if (f->source_fd >= 0) {
+        int obj = reopen_fd(c, f, f->kind == CTX_FD_OPATH ? O_PATH : ((int)f->open_flags & REOPEN_FLAGS) | O_NOCTTY);
+        if (f->kind != CTX_FD_OPATH && lseek(obj, (off_t)f->pos, SEEK_SET) < 0)
+            child_fail(c, errno, "cannot seek the file of fd %d: %s", f->fd, strerror(errno));
+        return obj;
+    }
     char dir[CTX_PATH_MAX], buf[CTX_PATH_MAX];
     int moved;
     const char *path = relocate(c->o, (const char *)(f + 1), buf, sizeof buf, &moved);

@@ -87,7 +87,6 @@ static int copy_messages(struct dump *d, int fd, const char *name, const struct 
 
 static int save_mqueue(struct dump *d, struct fd_scan *s, const struct cr_fd_probe *p)
 {
-    (void)s;
     int fd = p->fd;
     char name[CTX_PATH_MAX];
     size_t len = p->len;
@@ -109,9 +108,12 @@ static int save_mqueue(struct dump *d, struct fd_scan *s, const struct cr_fd_pro
         return fail(d, ENOTSUP, "fd %d: a notification is registered on the POSIX message queue "
                     "%s (mq_notify), which is not saved: remove it (mq_notify NULL) before the "
                     "checkpoint", fd, name);
+    int first = deleted ? same_deleted_inode(d, s, p) : -1; /* another open of it, saved */
+    if (first < -1)
+        return first;
     char *buf = d->scratch + FDINFO_OFF + FDINFO_SIZE;
     size_t used = 0;
-    if (deleted && at.mq_curmsgs > 0) {
+    if (deleted && first < 0 && at.mq_curmsgs > 0) {
         int rc = copy_messages(d, fd, name, &at, buf, BOUNCE_SIZE - FDINFO_SIZE, &used);
         if (rc < 0)
             return rc;
@@ -120,6 +122,7 @@ static int save_mqueue(struct dump *d, struct fd_scan *s, const struct cr_fd_pro
     if (!rec)
         return fail(d, E2BIG, "too much metadata");
     rec->flags = deleted ? CTX_FD_DELETED : 0;
+    rec->source_fd = first;
     file_id_of(&p->st, &rec->id);
     char *extra = (char *)(rec + 1) + rec->path_len;
     struct ctx_mqueue mq = { .maxmsg = at.mq_maxmsg, .msgsize = at.mq_msgsize };
@@ -149,6 +152,8 @@ static int make_mqueue(struct child *c, const struct ctx_fd *f, uint32_t rec)
                        strerror(errno));
         return q;
     }
+    if (f->source_fd >= 0) /* another open of a queue an earlier fd has */
+        return reopen_fd(c, f, mode);
     struct ctx_mqueue mq;
     const char *extra = name + f->path_len;
     memcpy(&mq, extra, sizeof mq);

@@ -143,6 +143,12 @@ int stdio_source(struct fd_scan *s, int fd, const struct stat *st);
 
 /* file.c: a file opened by path must still be there (or be relocated). */
 int check_path(const struct ctx_fd *f, const struct cr_restart_opts *o, char *err, size_t len);
+/* file.c: an earlier saved fd with the inode of this deleted one (another open of it),
+ * -1 none, or -errno in a tree; at restart, another open of the file of the record's
+ * source_fd with flags. */
+int same_deleted_inode(struct dump *d, struct fd_scan *s, const struct cr_fd_probe *p);
+int reopen_fd(struct child *c, const struct ctx_fd *f, int flags);
+
 /* file.c: a directory deleted while in use, made again at saved_path (relocated) with
  * mode, opened (flags: O_RDONLY or O_PATH) and removed again; it fails the child. */
 int recreate_deleted_dir(struct child *c, const char *saved_path, uint32_t mode, int flags);
