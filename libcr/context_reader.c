@@ -16,6 +16,7 @@
 #define USER_TOP 0x800000000000ULL
 #define MAX_THREADS 4096
 #define MAX_FDS (1 << 20)
+#define MAX_LOCKS (1 << 20)
 
 static int refuse(char *err, size_t len, int code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -56,7 +57,9 @@ const char *ctx_vma_kind_name(uint32_t kind)
 static const char *rec_name(uint32_t type)
 {
     static const char *const names[] = { "?", "process", "thread", "fd", "memory map",
-                                         "block table", "block checksums", "end" };
+                                         "block table", "block checksums", "end", "tree process",
+                                         "lock", "epoll target", "deleted directory",
+                                         "fd owner" };
     return type < sizeof names / sizeof *names ? names[type] : "unknown";
 }
 
@@ -150,6 +153,79 @@ static int check_header(const struct ctx_header *h, uint64_t size, char *err, si
     return 0;
 }
 
+/* An array of n pointers that records are appended to: full at 0 and at each power of
+ * two, then doubled. */
+static int grow(void **arr, uint32_t n)
+{
+    if (n & (n - 1))
+        return 0;
+    void *more = realloc(*arr, (n ? 2 * (size_t)n : 1) * sizeof(void *));
+    if (!more)
+        return -1;
+    *arr = more;
+    return 0;
+}
+
+/* A deleted file or message queue opened again: an earlier record of the same kind
+ * (a file and an O_PATH fd of one are the same) has it, saved whole. */
+static int reopens_deleted(const struct ctx_image *img, uint32_t nfds, const struct ctx_fd *f)
+{
+    if (!(f->flags & CTX_FD_DELETED) || f->source_fd < 0 || f->source_fd >= f->fd)
+        return 0;
+    for (uint32_t i = 0; i < nfds; i++) {
+        const struct ctx_fd *e = img->fds[i];
+        if (e->fd == f->source_fd)
+            return (e->flags & CTX_FD_DELETED) && e->source_fd == -1 &&
+                   (f->kind == CTX_FD_MQUEUE ? e->kind == CTX_FD_MQUEUE
+                                             : (e->kind == CTX_FD_FILE || e->kind == CTX_FD_OPATH) &&
+                                                   S_ISREG(e->id.mode));
+    }
+    return 0;
+}
+
+/* A message queue's attributes and, deleted, its messages, each within them. */
+static int mqueue_ok(const struct ctx_fd *f)
+{
+    const char *extra = (const char *)(f + 1) + f->path_len;
+    struct ctx_mqueue mq;
+    if (f->extra_len < sizeof mq || ((const char *)(f + 1))[0] != '/' || (f->flags & ~CTX_FD_DELETED))
+        return 0;
+    memcpy(&mq, extra, sizeof mq);
+    if (mq.maxmsg <= 0 || mq.maxmsg > 65536 || mq.msgsize <= 0 || mq.msgsize > (16 << 20) || mq.pad ||
+        mq.nmsgs > mq.maxmsg || ((!(f->flags & CTX_FD_DELETED) || f->source_fd != -1) && mq.nmsgs))
+        return 0;
+    size_t off = sizeof mq;
+    for (uint32_t k = 0; k < mq.nmsgs; k++) {
+        uint32_t prio, len;
+        if (f->extra_len - off < 8)
+            return 0;
+        memcpy(&prio, extra + off, 4);
+        memcpy(&len, extra + off + 4, 4);
+        if (prio >= CTX_MQ_PRIO_MAX || len > mq.msgsize || f->extra_len - off - 8 < len)
+            return 0;
+        off += 8 + len;
+    }
+    return off == f->extra_len;
+}
+
+/* An inotify instance's watches, each with a path of its own within the extra. */
+static int inotify_ok(const struct ctx_fd *f)
+{
+    const char *extra = (const char *)(f + 1) + f->path_len;
+    for (size_t off = 0; off < f->extra_len;) {
+        struct ctx_inotify_watch w;
+        if (f->extra_len - off < sizeof w)
+            return 0;
+        memcpy(&w, extra + off, sizeof w);
+        off += sizeof w;
+        if (w.wd < 1 || w.wd > CTX_INOTIFY_WD_MAX || w.path_len < 2 || f->extra_len - off < w.path_len ||
+            extra[off] != '/' || strlen(extra + off) != w.path_len - 1)
+            return 0;
+        off += w.path_len;
+    }
+    return 1;
+}
+
 /* Walks the metadata records and checks each one's framing and checksum. */
 static int parse_records(struct ctx_image *img, char *err, size_t len)
 {
@@ -203,7 +279,7 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
         case CTX_REC_FD: {
             const struct ctx_fd *f = pl;
             if (!p || nthreads != p->nthreads || nfds >= p->nfds || nvmas || r->length < sizeof *f ||
-                f->fd < 0 || f->fd >= MAX_FDS || f->kind < CTX_FD_FILE || f->kind > CTX_FD_DISCONNECTED ||
+                f->fd < 0 || f->fd >= MAX_FDS || f->kind < CTX_FD_FILE || f->kind > CTX_FD_OPATH ||
                 (f->kind == CTX_FD_DISCONNECTED &&
                  (f->flags & ~CTX_FD_DISCONNECTED_TERMINAL || f->pos > (64u << 20) ||
                   f->extra_len > f->pos || (f->extra_len && (f->open_flags & 3) != 0))) ||
@@ -215,7 +291,12 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
                 (f->extra_len && !(f->flags & CTX_FD_MEMFD && f->kind == CTX_FD_FILE) &&
                  f->kind != CTX_FD_PIPE && f->kind != CTX_FD_FIFO && f->kind != CTX_FD_EPOLL &&
                  f->kind != CTX_FD_UNIX_PAIR && f->kind != CTX_FD_LISTEN && f->kind != CTX_FD_TIMERFD &&
-                 f->kind != CTX_FD_PTY && f->kind != CTX_FD_DISCONNECTED) ||
+                 f->kind != CTX_FD_PTY && f->kind != CTX_FD_MQUEUE && f->kind != CTX_FD_INOTIFY &&
+                 f->kind != CTX_FD_DISCONNECTED) ||
+                (f->kind == CTX_FD_INOTIFY && !inotify_ok(f)) ||
+                ((f->kind == CTX_FD_FILE || f->kind == CTX_FD_OPATH || f->kind == CTX_FD_MQUEUE) &&
+                 f->source_fd != -1 && !reopens_deleted(img, nfds, f)) ||
+                (f->kind == CTX_FD_MQUEUE && !mqueue_ok(f)) ||
                 (f->kind == CTX_FD_TIMERFD && f->extra_len != sizeof(struct ctx_timerfd)) ||
                 (f->kind == CTX_FD_FILE && ((f->flags & ~(uint32_t)(CTX_FD_DELETED | CTX_FD_MEMFD)) ||
                                             ((f->flags & CTX_FD_MEMFD) &&
@@ -227,6 +308,8 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
                                                            f->extra_len > sizeof(struct ctx_pty) + CTX_PTY_DATA_MAX
                                                      : f->extra_len != 0))) ||
                 (f->kind == CTX_FD_LISTEN && (f->extra_len < 2 || f->extra_len > 128)) ||
+                (f->kind == CTX_FD_PIDFD && (f->pos == 0 || f->pos > (1u << 22) ||
+                                             f->flags > CTX_FD_PIDFD_SELF)) ||
                 (f->kind == CTX_FD_UNIX_PAIR && f->extra_len > (64u << 20)) ||
                 (f->kind == CTX_FD_EPOLL && f->extra_len % sizeof(struct ctx_epoll_target)) ||
                 ((f->kind == CTX_FD_PIPE || f->kind == CTX_FD_FIFO) &&
@@ -235,6 +318,56 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
                 (nfds && f->fd <= img->fds[nfds - 1]->fd))
                 return refuse(err, len, EBADMSG, "record %u: malformed fd record", seq);
             img->fds[nfds++] = f;
+            break;
+        }
+        case CTX_REC_LOCK: {
+            const struct ctx_lock *l = pl;
+            if (!p || !nfds || nvmas || r->length < sizeof *l || l->fd != img->fds[nfds - 1]->fd ||
+                l->kind < CTX_LOCK_FLOCK || l->kind > CTX_LOCK_OFD || l->type > 1 || l->pad ||
+                (l->kind == CTX_LOCK_FLOCK ? l->start || l->len
+                                           : l->start > INT64_MAX || l->len > INT64_MAX - l->start) ||
+                img->nlocks >= MAX_LOCKS)
+                return refuse(err, len, EBADMSG, "record %u: malformed lock record", seq);
+            if (grow((void *)&img->locks, img->nlocks) < 0)
+                return refuse(err, len, ENOMEM, "out of memory");
+            img->locks[img->nlocks++] = l;
+            break;
+        }
+        case CTX_REC_EPOLL_FILE: {
+            const struct ctx_epoll_file *e = pl;
+            const struct ctx_fd *ep = nfds ? img->fds[nfds - 1] : NULL;
+            if (!p || !ep || nvmas || r->length < sizeof *e || ep->kind != CTX_FD_EPOLL ||
+                e->epoll_fd != ep->fd || e->target >= ep->extra_len / sizeof(struct ctx_epoll_target) ||
+                e->holder < 0 || e->holder >= MAX_FDS || e->pad || img->nepoll_files >= MAX_FDS)
+                return refuse(err, len, EBADMSG, "record %u: malformed epoll target record", seq);
+            if (grow((void *)&img->epoll_files, img->nepoll_files) < 0)
+                return refuse(err, len, ENOMEM, "out of memory");
+            img->epoll_files[img->nepoll_files++] = e;
+            break;
+        }
+        case CTX_REC_FD_OWNER: {
+            const struct ctx_fd_owner *o = pl;
+            if (!p || !nfds || nvmas || r->length < sizeof *o || o->fd != img->fds[nfds - 1]->fd ||
+                o->type > CTX_OWNER_PGRP || o->pid < 0 || o->sig >= CTX_NSIG ||
+                img->nowners >= MAX_FDS)
+                return refuse(err, len, EBADMSG, "record %u: malformed fd owner record", seq);
+            if (grow((void *)&img->owners, img->nowners) < 0)
+                return refuse(err, len, ENOMEM, "out of memory");
+            img->owners[img->nowners++] = o;
+            break;
+        }
+        case CTX_REC_DELETED_DIR: {
+            const struct ctx_deleted_dir *dd = pl;
+            const struct ctx_fd *f = nfds ? img->fds[nfds - 1] : NULL;
+            if (!p || r->length < sizeof *dd || !S_ISDIR(dd->mode) || nvmas ||
+                (dd->fd == -1 ? nthreads || img->cwd_deleted || img->cwd[0] != '/'
+                              : !f || f->fd != dd->fd ||
+                                    (f->kind != CTX_FD_DIR && f->kind != CTX_FD_OPATH) ||
+                                    !(f->flags & CTX_FD_DELETED) || f->id.mode != dd->mode ||
+                                    ((const char *)(f + 1))[0] != '/'))
+                return refuse(err, len, EBADMSG, "record %u: malformed deleted directory record", seq);
+            if (dd->fd == -1)
+                img->cwd_deleted = dd;
             break;
         }
         case CTX_REC_VMA: {
@@ -315,7 +448,8 @@ static int check_consistency(struct ctx_image *img, char *err, size_t len)
         if (b->vma & CTX_BLOCK_FILE) { /* a deleted file's contents, after all memory */
             uint32_t r = b->vma & ~CTX_BLOCK_FILE;
             const struct ctx_fd *f = r < img->proc->nfds ? img->fds[r] : NULL;
-            if (!f || f->kind != CTX_FD_FILE || !(f->flags & CTX_FD_DELETED) || b->npages == 0 ||
+            if (!f || (f->kind != CTX_FD_FILE && f->kind != CTX_FD_OPATH) || !S_ISREG(f->id.mode) ||
+                !(f->flags & CTX_FD_DELETED) || f->source_fd != -1 || b->npages == 0 ||
                 b->npages > CTX_BLOCK_MAX_PAGES || b->addr % PAGE || b->addr >= f->id.size ||
                 b->file_offset != off)
                 return refuse(err, len, EBADMSG, "block %u of a deleted file's contents is malformed", i);
@@ -625,6 +759,9 @@ void ctx_close(struct ctx_image *img)
     free(img->meta);
     free(img->threads);
     free(img->fds);
+    free(img->locks);
+    free(img->epoll_files);
+    free(img->owners);
     free(img->vmas);
     free(img->crcs);
     memset(img, 0, sizeof *img);

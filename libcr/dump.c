@@ -67,8 +67,13 @@ static int collect_proc(struct dump *d)
     char *text = d->scratch + TEXT_OFF;
     size_t exe_len = strlen(crt.exe_path) + 1;
     char cwd[CTX_PATH_MAX];
-    if (syscall(SYS_getcwd, cwd, sizeof cwd) < 0)
-        return fail(d, errno, "reading the current directory");
+    uint32_t cwd_deleted = 0; /* its mode, when it was deleted */
+    if (syscall(SYS_getcwd, cwd, sizeof cwd) < 0) {
+        int rc = errno == ENOENT ? deleted_cwd(d, cwd, sizeof cwd, &cwd_deleted)
+                                 : fail(d, errno, "reading the current directory");
+        if (rc < 0)
+            return rc;
+    }
     size_t cwd_len = strlen(cwd) + 1;
     struct ctx_proc *p = rec_add(d, CTX_REC_PROC, sizeof *p + exe_len + cwd_len);
     if (!p)
@@ -168,7 +173,7 @@ static int collect_proc(struct dump *d)
     char *tail = (char *)(p + 1);
     memcpy(tail, crt.exe_path, exe_len);
     memcpy(tail + exe_len, cwd, cwd_len);
-    return 0;
+    return cwd_deleted ? deleted_cwd_record(d, cwd_deleted) : 0;
 }
 
 static int add_thread(struct dump *d, const struct cr_thread_slot *s, uint32_t index)
@@ -655,15 +660,16 @@ static int write_file_block(struct dump *d, int fd, const struct ctx_block *b, u
     int src = -1;
     for (int i = 0; i < d->ndeleted; i++)
         if (d->deleted[i].rec == (b->vma & ~CTX_BLOCK_FILE))
-            src = d->deleted[i].fd;
+            src = i;
     size_t len = (size_t)b->npages * PAGE;
     char *bounce = d->scratch + BOUNCE_OFF;
     memset(bounce, 0, len);
-    ssize_t got = pread(src, bounce, len, (off_t)b->addr);
-    if (got < 0)
-        return fail(d, errno, "reading the deleted file at fd %d", src);
+    int rc = src < 0 ? fail(d, EINVAL, "a deleted file's block has no file")
+                     : deleted_file_read(d, src, bounce, len, b->addr);
+    if (rc < 0)
+        return rc;
     *crc = crc32c(0, bounce, len);
-    int rc = write_all(fd, bounce, len);
+    rc = write_all(fd, bounce, len);
     return rc < 0 ? fail(d, -rc, "writing a deleted file's contents to the context file") : 0;
 }
 
@@ -805,18 +811,7 @@ int cr_dump_finish(struct dump *d, int fd, uint64_t *bytes)
     if (rc == 0)
         rc = collect_vmas(d);
     for (int i = 0; rc == 0 && i < d->ndeleted; i++) /* then deleted files' contents */
-        for (uint64_t off = 0; rc == 0 && off < d->deleted[i].size;) {
-            uint64_t len = d->deleted[i].size - off;
-            if (len > CTX_BLOCK_MAX_PAGES * PAGE)
-                len = CTX_BLOCK_MAX_PAGES * PAGE;
-            if ((d->nblocks + 1) * sizeof(struct ctx_block) > BLOCKS_SIZE) {
-                rc = fail(d, E2BIG, "too many memory blocks");
-                break;
-            }
-            d->blocks[d->nblocks++] = (struct ctx_block){ off, 0, (uint32_t)((len + PAGE - 1) / PAGE),
-                                                          CTX_BLOCK_FILE | d->deleted[i].rec };
-            off += len;
-        }
+        rc = deleted_file_blocks(d, i);
     if (rc == 0 && d->nblocks * 4 + 8 > CRCS_SIZE)
         rc = fail(d, E2BIG, "too many memory blocks");
     if (rc == 0)

@@ -86,5 +86,13 @@ void file_id_of(const struct stat *st, struct ctx_file_id *id);
 struct ctx_fd *fd_record(struct dump *d, int fd, uint32_t kind, const char *path, size_t extra);
 /* dump_fds.c: every fd of the process, each saved by its kind (resources/). */
 int collect_fds(struct dump *d);
+/* resources/file.c: the blocks of deleted file number i's contents (d->deleted), its
+ * holes left out; reading them (0, or -errno with the message in d). */
+int deleted_file_blocks(struct dump *d, int i);
+int deleted_file_read(struct dump *d, int i, void *buf, size_t len, uint64_t off);
+/* resources/file.c: the working directory, deleted (getcwd: ENOENT): its path as it was
+ * into cwd and its mode; then its record, after the process record. */
+int deleted_cwd(struct dump *d, char *cwd, size_t cap, uint32_t *mode);
+int deleted_cwd_record(struct dump *d, uint32_t mode);
 
 #endif

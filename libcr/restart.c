@@ -399,8 +399,14 @@ static void restore_process_state(struct child *c)
     char buf[CTX_PATH_MAX];
     int moved;
     const char *cwd = relocate(c->o, c->img->cwd, buf, sizeof buf, &moved);
-    if (chdir(cwd) < 0)
+    if (c->img->cwd_deleted) { /* deleted: made again, entered, removed */
+        int dir = recreate_deleted_dir(c, c->img->cwd, c->img->cwd_deleted->mode, O_RDONLY);
+        if (fchdir(dir) < 0)
+            child_fail(c, errno, "cannot enter the deleted working directory %s: %s", cwd, strerror(errno));
+        close(dir);
+    } else if (chdir(cwd) < 0) {
         child_fail(c, errno, "cannot enter the working directory %s: %s", cwd, strerror(errno));
+    }
     umask(p->umask & 0777);
     if (p->pdeathsig > 0 && p->pdeathsig < 65)
         prctl(PR_SET_PDEATHSIG, p->pdeathsig, 0, 0, 0);
@@ -534,7 +540,8 @@ static __attribute__((noreturn)) void build_and_jump(struct child *c)
     size_t tables = sizeof(struct restore_plan) + p->nvmas * sizeof(struct rp_vma) +
                     nguards * sizeof(struct rp_range) +
                     img->hdr.nblocks * sizeof(struct rp_block) + p->nthreads * sizeof(struct rp_thread) +
-                    MAX_UNMAP * sizeof(struct rp_range) + (c->nhelpers + 1) * sizeof(int32_t) + 64 * 5;
+                    MAX_UNMAP * sizeof(struct rp_range) + (c->nhelpers + 1) * sizeof(int32_t) +
+                    posix_lock_plan(img, NULL) * sizeof(struct rp_lock) + 64 * 7; /* (one alignment per TAKE below) */
     tables = ALIGN(tables);
     size_t park = 0;
     for (int i = 0; i < ncur; i++)
@@ -562,6 +569,7 @@ static __attribute__((noreturn)) void build_and_jump(struct child *c)
     struct rp_range *unmap = TAKE(MAX_UNMAP, struct rp_range);
     int32_t *closefds = TAKE(c->nhelpers + 1, int32_t);
     struct rp_range *guards = TAKE(nguards, struct rp_range);
+    struct rp_lock *locks = TAKE(posix_lock_plan(img, NULL), struct rp_lock);
     char *text = h + blob + tables;
     char *parking = text + MAPS_TEXT;
     char *stack_area = parking + park;
@@ -581,6 +589,8 @@ static __attribute__((noreturn)) void build_and_jump(struct child *c)
     plan->close_off = (uint64_t)((char *)closefds - (char *)plan);
     plan->guards_off = (uint64_t)((char *)guards - (char *)plan);
     plan->nguards = 0;
+    plan->nlocks = posix_lock_plan(img, locks);
+    plan->locks_off = (uint64_t)((char *)locks - (char *)plan);
     for (uint32_t i = 0; i < p->nvmas; i++) {
         const struct ctx_vma *v = img->vmas[i];
         vmas[i] = (struct rp_vma){ v->start, v->end, v->pgoff, v->prot, v->kind, v->flags,

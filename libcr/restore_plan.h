@@ -44,6 +44,12 @@ struct rp_special {                /* move the current kernel's vdso/vvar to the
     uint64_t cur, len, target, park;
 };
 
+struct rp_lock {                   /* a POSIX record lock, taken once cr_restart's fds are
+                                      closed (a close drops the process's locks on a file) */
+    int32_t fd, pad;
+    unsigned char flock[32];       /* the kernel's struct flock */
+};
+
 /* Same layout as the kernel's struct prctl_mm_map. */
 struct rp_mm_map {
     uint64_t start_code, end_code, start_data, end_data;
@@ -67,7 +73,8 @@ struct restore_plan {
     char src[CTX_PATH_MAX];        /* the context file, for cr_get_restart_info() */
     uint64_t nofile[2];            /* RLIMIT_NOFILE (soft, hard), set once cr_restart's fds
                                       are closed: a lower limit may be below their numbers */
-    uint32_t set_nofile, pad;
+    uint32_t set_nofile, nlocks;
+    uint64_t locks_off;            /* struct rp_lock[nlocks], from the plan */
 };
 
 /* What the restorer tells the waiting parent through status_fd. */

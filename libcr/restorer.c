@@ -308,13 +308,23 @@ __attribute__((used, noreturn)) void restorer_main(struct restore_plan *p)
                 break;
     }
 
-    /* the point of no return has passed: tell cr_restart, drop its fds */
+    /* drop cr_restart's fds, then take the POSIX locks (a close drops those of its
+     * file); the point of no return has passed: tell cr_restart */
+    const int32_t *closefds = (const void *)((const char *)p + p->close_off);
+    for (uint32_t i = 0; i < p->nclose; i++)
+        if (closefds[i] != p->status_fd)
+            sys(__NR_close, closefds[i], 0, 0);
+    const struct rp_lock *locks = (const void *)((const char *)p + p->locks_off);
+    for (uint32_t i = 0; i < p->nlocks; i++) {
+        r = sys(__NR_fcntl, locks[i].fd, 6 /* F_SETLK */, locks[i].flock);
+        if (r < 0) /* cr_restart found it free: another process took it since */
+            die(p, r, "cannot take a POSIX lock again: another process took it during the "
+                "restart; its fd", (uint64_t)locks[i].fd);
+    }
     struct rp_status ok;
     memset(&ok, 0, sizeof ok);
     sys(__NR_write, p->status_fd, &ok, sizeof ok);
-    const int32_t *closefds = (const void *)((const char *)p + p->close_off);
-    for (uint32_t i = 0; i < p->nclose; i++)
-        sys(__NR_close, closefds[i], 0, 0);
+    sys(__NR_close, p->status_fd, 0, 0);
     if (p->set_nofile) /* best effort, as for the other limits: a hard limit only goes down */
         sys(__NR_setrlimit, RLIMIT_NOFILE, (long)p->nofile, 0);
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <dirent.h>
 #include <sys/stat.h>
@@ -70,7 +71,7 @@ static void show(const struct ctx_image *img)
            p->comm, p->ppid, p->pgid, p->sid, p->uid, p->gid, p->umask);
     printf("  exe:    %s (inode %llu, %llu bytes)\n", img->exe, (unsigned long long)p->exe_id.ino,
            (unsigned long long)p->exe_id.size);
-    printf("  cwd:    %s\n", img->cwd);
+    printf("  cwd:    %s%s\n", img->cwd, img->cwd_deleted ? " (deleted: made again at restart, then removed)" : "");
     printf("  signals pending: 0x%llx; pdeathsig %d, dumpable %d, subreaper %d, no_new_privs %d\n",
            (unsigned long long)p->shared_pending, p->pdeathsig, p->dumpable, p->subreaper,
            p->no_new_privs);
@@ -136,6 +137,30 @@ static void show(const struct ctx_image *img)
                    f->flags & CTX_FD_DISCONNECTED_TERMINAL ? "a hung-up terminal"
                    : (f->open_flags & 3) == 0 ? "a pipe end whose writer is gone"
                                               : "a pipe end whose reader is gone", f->extra_len);
+        else if (f->kind == CTX_FD_INOTIFY) {
+            printf("    %-4d %-7s %-2s  watches:\n", f->fd, ctx_fd_kind_name(f->kind), acc);
+            const char *extra = (const char *)(f + 1) + f->path_len;
+            for (size_t off = 0; off < f->extra_len;) {
+                struct ctx_inotify_watch w; /* not aligned */
+                memcpy(&w, extra + off, sizeof w);
+                printf("           %d: mask 0x%x  %s\n", w.wd, w.mask, extra + off + sizeof w);
+                off += sizeof w + w.path_len;
+            }
+        } else if (f->kind == CTX_FD_MQUEUE) {
+            struct ctx_mqueue mq; /* after the path: not aligned */
+            memcpy(&mq, (const char *)(f + 1) + f->path_len, sizeof mq);
+            printf("    %-4d %-7s %-2s  %s, at most %lld messages of %lld bytes", f->fd,
+                   ctx_fd_kind_name(f->kind), acc, (const char *)(f + 1), (long long)mq.maxmsg,
+                   (long long)mq.msgsize);
+            if ((f->flags & CTX_FD_DELETED) && f->source_fd >= 0)
+                printf(", deleted: the queue of fd %d opened again\n", f->source_fd);
+            else if (f->flags & CTX_FD_DELETED)
+                printf(", deleted: %u messages saved\n", mq.nmsgs);
+            else
+                printf(", opened by name\n");
+        } else if (f->kind == CTX_FD_PIDFD)
+            printf("    %-4d %-7s %-2s  process %llu%s\n", f->fd, ctx_fd_kind_name(f->kind), acc,
+                   (unsigned long long)f->pos, (f->flags & CTX_FD_PIDFD_SELF) ? " (itself)" : "");
         else if (f->kind == CTX_FD_SHARED)
             printf("    %-4d %-7s %-2s  the file of fd %d of process number %llu\n", f->fd,
                    ctx_fd_kind_name(f->kind), acc, f->source_fd, (unsigned long long)f->pos);
@@ -144,10 +169,42 @@ static void show(const struct ctx_image *img)
                    ctx_fd_kind_name(f->kind), acc, (f->open_flags & 02000) ? "+append" : "",
                    (unsigned long long)f->pos, (const char *)(f + 1),
                    ((const struct ctx_memfd *)((const char *)(f + 1) + f->path_len))->seals);
+        else if ((f->flags & CTX_FD_DELETED) && f->source_fd >= 0)
+            printf("    %-4d %-7s %-2s pos %llu  %s, the deleted file of fd %d opened again\n", f->fd,
+                   ctx_fd_kind_name(f->kind), acc, (unsigned long long)f->pos, (const char *)(f + 1),
+                   f->source_fd);
         else
             printf("    %-4d %-7s %-2s%s pos %llu  %s%s\n", f->fd, ctx_fd_kind_name(f->kind), acc,
                    (f->open_flags & 02000) ? "+append" : "", (unsigned long long)f->pos,
-                   (const char *)(f + 1), (f->flags & CTX_FD_DELETED) ? ", contents saved" : "");
+                   (const char *)(f + 1), !(f->flags & CTX_FD_DELETED) ? ""
+                   : S_ISDIR(f->id.mode) ? " (deleted: made again at restart, then removed)"
+                                           : ", contents saved");
+    }
+    for (uint32_t i = 0; i < img->nepoll_files; i++) {
+        const struct ctx_epoll_file *e = img->epoll_files[i];
+        printf("  epoll fd %d watches the file of fd %d as its target %u (added through a number "
+               "that no longer leads to it)\n", e->epoll_fd, e->holder, e->target);
+    }
+    for (uint32_t i = 0; i < img->nowners; i++) {
+        const struct ctx_fd_owner *o = img->owners[i];
+        static const char *const types[] = { "thread", "process", "process group" };
+        printf("  fd %d signals %s %d with signal %u%s\n", o->fd, types[o->type], o->pid, o->sig,
+               o->sig ? "" : " (SIGIO)");
+    }
+    if (img->nlocks)
+        printf("  locks: %u\n", img->nlocks);
+    for (uint32_t i = 0; i < img->nlocks; i++) {
+        const struct ctx_lock *l = img->locks[i];
+        static const char *const kinds[] = { "?", "flock", "POSIX", "OFD" };
+        if (l->kind == CTX_LOCK_FLOCK)
+            printf("    fd %-4d flock %s\n", l->fd, l->type ? "exclusive" : "shared");
+        else if (l->len)
+            printf("    fd %-4d %-5s %s bytes %llu-%llu\n", l->fd, kinds[l->kind],
+                   l->type ? "write" : "read", (unsigned long long)l->start,
+                   (unsigned long long)(l->start + l->len - 1));
+        else
+            printf("    fd %-4d %-5s %s bytes %llu-EOF\n", l->fd, kinds[l->kind],
+                   l->type ? "write" : "read", (unsigned long long)l->start);
     }
     unsigned long long *saved = calloc(p->nvmas + 1, sizeof *saved), mapped = 0, total = 0;
     for (uint32_t i = 0; saved && i < img->hdr.nblocks; i++)

@@ -59,6 +59,8 @@ struct fd_scan {
     int ptys[64];              /* indices of the pseudo-terminals whose master we have */
     int nptys;
     struct sock_scan socks;
+    const int *fds;            /* every fd of the process (in the scratch) */
+    int nfds;
 };
 
 struct cr_fd_probe {           /* one fd, as the dumper's driver found it */
@@ -105,6 +107,9 @@ struct cr_fd_ops {
      * (1 on entry): the driver closes it once placed.  Without it: make, owned. */
     int (*restore)(struct child *c, const struct ctx_fd *f, uint32_t rec, int *own);
     int late;                  /* restored after every other fd (epoll: its targets) */
+    /* late: whether what it needs is placed (an epoll inside an epoll waits for the
+       inner one); without it, ready at once */
+    int (*ready)(struct child *c, const struct ctx_fd *f);
     int restore_nonblock;      /* the driver sets O_NONBLOCK as saved once it is placed */
     /* after every fd is placed: closes what the kind kept for the restore */
     void (*finish)(struct child *c);
@@ -147,6 +152,15 @@ int pipe_buffered(struct dump *d, int fd, int cap, const char **data, size_t *le
 
 /* file.c: a file opened by path must still be there (or be relocated). */
 int check_path(const struct ctx_fd *f, const struct cr_restart_opts *o, char *err, size_t len);
+/* file.c: an earlier saved fd with the inode of this deleted one (another open of it),
+ * -1 none, or -errno in a tree; at restart, another open of the file of the record's
+ * source_fd with flags. */
+int same_deleted_inode(struct dump *d, struct fd_scan *s, const struct cr_fd_probe *p);
+int reopen_fd(struct child *c, const struct ctx_fd *f, int flags);
+
+/* file.c: a directory deleted while in use, made again at saved_path (relocated) with
+ * mode, opened (flags: O_RDONLY or O_PATH) and removed again; it fails the child. */
+int recreate_deleted_dir(struct child *c, const char *saved_path, uint32_t mode, int flags);
 
 /* socket.c: the sockets of the process, their unix peers from sock_diag; buf holds
  * the kernel's answers. */
@@ -168,6 +182,19 @@ int in_other_image(const struct ctx_tree *t, uint32_t i, uint64_t ino);
 int save_unix_pair(struct dump *d, int fd, const struct stat *st, int domain, int type,
                    int tcp_inside, const char *here, const char *there, uint64_t peer_ino,
                    char *buf, size_t bufsize);
+
+/* lock.c: the locks fd holds, saved after its record (saved_as: the kind that saved
+ * it); taken again once every fd is placed (the POSIX ones checked there, taken by the
+ * restorer from posix_lock_plan(): their number, and into out when not NULL). */
+int save_locks(struct dump *d, const struct cr_fd_probe *p, uint32_t saved_as);
+void restore_locks(struct child *c);
+struct rp_lock;
+uint32_t posix_lock_plan(const struct ctx_image *img, struct rp_lock *out);
+
+/* fown.c: the owner of fd's signals and their number (F_SETOWN_EX, F_SETSIG), saved
+ * after its record; set again once every fd is placed. */
+int save_owner(struct dump *d, const struct cr_fd_probe *p, uint32_t saved_as);
+void restore_owners(struct child *c);
 
 /* shared.c: the object of fd `fd` of the tree's process number `member`, made by the
  * pool (-1 none). */
