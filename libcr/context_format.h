@@ -152,6 +152,47 @@ enum ctx_fd_kind {
     CTX_FD_SHARED = 15,        /* the same open file description as fd source_fd of the
                                   tree's process number pos, an earlier one (a file
                                   opened once and inherited: one offset) */
+    CTX_FD_SOCKET = 17,        /* a socket whose whole state is in the process: unbound,
+                                  bound, listening, or a UDP socket (connected or not);
+                                  extra: struct ctx_socket, then its queued datagrams
+                                  (struct ctx_sock_msg each, from_fd: the sender) */
+    CTX_FD_SOCKPAIR = 18,      /* CTX_FD_UNIX_PAIR with the socket's state: pos the peer's
+                                  inode (0: the peer was closed), extra: struct ctx_socket,
+                                  then what is queued to it (struct ctx_sock_msg each: one
+                                  datagram or message, or a stream's bytes) */
+};
+
+/* The socket options a program changed (those a new socket of its kind reports
+ * otherwise), set again before bind/listen.  SO_RCVBUF/SO_SNDBUF: what the kernel
+ * reported (twice what was asked). */
+struct ctx_sockopt {
+    int32_t level, name;
+    uint32_t len;              /* 1..16 bytes of val */
+    uint32_t pad;
+    unsigned char val[16];
+};
+#define CTX_SOCKOPT_MAX 48
+
+#define CTX_SOCK_LISTENING 0x1 /* listening (backlog: its backlog) */
+#define CTX_SOCK_CONNECTED 0x2 /* connected to peer[] (UDP: its default destination) */
+#define CTX_SOCK_PATH_GONE 0x4 /* a unix socket whose path was deleted: bound, then unlinked */
+#define CTX_SOCK_STATES    0x7
+
+struct ctx_socket {
+    int32_t domain, type, protocol;
+    uint32_t state;            /* CTX_SOCK_* */
+    uint32_t shutdown;         /* SHUT_RD + 1 bits, as sock_diag: 1 no more reading, 2 writing */
+    int32_t backlog;
+    uint32_t addr_len, peer_len;  /* 0: unbound / no peer; at most 128 */
+    unsigned char addr[128], peer[128];
+    uint32_t nopts, nmsgs;     /* at most CTX_SOCKOPT_MAX options; messages after this */
+    struct ctx_sockopt opts[CTX_SOCKOPT_MAX];
+};
+
+struct ctx_sock_msg {          /* one queued message, followed by its len bytes */
+    uint32_t len;
+    int32_t from_fd;           /* CTX_FD_SOCKET: the fd of the process that sent it
+                                  (it is sent again from there); pairs: -1, the peer */
 };
 
 struct ctx_timerfd {

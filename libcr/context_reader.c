@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -120,6 +121,39 @@ static int check_header(const struct ctx_header *h, uint64_t size, char *err, si
 }
 
 /* Walks the metadata records and checks each one's framing and checksum. */
+/* The extra of a socket record (CTX_FD_SOCKET, CTX_FD_SOCKPAIR): its struct ctx_socket
+ * within bounds, every option and queued message inside the extra, nothing after. */
+static int socket_record_ok(const struct ctx_fd *f)
+{
+    struct ctx_socket so; /* after the path: not aligned */
+    if (f->extra_len < sizeof so)
+        return 0;
+    const unsigned char *x = (const unsigned char *)(f + 1) + f->path_len;
+    memcpy(&so, x, sizeof so);
+    if ((so.domain != AF_UNIX && so.domain != AF_INET && so.domain != AF_INET6) ||
+        (so.type != SOCK_STREAM && so.type != SOCK_DGRAM && so.type != SOCK_SEQPACKET) ||
+        (so.state & ~(uint32_t)CTX_SOCK_STATES) || so.shutdown > 3 ||
+        so.addr_len > sizeof so.addr || so.peer_len > sizeof so.peer || so.nopts > CTX_SOCKOPT_MAX ||
+        so.backlog < 0 || (f->kind == CTX_FD_SOCKPAIR && (so.domain != AF_UNIX || so.state)))
+        return 0;
+    for (uint32_t i = 0; i < so.nopts; i++)
+        if (so.opts[i].len < 1 || so.opts[i].len > sizeof so.opts[i].val)
+            return 0;
+    size_t off = sizeof so;
+    for (uint32_t i = 0; i < so.nmsgs; i++) {
+        struct ctx_sock_msg m;
+        if (f->extra_len - off < sizeof m)
+            return 0;
+        memcpy(&m, x + off, sizeof m);
+        off += sizeof m;
+        if (m.len > f->extra_len - off || m.from_fd < -1 || m.from_fd >= MAX_FDS ||
+            (f->kind == CTX_FD_SOCKPAIR && m.from_fd != -1))
+            return 0;
+        off += m.len;
+    }
+    return off == f->extra_len;
+}
+
 static int parse_records(struct ctx_image *img, char *err, size_t len)
 {
     const struct ctx_header *h = &img->hdr;
@@ -172,7 +206,7 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
         case CTX_REC_FD: {
             const struct ctx_fd *f = pl;
             if (!p || nthreads != p->nthreads || nfds >= p->nfds || nvmas || r->length < sizeof *f ||
-                f->fd < 0 || f->fd >= MAX_FDS || f->kind < CTX_FD_FILE || f->kind > CTX_FD_PTY ||
+                f->fd < 0 || f->fd >= MAX_FDS || f->kind < CTX_FD_FILE || f->kind > CTX_FD_SOCKPAIR ||
                 (f->kind == CTX_FD_INHERIT && (f->source_fd < 0 || f->source_fd > 2)) ||
                 (f->kind == CTX_FD_DUP && (f->source_fd < 0 || f->source_fd >= f->fd)) ||
                 (f->kind == CTX_FD_SHARED && (f->source_fd < 0 || f->source_fd >= MAX_FDS || f->pos >= 65536)) ||
@@ -180,7 +214,8 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
                 f->extra_len > r->length - sizeof *f - f->path_len ||
                 (f->extra_len && f->kind != CTX_FD_PIPE && f->kind != CTX_FD_FIFO && f->kind != CTX_FD_EPOLL &&
                  f->kind != CTX_FD_UNIX_PAIR && f->kind != CTX_FD_LISTEN && f->kind != CTX_FD_TIMERFD &&
-                 f->kind != CTX_FD_PTY) ||
+                 f->kind != CTX_FD_PTY && f->kind != CTX_FD_SOCKET && f->kind != CTX_FD_SOCKPAIR) ||
+                ((f->kind == CTX_FD_SOCKET || f->kind == CTX_FD_SOCKPAIR) && !socket_record_ok(f)) ||
                 (f->kind == CTX_FD_TIMERFD && f->extra_len != sizeof(struct ctx_timerfd)) ||
                 (f->kind == CTX_FD_PTY && (f->pos > 1048575 || f->flags > CTX_FD_PTY_MASTER ||
                                            (f->flags ? f->extra_len < sizeof(struct ctx_pty) ||

@@ -57,6 +57,32 @@ static void show_file(const char *path, const struct ctx_tree *tr)
     }
 }
 
+/* A socket record: what it is, its state, options and queue. */
+static void print_socket(const struct ctx_fd *f, const char *acc)
+{
+    struct ctx_socket so; /* after the path: not aligned */
+    const unsigned char *x = (const unsigned char *)(f + 1) + f->path_len;
+    memcpy(&so, x, sizeof so);
+    unsigned long long bytes = 0;
+    x += sizeof so;
+    for (uint32_t k = 0; k < so.nmsgs; k++) {
+        struct ctx_sock_msg m;
+        memcpy(&m, x, sizeof m);
+        bytes += m.len;
+        x += sizeof m + m.len;
+    }
+    const char *name = (so.state & CTX_SOCK_LISTENING) ? "listen" : ctx_fd_kind_name(f->kind);
+    if (f->kind == CTX_FD_SOCKPAIR && f->pos)
+        printf("    %-4d %-7s %-2s  connected to socket:[%llu] in the checkpoint, %llu bytes queued",
+               f->fd, name, acc, (unsigned long long)f->pos, bytes);
+    else
+        printf("    %-4d %-7s %-2s  %s, %llu bytes queued", f->fd, name, acc, (const char *)(f + 1), bytes);
+    printf(" in %u message%s, %u option%s set%s%s%s\n", so.nmsgs, so.nmsgs == 1 ? "" : "s", so.nopts,
+           so.nopts == 1 ? "" : "s", so.shutdown & 1 ? ", shut for reading" : "",
+           so.shutdown & 2 ? ", shut for writing" : "",
+           (so.state & CTX_SOCK_PATH_GONE) ? ", its path deleted" : "");
+}
+
 static void show(const struct ctx_image *img)
 {
     const struct ctx_proc *p = img->proc;
@@ -107,6 +133,8 @@ static void show(const struct ctx_image *img)
         else if (f->kind == 9)
             printf("    %-4d %-7s %-2s  connected to socket:[%llu] in the checkpoint, %u bytes queued\n",
                    f->fd, ctx_fd_kind_name(f->kind), acc, (unsigned long long)f->pos, f->extra_len);
+        else if (f->kind == CTX_FD_SOCKET || f->kind == CTX_FD_SOCKPAIR)
+            print_socket(f, acc);
         else if (f->kind == 10)
             printf("    %-4d %-7s %-2s  %s\n", f->fd, ctx_fd_kind_name(f->kind), acc,
                    (const char *)(f + 1));

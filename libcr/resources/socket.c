@@ -15,6 +15,7 @@
 #include <linux/unix_diag.h>
 #include <linux/sockios.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -77,9 +78,14 @@ static void unix_peer_of(const struct nlmsghdr *h, void *arg)
     for (const struct rtattr *a = (const struct rtattr *)(m + 1); RTA_OK(a, alen); a = RTA_NEXT(a, alen))
         if (a->rta_type == UNIX_DIAG_PEER)
             memcpy(&si->peer_ino, RTA_DATA(a), sizeof(uint32_t));
+        else if (a->rta_type == UNIX_DIAG_SHUTDOWN)
+            si->shutdown = *(const uint8_t *)RTA_DATA(a);
+        else if (a->rta_type == UNIX_DIAG_VFS)
+            si->vfs_ino = ((const struct unix_diag_vfs *)RTA_DATA(a))->udiag_vfs_ino;
 }
 
-/* The peers of our unix sockets, from the kernel's sock_diag interface. */
+/* The peers of our unix sockets, their shutdown state and the inode of the file each
+ * is bound to, from the kernel's sock_diag interface. */
 static int unix_peers(struct dump *d, struct sock_scan *ss, char *buf)
 {
     struct {
@@ -92,7 +98,7 @@ static int unix_peers(struct dump *d, struct sock_scan *ss, char *buf)
     msg.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
     msg.req.sdiag_family = AF_UNIX;
     msg.req.udiag_states = ~0U;
-    msg.req.udiag_show = UDIAG_SHOW_PEER;
+    msg.req.udiag_show = UDIAG_SHOW_PEER | UDIAG_SHOW_VFS;
     int rc = diag_dump(&msg, sizeof msg, buf, unix_peer_of, ss);
     return rc < 0 ? fail(d, -rc, "asking sock_diag for the peers of unix sockets") : 0;
 }
@@ -152,7 +158,7 @@ int sock_scan(struct dump *d, struct sock_scan *ss, const int *fds, int nfds, ch
         int domain = 0;
         socklen_t len = sizeof domain;
         getsockopt(fds[i], SOL_SOCKET, SO_DOMAIN, &domain, &len);
-        ss->socks[ss->n++] = (struct sock_info){ st.st_ino, 0, domain };
+        ss->socks[ss->n++] = (struct sock_info){ st.st_ino, 0, domain, fds[i], 0, 0 };
         unix_socks += domain == AF_UNIX;
     }
     return unix_socks ? unix_peers(d, ss, buf) : 0;
@@ -201,6 +207,230 @@ struct ctx_fd *sock_record(struct dump *d, int fd, uint32_t kind, const char *te
     return r;
 }
 
+/* ---- what the socket kinds share: options, queues ---- */
+
+/* The options saved when a program changed them: the usual SOL_SOCKET, IP, IPv6 and
+ * TCP ones a process may set without privilege (IP_TRANSPARENT and SO_MARK need it:
+ * setting them again fails the restart, naming them). */
+static const struct sockopt_name {
+    int level, name;
+    const char *what;
+} sockopts[] = {
+    { SOL_SOCKET, SO_REUSEADDR, "SO_REUSEADDR" }, { SOL_SOCKET, SO_REUSEPORT, "SO_REUSEPORT" },
+    { SOL_SOCKET, SO_KEEPALIVE, "SO_KEEPALIVE" }, { SOL_SOCKET, SO_BROADCAST, "SO_BROADCAST" },
+    { SOL_SOCKET, SO_LINGER, "SO_LINGER" }, { SOL_SOCKET, SO_RCVBUF, "SO_RCVBUF" },
+    { SOL_SOCKET, SO_SNDBUF, "SO_SNDBUF" }, { SOL_SOCKET, SO_PASSCRED, "SO_PASSCRED" },
+    { SOL_SOCKET, SO_OOBINLINE, "SO_OOBINLINE" }, { SOL_SOCKET, SO_RCVLOWAT, "SO_RCVLOWAT" },
+    { SOL_SOCKET, SO_PRIORITY, "SO_PRIORITY" }, { SOL_SOCKET, SO_TIMESTAMP, "SO_TIMESTAMP" },
+    { SOL_SOCKET, SO_TIMESTAMPNS, "SO_TIMESTAMPNS" }, { SOL_SOCKET, SO_RCVTIMEO, "SO_RCVTIMEO" },
+    { SOL_SOCKET, SO_SNDTIMEO, "SO_SNDTIMEO" }, { SOL_SOCKET, SO_DONTROUTE, "SO_DONTROUTE" },
+    { SOL_SOCKET, SO_PASSSEC, "SO_PASSSEC" }, { SOL_SOCKET, SO_PEEK_OFF, "SO_PEEK_OFF" },
+    { SOL_SOCKET, SO_MARK, "SO_MARK" },
+    { IPPROTO_IP, IP_TOS, "IP_TOS" }, { IPPROTO_IP, IP_TTL, "IP_TTL" },
+    { IPPROTO_IP, IP_FREEBIND, "IP_FREEBIND" }, { IPPROTO_IP, IP_TRANSPARENT, "IP_TRANSPARENT" },
+    { IPPROTO_IP, IP_PKTINFO, "IP_PKTINFO" }, { IPPROTO_IP, IP_RECVTTL, "IP_RECVTTL" },
+    { IPPROTO_IP, IP_RECVTOS, "IP_RECVTOS" }, { IPPROTO_IP, IP_RECVERR, "IP_RECVERR" },
+    { IPPROTO_IP, IP_MTU_DISCOVER, "IP_MTU_DISCOVER" }, { IPPROTO_IP, IP_MULTICAST_TTL, "IP_MULTICAST_TTL" },
+    { IPPROTO_IP, IP_MULTICAST_LOOP, "IP_MULTICAST_LOOP" },
+    { IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, "IP_BIND_ADDRESS_NO_PORT" },
+    { IPPROTO_IPV6, IPV6_V6ONLY, "IPV6_V6ONLY" }, { IPPROTO_IPV6, IPV6_UNICAST_HOPS, "IPV6_UNICAST_HOPS" },
+    { IPPROTO_IPV6, IPV6_MULTICAST_HOPS, "IPV6_MULTICAST_HOPS" },
+    { IPPROTO_IPV6, IPV6_MULTICAST_LOOP, "IPV6_MULTICAST_LOOP" },
+    { IPPROTO_IPV6, IPV6_RECVPKTINFO, "IPV6_RECVPKTINFO" }, { IPPROTO_IPV6, IPV6_TCLASS, "IPV6_TCLASS" },
+    { IPPROTO_IPV6, IPV6_RECVTCLASS, "IPV6_RECVTCLASS" }, { IPPROTO_IPV6, IPV6_FREEBIND, "IPV6_FREEBIND" },
+    { IPPROTO_IPV6, IPV6_TRANSPARENT, "IPV6_TRANSPARENT" }, { IPPROTO_IPV6, IPV6_RECVERR, "IPV6_RECVERR" },
+    { IPPROTO_IPV6, IPV6_MTU_DISCOVER, "IPV6_MTU_DISCOVER" },
+    { IPPROTO_TCP, TCP_NODELAY, "TCP_NODELAY" }, { IPPROTO_TCP, TCP_KEEPIDLE, "TCP_KEEPIDLE" },
+    { IPPROTO_TCP, TCP_KEEPINTVL, "TCP_KEEPINTVL" }, { IPPROTO_TCP, TCP_KEEPCNT, "TCP_KEEPCNT" },
+    { IPPROTO_TCP, TCP_CORK, "TCP_CORK" }, { IPPROTO_TCP, TCP_MAXSEG, "TCP_MAXSEG" },
+    { IPPROTO_TCP, TCP_DEFER_ACCEPT, "TCP_DEFER_ACCEPT" }, { IPPROTO_TCP, TCP_USER_TIMEOUT, "TCP_USER_TIMEOUT" },
+    { IPPROTO_TCP, TCP_SYNCNT, "TCP_SYNCNT" }, { IPPROTO_TCP, TCP_LINGER2, "TCP_LINGER2" },
+    { IPPROTO_TCP, TCP_WINDOW_CLAMP, "TCP_WINDOW_CLAMP" }, { IPPROTO_TCP, TCP_NOTSENT_LOWAT, "TCP_NOTSENT_LOWAT" },
+    { IPPROTO_TCP, TCP_FASTOPEN, "TCP_FASTOPEN" },
+};
+#define NSOCKOPTS (sizeof sockopts / sizeof sockopts[0])
+
+const char *describe_sockopt(int level, int name)
+{
+    for (size_t i = 0; i < NSOCKOPTS; i++)
+        if (sockopts[i].level == level && sockopts[i].name == name)
+            return sockopts[i].what;
+    return "an unknown socket option";
+}
+
+static int sockopt_applies(int level, const struct ctx_socket *so)
+{
+    return level == SOL_SOCKET || (level == IPPROTO_IP && so->domain == AF_INET) ||
+           (level == IPPROTO_IPV6 && so->domain == AF_INET6) ||
+           (level == IPPROTO_TCP && so->domain != AF_UNIX && so->type == SOCK_STREAM);
+}
+
+void sock_save_opts(int fd, struct ctx_socket *so)
+{
+    /* what a new socket of its kind says: a program's own choices are what differs */
+    int fresh = socket(so->domain, so->type | SOCK_CLOEXEC, so->protocol);
+    so->nopts = 0;
+    for (size_t i = 0; fresh >= 0 && i < NSOCKOPTS && so->nopts < CTX_SOCKOPT_MAX; i++) {
+        if (!sockopt_applies(sockopts[i].level, so))
+            continue;
+        struct ctx_sockopt *o = &so->opts[so->nopts];
+        unsigned char base[sizeof o->val];
+        socklen_t len = sizeof o->val, blen = sizeof base;
+        memset(o, 0, sizeof *o);
+        memset(base, 0, sizeof base);
+        if (getsockopt(fd, sockopts[i].level, sockopts[i].name, o->val, &len) < 0 || len == 0 ||
+            getsockopt(fresh, sockopts[i].level, sockopts[i].name, base, &blen) < 0 ||
+            (blen == len && !memcmp(base, o->val, len)))
+            continue;
+        o->level = sockopts[i].level;
+        o->name = sockopts[i].name;
+        o->len = len;
+        so->nopts++;
+    }
+    if (fresh >= 0)
+        close(fresh);
+}
+
+void sock_apply_opts(struct child *c, int s, const struct ctx_fd *f, const struct ctx_socket *so)
+{
+    for (uint32_t i = 0; i < so->nopts; i++) {
+        const struct ctx_sockopt *o = &so->opts[i];
+        unsigned char val[sizeof o->val];
+        memcpy(val, o->val, sizeof val);
+        int want = 0;
+        if (o->level == SOL_SOCKET && (o->name == SO_RCVBUF || o->name == SO_SNDBUF) && o->len == sizeof want) {
+            memcpy(&want, val, sizeof want);
+            int half = want / 2; /* the kernel doubles what it is given */
+            memcpy(val, &half, sizeof half);
+        }
+        if (setsockopt(s, o->level, o->name, val, o->len) < 0)
+            child_fail(c, errno, "cannot set %s again on the socket of fd %d (%s): %s%s",
+                       describe_sockopt(o->level, o->name), f->fd, (const char *)(f + 1),
+                       strerror(errno), errno == EPERM ? " (it needs a privilege this restart "
+                       "does not have)" : "");
+        int got = 0;
+        socklen_t len = sizeof got;
+        if (want && (getsockopt(s, o->level, o->name, &got, &len) < 0 || got != want))
+            child_fail(c, ENOBUFS, "cannot set %s of fd %d back to %d: the kernel gives %d "
+                       "(its limit net.core.%s_max is lower here)", describe_sockopt(o->level, o->name),
+                       f->fd, want, got, o->name == SO_RCVBUF ? "rmem" : "wmem");
+    }
+}
+
+const unsigned char *sock_state(const struct ctx_fd *f, struct ctx_socket *so)
+{
+    const unsigned char *x = (const unsigned char *)(f + 1) + f->path_len;
+    memcpy(so, x, sizeof *so);
+    return x + sizeof *so;
+}
+
+ssize_t sock_peek_queue(struct dump *d, int fd, const char *what, int type, int rcv_shut,
+                        char *buf, size_t cap,
+                        uint32_t *nmsgs, int (*from)(void *arg, const struct sockaddr *a, socklen_t alen),
+                        void *arg)
+{
+    /* SO_PEEK_OFF: each peek goes past the last, whole datagrams at a time; the
+     * program's own offset is put back */
+    int old_off = -1, zero = 0;
+    socklen_t olen = sizeof old_off;
+    getsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &old_off, &olen);
+    /* without it (TCP before Linux 6.9), a stream's bytes come in one peek */
+    int one_peek = setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof zero) < 0;
+    if (one_peek && type != SOCK_STREAM)
+        return fail(d, errno, "fd %d (%s): cannot peek at what is queued to it (SO_PEEK_OFF)", fd, what);
+    size_t used = 0;
+    ssize_t rc = 0;
+    *nmsgs = 0;
+    for (;;) {
+        struct ctx_sock_msg m = { 0, -1 };
+        size_t room = cap - used > sizeof m ? cap - used - sizeof m : 0;
+        struct sockaddr_storage sa;
+        union {
+            struct cmsghdr h;
+            char b[256];
+        } ctl;
+        struct iovec iov = { buf + used + sizeof m, room };
+        struct msghdr mh = { .msg_name = &sa, .msg_namelen = sizeof sa, .msg_iov = &iov,
+                             .msg_iovlen = 1, .msg_control = &ctl, .msg_controllen = sizeof ctl };
+        memset(&sa, 0, sizeof sa);
+        if (type == SOCK_STREAM && !room) { /* full: is there more? */
+            char more;
+            if (recv(fd, &more, 1, MSG_PEEK | MSG_DONTWAIT) > 0)
+                rc = fail(d, E2BIG, "fd %d (%s): more is queued to it than the %zu bytes that can "
+                          "be saved", fd, what, cap);
+            break;
+        }
+        /* MSG_TRUNC: a datagram's whole length (for TCP it would discard the bytes) */
+        ssize_t n = recvmsg(fd, &mh, MSG_PEEK | MSG_DONTWAIT | (type == SOCK_STREAM ? 0 : MSG_TRUNC));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            break;
+        if (n < 0) {
+            rc = fail(d, errno, "fd %d (%s): cannot peek at what is queued to it", fd, what);
+            break;
+        }
+        for (struct cmsghdr *h = CMSG_FIRSTHDR(&mh); h; h = CMSG_NXTHDR(&mh, h)) {
+            if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS) {
+                /* a peek gives copies of the fds in flight: not ours to keep */
+                for (size_t k = 0; k < (h->cmsg_len - CMSG_LEN(0)) / sizeof(int); k++)
+                    close(((int *)CMSG_DATA(h))[k]);
+                rc = fail(d, ENOTSUP, "fd %d (%s) has a file descriptor in flight (SCM_RIGHTS) "
+                          "queued to it; this version cannot save one: let the program receive "
+                          "it before the checkpoint", fd, what);
+            } else if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_CREDENTIALS) {
+                struct ucred cr;
+                memcpy(&cr, CMSG_DATA(h), sizeof cr);
+                rc = fail(d, ENOTSUP, "fd %d (%s) has SO_PASSCRED and a message queued with its "
+                          "sender's credentials (pid %d): a restart cannot send it again with that "
+                          "pid; let the program receive it before the checkpoint", fd, what, (int)cr.pid);
+            }
+        }
+        if (rc < 0)
+            break;
+        if (mh.msg_flags & MSG_CTRUNC) {
+            rc = fail(d, ENOTSUP, "fd %d (%s): a message queued to it carries more ancillary "
+                      "data than can be saved", fd, what);
+            break;
+        }
+        if ((size_t)n > room) {
+            rc = fail(d, E2BIG, "fd %d (%s): more is queued to it than the %zu bytes that can be "
+                      "saved", fd, what, cap);
+            break;
+        }
+        if (type == SOCK_STREAM && *nmsgs) { /* a stream's bytes: one piece */
+            struct ctx_sock_msg first;
+            memcpy(&first, buf, sizeof first);
+            memmove(buf + used, buf + used + sizeof m, (size_t)n);
+            first.len += (uint32_t)n;
+            memcpy(buf, &first, sizeof first);
+            used += (size_t)n;
+            if (n == 0 || one_peek)
+                break;
+            continue;
+        }
+        if (n == 0 && (type == SOCK_STREAM || rcv_shut))
+            break; /* EOF (a datagram socket shut for reading says 0 when it is empty) */
+        if (from && (m.from_fd = from(arg, (const struct sockaddr *)&sa, mh.msg_namelen)) < 0) {
+            rc = m.from_fd;
+            break;
+        }
+        m.len = (uint32_t)n;
+        memcpy(buf + used, &m, sizeof m);
+        used += sizeof m + (size_t)n;
+        (*nmsgs)++;
+        int queued = 0;
+        if (one_peek && ioctl(fd, FIONREAD, &queued) == 0 && queued > n)
+            rc = fail(d, E2BIG, "fd %d (%s) has %d bytes queued; at most %zu can be saved", fd,
+                      what, queued, cap);
+        if (one_peek)
+            break;
+    }
+    if (!one_peek)
+        setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &old_off, sizeof old_off);
+    return rc < 0 ? rc : (ssize_t)used;
+}
+
 static int add_socket(struct dump *d, const struct sock_scan *ss, int fd, const struct stat *st,
                       int stdio_source, char *buf, size_t bufsize)
 {
@@ -246,23 +476,27 @@ static int add_socket(struct dump *d, const struct sock_scan *ss, int fd, const 
                 return fail(d, EAGAIN, "fd %d is a TCP connection %s -> %s inside the checkpoint "
                             "with %d bytes not yet delivered; try again", fd, here, there, unsent);
             static struct sock_info tcp_si;
-            tcp_si = (struct sock_info){ st->st_ino, peer_ino, domain };
+            tcp_si = (struct sock_info){ st->st_ino, peer_ino, domain, fd, 0, 0 };
             si = &tcp_si;
         }
     }
     if ((domain == AF_UNIX && si && peer_ours) || tcp_inside)
         /* both ends are ours: saved connected, with what is queued to this end */
-        return save_unix_pair(d, fd, st, domain, type, tcp_inside, here, there, si->peer_ino,
-                              buf, bufsize);
-    if (listening && (domain == AF_INET || domain == AF_INET6 || domain == AF_UNIX)) {
-        snprintf(text, sizeof text, "%s listening on %s", sock_type_name(domain, type), here);
-        struct ctx_fd *r = sock_record(d, fd, CTX_FD_LISTEN, text, slen, st);
-        if (!r)
-            return fail(d, E2BIG, "too much metadata");
-        r->pos = (uint64_t)domain;
-        r->flags = (uint32_t)type;
-        memcpy((char *)(r + 1) + r->path_len, &self, slen);
-        return 0;
+        return save_unix_pair(d, fd, st, si, domain, type, tcp_inside, here, there, buf, bufsize);
+    if (domain == AF_UNIX && si && connected && !si->peer_ino && si->shutdown == 3 && type != SOCK_DGRAM)
+        /* its peer was closed: what it had sent is all there is, then EOF */
+        return save_unix_pair(d, fd, st, si, domain, type, 0, here, there, buf, bufsize);
+    int inet = domain == AF_INET || domain == AF_INET6;
+    if ((inet || domain == AF_UNIX) && (listening || !connected || (inet && type == SOCK_DGRAM)) &&
+        (listening || stdio_source < 0)) {
+        /* nothing of it is outside the process (a UDP peer is only an address) */
+        if (listening)
+            snprintf(text, sizeof text, "%s listening on %s", sock_type_name(domain, type), here);
+        else if (connected)
+            snprintf(text, sizeof text, "%s socket %s connected to %s", sock_type_name(domain, type), here, there);
+        else
+            snprintf(text, sizeof text, "%s socket %s", sock_type_name(domain, type), here);
+        return save_local_socket(d, ss, fd, st, text, buf, bufsize);
     }
     if (stdio_source >= 0) { /* stdio: cr_restart's own */
         snprintf(text, sizeof text, "%s socket %s", sock_type_name(domain, type), here);
@@ -367,6 +601,23 @@ static int dead_socket(struct child *c, const struct ctx_fd *f, uint32_t rec, in
     return sv[1];
 }
 
+void remove_stale_socket_file(const struct sockaddr_un *un, socklen_t alen, int type)
+{
+    if (un->sun_family != AF_UNIX || alen <= offsetof(struct sockaddr_un, sun_path) || !un->sun_path[0])
+        return; /* unbound, or abstract */
+    char path[sizeof un->sun_path + 1];
+    size_t n = alen - offsetof(struct sockaddr_un, sun_path);
+    memcpy(path, un->sun_path, n < sizeof path - 1 ? n : sizeof path - 1);
+    path[n < sizeof path - 1 ? n : sizeof path - 1] = 0;
+    struct stat st;
+    int probe = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
+    if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_uid == getuid() && probe >= 0 &&
+        connect(probe, (const struct sockaddr *)un, alen) < 0 && errno == ECONNREFUSED)
+        unlink(path);
+    if (probe >= 0)
+        close(probe);
+}
+
 static int listen_again(struct child *c, const struct ctx_fd *f, uint32_t rec)
 {
     (void)rec;
@@ -378,20 +629,8 @@ static int listen_again(struct child *c, const struct ctx_fd *f, uint32_t rec)
     int one = 1;
     if (f->pos != AF_UNIX)
         setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    else if (un->sun_family == AF_UNIX && alen > offsetof(struct sockaddr_un, sun_path) && un->sun_path[0]) {
-        /* a socket file left by the checkpointed process, if nobody answers on it */
-        char path[sizeof un->sun_path + 1];
-        size_t n = alen - offsetof(struct sockaddr_un, sun_path);
-        memcpy(path, un->sun_path, n < sizeof path - 1 ? n : sizeof path - 1);
-        path[n < sizeof path - 1 ? n : sizeof path - 1] = 0;
-        struct stat st;
-        int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_uid == getuid() && probe >= 0 &&
-            connect(probe, (const struct sockaddr *)un, alen) < 0 && errno == ECONNREFUSED)
-            unlink(path);
-        if (probe >= 0)
-            close(probe);
-    }
+    else
+        remove_stale_socket_file(un, alen, SOCK_STREAM);
     if (bind(s, (const struct sockaddr *)un, alen) < 0 || listen(s, SOMAXCONN) < 0)
         child_fail(c, errno, "cannot listen again at fd %d (%s): %s%s", f->fd,
                    (const char *)(f + 1), strerror(errno),
@@ -426,7 +665,8 @@ int in_other_image(const struct ctx_tree *t, uint32_t i, uint64_t ino)
     for (uint32_t j = 0; j < t->n; j++) {
         const struct ctx_image *o = &t->images[j];
         for (uint32_t k = 0; j != i && o->proc && k < o->proc->nfds; k++)
-            if ((o->fds[k]->kind == CTX_FD_UNIX_PAIR || o->fds[k]->kind == CTX_FD_LISTEN) &&
+            if ((o->fds[k]->kind == CTX_FD_UNIX_PAIR || o->fds[k]->kind == CTX_FD_LISTEN ||
+                 o->fds[k]->kind == CTX_FD_SOCKPAIR || o->fds[k]->kind == CTX_FD_SOCKET) &&
                 o->fds[k]->id.ino == ino)
                 return 1;
     }
