@@ -130,6 +130,10 @@ int save_local_socket(struct dump *d, const struct sock_scan *ss, int fd, const 
                                  so.domain == AF_UNIX ? unix_sender : udp_sender, &q);
         if (queued < 0)
             return (int)queued;
+        if (so.nmsgs && d->tree)
+            return fail(d, ENOTSUP, "fd %d (%s) has datagrams queued to it in a process of a "
+                        "tree, where it may be shared: this version sends them again only in a "
+                        "process checkpointed alone; let the program read them first", fd, text);
     }
     struct ctx_fd *r = sock_record(d, fd, CTX_FD_SOCKET, text, sizeof so + (size_t)queued, st);
     if (!r)
@@ -196,15 +200,6 @@ static int make_local_socket(struct child *c, const struct ctx_fd *f, uint32_t r
     return s;
 }
 
-static int restore_local_socket(struct child *c, const struct ctx_fd *f, uint32_t rec, int *own)
-{
-    int obj = pool_pair_end(c, f); /* the tree's, when processes share it */
-    if (obj < 0)
-        return make_local_socket(c, f, rec);
-    *own = 0;
-    return obj;
-}
-
 /* The address to send a datagram again to fd: the one it is bound to, or (a wildcard)
  * the sender's own with the port of fd. */
 static socklen_t resend_address(int fd, int sender, struct sockaddr_storage *to)
@@ -254,20 +249,9 @@ static void requeue_datagrams(struct child *c)
     }
 }
 
-/* Inherited by a child: made once, for all. */
-static void pool_add_local_socket(struct cr_pool_build *b, uint32_t i, uint32_t k, const struct ctx_fd *f)
-{
-    if (!in_other_image(b->t, i, f->id.ino) || pool_sock(b->pool, f->id.ino))
-        return;
-    struct child lc = { .img = &b->t->images[i], .o = b->o, .status_fd = b->status_fd,
-                        .high = b->low };
-    int s = make_local_socket(&lc, f, k);
-    b->pool->socks[b->pool->nsocks++] = (struct cr_pool_sock){ f->id.ino, 0, pool_fd(b->rep, s, b->low), 1 };
-}
-
 /* Saved by the socket kind (add_socket). */
 const struct cr_fd_ops cr_fd_local_socket = {
     .kind = CTX_FD_SOCKET, .name = "local", .make = make_local_socket,
-    .restore = restore_local_socket, .restore_nonblock = 1, .finish = requeue_datagrams,
-    .pool = pool_add_local_socket,
+    .restore = restore_pooled_socket, .restore_nonblock = 1, .finish = requeue_datagrams,
+    .pool = pool_add_socket,
 };

@@ -157,6 +157,10 @@ struct ctx_fd *sock_record(struct dump *d, int fd, uint32_t kind, const char *te
  * takes (-1 none); whether a process other than number i has a socket of this inode. */
 struct cr_pool_sock *pool_sock(struct cr_pool *pool, uint64_t ino);
 int pool_pair_end(struct child *c, const struct ctx_fd *f);
+/* A socket that processes of a tree share (inherited: a preforking server's listening
+ * socket): made once by the pool, its object taken from there; else made alone. */
+void pool_add_socket(struct cr_pool_build *b, uint32_t member, uint32_t rec, const struct ctx_fd *f);
+int restore_pooled_socket(struct child *c, const struct ctx_fd *f, uint32_t rec, int *own);
 int in_other_image(const struct ctx_tree *t, uint32_t i, uint64_t ino);
 
 /* unix_sock.c: a socket whose peer is in the checkpoint (or was closed), saved

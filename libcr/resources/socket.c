@@ -1,6 +1,9 @@
-/* Sockets: the scan (sock_diag), each socket's record (a pair inside: unix_sock.c; a
- * listening one; stdio; else a connection to the outside, by policy a reset socket at
- * restart, the default, or a refusal), and listening and reset sockets made again. */
+/* Sockets: the scan (sock_diag), each socket's record (a pair inside, or one whose
+ * peer was closed: unix_sock.c; one whose state is all in the process, listening,
+ * unbound, bound or UDP: local_sock.c; stdio; else a connection to the outside, by
+ * policy a reset socket at restart, the default, or a refusal), what the socket kinds
+ * share (options, queues), and reset sockets and the listening ones of older files
+ * made again. */
 #define _GNU_SOURCE
 #include "resources.h"
 
@@ -556,6 +559,10 @@ int external_sockets(const int *fds, int n, char *msg, size_t msglen)
         memset(&peer, 0, sizeof peer);
         getsockname(fds[i], (struct sockaddr *)&self, &slen);
         int connected = getpeername(fds[i], (struct sockaddr *)&peer, &plen) == 0;
+        int local = domain == AF_INET || domain == AF_INET6 || domain == AF_UNIX;
+        if (local && (!connected || (domain != AF_UNIX && type == SOCK_DGRAM) ||
+                      (domain == AF_UNIX && si && !si->peer_ino && si->shutdown == 3)))
+            continue; /* not connected, UDP, or its peer gone: saved whole (local_sock.c) */
         char here[160], there[160];
         describe_addr(&self, slen, here, sizeof here);
         describe_addr(&peer, plen, there, sizeof there);
@@ -649,11 +656,11 @@ int pool_pair_end(struct child *c, const struct ctx_fd *f)
     return -1;
 }
 
-static int restore_listen(struct child *c, const struct ctx_fd *f, uint32_t rec, int *own)
+int restore_pooled_socket(struct child *c, const struct ctx_fd *f, uint32_t rec, int *own)
 {
     int obj = pool_pair_end(c, f); /* the tree's, when processes share it */
     if (obj < 0)
-        obj = listen_again(c, f, rec);
+        obj = fd_object(c, f, rec);
     else
         *own = 0;
     return obj;
@@ -681,15 +688,13 @@ struct cr_pool_sock *pool_sock(struct cr_pool *pool, uint64_t ino)
     return NULL;
 }
 
-/* Inherited by a child (a preforking server): bound once, for all. */
-static void pool_add_listen(struct cr_pool_build *b, uint32_t i, uint32_t k,
-                            const struct ctx_fd *f)
+void pool_add_socket(struct cr_pool_build *b, uint32_t i, uint32_t k, const struct ctx_fd *f)
 {
     if (!in_other_image(b->t, i, f->id.ino) || pool_sock(b->pool, f->id.ino))
         return;
     struct child lc = { .img = &b->t->images[i], .o = b->o, .status_fd = b->status_fd,
                         .high = b->low };
-    int s = listen_again(&lc, f, k);
+    int s = fd_object(&lc, f, k);
     b->pool->socks[b->pool->nsocks++] = (struct cr_pool_sock){ f->id.ino, 0, pool_fd(b->rep, s, b->low), 1 };
 }
 
@@ -700,7 +705,8 @@ const struct cr_fd_ops cr_fd_socket = {
     .save = save_socket, .restore = dead_socket, .restore_nonblock = 1,
 };
 
+/* Older files: a listening socket, its address alone (now a CTX_FD_SOCKET). */
 const struct cr_fd_ops cr_fd_listen = {
-    .kind = CTX_FD_LISTEN, .name = "listen", .make = listen_again, .restore = restore_listen,
-    .restore_nonblock = 1, .pool = pool_add_listen,
+    .kind = CTX_FD_LISTEN, .name = "listen", .make = listen_again, .restore = restore_pooled_socket,
+    .restore_nonblock = 1, .pool = pool_add_socket,
 };
