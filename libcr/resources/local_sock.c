@@ -8,6 +8,7 @@
 #include "resources.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
@@ -74,11 +75,32 @@ static int unix_sender(void *arg, const struct sockaddr *src, socklen_t alen)
                 "before the checkpoint", q->fd, q->what);
 }
 
+int backlog_listener(const struct sock_scan *ss, const struct sockaddr_storage *addr, socklen_t alen)
+{
+    for (int i = 0; i < ss->n; i++) {
+        const struct sock_info *si = &ss->socks[i];
+        int listening = 0;
+        socklen_t len = sizeof listening;
+        struct sockaddr_storage bound;
+        socklen_t blen = sizeof bound;
+        memset(&bound, 0, sizeof bound);
+        if (si->domain != addr->ss_family ||
+            getsockopt(si->fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0 || !listening ||
+            getsockname(si->fd, (struct sockaddr *)&bound, &blen) < 0)
+            continue;
+        if (si->domain == AF_UNIX ? blen == alen && !memcmp(&bound, addr, alen)
+                                  : same_inet_addr(&bound, (const struct sockaddr *)addr))
+            return si->fd;
+    }
+    return -1;
+}
+
 int save_local_socket(struct dump *d, const struct sock_scan *ss, int fd, const struct stat *st,
-                      const char *text, char *buf, size_t bufsize)
+                      const char *text, uint32_t state, char *buf, size_t bufsize)
 {
     static struct ctx_socket so; /* the dump runs in one thread at a time */
     memset(&so, 0, sizeof so);
+    so.state = state;
     socklen_t len = sizeof(int);
     getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &so.domain, &len);
     len = sizeof(int);
@@ -193,7 +215,8 @@ static int make_local_socket(struct child *c, const struct ctx_fd *f, uint32_t r
     }
     if ((so.state & CTX_SOCK_LISTENING) && listen(s, so.backlog) < 0)
         child_fail(c, errno, "cannot listen again at fd %d (%s): %s", f->fd, what, strerror(errno));
-    if ((so.state & CTX_SOCK_CONNECTED) && connect(s, (const struct sockaddr *)so.peer, so.peer_len) < 0)
+    if ((so.state & CTX_SOCK_CONNECTED) && !(so.state & CTX_SOCK_BACKLOG) &&
+        connect(s, (const struct sockaddr *)so.peer, so.peer_len) < 0)
         child_fail(c, errno, "cannot connect fd %d again (%s): %s", f->fd, what, strerror(errno));
     if (so.shutdown && shutdown(s, (int)so.shutdown - 1) < 0 && errno != ENOTCONN)
         child_fail(c, errno, "cannot shut fd %d down again (%s): %s", f->fd, what, strerror(errno));
@@ -223,10 +246,29 @@ static socklen_t resend_address(int fd, int sender, struct sockaddr_storage *to)
     return len;
 }
 
-/* Once every fd is in place: the queued datagrams, each from its sender, in order. */
-static void requeue_datagrams(struct child *c)
+/* A connection a listening socket of the process had not accepted: made again to it
+ * (it is there now), to wait in its backlog. */
+static void connect_to_backlog(struct child *c, const struct ctx_fd *f, const struct ctx_socket *so)
+{
+    int flags = fcntl(f->fd, F_GETFL);
+    fcntl(f->fd, F_SETFL, flags & ~O_NONBLOCK);
+    if (connect(f->fd, (const struct sockaddr *)so->peer, so->peer_len) < 0)
+        child_fail(c, errno, "cannot connect fd %d again to the listening socket that had not "
+                   "accepted it (%s): %s", f->fd, (const char *)(f + 1), strerror(errno));
+    fcntl(f->fd, F_SETFL, flags);
+}
+
+/* Once every fd is in place: the connections waiting in a backlog (in the order of
+ * their fds: the kernel does not tell the order they came in), then the queued
+ * datagrams, each from its sender, in order. */
+static void after_every_fd(struct child *c)
 {
     const struct ctx_image *img = c->img;
+    for (uint32_t i = 0; i < img->proc->nfds; i++) {
+        struct ctx_socket so;
+        if (img->fds[i]->kind == CTX_FD_SOCKET && (sock_state(img->fds[i], &so), so.state & CTX_SOCK_BACKLOG))
+            connect_to_backlog(c, img->fds[i], &so);
+    }
     for (uint32_t i = 0; i < img->proc->nfds; i++) {
         const struct ctx_fd *f = img->fds[i];
         struct ctx_socket so;
@@ -252,6 +294,6 @@ static void requeue_datagrams(struct child *c)
 /* Saved by the socket kind (add_socket). */
 const struct cr_fd_ops cr_fd_local_socket = {
     .kind = CTX_FD_SOCKET, .name = "local", .make = make_local_socket,
-    .restore = restore_pooled_socket, .restore_nonblock = 1, .finish = requeue_datagrams,
+    .restore = restore_pooled_socket, .restore_nonblock = 1, .finish = after_every_fd,
     .pool = pool_add_socket,
 };

@@ -47,6 +47,7 @@ struct sock_info {
     int fd;                    /* the first fd of the process on it */
     uint32_t shutdown;         /* unix: sock_diag's (1 no more reading, 2 writing) */
     uint64_t vfs_ino;          /* unix, bound to a path: the socket file's inode */
+    uint32_t unread;           /* unix: memory of what it sent and its peer has not read */
 };
 
 struct sock_scan {
@@ -192,7 +193,9 @@ const char *describe_sockopt(int level, int name);
 /* local_sock.c: a socket whose state is all in the process (not a connection to the
  * outside): unbound, bound, listening or UDP; from add_socket. */
 int save_local_socket(struct dump *d, const struct sock_scan *ss, int fd, const struct stat *st,
-                      const char *text, char *buf, size_t bufsize);
+                      const char *text, uint32_t state, char *buf, size_t bufsize);
+/* The fd of the process's listening socket bound to addr (-1 none). */
+int backlog_listener(const struct sock_scan *ss, const struct sockaddr_storage *addr, socklen_t alen);
 /* socket.c: unix socket file left at a path by the checkpointed process, that nobody
  * answers on: removed (a bind there would fail). */
 void remove_stale_socket_file(const struct sockaddr_un *un, socklen_t alen, int type);

@@ -83,6 +83,8 @@ static void unix_peer_of(const struct nlmsghdr *h, void *arg)
             memcpy(&si->peer_ino, RTA_DATA(a), sizeof(uint32_t));
         else if (a->rta_type == UNIX_DIAG_SHUTDOWN)
             si->shutdown = *(const uint8_t *)RTA_DATA(a);
+        else if (a->rta_type == UNIX_DIAG_RQLEN && m->udiag_state != TCP_LISTEN)
+            si->unread = ((const struct unix_diag_rqlen *)RTA_DATA(a))->udiag_wqueue;
         else if (a->rta_type == UNIX_DIAG_VFS)
             si->vfs_ino = ((const struct unix_diag_vfs *)RTA_DATA(a))->udiag_vfs_ino;
 }
@@ -101,7 +103,7 @@ static int unix_peers(struct dump *d, struct sock_scan *ss, char *buf)
     msg.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
     msg.req.sdiag_family = AF_UNIX;
     msg.req.udiag_states = ~0U;
-    msg.req.udiag_show = UDIAG_SHOW_PEER | UDIAG_SHOW_VFS;
+    msg.req.udiag_show = UDIAG_SHOW_PEER | UDIAG_SHOW_VFS | UDIAG_SHOW_RQLEN;
     int rc = diag_dump(&msg, sizeof msg, buf, unix_peer_of, ss);
     return rc < 0 ? fail(d, -rc, "asking sock_diag for the peers of unix sockets") : 0;
 }
@@ -111,6 +113,8 @@ struct tcp_peer_query {
     const void *src, *dst;
     size_t alen;
     uint64_t found;
+    int seen;                  /* the peer is on this machine */
+    uint32_t rqueue;           /* bytes it received and nobody read yet */
 };
 
 static void tcp_peer_of(const struct nlmsghdr *h, void *arg)
@@ -118,14 +122,18 @@ static void tcp_peer_of(const struct nlmsghdr *h, void *arg)
     struct tcp_peer_query *q = arg;
     const struct inet_diag_msg *m = NLMSG_DATA(h);
     if (m->id.idiag_sport == q->sport && m->id.idiag_dport == q->dport &&
-        !memcmp(m->id.idiag_src, q->src, q->alen) && !memcmp(m->id.idiag_dst, q->dst, q->alen))
+        !memcmp(m->id.idiag_src, q->src, q->alen) && !memcmp(m->id.idiag_dst, q->dst, q->alen)) {
         q->found = m->idiag_inode;
+        q->seen = 1;
+        q->rqueue = m->idiag_rqueue;
+    }
 }
 
 /* The inode of the TCP socket at the other end of a connection, when it is on this
- * machine (loopback), from sock_diag; 0 if none. */
+ * machine (loopback), from sock_diag; 0 if none (or one not accepted yet: *seen says
+ * whether there is one, *rqueue how much it has to read). */
 static uint64_t tcp_peer_inode(const struct sockaddr_storage *self, const struct sockaddr_storage *peer,
-                               char *buf)
+                               char *buf, int *seen, uint32_t *rqueue)
 {
     struct {
         struct nlmsghdr nh;
@@ -141,12 +149,15 @@ static uint64_t tcp_peer_inode(const struct sockaddr_storage *self, const struct
     struct tcp_peer_query q = { 0 };
     if (self->ss_family == AF_INET) {
         const struct sockaddr_in *s = (const void *)self, *p = (const void *)peer;
-        q = (struct tcp_peer_query){ p->sin_port, s->sin_port, &p->sin_addr, &s->sin_addr, 4, 0 };
+        q = (struct tcp_peer_query){ p->sin_port, s->sin_port, &p->sin_addr, &s->sin_addr, 4, 0, 0, 0 };
     } else {
         const struct sockaddr_in6 *s = (const void *)self, *p = (const void *)peer;
-        q = (struct tcp_peer_query){ p->sin6_port, s->sin6_port, &p->sin6_addr, &s->sin6_addr, 16, 0 };
+        q = (struct tcp_peer_query){ p->sin6_port, s->sin6_port, &p->sin6_addr, &s->sin6_addr, 16, 0, 0, 0 };
     }
-    return diag_dump(&msg, sizeof msg, buf, tcp_peer_of, &q) < 0 ? 0 : q.found;
+    int rc = diag_dump(&msg, sizeof msg, buf, tcp_peer_of, &q);
+    *seen = rc == 0 && q.seen;
+    *rqueue = q.rqueue;
+    return rc < 0 ? 0 : q.found;
 }
 
 int sock_scan(struct dump *d, struct sock_scan *ss, const int *fds, int nfds, char *buf)
@@ -161,7 +172,7 @@ int sock_scan(struct dump *d, struct sock_scan *ss, const int *fds, int nfds, ch
         int domain = 0;
         socklen_t len = sizeof domain;
         getsockopt(fds[i], SOL_SOCKET, SO_DOMAIN, &domain, &len);
-        ss->socks[ss->n++] = (struct sock_info){ st.st_ino, 0, domain, fds[i], 0, 0 };
+        ss->socks[ss->n++] = (struct sock_info){ st.st_ino, 0, domain, fds[i], 0, 0, 0 };
         unix_socks += domain == AF_UNIX;
     }
     return unix_socks ? unix_peers(d, ss, buf) : 0;
@@ -463,11 +474,12 @@ static int add_socket(struct dump *d, const struct sock_scan *ss, int fd, const 
         peer_ours |= ss->socks[i].ino == si->peer_ino;
     for (uint32_t i = 0; si && si->peer_ino && d->tree && i < d->tree->nsocks; i++)
         peer_ours |= d->tree->socks[i] == si->peer_ino; /* in another process of the tree */
-    int tcp_inside = 0;
+    int tcp_inside = 0, peer_seen = 0;
+    uint32_t peer_unread = 0;  /* bytes a connection not accepted yet was sent */
     if ((domain == AF_INET || domain == AF_INET6) && type == SOCK_STREAM && connected && !listening) {
         /* a loopback connection to a process of the checkpoint: both ends are saved,
          * and come back as a connected stream pair (a unix one) with their data */
-        uint64_t peer_ino = tcp_peer_inode(&self, &peer, buf);
+        uint64_t peer_ino = tcp_peer_inode(&self, &peer, buf, &peer_seen, &peer_unread);
         for (int i = 0; peer_ino && i < ss->n; i++)
             tcp_inside |= ss->socks[i].ino == peer_ino;
         for (uint32_t i = 0; peer_ino && d->tree && i < d->tree->nsocks; i++)
@@ -479,7 +491,7 @@ static int add_socket(struct dump *d, const struct sock_scan *ss, int fd, const 
                 return fail(d, EAGAIN, "fd %d is a TCP connection %s -> %s inside the checkpoint "
                             "with %d bytes not yet delivered; try again", fd, here, there, unsent);
             static struct sock_info tcp_si;
-            tcp_si = (struct sock_info){ st->st_ino, peer_ino, domain, fd, 0, 0 };
+            tcp_si = (struct sock_info){ st->st_ino, peer_ino, domain, fd, 0, 0, 0 };
             si = &tcp_si;
         }
     }
@@ -490,6 +502,22 @@ static int add_socket(struct dump *d, const struct sock_scan *ss, int fd, const 
         /* its peer was closed: what it had sent is all there is, then EOF */
         return save_unix_pair(d, fd, st, si, domain, type, 0, here, there, buf, bufsize);
     int inet = domain == AF_INET || domain == AF_INET6;
+    /* waiting in the backlog of a listening socket of the process: its accepted end
+     * has no inode yet (a unix one is not shut down, as when it was accepted, closed) */
+    if (connected && !listening && type != SOCK_DGRAM && stdio_source < 0 &&
+        ((inet && peer_seen) || (domain == AF_UNIX && si && !si->peer_ino && !si->shutdown)) &&
+        backlog_listener(ss, &peer, plen) >= 0) {
+        snprintf(text, sizeof text, "%s connection %s -> %s, not accepted yet by fd %d",
+                 sock_type_name(domain, type), here, there, backlog_listener(ss, &peer, plen));
+        if (d->tree)
+            return fail(d, ENOTSUP, "fd %d is a %s in a process of a tree: this version connects "
+                        "such a connection again only in a process checkpointed alone; accept "
+                        "it before the checkpoint", fd, text);
+        if (peer_unread || (domain == AF_UNIX && si->unread))
+            return fail(d, ENOTSUP, "fd %d is a %s, with data sent on it that cannot be read "
+                        "without accepting it; accept it before the checkpoint", fd, text);
+        return save_local_socket(d, ss, fd, st, text, CTX_SOCK_BACKLOG, buf, bufsize);
+    }
     if ((inet || domain == AF_UNIX) && (listening || !connected || (inet && type == SOCK_DGRAM)) &&
         (listening || stdio_source < 0)) {
         /* nothing of it is outside the process (a UDP peer is only an address) */
@@ -499,7 +527,7 @@ static int add_socket(struct dump *d, const struct sock_scan *ss, int fd, const 
             snprintf(text, sizeof text, "%s socket %s connected to %s", sock_type_name(domain, type), here, there);
         else
             snprintf(text, sizeof text, "%s socket %s", sock_type_name(domain, type), here);
-        return save_local_socket(d, ss, fd, st, text, buf, bufsize);
+        return save_local_socket(d, ss, fd, st, text, 0, buf, bufsize);
     }
     if (stdio_source >= 0) { /* stdio: cr_restart's own */
         snprintf(text, sizeof text, "%s socket %s", sock_type_name(domain, type), here);
