@@ -192,10 +192,24 @@ struct ctx_socket {
     struct ctx_sockopt opts[CTX_SOCKOPT_MAX];
 };
 
-struct ctx_sock_msg {          /* one queued message, followed by its len bytes */
+struct ctx_sock_msg {          /* one queued message, followed by its len bytes, then
+                                  nfiles struct ctx_sock_file (each with its path) */
     uint32_t len;
     int32_t from_fd;           /* CTX_FD_SOCKET: the fd of the process that sent it
                                   (it is sent again from there); pairs: -1, the peer */
+    uint32_t nfiles;           /* fds in flight with it (SCM_RIGHTS), pairs only */
+    uint32_t pad;
+};
+#define CTX_SOCK_FILES_MAX 16  /* fds in flight with one message */
+
+struct ctx_sock_file {         /* an fd in flight: a regular file, followed by its path */
+    uint32_t open_flags;       /* F_GETFL */
+    int32_t same_as_fd;        /* the same open file description as this fd of the
+                                  process (-1: none; path and pos then say it) */
+    uint64_t pos;
+    struct ctx_file_id id;
+    uint32_t path_len;         /* includes the NUL */
+    uint32_t pad;
 };
 
 struct ctx_timerfd {

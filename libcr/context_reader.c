@@ -147,9 +147,22 @@ static int socket_record_ok(const struct ctx_fd *f)
         memcpy(&m, x + off, sizeof m);
         off += sizeof m;
         if (m.len > f->extra_len - off || m.from_fd < -1 || m.from_fd >= MAX_FDS ||
-            (f->kind == CTX_FD_SOCKPAIR && m.from_fd != -1))
+            (f->kind == CTX_FD_SOCKPAIR && m.from_fd != -1) || m.nfiles > CTX_SOCK_FILES_MAX ||
+            (f->kind != CTX_FD_SOCKPAIR && m.nfiles))
             return 0;
         off += m.len;
+        for (uint32_t k = 0; k < m.nfiles; k++) {
+            struct ctx_sock_file sf;
+            if (f->extra_len - off < sizeof sf)
+                return 0;
+            memcpy(&sf, x + off, sizeof sf);
+            off += sizeof sf;
+            if (sf.same_as_fd < -1 || sf.same_as_fd >= MAX_FDS || sf.path_len < 2 ||
+                sf.path_len > CTX_PATH_MAX || sf.path_len > f->extra_len - off ||
+                x[off] != '/' || x[off + sf.path_len - 1] != 0 || memchr(x + off, 0, sf.path_len) != x + off + sf.path_len - 1)
+                return 0;
+            off += sf.path_len;
+        }
     }
     return off == f->extra_len;
 }

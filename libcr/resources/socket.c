@@ -17,6 +17,9 @@
 #include <linux/inet_diag.h>
 #include <linux/unix_diag.h>
 #include <linux/sockios.h>
+#include <linux/kcmp.h>
+#include <dirent.h>
+#include <sys/syscall.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stddef.h>
@@ -338,6 +341,116 @@ const unsigned char *sock_state(const struct ctx_fd *f, struct ctx_socket *so)
     return x + sizeof *so;
 }
 
+/* The fd of the process that has the same open file description as `copy` (one of
+ * the copies[] a peek gave), -1 if none (or kcmp is not there to tell). */
+static int same_open_file(int copy, const int *copies, int ncopies)
+{
+    int dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    char ents[4096];
+    int found = -1;
+    pid_t self = getpid();
+    for (long n; dir >= 0 && found < 0 && (n = syscall(SYS_getdents64, dir, ents, sizeof ents)) > 0;) {
+        for (long off = 0; off < n && found < 0;) {
+            const struct dirent64 *e = (const void *)(ents + off);
+            off += e->d_reclen;
+            int fd = atoi(e->d_name), mine = fd == dir || e->d_name[0] == '.';
+            for (int k = 0; k < ncopies; k++)
+                mine |= fd == copies[k];
+            if (!mine && syscall(SYS_kcmp, self, self, KCMP_FILE, fd, copy) == 0)
+                found = fd;
+        }
+    }
+    if (dir >= 0)
+        close(dir);
+    return found;
+}
+
+/* An fd in flight (the copy a peek gave): its description at out, bytes used, or -1
+ * with the message in d.  Regular files that still have their path can be sent again. */
+static ssize_t save_fd_in_flight(struct dump *d, int sock, const char *what, int copy, const int *copies,
+                                 int ncopies, char *out, size_t room)
+{
+    struct ctx_sock_file sf;
+    struct stat st;
+    char path[CTX_PATH_MAX];
+    ssize_t n = fd_path(copy, path, sizeof path, &st);
+    if (n < 0)
+        return fail(d, errno, "fd %d (%s): cannot tell the file descriptor in flight to it", sock, what);
+    if (!S_ISREG(st.st_mode) || path[0] != '/' || st.st_nlink == 0)
+        return fail(d, ENOTSUP, "fd %d (%s) has a file descriptor in flight (SCM_RIGHTS) to %s: "
+                    "this version sends again only regular files that still have their path; let "
+                    "the program receive it before the checkpoint", sock, what, path);
+    if (sizeof sf + (size_t)n + 1 > room)
+        return fail(d, E2BIG, "fd %d (%s): too much is queued to it to be saved", sock, what);
+    memset(&sf, 0, sizeof sf);
+    sf.open_flags = (uint32_t)fcntl(copy, F_GETFL);
+    sf.same_as_fd = same_open_file(copy, copies, ncopies);
+    sf.pos = (uint64_t)lseek(copy, 0, SEEK_CUR);
+    file_id_of(&st, &sf.id);
+    sf.path_len = (uint32_t)n + 1;
+    memcpy(out, &sf, sizeof sf);
+    memcpy(out + sizeof sf, path, (size_t)n + 1);
+    return (ssize_t)(sizeof sf + (size_t)n + 1);
+}
+
+/* One peek (past the last, SO_PEEK_OFF) of up to len bytes into to; the fds in flight with it in
+ * fds[] (*nfds; copies the caller closes), its sender in sa.  Bytes, or -1 (errno). */
+static ssize_t peek_at(int fd, int type, char *to, size_t len, struct sockaddr_storage *sa,
+                       socklen_t *salen, int *fds, int *nfds, struct ucred *cred, int *flags)
+{
+    union {
+        struct cmsghdr h;
+        char b[CMSG_SPACE(sizeof(int) * CTX_SOCK_FILES_MAX) + CMSG_SPACE(sizeof(struct ucred))];
+    } ctl;
+    struct iovec iov = { to, len };
+    struct msghdr mh = { .msg_name = sa, .msg_namelen = sizeof *sa, .msg_iov = &iov,
+                         .msg_iovlen = 1, .msg_control = &ctl, .msg_controllen = sizeof ctl };
+    memset(sa, 0, sizeof *sa);
+    /* MSG_TRUNC: a datagram's whole length (for TCP it would discard the bytes) */
+    ssize_t n;
+    do
+        n = recvmsg(fd, &mh, MSG_PEEK | MSG_DONTWAIT | (type == SOCK_STREAM ? 0 : MSG_TRUNC));
+    while (n < 0 && errno == EINTR);
+    *nfds = 0;
+    cred->pid = 0;
+    for (struct cmsghdr *h = n < 0 ? NULL : CMSG_FIRSTHDR(&mh); h; h = CMSG_NXTHDR(&mh, h)) {
+        if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS)
+            for (size_t k = 0; k < (h->cmsg_len - CMSG_LEN(0)) / sizeof(int); k++)
+                memcpy(&fds[(*nfds)++], CMSG_DATA(h) + k * sizeof(int), sizeof(int));
+        else if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_CREDENTIALS)
+            memcpy(cred, CMSG_DATA(h), sizeof *cred);
+    }
+    *salen = mh.msg_namelen;
+    *flags = mh.msg_flags;
+    return n;
+}
+
+static void close_all(const int *fds, int n)
+{
+    for (int k = 0; k < n; k++)
+        close(fds[k]);
+}
+
+/* A piece of what is queued (len bytes at src, inside buf past used) put at used: on
+ * the last message (a stream's bytes, *last its header) or as a new one. */
+static size_t put_piece(char *buf, size_t used, ssize_t *last, const char *src, size_t len, int append,
+                        int from_fd, uint32_t *nmsgs)
+{
+    struct ctx_sock_msg h = { (uint32_t)len, from_fd, 0, 0 };
+    if (append && *last >= 0) {
+        memmove(buf + used, src, len);
+        memcpy(&h, buf + *last, sizeof h);
+        h.len += (uint32_t)len;
+        memcpy(buf + *last, &h, sizeof h);
+        return used + len;
+    }
+    memmove(buf + used + sizeof h, src, len);
+    memcpy(buf + used, &h, sizeof h);
+    *last = (ssize_t)used;
+    (*nmsgs)++;
+    return used + sizeof h + len;
+}
+
 ssize_t sock_peek_queue(struct dump *d, int fd, const char *what, int type, int rcv_shut,
                         char *buf, size_t cap,
                         uint32_t *nmsgs, int (*from)(void *arg, const struct sockaddr *a, socklen_t alen),
@@ -353,20 +466,16 @@ ssize_t sock_peek_queue(struct dump *d, int fd, const char *what, int type, int 
     if (one_peek && type != SOCK_STREAM)
         return fail(d, errno, "fd %d (%s): cannot peek at what is queued to it (SO_PEEK_OFF)", fd, what);
     size_t used = 0;
-    ssize_t rc = 0;
+    ssize_t rc = 0, last = -1;  /* last: the header a stream's next bytes go on */
     *nmsgs = 0;
     for (;;) {
-        struct ctx_sock_msg m = { 0, -1 };
-        size_t room = cap - used > sizeof m ? cap - used - sizeof m : 0;
+        const size_t hdr = sizeof(struct ctx_sock_msg);
+        size_t room = cap - used > 2 * hdr ? cap - used - 2 * hdr : 0;
+        char *at = buf + used + 2 * hdr; /* room for the headers of two pieces */
         struct sockaddr_storage sa;
-        union {
-            struct cmsghdr h;
-            char b[256];
-        } ctl;
-        struct iovec iov = { buf + used + sizeof m, room };
-        struct msghdr mh = { .msg_name = &sa, .msg_namelen = sizeof sa, .msg_iov = &iov,
-                             .msg_iovlen = 1, .msg_control = &ctl, .msg_controllen = sizeof ctl };
-        memset(&sa, 0, sizeof sa);
+        socklen_t salen;
+        int fds[CTX_SOCK_FILES_MAX + 8], nfds, flags;
+        struct ucred cred;
         if (type == SOCK_STREAM && !room) { /* full: is there more? */
             char more;
             if (recv(fd, &more, 1, MSG_PEEK | MSG_DONTWAIT) > 0)
@@ -374,65 +483,70 @@ ssize_t sock_peek_queue(struct dump *d, int fd, const char *what, int type, int 
                           "be saved", fd, what, cap);
             break;
         }
-        /* MSG_TRUNC: a datagram's whole length (for TCP it would discard the bytes) */
-        ssize_t n = recvmsg(fd, &mh, MSG_PEEK | MSG_DONTWAIT | (type == SOCK_STREAM ? 0 : MSG_TRUNC));
-        if (n < 0 && errno == EINTR)
-            continue;
+        ssize_t n = peek_at(fd, type, at, room, &sa, &salen, fds, &nfds, &cred, &flags);
         if (n < 0 && errno == EAGAIN)
             break;
         if (n < 0) {
             rc = fail(d, errno, "fd %d (%s): cannot peek at what is queued to it", fd, what);
             break;
         }
-        for (struct cmsghdr *h = CMSG_FIRSTHDR(&mh); h; h = CMSG_NXTHDR(&mh, h)) {
-            if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS) {
-                /* a peek gives copies of the fds in flight: not ours to keep */
-                for (size_t k = 0; k < (h->cmsg_len - CMSG_LEN(0)) / sizeof(int); k++)
-                    close(((int *)CMSG_DATA(h))[k]);
-                rc = fail(d, ENOTSUP, "fd %d (%s) has a file descriptor in flight (SCM_RIGHTS) "
-                          "queued to it; this version cannot save one: let the program receive "
-                          "it before the checkpoint", fd, what);
-            } else if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_CREDENTIALS) {
-                struct ucred cr;
-                memcpy(&cr, CMSG_DATA(h), sizeof cr);
-                rc = fail(d, ENOTSUP, "fd %d (%s) has SO_PASSCRED and a message queued with its "
-                          "sender's credentials (pid %d): a restart cannot send it again with that "
-                          "pid; let the program receive it before the checkpoint", fd, what, (int)cr.pid);
-            }
-        }
-        if (rc < 0)
-            break;
-        if (mh.msg_flags & MSG_CTRUNC) {
-            rc = fail(d, ENOTSUP, "fd %d (%s): a message queued to it carries more ancillary "
-                      "data than can be saved", fd, what);
-            break;
-        }
-        if ((size_t)n > room) {
+        if (cred.pid)
+            rc = fail(d, ENOTSUP, "fd %d (%s) has SO_PASSCRED and a message queued with its "
+                      "sender's credentials (pid %d): a restart cannot send it again with that "
+                      "pid; let the program receive it before the checkpoint", fd, what, (int)cred.pid);
+        else if (flags & MSG_CTRUNC)
+            rc = fail(d, ENOTSUP, "fd %d (%s): a message queued to it carries more file "
+                      "descriptors or ancillary data than can be saved", fd, what);
+        else if ((size_t)n > room)
             rc = fail(d, E2BIG, "fd %d (%s): more is queued to it than the %zu bytes that can be "
                       "saved", fd, what, cap);
+        else if (nfds && (d->tree || from))
+            rc = fail(d, ENOTSUP, "fd %d (%s) has a file descriptor in flight (SCM_RIGHTS): this "
+                      "version sends one again only between the two ends of a socket pair of a "
+                      "process checkpointed alone; let the program receive it first", fd, what);
+        if (rc < 0) {
+            close_all(fds, nfds);
             break;
-        }
-        if (type == SOCK_STREAM && *nmsgs) { /* a stream's bytes: one piece */
-            struct ctx_sock_msg first;
-            memcpy(&first, buf, sizeof first);
-            memmove(buf + used, buf + used + sizeof m, (size_t)n);
-            first.len += (uint32_t)n;
-            memcpy(buf, &first, sizeof first);
-            used += (size_t)n;
-            if (n == 0 || one_peek)
-                break;
-            continue;
         }
         if (n == 0 && (type == SOCK_STREAM || rcv_shut))
             break; /* EOF (a datagram socket shut for reading says 0 when it is empty) */
-        if (from && (m.from_fd = from(arg, (const struct sockaddr *)&sa, mh.msg_namelen)) < 0) {
-            rc = m.from_fd;
+        int from_fd = -1;
+        if (from && (from_fd = from(arg, (const struct sockaddr *)&sa, salen)) < 0) {
+            rc = from_fd;
             break;
         }
-        m.len = (uint32_t)n;
-        memcpy(buf + used, &m, sizeof m);
-        used += sizeof m + (size_t)n;
-        (*nmsgs)++;
+        /* a stream's peek ends with the piece its fds came with, glued to the bytes
+         * before it: where it starts cannot be seen (the kernel gives a peek the fds of
+         * the piece after the last byte it copies), but a piece of one byte is itself */
+        if (type == SOCK_STREAM && nfds && n > 1) {
+            close_all(fds, nfds);
+            rc = fail(d, ENOTSUP, "fd %d (%s) has a file descriptor in flight (SCM_RIGHTS) with "
+                      "a piece of a stream glued to other bytes: where it comes cannot be seen "
+                      "without reading them; let the program receive it before the checkpoint",
+                      fd, what);
+            break;
+        }
+        size_t plain = type == SOCK_STREAM && !nfds ? (size_t)n : 0;
+        if (plain)
+            used = put_piece(buf, used, &last, at, plain, 1, from_fd, nmsgs);
+        if (plain < (size_t)n || type != SOCK_STREAM) {
+            used = put_piece(buf, used, &last, at + plain, (size_t)n - plain, 0, from_fd, nmsgs);
+            struct ctx_sock_msg h;
+            memcpy(&h, buf + last, sizeof h);
+            for (int k = 0; k < nfds && rc >= 0; k++) {
+                ssize_t w = save_fd_in_flight(d, fd, what, fds[k], fds, nfds, buf + used, cap - used);
+                if (w < 0)
+                    rc = w;
+                else
+                    used += (size_t)w, h.nfiles++;
+            }
+            memcpy(buf + last, &h, sizeof h);
+            if (nfds || type != SOCK_STREAM)
+                last = -1; /* the bytes after a piece with fds are a piece of their own */
+        }
+        close_all(fds, nfds);
+        if (rc < 0)
+            break;
         int queued = 0;
         if (one_peek && ioctl(fd, FIONREAD, &queued) == 0 && queued > n)
             rc = fail(d, E2BIG, "fd %d (%s) has %d bytes queued; at most %zu can be saved", fd,

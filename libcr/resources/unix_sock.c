@@ -5,6 +5,7 @@
 #include "resources.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,10 +56,36 @@ int save_unix_pair(struct dump *d, int fd, const struct stat *st, const struct s
 
 /* ---- restart ---- */
 
-/* What was queued to the end of record f, sent again from its peer (one write per
- * datagram or message); its options set first.  CTX_FD_UNIX_PAIR (older files): the
- * bytes of a stream. */
-static void requeue(struct child *c, int end, int peer, const struct ctx_fd *f)
+/* The flags open() takes back for a file in flight (as file.c's). */
+#define REOPEN_FLAGS (O_ACCMODE | O_APPEND | O_NONBLOCK | O_DSYNC | O_SYNC | O_DIRECT | O_NOATIME | O_LARGEFILE)
+
+/* The fds in flight with a message (struct ctx_sock_file at x), in fds[] (opened[k]:
+ * made here, closed once sent): the process's own fd when it shared the file, else the
+ * file opened again at its offset. */
+static const unsigned char *files_in_flight(struct child *c, const struct ctx_fd *f, const unsigned char *x,
+                                            uint32_t n, int *fds, int *opened)
+{
+    for (uint32_t k = 0; k < n; k++) {
+        struct ctx_sock_file sf;
+        memcpy(&sf, x, sizeof sf);
+        char buf[CTX_PATH_MAX];
+        int moved;
+        const char *path = relocate(c->o, (const char *)x + sizeof sf, buf, sizeof buf, &moved);
+        x += sizeof sf + sf.path_len;
+        opened[k] = sf.same_as_fd < 0;
+        fds[k] = opened[k] ? open(path, ((int)sf.open_flags & REOPEN_FLAGS) | O_NOCTTY | O_CLOEXEC)
+                           : sf.same_as_fd;
+        if (fds[k] < 0 || (opened[k] && lseek(fds[k], (off_t)sf.pos, SEEK_SET) < 0))
+            child_fail(c, errno, "cannot open %s again, in flight to the socket of fd %d: %s", path,
+                       f->fd, strerror(errno));
+    }
+    return x;
+}
+
+/* What was queued to the end of record f, sent again from its peer (one send per
+ * datagram, message or piece of a stream, with its fds in flight).  CTX_FD_UNIX_PAIR
+ * (older files): the bytes of a stream. */
+static void requeue(struct child *c, int peer, const struct ctx_fd *f)
 {
     const unsigned char *x = (const unsigned char *)(f + 1) + f->path_len;
     if (f->kind == CTX_FD_UNIX_PAIR) {
@@ -69,14 +96,42 @@ static void requeue(struct child *c, int end, int peer, const struct ctx_fd *f)
     }
     struct ctx_socket so;
     x = sock_state(f, &so);
-    sock_apply_opts(c, end, f, &so);
     for (uint32_t k = 0; k < so.nmsgs; k++) {
         struct ctx_sock_msg m;
         memcpy(&m, x, sizeof m);
-        if (send(peer, x + sizeof m, m.len, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)m.len)
+        int fds[CTX_SOCK_FILES_MAX], opened[CTX_SOCK_FILES_MAX];
+        const unsigned char *data = x + sizeof m;
+        x = files_in_flight(c, f, data + m.len, m.nfiles, fds, opened);
+        union {
+            struct cmsghdr h;
+            char b[CMSG_SPACE(sizeof fds)];
+        } ctl;
+        struct iovec iov = { (void *)data, m.len };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+        if (m.nfiles) {
+            mh.msg_control = &ctl;
+            mh.msg_controllen = CMSG_SPACE(m.nfiles * sizeof(int));
+            ctl.h.cmsg_level = SOL_SOCKET;
+            ctl.h.cmsg_type = SCM_RIGHTS;
+            ctl.h.cmsg_len = CMSG_LEN(m.nfiles * sizeof(int));
+            memcpy(CMSG_DATA(&ctl.h), fds, m.nfiles * sizeof(int));
+        }
+        if (sendmsg(peer, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)m.len)
             child_fail(c, errno, "cannot queue message %u of %u (%u bytes) to the socket of fd %d: %s",
                        k + 1, so.nmsgs, m.len, f->fd, strerror(errno));
-        x += sizeof m + m.len;
+        for (uint32_t i = 0; i < m.nfiles; i++)
+            if (opened[i])
+                close(fds[i]);
+    }
+}
+
+/* The options of the end of record f (before anything is queued to it). */
+static void set_options(struct child *c, int end, const struct ctx_fd *f)
+{
+    struct ctx_socket so;
+    if (f->kind == CTX_FD_SOCKPAIR) {
+        sock_state(f, &so);
+        sock_apply_opts(c, end, f, &so);
     }
 }
 
@@ -91,14 +146,14 @@ static int saved_shutdown(const struct ctx_fd *f)
     return so.shutdown ? (int)so.shutdown - 1 : -1;
 }
 
-/* A unix socket pair of the image: made when the first of its two fds comes, the
- * data queued to each end put back by writing it from the other end, each end's
- * shutdown state once both are in (the peer of a closed one is closed with the pair's
- * leftovers: EOF after the data). */
+/* A unix socket pair of the image: made when the first of its two fds comes; once
+ * every fd is in place (fds in flight may be the process's own), the data queued to
+ * each end put back by writing it from the other end, then each end's shutdown state
+ * (the peer of a closed one is closed with the pair's leftovers: EOF after the data). */
 struct pair_made {
     uint64_t ino[2];
     int end[2];
-    int how[2];                /* shutdown(): -1 none */
+    const struct ctx_fd *rec[2];
 };
 
 static struct pair_made *pairs_made;
@@ -123,11 +178,11 @@ static int pair_end(struct child *c, struct pair_made *made, uint32_t *nmade, co
         m->ino[1] = f->pos; /* its peer */
         m->end[0] = move_high(c, sv[0]);
         m->end[1] = move_high(c, sv[1]);
-        m->how[0] = m->how[1] = -1;
+        m->rec[0] = m->rec[1] = NULL;
         side = 0;
     }
-    requeue(c, m->end[side], m->end[!side], f);
-    m->how[side] = saved_shutdown(f);
+    set_options(c, m->end[side], f);
+    m->rec[side] = f;
     return m->end[side];
 }
 
@@ -151,8 +206,12 @@ static void finish_pairs(struct child *c)
     (void)c;
     for (uint32_t i = 0; i < npairs_made; i++)
         for (int k = 0; k < 2; k++)
-            if (pairs_made[i].how[k] >= 0)
-                shutdown(pairs_made[i].end[k], pairs_made[i].how[k]);
+            if (pairs_made[i].rec[k])
+                requeue(c, pairs_made[i].end[!k], pairs_made[i].rec[k]);
+    for (uint32_t i = 0; i < npairs_made; i++)
+        for (int k = 0; k < 2; k++)
+            if (pairs_made[i].rec[k] && saved_shutdown(pairs_made[i].rec[k]) >= 0)
+                shutdown(pairs_made[i].end[k], saved_shutdown(pairs_made[i].rec[k]));
     for (uint32_t i = 0; i < npairs_made; i++) {
         close(pairs_made[i].end[0]);
         close(pairs_made[i].end[1]);
@@ -193,7 +252,8 @@ static void pool_pair(struct cr_pool_build *b, const struct ctx_fd *f, pid_t pid
     if (me->filled) /* the same socket in another process: its data is in */
         return;
     me->filled = 1;
-    requeue(rep, me->fd, peer->fd, f);
+    set_options(rep, me->fd, f);
+    requeue(rep, peer->fd, f);
 }
 
 /* A pair across processes, or one whose peer this process does not have. */
