@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "context_reader.h"
@@ -192,10 +193,13 @@ static int make_local_socket(struct child *c, const struct ctx_fd *f, uint32_t r
         socklen_t len = sizeof reuse;
         char path[sizeof so.addr + 1] = "";
         if (so.domain == AF_UNIX) {
+            char buf[CTX_PATH_MAX];
+            int moved;
+            const char *cwd = relocate(c->o, c->img->cwd, buf, sizeof buf, &moved);
             unix_path(&so, path, sizeof path);
-            if (path[0] && path[0] != '/' && chdir(c->img->cwd) < 0) /* bound relative to it */
-                child_fail(c, errno, "cannot enter %s to bind fd %d to %s: %s", c->img->cwd, f->fd,
-                           path, strerror(errno));
+            if (path[0] && path[0] != '/' && chdir(cwd) < 0) /* bound relative to it */
+                child_fail(c, errno, "cannot enter %s to bind fd %d to %s: %s", cwd, f->fd, path,
+                           strerror(errno));
             if (!(so.state & CTX_SOCK_PATH_GONE))
                 remove_stale_socket_file((const struct sockaddr_un *)so.addr, so.addr_len, so.type);
         } else if (so.type == SOCK_STREAM) {
@@ -203,7 +207,13 @@ static int make_local_socket(struct child *c, const struct ctx_fd *f, uint32_t r
             getsockopt(s, SOL_SOCKET, SO_REUSEADDR, &reuse, &len);
             setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
         }
-        if (bind(s, (const struct sockaddr *)so.addr, so.addr_len) < 0)
+        /* the checkpointed process's own sockets may take a moment to let their
+         * address go (a TCP connection closing, a process still exiting) */
+        int rc, tries = 0;
+        while ((rc = bind(s, (const struct sockaddr *)so.addr, so.addr_len)) < 0 && errno == EADDRINUSE &&
+               so.domain != AF_UNIX && tries++ < 30)
+            nanosleep(&(struct timespec){ 0, 100 * 1000 * 1000 }, NULL);
+        if (rc < 0)
             child_fail(c, errno, "cannot bind fd %d again (%s): %s%s", f->fd, what, strerror(errno),
                        errno == EADDRINUSE ? " (another socket holds that address now: end the "
                        "program that has it, then restart)" : "");
