@@ -65,15 +65,26 @@ static int udp_sender(void *arg, const struct sockaddr *src, socklen_t alen)
                 "read them before the checkpoint", q->fd, q->what);
 }
 
-/* A unix socket's datagrams name their sender only when it is bound; sent again they
- * would come from elsewhere. */
+/* The unix datagram socket of the process that sent a queued datagram: one bound to
+ * the name it came from (an unnamed sender cannot be told). */
 static int unix_sender(void *arg, const struct sockaddr *src, socklen_t alen)
 {
-    (void)src, (void)alen;
     struct sender_query *q = arg;
-    return fail(q->d, ENOTSUP, "fd %d (%s) has datagrams queued from other sockets: this "
-                "version cannot send them again from their senders; let the program read them "
-                "before the checkpoint", q->fd, q->what);
+    for (int i = 0; alen > offsetof(struct sockaddr_un, sun_path) && i < q->ss->n; i++) {
+        const struct sock_info *si = &q->ss->socks[i];
+        int type = 0;
+        socklen_t len = sizeof type;
+        struct sockaddr_storage bound;
+        socklen_t blen = sizeof bound;
+        if (si->domain == AF_UNIX && getsockopt(si->fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 &&
+            type == SOCK_DGRAM && getsockname(si->fd, (struct sockaddr *)&bound, &blen) == 0 &&
+            blen == alen && !memcmp(&bound, src, alen))
+            return si->fd;
+    }
+    return fail(q->d, ENOTSUP, "fd %d (%s) has datagrams queued from a socket %s: a restart "
+                "cannot send them again from their sender; let the program read them before the "
+                "checkpoint", q->fd, q->what, alen > offsetof(struct sockaddr_un, sun_path)
+                ? "outside the process" : "without a name");
 }
 
 int backlog_listener(const struct sock_scan *ss, const struct sockaddr_storage *addr, socklen_t alen)
@@ -233,8 +244,8 @@ static int make_local_socket(struct child *c, const struct ctx_fd *f, uint32_t r
     return s;
 }
 
-/* The address to send a datagram again to fd: the one it is bound to, or (a wildcard)
- * the sender's own with the port of fd. */
+/* The address to send a datagram again to fd: the one it is bound to, or (an inet
+ * wildcard) the sender's own with the port of fd. */
 static socklen_t resend_address(int fd, int sender, struct sockaddr_storage *to)
 {
     struct sockaddr_storage from;
@@ -242,6 +253,8 @@ static socklen_t resend_address(int fd, int sender, struct sockaddr_storage *to)
     if (getsockname(fd, (struct sockaddr *)to, &len) < 0 ||
         getsockname(sender, (struct sockaddr *)&from, &flen) < 0 || from.ss_family != to->ss_family)
         return 0;
+    if (to->ss_family == AF_UNIX)
+        return len; /* its name (a path: relative to the working directory) */
     if (to->ss_family == AF_INET) {
         struct sockaddr_in *t = (void *)to, *s = (void *)&from;
         if (t->sin_addr.s_addr == htonl(INADDR_ANY))
@@ -285,6 +298,11 @@ static void after_every_fd(struct child *c)
         if (f->kind != CTX_FD_SOCKET)
             continue;
         const unsigned char *m = sock_state(f, &so);
+        char buf[CTX_PATH_MAX];
+        int moved;
+        const char *cwd = relocate(c->o, img->cwd, buf, sizeof buf, &moved);
+        if (so.nmsgs && so.domain == AF_UNIX && chdir(cwd) < 0) /* names relative to it */
+            child_fail(c, errno, "cannot enter the working directory %s: %s", cwd, strerror(errno));
         for (uint32_t k = 0; k < so.nmsgs; k++) {
             struct ctx_sock_msg h;
             memcpy(&h, m, sizeof h);
