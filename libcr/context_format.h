@@ -176,9 +176,10 @@ struct ctx_sockopt {
 #define CTX_SOCK_LISTENING 0x1 /* listening (backlog: its backlog) */
 #define CTX_SOCK_CONNECTED 0x2 /* connected to peer[] (UDP: its default destination) */
 #define CTX_SOCK_PATH_GONE 0x4 /* a unix socket whose path was deleted: bound, then unlinked */
-#define CTX_SOCK_BACKLOG   0x8 /* a connection to peer[] that a listening socket of the
-                                  process had not accepted: connected again once every
-                                  fd is in place (nothing had been sent on it) */
+#define CTX_SOCK_CONNECT_LATE 0x8 /* connected to peer[], a socket of the process:
+                                  connected again once every fd is in place (a connection
+                                  its listening socket had not accepted, nothing sent on
+                                  it; a unix datagram socket connected to a bound one) */
 #define CTX_SOCK_STATES    0xf
 
 struct ctx_socket {

@@ -236,7 +236,7 @@ static int make_local_socket(struct child *c, const struct ctx_fd *f, uint32_t r
     }
     if ((so.state & CTX_SOCK_LISTENING) && listen(s, so.backlog) < 0)
         child_fail(c, errno, "cannot listen again at fd %d (%s): %s", f->fd, what, strerror(errno));
-    if ((so.state & CTX_SOCK_CONNECTED) && !(so.state & CTX_SOCK_BACKLOG) &&
+    if ((so.state & CTX_SOCK_CONNECTED) && !(so.state & CTX_SOCK_CONNECT_LATE) &&
         connect(s, (const struct sockaddr *)so.peer, so.peer_len) < 0)
         child_fail(c, errno, "cannot connect fd %d again (%s): %s", f->fd, what, strerror(errno));
     if (so.shutdown && shutdown(s, (int)so.shutdown - 1) < 0 && errno != ENOTCONN)
@@ -269,28 +269,36 @@ static socklen_t resend_address(int fd, int sender, struct sockaddr_storage *to)
     return len;
 }
 
-/* A connection a listening socket of the process had not accepted: made again to it
- * (it is there now), to wait in its backlog. */
-static void connect_to_backlog(struct child *c, const struct ctx_fd *f, const struct ctx_socket *so)
+/* A connection to a socket of the process, made again once it is there: to wait in
+ * the backlog of a listening one, or to a bound datagram socket. */
+static void connect_late(struct child *c, const struct ctx_fd *f, const struct ctx_socket *so)
 {
     int flags = fcntl(f->fd, F_GETFL);
     fcntl(f->fd, F_SETFL, flags & ~O_NONBLOCK);
     if (connect(f->fd, (const struct sockaddr *)so->peer, so->peer_len) < 0)
-        child_fail(c, errno, "cannot connect fd %d again to the listening socket that had not "
-                   "accepted it (%s): %s", f->fd, (const char *)(f + 1), strerror(errno));
+        child_fail(c, errno, "cannot connect fd %d again to the socket of the process it was "
+                   "connected to (%s): %s", f->fd, (const char *)(f + 1), strerror(errno));
     fcntl(f->fd, F_SETFL, flags);
 }
 
-/* Once every fd is in place: the connections waiting in a backlog (in the order of
- * their fds: the kernel does not tell the order they came in), then the queued
- * datagrams, each from its sender, in order. */
+/* Once every fd is in place: the connections to sockets of the process (those waiting
+ * in a backlog in the order of their fds: the kernel does not tell the order they came
+ * in), then the queued datagrams, each from its sender, in order. */
 static void after_every_fd(struct child *c)
 {
     const struct ctx_image *img = c->img;
+    char buf[CTX_PATH_MAX];
+    int moved;
+    const char *cwd = relocate(c->o, img->cwd, buf, sizeof buf, &moved);
     for (uint32_t i = 0; i < img->proc->nfds; i++) {
         struct ctx_socket so;
-        if (img->fds[i]->kind == CTX_FD_SOCKET && (sock_state(img->fds[i], &so), so.state & CTX_SOCK_BACKLOG))
-            connect_to_backlog(c, img->fds[i], &so);
+        if (img->fds[i]->kind != CTX_FD_SOCKET)
+            continue;
+        sock_state(img->fds[i], &so);
+        if (so.domain == AF_UNIX && (so.nmsgs || (so.state & CTX_SOCK_CONNECT_LATE)) && chdir(cwd) < 0)
+            child_fail(c, errno, "cannot enter the working directory %s: %s", cwd, strerror(errno));
+        if (so.state & CTX_SOCK_CONNECT_LATE) /* unix names: relative to it */
+            connect_late(c, img->fds[i], &so);
     }
     for (uint32_t i = 0; i < img->proc->nfds; i++) {
         const struct ctx_fd *f = img->fds[i];
@@ -298,11 +306,6 @@ static void after_every_fd(struct child *c)
         if (f->kind != CTX_FD_SOCKET)
             continue;
         const unsigned char *m = sock_state(f, &so);
-        char buf[CTX_PATH_MAX];
-        int moved;
-        const char *cwd = relocate(c->o, img->cwd, buf, sizeof buf, &moved);
-        if (so.nmsgs && so.domain == AF_UNIX && chdir(cwd) < 0) /* names relative to it */
-            child_fail(c, errno, "cannot enter the working directory %s: %s", cwd, strerror(errno));
         for (uint32_t k = 0; k < so.nmsgs; k++) {
             struct ctx_sock_msg h;
             memcpy(&h, m, sizeof h);

@@ -609,6 +609,17 @@ static int add_socket(struct dump *d, const struct sock_scan *ss, int fd, const 
             si = &tcp_si;
         }
     }
+    const struct sock_info *peer_si = NULL;
+    for (int i = 0; si && si->peer_ino && i < ss->n; i++)
+        if (ss->socks[i].ino == si->peer_ino)
+            peer_si = &ss->socks[i];
+    if (domain == AF_UNIX && type == SOCK_DGRAM && peer_si && peer_si->peer_ino != si->ino &&
+        stdio_source < 0) {
+        /* connected to a (bound) datagram socket of the process that is not connected
+         * back: connected to it again by its name */
+        snprintf(text, sizeof text, "unix datagram socket %s connected to %s", here, there);
+        return save_local_socket(d, ss, fd, st, text, CTX_SOCK_CONNECT_LATE, buf, bufsize);
+    }
     if ((domain == AF_UNIX && si && peer_ours) || tcp_inside)
         /* both ends are ours: saved connected, with what is queued to this end */
         return save_unix_pair(d, fd, st, si, domain, type, tcp_inside, here, there, buf, bufsize);
@@ -630,7 +641,7 @@ static int add_socket(struct dump *d, const struct sock_scan *ss, int fd, const 
         if (peer_unread || (domain == AF_UNIX && si->unread))
             return fail(d, ENOTSUP, "fd %d is a %s, with data sent on it that cannot be read "
                         "without accepting it; accept it before the checkpoint", fd, text);
-        return save_local_socket(d, ss, fd, st, text, CTX_SOCK_BACKLOG, buf, bufsize);
+        return save_local_socket(d, ss, fd, st, text, CTX_SOCK_CONNECT_LATE, buf, bufsize);
     }
     if ((inet || domain == AF_UNIX) && (listening || !connected || (inet && type == SOCK_DGRAM)) &&
         (listening || stdio_source < 0)) {
