@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -203,7 +202,6 @@ static int restore_unix_pair(struct child *c, const struct ctx_fd *f, uint32_t r
 
 static void finish_pairs(struct child *c)
 {
-    (void)c;
     for (uint32_t i = 0; i < npairs_made; i++)
         for (int k = 0; k < 2; k++)
             if (pairs_made[i].rec[k])
@@ -248,7 +246,8 @@ static void pool_pair(struct cr_pool_build *b, const struct ctx_fd *f, pid_t pid
         pool->socks[pool->nsocks++] = (struct cr_pool_sock){ f->pos, f->id.ino, pool_fd(rep, sv[1], low), 0 };
         me = pool_sock(pool, f->id.ino);
     }
-    struct cr_pool_sock *peer = pool_sock(pool, me->peer);
+    /* a closed peer (inode 0) was made with it, next to it */
+    struct cr_pool_sock *peer = f->pos ? pool_sock(pool, me->peer) : me + 1;
     if (me->filled) /* the same socket in another process: its data is in */
         return;
     me->filled = 1;
