@@ -393,6 +393,17 @@ static ssize_t save_fd_in_flight(struct dump *d, int sock, const char *what, int
     return (ssize_t)(sizeof sf + (size_t)n + 1);
 }
 
+/* Whether another process of the tree has the socket of fd (sockets are not told
+ * apart as shared open files: each process saves its own). */
+static int shared_in_tree(const struct dump *d, int fd)
+{
+    struct stat st;
+    int n = 0;
+    for (uint32_t i = 0; d->tree && fstat(fd, &st) == 0 && i < d->tree->nsocks; i++)
+        n += d->tree->socks[i] == st.st_ino;
+    return n > 1;
+}
+
 /* One peek (past the last, SO_PEEK_OFF) of up to len bytes into to; the fds in flight with it in
  * fds[] (*nfds; copies the caller closes), its sender in sa.  Bytes, or -1 (errno). */
 static ssize_t peek_at(int fd, int type, char *to, size_t len, struct sockaddr_storage *sa,
@@ -461,9 +472,12 @@ ssize_t sock_peek_queue(struct dump *d, int fd, const char *what, int type, int 
     int old_off = -1, zero = 0;
     socklen_t olen = sizeof old_off;
     getsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &old_off, &olen);
-    /* without it (TCP before Linux 6.9), a stream's bytes come in one peek */
-    int one_peek = setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof zero) < 0;
-    if (one_peek && type != SOCK_STREAM)
+    /* without it (TCP before Linux 6.9; a socket other processes of the tree have,
+     * which they peek at the same time), a stream's bytes come in one peek, and a
+     * message socket's queue only when it holds one message */
+    int shared = shared_in_tree(d, fd);
+    int one_peek = shared || setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof zero) < 0;
+    if (one_peek && type != SOCK_STREAM && !shared)
         return fail(d, errno, "fd %d (%s): cannot peek at what is queued to it (SO_PEEK_OFF)", fd, what);
     size_t used = 0;
     ssize_t rc = 0, last = -1;  /* last: the header a stream's next bytes go on */
@@ -548,13 +562,19 @@ ssize_t sock_peek_queue(struct dump *d, int fd, const char *what, int type, int 
         if (rc < 0)
             break;
         int queued = 0;
-        if (one_peek && ioctl(fd, FIONREAD, &queued) == 0 && queued > n)
+        if (one_peek && type == SOCK_STREAM && ioctl(fd, FIONREAD, &queued) == 0 && queued > n)
             rc = fail(d, E2BIG, "fd %d (%s) has %d bytes queued; at most %zu can be saved", fd,
                       what, queued, cap);
+        if (one_peek && type != SOCK_STREAM &&
+            (type == SOCK_DGRAM || ioctl(fd, FIONREAD, &queued) < 0 || queued > n))
+            rc = fail(d, ENOTSUP, "fd %d (%s) is shared by processes of the tree and has %s "
+                      "queued: they cannot be saved one by one while the others look at them; let "
+                      "the program read them before the checkpoint", fd, what,
+                      type == SOCK_DGRAM ? "datagrams" : "several messages");
         if (one_peek)
             break;
     }
-    if (!one_peek)
+    if (!shared)
         setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &old_off, sizeof old_off);
     return rc < 0 ? rc : (ssize_t)used;
 }
