@@ -3,12 +3,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "crc32c.h"
@@ -136,6 +139,19 @@ static int socket_record_ok(const struct ctx_fd *f)
         so.addr_len > sizeof so.addr || so.peer_len > sizeof so.peer || so.nopts > CTX_SOCKOPT_MAX ||
         so.backlog < 0 || (f->kind == CTX_FD_SOCKPAIR && (so.domain != AF_UNIX || so.state)))
         return 0;
+    /* an address: none, or one of the socket's family and of its size */
+    const uint32_t lens[2] = { so.addr_len, so.peer_len };
+    const unsigned char *addrs[2] = { so.addr, so.peer };
+    for (int k = 0; k < 2; k++) {
+        uint16_t family;
+        memcpy(&family, addrs[k], sizeof family);
+        if (lens[k] && (family != so.domain ||
+                        (so.domain == AF_UNIX && (lens[k] <= offsetof(struct sockaddr_un, sun_path) ||
+                                                  lens[k] > sizeof(struct sockaddr_un))) ||
+                        (so.domain == AF_INET && lens[k] != sizeof(struct sockaddr_in)) ||
+                        (so.domain == AF_INET6 && lens[k] != sizeof(struct sockaddr_in6))))
+            return 0;
+    }
     for (uint32_t i = 0; i < so.nopts; i++)
         if (so.opts[i].len < 1 || so.opts[i].len > sizeof so.opts[i].val)
             return 0;

@@ -135,7 +135,8 @@ int save_local_socket(struct dump *d, const struct sock_scan *ss, int fd, const 
         }
     }
     alen = sizeof a;
-    if (!listening && getpeername(fd, (struct sockaddr *)&a, &alen) == 0 && alen <= sizeof so.peer) {
+    if (!listening && getpeername(fd, (struct sockaddr *)&a, &alen) == 0 && alen <= sizeof so.peer &&
+        (so.domain != AF_UNIX || alen > offsetof(struct sockaddr_un, sun_path))) {
         memcpy(so.peer, &a, alen);
         so.peer_len = alen;
         so.state |= CTX_SOCK_CONNECTED;
