@@ -157,7 +157,9 @@ int save_local_socket(struct dump *d, const struct sock_scan *ss, int fd, const 
         so.state |= CTX_SOCK_LISTENING;
         so.backlog = SOMAXCONN;
     }
-    sock_save_opts(fd, &so);
+    if (sock_save_opts(fd, &so) < 0)
+        return fail(d, E2BIG, "fd %d (%s) has more than %d socket options changed", fd, text,
+                    CTX_SOCKOPT_MAX);
     ssize_t queued = 0;
     if (so.type != SOCK_STREAM) { /* a stream socket here is not connected: nothing queued */
         struct sender_query q = { d, ss, fd, text };

@@ -172,8 +172,8 @@ int save_unix_pair(struct dump *d, int fd, const struct stat *st, const struct s
                    char *buf, size_t bufsize);
 
 /* socket.c: the options of fd that differ from a new socket's of its kind, into so
- * (so->domain, type, protocol set). */
-void sock_save_opts(int fd, struct ctx_socket *so);
+ * (so->domain, type, protocol set); -1 if more than CTX_SOCKOPT_MAX do. */
+int sock_save_opts(int fd, struct ctx_socket *so);
 /* Sets them on s (a new socket), or fails the child naming the option. */
 void sock_apply_opts(struct child *c, int s, const struct ctx_fd *f, const struct ctx_socket *so);
 /* What is queued to fd, peeked without taking it, as struct ctx_sock_msg entries in

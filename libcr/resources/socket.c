@@ -226,9 +226,9 @@ struct ctx_fd *sock_record(struct dump *d, int fd, uint32_t kind, const char *te
 
 /* ---- what the socket kinds share: options, queues ---- */
 
-/* The options saved when a program changed them: the usual SOL_SOCKET, IP, IPv6 and
- * TCP ones a process may set without privilege (IP_TRANSPARENT and SO_MARK need it:
- * setting them again fails the restart, naming them). */
+/* The options saved when a program changed them, set again in this order: the usual
+ * SOL_SOCKET, IP, IPv6 and TCP ones a process may set without privilege (IP_TRANSPARENT
+ * and SO_MARK need it: setting them again fails the restart, naming them). */
 static const struct sockopt_name {
     int level, name;
     const char *what;
@@ -238,11 +238,11 @@ static const struct sockopt_name {
     { SOL_SOCKET, SO_LINGER, "SO_LINGER" }, { SOL_SOCKET, SO_RCVBUF, "SO_RCVBUF" },
     { SOL_SOCKET, SO_SNDBUF, "SO_SNDBUF" }, { SOL_SOCKET, SO_PASSCRED, "SO_PASSCRED" },
     { SOL_SOCKET, SO_OOBINLINE, "SO_OOBINLINE" }, { SOL_SOCKET, SO_RCVLOWAT, "SO_RCVLOWAT" },
-    { SOL_SOCKET, SO_PRIORITY, "SO_PRIORITY" }, { SOL_SOCKET, SO_TIMESTAMP, "SO_TIMESTAMP" },
+    { SOL_SOCKET, SO_TIMESTAMP, "SO_TIMESTAMP" },
     { SOL_SOCKET, SO_TIMESTAMPNS, "SO_TIMESTAMPNS" }, { SOL_SOCKET, SO_RCVTIMEO, "SO_RCVTIMEO" },
     { SOL_SOCKET, SO_SNDTIMEO, "SO_SNDTIMEO" }, { SOL_SOCKET, SO_DONTROUTE, "SO_DONTROUTE" },
     { SOL_SOCKET, SO_PASSSEC, "SO_PASSSEC" }, { SOL_SOCKET, SO_PEEK_OFF, "SO_PEEK_OFF" },
-    { SOL_SOCKET, SO_MARK, "SO_MARK" },
+    { SOL_SOCKET, SO_MARK, "SO_MARK" }, { SOL_SOCKET, SO_BINDTODEVICE, "SO_BINDTODEVICE" },
     { IPPROTO_IP, IP_TOS, "IP_TOS" }, { IPPROTO_IP, IP_TTL, "IP_TTL" },
     { IPPROTO_IP, IP_FREEBIND, "IP_FREEBIND" }, { IPPROTO_IP, IP_TRANSPARENT, "IP_TRANSPARENT" },
     { IPPROTO_IP, IP_PKTINFO, "IP_PKTINFO" }, { IPPROTO_IP, IP_RECVTTL, "IP_RECVTTL" },
@@ -250,6 +250,8 @@ static const struct sockopt_name {
     { IPPROTO_IP, IP_MTU_DISCOVER, "IP_MTU_DISCOVER" }, { IPPROTO_IP, IP_MULTICAST_TTL, "IP_MULTICAST_TTL" },
     { IPPROTO_IP, IP_MULTICAST_LOOP, "IP_MULTICAST_LOOP" },
     { IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, "IP_BIND_ADDRESS_NO_PORT" },
+    { IPPROTO_IP, IP_MULTICAST_IF, "IP_MULTICAST_IF" }, { IPPROTO_IP, IP_MULTICAST_ALL, "IP_MULTICAST_ALL" },
+    { IPPROTO_IP, IP_RECVORIGDSTADDR, "IP_RECVORIGDSTADDR" }, { IPPROTO_IP, IP_NODEFRAG, "IP_NODEFRAG" },
     { IPPROTO_IPV6, IPV6_V6ONLY, "IPV6_V6ONLY" }, { IPPROTO_IPV6, IPV6_UNICAST_HOPS, "IPV6_UNICAST_HOPS" },
     { IPPROTO_IPV6, IPV6_MULTICAST_HOPS, "IPV6_MULTICAST_HOPS" },
     { IPPROTO_IPV6, IPV6_MULTICAST_LOOP, "IPV6_MULTICAST_LOOP" },
@@ -257,13 +259,18 @@ static const struct sockopt_name {
     { IPPROTO_IPV6, IPV6_RECVTCLASS, "IPV6_RECVTCLASS" }, { IPPROTO_IPV6, IPV6_FREEBIND, "IPV6_FREEBIND" },
     { IPPROTO_IPV6, IPV6_TRANSPARENT, "IPV6_TRANSPARENT" }, { IPPROTO_IPV6, IPV6_RECVERR, "IPV6_RECVERR" },
     { IPPROTO_IPV6, IPV6_MTU_DISCOVER, "IPV6_MTU_DISCOVER" },
+    { IPPROTO_IPV6, IPV6_MULTICAST_IF, "IPV6_MULTICAST_IF" },
+    { IPPROTO_IPV6, IPV6_RECVHOPLIMIT, "IPV6_RECVHOPLIMIT" }, { IPPROTO_IPV6, IPV6_DONTFRAG, "IPV6_DONTFRAG" },
+    { IPPROTO_IPV6, IPV6_AUTOFLOWLABEL, "IPV6_AUTOFLOWLABEL" },
+    { IPPROTO_IPV6, IPV6_RECVORIGDSTADDR, "IPV6_RECVORIGDSTADDR" },
     { IPPROTO_TCP, TCP_NODELAY, "TCP_NODELAY" }, { IPPROTO_TCP, TCP_KEEPIDLE, "TCP_KEEPIDLE" },
     { IPPROTO_TCP, TCP_KEEPINTVL, "TCP_KEEPINTVL" }, { IPPROTO_TCP, TCP_KEEPCNT, "TCP_KEEPCNT" },
     { IPPROTO_TCP, TCP_CORK, "TCP_CORK" }, { IPPROTO_TCP, TCP_MAXSEG, "TCP_MAXSEG" },
     { IPPROTO_TCP, TCP_DEFER_ACCEPT, "TCP_DEFER_ACCEPT" }, { IPPROTO_TCP, TCP_USER_TIMEOUT, "TCP_USER_TIMEOUT" },
     { IPPROTO_TCP, TCP_SYNCNT, "TCP_SYNCNT" }, { IPPROTO_TCP, TCP_LINGER2, "TCP_LINGER2" },
     { IPPROTO_TCP, TCP_WINDOW_CLAMP, "TCP_WINDOW_CLAMP" }, { IPPROTO_TCP, TCP_NOTSENT_LOWAT, "TCP_NOTSENT_LOWAT" },
-    { IPPROTO_TCP, TCP_FASTOPEN, "TCP_FASTOPEN" },
+    { IPPROTO_TCP, TCP_FASTOPEN, "TCP_FASTOPEN" }, { IPPROTO_TCP, TCP_CONGESTION, "TCP_CONGESTION" },
+    { SOL_SOCKET, SO_PRIORITY, "SO_PRIORITY" }, /* after IP_TOS, which sets it too */
 };
 #define NSOCKOPTS (sizeof sockopts / sizeof sockopts[0])
 
@@ -282,12 +289,12 @@ static int sockopt_applies(int level, const struct ctx_socket *so)
            (level == IPPROTO_TCP && so->domain != AF_UNIX && so->type == SOCK_STREAM);
 }
 
-void sock_save_opts(int fd, struct ctx_socket *so)
+int sock_save_opts(int fd, struct ctx_socket *so)
 {
     /* what a new socket of its kind says: a program's own choices are what differs */
     int fresh = socket(so->domain, so->type | SOCK_CLOEXEC, so->protocol);
     so->nopts = 0;
-    for (size_t i = 0; fresh >= 0 && i < NSOCKOPTS && so->nopts < CTX_SOCKOPT_MAX; i++) {
+    for (size_t i = 0; fresh >= 0 && i < NSOCKOPTS; i++) {
         if (!sockopt_applies(sockopts[i].level, so))
             continue;
         struct ctx_sockopt *o = &so->opts[so->nopts];
@@ -299,6 +306,10 @@ void sock_save_opts(int fd, struct ctx_socket *so)
             getsockopt(fresh, sockopts[i].level, sockopts[i].name, base, &blen) < 0 ||
             (blen == len && !memcmp(base, o->val, len)))
             continue;
+        if (so->nopts == CTX_SOCKOPT_MAX) {
+            close(fresh);
+            return -1;
+        }
         o->level = sockopts[i].level;
         o->name = sockopts[i].name;
         o->len = len;
@@ -306,6 +317,7 @@ void sock_save_opts(int fd, struct ctx_socket *so)
     }
     if (fresh >= 0)
         close(fresh);
+    return 0;
 }
 
 void sock_apply_opts(struct child *c, int s, const struct ctx_fd *f, const struct ctx_socket *so)

@@ -37,8 +37,10 @@ int save_unix_pair(struct dump *d, int fd, const struct stat *st, const struct s
     so.domain = AF_UNIX;
     so.type = type;
     so.shutdown = si->shutdown;
-    if (!tcp_inside) /* a TCP connection's options do not apply to the unix pair it becomes */
-        sock_save_opts(fd, &so);
+    /* a TCP connection's options do not apply to the unix pair it becomes */
+    if (!tcp_inside && sock_save_opts(fd, &so) < 0)
+        return fail(d, E2BIG, "fd %d (%s) has more than %d socket options changed", fd, text,
+                    CTX_SOCKOPT_MAX);
     ssize_t queued = sock_peek_queue(d, fd, text, type, so.shutdown & 1, buf, bufsize, &so.nmsgs,
                                      NULL, NULL);
     if (queued < 0)
