@@ -91,6 +91,9 @@ static void print_socket(const struct ctx_fd *f, const char *acc)
     if (f->kind == CTX_FD_SOCKPAIR && f->pos)
         printf("    %-4d %-7s %-2s  connected to socket:[%llu] in the checkpoint, %llu bytes queued",
                f->fd, name, acc, (unsigned long long)f->pos, bytes);
+    else if (so.state & CTX_SOCK_LISTENING)
+        printf("    %-4d %-7s %-2s  %s, backlog %d, %llu bytes queued", f->fd, name, acc,
+               (const char *)(f + 1), so.backlog, bytes);
     else
         printf("    %-4d %-7s %-2s  %s, %llu bytes queued", f->fd, name, acc, (const char *)(f + 1), bytes);
     printf(" in %u message%s, %llu fds in flight, %u option%s set%s%s%s\n", so.nmsgs,

@@ -155,7 +155,10 @@ int save_local_socket(struct dump *d, const struct sock_scan *ss, int fd, const 
     so.shutdown = si ? si->shutdown : 0;
     if (listening) {
         so.state |= CTX_SOCK_LISTENING;
-        so.backlog = SOMAXCONN;
+        so.backlog = so.domain == AF_UNIX ? (si ? si->backlog : -1)
+                                          : tcp_listen_backlog(so.domain, st->st_ino, buf);
+        if (so.backlog < 0)
+            so.backlog = SOMAXCONN; /* not told: the most it can be */
     }
     if (sock_save_opts(fd, &so) < 0)
         return fail(d, E2BIG, "fd %d (%s) has more than %d socket options changed", fd, text,

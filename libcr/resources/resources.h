@@ -48,6 +48,7 @@ struct sock_info {
     uint32_t shutdown;         /* unix: sock_diag's (1 no more reading, 2 writing) */
     uint64_t vfs_ino;          /* unix, bound to a path: the socket file's inode */
     uint32_t unread;           /* unix: memory of what it sent and its peer has not read */
+    int backlog;               /* unix, listening: its backlog (-1: not told) */
 };
 
 struct sock_scan {
@@ -189,6 +190,10 @@ ssize_t sock_peek_queue(struct dump *d, int fd, const char *what, int type, int 
  * first queued message. */
 const unsigned char *sock_state(const struct ctx_fd *f, struct ctx_socket *so);
 const char *describe_sockopt(int level, int name);
+
+/* socket.c: the backlog of the listening TCP socket with this inode (-1: not found),
+ * from sock_diag; buf holds the kernel's answers. */
+int tcp_listen_backlog(int family, uint64_t ino, char *buf);
 
 /* local_sock.c: a socket whose state is all in the process (not a connection to the
  * outside): unbound, bound, listening or UDP; from add_socket. */

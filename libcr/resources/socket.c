@@ -88,6 +88,8 @@ static void unix_peer_of(const struct nlmsghdr *h, void *arg)
             si->shutdown = *(const uint8_t *)RTA_DATA(a);
         else if (a->rta_type == UNIX_DIAG_RQLEN && m->udiag_state != TCP_LISTEN)
             si->unread = ((const struct unix_diag_rqlen *)RTA_DATA(a))->udiag_wqueue;
+        else if (a->rta_type == UNIX_DIAG_RQLEN) /* a listening one's: its backlog */
+            si->backlog = ((const struct unix_diag_rqlen *)RTA_DATA(a))->udiag_wqueue;
         else if (a->rta_type == UNIX_DIAG_VFS)
             si->vfs_ino = ((const struct unix_diag_vfs *)RTA_DATA(a))->udiag_vfs_ino;
 }
@@ -163,6 +165,36 @@ static uint64_t tcp_peer_inode(const struct sockaddr_storage *self, const struct
     return rc < 0 ? 0 : q.found;
 }
 
+struct tcp_listener_query {
+    uint64_t ino;
+    int backlog;
+};
+
+static void tcp_listener_of(const struct nlmsghdr *h, void *arg)
+{
+    struct tcp_listener_query *q = arg;
+    const struct inet_diag_msg *m = NLMSG_DATA(h);
+    if (m->idiag_inode == q->ino)
+        q->backlog = (int)m->idiag_wqueue; /* a listening socket's: its backlog */
+}
+
+int tcp_listen_backlog(int family, uint64_t ino, char *buf)
+{
+    struct {
+        struct nlmsghdr nh;
+        struct inet_diag_req_v2 req;
+    } msg;
+    memset(&msg, 0, sizeof msg);
+    msg.nh.nlmsg_len = sizeof msg;
+    msg.nh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+    msg.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+    msg.req.sdiag_family = (uint8_t)family;
+    msg.req.sdiag_protocol = IPPROTO_TCP;
+    msg.req.idiag_states = 1U << TCP_LISTEN;
+    struct tcp_listener_query q = { ino, -1 };
+    return diag_dump(&msg, sizeof msg, buf, tcp_listener_of, &q) < 0 ? -1 : q.backlog;
+}
+
 int sock_scan(struct dump *d, struct sock_scan *ss, const int *fds, int nfds, char *buf)
 {
     int unix_socks = 0;
@@ -175,7 +207,7 @@ int sock_scan(struct dump *d, struct sock_scan *ss, const int *fds, int nfds, ch
         int domain = 0;
         socklen_t len = sizeof domain;
         getsockopt(fds[i], SOL_SOCKET, SO_DOMAIN, &domain, &len);
-        ss->socks[ss->n++] = (struct sock_info){ st.st_ino, 0, domain, fds[i], 0, 0, 0 };
+        ss->socks[ss->n++] = (struct sock_info){ st.st_ino, 0, domain, fds[i], 0, 0, 0, -1 };
         unix_socks += domain == AF_UNIX;
     }
     return unix_socks ? unix_peers(d, ss, buf) : 0;
@@ -637,7 +669,7 @@ static int add_socket(struct dump *d, const struct sock_scan *ss, int fd, const 
                 return fail(d, EAGAIN, "fd %d is a TCP connection %s -> %s inside the checkpoint "
                             "with %d bytes not yet delivered; try again", fd, here, there, unsent);
             static struct sock_info tcp_si;
-            tcp_si = (struct sock_info){ st->st_ino, peer_ino, domain, fd, 0, 0, 0 };
+            tcp_si = (struct sock_info){ st->st_ino, peer_ino, domain, fd, 0, 0, 0, -1 };
             si = &tcp_si;
         }
     }
