@@ -178,10 +178,11 @@ int sock_save_opts(int fd, struct ctx_socket *so);
 /* Sets them on s (a new socket), or fails the child naming the option. */
 void sock_apply_opts(struct child *c, int s, const struct ctx_fd *f, const struct ctx_socket *so);
 /* What is queued to fd, peeked without taking it, as struct ctx_sock_msg entries in
- * buf (a stream's bytes as one); each sender's address goes to from(arg, ...), which
- * gives the fd it is sent again from (-1 for a pair's peer), or -1 with the message
- * in d; rcv_shut: shut down for reading.  The number of entries in *nmsgs; bytes used,
- * or -1 with the message in d. */
+ * buf (a stream's bytes as one, but for a byte an fd in flight comes with); each
+ * sender's address goes to from(arg, ...), which gives the fd it is sent again from,
+ * or -errno with the message in d (NULL: a pair's peer); rcv_shut: shut down for
+ * reading.  The number of entries in *nmsgs; bytes used, or -errno with the message
+ * in d. */
 ssize_t sock_peek_queue(struct dump *d, int fd, const char *what, int type, int rcv_shut,
                         char *buf, size_t cap,
                         uint32_t *nmsgs, int (*from)(void *arg, const struct sockaddr *a,
@@ -189,14 +190,14 @@ ssize_t sock_peek_queue(struct dump *d, int fd, const char *what, int type, int 
 /* The socket record's struct ctx_socket (copied: not aligned in the record) and its
  * first queued message. */
 const unsigned char *sock_state(const struct ctx_fd *f, struct ctx_socket *so);
-const char *describe_sockopt(int level, int name);
 
 /* socket.c: the backlog of the listening TCP socket with this inode (-1: not found),
  * from sock_diag; buf holds the kernel's answers. */
 int tcp_listen_backlog(int family, uint64_t ino, char *buf);
 
 /* local_sock.c: a socket whose state is all in the process (not a connection to the
- * outside): unbound, bound, listening or UDP; from add_socket. */
+ * outside): unbound, bound, listening, UDP, or connected to a socket of the process
+ * (state: CTX_SOCK_CONNECT_LATE); from add_socket. */
 int save_local_socket(struct dump *d, const struct sock_scan *ss, int fd, const struct stat *st,
                       const char *text, uint32_t state, char *buf, size_t bufsize);
 /* The fd of the process's listening socket bound to addr (-1 none). */

@@ -306,7 +306,7 @@ static const struct sockopt_name {
 };
 #define NSOCKOPTS (sizeof sockopts / sizeof sockopts[0])
 
-const char *describe_sockopt(int level, int name)
+static const char *describe_sockopt(int level, int name)
 {
     for (size_t i = 0; i < NSOCKOPTS; i++)
         if (sockopts[i].level == level && sockopts[i].name == name)
