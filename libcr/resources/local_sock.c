@@ -209,12 +209,14 @@ static int make_local_socket(struct child *c, const struct ctx_fd *f, uint32_t r
         int reuse = 0, one = 1;
         socklen_t len = sizeof reuse;
         char path[sizeof so.addr + 1] = "";
+        int back = -1; /* where we were: a tree's pool makes sockets in cr_restart itself */
         if (so.domain == AF_UNIX) {
             char buf[CTX_PATH_MAX];
             int moved;
             const char *cwd = relocate(c->o, c->img->cwd, buf, sizeof buf, &moved);
             unix_path(&so, path, sizeof path);
-            if (path[0] && path[0] != '/' && chdir(cwd) < 0) /* bound relative to it */
+            if (path[0] && path[0] != '/' && /* bound relative to it */
+                ((back = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0 || chdir(cwd) < 0))
                 child_fail(c, errno, "cannot enter %s to bind fd %d to %s: %s", cwd, f->fd, path,
                            strerror(errno));
             if (!(so.state & CTX_SOCK_PATH_GONE))
@@ -239,6 +241,8 @@ static int make_local_socket(struct child *c, const struct ctx_fd *f, uint32_t r
         if ((so.state & CTX_SOCK_PATH_GONE) && unlink(path) < 0)
             child_fail(c, errno, "cannot remove %s again (fd %d was bound there after it was "
                        "deleted): %s", path, f->fd, strerror(errno));
+        if (back >= 0 && (fchdir(back) < 0 || close(back) < 0))
+            child_fail(c, errno, "cannot go back to the directory cr_restart was in: %s", strerror(errno));
     }
     if ((so.state & CTX_SOCK_LISTENING) && listen(s, so.backlog) < 0)
         child_fail(c, errno, "cannot listen again at fd %d (%s): %s", f->fd, what, strerror(errno));
