@@ -233,9 +233,12 @@ static int make_local_socket(struct child *c, const struct ctx_fd *f, uint32_t r
                so.domain != AF_UNIX && tries++ < 30)
             nanosleep(&(struct timespec){ 0, 100 * 1000 * 1000 }, NULL);
         if (rc < 0)
-            child_fail(c, errno, "cannot bind fd %d again (%s): %s%s", f->fd, what, strerror(errno),
+            child_fail(c, errno, "cannot bind fd %d again (%s): %s%s%s", f->fd, what, strerror(errno),
                        errno == EADDRINUSE ? " (another socket holds that address now: end the "
-                       "program that has it, then restart)" : "");
+                       "program that has it, then restart" : "",
+                       errno != EADDRINUSE ? "" : so.domain != AF_UNIX && so.type == SOCK_STREAM && !reuse
+                       ? "; or connections the old process closed wait in TIME_WAIT on its port, "
+                       "up to a minute when it did not set SO_REUSEADDR: try again later)" : ")");
         if (so.domain != AF_UNIX && so.type == SOCK_STREAM)
             setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &reuse, sizeof reuse);
         if ((so.state & CTX_SOCK_PATH_GONE) && unlink(path) < 0)

@@ -118,7 +118,7 @@ struct tcp_peer_query {
     const void *src, *dst;
     size_t alen;
     uint64_t found;
-    int seen;                  /* the peer is on this machine */
+    int seen;                  /* the peer is on this machine, established */
     uint32_t rqueue;           /* bytes it received and nobody read yet */
 };
 
@@ -129,14 +129,16 @@ static void tcp_peer_of(const struct nlmsghdr *h, void *arg)
     if (m->id.idiag_sport == q->sport && m->id.idiag_dport == q->dport &&
         !memcmp(m->id.idiag_src, q->src, q->alen) && !memcmp(m->id.idiag_dst, q->dst, q->alen)) {
         q->found = m->idiag_inode;
-        q->seen = 1;
+        /* established without an inode: not accepted yet (one accepted, then closed,
+         * is an orphan that is closing) */
+        q->seen = m->idiag_state == TCP_ESTABLISHED;
         q->rqueue = m->idiag_rqueue;
     }
 }
 
 /* The inode of the TCP socket at the other end of a connection, when it is on this
  * machine (loopback), from sock_diag; 0 if none (or one not accepted yet: *seen says
- * whether there is one, *rqueue how much it has to read). */
+ * whether there is an established one, *rqueue how much it has to read). */
 static uint64_t tcp_peer_inode(const struct sockaddr_storage *self, const struct sockaddr_storage *peer,
                                char *buf, int *seen, uint32_t *rqueue)
 {
@@ -321,13 +323,26 @@ static int sockopt_applies(int level, const struct ctx_socket *so)
            (level == IPPROTO_TCP && so->domain != AF_UNIX && so->type == SOCK_STREAM);
 }
 
+/* What the kernel tunes itself on a connected TCP socket (its buffers, the MSS and
+ * window in use): not told apart from the program's own choices, so not saved. */
+static int tuned_when_connected(int level, int name)
+{
+    return (level == SOL_SOCKET && (name == SO_RCVBUF || name == SO_SNDBUF)) ||
+           (level == IPPROTO_TCP && (name == TCP_MAXSEG || name == TCP_WINDOW_CLAMP));
+}
+
 int sock_save_opts(int fd, struct ctx_socket *so)
 {
     /* what a new socket of its kind says: a program's own choices are what differs */
     int fresh = socket(so->domain, so->type | SOCK_CLOEXEC, so->protocol);
+    struct sockaddr_storage peer;
+    socklen_t plen = sizeof peer;
+    int tcp_connected = so->domain != AF_UNIX && so->type == SOCK_STREAM &&
+                        getpeername(fd, (struct sockaddr *)&peer, &plen) == 0;
     so->nopts = 0;
     for (size_t i = 0; fresh >= 0 && i < NSOCKOPTS; i++) {
-        if (!sockopt_applies(sockopts[i].level, so))
+        if (!sockopt_applies(sockopts[i].level, so) ||
+            (tcp_connected && tuned_when_connected(sockopts[i].level, sockopts[i].name)))
             continue;
         struct ctx_sockopt *o = &so->opts[so->nopts];
         unsigned char base[sizeof o->val];
