@@ -153,13 +153,15 @@ enum ctx_fd_kind {
                                   tree's process number pos, an earlier one (a file
                                   opened once and inherited: one offset) */
     CTX_FD_SOCKET = 17,        /* a socket whose whole state is in the process: unbound,
-                                  bound, listening, or a UDP socket (connected or not);
+                                  bound, listening, UDP (connected or not), or connected
+                                  to a socket of the process (CTX_SOCK_CONNECT_LATE);
                                   extra: struct ctx_socket, then its queued datagrams
                                   (struct ctx_sock_msg each, from_fd: the sender) */
     CTX_FD_SOCKPAIR = 18,      /* CTX_FD_UNIX_PAIR with the socket's state: pos the peer's
                                   inode (0: the peer was closed), extra: struct ctx_socket,
                                   then what is queued to it (struct ctx_sock_msg each: one
-                                  datagram or message, or a stream's bytes) */
+                                  datagram or message, or a stream's bytes, apart where
+                                  a file in flight comes with one) */
 };
 
 /* The socket options a program changed (those a new socket of its kind reports
@@ -183,10 +185,10 @@ struct ctx_sockopt {
 #define CTX_SOCK_STATES    0xf
 
 struct ctx_socket {
-    int32_t domain, type, protocol;
+    int32_t domain, type, protocol; /* as socket() takes them (AF_UNIX, INET, INET6) */
     uint32_t state;            /* CTX_SOCK_* */
     uint32_t shutdown;         /* SHUT_RD + 1 bits, as sock_diag: 1 no more reading, 2 writing */
-    int32_t backlog;
+    int32_t backlog;           /* listening: what listen() was given */
     uint32_t addr_len, peer_len;  /* 0: unbound / no peer; at most 128 */
     unsigned char addr[128], peer[128];
     uint32_t nopts, nmsgs;     /* at most CTX_SOCKOPT_MAX options; messages after this */

@@ -275,7 +275,8 @@ const struct cr_fd_ops cr_fd_unix_pair = {
     .restore_nonblock = 1, .finish = finish_pairs, .pool = pool_add_unix_pair,
 };
 
-/* The same with the socket's options, shutdown state and message boundaries. */
+/* The same with the socket's options, shutdown state, message boundaries and files in
+ * flight (its pairs are put back by cr_fd_unix_pair's finish, which has them all). */
 const struct cr_fd_ops cr_fd_sockpair = {
     .kind = CTX_FD_SOCKPAIR, .name = "unixpair", .restore = restore_unix_pair,
     .restore_nonblock = 1, .pool = pool_add_unix_pair,
