@@ -702,8 +702,10 @@ static int add_socket(struct dump *d, const struct sock_scan *ss, int fd, const 
     if ((domain == AF_UNIX && si && peer_ours) || tcp_inside)
         /* both ends are ours: saved connected, with what is queued to this end */
         return save_unix_pair(d, fd, st, si, domain, type, tcp_inside, here, there, buf, bufsize);
-    if (domain == AF_UNIX && si && connected && !si->peer_ino && si->shutdown == 3 && type != SOCK_DGRAM)
-        /* its peer was closed: what it had sent is all there is, then EOF */
+    if (domain == AF_UNIX && si && connected && !si->peer_ino &&
+        (type == SOCK_DGRAM ? plen <= offsetof(struct sockaddr_un, sun_path) : si->shutdown == 3))
+        /* its peer was closed: what it had sent is all there is (then EOF); a datagram
+         * one's, when the peer had no name its datagrams would come from */
         return save_unix_pair(d, fd, st, si, domain, type, 0, here, there, buf, bufsize);
     int inet = domain == AF_INET || domain == AF_INET6;
     /* waiting in the backlog of a listening socket of the process: its accepted end
@@ -793,8 +795,10 @@ int external_sockets(const int *fds, int n, char *msg, size_t msglen)
         int connected = getpeername(fds[i], (struct sockaddr *)&peer, &plen) == 0;
         int local = domain == AF_INET || domain == AF_INET6 || domain == AF_UNIX;
         if (local && (!connected || (domain != AF_UNIX && type == SOCK_DGRAM) ||
-                      (domain == AF_UNIX && si && !si->peer_ino && si->shutdown == 3)))
-            continue; /* not connected, UDP, or its peer gone: saved whole (local_sock.c) */
+                      (domain == AF_UNIX && si && !si->peer_ino &&
+                       (type == SOCK_DGRAM ? plen <= offsetof(struct sockaddr_un, sun_path)
+                                           : si->shutdown == 3))))
+            continue; /* not connected, UDP, or its peer gone: saved whole */
         char here[160], there[160];
         describe_addr(&self, slen, here, sizeof here);
         describe_addr(&peer, plen, there, sizeof there);
