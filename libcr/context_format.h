@@ -173,6 +173,67 @@ enum ctx_fd_kind {
     CTX_FD_OPATH = 21,         /* an O_PATH fd of any file (id.mode: a symbolic link is
                                   opened O_NOFOLLOW), reopened by path; CTX_FD_DELETED as
                                   for a file or directory */
+    CTX_FD_SOCKET = 22,        /* a socket whose whole state is in the process: unbound,
+                                  bound, listening, UDP (connected or not), or connected
+                                  to a socket of the process (CTX_SOCK_CONNECT_LATE);
+                                  extra: struct ctx_socket, then its queued datagrams
+                                  (struct ctx_sock_msg each, from_fd: the sender) */
+    CTX_FD_SOCKPAIR = 23,      /* CTX_FD_UNIX_PAIR with the socket's state: pos the peer's
+                                  inode (0: the peer was closed), extra: struct ctx_socket,
+                                  then what is queued to it (struct ctx_sock_msg each: one
+                                  datagram or message, or a stream's bytes, apart where
+                                  a file in flight comes with one) */
+};
+
+/* The socket options a program changed (those a new socket of its kind reports
+ * otherwise), set again before bind/listen.  SO_RCVBUF/SO_SNDBUF: what the kernel
+ * reported (twice what was asked). */
+struct ctx_sockopt {
+    int32_t level, name;
+    uint32_t len;              /* 1..16 bytes of val */
+    uint32_t pad;
+    unsigned char val[16];
+};
+#define CTX_SOCKOPT_MAX 48
+
+#define CTX_SOCK_LISTENING 0x1 /* listening (backlog: its backlog) */
+#define CTX_SOCK_CONNECTED 0x2 /* connected to peer[] (UDP: its default destination) */
+#define CTX_SOCK_PATH_GONE 0x4 /* a unix socket whose path was deleted: bound, then unlinked */
+#define CTX_SOCK_CONNECT_LATE 0x8 /* connected to peer[], a socket of the process:
+                                  connected again once every fd is in place (a connection
+                                  its listening socket had not accepted, nothing sent on
+                                  it; a unix datagram socket connected to a bound one) */
+#define CTX_SOCK_STATES    0xf
+
+struct ctx_socket {
+    int32_t domain, type, protocol; /* as socket() takes them (AF_UNIX, INET, INET6) */
+    uint32_t state;            /* CTX_SOCK_* */
+    uint32_t shutdown;         /* SHUT_RD + 1 bits, as sock_diag: 1 no more reading, 2 writing */
+    int32_t backlog;           /* listening: what listen() was given */
+    uint32_t addr_len, peer_len;  /* 0: unbound / no peer; at most 128 */
+    unsigned char addr[128], peer[128];
+    uint32_t nopts, nmsgs;     /* at most CTX_SOCKOPT_MAX options; messages after this */
+    struct ctx_sockopt opts[CTX_SOCKOPT_MAX];
+};
+
+struct ctx_sock_msg {          /* one queued message, followed by its len bytes, then
+                                  nfiles struct ctx_sock_file (each with its path) */
+    uint32_t len;
+    int32_t from_fd;           /* CTX_FD_SOCKET: the fd of the process that sent it
+                                  (it is sent again from there); pairs: -1, the peer */
+    uint32_t nfiles;           /* fds in flight with it (SCM_RIGHTS), pairs only */
+    uint32_t pad;
+};
+#define CTX_SOCK_FILES_MAX 16  /* fds in flight with one message */
+
+struct ctx_sock_file {         /* an fd in flight: a regular file, followed by its path */
+    uint32_t open_flags;       /* F_GETFL */
+    int32_t same_as_fd;        /* the same open file description as this fd of the
+                                  process (-1: none; path and pos then say it) */
+    uint64_t pos;
+    struct ctx_file_id id;
+    uint32_t path_len;         /* includes the NUL */
+    uint32_t pad;
 };
 
 struct ctx_timerfd {

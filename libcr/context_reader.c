@@ -3,11 +3,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "crc32c.h"
@@ -227,6 +231,65 @@ static int inotify_ok(const struct ctx_fd *f)
 }
 
 /* Walks the metadata records and checks each one's framing and checksum. */
+/* The extra of a socket record (CTX_FD_SOCKET, CTX_FD_SOCKPAIR): its struct ctx_socket
+ * within bounds, every option and queued message inside the extra, nothing after. */
+static int socket_record_ok(const struct ctx_fd *f)
+{
+    struct ctx_socket so; /* after the path: not aligned */
+    if (f->extra_len < sizeof so)
+        return 0;
+    const unsigned char *x = (const unsigned char *)(f + 1) + f->path_len;
+    memcpy(&so, x, sizeof so);
+    if ((so.domain != AF_UNIX && so.domain != AF_INET && so.domain != AF_INET6) ||
+        (so.type != SOCK_STREAM && so.type != SOCK_DGRAM && so.type != SOCK_SEQPACKET) ||
+        (so.state & ~(uint32_t)CTX_SOCK_STATES) || so.shutdown > 3 ||
+        so.addr_len > sizeof so.addr || so.peer_len > sizeof so.peer || so.nopts > CTX_SOCKOPT_MAX ||
+        so.backlog < 0 || (f->kind == CTX_FD_SOCKPAIR && (so.domain != AF_UNIX || so.state)))
+        return 0;
+    /* an address: none, or one of the socket's family and of its size */
+    const uint32_t lens[2] = { so.addr_len, so.peer_len };
+    const unsigned char *addrs[2] = { so.addr, so.peer };
+    for (int k = 0; k < 2; k++) {
+        uint16_t family;
+        memcpy(&family, addrs[k], sizeof family);
+        if (lens[k] && (family != so.domain ||
+                        (so.domain == AF_UNIX && (lens[k] <= offsetof(struct sockaddr_un, sun_path) ||
+                                                  lens[k] > sizeof(struct sockaddr_un))) ||
+                        (so.domain == AF_INET && lens[k] != sizeof(struct sockaddr_in)) ||
+                        (so.domain == AF_INET6 && lens[k] != sizeof(struct sockaddr_in6))))
+            return 0;
+    }
+    for (uint32_t i = 0; i < so.nopts; i++)
+        if (so.opts[i].len < 1 || so.opts[i].len > sizeof so.opts[i].val)
+            return 0;
+    size_t off = sizeof so;
+    for (uint32_t i = 0; i < so.nmsgs; i++) {
+        struct ctx_sock_msg m;
+        if (f->extra_len - off < sizeof m)
+            return 0;
+        memcpy(&m, x + off, sizeof m);
+        off += sizeof m;
+        if (m.len > f->extra_len - off || m.from_fd < -1 || m.from_fd >= MAX_FDS ||
+            (f->kind == CTX_FD_SOCKPAIR && m.from_fd != -1) || m.nfiles > CTX_SOCK_FILES_MAX ||
+            (f->kind != CTX_FD_SOCKPAIR && m.nfiles))
+            return 0;
+        off += m.len;
+        for (uint32_t k = 0; k < m.nfiles; k++) {
+            struct ctx_sock_file sf;
+            if (f->extra_len - off < sizeof sf)
+                return 0;
+            memcpy(&sf, x + off, sizeof sf);
+            off += sizeof sf;
+            if (sf.same_as_fd < -1 || sf.same_as_fd >= MAX_FDS || sf.path_len < 2 ||
+                sf.path_len > CTX_PATH_MAX || sf.path_len > f->extra_len - off ||
+                x[off] != '/' || x[off + sf.path_len - 1] != 0 || memchr(x + off, 0, sf.path_len) != x + off + sf.path_len - 1)
+                return 0;
+            off += sf.path_len;
+        }
+    }
+    return off == f->extra_len;
+}
+
 static int parse_records(struct ctx_image *img, char *err, size_t len)
 {
     const struct ctx_header *h = &img->hdr;
@@ -279,7 +342,7 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
         case CTX_REC_FD: {
             const struct ctx_fd *f = pl;
             if (!p || nthreads != p->nthreads || nfds >= p->nfds || nvmas || r->length < sizeof *f ||
-                f->fd < 0 || f->fd >= MAX_FDS || f->kind < CTX_FD_FILE || f->kind > CTX_FD_OPATH ||
+                f->fd < 0 || f->fd >= MAX_FDS || f->kind < CTX_FD_FILE || f->kind > CTX_FD_SOCKPAIR ||
                 (f->kind == CTX_FD_DISCONNECTED &&
                  (f->flags & ~CTX_FD_DISCONNECTED_TERMINAL || f->pos > (64u << 20) ||
                   f->extra_len > f->pos || (f->extra_len && (f->open_flags & 3) != 0))) ||
@@ -292,7 +355,9 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
                  f->kind != CTX_FD_PIPE && f->kind != CTX_FD_FIFO && f->kind != CTX_FD_EPOLL &&
                  f->kind != CTX_FD_UNIX_PAIR && f->kind != CTX_FD_LISTEN && f->kind != CTX_FD_TIMERFD &&
                  f->kind != CTX_FD_PTY && f->kind != CTX_FD_MQUEUE && f->kind != CTX_FD_INOTIFY &&
-                 f->kind != CTX_FD_DISCONNECTED) ||
+                 f->kind != CTX_FD_DISCONNECTED && f->kind != CTX_FD_SOCKET &&
+                 f->kind != CTX_FD_SOCKPAIR) ||
+                ((f->kind == CTX_FD_SOCKET || f->kind == CTX_FD_SOCKPAIR) && !socket_record_ok(f)) ||
                 (f->kind == CTX_FD_INOTIFY && !inotify_ok(f)) ||
                 ((f->kind == CTX_FD_FILE || f->kind == CTX_FD_OPATH || f->kind == CTX_FD_MQUEUE) &&
                  f->source_fd != -1 && !reopens_deleted(img, nfds, f)) ||

@@ -64,6 +64,52 @@ static void show_file(const char *path, const struct ctx_tree *tr)
     }
 }
 
+/* The fds in flight with the queued messages of a socket record (x: the first), each
+ * on a line when `print`; how many. */
+static unsigned long long sock_files(const unsigned char *x, uint32_t nmsgs, unsigned long long *bytes, int print)
+{
+    unsigned long long files = 0;
+    for (uint32_t k = 0; k < nmsgs; k++) {
+        struct ctx_sock_msg m;
+        memcpy(&m, x, sizeof m);
+        *bytes += m.len;
+        x += sizeof m + m.len;
+        for (uint32_t i = 0; i < m.nfiles; i++, files++) {
+            struct ctx_sock_file sf;
+            memcpy(&sf, x, sizeof sf);
+            if (print)
+                printf("         in flight with message %u: %s at %llu%s\n", k + 1,
+                       (const char *)x + sizeof sf, (unsigned long long)sf.pos,
+                       sf.same_as_fd >= 0 ? ", the open file of an fd" : "");
+            x += sizeof sf + sf.path_len;
+        }
+    }
+    return files;
+}
+
+/* A socket record: what it is, its state, options and queue. */
+static void print_socket(const struct ctx_fd *f, const char *acc)
+{
+    struct ctx_socket so; /* after the path: not aligned */
+    const unsigned char *x = (const unsigned char *)(f + 1) + f->path_len;
+    memcpy(&so, x, sizeof so);
+    unsigned long long bytes = 0, files = sock_files(x + sizeof so, so.nmsgs, &bytes, 0);
+    const char *name = (so.state & CTX_SOCK_LISTENING) ? "listen" : ctx_fd_kind_name(f->kind);
+    if (f->kind == CTX_FD_SOCKPAIR && f->pos)
+        printf("    %-4d %-7s %-2s  connected to socket:[%llu] in the checkpoint, %llu bytes queued",
+               f->fd, name, acc, (unsigned long long)f->pos, bytes);
+    else if (so.state & CTX_SOCK_LISTENING)
+        printf("    %-4d %-7s %-2s  %s, backlog %d, %llu bytes queued", f->fd, name, acc,
+               (const char *)(f + 1), so.backlog, bytes);
+    else
+        printf("    %-4d %-7s %-2s  %s, %llu bytes queued", f->fd, name, acc, (const char *)(f + 1), bytes);
+    printf(" in %u message%s, %llu fds in flight, %u option%s set%s%s%s\n", so.nmsgs,
+           so.nmsgs == 1 ? "" : "s", files, so.nopts, so.nopts == 1 ? "" : "s",
+           so.shutdown & 1 ? ", shut for reading" : "", so.shutdown & 2 ? ", shut for writing" : "",
+           (so.state & CTX_SOCK_PATH_GONE) ? ", its path deleted" : "");
+    sock_files(x + sizeof so, so.nmsgs, &bytes, 1);
+}
+
 static void show(const struct ctx_image *img)
 {
     const struct ctx_proc *p = img->proc;
@@ -114,6 +160,8 @@ static void show(const struct ctx_image *img)
         else if (f->kind == 9)
             printf("    %-4d %-7s %-2s  connected to socket:[%llu] in the checkpoint, %u bytes queued\n",
                    f->fd, ctx_fd_kind_name(f->kind), acc, (unsigned long long)f->pos, f->extra_len);
+        else if (f->kind == CTX_FD_SOCKET || f->kind == CTX_FD_SOCKPAIR)
+            print_socket(f, acc);
         else if (f->kind == 10)
             printf("    %-4d %-7s %-2s  %s\n", f->fd, ctx_fd_kind_name(f->kind), acc,
                    (const char *)(f + 1));
