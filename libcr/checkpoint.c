@@ -95,29 +95,9 @@ static int wait_commit(struct cr_job *job)
     return sig > 0 && sig < 65 ? sig : 0;
 }
 
-/* A tree's snapshot child talks to the requester itself (the process may end before
- * its turn to write comes): it takes RELEASE and lets the process run on, then WRITE,
- * writes, answers DONE and leaves. */
-static int tree_snapshot_writer(struct cr_job *job, struct dump *d)
-{
-    uint32_t *released = cr_dump_released(d);
-    int ok = wait_cmd(job, CR_CMD_RELEASE);
-    __atomic_store_n(released, ok ? 1 : 2, __ATOMIC_RELEASE);
-    cr_futex_wake_shared(released);
-    if (!ok || !wait_cmd(job, CR_CMD_WRITE))
-        return 1;
-    int r = cr_dump_write(d, job->fd);
-    if (r)
-        job_fail(job, cr_dump_child_err(d), cr_dump_child_msg(d));
-    else
-        job->bytes = cr_dump_child_bytes(d);
-    send_reply(job, CR_CTL_DONE);
-    return r;
-}
-
-/* A process's snapshot child writes the file and answers the requester itself: the
- * process runs on meanwhile and may end (exit right after a critical section, say)
- * before its manager could pass the answer on. */
+/* A snapshot child writes the file and answers the requester itself: the process runs
+ * on meanwhile and may end (exit right after a critical section, say) before its
+ * manager could pass the answer on. */
 static int snapshot_writer(struct cr_job *job, struct dump *d)
 {
     int r = cr_dump_write(d, job->fd);
@@ -127,6 +107,19 @@ static int snapshot_writer(struct cr_job *job, struct dump *d)
         job->bytes = cr_dump_child_bytes(d);
     send_reply(job, CR_CTL_DONE);
     return r;
+}
+
+/* A tree's snapshot child first takes RELEASE (the process runs on), then its turn to
+ * WRITE. */
+static int tree_snapshot_writer(struct cr_job *job, struct dump *d)
+{
+    uint32_t *released = cr_dump_released(d);
+    int ok = wait_cmd(job, CR_CMD_RELEASE);
+    __atomic_store_n(released, ok ? 1 : 2, __ATOMIC_RELEASE);
+    cr_futex_wake_shared(released);
+    if (!ok || !wait_cmd(job, CR_CMD_WRITE))
+        return 1;
+    return snapshot_writer(job, d);
 }
 
 /* Writes the file from the frozen process itself (no snapshot child). */

@@ -69,14 +69,8 @@ static uint64_t hex_field(const char *text, const char *key, int *found)
 static int read_pending(uint64_t *own, uint64_t *shared)
 {
     char buf[2048]; /* on the stack of a stopped thread: SigPnd sits in the first 1 KiB */
-    int fd = open("/proc/thread-self/status", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    if (cr_read_text("/proc/thread-self/status", buf, sizeof buf) < 0)
         return -1;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return -1;
-    buf[n] = 0;
     int found = 1;
     *own = hex_field(buf, "\nSigPnd:", &found);
     *shared = hex_field(buf, "\nShdPnd:", &found);

@@ -62,6 +62,19 @@ void cr_futex_wake_shared(uint32_t *addr)
 
 static pid_t sys_gettid(void) { return (pid_t)syscall(SYS_gettid); }
 
+ssize_t cr_read_text(const char *path, char *buf, size_t cap)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, buf, cap - 1);
+    close(fd);
+    if (n <= 0)
+        return -1;
+    buf[n] = 0;
+    return n;
+}
+
 uint64_t cr_now_ms(void)
 {
     struct timespec ts;

@@ -168,6 +168,9 @@ void cr_futex_wake(uint32_t *addr);
 void cr_futex_wait_shared(uint32_t *addr, uint32_t val, int timeout_ms);
 void cr_futex_wake_shared(uint32_t *addr);
 uint64_t cr_now_ms(void);
+/* A small /proc file into buf, NUL-terminated (no stdio, no malloc: safe in a stopped
+ * thread); its length, or -1 when it cannot be read or is empty. */
+ssize_t cr_read_text(const char *path, char *buf, size_t cap);
 
 /* Writes the process to a context file in two phases, each returning -errno and
  * describing in msg the step that failed: what fork would change (process ids,

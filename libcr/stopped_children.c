@@ -33,25 +33,12 @@ static int nstopped;
 static int sigchld_was_pending; /* then the kernel adds none to it: nothing to drop */
 static int settling;            /* a CLD_STOPPED now comes from a stop again */
 
-static int read_text(const char *path, char *buf, size_t cap)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    ssize_t n = read(fd, buf, cap - 1);
-    close(fd);
-    if (n <= 0)
-        return -1;
-    buf[n] = 0;
-    return 0;
-}
-
 /* The state letter of a process /proc names host_pid, or 0. */
 static char state_of(pid_t host_pid)
 {
     char path[64], buf[512];
     snprintf(path, sizeof path, "/proc/%d/stat", (int)host_pid);
-    if (read_text(path, buf, sizeof buf) < 0)
+    if (cr_read_text(path, buf, sizeof buf) < 0)
         return 0;
     char *q = strrchr(buf, ')');
     return q && q[1] == ' ' ? q[2] : 0;
@@ -83,7 +70,7 @@ static char child_state(pid_t pid)
         return 0;
     char path[64], buf[1024];
     snprintf(path, sizeof path, "/proc/self/fdinfo/%d", pfd);
-    int ok = read_text(path, buf, sizeof buf) == 0;
+    int ok = cr_read_text(path, buf, sizeof buf) > 0;
     close(pfd);
     char *p = ok ? strstr(buf, "\nPid:") : NULL;
     return p ? group_state((pid_t)atoi(p + 5)) : 0;
@@ -101,7 +88,7 @@ void cr_stopped_children_save(void)
     nstopped = 0;
     settling = 0;
     char status[2048];
-    char *shd = read_text("/proc/self/status", status, sizeof status) == 0 ? strstr(status, "\nShdPnd:") : NULL;
+    char *shd = cr_read_text("/proc/self/status", status, sizeof status) > 0 ? strstr(status, "\nShdPnd:") : NULL;
     sigchld_was_pending = shd && (strtoull(shd + 8, NULL, 16) >> (SIGCHLD - 1) & 1);
     DIR *d = opendir("/proc/self/task");
     if (!d)
@@ -112,14 +99,14 @@ void cr_stopped_children_save(void)
         if (e->d_name[0] < '0' || e->d_name[0] > '9')
             continue;
         snprintf(path, sizeof path, "/proc/self/task/%s/children", e->d_name);
-        if (read_text(path, buf, sizeof buf) < 0)
+        if (cr_read_text(path, buf, sizeof buf) < 0)
             continue;
         for (char *tok = strtok(buf, " \n"); tok && nstopped < CR_MAX_STOPPED_CHILDREN;
              tok = strtok(NULL, " \n")) {
             pid_t host = (pid_t)atoi(tok);
             char status[2048];
             snprintf(path, sizeof path, "/proc/%d/status", (int)host);
-            if (state_of(host) != 'T' || read_text(path, status, sizeof status) < 0)
+            if (state_of(host) != 'T' || cr_read_text(path, status, sizeof status) < 0)
                 continue;
             char *ns = strstr(status, "\nNSpid:"), *eol = ns ? strchr(ns + 1, '\n') : NULL;
             if (eol)
@@ -158,7 +145,7 @@ static int sigchld_on_stop(void)
 static int sigchld_pending(void)
 {
     char status[2048];
-    char *shd = read_text("/proc/self/status", status, sizeof status) == 0 ? strstr(status, "\nShdPnd:") : NULL;
+    char *shd = cr_read_text("/proc/self/status", status, sizeof status) > 0 ? strstr(status, "\nShdPnd:") : NULL;
     return shd && (strtoull(shd + 8, NULL, 16) >> (SIGCHLD - 1) & 1);
 }
 

@@ -80,14 +80,8 @@ void cr_attrs_restore_thread(const struct cr_thread_attrs *a)
 static int read_int(const char *path, long *v)
 {
     char buf[32];
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    if (cr_read_text(path, buf, sizeof buf) < 0)
         return -1;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return -1;
-    buf[n] = 0;
     *v = strtol(buf, NULL, 10);
     return 0;
 }
