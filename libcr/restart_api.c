@@ -58,6 +58,7 @@ struct rstrt {
     char buf[1536];        /* what the hooks wrote */
     size_t nbuf;
     char log[1536];        /* the messages of a failed restart */
+    char src[1024];        /* what cr_fd is open on, to name it in them */
 };
 
 /* Handles are slot numbers with a generation, so that a stale or made-up one is
@@ -278,6 +279,10 @@ API int cr_request_restart(cr_restart_args_t *args, cr_restart_handle_t *handle)
     }
 
     r->tree = (args->cr_flags & CR_RSTRT_RESTORE_PID) || is_tree_file(args->cr_fd);
+    char link[64];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", args->cr_fd);
+    ssize_t len = readlink(link, r->src, sizeof r->src - 1);
+    r->src[len > 0 ? len : 0] = 0;
     r->signal = args->cr_signal;
     struct argv_buf a = { .n = 0 };
     char **env = helper_env();
@@ -380,7 +385,15 @@ static void finish_failed(struct rstrt *r, const char *report)
         r->err = e > 0 ? (int)e : EIO;
         while (*end == ' ')
             end++;
-        snprintf(r->log, sizeof r->log, "%s", end);
+        /* cr_restart knew the file as /proc/self/fd/N: say the caller's name for it */
+        char fdname[32];
+        snprintf(fdname, sizeof fdname, "/proc/self/fd/%d", SRC_FD);
+        char *at = r->src[0] ? strstr(end, fdname) : NULL;
+        if (at)
+            snprintf(r->log, sizeof r->log, "%.*s%s%s", (int)(at - end), end, r->src,
+                     at + strlen(fdname));
+        else
+            snprintf(r->log, sizeof r->log, "%s", end);
         size_t n = strlen(r->log);
         while (n && r->log[n - 1] == '\n')
             r->log[--n] = 0;

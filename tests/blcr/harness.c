@@ -1,0 +1,216 @@
+/* BLCR compatibility (b), (c): a test harness in BLCR's style.
+ *
+ *   harness child OUT N K CTX FD   the worker: N steps, one line each to the file OUT,
+ *                                  exit status from what it computed.  After step K
+ *                                  (K 0: never) it checkpoints itself to CTX with
+ *                                  cr_request_checkpoint + cr_poll_checkpoint; going on,
+ *                                  it tells its parent (SIGUSR1) and waits on FD to end.
+ *                                  Restarted, it finishes the N steps.
+ *   harness run OUT N K CTX [OLD NEW]
+ *                                  starts a worker, kills it once it has checkpointed
+ *                                  (moves the directory OLD to NEW, if given), restarts
+ *                                  it from CTX with cr_request_restart (relocating OLD
+ *                                  to NEW) + cr_poll_restart, waits for the restarted
+ *                                  process as its parent and prints "status S", S the
+ *                                  exit status.  HARNESS_NO_RELOCATE set: moves, but
+ *                                  does not tell the restart.
+ *   harness fail CTX               restarts from a context file that must fail, and
+ *                                  prints "errno E" and the log of the restart.
+ * Each wait is bounded (60 s). */
+#include <libcr.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static void die(const char *what)
+{
+    printf("%s: %s (%d)\n", what, cr_strerror(errno), errno);
+    exit(100);
+}
+
+static int child(const char *out, int n, int k, const char *ctx, int fd_parent)
+{
+    if (cr_init() < 0)
+        die("cr_init");
+    int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (o < 0)
+        die("open out");
+    unsigned long v = 1;
+    for (int i = 1; i <= n; i++) {
+        for (int j = 0; j < 1000; j++)
+            v = v * 6364136223846793005UL + 1442695040888963407UL;
+        dprintf(o, "step %d value %lu\n", i, v % 1000003);
+        if (i != k)
+            continue;
+        int cfd = open(ctx, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (cfd < 0)
+            die("open ctx");
+        cr_checkpoint_args_t args;
+        cr_checkpoint_handle_t h;
+        cr_initialize_checkpoint_args_t(&args);
+        args.cr_fd = cfd;
+        args.cr_scope = CR_SCOPE_PROC;
+        args.cr_target = 0; /* myself */
+        if (cr_request_checkpoint(&args, &h) < 0)
+            die("cr_request_checkpoint");
+        int rc;
+        do
+            rc = cr_poll_checkpoint(&h, NULL);
+        while (rc == 0 || (rc == CR_POLL_CHKPT_ERR_PRE && errno == EINTR));
+        if (rc > 0) { /* continuing: the harness kills us now */
+            close(cfd);
+            kill(getppid(), SIGUSR1);
+            char c;
+            while (read(fd_parent, &c, 1) != 0)
+                ; /* EOF: the harness is gone, so are we */
+            _exit(99);
+        }
+        if (errno != CR_ERESTARTED)
+            die("cr_poll_checkpoint");
+        close(cfd); /* restarted: it was open in the image too */
+    }
+    close(o);
+    return (int)(v % 97) + 3;
+}
+
+static int wait_child(pid_t pid, int *status)
+{
+    for (int i = 0; i < 6000; i++) {
+        pid_t w = waitpid(pid, status, WNOHANG);
+        if (w == pid)
+            return 0;
+        if (w < 0)
+            return -1;
+        struct timespec ts = { 0, 10000000 };
+        nanosleep(&ts, NULL);
+    }
+    errno = ETIMEDOUT;
+    return -1;
+}
+
+/* Restart from ctx, BLCR's way: request, poll until done, the pid of the process. */
+static pid_t restart(const char *ctx, struct cr_rstrt_relocate *reloc, char **log)
+{
+    int fd = open(ctx, O_RDONLY);
+    if (fd < 0)
+        die("open ctx");
+    cr_restart_args_t args;
+    cr_restart_handle_t h;
+    if (cr_initialize_restart_args_t(&args) < 0)
+        die("cr_initialize_restart_args_t");
+    args.cr_fd = fd;
+    args.cr_relocate = reloc;
+    if (cr_request_restart(&args, &h) < 0)
+        die("cr_request_restart");
+    int rc = 0;
+    for (int i = 0; i < 60 && rc == 0; i++) {
+        struct timeval tv = { 1, 0 };
+        rc = cr_poll_restart_msg(&h, &tv, log);
+    }
+    close(fd);
+    if (rc == 0) {
+        errno = ETIMEDOUT;
+        return -1;
+    }
+    return rc;
+}
+
+static int run(const char *out, int n, int k, const char *ctx, const char *old, const char *new)
+{
+    sigset_t usr1;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &usr1, NULL);
+    int p[2];
+    if (pipe(p) < 0)
+        die("pipe");
+    pid_t pid = fork();
+    if (pid < 0)
+        die("fork");
+    if (pid == 0) { /* a fresh program, as cr_run starts one: exec ourselves */
+        char ns[16], ks[16], fs[16];
+        snprintf(ns, sizeof ns, "%d", n);
+        snprintf(ks, sizeof ks, "%d", k);
+        snprintf(fs, sizeof fs, "%d", p[0]);
+        close(p[1]);
+        sigprocmask(SIG_UNBLOCK, &usr1, NULL);
+        execl("/proc/self/exe", "harness", "child", out, ns, ks, ctx, fs, (char *)NULL);
+        _exit(127);
+    }
+    close(p[0]);
+    struct timespec limit = { 60, 0 };
+    int status;
+    if (sigtimedwait(&usr1, NULL, &limit) != SIGUSR1) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+        printf("the worker did not checkpoint (exit %d)\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+        return 1;
+    }
+    kill(pid, SIGKILL);
+    if (wait_child(pid, &status) < 0 || !WIFSIGNALED(status))
+        die("the worker did not die");
+    close(p[1]);
+
+    struct cr_rstrt_relocate *reloc = NULL;
+    if (old) {
+        if (rename(old, new) < 0)
+            die("rename");
+    }
+    if (old && !getenv("HARNESS_NO_RELOCATE")) { /* that one shows the move matters */
+        reloc = malloc(CR_RSTRT_RELOCATE_SIZE(1));
+        reloc->count = 1;
+        reloc->path[0].oldpath = old;
+        reloc->path[0].newpath = new;
+    }
+    char *log = NULL;
+    pid_t r = restart(ctx, reloc, &log);
+    if (r < 0) {
+        printf("restart failed: %s (%d): %s\n", cr_strerror(errno), errno, log ? log : "");
+        return 1;
+    }
+    if (r == pid) /* no exact pids asked for: a new one */
+        printf("the restarted process has the old pid %d\n", (int)r);
+    /* BLCR: the restarted process is our child */
+    if (wait_child(r, &status) < 0)
+        die("waitpid of the restarted process");
+    if (WIFEXITED(status))
+        printf("status %d\n", WEXITSTATUS(status));
+    else
+        printf("signal %d\n", WTERMSIG(status));
+    free(reloc);
+    free(log);
+    return 0;
+}
+
+static int fail(const char *ctx)
+{
+    char *log = NULL;
+    pid_t r = restart(ctx, NULL, &log);
+    if (r >= 0) {
+        printf("restart of %s did not fail: pid %d\n", ctx, (int)r);
+        return 1;
+    }
+    printf("errno %d\n%s\n", errno, log ? log : "(no log)");
+    free(log);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    if (argc == 7 && !strcmp(argv[1], "child"))
+        return child(argv[2], atoi(argv[3]), atoi(argv[4]), argv[5], atoi(argv[6]));
+    if ((argc == 6 || argc == 8) && !strcmp(argv[1], "run"))
+        return run(argv[2], atoi(argv[3]), atoi(argv[4]), argv[5], argc == 8 ? argv[6] : NULL,
+                   argc == 8 ? argv[7] : NULL);
+    if (argc == 3 && !strcmp(argv[1], "fail"))
+        return fail(argv[2]);
+    fprintf(stderr, "usage: harness child|run|fail ... (see the source)\n");
+    return 2;
+}

@@ -1,0 +1,30 @@
+# BLCR compatibility (b): a BLCR-style harness starts a worker that checkpoints itself
+# (cr_request_checkpoint + cr_poll_checkpoint), kills it, and restarts it with
+# cr_request_restart + cr_poll_restart; the restarted worker is the harness's child,
+# and its output and exit status are those of a run that was never interrupted.
+# A restart that fails reports cr_restart's errno and message through the API.
+. "$top_srcdir/tests/engine/lib.sh"
+. "$top_srcdir/tests/blcr/lib.sh"
+blcr_cc harness harness.c
+H=$T/harness
+cd "$T"
+rc_ref=0
+within 60 "$H" child "$T/ref.out" 40 0 "$T/none.ctx" 0 || rc_ref=$?
+[ "$rc_ref" -ge 3 ] && [ "$rc_ref" -lt 100 ] || fail "the uninterrupted worker exited $rc_ref"
+[ "$(wc -l < "$T/ref.out")" = 40 ] || fail "the uninterrupted worker wrote $(wc -l < "$T/ref.out") lines"
+within 120 "$H" run "$T/out" 40 15 "$T/w.ctx" > "$T/run.log" 2>&1 || fail "harness: $(cat "$T/run.log")"
+[ "$(cat "$T/run.log")" = "status $rc_ref" ] || fail "harness said '$(cat "$T/run.log")', want 'status $rc_ref'"
+same "$T/ref.out" "$T/out"
+
+# a truncated context file: the API gives the errno cr_restart exits with, and its
+# message (naming the file the caller opened)
+head -c 3000 "$T/w.ctx" > "$T/bad.ctx"
+rc_tool=0
+within 60 "$CR_RESTART_PROG" "$T/bad.ctx" 2> "$T/tool.err" || rc_tool=$?
+[ "$rc_tool" != 0 ] || fail "cr_restart accepted a truncated file"
+within 60 "$H" fail "$T/bad.ctx" > "$T/fail.log" 2>&1 || fail "harness fail: $(cat "$T/fail.log")"
+err=$(sed -n '1s/^errno //p' "$T/fail.log")
+[ -n "$err" ] && [ $((err & 255)) = "$rc_tool" ] || fail "the API said errno '$err', cr_restart exits $rc_tool"
+[ "$(sed -n 2p "$T/fail.log")" = "$(sed 's/^cr_restart: //' "$T/tool.err")" ] \
+    || fail "the log '$(sed -n 2p "$T/fail.log")' is not cr_restart's message '$(cat "$T/tool.err")'"
+pass
