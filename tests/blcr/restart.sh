@@ -16,6 +16,17 @@ within 120 "$H" run "$T/out" 40 15 "$T/w.ctx" > "$T/run.log" 2>&1 || fail "harne
 [ "$(cat "$T/run.log")" = "status $rc_ref" ] || fail "harness said '$(cat "$T/run.log")', want 'status $rc_ref'"
 same "$T/ref.out" "$T/out"
 
+# cr_signal: SIGTERM reaches the restarted process (which does not catch it) once it
+# runs; SIGSTOP leaves it stopped for the harness, which lets it go on to the end
+HARNESS_SIGNAL=15 within 120 "$H" run "$T/out.term" 40 15 "$T/t.ctx" > "$T/term.log" 2>&1 \
+    || fail "harness with SIGTERM: $(cat "$T/term.log")"
+[ "$(cat "$T/term.log")" = "signal 15" ] || fail "with cr_signal SIGTERM the harness said '$(cat "$T/term.log")'"
+HARNESS_SIGNAL=19 within 120 "$H" run "$T/out.stop" 40 15 "$T/s.ctx" > "$T/stop.log" 2>&1 \
+    || fail "harness with SIGSTOP: $(cat "$T/stop.log")"
+[ "$(tr '\n' ' ' < "$T/stop.log")" = "stopped status $rc_ref " ] \
+    || fail "with cr_signal SIGSTOP the harness said '$(cat "$T/stop.log")'"
+same "$T/ref.out" "$T/out.stop"
+
 # a truncated context file: the API gives the errno cr_restart exits with, and its
 # message (naming the file the caller opened)
 head -c 3000 "$T/w.ctx" > "$T/bad.ctx"
