@@ -16,6 +16,8 @@
  *                                  does not tell the restart.
  *   harness fail CTX               restarts from a context file that must fail, and
  *                                  prints "errno E" and the log of the restart.
+ *   harness tree CTX               restarts a tree file, prints "root COMM" and, once
+ *                                  the root is gone, "ended".
  * Each wait is bounded (60 s). */
 #include <libcr.h>
 
@@ -246,6 +248,34 @@ static int fail(const char *ctx)
     return 0;
 }
 
+/* A tree file: the poll gives its root, running under cr_restart (not our child). */
+static int tree(const char *ctx)
+{
+    char *log = NULL;
+    pid_t r = restart(ctx, NULL, &log);
+    if (r < 0) {
+        printf("restart failed: %s (%d): %s\n", cr_strerror(errno), errno, log ? log : "");
+        return 1;
+    }
+    char path[64], comm[64] = "";
+    snprintf(path, sizeof path, "/proc/%d/comm", (int)r);
+    FILE *f = fopen(path, "re");
+    if (!f || !fgets(comm, sizeof comm, f))
+        die("the restarted root is not there");
+    fclose(f);
+    int status;
+    printf("root %s", comm);
+    if (waitpid(r, &status, WNOHANG) != -1 || errno != ECHILD)
+        printf("the root of a tree is our child\n");
+    for (int i = 0; i < 6000 && kill(r, 0) == 0; i++) {
+        struct timespec ts = { 0, 10000000 };
+        nanosleep(&ts, NULL);
+    }
+    printf(kill(r, 0) == 0 ? "still running\n" : "ended\n");
+    free(log);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -256,6 +286,8 @@ int main(int argc, char **argv)
                    argc == 8 ? argv[7] : NULL);
     if (argc == 3 && !strcmp(argv[1], "fail"))
         return fail(argv[2]);
+    if (argc == 3 && !strcmp(argv[1], "tree"))
+        return tree(argv[2]);
     fprintf(stderr, "usage: harness child|run|fail ... (see the source)\n");
     return 2;
 }

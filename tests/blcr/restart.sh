@@ -27,6 +27,23 @@ HARNESS_SIGNAL=19 within 120 "$H" run "$T/out.stop" 40 15 "$T/s.ctx" > "$T/stop.
     || fail "with cr_signal SIGSTOP the harness said '$(cat "$T/stop.log")'"
 same "$T/ref.out" "$T/out.stop"
 
+# a tree file (cr_checkpoint of a shell and its children): restored in cr_restart's
+# pid namespace, the poll gives its root, which runs to its end (it is not the
+# harness's child: libcr(3) says so)
+mkdir "$T/tree"
+cd "$T/tree"
+bg "$CR_RUN" bash -c 'for i in $(seq 1 60); do echo $i; sleep 0.05; done > out; echo end' \
+    > "$T/tree.out" 2> "$T/tree.err"
+pid=$!
+cd "$T"
+wait_runtime $pid
+wait_lines "$T/tree/out" 5
+within 60 "$CR_CHECKPOINT" --kill -f "$T/tree.ctx" $pid 2> "$T/tree.ckpt.err" || fail "the tree checkpoint failed"
+wait_gone $pid
+within 120 "$H" tree "$T/tree.ctx" > "$T/tree.log" 2>&1 || fail "harness tree: $(cat "$T/tree.log")"
+[ "$(tr '\n' ' ' < "$T/tree.log")" = "root bash ended " ] || fail "harness tree said '$(cat "$T/tree.log")'"
+[ "$(tail -n 1 "$T/tree/out")" = 60 ] || fail "the restored tree did not finish its loop: $(tail -n 2 "$T/tree/out")"
+
 # a truncated context file: the API gives the errno cr_restart exits with, and its
 # message (naming the file the caller opened)
 head -c 3000 "$T/w.ctx" > "$T/bad.ctx"
