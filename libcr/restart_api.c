@@ -10,8 +10,9 @@
  * stop it (--stop) so that it can neither run nor end before the hand-over, the caller
  * becomes a subreaper for the moment it takes to end cr_restart (its orphan comes to
  * the caller), and the process is continued.  A tree (a tree file, or the old pids)
- * stays under cr_restart and the pid namespace it makes: there the poll gives the
- * root's pid, but the caller cannot wait for it.
+ * stays under cr_restart and the pid namespace it makes, and cr_restart is left to
+ * itself (started through an intermediate child that reports its pid, "pid PID"):
+ * there the poll gives the root's pid, but the caller cannot wait for it.
  * TODO(cr_restart): an option that reports the restored pid on an fd and leaves the
  * process to the requester would replace the hooks, --stop and the hand-over. */
 #define _GNU_SOURCE
@@ -129,8 +130,9 @@ static int check_args(const cr_restart_args_t *a)
     if (rl && rl->count > CR_MAX_RSTRT_RELOC)
         return EINVAL;
     for (unsigned i = 0; rl && i < rl->count; i++)
-        if (!rl->path[i].oldpath || !rl->path[i].newpath || strchr(rl->path[i].oldpath, '='))
-            return EINVAL; /* cr_restart takes OLD=NEW: an OLD with '=' cannot be said */
+        if (!rl->path[i].oldpath || !rl->path[i].newpath || strchr(rl->path[i].oldpath, '=') ||
+            rl->path[i].oldpath[0] != '/' || rl->path[i].newpath[0] != '/')
+            return EINVAL; /* cr_restart takes OLD=NEW, both absolute */
     return 0;
 }
 
@@ -246,6 +248,48 @@ static void close_from(int lowfd)
         close((int)fd);
 }
 
+/* Reports of the request's own children on the pipe, as the hooks' ("fail ERRNO
+ * MESSAGE", "pid PID"), written without stdio: they run between fork and exec. */
+static size_t put_num(char *p, long v)
+{
+    char tmp[24];
+    size_t n = 0, k = 0;
+    do
+        tmp[n++] = (char)('0' + v % 10);
+    while ((v /= 10) > 0);
+    while (n)
+        p[k++] = tmp[--n];
+    return k;
+}
+
+static int note_fail(int fd, int err, const char *msg)
+{
+    char buf[160];
+    size_t n = 5, m = strlen(msg);
+    memcpy(buf, "fail ", 5);
+    n += put_num(buf + n, err);
+    buf[n++] = ' ';
+    if (m > sizeof buf - n - 1)
+        m = sizeof buf - n - 1;
+    memcpy(buf + n, msg, m);
+    n += m;
+    buf[n++] = '\n';
+    if (write(fd, buf, n) < 0)
+        return err & 0xff;
+    return err & 0xff;
+}
+
+static void note_pid(int fd, pid_t pid)
+{
+    char buf[32];
+    size_t n = 4;
+    memcpy(buf, "pid ", 4);
+    n += put_num(buf + n, pid);
+    buf[n++] = '\n';
+    if (write(fd, buf, n) < 0)
+        return;
+}
+
 API int cr_request_restart(cr_restart_args_t *args, cr_restart_handle_t *handle)
 {
     if (!args || !handle)
@@ -298,19 +342,33 @@ API int cr_request_restart(cr_restart_args_t *args, cr_restart_handle_t *handle)
     }
     if (!e && r->helper == 0) {
         /* only async-signal-safe calls from here: the caller may have threads */
+        if (r->tree) {
+            /* a tree stays under cr_restart: it need not be the caller's child (it
+             * would be a zombie there, for the caller to reap without knowing it) */
+            pid_t g = fork();
+            if (g != 0) {
+                if (g < 0)
+                    note_fail(pfd[1], errno, "cannot fork");
+                else
+                    note_pid(pfd[1], g);
+                _exit(0);
+            }
+        }
         int src = fcntl(args->cr_fd, F_DUPFD, 10), note = fcntl(pfd[1], F_DUPFD, 10);
         if (src < 0 || note < 0 || dup2(src, SRC_FD) < 0 || dup2(note, NOTE_FD) < 0)
-            _exit(EMFILE);
+            _exit(note_fail(note >= 0 ? note : pfd[1], errno, "cannot set up cr_restart's fds"));
         close_from(NOTE_FD + 1);
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
         execve(a.v[0], a.v, env);
-        int err = errno;
-        static const char msg[] = "fail 2 cannot run cr_restart\n";
-        if (write(NOTE_FD, msg, sizeof msg - 1) < 0)
-            _exit(err);
-        _exit(err & 0xff);
+        _exit(note_fail(NOTE_FD, errno, "cannot run cr_restart"));
+    }
+    if (!e && r->tree) { /* the intermediate child, gone at once */
+        int status;
+        while (waitpid(r->helper, &status, 0) < 0 && errno == EINTR)
+            ;
+        r->helper = 0; /* cr_restart's pid comes on the pipe */
     }
     argv_free(&a);
     free(env);
@@ -364,11 +422,12 @@ static pid_t child_of(pid_t pid, pid_t skip)
 
 static pid_t reap_helper(struct rstrt *r, int *status)
 {
-    pid_t w;
+    pid_t w = -1;
     *status = 0;
-    do
-        w = waitpid(r->helper, status, 0);
-    while (w < 0 && errno == EINTR);
+    if (r->helper > 0 && !r->tree) /* a tree's cr_restart is not our child */
+        do
+            w = waitpid(r->helper, status, 0);
+        while (w < 0 && errno == EINTR);
     r->helper = 0;
     return w;
 }
@@ -414,7 +473,7 @@ static void finish_failed(struct rstrt *r, const char *report)
 /* The process is restored (and stopped, unless a tree): make it the caller's child. */
 static void finish_restored(struct rstrt *r, pid_t hook)
 {
-    pid_t c = child_of(r->helper, hook);
+    pid_t c = r->helper > 0 ? child_of(r->helper, hook) : 0;
     r->state = R_DONE;
     if (c > 0 && r->tree) {
         /* the root is the child of the namespace's init */
@@ -463,20 +522,29 @@ static int take_report(struct rstrt *r)
     do
         n = read(r->note, r->buf + r->nbuf, sizeof r->buf - 1 - r->nbuf);
     while (n < 0 && errno == EINTR);
-    if (n > 0) {
+    if (n <= 0) {
+        finish_failed(r, NULL); /* every writer gone without a word */
+    } else {
         r->nbuf += (size_t)n;
         r->buf[r->nbuf] = 0;
-        char *nl = strchr(r->buf, '\n');
-        if (!nl && r->nbuf < sizeof r->buf - 1)
-            return 0;
-        if (!strncmp(r->buf, "ok ", 3))
-            finish_restored(r, (pid_t)atoi(r->buf + 3));
-        else if (!strncmp(r->buf, "fail ", 5))
-            finish_failed(r, r->buf + 5);
-        else
-            finish_failed(r, NULL);
-    } else {
-        finish_failed(r, NULL); /* every writer gone without a word */
+        for (;;) {
+            char *nl = strchr(r->buf, '\n');
+            if (!nl && r->nbuf < sizeof r->buf - 1)
+                return 0; /* the rest of the line is coming */
+            if (!strncmp(r->buf, "pid ", 4) && nl) { /* a tree's cr_restart */
+                r->helper = (pid_t)atoi(r->buf + 4);
+                r->nbuf -= (size_t)(nl + 1 - r->buf);
+                memmove(r->buf, nl + 1, r->nbuf + 1);
+                continue;
+            }
+            if (!strncmp(r->buf, "ok ", 3))
+                finish_restored(r, (pid_t)atoi(r->buf + 3));
+            else if (!strncmp(r->buf, "fail ", 5))
+                finish_failed(r, r->buf + 5);
+            else
+                finish_failed(r, NULL);
+            break;
+        }
     }
     close(r->note);
     r->note = -1;

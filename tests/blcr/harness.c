@@ -272,6 +272,9 @@ static int tree(const char *ctx)
         nanosleep(&ts, NULL);
     }
     printf(kill(r, 0) == 0 ? "still running\n" : "ended\n");
+    /* cr_restart was not left to us either (a zombie we would not know of) */
+    if (waitpid(-1, &status, WNOHANG) != -1 || errno != ECHILD)
+        printf("the restart left a child of ours\n");
     free(log);
     return 0;
 }

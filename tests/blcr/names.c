@@ -87,6 +87,9 @@ int main(void)
     args.cr_relocate = rl;
     FAILS(cr_request_restart(&args, &h), -1, EINVAL);
     rl->count = 1;
+    pair->newpath = "relative";
+    FAILS(cr_request_restart(&args, &h), -1, EINVAL);
+    pair->newpath = "/new";
     args.cr_version = 7;
     FAILS(cr_request_restart(&args, &h), -1, CR_EVERSION);
 
