@@ -13,8 +13,10 @@ extern "C" {
 
 #if defined(__GNUC__)
 #define _CR_DEPRECATED __attribute__((__deprecated__))
+#define _CR_EXTENSION __extension__ /* programs built with -pedantic see no warning */
 #else
 #define _CR_DEPRECATED
+#define _CR_EXTENSION
 #endif
 
 /* The signal the runtime reserves for checkpoints by default.  Not BLCR's 64: the
@@ -92,7 +94,7 @@ struct cr_rstrt_relocate_pair {
 };
 struct cr_rstrt_relocate {
     unsigned int count;
-    struct cr_rstrt_relocate_pair path[0]; /* count entries (a GNU zero-length array, as BLCR's) */
+    _CR_EXTENSION struct cr_rstrt_relocate_pair path[0]; /* count entries: BLCR's GNU zero-length array */
 };
 /* bytes to allocate for a list of n entries */
 #define CR_RSTRT_RELOCATE_SIZE(n) \
