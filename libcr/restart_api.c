@@ -9,7 +9,10 @@
  * As in BLCR, the restarted process is then the caller's child: cr_restart is told to
  * stop it (--stop) so that it can neither run nor end before the hand-over, the caller
  * becomes a subreaper for the moment it takes to end cr_restart (its orphan comes to
- * the caller), and the process is continued.  A tree (a tree file, or the old pids)
+ * the caller), and the process is continued.  cr_restart is stopped meanwhile, so
+ * that it cannot reap the process; if it had already (the process ended before the
+ * stop reached it), cr_restart's own pid stands for the process: it exits the same
+ * way, and is left for the caller to wait for.  A tree (a tree file, or the old pids)
  * stays under cr_restart and the pid namespace it makes, and cr_restart is left to
  * itself (started through an intermediate child that reports its pid, "pid PID"):
  * there the poll gives the root's pid, but the caller cannot wait for it.
@@ -471,25 +474,57 @@ static void finish_failed(struct rstrt *r, const char *report)
 }
 
 /* The process is restored (and stopped, unless a tree): make it the caller's child. */
+/* cr_restart has ended or stopped (WNOWAIT: its status stays for a later wait).
+ * 1: ended, 0: stopped, -1: lost. */
+static int helper_ended(pid_t helper)
+{
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    while (waitid(P_PID, (id_t)helper, &si, WEXITED | WSTOPPED | WNOWAIT) < 0)
+        if (errno != EINTR)
+            return -1;
+    return si.si_code != CLD_STOPPED;
+}
+
 static void finish_restored(struct rstrt *r, pid_t hook)
 {
-    pid_t c = r->helper > 0 ? child_of(r->helper, hook) : 0;
     r->state = R_DONE;
-    if (c > 0 && r->tree) {
+    if (r->tree) {
+        pid_t c = r->helper > 0 ? child_of(r->helper, hook) : 0;
         /* the root is the child of the namespace's init */
-        pid_t root = is_ns_init(c) ? child_of(c, 0) : c;
-        r->pid = root > 0 ? root : c;
+        pid_t root = c > 0 && is_ns_init(c) ? child_of(c, 0) : c;
+        r->helper = 0; /* cr_restart is its own master, and reaps them */
+        if (root <= 0) {
+            r->err = ESRCH;
+            snprintf(r->log, sizeof r->log, "cr_restart restored the tree, which has already ended");
+            return;
+        }
+        r->pid = root;
         if (r->signal && r->signal != SIGSTOP && r->signal != SIGTERM && r->signal != SIGKILL &&
             r->signal != SIGCONT)
             kill(r->pid, r->signal);
-        r->helper = 0; /* cr_restart stays its parent, and reaps it */
         return;
     }
-    if (c <= 0) { /* a stopped process cannot end: something else went wrong */
-        finish_failed(r, NULL);
-        if (!r->err || r->err == EIO)
-            snprintf(r->log, sizeof r->log, "cr_restart reported success but has no restored process");
-        r->err = r->err ? r->err : EIO;
+    /* cr_restart stopped, so that it cannot reap the process while it changes hands */
+    kill(r->helper, SIGSTOP);
+    int ended = helper_ended(r->helper);
+    pid_t c = ended == 0 ? child_of(r->helper, hook) : 0;
+    if (ended < 0) {
+        r->err = ECHILD;
+        snprintf(r->log, sizeof r->log, "lost cr_restart (does the caller reap every child?)");
+        return;
+    }
+    if (c <= 0) {
+        /* The process ended before it could be stopped, and cr_restart reaped it:
+         * cr_restart ends as it did, so its pid (its status kept) stands for it. */
+        kill(r->helper, SIGCONT);
+        while (ended == 0) {
+            ended = helper_ended(r->helper);
+            if (ended == 0) /* stopped again by someone: let it end */
+                kill(r->helper, SIGCONT);
+        }
+        r->pid = r->helper;
+        r->helper = 0;
         return;
     }
     int old = 0, status;
@@ -497,9 +532,11 @@ static void finish_restored(struct rstrt *r, pid_t hook)
     if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0) {
         /* left under cr_restart: it runs, but the caller cannot wait for it */
         r->pid = c;
-        kill(c, r->signal ? r->signal : SIGCONT);
-        if (r->signal && r->signal != SIGSTOP)
+        if (r->signal)
+            kill(c, r->signal);
+        if (r->signal != SIGSTOP)
             kill(c, SIGCONT);
+        kill(r->helper, SIGCONT);
         r->helper = 0;
         return;
     }

@@ -45,7 +45,8 @@ static int child(const char *out, int n, int k, const char *ctx, int fd_parent)
         die("open out");
     unsigned long v = 1;
     for (int i = 1; i <= n; i++) {
-        for (int j = 0; j < 1000; j++)
+        for (int j = 0; j < 4000000; j++) /* work enough that the restarted worker is
+                                              * still running when it is handed over */
             v = v * 6364136223846793005UL + 1442695040888963407UL;
         dprintf(o, "step %d value %lu\n", i, v % 1000003);
         if (i != k)
@@ -143,7 +144,10 @@ static int run(const char *out, int n, int k, const char *ctx, const char *old, 
         snprintf(fs, sizeof fs, "%d", p[0]);
         close(p[1]);
         sigprocmask(SIG_UNBLOCK, &usr1, NULL);
-        execl("/proc/self/exe", "harness", "child", out, ns, ks, ctx, fs, (char *)NULL);
+        char self[4096];
+        ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+        self[len > 0 ? len : 0] = 0;
+        execl(self, "harness", "child", out, ns, ks, ctx, fs, (char *)NULL);
         _exit(127);
     }
     close(p[0]);
@@ -179,6 +183,16 @@ static int run(const char *out, int n, int k, const char *ctx, const char *old, 
     }
     if (r == pid) /* no exact pids asked for: a new one */
         printf("the restarted process has the old pid %d\n", (int)r);
+    /* the worker itself (its command line is in its restored memory), not cr_restart
+     * standing in for a worker that had already ended: this one has work left */
+    char path[64], cmd[64] = "";
+    snprintf(path, sizeof path, "/proc/%d/cmdline", (int)r);
+    FILE *f = fopen(path, "re");
+    size_t got = f ? fread(cmd, 1, sizeof cmd - 1, f) : 0;
+    if (got < 14 || memcmp(cmd, "harness\0child\0", 14))
+        printf("the pid %d is not the worker's but '%s'\n", (int)r, cmd);
+    if (f)
+        fclose(f);
     /* BLCR: the restarted process is our child */
     if (getenv("HARNESS_SIGNAL") && atoi(getenv("HARNESS_SIGNAL")) == SIGSTOP) {
         /* left stopped: seen as our stopped child, then let go */
