@@ -16,6 +16,14 @@ within 120 "$H" run "$T/out" 40 15 "$T/w.ctx" > "$T/run.log" 2>&1 || fail "harne
 [ "$(cat "$T/run.log")" = "status $rc_ref" ] || fail "harness said '$(cat "$T/run.log")', want 'status $rc_ref'"
 same "$T/ref.out" "$T/out"
 
+# checkpointed at its last step, the restarted worker has nothing left to do and may
+# end before it is handed over: the harness still waits for a pid of its own that
+# ends as the worker does
+HARNESS_ANY_PID=1 within 120 "$H" run "$T/out.last" 40 40 "$T/l.ctx" > "$T/last.log" 2>&1 \
+    || fail "harness, checkpoint at the end: $(cat "$T/last.log")"
+[ "$(cat "$T/last.log")" = "status $rc_ref" ] || fail "checkpointed at the end, the harness said '$(cat "$T/last.log")'"
+same "$T/ref.out" "$T/out.last"
+
 # cr_signal: SIGTERM reaches the restarted process (which does not catch it) once it
 # runs; SIGSTOP leaves it stopped for the harness, which lets it go on to the end
 HARNESS_SIGNAL=15 within 120 "$H" run "$T/out.term" 40 15 "$T/t.ctx" > "$T/term.log" 2>&1 \
