@@ -293,6 +293,32 @@ static void note_pid(int fd, pid_t pid)
         return;
 }
 
+/* cr_restart reads a regular file from its start; BLCR's cr_fd may be a pipe, or a
+ * file read from where it stands.  Such a source is copied into a memfd first (in the
+ * child: the caller may be the one who writes into that pipe).  The memfd, or -1. */
+static int copy_to_memfd(int fd)
+{
+    int m = (int)syscall(SYS_memfd_create, "cr_restart context", 1U /* MFD_CLOEXEC */);
+    if (m < 0)
+        return -1;
+    char buf[16384];
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -1;
+        if (n == 0)
+            return m;
+        for (ssize_t off = 0; off < n;) {
+            ssize_t w = write(m, buf + off, (size_t)(n - off));
+            if (w < 0 && errno != EINTR)
+                return -1;
+            off += w > 0 ? w : 0;
+        }
+    }
+}
+
 API int cr_request_restart(cr_restart_args_t *args, cr_restart_handle_t *handle)
 {
     if (!args || !handle)
@@ -325,16 +351,20 @@ API int cr_request_restart(cr_restart_args_t *args, cr_restart_handle_t *handle)
         return 0;
     }
 
-    r->tree = (args->cr_flags & CR_RSTRT_RESTORE_PID) || is_tree_file(args->cr_fd);
+    struct stat st;
+    int stream = fstat(args->cr_fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+                 lseek(args->cr_fd, 0, SEEK_CUR) != 0;
+    /* a stream's kind is known once the child has it all ("pid" on the pipe: a tree) */
+    r->tree = (args->cr_flags & CR_RSTRT_RESTORE_PID) || (!stream && is_tree_file(args->cr_fd));
     char link[64];
     snprintf(link, sizeof link, "/proc/self/fd/%d", args->cr_fd);
     ssize_t len = readlink(link, r->src, sizeof r->src - 1);
     r->src[len > 0 ? len : 0] = 0;
     r->signal = args->cr_signal;
-    struct argv_buf a = { .n = 0 };
+    struct argv_buf a = { .n = 0 }, at = { .n = 0 }; /* cr_restart's for one process, a tree */
     char **env = helper_env();
     int pfd[2] = { -1, -1 }, e = 0;
-    if (!env || build_argv(&a, args, r->tree) < 0)
+    if (!env || build_argv(&a, args, r->tree) < 0 || build_argv(&at, args, 1) < 0)
         e = ENOMEM;
     else if (pipe2(pfd, O_CLOEXEC) < 0)
         e = errno;
@@ -344,27 +374,36 @@ API int cr_request_restart(cr_restart_args_t *args, cr_restart_handle_t *handle)
             e = errno;
     }
     if (!e && r->helper == 0) {
-        /* only async-signal-safe calls from here: the caller may have threads */
-        if (r->tree) {
+        /* only async-signal-safe calls from here: the caller may have threads.
+         * First nothing but our two fds: a pipe to read to its end must not stay
+         * open for writing here. */
+        int src = fcntl(args->cr_fd, F_DUPFD, 10), note = fcntl(pfd[1], F_DUPFD, 10);
+        if (src < 0 || note < 0 || dup2(src, SRC_FD) < 0 || dup2(note, NOTE_FD) < 0)
+            _exit(note_fail(note >= 0 ? note : pfd[1], errno, "cannot set up cr_restart's fds"));
+        close_from(NOTE_FD + 1);
+        if (stream) {
+            int m = copy_to_memfd(SRC_FD);
+            if (m < 0 || dup2(m, SRC_FD) < 0)
+                _exit(note_fail(NOTE_FD, errno, "cannot read the context file"));
+            close(m);
+        }
+        int tree = r->tree || (stream && is_tree_file(SRC_FD));
+        if (tree) {
             /* a tree stays under cr_restart: it need not be the caller's child (it
              * would be a zombie there, for the caller to reap without knowing it) */
             pid_t g = fork();
             if (g != 0) {
                 if (g < 0)
-                    note_fail(pfd[1], errno, "cannot fork");
+                    note_fail(NOTE_FD, errno, "cannot fork");
                 else
-                    note_pid(pfd[1], g);
+                    note_pid(NOTE_FD, g);
                 _exit(0);
             }
         }
-        int src = fcntl(args->cr_fd, F_DUPFD, 10), note = fcntl(pfd[1], F_DUPFD, 10);
-        if (src < 0 || note < 0 || dup2(src, SRC_FD) < 0 || dup2(note, NOTE_FD) < 0)
-            _exit(note_fail(note >= 0 ? note : pfd[1], errno, "cannot set up cr_restart's fds"));
-        close_from(NOTE_FD + 1);
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
-        execve(a.v[0], a.v, env);
+        execve(a.v[0], tree ? at.v : a.v, env);
         _exit(note_fail(NOTE_FD, errno, "cannot run cr_restart"));
     }
     if (!e && r->tree) { /* the intermediate child, gone at once */
@@ -374,6 +413,7 @@ API int cr_request_restart(cr_restart_args_t *args, cr_restart_handle_t *handle)
         r->helper = 0; /* cr_restart's pid comes on the pipe */
     }
     argv_free(&a);
+    argv_free(&at);
     free(env);
     if (pfd[1] >= 0)
         close(pfd[1]);
@@ -450,12 +490,16 @@ static void finish_failed(struct rstrt *r, const char *report)
         /* cr_restart knew the file as /proc/self/fd/N: say the caller's name for it */
         char fdname[32];
         snprintf(fdname, sizeof fdname, "/proc/self/fd/%d", SRC_FD);
-        char *at = r->src[0] ? strstr(end, fdname) : NULL;
-        if (at)
-            snprintf(r->log, sizeof r->log, "%.*s%s%s", (int)(at - end), end, r->src,
-                     at + strlen(fdname));
-        else
-            snprintf(r->log, sizeof r->log, "%s", end);
+        size_t k = 0;
+        while (*end && k < sizeof r->log - 1) {
+            if (r->src[0] && !strncmp(end, fdname, strlen(fdname))) {
+                k += (size_t)snprintf(r->log + k, sizeof r->log - k, "%s", r->src);
+                end += strlen(fdname);
+            } else {
+                r->log[k++] = *end++;
+            }
+        }
+        r->log[k < sizeof r->log ? k : sizeof r->log - 1] = 0;
         size_t n = strlen(r->log);
         while (n && r->log[n - 1] == '\n')
             r->log[--n] = 0;
@@ -569,6 +613,12 @@ static int take_report(struct rstrt *r)
             if (!nl && r->nbuf < sizeof r->buf - 1)
                 return 0; /* the rest of the line is coming */
             if (!strncmp(r->buf, "pid ", 4) && nl) { /* a tree's cr_restart */
+                if (!r->tree) { /* a stream that held a tree: reap the intermediate child */
+                    int status;
+                    while (r->helper > 0 && waitpid(r->helper, &status, 0) < 0 && errno == EINTR)
+                        ;
+                    r->tree = 1;
+                }
                 r->helper = (pid_t)atoi(r->buf + 4);
                 r->nbuf -= (size_t)(nl + 1 - r->buf);
                 memmove(r->buf, nl + 1, r->nbuf + 1);

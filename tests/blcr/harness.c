@@ -14,7 +14,9 @@
  *                                  process as its parent and prints "status S", S the
  *                                  exit status.  HARNESS_NO_RELOCATE set: moves, but
  *                                  does not tell the restart; HARNESS_SIGNAL: the
- *                                  restart's cr_signal; HARNESS_ANY_PID: the pid may
+ *                                  restart's cr_signal; HARNESS_PIPE: the context
+ *                                  file goes through a pipe that the harness fills
+ *                                  after the request; HARNESS_ANY_PID: the pid may
  *                                  be cr_restart's, standing in for an ended worker.
  *   harness fail CTX               restarts from a context file that must fail, and
  *                                  prints "errno E" and the log of the restart.
@@ -112,8 +114,23 @@ static pid_t restart(const char *ctx, struct cr_rstrt_relocate *reloc, char **lo
     args.cr_fd = fd;
     args.cr_relocate = reloc;
     args.cr_signal = getenv("HARNESS_SIGNAL") ? atoi(getenv("HARNESS_SIGNAL")) : 0;
+    int p[2] = { -1, -1 };
+    if (getenv("HARNESS_PIPE")) { /* the file through a pipe we fill after the request */
+        if (pipe(p) < 0)
+            die("pipe");
+        args.cr_fd = p[0];
+    }
     if (cr_request_restart(&args, &h) < 0)
         die("cr_request_restart");
+    if (p[1] >= 0) {
+        close(p[0]);
+        char buf[65536];
+        ssize_t n;
+        while ((n = read(fd, buf, sizeof buf)) > 0)
+            if (write(p[1], buf, (size_t)n) != n)
+                die("write to the pipe");
+        close(p[1]);
+    }
     int rc = 0;
     for (int i = 0; i < 60 && rc == 0; i++) {
         struct timeval tv = { 1, 0 };
