@@ -1,23 +1,24 @@
 /* libcr.so's restart half (BLCR's cr_request_restart and friends).
  *
  * The restart is cr_restart(1)'s: the request starts it for the caller, on the context
- * file behind args->cr_fd (/proc/self/fd/N), with --relocate for the relocation list.
- * It reports back through its own hooks on a pipe, so that its stdio stays the
- * caller's (a restored process takes over the stdio of cr_restart that leads outside):
+ * file behind args->cr_fd (as /proc/self/fd/3; a pipe is first copied into a memfd),
+ * with --relocate for the relocation list.  It reports back through its own hooks on
+ * a pipe, so that its stdio stays the caller's (a restored process takes over the
+ * stdio of cr_restart that leads outside):
  *   --run-on-success   "ok SHELLPID"            once the process is restored
  *   --run-on-failure   "fail ERRNO MESSAGE"     when the restart failed
- * As in BLCR, the restarted process is then the caller's child: cr_restart is told to
- * stop it (--stop) so that it can neither run nor end before the hand-over, the caller
- * becomes a subreaper for the moment it takes to end cr_restart (its orphan comes to
- * the caller), and the process is continued.  cr_restart is stopped meanwhile, so
- * that it cannot reap the process; if it had already (the process ended before the
- * stop reached it), cr_restart's own pid stands for the process: it exits the same
- * way, and is left for the caller to wait for.  A tree (a tree file, or the old pids)
- * stays under cr_restart and the pid namespace it makes, and cr_restart is left to
- * itself (started through an intermediate child that reports its pid, "pid PID"):
- * there the poll gives the root's pid, but the caller cannot wait for it.
+ * As in BLCR, the restarted process then becomes the caller's child: cr_restart stops
+ * it (--stop), the library stops cr_restart too (so that it cannot reap the process
+ * while it changes hands), becomes a subreaper for as long as it takes to kill
+ * cr_restart (whose orphan then comes to the caller), and continues the process.  If
+ * the process had ended before its stop, cr_restart has reaped it and exits the same
+ * way: cr_restart's pid, left unreaped, stands for it.
+ * A tree (a tree file, or the old pids) is restored in a pid namespace of cr_restart's,
+ * and cr_restart is left to itself (an intermediate child starts it and reports its
+ * pid, "pid PID"): the poll gives the root's pid, which the caller cannot wait for.
  * TODO(cr_restart): an option that reports the restored pid on an fd and leaves the
- * process to the requester would replace the hooks, --stop and the hand-over. */
+ * process, stopped before it runs, to the requester would replace the hooks, the stops
+ * and the hand-over. */
 #define _GNU_SOURCE
 #include "libcr.h"
 
