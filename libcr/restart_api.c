@@ -56,7 +56,7 @@ struct rstrt {
     int state;
     pid_t helper;          /* cr_restart, until it is reaped */
     int note;              /* the read end of the report pipe, or -1 */
-    int tree;              /* restored in cr_restart's pid namespace: not handed over */
+    int tree;              /* a tree, or a caller that takes no children: not handed over */
     int signal;            /* to send once the process runs (single process) */
     pid_t pid;             /* the restarted process */
     int err;               /* errno of a failed restart */
@@ -355,8 +355,14 @@ API int cr_request_restart(cr_restart_args_t *args, cr_restart_handle_t *handle)
     struct stat st;
     int stream = fstat(args->cr_fd, &st) < 0 || !S_ISREG(st.st_mode) ||
                  lseek(args->cr_fd, 0, SEEK_CUR) != 0;
-    /* a stream's kind is known once the child has it all ("pid" on the pipe: a tree) */
-    r->tree = (args->cr_flags & CR_RSTRT_RESTORE_PID) || (!stream && is_tree_file(args->cr_fd));
+    /* a stream's kind is known once the child has it all ("pid" on the pipe: a tree).
+     * A caller that ignores SIGCHLD never waits for children (and its waitpid() would
+     * block until all have ended): its process is left to cr_restart, as a tree is. */
+    struct sigaction chld;
+    int no_children = sigaction(SIGCHLD, NULL, &chld) == 0 &&
+                      (chld.sa_handler == SIG_IGN || (chld.sa_flags & SA_NOCLDWAIT));
+    r->tree = (args->cr_flags & CR_RSTRT_RESTORE_PID) || no_children ||
+              (!stream && is_tree_file(args->cr_fd));
     char link[64];
     snprintf(link, sizeof link, "/proc/self/fd/%d", args->cr_fd);
     ssize_t len = readlink(link, r->src, sizeof r->src - 1);

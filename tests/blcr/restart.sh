@@ -23,6 +23,13 @@ HARNESS_PIPE=1 within 120 "$H" run "$T/out.pipe" 40 15 "$T/p.ctx" > "$T/pipe.log
 [ "$(cat "$T/pipe.log")" = "status $rc_ref" ] || fail "through a pipe, the harness said '$(cat "$T/pipe.log")'"
 same "$T/ref.out" "$T/out.pipe"
 
+# a caller that ignores SIGCHLD takes no children (its waitpid would block until all
+# have ended): the restarted worker is left to cr_restart and runs to its end
+HARNESS_IGNORE_CHLD=1 within 120 "$H" run "$T/out.ign" 40 15 "$T/i.ctx" > "$T/ign.log" 2>&1 \
+    || fail "harness ignoring SIGCHLD: $(cat "$T/ign.log")"
+[ "$(cat "$T/ign.log")" = "ended" ] || fail "ignoring SIGCHLD, the harness said '$(cat "$T/ign.log")'"
+same "$T/ref.out" "$T/out.ign"
+
 # checkpointed at its last step, the restarted worker has nothing left to do and may
 # end before it is handed over: the harness still waits for a pid of its own that
 # ends as the worker does
