@@ -54,7 +54,8 @@ same "$T/ref.out" "$T/out.stop"
 # harness's child: libcr(3) says so)
 mkdir "$T/tree"
 cd "$T/tree"
-bg "$CR_RUN" bash -c 'for i in $(seq 1 60); do echo $i; sleep 0.05; done > out; echo end' \
+# (the background sleep: at least two processes whenever the checkpoint comes)
+bg "$CR_RUN" bash -c 'sleep 60 & for i in $(seq 1 60); do echo $i; sleep 0.05; done > out; kill $!; echo end' \
     > "$T/tree.out" 2> "$T/tree.err"
 pid=$!
 cd "$T"
@@ -62,6 +63,7 @@ wait_runtime $pid
 wait_lines "$T/tree/out" 5
 within 60 "$CR_CHECKPOINT" --kill -f "$T/tree.ctx" $pid 2> "$T/tree.ckpt.err" || fail "the tree checkpoint failed"
 wait_gone $pid
+"$CR_INFO" "$T/tree.ctx" | grep -Eq '^scope: +tree, [2-9] processes' || fail "not a tree: $("$CR_INFO" "$T/tree.ctx" | head -3)"
 within 120 "$H" tree "$T/tree.ctx" > "$T/tree.log" 2>&1 || fail "harness tree: $(cat "$T/tree.log")"
 [ "$(tr '\n' ' ' < "$T/tree.log")" = "root bash ended " ] || fail "harness tree said '$(cat "$T/tree.log")'"
 [ "$(tail -n 1 "$T/tree/out")" = 60 ] || fail "the restored tree did not finish its loop: $(tail -n 2 "$T/tree/out")"
