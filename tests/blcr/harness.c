@@ -5,7 +5,8 @@
  *                                  (K 0: never) it checkpoints itself to CTX with
  *                                  cr_request_checkpoint + cr_poll_checkpoint; going on,
  *                                  it tells its parent (SIGUSR1) and waits on FD to end.
- *                                  Restarted, it finishes the N steps.
+ *                                  Restarted, it finishes the N steps (and its callback
+ *                                  writes cr_get_restart_info()'s src into OUT.src).
  *   harness run OUT N K CTX [OLD NEW]
  *                                  starts a worker, kills it once it has checkpointed
  *                                  (moves the directory OLD to NEW, if given), restarts
@@ -42,10 +43,32 @@ static void die(const char *what)
     exit(100);
 }
 
+static const char *out_path;
+
+/* Restarted, a callback writes where it was restarted from into OUT.src. */
+static int on_checkpoint(void *arg)
+{
+    (void)arg;
+    if (cr_checkpoint(CR_CHECKPOINT_READY) > 0) {
+        const struct cr_restart_info *ri = cr_get_restart_info();
+        char path[4200];
+        snprintf(path, sizeof path, "%s.src", out_path);
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd >= 0) {
+            dprintf(fd, "%s\n", ri && ri->src ? ri->src : "(none)");
+            close(fd);
+        }
+    }
+    return 0;
+}
+
 static int child(const char *out, int n, int k, const char *ctx, int fd_parent)
 {
+    out_path = out;
     if (cr_init() < 0)
         die("cr_init");
+    if (cr_register_callback(on_checkpoint, NULL, CR_THREAD_CONTEXT) < 0)
+        die("cr_register_callback");
     int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (o < 0)
         die("open out");

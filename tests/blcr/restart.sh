@@ -15,6 +15,9 @@ within 60 "$H" child "$T/ref.out" 40 0 "$T/none.ctx" 0 || rc_ref=$?
 within 120 "$H" run "$T/out" 40 15 "$T/w.ctx" > "$T/run.log" 2>&1 || fail "harness: $(cat "$T/run.log")"
 [ "$(cat "$T/run.log")" = "status $rc_ref" ] || fail "harness said '$(cat "$T/run.log")', want 'status $rc_ref'"
 same "$T/ref.out" "$T/out"
+# its restart callback learnt the file the harness restarted it from
+[ "$(cat "$T/out.src")" = "$(readlink -f "$T/w.ctx")" ] \
+    || fail "cr_get_restart_info() says src '$(cat "$T/out.src")', not $T/w.ctx"
 
 # BLCR's cr_fd may be a pipe: the harness fills it after the request (the library
 # must not wait for it to end before the request returns)
