@@ -115,6 +115,20 @@ static int tree_snapshot_writer(struct cr_job *job, struct dump *d)
     return r;
 }
 
+/* A process's snapshot child writes the file and answers the requester itself: the
+ * process runs on meanwhile and may end (exit right after a critical section, say)
+ * before its manager could pass the answer on. */
+static int snapshot_writer(struct cr_job *job, struct dump *d)
+{
+    int r = cr_dump_write(d, job->fd);
+    if (r)
+        job_fail(job, cr_dump_child_err(d), cr_dump_child_msg(d));
+    else
+        job->bytes = cr_dump_child_bytes(d);
+    send_reply(job, CR_CTL_DONE);
+    return r;
+}
+
 /* Writes the file from the frozen process itself (no snapshot child). */
 static int dump_write(struct cr_job *job)
 {
@@ -160,7 +174,7 @@ static __attribute__((noinline)) int dump_frozen(struct cr_job *job)
         if (c == 0) {
             prctl(PR_SET_NAME, CR_SNAPSHOT_COMM, 0, 0, 0); /* left out of tree checkpoints */
             syscall(SYS_exit_group, in_tree(job) ? tree_snapshot_writer(job, d)
-                                                 : cr_dump_write(d, job->fd));
+                                                 : snapshot_writer(job, d));
         }
         if (c > 0) {
             job->child = c;
@@ -200,6 +214,8 @@ static void reap_snapshot(struct cr_job *job)
     pid_t w;
     while ((w = waitpid(job->child, &status, __WCLONE)) < 0 && errno == EINTR)
         ;
+    if (w > 0 && WIFEXITED(status) && job->conn >= 0)
+        job->replied = 1; /* it answered the requester itself */
     if (w < 0)
         job_fail(job, EIO, "lost the snapshot writer (something else reaped it)");
     else if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
@@ -326,9 +342,24 @@ static void open_socket_gate(void)
     cr_futex_wake(&crt.socket_gate);
 }
 
+/* While a job runs, the manager thread is named after its requester: another
+ * requester (crq_start) that gets no answer sees the process busy with someone else's
+ * checkpoint and says EBUSY, as BLCR did, instead of waiting for its timeout. */
+static void name_manager(pid_t requester)
+{
+    char name[16] = "cr-manager";
+    if (requester > 0)
+        snprintf(name, sizeof name, CR_BUSY_COMM "%d", (int)requester);
+    prctl(PR_SET_NAME, name, 0, 0, 0);
+}
+
 int cr_run_job(struct cr_job *job)
 {
+    __atomic_store_n(&crt.busy, 1, __ATOMIC_RELEASE);
+    name_manager(job->requester > 0 ? job->requester : crt.pid);
     int rc = cr_run_job_gated(job);
+    name_manager(0);
+    __atomic_store_n(&crt.busy, 0, __ATOMIC_RELEASE);
     open_socket_gate();
     return rc;
 }
@@ -359,7 +390,8 @@ static int cr_run_job_gated(struct cr_job *job)
     cri_set_state(CR_STATE_ACTIVE);
 
     cri_lock_registry();
-    struct cri_chain chain = { crt.manager_cri, cri_tc, cri_ntc, 0, 0, freeze_and_dump, job };
+    /* the most recently registered first, as BLCR runs them */
+    struct cri_chain chain = { crt.manager_cri, cri_tc, cri_ntc, 1, 0, freeze_and_dump, job };
     int has_tc = cri_ntc > 0;
     int result = cri_run_chain(&chain);
     cri_unlock_registry();
@@ -368,7 +400,8 @@ static int cr_run_job_gated(struct cr_job *job)
         resume_restored();
         cr_release_threads(1);
         cri_set_state(CR_STATE_IDLE);
-        cri_run_hook(1, has_tc);
+        if (has_tc) /* (each thread ran its own hook: the manager's is the thread context's) */
+            cri_run_hook(1, 1);
         return 1;
     }
     if (!job->replied && !job->child) {
@@ -391,12 +424,14 @@ static int cr_run_job_gated(struct cr_job *job)
     }
     cr_release_threads(result > 0 ? 0 : result);
     cri_set_state(CR_STATE_IDLE);
-    cri_run_hook(0, has_tc);
+    if (has_tc)
+        cri_run_hook(0, 1);
     if (job->child) { /* the process runs again while its snapshot is written */
         reap_snapshot(job);
         if (tree_child)
             return 0; /* the child answered */
-        send_reply(job, CR_CTL_DONE);
+        if (!job->replied) /* (it died before it could) */
+            send_reply(job, CR_CTL_DONE);
         int sig = job->err ? 0 : wait_commit(job);
         if (sig == SIGCONT)
             kill(crt.pid, sig);

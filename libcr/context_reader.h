@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "context_format.h"
 
@@ -42,6 +43,10 @@ struct ctx_tree {
 /* Opens either kind, checking everything ctx_open checks for each image. */
 int ctx_tree_open(const char *path, struct ctx_tree *t, char *err, size_t errlen);
 void ctx_tree_close(struct ctx_tree *t);
+
+/* context_describe.c: one line on out for every fd that leads outside the checkpoint
+ * (a disconnected pipe or terminal, a reset connection): how it comes back. */
+void ctx_say_outside(const struct ctx_tree *t, FILE *out, const char *prog);
 
 /* Reads every memory block and checks its checksum. */
 int ctx_verify_data(struct ctx_image *img, char *err, size_t errlen);

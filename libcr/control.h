@@ -20,6 +20,9 @@
  * checkpoint while the process goes on: a tree's requester leaves it out. */
 #define CR_SNAPSHOT_COMM "cr-snapshot"
 #define CR_CTL_VERSION 1
+/* The manager thread's name while it runs a checkpoint, followed by the requester's
+ * pid: another requester then knows the process is busy (EBUSY). */
+#define CR_BUSY_COMM "cr-busy:"
 
 enum cr_ctl_op { CR_CTL_CHECKPOINT = 1 };
 
@@ -34,6 +37,14 @@ enum cr_ctl_op { CR_CTL_CHECKPOINT = 1 };
                                      outside; new sockets wait meanwhile */
 #define CR_CTL_PIPES_REFUSE 0x80 /* fail on a pipe or terminal to the outside (not stdio)
                                     instead of restoring it disconnected */
+#define CR_CTL_NOSYNC 0x100  /* do not fsync the file (cr_checkpoint --nosync) */
+/* The requester's own choices (BLCR's ptrace options), never sent to a runtime:
+ * crq_start() acts on them and takes them out of the request. */
+#define CR_REQ_PTRACED_ALLOW 0x10000 /* checkpoint a traced process all the same */
+#define CR_REQ_PTRACED_SKIP  0x20000 /* leave traced processes (and in a tree their
+                                        descendants) out */
+#define CR_REQ_PTRACER_SKIP  0x40000 /* leave processes that trace others out */
+#define CR_REQ_ONLY (CR_REQ_PTRACED_ALLOW | CR_REQ_PTRACED_SKIP | CR_REQ_PTRACER_SKIP)
 #define CR_CTL_TREE         0x20 /* one process of a tree: once frozen it waits for
                                     PREPARE (every process of the tree is frozen), then
                                     for WRITE (its turn to append its image to the

@@ -561,7 +561,7 @@ static int write_file(struct dump *d, int fd, uint64_t *bytes)
         rc = write_all(fd, &end, sizeof end);
     if (rc < 0)
         return fail(d, -rc, "writing the context file trailer");
-    if (fsync(fd) < 0 && errno != EINVAL && errno != EROFS)
+    if (d->sync && fsync(fd) < 0 && errno != EINVAL && errno != EROFS)
         return fail(d, errno, "flushing the context file to disk");
     *bytes = end.e.file_length;
     return 0;
@@ -587,6 +587,7 @@ int cr_dump_begin(struct dump **out, char *msg, size_t msglen, unsigned flags,
     d->crcs = (uint32_t *)(scratch + CRCS_OFF);
     d->sockets_refuse = (flags & CR_CTL_SOCKETS_REFUSE) != 0;
     d->pipes_refuse = (flags & CR_CTL_PIPES_REFUSE) != 0;
+    d->sync = !(flags & CR_CTL_NOSYNC);
     d->save = flags & (CR_CTL_SAVE_EXE | CR_CTL_SAVE_PRIVATE | CR_CTL_SAVE_SHARED);
     d->tree = tree;
     *out = d;

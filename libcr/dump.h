@@ -49,6 +49,7 @@ struct dump {
     struct ctx_proc *proc; /* inside the records area */
     int pagemap_fd, mem_fd;
     uint64_t volatile_start[2], volatile_end[2]; /* VMAs that change while we write */
+    int sync;                  /* fsync the file once written (not CR_CTL_NOSYNC) */
     int pipes_refuse;          /* fail on a pipe or terminal to the outside that is not
                                   stdio (CR_CTL_PIPES_REFUSE) */
     int sockets_refuse;        /* fail on a connection to the outside (CR_CTL_SOCKETS_REFUSE) */

@@ -133,10 +133,10 @@ static unsigned request_flags(const cr_checkpoint_args_t *args)
     return f;
 }
 
+/* Any thread may ask, registered with cr_init() or not (as with BLCR). */
 API int cr_request_checkpoint(cr_checkpoint_args_t *args, cr_checkpoint_handle_t *handle)
 {
-    NEED_INIT(-1);
-    (void)t;
+    struct cri_thread *t = cri_current();
     if (!args || !handle)
         return set_errno(EINVAL);
     if (args->cr_version != CR_CHECKPOINT_ARGS_VERSION)
@@ -189,6 +189,11 @@ API int cr_request_checkpoint(cr_checkpoint_args_t *args, cr_checkpoint_handle_t
             return set_errno(-r == ENOTSUP ? CR_ENOSUPPORT : -r);
         }
         h->self = 1;
+        /* as with BLCR, the checkpoint is taken before the call returns (in the
+         * restarted copy it returns too), unless this thread holds a critical section:
+         * then it is taken when the thread leaves it */
+        if (!t || t->cs_depth == 0)
+            h->done = cri_self_wait(h->ticket, -1, &h->err, h->msg, sizeof h->msg) == 1;
     } else {
         if (kill(target, 0) < 0) {
             int e = errno;
@@ -364,7 +369,7 @@ API int cr_dec_persist(void)
 {
     NEED_INIT(-1);
     if (t->persist <= 0)
-        return set_errno(EINVAL);
+        return set_errno(ERANGE); /* (BLCR's) */
     return --t->persist;
 }
 

@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "request_client.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -33,6 +34,128 @@ static int say(struct crq *q, int err, const char *fmt, ...)
     return -err;
 }
 
+/* The tracer of pid (0: none), and one process pid traces (0: none), from /proc. */
+void crq_ptrace_state(pid_t pid, pid_t *tracer, pid_t *tracee)
+{
+    *tracer = *tracee = 0;
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "re");
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "TracerPid:", 10))
+            *tracer = (pid_t)atoi(line + 10);
+    if (f)
+        fclose(f);
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    while (d && !*tracee && (e = readdir(d))) {
+        int other = atoi(e->d_name);
+        if (other <= 0 || other == pid)
+            continue;
+        snprintf(path, sizeof path, "/proc/%d/status", other);
+        if (!(f = fopen(path, "re")))
+            continue;
+        while (fgets(line, sizeof line, f))
+            if (!strncmp(line, "TracerPid:", 10) && atoi(line + 10) == pid)
+                *tracee = (pid_t)other;
+        fclose(f);
+    }
+    if (d)
+        closedir(d);
+}
+
+/* BLCR's ptrace options: a traced process is refused unless allowed (its tracer would
+ * catch the quiesce signal and the checkpoint could not go on by itself), and so is a
+ * process that traces others (it would be frozen while its tracees wait for it). */
+static int check_ptrace(struct crq *q, pid_t pid, unsigned flags)
+{
+    pid_t tracer, tracee;
+    crq_ptrace_state(pid, &tracer, &tracee);
+    if (tracer && (flags & CR_REQ_PTRACED_SKIP))
+        return say(q, ESRCH, "process %d is traced by process %d and --ptraced-skip leaves it "
+                   "out: nothing to checkpoint", (int)pid, (int)tracer);
+    if (tracer && !(flags & CR_REQ_PTRACED_ALLOW))
+        return say(q, CR_EPTRACED, "process %d is traced by process %d (a debugger or "
+                   "strace), which would catch the checkpoint's signal: detach it, or use "
+                   "--ptraced-allow (the tracer must pass the signal on) or --ptraced-skip",
+                   (int)pid, (int)tracer);
+    if (tracee && (flags & CR_REQ_PTRACER_SKIP))
+        return say(q, ESRCH, "process %d traces process %d and --ptracer-skip leaves it out: "
+                   "nothing to checkpoint", (int)pid, (int)tracee);
+    if (tracee)
+        return say(q, CR_EPTRACER, "process %d traces process %d; frozen, it would hold its "
+                   "tracee up: end the tracing, or use --ptracer-skip", (int)pid, (int)tracee);
+    return 0;
+}
+
+int crq_is_restarter(pid_t pid)
+{
+    char path[64], comm[32] = "";
+    snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return 0;
+    int yes = fgets(comm, sizeof comm, f) && !strcmp(comm, "cr_restart\n");
+    fclose(f);
+    struct sockaddr_un addr;
+    return yes && cr_ctl_find_address(pid, &addr, 0) == -ENOENT; /* (no runtime of its own) */
+}
+
+pid_t crq_restored_by(pid_t pid)
+{
+    /* cr_restart -> the restored process, or -> its tree's namespace init -> the root */
+    for (int depth = 0; depth < 3 && crq_is_restarter(pid); depth++) {
+        char path[64], buf[256];
+        snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)pid, (int)pid);
+        FILE *f = fopen(path, "re");
+        pid_t child = 0;
+        if (f && fgets(buf, sizeof buf, f))
+            child = (pid_t)atoi(buf);
+        if (f)
+            fclose(f);
+        if (child <= 0)
+            return pid;
+        pid = child;
+    }
+    return pid;
+}
+
+/* Whether another requester's checkpoint of pid is running (its manager thread is
+ * named CR_BUSY_COMM and that requester's pid, while we wait for an answer). */
+static pid_t busy_with(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    struct dirent *e;
+    pid_t other = 0;
+    while (d && !other && (e = readdir(d))) {
+        char cpath[300], comm[32] = "";
+        snprintf(cpath, sizeof cpath, "%s/%s/comm", path, e->d_name);
+        FILE *f = e->d_name[0] != '.' ? fopen(cpath, "re") : NULL;
+        if (f && fgets(comm, sizeof comm, f) && !strncmp(comm, CR_BUSY_COMM, strlen(CR_BUSY_COMM)))
+            other = (pid_t)atoi(comm + strlen(CR_BUSY_COMM));
+        if (f)
+            fclose(f);
+    }
+    if (d)
+        closedir(d);
+    return other == getpid() ? 0 : other;
+}
+
+/* Whether pid has ended (gone or a zombie), given a moment to finish exiting. */
+static int ended(pid_t pid)
+{
+    for (int tries = 0; tries < 20; tries++) {
+        char st = crq_proc_state(pid);
+        if (st == 0 || st == 'Z' || st == 'X')
+            return 1;
+        struct timespec ts = { 0, 5 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
+    }
+    return 0;
+}
+
 /* Names tried for one pid: the target's own, or (from inside a user namespace) every
  * name of that pid, some perhaps taken by others. */
 #define MAX_NAMES 64
@@ -43,6 +166,10 @@ int crq_start(struct crq *q, pid_t pid, int fd, unsigned timeout_ms, unsigned fl
     q->sock = -1;
     q->pid = pid;
     q->timeout_ms = timeout_ms;
+    int rc = check_ptrace(q, pid, flags);
+    if (rc < 0)
+        return rc;
+    flags &= ~(unsigned)CR_REQ_ONLY;
     int s = -1, held_by_other = 0, other_user = 0;
     for (int nth = 0; s < 0 && nth < MAX_NAMES; nth++) {
         struct sockaddr_un addr;
@@ -133,6 +260,8 @@ char crq_proc_state(pid_t pid)
 /* How often a frozen target's state is looked at: stopped (SIGSTOP, a debugger) it
  * cannot finish, and waiting for it would never end. */
 #define STOPPED_POLL_MS 200
+/* ... and how often an unanswered request looks whether another one holds it. */
+#define BUSY_POLL_MS 100
 
 static int crq_pump(struct crq *q, int phase, int wait_ms)
 {
@@ -145,6 +274,8 @@ static int crq_pump(struct crq *q, int phase, int wait_ms)
         uint64_t now = now_ms(), limit = until;
         if (!q->frozen && q->freeze_deadline < limit)
             limit = q->freeze_deadline;
+        if (!q->frozen && limit > now + BUSY_POLL_MS)
+            limit = now + BUSY_POLL_MS; /* a look at whether it is busy with another */
         if (q->frozen && limit > now + STOPPED_POLL_MS)
             limit = now + STOPPED_POLL_MS;
         if (q->frozen) {
@@ -170,6 +301,15 @@ static int crq_pump(struct crq *q, int phase, int wait_ms)
         if (pr == 0) {
             if (q->frozen && now_ms() < until)
                 continue; /* only a look at its state */
+            pid_t other;
+            if (!q->frozen && (other = busy_with(q->pid))) {
+                q->done = 1;
+                say(q, EBUSY, "process %d is being checkpointed for process %d; try again once "
+                    "that checkpoint is over", (int)q->pid, (int)other);
+                return 1;
+            }
+            if (!q->frozen && now_ms() < q->freeze_deadline && now_ms() < until)
+                continue;
             if (!q->frozen && now_ms() >= q->freeze_deadline) {
                 q->done = 1;
                 say(q, ETIMEDOUT, "the process did not answer within %.1f s%s; it keeps running",
@@ -183,7 +323,11 @@ static int crq_pump(struct crq *q, int phase, int wait_ms)
         ssize_t n = recv(q->sock, &rep, sizeof rep, 0);
         if (n != (ssize_t)sizeof rep || rep.magic != CR_CTL_MAGIC) {
             q->done = 1;
-            say(q, EIO, "the process ended or its runtime stopped answering during the checkpoint");
+            if (ended(q->pid)) /* BLCR's answer to a process gone meanwhile */
+                say(q, ESRCH, "process %d ended during the checkpoint (a callback or another "
+                    "thread made it exit, or it was killed)", (int)q->pid);
+            else
+                say(q, EIO, "the process ended or its runtime stopped answering during the checkpoint");
             return 1;
         }
         if (rep.err) {

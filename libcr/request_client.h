@@ -49,6 +49,15 @@ void crq_commit_wait(struct crq *q);
 /* The state letter of /proc/PID/stat (R, S, T for stopped...), or 0 if it is gone. */
 char crq_proc_state(pid_t pid);
 
+/* Whether pid is a cr_restart (its comm, and no runtime of its own), and the process
+ * it restored (pid itself if it is none): as with BLCR, whose cr_restart left itself
+ * out of checkpoints, a checkpoint of cr_restart's pid is one of what it restored. */
+int crq_is_restarter(pid_t pid);
+pid_t crq_restored_by(pid_t pid);
+
+/* The tracer of pid (0: none), and one process pid traces (0: none). */
+void crq_ptrace_state(pid_t pid, pid_t *tracer, pid_t *tracee);
+
 /* Closing without a commit makes the runtime resume the process unharmed. */
 void crq_close(struct crq *q);
 

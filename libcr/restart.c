@@ -39,15 +39,45 @@ extern const char cr_restorer_blob[], cr_restorer_blob_end[];
 extern const ptrdiff_t __rseq_offset __attribute__((weak));
 extern const unsigned int __rseq_size __attribute__((weak));
 
+/* OLD=NEW as BLCR reads it: "\=" and "\\" stand for '=' and '\' in either path, one
+ * unescaped '=' between them, trailing slashes dropped; OLD=OLD changes nothing. */
 int cr_restart_add_relocation(struct cr_restart_opts *o, const char *arg, char *err, size_t len)
 {
-    const char *eq = strchr(arg, '=');
-    if (!eq || eq == arg || !eq[1] || arg[0] != '/' || eq[1] != '/')
+    char *old = strdup(arg), *new = NULL, *w = old;
+    if (!old)
+        return cr_say(err, len, ENOMEM, "out of memory");
+    for (const char *r = arg; *r; r++) {
+        if (r[0] == '\\' && (r[1] == '=' || r[1] == '\\'))
+            *w++ = *++r;
+        else if (*r == '=' && new) {
+            free(old);
+            return cr_say(err, len, EINVAL, "--relocate '%s': more than one unescaped '=' (write "
+                          "\\= for an '=' in a path)", arg);
+        } else if (*r == '=') {
+            *w++ = 0;
+            new = w;
+        } else
+            *w++ = *r;
+    }
+    *w = 0;
+    if (!new || old[0] != '/' || new[0] != '/') {
+        free(old);
         return cr_say(err, len, EINVAL, "--relocate wants OLD=NEW with two absolute paths, not '%s'", arg);
-    if (o->nreloc >= CR_MAX_RELOCATE)
+    }
+    for (char *p = old + strlen(old) - 1; p > old && *p == '/'; p--)
+        *p = 0;
+    for (char *p = new + strlen(new) - 1; p > new && *p == '/'; p--)
+        *p = 0;
+    if (!strcmp(old, new)) {
+        free(old);
+        return 0;
+    }
+    if (o->nreloc >= CR_MAX_RELOCATE) {
+        free(old);
         return cr_say(err, len, EINVAL, "at most %d --relocate options", CR_MAX_RELOCATE);
-    o->reloc_old[o->nreloc] = strndup(arg, (size_t)(eq - arg));
-    o->reloc_new[o->nreloc] = eq + 1;
+    }
+    o->reloc_old[o->nreloc] = old; /* (new points into the same allocation) */
+    o->reloc_new[o->nreloc] = new;
     o->nreloc++;
     return 0;
 }
@@ -619,9 +649,9 @@ pid_t cr_restart_spawn(struct ctx_image *img, const struct cr_restart_opts *o, c
          * it had a terminal: then it stays in cr_restart's foreground group, which the
          * terminal's keys reach, and may read from it without SIGTTIN */
         const struct ctx_proc *p = img->proc;
-        if (p->ctty_pts == 0 && p->sid == p->pid)
+        if (p->ctty_pts == 0 && p->sid == p->pid && !o->keep_sid)
             setsid();
-        else if (p->ctty_pts == 0 && p->pgid == p->pid)
+        else if (p->ctty_pts == 0 && p->pgid == p->pid && !o->keep_pgid)
             setpgid(0, 0);
         struct child c = { .img = img, .o = o, .status_fd = pfd[1] };
         cr_restart_child(&c);

@@ -14,6 +14,8 @@ struct cr_restart_opts {
     const char *src;           /* the context file's absolute path, for the process */
     int nreloc;
     const char *reloc_old[CR_MAX_RELOCATE], *reloc_new[CR_MAX_RELOCATE];
+    int keep_pgid, keep_sid;   /* a lone process stays in cr_restart's process group,
+                                  session (--no-restore-pgid, --no-restore-sid) */
 };
 
 /* Parses "OLD=NEW" into opts; returns -EINVAL (with a message) when malformed. */

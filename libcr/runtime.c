@@ -338,8 +338,9 @@ int cri_self_request(int fd, int signal, unsigned timeout_ms, unsigned flags, un
         return -CR_ENOSUPPORT;
     if (fcntl(fd, F_GETFD) < 0)
         return -EBADF;
-    if (__atomic_exchange_n(&r->pending, 1, __ATOMIC_ACQ_REL))
-        return -EBUSY;
+    if (__atomic_load_n(&crt.busy, __ATOMIC_ACQUIRE) ||
+        __atomic_exchange_n(&r->pending, 1, __ATOMIC_ACQ_REL))
+        return -EBUSY; /* (BLCR's answer while another checkpoint runs) */
     r->fd = fd;
     r->signal = signal;
     r->timeout_ms = timeout_ms;
@@ -395,8 +396,11 @@ static void start_manager(void)
 
 static void atfork_child(void)
 {
-    /* The child has only the forking thread: it gets a runtime of its own. */
+    /* The child has only the forking thread: it gets a runtime of its own, without the
+     * parent's thread-context callbacks (BLCR runs them only in the process that
+     * registered them; the forking thread keeps its signal-context ones). */
     crt.pid = getpid();
+    cri_ntc = 0;
     crt.freezing = 0;
     crt.nslots = 0;
     /* the other threads' sections, closes and execs stayed in the parent */

@@ -72,6 +72,7 @@ struct cr_posix_timer {        /* timer_create()'s, saved in the runtime's own m
 
 struct cr_runtime {
     int listen_fd;
+    int busy;                  /* the manager runs a checkpoint (cr_run_job) */
     pid_t pid, manager_tid;
     int internal_fds[CR_MAX_INTERNAL_FDS]; /* the runtime's own fds: never saved */
 

@@ -171,6 +171,13 @@ static int add_member(struct crtree *t, pid_t pid, pid_t ppid)
 {
     if (find_member(t, pid) >= 0 || skipped(t, pid))
         return 0;
+    if (t->flags & (CR_REQ_PTRACED_SKIP | CR_REQ_PTRACER_SKIP)) {
+        pid_t tracer, tracee; /* left out, with its descendants (never scanned) */
+        crq_ptrace_state(pid, &tracer, &tracee);
+        if ((tracer && (t->flags & CR_REQ_PTRACED_SKIP)) ||
+            (tracee && (t->flags & CR_REQ_PTRACER_SKIP)))
+            return 0;
+    }
     if (t->n == MAX_MEMBERS)
         return say(t, E2BIG, "more than %d processes", MAX_MEMBERS);
     if (t->n == t->cap) {
@@ -227,6 +234,13 @@ static int add_children(struct crtree *t, pid_t pid, int *added)
         for (char *tok = strtok(buf, " \n"); tok && rc >= 0; tok = strtok(NULL, " \n")) {
             if (is_snapshot_writer((pid_t)atoi(tok)))
                 continue; /* a copy of its parent writing an earlier checkpoint */
+            if (crq_is_restarter((pid_t)atoi(tok))) { /* what it restored, not itself */
+                pid_t inner = crq_restored_by((pid_t)atoi(tok));
+                rc = inner == (pid_t)atoi(tok) ? 0 : add_member(t, inner, pid);
+                if (rc > 0)
+                    (*added)++;
+                continue;
+            }
             rc = add_member(t, (pid_t)atoi(tok), pid);
             if (rc > 0)
                 (*added)++;
@@ -321,8 +335,17 @@ int crtree_find(struct crtree *t, pid_t pid, int scope, int fd, unsigned timeout
         rc = rescan(t, pid, &added);
     if (rc < 0)
         return rc;
-    if (t->n == 0)
+    if (t->n == 0) {
+        pid_t tracer, tracee;
+        crq_ptrace_state(pid, &tracer, &tracee);
+        if (tracer && (flags & CR_REQ_PTRACED_SKIP))
+            return say(t, ESRCH, "process %d is traced by process %d and --ptraced-skip leaves "
+                       "it out, with its descendants: nothing to checkpoint", (int)pid, (int)tracer);
+        if (tracee && (flags & CR_REQ_PTRACER_SKIP))
+            return say(t, ESRCH, "process %d traces process %d and --ptracer-skip leaves it "
+                       "out, with its descendants: nothing to checkpoint", (int)pid, (int)tracee);
         return say(t, ESRCH, "no process %d", (int)pid);
+    }
     int live = 0;
     for (int i = 0; i < t->n; i++) {
         struct pstat ps;
@@ -720,7 +743,8 @@ static int write_tree_frame(struct crtree *t, uint64_t data_offset, uint64_t tra
         rc = write_at(t->fd, &end, sizeof end, trailer);
     if (rc == 0 && ftruncate(t->fd, (off_t)(trailer + sizeof end)) < 0)
         rc = -errno;
-    if (rc == 0 && fsync(t->fd) < 0 && errno != EINVAL && errno != EROFS)
+    if (rc == 0 && !(t->flags & CR_CTL_NOSYNC) && fsync(t->fd) < 0 && errno != EINVAL &&
+        errno != EROFS)
         rc = -errno;
     if (rc < 0)
         return say(t, -rc, "writing the tree's header: %s", strerror(-rc));

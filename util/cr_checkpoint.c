@@ -23,6 +23,7 @@
 #include "safe_path.h"
 #include "request_client.h"
 #include "tree_request.h"
+#include "progress.h"
 
 enum replace { ATOMIC, BACKUP, CLOBBER, NOCLOBBER };
 
@@ -35,28 +36,36 @@ static void usage(FILE *out)
 "Checkpoint the process PID (started with cr_run) to a context file.\n\n"
 "Scope:\n"
 "  -T, --tree          the process and its descendants (default)\n"
-"  -p, --pid           the process alone\n"
-"  -g, --pgid          its process group      -s, --sid   its session\n"
+"  -p, --pid, --process  the process alone\n"
+"  -g, --pgid, --group   its process group   -s, --sid, --session   its session\n"
 "Destination:\n"
 "  -f, --file=FILE     write to FILE (default: context.PID in the current directory)\n"
+"  -d, --dir=DIR       write DIR/context.PID, creating the directory DIR if needed\n"
 "  -F, --fd=FD         write to the already open file descriptor FD\n"
-"  -c, --cwd           write context.PID in the target's working directory\n"
+"  -c, --cwd           write context.PID in the current directory (the default)\n"
 "Replacing an existing FILE:\n"
 "      --atomic        write FILE.tmp, then rename it over FILE (default)\n"
-"      --backup[=NAME] as --atomic, keeping the old FILE as NAME (default FILE~)\n"
+"      --backup[=NAME] as --atomic, keeping the old FILE as NAME (default: the\n"
+"                      first free FILE.~1~, FILE.~2~, ...)\n"
 "      --clobber       overwrite FILE in place\n"
 "      --noclobber     fail if FILE exists\n"
 "After the checkpoint:\n"
 "      --run           let the process continue (default)\n"
 "      --stop          stop it (SIGSTOP)       --cont   send it SIGCONT\n"
 "      --term          terminate it (SIGTERM)  --kill   kill it (SIGKILL)\n"
+"      --abort         send it SIGABRT\n"
 "  -S, --signal=SIG    send it signal SIG (number or name)\n"
-"Other:\n"
+"      --early-stop    stop it (SIGSTOP) and --early-abrt abort it (SIGABRT) without\n"
+"                      letting it run on while the file is written (as --no-cow)\n"
+"File system:\n"
+"      --sync          flush the file to disk before it takes its name (default)\n"
+"      --nosync        do not: faster, but a crash of the machine may lose it\n"
 "Saving files whole (so that restart does not need them; the mappings come back as\n"
 "anonymous memory):\n"
 "      --save-exe      the executable      --save-private  every private file mapping\n"
 "      --save-shared   shared file mappings  --save-all    all three\n"
 "      --save-none     none of them (default)\n"
+"Other:\n"
 "      --sockets=POLICY  a connection that leads outside the process cannot be\n"
 "                      saved: 'dead' (default) restores it as a reset connection on\n"
 "                      the same fd; 'delay' waits (within -t) until the process has\n"
@@ -74,10 +83,19 @@ static void usage(FILE *out)
 "      --no-verify     do not read the new file back before it replaces the old one\n"
 "                      (by default every record and memory block is checked first)\n"
 "  -t, --time=SEC      give up if the process has not stopped within SEC seconds\n"
-"                      (default 10); the process is not harmed\n"
+"                      (default 10; 0: wait as long as it takes, up to a day); the\n"
+"                      process is not harmed\n"
+"      --ptraced-error a process being traced (debugger, strace) fails the checkpoint\n"
+"                      with CR_EPTRACED (default); --ptraced-skip leaves it (and its\n"
+"                      descendants) out; --ptraced-allow checkpoints it (its tracer\n"
+"                      must pass the checkpoint's signal on)\n"
+"      --ptracer-error a process tracing others fails it with CR_EPTRACER (default);\n"
+"                      --ptracer-skip leaves it (and its descendants) out\n"
+"      --kmsg-error    on failure, say why (default); --kmsg-warning also warn on\n"
+"                      success (fds that lead outside: see -v); --kmsg-none: neither\n"
 "  -q, --quiet         print no error messages\n"
 "  -v, --verbose       say what was written\n"
-"  -h, --help          show this help       -V, --version   show the version\n\n"
+"  -h, -?, --help      show this help       -V, --version   show the version\n\n"
 "The exit status is 0, or the errno of the failure (e.g. 3 = ESRCH, 1 = EPERM).\n");
 }
 
@@ -139,25 +157,25 @@ static void fsync_dir(int dir)
     }
 }
 
-/* -v: what leads outside the checkpoint, and how it comes back. */
-static void say_outside(const struct ctx_tree *t)
+/* The memory a process holds (VmRSS): about what its image will take. */
+static uint64_t resident(pid_t pid)
 {
-    for (uint32_t i = 0; i < t->n; i++)
-        for (uint32_t k = 0; t->images[i].proc && k < t->images[i].proc->nfds; k++) {
-            const struct ctx_fd *f = t->images[i].fds[k];
-            const char *how = NULL;
-            if (f->kind == CTX_FD_DISCONNECTED)
-                how = f->flags & CTX_FD_DISCONNECTED_TERMINAL ? "a hung-up terminal"
-                      : (f->open_flags & O_ACCMODE) == O_RDONLY
-                          ? "a pipe's read end whose writer is gone (end of file)"
-                          : "a pipe's write end whose reader is gone (EPIPE)";
-            else if (f->kind == CTX_FD_SOCKET_DEAD)
-                how = "a reset connection";
-            if (how)
-                fprintf(stderr, "cr_checkpoint: process %d: fd %d (%s) leads outside the "
-                        "checkpoint; it will be restored as %s\n", t->images[i].proc->pid, f->fd,
-                        (const char *)(f + 1), how);
-        }
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "re");
+    uint64_t kib = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "VmRSS:", 6))
+            kib = strtoull(line + 6, NULL, 10);
+    if (f)
+        fclose(f);
+    return kib * 1024;
+}
+
+static int64_t written(void *arg)
+{
+    struct stat st;
+    return fstat(*(int *)arg, &st) == 0 && S_ISREG(st.st_mode) ? (int64_t)st.st_size : -1;
 }
 
 /* --clobber: the existing file itself, truncated; as root never through a link or to
@@ -185,6 +203,15 @@ int main(int argc, char **argv)
     static const struct option opts[] = {
         { "tree", no_argument, NULL, 'T' },     { "pid", no_argument, NULL, 'p' },
         { "pgid", no_argument, NULL, 'g' },     { "sid", no_argument, NULL, 's' },
+        { "process", no_argument, NULL, 'p' },  { "group", no_argument, NULL, 'g' },
+        { "session", no_argument, NULL, 's' },  { "dir", required_argument, NULL, 'd' },
+        { "abort", no_argument, NULL, 19 },     { "early-stop", no_argument, NULL, 20 },
+        { "early-abrt", no_argument, NULL, 21 }, { "sync", no_argument, NULL, 22 },
+        { "nosync", no_argument, NULL, 23 },    { "ptraced-error", no_argument, NULL, 24 },
+        { "ptraced-skip", no_argument, NULL, 25 }, { "ptraced-allow", no_argument, NULL, 26 },
+        { "ptracer-error", no_argument, NULL, 27 }, { "ptracer-skip", no_argument, NULL, 28 },
+        { "kmsg-none", no_argument, NULL, 29 }, { "kmsg-error", no_argument, NULL, 30 },
+        { "kmsg-warning", no_argument, NULL, 31 },
         { "file", required_argument, NULL, 'f' }, { "fd", required_argument, NULL, 'F' },
         { "cwd", no_argument, NULL, 'c' },      { "atomic", no_argument, NULL, 1 },
         { "backup", optional_argument, NULL, 2 }, { "clobber", no_argument, NULL, 3 },
@@ -202,14 +229,18 @@ int main(int argc, char **argv)
         { "save-none", no_argument, NULL, 16 },
         { NULL, 0, NULL, 0 }
     };
-    int scope = CTX_SCOPE_TREE, in_cwd = 0, fd = -1, sig = 0, no_cow = 0, verify = 1;
+    int scope = CTX_SCOPE_TREE, in_cwd = 0, fd = -1, sig = 0, no_cow = 0, verify = 1, sync = 1;
+    int early = 0, warnings = 0; /* --kmsg-warning: 1, --kmsg-none: -1 */
+    unsigned ptrace_flags = 0;
+    const char *dirarg = NULL;
     const char *sockets = getenv("CR_SOCKETS"), *pipes = getenv("CR_PIPES");
     unsigned save = 0;
     enum replace mode = ATOMIC;
     const char *file = NULL, *backup = NULL;
     double timeout = 10;
     int c;
-    while ((c = getopt_long(argc, argv, "TpgsF:f:cS:t:qvhV", opts, NULL)) != -1) {
+    opterr = 0; /* -? asks for help (as BLCR's); other unknown options are named below */
+    while ((c = getopt_long(argc, argv, "TpgsF:f:d:cS:t:qvhV", opts, NULL)) != -1) {
         char *end;
         switch (c) {
         case 'T': scope = CTX_SCOPE_TREE; break;
@@ -217,6 +248,7 @@ int main(int argc, char **argv)
         case 'g': scope = CTX_SCOPE_PGRP; break;
         case 's': scope = CTX_SCOPE_SESS; break;
         case 'f': file = optarg; break;
+        case 'd': dirarg = optarg; break;
         case 'F':
             fd = (int)strtol(optarg, &end, 10);
             if (*end || fd < 0 || fcntl(fd, F_GETFL) < 0)
@@ -227,19 +259,35 @@ int main(int argc, char **argv)
         case 2: mode = BACKUP; backup = optarg; break;
         case 3: mode = CLOBBER; break;
         case 4: mode = NOCLOBBER; break;
-        case 5: sig = 0; break;
-        case 6: sig = SIGSTOP; break;
-        case 7: sig = SIGTERM; break;
-        case 8: sig = SIGKILL; break;
-        case 9: sig = SIGCONT; break;
+        case 5: sig = 0; early = 0; break;
+        case 6: sig = SIGSTOP; early = 0; break;
+        case 7: sig = SIGTERM; early = 0; break;
+        case 8: sig = SIGKILL; early = 0; break;
+        case 9: sig = SIGCONT; early = 0; break;
+        case 19: sig = SIGABRT; early = 0; break;
+        case 20: sig = SIGSTOP; early = 1; break;
+        case 21: sig = SIGABRT; early = 1; break;
+        case 22: sync = 1; break;
+        case 23: sync = 0; break;
+        case 24: ptrace_flags &= ~(unsigned)(CR_REQ_PTRACED_SKIP | CR_REQ_PTRACED_ALLOW); break;
+        case 25: ptrace_flags = (ptrace_flags & ~(unsigned)CR_REQ_PTRACED_ALLOW) | CR_REQ_PTRACED_SKIP; break;
+        case 26: ptrace_flags = (ptrace_flags & ~(unsigned)CR_REQ_PTRACED_SKIP) | CR_REQ_PTRACED_ALLOW; break;
+        case 27: ptrace_flags &= ~(unsigned)CR_REQ_PTRACER_SKIP; break;
+        case 28: ptrace_flags |= CR_REQ_PTRACER_SKIP; break;
+        case 29: warnings = -1; break;
+        case 30: warnings = 0; break;
+        case 31: warnings = 1; break;
         case 'S':
             if ((sig = parse_signal(optarg)) < 0)
                 return fail(EINVAL, "-S %s: not a signal", optarg);
+            early = 0;
             break;
         case 't':
             timeout = strtod(optarg, &end);
-            if (*end || timeout <= 0 || timeout > 86400)
+            if (*end || timeout < 0 || timeout > 86400)
                 return fail(EINVAL, "-t %s: want a number of seconds", optarg);
+            if (timeout == 0) /* BLCR's "no limit" */
+                timeout = 86400;
             break;
         case 10: no_cow = 1; break;
         case 17: verify = 0; break;
@@ -254,12 +302,26 @@ int main(int argc, char **argv)
         case 'v': verbose = 1; break;
         case 'h': usage(stdout); return 0;
         case 'V': printf("cr_checkpoint (slurm-cr) %s\n", PACKAGE_VERSION); return 0;
-        default: usage(stderr); return EINVAL;
+        case '?':
+            if (optopt == '?') {
+                usage(stdout);
+                return 0;
+            }
+            /* fall through */
+        default:
+            if (optopt)
+                return fail(EINVAL, "unknown option or missing argument: -%c (see cr_checkpoint --help)", optopt);
+            return fail(EINVAL, "unknown option or missing argument: %s (see cr_checkpoint --help)",
+                        argv[optind - 1]);
         }
     }
     if (optind != argc - 1)
         return fail(EINVAL, "want exactly one PID (see cr_checkpoint --help)");
-    unsigned flags = save;
+    if ((file != NULL) + (dirarg != NULL) + (fd >= 0) + in_cwd > 1)
+        return fail(EINVAL, "conflicting destinations: give one of -f, -d, -F and -c");
+    unsigned flags = save | ptrace_flags | (sync ? 0 : CR_CTL_NOSYNC);
+    if (early)
+        no_cow = 1; /* the process does not run on before the signal */
     if (sockets && !strcmp(sockets, "refuse"))
         flags |= CR_CTL_SOCKETS_REFUSE;
     else if (sockets && !strcmp(sockets, "delay"))
@@ -274,7 +336,7 @@ int main(int argc, char **argv)
     long lpid = strtol(argv[optind], &end, 10);
     if (*end || lpid <= 0 || lpid > INT_MAX)
         return fail(EINVAL, "'%s' is not a process id", argv[optind]);
-    pid_t pid = (pid_t)lpid;
+    pid_t asked = (pid_t)lpid, pid = crq_restored_by(asked); /* cr_restart's: what it restored */
 
     long uid = proc_uid(pid);
     if (uid < 0)
@@ -289,23 +351,26 @@ int main(int argc, char **argv)
 
     /* the destination */
     char defname[PATH_MAX + 32], tmpname[PATH_MAX + 40], backname[PATH_MAX + 40];
-    char base[NAME_MAX + 1], tmpbase[NAME_MAX + 8], backbase[NAME_MAX + 8];
+    char base[NAME_MAX + 1], tmpbase[NAME_MAX + 8], backbase[NAME_MAX + 16];
     int own_fd = fd < 0, dir = -1, unnamed = 0;
     const char *writing = NULL, *writing_base = base;
     if (own_fd) {
-        if (!file) {
-            if (in_cwd) {
-                char link[64], dir[PATH_MAX];
-                snprintf(link, sizeof link, "/proc/%d/cwd", (int)pid);
-                ssize_t n = readlink(link, dir, sizeof dir - 1);
-                if (n < 0)
-                    return fail(errno, "cannot find the working directory of %d: %s", (int)pid,
-                                strerror(errno));
-                dir[n] = 0;
-                snprintf(defname, sizeof defname, "%s/context.%d", dir, (int)pid);
-            } else {
-                snprintf(defname, sizeof defname, "context.%d", (int)pid);
-            }
+        if (dirarg) { /* --dir: context.PID in it, made if need be (never through a link) */
+            char perr[PATH_MAX + 200], leaf[NAME_MAX + 1];
+            int parent = cr_open_parent(dirarg, geteuid() == 0, leaf, sizeof leaf, perr, sizeof perr);
+            if (parent < 0)
+                return fail(-parent, "--dir: %s", perr);
+            struct stat st;
+            if (mkdirat(parent, leaf, 0700) < 0 && errno != EEXIST)
+                return fail(errno, "cannot create the directory %s: %s", dirarg, strerror(errno));
+            if (fstatat(parent, leaf, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
+                return fail(ENOTDIR, "--dir %s: not a directory", dirarg);
+            close(parent);
+            snprintf(defname, sizeof defname, "%s/context.%d", dirarg, (int)asked);
+            file = defname;
+        }
+        if (!file) { /* (--cwd, BLCR's name of the default) */
+            snprintf(defname, sizeof defname, "context.%d", (int)asked);
             file = defname;
         }
         /* everything from here is relative to the directory: as root, found without
@@ -317,6 +382,9 @@ int main(int argc, char **argv)
         struct stat st;
         if (mode == NOCLOBBER && fstatat(dir, base, &st, AT_SYMLINK_NOFOLLOW) == 0)
             return fail(EEXIST, "%s exists (--noclobber)", file);
+        if (fstatat(dir, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
+            return fail(EISDIR, "%s is a directory: name a file in it (-f %s/context.%d), or "
+                        "write there with --dir %s", file, file, (int)asked, file);
         if (mode == CLOBBER) {
             writing = file;
             fd = open_clobber(dir, base, geteuid() == 0);
@@ -362,6 +430,11 @@ int main(int argc, char **argv)
             crtree_close(&tree);
     }
     int as_tree = scope != CTX_SCOPE_PROC && tree.m;
+    uint64_t expect = 0;
+    for (int i = 0; as_tree && i < tree.n; i++)
+        expect += resident(tree.m[i].pid);
+    struct progress *shown = progress_start("cr_checkpoint: written", as_tree ? expect : resident(pid),
+                                            written, &fd, quiet);
     if (as_tree) {
         rc = crtree_checkpoint(&tree);
         memset(&q, 0, sizeof q);
@@ -375,6 +448,7 @@ int main(int argc, char **argv)
         if (rc == 0)
             crq_wait(&q, -1);
     }
+    progress_stop(shown);
     int err = q.err;
     char why[3 * PATH_MAX + 900];
     snprintf(why, sizeof why, "%s", q.msg);
@@ -386,8 +460,8 @@ int main(int argc, char **argv)
         for (uint32_t i = 0; rc2 == 0 && verify && i < check.n; i++)
             if (check.images[i].proc)
                 rc2 = ctx_verify_data(&check.images[i], rerr, sizeof rerr);
-        if (rc2 == 0 && verbose)
-            say_outside(&check);
+        if (rc2 == 0 && (verbose || warnings > 0) && warnings >= 0)
+            ctx_say_outside(&check, stderr, "cr_checkpoint");
         if (rc2 < 0) {
             err = -rc2;
             snprintf(why, sizeof why, "the file written does not read back (%s); %s is left as it "
@@ -413,9 +487,15 @@ int main(int argc, char **argv)
     if (!err && own_fd && mode != CLOBBER) {
         if (mode == BACKUP) {
             int bdir = dir;
-            if (!backup) {
-                snprintf(backname, sizeof backname, "%s~", file);
-                snprintf(backbase, sizeof backbase, "%s~", base);
+            if (!backup) { /* BLCR's: the first FILE.~N~ that is not there (nor a link) */
+                struct stat st;
+                for (int n = 1; n < 100000; n++) {
+                    snprintf(backbase, sizeof backbase, "%.*s.~%d~", NAME_MAX - 10, base, n);
+                    if (fstatat(dir, backbase, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT)
+                        break;
+                }
+                snprintf(backname, sizeof backname, "%.*s%s", (int)(strlen(file) - strlen(base)),
+                         file, backbase);
                 backup = backname;
             } else {
                 char perr[PATH_MAX + 200];
@@ -438,7 +518,7 @@ int main(int argc, char **argv)
             err = errno;
             snprintf(why, sizeof why, "cannot rename %s to %s: %s", tmpname, file, strerror(err));
         }
-        if (!err)
+        if (!err && sync)
             fsync_dir(dir);
     }
     if (err) {

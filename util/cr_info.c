@@ -7,15 +7,21 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <dirent.h>
+#include <sys/stat.h>
 
 #include "context_reader.h"
+#include "generations.h"
 
 static void usage(FILE *out)
 {
     fprintf(out,
-"Usage: cr_info [OPTIONS] FILE...\n"
+"Usage: cr_info [OPTIONS] FILE|DIR...\n"
 "Print what each context FILE holds (header, processes, threads, file descriptors,\n"
-"memory map with sizes) and validate it: every record and memory block checksum.\n\n"
+"memory map with sizes) and validate it: every record and memory block checksum.\n"
+"A DIR is a Slurm step's image directory, whose checkpoint generations are listed\n"
+"(when, how big, complete or not, which is the latest), or a directory that\n"
+"cr_checkpoint --dir wrote, whose context.* files are shown and checked.\n\n"
 "  -q, --quiet    print nothing; the exit status says whether the files are valid\n"
 "  -h, --help     show this help      -V, --version   show the version\n\n"
 "Exit status: 0 when every FILE is valid, else the errno of the first problem.\n");
@@ -165,6 +171,78 @@ static void show(const struct ctx_image *img)
     printf("  memory: %s mapped, %s saved in %u blocks\n", a, b, img->hdr.nblocks);
 }
 
+/* One context file: shown (unless quiet) and checked; 0 or the exit status. */
+static int check_file(const char *path, int quiet)
+{
+    struct ctx_tree tr;
+    char err[1024];
+    int rc = ctx_tree_open(path, &tr, err, sizeof err);
+    if (rc == 0) {
+        if (!quiet)
+            show_file(path, &tr);
+        for (uint32_t k = 0; rc == 0 && k < tr.n; k++) {
+            if (!tr.images[k].proc)
+                continue;
+            if (!quiet)
+                show(&tr.images[k]);
+            char sub[900];
+            rc = ctx_verify_data(&tr.images[k], sub, sizeof sub);
+            if (rc < 0)
+                snprintf(err, sizeof err, "process %d: %s", tr.procs[k].pid, sub);
+        }
+        ctx_tree_close(&tr);
+    }
+    if (rc < 0) {
+        if (!quiet)
+            fprintf(stderr, "cr_info: %s: invalid: %s\n", path, err);
+        return -rc & 0xff ? -rc & 0xff : 1;
+    }
+    if (!quiet)
+        printf("  valid: every record and memory block checksum matches\n");
+    return 0;
+}
+
+/* A file; or a directory: a step's generations, or the context.* files that
+ * cr_checkpoint --dir wrote there. */
+static int check_path(const char *path, int quiet)
+{
+    struct stat st;
+    if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+        return check_file(path, quiet);
+    char sub[4200];
+    snprintf(sub, sizeof sub, "%s/latest", path);
+    DIR *d = opendir(path);
+    int gens = 0, status = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        gens |= !strncmp(e->d_name, "gen.", 4);
+    if (gens || lstat(sub, &st) == 0) {
+        if (d)
+            closedir(d);
+        return quiet ? 0 : list_generations(path, size_str);
+    }
+    if (d)
+        rewinddir(d);
+    int found = 0;
+    while (d && (e = readdir(d)))
+        if (!strncmp(e->d_name, "context.", 8)) {
+            snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
+            int rc = check_file(sub, quiet);
+            if (rc && !status)
+                status = rc;
+            found = 1;
+        }
+    if (d)
+        closedir(d);
+    if (!found) {
+        if (!quiet)
+            fprintf(stderr, "cr_info: %s: a directory without checkpoint generations or "
+                    "context.* files\n", path);
+        return ENOENT;
+    }
+    return status;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = { { "quiet", no_argument, NULL, 'q' },
@@ -185,32 +263,9 @@ int main(int argc, char **argv)
         return EINVAL;
     }
     for (int i = optind; i < argc; i++) {
-        struct ctx_tree tr;
-        char err[1024];
-        int rc = ctx_tree_open(argv[i], &tr, err, sizeof err);
-        if (rc == 0) {
-            if (!quiet)
-                show_file(argv[i], &tr);
-            for (uint32_t k = 0; rc == 0 && k < tr.n; k++) {
-                if (!tr.images[k].proc)
-                    continue;
-                if (!quiet)
-                    show(&tr.images[k]);
-                char sub[900];
-                rc = ctx_verify_data(&tr.images[k], sub, sizeof sub);
-                if (rc < 0)
-                    snprintf(err, sizeof err, "process %d: %s", tr.procs[k].pid, sub);
-            }
-            ctx_tree_close(&tr);
-        }
-        if (rc < 0) {
-            if (!quiet)
-                fprintf(stderr, "cr_info: %s: invalid: %s\n", argv[i], err);
-            if (!status)
-                status = -rc & 0xff ? -rc & 0xff : 1;
-        } else if (!quiet) {
-            printf("  valid: every record and memory block checksum matches\n");
-        }
+        int rc = check_path(argv[i], quiet);
+        if (rc && !status)
+            status = rc;
     }
     return status;
 }

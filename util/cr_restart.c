@@ -1,7 +1,10 @@
 /* cr_restart: restart a process from a context file.  It becomes the parent of the
  * restored process and exits as it exits (same code, or the same signal). */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -14,6 +17,7 @@
 #include <unistd.h>
 
 #include "context_reader.h"
+#include "progress.h"
 #include "restart.h"
 
 static int quiet;
@@ -26,15 +30,31 @@ static void usage(FILE *out)
 {
     fprintf(out,
 "Usage: cr_restart [OPTIONS] FILE\n"
+"       cr_restart [OPTIONS] -f FILE | -F FD | -d DIR\n"
 "Restart the process (or the tree of processes) saved in the context FILE.\n"
 "cr_restart stays its parent and exits with its exit status (or is killed by the\n"
-"same signal).  A tree runs in a pid namespace of its own, with its old pids.\n\n"
-"  --relocate OLD=NEW         the files under OLD are now under NEW (up to 16)\n"
+"same signal), passing on the signals it gets.  A tree runs in a pid namespace of\n"
+"its own, with its old pids.\n\n"
+"  -f, --file=FILE            the context file (or give it as the last argument)\n"
+"  -F, --fd=FD                read the context file from the open descriptor FD\n"
+"  -d, --dir=DIR              the one context.* file in DIR (cr_checkpoint --dir)\n"
+"  --relocate OLD=NEW         the files under OLD are now under NEW (up to 16; \\=\n"
+"                             and \\\\ stand for = and \\ in a path)\n"
 "  --no-restore-pid           a new pid (a tree: its own pid namespace) (default)\n"
 "  --restore-pid              the exact old pids, in place (root or\n"
 "                             CAP_CHECKPOINT_RESTORE; EBUSY if one is taken)\n"
-"  --stop | --term | --kill | --cont\n"
+"  --restore-pgid, --restore-sid  a process that led its process group or session\n"
+"                             leads a new one (default; a tree: as saved)\n"
+"  --no-restore-pgid, --no-restore-sid  it stays in cr_restart's (a lone process)\n"
+"  --run                      let it run (default)\n"
+"  --stop (--freeze) | --term | --abort | --kill | --cont | -S, --signal=SIG\n"
 "                             send that signal to the process once restored\n"
+"                             (--early-stop, --early-abrt: SIGSTOP, SIGABRT)\n"
+"  --omit-maybe | --omit-always | --omit-never\n"
+"                             accepted: cr_restart itself is never in a checkpoint;\n"
+"                             checkpointing its pid checkpoints the restored process\n"
+"  --kmsg-error               on failure say why (default); --kmsg-warning: also name\n"
+"                             the fds that come back disconnected; --kmsg-none: neither\n"
 "  --run-on-success=CMD       run CMD (with sh -c) once the process is restored\n"
 "  --run-on-fail-args=CMD     if the arguments are wrong, exec CMD instead of failing\n"
 "  --run-on-fail-temp=CMD     ... after a temporary failure (memory, address space)\n"
@@ -43,7 +63,8 @@ static void usage(FILE *out)
 "  --run-on-fail-perm=CMD     ... after a permanent failure (corrupt or foreign file)\n"
 "  --run-on-failure=CMD       all four of the above\n"
 "  -q, --quiet                print no error messages\n"
-"  -h, --help                 show this help      -V, --version   show the version\n\n"
+"  -h, -?, --help             show this help\n"
+"  -V, -v, --version          show the version (-v: as BLCR's)\n\n"
 "On failure the exit status is the errno of the cause; CR_RESTART_ERRNO and\n"
 "CR_RESTART_ERROR are set for the --run-on-fail-* commands.\n");
 }
@@ -82,6 +103,57 @@ static int fail(enum hook kind, int err, const char *fmt, ...)
     return err & 0xff ? err & 0xff : 1;
 }
 
+/* --dir: the one context.* file in it. */
+static int find_context_in(const char *dir, char *out, size_t outlen, char *err, size_t errlen)
+{
+    DIR *d = opendir(dir);
+    if (!d) {
+        int e = errno;
+        snprintf(err, errlen, "--dir %s: %s", dir, strerror(e));
+        return -e;
+    }
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (!strncmp(e->d_name, "context.", 8) && (e->d_type == DT_REG || e->d_type == DT_UNKNOWN)) {
+            if (n++ == 0)
+                snprintf(out, outlen, "%s/%s", dir, e->d_name);
+        }
+    closedir(d);
+    if (n == 1)
+        return 0;
+    snprintf(err, errlen, n ? "--dir %s holds %d context.* files: name one with -f" :
+                              "--dir %s holds no context.* file", dir, n);
+    return n ? -EINVAL : -ENOENT;
+}
+
+/* Bytes the processes under pid have read (the restorers read the image). */
+static int64_t read_by(pid_t pid)
+{
+    char path[96], buf[4096];
+    int64_t sum = 0;
+    snprintf(path, sizeof path, "/proc/%d/io", (int)pid);
+    FILE *f = pid != getpid() ? fopen(path, "re") : NULL;
+    while (f && fgets(buf, sizeof buf, f))
+        if (!strncmp(buf, "rchar:", 6))
+            sum += strtoll(buf + 6, NULL, 10);
+    if (f)
+        fclose(f);
+    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)pid, (int)pid);
+    if ((f = fopen(path, "re")) && fgets(buf, sizeof buf, f))
+        for (char *tok = strtok(buf, " \n"); tok; tok = strtok(NULL, " \n"))
+            sum += read_by((pid_t)atoi(tok));
+    if (f)
+        fclose(f);
+    return sum;
+}
+
+static int64_t restored_bytes(void *arg)
+{
+    (void)arg;
+    return read_by(getpid());
+}
+
 static void forward(int sig, siginfo_t *si, void *uc)
 {
     (void)uc;
@@ -114,12 +186,25 @@ int main(int argc, char **argv)
         { "run-on-fail-perm", required_argument, NULL, 14 },
         { "run-on-failure", required_argument, NULL, 15 },
         { "quiet", no_argument, NULL, 'q' }, { "help", no_argument, NULL, 'h' },
-        { "version", no_argument, NULL, 'V' }, { NULL, 0, NULL, 0 }
+        { "version", no_argument, NULL, 'V' },
+        { "file", required_argument, NULL, 'f' }, { "fd", required_argument, NULL, 'F' },
+        { "dir", required_argument, NULL, 'd' }, { "signal", required_argument, NULL, 'S' },
+        { "run", no_argument, NULL, 7 }, { "freeze", no_argument, NULL, 3 },
+        { "abort", no_argument, NULL, 8 }, { "early-stop", no_argument, NULL, 3 },
+        { "early-abrt", no_argument, NULL, 8 },
+        { "omit-maybe", no_argument, NULL, 9 }, { "omit-always", no_argument, NULL, 9 },
+        { "omit-never", no_argument, NULL, 9 },
+        { "restore-pgid", no_argument, NULL, 16 }, { "no-restore-pgid", no_argument, NULL, 17 },
+        { "restore-sid", no_argument, NULL, 18 }, { "no-restore-sid", no_argument, NULL, 19 },
+        { "kmsg-none", no_argument, NULL, 20 }, { "kmsg-error", no_argument, NULL, 21 },
+        { "kmsg-warning", no_argument, NULL, 22 }, { NULL, 0, NULL, 0 }
     };
     struct cr_restart_opts o = { 0 };
-    int c, restore_pid = 0, after = 0, bad = 0;
-    char err[1024];
-    while ((c = getopt_long(argc, argv, "qhV", opts, NULL)) != -1) {
+    int c, restore_pid = 0, after = 0, bad = 0, sources = 0, warnings = 0;
+    const char *path = NULL, *dir = NULL;
+    char err[1024], fdpath[64];
+    opterr = 0; /* -? asks for help (as BLCR's); other unknown options are named below */
+    while ((c = getopt_long(argc, argv, "qhVvf:F:d:S:", opts, NULL)) != -1) {
         switch (c) {
         case 'r':
             if (cr_restart_add_relocation(&o, optarg, err, sizeof err) < 0) {
@@ -134,6 +219,40 @@ int main(int argc, char **argv)
         case 4: after = SIGTERM; break;
         case 5: after = SIGKILL; break;
         case 6: after = SIGCONT; break;
+        case 7: after = 0; break;
+        case 8: after = SIGABRT; break;
+        case 9: break; /* cr_restart is never checkpointed itself (see the man page) */
+        case 16: o.keep_pgid = 0; break;
+        case 17: o.keep_pgid = 1; break;
+        case 18: o.keep_sid = 0; break;
+        case 19: o.keep_sid = 1; break;
+        case 20: warnings = -1; break;
+        case 21: warnings = 0; break;
+        case 22: warnings = 1; break;
+        case 'S': {
+            char *end;
+            long s = strtol(optarg, &end, 10);
+            if (*end || s <= 0 || s >= NSIG) {
+                if (!quiet)
+                    fprintf(stderr, "cr_restart: -S %s: want a signal number from 1 to %d\n",
+                            optarg, NSIG - 1);
+                bad = 1;
+            }
+            after = (int)s;
+            break;
+        }
+        case 'f': path = optarg; sources++; break;
+        case 'd': dir = optarg; sources++; break;
+        case 'F': {
+            char *end;
+            long fd = strtol(optarg, &end, 10);
+            if (*end || fd < 0 || fd > INT_MAX || fcntl((int)fd, F_GETFD) < 0)
+                return fail(ON_FAIL_ARGS, EBADF, "-F %s: not an open file descriptor", optarg);
+            snprintf(fdpath, sizeof fdpath, "/proc/self/fd/%ld", fd);
+            path = fdpath;
+            sources++;
+            break;
+        }
         case 10: case 11: case 12: case 13: case 14:
             hooks[c - 10] = optarg;
             break;
@@ -142,14 +261,35 @@ int main(int argc, char **argv)
             break;
         case 'q': quiet = 1; break;
         case 'h': usage(stdout); return 0;
-        case 'V': printf("cr_restart (slurm-cr) %s\n", PACKAGE_VERSION); return 0;
-        default: bad = 1; break;
+        case 'V': case 'v': printf("cr_restart (slurm-cr) %s\n", PACKAGE_VERSION); return 0;
+        case '?':
+            if (optopt == '?') {
+                usage(stdout);
+                return 0;
+            }
+            /* fall through */
+        default:
+            if (!quiet && optopt)
+                fprintf(stderr, "cr_restart: unknown option or missing argument: -%c\n", optopt);
+            else if (!quiet)
+                fprintf(stderr, "cr_restart: unknown option or missing argument: %s\n",
+                        argv[optind - 1]);
+            bad = 1;
+            break;
         }
     }
-    if (bad || optind != argc - 1)
+    if (!sources && optind == argc - 1)
+        path = argv[optind++], sources = 1;
+    if (bad || sources != 1 || optind != argc)
         return fail(ON_FAIL_ARGS, EINVAL, "want options and exactly one context file (see "
                     "cr_restart --help)");
-    const char *path = argv[optind];
+    char found[PATH_MAX];
+    if (dir) {
+        int rc = find_context_in(dir, found, sizeof found, err, sizeof err);
+        if (rc < 0)
+            return fail(ON_FAIL_ARGS, -rc, "%s", err);
+        path = found;
+    }
 
     struct stat st;
     if (stat(path, &st) < 0)
@@ -186,25 +326,38 @@ int main(int argc, char **argv)
     }
     /* one process keeps the simple way: a child of ours with a new pid */
     int as_tree = (tree.hdr.flags & CTX_HDR_TREE) || restore_pid;
+    if (as_tree && (o.keep_pgid || o.keep_sid))
+        return fail(ON_FAIL_ARGS, EINVAL, "%s: a tree comes back with its process groups and "
+                    "sessions as saved (in a pid namespace of its own); --no-restore-pgid and "
+                    "--no-restore-sid apply to one process alone", path);
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = forward;
     sa.sa_flags = SA_SIGINFO | SA_RESTART;
-    int fwd[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGCONT };
-    for (size_t i = 0; i < sizeof fwd / sizeof *fwd; i++)
-        sigaction(fwd[i], &sa, NULL);
+    /* every signal sent to us goes on to the restored process, as with BLCR; not those
+     * about ourselves (faults, a broken pipe of ours, job control, children) */
+    for (int sig = 1; sig < NSIG; sig++)
+        if (sig != SIGKILL && sig != SIGSTOP && sig != SIGCHLD && sig != SIGILL && sig != SIGFPE &&
+            sig != SIGBUS && sig != SIGSEGV && sig != SIGTRAP && sig != SIGSYS && sig != SIGPIPE &&
+            sig != SIGTSTP && sig != SIGTTIN && sig != SIGTTOU)
+            sigaction(sig, &sa, NULL);
 
     char *abs = realpath(path, NULL);
     o.src = abs ? abs : path;
     int exit_fd = -1;
+    struct progress *shown = progress_start("cr_restart: read", tree.file_size, restored_bytes,
+                                            NULL, quiet);
     pid_t pid = as_tree ? cr_restart_spawn_tree(&tree, &o, restore_pid, &exit_fd, err, sizeof err)
                         : cr_restart_spawn(&tree.images[0], &o, err, sizeof err);
+    progress_stop(shown);
     free(abs);
     cr_restart_opts_free(&o);
     if (pid < 0)
         return fail(classify(-pid), -pid, "cannot restart %s: %s", path, err);
     child = pid;
+    if (warnings > 0 && !quiet)
+        ctx_say_outside(&tree, stderr, "cr_restart");
     ctx_tree_close(&tree);
     if (after && exit_fd >= 0) /* every process of the tree, not its namespace's pid 1 */
         cr_tree_signal(pid, after);

@@ -16,12 +16,13 @@
 static void usage(FILE *out)
 {
     fprintf(out,
-            "Usage: cr_run [--omit] PROGRAM [ARGS...]\n"
+            "Usage: cr_run [--omit | --run] [--] PROGRAM [ARGS...]\n"
             "Run PROGRAM with the slurm-cr runtime preloaded, so that cr_checkpoint can\n"
             "checkpoint it (and its children started later) at any time.\n\n"
             "  --omit         leave PROGRAM and its descendants out of checkpoints\n"
             "                 (a request for them fails with ESRCH; no file is written)\n"
-            "  -h, --help     show this help\n"
+            "  --run          undo an --omit given before (the default)\n"
+            "  -h, -?, --help show this help\n"
             "  -V, --version  show the version\n\n"
             "Environment: CR_RUN_LIB overrides the runtime library (%s),\n"
             "CR_OMIT_LIB the one --omit uses (%s).\n", CR_RUN_LIB, CR_OMIT_LIB);
@@ -31,11 +32,11 @@ int main(int argc, char **argv)
 {
     int i = 1, omit = 0;
     for (; i < argc && argv[i][0] == '-'; i++) {
-        if (!strcmp(argv[i], "--omit")) {
-            omit = 1;
+        if (!strcmp(argv[i], "--omit") || !strcmp(argv[i], "--run")) {
+            omit = !strcmp(argv[i], "--omit");
             continue;
         }
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "-?") || !strcmp(argv[i], "--help")) {
             usage(stdout);
             return 0;
         }

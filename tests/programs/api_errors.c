@@ -1,8 +1,11 @@
-/* Every error path of the libcr API that does not need a checkpoint. */
+/* Every error path of the libcr API (and the one self-checkpoint a thread may ask for
+ * before cr_init()). */
 #define _GNU_SOURCE
 #include <libcr.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -34,13 +37,22 @@ int main(void)
     EXPECT(cr_status() == -1 && errno == CR_ENOINIT, "status before cr_init");
     errno = 0;
     EXPECT(cr_register_hook(CR_HOOK_CONT_NO_CALLBACKS, hook) == CR_HOOK_FN_ERROR && errno == CR_ENOINIT, "hook before cr_init");
+    /* ... but any thread may request a checkpoint (BLCR's rule), and one of itself is
+     * written before the call returns */
     cr_initialize_checkpoint_args_t(&args);
-    args.cr_fd = 1;
-    errno = 0;
-    EXPECT(cr_request_checkpoint(&args, &h) == -1 && errno == CR_ENOINIT, "request before cr_init");
+    args.cr_fd = open(".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    EXPECT(args.cr_fd >= 0, "a temporary file for the request before cr_init");
+    struct stat st;
+    EXPECT(cr_request_checkpoint(&args, &h) == 0, "request before cr_init");
+    EXPECT(fstat(args.cr_fd, &st) == 0 && st.st_size > 4096, "the self-checkpoint was not written when the request returned");
+    EXPECT(cr_poll_checkpoint(&h, NULL) > 0, "poll of a self-checkpoint requested before cr_init");
+    close(args.cr_fd);
 
     cr_client_id_t id = cr_init();
     EXPECT(id >= 0, "cr_init");
+    /* below zero: ERANGE, as BLCR says */
+    errno = 0;
+    EXPECT(cr_dec_persist() == -1 && errno == ERANGE, "cr_dec_persist below zero");
     /* outside a callback: CR_ENOTCB */
     EXPECT(cr_checkpoint(0) == -CR_ENOTCB, "cr_checkpoint outside a callback");
     errno = 0;

@@ -29,7 +29,7 @@ as_u ln -s "$T/victim" "$T/u/to_victim"
 as_u ln -s "$T/passwd" "$T/u/to_passwd"
 as_u ln -s "$T/rootonly" "$T/u/dir"
 as_u ln -s "$T/victim" "$T/u/ck.tmp"        # the atomic mode's temporary name
-as_u ln -s "$T/victim" "$T/u/keep~"         # a backup's name
+as_u ln -s "$T/victim" "$T/u/keep.~1~"      # a backup's name
 as_u ln "$T/victim" "$T/u/hard" 2>/dev/null && hard=1 || hard=0 # fs.protected_hardlinks may forbid it
 
 expect_refusal 40 "is a link or has other names" "$CR_CHECKPOINT" --clobber -f "$T/u/to_victim" $pid
@@ -45,7 +45,8 @@ within 60 "$CR_CHECKPOINT" -f "$T/u/ck" $pid || fail "the second checkpoint fail
 within 60 "$CR_CHECKPOINT" --backup=keep -f "$T/u/ck" $pid || fail "--backup failed"
 [ -f "$T/u/keep" ] && [ ! -L "$T/u/keep" ] || fail "--backup did not keep the old file"
 within 60 "$CR_CHECKPOINT" --backup -f "$T/u/keep" $pid || fail "--backup (default name) failed"
-[ -f "$T/u/keep~" ] && [ ! -L "$T/u/keep~" ] || fail "the planted keep~ link was not replaced by the backup"
+[ -L "$T/u/keep.~1~" ] && [ -f "$T/u/keep.~2~" ] && [ ! -L "$T/u/keep.~2~" ] ||
+    fail "the backup did not pass over the planted keep.~1~ link to keep.~2~"
 snapshot > "$T/after"
 same "$T/before" "$T/after"
 

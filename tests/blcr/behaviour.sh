@@ -1,0 +1,33 @@
+#!/bin/bash
+# BLCR's orderings and error codes seen from a libcr program (tests/programs/api_order,
+# api_errors): thread-context callbacks the most recent first, one hook per thread that
+# runs it, no parent's thread-context callback in a fork()ed child, a self-checkpoint
+# written before cr_request_checkpoint() returns, cr_dec_persist() below zero ERANGE,
+# EBUSY for a request while another runs.
+. "$top_srcdir/tests/engine/lib.sh"
+cd "$T"
+within 60 "$PROGS/api_order" order "$T/o.ctx" > o.out 2> o.err || fail "api_order order: $(cat o.err)"
+printf 'events BA\nhooks cont-signal 0 cont-thread 1 cont-none 1\n' > o.expect
+same o.expect o.out
+within 60 "$PROGS/api_order" fork "$T/f.ctx" > f.out 2> f.err || fail "api_order fork: $(cat f.err)"
+printf 'child events .\nparent events A.\n' > f.expect
+same f.expect f.out
+# a second request while one is in progress: EBUSY at once (the first waits for the
+# program's critical section and then succeeds)
+bg "$PROGS/api_blcr" hold "$T/x" > hold.out 2> hold.err
+P=$!
+wait_runtime $P
+wait_lines hold.out 1
+bg within 60 "$CR_CHECKPOINT" -t 30 -f first.ctx $P
+FIRST=$!
+i=0; until grep -qs "^cr-busy:" /proc/$P/task/*/comm; do i=$((i+1)); [ $i -lt 600 ] || fail "the first request never started"; sleep 0.05; done
+expect_refusal 16 "process $P is being checkpointed for process $FIRST|process $P is being checkpointed for process [0-9]+; try again" \
+    "$CR_CHECKPOINT" -f second.ctx $P
+wait $FIRST || fail "the first request failed"
+"$CR_INFO" -q first.ctx || fail "the first request wrote no valid file"
+[ ! -e second.ctx ] || fail "the refused request left a file"
+wait_gone $P
+grep -qx left hold.out || fail "the program was harmed: $(cat hold.out hold.err)"
+within 30 "$PROGS/api_errors" > e.out 2>&1 || { cat e.out >&2; fail "API error paths"; }
+grep -qx "0 failures" e.out || fail "api_errors: $(cat e.out)"
+pass
