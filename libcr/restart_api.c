@@ -1,7 +1,7 @@
 /* libcr.so's restart half (BLCR's cr_request_restart and friends).
  *
  * The restart is cr_restart(1)'s: the request starts it for the caller, on the context
- * file behind args->cr_fd (as /proc/self/fd/3; a pipe is first copied into a memfd),
+ * file behind args->cr_fd (its --fd 3; a pipe is first copied into a memfd),
  * with --relocate for the relocation list.  It reports back through its own hooks on
  * a pipe, so that its stdio stays the caller's (a restored process takes over the
  * stdio of cr_restart that leads outside):
@@ -134,9 +134,9 @@ static int check_args(const cr_restart_args_t *a)
     if (rl && rl->count > CR_MAX_RSTRT_RELOC)
         return EINVAL;
     for (unsigned i = 0; rl && i < rl->count; i++)
-        if (!rl->path[i].oldpath || !rl->path[i].newpath || strchr(rl->path[i].oldpath, '=') ||
-            rl->path[i].oldpath[0] != '/' || rl->path[i].newpath[0] != '/')
-            return EINVAL; /* cr_restart takes OLD=NEW, both absolute */
+        if (!rl->path[i].oldpath || !rl->path[i].newpath || rl->path[i].oldpath[0] != '/' ||
+            rl->path[i].newpath[0] != '/')
+            return EINVAL; /* cr_restart takes two absolute paths */
     return 0;
 }
 
@@ -205,40 +205,60 @@ static void argv_free(struct argv_buf *a)
         free(a->own[i]);
 }
 
-static int build_argv(struct argv_buf *a, const cr_restart_args_t *args, int tree)
+/* OLD=NEW as cr_restart reads it: a backslash before each '=' and backslash of a path. */
+static char *relocation_arg(const char *old, const char *new)
+{
+    size_t n = strlen("--relocate=") + 2 * (strlen(old) + strlen(new)) + 2;
+    char *s = malloc(n), *w = s;
+    if (!s)
+        return NULL;
+    w += sprintf(w, "--relocate=");
+    for (int half = 0; half < 2; half++) {
+        for (const char *r = half ? new : old; *r; r++) {
+            if (*r == '=' || *r == '\\')
+                *w++ = '\\';
+            *w++ = *r;
+        }
+        if (!half)
+            *w++ = '=';
+    }
+    *w = 0;
+    return s;
+}
+
+/* cr_restart's command line.  tree_file: the file holds a tree (or the old pids are
+ * asked for), which cr_restart restores with its groups and sessions as saved;
+ * handover: the process is to become the caller's child (see the top of this file). */
+static int build_argv(struct argv_buf *a, const cr_restart_args_t *args, int tree_file, int handover)
 {
     char *s;
     if (push(a, restart_prog()) < 0 || push(a, "--quiet") < 0)
         return -1;
     const struct cr_rstrt_relocate *rl = args->cr_relocate;
     for (unsigned i = 0; rl && i < rl->count; i++)
-        if (asprintf(&s, "--relocate=%s=%s", rl->path[i].oldpath, rl->path[i].newpath) < 0 ||
-            push_own(a, s) < 0)
+        if (push_own(a, relocation_arg(rl->path[i].oldpath, rl->path[i].newpath)) < 0)
             return -1;
-    /* the old pids: cr_restart's --restore-pid, which restores pgids and sids with them.
-     * TODO(cr_restart): --restore-pgid/--restore-sid alone; today a group or session
-     * leader leads a new one, named by its new pid. */
     if (push(a, args->cr_flags & CR_RSTRT_RESTORE_PID ? "--restore-pid" : "--no-restore-pid") < 0)
         return -1;
-    if (!tree) {
-        /* stopped until it is the caller's child (see the top of this file) */
+    /* without the flags, as in BLCR, the process stays in the requester's group and
+     * session (cr_restart's, which has the caller's); a tree keeps its own */
+    if (!tree_file && ((!(args->cr_flags & CR_RSTRT_RESTORE_PGID) && push(a, "--no-restore-pgid") < 0) ||
+                       (!(args->cr_flags & CR_RSTRT_RESTORE_SID) && push(a, "--no-restore-sid") < 0)))
+        return -1;
+    if (handover) {
+        /* stopped until it is the caller's child; cr_signal is sent then */
         if (push(a, "--stop") < 0)
             return -1;
-    } else {
-        /* cr_restart signals every process of a tree; the four it knows */
-        static const struct { int sig; const char *opt; } known[] = {
-            { SIGSTOP, "--stop" }, { SIGTERM, "--term" }, { SIGKILL, "--kill" }, { SIGCONT, "--cont" }
-        };
-        for (size_t i = 0; i < sizeof known / sizeof *known; i++)
-            if (args->cr_signal == known[i].sig && push(a, known[i].opt) < 0)
-                return -1;
+    } else if (args->cr_signal) {
+        if (asprintf(&s, "--signal=%d", args->cr_signal) < 0 || push_own(a, s) < 0)
+            return -1;
     }
     if (asprintf(&s, "--run-on-success=echo ok $$ >&%d", NOTE_FD) < 0 || push_own(a, s) < 0)
         return -1;
     if (asprintf(&s, "--run-on-failure=printf 'fail %%s %%s\\n' \"$CR_RESTART_ERRNO\" "
                      "\"$CR_RESTART_ERROR\" >&%d", NOTE_FD) < 0 || push_own(a, s) < 0)
         return -1;
-    if (asprintf(&s, "/proc/self/fd/%d", SRC_FD) < 0 || push_own(a, s) < 0)
+    if (asprintf(&s, "--fd=%d", SRC_FD) < 0 || push_own(a, s) < 0)
         return -1;
     return 0;
 }
@@ -361,8 +381,8 @@ API int cr_request_restart(cr_restart_args_t *args, cr_restart_handle_t *handle)
     struct sigaction chld;
     int no_children = sigaction(SIGCHLD, NULL, &chld) == 0 &&
                       (chld.sa_handler == SIG_IGN || (chld.sa_flags & SA_NOCLDWAIT));
-    r->tree = (args->cr_flags & CR_RSTRT_RESTORE_PID) || no_children ||
-              (!stream && is_tree_file(args->cr_fd));
+    int tree_file = (args->cr_flags & CR_RSTRT_RESTORE_PID) || (!stream && is_tree_file(args->cr_fd));
+    r->tree = tree_file || no_children;
     char link[64];
     snprintf(link, sizeof link, "/proc/self/fd/%d", args->cr_fd);
     ssize_t len = readlink(link, r->src, sizeof r->src - 1);
@@ -371,7 +391,7 @@ API int cr_request_restart(cr_restart_args_t *args, cr_restart_handle_t *handle)
     struct argv_buf a = { .n = 0 }, at = { .n = 0 }; /* cr_restart's for one process, a tree */
     char **env = helper_env();
     int pfd[2] = { -1, -1 }, e = 0;
-    if (!env || build_argv(&a, args, r->tree) < 0 || build_argv(&at, args, 1) < 0)
+    if (!env || build_argv(&a, args, 0, !no_children) < 0 || build_argv(&at, args, 1, 0) < 0)
         e = ENOMEM;
     else if (pipe2(pfd, O_CLOEXEC) < 0)
         e = errno;
@@ -394,8 +414,8 @@ API int cr_request_restart(cr_restart_args_t *args, cr_restart_handle_t *handle)
                 _exit(note_fail(NOTE_FD, errno, "cannot read the context file"));
             close(m);
         }
-        int tree = r->tree || (stream && is_tree_file(SRC_FD));
-        if (tree) {
+        tree_file = tree_file || (stream && is_tree_file(SRC_FD));
+        if (tree_file || no_children) {
             /* a tree stays under cr_restart: it need not be the caller's child (it
              * would be a zombie there, for the caller to reap without knowing it) */
             pid_t g = fork();
@@ -410,7 +430,7 @@ API int cr_request_restart(cr_restart_args_t *args, cr_restart_handle_t *handle)
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
-        execve(a.v[0], tree ? at.v : a.v, env);
+        execve(a.v[0], tree_file ? at.v : a.v, env);
         _exit(note_fail(NOTE_FD, errno, "cannot run cr_restart"));
     }
     if (!e && r->tree) { /* the intermediate child, gone at once */
@@ -550,10 +570,7 @@ static void finish_restored(struct rstrt *r, pid_t hook)
             snprintf(r->log, sizeof r->log, "cr_restart restored the tree, which has already ended");
             return;
         }
-        r->pid = root;
-        if (r->signal && r->signal != SIGSTOP && r->signal != SIGTERM && r->signal != SIGKILL &&
-            r->signal != SIGCONT)
-            kill(r->pid, r->signal);
+        r->pid = root; /* cr_restart has sent cr_signal (--signal) */
         return;
     }
     /* cr_restart stopped, so that it cannot reap the process while it changes hands */
