@@ -6,21 +6,24 @@
  *                                  cr_request_checkpoint + cr_poll_checkpoint; going on,
  *                                  it tells its parent (SIGUSR1) and waits on FD to end.
  *                                  Restarted, it finishes the N steps (and its callback
- *                                  writes cr_get_restart_info()'s src into OUT.src).
+ *                                  writes cr_get_restart_info()'s src into OUT.src, and
+ *                                  whether it leads its session into OUT.sid).
+ *                                  HARNESS_SETSID set: it starts a session first.
  *   harness run OUT N K CTX [OLD NEW]
  *                                  starts a worker, kills it once it has checkpointed
  *                                  (moves the directory OLD to NEW, if given), restarts
  *                                  it from CTX with cr_request_restart (relocating OLD
  *                                  to NEW) + cr_poll_restart, waits for the restarted
  *                                  process as its parent and prints "status S", S the
- *                                  exit status.  HARNESS_NO_RELOCATE set: moves, but
- *                                  does not tell the restart; HARNESS_SIGNAL: the
- *                                  restart's cr_signal; HARNESS_PIPE: the context
- *                                  file goes through a pipe that the harness fills
- *                                  after the request; HARNESS_IGNORE_CHLD: the harness
- *                                  ignores SIGCHLD and only sees the worker end;
- *                                  HARNESS_ANY_PID: the pid may
- *                                  be cr_restart's, standing in for an ended worker.
+ *                                  exit status.  In the environment:
+ *                                    HARNESS_NO_RELOCATE  move, but do not tell the restart
+ *                                    HARNESS_SIGNAL, HARNESS_FLAGS  cr_signal, cr_flags
+ *                                    HARNESS_PIPE  the context file goes through a pipe
+ *                                        that the harness fills after the request
+ *                                    HARNESS_IGNORE_CHLD  ignore SIGCHLD: the harness
+ *                                        only sees the worker end, prints "ended"
+ *                                    HARNESS_ANY_PID  the pid may be cr_restart's,
+ *                                        standing in for an ended worker
  *   harness fail CTX               restarts from a context file that must fail, and
  *                                  prints "errno E" and the log of the restart.
  *   harness tree CTX               restarts a tree file, prints "root COMM" and, once
@@ -58,6 +61,13 @@ static int on_checkpoint(void *arg)
             dprintf(fd, "%s\n", ri && ri->src ? ri->src : "(none)");
             close(fd);
         }
+        /* whether it leads its session again (CR_RSTRT_RESTORE_SID), into OUT.sid */
+        snprintf(path, sizeof path, "%s.sid", out_path);
+        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd >= 0) {
+            dprintf(fd, "%s\n", getsid(0) == getpid() ? "leader" : "member");
+            close(fd);
+        }
     }
     return 0;
 }
@@ -65,6 +75,8 @@ static int on_checkpoint(void *arg)
 static int child(const char *out, int n, int k, const char *ctx, int fd_parent)
 {
     out_path = out;
+    if (getenv("HARNESS_SETSID") && setsid() < 0)
+        die("setsid");
     if (cr_init() < 0)
         die("cr_init");
     if (cr_register_callback(on_checkpoint, NULL, CR_THREAD_CONTEXT) < 0)
@@ -140,6 +152,7 @@ static pid_t restart(const char *ctx, struct cr_rstrt_relocate *reloc, char **lo
     args.cr_fd = fd;
     args.cr_relocate = reloc;
     args.cr_signal = getenv("HARNESS_SIGNAL") ? atoi(getenv("HARNESS_SIGNAL")) : 0;
+    args.cr_flags = getenv("HARNESS_FLAGS") ? (unsigned)atoi(getenv("HARNESS_FLAGS")) : 0;
     int p[2] = { -1, -1 };
     if (getenv("HARNESS_PIPE")) { /* the file through a pipe we fill after the request */
         if (pipe(p) < 0)

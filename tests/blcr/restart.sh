@@ -19,6 +19,16 @@ same "$T/ref.out" "$T/out"
 [ "$(cat "$T/out.src")" = "$(readlink -f "$T/w.ctx")" ] \
     || fail "cr_get_restart_info() says src '$(cat "$T/out.src")', not $T/w.ctx"
 
+# a worker that led its session: with CR_RSTRT_RESTORE_SID it leads a new one, without
+# it stays in the session of its new parent, as with BLCR
+HARNESS_SETSID=1 HARNESS_FLAGS=8 within 120 "$H" run "$T/out.sid" 40 15 "$T/sid.ctx" > "$T/sid.log" 2>&1 \
+    || fail "harness with RESTORE_SID: $(cat "$T/sid.log")"
+[ "$(cat "$T/sid.log")" = "status $rc_ref" ] || fail "with RESTORE_SID the harness said '$(cat "$T/sid.log")'"
+[ "$(cat "$T/out.sid.sid")" = leader ] || fail "with CR_RSTRT_RESTORE_SID the worker is a $(cat "$T/out.sid.sid")"
+HARNESS_SETSID=1 within 120 "$H" run "$T/out.nosid" 40 15 "$T/nosid.ctx" > "$T/nosid.log" 2>&1 \
+    || fail "harness without RESTORE_SID: $(cat "$T/nosid.log")"
+[ "$(cat "$T/out.nosid.sid")" = member ] || fail "without CR_RSTRT_RESTORE_SID the worker is a $(cat "$T/out.nosid.sid")"
+
 # BLCR's cr_fd may be a pipe: the harness fills it after the request (the library
 # must not wait for it to end before the request returns)
 HARNESS_PIPE=1 within 120 "$H" run "$T/out.pipe" 40 15 "$T/p.ctx" > "$T/pipe.log" 2>&1 \
