@@ -26,7 +26,7 @@
  *                                        standing in for an ended worker
  *   harness fail CTX               restarts from a context file that must fail, and
  *                                  prints "errno E" and the log of the restart.
- *   harness tree CTX               restarts a tree file, prints "root COMM" and, once
+ *   harness tree CTX               restarts a tree file, prints "root PROGRAM" and, once
  *                                  the root is gone, "ended".
  * Each wait is bounded (60 s). */
 #include <libcr.h>
@@ -344,14 +344,15 @@ static int tree(const char *ctx)
         printf("restart failed: %s (%d): %s\n", cr_strerror(errno), errno, log ? log : "");
         return 1;
     }
-    char path[64], comm[64] = "";
-    snprintf(path, sizeof path, "/proc/%d/comm", (int)r);
+    /* its command line is in its restored memory (its comm may not be back yet) */
+    char path[64], cmd[64] = "";
+    snprintf(path, sizeof path, "/proc/%d/cmdline", (int)r);
     FILE *f = fopen(path, "re");
-    if (!f || !fgets(comm, sizeof comm, f))
+    if (!f || !fread(cmd, 1, sizeof cmd - 1, f))
         die("the restarted root is not there");
     fclose(f);
     int status;
-    printf("root %s", comm);
+    printf("root %s\n", cmd); /* its first word */
     if (waitpid(r, &status, WNOHANG) != -1 || errno != ECHILD)
         printf("the root of a tree is our child\n");
     for (int i = 0; i < 6000 && kill(r, 0) == 0; i++) {
