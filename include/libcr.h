@@ -124,7 +124,8 @@ int cr_poll_checkpoint(cr_checkpoint_handle_t *handle, struct timeval *timeout);
 int cr_forward_checkpoint(cr_scope_t scope, pid_t target);
 
 /* Restart from a context file (done by cr_restart(1), started for the caller): the
- * restarted process becomes the caller's child; the poll and the reap give its pid. */
+ * restarted process becomes the caller's child (a tree: see libcr(3)); the poll and
+ * the reap give its pid. */
 #define cr_initialize_restart_args_t(a) cri_init_restart_args_t(CR_RESTART_ARGS_VERSION, (a))
 int cri_init_restart_args_t(cr_version_t version, cr_restart_args_t *args);
 int cr_request_restart(cr_restart_args_t *args, cr_restart_handle_t *handle);
