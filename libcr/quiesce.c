@@ -75,6 +75,25 @@ ssize_t cr_read_text(const char *path, char *buf, size_t cap)
     return n;
 }
 
+int cr_each_number(const char *path, int (*each)(long n, void *arg), void *arg)
+{
+    int dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return -1;
+    char buf[4096] __attribute__((aligned(8)));
+    long got;
+    int stop = 0;
+    while (!stop && (got = syscall(SYS_getdents64, dfd, buf, sizeof buf)) > 0)
+        for (long off = 0; !stop && off < got;) {
+            struct dirent64 *de = (struct dirent64 *)(buf + off);
+            off += de->d_reclen;
+            if (de->d_name[0] >= '0' && de->d_name[0] <= '9')
+                stop = each(strtol(de->d_name, NULL, 10), arg);
+        }
+    close(dfd);
+    return stop;
+}
+
 uint64_t cr_now_ms(void)
 {
     struct timespec ts;

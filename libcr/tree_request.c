@@ -322,6 +322,8 @@ static int rescan(struct crtree *t, pid_t root, int *added)
     return 0;
 }
 
+static int shared_tables(struct crtree *t, int with_vm);
+
 int crtree_find(struct crtree *t, pid_t pid, int scope, int fd, unsigned timeout_ms, unsigned flags)
 {
     memset(t, 0, sizeof *t);
@@ -348,6 +350,9 @@ int crtree_find(struct crtree *t, pid_t pid, int scope, int fd, unsigned timeout
                        "out, with its descendants: nothing to checkpoint", (int)pid, (int)tracee);
         return say(t, ESRCH, "no process %d", (int)pid);
     }
+    if ((rc = shared_tables(t, 0)) < 0) /* (a child made by a bare clone() has no runtime:
+                                            say what it shares first) */
+        return rc;
     int live = 0;
     for (int i = 0; i < t->n; i++) {
         struct pstat ps;
@@ -565,9 +570,37 @@ static int pty_master_index(pid_t pid, int fd, const char *link)
     return f ? atoi(f + 10) : -1;
 }
 
+/* Two processes that share what clone() lets them share without being threads of one
+ * process (CLONE_FILES, CLONE_FS, CLONE_VM: vfork) would come back with a copy each:
+ * refused, naming them, rather than restored apart.  Before the freeze (with_vm 0), a
+ * vfork() child is let be: the freeze waits for its exec. */
+static int shared_tables(struct crtree *t, int with_vm)
+{
+    static const struct { int type; const char *what; } kinds[] = {
+        { KCMP_VM, "their memory (a vfork() child not yet exec'd, or clone(CLONE_VM)): "
+                   "checkpoint again once it has exec'd or ended" },
+        { KCMP_FILES, "one table of file descriptors (clone(CLONE_FILES))" },
+        { KCMP_FS, "one working directory, root and umask (clone(CLONE_FS))" },
+    };
+    for (int i = 0; i < t->n; i++)
+        for (int j = i + 1; j < t->n && !t->m[i].zombie; j++)
+            for (size_t k = with_vm ? 0 : 1; !t->m[j].zombie && k < sizeof kinds / sizeof *kinds; k++)
+                if (syscall(SYS_kcmp, t->m[i].pid, t->m[j].pid, kinds[k].type, 0, 0) == 0) {
+                    char a[16], b[16];
+                    return say(t, ENOTSUP, "processes %d (%s) and %d (%s) share %s; this "
+                               "version cannot restore that", (int)t->m[i].pid,
+                               comm_of(t->m[i].pid, a), (int)t->m[j].pid,
+                               comm_of(t->m[j].pid, b), kinds[k].what);
+                }
+    return 0;
+}
+
 static int analyse(struct crtree *t, struct cr_ctl_prepare *prep)
 {
     memset(prep, 0, sizeof *prep);
+    int rc = shared_tables(t, 1);
+    if (rc < 0)
+        return rc;
     struct stat dest;
     fstat(t->fd, &dest);
     /* the tree's stdio: its root's fds 0-2 on a terminal, pipe or socket */
