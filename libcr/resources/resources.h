@@ -152,10 +152,12 @@ int stdio_source(struct fd_scan *s, int fd, const struct stat *st);
  * come back disconnected (or refused with --pipes=refuse). */
 int save_disconnected(struct dump *d, const struct cr_fd_probe *p, int terminal);
 
-/* pipe.c: the capacity of the pipe at fd; the bytes waiting in it, copied (nothing is
- * consumed) into the scratch (*data).  0 or -errno with the message in d. */
+/* pipe.c: the capacity of the pipe at fd (or -errno with the message in d); a record
+ * of kind for it with pos its capacity and, with_data, the bytes waiting in it, copied
+ * (nothing is consumed) as its extra: 0 and *out, or -errno with the message in d. */
 int pipe_capacity(struct dump *d, int fd);
-int pipe_buffered(struct dump *d, int fd, int cap, const char **data, size_t *len);
+int pipe_record(struct dump *d, int fd, uint32_t kind, const char *path, int cap, int with_data,
+                struct ctx_fd **out);
 
 /* file.c: a file opened by path must still be there (or be relocated). */
 int check_path(const struct ctx_fd *f, const struct cr_restart_opts *o, char *err, size_t len);
