@@ -178,7 +178,10 @@ void cr_restore_posix_timers(void)
         if (id != t->id) {
             if (id >= 0)
                 syscall(SYS_timer_delete, id);
-            fprintf(stderr, "slurm-cr: POSIX timer %d could not be made again with its id\n", t->id);
+            char msg[96]; /* no stdio: a stopped thread may hold stderr's lock */
+            int n = snprintf(msg, sizeof msg, "slurm-cr: POSIX timer %d could not be made "
+                             "again with its id\n", t->id);
+            (void)!write(2, msg, (size_t)n);
             continue;
         }
         if (t->spec.it_value.tv_sec || t->spec.it_value.tv_nsec)
