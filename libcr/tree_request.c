@@ -372,9 +372,9 @@ static const char *comm_of(pid_t pid, char *buf)
 #define UNREADY_GRACE_MS 2000
 
 /* A process stopped by SIGSTOP (state T) cannot answer: it is continued once its
- * parent, a process of the tree, is frozen (the parent may still see a SIGCHLD or a
- * wait() report for the continue and the stop again), and its runtime stops it again
- * before it runs the program (CR_CTL_STOPPED).  One whose parent is outside (a shell,
+ * parent, a process of the tree, is frozen (which takes back the SIGCHLD and wait()
+ * report that causes: stopped_children.c), and its runtime stops it again before it
+ * runs the program (CR_CTL_STOPPED).  One whose parent is outside (a shell,
  * slurmstepd: they would see it go on), that a debugger stopped, or whose own SIGCONT
  * handler would run, is refused.  Returns 1 to wait for the parent, 0 to go on, or
  * -errno. */
