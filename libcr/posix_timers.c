@@ -99,7 +99,8 @@ int cr_save_posix_timers(char *msg, size_t msglen)
         return 0;
     buf[n] = 0;
     struct cr_posix_timer *t = NULL;
-    for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+    char *save = NULL; /* strtok_r: strtok's state is the program's, which may be in one */
+    for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         if (!strncmp(line, "ID: ", 4)) {
             if (crt.ntimers == CR_MAX_POSIX_TIMERS) {
                 snprintf(msg, msglen, "more than %d POSIX timers", CR_MAX_POSIX_TIMERS);

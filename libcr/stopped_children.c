@@ -46,6 +46,25 @@ static int read_text(const char *path, char *buf, size_t cap)
     return 0;
 }
 
+/* The numeric entries of a /proc directory, through fn; with getdents64, as opendir
+ * would malloc while the other threads are frozen (one may hold malloc's lock). */
+static void each_number(const char *dir, void (*fn)(pid_t n, void *arg), void *arg)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    char buf[4096];
+    long n;
+    while ((n = syscall(SYS_getdents64, fd, buf, sizeof buf)) > 0)
+        for (long off = 0; off < n;) {
+            struct dirent64 *d = (struct dirent64 *)(buf + off);
+            off += d->d_reclen;
+            if (d->d_name[0] >= '0' && d->d_name[0] <= '9')
+                fn((pid_t)atoi(d->d_name), arg);
+        }
+    close(fd);
+}
+
 /* The state letter of a process /proc names host_pid, or 0. */
 static char state_of(pid_t host_pid)
 {
@@ -59,20 +78,21 @@ static char state_of(pid_t host_pid)
 
 /* T when every thread of host_pid is stopped: the stop is complete, and reported to
  * the parent, only once the last one stops. */
+static void thread_stopped(pid_t tid, void *all)
+{
+    if (state_of(tid) != 'T')
+        *(int *)all = 0;
+}
+
 static char group_state(pid_t host_pid)
 {
     char path[64], st = state_of(host_pid);
     if (st != 'T')
         return st;
     snprintf(path, sizeof path, "/proc/%d/task", (int)host_pid);
-    DIR *d = opendir(path);
-    struct dirent *e;
-    while (d && (e = readdir(d)))
-        if (e->d_name[0] >= '0' && e->d_name[0] <= '9' && state_of((pid_t)atoi(e->d_name)) != 'T')
-            st = 'R';
-    if (d)
-        closedir(d);
-    return st;
+    int all = 1;
+    each_number(path, thread_stopped, &all);
+    return all ? 'T' : 'R';
 }
 
 /* The state of our child `pid` (our numbering: /proc may be another pid namespace's). */
@@ -96,6 +116,32 @@ static int stop_reported(pid_t pid)
     return waitid(P_PID, (id_t)pid, &si, WSTOPPED | WNOHANG | WNOWAIT) == 0 && si.si_pid == pid;
 }
 
+/* The stopped children of one thread of the process (its /proc children list). */
+static void note_children_of(pid_t tid, void *arg)
+{
+    (void)arg;
+    char path[64], buf[4096];
+    snprintf(path, sizeof path, "/proc/self/task/%d/children", (int)tid);
+    if (read_text(path, buf, sizeof buf) < 0)
+        return;
+    char *save = NULL; /* strtok_r: strtok's state is the program's */
+    for (char *tok = strtok_r(buf, " \n", &save); tok && nstopped < CR_MAX_STOPPED_CHILDREN;
+         tok = strtok_r(NULL, " \n", &save)) {
+        pid_t host = (pid_t)atoi(tok);
+        char status[2048];
+        snprintf(path, sizeof path, "/proc/%d/status", (int)host);
+        if (state_of(host) != 'T' || read_text(path, status, sizeof status) < 0)
+            continue;
+        char *ns = strstr(status, "\nNSpid:"), *eol = ns ? strchr(ns + 1, '\n') : NULL;
+        if (eol)
+            *eol = 0;
+        char *last = ns ? strrchr(ns, '\t') : NULL;
+        pid_t pid = last ? (pid_t)atoi(last + 1) : host;
+        stopped[nstopped].pid = pid;
+        stopped[nstopped++].reported = stop_reported(pid);
+    }
+}
+
 void cr_stopped_children_save(void)
 {
     nstopped = 0;
@@ -103,34 +149,7 @@ void cr_stopped_children_save(void)
     char status[2048];
     char *shd = read_text("/proc/self/status", status, sizeof status) == 0 ? strstr(status, "\nShdPnd:") : NULL;
     sigchld_was_pending = shd && (strtoull(shd + 8, NULL, 16) >> (SIGCHLD - 1) & 1);
-    DIR *d = opendir("/proc/self/task");
-    if (!d)
-        return;
-    struct dirent *e;
-    while ((e = readdir(d)) && nstopped < CR_MAX_STOPPED_CHILDREN) {
-        char path[300], buf[4096];
-        if (e->d_name[0] < '0' || e->d_name[0] > '9')
-            continue;
-        snprintf(path, sizeof path, "/proc/self/task/%s/children", e->d_name);
-        if (read_text(path, buf, sizeof buf) < 0)
-            continue;
-        for (char *tok = strtok(buf, " \n"); tok && nstopped < CR_MAX_STOPPED_CHILDREN;
-             tok = strtok(NULL, " \n")) {
-            pid_t host = (pid_t)atoi(tok);
-            char status[2048];
-            snprintf(path, sizeof path, "/proc/%d/status", (int)host);
-            if (state_of(host) != 'T' || read_text(path, status, sizeof status) < 0)
-                continue;
-            char *ns = strstr(status, "\nNSpid:"), *eol = ns ? strchr(ns + 1, '\n') : NULL;
-            if (eol)
-                *eol = 0;
-            char *last = ns ? strrchr(ns, '\t') : NULL;
-            pid_t pid = last ? (pid_t)atoi(last + 1) : host;
-            stopped[nstopped].pid = pid;
-            stopped[nstopped++].reported = stop_reported(pid);
-        }
-    }
-    closedir(d);
+    each_number("/proc/self/task", note_children_of, NULL);
 }
 
 int cr_stopped_children_signal(const siginfo_t *si)
