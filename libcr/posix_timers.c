@@ -56,15 +56,23 @@ void cr_posix_timers_init(void)
     dl_iterate_phdr(find_glibc_data, NULL);
 }
 
+/* Whether p looks like the owner field of a locked pthread mutex (lock word 1 or 2
+ * two ints before, a user count after): the helper holds glibc's lock of its timer
+ * list while it starts a thread, and that lock names it too. */
+static int held_mutex_owner(const pid_t *p, const char *start)
+{
+    return (const char *)(p - 2) >= start && (p[-2] == 1 || p[-2] == 2) && p[1] >= 1;
+}
+
 /* The one int of glibc's data holding tid, or NULL (none, or several). */
 static pid_t *glibc_tid_var(pid_t tid)
 {
     pid_t *found = NULL;
     int n = 0;
     for (int i = 0; i < nglibc_data; i++)
-        for (size_t off = 0; off + sizeof(pid_t) <= glibc_data[i].len; off += sizeof(pid_t)) {
+        for (size_t off = 0; off + 2 * sizeof(pid_t) <= glibc_data[i].len; off += sizeof(pid_t)) {
             pid_t *p = (pid_t *)(glibc_data[i].start + off);
-            if (*p == tid && n++ == 0)
+            if (*p == tid && !held_mutex_owner(p, glibc_data[i].start) && n++ == 0)
                 found = p;
         }
     return n == 1 ? found : NULL;

@@ -1,13 +1,15 @@
 /* Attributes the kernel keeps per thread or per process and a restart would otherwise
  * take from cr_restart: nice, scheduling policy, CPU affinity, timer slack, keep-caps,
  * no-new-privs, the parent-death signal, the persona; and per process the THP switch,
- * oom_score_adj, the private expedited membarrier registrations and whether it is dumpable (PR_SET_DUMPABLE 0 also closes its /proc
- * files to itself: the dump makes it dumpable for its length).  Each thread records its own in its slot while it is stopped
- * (they are per thread: the manager's own would be read otherwise) and puts them back
- * in the restored copy; the process's are the manager's to keep and put back.  They
- * live in the runtime's memory, which the image holds.  Putting back is best effort
- * where Linux asks for privilege (a lower nice, a real-time policy), as for rlimits,
- * and the CPU affinity stays within what the restart was given. */
+ * oom_score_adj, its private expedited membarrier registrations and whether it is
+ * dumpable (PR_SET_DUMPABLE 0 also closes its /proc
+ * files to itself: the dump makes it dumpable for its length).  Each thread records
+ * its own in its slot while it is stopped (they are per thread: the manager's own
+ * would be read otherwise) and puts them back in the restored copy; the process's
+ * are the manager's to keep and put back.  They live in the runtime's memory, which
+ * the image holds.  Putting back is best effort where Linux asks for privilege (a
+ * lower nice, a real-time policy), as for rlimits, and the CPU affinity stays within
+ * what the restart was given. */
 #define _GNU_SOURCE
 #include "runtime.h"
 

@@ -400,10 +400,26 @@ static const char *comm_of(pid_t pid, char *buf)
 /* How long a process may be without its runtime up (exec'ing, or just started) */
 #define UNREADY_GRACE_MS 2000
 
+/* Whether the runtime is loaded in pid (its control socket may not be up yet: a
+ * child stopped as it was forked); 1 when its map cannot be read. */
+static int has_runtime_mapped(pid_t pid)
+{
+    char path[64], line[512];
+    snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return 1;
+    int found = 0;
+    while (!found && fgets(line, sizeof line, f))
+        found = strstr(line, "/libcr_run.so") != NULL;
+    fclose(f);
+    return found;
+}
+
 /* A process stopped by SIGSTOP (state T) cannot answer: it is continued once its
- * parent, a process of the tree, is frozen (the parent may still see a SIGCHLD or a
- * wait() report for the continue and the stop again), and its runtime stops it again
- * before it runs the program (CR_CTL_STOPPED).  One whose parent is outside (a shell,
+ * parent, a process of the tree, is frozen (which takes back the SIGCHLD and wait()
+ * report that causes: stopped_children.c), and its runtime stops it again before it
+ * runs the program (CR_CTL_STOPPED).  One whose parent is outside (a shell,
  * slurmstepd: they would see it go on), that a debugger stopped, or whose own SIGCONT
  * handler would run, is refused.  Returns 1 to wait for the parent, 0 to go on, or
  * -errno. */
@@ -426,6 +442,10 @@ static int continue_stopped(struct crtree *t, int i)
                    "continuing it for the checkpoint would run its handler; continue it "
                    "(kill -CONT %d) and checkpoint then", (int)m->pid, comm_of(m->pid, c),
                    t->scope == CTX_SCOPE_TREE ? "tree" : "group", (int)m->pid);
+    if (!has_runtime_mapped(m->pid))
+        return say(t, ENOTSUP, "process %d (%s) of the %s is stopped and not running under "
+                   "cr_run (no slurm-cr runtime in it): start it with 'cr_run PROGRAM'",
+                   (int)m->pid, comm_of(m->pid, c), t->scope == CTX_SCOPE_TREE ? "tree" : "group");
     int parent = find_member(t, m->ppid);
     if (parent < 0 || t->m[parent].zombie)
         return say(t, EBUSY, "process %d (%s) is stopped, and its parent is not in the "
@@ -927,8 +947,11 @@ void crtree_commit(struct crtree *t, int signal)
 
 void crtree_close(struct crtree *t)
 {
-    for (int i = 0; i < t->n; i++)
+    for (int i = 0; i < t->n; i++) {
+        if (t->m[i].stopped && !t->m[i].connected)
+            kill(t->m[i].pid, SIGSTOP); /* continued, and its runtime never took it in hand */
         crq_close(&t->m[i].q);
+    }
     free(t->m);
     free(t->seen);
     t->m = NULL;
