@@ -463,14 +463,16 @@ static int shared_in_tree(const struct dump *d, int fd)
     return n > 1;
 }
 
-/* One peek (past the last, SO_PEEK_OFF) of up to len bytes into to; the fds in flight with it in
- * fds[] (*nfds; copies the caller closes), its sender in sa.  Bytes, or -1 (errno). */
+/* One peek (past the last, SO_PEEK_OFF) of up to len bytes into to; the fds in flight
+ * with it in fds[] (*nfds, at most CTX_SOCK_FILES_MAX; copies the caller closes), its
+ * sender in sa.  Bytes, or -1 (errno). */
 static ssize_t peek_at(int fd, int type, char *to, size_t len, struct sockaddr_storage *sa,
                        socklen_t *salen, int *fds, int *nfds, struct ucred *cred, int *flags)
 {
     union {
         struct cmsghdr h;
-        char b[CMSG_SPACE(sizeof(int) * CTX_SOCK_FILES_MAX) + CMSG_SPACE(sizeof(struct ucred))];
+        /* and room for what else comes with a datagram (IP_PKTINFO, timestamps...) */
+        char b[CMSG_SPACE(sizeof(int) * CTX_SOCK_FILES_MAX) + CMSG_SPACE(sizeof(struct ucred)) + 512];
     } ctl;
     struct iovec iov = { to, len };
     struct msghdr mh = { .msg_name = sa, .msg_namelen = sizeof *sa, .msg_iov = &iov,
@@ -485,8 +487,16 @@ static ssize_t peek_at(int fd, int type, char *to, size_t len, struct sockaddr_s
     cred->pid = 0;
     for (struct cmsghdr *h = n < 0 ? NULL : CMSG_FIRSTHDR(&mh); h; h = CMSG_NXTHDR(&mh, h)) {
         if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS)
-            for (size_t k = 0; k < (h->cmsg_len - CMSG_LEN(0)) / sizeof(int); k++)
-                memcpy(&fds[(*nfds)++], CMSG_DATA(h) + k * sizeof(int), sizeof(int));
+            for (size_t k = 0; k < (h->cmsg_len - CMSG_LEN(0)) / sizeof(int); k++) {
+                int copy;
+                memcpy(&copy, CMSG_DATA(h) + k * sizeof(int), sizeof copy);
+                if (*nfds < CTX_SOCK_FILES_MAX)
+                    fds[(*nfds)++] = copy;
+                else { /* more than a message can hold: said as for a truncated one */
+                    close(copy);
+                    mh.msg_flags |= MSG_CTRUNC;
+                }
+            }
         else if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_CREDENTIALS)
             memcpy(cred, CMSG_DATA(h), sizeof *cred);
     }
@@ -547,7 +557,7 @@ ssize_t sock_peek_queue(struct dump *d, int fd, const char *what, int type, int 
         char *at = buf + used + 2 * hdr; /* room for the headers of two pieces */
         struct sockaddr_storage sa;
         socklen_t salen;
-        int fds[CTX_SOCK_FILES_MAX + 8], nfds, flags;
+        int fds[CTX_SOCK_FILES_MAX], nfds, flags;
         struct ucred cred;
         if (type == SOCK_STREAM && !room) { /* full: is there more? */
             char more;
