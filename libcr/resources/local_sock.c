@@ -166,14 +166,10 @@ int save_local_socket(struct dump *d, const struct sock_scan *ss, int fd, const 
     ssize_t queued = 0;
     if (so.type != SOCK_STREAM) { /* a stream socket here is not connected: nothing queued */
         struct sender_query q = { d, ss, fd, text };
-        queued = sock_peek_queue(d, fd, text, so.type, so.shutdown & 1, buf, bufsize, &so.nmsgs,
+        queued = sock_peek_queue(d, fd, text, so.type, so.shutdown & 1, 0, buf, bufsize, &so.nmsgs,
                                  so.domain == AF_UNIX ? unix_sender : udp_sender, &q);
         if (queued < 0)
             return (int)queued;
-        if (so.nmsgs && d->tree)
-            return fail(d, ENOTSUP, "fd %d (%s) has datagrams queued to it in a process of a "
-                        "tree, where it may be shared: this version sends them again only in a "
-                        "process checkpointed alone; let the program read them first", fd, text);
     }
     struct ctx_fd *r = sock_record(d, fd, CTX_FD_SOCKET, text, sizeof so + (size_t)queued, st);
     if (!r)

@@ -452,9 +452,7 @@ static ssize_t save_fd_in_flight(struct dump *d, int sock, const char *what, int
     return (ssize_t)(sizeof sf + (size_t)n + 1);
 }
 
-/* Whether another process of the tree has the socket of fd (sockets are not told
- * apart as shared open files: each process saves its own). */
-static int shared_in_tree(const struct dump *d, int fd)
+int shared_in_tree(const struct dump *d, int fd)
 {
     struct stat st;
     int n = 0;
@@ -532,7 +530,7 @@ static size_t put_piece(char *buf, size_t used, ssize_t *last, const char *src, 
 }
 
 ssize_t sock_peek_queue(struct dump *d, int fd, const char *what, int type, int rcv_shut,
-                        char *buf, size_t cap,
+                        int files_ok, char *buf, size_t cap,
                         uint32_t *nmsgs, int (*from)(void *arg, const struct sockaddr *a, socklen_t alen),
                         void *arg)
 {
@@ -583,10 +581,10 @@ ssize_t sock_peek_queue(struct dump *d, int fd, const char *what, int type, int 
         else if ((size_t)n > room)
             rc = fail(d, E2BIG, "fd %d (%s): more is queued to it than the %zu bytes that can be "
                       "saved", fd, what, cap);
-        else if (nfds && (d->tree || from))
+        else if (nfds && !files_ok)
             rc = fail(d, ENOTSUP, "fd %d (%s) has a file descriptor in flight (SCM_RIGHTS): this "
-                      "version sends one again only between the two ends of a socket pair of a "
-                      "process checkpointed alone; let the program receive it first", fd, what);
+                      "version sends one again only between the two ends of a socket pair that "
+                      "one process has alone; let the program receive it first", fd, what);
         if (rc < 0) {
             close_all(fds, nfds);
             break;
@@ -711,12 +709,13 @@ static int add_socket(struct dump *d, const struct sock_scan *ss, int fd, const 
     }
     if ((domain == AF_UNIX && si && peer_ours) || tcp_inside)
         /* both ends are ours: saved connected, with what is queued to this end */
-        return save_unix_pair(d, fd, st, si, domain, type, tcp_inside, here, there, buf, bufsize);
+        return save_unix_pair(d, fd, st, si, peer_si, domain, type, tcp_inside, here, there, buf,
+                              bufsize);
     if (domain == AF_UNIX && si && connected && !si->peer_ino &&
         (type == SOCK_DGRAM ? plen <= offsetof(struct sockaddr_un, sun_path) : si->shutdown == 3))
         /* its peer was closed: what it had sent is all there is (then EOF); a datagram
          * one's, when the peer had no name its datagrams would come from */
-        return save_unix_pair(d, fd, st, si, domain, type, 0, here, there, buf, bufsize);
+        return save_unix_pair(d, fd, st, si, NULL, domain, type, 0, here, there, buf, bufsize);
     int inet = domain == AF_INET || domain == AF_INET6;
     /* waiting in the backlog of a listening socket of the process: its accepted end
      * has no inode yet (a unix one is not shut down, as when it was accepted, closed) */
@@ -725,9 +724,9 @@ static int add_socket(struct dump *d, const struct sock_scan *ss, int fd, const 
         backlog_listener(ss, &peer, plen) >= 0) {
         snprintf(text, sizeof text, "%s connection %s -> %s, not accepted yet by fd %d",
                  sock_type_name(domain, type), here, there, backlog_listener(ss, &peer, plen));
-        if (d->tree)
-            return fail(d, ENOTSUP, "fd %d is a %s in a process of a tree: this version connects "
-                        "such a connection again only in a process checkpointed alone; accept "
+        if (shared_in_tree(d, fd))
+            return fail(d, ENOTSUP, "fd %d is a %s, shared by processes of the tree: this "
+                        "version connects such a connection again only for one process; accept "
                         "it before the checkpoint", fd, text);
         if (peer_unread || (domain == AF_UNIX && si->unread))
             return fail(d, ENOTSUP, "fd %d is a %s, with data sent on it that cannot be read "
