@@ -1,9 +1,10 @@
-/* Sockets whose whole state is in the process: unbound, bound, listening, or UDP
- * (connected or not).  Each comes back the same domain, type and protocol, with the
- * options the program changed, bound to the same address, listening or connected as
- * it was; the datagrams queued to a UDP socket are sent again from their senders,
- * which must be sockets of the process (the kernel takes a datagram's source address
- * from the socket that sends it). */
+/* Sockets whose whole state is in the process: unbound, bound, listening, UDP
+ * (connected or not), or connected to a socket of the process that has not accepted
+ * it yet (or a bound unix datagram one).  Each comes back the same domain, type and
+ * protocol, with the options the program changed, bound to the same address, listening
+ * with its backlog or connected as it was; the datagrams queued to a UDP or unix
+ * datagram socket are sent again from their senders, which must be sockets of the
+ * process (the kernel takes a datagram's source address from the socket that sends it). */
 #define _GNU_SOURCE
 #include "resources.h"
 
@@ -304,9 +305,10 @@ static void after_every_fd(struct child *c)
         if (img->fds[i]->kind != CTX_FD_SOCKET)
             continue;
         sock_state(img->fds[i], &so);
+        /* unix names are relative to it (the process enters it for good later) */
         if (so.domain == AF_UNIX && (so.nmsgs || (so.state & CTX_SOCK_CONNECT_LATE)) && chdir(cwd) < 0)
             child_fail(c, errno, "cannot enter the working directory %s: %s", cwd, strerror(errno));
-        if (so.state & CTX_SOCK_CONNECT_LATE) /* unix names: relative to it */
+        if (so.state & CTX_SOCK_CONNECT_LATE)
             connect_late(c, img->fds[i], &so);
     }
     for (uint32_t i = 0; i < img->proc->nfds; i++) {
