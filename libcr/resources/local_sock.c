@@ -156,10 +156,18 @@ int save_local_socket(struct dump *d, const struct sock_scan *ss, int fd, const 
     so.shutdown = si ? si->shutdown : 0;
     if (listening) {
         so.state |= CTX_SOCK_LISTENING;
+        int waiting = si ? si->waiting : 0;
         so.backlog = so.domain == AF_UNIX ? (si ? si->backlog : -1)
-                                          : tcp_listen_backlog(so.domain, st->st_ino, buf);
+                                          : tcp_listen_backlog(so.domain, st->st_ino, buf, &waiting);
         if (so.backlog < 0)
             so.backlog = SOMAXCONN; /* not told: the most it can be */
+        /* connections from outside the process not accepted yet are not made again:
+         * their clients see a reset, as the connections the process has */
+        int ours = waiting ? backlog_clients(ss, fd, buf) : 0;
+        if (waiting > ours && d->sockets_refuse)
+            return fail(d, ENOTSUP, "fd %d (%s) has %d connections from outside the process "
+                        "waiting to be accepted; --sockets=refuse was asked (the default drops "
+                        "them: their clients see a reset)", fd, text, waiting - ours);
     }
     if (sock_save_opts(fd, &so) < 0)
         return fail(d, E2BIG, "fd %d (%s) has more than %d socket options changed", fd, text,

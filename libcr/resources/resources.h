@@ -49,6 +49,7 @@ struct sock_info {
     uint64_t vfs_ino;          /* unix, bound to a path: the socket file's inode */
     uint32_t unread;           /* unix: memory of what it sent and its peer has not read */
     int backlog;               /* unix, listening: its backlog (-1: not told) */
+    int waiting;               /* unix, listening: connections not accepted yet */
 };
 
 struct sock_scan {
@@ -195,9 +196,12 @@ ssize_t sock_peek_queue(struct dump *d, int fd, const char *what, int type, int 
  * first queued message. */
 const unsigned char *sock_state(const struct ctx_fd *f, struct ctx_socket *so);
 
-/* socket.c: the backlog of the listening TCP socket with this inode (-1: not found),
- * from sock_diag; buf holds the kernel's answers. */
-int tcp_listen_backlog(int family, uint64_t ino, char *buf);
+/* socket.c: the backlog of the listening TCP socket with this inode (-1: not found)
+ * and in *waiting the connections not accepted yet, from sock_diag; buf holds the
+ * kernel's answers. */
+int tcp_listen_backlog(int family, uint64_t ino, char *buf, int *waiting);
+/* How many sockets of the process wait in the backlog of its listening fd listener. */
+int backlog_clients(const struct sock_scan *ss, int listener, char *buf);
 
 /* local_sock.c: a socket whose state is all in the process (not a connection to the
  * outside): unbound, bound, listening, UDP, or connected to a socket of the process

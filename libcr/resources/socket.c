@@ -88,8 +88,10 @@ static void unix_peer_of(const struct nlmsghdr *h, void *arg)
             si->shutdown = *(const uint8_t *)RTA_DATA(a);
         else if (a->rta_type == UNIX_DIAG_RQLEN && m->udiag_state != TCP_LISTEN)
             si->unread = ((const struct unix_diag_rqlen *)RTA_DATA(a))->udiag_wqueue;
-        else if (a->rta_type == UNIX_DIAG_RQLEN) /* a listening one's: its backlog */
+        else if (a->rta_type == UNIX_DIAG_RQLEN) { /* a listening one's: backlog, queue */
             si->backlog = ((const struct unix_diag_rqlen *)RTA_DATA(a))->udiag_wqueue;
+            si->waiting = ((const struct unix_diag_rqlen *)RTA_DATA(a))->udiag_rqueue;
+        }
         else if (a->rta_type == UNIX_DIAG_VFS)
             si->vfs_ino = ((const struct unix_diag_vfs *)RTA_DATA(a))->udiag_vfs_ino;
 }
@@ -169,18 +171,20 @@ static uint64_t tcp_peer_inode(const struct sockaddr_storage *self, const struct
 
 struct tcp_listener_query {
     uint64_t ino;
-    int backlog;
+    int backlog, waiting;
 };
 
 static void tcp_listener_of(const struct nlmsghdr *h, void *arg)
 {
     struct tcp_listener_query *q = arg;
     const struct inet_diag_msg *m = NLMSG_DATA(h);
-    if (m->idiag_inode == q->ino)
-        q->backlog = (int)m->idiag_wqueue; /* a listening socket's: its backlog */
+    if (m->idiag_inode == q->ino) { /* a listening socket's: its backlog and queue */
+        q->backlog = (int)m->idiag_wqueue;
+        q->waiting = (int)m->idiag_rqueue;
+    }
 }
 
-int tcp_listen_backlog(int family, uint64_t ino, char *buf)
+int tcp_listen_backlog(int family, uint64_t ino, char *buf, int *waiting)
 {
     struct {
         struct nlmsghdr nh;
@@ -193,8 +197,10 @@ int tcp_listen_backlog(int family, uint64_t ino, char *buf)
     msg.req.sdiag_family = (uint8_t)family;
     msg.req.sdiag_protocol = IPPROTO_TCP;
     msg.req.idiag_states = 1U << TCP_LISTEN;
-    struct tcp_listener_query q = { ino, -1 };
-    return diag_dump(&msg, sizeof msg, buf, tcp_listener_of, &q) < 0 ? -1 : q.backlog;
+    struct tcp_listener_query q = { ino, -1, 0 };
+    int rc = diag_dump(&msg, sizeof msg, buf, tcp_listener_of, &q);
+    *waiting = q.waiting;
+    return rc < 0 ? -1 : q.backlog;
 }
 
 int sock_scan(struct dump *d, struct sock_scan *ss, const int *fds, int nfds, char *buf)
@@ -209,7 +215,7 @@ int sock_scan(struct dump *d, struct sock_scan *ss, const int *fds, int nfds, ch
         int domain = 0;
         socklen_t len = sizeof domain;
         getsockopt(fds[i], SOL_SOCKET, SO_DOMAIN, &domain, &len);
-        ss->socks[ss->n++] = (struct sock_info){ st.st_ino, 0, domain, fds[i], 0, 0, 0, -1 };
+        ss->socks[ss->n++] = (struct sock_info){ st.st_ino, 0, domain, fds[i], 0, 0, 0, -1, 0 };
         unix_socks += domain == AF_UNIX;
     }
     return unix_socks ? unix_peers(d, ss, buf) : 0;
@@ -646,6 +652,30 @@ ssize_t sock_peek_queue(struct dump *d, int fd, const char *what, int type, int 
     return rc < 0 ? rc : (ssize_t)used;
 }
 
+int backlog_clients(const struct sock_scan *ss, int listener, char *buf)
+{
+    int n = 0;
+    for (int i = 0; i < ss->n; i++) {
+        const struct sock_info *si = &ss->socks[i];
+        int type = 0, listening = 0;
+        socklen_t len = sizeof type, llen = sizeof listening;
+        struct sockaddr_storage self, peer;
+        socklen_t slen = sizeof self, plen = sizeof peer;
+        if (getsockopt(si->fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type == SOCK_DGRAM ||
+            getsockopt(si->fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &llen) < 0 || listening ||
+            getsockname(si->fd, (struct sockaddr *)&self, &slen) < 0 ||
+            getpeername(si->fd, (struct sockaddr *)&peer, &plen) < 0 ||
+            backlog_listener(ss, &peer, plen) != listener)
+            continue;
+        int seen = 0;
+        uint32_t unread;
+        if (si->domain == AF_UNIX ? !si->peer_ino && !si->shutdown
+                                  : (tcp_peer_inode(&self, &peer, buf, &seen, &unread), seen))
+            n++;
+    }
+    return n;
+}
+
 static int add_socket(struct dump *d, const struct sock_scan *ss, int fd, const struct stat *st,
                       int stdio_source, char *buf, size_t bufsize)
 {
@@ -692,7 +722,7 @@ static int add_socket(struct dump *d, const struct sock_scan *ss, int fd, const 
                 return fail(d, EAGAIN, "fd %d is a TCP connection %s -> %s inside the checkpoint "
                             "with %d bytes not yet delivered; try again", fd, here, there, unsent);
             static struct sock_info tcp_si;
-            tcp_si = (struct sock_info){ st->st_ino, peer_ino, domain, fd, 0, 0, 0, -1 };
+            tcp_si = (struct sock_info){ st->st_ino, peer_ino, domain, fd, 0, 0, 0, -1, 0 };
             si = &tcp_si;
         }
     }
