@@ -599,6 +599,7 @@ ssize_t sock_peek_queue(struct dump *d, int fd, const char *what, int type, int 
             break; /* EOF (a datagram socket shut for reading says 0 when it is empty) */
         int from_fd = -1;
         if (from && (from_fd = from(arg, (const struct sockaddr *)&sa, salen)) < 0) {
+            close_all(fds, nfds);
             rc = from_fd;
             break;
         }
