@@ -544,6 +544,11 @@ ssize_t sock_peek_queue(struct dump *d, int fd, const char *what, int type, int 
      * program's own offset is put back */
     int old_off = -1, zero = 0;
     socklen_t olen = sizeof old_off;
+    char urgent;
+    if (type == SOCK_STREAM && recv(fd, &urgent, 1, MSG_OOB | MSG_PEEK | MSG_DONTWAIT) == 1)
+        return fail(d, ENOTSUP, "fd %d (%s) has urgent data (MSG_OOB) queued to it, which this "
+                    "version cannot send again out of band; let the program read it before the "
+                    "checkpoint", fd, what); /* peeked, it would come back inline */
     getsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &old_off, &olen);
     /* without it (TCP before Linux 6.9; a socket other processes of the tree have,
      * which they peek at the same time), a stream's bytes come in one peek, and a
