@@ -182,8 +182,9 @@ void sock_apply_opts(struct child *c, int s, const struct ctx_fd *f, const struc
  * buf (a stream's bytes as one, but for a byte an fd in flight comes with); each
  * sender's address goes to from(arg, ...), which gives the fd it is sent again from,
  * or -errno with the message in d (NULL: a pair's peer); rcv_shut: shut down for
- * reading; files_ok: fds in flight can be sent again (else refused).  The number of
- * entries in *nmsgs; bytes used, or -errno with the message in d. */
+ * reading; files_ok: the process sends its queue again itself, fds in flight and its
+ * own credentials with it (else refused).  The number of entries in *nmsgs; bytes
+ * used, or -errno with the message in d. */
 /* Whether another process of the tree has the socket of fd (sockets are not told
  * apart as shared open files: each process saves its own, and the tree's pool makes
  * it once at restart). */

@@ -582,10 +582,14 @@ ssize_t sock_peek_queue(struct dump *d, int fd, const char *what, int type, int 
             rc = fail(d, errno, "fd %d (%s): cannot peek at what is queued to it", fd, what);
             break;
         }
-        if (cred.pid)
+        /* the process sends it again itself: its own credentials come back only in a
+         * tree, restarted with its pids (a process alone gets another pid) */
+        if (cred.pid && !(files_ok && d->tree && cred.pid == getpid() && cred.uid == getuid() &&
+                          cred.gid == getgid()))
             rc = fail(d, ENOTSUP, "fd %d (%s) has SO_PASSCRED and a message queued with its "
                       "sender's credentials (pid %d): a restart cannot send it again with that "
-                      "pid; let the program receive it before the checkpoint", fd, what, (int)cred.pid);
+                      "pid (only a tree's own, restarted with its pids); let the program receive "
+                      "it before the checkpoint", fd, what, (int)cred.pid);
         else if (flags & MSG_CTRUNC)
             rc = fail(d, ENOTSUP, "fd %d (%s): a message queued to it carries more file "
                       "descriptors or ancillary data than can be saved", fd, what);
