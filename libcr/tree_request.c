@@ -269,8 +269,10 @@ static int add_group(struct crtree *t, pid_t root, int *added)
     while ((e = readdir(d)) && nfound < MAX_MEMBERS) {
         pid_t pid = (pid_t)atoi(e->d_name);
         struct pstat ps;
-        if (pid <= 0 || skipped(t, pid) || proc_stat(pid, &ps) < 0 || proc_uid(pid) != uid)
-            continue; /* (not the requester, when it is in the group) */
+        if (pid <= 0 || skipped(t, pid) || proc_stat(pid, &ps) < 0 || proc_uid(pid) != uid ||
+            is_snapshot_writer(pid))
+            continue; /* (not the requester, when it is in the group; nor a copy of one
+                         of its processes writing an earlier checkpoint) */
         if ((t->scope == CTX_SCOPE_PGRP ? ps.pgrp : ps.session) == want)
             found[nfound].pid = pid, found[nfound++].ppid = ps.ppid;
     }
@@ -594,6 +596,14 @@ static int pty_master_index(pid_t pid, int fd, const char *link)
  * process (CLONE_FILES, CLONE_FS, CLONE_VM: vfork) would come back with a copy each:
  * refused, naming them, rather than restored apart.  Before the freeze (with_vm 0), a
  * vfork() child is let be: the freeze waits for its exec. */
+/* Not a zombie nor exiting: a process that has let go of its files, fs and memory
+ * compares equal to any other such one. */
+static int live(pid_t pid)
+{
+    struct pstat ps;
+    return proc_stat(pid, &ps) == 0 && ps.state != 'Z' && ps.state != 'X';
+}
+
 static int shared_tables(struct crtree *t, int with_vm)
 {
     static const struct { int type; const char *what; } kinds[] = {
@@ -605,7 +615,8 @@ static int shared_tables(struct crtree *t, int with_vm)
     for (int i = 0; i < t->n; i++)
         for (int j = i + 1; j < t->n && !t->m[i].zombie; j++)
             for (size_t k = with_vm ? 0 : 1; !t->m[j].zombie && k < sizeof kinds / sizeof *kinds; k++)
-                if (syscall(SYS_kcmp, t->m[i].pid, t->m[j].pid, kinds[k].type, 0, 0) == 0) {
+                if (syscall(SYS_kcmp, t->m[i].pid, t->m[j].pid, kinds[k].type, 0, 0) == 0 &&
+                    live(t->m[i].pid) && live(t->m[j].pid)) { /* (an exiting one has none) */
                     char a[16], b[16];
                     return say(t, ENOTSUP, "processes %d (%s) and %d (%s) share %s; this "
                                "version cannot restore that", (int)t->m[i].pid,
