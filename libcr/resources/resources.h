@@ -148,6 +148,9 @@ int check_path(const struct ctx_fd *f, const struct cr_restart_opts *o, char *er
  * source_fd with flags. */
 int same_deleted_inode(struct dump *d, struct fd_scan *s, const struct cr_fd_probe *p);
 int reopen_fd(struct child *c, const struct ctx_fd *f, int flags);
+/* file.c, a tree's pool: refuses a deleted file or queue that two processes opened
+ * apart (not one open file they share). */
+void pool_deleted(struct cr_pool_build *b, uint32_t member, uint32_t rec, const struct ctx_fd *f);
 
 /* file.c: a directory deleted while in use, made again at saved_path (relocated) with
  * mode, opened (flags: O_RDONLY or O_PATH) and removed again; it fails the child. */
