@@ -259,15 +259,15 @@ struct ctx_deleted_dir {
 
 /* Who gets the signals of an open file (F_SETOWN_EX) and which signal (F_SETSIG), for
  * the fd record just before it (a dup, a tree's shared file or stdio that cr_restart
- * lends carries none).  The process itself (or its main thread, or its process group)
- * is the restarted one. */
+ * lends carries none).  The process itself (or one of its threads, or its process
+ * group) is the restarted one. */
 enum ctx_owner_type { CTX_OWNER_TID = 0, CTX_OWNER_PID = 1, CTX_OWNER_PGRP = 2 }; /* F_OWNER_* */
 
 struct ctx_fd_owner {
     int32_t fd;
     uint32_t type;             /* enum ctx_owner_type */
-    int32_t pid;               /* 0: none; the saved pid, pgid or main thread's tid: the
-                                  restarted process's */
+    int32_t pid;               /* 0: none; the saved pid, pgid or a thread's tid (a
+                                  ctx_thread's): the restarted process's */
     uint32_t sig;              /* F_SETSIG: 0 SIGIO, else 1..64 */
 };
 

@@ -189,6 +189,10 @@ uint32_t posix_lock_plan(const struct ctx_image *img, struct rp_lock *out);
  * after its record; set again once every fd is placed. */
 int save_owner(struct dump *d, const struct cr_fd_probe *p, uint32_t saved_as);
 void restore_owners(struct child *c);
+/* fown.c: the fds whose owner is a thread other than the first, which the restorer
+ * makes: their number, and into out when not NULL. */
+struct rp_owner;
+uint32_t thread_owner_plan(const struct ctx_image *img, struct rp_owner *out);
 
 /* shared.c: the object of fd `fd` of the tree's process number `member`, made by the
  * pool (-1 none). */
