@@ -158,7 +158,8 @@ enum ctx_fd_kind {
                                   tree's process number pos, an earlier one (a file
                                   opened once and inherited: one offset) */
     CTX_FD_PIDFD = 17,         /* a pidfd: pos the pid (the tree's), flags
-                                  CTX_FD_PIDFD_SELF for the process itself */
+                                  CTX_FD_PIDFD_SELF for the process itself,
+                                  CTX_FD_PIDFD_ENDED (pos 0) of one ended and reaped */
     CTX_FD_MQUEUE = 18,        /* a POSIX message queue: path its name ("/q"), extra a
                                   struct ctx_mqueue; CTX_FD_DELETED: deleted (mq_unlink),
                                   its messages follow (none when source_fd names the
@@ -188,6 +189,7 @@ struct ctx_pty {
 
 #define CTX_FD_EVENTFD_SEMAPHORE 0x1
 #define CTX_FD_PIDFD_SELF 0x1
+#define CTX_FD_PIDFD_ENDED 0x2
 #define CTX_FD_DELETED 0x2       /* a file deleted while open: its contents are saved in
                                     blocks marked CTX_BLOCK_FILE, id.size bytes long (its
                                     holes left out: no block); id.mode its mode; with
