@@ -163,7 +163,8 @@ enum ctx_fd_kind {
                                   pipe's pos: its capacity, extra (a read end): the data
                                   that was waiting in it */
     CTX_FD_PIDFD = 18,         /* a pidfd: pos the pid (the tree's), flags
-                                  CTX_FD_PIDFD_SELF for the process itself */
+                                  CTX_FD_PIDFD_SELF for the process itself,
+                                  CTX_FD_PIDFD_ENDED (pos 0) of one ended and reaped */
     CTX_FD_MQUEUE = 19,        /* a POSIX message queue: path its name ("/q"), extra a
                                   struct ctx_mqueue; CTX_FD_DELETED: deleted (mq_unlink),
                                   its messages follow (none when source_fd names the
@@ -256,6 +257,7 @@ struct ctx_pty {
 
 #define CTX_FD_EVENTFD_SEMAPHORE 0x1
 #define CTX_FD_PIDFD_SELF 0x1
+#define CTX_FD_PIDFD_ENDED 0x2
 #define CTX_FD_DELETED 0x2       /* a file deleted while open: its contents are saved in
                                     blocks marked CTX_BLOCK_FILE, id.size bytes long (its
                                     holes left out: no block); id.mode its mode; with
@@ -335,15 +337,15 @@ struct ctx_deleted_dir {
 
 /* Who gets the signals of an open file (F_SETOWN_EX) and which signal (F_SETSIG), for
  * the fd record just before it (a dup, a tree's shared file or stdio that cr_restart
- * lends carries none).  The process itself (or its main thread, or its process group)
- * is the restarted one. */
+ * lends carries none).  The process itself (or one of its threads, or its process
+ * group) is the restarted one. */
 enum ctx_owner_type { CTX_OWNER_TID = 0, CTX_OWNER_PID = 1, CTX_OWNER_PGRP = 2 }; /* F_OWNER_* */
 
 struct ctx_fd_owner {
     int32_t fd;
     uint32_t type;             /* enum ctx_owner_type */
-    int32_t pid;               /* 0: none; the saved pid, pgid or main thread's tid: the
-                                  restarted process's */
+    int32_t pid;               /* 0: none; the saved pid, pgid or a thread's tid (a
+                                  ctx_thread's): the restarted process's */
     uint32_t sig;              /* F_SETSIG: 0 SIGIO, else 1..64 */
 };
 

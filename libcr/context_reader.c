@@ -373,8 +373,9 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
                                                            f->extra_len > sizeof(struct ctx_pty) + CTX_PTY_DATA_MAX
                                                      : f->extra_len != 0))) ||
                 (f->kind == CTX_FD_LISTEN && (f->extra_len < 2 || f->extra_len > 128)) ||
-                (f->kind == CTX_FD_PIDFD && (f->pos == 0 || f->pos > (1u << 22) ||
-                                             f->flags > CTX_FD_PIDFD_SELF)) ||
+                (f->kind == CTX_FD_PIDFD && (f->flags == CTX_FD_PIDFD_ENDED ? f->pos != 0
+                                             : f->pos == 0 || f->pos > (1u << 22) ||
+                                               f->flags > CTX_FD_PIDFD_SELF)) ||
                 (f->kind == CTX_FD_UNIX_PAIR && f->extra_len > (64u << 20)) ||
                 (f->kind == CTX_FD_EPOLL && f->extra_len % sizeof(struct ctx_epoll_target)) ||
                 ((f->kind == CTX_FD_PIPE || f->kind == CTX_FD_FIFO) &&

@@ -541,7 +541,9 @@ static __attribute__((noreturn)) void build_and_jump(struct child *c)
                     nguards * sizeof(struct rp_range) +
                     img->hdr.nblocks * sizeof(struct rp_block) + p->nthreads * sizeof(struct rp_thread) +
                     MAX_UNMAP * sizeof(struct rp_range) + (c->nhelpers + 1) * sizeof(int32_t) +
-                    posix_lock_plan(img, NULL) * sizeof(struct rp_lock) + 64 * 7; /* (one alignment per TAKE below) */
+                    posix_lock_plan(img, NULL) * sizeof(struct rp_lock) +
+                    thread_owner_plan(img, NULL) * sizeof(struct rp_owner) +
+                    64 * 8; /* (one alignment per TAKE below) */
     tables = ALIGN(tables);
     size_t park = 0;
     for (int i = 0; i < ncur; i++)
@@ -570,6 +572,7 @@ static __attribute__((noreturn)) void build_and_jump(struct child *c)
     int32_t *closefds = TAKE(c->nhelpers + 1, int32_t);
     struct rp_range *guards = TAKE(nguards, struct rp_range);
     struct rp_lock *locks = TAKE(posix_lock_plan(img, NULL), struct rp_lock);
+    struct rp_owner *owners = TAKE(thread_owner_plan(img, NULL), struct rp_owner);
     char *text = h + blob + tables;
     char *parking = text + MAPS_TEXT;
     char *stack_area = parking + park;
@@ -591,6 +594,8 @@ static __attribute__((noreturn)) void build_and_jump(struct child *c)
     plan->nguards = 0;
     plan->nlocks = posix_lock_plan(img, locks);
     plan->locks_off = (uint64_t)((char *)locks - (char *)plan);
+    plan->nowners = thread_owner_plan(img, owners);
+    plan->owners_off = (uint64_t)((char *)owners - (char *)plan);
     for (uint32_t i = 0; i < p->nvmas; i++) {
         const struct ctx_vma *v = img->vmas[i];
         vmas[i] = (struct rp_vma){ v->start, v->end, v->pgoff, v->prot, v->kind, v->flags,

@@ -50,6 +50,12 @@ struct rp_lock {                   /* a POSIX record lock, taken once cr_restart
     unsigned char flock[32];       /* the kernel's struct flock */
 };
 
+struct rp_owner {                  /* an fd whose signals go to a thread other than the first:
+                                      its owner once the restorer made that thread */
+    int32_t fd;
+    uint32_t thread;               /* the thread's index */
+};
+
 /* Same layout as the kernel's struct prctl_mm_map. */
 struct rp_mm_map {
     uint64_t start_code, end_code, start_data, end_data;
@@ -75,6 +81,8 @@ struct restore_plan {
                                       are closed: a lower limit may be below their numbers */
     uint32_t set_nofile, nlocks;
     uint64_t locks_off;            /* struct rp_lock[nlocks], from the plan */
+    uint32_t nowners, pad2;
+    uint64_t owners_off;           /* struct rp_owner[nowners], from the plan */
 };
 
 /* What the restorer tells the waiting parent through status_fd. */

@@ -329,6 +329,7 @@ __attribute__((used, noreturn)) void restorer_main(struct restore_plan *p)
         sys(__NR_setrlimit, RLIMIT_NOFILE, (long)p->nofile, 0);
 
     struct rp_thread *th = (void *)((char *)p + p->threads_off);
+    const struct rp_owner *owners = (const void *)((const char *)p + p->owners_off);
     for (uint32_t i = 1; i < p->nthreads; i++) {
         unsigned long flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD |
                               CLONE_SYSVSEM | CLONE_SETTLS | CLONE_CHILD_SETTID |
@@ -336,6 +337,12 @@ __attribute__((used, noreturn)) void restorer_main(struct restore_plan *p)
         r = restorer_clone(flags, th[i].stack_top, th[i].clear_tid, th[i].fs_base, &th[i].uc);
         if (r < 0)
             die(p, r, "cannot create a thread", 0);
+        for (uint32_t k = 0; k < p->nowners; k++) {
+            struct { int32_t type, pid; } owner = { 0 /* F_OWNER_TID */, (int32_t)r };
+            long e = owners[k].thread == i ? sys(__NR_fcntl, owners[k].fd, 15 /* F_SETOWN_EX */, &owner) : 0;
+            if (e < 0)
+                die(p, e, "cannot make a thread the owner of an fd's signals again: fd", (uint64_t)owners[k].fd);
+        }
     }
     sys(__NR_arch_prctl, ARCH_SET_FS, th[0].fs_base, 0);
     if (th[0].clear_tid) {

@@ -206,7 +206,10 @@ static void show(const struct ctx_image *img)
                 printf(", deleted: %u messages saved\n", mq.nmsgs);
             else
                 printf(", opened by name\n");
-        } else if (f->kind == CTX_FD_PIDFD)
+        } else if (f->kind == CTX_FD_PIDFD && (f->flags & CTX_FD_PIDFD_ENDED))
+            printf("    %-4d %-7s %-2s  a process that has ended and was reaped\n", f->fd,
+                   ctx_fd_kind_name(f->kind), acc);
+        else if (f->kind == CTX_FD_PIDFD)
             printf("    %-4d %-7s %-2s  process %llu%s\n", f->fd, ctx_fd_kind_name(f->kind), acc,
                    (unsigned long long)f->pos, (f->flags & CTX_FD_PIDFD_SELF) ? " (itself)" : "");
         else if (f->kind == CTX_FD_SHARED)

@@ -37,7 +37,8 @@ static int holds_target(int ep, int32_t tfd, uint32_t toff, int fd)
     return r == 0;
 }
 
-/* The fd that has the file of target k (the number it was added with first), -1 none. */
+/* The fd that has the file of target k (the number it was added with first), or
+ * -errno with the message in d. */
 static int find_holder(struct dump *d, struct fd_scan *s, int ep, const struct ctx_epoll_target *t,
                        uint32_t k)
 {

@@ -441,10 +441,32 @@ static int make_file(struct child *c, const struct ctx_fd *f, uint32_t rec)
     return (f->flags & CTX_FD_DELETED) ? recreate_deleted(c, f, rec) : reopen_by_path(c, f);
 }
 
+/* A tree: a deleted file (or queue) open in two processes apart, not as one open file
+ * they share, would come back as two that no longer see each other's writes. */
+void pool_deleted(struct cr_pool_build *b, uint32_t member, uint32_t rec, const struct ctx_fd *f)
+{
+    (void)rec;
+    if (!(f->flags & CTX_FD_DELETED) || S_ISDIR(f->id.mode))
+        return;
+    for (uint32_t j = 0; j < member; j++) {
+        const struct ctx_image *img = &b->t->images[j];
+        for (uint32_t k = 0; img->proc && k < img->proc->nfds; k++) {
+            const struct ctx_fd *e = img->fds[k];
+            if ((e->flags & CTX_FD_DELETED) && e->id.dev == f->id.dev && e->id.ino == f->id.ino &&
+                (e->kind == f->kind || (e->kind != CTX_FD_MQUEUE && f->kind != CTX_FD_MQUEUE)))
+                child_fail(b->rep, ENOTSUP, "the deleted %s %s is open in processes %d and %d of the "
+                           "tree apart, not as one open file they share: this version would bring it "
+                           "back as two; keep its name until the checkpoint",
+                           f->kind == CTX_FD_MQUEUE ? "message queue" : "file", (const char *)(f + 1),
+                           b->t->procs[j].pid, b->t->procs[member].pid);
+        }
+    }
+}
+
 /* A directory is found (and saved) as a file is. */
 const struct cr_fd_ops cr_fd_file = {
     .kind = CTX_FD_FILE, .name = "file", .detect = detect_file, .save = save_file,
-    .check = check_path, .make = make_file,
+    .check = check_path, .make = make_file, .pool = pool_deleted,
 };
 
 const struct cr_fd_ops cr_fd_dir = {
@@ -454,6 +476,7 @@ const struct cr_fd_ops cr_fd_dir = {
 /* An O_PATH fd: found (and saved) as a file is. */
 const struct cr_fd_ops cr_fd_opath = {
     .kind = CTX_FD_OPATH, .name = "opath", .check = check_path, .make = make_file,
+    .pool = pool_deleted,
 };
 
 const struct cr_fd_ops cr_fd_device = {

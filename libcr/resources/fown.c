@@ -1,9 +1,9 @@
 /* The owner of an open file's signals (F_SETOWN_EX: a thread, process or process group
  * that gets SIGIO or SIGURG) and the signal it gets (F_SETSIG), saved after the fd's
  * record (CTX_REC_FD_OWNER) and set again once every fd is placed.  The process itself,
- * its main thread or its group are the restarted ones; another of its threads is
- * refused (a restarted thread has another number, and exists only once the restorer
- * made it). */
+ * its main thread or its group are the restarted ones; another of its threads exists
+ * only once the restorer made it, with another number: the restorer sets that owner.
+ * A thread of another process is refused. */
 #define _GNU_SOURCE
 #include "resources.h"
 
@@ -13,11 +13,24 @@
 #include <unistd.h>
 
 #include "context_reader.h"
+#include "restore_plan.h"
 
 _Static_assert((int)F_OWNER_TID == CTX_OWNER_TID && (int)F_OWNER_PID == CTX_OWNER_PID &&
                (int)F_OWNER_PGRP == CTX_OWNER_PGRP, "F_OWNER_*");
 
 /* ---- dump ---- */
+
+/* Whether tid is one of the threads saved already (they come before the fds). */
+static int is_our_thread(const struct dump *d, pid_t tid)
+{
+    for (size_t off = 0; off < d->recs_len;) {
+        const struct ctx_rec *r = (const void *)(d->scratch + RECS_OFF + off);
+        if (r->type == CTX_REC_THREAD && ((const struct ctx_thread *)(r + 1))->tid == tid)
+            return 1;
+        off += sizeof *r + r->length;
+    }
+    return 0;
+}
 
 int save_owner(struct dump *d, const struct cr_fd_probe *p, uint32_t saved_as)
 {
@@ -31,10 +44,10 @@ int save_owner(struct dump *d, const struct cr_fd_probe *p, uint32_t saved_as)
         return fail(d, errno, "reading the signal owner of fd %d (F_GETOWN_EX, F_GETSIG)", p->fd);
     if (ex.pid == 0 && sig == 0)
         return 0;
-    if (ex.type == F_OWNER_TID && ex.pid != getpid())
-        return fail(d, ENOTSUP, "fd %d sends its signals to thread %d (F_SETOWN_EX), which has "
-                    "another number after a restart: make the process its owner (F_SETOWN)",
-                    p->fd, ex.pid);
+    if (ex.type == F_OWNER_TID && ex.pid != getpid() && !is_our_thread(d, ex.pid))
+        return fail(d, ENOTSUP, "fd %d sends its signals to thread %d (F_SETOWN_EX) of another "
+                    "process, which a restart does not bring back: make the process its owner "
+                    "(F_SETOWN)", p->fd, ex.pid);
     struct ctx_fd_owner *r = rec_add(d, CTX_REC_FD_OWNER, sizeof *r);
     if (!r)
         return fail(d, E2BIG, "too much metadata");
@@ -45,15 +58,43 @@ int save_owner(struct dump *d, const struct cr_fd_probe *p, uint32_t saved_as)
 
 /* ---- restart ---- */
 
+/* The thread other than the first whose tid owns the signals of o's fd: its index, 0
+ * when it is the first (or o names no thread), -1 when the image has no such thread. */
+static int owner_thread(const struct ctx_image *img, const struct ctx_fd_owner *o)
+{
+    if (o->type != CTX_OWNER_TID || o->pid == img->proc->pid)
+        return 0;
+    for (uint32_t t = 1; t < img->proc->nthreads; t++)
+        if (img->threads[t]->tid == o->pid)
+            return (int)t;
+    return -1;
+}
+
+uint32_t thread_owner_plan(const struct ctx_image *img, struct rp_owner *out)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < img->nowners; i++) {
+        int t = owner_thread(img, img->owners[i]);
+        if (t > 0 && out)
+            out[n] = (struct rp_owner){ .fd = img->owners[i]->fd, .thread = (uint32_t)t };
+        n += t > 0;
+    }
+    return n;
+}
+
 void restore_owners(struct child *c)
 {
     const struct ctx_proc *proc = c->img->proc;
     for (uint32_t i = 0; i < c->img->nowners; i++) {
         const struct ctx_fd_owner *o = c->img->owners[i];
+        int t = owner_thread(c->img, o);
+        if (t < 0)
+            child_fail(c, EINVAL, "fd %d sends its signals to thread %d, which the image does not have",
+                       o->fd, o->pid);
         struct f_owner_ex ex = { .type = (enum __pid_type)o->type, .pid = o->pid };
         if (o->type == CTX_OWNER_PGRP ? o->pid == proc->pgid : o->pid == proc->pid)
             ex.pid = o->type == CTX_OWNER_PGRP ? getpgrp() : getpid(); /* ours: the new one */
-        if (o->pid && fcntl(o->fd, F_SETOWN_EX, &ex) < 0)
+        if (o->pid && t == 0 && fcntl(o->fd, F_SETOWN_EX, &ex) < 0) /* t > 0: the restorer's */
             child_fail(c, errno, "cannot make %s %d the owner of fd %d's signals again (F_SETOWN_EX): %s",
                        o->type == CTX_OWNER_PGRP ? "process group" : "process", ex.pid, o->fd,
                        strerror(errno));

@@ -97,6 +97,10 @@ int save_locks(struct dump *d, const struct cr_fd_probe *p, uint32_t saved_as)
          * and OFD locks in the process that saved it, each process its own POSIX ones */
         if (saved_as == CTX_FD_DUP || (saved_as == CTX_FD_SHARED && l.kind != CTX_LOCK_POSIX))
             continue;
+        if (saved_as == CTX_FD_INHERIT)
+            return fail(d, ENOTSUP, "fd %d (%s) holds a lock, but it is stdio that cr_restart lends "
+                        "at restart, where the lock would not be this one: release it before the "
+                        "checkpoint", p->fd, p->path);
         struct ctx_lock *r = rec_add(d, CTX_REC_LOCK, sizeof *r);
         if (!r)
             return fail(d, E2BIG, "too much metadata");

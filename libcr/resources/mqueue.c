@@ -189,5 +189,5 @@ static int make_mqueue(struct child *c, const struct ctx_fd *f, uint32_t rec)
 
 const struct cr_fd_ops cr_fd_mqueue = {
     .kind = CTX_FD_MQUEUE, .name = "mqueue", .detect = detect_mqueue, .save = save_mqueue,
-    .make = make_mqueue,
+    .make = make_mqueue, .pool = pool_deleted,
 };

@@ -1,8 +1,9 @@
 /* pidfds (pidfd_open, clone's CLONE_PIDFD): one of the process itself, or of a process
  * of the tree below it (its pid is the same in the restarted tree's pid namespace),
- * saved with that pid and opened again on the restarted process.  One of a process
- * outside the checkpoint is refused: it cannot be brought back, and a pidfd of
- * another process with the same number would be worse than none. */
+ * saved with that pid and opened again on the restarted process; one of a process that
+ * has ended and was reaped comes back as a pidfd of a child that ends and is reaped at
+ * once.  One of a process outside the checkpoint is refused: it cannot be brought
+ * back, and a pidfd of another process with the same number would be worse than none. */
 #define _GNU_SOURCE
 #include "resources.h"
 
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "context_reader.h"
@@ -73,32 +75,50 @@ static int save_pidfd(struct dump *d, struct fd_scan *s, const struct cr_fd_prob
             break;
         q = e;
     }
-    int where = pid > 0 ? inside(d, pid) : 0;
-    if (pid <= 0 || ns_pid <= 0)
-        return fail(d, ENOTSUP, "fd %d is a pidfd of a process that has ended (or of another "
-                    "pid namespace): it cannot be saved; close it before the checkpoint", fd);
+    int where = pid > 0 ? inside(d, pid) : 0, ended = pid == -1;
+    if (!ended && (pid <= 0 || ns_pid <= 0))
+        return fail(d, ENOTSUP, "fd %d is a pidfd of a process of another pid namespace: it "
+                    "cannot be saved; close it before the checkpoint", fd);
     if (fcntl(fd, F_GETFL) & PIDFD_THREAD)
         return fail(d, ENOTSUP, "fd %d is a pidfd of thread %ld, which has another number after a "
                     "restart; close it before the checkpoint", fd, ns_pid);
-    if (!where || (where == 2 && !d->tree))
+    if (!ended && (!where || (where == 2 && !d->tree)))
         return fail(d, ENOTSUP, "fd %d is a pidfd of process %ld, which is outside the checkpoint "
                     "and cannot be brought back: close it before the checkpoint, or checkpoint "
                     "the tree that holds that process", fd, ns_pid);
     struct ctx_fd *r = fd_record(d, fd, CTX_FD_PIDFD, p->path, 0);
     if (!r)
         return fail(d, E2BIG, "too much metadata");
-    r->pos = (uint64_t)ns_pid;
-    r->flags = where == 1 ? CTX_FD_PIDFD_SELF : 0;
+    r->pos = ended ? 0 : (uint64_t)ns_pid;
+    r->flags = ended ? CTX_FD_PIDFD_ENDED : where == 1 ? CTX_FD_PIDFD_SELF : 0;
     file_id_of(&p->st, &r->id);
     return 0;
 }
 
 /* ---- restart ---- */
 
+/* A pidfd of a process that has ended and was reaped: of a child that does so now. */
+static int ended_pidfd(struct child *c, const struct ctx_fd *f)
+{
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(0);
+    int obj = pid < 0 ? -1 : (int)syscall(SYS_pidfd_open, pid, (unsigned)(f->open_flags & O_NONBLOCK));
+    int e = errno;
+    if (pid > 0)
+        waitpid(pid, NULL, 0);
+    if (obj < 0)
+        child_fail(c, e, "cannot make the pidfd of an ended process again as fd %d: %s", f->fd,
+                   strerror(e));
+    return obj;
+}
+
 /* Every process of a restarted tree exists before any opens its fds. */
 static int restore_pidfd(struct child *c, const struct ctx_fd *f, uint32_t rec, int *own)
 {
     (void)rec, (void)own;
+    if (f->flags & CTX_FD_PIDFD_ENDED)
+        return ended_pidfd(c, f);
     pid_t pid = (f->flags & CTX_FD_PIDFD_SELF) ? getpid() : (pid_t)f->pos;
     if (!(f->flags & CTX_FD_PIDFD_SELF) && !c->pool)
         child_fail(c, ESRCH, "fd %d is a pidfd of process %d, which only a restart of its whole "

@@ -167,6 +167,9 @@ int check_path(const struct ctx_fd *f, const struct cr_restart_opts *o, char *er
  * source_fd with flags. */
 int same_deleted_inode(struct dump *d, struct fd_scan *s, const struct cr_fd_probe *p);
 int reopen_fd(struct child *c, const struct ctx_fd *f, int flags);
+/* file.c, a tree's pool: refuses a deleted file or queue that two processes opened
+ * apart (not one open file they share). */
+void pool_deleted(struct cr_pool_build *b, uint32_t member, uint32_t rec, const struct ctx_fd *f);
 
 /* file.c: a directory deleted while in use, made again at saved_path (relocated) with
  * mode, opened (flags: O_RDONLY or O_PATH) and removed again; it fails the child. */
@@ -210,6 +213,10 @@ uint32_t posix_lock_plan(const struct ctx_image *img, struct rp_lock *out);
  * after its record; set again once every fd is placed. */
 int save_owner(struct dump *d, const struct cr_fd_probe *p, uint32_t saved_as);
 void restore_owners(struct child *c);
+/* fown.c: the fds whose owner is a thread other than the first, which the restorer
+ * makes: their number, and into out when not NULL. */
+struct rp_owner;
+uint32_t thread_owner_plan(const struct ctx_image *img, struct rp_owner *out);
 
 /* socket.c: the options of fd that differ from a new socket's of its kind, into so
  * (so->domain, type, protocol set); -1 if more than CTX_SOCKOPT_MAX do. */

@@ -1,7 +1,8 @@
 # Files deleted while open (unlinked, and O_TMPFILE past a megabyte): their contents
 # are saved in the image, and at restart they are unnamed files again with the same
 # contents and offsets.  A deleted directory still open is made again under its name
-# and removed: when that name is taken now, the restart says so.
+# and removed: when that name is taken now, the restart says so.  A deleted file two
+# processes of a tree opened apart is refused.
 . "$top_srcdir/tests/engine/lib.sh"
 mkdir "$T/ref.d" "$T/run.d"
 within 60 "$PROGS/deleted" "$T/ref.d" 40 > "$T/ref" || fail "reference run failed"
@@ -39,4 +40,25 @@ kill -USR2 "$(restored_pid $r)"
 within 30 tail --pid=$r -f /dev/null
 [ "$(tail -n 1 out)" = PASS ] || fail "the deleted directory after the restart: $(tail -n 1 out)"
 [ ! -e dir ] || fail "the restart left the deleted directory's name behind"
+
+mkdir "$T/apart" && cd "$T/apart" || fail "mkdir"
+bg "$CR_RUN" "${PYTHON3:-python3}" -c 'import os, time
+a = os.open("twice", os.O_RDWR | os.O_CREAT, 0o600)
+r, w = os.pipe()
+if os.fork() == 0:
+    b = os.open("twice", os.O_RDONLY)
+    os.write(w, b"o")
+    time.sleep(60)
+    os._exit(0)
+os.read(r, 1)
+os.unlink("twice")
+print("ready", flush=True)
+time.sleep(60)' > out 2> err
+pid=$!
+wait_runtime $pid
+wait_lines out 1
+within 30 "$CR_CHECKPOINT" --kill -f "$T/apart.ctx" $pid || fail "checkpoint of the tree failed"
+wait_gone $pid
+expect_refusal 95 "the deleted file $T/apart/twice \(deleted\) is open in processes [0-9]+ and [0-9]+ of the tree apart" \
+    "$CR_RESTART" "$T/apart.ctx"
 pass

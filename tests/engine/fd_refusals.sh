@@ -1,6 +1,7 @@
 # The fds a checkpoint refuses, each with what it is and the way out, the program
 # going on: a lease, a file of another process's /proc or of one thread's, a pidfd of
-# a process outside the checkpoint, inotify events not read yet.
+# a process outside the checkpoint, inotify events not read yet, a message queue
+# someone asked to be notified of.
 . "$top_srcdir/tests/engine/lib.sh"
 PY=${PYTHON3:-python3}
 
@@ -36,4 +37,12 @@ libc = ctypes.CDLL(None, use_errno=True)
 fd = libc.inotify_init1(0)
 assert libc.inotify_add_watch(fd, b'$T/watched', 0x100) == 1
 open('$T/watched/new', 'w').close()" "inotify instance has [0-9]+ bytes of events not read yet"
+refused mq_notify "import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+name = b'/slurm-cr-notify-%d' % os.getpid()
+q = libc.mq_open(name, os.O_RDWR | os.O_CREAT, 0o600, None)
+libc.mq_unlink(name)
+ev = ctypes.create_string_buffer(64)
+ev[12] = 1  # sigev_notify: SIGEV_NONE
+assert q >= 0 and libc.mq_notify(q, ev) == 0" "a notification is registered on the POSIX message queue /slurm-cr-notify-[0-9]+ \\(mq_notify\\)"
 pass
