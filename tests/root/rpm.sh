@@ -1,4 +1,5 @@
-# The RPM packages: `make dist` from a clean copy of the tree, then rpmbuild -bb with
+# The RPM packages: `make dist` from a clean copy of the tree (configured with
+# --with-scontrol-wrapper, whose install link is checked on the way), then rpmbuild -bb with
 # slurm-cr.spec from that tarball (as an unprivileged user), and the packages hold
 # the main files.  On Debian the rpm tools come from Debian's own rpm package; its
 # rpm database is empty, so BuildRequires are not checked (--nodeps): the build
@@ -27,8 +28,18 @@ else
         tar -C "$S" -xf - || fail "cannot copy the sources"
 fi
 chown -R "$U:" "$S"
-as_u 900 "cd '$S' && { [ -x configure ] || autoreconf -fi; } && mkdir -p dist && cd dist && ../configure -q && make dist" \
+as_u 900 "cd '$S' && { [ -x configure ] || autoreconf -fi; } && mkdir -p dist && cd dist &&
+    ../configure -q --with-scontrol-wrapper=yes && make dist" \
     > "$T/dist.log" 2>&1 || { tail -n 30 "$T/dist.log" >&2; fail "make dist failed"; }
+
+# make install's counterpart of the packages' scontrol: --with-scontrol-wrapper links
+# /usr/local/bin/scontrol to scontrol-cr, and refuses to take the real scontrol's place
+as_u 60 "cd '$S/dist' && make install-exec-hook DESTDIR='$S/d'" > "$T/hook.log" 2>&1 || fail "make install-exec-hook failed"
+[ "$(readlink "$S/d/usr/local/bin/scontrol")" = /usr/local/bin/scontrol-cr ] ||
+    fail "--with-scontrol-wrapper=yes installed no /usr/local/bin/scontrol -> scontrol-cr: $(cat "$T/hook.log")"
+as_u 300 "mkdir '$S/c2' && cd '$S/c2' && ../configure -q SCONTROL=/usr/bin/scontrol --with-scontrol-wrapper=/usr/bin/scontrol" \
+    > "$T/refuse.log" 2>&1 && fail "configure let --with-scontrol-wrapper replace the real scontrol"
+grep -q 'would replace the real scontrol' "$T/refuse.log" || fail "configure's refusal: $(tail -n 3 "$T/refuse.log")"
 tarball=$(ls "$S"/dist/slurm-cr-*.tar.gz | head -n 1)
 [ -f "$tarball" ] || fail "make dist made no tarball"
 name=$(basename "$tarball" .tar.gz)
