@@ -163,7 +163,7 @@ perl -e "$prog" > ref || fail "perl failed"
 cr_run perl -e "$prog" > out 2> run.err &
 pid=$!
 i=0
-while [ "$(wc -l < out)" -lt 5 ]; do i=$((i + 1)); [ $i -lt 400 ] || fail "cr_run's program printed nothing"; sleep 0.05; done
+while [ "$(cat out 2>/dev/null | wc -l)" -lt 5 ]; do i=$((i + 1)); [ $i -lt 400 ] || fail "cr_run's program printed nothing"; sleep 0.05; done
 cr_checkpoint --kill -f ctx.img $pid > ckpt.out 2>&1 || fail "cr_checkpoint failed: $(cat ckpt.out)"
 wait $pid
 [ "$(wc -l < out)" -lt 40 ] || fail "the program ended before it was checkpointed"
@@ -194,6 +194,10 @@ for c in "show hostnames n[1-3]" "bogus_keyword"; do
     [ $a = $b ] && cmp -s sc_other.out sc_other.ref || fail "scontrol $c is not Slurm's ($a, $b): $(diff sc_other.ref sc_other.out)"
 done
 echo "scontrol: checkpoint to scontrol-cr, the rest to $real"
+# Slurm loads the plugin through plugstack.conf.d: srun shows its options
+srun --help > srun_help.out 2>&1 || fail "srun --help failed: $(tail -n 5 srun_help.out)"
+grep -q -- '--checkpoint-dir=dir' srun_help.out || fail "srun --help shows no option of the SPANK plugin"
+echo "srun: the SPANK plugin's options are there"
 echo SMOKE-OK
 EOF
 chroot "$C" chown crpkg: /home/crpkg/smoke.sh
@@ -209,5 +213,10 @@ inc dpkg-divert --list | grep -q scontrol && fail "the diversion of scontrol is 
 [ -x "$C/usr/bin/scontrol" ] && [ ! -L "$C/usr/bin/scontrol" ] && [ ! -e "$C/usr/bin/scontrol.distrib" ] ||
     fail "/usr/bin/scontrol is not Slurm's again after removal"
 inc /usr/bin/scontrol --version | grep -q "^slurm" || fail "Slurm's scontrol does not run after removal"
+# the snippet is a conffile and stays until purge; "optional" keeps srun working
+[ -f "$C/etc/slurm/plugstack.conf.d/slurm-cr.conf" ] || fail "the plugstack.conf.d snippet went with remove (a conffile stays until purge)"
+inc su -l crpkg -c 'srun --help' > "$T/srun_removed.log" 2>&1 || fail "srun fails once the plugin is removed: $(tail -n 5 "$T/srun_removed.log")"
+apt_in purge slurm-cr-spank >> "$T/apt.log" 2>&1 || fail "apt-get purge failed (log: $T/apt.log)"
+[ -e "$C/etc/slurm/plugstack.conf.d/slurm-cr.conf" ] && fail "purge left the plugstack.conf.d snippet"
 say "done"
 pass
