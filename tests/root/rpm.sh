@@ -84,4 +84,59 @@ grep -q '^REAL=${SCONTROL_CR_REAL:-/usr/bin/scontrol.distrib}' "$T/x/usr/bin/sco
     fail "scontrol-cr does not run /usr/bin/scontrol.distrib"
 rpm -qp --triggers "$(ls "$R"/RPMS/x86_64/slurm-cr-[0-9]*.rpm)" | grep -q 'scontrol.distrib' ||
     fail "the slurm-cr package has no trigger that moves Slurm's scontrol"
+
+# The scriptlets that stand for dpkg-divert, run by rpm itself: a stand-in for Slurm's
+# package (only /usr/bin/scontrol) and slurm-cr installed, upgraded and erased in a
+# scratch root whose /bin/sh is a static busybox.
+if ! "$top_srcdir/scripts/install-deps-packaging" busybox-static >> "$T/deps.log" 2>&1 || [ ! -x /bin/busybox ]; then
+    echo "rpm.sh: no static busybox: the scontrol scriptlets are not run"
+    pass
+fi
+mkdir -p "$R/SPECS" && cat > "$R/SPECS/slurm.spec" <<'SPEC'
+Name: slurm
+Version: %{ver}
+Release: 1
+Summary: a stand-in for Slurm's package: its scontrol only
+License: none
+BuildArch: noarch
+%description
+A stand-in.
+%install
+mkdir -p %{buildroot}/usr/bin
+printf '#!/bin/sh\necho "slurm %{ver}"\n' > %{buildroot}/usr/bin/scontrol
+chmod 755 %{buildroot}/usr/bin/scontrol
+%files
+/usr/bin/scontrol
+SPEC
+chown -R "$U:" "$R"
+for v in 22.05.8 22.05.9; do
+    as_u 120 "rpmbuild -bb --define '_topdir $R' --define 'ver $v' '$R/SPECS/slurm.spec'" >> "$T/stand-in.log" 2>&1 ||
+        fail "cannot build the stand-in Slurm package (log: $T/stand-in.log)"
+done
+X=$T/root
+mkdir -p "$X/bin" "$X/usr/bin"
+cp /bin/busybox "$X/bin/busybox"
+for c in sh mv ln rm test [ cat; do ln -s busybox "$X/bin/$c"; done
+rpm_x() { rpm --root "$X" --dbpath /var/lib/rpm "$@" >> "$T/rpm-root.log" 2>&1 || fail "rpm $* failed: $(tail -n 3 "$T/rpm-root.log")"; }
+slurm() { ls "$R"/RPMS/noarch/slurm-"$1"-1.noarch.rpm; }
+crpm=$(ls "$R"/RPMS/x86_64/slurm-cr-[0-9]*.rpm)
+sc=$X/usr/bin/scontrol
+# what /usr/bin/scontrol and scontrol.distrib are: "cr VERSION" (link and Slurm's moved),
+# or "slurm VERSION" (Slurm's in place), or "none"
+state() {
+    if [ -L "$sc" ] && [ "$(readlink "$sc")" = scontrol-cr ] && [ -f "$sc.distrib" ]; then echo "cr $(sh "$sc.distrib")"
+    elif [ -f "$sc" ] && [ ! -L "$sc" ] && [ ! -e "$sc.distrib" ]; then sh "$sc"
+    elif [ ! -e "$sc" ] && [ ! -L "$sc" ] && [ ! -e "$sc.distrib" ]; then echo none
+    else echo "broken: $(ls -l "$X/usr/bin" | tr '\n' ' ')"; fi
+}
+expect() { [ "$(state)" = "$1" ] || fail "after $2: /usr/bin/scontrol is '$(state)', expected '$1'"; }
+rpm_x --initdb
+rpm_x --nodeps -i "$(slurm 22.05.8)";  expect "slurm 22.05.8" "installing Slurm"
+rpm_x --nodeps -i "$crpm";             expect "cr slurm 22.05.8" "installing slurm-cr"
+rpm_x --nodeps -U "$(slurm 22.05.9)";  expect "cr slurm 22.05.9" "upgrading Slurm"
+rpm_x --nodeps -e slurm-cr;            expect "slurm 22.05.9" "erasing slurm-cr"
+rpm_x --nodeps -i "$crpm";             expect "cr slurm 22.05.9" "installing slurm-cr again"
+rpm_x --nodeps -e slurm;               expect "none" "erasing Slurm"
+rpm_x --nodeps -i "$(slurm 22.05.8)";  expect "cr slurm 22.05.8" "installing Slurm after slurm-cr"
+echo "rpm.sh: the scontrol scriptlets hold through installs, an upgrade and erasures"
 pass
