@@ -165,7 +165,7 @@ pid=$!
 i=0
 while [ "$(cat out 2>/dev/null | wc -l)" -lt 5 ]; do i=$((i + 1)); [ $i -lt 400 ] || fail "cr_run's program printed nothing"; sleep 0.05; done
 cr_checkpoint --kill -f ctx.img $pid > ckpt.out 2>&1 || fail "cr_checkpoint failed: $(cat ckpt.out)"
-wait $pid
+{ wait $pid; } 2>/dev/null   # killed by the checkpoint
 [ "$(wc -l < out)" -lt 40 ] || fail "the program ended before it was checkpointed"
 cr_info ctx.img > info.out 2>&1 || fail "cr_info failed: $(cat info.out)"
 pos=$(awk '$1 == 1 && $2 == "file" { for (i = 3; i < NF; i++) if ($i == "pos") print $(i + 1) }' info.out)
@@ -218,5 +218,17 @@ inc /usr/bin/scontrol --version | grep -q "^slurm" || fail "Slurm's scontrol doe
 inc su -l crpkg -c 'srun --help' > "$T/srun_removed.log" 2>&1 || fail "srun fails once the plugin is removed: $(tail -n 5 "$T/srun_removed.log")"
 apt_in purge slurm-cr-spank >> "$T/apt.log" 2>&1 || fail "apt-get purge failed (log: $T/apt.log)"
 [ -e "$C/etc/slurm/plugstack.conf.d/slurm-cr.conf" ] && fail "purge left the plugstack.conf.d snippet"
+
+# the other order: slurm-cr first, Slurm's client after it goes to scontrol.distrib
+say "slurm-cr before slurm-client"
+apt_in remove slurm-client >> "$T/apt.log" 2>&1 || fail "apt-get remove slurm-client failed (log: $T/apt.log)"
+apt_in install --no-install-recommends "/tmp/debs/$(basename "$(echo $DEBS | cut -d' ' -f1)")" >> "$T/apt.log" 2>&1 ||
+    fail "slurm-cr does not install without slurm-client (log: $T/apt.log)"
+inc scontrol --version > "$T/no_client.log" 2>&1 && fail "scontrol --version succeeded with no Slurm client"
+grep -q 'is not installed (Debian: slurm-client)' "$T/no_client.log" || fail "scontrol without slurm-client: $(cat "$T/no_client.log")"
+apt_in install --no-install-recommends slurm-client >> "$T/apt.log" 2>&1 || fail "slurm-client does not install after slurm-cr (log: $T/apt.log)"
+[ -x "$C/usr/bin/scontrol.distrib" ] && [ "$(readlink "$C/usr/bin/scontrol")" = scontrol-cr ] ||
+    fail "slurm-client installed after slurm-cr did not go to /usr/bin/scontrol.distrib"
+inc scontrol --version | grep -q "^slurm" || fail "scontrol --version does not reach Slurm's scontrol installed after slurm-cr"
 say "done"
 pass
