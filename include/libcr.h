@@ -12,29 +12,11 @@
 #include <sys/select.h> /* struct timeval */
 #include <sys/types.h>
 
+#include "blcr_common.h" /* versions, CR_SIGNUM, error codes, scopes, request flags */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-#define CR_SIGNUM 62 /* the signal the runtime reserves for checkpoints */
-
-/* ---- error codes (errno values), as in BLCR ---- */
-enum {
-    CR_MIN_ERRCODE = 2353,
-    CR_ETEMPFAIL,   /* a callback asked to cancel the checkpoint; the process continues */
-    CR_EPERMFAIL,   /* a callback asked to cancel the checkpoint and end the process */
-    CR_ENOSUPPORT,  /* a target process does not run the slurm-cr runtime */
-    CR_EVERSION,    /* interface version not supported */
-    CR_EOMITTED,    /* the process was left out of the checkpoint at a callback's request */
-    CR_EBADARCH,    /* the context file is for another architecture */
-    CR_EPTRACED,    /* a target process is being ptraced */
-    CR_EPTRACER,    /* a target process is ptracing others */
-    CR_ERSTRTABRT,  /* restart aborted */
-    CR_ERESTARTED,  /* this is the restarted copy of a self-checkpoint */
-    CR_ENOTCB,      /* only allowed inside a callback */
-    CR_ENOINIT,     /* the calling thread has not called cr_init() */
-    CR_MAX_ERRCODE
-};
 
 /* ---- types ---- */
 typedef int cr_version_t;
@@ -49,38 +31,6 @@ typedef unsigned int cr_spinlock_t;
 typedef unsigned long cr_checkpoint_handle_t;
 typedef unsigned long cr_restart_handle_t;
 
-typedef enum {
-    CR_SCOPE_PROC, /* the process */
-    CR_SCOPE_PGRP, /* its process group */
-    CR_SCOPE_SESS, /* its session */
-    CR_SCOPE_TREE  /* the process and its descendants */
-} cr_scope_t;
-
-/* what a callback passes to cr_checkpoint() */
-enum {
-    CR_CHECKPOINT_READY = 0,        /* go on */
-    CR_CHECKPOINT_TEMP_FAILURE = 1, /* cancel the checkpoint, keep running */
-    CR_CHECKPOINT_PERM_FAILURE = 2, /* cancel the checkpoint and end the process */
-    CR_CHECKPOINT_OMIT = 4          /* go on, but without this process */
-};
-#define CR_CHECKPOINT_TEMP_FAILURE_CODE(v) (CR_CHECKPOINT_TEMP_FAILURE | ((v) << 16))
-#define CR_CHECKPOINT_PERM_FAILURE_CODE(v) (CR_CHECKPOINT_PERM_FAILURE | ((v) << 16))
-#define CR_CHECKPOINT_ABORT_MASK \
-    (CR_CHECKPOINT_TEMP_FAILURE | CR_CHECKPOINT_PERM_FAILURE | CR_CHECKPOINT_OMIT)
-
-#define CR_DEST_CWD (-4096)
-
-/* flags of cr_checkpoint_args_t.cr_flags */
-#define CR_CHKPT_PROHIBIT_SELF 0x00000001
-#define CR_CHKPT_PTRACED_ALLOW 0x00000002
-#define CR_CHKPT_PTRACED_SKIP  0x00000004
-#define CR_CHKPT_PTRACER_SKIP  0x00000008
-#define CR_CHKPT_ASYNC_ERR     0x00000010
-#define CR_CHKPT_DUMP_EXEC     0x00000200
-#define CR_CHKPT_DUMP_PRIVATE  0x00000400
-#define CR_CHKPT_DUMP_SHARED   0x00000800
-#define CR_CHKPT_DUMP_ALL (CR_CHKPT_DUMP_EXEC | CR_CHKPT_DUMP_PRIVATE | CR_CHKPT_DUMP_SHARED)
-
 typedef struct cr_checkpoint_args {
     cr_version_t cr_version;
     cr_scope_t cr_scope;
@@ -90,6 +40,14 @@ typedef struct cr_checkpoint_args {
     unsigned int cr_timeout; /* seconds for the target to stop; 0: unbounded */
     unsigned int cr_flags;  /* CR_CHKPT_* */
 } cr_checkpoint_args_t;
+
+typedef struct cr_restart_args {
+    cr_version_t cr_version;
+    int cr_fd;              /* the context file, open for reading */
+    int cr_signal;          /* sent to the restarted process once it runs; 0: none */
+    unsigned int cr_flags;  /* CR_RSTRT_* */
+    struct cr_rstrt_relocate *cr_relocate; /* moved paths, or NULL */
+} cr_restart_args_t;
 
 struct cr_checkpoint_info {
     int signal;             /* sent after the checkpoint, or 0 */
@@ -125,16 +83,13 @@ typedef void (*cr_hook_fn_t)(cr_hook_event_t);
 #define CR_HOOK_FN_ERROR ((cr_hook_fn_t)(~0UL))
 
 enum { CR_HOLD_SCOPE_THREAD, CR_HOLD_SCOPE_INIT, CR_HOLD_SCOPE_UNINIT };
-#define CR_HOLD_READ -1
-#define CR_HOLD_NONE 0
-#define CR_HOLD_CONT 1
-#define CR_HOLD_RSTRT 2
-#define CR_HOLD_BOTH (CR_HOLD_CONT | CR_HOLD_RSTRT)
-#define CR_HOLD_DFLT 4
 
 #define CR_POLL_CHKPT_ERR_PRE -1
 #define CR_POLL_CHKPT_ERR_POST -2
 #define CR_POLL_CHKPT_ERR_LOG -3
+#define CR_POLL_RSTRT_ERR_PRE -1
+#define CR_POLL_RSTRT_ERR_POST -2
+#define CR_POLL_RSTRT_ERR_LOG -3
 
 /* ---- functions ---- */
 
@@ -167,6 +122,18 @@ int cr_log_checkpoint(cr_checkpoint_handle_t *handle, unsigned int len, char *ms
 int cr_poll_checkpoint_msg(cr_checkpoint_handle_t *handle, struct timeval *timeout, char **msg_p);
 int cr_poll_checkpoint(cr_checkpoint_handle_t *handle, struct timeval *timeout);
 int cr_forward_checkpoint(cr_scope_t scope, pid_t target);
+
+/* Restart from a context file (done by cr_restart(1), started for the caller): the
+ * restarted process becomes the caller's child (a tree: see libcr(3)); the poll and
+ * the reap give its pid. */
+#define cr_initialize_restart_args_t(a) cri_init_restart_args_t(CR_RESTART_ARGS_VERSION, (a))
+int cri_init_restart_args_t(cr_version_t version, cr_restart_args_t *args);
+int cr_request_restart(cr_restart_args_t *args, cr_restart_handle_t *handle);
+int cr_wait_restart(cr_restart_handle_t *handle, struct timeval *timeout);
+int cr_reap_restart(cr_restart_handle_t *handle);
+int cr_log_restart(cr_restart_handle_t *handle, unsigned int len, char *msg);
+int cr_poll_restart_msg(cr_restart_handle_t *handle, struct timeval *timeout, char **msg_p);
+int cr_poll_restart(cr_restart_handle_t *handle, struct timeval *timeout);
 
 const struct cr_checkpoint_info *cr_get_checkpoint_info(void);
 const struct cr_restart_info *cr_get_restart_info(void);

@@ -309,10 +309,11 @@ int cri_status(void)
 int cri_wait_cs_free(unsigned timeout_ms)
 {
     struct timespec start, now;
-    clock_gettime(CLOCK_MONOTONIC, &start);
+    /* by system call: the program may have unmapped its vdso (vdso_unmapped) */
+    syscall(SYS_clock_gettime, CLOCK_MONOTONIC, &start);
     uint32_t v;
     while ((v = __atomic_load_n(&cri_cs_total, __ATOMIC_ACQUIRE)) != 0) {
-        clock_gettime(CLOCK_MONOTONIC, &now);
+        syscall(SYS_clock_gettime, CLOCK_MONOTONIC, &now);
         long waited = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
         if (waited >= (long)timeout_ms)
             return -ETIMEDOUT;

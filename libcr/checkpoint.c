@@ -95,29 +95,9 @@ static int wait_commit(struct cr_job *job)
     return sig > 0 && sig < 65 ? sig : 0;
 }
 
-/* A tree's snapshot child talks to the requester itself (the process may end before
- * its turn to write comes): it takes RELEASE and lets the process run on, then WRITE,
- * writes, answers DONE and leaves. */
-static int tree_snapshot_writer(struct cr_job *job, struct dump *d)
-{
-    uint32_t *released = cr_dump_released(d);
-    int ok = wait_cmd(job, CR_CMD_RELEASE);
-    __atomic_store_n(released, ok ? 1 : 2, __ATOMIC_RELEASE);
-    cr_futex_wake_shared(released);
-    if (!ok || !wait_cmd(job, CR_CMD_WRITE))
-        return 1;
-    int r = cr_dump_write(d, job->fd);
-    if (r)
-        job_fail(job, cr_dump_child_err(d), cr_dump_child_msg(d));
-    else
-        job->bytes = cr_dump_child_bytes(d);
-    send_reply(job, CR_CTL_DONE);
-    return r;
-}
-
-/* A process's snapshot child writes the file and answers the requester itself: the
- * process runs on meanwhile and may end (exit right after a critical section, say)
- * before its manager could pass the answer on. */
+/* A snapshot child writes the file and answers the requester itself: the process runs
+ * on meanwhile and may end (exit right after a critical section, say) before its
+ * manager could pass the answer on. */
 static int snapshot_writer(struct cr_job *job, struct dump *d)
 {
     int r = cr_dump_write(d, job->fd);
@@ -127,6 +107,19 @@ static int snapshot_writer(struct cr_job *job, struct dump *d)
         job->bytes = cr_dump_child_bytes(d);
     send_reply(job, CR_CTL_DONE);
     return r;
+}
+
+/* A tree's snapshot child first takes RELEASE (the process runs on), then its turn to
+ * WRITE. */
+static int tree_snapshot_writer(struct cr_job *job, struct dump *d)
+{
+    uint32_t *released = cr_dump_released(d);
+    int ok = wait_cmd(job, CR_CMD_RELEASE);
+    __atomic_store_n(released, ok ? 1 : 2, __ATOMIC_RELEASE);
+    cr_futex_wake_shared(released);
+    if (!ok || !wait_cmd(job, CR_CMD_WRITE))
+        return 1;
+    return snapshot_writer(job, d);
 }
 
 /* Writes the file from the frozen process itself (no snapshot child). */
@@ -152,7 +145,6 @@ static __attribute__((noinline)) int dump_frozen(struct cr_job *job)
     crt.nresumed = 0;
     crt.manager.tid = crt.manager_tid;
     cr_record_thread(&crt.manager, NULL);
-    cr_attrs_save_process(&crt.attrs);
     if (cr_snapshot(&crt.manager.resume) != 0) {
         /* restored: before the callbacks see it, this thread and the process are ours */
         job->restored = 1;
@@ -244,16 +236,9 @@ static const char *failure_text(int kind)
     }
 }
 
-/* The terminal step of the thread-context chain. */
-static int freeze_and_dump(void *arg)
+/* Every other thread is parked: the rest of the checkpoint, 1 in the restored copy. */
+static int frozen(struct cr_job *job)
 {
-    struct cr_job *job = arg;
-    char msg[512] = "";
-    int rc = cr_freeze_threads(job->timeout_ms, msg, sizeof msg);
-    if (rc < 0) {
-        job_fail(job, -rc, msg);
-        return rc;
-    }
     int kind = __atomic_load_n(&cri_failure.kind, __ATOMIC_ACQUIRE);
     if (kind) {
         job_fail(job, kind == CR_CHECKPOINT_OMIT ? ESRCH : cri_failure.code, failure_text(kind));
@@ -266,7 +251,7 @@ static int freeze_and_dump(void *arg)
         job_fail(job, ECANCELED, "the requester gave up before the whole tree was frozen");
         return -ECANCELED;
     }
-    rc = dump_frozen(job);
+    int rc = dump_frozen(job);
     if (rc == 1 || job->child)
         return rc; /* the restored copy; or a snapshot child is writing: answered later */
     send_reply(job, CR_CTL_DONE);
@@ -275,6 +260,27 @@ static int freeze_and_dump(void *arg)
         if (sig)
             kill(crt.pid, sig); /* pending before any thread runs application code again */
     }
+    return rc;
+}
+
+/* The terminal step of the thread-context chain. */
+static int freeze_and_dump(void *arg)
+{
+    struct cr_job *job = arg;
+    char msg[512] = "";
+    int rc = cr_freeze_threads(job->timeout_ms, msg, sizeof msg);
+    if (rc < 0) {
+        job_fail(job, -rc, msg);
+        return rc;
+    }
+    cr_attrs_save_process(&crt.attrs);
+    cr_stopped_children_save(); /* before a tree's requester continues them */
+    /* from now on its /proc files are open to the dump and to a tree's requester (a
+     * snapshot child keeps that: its memory is its own) */
+    cr_attrs_dump_begin(&crt.attrs);
+    rc = frozen(job);
+    if (rc != 1)
+        cr_attrs_dump_end(&crt.attrs);
     return rc;
 }
 
@@ -292,9 +298,6 @@ static void resume_restored(void)
         munmap((void *)(uintptr_t)crt.restart.hole_start, crt.restart.hole_len);
     cr_restore_posix_timers();
     cr_attrs_restore_process(&crt.attrs);
-    for (int sig = 1; sig <= 64; sig++) /* pending for the process again */
-        if (crt.shared_pending & (1ULL << (sig - 1)))
-            kill(crt.pid, sig);
     crt.restart.hole_len = 0;
     cr_start_listener();
 }
@@ -313,6 +316,15 @@ static void fill_info(struct cr_job *job)
 }
 
 static int cr_run_job_gated(struct cr_job *job);
+
+/* A process that was stopped when the checkpoint came (CR_CTL_STOPPED: its requester
+ * continued it) stops again before any thread runs the program: going on, and in
+ * the restored copy. */
+static void stop_again(const struct cr_job *job)
+{
+    if (job->flags & CR_CTL_STOPPED)
+        kill(crt.pid, SIGSTOP);
+}
 
 /* --sockets=delay: no new socket until the checkpoint is over, and those that lead
  * outside closed first (within the timeout). */
@@ -347,7 +359,7 @@ static void open_socket_gate(void)
  * checkpoint and says EBUSY, as BLCR did, instead of waiting for its timeout. */
 static void name_manager(pid_t requester)
 {
-    char name[16] = "cr-manager";
+    char name[32] = "cr-manager"; /* (the kernel keeps 15 characters: a pid has 7 at most) */
     if (requester > 0)
         snprintf(name, sizeof name, CR_BUSY_COMM "%d", (int)requester);
     prctl(PR_SET_NAME, name, 0, 0, 0);
@@ -371,10 +383,12 @@ static int cr_run_job_gated(struct cr_job *job)
     if (cri_omit) {
         job_fail(job, ESRCH, failure_text(CR_CHECKPOINT_OMIT));
         send_reply(job, CR_CTL_DONE);
+        stop_again(job);
         return 0;
     }
     if ((job->flags & CR_CTL_SOCKETS_DELAY) && wait_sockets_closed(job) < 0) {
         send_reply(job, CR_CTL_DONE);
+        stop_again(job);
         return 0;
     }
     cri_set_state(CR_STATE_PENDING);
@@ -385,6 +399,7 @@ static int cr_run_job_gated(struct cr_job *job)
         job_fail(job, ETIMEDOUT, msg);
         send_reply(job, CR_CTL_DONE);
         cri_set_state(CR_STATE_IDLE);
+        stop_again(job);
         return 0;
     }
     cri_set_state(CR_STATE_ACTIVE);
@@ -398,6 +413,8 @@ static int cr_run_job_gated(struct cr_job *job)
 
     if (job->restored) {
         resume_restored();
+        stop_again(job);
+        cr_stopped_children_settle();
         cr_release_threads(1);
         cri_set_state(CR_STATE_IDLE);
         if (has_tc) /* (each thread ran its own hook: the manager's is the thread context's) */
@@ -422,6 +439,8 @@ static int cr_run_job_gated(struct cr_job *job)
         if (v != 1)
             job_fail(job, ECANCELED, "the requester gave up before the tree was released");
     }
+    stop_again(job);
+    cr_stopped_children_settle();
     cr_release_threads(result > 0 ? 0 : result);
     cri_set_state(CR_STATE_IDLE);
     if (has_tc)

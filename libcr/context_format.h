@@ -63,6 +63,11 @@ enum ctx_rec_type {
     CTX_REC_BLOCK_CRCS = 6,
     CTX_REC_END = 7,
     CTX_REC_TREE_PROC = 8,     /* tree files only: one per process of the tree */
+    CTX_REC_LOCK = 9,          /* struct ctx_lock: right after the fd record it belongs to */
+    CTX_REC_EPOLL_FILE = 10,   /* struct ctx_epoll_file: right after its epoll's fd record */
+    CTX_REC_DELETED_DIR = 11,  /* struct ctx_deleted_dir: right after the process record (the
+                                  working directory) or a directory's fd record */
+    CTX_REC_FD_OWNER = 12,     /* struct ctx_fd_owner: right after the fd record it belongs to */
 };
 
 struct ctx_rec {
@@ -157,6 +162,78 @@ enum ctx_fd_kind {
                                   side closed (flags: CTX_FD_DISCONNECTED_TERMINAL); a
                                   pipe's pos: its capacity, extra (a read end): the data
                                   that was waiting in it */
+    CTX_FD_PIDFD = 18,         /* a pidfd: pos the pid (the tree's), flags
+                                  CTX_FD_PIDFD_SELF for the process itself */
+    CTX_FD_MQUEUE = 19,        /* a POSIX message queue: path its name ("/q"), extra a
+                                  struct ctx_mqueue; CTX_FD_DELETED: deleted (mq_unlink),
+                                  its messages follow (none when source_fd names the
+                                  earlier fd that has it), else opened by name */
+    CTX_FD_INOTIFY = 20,       /* an inotify instance: extra its watches, each a struct
+                                  ctx_inotify_watch and its path */
+    CTX_FD_OPATH = 21,         /* an O_PATH fd of any file (id.mode: a symbolic link is
+                                  opened O_NOFOLLOW), reopened by path; CTX_FD_DELETED as
+                                  for a file or directory */
+    CTX_FD_SOCKET = 22,        /* a socket whose whole state is in the process: unbound,
+                                  bound, listening, UDP (connected or not), or connected
+                                  to a socket of the process (CTX_SOCK_CONNECT_LATE);
+                                  extra: struct ctx_socket, then its queued datagrams
+                                  (struct ctx_sock_msg each, from_fd: the sender) */
+    CTX_FD_SOCKPAIR = 23,      /* CTX_FD_UNIX_PAIR with the socket's state: pos the peer's
+                                  inode (0: the peer was closed), extra: struct ctx_socket,
+                                  then what is queued to it (struct ctx_sock_msg each: one
+                                  datagram or message, or a stream's bytes, apart where
+                                  a file in flight comes with one) */
+};
+
+/* The socket options a program changed (those a new socket of its kind reports
+ * otherwise), set again before bind/listen.  SO_RCVBUF/SO_SNDBUF: what the kernel
+ * reported (twice what was asked). */
+struct ctx_sockopt {
+    int32_t level, name;
+    uint32_t len;              /* 1..16 bytes of val */
+    uint32_t pad;
+    unsigned char val[16];
+};
+#define CTX_SOCKOPT_MAX 48
+
+#define CTX_SOCK_LISTENING 0x1 /* listening (backlog: its backlog) */
+#define CTX_SOCK_CONNECTED 0x2 /* connected to peer[] (UDP: its default destination) */
+#define CTX_SOCK_PATH_GONE 0x4 /* a unix socket whose path was deleted: bound, then unlinked */
+#define CTX_SOCK_CONNECT_LATE 0x8 /* connected to peer[], a socket of the process:
+                                  connected again once every fd is in place (a connection
+                                  its listening socket had not accepted, nothing sent on
+                                  it; a unix datagram socket connected to a bound one) */
+#define CTX_SOCK_STATES    0xf
+
+struct ctx_socket {
+    int32_t domain, type, protocol; /* as socket() takes them (AF_UNIX, INET, INET6) */
+    uint32_t state;            /* CTX_SOCK_* */
+    uint32_t shutdown;         /* SHUT_RD + 1 bits, as sock_diag: 1 no more reading, 2 writing */
+    int32_t backlog;           /* listening: what listen() was given */
+    uint32_t addr_len, peer_len;  /* 0: unbound / no peer; at most 128 */
+    unsigned char addr[128], peer[128];
+    uint32_t nopts, nmsgs;     /* at most CTX_SOCKOPT_MAX options; messages after this */
+    struct ctx_sockopt opts[CTX_SOCKOPT_MAX];
+};
+
+struct ctx_sock_msg {          /* one queued message, followed by its len bytes, then
+                                  nfiles struct ctx_sock_file (each with its path) */
+    uint32_t len;
+    int32_t from_fd;           /* CTX_FD_SOCKET: the fd of the process that sent it
+                                  (it is sent again from there); pairs: -1, the peer */
+    uint32_t nfiles;           /* fds in flight with it (SCM_RIGHTS), pairs only */
+    uint32_t pad;
+};
+#define CTX_SOCK_FILES_MAX 16  /* fds in flight with one message */
+
+struct ctx_sock_file {         /* an fd in flight: a regular file, followed by its path */
+    uint32_t open_flags;       /* F_GETFL */
+    int32_t same_as_fd;        /* the same open file description as this fd of the
+                                  process (-1: none; path and pos then say it) */
+    uint64_t pos;
+    struct ctx_file_id id;
+    uint32_t path_len;         /* includes the NUL */
+    uint32_t pad;
 };
 
 struct ctx_timerfd {
@@ -178,8 +255,23 @@ struct ctx_pty {
 #define CTX_FD_DISCONNECTED_TERMINAL 0x1 /* a hung-up terminal; else a pipe end */
 
 #define CTX_FD_EVENTFD_SEMAPHORE 0x1
+#define CTX_FD_PIDFD_SELF 0x1
 #define CTX_FD_DELETED 0x2       /* a file deleted while open: its contents are saved in
-                                    blocks marked CTX_BLOCK_FILE, id.size bytes long */
+                                    blocks marked CTX_BLOCK_FILE, id.size bytes long (its
+                                    holes left out: no block); id.mode its mode; with
+                                    source_fd >= 0, another open of the one an earlier
+                                    fd source_fd has (no contents of its own).  A
+                                    directory: see struct ctx_deleted_dir.  A FIFO (its
+                                    path as the kernel names it, "... (deleted)"): made
+                                    again under its name with id.mode, opened, deleted */
+#define CTX_FD_MEMFD 0x4         /* with CTX_FD_DELETED, a memfd (path /memfd:NAME (deleted)):
+                                    extra is struct ctx_memfd; recreated by memfd_create,
+                                    the shared mappings of its inode map it again */
+
+struct ctx_memfd {
+    uint32_t seals;            /* F_GET_SEALS, added again once the contents are back */
+    uint32_t pad;
+};
 
 struct ctx_fd {
     int32_t fd;
@@ -189,16 +281,80 @@ struct ctx_fd {
     uint64_t pos;              /* file offset; pipe: capacity; eventfd: counter */
     struct ctx_file_id id;     /* pipe: id.ino names the pipe */
     uint32_t path_len;         /* includes NUL */
-    int32_t source_fd;         /* CTX_FD_INHERIT: which of cr_restart's fds 0-2 to take */
+    int32_t source_fd;         /* CTX_FD_INHERIT: which of cr_restart's fds 0-2 to take;
+                                  a deleted file or queue: see CTX_FD_DELETED; else -1 */
     uint32_t extra_len;        /* bytes after the path: pipe data, or epoll targets */
     uint32_t flags;            /* CTX_FD_EVENTFD_* */
     /* char path[path_len]; unsigned char extra[extra_len]; */
 };
 
+struct ctx_mqueue {            /* the extra of a CTX_FD_MQUEUE record */
+    int64_t maxmsg, msgsize;   /* mq_attr */
+    uint32_t nmsgs, pad;       /* then each message in the order it is received, highest
+                                  priority first: uint32_t prio, uint32_t len, len bytes */
+};
+#define CTX_MQ_PRIO_MAX 32768
+
+struct ctx_inotify_watch {     /* in the extra of a CTX_FD_INOTIFY record, not aligned */
+    int32_t wd;                /* its number, 1..CTX_INOTIFY_WD_MAX */
+    uint32_t mask;             /* IN_* events and flags, as fdinfo shows them */
+    uint32_t path_len;         /* then a path of the watched inode, NUL-terminated */
+};
+#define CTX_INOTIFY_WD_MAX (1 << 20)
+
 struct ctx_epoll_target {      /* the extra of a CTX_FD_EPOLL record */
-    int32_t fd;
+    int32_t fd;                /* the number it was added with (its file: a ctx_epoll_file
+                                  names the fd that has it, when this one no longer does) */
     uint32_t events;
     uint64_t data;
+};
+
+/* A file lock the process holds, taken again through fd `fd` (the fd record just before
+ * it) before the program runs.  A flock or OFD lock belongs to the open file (an fd of
+ * a dup or of a tree's shared file carries none: the first fd of that open file does);
+ * a POSIX record lock belongs to the process. */
+enum ctx_lock_kind { CTX_LOCK_FLOCK = 1, CTX_LOCK_POSIX = 2, CTX_LOCK_OFD = 3 };
+
+struct ctx_lock {
+    int32_t fd;
+    uint32_t kind;             /* enum ctx_lock_kind */
+    uint32_t type;             /* F_RDLCK (0) or F_WRLCK (1); flock: shared or exclusive */
+    uint32_t pad;
+    uint64_t start, len;       /* POSIX, OFD: the byte range, len 0 up to any end of file;
+                                  flock: 0, 0 */
+};
+
+/* A directory deleted while it was the working directory (its path, the process
+ * record's cwd) or open (the fd record of kind CTX_FD_DIR with CTX_FD_DELETED just
+ * before it, its path the record's): made again at restart under that path with its
+ * mode, entered or opened, and removed. */
+struct ctx_deleted_dir {
+    int32_t fd;                /* -1: the working directory */
+    uint32_t mode;             /* st_mode */
+};
+
+/* Who gets the signals of an open file (F_SETOWN_EX) and which signal (F_SETSIG), for
+ * the fd record just before it (a dup, a tree's shared file or stdio that cr_restart
+ * lends carries none).  The process itself (or its main thread, or its process group)
+ * is the restarted one. */
+enum ctx_owner_type { CTX_OWNER_TID = 0, CTX_OWNER_PID = 1, CTX_OWNER_PGRP = 2 }; /* F_OWNER_* */
+
+struct ctx_fd_owner {
+    int32_t fd;
+    uint32_t type;             /* enum ctx_owner_type */
+    int32_t pid;               /* 0: none; the saved pid, pgid or main thread's tid: the
+                                  restarted process's */
+    uint32_t sig;              /* F_SETSIG: 0 SIGIO, else 1..64 */
+};
+
+/* A target of the epoll (the fd record just before it) added through an fd number that
+ * no longer leads to its file (closed after a dup, or reused): the file is fd holder's.
+ * The interest is keyed by the old number (EPOLL_CTL_MOD/DEL name it) and kept so. */
+struct ctx_epoll_file {
+    int32_t epoll_fd;
+    uint32_t target;           /* index in the epoll's ctx_epoll_target list */
+    int32_t holder;
+    uint32_t pad;
 };
 
 enum ctx_vma_kind {
@@ -217,6 +373,30 @@ enum ctx_vma_kind {
 #define CTX_VMA_STACK     0x4
 #define CTX_VMA_SAVED     0x8  /* a file mapping whose every page is in the image
                                   (--save-*): restored as anonymous memory */
+/* What madvise()/mlock() set on the region (the VmFlags of /proc/PID/smaps), applied
+ * again by the restorer once the region is mapped and filled. */
+#define CTX_VMA_HUGEPAGE    0x10  /* hg: MADV_HUGEPAGE */
+#define CTX_VMA_NOHUGEPAGE  0x20  /* nh: MADV_NOHUGEPAGE */
+#define CTX_VMA_DONTFORK    0x40  /* dc: MADV_DONTFORK */
+#define CTX_VMA_WIPEONFORK  0x80  /* wf: MADV_WIPEONFORK */
+#define CTX_VMA_DONTDUMP    0x100 /* dd: MADV_DONTDUMP */
+#define CTX_VMA_LOCKED      0x200 /* lo: mlock(); a restart that cannot lock it fails */
+#define CTX_VMA_LOCKONFAULT 0x400 /* lf: mlock2(MLOCK_ONFAULT), with CTX_VMA_LOCKED */
+#define CTX_VMA_ADVICE      0x7f0 /* all of the above */
+#define CTX_VMA_GUARDS      0x800 /* guard pages (MADV_GUARD_INSTALL): struct ctx_range
+                                     runs follow the path, padded to 8 bytes */
+#define CTX_VMA_SYSV        0x1000 /* SHARED_ANON: an attached System V segment, removed
+                                      (IPC_RMID) but for its attachments; id.ino its shmid,
+                                      id.size its size, id.mode its permissions
+                                      and SHM_LOCKED (02000).  Restored
+                                      as a new IPC_PRIVATE segment: the same shmid only
+                                      for root (shm_next_id) and if it is free; an
+                                      unprivileged process cannot choose one */
+#define CTX_VMA_SEALED      0x2000 /* sl: mseal(), sealed again once everything else is
+                                      done to the region */
+#define CTX_VMA_MAYWRITE    0x4000 /* with SYSV: attached for writing (mw), whatever its
+                                      protection now; without it, SHM_RDONLY */
+#define CTX_VMA_KNOWN_FLAGS 0x7fff /* a reader refuses any other bit */
 
 struct ctx_vma {
     uint64_t start, end, pgoff;
@@ -225,7 +405,12 @@ struct ctx_vma {
     uint32_t flags;            /* CTX_VMA_* */
     uint32_t path_len;         /* includes NUL; 0 for anonymous */
     struct ctx_file_id id;
-    /* char path[path_len]; */
+    /* char path[path_len]; with CTX_VMA_GUARDS, from the next multiple of 8 bytes to
+     * the end of the record: struct ctx_range guards[], in order, inside the region */
+};
+
+struct ctx_range {
+    uint64_t start, end;
 };
 
 struct ctx_block {             /* one run of saved pages */

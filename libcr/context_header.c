@@ -6,6 +6,7 @@
 #include <gnu/libc-version.h>
 #include <string.h>
 #include <sys/utsname.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,6 +23,7 @@ void ctx_header_init(struct ctx_header *h)
     strncpy(h->kernel_release, u.release, sizeof h->kernel_release - 1);
     strncpy(h->glibc_version, gnu_get_libc_version(), sizeof h->glibc_version - 1);
     struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
+    /* by system call: the program may have unmapped its vdso (vdso_unmapped) */
+    syscall(SYS_clock_gettime, CLOCK_REALTIME, &ts);
     h->created_ns = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }

@@ -3,11 +3,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "crc32c.h"
@@ -16,6 +20,7 @@
 #define USER_TOP 0x800000000000ULL
 #define MAX_THREADS 4096
 #define MAX_FDS (1 << 20)
+#define MAX_LOCKS (1 << 20)
 
 static int refuse(char *err, size_t len, int code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -56,8 +61,41 @@ const char *ctx_vma_kind_name(uint32_t kind)
 static const char *rec_name(uint32_t type)
 {
     static const char *const names[] = { "?", "process", "thread", "fd", "memory map",
-                                         "block table", "block checksums", "end" };
+                                         "block table", "block checksums", "end", "tree process",
+                                         "lock", "epoll target", "deleted directory",
+                                         "fd owner" };
     return type < sizeof names / sizeof *names ? names[type] : "unknown";
+}
+
+static size_t vma_guards_offset(const struct ctx_vma *v)
+{
+    return (sizeof *v + v->path_len + 7) & ~(size_t)7;
+}
+
+uint32_t ctx_vma_guards(const struct ctx_vma *v, const struct ctx_range **runs)
+{
+    const struct ctx_rec *r = (const struct ctx_rec *)v - 1;
+    size_t off = vma_guards_offset(v);
+    *runs = (const struct ctx_range *)((const char *)v + off);
+    return (v->flags & CTX_VMA_GUARDS) ? (uint32_t)((r->length - off) / sizeof **runs) : 0;
+}
+
+/* A region's record holds its path and, with CTX_VMA_GUARDS, nothing but ordered
+ * guard runs of whole pages inside the region after it. */
+static int check_vma_tail(const struct ctx_vma *v, uint32_t payload)
+{
+    size_t off = vma_guards_offset(v);
+    if (!(v->flags & CTX_VMA_GUARDS))
+        return payload == off;
+    if (payload <= off || (payload - off) % sizeof(struct ctx_range))
+        return 0;
+    const struct ctx_range *g;
+    uint32_t n = ctx_vma_guards(v, &g);
+    for (uint32_t i = 0; i < n; i++)
+        if (g[i].start % PAGE || g[i].end % PAGE || g[i].start >= g[i].end ||
+            g[i].start < (i ? g[i - 1].end : v->start) || g[i].end > v->end)
+            return 0;
+    return 1;
 }
 
 /* A string at the end of a record's payload: exactly `len` bytes, NUL only at the end. */
@@ -119,7 +157,139 @@ static int check_header(const struct ctx_header *h, uint64_t size, char *err, si
     return 0;
 }
 
+/* An array of n pointers that records are appended to: full at 0 and at each power of
+ * two, then doubled. */
+static int grow(void **arr, uint32_t n)
+{
+    if (n & (n - 1))
+        return 0;
+    void *more = realloc(*arr, (n ? 2 * (size_t)n : 1) * sizeof(void *));
+    if (!more)
+        return -1;
+    *arr = more;
+    return 0;
+}
+
+/* A deleted file or message queue opened again: an earlier record of the same kind
+ * (a file and an O_PATH fd of one are the same) has it, saved whole. */
+static int reopens_deleted(const struct ctx_image *img, uint32_t nfds, const struct ctx_fd *f)
+{
+    if (!(f->flags & CTX_FD_DELETED) || f->source_fd < 0 || f->source_fd >= f->fd)
+        return 0;
+    for (uint32_t i = 0; i < nfds; i++) {
+        const struct ctx_fd *e = img->fds[i];
+        if (e->fd == f->source_fd)
+            return (e->flags & CTX_FD_DELETED) && e->source_fd == -1 &&
+                   (f->kind == CTX_FD_MQUEUE ? e->kind == CTX_FD_MQUEUE
+                                             : (e->kind == CTX_FD_FILE || e->kind == CTX_FD_OPATH) &&
+                                                   S_ISREG(e->id.mode));
+    }
+    return 0;
+}
+
+/* A message queue's attributes and, deleted, its messages, each within them. */
+static int mqueue_ok(const struct ctx_fd *f)
+{
+    const char *extra = (const char *)(f + 1) + f->path_len;
+    struct ctx_mqueue mq;
+    if (f->extra_len < sizeof mq || ((const char *)(f + 1))[0] != '/' || (f->flags & ~CTX_FD_DELETED))
+        return 0;
+    memcpy(&mq, extra, sizeof mq);
+    if (mq.maxmsg <= 0 || mq.maxmsg > 65536 || mq.msgsize <= 0 || mq.msgsize > (16 << 20) || mq.pad ||
+        mq.nmsgs > mq.maxmsg || ((!(f->flags & CTX_FD_DELETED) || f->source_fd != -1) && mq.nmsgs))
+        return 0;
+    size_t off = sizeof mq;
+    for (uint32_t k = 0; k < mq.nmsgs; k++) {
+        uint32_t prio, len;
+        if (f->extra_len - off < 8)
+            return 0;
+        memcpy(&prio, extra + off, 4);
+        memcpy(&len, extra + off + 4, 4);
+        if (prio >= CTX_MQ_PRIO_MAX || len > mq.msgsize || f->extra_len - off - 8 < len)
+            return 0;
+        off += 8 + len;
+    }
+    return off == f->extra_len;
+}
+
+/* An inotify instance's watches, each with a path of its own within the extra. */
+static int inotify_ok(const struct ctx_fd *f)
+{
+    const char *extra = (const char *)(f + 1) + f->path_len;
+    for (size_t off = 0; off < f->extra_len;) {
+        struct ctx_inotify_watch w;
+        if (f->extra_len - off < sizeof w)
+            return 0;
+        memcpy(&w, extra + off, sizeof w);
+        off += sizeof w;
+        if (w.wd < 1 || w.wd > CTX_INOTIFY_WD_MAX || w.path_len < 2 || f->extra_len - off < w.path_len ||
+            extra[off] != '/' || strlen(extra + off) != w.path_len - 1)
+            return 0;
+        off += w.path_len;
+    }
+    return 1;
+}
+
 /* Walks the metadata records and checks each one's framing and checksum. */
+/* The extra of a socket record (CTX_FD_SOCKET, CTX_FD_SOCKPAIR): its struct ctx_socket
+ * within bounds, every option and queued message inside the extra, nothing after. */
+static int socket_record_ok(const struct ctx_fd *f)
+{
+    struct ctx_socket so; /* after the path: not aligned */
+    if (f->extra_len < sizeof so)
+        return 0;
+    const unsigned char *x = (const unsigned char *)(f + 1) + f->path_len;
+    memcpy(&so, x, sizeof so);
+    if ((so.domain != AF_UNIX && so.domain != AF_INET && so.domain != AF_INET6) ||
+        (so.type != SOCK_STREAM && so.type != SOCK_DGRAM && so.type != SOCK_SEQPACKET) ||
+        (so.state & ~(uint32_t)CTX_SOCK_STATES) || so.shutdown > 3 ||
+        so.addr_len > sizeof so.addr || so.peer_len > sizeof so.peer || so.nopts > CTX_SOCKOPT_MAX ||
+        so.backlog < 0 || (f->kind == CTX_FD_SOCKPAIR && (so.domain != AF_UNIX || so.state)))
+        return 0;
+    /* an address: none, or one of the socket's family and of its size */
+    const uint32_t lens[2] = { so.addr_len, so.peer_len };
+    const unsigned char *addrs[2] = { so.addr, so.peer };
+    for (int k = 0; k < 2; k++) {
+        uint16_t family;
+        memcpy(&family, addrs[k], sizeof family);
+        if (lens[k] && (family != so.domain ||
+                        (so.domain == AF_UNIX && (lens[k] <= offsetof(struct sockaddr_un, sun_path) ||
+                                                  lens[k] > sizeof(struct sockaddr_un))) ||
+                        (so.domain == AF_INET && lens[k] != sizeof(struct sockaddr_in)) ||
+                        (so.domain == AF_INET6 && lens[k] != sizeof(struct sockaddr_in6))))
+            return 0;
+    }
+    for (uint32_t i = 0; i < so.nopts; i++)
+        if (so.opts[i].len < 1 || so.opts[i].len > sizeof so.opts[i].val)
+            return 0;
+    size_t off = sizeof so;
+    for (uint32_t i = 0; i < so.nmsgs; i++) {
+        struct ctx_sock_msg m;
+        if (f->extra_len - off < sizeof m)
+            return 0;
+        memcpy(&m, x + off, sizeof m);
+        off += sizeof m;
+        if (m.len > f->extra_len - off || m.from_fd < -1 || m.from_fd >= MAX_FDS ||
+            (f->kind == CTX_FD_SOCKPAIR && m.from_fd != -1) || m.nfiles > CTX_SOCK_FILES_MAX ||
+            (f->kind != CTX_FD_SOCKPAIR && m.nfiles))
+            return 0;
+        off += m.len;
+        for (uint32_t k = 0; k < m.nfiles; k++) {
+            struct ctx_sock_file sf;
+            if (f->extra_len - off < sizeof sf)
+                return 0;
+            memcpy(&sf, x + off, sizeof sf);
+            off += sizeof sf;
+            if (sf.same_as_fd < -1 || sf.same_as_fd >= MAX_FDS || sf.path_len < 2 ||
+                sf.path_len > CTX_PATH_MAX || sf.path_len > f->extra_len - off ||
+                x[off] != '/' || x[off + sf.path_len - 1] != 0 || memchr(x + off, 0, sf.path_len) != x + off + sf.path_len - 1)
+                return 0;
+            off += sf.path_len;
+        }
+    }
+    return off == f->extra_len;
+}
+
 static int parse_records(struct ctx_image *img, char *err, size_t len)
 {
     const struct ctx_header *h = &img->hdr;
@@ -172,7 +342,7 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
         case CTX_REC_FD: {
             const struct ctx_fd *f = pl;
             if (!p || nthreads != p->nthreads || nfds >= p->nfds || nvmas || r->length < sizeof *f ||
-                f->fd < 0 || f->fd >= MAX_FDS || f->kind < CTX_FD_FILE || f->kind > CTX_FD_DISCONNECTED ||
+                f->fd < 0 || f->fd >= MAX_FDS || f->kind < CTX_FD_FILE || f->kind > CTX_FD_SOCKPAIR ||
                 (f->kind == CTX_FD_DISCONNECTED &&
                  (f->flags & ~CTX_FD_DISCONNECTED_TERMINAL || f->pos > (64u << 20) ||
                   f->extra_len > f->pos || (f->extra_len && (f->open_flags & 3) != 0))) ||
@@ -181,15 +351,30 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
                 (f->kind == CTX_FD_SHARED && (f->source_fd < 0 || f->source_fd >= MAX_FDS || f->pos >= 65536)) ||
                 !check_tail(f, sizeof *f, f->path_len, r->length, 0) ||
                 f->extra_len > r->length - sizeof *f - f->path_len ||
-                (f->extra_len && f->kind != CTX_FD_PIPE && f->kind != CTX_FD_FIFO && f->kind != CTX_FD_EPOLL &&
+                (f->extra_len && !(f->flags & CTX_FD_MEMFD && f->kind == CTX_FD_FILE) &&
+                 f->kind != CTX_FD_PIPE && f->kind != CTX_FD_FIFO && f->kind != CTX_FD_EPOLL &&
                  f->kind != CTX_FD_UNIX_PAIR && f->kind != CTX_FD_LISTEN && f->kind != CTX_FD_TIMERFD &&
-                 f->kind != CTX_FD_PTY && f->kind != CTX_FD_DISCONNECTED) ||
+                 f->kind != CTX_FD_PTY && f->kind != CTX_FD_MQUEUE && f->kind != CTX_FD_INOTIFY &&
+                 f->kind != CTX_FD_DISCONNECTED && f->kind != CTX_FD_SOCKET &&
+                 f->kind != CTX_FD_SOCKPAIR) ||
+                ((f->kind == CTX_FD_SOCKET || f->kind == CTX_FD_SOCKPAIR) && !socket_record_ok(f)) ||
+                (f->kind == CTX_FD_INOTIFY && !inotify_ok(f)) ||
+                ((f->kind == CTX_FD_FILE || f->kind == CTX_FD_OPATH || f->kind == CTX_FD_MQUEUE) &&
+                 f->source_fd != -1 && !reopens_deleted(img, nfds, f)) ||
+                (f->kind == CTX_FD_MQUEUE && !mqueue_ok(f)) ||
                 (f->kind == CTX_FD_TIMERFD && f->extra_len != sizeof(struct ctx_timerfd)) ||
+                (f->kind == CTX_FD_FILE && ((f->flags & ~(uint32_t)(CTX_FD_DELETED | CTX_FD_MEMFD)) ||
+                                            ((f->flags & CTX_FD_MEMFD) &&
+                                             (!(f->flags & CTX_FD_DELETED) ||
+                                              f->extra_len != sizeof(struct ctx_memfd) ||
+                                              strncmp((const char *)(f + 1), "/memfd:", 7))))) ||
                 (f->kind == CTX_FD_PTY && (f->pos > 1048575 || f->flags > CTX_FD_PTY_MASTER ||
                                            (f->flags ? f->extra_len < sizeof(struct ctx_pty) ||
                                                            f->extra_len > sizeof(struct ctx_pty) + CTX_PTY_DATA_MAX
                                                      : f->extra_len != 0))) ||
                 (f->kind == CTX_FD_LISTEN && (f->extra_len < 2 || f->extra_len > 128)) ||
+                (f->kind == CTX_FD_PIDFD && (f->pos == 0 || f->pos > (1u << 22) ||
+                                             f->flags > CTX_FD_PIDFD_SELF)) ||
                 (f->kind == CTX_FD_UNIX_PAIR && f->extra_len > (64u << 20)) ||
                 (f->kind == CTX_FD_EPOLL && f->extra_len % sizeof(struct ctx_epoll_target)) ||
                 ((f->kind == CTX_FD_PIPE || f->kind == CTX_FD_FIFO) &&
@@ -200,17 +385,76 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
             img->fds[nfds++] = f;
             break;
         }
+        case CTX_REC_LOCK: {
+            const struct ctx_lock *l = pl;
+            if (!p || !nfds || nvmas || r->length < sizeof *l || l->fd != img->fds[nfds - 1]->fd ||
+                l->kind < CTX_LOCK_FLOCK || l->kind > CTX_LOCK_OFD || l->type > 1 || l->pad ||
+                (l->kind == CTX_LOCK_FLOCK ? l->start || l->len
+                                           : l->start > INT64_MAX || l->len > INT64_MAX - l->start) ||
+                img->nlocks >= MAX_LOCKS)
+                return refuse(err, len, EBADMSG, "record %u: malformed lock record", seq);
+            if (grow((void *)&img->locks, img->nlocks) < 0)
+                return refuse(err, len, ENOMEM, "out of memory");
+            img->locks[img->nlocks++] = l;
+            break;
+        }
+        case CTX_REC_EPOLL_FILE: {
+            const struct ctx_epoll_file *e = pl;
+            const struct ctx_fd *ep = nfds ? img->fds[nfds - 1] : NULL;
+            if (!p || !ep || nvmas || r->length < sizeof *e || ep->kind != CTX_FD_EPOLL ||
+                e->epoll_fd != ep->fd || e->target >= ep->extra_len / sizeof(struct ctx_epoll_target) ||
+                e->holder < 0 || e->holder >= MAX_FDS || e->pad || img->nepoll_files >= MAX_FDS)
+                return refuse(err, len, EBADMSG, "record %u: malformed epoll target record", seq);
+            if (grow((void *)&img->epoll_files, img->nepoll_files) < 0)
+                return refuse(err, len, ENOMEM, "out of memory");
+            img->epoll_files[img->nepoll_files++] = e;
+            break;
+        }
+        case CTX_REC_FD_OWNER: {
+            const struct ctx_fd_owner *o = pl;
+            if (!p || !nfds || nvmas || r->length < sizeof *o || o->fd != img->fds[nfds - 1]->fd ||
+                o->type > CTX_OWNER_PGRP || o->pid < 0 || o->sig >= CTX_NSIG ||
+                img->nowners >= MAX_FDS)
+                return refuse(err, len, EBADMSG, "record %u: malformed fd owner record", seq);
+            if (grow((void *)&img->owners, img->nowners) < 0)
+                return refuse(err, len, ENOMEM, "out of memory");
+            img->owners[img->nowners++] = o;
+            break;
+        }
+        case CTX_REC_DELETED_DIR: {
+            const struct ctx_deleted_dir *dd = pl;
+            const struct ctx_fd *f = nfds ? img->fds[nfds - 1] : NULL;
+            if (!p || r->length < sizeof *dd || !S_ISDIR(dd->mode) || nvmas ||
+                (dd->fd == -1 ? nthreads || img->cwd_deleted || img->cwd[0] != '/'
+                              : !f || f->fd != dd->fd ||
+                                    (f->kind != CTX_FD_DIR && f->kind != CTX_FD_OPATH) ||
+                                    !(f->flags & CTX_FD_DELETED) || f->id.mode != dd->mode ||
+                                    ((const char *)(f + 1))[0] != '/'))
+                return refuse(err, len, EBADMSG, "record %u: malformed deleted directory record", seq);
+            if (dd->fd == -1)
+                img->cwd_deleted = dd;
+            break;
+        }
         case CTX_REC_VMA: {
             const struct ctx_vma *v = pl;
             if (!p || nfds != p->nfds || nthreads != p->nthreads || nvmas >= p->nvmas ||
                 r->length < sizeof *v || v->start % PAGE || v->end % PAGE || v->start >= v->end ||
                 (v->end > USER_TOP && v->kind != CTX_VMA_VSYSCALL) || v->prot > 7 ||
                 v->kind < CTX_VMA_ANON || v->kind > CTX_VMA_VSYSCALL || v->pgoff % PAGE ||
+                (v->flags & ~(uint32_t)CTX_VMA_KNOWN_FLAGS) ||
+                ((v->flags & (CTX_VMA_ADVICE | CTX_VMA_SEALED)) && v->kind >= CTX_VMA_VDSO) ||
+                ((v->flags & CTX_VMA_LOCKONFAULT) && !(v->flags & CTX_VMA_LOCKED)) ||
+                ((v->flags & CTX_VMA_HUGEPAGE) && (v->flags & CTX_VMA_NOHUGEPAGE)) ||
+                ((v->flags & CTX_VMA_GUARDS) && v->kind >= CTX_VMA_VDSO) ||
+                ((v->flags & CTX_VMA_MAYWRITE) && !(v->flags & CTX_VMA_SYSV)) ||
+                ((v->flags & CTX_VMA_SYSV) &&
+                 (v->kind != CTX_VMA_SHARED_ANON || v->pgoff || !v->id.size || (v->id.mode & ~(0777u | 02000u)) ||
+                  v->id.ino > INT32_MAX || v->end - v->start != (v->id.size + PAGE - 1) / PAGE * PAGE)) ||
                 (nvmas && v->start < img->vmas[nvmas - 1]->end) ||
                 !check_tail(v, sizeof *v, v->path_len, r->length,
                             v->kind != CTX_VMA_FILE_PRIVATE && v->kind != CTX_VMA_FILE_SHARED) ||
                 ((v->kind == CTX_VMA_FILE_PRIVATE || v->kind == CTX_VMA_FILE_SHARED) &&
-                 ((const char *)(v + 1))[0] != '/'))
+                 ((const char *)(v + 1))[0] != '/') || !check_vma_tail(v, r->length))
                 return refuse(err, len, EBADMSG, "record %u: malformed memory map entry", seq);
             img->vmas[nvmas++] = v;
             break;
@@ -269,7 +513,8 @@ static int check_consistency(struct ctx_image *img, char *err, size_t len)
         if (b->vma & CTX_BLOCK_FILE) { /* a deleted file's contents, after all memory */
             uint32_t r = b->vma & ~CTX_BLOCK_FILE;
             const struct ctx_fd *f = r < img->proc->nfds ? img->fds[r] : NULL;
-            if (!f || f->kind != CTX_FD_FILE || !(f->flags & CTX_FD_DELETED) || b->npages == 0 ||
+            if (!f || (f->kind != CTX_FD_FILE && f->kind != CTX_FD_OPATH) || !S_ISREG(f->id.mode) ||
+                !(f->flags & CTX_FD_DELETED) || f->source_fd != -1 || b->npages == 0 ||
                 b->npages > CTX_BLOCK_MAX_PAGES || b->addr % PAGE || b->addr >= f->id.size ||
                 b->file_offset != off)
                 return refuse(err, len, EBADMSG, "block %u of a deleted file's contents is malformed", i);
@@ -579,6 +824,9 @@ void ctx_close(struct ctx_image *img)
     free(img->meta);
     free(img->threads);
     free(img->fds);
+    free(img->locks);
+    free(img->epoll_files);
+    free(img->owners);
     free(img->vmas);
     free(img->crcs);
     memset(img, 0, sizeof *img);

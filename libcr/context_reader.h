@@ -18,8 +18,15 @@ struct ctx_image {
     char *meta;                        /* the metadata records, as read */
     const struct ctx_proc *proc;
     const char *exe, *cwd;
+    const struct ctx_deleted_dir *cwd_deleted; /* the working directory was deleted */
     const struct ctx_thread **threads;
     const struct ctx_fd **fds;
+    const struct ctx_lock **locks;     /* the file locks the process holds */
+    uint32_t nlocks;
+    const struct ctx_epoll_file **epoll_files; /* epoll targets added through another fd */
+    uint32_t nepoll_files;
+    const struct ctx_fd_owner **owners;        /* fds whose signals go to an owner */
+    uint32_t nowners;
     const struct ctx_vma **vmas;
     const struct ctx_block *blocks;
     uint32_t *crcs;                    /* one per block */
@@ -54,6 +61,9 @@ int ctx_verify_data(struct ctx_image *img, char *err, size_t errlen);
 void ctx_close(struct ctx_image *img);
 
 const char *ctx_vma_kind_name(uint32_t kind);
+/* The guard page runs of a region read by ctx_open (CTX_VMA_GUARDS): how many, and
+ * where they start in its record. */
+uint32_t ctx_vma_guards(const struct ctx_vma *v, const struct ctx_range **runs);
 /* The fd kinds' names come from their table (resources/resources.c). */
 const char *ctx_fd_kind_name(uint32_t kind);
 

@@ -45,6 +45,9 @@ enum cr_ctl_op { CR_CTL_CHECKPOINT = 1 };
                                         descendants) out */
 #define CR_REQ_PTRACER_SKIP  0x40000 /* leave processes that trace others out */
 #define CR_REQ_ONLY (CR_REQ_PTRACED_ALLOW | CR_REQ_PTRACED_SKIP | CR_REQ_PTRACER_SKIP)
+#define CR_CTL_STOPPED      0x200 /* the process was stopped (SIGSTOP): the requester
+                                    continued it for the checkpoint, and it stops again
+                                    before it runs the program (also once restored) */
 #define CR_CTL_TREE         0x20 /* one process of a tree: once frozen it waits for
                                     PREPARE (every process of the tree is frozen), then
                                     for WRITE (its turn to append its image to the

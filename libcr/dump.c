@@ -16,6 +16,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -66,8 +67,13 @@ static int collect_proc(struct dump *d)
     char *text = d->scratch + TEXT_OFF;
     size_t exe_len = strlen(crt.exe_path) + 1;
     char cwd[CTX_PATH_MAX];
-    if (syscall(SYS_getcwd, cwd, sizeof cwd) < 0)
-        return fail(d, errno, "reading the current directory");
+    uint32_t cwd_deleted = 0; /* its mode, when it was deleted */
+    if (syscall(SYS_getcwd, cwd, sizeof cwd) < 0) {
+        int rc = errno == ENOENT ? deleted_cwd(d, cwd, sizeof cwd, &cwd_deleted)
+                                 : fail(d, errno, "reading the current directory");
+        if (rc < 0)
+            return rc;
+    }
     size_t cwd_len = strlen(cwd) + 1;
     struct ctx_proc *p = rec_add(d, CTX_REC_PROC, sizeof *p + exe_len + cwd_len);
     if (!p)
@@ -112,6 +118,11 @@ static int collect_proc(struct dump *d)
     p->arg_start = f[48], p->arg_end = f[49], p->env_start = f[50], p->env_end = f[51];
     p->brk = (uint64_t)syscall(SYS_brk, 0);
 
+    if (crt.attrs.dumpable != 0 && crt.attrs.dumpable != 1)
+        return fail(d, EACCES, "the process is dumpable by root only (PR_GET_DUMPABLE %d: it "
+                    "started a set-user-ID program while suid_dumpable is 2), which closes its "
+                    "/proc files to its owner; no way back to that value exists: refused",
+                    crt.attrs.dumpable);
     ssize_t n = read_file(d, "/proc/self/auxv", text, TEXT_SIZE);
     if (n < 0)
         return (int)n;
@@ -141,14 +152,13 @@ static int collect_proc(struct dump *d)
     }
     p->runtime_state = (uint64_t)(uintptr_t)&crt.restart;
     prctl(PR_GET_PDEATHSIG, &p->pdeathsig, 0, 0, 0);
-    p->dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+    p->dumpable = crt.attrs.dumpable; /* as the program left it (the dump changes it) */
     prctl(PR_GET_CHILD_SUBREAPER, &p->subreaper, 0, 0, 0);
     p->no_new_privs = prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0);
     if (read_file(d, "/proc/self/status", text, TEXT_SIZE) > 0) {
         char *sp = strstr(text, "ShdPnd:");
         p->shared_pending = sp ? strtoull(sp + 7, NULL, 16) & ~(1ULL << (crt.signum - 1)) : 0;
     }
-    crt.shared_pending = p->shared_pending;
     struct stat st;
     if (stat(crt.exe_path, &st) == 0)
         file_id_of(&st, &p->exe_id);
@@ -163,7 +173,7 @@ static int collect_proc(struct dump *d)
     char *tail = (char *)(p + 1);
     memcpy(tail, crt.exe_path, exe_len);
     memcpy(tail + exe_len, cwd, cwd_len);
-    return 0;
+    return cwd_deleted ? deleted_cwd_record(d, cwd_deleted) : 0;
 }
 
 static int add_thread(struct dump *d, const struct cr_thread_slot *s, uint32_t index)
@@ -218,6 +228,111 @@ static int collect_threads(struct dump *d)
 
 /* ---- memory ---- */
 
+/* One line of /proc/self/smaps: a region's first line, or its VmFlags. */
+static int region_line(struct dump *d, const char *line, struct vm_region **cur)
+{
+    static const struct { char name[3]; uint32_t flag; } vmflags[] = {
+        { "hg", CTX_VMA_HUGEPAGE }, { "nh", CTX_VMA_NOHUGEPAGE }, { "dc", CTX_VMA_DONTFORK },
+        { "wf", CTX_VMA_WIPEONFORK }, { "dd", CTX_VMA_DONTDUMP }, { "lo", CTX_VMA_LOCKED },
+        { "lf", CTX_VMA_LOCKONFAULT }, { "sl", CTX_VMA_SEALED }, { "mw", CTX_VMA_MAYWRITE },
+    };
+    if ((*line >= '0' && *line <= '9') || (*line >= 'a' && *line <= 'f')) {
+        unsigned long long s, e, ino;
+        char perms[5];
+        int path = 0;
+        if (sscanf(line, "%llx-%llx %4s %*s %*s %llu %n", &s, &e, perms, &ino, &path) < 4)
+            return fail(d, EIO, "cannot parse /proc/self/smaps line: %s", line);
+        *cur = NULL;
+        if (s == (unsigned long long)(uintptr_t)d->scratch)
+            return 0; /* our own scratch */
+        if ((d->nregions + 1) * sizeof(struct vm_region) > VMFLAGS_SIZE)
+            return fail(d, E2BIG, "more than %lu memory regions",
+                        (unsigned long)(VMFLAGS_SIZE / sizeof(struct vm_region)));
+        struct vm_region *r = &d->regions[d->nregions++];
+        *r = (struct vm_region){ .start = s, .end = e, .shmid = -1 };
+        const char *p = path ? line + path : "";
+        if (!strncmp(p, "/SYSV", 5))
+            r->shmid = (int64_t)ino;
+        r->nofork = perms[3] == 's' && (ino == 0 || !strncmp(p, "/dev/zero", 9) ||
+                                        !strncmp(p, "/SYSV", 5) || !strncmp(p, "/memfd:", 7) ||
+                                        strstr(p, " (deleted)"));
+        *cur = r;
+    } else if (*cur && !strncmp(line, "VmFlags:", 8)) {
+        for (const char *p = line + 8; *p;) {
+            while (*p == ' ')
+                p++;
+            size_t n = strcspn(p, " ");
+            for (size_t i = 0; n == 2 && i < sizeof vmflags / sizeof vmflags[0]; i++)
+                if (!strncmp(p, vmflags[i].name, 2))
+                    (*cur)->flags |= vmflags[i].flag;
+            p += n;
+        }
+        if ((*cur)->flags & (CTX_VMA_DONTFORK | CTX_VMA_WIPEONFORK))
+            (*cur)->nofork = 1;
+    }
+    return 0;
+}
+
+/* The regions' VmFlags, read in the frozen process (see struct vm_region).  smaps
+ * holds some twenty lines a region: it is read a piece at a time. */
+static int collect_regions(struct dump *d)
+{
+    d->regions = (struct vm_region *)(d->scratch + VMFLAGS_OFF);
+    d->nregions = 0;
+    int fd = open("/proc/self/smaps", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return fail(d, errno, "opening /proc/self/smaps");
+    char *buf = d->scratch + TEXT_OFF;
+    size_t len = 0;
+    struct vm_region *cur = NULL;
+    int rc = 0;
+    for (;;) {
+        ssize_t n = read(fd, buf + len, TEXT_SIZE - 1 - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = fail(d, errno, "reading /proc/self/smaps");
+            break;
+        }
+        len += (size_t)n;
+        buf[len] = 0;
+        char *line = buf, *eol;
+        while (rc == 0 && (eol = strchr(line, '\n'))) {
+            *eol = 0;
+            rc = region_line(d, line, &cur);
+            line = eol + 1;
+        }
+        if (rc == 0 && n == 0 && *line) /* a last line without its newline */
+            rc = region_line(d, line, &cur), line += strlen(line);
+        len -= (size_t)(line - buf);
+        memmove(buf, line, len);
+        if (rc < 0 || n == 0)
+            break;
+        if (len == TEXT_SIZE - 1) {
+            rc = fail(d, E2BIG, "a line of /proc/self/smaps is longer than %lu bytes", TEXT_SIZE);
+            break;
+        }
+    }
+    close(fd);
+    return rc;
+}
+
+/* The VmFlags of the region that holds addr (0 for one mapped since, by the runtime). */
+static uint32_t region_flags(const struct dump *d, uint64_t addr)
+{
+    uint32_t lo = 0, hi = d->nregions;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (addr < d->regions[mid].start)
+            hi = mid;
+        else if (addr >= d->regions[mid].end)
+            lo = mid + 1;
+        else
+            return d->regions[mid].flags;
+    }
+    return 0;
+}
+
 static int add_block(struct dump *d, uint64_t addr, uint32_t npages, uint32_t vma)
 {
     if (d->nblocks) {
@@ -259,44 +374,86 @@ static int is_guard(struct dump *d, uint64_t e, uint64_t addr)
     return pread(d->mem_fd, &byte, 1, (off_t)addr) != 1;
 }
 
+/* A guard page of v, the last record so far: its runs follow the path (CTX_VMA_GUARDS). */
+static int add_guard(struct dump *d, struct ctx_vma *v, uint64_t addr)
+{
+    struct ctx_rec *r = (struct ctx_rec *)v - 1;
+    struct ctx_range *g = (struct ctx_range *)((char *)v + r->length);
+    if ((v->flags & CTX_VMA_GUARDS) && g[-1].end == addr) {
+        g[-1].end += PAGE;
+        return 0;
+    }
+    if (d->recs_len + sizeof *g > RECS_SIZE)
+        return fail(d, E2BIG, "too much metadata (guard pages)");
+    *g = (struct ctx_range){ addr, addr + PAGE };
+    r->length += sizeof *g;
+    d->recs_len += sizeof *g;
+    v->flags |= CTX_VMA_GUARDS;
+    return 0;
+}
+
+/* A memfd's shared mapping whose memfd is open too: the fd's record saves the contents
+ * (restart.c's open_memfd_maps maps the restored memfd by the same test). */
+static int memfd_saved_with_fd(const struct dump *d, const struct ctx_vma *v)
+{
+    if (v->kind != CTX_VMA_SHARED_ANON || !v->path_len || strncmp((const char *)(v + 1), "/memfd:", 7))
+        return 0;
+    for (size_t off = 0; off < d->recs_len;) {
+        const struct ctx_rec *r = (const struct ctx_rec *)(d->scratch + RECS_OFF + off);
+        const struct ctx_fd *f = (const struct ctx_fd *)(r + 1);
+        if (r->type == CTX_REC_FD && f->kind == CTX_FD_FILE && (f->flags & CTX_FD_MEMFD) &&
+            f->id.dev == v->id.dev && f->id.ino == v->id.ino)
+            return 1;
+        off += sizeof *r + r->length;
+    }
+    return 0;
+}
+
 /* Saves the pages of [start,end) that hold data of their own: anonymous pages that
- * were touched, and the privately modified pages of a file mapping. */
-static int collect_pages(struct dump *d, const struct ctx_vma *v, uint32_t vma)
+ * were touched, and the privately modified pages of a file mapping; and notes its
+ * guard pages, whatever the kind of memory. */
+static int collect_pages(struct dump *d, struct ctx_vma *v, uint32_t vma)
 {
     uint64_t *pm = (uint64_t *)(d->scratch + PAGEMAP_OFF);
-    unsigned char *mc = (unsigned char *)pm;
+    unsigned char *mc = (unsigned char *)(d->scratch + BOUNCE_OFF);
     size_t chunk = PAGEMAP_SIZE / 8;
+    int saves = (v->kind == CTX_VMA_ANON || v->kind == CTX_VMA_SHARED_ANON ||
+                 v->kind == CTX_VMA_FILE_PRIVATE || (v->flags & CTX_VMA_SAVED)) &&
+                !memfd_saved_with_fd(d, v);
     for (uint64_t a = v->start; a < v->end;) {
         size_t np = (v->end - a) / PAGE;
         if (np > chunk)
             np = chunk;
-        if (v->kind == CTX_VMA_SHARED_ANON) {
-            /* shared memory lives in the page cache: ask residency, not our page tables */
-            if (mincore((void *)(uintptr_t)a, np * PAGE, mc) < 0)
-                return fail(d, errno, "mincore at 0x%llx", (unsigned long long)a);
-            for (size_t i = np; i-- > 0;)
-                pm[i] = (mc[i] & 1) ? PM_PRESENT : 0;
-        } else {
-            ssize_t got = pread(d->pagemap_fd, pm, np * 8, (off_t)(a / PAGE * 8));
-            if (got != (ssize_t)(np * 8))
-                return fail(d, got < 0 ? errno : EIO, "reading /proc/self/pagemap at 0x%llx",
-                            (unsigned long long)a);
-        }
+        ssize_t got = pread(d->pagemap_fd, pm, np * 8, (off_t)(a / PAGE * 8));
+        if (got != (ssize_t)(np * 8))
+            return fail(d, got < 0 ? errno : EIO, "reading /proc/self/pagemap at 0x%llx",
+                        (unsigned long long)a);
+        /* shared memory lives in the page cache: ask residency, not our page tables */
+        if (v->kind == CTX_VMA_SHARED_ANON && mincore((void *)(uintptr_t)a, np * PAGE, mc) < 0)
+            return fail(d, errno, "mincore at 0x%llx", (unsigned long long)a);
         size_t run = 0;
         uint64_t run_start = 0;
         for (size_t i = 0; i <= np; i++) {
             int keep = 0;
-            if (i < np && is_guard(d, pm[i], a + i * PAGE))
-                return fail(d, ENOTSUP, "the memory at 0x%llx (in 0x%llx-0x%llx) is a guard region "
-                            "(MADV_GUARD_INSTALL), which this version cannot save; nothing was "
-                            "written and the process keeps running", (unsigned long long)(a + i * PAGE),
-                            (unsigned long long)v->start, (unsigned long long)v->end);
-            if (i < np) {
-                uint64_t e = pm[i];
+            uint64_t e = i < np ? pm[i] : 0;
+            if (i < np && is_guard(d, e, a + i * PAGE)) {
+                if (!(e & PM_GUARD))
+                    return fail(d, ENOTSUP, "the memory at 0x%llx (in 0x%llx-0x%llx) is a guard "
+                                "region (MADV_GUARD_INSTALL), which this kernel does not report "
+                                "(Linux 6.15 and newer do): it cannot be saved; nothing was "
+                                "written and the process keeps running",
+                                (unsigned long long)(a + i * PAGE), (unsigned long long)v->start,
+                                (unsigned long long)v->end);
+                int rc = add_guard(d, v, a + i * PAGE);
+                if (rc < 0)
+                    return rc;
+            } else if (i < np && saves) {
                 if (v->flags & CTX_VMA_SAVED)
                     keep = 1; /* every page, from the file or not */
                 else if (v->kind == CTX_VMA_FILE_PRIVATE)
                     keep = ((e & PM_PRESENT) && !(e & PM_FILE)) || (e & PM_SWAPPED);
+                else if (v->kind == CTX_VMA_SHARED_ANON)
+                    keep = mc[i] & 1;
                 else
                     keep = (e & (PM_PRESENT | PM_SWAPPED)) != 0;
             }
@@ -319,6 +476,41 @@ static int deleted_path(const char *path)
 {
     size_t len = strlen(path);
     return !strncmp(path, "/memfd:", 7) || (len > 10 && !strcmp(path + len - 10, " (deleted)"));
+}
+
+/* A System V segment (its shmid is the inode): saved with its contents when it is
+ * gone from the system but for its attachments (IPC_RMID), the way shared memory
+ * between processes is set up.  Its id cannot be chosen again without privilege: a
+ * segment anyone may still look up by key or id is refused. */
+static int classify_sysv(struct dump *d, struct ctx_vma *v, unsigned long long shmid)
+{
+    struct shmid_ds ds;
+    if (shmctl((int)shmid, IPC_STAT, &ds) < 0)
+        return fail(d, errno, "System V shared memory segment %llu is attached at 0x%llx but "
+                    "cannot be looked at (IPC_STAT)", shmid, (unsigned long long)v->start);
+    if (!(ds.shm_perm.mode & SHM_DEST))
+        return fail(d, ENOTSUP, "System V shared memory segment %llu (key 0x%x) is attached at "
+                    "0x%llx and outlives the process: a restart could not give it its id again. "
+                    "Remove it (shmctl IPC_RMID) once every process has attached it, or use "
+                    "mmap(MAP_SHARED) or /dev/shm", shmid, (unsigned)ds.shm_perm.__key,
+                    (unsigned long long)v->start);
+    if (v->pgoff || v->end - v->start != ((uint64_t)ds.shm_segsz + PAGE - 1) / PAGE * PAGE)
+        return fail(d, ENOTSUP, "System V shared memory segment %llu is mapped only in part at "
+                    "0x%llx (unmapped or mprotected in pieces), which this version cannot save",
+                    shmid, (unsigned long long)v->start);
+    uint32_t here = 0;
+    for (uint32_t i = 0; i < d->nregions; i++)
+        here += d->regions[i].shmid == (int64_t)shmid;
+    if (!d->tree && ds.shm_nattch > here)
+        return fail(d, ENOTSUP, "System V shared memory segment %llu at 0x%llx is attached by "
+                    "%lu other process(es) too, which a restart would not share it with: "
+                    "checkpoint them together, as a tree (without --pid)", shmid,
+                    (unsigned long long)v->start, (unsigned long)(ds.shm_nattch - here));
+    v->kind = CTX_VMA_SHARED_ANON;
+    v->flags |= CTX_VMA_SYSV;
+    v->id.size = ds.shm_segsz;
+    v->id.mode = ds.shm_perm.mode & (0777 | SHM_LOCKED);
+    return 0;
 }
 
 static int classify_vma(struct dump *d, struct ctx_vma *v, char shared, unsigned dmaj, unsigned dmin,
@@ -344,9 +536,7 @@ static int classify_vma(struct dump *d, struct ctx_vma *v, char shared, unsigned
     } else if (!strcmp(path, "[vsyscall]")) {
         v->kind = CTX_VMA_VSYSCALL;
     } else if (!strncmp(path, "/SYSV", 5)) {
-        return fail(d, ENOTSUP, "System V shared memory (shmat) is attached at 0x%llx; this "
-                    "version cannot save it: use mmap(MAP_SHARED) or /dev/shm instead",
-                    (unsigned long long)v->start);
+        return classify_sysv(d, v, ino);
     } else if (path[0] == '/' && deleted_path(path)) {
         /* memfd, /dev/zero, or a file gone from disk: its contents go into the image */
         v->kind = shared == 's' ? CTX_VMA_SHARED_ANON : CTX_VMA_FILE_PRIVATE;
@@ -396,9 +586,14 @@ static int collect_vmas(struct dump *d)
         struct ctx_vma tmp = { .start = start, .end = end, .pgoff = pgoff };
         tmp.prot = (perms[0] == 'r' ? PROT_READ : 0) | (perms[1] == 'w' ? PROT_WRITE : 0) |
                    (perms[2] == 'x' ? PROT_EXEC : 0);
+        tmp.flags = region_flags(d, start);
         int rc = classify_vma(d, &tmp, perms[3], dmaj, dmin, ino, path);
         if (rc < 0)
             return rc;
+        if (!(tmp.flags & CTX_VMA_SYSV)) /* how a segment was attached; nothing else's */
+            tmp.flags &= ~(uint32_t)CTX_VMA_MAYWRITE;
+        if (tmp.kind >= CTX_VMA_VDSO) /* moved at restart, not mapped: nothing to advise */
+            tmp.flags &= ~(uint32_t)(CTX_VMA_ADVICE | CTX_VMA_SEALED);
         int named = tmp.kind == CTX_VMA_FILE_PRIVATE || tmp.kind == CTX_VMA_FILE_SHARED ||
                     (tmp.kind == CTX_VMA_SHARED_ANON && path[0] == '/');
         size_t plen = named ? strlen(path) + 1 : 0;
@@ -420,8 +615,7 @@ static int collect_vmas(struct dump *d)
              (v->kind == CTX_VMA_FILE_SHARED && (d->save & CR_CTL_SAVE_SHARED))) &&
             (v->prot & PROT_READ))
             v->flags |= CTX_VMA_SAVED; /* inaccessible gaps of a library stay file-backed */
-        if (v->kind == CTX_VMA_ANON || v->kind == CTX_VMA_SHARED_ANON ||
-            v->kind == CTX_VMA_FILE_PRIVATE || (v->flags & CTX_VMA_SAVED)) {
+        if (v->kind < CTX_VMA_VDSO) {
             rc = collect_pages(d, v, index);
             if (rc < 0)
                 return rc;
@@ -466,15 +660,16 @@ static int write_file_block(struct dump *d, int fd, const struct ctx_block *b, u
     int src = -1;
     for (int i = 0; i < d->ndeleted; i++)
         if (d->deleted[i].rec == (b->vma & ~CTX_BLOCK_FILE))
-            src = d->deleted[i].fd;
+            src = i;
     size_t len = (size_t)b->npages * PAGE;
     char *bounce = d->scratch + BOUNCE_OFF;
     memset(bounce, 0, len);
-    ssize_t got = pread(src, bounce, len, (off_t)b->addr);
-    if (got < 0)
-        return fail(d, errno, "reading the deleted file at fd %d", src);
+    int rc = src < 0 ? fail(d, EINVAL, "a deleted file's block has no file")
+                     : deleted_file_read(d, src, bounce, len, b->addr);
+    if (rc < 0)
+        return rc;
     *crc = crc32c(0, bounce, len);
-    int rc = write_all(fd, bounce, len);
+    rc = write_all(fd, bounce, len);
     return rc < 0 ? fail(d, -rc, "writing a deleted file's contents to the context file") : 0;
 }
 
@@ -594,10 +789,14 @@ int cr_dump_begin(struct dump **out, char *msg, size_t msglen, unsigned flags,
     int rc = collect_proc(d);
     if (rc == 0)
         rc = collect_threads(d);
+    if (rc == 0) /* the main thread is parked: it will queue them again */
+        rc = cr_pending_save_process(d->msg, d->msglen);
     if (rc == 0)
         rc = collect_fds(d);
     if (rc == 0)
         rc = cr_save_posix_timers(d->msg, d->msglen);
+    if (rc == 0)
+        rc = collect_regions(d);
     return rc;
 }
 
@@ -612,18 +811,7 @@ int cr_dump_finish(struct dump *d, int fd, uint64_t *bytes)
     if (rc == 0)
         rc = collect_vmas(d);
     for (int i = 0; rc == 0 && i < d->ndeleted; i++) /* then deleted files' contents */
-        for (uint64_t off = 0; rc == 0 && off < d->deleted[i].size;) {
-            uint64_t len = d->deleted[i].size - off;
-            if (len > CTX_BLOCK_MAX_PAGES * PAGE)
-                len = CTX_BLOCK_MAX_PAGES * PAGE;
-            if ((d->nblocks + 1) * sizeof(struct ctx_block) > BLOCKS_SIZE) {
-                rc = fail(d, E2BIG, "too many memory blocks");
-                break;
-            }
-            d->blocks[d->nblocks++] = (struct ctx_block){ off, 0, (uint32_t)((len + PAGE - 1) / PAGE),
-                                                          CTX_BLOCK_FILE | d->deleted[i].rec };
-            off += len;
-        }
+        rc = deleted_file_blocks(d, i);
     if (rc == 0 && d->nblocks * 4 + 8 > CRCS_SIZE)
         rc = fail(d, E2BIG, "too many memory blocks");
     if (rc == 0)
@@ -643,36 +831,9 @@ int cr_dump_forkable(struct dump *d)
 {
     if (d->ndeleted) /* the process may change those files while the child reads them */
         return 0;
-    char *text = d->scratch + TEXT_OFF;
-    char msg[160];
-    char *saved = d->msg;
-    size_t saved_len = d->msglen;
-    d->msg = msg, d->msglen = sizeof msg;
-    ssize_t n = read_file(d, "/proc/self/smaps", text, TEXT_SIZE);
-    d->msg = saved, d->msglen = saved_len;
-    if (n < 0)
-        return 0;
-    for (char *line = text; *line;) {
-        char *eol = strchr(line, '\n');
-        if (eol)
-            *eol = 0;
-        if (!strncmp(line, "VmFlags:", 8)) {
-            if (strstr(line, " dc") || strstr(line, " wf"))
-                return 0;
-        } else {
-            unsigned long long s, e, ino;
-            char perms[5];
-            int path = 0;
-            if (sscanf(line, "%llx-%llx %4s %*s %*s %llu %n", &s, &e, perms, &ino, &path) >= 4 &&
-                perms[3] == 's' && s != (unsigned long long)(uintptr_t)d->scratch &&
-                (ino == 0 || (path && (!strncmp(line + path, "/dev/zero", 9) ||
-                                       !strncmp(line + path, "/SYSV", 5) ||
-                                       !strncmp(line + path, "/memfd:", 7) ||
-                                       strstr(line + path, " (deleted)")))))
-                return 0;
-        }
-        line = eol ? eol + 1 : line + strlen(line);
-    }
+    for (uint32_t i = 0; i < d->nregions; i++)
+        if (d->regions[i].nofork)
+            return 0;
     return 1;
 }
 

@@ -29,13 +29,24 @@
 #define BLOCKS_OFF   (32 * MiB)
 #define BLOCKS_SIZE  (24 * MiB)
 #define CRCS_OFF     (56 * MiB)
-#define CRCS_SIZE    (7 * MiB)
+#define CRCS_SIZE    (5 * MiB) /* >= BLOCKS_SIZE / sizeof(struct ctx_block) * 4 + 8 */
+#define VMFLAGS_OFF  (61 * MiB)
+#define VMFLAGS_SIZE (2 * MiB)
 #define STATE_OFF    (63 * MiB) /* struct dump itself, shared with a snapshot child */
 
 #define PM_PRESENT (1ULL << 63)
 #define PM_SWAPPED (1ULL << 62)
 #define PM_FILE    (1ULL << 61)
 #define PM_GUARD   (1ULL << 58)   /* a guard page (MADV_GUARD_INSTALL), on 6.15 and newer */
+
+/* One region of /proc/self/smaps, read in the frozen process: a snapshot child has
+ * lost the mlock()s (fork does not copy them) and cannot tell. */
+struct vm_region {
+    uint64_t start, end;
+    uint32_t flags;            /* CTX_VMA_HUGEPAGE... */
+    uint32_t nofork;           /* a snapshot child would not see this memory as it is */
+    int64_t shmid;             /* an attached System V segment's id, or -1 */
+};
 
 struct dump {
     char *scratch;
@@ -61,6 +72,8 @@ struct dump {
     int child_err;             /* its errno */
     uint32_t released;         /* a tree's snapshot child: 1 the process may run, 2 gave up */
     const struct cr_ctl_prepare *tree; /* one process of a tree: what the requester found */
+    struct vm_region *regions; /* in the scratch, in address order */
+    uint32_t nregions;
 };
 
 
@@ -73,5 +86,13 @@ void file_id_of(const struct stat *st, struct ctx_file_id *id);
 struct ctx_fd *fd_record(struct dump *d, int fd, uint32_t kind, const char *path, size_t extra);
 /* dump_fds.c: every fd of the process, each saved by its kind (resources/). */
 int collect_fds(struct dump *d);
+/* resources/file.c: the blocks of deleted file number i's contents (d->deleted), its
+ * holes left out; reading them (0, or -errno with the message in d). */
+int deleted_file_blocks(struct dump *d, int i);
+int deleted_file_read(struct dump *d, int i, void *buf, size_t len, uint64_t off);
+/* resources/file.c: the working directory, deleted (getcwd: ENOENT): its path as it was
+ * into cwd and its mode; then its record, after the process record. */
+int deleted_cwd(struct dump *d, char *cwd, size_t cap, uint32_t *mode);
+int deleted_cwd_record(struct dump *d, uint32_t mode);
 
 #endif

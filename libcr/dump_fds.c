@@ -32,6 +32,10 @@ static int add_fd(struct dump *d, struct fd_scan *s, int fd)
         int rc = (*k)->save(d, s, &p);
         if (rc == 0 && !(*k)->alias && d->proc->nfds > before && s->nseen < MAX_SEEN)
             s->seen[s->nseen++] = (typeof(s->seen[0])){ fd, p.st.st_dev, p.st.st_ino };
+        if (rc == 0 && d->proc->nfds > before)
+            rc = save_locks(d, &p, (*k)->kind);
+        if (rc == 0 && d->proc->nfds > before)
+            rc = save_owner(d, &p, (*k)->kind);
         return rc;
     }
     return fail(d, ENOTSUP, "fd %d is %s, a kind of file this version cannot save", fd, path);
@@ -59,6 +63,8 @@ int collect_fds(struct dump *d)
                 fds[fds_n++] = fd;
         }
     close(dfd);
+    s->fds = fds;
+    s->nfds = fds_n;
     int rc = 0;
     for (const struct cr_fd_ops *const *k = cr_fd_kinds; rc == 0 && *k; k++)
         if ((*k)->scan)

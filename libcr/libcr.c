@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <sys/wait.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -133,6 +135,90 @@ static unsigned request_flags(const cr_checkpoint_args_t *args)
     return f;
 }
 
+static int has_children(void)
+{
+    char path[64], c;
+    snprintf(path, sizeof path, "/proc/self/task/%d/children", (int)getpid());
+    FILE *f = fopen(path, "re");
+    int yes = f && fread(&c, 1, 1, f) == 1;
+    if (f)
+        fclose(f);
+    return yes;
+}
+
+/* A checkpoint of our own tree: every process of it goes into one file, which the
+ * tools' requester (cr_checkpoint) writes; it is left out of the tree as a requester
+ * inside its target is.  We wait for it here while the checkpoint freezes us too;
+ * restarted, we find no such child (it was not in the tree): the restarted copy. */
+static void self_tree(struct handle *h, const cr_checkpoint_args_t *args, unsigned timeout_ms)
+{
+    const char *prog = getenv("CR_CHECKPOINT_PROG"); /* tests, and installs that moved */
+    if (!prog || !*prog)
+        prog = CR_CHECKPOINT_PROG;
+    int err[2];
+    h->done = 1;
+    if (pipe2(err, O_CLOEXEC) < 0) {
+        h->err = errno;
+        return;
+    }
+    char fdarg[16], pidarg[16], sigarg[16], targ[32];
+    snprintf(fdarg, sizeof fdarg, "%d", args->cr_fd);
+    snprintf(pidarg, sizeof pidarg, "%d", (int)getpid());
+    snprintf(sigarg, sizeof sigarg, "%d", args->cr_signal);
+    snprintf(targ, sizeof targ, "%u", (timeout_ms + 999) / 1000);
+    pid_t child = fork();
+    if (child == 0) {
+        dup2(err[1], 2);
+        int fl = fcntl(args->cr_fd, F_GETFD);
+        fcntl(args->cr_fd, F_SETFD, fl & ~FD_CLOEXEC);
+        const char *argv[16];
+        int n = 0;
+        argv[n++] = prog;
+        argv[n++] = "--tree";
+        argv[n++] = "-F";
+        argv[n++] = fdarg;
+        argv[n++] = "-t";
+        argv[n++] = targ;
+        if (args->cr_signal) {
+            argv[n++] = "-S";
+            argv[n++] = sigarg;
+        }
+        if (args->cr_flags & CR_CHKPT_DUMP_EXEC)
+            argv[n++] = "--save-exe";
+        if (args->cr_flags & CR_CHKPT_DUMP_PRIVATE)
+            argv[n++] = "--save-private";
+        if (args->cr_flags & CR_CHKPT_DUMP_SHARED)
+            argv[n++] = "--save-shared";
+        argv[n++] = pidarg;
+        argv[n] = NULL;
+        execv(prog, (char *const *)argv);
+        dprintf(2, "cannot run %s: %s", prog, strerror(errno));
+        _exit(127);
+    }
+    close(err[1]);
+    if (child < 0) {
+        h->err = errno;
+        close(err[0]);
+        return;
+    }
+    int status = 0;
+    pid_t w;
+    while ((w = waitpid(child, &status, 0)) < 0 && errno == EINTR)
+        ;
+    if (w < 0 && errno == ECHILD) { /* restarted: the requester was not in the tree */
+        h->err = CR_ERESTARTED;
+        close(err[0]);
+        return;
+    }
+    ssize_t len = read(err[0], h->msg, sizeof h->msg - 1);
+    h->msg[len > 0 ? len : 0] = 0;
+    close(err[0]);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        h->err = 0;
+    else
+        h->err = WIFEXITED(status) && WEXITSTATUS(status) ? WEXITSTATUS(status) : EIO;
+}
+
 /* Any thread may ask, registered with cr_init() or not (as with BLCR). */
 API int cr_request_checkpoint(cr_checkpoint_args_t *args, cr_checkpoint_handle_t *handle)
 {
@@ -152,6 +238,7 @@ API int cr_request_checkpoint(cr_checkpoint_args_t *args, cr_checkpoint_handle_t
     struct handle *h = calloc(1, sizeof *h);
     if (!h)
         return set_errno(ENOMEM);
+    h->q.sock = -1; /* (0 would be closed at reap: the program's stdin) */
     h->signal = args->cr_signal;
     if (target == getpid() && args->cr_scope != CR_SCOPE_PROC && args->cr_scope != CR_SCOPE_TREE) {
         free(h); /* a group or session of our own: we would be frozen while asking */
@@ -176,6 +263,12 @@ API int cr_request_checkpoint(cr_checkpoint_args_t *args, cr_checkpoint_handle_t
             return 0;
         }
         crtree_close(&tr);
+    }
+    if (target == getpid() && args->cr_scope == CR_SCOPE_TREE && has_children() &&
+        !(args->cr_flags & CR_CHKPT_PROHIBIT_SELF)) {
+        self_tree(h, args, timeout_ms); /* ours and our children's */
+        *handle = (cr_checkpoint_handle_t)(uintptr_t)h;
+        return 0;
     }
     if (target == getpid()) {
         if (args->cr_flags & CR_CHKPT_PROHIBIT_SELF) {
@@ -226,7 +319,8 @@ API int cr_wait_checkpoint(cr_checkpoint_handle_t *handle, struct timeval *timeo
     if (h->done)
         return 1;
     struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    /* by system call: the program may have unmapped its vdso (vdso_unmapped) */
+    syscall(SYS_clock_gettime, CLOCK_MONOTONIC, &t0);
     int ms = ms_of(timeout), r;
     if (h->self) {
         r = cri_self_wait(h->ticket, ms, &h->err, h->msg, sizeof h->msg);
@@ -241,7 +335,7 @@ API int cr_wait_checkpoint(cr_checkpoint_handle_t *handle, struct timeval *timeo
         }
     }
     if (timeout) { /* the time left, as select() does */
-        clock_gettime(CLOCK_MONOTONIC, &t1);
+        syscall(SYS_clock_gettime, CLOCK_MONOTONIC, &t1);
         long used = (t1.tv_sec - t0.tv_sec) * 1000000L + (t1.tv_nsec - t0.tv_nsec) / 1000;
         long left = timeout->tv_sec * 1000000L + timeout->tv_usec - used;
         if (left < 0)

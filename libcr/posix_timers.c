@@ -2,11 +2,18 @@
  * while the threads are parked, and kept in the runtime's own memory, which the image
  * carries.  The restored copy makes them again with the same ids (the kernel hands
  * ids out in order: ids in between are taken and given back), the same clock, signal
- * and target thread, and the time that was left. */
+ * and target thread, and the time that was left.
+ *
+ * A SIGEV_THREAD timer is glibc's: the kernel signals SIGTIMER to glibc's helper
+ * thread, which starts a thread for the function.  The helper is restored like any
+ * thread (quiesce_signal.c reaches it); glibc keeps its tid in a hidden variable for
+ * the timers made later, found by its value in glibc's writable data and set to the
+ * new tid after a restore. */
 #define _GNU_SOURCE
 #include "runtime.h"
 
 #include <errno.h>
+#include <link.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,6 +26,49 @@
 #ifndef SIGEV_THREAD_ID
 #define SIGEV_THREAD_ID 4
 #endif
+
+#define SIGTIMER 32  /* glibc's SIGCANCEL, which its SIGEV_THREAD timers signal */
+
+/* the writable data of libc and librt (glibc before 2.34 keeps timers in librt) */
+static struct { char *start; size_t len; } glibc_data[4];
+static int nglibc_data;
+static pid_t *helper_tid_var; /* glibc's record of its helper's tid */
+static int helper_slot;
+
+static int find_glibc_data(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    (void)size, (void)arg;
+    const char *base = strrchr(info->dlpi_name, '/');
+    base = base ? base + 1 : info->dlpi_name;
+    if (strncmp(base, "libc.so", 7) && strncmp(base, "librt.so", 8))
+        return 0;
+    for (int i = 0; i < info->dlpi_phnum && nglibc_data < 4; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type == PT_LOAD && (ph->p_flags & PF_W))
+            glibc_data[nglibc_data++] = (typeof(glibc_data[0])){ (char *)(info->dlpi_addr + ph->p_vaddr),
+                                                                 ph->p_memsz };
+    }
+    return 0;
+}
+
+void cr_posix_timers_init(void)
+{
+    dl_iterate_phdr(find_glibc_data, NULL);
+}
+
+/* The one int of glibc's data holding tid, or NULL (none, or several). */
+static pid_t *glibc_tid_var(pid_t tid)
+{
+    pid_t *found = NULL;
+    int n = 0;
+    for (int i = 0; i < nglibc_data; i++)
+        for (size_t off = 0; off + sizeof(pid_t) <= glibc_data[i].len; off += sizeof(pid_t)) {
+            pid_t *p = (pid_t *)(glibc_data[i].start + off);
+            if (*p == tid && n++ == 0)
+                found = p;
+        }
+    return n == 1 ? found : NULL;
+}
 
 static int slot_of(pid_t tid)
 {
@@ -72,6 +122,22 @@ int cr_save_posix_timers(char *msg, size_t msglen)
             t->clockid = atoi(line + 9);
         }
     }
+    helper_tid_var = NULL;
+    for (uint32_t i = 0; i < crt.ntimers; i++) {
+        struct cr_posix_timer *h = &crt.timers[i];
+        if (h->signo != SIGTIMER || !(h->notify & SIGEV_THREAD_ID) || h->slot < 0 ||
+            (helper_tid_var && helper_slot == h->slot))
+            continue;
+        helper_slot = h->slot;
+        helper_tid_var = glibc_tid_var(crt.slots[h->slot].tid);
+        if (!helper_tid_var) {
+            snprintf(msg, msglen, "POSIX timer %d notifies by thread (SIGEV_THREAD) through thread "
+                     "%d, whose tid was not found in glibc's data to be renewed at restart; "
+                     "this glibc is not supported for SIGEV_THREAD timers: use SIGEV_SIGNAL "
+                     "or a timerfd", h->id, crt.slots[h->slot].tid);
+            return -ENOTSUP;
+        }
+    }
     for (uint32_t i = 1; i < crt.ntimers; i++) /* by id: they are made again in order */
         for (uint32_t k = i; k > 0 && crt.timers[k - 1].id > crt.timers[k].id; k--) {
             struct cr_posix_timer tmp = crt.timers[k];
@@ -88,6 +154,8 @@ int cr_save_posix_timers(char *msg, size_t msglen)
 
 void cr_restore_posix_timers(void)
 {
+    if (helper_tid_var) /* the timers glibc makes from now on go to its new helper */
+        *helper_tid_var = crt.slots[helper_slot].tid;
     for (uint32_t i = 0; i < crt.ntimers; i++) {
         struct cr_posix_timer *t = &crt.timers[i];
         struct sigevent ev;

@@ -62,10 +62,24 @@ void cr_futex_wake_shared(uint32_t *addr)
 
 static pid_t sys_gettid(void) { return (pid_t)syscall(SYS_gettid); }
 
+ssize_t cr_read_text(const char *path, char *buf, size_t cap)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, buf, cap - 1);
+    close(fd);
+    if (n <= 0)
+        return -1;
+    buf[n] = 0;
+    return n;
+}
+
 uint64_t cr_now_ms(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    /* by system call: the program may have unmapped its vdso (vdso_unmapped) */
+    syscall(SYS_clock_gettime, CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
@@ -89,6 +103,7 @@ void cr_record_thread(struct cr_thread_slot *s, ucontext_t *uc)
     syscall(SYS_sigaltstack, NULL, &s->altstack);
     prctl(PR_GET_NAME, s->comm, 0, 0, 0);
     cr_attrs_save_thread(&s->attrs);
+    cr_pending_save_thread(s);
 }
 
 void cr_thread_fixup(const struct cr_thread_slot *s)
@@ -103,12 +118,8 @@ void cr_thread_fixup(const struct cr_thread_slot *s)
         syscall(SYS_set_robust_list, (void *)(uintptr_t)s->robust_head, (size_t)s->robust_len);
     prctl(PR_SET_NAME, s->comm, 0, 0, 0);
     cr_attrs_restore_thread(&s->attrs);
-    /* the signals that were pending for this thread alone are pending again (blocked
-     * while in the handler, delivered or kept when it returns) */
-    uint64_t own = s->pending & ~crt.shared_pending;
-    for (int sig = 1; sig <= 64; sig++)
-        if (own & (1ULL << (sig - 1)))
-            syscall(SYS_tgkill, getpid(), sys_gettid(), sig);
+    /* pending again (blocked while in the handler, delivered or kept when it returns) */
+    cr_pending_restore_thread(s);
 }
 
 static struct cr_thread_slot *find_slot(pid_t tid)
@@ -137,8 +148,12 @@ static int park(void *arg)
         __atomic_add_fetch(&crt.nresumed, 1, __ATOMIC_ACQ_REL);
         cr_futex_wake(&crt.nresumed);
     }
-    while (__atomic_load_n(&crt.gen, __ATOMIC_ACQUIRE) == gen)
+    while (__atomic_load_n(&crt.gen, __ATOMIC_ACQUIRE) == gen) {
+        cr_pending_leader_task(); /* the main thread: the process's signals, when asked */
         cr_futex_wait(&crt.gen, gen, -1);
+    }
+    if (!restored) /* the signals it took are pending again before the program runs */
+        cr_pending_restore_thread(s);
     return restored ? 1 : __atomic_load_n(&crt.result, __ATOMIC_ACQUIRE);
 }
 
@@ -245,6 +260,24 @@ static pid_t own_tid(int dfd, const char *name)
     return last ? (pid_t)strtol(last + 1, NULL, 10) : tid;
 }
 
+/* Whether the thread blocks the quiesce signal: only a raw rt_sigprocmask can, past
+ * the runtime's wrapper (quiesce_signal.c). */
+static int blocks_quiesce(int dfd, const char *name)
+{
+    char path[300], buf[2048];
+    snprintf(path, sizeof path, "%s/status", name);
+    int fd = openat(dfd, path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = 0;
+    char *blk = strstr(buf, "\nSigBlk:");
+    return blk && (strtoull(blk + 8, NULL, 16) >> (crt.signum - 1) & 1);
+}
+
 /* Adds the threads not yet known to the slots and signals them; returns how many. */
 static int signal_new_threads(char *msg, size_t msglen)
 {
@@ -274,7 +307,8 @@ static int signal_new_threads(char *msg, size_t msglen)
             memset(s, 0, sizeof *s);
             s->tid = tid;
             __atomic_store_n(&crt.nslots, crt.nslots + 1, __ATOMIC_RELEASE);
-            if (syscall(SYS_tgkill, crt.pid, tid, crt.signum) < 0)
+            if (!(blocks_quiesce(dfd, d->d_name) && cr_signal_setxid_stop(tid) == 0) &&
+                syscall(SYS_tgkill, crt.pid, tid, crt.signum) < 0)
                 s->tid = -1; /* it has exited meanwhile */
             added++;
         }
@@ -285,6 +319,8 @@ static int signal_new_threads(char *msg, size_t msglen)
 
 void cr_release_threads(int32_t result)
 {
+    cr_pending_restore_thread(&crt.manager);
+    cr_pending_release();
     __atomic_store_n(&crt.result, result, __ATOMIC_RELEASE);
     __atomic_store_n(&crt.freezing, 0, __ATOMIC_RELEASE);
     __atomic_add_fetch(&crt.gen, 1, __ATOMIC_ACQ_REL);
@@ -293,10 +329,11 @@ void cr_release_threads(int32_t result)
 
 /* Stops every other thread inside the handler; a thread that exits meanwhile is
  * dropped.  Repeats the scan until it finds no new thread. */
-int cr_freeze_threads(unsigned timeout_ms, char *msg, size_t msglen)
+static int freeze_threads(unsigned timeout_ms, char *msg, size_t msglen)
 {
     crt.nslots = 0;
     crt.nparked = 0;
+    cr_pending_reset();
     __atomic_store_n(&crt.freezing, 1, __ATOMIC_SEQ_CST);
     uint64_t deadline = cr_now_ms() + timeout_ms;
     /* no signal while a thread starts another program (it would outlive the exec and
@@ -333,8 +370,8 @@ int cr_freeze_threads(unsigned timeout_ms, char *msg, size_t msglen)
                 break;
             if (cr_now_ms() >= deadline) {
                 snprintf(msg, msglen, "thread %d did not stop within %u ms (it blocks "
-                         "signal %d, or is stuck in the kernel or in a callback); the process "
-                         "keeps running", late->tid, timeout_ms, crt.signum);
+                         "signal %d and glibc's SIGSETXID, or is stuck in the kernel or in a "
+                         "callback); the process keeps running", late->tid, timeout_ms, crt.signum);
                 return -ETIMEDOUT;
             }
             cr_futex_wait(&crt.nparked, seen, 10);
@@ -342,4 +379,11 @@ int cr_freeze_threads(unsigned timeout_ms, char *msg, size_t msglen)
         if (added == 0)
             return 0;
     }
+}
+
+int cr_freeze_threads(unsigned timeout_ms, char *msg, size_t msglen)
+{
+    int rc = freeze_threads(timeout_ms, msg, msglen);
+    cr_signal_setxid_release(); /* before the dump reads the signal actions */
+    return rc;
 }

@@ -8,6 +8,12 @@
  * view of that signal (the action and the blocked bit it set), while the runtime keeps
  * it deliverable, so that a thread that blocks every signal can still be stopped.
  *
+ * A thread that blocks it behind the wrapper's back (with a raw rt_sigprocmask, as
+ * glibc's own helper thread for SIGEV_THREAD timers does) is reached through
+ * SIGSETXID instead, which glibc keeps open in every thread for setuid(): for the
+ * length of the freeze, that signal's handler also stops a thread when the runtime
+ * sent it (an SI_QUEUE carrying &crt), and passes glibc's own on to glibc.
+ *
  * No quiesce signal may be sent while a thread is in the middle of something the
  * signal would break (an exec, a move): cr_signal_quiet_begin/end bracket such parts,
  * and cr_freeze_threads waits for them. */
@@ -75,6 +81,8 @@ static int free_signal(int avoid)
     return 0;
 }
 
+static void (*quiesce_handler)(int, siginfo_t *, void *);
+
 static int install(int sig, void (*handler)(int, siginfo_t *, void *))
 {
     struct sigaction sa;
@@ -99,7 +107,60 @@ int cr_signal_choose(void (*handler)(int, siginfo_t *, void *))
     int rc = install(sig, handler);
     if (rc == 0)
         crt.signum = sig;
+    quiesce_handler = handler;
     return rc;
+}
+
+/* ---- SIGSETXID: the way in to a thread that blocks the quiesce signal ---- */
+
+#define SIGSETXID 33
+
+struct kernel_action {
+    uint64_t handler, flags, restorer, mask;
+};
+static struct kernel_action glibc_setxid; /* glibc's handler, while ours is in */
+static int setxid_taken;
+
+static void setxid_handler(int sig, siginfo_t *si, void *uc)
+{
+    if (si->si_code == SI_QUEUE && si->si_value.sival_ptr == &crt)
+        quiesce_handler(sig, si, uc);
+    else
+        ((void (*)(int, siginfo_t *, void *))(uintptr_t)glibc_setxid.handler)(sig, si, uc);
+}
+
+int cr_signal_setxid_stop(pid_t tid)
+{
+    if (!setxid_taken) {
+        /* glibc's sigaction refuses its internal signals: the kernel's, with the
+         * return trampoline glibc gave the quiesce signal */
+        struct kernel_action ours;
+        if (syscall(SYS_rt_sigaction, SIGSETXID, NULL, &glibc_setxid, 8) < 0 ||
+            !(glibc_setxid.flags & SA_SIGINFO) || glibc_setxid.handler <= 1 ||
+            syscall(SYS_rt_sigaction, crt.signum, NULL, &ours, 8) < 0)
+            return -ENOTSUP; /* no glibc handler to pass its own signals on to */
+        ours.handler = (uint64_t)(uintptr_t)setxid_handler;
+        if (syscall(SYS_rt_sigaction, SIGSETXID, &ours, NULL, 8) < 0)
+            return -errno;
+        setxid_taken = 1;
+    }
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    si.si_signo = SIGSETXID;
+    si.si_code = SI_QUEUE;
+    si.si_pid = crt.pid;
+    si.si_uid = getuid();
+    si.si_value.sival_ptr = &crt;
+    return syscall(SYS_rt_tgsigqueueinfo, crt.pid, tid, SIGSETXID, &si) < 0 ? -errno : 0;
+}
+
+/* Once the threads it was sent to are stopped (or the freeze gave up: a late one
+ * passes it to glibc, which ignores what is not its own). */
+void cr_signal_setxid_release(void)
+{
+    if (setxid_taken)
+        syscall(SYS_rt_sigaction, SIGSETXID, &glibc_setxid, NULL, 8);
+    setxid_taken = 0;
 }
 
 /* The program wants the runtime's signal: the runtime takes another one first. */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,7 +20,8 @@
 static uint64_t now_ms(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    /* by system call: the program may have unmapped its vdso (vdso_unmapped) */
+    syscall(SYS_clock_gettime, CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
@@ -130,7 +132,7 @@ static pid_t busy_with(pid_t pid)
     struct dirent *e;
     pid_t other = 0;
     while (d && !other && (e = readdir(d))) {
-        char cpath[300], comm[32] = "";
+        char cpath[340], comm[32] = "";
         snprintf(cpath, sizeof cpath, "%s/%s/comm", path, e->d_name);
         FILE *f = e->d_name[0] != '.' ? fopen(cpath, "re") : NULL;
         if (f && fgets(comm, sizeof comm, f) && !strncmp(comm, CR_BUSY_COMM, strlen(CR_BUSY_COMM)))

@@ -16,6 +16,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -126,6 +127,14 @@ static const struct special *find_special(const struct special *s, int n, uint32
     return NULL;
 }
 
+static int image_has(const struct ctx_image *img, uint32_t kind)
+{
+    for (uint32_t i = 0; i < img->proc->nvmas; i++)
+        if (img->vmas[i]->kind == kind)
+            return 1;
+    return 0;
+}
+
 static int check_vdso(const struct ctx_image *img, char *err, size_t len)
 {
     struct special cur[RP_SPECIALS];
@@ -158,7 +167,9 @@ static int check_vdso(const struct ctx_image *img, char *err, size_t len)
         if (crc32c(0, (void *)(uintptr_t)cur_vdso->start, cur_vdso->len) != img->proc->vdso_crc)
             ok = 0;
     }
-    if (!ok || nimg != ncur)
+    /* a process that unmapped its vdso has it unmapped again (by the restorer), and
+     * whatever of its data pages it kept moved into place */
+    if (!ok || (img_vdso ? nimg != ncur : nimg > ncur))
         return cr_say(err, len, ENOEXEC, "made on %s kernel %s, whose vdso differs from this one "
                    "(kernel %s): restart it on a machine running kernel %s", "x86_64",
                    img->hdr.kernel_release, u.release, img->hdr.kernel_release);
@@ -274,14 +285,128 @@ static void open_mapped_files(struct child *c)
     }
 }
 
+/* A memfd's shared mapping maps the memfd restored with the process's fds (the same
+ * inode saved), so that both stay one memory; its contents come from the fd's.  (In
+ * a tree, memory several processes map is the pool's memfd, the fd restored onto it.) */
+static void open_memfd_maps(struct child *c)
+{
+    struct ctx_image *img = c->img;
+    for (uint32_t i = 0; i < img->proc->nvmas; i++) {
+        const struct ctx_vma *v = img->vmas[i];
+        if (v->kind != CTX_VMA_SHARED_ANON || !v->path_len || strncmp((const char *)(v + 1), "/memfd:", 7))
+            continue;
+        int pooled = 0; /* a tree's processes share it: the pool's memfd, for all of them */
+        for (uint32_t k = 0; c->pool && k < c->pool->nmems; k++)
+            pooled |= c->pool->mems[k].dev == v->id.dev && c->pool->mems[k].ino == v->id.ino;
+        for (uint32_t k = 0; !pooled && k < img->proc->nfds; k++) {
+            const struct ctx_fd *f = img->fds[k];
+            if (f->kind != CTX_FD_FILE || !(f->flags & CTX_FD_MEMFD) || f->id.dev != v->id.dev ||
+                f->id.ino != v->id.ino)
+                continue;
+            char self[64];
+            snprintf(self, sizeof self, "/proc/self/fd/%d", f->fd);
+            int fd = open(self, ((v->prot & PROT_WRITE) ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+            if (fd < 0)
+                child_fail(c, errno, "cannot open the memfd of fd %d to map it at 0x%llx", f->fd,
+                           (unsigned long long)v->start);
+            c->map_fds[i] = move_high(c, fd);
+            add_helper(c, c->map_fds[i]);
+            break;
+        }
+    }
+}
+
+int cr_new_sysv_segment(uint64_t old_id, uint64_t size)
+{
+    /* with CAP_SYS_ADMIN over the IPC namespace (root) the old id, if it is free */
+    int next = open("/proc/sys/kernel/shm_next_id", O_WRONLY | O_CLOEXEC);
+    if (next >= 0) {
+        if (dprintf(next, "%llu", (unsigned long long)old_id) < 0)
+            close(next), next = -1;
+    }
+    int id = shmget(IPC_PRIVATE, size, IPC_CREAT | 0600);
+    if (next >= 0) {
+        if (id < 0) /* the kernel forgets the wish only once it is used */
+            (void)!write(next, "-1", 2);
+        close(next);
+    }
+    return id;
+}
+
+/* An attached System V segment: a new IPC_PRIVATE one (a tree's processes share the
+ * pool's), filled here with the saved pages.  A new one is removed at once, as it was
+ * (IPC_RMID: no restart that fails leaves it behind); each is kept alive by an
+ * attachment in the hole at `keep` until the restorer has attached it where it was
+ * (the pool's attachment may be gone by then). */
+static void make_sysv_segments(struct child *c, char *keep)
+{
+    struct ctx_image *img = c->img;
+    for (uint32_t i = 0; i < img->proc->nvmas; i++) {
+        const struct ctx_vma *v = img->vmas[i];
+        c->shm_ids[i] = -1;
+        if (!(v->flags & CTX_VMA_SYSV))
+            continue;
+        for (uint32_t k = 0; k < i && c->shm_ids[i] < 0; k++) /* attached twice */
+            if ((img->vmas[k]->flags & CTX_VMA_SYSV) && img->vmas[k]->id.ino == v->id.ino)
+                c->shm_ids[i] = c->shm_ids[k];
+        int kept = c->shm_ids[i] >= 0;
+        for (uint32_t k = 0; c->pool && k < c->pool->nmems && c->shm_ids[i] < 0; k++)
+            if (c->pool->mems[k].shmid >= 0 && c->pool->mems[k].dev == v->id.dev &&
+                c->pool->mems[k].ino == v->id.ino)
+                c->shm_ids[i] = c->pool->mems[k].shmid;
+        int made = c->shm_ids[i] < 0;
+        if (made)
+            c->shm_ids[i] = cr_new_sysv_segment(v->id.ino, v->id.size);
+        if (c->shm_ids[i] < 0)
+            child_fail(c, errno, "cannot make the System V shared memory segment of 0x%llx again "
+                       "(%llu bytes)", (unsigned long long)v->start, (unsigned long long)v->id.size);
+        char *seg = shmat(c->shm_ids[i], kept ? NULL : keep, kept ? 0 : SHM_REMAP);
+        int e = errno;
+        if (made)
+            shmctl(c->shm_ids[i], IPC_RMID, NULL);
+        if (!kept)
+            keep += ALIGN(v->id.size);
+        if (seg == (void *)-1)
+            child_fail(c, e, "cannot attach the new System V segment %d", c->shm_ids[i]);
+        for (uint32_t b = 0; b < img->hdr.nblocks; b++) {
+            const struct ctx_block *bl = &img->blocks[b];
+            if (bl->vma != i)
+                continue;
+            size_t len = (size_t)bl->npages * PAGE;
+            char *to = seg + (bl->addr - v->start);
+            if (pread(img->fd, to, len, (off_t)(img->base + bl->file_offset)) != (ssize_t)len)
+                child_fail(c, EIO, "cannot read the memory block at 0x%llx", (unsigned long long)bl->addr);
+            if (crc32c(0, to, len) != img->crcs[b])
+                child_fail(c, EBADMSG, "checksum mismatch in memory block at 0x%llx",
+                           (unsigned long long)bl->addr);
+        }
+        if (kept)
+            shmdt(seg);
+        struct shmid_ds ds;
+        if (shmctl(c->shm_ids[i], IPC_STAT, &ds) == 0) {
+            ds.shm_perm.mode = v->id.mode & 0777;
+            shmctl(c->shm_ids[i], IPC_SET, &ds);
+        }
+        if ((v->id.mode & SHM_LOCKED) && shmctl(c->shm_ids[i], SHM_LOCK, NULL) < 0)
+            child_fail(c, errno, "cannot lock the System V shared memory segment of 0x%llx as it "
+                       "was (SHM_LOCK; raise RLIMIT_MEMLOCK: ulimit -l)", (unsigned long long)v->start);
+    }
+}
+
 static void restore_process_state(struct child *c)
 {
     const struct ctx_proc *p = c->img->proc;
     char buf[CTX_PATH_MAX];
     int moved;
     const char *cwd = relocate(c->o, c->img->cwd, buf, sizeof buf, &moved);
-    if (chdir(cwd) < 0)
+    if (c->img->cwd_deleted) { /* deleted: made again, entered, removed */
+        int dir = recreate_deleted_dir(c, c->img->cwd, c->img->cwd_deleted->mode, O_RDONLY);
+        if (fchdir(dir) < 0)
+            child_fail(c, errno, "cannot enter the deleted working directory %s: %s", cwd, strerror(errno));
+        close(dir);
+    } else if (chdir(cwd) < 0) {
         child_fail(c, errno, "cannot enter the working directory %s: %s", cwd, strerror(errno));
+    }
     umask(p->umask & 0777);
     if (p->pdeathsig > 0 && p->pdeathsig < 65)
         prctl(PR_SET_PDEATHSIG, p->pdeathsig, 0, 0, 0);
@@ -407,15 +532,26 @@ static __attribute__((noreturn)) void build_and_jump(struct child *c)
     struct special cur[RP_SPECIALS];
     int ncur = current_specials(cur);
     size_t blob = ALIGN((size_t)(cr_restorer_blob_end - cr_restorer_blob));
+    uint32_t nguards = 0;
+    for (uint32_t i = 0; i < p->nvmas; i++) {
+        const struct ctx_range *runs;
+        nguards += ctx_vma_guards(img->vmas[i], &runs);
+    }
     size_t tables = sizeof(struct restore_plan) + p->nvmas * sizeof(struct rp_vma) +
+                    nguards * sizeof(struct rp_range) +
                     img->hdr.nblocks * sizeof(struct rp_block) + p->nthreads * sizeof(struct rp_thread) +
-                    MAX_UNMAP * sizeof(struct rp_range) + (c->nhelpers + 1) * sizeof(int32_t) + 64 * 5;
+                    MAX_UNMAP * sizeof(struct rp_range) + (c->nhelpers + 1) * sizeof(int32_t) +
+                    posix_lock_plan(img, NULL) * sizeof(struct rp_lock) + 64 * 7; /* (one alignment per TAKE below) */
     tables = ALIGN(tables);
     size_t park = 0;
     for (int i = 0; i < ncur; i++)
         park += ALIGN(cur[i].len);
     size_t stacks = 65536 + (size_t)p->nthreads * RP_THREAD_STACK;
-    size_t size = blob + tables + MAPS_TEXT + park + stacks;
+    size_t sysv = 0; /* room to keep new System V segments attached */
+    for (uint32_t i = 0; i < p->nvmas; i++)
+        if (img->vmas[i]->flags & CTX_VMA_SYSV)
+            sysv += ALIGN(img->vmas[i]->id.size);
+    size_t size = blob + tables + MAPS_TEXT + park + stacks + sysv;
     uint64_t hole = find_hole(c, size);
     char *h = mmap((void *)(uintptr_t)hole, size, PROT_READ | PROT_WRITE | PROT_EXEC,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
@@ -432,9 +568,12 @@ static __attribute__((noreturn)) void build_and_jump(struct child *c)
     struct rp_thread *threads = TAKE(p->nthreads, struct rp_thread);
     struct rp_range *unmap = TAKE(MAX_UNMAP, struct rp_range);
     int32_t *closefds = TAKE(c->nhelpers + 1, int32_t);
+    struct rp_range *guards = TAKE(nguards, struct rp_range);
+    struct rp_lock *locks = TAKE(posix_lock_plan(img, NULL), struct rp_lock);
     char *text = h + blob + tables;
     char *parking = text + MAPS_TEXT;
     char *stack_area = parking + park;
+    make_sysv_segments(c, stack_area + stacks); /* after the restored RLIMIT_MEMLOCK */
 
     plan->hole_start = hole;
     plan->hole_len = size;
@@ -448,21 +587,40 @@ static __attribute__((noreturn)) void build_and_jump(struct child *c)
     plan->threads_off = (uint64_t)((char *)threads - (char *)plan);
     plan->unmap_off = (uint64_t)((char *)unmap - (char *)plan);
     plan->close_off = (uint64_t)((char *)closefds - (char *)plan);
+    plan->guards_off = (uint64_t)((char *)guards - (char *)plan);
+    plan->nguards = 0;
+    plan->nlocks = posix_lock_plan(img, locks);
+    plan->locks_off = (uint64_t)((char *)locks - (char *)plan);
     for (uint32_t i = 0; i < p->nvmas; i++) {
         const struct ctx_vma *v = img->vmas[i];
         vmas[i] = (struct rp_vma){ v->start, v->end, v->pgoff, v->prot, v->kind, v->flags,
-                                   c->map_fds[i], 0, 0 };
+                                   c->map_fds[i], 0, plan->nguards, 0, 0 };
+        const struct ctx_range *runs;
+        uint32_t n = ctx_vma_guards(v, &runs);
+        for (uint32_t k = 0; k < n; k++)
+            guards[plan->nguards++] = (struct rp_range){ runs[k].start, runs[k].end };
+        vmas[i].nguards = n;
         for (uint32_t k = 0; v->kind == CTX_VMA_SHARED_ANON && c->pool && k < c->pool->nmems; k++)
-            if (c->pool->mems[k].dev == v->id.dev && c->pool->mems[k].ino == v->id.ino) {
+            if (c->pool->mems[k].fd >= 0 && c->pool->mems[k].dev == v->id.dev &&
+                c->pool->mems[k].ino == v->id.ino) {
                 vmas[i].kind = CTX_VMA_FILE_SHARED; /* the tree's one copy of it */
                 vmas[i].fd = c->pool->mems[k].fd;
             }
+        if (v->kind == CTX_VMA_SHARED_ANON && c->map_fds[i] >= 0) { /* a memfd's, see open_memfd_maps */
+            vmas[i].kind = CTX_VMA_FILE_SHARED;
+            vmas[i].fd = c->map_fds[i];
+        }
+        if (v->flags & CTX_VMA_SYSV)
+            vmas[i].fd = c->shm_ids[i]; /* the segment to attach */
     }
     uint32_t nmem = 0;
     for (uint32_t i = 0; i < img->hdr.nblocks; i++) {
         const struct ctx_block *b = &img->blocks[i];
-        if (b->vma & CTX_BLOCK_FILE)
-            continue; /* deleted files' contents: put back with the fds */
+        if ((b->vma & CTX_BLOCK_FILE) ||
+            (img->vmas[b->vma]->kind == CTX_VMA_SHARED_ANON &&
+             (c->map_fds[b->vma] >= 0 || c->shm_ids[b->vma] >= 0)))
+            continue; /* deleted files' contents: put back with the fds, a memfd's too; a
+                         System V segment's by make_sysv_segments */
         blocks[nmem++] = (struct rp_block){ b->addr, img->base + b->file_offset, b->npages, img->crcs[i] };
         vmas[b->vma].has_data = 1;
     }
@@ -512,15 +670,18 @@ static __attribute__((noreturn)) void build_and_jump(struct child *c)
         syscall(SYS_rt_sigaction, sig, &p->sigactions[sig], NULL, 8);
     }
 
-    /* what to unmap: everything of ours but the hole and the vdso family */
+    /* what to unmap: everything of ours but the hole and the vdso family the image has */
     read_maps(text, MAPS_TEXT);
     uint32_t nu = 0;
     for (char *line = text; *line;) {
         unsigned long long s, e;
         char name[64] = "";
         if (sscanf(line, "%llx-%llx %*s %*s %*s %*s %63s", &s, &e, name) >= 2 &&
-            s != hole && strcmp(name, "[vdso]") && strcmp(name, "[vvar]") &&
-            strcmp(name, "[vvar_vclock]") && strcmp(name, "[vsyscall]")) {
+            (s < hole || s >= hole + size) && /* the hole, and System V segments kept in it */
+            !(!strcmp(name, "[vdso]") && image_has(img, CTX_VMA_VDSO)) &&
+            !(!strcmp(name, "[vvar]") && image_has(img, CTX_VMA_VVAR)) &&
+            !(!strcmp(name, "[vvar_vclock]") && image_has(img, CTX_VMA_VVAR_VCLOCK)) &&
+            strcmp(name, "[vsyscall]")) {
             if (nu == MAX_UNMAP)
                 child_fail(c, E2BIG, "more than %d mappings in cr_restart", MAX_UNMAP);
             unmap[nu++] = (struct rp_range){ s, e };
@@ -578,7 +739,8 @@ void cr_restart_child(struct child *c)
                                c->pool->nmems + c->pool->nptys : 0;
     c->helpers = calloc(img->proc->nvmas + 8 + npool, sizeof *c->helpers);
     c->map_fds = calloc(img->proc->nvmas + 1, sizeof *c->map_fds);
-    if (!c->helpers || !c->map_fds)
+    c->shm_ids = calloc(img->proc->nvmas + 1, sizeof *c->shm_ids);
+    if (!c->helpers || !c->map_fds || !c->shm_ids)
         child_fail(c, ENOMEM, "out of memory");
     c->status_fd = move_high(c, c->status_fd);
     img->fd = move_high(c, img->fd);
@@ -598,7 +760,8 @@ void cr_restart_child(struct child *c)
     for (uint32_t i = 0; c->pool && i < c->pool->nsocks; i++)
         add_helper(c, c->pool->socks[i].fd);
     for (uint32_t i = 0; c->pool && i < c->pool->nmems; i++) /* mapped by the restorer */
-        add_helper(c, c->pool->mems[i].fd);
+        if (c->pool->mems[i].fd >= 0)
+            add_helper(c, c->pool->mems[i].fd);
     for (uint32_t i = 0; c->pool && i < c->pool->nptys; i++)
         add_helper(c, c->pool->ptys[i].master);
     if (c->keep_fd > 0)
@@ -626,6 +789,7 @@ void cr_restart_child(struct child *c)
             c->helpers[i] != c->stdio[2] && fcntl(c->helpers[i], F_GETFD) >= 0)
             c->helpers[keep++] = c->helpers[i];
     c->nhelpers = keep;
+    open_memfd_maps(c);
     restore_process_state(c);
     build_and_jump(c);
 }

@@ -16,7 +16,8 @@ struct cr_pool {
     struct cr_pool_pipe { uint64_t ino; int end[2], filled; } *pipes; /* filled: its data is back */
     struct cr_pool_sock { uint64_t ino, peer; int fd, filled; } *socks; /* unix pairs across processes */
     struct cr_pool_origin { uint32_t member; int32_t fd; int obj; } *origins;
-    struct cr_pool_mem { uint64_t dev, ino; int fd; } *mems; /* shared memory across processes */
+    struct cr_pool_mem { uint64_t dev, ino; int fd, shmid; } *mems; /* shared memory across
+                                  processes: a memfd (shmid -1) or a System V segment (fd -1) */
     struct cr_pool_pty { int32_t index; int master; char slave[32]; } *ptys;
 };
 
@@ -30,6 +31,7 @@ struct child {
     int high;               /* helpers live at or above this fd */
     int stdio[3];           /* cr_restart's own stdio, kept for CTX_FD_INHERIT */
     int *map_fds;           /* per VMA */
+    int *shm_ids;           /* per VMA: its new System V segment (CTX_VMA_SYSV), or -1 */
     int32_t *helpers;
     uint32_t nhelpers;
 };
@@ -50,6 +52,13 @@ const char *relocate(const struct cr_restart_opts *o, const char *path, char *bu
 
 /* Moves a tree's shared object to fd `low` or above (above every image's fds). */
 int pool_fd(struct child *c, int fd, int low);
+
+/* A new System V shared memory segment of size bytes, removed by nobody yet: with the
+ * id old_id where the caller may choose ids (root) and it is free, else another. */
+int cr_new_sysv_segment(uint64_t old_id, uint64_t size);
+
+/* A memfd named as the one in "/memfd:NAME (deleted)", sealable (resources/file.c). */
+int cr_make_memfd(const char *path);
 
 /* Every fd of the image at its number; cr_restart's stdio copies are closed after. */
 void restore_fds(struct child *c);

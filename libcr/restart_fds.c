@@ -1,11 +1,13 @@
 /* cr_restart's child puts back the image's file descriptors: each record's object,
  * from the tree's pool or made by its kind (resources/), placed at its number; the
- * late kinds (epoll, whose targets must exist) after every other fd. */
+ * late kinds (epoll, whose targets must exist) after every other fd; then the file
+ * locks the process held and the owners of its fds' signals. */
 #define _GNU_SOURCE
 #include "restart_child.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -58,20 +60,39 @@ void restore_fds(struct child *c)
         if (own && obj != f->fd)
             close(obj);
     }
+    /* the late ones, each once what it needs is placed */
+    char *done = calloc(img->proc->nfds + 1, 1);
+    if (!done)
+        child_fail(c, ENOMEM, "out of memory");
+    uint32_t left = 0;
     for (uint32_t i = 0; i < img->proc->nfds; i++) {
-        const struct ctx_fd *f = img->fds[i];
-        const struct cr_fd_ops *k = cr_fd_kind(f->kind);
-        int own;
-        if (!k || !k->late)
-            continue;
-        int obj = fd_restore(c, k, f, i, &own);
-        place_fd(c, obj, f);
-        if (own && obj != f->fd)
-            close(obj);
+        const struct cr_fd_ops *k = cr_fd_kind(img->fds[i]->kind);
+        left += k && k->late;
     }
+    for (int force = 0; left;) {
+        uint32_t before = left;
+        for (uint32_t i = 0; i < img->proc->nfds; i++) {
+            const struct ctx_fd *f = img->fds[i];
+            const struct cr_fd_ops *k = cr_fd_kind(f->kind);
+            int own;
+            if (done[i] || !k || !k->late || (!force && k->ready && !k->ready(c, f)))
+                continue;
+            int obj = fd_restore(c, k, f, i, &own);
+            place_fd(c, obj, f);
+            if (own && obj != f->fd)
+                close(obj);
+            done[i] = 1;
+            left--;
+        }
+        force = left == before; /* none was ready: the rest in order, their own failures
+                                   say what is missing */
+    }
+    free(done);
     for (const struct cr_fd_ops *const *k = cr_fd_kinds; *k; k++)
         if ((*k)->finish)
             (*k)->finish(c);
+    restore_locks(c);
+    restore_owners(c);
     for (int i = 0; i < 3; i++)
         if (c->stdio[i] >= 0)
             close(c->stdio[i]);

@@ -21,6 +21,7 @@
 #include <sys/prctl.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
+#include <sys/shm.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -41,6 +42,7 @@ static struct {
     int status_fd, exit_fd;
     pid_t root;                /* init: the tree's root */
     int ctty_fd;               /* a session leader's new terminal, until its fds are open */
+    void **sysv_at;            /* per pool memory: init's attachment of a System V segment */
 } T = { .ctty_fd = -1 };
 
 
@@ -177,7 +179,8 @@ static void pool_memory(struct child *rep, int low)
     for (uint32_t i = 0; i < T.t->n; i++)
         total += T.t->images[i].proc ? T.t->images[i].proc->nvmas : 0;
     T.pool.mems = calloc(total + 1, sizeof *T.pool.mems);
-    if (!T.pool.mems)
+    T.sysv_at = calloc(total + 1, sizeof *T.sysv_at);
+    if (!T.pool.mems || !T.sysv_at)
         child_fail(rep, ENOMEM, "out of memory");
     for (uint32_t i = 0; i < T.t->n; i++) {
         const struct ctx_image *img = &T.t->images[i];
@@ -202,18 +205,33 @@ static void pool_memory(struct child *rep, int low)
             }
             if (known || !others)
                 continue;
-            int fd = (int)syscall(SYS_memfd_create, "slurm-cr-shared", MFD_CLOEXEC);
+            if (v->flags & CTX_VMA_SYSV) {
+                /* one new segment, kept attached here (and in the processes forked from
+                 * here) until each has attached it where it was; removed already, as it was */
+                int id = cr_new_sysv_segment(v->id.ino, v->id.size);
+                if (id < 0 || (T.sysv_at[T.pool.nmems] = shmat(id, NULL, 0)) == (void *)-1 ||
+                    shmctl(id, IPC_RMID, NULL) < 0)
+                    child_fail(rep, errno, "cannot make the System V shared memory of process %d "
+                               "again", T.t->procs[i].pid);
+                T.pool.mems[T.pool.nmems++] = (struct cr_pool_mem){ v->id.dev, v->id.ino, -1, id };
+                continue;
+            }
+            /* a memfd as it was (its fd, if a process has one, is restored onto it) */
+            const char *path = v->path_len ? (const char *)(v + 1) : "";
+            int fd = !strncmp(path, "/memfd:", 7) ? cr_make_memfd(path)
+                                                  : (int)syscall(SYS_memfd_create, "slurm-cr-shared", MFD_CLOEXEC);
             if (fd < 0 || ftruncate(fd, (off_t)size) < 0)
                 child_fail(rep, errno, "cannot make the shared memory of process %d again: %s",
                            T.t->procs[i].pid, strerror(errno));
-            T.pool.mems[T.pool.nmems++] = (struct cr_pool_mem){ v->id.dev, v->id.ino, pool_fd(rep, fd, low) };
+            T.pool.mems[T.pool.nmems++] = (struct cr_pool_mem){ v->id.dev, v->id.ino, pool_fd(rep, fd, low), -1 };
         }
     }
 }
 
-/* What the processes share, each kind's (pipes found in more than one process, unix
- * pairs across them, listening sockets they inherited, terminals, every open file a
- * SHARED record names), then shared memory. */
+/* What the processes share: shared memory first (a memfd's fd is restored onto the
+ * memory's memfd), then each kind's (pipes found in more than one process, unix pairs
+ * across them, listening sockets they inherited, terminals, every open file a SHARED
+ * record names). */
 static void build_pool(void)
 {
     struct child rep = reporter();
@@ -227,6 +245,7 @@ static void build_pool(void)
     T.pool.ptys = calloc(total + 1, sizeof *T.pool.ptys);
     if (!T.pool.pipes || !T.pool.origins || !T.pool.socks || !T.pool.ptys)
         child_fail(&rep, ENOMEM, "out of memory");
+    pool_memory(&rep, low);
     struct cr_pool_build b = { .t = T.t, .o = T.o, .pool = &T.pool, .rep = &rep,
                                .status_fd = T.status_fd, .low = low };
     /* the early kinds first (terminals: a slave shared by several processes is opened
@@ -240,7 +259,6 @@ static void build_pool(void)
                     kind->pool(&b, i, k, img->fds[k]);
             }
         }
-    pool_memory(&rep, low);
 }
 
 static void close_pool(void)
@@ -254,7 +272,10 @@ static void close_pool(void)
     for (uint32_t q = 0; q < T.pool.nsocks; q++)
         close(T.pool.socks[q].fd);
     for (uint32_t q = 0; q < T.pool.nmems; q++)
-        close(T.pool.mems[q].fd);
+        if (T.pool.mems[q].fd >= 0)
+            close(T.pool.mems[q].fd);
+        else
+            shmdt(T.sysv_at[q]);
     for (uint32_t q = 0; q < T.pool.nptys; q++)
         close(T.pool.ptys[q].master);
 }

@@ -17,7 +17,9 @@ struct rp_vma {
     uint64_t start, end, offset;   /* offset: in the file, bytes */
     uint32_t prot, kind, flags;    /* as in struct ctx_vma */
     int32_t fd;                    /* file mappings: an fd opened by cr_restart */
-    uint32_t has_data, pad;
+    uint32_t has_data;
+    uint32_t first_guard, nguards; /* its guard page runs in the plan's guards table */
+    uint32_t pad;
 };
 
 struct rp_block {
@@ -42,6 +44,12 @@ struct rp_special {                /* move the current kernel's vdso/vvar to the
     uint64_t cur, len, target, park;
 };
 
+struct rp_lock {                   /* a POSIX record lock, taken once cr_restart's fds are
+                                      closed (a close drops the process's locks on a file) */
+    int32_t fd, pad;
+    unsigned char flock[32];       /* the kernel's struct flock */
+};
+
 /* Same layout as the kernel's struct prctl_mm_map. */
 struct rp_mm_map {
     uint64_t start_code, end_code, start_data, end_data;
@@ -55,8 +63,9 @@ struct rp_mm_map {
 struct restore_plan {
     uint64_t hole_start, hole_len;
     int32_t ctx_fd, status_fd;
-    uint32_t nvmas, nblocks, nthreads, nunmap, nspecial, nclose;
+    uint32_t nvmas, nblocks, nthreads, nunmap, nspecial, nclose, nguards, pad0;
     uint64_t vmas_off, blocks_off, threads_off, unmap_off, close_off; /* from the plan */
+    uint64_t guards_off;           /* struct rp_range[nguards], from the plan */
     struct rp_special special[RP_SPECIALS];
     struct rp_mm_map mm;
     uint64_t auxv[64];
@@ -64,7 +73,8 @@ struct restore_plan {
     char src[CTX_PATH_MAX];        /* the context file, for cr_get_restart_info() */
     uint64_t nofile[2];            /* RLIMIT_NOFILE (soft, hard), set once cr_restart's fds
                                       are closed: a lower limit may be below their numbers */
-    uint32_t set_nofile, pad;
+    uint32_t set_nofile, nlocks;
+    uint64_t locks_off;            /* struct rp_lock[nlocks], from the plan */
 };
 
 /* What the restorer tells the waiting parent through status_fd. */

@@ -21,6 +21,10 @@
 
 #define PAGE 4096UL
 #define MAP_FIXED_NOREPLACE_ 0x100000
+#define MADV_GUARD_INSTALL_ 102
+#define __NR_mseal_ 462
+#define SHM_RDONLY_ 010000
+#define SHM_EXEC_ 0100000
 
 static long sys6(long n, long a, long b, long c, long d, long e, long f)
 {
@@ -137,6 +141,13 @@ static int pread_all(int fd, void *buf, size_t len, uint64_t off)
     return 0;
 }
 
+static void advise(const struct restore_plan *p, const struct rp_vma *v, long advice, const char *what)
+{
+    long r = sys(__NR_madvise, v->start, v->end - v->start, advice);
+    if (r < 0)
+        die(p, r, what, v->start);
+}
+
 static void map_vma(const struct restore_plan *p, const struct rp_vma *v)
 {
     long flags, prot = v->prot;
@@ -164,12 +175,66 @@ static void map_vma(const struct restore_plan *p, const struct rp_vma *v)
     default:
         return; /* vdso, vvar: moved, not mapped */
     }
-    if (v->has_data)
-        prot |= 0x1 | 0x2; /* PROT_READ|PROT_WRITE while filling */
-    long r = sys6(__NR_mmap, (long)v->start, (long)(v->end - v->start), prot,
-                  flags | MAP_FIXED_NOREPLACE_, fd, (long)v->offset);
-    if (r != (long)v->start)
-        die(p, r < 0 ? r : -17, "cannot map memory", v->start);
+    if (v->flags & CTX_VMA_SYSV) { /* made, filled and removed already by cr_restart */
+        long rdonly = !(v->flags & CTX_VMA_MAYWRITE);
+        long r = sys(__NR_shmat, v->fd, v->start, (rdonly ? SHM_RDONLY_ : 0) | (prot & 0x4 ? SHM_EXEC_ : 0));
+        if (r != (long)v->start)
+            die(p, r < 0 ? r : -17, "cannot attach the System V shared memory segment", v->start);
+        if (prot != (0x1 | (rdonly ? 0 : 0x2) | (prot & 0x4))) { /* mprotected since */
+            r = sys(__NR_mprotect, v->start, v->end - v->start, prot);
+            if (r < 0)
+                die(p, r, "cannot set the protection of memory", v->start);
+        }
+    } else {
+        if (v->has_data)
+            prot |= 0x1 | 0x2; /* PROT_READ|PROT_WRITE while filling */
+        long r = sys6(__NR_mmap, (long)v->start, (long)(v->end - v->start), prot,
+                      flags | MAP_FIXED_NOREPLACE_, fd, (long)v->offset);
+        if (r != (long)v->start)
+            die(p, r < 0 ? r : -17, "cannot map memory", v->start);
+    }
+    /* before the data comes in, so that it lands in pages of the right size */
+    if (v->flags & CTX_VMA_HUGEPAGE)
+        advise(p, v, MADV_HUGEPAGE, "cannot advise MADV_HUGEPAGE for memory");
+    if (v->flags & CTX_VMA_NOHUGEPAGE)
+        advise(p, v, MADV_NOHUGEPAGE, "cannot advise MADV_NOHUGEPAGE for memory");
+}
+
+/* What the process had set on the region once it holds its data: the advice fork and
+ * core dumps look at, and the lock (within RLIMIT_MEMLOCK, as restored: a process
+ * that ran locked must not run on unlocked). */
+static void advise_filled(const struct restore_plan *p, const struct rp_vma *v)
+{
+    if (v->flags & CTX_VMA_DONTFORK)
+        advise(p, v, MADV_DONTFORK, "cannot advise MADV_DONTFORK for memory");
+    if (v->flags & CTX_VMA_WIPEONFORK)
+        advise(p, v, MADV_WIPEONFORK, "cannot advise MADV_WIPEONFORK for memory");
+    if (v->flags & CTX_VMA_DONTDUMP)
+        advise(p, v, MADV_DONTDUMP, "cannot advise MADV_DONTDUMP for memory");
+    if (v->flags & CTX_VMA_LOCKED) {
+        long r = sys(__NR_mlock2, v->start, v->end - v->start,
+                     (v->flags & CTX_VMA_LOCKONFAULT) ? MLOCK_ONFAULT : 0);
+        if (r < 0)
+            die(p, r, "cannot mlock the memory the process had locked (raise RLIMIT_MEMLOCK: "
+                "ulimit -l)", v->start);
+    }
+    if (v->flags & CTX_VMA_SEALED) { /* last: nothing may change the region after */
+        long r = sys(__NR_mseal_, v->start, v->end - v->start, 0);
+        if (r < 0)
+            die(p, r, "cannot seal memory again (mseal, Linux 6.10)", v->start);
+    }
+}
+
+/* Guard pages hold no data: installed once the region is filled, before any lock. */
+static void install_guards(const struct restore_plan *p, const struct rp_vma *v)
+{
+    const struct rp_range *g = (const void *)((const char *)p + p->guards_off);
+    for (uint32_t i = v->first_guard; i < v->first_guard + v->nguards; i++) {
+        long r = sys(__NR_madvise, g[i].start, g[i].end - g[i].start, MADV_GUARD_INSTALL_);
+        if (r < 0)
+            die(p, r, "cannot install the guard pages (MADV_GUARD_INSTALL, Linux 6.13) of memory",
+                g[i].start);
+    }
 }
 
 static void restore_memory(const struct restore_plan *p)
@@ -194,6 +259,8 @@ static void restore_memory(const struct restore_plan *p)
             if (r < 0)
                 die(p, r, "cannot set the protection of memory", v->start);
         }
+        install_guards(p, v);
+        advise_filled(p, v);
     }
 }
 
@@ -241,13 +308,23 @@ __attribute__((used, noreturn)) void restorer_main(struct restore_plan *p)
                 break;
     }
 
-    /* the point of no return has passed: tell cr_restart, drop its fds */
+    /* drop cr_restart's fds, then take the POSIX locks (a close drops those of its
+     * file); the point of no return has passed: tell cr_restart */
+    const int32_t *closefds = (const void *)((const char *)p + p->close_off);
+    for (uint32_t i = 0; i < p->nclose; i++)
+        if (closefds[i] != p->status_fd)
+            sys(__NR_close, closefds[i], 0, 0);
+    const struct rp_lock *locks = (const void *)((const char *)p + p->locks_off);
+    for (uint32_t i = 0; i < p->nlocks; i++) {
+        r = sys(__NR_fcntl, locks[i].fd, 6 /* F_SETLK */, locks[i].flock);
+        if (r < 0) /* cr_restart found it free: another process took it since */
+            die(p, r, "cannot take a POSIX lock again: another process took it during the "
+                "restart; its fd", (uint64_t)locks[i].fd);
+    }
     struct rp_status ok;
     memset(&ok, 0, sizeof ok);
     sys(__NR_write, p->status_fd, &ok, sizeof ok);
-    const int32_t *closefds = (const void *)((const char *)p + p->close_off);
-    for (uint32_t i = 0; i < p->nclose; i++)
-        sys(__NR_close, closefds[i], 0, 0);
+    sys(__NR_close, p->status_fd, 0, 0);
     if (p->set_nofile) /* best effort, as for the other limits: a hard limit only goes down */
         sys(__NR_setrlimit, RLIMIT_NOFILE, (long)p->nofile, 0);
 

@@ -429,6 +429,7 @@ __attribute__((constructor)) static void cr_runtime_init(void)
         warn("installing the checkpoint signal handler", -rc);
         return;
     }
+    cr_posix_timers_init();
     crt.wake_fd = cr_keep_high(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     cr_start_listener();
     if (crt.listen_fd < 0)

@@ -23,12 +23,16 @@ struct cr_thread_attrs {
 };
 struct cr_process_attrs {
     int saved, thp_disable, oom_ok;
+    int dumpable;              /* PR_GET_DUMPABLE */
     long oom_score_adj;
 };
 void cr_attrs_save_thread(struct cr_thread_attrs *a);
 void cr_attrs_restore_thread(const struct cr_thread_attrs *a);
 void cr_attrs_save_process(struct cr_process_attrs *a);
 void cr_attrs_restore_process(const struct cr_process_attrs *a);
+/* the dump reads /proc/self, which an undumpable process may not: dumpable meanwhile */
+void cr_attrs_dump_begin(const struct cr_process_attrs *a);
+void cr_attrs_dump_end(const struct cr_process_attrs *a);
 
 struct cr_thread_slot {
     int tid;                   /* 0: free */
@@ -88,7 +92,6 @@ struct cr_runtime {
     struct cr_thread_slot manager;
 
     int32_t result;            /* what parked threads' cr_checkpoint() returns */
-    uint64_t shared_pending;   /* signals pending for the whole process at the checkpoint */
     int wake_fd;               /* eventfd: wakes the manager for a self request */
     struct cr_self_request self;
     struct cri_thread *manager_cri; /* runs the thread-context callbacks */
@@ -109,6 +112,10 @@ long cr_snapshot(struct ctx_jmp *j) __attribute__((returns_twice));
 int cr_signal_choose(void (*handler)(int, siginfo_t *, void *));
 int cr_signal_quiet_begin(void);   /* 1 when counted: pass it to _end */
 void cr_signal_quiet_end(int counted);
+/* a thread that blocks the quiesce signal: stopped through SIGSETXID (-ENOTSUP: no
+ * glibc handler there); released once the freeze is over */
+int cr_signal_setxid_stop(pid_t tid);
+void cr_signal_setxid_release(void);
 
 /* quiesce.c: stopping and resuming the other threads */
 int cr_quiesce_install(void);
@@ -116,6 +123,24 @@ void cr_record_thread(struct cr_thread_slot *s, ucontext_t *uc);
 void cr_thread_fixup(const struct cr_thread_slot *slot); /* after a restore, in each thread */
 int cr_freeze_threads(unsigned timeout_ms, char *msg, size_t msglen);
 void cr_release_threads(int32_t result);
+
+/* pending_signals.c: pending signals with their siginfo, taken while stopped and
+ * queued again by the thread they belong to (the process's: by the main thread,
+ * parked, when the manager asks before it releases the threads) */
+void cr_pending_reset(void);
+void cr_pending_save_thread(const struct cr_thread_slot *s);
+int cr_pending_save_process(char *msg, size_t msglen); /* every thread parked */
+void cr_pending_take_new(void);    /* the process's that came since, kept after those */
+void cr_pending_restore_thread(const struct cr_thread_slot *s);
+void cr_pending_leader_task(void); /* in the parked main thread */
+void cr_pending_release(void);     /* the manager, before it lets the threads go */
+
+/* stopped_children.c: children stopped when the checkpoint came, noted while frozen;
+ * before the process runs again, each is stopped again and its stop reported to
+ * wait() as it was */
+void cr_stopped_children_save(void);
+void cr_stopped_children_settle(void);
+int cr_stopped_children_signal(const siginfo_t *si); /* a SIGCHLD the checkpoint caused */
 
 /* checkpoint.c: one checkpoint, from request to resume */
 struct cr_job {
@@ -143,6 +168,9 @@ void cr_futex_wake(uint32_t *addr);
 void cr_futex_wait_shared(uint32_t *addr, uint32_t val, int timeout_ms);
 void cr_futex_wake_shared(uint32_t *addr);
 uint64_t cr_now_ms(void);
+/* A small /proc file into buf, NUL-terminated (no stdio, no malloc: safe in a stopped
+ * thread); its length, or -1 when it cannot be read or is empty. */
+ssize_t cr_read_text(const char *path, char *buf, size_t cap);
 
 /* Writes the process to a context file in two phases, each returning -errno and
  * describing in msg the step that failed: what fork would change (process ids,
@@ -166,6 +194,7 @@ int cr_dump_child_err(struct dump *d);
 void cr_dump_free(struct dump *d);
 
 /* POSIX timers: saved while the threads are parked, made again in the restored copy. */
+void cr_posix_timers_init(void); /* at start: where glibc's data is */
 int cr_save_posix_timers(char *msg, size_t msglen);
 void cr_restore_posix_timers(void);
 

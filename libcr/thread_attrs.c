@@ -1,7 +1,8 @@
 /* Attributes the kernel keeps per thread or per process and a restart would otherwise
  * take from cr_restart: nice, scheduling policy, CPU affinity, timer slack, keep-caps,
- * no-new-privs, the parent-death signal, the persona; and per process the THP switch
- * and oom_score_adj.  Each thread records its own in its slot while it is stopped
+ * no-new-privs, the parent-death signal, the persona; and per process the THP switch,
+ * oom_score_adj and whether it is dumpable (PR_SET_DUMPABLE 0 also closes its /proc
+ * files to itself: the dump makes it dumpable for its length).  Each thread records its own in its slot while it is stopped
  * (they are per thread: the manager's own would be read otherwise) and puts them back
  * in the restored copy; the process's are the manager's to keep and put back.  They
  * live in the runtime's memory, which the image holds.  Putting back is best effort
@@ -79,14 +80,8 @@ void cr_attrs_restore_thread(const struct cr_thread_attrs *a)
 static int read_int(const char *path, long *v)
 {
     char buf[32];
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    if (cr_read_text(path, buf, sizeof buf) < 0)
         return -1;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return -1;
-    buf[n] = 0;
     *v = strtol(buf, NULL, 10);
     return 0;
 }
@@ -95,6 +90,7 @@ void cr_attrs_save_process(struct cr_process_attrs *a)
 {
     memset(a, 0, sizeof *a);
     a->thp_disable = prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0);
+    a->dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
     a->oom_ok = read_int("/proc/self/oom_score_adj", &a->oom_score_adj) == 0;
     a->saved = 1;
 }
@@ -105,6 +101,8 @@ void cr_attrs_restore_process(const struct cr_process_attrs *a)
         return;
     if (a->thp_disable >= 0)
         prctl(PR_SET_THP_DISABLE, (unsigned long)a->thp_disable, 0, 0, 0);
+    if (a->dumpable == 0)
+        prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     long now;
     if (a->oom_ok && read_int("/proc/self/oom_score_adj", &now) == 0 && now != a->oom_score_adj) {
         char buf[32];
@@ -115,4 +113,16 @@ void cr_attrs_restore_process(const struct cr_process_attrs *a)
             close(fd);
         }
     }
+}
+
+void cr_attrs_dump_begin(const struct cr_process_attrs *a)
+{
+    if (a->dumpable == 0)
+        prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+}
+
+void cr_attrs_dump_end(const struct cr_process_attrs *a)
+{
+    if (a->dumpable == 0)
+        prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 }

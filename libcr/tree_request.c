@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/syscall.h>
@@ -37,7 +38,8 @@ static int say(struct crtree *t, int err, const char *fmt, ...)
 static uint64_t now_ms(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    /* by system call: the program may have unmapped its vdso (vdso_unmapped) */
+    syscall(SYS_clock_gettime, CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
@@ -393,6 +395,45 @@ static const char *comm_of(pid_t pid, char *buf)
 /* How long a process may be without its runtime up (exec'ing, or just started) */
 #define UNREADY_GRACE_MS 2000
 
+/* A process stopped by SIGSTOP (state T) cannot answer: it is continued once its
+ * parent, a process of the tree, is frozen (the parent may still see a SIGCHLD or a
+ * wait() report for the continue and the stop again), and its runtime stops it again
+ * before it runs the program (CR_CTL_STOPPED).  One whose parent is outside (a shell,
+ * slurmstepd: they would see it go on), that a debugger stopped, or whose own SIGCONT
+ * handler would run, is refused.  Returns 1 to wait for the parent, 0 to go on, or
+ * -errno. */
+static int continue_stopped(struct crtree *t, int i)
+{
+    struct crt_member *m = &t->m[i];
+    char st = crq_proc_state(m->pid), c[16];
+    if (m->stopped || (st != 'T' && st != 't'))
+        return 0;
+    pid_t tracer = status_last(m->pid, "TracerPid", 0);
+    if (st == 't' || tracer > 0)
+        return say(t, EBUSY, "process %d (%s) of the %s is stopped under a tracer (process %d: a "
+                   "debugger or strace): detach it first", (int)m->pid, comm_of(m->pid, c),
+                   t->scope == CTX_SCOPE_TREE ? "tree" : "group", (int)tracer);
+    char path[64], buf[4096];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)m->pid);
+    char *cgt = read_text(path, buf, sizeof buf) > 0 ? strstr(buf, "\nSigCgt:") : NULL;
+    if (cgt && (strtoull(cgt + 8, NULL, 16) >> (SIGCONT - 1) & 1))
+        return say(t, EBUSY, "process %d (%s) of the %s is stopped and handles SIGCONT: "
+                   "continuing it for the checkpoint would run its handler; continue it "
+                   "(kill -CONT %d) and checkpoint then", (int)m->pid, comm_of(m->pid, c),
+                   t->scope == CTX_SCOPE_TREE ? "tree" : "group", (int)m->pid);
+    int parent = find_member(t, m->ppid);
+    if (parent < 0 || t->m[parent].zombie)
+        return say(t, EBUSY, "process %d (%s) is stopped, and its parent is not in the "
+                   "checkpoint: continuing it would tell that parent; continue it (kill -CONT "
+                   "%d) and checkpoint then", (int)m->pid, comm_of(m->pid, c), (int)m->pid);
+    if (!t->m[parent].q.frozen)
+        return 1;
+    if (kill(m->pid, SIGCONT) < 0)
+        return 0; /* gone: found so below */
+    m->stopped = 1;
+    return 0;
+}
+
 /* Connects to and freezes every live member, taking in the children they made
  * meanwhile, until the set is closed: a frozen process makes no more. */
 static int freeze_all(struct crtree *t)
@@ -405,7 +446,15 @@ static int freeze_all(struct crtree *t)
             struct crt_member *m = &t->m[i];
             if (m->connected || m->zombie)
                 continue;
-            int rc = crq_start(&m->q, m->pid, t->fd, t->timeout_ms, t->flags | CR_CTL_TREE);
+            int rc = continue_stopped(t, i);
+            if (rc < 0)
+                return rc;
+            if (rc > 0) {
+                waiting = 1;
+                continue;
+            }
+            rc = crq_start(&m->q, m->pid, t->fd, t->timeout_ms,
+                           t->flags | CR_CTL_TREE | (m->stopped ? CR_CTL_STOPPED : 0));
             if (rc == 0) {
                 m->connected = 1;
                 continue;

@@ -18,6 +18,7 @@ struct crt_member {
     struct ctx_tree_proc rec;  /* as the tree sees itself */
     int zombie;
     int connected;
+    int stopped;               /* found stopped: continued for the checkpoint (CR_CTL_STOPPED) */
     uint64_t unready_since;    /* ms: first found without its runtime up, or 0 */
     struct crq q;
 };

@@ -23,6 +23,7 @@
 #include "safe_path.h"
 #include "request_client.h"
 #include "tree_request.h"
+#include "progress.h"
 
 enum replace { ATOMIC, BACKUP, CLOBBER, NOCLOBBER };
 
@@ -59,12 +60,12 @@ static void usage(FILE *out)
 "File system:\n"
 "      --sync          flush the file to disk before it takes its name (default)\n"
 "      --nosync        do not: faster, but a crash of the machine may lose it\n"
-"Other:\n"
 "Saving files whole (so that restart does not need them; the mappings come back as\n"
 "anonymous memory):\n"
 "      --save-exe      the executable      --save-private  every private file mapping\n"
 "      --save-shared   shared file mappings  --save-all    all three\n"
 "      --save-none     none of them (default)\n"
+"Other:\n"
 "      --sockets=POLICY  a connection that leads outside the process cannot be\n"
 "                      saved: 'dead' (default) restores it as a reset connection on\n"
 "                      the same fd; 'delay' waits (within -t) until the process has\n"
@@ -154,6 +155,27 @@ static void fsync_dir(int dir)
         fsync(d);
         close(d);
     }
+}
+
+/* The memory a process holds (VmRSS): about what its image will take. */
+static uint64_t resident(pid_t pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "re");
+    uint64_t kib = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "VmRSS:", 6))
+            kib = strtoull(line + 6, NULL, 10);
+    if (f)
+        fclose(f);
+    return kib * 1024;
+}
+
+static int64_t written(void *arg)
+{
+    struct stat st;
+    return fstat(*(int *)arg, &st) == 0 && S_ISREG(st.st_mode) ? (int64_t)st.st_size : -1;
 }
 
 /* --clobber: the existing file itself, truncated; as root never through a link or to
@@ -360,6 +382,9 @@ int main(int argc, char **argv)
         struct stat st;
         if (mode == NOCLOBBER && fstatat(dir, base, &st, AT_SYMLINK_NOFOLLOW) == 0)
             return fail(EEXIST, "%s exists (--noclobber)", file);
+        if (fstatat(dir, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
+            return fail(EISDIR, "%s is a directory: name a file in it (-f %s/context.%d), or "
+                        "write there with --dir %s", file, file, (int)asked, file);
         if (mode == CLOBBER) {
             writing = file;
             fd = open_clobber(dir, base, geteuid() == 0);
@@ -405,6 +430,11 @@ int main(int argc, char **argv)
             crtree_close(&tree);
     }
     int as_tree = scope != CTX_SCOPE_PROC && tree.m;
+    uint64_t expect = 0;
+    for (int i = 0; as_tree && i < tree.n; i++)
+        expect += resident(tree.m[i].pid);
+    struct progress *shown = progress_start("cr_checkpoint: written", as_tree ? expect : resident(pid),
+                                            written, &fd, quiet);
     if (as_tree) {
         rc = crtree_checkpoint(&tree);
         memset(&q, 0, sizeof q);
@@ -418,6 +448,7 @@ int main(int argc, char **argv)
         if (rc == 0)
             crq_wait(&q, -1);
     }
+    progress_stop(shown);
     int err = q.err;
     char why[3 * PATH_MAX + 900];
     snprintf(why, sizeof why, "%s", q.msg);

@@ -6,16 +6,23 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <dirent.h>
+#include <sys/stat.h>
 
 #include "context_reader.h"
+#include "generations.h"
 
 static void usage(FILE *out)
 {
     fprintf(out,
-"Usage: cr_info [OPTIONS] FILE...\n"
+"Usage: cr_info [OPTIONS] FILE|DIR...\n"
 "Print what each context FILE holds (header, processes, threads, file descriptors,\n"
-"memory map with sizes) and validate it: every record and memory block checksum.\n\n"
+"memory map with sizes) and validate it: every record and memory block checksum.\n"
+"A DIR is a Slurm step's image directory, whose checkpoint generations are listed\n"
+"(when, how big, complete or not, which is the latest), or a directory that\n"
+"cr_checkpoint --dir wrote, whose context.* files are shown and checked.\n\n"
 "  -q, --quiet    print nothing; the exit status says whether the files are valid\n"
 "  -h, --help     show this help      -V, --version   show the version\n\n"
 "Exit status: 0 when every FILE is valid, else the errno of the first problem.\n");
@@ -57,6 +64,52 @@ static void show_file(const char *path, const struct ctx_tree *tr)
     }
 }
 
+/* The fds in flight with the queued messages of a socket record (x: the first), each
+ * on a line when `print`; how many. */
+static unsigned long long sock_files(const unsigned char *x, uint32_t nmsgs, unsigned long long *bytes, int print)
+{
+    unsigned long long files = 0;
+    for (uint32_t k = 0; k < nmsgs; k++) {
+        struct ctx_sock_msg m;
+        memcpy(&m, x, sizeof m);
+        *bytes += m.len;
+        x += sizeof m + m.len;
+        for (uint32_t i = 0; i < m.nfiles; i++, files++) {
+            struct ctx_sock_file sf;
+            memcpy(&sf, x, sizeof sf);
+            if (print)
+                printf("         in flight with message %u: %s at %llu%s\n", k + 1,
+                       (const char *)x + sizeof sf, (unsigned long long)sf.pos,
+                       sf.same_as_fd >= 0 ? ", the open file of an fd" : "");
+            x += sizeof sf + sf.path_len;
+        }
+    }
+    return files;
+}
+
+/* A socket record: what it is, its state, options and queue. */
+static void print_socket(const struct ctx_fd *f, const char *acc)
+{
+    struct ctx_socket so; /* after the path: not aligned */
+    const unsigned char *x = (const unsigned char *)(f + 1) + f->path_len;
+    memcpy(&so, x, sizeof so);
+    unsigned long long bytes = 0, files = sock_files(x + sizeof so, so.nmsgs, &bytes, 0);
+    const char *name = (so.state & CTX_SOCK_LISTENING) ? "listen" : ctx_fd_kind_name(f->kind);
+    if (f->kind == CTX_FD_SOCKPAIR && f->pos)
+        printf("    %-4d %-7s %-2s  connected to socket:[%llu] in the checkpoint, %llu bytes queued",
+               f->fd, name, acc, (unsigned long long)f->pos, bytes);
+    else if (so.state & CTX_SOCK_LISTENING)
+        printf("    %-4d %-7s %-2s  %s, backlog %d, %llu bytes queued", f->fd, name, acc,
+               (const char *)(f + 1), so.backlog, bytes);
+    else
+        printf("    %-4d %-7s %-2s  %s, %llu bytes queued", f->fd, name, acc, (const char *)(f + 1), bytes);
+    printf(" in %u message%s, %llu fds in flight, %u option%s set%s%s%s\n", so.nmsgs,
+           so.nmsgs == 1 ? "" : "s", files, so.nopts, so.nopts == 1 ? "" : "s",
+           so.shutdown & 1 ? ", shut for reading" : "", so.shutdown & 2 ? ", shut for writing" : "",
+           (so.state & CTX_SOCK_PATH_GONE) ? ", its path deleted" : "");
+    sock_files(x + sizeof so, so.nmsgs, &bytes, 1);
+}
+
 static void show(const struct ctx_image *img)
 {
     const struct ctx_proc *p = img->proc;
@@ -64,7 +117,7 @@ static void show(const struct ctx_image *img)
            p->comm, p->ppid, p->pgid, p->sid, p->uid, p->gid, p->umask);
     printf("  exe:    %s (inode %llu, %llu bytes)\n", img->exe, (unsigned long long)p->exe_id.ino,
            (unsigned long long)p->exe_id.size);
-    printf("  cwd:    %s\n", img->cwd);
+    printf("  cwd:    %s%s\n", img->cwd, img->cwd_deleted ? " (deleted: made again at restart, then removed)" : "");
     printf("  signals pending: 0x%llx; pdeathsig %d, dumpable %d, subreaper %d, no_new_privs %d\n",
            (unsigned long long)p->shared_pending, p->pdeathsig, p->dumpable, p->subreaper,
            p->no_new_privs);
@@ -107,6 +160,8 @@ static void show(const struct ctx_image *img)
         else if (f->kind == 9)
             printf("    %-4d %-7s %-2s  connected to socket:[%llu] in the checkpoint, %u bytes queued\n",
                    f->fd, ctx_fd_kind_name(f->kind), acc, (unsigned long long)f->pos, f->extra_len);
+        else if (f->kind == CTX_FD_SOCKET || f->kind == CTX_FD_SOCKPAIR)
+            print_socket(f, acc);
         else if (f->kind == 10)
             printf("    %-4d %-7s %-2s  %s\n", f->fd, ctx_fd_kind_name(f->kind), acc,
                    (const char *)(f + 1));
@@ -130,13 +185,74 @@ static void show(const struct ctx_image *img)
                    f->flags & CTX_FD_DISCONNECTED_TERMINAL ? "a hung-up terminal"
                    : (f->open_flags & 3) == 0 ? "a pipe end whose writer is gone"
                                               : "a pipe end whose reader is gone", f->extra_len);
+        else if (f->kind == CTX_FD_INOTIFY) {
+            printf("    %-4d %-7s %-2s  watches:\n", f->fd, ctx_fd_kind_name(f->kind), acc);
+            const char *extra = (const char *)(f + 1) + f->path_len;
+            for (size_t off = 0; off < f->extra_len;) {
+                struct ctx_inotify_watch w; /* not aligned */
+                memcpy(&w, extra + off, sizeof w);
+                printf("           %d: mask 0x%x  %s\n", w.wd, w.mask, extra + off + sizeof w);
+                off += sizeof w + w.path_len;
+            }
+        } else if (f->kind == CTX_FD_MQUEUE) {
+            struct ctx_mqueue mq; /* after the path: not aligned */
+            memcpy(&mq, (const char *)(f + 1) + f->path_len, sizeof mq);
+            printf("    %-4d %-7s %-2s  %s, at most %lld messages of %lld bytes", f->fd,
+                   ctx_fd_kind_name(f->kind), acc, (const char *)(f + 1), (long long)mq.maxmsg,
+                   (long long)mq.msgsize);
+            if ((f->flags & CTX_FD_DELETED) && f->source_fd >= 0)
+                printf(", deleted: the queue of fd %d opened again\n", f->source_fd);
+            else if (f->flags & CTX_FD_DELETED)
+                printf(", deleted: %u messages saved\n", mq.nmsgs);
+            else
+                printf(", opened by name\n");
+        } else if (f->kind == CTX_FD_PIDFD)
+            printf("    %-4d %-7s %-2s  process %llu%s\n", f->fd, ctx_fd_kind_name(f->kind), acc,
+                   (unsigned long long)f->pos, (f->flags & CTX_FD_PIDFD_SELF) ? " (itself)" : "");
         else if (f->kind == CTX_FD_SHARED)
             printf("    %-4d %-7s %-2s  the file of fd %d of process number %llu\n", f->fd,
                    ctx_fd_kind_name(f->kind), acc, f->source_fd, (unsigned long long)f->pos);
+        else if (f->kind == CTX_FD_FILE && (f->flags & CTX_FD_MEMFD))
+            printf("    %-4d %-7s %-2s%s pos %llu  %s, contents saved, memfd seals 0x%x\n", f->fd,
+                   ctx_fd_kind_name(f->kind), acc, (f->open_flags & 02000) ? "+append" : "",
+                   (unsigned long long)f->pos, (const char *)(f + 1),
+                   ((const struct ctx_memfd *)((const char *)(f + 1) + f->path_len))->seals);
+        else if ((f->flags & CTX_FD_DELETED) && f->source_fd >= 0)
+            printf("    %-4d %-7s %-2s pos %llu  %s, the deleted file of fd %d opened again\n", f->fd,
+                   ctx_fd_kind_name(f->kind), acc, (unsigned long long)f->pos, (const char *)(f + 1),
+                   f->source_fd);
         else
             printf("    %-4d %-7s %-2s%s pos %llu  %s%s\n", f->fd, ctx_fd_kind_name(f->kind), acc,
                    (f->open_flags & 02000) ? "+append" : "", (unsigned long long)f->pos,
-                   (const char *)(f + 1), (f->flags & CTX_FD_DELETED) ? ", contents saved" : "");
+                   (const char *)(f + 1), !(f->flags & CTX_FD_DELETED) ? ""
+                   : S_ISDIR(f->id.mode) ? " (deleted: made again at restart, then removed)"
+                                           : ", contents saved");
+    }
+    for (uint32_t i = 0; i < img->nepoll_files; i++) {
+        const struct ctx_epoll_file *e = img->epoll_files[i];
+        printf("  epoll fd %d watches the file of fd %d as its target %u (added through a number "
+               "that no longer leads to it)\n", e->epoll_fd, e->holder, e->target);
+    }
+    for (uint32_t i = 0; i < img->nowners; i++) {
+        const struct ctx_fd_owner *o = img->owners[i];
+        static const char *const types[] = { "thread", "process", "process group" };
+        printf("  fd %d signals %s %d with signal %u%s\n", o->fd, types[o->type], o->pid, o->sig,
+               o->sig ? "" : " (SIGIO)");
+    }
+    if (img->nlocks)
+        printf("  locks: %u\n", img->nlocks);
+    for (uint32_t i = 0; i < img->nlocks; i++) {
+        const struct ctx_lock *l = img->locks[i];
+        static const char *const kinds[] = { "?", "flock", "POSIX", "OFD" };
+        if (l->kind == CTX_LOCK_FLOCK)
+            printf("    fd %-4d flock %s\n", l->fd, l->type ? "exclusive" : "shared");
+        else if (l->len)
+            printf("    fd %-4d %-5s %s bytes %llu-%llu\n", l->fd, kinds[l->kind],
+                   l->type ? "write" : "read", (unsigned long long)l->start,
+                   (unsigned long long)(l->start + l->len - 1));
+        else
+            printf("    fd %-4d %-5s %s bytes %llu-EOF\n", l->fd, kinds[l->kind],
+                   l->type ? "write" : "read", (unsigned long long)l->start);
     }
     unsigned long long *saved = calloc(p->nvmas + 1, sizeof *saved), mapped = 0, total = 0;
     for (uint32_t i = 0; saved && i < img->hdr.nblocks; i++)
@@ -152,17 +268,105 @@ static void show(const struct ctx_image *img)
         total += saved ? saved[i] : 0;
         const char *name = v->path_len ? (const char *)(v + 1)
                          : (v->flags & 2) ? "[heap]" : (v->flags & 4) ? "[stack]" : "";
-        printf("    %012llx-%012llx %c%c%c %-12s %10s %10s saved  %s%s\n",
+        static const struct { uint32_t flag; const char *name; } advice[] = {
+            { CTX_VMA_HUGEPAGE, " hugepage" }, { CTX_VMA_NOHUGEPAGE, " nohugepage" },
+            { CTX_VMA_DONTFORK, " dontfork" }, { CTX_VMA_WIPEONFORK, " wipeonfork" },
+            { CTX_VMA_DONTDUMP, " dontdump" }, { CTX_VMA_LOCKED, " locked" },
+            { CTX_VMA_LOCKONFAULT, " onfault" }, { CTX_VMA_SEALED, " sealed" },
+        };
+        char adv[160] = "";
+        for (size_t k = 0; k < sizeof advice / sizeof advice[0]; k++)
+            if (v->flags & advice[k].flag)
+                strcat(adv, advice[k].name);
+        const struct ctx_range *runs;
+        unsigned long long guard_pages = 0;
+        for (uint32_t k = ctx_vma_guards(v, &runs); k-- > 0;)
+            guard_pages += (runs[k].end - runs[k].start) / 4096;
+        if (guard_pages)
+            snprintf(adv + strlen(adv), sizeof adv - strlen(adv), ", %llu guard pages", guard_pages);
+        printf("    %012llx-%012llx %c%c%c %-12s %10s %10s saved  %s%s%s%s\n",
                (unsigned long long)v->start, (unsigned long long)v->end,
                v->prot & PROT_READ ? 'r' : '-', v->prot & PROT_WRITE ? 'w' : '-',
                v->prot & PROT_EXEC ? 'x' : '-', ctx_vma_kind_name(v->kind), a, b, name,
-               (v->flags & CTX_VMA_SAVED) ? " (whole)" : "");
+               (v->flags & CTX_VMA_SAVED) ? " (whole)" : "", *adv ? " advised" : "", adv);
     }
     free(saved);
     char a[32], b[32];
     size_str(a, sizeof a, mapped);
     size_str(b, sizeof b, total);
     printf("  memory: %s mapped, %s saved in %u blocks\n", a, b, img->hdr.nblocks);
+}
+
+/* One context file: shown (unless quiet) and checked; 0 or the exit status. */
+static int check_file(const char *path, int quiet)
+{
+    struct ctx_tree tr;
+    char err[1024];
+    int rc = ctx_tree_open(path, &tr, err, sizeof err);
+    if (rc == 0) {
+        if (!quiet)
+            show_file(path, &tr);
+        for (uint32_t k = 0; rc == 0 && k < tr.n; k++) {
+            if (!tr.images[k].proc)
+                continue;
+            if (!quiet)
+                show(&tr.images[k]);
+            char sub[900];
+            rc = ctx_verify_data(&tr.images[k], sub, sizeof sub);
+            if (rc < 0)
+                snprintf(err, sizeof err, "process %d: %s", tr.procs[k].pid, sub);
+        }
+        ctx_tree_close(&tr);
+    }
+    if (rc < 0) {
+        if (!quiet)
+            fprintf(stderr, "cr_info: %s: invalid: %s\n", path, err);
+        return -rc & 0xff ? -rc & 0xff : 1;
+    }
+    if (!quiet)
+        printf("  valid: every record and memory block checksum matches\n");
+    return 0;
+}
+
+/* A file; or a directory: a step's generations, or the context.* files that
+ * cr_checkpoint --dir wrote there. */
+static int check_path(const char *path, int quiet)
+{
+    struct stat st;
+    if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+        return check_file(path, quiet);
+    char sub[4200];
+    snprintf(sub, sizeof sub, "%s/latest", path);
+    DIR *d = opendir(path);
+    int gens = 0, status = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        gens |= !strncmp(e->d_name, "gen.", 4);
+    if (gens || lstat(sub, &st) == 0) {
+        if (d)
+            closedir(d);
+        return quiet ? 0 : list_generations(path, size_str);
+    }
+    if (d)
+        rewinddir(d);
+    int found = 0;
+    while (d && (e = readdir(d)))
+        if (!strncmp(e->d_name, "context.", 8)) {
+            snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
+            int rc = check_file(sub, quiet);
+            if (rc && !status)
+                status = rc;
+            found = 1;
+        }
+    if (d)
+        closedir(d);
+    if (!found) {
+        if (!quiet)
+            fprintf(stderr, "cr_info: %s: a directory without checkpoint generations or "
+                    "context.* files\n", path);
+        return ENOENT;
+    }
+    return status;
 }
 
 int main(int argc, char **argv)
@@ -185,32 +389,9 @@ int main(int argc, char **argv)
         return EINVAL;
     }
     for (int i = optind; i < argc; i++) {
-        struct ctx_tree tr;
-        char err[1024];
-        int rc = ctx_tree_open(argv[i], &tr, err, sizeof err);
-        if (rc == 0) {
-            if (!quiet)
-                show_file(argv[i], &tr);
-            for (uint32_t k = 0; rc == 0 && k < tr.n; k++) {
-                if (!tr.images[k].proc)
-                    continue;
-                if (!quiet)
-                    show(&tr.images[k]);
-                char sub[900];
-                rc = ctx_verify_data(&tr.images[k], sub, sizeof sub);
-                if (rc < 0)
-                    snprintf(err, sizeof err, "process %d: %s", tr.procs[k].pid, sub);
-            }
-            ctx_tree_close(&tr);
-        }
-        if (rc < 0) {
-            if (!quiet)
-                fprintf(stderr, "cr_info: %s: invalid: %s\n", argv[i], err);
-            if (!status)
-                status = -rc & 0xff ? -rc & 0xff : 1;
-        } else if (!quiet) {
-            printf("  valid: every record and memory block checksum matches\n");
-        }
+        int rc = check_path(argv[i], quiet);
+        if (rc && !status)
+            status = rc;
     }
     return status;
 }

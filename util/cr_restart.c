@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "context_reader.h"
+#include "progress.h"
 #include "restart.h"
 
 static int quiet;
@@ -124,6 +125,33 @@ static int find_context_in(const char *dir, char *out, size_t outlen, char *err,
     snprintf(err, errlen, n ? "--dir %s holds %d context.* files: name one with -f" :
                               "--dir %s holds no context.* file", dir, n);
     return n ? -EINVAL : -ENOENT;
+}
+
+/* Bytes the processes under pid have read (the restorers read the image). */
+static int64_t read_by(pid_t pid)
+{
+    char path[96], buf[4096];
+    int64_t sum = 0;
+    snprintf(path, sizeof path, "/proc/%d/io", (int)pid);
+    FILE *f = pid != getpid() ? fopen(path, "re") : NULL;
+    while (f && fgets(buf, sizeof buf, f))
+        if (!strncmp(buf, "rchar:", 6))
+            sum += strtoll(buf + 6, NULL, 10);
+    if (f)
+        fclose(f);
+    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)pid, (int)pid);
+    if ((f = fopen(path, "re")) && fgets(buf, sizeof buf, f))
+        for (char *tok = strtok(buf, " \n"); tok; tok = strtok(NULL, " \n"))
+            sum += read_by((pid_t)atoi(tok));
+    if (f)
+        fclose(f);
+    return sum;
+}
+
+static int64_t restored_bytes(void *arg)
+{
+    (void)arg;
+    return read_by(getpid());
 }
 
 static void forward(int sig, siginfo_t *si, void *uc)
@@ -318,8 +346,11 @@ int main(int argc, char **argv)
     char *abs = realpath(path, NULL);
     o.src = abs ? abs : path;
     int exit_fd = -1;
+    struct progress *shown = progress_start("cr_restart: read", tree.file_size, restored_bytes,
+                                            NULL, quiet);
     pid_t pid = as_tree ? cr_restart_spawn_tree(&tree, &o, restore_pid, &exit_fd, err, sizeof err)
                         : cr_restart_spawn(&tree.images[0], &o, err, sizeof err);
+    progress_stop(shown);
     free(abs);
     cr_restart_opts_free(&o);
     if (pid < 0)

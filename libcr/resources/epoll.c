@@ -1,13 +1,23 @@
 /* epoll instances: saved with their interest list (from /proc/self/fdinfo), made again
- * at restart once every other fd exists, each target watched again with its events
- * and data.  One shared between processes of a tree is refused (shared.c). */
+ * at restart once every other fd exists (an epoll inside an epoll after the inner one),
+ * each target watched again with its events and data, under the fd number it was
+ * added with: when that number no longer leads to the file (the fd was closed after a
+ * dup, or reused), kcmp finds the fd that has the file (a CTX_REC_EPOLL_FILE) and the
+ * restart adds it through a transient copy at the old number.  One shared between
+ * processes of a tree is refused (shared.c). */
 #define _GNU_SOURCE
 #include "resources.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/kcmp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "context_reader.h"
 
 static int detect_epoll(const struct dump *d, struct fd_scan *s, const struct cr_fd_probe *p)
 {
@@ -15,9 +25,41 @@ static int detect_epoll(const struct dump *d, struct fd_scan *s, const struct cr
     return !strcmp(p->path, "anon_inode:[eventpoll]");
 }
 
+/* Whether fd has the file of the epoll's interest added as tfd (the toff-th of that
+ * number): 1 yes, 0 no, -errno when kcmp cannot tell. */
+static int holds_target(int ep, int32_t tfd, uint32_t toff, int fd)
+{
+    struct kcmp_epoll_slot slot = { (uint32_t)ep, (uint32_t)tfd, toff };
+    pid_t self = getpid();
+    long r = syscall(SYS_kcmp, self, self, KCMP_EPOLL_TFD, fd, &slot);
+    if (r < 0)
+        return errno == EBADF ? 0 : -errno; /* EBADF: fd is not open */
+    return r == 0;
+}
+
+/* The fd that has the file of target k (the number it was added with first), -1 none. */
+static int find_holder(struct dump *d, struct fd_scan *s, int ep, const struct ctx_epoll_target *t,
+                       uint32_t k)
+{
+    uint32_t toff = 0;
+    for (uint32_t j = 0; j < k; j++)
+        toff += t[j].fd == t[k].fd;
+    int rc = holds_target(ep, t[k].fd, toff, t[k].fd);
+    for (int i = 0; rc == 0 && i < s->nfds; i++)
+        if ((rc = holds_target(ep, t[k].fd, toff, s->fds[i])) == 1)
+            return s->fds[i];
+    if (rc < 0)
+        return fail(d, -rc, "cannot tell which file the epoll at fd %d watches as fd %d (kcmp)", ep,
+                    t[k].fd);
+    if (rc == 0)
+        return fail(d, ENOTSUP, "the epoll at fd %d watches a file added as fd %d that the process "
+                    "has no fd of any more (another process keeps it open): it cannot be watched "
+                    "again; close the epoll or keep an fd of the file", ep, t[k].fd);
+    return t[k].fd;
+}
+
 static int save_epoll(struct dump *d, struct fd_scan *s, const struct cr_fd_probe *p)
 {
-    (void)s;
     int fd = p->fd;
     const char *info = fdinfo(d, fd);
     if (!info)
@@ -40,20 +82,83 @@ static int save_epoll(struct dump *d, struct fd_scan *s, const struct cr_fd_prob
         t->data = strtoull(da + 5, NULL, 16);
         q = da;
     }
+    t = (void *)((char *)(r + 1) + r->path_len);
+    for (uint32_t k = 0; k < n; k++) {
+        int holder = find_holder(d, s, fd, t, k);
+        if (holder < 0)
+            return holder;
+        if (holder == t[k].fd)
+            continue;
+        struct ctx_epoll_file *ef = rec_add(d, CTX_REC_EPOLL_FILE, sizeof *ef);
+        if (!ef)
+            return fail(d, E2BIG, "too much metadata");
+        *ef = (struct ctx_epoll_file){ .epoll_fd = fd, .target = k, .holder = holder };
+    }
     return 0;
 }
 
-/* After every other fd exists: an epoll instance and its interest list. */
+/* ---- restart ---- */
+
+static const struct ctx_epoll_target *targets(const struct ctx_fd *f, uint32_t *n)
+{
+    *n = f->extra_len / sizeof(struct ctx_epoll_target);
+    return (const void *)((const char *)(f + 1) + f->path_len);
+}
+
+/* The fd that has the file of target k. */
+static int holder_of(const struct child *c, const struct ctx_fd *f, uint32_t k)
+{
+    for (uint32_t i = 0; i < c->img->nepoll_files; i++)
+        if (c->img->epoll_files[i]->epoll_fd == f->fd && c->img->epoll_files[i]->target == k)
+            return c->img->epoll_files[i]->holder;
+    uint32_t n;
+    return targets(f, &n)[k].fd;
+}
+
+/* Every file it watches is in place (an epoll it watches among them). */
+static int ready_epoll(struct child *c, const struct ctx_fd *f)
+{
+    uint32_t n;
+    targets(f, &n);
+    for (uint32_t k = 0; k < n; k++)
+        if (fcntl(holder_of(c, f, k), F_GETFD) < 0)
+            return 0;
+    return 1;
+}
+
+/* Watches the file of fd holder as number tfd: a copy of it there for the time of the
+ * call, and whatever had that number back after. */
+static void watch_as(struct child *c, const struct ctx_fd *f, int ep, int holder, int32_t tfd,
+                     struct epoll_event *ev)
+{
+    int had = fcntl(tfd, F_GETFD), saved = had >= 0 ? fcntl(tfd, F_DUPFD_CLOEXEC, c->high) : -1;
+    if ((had >= 0 && saved < 0) || dup2(holder, tfd) < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, tfd, ev) < 0)
+        child_fail(c, errno, "cannot watch the file of fd %d again as fd %d in the epoll of fd %d: %s",
+                   holder, tfd, f->fd, strerror(errno));
+    if (saved >= 0) {
+        if (dup3(saved, tfd, (had & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0)
+            child_fail(c, errno, "cannot put fd %d back: %s", tfd, strerror(errno));
+        close(saved);
+    } else {
+        close(tfd);
+    }
+}
+
 static int restore_epoll(struct child *c, const struct ctx_fd *f, uint32_t rec, int *own)
 {
     (void)rec, (void)own;
     int ep = epoll_create1(EPOLL_CLOEXEC);
     if (ep < 0)
         child_fail(c, errno, "cannot create the epoll of fd %d: %s", f->fd, strerror(errno));
-    const struct ctx_epoll_target *t = (const void *)((const char *)(f + 1) + f->path_len);
-    for (uint32_t k = 0; k < f->extra_len / sizeof *t; k++) {
+    ep = move_high(c, ep); /* the numbers below are the image's */
+    uint32_t n;
+    const struct ctx_epoll_target *t = targets(f, &n);
+    for (uint32_t k = 0; k < n; k++) {
         struct epoll_event ev = { .events = t[k].events, .data.u64 = t[k].data };
-        if (epoll_ctl(ep, EPOLL_CTL_ADD, t[k].fd, &ev) < 0)
+        int holder = holder_of(c, f, k);
+        if (holder != t[k].fd)
+            watch_as(c, f, ep, holder, t[k].fd, &ev);
+        else if (epoll_ctl(ep, EPOLL_CTL_ADD, t[k].fd, &ev) < 0)
             child_fail(c, errno, "cannot watch fd %d again in the epoll of fd %d: %s", t[k].fd,
                        f->fd, strerror(errno));
     }
@@ -62,5 +167,5 @@ static int restore_epoll(struct child *c, const struct ctx_fd *f, uint32_t rec, 
 
 const struct cr_fd_ops cr_fd_epoll = {
     .kind = CTX_FD_EPOLL, .name = "epoll", .detect = detect_epoll, .save = save_epoll,
-    .restore = restore_epoll, .late = 1,
+    .restore = restore_epoll, .late = 1, .ready = ready_epoll,
 };

@@ -126,7 +126,7 @@ static int add_pipe(struct dump *d, struct fd_scan *s, int fd, const char *path,
         return cap;
     size_t len = 0;
     const char *data = NULL;
-    int reader = (fcntl(fd, F_GETFL) & O_ACCMODE) == O_RDONLY;
+    int reader = (fcntl(fd, F_GETFL) & O_ACCMODE) != O_WRONLY; /* a FIFO may be open O_RDWR */
     for (uint32_t i = 0; d->tree && path[0] == '/' && i < d->tree->nfifo_skip; i++)
         if (d->tree->fifo_skip[i] == (uint64_t)st->st_ino)
             reader = 0; /* another process of the tree saves its data */
@@ -136,9 +136,14 @@ static int add_pipe(struct dump *d, struct fd_scan *s, int fd, const char *path,
             return rc;
         p->data_saved = 1;
     }
+    int deleted = path[0] == '/' && st->st_nlink == 0;
+    if (deleted && d->tree) /* each process would make a FIFO of its own */
+        return fail(d, ENOTSUP, "fd %d: the named FIFO %s was deleted, which a process tree cannot "
+                    "share again: keep its name until the checkpoint", fd, path);
     struct ctx_fd *r = fd_record(d, fd, path[0] == '/' ? CTX_FD_FIFO : CTX_FD_PIPE, path, len);
     if (!r)
         return fail(d, E2BIG, "too much metadata");
+    r->flags = deleted ? CTX_FD_DELETED : 0;
     r->pos = (uint64_t)cap;
     file_id_of(st, &r->id);
     if (len)
@@ -277,6 +282,26 @@ struct fifo_made {
 static struct fifo_made *fifos_made;
 static uint32_t nfifos_made;
 
+/* A FIFO deleted while open: made again under its name (the path without the
+ * kernel's " (deleted)") with its mode, opened read-write, and deleted again. */
+static int deleted_fifo(struct child *c, const struct ctx_fd *f, const char *saved)
+{
+    char path[CTX_PATH_MAX];
+    size_t n = strlen(saved);
+    if (n > 10 && !strcmp(saved + n - 10, " (deleted)"))
+        n -= 10;
+    snprintf(path, sizeof path, "%.*s", (int)n, saved);
+    if (mkfifo(path, f->id.mode & 07777) < 0)
+        child_fail(c, errno, "cannot make the deleted FIFO %s of fd %d again: %s%s", path, f->fd,
+                   strerror(errno), errno == EEXIST ? ": move that away, or use --relocate" : "");
+    int k = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    int e = errno;
+    if (unlink(path) < 0 || k < 0 || fchmod(k, f->id.mode & 07777) < 0)
+        child_fail(c, k < 0 ? e : errno, "cannot make the deleted FIFO %s again: %s", path,
+                   strerror(k < 0 ? e : errno));
+    return k;
+}
+
 static int fifo_end(struct child *c, struct fifo_made *made, uint32_t *nmade, const struct ctx_fd *f)
 {
     char buf[CTX_PATH_MAX];
@@ -287,13 +312,19 @@ static int fifo_end(struct child *c, struct fifo_made *made, uint32_t *nmade, co
         if (made[i].ino == f->id.ino)
             m = &made[i];
     if (!m) {
-        int k = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+        int k = (f->flags & CTX_FD_DELETED) ? deleted_fifo(c, f, path)
+                                            : open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
         if (k < 0)
             child_fail(c, errno, "cannot open the FIFO %s of fd %d: %s", path, f->fd, strerror(errno));
         m = &made[(*nmade)++];
         m->ino = f->id.ino;
         m->keeper = move_high(c, k);
         fcntl(m->keeper, F_SETPIPE_SZ, (int)f->pos);
+    }
+    char self[64];
+    if (f->flags & CTX_FD_DELETED) { /* its ends are opened through the keeper */
+        snprintf(self, sizeof self, "/proc/self/fd/%d", m->keeper);
+        path = self;
     }
     if (f->extra_len && write(m->keeper, (const char *)(f + 1) + f->path_len, f->extra_len) !=
                             (ssize_t)f->extra_len)

@@ -18,7 +18,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 
 #include "context_format.h"
 #include "dump.h"
@@ -42,6 +44,11 @@ struct pipe_obj {
 struct sock_info {
     uint64_t ino, peer_ino;    /* peer: for unix sockets, from sock_diag */
     int domain;
+    int fd;                    /* the first fd of the process on it */
+    uint32_t shutdown;         /* unix: sock_diag's (1 no more reading, 2 writing) */
+    uint64_t vfs_ino;          /* unix, bound to a path: the socket file's inode */
+    uint32_t unread;           /* unix: memory of what it sent and its peer has not read */
+    int backlog;               /* unix, listening: its backlog (-1: not told) */
 };
 
 struct sock_scan {
@@ -59,6 +66,8 @@ struct fd_scan {
     int ptys[64];              /* indices of the pseudo-terminals whose master we have */
     int nptys;
     struct sock_scan socks;
+    const int *fds;            /* every fd of the process (in the scratch) */
+    int nfds;
 };
 
 struct cr_fd_probe {           /* one fd, as the dumper's driver found it */
@@ -105,6 +114,9 @@ struct cr_fd_ops {
      * (1 on entry): the driver closes it once placed.  Without it: make, owned. */
     int (*restore)(struct child *c, const struct ctx_fd *f, uint32_t rec, int *own);
     int late;                  /* restored after every other fd (epoll: its targets) */
+    /* late: whether what it needs is placed (an epoll inside an epoll waits for the
+       inner one); without it, ready at once */
+    int (*ready)(struct child *c, const struct ctx_fd *f);
     int restore_nonblock;      /* the driver sets O_NONBLOCK as saved once it is placed */
     /* after every fd is placed: closes what the kind kept for the restore */
     void (*finish)(struct child *c);
@@ -147,6 +159,15 @@ int pipe_buffered(struct dump *d, int fd, int cap, const char **data, size_t *le
 
 /* file.c: a file opened by path must still be there (or be relocated). */
 int check_path(const struct ctx_fd *f, const struct cr_restart_opts *o, char *err, size_t len);
+/* file.c: an earlier saved fd with the inode of this deleted one (another open of it),
+ * -1 none, or -errno in a tree; at restart, another open of the file of the record's
+ * source_fd with flags. */
+int same_deleted_inode(struct dump *d, struct fd_scan *s, const struct cr_fd_probe *p);
+int reopen_fd(struct child *c, const struct ctx_fd *f, int flags);
+
+/* file.c: a directory deleted while in use, made again at saved_path (relocated) with
+ * mode, opened (flags: O_RDONLY or O_PATH) and removed again; it fails the child. */
+int recreate_deleted_dir(struct child *c, const char *saved_path, uint32_t mode, int flags);
 
 /* socket.c: the sockets of the process, their unix peers from sock_diag; buf holds
  * the kernel's answers. */
@@ -161,13 +182,65 @@ struct ctx_fd *sock_record(struct dump *d, int fd, uint32_t kind, const char *te
  * takes (-1 none); whether a process other than number i has a socket of this inode. */
 struct cr_pool_sock *pool_sock(struct cr_pool *pool, uint64_t ino);
 int pool_pair_end(struct child *c, const struct ctx_fd *f);
+/* A socket that processes of a tree share (inherited: a preforking server's listening
+ * socket): made once by the pool, its object taken from there; else made alone. */
+void pool_add_socket(struct cr_pool_build *b, uint32_t member, uint32_t rec, const struct ctx_fd *f);
+int restore_pooled_socket(struct child *c, const struct ctx_fd *f, uint32_t rec, int *own);
 int in_other_image(const struct ctx_tree *t, uint32_t i, uint64_t ino);
 
-/* unix_sock.c: a socket whose peer is in the checkpoint, saved connected with what is
- * queued to it (a unix one, or a loopback TCP connection that comes back as one). */
-int save_unix_pair(struct dump *d, int fd, const struct stat *st, int domain, int type,
-                   int tcp_inside, const char *here, const char *there, uint64_t peer_ino,
+/* unix_sock.c: a socket whose peer is in the checkpoint (or was closed), saved
+ * connected with what is queued to it (a unix one, or a loopback TCP connection that
+ * comes back as one). */
+int save_unix_pair(struct dump *d, int fd, const struct stat *st, const struct sock_info *si,
+                   int domain, int type, int tcp_inside, const char *here, const char *there,
                    char *buf, size_t bufsize);
+
+/* lock.c: the locks fd holds, saved after its record (saved_as: the kind that saved
+ * it); taken again once every fd is placed (the POSIX ones checked there, taken by the
+ * restorer from posix_lock_plan(): their number, and into out when not NULL). */
+int save_locks(struct dump *d, const struct cr_fd_probe *p, uint32_t saved_as);
+void restore_locks(struct child *c);
+struct rp_lock;
+uint32_t posix_lock_plan(const struct ctx_image *img, struct rp_lock *out);
+
+/* fown.c: the owner of fd's signals and their number (F_SETOWN_EX, F_SETSIG), saved
+ * after its record; set again once every fd is placed. */
+int save_owner(struct dump *d, const struct cr_fd_probe *p, uint32_t saved_as);
+void restore_owners(struct child *c);
+
+/* socket.c: the options of fd that differ from a new socket's of its kind, into so
+ * (so->domain, type, protocol set); -1 if more than CTX_SOCKOPT_MAX do. */
+int sock_save_opts(int fd, struct ctx_socket *so);
+/* Sets them on s (a new socket), or fails the child naming the option. */
+void sock_apply_opts(struct child *c, int s, const struct ctx_fd *f, const struct ctx_socket *so);
+/* What is queued to fd, peeked without taking it, as struct ctx_sock_msg entries in
+ * buf (a stream's bytes as one, but for a byte an fd in flight comes with); each
+ * sender's address goes to from(arg, ...), which gives the fd it is sent again from,
+ * or -errno with the message in d (NULL: a pair's peer); rcv_shut: shut down for
+ * reading.  The number of entries in *nmsgs; bytes used, or -errno with the message
+ * in d. */
+ssize_t sock_peek_queue(struct dump *d, int fd, const char *what, int type, int rcv_shut,
+                        char *buf, size_t cap,
+                        uint32_t *nmsgs, int (*from)(void *arg, const struct sockaddr *a,
+                                                     socklen_t alen), void *arg);
+/* The socket record's struct ctx_socket (copied: not aligned in the record) and its
+ * first queued message. */
+const unsigned char *sock_state(const struct ctx_fd *f, struct ctx_socket *so);
+
+/* socket.c: the backlog of the listening TCP socket with this inode (-1: not found),
+ * from sock_diag; buf holds the kernel's answers. */
+int tcp_listen_backlog(int family, uint64_t ino, char *buf);
+
+/* local_sock.c: a socket whose state is all in the process (not a connection to the
+ * outside): unbound, bound, listening, UDP, or connected to a socket of the process
+ * (state: CTX_SOCK_CONNECT_LATE); from add_socket. */
+int save_local_socket(struct dump *d, const struct sock_scan *ss, int fd, const struct stat *st,
+                      const char *text, uint32_t state, char *buf, size_t bufsize);
+/* The fd of the process's listening socket bound to addr (-1 none). */
+int backlog_listener(const struct sock_scan *ss, const struct sockaddr_storage *addr, socklen_t alen);
+/* socket.c: unix socket file left at a path by the checkpointed process, that nobody
+ * answers on: removed (a bind there would fail). */
+void remove_stale_socket_file(const struct sockaddr_un *un, socklen_t alen, int type);
 
 /* shared.c: the object of fd `fd` of the tree's process number `member`, made by the
  * pool (-1 none). */

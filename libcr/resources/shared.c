@@ -39,6 +39,10 @@ static int save_shared(struct dump *d, struct fd_scan *s, const struct cr_fd_pro
         return fail(d, ENOTSUP, "fd %d is an epoll instance shared with process number %d of "
                     "the tree; this version cannot save one shared between processes "
                     "(close it in one of them, or open it with EPOLL_CLOEXEC)", fd, sh->member);
+    if (!strcmp(p->path, "anon_inode:[pidfd]") || !strncmp(p->path, "pidfd:", 6))
+        return fail(d, ENOTSUP, "fd %d is a pidfd shared with process number %d of the tree; "
+                    "this version cannot save one shared between processes (close it in one of "
+                    "them)", fd, sh->member);
     struct ctx_fd *r = fd_record(d, fd, CTX_FD_SHARED, "(shared)", 0);
     if (!r)
         return fail(d, E2BIG, "too much metadata");

@@ -1,6 +1,9 @@
-/* Sockets: the scan (sock_diag), each socket's record (a pair inside: unix_sock.c; a
- * listening one; stdio; else a connection to the outside, by policy a reset socket at
- * restart, the default, or a refusal), and listening and reset sockets made again. */
+/* Sockets: the scan (sock_diag), each socket's record (a pair inside, or one whose
+ * peer was closed: unix_sock.c; one whose state is all in the process, listening,
+ * unbound, bound or UDP: local_sock.c; stdio; else a connection to the outside, by
+ * policy a reset socket at restart, the default, or a refusal), what the socket kinds
+ * share (options, queues), and reset sockets and the listening ones of older files
+ * made again. */
 #define _GNU_SOURCE
 #include "resources.h"
 
@@ -14,7 +17,11 @@
 #include <linux/inet_diag.h>
 #include <linux/unix_diag.h>
 #include <linux/sockios.h>
+#include <linux/kcmp.h>
+#include <dirent.h>
+#include <sys/syscall.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -77,9 +84,18 @@ static void unix_peer_of(const struct nlmsghdr *h, void *arg)
     for (const struct rtattr *a = (const struct rtattr *)(m + 1); RTA_OK(a, alen); a = RTA_NEXT(a, alen))
         if (a->rta_type == UNIX_DIAG_PEER)
             memcpy(&si->peer_ino, RTA_DATA(a), sizeof(uint32_t));
+        else if (a->rta_type == UNIX_DIAG_SHUTDOWN)
+            si->shutdown = *(const uint8_t *)RTA_DATA(a);
+        else if (a->rta_type == UNIX_DIAG_RQLEN && m->udiag_state != TCP_LISTEN)
+            si->unread = ((const struct unix_diag_rqlen *)RTA_DATA(a))->udiag_wqueue;
+        else if (a->rta_type == UNIX_DIAG_RQLEN) /* a listening one's: its backlog */
+            si->backlog = ((const struct unix_diag_rqlen *)RTA_DATA(a))->udiag_wqueue;
+        else if (a->rta_type == UNIX_DIAG_VFS)
+            si->vfs_ino = ((const struct unix_diag_vfs *)RTA_DATA(a))->udiag_vfs_ino;
 }
 
-/* The peers of our unix sockets, from the kernel's sock_diag interface. */
+/* The peers of our unix sockets, their shutdown state and the inode of the file each
+ * is bound to, from the kernel's sock_diag interface. */
 static int unix_peers(struct dump *d, struct sock_scan *ss, char *buf)
 {
     struct {
@@ -92,7 +108,7 @@ static int unix_peers(struct dump *d, struct sock_scan *ss, char *buf)
     msg.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
     msg.req.sdiag_family = AF_UNIX;
     msg.req.udiag_states = ~0U;
-    msg.req.udiag_show = UDIAG_SHOW_PEER;
+    msg.req.udiag_show = UDIAG_SHOW_PEER | UDIAG_SHOW_VFS | UDIAG_SHOW_RQLEN;
     int rc = diag_dump(&msg, sizeof msg, buf, unix_peer_of, ss);
     return rc < 0 ? fail(d, -rc, "asking sock_diag for the peers of unix sockets") : 0;
 }
@@ -102,6 +118,8 @@ struct tcp_peer_query {
     const void *src, *dst;
     size_t alen;
     uint64_t found;
+    int seen;                  /* the peer is on this machine, established */
+    uint32_t rqueue;           /* bytes it received and nobody read yet */
 };
 
 static void tcp_peer_of(const struct nlmsghdr *h, void *arg)
@@ -109,14 +127,20 @@ static void tcp_peer_of(const struct nlmsghdr *h, void *arg)
     struct tcp_peer_query *q = arg;
     const struct inet_diag_msg *m = NLMSG_DATA(h);
     if (m->id.idiag_sport == q->sport && m->id.idiag_dport == q->dport &&
-        !memcmp(m->id.idiag_src, q->src, q->alen) && !memcmp(m->id.idiag_dst, q->dst, q->alen))
+        !memcmp(m->id.idiag_src, q->src, q->alen) && !memcmp(m->id.idiag_dst, q->dst, q->alen)) {
         q->found = m->idiag_inode;
+        /* established without an inode: not accepted yet (one accepted, then closed,
+         * is an orphan that is closing) */
+        q->seen = m->idiag_state == TCP_ESTABLISHED;
+        q->rqueue = m->idiag_rqueue;
+    }
 }
 
 /* The inode of the TCP socket at the other end of a connection, when it is on this
- * machine (loopback), from sock_diag; 0 if none. */
+ * machine (loopback), from sock_diag; 0 if none (or one not accepted yet: *seen says
+ * whether there is an established one, *rqueue how much it has to read). */
 static uint64_t tcp_peer_inode(const struct sockaddr_storage *self, const struct sockaddr_storage *peer,
-                               char *buf)
+                               char *buf, int *seen, uint32_t *rqueue)
 {
     struct {
         struct nlmsghdr nh;
@@ -132,12 +156,45 @@ static uint64_t tcp_peer_inode(const struct sockaddr_storage *self, const struct
     struct tcp_peer_query q = { 0 };
     if (self->ss_family == AF_INET) {
         const struct sockaddr_in *s = (const void *)self, *p = (const void *)peer;
-        q = (struct tcp_peer_query){ p->sin_port, s->sin_port, &p->sin_addr, &s->sin_addr, 4, 0 };
+        q = (struct tcp_peer_query){ p->sin_port, s->sin_port, &p->sin_addr, &s->sin_addr, 4, 0, 0, 0 };
     } else {
         const struct sockaddr_in6 *s = (const void *)self, *p = (const void *)peer;
-        q = (struct tcp_peer_query){ p->sin6_port, s->sin6_port, &p->sin6_addr, &s->sin6_addr, 16, 0 };
+        q = (struct tcp_peer_query){ p->sin6_port, s->sin6_port, &p->sin6_addr, &s->sin6_addr, 16, 0, 0, 0 };
     }
-    return diag_dump(&msg, sizeof msg, buf, tcp_peer_of, &q) < 0 ? 0 : q.found;
+    int rc = diag_dump(&msg, sizeof msg, buf, tcp_peer_of, &q);
+    *seen = rc == 0 && q.seen;
+    *rqueue = q.rqueue;
+    return rc < 0 ? 0 : q.found;
+}
+
+struct tcp_listener_query {
+    uint64_t ino;
+    int backlog;
+};
+
+static void tcp_listener_of(const struct nlmsghdr *h, void *arg)
+{
+    struct tcp_listener_query *q = arg;
+    const struct inet_diag_msg *m = NLMSG_DATA(h);
+    if (m->idiag_inode == q->ino)
+        q->backlog = (int)m->idiag_wqueue; /* a listening socket's: its backlog */
+}
+
+int tcp_listen_backlog(int family, uint64_t ino, char *buf)
+{
+    struct {
+        struct nlmsghdr nh;
+        struct inet_diag_req_v2 req;
+    } msg;
+    memset(&msg, 0, sizeof msg);
+    msg.nh.nlmsg_len = sizeof msg;
+    msg.nh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+    msg.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+    msg.req.sdiag_family = (uint8_t)family;
+    msg.req.sdiag_protocol = IPPROTO_TCP;
+    msg.req.idiag_states = 1U << TCP_LISTEN;
+    struct tcp_listener_query q = { ino, -1 };
+    return diag_dump(&msg, sizeof msg, buf, tcp_listener_of, &q) < 0 ? -1 : q.backlog;
 }
 
 int sock_scan(struct dump *d, struct sock_scan *ss, const int *fds, int nfds, char *buf)
@@ -152,7 +209,7 @@ int sock_scan(struct dump *d, struct sock_scan *ss, const int *fds, int nfds, ch
         int domain = 0;
         socklen_t len = sizeof domain;
         getsockopt(fds[i], SOL_SOCKET, SO_DOMAIN, &domain, &len);
-        ss->socks[ss->n++] = (struct sock_info){ st.st_ino, 0, domain };
+        ss->socks[ss->n++] = (struct sock_info){ st.st_ino, 0, domain, fds[i], 0, 0, 0, -1 };
         unix_socks += domain == AF_UNIX;
     }
     return unix_socks ? unix_peers(d, ss, buf) : 0;
@@ -201,6 +258,386 @@ struct ctx_fd *sock_record(struct dump *d, int fd, uint32_t kind, const char *te
     return r;
 }
 
+/* ---- what the socket kinds share: options, queues ---- */
+
+/* The options saved when a program changed them, set again in this order: the usual
+ * SOL_SOCKET, IP, IPv6 and TCP ones a process may set without privilege (IP_TRANSPARENT
+ * and SO_MARK need it: setting them again fails the restart, naming them). */
+static const struct sockopt_name {
+    int level, name;
+    const char *what;
+} sockopts[] = {
+    { SOL_SOCKET, SO_REUSEADDR, "SO_REUSEADDR" }, { SOL_SOCKET, SO_REUSEPORT, "SO_REUSEPORT" },
+    { SOL_SOCKET, SO_KEEPALIVE, "SO_KEEPALIVE" }, { SOL_SOCKET, SO_BROADCAST, "SO_BROADCAST" },
+    { SOL_SOCKET, SO_LINGER, "SO_LINGER" }, { SOL_SOCKET, SO_RCVBUF, "SO_RCVBUF" },
+    { SOL_SOCKET, SO_SNDBUF, "SO_SNDBUF" }, { SOL_SOCKET, SO_PASSCRED, "SO_PASSCRED" },
+    { SOL_SOCKET, SO_OOBINLINE, "SO_OOBINLINE" }, { SOL_SOCKET, SO_RCVLOWAT, "SO_RCVLOWAT" },
+    { SOL_SOCKET, SO_TIMESTAMP, "SO_TIMESTAMP" },
+    { SOL_SOCKET, SO_TIMESTAMPNS, "SO_TIMESTAMPNS" }, { SOL_SOCKET, SO_RCVTIMEO, "SO_RCVTIMEO" },
+    { SOL_SOCKET, SO_SNDTIMEO, "SO_SNDTIMEO" }, { SOL_SOCKET, SO_DONTROUTE, "SO_DONTROUTE" },
+    { SOL_SOCKET, SO_PASSSEC, "SO_PASSSEC" }, { SOL_SOCKET, SO_PEEK_OFF, "SO_PEEK_OFF" },
+    { SOL_SOCKET, SO_MARK, "SO_MARK" }, { SOL_SOCKET, SO_BINDTODEVICE, "SO_BINDTODEVICE" },
+    { IPPROTO_IP, IP_TOS, "IP_TOS" }, { IPPROTO_IP, IP_TTL, "IP_TTL" },
+    { IPPROTO_IP, IP_FREEBIND, "IP_FREEBIND" }, { IPPROTO_IP, IP_TRANSPARENT, "IP_TRANSPARENT" },
+    { IPPROTO_IP, IP_PKTINFO, "IP_PKTINFO" }, { IPPROTO_IP, IP_RECVTTL, "IP_RECVTTL" },
+    { IPPROTO_IP, IP_RECVTOS, "IP_RECVTOS" }, { IPPROTO_IP, IP_RECVERR, "IP_RECVERR" },
+    { IPPROTO_IP, IP_MTU_DISCOVER, "IP_MTU_DISCOVER" }, { IPPROTO_IP, IP_MULTICAST_TTL, "IP_MULTICAST_TTL" },
+    { IPPROTO_IP, IP_MULTICAST_LOOP, "IP_MULTICAST_LOOP" },
+    { IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, "IP_BIND_ADDRESS_NO_PORT" },
+    { IPPROTO_IP, IP_MULTICAST_IF, "IP_MULTICAST_IF" }, { IPPROTO_IP, IP_MULTICAST_ALL, "IP_MULTICAST_ALL" },
+    { IPPROTO_IP, IP_RECVORIGDSTADDR, "IP_RECVORIGDSTADDR" }, { IPPROTO_IP, IP_NODEFRAG, "IP_NODEFRAG" },
+    { IPPROTO_IPV6, IPV6_V6ONLY, "IPV6_V6ONLY" }, { IPPROTO_IPV6, IPV6_UNICAST_HOPS, "IPV6_UNICAST_HOPS" },
+    { IPPROTO_IPV6, IPV6_MULTICAST_HOPS, "IPV6_MULTICAST_HOPS" },
+    { IPPROTO_IPV6, IPV6_MULTICAST_LOOP, "IPV6_MULTICAST_LOOP" },
+    { IPPROTO_IPV6, IPV6_RECVPKTINFO, "IPV6_RECVPKTINFO" }, { IPPROTO_IPV6, IPV6_TCLASS, "IPV6_TCLASS" },
+    { IPPROTO_IPV6, IPV6_RECVTCLASS, "IPV6_RECVTCLASS" }, { IPPROTO_IPV6, IPV6_FREEBIND, "IPV6_FREEBIND" },
+    { IPPROTO_IPV6, IPV6_TRANSPARENT, "IPV6_TRANSPARENT" }, { IPPROTO_IPV6, IPV6_RECVERR, "IPV6_RECVERR" },
+    { IPPROTO_IPV6, IPV6_MTU_DISCOVER, "IPV6_MTU_DISCOVER" },
+    { IPPROTO_IPV6, IPV6_MULTICAST_IF, "IPV6_MULTICAST_IF" },
+    { IPPROTO_IPV6, IPV6_RECVHOPLIMIT, "IPV6_RECVHOPLIMIT" }, { IPPROTO_IPV6, IPV6_DONTFRAG, "IPV6_DONTFRAG" },
+    { IPPROTO_IPV6, IPV6_AUTOFLOWLABEL, "IPV6_AUTOFLOWLABEL" },
+    { IPPROTO_IPV6, IPV6_RECVORIGDSTADDR, "IPV6_RECVORIGDSTADDR" },
+    { IPPROTO_TCP, TCP_NODELAY, "TCP_NODELAY" }, { IPPROTO_TCP, TCP_KEEPIDLE, "TCP_KEEPIDLE" },
+    { IPPROTO_TCP, TCP_KEEPINTVL, "TCP_KEEPINTVL" }, { IPPROTO_TCP, TCP_KEEPCNT, "TCP_KEEPCNT" },
+    { IPPROTO_TCP, TCP_CORK, "TCP_CORK" }, { IPPROTO_TCP, TCP_MAXSEG, "TCP_MAXSEG" },
+    { IPPROTO_TCP, TCP_DEFER_ACCEPT, "TCP_DEFER_ACCEPT" }, { IPPROTO_TCP, TCP_USER_TIMEOUT, "TCP_USER_TIMEOUT" },
+    { IPPROTO_TCP, TCP_SYNCNT, "TCP_SYNCNT" }, { IPPROTO_TCP, TCP_LINGER2, "TCP_LINGER2" },
+    { IPPROTO_TCP, TCP_WINDOW_CLAMP, "TCP_WINDOW_CLAMP" }, { IPPROTO_TCP, TCP_NOTSENT_LOWAT, "TCP_NOTSENT_LOWAT" },
+    { IPPROTO_TCP, TCP_FASTOPEN, "TCP_FASTOPEN" }, { IPPROTO_TCP, TCP_CONGESTION, "TCP_CONGESTION" },
+    { SOL_SOCKET, SO_PRIORITY, "SO_PRIORITY" }, /* after IP_TOS, which sets it too */
+};
+#define NSOCKOPTS (sizeof sockopts / sizeof sockopts[0])
+
+static const char *describe_sockopt(int level, int name)
+{
+    for (size_t i = 0; i < NSOCKOPTS; i++)
+        if (sockopts[i].level == level && sockopts[i].name == name)
+            return sockopts[i].what;
+    return "an unknown socket option";
+}
+
+static int sockopt_applies(int level, const struct ctx_socket *so)
+{
+    return level == SOL_SOCKET || (level == IPPROTO_IP && so->domain == AF_INET) ||
+           (level == IPPROTO_IPV6 && so->domain == AF_INET6) ||
+           (level == IPPROTO_TCP && so->domain != AF_UNIX && so->type == SOCK_STREAM);
+}
+
+/* What the kernel tunes itself on a connected TCP socket (its buffers, the MSS and
+ * window in use): not told apart from the program's own choices, so not saved. */
+static int tuned_when_connected(int level, int name)
+{
+    return (level == SOL_SOCKET && (name == SO_RCVBUF || name == SO_SNDBUF)) ||
+           (level == IPPROTO_TCP && (name == TCP_MAXSEG || name == TCP_WINDOW_CLAMP));
+}
+
+int sock_save_opts(int fd, struct ctx_socket *so)
+{
+    /* what a new socket of its kind says: a program's own choices are what differs */
+    int fresh = socket(so->domain, so->type | SOCK_CLOEXEC, so->protocol);
+    struct sockaddr_storage peer;
+    socklen_t plen = sizeof peer;
+    int tcp_connected = so->domain != AF_UNIX && so->type == SOCK_STREAM &&
+                        getpeername(fd, (struct sockaddr *)&peer, &plen) == 0;
+    so->nopts = 0;
+    for (size_t i = 0; fresh >= 0 && i < NSOCKOPTS; i++) {
+        if (!sockopt_applies(sockopts[i].level, so) ||
+            (tcp_connected && tuned_when_connected(sockopts[i].level, sockopts[i].name)))
+            continue;
+        struct ctx_sockopt *o = &so->opts[so->nopts];
+        unsigned char base[sizeof o->val];
+        socklen_t len = sizeof o->val, blen = sizeof base;
+        memset(o, 0, sizeof *o);
+        memset(base, 0, sizeof base);
+        if (getsockopt(fd, sockopts[i].level, sockopts[i].name, o->val, &len) < 0 || len == 0 ||
+            getsockopt(fresh, sockopts[i].level, sockopts[i].name, base, &blen) < 0 ||
+            (blen == len && !memcmp(base, o->val, len)))
+            continue;
+        if (so->nopts == CTX_SOCKOPT_MAX) {
+            close(fresh);
+            return -1;
+        }
+        o->level = sockopts[i].level;
+        o->name = sockopts[i].name;
+        o->len = len;
+        so->nopts++;
+    }
+    if (fresh >= 0)
+        close(fresh);
+    return 0;
+}
+
+void sock_apply_opts(struct child *c, int s, const struct ctx_fd *f, const struct ctx_socket *so)
+{
+    for (uint32_t i = 0; i < so->nopts; i++) {
+        const struct ctx_sockopt *o = &so->opts[i];
+        unsigned char val[sizeof o->val];
+        memcpy(val, o->val, sizeof val);
+        int want = 0;
+        if (o->level == SOL_SOCKET && (o->name == SO_RCVBUF || o->name == SO_SNDBUF) && o->len == sizeof want) {
+            memcpy(&want, val, sizeof want);
+            int half = want / 2; /* the kernel doubles what it is given */
+            memcpy(val, &half, sizeof half);
+        }
+        if (setsockopt(s, o->level, o->name, val, o->len) < 0)
+            child_fail(c, errno, "cannot set %s again on the socket of fd %d (%s): %s%s",
+                       describe_sockopt(o->level, o->name), f->fd, (const char *)(f + 1),
+                       strerror(errno), errno == EPERM ? " (it needs a privilege this restart "
+                       "does not have)" : "");
+        int got = 0;
+        socklen_t len = sizeof got;
+        if (want && (getsockopt(s, o->level, o->name, &got, &len) < 0 || got != want))
+            child_fail(c, ENOBUFS, "cannot set %s of fd %d back to %d: the kernel gives %d "
+                       "(its limit net.core.%s_max is lower here)", describe_sockopt(o->level, o->name),
+                       f->fd, want, got, o->name == SO_RCVBUF ? "rmem" : "wmem");
+    }
+}
+
+const unsigned char *sock_state(const struct ctx_fd *f, struct ctx_socket *so)
+{
+    const unsigned char *x = (const unsigned char *)(f + 1) + f->path_len;
+    memcpy(so, x, sizeof *so);
+    return x + sizeof *so;
+}
+
+/* The fd of the process that has the same open file description as `copy` (one of
+ * the copies[] a peek gave), -1 if none (or kcmp is not there to tell). */
+static int same_open_file(int copy, const int *copies, int ncopies)
+{
+    int dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    char ents[4096];
+    int found = -1;
+    pid_t self = getpid();
+    for (long n; dir >= 0 && found < 0 && (n = syscall(SYS_getdents64, dir, ents, sizeof ents)) > 0;) {
+        for (long off = 0; off < n && found < 0;) {
+            const struct dirent64 *e = (const void *)(ents + off);
+            off += e->d_reclen;
+            int fd = atoi(e->d_name), mine = fd == dir || e->d_name[0] == '.';
+            for (int k = 0; k < ncopies; k++)
+                mine |= fd == copies[k];
+            if (!mine && syscall(SYS_kcmp, self, self, KCMP_FILE, fd, copy) == 0)
+                found = fd;
+        }
+    }
+    if (dir >= 0)
+        close(dir);
+    return found;
+}
+
+/* An fd in flight (the copy a peek gave): its description at out, bytes used, or -1
+ * with the message in d.  Regular files that still have their path can be sent again. */
+static ssize_t save_fd_in_flight(struct dump *d, int sock, const char *what, int copy, const int *copies,
+                                 int ncopies, char *out, size_t room)
+{
+    struct ctx_sock_file sf;
+    struct stat st;
+    char path[CTX_PATH_MAX];
+    ssize_t n = fd_path(copy, path, sizeof path, &st);
+    if (n < 0)
+        return fail(d, errno, "fd %d (%s): cannot tell the file descriptor in flight to it", sock, what);
+    if (!S_ISREG(st.st_mode) || path[0] != '/' || st.st_nlink == 0)
+        return fail(d, ENOTSUP, "fd %d (%s) has a file descriptor in flight (SCM_RIGHTS) to %s: "
+                    "this version sends again only regular files that still have their path; let "
+                    "the program receive it before the checkpoint", sock, what, path);
+    if (sizeof sf + (size_t)n + 1 > room)
+        return fail(d, E2BIG, "fd %d (%s): too much is queued to it to be saved", sock, what);
+    memset(&sf, 0, sizeof sf);
+    sf.open_flags = (uint32_t)fcntl(copy, F_GETFL);
+    sf.same_as_fd = same_open_file(copy, copies, ncopies);
+    sf.pos = (uint64_t)lseek(copy, 0, SEEK_CUR);
+    file_id_of(&st, &sf.id);
+    sf.path_len = (uint32_t)n + 1;
+    memcpy(out, &sf, sizeof sf);
+    memcpy(out + sizeof sf, path, (size_t)n + 1);
+    return (ssize_t)(sizeof sf + (size_t)n + 1);
+}
+
+/* Whether another process of the tree has the socket of fd (sockets are not told
+ * apart as shared open files: each process saves its own). */
+static int shared_in_tree(const struct dump *d, int fd)
+{
+    struct stat st;
+    int n = 0;
+    for (uint32_t i = 0; d->tree && fstat(fd, &st) == 0 && i < d->tree->nsocks; i++)
+        n += d->tree->socks[i] == st.st_ino;
+    return n > 1;
+}
+
+/* One peek (past the last, SO_PEEK_OFF) of up to len bytes into to; the fds in flight with it in
+ * fds[] (*nfds; copies the caller closes), its sender in sa.  Bytes, or -1 (errno). */
+static ssize_t peek_at(int fd, int type, char *to, size_t len, struct sockaddr_storage *sa,
+                       socklen_t *salen, int *fds, int *nfds, struct ucred *cred, int *flags)
+{
+    union {
+        struct cmsghdr h;
+        char b[CMSG_SPACE(sizeof(int) * CTX_SOCK_FILES_MAX) + CMSG_SPACE(sizeof(struct ucred))];
+    } ctl;
+    struct iovec iov = { to, len };
+    struct msghdr mh = { .msg_name = sa, .msg_namelen = sizeof *sa, .msg_iov = &iov,
+                         .msg_iovlen = 1, .msg_control = &ctl, .msg_controllen = sizeof ctl };
+    memset(sa, 0, sizeof *sa);
+    /* MSG_TRUNC: a datagram's whole length (for TCP it would discard the bytes) */
+    ssize_t n;
+    do
+        n = recvmsg(fd, &mh, MSG_PEEK | MSG_DONTWAIT | (type == SOCK_STREAM ? 0 : MSG_TRUNC));
+    while (n < 0 && errno == EINTR);
+    *nfds = 0;
+    cred->pid = 0;
+    for (struct cmsghdr *h = n < 0 ? NULL : CMSG_FIRSTHDR(&mh); h; h = CMSG_NXTHDR(&mh, h)) {
+        if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS)
+            for (size_t k = 0; k < (h->cmsg_len - CMSG_LEN(0)) / sizeof(int); k++)
+                memcpy(&fds[(*nfds)++], CMSG_DATA(h) + k * sizeof(int), sizeof(int));
+        else if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_CREDENTIALS)
+            memcpy(cred, CMSG_DATA(h), sizeof *cred);
+    }
+    *salen = mh.msg_namelen;
+    *flags = mh.msg_flags;
+    return n;
+}
+
+static void close_all(const int *fds, int n)
+{
+    for (int k = 0; k < n; k++)
+        close(fds[k]);
+}
+
+/* A piece of what is queued (len bytes at src, inside buf past used) put at used: on
+ * the last message (a stream's bytes, *last its header) or as a new one. */
+static size_t put_piece(char *buf, size_t used, ssize_t *last, const char *src, size_t len, int append,
+                        int from_fd, uint32_t *nmsgs)
+{
+    struct ctx_sock_msg h = { (uint32_t)len, from_fd, 0, 0 };
+    if (append && *last >= 0) {
+        memmove(buf + used, src, len);
+        memcpy(&h, buf + *last, sizeof h);
+        h.len += (uint32_t)len;
+        memcpy(buf + *last, &h, sizeof h);
+        return used + len;
+    }
+    memmove(buf + used + sizeof h, src, len);
+    memcpy(buf + used, &h, sizeof h);
+    *last = (ssize_t)used;
+    (*nmsgs)++;
+    return used + sizeof h + len;
+}
+
+ssize_t sock_peek_queue(struct dump *d, int fd, const char *what, int type, int rcv_shut,
+                        char *buf, size_t cap,
+                        uint32_t *nmsgs, int (*from)(void *arg, const struct sockaddr *a, socklen_t alen),
+                        void *arg)
+{
+    /* SO_PEEK_OFF: each peek goes past the last, whole datagrams at a time; the
+     * program's own offset is put back */
+    int old_off = -1, zero = 0;
+    socklen_t olen = sizeof old_off;
+    getsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &old_off, &olen);
+    /* without it (TCP before Linux 6.9; a socket other processes of the tree have,
+     * which they peek at the same time), a stream's bytes come in one peek, and a
+     * message socket's queue only when it holds one message */
+    int shared = shared_in_tree(d, fd);
+    int one_peek = shared || setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof zero) < 0;
+    if (one_peek && type != SOCK_STREAM && !shared)
+        return fail(d, errno, "fd %d (%s): cannot peek at what is queued to it (SO_PEEK_OFF)", fd, what);
+    size_t used = 0;
+    ssize_t rc = 0, last = -1;  /* last: the header a stream's next bytes go on */
+    *nmsgs = 0;
+    for (;;) {
+        const size_t hdr = sizeof(struct ctx_sock_msg);
+        size_t room = cap - used > 2 * hdr ? cap - used - 2 * hdr : 0;
+        char *at = buf + used + 2 * hdr; /* room for the headers of two pieces */
+        struct sockaddr_storage sa;
+        socklen_t salen;
+        int fds[CTX_SOCK_FILES_MAX + 8], nfds, flags;
+        struct ucred cred;
+        if (type == SOCK_STREAM && !room) { /* full: is there more? */
+            char more;
+            if (recv(fd, &more, 1, MSG_PEEK | MSG_DONTWAIT) > 0)
+                rc = fail(d, E2BIG, "fd %d (%s): more is queued to it than the %zu bytes that can "
+                          "be saved", fd, what, cap);
+            break;
+        }
+        ssize_t n = peek_at(fd, type, at, room, &sa, &salen, fds, &nfds, &cred, &flags);
+        if (n < 0 && errno == EAGAIN)
+            break;
+        if (n < 0) {
+            rc = fail(d, errno, "fd %d (%s): cannot peek at what is queued to it", fd, what);
+            break;
+        }
+        if (cred.pid)
+            rc = fail(d, ENOTSUP, "fd %d (%s) has SO_PASSCRED and a message queued with its "
+                      "sender's credentials (pid %d): a restart cannot send it again with that "
+                      "pid; let the program receive it before the checkpoint", fd, what, (int)cred.pid);
+        else if (flags & MSG_CTRUNC)
+            rc = fail(d, ENOTSUP, "fd %d (%s): a message queued to it carries more file "
+                      "descriptors or ancillary data than can be saved", fd, what);
+        else if ((size_t)n > room)
+            rc = fail(d, E2BIG, "fd %d (%s): more is queued to it than the %zu bytes that can be "
+                      "saved", fd, what, cap);
+        else if (nfds && (d->tree || from))
+            rc = fail(d, ENOTSUP, "fd %d (%s) has a file descriptor in flight (SCM_RIGHTS): this "
+                      "version sends one again only between the two ends of a socket pair of a "
+                      "process checkpointed alone; let the program receive it first", fd, what);
+        if (rc < 0) {
+            close_all(fds, nfds);
+            break;
+        }
+        if (n == 0 && (type == SOCK_STREAM || rcv_shut))
+            break; /* EOF (a datagram socket shut for reading says 0 when it is empty) */
+        int from_fd = -1;
+        if (from && (from_fd = from(arg, (const struct sockaddr *)&sa, salen)) < 0) {
+            rc = from_fd;
+            break;
+        }
+        /* a stream's peek ends with the piece its fds came with, glued to the bytes
+         * before it: where it starts cannot be seen (the kernel gives a peek the fds of
+         * the piece after the last byte it copies), but a piece of one byte is itself */
+        if (type == SOCK_STREAM && nfds && n > 1) {
+            close_all(fds, nfds);
+            rc = fail(d, ENOTSUP, "fd %d (%s) has a file descriptor in flight (SCM_RIGHTS) with "
+                      "a piece of a stream glued to other bytes: where it comes cannot be seen "
+                      "without reading them; let the program receive it before the checkpoint",
+                      fd, what);
+            break;
+        }
+        size_t plain = type == SOCK_STREAM && !nfds ? (size_t)n : 0;
+        if (plain)
+            used = put_piece(buf, used, &last, at, plain, 1, from_fd, nmsgs);
+        if (plain < (size_t)n || type != SOCK_STREAM) {
+            used = put_piece(buf, used, &last, at + plain, (size_t)n - plain, 0, from_fd, nmsgs);
+            struct ctx_sock_msg h;
+            memcpy(&h, buf + last, sizeof h);
+            for (int k = 0; k < nfds && rc >= 0; k++) {
+                ssize_t w = save_fd_in_flight(d, fd, what, fds[k], fds, nfds, buf + used, cap - used);
+                if (w < 0)
+                    rc = w;
+                else
+                    used += (size_t)w, h.nfiles++;
+            }
+            memcpy(buf + last, &h, sizeof h);
+            if (nfds || type != SOCK_STREAM)
+                last = -1; /* the bytes after a piece with fds are a piece of their own */
+        }
+        close_all(fds, nfds);
+        if (rc < 0)
+            break;
+        int queued = 0;
+        if (one_peek && type == SOCK_STREAM && ioctl(fd, FIONREAD, &queued) == 0 && queued > n)
+            rc = fail(d, E2BIG, "fd %d (%s) has %d bytes queued; at most %zu can be saved", fd,
+                      what, queued, cap);
+        if (one_peek && type != SOCK_STREAM &&
+            (type == SOCK_DGRAM || ioctl(fd, FIONREAD, &queued) < 0 || queued > n))
+            rc = fail(d, ENOTSUP, "fd %d (%s) is shared by processes of the tree and has %s "
+                      "queued: they cannot be saved one by one while the others look at them; let "
+                      "the program read them before the checkpoint", fd, what,
+                      type == SOCK_DGRAM ? "datagrams" : "several messages");
+        if (one_peek)
+            break;
+    }
+    if (!shared)
+        setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &old_off, sizeof old_off);
+    return rc < 0 ? rc : (ssize_t)used;
+}
+
 static int add_socket(struct dump *d, const struct sock_scan *ss, int fd, const struct stat *st,
                       int stdio_source, char *buf, size_t bufsize)
 {
@@ -230,11 +667,12 @@ static int add_socket(struct dump *d, const struct sock_scan *ss, int fd, const 
         peer_ours |= ss->socks[i].ino == si->peer_ino;
     for (uint32_t i = 0; si && si->peer_ino && d->tree && i < d->tree->nsocks; i++)
         peer_ours |= d->tree->socks[i] == si->peer_ino; /* in another process of the tree */
-    int tcp_inside = 0;
+    int tcp_inside = 0, peer_seen = 0;
+    uint32_t peer_unread = 0;  /* bytes a connection not accepted yet was sent */
     if ((domain == AF_INET || domain == AF_INET6) && type == SOCK_STREAM && connected && !listening) {
         /* a loopback connection to a process of the checkpoint: both ends are saved,
          * and come back as a connected stream pair (a unix one) with their data */
-        uint64_t peer_ino = tcp_peer_inode(&self, &peer, buf);
+        uint64_t peer_ino = tcp_peer_inode(&self, &peer, buf, &peer_seen, &peer_unread);
         for (int i = 0; peer_ino && i < ss->n; i++)
             tcp_inside |= ss->socks[i].ino == peer_ino;
         for (uint32_t i = 0; peer_ino && d->tree && i < d->tree->nsocks; i++)
@@ -246,23 +684,56 @@ static int add_socket(struct dump *d, const struct sock_scan *ss, int fd, const 
                 return fail(d, EAGAIN, "fd %d is a TCP connection %s -> %s inside the checkpoint "
                             "with %d bytes not yet delivered; try again", fd, here, there, unsent);
             static struct sock_info tcp_si;
-            tcp_si = (struct sock_info){ st->st_ino, peer_ino, domain };
+            tcp_si = (struct sock_info){ st->st_ino, peer_ino, domain, fd, 0, 0, 0, -1 };
             si = &tcp_si;
         }
     }
+    const struct sock_info *peer_si = NULL;
+    for (int i = 0; si && si->peer_ino && i < ss->n; i++)
+        if (ss->socks[i].ino == si->peer_ino)
+            peer_si = &ss->socks[i];
+    if (domain == AF_UNIX && type == SOCK_DGRAM && peer_si && peer_si->peer_ino != si->ino &&
+        stdio_source < 0) {
+        /* connected to a (bound) datagram socket of the process that is not connected
+         * back: connected to it again by its name */
+        snprintf(text, sizeof text, "unix datagram socket %s connected to %s", here, there);
+        return save_local_socket(d, ss, fd, st, text, CTX_SOCK_CONNECT_LATE, buf, bufsize);
+    }
     if ((domain == AF_UNIX && si && peer_ours) || tcp_inside)
         /* both ends are ours: saved connected, with what is queued to this end */
-        return save_unix_pair(d, fd, st, domain, type, tcp_inside, here, there, si->peer_ino,
-                              buf, bufsize);
-    if (listening && (domain == AF_INET || domain == AF_INET6 || domain == AF_UNIX)) {
-        snprintf(text, sizeof text, "%s listening on %s", sock_type_name(domain, type), here);
-        struct ctx_fd *r = sock_record(d, fd, CTX_FD_LISTEN, text, slen, st);
-        if (!r)
-            return fail(d, E2BIG, "too much metadata");
-        r->pos = (uint64_t)domain;
-        r->flags = (uint32_t)type;
-        memcpy((char *)(r + 1) + r->path_len, &self, slen);
-        return 0;
+        return save_unix_pair(d, fd, st, si, domain, type, tcp_inside, here, there, buf, bufsize);
+    if (domain == AF_UNIX && si && connected && !si->peer_ino &&
+        (type == SOCK_DGRAM ? plen <= offsetof(struct sockaddr_un, sun_path) : si->shutdown == 3))
+        /* its peer was closed: what it had sent is all there is (then EOF); a datagram
+         * one's, when the peer had no name its datagrams would come from */
+        return save_unix_pair(d, fd, st, si, domain, type, 0, here, there, buf, bufsize);
+    int inet = domain == AF_INET || domain == AF_INET6;
+    /* waiting in the backlog of a listening socket of the process: its accepted end
+     * has no inode yet (a unix one is not shut down, as when it was accepted, closed) */
+    if (connected && !listening && type != SOCK_DGRAM && stdio_source < 0 &&
+        ((inet && peer_seen) || (domain == AF_UNIX && si && !si->peer_ino && !si->shutdown)) &&
+        backlog_listener(ss, &peer, plen) >= 0) {
+        snprintf(text, sizeof text, "%s connection %s -> %s, not accepted yet by fd %d",
+                 sock_type_name(domain, type), here, there, backlog_listener(ss, &peer, plen));
+        if (d->tree)
+            return fail(d, ENOTSUP, "fd %d is a %s in a process of a tree: this version connects "
+                        "such a connection again only in a process checkpointed alone; accept "
+                        "it before the checkpoint", fd, text);
+        if (peer_unread || (domain == AF_UNIX && si->unread))
+            return fail(d, ENOTSUP, "fd %d is a %s, with data sent on it that cannot be read "
+                        "without accepting it; accept it before the checkpoint", fd, text);
+        return save_local_socket(d, ss, fd, st, text, CTX_SOCK_CONNECT_LATE, buf, bufsize);
+    }
+    if ((inet || domain == AF_UNIX) && (listening || !connected || (inet && type == SOCK_DGRAM)) &&
+        (listening || stdio_source < 0)) {
+        /* nothing of it is outside the process (a UDP peer is only an address) */
+        if (listening)
+            snprintf(text, sizeof text, "%s listening on %s", sock_type_name(domain, type), here);
+        else if (connected)
+            snprintf(text, sizeof text, "%s socket %s connected to %s", sock_type_name(domain, type), here, there);
+        else
+            snprintf(text, sizeof text, "%s socket %s", sock_type_name(domain, type), here);
+        return save_local_socket(d, ss, fd, st, text, 0, buf, bufsize);
     }
     if (stdio_source >= 0) { /* stdio: cr_restart's own */
         snprintf(text, sizeof text, "%s socket %s", sock_type_name(domain, type), here);
@@ -322,6 +793,12 @@ int external_sockets(const int *fds, int n, char *msg, size_t msglen)
         memset(&peer, 0, sizeof peer);
         getsockname(fds[i], (struct sockaddr *)&self, &slen);
         int connected = getpeername(fds[i], (struct sockaddr *)&peer, &plen) == 0;
+        int local = domain == AF_INET || domain == AF_INET6 || domain == AF_UNIX;
+        if (local && (!connected || (domain != AF_UNIX && type == SOCK_DGRAM) ||
+                      (domain == AF_UNIX && si && !si->peer_ino &&
+                       (type == SOCK_DGRAM ? plen <= offsetof(struct sockaddr_un, sun_path)
+                                           : si->shutdown == 3))))
+            continue; /* not connected, UDP, or its peer gone: saved whole */
         char here[160], there[160];
         describe_addr(&self, slen, here, sizeof here);
         describe_addr(&peer, plen, there, sizeof there);
@@ -367,6 +844,23 @@ static int dead_socket(struct child *c, const struct ctx_fd *f, uint32_t rec, in
     return sv[1];
 }
 
+void remove_stale_socket_file(const struct sockaddr_un *un, socklen_t alen, int type)
+{
+    if (un->sun_family != AF_UNIX || alen <= offsetof(struct sockaddr_un, sun_path) || !un->sun_path[0])
+        return; /* unbound, or abstract */
+    char path[sizeof un->sun_path + 1];
+    size_t n = alen - offsetof(struct sockaddr_un, sun_path);
+    memcpy(path, un->sun_path, n < sizeof path - 1 ? n : sizeof path - 1);
+    path[n < sizeof path - 1 ? n : sizeof path - 1] = 0;
+    struct stat st;
+    int probe = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
+    if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_uid == getuid() && probe >= 0 &&
+        connect(probe, (const struct sockaddr *)un, alen) < 0 && errno == ECONNREFUSED)
+        unlink(path);
+    if (probe >= 0)
+        close(probe);
+}
+
 static int listen_again(struct child *c, const struct ctx_fd *f, uint32_t rec)
 {
     (void)rec;
@@ -378,20 +872,8 @@ static int listen_again(struct child *c, const struct ctx_fd *f, uint32_t rec)
     int one = 1;
     if (f->pos != AF_UNIX)
         setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    else if (un->sun_family == AF_UNIX && alen > offsetof(struct sockaddr_un, sun_path) && un->sun_path[0]) {
-        /* a socket file left by the checkpointed process, if nobody answers on it */
-        char path[sizeof un->sun_path + 1];
-        size_t n = alen - offsetof(struct sockaddr_un, sun_path);
-        memcpy(path, un->sun_path, n < sizeof path - 1 ? n : sizeof path - 1);
-        path[n < sizeof path - 1 ? n : sizeof path - 1] = 0;
-        struct stat st;
-        int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_uid == getuid() && probe >= 0 &&
-            connect(probe, (const struct sockaddr *)un, alen) < 0 && errno == ECONNREFUSED)
-            unlink(path);
-        if (probe >= 0)
-            close(probe);
-    }
+    else
+        remove_stale_socket_file(un, alen, SOCK_STREAM);
     if (bind(s, (const struct sockaddr *)un, alen) < 0 || listen(s, SOMAXCONN) < 0)
         child_fail(c, errno, "cannot listen again at fd %d (%s): %s%s", f->fd,
                    (const char *)(f + 1), strerror(errno),
@@ -410,11 +892,11 @@ int pool_pair_end(struct child *c, const struct ctx_fd *f)
     return -1;
 }
 
-static int restore_listen(struct child *c, const struct ctx_fd *f, uint32_t rec, int *own)
+int restore_pooled_socket(struct child *c, const struct ctx_fd *f, uint32_t rec, int *own)
 {
     int obj = pool_pair_end(c, f); /* the tree's, when processes share it */
     if (obj < 0)
-        obj = listen_again(c, f, rec);
+        obj = fd_object(c, f, rec);
     else
         *own = 0;
     return obj;
@@ -426,7 +908,8 @@ int in_other_image(const struct ctx_tree *t, uint32_t i, uint64_t ino)
     for (uint32_t j = 0; j < t->n; j++) {
         const struct ctx_image *o = &t->images[j];
         for (uint32_t k = 0; j != i && o->proc && k < o->proc->nfds; k++)
-            if ((o->fds[k]->kind == CTX_FD_UNIX_PAIR || o->fds[k]->kind == CTX_FD_LISTEN) &&
+            if ((o->fds[k]->kind == CTX_FD_UNIX_PAIR || o->fds[k]->kind == CTX_FD_LISTEN ||
+                 o->fds[k]->kind == CTX_FD_SOCKPAIR || o->fds[k]->kind == CTX_FD_SOCKET) &&
                 o->fds[k]->id.ino == ino)
                 return 1;
     }
@@ -441,15 +924,13 @@ struct cr_pool_sock *pool_sock(struct cr_pool *pool, uint64_t ino)
     return NULL;
 }
 
-/* Inherited by a child (a preforking server): bound once, for all. */
-static void pool_add_listen(struct cr_pool_build *b, uint32_t i, uint32_t k,
-                            const struct ctx_fd *f)
+void pool_add_socket(struct cr_pool_build *b, uint32_t i, uint32_t k, const struct ctx_fd *f)
 {
     if (!in_other_image(b->t, i, f->id.ino) || pool_sock(b->pool, f->id.ino))
         return;
     struct child lc = { .img = &b->t->images[i], .o = b->o, .status_fd = b->status_fd,
                         .high = b->low };
-    int s = listen_again(&lc, f, k);
+    int s = fd_object(&lc, f, k);
     b->pool->socks[b->pool->nsocks++] = (struct cr_pool_sock){ f->id.ino, 0, pool_fd(b->rep, s, b->low), 1 };
 }
 
@@ -460,7 +941,8 @@ const struct cr_fd_ops cr_fd_socket = {
     .save = save_socket, .restore = dead_socket, .restore_nonblock = 1,
 };
 
+/* Older files: a listening socket, its address alone (now a CTX_FD_SOCKET). */
 const struct cr_fd_ops cr_fd_listen = {
-    .kind = CTX_FD_LISTEN, .name = "listen", .make = listen_again, .restore = restore_listen,
-    .restore_nonblock = 1, .pool = pool_add_listen,
+    .kind = CTX_FD_LISTEN, .name = "listen", .make = listen_again, .restore = restore_pooled_socket,
+    .restore_nonblock = 1, .pool = pool_add_socket,
 };

@@ -5,10 +5,10 @@
 #include "resources.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -16,47 +16,145 @@
 
 /* ---- dump (add_socket, in socket.c, tells a pair) ---- */
 
-int save_unix_pair(struct dump *d, int fd, const struct stat *st, int domain, int type,
-                   int tcp_inside, const char *here, const char *there, uint64_t peer_ino,
+int save_unix_pair(struct dump *d, int fd, const struct stat *st, const struct sock_info *si,
+                   int domain, int type, int tcp_inside, const char *here, const char *there,
                    char *buf, size_t bufsize)
 {
     char text[600];
-    int queued = 0;
-    ioctl(fd, FIONREAD, &queued);
-    if (type != SOCK_STREAM && queued > 0)
-        return fail(d, ENOTSUP, "fd %d is a %s socket with messages queued to it; this "
-                    "version can only save queued data of stream sockets", fd,
-                    sock_type_name(domain, type));
-    if ((size_t)queued > bufsize)
-        return fail(d, E2BIG, "fd %d has %d bytes queued; at most %zu can be saved", fd,
-                    queued, bufsize);
-    ssize_t got = queued > 0 ? recv(fd, buf, (size_t)queued, MSG_PEEK | MSG_DONTWAIT) : 0;
-    if (got < 0)
-        got = 0;
     if (tcp_inside)
         snprintf(text, sizeof text, "TCP connection %s -> %s socket:[%llu] paired with "
                  "socket:[%llu] (back as a unix stream pair)", here, there,
-                 (unsigned long long)st->st_ino, (unsigned long long)peer_ino);
+                 (unsigned long long)st->st_ino, (unsigned long long)si->peer_ino);
+    else if (!si->peer_ino)
+        snprintf(text, sizeof text, "%s socket:[%llu] whose peer was closed",
+                 sock_type_name(domain, type), (unsigned long long)st->st_ino);
     else
         snprintf(text, sizeof text, "%s socket:[%llu] paired with socket:[%llu]",
                  sock_type_name(domain, type), (unsigned long long)st->st_ino,
-                 (unsigned long long)peer_ino);
-    struct ctx_fd *r = sock_record(d, fd, CTX_FD_UNIX_PAIR, text, (size_t)got, st);
+                 (unsigned long long)si->peer_ino);
+    static struct ctx_socket so; /* the dump runs in one thread at a time */
+    memset(&so, 0, sizeof so);
+    so.domain = AF_UNIX;
+    so.type = type;
+    so.shutdown = si->shutdown;
+    /* a TCP connection's options do not apply to the unix pair it becomes */
+    if (!tcp_inside && sock_save_opts(fd, &so) < 0)
+        return fail(d, E2BIG, "fd %d (%s) has more than %d socket options changed", fd, text,
+                    CTX_SOCKOPT_MAX);
+    ssize_t queued = sock_peek_queue(d, fd, text, type, so.shutdown & 1, buf, bufsize, &so.nmsgs,
+                                     NULL, NULL);
+    if (queued < 0)
+        return (int)queued;
+    struct ctx_fd *r = sock_record(d, fd, CTX_FD_SOCKPAIR, text, sizeof so + (size_t)queued, st);
     if (!r)
         return fail(d, E2BIG, "too much metadata");
-    r->pos = peer_ino;
+    r->pos = si->peer_ino;
     r->flags = (uint32_t)type;
-    memcpy((char *)(r + 1) + r->path_len, buf, (size_t)got);
+    memcpy((char *)(r + 1) + r->path_len, &so, sizeof so);
+    memcpy((char *)(r + 1) + r->path_len + sizeof so, buf, (size_t)queued);
     return 0;
 }
 
 /* ---- restart ---- */
 
-/* A unix socket pair of the image: made when the first of its two fds comes, the
- * data queued to each end put back by writing it from the other end. */
+/* The flags open() takes back for a file in flight (as file.c's). */
+#define REOPEN_FLAGS (O_ACCMODE | O_APPEND | O_NONBLOCK | O_DSYNC | O_SYNC | O_DIRECT | O_NOATIME | O_LARGEFILE)
+
+/* The fds in flight with a message (struct ctx_sock_file at x), in fds[] (opened[k]:
+ * made here, closed once sent): the process's own fd when it shared the file, else the
+ * file opened again at its offset. */
+static const unsigned char *files_in_flight(struct child *c, const struct ctx_fd *f, const unsigned char *x,
+                                            uint32_t n, int *fds, int *opened)
+{
+    for (uint32_t k = 0; k < n; k++) {
+        struct ctx_sock_file sf;
+        memcpy(&sf, x, sizeof sf);
+        char buf[CTX_PATH_MAX];
+        int moved;
+        const char *path = relocate(c->o, (const char *)x + sizeof sf, buf, sizeof buf, &moved);
+        x += sizeof sf + sf.path_len;
+        opened[k] = sf.same_as_fd < 0;
+        fds[k] = opened[k] ? open(path, ((int)sf.open_flags & REOPEN_FLAGS) | O_NOCTTY | O_CLOEXEC)
+                           : sf.same_as_fd;
+        if (fds[k] < 0 || (opened[k] && lseek(fds[k], (off_t)sf.pos, SEEK_SET) < 0))
+            child_fail(c, errno, "cannot open %s again, in flight to the socket of fd %d: %s", path,
+                       f->fd, strerror(errno));
+    }
+    return x;
+}
+
+/* What was queued to the end of record f, sent again from its peer (one send per
+ * datagram, message or piece of a stream, with its fds in flight).  CTX_FD_UNIX_PAIR
+ * (older files): the bytes of a stream. */
+static void requeue(struct child *c, int peer, const struct ctx_fd *f)
+{
+    const unsigned char *x = (const unsigned char *)(f + 1) + f->path_len;
+    if (f->kind == CTX_FD_UNIX_PAIR) {
+        if (f->extra_len && write(peer, x, f->extra_len) != (ssize_t)f->extra_len)
+            child_fail(c, errno, "cannot queue %u bytes to the socket of fd %d: %s", f->extra_len,
+                       f->fd, strerror(errno));
+        return;
+    }
+    struct ctx_socket so;
+    x = sock_state(f, &so);
+    for (uint32_t k = 0; k < so.nmsgs; k++) {
+        struct ctx_sock_msg m;
+        memcpy(&m, x, sizeof m);
+        int fds[CTX_SOCK_FILES_MAX], opened[CTX_SOCK_FILES_MAX];
+        const unsigned char *data = x + sizeof m;
+        x = files_in_flight(c, f, data + m.len, m.nfiles, fds, opened);
+        union {
+            struct cmsghdr h;
+            char b[CMSG_SPACE(sizeof fds)];
+        } ctl;
+        struct iovec iov = { (void *)data, m.len };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+        if (m.nfiles) {
+            mh.msg_control = &ctl;
+            mh.msg_controllen = CMSG_SPACE(m.nfiles * sizeof(int));
+            ctl.h.cmsg_level = SOL_SOCKET;
+            ctl.h.cmsg_type = SCM_RIGHTS;
+            ctl.h.cmsg_len = CMSG_LEN(m.nfiles * sizeof(int));
+            memcpy(CMSG_DATA(&ctl.h), fds, m.nfiles * sizeof(int));
+        }
+        if (sendmsg(peer, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)m.len)
+            child_fail(c, errno, "cannot queue message %u of %u (%u bytes) to the socket of fd %d: %s",
+                       k + 1, so.nmsgs, m.len, f->fd, strerror(errno));
+        for (uint32_t i = 0; i < m.nfiles; i++)
+            if (opened[i])
+                close(fds[i]);
+    }
+}
+
+/* The options of the end of record f (before anything is queued to it). */
+static void set_options(struct child *c, int end, const struct ctx_fd *f)
+{
+    struct ctx_socket so;
+    if (f->kind == CTX_FD_SOCKPAIR) {
+        sock_state(f, &so);
+        sock_apply_opts(c, end, f, &so);
+    }
+}
+
+/* The saved shutdown state of the end of record f (how for shutdown(): SHUT_RD...), or
+ * -1: none.  Put back once both ends' data is in. */
+static int saved_shutdown(const struct ctx_fd *f)
+{
+    struct ctx_socket so;
+    if (f->kind != CTX_FD_SOCKPAIR)
+        return -1;
+    sock_state(f, &so);
+    return so.shutdown ? (int)so.shutdown - 1 : -1;
+}
+
+/* A unix socket pair of the image: made when the first of its two fds comes; once
+ * every fd is in place (fds in flight may be the process's own), the data queued to
+ * each end put back by writing it from the other end, then each end's shutdown state
+ * (the peer of a closed one is closed with the pair's leftovers: EOF after the data). */
 struct pair_made {
     uint64_t ino[2];
     int end[2];
+    const struct ctx_fd *rec[2];
 };
 
 static struct pair_made *pairs_made;
@@ -81,14 +179,11 @@ static int pair_end(struct child *c, struct pair_made *made, uint32_t *nmade, co
         m->ino[1] = f->pos; /* its peer */
         m->end[0] = move_high(c, sv[0]);
         m->end[1] = move_high(c, sv[1]);
+        m->rec[0] = m->rec[1] = NULL;
         side = 0;
     }
-    if (f->extra_len) {
-        const char *data = (const char *)(f + 1) + f->path_len;
-        if (write(m->end[!side], data, f->extra_len) != (ssize_t)f->extra_len)
-            child_fail(c, errno, "cannot queue %u bytes to the socket of fd %d: %s", f->extra_len,
-                       f->fd, strerror(errno));
-    }
+    set_options(c, m->end[side], f);
+    m->rec[side] = f;
     return m->end[side];
 }
 
@@ -96,6 +191,8 @@ static int restore_unix_pair(struct child *c, const struct ctx_fd *f, uint32_t r
 {
     (void)rec;
     int obj = pool_pair_end(c, f);
+    if (obj >= 0 && saved_shutdown(f) >= 0) /* the pool put every end's data in */
+        shutdown(obj, saved_shutdown(f));
     if (obj < 0) {
         if (!pairs_made && !(pairs_made = calloc(c->img->proc->nfds + 1, sizeof *pairs_made)))
             child_fail(c, ENOMEM, "out of memory");
@@ -107,7 +204,14 @@ static int restore_unix_pair(struct child *c, const struct ctx_fd *f, uint32_t r
 
 static void finish_pairs(struct child *c)
 {
-    (void)c;
+    for (uint32_t i = 0; i < npairs_made; i++)
+        for (int k = 0; k < 2; k++)
+            if (pairs_made[i].rec[k])
+                requeue(c, pairs_made[i].end[!k], pairs_made[i].rec[k]);
+    for (uint32_t i = 0; i < npairs_made; i++)
+        for (int k = 0; k < 2; k++)
+            if (pairs_made[i].rec[k] && saved_shutdown(pairs_made[i].rec[k]) >= 0)
+                shutdown(pairs_made[i].end[k], saved_shutdown(pairs_made[i].rec[k]));
     for (uint32_t i = 0; i < npairs_made; i++) {
         close(pairs_made[i].end[0]);
         close(pairs_made[i].end[1]);
@@ -121,7 +225,8 @@ static void finish_pairs(struct child *c)
 static int in_image(const struct ctx_image *img, uint64_t ino)
 {
     for (uint32_t k = 0; k < img->proc->nfds; k++)
-        if (img->fds[k]->kind == CTX_FD_UNIX_PAIR && img->fds[k]->id.ino == ino)
+        if ((img->fds[k]->kind == CTX_FD_UNIX_PAIR || img->fds[k]->kind == CTX_FD_SOCKPAIR) &&
+            img->fds[k]->id.ino == ino)
             return 1;
     return 0;
 }
@@ -143,14 +248,13 @@ static void pool_pair(struct cr_pool_build *b, const struct ctx_fd *f, pid_t pid
         pool->socks[pool->nsocks++] = (struct cr_pool_sock){ f->pos, f->id.ino, pool_fd(rep, sv[1], low), 0 };
         me = pool_sock(pool, f->id.ino);
     }
-    struct cr_pool_sock *peer = pool_sock(pool, me->peer);
+    /* a closed peer (inode 0) was made with it, next to it */
+    struct cr_pool_sock *peer = f->pos ? pool_sock(pool, me->peer) : me + 1;
     if (me->filled) /* the same socket in another process: its data is in */
         return;
     me->filled = 1;
-    if (f->extra_len && write(peer->fd, (const char *)(f + 1) + f->path_len, f->extra_len) !=
-                            (ssize_t)f->extra_len)
-        child_fail(rep, errno, "cannot queue %u bytes to a socket of process %d: %s", f->extra_len,
-                   pid, strerror(errno));
+    set_options(rep, me->fd, f);
+    requeue(rep, peer->fd, f);
 }
 
 /* A pair across processes, or one whose peer this process does not have. */
@@ -159,6 +263,8 @@ static void pool_add_unix_pair(struct cr_pool_build *b, uint32_t i, uint32_t k,
 {
     (void)k;
     const struct ctx_image *img = &b->t->images[i];
+    if (!f->pos && !in_other_image(b->t, i, f->id.ino))
+        return; /* its peer was closed: the process makes it alone */
     if (!in_image(img, f->pos) || in_other_image(b->t, i, f->id.ino) ||
         in_other_image(b->t, i, f->pos))
         pool_pair(b, f, b->t->procs[i].pid);
@@ -167,4 +273,11 @@ static void pool_add_unix_pair(struct cr_pool_build *b, uint32_t i, uint32_t k,
 const struct cr_fd_ops cr_fd_unix_pair = {
     .kind = CTX_FD_UNIX_PAIR, .name = "unixpair", .restore = restore_unix_pair,
     .restore_nonblock = 1, .finish = finish_pairs, .pool = pool_add_unix_pair,
+};
+
+/* The same with the socket's options, shutdown state, message boundaries and files in
+ * flight (its pairs are put back by cr_fd_unix_pair's finish, which has them all). */
+const struct cr_fd_ops cr_fd_sockpair = {
+    .kind = CTX_FD_SOCKPAIR, .name = "unixpair", .restore = restore_unix_pair,
+    .restore_nonblock = 1, .pool = pool_add_unix_pair,
 };

@@ -28,6 +28,18 @@ wait $FIRST || fail "the first request failed"
 [ ! -e second.ctx ] || fail "the refused request left a file"
 wait_gone $P
 grep -qx left hold.out || fail "the program was harmed: $(cat hold.out hold.err)"
+# a checkpoint of one's own tree (CR_SCOPE_TREE) takes the children too; restarted,
+# the request says CR_ERESTARTED and the child is there
+export CR_CHECKPOINT_PROG=$CR_CHECKPOINT
+within 60 "$PROGS/api_order" tree "$T/t.ctx" > t.out 2> t.err || fail "api_order tree: $(cat t.err)"
+printf 'continue\nchild ok\n' > t.expect
+same t.expect t.out
+"$CR_INFO" t.ctx | grep -q "^scope:    tree" || fail "the self-checkpoint of a tree is no tree file"
+[ "$("$CR_INFO" t.ctx | grep -c '(api_order): child of')" = 2 ] || fail "the tree file does not hold both processes"
+: > t.out
+within 60 "$CR_RESTART" t.ctx 2> t.rs.err || fail "the tree did not restart: $(cat t.rs.err)"
+printf 'restarted\nchild ok\n' > t.expect
+same t.expect t.out
 within 30 "$PROGS/api_errors" > e.out 2>&1 || { cat e.out >&2; fail "API error paths"; }
 grep -qx "0 failures" e.out || fail "api_errors: $(cat e.out)"
 pass

@@ -1,5 +1,6 @@
 /* An epoll instance watching a pipe through an fd that was dup'ed and then closed:
- * the interest stays (the same open file), with its data and events. */
+ * the interest stays (the same open file), with its data and events, keyed by the
+ * closed fd's number. */
 #include "conf.h"
 #include <sys/epoll.h>
 
@@ -25,5 +26,9 @@ int main(void)
              (unsigned long long)got.data.u64, got.events);
     char c;
     cf_check(read(keep, &c, 1) == 1 && c == 'x', "the dup'ed read end does not read the pipe");
+    /* the interest is still keyed by the closed number, not by the dup's */
+    cf_check(epoll_ctl(ep, EPOLL_CTL_DEL, keep, NULL) < 0 && errno == ENOENT,
+             "EPOLL_CTL_DEL of the dup: expected ENOENT (the interest was added as fd %d), got %s", p[0],
+             strerror(errno));
     cf_pass();
 }

@@ -1,10 +1,12 @@
 /* A POSIX timer notifying by thread (SIGEV_THREAD) every 20 ms: it keeps calling
- * its function afterwards. */
+ * its function afterwards, and a second such timer made afterwards calls its own
+ * (glibc sends both through its helper thread). */
 #include "conf.h"
 #include <stdatomic.h>
 
-static atomic_int calls;
+static atomic_int calls, later_calls;
 static void tick(union sigval v) { (void)v; atomic_fetch_add(&calls, 1); }
+static void tick_later(union sigval v) { (void)v; atomic_fetch_add(&later_calls, 1); }
 
 int main(void)
 {
@@ -28,5 +30,13 @@ int main(void)
         nanosleep(&(struct timespec){ 0, 5000000 }, NULL);
     cf_check(atomic_load(&calls) >= before + 3, "the timer's function was called %d times in 10 s afterwards, expected 3 or more",
              atomic_load(&calls) - before);
+    struct sigevent ev2 = { .sigev_notify = SIGEV_THREAD, .sigev_notify_function = tick_later };
+    timer_t t2;
+    cf_sys(timer_create(CLOCK_MONOTONIC, &ev2, &t2));
+    cf_sys(timer_settime(t2, 0, &it, NULL));
+    for (double end = cf_now() + 10; atomic_load(&later_calls) < 3 && cf_now() < end;)
+        nanosleep(&(struct timespec){ 0, 5000000 }, NULL);
+    cf_check(atomic_load(&later_calls) >= 3, "a SIGEV_THREAD timer made afterwards called its function %d times in 10 s, "
+             "expected 3 or more", atomic_load(&later_calls));
     cf_pass();
 }

@@ -28,6 +28,11 @@ expect_refusal 20 "Not a directory" "$CR_CHECKPOINT" -f "$T/plainfile/x.ctx" $pi
 expect_refusal 28 "failed: writing .*No space left on device" "$CR_CHECKPOINT" -F 3 $pid 3>/dev/full
 expect_refusal 9 "not an open file descriptor" "$CR_CHECKPOINT" -F 9 $pid
 
+# a directory as FILE is refused before anything is written
+mkdir "$T/adir"
+expect_refusal 21 "adir is a directory: name a file in it" "$CR_CHECKPOINT" -f "$T/adir" $pid
+[ -z "$(ls "$T/adir")" ] || fail "something was written into the directory: $(ls "$T/adir")"
+
 # replacing an existing file: --noclobber, --backup, --clobber, atomic by default
 echo old > "$T/c.ctx"
 expect_refusal 17 "exists \(--noclobber\)" "$CR_CHECKPOINT" --noclobber -f "$T/c.ctx" $pid

@@ -1,6 +1,7 @@
 # Files deleted while open (unlinked, and O_TMPFILE past a megabyte): their contents
 # are saved in the image, and at restart they are unnamed files again with the same
-# contents and offsets.
+# contents and offsets.  A deleted directory still open is made again under its name
+# and removed: when that name is taken now, the restart says so.
 . "$top_srcdir/tests/engine/lib.sh"
 mkdir "$T/ref.d" "$T/run.d"
 within 60 "$PROGS/deleted" "$T/ref.d" 40 > "$T/ref" || fail "reference run failed"
@@ -20,4 +21,22 @@ for name in a b; do
     same "$T/ref" "$T/out"
 done
 [ -z "$(ls "$T/run.d")" ] || fail "the restart left named files in the directory"
+
+mkdir "$T/dirfd" && cd "$T/dirfd" || fail "mkdir"
+bg "$CR_RUN" "$top_builddir/tests/conformance/deleted_dir_fd" > out 2> err
+pid=$!
+wait_runtime $pid
+wait_lines out 1
+within 30 "$CR_CHECKPOINT" --kill -f "$T/dir.ctx" $pid || fail "checkpoint of a deleted directory failed"
+wait_gone $pid
+"$CR_INFO" "$T/dir.ctx" | grep -q "$T/dirfd/dir (deleted: made again at restart" || fail "cr_info does not show the deleted directory"
+mkdir dir
+expect_refusal 17 "cannot make the deleted directory $T/dirfd/dir again .*move that away" "$CR_RESTART" "$T/dir.ctx"
+rmdir dir
+bg "$CR_RESTART" "$T/dir.ctx" >> out
+r=$!
+kill -USR2 "$(restored_pid $r)"
+within 30 tail --pid=$r -f /dev/null
+[ "$(tail -n 1 out)" = PASS ] || fail "the deleted directory after the restart: $(tail -n 1 out)"
+[ ! -e dir ] || fail "the restart left the deleted directory's name behind"
 pass

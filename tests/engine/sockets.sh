@@ -3,7 +3,9 @@
 # program sees ECONNRESET, and its fd number is not reused).  A unix socket pair with
 # data queued is restored connected with the data; a listening socket is bound again
 # and accepts a client after the restart.  --sockets=delay waits until the client has
-# closed its connection (and times out, harmlessly, when it never does).
+# closed its connection (and times out, harmlessly, when it never does).  A UDP socket
+# whose address another program took meanwhile fails the restart, naming it; a
+# datagram queued from outside the process refuses the checkpoint.
 . "$top_srcdir/tests/engine/lib.sh"
 PY=${PYTHON3:-python3}
 port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -78,4 +80,38 @@ wait_gone $pid
 ! "$CR_INFO" "$T/short.ctx" | grep -q "restored reset" || fail "a connection was open in the delayed checkpoint"
 within 60 "$CR_RESTART" "$T/short.ctx" >> "$T/short.out" 2> "$T/restart.err" || fail "restart of the short client failed"
 same "$T/short.ref" "$T/short.out"
+
+# a bound UDP socket: its address taken by another program before the restart
+cat > "$T/udp.py" <<'PYEOF'
+import socket, sys, time
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("127.0.0.1", int(sys.argv[1])))
+print("bound", flush=True)
+time.sleep(60)
+PYEOF
+UPORT=$(port)
+bg "$CR_RUN" "$PY" "$T/udp.py" "$UPORT" > "$T/udp.out" 2> "$T/udp.err"
+pid=$!
+wait_runtime $pid
+wait_lines "$T/udp.out" 1
+# from outside: a datagram the process has not read cannot be sent again from its sender
+"$PY" -c "import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'x', ('127.0.0.1', $UPORT))"
+expect_refusal 95 "fd [0-9]+ \\(UDP socket 127.0.0.1:$UPORT\\) has datagrams queued from a sender outside the process" \
+    "$CR_CHECKPOINT" -f "$T/q.ctx" $pid
+kill $pid; wait $pid 2>/dev/null
+bg "$CR_RUN" "$PY" "$T/udp.py" "$UPORT" > "$T/udp.out" 2> "$T/udp.err"
+pid=$!
+wait_runtime $pid
+wait_lines "$T/udp.out" 1
+within 30 "$CR_CHECKPOINT" --kill -f "$T/udp.ctx" $pid || fail "checkpoint of the UDP program failed"
+wait_gone $pid
+"$CR_INFO" "$T/udp.ctx" | grep -q "local .*UDP socket 127.0.0.1:$UPORT" || fail "the bound UDP socket is not saved"
+"$PY" -c "import socket, time; u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(('127.0.0.1', $UPORT)); time.sleep(30)" &
+taker=$!
+BG_PIDS="$BG_PIDS $taker"
+sleep 0.5
+rc=0; within 30 "$CR_RESTART" "$T/udp.ctx" > /dev/null 2> "$T/udp-restart.err" || rc=$?
+kill $taker
+[ $rc != 0 ] || fail "the restart went on with the UDP socket's address taken"
+grep -q "cannot bind fd [0-9]* again (UDP socket 127.0.0.1:$UPORT): Address already in use" "$T/udp-restart.err" ||
+    fail "the restart does not say the address is in use: $(cat "$T/udp-restart.err")"
 pass

@@ -1,7 +1,9 @@
 # When a tree cannot be checkpointed or restarted: a process of the tree that is not
 # under the runtime is named and the tree goes on untouched; a full filesystem fails
 # with ENOSPC, keeps the previous checkpoint and harms no process; a file one process
-# of the tree needs is gone: cr_restart names that process and starts nothing.
+# of the tree needs is gone: cr_restart names that process and starts nothing; a
+# stopped child that handles SIGCONT is named (continuing it would run its handler)
+# and stays stopped.
 . "$top_srcdir/tests/engine/lib.sh"
 cd "$T"
 
@@ -58,4 +60,20 @@ within 60 "$CR_CHECKPOINT" --kill -f "$T/gone.ctx" $pid || fail "checkpoint of t
 wait_gone $pid
 rm "$T/data"
 expect_refusal 2 "process [0-9]+ \((bash|sleep)\): $T/data \(open as fd 3\) is gone" "$CR_RESTART" "$T/gone.ctx"
+
+# 4. a stopped child with a SIGCONT handler: refused, the child still stopped
+bg "$CR_RUN" bash -c 'bash -c "trap \"echo continued\" CONT; while :; do sleep 0.1; done" & echo "child $!"; wait' > "$T/cont.out"
+pid=$!
+wait_runtime $pid
+wait_lines "$T/cont.out" 1
+child=$(sed -n 's/^child //p' "$T/cont.out")
+wait_runtime $child
+kill -STOP $child
+sleep 0.3
+expect_refusal 16 "process $child \(bash\) of the tree is stopped and handles SIGCONT" \
+    "$CR_CHECKPOINT" -t 2 -f "$T/cont.ctx" $pid
+[ "$(awk '{print $3}' /proc/$child/stat)" = T ] || fail "the stopped child was continued"
+! grep -q continued "$T/cont.out" || fail "the child's SIGCONT handler ran"
+kill -KILL $child
+wait_gone $pid
 pass

@@ -13,7 +13,7 @@ slurm_test_cluster scontrol cr_restart=$top_builddir/util/cr_restart agent=$top_
 P=$B/tests/programs/rankcount
 STEPS=100
 SC=(SCONTROL_CR_AGENT=$B/slurm_checkpoint/cr_agent SCONTROL_CR_CHECKPOINT=$B/util/cr_checkpoint
-    timeout 300 "$B/scontrol-helpers/scontrol-cr")
+    SCONTROL_CR_INFO=$B/util/cr_info timeout 300 "$B/scontrol-helpers/scontrol-cr")
 other=crother
 id "$other" >/dev/null 2>&1 || useradd -M -s /bin/bash "$other" || fail "cannot create the user $other"
 
@@ -77,6 +77,10 @@ print(max(e["generation"] for e in map(json.loads, open(sys.argv[1]))
 grep -qx "tasks 6" "$img/$latest/manifest" && grep -qx "nodes 3" "$img/$latest/manifest" ||
     fail "the created generation is not the whole step: $(cat "$img/$latest/manifest")"
 out=$(cluster_run "${SC[@]}" checkpoint error "$job.0" 2>&1); [ "$out" = "error(0): none" ] || fail "error said: $out"
+# list: the generations, the one create made complete, with its 6 tasks on 3 nodes
+cluster_run "${SC[@]}" checkpoint list "$job.0" > "$D/list.out" 2>&1 || fail "list failed: $(cat "$D/list.out")"
+grep -Eq "^  $latest +complete .* 6 tasks on 3 nodes" "$D/list.out" || fail "list does not show $latest: $(cat "$D/list.out")"
+grep -q "latest gen\.[0-9]" "$D/list.out" || fail "list does not name the latest generation: $(cat "$D/list.out")"
 # each node's part is a CHKPT_BEGIN / CHKPT_END pair of the request
 python3 - "$img/events.jsonl" "${latest#gen.}" <<'PYEOF' || fail "the request's events are not right: $(cat "$img/events.jsonl")"
 import json, sys

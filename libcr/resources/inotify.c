@@ -1,0 +1,222 @@
+/* inotify instances: each watch saved with its number, mask and a path of the inode it
+ * watches, and added again at restart under the same number.  The kernel shows only the
+ * inode (a file handle, which only a privileged process can open), so the dumper looks
+ * for it where the process's paths are: its open files and working directory, their
+ * parents, and two levels below the working directory; one it cannot find is refused.
+ * Events not read yet cannot be put back: a checkpoint with some is refused. */
+#define _GNU_SOURCE
+#include "resources.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "context_reader.h"
+
+#define SEARCH_DEPTH 2
+#define SEARCH_BUDGET 20000      /* entries looked at, for all of an instance's watches */
+
+/* ---- dump ---- */
+
+static int detect_inotify(const struct dump *d, struct fd_scan *s, const struct cr_fd_probe *p)
+{
+    (void)d, (void)s;
+    return !strcmp(p->path, "anon_inode:inotify");
+}
+
+struct target {
+    uint64_t ino;
+    unsigned maj, min;           /* the kernel's sdev: major << 20 | minor */
+    long budget;
+    char *dents;                 /* SEARCH_DEPTH + 1 buffers of DENTS_SIZE */
+};
+#define DENTS_SIZE 16384
+
+static int is_target(const struct target *t, int dfd, const char *name)
+{
+    struct stat st;
+    return fstatat(dfd, name, &st, 0) == 0 && st.st_ino == t->ino && major(st.st_dev) == t->maj &&
+           minor(st.st_dev) == t->min;
+}
+
+/* path (len bytes, a directory) and below it, depth levels: 1 found (path holds it). */
+static int search_below(struct target *t, char *path, size_t len, int depth)
+{
+    int dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return 0;
+    char *buf = t->dents + (size_t)(SEARCH_DEPTH - depth) * DENTS_SIZE;
+    long n;
+    int found = 0;
+    while (!found && t->budget > 0 && (n = syscall(SYS_getdents64, dfd, buf, DENTS_SIZE)) > 0)
+        for (long off = 0; !found && off < n && t->budget > 0;) {
+            struct dirent64 *e = (struct dirent64 *)(buf + off);
+            off += e->d_reclen;
+            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+                continue;
+            size_t nl = strlen(e->d_name);
+            if (len + 1 + nl >= CTX_PATH_MAX)
+                continue;
+            t->budget--;
+            path[len] = len && path[len - 1] == '/' ? 0 : '/';
+            size_t at = len + (path[len] == '/');
+            memcpy(path + at, e->d_name, nl + 1);
+            if (is_target(t, dfd, e->d_name))
+                found = 1;
+            else if (depth > 0 && e->d_type == DT_DIR)
+                found = search_below(t, path, at + nl, depth - 1);
+            if (!found)
+                path[len] = 0;
+        }
+    close(dfd);
+    return found;
+}
+
+/* path itself or one of its parents: 1 found (path cut to it). */
+static int search_up(struct target *t, char *path)
+{
+    for (;;) {
+        if (is_target(t, AT_FDCWD, path))
+            return 1;
+        char *slash = strrchr(path, '/');
+        if (!slash || !path[1])
+            return 0; /* "/" was the last */
+        slash[slash == path] = 0;
+    }
+}
+
+static int find_path(struct fd_scan *s, struct target *t, char *path)
+{
+    for (int i = 0; i < s->nfds; i++) {
+        struct stat st;
+        if (fd_path(s->fds[i], path, CTX_PATH_MAX, &st) > 0 && path[0] == '/' && search_up(t, path))
+            return 1;
+    }
+    if (syscall(SYS_getcwd, path, CTX_PATH_MAX) > 0 && search_up(t, path))
+        return 1;
+    return syscall(SYS_getcwd, path, CTX_PATH_MAX) > 0 &&
+           search_below(t, path, strlen(path), SEARCH_DEPTH);
+}
+
+static int save_inotify(struct dump *d, struct fd_scan *s, const struct cr_fd_probe *p)
+{
+    int fd = p->fd, pending = 0;
+    if (ioctl(fd, FIONREAD, &pending) < 0)
+        return fail(d, errno, "fd %d: reading how many inotify events wait", fd);
+    if (pending)
+        return fail(d, ENOTSUP, "fd %d: its inotify instance has %d bytes of events not read yet, "
+                    "which cannot be put back: read them before the checkpoint", fd, pending);
+    const char *info = fdinfo(d, fd);
+    if (!info)
+        return -EIO;
+    char *out = d->scratch + FDINFO_OFF + FDINFO_SIZE, *end = d->scratch + BOUNCE_OFF + BOUNCE_SIZE;
+    size_t used = 0;
+    struct target t = { .budget = SEARCH_BUDGET, .dents = d->scratch + TEXT_OFF };
+    for (const char *q = info; (q = strstr(q, "inotify wd:")); q += 11) {
+        const char *ino = strstr(q, " ino:"), *sdev = strstr(q, " sdev:"), *mask = strstr(q, " mask:");
+        if (!ino || !sdev || !mask)
+            return fail(d, EIO, "fd %d: cannot parse the inotify watches", fd);
+        struct ctx_inotify_watch w = { .wd = (int32_t)strtol(q + 11, NULL, 16),
+                                       .mask = (uint32_t)strtoul(mask + 6, NULL, 16) };
+        unsigned long dev = strtoul(sdev + 6, NULL, 16);
+        t.ino = strtoull(ino + 5, NULL, 16);
+        t.maj = (unsigned)(dev >> 20);
+        t.min = (unsigned)(dev & 0xfffff);
+        char path[CTX_PATH_MAX];
+        if (!find_path(s, &t, path))
+            return fail(d, ENOTSUP, "fd %d: inotify watch %d is on inode %llu of device %u:%u, whose "
+                        "path was not found (looked near the process's open files and below its "
+                        "working directory): remove the watch before the checkpoint", fd, w.wd,
+                        (unsigned long long)t.ino, t.maj, t.min);
+        w.path_len = (uint32_t)strlen(path) + 1;
+        if ((size_t)(end - out) - used < sizeof w + w.path_len)
+            return fail(d, E2BIG, "fd %d: too many inotify watches to save", fd);
+        memcpy(out + used, &w, sizeof w);
+        memcpy(out + used + sizeof w, path, w.path_len);
+        used += sizeof w + w.path_len;
+    }
+    struct ctx_fd *r = fd_record(d, fd, CTX_FD_INOTIFY, p->path, used);
+    if (!r)
+        return fail(d, E2BIG, "too much metadata");
+    file_id_of(&p->st, &r->id);
+    memcpy((char *)(r + 1) + r->path_len, out, used);
+    return 0;
+}
+
+/* ---- restart ---- */
+
+static int by_wd(const void *a, const void *b)
+{
+    int32_t x, y;
+    memcpy(&x, *(const char *const *)a, 4);
+    memcpy(&y, *(const char *const *)b, 4);
+    return (x > y) - (x < y);
+}
+
+static void drain(int in)
+{
+    char buf[65536];
+    while (read(in, buf, sizeof buf) > 0)
+        ;
+}
+
+/* Each watch under its number, in increasing order: the numbers between are taken by
+ * a watch on a pipe of ours, removed at once (the instance gives each next number). */
+static int make_inotify(struct child *c, const struct ctx_fd *f, uint32_t rec)
+{
+    (void)rec;
+    int in = inotify_init1(IN_NONBLOCK | IN_CLOEXEC), p[2];
+    if (in < 0 || pipe2(p, O_CLOEXEC) < 0)
+        child_fail(c, errno, "cannot create the inotify instance of fd %d: %s", f->fd, strerror(errno));
+    const char *extra = (const char *)(f + 1) + f->path_len;
+    size_t n = 0;
+    const char **watches = malloc((f->extra_len / sizeof(struct ctx_inotify_watch) + 1) * sizeof *watches);
+    if (!watches)
+        child_fail(c, ENOMEM, "out of memory");
+    for (size_t off = 0; off < f->extra_len; n++) {
+        struct ctx_inotify_watch w;
+        memcpy(&w, extra + off, sizeof w);
+        watches[n] = extra + off;
+        off += sizeof w + w.path_len;
+    }
+    qsort(watches, n, sizeof *watches, by_wd);
+    char filler[64];
+    snprintf(filler, sizeof filler, "/proc/self/fd/%d", p[0]);
+    int32_t next = 1;
+    for (size_t k = 0; k < n; k++) {
+        struct ctx_inotify_watch w;
+        memcpy(&w, watches[k], sizeof w);
+        const char *path = watches[k] + sizeof w;
+        for (; next < w.wd; next++) {
+            int got = inotify_add_watch(in, filler, IN_ACCESS);
+            if (got != next || inotify_rm_watch(in, got) < 0)
+                child_fail(c, got < 0 ? errno : EINVAL, "cannot give the inotify instance of fd %d its "
+                           "watch numbers again (%d for %d)", f->fd, got, next);
+            if (next % 1024 == 0)
+                drain(in); /* the IN_IGNORED of each removal */
+        }
+        int got = inotify_add_watch(in, path, w.mask | IN_MASK_CREATE);
+        if (got != w.wd)
+            child_fail(c, got < 0 ? errno : EINVAL, "cannot watch %s again as inotify watch %d of fd %d: %s",
+                       path, w.wd, f->fd, got < 0 ? strerror(errno) : "another number");
+        next = w.wd + 1;
+    }
+    drain(in);
+    free(watches);
+    close(p[0]);
+    close(p[1]);
+    return in;
+}
+
+const struct cr_fd_ops cr_fd_inotify = {
+    .kind = CTX_FD_INOTIFY, .name = "inotify", .detect = detect_inotify, .save = save_inotify,
+    .make = make_inotify, .restore_nonblock = 1,
+};

@@ -1,0 +1,343 @@
+/* Sockets whose whole state is in the process: unbound, bound, listening, or UDP
+ * (connected or not).  Each comes back the same domain, type and protocol, with the
+ * options the program changed, bound to the same address, listening or connected as
+ * it was; the datagrams queued to a UDP socket are sent again from their senders,
+ * which must be sockets of the process (the kernel takes a datagram's source address
+ * from the socket that sends it). */
+#define _GNU_SOURCE
+#include "resources.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "context_reader.h"
+
+/* ---- dump (add_socket, in socket.c, tells such a socket) ---- */
+
+struct sender_query {
+    struct dump *d;
+    const struct sock_scan *ss;
+    int fd;
+    const char *what;
+};
+
+static int same_inet_addr(const struct sockaddr_storage *bound, const struct sockaddr *src)
+{
+    if (bound->ss_family != src->sa_family)
+        return 0;
+    if (src->sa_family == AF_INET) {
+        const struct sockaddr_in *b = (const void *)bound, *s = (const void *)src;
+        return b->sin_port == s->sin_port &&
+               (b->sin_addr.s_addr == htonl(INADDR_ANY) || b->sin_addr.s_addr == s->sin_addr.s_addr);
+    }
+    const struct sockaddr_in6 *b = (const void *)bound, *s = (const void *)src;
+    return b->sin6_port == s->sin6_port &&
+           (!memcmp(&b->sin6_addr, &in6addr_any, sizeof b->sin6_addr) ||
+            !memcmp(&b->sin6_addr, &s->sin6_addr, sizeof b->sin6_addr));
+}
+
+/* The UDP socket of the process that sent a queued datagram (by its source address). */
+static int udp_sender(void *arg, const struct sockaddr *src, socklen_t alen)
+{
+    struct sender_query *q = arg;
+    for (int i = 0; alen && i < q->ss->n; i++) {
+        const struct sock_info *si = &q->ss->socks[i];
+        int type = 0;
+        socklen_t len = sizeof type;
+        struct sockaddr_storage bound;
+        socklen_t blen = sizeof bound;
+        if ((si->domain != AF_INET && si->domain != AF_INET6) ||
+            getsockopt(si->fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_DGRAM ||
+            getsockname(si->fd, (struct sockaddr *)&bound, &blen) < 0)
+            continue;
+        if (same_inet_addr(&bound, src))
+            return si->fd;
+    }
+    return fail(q->d, ENOTSUP, "fd %d (%s) has datagrams queued from a sender outside the "
+                "process: a restart cannot send them again from their address; let the program "
+                "read them before the checkpoint", q->fd, q->what);
+}
+
+/* The unix datagram socket of the process that sent a queued datagram: one bound to
+ * the name it came from (an unnamed sender cannot be told). */
+static int unix_sender(void *arg, const struct sockaddr *src, socklen_t alen)
+{
+    struct sender_query *q = arg;
+    for (int i = 0; alen > offsetof(struct sockaddr_un, sun_path) && i < q->ss->n; i++) {
+        const struct sock_info *si = &q->ss->socks[i];
+        int type = 0;
+        socklen_t len = sizeof type;
+        struct sockaddr_storage bound;
+        socklen_t blen = sizeof bound;
+        if (si->domain == AF_UNIX && getsockopt(si->fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 &&
+            type == SOCK_DGRAM && getsockname(si->fd, (struct sockaddr *)&bound, &blen) == 0 &&
+            blen == alen && !memcmp(&bound, src, alen))
+            return si->fd;
+    }
+    return fail(q->d, ENOTSUP, "fd %d (%s) has datagrams queued from a socket %s: a restart "
+                "cannot send them again from their sender; let the program read them before the "
+                "checkpoint", q->fd, q->what, alen > offsetof(struct sockaddr_un, sun_path)
+                ? "outside the process" : "without a name");
+}
+
+int backlog_listener(const struct sock_scan *ss, const struct sockaddr_storage *addr, socklen_t alen)
+{
+    for (int i = 0; i < ss->n; i++) {
+        const struct sock_info *si = &ss->socks[i];
+        int listening = 0;
+        socklen_t len = sizeof listening;
+        struct sockaddr_storage bound;
+        socklen_t blen = sizeof bound;
+        memset(&bound, 0, sizeof bound);
+        if (si->domain != addr->ss_family ||
+            getsockopt(si->fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0 || !listening ||
+            getsockname(si->fd, (struct sockaddr *)&bound, &blen) < 0)
+            continue;
+        if (si->domain == AF_UNIX ? blen == alen && !memcmp(&bound, addr, alen)
+                                  : same_inet_addr(&bound, (const struct sockaddr *)addr))
+            return si->fd;
+    }
+    return -1;
+}
+
+int save_local_socket(struct dump *d, const struct sock_scan *ss, int fd, const struct stat *st,
+                      const char *text, uint32_t state, char *buf, size_t bufsize)
+{
+    static struct ctx_socket so; /* the dump runs in one thread at a time */
+    memset(&so, 0, sizeof so);
+    so.state = state;
+    socklen_t len = sizeof(int);
+    getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &so.domain, &len);
+    len = sizeof(int);
+    getsockopt(fd, SOL_SOCKET, SO_TYPE, &so.type, &len);
+    len = sizeof(int);
+    getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &so.protocol, &len);
+    int listening = 0;
+    len = sizeof listening;
+    getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len);
+    struct sockaddr_storage a;
+    socklen_t alen = sizeof a;
+    memset(&a, 0, sizeof a);
+    if (getsockname(fd, (struct sockaddr *)&a, &alen) == 0 && alen <= sizeof so.addr) {
+        int bound = so.domain == AF_UNIX ? alen > offsetof(struct sockaddr_un, sun_path)
+                    : so.domain == AF_INET ? ((struct sockaddr_in *)&a)->sin_port != 0
+                                           : ((struct sockaddr_in6 *)&a)->sin6_port != 0;
+        if (bound) {
+            memcpy(so.addr, &a, alen);
+            so.addr_len = alen;
+        }
+    }
+    alen = sizeof a;
+    if (!listening && getpeername(fd, (struct sockaddr *)&a, &alen) == 0 && alen <= sizeof so.peer &&
+        (so.domain != AF_UNIX || alen > offsetof(struct sockaddr_un, sun_path))) {
+        memcpy(so.peer, &a, alen);
+        so.peer_len = alen;
+        so.state |= CTX_SOCK_CONNECTED;
+    }
+    const struct sock_info *si = NULL;
+    for (int i = 0; i < ss->n; i++)
+        if (ss->socks[i].ino == st->st_ino)
+            si = &ss->socks[i];
+    if (so.domain == AF_UNIX && so.addr_len) {
+        const struct sockaddr_un *un = (const void *)so.addr;
+        struct stat ps;
+        if (un->sun_path[0] && si &&
+            (stat(un->sun_path, &ps) < 0 || !S_ISSOCK(ps.st_mode) || ps.st_ino != si->vfs_ino))
+            so.state |= CTX_SOCK_PATH_GONE; /* it must not appear again */
+    }
+    so.shutdown = si ? si->shutdown : 0;
+    if (listening) {
+        so.state |= CTX_SOCK_LISTENING;
+        so.backlog = so.domain == AF_UNIX ? (si ? si->backlog : -1)
+                                          : tcp_listen_backlog(so.domain, st->st_ino, buf);
+        if (so.backlog < 0)
+            so.backlog = SOMAXCONN; /* not told: the most it can be */
+    }
+    if (sock_save_opts(fd, &so) < 0)
+        return fail(d, E2BIG, "fd %d (%s) has more than %d socket options changed", fd, text,
+                    CTX_SOCKOPT_MAX);
+    ssize_t queued = 0;
+    if (so.type != SOCK_STREAM) { /* a stream socket here is not connected: nothing queued */
+        struct sender_query q = { d, ss, fd, text };
+        queued = sock_peek_queue(d, fd, text, so.type, so.shutdown & 1, buf, bufsize, &so.nmsgs,
+                                 so.domain == AF_UNIX ? unix_sender : udp_sender, &q);
+        if (queued < 0)
+            return (int)queued;
+        if (so.nmsgs && d->tree)
+            return fail(d, ENOTSUP, "fd %d (%s) has datagrams queued to it in a process of a "
+                        "tree, where it may be shared: this version sends them again only in a "
+                        "process checkpointed alone; let the program read them first", fd, text);
+    }
+    struct ctx_fd *r = sock_record(d, fd, CTX_FD_SOCKET, text, sizeof so + (size_t)queued, st);
+    if (!r)
+        return fail(d, E2BIG, "too much metadata");
+    memcpy((char *)(r + 1) + r->path_len, &so, sizeof so);
+    memcpy((char *)(r + 1) + r->path_len + sizeof so, buf, (size_t)queued);
+    return 0;
+}
+
+/* ---- restart ---- */
+
+static const char *unix_path(const struct ctx_socket *so, char *path, size_t cap)
+{
+    const struct sockaddr_un *un = (const void *)so->addr;
+    size_t n = so->addr_len - offsetof(struct sockaddr_un, sun_path);
+    n = n < cap - 1 ? n : cap - 1;
+    memcpy(path, un->sun_path, n);
+    path[n] = 0;
+    return path;
+}
+
+static int make_local_socket(struct child *c, const struct ctx_fd *f, uint32_t rec)
+{
+    (void)rec;
+    struct ctx_socket so;
+    sock_state(f, &so);
+    const char *what = (const char *)(f + 1);
+    int s = socket(so.domain, so.type | SOCK_CLOEXEC, so.protocol);
+    if (s < 0)
+        child_fail(c, errno, "cannot create the socket of fd %d (%s): %s", f->fd, what, strerror(errno));
+    sock_apply_opts(c, s, f, &so);
+    if (so.addr_len) {
+        int reuse = 0, one = 1;
+        socklen_t len = sizeof reuse;
+        char path[sizeof so.addr + 1] = "";
+        int back = -1; /* where we were: a tree's pool makes sockets in cr_restart itself */
+        if (so.domain == AF_UNIX) {
+            char buf[CTX_PATH_MAX];
+            int moved;
+            const char *cwd = relocate(c->o, c->img->cwd, buf, sizeof buf, &moved);
+            unix_path(&so, path, sizeof path);
+            if (path[0] && path[0] != '/' && /* bound relative to it */
+                ((back = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0 || chdir(cwd) < 0))
+                child_fail(c, errno, "cannot enter %s to bind fd %d to %s: %s", cwd, f->fd, path,
+                           strerror(errno));
+            if (!(so.state & CTX_SOCK_PATH_GONE))
+                remove_stale_socket_file((const struct sockaddr_un *)so.addr, so.addr_len, so.type);
+        } else if (so.type == SOCK_STREAM) {
+            /* connections the old process closed may wait in TIME_WAIT on its port */
+            getsockopt(s, SOL_SOCKET, SO_REUSEADDR, &reuse, &len);
+            setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        }
+        /* the checkpointed process's own sockets may take a moment to let their
+         * address go (a TCP connection closing, a process still exiting) */
+        int rc, tries = 0;
+        while ((rc = bind(s, (const struct sockaddr *)so.addr, so.addr_len)) < 0 && errno == EADDRINUSE &&
+               so.domain != AF_UNIX && tries++ < 30)
+            nanosleep(&(struct timespec){ 0, 100 * 1000 * 1000 }, NULL);
+        if (rc < 0)
+            child_fail(c, errno, "cannot bind fd %d again (%s): %s%s%s", f->fd, what, strerror(errno),
+                       errno == EADDRINUSE ? " (another socket holds that address now: end the "
+                       "program that has it, then restart" : "",
+                       errno != EADDRINUSE ? "" : so.domain != AF_UNIX && so.type == SOCK_STREAM && !reuse
+                       ? "; or connections the old process closed wait in TIME_WAIT on its port, "
+                       "up to a minute when it did not set SO_REUSEADDR: try again later)" : ")");
+        if (so.domain != AF_UNIX && so.type == SOCK_STREAM)
+            setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &reuse, sizeof reuse);
+        if ((so.state & CTX_SOCK_PATH_GONE) && unlink(path) < 0)
+            child_fail(c, errno, "cannot remove %s again (fd %d was bound there after it was "
+                       "deleted): %s", path, f->fd, strerror(errno));
+        if (back >= 0 && (fchdir(back) < 0 || close(back) < 0))
+            child_fail(c, errno, "cannot go back to the directory cr_restart was in: %s", strerror(errno));
+    }
+    if ((so.state & CTX_SOCK_LISTENING) && listen(s, so.backlog) < 0)
+        child_fail(c, errno, "cannot listen again at fd %d (%s): %s", f->fd, what, strerror(errno));
+    if ((so.state & CTX_SOCK_CONNECTED) && !(so.state & CTX_SOCK_CONNECT_LATE) &&
+        connect(s, (const struct sockaddr *)so.peer, so.peer_len) < 0)
+        child_fail(c, errno, "cannot connect fd %d again (%s): %s", f->fd, what, strerror(errno));
+    if (so.shutdown && shutdown(s, (int)so.shutdown - 1) < 0 && errno != ENOTCONN)
+        child_fail(c, errno, "cannot shut fd %d down again (%s): %s", f->fd, what, strerror(errno));
+    return s;
+}
+
+/* The address to send a datagram again to fd: the one it is bound to, or (an inet
+ * wildcard) the sender's own with the port of fd. */
+static socklen_t resend_address(int fd, int sender, struct sockaddr_storage *to)
+{
+    struct sockaddr_storage from;
+    socklen_t len = sizeof *to, flen = sizeof from;
+    if (getsockname(fd, (struct sockaddr *)to, &len) < 0 ||
+        getsockname(sender, (struct sockaddr *)&from, &flen) < 0 || from.ss_family != to->ss_family)
+        return 0;
+    if (to->ss_family == AF_UNIX)
+        return len; /* its name (a path: relative to the working directory) */
+    if (to->ss_family == AF_INET) {
+        struct sockaddr_in *t = (void *)to, *s = (void *)&from;
+        if (t->sin_addr.s_addr == htonl(INADDR_ANY))
+            t->sin_addr.s_addr = s->sin_addr.s_addr != htonl(INADDR_ANY) ? s->sin_addr.s_addr
+                                                                          : htonl(INADDR_LOOPBACK);
+    } else {
+        struct sockaddr_in6 *t = (void *)to, *s = (void *)&from;
+        if (!memcmp(&t->sin6_addr, &in6addr_any, sizeof t->sin6_addr))
+            t->sin6_addr = memcmp(&s->sin6_addr, &in6addr_any, sizeof s->sin6_addr) ? s->sin6_addr
+                                                                                 : in6addr_loopback;
+    }
+    return len;
+}
+
+/* A connection to a socket of the process, made again once it is there: to wait in
+ * the backlog of a listening one, or to a bound datagram socket. */
+static void connect_late(struct child *c, const struct ctx_fd *f, const struct ctx_socket *so)
+{
+    int flags = fcntl(f->fd, F_GETFL);
+    fcntl(f->fd, F_SETFL, flags & ~O_NONBLOCK);
+    if (connect(f->fd, (const struct sockaddr *)so->peer, so->peer_len) < 0)
+        child_fail(c, errno, "cannot connect fd %d again to the socket of the process it was "
+                   "connected to (%s): %s", f->fd, (const char *)(f + 1), strerror(errno));
+    fcntl(f->fd, F_SETFL, flags);
+}
+
+/* Once every fd is in place: the connections to sockets of the process (those waiting
+ * in a backlog in the order of their fds: the kernel does not tell the order they came
+ * in), then the queued datagrams, each from its sender, in order. */
+static void after_every_fd(struct child *c)
+{
+    const struct ctx_image *img = c->img;
+    char buf[CTX_PATH_MAX];
+    int moved;
+    const char *cwd = relocate(c->o, img->cwd, buf, sizeof buf, &moved);
+    for (uint32_t i = 0; i < img->proc->nfds; i++) {
+        struct ctx_socket so;
+        if (img->fds[i]->kind != CTX_FD_SOCKET)
+            continue;
+        sock_state(img->fds[i], &so);
+        if (so.domain == AF_UNIX && (so.nmsgs || (so.state & CTX_SOCK_CONNECT_LATE)) && chdir(cwd) < 0)
+            child_fail(c, errno, "cannot enter the working directory %s: %s", cwd, strerror(errno));
+        if (so.state & CTX_SOCK_CONNECT_LATE) /* unix names: relative to it */
+            connect_late(c, img->fds[i], &so);
+    }
+    for (uint32_t i = 0; i < img->proc->nfds; i++) {
+        const struct ctx_fd *f = img->fds[i];
+        struct ctx_socket so;
+        if (f->kind != CTX_FD_SOCKET)
+            continue;
+        const unsigned char *m = sock_state(f, &so);
+        for (uint32_t k = 0; k < so.nmsgs; k++) {
+            struct ctx_sock_msg h;
+            memcpy(&h, m, sizeof h);
+            struct sockaddr_storage to;
+            socklen_t tolen = resend_address(f->fd, h.from_fd, &to);
+            errno = 0;
+            if (!tolen || sendto(h.from_fd, m + sizeof h, h.len, MSG_DONTWAIT, (struct sockaddr *)&to,
+                                 tolen) != (ssize_t)h.len)
+                child_fail(c, errno ? errno : EINVAL, "cannot send datagram %u of %u queued to fd %d "
+                           "(%s) again from fd %d: %s", k + 1, so.nmsgs, f->fd, (const char *)(f + 1),
+                           h.from_fd, tolen ? strerror(errno) : "not a socket with an address");
+            m += sizeof h + h.len;
+        }
+    }
+}
+
+/* Saved by the socket kind (add_socket). */
+const struct cr_fd_ops cr_fd_local_socket = {
+    .kind = CTX_FD_SOCKET, .name = "local", .make = make_local_socket,
+    .restore = restore_pooled_socket, .restore_nonblock = 1, .finish = after_every_fd,
+    .pool = pool_add_socket,
+};

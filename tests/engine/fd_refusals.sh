@@ -1,0 +1,39 @@
+# The fds a checkpoint refuses, each with what it is and the way out, the program
+# going on: a lease, a file of another process's /proc or of one thread's, a pidfd of
+# a process outside the checkpoint, inotify events not read yet.
+. "$top_srcdir/tests/engine/lib.sh"
+PY=${PYTHON3:-python3}
+
+# refused NAME 'PYTHON SETUP' REGEX: the checkpoint of a program that did SETUP says REGEX
+refused() {
+    local name=$1 setup=$2 re=$3 pid
+    bg "$CR_RUN" "$PY" -c "import fcntl, os, threading, time
+$setup
+print('ready', flush=True)
+time.sleep(60)" > "$T/$name.out"
+    pid=$!
+    wait_runtime $pid
+    wait_lines "$T/$name.out" 1
+    expect_refusal 95 "$re" "$CR_CHECKPOINT" -f "$T/$name.ctx" $pid
+    kill -0 $pid || fail "$name: the refused checkpoint ended the program"
+    kill $pid
+}
+
+echo data > "$T/leased"
+refused lease "fd = os.open('$T/leased', os.O_RDONLY)
+fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_RDLCK)" "holds a lease on $T/leased .*F_UNLCK"
+refused other_proc "fd = os.open('/proc/1/stat', os.O_RDONLY)" \
+    "is /proc/1/stat, a file of another process's /proc: .*close it"
+refused thread_proc "fds = []
+t = threading.Thread(target=lambda: fds.append(os.open('/proc/thread-self/stat', os.O_RDONLY)))
+t.start()
+t.join()" "is /proc/[0-9]+/task/[0-9]+/stat, a file of one thread's /proc"
+refused outside_pidfd "fd = os.pidfd_open(os.getppid())" \
+    "is a pidfd of process [0-9]+, which is outside the checkpoint .*close it"
+mkdir "$T/watched"
+refused inotify_pending "import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+fd = libc.inotify_init1(0)
+assert libc.inotify_add_watch(fd, b'$T/watched', 0x100) == 1
+open('$T/watched/new', 'w').close()" "inotify instance has [0-9]+ bytes of events not read yet"
+pass
