@@ -80,7 +80,7 @@ has() { grep -qx "./$2" "$T/$1"_*.files || fail "package $1 lacks /$2"; }
 has slurm-cr usr/bin/cr_checkpoint; has slurm-cr usr/bin/scontrol-cr; has slurm-cr usr/bin/scontrol
 has slurm-cr usr/lib/x86_64-linux-gnu/libcr_run.so; has slurm-cr usr/libexec/slurm-cr/cr_agent
 has slurm-cr usr/share/man/man1/cr_checkpoint.1.gz
-has slurm-cr-dev usr/include/libcr.h; has slurm-cr-dev usr/lib/x86_64-linux-gnu/pkgconfig/slurm-cr.pc
+has slurm-cr-dev usr/include/libcr.h; has slurm-cr usr/share/bash-completion/completions/cr_checkpoint; has slurm-cr-dev usr/lib/x86_64-linux-gnu/pkgconfig/slurm-cr.pc
 has slurm-cr-spank usr/lib/x86_64-linux-gnu/slurm-cr/spank_cr.so
 has slurm-cr-spank etc/slurm/plugstack.conf.d/slurm-cr.conf
 
