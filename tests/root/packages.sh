@@ -136,7 +136,7 @@ inc() { chroot "$C" $CENV "$@"; }
 apt_in() { within 900 chroot "$C" $CENV apt-get -q -y -o Dpkg::Options::=--force-confdef "$@"; }
 apt_in update > "$T/apt.log" 2>&1 || fail "apt-get update failed in the chroot (log: $T/apt.log)"
 # the site's Slurm first (scontrol is then diverted by our package), man-db for man
-apt_in install --no-install-recommends slurm-client man-db >> "$T/apt.log" 2>&1 ||
+apt_in install --no-install-recommends slurm-client man-db gcc libc6-dev pkgconf >> "$T/apt.log" 2>&1 ||
     fail "cannot install slurm-client in the chroot (log: $T/apt.log)"
 apt_in install --no-install-recommends $(for f in $DEBS; do echo "/tmp/debs/${f##*/}"; done) >> "$T/apt.log" 2>&1 ||
     fail "apt-get could not install the packages (log: $T/apt.log)"
@@ -173,6 +173,11 @@ pos=$(awk '$1 == 1 && $2 == "file" { for (i = 3; i < NF; i++) if ($i == "pos") p
 timeout 60 cr_restart ctx.img > restart.out 2>&1 || fail "cr_restart failed: $(cat restart.out)"
 cmp -s ref out || { diff ref out | head; fail "the restarted run's output differs from an uninterrupted run"; }
 echo "restart: same output as an uninterrupted run"
+# a BLCR program builds against slurm-cr-dev, found by pkg-config, and finds libcr.so.0
+printf '#include <libcr.h>\nint main(void) { return cr_init() < 0; }\n' > blcr.c
+cc -o blcr blcr.c $(pkg-config --cflags --libs slurm-cr) > cc.out 2>&1 || fail "a BLCR program does not build with slurm-cr-dev: $(cat cc.out)"
+ldd ./blcr | grep -q 'libcr.so.0 => /.*/x86_64-linux-gnu/libcr.so.0' || fail "the BLCR program does not find libcr.so.0: $(ldd ./blcr)"
+echo "slurm-cr-dev: a BLCR program builds and links"
 man -w cr_checkpoint | grep -q '/usr/share/man/man1/cr_checkpoint.1' || fail "man does not find cr_checkpoint(1)"
 MANPAGER=cat man cr_checkpoint 2>/dev/null | grep -q 'cr_checkpoint' || fail "man cr_checkpoint shows nothing"
 man -w scontrol-cr > /dev/null || fail "man does not find scontrol-cr(1)"
