@@ -2,11 +2,14 @@
 # copy of the tree (lintian: no errors), installed with apt-get (their dependencies from
 # the package registry) into a clean Debian 12 chroot that already has Slurm's client,
 # and used there by an unprivileged user from the installed paths only: a program is
-# checkpointed, killed and restarted and ends as an uninterrupted run does; man finds
-# the pages; `scontrol checkpoint` reaches scontrol-cr and every other scontrol command
-# Slurm's own scontrol.  Removing the packages gives /usr/bin/scontrol back to Slurm.
-# The debootstrap'd base system is cached in $SLURM_CR_TEST_CACHE (default
-# /var/cache/slurm-cr-test): the first run takes about a minute more.
+# checkpointed, killed and restarted and ends as an uninterrupted run does; a BLCR
+# program builds with slurm-cr-dev; man finds the pages; `scontrol checkpoint` reaches
+# scontrol-cr and every other scontrol command Slurm's own scontrol; srun shows the
+# SPANK plugin's options.  Removing the packages gives /usr/bin/scontrol back to Slurm;
+# slurm-cr installed before slurm-client works too.
+# The debootstrap'd base system (a tarball) and the .debs apt fetched are cached in
+# $SLURM_CR_TEST_CACHE (default /var/cache/slurm-cr-test; remove it to start afresh):
+# the first run takes about a minute more.  SLURM_CR_TEST_KEEP=1 keeps the chroot.
 . "$top_srcdir/tests/engine/lib.sh"
 [ "$(id -u)" = 0 ] || skip "needs root (debootstrap, chroot, apt-get)"
 command -v apt-get >/dev/null || skip "not a Debian system: no apt-get"
