@@ -113,6 +113,14 @@ base=$CACHE/$SUITE-minbase.tar
 ) 9> "$CACHE/lock" || fail "debootstrap of $SUITE failed (log: $T/debootstrap.log)"
 
 say "installing the packages in a $SUITE chroot"
+# a run killed with SIGKILL left its chroot: older than 3 hours and nothing runs in it
+for d in $(find "$CACHE" -maxdepth 1 -name 'chroot.*' -type d -mmin +180 2>/dev/null); do
+    busy=0
+    for p in /proc/[0-9]*; do [ "$(readlink "$p/root" 2>/dev/null)" = "$d" ] && busy=1 && break; done
+    [ $busy = 0 ] || continue
+    mountpoint -q "$d/proc" && umount "$d/proc"
+    grep -q " $d/" /proc/mounts || { echo "packages.sh: removing the stale $d"; rm -rf "$d"; }
+done
 C=$(mktemp -d "$CACHE/chroot.XXXXXX")
 chmod 755 "$C"
 tar -C "$C" -xf "$base" || fail "cannot unpack $base"
