@@ -22,7 +22,7 @@ extern "C" {
 /* The signal the runtime reserves for checkpoints by default.  Not BLCR's 64: the
  * runtime keeps clear of the ends of the real-time range, which other runtimes use
  * (see cr_run(1)); the environment variable CR_SIGNUM chooses another. */
-#define CR_SIGNUM 62
+#define CR_SIGNUM 50
 
 /* The BLCR release whose interface this is. */
 #define CR_RELEASE_MAJOR 0

@@ -608,6 +608,11 @@ static int collect_vmas(struct dump *d)
             d->volatile_start[0] = start, d->volatile_end[0] = end;
         if (state >= start && state < end)
             d->volatile_start[1] = start, d->volatile_end[1] = end;
+        for (uint32_t i = 0; i < crt.nslots && index < 65536; i++) {
+            uint64_t frame = (uint64_t)(uintptr_t)crt.slots[i].uc;
+            if (crt.slots[i].tid > 0 && frame >= start && frame < end)
+                d->parked_stack_vmas[index / 8] |= (unsigned char)(1u << (index % 8));
+        }
         if (v->kind == CTX_VMA_VDSO)
             d->proc->vdso_crc = crc32c(0, (void *)(uintptr_t)start, end - start);
         if (((v->kind == CTX_VMA_FILE_PRIVATE && ((d->save & CR_CTL_SAVE_PRIVATE) ||
@@ -630,7 +635,8 @@ static int collect_vmas(struct dump *d)
 
 /* A block is copied before it is checksummed and written when it cannot be read
  * directly (e.g. PROT_NONE pages that hold data: /proc/self/mem reads them anyway) or
- * when it changes under us (our own stack and the runtime's state). */
+ * when it changes under us (our own stack, the runtime's state, the stacks where stopped
+ * threads wait). */
 static int write_block(struct dump *d, int fd, const struct ctx_block *b, int readable, uint32_t *crc)
 {
     size_t len = (size_t)b->npages * PAGE;
@@ -639,6 +645,8 @@ static int write_block(struct dump *d, int fd, const struct ctx_block *b, int re
     for (int i = 0; i < 2; i++)
         if (b->addr < d->volatile_end[i] && b->addr + len > d->volatile_start[i])
             ours = 1;
+    if (b->vma < 65536 && (d->parked_stack_vmas[b->vma / 8] >> (b->vma % 8) & 1))
+        ours = 1;
     if (!readable || ours) {
         char *bounce = d->scratch + BOUNCE_OFF;
         if (pread(d->mem_fd, bounce, len, (off_t)b->addr) != (ssize_t)len)

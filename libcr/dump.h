@@ -60,6 +60,10 @@ struct dump {
     struct ctx_proc *proc; /* inside the records area */
     int pagemap_fd, mem_fd;
     uint64_t volatile_start[2], volatile_end[2]; /* VMAs that change while we write */
+    /* VMAs where a stopped thread waits: its handler's frames (pushed after it said it
+     * was parked) below its signal frame may still change while we write, so their
+     * blocks are copied before they are checksummed (bit per VMA index) */
+    unsigned char parked_stack_vmas[65536 / 8];
     int sync;                  /* fsync the file once written (not CR_CTL_NOSYNC) */
     int pipes_refuse;          /* fail on a pipe or terminal to the outside that is not
                                   stdio (CR_CTL_PIPES_REFUSE) */
@@ -84,6 +88,8 @@ void *rec_add(struct dump *d, uint32_t type, size_t len);
 void file_id_of(const struct stat *st, struct ctx_file_id *id);
 /* A new fd record with the fd's flags, a path (or description) and room for extra. */
 struct ctx_fd *fd_record(struct dump *d, int fd, uint32_t kind, const char *path, size_t extra);
+/* Gives back the part of the last record's extra it did not use. */
+void fd_record_trim(struct dump *d, struct ctx_fd *r, size_t extra);
 /* dump_fds.c: every fd of the process, each saved by its kind (resources/). */
 int collect_fds(struct dump *d);
 /* resources/file.c: the blocks of deleted file number i's contents (d->deleted), its

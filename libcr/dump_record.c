@@ -72,6 +72,18 @@ void file_id_of(const struct stat *st, struct ctx_file_id *id)
     id->mode = st->st_mode;
 }
 
+/* The last record added gives back what its extra did not use (pipe_record reserves a
+ * pipe's capacity, then fills what was in it). */
+void fd_record_trim(struct dump *d, struct ctx_fd *r, size_t extra)
+{
+    struct ctx_rec *h = (struct ctx_rec *)r - 1;
+    size_t old = sizeof *h + h->length;
+    size_t len = sizeof *r + r->path_len + extra;
+    h->length = (uint32_t)((len + 7) & ~7UL);
+    d->recs_len -= old - (sizeof *h + h->length);
+    r->extra_len = (uint32_t)extra;
+}
+
 struct ctx_fd *fd_record(struct dump *d, int fd, uint32_t kind, const char *path, size_t extra)
 {
     size_t plen = strlen(path) + 1;

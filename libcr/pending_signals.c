@@ -30,7 +30,7 @@
 #define SHARED_QUEUE ((const struct cr_thread_slot *)-1)
 
 static struct {
-    const struct cr_thread_slot *owner; /* its thread, SHARED_QUEUE or NULL (taken back) */
+    const struct cr_thread_slot *owner; /* its thread, SHARED_QUEUE, or NULL: queued again or dropped */
     siginfo_t info;
 } saved[CR_MAX_PENDING_SIGNALS];
 static uint32_t nsaved;        /* slots handed out (may pass the end: see lost) */

@@ -56,15 +56,23 @@ void cr_posix_timers_init(void)
     dl_iterate_phdr(find_glibc_data, NULL);
 }
 
+/* Whether p looks like the owner field of a locked pthread mutex (lock word 1 or 2
+ * two ints before, a user count after): the helper holds glibc's lock of its timer
+ * list while it starts a thread, and that lock names it too. */
+static int held_mutex_owner(const pid_t *p, const char *start)
+{
+    return (const char *)(p - 2) >= start && (p[-2] == 1 || p[-2] == 2) && p[1] >= 1;
+}
+
 /* The one int of glibc's data holding tid, or NULL (none, or several). */
 static pid_t *glibc_tid_var(pid_t tid)
 {
     pid_t *found = NULL;
     int n = 0;
     for (int i = 0; i < nglibc_data; i++)
-        for (size_t off = 0; off + sizeof(pid_t) <= glibc_data[i].len; off += sizeof(pid_t)) {
+        for (size_t off = 0; off + 2 * sizeof(pid_t) <= glibc_data[i].len; off += sizeof(pid_t)) {
             pid_t *p = (pid_t *)(glibc_data[i].start + off);
-            if (*p == tid && n++ == 0)
+            if (*p == tid && !held_mutex_owner(p, glibc_data[i].start) && n++ == 0)
                 found = p;
         }
     return n == 1 ? found : NULL;
@@ -91,7 +99,8 @@ int cr_save_posix_timers(char *msg, size_t msglen)
         return 0;
     buf[n] = 0;
     struct cr_posix_timer *t = NULL;
-    for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+    char *save = NULL; /* strtok_r: a frozen thread of the program may be in a strtok() */
+    for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         if (!strncmp(line, "ID: ", 4)) {
             if (crt.ntimers == CR_MAX_POSIX_TIMERS) {
                 snprintf(msg, msglen, "more than %d POSIX timers", CR_MAX_POSIX_TIMERS);
@@ -177,7 +186,10 @@ void cr_restore_posix_timers(void)
         if (id != t->id) {
             if (id >= 0)
                 syscall(SYS_timer_delete, id);
-            fprintf(stderr, "slurm-cr: POSIX timer %d could not be made again with its id\n", t->id);
+            char msg[96]; /* no stdio: a stopped thread may hold stderr's lock */
+            int n = snprintf(msg, sizeof msg, "slurm-cr: POSIX timer %d could not be made "
+                             "again with its id\n", t->id);
+            (void)!write(2, msg, (size_t)n);
             continue;
         }
         if (t->spec.it_value.tv_sec || t->spec.it_value.tv_nsec)

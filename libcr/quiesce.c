@@ -75,6 +75,25 @@ ssize_t cr_read_text(const char *path, char *buf, size_t cap)
     return n;
 }
 
+int cr_each_number(const char *path, int (*each)(long n, void *arg), void *arg)
+{
+    int dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return -1;
+    char buf[4096] __attribute__((aligned(8)));
+    long got;
+    int stop = 0;
+    while (!stop && (got = syscall(SYS_getdents64, dfd, buf, sizeof buf)) > 0)
+        for (long off = 0; !stop && off < got;) {
+            struct dirent64 *de = (struct dirent64 *)(buf + off);
+            off += de->d_reclen;
+            if (de->d_name[0] >= '0' && de->d_name[0] <= '9')
+                stop = each(strtol(de->d_name, NULL, 10), arg);
+        }
+    close(dfd);
+    return stop;
+}
+
 uint64_t cr_now_ms(void)
 {
     struct timespec ts;
@@ -278,6 +297,22 @@ static int blocks_quiesce(int dfd, const char *name)
     return blk && (strtoull(blk + 8, NULL, 16) >> (crt.signum - 1) & 1);
 }
 
+/* The process tracing this one (TracerPid), or 0. */
+static pid_t tracer_of_self(void)
+{
+    char buf[2048];
+    int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = 0;
+    char *t = strstr(buf, "\nTracerPid:");
+    return t ? (pid_t)strtol(t + 11, NULL, 10) : 0;
+}
+
 /* Adds the threads not yet known to the slots and signals them; returns how many. */
 static int signal_new_threads(char *msg, size_t msglen)
 {
@@ -369,9 +404,15 @@ static int freeze_threads(unsigned timeout_ms, char *msg, size_t msglen)
             if (!late)
                 break;
             if (cr_now_ms() >= deadline) {
+                pid_t tracer = tracer_of_self();
+                char traced[96] = "";
+                if (tracer > 0) /* a debugger may hold the signal back */
+                    snprintf(traced, sizeof traced, "; the process is traced by process %d: "
+                             "detach the tracer", (int)tracer);
                 snprintf(msg, msglen, "thread %d did not stop within %u ms (it blocks "
                          "signal %d and glibc's SIGSETXID, or is stuck in the kernel or in a "
-                         "callback); the process keeps running", late->tid, timeout_ms, crt.signum);
+                         "callback)%s; the process keeps running", late->tid, timeout_ms,
+                         crt.signum, traced);
                 return -ETIMEDOUT;
             }
             cr_futex_wait(&crt.nparked, seen, 10);

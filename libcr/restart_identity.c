@@ -140,8 +140,11 @@ int cr_restart_take_identity(const struct ctx_tree *t, const struct stat *st, co
 
 void cr_restart_drop_caps(void)
 {
-    if (!holds_restore_cap)
+    /* A user's tree comes back in a user namespace of its own, where its processes
+     * would hold every capability (over that namespace): they had none */
+    if (!holds_restore_cap && getuid() == 0)
         return;
     prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
+    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
     set_caps(-1);
 }

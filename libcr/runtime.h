@@ -24,6 +24,7 @@ struct cr_thread_attrs {
 struct cr_process_attrs {
     int saved, thp_disable, oom_ok;
     int dumpable;              /* PR_GET_DUMPABLE */
+    unsigned membarriers;      /* registered: 1 private expedited, 2 its sync-core, 4 its rseq */
     long oom_score_adj;
 };
 void cr_attrs_save_thread(struct cr_thread_attrs *a);
@@ -171,6 +172,11 @@ uint64_t cr_now_ms(void);
 /* A small /proc file into buf, NUL-terminated (no stdio, no malloc: safe in a stopped
  * thread); its length, or -1 when it cannot be read or is empty. */
 ssize_t cr_read_text(const char *path, char *buf, size_t cap);
+/* each(n, arg) for every numbered entry of the directory path (a task, a pid) until
+ * it returns nonzero: no malloc (opendir's would deadlock on a lock a frozen thread
+ * holds, one stopped inside fork(), say).  What each returned to stop, 0 when it never
+ * did, -1 when path cannot be opened. */
+int cr_each_number(const char *path, int (*each)(long n, void *arg), void *arg);
 
 /* Writes the process to a context file in two phases, each returning -errno and
  * describing in msg the step that failed: what fork would change (process ids,

@@ -44,6 +44,12 @@ static char state_of(pid_t host_pid)
     return q && q[1] == ' ' ? q[2] : 0;
 }
 
+static int thread_running(long tid, void *arg)
+{
+    (void)arg;
+    return state_of((pid_t)tid) != 'T';
+}
+
 /* T when every thread of host_pid is stopped: the stop is complete, and reported to
  * the parent, only once the last one stops. */
 static char group_state(pid_t host_pid)
@@ -52,14 +58,7 @@ static char group_state(pid_t host_pid)
     if (st != 'T')
         return st;
     snprintf(path, sizeof path, "/proc/%d/task", (int)host_pid);
-    DIR *d = opendir(path);
-    struct dirent *e;
-    while (d && (e = readdir(d)))
-        if (e->d_name[0] >= '0' && e->d_name[0] <= '9' && state_of((pid_t)atoi(e->d_name)) != 'T')
-            st = 'R';
-    if (d)
-        closedir(d);
-    return st;
+    return cr_each_number(path, thread_running, NULL) > 0 ? 'R' : st;
 }
 
 /* The state of our child `pid` (our numbering: /proc may be another pid namespace's). */
@@ -83,6 +82,33 @@ static int stop_reported(pid_t pid)
     return waitid(P_PID, (id_t)pid, &si, WSTOPPED | WNOHANG | WNOWAIT) == 0 && si.si_pid == pid;
 }
 
+/* The stopped children of one thread of ours (each thread has its own list). */
+static int note_stopped_children(long tid, void *arg)
+{
+    (void)arg;
+    char path[96], buf[4096], *save = NULL;
+    snprintf(path, sizeof path, "/proc/self/task/%ld/children", tid);
+    if (cr_read_text(path, buf, sizeof buf) < 0)
+        return 0;
+    /* strtok_r: a frozen thread of the program may be in the middle of a strtok() */
+    for (char *tok = strtok_r(buf, " \n", &save); tok && nstopped < CR_MAX_STOPPED_CHILDREN;
+         tok = strtok_r(NULL, " \n", &save)) {
+        pid_t host = (pid_t)atoi(tok);
+        char status[2048];
+        snprintf(path, sizeof path, "/proc/%d/status", (int)host);
+        if (state_of(host) != 'T' || cr_read_text(path, status, sizeof status) < 0)
+            continue;
+        char *ns = strstr(status, "\nNSpid:"), *eol = ns ? strchr(ns + 1, '\n') : NULL;
+        if (eol)
+            *eol = 0;
+        char *last = ns ? strrchr(ns, '\t') : NULL;
+        pid_t pid = last ? (pid_t)atoi(last + 1) : host;
+        stopped[nstopped].pid = pid;
+        stopped[nstopped++].reported = stop_reported(pid);
+    }
+    return nstopped >= CR_MAX_STOPPED_CHILDREN;
+}
+
 void cr_stopped_children_save(void)
 {
     nstopped = 0;
@@ -90,34 +116,7 @@ void cr_stopped_children_save(void)
     char status[2048];
     char *shd = cr_read_text("/proc/self/status", status, sizeof status) > 0 ? strstr(status, "\nShdPnd:") : NULL;
     sigchld_was_pending = shd && (strtoull(shd + 8, NULL, 16) >> (SIGCHLD - 1) & 1);
-    DIR *d = opendir("/proc/self/task");
-    if (!d)
-        return;
-    struct dirent *e;
-    while ((e = readdir(d)) && nstopped < CR_MAX_STOPPED_CHILDREN) {
-        char path[300], buf[4096];
-        if (e->d_name[0] < '0' || e->d_name[0] > '9')
-            continue;
-        snprintf(path, sizeof path, "/proc/self/task/%s/children", e->d_name);
-        if (cr_read_text(path, buf, sizeof buf) < 0)
-            continue;
-        for (char *tok = strtok(buf, " \n"); tok && nstopped < CR_MAX_STOPPED_CHILDREN;
-             tok = strtok(NULL, " \n")) {
-            pid_t host = (pid_t)atoi(tok);
-            char status[2048];
-            snprintf(path, sizeof path, "/proc/%d/status", (int)host);
-            if (state_of(host) != 'T' || cr_read_text(path, status, sizeof status) < 0)
-                continue;
-            char *ns = strstr(status, "\nNSpid:"), *eol = ns ? strchr(ns + 1, '\n') : NULL;
-            if (eol)
-                *eol = 0;
-            char *last = ns ? strrchr(ns, '\t') : NULL;
-            pid_t pid = last ? (pid_t)atoi(last + 1) : host;
-            stopped[nstopped].pid = pid;
-            stopped[nstopped++].reported = stop_reported(pid);
-        }
-    }
-    closedir(d);
+    cr_each_number("/proc/self/task", note_stopped_children, NULL);
 }
 
 int cr_stopped_children_signal(const siginfo_t *si)

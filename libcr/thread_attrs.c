@@ -1,13 +1,15 @@
 /* Attributes the kernel keeps per thread or per process and a restart would otherwise
  * take from cr_restart: nice, scheduling policy, CPU affinity, timer slack, keep-caps,
  * no-new-privs, the parent-death signal, the persona; and per process the THP switch,
- * oom_score_adj and whether it is dumpable (PR_SET_DUMPABLE 0 also closes its /proc
- * files to itself: the dump makes it dumpable for its length).  Each thread records its own in its slot while it is stopped
- * (they are per thread: the manager's own would be read otherwise) and puts them back
- * in the restored copy; the process's are the manager's to keep and put back.  They
- * live in the runtime's memory, which the image holds.  Putting back is best effort
- * where Linux asks for privilege (a lower nice, a real-time policy), as for rlimits,
- * and the CPU affinity stays within what the restart was given. */
+ * oom_score_adj, its private expedited membarrier registrations and whether it is
+ * dumpable (PR_SET_DUMPABLE 0 also closes its /proc
+ * files to itself: the dump makes it dumpable for its length).  Each thread records
+ * its own in its slot while it is stopped (they are per thread: the manager's own
+ * would be read otherwise) and puts them back in the restored copy; the process's
+ * are the manager's to keep and put back.  They live in the runtime's memory, which
+ * the image holds.  Putting back is best effort where Linux asks for privilege (a
+ * lower nice, a real-time policy), as for rlimits, and the CPU affinity stays within
+ * what the restart was given. */
 #define _GNU_SOURCE
 #include "runtime.h"
 
@@ -22,6 +24,7 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <linux/membarrier.h>
 
 void cr_attrs_save_thread(struct cr_thread_attrs *a)
 {
@@ -92,6 +95,15 @@ void cr_attrs_save_process(struct cr_process_attrs *a)
     a->thp_disable = prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0);
     a->dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
     a->oom_ok = read_int("/proc/self/oom_score_adj", &a->oom_score_adj) == 0;
+    /* a private expedited barrier works only once registered (EPERM before): trying
+     * one is how a process's registrations can be told, and costs nothing while every
+     * other thread is parked */
+    static const int barriers[] = { MEMBARRIER_CMD_PRIVATE_EXPEDITED,
+                                    MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE,
+                                    MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ };
+    for (int i = 0; i < 3; i++)
+        if (syscall(SYS_membarrier, barriers[i], 0, 0) == 0)
+            a->membarriers |= 1u << i;
     a->saved = 1;
 }
 
@@ -103,6 +115,12 @@ void cr_attrs_restore_process(const struct cr_process_attrs *a)
         prctl(PR_SET_THP_DISABLE, (unsigned long)a->thp_disable, 0, 0, 0);
     if (a->dumpable == 0)
         prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    static const int registrations[] = { MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED,
+                                         MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE,
+                                         MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ };
+    for (int i = 0; i < 3; i++)
+        if (a->membarriers & (1u << i))
+            syscall(SYS_membarrier, registrations[i], 0, 0);
     long now;
     if (a->oom_ok && read_int("/proc/self/oom_score_adj", &now) == 0 && now != a->oom_score_adj) {
         char buf[32];

@@ -322,6 +322,8 @@ static int rescan(struct crtree *t, pid_t root, int *added)
     return 0;
 }
 
+static int shared_tables(struct crtree *t, int with_vm);
+
 int crtree_find(struct crtree *t, pid_t pid, int scope, int fd, unsigned timeout_ms, unsigned flags)
 {
     memset(t, 0, sizeof *t);
@@ -348,6 +350,9 @@ int crtree_find(struct crtree *t, pid_t pid, int scope, int fd, unsigned timeout
                        "out, with its descendants: nothing to checkpoint", (int)pid, (int)tracee);
         return say(t, ESRCH, "no process %d", (int)pid);
     }
+    if ((rc = shared_tables(t, 0)) < 0) /* (a child made by a bare clone() has no runtime:
+                                            say what it shares first) */
+        return rc;
     int live = 0;
     for (int i = 0; i < t->n; i++) {
         struct pstat ps;
@@ -395,10 +400,26 @@ static const char *comm_of(pid_t pid, char *buf)
 /* How long a process may be without its runtime up (exec'ing, or just started) */
 #define UNREADY_GRACE_MS 2000
 
+/* Whether the runtime is loaded in pid (its control socket may not be up yet: a
+ * child stopped as it was forked); 1 when its map cannot be read. */
+static int has_runtime_mapped(pid_t pid)
+{
+    char path[64], line[512];
+    snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return 1;
+    int found = 0;
+    while (!found && fgets(line, sizeof line, f))
+        found = strstr(line, "/libcr_run.so") != NULL;
+    fclose(f);
+    return found;
+}
+
 /* A process stopped by SIGSTOP (state T) cannot answer: it is continued once its
- * parent, a process of the tree, is frozen (the parent may still see a SIGCHLD or a
- * wait() report for the continue and the stop again), and its runtime stops it again
- * before it runs the program (CR_CTL_STOPPED).  One whose parent is outside (a shell,
+ * parent, a process of the tree, is frozen (which takes back the SIGCHLD and wait()
+ * report that causes: stopped_children.c), and its runtime stops it again before it
+ * runs the program (CR_CTL_STOPPED).  One whose parent is outside (a shell,
  * slurmstepd: they would see it go on), that a debugger stopped, or whose own SIGCONT
  * handler would run, is refused.  Returns 1 to wait for the parent, 0 to go on, or
  * -errno. */
@@ -421,6 +442,10 @@ static int continue_stopped(struct crtree *t, int i)
                    "continuing it for the checkpoint would run its handler; continue it "
                    "(kill -CONT %d) and checkpoint then", (int)m->pid, comm_of(m->pid, c),
                    t->scope == CTX_SCOPE_TREE ? "tree" : "group", (int)m->pid);
+    if (!has_runtime_mapped(m->pid))
+        return say(t, ENOTSUP, "process %d (%s) of the %s is stopped and not running under "
+                   "cr_run (no slurm-cr runtime in it): start it with 'cr_run PROGRAM'",
+                   (int)m->pid, comm_of(m->pid, c), t->scope == CTX_SCOPE_TREE ? "tree" : "group");
     int parent = find_member(t, m->ppid);
     if (parent < 0 || t->m[parent].zombie)
         return say(t, EBUSY, "process %d (%s) is stopped, and its parent is not in the "
@@ -565,9 +590,37 @@ static int pty_master_index(pid_t pid, int fd, const char *link)
     return f ? atoi(f + 10) : -1;
 }
 
+/* Two processes that share what clone() lets them share without being threads of one
+ * process (CLONE_FILES, CLONE_FS, CLONE_VM: vfork) would come back with a copy each:
+ * refused, naming them, rather than restored apart.  Before the freeze (with_vm 0), a
+ * vfork() child is let be: the freeze waits for its exec. */
+static int shared_tables(struct crtree *t, int with_vm)
+{
+    static const struct { int type; const char *what; } kinds[] = {
+        { KCMP_VM, "their memory (a vfork() child not yet exec'd, or clone(CLONE_VM)): "
+                   "checkpoint again once it has exec'd or ended" },
+        { KCMP_FILES, "one table of file descriptors (clone(CLONE_FILES))" },
+        { KCMP_FS, "one working directory, root and umask (clone(CLONE_FS))" },
+    };
+    for (int i = 0; i < t->n; i++)
+        for (int j = i + 1; j < t->n && !t->m[i].zombie; j++)
+            for (size_t k = with_vm ? 0 : 1; !t->m[j].zombie && k < sizeof kinds / sizeof *kinds; k++)
+                if (syscall(SYS_kcmp, t->m[i].pid, t->m[j].pid, kinds[k].type, 0, 0) == 0) {
+                    char a[16], b[16];
+                    return say(t, ENOTSUP, "processes %d (%s) and %d (%s) share %s; this "
+                               "version cannot restore that", (int)t->m[i].pid,
+                               comm_of(t->m[i].pid, a), (int)t->m[j].pid,
+                               comm_of(t->m[j].pid, b), kinds[k].what);
+                }
+    return 0;
+}
+
 static int analyse(struct crtree *t, struct cr_ctl_prepare *prep)
 {
     memset(prep, 0, sizeof *prep);
+    int rc = shared_tables(t, 1);
+    if (rc < 0)
+        return rc;
     struct stat dest;
     fstat(t->fd, &dest);
     /* the tree's stdio: its root's fds 0-2 on a terminal, pipe or socket */
@@ -894,8 +947,11 @@ void crtree_commit(struct crtree *t, int signal)
 
 void crtree_close(struct crtree *t)
 {
-    for (int i = 0; i < t->n; i++)
+    for (int i = 0; i < t->n; i++) {
+        if (t->m[i].stopped && !t->m[i].connected)
+            kill(t->m[i].pid, SIGSTOP); /* continued, and its runtime never took it in hand */
         crq_close(&t->m[i].q);
+    }
     free(t->m);
     free(t->seen);
     t->m = NULL;

@@ -348,6 +348,10 @@ int main(int argc, char **argv)
         return fail(EBUSY, "process %d is stopped; its runtime cannot act until it runs: "
                     "continue it (kill -CONT %d) and checkpoint it then (--stop stops it again)",
                     (int)pid, (int)pid);
+    if (crq_proc_state(pid) == 't')
+        return fail(EBUSY, "process %d is stopped by its tracer (a debugger or strace); its "
+                    "runtime cannot act until the tracer lets it run: detach the tracer first",
+                    (int)pid);
 
     /* the destination */
     char defname[PATH_MAX + 32], tmpname[PATH_MAX + 40], backname[PATH_MAX + 40];

@@ -25,23 +25,19 @@ int save_disconnected(struct dump *d, const struct cr_fd_probe *p, int terminal)
         return fail(d, ENOTSUP, "fd %d is %s, which leads outside the process, and "
                     "--pipes=refuse was given (without it, it is restored as a %s)", p->fd,
                     p->path, terminal ? "hung-up terminal" : "pipe end whose other end is closed");
-    int cap = 0, reader = (fcntl(p->fd, F_GETFL) & O_ACCMODE) == O_RDONLY;
-    const char *data = NULL;
-    size_t len = 0;
-    if (!terminal) { /* what the program would still read from the pipe */
-        if ((cap = pipe_capacity(d, p->fd)) < 0)
+    struct ctx_fd *r = NULL;
+    if (terminal) {
+        if (!(r = fd_record(d, p->fd, CTX_FD_DISCONNECTED, p->path, 0)))
+            return fail(d, E2BIG, "too much metadata");
+        r->flags = CTX_FD_DISCONNECTED_TERMINAL;
+    } else { /* with what the program would still read from the pipe */
+        int cap = pipe_capacity(d, p->fd), rc;
+        if (cap < 0)
             return cap;
-        int rc = reader ? pipe_buffered(d, p->fd, cap, &data, &len) : 0;
-        if (rc < 0)
+        int reader = (fcntl(p->fd, F_GETFL) & O_ACCMODE) == O_RDONLY;
+        if ((rc = pipe_record(d, p->fd, CTX_FD_DISCONNECTED, p->path, cap, reader, &r)) < 0)
             return rc;
     }
-    struct ctx_fd *r = fd_record(d, p->fd, CTX_FD_DISCONNECTED, p->path, len);
-    if (!r)
-        return fail(d, E2BIG, "too much metadata");
-    r->flags = terminal ? CTX_FD_DISCONNECTED_TERMINAL : 0;
-    r->pos = (uint64_t)cap;
-    if (len)
-        memcpy((char *)(r + 1) + r->path_len, data, len);
     file_id_of(&p->st, &r->id);
     return 0;
 }

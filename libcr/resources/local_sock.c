@@ -1,9 +1,10 @@
-/* Sockets whose whole state is in the process: unbound, bound, listening, or UDP
- * (connected or not).  Each comes back the same domain, type and protocol, with the
- * options the program changed, bound to the same address, listening or connected as
- * it was; the datagrams queued to a UDP socket are sent again from their senders,
- * which must be sockets of the process (the kernel takes a datagram's source address
- * from the socket that sends it). */
+/* Sockets whose whole state is in the process: unbound, bound, listening, UDP
+ * (connected or not), or connected to a socket of the process that has not accepted
+ * it yet (or a bound unix datagram one).  Each comes back the same domain, type and
+ * protocol, with the options the program changed, bound to the same address, listening
+ * with its backlog or connected as it was; the datagrams queued to a UDP or unix
+ * datagram socket are sent again from their senders, which must be sockets of the
+ * process (the kernel takes a datagram's source address from the socket that sends it). */
 #define _GNU_SOURCE
 #include "resources.h"
 
@@ -155,10 +156,18 @@ int save_local_socket(struct dump *d, const struct sock_scan *ss, int fd, const 
     so.shutdown = si ? si->shutdown : 0;
     if (listening) {
         so.state |= CTX_SOCK_LISTENING;
+        int waiting = si ? si->waiting : 0;
         so.backlog = so.domain == AF_UNIX ? (si ? si->backlog : -1)
-                                          : tcp_listen_backlog(so.domain, st->st_ino, buf);
+                                          : tcp_listen_backlog(so.domain, st->st_ino, buf, &waiting);
         if (so.backlog < 0)
             so.backlog = SOMAXCONN; /* not told: the most it can be */
+        /* connections from outside the process not accepted yet are not made again:
+         * their clients see a reset, as the connections the process has */
+        int ours = waiting ? backlog_clients(ss, fd, buf) : 0;
+        if (waiting > ours && d->sockets_refuse)
+            return fail(d, ENOTSUP, "fd %d (%s) has %d connections from outside the process "
+                        "waiting to be accepted; --sockets=refuse was asked (the default drops "
+                        "them: their clients see a reset)", fd, text, waiting - ours);
     }
     if (sock_save_opts(fd, &so) < 0)
         return fail(d, E2BIG, "fd %d (%s) has more than %d socket options changed", fd, text,
@@ -166,14 +175,10 @@ int save_local_socket(struct dump *d, const struct sock_scan *ss, int fd, const 
     ssize_t queued = 0;
     if (so.type != SOCK_STREAM) { /* a stream socket here is not connected: nothing queued */
         struct sender_query q = { d, ss, fd, text };
-        queued = sock_peek_queue(d, fd, text, so.type, so.shutdown & 1, buf, bufsize, &so.nmsgs,
+        queued = sock_peek_queue(d, fd, text, so.type, so.shutdown & 1, 0, buf, bufsize, &so.nmsgs,
                                  so.domain == AF_UNIX ? unix_sender : udp_sender, &q);
         if (queued < 0)
             return (int)queued;
-        if (so.nmsgs && d->tree)
-            return fail(d, ENOTSUP, "fd %d (%s) has datagrams queued to it in a process of a "
-                        "tree, where it may be shared: this version sends them again only in a "
-                        "process checkpointed alone; let the program read them first", fd, text);
     }
     struct ctx_fd *r = sock_record(d, fd, CTX_FD_SOCKET, text, sizeof so + (size_t)queued, st);
     if (!r)
@@ -308,9 +313,10 @@ static void after_every_fd(struct child *c)
         if (img->fds[i]->kind != CTX_FD_SOCKET)
             continue;
         sock_state(img->fds[i], &so);
+        /* unix names are relative to it (the process enters it for good later) */
         if (so.domain == AF_UNIX && (so.nmsgs || (so.state & CTX_SOCK_CONNECT_LATE)) && chdir(cwd) < 0)
             child_fail(c, errno, "cannot enter the working directory %s: %s", cwd, strerror(errno));
-        if (so.state & CTX_SOCK_CONNECT_LATE) /* unix names: relative to it */
+        if (so.state & CTX_SOCK_CONNECT_LATE)
             connect_late(c, img->fds[i], &so);
     }
     for (uint32_t i = 0; i < img->proc->nfds; i++) {

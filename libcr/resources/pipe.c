@@ -108,14 +108,22 @@ int pipe_capacity(struct dump *d, int fd)
     return cap > 0 ? cap : fail(d, errno, "reading the size of the pipe at fd %d", fd);
 }
 
-int pipe_buffered(struct dump *d, int fd, int cap, const char **data, size_t *len)
+int pipe_record(struct dump *d, int fd, uint32_t kind, const char *path, int cap, int with_data,
+                struct ctx_fd **out)
 {
-    char *buf = d->scratch + FDINFO_OFF + FDINFO_SIZE;
-    *data = buf;
-    if ((size_t)cap > BOUNCE_SIZE - FDINFO_SIZE)
-        return fail(d, E2BIG, "the pipe at fd %d holds up to %d bytes; at most %lu can be "
-                    "saved", fd, cap, BOUNCE_SIZE - FDINFO_SIZE);
-    return pipe_peek(d, fd, (size_t)cap, buf, len);
+    /* room for all the pipe can hold, the bytes read straight into it, the rest given
+     * back: no bounce buffer, so a pipe of any size (F_SETPIPE_SZ) is saved */
+    struct ctx_fd *r = fd_record(d, fd, kind, path, with_data ? (size_t)cap : 0);
+    if (!r)
+        return fail(d, E2BIG, "too much metadata (fd %d, a pipe of %d bytes)", fd, cap);
+    r->pos = (uint64_t)cap;
+    size_t len = 0;
+    int rc = with_data ? pipe_peek(d, fd, (size_t)cap, (char *)(r + 1) + r->path_len, &len) : 0;
+    if (rc < 0)
+        return rc;
+    fd_record_trim(d, r, len);
+    *out = r;
+    return 0;
 }
 
 static int add_pipe(struct dump *d, struct fd_scan *s, int fd, const char *path, const struct stat *st)
@@ -124,30 +132,23 @@ static int add_pipe(struct dump *d, struct fd_scan *s, int fd, const char *path,
     int cap = pipe_capacity(d, fd);
     if (cap < 0)
         return cap;
-    size_t len = 0;
-    const char *data = NULL;
     int reader = (fcntl(fd, F_GETFL) & O_ACCMODE) != O_WRONLY; /* a FIFO may be open O_RDWR */
     for (uint32_t i = 0; d->tree && path[0] == '/' && i < d->tree->nfifo_skip; i++)
         if (d->tree->fifo_skip[i] == (uint64_t)st->st_ino)
             reader = 0; /* another process of the tree saves its data */
-    if (reader && !p->data_saved) {
-        int rc = pipe_buffered(d, fd, cap, &data, &len);
-        if (rc < 0)
-            return rc;
-        p->data_saved = 1;
-    }
     int deleted = path[0] == '/' && st->st_nlink == 0;
     if (deleted && d->tree) /* each process would make a FIFO of its own */
         return fail(d, ENOTSUP, "fd %d: the named FIFO %s was deleted, which a process tree cannot "
                     "share again: keep its name until the checkpoint", fd, path);
-    struct ctx_fd *r = fd_record(d, fd, path[0] == '/' ? CTX_FD_FIFO : CTX_FD_PIPE, path, len);
-    if (!r)
-        return fail(d, E2BIG, "too much metadata");
+    struct ctx_fd *r;
+    int rc = pipe_record(d, fd, path[0] == '/' ? CTX_FD_FIFO : CTX_FD_PIPE, path, cap,
+                         reader && !p->data_saved, &r);
+    if (rc < 0)
+        return rc;
+    if (reader)
+        p->data_saved = 1;
     r->flags = deleted ? CTX_FD_DELETED : 0;
-    r->pos = (uint64_t)cap;
     file_id_of(st, &r->id);
-    if (len)
-        memcpy((char *)(r + 1) + r->path_len, data, len);
     return 0;
 }
 

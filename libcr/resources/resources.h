@@ -49,6 +49,7 @@ struct sock_info {
     uint64_t vfs_ino;          /* unix, bound to a path: the socket file's inode */
     uint32_t unread;           /* unix: memory of what it sent and its peer has not read */
     int backlog;               /* unix, listening: its backlog (-1: not told) */
+    int waiting;               /* unix, listening: connections not accepted yet */
 };
 
 struct sock_scan {
@@ -152,10 +153,12 @@ int stdio_source(struct fd_scan *s, int fd, const struct stat *st);
  * come back disconnected (or refused with --pipes=refuse). */
 int save_disconnected(struct dump *d, const struct cr_fd_probe *p, int terminal);
 
-/* pipe.c: the capacity of the pipe at fd; the bytes waiting in it, copied (nothing is
- * consumed) into the scratch (*data).  0 or -errno with the message in d. */
+/* pipe.c: the capacity of the pipe at fd (or -errno with the message in d); a record
+ * of kind for it with pos its capacity and, with_data, the bytes waiting in it, copied
+ * (nothing is consumed) as its extra: 0 and *out, or -errno with the message in d. */
 int pipe_capacity(struct dump *d, int fd);
-int pipe_buffered(struct dump *d, int fd, int cap, const char **data, size_t *len);
+int pipe_record(struct dump *d, int fd, uint32_t kind, const char *path, int cap, int with_data,
+                struct ctx_fd **out);
 
 /* file.c: a file opened by path must still be there (or be relocated). */
 int check_path(const struct ctx_fd *f, const struct cr_restart_opts *o, char *err, size_t len);
@@ -188,12 +191,12 @@ void pool_add_socket(struct cr_pool_build *b, uint32_t member, uint32_t rec, con
 int restore_pooled_socket(struct child *c, const struct ctx_fd *f, uint32_t rec, int *own);
 int in_other_image(const struct ctx_tree *t, uint32_t i, uint64_t ino);
 
-/* unix_sock.c: a socket whose peer is in the checkpoint (or was closed), saved
- * connected with what is queued to it (a unix one, or a loopback TCP connection that
- * comes back as one). */
+/* unix_sock.c: a socket whose peer is in the checkpoint (peer_si: in this process) or
+ * was closed, saved connected with what is queued to it (a unix one, or a loopback TCP
+ * connection that comes back as one). */
 int save_unix_pair(struct dump *d, int fd, const struct stat *st, const struct sock_info *si,
-                   int domain, int type, int tcp_inside, const char *here, const char *there,
-                   char *buf, size_t bufsize);
+                   const struct sock_info *peer_si, int domain, int type, int tcp_inside,
+                   const char *here, const char *there, char *buf, size_t bufsize);
 
 /* lock.c: the locks fd holds, saved after its record (saved_as: the kind that saved
  * it); taken again once every fd is placed (the POSIX ones checked there, taken by the
@@ -217,19 +220,27 @@ void sock_apply_opts(struct child *c, int s, const struct ctx_fd *f, const struc
  * buf (a stream's bytes as one, but for a byte an fd in flight comes with); each
  * sender's address goes to from(arg, ...), which gives the fd it is sent again from,
  * or -errno with the message in d (NULL: a pair's peer); rcv_shut: shut down for
- * reading.  The number of entries in *nmsgs; bytes used, or -errno with the message
- * in d. */
+ * reading; files_ok: the process sends its queue again itself, fds in flight and its
+ * own credentials with it (else refused).  The number of entries in *nmsgs; bytes
+ * used, or -errno with the message in d. */
+/* Whether another process of the tree has the socket of fd (sockets are not told
+ * apart as shared open files: each process saves its own, and the tree's pool makes
+ * it once at restart). */
+int shared_in_tree(const struct dump *d, int fd);
 ssize_t sock_peek_queue(struct dump *d, int fd, const char *what, int type, int rcv_shut,
-                        char *buf, size_t cap,
+                        int files_ok, char *buf, size_t cap,
                         uint32_t *nmsgs, int (*from)(void *arg, const struct sockaddr *a,
                                                      socklen_t alen), void *arg);
 /* The socket record's struct ctx_socket (copied: not aligned in the record) and its
  * first queued message. */
 const unsigned char *sock_state(const struct ctx_fd *f, struct ctx_socket *so);
 
-/* socket.c: the backlog of the listening TCP socket with this inode (-1: not found),
- * from sock_diag; buf holds the kernel's answers. */
-int tcp_listen_backlog(int family, uint64_t ino, char *buf);
+/* socket.c: the backlog of the listening TCP socket with this inode (-1: not found)
+ * and in *waiting the connections not accepted yet, from sock_diag; buf holds the
+ * kernel's answers. */
+int tcp_listen_backlog(int family, uint64_t ino, char *buf, int *waiting);
+/* How many sockets of the process wait in the backlog of its listening fd listener. */
+int backlog_clients(const struct sock_scan *ss, int listener, char *buf);
 
 /* local_sock.c: a socket whose state is all in the process (not a connection to the
  * outside): unbound, bound, listening, UDP, or connected to a socket of the process

@@ -88,8 +88,10 @@ static void unix_peer_of(const struct nlmsghdr *h, void *arg)
             si->shutdown = *(const uint8_t *)RTA_DATA(a);
         else if (a->rta_type == UNIX_DIAG_RQLEN && m->udiag_state != TCP_LISTEN)
             si->unread = ((const struct unix_diag_rqlen *)RTA_DATA(a))->udiag_wqueue;
-        else if (a->rta_type == UNIX_DIAG_RQLEN) /* a listening one's: its backlog */
+        else if (a->rta_type == UNIX_DIAG_RQLEN) { /* a listening one's: backlog, queue */
             si->backlog = ((const struct unix_diag_rqlen *)RTA_DATA(a))->udiag_wqueue;
+            si->waiting = ((const struct unix_diag_rqlen *)RTA_DATA(a))->udiag_rqueue;
+        }
         else if (a->rta_type == UNIX_DIAG_VFS)
             si->vfs_ino = ((const struct unix_diag_vfs *)RTA_DATA(a))->udiag_vfs_ino;
 }
@@ -169,18 +171,20 @@ static uint64_t tcp_peer_inode(const struct sockaddr_storage *self, const struct
 
 struct tcp_listener_query {
     uint64_t ino;
-    int backlog;
+    int backlog, waiting;
 };
 
 static void tcp_listener_of(const struct nlmsghdr *h, void *arg)
 {
     struct tcp_listener_query *q = arg;
     const struct inet_diag_msg *m = NLMSG_DATA(h);
-    if (m->idiag_inode == q->ino)
-        q->backlog = (int)m->idiag_wqueue; /* a listening socket's: its backlog */
+    if (m->idiag_inode == q->ino) { /* a listening socket's: its backlog and queue */
+        q->backlog = (int)m->idiag_wqueue;
+        q->waiting = (int)m->idiag_rqueue;
+    }
 }
 
-int tcp_listen_backlog(int family, uint64_t ino, char *buf)
+int tcp_listen_backlog(int family, uint64_t ino, char *buf, int *waiting)
 {
     struct {
         struct nlmsghdr nh;
@@ -193,8 +197,10 @@ int tcp_listen_backlog(int family, uint64_t ino, char *buf)
     msg.req.sdiag_family = (uint8_t)family;
     msg.req.sdiag_protocol = IPPROTO_TCP;
     msg.req.idiag_states = 1U << TCP_LISTEN;
-    struct tcp_listener_query q = { ino, -1 };
-    return diag_dump(&msg, sizeof msg, buf, tcp_listener_of, &q) < 0 ? -1 : q.backlog;
+    struct tcp_listener_query q = { ino, -1, 0 };
+    int rc = diag_dump(&msg, sizeof msg, buf, tcp_listener_of, &q);
+    *waiting = q.waiting;
+    return rc < 0 ? -1 : q.backlog;
 }
 
 int sock_scan(struct dump *d, struct sock_scan *ss, const int *fds, int nfds, char *buf)
@@ -209,7 +215,7 @@ int sock_scan(struct dump *d, struct sock_scan *ss, const int *fds, int nfds, ch
         int domain = 0;
         socklen_t len = sizeof domain;
         getsockopt(fds[i], SOL_SOCKET, SO_DOMAIN, &domain, &len);
-        ss->socks[ss->n++] = (struct sock_info){ st.st_ino, 0, domain, fds[i], 0, 0, 0, -1 };
+        ss->socks[ss->n++] = (struct sock_info){ st.st_ino, 0, domain, fds[i], 0, 0, 0, -1, 0 };
         unix_socks += domain == AF_UNIX;
     }
     return unix_socks ? unix_peers(d, ss, buf) : 0;
@@ -452,9 +458,7 @@ static ssize_t save_fd_in_flight(struct dump *d, int sock, const char *what, int
     return (ssize_t)(sizeof sf + (size_t)n + 1);
 }
 
-/* Whether another process of the tree has the socket of fd (sockets are not told
- * apart as shared open files: each process saves its own). */
-static int shared_in_tree(const struct dump *d, int fd)
+int shared_in_tree(const struct dump *d, int fd)
 {
     struct stat st;
     int n = 0;
@@ -463,14 +467,16 @@ static int shared_in_tree(const struct dump *d, int fd)
     return n > 1;
 }
 
-/* One peek (past the last, SO_PEEK_OFF) of up to len bytes into to; the fds in flight with it in
- * fds[] (*nfds; copies the caller closes), its sender in sa.  Bytes, or -1 (errno). */
+/* One peek (past the last, SO_PEEK_OFF) of up to len bytes into to; the fds in flight
+ * with it in fds[] (*nfds, at most CTX_SOCK_FILES_MAX; copies the caller closes), its
+ * sender in sa.  Bytes, or -1 (errno). */
 static ssize_t peek_at(int fd, int type, char *to, size_t len, struct sockaddr_storage *sa,
                        socklen_t *salen, int *fds, int *nfds, struct ucred *cred, int *flags)
 {
     union {
         struct cmsghdr h;
-        char b[CMSG_SPACE(sizeof(int) * CTX_SOCK_FILES_MAX) + CMSG_SPACE(sizeof(struct ucred))];
+        /* and room for what else comes with a datagram (IP_PKTINFO, timestamps...) */
+        char b[CMSG_SPACE(sizeof(int) * CTX_SOCK_FILES_MAX) + CMSG_SPACE(sizeof(struct ucred)) + 512];
     } ctl;
     struct iovec iov = { to, len };
     struct msghdr mh = { .msg_name = sa, .msg_namelen = sizeof *sa, .msg_iov = &iov,
@@ -485,8 +491,16 @@ static ssize_t peek_at(int fd, int type, char *to, size_t len, struct sockaddr_s
     cred->pid = 0;
     for (struct cmsghdr *h = n < 0 ? NULL : CMSG_FIRSTHDR(&mh); h; h = CMSG_NXTHDR(&mh, h)) {
         if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS)
-            for (size_t k = 0; k < (h->cmsg_len - CMSG_LEN(0)) / sizeof(int); k++)
-                memcpy(&fds[(*nfds)++], CMSG_DATA(h) + k * sizeof(int), sizeof(int));
+            for (size_t k = 0; k < (h->cmsg_len - CMSG_LEN(0)) / sizeof(int); k++) {
+                int copy;
+                memcpy(&copy, CMSG_DATA(h) + k * sizeof(int), sizeof copy);
+                if (*nfds < CTX_SOCK_FILES_MAX)
+                    fds[(*nfds)++] = copy;
+                else { /* more than a message can hold: said as for a truncated one */
+                    close(copy);
+                    mh.msg_flags |= MSG_CTRUNC;
+                }
+            }
         else if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_CREDENTIALS)
             memcpy(cred, CMSG_DATA(h), sizeof *cred);
     }
@@ -522,7 +536,7 @@ static size_t put_piece(char *buf, size_t used, ssize_t *last, const char *src, 
 }
 
 ssize_t sock_peek_queue(struct dump *d, int fd, const char *what, int type, int rcv_shut,
-                        char *buf, size_t cap,
+                        int files_ok, char *buf, size_t cap,
                         uint32_t *nmsgs, int (*from)(void *arg, const struct sockaddr *a, socklen_t alen),
                         void *arg)
 {
@@ -530,6 +544,11 @@ ssize_t sock_peek_queue(struct dump *d, int fd, const char *what, int type, int 
      * program's own offset is put back */
     int old_off = -1, zero = 0;
     socklen_t olen = sizeof old_off;
+    char urgent;
+    if (type == SOCK_STREAM && recv(fd, &urgent, 1, MSG_OOB | MSG_PEEK | MSG_DONTWAIT) == 1)
+        return fail(d, ENOTSUP, "fd %d (%s) has urgent data (MSG_OOB) queued to it, which this "
+                    "version cannot send again out of band; let the program read it before the "
+                    "checkpoint", fd, what); /* peeked, it would come back inline */
     getsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &old_off, &olen);
     /* without it (TCP before Linux 6.9; a socket other processes of the tree have,
      * which they peek at the same time), a stream's bytes come in one peek, and a
@@ -547,7 +566,7 @@ ssize_t sock_peek_queue(struct dump *d, int fd, const char *what, int type, int 
         char *at = buf + used + 2 * hdr; /* room for the headers of two pieces */
         struct sockaddr_storage sa;
         socklen_t salen;
-        int fds[CTX_SOCK_FILES_MAX + 8], nfds, flags;
+        int fds[CTX_SOCK_FILES_MAX], nfds, flags;
         struct ucred cred;
         if (type == SOCK_STREAM && !room) { /* full: is there more? */
             char more;
@@ -563,20 +582,24 @@ ssize_t sock_peek_queue(struct dump *d, int fd, const char *what, int type, int 
             rc = fail(d, errno, "fd %d (%s): cannot peek at what is queued to it", fd, what);
             break;
         }
-        if (cred.pid)
+        /* the process sends it again itself: its own credentials come back only in a
+         * tree, restarted with its pids (a process alone gets another pid) */
+        if (cred.pid && !(files_ok && d->tree && cred.pid == getpid() && cred.uid == getuid() &&
+                          cred.gid == getgid()))
             rc = fail(d, ENOTSUP, "fd %d (%s) has SO_PASSCRED and a message queued with its "
                       "sender's credentials (pid %d): a restart cannot send it again with that "
-                      "pid; let the program receive it before the checkpoint", fd, what, (int)cred.pid);
+                      "pid (only a tree's own, restarted with its pids); let the program receive "
+                      "it before the checkpoint", fd, what, (int)cred.pid);
         else if (flags & MSG_CTRUNC)
             rc = fail(d, ENOTSUP, "fd %d (%s): a message queued to it carries more file "
                       "descriptors or ancillary data than can be saved", fd, what);
         else if ((size_t)n > room)
             rc = fail(d, E2BIG, "fd %d (%s): more is queued to it than the %zu bytes that can be "
                       "saved", fd, what, cap);
-        else if (nfds && (d->tree || from))
+        else if (nfds && !files_ok)
             rc = fail(d, ENOTSUP, "fd %d (%s) has a file descriptor in flight (SCM_RIGHTS): this "
-                      "version sends one again only between the two ends of a socket pair of a "
-                      "process checkpointed alone; let the program receive it first", fd, what);
+                      "version sends one again only between the two ends of a socket pair that "
+                      "one process has alone; let the program receive it first", fd, what);
         if (rc < 0) {
             close_all(fds, nfds);
             break;
@@ -585,6 +608,7 @@ ssize_t sock_peek_queue(struct dump *d, int fd, const char *what, int type, int 
             break; /* EOF (a datagram socket shut for reading says 0 when it is empty) */
         int from_fd = -1;
         if (from && (from_fd = from(arg, (const struct sockaddr *)&sa, salen)) < 0) {
+            close_all(fds, nfds);
             rc = from_fd;
             break;
         }
@@ -638,6 +662,30 @@ ssize_t sock_peek_queue(struct dump *d, int fd, const char *what, int type, int 
     return rc < 0 ? rc : (ssize_t)used;
 }
 
+int backlog_clients(const struct sock_scan *ss, int listener, char *buf)
+{
+    int n = 0;
+    for (int i = 0; i < ss->n; i++) {
+        const struct sock_info *si = &ss->socks[i];
+        int type = 0, listening = 0;
+        socklen_t len = sizeof type, llen = sizeof listening;
+        struct sockaddr_storage self, peer;
+        socklen_t slen = sizeof self, plen = sizeof peer;
+        if (getsockopt(si->fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type == SOCK_DGRAM ||
+            getsockopt(si->fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &llen) < 0 || listening ||
+            getsockname(si->fd, (struct sockaddr *)&self, &slen) < 0 ||
+            getpeername(si->fd, (struct sockaddr *)&peer, &plen) < 0 ||
+            backlog_listener(ss, &peer, plen) != listener)
+            continue;
+        int seen = 0;
+        uint32_t unread;
+        if (si->domain == AF_UNIX ? !si->peer_ino && !si->shutdown
+                                  : (tcp_peer_inode(&self, &peer, buf, &seen, &unread), seen))
+            n++;
+    }
+    return n;
+}
+
 static int add_socket(struct dump *d, const struct sock_scan *ss, int fd, const struct stat *st,
                       int stdio_source, char *buf, size_t bufsize)
 {
@@ -684,7 +732,7 @@ static int add_socket(struct dump *d, const struct sock_scan *ss, int fd, const 
                 return fail(d, EAGAIN, "fd %d is a TCP connection %s -> %s inside the checkpoint "
                             "with %d bytes not yet delivered; try again", fd, here, there, unsent);
             static struct sock_info tcp_si;
-            tcp_si = (struct sock_info){ st->st_ino, peer_ino, domain, fd, 0, 0, 0, -1 };
+            tcp_si = (struct sock_info){ st->st_ino, peer_ino, domain, fd, 0, 0, 0, -1, 0 };
             si = &tcp_si;
         }
     }
@@ -701,12 +749,13 @@ static int add_socket(struct dump *d, const struct sock_scan *ss, int fd, const 
     }
     if ((domain == AF_UNIX && si && peer_ours) || tcp_inside)
         /* both ends are ours: saved connected, with what is queued to this end */
-        return save_unix_pair(d, fd, st, si, domain, type, tcp_inside, here, there, buf, bufsize);
+        return save_unix_pair(d, fd, st, si, peer_si, domain, type, tcp_inside, here, there, buf,
+                              bufsize);
     if (domain == AF_UNIX && si && connected && !si->peer_ino &&
         (type == SOCK_DGRAM ? plen <= offsetof(struct sockaddr_un, sun_path) : si->shutdown == 3))
         /* its peer was closed: what it had sent is all there is (then EOF); a datagram
          * one's, when the peer had no name its datagrams would come from */
-        return save_unix_pair(d, fd, st, si, domain, type, 0, here, there, buf, bufsize);
+        return save_unix_pair(d, fd, st, si, NULL, domain, type, 0, here, there, buf, bufsize);
     int inet = domain == AF_INET || domain == AF_INET6;
     /* waiting in the backlog of a listening socket of the process: its accepted end
      * has no inode yet (a unix one is not shut down, as when it was accepted, closed) */
@@ -715,9 +764,9 @@ static int add_socket(struct dump *d, const struct sock_scan *ss, int fd, const 
         backlog_listener(ss, &peer, plen) >= 0) {
         snprintf(text, sizeof text, "%s connection %s -> %s, not accepted yet by fd %d",
                  sock_type_name(domain, type), here, there, backlog_listener(ss, &peer, plen));
-        if (d->tree)
-            return fail(d, ENOTSUP, "fd %d is a %s in a process of a tree: this version connects "
-                        "such a connection again only in a process checkpointed alone; accept "
+        if (shared_in_tree(d, fd))
+            return fail(d, ENOTSUP, "fd %d is a %s, shared by processes of the tree: this "
+                        "version connects such a connection again only for one process; accept "
                         "it before the checkpoint", fd, text);
         if (peer_unread || (domain == AF_UNIX && si->unread))
             return fail(d, ENOTSUP, "fd %d is a %s, with data sent on it that cannot be read "

@@ -17,8 +17,8 @@
 /* ---- dump (add_socket, in socket.c, tells a pair) ---- */
 
 int save_unix_pair(struct dump *d, int fd, const struct stat *st, const struct sock_info *si,
-                   int domain, int type, int tcp_inside, const char *here, const char *there,
-                   char *buf, size_t bufsize)
+                   const struct sock_info *peer_si, int domain, int type, int tcp_inside,
+                   const char *here, const char *there, char *buf, size_t bufsize)
 {
     char text[600];
     if (tcp_inside)
@@ -41,8 +41,12 @@ int save_unix_pair(struct dump *d, int fd, const struct stat *st, const struct s
     if (!tcp_inside && sock_save_opts(fd, &so) < 0)
         return fail(d, E2BIG, "fd %d (%s) has more than %d socket options changed", fd, text,
                     CTX_SOCKOPT_MAX);
-    ssize_t queued = sock_peek_queue(d, fd, text, type, so.shutdown & 1, buf, bufsize, &so.nmsgs,
-                                     NULL, NULL);
+    /* files in flight are sent again by the process (not by a tree's pool, which makes
+     * the pairs of a socket several processes have, or whose peer is elsewhere) */
+    int alone = !shared_in_tree(d, fd) &&
+                (si->peer_ino ? peer_si && !shared_in_tree(d, peer_si->fd) : 1);
+    ssize_t queued = sock_peek_queue(d, fd, text, type, so.shutdown & 1, alone, buf, bufsize,
+                                     &so.nmsgs, NULL, NULL);
     if (queued < 0)
         return (int)queued;
     struct ctx_fd *r = sock_record(d, fd, CTX_FD_SOCKPAIR, text, sizeof so + (size_t)queued, st);

@@ -47,6 +47,21 @@ within 30 "$CR_CHECKPOINT" --clobber -f "$T/d.ctx" $pid || fail "--clobber faile
 (cd "$T" && within 30 "$CR_CHECKPOINT" $pid) || fail "checkpoint to the default name failed"
 "$CR_INFO" -q "$T/context.$pid" || fail "context.$pid is not valid"
 
+# stopped by a debugger (state t): refused at once, the process goes on when it lets go
+if command -v gdb > /dev/null; then
+    gdb -q -p $pid -batch -ex 'shell sleep 3' > "$T/gdb.out" 2>&1 &
+    gdbpid=$!
+    for i in $(seq 100); do [ "$(awk '{print $3}' /proc/$pid/stat)" = t ] && break; sleep 0.05; done
+    if [ "$(awk '{print $3}' /proc/$pid/stat)" = t ]; then
+        expect_refusal 16 "process $pid is stopped by its tracer .*detach the tracer" \
+            "$CR_CHECKPOINT" -t 2 -f "$T/traced.ctx" $pid
+        [ ! -e "$T/traced.ctx" ] || fail "a refused checkpoint left a file"
+    else
+        echo "gdb could not attach here: the traced part is left out"
+    fi
+    wait $gdbpid
+fi
+
 wait_gone $pid 60
 same "$T/ref" "$T/out"
 pass

@@ -3,9 +3,10 @@
 # program sees ECONNRESET, and its fd number is not reused).  A unix socket pair with
 # data queued is restored connected with the data; a listening socket is bound again
 # and accepts a client after the restart.  --sockets=delay waits until the client has
-# closed its connection (and times out, harmlessly, when it never does).  A UDP socket
-# whose address another program took meanwhile fails the restart, naming it; a
-# datagram queued from outside the process refuses the checkpoint.
+# closed its connection (and times out, harmlessly, when it never does).  A connection
+# from outside waiting to be accepted refuses --sockets=refuse.  A UDP socket whose
+# address another program took meanwhile fails the restart, naming it; a datagram
+# queued from outside the process refuses the checkpoint.
 . "$top_srcdir/tests/engine/lib.sh"
 PY=${PYTHON3:-python3}
 port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -80,6 +81,28 @@ wait_gone $pid
 ! "$CR_INFO" "$T/short.ctx" | grep -q "restored reset" || fail "a connection was open in the delayed checkpoint"
 within 60 "$CR_RESTART" "$T/short.ctx" >> "$T/short.out" 2> "$T/restart.err" || fail "restart of the short client failed"
 same "$T/short.ref" "$T/short.out"
+
+# a listening socket with a connection from outside not accepted yet: --sockets=refuse
+# names it (by default it is dropped, its client sees a reset)
+cat > "$T/listener.py" <<'PYEOF'
+import socket, sys, time
+l = socket.socket(); l.bind(("127.0.0.1", int(sys.argv[1]))); l.listen(4)
+print("listening", flush=True)
+time.sleep(60)
+PYEOF
+WPORT=$(port)
+bg "$CR_RUN" "$PY" "$T/listener.py" "$WPORT" > "$T/listener.out" 2> "$T/listener.err"
+pid=$!
+wait_runtime $pid
+wait_lines "$T/listener.out" 1
+"$PY" -c "import socket, time; c = socket.create_connection(('127.0.0.1', $WPORT)); time.sleep(30)" &
+waiter=$!
+BG_PIDS="$BG_PIDS $waiter"
+sleep 0.5
+expect_refusal 95 "fd [0-9]+ \\(TCP listening on 127.0.0.1:$WPORT\\) has 1 connections from outside the process waiting to be accepted" \
+    "$CR_CHECKPOINT" --sockets=refuse -f "$T/w.ctx" $pid
+within 30 "$CR_CHECKPOINT" -f "$T/w.ctx" $pid || fail "the default checkpoint of a listener with a connection waiting failed"
+kill $waiter $pid; wait $pid 2>/dev/null
 
 # a bound UDP socket: its address taken by another program before the restart
 cat > "$T/udp.py" <<'PYEOF'

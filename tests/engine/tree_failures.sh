@@ -2,8 +2,8 @@
 # under the runtime is named and the tree goes on untouched; a full filesystem fails
 # with ENOSPC, keeps the previous checkpoint and harms no process; a file one process
 # of the tree needs is gone: cr_restart names that process and starts nothing; a
-# stopped child that handles SIGCONT is named (continuing it would run its handler)
-# and stays stopped.
+# stopped child that handles SIGCONT, or that runs without the runtime, is named
+# (continuing it would run its handler, or let it run) and stays stopped.
 . "$top_srcdir/tests/engine/lib.sh"
 cd "$T"
 
@@ -74,6 +74,20 @@ expect_refusal 16 "process $child \(bash\) of the tree is stopped and handles SI
     "$CR_CHECKPOINT" -t 2 -f "$T/cont.ctx" $pid
 [ "$(awk '{print $3}' /proc/$child/stat)" = T ] || fail "the stopped child was continued"
 ! grep -q continued "$T/cont.out" || fail "the child's SIGCONT handler ran"
+kill -KILL $child
+wait_gone $pid
+
+# 5. a stopped child without the runtime: refused as such, never continued
+bg "$CR_RUN" bash -c 'env -u LD_PRELOAD sleep 30 & echo "child $!"; wait' > "$T/plainstop.out"
+pid=$!
+wait_runtime $pid
+wait_lines "$T/plainstop.out" 1
+child=$(sed -n 's/^child //p' "$T/plainstop.out")
+kill -STOP $child
+sleep 0.3
+expect_refusal 95 "process $child \(sleep\) of the tree is stopped and not running under cr_run" \
+    "$CR_CHECKPOINT" -t 2 -f "$T/plainstop.ctx" $pid
+[ "$(awk '{print $3}' /proc/$child/stat)" = T ] || fail "the stopped child without the runtime was continued"
 kill -KILL $child
 wait_gone $pid
 pass
