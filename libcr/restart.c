@@ -595,6 +595,7 @@ static __attribute__((noreturn)) void build_and_jump(struct child *c)
     plan->nlocks = posix_lock_plan(img, locks);
     plan->locks_off = (uint64_t)((char *)locks - (char *)plan);
     plan->nowners = thread_owner_plan(img, owners);
+    plan->stop_first = (uint32_t)c->o->stop_first;
     plan->owners_off = (uint64_t)((char *)owners - (char *)plan);
     for (uint32_t i = 0; i < p->nvmas; i++) {
         const struct ctx_vma *v = img->vmas[i];

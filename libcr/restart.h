@@ -16,6 +16,7 @@ struct cr_restart_opts {
     const char *reloc_old[CR_MAX_RELOCATE], *reloc_new[CR_MAX_RELOCATE];
     int keep_pgid, keep_sid;   /* a lone process stays in cr_restart's process group,
                                   session (--no-restore-pgid, --no-restore-sid) */
+    int stop_first;            /* --stop: each process stops before it runs the program */
 };
 
 /* Parses "OLD=NEW" into opts; returns -EINVAL (with a message) when malformed. */

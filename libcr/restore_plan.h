@@ -69,7 +69,8 @@ struct rp_mm_map {
 struct restore_plan {
     uint64_t hole_start, hole_len;
     int32_t ctx_fd, status_fd;
-    uint32_t nvmas, nblocks, nthreads, nunmap, nspecial, nclose, nguards, pad0;
+    uint32_t nvmas, nblocks, nthreads, nunmap, nspecial, nclose, nguards;
+    uint32_t stop_first;           /* stop (SIGSTOP) before any thread runs the program */
     uint64_t vmas_off, blocks_off, threads_off, unmap_off, close_off; /* from the plan */
     uint64_t guards_off;           /* struct rp_range[nguards], from the plan */
     struct rp_special special[RP_SPECIALS];

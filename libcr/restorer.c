@@ -327,6 +327,8 @@ __attribute__((used, noreturn)) void restorer_main(struct restore_plan *p)
     sys(__NR_close, p->status_fd, 0, 0);
     if (p->set_nofile) /* best effort, as for the other limits: a hard limit only goes down */
         sys(__NR_setrlimit, RLIMIT_NOFILE, (long)p->nofile, 0);
+    if (p->stop_first) /* cr_restart --stop: stopped here, before its threads exist */
+        sys(__NR_kill, sys(__NR_getpid, 0, 0, 0), 19 /* SIGSTOP */, 0);
 
     struct rp_thread *th = (void *)((char *)p + p->threads_off);
     const struct rp_owner *owners = (const void *)((const char *)p + p->owners_off);

@@ -345,6 +345,7 @@ int main(int argc, char **argv)
 
     char *abs = realpath(path, NULL);
     o.src = abs ? abs : path;
+    o.stop_first = after == SIGSTOP;
     int exit_fd = -1;
     struct progress *shown = progress_start("cr_restart: read", tree.file_size, restored_bytes,
                                             NULL, quiet);
@@ -359,10 +360,11 @@ int main(int argc, char **argv)
     if (warnings > 0 && !quiet)
         ctx_say_outside(&tree, stderr, "cr_restart");
     ctx_tree_close(&tree);
-    if (after && exit_fd >= 0) /* every process of the tree, not its namespace's pid 1 */
+    if (after && after != SIGSTOP && exit_fd >= 0) /* every process of the tree, not its
+                                                      namespace's pid 1 */
         cr_tree_signal(pid, after);
-    else if (after)
-        kill(pid, after);
+    else if (after && after != SIGSTOP)
+        kill(pid, after); /* (a SIGSTOP was each restorer's own, before the program ran) */
     if (hooks[ON_SUCCESS])
         run_hook(hooks[ON_SUCCESS]);
     int status;
