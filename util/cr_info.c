@@ -13,6 +13,7 @@
 
 #include "context_reader.h"
 #include "generations.h"
+#include "info_json.h"
 
 static void usage(FILE *out)
 {
@@ -24,6 +25,8 @@ static void usage(FILE *out)
 "(when, how big, complete or not, which is the latest), or a directory that\n"
 "cr_checkpoint --dir wrote, whose context.* files are shown and checked.\n\n"
 "  -q, --quiet    print nothing; the exit status says whether the files are valid\n"
+"  -j, --json     one JSON object per file (header, processes, their fds and memory,\n"
+"                 valid or the error), for programs\n"
 "  -h, --help     show this help      -V, --version   show the version\n\n"
 "Exit status: 0 when every FILE is valid, else the errno of the first problem.\n");
 }
@@ -300,27 +303,34 @@ static void show(const struct ctx_image *img)
     printf("  memory: %s mapped, %s saved in %u blocks\n", a, b, img->hdr.nblocks);
 }
 
+static int json;               /* --json: one object per file, nothing else */
+
 /* One context file: shown (unless quiet) and checked; 0 or the exit status. */
 static int check_file(const char *path, int quiet)
 {
     struct ctx_tree tr;
     char err[1024];
-    int rc = ctx_tree_open(path, &tr, err, sizeof err);
+    int rc = ctx_tree_open(path, &tr, err, sizeof err), opened = rc == 0;
     if (rc == 0) {
-        if (!quiet)
+        if (!quiet && !json)
             show_file(path, &tr);
         for (uint32_t k = 0; rc == 0 && k < tr.n; k++) {
             if (!tr.images[k].proc)
                 continue;
-            if (!quiet)
+            if (!quiet && !json)
                 show(&tr.images[k]);
             char sub[900];
             rc = ctx_verify_data(&tr.images[k], sub, sizeof sub);
             if (rc < 0)
                 snprintf(err, sizeof err, "process %d: %s", tr.procs[k].pid, sub);
         }
-        ctx_tree_close(&tr);
     }
+    if (json && !quiet)
+        info_json(path, opened ? &tr : NULL, rc < 0 ? err : NULL);
+    if (opened)
+        ctx_tree_close(&tr);
+    if (json)
+        return rc < 0 ? (-rc & 0xff ? -rc & 0xff : 1) : 0;
     if (rc < 0) {
         if (!quiet)
             fprintf(stderr, "cr_info: %s: invalid: %s\n", path, err);
@@ -375,13 +385,15 @@ static int check_path(const char *path, int quiet)
 int main(int argc, char **argv)
 {
     static const struct option opts[] = { { "quiet", no_argument, NULL, 'q' },
+                                          { "json", no_argument, NULL, 'j' },
                                           { "help", no_argument, NULL, 'h' },
                                           { "version", no_argument, NULL, 'V' },
                                           { NULL, 0, NULL, 0 } };
     int quiet = 0, c, status = 0;
-    while ((c = getopt_long(argc, argv, "qhV", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "qjhV", opts, NULL)) != -1) {
         switch (c) {
         case 'q': quiet = 1; break;
+        case 'j': json = 1; break;
         case 'h': usage(stdout); return 0;
         case 'V': printf("cr_info (slurm-cr) %s\n", PACKAGE_VERSION); return 0;
         default: usage(stderr); return EINVAL;

@@ -1,0 +1,32 @@
+#!/bin/bash
+# cr_info --json: one JSON object per file, for programs: the header, every process
+# with its fds and memory, valid or the error; a broken file says why and the exit
+# status is its errno.
+. "$top_srcdir/tests/engine/lib.sh"
+PY=${PYTHON3:-python3}
+cd "$T"
+bg "$CR_RUN" bash -c 'exec 7< /etc/hostname; sleep 300 & wait'
+pid=$!
+wait_runtime $pid
+i=0; until [ -n "$(cat /proc/$pid/task/$pid/children 2>/dev/null)" ]; do i=$((i+1)); [ $i -lt 600 ] || fail "no child"; sleep 0.05; done
+within 60 "$CR_CHECKPOINT" -f t.ctx $pid || fail "checkpoint failed"
+within 30 "$CR_INFO" --json t.ctx > t.json || fail "cr_info --json failed"
+"$PY" - t.json $pid <<'PYEOF' || fail "the JSON is not what the file holds: $(cat t.json)"
+import json, sys
+d = json.loads(open(sys.argv[1]).read())
+assert d["valid"] is True and d["error"] is None, d
+assert d["scope"] == "tree" and len(d["processes"]) == 2, d["processes"]
+root = d["processes"][0]
+assert root["pid"] == int(sys.argv[2]) and root["comm"] == "bash", root
+fds = {f["fd"]: f for f in root["fds"]}
+assert fds[7]["kind"] == "file" and fds[7]["target"] == "/etc/hostname" and fds[7]["access"] == "r", fds[7]
+assert root["memory"]["regions"] > 0 and 0 < root["memory"]["saved"] <= root["memory"]["mapped"], root["memory"]
+assert d["processes"][1]["ppid"] == root["pid"], d["processes"][1]
+PYEOF
+# a broken file: valid false, the reason, the errno as status
+head -c 5000 t.ctx > broken.ctx
+rc=0; "$CR_INFO" --json broken.ctx > b.json || rc=$?
+[ $rc != 0 ] || fail "a truncated file was valid"
+"$PY" -c 'import json,sys; d=json.loads(open("b.json").read()); assert d["valid"] is False and d["error"], d' ||
+    fail "the broken file's JSON: $(cat b.json)"
+pass
