@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: GPL-2.0
+/* CRCTL_RESTORE_GRANT / CRCTL_RESTORE_END: CAP_CHECKPOINT_RESTORE for one restore of an
+ * image the caller owns, so that cr_restart --restore-pid (clone3 set_tid) works for a
+ * normal user.  The checks, their order and errno, and why this is safe enough are in
+ * doc/kmod-design.md section 4; keep the two in step. */
+#include <linux/atomic.h>
+#include <linux/capability.h>
+#include <linux/cred.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/ratelimit.h>
+#include <linux/sched.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+#include <linux/uidgid.h>
+#include <linux/user_namespace.h>
+#include "crctl_internal.h"
+
+/* Check 3: a caller in the middle of an identity change (a setuid program, or one
+ * that kept a saved uid) is not asking for itself alone. */
+static bool creds_settled(const struct cred *c)
+{
+	return uid_eq(c->uid, c->euid) && uid_eq(c->uid, c->suid) && uid_eq(c->uid, c->fsuid) &&
+	       gid_eq(c->gid, c->egid) && gid_eq(c->gid, c->sgid) && gid_eq(c->gid, c->fsgid);
+}
+
+/* Checks 5 and 6: the fd is the caller's own context file. */
+static int check_image(int fd)
+{
+	char magic[CRCTL_CTX_MAGIC_LEN];
+	struct inode *inode;
+	struct file *f;
+	loff_t pos = 0;
+	ssize_t n;
+	int rc = 0;
+
+	f = fget(fd); /* no O_PATH file: fget refuses them */
+	if (!f)
+		return -EBADF;
+	inode = file_inode(f);
+	if (!(f->f_mode & FMODE_READ))
+		rc = -EBADF;
+	else if (!S_ISREG(inode->i_mode))
+		rc = -EINVAL;
+	else if (!uid_eq(inode->i_uid, current_uid()))
+		rc = -EPERM;     /* not the caller's file */
+	else if (inode->i_mode & (S_IWGRP | S_IWOTH))
+		rc = -EPERM;     /* someone else may have written it */
+	if (rc)
+		goto out;
+	n = kernel_read(f, magic, sizeof(magic), &pos); /* into our buffer, at offset 0 */
+	if (n < 0)
+		rc = (int)n;
+	else if (n != sizeof(magic) || memcmp(magic, CRCTL_CTX_MAGIC, sizeof(magic)))
+		rc = -ENOEXEC;   /* not a context file */
+out:
+	fput(f);
+	return rc;
+}
+
+/* Raise (or lower) CAP_CHECKPOINT_RESTORE in the calling thread's permitted and
+ * effective sets only: never inheritable or ambient, so an execve drops it. */
+static int set_restore_cap(bool on)
+{
+	struct cred *c = prepare_creds();
+
+	if (!c)
+		return -ENOMEM;
+	if (on) {
+		cap_raise(c->cap_permitted, CAP_CHECKPOINT_RESTORE);
+		cap_raise(c->cap_effective, CAP_CHECKPOINT_RESTORE);
+	} else {
+		cap_lower(c->cap_permitted, CAP_CHECKPOINT_RESTORE);
+		cap_lower(c->cap_effective, CAP_CHECKPOINT_RESTORE);
+	}
+	return commit_creds(c);
+}
+
+long crctl_restore_grant(struct file *file, const struct crctl_grant __user *arg)
+{
+	unsigned long *state = (unsigned long *)&file->private_data;
+	const struct cred *cur = current_cred();
+	struct crctl_grant g;
+	unsigned long done;
+	bool had;
+	int rc;
+
+	if (copy_from_user(&g, arg, sizeof(g)))
+		return -EFAULT;
+	/* check 1 */
+	if (g.flags || g.reserved[0] || g.reserved[1])
+		return -EINVAL;
+	if (!allow_restore_grant)
+		return -EPERM; /* the admin turned the grant off (module parameter) */
+	/* check 2 */
+	if (current_user_ns() != &init_user_ns)
+		return -EPERM;
+	/* check 3 */
+	if (!creds_settled(cur))
+		return -EPERM;
+	/* check 4: the admin's bounding set wins */
+	if (!cap_raised(cur->cap_bset, CAP_CHECKPOINT_RESTORE))
+		return -EPERM;
+	/* check 7, claimed before the slow checks so two threads cannot both pass */
+	if (cmpxchg(state, 0UL, CRCTL_ST_BUSY) != 0UL)
+		return -EBUSY;
+	/* checks 5 and 6 */
+	rc = check_image(g.image_fd);
+	if (rc)
+		goto fail;
+	/* check 8: a capability the caller already has is left alone, and END will not
+	 * take it away */
+	had = cap_raised(current_cred()->cap_effective, CAP_CHECKPOINT_RESTORE) &&
+	      cap_raised(current_cred()->cap_permitted, CAP_CHECKPOINT_RESTORE);
+	if (!had) {
+		rc = set_restore_cap(true);
+		if (rc)
+			goto fail;
+	}
+	done = ((unsigned long)current->pid << 2) | CRCTL_ST_ACTIVE | (had ? 0 : CRCTL_ST_OURS);
+	WRITE_ONCE(*state, done);
+	pr_info_ratelimited("crctl: CAP_CHECKPOINT_RESTORE %s for pid %d (uid %u) for one restore\n",
+			    had ? "already held" : "granted", current->pid,
+			    from_kuid(&init_user_ns, current_uid()));
+	return 0;
+fail:
+	WRITE_ONCE(*state, 0UL);
+	return rc;
+}
+
+long crctl_restore_end(struct file *file)
+{
+	unsigned long *state = (unsigned long *)&file->private_data;
+	unsigned long s = READ_ONCE(*state);
+	int rc = 0;
+
+	if (s == 0UL || s == CRCTL_ST_BUSY || !(s & CRCTL_ST_ACTIVE))
+		return -EINVAL;  /* no grant held through this open */
+	if ((pid_t)(s >> 2) != current->pid)
+		return -EPERM;   /* only the thread that was granted may end it */
+	/* the open is spent: a second GRANT through it is EBUSY */
+	if (cmpxchg(state, s, s & ~(CRCTL_ST_ACTIVE | CRCTL_ST_OURS)) != s)
+		return -EBUSY;
+	if (s & CRCTL_ST_OURS)
+		rc = set_restore_cap(false);
+	return rc;
+}

@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef SLURM_CR_CRCTL_INTERNAL_H
+#define SLURM_CR_CRCTL_INTERNAL_H
+
+#include <linux/fs.h>
+#include "crctl.h"
+
+#define CRCTL_MOD_VERSION "0.1"
+
+extern bool allow_restore_grant;
+
+/* The one word of state each open /dev/crctl keeps (file->private_data): which task
+ * holds its grant.  0 = none yet; else the holder's pid << 2 | CRCTL_ST_* bits. */
+#define CRCTL_ST_ACTIVE 0x1UL   /* a grant is held (cleared by END: the open is spent) */
+#define CRCTL_ST_OURS   0x2UL   /* the module raised the capability (END lowers it) */
+#define CRCTL_ST_BUSY   (~0UL)  /* a GRANT is being checked right now */
+
+long crctl_restore_grant(struct file *file, const struct crctl_grant __user *arg);
+long crctl_restore_end(struct file *file);
+
+#endif

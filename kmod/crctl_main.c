@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: GPL-2.0
+/* /dev/crctl: the kernel side of slurm-cr's kmod backend (doc/kmod-design.md).
+ * A misc device anyone may open (mode 0666); each ioctl checks its caller itself. */
+#include <linux/module.h>
+#include <linux/miscdevice.h>
+#include <linux/uaccess.h>
+#include <linux/string.h>
+#include "crctl_internal.h"
+
+bool allow_restore_grant = true;
+module_param(allow_restore_grant, bool, 0644);
+MODULE_PARM_DESC(allow_restore_grant,
+		 "serve CRCTL_RESTORE_GRANT (CAP_CHECKPOINT_RESTORE for one restore of an own image)");
+
+static long crctl_version(void __user *arg)
+{
+	struct crctl_version v;
+
+	memset(&v, 0, sizeof(v)); /* no stack byte reaches user space */
+	v.abi = CRCTL_ABI;
+	v.size = sizeof(v);
+	v.features = allow_restore_grant ? CRCTL_F_RESTORE_GRANT : 0;
+	strscpy(v.module_version, CRCTL_MOD_VERSION, sizeof(v.module_version));
+	return copy_to_user(arg, &v, sizeof(v)) ? -EFAULT : 0;
+}
+
+static long crctl_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	switch (cmd) {
+	case CRCTL_VERSION:
+		return crctl_version((void __user *)arg);
+	case CRCTL_RESTORE_GRANT:
+		return crctl_restore_grant(file, (const struct crctl_grant __user *)arg);
+	case CRCTL_RESTORE_END:
+		if (arg)
+			return -EINVAL; /* takes no argument: a non-zero one is a caller's mistake */
+		return crctl_restore_end(file);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static int crctl_open(struct inode *inode, struct file *file)
+{
+	/* misc_open put the miscdevice there; this open's grant state starts empty */
+	file->private_data = NULL;
+	return 0;
+}
+
+static const struct file_operations crctl_fops = {
+	.owner = THIS_MODULE,
+	.open = crctl_open,
+	.unlocked_ioctl = crctl_ioctl,
+	.llseek = noop_llseek,
+};
+
+static struct miscdevice crctl_dev = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "crctl",
+	.fops = &crctl_fops,
+	.mode = 0666, /* open to all: no operation trusts the opener (design, section 2) */
+};
+
+static int __init crctl_init(void)
+{
+	int rc = misc_register(&crctl_dev);
+
+	if (rc) {
+		pr_err("crctl: cannot register /dev/crctl: %d\n", rc);
+		return rc;
+	}
+	pr_info("crctl: slurm-cr kmod %s, abi %d, /dev/crctl ready (restore grant %s)\n",
+		CRCTL_MOD_VERSION, CRCTL_ABI, allow_restore_grant ? "on" : "off");
+	return 0;
+}
+
+static void __exit crctl_exit(void)
+{
+	misc_deregister(&crctl_dev);
+	pr_info("crctl: unloaded\n");
+}
+
+module_init(crctl_init);
+module_exit(crctl_exit);
+MODULE_LICENSE("GPL");
+MODULE_AUTHOR("slurm-cr");
+MODULE_DESCRIPTION("slurm-cr checkpoint/restart control device (/dev/crctl)");
+MODULE_VERSION(CRCTL_MOD_VERSION);
