@@ -1,0 +1,309 @@
+/* Runs inside the qemu guest (tests/kmod/boot.sh), as root, after insmod crctl.ko:
+ * exercises /dev/crctl's ioctls, as root and as uid 1000, and prints one
+ * "KMOD-TEST: PASS|FAIL name" line per check and a closing RESULT line that the host
+ * parses.  Static, no dependency but libc. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <grp.h>
+
+#include "../../kmod/crctl.h"
+
+#ifndef CAP_CHECKPOINT_RESTORE
+#define CAP_CHECKPOINT_RESTORE 40
+#endif
+#define USER_UID 1000
+
+static int passed, failed;
+
+static void check(const char *name, int ok, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void check(const char *name, int ok, const char *fmt, ...)
+{
+    char why[200] = "";
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof why, fmt, ap);
+    va_end(ap);
+    printf("KMOD-TEST: %s %s%s%s\n", ok ? "PASS" : "FAIL", name, why[0] ? " - " : "", why);
+    fflush(stdout);
+    ok ? passed++ : failed++;
+}
+
+/* ioctl's result as "0" or the errno's name, for the checks and the messages */
+static int xioctl(int fd, unsigned long cmd, void *arg)
+{
+    return ioctl(fd, cmd, arg) < 0 ? errno : 0;
+}
+
+static void expect_errno(const char *name, int got, int want)
+{
+    check(name, got == want, "got %s (%d), want %s (%d)", got ? strerrorname_np(got) : "0", got,
+          want ? strerrorname_np(want) : "0", want);
+}
+
+/* which sets of the calling thread hold CAP_CHECKPOINT_RESTORE: bit 0 effective,
+ * 1 permitted, 2 inheritable */
+static int restore_cap(void)
+{
+    struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+    struct __user_cap_data_struct d[2];
+    if (syscall(SYS_capget, &h, d) < 0)
+        return -1;
+    uint32_t bit = 1u << (CAP_CHECKPOINT_RESTORE - 32);
+    return (d[1].effective & bit ? 1 : 0) | (d[1].permitted & bit ? 2 : 0) | (d[1].inheritable & bit ? 4 : 0);
+}
+
+/* fork with exactly pid `want` (clone3 set_tid): the child exits at once.  Returns 0
+ * when the child had that pid, else the errno. */
+static int fork_with_pid(pid_t want)
+{
+    struct clone_args ca;
+    memset(&ca, 0, sizeof ca);
+    ca.exit_signal = SIGCHLD;
+    ca.set_tid = (uint64_t)(uintptr_t)&want;
+    ca.set_tid_size = 1;
+    long r = syscall(SYS_clone3, &ca, sizeof ca);
+    if (r < 0)
+        return errno;
+    if (r == 0)
+        _exit(getpid() == want ? 0 : 1);
+    int st;
+    waitpid((pid_t)r, &st, 0);
+    return r == want && WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : EPROTO;
+}
+
+static pid_t free_pid(void)
+{
+    for (pid_t p = getpid() + 200; p < 30000; p++)
+        if (kill(p, 0) < 0 && errno == ESRCH)
+            return p;
+    return -1;
+}
+
+static int make_file(const char *path, const char *contents, mode_t mode)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0 || write(fd, contents, strlen(contents)) < 0 || fchmod(fd, mode) < 0)
+        return -1;
+    return close(fd);
+}
+
+static int grant(int dev, int image_fd, uint32_t flags, uint64_t reserved)
+{
+    struct crctl_grant g = { .image_fd = image_fd, .flags = flags, .reserved = { 0, reserved } };
+    return xioctl(dev, CRCTL_RESTORE_GRANT, &g);
+}
+
+static const char image[] = CRCTL_CTX_MAGIC "and the rest of a context file";
+
+/* The normal user's part: every refusal of the grant, then one grant and its use. */
+static void as_user(void)
+{
+    int dev = open(CRCTL_DEVICE, O_RDWR);
+    check("user-open", dev >= 0, "open %s as uid %d: %s", CRCTL_DEVICE, getuid(), strerror(errno));
+    if (dev < 0)
+        return;
+    check("user-no-cap-before", restore_cap() == 0, "cap sets %d", restore_cap());
+    pid_t want = free_pid();
+    expect_errno("user-set_tid-refused-without-grant", fork_with_pid(want), EPERM);
+
+    make_file("/tmp/u/own.img", image, 0600);
+    make_file("/tmp/u/open.img", image, 0622);
+    make_file("/tmp/u/notimage", "just a file, long enough to read sixteen bytes", 0600);
+    make_file("/tmp/u/short.img", "SLURMCR", 0600);
+    int own = open("/tmp/u/own.img", O_RDONLY);
+    int own_wronly = open("/tmp/u/own.img", O_WRONLY);
+    int others = open("/tmp/root.img", O_RDONLY);
+    int groupw = open("/tmp/u/open.img", O_RDONLY);
+    int notimage = open("/tmp/u/notimage", O_RDONLY);
+    int shortf = open("/tmp/u/short.img", O_RDONLY);
+    int dir = open("/tmp/u", O_RDONLY | O_DIRECTORY);
+    int opath = open("/tmp/u/own.img", O_PATH);
+
+    expect_errno("grant-unknown-flag", grant(dev, own, 1, 0), EINVAL);
+    expect_errno("grant-reserved-nonzero", grant(dev, own, 0, 7), EINVAL);
+    expect_errno("grant-bad-pointer", xioctl(dev, CRCTL_RESTORE_GRANT, (void *)16), EFAULT);
+    expect_errno("grant-bad-fd", grant(dev, -1, 0, 0), EBADF);
+    expect_errno("grant-closed-fd", grant(dev, 999, 0, 0), EBADF);
+    expect_errno("grant-o_path-fd", grant(dev, opath, 0, 0), EBADF);
+    expect_errno("grant-write-only-fd", grant(dev, own_wronly, 0, 0), EBADF);
+    expect_errno("grant-image-of-root", grant(dev, others, 0, 0), EPERM);
+    expect_errno("grant-image-group-writable", grant(dev, groupw, 0, 0), EPERM);
+    expect_errno("grant-not-an-image", grant(dev, notimage, 0, 0), ENOEXEC);
+    expect_errno("grant-short-file", grant(dev, shortf, 0, 0), ENOEXEC);
+    expect_errno("grant-directory", grant(dev, dir, 0, 0), EINVAL);
+    expect_errno("end-without-grant", xioctl(dev, CRCTL_RESTORE_END, NULL), EINVAL);
+    check("user-no-cap-after-refusals", restore_cap() == 0, "cap sets %d", restore_cap());
+
+    expect_errno("grant-own-image", grant(dev, own, 0, 0), 0);
+    check("grant-gives-effective-permitted-only", restore_cap() == 3, "cap sets %d (want 3)",
+          restore_cap());
+    check("grant-makes-nondumpable", prctl(PR_GET_DUMPABLE) == 0, "dumpable %d",
+          prctl(PR_GET_DUMPABLE));
+    expect_errno("grant-twice-same-open", grant(dev, own, 0, 0), EBUSY);
+    want = free_pid();
+    int r = fork_with_pid(want);
+    check("user-exact-pid-with-grant", r == 0, "clone3 set_tid=%d: %s", want, r ? strerror(r) : "ok");
+    expect_errno("user-taken-pid-with-grant", fork_with_pid(1), EEXIST);
+
+    /* an exec drops it: not inheritable, not ambient */
+    pid_t c = fork();
+    if (c == 0) {
+        execl("/proc/self/exe", "crctl_test", "capcheck", (char *)NULL);
+        _exit(99);
+    }
+    int st;
+    waitpid(c, &st, 0);
+    check("grant-dropped-by-exec", WIFEXITED(st) && WEXITSTATUS(st) == 0, "child after exec: status %#x",
+          st);
+
+    /* END only from the thread that was granted */
+    c = fork();
+    if (c == 0)
+        _exit(xioctl(dev, CRCTL_RESTORE_END, NULL));
+    waitpid(c, &st, 0);
+    expect_errno("end-from-other-task", WIFEXITED(st) ? WEXITSTATUS(st) : -1, EPERM);
+    expect_errno("end-with-argument", xioctl(dev, CRCTL_RESTORE_END, (void *)1), EINVAL);
+    expect_errno("end", xioctl(dev, CRCTL_RESTORE_END, NULL), 0);
+    check("end-removes-cap", restore_cap() == 0, "cap sets %d", restore_cap());
+    expect_errno("user-set_tid-refused-after-end", fork_with_pid(free_pid()), EPERM);
+    expect_errno("end-twice", xioctl(dev, CRCTL_RESTORE_END, NULL), EINVAL);
+    expect_errno("grant-after-end-same-open", grant(dev, own, 0, 0), EBUSY);
+
+    /* a new open is a new grant */
+    int dev2 = open(CRCTL_DEVICE, O_RDWR);
+    expect_errno("grant-new-open", grant(dev2, own, 0, 0), 0);
+    expect_errno("end-new-open", xioctl(dev2, CRCTL_RESTORE_END, NULL), 0);
+    close(dev2);
+    close(dev);
+}
+
+/* the module's reply must not carry stale bytes (we filled the struct with 0xff) */
+static int zeroed(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i])
+            return 0;
+    return 1;
+}
+
+static int set_param(const char *v)
+{
+    int fd = open("/sys/module/crctl/parameters/allow_restore_grant", O_WRONLY);
+    if (fd < 0)
+        return -1;
+    int r = write(fd, v, 1) == 1 ? 0 : -1;
+    close(fd);
+    return r;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && !strcmp(argv[1], "capcheck"))
+        return restore_cap() == 0 ? 0 : 1;
+
+    struct stat st = { 0 };
+    check("device-node", stat(CRCTL_DEVICE, &st) == 0 && S_ISCHR(st.st_mode) &&
+                             (st.st_mode & 0777) == 0666,
+          "mode %o", (unsigned)st.st_mode);
+    int dev = open(CRCTL_DEVICE, O_RDWR);
+    check("open", dev >= 0, "%s", dev < 0 ? strerror(errno) : "");
+    if (dev < 0)
+        goto out;
+
+    struct crctl_version v;
+    memset(&v, 0xff, sizeof v);
+    int r = xioctl(dev, CRCTL_VERSION, &v);
+    check("version", r == 0 && v.abi == CRCTL_ABI && v.size == sizeof v &&
+                         v.features == CRCTL_F_RESTORE_GRANT &&
+                         !strcmp(v.module_version, "0.1") &&
+                         zeroed(v.module_version + 4, sizeof v.module_version - 4),
+          "rc %d abi %u size %u features %#llx version %.32s", r, v.abi, v.size,
+          (unsigned long long)v.features, v.module_version);
+    expect_errno("version-bad-pointer", xioctl(dev, CRCTL_VERSION, NULL), EFAULT);
+    expect_errno("unknown-ioctl", xioctl(dev, _IO(CRCTL_IOC_TYPE, 99), NULL), ENOTTY);
+    expect_errno("other-type-ioctl", xioctl(dev, _IOR('T', 1, int), &r), ENOTTY);
+
+    /* root already holds the capability: the grant leaves it, END does not take it */
+    make_file("/tmp/root.img", image, 0644);
+    int rimg = open("/tmp/root.img", O_RDONLY);
+    expect_errno("root-grant", grant(dev, rimg, 0, 0), 0);
+    expect_errno("root-end", xioctl(dev, CRCTL_RESTORE_END, NULL), 0);
+    check("root-keeps-its-cap", restore_cap() == 3 || restore_cap() == 7, "cap sets %d", restore_cap());
+    close(rimg);
+
+    /* the admin's switch */
+    mkdir("/tmp/u", 0700);
+    chown("/tmp/u", USER_UID, USER_UID);
+    if (set_param("0") == 0) {
+        memset(&v, 0, sizeof v);
+        xioctl(dev, CRCTL_VERSION, &v);
+        check("param-off-features", v.features == 0, "features %#llx", (unsigned long long)v.features);
+        make_file("/tmp/u/off.img", image, 0600);
+        chown("/tmp/u/off.img", USER_UID, USER_UID);
+        pid_t c = fork();
+        if (c == 0) {
+            if (setgroups(0, NULL) || setresgid(USER_UID, USER_UID, USER_UID) ||
+                setresuid(USER_UID, USER_UID, USER_UID))
+                _exit(98);
+            int d = open(CRCTL_DEVICE, O_RDWR), f = open("/tmp/u/off.img", O_RDONLY);
+            _exit(grant(d, f, 0, 0));
+        }
+        int s;
+        waitpid(c, &s, 0);
+        expect_errno("param-off-grant-refused", WIFEXITED(s) ? WEXITSTATUS(s) : -1, EPERM);
+        set_param("1");
+    } else {
+        check("param-off", 0, "cannot write the module parameter: %s", strerror(errno));
+    }
+
+    /* a setuid-style caller (saved uid differs) is refused */
+    pid_t c = fork();
+    if (c == 0) {
+        if (setgroups(0, NULL) || setresgid(USER_UID, USER_UID, USER_UID) ||
+            setresuid(USER_UID, USER_UID, 0))
+            _exit(98);
+        int d = open(CRCTL_DEVICE, O_RDWR), f = open("/tmp/u/off.img", O_RDONLY);
+        _exit(grant(d, f, 0, 0));
+    }
+    int s;
+    waitpid(c, &s, 0);
+    expect_errno("grant-unsettled-creds", WIFEXITED(s) ? WEXITSTATUS(s) : -1, EPERM);
+
+    /* the normal user */
+    c = fork();
+    if (c == 0) {
+        if (setgroups(0, NULL) || setresgid(USER_UID, USER_UID, USER_UID) ||
+            setresuid(USER_UID, USER_UID, USER_UID)) {
+            check("become-user", 0, "%s", strerror(errno));
+            _exit(1);
+        }
+        umask(022);
+        as_user();
+        printf("KMOD-COUNTS: %d %d\n", passed, failed);
+        fflush(stdout);
+        _exit(0);
+    }
+    fflush(stdout);
+    waitpid(c, &s, 0);
+    check("user-part-ran", WIFEXITED(s) && WEXITSTATUS(s) == 0, "status %#x", s);
+    close(dev);
+out:
+    printf("KMOD-SUMMARY: root side %d passed, %d failed (the user side printed KMOD-COUNTS)\n", passed, failed);
+    return failed ? 1 : 0;
+}
