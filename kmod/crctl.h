@@ -15,7 +15,7 @@
 
 /* features */
 #define CRCTL_F_RESTORE_GRANT (1ULL << 0) /* CRCTL_RESTORE_GRANT/END are served */
-#define CRCTL_F_TASK_INFO     (1ULL << 1) /* designed, not built: never set yet */
+#define CRCTL_F_TASK_INFO     (1ULL << 1) /* CRCTL_TASK_INFO is served */
 
 struct crctl_version {
 	__u32 abi;             /* CRCTL_ABI */
@@ -32,9 +32,26 @@ struct crctl_grant {
 	__u64 reserved[2];     /* must be 0 */
 };
 
+/* What ptrace has no request for, of a thread the caller traces and that is in a
+ * ptrace stop (doc/kmod-design.md section 3, step 5).  Addresses are the thread's own. */
+struct crctl_task_info {
+	__s32 tid;             /* in: a thread, as the caller's pid namespace numbers it */
+	__u32 flags;           /* in: none defined, must be 0 */
+	__u64 clear_child_tid; /* out: set_tid_address / CLONE_CHILD_CLEARTID address */
+	__u64 rseq;            /* out: the registered struct rseq, 0 when none */
+	__u32 rseq_len;        /* out: its registered length */
+	__u32 rseq_sig;        /* out: its abort signature */
+	__u64 sas_ss_sp;       /* out: sigaltstack */
+	__u64 sas_ss_size;
+	__u32 sas_ss_flags;    /* out: SS_AUTODISARM as set; SS_DISABLE when no stack */
+	__u32 pad;             /* in: 0 */
+	__u64 reserved[4];     /* in: 0; out: 0 */
+};
+
 #define CRCTL_VERSION       _IOR(CRCTL_IOC_TYPE, 1, struct crctl_version)
 #define CRCTL_RESTORE_GRANT _IOW(CRCTL_IOC_TYPE, 2, struct crctl_grant)
 #define CRCTL_RESTORE_END   _IO(CRCTL_IOC_TYPE, 3)
+#define CRCTL_TASK_INFO     _IOWR(CRCTL_IOC_TYPE, 4, struct crctl_task_info)
 
 /* The context file's magic (libcr/context_format.h CTX_MAGIC), checked by the grant */
 #define CRCTL_CTX_MAGIC "SLURMCR-CONTEXT\n"

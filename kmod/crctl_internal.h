@@ -17,5 +17,6 @@ extern bool allow_restore_grant;
 
 long crctl_restore_grant(struct file *file, const struct crctl_grant __user *arg);
 long crctl_restore_end(struct file *file);
+long crctl_task_info(struct crctl_task_info __user *arg);
 
 #endif

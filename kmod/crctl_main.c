@@ -19,7 +19,7 @@ static long crctl_version(void __user *arg)
 	memset(&v, 0, sizeof(v)); /* no stack byte reaches user space */
 	v.abi = CRCTL_ABI;
 	v.size = sizeof(v);
-	v.features = allow_restore_grant ? CRCTL_F_RESTORE_GRANT : 0;
+	v.features = CRCTL_F_TASK_INFO | (allow_restore_grant ? CRCTL_F_RESTORE_GRANT : 0);
 	strscpy(v.module_version, CRCTL_MOD_VERSION, sizeof(v.module_version));
 	return copy_to_user(arg, &v, sizeof(v)) ? -EFAULT : 0;
 }
@@ -35,6 +35,8 @@ static long crctl_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		if (arg)
 			return -EINVAL; /* takes no argument: a non-zero one is a caller's mistake */
 		return crctl_restore_end(file);
+	case CRCTL_TASK_INFO:
+		return crctl_task_info((struct crctl_task_info __user *)arg);
 	default:
 		return -ENOTTY;
 	}

@@ -15,6 +15,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/rseq.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -109,6 +111,111 @@ static int grant(int dev, int image_fd, uint32_t flags, uint64_t reserved)
     return xioctl(dev, CRCTL_RESTORE_GRANT, &g);
 }
 
+/* the module's reply must not carry stale bytes (we filled the struct with 0xff) */
+static int zeroed(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i])
+            return 0;
+    return 1;
+}
+
+/* What a tracee knows of itself, to compare with CRCTL_TASK_INFO's answer */
+struct self_info {
+    uint64_t ctid, rseq, sas_sp, sas_size;
+};
+
+/* "tracee FD": an exec'd child (so that it is dumpable whoever we are) that sets a
+ * sigaltstack, writes what it knows of itself to FD and waits to be killed. */
+static int tracee(int fd)
+{
+    static char altstack[65536];
+    stack_t ss = { .ss_sp = altstack, .ss_size = sizeof altstack, .ss_flags = 0 };
+    struct self_info e = { 0 };
+    int *ctid = NULL;
+    if (sigaltstack(&ss, NULL) < 0 || prctl(PR_GET_TID_ADDRESS, &ctid) < 0)
+        return 1;
+    e.ctid = (uint64_t)(uintptr_t)ctid;
+    e.rseq = __rseq_size ? (uint64_t)(uintptr_t)((char *)__builtin_thread_pointer() + __rseq_offset) : 0;
+    e.sas_sp = (uint64_t)(uintptr_t)altstack;
+    e.sas_size = sizeof altstack;
+    if (write(fd, &e, sizeof e) != sizeof e)
+        return 1;
+    for (;;)
+        pause();
+}
+
+static int task_info(int dev, pid_t tid, struct crctl_task_info *t)
+{
+    memset(t, 0, sizeof *t);
+    t->tid = tid;
+    return xioctl(dev, CRCTL_TASK_INFO, t);
+}
+
+/* CRCTL_TASK_INFO: refused unless we trace the thread and it is stopped; then exactly
+ * what the thread knows of itself. `who` prefixes the check names. */
+static void task_info_checks(int dev, const char *who)
+{
+    char n[80];
+#define N(x) (snprintf(n, sizeof n, "%s-%s", who, x), n)
+    int p[2];
+    if (pipe(p) < 0)
+        return;
+    pid_t c = fork();
+    if (c == 0) {
+        char fd[16];
+        snprintf(fd, sizeof fd, "%d", p[1]);
+        execl("/proc/self/exe", "crctl_test", "tracee", fd, (char *)NULL);
+        _exit(99);
+    }
+    close(p[1]);
+    struct self_info e;
+    if (read(p[0], &e, sizeof e) != sizeof e) {
+        check(N("tracee-started"), 0, "the tracee did not start");
+        return;
+    }
+    close(p[0]);
+    struct crctl_task_info t;
+    expect_errno(N("task-info-not-traced"), task_info(dev, c, &t), EPERM);
+    check(N("ptrace-seize"), ptrace(PTRACE_SEIZE, c, 0, 0) == 0, "%s", strerror(errno));
+    expect_errno(N("task-info-traced-running"), task_info(dev, c, &t), EBUSY);
+    int st = 0;
+    check(N("ptrace-interrupt"), ptrace(PTRACE_INTERRUPT, c, 0, 0) == 0 &&
+                                     waitpid(c, &st, __WALL) == c && WIFSTOPPED(st),
+          "status %#x", st);
+    int r = task_info(dev, c, &t);
+    check(N("task-info"), r == 0 && t.tid == c && t.clear_child_tid == e.ctid && t.rseq == e.rseq &&
+                              (e.rseq == 0 || (t.rseq_len >= 32 && t.rseq_sig == 0x53053053)) &&
+                              t.sas_ss_sp == e.sas_sp && t.sas_ss_size == e.sas_size &&
+                              t.sas_ss_flags == 0 && t.pad == 0 &&
+                              zeroed((const char *)t.reserved, sizeof t.reserved),
+          "rc %d ctid %#llx/%#llx rseq %#llx/%#llx len %u sig %#x sas %#llx/%#llx size %llu flags %u", r,
+          (unsigned long long)t.clear_child_tid, (unsigned long long)e.ctid,
+          (unsigned long long)t.rseq, (unsigned long long)e.rseq, t.rseq_len, t.rseq_sig,
+          (unsigned long long)t.sas_ss_sp, (unsigned long long)e.sas_sp,
+          (unsigned long long)t.sas_ss_size, t.sas_ss_flags);
+    memset(&t, 0, sizeof t);
+    t.tid = c;
+    t.flags = 1;
+    expect_errno(N("task-info-flags"), xioctl(dev, CRCTL_TASK_INFO, &t), EINVAL);
+    t.flags = 0;
+    t.reserved[3] = 1;
+    expect_errno(N("task-info-reserved"), xioctl(dev, CRCTL_TASK_INFO, &t), EINVAL);
+    expect_errno(N("task-info-tid-0"), task_info(dev, 0, &t), EINVAL);
+    expect_errno(N("task-info-no-such-tid"), task_info(dev, free_pid(), &t), ESRCH);
+    expect_errno(N("task-info-bad-pointer"), xioctl(dev, CRCTL_TASK_INFO, (void *)8), EFAULT);
+    /* a process of ours that is not the tracer gets nothing */
+    pid_t o = fork();
+    if (o == 0)
+        _exit(task_info(dev, c, &t));
+    int os;
+    waitpid(o, &os, 0);
+    expect_errno(N("task-info-not-the-tracer"), WIFEXITED(os) ? WEXITSTATUS(os) : -1, EPERM);
+    kill(c, SIGKILL);
+    waitpid(c, &st, __WALL);
+#undef N
+}
+
 static const char image[] = CRCTL_CTX_MAGIC "and the rest of a context file";
 
 /* The normal user's part: every refusal of the grant, then one grant and its use. */
@@ -119,6 +226,11 @@ static void as_user(void)
     if (dev < 0)
         return;
     check("user-no-cap-before", restore_cap() == 0, "cap sets %d", restore_cap());
+    task_info_checks(dev, "user");
+    struct crctl_task_info t;
+    expect_errno("user-task-info-of-root-process", task_info(dev, 1, &t), EPERM);
+    check("user-dumpable-before-grant", prctl(PR_GET_DUMPABLE) == 1, "dumpable %d",
+          prctl(PR_GET_DUMPABLE));
     pid_t want = free_pid();
     expect_errno("user-set_tid-refused-without-grant", fork_with_pid(want), EPERM);
 
@@ -193,15 +305,6 @@ static void as_user(void)
     close(dev);
 }
 
-/* the module's reply must not carry stale bytes (we filled the struct with 0xff) */
-static int zeroed(const char *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (p[i])
-            return 0;
-    return 1;
-}
-
 static int set_param(const char *v)
 {
     int fd = open("/sys/module/crctl/parameters/allow_restore_grant", O_WRONLY);
@@ -216,6 +319,8 @@ int main(int argc, char **argv)
 {
     if (argc > 1 && !strcmp(argv[1], "capcheck"))
         return restore_cap() == 0 ? 0 : 1;
+    if (argc > 2 && !strcmp(argv[1], "tracee"))
+        return tracee(atoi(argv[2]));
 
     struct stat st = { 0 };
     check("device-node", stat(CRCTL_DEVICE, &st) == 0 && S_ISCHR(st.st_mode) &&
@@ -230,7 +335,7 @@ int main(int argc, char **argv)
     memset(&v, 0xff, sizeof v);
     int r = xioctl(dev, CRCTL_VERSION, &v);
     check("version", r == 0 && v.abi == CRCTL_ABI && v.size == sizeof v &&
-                         v.features == CRCTL_F_RESTORE_GRANT &&
+                         v.features == (CRCTL_F_RESTORE_GRANT | CRCTL_F_TASK_INFO) &&
                          !strcmp(v.module_version, "0.1") &&
                          zeroed(v.module_version + 4, sizeof v.module_version - 4),
           "rc %d abi %u size %u features %#llx version %.32s", r, v.abi, v.size,
@@ -238,6 +343,7 @@ int main(int argc, char **argv)
     expect_errno("version-bad-pointer", xioctl(dev, CRCTL_VERSION, NULL), EFAULT);
     expect_errno("unknown-ioctl", xioctl(dev, _IO(CRCTL_IOC_TYPE, 99), NULL), ENOTTY);
     expect_errno("other-type-ioctl", xioctl(dev, _IOR('T', 1, int), &r), ENOTTY);
+    task_info_checks(dev, "root");
 
     /* root already holds the capability: the grant leaves it, END does not take it */
     make_file("/tmp/root.img", image, 0644);
@@ -253,7 +359,7 @@ int main(int argc, char **argv)
     if (set_param("0") == 0) {
         memset(&v, 0, sizeof v);
         xioctl(dev, CRCTL_VERSION, &v);
-        check("param-off-features", v.features == 0, "features %#llx", (unsigned long long)v.features);
+        check("param-off-features", v.features == CRCTL_F_TASK_INFO, "features %#llx", (unsigned long long)v.features);
         make_file("/tmp/u/off.img", image, 0600);
         chown("/tmp/u/off.img", USER_UID, USER_UID);
         pid_t c = fork();
@@ -294,6 +400,8 @@ int main(int argc, char **argv)
             _exit(1);
         }
         umask(022);
+        prctl(PR_SET_DUMPABLE, 1, 0, 0, 0); /* setuid made us non-dumpable; a user's own
+                                                process is dumpable */
         as_user();
         printf("KMOD-COUNTS: %d %d\n", passed, failed);
         fflush(stdout);
