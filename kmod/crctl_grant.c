@@ -58,8 +58,12 @@ out:
 	return rc;
 }
 
-/* Raise (or lower) CAP_CHECKPOINT_RESTORE in the calling thread's permitted and
- * effective sets only: never inheritable or ambient, so an execve drops it. */
+/* Grant: CAP_CHECKPOINT_RESTORE in the calling thread's permitted and effective sets,
+ * and out of its bounding, inheritable and ambient sets.  Without it in the bounding
+ * set the thread cannot make it inheritable (capset) hence not ambient, and no execve,
+ * not even of a file with capabilities or a setuid-root one, gives it back: the
+ * capability lives in this thread and what it forks, until END or an exec.
+ * End: the reverse, the bounding set as it was (check 4 saw it there). */
 static int set_restore_cap(bool on)
 {
 	struct cred *c = prepare_creds();
@@ -69,10 +73,14 @@ static int set_restore_cap(bool on)
 	if (on) {
 		cap_raise(c->cap_permitted, CAP_CHECKPOINT_RESTORE);
 		cap_raise(c->cap_effective, CAP_CHECKPOINT_RESTORE);
+		cap_lower(c->cap_bset, CAP_CHECKPOINT_RESTORE);
 	} else {
 		cap_lower(c->cap_permitted, CAP_CHECKPOINT_RESTORE);
 		cap_lower(c->cap_effective, CAP_CHECKPOINT_RESTORE);
+		cap_raise(c->cap_bset, CAP_CHECKPOINT_RESTORE);
 	}
+	cap_lower(c->cap_inheritable, CAP_CHECKPOINT_RESTORE);
+	cap_lower(c->cap_ambient, CAP_CHECKPOINT_RESTORE);
 	return commit_creds(c);
 }
 
@@ -92,26 +100,29 @@ long crctl_restore_grant(struct file *file, const struct crctl_grant __user *arg
 		return -EINVAL;
 	if (!allow_restore_grant)
 		return -EPERM; /* the admin turned the grant off (module parameter) */
-	/* check 2 */
-	if (current_user_ns() != &init_user_ns)
-		return -EPERM;
-	/* check 3 */
-	if (!creds_settled(cur))
-		return -EPERM;
-	/* check 4: the admin's bounding set wins */
-	if (!cap_raised(cur->cap_bset, CAP_CHECKPOINT_RESTORE))
-		return -EPERM;
-	/* check 7, claimed before the slow checks so two threads cannot both pass */
+	/* check 7 first, so that a second grant through this open says EBUSY (not the
+	 * EPERM of check 4: the first grant took the capability out of the bounding
+	 * set), and claimed at once so that two threads cannot both pass */
 	if (cmpxchg(state, 0UL, CRCTL_ST_BUSY) != 0UL)
 		return -EBUSY;
+	rc = -EPERM;
+	/* check 2 */
+	if (current_user_ns() != &init_user_ns)
+		goto fail;
+	/* check 3 */
+	if (!creds_settled(cur))
+		goto fail;
+	/* check 4: the admin's bounding set wins; so does a grant this thread already
+	 * holds through another open (it took the capability out of the bounding set) */
+	if (!cap_raised(cur->cap_bset, CAP_CHECKPOINT_RESTORE))
+		goto fail;
 	/* checks 5 and 6 */
 	rc = check_image(g.image_fd);
 	if (rc)
 		goto fail;
-	/* check 8: a capability the caller already has is left alone, and END will not
-	 * take it away */
-	had = cap_raised(current_cred()->cap_effective, CAP_CHECKPOINT_RESTORE) &&
-	      cap_raised(current_cred()->cap_permitted, CAP_CHECKPOINT_RESTORE);
+	/* check 8: a capability the caller already holds (root, or given by the admin)
+	 * is left alone, and END will not take it away */
+	had = cap_raised(current_cred()->cap_permitted, CAP_CHECKPOINT_RESTORE);
 	if (!had) {
 		rc = set_restore_cap(true);
 		if (rc)

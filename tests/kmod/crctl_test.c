@@ -70,6 +70,22 @@ static int restore_cap(void)
     return (d[1].effective & bit ? 1 : 0) | (d[1].permitted & bit ? 2 : 0) | (d[1].inheritable & bit ? 4 : 0);
 }
 
+/* make CAP_CHECKPOINT_RESTORE inheritable (capset): 0 or the errno */
+static int make_inheritable(void)
+{
+    struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+    struct __user_cap_data_struct d[2];
+    if (syscall(SYS_capget, &h, d) < 0)
+        return errno;
+    d[1].inheritable |= 1u << (CAP_CHECKPOINT_RESTORE - 32);
+    return syscall(SYS_capset, &h, d) < 0 ? errno : 0;
+}
+
+static int in_bset(void)
+{
+    return prctl(PR_CAPBSET_READ, CAP_CHECKPOINT_RESTORE, 0, 0, 0);
+}
+
 /* fork with exactly pid `want` (clone3 set_tid): the child exits at once.  Returns 0
  * when the child had that pid, else the errno. */
 static int fork_with_pid(pid_t want)
@@ -225,7 +241,8 @@ static void as_user(void)
     check("user-open", dev >= 0, "open %s as uid %d: %s", CRCTL_DEVICE, getuid(), strerror(errno));
     if (dev < 0)
         return;
-    check("user-no-cap-before", restore_cap() == 0, "cap sets %d", restore_cap());
+    check("user-no-cap-before", restore_cap() == 0 && in_bset() == 1, "cap sets %d, bounding %d",
+          restore_cap(), in_bset());
     task_info_checks(dev, "user");
     struct crctl_task_info t;
     expect_errno("user-task-info-of-root-process", task_info(dev, 1, &t), EPERM);
@@ -268,6 +285,16 @@ static void as_user(void)
     check("grant-makes-nondumpable", prctl(PR_GET_DUMPABLE) == 0, "dumpable %d",
           prctl(PR_GET_DUMPABLE));
     expect_errno("grant-twice-same-open", grant(dev, own, 0, 0), EBUSY);
+    /* it cannot be made to outlive an exec: out of the bounding set, so neither
+     * inheritable nor ambient */
+    check("grant-out-of-bounding-set", in_bset() == 0, "PR_CAPBSET_READ %d", in_bset());
+    expect_errno("grant-not-inheritable", make_inheritable(), EPERM);
+    int dev3 = open(CRCTL_DEVICE, O_RDWR);
+    expect_errno("grant-while-holding-one-other-open", grant(dev3, own, 0, 0), EPERM);
+    close(dev3);
+    expect_errno("grant-not-ambient",
+                 prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_CHECKPOINT_RESTORE, 0, 0) < 0 ? errno : 0,
+                 EPERM);
     want = free_pid();
     int r = fork_with_pid(want);
     check("user-exact-pid-with-grant", r == 0, "clone3 set_tid=%d: %s", want, r ? strerror(r) : "ok");
@@ -293,6 +320,7 @@ static void as_user(void)
     expect_errno("end-with-argument", xioctl(dev, CRCTL_RESTORE_END, (void *)1), EINVAL);
     expect_errno("end", xioctl(dev, CRCTL_RESTORE_END, NULL), 0);
     check("end-removes-cap", restore_cap() == 0, "cap sets %d", restore_cap());
+    check("end-restores-bounding-set", in_bset() == 1, "PR_CAPBSET_READ %d", in_bset());
     expect_errno("user-set_tid-refused-after-end", fork_with_pid(free_pid()), EPERM);
     expect_errno("end-twice", xioctl(dev, CRCTL_RESTORE_END, NULL), EINVAL);
     expect_errno("grant-after-end-same-open", grant(dev, own, 0, 0), EBUSY);
@@ -350,7 +378,8 @@ int main(int argc, char **argv)
     int rimg = open("/tmp/root.img", O_RDONLY);
     expect_errno("root-grant", grant(dev, rimg, 0, 0), 0);
     expect_errno("root-end", xioctl(dev, CRCTL_RESTORE_END, NULL), 0);
-    check("root-keeps-its-cap", restore_cap() == 3 || restore_cap() == 7, "cap sets %d", restore_cap());
+    check("root-keeps-its-cap", (restore_cap() == 3 || restore_cap() == 7) && in_bset() == 1,
+          "cap sets %d, bounding %d", restore_cap(), in_bset());
     close(rimg);
 
     /* the admin's switch */
