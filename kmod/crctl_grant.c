@@ -16,7 +16,7 @@
 #include <linux/user_namespace.h>
 #include "crctl_internal.h"
 
-/* Check 3: a caller in the middle of an identity change (a setuid program, or one
+/* Check 4: a caller in the middle of an identity change (a setuid program, or one
  * that kept a saved uid) is not asking for itself alone. */
 static bool creds_settled(const struct cred *c)
 {
@@ -24,7 +24,8 @@ static bool creds_settled(const struct cred *c)
 	       gid_eq(c->gid, c->egid) && gid_eq(c->gid, c->sgid) && gid_eq(c->gid, c->fsgid);
 }
 
-/* Checks 5 and 6: the fd is the caller's own context file. */
+/* Checks 6 and 7: the fd is the caller's own context file (a guard against mistakes,
+ * not a boundary: anyone can write the magic into a file of their own). */
 static int check_image(int fd)
 {
 	char magic[CRCTL_CTX_MAGIC_LEN];
@@ -63,7 +64,7 @@ out:
  * set the thread cannot make it inheritable (capset) hence not ambient, and no execve,
  * not even of a file with capabilities or a setuid-root one, gives it back: the
  * capability lives in this thread and what it forks, until END or an exec.
- * End: the reverse, the bounding set as it was (check 4 saw it there). */
+ * End: the reverse, the bounding set as it was (check 5 saw it there). */
 static int set_restore_cap(bool on)
 {
 	struct cred *c = prepare_creds();
@@ -100,23 +101,23 @@ long crctl_restore_grant(struct file *file, const struct crctl_grant __user *arg
 		return -EINVAL;
 	if (!allow_restore_grant)
 		return -EPERM; /* the admin turned the grant off (module parameter) */
-	/* check 7 first, so that a second grant through this open says EBUSY (not the
-	 * EPERM of check 4: the first grant took the capability out of the bounding
-	 * set), and claimed at once so that two threads cannot both pass */
+	/* check 2, before the others, so that a second grant through this open says
+	 * EBUSY (not the EPERM of check 5: the first grant took the capability out of
+	 * the bounding set), and claimed at once so that two threads cannot both pass */
 	if (cmpxchg(state, 0UL, CRCTL_ST_BUSY) != 0UL)
 		return -EBUSY;
 	rc = -EPERM;
-	/* check 2 */
+	/* check 3 */
 	if (current_user_ns() != &init_user_ns)
 		goto fail;
-	/* check 3 */
+	/* check 4 */
 	if (!creds_settled(cur))
 		goto fail;
-	/* check 4: the admin's bounding set wins; so does a grant this thread already
+	/* check 5: the admin's bounding set wins; so does a grant this thread already
 	 * holds through another open (it took the capability out of the bounding set) */
 	if (!cap_raised(cur->cap_bset, CAP_CHECKPOINT_RESTORE))
 		goto fail;
-	/* checks 5 and 6 */
+	/* checks 6 and 7 */
 	rc = check_image(g.image_fd);
 	if (rc)
 		goto fail;
