@@ -92,7 +92,7 @@ long crctl_restore_grant(struct file *file, const struct crctl_grant __user *arg
 	struct crctl_grant g;
 	unsigned long done;
 	bool had;
-	int rc;
+	int rc, gid;
 
 	if (copy_from_user(&g, arg, sizeof(g)))
 		return -EFAULT;
@@ -101,6 +101,9 @@ long crctl_restore_grant(struct file *file, const struct crctl_grant __user *arg
 		return -EINVAL;
 	if (!allow_restore_grant)
 		return -EPERM; /* the admin turned the grant off (module parameter) */
+	gid = READ_ONCE(restore_grant_gid);
+	if (gid >= 0 && !in_group_p(make_kgid(&init_user_ns, (gid_t)gid)))
+		return -EPERM; /* the admin keeps it for one group */
 	/* check 2, before the others, so that a second grant through this open says
 	 * EBUSY (not the EPERM of check 5: the first grant took the capability out of
 	 * the bounding set), and claimed at once so that two threads cannot both pass */

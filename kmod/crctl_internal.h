@@ -8,6 +8,7 @@
 #define CRCTL_MOD_VERSION "0.1"
 
 extern bool allow_restore_grant;
+extern int restore_grant_gid;
 
 /* The one word of state each open /dev/crctl keeps (file->private_data): which task
  * holds its grant.  0 = none yet; else the holder's pid << 2 | CRCTL_ST_* bits. */

@@ -12,6 +12,11 @@ module_param(allow_restore_grant, bool, 0644);
 MODULE_PARM_DESC(allow_restore_grant,
 		 "serve CRCTL_RESTORE_GRANT (CAP_CHECKPOINT_RESTORE for one restore of an own image)");
 
+int restore_grant_gid = -1;
+module_param(restore_grant_gid, int, 0644);
+MODULE_PARM_DESC(restore_grant_gid,
+		 "serve CRCTL_RESTORE_GRANT only to members of this group (-1: every user)");
+
 static long crctl_version(void __user *arg)
 {
 	struct crctl_version v;

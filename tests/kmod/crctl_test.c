@@ -333,14 +333,39 @@ static void as_user(void)
     close(dev);
 }
 
-static int set_param(const char *v)
+static int set_param_of(const char *name, const char *v)
 {
-    int fd = open("/sys/module/crctl/parameters/allow_restore_grant", O_WRONLY);
+    char path[128];
+    snprintf(path, sizeof path, "/sys/module/crctl/parameters/%s", name);
+    int fd = open(path, O_WRONLY);
     if (fd < 0)
         return -1;
-    int r = write(fd, v, 1) == 1 ? 0 : -1;
+    int r = write(fd, v, strlen(v)) == (ssize_t)strlen(v) ? 0 : -1;
     close(fd);
     return r;
+}
+
+static int set_param(const char *v)
+{
+    return set_param_of("allow_restore_grant", v);
+}
+
+/* uid 1000 asks for a grant with its image (or supplementary group `group` when >= 0):
+ * 0 or the errno */
+static int user_grant(const char *image_path, int group)
+{
+    pid_t c = fork();
+    if (c == 0) {
+        gid_t g = (gid_t)group;
+        if (setgroups(group >= 0 ? 1 : 0, &g) || setresgid(USER_UID, USER_UID, USER_UID) ||
+            setresuid(USER_UID, USER_UID, USER_UID))
+            _exit(98);
+        int d = open(CRCTL_DEVICE, O_RDWR), f = open(image_path, O_RDONLY);
+        _exit(grant(d, f, 0, 0));
+    }
+    int s;
+    waitpid(c, &s, 0);
+    return WIFEXITED(s) ? WEXITSTATUS(s) : -1;
 }
 
 int main(int argc, char **argv)
@@ -391,18 +416,16 @@ int main(int argc, char **argv)
         check("param-off-features", v.features == CRCTL_F_TASK_INFO, "features %#llx", (unsigned long long)v.features);
         make_file("/tmp/u/off.img", image, 0600);
         chown("/tmp/u/off.img", USER_UID, USER_UID);
-        pid_t c = fork();
-        if (c == 0) {
-            if (setgroups(0, NULL) || setresgid(USER_UID, USER_UID, USER_UID) ||
-                setresuid(USER_UID, USER_UID, USER_UID))
-                _exit(98);
-            int d = open(CRCTL_DEVICE, O_RDWR), f = open("/tmp/u/off.img", O_RDONLY);
-            _exit(grant(d, f, 0, 0));
-        }
-        int s;
-        waitpid(c, &s, 0);
-        expect_errno("param-off-grant-refused", WIFEXITED(s) ? WEXITSTATUS(s) : -1, EPERM);
+        expect_errno("param-off-grant-refused", user_grant("/tmp/u/off.img", -1), EPERM);
         set_param("1");
+        /* the grant for one group's members */
+        if (set_param_of("restore_grant_gid", "4242") == 0) {
+            expect_errno("param-gid-other-refused", user_grant("/tmp/u/off.img", -1), EPERM);
+            expect_errno("param-gid-member-granted", user_grant("/tmp/u/off.img", 4242), 0);
+            set_param_of("restore_grant_gid", "-1");
+        } else {
+            check("param-gid", 0, "cannot write restore_grant_gid: %s", strerror(errno));
+        }
     } else {
         check("param-off", 0, "cannot write the module parameter: %s", strerror(errno));
     }
