@@ -16,6 +16,7 @@
 /* features */
 #define CRCTL_F_RESTORE_GRANT (1ULL << 0) /* CRCTL_RESTORE_GRANT/END are served */
 #define CRCTL_F_TASK_INFO     (1ULL << 1) /* CRCTL_TASK_INFO is served */
+#define CRCTL_F_LAST_ERROR    (1ULL << 2) /* CRCTL_LAST_ERROR is served */
 
 struct crctl_version {
 	__u32 abi;             /* CRCTL_ABI */
@@ -48,10 +49,18 @@ struct crctl_task_info {
 	__u64 reserved[4];     /* in: 0; out: 0 */
 };
 
+/* The module's reason for the last refusal on this open file, one line, NUL-terminated;
+ * empty after a call that succeeded (BLCR's --kmsg idea). */
+#define CRCTL_MSG_MAX 256
+struct crctl_message {
+	char text[CRCTL_MSG_MAX];
+};
+
 #define CRCTL_VERSION       _IOR(CRCTL_IOC_TYPE, 1, struct crctl_version)
 #define CRCTL_RESTORE_GRANT _IOW(CRCTL_IOC_TYPE, 2, struct crctl_grant)
 #define CRCTL_RESTORE_END   _IO(CRCTL_IOC_TYPE, 3)
 #define CRCTL_TASK_INFO     _IOWR(CRCTL_IOC_TYPE, 4, struct crctl_task_info)
+#define CRCTL_LAST_ERROR    _IOR(CRCTL_IOC_TYPE, 5, struct crctl_message)
 
 /* The context file's magic (libcr/context_format.h CTX_MAGIC), checked by the grant */
 #define CRCTL_CTX_MAGIC "SLURMCR-CONTEXT\n"

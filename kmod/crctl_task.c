@@ -38,7 +38,7 @@ static void fill(struct crctl_task_info *ti, struct task_struct *t)
 	}
 }
 
-long crctl_task_info(struct crctl_task_info __user *arg)
+long crctl_task_info(struct crctl_open *o, struct crctl_task_info __user *arg)
 {
 	struct crctl_task_info in, out;
 	struct task_struct *t;
@@ -47,33 +47,36 @@ long crctl_task_info(struct crctl_task_info __user *arg)
 	int i;
 
 	if (copy_from_user(&in, arg, sizeof(in)))
-		return -EFAULT;
+		return crctl_say(o, -EFAULT, "CRCTL_TASK_INFO: bad argument address");
 	if (in.tid <= 0 || in.flags || in.pad)
-		return -EINVAL;
+		return crctl_say(o, -EINVAL, "CRCTL_TASK_INFO: tid %d, flags %#x: a tid > 0 and no "
+				 "flags", in.tid, in.flags);
 	for (i = 0; i < ARRAY_SIZE(in.reserved); i++)
 		if (in.reserved[i])
-			return -EINVAL;
+			return crctl_say(o, -EINVAL, "CRCTL_TASK_INFO: reserved fields not zero");
 	pid = find_get_pid(in.tid); /* in the caller's pid namespace */
 	if (!pid)
-		return -ESRCH;
+		return crctl_say(o, -ESRCH, "no thread %d", in.tid);
 	t = get_pid_task(pid, PIDTYPE_PID);
 	put_pid(pid);
 	if (!t)
-		return -ESRCH;
+		return crctl_say(o, -ESRCH, "no thread %d", in.tid);
 	/* the caller must be this thread's tracer (the thread that seized it) */
 	if (!READ_ONCE(t->ptrace) || rcu_access_pointer(t->parent) != current) {
-		rc = -EPERM;
+		rc = crctl_say(o, -EPERM, "thread %d is not traced by you: PTRACE_SEIZE it "
+			       "first (from this thread)", in.tid);
 		goto out;
 	}
 	if (!task_is_traced(t)) {
-		rc = -EBUSY; /* traced but running: PTRACE_INTERRUPT it first */
+		rc = crctl_say(o, -EBUSY, "thread %d is running: PTRACE_INTERRUPT it and wait "
+			       "for the stop", in.tid);
 		goto out;
 	}
 	memset(&out, 0, sizeof(out)); /* padding and reserved go out as zero */
 	out.tid = in.tid;
 	fill(&out, t);
 	if (copy_to_user(arg, &out, sizeof(out)))
-		rc = -EFAULT;
+		rc = crctl_say(o, -EFAULT, "CRCTL_TASK_INFO: bad argument address");
 out:
 	put_task_struct(t);
 	return rc;

@@ -121,6 +121,24 @@ static int make_file(const char *path, const char *contents, mode_t mode)
     return close(fd);
 }
 
+/* does the module's reason for the last refusal on dev contain `word` ("" : empty)? */
+static int said(int dev, const char *word, char *text, size_t len)
+{
+    struct crctl_message m;
+    memset(&m, 0xff, sizeof m);
+    if (ioctl(dev, CRCTL_LAST_ERROR, &m) < 0 || !memchr(m.text, 0, sizeof m.text))
+        return snprintf(text, len, "CRCTL_LAST_ERROR: %s", strerror(errno)), 0;
+    snprintf(text, len, "\"%s\"", m.text);
+    return *word ? strstr(m.text, word) != NULL : m.text[0] == 0;
+}
+
+static void expect_said(const char *name, int dev, const char *word)
+{
+    char text[300];
+    int ok = said(dev, word, text, sizeof text);
+    check(name, ok, "%s (want %s%s%s)", text, *word ? "\"" : "empty", word, *word ? "\"" : "");
+}
+
 static int grant(int dev, int image_fd, uint32_t flags, uint64_t reserved)
 {
     struct crctl_grant g = { .image_fd = image_fd, .flags = flags, .reserved = { 0, reserved } };
@@ -195,6 +213,7 @@ static void task_info_checks(int dev, const char *who)
     expect_errno(N("task-info-not-traced"), task_info(dev, c, &t), EPERM);
     check(N("ptrace-seize"), ptrace(PTRACE_SEIZE, c, 0, 0) == 0, "%s", strerror(errno));
     expect_errno(N("task-info-traced-running"), task_info(dev, c, &t), EBUSY);
+    expect_said(N("task-info-running-says-why"), dev, "PTRACE_INTERRUPT");
     int st = 0;
     check(N("ptrace-interrupt"), ptrace(PTRACE_INTERRUPT, c, 0, 0) == 0 &&
                                      waitpid(c, &st, __WALL) == c && WIFSTOPPED(st),
@@ -272,7 +291,9 @@ static void as_user(void)
     expect_errno("grant-o_path-fd", grant(dev, opath, 0, 0), EBADF);
     expect_errno("grant-write-only-fd", grant(dev, own_wronly, 0, 0), EBADF);
     expect_errno("grant-image-of-root", grant(dev, others, 0, 0), EPERM);
+    expect_said("grant-image-of-root-says-why", dev, "belongs to uid 0, not to you (uid 1000)");
     expect_errno("grant-image-group-writable", grant(dev, groupw, 0, 0), EPERM);
+    expect_said("grant-image-group-writable-says-why", dev, "chmod go-w");
     expect_errno("grant-not-an-image", grant(dev, notimage, 0, 0), ENOEXEC);
     expect_errno("grant-short-file", grant(dev, shortf, 0, 0), ENOEXEC);
     expect_errno("grant-directory", grant(dev, dir, 0, 0), EINVAL);
@@ -280,6 +301,7 @@ static void as_user(void)
     check("user-no-cap-after-refusals", restore_cap() == 0, "cap sets %d", restore_cap());
 
     expect_errno("grant-own-image", grant(dev, own, 0, 0), 0);
+    expect_said("grant-success-leaves-no-reason", dev, "");
     check("grant-gives-effective-permitted-only", restore_cap() == 3, "cap sets %d (want 3)",
           restore_cap());
     check("grant-makes-nondumpable", prctl(PR_GET_DUMPABLE) == 0, "dumpable %d",
@@ -388,13 +410,16 @@ int main(int argc, char **argv)
     memset(&v, 0xff, sizeof v);
     int r = xioctl(dev, CRCTL_VERSION, &v);
     check("version", r == 0 && v.abi == CRCTL_ABI && v.size == sizeof v &&
-                         v.features == (CRCTL_F_RESTORE_GRANT | CRCTL_F_TASK_INFO) &&
+                         v.features == (CRCTL_F_RESTORE_GRANT | CRCTL_F_TASK_INFO |
+                                        CRCTL_F_LAST_ERROR) &&
                          !strcmp(v.module_version, "0.1") &&
                          zeroed(v.module_version + 4, sizeof v.module_version - 4),
           "rc %d abi %u size %u features %#llx version %.32s", r, v.abi, v.size,
           (unsigned long long)v.features, v.module_version);
     expect_errno("version-bad-pointer", xioctl(dev, CRCTL_VERSION, NULL), EFAULT);
     expect_errno("unknown-ioctl", xioctl(dev, _IO(CRCTL_IOC_TYPE, 99), NULL), ENOTTY);
+    expect_said("unknown-ioctl-says-why", dev, "unknown ioctl");
+    expect_errno("last-error-bad-pointer", xioctl(dev, CRCTL_LAST_ERROR, (void *)8), EFAULT);
     expect_errno("other-type-ioctl", xioctl(dev, _IOR('T', 1, int), &r), ENOTTY);
     task_info_checks(dev, "root");
 
@@ -413,7 +438,7 @@ int main(int argc, char **argv)
     if (set_param("0") == 0) {
         memset(&v, 0, sizeof v);
         xioctl(dev, CRCTL_VERSION, &v);
-        check("param-off-features", v.features == CRCTL_F_TASK_INFO, "features %#llx", (unsigned long long)v.features);
+        check("param-off-features", v.features == (CRCTL_F_TASK_INFO | CRCTL_F_LAST_ERROR), "features %#llx", (unsigned long long)v.features);
         make_file("/tmp/u/off.img", image, 0600);
         chown("/tmp/u/off.img", USER_UID, USER_UID);
         expect_errno("param-off-grant-refused", user_grant("/tmp/u/off.img", -1), EPERM);
