@@ -85,11 +85,11 @@ static int32_t some_tid(void)
 static unsigned long some_cmd(void)
 {
     static const unsigned long real[] = { CRCTL_VERSION, CRCTL_RESTORE_GRANT, CRCTL_RESTORE_END,
-                                          CRCTL_TASK_INFO };
+                                          CRCTL_TASK_INFO, CRCTL_LAST_ERROR };
     switch (rnd() % 4) {
     case 0: return _IOC(rnd() % 4, CRCTL_IOC_TYPE, rnd() % 16, rnd() % 256);
     case 1: return (unsigned long)(uint32_t)rnd();
-    default: return real[rnd() % 4];
+    default: return real[rnd() % 5];
     }
 }
 
