@@ -317,6 +317,9 @@ static __attribute__((noreturn)) void init_main(void)
     T.root = root;
     close_pool();
     close(T.status_fd);
+    /* nothing more to make: as few capabilities as the tree (a process may read
+     * /proc of another only with all the capabilities that one holds) */
+    cr_restart_drop_caps();
     /* pid 1 gets no signal it has no handler for: pass them on to the tree */
     int fwd[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGCONT };
     for (size_t i = 0; i < sizeof fwd / sizeof *fwd; i++)

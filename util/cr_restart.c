@@ -352,6 +352,7 @@ int main(int argc, char **argv)
     pid_t pid = as_tree ? cr_restart_spawn_tree(&tree, &o, restore_pid, &exit_fd, err, sizeof err)
                         : cr_restart_spawn(&tree.images[0], &o, err, sizeof err);
     progress_stop(shown);
+    cr_restart_drop_caps(); /* (a tree's user namespace gave us every capability there) */
     free(abs);
     cr_restart_opts_free(&o);
     if (pid < 0)

@@ -71,50 +71,66 @@ static int slurm_var(const char *kv)
 }
 
 
-/* In a restored tree: the Slurm environment of the job that restarted it, from the
- * nearest cr_restart among our ancestors (pids as /proc shows them: /proc/self is
- * right even inside the tree's pid namespace). */
-static void take_restarting_env(void)
+/* The environment of process pid (NUL-separated, len bytes), or NULL. */
+static char *read_environ(pid_t pid, size_t *len)
 {
-    char self[64], comm[64];
-    ssize_t n = readlink("/proc/self", self, sizeof self - 1);
-    if (n <= 0)
-        return;
-    self[n] = 0;
-    pid_t pid = (pid_t)atoi(self), pp;
-    for (int depth = 0; depth < 64 && pid > 1; depth++) {
-        if (step_proc_stat(pid, comm, sizeof comm, &pp) < 0)
-            return;
-        if (depth > 0 && !strcmp(comm, "cr_restart"))
-            break;
-        if (!strcmp(comm, "slurmstepd"))
-            return; /* not restored */
-        pid = pp;
-    }
-    if (pid <= 1)
-        return;
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/environ", (int)pid);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return;
-    size_t cap = 1 << 20, len = 0;
+        return NULL;
+    size_t cap = 1 << 20;
     char *env = malloc(cap + 1);
     ssize_t r;
-    while (env && len < cap && (r = read(fd, env + len, cap - len)) > 0)
-        len += (size_t)r;
+    *len = 0;
+    while (env && *len < cap && (r = read(fd, env + *len, cap - *len)) > 0)
+        *len += (size_t)r;
     close(fd);
-    if (!env || !len) {
+    if (!env || !*len) {
         free(env);
-        return;
+        return NULL;
     }
-    env[len] = 0;
-    const char *job = NULL;
-    for (char *p = env; p < env + len; p += strlen(p) + 1)
+    env[*len] = 0;
+    return env;
+}
+
+static const char *job_of(const char *env, size_t len)
+{
+    for (const char *p = env; p < env + len; p += strlen(p) + 1)
         if (!strncmp(p, "SLURM_JOB_ID=", 13))
-            job = p + 13;
-    if (!job)
-        return free(env);
+            return p + 13;
+    return NULL;
+}
+
+/* In a restored tree: the Slurm environment of the job that restarted it, from the
+ * nearest ancestor in another job than ours (cr_restart, outside the restored tree:
+ * every process of the tree has the old job's; a name tells nothing, a restored
+ * process is named cr_restart for a moment and its /proc/PID/exe stays so).  Pids as
+ * /proc shows them: /proc/self is right even inside the tree's pid namespace. */
+static void take_restarting_env(void)
+{
+    char self[64], comm[64];
+    ssize_t n = readlink("/proc/self", self, sizeof self - 1);
+    const char *ours = getenv("SLURM_JOB_ID");
+    if (n <= 0 || !ours)
+        return;
+    self[n] = 0;
+    pid_t pid = (pid_t)atoi(self), pp;
+    char *env = NULL;
+    size_t len = 0;
+    for (int depth = 0; depth < 64 && pid > 1; depth++, pid = pp) {
+        if (step_proc_stat(pid, comm, sizeof comm, &pp) < 0 || !strcmp(comm, "slurmstepd"))
+            return; /* not restored */
+        if (depth == 0 || !(env = read_environ(pid, &len)))
+            continue;
+        const char *job = job_of(env, len);
+        if (job && strcmp(job, ours))
+            break;
+        free(env);
+        env = NULL;
+    }
+    if (!env)
+        return;
     /* ours go, theirs come */
     extern char **environ;
     for (;;) {
