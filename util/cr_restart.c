@@ -130,7 +130,7 @@ static int find_context_in(const char *dir, char *out, size_t outlen, char *err,
 /* Bytes the processes under pid have read (the restorers read the image). */
 static int64_t read_by(pid_t pid)
 {
-    char path[96], buf[4096];
+    char path[96], buf[4096], *save = NULL; /* (strtok_r: the main thread is busy too) */
     int64_t sum = 0;
     snprintf(path, sizeof path, "/proc/%d/io", (int)pid);
     FILE *f = pid != getpid() ? fopen(path, "re") : NULL;
@@ -141,7 +141,7 @@ static int64_t read_by(pid_t pid)
         fclose(f);
     snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)pid, (int)pid);
     if ((f = fopen(path, "re")) && fgets(buf, sizeof buf, f))
-        for (char *tok = strtok(buf, " \n"); tok; tok = strtok(NULL, " \n"))
+        for (char *tok = strtok_r(buf, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save))
             sum += read_by((pid_t)atoi(tok));
     if (f)
         fclose(f);
