@@ -8,17 +8,15 @@
  *   --run-on-success   "ok SHELLPID"            once the process is restored
  *   --run-on-failure   "fail ERRNO MESSAGE"     when the restart failed
  * As in BLCR, the restarted process then becomes the caller's child: cr_restart stops
- * it (--stop), the library stops cr_restart too (so that it cannot reap the process
- * while it changes hands), becomes a subreaper for as long as it takes to kill
- * cr_restart (whose orphan then comes to the caller), and continues the process.  If
- * the process had ended before its stop, cr_restart has reaped it and exits the same
- * way: cr_restart's pid, left unreaped, stands for it.
+ * it (--stop: it stops itself at the end of its restore, before it runs any of the
+ * program), the library stops cr_restart too (so that it cannot reap the process while
+ * it changes hands), becomes a subreaper for as long as it takes to kill cr_restart
+ * (whose orphan then comes to the caller), and continues the process.  If the process
+ * ended meanwhile (killed by someone), cr_restart has reaped it and exits the same way:
+ * cr_restart's pid, left unreaped, stands for it.
  * A tree (a tree file, or the old pids) is restored in a pid namespace of cr_restart's,
  * and cr_restart is left to itself (an intermediate child starts it and reports its
- * pid, "pid PID"): the poll gives the root's pid, which the caller cannot wait for.
- * TODO(cr_restart): an option that reports the restored pid on an fd and leaves the
- * process, stopped before it runs, to the requester would replace the hooks, the stops
- * and the hand-over. */
+ * pid, "pid PID"): the poll gives the root's pid, which the caller cannot wait for. */
 #define _GNU_SOURCE
 #include "libcr.h"
 
@@ -581,8 +579,8 @@ static void finish_restored(struct rstrt *r, pid_t hook)
         return;
     }
     if (c <= 0) {
-        /* The process ended before it could be stopped, and cr_restart reaped it:
-         * cr_restart ends as it did, so its pid (its status kept) stands for it. */
+        /* The process ended while stopped (killed by someone), and cr_restart reaped
+         * it: cr_restart ends as it did, so its pid (its status kept) stands for it. */
         kill(r->helper, SIGCONT);
         while (ended == 0) {
             ended = helper_ended(r->helper);
