@@ -36,57 +36,63 @@ static int say(struct crq *q, int err, const char *fmt, ...)
     return -err;
 }
 
-/* The tracer of pid (0: none), and one process pid traces (0: none), from /proc. */
-void crq_ptrace_state(pid_t pid, pid_t *tracer, pid_t *tracee)
+int crq_traced(pid_t pairs[][2], int max)
 {
-    *tracer = *tracee = 0;
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "re");
-    while (f && fgets(line, sizeof line, f))
-        if (!strncmp(line, "TracerPid:", 10))
-            *tracer = (pid_t)atoi(line + 10);
-    if (f)
-        fclose(f);
+    int n = 0;
     DIR *d = opendir("/proc");
     struct dirent *e;
-    while (d && !*tracee && (e = readdir(d))) {
-        int other = atoi(e->d_name);
-        if (other <= 0 || other == pid)
-            continue;
-        snprintf(path, sizeof path, "/proc/%d/status", other);
-        if (!(f = fopen(path, "re")))
-            continue;
-        while (fgets(line, sizeof line, f))
-            if (!strncmp(line, "TracerPid:", 10) && atoi(line + 10) == pid)
-                *tracee = (pid_t)other;
-        fclose(f);
+    while (d && n < max && (e = readdir(d))) {
+        int pid = atoi(e->d_name);
+        char path[64], line[256];
+        snprintf(path, sizeof path, "/proc/%d/status", pid);
+        FILE *f = pid > 0 ? fopen(path, "re") : NULL;
+        while (f && fgets(line, sizeof line, f))
+            if (!strncmp(line, "TracerPid:", 10) && atoi(line + 10) > 0) {
+                pairs[n][0] = (pid_t)pid;
+                pairs[n++][1] = (pid_t)atoi(line + 10);
+            }
+        if (f)
+            fclose(f);
     }
     if (d)
         closedir(d);
+    return n;
 }
 
 /* BLCR's ptrace options: a traced process is refused unless allowed (its tracer would
  * catch the quiesce signal and the checkpoint could not go on by itself), and so is a
  * process that traces others (it would be frozen while its tracees wait for it). */
-static int check_ptrace(struct crq *q, pid_t pid, unsigned flags)
+int crq_ptrace_verdict(const pid_t pairs[][2], int n, pid_t pid, unsigned flags, char *msg,
+                       size_t len)
 {
-    pid_t tracer, tracee;
-    crq_ptrace_state(pid, &tracer, &tracee);
-    if (tracer && (flags & CR_REQ_PTRACED_SKIP))
-        return say(q, ESRCH, "process %d is traced by process %d and --ptraced-skip leaves it "
-                   "out: nothing to checkpoint", (int)pid, (int)tracer);
-    if (tracer && !(flags & CR_REQ_PTRACED_ALLOW))
-        return say(q, CR_EPTRACED, "process %d is traced by process %d (a debugger or "
-                   "strace), which would catch the checkpoint's signal: detach it, or use "
-                   "--ptraced-allow (the tracer must pass the signal on) or --ptraced-skip",
-                   (int)pid, (int)tracer);
-    if (tracee && (flags & CR_REQ_PTRACER_SKIP))
-        return say(q, ESRCH, "process %d traces process %d and --ptracer-skip leaves it out: "
-                   "nothing to checkpoint", (int)pid, (int)tracee);
-    if (tracee)
-        return say(q, CR_EPTRACER, "process %d traces process %d; frozen, it would hold its "
-                   "tracee up: end the tracing, or use --ptracer-skip", (int)pid, (int)tracee);
+    pid_t tracer = 0, tracee = 0;
+    for (int i = 0; i < n; i++) {
+        if (pairs[i][0] == pid)
+            tracer = pairs[i][1];
+        if (pairs[i][1] == pid && !tracee)
+            tracee = pairs[i][0];
+    }
+    if (tracer && (flags & CR_REQ_PTRACED_SKIP)) {
+        snprintf(msg, len, "process %d is traced by process %d and --ptraced-skip leaves it out "
+                 "(in a tree, with its descendants)", (int)pid, (int)tracer);
+        return 1;
+    }
+    if (tracer && !(flags & CR_REQ_PTRACED_ALLOW)) {
+        snprintf(msg, len, "process %d is traced by process %d (a debugger or strace), which "
+                 "would catch the checkpoint's signal: detach it, or use --ptraced-allow (the "
+                 "tracer must pass the signal on) or --ptraced-skip", (int)pid, (int)tracer);
+        return -CR_EPTRACED;
+    }
+    if (tracee && (flags & CR_REQ_PTRACER_SKIP)) {
+        snprintf(msg, len, "process %d traces process %d and --ptracer-skip leaves it out (in "
+                 "a tree, with its descendants)", (int)pid, (int)tracee);
+        return 1;
+    }
+    if (tracee) {
+        snprintf(msg, len, "process %d traces process %d; frozen, it would hold its tracee up: "
+                 "end the tracing, or use --ptracer-skip", (int)pid, (int)tracee);
+        return -CR_EPTRACER;
+    }
     return 0;
 }
 
@@ -168,9 +174,13 @@ int crq_start(struct crq *q, pid_t pid, int fd, unsigned timeout_ms, unsigned fl
     q->sock = -1;
     q->pid = pid;
     q->timeout_ms = timeout_ms;
-    int rc = check_ptrace(q, pid, flags);
-    if (rc < 0)
-        return rc;
+    if (!(flags & CR_CTL_TREE)) { /* (a tree's requester looked, once for all of them) */
+        pid_t pairs[256][2];
+        char msg[400];
+        int rc = crq_ptrace_verdict(pairs, crq_traced(pairs, 256), pid, flags, msg, sizeof msg);
+        if (rc)
+            return say(q, rc > 0 ? ESRCH : -rc, "%s%s", msg, rc > 0 ? ": nothing to checkpoint" : "");
+    }
     flags &= ~(unsigned)CR_REQ_ONLY;
     int s = -1, held_by_other = 0, other_user = 0;
     for (int nth = 0; s < 0 && nth < MAX_NAMES; nth++) {

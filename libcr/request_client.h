@@ -55,8 +55,13 @@ char crq_proc_state(pid_t pid);
 int crq_is_restarter(pid_t pid);
 pid_t crq_restored_by(pid_t pid);
 
-/* The tracer of pid (0: none), and one process pid traces (0: none). */
-void crq_ptrace_state(pid_t pid, pid_t *tracer, pid_t *tracee);
+/* Every traced process and its tracer (pairs[i][0] traced by pairs[i][1]), from one
+ * look at /proc; how many (at most max). */
+int crq_traced(pid_t pairs[][2], int max);
+/* What BLCR's ptrace options (CR_REQ_*) say of pid: 0 checkpoint it; 1 leave it out; or
+ * -CR_EPTRACED, -CR_EPTRACER; msg says why. */
+int crq_ptrace_verdict(const pid_t pairs[][2], int n, pid_t pid, unsigned flags, char *msg,
+                       size_t len);
 
 /* Closing without a commit makes the runtime resume the process unharmed. */
 void crq_close(struct crq *q);

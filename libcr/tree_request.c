@@ -173,12 +173,13 @@ static int add_member(struct crtree *t, pid_t pid, pid_t ppid)
 {
     if (find_member(t, pid) >= 0 || skipped(t, pid))
         return 0;
-    if (t->flags & (CR_REQ_PTRACED_SKIP | CR_REQ_PTRACER_SKIP)) {
-        pid_t tracer, tracee; /* left out, with its descendants (never scanned) */
-        crq_ptrace_state(pid, &tracer, &tracee);
-        if ((tracer && (t->flags & CR_REQ_PTRACED_SKIP)) ||
-            (tracee && (t->flags & CR_REQ_PTRACER_SKIP)))
-            return 0;
+    char why[sizeof t->left_out];
+    int verdict = crq_ptrace_verdict(t->traced, t->ntraced, pid, t->flags, why, sizeof why);
+    if (verdict < 0)
+        return say(t, -verdict, "%s", why);
+    if (verdict > 0) { /* left out, with its descendants (never scanned) */
+        memcpy(t->left_out, why, sizeof why);
+        return 0;
     }
     if (t->n == MAX_MEMBERS)
         return say(t, E2BIG, "more than %d processes", MAX_MEMBERS);
@@ -335,23 +336,17 @@ int crtree_find(struct crtree *t, pid_t pid, int scope, int fd, unsigned timeout
     t->flags = flags;
     int added = 0;
     find_skipped(t, pid);
+    t->ntraced = crq_traced(t->traced, 256); /* (once: not per process, while others wait frozen) */
     /* a tree starts at pid; a group or session is ordered parents first */
     int rc = scope == CTX_SCOPE_TREE ? add_member(t, pid, 0) : 0;
     if (rc >= 0)
         rc = rescan(t, pid, &added);
     if (rc < 0)
         return rc;
-    if (t->n == 0) {
-        pid_t tracer, tracee;
-        crq_ptrace_state(pid, &tracer, &tracee);
-        if (tracer && (flags & CR_REQ_PTRACED_SKIP))
-            return say(t, ESRCH, "process %d is traced by process %d and --ptraced-skip leaves "
-                       "it out, with its descendants: nothing to checkpoint", (int)pid, (int)tracer);
-        if (tracee && (flags & CR_REQ_PTRACER_SKIP))
-            return say(t, ESRCH, "process %d traces process %d and --ptracer-skip leaves it "
-                       "out, with its descendants: nothing to checkpoint", (int)pid, (int)tracee);
+    if (t->n == 0 && t->left_out[0])
+        return say(t, ESRCH, "%s: nothing to checkpoint", t->left_out);
+    if (t->n == 0)
         return say(t, ESRCH, "no process %d", (int)pid);
-    }
     if ((rc = shared_tables(t, 0)) < 0) /* (a child made by a bare clone() has no runtime:
                                             say what it shares first) */
         return rc;

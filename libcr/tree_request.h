@@ -36,6 +36,9 @@ struct crtree {
     size_t nseen;
     int nskip;                 /* the requester and its ancestors below the target: */
     pid_t skip[64];            /* never frozen (a program that runs cr_checkpoint on itself) */
+    int ntraced;               /* the traced processes and their tracers, looked at once */
+    pid_t traced[256][2];
+    char left_out[400];        /* why the last process was left out (ptrace options) */
 };
 
 /* Finds the processes of `scope` around pid.  Returns how many live ones there are
