@@ -607,17 +607,22 @@ static int shared_tables(struct crtree *t, int with_vm)
         { KCMP_FILES, "one table of file descriptors (clone(CLONE_FILES))" },
         { KCMP_FS, "one working directory, root and umask (clone(CLONE_FS))" },
     };
-    for (int i = 0; i < t->n; i++)
-        for (int j = i + 1; j < t->n && !t->m[i].zombie; j++)
-            for (size_t k = with_vm ? 0 : 1; !t->m[j].zombie && k < sizeof kinds / sizeof *kinds; k++)
-                if (syscall(SYS_kcmp, t->m[i].pid, t->m[j].pid, kinds[k].type, 0, 0) == 0 &&
-                    live(t->m[i].pid) && live(t->m[j].pid)) { /* (an exiting one has none) */
-                    char a[16], b[16];
-                    return say(t, ENOTSUP, "processes %d (%s) and %d (%s) share %s; this "
-                               "version cannot restore that", (int)t->m[i].pid,
-                               comm_of(t->m[i].pid, a), (int)t->m[j].pid,
-                               comm_of(t->m[j].pid, b), kinds[k].what);
-                }
+    /* what clone() shares, a child shares with its parent (siblings sharing one share
+     * it with their parent too): each member against its parent, not every pair */
+    for (int j = 0; j < t->n; j++) {
+        int i = find_member(t, t->m[j].ppid);
+        if (i < 0 || t->m[i].zombie || t->m[j].zombie)
+            continue;
+        for (size_t k = with_vm ? 0 : 1; k < sizeof kinds / sizeof *kinds; k++)
+            if (syscall(SYS_kcmp, t->m[i].pid, t->m[j].pid, kinds[k].type, 0, 0) == 0 &&
+                live(t->m[i].pid) && live(t->m[j].pid)) { /* (an exiting one has none) */
+                char a[16], b[16];
+                return say(t, ENOTSUP, "processes %d (%s) and %d (%s) share %s; this "
+                           "version cannot restore that", (int)t->m[i].pid,
+                           comm_of(t->m[i].pid, a), (int)t->m[j].pid,
+                           comm_of(t->m[j].pid, b), kinds[k].what);
+            }
+    }
     return 0;
 }
 
