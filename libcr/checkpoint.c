@@ -297,6 +297,8 @@ static void resume_restored(void)
     if (crt.restart.hole_len)
         munmap((void *)(uintptr_t)crt.restart.hole_start, crt.restart.hole_len);
     cr_restore_posix_timers();
+    if (cr_aio_restore() < 0) /* a program that would run on without its contexts: none */
+        kill(crt.pid, SIGKILL);
     cr_attrs_restore_process(&crt.attrs);
     crt.restart.hole_len = 0;
     cr_start_listener();

@@ -68,6 +68,7 @@ enum ctx_rec_type {
     CTX_REC_DELETED_DIR = 11,  /* struct ctx_deleted_dir: right after the process record (the
                                   working directory) or a directory's fd record */
     CTX_REC_FD_OWNER = 12,     /* struct ctx_fd_owner: right after the fd record it belongs to */
+    CTX_REC_AIO = 15,          /* struct ctx_aio: after the process's VMA records */
 };
 
 struct ctx_rec {
@@ -423,6 +424,17 @@ struct ctx_block {             /* one run of saved pages */
                                   the index of the fd record whose contents it holds */
 };
 #define CTX_BLOCK_FILE 0x80000000u
+
+/* A Linux AIO context (io_setup) of the process: its ring is the VMA at addr, len
+ * bytes (kind CTX_VMA_FILE_PRIVATE with CTX_VMA_SAVED, path "/[aio] (deleted)"), saved
+ * whole with no request in flight.  Made again at restart with a ring of nr events at
+ * the same address, the kernel's tail at `tail` and the events from head to tail (not
+ * reaped yet, modulo nr) as they were. */
+struct ctx_aio {
+    uint64_t addr, len;
+    uint32_t nr, head, tail, pad;
+};
+#define CTX_AIO_LEN_MAX (64ULL << 20)
 
 /* A tree file: its header has CTX_HDR_TREE, scope and nproc; its records are one
  * CTX_REC_TREE_PROC per process, parents before children; each live process's image

@@ -460,6 +460,31 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
             img->vmas[nvmas++] = v;
             break;
         }
+        case CTX_REC_AIO: {
+            /* its ring: a region saved whole, named as the kernel names rings; nr events
+               after the 32-byte header fill its pages; head and tail inside */
+            const struct ctx_aio *a = pl;
+            const struct ctx_vma *v = NULL;
+            for (uint32_t i = 0; p && i < nvmas && !v; i++)
+                if (img->vmas[i]->start == a->addr)
+                    v = img->vmas[i];
+            if (!p || have_blocks || nvmas != p->nvmas || r->length != sizeof *a || !v ||
+                a->len < PAGE || a->len > CTX_AIO_LEN_MAX || a->len % PAGE ||
+                v->end - v->start != a->len || v->kind != CTX_VMA_FILE_PRIVATE ||
+                !(v->flags & CTX_VMA_SAVED) || (v->prot & 3) != 3 ||
+                strcmp((const char *)(v + 1), "/[aio] (deleted)") ||
+                a->nr != (a->len - 32) / 32 || a->nr < 2 || a->head >= a->nr || a->tail >= a->nr ||
+                a->pad || img->naios >= 64)
+                return refuse(err, len, EBADMSG, "record %u: malformed AIO context record", seq);
+            for (uint32_t i = 0; i < img->naios; i++)
+                if (img->aios[i]->addr == a->addr)
+                    return refuse(err, len, EBADMSG, "record %u: a second AIO context at 0x%llx",
+                                  seq, (unsigned long long)a->addr);
+            if (grow((void *)&img->aios, img->naios) < 0)
+                return refuse(err, len, ENOMEM, "out of memory");
+            img->aios[img->naios++] = a;
+            break;
+        }
         case CTX_REC_BLOCKS:
             if (!p || have_blocks || nvmas != p->nvmas ||
                 r->length != ((h->nblocks * sizeof(struct ctx_block) + 7) & ~7UL))
@@ -828,6 +853,7 @@ void ctx_close(struct ctx_image *img)
     free(img->locks);
     free(img->epoll_files);
     free(img->owners);
+    free(img->aios);
     free(img->vmas);
     free(img->crcs);
     memset(img, 0, sizeof *img);

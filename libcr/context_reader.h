@@ -28,6 +28,8 @@ struct ctx_image {
     const struct ctx_fd_owner **owners;        /* fds whose signals go to an owner */
     uint32_t nowners;
     const struct ctx_vma **vmas;
+    const struct ctx_aio **aios;       /* the AIO contexts, after the VMAs */
+    uint32_t naios;
     const struct ctx_block *blocks;
     uint32_t *crcs;                    /* one per block */
 };

@@ -537,6 +537,10 @@ static int classify_vma(struct dump *d, struct ctx_vma *v, char shared, unsigned
         v->kind = CTX_VMA_VSYSCALL;
     } else if (!strncmp(path, "/SYSV", 5)) {
         return classify_sysv(d, v, ino);
+    } else if (!strcmp(path, "/[aio] (deleted)") && cr_aio_ring(v->start, v->end)) {
+        /* an AIO context's ring: every page saved, the context made again (aio.c) */
+        v->kind = CTX_VMA_FILE_PRIVATE;
+        v->flags |= CTX_VMA_SAVED;
     } else if (path[0] == '/' && deleted_path(path)) {
         /* memfd, /dev/zero, or a file gone from disk: its contents go into the image */
         v->kind = shared == 's' ? CTX_VMA_SHARED_ANON : CTX_VMA_FILE_PRIVATE;
@@ -628,7 +632,7 @@ static int collect_vmas(struct dump *d)
         index++;
     }
     d->proc->nvmas = index;
-    return 0;
+    return cr_aio_records(d);
 }
 
 /* ---- writing ---- */
@@ -799,6 +803,8 @@ int cr_dump_begin(struct dump **out, char *msg, size_t msglen, unsigned flags,
         rc = collect_threads(d);
     if (rc == 0) /* the main thread is parked: it will queue them again */
         rc = cr_pending_save_process(d->msg, d->msglen);
+    if (rc == 0) /* before the fds: the eventfds its completions count on */
+        rc = cr_aio_freeze(d);
     if (rc == 0)
         rc = collect_fds(d);
     if (rc == 0)
@@ -838,6 +844,8 @@ int cr_dump_finish(struct dump *d, int fd, uint64_t *bytes)
 int cr_dump_forkable(struct dump *d)
 {
     if (d->ndeleted) /* the process may change those files while the child reads them */
+        return 0;
+    if (d->aio_rings) /* a child has no AIO context, and the rings change once it goes on */
         return 0;
     for (uint32_t i = 0; i < d->nregions; i++)
         if (d->regions[i].nofork)

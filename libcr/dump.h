@@ -78,9 +78,16 @@ struct dump {
     const struct cr_ctl_prepare *tree; /* one process of a tree: what the requester found */
     struct vm_region *regions; /* in the scratch, in address order */
     uint32_t nregions;
+    int aio_rings;             /* AIO contexts saved (aio.c): the frozen process writes */
 };
 
 
+
+/* aio.c: the process's AIO contexts, their requests in flight waited for (0 or -errno
+ * with the message in d); whether a ring is one of them; their records. */
+int cr_aio_freeze(struct dump *d);
+int cr_aio_ring(uint64_t start, uint64_t end);
+int cr_aio_records(struct dump *d);
 
 int fail(struct dump *d, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 ssize_t read_file(struct dump *d, const char *path, char *buf, size_t cap);

@@ -203,6 +203,8 @@ void cr_dump_free(struct dump *d);
 void cr_posix_timers_init(void); /* at start: where glibc's data is */
 int cr_save_posix_timers(char *msg, size_t msglen);
 void cr_restore_posix_timers(void);
+/* aio.c: the AIO contexts again, in the restored copy (-1: said on stderr) */
+int cr_aio_restore(void);
 
 /* --sockets=delay: how many sockets lead outside the process now (0 when none);
  * msg names the first. */

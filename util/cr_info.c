@@ -301,6 +301,12 @@ static void show(const struct ctx_image *img)
     size_str(a, sizeof a, mapped);
     size_str(b, sizeof b, total);
     printf("  memory: %s mapped, %s saved in %u blocks\n", a, b, img->hdr.nblocks);
+    for (uint32_t i = 0; i < img->naios; i++) {
+        const struct ctx_aio *x = img->aios[i];
+        printf("  AIO context 0x%llx: a ring of %u events, %u completed and not reaped "
+               "(head %u, tail %u), none in flight\n", (unsigned long long)x->addr, x->nr,
+               (x->tail + x->nr - x->head) % x->nr, x->head, x->tail);
+    }
 }
 
 static int json;               /* --json: one object per file, nothing else */

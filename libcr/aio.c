@@ -1,0 +1,418 @@
+/* Linux AIO contexts (io_setup, io_submit, io_getevents, io_destroy).
+ *
+ * A context is the kernel's, named by the address of its ring, the "[aio]" mapping
+ * the kernel puts in the process: a header (nr, head, tail) and nr struct io_event
+ * slots.  Completions are written at the kernel's own tail; io_getevents (or the
+ * program itself) reads from head.  What the kernel does not show is the requests
+ * still in flight: nothing in /proc or the ring counts them.  So the runtime sees
+ * every io_setup, io_submit and io_destroy that goes through libc's syscall() (as
+ * libaio's and programs' own calls do) and counts, per context, what was submitted;
+ * completions are counted by the ring's tail, looked at on each submission (fewer
+ * than nr can complete between two: the kernel never has more than nr - 1 requests
+ * in flight or unreaped).
+ *
+ * At the freeze (every thread parked) the requests in flight are waited for, at most
+ * AIO_WAIT_MS: then the ring holds every completion, the eventfds of IOCB_FLAG_RESFD
+ * requests their counts, and the buffers their data.  A context the runtime did not
+ * see made (a system call not through syscall()) is refused, since what it has in
+ * flight cannot be known; a ring mapped without a context of this process (inherited
+ * across fork: the child has the memory, not the context) stays plain memory.
+ *
+ * The ring is saved whole as memory (a private mapping whose every page is in the
+ * image, kept named "/[aio] (deleted)") with a CTX_REC_AIO record.  In the restored
+ * copy, before the program runs, the runtime makes the context again: io_setup with
+ * the size that gives a ring of the same nr, completions of empty reads until the
+ * kernel's tail is where it was (the only way to move it), the unreaped events copied
+ * in and head set, and the new ring moved over the saved one (mremap; the kernel then
+ * names the context by its old address, which the program holds).
+ *
+ * A thread blocked in io_getevents at the freeze returns EINTR, as it does for any
+ * signal (the kernel does not restart it); one blocked in io_submit on a file that
+ * has no asynchronous I/O (a pipe) completes that request with -EINTR in its event,
+ * as for any signal too. */
+#define _GNU_SOURCE
+#include "runtime.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/aio_abi.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dump.h"
+
+#define API __attribute__((visibility("default")))
+#define AIO_MAX 64
+#define AIO_WAIT_MS 10000
+#define AIO_RING_MAGIC 0xa10a10a1u
+
+struct ring {                  /* the kernel's struct aio_ring */
+    uint32_t id, nr, head, tail, magic, compat_features, incompat_features, header_length;
+    struct io_event events[];
+};
+
+struct aio_ctx {
+    uint64_t id;               /* the ring's address; 0: a free slot */
+    uint64_t len;              /* of the mapping */
+    uint32_t nr;               /* events in the ring */
+    uint32_t last_tail;        /* the ring's tail when completions were last counted */
+    uint64_t submitted, completed;
+    pid_t pid;                 /* the process that made it (a forked child has none) */
+    uint32_t frozen;           /* saved by the checkpoint under way */
+    uint32_t head, tail;       /* as saved */
+};
+
+static struct aio_ctx ctxs[AIO_MAX];
+static int lock_word;
+
+static void lock(void)
+{
+    while (__atomic_exchange_n(&lock_word, 1, __ATOMIC_ACQUIRE))
+        while (__atomic_load_n(&lock_word, __ATOMIC_RELAXED))
+            __builtin_ia32_pause();
+}
+
+static void unlock(void)
+{
+    __atomic_store_n(&lock_word, 0, __ATOMIC_RELEASE);
+}
+
+/* the kernel's answer (-errno on failure), without errno */
+static long raw(long n, long a, long b, long c, long d, long e, long f)
+{
+    long ret;
+    register long r10 __asm__("r10") = d;
+    register long r8 __asm__("r8") = e;
+    register long r9 __asm__("r9") = f;
+    __asm__ volatile("syscall"
+                     : "=a"(ret)
+                     : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+                     : "rcx", "r11", "memory");
+    return ret;
+}
+
+static long with_errno(long r)
+{
+    if (r < 0 && r > -4096) {
+        errno = (int)-r;
+        return -1;
+    }
+    return r;
+}
+
+static struct aio_ctx *find(uint64_t id)
+{
+    for (int i = 0; i < AIO_MAX; i++)
+        if (ctxs[i].id == id && ctxs[i].pid == crt.pid)
+            return &ctxs[i];
+    return NULL;
+}
+
+/* completions since last looked: the ring's tail moved on (modulo nr) */
+static void count_completions(struct aio_ctx *c)
+{
+    uint32_t tail = __atomic_load_n(&((struct ring *)(uintptr_t)c->id)->tail, __ATOMIC_ACQUIRE);
+    if (tail >= c->nr)
+        return; /* not the kernel's: the program wrote over it */
+    c->completed += (tail + c->nr - c->last_tail) % c->nr;
+    c->last_tail = tail;
+}
+
+static long aio_setup(long nr, aio_context_t *out)
+{
+    long r = raw(SYS_io_setup, nr, (long)out, 0, 0, 0, 0);
+    if (r == 0) {
+        uint64_t id = *out;
+        const struct ring *ring = (const struct ring *)(uintptr_t)id;
+        lock();
+        struct aio_ctx *slot = NULL;
+        for (int i = 0; i < AIO_MAX && !slot; i++)
+            if (!ctxs[i].id || ctxs[i].pid != crt.pid || ctxs[i].id == id)
+                slot = &ctxs[i]; /* free, a forked parent's, or one destroyed by a raw call */
+        if (slot) {
+            memset(slot, 0, sizeof *slot);
+            slot->id = id;
+            slot->nr = ring->nr;
+            slot->len = (sizeof *ring + (uint64_t)ring->nr * sizeof(struct io_event) + 4095) / 4096 * 4096;
+            slot->last_tail = ring->tail;
+            slot->pid = crt.pid;
+        }
+        unlock(); /* one not listed (more than AIO_MAX) is refused at a checkpoint */
+    }
+    return with_errno(r);
+}
+
+static long aio_destroy(aio_context_t id)
+{
+    long r = raw(SYS_io_destroy, (long)id, 0, 0, 0, 0, 0);
+    if (r == 0) {
+        lock();
+        struct aio_ctx *c = find(id);
+        if (c)
+            c->id = 0;
+        unlock();
+    }
+    return with_errno(r);
+}
+
+/* Counted as submitted before the call and corrected after: a checkpoint between the
+ * two waits for more than there is (and gives up: the process goes on unharmed),
+ * never for fewer. */
+static long aio_submit(aio_context_t id, long nr, struct iocb **cbs)
+{
+    lock();
+    struct aio_ctx *c = find(id);
+    if (c && nr > 0) {
+        count_completions(c);
+        c->submitted += (uint64_t)nr;
+    }
+    unlock();
+    long r = raw(SYS_io_submit, (long)id, nr, (long)cbs, 0, 0, 0);
+    if (c && nr > 0) {
+        lock();
+        if (c->id == id)
+            c->submitted -= (uint64_t)(nr - (r > 0 ? r : 0));
+        unlock();
+    }
+    return with_errno(r);
+}
+
+/* glibc's syscall(), which libaio and programs call the AIO system calls through. */
+API long syscall(long n, ...)
+{
+    va_list ap;
+    long a[6];
+    va_start(ap, n);
+    for (int i = 0; i < 6; i++)
+        a[i] = va_arg(ap, long);
+    va_end(ap);
+    switch (n) {
+    case SYS_io_setup:
+        return aio_setup(a[0], (aio_context_t *)a[1]);
+    case SYS_io_destroy:
+        return aio_destroy((aio_context_t)a[0]);
+    case SYS_io_submit:
+        return aio_submit((aio_context_t)a[0], a[1], (struct iocb **)a[2]);
+    default:
+        return with_errno(raw(n, a[0], a[1], a[2], a[3], a[4], a[5]));
+    }
+}
+
+/* ---- the checkpoint, every other thread parked: no malloc, no stdio ---- */
+
+/* whether the context at addr is this process's (io_getevents for nothing) */
+static int is_context(uint64_t addr)
+{
+    struct timespec zero = { 0, 0 };
+    return raw(SYS_io_getevents, (long)addr, 0, 0, 0, (long)&zero, 0) == 0;
+}
+
+static int freeze_one(struct dump *d, uint64_t start, uint64_t end)
+{
+    struct aio_ctx *c = find(start);
+    if (!c || c->len != end - start)
+        return fail(d, ENOTSUP, "the AIO context at 0x%llx (io_setup) was made by a system call "
+                    "the runtime did not see (not through syscall() or libaio): the requests it "
+                    "has in flight cannot be known, so it cannot be saved; nothing was written "
+                    "and the process keeps running", (unsigned long long)start);
+    const struct ring *ring = (const struct ring *)(uintptr_t)start;
+    uint64_t until = cr_now_ms() + AIO_WAIT_MS;
+    for (;;) {
+        count_completions(c);
+        int64_t left = (int64_t)(c->submitted - c->completed);
+        if (left == 0)
+            break;
+        if (left < 0 || ring->magic != AIO_RING_MAGIC || ring->nr != c->nr)
+            return fail(d, ENOTSUP, "the ring of the AIO context at 0x%llx was written over by "
+                        "the program (head, tail or header): its state cannot be known; nothing "
+                        "was written and the process keeps running", (unsigned long long)start);
+        if (cr_now_ms() >= until)
+            return fail(d, EBUSY, "the AIO context at 0x%llx still has %lld request(s) in "
+                        "flight after %d ms (waiting for a device, or an IOCB_CMD_POLL for an "
+                        "fd that is not ready): they cannot be saved; nothing was written and "
+                        "the process keeps running: try again later", (unsigned long long)start,
+                        (long long)left, AIO_WAIT_MS);
+        struct timespec ts = { 0, 1000 * 1000 };
+        nanosleep(&ts, NULL);
+    }
+    c->head = ring->head;
+    c->tail = ring->tail;
+    if (c->head >= c->nr || c->tail >= c->nr)
+        return fail(d, ENOTSUP, "the ring of the AIO context at 0x%llx has head %u, tail %u for "
+                    "%u events (written over by the program?): it cannot be saved; nothing was "
+                    "written and the process keeps running", (unsigned long long)start, c->head,
+                    c->tail, c->nr);
+    c->frozen = 1;
+    return 0;
+}
+
+int cr_aio_freeze(struct dump *d)
+{
+    d->aio_rings = 0;
+    for (int i = 0; i < AIO_MAX; i++)
+        ctxs[i].frozen = 0;
+    char *text = d->scratch + TEXT_OFF;
+    if (read_file(d, "/proc/self/maps", text, TEXT_SIZE) < 0)
+        return -EIO;
+    for (char *line = text; (line = strstr(line, "/[aio] (deleted)"));) {
+        char *bol = line;
+        while (bol > text && bol[-1] != '\n')
+            bol--;
+        line += 16;
+        unsigned long long start, end;
+        if (sscanf(bol, "%llx-%llx", &start, &end) != 2)
+            return fail(d, EIO, "cannot parse an [aio] line of /proc/self/maps");
+        if (!is_context(start))
+            continue; /* memory inherited across fork, no context: saved as memory */
+        int rc = freeze_one(d, start, end);
+        if (rc < 0)
+            return rc;
+        d->aio_rings++;
+    }
+    /* The kernel signals a request's eventfd (IOCB_FLAG_RESFD) just after it moved the
+     * tail, outside its lock, from the interrupt or softirq that completed it: a grace
+     * period (what MEMBARRIER_CMD_GLOBAL waits for) lets every such handler under way
+     * end before the eventfds are saved. */
+    if (d->aio_rings && raw(SYS_membarrier, 1 /* MEMBARRIER_CMD_GLOBAL */, 0, 0, 0, 0, 0) < 0)
+        return fail(d, ENOSYS, "membarrier(MEMBARRIER_CMD_GLOBAL), which a checkpoint of AIO "
+                    "contexts waits with, is not available");
+    return 0;
+}
+
+int cr_aio_ring(uint64_t start, uint64_t end)
+{
+    struct aio_ctx *c = find(start);
+    return c && c->frozen && c->len == end - start;
+}
+
+int cr_aio_records(struct dump *d)
+{
+    for (int i = 0; i < AIO_MAX; i++) {
+        const struct aio_ctx *c = &ctxs[i];
+        if (!c->id || c->pid != crt.pid || !c->frozen)
+            continue;
+        struct ctx_aio *r = rec_add(d, CTX_REC_AIO, sizeof *r);
+        if (!r)
+            return fail(d, E2BIG, "too much metadata");
+        memset(r, 0, sizeof *r);
+        r->addr = c->id;
+        r->len = c->len;
+        r->nr = c->nr;
+        r->head = c->head;
+        r->tail = c->tail;
+    }
+    return 0;
+}
+
+/* ---- the restored copy, before the program runs ---- */
+
+static int say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int say(const char *fmt, ...)
+{
+    char msg[400];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(msg, sizeof msg - 1, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        n = 0;
+    if (n > (int)sizeof msg - 2)
+        n = (int)sizeof msg - 2;
+    msg[n++] = '\n';
+    (void)!write(2, msg, (size_t)n);
+    return -1;
+}
+
+/* The kernel's tail moved to `to` by completions of empty reads of a pipe, reaped. */
+static int advance_tail(uint64_t id, uint32_t to)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0)
+        return -errno;
+    struct iocb cbs[32], *pcb[32];
+    struct io_event ev[32];
+    int rc = 0;
+    for (uint32_t done = 0; done < to && rc == 0;) {
+        long k = to - done < 32 ? (long)(to - done) : 32;
+        for (long i = 0; i < k; i++) {
+            memset(&cbs[i], 0, sizeof cbs[i]);
+            cbs[i].aio_lio_opcode = IOCB_CMD_PREAD;
+            cbs[i].aio_fildes = (uint32_t)p[0];
+            pcb[i] = &cbs[i];
+        }
+        long r = raw(SYS_io_submit, (long)id, k, (long)pcb, 0, 0, 0);
+        if (r != k) {
+            rc = r < 0 ? (int)r : -EAGAIN;
+            break;
+        }
+        r = raw(SYS_io_getevents, (long)id, k, k, (long)ev, 0, 0);
+        if (r != k)
+            rc = r < 0 ? (int)r : -EAGAIN;
+        done += (uint32_t)k;
+    }
+    close(p[0]);
+    close(p[1]);
+    return rc;
+}
+
+static int restore_one(struct aio_ctx *c)
+{
+    struct ring *saved = (struct ring *)(uintptr_t)c->id;
+    /* the ring holds nr = max(n, 4 * CPUs) * 2 + 2 events, rounded up to whole pages */
+    aio_context_t id = 0;
+    long r = raw(SYS_io_setup, (long)(c->nr - 2) / 2, (long)&id, 0, 0, 0, 0);
+    if (r < 0)
+        return say("slurm-cr: the AIO context at 0x%llx cannot be made again: io_setup: %s "
+                   "(see fs.aio-max-nr)", (unsigned long long)c->id, strerror((int)-r));
+    struct ring *ring = (struct ring *)(uintptr_t)id;
+    uint64_t len = (sizeof *ring + (uint64_t)ring->nr * sizeof(struct io_event) + 4095) / 4096 * 4096;
+    if (ring->nr != c->nr || len != c->len) {
+        raw(SYS_io_destroy, (long)id, 0, 0, 0, 0, 0);
+        return say("slurm-cr: the AIO context at 0x%llx had a ring of %u events; io_setup here "
+                   "makes one of %u (another number of possible CPUs)", (unsigned long long)c->id,
+                   c->nr, ring->nr);
+    }
+    int rc = advance_tail(id, c->tail);
+    if (rc < 0) {
+        raw(SYS_io_destroy, (long)id, 0, 0, 0, 0, 0);
+        return say("slurm-cr: the AIO context at 0x%llx: its events cannot be put back (%s)",
+                   (unsigned long long)c->id, strerror(-rc));
+    }
+    for (uint32_t i = c->head; i != c->tail; i = (i + 1) % c->nr)
+        ring->events[i] = saved->events[i];
+    __atomic_store_n(&ring->head, c->head, __ATOMIC_RELEASE);
+    /* over the saved copy: the kernel names the context by its new place */
+    void *at = mremap(ring, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)(uintptr_t)c->id);
+    if (at != (void *)(uintptr_t)c->id || !is_context(c->id)) {
+        int e = errno;
+        raw(SYS_io_destroy, (long)(at == MAP_FAILED ? id : c->id), 0, 0, 0, 0, 0);
+        return say("slurm-cr: the AIO ring at 0x%llx cannot be moved back to its place: %s",
+                   (unsigned long long)c->id, strerror(e));
+    }
+    c->pid = crt.pid;
+    c->last_tail = c->tail;
+    c->frozen = 0;
+    return 0;
+}
+
+int cr_aio_restore(void)
+{
+    pid_t saved_pid = 0;
+    for (int i = 0; i < AIO_MAX; i++)
+        if (ctxs[i].id && ctxs[i].frozen)
+            saved_pid = ctxs[i].pid;
+    for (int i = 0; i < AIO_MAX; i++) {
+        struct aio_ctx *c = &ctxs[i];
+        if (!c->id || !c->frozen || c->pid != saved_pid)
+            continue;
+        if (restore_one(c) < 0)
+            return -1;
+    }
+    return 0;
+}
