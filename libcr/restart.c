@@ -176,6 +176,30 @@ static int check_vdso(const struct ctx_image *img, char *err, size_t len)
     return 0;
 }
 
+/* An AIO context comes back with a ring of the same number of events (the restored
+ * runtime asks io_setup for (nr - 2) / 2, aio.c): tried here, where the answer is the
+ * same, so that a machine with another number of possible CPUs (the ring is at least
+ * 8 per CPU) or a full fs.aio-max-nr refuses before anything is started. */
+static int check_aio(const struct ctx_image *img, char *err, size_t len)
+{
+    for (uint32_t i = 0; i < img->naios; i++) {
+        const struct ctx_aio *a = img->aios[i];
+        unsigned long ctx = 0;
+        if (syscall(SYS_io_setup, (a->nr - 2) / 2, &ctx) < 0)
+            return cr_say(err, len, errno, "the AIO context at 0x%llx (a ring of %u events) cannot be "
+                          "made again here: io_setup: %s%s", (unsigned long long)a->addr, a->nr,
+                          strerror(errno), errno == EAGAIN ? " (fs.aio-max-nr is reached: raise it)" : "");
+        uint32_t nr = ((const uint32_t *)ctx)[1];
+        syscall(SYS_io_destroy, ctx);
+        if (nr != a->nr)
+            return cr_say(err, len, ENOEXEC, "the AIO context at 0x%llx had a ring of %u events; "
+                          "io_setup here makes one of %u (its size follows the number of possible "
+                          "CPUs): restart it on a machine like the one it ran on",
+                          (unsigned long long)a->addr, a->nr, nr);
+    }
+    return 0;
+}
+
 static int same_file(const struct ctx_file_id *id, const struct stat *st, int moved)
 {
     if (moved) /* a relocated copy cannot keep its inode; the contents must still fit */
@@ -187,6 +211,8 @@ static int same_file(const struct ctx_file_id *id, const struct stat *st, int mo
 int cr_restart_check(const struct ctx_image *img, const struct cr_restart_opts *o, char *err, size_t len)
 {
     int rc = check_vdso(img, err, len);
+    if (rc == 0)
+        rc = check_aio(img, err, len);
     if (rc < 0)
         return rc;
     char buf[CTX_PATH_MAX];
