@@ -3,7 +3,18 @@
  * inode (a file handle, which only a privileged process can open), so the dumper looks
  * for it where the process's paths are: its open files and working directory, their
  * parents, and two levels below the working directory; one it cannot find is refused.
- * Events not read yet cannot be put back: a checkpoint with some is refused. */
+ * A watched path gone at restart is refused by cr_restart, naming it.
+ *
+ * Events queued and not read yet are refused, naming the instance's watched paths.
+ * Why they are not kept: the kernel has no way to look at an instance's queue but to
+ * read it, which takes the events from the program (FIONREAD tells only how many
+ * bytes), and no way to put an event into an instance but to cause it on the file
+ * system.  Reading them for the image would take them from the process that goes on
+ * after the checkpoint (and from a --kill one whose checkpoint then fails), and the
+ * restored instance could not be given them back: some could be caused again (an
+ * open, a read), most not (a create, a delete, a move, their cookies), and each would
+ * reach every other watcher of the file too.  So the checkpoint waits for none and
+ * takes none: the program reads its events, then is checkpointed. */
 #define _GNU_SOURCE
 #include "resources.h"
 
@@ -106,14 +117,41 @@ static int find_path(struct fd_scan *s, struct target *t, char *path)
            search_below(t, path, strlen(path), SEARCH_DEPTH);
 }
 
+/* The queued events refused, naming what the instance watches (the watches saved so
+ * far in out, used bytes): which watch they come from cannot be known without
+ * reading them. */
+static int refuse_pending(struct dump *d, int fd, int pending, const char *out, size_t used)
+{
+    char paths[1024];
+    size_t n = 0;
+    paths[0] = 0;
+    for (size_t off = 0; off < used;) {
+        struct ctx_inotify_watch w;
+        memcpy(&w, out + off, sizeof w);
+        const char *path = out + off + sizeof w;
+        off += sizeof w + w.path_len;
+        size_t room = sizeof paths - n;
+        int k = snprintf(paths + n, room, "%s%s (watch %d)", n ? ", " : "", path, w.wd);
+        if (k < 0 || (size_t)k >= room) { /* the first ones, and that there are more */
+            paths[n] = 0;
+            if (room >= 6)
+                memcpy(paths + n, ", ...", 6);
+            break;
+        }
+        n += (size_t)k;
+    }
+    return fail(d, ENOTSUP, "fd %d: its inotify instance, watching %s, has %d bytes of events "
+                "not read yet: reading them would take them from the program and a restarted "
+                "instance could not be given them back, so they cannot be saved; nothing was "
+                "written and the process keeps running: checkpoint it once it has read them",
+                fd, n ? paths : "nothing (every watch removed)", pending);
+}
+
 static int save_inotify(struct dump *d, struct fd_scan *s, const struct cr_fd_probe *p)
 {
     int fd = p->fd, pending = 0;
     if (ioctl(fd, FIONREAD, &pending) < 0)
         return fail(d, errno, "fd %d: reading how many inotify events wait", fd);
-    if (pending)
-        return fail(d, ENOTSUP, "fd %d: its inotify instance has %d bytes of events not read yet, "
-                    "which cannot be put back: read them before the checkpoint", fd, pending);
     const char *info = fdinfo(d, fd);
     if (!info)
         return -EIO;
@@ -131,7 +169,11 @@ static int save_inotify(struct dump *d, struct fd_scan *s, const struct cr_fd_pr
         t.maj = (unsigned)(dev >> 20);
         t.min = (unsigned)(dev & 0xfffff);
         char path[CTX_PATH_MAX];
-        if (!find_path(s, &t, path))
+        int found = find_path(s, &t, path);
+        if (!found && pending) /* refused below for its events: named as it can be */
+            snprintf(path, sizeof path, "inode %llu of device %u:%u", (unsigned long long)t.ino,
+                     t.maj, t.min);
+        else if (!found)
             return fail(d, ENOTSUP, "fd %d: inotify watch %d is on inode %llu of device %u:%u, whose "
                         "path was not found (looked near the process's open files and below its "
                         "working directory): remove the watch before the checkpoint", fd, w.wd,
@@ -143,6 +185,8 @@ static int save_inotify(struct dump *d, struct fd_scan *s, const struct cr_fd_pr
         memcpy(out + used + sizeof w, path, w.path_len);
         used += sizeof w + w.path_len;
     }
+    if (pending)
+        return refuse_pending(d, fd, pending, out, used);
     struct ctx_fd *r = fd_record(d, fd, CTX_FD_INOTIFY, p->path, used);
     if (!r)
         return fail(d, E2BIG, "too much metadata");
@@ -152,6 +196,26 @@ static int save_inotify(struct dump *d, struct fd_scan *s, const struct cr_fd_pr
 }
 
 /* ---- restart ---- */
+
+/* Every watched path must be there again (a watch is added by path). */
+static int check_inotify(const struct ctx_fd *f, const struct cr_restart_opts *o, char *err, size_t len)
+{
+    (void)o;
+    const char *extra = (const char *)(f + 1) + f->path_len;
+    for (size_t off = 0; off < f->extra_len;) {
+        struct ctx_inotify_watch w;
+        memcpy(&w, extra + off, sizeof w);
+        const char *path = extra + off + sizeof w;
+        off += sizeof w + w.path_len;
+        struct stat st;
+        if ((w.mask & IN_DONT_FOLLOW ? lstat(path, &st) : stat(path, &st)) < 0)
+            return cr_say(err, len, errno == ENOENT ? ENOENT : errno, "inotify watch %d of fd %d is "
+                          "on %s, which is gone (%s): it cannot be watched again; make it again "
+                          "at that path, or remove the watch before the checkpoint", w.wd, f->fd,
+                          path, strerror(errno));
+    }
+    return 0;
+}
 
 static int by_wd(const void *a, const void *b)
 {
@@ -218,5 +282,5 @@ static int make_inotify(struct child *c, const struct ctx_fd *f, uint32_t rec)
 
 const struct cr_fd_ops cr_fd_inotify = {
     .kind = CTX_FD_INOTIFY, .name = "inotify", .detect = detect_inotify, .save = save_inotify,
-    .make = make_inotify, .restore_nonblock = 1,
+    .check = check_inotify, .make = make_inotify, .restore_nonblock = 1,
 };

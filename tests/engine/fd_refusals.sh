@@ -36,7 +36,7 @@ refused inotify_pending "import ctypes
 libc = ctypes.CDLL(None, use_errno=True)
 fd = libc.inotify_init1(0)
 assert libc.inotify_add_watch(fd, b'$T/watched', 0x100) == 1
-open('$T/watched/new', 'w').close()" "inotify instance has [0-9]+ bytes of events not read yet"
+open('$T/watched/new', 'w').close()" "inotify instance, watching inode [0-9]+ of device [0-9]+:[0-9]+ \\(watch 1\\), has [0-9]+ bytes of events not read yet"
 refused mq_notify "import ctypes
 libc = ctypes.CDLL(None, use_errno=True)
 name = b'/slurm-cr-notify-%d' % os.getpid()
