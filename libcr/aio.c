@@ -9,7 +9,8 @@
  * libaio's and programs' own calls do) and counts, per context, what was submitted;
  * completions are counted by the ring's tail, looked at on each submission (fewer
  * than nr can complete between two: the kernel never has more than nr - 1 requests
- * in flight or unreaped).
+ * in flight or unreaped).  The counts are atomic, without a lock: a signal handler
+ * of the program may submit too.
  *
  * At the freeze (every thread parked) the requests in flight are waited for, at most
  * AIO_WAIT_MS: then the ring holds every completion, the eventfds of IOCB_FLAG_RESFD
@@ -61,27 +62,14 @@ struct aio_ctx {
     uint64_t id;               /* the ring's address; 0: a free slot */
     uint64_t len;              /* of the mapping */
     uint32_t nr;               /* events in the ring */
-    uint32_t last_tail;        /* the ring's tail when completions were last counted */
-    uint64_t submitted, completed;
     pid_t pid;                 /* the process that made it (a forked child has none) */
+    uint64_t submitted;
+    uint64_t completed;        /* always the ring's tail as last seen, modulo nr */
     uint32_t frozen;           /* saved by the checkpoint under way */
     uint32_t head, tail;       /* as saved */
 };
 
 static struct aio_ctx ctxs[AIO_MAX];
-static int lock_word;
-
-static void lock(void)
-{
-    while (__atomic_exchange_n(&lock_word, 1, __ATOMIC_ACQUIRE))
-        while (__atomic_load_n(&lock_word, __ATOMIC_RELAXED))
-            __builtin_ia32_pause();
-}
-
-static void unlock(void)
-{
-    __atomic_store_n(&lock_word, 0, __ATOMIC_RELEASE);
-}
 
 /* the kernel's answer (-errno on failure), without errno */
 static long raw(long n, long a, long b, long c, long d, long e, long f)
@@ -109,7 +97,7 @@ static long with_errno(long r)
 static struct aio_ctx *find(uint64_t id)
 {
     for (int i = 0; i < AIO_MAX; i++)
-        if (ctxs[i].id == id && ctxs[i].pid == crt.pid)
+        if (__atomic_load_n(&ctxs[i].id, __ATOMIC_ACQUIRE) == id && ctxs[i].pid == crt.pid)
             return &ctxs[i];
     return NULL;
 }
@@ -120,8 +108,11 @@ static void count_completions(struct aio_ctx *c)
     uint32_t tail = __atomic_load_n(&((struct ring *)(uintptr_t)c->id)->tail, __ATOMIC_ACQUIRE);
     if (tail >= c->nr)
         return; /* not the kernel's: the program wrote over it */
-    c->completed += (tail + c->nr - c->last_tail) % c->nr;
-    c->last_tail = tail;
+    uint64_t old = __atomic_load_n(&c->completed, __ATOMIC_ACQUIRE), new;
+    do
+        new = old + (tail + c->nr - old % c->nr) % c->nr;
+    while (new != old && !__atomic_compare_exchange_n(&c->completed, &old, new, 0, __ATOMIC_ACQ_REL,
+                                                       __ATOMIC_ACQUIRE));
 }
 
 static long aio_setup(long nr, aio_context_t *out)
@@ -130,20 +121,23 @@ static long aio_setup(long nr, aio_context_t *out)
     if (r == 0) {
         uint64_t id = *out;
         const struct ring *ring = (const struct ring *)(uintptr_t)id;
-        lock();
-        struct aio_ctx *slot = NULL;
-        for (int i = 0; i < AIO_MAX && !slot; i++)
-            if (!ctxs[i].id || ctxs[i].pid != crt.pid || ctxs[i].id == id)
-                slot = &ctxs[i]; /* free, a forked parent's, or one destroyed by a raw call */
-        if (slot) {
-            memset(slot, 0, sizeof *slot);
-            slot->id = id;
-            slot->nr = ring->nr;
-            slot->len = (sizeof *ring + (uint64_t)ring->nr * sizeof(struct io_event) + 4095) / 4096 * 4096;
-            slot->last_tail = ring->tail;
-            slot->pid = crt.pid;
-        }
-        unlock(); /* one not listed (more than AIO_MAX) is refused at a checkpoint */
+        for (int i = 0; i < AIO_MAX; i++) {
+            /* free, a forked parent's, or one destroyed by a raw call: taken by a CAS of
+               its id to 1 (an address no ring has) while it is filled in */
+            uint64_t was = __atomic_load_n(&ctxs[i].id, __ATOMIC_ACQUIRE);
+            if ((was && was != id && ctxs[i].pid == crt.pid) || was == 1 ||
+                !__atomic_compare_exchange_n(&ctxs[i].id, &was, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+                continue;
+            struct aio_ctx *c = &ctxs[i];
+            c->nr = ring->nr;
+            c->len = (sizeof *ring + (uint64_t)ring->nr * sizeof(struct io_event) + 4095) / 4096 * 4096;
+            c->pid = crt.pid;
+            c->submitted = 0;
+            c->completed = ring->tail; /* 0: a new ring */
+            c->frozen = 0;
+            __atomic_store_n(&c->id, id, __ATOMIC_RELEASE);
+            break;
+        } /* one not listed (more than AIO_MAX) is refused at a checkpoint */
     }
     return with_errno(r);
 }
@@ -152,11 +146,9 @@ static long aio_destroy(aio_context_t id)
 {
     long r = raw(SYS_io_destroy, (long)id, 0, 0, 0, 0, 0);
     if (r == 0) {
-        lock();
         struct aio_ctx *c = find(id);
         if (c)
-            c->id = 0;
-        unlock();
+            __atomic_store_n(&c->id, 0, __ATOMIC_RELEASE);
     }
     return with_errno(r);
 }
@@ -166,20 +158,14 @@ static long aio_destroy(aio_context_t id)
  * never for fewer. */
 static long aio_submit(aio_context_t id, long nr, struct iocb **cbs)
 {
-    lock();
-    struct aio_ctx *c = find(id);
-    if (c && nr > 0) {
+    struct aio_ctx *c = nr > 0 ? find(id) : NULL;
+    if (c) {
         count_completions(c);
-        c->submitted += (uint64_t)nr;
+        __atomic_add_fetch(&c->submitted, (uint64_t)nr, __ATOMIC_ACQ_REL);
     }
-    unlock();
     long r = raw(SYS_io_submit, (long)id, nr, (long)cbs, 0, 0, 0);
-    if (c && nr > 0) {
-        lock();
-        if (c->id == id)
-            c->submitted -= (uint64_t)(nr - (r > 0 ? r : 0));
-        unlock();
-    }
+    if (c && r < nr)
+        __atomic_sub_fetch(&c->submitted, (uint64_t)(nr - (r > 0 ? r : 0)), __ATOMIC_ACQ_REL);
     return with_errno(r);
 }
 
@@ -396,7 +382,6 @@ static int restore_one(struct aio_ctx *c)
                    (unsigned long long)c->id, strerror(e));
     }
     c->pid = crt.pid;
-    c->last_tail = c->tail;
     c->frozen = 0;
     return 0;
 }
