@@ -1,6 +1,7 @@
-# Linux AIO contexts: cr_info shows a saved one; the checkpoints refused (a request
-# that stays in flight, a context the runtime did not see made) say why and leave
-# the program running, its context intact.
+# Linux AIO contexts: cr_info shows a saved one; a program using libaio comes back
+# with its context; the checkpoints refused (a request that stays in flight, a
+# context the runtime did not see made) say why and leave the program running, its
+# context intact.
 . "$top_srcdir/tests/engine/lib.sh"
 P=$top_builddir/tests/programs/aiomodes
 
@@ -30,6 +31,30 @@ grep -Eq "^  AIO context 0x[0-9a-f]+: a ring of [0-9]+ events, 3 completed and n
     "$T/unreaped.info" || { cat "$T/unreaped.info" >&2; fail "cr_info shows no AIO context with 3 events"; }
 grep -Eq "FILE_PRIVATE|file.*/\[aio\] \(deleted\) \(whole\)" "$T/unreaped.info" ||
     { grep aio "$T/unreaped.info" >&2; fail "cr_info shows no [aio] ring saved whole"; }
+
+# libaio (its calls go through syscall()), where libaio.so.1 is installed
+bg "$CR_RUN" "$top_builddir/tests/programs/aiolib" > "$T/lib.out"
+pid=$!
+i=0
+until grep -q ready "$T/lib.out" || ! kill -0 $pid 2>/dev/null; do
+    i=$((i + 1)); [ $i -le 600 ] || fail "aiolib: not ready in 30 s"
+    sleep 0.05
+done
+if grep -q ready "$T/lib.out"; then
+    wait_runtime $pid
+    within 60 "$CR_CHECKPOINT" --kill -f "$T/lib.ctx" $pid || fail "checkpoint of aiolib"
+    wait_gone $pid
+    bg "$CR_RESTART" "$T/lib.ctx"
+    c=$(restored_pid $!)
+    kill -USR1 $c
+    wait_lines "$T/lib.out" 2
+    [ "$(sed -n 2p "$T/lib.out")" = ok ] || fail "aiolib after the restart: $(sed -n 2p "$T/lib.out")"
+else
+    rc=0
+    wait $pid || rc=$?
+    [ $rc = 77 ] || fail "aiolib ended with $rc before it was ready: $(cat "$T/lib.out")"
+    echo "libaio.so.1 is not installed: the libaio part is skipped"
+fi
 
 refused poll "the AIO context at 0x[0-9a-f]+ still has 1 request\\(s\\) in flight after 10000 ms" 16
 refused raw "the AIO context at 0x[0-9a-f]+ \\(io_setup\\) was made by a system call the runtime did not see" 95
