@@ -13,7 +13,8 @@
  * of the program may submit too.
  *
  * At the freeze (every thread parked) the requests in flight are waited for, at most
- * AIO_WAIT_MS: then the ring holds every completion, the eventfds of IOCB_FLAG_RESFD
+ * AIO_WAIT_MS (a thread stopped inside io_submit counted from its registers): then
+ * the ring holds every completion, the eventfds of IOCB_FLAG_RESFD
  * requests their counts, and the buffers their data.  A context the runtime did not
  * see made (a system call not through syscall()) is refused, since what it has in
  * flight cannot be known; a ring mapped without a context of this process (inherited
@@ -153,20 +154,62 @@ static long aio_destroy(aio_context_t id)
     return with_errno(r);
 }
 
-/* Counted as submitted before the call and corrected after: a checkpoint between the
- * two waits for more than there is (and gives up: the process goes on unharmed),
- * never for fewer. */
+/* io_submit(ctx, nr, cbs), its nr requests counted as submitted before the system call
+ * and those it did not take given back after it, in one piece of code whose places
+ * the freeze knows: a thread parked between the two (io_submit of a pipe read that
+ * the stopping signal interrupted, say) has its count put right from its registers
+ * (aio_parked_excess).  The counter is in r8, which the system call keeps. */
+long cr_aio_submit_raw(long ctx, long nr, long cbs, uint64_t *submitted);
+extern const char cr_aio_before[], cr_aio_after[], cr_aio_done[];
+__asm__(".text\n"
+        ".globl cr_aio_submit_raw\n"
+        ".hidden cr_aio_submit_raw\n"
+        ".type cr_aio_submit_raw, @function\n"
+        "cr_aio_submit_raw:\n"
+        "    mov %rcx, %r8\n"
+        "    lock addq %rsi, (%r8)\n"
+        ".globl cr_aio_before\n.hidden cr_aio_before\n"
+        "cr_aio_before:\n"            /* [before, after): nothing submitted yet */
+        "    mov $" "209" ", %eax\n"    /* SYS_io_submit */
+        "    syscall\n"
+        ".globl cr_aio_after\n.hidden cr_aio_after\n"
+        "cr_aio_after:\n"             /* [after, done): rax of rsi submitted, not given back */
+        "    mov %rsi, %rcx\n"
+        "    test %rax, %rax\n"
+        "    js 1f\n"
+        "    sub %rax, %rcx\n"
+        "1:  lock subq %rcx, (%r8)\n"
+        ".globl cr_aio_done\n.hidden cr_aio_done\n"
+        "cr_aio_done:\n"
+        "    ret\n"
+        ".size cr_aio_submit_raw, .-cr_aio_submit_raw\n");
+
 static long aio_submit(aio_context_t id, long nr, struct iocb **cbs)
 {
     struct aio_ctx *c = nr > 0 ? find(id) : NULL;
-    if (c) {
-        count_completions(c);
-        __atomic_add_fetch(&c->submitted, (uint64_t)nr, __ATOMIC_ACQ_REL);
+    if (!c)
+        return with_errno(raw(SYS_io_submit, (long)id, nr, (long)cbs, 0, 0, 0));
+    count_completions(c);
+    return with_errno(cr_aio_submit_raw((long)id, nr, (long)cbs, &c->submitted));
+}
+
+/* What the counter of c holds beyond the requests submitted, by threads parked inside
+ * cr_aio_submit_raw: all of nr before the system call, what it did not take after. */
+static uint64_t aio_parked_excess(const struct aio_ctx *c)
+{
+    uint64_t excess = 0;
+    for (uint32_t i = 0; i < crt.nslots; i++) {
+        const struct cr_thread_slot *s = &crt.slots[i];
+        if (s->tid <= 0 || !s->uc)
+            continue;
+        const greg_t *g = s->uc->uc_mcontext.gregs;
+        const char *ip = (const char *)g[REG_RIP];
+        if (ip < cr_aio_before || ip >= cr_aio_done || (uint64_t *)g[REG_R8] != &c->submitted)
+            continue;
+        long nr = g[REG_RSI], rax = g[REG_RAX];
+        excess += (uint64_t)(ip < cr_aio_after ? nr : nr - (rax > 0 ? rax : 0));
     }
-    long r = raw(SYS_io_submit, (long)id, nr, (long)cbs, 0, 0, 0);
-    if (c && r < nr)
-        __atomic_sub_fetch(&c->submitted, (uint64_t)(nr - (r > 0 ? r : 0)), __ATOMIC_ACQ_REL);
-    return with_errno(r);
+    return excess;
 }
 
 /* glibc's syscall(), which libaio and programs call the AIO system calls through. */
@@ -211,7 +254,7 @@ static int freeze_one(struct dump *d, uint64_t start, uint64_t end)
     uint64_t until = cr_now_ms() + AIO_WAIT_MS;
     for (;;) {
         count_completions(c);
-        int64_t left = (int64_t)(c->submitted - c->completed);
+        int64_t left = (int64_t)(c->submitted - aio_parked_excess(c) - c->completed);
         if (left == 0)
             break;
         if (left < 0 || ring->magic != AIO_RING_MAGIC || ring->nr != c->nr)
