@@ -41,6 +41,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -294,8 +295,11 @@ int cr_aio_freeze(struct dump *d)
         while (bol > text && bol[-1] != '\n')
             bol--;
         line += 16;
-        unsigned long long start, end;
-        if (sscanf(bol, "%llx-%llx", &start, &end) != 2)
+        char *dash;
+        unsigned long long start = strtoull(bol, &dash, 16), end = 0;
+        if (*dash == '-')
+            end = strtoull(dash + 1, NULL, 16);
+        if (!end || end <= start)
             return fail(d, EIO, "cannot parse an [aio] line of /proc/self/maps");
         if (!is_context(start))
             continue; /* memory inherited across fork, no context: saved as memory */
