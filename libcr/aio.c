@@ -160,6 +160,8 @@ static long aio_destroy(aio_context_t id)
  * the freeze knows: a thread parked between the two (io_submit of a pipe read that
  * the stopping signal interrupted, say) has its count put right from its registers
  * (aio_parked_excess).  The counter is in r8, which the system call keeps. */
+#define STR(x) #x
+#define XSTR(x) STR(x)
 long cr_aio_submit_raw(long ctx, long nr, long cbs, uint64_t *submitted);
 extern const char cr_aio_before[], cr_aio_after[], cr_aio_done[];
 __asm__(".text\n"
@@ -171,7 +173,7 @@ __asm__(".text\n"
         "    lock addq %rsi, (%r8)\n"
         ".globl cr_aio_before\n.hidden cr_aio_before\n"
         "cr_aio_before:\n"            /* [before, after): nothing submitted yet */
-        "    mov $" "209" ", %eax\n"    /* SYS_io_submit */
+        "    mov $" XSTR(__NR_io_submit) ", %eax\n"
         "    syscall\n"
         ".globl cr_aio_after\n.hidden cr_aio_after\n"
         "cr_aio_after:\n"             /* [after, done): rax of rsi submitted, not given back */
