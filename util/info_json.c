@@ -44,7 +44,14 @@ static void process(const struct ctx_image *img)
         mapped += img->vmas[i]->end - img->vmas[i]->start;
     for (uint32_t i = 0; i < img->hdr.nblocks; i++) /* (an image is its process's alone) */
         saved += (unsigned long long)img->blocks[i].npages * img->hdr.page_size;
-    printf("],\"memory\":{\"regions\":%u,\"mapped\":%llu,\"saved\":%llu}}", p->nvmas, mapped, saved);
+    printf("],\"memory\":{\"regions\":%u,\"mapped\":%llu,\"saved\":%llu},\"aio\":[", p->nvmas,
+           mapped, saved);
+    for (uint32_t i = 0; i < img->naios; i++) { /* Linux AIO contexts, by their ids */
+        const struct ctx_aio *a = img->aios[i];
+        printf("%s{\"context\":%llu,\"events\":%u,\"unreaped\":%u}", i ? "," : "",
+               (unsigned long long)a->addr, a->nr, (a->tail + a->nr - a->head) % a->nr);
+    }
+    printf("]}");
 }
 
 void info_json(const char *path, const struct ctx_tree *tr, const char *error)

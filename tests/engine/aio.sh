@@ -29,8 +29,13 @@ within 60 "$CR_CHECKPOINT" --kill -f "$T/unreaped.ctx" $pid || fail "checkpoint 
 "$CR_INFO" "$T/unreaped.ctx" > "$T/unreaped.info" || fail "cr_info"
 grep -Eq "^  AIO context 0x[0-9a-f]+: a ring of [0-9]+ events, 3 completed and not reaped \(head 0, tail 3\), none in flight" \
     "$T/unreaped.info" || { cat "$T/unreaped.info" >&2; fail "cr_info shows no AIO context with 3 events"; }
-grep -Eq "FILE_PRIVATE|file.*/\[aio\] \(deleted\) \(whole\)" "$T/unreaped.info" ||
+grep -Eq "^    [0-9a-f]+-[0-9a-f]+ rw- file-private .* saved  /\[aio\] \(deleted\) \(whole\)$" "$T/unreaped.info" ||
     { grep aio "$T/unreaped.info" >&2; fail "cr_info shows no [aio] ring saved whole"; }
+within 30 "$CR_INFO" --json "$T/unreaped.ctx" > "$T/unreaped.json" || fail "cr_info --json"
+${PYTHON3:-python3} -c "import json, sys
+a = json.load(open(sys.argv[1]))['processes'][0]['aio']
+assert len(a) == 1 and a[0]['unreaped'] == 3 and a[0]['events'] > 3 and a[0]['context'] > 0, a" \
+    "$T/unreaped.json" || fail "cr_info --json: no AIO context with 3 unreaped events: $(cat "$T/unreaped.json")"
 
 # libaio (its calls go through syscall()), where libaio.so.1 is installed
 bg "$CR_RUN" "$top_builddir/tests/programs/aiolib" > "$T/lib.out"
