@@ -1,4 +1,5 @@
-# Linux AIO contexts: cr_info shows a saved one; a program using libaio comes back
+# Linux AIO contexts: cr_info shows a saved one, which comes back through two
+# restarts (checkpointed again in between); a program using libaio comes back
 # with its context; the checkpoints refused (a request that stays in flight, a
 # context the runtime did not see made) say why and leave the program running, its
 # context intact.
@@ -36,6 +37,19 @@ ${PYTHON3:-python3} -c "import json, sys
 a = json.load(open(sys.argv[1]))['processes'][0]['aio']
 assert len(a) == 1 and a[0]['unreaped'] == 3 and a[0]['events'] > 3 and a[0]['context'] > 0, a" \
     "$T/unreaped.json" || fail "cr_info --json: no AIO context with 3 unreaped events: $(cat "$T/unreaped.json")"
+
+# restarted, checkpointed again and restarted: the context is made again each time
+bg "$CR_RESTART" "$T/unreaped.ctx"
+c=$(restored_pid $!)
+within 60 "$CR_CHECKPOINT" --kill -f "$T/unreaped2.ctx" $c || fail "checkpoint of the restored aio_unreaped"
+wait_gone $c
+"$CR_INFO" "$T/unreaped2.ctx" | grep -q "^  AIO context .* 3 completed and not reaped" ||
+    fail "the second checkpoint has no AIO context with 3 events"
+bg "$CR_RESTART" "$T/unreaped2.ctx"
+c=$(restored_pid $!)
+kill -USR2 $c
+wait_lines "$T/unreaped.out" 2
+[ "$(sed -n 2p "$T/unreaped.out")" = PASS ] || fail "aio_unreaped after two restarts: $(sed -n 2p "$T/unreaped.out")"
 
 # libaio (its calls go through syscall()), where libaio.so.1 is installed
 bg "$CR_RUN" "$top_builddir/tests/programs/aiolib" > "$T/lib.out"
