@@ -250,9 +250,10 @@ static int freeze_one(struct dump *d, uint64_t start, uint64_t end)
     struct aio_ctx *c = find(start);
     if (!c || c->len != end - start)
         return fail(d, ENOTSUP, "the AIO context at 0x%llx (io_setup) was made by a system call "
-                    "the runtime did not see (not through syscall() or libaio): the requests it "
-                    "has in flight cannot be known, so it cannot be saved; nothing was written "
-                    "and the process keeps running", (unsigned long long)start);
+                    "the runtime did not see (not through syscall() or libaio), or beyond the %d "
+                    "contexts it follows: the requests it has in flight cannot be known, so it "
+                    "cannot be saved; nothing was written and the process keeps running",
+                    (unsigned long long)start, AIO_MAX);
     const struct ring *ring = (const struct ring *)(uintptr_t)start;
     uint64_t until = cr_now_ms() + AIO_WAIT_MS;
     for (;;) {
