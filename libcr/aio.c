@@ -13,9 +13,9 @@
  * of the program may submit too.
  *
  * At the freeze (every thread parked) the requests in flight are waited for, at most
- * AIO_WAIT_MS (a thread stopped inside io_submit counted from its registers): then
- * the ring holds every completion, the eventfds of IOCB_FLAG_RESFD
- * requests their counts, and the buffers their data.  A context the runtime did not
+ * AIO_WAIT_MS (a thread stopped inside io_submit counted from its registers), then a
+ * grace period: the ring holds every completion, the eventfds of IOCB_FLAG_RESFD
+ * requests their counts and the buffers their data.  A context the runtime did not
  * see made (a system call not through syscall()) is refused, since what it has in
  * flight cannot be known; a ring mapped without a context of this process (inherited
  * across fork: the child has the memory, not the context) stays plain memory.
