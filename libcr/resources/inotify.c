@@ -208,11 +208,13 @@ static int check_inotify(const struct ctx_fd *f, const struct cr_restart_opts *o
         const char *path = extra + off + sizeof w;
         off += sizeof w + w.path_len;
         struct stat st;
-        if ((w.mask & IN_DONT_FOLLOW ? lstat(path, &st) : stat(path, &st)) < 0)
-            return cr_say(err, len, errno == ENOENT ? ENOENT : errno, "inotify watch %d of fd %d is "
-                          "on %s, which is gone (%s): it cannot be watched again; make it again "
-                          "at that path, or remove the watch before the checkpoint", w.wd, f->fd,
-                          path, strerror(errno));
+        if (stat(path, &st) < 0) {
+            int e = errno;
+            return cr_say(err, len, e, "inotify watch %d of fd %d is on %s, which %s (%s): it "
+                          "cannot be watched again; make it again at that path, or remove the "
+                          "watch before the checkpoint", w.wd, f->fd, path,
+                          e == ENOENT || e == ENOTDIR ? "is gone" : "cannot be reached", strerror(e));
+        }
     }
     return 0;
 }
