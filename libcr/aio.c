@@ -23,7 +23,9 @@
  * The ring is saved whole as memory (a private mapping whose every page is in the
  * image, kept named "/[aio] (deleted)") with a CTX_REC_AIO record.  In the restored
  * copy, before the program runs, the runtime makes the context again: io_setup with
- * the size that gives a ring of the same nr, completions of empty reads until the
+ * the size that gives a ring of the same nr (what the program sees: the ring, and
+ * nr - 1 requests at most at once; the number it gave io_setup is not shown by the
+ * kernel, and only counts against fs.aio-max-nr), completions of empty reads until the
  * kernel's tail is where it was (the only way to move it), the unreaped events copied
  * in and head set, and the new ring moved over the saved one (mremap; the kernel then
  * names the context by its old address, which the program holds).
