@@ -275,6 +275,8 @@ struct ctx_memfd {
     uint32_t pad;
 };
 
+#define CTX_FD_NUMBER_MAX (1 << 20) /* fd numbers (and fds named in records) stay below */
+
 struct ctx_fd {
     int32_t fd;
     uint32_t kind;             /* enum ctx_fd_kind */
