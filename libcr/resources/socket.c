@@ -269,6 +269,10 @@ struct ctx_fd *sock_record(struct dump *d, int fd, uint32_t kind, const char *te
 /* The options saved when a program changed them, set again in this order: the usual
  * SOL_SOCKET, IP, IPv6 and TCP ones a process may set without privilege (IP_TRANSPARENT
  * and SO_MARK need it: setting them again fails the restart, naming them). */
+#ifndef UDPLITE_SEND_CSCOV /* the kernel's include/net/udplite.h; no uapi header has them */
+#define UDPLITE_SEND_CSCOV 10
+#define UDPLITE_RECV_CSCOV 11
+#endif
 static const struct sockopt_name {
     int level, name;
     const char *what;
@@ -310,6 +314,8 @@ static const struct sockopt_name {
     { IPPROTO_TCP, TCP_SYNCNT, "TCP_SYNCNT" }, { IPPROTO_TCP, TCP_LINGER2, "TCP_LINGER2" },
     { IPPROTO_TCP, TCP_WINDOW_CLAMP, "TCP_WINDOW_CLAMP" }, { IPPROTO_TCP, TCP_NOTSENT_LOWAT, "TCP_NOTSENT_LOWAT" },
     { IPPROTO_TCP, TCP_FASTOPEN, "TCP_FASTOPEN" }, { IPPROTO_TCP, TCP_CONGESTION, "TCP_CONGESTION" },
+    { IPPROTO_UDPLITE, UDPLITE_SEND_CSCOV, "UDPLITE_SEND_CSCOV" },
+    { IPPROTO_UDPLITE, UDPLITE_RECV_CSCOV, "UDPLITE_RECV_CSCOV" },
     { SOL_SOCKET, SO_PRIORITY, "SO_PRIORITY" }, /* after IP_TOS, which sets it too */
 };
 #define NSOCKOPTS (sizeof sockopts / sizeof sockopts[0])
@@ -326,7 +332,8 @@ static int sockopt_applies(int level, const struct ctx_socket *so)
 {
     return level == SOL_SOCKET || (level == IPPROTO_IP && so->domain == AF_INET) ||
            (level == IPPROTO_IPV6 && so->domain == AF_INET6) ||
-           (level == IPPROTO_TCP && so->domain != AF_UNIX && so->type == SOCK_STREAM);
+           (level == IPPROTO_TCP && so->domain != AF_UNIX && so->type == SOCK_STREAM) ||
+           (level == IPPROTO_UDPLITE && so->protocol == IPPROTO_UDPLITE);
 }
 
 /* What the kernel tunes itself on a connected TCP socket (its buffers, the MSS and
