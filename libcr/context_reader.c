@@ -60,6 +60,8 @@ const char *ctx_vma_kind_name(uint32_t kind)
 
 static const char *rec_name(uint32_t type)
 {
+    if (type == CTX_REC_SOCK_ATTACH)
+        return "socket attachment";
     static const char *const names[] = { "?", "process", "thread", "fd", "memory map",
                                          "block table", "block checksums", "end", "tree process",
                                          "lock", "epoll target", "deleted directory",
@@ -265,6 +267,18 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
             if (grow((void *)&img->owners, img->nowners) < 0)
                 return refuse(err, len, ENOMEM, "out of memory");
             img->owners[img->nowners++] = o;
+            break;
+        }
+        case CTX_REC_SOCK_ATTACH: {
+            const struct ctx_sock_attach *a = pl;
+            const struct ctx_fd *f = nfds ? img->fds[nfds - 1] : NULL;
+            if (!p || !f || nvmas || r->length < sizeof *a || img->nattached >= MAX_FDS ||
+                !ctx_sock_attach_ok(a, r->length, f))
+                return refuse(err, len, EBADMSG, "record %u: malformed socket filter or multicast "
+                              "membership record", seq);
+            if (grow((void *)&img->attached, img->nattached) < 0)
+                return refuse(err, len, ENOMEM, "out of memory");
+            img->attached[img->nattached++] = a;
             break;
         }
         case CTX_REC_DELETED_DIR: {
@@ -673,6 +687,7 @@ void ctx_close(struct ctx_image *img)
     free(img->locks);
     free(img->epoll_files);
     free(img->owners);
+    free(img->attached);
     free(img->vmas);
     free(img->crcs);
     memset(img, 0, sizeof *img);

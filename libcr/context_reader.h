@@ -27,6 +27,8 @@ struct ctx_image {
     uint32_t nepoll_files;
     const struct ctx_fd_owner **owners;        /* fds whose signals go to an owner */
     uint32_t nowners;
+    const struct ctx_sock_attach **attached;   /* sockets' filters and memberships */
+    uint32_t nattached;
     const struct ctx_vma **vmas;
     const struct ctx_block *blocks;
     uint32_t *crcs;                    /* one per block */
@@ -72,5 +74,9 @@ const char *ctx_fd_kind_name(uint32_t kind);
 int ctx_fd_record_ok(const struct ctx_fd *f, const struct ctx_fd *const *earlier, uint32_t n);
 void ctx_fd_describe(const struct ctx_fd *f, FILE *out);
 const char *ctx_fd_outside(const struct ctx_fd *f);
+/* resources/sock_attach.c: whether a socket's filter or membership record (length
+ * bytes) is well formed, for the fd record f it follows; its line for cr_info. */
+int ctx_sock_attach_ok(const struct ctx_sock_attach *a, uint32_t length, const struct ctx_fd *f);
+void ctx_sock_attach_describe(const struct ctx_sock_attach *a, FILE *out);
 
 #endif

@@ -105,6 +105,8 @@ static void show(const struct ctx_image *img)
         printf("  fd %d signals %s %d with signal %u%s\n", o->fd, types[o->type], o->pid, o->sig,
                o->sig ? "" : " (SIGIO)");
     }
+    for (uint32_t i = 0; i < img->nattached; i++)
+        ctx_sock_attach_describe(img->attached[i], stdout);
     if (img->nlocks)
         printf("  locks: %u\n", img->nlocks);
     for (uint32_t i = 0; i < img->nlocks; i++) {

@@ -352,5 +352,5 @@ const struct cr_fd_ops cr_fd_local_socket = {
     .kind = CTX_FD_SOCKET, .name = "local", .make = make_local_socket,
     .restore = restore_pooled_socket, .restore_nonblock = 1, .finish = after_every_fd,
     .pool = pool_add_socket,
-    .valid = valid_local_socket, .describe = describe_socket,
+    .valid = valid_local_socket, .describe = describe_socket, .socket = 1,
 };

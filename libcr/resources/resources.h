@@ -138,6 +138,9 @@ struct cr_fd_ops {
     /* a record of an fd that led outside the checkpoint: how it comes back, for the
      * tools' warnings (ctx_say_outside); NULL when it did not lead outside */
     const char *(*outside)(const struct ctx_fd *f);
+    int socket;                /* its records restore a real socket of the process, which
+                                  gets its filter and multicast memberships back
+                                  (sock_attach.c) */
 };
 
 /* Every kind, NULL-terminated, in the order the dumper tries them (resources.c). */
@@ -296,6 +299,12 @@ int backlog_listener(const struct sock_scan *ss, const struct sockaddr_storage *
 /* socket.c: unix socket file left at a path by the checkpointed process, that nobody
  * answers on: removed (a bind there would fail). */
 void remove_stale_socket_file(const struct sockaddr_un *un, socklen_t alen, int type);
+
+/* sock_attach.c: a socket's classic BPF filter and multicast memberships, saved after
+ * its record (a kind with .socket); put back once every fd is placed and every queue
+ * refilled. */
+int save_sock_attach(struct dump *d, const struct cr_fd_probe *p);
+void restore_sock_attach(struct child *c);
 
 /* shared.c: the object of fd `fd` of the tree's process number `member`, made by the
  * pool (-1 none). */

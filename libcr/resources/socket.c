@@ -1135,5 +1135,5 @@ const struct cr_fd_ops cr_fd_socket = {
 const struct cr_fd_ops cr_fd_listen = {
     .kind = CTX_FD_LISTEN, .name = "listen", .make = listen_again, .restore = restore_pooled_socket,
     .restore_nonblock = 1, .pool = pool_add_socket,
-    .valid = valid_listen, .describe = describe_listen,
+    .valid = valid_listen, .describe = describe_listen, .socket = 1,
 };

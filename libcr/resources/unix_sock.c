@@ -296,7 +296,7 @@ static void describe_unix_pair(const struct ctx_fd *f, FILE *out, const char *ac
 const struct cr_fd_ops cr_fd_unix_pair = {
     .kind = CTX_FD_UNIX_PAIR, .name = "unixpair", .restore = restore_unix_pair,
     .restore_nonblock = 1, .finish = finish_pairs, .pool = pool_add_unix_pair,
-    .valid = valid_unix_pair, .describe = describe_unix_pair,
+    .valid = valid_unix_pair, .describe = describe_unix_pair, .socket = 1,
 };
 
 /* The same with the socket's options, shutdown state, message boundaries and files in
@@ -304,5 +304,5 @@ const struct cr_fd_ops cr_fd_unix_pair = {
 const struct cr_fd_ops cr_fd_sockpair = {
     .kind = CTX_FD_SOCKPAIR, .name = "unixpair", .restore = restore_unix_pair,
     .restore_nonblock = 1, .pool = pool_add_unix_pair,
-    .valid = valid_sockpair, .describe = describe_socket,
+    .valid = valid_sockpair, .describe = describe_socket, .socket = 1,
 };
