@@ -25,7 +25,7 @@ wait_gone $pid 60
 # kind's records: conformance programs checkpointed as they go on
 for prog in timerfd_armed signalfd_mask epoll_nested mqueue_order inotify_watch pidfd_self \
         opath_file fifo_data deleted_dir_fd dup_shared_offset memfd_seals scm_rights \
-        sockets_in_tree tcp_accepted_closed outside_ends; do
+        sockets_in_tree tcp_accepted_closed outside_ends mcast_memberships socket_filter; do
     bg "$CR_RUN" "$top_builddir/tests/conformance/$prog" < /dev/null > $prog.out 2> $prog.err
     pid=$!
     wait_runtime $pid
