@@ -69,6 +69,8 @@ enum ctx_rec_type {
                                   working directory) or a directory's fd record */
     CTX_REC_FD_OWNER = 12,     /* struct ctx_fd_owner: right after the fd record it belongs to */
     CTX_REC_AIO = 15,          /* struct ctx_aio: after the process's VMA records */
+    CTX_REC_SOCK_ATTACH = 20,  /* struct ctx_sock_attach: right after the socket's fd record
+                                  (and its lock and owner records) */
 };
 
 struct ctx_rec {
@@ -276,6 +278,8 @@ struct ctx_memfd {
     uint32_t pad;
 };
 
+#define CTX_FD_NUMBER_MAX (1 << 20) /* fd numbers (and fds named in records) stay below */
+
 struct ctx_fd {
     int32_t fd;
     uint32_t kind;             /* enum ctx_fd_kind */
@@ -348,6 +352,32 @@ struct ctx_fd_owner {
     int32_t pid;               /* 0: none; the saved pid, pgid or a thread's tid (a
                                   ctx_thread's): the restarted process's */
     uint32_t sig;              /* F_SETSIG: 0 SIGIO, else 1..64 */
+};
+
+/* What a socket carries besides its state (for the fd record just before it; a dup or
+ * a tree's shared socket carries none): its classic BPF filter (SO_ATTACH_FILTER, read
+ * back with SO_GET_FILTER), or one multicast membership (a group joined on an
+ * interface, with its source filter, read back with MCAST_MSFILTER). */
+enum ctx_sock_attach_what { CTX_SOCK_FILTER = 1, CTX_SOCK_MCAST = 2 };
+#define CTX_SOCK_FILTER_LOCKED 0x1  /* SO_LOCK_FILTER: the filter cannot be changed */
+#define CTX_SOCK_FILTER_MAX 4096    /* BPF_MAXINSNS */
+#define CTX_SOCK_MCAST_SRC_MAX 64   /* sources in one membership's filter */
+
+struct ctx_sock_attach {
+    int32_t fd;
+    uint32_t what;             /* enum ctx_sock_attach_what */
+    uint32_t flags;            /* a filter: CTX_SOCK_FILTER_LOCKED */
+    uint32_t count;            /* a filter: its instructions (struct sock_filter, 8 bytes
+                                  each, 1..CTX_SOCK_FILTER_MAX) after this; a membership:
+                                  its sources (16 bytes each, an IPv4 one in the first 4)
+                                  after this */
+    /* a membership */
+    int32_t family;            /* AF_INET or AF_INET6: the group's */
+    uint32_t ifindex;          /* the interface it was joined on, when saved */
+    uint32_t fmode;            /* MCAST_INCLUDE (1) or MCAST_EXCLUDE (0) the sources */
+    uint32_t pad;
+    char ifname[16];           /* that interface's name: joined on it again by name */
+    unsigned char group[16];   /* the group's address (IPv4: the first 4 bytes) */
 };
 
 /* A target of the epoll (the fd record just before it) added through an fd number that

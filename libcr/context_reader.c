@@ -19,7 +19,7 @@
 #define PAGE 4096ULL
 #define USER_TOP 0x800000000000ULL
 #define MAX_THREADS 4096
-#define MAX_FDS (1 << 20)
+#define MAX_FDS CTX_FD_NUMBER_MAX
 #define MAX_LOCKS (1 << 20)
 
 static int refuse(char *err, size_t len, int code, const char *fmt, ...)
@@ -60,6 +60,8 @@ const char *ctx_vma_kind_name(uint32_t kind)
 
 static const char *rec_name(uint32_t type)
 {
+    if (type == CTX_REC_SOCK_ATTACH)
+        return "socket attachment";
     static const char *const names[] = { "?", "process", "thread", "fd", "memory map",
                                          "block table", "block checksums", "end", "tree process",
                                          "lock", "epoll target", "deleted directory",
@@ -170,126 +172,7 @@ static int grow(void **arr, uint32_t n)
     return 0;
 }
 
-/* A deleted file or message queue opened again: an earlier record of the same kind
- * (a file and an O_PATH fd of one are the same) has it, saved whole. */
-static int reopens_deleted(const struct ctx_image *img, uint32_t nfds, const struct ctx_fd *f)
-{
-    if (!(f->flags & CTX_FD_DELETED) || f->source_fd < 0 || f->source_fd >= f->fd)
-        return 0;
-    for (uint32_t i = 0; i < nfds; i++) {
-        const struct ctx_fd *e = img->fds[i];
-        if (e->fd == f->source_fd)
-            return (e->flags & CTX_FD_DELETED) && e->source_fd == -1 &&
-                   (f->kind == CTX_FD_MQUEUE ? e->kind == CTX_FD_MQUEUE
-                                             : (e->kind == CTX_FD_FILE || e->kind == CTX_FD_OPATH) &&
-                                                   S_ISREG(e->id.mode));
-    }
-    return 0;
-}
-
-/* A message queue's attributes and, deleted, its messages, each within them. */
-static int mqueue_ok(const struct ctx_fd *f)
-{
-    const char *extra = (const char *)(f + 1) + f->path_len;
-    struct ctx_mqueue mq;
-    if (f->extra_len < sizeof mq || ((const char *)(f + 1))[0] != '/' || (f->flags & ~CTX_FD_DELETED))
-        return 0;
-    memcpy(&mq, extra, sizeof mq);
-    if (mq.maxmsg <= 0 || mq.maxmsg > 65536 || mq.msgsize <= 0 || mq.msgsize > (16 << 20) || mq.pad ||
-        mq.nmsgs > mq.maxmsg || ((!(f->flags & CTX_FD_DELETED) || f->source_fd != -1) && mq.nmsgs))
-        return 0;
-    size_t off = sizeof mq;
-    for (uint32_t k = 0; k < mq.nmsgs; k++) {
-        uint32_t prio, len;
-        if (f->extra_len - off < 8)
-            return 0;
-        memcpy(&prio, extra + off, 4);
-        memcpy(&len, extra + off + 4, 4);
-        if (prio >= CTX_MQ_PRIO_MAX || len > mq.msgsize || f->extra_len - off - 8 < len)
-            return 0;
-        off += 8 + len;
-    }
-    return off == f->extra_len;
-}
-
-/* An inotify instance's watches, each with a path of its own within the extra. */
-static int inotify_ok(const struct ctx_fd *f)
-{
-    const char *extra = (const char *)(f + 1) + f->path_len;
-    for (size_t off = 0; off < f->extra_len;) {
-        struct ctx_inotify_watch w;
-        if (f->extra_len - off < sizeof w)
-            return 0;
-        memcpy(&w, extra + off, sizeof w);
-        off += sizeof w;
-        if (w.wd < 1 || w.wd > CTX_INOTIFY_WD_MAX || w.path_len < 2 || f->extra_len - off < w.path_len ||
-            extra[off] != '/' || strlen(extra + off) != w.path_len - 1)
-            return 0;
-        off += w.path_len;
-    }
-    return 1;
-}
-
 /* Walks the metadata records and checks each one's framing and checksum. */
-/* The extra of a socket record (CTX_FD_SOCKET, CTX_FD_SOCKPAIR): its struct ctx_socket
- * within bounds, every option and queued message inside the extra, nothing after. */
-static int socket_record_ok(const struct ctx_fd *f)
-{
-    struct ctx_socket so; /* after the path: not aligned */
-    if (f->extra_len < sizeof so)
-        return 0;
-    const unsigned char *x = (const unsigned char *)(f + 1) + f->path_len;
-    memcpy(&so, x, sizeof so);
-    if ((so.domain != AF_UNIX && so.domain != AF_INET && so.domain != AF_INET6) ||
-        (so.type != SOCK_STREAM && so.type != SOCK_DGRAM && so.type != SOCK_SEQPACKET) ||
-        (so.state & ~(uint32_t)CTX_SOCK_STATES) || so.shutdown > 3 ||
-        so.addr_len > sizeof so.addr || so.peer_len > sizeof so.peer || so.nopts > CTX_SOCKOPT_MAX ||
-        so.backlog < 0 || (f->kind == CTX_FD_SOCKPAIR && (so.domain != AF_UNIX || so.state)))
-        return 0;
-    /* an address: none, or one of the socket's family and of its size */
-    const uint32_t lens[2] = { so.addr_len, so.peer_len };
-    const unsigned char *addrs[2] = { so.addr, so.peer };
-    for (int k = 0; k < 2; k++) {
-        uint16_t family;
-        memcpy(&family, addrs[k], sizeof family);
-        if (lens[k] && (family != so.domain ||
-                        (so.domain == AF_UNIX && (lens[k] <= offsetof(struct sockaddr_un, sun_path) ||
-                                                  lens[k] > sizeof(struct sockaddr_un))) ||
-                        (so.domain == AF_INET && lens[k] != sizeof(struct sockaddr_in)) ||
-                        (so.domain == AF_INET6 && lens[k] != sizeof(struct sockaddr_in6))))
-            return 0;
-    }
-    for (uint32_t i = 0; i < so.nopts; i++)
-        if (so.opts[i].len < 1 || so.opts[i].len > sizeof so.opts[i].val)
-            return 0;
-    size_t off = sizeof so;
-    for (uint32_t i = 0; i < so.nmsgs; i++) {
-        struct ctx_sock_msg m;
-        if (f->extra_len - off < sizeof m)
-            return 0;
-        memcpy(&m, x + off, sizeof m);
-        off += sizeof m;
-        if (m.len > f->extra_len - off || m.from_fd < -1 || m.from_fd >= MAX_FDS ||
-            (f->kind == CTX_FD_SOCKPAIR && m.from_fd != -1) || m.nfiles > CTX_SOCK_FILES_MAX ||
-            (f->kind != CTX_FD_SOCKPAIR && m.nfiles))
-            return 0;
-        off += m.len;
-        for (uint32_t k = 0; k < m.nfiles; k++) {
-            struct ctx_sock_file sf;
-            if (f->extra_len - off < sizeof sf)
-                return 0;
-            memcpy(&sf, x + off, sizeof sf);
-            off += sizeof sf;
-            if (sf.same_as_fd < -1 || sf.same_as_fd >= MAX_FDS || sf.path_len < 2 ||
-                sf.path_len > CTX_PATH_MAX || sf.path_len > f->extra_len - off ||
-                x[off] != '/' || x[off + sf.path_len - 1] != 0 || memchr(x + off, 0, sf.path_len) != x + off + sf.path_len - 1)
-                return 0;
-            off += sf.path_len;
-        }
-    }
-    return off == f->extra_len;
-}
-
 static int parse_records(struct ctx_image *img, char *err, size_t len)
 {
     const struct ctx_header *h = &img->hdr;
@@ -341,47 +224,11 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
         }
         case CTX_REC_FD: {
             const struct ctx_fd *f = pl;
+            /* the framing here, the kind's own fields by its validator (resources/) */
             if (!p || nthreads != p->nthreads || nfds >= p->nfds || nvmas || r->length < sizeof *f ||
-                f->fd < 0 || f->fd >= MAX_FDS || f->kind < CTX_FD_FILE || f->kind > CTX_FD_SOCKPAIR ||
-                (f->kind == CTX_FD_DISCONNECTED &&
-                 (f->flags & ~CTX_FD_DISCONNECTED_TERMINAL || f->pos > (64u << 20) ||
-                  f->extra_len > f->pos || (f->extra_len && (f->open_flags & 3) != 0))) ||
-                (f->kind == CTX_FD_INHERIT && (f->source_fd < 0 || f->source_fd > 2)) ||
-                (f->kind == CTX_FD_DUP && (f->source_fd < 0 || f->source_fd >= f->fd)) ||
-                (f->kind == CTX_FD_SHARED && (f->source_fd < 0 || f->source_fd >= MAX_FDS || f->pos >= 65536)) ||
-                !check_tail(f, sizeof *f, f->path_len, r->length, 0) ||
+                f->fd < 0 || f->fd >= MAX_FDS || !check_tail(f, sizeof *f, f->path_len, r->length, 0) ||
                 f->extra_len > r->length - sizeof *f - f->path_len ||
-                (f->extra_len && !(f->flags & CTX_FD_MEMFD && f->kind == CTX_FD_FILE) &&
-                 f->kind != CTX_FD_PIPE && f->kind != CTX_FD_FIFO && f->kind != CTX_FD_EPOLL &&
-                 f->kind != CTX_FD_UNIX_PAIR && f->kind != CTX_FD_LISTEN && f->kind != CTX_FD_TIMERFD &&
-                 f->kind != CTX_FD_PTY && f->kind != CTX_FD_MQUEUE && f->kind != CTX_FD_INOTIFY &&
-                 f->kind != CTX_FD_DISCONNECTED && f->kind != CTX_FD_SOCKET &&
-                 f->kind != CTX_FD_SOCKPAIR) ||
-                ((f->kind == CTX_FD_SOCKET || f->kind == CTX_FD_SOCKPAIR) && !socket_record_ok(f)) ||
-                (f->kind == CTX_FD_INOTIFY && !inotify_ok(f)) ||
-                ((f->kind == CTX_FD_FILE || f->kind == CTX_FD_OPATH || f->kind == CTX_FD_MQUEUE) &&
-                 f->source_fd != -1 && !reopens_deleted(img, nfds, f)) ||
-                (f->kind == CTX_FD_MQUEUE && !mqueue_ok(f)) ||
-                (f->kind == CTX_FD_TIMERFD && f->extra_len != sizeof(struct ctx_timerfd)) ||
-                (f->kind == CTX_FD_FILE && ((f->flags & ~(uint32_t)(CTX_FD_DELETED | CTX_FD_MEMFD)) ||
-                                            ((f->flags & CTX_FD_MEMFD) &&
-                                             (!(f->flags & CTX_FD_DELETED) ||
-                                              f->extra_len != sizeof(struct ctx_memfd) ||
-                                              strncmp((const char *)(f + 1), "/memfd:", 7))))) ||
-                (f->kind == CTX_FD_PTY && (f->pos > 1048575 || f->flags > CTX_FD_PTY_MASTER ||
-                                           (f->flags ? f->extra_len < sizeof(struct ctx_pty) ||
-                                                           f->extra_len > sizeof(struct ctx_pty) + CTX_PTY_DATA_MAX
-                                                     : f->extra_len != 0))) ||
-                (f->kind == CTX_FD_LISTEN && (f->extra_len < 2 || f->extra_len > 128)) ||
-                (f->kind == CTX_FD_PIDFD && (f->flags == CTX_FD_PIDFD_ENDED ? f->pos != 0
-                                             : f->pos == 0 || f->pos > (1u << 22) ||
-                                               f->flags > CTX_FD_PIDFD_SELF)) ||
-                (f->kind == CTX_FD_UNIX_PAIR && f->extra_len > (64u << 20)) ||
-                (f->kind == CTX_FD_EPOLL && f->extra_len % sizeof(struct ctx_epoll_target)) ||
-                ((f->kind == CTX_FD_PIPE || f->kind == CTX_FD_FIFO) &&
-                 (f->pos == 0 || f->pos > (64u << 20) || f->extra_len > f->pos)) ||
-                (f->kind == CTX_FD_FIFO && ((const char *)(f + 1))[0] != '/') ||
-                (nfds && f->fd <= img->fds[nfds - 1]->fd))
+                (nfds && f->fd <= img->fds[nfds - 1]->fd) || !ctx_fd_record_ok(f, img->fds, nfds))
                 return refuse(err, len, EBADMSG, "record %u: malformed fd record", seq);
             img->fds[nfds++] = f;
             break;
@@ -420,6 +267,18 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
             if (grow((void *)&img->owners, img->nowners) < 0)
                 return refuse(err, len, ENOMEM, "out of memory");
             img->owners[img->nowners++] = o;
+            break;
+        }
+        case CTX_REC_SOCK_ATTACH: {
+            const struct ctx_sock_attach *a = pl;
+            const struct ctx_fd *f = nfds ? img->fds[nfds - 1] : NULL;
+            if (!p || !f || nvmas || r->length < sizeof *a || img->nattached >= MAX_FDS ||
+                !ctx_sock_attach_ok(a, r->length, f))
+                return refuse(err, len, EBADMSG, "record %u: malformed socket filter or multicast "
+                              "membership record", seq);
+            if (grow((void *)&img->attached, img->nattached) < 0)
+                return refuse(err, len, ENOMEM, "out of memory");
+            img->attached[img->nattached++] = a;
             break;
         }
         case CTX_REC_DELETED_DIR: {
@@ -854,6 +713,7 @@ void ctx_close(struct ctx_image *img)
     free(img->epoll_files);
     free(img->owners);
     free(img->aios);
+    free(img->attached);
     free(img->vmas);
     free(img->crcs);
     memset(img, 0, sizeof *img);

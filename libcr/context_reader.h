@@ -27,6 +27,8 @@ struct ctx_image {
     uint32_t nepoll_files;
     const struct ctx_fd_owner **owners;        /* fds whose signals go to an owner */
     uint32_t nowners;
+    const struct ctx_sock_attach **attached;   /* sockets' filters and memberships */
+    uint32_t nattached;
     const struct ctx_vma **vmas;
     const struct ctx_aio **aios;       /* the AIO contexts, after the VMAs */
     uint32_t naios;
@@ -66,7 +68,17 @@ const char *ctx_vma_kind_name(uint32_t kind);
 /* The guard page runs of a region read by ctx_open (CTX_VMA_GUARDS): how many, and
  * where they start in its record. */
 uint32_t ctx_vma_guards(const struct ctx_vma *v, const struct ctx_range **runs);
-/* The fd kinds' names come from their table (resources/resources.c). */
+/* The fd kinds, from their table (resources/resources.c): a kind's name; whether a
+ * record whose framing the reader checked is well formed (its kind's validator, with
+ * the process's earlier fd records; 0 for a kind without one); its line for cr_info;
+ * how an fd that led outside the checkpoint comes back (NULL: it did not). */
 const char *ctx_fd_kind_name(uint32_t kind);
+int ctx_fd_record_ok(const struct ctx_fd *f, const struct ctx_fd *const *earlier, uint32_t n);
+void ctx_fd_describe(const struct ctx_fd *f, FILE *out);
+const char *ctx_fd_outside(const struct ctx_fd *f);
+/* resources/sock_attach.c: whether a socket's filter or membership record (length
+ * bytes) is well formed, for the fd record f it follows; its line for cr_info. */
+int ctx_sock_attach_ok(const struct ctx_sock_attach *a, uint32_t length, const struct ctx_fd *f);
+void ctx_sock_attach_describe(const struct ctx_sock_attach *a, FILE *out);
 
 #endif

@@ -36,6 +36,8 @@ static int add_fd(struct dump *d, struct fd_scan *s, int fd)
             rc = save_locks(d, &p, (*k)->kind);
         if (rc == 0 && d->proc->nfds > before)
             rc = save_owner(d, &p, (*k)->kind);
+        if (rc == 0 && d->proc->nfds > before)
+            rc = save_sock_attach(d, &p);
         return rc;
     }
     return fail(d, ENOTSUP, "fd %d is %s, a kind of file this version cannot save", fd, path);

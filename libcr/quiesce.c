@@ -162,8 +162,10 @@ static int park(void *arg)
         __atomic_add_fetch(&crt.nparked, 1, __ATOMIC_ACQ_REL);
         cr_futex_wake(&crt.nparked);
     } else {
+        pid_t old = s->tid;
         s->tid = sys_gettid(); /* its new tid: POSIX timers aimed at it are aimed again */
         cr_thread_fixup(s);
+        cr_robust_new_tid(s->robust_head, old, s->tid); /* the robust mutexes it holds */
         __atomic_add_fetch(&crt.nresumed, 1, __ATOMIC_ACQ_REL);
         cr_futex_wake(&crt.nresumed);
     }

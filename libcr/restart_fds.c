@@ -1,7 +1,8 @@
 /* cr_restart's child puts back the image's file descriptors: each record's object,
  * from the tree's pool or made by its kind (resources/), placed at its number; the
  * late kinds (epoll, whose targets must exist) after every other fd; then the file
- * locks the process held and the owners of its fds' signals. */
+ * locks the process held, the owners of its fds' signals, and its sockets' filters and
+ * multicast memberships. */
 #define _GNU_SOURCE
 #include "restart_child.h"
 
@@ -93,6 +94,7 @@ void restore_fds(struct child *c)
             (*k)->finish(c);
     restore_locks(c);
     restore_owners(c);
+    restore_sock_attach(c);
     for (int i = 0; i < 3; i++)
         if (c->stdio[i] >= 0)
             close(c->stdio[i]);

@@ -122,6 +122,9 @@ void cr_signal_setxid_release(void);
 int cr_quiesce_install(void);
 void cr_record_thread(struct cr_thread_slot *s, ucontext_t *uc);
 void cr_thread_fixup(const struct cr_thread_slot *slot); /* after a restore, in each thread */
+/* robust_owner.c: the robust mutexes the thread holds (its robust list at head) name
+ * its new tid instead of the old one; after a restore, in each thread. */
+void cr_robust_new_tid(uint64_t head, pid_t old, pid_t now);
 int cr_freeze_threads(unsigned timeout_ms, char *msg, size_t msglen);
 void cr_release_threads(int32_t result);
 

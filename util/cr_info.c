@@ -67,52 +67,6 @@ static void show_file(const char *path, const struct ctx_tree *tr)
     }
 }
 
-/* The fds in flight with the queued messages of a socket record (x: the first), each
- * on a line when `print`; how many. */
-static unsigned long long sock_files(const unsigned char *x, uint32_t nmsgs, unsigned long long *bytes, int print)
-{
-    unsigned long long files = 0;
-    for (uint32_t k = 0; k < nmsgs; k++) {
-        struct ctx_sock_msg m;
-        memcpy(&m, x, sizeof m);
-        *bytes += m.len;
-        x += sizeof m + m.len;
-        for (uint32_t i = 0; i < m.nfiles; i++, files++) {
-            struct ctx_sock_file sf;
-            memcpy(&sf, x, sizeof sf);
-            if (print)
-                printf("         in flight with message %u: %s at %llu%s\n", k + 1,
-                       (const char *)x + sizeof sf, (unsigned long long)sf.pos,
-                       sf.same_as_fd >= 0 ? ", the open file of an fd" : "");
-            x += sizeof sf + sf.path_len;
-        }
-    }
-    return files;
-}
-
-/* A socket record: what it is, its state, options and queue. */
-static void print_socket(const struct ctx_fd *f, const char *acc)
-{
-    struct ctx_socket so; /* after the path: not aligned */
-    const unsigned char *x = (const unsigned char *)(f + 1) + f->path_len;
-    memcpy(&so, x, sizeof so);
-    unsigned long long bytes = 0, files = sock_files(x + sizeof so, so.nmsgs, &bytes, 0);
-    const char *name = (so.state & CTX_SOCK_LISTENING) ? "listen" : ctx_fd_kind_name(f->kind);
-    if (f->kind == CTX_FD_SOCKPAIR && f->pos)
-        printf("    %-4d %-7s %-2s  connected to socket:[%llu] in the checkpoint, %llu bytes queued",
-               f->fd, name, acc, (unsigned long long)f->pos, bytes);
-    else if (so.state & CTX_SOCK_LISTENING)
-        printf("    %-4d %-7s %-2s  %s, backlog %d, %llu bytes queued", f->fd, name, acc,
-               (const char *)(f + 1), so.backlog, bytes);
-    else
-        printf("    %-4d %-7s %-2s  %s, %llu bytes queued", f->fd, name, acc, (const char *)(f + 1), bytes);
-    printf(" in %u message%s, %llu fds in flight, %u option%s set%s%s%s\n", so.nmsgs,
-           so.nmsgs == 1 ? "" : "s", files, so.nopts, so.nopts == 1 ? "" : "s",
-           so.shutdown & 1 ? ", shut for reading" : "", so.shutdown & 2 ? ", shut for writing" : "",
-           (so.state & CTX_SOCK_PATH_GONE) ? ", its path deleted" : "");
-    sock_files(x + sizeof so, so.nmsgs, &bytes, 1);
-}
-
 static void show(const struct ctx_image *img)
 {
     const struct ctx_proc *p = img->proc;
@@ -138,102 +92,8 @@ static void show(const struct ctx_image *img)
                    th->comm, (unsigned long long)th->resume.rip, (unsigned long long)th->fs_base);
     }
     printf("  fds: %u\n", p->nfds);
-    for (uint32_t i = 0; i < p->nfds; i++) {
-        const struct ctx_fd *f = img->fds[i];
-        const char *acc = (f->open_flags & 3) == 0 ? "r" : (f->open_flags & 3) == 1 ? "w" : "rw";
-        if (f->kind == 4)
-            printf("    %-4d %-7s %-2s  cr_restart's fd %d (was %s)\n", f->fd,
-                   ctx_fd_kind_name(f->kind), acc, f->source_fd, (const char *)(f + 1));
-        else if (f->kind == 14)
-            printf("    %-4d %-7s %-2s  the same open file as fd %d\n", f->fd,
-                   ctx_fd_kind_name(f->kind), acc, f->source_fd);
-        else if (f->kind == 13)
-            printf("    %-4d %-7s %-2s  %s, %u bytes buffered\n", f->fd, ctx_fd_kind_name(f->kind),
-                   acc, (const char *)(f + 1), f->extra_len);
-        else if (f->kind == 5)
-            printf("    %-4d %-7s %-2s  %s end of %s, %u bytes buffered\n", f->fd,
-                   ctx_fd_kind_name(f->kind), acc, (f->open_flags & 3) ? "write" : "read",
-                   (const char *)(f + 1), f->extra_len);
-        else if (f->kind == 6)
-            printf("    %-4d %-7s %-2s  counter %llu%s\n", f->fd, ctx_fd_kind_name(f->kind), acc,
-                   (unsigned long long)f->pos, f->flags & 1 ? ", semaphore" : "");
-        else if (f->kind == 8)
-            printf("    %-4d %-7s %-2s  restored reset (was %s)\n", f->fd, ctx_fd_kind_name(f->kind),
-                   acc, (const char *)(f + 1));
-        else if (f->kind == 9)
-            printf("    %-4d %-7s %-2s  connected to socket:[%llu] in the checkpoint, %u bytes queued\n",
-                   f->fd, ctx_fd_kind_name(f->kind), acc, (unsigned long long)f->pos, f->extra_len);
-        else if (f->kind == CTX_FD_SOCKET || f->kind == CTX_FD_SOCKPAIR)
-            print_socket(f, acc);
-        else if (f->kind == 10)
-            printf("    %-4d %-7s %-2s  %s\n", f->fd, ctx_fd_kind_name(f->kind), acc,
-                   (const char *)(f + 1));
-        else if (f->kind == 11) {
-            struct ctx_timerfd tv; /* after the path: not aligned */
-            memcpy(&tv, (const char *)(f + 1) + f->path_len, sizeof tv);
-            const struct ctx_timerfd *tf = &tv;
-            printf("    %-4d %-7s %-2s  clock %d, next in %lld.%09lld s, every %lld.%09lld s, %u unread\n",
-                   f->fd, ctx_fd_kind_name(f->kind), acc, tf->clockid, (long long)tf->value_sec,
-                   (long long)tf->value_nsec, (long long)tf->interval_sec,
-                   (long long)tf->interval_nsec, tf->ticks);
-        } else if (f->kind == 12)
-            printf("    %-4d %-7s %-2s  signals 0x%llx\n", f->fd, ctx_fd_kind_name(f->kind), acc,
-                   (unsigned long long)f->pos);
-        else if (f->kind == 7)
-            printf("    %-4d %-7s %-2s  watching %u fds\n", f->fd, ctx_fd_kind_name(f->kind), acc,
-                   (unsigned)(f->extra_len / 16));
-        else if (f->kind == CTX_FD_DISCONNECTED)
-            printf("    %-4d %-7s %-2s  led outside (%s): restored as %s, %u bytes buffered\n",
-                   f->fd, ctx_fd_kind_name(f->kind), acc, (const char *)(f + 1),
-                   f->flags & CTX_FD_DISCONNECTED_TERMINAL ? "a hung-up terminal"
-                   : (f->open_flags & 3) == 0 ? "a pipe end whose writer is gone"
-                                              : "a pipe end whose reader is gone", f->extra_len);
-        else if (f->kind == CTX_FD_INOTIFY) {
-            printf("    %-4d %-7s %-2s  watches:\n", f->fd, ctx_fd_kind_name(f->kind), acc);
-            const char *extra = (const char *)(f + 1) + f->path_len;
-            for (size_t off = 0; off < f->extra_len;) {
-                struct ctx_inotify_watch w; /* not aligned */
-                memcpy(&w, extra + off, sizeof w);
-                printf("           %d: mask 0x%x  %s\n", w.wd, w.mask, extra + off + sizeof w);
-                off += sizeof w + w.path_len;
-            }
-        } else if (f->kind == CTX_FD_MQUEUE) {
-            struct ctx_mqueue mq; /* after the path: not aligned */
-            memcpy(&mq, (const char *)(f + 1) + f->path_len, sizeof mq);
-            printf("    %-4d %-7s %-2s  %s, at most %lld messages of %lld bytes", f->fd,
-                   ctx_fd_kind_name(f->kind), acc, (const char *)(f + 1), (long long)mq.maxmsg,
-                   (long long)mq.msgsize);
-            if ((f->flags & CTX_FD_DELETED) && f->source_fd >= 0)
-                printf(", deleted: the queue of fd %d opened again\n", f->source_fd);
-            else if (f->flags & CTX_FD_DELETED)
-                printf(", deleted: %u messages saved\n", mq.nmsgs);
-            else
-                printf(", opened by name\n");
-        } else if (f->kind == CTX_FD_PIDFD && (f->flags & CTX_FD_PIDFD_ENDED))
-            printf("    %-4d %-7s %-2s  a process that has ended and was reaped\n", f->fd,
-                   ctx_fd_kind_name(f->kind), acc);
-        else if (f->kind == CTX_FD_PIDFD)
-            printf("    %-4d %-7s %-2s  process %llu%s\n", f->fd, ctx_fd_kind_name(f->kind), acc,
-                   (unsigned long long)f->pos, (f->flags & CTX_FD_PIDFD_SELF) ? " (itself)" : "");
-        else if (f->kind == CTX_FD_SHARED)
-            printf("    %-4d %-7s %-2s  the file of fd %d of process number %llu\n", f->fd,
-                   ctx_fd_kind_name(f->kind), acc, f->source_fd, (unsigned long long)f->pos);
-        else if (f->kind == CTX_FD_FILE && (f->flags & CTX_FD_MEMFD))
-            printf("    %-4d %-7s %-2s%s pos %llu  %s, contents saved, memfd seals 0x%x\n", f->fd,
-                   ctx_fd_kind_name(f->kind), acc, (f->open_flags & 02000) ? "+append" : "",
-                   (unsigned long long)f->pos, (const char *)(f + 1),
-                   ((const struct ctx_memfd *)((const char *)(f + 1) + f->path_len))->seals);
-        else if ((f->flags & CTX_FD_DELETED) && f->source_fd >= 0)
-            printf("    %-4d %-7s %-2s pos %llu  %s, the deleted file of fd %d opened again\n", f->fd,
-                   ctx_fd_kind_name(f->kind), acc, (unsigned long long)f->pos, (const char *)(f + 1),
-                   f->source_fd);
-        else
-            printf("    %-4d %-7s %-2s%s pos %llu  %s%s\n", f->fd, ctx_fd_kind_name(f->kind), acc,
-                   (f->open_flags & 02000) ? "+append" : "", (unsigned long long)f->pos,
-                   (const char *)(f + 1), !(f->flags & CTX_FD_DELETED) ? ""
-                   : S_ISDIR(f->id.mode) ? " (deleted: made again at restart, then removed)"
-                                           : ", contents saved");
-    }
+    for (uint32_t i = 0; i < p->nfds; i++) /* each kind says its own (resources/) */
+        ctx_fd_describe(img->fds[i], stdout);
     for (uint32_t i = 0; i < img->nepoll_files; i++) {
         const struct ctx_epoll_file *e = img->epoll_files[i];
         printf("  epoll fd %d watches the file of fd %d as its target %u (added through a number "
@@ -245,6 +105,8 @@ static void show(const struct ctx_image *img)
         printf("  fd %d signals %s %d with signal %u%s\n", o->fd, types[o->type], o->pid, o->sig,
                o->sig ? "" : " (SIGIO)");
     }
+    for (uint32_t i = 0; i < img->nattached; i++)
+        ctx_sock_attach_describe(img->attached[i], stdout);
     if (img->nlocks)
         printf("  locks: %u\n", img->nlocks);
     for (uint32_t i = 0; i < img->nlocks; i++) {

@@ -83,7 +83,34 @@ static int make_disconnected(struct child *c, const struct ctx_fd *f, uint32_t r
                                                    : make_pipe_end(c, f);
 }
 
+/* A pipe's capacity bounds the data saved; only a read end has data. */
+static int valid_disconnected(const struct ctx_fd *f, const struct ctx_fd *const *earlier, uint32_t n)
+{
+    (void)earlier, (void)n;
+    return !(f->flags & ~CTX_FD_DISCONNECTED_TERMINAL) && f->pos <= (64u << 20) &&
+           f->extra_len <= f->pos && (!f->extra_len || (f->open_flags & 3) == 0);
+}
+
+static void describe_disconnected(const struct ctx_fd *f, FILE *out, const char *acc)
+{
+    fd_line(out, f, ctx_fd_kind_name(f->kind), acc);
+    fprintf(out, "  led outside (%s): restored as %s, %u bytes buffered\n", fd_rec_path(f),
+            f->flags & CTX_FD_DISCONNECTED_TERMINAL ? "a hung-up terminal"
+            : (f->open_flags & 3) == 0 ? "a pipe end whose writer is gone"
+                                       : "a pipe end whose reader is gone", f->extra_len);
+}
+
+static const char *outside_disconnected(const struct ctx_fd *f)
+{
+    return f->flags & CTX_FD_DISCONNECTED_TERMINAL ? "a hung-up terminal"
+           : (f->open_flags & O_ACCMODE) == O_RDONLY
+               ? "a pipe's read end whose writer is gone (end of file)"
+               : "a pipe's write end whose reader is gone (EPIPE)";
+}
+
 const struct cr_fd_ops cr_fd_disconnected = {
     .kind = CTX_FD_DISCONNECTED, .name = "outside", .make = make_disconnected,
     .restore_nonblock = 1,
+    .valid = valid_disconnected, .describe = describe_disconnected,
+    .outside = outside_disconnected,
 };

@@ -166,7 +166,20 @@ static int restore_epoll(struct child *c, const struct ctx_fd *f, uint32_t rec, 
     return ep;
 }
 
+static int valid_epoll(const struct ctx_fd *f, const struct ctx_fd *const *earlier, uint32_t n)
+{
+    (void)earlier, (void)n;
+    return f->extra_len % sizeof(struct ctx_epoll_target) == 0;
+}
+
+static void describe_epoll(const struct ctx_fd *f, FILE *out, const char *acc)
+{
+    fd_line(out, f, ctx_fd_kind_name(f->kind), acc);
+    fprintf(out, "  watching %u fds\n", (unsigned)(f->extra_len / sizeof(struct ctx_epoll_target)));
+}
+
 const struct cr_fd_ops cr_fd_epoll = {
     .kind = CTX_FD_EPOLL, .name = "epoll", .detect = detect_epoll, .save = save_epoll,
     .restore = restore_epoll, .late = 1, .ready = ready_epoll,
+    .valid = valid_epoll, .describe = describe_epoll,
 };

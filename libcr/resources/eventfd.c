@@ -46,7 +46,15 @@ static int make_eventfd(struct child *c, const struct ctx_fd *f, uint32_t rec)
     return obj;
 }
 
+static void describe_eventfd(const struct ctx_fd *f, FILE *out, const char *acc)
+{
+    fd_line(out, f, ctx_fd_kind_name(f->kind), acc);
+    fprintf(out, "  counter %llu%s\n", (unsigned long long)f->pos,
+            f->flags & CTX_FD_EVENTFD_SEMAPHORE ? ", semaphore" : "");
+}
+
 const struct cr_fd_ops cr_fd_eventfd = {
     .kind = CTX_FD_EVENTFD, .name = "eventfd", .detect = detect_eventfd, .save = save_eventfd,
     .make = make_eventfd, .restore_nonblock = 1,
+    .valid = valid_no_extra, .describe = describe_eventfd,
 };

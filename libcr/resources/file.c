@@ -463,23 +463,78 @@ void pool_deleted(struct cr_pool_build *b, uint32_t member, uint32_t rec, const 
     }
 }
 
+/* ---- the reader and cr_info ---- */
+
+int valid_reopen(const struct ctx_fd *f, const struct ctx_fd *const *earlier, uint32_t n)
+{
+    if (!(f->flags & CTX_FD_DELETED) || f->source_fd < 0 || f->source_fd >= f->fd)
+        return 0;
+    for (uint32_t i = 0; i < n; i++) {
+        const struct ctx_fd *e = earlier[i];
+        if (e->fd == f->source_fd)
+            return (e->flags & CTX_FD_DELETED) && e->source_fd == -1 &&
+                   (f->kind == CTX_FD_MQUEUE ? e->kind == CTX_FD_MQUEUE
+                                             : (e->kind == CTX_FD_FILE || e->kind == CTX_FD_OPATH) &&
+                                                   S_ISREG(e->id.mode));
+    }
+    return 0;
+}
+
+/* Deleted and memfd flags only; a memfd's extra is its seals, its path the kernel's. */
+static int valid_file(const struct ctx_fd *f, const struct ctx_fd *const *earlier, uint32_t n)
+{
+    if (f->flags & ~(uint32_t)(CTX_FD_DELETED | CTX_FD_MEMFD))
+        return 0;
+    if (f->flags & CTX_FD_MEMFD) {
+        if (!(f->flags & CTX_FD_DELETED) || f->extra_len != sizeof(struct ctx_memfd) ||
+            strncmp(fd_rec_path(f), "/memfd:", 7))
+            return 0;
+    } else if (f->extra_len) {
+        return 0;
+    }
+    return f->source_fd == -1 || valid_reopen(f, earlier, n);
+}
+
+static int valid_opath(const struct ctx_fd *f, const struct ctx_fd *const *earlier, uint32_t n)
+{
+    return f->extra_len == 0 && (f->source_fd == -1 || valid_reopen(f, earlier, n));
+}
+
+static void describe_file(const struct ctx_fd *f, FILE *out, const char *acc)
+{
+    if (!(f->flags & CTX_FD_MEMFD)) {
+        describe_path(f, out, acc);
+        return;
+    }
+    struct ctx_memfd m; /* after the path: not aligned */
+    memcpy(&m, fd_rec_extra(f), sizeof m);
+    fd_line(out, f, ctx_fd_kind_name(f->kind), acc);
+    fprintf(out, "%s pos %llu  %s, contents saved, memfd seals 0x%x\n",
+            (f->open_flags & 02000) ? "+append" : "", (unsigned long long)f->pos, fd_rec_path(f),
+            m.seals);
+}
+
 /* A directory is found (and saved) as a file is. */
 const struct cr_fd_ops cr_fd_file = {
     .kind = CTX_FD_FILE, .name = "file", .detect = detect_file, .save = save_file,
     .check = check_path, .make = make_file, .pool = pool_deleted,
+    .valid = valid_file, .describe = describe_file,
 };
 
 const struct cr_fd_ops cr_fd_dir = {
     .kind = CTX_FD_DIR, .name = "dir", .check = check_path, .make = make_file,
+    .valid = valid_no_extra, .describe = describe_path,
 };
 
 /* An O_PATH fd: found (and saved) as a file is. */
 const struct cr_fd_ops cr_fd_opath = {
     .kind = CTX_FD_OPATH, .name = "opath", .check = check_path, .make = make_file,
     .pool = pool_deleted,
+    .valid = valid_opath, .describe = describe_path,
 };
 
 const struct cr_fd_ops cr_fd_device = {
     .kind = CTX_FD_DEVICE, .name = "device", .detect = detect_device, .save = save_device,
     .check = check_path, .make = make_file,
+    .valid = valid_no_extra, .describe = describe_path,
 };

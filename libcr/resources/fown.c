@@ -3,7 +3,7 @@
  * record (CTX_REC_FD_OWNER) and set again once every fd is placed.  The process itself,
  * its main thread or its group are the restarted ones; another of its threads exists
  * only once the restorer made it, with another number: the restorer sets that owner.
- * A thread of another process is refused. */
+ * A thread of another process is refused, and a directory with an owner (dnotify). */
 #define _GNU_SOURCE
 #include "resources.h"
 
@@ -44,6 +44,17 @@ int save_owner(struct dump *d, const struct cr_fd_probe *p, uint32_t saved_as)
         return fail(d, errno, "reading the signal owner of fd %d (F_GETOWN_EX, F_GETSIG)", p->fd);
     if (ex.pid == 0 && sig == 0)
         return 0;
+    /* fcntl(F_NOTIFY) makes the process a directory's owner (its dnotify signals go
+     * there); the registration itself cannot be read back: refused while the owner is
+     * set (without one, dnotify signals nobody and losing it changes nothing) */
+    if (S_ISDIR(p->st.st_mode) && ex.pid != 0)
+        return fail(d, ENOTSUP, "fd %d (%s) is a directory whose signals go to %s %d: it may be "
+                    "watched with dnotify (fcntl F_NOTIFY sets that owner), which Linux gives no "
+                    "way to read back, so a restart would lose it; watch it with inotify instead, "
+                    "or clear its owner (fcntl F_SETOWN 0) if it is not watched", p->fd, p->path,
+                    ex.type == F_OWNER_PGRP ? "process group" : ex.type == F_OWNER_TID ? "thread"
+                                                                                  : "process",
+                    ex.pid);
     if (ex.type == F_OWNER_TID && ex.pid != getpid() && !is_our_thread(d, ex.pid))
         return fail(d, ENOTSUP, "fd %d sends its signals to thread %d (F_SETOWN_EX) of another "
                     "process, which a restart does not bring back: make the process its owner "

@@ -86,7 +86,21 @@ static int restore_inherit(struct child *c, const struct ctx_fd *f, uint32_t rec
     return c->stdio[f->source_fd];
 }
 
+/* One of cr_restart's fds 0-2. */
+static int valid_inherit(const struct ctx_fd *f, const struct ctx_fd *const *earlier, uint32_t n)
+{
+    (void)earlier, (void)n;
+    return f->extra_len == 0 && f->source_fd >= 0 && f->source_fd <= 2;
+}
+
+static void describe_inherit(const struct ctx_fd *f, FILE *out, const char *acc)
+{
+    fd_line(out, f, ctx_fd_kind_name(f->kind), acc);
+    fprintf(out, "  cr_restart's fd %d (was %s)\n", f->source_fd, fd_rec_path(f));
+}
+
 const struct cr_fd_ops cr_fd_inherit = {
     .kind = CTX_FD_INHERIT, .name = "inherit", .scan = scan_stdio, .detect = detect_inherit,
     .save = save_inherit, .restore = restore_inherit,
+    .valid = valid_inherit, .describe = describe_inherit,
 };

@@ -282,7 +282,40 @@ static int make_inotify(struct child *c, const struct ctx_fd *f, uint32_t rec)
     return in;
 }
 
+/* Its watches, each with a path of its own within the extra. */
+static int valid_inotify(const struct ctx_fd *f, const struct ctx_fd *const *earlier, uint32_t n)
+{
+    (void)earlier, (void)n;
+    const char *extra = (const char *)fd_rec_extra(f);
+    for (size_t off = 0; off < f->extra_len;) {
+        struct ctx_inotify_watch w;
+        if (f->extra_len - off < sizeof w)
+            return 0;
+        memcpy(&w, extra + off, sizeof w);
+        off += sizeof w;
+        if (w.wd < 1 || w.wd > CTX_INOTIFY_WD_MAX || w.path_len < 2 || f->extra_len - off < w.path_len ||
+            extra[off] != '/' || strlen(extra + off) != w.path_len - 1)
+            return 0;
+        off += w.path_len;
+    }
+    return 1;
+}
+
+static void describe_inotify(const struct ctx_fd *f, FILE *out, const char *acc)
+{
+    fd_line(out, f, ctx_fd_kind_name(f->kind), acc);
+    fprintf(out, "  watches:\n");
+    const char *extra = (const char *)fd_rec_extra(f);
+    for (size_t off = 0; off < f->extra_len;) {
+        struct ctx_inotify_watch w; /* not aligned */
+        memcpy(&w, extra + off, sizeof w);
+        fprintf(out, "           %d: mask 0x%x  %s\n", w.wd, w.mask, extra + off + sizeof w);
+        off += sizeof w + w.path_len;
+    }
+}
+
 const struct cr_fd_ops cr_fd_inotify = {
     .kind = CTX_FD_INOTIFY, .name = "inotify", .detect = detect_inotify, .save = save_inotify,
     .check = check_inotify, .make = make_inotify, .restore_nonblock = 1,
+    .valid = valid_inotify, .describe = describe_inotify,
 };

@@ -341,9 +341,16 @@ static void after_every_fd(struct child *c)
     }
 }
 
+static int valid_local_socket(const struct ctx_fd *f, const struct ctx_fd *const *earlier, uint32_t n)
+{
+    (void)earlier, (void)n;
+    return valid_socket_state(f);
+}
+
 /* Saved by the socket kind (add_socket). */
 const struct cr_fd_ops cr_fd_local_socket = {
     .kind = CTX_FD_SOCKET, .name = "local", .make = make_local_socket,
     .restore = restore_pooled_socket, .restore_nonblock = 1, .finish = after_every_fd,
     .pool = pool_add_socket,
+    .valid = valid_local_socket, .describe = describe_socket, .socket = 1,
 };

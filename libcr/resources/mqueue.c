@@ -187,7 +187,50 @@ static int make_mqueue(struct child *c, const struct ctx_fd *f, uint32_t rec)
     return obj;
 }
 
+/* Its attributes and, deleted, its messages, each within them; opened again, an earlier
+ * record has it. */
+static int valid_mqueue(const struct ctx_fd *f, const struct ctx_fd *const *earlier, uint32_t n)
+{
+    const char *extra = (const char *)fd_rec_extra(f);
+    struct ctx_mqueue mq;
+    if ((f->source_fd != -1 && !valid_reopen(f, earlier, n)) || f->extra_len < sizeof mq ||
+        fd_rec_path(f)[0] != '/' || (f->flags & ~CTX_FD_DELETED))
+        return 0;
+    memcpy(&mq, extra, sizeof mq);
+    if (mq.maxmsg <= 0 || mq.maxmsg > 65536 || mq.msgsize <= 0 || mq.msgsize > (16 << 20) || mq.pad ||
+        mq.nmsgs > mq.maxmsg || ((!(f->flags & CTX_FD_DELETED) || f->source_fd != -1) && mq.nmsgs))
+        return 0;
+    size_t off = sizeof mq;
+    for (uint32_t k = 0; k < mq.nmsgs; k++) {
+        uint32_t prio, len;
+        if (f->extra_len - off < 8)
+            return 0;
+        memcpy(&prio, extra + off, 4);
+        memcpy(&len, extra + off + 4, 4);
+        if (prio >= CTX_MQ_PRIO_MAX || len > mq.msgsize || f->extra_len - off - 8 < len)
+            return 0;
+        off += 8 + len;
+    }
+    return off == f->extra_len;
+}
+
+static void describe_mqueue(const struct ctx_fd *f, FILE *out, const char *acc)
+{
+    struct ctx_mqueue mq; /* after the path: not aligned */
+    memcpy(&mq, fd_rec_extra(f), sizeof mq);
+    fd_line(out, f, ctx_fd_kind_name(f->kind), acc);
+    fprintf(out, "  %s, at most %lld messages of %lld bytes", fd_rec_path(f), (long long)mq.maxmsg,
+            (long long)mq.msgsize);
+    if ((f->flags & CTX_FD_DELETED) && f->source_fd >= 0)
+        fprintf(out, ", deleted: the queue of fd %d opened again\n", f->source_fd);
+    else if (f->flags & CTX_FD_DELETED)
+        fprintf(out, ", deleted: %u messages saved\n", mq.nmsgs);
+    else
+        fprintf(out, ", opened by name\n");
+}
+
 const struct cr_fd_ops cr_fd_mqueue = {
     .kind = CTX_FD_MQUEUE, .name = "mqueue", .detect = detect_mqueue, .save = save_mqueue,
     .make = make_mqueue, .pool = pool_deleted,
+    .valid = valid_mqueue, .describe = describe_mqueue,
 };

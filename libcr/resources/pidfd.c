@@ -130,7 +130,28 @@ static int restore_pidfd(struct child *c, const struct ctx_fd *f, uint32_t rec, 
     return obj;
 }
 
+/* A pid of the tree's namespace, or none for a process reaped. */
+static int valid_pidfd(const struct ctx_fd *f, const struct ctx_fd *const *earlier, uint32_t n)
+{
+    (void)earlier, (void)n;
+    return f->extra_len == 0 &&
+           (f->flags == CTX_FD_PIDFD_ENDED ? f->pos == 0
+                                           : f->pos != 0 && f->pos <= (1u << 22) &&
+                                                 f->flags <= CTX_FD_PIDFD_SELF);
+}
+
+static void describe_pidfd(const struct ctx_fd *f, FILE *out, const char *acc)
+{
+    fd_line(out, f, ctx_fd_kind_name(f->kind), acc);
+    if (f->flags & CTX_FD_PIDFD_ENDED)
+        fprintf(out, "  a process that has ended and was reaped\n");
+    else
+        fprintf(out, "  process %llu%s\n", (unsigned long long)f->pos,
+                (f->flags & CTX_FD_PIDFD_SELF) ? " (itself)" : "");
+}
+
 const struct cr_fd_ops cr_fd_pidfd = {
     .kind = CTX_FD_PIDFD, .name = "pidfd", .detect = detect_pidfd, .save = save_pidfd,
     .restore = restore_pidfd,
+    .valid = valid_pidfd, .describe = describe_pidfd,
 };

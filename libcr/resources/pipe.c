@@ -354,13 +354,33 @@ static void finish_fifos(struct child *c)
     nfifos_made = 0;
 }
 
+/* pos: the capacity, which bounds the data saved; a FIFO is named by its path. */
+static int valid_pipe(const struct ctx_fd *f, const struct ctx_fd *const *earlier, uint32_t n)
+{
+    (void)earlier, (void)n;
+    return f->pos != 0 && f->pos <= (64u << 20) && f->extra_len <= f->pos &&
+           (f->kind != CTX_FD_FIFO || fd_rec_path(f)[0] == '/');
+}
+
+static void describe_pipe(const struct ctx_fd *f, FILE *out, const char *acc)
+{
+    fd_line(out, f, ctx_fd_kind_name(f->kind), acc);
+    if (f->kind == CTX_FD_FIFO)
+        fprintf(out, "  %s, %u bytes buffered\n", fd_rec_path(f), f->extra_len);
+    else
+        fprintf(out, "  %s end of %s, %u bytes buffered\n", (f->open_flags & 3) ? "write" : "read",
+                fd_rec_path(f), f->extra_len);
+}
+
 const struct cr_fd_ops cr_fd_pipe = {
     .kind = CTX_FD_PIPE, .name = "pipe", .scan = scan_pipes, .detect = detect_pipe,
     .save = save_pipe, .restore = restore_pipe, .restore_nonblock = 1, .finish = finish_pipes,
     .pool = pool_add_pipe,
+    .valid = valid_pipe, .describe = describe_pipe,
 };
 
 const struct cr_fd_ops cr_fd_fifo = {
     .kind = CTX_FD_FIFO, .name = "fifo", .detect = detect_fifo, .save = save_pipe,
     .check = check_path, .restore = restore_fifo, .restore_nonblock = 1, .finish = finish_fifos,
+    .valid = valid_pipe, .describe = describe_pipe,
 };

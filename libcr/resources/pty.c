@@ -238,7 +238,18 @@ static void pool_add_pty(struct cr_pool_build *b, uint32_t member, uint32_t rec,
     pty_make(&pc, f, pp);
 }
 
+/* A master's extra: its terminal's settings, then what it had not read. */
+static int valid_pty(const struct ctx_fd *f, const struct ctx_fd *const *earlier, uint32_t n)
+{
+    (void)earlier, (void)n;
+    return f->pos <= 1048575 && f->flags <= CTX_FD_PTY_MASTER &&
+           (f->flags ? f->extra_len >= sizeof(struct ctx_pty) &&
+                           f->extra_len <= sizeof(struct ctx_pty) + CTX_PTY_DATA_MAX
+                     : f->extra_len == 0);
+}
+
 const struct cr_fd_ops cr_fd_pty = {
     .kind = CTX_FD_PTY, .name = "pty", .scan = scan_ptys, .detect = detect_pty, .save = save_pty,
     .make = pty_object, .restore_nonblock = 1, .pool = pool_add_pty, .pool_early = 1,
+    .valid = valid_pty, .describe = describe_path,
 };

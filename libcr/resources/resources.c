@@ -42,6 +42,54 @@ const char *ctx_fd_kind_name(uint32_t kind)
     return k ? k->name : "?";
 }
 
+/* The reader: a kind without a validator is refused like an unknown one, so that no
+ * kind's records go unchecked. */
+int ctx_fd_record_ok(const struct ctx_fd *f, const struct ctx_fd *const *earlier, uint32_t n)
+{
+    const struct cr_fd_ops *k = cr_fd_kind(f->kind);
+    return k && k->valid && k->valid(f, earlier, n);
+}
+
+void ctx_fd_describe(const struct ctx_fd *f, FILE *out)
+{
+    const char *acc = (f->open_flags & 3) == 0 ? "r" : (f->open_flags & 3) == 1 ? "w" : "rw";
+    const struct cr_fd_ops *k = cr_fd_kind(f->kind);
+    if (k && k->describe)
+        k->describe(f, out, acc);
+    else
+        describe_path(f, out, acc);
+}
+
+const char *ctx_fd_outside(const struct ctx_fd *f)
+{
+    const struct cr_fd_ops *k = cr_fd_kind(f->kind);
+    return k && k->outside ? k->outside(f) : NULL;
+}
+
+void fd_line(FILE *out, const struct ctx_fd *f, const char *name, const char *acc)
+{
+    fprintf(out, "    %-4d %-7s %-2s", f->fd, name, acc);
+}
+
+void describe_path(const struct ctx_fd *f, FILE *out, const char *acc)
+{
+    fd_line(out, f, ctx_fd_kind_name(f->kind), acc);
+    if ((f->flags & CTX_FD_DELETED) && f->source_fd >= 0)
+        fprintf(out, " pos %llu  %s, the deleted file of fd %d opened again\n",
+                (unsigned long long)f->pos, fd_rec_path(f), f->source_fd);
+    else
+        fprintf(out, "%s pos %llu  %s%s\n", (f->open_flags & 02000) ? "+append" : "",
+                (unsigned long long)f->pos, fd_rec_path(f), !(f->flags & CTX_FD_DELETED) ? ""
+                : S_ISDIR(f->id.mode) ? " (deleted: made again at restart, then removed)"
+                                        : ", contents saved");
+}
+
+int valid_no_extra(const struct ctx_fd *f, const struct ctx_fd *const *earlier, uint32_t n)
+{
+    (void)earlier, (void)n;
+    return f->extra_len == 0;
+}
+
 int fd_object(struct child *c, const struct ctx_fd *f, uint32_t rec)
 {
     const struct cr_fd_ops *k = cr_fd_kind(f->kind);

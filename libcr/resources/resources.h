@@ -18,6 +18,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -89,7 +90,9 @@ struct cr_pool_build {
     int low;                   /* shared objects live at or above this fd */
 };
 
-/* One kind of fd record (CTX_FD_*).  Every operation is optional.  A family of kinds
+/* One kind of fd record (CTX_FD_*).  Every operation is optional but valid and
+ * describe, which every kind has (the reader refuses a record of a kind without a
+ * validator, tests/programs/kinds_complete checks the table).  A family of kinds
  * that the dumper tells apart only while saving (a socket becomes a pair, a listening
  * socket, a reset one or stdio) is detected and saved by its first entry. */
 struct cr_fd_ops {
@@ -124,6 +127,20 @@ struct cr_fd_ops {
     /* a tree: objects its processes share, made once before any is forked */
     void (*pool)(struct cr_pool_build *b, uint32_t member, uint32_t rec, const struct ctx_fd *f);
     int pool_early;            /* made before every other kind's */
+
+    /* the reader (libcrcore, and the fuzzer), for a record whose framing it checked
+     * (the fd number, the path with its NUL inside the record, the extra within it):
+     * whether the kind's own fields (flags, pos, source_fd, the extra) are well formed.
+     * earlier: the process's fd records before it, n of them. */
+    int (*valid)(const struct ctx_fd *f, const struct ctx_fd *const *earlier, uint32_t n);
+    /* cr_info: the record's line (fd_line() starts it); acc: "r", "w" or "rw" */
+    void (*describe)(const struct ctx_fd *f, FILE *out, const char *acc);
+    /* a record of an fd that led outside the checkpoint: how it comes back, for the
+     * tools' warnings (ctx_say_outside); NULL when it did not lead outside */
+    const char *(*outside)(const struct ctx_fd *f);
+    int socket;                /* its records restore a real socket of the process, which
+                                  gets its filter and multicast memberships back
+                                  (sock_attach.c) */
 };
 
 /* Every kind, NULL-terminated, in the order the dumper tries them (resources.c). */
@@ -131,6 +148,20 @@ extern const struct cr_fd_ops *const cr_fd_kinds[];
 const struct cr_fd_ops *cr_fd_kind(uint32_t kind);
 
 /* ---- helpers the kinds share ---- */
+
+/* A record's path and the extra after it (not aligned: copy structs out of it). */
+static inline const char *fd_rec_path(const struct ctx_fd *f) { return (const char *)(f + 1); }
+static inline const unsigned char *fd_rec_extra(const struct ctx_fd *f)
+{
+    return (const unsigned char *)(f + 1) + f->path_len;
+}
+
+/* resources.c, cr_info: the start of an fd's line (number, name, access); a record
+ * shown as a path and offset (a file, directory, device, terminal). */
+void fd_line(FILE *out, const struct ctx_fd *f, const char *name, const char *acc);
+void describe_path(const struct ctx_fd *f, FILE *out, const char *acc);
+/* resources.c, validators: a kind without an extra. */
+int valid_no_extra(const struct ctx_fd *f, const struct ctx_fd *const *earlier, uint32_t n);
 
 /* resources.c: what fd points to (/proc/self/fd), NUL-terminated, and its stat; -1
  * (errno set) when either cannot be had. */
@@ -160,6 +191,10 @@ int pipe_capacity(struct dump *d, int fd);
 int pipe_record(struct dump *d, int fd, uint32_t kind, const char *path, int cap, int with_data,
                 struct ctx_fd **out);
 
+/* file.c, validators: with CTX_FD_DELETED and a source_fd, an earlier record of the
+ * same kind (a file and an O_PATH fd of one are the same) has the deleted file or
+ * queue, saved whole. */
+int valid_reopen(const struct ctx_fd *f, const struct ctx_fd *const *earlier, uint32_t n);
 /* file.c: a file opened by path must still be there (or be relocated). */
 int check_path(const struct ctx_fd *f, const struct cr_restart_opts *o, char *err, size_t len);
 /* file.c: an earlier saved fd with the inode of this deleted one (another open of it),
@@ -242,6 +277,11 @@ ssize_t sock_peek_queue(struct dump *d, int fd, const char *what, int type, int 
  * first queued message. */
 const unsigned char *sock_state(const struct ctx_fd *f, struct ctx_socket *so);
 
+/* socket.c: the reader's check of a socket record's struct ctx_socket and queue
+ * (CTX_FD_SOCKET, CTX_FD_SOCKPAIR), and its line in cr_info. */
+int valid_socket_state(const struct ctx_fd *f);
+void describe_socket(const struct ctx_fd *f, FILE *out, const char *acc);
+
 /* socket.c: the backlog of the listening TCP socket with this inode (-1: not found)
  * and in *waiting the connections not accepted yet, from sock_diag; buf holds the
  * kernel's answers. */
@@ -259,6 +299,12 @@ int backlog_listener(const struct sock_scan *ss, const struct sockaddr_storage *
 /* socket.c: unix socket file left at a path by the checkpointed process, that nobody
  * answers on: removed (a bind there would fail). */
 void remove_stale_socket_file(const struct sockaddr_un *un, socklen_t alen, int type);
+
+/* sock_attach.c: a socket's classic BPF filter and multicast memberships, saved after
+ * its record (a kind with .socket); put back once every fd is placed and every queue
+ * refilled. */
+int save_sock_attach(struct dump *d, const struct cr_fd_probe *p);
+void restore_sock_attach(struct child *c);
 
 /* shared.c: the object of fd `fd` of the tree's process number `member`, made by the
  * pool (-1 none). */

@@ -153,12 +153,38 @@ static void pool_add_shared(struct cr_pool_build *b, uint32_t i, uint32_t k,
         (struct cr_pool_origin){ (uint32_t)f->pos, f->source_fd, pool_fd(b->rep, obj, b->low) };
 }
 
+/* The file of an earlier process of the tree (number pos), or of an earlier fd. */
+static int valid_shared(const struct ctx_fd *f, const struct ctx_fd *const *earlier, uint32_t n)
+{
+    (void)earlier, (void)n;
+    return f->extra_len == 0 && f->source_fd >= 0 && f->source_fd < CTX_FD_NUMBER_MAX &&
+           f->pos < 65536;
+}
+
+static int valid_dup(const struct ctx_fd *f, const struct ctx_fd *const *earlier, uint32_t n)
+{
+    (void)earlier, (void)n;
+    return f->extra_len == 0 && f->source_fd >= 0 && f->source_fd < f->fd;
+}
+
+static void describe_shared(const struct ctx_fd *f, FILE *out, const char *acc)
+{
+    fd_line(out, f, ctx_fd_kind_name(f->kind), acc);
+    if (f->kind == CTX_FD_DUP)
+        fprintf(out, "  the same open file as fd %d\n", f->source_fd);
+    else
+        fprintf(out, "  the file of fd %d of process number %llu\n", f->source_fd,
+                (unsigned long long)f->pos);
+}
+
 const struct cr_fd_ops cr_fd_shared = {
     .kind = CTX_FD_SHARED, .name = "shared", .detect = detect_shared, .save = save_shared,
     .alias = 1, .restore = restore_shared, .restore_nonblock = 1, .pool = pool_add_shared,
+    .valid = valid_shared, .describe = describe_shared,
 };
 
 const struct cr_fd_ops cr_fd_dup = {
     .kind = CTX_FD_DUP, .name = "dup", .detect = detect_dup, .save = save_dup, .alias = 1,
     .restore = restore_dup, .restore_nonblock = 1,
+    .valid = valid_dup, .describe = describe_shared,
 };

@@ -46,7 +46,14 @@ static int make_signalfd(struct child *c, const struct ctx_fd *f, uint32_t rec)
     return obj;
 }
 
+static void describe_signalfd(const struct ctx_fd *f, FILE *out, const char *acc)
+{
+    fd_line(out, f, ctx_fd_kind_name(f->kind), acc);
+    fprintf(out, "  signals 0x%llx\n", (unsigned long long)f->pos);
+}
+
 const struct cr_fd_ops cr_fd_signalfd = {
     .kind = CTX_FD_SIGNALFD, .name = "signalfd", .detect = detect_signalfd,
     .save = save_signalfd, .make = make_signalfd, .restore_nonblock = 1,
+    .valid = valid_no_extra, .describe = describe_signalfd,
 };

@@ -269,6 +269,10 @@ struct ctx_fd *sock_record(struct dump *d, int fd, uint32_t kind, const char *te
 /* The options saved when a program changed them, set again in this order: the usual
  * SOL_SOCKET, IP, IPv6 and TCP ones a process may set without privilege (IP_TRANSPARENT
  * and SO_MARK need it: setting them again fails the restart, naming them). */
+#ifndef UDPLITE_SEND_CSCOV /* the kernel's include/net/udplite.h; no uapi header has them */
+#define UDPLITE_SEND_CSCOV 10
+#define UDPLITE_RECV_CSCOV 11
+#endif
 static const struct sockopt_name {
     int level, name;
     const char *what;
@@ -310,6 +314,8 @@ static const struct sockopt_name {
     { IPPROTO_TCP, TCP_SYNCNT, "TCP_SYNCNT" }, { IPPROTO_TCP, TCP_LINGER2, "TCP_LINGER2" },
     { IPPROTO_TCP, TCP_WINDOW_CLAMP, "TCP_WINDOW_CLAMP" }, { IPPROTO_TCP, TCP_NOTSENT_LOWAT, "TCP_NOTSENT_LOWAT" },
     { IPPROTO_TCP, TCP_FASTOPEN, "TCP_FASTOPEN" }, { IPPROTO_TCP, TCP_CONGESTION, "TCP_CONGESTION" },
+    { IPPROTO_UDPLITE, UDPLITE_SEND_CSCOV, "UDPLITE_SEND_CSCOV" },
+    { IPPROTO_UDPLITE, UDPLITE_RECV_CSCOV, "UDPLITE_RECV_CSCOV" },
     { SOL_SOCKET, SO_PRIORITY, "SO_PRIORITY" }, /* after IP_TOS, which sets it too */
 };
 #define NSOCKOPTS (sizeof sockopts / sizeof sockopts[0])
@@ -326,7 +332,8 @@ static int sockopt_applies(int level, const struct ctx_socket *so)
 {
     return level == SOL_SOCKET || (level == IPPROTO_IP && so->domain == AF_INET) ||
            (level == IPPROTO_IPV6 && so->domain == AF_INET6) ||
-           (level == IPPROTO_TCP && so->domain != AF_UNIX && so->type == SOCK_STREAM);
+           (level == IPPROTO_TCP && so->domain != AF_UNIX && so->type == SOCK_STREAM) ||
+           (level == IPPROTO_UDPLITE && so->protocol == IPPROTO_UDPLITE);
 }
 
 /* What the kernel tunes itself on a connected TCP socket (its buffers, the MSS and
@@ -983,15 +990,150 @@ void pool_add_socket(struct cr_pool_build *b, uint32_t i, uint32_t k, const stru
     b->pool->socks[b->pool->nsocks++] = (struct cr_pool_sock){ f->id.ino, 0, pool_fd(b->rep, s, b->low), 1 };
 }
 
+/* ---- the reader and cr_info ---- */
+
+/* The extra of a socket record (CTX_FD_SOCKET, CTX_FD_SOCKPAIR): its struct ctx_socket
+ * within bounds, every option and queued message inside the extra, nothing after. */
+int valid_socket_state(const struct ctx_fd *f)
+{
+    struct ctx_socket so; /* after the path: not aligned */
+    if (f->extra_len < sizeof so)
+        return 0;
+    const unsigned char *x = fd_rec_extra(f);
+    memcpy(&so, x, sizeof so);
+    if ((so.domain != AF_UNIX && so.domain != AF_INET && so.domain != AF_INET6) ||
+        (so.type != SOCK_STREAM && so.type != SOCK_DGRAM && so.type != SOCK_SEQPACKET) ||
+        (so.state & ~(uint32_t)CTX_SOCK_STATES) || so.shutdown > 3 ||
+        so.addr_len > sizeof so.addr || so.peer_len > sizeof so.peer || so.nopts > CTX_SOCKOPT_MAX ||
+        so.backlog < 0 || (f->kind == CTX_FD_SOCKPAIR && (so.domain != AF_UNIX || so.state)))
+        return 0;
+    /* an address: none, or one of the socket's family and of its size */
+    const uint32_t lens[2] = { so.addr_len, so.peer_len };
+    const unsigned char *addrs[2] = { so.addr, so.peer };
+    for (int k = 0; k < 2; k++) {
+        uint16_t family;
+        memcpy(&family, addrs[k], sizeof family);
+        if (lens[k] && (family != so.domain ||
+                        (so.domain == AF_UNIX && (lens[k] <= offsetof(struct sockaddr_un, sun_path) ||
+                                                  lens[k] > sizeof(struct sockaddr_un))) ||
+                        (so.domain == AF_INET && lens[k] != sizeof(struct sockaddr_in)) ||
+                        (so.domain == AF_INET6 && lens[k] != sizeof(struct sockaddr_in6))))
+            return 0;
+    }
+    for (uint32_t i = 0; i < so.nopts; i++)
+        if (so.opts[i].len < 1 || so.opts[i].len > sizeof so.opts[i].val)
+            return 0;
+    size_t off = sizeof so;
+    for (uint32_t i = 0; i < so.nmsgs; i++) {
+        struct ctx_sock_msg m;
+        if (f->extra_len - off < sizeof m)
+            return 0;
+        memcpy(&m, x + off, sizeof m);
+        off += sizeof m;
+        if (m.len > f->extra_len - off || m.from_fd < -1 || m.from_fd >= CTX_FD_NUMBER_MAX ||
+            (f->kind == CTX_FD_SOCKPAIR && m.from_fd != -1) || m.nfiles > CTX_SOCK_FILES_MAX ||
+            (f->kind != CTX_FD_SOCKPAIR && m.nfiles))
+            return 0;
+        off += m.len;
+        for (uint32_t k = 0; k < m.nfiles; k++) {
+            struct ctx_sock_file sf;
+            if (f->extra_len - off < sizeof sf)
+                return 0;
+            memcpy(&sf, x + off, sizeof sf);
+            off += sizeof sf;
+            if (sf.same_as_fd < -1 || sf.same_as_fd >= CTX_FD_NUMBER_MAX || sf.path_len < 2 ||
+                sf.path_len > CTX_PATH_MAX || sf.path_len > f->extra_len - off ||
+                x[off] != '/' || x[off + sf.path_len - 1] != 0 || memchr(x + off, 0, sf.path_len) != x + off + sf.path_len - 1)
+                return 0;
+            off += sf.path_len;
+        }
+    }
+    return off == f->extra_len;
+}
+
+/* The fds in flight with the queued messages of a socket record (x: the first), each
+ * on a line when `out`; how many. */
+static unsigned long long sock_files(const unsigned char *x, uint32_t nmsgs, unsigned long long *bytes,
+                                     FILE *out)
+{
+    unsigned long long files = 0;
+    for (uint32_t k = 0; k < nmsgs; k++) {
+        struct ctx_sock_msg m;
+        memcpy(&m, x, sizeof m);
+        *bytes += m.len;
+        x += sizeof m + m.len;
+        for (uint32_t i = 0; i < m.nfiles; i++, files++) {
+            struct ctx_sock_file sf;
+            memcpy(&sf, x, sizeof sf);
+            if (out)
+                fprintf(out, "         in flight with message %u: %s at %llu%s\n", k + 1,
+                        (const char *)x + sizeof sf, (unsigned long long)sf.pos,
+                        sf.same_as_fd >= 0 ? ", the open file of an fd" : "");
+            x += sizeof sf + sf.path_len;
+        }
+    }
+    return files;
+}
+
+/* A socket record with its state (CTX_FD_SOCKET, CTX_FD_SOCKPAIR): what it is, its
+ * state, options and queue. */
+void describe_socket(const struct ctx_fd *f, FILE *out, const char *acc)
+{
+    struct ctx_socket so; /* after the path: not aligned */
+    const unsigned char *x = fd_rec_extra(f);
+    memcpy(&so, x, sizeof so);
+    unsigned long long bytes = 0, files = sock_files(x + sizeof so, so.nmsgs, &bytes, NULL);
+    fd_line(out, f, (so.state & CTX_SOCK_LISTENING) ? "listen" : ctx_fd_kind_name(f->kind), acc);
+    if (f->kind == CTX_FD_SOCKPAIR && f->pos)
+        fprintf(out, "  connected to socket:[%llu] in the checkpoint, %llu bytes queued",
+                (unsigned long long)f->pos, bytes);
+    else if (so.state & CTX_SOCK_LISTENING)
+        fprintf(out, "  %s, backlog %d, %llu bytes queued", fd_rec_path(f), so.backlog, bytes);
+    else
+        fprintf(out, "  %s, %llu bytes queued", fd_rec_path(f), bytes);
+    fprintf(out, " in %u message%s, %llu fds in flight, %u option%s set%s%s%s\n", so.nmsgs,
+            so.nmsgs == 1 ? "" : "s", files, so.nopts, so.nopts == 1 ? "" : "s",
+            so.shutdown & 1 ? ", shut for reading" : "", so.shutdown & 2 ? ", shut for writing" : "",
+            (so.state & CTX_SOCK_PATH_GONE) ? ", its path deleted" : "");
+    sock_files(x + sizeof so, so.nmsgs, &bytes, out);
+}
+
+static void describe_dead(const struct ctx_fd *f, FILE *out, const char *acc)
+{
+    fd_line(out, f, ctx_fd_kind_name(f->kind), acc);
+    fprintf(out, "  restored reset (was %s)\n", fd_rec_path(f));
+}
+
+static const char *outside_dead(const struct ctx_fd *f)
+{
+    (void)f;
+    return "a reset connection";
+}
+
+/* extra: the address it was bound to */
+static int valid_listen(const struct ctx_fd *f, const struct ctx_fd *const *earlier, uint32_t n)
+{
+    (void)earlier, (void)n;
+    return f->extra_len >= 2 && f->extra_len <= 128;
+}
+
+static void describe_listen(const struct ctx_fd *f, FILE *out, const char *acc)
+{
+    fd_line(out, f, ctx_fd_kind_name(f->kind), acc);
+    fprintf(out, "  %s\n", fd_rec_path(f));
+}
+
 /* Saved and told apart here (add_socket): the pairs are unix_sock.c's, stdio ones
  * inherit.c's (CTX_FD_INHERIT). */
 const struct cr_fd_ops cr_fd_socket = {
     .kind = CTX_FD_SOCKET_DEAD, .name = "socket", .scan = scan_sockets, .detect = detect_socket,
     .save = save_socket, .restore = dead_socket, .restore_nonblock = 1,
+    .valid = valid_no_extra, .describe = describe_dead, .outside = outside_dead,
 };
 
 /* Older files: a listening socket, its address alone (now a CTX_FD_SOCKET). */
 const struct cr_fd_ops cr_fd_listen = {
     .kind = CTX_FD_LISTEN, .name = "listen", .make = listen_again, .restore = restore_pooled_socket,
     .restore_nonblock = 1, .pool = pool_add_socket,
+    .valid = valid_listen, .describe = describe_listen, .socket = 1,
 };

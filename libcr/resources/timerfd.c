@@ -76,7 +76,24 @@ static int make_timerfd(struct child *c, const struct ctx_fd *f, uint32_t rec)
     return obj;
 }
 
+static int valid_timerfd(const struct ctx_fd *f, const struct ctx_fd *const *earlier, uint32_t n)
+{
+    (void)earlier, (void)n;
+    return f->extra_len == sizeof(struct ctx_timerfd);
+}
+
+static void describe_timerfd(const struct ctx_fd *f, FILE *out, const char *acc)
+{
+    struct ctx_timerfd tf; /* after the path: not aligned */
+    memcpy(&tf, fd_rec_extra(f), sizeof tf);
+    fd_line(out, f, ctx_fd_kind_name(f->kind), acc);
+    fprintf(out, "  clock %d, next in %lld.%09lld s, every %lld.%09lld s, %u unread\n", tf.clockid,
+            (long long)tf.value_sec, (long long)tf.value_nsec, (long long)tf.interval_sec,
+            (long long)tf.interval_nsec, tf.ticks);
+}
+
 const struct cr_fd_ops cr_fd_timerfd = {
     .kind = CTX_FD_TIMERFD, .name = "timerfd", .detect = detect_timerfd, .save = save_timerfd,
     .make = make_timerfd, .restore_nonblock = 1,
+    .valid = valid_timerfd, .describe = describe_timerfd,
 };

@@ -274,9 +274,29 @@ static void pool_add_unix_pair(struct cr_pool_build *b, uint32_t i, uint32_t k,
         pool_pair(b, f, b->t->procs[i].pid);
 }
 
+static int valid_unix_pair(const struct ctx_fd *f, const struct ctx_fd *const *earlier, uint32_t n)
+{
+    (void)earlier, (void)n;
+    return f->extra_len <= (64u << 20);
+}
+
+static int valid_sockpair(const struct ctx_fd *f, const struct ctx_fd *const *earlier, uint32_t n)
+{
+    (void)earlier, (void)n;
+    return valid_socket_state(f);
+}
+
+static void describe_unix_pair(const struct ctx_fd *f, FILE *out, const char *acc)
+{
+    fd_line(out, f, ctx_fd_kind_name(f->kind), acc);
+    fprintf(out, "  connected to socket:[%llu] in the checkpoint, %u bytes queued\n",
+            (unsigned long long)f->pos, f->extra_len);
+}
+
 const struct cr_fd_ops cr_fd_unix_pair = {
     .kind = CTX_FD_UNIX_PAIR, .name = "unixpair", .restore = restore_unix_pair,
     .restore_nonblock = 1, .finish = finish_pairs, .pool = pool_add_unix_pair,
+    .valid = valid_unix_pair, .describe = describe_unix_pair, .socket = 1,
 };
 
 /* The same with the socket's options, shutdown state, message boundaries and files in
@@ -284,4 +304,5 @@ const struct cr_fd_ops cr_fd_unix_pair = {
 const struct cr_fd_ops cr_fd_sockpair = {
     .kind = CTX_FD_SOCKPAIR, .name = "unixpair", .restore = restore_unix_pair,
     .restore_nonblock = 1, .pool = pool_add_unix_pair,
+    .valid = valid_sockpair, .describe = describe_socket, .socket = 1,
 };

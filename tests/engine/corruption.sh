@@ -1,6 +1,10 @@
 # Thousands of randomly corrupted context files (flipped bits, truncations, inserted
 # and swapped bytes): the reader refuses every one and never crashes; cr_restart too.
+# First, that no kind of fd escapes the reader's checks.
 . "$top_srcdir/tests/engine/lib.sh"
+# every kind of fd checks its own records: a kind without a validator would let its
+# records through unchecked
+"$PROGS/kinds_complete" || fail "the table of fd kinds is incomplete"
 bg "$CR_RUN" "$PROGS/heapsum" 2 100 50 > "$T/out" 2> "$T/run.err"
 pid=$!
 wait_runtime $pid

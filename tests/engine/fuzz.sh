@@ -1,7 +1,7 @@
 # The context-file reader and the control socket's checks under libFuzzer with
 # AddressSanitizer and UBSan (make fuzz builds them), a short run each from a seed
-# corpus of real images made here: no crash, no sanitizer report.  FUZZ_SECONDS runs
-# them longer (scripts/soak does).
+# corpus of real images made here (with every kind of fd): no crash, no sanitizer
+# report.  FUZZ_SECONDS runs them longer (scripts/soak does).
 . "$top_srcdir/tests/engine/lib.sh"
 command -v clang >/dev/null || fail "clang is not installed (scripts/install-deps installs it)"
 secs=${FUZZ_SECONDS:-20}
@@ -20,6 +20,38 @@ pid=$!
 wait_runtime $pid
 wait_lines out2 2
 within 60 "$CR_CHECKPOINT" --tree -f corpus/tree.ctx $pid || fail "no seed tree image"
+wait_gone $pid 60
+# and images that hold every kind of fd, so that the reader's fuzzing starts from each
+# kind's records: conformance programs checkpointed as they go on
+for prog in timerfd_armed signalfd_mask epoll_nested mqueue_order inotify_watch pidfd_self \
+        opath_file fifo_data deleted_dir_fd dup_shared_offset memfd_seals scm_rights \
+        sockets_in_tree tcp_accepted_closed outside_ends mcast_memberships socket_filter; do
+    bg "$CR_RUN" "$top_builddir/tests/conformance/$prog" < /dev/null > $prog.out 2> $prog.err
+    pid=$!
+    wait_runtime $pid
+    i=0
+    until grep -qx READY $prog.out; do
+        i=$((i + 1)); [ $i -le 600 ] || fail "$prog: no READY within 30 s"
+        sleep 0.05
+    done
+    within 60 "$CR_CHECKPOINT" -f corpus/$prog.ctx $pid || fail "no seed image of $prog"
+    kill -USR2 $pid
+    wait_gone $pid 60
+done
+# stdout on a FIFO read outside (an inherited fd), and a pseudo-terminal pair
+mkfifo out.fifo
+bg cat out.fifo > out3
+bg "$CR_RUN" "$PROGS/heapsum" 1 30 50 > out.fifo 2> run3.err
+pid=$!
+wait_runtime $pid
+wait_lines out3 2
+within 60 "$CR_CHECKPOINT" -f corpus/inherit.ctx $pid || fail "no seed image with an inherited fd"
+wait_gone $pid 60
+bg "$CR_RUN" "$PROGS/ptytree" 40 > pty.out 2> pty.err
+pid=$!
+wait_runtime $pid
+wait_lines pty.out 2
+within 60 "$CR_CHECKPOINT" --tree -f corpus/pty.ctx $pid || fail "no seed image with a pty"
 wait_gone $pid 60
 for h in reader:corpus control:control; do
     name=${h%%:*}
