@@ -212,6 +212,41 @@ static int mqueue_ok(const struct ctx_fd *f)
     return off == f->extra_len;
 }
 
+/* A TCP connection's extra (CTX_FD_TCP): its struct ctx_socket (an inet stream, no
+ * message), its struct ctx_tcp, then exactly its data. */
+static int tcp_record_ok(const struct ctx_fd *f)
+{
+    struct ctx_socket so;
+    struct ctx_tcp tcp;
+    if (f->extra_len < sizeof so + sizeof tcp)
+        return 0;
+    const unsigned char *x = (const unsigned char *)(f + 1) + f->path_len;
+    memcpy(&so, x, sizeof so);
+    memcpy(&tcp, x + sizeof so, sizeof tcp);
+    if ((so.domain != AF_INET && so.domain != AF_INET6) || so.type != SOCK_STREAM ||
+        (so.state & ~(uint32_t)CTX_SOCK_CONNECTED) || so.shutdown > 3 || so.nmsgs ||
+        so.addr_len > sizeof so.addr || so.peer_len > sizeof so.peer || so.nopts > CTX_SOCKOPT_MAX ||
+        tcp.state < 1 || tcp.state > 11 || (tcp.flags & ~(uint32_t)CTX_TCP_FLAGS) ||
+        ((tcp.flags & CTX_TCP_CLOSED) ? so.peer_len != 0 || f->pos : !so.peer_len) ||
+        ((tcp.flags & CTX_TCP_PEER_CLOSED) && f->pos) || (!(tcp.flags & 6) && !f->pos) ||
+        tcp.data_len != f->extra_len - sizeof so - sizeof tcp)
+        return 0;
+    const uint32_t lens[2] = { so.addr_len, so.peer_len };
+    const unsigned char *addrs[2] = { so.addr, so.peer };
+    for (int k = 0; k < 2; k++) {
+        uint16_t family;
+        memcpy(&family, addrs[k], sizeof family);
+        if (lens[k] && (family != so.domain ||
+                        lens[k] != (so.domain == AF_INET ? sizeof(struct sockaddr_in)
+                                                         : sizeof(struct sockaddr_in6))))
+            return 0;
+    }
+    for (uint32_t i = 0; i < so.nopts; i++)
+        if (so.opts[i].len < 1 || so.opts[i].len > sizeof so.opts[i].val)
+            return 0;
+    return so.addr_len != 0;
+}
+
 /* An inotify instance's watches, each with a path of its own within the extra. */
 static int inotify_ok(const struct ctx_fd *f)
 {
@@ -342,7 +377,7 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
         case CTX_REC_FD: {
             const struct ctx_fd *f = pl;
             if (!p || nthreads != p->nthreads || nfds >= p->nfds || nvmas || r->length < sizeof *f ||
-                f->fd < 0 || f->fd >= MAX_FDS || f->kind < CTX_FD_FILE || f->kind > CTX_FD_SOCKPAIR ||
+                f->fd < 0 || f->fd >= MAX_FDS || f->kind < CTX_FD_FILE || f->kind > CTX_FD_TCP ||
                 (f->kind == CTX_FD_DISCONNECTED &&
                  (f->flags & ~CTX_FD_DISCONNECTED_TERMINAL || f->pos > (64u << 20) ||
                   f->extra_len > f->pos || (f->extra_len && (f->open_flags & 3) != 0))) ||
@@ -356,8 +391,9 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
                  f->kind != CTX_FD_UNIX_PAIR && f->kind != CTX_FD_LISTEN && f->kind != CTX_FD_TIMERFD &&
                  f->kind != CTX_FD_PTY && f->kind != CTX_FD_MQUEUE && f->kind != CTX_FD_INOTIFY &&
                  f->kind != CTX_FD_DISCONNECTED && f->kind != CTX_FD_SOCKET &&
-                 f->kind != CTX_FD_SOCKPAIR) ||
+                 f->kind != CTX_FD_SOCKPAIR && f->kind != CTX_FD_TCP) ||
                 ((f->kind == CTX_FD_SOCKET || f->kind == CTX_FD_SOCKPAIR) && !socket_record_ok(f)) ||
+                (f->kind == CTX_FD_TCP && !tcp_record_ok(f)) ||
                 (f->kind == CTX_FD_INOTIFY && !inotify_ok(f)) ||
                 ((f->kind == CTX_FD_FILE || f->kind == CTX_FD_OPATH || f->kind == CTX_FD_MQUEUE) &&
                  f->source_fd != -1 && !reopens_deleted(img, nfds, f)) ||

@@ -113,6 +113,26 @@ static void print_socket(const struct ctx_fd *f, const char *acc)
     sock_files(x + sizeof so, so.nmsgs, &bytes, 1);
 }
 
+/* A TCP connection inside the checkpoint: its state, what waits to be read. */
+static void print_tcp(const struct ctx_fd *f, const char *acc)
+{
+    static const char *const states[] = { "?", "established", "syn-sent", "syn-recv",
+        "fin-wait-1", "fin-wait-2", "time-wait", "close", "close-wait", "last-ack", "listen",
+        "closing" };
+    struct ctx_socket so; /* after the path: not aligned */
+    struct ctx_tcp tcp;
+    const unsigned char *x = (const unsigned char *)(f + 1) + f->path_len;
+    memcpy(&so, x, sizeof so);
+    memcpy(&tcp, x + sizeof so, sizeof tcp);
+    printf("    %-4d %-7s %-2s  %s, %s, %llu bytes queued, %u option%s set%s%s%s%s\n", f->fd,
+           ctx_fd_kind_name(f->kind), acc, (const char *)(f + 1),
+           tcp.state < sizeof states / sizeof *states ? states[tcp.state] : "?",
+           (unsigned long long)tcp.data_len, so.nopts, so.nopts == 1 ? "" : "s",
+           (tcp.flags & CTX_TCP_FIN_IN) ? ", its peer shut down writing" : "",
+           so.shutdown & 1 ? ", shut for reading" : "", so.shutdown & 2 ? ", shut for writing" : "",
+           (tcp.flags & CTX_TCP_PEER_CLOSED) ? ", its peer closed" : "");
+}
+
 static void show(const struct ctx_image *img)
 {
     const struct ctx_proc *p = img->proc;
@@ -165,6 +185,8 @@ static void show(const struct ctx_image *img)
                    f->fd, ctx_fd_kind_name(f->kind), acc, (unsigned long long)f->pos, f->extra_len);
         else if (f->kind == CTX_FD_SOCKET || f->kind == CTX_FD_SOCKPAIR)
             print_socket(f, acc);
+        else if (f->kind == CTX_FD_TCP)
+            print_tcp(f, acc);
         else if (f->kind == 10)
             printf("    %-4d %-7s %-2s  %s\n", f->fd, ctx_fd_kind_name(f->kind), acc,
                    (const char *)(f + 1));

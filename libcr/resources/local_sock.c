@@ -210,8 +210,9 @@ static int make_local_socket(struct child *c, const struct ctx_fd *f, uint32_t r
     if (s < 0)
         child_fail(c, errno, "cannot create the socket of fd %d (%s): %s", f->fd, what, strerror(errno));
     sock_apply_opts(c, s, f, &so);
+    int reuse = 0; /* the program's SO_REUSEADDR, while the bind sets it */
     if (so.addr_len) {
-        int reuse = 0, one = 1;
+        int one = 1;
         socklen_t len = sizeof reuse;
         char path[sizeof so.addr + 1] = "";
         int back = -1; /* where we were: a tree's pool makes sockets in cr_restart itself */
@@ -244,8 +245,6 @@ static int make_local_socket(struct child *c, const struct ctx_fd *f, uint32_t r
                        errno != EADDRINUSE ? "" : so.domain != AF_UNIX && so.type == SOCK_STREAM && !reuse
                        ? "; or connections the old process closed wait in TIME_WAIT on its port, "
                        "up to a minute when it did not set SO_REUSEADDR: try again later)" : ")");
-        if (so.domain != AF_UNIX && so.type == SOCK_STREAM)
-            setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &reuse, sizeof reuse);
         if ((so.state & CTX_SOCK_PATH_GONE) && unlink(path) < 0)
             child_fail(c, errno, "cannot remove %s again (fd %d was bound there after it was "
                        "deleted): %s", path, f->fd, strerror(errno));
@@ -254,6 +253,10 @@ static int make_local_socket(struct child *c, const struct ctx_fd *f, uint32_t r
     }
     if ((so.state & CTX_SOCK_LISTENING) && listen(s, so.backlog) < 0)
         child_fail(c, errno, "cannot listen again at fd %d (%s): %s", f->fd, what, strerror(errno));
+    /* after listen(), which checks the port again: the connections made again on it
+     * (tcp_pair.c) let it be shared only with SO_REUSEADDR */
+    if (so.addr_len && so.domain != AF_UNIX && so.type == SOCK_STREAM)
+        setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &reuse, sizeof reuse);
     if ((so.state & CTX_SOCK_CONNECTED) && !(so.state & CTX_SOCK_CONNECT_LATE) &&
         connect(s, (const struct sockaddr *)so.peer, so.peer_len) < 0)
         child_fail(c, errno, "cannot connect fd %d again (%s): %s", f->fd, what, strerror(errno));

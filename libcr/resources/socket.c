@@ -115,27 +115,58 @@ static int unix_peers(struct dump *d, struct sock_scan *ss, char *buf)
     return rc < 0 ? fail(d, -rc, "asking sock_diag for the peers of unix sockets") : 0;
 }
 
-struct tcp_peer_query {
-    uint16_t sport, dport;     /* the peer's view: its source is our destination */
+struct tcp_diag_query {
+    uint16_t sport, dport;     /* the socket's own port, its peer's */
     const void *src, *dst;
     size_t alen;
-    uint64_t found;
-    int seen;                  /* the peer is on this machine, established */
-    uint32_t rqueue;           /* bytes it received and nobody read yet */
+    struct tcp_diag *out;
 };
 
-static void tcp_peer_of(const struct nlmsghdr *h, void *arg)
+static void tcp_diag_of(const struct nlmsghdr *h, void *arg)
 {
-    struct tcp_peer_query *q = arg;
+    struct tcp_diag_query *q = arg;
     const struct inet_diag_msg *m = NLMSG_DATA(h);
-    if (m->id.idiag_sport == q->sport && m->id.idiag_dport == q->dport &&
-        !memcmp(m->id.idiag_src, q->src, q->alen) && !memcmp(m->id.idiag_dst, q->dst, q->alen)) {
-        q->found = m->idiag_inode;
-        /* established without an inode: not accepted yet (one accepted, then closed,
-         * is an orphan that is closing) */
-        q->seen = m->idiag_state == TCP_ESTABLISHED;
-        q->rqueue = m->idiag_rqueue;
+    if (m->id.idiag_sport != q->sport || m->id.idiag_dport != q->dport ||
+        memcmp(m->id.idiag_src, q->src, q->alen) || memcmp(m->id.idiag_dst, q->dst, q->alen))
+        return;
+    struct tcp_diag *o = q->out;
+    o->found = 1;
+    o->ino = m->idiag_inode;
+    o->state = m->idiag_state;
+    o->uid = m->idiag_uid;
+    o->rqueue = m->idiag_rqueue;
+    o->wqueue = m->idiag_wqueue;
+    o->shutdown = 0;
+    int alen = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof *m));
+    for (const struct rtattr *a = (const struct rtattr *)(m + 1); RTA_OK(a, alen); a = RTA_NEXT(a, alen))
+        if (a->rta_type == INET_DIAG_SHUTDOWN)
+            o->shutdown = *(const uint8_t *)RTA_DATA(a);
+}
+
+int tcp_diag_find(const struct sockaddr_storage *self, const struct sockaddr_storage *peer, char *buf,
+                  struct tcp_diag *out)
+{
+    struct {
+        struct nlmsghdr nh;
+        struct inet_diag_req_v2 req;
+    } msg;
+    memset(&msg, 0, sizeof msg);
+    memset(out, 0, sizeof *out);
+    msg.nh.nlmsg_len = sizeof msg;
+    msg.nh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+    msg.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+    msg.req.sdiag_family = (uint8_t)self->ss_family;
+    msg.req.sdiag_protocol = IPPROTO_TCP;
+    msg.req.idiag_states = ~0U;
+    struct tcp_diag_query q;
+    if (self->ss_family == AF_INET) {
+        const struct sockaddr_in *s = (const void *)self, *p = (const void *)peer;
+        q = (struct tcp_diag_query){ s->sin_port, p->sin_port, &s->sin_addr, &p->sin_addr, 4, out };
+    } else {
+        const struct sockaddr_in6 *s = (const void *)self, *p = (const void *)peer;
+        q = (struct tcp_diag_query){ s->sin6_port, p->sin6_port, &s->sin6_addr, &p->sin6_addr, 16, out };
     }
+    return diag_dump(&msg, sizeof msg, buf, tcp_diag_of, &q);
 }
 
 /* The inode of the TCP socket at the other end of a connection, when it is on this
@@ -144,29 +175,13 @@ static void tcp_peer_of(const struct nlmsghdr *h, void *arg)
 static uint64_t tcp_peer_inode(const struct sockaddr_storage *self, const struct sockaddr_storage *peer,
                                char *buf, int *seen, uint32_t *rqueue)
 {
-    struct {
-        struct nlmsghdr nh;
-        struct inet_diag_req_v2 req;
-    } msg;
-    memset(&msg, 0, sizeof msg);
-    msg.nh.nlmsg_len = sizeof msg;
-    msg.nh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-    msg.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-    msg.req.sdiag_family = (uint8_t)self->ss_family;
-    msg.req.sdiag_protocol = IPPROTO_TCP;
-    msg.req.idiag_states = ~0U;
-    struct tcp_peer_query q = { 0 };
-    if (self->ss_family == AF_INET) {
-        const struct sockaddr_in *s = (const void *)self, *p = (const void *)peer;
-        q = (struct tcp_peer_query){ p->sin_port, s->sin_port, &p->sin_addr, &s->sin_addr, 4, 0, 0, 0 };
-    } else {
-        const struct sockaddr_in6 *s = (const void *)self, *p = (const void *)peer;
-        q = (struct tcp_peer_query){ p->sin6_port, s->sin6_port, &p->sin6_addr, &s->sin6_addr, 16, 0, 0, 0 };
-    }
-    int rc = diag_dump(&msg, sizeof msg, buf, tcp_peer_of, &q);
-    *seen = rc == 0 && q.seen;
-    *rqueue = q.rqueue;
-    return rc < 0 ? 0 : q.found;
+    struct tcp_diag pd;
+    int rc = tcp_diag_find(peer, self, buf, &pd);
+    /* established without an inode: not accepted yet (one accepted, then closed, is an
+     * orphan that is closing) */
+    *seen = rc == 0 && pd.found && pd.state == TCP_ESTABLISHED;
+    *rqueue = pd.rqueue;
+    return rc < 0 ? 0 : pd.ino;
 }
 
 struct tcp_listener_query {
@@ -322,8 +337,16 @@ static const char *describe_sockopt(int level, int name)
     return "an unknown socket option";
 }
 
-static int sockopt_applies(int level, const struct ctx_socket *so)
+static int sockopt_applies(int level, int name, const struct ctx_socket *so)
 {
+    /* TCP takes no multicast option; an accepted socket says its SYN's TTL as one */
+    if (so->type == SOCK_STREAM && level == IPPROTO_IP &&
+        (name == IP_MULTICAST_TTL || name == IP_MULTICAST_LOOP || name == IP_MULTICAST_IF ||
+         name == IP_MULTICAST_ALL))
+        return 0;
+    if (so->type == SOCK_STREAM && level == IPPROTO_IPV6 &&
+        (name == IPV6_MULTICAST_HOPS || name == IPV6_MULTICAST_LOOP || name == IPV6_MULTICAST_IF))
+        return 0;
     return level == SOL_SOCKET || (level == IPPROTO_IP && so->domain == AF_INET) ||
            (level == IPPROTO_IPV6 && so->domain == AF_INET6) ||
            (level == IPPROTO_TCP && so->domain != AF_UNIX && so->type == SOCK_STREAM);
@@ -347,7 +370,7 @@ int sock_save_opts(int fd, struct ctx_socket *so)
                         getpeername(fd, (struct sockaddr *)&peer, &plen) == 0;
     so->nopts = 0;
     for (size_t i = 0; fresh >= 0 && i < NSOCKOPTS; i++) {
-        if (!sockopt_applies(sockopts[i].level, so) ||
+        if (!sockopt_applies(sockopts[i].level, sockopts[i].name, so) ||
             (tcp_connected && tuned_when_connected(sockopts[i].level, sockopts[i].name)))
             continue;
         struct ctx_sockopt *o = &so->opts[so->nopts];
@@ -715,26 +738,33 @@ static int add_socket(struct dump *d, const struct sock_scan *ss, int fd, const 
         peer_ours |= ss->socks[i].ino == si->peer_ino;
     for (uint32_t i = 0; si && si->peer_ino && d->tree && i < d->tree->nsocks; i++)
         peer_ours |= d->tree->socks[i] == si->peer_ino; /* in another process of the tree */
-    int tcp_inside = 0, peer_seen = 0;
+    int peer_seen = 0;
     uint32_t peer_unread = 0;  /* bytes a connection not accepted yet was sent */
-    if ((domain == AF_INET || domain == AF_INET6) && type == SOCK_STREAM && connected && !listening) {
-        /* a loopback connection to a process of the checkpoint: both ends are saved,
-         * and come back as a connected stream pair (a unix one) with their data */
-        uint64_t peer_ino = tcp_peer_inode(&self, &peer, buf, &peer_seen, &peer_unread);
-        for (int i = 0; peer_ino && i < ss->n; i++)
-            tcp_inside |= ss->socks[i].ino == peer_ino;
-        for (uint32_t i = 0; peer_ino && d->tree && i < d->tree->nsocks; i++)
-            tcp_inside |= d->tree->socks[i] == peer_ino;
-        if (tcp_inside) {
-            int unsent = 0;
-            ioctl(fd, SIOCOUTQNSD, &unsent); /* sent ones are in the peer's queue */
-            if (unsent > 0)
-                return fail(d, EAGAIN, "fd %d is a TCP connection %s -> %s inside the checkpoint "
-                            "with %d bytes not yet delivered; try again", fd, here, there, unsent);
-            static struct sock_info tcp_si;
-            tcp_si = (struct sock_info){ st->st_ino, peer_ino, domain, fd, 0, 0, 0, -1, 0 };
-            si = &tcp_si;
-        }
+    if ((domain == AF_INET || domain == AF_INET6) && type == SOCK_STREAM && !listening) {
+        /* a loopback connection to a socket of the checkpoint, or whose peer the
+         * process closed, or over both ways: saved with its data, back as TCP */
+        struct tcp_diag pd;
+        memset(&pd, 0, sizeof pd);
+        if (connected && tcp_diag_find(&peer, &self, buf, &pd) < 0)
+            pd.found = 0;
+        peer_seen = pd.found && pd.state == TCP_ESTABLISHED;
+        peer_unread = pd.rqueue;
+        int inside = 0, peer_fd = -1;
+        for (int i = 0; pd.found && pd.ino && i < ss->n; i++)
+            if (ss->socks[i].ino == pd.ino) {
+                inside = 1;
+                peer_fd = ss->socks[i].fd;
+            }
+        for (uint32_t i = 0; pd.found && pd.ino && d->tree && i < d->tree->nsocks; i++)
+            inside |= d->tree->socks[i] == pd.ino;
+        /* an orphan, closing (the established ones without an inode wait to be
+         * accepted), of this user */
+        int peer_closed = pd.found && !pd.ino && pd.state != TCP_ESTABLISHED &&
+                          pd.state != TCP_SYN_RECV && pd.state != TCP_LISTEN &&
+                          (pd.state == TCP_TIME_WAIT || pd.uid == getuid());
+        if (inside || peer_closed || (!connected && tcp_was_connected(fd)))
+            return save_tcp(d, fd, st, inside ? &pd : NULL, peer_fd, peer_closed ? &pd : NULL,
+                            here, there);
     }
     const struct sock_info *peer_si = NULL;
     for (int i = 0; si && si->peer_ino && i < ss->n; i++)
@@ -747,10 +777,9 @@ static int add_socket(struct dump *d, const struct sock_scan *ss, int fd, const 
         snprintf(text, sizeof text, "unix datagram socket %s connected to %s", here, there);
         return save_local_socket(d, ss, fd, st, text, CTX_SOCK_CONNECT_LATE, buf, bufsize);
     }
-    if ((domain == AF_UNIX && si && peer_ours) || tcp_inside)
+    if (domain == AF_UNIX && si && peer_ours)
         /* both ends are ours: saved connected, with what is queued to this end */
-        return save_unix_pair(d, fd, st, si, peer_si, domain, type, tcp_inside, here, there, buf,
-                              bufsize);
+        return save_unix_pair(d, fd, st, si, peer_si, domain, type, 0, here, there, buf, bufsize);
     if (domain == AF_UNIX && si && connected && !si->peer_ino &&
         (type == SOCK_DGRAM ? plen <= offsetof(struct sockaddr_un, sun_path) : si->shutdown == 3))
         /* its peer was closed: what it had sent is all there is (then EOF); a datagram
@@ -958,7 +987,8 @@ int in_other_image(const struct ctx_tree *t, uint32_t i, uint64_t ino)
         const struct ctx_image *o = &t->images[j];
         for (uint32_t k = 0; j != i && o->proc && k < o->proc->nfds; k++)
             if ((o->fds[k]->kind == CTX_FD_UNIX_PAIR || o->fds[k]->kind == CTX_FD_LISTEN ||
-                 o->fds[k]->kind == CTX_FD_SOCKPAIR || o->fds[k]->kind == CTX_FD_SOCKET) &&
+                 o->fds[k]->kind == CTX_FD_SOCKPAIR || o->fds[k]->kind == CTX_FD_SOCKET ||
+                 o->fds[k]->kind == CTX_FD_TCP) &&
                 o->fds[k]->id.ino == ino)
                 return 1;
     }

@@ -1,0 +1,682 @@
+/* TCP connections inside the checkpoint: both ends in the process (or the tree), or
+ * one end whose peer the process closed, or one over both ways that still has data to
+ * read.  Saved with the bytes queued to each end (its unread queue, and its peer's
+ * unsent one, drained into it at the freeze and put back for the program that goes
+ * on); made again as a TCP connection on loopback from user space, without
+ * TCP_REPAIR: a listener bound to one end's address accepts the other end, bound to
+ * its own and connected; each end gets its options, the data is sent again from the
+ * other end, the FINs that had been sent are sent again (tcp_pair_rebuild, which the
+ * cross-task reconnection reuses with other addresses). */
+#define _GNU_SOURCE
+#include "resources.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sockios.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "context_reader.h"
+
+/* ---- dump (add_socket, in socket.c, tells such a connection) ---- */
+
+#define TCP_SAVED_MAX 1024
+#define DRAIN_MS 20000         /* loopback hands a window's worth at once: ample */
+
+/* The fds saved here, reset when the process is killed after the checkpoint (below). */
+static int saved_fds[TCP_SAVED_MAX];
+static int nsaved;
+
+static int tcp_state(int fd)
+{
+    struct tcp_info ti;
+    socklen_t len = sizeof ti;
+    memset(&ti, 0, sizeof ti);
+    return getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0 ? -1 : ti.tcpi_state;
+}
+
+int tcp_was_connected(int fd)
+{
+    struct tcp_info ti;
+    socklen_t len = sizeof ti;
+    memset(&ti, 0, sizeof ti);
+    /* a socket never connected has not agreed on a segment size */
+    return getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 && ti.tcpi_state == TCP_CLOSE &&
+           ti.tcpi_advmss != 0;
+}
+
+static int outq(int fd)
+{
+    int n = 0;
+    return ioctl(fd, SIOCOUTQ, &n) < 0 ? -1 : n;
+}
+
+static long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
+}
+
+/* What is queued to fd, peeked without taking it (SO_PEEK_OFF: each peek goes past the
+ * last), into to (at most cap): bytes, or -errno with the message in d. */
+static ssize_t peek_all(struct dump *d, int fd, const char *what, char *to, size_t cap)
+{
+    int old = -1, zero = 0;
+    socklen_t olen = sizeof old;
+    getsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &old, &olen);
+    int stepped = setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof zero) == 0;
+    size_t got = 0;
+    ssize_t rc = 0;
+    for (;;) {
+        ssize_t n = recv(fd, to + got, cap - got, MSG_PEEK | MSG_DONTWAIT);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0 || !stepped) {
+            if (n < 0 && errno != EAGAIN)
+                rc = fail(d, errno, "fd %d (%s): cannot peek at what is queued to it", fd, what);
+            if (n > 0)
+                got += (size_t)n;
+            break;
+        }
+        got += (size_t)n;
+        if (got == cap)
+            break;
+    }
+    int queued = 0;
+    if (rc == 0 && ioctl(fd, FIONREAD, &queued) == 0 && (size_t)queued > got)
+        rc = fail(d, E2BIG, "fd %d (%s) has %d bytes queued; at most %zu can be saved here", fd,
+                  what, queued, got);
+    if (stepped)
+        setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &old, sizeof old);
+    return rc < 0 ? rc : (ssize_t)got;
+}
+
+/* Sends len bytes from fd, whatever its O_NONBLOCK, within a bound: 0 or -errno. */
+static int send_all(int fd, const char *p, size_t len, long limit_ms)
+{
+    long end = now_ms() + limit_ms;
+    while (len) {
+        ssize_t n = send(fd, p, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n > 0) {
+            p += n;
+            len -= (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno != EAGAIN && errno != EINTR)
+            return -errno;
+        long left = end - now_ms();
+        if (left <= 0)
+            return -ETIMEDOUT;
+        struct pollfd pf = { fd, POLLOUT, 0 };
+        poll(&pf, 1, (int)(left < 50 ? left : 50));
+    }
+    return 0;
+}
+
+/* Everything on its way to fd from peer_fd (a socket of the process): read out of fd,
+ * its peer's unsent bytes following as the window opens, then sent again from the peer
+ * for the program that goes on.  Bytes, or -errno with the message in d. */
+static ssize_t drain(struct dump *d, int fd, int peer_fd, const char *what, char *to, size_t cap)
+{
+    size_t got = 0;
+    long end = now_ms() + DRAIN_MS;
+    for (;;) {
+        ssize_t n = got < cap ? recv(fd, to + got, cap - got, MSG_DONTWAIT) : 0;
+        if (n > 0) {
+            got += (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno != EAGAIN && errno != EINTR)
+            break; /* said below, once what was read is back */
+        int queued = 0;
+        ioctl(fd, FIONREAD, &queued);
+        if (outq(peer_fd) == 0 && queued == 0)
+            break;
+        if (got == cap || now_ms() > end)
+            break;
+        struct pollfd pf = { fd, POLLIN, 0 };
+        poll(&pf, 1, 20);
+    }
+    int err = errno;
+    int queued = 0, left = outq(peer_fd);
+    ioctl(fd, FIONREAD, &queued);
+    /* what was taken goes back first, in order, whatever comes next */
+    int rc = send_all(peer_fd, to, got, DRAIN_MS);
+    if (rc < 0)
+        return fail(d, -rc, "fd %d (%s): %zu bytes taken out to be saved could not be sent "
+                    "again from fd %d: %s; the program's data on this connection is damaged",
+                    fd, what, got, peer_fd, strerror(-rc));
+    if (queued || left)
+        return fail(d, got == cap ? E2BIG : left ? ETIMEDOUT : err, "fd %d (%s): %s (%d bytes "
+                    "still queued, %d on their way); the checkpoint is not taken and the program "
+                    "goes on with its data", fd, what, got == cap ? "more is on its way to it "
+                    "than can be saved" : "the bytes on their way to it did not all arrive",
+                    queued, left);
+    return (ssize_t)got;
+}
+
+int save_tcp(struct dump *d, int fd, const struct stat *st, const struct tcp_diag *inside,
+             int peer_fd, const struct tcp_diag *closed_peer, const char *here, const char *there)
+{
+    char text[600];
+    int state = tcp_state(fd);
+    int closed = !inside && !closed_peer;
+    if (inside)
+        snprintf(text, sizeof text, "TCP connection %s -> %s socket:[%llu] paired with "
+                 "socket:[%llu]", here, there, (unsigned long long)st->st_ino,
+                 (unsigned long long)inside->ino);
+    else if (closed_peer)
+        snprintf(text, sizeof text, "TCP connection %s -> %s whose peer was closed", here, there);
+    else
+        snprintf(text, sizeof text, "TCP connection %s, over both ways", here);
+    static struct ctx_socket so; /* the dump runs in one thread at a time */
+    memset(&so, 0, sizeof so);
+    socklen_t len = sizeof(int);
+    getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &so.domain, &len);
+    so.type = SOCK_STREAM;
+    so.protocol = IPPROTO_TCP;
+    struct sockaddr_storage a;
+    socklen_t alen = sizeof a;
+    memset(&a, 0, sizeof a);
+    if (getsockname(fd, (struct sockaddr *)&a, &alen) == 0 && alen <= sizeof so.addr) {
+        memcpy(so.addr, &a, alen);
+        so.addr_len = alen;
+    }
+    alen = sizeof a;
+    if (!closed && getpeername(fd, (struct sockaddr *)&a, &alen) == 0 && alen <= sizeof so.peer) {
+        memcpy(so.peer, &a, alen);
+        so.peer_len = alen;
+        so.state = CTX_SOCK_CONNECTED;
+    }
+    struct tcp_diag me;
+    memset(&me, 0, sizeof me);
+    if (!closed && tcp_diag_find((struct sockaddr_storage *)so.addr, (struct sockaddr_storage *)so.peer,
+                                 d->scratch + FDINFO_OFF, &me) < 0)
+        me.found = 0;
+    static struct ctx_tcp tcp;
+    memset(&tcp, 0, sizeof tcp);
+    tcp.state = state < 0 ? TCP_CLOSE : (uint32_t)state;
+    /* a FIN came in: the states after it (RCV_SHUTDOWN says the same of a SHUT_RD) */
+    int fin_in = state == TCP_CLOSE_WAIT || state == TCP_LAST_ACK || state == TCP_CLOSING || closed;
+    tcp.flags = (fin_in ? CTX_TCP_FIN_IN : 0) | (closed_peer ? CTX_TCP_PEER_CLOSED : 0) |
+                (closed ? CTX_TCP_CLOSED : 0);
+    int fin_out = state == TCP_FIN_WAIT1 || state == TCP_FIN_WAIT2 || state == TCP_CLOSING ||
+                  state == TCP_LAST_ACK || closed;
+    so.shutdown = (me.found && (me.shutdown & 1) && !fin_in ? 1 : 0) | (fin_out ? 2 : 0);
+    if (closed)
+        so.shutdown = 3;
+    if (sock_save_opts(fd, &so) < 0)
+        return fail(d, E2BIG, "fd %d (%s) has more than %d socket options changed", fd, text,
+                    CTX_SOCKOPT_MAX);
+    char urgent;
+    if (recv(fd, &urgent, 1, MSG_OOB | MSG_PEEK | MSG_DONTWAIT) == 1)
+        return fail(d, ENOTSUP, "fd %d (%s) has urgent data (MSG_OOB) queued to it, which this "
+                    "version cannot send again out of band; let the program read it before the "
+                    "checkpoint", fd, text);
+    /* its peer's bytes not in its queue yet: unsent, or sent and not acknowledged */
+    int pending = peer_fd >= 0 ? outq(peer_fd) : inside ? (int)inside->wqueue
+                  : closed_peer ? (int)closed_peer->wqueue : 0;
+    int peer_state = peer_fd >= 0 ? tcp_state(peer_fd) : inside ? (int)inside->state : 0;
+    if (pending > 0 && peer_fd < 0)
+        return fail(d, EAGAIN, "fd %d (%s) has %d bytes on their way to it from its peer, %s: "
+                    "this version drains a connection only when one process has both ends; try "
+                    "again once the program has read them", fd, text, pending,
+                    inside ? "in another process of the tree" : "which was closed");
+    if (pending > 0 && (peer_state == TCP_FIN_WAIT1 || peer_state == TCP_LAST_ACK ||
+                        peer_state == TCP_CLOSING))
+        return fail(d, EAGAIN, "fd %d (%s) has %d bytes on their way to it from fd %d, which "
+                    "shut down writing after them: they cannot be taken out and sent again; try "
+                    "again once the program has read them", fd, text, pending, peer_fd);
+    if (pending > 0 && (shared_in_tree(d, fd) || shared_in_tree(d, peer_fd)))
+        return fail(d, EAGAIN, "fd %d (%s) has %d bytes on their way to it, and processes of the "
+                    "tree share it: they cannot be taken out while the others have it; try again "
+                    "once the program has read them", fd, text, pending);
+    /* the data goes straight into the record: room for all the records area has left */
+    size_t room = RECS_SIZE - d->recs_len;
+    size_t fixed = sizeof(struct ctx_rec) + sizeof(struct ctx_fd) + strlen(text) + 1 + sizeof so +
+                   sizeof tcp + 64 * 1024; /* and for the records after it */
+    room = room > fixed ? room - fixed : 0;
+    struct ctx_fd *r = sock_record(d, fd, CTX_FD_TCP, text, sizeof so + sizeof tcp + room, st);
+    if (!r)
+        return fail(d, E2BIG, "too much metadata");
+    char *data = (char *)(r + 1) + r->path_len + sizeof so + sizeof tcp;
+    ssize_t n = pending > 0 ? drain(d, fd, peer_fd, text, data, room)
+                            : peek_all(d, fd, text, data, room);
+    if (n < 0)
+        return (int)n;
+    tcp.data_len = (uint64_t)n;
+    r->pos = inside ? inside->ino : 0;
+    memcpy((char *)(r + 1) + r->path_len, &so, sizeof so);
+    memcpy((char *)(r + 1) + r->path_len + sizeof so, &tcp, sizeof tcp);
+    fd_record_trim(d, r, sizeof so + sizeof tcp + (size_t)n);
+    if (nsaved < TCP_SAVED_MAX)
+        saved_fds[nsaved++] = fd;
+    return 0;
+}
+
+void tcp_abort_on_exit(void)
+{
+    /* the process is killed once saved: its connections inside end with a reset (no
+     * TIME_WAIT keeps their ports from the restart) */
+    struct linger now = { 1, 0 };
+    for (int i = 0; i < nsaved; i++)
+        setsockopt(saved_fds[i], SOL_SOCKET, SO_LINGER, &now, sizeof now);
+    nsaved = 0;
+}
+
+/* Each checkpoint says its own. */
+static int scan_tcp(struct dump *d, struct fd_scan *s, const int *fds, int nfds)
+{
+    (void)d, (void)s, (void)fds, (void)nfds;
+    nsaved = 0;
+    return 0;
+}
+
+/* ---- the rebuild ---- */
+
+static int say(char *err, size_t len, int e, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int say(char *err, size_t len, int e, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, len, fmt, ap);
+    va_end(ap);
+    return -e;
+}
+
+static const char *addr_text(const struct sockaddr *a, char *buf, size_t len)
+{
+    char host[INET6_ADDRSTRLEN] = "?";
+    if (a->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const void *)a;
+        inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+        snprintf(buf, len, "%s:%u", host, ntohs(in->sin_port));
+    } else {
+        const struct sockaddr_in6 *in6 = (const void *)a;
+        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+        snprintf(buf, len, "[%s]:%u", host, ntohs(in6->sin6_port));
+    }
+    return buf;
+}
+
+static void set_port(struct sockaddr_storage *a, uint16_t port)
+{
+    if (a->ss_family == AF_INET)
+        ((struct sockaddr_in *)a)->sin_port = port;
+    else
+        ((struct sockaddr_in6 *)a)->sin6_port = port;
+}
+
+/* An address as a socket of family sees it (IPv4 in IPv6: ::ffff:a.b.c.d). */
+static socklen_t as_family(const struct sockaddr_storage *a, int family, struct sockaddr_storage *out)
+{
+    memset(out, 0, sizeof *out);
+    if (a->ss_family == family) {
+        memcpy(out, a, sizeof *out);
+        return family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+    }
+    if (family == AF_INET6) {
+        const struct sockaddr_in *in = (const void *)a;
+        struct sockaddr_in6 *o = (void *)out;
+        o->sin6_family = AF_INET6;
+        o->sin6_port = in->sin_port;
+        o->sin6_addr.s6_addr[10] = o->sin6_addr.s6_addr[11] = 0xff;
+        memcpy(&o->sin6_addr.s6_addr[12], &in->sin_addr, 4);
+        return sizeof *o;
+    }
+    const struct sockaddr_in6 *in6 = (const void *)a;
+    struct sockaddr_in *o = (void *)out;
+    o->sin_family = AF_INET;
+    o->sin_port = in6->sin6_port;
+    if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))
+        memcpy(&o->sin_addr, &in6->sin6_addr.s6_addr[12], 4);
+    else
+        o->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    return sizeof *o;
+}
+
+/* The saved value of an int option (dflt if the program had not changed it). */
+static int saved_int(const struct ctx_socket *so, int level, int name, int dflt)
+{
+    for (uint32_t i = 0; so && i < so->nopts; i++)
+        if (so->opts[i].level == level && so->opts[i].name == name && so->opts[i].len >= sizeof(int)) {
+            int v;
+            memcpy(&v, so->opts[i].val, sizeof v);
+            return v;
+        }
+    return dflt;
+}
+
+/* A new socket of the end's family, bound to where it goes (its port where that is
+ * taken: another, said in note); IPV6_V6ONLY as it was, before the bind. */
+static int bound_socket(const struct tcp_end *e, struct sockaddr_storage *where, int family,
+                        char *note, size_t notelen, char *err, size_t errlen)
+{
+    int s = socket(family, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
+    if (s < 0)
+        return say(err, errlen, errno, "cannot create a TCP socket: %s", strerror(errno));
+    int one = 1;
+    setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (family == AF_INET6) {
+        int v6only = saved_int(e->so, IPPROTO_IPV6, IPV6_V6ONLY, -1);
+        if (v6only >= 0 && setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only) < 0) {
+            close(s);
+            return say(err, errlen, errno, "cannot set IPV6_V6ONLY: %s", strerror(errno));
+        }
+    }
+    socklen_t len = family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+    /* the killed process's sockets may take a moment to let their port go */
+    long end = now_ms() + 2000;
+    int rc;
+    while ((rc = bind(s, (struct sockaddr *)where, len)) < 0 && errno == EADDRINUSE && now_ms() < end) {
+        struct timespec ts = { 0, 20 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
+    }
+    if (rc < 0 && errno == EADDRINUSE) {
+        char was[80], now[80];
+        addr_text((struct sockaddr *)where, was, sizeof was);
+        set_port(where, 0);
+        rc = bind(s, (struct sockaddr *)where, len);
+        if (rc == 0 && getsockname(s, (struct sockaddr *)where, &len) == 0) {
+            size_t used = strlen(note);
+            snprintf(note + used, notelen - used, "%s%s is taken on this host: bound to %s instead",
+                     used ? "; " : "", was, addr_text((struct sockaddr *)where, now, sizeof now));
+        }
+    }
+    if (rc < 0) {
+        char was[80];
+        int e2 = errno;
+        close(s);
+        return say(err, errlen, e2, "cannot bind a TCP socket to %s: %s",
+                   addr_text((struct sockaddr *)where, was, sizeof was), strerror(e2));
+    }
+    return s;
+}
+
+/* The options the program had changed, but SO_REUSEADDR (the listeners of the process
+ * may still have to bind the port: tcp_end_finish) and IPV6_V6ONLY (before the bind). */
+static int apply_opts(int s, const struct ctx_socket *so, char *err, size_t errlen)
+{
+    for (uint32_t i = 0; so && i < so->nopts; i++) {
+        const struct ctx_sockopt *o = &so->opts[i];
+        if ((o->level == SOL_SOCKET && o->name == SO_REUSEADDR) ||
+            (o->level == IPPROTO_IPV6 && o->name == IPV6_V6ONLY))
+            continue;
+        unsigned char val[sizeof o->val];
+        memcpy(val, o->val, sizeof val);
+        if (o->level == SOL_SOCKET && (o->name == SO_RCVBUF || o->name == SO_SNDBUF) && o->len == sizeof(int)) {
+            int half;
+            memcpy(&half, val, sizeof half);
+            half /= 2; /* the kernel doubles what it is given */
+            memcpy(val, &half, sizeof half);
+        }
+        if (setsockopt(s, o->level, o->name, val, o->len) < 0)
+            return say(err, errlen, errno, "cannot set socket option %d/%d again: %s", o->level,
+                       o->name, strerror(errno));
+    }
+    return 0;
+}
+
+void tcp_end_finish(int s, const struct ctx_socket *so)
+{
+    int reuse = saved_int(so, SOL_SOCKET, SO_REUSEADDR, 0);
+    setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &reuse, sizeof reuse);
+}
+
+/* Until the end's state is what it was (the FINs sent again crossing loopback). */
+static void settle(int s, uint32_t want)
+{
+    long end = now_ms() + 2000;
+    while (tcp_state(s) != (int)want && now_ms() < end) {
+        struct timespec ts = { 0, 2 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
+    }
+}
+
+int tcp_pair_rebuild(const struct tcp_end *a, const struct tcp_end *b, int out[2], char *note,
+                     size_t notelen, char *err, size_t errlen)
+{
+    /* a: the end the listener stands for (its peer's end b connects to it); a closed
+     * peer is a (made here, closed at the end) */
+    int family_a = a->so ? a->so->domain : b->so->domain;
+    int family_b = b->so->domain;
+    struct sockaddr_storage la, lb, to;
+    memset(&la, 0, sizeof la);
+    memset(&lb, 0, sizeof lb);
+    memcpy(&lb, b->local, b->local_len);
+    if (a->local_len)
+        as_family((const struct sockaddr_storage *)a->local, family_a, &la);
+    else { /* nothing to stand for: any loopback port */
+        la.ss_family = (sa_family_t)family_a;
+        if (family_a == AF_INET)
+            ((struct sockaddr_in *)&la)->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        else
+            ((struct sockaddr_in6 *)&la)->sin6_addr = in6addr_loopback;
+    }
+    out[0] = out[1] = -1;
+    char scratch_note[4];
+    int l = bound_socket(a, &la, family_a, a->local_len ? note : scratch_note,
+                         a->local_len ? notelen : sizeof scratch_note, err, errlen);
+    if (l < 0)
+        return l;
+    if (listen(l, 1) < 0) {
+        close(l);
+        return say(err, errlen, errno, "cannot listen: %s", strerror(errno));
+    }
+    socklen_t tolen = as_family(&la, family_b, &to);
+    int bs = bound_socket(b, &lb, family_b, note, notelen, err, errlen);
+    if (bs < 0) {
+        close(l);
+        return bs;
+    }
+    if (connect(bs, (struct sockaddr *)&to, tolen) < 0) {
+        char t[80];
+        int e = errno;
+        close(l);
+        close(bs);
+        return say(err, errlen, e, "cannot connect to %s: %s", addr_text((struct sockaddr *)&to, t, sizeof t),
+                   strerror(e));
+    }
+    int as = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+    int e = errno;
+    close(l);
+    if (as < 0) {
+        close(bs);
+        return say(err, errlen, e, "cannot accept the connection made again: %s", strerror(e));
+    }
+    int rc = apply_opts(bs, b->so, err, errlen);
+    if (rc == 0)
+        rc = apply_opts(as, a->so, err, errlen);
+    /* each end's data from the other, then the FINs that had come, then SHUT_RD */
+    if (rc == 0 && b->tcp->data_len && (rc = send_all(as, (const char *)b->data, b->tcp->data_len, 10000)) < 0)
+        say(err, errlen, -rc, "cannot queue %llu bytes again: %s",
+            (unsigned long long)b->tcp->data_len, strerror(-rc));
+    if (rc == 0 && a->tcp && a->tcp->data_len &&
+        (rc = send_all(bs, (const char *)a->data, a->tcp->data_len, 10000)) < 0)
+        say(err, errlen, -rc, "cannot queue %llu bytes again: %s",
+            (unsigned long long)a->tcp->data_len, strerror(-rc));
+    if (rc < 0) {
+        close(as);
+        close(bs);
+        return rc;
+    }
+    if ((b->tcp->flags & CTX_TCP_FIN_IN) || !a->so || (a->so->shutdown & 2))
+        shutdown(as, SHUT_WR);
+    if ((a->tcp && (a->tcp->flags & CTX_TCP_FIN_IN)) || (b->so->shutdown & 2))
+        shutdown(bs, SHUT_WR);
+    if (a->so && (a->so->shutdown & 1))
+        shutdown(as, SHUT_RD);
+    if (b->so->shutdown & 1)
+        shutdown(bs, SHUT_RD);
+    if (!a->so) /* the closed peer: gone, its FIN sent */
+        close(as), as = -1;
+    else
+        settle(as, a->tcp->state);
+    settle(bs, b->tcp->state);
+    out[0] = as;
+    out[1] = bs;
+    return 0;
+}
+
+/* ---- restart ---- */
+
+/* The end of record f: its state, where it goes (as it was). */
+static void end_of(const struct ctx_fd *f, struct tcp_end *e, struct ctx_socket *so, struct ctx_tcp *tcp)
+{
+    const unsigned char *x = sock_state(f, so);
+    memcpy(tcp, x, sizeof *tcp);
+    e->so = so;
+    e->tcp = tcp;
+    e->data = x + sizeof *tcp;
+    e->local = (const struct sockaddr *)so->addr;
+    e->local_len = so->addr_len;
+}
+
+/* The connection of record f (and g, its peer's record; NULL: the peer was closed, or
+ * the connection is over) made again: its end in *mine, the peer's in *theirs. */
+static int make_connection(struct child *rep, const struct ctx_fd *f, const struct ctx_fd *g,
+                           int *mine, int *theirs)
+{
+    struct ctx_socket so_f, so_g;
+    struct ctx_tcp tcp_f, tcp_g;
+    struct tcp_end ef, eg;
+    end_of(f, &ef, &so_f, &tcp_f);
+    memset(&eg, 0, sizeof eg);
+    if (g)
+        end_of(g, &eg, &so_g, &tcp_g);
+    else if (tcp_f.flags & CTX_TCP_PEER_CLOSED) { /* stands at the peer's address */
+        eg.local = (const struct sockaddr *)so_f.peer;
+        eg.local_len = so_f.peer_len;
+    }
+    char note[512] = "", err[512] = "";
+    int out[2];
+    int rc = tcp_pair_rebuild(&eg, &ef, out, note, sizeof note, err, sizeof err);
+    if (rc < 0)
+        child_fail(rep, -rc, "cannot make the TCP connection of fd %d (%s) again: %s", f->fd,
+                   (const char *)(f + 1), err);
+    if (note[0])
+        fprintf(stderr, "cr_restart: fd %d (%s): %s\n", f->fd, (const char *)(f + 1), note);
+    *mine = out[1];
+    *theirs = out[0];
+    return 0;
+}
+
+/* The record of the peer of f in img (-1 none). */
+static int peer_record(const struct ctx_image *img, const struct ctx_fd *f)
+{
+    for (uint32_t k = 0; f->pos && k < img->proc->nfds; k++)
+        if (img->fds[k]->kind == CTX_FD_TCP && img->fds[k]->id.ino == f->pos)
+            return (int)k;
+    return -1;
+}
+
+struct tcp_made {
+    uint64_t ino;
+    int fd;
+};
+static struct tcp_made *made;
+static uint32_t nmade;
+
+static void prepare_tcp(struct child *c)
+{
+    const struct ctx_image *img = c->img;
+    for (uint32_t k = 0; k < img->proc->nfds; k++) {
+        const struct ctx_fd *f = img->fds[k];
+        if (f->kind != CTX_FD_TCP || pool_pair_end(c, f) >= 0)
+            continue;
+        int done = 0;
+        for (uint32_t i = 0; i < nmade; i++)
+            done |= made[i].ino == f->id.ino;
+        if (done)
+            continue;
+        int p = peer_record(img, f);
+        if (f->pos && p < 0)
+            child_fail(c, ENOENT, "fd %d (%s): its peer socket:[%llu] is not in the image", f->fd,
+                       (const char *)(f + 1), (unsigned long long)f->pos);
+        if (!made && !(made = calloc(2 * img->proc->nfds + 2, sizeof *made)))
+            child_fail(c, ENOMEM, "out of memory");
+        int mine, theirs;
+        make_connection(c, f, p >= 0 ? img->fds[p] : NULL, &mine, &theirs);
+        made[nmade++] = (struct tcp_made){ f->id.ino, move_high(c, mine) };
+        if (p >= 0)
+            made[nmade++] = (struct tcp_made){ f->pos, move_high(c, theirs) };
+    }
+}
+
+static int restore_tcp(struct child *c, const struct ctx_fd *f, uint32_t rec, int *own)
+{
+    (void)rec;
+    *own = 0;
+    int obj = pool_pair_end(c, f);
+    for (uint32_t i = 0; obj < 0 && i < nmade; i++)
+        if (made[i].ino == f->id.ino)
+            obj = made[i].fd;
+    if (obj < 0)
+        child_fail(c, ENOENT, "fd %d (%s): its connection was not made again", f->fd,
+                   (const char *)(f + 1));
+    return obj;
+}
+
+static void finish_tcp(struct child *c)
+{
+    const struct ctx_image *img = c->img;
+    for (uint32_t k = 0; k < img->proc->nfds; k++)
+        if (img->fds[k]->kind == CTX_FD_TCP) {
+            struct ctx_socket so;
+            sock_state(img->fds[k], &so);
+            tcp_end_finish(img->fds[k]->fd, &so);
+        }
+    for (uint32_t i = 0; i < nmade; i++)
+        close(made[i].fd);
+    free(made);
+    made = NULL;
+    nmade = 0;
+}
+
+/* A tree: a connection whose ends are in two processes (or an end several share),
+ * made once by the pool before any other socket (its listeners not bound yet). */
+static void pool_add_tcp(struct cr_pool_build *b, uint32_t i, uint32_t k, const struct ctx_fd *f)
+{
+    (void)k;
+    const struct ctx_image *img = &b->t->images[i];
+    if (pool_sock(b->pool, f->id.ino))
+        return;
+    int here = f->pos && peer_record(img, f) >= 0;
+    if (here && !in_other_image(b->t, i, f->id.ino) && !in_other_image(b->t, i, f->pos))
+        return; /* both ends in this process alone: it makes the connection itself */
+    if (!f->pos && !in_other_image(b->t, i, f->id.ino))
+        return;
+    const struct ctx_fd *g = NULL;
+    for (uint32_t j = 0; f->pos && !g && j < b->t->n; j++) {
+        const struct ctx_image *o = &b->t->images[j];
+        int p = o->proc ? peer_record(o, f) : -1;
+        if (p >= 0)
+            g = o->fds[p];
+    }
+    if (f->pos && !g)
+        child_fail(b->rep, ENOENT, "process %d, fd %d (%s): its peer socket:[%llu] is in no "
+                   "process of the tree", b->t->procs[i].pid, f->fd, (const char *)(f + 1),
+                   (unsigned long long)f->pos);
+    int mine, theirs;
+    make_connection(b->rep, f, g, &mine, &theirs);
+    b->pool->socks[b->pool->nsocks++] = (struct cr_pool_sock){ f->id.ino, f->pos, pool_fd(b->rep, mine, b->low), 1 };
+    if (g)
+        b->pool->socks[b->pool->nsocks++] = (struct cr_pool_sock){ f->pos, f->id.ino, pool_fd(b->rep, theirs, b->low), 1 };
+}
+
+/* Saved by the socket kind (add_socket). */
+const struct cr_fd_ops cr_fd_tcp = {
+    .kind = CTX_FD_TCP, .name = "tcp", .scan = scan_tcp, .prepare = prepare_tcp, .restore = restore_tcp,
+    .restore_nonblock = 1, .finish = finish_tcp, .pool = pool_add_tcp, .pool_early = 1,
+};
