@@ -367,7 +367,8 @@ int sock_save_opts(int fd, struct ctx_socket *so)
     struct sockaddr_storage peer;
     socklen_t plen = sizeof peer;
     int tcp_connected = so->domain != AF_UNIX && so->type == SOCK_STREAM &&
-                        getpeername(fd, (struct sockaddr *)&peer, &plen) == 0;
+                        (getpeername(fd, (struct sockaddr *)&peer, &plen) == 0 ||
+                         tcp_was_connected(fd));
     so->nopts = 0;
     for (size_t i = 0; fresh >= 0 && i < NSOCKOPTS; i++) {
         if (!sockopt_applies(sockopts[i].level, sockopts[i].name, so) ||
@@ -758,10 +759,10 @@ static int add_socket(struct dump *d, const struct sock_scan *ss, int fd, const 
         for (uint32_t i = 0; pd.found && pd.ino && d->tree && i < d->tree->nsocks; i++)
             inside |= d->tree->socks[i] == pd.ino;
         /* an orphan, closing (the established ones without an inode wait to be
-         * accepted), of this user */
+         * accepted; a closed one in FIN_WAIT2 may be a time-wait entry, of no user):
+         * what it sent before is all this end will read */
         int peer_closed = pd.found && !pd.ino && pd.state != TCP_ESTABLISHED &&
-                          pd.state != TCP_SYN_RECV && pd.state != TCP_LISTEN &&
-                          (pd.state == TCP_TIME_WAIT || pd.uid == getuid());
+                          pd.state != TCP_SYN_RECV && pd.state != TCP_LISTEN;
         if (inside || peer_closed || (!connected && tcp_was_connected(fd)))
             return save_tcp(d, fd, st, inside ? &pd : NULL, peer_fd, peer_closed ? &pd : NULL,
                             here, there);

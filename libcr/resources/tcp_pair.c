@@ -227,7 +227,13 @@ int save_tcp(struct dump *d, int fd, const struct stat *st, const struct tcp_dia
     /* its peer's bytes not in its queue yet: unsent, or sent and not acknowledged */
     int pending = peer_fd >= 0 ? outq(peer_fd) : inside ? (int)inside->wqueue
                   : closed_peer ? (int)closed_peer->wqueue : 0;
-    int peer_state = peer_fd >= 0 ? tcp_state(peer_fd) : inside ? (int)inside->state : 0;
+    int peer_state = peer_fd >= 0 ? tcp_state(peer_fd) : inside ? (int)inside->state
+                     : closed_peer ? (int)closed_peer->state : 0;
+    /* a FIN takes a sequence number: not acknowledged yet, it counts as one byte */
+    if (pending > 0 && (peer_state == TCP_FIN_WAIT1 || peer_state == TCP_FIN_WAIT2 ||
+                        peer_state == TCP_CLOSING || peer_state == TCP_LAST_ACK ||
+                        peer_state == TCP_TIME_WAIT))
+        pending--;
     if (pending > 0 && peer_fd < 0)
         return fail(d, EAGAIN, "fd %d (%s) has %d bytes on their way to it from its peer, %s: "
                     "this version drains a connection only when one process has both ends; try "
@@ -401,6 +407,7 @@ static int bound_socket(const struct tcp_end *e, struct sockaddr_storage *where,
         return say(err, errlen, e2, "cannot bind a TCP socket to %s: %s",
                    addr_text((struct sockaddr *)where, was, sizeof was), strerror(e2));
     }
+    getsockname(s, (struct sockaddr *)where, &len); /* the port it got, asked for 0 */
     return s;
 }
 
