@@ -306,7 +306,10 @@ static int socket_record_ok(const struct ctx_fd *f)
         off += sizeof m;
         if (m.len > f->extra_len - off || m.from_fd < -1 || m.from_fd >= MAX_FDS ||
             (f->kind == CTX_FD_SOCKPAIR && m.from_fd != -1) || m.nfiles > CTX_SOCK_FILES_MAX ||
-            (f->kind != CTX_FD_SOCKPAIR && m.nfiles))
+            (f->kind != CTX_FD_SOCKPAIR && m.nfiles) ||
+            /* a stream waiting in a backlog: one message, what it sends itself */
+            (f->kind == CTX_FD_SOCKET && so.type == SOCK_STREAM &&
+             (so.nmsgs != 1 || m.from_fd != f->fd || !(so.state & CTX_SOCK_CONNECT_LATE))))
             return 0;
         off += m.len;
         for (uint32_t k = 0; k < m.nfiles; k++) {

@@ -109,7 +109,8 @@ int backlog_listener(const struct sock_scan *ss, const struct sockaddr_storage *
 }
 
 int save_local_socket(struct dump *d, const struct sock_scan *ss, int fd, const struct stat *st,
-                      const char *text, uint32_t state, char *buf, size_t bufsize)
+                      const char *text, uint32_t state, char *buf, size_t bufsize,
+                      const char *stream, size_t stream_len)
 {
     static struct ctx_socket so; /* the dump runs in one thread at a time */
     memset(&so, 0, sizeof so);
@@ -180,11 +181,20 @@ int save_local_socket(struct dump *d, const struct sock_scan *ss, int fd, const 
         if (queued < 0)
             return (int)queued;
     }
-    struct ctx_fd *r = sock_record(d, fd, CTX_FD_SOCKET, text, sizeof so + (size_t)queued, st);
+    /* a stream connected late: the bytes it had sent, sent again once connected */
+    struct ctx_sock_msg m = { (uint32_t)stream_len, fd, 0, 0 };
+    size_t more = stream_len ? sizeof m + stream_len : 0;
+    so.nmsgs += stream_len ? 1 : 0;
+    struct ctx_fd *r = sock_record(d, fd, CTX_FD_SOCKET, text, sizeof so + (size_t)queued + more, st);
     if (!r)
         return fail(d, E2BIG, "too much metadata");
-    memcpy((char *)(r + 1) + r->path_len, &so, sizeof so);
-    memcpy((char *)(r + 1) + r->path_len + sizeof so, buf, (size_t)queued);
+    char *x = (char *)(r + 1) + r->path_len;
+    memcpy(x, &so, sizeof so);
+    memcpy(x + sizeof so, buf, (size_t)queued);
+    if (stream_len) {
+        memcpy(x + sizeof so + queued, &m, sizeof m);
+        memcpy(x + sizeof so + queued + sizeof m, stream, stream_len);
+    }
     return 0;
 }
 
@@ -328,7 +338,27 @@ static void after_every_fd(struct child *c)
         if (f->kind != CTX_FD_SOCKET)
             continue;
         const unsigned char *m = sock_state(f, &so);
-        for (uint32_t k = 0; k < so.nmsgs; k++) {
+        for (uint32_t k = 0; k < so.nmsgs && so.type == SOCK_STREAM; k++) {
+            /* a connection waiting in a backlog: what it had sent, from itself */
+            struct ctx_sock_msg h;
+            memcpy(&h, m, sizeof h);
+            int flags = fcntl(f->fd, F_GETFL);
+            fcntl(f->fd, F_SETFL, flags & ~O_NONBLOCK);
+            const unsigned char *p = m + sizeof h;
+            for (uint32_t left = h.len; left;) {
+                ssize_t n = send(f->fd, p, left, MSG_NOSIGNAL);
+                if (n < 0 && errno == EINTR)
+                    continue;
+                if (n <= 0)
+                    child_fail(c, errno, "cannot send again the %u bytes fd %d (%s) had sent: %s",
+                               h.len, f->fd, (const char *)(f + 1), strerror(errno));
+                p += n;
+                left -= (uint32_t)n;
+            }
+            fcntl(f->fd, F_SETFL, flags);
+            m += sizeof h + h.len;
+        }
+        for (uint32_t k = 0; k < so.nmsgs && so.type != SOCK_STREAM; k++) {
             struct ctx_sock_msg h;
             memcpy(&h, m, sizeof h);
             struct sockaddr_storage to;

@@ -225,6 +225,14 @@ int tcp_was_connected(int fd);
 /* The process is killed once saved: its saved connections end with a reset, leaving
  * no TIME_WAIT on their ports for the restart. */
 void tcp_abort_on_exit(void);
+/* tcp_pair.c: the connections of the process waiting in the backlog of its listener
+ * (with data sent on them) taken out with their data and made again for the program
+ * that goes on: 0, or -errno with the message in d; the data of one of them (-1 none);
+ * the room for it given back once every fd is saved. */
+int tcp_backlog_take(struct dump *d, const struct sock_scan *ss, const struct fd_scan *s,
+                     int listener, const char *what);
+ssize_t tcp_backlog_data(int fd, const char **data);
+void tcp_backlog_done(void);
 
 /* tcp_pair.c: one end of a TCP connection to make again: its saved state and data (so
  * NULL: a peer that was closed, made and closed again) and the address it takes. */
@@ -296,7 +304,8 @@ int backlog_clients(const struct sock_scan *ss, int listener, char *buf);
  * outside): unbound, bound, listening, UDP, or connected to a socket of the process
  * (state: CTX_SOCK_CONNECT_LATE); from add_socket. */
 int save_local_socket(struct dump *d, const struct sock_scan *ss, int fd, const struct stat *st,
-                      const char *text, uint32_t state, char *buf, size_t bufsize);
+                      const char *text, uint32_t state, char *buf, size_t bufsize,
+                      const char *stream, size_t stream_len);
 /* The fd of the process's listening socket bound to addr (-1 none). */
 int backlog_listener(const struct sock_scan *ss, const struct sockaddr_storage *addr, socklen_t alen);
 /* socket.c: unix socket file left at a path by the checkpointed process, that nobody

@@ -710,9 +710,10 @@ int backlog_clients(const struct sock_scan *ss, int listener, char *buf)
     return n;
 }
 
-static int add_socket(struct dump *d, const struct sock_scan *ss, int fd, const struct stat *st,
+static int add_socket(struct dump *d, const struct fd_scan *s, int fd, const struct stat *st,
                       int stdio_source, char *buf, size_t bufsize)
 {
+    const struct sock_scan *ss = &s->socks;
     int domain = 0, type = 0, listening = 0;
     socklen_t len = sizeof(int);
     getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len);
@@ -776,7 +777,7 @@ static int add_socket(struct dump *d, const struct sock_scan *ss, int fd, const 
         /* connected to a (bound) datagram socket of the process that is not connected
          * back: connected to it again by its name */
         snprintf(text, sizeof text, "unix datagram socket %s connected to %s", here, there);
-        return save_local_socket(d, ss, fd, st, text, CTX_SOCK_CONNECT_LATE, buf, bufsize);
+        return save_local_socket(d, ss, fd, st, text, CTX_SOCK_CONNECT_LATE, buf, bufsize, NULL, 0);
     }
     if (domain == AF_UNIX && si && peer_ours)
         /* both ends are ours: saved connected, with what is queued to this end */
@@ -798,10 +799,27 @@ static int add_socket(struct dump *d, const struct sock_scan *ss, int fd, const 
             return fail(d, ENOTSUP, "fd %d is a %s, shared by processes of the tree: this "
                         "version connects such a connection again only for one process; accept "
                         "it before the checkpoint", fd, text);
-        if (peer_unread || (domain == AF_UNIX && si->unread))
+        int unsent = 0;
+        if (inet)
+            ioctl(fd, SIOCOUTQ, &unsent);
+        if (domain == AF_UNIX && si->unread)
             return fail(d, ENOTSUP, "fd %d is a %s, with data sent on it that cannot be read "
                         "without accepting it; accept it before the checkpoint", fd, text);
-        return save_local_socket(d, ss, fd, st, text, CTX_SOCK_CONNECT_LATE, buf, bufsize);
+        const char *data = NULL;
+        ssize_t dlen = 0;
+        if (inet && (peer_unread || unsent)) { /* taken out with its data, and put back */
+            int rc = tcp_backlog_take(d, ss, s, backlog_listener(ss, &peer, plen), text);
+            if (rc < 0)
+                return rc;
+            static struct stat now; /* the socket that replaced it */
+            if (fstat(fd, &now) < 0)
+                return fail(d, errno, "fd %d (%s): cannot inspect it again", fd, text);
+            st = &now;
+        }
+        if (inet && (dlen = tcp_backlog_data(fd, &data)) < 0)
+            dlen = 0;
+        return save_local_socket(d, ss, fd, st, text, CTX_SOCK_CONNECT_LATE, buf, bufsize, data,
+                                 (size_t)dlen);
     }
     if ((inet || domain == AF_UNIX) && (listening || !connected || (inet && type == SOCK_DGRAM)) &&
         (listening || stdio_source < 0)) {
@@ -812,7 +830,7 @@ static int add_socket(struct dump *d, const struct sock_scan *ss, int fd, const 
             snprintf(text, sizeof text, "%s socket %s connected to %s", sock_type_name(domain, type), here, there);
         else
             snprintf(text, sizeof text, "%s socket %s", sock_type_name(domain, type), here);
-        return save_local_socket(d, ss, fd, st, text, 0, buf, bufsize);
+        return save_local_socket(d, ss, fd, st, text, 0, buf, bufsize, NULL, 0);
     }
     if (stdio_source >= 0) { /* stdio: cr_restart's own */
         snprintf(text, sizeof text, "%s socket %s", sock_type_name(domain, type), here);
@@ -904,7 +922,7 @@ static int detect_socket(const struct dump *d, struct fd_scan *s, const struct c
 
 static int save_socket(struct dump *d, struct fd_scan *s, const struct cr_fd_probe *p)
 {
-    return add_socket(d, &s->socks, p->fd, &p->st, stdio_source(s, p->fd, &p->st),
+    return add_socket(d, s, p->fd, &p->st, stdio_source(s, p->fd, &p->st),
                       d->scratch + FDINFO_OFF + FDINFO_SIZE, BOUNCE_SIZE - FDINFO_SIZE);
 }
 

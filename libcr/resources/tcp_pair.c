@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -127,7 +128,8 @@ static int send_all(int fd, const char *p, size_t len, long limit_ms)
 /* Everything on its way to fd from peer_fd (a socket of the process): read out of fd,
  * its peer's unsent bytes following as the window opens, then sent again from the peer
  * for the program that goes on.  Bytes, or -errno with the message in d. */
-static ssize_t drain(struct dump *d, int fd, int peer_fd, const char *what, char *to, size_t cap)
+static ssize_t drain(struct dump *d, int fd, int peer_fd, const char *what, char *to, size_t cap,
+                     int put_back)
 {
     size_t got = 0;
     long end = now_ms() + DRAIN_MS;
@@ -152,7 +154,7 @@ static ssize_t drain(struct dump *d, int fd, int peer_fd, const char *what, char
     int queued = 0, left = outq(peer_fd);
     ioctl(fd, FIONREAD, &queued);
     /* what was taken goes back first, in order, whatever comes next */
-    int rc = send_all(peer_fd, to, got, DRAIN_MS);
+    int rc = put_back ? send_all(peer_fd, to, got, DRAIN_MS) : 0;
     if (rc < 0)
         return fail(d, -rc, "fd %d (%s): %zu bytes taken out to be saved could not be sent "
                     "again from fd %d: %s; the program's data on this connection is damaged",
@@ -257,7 +259,7 @@ int save_tcp(struct dump *d, int fd, const struct stat *st, const struct tcp_dia
     if (!r)
         return fail(d, E2BIG, "too much metadata");
     char *data = (char *)(r + 1) + r->path_len + sizeof so + sizeof tcp;
-    ssize_t n = pending > 0 ? drain(d, fd, peer_fd, text, data, room)
+    ssize_t n = pending > 0 ? drain(d, fd, peer_fd, text, data, room, 1)
                             : peek_all(d, fd, text, data, room);
     if (n < 0)
         return (int)n;
@@ -533,6 +535,210 @@ int tcp_pair_rebuild(const struct tcp_end *a, const struct tcp_end *b, int out[2
     settle(bs, b->tcp->state);
     out[0] = as;
     out[1] = bs;
+    return 0;
+}
+
+/* ---- connections of the process waiting in the backlog of its listener, with data ---- */
+
+/* Their bytes cannot be read without accepting them: each is accepted (in the order
+ * of the queue), its bytes taken, and for the program that goes on, its client is
+ * replaced on the same fds by a new socket bound to the same address, with the same
+ * options, connected to the listener again (at the end of the queue: after as many as
+ * were waiting, the queue is in its order again) and sending the bytes again. */
+
+#define TAKE_MAX 256
+#define TAKE_BUF (64 * MiB)
+
+static struct { int fd; size_t off, len; } taken[TAKE_MAX];
+static int ntaken;
+static int listeners_taken[TAKE_MAX], nlisteners_taken;
+static char *take_buf;
+static size_t take_used;
+
+/* Whether an epoll of the process watches the socket with inode ino (it would not see
+ * the socket that replaces it). */
+static int watched(struct dump *d, const struct fd_scan *s, uint64_t ino)
+{
+    char key[40];
+    snprintf(key, sizeof key, " ino:%llx\n", (unsigned long long)ino);
+    for (int i = 0; i < s->nfds; i++) {
+        char path[64];
+        struct stat st;
+        if (fd_path(s->fds[i], path, sizeof path, &st) < 0 || strcmp(path, "anon_inode:[eventpoll]"))
+            continue;
+        const char *info = fdinfo(d, s->fds[i]);
+        if (info && strstr(info, key))
+            return s->fds[i];
+    }
+    return -1;
+}
+
+ssize_t tcp_backlog_data(int fd, const char **data)
+{
+    for (int i = 0; i < ntaken; i++)
+        if (taken[i].fd == fd) {
+            *data = take_buf + taken[i].off;
+            return (ssize_t)taken[i].len;
+        }
+    return -1;
+}
+
+void tcp_backlog_done(void)
+{
+    if (take_buf)
+        munmap(take_buf, TAKE_BUF);
+    take_buf = NULL;
+    take_used = 0;
+    ntaken = nlisteners_taken = 0;
+}
+
+/* The client fd (a socket of inode ino) made again as it was, connected to the
+ * listener at to, sending len bytes: 0, or -errno with the message in d. */
+static int reconnect_client(struct dump *d, const struct fd_scan *s, int fd, uint64_t ino,
+                            const char *what, const struct sockaddr_storage *to, socklen_t tolen)
+{
+    static struct ctx_socket so;
+    memset(&so, 0, sizeof so);
+    socklen_t len = sizeof(int);
+    getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &so.domain, &len);
+    so.type = SOCK_STREAM;
+    so.protocol = IPPROTO_TCP;
+    struct sockaddr_storage self;
+    socklen_t slen = sizeof self;
+    if (getsockname(fd, (struct sockaddr *)&self, &slen) < 0 || sock_save_opts(fd, &so) < 0)
+        return fail(d, errno ? errno : E2BIG, "fd %d (%s): cannot read its address and options", fd, what);
+    int status = fcntl(fd, F_GETFL);
+    int fresh = socket(so.domain, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
+    if (fresh < 0)
+        return fail(d, errno, "fd %d (%s): cannot create the socket that replaces it: %s", fd, what,
+                    strerror(errno));
+    for (int i = 0; i < s->nfds; i++) { /* every fd of it: the old one goes */
+        struct stat st;
+        if (fstat(s->fds[i], &st) == 0 && st.st_ino == ino) {
+            int fl = fcntl(s->fds[i], F_GETFD);
+            dup3(fresh, s->fds[i], (fl & FD_CLOEXEC) ? O_CLOEXEC : 0);
+        }
+    }
+    close(fresh);
+    int one = 1, rc = 0;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    int v6only = saved_int(&so, IPPROTO_IPV6, IPV6_V6ONLY, -1);
+    if (so.domain == AF_INET6 && v6only >= 0)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only);
+    char err[200] = "";
+    long end = now_ms() + 2000; /* its old socket's port, reset, is free at once */
+    while ((rc = bind(fd, (struct sockaddr *)&self, slen)) < 0 && errno == EADDRINUSE && now_ms() < end) {
+        struct timespec ts = { 0, 10 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
+    }
+    if (rc < 0 || (rc = apply_opts(fd, &so, err, sizeof err)) < 0 ||
+        (rc = connect(fd, (const struct sockaddr *)to, tolen)) < 0)
+        return fail(d, errno, "fd %d (%s) was taken out of the backlog to save its data and "
+                    "cannot be connected again (%s%s): the program's connection is lost", fd, what,
+                    err[0] ? err : "", strerror(errno));
+    tcp_end_finish(fd, &so);
+    fcntl(fd, F_SETFL, status);
+    return 0;
+}
+
+int tcp_backlog_take(struct dump *d, const struct sock_scan *ss, const struct fd_scan *s,
+                     int listener, const char *what)
+{
+    for (int i = 0; i < nlisteners_taken; i++)
+        if (listeners_taken[i] == listener)
+            return 0;
+    char *buf = d->scratch + FDINFO_OFF;
+    struct stat lst;
+    int waiting = 0, family = 0;
+    socklen_t len = sizeof family;
+    getsockopt(listener, SOL_SOCKET, SO_DOMAIN, &family, &len);
+    if (fstat(listener, &lst) < 0 || tcp_listen_backlog(family, lst.st_ino, buf, &waiting) < 0)
+        return fail(d, EIO, "fd %d (%s): cannot tell the backlog of its listener fd %d", s->fds[0],
+                    what, listener);
+    int ours = backlog_clients(ss, listener, buf);
+    if (waiting != ours)
+        return fail(d, ENOTSUP, "%s, with data sent on it, waits in the backlog of fd %d with %d "
+                    "connections from outside the process: none can be taken out without taking "
+                    "theirs; accept them before the checkpoint", what, listener, waiting - ours);
+    /* the clients: none shared with another process, none in an epoll */
+    for (int i = 0; i < ss->n; i++) {
+        const struct sock_info *si = &ss->socks[i];
+        struct sockaddr_storage peer;
+        socklen_t plen = sizeof peer;
+        int lis = 0;
+        socklen_t llen = sizeof lis;
+        if ((si->domain != AF_INET && si->domain != AF_INET6) ||
+            getsockopt(si->fd, SOL_SOCKET, SO_ACCEPTCONN, &lis, &llen) < 0 || lis ||
+            getpeername(si->fd, (struct sockaddr *)&peer, &plen) < 0 ||
+            backlog_listener(ss, &peer, plen) != listener)
+            continue;
+        int ep = watched(d, s, si->ino);
+        if (shared_in_tree(d, si->fd) || ep >= 0)
+            return fail(d, ENOTSUP, "%s has data sent on it, and fd %d waiting in the same backlog "
+                        "%s: it cannot be replaced to take the data out; accept them before the "
+                        "checkpoint", what, si->fd, ep >= 0 ? "is watched by an epoll" :
+                        "is shared by processes of the tree");
+    }
+    if (!take_buf) {
+        take_buf = mmap(NULL, TAKE_BUF, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (take_buf == MAP_FAILED) {
+            take_buf = NULL;
+            return fail(d, ENOMEM, "cannot map room for the data of the backlog of fd %d", listener);
+        }
+    }
+    if (nlisteners_taken < TAKE_MAX)
+        listeners_taken[nlisteners_taken++] = listener;
+    struct sockaddr_storage to;
+    socklen_t tolen = sizeof to;
+    getsockname(listener, (struct sockaddr *)&to, &tolen);
+    for (int n = 0; n < ours; n++) {
+        struct pollfd pf = { listener, POLLIN, 0 };
+        int k = poll(&pf, 1, 2000) > 0 ? accept4(listener, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC) : -1;
+        if (k < 0)
+            return fail(d, errno ? errno : ETIMEDOUT, "fd %d: cannot take connection %d of %d out "
+                        "of its backlog: %s", listener, n + 1, ours, strerror(errno));
+        /* whose client it is */
+        struct sockaddr_storage cl;
+        socklen_t cllen = sizeof cl;
+        getpeername(k, (struct sockaddr *)&cl, &cllen);
+        int c = -1;
+        uint64_t ino = 0;
+        for (int i = 0; c < 0 && i < ss->n; i++) {
+            struct sockaddr_storage self;
+            socklen_t slen = sizeof self;
+            struct stat st;
+            if ((ss->socks[i].domain == AF_INET || ss->socks[i].domain == AF_INET6) &&
+                getsockname(ss->socks[i].fd, (struct sockaddr *)&self, &slen) == 0 && slen == cllen &&
+                !memcmp(&self, &cl, slen) && fstat(ss->socks[i].fd, &st) == 0) {
+                c = ss->socks[i].fd;
+                ino = st.st_ino;
+            }
+        }
+        if (c < 0 || ntaken == TAKE_MAX || tcp_state(c) != TCP_ESTABLISHED) {
+            close(k);
+            return fail(d, ENOTSUP, "fd %d: connection %d of its backlog %s; the program's "
+                        "connection is lost", listener, n + 1, c < 0 ? "has no client in the "
+                        "process" : "has a client that shut down writing");
+        }
+        ssize_t got = drain(d, k, c, what, take_buf + take_used, TAKE_BUF - take_used, 0);
+        if (got < 0) {
+            close(k);
+            return (int)got;
+        }
+        struct linger now = { 1, 0 };
+        setsockopt(k, SOL_SOCKET, SO_LINGER, &now, sizeof now);
+        close(k);
+        taken[ntaken].fd = c;
+        taken[ntaken].off = take_used;
+        taken[ntaken++].len = (size_t)got;
+        int rc = reconnect_client(d, s, c, ino, what, &to, tolen);
+        if (rc == 0 && got && (rc = send_all(c, take_buf + take_used, (size_t)got, DRAIN_MS)) < 0)
+            rc = fail(d, -rc, "fd %d (%s): cannot send its %zd bytes again: %s; the program's "
+                      "connection lost them", c, what, got, strerror(-rc));
+        take_used += ((size_t)got + 7) & ~(size_t)7;
+        if (rc < 0)
+            return rc;
+    }
     return 0;
 }
 
