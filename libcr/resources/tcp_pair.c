@@ -226,16 +226,30 @@ int save_tcp(struct dump *d, int fd, const struct stat *st, const struct tcp_dia
         return fail(d, ENOTSUP, "fd %d (%s) has urgent data (MSG_OOB) queued to it, which this "
                     "version cannot send again out of band; let the program read it before the "
                     "checkpoint", fd, text);
-    /* its peer's bytes not in its queue yet: unsent, or sent and not acknowledged */
-    int pending = peer_fd >= 0 ? outq(peer_fd) : inside ? (int)inside->wqueue
-                  : closed_peer ? (int)closed_peer->wqueue : 0;
-    int peer_state = peer_fd >= 0 ? tcp_state(peer_fd) : inside ? (int)inside->state
-                     : closed_peer ? (int)closed_peer->state : 0;
-    /* a FIN takes a sequence number: not acknowledged yet, it counts as one byte */
-    if (pending > 0 && (peer_state == TCP_FIN_WAIT1 || peer_state == TCP_FIN_WAIT2 ||
-                        peer_state == TCP_CLOSING || peer_state == TCP_LAST_ACK ||
-                        peer_state == TCP_TIME_WAIT))
-        pending--;
+    /* its peer's bytes not in its queue yet: unsent, or sent and not acknowledged; the
+     * ones sent are in its queue once acknowledged, which this end may delay (delayed
+     * ACK, some tens of ms): waited for, those that stay unacknowledged are drained */
+    struct tcp_diag pd = inside ? *inside : closed_peer ? *closed_peer : me;
+    int pending = 0, peer_state = 0;
+    for (long end = now_ms() + 1000;;) {
+        pending = peer_fd >= 0 ? outq(peer_fd) : inside || closed_peer ? (int)pd.wqueue : 0;
+        peer_state = peer_fd >= 0 ? tcp_state(peer_fd) : inside || closed_peer ? (int)pd.state : 0;
+        /* a FIN takes a sequence number: not acknowledged yet, it counts as one byte */
+        if (pending > 0 && (peer_state == TCP_FIN_WAIT1 || peer_state == TCP_FIN_WAIT2 ||
+                            peer_state == TCP_CLOSING || peer_state == TCP_LAST_ACK ||
+                            peer_state == TCP_TIME_WAIT))
+            pending--;
+        int unsent = 0;
+        if (pending <= 0 || now_ms() > end ||
+            (peer_fd >= 0 && ioctl(peer_fd, SIOCOUTQNSD, &unsent) == 0 && unsent > 0))
+            break;
+        struct timespec ts = { 0, 5 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
+        if (peer_fd < 0 && (tcp_diag_find((struct sockaddr_storage *)so.peer,
+                                          (struct sockaddr_storage *)so.addr,
+                                          d->scratch + FDINFO_OFF, &pd) < 0 || !pd.found))
+            pd.wqueue = 0; /* gone meanwhile: its bytes are all here */
+    }
     if (pending > 0 && peer_fd < 0)
         return fail(d, EAGAIN, "fd %d (%s) has %d bytes on their way to it from its peer, %s: "
                     "this version drains a connection only when one process has both ends; try "
@@ -453,6 +467,66 @@ static void settle(int s, uint32_t want)
     }
 }
 
+static int sockbuf(int s, int name)
+{
+    int v = 0;
+    socklen_t len = sizeof v;
+    getsockopt(s, SOL_SOCKET, name, &v, &len);
+    return v;
+}
+
+/* What a connection from `from` to `to` holds before a write blocks, about: the
+ * receiver's buffer and the sender's (which grows at once to tcp_wmem's most). */
+static size_t holds(int from, int to)
+{
+    char text[128] = "";
+    unsigned long lo, dflt, most = 0;
+    int fd = open("/proc/sys/net/ipv4/tcp_wmem", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        ssize_t n = read(fd, text, sizeof text - 1);
+        text[n > 0 ? n : 0] = 0;
+        close(fd);
+    }
+    if (sscanf(text, "%lu %lu %lu", &lo, &dflt, &most) != 3)
+        most = 0;
+    size_t snd = (size_t)sockbuf(from, SO_SNDBUF);
+    return (size_t)sockbuf(to, SO_RCVBUF) + (snd > most ? snd : most) * 9 / 10;
+}
+
+/* A new connection holds about the sender's buffer and a small receive window: for
+ * more, bytes are pumped through and read until the receiver's buffer has grown as it
+ * had (the kernel widens it for a reader that keeps up), at most 2 GiB or 10 s. */
+static int widen(int from, int to, size_t need)
+{
+    if (holds(from, to) >= need + need / 8)
+        return 0;
+    size_t chunk = 1 << 20;
+    char *junk = calloc(1, chunk);
+    if (!junk)
+        return -ENOMEM;
+    long end = now_ms() + 10000;
+    size_t sent = 0, got = 0;
+    while (holds(from, to) < need + need / 8 && sent < (2UL << 30) && now_ms() < end) {
+        ssize_t n = send(from, junk, chunk, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n > 0)
+            sent += (size_t)n;
+        while ((n = recv(to, junk, chunk, MSG_DONTWAIT)) > 0)
+            got += (size_t)n;
+    }
+    /* nothing of it left on the way */
+    while (got < sent && now_ms() < end + 5000) {
+        ssize_t n = recv(to, junk, chunk, MSG_DONTWAIT);
+        if (n > 0)
+            got += (size_t)n;
+        else {
+            struct pollfd pf = { to, POLLIN, 0 };
+            poll(&pf, 1, 10);
+        }
+    }
+    free(junk);
+    return got == sent ? 0 : -ETIMEDOUT;
+}
+
 int tcp_pair_rebuild(const struct tcp_end *a, const struct tcp_end *b, int out[2], char *note,
                      size_t notelen, char *err, size_t errlen)
 {
@@ -507,6 +581,9 @@ int tcp_pair_rebuild(const struct tcp_end *a, const struct tcp_end *b, int out[2
     int rc = apply_opts(bs, b->so, err, errlen);
     if (rc == 0)
         rc = apply_opts(as, a->so, err, errlen);
+    if (rc == 0 && ((b->tcp->data_len && (rc = widen(as, bs, b->tcp->data_len)) < 0) ||
+                    (a->tcp && a->tcp->data_len && (rc = widen(bs, as, a->tcp->data_len)) < 0)))
+        say(err, errlen, -rc, "cannot widen the connection for its data: %s", strerror(-rc));
     /* each end's data from the other, then the FINs that had come, then SHUT_RD */
     if (rc == 0 && b->tcp->data_len && (rc = send_all(as, (const char *)b->data, b->tcp->data_len, 10000)) < 0)
         say(err, errlen, -rc, "cannot queue %llu bytes again: %s",
