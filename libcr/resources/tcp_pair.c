@@ -23,7 +23,9 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <dirent.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -168,6 +170,51 @@ static ssize_t drain(struct dump *d, int fd, int peer_fd, const char *what, char
     return (ssize_t)got;
 }
 
+/* The socket with inode ino in another process of this user (the tree's, frozen too),
+ * as an fd of ours (pidfd_getfd): -1 if none can be had. */
+static int fd_of_other(struct dump *d, uint64_t ino)
+{
+    char want[48], *ents = d->scratch + FDINFO_OFF, *sub = d->scratch + FDINFO_OFF + FDINFO_SIZE / 2;
+    snprintf(want, sizeof want, "socket:[%llu]", (unsigned long long)ino);
+    int proc = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC), found = -1;
+    pid_t self = getpid();
+    for (long n; proc >= 0 && found < 0 && (n = syscall(SYS_getdents64, proc, ents, FDINFO_SIZE / 2)) > 0;)
+        for (long off = 0; off < n && found < 0;) {
+            const struct dirent64 *e = (const void *)(ents + off);
+            off += e->d_reclen;
+            pid_t pid = (pid_t)atoi(e->d_name);
+            char path[64];
+            if (pid <= 0 || pid == self)
+                continue;
+            snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+            int dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            for (long m; dir >= 0 && found < 0 && (m = syscall(SYS_getdents64, dir, sub, FDINFO_SIZE / 2)) > 0;)
+                for (long o = 0; o < m && found < 0;) {
+                    const struct dirent64 *f = (const void *)(sub + o);
+                    o += f->d_reclen;
+                    char link[64];
+                    ssize_t len = readlinkat(dir, f->d_name, link, sizeof link - 1);
+                    if (len <= 0 || f->d_name[0] == '.')
+                        continue;
+                    link[len] = 0;
+                    if (strcmp(link, want))
+                        continue;
+                    int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+                    if (pfd >= 0) {
+                        found = (int)syscall(SYS_pidfd_getfd, pfd, atoi(f->d_name), 0);
+                        close(pfd);
+                    }
+                    if (found < 0)
+                        found = -2; /* it is there, out of reach */
+                }
+            if (dir >= 0)
+                close(dir);
+        }
+    if (proc >= 0)
+        close(proc);
+    return found < 0 ? -1 : found;
+}
+
 int save_tcp(struct dump *d, int fd, const struct stat *st, const struct tcp_diag *inside,
              int peer_fd, const struct tcp_diag *closed_peer, const char *here, const char *there)
 {
@@ -250,31 +297,46 @@ int save_tcp(struct dump *d, int fd, const struct stat *st, const struct tcp_dia
                                           d->scratch + FDINFO_OFF, &pd) < 0 || !pd.found))
             pd.wqueue = 0; /* gone meanwhile: its bytes are all here */
     }
-    if (pending > 0 && peer_fd < 0)
-        return fail(d, EAGAIN, "fd %d (%s) has %d bytes on their way to it from its peer, %s: "
-                    "this version drains a connection only when one process has both ends; try "
-                    "again once the program has read them", fd, text, pending,
-                    inside ? "in another process of the tree" : "which was closed");
+    if (pending > 0 && !inside && peer_fd < 0)
+        return fail(d, EAGAIN, "fd %d (%s) has %d bytes on their way to it from its peer, which "
+                    "was closed; try again once the program has read them", fd, text, pending);
     if (pending > 0 && (peer_state == TCP_FIN_WAIT1 || peer_state == TCP_LAST_ACK ||
                         peer_state == TCP_CLOSING))
-        return fail(d, EAGAIN, "fd %d (%s) has %d bytes on their way to it from fd %d, which "
+        return fail(d, EAGAIN, "fd %d (%s) has %d bytes on their way to it from its peer, which "
                     "shut down writing after them: they cannot be taken out and sent again; try "
-                    "again once the program has read them", fd, text, pending, peer_fd);
-    if (pending > 0 && (shared_in_tree(d, fd) || shared_in_tree(d, peer_fd)))
+                    "again once the program has read them", fd, text, pending);
+    /* its peer in another process of the tree: drained through a copy of its fd */
+    int borrowed = pending > 0 && peer_fd < 0 ? fd_of_other(d, inside->ino) : -1;
+    if (borrowed >= 0)
+        peer_fd = borrowed;
+    if (pending > 0 && peer_fd < 0)
+        return fail(d, EAGAIN, "fd %d (%s) has %d bytes on their way to it from its peer in "
+                    "another process of the tree, whose socket cannot be reached (pidfd_getfd) "
+                    "to send them again after taking them out; try again once the program has "
+                    "read them", fd, text, pending);
+    if (pending > 0 && (shared_in_tree(d, fd) || shared_in_tree(d, peer_fd))) {
+        if (borrowed >= 0)
+            close(borrowed);
         return fail(d, EAGAIN, "fd %d (%s) has %d bytes on their way to it, and processes of the "
                     "tree share it: they cannot be taken out while the others have it; try again "
                     "once the program has read them", fd, text, pending);
+    }
     /* the data goes straight into the record: room for all the records area has left */
     size_t room = RECS_SIZE - d->recs_len;
     size_t fixed = sizeof(struct ctx_rec) + sizeof(struct ctx_fd) + strlen(text) + 1 + sizeof so +
                    sizeof tcp + 64 * 1024; /* and for the records after it */
     room = room > fixed ? room - fixed : 0;
     struct ctx_fd *r = sock_record(d, fd, CTX_FD_TCP, text, sizeof so + sizeof tcp + room, st);
-    if (!r)
+    if (!r) {
+        if (borrowed >= 0)
+            close(borrowed);
         return fail(d, E2BIG, "too much metadata");
+    }
     char *data = (char *)(r + 1) + r->path_len + sizeof so + sizeof tcp;
     ssize_t n = pending > 0 ? drain(d, fd, peer_fd, text, data, room, 1)
                             : peek_all(d, fd, text, data, room);
+    if (borrowed >= 0)
+        close(borrowed);
     if (n < 0)
         return (int)n;
     tcp.data_len = (uint64_t)n;
