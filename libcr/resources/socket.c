@@ -890,6 +890,19 @@ int external_sockets(const int *fds, int n, char *msg, size_t msglen)
         memset(&peer, 0, sizeof peer);
         getsockname(fds[i], (struct sockaddr *)&self, &slen);
         int connected = getpeername(fds[i], (struct sockaddr *)&peer, &plen) == 0;
+        if ((domain == AF_INET || domain == AF_INET6) && type == SOCK_STREAM && connected) {
+            /* a TCP connection to a socket of the process, or whose peer it closed, is
+             * saved whole (tcp_pair.c) */
+            struct tcp_diag pd;
+            int ours = 0;
+            if (tcp_diag_find(&peer, &self, buf, &pd) == 0 && pd.found) {
+                for (int k = 0; pd.ino && k < ss->n; k++)
+                    ours |= ss->socks[k].ino == pd.ino;
+                ours |= !pd.ino && pd.state != TCP_ESTABLISHED && pd.state != TCP_SYN_RECV;
+            }
+            if (ours)
+                continue;
+        }
         int local = domain == AF_INET || domain == AF_INET6 || domain == AF_UNIX;
         if (local && (!connected || (domain != AF_UNIX && type == SOCK_DGRAM) ||
                       (domain == AF_UNIX && si && !si->peer_ino &&

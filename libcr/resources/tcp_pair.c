@@ -917,8 +917,11 @@ static int make_connection(struct child *rep, const struct ctx_fd *f, const stru
     if (rc < 0)
         child_fail(rep, -rc, "cannot make the TCP connection of fd %d (%s) again: %s", f->fd,
                    (const char *)(f + 1), err);
+    /* cr_restart's stderr: in a process's child its copy (fd 2 may be any fd of the
+     * image by now), in a tree's pool (cr_restart itself) fd 2 */
+    int say_fd = rep->stdio[2] > 2 ? rep->stdio[2] : STDERR_FILENO;
     if (note[0])
-        fprintf(stderr, "cr_restart: fd %d (%s): %s\n", f->fd, (const char *)(f + 1), note);
+        dprintf(say_fd, "cr_restart: fd %d (%s): %s\n", f->fd, (const char *)(f + 1), note);
     *mine = out[1];
     *theirs = out[0];
     return 0;
