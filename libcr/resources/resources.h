@@ -272,6 +272,8 @@ uint32_t thread_owner_plan(const struct ctx_image *img, struct rp_owner *out);
 /* socket.c: the options of fd that differ from a new socket's of its kind, into so
  * (so->domain, type, protocol set); -1 if more than CTX_SOCKOPT_MAX do. */
 int sock_save_opts(int fd, struct ctx_socket *so);
+/* The name of an option of that table ("SO_REUSEADDR"). */
+const char *describe_sockopt(int level, int name);
 /* Sets them on s (a new socket), or fails the child naming the option. */
 void sock_apply_opts(struct child *c, int s, const struct ctx_fd *f, const struct ctx_socket *so);
 /* What is queued to fd, peeked without taking it, as struct ctx_sock_msg entries in

@@ -329,7 +329,7 @@ static const struct sockopt_name {
 };
 #define NSOCKOPTS (sizeof sockopts / sizeof sockopts[0])
 
-static const char *describe_sockopt(int level, int name)
+const char *describe_sockopt(int level, int name)
 {
     for (size_t i = 0; i < NSOCKOPTS; i++)
         if (sockopts[i].level == level && sockopts[i].name == name)

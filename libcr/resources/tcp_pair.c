@@ -506,9 +506,15 @@ static int apply_opts(int s, const struct ctx_socket *so, char *err, size_t errl
             half /= 2; /* the kernel doubles what it is given */
             memcpy(val, &half, sizeof half);
         }
-        if (setsockopt(s, o->level, o->name, val, o->len) < 0)
-            return say(err, errlen, errno, "cannot set socket option %d/%d again: %s", o->level,
-                       o->name, strerror(errno));
+        unsigned char now[sizeof o->val];
+        socklen_t nlen = sizeof now;
+        if (setsockopt(s, o->level, o->name, val, o->len) < 0 &&
+            /* one the kernel takes only before a connection (or gave it itself) is fine
+             * when it is already what it was */
+            (getsockopt(s, o->level, o->name, now, &nlen) < 0 || nlen != o->len ||
+             memcmp(now, o->val, nlen)))
+            return say(err, errlen, errno, "cannot set %s again: %s",
+                       describe_sockopt(o->level, o->name), strerror(errno));
     }
     return 0;
 }
