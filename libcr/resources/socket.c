@@ -143,8 +143,46 @@ static void tcp_diag_of(const struct nlmsghdr *h, void *arg)
             o->shutdown = *(const uint8_t *)RTA_DATA(a);
 }
 
+static int tcp_diag_one(const struct sockaddr_storage *self, const struct sockaddr_storage *peer,
+                        char *buf, struct tcp_diag *out);
+
+/* An IPv4 address as an IPv6 socket has it (::ffff:a.b.c.d), or back; 0 if it has none. */
+static int other_family(const struct sockaddr_storage *a, struct sockaddr_storage *out)
+{
+    memset(out, 0, sizeof *out);
+    if (a->ss_family == AF_INET) {
+        const struct sockaddr_in *in = (const void *)a;
+        struct sockaddr_in6 *o = (void *)out;
+        o->sin6_family = AF_INET6;
+        o->sin6_port = in->sin_port;
+        o->sin6_addr.s6_addr[10] = o->sin6_addr.s6_addr[11] = 0xff;
+        memcpy(&o->sin6_addr.s6_addr[12], &in->sin_addr, 4);
+        return 1;
+    }
+    const struct sockaddr_in6 *in6 = (const void *)a;
+    if (!IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))
+        return 0;
+    struct sockaddr_in *o = (void *)out;
+    o->sin_family = AF_INET;
+    o->sin_port = in6->sin6_port;
+    memcpy(&o->sin_addr, &in6->sin6_addr.s6_addr[12], 4);
+    return 1;
+}
+
 int tcp_diag_find(const struct sockaddr_storage *self, const struct sockaddr_storage *peer, char *buf,
                   struct tcp_diag *out)
+{
+    int rc = tcp_diag_one(self, peer, buf, out);
+    /* an IPv4 connection may have an IPv6 socket at one end (IPV6_V6ONLY off), which
+     * sock_diag lists with the IPv6 ones */
+    struct sockaddr_storage s2, p2;
+    if (rc == 0 && !out->found && other_family(self, &s2) && other_family(peer, &p2))
+        rc = tcp_diag_one(&s2, &p2, buf, out);
+    return rc;
+}
+
+static int tcp_diag_one(const struct sockaddr_storage *self, const struct sockaddr_storage *peer,
+                        char *buf, struct tcp_diag *out)
 {
     struct {
         struct nlmsghdr nh;
