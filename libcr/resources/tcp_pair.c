@@ -129,44 +129,64 @@ static int send_all(int fd, const char *p, size_t len, long limit_ms)
 
 /* Everything on its way to fd from peer_fd (a socket of the process): read out of fd,
  * its peer's unsent bytes following as the window opens, then sent again from the peer
- * for the program that goes on.  Bytes, or -errno with the message in d. */
+ * (put_back) for the program that goes on.  What does not fit in to (cap) is read on
+ * into a mapping of its own, to be sent again in order with the rest (the checkpoint
+ * then fails, E2BIG: nothing is lost).  Bytes, or -errno with the message in d. */
+#define OVERFLOW (256 * MiB)
 static ssize_t drain(struct dump *d, int fd, int peer_fd, const char *what, char *to, size_t cap,
                      int put_back)
 {
-    size_t got = 0;
+    size_t got = 0, over = 0;
+    char *more = NULL;
     long end = now_ms() + DRAIN_MS;
+    int err = 0, queued = 0, left = 0;
     for (;;) {
-        ssize_t n = got < cap ? recv(fd, to + got, cap - got, MSG_DONTWAIT) : 0;
+        ssize_t n;
+        if (got < cap)
+            n = recv(fd, to + got, cap - got, MSG_DONTWAIT);
+        else {
+            if (!more && (more = mmap(NULL, OVERFLOW, PROT_READ | PROT_WRITE, MAP_PRIVATE |
+                                      MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)) == MAP_FAILED) {
+                more = NULL;
+                err = ENOMEM;
+                break;
+            }
+            n = over < OVERFLOW ? recv(fd, more + over, OVERFLOW - over, MSG_DONTWAIT) : 0;
+        }
         if (n > 0) {
-            got += (size_t)n;
+            *(got < cap ? &got : &over) += (size_t)n;
             continue;
         }
-        if (n < 0 && errno != EAGAIN && errno != EINTR)
-            break; /* said below, once what was read is back */
-        int queued = 0;
+        if (n < 0 && errno != EAGAIN && errno != EINTR) {
+            err = errno;
+            break;
+        }
         ioctl(fd, FIONREAD, &queued);
-        if (outq(peer_fd) == 0 && queued == 0)
+        left = outq(peer_fd);
+        if (left == 0 && queued == 0)
             break;
-        if (got == cap || now_ms() > end)
+        if (over == OVERFLOW || now_ms() > end) {
+            err = over == OVERFLOW ? E2BIG : ETIMEDOUT;
             break;
+        }
         struct pollfd pf = { fd, POLLIN, 0 };
         poll(&pf, 1, 20);
     }
-    int err = errno;
-    int queued = 0, left = outq(peer_fd);
-    ioctl(fd, FIONREAD, &queued);
-    /* what was taken goes back first, in order, whatever comes next */
+    /* what was taken goes back, in order: whole only when nothing is left before it */
     int rc = put_back ? send_all(peer_fd, to, got, DRAIN_MS) : 0;
-    if (rc < 0)
-        return fail(d, -rc, "fd %d (%s): %zu bytes taken out to be saved could not be sent "
-                    "again from fd %d: %s; the program's data on this connection is damaged",
-                    fd, what, got, peer_fd, strerror(-rc));
-    if (queued || left)
-        return fail(d, got == cap ? E2BIG : left ? ETIMEDOUT : err, "fd %d (%s): %s (%d bytes "
-                    "still queued, %d on their way); the checkpoint is not taken and the program "
-                    "goes on with its data", fd, what, got == cap ? "more is on its way to it "
-                    "than can be saved" : "the bytes on their way to it did not all arrive",
-                    queued, left);
+    if (rc == 0 && put_back && over)
+        rc = send_all(peer_fd, more, over, DRAIN_MS);
+    if (more)
+        munmap(more, OVERFLOW);
+    if (rc < 0 || err)
+        return fail(d, rc < 0 ? -rc : err, "fd %d (%s): %zu bytes taken out to be saved %s: %s; "
+                    "the program's data on this connection is damaged", fd, what, got + over,
+                    rc < 0 ? "could not be sent again" : "while more stayed on the way",
+                    strerror(rc < 0 ? -rc : err));
+    if (over)
+        return fail(d, E2BIG, "fd %d (%s): %zu bytes are on their way to it, more than the %zu "
+                    "that can be saved; the checkpoint is not taken and the program goes on with "
+                    "its data", fd, what, got + over, cap);
     return (ssize_t)got;
 }
 
@@ -273,6 +293,14 @@ int save_tcp(struct dump *d, int fd, const struct stat *st, const struct tcp_dia
         return fail(d, ENOTSUP, "fd %d (%s) has urgent data (MSG_OOB) queued to it, which this "
                     "version cannot send again out of band; let the program read it before the "
                     "checkpoint", fd, text);
+    /* an error the program has not taken yet (a reset, a timeout): which one cannot be
+     * read without taking it from the program (SO_ERROR) */
+    struct pollfd pe = { fd, 0, 0 };
+    if (poll(&pe, 1, 0) == 1 && (pe.revents & POLLERR))
+        return fail(d, ENOTSUP, "fd %d (%s) has an error the program has not read yet (the "
+                    "connection was reset, or timed out): this version cannot tell it without "
+                    "taking it from the program; let the program read it before the checkpoint",
+                    fd, text);
     /* its peer's bytes not in its queue yet: unsent, or sent and not acknowledged; the
      * ones sent are in its queue once acknowledged, which this end may delay (delayed
      * ACK, some tens of ms): waited for, those that stay unacknowledged are drained */
@@ -738,9 +766,12 @@ void tcp_backlog_done(void)
 }
 
 /* The client fd (a socket of inode ino) made again as it was, connected to the
- * listener at to, sending len bytes: 0, or -errno with the message in d. */
+ * listener at to; k, its accepted end taken out, closed with a reset (which frees the
+ * client's port) only once the new socket is ready to bind it at once: 0, or -errno
+ * with the message in d. */
 static int reconnect_client(struct dump *d, const struct fd_scan *s, int fd, uint64_t ino,
-                            const char *what, const struct sockaddr_storage *to, socklen_t tolen)
+                            const char *what, const struct sockaddr_storage *to, socklen_t tolen,
+                            int k)
 {
     static struct ctx_socket so;
     memset(&so, 0, sizeof so);
@@ -750,13 +781,31 @@ static int reconnect_client(struct dump *d, const struct fd_scan *s, int fd, uin
     so.protocol = IPPROTO_TCP;
     struct sockaddr_storage self;
     socklen_t slen = sizeof self;
-    if (getsockname(fd, (struct sockaddr *)&self, &slen) < 0 || sock_save_opts(fd, &so) < 0)
+    struct linger now = { 1, 0 };
+    setsockopt(k, SOL_SOCKET, SO_LINGER, &now, sizeof now);
+    if (getsockname(fd, (struct sockaddr *)&self, &slen) < 0 || sock_save_opts(fd, &so) < 0) {
+        close(k);
         return fail(d, errno ? errno : E2BIG, "fd %d (%s): cannot read its address and options", fd, what);
+    }
     int status = fcntl(fd, F_GETFL);
     int fresh = socket(so.domain, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
-    if (fresh < 0)
+    if (fresh < 0) {
+        close(k);
         return fail(d, errno, "fd %d (%s): cannot create the socket that replaces it: %s", fd, what,
                     strerror(errno));
+    }
+    int one = 1, rc = 0;
+    setsockopt(fresh, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    int v6only = saved_int(&so, IPPROTO_IPV6, IPV6_V6ONLY, -1);
+    if (so.domain == AF_INET6 && v6only >= 0)
+        setsockopt(fresh, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only);
+    close(k); /* the reset: the old client lets its port go */
+    long end = now_ms() + 2000;
+    while ((rc = bind(fresh, (struct sockaddr *)&self, slen)) < 0 && errno == EADDRINUSE && now_ms() < end) {
+        struct timespec ts = { 0, 1000 * 1000 };
+        nanosleep(&ts, NULL);
+    }
+    int e = errno;
     for (int i = 0; i < s->nfds; i++) { /* every fd of it: the old one goes */
         struct stat st;
         if (fstat(s->fds[i], &st) == 0 && st.st_ino == ino) {
@@ -765,17 +814,8 @@ static int reconnect_client(struct dump *d, const struct fd_scan *s, int fd, uin
         }
     }
     close(fresh);
-    int one = 1, rc = 0;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    int v6only = saved_int(&so, IPPROTO_IPV6, IPV6_V6ONLY, -1);
-    if (so.domain == AF_INET6 && v6only >= 0)
-        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only);
+    errno = e;
     char err[200] = "";
-    long end = now_ms() + 2000; /* its old socket's port, reset, is free at once */
-    while ((rc = bind(fd, (struct sockaddr *)&self, slen)) < 0 && errno == EADDRINUSE && now_ms() < end) {
-        struct timespec ts = { 0, 10 * 1000 * 1000 };
-        nanosleep(&ts, NULL);
-    }
     if (rc < 0 || (rc = apply_opts(fd, &so, err, sizeof err)) < 0 ||
         (rc = connect(fd, (const struct sockaddr *)to, tolen)) < 0)
         return fail(d, errno, "fd %d (%s) was taken out of the backlog to save its data and "
@@ -870,13 +910,10 @@ int tcp_backlog_take(struct dump *d, const struct sock_scan *ss, const struct fd
             close(k);
             return (int)got;
         }
-        struct linger now = { 1, 0 };
-        setsockopt(k, SOL_SOCKET, SO_LINGER, &now, sizeof now);
-        close(k);
         taken[ntaken].fd = c;
         taken[ntaken].off = take_used;
         taken[ntaken++].len = (size_t)got;
-        int rc = reconnect_client(d, s, c, ino, what, &to, tolen);
+        int rc = reconnect_client(d, s, c, ino, what, &to, tolen, k);
         if (rc == 0 && got && (rc = send_all(c, take_buf + take_used, (size_t)got, DRAIN_MS)) < 0)
             rc = fail(d, -rc, "fd %d (%s): cannot send its %zd bytes again: %s; the program's "
                       "connection lost them", c, what, got, strerror(-rc));

@@ -4,7 +4,8 @@
 # program goes on with every byte and then EOF.  A restart while the checkpointed
 # process still holds the ports: each end is bound to another port, cr_restart says
 # so, and the connection carries its data.  --sockets=delay does not wait for such a
-# connection (it leads nowhere outside).
+# connection (it leads nowhere outside).  A connection reset with the error not read
+# yet is refused (which error cannot be read without taking it from the program).
 . "$top_srcdir/tests/engine/lib.sh"
 PY=${PYTHON3:-python3}
 PROG='
@@ -31,6 +32,14 @@ if mode == "finwait1":
         if not b: break
         got += len(b)
     print("sent", sent, "got", got, "then EOF", flush=True)
+elif mode == "reset":
+    c.sendall(b"unread"); k.recv(1); k.close()  # 5 bytes unread: a reset
+    c.settimeout(5)
+    wait()
+    try:
+        print("read", c.recv(64), flush=True)
+    except ConnectionResetError:
+        print("reset", flush=True)
 else:
     l.close()
     c.sendall(b"to server\n"); k.sendall(b"to client\n")
@@ -50,6 +59,18 @@ kill -USR2 $pid
 rc=0; wait $pid || rc=$?
 [ $rc = 0 ] || fail "the program refused a checkpoint exited $rc: $(cat "$T/f.err")"
 grep -Eq "^sent ([0-9]+) got \1 then EOF$" "$T/f.out" || fail "the program lost bytes: $(tail -n 1 "$T/f.out")"
+
+# a connection reset (its peer closed with bytes unread), the error not read yet:
+# refused, the program still gets it
+bg "$CR_RUN" "$PY" -c "$PROG" reset > "$T/e.out" 2> "$T/e.err"
+pid=$!
+wait_runtime $pid
+wait_lines "$T/e.out" 1
+expect_refusal 95 "fd [0-9]+ \\(TCP connection 127.0.0.1:[0-9]+, over both ways\\) has an error the program has not read yet" \
+    "$CR_CHECKPOINT" -f "$T/e.ctx" $pid
+kill -USR2 $pid
+rc=0; wait $pid || rc=$?
+[ $rc = 0 ] && grep -qx reset "$T/e.out" || fail "the program lost its reset after a refused checkpoint: $(cat "$T/e.out" "$T/e.err")"
 
 # --sockets=delay: nothing to wait for; then a restart while the original lives
 bg "$CR_RUN" "$PY" -c "$PROG" taken > "$T/t.out" 2> "$T/t.err"
