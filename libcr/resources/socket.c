@@ -204,6 +204,34 @@ static int tcp_diag_one(const struct sockaddr_storage *self, const struct sockad
         const struct sockaddr_in6 *s = (const void *)self, *p = (const void *)peer;
         q = (struct tcp_diag_query){ s->sin6_port, p->sin6_port, &s->sin6_addr, &p->sin6_addr, 16, out };
     }
+    /* first the kernel's lookup of this one connection (not a dump of every socket of
+     * the host: an MPI node has many) */
+    msg.nh.nlmsg_flags = NLM_F_REQUEST;
+    msg.req.id.idiag_sport = q.sport;
+    msg.req.id.idiag_dport = q.dport;
+    memcpy(msg.req.id.idiag_src, q.src, q.alen);
+    memcpy(msg.req.id.idiag_dst, q.dst, q.alen);
+    msg.req.id.idiag_if = 0;
+    msg.req.id.idiag_cookie[0] = msg.req.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+    int nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+    if (nl >= 0) {
+        ssize_t n = send(nl, &msg, sizeof msg, 0) == (ssize_t)sizeof msg ? 0 : -1;
+        while (n == 0 && (n = recv(nl, buf, NL_BUF, 0)) < 0 && errno == EINTR)
+            n = 0;
+        close(nl);
+        const struct nlmsghdr *h = (const struct nlmsghdr *)buf;
+        if (n > 0 && NLMSG_OK(h, (size_t)n)) {
+            if (h->nlmsg_type == SOCK_DIAG_BY_FAMILY) {
+                tcp_diag_of(h, &q);
+                return 0;
+            }
+            const struct nlmsgerr *e = NLMSG_DATA(h);
+            if (h->nlmsg_type == NLMSG_ERROR && e->error == -ENOENT)
+                return 0; /* none */
+        }
+    }
+    msg.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP; /* else every one, as older kernels */
+    memset(&msg.req.id, 0, sizeof msg.req.id);
     return diag_dump(&msg, sizeof msg, buf, tcp_diag_of, &q);
 }
 
