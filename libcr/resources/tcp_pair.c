@@ -71,38 +71,23 @@ static long now_ms(void)
     return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
 }
 
-/* What is queued to fd, peeked without taking it (SO_PEEK_OFF: each peek goes past the
- * last), into to (at most cap): bytes, or -errno with the message in d. */
+/* What is queued to fd, peeked without taking it, into to (at most cap): bytes, or
+ * -errno with the message in d.  One peek takes a stream's whole queue (no SO_PEEK_OFF:
+ * another process of the tree that has the socket may peek at it at the same time). */
 static ssize_t peek_all(struct dump *d, int fd, const char *what, char *to, size_t cap)
 {
-    int old = -1, zero = 0;
-    socklen_t olen = sizeof old;
-    getsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &old, &olen);
-    int stepped = setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof zero) == 0;
-    size_t got = 0;
-    ssize_t rc = 0;
-    for (;;) {
-        ssize_t n = recv(fd, to + got, cap - got, MSG_PEEK | MSG_DONTWAIT);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0 || !stepped) {
-            if (n < 0 && errno != EAGAIN)
-                rc = fail(d, errno, "fd %d (%s): cannot peek at what is queued to it", fd, what);
-            if (n > 0)
-                got += (size_t)n;
-            break;
-        }
-        got += (size_t)n;
-        if (got == cap)
-            break;
-    }
+    ssize_t n;
+    do
+        n = recv(fd, to, cap, MSG_PEEK | MSG_DONTWAIT);
+    while (n < 0 && errno == EINTR);
+    if (n < 0 && errno != EAGAIN)
+        return fail(d, errno, "fd %d (%s): cannot peek at what is queued to it", fd, what);
+    size_t got = n > 0 ? (size_t)n : 0;
     int queued = 0;
-    if (rc == 0 && ioctl(fd, FIONREAD, &queued) == 0 && (size_t)queued > got)
-        rc = fail(d, E2BIG, "fd %d (%s) has %d bytes queued; at most %zu can be saved here", fd,
-                  what, queued, got);
-    if (stepped)
-        setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &old, sizeof old);
-    return rc < 0 ? rc : (ssize_t)got;
+    if (ioctl(fd, FIONREAD, &queued) == 0 && (size_t)queued > got)
+        return fail(d, E2BIG, "fd %d (%s) has %d bytes queued; at most %zu can be saved here", fd,
+                    what, queued, got);
+    return (ssize_t)got;
 }
 
 /* Sends len bytes from fd, whatever its O_NONBLOCK, within a bound: 0 or -errno. */
