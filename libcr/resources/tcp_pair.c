@@ -112,11 +112,71 @@ static int send_all(int fd, const char *p, size_t len, long limit_ms)
     return 0;
 }
 
-/* Everything on its way to fd from peer_fd (a socket of the process): read out of fd,
- * its peer's unsent bytes following as the window opens, then sent again from the peer
- * (put_back) for the program that goes on.  What does not fit in to (cap) is read on
- * into a mapping of its own, to be sent again in order with the rest (the checkpoint
- * then fails, E2BIG: nothing is lost).  Bytes, or -errno with the message in d. */
+/* The bytes at position p of what was taken out (to, then more). */
+static const char *taken_at(const char *to, size_t got, const char *more, size_t p, size_t *len)
+{
+    if (p < got) {
+        *len = got - p;
+        return to + p;
+    }
+    return more + (p - got); /* *len as the caller had it: up to the end */
+}
+
+/* Sends the total bytes taken out of the stream to fd again from peer_fd, in order.
+ * The stream held them, but its window may be narrower now (the kernel narrows a full
+ * receive buffer's): when it is full before all are in, the stream is turned round,
+ * each byte read at fd sent again at once (the window grows for a reader), until all
+ * are in and a whole number of turns was read (it then holds them in their order).
+ * 0 or -errno. */
+static int turn_back(int fd, int peer_fd, const char *to, size_t got, const char *more, size_t total)
+{
+    static char junk[64 * 1024];
+    size_t rd = 0, wr = 0, limit = 0;
+    long end = now_ms() + DRAIN_MS, stuck = 0;
+    while (total && !(wr - rd == total && rd % total == 0)) {
+        int moved = 0;
+        if (wr - rd < total) {
+            size_t at = wr % total, len = total - at;
+            const char *from = taken_at(to, got, more, at, &len);
+            if (len > total - (wr - rd))
+                len = total - (wr - rd);
+            ssize_t n = send(peer_fd, from, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+            if (n > 0)
+                wr += (size_t)n, moved = 1;
+            else if (n < 0 && errno != EAGAIN && errno != EINTR)
+                return -errno;
+        }
+        if (rd < limit) {
+            size_t want = limit - rd < sizeof junk ? limit - rd : sizeof junk;
+            ssize_t n = recv(fd, junk, want, MSG_DONTWAIT);
+            if (n > 0)
+                rd += (size_t)n, moved = 1;
+            else if (n == 0 || (errno != EAGAIN && errno != EINTR))
+                return n == 0 ? -EPIPE : -errno;
+        }
+        if (moved) {
+            stuck = 0;
+            continue;
+        }
+        if (now_ms() > end)
+            return -ETIMEDOUT;
+        /* full (or the last turn's bytes all in, not on a turn's end): a turn more */
+        if (rd == limit && (stuck ? now_ms() - stuck > 20 : (stuck = now_ms(), 0))) {
+            limit = (rd / total + 1) * total;
+            stuck = 0;
+        }
+        struct pollfd pf[2] = { { fd, rd < limit ? POLLIN : 0, 0 }, { peer_fd, POLLOUT, 0 } };
+        poll(pf, 2, 5);
+    }
+    return 0;
+}
+
+/* Everything on its way to fd from peer_fd (a socket of the process, or a copy of one
+ * of the tree's): read out of fd, its peer's unsent bytes following as the window
+ * opens, then (put_back) sent again from the peer for the program that goes on
+ * (turn_back).  What does not fit in to (cap) is read on into a mapping of its own,
+ * sent again with the rest, and the checkpoint fails (E2BIG): nothing is lost.
+ * Bytes, or -errno with the message in d. */
 #define OVERFLOW (256 * MiB)
 static ssize_t drain(struct dump *d, int fd, int peer_fd, const char *what, char *to, size_t cap,
                      int put_back)
@@ -124,7 +184,7 @@ static ssize_t drain(struct dump *d, int fd, int peer_fd, const char *what, char
     size_t got = 0, over = 0;
     char *more = NULL;
     long end = now_ms() + DRAIN_MS;
-    int err = 0, queued = 0, left = 0;
+    int err = 0;
     for (;;) {
         ssize_t n;
         if (got < cap)
@@ -146,9 +206,9 @@ static ssize_t drain(struct dump *d, int fd, int peer_fd, const char *what, char
             err = errno;
             break;
         }
+        int queued = 0;
         ioctl(fd, FIONREAD, &queued);
-        left = outq(peer_fd);
-        if (left == 0 && queued == 0)
+        if (outq(peer_fd) == 0 && queued == 0)
             break;
         if (over == OVERFLOW || now_ms() > end) {
             err = over == OVERFLOW ? E2BIG : ETIMEDOUT;
@@ -157,16 +217,14 @@ static ssize_t drain(struct dump *d, int fd, int peer_fd, const char *what, char
         struct pollfd pf = { fd, POLLIN, 0 };
         poll(&pf, 1, 20);
     }
-    /* what was taken goes back, in order: whole only when nothing is left before it */
-    int rc = put_back ? send_all(peer_fd, to, got, DRAIN_MS) : 0;
-    if (rc == 0 && put_back && over)
-        rc = send_all(peer_fd, more, over, DRAIN_MS);
+    /* what was taken goes back, in order (whole only if nothing stayed before it) */
+    int rc = put_back ? turn_back(fd, peer_fd, to, got, more, got + over) : 0;
     if (more)
         munmap(more, OVERFLOW);
     if (rc < 0 || err)
         return fail(d, rc < 0 ? -rc : err, "fd %d (%s): %zu bytes taken out to be saved %s: %s; "
                     "the program's data on this connection is damaged", fd, what, got + over,
-                    rc < 0 ? "could not be sent again" : "while more stayed on the way",
+                    rc < 0 ? "could not all be sent again" : "while more stayed on the way",
                     strerror(rc < 0 ? -rc : err));
     if (over)
         return fail(d, E2BIG, "fd %d (%s): %zu bytes are on their way to it, more than the %zu "
