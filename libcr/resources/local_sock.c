@@ -90,21 +90,38 @@ static int unix_sender(void *arg, const struct sockaddr *src, socklen_t alen)
 
 int backlog_listener(const struct sock_scan *ss, const struct sockaddr_storage *addr, socklen_t alen)
 {
-    for (int i = 0; i < ss->n; i++) {
-        const struct sock_info *si = &ss->socks[i];
-        int listening = 0;
-        socklen_t len = sizeof listening;
-        struct sockaddr_storage bound;
-        socklen_t blen = sizeof bound;
-        memset(&bound, 0, sizeof bound);
-        if (si->domain != addr->ss_family ||
-            getsockopt(si->fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0 || !listening ||
-            getsockname(si->fd, (struct sockaddr *)&bound, &blen) < 0)
-            continue;
-        if (si->domain == AF_UNIX ? blen == alen && !memcmp(&bound, addr, alen)
-                                  : same_inet_addr(&bound, (const struct sockaddr *)addr))
-            return si->fd;
+    /* an IPv4 client may wait at an IPv6 listener that takes IPv4 (IPV6_V6ONLY off),
+     * which sees it as ::ffff:a.b.c.d */
+    struct sockaddr_storage mapped;
+    memset(&mapped, 0, sizeof mapped);
+    if (addr->ss_family == AF_INET) {
+        const struct sockaddr_in *in = (const void *)addr;
+        struct sockaddr_in6 *m = (void *)&mapped;
+        m->sin6_family = AF_INET6;
+        m->sin6_port = in->sin_port;
+        m->sin6_addr.s6_addr[10] = m->sin6_addr.s6_addr[11] = 0xff;
+        memcpy(&m->sin6_addr.s6_addr[12], &in->sin_addr, 4);
     }
+    for (int pass = 0; pass < 2; pass++) /* its own family first */
+        for (int i = 0; i < ss->n; i++) {
+            const struct sock_info *si = &ss->socks[i];
+            int listening = 0, v6only = 1;
+            socklen_t len = sizeof listening;
+            struct sockaddr_storage bound;
+            socklen_t blen = sizeof bound;
+            memset(&bound, 0, sizeof bound);
+            const struct sockaddr_storage *want = pass ? &mapped : addr;
+            if (si->domain != want->ss_family ||
+                getsockopt(si->fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0 || !listening ||
+                getsockname(si->fd, (struct sockaddr *)&bound, &blen) < 0)
+                continue;
+            len = sizeof v6only;
+            if (pass && (getsockopt(si->fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &len) < 0 || v6only))
+                continue;
+            if (si->domain == AF_UNIX ? blen == alen && !memcmp(&bound, addr, alen)
+                                      : same_inet_addr(&bound, (const struct sockaddr *)want))
+                return si->fd;
+        }
     return -1;
 }
 

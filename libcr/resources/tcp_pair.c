@@ -813,13 +813,12 @@ void tcp_backlog_done(void)
     ntaken = nlisteners_taken = 0;
 }
 
-/* The client fd (a socket of inode ino) made again as it was, connected to the
- * listener at to; k, its accepted end taken out, closed with a reset (which frees the
+/* The client fd (a socket of inode ino) made again as it was, connected again to the
+ * listener where it was; k, its accepted end taken out, closed with a reset (which frees the
  * client's port) only once the new socket is ready to bind it at once: 0, or -errno
  * with the message in d. */
 static int reconnect_client(struct dump *d, const struct fd_scan *s, int fd, uint64_t ino,
-                            const char *what, const struct sockaddr_storage *to, socklen_t tolen,
-                            int k)
+                            const char *what, int k)
 {
     static struct ctx_socket so;
     memset(&so, 0, sizeof so);
@@ -827,11 +826,13 @@ static int reconnect_client(struct dump *d, const struct fd_scan *s, int fd, uin
     getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &so.domain, &len);
     so.type = SOCK_STREAM;
     so.protocol = IPPROTO_TCP;
-    struct sockaddr_storage self;
-    socklen_t slen = sizeof self;
+    struct sockaddr_storage self, peer;
+    socklen_t slen = sizeof self, plen = sizeof peer;
     struct linger now = { 1, 0 };
     setsockopt(k, SOL_SOCKET, SO_LINGER, &now, sizeof now);
-    if (getsockname(fd, (struct sockaddr *)&self, &slen) < 0 || sock_save_opts(fd, &so) < 0) {
+    /* connected again where it was (its family's view of the listener's address) */
+    if (getsockname(fd, (struct sockaddr *)&self, &slen) < 0 ||
+        getpeername(fd, (struct sockaddr *)&peer, &plen) < 0 || sock_save_opts(fd, &so) < 0) {
         close(k);
         return fail(d, errno ? errno : E2BIG, "fd %d (%s): cannot read its address and options", fd, what);
     }
@@ -865,7 +866,7 @@ static int reconnect_client(struct dump *d, const struct fd_scan *s, int fd, uin
     errno = e;
     char err[200] = "";
     if (rc < 0 || (rc = apply_opts(fd, &so, err, sizeof err)) < 0 ||
-        (rc = connect(fd, (const struct sockaddr *)to, tolen)) < 0)
+        (rc = connect(fd, (const struct sockaddr *)&peer, plen)) < 0)
         return fail(d, errno, "fd %d (%s) was taken out of the backlog to save its data and "
                     "cannot be connected again (%s%s): the program's connection is lost", fd, what,
                     err[0] ? err : "", strerror(errno));
@@ -921,9 +922,6 @@ int tcp_backlog_take(struct dump *d, const struct sock_scan *ss, const struct fd
     }
     if (nlisteners_taken < TAKE_MAX)
         listeners_taken[nlisteners_taken++] = listener;
-    struct sockaddr_storage to;
-    socklen_t tolen = sizeof to;
-    getsockname(listener, (struct sockaddr *)&to, &tolen);
     for (int n = 0; n < ours; n++) {
         struct pollfd pf = { listener, POLLIN, 0 };
         int k = poll(&pf, 1, 2000) > 0 ? accept4(listener, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC) : -1;
@@ -936,13 +934,16 @@ int tcp_backlog_take(struct dump *d, const struct sock_scan *ss, const struct fd
         getpeername(k, (struct sockaddr *)&cl, &cllen);
         int c = -1;
         uint64_t ino = 0;
+        struct sockaddr_storage clv6;
+        as_family(&cl, AF_INET6, &clv6); /* an IPv4 client at an IPv6 listener: mapped */
         for (int i = 0; c < 0 && i < ss->n; i++) {
-            struct sockaddr_storage self;
+            struct sockaddr_storage self, selfv6;
             socklen_t slen = sizeof self;
             struct stat st;
             if ((ss->socks[i].domain == AF_INET || ss->socks[i].domain == AF_INET6) &&
-                getsockname(ss->socks[i].fd, (struct sockaddr *)&self, &slen) == 0 && slen == cllen &&
-                !memcmp(&self, &cl, slen) && fstat(ss->socks[i].fd, &st) == 0) {
+                getsockname(ss->socks[i].fd, (struct sockaddr *)&self, &slen) == 0 &&
+                as_family(&self, AF_INET6, &selfv6) &&
+                !memcmp(&selfv6, &clv6, sizeof(struct sockaddr_in6)) && fstat(ss->socks[i].fd, &st) == 0) {
                 c = ss->socks[i].fd;
                 ino = st.st_ino;
             }
@@ -961,7 +962,7 @@ int tcp_backlog_take(struct dump *d, const struct sock_scan *ss, const struct fd
         taken[ntaken].fd = c;
         taken[ntaken].off = take_used;
         taken[ntaken++].len = (size_t)got;
-        int rc = reconnect_client(d, s, c, ino, what, &to, tolen, k);
+        int rc = reconnect_client(d, s, c, ino, what, k);
         if (rc == 0 && got && (rc = send_all(c, take_buf + take_used, (size_t)got, DRAIN_MS)) < 0)
             rc = fail(d, -rc, "fd %d (%s): cannot send its %zd bytes again: %s; the program's "
                       "connection lost them", c, what, got, strerror(-rc));
