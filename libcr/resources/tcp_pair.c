@@ -906,6 +906,10 @@ int tcp_backlog_take(struct dump *d, const struct sock_scan *ss, const struct fd
             getpeername(si->fd, (struct sockaddr *)&peer, &plen) < 0 ||
             backlog_listener(ss, &peer, plen) != listener)
             continue;
+        if (tcp_state(si->fd) != TCP_ESTABLISHED) /* refused before any is taken out */
+            return fail(d, ENOTSUP, "%s has data sent on it, and fd %d waiting in the same backlog "
+                        "shut down writing: it cannot be made again to take the data out; accept "
+                        "them before the checkpoint", what, si->fd);
         int ep = watched(d, s, si->ino);
         if (shared_in_tree(d, si->fd) || ep >= 0)
             return fail(d, ENOTSUP, "%s has data sent on it, and fd %d waiting in the same backlog "
