@@ -230,7 +230,7 @@ void tcp_abort_on_exit(void);
  * that goes on: 0, or -errno with the message in d; the data of one of them (-1 none);
  * the room for it given back once every fd is saved. */
 int tcp_backlog_take(struct dump *d, const struct sock_scan *ss, const struct fd_scan *s,
-                     int listener, const char *what);
+                     int listener, int fd, const char *what);
 ssize_t tcp_backlog_data(int fd, const char **data);
 void tcp_backlog_done(void);
 

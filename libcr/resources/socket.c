@@ -245,7 +245,7 @@ static uint64_t tcp_peer_inode(const struct sockaddr_storage *self, const struct
     int rc = tcp_diag_find(peer, self, buf, &pd);
     /* established without an inode: not accepted yet (one accepted, then closed, is an
      * orphan that is closing) */
-    *seen = rc == 0 && pd.found && pd.state == TCP_ESTABLISHED;
+    *seen = rc == 0 && pd.found && pd.state == TCP_ESTABLISHED && !pd.ino;
     *rqueue = pd.rqueue;
     return rc < 0 ? 0 : pd.ino;
 }
@@ -815,7 +815,7 @@ static int add_socket(struct dump *d, const struct fd_scan *s, int fd, const str
         memset(&pd, 0, sizeof pd);
         if (connected && tcp_diag_find(&peer, &self, buf, &pd) < 0)
             pd.found = 0;
-        peer_seen = pd.found && pd.state == TCP_ESTABLISHED;
+        peer_seen = pd.found && pd.state == TCP_ESTABLISHED && !pd.ino; /* not accepted yet */
         peer_unread = pd.rqueue;
         int inside = 0, peer_fd = -1;
         for (int i = 0; pd.found && pd.ino && i < ss->n; i++)
@@ -874,7 +874,7 @@ static int add_socket(struct dump *d, const struct fd_scan *s, int fd, const str
         const char *data = NULL;
         ssize_t dlen = 0;
         if (inet && (peer_unread || unsent)) { /* taken out with its data, and put back */
-            int rc = tcp_backlog_take(d, ss, s, backlog_listener(ss, &peer, plen), text);
+            int rc = tcp_backlog_take(d, ss, s, backlog_listener(ss, &peer, plen), fd, text);
             if (rc < 0)
                 return rc;
             static struct stat now; /* the socket that replaced it */

@@ -781,7 +781,7 @@ static size_t take_used;
 static int watched(struct dump *d, const struct fd_scan *s, uint64_t ino)
 {
     char key[40];
-    snprintf(key, sizeof key, " ino:%llx\n", (unsigned long long)ino);
+    snprintf(key, sizeof key, " ino:%llx ", (unsigned long long)ino);
     for (int i = 0; i < s->nfds; i++) {
         char path[64];
         struct stat st;
@@ -876,7 +876,7 @@ static int reconnect_client(struct dump *d, const struct fd_scan *s, int fd, uin
 }
 
 int tcp_backlog_take(struct dump *d, const struct sock_scan *ss, const struct fd_scan *s,
-                     int listener, const char *what)
+                     int listener, int fd, const char *what)
 {
     for (int i = 0; i < nlisteners_taken; i++)
         if (listeners_taken[i] == listener)
@@ -887,13 +887,14 @@ int tcp_backlog_take(struct dump *d, const struct sock_scan *ss, const struct fd
     socklen_t len = sizeof family;
     getsockopt(listener, SOL_SOCKET, SO_DOMAIN, &family, &len);
     if (fstat(listener, &lst) < 0 || tcp_listen_backlog(family, lst.st_ino, buf, &waiting) < 0)
-        return fail(d, EIO, "fd %d (%s): cannot tell the backlog of its listener fd %d", s->fds[0],
+        return fail(d, EIO, "fd %d (%s): cannot tell the backlog of its listener fd %d", fd,
                     what, listener);
     int ours = backlog_clients(ss, listener, buf);
     if (waiting != ours)
-        return fail(d, ENOTSUP, "%s, with data sent on it, waits in the backlog of fd %d with %d "
-                    "connections from outside the process: none can be taken out without taking "
-                    "theirs; accept them before the checkpoint", what, listener, waiting - ours);
+        return fail(d, ENOTSUP, "fd %d (%s), with data sent on it, waits in the backlog of fd %d "
+                    "with %d connections from outside the process: none can be taken out without "
+                    "taking theirs; accept them before the checkpoint", fd, what, listener,
+                    waiting - ours);
     /* the clients: none shared with another process, none in an epoll */
     for (int i = 0; i < ss->n; i++) {
         const struct sock_info *si = &ss->socks[i];
@@ -907,14 +908,14 @@ int tcp_backlog_take(struct dump *d, const struct sock_scan *ss, const struct fd
             backlog_listener(ss, &peer, plen) != listener)
             continue;
         if (tcp_state(si->fd) != TCP_ESTABLISHED) /* refused before any is taken out */
-            return fail(d, ENOTSUP, "%s has data sent on it, and fd %d waiting in the same backlog "
-                        "shut down writing: it cannot be made again to take the data out; accept "
-                        "them before the checkpoint", what, si->fd);
+            return fail(d, ENOTSUP, "fd %d (%s) has data sent on it, and fd %d waiting in the same "
+                        "backlog shut down writing: it cannot be made again to take the data out; "
+                        "accept them before the checkpoint", fd, what, si->fd);
         int ep = watched(d, s, si->ino);
         if (shared_in_tree(d, si->fd) || ep >= 0)
-            return fail(d, ENOTSUP, "%s has data sent on it, and fd %d waiting in the same backlog "
-                        "%s: it cannot be replaced to take the data out; accept them before the "
-                        "checkpoint", what, si->fd, ep >= 0 ? "is watched by an epoll" :
+            return fail(d, ENOTSUP, "fd %d (%s) has data sent on it, and fd %d waiting in the same "
+                        "backlog %s: it cannot be replaced to take the data out; accept them before "
+                        "the checkpoint", fd, what, si->fd, ep >= 0 ? "is watched by an epoll" :
                         "is shared by processes of the tree");
     }
     if (!take_buf) {

@@ -5,7 +5,8 @@
 # process still holds the ports: each end is bound to another port, cr_restart says
 # so, and the connection carries its data.  --sockets=delay does not wait for such a
 # connection (it leads nowhere outside).  A connection reset with the error not read
-# yet is refused (which error cannot be read without taking it from the program).
+# yet is refused (which error cannot be read without taking it from the program), and
+# so is a client with data waiting in a backlog that an epoll watches.
 . "$top_srcdir/tests/engine/lib.sh"
 PY=${PYTHON3:-python3}
 PROG='
@@ -32,6 +33,13 @@ if mode == "finwait1":
         if not b: break
         got += len(b)
     print("sent", sent, "got", got, "then EOF", flush=True)
+elif mode == "epoll":
+    w = socket.create_connection(l.getsockname()); w.sendall(b"waiting")
+    import select
+    ep = select.epoll(); ep.register(w.fileno(), select.EPOLLIN)
+    wait()
+    a, _ = l.accept(); a.settimeout(5)
+    print("accepted", a.recv(64).decode(), flush=True)
 elif mode == "reset":
     c.sendall(b"unread"); k.recv(1); k.close()  # 5 bytes unread: a reset
     c.settimeout(5)
@@ -71,6 +79,18 @@ expect_refusal 95 "fd [0-9]+ \\(TCP connection 127.0.0.1:[0-9]+, over both ways\
 kill -USR2 $pid
 rc=0; wait $pid || rc=$?
 [ $rc = 0 ] && grep -qx reset "$T/e.out" || fail "the program lost its reset after a refused checkpoint: $(cat "$T/e.out" "$T/e.err")"
+
+# a client with data in the backlog, watched by an epoll (a socket put in its place
+# would not be): refused before any is taken out, the program accepts it with its data
+bg "$CR_RUN" "$PY" -c "$PROG" epoll > "$T/p.out" 2> "$T/p.err"
+pid=$!
+wait_runtime $pid
+wait_lines "$T/p.out" 1
+expect_refusal 95 "fd [0-9]+ \\(TCP connection .*, not accepted yet by fd [0-9]+\\) has data sent on it, and fd [0-9]+ waiting in the same backlog is watched by an epoll" \
+    "$CR_CHECKPOINT" -f "$T/p.ctx" $pid
+kill -USR2 $pid
+rc=0; wait $pid || rc=$?
+[ $rc = 0 ] && grep -qx "accepted waiting" "$T/p.out" || fail "the program lost its client after a refused checkpoint: $(cat "$T/p.out" "$T/p.err")"
 
 # --sockets=delay: nothing to wait for; then a restart while the original lives
 bg "$CR_RUN" "$PY" -c "$PROG" taken > "$T/t.out" 2> "$T/t.err"
