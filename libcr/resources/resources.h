@@ -197,12 +197,10 @@ void pool_add_socket(struct cr_pool_build *b, uint32_t member, uint32_t rec, con
 int restore_pooled_socket(struct child *c, const struct ctx_fd *f, uint32_t rec, int *own);
 int in_other_image(const struct ctx_tree *t, uint32_t i, uint64_t ino);
 
-/* unix_sock.c: a socket whose peer is in the checkpoint (peer_si: in this process) or
- * was closed, saved connected with what is queued to it (a unix one, or a loopback TCP
- * connection that comes back as one). */
+/* unix_sock.c: a unix socket whose peer is in the checkpoint (peer_si: in this
+ * process) or was closed, saved connected with what is queued to it. */
 int save_unix_pair(struct dump *d, int fd, const struct stat *st, const struct sock_info *si,
-                   const struct sock_info *peer_si, int domain, int type, int tcp_inside,
-                   const char *here, const char *there, char *buf, size_t bufsize);
+                   const struct sock_info *peer_si, int domain, int type, char *buf, size_t bufsize);
 
 /* socket.c: the TCP socket from self to peer, as sock_diag tells it (found 0: none). */
 struct tcp_diag {

@@ -1,5 +1,6 @@
-/* Sockets: the scan (sock_diag), each socket's record (a pair inside, or one whose
- * peer was closed: unix_sock.c; one whose state is all in the process, listening,
+/* Sockets: the scan (sock_diag), each socket's record (a unix pair inside, or one whose
+ * peer was closed: unix_sock.c; a TCP connection inside, or whose peer the process
+ * closed: tcp_pair.c; one whose state is all in the process, listening,
  * unbound, bound or UDP: local_sock.c; stdio; else a connection to the outside, by
  * policy a reset socket at restart, the default, or a refusal), what the socket kinds
  * share (options, queues), and reset sockets and the listening ones of older files
@@ -847,12 +848,12 @@ static int add_socket(struct dump *d, const struct fd_scan *s, int fd, const str
     }
     if (domain == AF_UNIX && si && peer_ours)
         /* both ends are ours: saved connected, with what is queued to this end */
-        return save_unix_pair(d, fd, st, si, peer_si, domain, type, 0, here, there, buf, bufsize);
+        return save_unix_pair(d, fd, st, si, peer_si, domain, type, buf, bufsize);
     if (domain == AF_UNIX && si && connected && !si->peer_ino &&
         (type == SOCK_DGRAM ? plen <= offsetof(struct sockaddr_un, sun_path) : si->shutdown == 3))
         /* its peer was closed: what it had sent is all there is (then EOF); a datagram
          * one's, when the peer had no name its datagrams would come from */
-        return save_unix_pair(d, fd, st, si, NULL, domain, type, 0, here, there, buf, bufsize);
+        return save_unix_pair(d, fd, st, si, NULL, domain, type, buf, bufsize);
     int inet = domain == AF_INET || domain == AF_INET6;
     /* waiting in the backlog of a listening socket of the process: its accepted end
      * has no inode yet (a unix one is not shut down, as when it was accepted, closed) */

@@ -848,13 +848,9 @@ static int reconnect_client(struct dump *d, const struct fd_scan *s, int fd, uin
     int v6only = saved_int(&so, IPPROTO_IPV6, IPV6_V6ONLY, -1);
     if (so.domain == AF_INET6 && v6only >= 0)
         setsockopt(fresh, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only);
-    close(k); /* the reset: the old client lets its port go */
-    long end = now_ms() + 2000;
-    while ((rc = bind(fresh, (struct sockaddr *)&self, slen)) < 0 && errno == EADDRINUSE && now_ms() < end) {
-        struct timespec ts = { 0, 1000 * 1000 };
-        nanosleep(&ts, NULL);
-    }
-    int e = errno;
+    close(k); /* the reset: the old client lets its port go (one it took by connect) */
+    rc = bind(fresh, (struct sockaddr *)&self, slen);
+    int e = rc < 0 ? errno : 0;
     for (int i = 0; i < s->nfds; i++) { /* every fd of it: the old one goes */
         struct stat st;
         if (fstat(s->fds[i], &st) == 0 && st.st_ino == ino) {
@@ -863,6 +859,14 @@ static int reconnect_client(struct dump *d, const struct fd_scan *s, int fd, uin
         }
     }
     close(fresh);
+    /* one it had bound is its own until it is gone: now */
+    for (long end = now_ms() + 2000; rc < 0 && e == EADDRINUSE && now_ms() < end;) {
+        if ((rc = bind(fd, (struct sockaddr *)&self, slen)) == 0)
+            break;
+        e = errno;
+        struct timespec ts = { 0, 1000 * 1000 };
+        nanosleep(&ts, NULL);
+    }
     errno = e;
     char err[200] = "";
     if (rc < 0 || (rc = apply_opts(fd, &so, err, sizeof err)) < 0 ||

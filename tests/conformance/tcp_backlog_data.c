@@ -13,8 +13,7 @@ int main(void)
     size_t sent[3] = { 200 * 1024, 12, 0 };
     struct tc_names n[3];
     for (int i = 0; i < 3; i++) {
-        c[i] = socket(AF_INET6, SOCK_STREAM, 0);
-        cf_sys(c[i]);
+        c[i] = tc_client(AF_INET6, 0);
         if (i == 1)
             cf_setint(c[i], IPPROTO_TCP, TCP_NODELAY, 1);
         cf_sys(connect(c[i], (void *)&a, len));

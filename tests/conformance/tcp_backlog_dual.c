@@ -15,8 +15,7 @@ int main(void)
     cf_sys(getsockname(l, (void *)&a6, &len));
     struct sockaddr_storage a;
     len = cf_loopback(AF_INET, ntohs(a6.sin6_port), &a);
-    int c = socket(AF_INET, SOCK_STREAM, 0);
-    cf_sys(c);
+    int c = tc_client(AF_INET, 0);
     cf_sys(connect(c, (void *)&a, len));
     tc_queue(c, 3000, 5);
     struct tc_names n;

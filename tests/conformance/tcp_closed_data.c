@@ -11,8 +11,7 @@ int main(void)
     socklen_t len;
     int l = tc_listener(TC_V4, &a, &len), c, k;
     cf_sys(getsockname(l, (void *)&a, &len));
-    c = socket(AF_INET, SOCK_STREAM, 0);
-    cf_sys(c);
+    c = tc_client(AF_INET, 0);
     cf_setint(c, SOL_SOCKET, SO_REUSEADDR, 1);
     cf_sys(connect(c, (void *)&a, len));
     k = accept(l, NULL, NULL);

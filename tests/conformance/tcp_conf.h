@@ -24,16 +24,45 @@ static int __attribute__((unused)) tc_listener(int fam, struct sockaddr_storage 
     return s;
 }
 
+/* A TCP socket of family on loopback (mapped: IPv6 on ::ffff:127.0.0.1) bound to a
+ * port of its own below the kernel's ephemeral range: other programs' outgoing
+ * connections share ephemeral ports, and while one of them (or its TIME_WAIT) holds
+ * this one a restart cannot bind it again (it says so and takes another): the tests
+ * check the ports come back where they are free. */
+static int __attribute__((unused)) tc_client(int family, int mapped)
+{
+    int s = socket(family, SOCK_STREAM, 0);
+    cf_sys(s);
+    struct sockaddr_storage a;
+    socklen_t len = cf_loopback(family, 0, &a);
+    if (mapped) {
+        cf_setint(s, IPPROTO_IPV6, IPV6_V6ONLY, 0);
+        inet_pton(AF_INET6, "::ffff:127.0.0.1", &((struct sockaddr_in6 *)&a)->sin6_addr);
+    }
+    static unsigned next;
+    if (!next)
+        next = (unsigned)getpid() * 7919u;
+    for (int tries = 0; tries < 12000; tries++) {
+        uint16_t port = htons((uint16_t)(20000 + next++ % 12000));
+        if (family == AF_INET)
+            ((struct sockaddr_in *)&a)->sin_port = port;
+        else
+            ((struct sockaddr_in6 *)&a)->sin6_port = port;
+        if (bind(s, (void *)&a, len) == 0)
+            return s;
+        if (errno != EADDRINUSE)
+            cf_fail("bind a client to %s: %s", cf_addr_str(&a, len), strerror(errno));
+    }
+    cf_fail("no free port between 20000 and 31999 for a client");
+}
+
 /* a connection: *client connected to the listener's address, *server accepted */
 static void __attribute__((unused)) tc_pair(int fam, int listener, int *client, int *server)
 {
     struct sockaddr_storage a;
     socklen_t len = sizeof a;
     cf_sys(getsockname(listener, (void *)&a, &len));
-    *client = socket(a.ss_family, SOCK_STREAM, 0);
-    cf_sys(*client);
-    if (fam == TC_MAPPED)
-        cf_setint(*client, IPPROTO_IPV6, IPV6_V6ONLY, 0);
+    *client = tc_client(a.ss_family, fam == TC_MAPPED);
     cf_sys(connect(*client, (void *)&a, len));
     *server = accept(listener, NULL, NULL);
     cf_sys(*server);

@@ -25,7 +25,7 @@ int main(void)
     /* the IPv6 one alone listens while the client comes: it takes it */
     struct sockaddr_storage lo;
     socklen_t lolen = cf_loopback(AF_INET, ntohs(a4.sin_port), &lo);
-    int c = socket(AF_INET, SOCK_STREAM, 0);
+    int c = tc_client(AF_INET, 0);
     cf_sys(connect(c, (void *)&lo, lolen));
     int k = accept(s6, NULL, NULL);
     cf_sys(k);

@@ -23,8 +23,7 @@ static void child(const struct sockaddr_storage *a, socklen_t len, int ready, in
     sigemptyset(&s);
     sigaddset(&s, SIGUSR1);
     sigprocmask(SIG_BLOCK, &s, NULL);
-    int c = socket(AF_INET, SOCK_STREAM, 0);
-    cf_sys(c);
+    int c = tc_client(AF_INET, 0);
     cf_sys(connect(c, (const void *)a, len));
     cf_setint(c, IPPROTO_TCP, TCP_NODELAY, 1);
     tc_queue(c, 4000, 1);
