@@ -206,7 +206,7 @@ int save_unix_pair(struct dump *d, int fd, const struct stat *st, const struct s
 struct tcp_diag {
     int found;
     uint64_t ino;              /* 0: none (an orphan, or waiting to be accepted) */
-    uint32_t state, uid;
+    uint32_t state;
     uint32_t rqueue, wqueue;   /* unread; sent and not acknowledged or not sent */
     uint32_t shutdown;         /* 1 RCV_SHUTDOWN, 2 SEND_SHUTDOWN */
 };

@@ -134,7 +134,6 @@ static void tcp_diag_of(const struct nlmsghdr *h, void *arg)
     o->found = 1;
     o->ino = m->idiag_inode;
     o->state = m->idiag_state;
-    o->uid = m->idiag_uid;
     o->rqueue = m->idiag_rqueue;
     o->wqueue = m->idiag_wqueue;
     o->shutdown = 0;

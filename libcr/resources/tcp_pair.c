@@ -6,11 +6,14 @@
  * TCP_REPAIR: a listener bound to one end's address accepts the other end, bound to
  * its own and connected; each end gets its options, the data is sent again from the
  * other end, the FINs that had been sent are sent again (tcp_pair_rebuild, which the
- * cross-task reconnection reuses with other addresses). */
+ * cross-task reconnection reuses with other addresses).  Also the connections of the
+ * process waiting in its listener's backlog with data sent on them: taken out with
+ * their data at the freeze, their clients made again for the program that goes on. */
 #define _GNU_SOURCE
 #include "resources.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/sockios.h>
@@ -23,7 +26,6 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <dirent.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <time.h>
