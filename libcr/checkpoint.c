@@ -24,6 +24,7 @@
 
 #include "callbacks.h"
 #include "control.h"
+#include "resources/resources.h"
 
 #define COMMIT_WAIT_MS 30000
 
@@ -257,6 +258,8 @@ static int frozen(struct cr_job *job)
     send_reply(job, CR_CTL_DONE);
     if (rc == 0) {
         int sig = wait_commit(job);
+        if (sig == SIGKILL)
+            tcp_abort_on_exit();
         if (sig)
             kill(crt.pid, sig); /* pending before any thread runs application code again */
     }

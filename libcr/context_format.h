@@ -187,6 +187,11 @@ enum ctx_fd_kind {
                                   then what is queued to it (struct ctx_sock_msg each: one
                                   datagram or message, or a stream's bytes, apart where
                                   a file in flight comes with one) */
+    CTX_FD_TCP = 24,           /* a TCP connection whose peer is in the checkpoint (pos the
+                                  peer's inode) or was closed by it (pos 0), made again as a
+                                  TCP connection on the same addresses: extra struct
+                                  ctx_socket (nmsgs 0), struct ctx_tcp, then the bytes
+                                  queued to it (its unread queue and its peer's unsent one) */
 };
 
 /* The socket options a program changed (those a new socket of its kind reports
@@ -219,6 +224,19 @@ struct ctx_socket {
     uint32_t nopts, nmsgs;     /* at most CTX_SOCKOPT_MAX options; messages after this */
     struct ctx_sockopt opts[CTX_SOCKOPT_MAX];
 };
+
+/* CTX_FD_TCP: the connection's state, after its struct ctx_socket (whose shutdown says
+ * what the program shut down: 1 SHUT_RD, 2 SHUT_WR). */
+struct ctx_tcp {
+    uint32_t state;            /* TCP_ESTABLISHED, TCP_CLOSE_WAIT... as TCP_INFO says */
+    uint32_t flags;            /* CTX_TCP_* */
+    uint64_t data_len;         /* bytes queued to it that the program has not read */
+};
+#define CTX_TCP_FIN_IN      0x1 /* its peer shut down writing: EOF after the data */
+#define CTX_TCP_PEER_CLOSED 0x2 /* its peer's socket was closed (pos 0) */
+#define CTX_TCP_CLOSED      0x4 /* the connection is over both ways (TCP_CLOSE: no peer
+                                   address), the data still to read */
+#define CTX_TCP_FLAGS       0x7
 
 struct ctx_sock_msg {          /* one queued message, followed by its len bytes, then
                                   nfiles struct ctx_sock_file (each with its path) */

@@ -73,6 +73,7 @@ int collect_fds(struct dump *d)
             rc = (*k)->scan(d, s, fds, fds_n);
     for (int i = 0; rc == 0 && i < fds_n; i++)
         rc = add_fd(d, s, fds[i]);
+    tcp_backlog_done(); /* its room, before the memory is listed */
     return rc;
 }
 

@@ -90,26 +90,44 @@ static int unix_sender(void *arg, const struct sockaddr *src, socklen_t alen)
 
 int backlog_listener(const struct sock_scan *ss, const struct sockaddr_storage *addr, socklen_t alen)
 {
-    for (int i = 0; i < ss->n; i++) {
-        const struct sock_info *si = &ss->socks[i];
-        int listening = 0;
-        socklen_t len = sizeof listening;
-        struct sockaddr_storage bound;
-        socklen_t blen = sizeof bound;
-        memset(&bound, 0, sizeof bound);
-        if (si->domain != addr->ss_family ||
-            getsockopt(si->fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0 || !listening ||
-            getsockname(si->fd, (struct sockaddr *)&bound, &blen) < 0)
-            continue;
-        if (si->domain == AF_UNIX ? blen == alen && !memcmp(&bound, addr, alen)
-                                  : same_inet_addr(&bound, (const struct sockaddr *)addr))
-            return si->fd;
+    /* an IPv4 client may wait at an IPv6 listener that takes IPv4 (IPV6_V6ONLY off),
+     * which sees it as ::ffff:a.b.c.d */
+    struct sockaddr_storage mapped;
+    memset(&mapped, 0, sizeof mapped);
+    if (addr->ss_family == AF_INET) {
+        const struct sockaddr_in *in = (const void *)addr;
+        struct sockaddr_in6 *m = (void *)&mapped;
+        m->sin6_family = AF_INET6;
+        m->sin6_port = in->sin_port;
+        m->sin6_addr.s6_addr[10] = m->sin6_addr.s6_addr[11] = 0xff;
+        memcpy(&m->sin6_addr.s6_addr[12], &in->sin_addr, 4);
     }
+    for (int pass = 0; pass < 2; pass++) /* its own family first */
+        for (int i = 0; i < ss->n; i++) {
+            const struct sock_info *si = &ss->socks[i];
+            int listening = 0, v6only = 1;
+            socklen_t len = sizeof listening;
+            struct sockaddr_storage bound;
+            socklen_t blen = sizeof bound;
+            memset(&bound, 0, sizeof bound);
+            const struct sockaddr_storage *want = pass ? &mapped : addr;
+            if (si->domain != want->ss_family ||
+                getsockopt(si->fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0 || !listening ||
+                getsockname(si->fd, (struct sockaddr *)&bound, &blen) < 0)
+                continue;
+            len = sizeof v6only;
+            if (pass && (getsockopt(si->fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &len) < 0 || v6only))
+                continue;
+            if (si->domain == AF_UNIX ? blen == alen && !memcmp(&bound, addr, alen)
+                                      : same_inet_addr(&bound, (const struct sockaddr *)want))
+                return si->fd;
+        }
     return -1;
 }
 
 int save_local_socket(struct dump *d, const struct sock_scan *ss, int fd, const struct stat *st,
-                      const char *text, uint32_t state, char *buf, size_t bufsize)
+                      const char *text, uint32_t state, char *buf, size_t bufsize,
+                      const char *stream, size_t stream_len)
 {
     static struct ctx_socket so; /* the dump runs in one thread at a time */
     memset(&so, 0, sizeof so);
@@ -180,11 +198,20 @@ int save_local_socket(struct dump *d, const struct sock_scan *ss, int fd, const 
         if (queued < 0)
             return (int)queued;
     }
-    struct ctx_fd *r = sock_record(d, fd, CTX_FD_SOCKET, text, sizeof so + (size_t)queued, st);
+    /* a stream connected late: the bytes it had sent, sent again once connected */
+    struct ctx_sock_msg m = { (uint32_t)stream_len, fd, 0, 0 };
+    size_t more = stream_len ? sizeof m + stream_len : 0;
+    so.nmsgs += stream_len ? 1 : 0;
+    struct ctx_fd *r = sock_record(d, fd, CTX_FD_SOCKET, text, sizeof so + (size_t)queued + more, st);
     if (!r)
         return fail(d, E2BIG, "too much metadata");
-    memcpy((char *)(r + 1) + r->path_len, &so, sizeof so);
-    memcpy((char *)(r + 1) + r->path_len + sizeof so, buf, (size_t)queued);
+    char *x = (char *)(r + 1) + r->path_len;
+    memcpy(x, &so, sizeof so);
+    memcpy(x + sizeof so, buf, (size_t)queued);
+    if (stream_len) {
+        memcpy(x + sizeof so + queued, &m, sizeof m);
+        memcpy(x + sizeof so + queued + sizeof m, stream, stream_len);
+    }
     return 0;
 }
 
@@ -210,8 +237,9 @@ static int make_local_socket(struct child *c, const struct ctx_fd *f, uint32_t r
     if (s < 0)
         child_fail(c, errno, "cannot create the socket of fd %d (%s): %s", f->fd, what, strerror(errno));
     sock_apply_opts(c, s, f, &so);
+    int reuse = 0; /* the program's SO_REUSEADDR, while the bind sets it */
     if (so.addr_len) {
-        int reuse = 0, one = 1;
+        int one = 1;
         socklen_t len = sizeof reuse;
         char path[sizeof so.addr + 1] = "";
         int back = -1; /* where we were: a tree's pool makes sockets in cr_restart itself */
@@ -244,8 +272,6 @@ static int make_local_socket(struct child *c, const struct ctx_fd *f, uint32_t r
                        errno != EADDRINUSE ? "" : so.domain != AF_UNIX && so.type == SOCK_STREAM && !reuse
                        ? "; or connections the old process closed wait in TIME_WAIT on its port, "
                        "up to a minute when it did not set SO_REUSEADDR: try again later)" : ")");
-        if (so.domain != AF_UNIX && so.type == SOCK_STREAM)
-            setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &reuse, sizeof reuse);
         if ((so.state & CTX_SOCK_PATH_GONE) && unlink(path) < 0)
             child_fail(c, errno, "cannot remove %s again (fd %d was bound there after it was "
                        "deleted): %s", path, f->fd, strerror(errno));
@@ -254,6 +280,10 @@ static int make_local_socket(struct child *c, const struct ctx_fd *f, uint32_t r
     }
     if ((so.state & CTX_SOCK_LISTENING) && listen(s, so.backlog) < 0)
         child_fail(c, errno, "cannot listen again at fd %d (%s): %s", f->fd, what, strerror(errno));
+    /* after listen(), which checks the port again: the connections made again on it
+     * (tcp_pair.c) let it be shared only with SO_REUSEADDR */
+    if (so.addr_len && so.domain != AF_UNIX && so.type == SOCK_STREAM)
+        setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &reuse, sizeof reuse);
     if ((so.state & CTX_SOCK_CONNECTED) && !(so.state & CTX_SOCK_CONNECT_LATE) &&
         connect(s, (const struct sockaddr *)so.peer, so.peer_len) < 0)
         child_fail(c, errno, "cannot connect fd %d again (%s): %s", f->fd, what, strerror(errno));
@@ -325,7 +355,27 @@ static void after_every_fd(struct child *c)
         if (f->kind != CTX_FD_SOCKET)
             continue;
         const unsigned char *m = sock_state(f, &so);
-        for (uint32_t k = 0; k < so.nmsgs; k++) {
+        for (uint32_t k = 0; k < so.nmsgs && so.type == SOCK_STREAM; k++) {
+            /* a connection waiting in a backlog: what it had sent, from itself */
+            struct ctx_sock_msg h;
+            memcpy(&h, m, sizeof h);
+            int flags = fcntl(f->fd, F_GETFL);
+            fcntl(f->fd, F_SETFL, flags & ~O_NONBLOCK);
+            const unsigned char *p = m + sizeof h;
+            for (uint32_t left = h.len; left;) {
+                ssize_t n = send(f->fd, p, left, MSG_NOSIGNAL);
+                if (n < 0 && errno == EINTR)
+                    continue;
+                if (n <= 0)
+                    child_fail(c, errno, "cannot send again the %u bytes fd %d (%s) had sent: %s",
+                               h.len, f->fd, (const char *)(f + 1), strerror(errno));
+                p += n;
+                left -= (uint32_t)n;
+            }
+            fcntl(f->fd, F_SETFL, flags);
+            m += sizeof h + h.len;
+        }
+        for (uint32_t k = 0; k < so.nmsgs && so.type != SOCK_STREAM; k++) {
             struct ctx_sock_msg h;
             memcpy(&h, m, sizeof h);
             struct sockaddr_storage to;

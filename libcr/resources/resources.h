@@ -122,6 +122,9 @@ struct cr_fd_ops {
        inner one); without it, ready at once */
     int (*ready)(struct child *c, const struct ctx_fd *f);
     int restore_nonblock;      /* the driver sets O_NONBLOCK as saved once it is placed */
+    /* before any fd is restored: makes what must exist before the others (a TCP
+       connection, before the listeners on its ports) */
+    void (*prepare)(struct child *c);
     /* after every fd is placed: closes what the kind kept for the restore */
     void (*finish)(struct child *c);
     /* a tree: objects its processes share, made once before any is forked */
@@ -229,12 +232,58 @@ void pool_add_socket(struct cr_pool_build *b, uint32_t member, uint32_t rec, con
 int restore_pooled_socket(struct child *c, const struct ctx_fd *f, uint32_t rec, int *own);
 int in_other_image(const struct ctx_tree *t, uint32_t i, uint64_t ino);
 
-/* unix_sock.c: a socket whose peer is in the checkpoint (peer_si: in this process) or
- * was closed, saved connected with what is queued to it (a unix one, or a loopback TCP
- * connection that comes back as one). */
+/* unix_sock.c: a unix socket whose peer is in the checkpoint (peer_si: in this
+ * process) or was closed, saved connected with what is queued to it. */
 int save_unix_pair(struct dump *d, int fd, const struct stat *st, const struct sock_info *si,
-                   const struct sock_info *peer_si, int domain, int type, int tcp_inside,
-                   const char *here, const char *there, char *buf, size_t bufsize);
+                   const struct sock_info *peer_si, int domain, int type, char *buf, size_t bufsize);
+
+/* socket.c: the TCP socket from self to peer, as sock_diag tells it (found 0: none). */
+struct tcp_diag {
+    int found;
+    uint64_t ino;              /* 0: none (an orphan, or waiting to be accepted) */
+    uint32_t state;
+    uint32_t rqueue, wqueue;   /* unread; sent and not acknowledged or not sent */
+    uint32_t shutdown;         /* 1 RCV_SHUTDOWN, 2 SEND_SHUTDOWN */
+};
+int tcp_diag_find(const struct sockaddr_storage *self, const struct sockaddr_storage *peer, char *buf,
+                  struct tcp_diag *out);
+
+/* tcp_pair.c: a TCP connection inside the checkpoint (inside: its peer, a socket of
+ * the checkpoint; peer_fd its fd here, or -1), or whose peer was closed (closed_peer),
+ * or over both ways (neither), saved with the bytes on their way to it; whether a
+ * socket in TCP_CLOSE had a connection. */
+int save_tcp(struct dump *d, int fd, const struct stat *st, const struct tcp_diag *inside,
+             int peer_fd, const struct tcp_diag *closed_peer, const char *here, const char *there);
+int tcp_was_connected(int fd);
+/* The process is killed once saved: its saved connections end with a reset, leaving
+ * no TIME_WAIT on their ports for the restart. */
+void tcp_abort_on_exit(void);
+/* tcp_pair.c: the connections of the process waiting in the backlog of its listener
+ * (with data sent on them) taken out with their data and made again for the program
+ * that goes on: 0, or -errno with the message in d; the data of one of them (-1 none);
+ * the room for it given back once every fd is saved. */
+int tcp_backlog_take(struct dump *d, const struct sock_scan *ss, const struct fd_scan *s,
+                     int listener, int fd, const char *what);
+ssize_t tcp_backlog_data(int fd, const char **data);
+void tcp_backlog_done(void);
+
+/* tcp_pair.c: one end of a TCP connection to make again: its saved state and data (so
+ * NULL: a peer that was closed, made and closed again) and the address it takes. */
+struct tcp_end {
+    const struct ctx_socket *so;
+    const struct ctx_tcp *tcp;
+    const unsigned char *data; /* tcp->data_len bytes queued to it */
+    const struct sockaddr *local;
+    socklen_t local_len;       /* 0: any loopback port */
+};
+/* A TCP connection between a (the accepting side) and b, each with its options, the
+ * data queued to it sent from the other, the FINs and shutdowns as saved; out[0] a's
+ * socket (-1 for a closed peer), out[1] b's.  A taken port is replaced by another, said
+ * in note.  0, or -errno with the message in err. */
+int tcp_pair_rebuild(const struct tcp_end *a, const struct tcp_end *b, int out[2], char *note,
+                     size_t notelen, char *err, size_t errlen);
+/* Once every fd is placed: its SO_REUSEADDR as saved (the rebuild binds with it). */
+void tcp_end_finish(int s, const struct ctx_socket *so);
 
 /* lock.c: the locks fd holds, saved after its record (saved_as: the kind that saved
  * it); taken again once every fd is placed (the POSIX ones checked there, taken by the
@@ -256,6 +305,8 @@ uint32_t thread_owner_plan(const struct ctx_image *img, struct rp_owner *out);
 /* socket.c: the options of fd that differ from a new socket's of its kind, into so
  * (so->domain, type, protocol set); -1 if more than CTX_SOCKOPT_MAX do. */
 int sock_save_opts(int fd, struct ctx_socket *so);
+/* The name of an option of that table ("SO_REUSEADDR"). */
+const char *describe_sockopt(int level, int name);
 /* Sets them on s (a new socket), or fails the child naming the option. */
 void sock_apply_opts(struct child *c, int s, const struct ctx_fd *f, const struct ctx_socket *so);
 /* What is queued to fd, peeked without taking it, as struct ctx_sock_msg entries in
@@ -293,7 +344,8 @@ int backlog_clients(const struct sock_scan *ss, int listener, char *buf);
  * outside): unbound, bound, listening, UDP, or connected to a socket of the process
  * (state: CTX_SOCK_CONNECT_LATE); from add_socket. */
 int save_local_socket(struct dump *d, const struct sock_scan *ss, int fd, const struct stat *st,
-                      const char *text, uint32_t state, char *buf, size_t bufsize);
+                      const char *text, uint32_t state, char *buf, size_t bufsize,
+                      const char *stream, size_t stream_len);
 /* The fd of the process's listening socket bound to addr (-1 none). */
 int backlog_listener(const struct sock_scan *ss, const struct sockaddr_storage *addr, socklen_t alen);
 /* socket.c: unix socket file left at a path by the checkpointed process, that nobody

@@ -1,5 +1,6 @@
-/* Sockets: the scan (sock_diag), each socket's record (a pair inside, or one whose
- * peer was closed: unix_sock.c; one whose state is all in the process, listening,
+/* Sockets: the scan (sock_diag), each socket's record (a unix pair inside, or one whose
+ * peer was closed: unix_sock.c; a TCP connection inside, or whose peer the process
+ * closed: tcp_pair.c; one whose state is all in the process, listening,
  * unbound, bound or UDP: local_sock.c; stdio; else a connection to the outside, by
  * policy a reset socket at restart, the default, or a refusal), what the socket kinds
  * share (options, queues), and reset sockets and the listening ones of older files
@@ -115,27 +116,123 @@ static int unix_peers(struct dump *d, struct sock_scan *ss, char *buf)
     return rc < 0 ? fail(d, -rc, "asking sock_diag for the peers of unix sockets") : 0;
 }
 
-struct tcp_peer_query {
-    uint16_t sport, dport;     /* the peer's view: its source is our destination */
+struct tcp_diag_query {
+    uint16_t sport, dport;     /* the socket's own port, its peer's */
     const void *src, *dst;
     size_t alen;
-    uint64_t found;
-    int seen;                  /* the peer is on this machine, established */
-    uint32_t rqueue;           /* bytes it received and nobody read yet */
+    struct tcp_diag *out;
 };
 
-static void tcp_peer_of(const struct nlmsghdr *h, void *arg)
+static void tcp_diag_of(const struct nlmsghdr *h, void *arg)
 {
-    struct tcp_peer_query *q = arg;
+    struct tcp_diag_query *q = arg;
     const struct inet_diag_msg *m = NLMSG_DATA(h);
-    if (m->id.idiag_sport == q->sport && m->id.idiag_dport == q->dport &&
-        !memcmp(m->id.idiag_src, q->src, q->alen) && !memcmp(m->id.idiag_dst, q->dst, q->alen)) {
-        q->found = m->idiag_inode;
-        /* established without an inode: not accepted yet (one accepted, then closed,
-         * is an orphan that is closing) */
-        q->seen = m->idiag_state == TCP_ESTABLISHED;
-        q->rqueue = m->idiag_rqueue;
+    if (m->id.idiag_sport != q->sport || m->id.idiag_dport != q->dport ||
+        memcmp(m->id.idiag_src, q->src, q->alen) || memcmp(m->id.idiag_dst, q->dst, q->alen))
+        return;
+    struct tcp_diag *o = q->out;
+    o->found = 1;
+    o->ino = m->idiag_inode;
+    o->state = m->idiag_state;
+    o->rqueue = m->idiag_rqueue;
+    o->wqueue = m->idiag_wqueue;
+    o->shutdown = 0;
+    int alen = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof *m));
+    for (const struct rtattr *a = (const struct rtattr *)(m + 1); RTA_OK(a, alen); a = RTA_NEXT(a, alen))
+        if (a->rta_type == INET_DIAG_SHUTDOWN)
+            o->shutdown = *(const uint8_t *)RTA_DATA(a);
+}
+
+static int tcp_diag_one(const struct sockaddr_storage *self, const struct sockaddr_storage *peer,
+                        char *buf, struct tcp_diag *out);
+
+/* An IPv4 address as an IPv6 socket has it (::ffff:a.b.c.d), or back; 0 if it has none. */
+static int other_family(const struct sockaddr_storage *a, struct sockaddr_storage *out)
+{
+    memset(out, 0, sizeof *out);
+    if (a->ss_family == AF_INET) {
+        const struct sockaddr_in *in = (const void *)a;
+        struct sockaddr_in6 *o = (void *)out;
+        o->sin6_family = AF_INET6;
+        o->sin6_port = in->sin_port;
+        o->sin6_addr.s6_addr[10] = o->sin6_addr.s6_addr[11] = 0xff;
+        memcpy(&o->sin6_addr.s6_addr[12], &in->sin_addr, 4);
+        return 1;
     }
+    const struct sockaddr_in6 *in6 = (const void *)a;
+    if (!IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))
+        return 0;
+    struct sockaddr_in *o = (void *)out;
+    o->sin_family = AF_INET;
+    o->sin_port = in6->sin6_port;
+    memcpy(&o->sin_addr, &in6->sin6_addr.s6_addr[12], 4);
+    return 1;
+}
+
+int tcp_diag_find(const struct sockaddr_storage *self, const struct sockaddr_storage *peer, char *buf,
+                  struct tcp_diag *out)
+{
+    int rc = tcp_diag_one(self, peer, buf, out);
+    /* an IPv4 connection may have an IPv6 socket at one end (IPV6_V6ONLY off), which
+     * sock_diag lists with the IPv6 ones */
+    struct sockaddr_storage s2, p2;
+    if (rc == 0 && !out->found && other_family(self, &s2) && other_family(peer, &p2))
+        rc = tcp_diag_one(&s2, &p2, buf, out);
+    return rc;
+}
+
+static int tcp_diag_one(const struct sockaddr_storage *self, const struct sockaddr_storage *peer,
+                        char *buf, struct tcp_diag *out)
+{
+    struct {
+        struct nlmsghdr nh;
+        struct inet_diag_req_v2 req;
+    } msg;
+    memset(&msg, 0, sizeof msg);
+    memset(out, 0, sizeof *out);
+    msg.nh.nlmsg_len = sizeof msg;
+    msg.nh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+    msg.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+    msg.req.sdiag_family = (uint8_t)self->ss_family;
+    msg.req.sdiag_protocol = IPPROTO_TCP;
+    msg.req.idiag_states = ~0U;
+    struct tcp_diag_query q;
+    if (self->ss_family == AF_INET) {
+        const struct sockaddr_in *s = (const void *)self, *p = (const void *)peer;
+        q = (struct tcp_diag_query){ s->sin_port, p->sin_port, &s->sin_addr, &p->sin_addr, 4, out };
+    } else {
+        const struct sockaddr_in6 *s = (const void *)self, *p = (const void *)peer;
+        q = (struct tcp_diag_query){ s->sin6_port, p->sin6_port, &s->sin6_addr, &p->sin6_addr, 16, out };
+    }
+    /* first the kernel's lookup of this one connection (not a dump of every socket of
+     * the host: an MPI node has many) */
+    msg.nh.nlmsg_flags = NLM_F_REQUEST;
+    msg.req.id.idiag_sport = q.sport;
+    msg.req.id.idiag_dport = q.dport;
+    memcpy(msg.req.id.idiag_src, q.src, q.alen);
+    memcpy(msg.req.id.idiag_dst, q.dst, q.alen);
+    msg.req.id.idiag_if = 0;
+    msg.req.id.idiag_cookie[0] = msg.req.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+    int nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+    if (nl >= 0) {
+        ssize_t n = send(nl, &msg, sizeof msg, 0) == (ssize_t)sizeof msg ? 0 : -1;
+        while (n == 0 && (n = recv(nl, buf, NL_BUF, 0)) < 0 && errno == EINTR)
+            n = 0;
+        close(nl);
+        const struct nlmsghdr *h = (const struct nlmsghdr *)buf;
+        if (n > 0 && NLMSG_OK(h, (size_t)n)) {
+            if (h->nlmsg_type == SOCK_DIAG_BY_FAMILY) {
+                tcp_diag_of(h, &q);
+                return 0;
+            }
+            const struct nlmsgerr *e = NLMSG_DATA(h);
+            if (h->nlmsg_type == NLMSG_ERROR && e->error == -ENOENT)
+                return 0; /* none */
+        }
+    }
+    msg.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP; /* else every one, as older kernels */
+    memset(&msg.req.id, 0, sizeof msg.req.id);
+    return diag_dump(&msg, sizeof msg, buf, tcp_diag_of, &q);
 }
 
 /* The inode of the TCP socket at the other end of a connection, when it is on this
@@ -144,29 +241,13 @@ static void tcp_peer_of(const struct nlmsghdr *h, void *arg)
 static uint64_t tcp_peer_inode(const struct sockaddr_storage *self, const struct sockaddr_storage *peer,
                                char *buf, int *seen, uint32_t *rqueue)
 {
-    struct {
-        struct nlmsghdr nh;
-        struct inet_diag_req_v2 req;
-    } msg;
-    memset(&msg, 0, sizeof msg);
-    msg.nh.nlmsg_len = sizeof msg;
-    msg.nh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-    msg.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-    msg.req.sdiag_family = (uint8_t)self->ss_family;
-    msg.req.sdiag_protocol = IPPROTO_TCP;
-    msg.req.idiag_states = ~0U;
-    struct tcp_peer_query q = { 0 };
-    if (self->ss_family == AF_INET) {
-        const struct sockaddr_in *s = (const void *)self, *p = (const void *)peer;
-        q = (struct tcp_peer_query){ p->sin_port, s->sin_port, &p->sin_addr, &s->sin_addr, 4, 0, 0, 0 };
-    } else {
-        const struct sockaddr_in6 *s = (const void *)self, *p = (const void *)peer;
-        q = (struct tcp_peer_query){ p->sin6_port, s->sin6_port, &p->sin6_addr, &s->sin6_addr, 16, 0, 0, 0 };
-    }
-    int rc = diag_dump(&msg, sizeof msg, buf, tcp_peer_of, &q);
-    *seen = rc == 0 && q.seen;
-    *rqueue = q.rqueue;
-    return rc < 0 ? 0 : q.found;
+    struct tcp_diag pd;
+    int rc = tcp_diag_find(peer, self, buf, &pd);
+    /* established without an inode: not accepted yet (one accepted, then closed, is an
+     * orphan that is closing) */
+    *seen = rc == 0 && pd.found && pd.state == TCP_ESTABLISHED && !pd.ino;
+    *rqueue = pd.rqueue;
+    return rc < 0 ? 0 : pd.ino;
 }
 
 struct tcp_listener_query {
@@ -320,7 +401,7 @@ static const struct sockopt_name {
 };
 #define NSOCKOPTS (sizeof sockopts / sizeof sockopts[0])
 
-static const char *describe_sockopt(int level, int name)
+const char *describe_sockopt(int level, int name)
 {
     for (size_t i = 0; i < NSOCKOPTS; i++)
         if (sockopts[i].level == level && sockopts[i].name == name)
@@ -328,8 +409,16 @@ static const char *describe_sockopt(int level, int name)
     return "an unknown socket option";
 }
 
-static int sockopt_applies(int level, const struct ctx_socket *so)
+static int sockopt_applies(int level, int name, const struct ctx_socket *so)
 {
+    /* TCP takes no multicast option; an accepted socket says its SYN's TTL as one */
+    if (so->type == SOCK_STREAM && level == IPPROTO_IP &&
+        (name == IP_MULTICAST_TTL || name == IP_MULTICAST_LOOP || name == IP_MULTICAST_IF ||
+         name == IP_MULTICAST_ALL))
+        return 0;
+    if (so->type == SOCK_STREAM && level == IPPROTO_IPV6 &&
+        (name == IPV6_MULTICAST_HOPS || name == IPV6_MULTICAST_LOOP || name == IPV6_MULTICAST_IF))
+        return 0;
     return level == SOL_SOCKET || (level == IPPROTO_IP && so->domain == AF_INET) ||
            (level == IPPROTO_IPV6 && so->domain == AF_INET6) ||
            (level == IPPROTO_TCP && so->domain != AF_UNIX && so->type == SOCK_STREAM) ||
@@ -351,10 +440,11 @@ int sock_save_opts(int fd, struct ctx_socket *so)
     struct sockaddr_storage peer;
     socklen_t plen = sizeof peer;
     int tcp_connected = so->domain != AF_UNIX && so->type == SOCK_STREAM &&
-                        getpeername(fd, (struct sockaddr *)&peer, &plen) == 0;
+                        (getpeername(fd, (struct sockaddr *)&peer, &plen) == 0 ||
+                         tcp_was_connected(fd));
     so->nopts = 0;
     for (size_t i = 0; fresh >= 0 && i < NSOCKOPTS; i++) {
-        if (!sockopt_applies(sockopts[i].level, so) ||
+        if (!sockopt_applies(sockopts[i].level, sockopts[i].name, so) ||
             (tcp_connected && tuned_when_connected(sockopts[i].level, sockopts[i].name)))
             continue;
         struct ctx_sockopt *o = &so->opts[so->nopts];
@@ -693,9 +783,10 @@ int backlog_clients(const struct sock_scan *ss, int listener, char *buf)
     return n;
 }
 
-static int add_socket(struct dump *d, const struct sock_scan *ss, int fd, const struct stat *st,
+static int add_socket(struct dump *d, const struct fd_scan *s, int fd, const struct stat *st,
                       int stdio_source, char *buf, size_t bufsize)
 {
+    const struct sock_scan *ss = &s->socks;
     int domain = 0, type = 0, listening = 0;
     socklen_t len = sizeof(int);
     getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len);
@@ -722,26 +813,33 @@ static int add_socket(struct dump *d, const struct sock_scan *ss, int fd, const 
         peer_ours |= ss->socks[i].ino == si->peer_ino;
     for (uint32_t i = 0; si && si->peer_ino && d->tree && i < d->tree->nsocks; i++)
         peer_ours |= d->tree->socks[i] == si->peer_ino; /* in another process of the tree */
-    int tcp_inside = 0, peer_seen = 0;
+    int peer_seen = 0;
     uint32_t peer_unread = 0;  /* bytes a connection not accepted yet was sent */
-    if ((domain == AF_INET || domain == AF_INET6) && type == SOCK_STREAM && connected && !listening) {
-        /* a loopback connection to a process of the checkpoint: both ends are saved,
-         * and come back as a connected stream pair (a unix one) with their data */
-        uint64_t peer_ino = tcp_peer_inode(&self, &peer, buf, &peer_seen, &peer_unread);
-        for (int i = 0; peer_ino && i < ss->n; i++)
-            tcp_inside |= ss->socks[i].ino == peer_ino;
-        for (uint32_t i = 0; peer_ino && d->tree && i < d->tree->nsocks; i++)
-            tcp_inside |= d->tree->socks[i] == peer_ino;
-        if (tcp_inside) {
-            int unsent = 0;
-            ioctl(fd, SIOCOUTQNSD, &unsent); /* sent ones are in the peer's queue */
-            if (unsent > 0)
-                return fail(d, EAGAIN, "fd %d is a TCP connection %s -> %s inside the checkpoint "
-                            "with %d bytes not yet delivered; try again", fd, here, there, unsent);
-            static struct sock_info tcp_si;
-            tcp_si = (struct sock_info){ st->st_ino, peer_ino, domain, fd, 0, 0, 0, -1, 0 };
-            si = &tcp_si;
-        }
+    if ((domain == AF_INET || domain == AF_INET6) && type == SOCK_STREAM && !listening) {
+        /* a loopback connection to a socket of the checkpoint, or whose peer the
+         * process closed, or over both ways: saved with its data, back as TCP */
+        struct tcp_diag pd;
+        memset(&pd, 0, sizeof pd);
+        if (connected && tcp_diag_find(&peer, &self, buf, &pd) < 0)
+            pd.found = 0;
+        peer_seen = pd.found && pd.state == TCP_ESTABLISHED && !pd.ino; /* not accepted yet */
+        peer_unread = pd.rqueue;
+        int inside = 0, peer_fd = -1;
+        for (int i = 0; pd.found && pd.ino && i < ss->n; i++)
+            if (ss->socks[i].ino == pd.ino) {
+                inside = 1;
+                peer_fd = ss->socks[i].fd;
+            }
+        for (uint32_t i = 0; pd.found && pd.ino && d->tree && i < d->tree->nsocks; i++)
+            inside |= d->tree->socks[i] == pd.ino;
+        /* an orphan, closing (the established ones without an inode wait to be
+         * accepted; a closed one in FIN_WAIT2 may be a time-wait entry, of no user):
+         * what it sent before is all this end will read */
+        int peer_closed = pd.found && !pd.ino && pd.state != TCP_ESTABLISHED &&
+                          pd.state != TCP_SYN_RECV && pd.state != TCP_LISTEN;
+        if (inside || peer_closed || (!connected && tcp_was_connected(fd)))
+            return save_tcp(d, fd, st, inside ? &pd : NULL, peer_fd, peer_closed ? &pd : NULL,
+                            here, there);
     }
     const struct sock_info *peer_si = NULL;
     for (int i = 0; si && si->peer_ino && i < ss->n; i++)
@@ -752,17 +850,16 @@ static int add_socket(struct dump *d, const struct sock_scan *ss, int fd, const 
         /* connected to a (bound) datagram socket of the process that is not connected
          * back: connected to it again by its name */
         snprintf(text, sizeof text, "unix datagram socket %s connected to %s", here, there);
-        return save_local_socket(d, ss, fd, st, text, CTX_SOCK_CONNECT_LATE, buf, bufsize);
+        return save_local_socket(d, ss, fd, st, text, CTX_SOCK_CONNECT_LATE, buf, bufsize, NULL, 0);
     }
-    if ((domain == AF_UNIX && si && peer_ours) || tcp_inside)
+    if (domain == AF_UNIX && si && peer_ours)
         /* both ends are ours: saved connected, with what is queued to this end */
-        return save_unix_pair(d, fd, st, si, peer_si, domain, type, tcp_inside, here, there, buf,
-                              bufsize);
+        return save_unix_pair(d, fd, st, si, peer_si, domain, type, buf, bufsize);
     if (domain == AF_UNIX && si && connected && !si->peer_ino &&
         (type == SOCK_DGRAM ? plen <= offsetof(struct sockaddr_un, sun_path) : si->shutdown == 3))
         /* its peer was closed: what it had sent is all there is (then EOF); a datagram
          * one's, when the peer had no name its datagrams would come from */
-        return save_unix_pair(d, fd, st, si, NULL, domain, type, 0, here, there, buf, bufsize);
+        return save_unix_pair(d, fd, st, si, NULL, domain, type, buf, bufsize);
     int inet = domain == AF_INET || domain == AF_INET6;
     /* waiting in the backlog of a listening socket of the process: its accepted end
      * has no inode yet (a unix one is not shut down, as when it was accepted, closed) */
@@ -775,10 +872,27 @@ static int add_socket(struct dump *d, const struct sock_scan *ss, int fd, const 
             return fail(d, ENOTSUP, "fd %d is a %s, shared by processes of the tree: this "
                         "version connects such a connection again only for one process; accept "
                         "it before the checkpoint", fd, text);
-        if (peer_unread || (domain == AF_UNIX && si->unread))
+        int unsent = 0;
+        if (inet)
+            ioctl(fd, SIOCOUTQ, &unsent);
+        if (domain == AF_UNIX && si->unread)
             return fail(d, ENOTSUP, "fd %d is a %s, with data sent on it that cannot be read "
                         "without accepting it; accept it before the checkpoint", fd, text);
-        return save_local_socket(d, ss, fd, st, text, CTX_SOCK_CONNECT_LATE, buf, bufsize);
+        const char *data = NULL;
+        ssize_t dlen = 0;
+        if (inet && (peer_unread || unsent)) { /* taken out with its data, and put back */
+            int rc = tcp_backlog_take(d, ss, s, backlog_listener(ss, &peer, plen), fd, text);
+            if (rc < 0)
+                return rc;
+            static struct stat now; /* the socket that replaced it */
+            if (fstat(fd, &now) < 0)
+                return fail(d, errno, "fd %d (%s): cannot inspect it again", fd, text);
+            st = &now;
+        }
+        if (inet && (dlen = tcp_backlog_data(fd, &data)) < 0)
+            dlen = 0;
+        return save_local_socket(d, ss, fd, st, text, CTX_SOCK_CONNECT_LATE, buf, bufsize, data,
+                                 (size_t)dlen);
     }
     if ((inet || domain == AF_UNIX) && (listening || !connected || (inet && type == SOCK_DGRAM)) &&
         (listening || stdio_source < 0)) {
@@ -789,7 +903,7 @@ static int add_socket(struct dump *d, const struct sock_scan *ss, int fd, const 
             snprintf(text, sizeof text, "%s socket %s connected to %s", sock_type_name(domain, type), here, there);
         else
             snprintf(text, sizeof text, "%s socket %s", sock_type_name(domain, type), here);
-        return save_local_socket(d, ss, fd, st, text, 0, buf, bufsize);
+        return save_local_socket(d, ss, fd, st, text, 0, buf, bufsize, NULL, 0);
     }
     if (stdio_source >= 0) { /* stdio: cr_restart's own */
         snprintf(text, sizeof text, "%s socket %s", sock_type_name(domain, type), here);
@@ -849,6 +963,19 @@ int external_sockets(const int *fds, int n, char *msg, size_t msglen)
         memset(&peer, 0, sizeof peer);
         getsockname(fds[i], (struct sockaddr *)&self, &slen);
         int connected = getpeername(fds[i], (struct sockaddr *)&peer, &plen) == 0;
+        if ((domain == AF_INET || domain == AF_INET6) && type == SOCK_STREAM && connected) {
+            /* a TCP connection to a socket of the process, or whose peer it closed, is
+             * saved whole (tcp_pair.c) */
+            struct tcp_diag pd;
+            int ours = 0;
+            if (tcp_diag_find(&peer, &self, buf, &pd) == 0 && pd.found) {
+                for (int k = 0; pd.ino && k < ss->n; k++)
+                    ours |= ss->socks[k].ino == pd.ino;
+                ours |= !pd.ino && pd.state != TCP_ESTABLISHED && pd.state != TCP_SYN_RECV;
+            }
+            if (ours)
+                continue;
+        }
         int local = domain == AF_INET || domain == AF_INET6 || domain == AF_UNIX;
         if (local && (!connected || (domain != AF_UNIX && type == SOCK_DGRAM) ||
                       (domain == AF_UNIX && si && !si->peer_ino &&
@@ -881,7 +1008,7 @@ static int detect_socket(const struct dump *d, struct fd_scan *s, const struct c
 
 static int save_socket(struct dump *d, struct fd_scan *s, const struct cr_fd_probe *p)
 {
-    return add_socket(d, &s->socks, p->fd, &p->st, stdio_source(s, p->fd, &p->st),
+    return add_socket(d, s, p->fd, &p->st, stdio_source(s, p->fd, &p->st),
                       d->scratch + FDINFO_OFF + FDINFO_SIZE, BOUNCE_SIZE - FDINFO_SIZE);
 }
 
@@ -965,7 +1092,8 @@ int in_other_image(const struct ctx_tree *t, uint32_t i, uint64_t ino)
         const struct ctx_image *o = &t->images[j];
         for (uint32_t k = 0; j != i && o->proc && k < o->proc->nfds; k++)
             if ((o->fds[k]->kind == CTX_FD_UNIX_PAIR || o->fds[k]->kind == CTX_FD_LISTEN ||
-                 o->fds[k]->kind == CTX_FD_SOCKPAIR || o->fds[k]->kind == CTX_FD_SOCKET) &&
+                 o->fds[k]->kind == CTX_FD_SOCKPAIR || o->fds[k]->kind == CTX_FD_SOCKET ||
+                 o->fds[k]->kind == CTX_FD_TCP) &&
                 o->fds[k]->id.ino == ino)
                 return 1;
     }
@@ -1032,7 +1160,10 @@ int valid_socket_state(const struct ctx_fd *f)
         off += sizeof m;
         if (m.len > f->extra_len - off || m.from_fd < -1 || m.from_fd >= CTX_FD_NUMBER_MAX ||
             (f->kind == CTX_FD_SOCKPAIR && m.from_fd != -1) || m.nfiles > CTX_SOCK_FILES_MAX ||
-            (f->kind != CTX_FD_SOCKPAIR && m.nfiles))
+            (f->kind != CTX_FD_SOCKPAIR && m.nfiles) ||
+            /* a stream waiting in a backlog: one message, what it sends itself */
+            (f->kind == CTX_FD_SOCKET && so.type == SOCK_STREAM &&
+             (so.nmsgs != 1 || m.from_fd != f->fd || !(so.state & CTX_SOCK_CONNECT_LATE))))
             return 0;
         off += m.len;
         for (uint32_t k = 0; k < m.nfiles; k++) {

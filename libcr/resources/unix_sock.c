@@ -1,6 +1,6 @@
 /* Socket pairs inside the checkpoint: a unix socket whose peer is in the process (or
- * the tree), or a loopback TCP connection between two of its sockets, saved with the
- * data queued to it and made again as a unix pair (by the tree's pool across processes). */
+ * the tree), saved with the data queued to it and made again as a unix pair (by the
+ * tree's pool across processes).  (TCP connections inside: tcp_pair.c.) */
 #define _GNU_SOURCE
 #include "resources.h"
 
@@ -17,15 +17,10 @@
 /* ---- dump (add_socket, in socket.c, tells a pair) ---- */
 
 int save_unix_pair(struct dump *d, int fd, const struct stat *st, const struct sock_info *si,
-                   const struct sock_info *peer_si, int domain, int type, int tcp_inside,
-                   const char *here, const char *there, char *buf, size_t bufsize)
+                   const struct sock_info *peer_si, int domain, int type, char *buf, size_t bufsize)
 {
     char text[600];
-    if (tcp_inside)
-        snprintf(text, sizeof text, "TCP connection %s -> %s socket:[%llu] paired with "
-                 "socket:[%llu] (back as a unix stream pair)", here, there,
-                 (unsigned long long)st->st_ino, (unsigned long long)si->peer_ino);
-    else if (!si->peer_ino)
+    if (!si->peer_ino)
         snprintf(text, sizeof text, "%s socket:[%llu] whose peer was closed",
                  sock_type_name(domain, type), (unsigned long long)st->st_ino);
     else
@@ -37,8 +32,7 @@ int save_unix_pair(struct dump *d, int fd, const struct stat *st, const struct s
     so.domain = AF_UNIX;
     so.type = type;
     so.shutdown = si->shutdown;
-    /* a TCP connection's options do not apply to the unix pair it becomes */
-    if (!tcp_inside && sock_save_opts(fd, &so) < 0)
+    if (sock_save_opts(fd, &so) < 0)
         return fail(d, E2BIG, "fd %d (%s) has more than %d socket options changed", fd, text,
                     CTX_SOCKOPT_MAX);
     /* files in flight are sent again by the process (not by a tree's pool, which makes

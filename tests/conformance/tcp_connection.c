@@ -1,7 +1,7 @@
 /* A TCP connection inside the process (client and accepted end), data queued both
  * ways, TCP_NODELAY on the client: still TCP with the same addresses and option,
  * and the data is there. */
-#include "conf.h"
+#include "tcp_conf.h"
 
 int main(void)
 {
@@ -13,7 +13,7 @@ int main(void)
     cf_sys(listen(s, 5));
     len = sizeof a;
     cf_sys(getsockname(s, (void *)&a, &len));
-    int c = socket(AF_INET, SOCK_STREAM, 0);
+    int c = tc_client(AF_INET, 0); /* a port the restart finds free (tcp_conf.h) */
     cf_sys(connect(c, (void *)&a, len));
     int k = accept(s, NULL, NULL);
     cf_sys(k);

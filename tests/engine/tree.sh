@@ -176,7 +176,7 @@ same "$T/aio.ref" "$T/aio.out"
 
 # 10. a server and its client in the tree over a loopback TCP connection
 run_tree tcp 1 "$PROGS/tcptree" 60
-[ "$(grep -c " unixpair " "$T/tcp.info")" = 2 ] || fail "the TCP connection was not saved as a pair"
+[ "$(grep -c " tcp " "$T/tcp.info")" = 2 ] || fail "the TCP connection was not saved as a TCP pair"
 same "$T/tcp.ref" "$T/tcp.out"
 
 # 11. a checkpoint after which the tree goes on (copy-on-write snapshots: each process

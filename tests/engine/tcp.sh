@@ -1,0 +1,119 @@
+# TCP connections inside the process, where they cannot come back as they were, or
+# not on their ports.  A peer that shut down writing after bytes it has not sent yet
+# (FIN_WAIT1): the checkpoint is refused with EAGAIN, naming the connection, and the
+# program goes on with every byte and then EOF.  A restart while the checkpointed
+# process still holds the ports: each end is bound to another port, cr_restart says
+# so, and the connection carries its data.  --sockets=delay does not wait for such a
+# connection (it leads nowhere outside).  A connection reset with the error not read
+# yet is refused (which error cannot be read without taking it from the program), and
+# so is a client with data waiting in a backlog that an epoll watches.
+. "$top_srcdir/tests/engine/lib.sh"
+PY=${PYTHON3:-python3}
+PROG='
+import errno, os, signal, socket, sys
+mode = sys.argv[1]
+l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen(4)
+c = socket.create_connection(l.getsockname()); k, _ = l.accept()
+signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR2])
+def wait():
+    print("ready", flush=True)
+    if signal.sigtimedwait([signal.SIGUSR2], 100) is None:
+        sys.exit("no SIGUSR2")
+if mode == "finwait1":
+    c.setblocking(False); sent = 0
+    try:
+        while True: sent += c.send(b"x" * 65536)
+    except BlockingIOError:
+        pass
+    c.shutdown(socket.SHUT_WR)
+    wait()
+    k.settimeout(20); got = 0
+    while True:
+        b = k.recv(1 << 20)
+        if not b: break
+        got += len(b)
+    print("sent", sent, "got", got, "then EOF", flush=True)
+elif mode == "epoll":
+    w = socket.create_connection(l.getsockname()); w.sendall(b"waiting")
+    import select
+    ep = select.epoll(); ep.register(w.fileno(), select.EPOLLIN)
+    wait()
+    a, _ = l.accept(); a.settimeout(5)
+    print("accepted", a.recv(64).decode(), flush=True)
+elif mode == "reset":
+    c.sendall(b"unread"); k.recv(1); k.close()  # 5 bytes unread: a reset
+    c.settimeout(5)
+    wait()
+    try:
+        print("read", c.recv(64), flush=True)
+    except ConnectionResetError:
+        print("reset", flush=True)
+else:
+    l.close()
+    c.sendall(b"to server\n"); k.sendall(b"to client\n")
+    wait()
+    print(k.recv(64).decode().strip(), "/", c.recv(64).decode().strip(), flush=True)
+'
+
+# FIN_WAIT1 with bytes not sent: refused, harmless
+bg "$CR_RUN" "$PY" -c "$PROG" finwait1 > "$T/f.out" 2> "$T/f.err"
+pid=$!
+wait_runtime $pid
+wait_lines "$T/f.out" 1
+expect_refusal 11 "TCP connection 127.0.0.1:[0-9]+ -> 127.0.0.1:[0-9]+ .* has [0-9]+ bytes on their way to it from its peer, which shut down writing after them" \
+    "$CR_CHECKPOINT" -f "$T/f.ctx" $pid
+[ ! -e "$T/f.ctx" ] || fail "a refused checkpoint left a file"
+kill -USR2 $pid
+rc=0; wait $pid || rc=$?
+[ $rc = 0 ] || fail "the program refused a checkpoint exited $rc: $(cat "$T/f.err")"
+grep -Eq "^sent ([0-9]+) got \1 then EOF$" "$T/f.out" || fail "the program lost bytes: $(tail -n 1 "$T/f.out")"
+
+# a connection reset (its peer closed with bytes unread), the error not read yet:
+# refused, the program still gets it
+bg "$CR_RUN" "$PY" -c "$PROG" reset > "$T/e.out" 2> "$T/e.err"
+pid=$!
+wait_runtime $pid
+wait_lines "$T/e.out" 1
+expect_refusal 95 "fd [0-9]+ \\(TCP connection 127.0.0.1:[0-9]+, over both ways\\) has an error the program has not read yet" \
+    "$CR_CHECKPOINT" -f "$T/e.ctx" $pid
+kill -USR2 $pid
+rc=0; wait $pid || rc=$?
+[ $rc = 0 ] && grep -qx reset "$T/e.out" || fail "the program lost its reset after a refused checkpoint: $(cat "$T/e.out" "$T/e.err")"
+
+# a client with data in the backlog, watched by an epoll (a socket put in its place
+# would not be): refused before any is taken out, the program accepts it with its data
+bg "$CR_RUN" "$PY" -c "$PROG" epoll > "$T/p.out" 2> "$T/p.err"
+pid=$!
+wait_runtime $pid
+wait_lines "$T/p.out" 1
+expect_refusal 95 "fd [0-9]+ \\(TCP connection .*, not accepted yet by fd [0-9]+\\) has data sent on it, and fd [0-9]+ waiting in the same backlog is watched by an epoll" \
+    "$CR_CHECKPOINT" -f "$T/p.ctx" $pid
+kill -USR2 $pid
+rc=0; wait $pid || rc=$?
+[ $rc = 0 ] && grep -qx "accepted waiting" "$T/p.out" || fail "the program lost its client after a refused checkpoint: $(cat "$T/p.out" "$T/p.err")"
+
+# --sockets=delay: nothing to wait for; then a restart while the original lives
+bg "$CR_RUN" "$PY" -c "$PROG" taken > "$T/t.out" 2> "$T/t.err"
+pid=$!
+wait_runtime $pid
+wait_lines "$T/t.out" 1
+within 30 "$CR_CHECKPOINT" --sockets=delay -t 3 -f "$T/t.ctx" $pid 2> "$T/t.ckpt.err" ||
+    fail "--sockets=delay waited for a connection inside the process: $(cat "$T/t.ckpt.err")"
+"$CR_INFO" "$T/t.ctx" > "$T/t.info"
+[ "$(grep -c " tcp .*established, 10 bytes queued" "$T/t.info")" = 2 ] ||
+    fail "the connection's ends are not saved as TCP with their data: $(grep tcp "$T/t.info")"
+bg "$CR_RESTART" "$T/t.ctx" 2> "$T/r.err"
+r=$!
+target=$(restored_pid $r)
+kill -USR2 "$target"
+rc=0; wait $r || rc=$?
+[ $rc = 0 ] || fail "the restart while the ports are taken exited $rc: $(cat "$T/r.err")"
+grep -Eq "127.0.0.1:[0-9]+ is taken on this host: bound to 127.0.0.1:[0-9]+ instead" "$T/r.err" ||
+    fail "cr_restart did not say which port it took instead: $(cat "$T/r.err")"
+# (the restored process writes on where the original was in the same file)
+grep -qx "to server / to client" "$T/t.out" || fail "the connection made on other ports lost its data: $(cat "$T/t.out")"
+truncate -s "$(fd_pos "$T/t.ctx" 1)" "$T/t.out"
+kill -USR2 $pid
+wait $pid || fail "the original program failed after its checkpoint: $(cat "$T/t.err")"
+grep -qx "to server / to client" "$T/t.out" || fail "the original lost its data: $(cat "$T/t.out")"
+pass
