@@ -369,7 +369,10 @@ static int recreate_deleted(struct child *c, const struct ctx_fd *f, uint32_t re
         if (b->vma != (CTX_BLOCK_FILE | rec))
             continue;
         size_t len = (size_t)b->npages * 4096;
-        if (pread(img->fd, data, len, (off_t)(img->base + b->file_offset)) != (ssize_t)len)
+        int fd;
+        uint64_t off;
+        ctx_block_source(img, i, &fd, &off);
+        if (pread(fd, data, len, (off_t)off) != (ssize_t)len)
             child_fail(c, EIO, "cannot read the saved contents of %s", path);
         if (crc32c(0, data, len) != img->crcs[i])
             child_fail(c, EBADMSG, "checksum mismatch in the saved contents of %s at %llu", path,
