@@ -301,6 +301,9 @@ static void show(const struct ctx_image *img)
     size_str(a, sizeof a, mapped);
     size_str(b, sizeof b, total);
     printf("  memory: %s mapped, %s saved in %u blocks\n", a, b, img->hdr.nblocks);
+    char z[256];
+    if (ctx_describe_compression(img, z, sizeof z))
+        printf("  %s\n", z);
 }
 
 static int json;               /* --json: one object per file, nothing else */
