@@ -4,7 +4,8 @@
 # image restarted and its output compared with an uninterrupted run; random data that
 # does not shrink is stored raw (no bigger than an uncompressed image); cr_info shows
 # the ratio; a damaged compressed block is refused naming it, its stored bytes'
-# checksum or, forged, the memory's; a tree compressed; a pipe as destination refused.
+# checksum or, forged, the memory's; a tree compressed; a pipe as destination and a
+# full filesystem (ENOSPC) refused clearly, the process unharmed.
 . "$top_srcdir/tests/engine/lib.sh"
 CTXEDIT=$top_builddir/tests/programs/ctxedit
 prog="$PROGS/datakinds 8 10 150"
@@ -61,6 +62,24 @@ rc=0; within 60 "$CR_CHECKPOINT" --compress -F 9 $pid 9> >(cat > /dev/null) 2> "
 [ $rc = 29 ] || { cat "$T/pipe.err" >&2; fail "--compress to a pipe exited $rc, expected ESPIPE (29)"; }
 grep -q "destination must be a file" "$T/pipe.err" || { cat "$T/pipe.err" >&2; fail "no clear message for a pipe"; }
 kill -0 $pid || fail "the process died of a refused checkpoint"
+# a full filesystem: ENOSPC from a writer thread, said as such, the previous file kept
+ns="unshare -m"; [ "$(id -u)" = 0 ] || ns="unshare -r -m"
+if $ns true 2>/dev/null; then
+    mkdir "$T/small"
+    cat > "$T/full.sh" <<SH
+set -e
+mount -t tmpfs -o size=4m tmpfs "$T/small"
+echo previous > "$T/small/x.ctx"
+rc=0; "$CR_CHECKPOINT" --compress -f "$T/small/x.ctx" $pid 2> "$T/full.err" || rc=\$?
+echo \$rc > "$T/rc"
+cat "$T/small/x.ctx" > "$T/after"
+SH
+    within 60 $ns sh "$T/full.sh" || fail "the tmpfs script failed"
+    [ "$(cat "$T/rc")" = 28 ] || { cat "$T/full.err" >&2; fail "exit status $(cat "$T/rc"), not 28 (ENOSPC)"; }
+    grep -q "No space left on device" "$T/full.err" || fail "the message does not say ENOSPC"
+    [ "$(cat "$T/after")" = previous ] || fail "the previous checkpoint was harmed"
+    kill -0 $pid || fail "the process died of a failed compressed checkpoint"
+fi
 kill $pid
 wait_gone $pid
 raw=$(stat -c %s "$T/raw.ctx") rz=$(stat -c %s "$T/rz.ctx")
