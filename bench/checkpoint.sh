@@ -13,6 +13,7 @@
 #   z_rnd     --compress of the same random data: time and image MiB
 #   dbl/z_dbl compressible data (doubles, zeroed halos): plain and --compress, time
 #             and image MiB
+#   sp/z_sp   very compressible data (a sparse matrix stored dense): the same
 # then the runtime's overhead without any checkpoint (a system call loop, a Python
 # loop, start-up).  The figures also go to bench.csv and, with gnuplot, bench.png
 # (time against size) in BENCH_OUT (default: the current directory).
@@ -85,9 +86,9 @@ end_restart() { kill -TERM "$c"; wait "$r" || true; }
 mib_of() { echo "scale=1; $1 / 1048576" | bc -l; }
 f3() { printf '%.3f' "$1"; }
 
-printf '%-6s %7s %7s %7s %7s %7s %8s %8s %7s %7s %15s %15s %15s\n' MiB stop ckpt dd ddsync image \
-    rst_warm rst_cold pass read "z_rnd(s,MiB)" "dbl(s,MiB)" "z_dbl(s,MiB)"
-echo "size_mib,stop_s,ckpt_s,dd_s,ddsync_s,image_mib,restart_warm_s,restart_cold_s,first_pass_s,read_image_s,z_random_s,z_random_mib,doubles_s,doubles_mib,z_doubles_s,z_doubles_mib" > "$W/bench.csv"
+printf '%-6s %7s %7s %7s %7s %7s %8s %8s %7s %7s %15s %15s %15s %15s %15s\n' MiB stop ckpt dd ddsync \
+    image rst_warm rst_cold pass read "z_rnd(s,MiB)" "dbl(s,MiB)" "z_dbl(s,MiB)" "sp(s,MiB)" "z_sp(s,MiB)"
+echo "size_mib,stop_s,ckpt_s,dd_s,ddsync_s,image_mib,restart_warm_s,restart_cold_s,first_pass_s,read_image_s,z_random_s,z_random_mib,doubles_s,doubles_mib,z_doubles_s,z_doubles_mib,sparse_s,sparse_mib,z_sparse_s,z_sparse_mib" > "$W/bench.csv"
 for mib in $SIZES; do
     # random data: plain, then compressed, of the same process
     start "$mib" random
@@ -131,16 +132,24 @@ for mib in $SIZES; do
     ckpt --compress
     zt=$t zs=$size
     finish
+    start "$mib" sparse
+    ckpt
+    st=$t ss=$size
+    ckpt --compress
+    zst=$t zss=$size
+    finish
     rm -f "$W/ctx"
-    printf '%-6s %7.3f %7.3f %7.3f %7.3f %7s %8.3f %8s %7.3f %7.3f %7.3f,%7s %7.3f,%7s %7.3f,%7s\n' \
+    printf '%-6s %7.3f %7.3f %7.3f %7.3f %7s %8.3f %8s %7.3f %7.3f %7.3f,%7s %7.3f,%7s %7.3f,%7s %7.3f,%7s %7.3f,%7s\n' \
         "$mib" "$stall" "$ck" "$dd_t" "$dds_t" "$(mib_of "$img")" "$warm" "$cold" "$pass" "$rd" \
-        "$zr" "$(mib_of "$zrs")" "$dt" "$(mib_of "$ds")" "$zt" "$(mib_of "$zs")"
-    echo "$mib,$(f3 "$stall"),$(f3 "$ck"),$(f3 "$dd_t"),$(f3 "$dds_t"),$(mib_of "$img"),$(f3 "$warm"),$cold,$(f3 "$pass"),$(f3 "$rd"),$(f3 "$zr"),$(mib_of "$zrs"),$(f3 "$dt"),$(mib_of "$ds"),$(f3 "$zt"),$(mib_of "$zs")" >> "$W/bench.csv"
+        "$zr" "$(mib_of "$zrs")" "$dt" "$(mib_of "$ds")" "$zt" "$(mib_of "$zs")" \
+        "$st" "$(mib_of "$ss")" "$zst" "$(mib_of "$zss")"
+    echo "$mib,$(f3 "$stall"),$(f3 "$ck"),$(f3 "$dd_t"),$(f3 "$dds_t"),$(mib_of "$img"),$(f3 "$warm"),$cold,$(f3 "$pass"),$(f3 "$rd"),$(f3 "$zr"),$(mib_of "$zrs"),$(f3 "$dt"),$(mib_of "$ds"),$(f3 "$zt"),$(mib_of "$zs"),$(f3 "$st"),$(mib_of "$ss"),$(f3 "$zst"),$(mib_of "$zss")" >> "$W/bench.csv"
 done
 echo
-echo "ratios in the same run: ckpt/ddsync, z_rnd/ckpt (random data, compressed vs not), z_dbl/dbl (time, size)"
-awk -F, 'NR > 1 { printf "%-6s ckpt/ddsync %.2f  z_rnd/ckpt %.2f  z_dbl/dbl time %.2f size %.2f  pass/read %.2f\n",
-    $1, $3 / $5, $11 / $3, $15 / $13, $16 / $14, ($10 > 0 ? $9 / $10 : 0) }' "$W/bench.csv"
+echo "ratios in the same run: ckpt/ddsync, z_rnd/ckpt (random data, compressed vs not), z_dbl/dbl and"
+echo "z_sp/sp (time, size), first pass after restart / read of the image"
+awk -F, 'NR > 1 { printf "%-6s ckpt/ddsync %.2f  z_rnd/ckpt %.2f  z_dbl/dbl %.2f, %.2f  z_sp/sp %.2f, %.2f  pass/read %.2f\n",
+    $1, $3 / $5, $11 / $3, $15 / $13, $16 / $14, $19 / $17, $20 / $18, ($10 > 0 ? $9 / $10 : 0) }' "$W/bench.csv"
 
 # the runtime's cost when nothing is checkpointed: the best of 3 runs each
 best() { sort -n | head -1; }
@@ -184,7 +193,9 @@ plot '$OUT/bench.csv' using 1:3 with linespoints title 'checkpoint', \
      '' using 1:9 with linespoints title 'first pass after restart', \
      '' using 1:11 with linespoints title 'checkpoint --compress, random', \
      '' using 1:15 with linespoints title 'checkpoint --compress, doubles', \
-     '' using 1:13 with linespoints title 'checkpoint, doubles'
+     '' using 1:13 with linespoints title 'checkpoint, doubles', \
+     '' using 1:19 with linespoints title 'checkpoint --compress, sparse', \
+     '' using 1:17 with linespoints title 'checkpoint, sparse'
 EOF
     echo "plot written to $OUT/bench.png"
 else

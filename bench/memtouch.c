@@ -1,6 +1,7 @@
 /* Benchmark load.  memtouch MIB [KIND]: fills MIB MiB of memory with KIND data
  * (random: incompressible, the default; doubles: a smooth field of doubles with zeroed
- * halo buffers, what a solver holds; pages: one byte per page, the rest zero), prints
+ * halo buffers, what a solver holds; sparse: a sparse matrix's dense storage, one
+ * random double in sixteen; pages: one byte per page, the rest zero), prints
  * "ready", then spins reading the clock and remembers the longest gap between two
  * reads: the time it was stopped.  On SIGUSR1 it reads its whole memory once and
  * prints "pass_us N" (the first pass after a restart); on SIGTERM it prints
@@ -46,6 +47,13 @@ int main(int argc, char **argv)
     if (!strcmp(kind, "pages")) {
         for (size_t i = 0; i < len; i += 4096)
             mem[i] = (unsigned char)(i >> 12) | 1;
+    } else if (!strcmp(kind, "sparse")) {
+        double *d = (double *)mem;
+        uint64_t x = 0x9e3779b97f4a7c15ULL;
+        for (size_t i = 0; i < len / 8; i++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            d[i] = i % 16 ? 0.0 : (double)(x >> 11) * 0x1p-53;
+        }
     } else if (!strcmp(kind, "doubles")) {
         /* rows of 1024 doubles: a smooth field, one row in eight a zeroed halo */
         double *d = (double *)mem;

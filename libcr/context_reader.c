@@ -541,7 +541,7 @@ static int check_consistency(struct ctx_image *img, char *err, size_t len)
             off = (off + PAGE - 1) & ~(PAGE - 1);
         }
         if (b->npages == 0 || b->npages > CTX_BLOCK_MAX_PAGES || b->file_offset != off ||
-            h->trailer_offset - off < size)
+            off > h->trailer_offset || h->trailer_offset - off < size)
             return refuse(err, len, EBADMSG, "block %u is not where the layout puts it (at %llu, "
                           "%llu bytes; the data ends at %llu)", i, (unsigned long long)off,
                           (unsigned long long)size, (unsigned long long)h->trailer_offset);

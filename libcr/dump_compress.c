@@ -251,6 +251,13 @@ int cr_dump_write_compressed(struct dump *d, int fd, uint64_t *bytes)
             nw = k;
         }
     }
+    /* one small compression here first: the lazy bindings of libzstd's functions (and
+     * of what it calls) are resolved by this thread, not by several at once */
+    if (rc == 0) {
+        memset(w[0].sample, 0, SAMPLE_PAGES * PAGE);
+        ZSTD_isError(ZSTD_compressCCtx(w[0].cctx, w[0].out, w[0].outcap, w[0].sample,
+                                       SAMPLE_PAGES * PAGE, d->zlevel));
+    }
     /* the others start with every signal blocked: the program's handlers are not theirs */
     sigset_t all, old;
     sigfillset(&all);
