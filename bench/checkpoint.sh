@@ -177,10 +177,10 @@ cp "$W/bench.csv" "$OUT/bench.csv"
 echo "figures written to $OUT/bench.csv"
 if command -v gnuplot > /dev/null; then
     gnuplot <<EOF
-set terminal png size 1000,640
+set terminal png size 1200,640
 set output '$OUT/bench.png'
 set datafile separator ','
-set key autotitle columnhead left top
+set key outside right top
 set logscale xy
 set xlabel 'memory (MiB)'
 set ylabel 'seconds'

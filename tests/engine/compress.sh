@@ -54,6 +54,10 @@ within 60 "$CR_CHECKPOINT" --compress -f "$T/rz.ctx" $pid || fail "compressed ch
 # the environment's choice is overridden by --no-compress
 within 60 env CR_COMPRESS=5 "$CR_CHECKPOINT" --no-compress -f "$T/nz.ctx" $pid || fail "--no-compress failed"
 "$CR_INFO" "$T/nz.ctx" | grep -q "compressed (zstd)" && fail "--no-compress compressed"
+# libcr's cr_request_checkpoint() follows CR_COMPRESS too
+within 60 env CR_COMPRESS=3 "$PROGS/api_request" $pid "$T/api.ctx" proc > "$T/api.log" ||
+    fail "the libcr request failed: $(cat "$T/api.log")"
+"$CR_INFO" "$T/api.ctx" | grep -q "compressed (zstd)" || fail "CR_COMPRESS did not reach cr_request_checkpoint"
 # a bad level is refused before anything happens
 expect_refusal 22 "CR_COMPRESS=fast: want a zstd level from 1 to 22" env CR_COMPRESS=fast "$CR_CHECKPOINT" -f "$T/x.ctx" $pid
 expect_refusal 22 "--compress=23: want a zstd level" "$CR_CHECKPOINT" --compress=23 -f "$T/x.ctx" $pid
