@@ -52,6 +52,10 @@ static inline void ctx_block_source(const struct ctx_image *img, uint32_t i, int
     }
 }
 
+/* context_block.c: block i read whole into buf (npages pages), from wherever it is
+ * (decompressed here if need be), its checksums checked; 0, or -errno and err. */
+int ctx_read_block(const struct ctx_image *img, uint32_t i, void *buf, char *err, size_t errlen);
+
 /* context_unpack.c: decompresses every compressed block of img on several threads,
  * checking the stored bytes' checksum, the frame and the memory's checksum, into a
  * memfd that ctx_block_source then names (nothing to do for an image without

@@ -372,16 +372,10 @@ static void make_sysv_segments(struct child *c, char *keep)
             const struct ctx_block *bl = &img->blocks[b];
             if (bl->vma != i)
                 continue;
-            size_t len = (size_t)bl->npages * PAGE;
-            char *to = seg + (bl->addr - v->start);
-            int fd;
-            uint64_t off;
-            ctx_block_source(img, b, &fd, &off);
-            if (pread(fd, to, len, (off_t)off) != (ssize_t)len)
-                child_fail(c, EIO, "cannot read the memory block at 0x%llx", (unsigned long long)bl->addr);
-            if (crc32c(0, to, len) != img->crcs[b])
-                child_fail(c, EBADMSG, "checksum mismatch in memory block at 0x%llx",
-                           (unsigned long long)bl->addr);
+            char *to = seg + (bl->addr - v->start), why[400];
+            int rc = ctx_read_block(img, b, to, why, sizeof why);
+            if (rc < 0)
+                child_fail(c, -rc, "System V segment of 0x%llx: %s", (unsigned long long)v->start, why);
         }
         if (kept)
             shmdt(seg);
