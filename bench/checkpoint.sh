@@ -90,16 +90,19 @@ printf '%-6s %7s %7s %7s %7s %7s %8s %8s %7s %7s %15s %15s %15s %15s %15s\n' MiB
     image rst_warm rst_cold pass read "z_rnd(s,MiB)" "dbl(s,MiB)" "z_dbl(s,MiB)" "sp(s,MiB)" "z_sp(s,MiB)"
 echo "size_mib,stop_s,ckpt_s,dd_s,ddsync_s,image_mib,restart_warm_s,restart_cold_s,first_pass_s,read_image_s,z_random_s,z_random_mib,doubles_s,doubles_mib,z_doubles_s,z_doubles_mib,sparse_s,sparse_mib,z_sparse_s,z_sparse_mib" > "$W/bench.csv"
 for mib in $SIZES; do
-    # random data: plain, then compressed, of the same process
+    # random data, the same process: a first checkpoint that only clears the page
+    # cache's way (removed), then compressed, then plain (kept for the restarts): the
+    # two compared both follow a removed image of the same size
     start "$mib" random
     ckpt
-    ck=$t img=$size
-    mv "$W/ctx" "$W/plain.ctx"
+    rm -f "$W/ctx"
     ckpt --compress
     zr=$t zrs=$size
+    rm -f "$W/ctx"
+    ckpt
+    ck=$t img=$size
     finish
     stall=$(echo "$(sed -n 's/max_stall_us //p' "$W/out") / 1000000" | bc -l)
-    mv "$W/plain.ctx" "$W/ctx"
     # dd of the same bytes, same filesystem, same run
     n=$(( (img + 1048575) / 1048576 ))
     t0=$(now); dd if=/dev/zero of="$W/raw" bs=1M count="$n" status=none; t1=$(now)
@@ -126,15 +129,18 @@ for mib in $SIZES; do
     fi
     rm -f "$W/ctx"
     # compressible data: plain and compressed, same process
+    # compressible data: plain then compressed, each after a removed image
     start "$mib" doubles
     ckpt
     dt=$t ds=$size
+    rm -f "$W/ctx"
     ckpt --compress
     zt=$t zs=$size
     finish
     start "$mib" sparse
     ckpt
     st=$t ss=$size
+    rm -f "$W/ctx"
     ckpt --compress
     zst=$t zss=$size
     finish
