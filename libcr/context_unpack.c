@@ -68,7 +68,7 @@ static int read_at(int fd, void *buf, size_t len, uint64_t off)
     return 0;
 }
 
-/* One block: 0, or a failure noted in u. */
+/* One block, checked (and for a restart kept in the memfd); a failure is noted in u. */
 static void one_block(struct unpack *u, uint32_t i, ZSTD_DCtx *dc, char *in, char *out)
 {
     struct ctx_image *img = u->img;
