@@ -1,88 +1,232 @@
 #!/bin/sh
-# Checkpoint/restart benchmark (not a test).  For processes with 256 MiB, 1 GiB and
-# 4 GiB of touched memory it prints: the application's downtime during a checkpoint
-# (with the default copy-on-write snapshot, and with --no-cow, stopped until written),
-# the checkpoint's bandwidth next to dd's raw write bandwidth on the same filesystem
-# (with and without fsync, same bytes, same run), the image size, and the time for a
-# restart until the program runs again.  Then the same downtimes for a process tree:
-# a shell whose child holds the memory (all of the tree stops together).
+# Checkpoint/restart benchmark (not a test; `make bench`).  For processes holding
+# SIZE MiB of memory (default 16 256 1024 4096) it prints, each figure from the same
+# run as the others in its row:
+#   stop      the program's longest stop during a copy-on-write checkpoint
+#   ckpt      checkpoint total (cr_checkpoint, fsync'd), random data
+#   dd/ddsync dd writing the same number of bytes, without and with fsync
+#   image     image size (MiB)
+#   rst_warm  restart until the program runs again, image in the page cache
+#   rst_cold  the same after drop_caches (root only; "-" otherwise)
+#   pass      the restarted program's first full pass over its memory;
+#   read      a read of the image from the page cache (what pass is compared with)
+#   z_rnd     --compress of the same random data: time and image MiB
+#   dbl/z_dbl compressible data (doubles, zeroed halos): plain and --compress, time
+#             and image MiB
+#   sp/z_sp   very compressible data (a sparse matrix stored dense): the same
+# then the runtime's overhead without any checkpoint (a system call loop, a Python
+# loop, start-up).  The figures also go to bench.csv and, with gnuplot, bench.png
+# (time against size) in BENCH_OUT (default: the current directory).
+# The machine may be shared: run it more than once and compare ratios within a run.
 # Usage: bench/checkpoint.sh [DIR [SIZES_MIB...]]   (run from the build directory)
 set -eu
 B=${top_builddir:-$(pwd)}
 DIR=${1:-/var/tmp}
 shift 2>/dev/null || true
-SIZES=${*:-256 1024 4096}
+SIZES=${*:-16 256 1024 4096}
+OUT=${BENCH_OUT:-$(pwd)}
 export CR_RUN_LIB=${CR_RUN_LIB:-$B/libcr/.libs/libcr_run.so}
 W=$(mktemp -d "$DIR/slurm-cr-bench.XXXXXX")
-trap 'rm -rf "$W"' EXIT
+c=
+trap 'for p in $(jobs -p) $c; do kill -9 $p 2>/dev/null || true; done; rm -rf "$W"' EXIT
 now() { date +%s.%N; }
 secs() { echo "$2 - $1" | bc -l; }
-mbps() { echo "scale=0; $1 / 1048576 / $2" | bc -l; }
 for fd in $(ls /proc/$$/fd); do [ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null || true; done
+root=0; [ "$(id -u)" = 0 ] && root=1
 
-printf '%-8s %9s %9s %9s %9s %9s %9s %9s %9s\n' size down_cow down_stop cow_MB/s stop_MB/s \
-    dd_MB/s ddsync_MB/s image_MiB restart_s
-# checkpoint MIB [OPTIONS]: runs memtouch, checkpoints it; sets stall (s), bw (MB/s), size
-checkpoint() {
-    local mib=$1; shift
-    rm -f "$W/out" # the last run's "ready" must not count
-    "$B/util/cr_run" "$B/bench/memtouch" "$mib" > "$W/out" &
-    local pid=$!
-    until grep -q ready "$W/out" 2>/dev/null; do sleep 0.05; done
-    until grep -q "@slurm-cr/$pid\." /proc/net/unix; do sleep 0.05; done
-    rm -f "$W/ctx"
-    local t0 t1; t0=$(now); "$B/util/cr_checkpoint" "$@" -f "$W/ctx" "$pid"; t1=$(now)
-    kill -TERM "$pid"; wait "$pid" || true
-    stall=$(echo "$(sed -n 's/max_stall_us //p' "$W/out") / 1000000" | bc -l)
-    size=$(stat -c %s "$W/ctx")
-    bw=$(mbps "$size" "$(secs "$t0" "$t1")")
+# wait_for FILE PATTERN: bounded wait (5 minutes) for a line in FILE
+wait_for() {
+    i=0
+    until grep -q "$2" "$1" 2>/dev/null; do
+        i=$((i + 1)); [ $i -lt 6000 ] || { echo "bench: timed out waiting for '$2' in $1" >&2; exit 1; }
+        sleep 0.05
+    done
 }
-for mib in $SIZES; do
-    t0=$(now); dd if=/dev/zero of="$W/raw" bs=1M count="$mib" status=none; t1=$(now)
-    rm -f "$W/raw"
-    t2=$(now); dd if=/dev/zero of="$W/raw" bs=1M count="$mib" conv=fsync status=none; t3=$(now)
-    rm -f "$W/raw"
-    checkpoint "$mib" --no-cow
-    stall_stop=$stall bw_stop=$bw
-    checkpoint "$mib"
-    sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true
-    t6=$(now)
+# wait_runtime PID: until the runtime of PID answers
+wait_runtime() {
+    i=0
+    until grep -q "@slurm-cr/$1\." /proc/net/unix; do
+        i=$((i + 1)); [ $i -lt 6000 ] || { echo "bench: no runtime in process $1" >&2; exit 1; }
+        sleep 0.01
+    done
+}
+# start MIB KIND: memtouch under cr_run; its pid in $pid
+start() {
+    rm -f "$W/out"
+    "$B/util/cr_run" "$B/bench/memtouch" "$1" "$2" > "$W/out" &
+    pid=$!
+    wait_for "$W/out" ready
+    wait_runtime $pid
+}
+# ckpt [OPTIONS]: checkpoints $pid to $W/ctx; its time in $t, size in $size
+ckpt() {
+    rm -f "$W/ctx"
+    t0=$(now); "$B/util/cr_checkpoint" "$@" -f "$W/ctx" "$pid"; t1=$(now)
+    t=$(secs "$t0" "$t1")
+    size=$(stat -c %s "$W/ctx")
+}
+finish() { kill -TERM "$pid"; wait "$pid" || true; }
+# restart: cr_restart $W/ctx until the program runs; its time in $t, the program in $c
+restart() {
+    rm -f "$W/out2"
+    t0=$(now)
     "$B/util/cr_restart" "$W/ctx" > "$W/out2" &
     r=$!
+    i=0
     while :; do
         c=$(cat /proc/$r/task/$r/children 2>/dev/null | awk '{print $1}')
         [ -n "$c" ] && grep -q "@slurm-cr/$c\." /proc/net/unix && break
+        i=$((i + 1)); [ $i -lt 30000 ] || { echo "bench: the restart never ran" >&2; exit 1; }
         sleep 0.01
     done
-    t7=$(now)
-    kill -TERM "$c"; wait "$r" || true
-    rm -f "$W/ctx"
-    printf '%-8s %9.3f %9.3f %9s %9s %9s %9s %9s %9.3f\n' "${mib}MiB" "$stall" "$stall_stop" "$bw" \
-        "$bw_stop" "$(mbps $((mib << 20)) "$(secs "$t0" "$t1")")" \
-        "$(mbps $((mib << 20)) "$(secs "$t2" "$t3")")" "$((size >> 20))" "$(secs "$t6" "$t7")"
-done
-
-# the same for a tree: a shell and its child holding the memory
-printf '\n%-8s %9s %9s %9s %9s\n' tree down_cow down_stop cow_MB/s stop_MB/s
-checkpoint_tree() {
-    local mib=$1; shift
-    rm -f "$W/out"
-    "$B/util/cr_run" sh -c "'$B/bench/memtouch' $mib; true" > "$W/out" &
-    local pid=$! child=
-    until grep -q ready "$W/out" 2>/dev/null; do sleep 0.05; done
-    until child=$(cat /proc/$pid/task/$pid/children 2>/dev/null | awk '{print $1}'); [ -n "$child" ] &&
-          grep -q "@slurm-cr/$child\." /proc/net/unix; do sleep 0.05; done
-    rm -f "$W/ctx"
-    local t0 t1; t0=$(now); "$B/util/cr_checkpoint" "$@" -f "$W/ctx" "$pid"; t1=$(now)
-    kill -TERM "$child"; wait "$pid" || true
-    stall=$(echo "$(sed -n 's/max_stall_us //p' "$W/out") / 1000000" | bc -l)
-    size=$(stat -c %s "$W/ctx")
-    bw=$(mbps "$size" "$(secs "$t0" "$t1")")
-    rm -f "$W/ctx"
+    t1=$(now)
+    t=$(secs "$t0" "$t1")
 }
+end_restart() { kill -TERM "$c"; wait "$r" || true; }
+mib_of() { echo "scale=1; $1 / 1048576" | bc -l; }
+f3() { printf '%.3f' "$1"; }
+
+printf '%-6s %7s %7s %7s %7s %7s %8s %8s %7s %7s %15s %15s %15s %15s %15s\n' MiB stop ckpt dd ddsync \
+    image rst_warm rst_cold pass read "z_rnd(s,MiB)" "dbl(s,MiB)" "z_dbl(s,MiB)" "sp(s,MiB)" "z_sp(s,MiB)"
+echo "size_mib,stop_s,ckpt_s,dd_s,ddsync_s,image_mib,restart_warm_s,restart_cold_s,first_pass_s,read_image_s,z_random_s,z_random_mib,doubles_s,doubles_mib,z_doubles_s,z_doubles_mib,sparse_s,sparse_mib,z_sparse_s,z_sparse_mib" > "$W/bench.csv"
 for mib in $SIZES; do
-    checkpoint_tree "$mib" --no-cow
-    stall_stop=$stall bw_stop=$bw
-    checkpoint_tree "$mib"
-    printf '%-8s %9.3f %9.3f %9s %9s\n' "${mib}MiB" "$stall" "$stall_stop" "$bw" "$bw_stop"
+    # random data, the same process: a first checkpoint that only clears the page
+    # cache's way (removed), then compressed, then plain (kept for the restarts): the
+    # two compared both follow a removed image of the same size
+    start "$mib" random
+    ckpt
+    rm -f "$W/ctx"
+    ckpt --compress
+    zr=$t zrs=$size
+    rm -f "$W/ctx"
+    ckpt
+    ck=$t img=$size
+    finish
+    stall=$(echo "$(sed -n 's/max_stall_us //p' "$W/out") / 1000000" | bc -l)
+    # dd of the same bytes, same filesystem, same run
+    n=$(( (img + 1048575) / 1048576 ))
+    t0=$(now); dd if=/dev/zero of="$W/raw" bs=1M count="$n" status=none; t1=$(now)
+    rm -f "$W/raw"
+    t2=$(now); dd if=/dev/zero of="$W/raw" bs=1M count="$n" conv=fsync status=none; t3=$(now)
+    rm -f "$W/raw"
+    dd_t=$(secs "$t0" "$t1") dds_t=$(secs "$t2" "$t3")
+    # restart from the page cache, then the first pass over the memory
+    cat "$W/ctx" > /dev/null
+    t0=$(now); cat "$W/ctx" > /dev/null; t1=$(now)
+    rd=$(secs "$t0" "$t1")
+    restart
+    warm=$t
+    kill -USR1 "$c" # (it writes to its own stdout again, the file $W/out)
+    wait_for "$W/out" pass_us
+    pass=$(echo "$(sed -n 's/pass_us \([0-9]*\).*/\1/p' "$W/out") / 1000000" | bc -l)
+    end_restart
+    cold=-
+    if [ $root = 1 ]; then
+        sync; echo 3 > /proc/sys/vm/drop_caches
+        restart
+        cold=$(f3 "$t")
+        end_restart
+    fi
+    rm -f "$W/ctx"
+    # compressible data: plain and compressed, same process
+    # compressible data: plain then compressed, each after a removed image
+    start "$mib" doubles
+    ckpt
+    dt=$t ds=$size
+    rm -f "$W/ctx"
+    ckpt --compress
+    zt=$t zs=$size
+    finish
+    start "$mib" sparse
+    ckpt
+    st=$t ss=$size
+    rm -f "$W/ctx"
+    ckpt --compress
+    zst=$t zss=$size
+    finish
+    rm -f "$W/ctx"
+    printf '%-6s %7.3f %7.3f %7.3f %7.3f %7s %8.3f %8s %7.3f %7.3f %7.3f,%7s %7.3f,%7s %7.3f,%7s %7.3f,%7s %7.3f,%7s\n' \
+        "$mib" "$stall" "$ck" "$dd_t" "$dds_t" "$(mib_of "$img")" "$warm" "$cold" "$pass" "$rd" \
+        "$zr" "$(mib_of "$zrs")" "$dt" "$(mib_of "$ds")" "$zt" "$(mib_of "$zs")" \
+        "$st" "$(mib_of "$ss")" "$zst" "$(mib_of "$zss")"
+    echo "$mib,$(f3 "$stall"),$(f3 "$ck"),$(f3 "$dd_t"),$(f3 "$dds_t"),$(mib_of "$img"),$(f3 "$warm"),$cold,$(f3 "$pass"),$(f3 "$rd"),$(f3 "$zr"),$(mib_of "$zrs"),$(f3 "$dt"),$(mib_of "$ds"),$(f3 "$zt"),$(mib_of "$zs"),$(f3 "$st"),$(mib_of "$ss"),$(f3 "$zst"),$(mib_of "$zss")" >> "$W/bench.csv"
+done
+echo
+echo "ratios in the same run: ckpt/ddsync, z_rnd/ckpt (random data, compressed vs not), z_dbl/dbl and"
+echo "z_sp/sp (time, size), first pass after restart / read of the image"
+awk -F, 'NR > 1 { printf "%-6s ckpt/ddsync %.2f  z_rnd/ckpt %.2f  z_dbl/dbl %.2f, %.2f  z_sp/sp %.2f, %.2f  pass/read %.2f\n",
+    $1, $3 / $5, $11 / $3, $15 / $13, $16 / $14, $19 / $17, $20 / $18, ($10 > 0 ? $9 / $10 : 0) }' "$W/bench.csv"
+
+# the runtime's cost when nothing is checkpointed: the best of 3 runs each
+best() { sort -n | head -1; }
+loop_plain=$(for i in 1 2 3; do "$B/bench/memtouch" loop 2000000 | awk '{print $2}'; done | best)
+loop_cr=$(for i in 1 2 3; do "$B/util/cr_run" "$B/bench/memtouch" loop 2000000 | awk '{print $2}'; done | best)
+echo
+printf 'overhead without checkpoint: syscall loop %.3f s plain, %.3f s under cr_run (%.3fx)\n' \
+    "$(echo "$loop_plain / 1000000" | bc -l)" "$(echo "$loop_cr / 1000000" | bc -l)" "$(echo "$loop_cr / $loop_plain" | bc -l)"
+if command -v python3 > /dev/null; then
+    pyloop='import time
+t = time.perf_counter(); s = 0
+for i in range(2000000): s += i
+print(time.perf_counter() - t)'
+    py_plain=$(for i in 1 2 3; do python3 -c "$pyloop"; done | best)
+    py_cr=$(for i in 1 2 3; do "$B/util/cr_run" python3 -c "$pyloop"; done | best)
+    printf 'overhead without checkpoint: Python loop %.3f s plain, %.3f s under cr_run (%.3fx)\n' \
+        "$py_plain" "$py_cr" "$(echo "$py_cr / $py_plain" | bc -l)"
+fi
+t0=$(now); for i in 1 2 3 4 5 6 7 8 9 10; do /bin/true; done; t1=$(now)
+t2=$(now); for i in 1 2 3 4 5 6 7 8 9 10; do "$B/util/cr_run" /bin/true; done; t3=$(now)
+printf 'start-up: %.1f ms a program plain, %.1f ms under cr_run\n' \
+    "$(echo "($t1 - $t0) * 100" | bc -l)" "$(echo "($t3 - $t2) * 100" | bc -l)"
+
+cp "$W/bench.csv" "$OUT/bench.csv"
+echo "figures written to $OUT/bench.csv"
+if command -v gnuplot > /dev/null; then
+    gnuplot <<EOF
+set terminal png size 1200,640
+set output '$OUT/bench.png'
+set datafile separator ','
+set key outside right top
+set logscale xy
+set xlabel 'memory (MiB)'
+set ylabel 'seconds'
+set title 'slurm-cr: time against size (one run; the machine may be shared)'
+plot '$OUT/bench.csv' using 1:3 with linespoints title 'checkpoint', \
+     '' using 1:5 with linespoints title 'dd + fsync, same bytes', \
+     '' using 1:4 with linespoints title 'dd, same bytes', \
+     '' using 1:2 with linespoints title 'longest stop', \
+     '' using 1:7 with linespoints title 'restart (warm)', \
+     '' using 1:9 with linespoints title 'first pass after restart', \
+     '' using 1:11 with linespoints title 'checkpoint --compress, random', \
+     '' using 1:15 with linespoints title 'checkpoint --compress, doubles', \
+     '' using 1:13 with linespoints title 'checkpoint, doubles', \
+     '' using 1:19 with linespoints title 'checkpoint --compress, sparse', \
+     '' using 1:17 with linespoints title 'checkpoint, sparse'
+EOF
+    echo "plot written to $OUT/bench.png"
+else
+    echo "gnuplot is not installed (scripts/install-deps installs gnuplot-nox): no plot"
+fi
+
+# BENCH_TREE=1: the stops of a process tree (a shell whose child holds the memory)
+[ "${BENCH_TREE:-0}" = 1 ] || exit 0
+printf '\n%-8s %9s %9s\n' tree down_cow down_stop
+for mib in $SIZES; do
+    for opt in --no-cow --run; do
+        rm -f "$W/out"
+        "$B/util/cr_run" sh -c "'$B/bench/memtouch' $mib random; true" > "$W/out" &
+        p=$!
+        wait_for "$W/out" ready
+        i=0
+        until child=$(cat /proc/$p/task/$p/children 2>/dev/null | awk '{print $1}'); [ -n "$child" ] &&
+              grep -q "@slurm-cr/$child\." /proc/net/unix; do
+            i=$((i + 1)); [ $i -lt 6000 ] || exit 1; sleep 0.05
+        done
+        "$B/util/cr_checkpoint" $opt -f "$W/ctx" "$p"
+        kill -TERM "$child"; wait "$p" || true
+        s=$(echo "$(sed -n 's/max_stall_us //p' "$W/out") / 1000000" | bc -l)
+        if [ $opt = --run ]; then s_cow=$s; else s_stop=$s; fi
+        rm -f "$W/ctx"
+    done
+    printf '%-8s %9.3f %9.3f\n' "${mib}MiB" "$s_cow" "$s_stop"
 done

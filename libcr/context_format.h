@@ -5,7 +5,8 @@
  *   metadata records            PROC, THREAD..., FD..., VMA..., BLOCKS (per process)
  *   zero padding                up to data_offset (page-aligned)
  *   memory blocks               page-aligned, each at most CTX_BLOCK_MAX_PAGES pages
- *   trailer records             BLOCK_CRCS (one crc32c per block), END
+ *                               (compressed images: see CTX_HDR_COMPRESSED)
+ *   trailer records             BLOCK_CRCS (one crc32c per block, of its memory), END
  *
  * Every record is a struct ctx_rec followed by `length` bytes of payload; its crc
  * covers type, length, seq and the payload.  Variable-length strings sit at the end
@@ -71,6 +72,8 @@ enum ctx_rec_type {
     CTX_REC_AIO = 15,          /* struct ctx_aio: after the process's VMA records */
     CTX_REC_SOCK_ATTACH = 20,  /* struct ctx_sock_attach: right after the socket's fd record
                                   (and its lock and owner records) */
+    CTX_REC_BLOCK_ZSTD = 19,   /* struct ctx_block_zstd per block: right after BLOCKS, in an
+                                  image with CTX_HDR_COMPRESSED (and only there) */
 };
 
 struct ctx_rec {
@@ -483,6 +486,26 @@ struct ctx_aio {
     uint32_t nr, head, tail, pad;
 };
 #define CTX_AIO_LEN_MAX (64ULL << 20)
+/* A compressed image (header flag CTX_HDR_COMPRESSED, cr_checkpoint --compress): each
+ * block is stored either raw, as in any image, or as one zstd frame when that saves at
+ * least an eighth of it (a block that does not shrink costs nothing to read back).
+ * The BLOCKS record is followed by a CTX_REC_BLOCK_ZSTD record, one struct
+ * ctx_block_zstd per block in block order.  The data area is laid out in block order
+ * with no choice left to the writer (the reader checks it exactly):
+ *   - a raw block starts at the next page boundary (it can be mapped straight from the
+ *     file), and takes npages pages;
+ *   - a compressed block starts right where the previous block ended (no padding), and
+ *     takes stored_len bytes;
+ *   - data_length runs to the page boundary after the last block.
+ * Gaps before raw blocks hold zeros.  BLOCK_CRCS keeps the crc32c of each block's
+ * memory (what decompression must give back); stored_crc covers the bytes in the file. */
+#define CTX_HDR_COMPRESSED 0x10
+
+struct ctx_block_zstd {
+    uint32_t stored_len;       /* 0: stored raw; else the zstd frame's length, less than
+                                  npages pages, decompressing to exactly npages pages */
+    uint32_t stored_crc;       /* crc32c of the frame's bytes; 0 when raw */
+};
 
 /* A tree file: its header has CTX_HDR_TREE, scope and nproc; its records are one
  * CTX_REC_TREE_PROC per process, parents before children; each live process's image

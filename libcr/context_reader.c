@@ -65,7 +65,8 @@ static const char *rec_name(uint32_t type)
     static const char *const names[] = { "?", "process", "thread", "fd", "memory map",
                                          "block table", "block checksums", "end", "tree process",
                                          "lock", "epoll target", "deleted directory",
-                                         "fd owner" };
+                                         "fd owner", "?", "?", "?", "?", "?", "?",
+                                         "compressed block table" };
     return type < sizeof names / sizeof *names ? names[type] : "unknown";
 }
 
@@ -133,7 +134,8 @@ static int check_header(const struct ctx_header *h, uint64_t size, char *err, si
     if (!memchr(h->kernel_release, 0, sizeof h->kernel_release) ||
         !memchr(h->glibc_version, 0, sizeof h->glibc_version))
         return refuse(err, len, EBADMSG, "malformed header strings");
-    if (h->flags & ~CTX_HDR_TREE || h->scope < CTX_SCOPE_PROC || h->scope > CTX_SCOPE_TREE ||
+    if (h->flags & ~(uint32_t)(CTX_HDR_TREE | CTX_HDR_COMPRESSED) ||
+        (h->flags & CTX_HDR_TREE && h->flags & CTX_HDR_COMPRESSED) || h->scope < CTX_SCOPE_PROC || h->scope > CTX_SCOPE_TREE ||
         (h->flags & CTX_HDR_TREE ? h->nproc < 1 || h->nproc > 65536 || h->nblocks ||
                                    h->nrecords != h->nproc ||
                                    h->records_length != (uint64_t)h->nproc *
@@ -153,7 +155,7 @@ static int check_header(const struct ctx_header *h, uint64_t size, char *err, si
                       "file size %llu", (unsigned long long)h->data_offset,
                       (unsigned long long)h->data_length, (unsigned long long)h->trailer_offset,
                       (unsigned long long)size);
-    if (h->nblocks > h->data_length / PAGE)
+    if (!(h->flags & CTX_HDR_COMPRESSED) && h->nblocks > h->data_length / PAGE)
         return refuse(err, len, EBADMSG, "header: %u blocks in %llu bytes", h->nblocks,
                       (unsigned long long)h->data_length);
     return 0;
@@ -180,6 +182,7 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
     uint32_t seq = 0, nthreads = 0, nfds = 0, nvmas = 0;
     const struct ctx_proc *p = NULL;
     int have_blocks = 0;
+    uint32_t last = 0; /* the previous record's type */
     while (off < end) {
         if (end - off < sizeof(struct ctx_rec))
             return refuse(err, len, EIO, "truncated at record %u", seq);
@@ -351,14 +354,25 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
             img->blocks = pl;
             have_blocks = 1;
             break;
+        case CTX_REC_BLOCK_ZSTD: /* right after the block table, in a compressed image only */
+            if (!(h->flags & CTX_HDR_COMPRESSED) || !have_blocks || img->zblocks ||
+                last != CTX_REC_BLOCKS ||
+                r->length != ((h->nblocks * sizeof(struct ctx_block_zstd) + 7) & ~7UL))
+                return refuse(err, len, EBADMSG, "record %u: malformed compressed block table", seq);
+            img->zblocks = pl;
+            break;
         default:
             return refuse(err, len, EBADMSG, "record %u has unknown type %u", seq, r->type);
         }
+        last = r->type;
         off += sizeof *r + r->length;
         seq++;
     }
     if (!p || !have_blocks || seq != h->nrecords)
         return refuse(err, len, EIO, "truncated at record %u: the metadata is incomplete", seq);
+    if ((h->flags & CTX_HDR_COMPRESSED) && !img->zblocks)
+        return refuse(err, len, EBADMSG, "the header says the image is compressed, but it has no "
+                      "compressed block table");
     return 0;
 }
 
@@ -395,6 +409,28 @@ static int check_consistency(struct ctx_image *img, char *err, size_t len)
     int files = 0;
     for (uint32_t i = 0; i < h->nblocks; i++) {
         const struct ctx_block *b = &img->blocks[i];
+        /* where the block must start: raw at a page, compressed right after the last */
+        const struct ctx_block_zstd *z = img->zblocks ? &img->zblocks[i] : NULL;
+        uint64_t size = (uint64_t)b->npages * PAGE;
+        if (z && z->stored_len) {
+            if (z->stored_len < 8 || z->stored_len >= size)
+                return refuse(err, len, EBADMSG, "block %u: compressed to %u bytes, which is not "
+                              "between 8 and less than its %llu bytes", i, z->stored_len,
+                              (unsigned long long)size);
+            size = z->stored_len;
+        } else {
+            if (z && z->stored_crc)
+                return refuse(err, len, EBADMSG, "block %u is stored raw but has a checksum of "
+                              "compressed bytes", i);
+            off = (off + PAGE - 1) & ~(PAGE - 1);
+        }
+        if (b->npages == 0 || b->npages > CTX_BLOCK_MAX_PAGES || b->file_offset != off ||
+            off > h->trailer_offset || h->trailer_offset - off < size)
+            return refuse(err, len, EBADMSG, "block %u is not where the layout puts it (at %llu, "
+                          "%llu bytes; the data ends at %llu)", i, (unsigned long long)off,
+                          (unsigned long long)size, (unsigned long long)h->trailer_offset);
+        img->raw_bytes += (uint64_t)b->npages * PAGE;
+        img->stored_bytes += size;
         if (b->vma & CTX_BLOCK_FILE) { /* a deleted file's contents, after all memory */
             uint32_t r = b->vma & ~CTX_BLOCK_FILE;
             const struct ctx_fd *f = r < img->proc->nfds ? img->fds[r] : NULL;
@@ -404,7 +440,7 @@ static int check_consistency(struct ctx_image *img, char *err, size_t len)
                 b->file_offset != off)
                 return refuse(err, len, EBADMSG, "block %u of a deleted file's contents is malformed", i);
             files = 1;
-            off += (uint64_t)b->npages * PAGE;
+            off += size;
             continue;
         }
         if (files)
@@ -419,8 +455,10 @@ static int check_consistency(struct ctx_image *img, char *err, size_t len)
             (i && b->addr < img->blocks[i - 1].addr + (uint64_t)img->blocks[i - 1].npages * PAGE))
             return refuse(err, len, EBADMSG, "memory block %u at 0x%llx lies outside its map", i,
                           (unsigned long long)b->addr);
-        off += (uint64_t)b->npages * PAGE;
+        off += size;
     }
+    if (img->zblocks)
+        off = (off + PAGE - 1) & ~(PAGE - 1);
     if (off != h->trailer_offset)
         return refuse(err, len, EBADMSG, "memory blocks cover %llu bytes, the header says %llu",
                       (unsigned long long)(off - h->data_offset), (unsigned long long)h->data_length);
@@ -683,6 +721,8 @@ void ctx_tree_close(struct ctx_tree *t)
 
 int ctx_verify_data(struct ctx_image *img, char *err, size_t len)
 {
+    if (img->zblocks)
+        return ctx_unpack_verify(img, err, len);
     size_t cap = CTX_BLOCK_MAX_PAGES * PAGE;
     char *buf = malloc(cap);
     if (!buf)
@@ -716,6 +756,9 @@ void ctx_close(struct ctx_image *img)
     free(img->attached);
     free(img->vmas);
     free(img->crcs);
+    if (img->unpack_off)
+        close(img->unpack_fd);
+    free(img->unpack_off);
     memset(img, 0, sizeof *img);
     img->fd = -1;
 }

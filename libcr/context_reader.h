@@ -34,7 +34,39 @@ struct ctx_image {
     uint32_t naios;
     const struct ctx_block *blocks;
     uint32_t *crcs;                    /* one per block */
+    /* a compressed image (CTX_HDR_COMPRESSED): how each block is stored, the sums */
+    const struct ctx_block_zstd *zblocks;
+    uint64_t raw_bytes, stored_bytes;  /* the blocks' memory, and what they take in the file */
+    /* ctx_unpack: the compressed blocks' memory in memfd unpack_fd, block i at
+     * unpack_off[i] (NULL until then) */
+    int unpack_fd;
+    uint64_t *unpack_off;
 };
+
+/* Where block i's memory can be read whole (npages pages): the image itself, or where
+ * ctx_unpack put it once decompressed. */
+static inline void ctx_block_source(const struct ctx_image *img, uint32_t i, int *fd, uint64_t *off)
+{
+    if (img->zblocks && img->zblocks[i].stored_len && img->unpack_off) {
+        *fd = img->unpack_fd;
+        *off = img->unpack_off[i];
+    } else {
+        *fd = img->fd;
+        *off = img->base + img->blocks[i].file_offset;
+    }
+}
+
+/* context_block.c: block i read whole into buf (npages pages), from wherever it is
+ * (decompressed here if need be), its checksums checked; 0, or -errno and err. */
+int ctx_read_block(const struct ctx_image *img, uint32_t i, void *buf, char *err, size_t errlen);
+
+/* context_unpack.c: decompresses every compressed block of img on several threads,
+ * checking the stored bytes' checksum, the frame and the memory's checksum, into a
+ * memfd that ctx_block_source then names (nothing to do for an image without
+ * compression).  0, or -errno with a message in err. */
+int ctx_unpack(struct ctx_image *img, char *err, size_t errlen);
+/* The same checks without keeping the memory (ctx_verify_data, compressed blocks). */
+int ctx_unpack_verify(struct ctx_image *img, char *err, size_t errlen);
 
 /* Opens and validates the file's structure (header, records, trailer), not the memory
  * data.  On failure returns -errno with a message in err; img needs no ctx_close. */
@@ -58,6 +90,9 @@ void ctx_tree_close(struct ctx_tree *t);
 /* context_describe.c: one line on out for every fd that leads outside the checkpoint
  * (a disconnected pipe or terminal, a reset connection): how it comes back. */
 void ctx_say_outside(const struct ctx_tree *t, FILE *out, const char *prog);
+/* context_describe.c: how much a compressed image's blocks take against their memory,
+ * in words; 0 (buf untouched) for an image without compression. */
+int ctx_describe_compression(const struct ctx_image *img, char *buf, size_t len);
 
 /* Reads every memory block and checks its checksum. */
 int ctx_verify_data(struct ctx_image *img, char *err, size_t errlen);

@@ -56,8 +56,25 @@ int cr_ctl_request_check(const struct cr_ctl_request *r, size_t n)
         return -EPROTO;
     unsigned known = CR_CTL_CONTINUE | CR_CTL_SOCKETS_REFUSE | CR_CTL_SAVE_EXE | CR_CTL_SAVE_PRIVATE |
                      CR_CTL_SAVE_SHARED | CR_CTL_SOCKETS_DELAY | CR_CTL_TREE | CR_CTL_PIPES_REFUSE |
-                     CR_CTL_NOSYNC | CR_CTL_STOPPED;
-    return (r->flags & ~known) ? -EPROTO : 0;
+                     CR_CTL_NOSYNC | CR_CTL_STOPPED | CR_CTL_COMPRESS_MASK;
+    return (r->flags & ~known) || CR_CTL_COMPRESS_LEVEL(r->flags) > CR_CTL_COMPRESS_MAX ? -EPROTO : 0;
+}
+
+int cr_compress_flags(const char *s, unsigned *flags)
+{
+    *flags = 0;
+    if (!s || !strcmp(s, "yes") || !strcmp(s, "on")) {
+        *flags = CR_CTL_COMPRESS(CR_COMPRESS_DEFAULT);
+        return 0;
+    }
+    if (!*s || !strcmp(s, "no") || !strcmp(s, "off"))
+        return 0;
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (*end || v < 0 || v > CR_CTL_COMPRESS_MAX)
+        return -EINVAL;
+    *flags = CR_CTL_COMPRESS(v);
+    return 0;
 }
 
 static int cmp_ino(const void *a, const void *b)

@@ -38,6 +38,13 @@ enum cr_ctl_op { CR_CTL_CHECKPOINT = 1 };
 #define CR_CTL_PIPES_REFUSE 0x80 /* fail on a pipe or terminal to the outside (not stdio)
                                     instead of restoring it disconnected */
 #define CR_CTL_NOSYNC 0x100  /* do not fsync the file (cr_checkpoint --nosync) */
+/* zstd level 1..22 of a compressed checkpoint (0: not compressed), in bits 24-28 (far
+ * from the other flags, which grow from the bottom). */
+#define CR_CTL_COMPRESS_SHIFT 24
+#define CR_CTL_COMPRESS_MASK (0x1fu << CR_CTL_COMPRESS_SHIFT)
+#define CR_CTL_COMPRESS_MAX 22
+#define CR_CTL_COMPRESS(level) (((unsigned)(level) << CR_CTL_COMPRESS_SHIFT) & CR_CTL_COMPRESS_MASK)
+#define CR_CTL_COMPRESS_LEVEL(flags) (((flags) & CR_CTL_COMPRESS_MASK) >> CR_CTL_COMPRESS_SHIFT)
 /* The requester's own choices (BLCR's ptrace options), never sent to a runtime:
  * crq_start() acts on them and takes them out of the request. */
 #define CR_REQ_PTRACED_ALLOW 0x10000 /* checkpoint a traced process all the same */
@@ -123,6 +130,12 @@ int cr_ctl_prepare_check(const struct cr_ctl_prepare *p);
 
 /* Whether a request read from the socket (n bytes) is one this runtime serves. */
 int cr_ctl_request_check(const struct cr_ctl_request *r, size_t n);
+
+/* A compression setting (--compress=, CR_COMPRESS, compress= in plugstack.conf): a
+ * zstd level 1..22, NULL/"yes"/"on" (CR_COMPRESS_DEFAULT), or "0"/"no"/"off"/""; its request
+ * flags in *flags.  -EINVAL for anything else. */
+#define CR_COMPRESS_DEFAULT 1      /* the fastest: a checkpoint is on the clock */
+int cr_compress_flags(const char *s, unsigned *flags);
 
 /* The runtime's side: fills `addr` with a new random name for `pid`; returns the
  * address length, or 0 if no random bytes could be had. */

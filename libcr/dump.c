@@ -641,29 +641,78 @@ static int collect_vmas(struct dump *d)
  * directly (e.g. PROT_NONE pages that hold data: /proc/self/mem reads them anyway) or
  * when it changes under us (our own stack, the runtime's state, the stacks where stopped
  * threads wait). */
-static int write_block(struct dump *d, int fd, const struct ctx_block *b, int readable, uint32_t *crc)
+static int block_copied(const struct dump *d, const struct ctx_block *b, int readable)
 {
     size_t len = (size_t)b->npages * PAGE;
-    const void *src = (const void *)(uintptr_t)b->addr;
     int ours = 0;
     for (int i = 0; i < 2; i++)
         if (b->addr < d->volatile_end[i] && b->addr + len > d->volatile_start[i])
             ours = 1;
     if (b->vma < 65536 && (d->parked_stack_vmas[b->vma / 8] >> (b->vma % 8) & 1))
         ours = 1;
-    if (!readable || ours) {
-        char *bounce = d->scratch + BOUNCE_OFF;
-        if (pread(d->mem_fd, bounce, len, (off_t)b->addr) != (ssize_t)len)
-            return fail(d, errno ? errno : EIO, "reading memory at 0x%llx",
-                        (unsigned long long)b->addr);
-        src = bounce;
+    return !readable || ours;
+}
+
+/* The bytes of memory block b: in place, or copied into bounce (0 or -errno; no
+ * message, no errno: the compressing writer's threads call it too). */
+int cr_dump_block_bytes(struct dump *d, const struct ctx_block *b, int copied, char *bounce,
+                        const void **src)
+{
+    size_t len = (size_t)b->npages * PAGE;
+    *src = (const void *)(uintptr_t)b->addr;
+    if (!copied)
+        return 0;
+    for (size_t done = 0; done < len;) {
+        long n = cr_raw_syscall6(SYS_pread64, d->mem_fd, (long)(bounce + done), (long)(len - done),
+                                 (long)(b->addr + done), 0, 0);
+        if (n == -EINTR)
+            continue;
+        if (n <= 0)
+            return n < 0 ? (int)n : -EIO;
+        done += (size_t)n;
     }
+    *src = bounce;
+    return 0;
+}
+
+static int write_block(struct dump *d, int fd, const struct ctx_block *b, int readable, uint32_t *crc)
+{
+    size_t len = (size_t)b->npages * PAGE;
+    const void *src;
+    int rc = cr_dump_block_bytes(d, b, block_copied(d, b, readable), d->scratch + BOUNCE_OFF, &src);
+    if (rc < 0)
+        return fail(d, -rc, "reading memory at 0x%llx", (unsigned long long)b->addr);
     *crc = crc32c(0, src, len);
-    int rc = write_all(fd, src, len);
+    rc = write_all(fd, src, len);
     if (rc < 0)
         return fail(d, -rc, "writing the memory block at 0x%llx to the context file",
                     (unsigned long long)b->addr);
     return 0;
+}
+
+/* Which memory blocks are copied before they are read (block_copied), one byte each:
+ * the blocks are in VMA order, each VMA's protection found as we go. */
+void cr_dump_copied_blocks(struct dump *d, unsigned char *copied)
+{
+    const struct ctx_vma *v = NULL;
+    uint32_t vi = (uint32_t)-1;
+    char *recs = d->scratch + RECS_OFF;
+    size_t roff = 0;
+    for (uint32_t i = 0; i < d->nblocks; i++) {
+        copied[i] = 0;
+        if (d->blocks[i].vma & CTX_BLOCK_FILE)
+            continue;
+        while (vi != d->blocks[i].vma) {
+            struct ctx_rec *r = (struct ctx_rec *)(recs + roff);
+            roff += sizeof *r + r->length;
+            if (r->type == CTX_REC_VMA) {
+                v = (const struct ctx_vma *)(r + 1);
+                vi++;
+            }
+        }
+        copied[i] = (unsigned char)block_copied(
+            d, &d->blocks[i], v && (v->prot & PROT_READ) && !(v->flags & CTX_VMA_SAVED));
+    }
 }
 
 /* A block of a deleted file's contents, zero-padded to whole pages. */
@@ -685,8 +734,29 @@ static int write_file_block(struct dump *d, int fd, const struct ctx_block *b, u
     return rc < 0 ? fail(d, -rc, "writing a deleted file's contents to the context file") : 0;
 }
 
+/* The header with the layout of d's records and blocks (its crc once complete). */
+void cr_dump_header(struct dump *d, struct ctx_header *h)
+{
+    ctx_header_init(h);
+    h->scope = CTX_SCOPE_PROC;
+    h->nproc = 1;
+    h->uid = getuid();
+    h->nrecords = d->nrecs;
+    h->nblocks = d->nblocks;
+    h->records_offset = sizeof *h;
+    h->records_length = d->recs_len;
+    h->data_offset = (sizeof *h + d->recs_len + PAGE - 1) & ~(PAGE - 1);
+}
+
+void cr_dump_seal(struct dump *d)
+{
+    recs_seal(d);
+}
+
 static int write_file(struct dump *d, int fd, uint64_t *bytes)
 {
+    if (d->zlevel)
+        return cr_dump_write_compressed(d, fd, bytes);
     /* BLOCKS record, then the layout */
     struct ctx_block *tbl = rec_add(d, CTX_REC_BLOCKS, d->nblocks * sizeof(struct ctx_block));
     if (!tbl)
@@ -796,6 +866,7 @@ int cr_dump_begin(struct dump **out, char *msg, size_t msglen, unsigned flags,
     d->pipes_refuse = (flags & CR_CTL_PIPES_REFUSE) != 0;
     d->sync = !(flags & CR_CTL_NOSYNC);
     d->save = flags & (CR_CTL_SAVE_EXE | CR_CTL_SAVE_PRIVATE | CR_CTL_SAVE_SHARED);
+    d->zlevel = (int)CR_CTL_COMPRESS_LEVEL(flags);
     d->tree = tree;
     *out = d;
     int rc = collect_proc(d);

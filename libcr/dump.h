@@ -79,6 +79,7 @@ struct dump {
     struct vm_region *regions; /* in the scratch, in address order */
     uint32_t nregions;
     int aio_rings;             /* AIO contexts saved (aio.c): the frozen process writes */
+    int zlevel;                /* zstd level (CR_CTL_COMPRESS_LEVEL), 0: not compressed */
 };
 
 
@@ -107,5 +108,32 @@ int deleted_file_read(struct dump *d, int i, void *buf, size_t len, uint64_t off
  * into cwd and its mode; then its record, after the process record. */
 int deleted_cwd(struct dump *d, char *cwd, size_t cap, uint32_t *mode);
 int deleted_cwd_record(struct dump *d, uint32_t mode);
+
+/* dump.c, for the compressing writer: which blocks are read through a copy (one byte
+ * each), a block's bytes (in place or copied into bounce; -errno, and thread-safe), the
+ * header of d's layout, the records' checksums. */
+void cr_dump_copied_blocks(struct dump *d, unsigned char *copied);
+int cr_dump_block_bytes(struct dump *d, const struct ctx_block *b, int copied, char *bounce,
+                        const void **src);
+void cr_dump_header(struct dump *d, struct ctx_header *h);
+void cr_dump_seal(struct dump *d);
+/* dump_compress.c: writes the file with its blocks compressed (d->zlevel) on several
+ * threads; the file's length in *bytes. */
+int cr_dump_write_compressed(struct dump *d, int fd, uint64_t *bytes);
+
+/* A system call without errno (which threads sharing one TLS must not touch): the
+ * result, or -errno. */
+static inline long cr_raw_syscall6(long n, long a, long b, long c, long d, long e, long f)
+{
+    long ret;
+    register long r10 __asm__("r10") = d;
+    register long r8 __asm__("r8") = e;
+    register long r9 __asm__("r9") = f;
+    __asm__ volatile("syscall"
+                     : "=a"(ret)
+                     : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+                     : "rcx", "r11", "memory");
+    return ret;
+}
 
 #endif

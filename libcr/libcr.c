@@ -132,6 +132,11 @@ static unsigned request_flags(const cr_checkpoint_args_t *args)
         f |= CR_CTL_SAVE_PRIVATE;
     if (args->cr_flags & CR_CHKPT_DUMP_SHARED)
         f |= CR_CTL_SAVE_SHARED;
+    /* CR_COMPRESS, as for cr_checkpoint (a value it would refuse compresses nothing) */
+    unsigned z;
+    const char *level = getenv("CR_COMPRESS");
+    if (level && cr_compress_flags(level, &z) == 0)
+        f |= z;
     return f;
 }
 

@@ -398,13 +398,10 @@ static void make_sysv_segments(struct child *c, char *keep)
             const struct ctx_block *bl = &img->blocks[b];
             if (bl->vma != i)
                 continue;
-            size_t len = (size_t)bl->npages * PAGE;
-            char *to = seg + (bl->addr - v->start);
-            if (pread(img->fd, to, len, (off_t)(img->base + bl->file_offset)) != (ssize_t)len)
-                child_fail(c, EIO, "cannot read the memory block at 0x%llx", (unsigned long long)bl->addr);
-            if (crc32c(0, to, len) != img->crcs[b])
-                child_fail(c, EBADMSG, "checksum mismatch in memory block at 0x%llx",
-                           (unsigned long long)bl->addr);
+            char *to = seg + (bl->addr - v->start), why[400];
+            int rc = ctx_read_block(img, b, to, why, sizeof why);
+            if (rc < 0)
+                child_fail(c, -rc, "System V segment of 0x%llx: %s", (unsigned long long)v->start, why);
         }
         if (kept)
             shmdt(seg);
@@ -653,7 +650,10 @@ static __attribute__((noreturn)) void build_and_jump(struct child *c)
              (c->map_fds[b->vma] >= 0 || c->shm_ids[b->vma] >= 0)))
             continue; /* deleted files' contents: put back with the fds, a memfd's too; a
                          System V segment's by make_sysv_segments */
-        blocks[nmem++] = (struct rp_block){ b->addr, img->base + b->file_offset, b->npages, img->crcs[i] };
+        int fd;
+        uint64_t off;
+        ctx_block_source(img, i, &fd, &off);
+        blocks[nmem++] = (struct rp_block){ b->addr, off, b->npages, img->crcs[i], fd, 0 };
         vmas[b->vma].has_data = 1;
     }
     plan->nblocks = nmem;
@@ -769,7 +769,7 @@ void cr_restart_child(struct child *c)
     c->high = maxfd + 1;
     uint32_t npool = c->pool ? 2 * c->pool->npipes + c->pool->norigins + c->pool->nsocks +
                                c->pool->nmems + c->pool->nptys : 0;
-    c->helpers = calloc(img->proc->nvmas + 8 + npool, sizeof *c->helpers);
+    c->helpers = calloc(img->proc->nvmas + 9 + npool, sizeof *c->helpers);
     c->map_fds = calloc(img->proc->nvmas + 1, sizeof *c->map_fds);
     c->shm_ids = calloc(img->proc->nvmas + 1, sizeof *c->shm_ids);
     if (!c->helpers || !c->map_fds || !c->shm_ids)
@@ -778,6 +778,14 @@ void cr_restart_child(struct child *c)
     img->fd = move_high(c, img->fd);
     add_helper(c, c->status_fd);
     add_helper(c, img->fd);
+    if (img->zblocks) { /* compressed blocks: decompressed once, read like the others */
+        char e[600];
+        int rc = ctx_unpack(img, e, sizeof e);
+        if (rc < 0)
+            child_fail(c, -rc, "%s", e);
+        img->unpack_fd = move_high(c, img->unpack_fd);
+        add_helper(c, img->unpack_fd);
+    }
     for (int i = 0; i < 3; i++) {
         c->stdio[i] = fcntl(i, F_DUPFD_CLOEXEC, c->high);
         if (c->stdio[i] >= 0)

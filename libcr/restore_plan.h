@@ -23,8 +23,11 @@ struct rp_vma {
 };
 
 struct rp_block {
-    uint64_t addr, file_offset;
+    uint64_t addr, file_offset;    /* file_offset: in fd */
     uint32_t npages, crc;
+    int32_t fd;                    /* the image, or the memfd of decompressed blocks (whose
+                                      pages the restorer frees once copied) */
+    uint32_t pad;
 };
 
 struct rp_thread {

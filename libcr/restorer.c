@@ -246,11 +246,14 @@ static void restore_memory(const struct restore_plan *p)
     for (uint32_t i = 0; i < p->nblocks; i++) {
         const struct rp_block *b = &blocks[i];
         size_t len = (size_t)b->npages * PAGE;
-        int r = pread_all(p->ctx_fd, (void *)(uintptr_t)b->addr, len, b->file_offset);
+        int r = pread_all(b->fd, (void *)(uintptr_t)b->addr, len, b->file_offset);
         if (r < 0)
             die(p, r, "cannot read the memory block", b->addr);
         if (crc32c(0, (void *)(uintptr_t)b->addr, len) != b->crc)
             die(p, 74 /* EBADMSG */, "checksum mismatch in memory block", b->addr);
+        if (b->fd != p->ctx_fd) /* decompressed memory: held twice no longer than needed */
+            sys6(__NR_fallocate, b->fd, 3 /* FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE */,
+                 (long)b->file_offset, (long)len, 0, 0);
     }
     for (uint32_t i = 0; i < p->nvmas; i++) {
         const struct rp_vma *v = &vmas[i];

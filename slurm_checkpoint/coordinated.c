@@ -133,7 +133,11 @@ int cr_coordinated(struct coord_task *t, int n, int stop, unsigned maxwait_s, co
         return ENOMEM;
     }
     /* 1: every local task frozen; none runs on until the requester says so */
-    unsigned flags = stop ? 0 : CR_CTL_CONTINUE;
+    unsigned flags = stop ? 0 : CR_CTL_CONTINUE, zflags = 0;
+    /* compress= in plugstack.conf (or the job's CR_COMPRESS); a bad value was refused
+     * when the step started, and compresses nothing here */
+    if (cr_compress_flags(getenv("CR_COMPRESS"), &zflags) == 0 && getenv("CR_COMPRESS"))
+        flags |= zflags;
     for (int i = 0; i < n; i++) {
         fds[i] = open(t[i].dest, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
         int rc = fds[i] < 0 ? -errno : crtree_find(&tr[i], t[i].pid, CTX_SCOPE_TREE, fds[i],

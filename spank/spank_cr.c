@@ -19,7 +19,7 @@
  *
  * plugstack.conf:  required /path/spank_cr.so [runtime=PATH] [checkpoint_dir=DIR]
  *                  [generations=N] [cr_restart=PATH] [cr_checkpoint=PATH] [agent=PATH]
- *                  [batch_bin=DIR] [scratch_dir=DIR]
+ *                  [batch_bin=DIR] [scratch_dir=DIR] [compress=LEVEL]
  */
 #define _GNU_SOURCE
 #include <ctype.h>
@@ -38,6 +38,7 @@
 
 #include <slurm/spank.h>
 
+#include "control.h"
 #include "periodic.h"
 #include "restart.h"
 #include "staging.h"
@@ -69,6 +70,7 @@ static char cr_checkpoint[4096] = CR_CHECKPOINT_PROG; /* cr_checkpoint= */
 static char batch_bin[4096] = CR_BATCH_BIN;     /* batch_bin= */
 static char scratch_dir[4096];                  /* scratch_dir= (node-local staging, %n: node) */
 static char site_dir[4096];      /* checkpoint_dir= in plugstack.conf */
+static char compress[16];        /* compress= in plugstack.conf: the steps' CR_COMPRESS */
 static long interval = -1;       /* seconds, from --checkpoint; 0: none */
 static char ckpt_dir[4096];      /* --checkpoint-dir */
 static char restart_dir[4096];   /* --restart-dir */
@@ -183,12 +185,20 @@ int slurm_spank_init(spank_t sp, int ac, char **av)
             snprintf(batch_bin, sizeof batch_bin, "%s", av[i] + 10);
         else if (!strncmp(av[i], "scratch_dir=", 12) && av[i][12] == '/')
             snprintf(scratch_dir, sizeof scratch_dir, "%s", av[i] + 12);
-        else if (!strncmp(av[i], "event_hook=", 11) && av[i][11] == '/')
+        else if (!strncmp(av[i], "compress=", 9)) {
+            unsigned f;
+            if (cr_compress_flags(av[i] + 9, &f) < 0 || strlen(av[i] + 9) >= sizeof compress) {
+                slurm_error("spank_cr: compress=%s in plugstack.conf: want a zstd level from 1 "
+                            "to %d, or 0/no/off", av[i] + 9, CR_CTL_COMPRESS_MAX);
+                return -1;
+            }
+            snprintf(compress, sizeof compress, "%s", av[i] + 9);
+        } else if (!strncmp(av[i], "event_hook=", 11) && av[i][11] == '/')
             setenv("SLURM_CR_EVENT_HOOK", av[i] + 11, 1); /* the writer, forked from here */
         else {
             slurm_error("spank_cr: unknown or bad plugstack.conf argument '%s' (known: runtime=PATH, "
                         "checkpoint_dir=DIR, generations=N, cr_restart=/PATH, cr_checkpoint=/PATH, "
-                        "agent=/PATH, batch_bin=/DIR, scratch_dir=/DIR, event_hook=/PATH)", av[i]);
+                        "agent=/PATH, batch_bin=/DIR, scratch_dir=/DIR, event_hook=/PATH, compress=LEVEL)", av[i]);
             return -1;
         }
     }
@@ -284,6 +294,15 @@ int slurm_spank_user_init(spank_t sp, int ac, char **av)
     const char *hook = getenv("SLURM_CR_EVENT_HOOK");
     if (hook)
         set(sp, "SLURM_CR_EVENT_HOOK", hook);
+    /* the site's compression, unless the job chose (CR_COMPRESS): for the node agent,
+     * the periodic writer (forked from here) and the tasks' own requests */
+    char jobz[64];
+    if (spank_getenv(sp, "CR_COMPRESS", jobz, sizeof jobz) == ESPANK_SUCCESS)
+        setenv("CR_COMPRESS", jobz, 1);
+    else if (compress[0]) {
+        set(sp, "CR_COMPRESS", compress);
+        setenv("CR_COMPRESS", compress, 1);
+    }
     uint32_t job = 0, step = 0;
     spank_get_item(sp, S_JOB_ID, &job);
     spank_get_item(sp, S_JOB_STEPID, &step);

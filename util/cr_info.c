@@ -169,6 +169,9 @@ static void show(const struct ctx_image *img)
                "(head %u, tail %u), none in flight\n", (unsigned long long)x->addr, x->nr,
                (x->tail + x->nr - x->head) % x->nr, x->head, x->tail);
     }
+    char z[256];
+    if (ctx_describe_compression(img, z, sizeof z))
+        printf("  %s\n", z);
 }
 
 static int json;               /* --json: one object per file, nothing else */

@@ -44,8 +44,16 @@ static void process(const struct ctx_image *img)
         mapped += img->vmas[i]->end - img->vmas[i]->start;
     for (uint32_t i = 0; i < img->hdr.nblocks; i++) /* (an image is its process's alone) */
         saved += (unsigned long long)img->blocks[i].npages * img->hdr.page_size;
-    printf("],\"memory\":{\"regions\":%u,\"mapped\":%llu,\"saved\":%llu},\"aio\":[", p->nvmas,
-           mapped, saved);
+    printf("],\"memory\":{\"regions\":%u,\"mapped\":%llu,\"saved\":%llu", p->nvmas, mapped, saved);
+    if (img->zblocks) { /* the file's bytes for the memory's, and the ratio */
+        uint32_t packed = 0;
+        for (uint32_t i = 0; i < img->hdr.nblocks; i++)
+            packed += img->zblocks[i].stored_len != 0;
+        printf(",\"compression\":{\"method\":\"zstd\",\"stored\":%llu,\"ratio\":%.3f,"
+               "\"blocks_compressed\":%u}", (unsigned long long)img->stored_bytes,
+               img->stored_bytes ? (double)img->raw_bytes / (double)img->stored_bytes : 1.0, packed);
+    }
+    printf("},\"aio\":[");
     for (uint32_t i = 0; i < img->naios; i++) { /* Linux AIO contexts, by their ids */
         const struct ctx_aio *a = img->aios[i];
         printf("%s{\"context\":%llu,\"events\":%u,\"unreaped\":%u}", i ? "," : "",

@@ -369,11 +369,11 @@ static int recreate_deleted(struct child *c, const struct ctx_fd *f, uint32_t re
         if (b->vma != (CTX_BLOCK_FILE | rec))
             continue;
         size_t len = (size_t)b->npages * 4096;
-        if (pread(img->fd, data, len, (off_t)(img->base + b->file_offset)) != (ssize_t)len)
-            child_fail(c, EIO, "cannot read the saved contents of %s", path);
-        if (crc32c(0, data, len) != img->crcs[i])
-            child_fail(c, EBADMSG, "checksum mismatch in the saved contents of %s at %llu", path,
-                       (unsigned long long)b->addr);
+        char why[400];
+        int rc = ctx_read_block(img, i, data, why, sizeof why);
+        if (rc < 0)
+            child_fail(c, -rc, "the saved contents of %s at %llu: %s", path,
+                       (unsigned long long)b->addr, why);
         size_t keep = f->id.size - b->addr < len ? (size_t)(f->id.size - b->addr) : len;
         if (pwrite(tmp, data, keep, (off_t)b->addr) != (ssize_t)keep)
             child_fail(c, errno, "cannot write the contents of %s back: %s", path, strerror(errno));

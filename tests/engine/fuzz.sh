@@ -1,6 +1,6 @@
 # The context-file reader and the control socket's checks under libFuzzer with
 # AddressSanitizer and UBSan (make fuzz builds them), a short run each from a seed
-# corpus of real images made here (with every kind of fd): no crash, no sanitizer
+# corpus of real images made here (with every kind of fd, a compressed image): no crash, no sanitizer
 # report.  FUZZ_SECONDS runs them longer (scripts/soak does).
 . "$top_srcdir/tests/engine/lib.sh"
 command -v clang >/dev/null || fail "clang is not installed (scripts/install-deps installs it)"
@@ -53,6 +53,14 @@ wait_runtime $pid
 wait_lines pty.out 2
 within 60 "$CR_CHECKPOINT" --tree -f corpus/pty.ctx $pid || fail "no seed image with a pty"
 wait_gone $pid 60
+# a compressed image (zeroed memory: its blocks compressed, the runtime's raw or not)
+bg "$CR_RUN" "$PROGS/datakinds" 1 600 50 zeros > out3 2> run3.err
+pid=$!
+wait_runtime $pid
+wait_lines out3 2
+within 60 "$CR_CHECKPOINT" --compress --kill -f corpus/zstd.ctx $pid || fail "no seed compressed image"
+wait_gone $pid 60
+[ "$(stat -c %s corpus/zstd.ctx)" -le 1048576 ] || fail "the compressed seed is larger than -max_len"
 for h in reader:corpus control:control; do
     name=${h%%:*}
     within $((secs + 120)) "$top_builddir/tests/fuzz/fuzz_$name" -max_total_time=$secs -max_len=1048576 \

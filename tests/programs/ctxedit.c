@@ -1,7 +1,9 @@
 /* Test helper: changes one field of a context file and recomputes its checksums, to
  * produce files that are well-formed but must be refused for what they say
  * (a newer version, another architecture, another kernel's vdso, another owner, a
- * process identity its owner edited). */
+ * process identity its owner edited).  zblock.stored=K flips a byte inside the K-th
+ * compressed block (its stored checksum then disagrees); zblock.forge=K does that and
+ * recomputes the stored checksum, so only the decompressed memory can tell. */
 #include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -61,6 +63,44 @@ int main(int argc, char **argv)
         if (pwrite(fd, &r, sizeof r, off) != sizeof r ||
             pwrite(fd, pl, r.length, off + (off_t)sizeof r) != (ssize_t)r.length)
             return 2;
+    } else if (!strcmp(argv[2], "zblock.stored") || !strcmp(argv[2], "zblock.forge")) {
+        /* the block table and the compressed block table that follows it */
+        off_t off = (off_t)h.records_offset, blocks_at = 0, z_at = 0;
+        struct ctx_rec r, zr = { 0 };
+        for (uint32_t i = 0; i < h.nrecords && pread(fd, &r, sizeof r, off) == sizeof r; i++) {
+            if (r.type == CTX_REC_BLOCKS)
+                blocks_at = off + (off_t)sizeof r;
+            if (r.type == CTX_REC_BLOCK_ZSTD)
+                z_at = off + (off_t)sizeof r, zr = r;
+            off += (off_t)sizeof r + r.length;
+        }
+        if (!blocks_at || !z_at)
+            return fprintf(stderr, "not a compressed image\n"), 2;
+        struct ctx_block *b = malloc(h.nblocks * sizeof *b);
+        struct ctx_block_zstd *z = malloc(zr.length);
+        if (pread(fd, b, h.nblocks * sizeof *b, blocks_at) != (ssize_t)(h.nblocks * sizeof *b) ||
+            pread(fd, z, zr.length, z_at) != (ssize_t)zr.length)
+            return 2;
+        uint32_t k = 0, i;
+        for (i = 0; i < h.nblocks; i++)
+            if (z[i].stored_len && k++ == v)
+                break;
+        if (i == h.nblocks)
+            return fprintf(stderr, "no compressed block %llu\n", v), 2;
+        unsigned char *frame = malloc(z[i].stored_len);
+        if (pread(fd, frame, z[i].stored_len, (off_t)b[i].file_offset) != (ssize_t)z[i].stored_len)
+            return 2;
+        frame[z[i].stored_len / 2] ^= 0x55;
+        if (pwrite(fd, frame, z[i].stored_len, (off_t)b[i].file_offset) != (ssize_t)z[i].stored_len)
+            return 2;
+        if (!strcmp(argv[2], "zblock.forge")) {
+            z[i].stored_crc = crc32c(0, frame, z[i].stored_len);
+            zr.crc = crc32c(crc32c(0, &zr, 12), z, zr.length);
+            if (pwrite(fd, &zr, sizeof zr, z_at - (off_t)sizeof zr) != sizeof zr ||
+                pwrite(fd, z, zr.length, z_at) != (ssize_t)zr.length)
+                return 2;
+        }
+        printf("0x%llx\n", (unsigned long long)b[i].addr);
     } else {
         fprintf(stderr, "unknown field %s\n", argv[2]);
         return 2;
