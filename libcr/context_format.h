@@ -184,6 +184,12 @@ enum ctx_fd_kind {
                                   then what is queued to it (struct ctx_sock_msg each: one
                                   datagram or message, or a stream's bytes, apart where
                                   a file in flight comes with one) */
+    CTX_FD_STEP_CONN = 30,     /* a TCP connection to another task of a Slurm step
+                                  (checkpointed whole, CR_CTL_STEP): extra a struct
+                                  ctx_socket (addr, peer: the two ends as they were),
+                                  then what was queued to it (struct ctx_sock_msg
+                                  each); made again with its peer by cr_restart
+                                  --step-dir, else restored reset */
 };
 
 /* The socket options a program changed (those a new socket of its kind reports

@@ -231,7 +231,7 @@ static int inotify_ok(const struct ctx_fd *f)
 }
 
 /* Walks the metadata records and checks each one's framing and checksum. */
-/* The extra of a socket record (CTX_FD_SOCKET, CTX_FD_SOCKPAIR): its struct ctx_socket
+/* The extra of a socket record (CTX_FD_SOCKET, CTX_FD_SOCKPAIR, CTX_FD_STEP_CONN): its struct ctx_socket
  * within bounds, every option and queued message inside the extra, nothing after. */
 static int socket_record_ok(const struct ctx_fd *f)
 {
@@ -244,7 +244,10 @@ static int socket_record_ok(const struct ctx_fd *f)
         (so.type != SOCK_STREAM && so.type != SOCK_DGRAM && so.type != SOCK_SEQPACKET) ||
         (so.state & ~(uint32_t)CTX_SOCK_STATES) || so.shutdown > 3 ||
         so.addr_len > sizeof so.addr || so.peer_len > sizeof so.peer || so.nopts > CTX_SOCKOPT_MAX ||
-        so.backlog < 0 || (f->kind == CTX_FD_SOCKPAIR && (so.domain != AF_UNIX || so.state)))
+        so.backlog < 0 || (f->kind == CTX_FD_SOCKPAIR && (so.domain != AF_UNIX || so.state)) ||
+        /* a step's connection: TCP, both of its ends' addresses */
+        (f->kind == CTX_FD_STEP_CONN && (so.domain == AF_UNIX || so.type != SOCK_STREAM ||
+                                         so.state != CTX_SOCK_CONNECTED || !so.addr_len || !so.peer_len)))
         return 0;
     /* an address: none, or one of the socket's family and of its size */
     const uint32_t lens[2] = { so.addr_len, so.peer_len };
@@ -342,7 +345,7 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
         case CTX_REC_FD: {
             const struct ctx_fd *f = pl;
             if (!p || nthreads != p->nthreads || nfds >= p->nfds || nvmas || r->length < sizeof *f ||
-                f->fd < 0 || f->fd >= MAX_FDS || f->kind < CTX_FD_FILE || f->kind > CTX_FD_SOCKPAIR ||
+                f->fd < 0 || f->fd >= MAX_FDS || f->kind < CTX_FD_FILE || (f->kind > CTX_FD_SOCKPAIR && f->kind != CTX_FD_STEP_CONN) ||
                 (f->kind == CTX_FD_DISCONNECTED &&
                  (f->flags & ~CTX_FD_DISCONNECTED_TERMINAL || f->pos > (64u << 20) ||
                   f->extra_len > f->pos || (f->extra_len && (f->open_flags & 3) != 0))) ||
@@ -356,8 +359,9 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
                  f->kind != CTX_FD_UNIX_PAIR && f->kind != CTX_FD_LISTEN && f->kind != CTX_FD_TIMERFD &&
                  f->kind != CTX_FD_PTY && f->kind != CTX_FD_MQUEUE && f->kind != CTX_FD_INOTIFY &&
                  f->kind != CTX_FD_DISCONNECTED && f->kind != CTX_FD_SOCKET &&
-                 f->kind != CTX_FD_SOCKPAIR) ||
-                ((f->kind == CTX_FD_SOCKET || f->kind == CTX_FD_SOCKPAIR) && !socket_record_ok(f)) ||
+                 f->kind != CTX_FD_SOCKPAIR && f->kind != CTX_FD_STEP_CONN) ||
+                ((f->kind == CTX_FD_SOCKET || f->kind == CTX_FD_SOCKPAIR || f->kind == CTX_FD_STEP_CONN) &&
+                 !socket_record_ok(f)) ||
                 (f->kind == CTX_FD_INOTIFY && !inotify_ok(f)) ||
                 ((f->kind == CTX_FD_FILE || f->kind == CTX_FD_OPATH || f->kind == CTX_FD_MQUEUE) &&
                  f->source_fd != -1 && !reopens_deleted(img, nfds, f)) ||

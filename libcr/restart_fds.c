@@ -42,6 +42,9 @@ static int fd_restore(struct child *c, const struct cr_fd_ops *k, const struct c
 void restore_fds(struct child *c)
 {
     struct ctx_image *img = c->img;
+    for (const struct cr_fd_ops *const *k = cr_fd_kinds; *k; k++)
+        if ((*k)->prepare)
+            (*k)->prepare(c);
     for (uint32_t i = 0; i < img->proc->nfds; i++) {
         const struct ctx_fd *f = img->fds[i];
         const struct cr_fd_ops *k = cr_fd_kind(f->kind);

@@ -15,6 +15,7 @@
 
 #include "control.h"
 #include "request_client.h"
+#include "step_conns.h"
 #include "tree_request.h"
 
 
@@ -116,7 +117,7 @@ int cr_coord_files_verdict(int ok, void *arg)
 }
 
 int cr_coordinated(struct coord_task *t, int n, int stop, unsigned maxwait_s, coord_verdict verdict,
-                   void *arg)
+                   void *arg, const struct step_meet *meet)
 {
     /* each task with its descendants: the engine's tree capture (one process alone
      * gives an ordinary one-process file) */
@@ -133,7 +134,9 @@ int cr_coordinated(struct coord_task *t, int n, int stop, unsigned maxwait_s, co
         return ENOMEM;
     }
     /* 1: every local task frozen; none runs on until the requester says so */
-    unsigned flags = stop ? 0 : CR_CTL_CONTINUE;
+    /* the step's tasks, all frozen together: a connection from one to another is saved
+     * at both ends, to be made again between the restarted tasks (CTX_FD_STEP_CONN) */
+    unsigned flags = (stop ? 0 : CR_CTL_CONTINUE) | CR_CTL_STEP;
     for (int i = 0; i < n; i++) {
         fds[i] = open(t[i].dest, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
         int rc = fds[i] < 0 ? -errno : crtree_find(&tr[i], t[i].pid, CTX_SCOPE_TREE, fds[i],
@@ -152,6 +155,13 @@ int cr_coordinated(struct coord_task *t, int n, int stop, unsigned maxwait_s, co
     }
     for (int i = 0; i < n && !first; i++)
         first = t[i].status;
+    /* 1b: every TCP connection of a task leads to another task of the step, or the
+     * checkpoint is refused (the other nodes hear of it through the verdict) */
+    if (meet) {
+        int e = cr_step_conns_check(t, n, tr, !first, meet);
+        if (!first)
+            first = e;
+    }
     /* 2: every node frozen (the requester's word, or the other nodes' marks), or not */
     int go = verdict(!first, arg);
     if (!first && !go) {

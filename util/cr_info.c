@@ -163,7 +163,7 @@ static void show(const struct ctx_image *img)
         else if (f->kind == 9)
             printf("    %-4d %-7s %-2s  connected to socket:[%llu] in the checkpoint, %u bytes queued\n",
                    f->fd, ctx_fd_kind_name(f->kind), acc, (unsigned long long)f->pos, f->extra_len);
-        else if (f->kind == CTX_FD_SOCKET || f->kind == CTX_FD_SOCKPAIR)
+        else if (f->kind == CTX_FD_SOCKET || f->kind == CTX_FD_SOCKPAIR || f->kind == CTX_FD_STEP_CONN)
             print_socket(f, acc);
         else if (f->kind == 10)
             printf("    %-4d %-7s %-2s  %s\n", f->fd, ctx_fd_kind_name(f->kind), acc,
