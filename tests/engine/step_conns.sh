@@ -1,0 +1,106 @@
+#!/bin/bash
+# Connections between the tasks of a step, without Slurm: two tcppair tasks (a TCP
+# server and client with data in flight both ways) under a stand-in parent named
+# slurmstepd, which is how the node agent finds a step's tasks.  cr_agent's
+# coordinated checkpoint saves the connection at both ends (stepconn, with what was
+# queued to each); a create lets both go on and end as an uninterrupted run; after a
+# checkpoint that stops them, cr_restart --step-dir connects the two restored tasks
+# again and they end as an uninterrupted run; a task connected to a process outside
+# the step is refused, naming it, and goes on.
+. "$top_srcdir/tests/engine/lib.sh"
+AGENT=$top_builddir/slurm_checkpoint/cr_agent
+P=$PROGS/tcppair
+cd "$T"
+cp /bin/bash slurmstepd || fail "cannot copy bash"
+mkdir img1 img2 img3
+trap '' PIPE # an agent that gave up reads no "write"
+
+# tasks JOB DIR ITERS DELAY N: N tasks of step JOB.0 running tcppair in DIR
+tasks() {
+    local r
+    mkdir -p "$2"
+    for r in $(seq 0 $(($5 - 1))); do
+        bg env SLURM_JOB_ID=$1 SLURM_STEP_ID=0 SLURMD_NODENAME=local SLURM_PROCID=$r SLURM_STEP_NUM_TASKS=$5 \
+            "$T/slurmstepd" -c "'$CR_RUN' '$P' '$2' $3 $4 > '$2.out.$r' 2>&1; echo exit \$? >> '$2.out.$r'" < /dev/null
+    done
+}
+# task_pid DIR RANK: the pid of that tcppair
+task_pid() { pgrep -u "$(id -u)" -f "^$P $1 " | while read -r p; do
+    tr '\0' '\n' < /proc/$p/environ 2>/dev/null | grep -qx "SLURM_PROCID=$2" && echo $p; done; }
+# agent JOB IMG [--stop]: a coordinated checkpoint of step JOB.0 into IMG/gen.1, its
+# "write" given once it said "frozen"
+agent() {
+    local job=$1 img=$2 i
+    shift 2
+    rm -f in && mkfifo in
+    SLURMD_NODENAME=local SLURM_NODEID=0 SLURM_NNODES=1 "$AGENT" checkpoint $job 0 --image-dir "$img" --gen 1 \
+        --coordinated 20 --cr-checkpoint "$CR_CHECKPOINT" "$@" < in > agent.out 2> agent.err &
+    local apid=$!
+    exec 8> in
+    for i in $(seq 1 600); do grep -q "^\(frozen\|abort\) local" agent.out && break; sleep 0.05; done
+    echo write >&8
+    exec 8>&-
+    within 60 tail --pid=$apid -f /dev/null
+    wait $apid
+}
+# ends DIR: until both tasks of DIR wrote their exit status
+ends() { wait_lines "$1.out.0" 2 60; wait_lines "$1.out.1" 2 60; }
+# same_as_ref DIR
+same_as_ref() {
+    for r in 0 1; do
+        same ref/rank.$r "$1/rank.$r"
+        grep -v '^exit' "$1.out.$r" > "$1.final.$r"
+        same ref.out.$r "$1.final.$r"
+    done
+}
+
+mkdir ref
+for r in 0 1; do SLURM_PROCID=$r within 60 "$P" ref 40 0 > ref.out.$r & done
+wait
+
+# create: the tasks go on
+tasks 71 create 40 100 2
+wait_lines create/rank.0 12
+agent 71 "$T/img1" || fail "the coordinated checkpoint failed: $(cat agent.out agent.err)"
+grep -qx "complete 1" agent.out || fail "no complete generation: $(cat agent.out)"
+for r in 0 1; do
+    "$CR_INFO" img1/gen.1/task.$r.ckpt > info.$r || fail "cr_info task.$r"
+    grep -q "stepconn.*TCP connection 127.0.0.1:[0-9]* -> 127.0.0.1:[0-9]* to another task of the step" info.$r ||
+        fail "rank $r's connection was not saved as the step's: $(grep -i tcp info.$r)"
+done
+grep -q "stepconn.* [1-9][0-9]* bytes queued" info.0 || fail "the data in flight to the server was not saved: $(grep stepconn info.0)"
+ends create
+same_as_ref create
+
+# stopped, then restarted with --step-dir: the two connect again
+tasks 72 vacate 40 100 2
+wait_lines vacate/rank.0 12
+agent 72 "$T/img2" --stop || fail "the coordinated checkpoint failed: $(cat agent.out agent.err)"
+for r in 0 1; do p=$(task_pid vacate $r); [ -n "$p" ] && kill -9 $p; done
+wait_lines vacate.out.1 1 30
+mkdir meet
+for r in 0 1; do
+    within 120 "$CR_RESTART" --step-dir="$T/meet" img2/gen.1/task.$r.ckpt > restart.$r.log 2>&1 &
+    eval rpid$r=$!
+done
+wait $rpid0 || fail "rank 0 did not restart and end: $(cat restart.0.log)"
+wait $rpid1 || fail "rank 1 did not restart and end: $(cat restart.1.log)"
+for r in 0 1; do sed -i '/^exit 137$/d' vacate.out.$r; echo "exit 0" >> vacate.out.$r; done
+same_as_ref vacate
+[ -z "$(ls -A meet)" ] || fail "files left where the tasks met: $(ls meet)"
+expect_refusal 22 "step-dir=relative: want an existing directory" "$CR_RESTART" --step-dir=relative img2/gen.1/task.0.ckpt
+
+# a connection to a process outside the step: refused, named, and the task goes on
+tasks 73 outside 1000 100 1
+for i in $(seq 1 600); do [ -s outside/port ] && break; sleep 0.05; done
+exec 7<>"/dev/tcp/127.0.0.1/$(cat outside/port)" || fail "cannot connect to the task"
+printf '%01500d' 0 >&7
+wait_lines outside/rank.0 1
+agent 73 "$T/img3" && fail "a checkpoint with a connection to the outside succeeded: $(cat agent.out)"
+grep -q "^error local 0 107 fd [0-9]* is a TCP connection 127.0.0.1:[0-9]* -> 127.0.0.1:[0-9]* that leads outside the step" agent.out ||
+    fail "the refusal does not name rank and connection: $(cat agent.out agent.err)"
+kill -0 "$(task_pid outside 0)" 2>/dev/null || fail "the task did not go on"
+printf '%01500d' 0 >&7
+wait_lines outside/rank.0 2
+exec 7>&-
+pass
