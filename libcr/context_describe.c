@@ -18,6 +18,9 @@ void ctx_say_outside(const struct ctx_tree *t, FILE *out, const char *prog)
                           : "a pipe's write end whose reader is gone (EPIPE)";
             else if (f->kind == CTX_FD_SOCKET_DEAD)
                 how = "a reset connection";
+            else if (f->kind == CTX_FD_PMI)
+                how = "a reset connection, unless cr_restart runs as a task of a new step "
+                      "(its PMI_FD then takes the number)";
             if (how)
                 fprintf(out, "%s: process %d: fd %d (%s) leads outside the checkpoint; it "
                         "comes back as %s\n", prog, t->images[i].proc->pid, f->fd,

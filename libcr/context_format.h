@@ -190,6 +190,9 @@ enum ctx_fd_kind {
                                   then what was queued to it (struct ctx_sock_msg
                                   each); made again with its peer by cr_restart
                                   --step-dir, else restored reset */
+    CTX_FD_PMI = 31,           /* a task's link to its step's PMI server (PMI_FD, saved
+                                  with CR_CTL_STEP): the new step's PMI_FD takes its
+                                  number at restart, else restored reset */
 };
 
 /* The socket options a program changed (those a new socket of its kind reports

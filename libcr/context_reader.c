@@ -345,7 +345,7 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
         case CTX_REC_FD: {
             const struct ctx_fd *f = pl;
             if (!p || nthreads != p->nthreads || nfds >= p->nfds || nvmas || r->length < sizeof *f ||
-                f->fd < 0 || f->fd >= MAX_FDS || f->kind < CTX_FD_FILE || (f->kind > CTX_FD_SOCKPAIR && f->kind != CTX_FD_STEP_CONN) ||
+                f->fd < 0 || f->fd >= MAX_FDS || f->kind < CTX_FD_FILE || (f->kind > CTX_FD_SOCKPAIR && f->kind != CTX_FD_STEP_CONN && f->kind != CTX_FD_PMI) ||
                 (f->kind == CTX_FD_DISCONNECTED &&
                  (f->flags & ~CTX_FD_DISCONNECTED_TERMINAL || f->pos > (64u << 20) ||
                   f->extra_len > f->pos || (f->extra_len && (f->open_flags & 3) != 0))) ||

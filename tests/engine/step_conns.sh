@@ -6,12 +6,33 @@
 # queued to each); a create lets both go on and end as an uninterrupted run; after a
 # checkpoint that stops them, cr_restart --step-dir connects the two restored tasks
 # again and they end as an uninterrupted run; a task connected to a process outside
-# the step is refused, naming it, and goes on.
+# the step is refused, naming it, and goes on.  The stand-in also plays the step's PMI
+# server (PMI_FD, as Slurm's PMI-2 plugin): a restored task's link reaches the new
+# step's server, which answers its finalize.
 . "$top_srcdir/tests/engine/lib.sh"
 AGENT=$top_builddir/slurm_checkpoint/cr_agent
 P=$PROGS/tcppair
 cd "$T"
-cp /bin/bash slurmstepd || fail "cannot copy bash"
+# slurmstepd LABEL OUT CMD...: runs CMD as its child, its output to OUT, then "exit N"
+# there; with PMI_FD, a socket it answers each line on with "LABEL LINE" (what a
+# step's PMI server would)
+PY=$(command -v "${PYTHON3:-python3}") || skip "no python3"
+cat > slurmstepd <<PY
+#!$PY
+import os, socket, subprocess, sys
+mine, theirs = socket.socketpair()
+os.environ["PMI_FD"] = str(theirs.fileno())
+out = open(sys.argv[2], "ab")
+child = subprocess.Popen(sys.argv[3:], pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL,
+                         stdout=out, stderr=out)
+theirs.close()
+f = mine.makefile("rwb", buffering=0)
+for line in f:
+    f.write(sys.argv[1].encode() + b" " + line)
+code = child.wait()
+out.write(b"exit %d\n" % (128 - code if code < 0 else code))
+PY
+chmod 755 slurmstepd
 mkdir img1 img2 img3
 trap '' PIPE # an agent that gave up reads no "write"
 
@@ -21,7 +42,7 @@ tasks() {
     mkdir -p "$2"
     for r in $(seq 0 $(($5 - 1))); do
         bg env SLURM_JOB_ID=$1 SLURM_STEP_ID=0 SLURMD_NODENAME=local SLURM_PROCID=$r SLURM_STEP_NUM_TASKS=$5 \
-            "$T/slurmstepd" -c "'$CR_RUN' '$P' '$2' $3 $4 > '$2.out.$r' 2>&1; echo exit \$? >> '$2.out.$r'" < /dev/null
+            "$T/slurmstepd" step1 "$2.out.$r" "$CR_RUN" "$P" "$2" $3 $4 < /dev/null
     done
 }
 # task_pid DIR RANK: the pid of that tcppair
@@ -46,11 +67,13 @@ agent() {
 # ends DIR: until both tasks of DIR wrote their exit status
 ends() { wait_lines "$1.out.0" 2 60; wait_lines "$1.out.1" 2 60; }
 # same_as_ref DIR
+# same_as_ref DIR LABEL: as the reference, the PMI server that answered the finalize LABEL
 same_as_ref() {
     for r in 0 1; do
         same ref/rank.$r "$1/rank.$r"
         grep -v '^exit' "$1.out.$r" > "$1.final.$r"
-        same ref.out.$r "$1.final.$r"
+        printf 'pmi: %s finalize rank %d\n' $2 $r | cat ref.out.$r - > ref.final.$r
+        same ref.final.$r "$1.final.$r"
     done
 }
 
@@ -70,7 +93,7 @@ for r in 0 1; do
 done
 grep -q "stepconn.* [1-9][0-9]* bytes queued" info.0 || fail "the data in flight to the server was not saved: $(grep stepconn info.0)"
 ends create
-same_as_ref create
+same_as_ref create step1
 
 # stopped, then restarted with --step-dir: the two connect again
 tasks 72 vacate 40 100 2
@@ -79,14 +102,18 @@ agent 72 "$T/img2" --stop || fail "the coordinated checkpoint failed: $(cat agen
 for r in 0 1; do p=$(task_pid vacate $r); [ -n "$p" ] && kill -9 $p; done
 wait_lines vacate.out.1 1 30
 mkdir meet
-for r in 0 1; do
-    within 120 "$CR_RESTART" --step-dir="$T/meet" img2/gen.1/task.$r.ckpt > restart.$r.log 2>&1 &
+grep -q "pmi .*the link to the step's PMI server (PMI_FD=" <("$CR_INFO" img2/gen.1/task.0.ckpt) ||
+    fail "the PMI link was not saved as the step's: $("$CR_INFO" img2/gen.1/task.0.ckpt | grep -i sock)"
+for r in 0 1; do # each restored by a task of a new step, with a PMI server of its own
+    within 120 "$T/slurmstepd" step2 restart.$r.log "$CR_RESTART" --step-dir="$T/meet" img2/gen.1/task.$r.ckpt &
     eval rpid$r=$!
 done
-wait $rpid0 || fail "rank 0 did not restart and end: $(cat restart.0.log)"
-wait $rpid1 || fail "rank 1 did not restart and end: $(cat restart.1.log)"
+wait $rpid0; wait $rpid1
+for r in 0 1; do
+    grep -qx "exit 0" restart.$r.log || fail "rank $r did not restart and end: $(cat restart.$r.log)"
+done
 for r in 0 1; do sed -i '/^exit 137$/d' vacate.out.$r; echo "exit 0" >> vacate.out.$r; done
-same_as_ref vacate
+same_as_ref vacate step2
 [ -z "$(ls -A meet)" ] || fail "files left where the tasks met: $(ls meet)"
 expect_refusal 22 "step-dir=relative: want an existing directory" "$CR_RESTART" --step-dir=relative img2/gen.1/task.0.ckpt
 

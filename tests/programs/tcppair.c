@@ -6,6 +6,8 @@
  * chunk once two are out, and the rest at the end.  Each writes "ITER HASH" per
  * iteration to DIR/rank.<rank> and "rank R done HASH" on stdout at the end: a byte
  * lost, doubled or reordered in either direction changes every later line.
+ * With PMI_FD (a step's PMI link), it then says "finalize rank R" there, and prints
+ * the line that answers as "pmi: ANSWER".
  * usage: tcppair DIR ITERS DELAY_MS */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -162,5 +164,21 @@ int main(int argc, char **argv)
         close(s);
     }
     printf("rank %d done %016llx\n", rank, (unsigned long long)h);
+    const char *pmi = getenv("PMI_FD");
+    if (pmi) {
+        char msg[64], ans[256];
+        int fd = atoi(pmi), n = snprintf(msg, sizeof msg, "finalize rank %d\n", rank);
+        ssize_t got = 0, k;
+        if (full(fd, msg, (size_t)n, 1) < 0)
+            return 1;
+        while (got < (ssize_t)sizeof ans - 1 && (k = read(fd, ans + got, 1)) == 1 && ans[got] != '\n')
+            got++;
+        if (k != 1) {
+            perror("PMI_FD");
+            return 1;
+        }
+        ans[got] = 0;
+        printf("pmi: %s\n", ans);
+    }
     return 0;
 }
