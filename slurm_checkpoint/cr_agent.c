@@ -290,7 +290,7 @@ static int cmd_checkpoint(int argc, char **argv)
             cr_coord_stdin_verdict(0, &cs);
         } else {
             struct coord_stdin cs = { node, (unsigned)verdict_wait };
-            struct step_meet meet = { g.tmpdir, nodeid, nnodes, (unsigned)verdict_wait * 1000 };
+            struct step_meet meet = { g.tmpdir, nodeid, nnodes, (unsigned)verdict_wait * 1000, node };
             cr_coordinated(ct, m, stop, (unsigned)atoi(maxwait), cr_coord_stdin_verdict, &cs, &meet);
         }
         for (int k = 0; k < m; k++) {

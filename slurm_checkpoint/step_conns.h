@@ -14,9 +14,12 @@
 struct step_meet {
     const char *dir;
     unsigned nodeid, nnodes, wait_ms;
+    const char *node;          /* this node's name, for messages */
 };
 
-/* Lists the TCP connections of the n local tasks (tr[i]: task i's frozen tree;
+/* Refuses (status, err) the local tasks that map the same memory shared, when it lives
+ * only while mapped (deleted file, memfd, System V, shared anonymous): their images
+ * would each hold a copy.  Then lists the TCP connections of the n local tasks (tr[i]: task i's frozen tree;
  * frozen: whether every local task froze) in DIR/conns.NODEID, waits for every node's
  * list (at most wait_ms), and fails each task (status, err) with a connection no task
  * of the step has the other end of.  Returns 0 or the first errno. */

@@ -262,7 +262,7 @@ static int one_generation(const char *image_dir, unsigned gen, const struct task
             cr_coord_files_verdict(0, &v.cf);
         else
         {
-            struct step_meet meet = { g.tmpdir, nodeid, nnodes, 12000 };
+            struct step_meet meet = { g.tmpdir, nodeid, nnodes, 12000, node };
             cr_coordinated(ct, n, 0, 10, periodic_verdict, &v, &meet);
         }
     }

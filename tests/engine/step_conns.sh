@@ -6,7 +6,8 @@
 # queued to each); a create lets both go on and end as an uninterrupted run; after a
 # checkpoint that stops them, cr_restart --step-dir connects the two restored tasks
 # again and they end as an uninterrupted run; a task connected to a process outside
-# the step is refused, naming it, and goes on.  The stand-in also plays the step's PMI
+# the step is refused, naming it, and goes on; so are two tasks that share memory
+# living only while mapped (a deleted file), which their images would each copy.  The stand-in also plays the step's PMI
 # server (PMI_FD, as Slurm's PMI-2 plugin): a restored task's link reaches the new
 # step's server, which answers its finalize.
 . "$top_srcdir/tests/engine/lib.sh"
@@ -33,7 +34,7 @@ code = child.wait()
 out.write(b"exit %d\n" % (128 - code if code < 0 else code))
 PY
 chmod 755 slurmstepd
-mkdir img1 img2 img3
+mkdir img1 img2 img3 img4
 trap '' PIPE # an agent that gave up reads no "write"
 
 # tasks JOB DIR ITERS DELAY N: N tasks of step JOB.0 running tcppair in DIR
@@ -130,4 +131,15 @@ kill -0 "$(task_pid outside 0)" 2>/dev/null || fail "the task did not go on"
 printf '%01500d' 0 >&7
 wait_lines outside/rank.0 2
 exec 7>&-
+
+# two tasks sharing a deleted file's memory: refused, both named, and they go on
+TCPPAIR_SHARE=1 tasks 74 share 40 100 2
+wait_lines share/rank.0 5
+agent 74 "$T/img4" && fail "a checkpoint of tasks sharing memory succeeded: $(cat agent.out)"
+for r in 0 1; do
+    grep -q "^error local $r 95 memory it shares with rank $((1 - r)) on local (/.*/share (deleted), mapped shared) would be saved with each task apart" agent.out ||
+        fail "rank $r's refusal does not name the memory and the other rank: $(cat agent.out agent.err)"
+done
+ends share
+grep -q "^rank 0 done" share.out.0 && grep -q "^rank 1 done" share.out.1 || fail "the tasks did not go on: $(cat share.out.*)"
 pass

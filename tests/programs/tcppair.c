@@ -6,6 +6,8 @@
  * chunk once two are out, and the rest at the end.  Each writes "ITER HASH" per
  * iteration to DIR/rank.<rank> and "rank R done HASH" on stdout at the end: a byte
  * lost, doubled or reordered in either direction changes every later line.
+ * With TCPPAIR_SHARE set, both ranks first map DIR/share shared, then rank 0 deletes
+ * it (memory the two tasks share that lives only while mapped).
  * With PMI_FD (a step's PMI link), it then says "finalize rank R" there, and prints
  * the line that answers as "pmi: ANSWER".
  * usage: tcppair DIR ITERS DELAY_MS */
@@ -19,7 +21,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -82,6 +86,29 @@ int main(int argc, char **argv)
     }
     uint64_t h = 1469598103934665603ULL + (uint64_t)rank;
     int one = 1;
+    if (getenv("TCPPAIR_SHARE")) {
+        char share[4200], mark[4200];
+        struct stat st;
+        snprintf(share, sizeof share, "%s/share", argv[1]);
+        snprintf(mark, sizeof mark, "%s/mapped", argv[1]);
+        int fd = -1;
+        if (rank == 0 && (fd = open(share, O_RDWR | O_CREAT, 0600)) >= 0 && ftruncate(fd, 4096) < 0)
+            fd = -1;
+        for (int i = 0; i < 3000 && rank != 0 && (fd = open(share, O_RDWR)) < 0; i++)
+            pause_ms(20);
+        volatile char *mem = fd < 0 ? MAP_FAILED : mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        if (mem == MAP_FAILED) {
+            perror(share);
+            return 1;
+        }
+        mem[rank] = 1;
+        if (rank != 0 && (fd = open(mark, O_WRONLY | O_CREAT, 0600)) < 0)
+            return 1;
+        for (int i = 0; i < 3000 && rank == 0 && stat(mark, &st) < 0; i++)
+            pause_ms(20);
+        if (rank == 0)
+            unlink(share);
+    }
     if (rank == 0) {
         int l = socket(AF_INET, SOCK_STREAM, 0);
         struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
