@@ -350,6 +350,7 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
                  (f->flags & ~CTX_FD_DISCONNECTED_TERMINAL || f->pos > (64u << 20) ||
                   f->extra_len > f->pos || (f->extra_len && (f->open_flags & 3) != 0))) ||
                 (f->kind == CTX_FD_INHERIT && (f->source_fd < 0 || f->source_fd > 2)) ||
+                (f->kind == CTX_FD_PMI && (f->flags & ~(uint32_t)CTX_FD_PMI_PMIX)) ||
                 (f->kind == CTX_FD_DUP && (f->source_fd < 0 || f->source_fd >= f->fd)) ||
                 (f->kind == CTX_FD_SHARED && (f->source_fd < 0 || f->source_fd >= MAX_FDS || f->pos >= 65536)) ||
                 !check_tail(f, sizeof *f, f->path_len, r->length, 0) ||

@@ -112,8 +112,39 @@ static int socket_fds(pid_t pid, unsigned long long **ino, int **fds, size_t *n)
     return 0;
 }
 
+/* whether remote ("IP:PORT") is the step's PMIx server, in pid's PMIX_SERVER_URI*
+ * (...;tcp4://IP:PORT): the task's link to Slurm, the engine's CTX_FD_PMI */
+static int pmix_server(pid_t pid, const char *remote)
+{
+    char path[64], want[96];
+    snprintf(path, sizeof path, "/proc/%d/environ", (int)pid);
+    const char *colon = strrchr(remote, ':');
+    if (!colon)
+        return 0;
+    if (strchr(remote, ':') != colon) /* IPv6: [ADDR]:PORT in a URI */
+        snprintf(want, sizeof want, "://[%.*s]%s", (int)(colon - remote), remote, colon);
+    else
+        snprintf(want, sizeof want, "://%s", remote);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return 0;
+    char *var = NULL;
+    size_t cap = 0;
+    int found = 0;
+    size_t wl = strlen(want);
+    while (!found && getdelim(&var, &cap, 0, f) > 0) {
+        const char *at;
+        found = !strncmp(var, "PMIX_SERVER_URI", 15) && (at = strstr(var, want)) &&
+                (at[wl] == 0 || at[wl] == ';' || at[wl] == ',');
+    }
+    free(var);
+    fclose(f);
+    return found;
+}
+
 /* the established TCP connections of task `task`'s processes (the tree's members);
- * those between two of its own processes are not the step's business */
+ * those between two of its own processes are not the step's business, nor is the
+ * link to the step's PMIx server */
 static int task_conns(const struct crtree *tr, int task, struct conns *out)
 {
     unsigned long long *ino = NULL;
@@ -155,7 +186,8 @@ static int task_conns(const struct crtree *tr, int task, struct conns *out)
                     continue;
                 struct conn c = { task, mine[k].fd, i, "", "" };
                 if (endpoint(l, v6, c.local, sizeof c.local) == 0 &&
-                    endpoint(r, v6, c.remote, sizeof c.remote) == 0 && (rc = add(out, &c)) < 0)
+                    endpoint(r, v6, c.remote, sizeof c.remote) == 0 &&
+                    !pmix_server(tr->m[0].pid, c.remote) && (rc = add(out, &c)) < 0)
                     break;
                 break;
             }

@@ -6,7 +6,8 @@
 # queued to each); a create lets both go on and end as an uninterrupted run; after a
 # checkpoint that stops them, cr_restart --step-dir connects the two restored tasks
 # again and they end as an uninterrupted run; a task connected to a process outside
-# the step is refused, naming it, and goes on; so are two tasks that share memory
+# the step is refused, naming it, and goes on (its link to the step's PMIx server, a
+# TCP connection to PMIX_SERVER_URI2, is not the outside: saved as such); so are two tasks that share memory
 # living only while mapped (a deleted file), which their images would each copy.  The stand-in also plays the step's PMI
 # server (PMI_FD, as Slurm's PMI-2 plugin): a restored task's link reaches the new
 # step's server, which answers its finalize.
@@ -23,6 +24,10 @@ cat > slurmstepd <<PY
 import os, socket, subprocess, sys
 mine, theirs = socket.socketpair()
 os.environ["PMI_FD"] = str(theirs.fileno())
+pmix = socket.socket()  # a PMIx server's address: it takes connections, and nothing else
+pmix.bind(("127.0.0.1", 0))
+pmix.listen(16)
+os.environ["PMIX_SERVER_URI2"] = "pmix-server.1;tcp4://127.0.0.1:%d" % pmix.getsockname()[1]
 out = open(sys.argv[2], "ab")
 child = subprocess.Popen(sys.argv[3:], pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL,
                          stdout=out, stderr=out)
@@ -82,8 +87,8 @@ mkdir ref
 for r in 0 1; do SLURM_PROCID=$r within 60 "$P" ref 40 0 > ref.out.$r & done
 wait
 
-# create: the tasks go on
-tasks 71 create 40 100 2
+# create: the tasks go on (each a PMIx client of its step's server as well)
+TCPPAIR_PMIX=1 tasks 71 create 40 100 2
 wait_lines create/rank.0 12
 agent 71 "$T/img1" || fail "the coordinated checkpoint failed: $(cat agent.out agent.err)"
 grep -qx "complete 1" agent.out || fail "no complete generation: $(cat agent.out)"
@@ -93,6 +98,8 @@ for r in 0 1; do
         fail "rank $r's connection was not saved as the step's: $(grep -i tcp info.$r)"
 done
 grep -q "stepconn.* [1-9][0-9]* bytes queued" info.0 || fail "the data in flight to the server was not saved: $(grep stepconn info.0)"
+grep -q "pmi .*the link to the step's PMIx server (PMIX_SERVER_URI2=pmix-server.1;tcp4://127.0.0.1:[0-9]*)" info.0 ||
+    fail "the link to the PMIx server was not saved as the step's: $(grep -i -E 'pmi|tcp' info.0)"
 ends create
 same_as_ref create step1
 

@@ -8,6 +8,8 @@
  * lost, doubled or reordered in either direction changes every later line.
  * With TCPPAIR_SHARE set, both ranks first map DIR/share shared, then rank 0 deletes
  * it (memory the two tasks share that lives only while mapped).
+ * With TCPPAIR_PMIX set, it first connects to the PMIx server PMIX_SERVER_URI2 names
+ * (NAME;tcp4://IP:PORT), as a PMIx client would, and keeps the connection.
  * With PMI_FD (a step's PMI link), it then says "finalize rank R" there, and prints
  * the line that answers as "pmi: ANSWER".
  * usage: tcppair DIR ITERS DELAY_MS */
@@ -86,6 +88,18 @@ int main(int argc, char **argv)
     }
     uint64_t h = 1469598103934665603ULL + (uint64_t)rank;
     int one = 1;
+    const char *uri = getenv("PMIX_SERVER_URI2"), *tcp4 = uri ? strstr(uri, "tcp4://") : NULL;
+    if (getenv("TCPPAIR_PMIX")) {
+        struct sockaddr_in a = { .sin_family = AF_INET };
+        char ip[32] = "";
+        unsigned port = 0;
+        int s = socket(AF_INET, SOCK_STREAM, 0);
+        if (!tcp4 || sscanf(tcp4 + 7, "%31[0-9.]:%u", ip, &port) != 2 || inet_pton(AF_INET, ip, &a.sin_addr) != 1 ||
+            (a.sin_port = htons((uint16_t)port), s < 0) || connect(s, (struct sockaddr *)&a, sizeof a) < 0) {
+            perror("PMIX_SERVER_URI2");
+            return 1;
+        }
+    }
     if (getenv("TCPPAIR_SHARE")) {
         char share[4200], mark[4200];
         struct stat st;
