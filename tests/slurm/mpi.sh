@@ -10,7 +10,9 @@
 # A refused create or a failed restart is said precisely and the case counted as not
 # there yet (MPI_RESTART=report, the default until issue 12 is done; MPI_RESTART=strict
 # fails on it).  Cases (MPI_CASES): mpich (UCX: shared memory within a node, TCP
-# between), mpich-tcp (UCX_TLS=tcp,self), openmpi (vader and tcp), openmpi-tcp (ob1, tcp).
+# between), mpich-tcp (UCX_TLS=tcp,self), openmpi (vader and tcp), openmpi-tcp (ob1,
+# tcp), openmpi-tcp-hash (the same with PMIX_MCA_gds=hash); none (rankcount, no MPI:
+# the times to compare with).
 # Needs scripts/install-deps-slurm (MPICH and Open MPI from Debian).
 . "$top_srcdir/tests/slurm/lib.sh"
 command -v mpicc.mpich > /dev/null && command -v mpicc.openmpi > /dev/null ||
@@ -71,6 +73,7 @@ run_case() {
     case $mpi in
     mpich) MPIOPT=--mpi=pmi2 ;;
     openmpi) MPIOPT=--mpi=pmix ;;
+    none) MPIOPT=--mpi=none P=$B/tests/programs/rankcount ;; # the same step without MPI
     esac
     # the reference, uninterrupted (through the runtime, with a checkpoint dir: what a
     # checkpointable job is)
@@ -148,12 +151,16 @@ notyet() {
     NOTYET="$NOTYET $1"
 }
 
-for c in ${MPI_CASES:-mpich mpich-tcp openmpi openmpi-tcp}; do
+for c in ${MPI_CASES:-none mpich mpich-tcp openmpi openmpi-tcp openmpi-tcp-hash}; do
     case $c in
     mpich) run_case $c mpich ;;
     mpich-tcp) run_case $c mpich UCX_TLS=tcp,self ;;
     openmpi) run_case $c openmpi ;;
     openmpi-tcp) run_case $c openmpi OMPI_MCA_pml=ob1 OMPI_MCA_btl=tcp,self ;;
+    # without PMIx's shared store (a file of the old step's slurmstepd, gone at restart)
+    openmpi-tcp-hash) run_case $c openmpi OMPI_MCA_pml=ob1 OMPI_MCA_btl=tcp,self PMIX_MCA_gds=hash ;;
+    # the times of the same step without MPI, to compare
+    none) run_case $c none ;;
     *) fail "no such case: $c" ;;
     esac
 done
