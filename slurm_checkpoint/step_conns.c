@@ -16,6 +16,7 @@
 struct conn {
     int task, fd;
     unsigned long long ino;
+    unsigned long txq;            /* sent, not yet acknowledged by the other end */
     char local[64], remote[64];   /* "ADDR:PORT", an IPv4-mapped address as IPv4 */
 };
 
@@ -177,14 +178,15 @@ static int task_conns(const struct crtree *tr, int task, struct conns *out)
         while (fgets(line, sizeof line, f)) {
             char l[80], r[80];
             unsigned st;
+            unsigned long txq;
             unsigned long long i;
-            if (sscanf(line, " %*u: %79s %79s %x %*s %*s %*s %*u %*u %llu", l, r, &st, &i) != 4 ||
+            if (sscanf(line, " %*u: %79s %79s %x %lx:%*x %*s %*s %*u %*u %llu", l, r, &st, &txq, &i) != 5 ||
                 st != 1 /* TCP_ESTABLISHED */ || !i)
                 continue;
             for (size_t k = 0; k < all; k++) {
                 if (mine[k].ino != i)
                     continue;
-                struct conn c = { task, mine[k].fd, i, "", "" };
+                struct conn c = { task, mine[k].fd, i, txq, "", "" };
                 if (endpoint(l, v6, c.local, sizeof c.local) == 0 &&
                     endpoint(r, v6, c.remote, sizeof c.remote) == 0 &&
                     !pmix_server(tr->m[0].pid, c.remote) && (rc = add(out, &c)) < 0)
@@ -289,8 +291,35 @@ int cr_step_conns_check(struct coord_task *t, int n, const struct crtree *tr, in
 {
     struct conns mine = { 0 };
     int rc = 0, shm = frozen ? shared_memory_check(t, n, tr, m->node) : 0;
-    for (int i = 0; i < n && frozen && !rc; i++)
-        rc = task_conns(&tr[i], i, &mine);
+    /* the data in flight drained: once every byte a frozen task sent is acknowledged,
+     * it is in its receiver's queue, where the receiver's image takes it (the tasks
+     * send nothing more); a receiver whose buffer is full cannot take it */
+    struct timespec d0;
+    clock_gettime(CLOCK_MONOTONIC, &d0);
+    for (int again = 1; again && frozen && !rc && !shm;) {
+        mine.n = 0;
+        for (int i = 0; i < n && !rc; i++)
+            rc = task_conns(&tr[i], i, &mine);
+        again = 0;
+        for (size_t k = 0; k < mine.n && !rc; k++)
+            again |= mine.c[k].task >= 0 && mine.c[k].txq > 0;
+        if (again && ms_since(&d0) >= 5000) {
+            for (size_t k = 0; k < mine.n; k++) {
+                struct conn *x = &mine.c[k];
+                if (x->task < 0 || !x->txq || t[x->task].status)
+                    continue;
+                t[x->task].status = EAGAIN;
+                snprintf(t[x->task].err, sizeof t[x->task].err, "fd %d (TCP connection %s -> %s): "
+                         "%lu bytes it sent were not taken by the other end within 5 s (its receive "
+                         "buffer is full); try again", x->fd < 0 ? -1 - x->fd : x->fd, x->local,
+                         x->remote, x->txq);
+            }
+            rc = -EAGAIN;
+        } else if (again) {
+            struct timespec ts = { 0, 10 * 1000000L };
+            nanosleep(&ts, NULL);
+        }
+    }
     /* this node's list, whole or not at all (renamed into place) */
     char path[4400], tmp[4500];
     snprintf(path, sizeof path, "%s/conns.%u", m->dir, m->nodeid);

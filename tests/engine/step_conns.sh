@@ -39,8 +39,11 @@ code = child.wait()
 out.write(b"exit %d\n" % (128 - code if code < 0 else code))
 PY
 chmod 755 slurmstepd
-mkdir img1 img2 img3 img4
+mkdir img1 img2 img3 img4 img5
 trap '' PIPE # an agent that gave up reads no "write"
+# the tasks of this test, whatever happens (orphans of their stand-in otherwise)
+kill_tasks() { for p in $(pgrep -u "$(id -u)" -f "^$P $T/"); do kill -9 $p; done 2>/dev/null; }
+trap 'kill_tasks; cleanup' EXIT
 
 # tasks JOB DIR ITERS DELAY N: N tasks of step JOB.0 running tcppair in DIR
 tasks() {
@@ -48,11 +51,11 @@ tasks() {
     mkdir -p "$2"
     for r in $(seq 0 $(($5 - 1))); do
         bg env SLURM_JOB_ID=$1 SLURM_STEP_ID=0 SLURMD_NODENAME=local SLURM_PROCID=$r SLURM_STEP_NUM_TASKS=$5 \
-            "$T/slurmstepd" step1 "$2.out.$r" "$CR_RUN" "$P" "$2" $3 $4 < /dev/null
+            "$T/slurmstepd" step1 "$2.out.$r" "$CR_RUN" "$P" "$T/$2" $3 $4 < /dev/null
     done
 }
 # task_pid DIR RANK: the pid of that tcppair
-task_pid() { pgrep -u "$(id -u)" -f "^$P $1 " | while read -r p; do
+task_pid() { pgrep -u "$(id -u)" -f "^$P $T/$1 " | while read -r p; do
     tr '\0' '\n' < /proc/$p/environ 2>/dev/null | grep -qx "SLURM_PROCID=$2" && echo $p; done; }
 # agent JOB IMG [--stop]: a coordinated checkpoint of step JOB.0 into IMG/gen.1, its
 # "write" given once it said "frozen"
@@ -138,6 +141,21 @@ kill -0 "$(task_pid outside 0)" 2>/dev/null || fail "the task did not go on"
 printf '%01500d' 0 >&7
 wait_lines outside/rank.0 2
 exec 7>&-
+
+# data the receiver's full buffer cannot take: not drained within 5 s, refused (the
+# client floods a server that reads 1000 bytes a second)
+TCPPAIR_FLOOD=1 tasks 75 flood 20000 1000 2
+wait_lines flood/rank.1 1000
+# until the client waits for room in its full send buffer
+for i in $(seq 1 600); do
+    case $(cat /proc/$(task_pid flood 1)/wchan 2>/dev/null) in wait_woken|sk_stream_wait_memory) break ;; esac
+    sleep 0.05
+done
+case $(cat /proc/$(task_pid flood 1)/wchan 2>/dev/null) in wait_woken|sk_stream_wait_memory) ;; *) fail "the client never filled its buffer" ;; esac
+agent 75 "$T/img5" && fail "a checkpoint with data its receiver cannot take succeeded: $(cat agent.out)"
+grep -q "^error local 1 11 fd [0-9]* (TCP connection 127.0.0.1:[0-9]* -> 127.0.0.1:[0-9]*): [0-9]* bytes it sent were not taken by the other end within 5 s" agent.out ||
+    fail "the refusal does not say what was not drained: $(cat agent.out agent.err)"
+for r in 0 1; do p=$(task_pid flood $r); [ -n "$p" ] && kill -9 $p; done
 
 # two tasks sharing a deleted file's memory: refused, both named, and they go on
 TCPPAIR_SHARE=1 tasks 74 share 40 100 2

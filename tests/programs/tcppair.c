@@ -8,6 +8,8 @@
  * lost, doubled or reordered in either direction changes every later line.
  * With TCPPAIR_SHARE set, both ranks first map DIR/share shared, then rank 0 deletes
  * it (memory the two tasks share that lives only while mapped).
+ * With TCPPAIR_FLOOD set, rank 1 reads no answer before it has sent everything (its
+ * data then waits in both buffers while rank 0 reads slowly).
  * With TCPPAIR_PMIX set, it first connects to the PMIx server PMIX_SERVER_URI2 names
  * (NAME;tcp4://IP:PORT), as a PMIx client would, and keeps the connection.
  * With PMI_FD (a step's PMI link), it then says "finalize rank R" there, and prints
@@ -186,7 +188,7 @@ int main(int argc, char **argv)
                 b[i] = (unsigned char)mix((uint64_t)it, (uint64_t)i);
             if (full(s, b, sizeof b, 1) < 0)
                 return 1;
-            if (it > 2) {
+            if (it > 2 && !getenv("TCPPAIR_FLOOD")) {
                 uint64_t v;
                 if (full(s, &v, sizeof v, 0) < 0)
                     return 1;
@@ -194,7 +196,8 @@ int main(int argc, char **argv)
                 got++;
             }
             line(out, it, h);
-            pause_ms(delay);
+            if (!getenv("TCPPAIR_FLOOD"))
+                pause_ms(delay);
         }
         for (; got < answers; got++) {
             uint64_t v;
