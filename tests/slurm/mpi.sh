@@ -11,8 +11,8 @@
 # there yet (MPI_RESTART=report, the default until issue 12 is done; MPI_RESTART=strict
 # fails on it).  Cases (MPI_CASES): mpich (UCX: shared memory within a node, TCP
 # between), mpich-tcp (UCX_TLS=tcp,self), openmpi (vader and tcp), openmpi-tcp (ob1,
-# tcp), openmpi-tcp-hash (the same with PMIX_MCA_gds=hash); none (rankcount, no MPI:
-# the times to compare with).
+# tcp), openmpi-tcp-hash (the same with PMIX_MCA_gds=hash), openmpi-tcp4-hash (and
+# IPv4 only); none (rankcount, no MPI: the times to compare with).
 # Needs scripts/install-deps-slurm (MPICH and Open MPI from Debian).
 . "$top_srcdir/tests/slurm/lib.sh"
 command -v mpicc.mpich > /dev/null && command -v mpicc.openmpi > /dev/null ||
@@ -163,7 +163,7 @@ notyet() {
     NOTYET="$NOTYET $1"
 }
 
-for c in ${MPI_CASES:-none mpich mpich-tcp openmpi openmpi-tcp openmpi-tcp-hash}; do
+for c in ${MPI_CASES:-none mpich mpich-tcp openmpi openmpi-tcp openmpi-tcp-hash openmpi-tcp4-hash}; do
     case $c in
     mpich) run_case $c mpich ;;
     mpich-tcp) run_case $c mpich UCX_TLS=tcp,self ;;
@@ -171,6 +171,10 @@ for c in ${MPI_CASES:-none mpich mpich-tcp openmpi openmpi-tcp openmpi-tcp-hash}
     openmpi-tcp) run_case $c openmpi OMPI_MCA_pml=ob1 OMPI_MCA_btl=tcp,self ;;
     # without PMIx's shared store (a file of the old step's slurmstepd, gone at restart)
     openmpi-tcp-hash) run_case $c openmpi OMPI_MCA_pml=ob1 OMPI_MCA_btl=tcp,self PMIX_MCA_gds=hash ;;
+    # ... and IPv4 only (its listening sockets on 0.0.0.0:P and [::]:P need IPV6_V6ONLY
+    # restored, issue 17)
+    openmpi-tcp4-hash) run_case $c openmpi OMPI_MCA_pml=ob1 OMPI_MCA_btl=tcp,self PMIX_MCA_gds=hash \
+        OMPI_MCA_btl_tcp_disable_family=6 ;;
     # the times of the same step without MPI, to compare
     none) run_case $c none ;;
     *) fail "no such case: $c" ;;
