@@ -141,7 +141,9 @@ run_case() {
             > "$S/$c/restart.out" 2> "$D/$c.restart.err"; then
         why=$(same_as_ref "$S/$c/ref" "$S/$c/vacate" "$S/$c/restart.out") || why="ended, but $why"
     else
-        why="exit $?: $(grep -v '^srun: \(Job step aborted\|error: Timed out\|Force Terminated\)' "$D/$c.restart.err" | sort -u | head -n 12)"
+        why="exit $?: $(grep -v '^srun: \(Job step aborted\|Force Terminated\)' "$D/$c.restart.err" | sort -u | head -n 12)"
+        # what the restarted ranks said, and how far they got
+        why="$why; ranks said: $(head -n 6 "$S/$c/restart.out" 2>/dev/null); lines per rank: $(wc -l "$S/$c"/vacate/rank.* | head -n 6 | awk '{printf "%s ", $1}')"
     fi
     kill $mon 2>/dev/null
     wait $mon 2>/dev/null
