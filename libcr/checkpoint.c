@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -304,6 +305,9 @@ static void resume_restored(void)
         kill(crt.pid, SIGKILL);
     cr_attrs_restore_process(&crt.attrs);
     crt.restart.hole_len = 0;
+    /* the runtime's fds are never saved: the wake eventfd too is a new one (its old
+     * number is closed, or another fd's, and the manager's poll would spin on POLLNVAL) */
+    crt.wake_fd = cr_keep_high(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     cr_start_listener();
 }
 

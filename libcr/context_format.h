@@ -195,6 +195,17 @@ enum ctx_fd_kind {
                                   TCP connection on the same addresses: extra struct
                                   ctx_socket (nmsgs 0), struct ctx_tcp, then the bytes
                                   queued to it (its unread queue and its peer's unsent one) */
+    CTX_FD_STEP_CONN = 30,     /* a TCP connection to another task of a Slurm step
+                                  (checkpointed whole, CR_CTL_STEP): extra a struct
+                                  ctx_socket (addr, peer: the two ends as they were),
+                                  then what was queued to it (struct ctx_sock_msg
+                                  each); made again with its peer by cr_restart
+                                  --step-dir, else restored reset */
+    CTX_FD_PMI = 31,           /* a task's link to its step's PMI server (PMI_FD, saved
+                                  with CR_CTL_STEP): the new step's PMI_FD takes its
+                                  number at restart, else restored reset; flags
+                                  CTX_FD_PMI_PMIX: a PMIx server's (PMIX_SERVER_URI*),
+                                  restored reset */
 };
 
 /* The socket options a program changed (those a new socket of its kind reports
@@ -281,6 +292,7 @@ struct ctx_pty {
 
 #define CTX_FD_EVENTFD_SEMAPHORE 0x1
 #define CTX_FD_PIDFD_SELF 0x1
+#define CTX_FD_PMI_PMIX 0x1
 #define CTX_FD_PIDFD_ENDED 0x2
 #define CTX_FD_DELETED 0x2       /* a file deleted while open: its contents are saved in
                                     blocks marked CTX_BLOCK_FILE, id.size bytes long (its

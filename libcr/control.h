@@ -38,6 +38,10 @@ enum cr_ctl_op { CR_CTL_CHECKPOINT = 1 };
 #define CR_CTL_PIPES_REFUSE 0x80 /* fail on a pipe or terminal to the outside (not stdio)
                                     instead of restoring it disconnected */
 #define CR_CTL_NOSYNC 0x100  /* do not fsync the file (cr_checkpoint --nosync) */
+#define CR_CTL_STEP   0x400  /* one task of a Slurm step checkpointed whole (the node
+                                agent): a TCP connection leading outside its tree leads
+                                to another task, saved to be made again with it
+                                (CTX_FD_STEP_CONN) */
 /* zstd level 1..22 of a compressed checkpoint (0: not compressed), in bits 24-28 (far
  * from the other flags, which grow from the bottom). */
 #define CR_CTL_COMPRESS_SHIFT 24

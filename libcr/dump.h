@@ -68,6 +68,7 @@ struct dump {
     int pipes_refuse;          /* fail on a pipe or terminal to the outside that is not
                                   stdio (CR_CTL_PIPES_REFUSE) */
     int sockets_refuse;        /* fail on a connection to the outside (CR_CTL_SOCKETS_REFUSE) */
+    int step;                  /* a task of a step checkpointed whole (CR_CTL_STEP) */
     unsigned save;             /* CR_CTL_SAVE_*: file mappings saved whole */
     int ndeleted;              /* files deleted while open, whose contents are saved */
     struct { int fd; uint32_t rec; uint64_t size; } deleted[64];

@@ -791,6 +791,14 @@ void cr_restart_child(struct child *c)
         if (c->stdio[i] >= 0)
             add_helper(c, c->stdio[i]);
     }
+    /* as stdio: what the new step hands its task, for the image's link to the old one */
+    c->step_pmi = -1;
+    const char *pmi = getenv("PMI_FD");
+    for (uint32_t i = 0; pmi && i < c->img->proc->nfds; i++)
+        if (c->img->fds[i]->kind == CTX_FD_PMI && !(c->img->fds[i]->flags & CTX_FD_PMI_PMIX) &&
+            c->step_pmi < 0 &&
+            (c->step_pmi = fcntl(atoi(pmi), F_DUPFD_CLOEXEC, c->high)) >= 0)
+            add_helper(c, c->step_pmi);
     for (uint32_t i = 0; c->pool && i < c->pool->npipes; i++) {
         add_helper(c, c->pool->pipes[i].end[0]);
         add_helper(c, c->pool->pipes[i].end[1]);

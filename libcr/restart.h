@@ -17,6 +17,8 @@ struct cr_restart_opts {
     int keep_pgid, keep_sid;   /* a lone process stays in cr_restart's process group,
                                   session (--no-restore-pgid, --no-restore-sid) */
     int stop_first;            /* --stop: each process stops before it runs the program */
+    const char *step_dir;      /* --step-dir: where the tasks of a restarted step meet to
+                                  connect their connections again (CTX_FD_STEP_CONN) */
 };
 
 /* Parses "OLD=NEW" into opts; returns -EINVAL (with a message) when malformed. */

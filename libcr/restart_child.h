@@ -30,6 +30,8 @@ struct child {
     int status_fd;
     int high;               /* helpers live at or above this fd */
     int stdio[3];           /* cr_restart's own stdio, kept for CTX_FD_INHERIT */
+    int step_pmi;           /* cr_restart's PMI_FD (a task of a new Slurm step), kept for
+                               CTX_FD_PMI; -1 none */
     int *map_fds;           /* per VMA */
     int *shm_ids;           /* per VMA: its new System V segment (CTX_VMA_SYSV), or -1 */
     int32_t *helpers;

@@ -308,8 +308,8 @@ static void *manager_main(void *arg)
             (void)!read(crt.wake_fd, &v, sizeof v);
             serve_self();
         }
-        if (p[0].revents & (POLLERR | POLLNVAL))
-            poll(NULL, 0, 100); /* e.g. the application closed our socket */
+        if ((p[0].revents | p[1].revents) & (POLLERR | POLLNVAL))
+            poll(NULL, 0, 100); /* e.g. the application closed our socket: no spinning */
         if (!(p[0].revents & POLLIN))
             continue;
         cr_fd_section_begin();

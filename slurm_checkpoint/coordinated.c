@@ -15,6 +15,7 @@
 
 #include "control.h"
 #include "request_client.h"
+#include "step_conns.h"
 #include "tree_request.h"
 
 
@@ -116,7 +117,7 @@ int cr_coord_files_verdict(int ok, void *arg)
 }
 
 int cr_coordinated(struct coord_task *t, int n, int stop, unsigned maxwait_s, coord_verdict verdict,
-                   void *arg)
+                   void *arg, const struct step_meet *meet)
 {
     /* each task with its descendants: the engine's tree capture (one process alone
      * gives an ordinary one-process file) */
@@ -133,7 +134,9 @@ int cr_coordinated(struct coord_task *t, int n, int stop, unsigned maxwait_s, co
         return ENOMEM;
     }
     /* 1: every local task frozen; none runs on until the requester says so */
-    unsigned flags = stop ? 0 : CR_CTL_CONTINUE, zflags = 0;
+    /* the step's tasks, all frozen together: a connection from one to another is saved
+     * at both ends, to be made again between the restarted tasks (CTX_FD_STEP_CONN) */
+    unsigned flags = (stop ? 0 : CR_CTL_CONTINUE) | CR_CTL_STEP, zflags = 0;
     /* compress= in plugstack.conf (or the job's CR_COMPRESS); a bad value was refused
      * when the step started, and compresses nothing here */
     if (cr_compress_flags(getenv("CR_COMPRESS"), &zflags) == 0 && getenv("CR_COMPRESS"))
@@ -156,6 +159,13 @@ int cr_coordinated(struct coord_task *t, int n, int stop, unsigned maxwait_s, co
     }
     for (int i = 0; i < n && !first; i++)
         first = t[i].status;
+    /* 1b: every TCP connection of a task leads to another task of the step, or the
+     * checkpoint is refused (the other nodes hear of it through the verdict) */
+    if (meet) {
+        int e = cr_step_conns_check(t, n, tr, !first, meet);
+        if (!first)
+            first = e;
+    }
     /* 2: every node frozen (the requester's word, or the other nodes' marks), or not */
     int go = verdict(!first, arg);
     if (!first && !go) {

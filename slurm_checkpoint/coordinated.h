@@ -26,8 +26,10 @@ typedef int (*coord_verdict)(int ok, void *arg);
  * then writes each image and lets the task go on (stop: SIGSTOP instead).  On a
  * failure anywhere or a negative verdict the tasks resume unharmed and nothing is
  * kept.  Returns 0 or the first errno. */
+struct step_meet; /* step_conns.h: with it, the step's connections are matched across nodes
+                     once the local tasks are frozen, before the verdict */
 int cr_coordinated(struct coord_task *t, int n, int stop, unsigned maxwait_s, coord_verdict verdict,
-                   void *arg);
+                   void *arg, const struct step_meet *meet);
 
 /* The node agent's verdict: says "frozen NODE" or "abort NODE" on stdout and waits
  * for the requester's "write" on stdin; arg: struct coord_stdin. */

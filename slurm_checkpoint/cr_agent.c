@@ -25,6 +25,7 @@
 
 #include "batch_script.h"
 #include "coordinated.h"
+#include "step_conns.h"
 #include "events.h"
 #include "generation.h"
 #include "manifest.h"
@@ -289,7 +290,8 @@ static int cmd_checkpoint(int argc, char **argv)
             cr_coord_stdin_verdict(0, &cs);
         } else {
             struct coord_stdin cs = { node, (unsigned)verdict_wait };
-            cr_coordinated(ct, m, stop, (unsigned)atoi(maxwait), cr_coord_stdin_verdict, &cs);
+            struct step_meet meet = { g.tmpdir, nodeid, nnodes, (unsigned)verdict_wait * 1000, node };
+            cr_coordinated(ct, m, stop, (unsigned)atoi(maxwait), cr_coord_stdin_verdict, &cs, &meet);
         }
         for (int k = 0; k < m; k++) {
             struct job *j = &jobs[map[k]];

@@ -32,6 +32,7 @@
 #include "batch_script.h"
 #include "control.h"
 #include "coordinated.h"
+#include "step_conns.h"
 #include "events.h"
 #include "generation.h"
 #include "request_client.h"
@@ -260,7 +261,10 @@ static int one_generation(const char *image_dir, unsigned gen, const struct task
         if (!ok)
             cr_coord_files_verdict(0, &v.cf);
         else
-            cr_coordinated(ct, n, 0, 10, periodic_verdict, &v);
+        {
+            struct step_meet meet = { g.tmpdir, nodeid, nnodes, 12000, node };
+            cr_coordinated(ct, n, 0, 10, periodic_verdict, &v, &meet);
+        }
     }
     for (int i = 0; i < n && !tree_tool; i++) {
         ranks[i] = t[i].rank;

@@ -15,6 +15,9 @@
  * rank when it is its own) and the task fails to start.  RSTRT_BEGIN, then
  * RSTRT_END or RSTRT_ERROR (events.h) per task, the END from cr_restart's hooks.
  *
+ * The tasks of a step meet again in <dir>/meet.<job>.<step>.<restarts> (cr_restart
+ * --step-dir): the connections between them are made again there before any runs.
+ *
  * The batch step (sbatch --restart-dir=<dir>/<jobid>, or a requeued job) is one
  * "task": its script's process tree, restarted from script.ckpt by cr_restart in a pid
  * namespace of its own; the script Slurm ran then is given back from the copy in the
@@ -28,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "batch_script.h"
@@ -125,8 +129,24 @@ int cr_restart_at_launch(spank_t sp, const char *dir, const char *cr_restart, co
     snprintf(ok, sizeof ok, "--run-on-success=%s event RSTRT_END %s %s %u %u", qa, qd, qn, gen, rank);
     snprintf(bad, sizeof bad, "--run-on-failure=%s event RSTRT_ERROR %s %s %u %u", qa, qd, qn, gen, rank);
     static char reloc[3][CR_BATCH_ARG_MAX];
-    char *argv[8] = { (char *)cr_restart, ok, bad };
+    static char meet[4400];
+    char *argv[9] = { (char *)cr_restart, ok, bad };
     int argc = 3;
+    if (!batch) {
+        /* where the tasks meet to connect their connections to each other again: one
+         * directory per start of the new step (a requeued job starts it again) */
+        char count[32] = "0";
+        spank_getenv(sp, "SLURM_RESTART_COUNT", count, sizeof count);
+        uint32_t newstep = 0;
+        spank_get_item(sp, S_JOB_STEPID, &newstep);
+        snprintf(meet, sizeof meet, "%s/meet.%u.%u.%s", dir, job, newstep, count);
+        if (mkdir(meet, 0700) < 0 && errno != EEXIST)
+            return fail(1, errno, gen, (int)rank, "--restart-dir=%s: cannot create %s, where the "
+                        "tasks meet again: %s", dir, meet, strerror(errno));
+        static char arg[4420];
+        snprintf(arg, sizeof arg, "--step-dir=%s", meet);
+        argv[argc++] = arg;
+    }
     if (batch) { /* the script from its copy; its output where this job's goes */
         cr_batch_relocate_arg(m_dir, reloc[0], sizeof reloc[0]);
         if (reloc[0][0])

@@ -55,6 +55,10 @@ static void usage(FILE *out)
 "                             checkpointing its pid checkpoints the restored process\n"
 "  --kmsg-error               on failure say why (default); --kmsg-warning: also name\n"
 "                             the fds that come back disconnected; --kmsg-none: neither\n"
+"  --step-dir=DIR             one task of a Slurm step restarted whole: its\n"
+"                             connections to the step's other tasks are made again\n"
+"                             with them, meeting through files in DIR (shared by\n"
+"                             every task; without it they come back reset)\n"
 "  --run-on-success=CMD       run CMD (with sh -c) once the process is restored\n"
 "  --run-on-fail-args=CMD     if the arguments are wrong, exec CMD instead of failing\n"
 "  --run-on-fail-temp=CMD     ... after a temporary failure (memory, address space)\n"
@@ -197,7 +201,8 @@ int main(int argc, char **argv)
         { "restore-pgid", no_argument, NULL, 16 }, { "no-restore-pgid", no_argument, NULL, 17 },
         { "restore-sid", no_argument, NULL, 18 }, { "no-restore-sid", no_argument, NULL, 19 },
         { "kmsg-none", no_argument, NULL, 20 }, { "kmsg-error", no_argument, NULL, 21 },
-        { "kmsg-warning", no_argument, NULL, 22 }, { NULL, 0, NULL, 0 }
+        { "kmsg-warning", no_argument, NULL, 22 }, { "step-dir", required_argument, NULL, 23 },
+        { NULL, 0, NULL, 0 }
     };
     struct cr_restart_opts o = { 0 };
     int c, restore_pid = 0, after = 0, bad = 0, sources = 0, warnings = 0;
@@ -229,6 +234,16 @@ int main(int argc, char **argv)
         case 20: warnings = -1; break;
         case 21: warnings = 0; break;
         case 22: warnings = 1; break;
+        case 23: {
+            /* the tasks of a restarted step meet there: it must be there, a directory */
+            struct stat sd;
+            if (optarg[0] != '/' || stat(optarg, &sd) < 0 || !S_ISDIR(sd.st_mode))
+                return fail(ON_FAIL_ARGS, optarg[0] != '/' ? EINVAL : errno ? errno : ENOTDIR,
+                            "--step-dir=%s: want an existing directory, by its absolute path, that "
+                            "every task of the restarted step sees (on shared storage)", optarg);
+            o.step_dir = optarg;
+            break;
+        }
         case 'S': {
             char *end;
             long s = strtol(optarg, &end, 10);

@@ -122,8 +122,9 @@ struct cr_fd_ops {
        inner one); without it, ready at once */
     int (*ready)(struct child *c, const struct ctx_fd *f);
     int restore_nonblock;      /* the driver sets O_NONBLOCK as saved once it is placed */
-    /* before any fd is restored: makes what must exist before the others (a TCP
-       connection, before the listeners on its ports) */
+    /* before any fd is placed: makes what must exist before the others or must not wait
+       for the order of fds (a TCP connection, before the listeners on its ports;
+       connections made again with other processes); it fails the child */
     void (*prepare)(struct child *c);
     /* after every fd is placed: closes what the kind kept for the restore */
     void (*finish)(struct child *c);
@@ -358,6 +359,11 @@ void remove_stale_socket_file(const struct sockaddr_un *un, socklen_t alen, int 
 int save_sock_attach(struct dump *d, const struct cr_fd_probe *p);
 void restore_sock_attach(struct child *c);
 
+/* step_conn.c: a TCP connection to another task of the step (d->step), saved with its
+ * two ends' addresses, its options and what is queued to it. */
+int save_step_conn(struct dump *d, int fd, const struct stat *st, const struct sockaddr_storage *self,
+                   socklen_t slen, const struct sockaddr_storage *peer, socklen_t plen,
+                   const char *here, const char *there, char *buf, size_t bufsize);
 /* shared.c: the object of fd `fd` of the tree's process number `member`, made by the
  * pool (-1 none). */
 int pool_origin(struct child *c, uint32_t member, int fd);

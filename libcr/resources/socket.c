@@ -426,11 +426,13 @@ static int sockopt_applies(int level, int name, const struct ctx_socket *so)
 }
 
 /* What the kernel tunes itself on a connected TCP socket (its buffers, the MSS and
- * window in use): not told apart from the program's own choices, so not saved. */
+ * window in use; an accepted one's IP_MULTICAST_TTL, its SYN's TTL, which TCP refuses
+ * to be set): not told apart from the program's own choices, so not saved. */
 static int tuned_when_connected(int level, int name)
 {
     return (level == SOL_SOCKET && (name == SO_RCVBUF || name == SO_SNDBUF)) ||
-           (level == IPPROTO_TCP && (name == TCP_MAXSEG || name == TCP_WINDOW_CLAMP));
+           (level == IPPROTO_TCP && (name == TCP_MAXSEG || name == TCP_WINDOW_CLAMP)) ||
+           (level == IPPROTO_IP && name == IP_MULTICAST_TTL);
 }
 
 int sock_save_opts(int fd, struct ctx_socket *so)
@@ -917,6 +919,9 @@ static int add_socket(struct dump *d, const struct fd_scan *s, int fd, const str
         snprintf(text, sizeof text, "a %s connection %s -> %s", sock_type_name(domain, type), here, there);
     else
         snprintf(text, sizeof text, "a %s socket %s", sock_type_name(domain, type), here);
+    if (d->step && inet && type == SOCK_STREAM && connected && !listening)
+        /* a task of a step checkpointed whole: its other end is another task's */
+        return save_step_conn(d, fd, st, &self, slen, &peer, plen, here, there, buf, bufsize);
     if (d->sockets_refuse)
         return fail(d, ENOTSUP, "fd %d is %s, which leads outside the process; --sockets=refuse "
                     "was asked (the default restores it as a reset connection)", fd, text);

@@ -37,4 +37,19 @@ same ref.sys out.sys
 truncate -s "$(fd_pos sys.ctx 1)" out.sys
 within 60 "$CR_RESTART" sys.ctx 2> sys.restart.err || fail "the program's image did not restart: $(cat sys.restart.err)"
 same ref.sys out.sys
+
+# a self request (libcr, through the runtime's wake eventfd) in a restored process: the
+# runtime's fds are opened again at restart, and its manager thread sleeps meanwhile
+# (the program lowers its fd limit, so they do not land where they were)
+mkdir self
+within 60 "$CR_RUN" "$PROGS/selfagain" "$T/self" > out.self 2> self.err || fail "selfagain failed: $(cat self.err)"
+grep -q '^manager ' out.self || fail "selfagain did not finish: $(cat out.self self.err)"
+truncate -s "$(fd_pos self/a.ctx 1)" out.self
+within 60 "$CR_RESTART" self/a.ctx > self.restart.out 2> self.restart.err ||
+    fail "restarted from a.ctx, the second self-checkpoint failed or hung: $(cat self.restart.err)"
+[ "$(head -n 4 out.self | tr '\n' ' ')" = "1 2 3 4 " ] || fail "the restarted program's output is wrong: $(cat out.self)"
+ticks=$(awk '$1 == "manager" {print $2}' out.self)
+[ -n "$ticks" ] && [ "$ticks" -ge 0 ] && [ "$ticks" -lt 10 ] ||
+    fail "the restored process's cr-manager thread used $ticks ticks of CPU in half a second (spinning)"
+within 60 "$CR_INFO" self/b.ctx > /dev/null || fail "the image written after the restart is not valid"
 pass

@@ -1,0 +1,170 @@
+#!/bin/bash
+# Connections between the tasks of a step, without Slurm: two tcppair tasks (a TCP
+# server and client with data in flight both ways) under a stand-in parent named
+# slurmstepd, which is how the node agent finds a step's tasks.  cr_agent's
+# coordinated checkpoint saves the connection at both ends (stepconn, with what was
+# queued to each); a create lets both go on and end as an uninterrupted run; after a
+# checkpoint that stops them, cr_restart --step-dir connects the two restored tasks
+# again and they end as an uninterrupted run; a task connected to a process outside
+# the step is refused, naming it, and goes on (its link to the step's PMIx server, a
+# TCP connection to PMIX_SERVER_URI2, is not the outside: saved as such); so are two tasks that share memory
+# living only while mapped (a deleted file), which their images would each copy.  The stand-in also plays the step's PMI
+# server (PMI_FD, as Slurm's PMI-2 plugin): a restored task's link reaches the new
+# step's server, which answers its finalize.
+. "$top_srcdir/tests/engine/lib.sh"
+AGENT=$top_builddir/slurm_checkpoint/cr_agent
+P=$PROGS/tcppair
+cd "$T"
+# slurmstepd LABEL OUT CMD...: runs CMD as its child, its output to OUT, then "exit N"
+# there; with PMI_FD, a socket it answers each line on with "LABEL LINE" (what a
+# step's PMI server would)
+PY=$(command -v "${PYTHON3:-python3}") || skip "no python3"
+cat > slurmstepd <<PY
+#!$PY
+import os, socket, subprocess, sys
+mine, theirs = socket.socketpair()
+os.environ["PMI_FD"] = str(theirs.fileno())
+pmix = socket.socket()  # a PMIx server's address: it takes connections, and nothing else
+pmix.bind(("127.0.0.1", 0))
+pmix.listen(16)
+os.environ["PMIX_SERVER_URI2"] = "pmix-server.1;tcp4://127.0.0.1:%d" % pmix.getsockname()[1]
+out = open(sys.argv[2], "ab")
+child = subprocess.Popen(sys.argv[3:], pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL,
+                         stdout=out, stderr=out)
+theirs.close()
+f = mine.makefile("rwb", buffering=0)
+for line in f:
+    f.write(sys.argv[1].encode() + b" " + line)
+code = child.wait()
+out.write(b"exit %d\n" % (128 - code if code < 0 else code))
+PY
+chmod 755 slurmstepd
+mkdir img1 img2 img3 img4 img5
+trap '' PIPE # an agent that gave up reads no "write"
+# the tasks of this test, whatever happens (orphans of their stand-in otherwise)
+kill_tasks() { for p in $(pgrep -u "$(id -u)" -f "^$P $T/"); do kill -9 $p; done 2>/dev/null; }
+trap 'kill_tasks; cleanup' EXIT
+
+# tasks JOB DIR ITERS DELAY N: N tasks of step JOB.0 running tcppair in DIR
+tasks() {
+    local r
+    mkdir -p "$2"
+    for r in $(seq 0 $(($5 - 1))); do
+        bg env SLURM_JOB_ID=$1 SLURM_STEP_ID=0 SLURMD_NODENAME=local SLURM_PROCID=$r SLURM_STEP_NUM_TASKS=$5 \
+            "$T/slurmstepd" step1 "$2.out.$r" "$CR_RUN" "$P" "$T/$2" $3 $4 < /dev/null
+    done
+}
+# task_pid DIR RANK: the pid of that tcppair
+task_pid() { pgrep -u "$(id -u)" -f "^$P $T/$1 " | while read -r p; do
+    tr '\0' '\n' < /proc/$p/environ 2>/dev/null | grep -qx "SLURM_PROCID=$2" && echo $p; done; }
+# agent JOB IMG [--stop]: a coordinated checkpoint of step JOB.0 into IMG/gen.1, its
+# "write" given once it said "frozen"
+agent() {
+    local job=$1 img=$2 i
+    shift 2
+    rm -f in && mkfifo in
+    SLURMD_NODENAME=local SLURM_NODEID=0 SLURM_NNODES=1 "$AGENT" checkpoint $job 0 --image-dir "$img" --gen 1 \
+        --coordinated 20 --cr-checkpoint "$CR_CHECKPOINT" "$@" < in > agent.out 2> agent.err &
+    local apid=$!
+    exec 8> in
+    for i in $(seq 1 600); do grep -q "^\(frozen\|abort\) local" agent.out && break; sleep 0.05; done
+    echo write >&8
+    exec 8>&-
+    within 60 tail --pid=$apid -f /dev/null
+    wait $apid
+}
+# ends DIR: until both tasks of DIR wrote their exit status
+ends() { wait_lines "$1.out.0" 2 60; wait_lines "$1.out.1" 2 60; }
+# same_as_ref DIR
+# same_as_ref DIR LABEL: as the reference, the PMI server that answered the finalize LABEL
+same_as_ref() {
+    for r in 0 1; do
+        same ref/rank.$r "$1/rank.$r"
+        grep -v '^exit' "$1.out.$r" > "$1.final.$r"
+        printf 'pmi: %s finalize rank %d\n' $2 $r | cat ref.out.$r - > ref.final.$r
+        same ref.final.$r "$1.final.$r"
+    done
+}
+
+mkdir ref
+for r in 0 1; do SLURM_PROCID=$r within 60 "$P" ref 40 0 > ref.out.$r & done
+wait
+
+# create: the tasks go on (each a PMIx client of its step's server as well)
+TCPPAIR_PMIX=1 tasks 71 create 40 100 2
+wait_lines create/rank.0 12
+agent 71 "$T/img1" || fail "the coordinated checkpoint failed: $(cat agent.out agent.err)"
+grep -qx "complete 1" agent.out || fail "no complete generation: $(cat agent.out)"
+for r in 0 1; do
+    "$CR_INFO" img1/gen.1/task.$r.ckpt > info.$r || fail "cr_info task.$r"
+    grep -q "stepconn.*TCP connection 127.0.0.1:[0-9]* -> 127.0.0.1:[0-9]* to another task of the step" info.$r ||
+        fail "rank $r's connection was not saved as the step's: $(grep -i tcp info.$r)"
+done
+grep -q "stepconn.* [1-9][0-9]* bytes queued" info.0 || fail "the data in flight to the server was not saved: $(grep stepconn info.0)"
+grep -q "pmi .*the link to the step's PMIx server (PMIX_SERVER_URI2=pmix-server.1;tcp4://127.0.0.1:[0-9]*)" info.0 ||
+    fail "the link to the PMIx server was not saved as the step's: $(grep -i -E 'pmi|tcp' info.0)"
+ends create
+same_as_ref create step1
+
+# stopped, then restarted with --step-dir: the two connect again
+tasks 72 vacate 40 100 2
+wait_lines vacate/rank.0 12
+agent 72 "$T/img2" --stop || fail "the coordinated checkpoint failed: $(cat agent.out agent.err)"
+for r in 0 1; do p=$(task_pid vacate $r); [ -n "$p" ] && kill -9 $p; done
+wait_lines vacate.out.1 1 30
+mkdir meet
+grep -q "pmi .*the link to the step's PMI server (PMI_FD=" <("$CR_INFO" img2/gen.1/task.0.ckpt) ||
+    fail "the PMI link was not saved as the step's: $("$CR_INFO" img2/gen.1/task.0.ckpt | grep -i sock)"
+for r in 0 1; do # each restored by a task of a new step, with a PMI server of its own
+    within 120 "$T/slurmstepd" step2 restart.$r.log "$CR_RESTART" --step-dir="$T/meet" img2/gen.1/task.$r.ckpt &
+    eval rpid$r=$!
+done
+wait $rpid0; wait $rpid1
+for r in 0 1; do
+    grep -qx "exit 0" restart.$r.log || fail "rank $r did not restart and end: $(cat restart.$r.log)"
+done
+for r in 0 1; do sed -i '/^exit 137$/d' vacate.out.$r; echo "exit 0" >> vacate.out.$r; done
+same_as_ref vacate step2
+[ -z "$(ls -A meet)" ] || fail "files left where the tasks met: $(ls meet)"
+expect_refusal 22 "step-dir=relative: want an existing directory" "$CR_RESTART" --step-dir=relative img2/gen.1/task.0.ckpt
+
+# a connection to a process outside the step: refused, named, and the task goes on
+tasks 73 outside 1000 100 1
+for i in $(seq 1 600); do [ -s outside/port ] && break; sleep 0.05; done
+exec 7<>"/dev/tcp/127.0.0.1/$(cat outside/port)" || fail "cannot connect to the task"
+printf '%01500d' 0 >&7
+wait_lines outside/rank.0 1
+agent 73 "$T/img3" && fail "a checkpoint with a connection to the outside succeeded: $(cat agent.out)"
+grep -q "^error local 0 107 fd [0-9]* is a TCP connection 127.0.0.1:[0-9]* -> 127.0.0.1:[0-9]* that leads outside the step" agent.out ||
+    fail "the refusal does not name rank and connection: $(cat agent.out agent.err)"
+kill -0 "$(task_pid outside 0)" 2>/dev/null || fail "the task did not go on"
+printf '%01500d' 0 >&7
+wait_lines outside/rank.0 2
+exec 7>&-
+
+# data the receiver's full buffer cannot take: not drained within 5 s, refused (the
+# client floods a server that reads 1000 bytes a second)
+TCPPAIR_FLOOD=1 tasks 75 flood 20000 1000 2
+wait_lines flood/rank.1 1000
+# until the client waits for room in its full send buffer
+for i in $(seq 1 600); do
+    case $(cat /proc/$(task_pid flood 1)/wchan 2>/dev/null) in wait_woken|sk_stream_wait_memory) break ;; esac
+    sleep 0.05
+done
+case $(cat /proc/$(task_pid flood 1)/wchan 2>/dev/null) in wait_woken|sk_stream_wait_memory) ;; *) fail "the client never filled its buffer" ;; esac
+agent 75 "$T/img5" && fail "a checkpoint with data its receiver cannot take succeeded: $(cat agent.out)"
+grep -q "^error local 1 11 fd [0-9]* (TCP connection 127.0.0.1:[0-9]* -> 127.0.0.1:[0-9]*): [0-9]* bytes it sent were not taken by the other end within 5 s" agent.out ||
+    fail "the refusal does not say what was not drained: $(cat agent.out agent.err)"
+for r in 0 1; do p=$(task_pid flood $r); [ -n "$p" ] && kill -9 $p; done
+
+# two tasks sharing a deleted file's memory: refused, both named, and they go on
+TCPPAIR_SHARE=1 tasks 74 share 40 100 2
+wait_lines share/rank.0 5
+agent 74 "$T/img4" && fail "a checkpoint of tasks sharing memory succeeded: $(cat agent.out)"
+for r in 0 1; do
+    grep -q "^error local $r 95 memory it shares with rank $((1 - r)) on local (/.*/share (deleted), mapped shared) would be saved with each task apart" agent.out ||
+        fail "rank $r's refusal does not name the memory and the other rank: $(cat agent.out agent.err)"
+done
+ends share
+grep -q "^rank 0 done" share.out.0 && grep -q "^rank 1 done" share.out.1 || fail "the tasks did not go on: $(cat share.out.*)"
+pass

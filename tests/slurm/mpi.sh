@@ -1,0 +1,187 @@
+#!/bin/bash
+# Real MPI jobs on the 3-node loopback cluster, 2 ranks per node (TCP between nodes,
+# shared memory within one): tests/programs/mpiring.c built with Debian's MPICH
+# (srun --mpi=pmi2) and Open MPI (srun --mpi=pmix; its plugin gets a TmpFS= per node,
+# or the three slurmstepds of one host would share /tmp/spmix_appdir_*).  For each MPI:
+#   - an uninterrupted run: the reference, every rank's file and final line;
+#   - `scontrol checkpoint create` midway: the job goes on and ends identical (a
+#     refused create included: a failed checkpoint never harms the job);
+#   - `scontrol checkpoint vacate`, then `srun --restart-dir` in a new job: identical.
+# A refused create or a failed restart is said precisely and the case counted as not
+# there yet (MPI_RESTART=report, the default until issue 12 is done; MPI_RESTART=strict
+# fails on it).  Cases (MPI_CASES): mpich (UCX: shared memory within a node, TCP
+# between), mpich-tcp (UCX_TLS=tcp,self), openmpi (vader and tcp), openmpi-tcp (ob1,
+# tcp), openmpi-tcp-hash (the same with PMIX_MCA_gds=hash), openmpi-tcp4-hash (and
+# IPv4 only); none (rankcount, no MPI: the times to compare with).
+# Needs scripts/install-deps-slurm (MPICH and Open MPI from Debian).
+. "$top_srcdir/tests/slurm/lib.sh"
+command -v mpicc.mpich > /dev/null && command -v mpicc.openmpi > /dev/null ||
+    skip "MPICH and Open MPI are not installed (scripts/install-deps-slurm)"
+[ "$(id -u)" = 0 ] || skip "needs root to start slurmctld, slurmd and munged"
+# Open MPI's pmix plugin: a temporary dir per node (%n) instead of one /tmp for three
+TMPFS_ROOT=$(mktemp -d /tmp/slurm-cr-mpi-tmpfs.XXXXXX)
+mkdir -p "$TMPFS_ROOT"/n1 "$TMPFS_ROOT"/n2 "$TMPFS_ROOT"/n3 && chmod -R 1777 "$TMPFS_ROOT" && chmod 755 "$TMPFS_ROOT"
+export CLUSTER_EXTRA_CONF="TmpFS=$TMPFS_ROOT/%n"
+slurm_test_cluster mpi cr_restart=$top_builddir/util/cr_restart agent=$top_builddir/slurm_checkpoint/cr_agent
+trap 'slurm_test_cleanup; rm -rf "$TMPFS_ROOT"' EXIT
+SC=(SCONTROL_CR_AGENT=$B/slurm_checkpoint/cr_agent SCONTROL_CR_CHECKPOINT=$B/util/cr_checkpoint
+    timeout 300 "$B/scontrol-helpers/scontrol-cr")
+ITERS=${MPI_ITERS:-60}
+MODE=${MPI_RESTART:-report}
+NOTYET=
+
+for mpi in mpich openmpi; do
+    mpicc.$mpi -O2 -o "$D/lib/mpiring.$mpi" "$top_srcdir/tests/programs/mpiring.c" 2> "$D/build.$mpi.err" ||
+        fail "mpicc.$mpi cannot build mpiring: $(cat "$D/build.$mpi.err")"
+done
+chmod 755 "$D"/lib/mpiring.*
+
+# wait_iter FILE N: until FILE holds N lines (an MPI start-up on a loaded host is slow)
+wait_iter() {
+    local i
+    for i in $(seq 1 600); do [ "$(cat "$1" 2>/dev/null | wc -l)" -ge "$2" ] && return 0; sleep 0.2; done
+    return 1
+}
+
+# same_as_ref REF DIR FINAL: the six rank files in DIR and the final lines in FINAL
+# are those of the run in REF (REF/rank.R, REF.out)
+same_as_ref() {
+    local r
+    sort "$3" | cmp -s - <(sort "$1.out") || { echo "final lines differ: $(cat "$3")"; return 1; }
+    for r in 0 1 2 3 4 5; do
+        cmp -s "$2/rank.$r" "$1/rank.$r" || { echo "rank $r's file differs"; return 1; }
+    done
+}
+
+# the running job of the job user whose srun is PID: sets job
+running_job() {
+    local i
+    job=
+    for i in $(seq 1 300); do
+        job=$(timeout 10 squeue -h -u "$CLUSTER_USER" -t R -o %i | sort -n | tail -n 1)
+        [ -n "$job" ] && return 0
+        sleep 0.2
+    done
+    return 1
+}
+
+# one case: NAME MPI ENV...: the MPI's build, srun's --mpi, the transports chosen by ENV
+run_case() {
+    local c=$1 mpi=$2 MPIOPT why out
+    shift 2
+    local P=$D/lib/mpiring.$mpi RUN=(cluster_run env "$@" timeout 120 srun -N3 -n6) t0 t1
+    case $mpi in
+    mpich) MPIOPT=--mpi=pmi2 ;;
+    openmpi) MPIOPT=--mpi=pmix ;;
+    none) MPIOPT=--mpi=none P=$B/tests/programs/rankcount ;; # the same step without MPI
+    esac
+    # the reference, uninterrupted (through the runtime, with a checkpoint dir: what a
+    # checkpointable job is)
+    cluster_run mkdir -p "$S/$c/ref"
+    # (an MPI that hangs on its own, MPICH's UCX over tcp,self in MPI_Finalize now and
+    # then, is said and the case left there)
+    if ! "${RUN[@]}" $MPIOPT --checkpoint-dir="$S/$c/ck0" "$P" "$S/$c/ref" $ITERS 0 \
+            > "$S/$c/ref.out" 2> "$D/$c.ref.err" || [ "$(wc -l < "$S/$c/ref.out")" != 6 ]; then
+        notyet "$c" "the uninterrupted run failed: $(wc -l < "$S/$c/ref.out") ranks ended; $(sort -u "$D/$c.ref.err" | head -n 5)"
+        timeout 20 scancel -u "$CLUSTER_USER" 2>/dev/null
+        return 0
+    fi
+    echo "$c: uninterrupted run: ok" >&2
+
+    # create: the job goes on and ends as the uninterrupted run (whether the create
+    # was made or refused: a failed checkpoint never harms the job)
+    cluster_run mkdir -p "$S/$c/create"
+    "${RUN[@]}" $MPIOPT --checkpoint-dir="$S/$c/ck1" "$P" "$S/$c/create" $ITERS 200 \
+        > "$S/$c/create.out" 2> "$D/$c.create.err" &
+    local srun_pid=$!
+    wait_iter "$S/$c/create/rank.5" 5 || fail "$c: the job did not start: $(cat "$D/$c.create.err")"
+    running_job || fail "$c: no running job"
+    local made=1
+    t0=$(date +%s%N)
+    if ! cluster_run "${SC[@]}" checkpoint create "$job.0" > "$D/$c.create.sc" 2>&1; then
+        made=0
+        notyet "$c" "checkpoint create refused: $(cat "$D/$c.create.sc")"
+    else
+        grep -qx "tasks 6" "$S/$c/ck1/$job.0/latest/manifest" || fail "$c: the create made no complete generation"
+        t1=$(date +%s%N)
+        echo "$c: checkpoint create took $(( (t1 - t0) / 1000000 )) ms (scontrol, all 6 ranks)" >&2
+    fi
+    timeout 300 tail --pid=$srun_pid -f /dev/null || fail "$c: the job did not end after the create"
+    wait $srun_pid || fail "$c: the job failed after the create: $(cat "$D/$c.create.err")"
+    out=$(same_as_ref "$S/$c/ref" "$S/$c/create" "$S/$c/create.out") ||
+        fail "$c: after checkpoint create: $out"
+    [ $made = 0 ] || echo "$c: checkpoint create, the job going on: ok" >&2
+    [ $made = 1 ] || return 0
+
+    # vacate, then a restart in a new job
+    cluster_run mkdir -p "$S/$c/vacate"
+    "${RUN[@]}" $MPIOPT --checkpoint-dir="$S/$c/ck2" "$P" "$S/$c/vacate" $ITERS 200 \
+        > "$S/$c/vacate.out" 2> "$D/$c.vacate.err" &
+    srun_pid=$!
+    wait_iter "$S/$c/vacate/rank.5" 5 || fail "$c: the job did not start: $(cat "$D/$c.vacate.err")"
+    running_job || fail "$c: no running job"
+    cluster_run "${SC[@]}" checkpoint vacate "$job.0" > "$D/$c.vacate.sc" 2>&1 ||
+        fail "$c: checkpoint vacate failed: $(cat "$D/$c.vacate.sc")"
+    timeout 60 tail --pid=$srun_pid -f /dev/null || fail "$c: srun did not end after the vacate"
+    local img=$S/$c/ck2/$job.0
+    grep -qx "tasks 6" "$img/latest/manifest" || fail "$c: the vacate made no complete generation"
+    why=
+    local r sizes=() back=
+    for r in 0 1 2 3 4 5; do sizes[$r]=$(stat -c %s "$S/$c/vacate/rank.$r"); done
+    t0=$(date +%s%N)
+    # the restart time: until every rank wrote past where it was vacated
+    ( for i in $(seq 1 900); do
+          n=0
+          for r in 0 1 2 3 4 5; do [ "$(stat -c %s "$S/$c/vacate/rank.$r")" -gt "${sizes[$r]}" ] && n=$((n + 1)); done
+          [ $n = 6 ] && { echo $(( ($(date +%s%N) - t0) / 1000000 )) > "$D/$c.back"; break; }
+          sleep 0.1
+      done ) &
+    local mon=$!
+    if cluster_run env "$@" timeout 90 srun -N3 -n6 $MPIOPT --restart-dir="$img" "$P" "$S/$c/fresh" 3 0 \
+            > "$S/$c/restart.out" 2> "$D/$c.restart.err"; then
+        why=$(same_as_ref "$S/$c/ref" "$S/$c/vacate" "$S/$c/restart.out") || why="ended, but $why"
+    else
+        why="exit $?: $(grep -v '^srun: \(Job step aborted\|Force Terminated\)' "$D/$c.restart.err" | sort -u | head -n 12)"
+        # what the restarted ranks said, and how far they got
+        why="$why; ranks said: $(head -n 6 "$S/$c/restart.out" 2>/dev/null); lines per rank: $(wc -l "$S/$c"/vacate/rank.* | head -n 6 | awk '{printf "%s ", $1}')"
+    fi
+    kill $mon 2>/dev/null
+    wait $mon 2>/dev/null
+    back=$(cat "$D/$c.back" 2>/dev/null)
+    if [ -z "$why" ]; then
+        echo "$c: vacate + srun --restart-dir: ok (every rank wrote again ${back:-?} ms after srun started)" >&2
+    else
+        notyet "$c" "vacate + srun --restart-dir: $why"
+    fi
+    timeout 20 scancel -u "$CLUSTER_USER" 2>/dev/null
+    return 0
+}
+
+# notyet CASE WHAT: a step that does not work yet (issue 12): said, and a failure
+# unless MPI_RESTART=report
+notyet() {
+    [ "$MODE" = report ] || fail "$1: $2"
+    echo "$1: NOT YET: $2" >&2
+    NOTYET="$NOTYET $1"
+}
+
+for c in ${MPI_CASES:-none mpich mpich-tcp openmpi openmpi-tcp openmpi-tcp-hash openmpi-tcp4-hash}; do
+    case $c in
+    mpich) run_case $c mpich ;;
+    mpich-tcp) run_case $c mpich UCX_TLS=tcp,self ;;
+    openmpi) run_case $c openmpi ;;
+    openmpi-tcp) run_case $c openmpi OMPI_MCA_pml=ob1 OMPI_MCA_btl=tcp,self ;;
+    # without PMIx's shared store (a file of the old step's slurmstepd, gone at restart)
+    openmpi-tcp-hash) run_case $c openmpi OMPI_MCA_pml=ob1 OMPI_MCA_btl=tcp,self PMIX_MCA_gds=hash ;;
+    # ... and IPv4 only, to tell the listening sockets on 0.0.0.0:P and [::]:P (which
+    # need IPV6_V6ONLY restored, issue 17) from the rest: on 2026-11-27 its restart was
+    # refused all the same, 0.0.0.0:P being still in use (by what is not known yet)
+    openmpi-tcp4-hash) run_case $c openmpi OMPI_MCA_pml=ob1 OMPI_MCA_btl=tcp,self PMIX_MCA_gds=hash \
+        OMPI_MCA_btl_tcp_disable_family=6 ;;
+    # the times of the same step without MPI, to compare
+    none) run_case $c none ;;
+    *) fail "no such case: $c" ;;
+    esac
+done
+[ -z "$NOTYET" ] || echo "not yet checkpointed and restarted whole (issue 12):$NOTYET" >&2
+pass
