@@ -1,13 +1,23 @@
 /* Restart at launch: srun --restart-dir=<dir>/<jobid>.<stepid> ./app
  *
- * Slurm 22.05 has no spank_prepend_task_argv, so the task becomes the restart itself:
- * slurm_spank_task_init runs in the task process, with the job user's identity only,
- * right before Slurm would execve the application; there the plugin execve()s
- *   cr_restart --run-on-success=EVENT --run-on-failure=EVENT <gen.N>/task.<rank>.ckpt
- * with the task's environment.  cr_restart stays the task (Slurm's child) and exits
- * as the restored process does.  Like the old checkpoint/blcr plugin, this skips what
- * Slurm does after task_init: TaskProlog and the propagation of the submitting
- * shell's limits (the restored process gets the limits it was checkpointed with).
+ * In slurm_spank_task_init (the task process, with the job user's identity only, right
+ * before Slurm would execve the application) the task is made to run
+ *   cr_restart --run-on-success=EVENT --run-on-failure=EVENT -f <gen.N>/task.<rank>.ckpt
+ * instead; cr_restart stays the task (Slurm's child) and exits as the restored process
+ * does.  Two ways, chosen by configure:
+ *
+ * - Slurm >= 23.11 (spank_prepend_task_argv): the plugin puts cr_restart and its
+ *   arguments in front of the task's argv, with "--in-place-of --" before the program
+ *   srun was given (cr_restart does not run it), and takes the runtime out of the
+ *   task's LD_PRELOAD.  Slurm then goes on launching the task as any other: the rest of
+ *   the plugin stack's task_init, TaskProlog, its own environment and limits, its exec
+ *   and its error reporting if that exec fails.  Nothing of Slurm's launch is skipped
+ *   and the plugin execs nothing from inside a callback.
+ * - Slurm 22.05 has no such call, so the plugin execve()s cr_restart itself, with the
+ *   task's environment (without the runtime).  That skips what Slurm does after
+ *   task_init, like the old checkpoint/blcr plugin did: TaskProlog, the task_init of the
+ *   plugins after this one, and the propagation of the submitting shell's limits (the
+ *   restored process gets the limits it was checkpointed with).
  *
  * Before that, and as the job user only: the directory, its latest complete
  * generation (one with a manifest), the manifest's task count against the step's, and
@@ -122,16 +132,21 @@ int cr_restart_at_launch(spank_t sp, const char *dir, const char *cr_restart, co
     if (access(file, R_OK) < 0)
         return fail(1, errno, gen, (int)rank, "--restart-dir=%s: rank %u: %s: %s", dir, rank, file,
                     strerror(errno));
-    /* the hooks that report the end of the restart, run by cr_restart with sh -c */
-    char qa[4200], qd[4200], qn[300], ok[9000], bad[9000];
+    /* the hooks that report the end of the restart, run by cr_restart with sh -c;
+     * static: with spank_prepend_task_argv, Slurm uses them after we return */
+    static char qa[4200], qd[4200], qn[300], ok[9000], bad[9000], path[4400];
     if (!quote(qa, sizeof qa, agent) || !quote(qd, sizeof qd, dir) || !quote(qn, sizeof qn, node))
         return fail(1, EINVAL, gen, (int)rank, "--restart-dir=%s: a quote in a path", dir);
     snprintf(ok, sizeof ok, "--run-on-success=%s event RSTRT_END %s %s %u %u", qa, qd, qn, gen, rank);
     snprintf(bad, sizeof bad, "--run-on-failure=%s event RSTRT_ERROR %s %s %u %u", qa, qd, qn, gen, rank);
+    snprintf(path, sizeof path, "%s", file);
     static char reloc[3][CR_BATCH_ARG_MAX];
     static char meet[4400];
-    char *argv[9] = { (char *)cr_restart, ok, bad };
-    int argc = 3;
+    static char *argv[14];
+    int argc = 0;
+    argv[argc++] = (char *)cr_restart;
+    argv[argc++] = ok;
+    argv[argc++] = bad;
     if (!batch) {
         /* where the tasks meet to connect their connections to each other again: one
          * directory per start of the new step (a requeued job starts it again) */
@@ -155,7 +170,28 @@ int cr_restart_at_launch(spank_t sp, const char *dir, const char *cr_restart, co
         for (int i = 0; i < k; i++)
             argv[argc++] = reloc[1 + i];
     }
-    argv[argc++] = file;
+    argv[argc++] = "-f";
+    argv[argc++] = path;
+    (void)job;
+#if defined(HAVE_DECL_SPANK_PREPEND_TASK_ARGV) && HAVE_DECL_SPANK_PREPEND_TASK_ARGV
+    /* cr_restart in front of the program srun was given, which it does not run */
+    if (access(cr_restart, X_OK) < 0) /* said here, not by a failed exec in slurmstepd */
+        return fail(1, errno, gen, (int)rank, "--restart-dir: cannot run %s: %s; set cr_restart= in "
+                    "plugstack.conf", cr_restart, strerror(errno));
+    argv[argc++] = "--in-place-of";
+    argv[argc++] = "--";
+    argv[argc] = NULL;
+    /* the runtime stays out of cr_restart: the image holds its own */
+    spank_err_t se = spank_unsetenv(sp, "LD_PRELOAD");
+    if (se != ESPANK_SUCCESS && se != ESPANK_ENV_NOEXIST)
+        return fail(1, EINVAL, gen, (int)rank, "--restart-dir: cannot take the runtime out of the "
+                    "task's LD_PRELOAD: %s", spank_strerror(se));
+    se = spank_prepend_task_argv(sp, argc, (const char **)argv);
+    if (se != ESPANK_SUCCESS)
+        return fail(1, EINVAL, gen, (int)rank, "--restart-dir: Slurm refused to run %s in front of "
+                    "the task (spank_prepend_task_argv: %s)", cr_restart, spank_strerror(se));
+    return 0;
+#else
     argv[argc] = NULL;
     /* the task's environment, without the runtime: the image holds its own */
     char **env = NULL, **clean;
@@ -171,12 +207,12 @@ int cr_restart_at_launch(spank_t sp, const char *dir, const char *cr_restart, co
     for (char **e = env; *e; e++)
         if (strncmp(*e, "LD_PRELOAD=", 11))
             clean[n++] = *e;
-    (void)job;
     execve(cr_restart, argv, clean);
     int e = errno;
     free(clean);
     return fail(1, e, gen, (int)rank, "--restart-dir: cannot run %s: %s; set cr_restart= in plugstack.conf",
                 cr_restart, strerror(e));
+#endif
 }
 
 int cr_has_checkpoint(const char *image_dir)

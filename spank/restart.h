@@ -5,8 +5,10 @@
 #include <slurm/spank.h>
 
 /* In slurm_spank_task_init: turns the task into cr_restart of its rank's context file
- * from the latest complete generation of restart_dir.  Returns only on failure (-1,
- * after saying why): the task then does not start. */
+ * from the latest complete generation of restart_dir.  With spank_prepend_task_argv
+ * (Slurm >= 23.11) returns 0 once Slurm will run cr_restart in front of the task's argv;
+ * without, execs cr_restart and returns only on failure.  -1 (after saying why): the
+ * task does not start. */
 int cr_restart_at_launch(spank_t sp, const char *restart_dir, const char *cr_restart,
                          const char *agent);
 

@@ -31,6 +31,7 @@ static void usage(FILE *out)
     fprintf(out,
 "Usage: cr_restart [OPTIONS] FILE\n"
 "       cr_restart [OPTIONS] -f FILE | -F FD | -d DIR\n"
+"       cr_restart [OPTIONS] -f FILE --in-place-of -- COMMAND [ARGS...]\n"
 "Restart the process (or the tree of processes) saved in the context FILE.\n"
 "cr_restart stays its parent and exits with its exit status (or is killed by the\n"
 "same signal), passing on the signals it gets.  A tree runs in a pid namespace of\n"
@@ -66,6 +67,10 @@ static void usage(FILE *out)
 "                             files, another kernel)\n"
 "  --run-on-fail-perm=CMD     ... after a permanent failure (corrupt or foreign file)\n"
 "  --run-on-failure=CMD       all four of the above\n"
+"  --in-place-of              the arguments after -- are the command this restart\n"
+"                             stands in for (a launcher that puts cr_restart in front\n"
+"                             of a command, as Slurm's spank_prepend_task_argv does):\n"
+"                             they are not run; give the file with -f, -F or -d\n"
 "  -q, --quiet                print no error messages\n"
 "  -h, -?, --help             show this help\n"
 "  -V, -v, --version          show the version (-v: as BLCR's)\n\n"
@@ -202,10 +207,11 @@ int main(int argc, char **argv)
         { "restore-sid", no_argument, NULL, 18 }, { "no-restore-sid", no_argument, NULL, 19 },
         { "kmsg-none", no_argument, NULL, 20 }, { "kmsg-error", no_argument, NULL, 21 },
         { "kmsg-warning", no_argument, NULL, 22 }, { "step-dir", required_argument, NULL, 23 },
+        { "in-place-of", no_argument, NULL, 24 },
         { NULL, 0, NULL, 0 }
     };
     struct cr_restart_opts o = { 0 };
-    int c, restore_pid = 0, after = 0, bad = 0, sources = 0, warnings = 0;
+    int c, restore_pid = 0, after = 0, bad = 0, sources = 0, warnings = 0, in_place_of = 0;
     const char *path = NULL, *dir = NULL;
     char err[1024], fdpath[64];
     opterr = 0; /* -? asks for help (as BLCR's); other unknown options are named below */
@@ -244,6 +250,7 @@ int main(int argc, char **argv)
             o.step_dir = optarg;
             break;
         }
+        case 24: in_place_of = 1; break;
         case 'S': {
             char *end;
             long s = strtol(optarg, &end, 10);
@@ -292,6 +299,13 @@ int main(int argc, char **argv)
             bad = 1;
             break;
         }
+    }
+    if (in_place_of) {
+        /* getopt stopped at "--": what follows is the command we replace, never options */
+        if (optind < 2 || strcmp(argv[optind - 1], "--"))
+            return fail(ON_FAIL_ARGS, EINVAL, "--in-place-of wants -- before the command it "
+                        "stands in for (cr_restart -f FILE --in-place-of -- COMMAND...)");
+        optind = argc;
     }
     if (!sources && optind == argc - 1)
         path = argv[optind++], sources = 1;

@@ -1,7 +1,8 @@
 #!/bin/bash
 # cr_restart with BLCR's options: the sources -f, -F and -d, the signals (-S, --freeze,
 # --abort, --run), --omit-*, --restore-pgid/-sid and their --no- forms, -v (version),
-# -?, --relocate with BLCR's escapes, and every signal sent to cr_restart passed on.
+# -?, --relocate with BLCR's escapes, and every signal sent to cr_restart passed on;
+# --in-place-of, slurm-cr's own, for a launcher that puts cr_restart in front of a command.
 . "$top_srcdir/tests/engine/lib.sh"
 cd "$T"
 mkdir "a=b"
@@ -37,6 +38,11 @@ restart_ends 0 -F 7 --omit-always 7< r.ctx
 same ref "a=b/out"
 restart_ends 0 -d "$T/d" --omit-maybe
 same ref "a=b/out"
+# in front of a command it stands in for (Slurm's spank_prepend_task_argv): the command,
+# options or not, is neither run nor read; without -- it is refused
+restart_ends 0 -f r.ctx --in-place-of -- "$PROGS/stdin_reader" --kill -S 9 r.ctx
+same ref "a=b/out"
+expect_refusal 22 "in-place-of wants -- before the command" "$CR_RESTART" -f r.ctx --in-place-of "$PROGS/stdin_reader"
 # a signal after the restart: -S 15, --abort
 restart_ends 143 -S 15 r.ctx
 restart_ends 134 --abort r.ctx

@@ -3,7 +3,9 @@
 # a new job's `srun -N3 -n6 --restart-dir=<dir>/<jobid>.<stepid>` resumes every rank
 # (and is checkpointed again periodically)
 # from the latest complete generation (not a fresh start: its arguments would write
-# elsewhere), and each rank's output file and final line match an uninterrupted run.
+# elsewhere), and each rank's output file and final line match an uninterrupted run; its
+# tasks are cr_restart in front of srun's command (spank_prepend_task_argv, Slurm 23.11+)
+# or exec'd by the plugin (22.05).
 # RSTRT_BEGIN/RSTRT_END per rank in the step's events.  Refused with a message that
 # names the problem and the way out, no task starting: another task count, a missing
 # directory, one without a complete generation (only gen.N with its manifest counts).
@@ -62,8 +64,25 @@ echo "$out" | grep -q "holds no complete checkpoint generation" || fail "no comp
 # (with periodic checkpoints of the restarted step: its tasks are cr_restart, the
 # writer checkpoints the processes they restored)
 cluster_run timeout 120 srun -N3 -n6 --restart-dir="$img" --checkpoint=0:02 --checkpoint-dir="$S/ck2" \
-    "$P" "$S/fresh" 3 0 > "$D/second.out" 2> "$D/second.err" ||
-    fail "the restarted step failed: $(cat "$D/second.err")"
+    "$P" "$S/fresh" 3 0 > "$D/second.out" 2> "$D/second.err" &
+srun_pid=$!
+# each task is cr_restart: put in front of srun's command by spank_prepend_task_argv
+# where Slurm has it (23.11+), the command then not run; exec'd by the plugin on 22.05
+tasks=
+for i in $(seq 1 600); do
+    tasks=$(pgrep -u "$CLUSTER_USER" -x cr_restart | while read -r p; do tr '\0' ' ' < "/proc/$p/cmdline"; echo; done)
+    [ "$(echo "$tasks" | grep -c .)" -ge 6 ] && break
+    kill -0 $srun_pid 2>/dev/null || break
+    sleep 0.1
+done
+[ "$(echo "$tasks" | grep -c .)" -ge 6 ] || fail "the restarted step's six tasks were not seen as cr_restart: $tasks"
+if grep -q '^#define HAVE_DECL_SPANK_PREPEND_TASK_ARGV 1' "$top_builddir/config.h"; then
+    [ "$(echo "$tasks" | grep -c -- " --in-place-of -- $P $S/fresh 3 0 \$")" -ge 6 ] ||
+        fail "the tasks are not cr_restart in front of srun's command (spank_prepend_task_argv): $tasks"
+else
+    ! echo "$tasks" | grep -q -- "--in-place-of" || fail "Slurm has no spank_prepend_task_argv, yet: $tasks"
+fi
+wait $srun_pid || fail "the restarted step failed: $(cat "$D/second.err")"
 img2=$(ls -d "$S"/ck2/*.0 | head -n 1)
 grep -qx "tasks 6" "$img2/latest/manifest" || fail "no complete generation of the restarted step: $(ls -la "$img2"; cat "$img2/errors.log")"
 [ ! -e "$S/fresh" ] || fail "the step started afresh instead of restarting"

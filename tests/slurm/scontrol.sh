@@ -1,6 +1,7 @@
 #!/bin/bash
 # scontrol checkpoint on a 3-node, 6-task step, through scontrol-cr and its node agent:
-# able/disable/enable/error and create as the job user, refusal for another user, root
+# able/disable/enable/error and create as the job user (with its progress on a
+# terminal, none with -Q or on a file), refusal for another user, root
 # acting as the owner even of a job whose name poses as Slurm's fields; a
 # vacate ends the step with every rank checkpointed, and a new job restarts from it
 # (srun --restart-dir), is checkpointed again while it runs, and finishes as an
@@ -90,6 +91,19 @@ b = sorted(e["node"] for e in mine if e["event"] == "CHKPT_BEGIN")
 d = sorted(e["node"] for e in mine if e["event"] == "CHKPT_END" and e["bytes"] > 0)
 assert b == d == ["n1", "n2", "n3"], (b, d)
 PYEOF
+! grep -q "written:" "$D/create.err" || fail "create showed progress on a file: $(cat "$D/create.err")"
+# on a terminal, create shows how much is written (at once here: CR_PROGRESS_AFTER_MS=0),
+# and of about how much (the latest generation's size); -Q silences it
+if command -v script > /dev/null; then
+    cmd=$(printf '%q ' "${SC[@]}")
+    cluster_run CR_PROGRESS_AFTER_MS=0 timeout 300 script -qec "$cmd checkpoint create $job.0" /dev/null \
+        > "$D/tty.out" 2>&1 || fail "create on a terminal failed: $(cat "$D/tty.out")"
+    grep -aEq "checkpoint create $job\.0: written: [0-9.]+ (B|KiB|MiB|GiB) of about [0-9.]+ (B|KiB|MiB|GiB), .*/s" \
+        "$D/tty.out" || fail "no progress line on the terminal: $(od -c "$D/tty.out" | head)"
+    cluster_run CR_PROGRESS_AFTER_MS=0 timeout 300 script -qec "$cmd -Q checkpoint create $job.0" /dev/null \
+        > "$D/tty_q.out" 2>&1 || fail "create -Q on a terminal failed: $(cat "$D/tty_q.out")"
+    ! grep -aq "written:" "$D/tty_q.out" || fail "scontrol -Q checkpoint create still showed progress"
+fi
 n=$(lines "$S/run"); sleep 1
 [ "$(lines "$S/run")" -gt "$n" ] || fail "the step did not go on after create"
 
