@@ -69,7 +69,10 @@ under_checkpoints() {
         fail "$name: $ok checkpoints taken, $failed failed: $(sed 's/[0-9]\+/N/g' "$T/$name.ckpt.err" | sort | uniq -c | sort -rn | head -3)"
     echo "$name: $ok checkpoints taken, $failed failed, $restarts restarts"
     # why they failed, for the soak's figures
-    [ $failed = 0 ] || sed 's/[0-9]\+/N/g' "$T/$name.ckpt.err" | sort | uniq -c | sort -rn | sed "s/^/  $name failed: /"
+    # (bash's own "Killed" notes for the programs the --kill checkpoints ended land
+    # there too)
+    [ $failed = 0 ] || grep '^cr_checkpoint: ' "$T/$name.ckpt.err" | sed 's/[0-9]\+/N/g' | sort | uniq -c |
+        sort -rn | sed "s/^/  $name failed: /"
     rm -f "$T/$name.ckpt.err"
 }
 
