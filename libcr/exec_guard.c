@@ -26,7 +26,12 @@ extern char **environ;
 
 static void *next(const char *name)
 {
-    return dlsym(RTLD_NEXT, name);
+    void *f = dlsym(RTLD_NEXT, name);
+    if (!f) { /* loaded by libcr.so (-lcr), after libc: nothing comes next */
+        void *libc = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
+        f = libc ? dlsym(libc, name) : NULL;
+    }
+    return f;
 }
 
 #define GUARDED(type, name, params, args)                                      \

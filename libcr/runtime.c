@@ -295,6 +295,9 @@ static void *manager_main(void *arg)
     (void)arg;
     crt.manager_tid = sys_gettid();
     runtime_thread = 1;
+    /* named from inside: pthread_setname_np() from another thread opens
+     * /proc/self/task/TID/comm, an fd of the program's to a checkpoint that comes then */
+    prctl(PR_SET_NAME, "cr-manager", 0, 0, 0);
     crt.manager_cri = cri_thread_init();
     for (;;) {
         struct pollfd p[2] = { { crt.listen_fd, POLLIN, 0 }, { crt.wake_fd, POLLIN, 0 } };
@@ -390,8 +393,6 @@ static void start_manager(void)
     pthread_attr_destroy(&attr);
     if (e)
         warn("starting the manager thread", e);
-    else
-        pthread_setname_np(th, "cr-manager");
 }
 
 static void atfork_child(void)

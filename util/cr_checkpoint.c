@@ -446,7 +446,11 @@ int main(int argc, char **argv)
                 unlinkat(dir, writing_base, 0);
             return fail(-nlive, "%s", tree.msg);
         }
-        if (nlive == 1 && tree.n == 1)
+        /* A process found alone may fork before it is frozen: only the tree's way
+         * looks for children again once it is (its file is then an ordinary
+         * one-process file).  The tree's way writes with random access; to a pipe, a
+         * process alone is asked alone (its children made meanwhile are left out). */
+        if (nlive == 1 && tree.n == 1 && lseek(fd, 0, SEEK_CUR) < 0)
             crtree_close(&tree);
     }
     int as_tree = scope != CTX_SCOPE_PROC && tree.m;
@@ -463,6 +467,10 @@ int main(int argc, char **argv)
         q.bytes = tree.bytes;
         snprintf(q.msg, sizeof q.msg, "%.700s", tree.msg);
         rc = 0; /* the message names the process */
+        if (tree.n == 1 && tree.m[0].q.err && tree.m[0].q.msg[0]) {
+            snprintf(q.msg, sizeof q.msg, "%.700s", tree.m[0].q.msg); /* as for a process alone */
+            rc = 1;
+        }
     } else {
         rc = crq_start(&q, pid, fd, (unsigned)(timeout * 1000), cflags);
         if (rc == 0)
@@ -547,7 +555,7 @@ int main(int argc, char **argv)
         crq_close(&q);       /* the runtime resumes the process unharmed */
         if (as_tree)
             crtree_close(&tree);
-        if (rc < 0 || as_tree) /* never reached the runtime, or names the process */
+        if (rc < 0 || (as_tree && rc == 0)) /* never reached the runtime, or names the process */
             return fail(err, "%s", why);
         return fail(err, "checkpoint of process %d failed: %s", (int)pid, why);
     }
