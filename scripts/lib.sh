@@ -27,8 +27,9 @@ prepare_work() {
         id "$TEST_USER" >/dev/null 2>&1 || useradd -m -s /bin/sh "$TEST_USER"
         WORK=$(mktemp -d /var/tmp/slurm-cr.XXXXXX)
         # the sources only: a tree built in place (./configure && make) would stop the
-        # out-of-tree build ("source directory already configured")
-        if [ -d "$SRC/.git" ] && command -v git >/dev/null; then
+        # out-of-tree build ("source directory already configured"); git's list of them
+        # in a checkout or a worktree (whose .git is a file)
+        if [ -e "$SRC/.git" ] && command -v git >/dev/null; then
             (cd "$SRC" && git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf -) |
                 (cd "$WORK" && tar -xf -)
         else
