@@ -258,6 +258,10 @@ int save_tcp(struct dump *d, int fd, const struct stat *st, const struct tcp_dia
 int tcp_was_connected(int fd);
 /* The process is killed once saved: its saved connections end with a reset, leaving
  * no TIME_WAIT on their ports for the restart. */
+/* a TCP connection saved to be made again at restart: if the checkpoint ends with the
+ * process killed, it ends with a reset (tcp_abort_on_exit), leaving no TIME_WAIT that
+ * would keep its ports from the restart */
+void tcp_reset_at_kill(int fd);
 void tcp_abort_on_exit(void);
 /* tcp_pair.c: the connections of the process waiting in the backlog of its listener
  * (with data sent on them) taken out with their data and made again for the program

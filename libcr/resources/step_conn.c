@@ -76,6 +76,7 @@ int save_step_conn(struct dump *d, int fd, const struct stat *st, const struct s
         return fail(d, E2BIG, "too much metadata");
     memcpy((char *)(r + 1) + r->path_len, &so, sizeof so);
     memcpy((char *)(r + 1) + r->path_len + sizeof so, buf, (size_t)queued);
+    tcp_reset_at_kill(fd);
     return 0;
 }
 

@@ -417,9 +417,14 @@ int save_tcp(struct dump *d, int fd, const struct stat *st, const struct tcp_dia
     memcpy((char *)(r + 1) + r->path_len, &so, sizeof so);
     memcpy((char *)(r + 1) + r->path_len + sizeof so, &tcp, sizeof tcp);
     fd_record_trim(d, r, sizeof so + sizeof tcp + (size_t)n);
+    tcp_reset_at_kill(fd);
+    return 0;
+}
+
+void tcp_reset_at_kill(int fd)
+{
     if (nsaved < TCP_SAVED_MAX)
         saved_fds[nsaved++] = fd;
-    return 0;
 }
 
 void tcp_abort_on_exit(void)
