@@ -75,19 +75,6 @@ struct aio_ctx {
 
 static struct aio_ctx ctxs[AIO_MAX];
 
-/* the kernel's answer (-errno on failure), without errno */
-static long raw(long n, long a, long b, long c, long d, long e, long f)
-{
-    long ret;
-    register long r10 __asm__("r10") = d;
-    register long r8 __asm__("r8") = e;
-    register long r9 __asm__("r9") = f;
-    __asm__ volatile("syscall"
-                     : "=a"(ret)
-                     : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
-                     : "rcx", "r11", "memory");
-    return ret;
-}
 
 static long with_errno(long r)
 {
@@ -121,7 +108,7 @@ static void count_completions(struct aio_ctx *c)
 
 static long aio_setup(long nr, aio_context_t *out)
 {
-    long r = raw(SYS_io_setup, nr, (long)out, 0, 0, 0, 0);
+    long r = cr_raw_syscall6(SYS_io_setup, nr, (long)out, 0, 0, 0, 0);
     if (r == 0) {
         uint64_t id = *out;
         const struct ring *ring = (const struct ring *)(uintptr_t)id;
@@ -148,7 +135,7 @@ static long aio_setup(long nr, aio_context_t *out)
 
 static long aio_destroy(aio_context_t id)
 {
-    long r = raw(SYS_io_destroy, (long)id, 0, 0, 0, 0, 0);
+    long r = cr_raw_syscall6(SYS_io_destroy, (long)id, 0, 0, 0, 0, 0);
     if (r == 0) {
         struct aio_ctx *c = find(id);
         if (c)
@@ -193,7 +180,7 @@ static long aio_submit(aio_context_t id, long nr, struct iocb **cbs)
 {
     struct aio_ctx *c = nr > 0 ? find(id) : NULL;
     if (!c)
-        return with_errno(raw(SYS_io_submit, (long)id, nr, (long)cbs, 0, 0, 0));
+        return with_errno(cr_raw_syscall6(SYS_io_submit, (long)id, nr, (long)cbs, 0, 0, 0));
     count_completions(c);
     return with_errno(cr_aio_submit_raw((long)id, nr, (long)cbs, &c->submitted));
 }
@@ -234,7 +221,7 @@ API long syscall(long n, ...)
     case SYS_io_submit:
         return aio_submit((aio_context_t)a[0], a[1], (struct iocb **)a[2]);
     default:
-        return with_errno(raw(n, a[0], a[1], a[2], a[3], a[4], a[5]));
+        return with_errno(cr_raw_syscall6(n, a[0], a[1], a[2], a[3], a[4], a[5]));
     }
 }
 
@@ -244,7 +231,7 @@ API long syscall(long n, ...)
 static int is_context(uint64_t addr)
 {
     struct timespec zero = { 0, 0 };
-    return raw(SYS_io_getevents, (long)addr, 0, 0, 0, (long)&zero, 0) == 0;
+    return cr_raw_syscall6(SYS_io_getevents, (long)addr, 0, 0, 0, (long)&zero, 0) == 0;
 }
 
 static int freeze_one(struct dump *d, uint64_t start, uint64_t end)
@@ -319,7 +306,7 @@ int cr_aio_freeze(struct dump *d)
      * end before the eventfds are saved.  (A completion finished by a kernel worker
      * thread, as some writes are, could in principle be preempted in between for
      * longer; no interface shows that.) */
-    long rc = d->aio_rings ? raw(SYS_membarrier, 1 /* MEMBARRIER_CMD_GLOBAL */, 0, 0, 0, 0, 0) : 0;
+    long rc = d->aio_rings ? cr_raw_syscall6(SYS_membarrier, 1 /* MEMBARRIER_CMD_GLOBAL */, 0, 0, 0, 0, 0) : 0;
     if (rc < 0)
         return fail(d, (int)-rc, "the process has AIO contexts, whose completions' eventfd counts "
                     "are saved only after a grace period, and this kernel gives none "
@@ -389,12 +376,12 @@ static int advance_tail(uint64_t id, uint32_t to)
             cbs[i].aio_fildes = (uint32_t)p[0];
             pcb[i] = &cbs[i];
         }
-        long r = raw(SYS_io_submit, (long)id, k, (long)pcb, 0, 0, 0);
+        long r = cr_raw_syscall6(SYS_io_submit, (long)id, k, (long)pcb, 0, 0, 0);
         if (r != k) {
             rc = r < 0 ? (int)r : -EAGAIN;
             break;
         }
-        r = raw(SYS_io_getevents, (long)id, k, k, (long)ev, 0, 0);
+        r = cr_raw_syscall6(SYS_io_getevents, (long)id, k, k, (long)ev, 0, 0);
         if (r != k)
             rc = r < 0 ? (int)r : -EAGAIN;
         done += (uint32_t)k;
@@ -409,21 +396,21 @@ static int restore_one(struct aio_ctx *c)
     struct ring *saved = (struct ring *)(uintptr_t)c->id;
     /* the ring holds nr = max(n, 4 * CPUs) * 2 + 2 events, rounded up to whole pages */
     aio_context_t id = 0;
-    long r = raw(SYS_io_setup, (long)(c->nr - 2) / 2, (long)&id, 0, 0, 0, 0);
+    long r = cr_raw_syscall6(SYS_io_setup, (long)(c->nr - 2) / 2, (long)&id, 0, 0, 0, 0);
     if (r < 0)
         return say("slurm-cr: the AIO context at 0x%llx cannot be made again: io_setup: %s "
                    "(see fs.aio-max-nr)", (unsigned long long)c->id, strerror((int)-r));
     struct ring *ring = (struct ring *)(uintptr_t)id;
     uint64_t len = (sizeof *ring + (uint64_t)ring->nr * sizeof(struct io_event) + 4095) / 4096 * 4096;
     if (ring->nr != c->nr || len != c->len) {
-        raw(SYS_io_destroy, (long)id, 0, 0, 0, 0, 0);
+        cr_raw_syscall6(SYS_io_destroy, (long)id, 0, 0, 0, 0, 0);
         return say("slurm-cr: the AIO context at 0x%llx had a ring of %u events; io_setup here "
                    "makes one of %u (another number of possible CPUs)", (unsigned long long)c->id,
                    c->nr, ring->nr);
     }
     int rc = advance_tail(id, c->tail);
     if (rc < 0) {
-        raw(SYS_io_destroy, (long)id, 0, 0, 0, 0, 0);
+        cr_raw_syscall6(SYS_io_destroy, (long)id, 0, 0, 0, 0, 0);
         return say("slurm-cr: the AIO context at 0x%llx: its events cannot be put back (%s)",
                    (unsigned long long)c->id, strerror(-rc));
     }
@@ -434,7 +421,7 @@ static int restore_one(struct aio_ctx *c)
     void *at = mremap(ring, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)(uintptr_t)c->id);
     if (at != (void *)(uintptr_t)c->id || !is_context(c->id)) {
         int e = errno;
-        raw(SYS_io_destroy, (long)(at == MAP_FAILED ? id : c->id), 0, 0, 0, 0, 0);
+        cr_raw_syscall6(SYS_io_destroy, (long)(at == MAP_FAILED ? id : c->id), 0, 0, 0, 0, 0);
         return say("slurm-cr: the AIO ring at 0x%llx cannot be moved back to its place: %s",
                    (unsigned long long)c->id, strerror(e));
     }
