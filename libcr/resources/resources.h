@@ -336,6 +336,7 @@ const unsigned char *sock_state(const struct ctx_fd *f, struct ctx_socket *so);
 /* socket.c: the reader's check of a socket record's struct ctx_socket and queue
  * (CTX_FD_SOCKET, CTX_FD_SOCKPAIR), and its line in cr_info. */
 int valid_socket_state(const struct ctx_fd *f);
+int valid_socket_addrs(const struct ctx_socket *so);
 void describe_socket(const struct ctx_fd *f, FILE *out, const char *acc);
 
 /* socket.c: the backlog of the listening TCP socket with this inode (-1: not found)

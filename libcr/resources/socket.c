@@ -1125,6 +1125,31 @@ void pool_add_socket(struct cr_pool_build *b, uint32_t i, uint32_t k, const stru
 
 /* ---- the reader and cr_info ---- */
 
+/* A saved socket's two addresses (none, or one of its family and of its size) and the
+ * length of each of its options. */
+int valid_socket_addrs(const struct ctx_socket *so)
+{
+    if (so->addr_len > sizeof so->addr || so->peer_len > sizeof so->peer || so->nopts > CTX_SOCKOPT_MAX)
+        return 0;
+    /* an address: none, or one of the socket's family and of its size */
+    const uint32_t lens[2] = { so->addr_len, so->peer_len };
+    const unsigned char *addrs[2] = { so->addr, so->peer };
+    for (int k = 0; k < 2; k++) {
+        uint16_t family;
+        memcpy(&family, addrs[k], sizeof family);
+        if (lens[k] && (family != so->domain ||
+                        (so->domain == AF_UNIX && (lens[k] <= offsetof(struct sockaddr_un, sun_path) ||
+                                                  lens[k] > sizeof(struct sockaddr_un))) ||
+                        (so->domain == AF_INET && lens[k] != sizeof(struct sockaddr_in)) ||
+                        (so->domain == AF_INET6 && lens[k] != sizeof(struct sockaddr_in6))))
+            return 0;
+    }
+    for (uint32_t i = 0; i < so->nopts; i++)
+        if (so->opts[i].len < 1 || so->opts[i].len > sizeof so->opts[i].val)
+            return 0;
+    return 1;
+}
+
 /* The extra of a socket record (CTX_FD_SOCKET, CTX_FD_SOCKPAIR): its struct ctx_socket
  * within bounds, every option and queued message inside the extra, nothing after. */
 int valid_socket_state(const struct ctx_fd *f)
@@ -1140,22 +1165,8 @@ int valid_socket_state(const struct ctx_fd *f)
         so.addr_len > sizeof so.addr || so.peer_len > sizeof so.peer || so.nopts > CTX_SOCKOPT_MAX ||
         so.backlog < 0 || (f->kind == CTX_FD_SOCKPAIR && (so.domain != AF_UNIX || so.state)))
         return 0;
-    /* an address: none, or one of the socket's family and of its size */
-    const uint32_t lens[2] = { so.addr_len, so.peer_len };
-    const unsigned char *addrs[2] = { so.addr, so.peer };
-    for (int k = 0; k < 2; k++) {
-        uint16_t family;
-        memcpy(&family, addrs[k], sizeof family);
-        if (lens[k] && (family != so.domain ||
-                        (so.domain == AF_UNIX && (lens[k] <= offsetof(struct sockaddr_un, sun_path) ||
-                                                  lens[k] > sizeof(struct sockaddr_un))) ||
-                        (so.domain == AF_INET && lens[k] != sizeof(struct sockaddr_in)) ||
-                        (so.domain == AF_INET6 && lens[k] != sizeof(struct sockaddr_in6))))
-            return 0;
-    }
-    for (uint32_t i = 0; i < so.nopts; i++)
-        if (so.opts[i].len < 1 || so.opts[i].len > sizeof so.opts[i].val)
-            return 0;
+    if (!valid_socket_addrs(&so))
+        return 0;
     size_t off = sizeof so;
     for (uint32_t i = 0; i < so.nmsgs; i++) {
         struct ctx_sock_msg m;

@@ -1161,19 +1161,8 @@ static int valid_tcp(const struct ctx_fd *f, const struct ctx_fd *const *earlier
         ((tcp.flags & CTX_TCP_PEER_CLOSED) && f->pos) || (!(tcp.flags & 6) && !f->pos) ||
         tcp.data_len != f->extra_len - sizeof so - sizeof tcp)
         return 0;
-    const uint32_t lens[2] = { so.addr_len, so.peer_len };
-    const unsigned char *addrs[2] = { so.addr, so.peer };
-    for (int k = 0; k < 2; k++) {
-        uint16_t family;
-        memcpy(&family, addrs[k], sizeof family);
-        if (lens[k] && (family != so.domain ||
-                        lens[k] != (so.domain == AF_INET ? sizeof(struct sockaddr_in)
-                                                         : sizeof(struct sockaddr_in6))))
-            return 0;
-    }
-    for (uint32_t i = 0; i < so.nopts; i++)
-        if (so.opts[i].len < 1 || so.opts[i].len > sizeof so.opts[i].val)
-            return 0;
+    if (!valid_socket_addrs(&so))
+        return 0;
     return so.addr_len != 0;
 }
 
