@@ -159,7 +159,10 @@ static __attribute__((noinline)) int dump_frozen(struct cr_job *job)
     }
     char msg[512] = "";
     struct dump *d;
-    int rc = cr_dump_begin(&d, msg, sizeof msg, job->flags, in_tree(job) ? &tree_cmd : NULL);
+    /* a tree of one process (cr_checkpoint --tree of one without children, asked as a
+     * tree since it could have forked before it was frozen) is saved as a process alone */
+    int rc = cr_dump_begin(&d, msg, sizeof msg, job->flags,
+                           in_tree(job) && !tree_cmd.alone ? &tree_cmd : NULL);
     job->dump = d;
     if (rc == 0 && job->cow && cr_dump_forkable(d)) {
         /* a snapshot child writes the memory as it is now; the process goes on */
@@ -261,7 +264,13 @@ static int frozen(struct cr_job *job)
         int sig = wait_commit(job);
         if (sig == SIGKILL)
             tcp_abort_on_exit();
-        if (sig)
+        if (sig == SIGSTOP) {
+            /* sent to this thread, it takes it (a group stop) before tgkill returns: the
+             * code after runs once the process is continued, before its threads go on */
+            tcp_reset_while_stopped(1);
+            tgkill(crt.pid, gettid(), SIGSTOP);
+            tcp_reset_while_stopped(0);
+        } else if (sig)
             kill(crt.pid, sig); /* pending before any thread runs application code again */
     }
     return rc;

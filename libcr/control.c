@@ -38,7 +38,7 @@ int cr_ctl_prepare_check(const struct cr_ctl_prepare *p)
 {
     if (p->magic != CR_CTL_MAGIC || p->op != CR_CMD_PREPARE || p->npipes > CR_CTL_MAX_TREE_PIPES ||
         p->nshares > CR_CTL_MAX_TREE_SHARES || p->nsocks > CR_CTL_MAX_TREE_SOCKS ||
-        p->nptys > CR_CTL_MAX_TREE_PTYS || p->nfifo_skip > CR_CTL_MAX_TREE_PTYS)
+        p->nptys > CR_CTL_MAX_TREE_PTYS || p->nfifo_skip > CR_CTL_MAX_TREE_PTYS || p->alone > 1)
         return -EPROTO;
     for (uint32_t i = 0; i < p->nshares; i++)
         if (p->shares[i].fd < 0 || p->shares[i].origin_fd < 0 || p->shares[i].member < 0)

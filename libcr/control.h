@@ -114,7 +114,9 @@ struct cr_ctl_prepare {
     int32_t signal;            /* unused */
     uint32_t op;               /* CR_CMD_PREPARE; the same head as struct cr_ctl_commit */
     uint32_t index;            /* this process's number in the tree */
-    uint32_t npipes, nshares, nsocks, nptys, nfifo_skip, pad2;
+    uint32_t npipes, nshares, nsocks, nptys, nfifo_skip;
+    uint32_t alone;            /* 1: the tree is this one process (found without children
+                                  once frozen): saved as a process alone, in a file of its own */
     struct {                   /* the tree's stdio (its root's fds 0-2), cr_restart's at restart */
         uint64_t dev, ino, rdev;
         uint32_t valid, pad;

@@ -897,6 +897,7 @@ int crtree_write(struct crtree *t)
         prep.magic = CR_CTL_MAGIC;
         prep.op = CR_CMD_PREPARE;
         prep.index = (uint32_t)i;
+        prep.alone = t->n == 1; /* its file is a process's alone, restarted as one */
         if ((rc = member_shares(t, i, &prep)) < 0)
             return rc;
         if (crq_prepare(&t->m[i].q, &prep) < 0)

@@ -263,6 +263,9 @@ int tcp_was_connected(int fd);
  * would keep its ports from the restart */
 void tcp_reset_at_kill(int fd);
 void tcp_abort_on_exit(void);
+/* The process is stopped once saved (stopping 1; killed then, its saved connections end
+ * with a reset), then continued (stopping 0: their SO_LINGER back). */
+void tcp_reset_while_stopped(int stopping);
 /* tcp_pair.c: the connections of the process waiting in the backlog of its listener
  * (with data sent on them) taken out with their data and made again for the program
  * that goes on: 0, or -errno with the message in d; the data of one of them (-1 none);

@@ -27,6 +27,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -425,6 +426,42 @@ void tcp_reset_at_kill(int fd)
 {
     if (nsaved < TCP_SAVED_MAX)
         saved_fds[nsaved++] = fd;
+}
+
+/* Stopped once saved (cr_checkpoint --stop; a Slurm vacate, whose step scancel then
+ * kills): if the process is killed while stopped, its saved connections must end with
+ * a reset as at --kill; if it is continued instead (SIGCONT), each gets its own
+ * SO_LINGER back before any thread of the program runs again (the runtime releases
+ * them after this), so that a later close is the program's own.  An fd that is no
+ * longer the socket saved is left alone. */
+static struct linger stopped_linger[TCP_SAVED_MAX];
+static ino_t stopped_ino[TCP_SAVED_MAX];
+
+void tcp_reset_while_stopped(int stopping)
+{
+    static int armed;
+    struct linger now = { 1, 0 };
+    struct stat st;
+    if (stopping) {
+        for (int i = 0; i < nsaved; i++) {
+            socklen_t len = sizeof stopped_linger[i];
+            stopped_ino[i] = 0;
+            if (fstat(saved_fds[i], &st) < 0 ||
+                getsockopt(saved_fds[i], SOL_SOCKET, SO_LINGER, &stopped_linger[i], &len) < 0)
+                continue;
+            if (setsockopt(saved_fds[i], SOL_SOCKET, SO_LINGER, &now, sizeof now) == 0)
+                stopped_ino[i] = st.st_ino;
+        }
+        armed = 1;
+        return;
+    }
+    if (!armed)
+        return;
+    for (int i = 0; i < nsaved; i++)
+        if (stopped_ino[i] && fstat(saved_fds[i], &st) == 0 && st.st_ino == stopped_ino[i])
+            setsockopt(saved_fds[i], SOL_SOCKET, SO_LINGER, &stopped_linger[i], sizeof stopped_linger[i]);
+    armed = 0;
+    nsaved = 0;
 }
 
 void tcp_abort_on_exit(void)

@@ -6,7 +6,10 @@
 # so, and the connection carries its data.  --sockets=delay does not wait for such a
 # connection (it leads nowhere outside).  A connection reset with the error not read
 # yet is refused (which error cannot be read without taking it from the program), and
-# so is a client with data waiting in a backlog that an epoll watches.
+# so is a client with data waiting in a backlog that an epoll watches.  Checkpointed
+# with --stop (as a Slurm vacate does, whose scancel then kills the step): killed
+# while stopped, the connection ends with a reset, so that no TIME_WAIT keeps its ports
+# from the restart; continued instead, its SO_LINGER is the program's again.
 . "$top_srcdir/tests/engine/lib.sh"
 PY=${PYTHON3:-python3}
 PROG='
@@ -48,6 +51,19 @@ elif mode == "reset":
         print("read", c.recv(64), flush=True)
     except ConnectionResetError:
         print("reset", flush=True)
+elif mode == "stopped":
+    # a listener that stays, and a connection it accepted on a lower fd than its client
+    # (closed first when killed: the TIME_WAIT is on the port of the listener)
+    hole = os.open("/dev/null", os.O_RDONLY)
+    c2 = socket.create_connection(l.getsockname())
+    os.close(hole)
+    k2, _ = l.accept()
+    assert k2.fileno() < c2.fileno()
+    c2.sendall(b"to server\n"); k2.sendall(b"to client\n")
+    wait()
+    print(k2.recv(64).decode().strip(), "/", c2.recv(64).decode().strip(), flush=True)
+    import struct
+    print("linger", *struct.unpack("ii", k2.getsockopt(socket.SOL_SOCKET, socket.SO_LINGER, 8)), flush=True)
 else:
     l.close()
     c.sendall(b"to server\n"); k.sendall(b"to client\n")
@@ -116,4 +132,34 @@ truncate -s "$(fd_pos "$T/t.ctx" 1)" "$T/t.out"
 kill -USR2 $pid
 wait $pid || fail "the original program failed after its checkpoint: $(cat "$T/t.err")"
 grep -qx "to server / to client" "$T/t.out" || fail "the original lost its data: $(cat "$T/t.out")"
+
+# --stop, then killed while stopped: restarted on the same ports at once
+bg "$CR_RUN" "$PY" -c "$PROG" stopped > "$T/s.out" 2> "$T/s.err"
+pid=$!
+wait_runtime $pid
+wait_lines "$T/s.out" 1
+within 30 "$CR_CHECKPOINT" --stop -f "$T/s.ctx" $pid 2> "$T/s.ckpt.err" ||
+    fail "the checkpoint with --stop failed: $(cat "$T/s.ckpt.err")"
+kill -KILL $pid
+wait $pid 2>/dev/null
+bg "$CR_RESTART" "$T/s.ctx" 2> "$T/s.rerr"
+r=$!
+target=$(restored_pid $r)
+kill -USR2 "$target"
+rc=0; wait $r || rc=$?
+[ $rc = 0 ] || fail "the restart after a stop and a kill exited $rc: $(cat "$T/s.rerr")"
+! grep -q "is taken on this host" "$T/s.rerr" ||
+    fail "the ports of a connection killed while stopped were still taken (TIME_WAIT): $(cat "$T/s.rerr")"
+grep -qx "to server / to client" "$T/s.out" || fail "the restarted connection lost its data: $(cat "$T/s.out")"
+# --stop, then continued: its SO_LINGER as it was (off), a close its own
+bg "$CR_RUN" "$PY" -c "$PROG" stopped > "$T/c.out" 2> "$T/c.err"
+pid=$!
+wait_runtime $pid
+wait_lines "$T/c.out" 1
+within 30 "$CR_CHECKPOINT" --stop -f "$T/c.ctx" $pid 2> "$T/c.ckpt.err" ||
+    fail "the checkpoint with --stop failed: $(cat "$T/c.ckpt.err")"
+kill -CONT $pid
+kill -USR2 $pid
+wait $pid || fail "the program continued after --stop failed: $(cat "$T/c.err")"
+grep -qx "linger 0 0" "$T/c.out" || fail "the continued program's SO_LINGER is not its own: $(cat "$T/c.out")"
 pass
