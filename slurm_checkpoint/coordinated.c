@@ -159,13 +159,6 @@ int cr_coordinated(struct coord_task *t, int n, int stop, unsigned maxwait_s, co
     }
     for (int i = 0; i < n && !first; i++)
         first = t[i].status;
-    /* 1b: every TCP connection of a task leads to another task of the step, or the
-     * checkpoint is refused (the other nodes hear of it through the verdict) */
-    if (meet) {
-        int e = cr_step_conns_check(t, n, tr, !first, meet);
-        if (!first)
-            first = e;
-    }
     /* 2: every node frozen (the requester's word, or the other nodes' marks), or not */
     int go = verdict(!first, arg);
     if (!first && !go) {
@@ -176,6 +169,13 @@ int cr_coordinated(struct coord_task *t, int n, int stop, unsigned maxwait_s, co
                      "or did not answer in time)");
         }
     }
+    /* 2b: every node frozen, so that nothing is sent any more: every TCP connection of
+     * a task leads to another task of the step (matched in every node's list), its
+     * bytes in flight taken by the receiver, or the checkpoint fails here, as a write
+     * would (the requester hears of it with the results).  Before the verdict, a node
+     * would wait for the lists of nodes that cannot freeze, and not say it is frozen. */
+    if (meet && !first)
+        first = cr_step_conns_check(t, n, tr, 1, meet);
     /* 3: each writes its image (its tree's) and goes on (or stops) */
     for (int i = 0; i < n && !first; i++) {
         if (crtree_write(&tr[i]) < 0) {
