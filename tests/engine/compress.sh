@@ -106,7 +106,8 @@ for how in stored forge; do
 done
 # blocks put back before the restorer runs, possibly by another process of a tree (a
 # memfd shared with a child, System V segments): read from compressed images too
-within 300 env CR_COMPRESS=1 "$top_srcdir/tests/conformance/run.sh" -m restart,cow memfd_child \
+# (-k: the runs it keeps, a KNOWN one's as any, in this test's directory, not in /tmp)
+within 300 env CR_COMPRESS=1 "$top_srcdir/tests/conformance/run.sh" -k "$T/conformance" -m restart,cow memfd_child \
     memfd_mapped sysv_shm sysv_shm_child deleted_rdwr deleted_two_opens > "$T/conf.log" 2>&1 ||
     { cat "$T/conf.log" >&2; fail "conformance programs fail with compressed images"; }
 # the reader refuses every random corruption of a compressed image without crashing
