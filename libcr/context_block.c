@@ -16,7 +16,8 @@
 
 #include "crc32c.h"
 
-static int read_all(int fd, void *buf, size_t len, uint64_t off)
+/* len bytes at off, whole: 0, or -errno (-EIO at the end of the file) */
+int ctx_read_at(int fd, void *buf, size_t len, uint64_t off)
 {
     char *b = buf;
     while (len) {
@@ -43,7 +44,7 @@ int ctx_read_block(const struct ctx_image *img, uint32_t i, void *buf, char *err
         int fd;
         uint64_t off;
         ctx_block_source(img, i, &fd, &off);
-        rc = read_all(fd, buf, size, off);
+        rc = ctx_read_at(fd, buf, size, off);
         if (rc < 0) {
             snprintf(err, errlen, "cannot read the block at 0x%llx: %s", addr, strerror(-rc));
             return rc;
@@ -54,7 +55,7 @@ int ctx_read_block(const struct ctx_image *img, uint32_t i, void *buf, char *err
             snprintf(err, errlen, "out of memory");
             return -ENOMEM;
         }
-        rc = read_all(img->fd, in, z->stored_len, img->base + b->file_offset);
+        rc = ctx_read_at(img->fd, in, z->stored_len, img->base + b->file_offset);
         if (rc < 0)
             snprintf(err, errlen, "cannot read the compressed block at 0x%llx: %s", addr, strerror(-rc));
         else if (crc32c(0, in, z->stored_len) != z->stored_crc)

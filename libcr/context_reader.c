@@ -33,24 +33,6 @@ static int refuse(char *err, size_t len, int code, const char *fmt, ...)
     return -code;
 }
 
-static int read_at(int fd, void *buf, size_t len, uint64_t off)
-{
-    char *b = buf;
-    while (len) {
-        ssize_t n = pread(fd, b, len, (off_t)off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -errno;
-        if (n == 0)
-            return -EIO;
-        b += n;
-        len -= (size_t)n;
-        off += (uint64_t)n;
-    }
-    return 0;
-}
-
 const char *ctx_vma_kind_name(uint32_t kind)
 {
     static const char *const names[] = { "?", "anon", "file-private", "file-shared",
@@ -384,7 +366,7 @@ static int check_padding(struct ctx_image *img, char *err, size_t len)
     uint64_t from = h->records_offset + h->records_length;
     char pad[PAGE];
     size_t n = (size_t)(h->data_offset - from);
-    if (read_at(img->fd, pad, n, img->base + from) < 0)
+    if (ctx_read_at(img->fd, pad, n, img->base + from) < 0)
         return refuse(err, len, EIO, "truncated before the memory data");
     for (size_t i = 0; i < n; i++)
         if (pad[i])
@@ -477,14 +459,14 @@ static int read_trailer(struct ctx_image *img, char *err, size_t len)
     uint64_t off = h->trailer_offset;
     uint32_t seq = h->nrecords;
     size_t crcs_len = (h->nblocks * 4 + 7) & ~7UL;
-    if (img->file_size - off < sizeof r + crcs_len || read_at(img->fd, &r, sizeof r, img->base + off) < 0)
+    if (img->file_size - off < sizeof r + crcs_len || ctx_read_at(img->fd, &r, sizeof r, img->base + off) < 0)
         return refuse(err, len, EIO, "truncated at record %u (block checksums)", seq);
     if (r.type != CTX_REC_BLOCK_CRCS || r.seq != seq || r.length != crcs_len)
         return refuse(err, len, EBADMSG, "record %u: malformed block checksums", seq);
     img->crcs = malloc(crcs_len ? crcs_len : 1);
     if (!img->crcs)
         return refuse(err, len, ENOMEM, "out of memory");
-    if (read_at(img->fd, img->crcs, crcs_len, img->base + off + sizeof r) < 0)
+    if (ctx_read_at(img->fd, img->crcs, crcs_len, img->base + off + sizeof r) < 0)
         return refuse(err, len, EIO, "truncated at record %u (block checksums)", seq);
     if (crc32c(crc32c(0, &r, 12), img->crcs, crcs_len) != r.crc)
         return refuse(err, len, EBADMSG, "checksum mismatch in record %u (block checksums)", seq);
@@ -493,7 +475,7 @@ static int read_trailer(struct ctx_image *img, char *err, size_t len)
         struct ctx_rec r;
         struct ctx_end e;
     } end;
-    if (img->file_size - off < sizeof end || read_at(img->fd, &end, sizeof end, img->base + off) < 0)
+    if (img->file_size - off < sizeof end || ctx_read_at(img->fd, &end, sizeof end, img->base + off) < 0)
         return refuse(err, len, EIO, "truncated at record %u (end)", seq + 1);
     if (end.r.type != CTX_REC_END || end.r.seq != seq + 1 || end.r.length != sizeof end.e ||
         crc32c(crc32c(0, &end.r, 12), &end.e, sizeof end.e) != end.r.crc)
@@ -507,7 +489,7 @@ static int read_trailer(struct ctx_image *img, char *err, size_t len)
 /* The image of one process at [base, base + size) of fd. */
 static int open_image(struct ctx_image *img, char *err, size_t len)
 {
-    int rc = read_at(img->fd, &img->hdr, sizeof img->hdr, img->base);
+    int rc = ctx_read_at(img->fd, &img->hdr, sizeof img->hdr, img->base);
     if (rc == 0)
         rc = check_header(&img->hdr, img->file_size, err, len);
     else
@@ -519,7 +501,7 @@ static int open_image(struct ctx_image *img, char *err, size_t len)
         if (!img->meta)
             rc = refuse(err, len, ENOMEM, "out of memory for %llu bytes of metadata",
                         (unsigned long long)img->hdr.records_length);
-        else if (read_at(img->fd, img->meta, img->hdr.records_length,
+        else if (ctx_read_at(img->fd, img->meta, img->hdr.records_length,
                          img->base + img->hdr.records_offset) < 0)
             rc = refuse(err, len, EIO, "cannot read the metadata: %s", strerror(errno));
     }
@@ -549,7 +531,7 @@ static int open_file(const char *path, int *fdp, uint64_t *size, char *err, size
     if (*size < sizeof(struct ctx_header)) {
         char magic[CTX_MAGIC_LEN];
         int rc;
-        if (*size >= CTX_MAGIC_LEN && read_at(fd, magic, sizeof magic, 0) == 0 &&
+        if (*size >= CTX_MAGIC_LEN && ctx_read_at(fd, magic, sizeof magic, 0) == 0 &&
             !memcmp(magic, CTX_MAGIC, CTX_MAGIC_LEN))
             rc = refuse(err, len, EIO, "truncated in the header (%llu bytes)",
                         (unsigned long long)*size);
@@ -590,7 +572,7 @@ static int open_tree(struct ctx_tree *t, char *err, size_t len)
         return refuse(err, len, ENOMEM, "out of memory");
     }
     t->n = h->nproc;
-    if (read_at(t->fd, recs, rlen, h->records_offset) < 0) {
+    if (ctx_read_at(t->fd, recs, rlen, h->records_offset) < 0) {
         free(recs);
         return refuse(err, len, EIO, "truncated in the process table");
     }
@@ -639,7 +621,7 @@ static int open_tree(struct ctx_tree *t, char *err, size_t len)
         expect = (p->image_offset + p->image_length + PAGE - 1) & ~(PAGE - 1);
         char pad[PAGE];
         size_t gap = (size_t)(expect - p->image_offset - p->image_length);
-        if (expect > h->trailer_offset || read_at(t->fd, pad, gap, p->image_offset + p->image_length) < 0) {
+        if (expect > h->trailer_offset || ctx_read_at(t->fd, pad, gap, p->image_offset + p->image_length) < 0) {
             rc = refuse(err, len, EIO, "truncated after the image of process %d", p->pid);
             break;
         }
@@ -658,7 +640,7 @@ static int open_tree(struct ctx_tree *t, char *err, size_t len)
         struct ctx_end e;
     } end;
     if (rc == 0 && (t->file_size - h->trailer_offset < sizeof end ||
-                    read_at(t->fd, &end, sizeof end, h->trailer_offset) < 0))
+                    ctx_read_at(t->fd, &end, sizeof end, h->trailer_offset) < 0))
         rc = refuse(err, len, EIO, "truncated at the end record");
     if (rc == 0 && (end.r.type != CTX_REC_END || end.r.seq != t->n || end.r.length != sizeof end.e ||
                     crc32c(crc32c(0, &end.r, 12), &end.e, sizeof end.e) != end.r.crc))
@@ -676,7 +658,7 @@ int ctx_tree_open(const char *path, struct ctx_tree *t, char *err, size_t len)
     int rc = open_file(path, &t->fd, &t->file_size, err, len);
     if (rc < 0)
         return rc;
-    rc = read_at(t->fd, &t->hdr, sizeof t->hdr, 0);
+    rc = ctx_read_at(t->fd, &t->hdr, sizeof t->hdr, 0);
     if (rc == 0)
         rc = check_header(&t->hdr, t->file_size, err, len);
     if (rc == 0 && (t->hdr.flags & CTX_HDR_TREE)) {
@@ -731,7 +713,7 @@ int ctx_verify_data(struct ctx_image *img, char *err, size_t len)
     for (uint32_t i = 0; i < img->hdr.nblocks && rc == 0; i++) {
         const struct ctx_block *b = &img->blocks[i];
         size_t n = (size_t)b->npages * PAGE;
-        if (read_at(img->fd, buf, n, img->base + b->file_offset) < 0)
+        if (ctx_read_at(img->fd, buf, n, img->base + b->file_offset) < 0)
             rc = refuse(err, len, EIO, "cannot read the memory block at 0x%llx",
                         (unsigned long long)b->addr);
         else if (crc32c(0, buf, n) != img->crcs[i])

@@ -59,6 +59,9 @@ static inline void ctx_block_source(const struct ctx_image *img, uint32_t i, int
 /* context_block.c: block i read whole into buf (npages pages), from wherever it is
  * (decompressed here if need be), its checksums checked; 0, or -errno and err. */
 int ctx_read_block(const struct ctx_image *img, uint32_t i, void *buf, char *err, size_t errlen);
+/* context_block.c: len bytes of fd at off, whole: 0, or -errno (-EIO at the end of the
+ * file); the reader's, the unpacker's and the blocks' one read. */
+int ctx_read_at(int fd, void *buf, size_t len, uint64_t off);
 
 /* context_unpack.c: decompresses every compressed block of img on several threads,
  * checking the stored bytes' checksum, the frame and the memory's checksum, into a

@@ -52,22 +52,6 @@ static void failed(struct unpack *u, uint32_t i, int code, const char *fmt, ...)
     pthread_mutex_unlock(&u->lock);
 }
 
-static int read_at(int fd, void *buf, size_t len, uint64_t off)
-{
-    char *b = buf;
-    while (len) {
-        ssize_t n = pread(fd, b, len, (off_t)off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return n < 0 ? -errno : -EIO;
-        b += n;
-        len -= (size_t)n;
-        off += (uint64_t)n;
-    }
-    return 0;
-}
-
 /* One block, checked (and for a restart kept in the memfd); a failure is noted in u. */
 static void one_block(struct unpack *u, uint32_t i, ZSTD_DCtx *dc, char *in, char *out)
 {
@@ -81,14 +65,14 @@ static void one_block(struct unpack *u, uint32_t i, ZSTD_DCtx *dc, char *in, cha
     if (!z->stored_len) { /* raw: a restart reads it from the image itself */
         if (u->memfd >= 0)
             return;
-        int rc = read_at(img->fd, out, size, img->base + b->file_offset);
+        int rc = ctx_read_at(img->fd, out, size, img->base + b->file_offset);
         if (rc < 0)
             failed(u, i, -rc, "cannot read %s 0x%llx: %s", what, addr, strerror(-rc));
         else if (crc32c(0, out, size) != img->crcs[i])
             failed(u, i, EBADMSG, "checksum mismatch in %s 0x%llx", what, addr);
         return;
     }
-    int rc = read_at(img->fd, in, z->stored_len, img->base + b->file_offset);
+    int rc = ctx_read_at(img->fd, in, z->stored_len, img->base + b->file_offset);
     if (rc < 0) {
         failed(u, i, -rc, "cannot read the compressed block %u (%s 0x%llx): %s", i, what, addr,
                strerror(-rc));
@@ -182,7 +166,7 @@ static int check_gaps(struct ctx_image *img, char *err, size_t errlen)
     for (uint32_t i = 0; i <= img->hdr.nblocks; i++) {
         uint64_t to = i < img->hdr.nblocks ? img->blocks[i].file_offset : img->hdr.trailer_offset;
         size_t gap = (size_t)(to - at);
-        if (gap && read_at(img->fd, buf, gap, img->base + at) < 0) {
+        if (gap && ctx_read_at(img->fd, buf, gap, img->base + at) < 0) {
             snprintf(err, errlen, "truncated in the memory data");
             return -EIO;
         }
