@@ -130,7 +130,10 @@ if grep -qs "VERSION_CODENAME=$SUITE" /etc/os-release && [ -f /etc/apt/sources.l
 else
     echo "deb $mirror $SUITE main" > "$C/etc/apt/sources.list"
 fi
-cp /etc/resolv.conf "$C/etc/resolv.conf" 2>/dev/null || true
+# (no /etc/resolv.conf: a registry reached by address, or a local mirror)
+if [ -f /etc/resolv.conf ]; then
+    cp /etc/resolv.conf "$C/etc/resolv.conf" || fail "cannot copy /etc/resolv.conf into the chroot"
+fi
 # a registry that is a dated snapshot has an expired Release file
 echo 'Acquire::Check-Valid-Until "false";' > "$C/etc/apt/apt.conf.d/99slurm-cr-test"
 # no daemon of the packages (munge) starts in the chroot
@@ -140,7 +143,9 @@ mount -t proc proc "$C/proc" || fail "cannot mount /proc in the chroot"
 printf 'ClusterName=pkgtest\nSlurmctldHost=localhost\nNodeName=localhost CPUs=1 State=UNKNOWN\nPartitionName=debug Nodes=localhost Default=YES\n' \
     > "$T/slurm.conf"
 mkdir -p "$CACHE/archives" "$C/tmp/debs"
-cp "$CACHE"/archives/*.deb "$C/var/cache/apt/archives/" 2>/dev/null || true
+# the packages a run before downloaded (none the first time)
+find "$CACHE/archives" -maxdepth 1 -name '*.deb' -exec cp -t "$C/var/cache/apt/archives/" {} + ||
+    fail "cannot copy the cached packages into the chroot"
 cp $DEBS "$C/tmp/debs/"
 # inc CMD...: CMD as root in the chroot; apt_in ARGS...: apt-get there
 CENV="env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive"
@@ -152,7 +157,8 @@ apt_in install --no-install-recommends slurm-client man-db gcc libc6-dev pkgconf
     fail "cannot install slurm-client in the chroot (log: $T/apt.log)"
 apt_in install --no-install-recommends $(for f in $DEBS; do echo "/tmp/debs/${f##*/}"; done) >> "$T/apt.log" 2>&1 ||
     fail "apt-get could not install the packages (log: $T/apt.log)"
-cp "$C"/var/cache/apt/archives/*.deb "$CACHE/archives/" 2>/dev/null || true
+find "$C/var/cache/apt/archives" -maxdepth 1 -name '*.deb' -exec cp -t "$CACHE/archives/" {} + ||
+    fail "cannot keep the downloaded packages in $CACHE/archives"
 cp "$T/slurm.conf" "$C/etc/slurm/slurm.conf"
 inc dpkg-divert --list /usr/bin/scontrol | grep -q 'diversion of /usr/bin/scontrol to /usr/bin/scontrol.distrib by slurm-cr' ||
     fail "no diversion of /usr/bin/scontrol: $(inc dpkg-divert --list)"
