@@ -46,7 +46,11 @@ static int stdin_word(unsigned wait_s)
             continue;
         if (r <= 0)
             return 0;
-        ssize_t got = read(0, buf + have, sizeof buf - 1 - have);
+        /* a byte at a time: what follows the line (a later "abort") is the
+         * connection barrier's to read */
+        ssize_t got = read(0, buf + have, 1);
+        if (got < 0 && errno == EINTR)
+            continue;
         if (got <= 0)
             return 0;
         have += (size_t)got;

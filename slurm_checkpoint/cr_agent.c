@@ -62,7 +62,8 @@ static void usage(FILE *f)
 "              --coordinated SEC: freezes every local task first, prints 'frozen NODE'\n"
 "              (or 'abort NODE'), waits up to SEC s for 'write' on stdin (from the\n"
 "              requester, once every node is frozen), then writes them ('cancelled\n"
-"              NODE RANK' when another task failed)\n"
+"              NODE RANK' when another task failed); 'abort' on stdin after 'write',\n"
+"              or its end, calls the create off while the nodes list connections\n"
 "  claim       takes the next free generation number of DIR and prints it\n"
 "  state       the disable counter, the last error, the running request\n"
 "  event       an RSTRT_END/RSTRT_ERROR event (cr_restart's hooks; for RSTRT_ERROR the\n"
@@ -290,7 +291,7 @@ static int cmd_checkpoint(int argc, char **argv)
             cr_coord_stdin_verdict(0, &cs);
         } else {
             struct coord_stdin cs = { node, (unsigned)verdict_wait };
-            struct step_meet meet = { g.tmpdir, nodeid, nnodes, (unsigned)verdict_wait * 1000, node };
+            struct step_meet meet = { g.tmpdir, nodeid, nnodes, (unsigned)verdict_wait * 1000, node, 0 };
             cr_coordinated(ct, m, stop, (unsigned)atoi(maxwait), cr_coord_stdin_verdict, &cs, &meet);
         }
         for (int k = 0; k < m; k++) {

@@ -6,6 +6,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -286,6 +288,26 @@ static int shared_memory_check(struct coord_task *t, int n, const struct crtree 
     return first;
 }
 
+/* Waits up to ms for the requester's word on fd: 1 if it called the create off (said
+ * "abort", or ended), 0 otherwise (also with no fd) */
+static int called_off(int fd, int ms)
+{
+    if (fd < 0) {
+        struct timespec ts = { 0, ms * 1000000L };
+        nanosleep(&ts, NULL);
+        return 0;
+    }
+    struct pollfd pf = { fd, POLLIN, 0 };
+    if (poll(&pf, 1, ms) <= 0)
+        return 0;
+    char buf[64];
+    ssize_t got = read(fd, buf, sizeof buf - 1);
+    if (got < 0)
+        return errno != EINTR && errno != EAGAIN;
+    buf[got] = 0;
+    return got == 0 || strstr(buf, "abort") != NULL;
+}
+
 int cr_step_conns_check(struct coord_task *t, int n, const struct crtree *tr, int frozen,
                         const struct step_meet *m)
 {
@@ -296,6 +318,11 @@ int cr_step_conns_check(struct coord_task *t, int n, const struct crtree *tr, in
      * send nothing more); a receiver whose buffer is full cannot take it */
     struct timespec d0;
     clock_gettime(CLOCK_MONOTONIC, &d0);
+    /* fault injection for tests/slurm/faults.sh: the agent of node CR_AGENT_STOP_AT_CONNS
+     * stops itself here (after "write", before its list), to be killed there */
+    const char *stop_at = getenv("CR_AGENT_STOP_AT_CONNS");
+    if (frozen && stop_at && !strcmp(stop_at, m->node))
+        raise(SIGSTOP);
     for (int again = 1; again && frozen && !rc && !shm;) {
         mine.n = 0;
         for (int i = 0; i < n && !rc; i++)
@@ -377,9 +404,16 @@ int cr_step_conns_check(struct coord_task *t, int n, const struct crtree *tr, in
             free(mine.c);
             return ETIMEDOUT;
         }
-        if (waiting) {
-            struct timespec ts = { 0, 20 * 1000000L };
-            nanosleep(&ts, NULL);
+        if (waiting && called_off(m->call_off_fd, 20)) {
+            for (int i = 0; i < n; i++)
+                if (!t[i].status) {
+                    t[i].status = ECANCELED;
+                    snprintf(t[i].err, sizeof t[i].err, "the checkpoint was called off while the "
+                             "nodes listed their connections (another node failed)");
+                }
+            free(seen);
+            free(mine.c);
+            return ECANCELED;
         }
     }
     int first = 0;

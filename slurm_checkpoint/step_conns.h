@@ -15,6 +15,8 @@ struct step_meet {
     const char *dir;
     unsigned nodeid, nnodes, wait_ms;
     const char *node;          /* this node's name, for messages */
+    int call_off_fd;           /* the requester's word after "write" ("abort", or its end):
+                                * a node that died cannot list its connections; -1: none */
 };
 
 /* Refuses (status, err) the local tasks that map the same memory shared, when it lives

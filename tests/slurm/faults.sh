@@ -3,7 +3,8 @@
 # (issue 15).  On a step whose rank 5 can never stop (the agents of n1 and n2 hold
 # their tasks frozen while n3's tries for MaxWait): n1's node agent killed, then the
 # helper step's slurmstepd on n2 killed.  On a healthy step with one good generation:
-# n3's agent killed while it writes rank 5's 400 MiB, and n2's slurmd dead when the
+# n3's agent killed while it writes rank 5's 400 MiB, then killed after the word to
+# write but before it listed its tasks' connections, and n2's slurmd dead when the
 # create starts.  Each time the create ends within 60 s of the fault with a message
 # that names the node, no task stays frozen, no agent, cr_checkpoint, temporary
 # generation or coordinator directory is left, and the good generation stays the
@@ -142,6 +143,29 @@ goes_on "$S/run/rank.5" || fail "agent_write: rank 5 stays frozen after its agen
 create_fails agent_write "node n3: its node agent .*(errno"
 for r in 0 1 2 3 4 5; do goes_on "$S/run/rank.$r" || fail "agent_write: rank $r does not go on"; done
 no_leftovers agent_write
+
+# 3b. n3's agent dies after every node said frozen, before it listed its tasks'
+# connections (CR_AGENT_STOP_AT_CONNS stops it there): the others, waiting for that
+# list, are called off at once (they waited for the whole --coordinated time, 90 s)
+cluster_run CR_AGENT_STOP_AT_CONNS=n3 "${SC[@]}" checkpoint create "$job.0" MaxWait=30 \
+    2> "$D/agent_listing.err" &
+cpid=$!
+a3=
+for i in $(seq 1 600); do
+    a3=$(agent n3) && [ "$(awk '{print $3}' "/proc/$a3/stat" 2>/dev/null)" = T ] && break
+    a3=
+    sleep 0.05
+done
+[ -n "$a3" ] || fail "agent_listing: n3's agent never stopped before its list of connections"
+for i in $(seq 1 600); do
+    [ -n "$(find "$img" -path '*gen.*.tmp*' -name 'conns.0' -print -quit 2>/dev/null)" ] &&
+        [ -n "$(find "$img" -path '*gen.*.tmp*' -name 'conns.1' -print -quit 2>/dev/null)" ] && break
+    sleep 0.05
+done
+kill -KILL "$a3"
+create_fails agent_listing "node n3: its node agent .*(errno"
+for r in 0 1 2 3 4 5; do goes_on "$S/run/rank.$r" || fail "agent_listing: rank $r does not go on"; done
+no_leftovers agent_listing
 
 # 4. n2's slurmd is dead when the create starts: the helper step cannot start there
 sd=$(_cl_ours "$D" slurmd-n2) || fail "no slurmd on n2"
