@@ -12,8 +12,8 @@
  * in flight or unreaped).  The counts are atomic, without a lock: a signal handler
  * of the program may submit too.
  *
- * At the freeze (every thread parked) the requests in flight are waited for, at most
- * AIO_WAIT_MS (a thread stopped inside io_submit counted from its registers), then a
+ * At the freeze (every thread parked) the requests in flight are waited for, within the
+ * request's timeout (cr_checkpoint -t; a thread stopped inside io_submit counted from its registers), then a
  * grace period: the ring holds every completion, the eventfds of IOCB_FLAG_RESFD
  * requests their counts and the buffers their data.  A context the runtime did not
  * see made (a system call not through syscall()) is refused, since what it has in
@@ -54,7 +54,6 @@
 
 #define API __attribute__((visibility("default")))
 #define AIO_MAX 64
-#define AIO_WAIT_MS 10000
 #define AIO_RING_MAGIC 0xa10a10a1u
 
 struct ring {                  /* the kernel's struct aio_ring */
@@ -244,7 +243,7 @@ static int freeze_one(struct dump *d, uint64_t start, uint64_t end)
                     "cannot be saved; nothing was written and the process keeps running",
                     (unsigned long long)start, AIO_MAX);
     const struct ring *ring = (const struct ring *)(uintptr_t)start;
-    uint64_t until = cr_now_ms() + AIO_WAIT_MS;
+    uint64_t until = cr_now_ms() + d->timeout_ms;
     for (;;) {
         count_completions(c);
         int64_t left = (int64_t)(c->submitted - aio_parked_excess(c) - c->completed);
@@ -256,10 +255,10 @@ static int freeze_one(struct dump *d, uint64_t start, uint64_t end)
                         "was written and the process keeps running", (unsigned long long)start);
         if (cr_now_ms() >= until)
             return fail(d, EBUSY, "the AIO context at 0x%llx still has %lld request(s) in "
-                        "flight after %d ms (waiting for a device, or an IOCB_CMD_POLL for an "
+                        "flight after %u ms (waiting for a device, or an IOCB_CMD_POLL for an "
                         "fd that is not ready): they cannot be saved; nothing was written and "
                         "the process keeps running: try again later", (unsigned long long)start,
-                        (long long)left, AIO_WAIT_MS);
+                        (long long)left, d->timeout_ms);
         struct timespec ts = { 0, 1000 * 1000 };
         nanosleep(&ts, NULL);
     }

@@ -161,7 +161,7 @@ static __attribute__((noinline)) int dump_frozen(struct cr_job *job)
     struct dump *d;
     /* a tree of one process (cr_checkpoint --tree of one without children, asked as a
      * tree since it could have forked before it was frozen) is saved as a process alone */
-    int rc = cr_dump_begin(&d, msg, sizeof msg, job->flags,
+    int rc = cr_dump_begin(&d, msg, sizeof msg, job->flags, job->timeout_ms,
                            in_tree(job) && !tree_cmd.alone ? &tree_cmd : NULL);
     job->dump = d;
     if (rc == 0 && job->cow && cr_dump_forkable(d)) {

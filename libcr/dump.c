@@ -845,7 +845,7 @@ static int write_file(struct dump *d, int fd, uint64_t *bytes)
 }
 
 int cr_dump_begin(struct dump **out, char *msg, size_t msglen, unsigned flags,
-                  const struct cr_ctl_prepare *tree)
+                  unsigned timeout_ms, const struct cr_ctl_prepare *tree)
 {
     char *scratch = mmap(NULL, SCRATCH_SIZE, PROT_READ | PROT_WRITE,
                          MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -869,6 +869,7 @@ int cr_dump_begin(struct dump **out, char *msg, size_t msglen, unsigned flags,
     d->save = flags & (CR_CTL_SAVE_EXE | CR_CTL_SAVE_PRIVATE | CR_CTL_SAVE_SHARED);
     d->zlevel = (int)CR_CTL_COMPRESS_LEVEL(flags);
     d->tree = tree;
+    d->timeout_ms = timeout_ms;
     *out = d;
     int rc = collect_proc(d);
     if (rc == 0)

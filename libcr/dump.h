@@ -77,6 +77,7 @@ struct dump {
     int child_err;             /* its errno */
     uint32_t released;         /* a tree's snapshot child: 1 the process may run, 2 gave up */
     const struct cr_ctl_prepare *tree; /* one process of a tree: what the requester found */
+    unsigned timeout_ms;       /* the request's (-t): bounds the waits inside the dump */
     struct vm_region *regions; /* in the scratch, in address order */
     uint32_t nregions;
     int aio_rings;             /* AIO contexts saved (aio.c): the frozen process writes */

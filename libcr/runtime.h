@@ -189,7 +189,7 @@ struct dump;
 struct cr_ctl_prepare;
 /* flags: CR_CTL_*; tree: what the requester found about the tree, or NULL */
 int cr_dump_begin(struct dump **d, char *msg, size_t msglen, unsigned flags,
-                  const struct cr_ctl_prepare *tree);
+                  unsigned timeout_ms, const struct cr_ctl_prepare *tree);
 
 int cr_dump_forkable(struct dump *d);
 int cr_dump_finish(struct dump *d, int fd, uint64_t *bytes);

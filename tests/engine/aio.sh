@@ -8,13 +8,15 @@ P=$top_builddir/tests/programs/aiomodes
 
 # refused MODE REGEX: the checkpoint of aiomodes MODE says REGEX; the program then
 # completes its request
+# refused MODE REGEX ERRNO [cr_checkpoint options...]
 refused() {
-    local mode=$1 re=$2 pid
+    local mode=$1 re=$2 err=$3 pid
+    shift 3
     bg "$CR_RUN" "$P" "$mode" > "$T/$mode.out"
     pid=$!
     wait_runtime $pid
     wait_lines "$T/$mode.out" 1
-    expect_refusal "$3" "$re" "$CR_CHECKPOINT" -f "$T/$mode.ctx" $pid
+    expect_refusal "$err" "$re" "$CR_CHECKPOINT" "$@" -f "$T/$mode.ctx" $pid
     [ ! -e "$T/$mode.ctx" ] || fail "$mode: a refused checkpoint left $T/$mode.ctx"
     kill -USR1 $pid
     wait_lines "$T/$mode.out" 2
@@ -75,6 +77,7 @@ else
     echo "libaio.so.1 is not installed: the libaio part is skipped"
 fi
 
-refused poll "the AIO context at 0x[0-9a-f]+ still has 1 request\\(s\\) in flight after 10000 ms" 16
+# the wait for requests in flight follows -t
+refused poll "the AIO context at 0x[0-9a-f]+ still has 1 request\\(s\\) in flight after 3000 ms" 16 -t 3
 refused raw "the AIO context at 0x[0-9a-f]+ \\(io_setup\\) was made by a system call the runtime did not see" 95
 pass

@@ -1,8 +1,9 @@
 #!/bin/bash
 # A node dies in the middle of a checkpoint (issue 5, point 8).  A 3-node, 6-rank step
 # whose rank 5 (on n3) holds 768 MiB, so that its file takes seconds to write: one
-# `scontrol checkpoint create` completes; during a second one, once n3 has begun to
-# write, n3 dies (its slurmd, step daemons and tasks killed at once).  The create fails
+# `scontrol checkpoint create` completes; during a second one, once every node has
+# frozen its tasks (n3's agent held there by CR_AGENT_STOP_AT_CONNS, so that the create
+# cannot end first), n3 dies (its slurmd, step daemons and tasks killed at once).  The create fails
 # within bounds naming n3, `checkpoint error` says so, nothing of the failed generation
 # is kept, the ranks on n1 and n2 run on, and the first generation stays the latest:
 # with n3 back, a new job restarts from it and finishes as an uninterrupted run does.
@@ -35,14 +36,21 @@ cluster_run "${SC[@]}" checkpoint create "$job.0" 2> "$D/create1.err" || fail "t
 good=$(readlink "$img/latest") || fail "the first create left no latest generation"
 grep -qx "tasks 6" "$img/$good/manifest" || fail "the first generation is not the whole step"
 
-# the second create; n3 dies once rank 5's file has begun
+# the second create; n3 dies in its middle
 start=$SECONDS
-cluster_run "${SC[@]}" checkpoint create "$job.0" MaxWait=20 > "$D/create2.out" 2> "$D/create2.err" &
+cluster_run CR_AGENT_STOP_AT_CONNS=n3 "${SC[@]}" checkpoint create "$job.0" MaxWait=20 \
+    > "$D/create2.out" 2> "$D/create2.err" &
 cpid=$!
+held=
 for i in $(seq 1 600); do
-    [ -n "$(find "$img" "$S" -path '*gen.*.tmp*' -name '*5*' -print -quit 2>/dev/null)" ] && break
+    for p in $(pgrep -u "$CLUSTER_USER" -x cr_agent); do
+        tr '\0' '\n' < "/proc/$p/environ" 2>/dev/null | grep -qx "SLURMD_NODENAME=n3" &&
+            [ "$(awk '{print $3}' "/proc/$p/stat" 2>/dev/null)" = T ] && held=$p
+    done
+    [ -n "$held" ] && break
     sleep 0.1
 done
+[ -n "$held" ] || fail "n3's agent was never held in the middle of the create"
 cluster_node_kill "$D" n3 || fail "cannot kill n3"
 killed=$SECONDS
 # the ranks on n1 and n2 were let go: they run on until Slurm ends the step
