@@ -65,6 +65,14 @@ static int stdin_word(unsigned wait_s)
     }
 }
 
+void cr_coord_fault_point(const char *point, const char *node)
+{
+    const char *at = getenv("CR_AGENT_STOP_AT");
+    size_t n = strlen(point);
+    if (at && node && !strncmp(at, point, n) && at[n] == ':' && !strcmp(at + n + 1, node))
+        raise(SIGSTOP);
+}
+
 int cr_coord_stdin_verdict(int ok, void *arg)
 {
     const struct coord_stdin *c = arg;
@@ -181,6 +189,8 @@ int cr_coordinated(struct coord_task *t, int n, int stop, unsigned maxwait_s, co
     if (meet && !first)
         first = cr_step_conns_check(t, n, tr, 1, meet);
     /* 3: each writes its image (its tree's) and goes on (or stops) */
+    if (!first && meet)
+        cr_coord_fault_point("write", meet->node);
     for (int i = 0; i < n && !first; i++) {
         if (crtree_write(&tr[i]) < 0) {
             first = t[i].status = tr[i].err ? tr[i].err : EIO;

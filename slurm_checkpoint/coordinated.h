@@ -39,6 +39,12 @@ struct coord_stdin {
 };
 int cr_coord_stdin_verdict(int ok, void *arg);
 
+/* Fault injection for the tests (tests/slurm/faults.sh, node_failure.sh): with
+ * CR_AGENT_STOP_AT=POINT:NODE in its environment, the agent of NODE stops itself
+ * (SIGSTOP) at POINT ("conns": after the word to write, before it lists its tasks'
+ * connections; "write": before it writes its tasks' images), to be killed there. */
+void cr_coord_fault_point(const char *point, const char *node);
+
 /* The periodic writers' verdict, through the generation's directory on the shared
  * filesystem: each node adds frozen.NODEID (or abort.NODEID) and waits until every
  * node has a frozen mark (write) or any has an abort mark or wait_ms pass (abort). */

@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -318,11 +317,8 @@ int cr_step_conns_check(struct coord_task *t, int n, const struct crtree *tr, in
      * send nothing more); a receiver whose buffer is full cannot take it */
     struct timespec d0;
     clock_gettime(CLOCK_MONOTONIC, &d0);
-    /* fault injection for tests/slurm/faults.sh: the agent of node CR_AGENT_STOP_AT_CONNS
-     * stops itself here (after "write", before its list), to be killed there */
-    const char *stop_at = getenv("CR_AGENT_STOP_AT_CONNS");
-    if (frozen && stop_at && !strcmp(stop_at, m->node))
-        raise(SIGSTOP);
+    if (frozen) /* after "write", before this node's list */
+        cr_coord_fault_point("conns", m->node);
     for (int again = 1; again && frozen && !rc && !shm;) {
         mine.n = 0;
         for (int i = 0; i < n && !rc; i++)

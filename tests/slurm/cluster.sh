@@ -88,6 +88,9 @@ _cl_closefds() {
 _cl_spawn() {
     local dir=$1 name=$2
     shift 2
+    # a daemon started again (a node brought back) must not be looked up by the
+    # pid file of the one that died
+    rm -f "$dir/run/$name.pid"
     (
         _cl_closefds
         # setsid forks when it has to (when we lead a process group, as under an

@@ -145,9 +145,9 @@ for r in 0 1 2 3 4 5; do goes_on "$S/run/rank.$r" || fail "agent_write: rank $r 
 no_leftovers agent_write
 
 # 3b. n3's agent dies after every node said frozen, before it listed its tasks'
-# connections (CR_AGENT_STOP_AT_CONNS stops it there): the others, waiting for that
+# connections (CR_AGENT_STOP_AT stops it there): the others, waiting for that
 # list, are called off at once (they waited for the whole --coordinated time, 90 s)
-cluster_run CR_AGENT_STOP_AT_CONNS=n3 "${SC[@]}" checkpoint create "$job.0" MaxWait=30 \
+cluster_run CR_AGENT_STOP_AT=conns:n3 "${SC[@]}" checkpoint create "$job.0" MaxWait=30 \
     2> "$D/agent_listing.err" &
 cpid=$!
 a3=

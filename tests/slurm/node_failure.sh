@@ -1,9 +1,9 @@
 #!/bin/bash
 # A node dies in the middle of a checkpoint (issue 5, point 8).  A 3-node, 6-rank step
 # whose rank 5 (on n3) holds 768 MiB, so that its file takes seconds to write: one
-# `scontrol checkpoint create` completes; during a second one, once every node has
-# frozen its tasks (n3's agent held there by CR_AGENT_STOP_AT_CONNS, so that the create
-# cannot end first), n3 dies (its slurmd, step daemons and tasks killed at once).  The create fails
+# `scontrol checkpoint create` completes; during a second one, once n3 is about to
+# write (its agent held there by CR_AGENT_STOP_AT, so that the create cannot end
+# first) and the other nodes have written, n3 dies (its slurmd, step daemons and tasks killed at once).  The create fails
 # within bounds naming n3, `checkpoint error` says so, nothing of the failed generation
 # is kept, the ranks on n1 and n2 run on, and the first generation stays the latest:
 # with n3 back, a new job restarts from it and finishes as an uninterrupted run does.
@@ -38,7 +38,7 @@ grep -qx "tasks 6" "$img/$good/manifest" || fail "the first generation is not th
 
 # the second create; n3 dies in its middle
 start=$SECONDS
-cluster_run CR_AGENT_STOP_AT_CONNS=n3 "${SC[@]}" checkpoint create "$job.0" MaxWait=20 \
+cluster_run CR_AGENT_STOP_AT=write:n3 "${SC[@]}" checkpoint create "$job.0" MaxWait=20 \
     > "$D/create2.out" 2> "$D/create2.err" &
 cpid=$!
 held=
@@ -51,6 +51,11 @@ for i in $(seq 1 600); do
     sleep 0.1
 done
 [ -n "$held" ] || fail "n3's agent was never held in the middle of the create"
+# n1 and n2 have written theirs: their ranks run again
+for r in 0 1 2 3; do
+    n=$(wc -l < "$S/run/rank.$r")
+    for i in $(seq 1 600); do [ "$(wc -l < "$S/run/rank.$r")" -gt "$n" ] && break; sleep 0.1; done
+done
 cluster_node_kill "$D" n3 || fail "cannot kill n3"
 killed=$SECONDS
 # the ranks on n1 and n2 were let go: they run on until Slurm ends the step
