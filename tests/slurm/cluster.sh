@@ -265,6 +265,46 @@ _cl_daemons() {
     fi
 }
 
+# _cl_lock: one test cluster at a time on this machine (two runs of the suite, or a
+# run beside someone's single test): the tests find their daemons, agents and jobs by
+# user and by name, which another cluster's would confuse.  Held until cluster_stop.
+# A developer may take the same lock around a whole `make check` with flock(1)
+# (flock /run/lock/slurm-cr-cluster.lock make check ...): a lock held by one of our
+# ancestors is ours.  /tmp/slurm-cr-cluster.lock, when it exists, is the older name
+# of that lock and is honoured too.
+_cl_lock() {
+    local lock fd
+    [ -z "${_CL_LOCK_FDS:-}" ] || return 0
+    # (always in this order, or two runs could each wait for the other's)
+    for lock in /tmp/slurm-cr-cluster.lock /run/lock/slurm-cr-cluster.lock; do
+        case $lock in
+            /run/lock/*) [ -d /run/lock ] || continue ;;
+            *) [ -e "$lock" ] || continue ;;
+        esac
+        exec {fd}> "$lock" || return 1
+        _CL_LOCK_FDS="${_CL_LOCK_FDS:-} $fd"
+        flock -n "$fd" && continue
+        _cl_lock_ancestor "$lock" && continue
+        _cl_msg "waiting for another test's cluster to end ($lock)"
+        flock -w 2400 "$fd" && continue
+        _cl_msg "another test's cluster held $lock for 40 minutes"
+        return 1
+    done
+}
+
+# _cl_lock_ancestor FILE: the flock on FILE is held by this shell or an ancestor
+_cl_lock_ancestor() {
+    local ino holders p
+    ino=$(stat -c %i "$1") || return 1
+    holders=$(awk -v ino="$ino" '$2 == "FLOCK" { n = split($6, a, ":"); if (a[n] == ino) print $5 }' /proc/locks)
+    p=$$
+    while [ -n "$p" ] && [ "$p" -gt 1 ]; do
+        for h in $holders; do [ "$h" = "$p" ] && return 0; done
+        p=$(awk '{print $4}' "/proc/$p/stat" 2>/dev/null)
+    done
+    return 1
+}
+
 cluster_start() {
     _cl_need_root || return 1
     local d user=${CLUSTER_USER:-crjob} t=${CLUSTER_TIMEOUT:-60} n
@@ -276,6 +316,7 @@ cluster_start() {
         _cl_msg "$d already holds a cluster: stop it and give a fresh directory"
         return 1
     fi
+    _cl_lock || return 1
     mkdir -p "$d" && chmod 755 "$d" || return 1
     mkdir -p "$d"/munge "$d"/state "$d"/run "$d"/log "$d"/shared || return 1
     for n in $CLUSTER_NODES; do mkdir -p "$d/spool/$n" || return 1; done
@@ -408,6 +449,10 @@ cluster_stop() {
     fi
     [ -z "$left" ] || _cl_msg "still running:$left"
     _cl_msg "stopped; logs kept in $d/log and $d/munge"
+    # (released for every process that inherited the fd)
+    local fd
+    for fd in ${_CL_LOCK_FDS:-}; do flock -u "$fd"; exec {fd}>&-; done
+    _CL_LOCK_FDS=""
     return $rc
 }
 
