@@ -291,7 +291,9 @@ static int cmd_checkpoint(int argc, char **argv)
             cr_coord_stdin_verdict(0, &cs);
         } else {
             struct coord_stdin cs = { node, (unsigned)verdict_wait };
-            struct step_meet meet = { g.tmpdir, nodeid, nnodes, (unsigned)verdict_wait * 1000, node, 0 };
+            struct step_meet meet = { .dir = g.tmpdir, .nodeid = nodeid, .nnodes = nnodes,
+                                      .wait_ms = (unsigned)verdict_wait * 1000, .node = node,
+                                      .call_off_fd = 0 /* the requester's word, on stdin */ };
             cr_coordinated(ct, m, stop, (unsigned)atoi(maxwait), cr_coord_stdin_verdict, &cs, &meet);
         }
         for (int k = 0; k < m; k++) {

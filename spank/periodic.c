@@ -262,7 +262,8 @@ static int one_generation(const char *image_dir, unsigned gen, const struct task
             cr_coord_files_verdict(0, &v.cf);
         else
         {
-            struct step_meet meet = { g.tmpdir, nodeid, nnodes, 12000, node };
+            struct step_meet meet = { .dir = g.tmpdir, .nodeid = nodeid, .nnodes = nnodes, .wait_ms = 12000,
+                                      .node = node, .call_off_fd = -1 /* no requester */ };
             cr_coordinated(ct, n, 0, 10, periodic_verdict, &v, &meet);
         }
     }
