@@ -418,6 +418,11 @@ static int new_namespace(char *err, size_t len)
     return 0;
 }
 
+int cr_restart_may_restore_pid(void)
+{
+    return geteuid() == 0 || have_cap(CAP_CHECKPOINT_RESTORE) || have_cap(CAP_SYS_ADMIN);
+}
+
 pid_t cr_restart_spawn_tree(struct ctx_tree *t, const struct cr_restart_opts *o, int restore_pid,
                             int *exit_fd, char *err, size_t len)
 {
@@ -426,7 +431,7 @@ pid_t cr_restart_spawn_tree(struct ctx_tree *t, const struct cr_restart_opts *o,
         nlive += t->procs[i].state == CTX_TREE_LIVE;
     *exit_fd = -1;
     if (restore_pid) {
-        if (geteuid() != 0 && !have_cap(CAP_CHECKPOINT_RESTORE) && !have_cap(CAP_SYS_ADMIN))
+        if (!cr_restart_may_restore_pid())
             return cr_say(err, len, EPERM, "--restore-pid needs root or CAP_CHECKPOINT_RESTORE; "
                        "without it the tree gets its own pid namespace, where its pids are the same");
         for (uint32_t i = 0; i < t->n; i++)
