@@ -5,7 +5,8 @@
 #     --kmsg-error, --cont, --signal=, --early-abrt, --save-private, --save-shared,
 #     --save-none;
 #   cr_restart --file=, --fd=, --signal=, --early-abrt, --no-restore-pid,
-#     --run-on-fail-args, --run-on-fail-perm, --run-on-fail-temp.
+#     --run-on-fail-args, --run-on-fail-perm, --run-on-fail-temp;
+#   cr_run --run (undoes an --omit given before it).
 . "$top_srcdir/tests/engine/lib.sh"
 cd "$T"
 state() { awk '{print $3}' "/proc/$1/stat" 2>/dev/null; }
@@ -118,6 +119,15 @@ printf '\377' | dd of=bad.ctx bs=1 seek=300 conv=notrunc 2>/dev/null
 rc=0; within 60 "$CR_RESTART" --run-on-fail-perm='echo perm $CR_RESTART_ERRNO > hook' bad.ctx 2> /dev/null || rc=$?
 [ $rc = 0 ] && [ "$(cat hook)" = "perm 74" ] || fail "--run-on-fail-perm: status $rc, hook '$(cat hook 2>/dev/null)'"
 rm -f hook
+# cr_run --omit --run: --run undoes the --omit, the process is checkpointed
+"$CR_RUN" --omit --run sleep 600 < /dev/null > /dev/null 2>&1 &
+O=$!
+BG_PIDS="$BG_PIDS $O"
+wait_runtime $O
+within 60 "$CR_CHECKPOINT" --kill -f o.ctx $O 2> o.err || fail "cr_run --omit --run: the checkpoint failed: $(cat o.err)"
+"$CR_INFO" -q o.ctx || fail "cr_run --omit --run: an invalid file"
+wait_gone $O
+
 # a temporary failure: no address space left for the memory (RLIMIT_AS)
 "$CR_RUN" "$PROGS/heapsum" 64 100000 100 < /dev/null > /dev/null 2>&1 &
 P=$!
