@@ -3,7 +3,9 @@
 # program (the runtime writes its image) and into cr_restart (it reads it): the
 # checkpoint fails with EIO (exit 5) and says so, the program runs on unharmed, the
 # previous image is intact and restartable, no .tmp is left; a restart that cannot
-# read its image fails with EIO, says so (not "truncated"), and starts nothing.
+# read its image fails with EIO, says so (not "truncated"), and starts nothing: in
+# cr_restart's reader (the preload) and in the restorer that fills the memory
+# (tests/engine/eio_seccomp.c).
 . "$top_srcdir/tests/engine/lib.sh"
 ${CC:-cc} -shared -fPIC -O2 -Wall -Werror -o "$T/eio.so" "$top_srcdir/tests/engine/eio_inject.c" \
     > "$T/cc.log" 2>&1 || fail "eio_inject.c does not build: $(head -5 "$T/cc.log")"
@@ -33,7 +35,7 @@ same "$T/ref" "$T/out"
 
 # reading: in the header (0) and in the metadata that follows its 264 bytes (300);
 # nothing may start.  (The memory blocks are read by the restorer with raw system
-# calls, which a preload cannot fail; it passes on the errno of its read.)
+# calls, which a preload cannot fail: see below.)
 for after in 0 300; do
     touch "$T/armed"
     rc=0; EIO_AFTER=$after LD_PRELOAD="$T/eio.so" within 60 "$CR_RESTART" "$T/img/x.ctx" 2> "$T/read.$after.err" || rc=$?
@@ -43,6 +45,15 @@ for after in 0 300; do
     ! grep -q "truncated" "$T/read.$after.err" || fail "a read error called a truncation: $(cat "$T/read.$after.err")"
     same "$T/ref" "$T/out"
 done
+# the memory blocks, read by the restorer with raw system calls: EIO from a seccomp
+# filter on reads at 1 to 2 MiB into the file (past the metadata, before the trailer)
+${CC:-cc} -O2 -Wall -Werror -o "$T/eio_seccomp" "$top_srcdir/tests/engine/eio_seccomp.c" \
+    > "$T/cc2.log" 2>&1 || fail "eio_seccomp.c does not build: $(head -5 "$T/cc2.log")"
+rc=0; within 60 "$T/eio_seccomp" 1048576 2097152 "$CR_RESTART" "$T/img/x.ctx" 2> "$T/read.blocks.err" || rc=$?
+[ $rc = 5 ] || fail "a restart whose memory could not be read exited $rc, not 5 (EIO): $(cat "$T/read.blocks.err")"
+grep -q "memory block.*Input/output error" "$T/read.blocks.err" ||
+    fail "the message does not name the memory block and EIO: $(cat "$T/read.blocks.err")"
+same "$T/ref" "$T/out"
 # and the image is still good: restarted, it ends as the uninterrupted run did
 within 120 "$CR_RESTART" "$T/img/x.ctx" 2> "$T/restart.err" || fail "the previous image does not restart: $(cat "$T/restart.err")"
 same "$T/ref" "$T/out"
