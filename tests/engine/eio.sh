@@ -49,11 +49,28 @@ done
 # filter on reads at 1 to 2 MiB into the file (past the metadata, before the trailer)
 ${CC:-cc} -O2 -Wall -Werror -o "$T/eio_seccomp" "$top_srcdir/tests/engine/eio_seccomp.c" \
     > "$T/cc2.log" 2>&1 || fail "eio_seccomp.c does not build: $(head -5 "$T/cc2.log")"
-rc=0; within 60 "$T/eio_seccomp" 1048576 2097152 "$CR_RESTART" "$T/img/x.ctx" 2> "$T/read.blocks.err" || rc=$?
+rc=0; within 60 "$T/eio_seccomp" pread64 1048576 2097152 "$CR_RESTART" "$T/img/x.ctx" 2> "$T/read.blocks.err" || rc=$?
 [ $rc = 5 ] || fail "a restart whose memory could not be read exited $rc, not 5 (EIO): $(cat "$T/read.blocks.err")"
 grep -q "memory block.*Input/output error" "$T/read.blocks.err" ||
     fail "the message does not name the memory block and EIO: $(cat "$T/read.blocks.err")"
 same "$T/ref" "$T/out"
+# and the compressed writer (raw pwrite64): a program whose uncompressed checkpoint
+# (write) works and whose compressed one meets EIO past 64 KiB into the file
+bg "$T/eio_seccomp" pwrite64 65536 4294967295 "$CR_RUN" "$PROGS/heapsum" 16 40 100 > "$T/out2" 2> "$T/run2.err"
+pid=$!
+wait_runtime $pid
+wait_lines "$T/out2" 2 60
+within 60 "$CR_CHECKPOINT" -f "$T/img/z.ctx" $pid || fail "the uncompressed checkpoint failed"
+cp "$T/img/z.ctx" "$T/previous.z.ctx"
+rc=0; within 60 "$CR_CHECKPOINT" --compress --no-verify -f "$T/img/z.ctx" $pid 2> "$T/zwrite.err" || rc=$?
+[ $rc = 5 ] || fail "a compressed checkpoint that met EIO exited $rc, not 5 (EIO): $(cat "$T/zwrite.err")"
+grep -q "Input/output error" "$T/zwrite.err" || fail "the message does not name EIO: $(cat "$T/zwrite.err")"
+echo "compressed writer: $(cat "$T/zwrite.err")" >&2
+cmp -s "$T/img/z.ctx" "$T/previous.z.ctx" || fail "the previous image was harmed by the compressed writer's EIO"
+[ "$(ls "$T/img" | sort | tr '\n' ' ')" = "x.ctx z.ctx " ] || fail "left behind: $(ls "$T/img")"
+within 120 tail --pid=$pid -f /dev/null
+wait $pid || fail "the program exited $? after the failed compressed checkpoint: $(cat "$T/run2.err")"
+same "$T/ref" "$T/out2"
 # and the image is still good: restarted, it ends as the uninterrupted run did
 within 120 "$CR_RESTART" "$T/img/x.ctx" 2> "$T/restart.err" || fail "the previous image does not restart: $(cat "$T/restart.err")"
 same "$T/ref" "$T/out"

@@ -1,8 +1,9 @@
-/* eio_seccomp FROM TO COMMAND [ARGS...]: runs COMMAND (and everything it starts) with
- * every pread64() of a file offset in [FROM, TO) failing with EIO, as a failing disk
- * would: a seccomp filter (no privilege needed) reaches the reads that a preload
- * cannot, the raw system calls of the restorer that fills a restarted process's memory
- * (tests/engine/eio.sh).  Offsets below 4 GiB. */
+/* eio_seccomp pread64|pwrite64 FROM TO COMMAND [ARGS...]: runs COMMAND (and everything
+ * it starts) with every pread64() (or pwrite64()) at a file offset in [FROM, TO)
+ * failing with EIO, as a failing disk would: a seccomp filter (no privilege needed)
+ * reaches the raw system calls a preload cannot, those of the restorer that fills a
+ * restarted process's memory and of the compressed image writer (tests/engine/eio.sh).
+ * Offsets below 4 GiB. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <linux/audit.h>
@@ -11,6 +12,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -20,11 +22,12 @@
 
 int main(int argc, char **argv)
 {
-    if (argc < 4) {
-        fprintf(stderr, "usage: eio_seccomp FROM TO COMMAND [ARGS...]\n");
+    if (argc < 5 || (strcmp(argv[1], "pread64") && strcmp(argv[1], "pwrite64"))) {
+        fprintf(stderr, "usage: eio_seccomp pread64|pwrite64 FROM TO COMMAND [ARGS...]\n");
         return 2;
     }
-    unsigned long from = strtoul(argv[1], NULL, 0), to = strtoul(argv[2], NULL, 0);
+    unsigned nr = strcmp(argv[1], "pread64") ? __NR_pwrite64 : __NR_pread64;
+    unsigned long from = strtoul(argv[2], NULL, 0), to = strtoul(argv[3], NULL, 0);
     if (from >= to || to > 0xffffffffUL) {
         fprintf(stderr, "eio_seccomp: want FROM < TO < 4 GiB\n");
         return 2;
@@ -33,7 +36,7 @@ int main(int argc, char **argv)
         /* 0 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
         /* 1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, 8),
         /* 2 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-        /* 3 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_pread64, 0, 6),
+        /* 3 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, nr, 0, 6),
         /* 4 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG3_HI),
         /* 5 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 4),
         /* 6 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG3_LO),
@@ -48,7 +51,7 @@ int main(int argc, char **argv)
         perror("eio_seccomp: seccomp");
         return 1;
     }
-    execvp(argv[3], argv + 3);
+    execvp(argv[4], argv + 4);
     perror("eio_seccomp: exec");
     return 127;
 }
