@@ -372,6 +372,8 @@ int main(int argc, char **argv)
             return fail(ON_FAIL_ENV, -rc, "%s: %s", path, err);
         }
     }
+    /* a process alone is a plain child of ours with a new pid, unless it gets its old
+     * pid (above, or --restore-pid) or a namespace of its own (--pid-namespace) */
     int lone = !(tree.hdr.flags & CTX_HDR_TREE);
     int as_tree = !lone || restore_pid == 1 || restore_pid == 2;
     if (as_tree && (o.keep_pgid || o.keep_sid))
