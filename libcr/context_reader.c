@@ -33,6 +33,22 @@ static int refuse(char *err, size_t len, int code, const char *fmt, ...)
     return -code;
 }
 
+/* Reads [off, off + n) of fd whole, or refuses: "truncated WHAT" (EIO) where the
+ * file ends first, else the read's own error, named (a failing disk says EIO, and
+ * then the file may well be intact: it is not called damaged). */
+static int read_part(int fd, void *buf, size_t n, uint64_t off, char *err, size_t len,
+                     const char *what)
+{
+    int rc = ctx_read_at(fd, buf, n, off);
+    if (rc == 0)
+        return 0;
+    struct stat st;
+    if (rc == -EIO && fstat(fd, &st) == 0 && (uint64_t)st.st_size < off + n)
+        return refuse(err, len, EIO, "truncated %s", what);
+    return refuse(err, len, -rc, "reading %zu bytes at offset %llu (%s): %s", n,
+                  (unsigned long long)off, what, strerror(-rc));
+}
+
 const char *ctx_vma_kind_name(uint32_t kind)
 {
     static const char *const names[] = { "?", "anon", "file-private", "file-shared",
@@ -366,8 +382,9 @@ static int check_padding(struct ctx_image *img, char *err, size_t len)
     uint64_t from = h->records_offset + h->records_length;
     char pad[PAGE];
     size_t n = (size_t)(h->data_offset - from);
-    if (ctx_read_at(img->fd, pad, n, img->base + from) < 0)
-        return refuse(err, len, EIO, "truncated before the memory data");
+    int rc = read_part(img->fd, pad, n, img->base + from, err, len, "before the memory data");
+    if (rc < 0)
+        return rc;
     for (size_t i = 0; i < n; i++)
         if (pad[i])
             return refuse(err, len, EBADMSG, "garbage at offset %llu, before the memory data",
@@ -459,15 +476,21 @@ static int read_trailer(struct ctx_image *img, char *err, size_t len)
     uint64_t off = h->trailer_offset;
     uint32_t seq = h->nrecords;
     size_t crcs_len = (h->nblocks * 4 + 7) & ~7UL;
-    if (img->file_size - off < sizeof r + crcs_len || ctx_read_at(img->fd, &r, sizeof r, img->base + off) < 0)
-        return refuse(err, len, EIO, "truncated at record %u (block checksums)", seq);
+    char what[64];
+    snprintf(what, sizeof what, "at record %u (block checksums)", seq);
+    if (img->file_size - off < sizeof r + crcs_len)
+        return refuse(err, len, EIO, "truncated %s", what);
+    int rc = read_part(img->fd, &r, sizeof r, img->base + off, err, len, what);
+    if (rc < 0)
+        return rc;
     if (r.type != CTX_REC_BLOCK_CRCS || r.seq != seq || r.length != crcs_len)
         return refuse(err, len, EBADMSG, "record %u: malformed block checksums", seq);
     img->crcs = malloc(crcs_len ? crcs_len : 1);
     if (!img->crcs)
         return refuse(err, len, ENOMEM, "out of memory");
-    if (ctx_read_at(img->fd, img->crcs, crcs_len, img->base + off + sizeof r) < 0)
-        return refuse(err, len, EIO, "truncated at record %u (block checksums)", seq);
+    rc = read_part(img->fd, img->crcs, crcs_len, img->base + off + sizeof r, err, len, what);
+    if (rc < 0)
+        return rc;
     if (crc32c(crc32c(0, &r, 12), img->crcs, crcs_len) != r.crc)
         return refuse(err, len, EBADMSG, "checksum mismatch in record %u (block checksums)", seq);
     off += sizeof r + crcs_len;
@@ -475,8 +498,12 @@ static int read_trailer(struct ctx_image *img, char *err, size_t len)
         struct ctx_rec r;
         struct ctx_end e;
     } end;
-    if (img->file_size - off < sizeof end || ctx_read_at(img->fd, &end, sizeof end, img->base + off) < 0)
-        return refuse(err, len, EIO, "truncated at record %u (end)", seq + 1);
+    snprintf(what, sizeof what, "at record %u (end)", seq + 1);
+    if (img->file_size - off < sizeof end)
+        return refuse(err, len, EIO, "truncated %s", what);
+    rc = read_part(img->fd, &end, sizeof end, img->base + off, err, len, what);
+    if (rc < 0)
+        return rc;
     if (end.r.type != CTX_REC_END || end.r.seq != seq + 1 || end.r.length != sizeof end.e ||
         crc32c(crc32c(0, &end.r, 12), &end.e, sizeof end.e) != end.r.crc)
         return refuse(err, len, EBADMSG, "record %u: malformed end record", seq + 1);
@@ -489,11 +516,9 @@ static int read_trailer(struct ctx_image *img, char *err, size_t len)
 /* The image of one process at [base, base + size) of fd. */
 static int open_image(struct ctx_image *img, char *err, size_t len)
 {
-    int rc = ctx_read_at(img->fd, &img->hdr, sizeof img->hdr, img->base);
+    int rc = read_part(img->fd, &img->hdr, sizeof img->hdr, img->base, err, len, "in the header");
     if (rc == 0)
         rc = check_header(&img->hdr, img->file_size, err, len);
-    else
-        rc = refuse(err, len, EIO, "truncated in the header");
     if (rc == 0 && (img->hdr.flags & CTX_HDR_TREE))
         rc = refuse(err, len, EINVAL, "a file of %u processes where one was expected", img->hdr.nproc);
     if (rc == 0) {
@@ -501,9 +526,9 @@ static int open_image(struct ctx_image *img, char *err, size_t len)
         if (!img->meta)
             rc = refuse(err, len, ENOMEM, "out of memory for %llu bytes of metadata",
                         (unsigned long long)img->hdr.records_length);
-        else if (ctx_read_at(img->fd, img->meta, img->hdr.records_length,
-                         img->base + img->hdr.records_offset) < 0)
-            rc = refuse(err, len, EIO, "cannot read the metadata: %s", strerror(errno));
+        else
+            rc = read_part(img->fd, img->meta, img->hdr.records_length,
+                           img->base + img->hdr.records_offset, err, len, "in the metadata");
     }
     if (rc == 0)
         rc = parse_records(img, err, len);
@@ -572,9 +597,10 @@ static int open_tree(struct ctx_tree *t, char *err, size_t len)
         return refuse(err, len, ENOMEM, "out of memory");
     }
     t->n = h->nproc;
-    if (ctx_read_at(t->fd, recs, rlen, h->records_offset) < 0) {
+    int rrc = read_part(t->fd, recs, rlen, h->records_offset, err, len, "in the process table");
+    if (rrc < 0) {
         free(recs);
-        return refuse(err, len, EIO, "truncated in the process table");
+        return rrc;
     }
     uint64_t expect = h->data_offset;
     int rc = 0;
@@ -621,10 +647,15 @@ static int open_tree(struct ctx_tree *t, char *err, size_t len)
         expect = (p->image_offset + p->image_length + PAGE - 1) & ~(PAGE - 1);
         char pad[PAGE];
         size_t gap = (size_t)(expect - p->image_offset - p->image_length);
-        if (expect > h->trailer_offset || ctx_read_at(t->fd, pad, gap, p->image_offset + p->image_length) < 0) {
-            rc = refuse(err, len, EIO, "truncated after the image of process %d", p->pid);
+        char what[64];
+        snprintf(what, sizeof what, "after the image of process %d", p->pid);
+        if (expect > h->trailer_offset) {
+            rc = refuse(err, len, EIO, "truncated %s", what);
             break;
         }
+        rc = read_part(t->fd, pad, gap, p->image_offset + p->image_length, err, len, what);
+        if (rc < 0)
+            break;
         for (size_t k = 0; k < gap; k++)
             if (pad[k])
                 rc = refuse(err, len, EBADMSG, "garbage after the image of process %d", p->pid);
@@ -639,9 +670,10 @@ static int open_tree(struct ctx_tree *t, char *err, size_t len)
         struct ctx_rec r;
         struct ctx_end e;
     } end;
-    if (rc == 0 && (t->file_size - h->trailer_offset < sizeof end ||
-                    ctx_read_at(t->fd, &end, sizeof end, h->trailer_offset) < 0))
+    if (rc == 0 && t->file_size - h->trailer_offset < sizeof end)
         rc = refuse(err, len, EIO, "truncated at the end record");
+    if (rc == 0)
+        rc = read_part(t->fd, &end, sizeof end, h->trailer_offset, err, len, "at the end record");
     if (rc == 0 && (end.r.type != CTX_REC_END || end.r.seq != t->n || end.r.length != sizeof end.e ||
                     crc32c(crc32c(0, &end.r, 12), &end.e, sizeof end.e) != end.r.crc))
         rc = refuse(err, len, EBADMSG, "record %u: malformed end record", t->n);
@@ -658,7 +690,7 @@ int ctx_tree_open(const char *path, struct ctx_tree *t, char *err, size_t len)
     int rc = open_file(path, &t->fd, &t->file_size, err, len);
     if (rc < 0)
         return rc;
-    rc = ctx_read_at(t->fd, &t->hdr, sizeof t->hdr, 0);
+    rc = read_part(t->fd, &t->hdr, sizeof t->hdr, 0, err, len, "in the header");
     if (rc == 0)
         rc = check_header(&t->hdr, t->file_size, err, len);
     if (rc == 0 && (t->hdr.flags & CTX_HDR_TREE)) {
@@ -713,9 +745,10 @@ int ctx_verify_data(struct ctx_image *img, char *err, size_t len)
     for (uint32_t i = 0; i < img->hdr.nblocks && rc == 0; i++) {
         const struct ctx_block *b = &img->blocks[i];
         size_t n = (size_t)b->npages * PAGE;
-        if (ctx_read_at(img->fd, buf, n, img->base + b->file_offset) < 0)
-            rc = refuse(err, len, EIO, "cannot read the memory block at 0x%llx",
-                        (unsigned long long)b->addr);
+        char what[64];
+        snprintf(what, sizeof what, "at the memory block 0x%llx", (unsigned long long)b->addr);
+        if ((rc = read_part(img->fd, buf, n, img->base + b->file_offset, err, len, what)) < 0)
+            ;
         else if (crc32c(0, buf, n) != img->crcs[i])
             rc = refuse(err, len, EBADMSG, "checksum mismatch in memory block at 0x%llx",
                         (unsigned long long)b->addr);

@@ -166,9 +166,15 @@ static int check_gaps(struct ctx_image *img, char *err, size_t errlen)
     for (uint32_t i = 0; i <= img->hdr.nblocks; i++) {
         uint64_t to = i < img->hdr.nblocks ? img->blocks[i].file_offset : img->hdr.trailer_offset;
         size_t gap = (size_t)(to - at);
-        if (gap && ctx_read_at(img->fd, buf, gap, img->base + at) < 0) {
+        int rc = gap ? ctx_read_at(img->fd, buf, gap, img->base + at) : 0;
+        if (rc == -EIO && img->base + at + gap > img->base + img->file_size) {
             snprintf(err, errlen, "truncated in the memory data");
             return -EIO;
+        }
+        if (rc < 0) {
+            snprintf(err, errlen, "cannot read the memory data (%zu bytes at offset %llu): %s", gap,
+                     (unsigned long long)(img->base + at), strerror(-rc));
+            return rc;
         }
         for (size_t k = 0; k < gap; k++)
             if (buf[k]) {

@@ -182,8 +182,12 @@ static int park(void *arg)
  * epoll_wait, pause, sigsuspend, nanosleep...) returns EINTR because of our signal,
  * which the program never sent: make it run again.  Only the usual `mov $NR, %eax;
  * syscall` of libc is recognised, as the syscall number is gone from the registers;
- * a sleep goes on with the time it had left when the kernel wrote it back. */
-static void restart_interrupted(ucontext_t *uc)
+ * a sleep goes on with the time it had left when the kernel wrote it back.
+ * Except in a thread that called cr_init() (`api_thread`): BLCR's checkpoint signal
+ * went to such a thread and ended its pause() or sigsuspend() with EINTR, which
+ * programs written for BLCR wait for (to look at their state after a checkpoint or
+ * a restart); those two calls are for waiting for any handled signal, so they end. */
+static void restart_interrupted(ucontext_t *uc, int api_thread)
 {
     greg_t *g = uc->uc_mcontext.gregs;
     if (g[REG_RAX] != -EINTR)
@@ -195,6 +199,8 @@ static void restart_interrupted(ucontext_t *uc)
         return;
     uint32_t nr;
     memcpy(&nr, code + 1, 4);
+    if (api_thread && (nr == SYS_pause || nr == SYS_rt_sigsuspend))
+        return;
     switch (nr) {
     case SYS_poll: case SYS_ppoll: case SYS_select: case SYS_pselect6:
     case SYS_epoll_wait: case SYS_epoll_pwait: case SYS_pause: case SYS_rt_sigsuspend:
@@ -243,7 +249,7 @@ static void quiesce_handler(int sig, siginfo_t *si, void *ucv)
         r = park(s);
     }
     cri_run_hook(r == 1, 0);
-    restart_interrupted(ucv);
+    restart_interrupted(ucv, t != NULL);
     errno = saved_errno;
 }
 

@@ -50,6 +50,10 @@ __attribute__((noreturn)) void cr_exit_as(int status);
 pid_t cr_restart_spawn_tree(struct ctx_tree *t, const struct cr_restart_opts *o, int restore_pid,
                             int *exit_fd, char *errbuf, size_t errlen);
 
+/* Whether this process may give restored processes chosen pids (root,
+ * CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN), as --restore-pid needs. */
+int cr_restart_may_restore_pid(void);
+
 /* restart_identity.c: checks that the image claims no identity but its file owner's
  * (st: fstat of the opened file), and makes root that owner before anything of the
  * image is acted upon; keep_restore_cap keeps CAP_CHECKPOINT_RESTORE (--restore-pid),

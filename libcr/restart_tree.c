@@ -43,6 +43,7 @@ static struct {
     pid_t root;                /* init: the tree's root */
     int ctty_fd;               /* a session leader's new terminal, until its fds are open */
     void **sysv_at;            /* per pool memory: init's attachment of a System V segment */
+    pid_t top;                 /* cr_restart, as the host's /proc numbers it */
 } T = { .ctty_fd = -1 };
 
 
@@ -111,6 +112,43 @@ static void take_terminal(uint32_t i)
     }
 }
 
+static long ms_since(const struct timespec *t0)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (now.tv_sec - t0->tv_sec) * 1000 + (now.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* Whether a descendant of pid (the host's numbers, as /proc has them) is stopped. */
+static int stopped_below(pid_t pid, int depth)
+{
+    char path[64], buf[4096];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)pid, (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
+    if (fd >= 0)
+        close(fd);
+    buf[n > 0 ? n : 0] = 0;
+    for (char *p = buf, *end; depth < 64; p = end) {
+        long c = strtol(p, &end, 10);
+        if (end == p)
+            break;
+        char st[512];
+        snprintf(path, sizeof path, "/proc/%ld/stat", c);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        ssize_t k = fd < 0 ? -1 : read(fd, st, sizeof st - 1);
+        if (fd >= 0)
+            close(fd);
+        st[k > 0 ? k : 0] = 0;
+        char *paren = strrchr(st, ')'); /* "pid (comm) S ...": comm may hold anything */
+        if (paren && paren[1] == ' ' && (paren[2] == 'T' || paren[2] == 't'))
+            return 1;
+        if (stopped_below((pid_t)c, depth + 1))
+            return 1;
+    }
+    return 0;
+}
+
 /* Makes the children of member i, in the file's order. */
 static void make_children(uint32_t i)
 {
@@ -142,14 +180,28 @@ static __attribute__((noreturn)) void member_main(uint32_t i)
         setpgid(0, 0);
     }
     make_children(i);
-    /* no pid is taken by a thread before every process has its own */
+    /* no pid is taken by a thread before every process has its own.  A process that
+     * is merely slow gets BARRIER_MS without progress; one stopped (SIGSTOP, a Slurm
+     * suspend) is waited for until it is continued, as every other phase of a restart
+     * waits (tests/engine/restart_stopped.sh) */
     struct child rep = reporter();
-    for (int waited = 0; __atomic_load_n(T.created, __ATOMIC_ACQUIRE) < T.t->n; waited++) {
-        if (waited > BARRIER_MS)
-            child_fail(&rep, ETIMEDOUT, "the other processes of the tree were not created "
-                       "within %d s", BARRIER_MS / 1000);
+    uint32_t seen = 0;
+    struct timespec since;
+    clock_gettime(CLOCK_MONOTONIC, &since);
+    for (uint32_t now; (now = __atomic_load_n(T.created, __ATOMIC_ACQUIRE)) < T.t->n;) {
         struct timespec ts = { 0, 1000000 };
-        nanosleep(&ts, NULL);
+        if (now != seen || ms_since(&since) <= BARRIER_MS) {
+            if (now != seen)
+                clock_gettime(CLOCK_MONOTONIC, &since);
+            seen = now;
+            nanosleep(&ts, NULL);
+            continue;
+        }
+        if (!stopped_below(T.top, 0))
+            child_fail(&rep, ETIMEDOUT, "the other processes of the tree were not created "
+                       "within %d s (%u of %u made; none of them stopped)", BARRIER_MS / 1000,
+                       now, T.t->n);
+        clock_gettime(CLOCK_MONOTONIC, &since); /* once continued, the full time again */
     }
     /* a group led by another process of the tree: its leader exists now */
     if (p->pgid != p->pid && p->sid != p->pid && is_member(p->pgid))
@@ -418,6 +470,11 @@ static int new_namespace(char *err, size_t len)
     return 0;
 }
 
+int cr_restart_may_restore_pid(void)
+{
+    return geteuid() == 0 || have_cap(CAP_CHECKPOINT_RESTORE) || have_cap(CAP_SYS_ADMIN);
+}
+
 pid_t cr_restart_spawn_tree(struct ctx_tree *t, const struct cr_restart_opts *o, int restore_pid,
                             int *exit_fd, char *err, size_t len)
 {
@@ -426,7 +483,7 @@ pid_t cr_restart_spawn_tree(struct ctx_tree *t, const struct cr_restart_opts *o,
         nlive += t->procs[i].state == CTX_TREE_LIVE;
     *exit_fd = -1;
     if (restore_pid) {
-        if (geteuid() != 0 && !have_cap(CAP_CHECKPOINT_RESTORE) && !have_cap(CAP_SYS_ADMIN))
+        if (!cr_restart_may_restore_pid())
             return cr_say(err, len, EPERM, "--restore-pid needs root or CAP_CHECKPOINT_RESTORE; "
                        "without it the tree gets its own pid namespace, where its pids are the same");
         for (uint32_t i = 0; i < t->n; i++)
@@ -446,6 +503,7 @@ pid_t cr_restart_spawn_tree(struct ctx_tree *t, const struct cr_restart_opts *o,
     T.created = created;
     T.status_fd = st[1];
     T.exit_fd = ex[1];
+    T.top = getpid();
     int rc = restore_pid ? 0 : new_namespace(err, len);
     if (rc < 0)
         return rc;

@@ -948,10 +948,16 @@ int crtree_write(struct crtree *t)
 
 void crtree_commit(struct crtree *t, int signal)
 {
-    /* (a process that ran on after its snapshot takes no commit) */
-    for (int i = 0; i < t->n; i++)
-        if (t->m[i].connected && !t->m[i].zombie && !t->m[i].q.snapshot)
+    /* (a process that ran on after its snapshot takes no commit: a SIGCONT, the only
+     * signal that lets it run on, is sent to it from here) */
+    for (int i = 0; i < t->n; i++) {
+        if (!t->m[i].connected || t->m[i].zombie)
+            continue;
+        if (!t->m[i].q.snapshot)
             crq_send(&t->m[i].q, CR_CMD_COMMIT, signal);
+        else if (signal == SIGCONT)
+            kill(t->m[i].pid, SIGCONT);
+    }
     for (int i = 0; i < t->n; i++)
         if (t->m[i].connected && !t->m[i].zombie && !t->m[i].q.snapshot)
             crq_commit_wait(&t->m[i].q);

@@ -41,9 +41,13 @@ static void usage(FILE *out)
 "  -d, --dir=DIR              the one context.* file in DIR (cr_checkpoint --dir)\n"
 "  --relocate OLD=NEW         the files under OLD are now under NEW (up to 16; \\=\n"
 "                             and \\\\ stand for = and \\ in a path)\n"
-"  --no-restore-pid           a new pid (a tree: its own pid namespace) (default)\n"
 "  --restore-pid              the exact old pids, in place (root or\n"
 "                             CAP_CHECKPOINT_RESTORE; EBUSY if one is taken)\n"
+"  --no-restore-pid           a new pid (a tree: its own pid namespace)\n"
+"                             default: a process alone gets its old pid if allowed\n"
+"                             (root, CAP_CHECKPOINT_RESTORE) and free, else a new one\n"
+"  --pid-namespace            a process alone: its old pid in a pid namespace (and a\n"
+"                             user namespace) of its own, as a tree gets\n"
 "  --restore-pgid, --restore-sid  a process that led its process group or session\n"
 "                             leads a new one (default; a tree: as saved)\n"
 "  --no-restore-pgid, --no-restore-sid  it stays in cr_restart's (a lone process)\n"
@@ -207,11 +211,11 @@ int main(int argc, char **argv)
         { "restore-sid", no_argument, NULL, 18 }, { "no-restore-sid", no_argument, NULL, 19 },
         { "kmsg-none", no_argument, NULL, 20 }, { "kmsg-error", no_argument, NULL, 21 },
         { "kmsg-warning", no_argument, NULL, 22 }, { "step-dir", required_argument, NULL, 23 },
-        { "in-place-of", no_argument, NULL, 24 },
+        { "in-place-of", no_argument, NULL, 24 }, { "pid-namespace", no_argument, NULL, 25 },
         { NULL, 0, NULL, 0 }
     };
     struct cr_restart_opts o = { 0 };
-    int c, restore_pid = 0, after = 0, bad = 0, sources = 0, warnings = 0, in_place_of = 0;
+    int c, restore_pid = -1 /* not asked */, after = 0, bad = 0, sources = 0, warnings = 0, in_place_of = 0;
     const char *path = NULL, *dir = NULL;
     char err[1024], fdpath[64];
     opterr = 0; /* -? asks for help (as BLCR's); other unknown options are named below */
@@ -226,6 +230,7 @@ int main(int argc, char **argv)
             break;
         case 1: restore_pid = 0; break;
         case 2: restore_pid = 1; break;
+        case 25: restore_pid = 2; break;
         case 3: after = SIGSTOP; break;
         case 4: after = SIGTERM; break;
         case 5: after = SIGKILL; break;
@@ -334,7 +339,21 @@ int main(int argc, char **argv)
     /* who may restart it, and as whom: the file that was read, not its contents */
     if (fstat(tree.fd, &st) < 0)
         return fail(ON_FAIL_ENV, errno, "cannot stat %s: %s", path, strerror(errno));
-    rc = cr_restart_take_identity(&tree, &st, path, restore_pid, err, sizeof err);
+    /* BLCR gave a restarted process its old pid by default: so do we where Linux lets
+     * us (root, CAP_CHECKPOINT_RESTORE) and the pid is free; otherwise a new pid (see
+     * cr_restart(1) --pid-namespace for why a namespace is not the default) */
+    if (restore_pid == -1 && !(tree.hdr.flags & CTX_HDR_TREE) && !o.keep_pgid && !o.keep_sid &&
+        cr_restart_may_restore_pid()) {
+        pid_t old = tree.procs[0].pid;
+        if (kill(old, 0) == 0 || errno == EPERM) {
+            if (!quiet)
+                fprintf(stderr, "cr_restart: pid %d is in use: the process gets a new pid "
+                        "(--restore-pid makes that an error, EBUSY, as BLCR's default)\n", (int)old);
+        } else {
+            restore_pid = 1;
+        }
+    }
+    rc = cr_restart_take_identity(&tree, &st, path, restore_pid == 1, err, sizeof err);
     if (rc < 0) {
         ctx_tree_close(&tree);
         return fail(ON_FAIL_PERM, -rc, "%s", err);
@@ -353,8 +372,10 @@ int main(int argc, char **argv)
             return fail(ON_FAIL_ENV, -rc, "%s: %s", path, err);
         }
     }
-    /* one process keeps the simple way: a child of ours with a new pid */
-    int as_tree = (tree.hdr.flags & CTX_HDR_TREE) || restore_pid;
+    /* a process alone is a plain child of ours with a new pid, unless it gets its old
+     * pid (above, or --restore-pid) or a namespace of its own (--pid-namespace) */
+    int lone = !(tree.hdr.flags & CTX_HDR_TREE);
+    int as_tree = !lone || restore_pid == 1 || restore_pid == 2;
     if (as_tree && (o.keep_pgid || o.keep_sid))
         return fail(ON_FAIL_ARGS, EINVAL, "%s: a tree comes back with its process groups and "
                     "sessions as saved (in a pid namespace of its own); --no-restore-pgid and "
@@ -378,7 +399,7 @@ int main(int argc, char **argv)
     int exit_fd = -1;
     struct progress *shown = progress_start("cr_restart: read", tree.file_size, restored_bytes,
                                             NULL, quiet);
-    pid_t pid = as_tree ? cr_restart_spawn_tree(&tree, &o, restore_pid, &exit_fd, err, sizeof err)
+    pid_t pid = as_tree ? cr_restart_spawn_tree(&tree, &o, restore_pid == 1, &exit_fd, err, sizeof err)
                         : cr_restart_spawn(&tree.images[0], &o, err, sizeof err);
     progress_stop(shown);
     cr_restart_drop_caps(); /* (a tree's user namespace gave us every capability there) */

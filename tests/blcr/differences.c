@@ -1,7 +1,10 @@
 /* Where slurm-cr keeps apart from BLCR on purpose (tests/blcr/differences.sh), seen
  * from a BLCR-style program built against the installed libcr.h:
  *   - it installs a handler of its own for CR_SIGNUM, which a checkpoint never runs;
- *   - it waits in sigsuspend() for SIGUSR1, which a checkpoint does not end;
+ *   - it waits in sigsuspend() for SIGUSR1, which a checkpoint (or a restart) ends
+ *     with EINTR as BLCR's signal did ("woken"), as it called cr_init();
+ *   - a second thread, which did not call cr_init(), waits in pause() with every
+ *     signal blocked, which a checkpoint does not end ("thread woken");
  *   - a signal-context callback says "continue" or "restart" once cr_checkpoint()
  *     returns, so that --early-stop can be seen to stop it before the callback runs.
  * Usage: differences OUT: writes "pid P signum CR_SIGNUM" to OUT, then one line per event, then "done"
@@ -9,6 +12,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -34,6 +38,20 @@ static void on_usr1(int sig)
 {
     (void)sig;
     usr1 = 1;
+}
+
+/* Not registered with cr_init(): nothing it can take is sent, so pause() never ends. */
+static void *waiter(void *arg)
+{
+    (void)arg;
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    for (;;) {
+        pause();
+        say("thread woken\n");
+    }
+    return NULL;
 }
 
 static int callback(void *arg)
@@ -70,6 +88,11 @@ int main(int argc, char **argv)
     sigaddset(&block, SIGUSR1);
     sigprocmask(SIG_BLOCK, &block, &wait_mask);
     sigdelset(&wait_mask, SIGUSR1);
+    pthread_t th;
+    if (pthread_create(&th, NULL, waiter, NULL)) {
+        fprintf(stderr, "differences: pthread_create failed\n");
+        return 1;
+    }
     char line[64];
     snprintf(line, sizeof line, "pid %d signum %d\n", (int)getpid(), (int)CR_SIGNUM);
     say(line);

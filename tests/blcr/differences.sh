@@ -4,11 +4,17 @@
 # - the program's own handler for CR_SIGNUM never runs for a checkpoint (BLCR
 #   reserved the signal; here the runtime takes another one), and runs when the
 #   signal is sent to it;
-# - a checkpoint does not end a sigsuspend() (BLCR's signal did: EINTR);
+# - none: a checkpoint or a restart ends the sigsuspend() of a thread that called
+#   cr_init() with EINTR as BLCR's signal did, and not the pause() of a thread that
+#   did not (BLCR signalled only the threads of cr_init());
 # - --early-stop (cr_checkpoint and cr_restart) stops the process before its
 #   callbacks run, as BLCR's did; the callback runs once it is continued;
-# - a process restarted alone gets a new pid (BLCR restored it), and --restore-pid
-#   without privilege is refused with EPERM.
+# - a process restarted alone without privilege gets a new pid (BLCR restored it),
+#   --restore-pid is refused with EPERM, and --pid-namespace gives it its old pid in
+#   a pid namespace of its own, where a BLCR-style script still signals it through
+#   cr_restart's pid (tests/root/restore_pid.sh: root gets the old pid by default).
+# - a process stopped (SIGSTOP) is refused by cr_checkpoint with EBUSY, as its runtime
+#   cannot run (BLCR's module saved it): tests/blcr/options.sh, cr_checkpoint(1).
 . "$top_srcdir/tests/engine/lib.sh"
 . "$top_srcdir/tests/blcr/lib.sh"
 blcr_cc differences differences.c
@@ -30,11 +36,12 @@ signum=$(sed -n 's/^pid [0-9]* signum \([0-9]*\)$/\1/p' ev)
 [ -n "$signum" ] || fail "the program did not start: $(cat ev run.err)"
 for i in 1 2 3; do within 60 "$CR_CHECKPOINT" -f a.ctx $P || fail "checkpoint $i failed"; done
 until_count continue 3
+until_count woken 3 # each checkpoint ended the sigsuspend() once
 [ "$(count 'own handler')" = 0 ] || fail "a checkpoint ran the program's own handler of signal $signum"
-[ "$(count woken)" = 0 ] || fail "a checkpoint ended the program's sigsuspend()"
+[ "$(count 'thread woken')" = 0 ] || fail "a checkpoint ended the pause() of a thread without cr_init()"
 kill -"$signum" $P
 until_count 'own handler' 1
-until_count woken 1
+until_count woken 4
 
 # --early-stop: stopped before its continue callback; the callback once continued
 within 60 "$CR_CHECKPOINT" --early-stop -f b.ctx $P || fail "--early-stop failed"
@@ -45,6 +52,7 @@ for i in $(seq 1 20); do
 done
 kill -CONT $P
 until_count continue 4
+until_count woken 5
 kill -KILL $P
 wait_gone $P
 
@@ -59,8 +67,28 @@ done
 [ "$(count restart)" = 0 ] || fail "the restart callback ran before the --early-stop"
 kill -CONT "$C"
 until_count restart 1
+until_count woken 6 # the restarted copy's sigsuspend() ended as well
+[ "$(count 'thread woken')" = 0 ] || fail "the pause() of a thread without cr_init() ended: $(cat ev)"
 kill -USR1 "$C"
 within 60 tail --pid=$R -f /dev/null
 wait $R || fail "cr_restart exited $?: $(cat r.err)"
 [ "$(tail -n 1 ev)" = done ] || fail "the restarted program did not end as asked: $(cat ev)"
+
+# --pid-namespace: the old pid as the program sees it (NSpid's last), a new one outside
+nrestart=$(count restart)
+bg "$CR_RESTART" --pid-namespace b.ctx 2> n.err
+N=$!
+i=0; until I=$(awk '{print $1}' /proc/$N/task/$N/children 2>/dev/null) && [ -n "$I" ] &&
+    C=$(awk '{print $1}' /proc/$I/task/$I/children 2>/dev/null) && [ -n "$C" ]; do
+    i=$((i + 1)); [ $i -le 600 ] || fail "--pid-namespace brought no process back: $(cat n.err)"; sleep 0.05
+done
+until_count restart $((nrestart + 1))
+[ "$(awk '/^NSpid:/ {print $NF}' /proc/$C/status)" = "$P" ] ||
+    fail "with --pid-namespace the process sees pid $(awk '/^NSpid:/ {print $NF}' /proc/$C/status), not its old $P"
+[ "$(awk '/^PPid:/ {print $2}' /proc/$C/status)" = "$I" ] || fail "the restored process is not the child of the namespace's init"
+kill -USR1 $N # as a BLCR script does: cr_restart ctx & pid=$!; kill -USR1 $pid
+within 60 tail --pid=$N -f /dev/null
+wait $N || fail "cr_restart --pid-namespace exited $?: $(cat n.err)"
+[ "$(tail -n 1 ev)" = done ] || fail "the program restarted in a pid namespace did not end as asked: $(cat ev)"
+[ ! -s n.err ] || fail "cr_restart --pid-namespace said: $(cat n.err)"
 pass

@@ -1,6 +1,8 @@
 # cr_restart --restore-pid (root): a tree comes back with its exact pids, as the
 # whole system sees them; while one of them is taken it refuses with EBUSY and starts
 # nothing.  Root restarting a user's tree gives every process the user's identity.
+# A process alone restarted by root without options gets its old pid when it is free
+# (BLCR's default) and a new one, said on stderr, when it is taken.
 . "$top_srcdir/tests/engine/lib.sh"
 [ "$(id -u)" = 0 ] || skip "needs root (scripts/test runs the tests/root suite as root)"
 U=${TEST_USER:-nobody}
@@ -53,4 +55,33 @@ rc=0; wait $r || rc=$?
 [ $rc = 0 ] || fail "cr_restart exited $rc: $(cat "$T/restart.err")"
 grep -q "^child $child exited 4\$" "$T/u/out" || fail "the root did not reap its child by pid: $(cat "$T/u/out")"
 grep -q "^root $pid\$" "$T/u/out" || fail "the root's pid changed: $(cat "$T/u/out")"
+
+# a process alone, restarted without options
+setpriv --reuid="$U" --regid="$(id -g "$U")" --clear-groups "$CR_RUN" sleep 600 < /dev/null > /dev/null 2>&1 &
+lone=$!
+BG_PIDS="$BG_PIDS $lone"
+wait_runtime $lone
+within 60 "$CR_CHECKPOINT" --kill -f "$T/lone.ctx" $lone || fail "checkpoint --kill of a process alone failed"
+wait $lone 2>/dev/null
+wait_gone $lone
+"$CR_RESTART" "$T/lone.ctx" 2> "$T/lone.err" &
+r1=$!
+BG_PIDS="$BG_PIDS $r1"
+i=0
+until [ -e /proc/$lone ] && grep -q "@slurm-cr/$lone\." /proc/net/unix; do
+    i=$((i + 1)); [ $i -le 600 ] || fail "the process alone did not come back as pid $lone: $(cat "$T/lone.err")"
+    sleep 0.05
+done
+[ "$(awk '/^Uid:/ {print $2}' /proc/$lone/status)" = "$uid" ] || fail "the restored process does not run as $U"
+[ ! -s "$T/lone.err" ] || fail "cr_restart said: $(cat "$T/lone.err")"
+# again while the pid is taken: a new pid, and a line that says so
+"$CR_RESTART" "$T/lone.ctx" 2> "$T/lone2.err" &
+r2=$!
+BG_PIDS="$BG_PIDS $r2"
+second=$(restored_pid $r2)
+[ "$second" != "$lone" ] || fail "two processes with pid $lone"
+grep -q "pid $lone is in use: the process gets a new pid" "$T/lone2.err" || fail "nothing said of the new pid: $(cat "$T/lone2.err")"
+kill -TERM $r1 $r2 # passed on to the restored processes
+rc=0; wait $r1 || rc=$?
+[ $rc = $((128 + 15)) ] || fail "cr_restart of the old pid exited $rc, not as its process killed by SIGTERM"
 pass
