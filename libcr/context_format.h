@@ -74,6 +74,8 @@ enum ctx_rec_type {
                                   (and its lock and owner records) */
     CTX_REC_BLOCK_ZSTD = 19,   /* struct ctx_block_zstd per block: right after BLOCKS, in an
                                   image with CTX_HDR_COMPRESSED (and only there) */
+    CTX_REC_THREAD_REGS = 45,  /* struct ctx_thread_regs: right after each THREAD record, in
+                                  an image with CTX_HDR_PTRACE (and only there) */
 };
 
 struct ctx_rec {
@@ -136,6 +138,38 @@ struct ctx_thread {
     uint64_t gregs[23];        /* copy of its registers, for cr_info */
     struct ctx_jmp resume;     /* where the thread resumes in the runtime */
     char comm[16];
+};
+
+/* An image written by the ptrace dumper (cr_checkpoint --backend=kmod) of a process
+ * that has no runtime: each thread resumes from the registers it was interrupted with
+ * (CTX_REC_THREAD_REGS), not in the runtime (ctx_thread.resume is zero, frame_addr 0,
+ * ctx_proc.runtime_state 0); the restorer's rt_sigreturn frame is built from them. */
+#define CTX_HDR_PTRACE 0x40
+
+/* A thread's registers as the kernel gave them to its tracer: the general registers in
+ * the order of struct user_regs_struct (sys/user.h), the FPU/vector state as
+ * PTRACE_GETREGSET NT_X86_XSTATE gives it (XSAVE standard format, the kernel's
+ * software bytes at offset 464 saying its size and features).  A thread stopped inside
+ * a system call has rax -ERESTART*, orig_rax the call: the restart decides (as the
+ * kernel does at a signal without a handler) to call it again. */
+#define CTX_XSAVE_MIN 576            /* the legacy area and the XSAVE header */
+#define CTX_XSAVE_MAX 65536
+enum ctx_uregs {                     /* indices in ctx_thread_regs.regs */
+    CTX_UREG_R15, CTX_UREG_R14, CTX_UREG_R13, CTX_UREG_R12, CTX_UREG_RBP, CTX_UREG_RBX,
+    CTX_UREG_R11, CTX_UREG_R10, CTX_UREG_R9, CTX_UREG_R8, CTX_UREG_RAX, CTX_UREG_RCX,
+    CTX_UREG_RDX, CTX_UREG_RSI, CTX_UREG_RDI, CTX_UREG_ORIG_RAX, CTX_UREG_RIP, CTX_UREG_CS,
+    CTX_UREG_EFLAGS, CTX_UREG_RSP, CTX_UREG_SS, CTX_UREG_FS_BASE, CTX_UREG_GS_BASE,
+    CTX_UREG_DS, CTX_UREG_ES, CTX_UREG_FS, CTX_UREG_GS, CTX_NUREGS
+};
+
+struct ctx_thread_regs {
+    int32_t tid;               /* the THREAD record's, just before */
+    uint32_t xsave_len;        /* CTX_XSAVE_MIN..CTX_XSAVE_MAX, a multiple of 8 */
+    uint64_t rseq_addr;        /* its rseq area (PTRACE_GET_RSEQ_CONFIGURATION), registered
+                                  again at restart; 0: none */
+    uint32_t rseq_len, rseq_sig;
+    uint64_t regs[CTX_NUREGS];
+    /* unsigned char xsave[xsave_len]; */
 };
 
 enum ctx_fd_kind {

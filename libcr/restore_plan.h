@@ -37,6 +37,9 @@ struct rp_thread {
     uint64_t fs_base, clear_tid;
     char comm[16];
     uint64_t stack_top;            /* for a cloned thread, inside the hole */
+    uint64_t rseq_addr;            /* a ptrace image's thread: its rseq area, registered
+                                      again before it runs (0: none) */
+    uint32_t rseq_len, rseq_sig;
 };
 
 struct rp_range {
