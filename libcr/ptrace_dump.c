@@ -752,9 +752,12 @@ static int fds_remote(struct dump *d, pid_t pid, const struct pt_fd *fds, int nf
 /* In the helper (a child of ours): the process's fds under their numbers, then the
  * engine's dumper.  Its failure is said in d->child_msg. */
 static __attribute__((noreturn)) void helper(struct dump *d, pid_t pid, struct pt_fd *fds, int nfds,
-                                             int low, int out, const char *exe)
+                                             int low, int out, const char *exe, pid_t parent)
 {
-    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0); /* the threads are detached by our end */
+    prctl(PR_SET_NAME, "cr-ptrace-dump", 0, 0, 0);
+    if (getppid() != parent) /* ended before we could ask to end with it */
+        _exit(1);
     d->msg = d->child_msg;
     d->msglen = sizeof d->child_msg;
     /* ours go above `low`, every fd below it goes: the numbers are the process's */
@@ -939,17 +942,17 @@ int cr_ptrace_checkpoint(pid_t pid, int out, unsigned flags, unsigned timeout_ms
         char exe_copy[CTX_PATH_MAX];
         snprintf(exe_copy, sizeof exe_copy, "%s", exe);
         fflush(NULL);
-        pid_t child = fork();
+        pid_t parent = getpid(), child = fork();
         if (child == 0)
-            helper(d, pid, fds, nfds, low, out, exe_copy);
+            helper(d, pid, fds, nfds, low, out, exe_copy, parent);
         int st = 0;
         if (child < 0)
             rc = say(&t, errno, "cannot start the dump's helper: %s", strerror(errno));
         while (child > 0 && waitpid(child, &st, 0) < 0 && errno == EINTR)
             ;
         if (rc == 0 && !(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
-            if (d->child_err)
-                rc = say(&t, d->child_err, "%s", d->child_msg);
+            if (d->child_err) /* the engine's messages, as the runtime's: with the errno's */
+                rc = say(&t, d->child_err, "%s: %s", d->child_msg, strerror(d->child_err));
             else
                 rc = say(&t, EIO, "the dump's helper ended (wait status 0x%x)", st);
         }
