@@ -993,8 +993,16 @@ pid_t cr_restart_spawn(struct ctx_image *img, const struct cr_restart_opts *o, c
         n = read(pfd[0], &st, sizeof st);
     while (n < 0 && errno == EINTR);
     close(pfd[0]);
-    if (n == (ssize_t)sizeof st && st.err == 0)
+    if (n == (ssize_t)sizeof st && st.err == 0) {
+        char why[300];
+        /* no runtime to remove the restorer (nor a SIGSTOPped one before its threads) */
+        if ((img->hdr.flags & CTX_HDR_PTRACE) && !o->stop_first && st.hole_len &&
+            cr_restart_unmap_hole(pid, st.hole_start, st.hole_len, why, sizeof why) < 0)
+            fprintf(stderr, "cr_restart: warning: process %d keeps the restorer's %llu KiB "
+                    "at 0x%llx: %s\n", (int)pid, (unsigned long long)(st.hole_len >> 10),
+                    (unsigned long long)st.hole_start, why);
         return pid;
+    }
     int status = 0;
     waitpid(pid, &status, 0);
     if (n == (ssize_t)sizeof st) {

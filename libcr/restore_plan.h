@@ -96,6 +96,8 @@ struct restore_plan {
 struct rp_status {
     int32_t err;                   /* 0: restored, the process runs */
     char msg[256];
+    uint64_t hole_start, hole_len; /* (0) the restorer's own mapping, which the runtime
+                                      removes; without one (a ptrace image) cr_restart does */
 };
 
 #endif

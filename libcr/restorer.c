@@ -343,6 +343,8 @@ __attribute__((used, noreturn)) void restorer_main(struct restore_plan *p)
     }
     struct rp_status ok;
     memset(&ok, 0, sizeof ok);
+    ok.hole_start = p->hole_start;
+    ok.hole_len = p->hole_len;
     sys(__NR_write, p->status_fd, &ok, sizeof ok);
     sys(__NR_close, p->status_fd, 0, 0);
     if (p->set_nofile) /* best effort, as for the other limits: a hard limit only goes down */

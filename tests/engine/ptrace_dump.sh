@@ -70,6 +70,25 @@ if [ "$(id -u)" != 0 ]; then
 fi
 expect_refusal 28 "No space left on device" "$CR_CHECKPOINT" --backend=kmod -p -F 3 $pid 3>/dev/full
 n=$(wc -l < "$T/r.out"); wait_lines "$T/r.out" $((n + 5)) 30
+# restarted, it runs on without the restorer's mapping (rwx, anonymous), which
+# cr_restart has it unmap
+within 60 "$CR_CHECKPOINT" --backend=kmod --kill -p -f "$T/r.ctx" $pid || fail "checkpoint of the long run failed"
+wait_gone $pid
+truncate -s "$(fd_pos "$T/r.ctx" 1)" "$T/r.out"
+"$CR_RESTART" "$T/r.ctx" 2> "$T/r.restart.err" &
+r=$!
+BG_PIDS="$BG_PIDS $r"
+i=0; until c=$(awk '{print $1}' /proc/$r/task/$r/children 2>/dev/null) && [ -n "$c" ]; do
+    i=$((i + 1)); [ $i -le 600 ] || fail "cr_restart did not bring the long run back"; sleep 0.05; done
+BG_PIDS="$BG_PIDS $c"
+n=$(wc -l < "$T/r.out"); wait_lines "$T/r.out" $((n + 5)) 30
+i=0; while awk '$2 == "rwxp" && NF == 5' /proc/$c/maps | grep -q .; do
+    i=$((i + 1)); [ $i -le 600 ] || { cat /proc/$c/maps >&2; fail "the restored process keeps the restorer's mapping"; }
+    sleep 0.05
+done
+grep -q 'TracerPid:.0$' /proc/$c/status || fail "the restored process is left traced"
+kill $c
+wait $r 2>/dev/null
 # a tree asked (the default) of a process with children
 bg sh -c "sleep 600 & '$W' 100000" > /dev/null 2>&1
 tp=$!
