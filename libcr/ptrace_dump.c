@@ -343,6 +343,8 @@ struct pt_asked {              /* the process's answers (besides the threads') *
     uint64_t itimer[3][4];
     uint64_t brk;
     int32_t pdeathsig, dumpable, subreaper;
+    uint64_t rlim[CTX_NRLIMIT][2]; /* its own prlimit64 (ours may be refused: another uid
+                                      without CAP_SYS_RESOURCE) */
 };
 
 #define SCRATCH_LEN 4096UL
@@ -426,6 +428,16 @@ static int ask_process(struct pt *t, struct pt_asked *a)
     }
     CALL(&lead, &ret, SYS_brk, 0, 0, 0, 0);
     a->brk = (uint64_t)ret;
+    for (int i = 0; i < CTX_NRLIMIT && i < RLIM_NLIMITS; i++) {
+        CALL(&lead, &ret, SYS_prlimit64, 0, i, 0, scratch);
+        if (ret < 0) {
+            rc = say(t, (int)-ret, "process %d cannot tell its limit %d: %s", (int)t->pid, i,
+                     strerror((int)-ret));
+            goto out;
+        }
+        if ((rc = read_remote(t, scratch, a->rlim[i], sizeof a->rlim[i])) < 0)
+            goto out;
+    }
     CALL(&lead, &ret, SYS_prctl, PR_GET_PDEATHSIG, scratch, 0, 0);
     if (ret == 0 && (rc = read_remote(t, scratch, &a->pdeathsig, sizeof a->pdeathsig)) < 0)
         goto out;
@@ -543,11 +555,8 @@ static int proc_record(struct pt *t, struct dump *d, const struct pt_asked *a)
     }
     memcpy(p->auxv, auxv, auxv_len);
     p->auxv_words = (uint32_t)(auxv_len / 8);
-    for (int i = 0; i < CTX_NRLIMIT && i < RLIM_NLIMITS; i++) {
-        struct rlimit rl;
-        if (prlimit(t->pid, (__rlimit_resource_t)i, NULL, &rl) == 0)
-            p->rlim_cur[i] = rl.rlim_cur, p->rlim_max[i] = rl.rlim_max;
-    }
+    for (int i = 0; i < CTX_NRLIMIT; i++)
+        p->rlim_cur[i] = a->rlim[i][0], p->rlim_max[i] = a->rlim[i][1];
     memcpy(p->sigactions, a->sigactions, sizeof p->sigactions);
     memcpy(p->itimer, a->itimer, sizeof p->itimer);
     p->runtime_state = 0; /* no runtime: the threads resume from their registers */

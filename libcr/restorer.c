@@ -73,11 +73,13 @@ __asm__(".text\n"
         "1: ret\n");
 
 /* A thread's last steps: its rseq area registered again (a ptrace image's; the runtime
- * does it for its own), then rt_sigreturn into its frame. */
+ * does it for its own), its name, then rt_sigreturn into its frame. */
 __attribute__((used, noreturn)) void restorer_thread(struct rp_thread *t)
 {
     if (t->rseq_addr)
         sys6(__NR_rseq, (long)t->rseq_addr, t->rseq_len, 0, t->rseq_sig, 0, 0);
+    if (t->comm[0]) /* its name, not cr_restart's (the runtime sets it again for its own) */
+        sys(__NR_prctl, PR_SET_NAME, t->comm, 0);
     __asm__ volatile("movq %0, %%rsp\n"
                      "movl $15, %%eax\n"
                      "syscall\n"

@@ -87,6 +87,7 @@ i=0; while awk '$2 == "rwxp" && NF == 5' /proc/$c/maps | grep -q .; do
     sleep 0.05
 done
 grep -q 'TracerPid:.0$' /proc/$c/status || fail "the restored process is left traced"
+[ "$(cat /proc/$c/comm)" = ptrace_work ] || fail "the restored process is named $(cat /proc/$c/comm)"
 kill $c
 wait $r 2>/dev/null
 # a tree asked (the default) of a process with children
