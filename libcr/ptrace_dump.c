@@ -190,6 +190,13 @@ static int seize_all(struct pt *t, unsigned timeout_ms)
     if (deadline.tv_nsec >= 1000000000)
         deadline.tv_sec++, deadline.tv_nsec -= 1000000000;
     char path[64];
+    char *status = slurp("/proc/%d/status", t->pid, 0, NULL);
+    long tgid = status ? (long)status_field(status, "Tgid:", 10) : -1;
+    free(status);
+    if (tgid < 0)
+        return say(t, ESRCH, "no process %d", (int)t->pid);
+    if (tgid != t->pid)
+        return say(t, EINVAL, "%d is a thread of process %ld: give the process's id", (int)t->pid, tgid);
     snprintf(path, sizeof path, "/proc/%d/task", (int)t->pid);
     for (int added = 1; added;) { /* until a listing finds no thread not held yet */
         added = 0;

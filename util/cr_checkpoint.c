@@ -376,6 +376,9 @@ int main(int argc, char **argv)
             return fail(EINVAL, "%s%s: want user, kmod or auto", backend_from, backend);
         struct sockaddr_un runtime_addr;
         by_ptrace = cr_ctl_find_address(pid, &runtime_addr, 0) < 0;
+        if (by_ptrace && (scope == CTX_SCOPE_PGRP || scope == CTX_SCOPE_SESS))
+            return fail(ENOTSUP, "--backend=kmod saves one process (-p), not its process group "
+                        "or session: run the programs under cr_run for that");
         if (by_ptrace && (flags & CR_CTL_COMPRESS_MASK))
             return fail(ENOTSUP, "--backend=kmod writes uncompressed images: drop --compress "
                         "(or CR_COMPRESS)");
@@ -387,6 +390,10 @@ int main(int argc, char **argv)
     if (!by_ptrace && getuid() != 0 && uid != (long)getuid())
         return fail(EPERM, "process %d belongs to uid %ld: only its owner or root may "
                     "checkpoint it", (int)pid, uid);
+    if (by_ptrace && crq_proc_state(pid) == 'T')
+        return fail(EBUSY, "process %d is stopped: checked through ptrace it would be let run; "
+                    "continue it (kill -CONT %d) and checkpoint it then (--stop stops it again)",
+                    (int)pid, (int)pid);
     if (!by_ptrace && crq_proc_state(pid) == 'T')
         return fail(EBUSY, "process %d is stopped; its runtime cannot act until it runs: "
                     "continue it (kill -CONT %d) and checkpoint it then (--stop stops it again)",

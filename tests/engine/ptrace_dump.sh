@@ -62,12 +62,15 @@ grep -c '(ptrace)' "$T/threads.info" | grep -qx 6 || fail "the threaded image do
     fail "no thread was stopped outside a system call: the spinner's registers were not tested"
 
 # refusals, each leaving the process as it was
-bg "$W" 100000 > "$T/r.out" 2> /dev/null
+bg "$W" 100000 2 > "$T/r.out" 2> /dev/null
 pid=$!
 wait_lines "$T/r.out" 5
 if [ "$(id -u)" != 0 ]; then
     expect_refusal 1 "process 1 belongs to uid 0" "$CR_CHECKPOINT" --backend=kmod -p -f "$T/x.ctx" 1
 fi
+expect_refusal 95 "not its process group" "$CR_CHECKPOINT" --backend=kmod -g -f "$T/x.ctx" $pid
+tid=$(ls /proc/$pid/task | sort -n | tail -n 1)
+[ "$tid" = "$pid" ] || expect_refusal 22 "is a thread of process $pid" "$CR_CHECKPOINT" --backend=kmod -p -f "$T/x.ctx" $tid
 expect_refusal 28 "No space left on device" "$CR_CHECKPOINT" --backend=kmod -p -F 3 $pid 3>/dev/full
 n=$(wc -l < "$T/r.out"); wait_lines "$T/r.out" $((n + 5)) 30
 # restarted, it runs on without the restorer's mapping (rwx, anonymous), which
@@ -99,6 +102,13 @@ kids=$(cat /proc/$tp/task/$tp/children)
 BG_PIDS="$BG_PIDS $kids"
 expect_refusal 95 "has children: the ptrace backend saves a process alone" \
     "$CR_CHECKPOINT" --backend=kmod -f "$T/x.ctx" $tp
+# a stopped one (SIGSTOP): through ptrace it would run again
+kill -STOP $tp
+i=0; until [ "$(awk '{print $3}' /proc/$tp/stat)" = T ]; do
+    i=$((i + 1)); [ $i -le 600 ] || fail "the process did not stop"; sleep 0.05; done
+expect_refusal 16 "process $tp is stopped" "$CR_CHECKPOINT" --backend=kmod -p -f "$T/x.ctx" $tp
+[ "$(awk '{print $3}' /proc/$tp/stat)" = T ] || fail "the refused checkpoint let the stopped process run"
+kill -CONT $tp
 kill $tp $kids 2>/dev/null
 # a process traced by someone else (a debugger)
 bg "$PROGS/tracer" "$W" 100000 > "$T/traced.out" 2> /dev/null
