@@ -168,6 +168,20 @@ struct ctx_thread_regs {
     uint64_t rseq_addr;        /* its rseq area (PTRACE_GET_RSEQ_CONFIGURATION), registered
                                   again at restart; 0: none */
     uint32_t rseq_len, rseq_sig;
+    /* its attributes (the runtime keeps its own in its memory: thread_attrs.c), put
+     * back by cr_restart as the runtime does, best effort where Linux wants privilege */
+    int32_t nice, nice_ok;     /* getpriority, when it could be read */
+    int32_t policy, priority;  /* sched_getscheduler (-1: unknown), sched_getparam */
+    int64_t timerslack;        /* PR_GET_TIMERSLACK (0: unknown) */
+    int32_t keepcaps;          /* PR_GET_KEEPCAPS (-1: unknown) */
+    uint32_t affinity_len;     /* bytes of affinity (0: unknown), a multiple of 8 */
+    int64_t persona;           /* personality(0xffffffff) (-1: unknown) */
+    uint64_t affinity[16];     /* sched_getaffinity: up to 1024 CPUs */
+    /* the process's, in its first thread's record (proc_attrs 1) and no other's */
+    uint32_t proc_attrs, membarriers; /* private expedited registrations: bit 0 plain,
+                                  1 SYNC_CORE, 2 RSEQ */
+    int32_t thp_disable;       /* PR_GET_THP_DISABLE (-1: unknown) */
+    int32_t oom_score_adj;     /* /proc/PID/oom_score_adj (-1001: unknown) */
     uint64_t regs[CTX_NUREGS];
     /* unsigned char xsave[xsave_len]; */
 };

@@ -215,7 +215,14 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
                 tr->xsave_len % 8 || r->length != sizeof *tr + tr->xsave_len ||
                 (tr->rseq_addr ? tr->rseq_addr % 32 || tr->rseq_addr >= USER_TOP ||
                                      tr->rseq_len < 32 || tr->rseq_len > 4096
-                               : tr->rseq_len || tr->rseq_sig))
+                               : tr->rseq_len || tr->rseq_sig) ||
+                tr->affinity_len > sizeof tr->affinity || tr->affinity_len % 8 ||
+                (uint32_t)tr->nice_ok > 1 || tr->policy < -1 || tr->policy > 7 ||
+                tr->keepcaps < -1 || tr->keepcaps > 1 || tr->timerslack < 0 ||
+                tr->proc_attrs != (nthreads == 1) || tr->membarriers > 7 ||
+                (nthreads > 1 && (tr->membarriers || tr->thp_disable || tr->oom_score_adj)) ||
+                tr->thp_disable < -1 || tr->thp_disable > 1 ||
+                tr->oom_score_adj < -1001 || tr->oom_score_adj > 1000)
                 return refuse(err, len, EBADMSG, "record %u: unexpected or malformed thread "
                               "registers", seq);
             if (tr->regs[CTX_UREG_CS] != 0x33 || tr->regs[CTX_UREG_SS] != 0x2b ||

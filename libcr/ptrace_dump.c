@@ -30,6 +30,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <linux/membarrier.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -68,6 +70,11 @@ struct pt_thread {
     uint64_t rseq_addr;
     uint32_t rseq_len, rseq_sig;
     char comm[16];
+    /* attributes (ctx_thread_regs) */
+    int32_t nice, nice_ok, policy, priority, keepcaps;
+    int64_t timerslack, persona;
+    uint32_t affinity_len;
+    uint64_t affinity[16];
 };
 
 struct pt {
@@ -329,6 +336,19 @@ static int read_thread(struct pt *t, struct pt_thread *th)
         snprintf(th->comm, sizeof th->comm, "%s", comm);
         free(comm);
     }
+    /* what the kernel tells anyone who may: nice, scheduling, CPUs */
+    errno = 0;
+    th->nice = getpriority(PRIO_PROCESS, (id_t)tid);
+    th->nice_ok = errno == 0;
+    th->policy = sched_getscheduler(tid);
+    struct sched_param sp;
+    th->priority = th->policy >= 0 && sched_getparam(tid, &sp) == 0 ? sp.sched_priority : 0;
+    if (th->policy < 0)
+        th->policy = -1;
+    else
+        th->policy &= ~SCHED_RESET_ON_FORK;
+    long alen = syscall(SYS_sched_getaffinity, tid, sizeof th->affinity, th->affinity);
+    th->affinity_len = alen > 0 ? (uint32_t)alen & ~7u : 0;
     char *status = slurp("/proc/%d/task/%d/status", t->pid, tid, NULL);
     unsigned long long pend = status_field(status, "SigPnd:", 16);
     unsigned long long shd = status_field(status, "ShdPnd:", 16);
@@ -352,6 +372,8 @@ struct pt_asked {              /* the process's answers (besides the threads') *
     int32_t pdeathsig, dumpable, subreaper;
     uint64_t rlim[CTX_NRLIMIT][2]; /* its own prlimit64 (ours may be refused: another uid
                                       without CAP_SYS_RESOURCE) */
+    int32_t thp_disable;
+    uint32_t membarriers;
 };
 
 #define SCRATCH_LEN 4096UL
@@ -388,6 +410,12 @@ static int ask_thread(struct pt *t, struct cr_inject *in, struct pt_thread *th, 
     th->ss_sp = (uint64_t)(uintptr_t)ss.ss_sp;
     th->ss_size = ss.ss_size;
     th->ss_flags = (uint32_t)ss.ss_flags;
+    CALL(in, &ret, SYS_prctl, PR_GET_TIMERSLACK, 0, 0, 0);
+    th->timerslack = ret > 0 ? ret : 0;
+    CALL(in, &ret, SYS_prctl, PR_GET_KEEPCAPS, 0, 0, 0);
+    th->keepcaps = ret == 0 || ret == 1 ? (int32_t)ret : -1;
+    CALL(in, &ret, SYS_personality, 0xffffffffL, 0, 0, 0);
+    th->persona = ret >= 0 ? ret : -1;
     CALL(in, &ret, SYS_prctl, PR_GET_TID_ADDRESS, scratch, 0, 0);
     if (ret < 0) {
         rc = say(t, (int)-ret, "thread %d: prctl(PR_GET_TID_ADDRESS): %s (the kernel needs "
@@ -450,6 +478,18 @@ static int ask_process(struct pt *t, struct pt_asked *a)
         goto out;
     CALL(&lead, &ret, SYS_prctl, PR_GET_DUMPABLE, 0, 0, 0);
     a->dumpable = (int32_t)ret;
+    CALL(&lead, &ret, SYS_prctl, PR_GET_THP_DISABLE, 0, 0, 0);
+    a->thp_disable = ret == 0 || ret == 1 ? (int32_t)ret : -1;
+    /* a private expedited barrier works only once registered (EPERM before): how the
+     * registrations are told, as the runtime does (thread_attrs.c) */
+    static const int barriers[] = { MEMBARRIER_CMD_PRIVATE_EXPEDITED,
+                                    MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE,
+                                    MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ };
+    for (int i = 0; i < 3; i++) {
+        CALL(&lead, &ret, SYS_membarrier, barriers[i], 0, 0, 0);
+        if (ret == 0)
+            a->membarriers |= 1u << i;
+    }
     CALL(&lead, &ret, SYS_prctl, PR_GET_CHILD_SUBREAPER, scratch, 0, 0);
     if (ret == 0 && (rc = read_remote(t, scratch, &a->subreaper, sizeof a->subreaper)) < 0)
         goto out;
@@ -595,7 +635,7 @@ out:
     return rc;
 }
 
-static int thread_records(struct pt *t, struct dump *d)
+static int thread_records(struct pt *t, struct dump *d, const struct pt_asked *a)
 {
     for (int i = 0; i < t->n; i++) {
         const struct pt_thread *th = &t->th[i];
@@ -622,6 +662,23 @@ static int thread_records(struct pt *t, struct dump *d)
         g->rseq_addr = th->rseq_addr;
         g->rseq_len = th->rseq_len;
         g->rseq_sig = th->rseq_sig;
+        g->nice = th->nice;
+        g->nice_ok = th->nice_ok;
+        g->policy = th->policy;
+        g->priority = th->priority;
+        g->timerslack = th->timerslack;
+        g->keepcaps = th->keepcaps;
+        g->persona = th->persona;
+        g->affinity_len = th->affinity_len;
+        memcpy(g->affinity, th->affinity, sizeof g->affinity);
+        if (i == 0) {
+            g->proc_attrs = 1;
+            g->membarriers = a->membarriers;
+            g->thp_disable = a->thp_disable;
+            char *oom = slurp("/proc/%d/oom_score_adj", t->pid, 0, NULL);
+            g->oom_score_adj = oom ? (int32_t)strtol(oom, NULL, 10) : -1001;
+            free(oom);
+        }
         _Static_assert(sizeof th->regs == sizeof g->regs, "user_regs_struct");
         memcpy(g->regs, &th->regs, sizeof g->regs);
         memcpy(g + 1, th->xsave, th->xsave_len);
@@ -950,7 +1007,7 @@ int cr_ptrace_checkpoint(pid_t pid, int out, unsigned flags, unsigned timeout_ms
     if (rc == 0)
         rc = proc_record(&t, d, asked);
     if (rc == 0)
-        rc = thread_records(&t, d);
+        rc = thread_records(&t, d, asked);
     if (rc == 0)
         rc = take_fds(&t, &fds, &nfds, &low);
     if (rc == 0) {

@@ -646,8 +646,11 @@ static void fill_thread(struct rp_thread *t, const struct ctx_thread *s, uint64_
     g[REG_CSGSFS] = (greg_t)(0x33 | (0x2bULL << 48));
     t->uc.uc_mcontext.fpregs = NULL; /* FPU starts clean; the handler's return restores it */
     memcpy(&t->uc.uc_sigmask, &s->sigmask, sizeof s->sigmask);
-    if (tr)
+    if (tr) {
         fill_regs(t, tr, fpstate);
+        t->robust_head = s->robust_head;
+        t->robust_len = s->robust_len;
+    }
     t->fs_base = s->fs_base;
     t->clear_tid = s->clear_tid_addr;
     memcpy(t->comm, s->comm, sizeof t->comm);
@@ -997,7 +1000,7 @@ pid_t cr_restart_spawn(struct ctx_image *img, const struct cr_restart_opts *o, c
         char why[300];
         /* no runtime to remove the restorer (nor a SIGSTOPped one before its threads) */
         if ((img->hdr.flags & CTX_HDR_PTRACE) && !o->stop_first && st.hole_len &&
-            cr_restart_unmap_hole(pid, st.hole_start, st.hole_len, why, sizeof why) < 0)
+            cr_restart_unmap_hole(pid, st.hole_start, st.hole_len, img, why, sizeof why) < 0)
             fprintf(stderr, "cr_restart: warning: process %d keeps the restorer's %llu KiB "
                     "at 0x%llx: %s\n", (int)pid, (unsigned long long)(st.hole_len >> 10),
                     (unsigned long long)st.hole_start, why);

@@ -1,13 +1,20 @@
-/* The restorer's mapping (the "hole": its code, the plan, the threads' first stacks),
- * taken away from a restored process that has no runtime to do it (a ptrace image):
- * cr_restart traces its child for a moment, waits until no thread is still in the
- * hole (a new thread leaves it with its first rt_sigreturn), and makes it unmap the
- * hole through an injected munmap (syscall_inject.c), as CRIU's restore removes its
- * restorer blob. */
+/* What the runtime does in a restored process, done from outside for one that has
+ * none (a ptrace image): cr_restart traces its child for a moment, waits until no
+ * thread is still in the restorer's mapping (the "hole": its code, the plan, the
+ * threads' first stacks; a new thread leaves it with its first rt_sigreturn), gives
+ * the robust mutexes each thread holds its new tid (robust_owner.c) and each thread
+ * its attributes (nice, policy, CPUs, timer slack, keep-caps, persona; the process's
+ * THP switch, membarrier registrations, oom_score_adj), and makes it unmap the hole through an injected munmap (syscall_inject.c), as CRIU's restore
+ * removes its restorer blob. */
 #define _GNU_SOURCE
 #include "restart.h"
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <linux/membarrier.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,6 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "context_reader.h"
+#include "robust_owner.h"
 #include "syscall_inject.h"
 
 #define HOLE_THREADS 4096
@@ -78,7 +87,95 @@ static void let_go(const pid_t *tids, int n)
         ptrace(PTRACE_DETACH, tids[i], NULL, NULL);
 }
 
-int cr_restart_unmap_hole(pid_t pid, uint64_t start, uint64_t len, char *msg, size_t msglen)
+/* Each held thread's robust mutexes named by its new tid: the thread is found in the
+ * image by its robust list's head (in its TLS, where the restorer registered it). */
+static void robust_owners(pid_t pid, const pid_t *tids, int n, const struct ctx_image *img)
+{
+    for (int i = 0; i < n; i++) {
+        void *head = NULL;
+        size_t hlen = 0;
+        if (syscall(SYS_get_robust_list, tids[i], &head, &hlen) < 0 || !head)
+            continue;
+        for (uint32_t k = 0; k < img->proc->nthreads; k++)
+            if (img->threads[k]->robust_head == (uint64_t)(uintptr_t)head &&
+                img->threads[k]->tid != tids[i])
+                cr_robust_new_tid_in(pid, (uint64_t)(uintptr_t)head, img->threads[k]->tid, tids[i]);
+    }
+}
+
+/* The image's registers of held thread tid, found by its fs base (its TLS), which no
+ * other thread shares; NULL if it cannot be told. */
+static const struct ctx_thread_regs *regs_of(pid_t tid, const struct ctx_image *img)
+{
+    struct user_regs_struct r;
+    if (ptrace(PTRACE_GETREGS, tid, NULL, &r) < 0)
+        return NULL;
+    const struct ctx_thread_regs *found = NULL;
+    for (uint32_t k = 0; k < img->proc->nthreads; k++)
+        if (img->threads[k]->fs_base == r.fs_base) {
+            if (found)
+                return NULL;
+            found = img->regs[k];
+        }
+    return found;
+}
+
+/* Its attributes back, as the runtime puts its own back (thread_attrs.c): best effort
+ * where Linux wants privilege (a lower nice, a real-time policy), the CPUs within
+ * those this restart was given. */
+static void put_attrs(pid_t pid, pid_t tid, const struct ctx_thread_regs *tr, uint64_t ip)
+{
+    if (tr->nice_ok)
+        setpriority(PRIO_PROCESS, (id_t)tid, tr->nice);
+    if (tr->policy >= 0) {
+        struct sched_param sp = { .sched_priority = tr->priority };
+        sched_setscheduler(tid, tr->policy, &sp);
+    }
+    uint64_t now[16], both[16];
+    long n = syscall(SYS_sched_getaffinity, tid, sizeof now, now);
+    if (tr->affinity_len && n > 0) {
+        int any = 0;
+        memset(both, 0, sizeof both);
+        for (long i = 0; i < (n < (long)tr->affinity_len ? n : (long)tr->affinity_len) / 8; i++)
+            any |= (both[i] = now[i] & tr->affinity[i]) != 0;
+        if (any)
+            syscall(SYS_sched_setaffinity, tid, sizeof both, both);
+    }
+    if (tr->proc_attrs && tr->oom_score_adj >= -1000) {
+        char path[64], buf[32];
+        snprintf(path, sizeof path, "/proc/%d/oom_score_adj", (int)pid);
+        int len = snprintf(buf, sizeof buf, "%d\n", tr->oom_score_adj);
+        int fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd >= 0) {
+            (void)!write(fd, buf, (size_t)len);
+            close(fd);
+        }
+    }
+    /* what only the thread itself may set */
+    struct cr_inject in;
+    char ignored[256];
+    long ret;
+    if (cr_inject_begin(&in, tid, ip, ignored, sizeof ignored) < 0)
+        return;
+    if (tr->timerslack > 0)
+        cr_inject_call(&in, &ret, SYS_prctl, PR_SET_TIMERSLACK, tr->timerslack, 0, 0, 0, 0, ignored, sizeof ignored);
+    if (tr->keepcaps >= 0)
+        cr_inject_call(&in, &ret, SYS_prctl, PR_SET_KEEPCAPS, tr->keepcaps, 0, 0, 0, 0, ignored, sizeof ignored);
+    if (tr->persona >= 0)
+        cr_inject_call(&in, &ret, SYS_personality, tr->persona, 0, 0, 0, 0, 0, ignored, sizeof ignored);
+    if (tr->proc_attrs && tr->thp_disable >= 0)
+        cr_inject_call(&in, &ret, SYS_prctl, PR_SET_THP_DISABLE, tr->thp_disable, 0, 0, 0, 0, ignored, sizeof ignored);
+    static const int registrations[] = { MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED,
+                                         MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE,
+                                         MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ };
+    for (int i = 0; tr->proc_attrs && i < 3; i++)
+        if (tr->membarriers & (1u << i))
+            cr_inject_call(&in, &ret, SYS_membarrier, registrations[i], 0, 0, 0, 0, 0, ignored, sizeof ignored);
+    cr_inject_end(&in, ignored, sizeof ignored);
+}
+
+int cr_restart_unmap_hole(pid_t pid, uint64_t start, uint64_t len, const struct ctx_image *img,
+                          char *msg, size_t msglen)
 {
     uint64_t ip;
     int rc = cr_inject_find_syscall(pid, &ip, msg, msglen);
@@ -100,6 +197,12 @@ int cr_restart_unmap_hole(pid_t pid, uint64_t start, uint64_t len, char *msg, si
                 inside = 1;
         }
         if (rc == 0 && !inside && n > 0) {
+            robust_owners(pid, tids, n, img);
+            for (int i = 0; i < n; i++) {
+                const struct ctx_thread_regs *tr = regs_of(tids[i], img);
+                if (tr)
+                    put_attrs(pid, tids[i], tr, ip);
+            }
             struct cr_inject in;
             long ret = 0;
             pid_t who = tids[0];

@@ -40,6 +40,8 @@ struct rp_thread {
     uint64_t rseq_addr;            /* a ptrace image's thread: its rseq area, registered
                                       again before it runs (0: none) */
     uint32_t rseq_len, rseq_sig;
+    uint64_t robust_head, robust_len; /* a ptrace image's thread: its robust list (the
+                                      runtime sets its own) */
 };
 
 struct rp_range {

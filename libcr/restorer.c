@@ -78,6 +78,8 @@ __attribute__((used, noreturn)) void restorer_thread(struct rp_thread *t)
 {
     if (t->rseq_addr)
         sys6(__NR_rseq, (long)t->rseq_addr, t->rseq_len, 0, t->rseq_sig, 0, 0);
+    if (t->robust_head)
+        sys(__NR_set_robust_list, t->robust_head, t->robust_len, 0);
     if (t->comm[0]) /* its name, not cr_restart's (the runtime sets it again for its own) */
         sys(__NR_prctl, PR_SET_NAME, t->comm, 0);
     __asm__ volatile("movq %0, %%rsp\n"
