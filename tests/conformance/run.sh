@@ -223,8 +223,9 @@ one() {
                 ;;
             esac
         fi
+        kill_tree $pid   # first: once it is gone, its children are no longer found as its
         kill -KILL -- -$pid 2>/dev/null   # its group: children it left behind
-        kill_tree $pid; wait $pid 2>/dev/null
+        wait $pid 2>/dev/null
     fi
     local known status
     known=$(awk -v n="$name" -v m="$mode" '$1 == n && $2 == m { $1 = $2 = ""; sub(/^ +/, ""); print; exit }' "$KNOWN" 2>/dev/null)
