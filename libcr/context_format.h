@@ -76,6 +76,8 @@ enum ctx_rec_type {
                                   image with CTX_HDR_COMPRESSED (and only there) */
     CTX_REC_THREAD_REGS = 45,  /* struct ctx_thread_regs: right after each THREAD record, in
                                   an image with CTX_HDR_PTRACE (and only there) */
+    CTX_REC_PENDING = 46,      /* struct ctx_pending: after its thread's THREAD_REGS record
+                                  (or its other PENDING record), CTX_HDR_PTRACE only */
 };
 
 struct ctx_rec {
@@ -184,6 +186,22 @@ struct ctx_thread_regs {
     int32_t oom_score_adj;     /* /proc/PID/oom_score_adj (-1001: unknown) */
     uint64_t regs[CTX_NUREGS];
     /* unsigned char xsave[xsave_len]; */
+};
+
+/* Signals pending at the checkpoint of a process without the runtime, with their
+ * siginfo as PTRACE_PEEKSIGINFO gives them (128 bytes each, in the order they would
+ * be delivered), queued again by cr_restart from the thread itself
+ * (rt_tgsigqueueinfo) or, for the process's, from its main thread (rt_sigqueueinfo):
+ * the kernel lets a process give itself a signal with any siginfo.  (The runtime keeps
+ * its own in its memory: pending_signals.c.) */
+#define CTX_SIGINFO_SIZE 128
+#define CTX_PENDING_MAX 65536
+struct ctx_pending {
+    int32_t tid;               /* the thread's (the THREAD record just before) */
+    uint32_t shared;           /* 1: pending for the process (in the first thread's records) */
+    uint32_t count;            /* 1..CTX_PENDING_MAX siginfos after this */
+    uint32_t pad;
+    /* unsigned char siginfo[count][CTX_SIGINFO_SIZE]; */
 };
 
 enum ctx_fd_kind {

@@ -46,6 +46,8 @@ static const char *rec_name(uint32_t type)
         return "socket attachment";
     if (type == CTX_REC_THREAD_REGS)
         return "thread registers";
+    if (type == CTX_REC_PENDING)
+        return "pending signals";
     static const char *const names[] = { "?", "process", "thread", "fd", "memory map",
                                          "block table", "block checksums", "end", "tree process",
                                          "lock", "epoll target", "deleted directory",
@@ -234,6 +236,30 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
                               t->tid, (unsigned long long)tr->regs[CTX_UREG_CS],
                               (unsigned long long)tr->regs[CTX_UREG_SS]);
             img->regs[nthreads - 1] = tr;
+            break;
+        }
+        case CTX_REC_PENDING: { /* after its thread's registers, in a ptrace image only */
+            const struct ctx_pending *pd = pl;
+            const struct ctx_thread *t = nthreads ? img->threads[nthreads - 1] : NULL;
+            const struct ctx_pending *before = img->npending ? img->pending[img->npending - 1] : NULL;
+            if (!(h->flags & CTX_HDR_PTRACE) || !t || r->length < sizeof *pd ||
+                (last != CTX_REC_THREAD_REGS && last != CTX_REC_PENDING) || pd->tid != t->tid ||
+                pd->shared > 1 || (pd->shared && nthreads != 1) || pd->pad || pd->count < 1 ||
+                pd->count > CTX_PENDING_MAX ||
+                r->length != sizeof *pd + (uint64_t)pd->count * CTX_SIGINFO_SIZE ||
+                (last == CTX_REC_PENDING && (!before || before->tid != pd->tid ||
+                                             before->shared >= pd->shared)))
+                return refuse(err, len, EBADMSG, "record %u: unexpected or malformed pending "
+                              "signals", seq);
+            for (uint32_t i = 0; i < pd->count; i++) {
+                int32_t signo;
+                memcpy(&signo, (const char *)(pd + 1) + (size_t)i * CTX_SIGINFO_SIZE, sizeof signo);
+                if (signo < 1 || signo > 64)
+                    return refuse(err, len, EBADMSG, "record %u: pending signal %d", seq, signo);
+            }
+            if (grow((void *)&img->pending, img->npending) < 0)
+                return refuse(err, len, ENOMEM, "out of memory");
+            img->pending[img->npending++] = pd;
             break;
         }
         case CTX_REC_THREAD: {
@@ -777,6 +803,7 @@ void ctx_close(struct ctx_image *img)
     free(img->meta);
     free(img->threads);
     free(img->regs);
+    free(img->pending);
     free(img->fds);
     free(img->locks);
     free(img->epoll_files);

@@ -5,7 +5,7 @@
  *      user's process, or one traced by someone else, is refused there) and
  *      PTRACE_INTERRUPTed;
  *   2. what ptrace and /proc give is read: registers and vector state, signal mask,
- *      rseq area, robust list, limits, the mm fields, auxv;
+ *      signals pending (PTRACE_PEEKSIGINFO), rseq area, robust list, the mm fields, auxv;
  *   3. what only the process can ask about itself (its signal handlers, sigaltstacks,
  *      clear_child_tid addresses, itimers, brk, prctl values) it is made to ask through
  *      injected system calls (syscall_inject.c), into a page mapped in it for the
@@ -75,6 +75,9 @@ struct pt_thread {
     int64_t timerslack, persona;
     uint32_t affinity_len;
     uint64_t affinity[16];
+    /* signals pending for it (and, the first thread, for the process): PEEKSIGINFO's */
+    unsigned char *pending[2];
+    uint32_t npending[2];
 };
 
 struct pt {
@@ -349,17 +352,27 @@ static int read_thread(struct pt *t, struct pt_thread *th)
         th->policy &= ~SCHED_RESET_ON_FORK;
     long alen = syscall(SYS_sched_getaffinity, tid, sizeof th->affinity, th->affinity);
     th->affinity_len = alen > 0 ? (uint32_t)alen & ~7u : 0;
-    char *status = slurp("/proc/%d/task/%d/status", t->pid, tid, NULL);
-    unsigned long long pend = status_field(status, "SigPnd:", 16);
-    unsigned long long shd = status_field(status, "ShdPnd:", 16);
-    free(status);
-    for (int sig = 1; sig <= 64; sig++)
-        if ((pend | shd) >> (sig - 1) & 1)
-            return say(t, EBUSY, "signal %d (%s) is pending for %s %d, blocked or on its way: "
-                       "the ptrace backend does not save pending signals yet; checkpoint it once "
-                       "delivered, or run the program under cr_run", sig,
-                       sigabbrev_np(sig) ? sigabbrev_np(sig) : "?",
-                       (pend >> (sig - 1) & 1) ? "thread" : "process", (pend >> (sig - 1) & 1) ? (int)tid : (int)t->pid);
+    /* the signals pending, with their siginfo, not taken from it */
+    for (int shared = 0; shared < 2 && (shared == 0 || th == &t->th[0]); shared++) {
+        for (;;) {
+            uint32_t have = th->npending[shared];
+            if (have >= CTX_PENDING_MAX)
+                return say(t, E2BIG, "more than %d signals are pending for %s %d", CTX_PENDING_MAX,
+                           shared ? "process" : "thread", shared ? (int)t->pid : (int)tid);
+            unsigned char *more = realloc(th->pending[shared], (size_t)(have + 64) * CTX_SIGINFO_SIZE);
+            if (!more)
+                return say(t, ENOMEM, "out of memory");
+            th->pending[shared] = more;
+            struct { uint64_t off; uint32_t flags; int32_t nr; } arg = { have, shared ? 1u : 0u, 64 };
+            long got = ptrace(PTRACE_PEEKSIGINFO, tid, &arg, more + (size_t)have * CTX_SIGINFO_SIZE);
+            if (got < 0)
+                return say(t, errno, "cannot read the signals pending for thread %d "
+                           "(PTRACE_PEEKSIGINFO): %s", (int)tid, strerror(errno));
+            th->npending[shared] += (uint32_t)got;
+            if (got < 64)
+                break;
+        }
+    }
     return 0;
 }
 
@@ -615,7 +628,7 @@ static int proc_record(struct pt *t, struct dump *d, const struct pt_asked *a)
     }
     p->dumpable = a->dumpable;
     p->subreaper = a->subreaper;
-    p->shared_pending = 0; /* read_thread refused any */
+    p->shared_pending = 0; /* (its signals are in CTX_REC_PENDING records) */
     if (stat(exe, &st) == 0)
         file_id_of(&st, &p->exe_id);
     char *comm = slurp("/proc/%d/comm", t->pid, 0, NULL);
@@ -682,6 +695,18 @@ static int thread_records(struct pt *t, struct dump *d, const struct pt_asked *a
         _Static_assert(sizeof th->regs == sizeof g->regs, "user_regs_struct");
         memcpy(g->regs, &th->regs, sizeof g->regs);
         memcpy(g + 1, th->xsave, th->xsave_len);
+        for (int shared = 0; shared < 2; shared++) {
+            if (!th->npending[shared])
+                continue;
+            size_t bytes = (size_t)th->npending[shared] * CTX_SIGINFO_SIZE;
+            struct ctx_pending *pd = rec_add(d, CTX_REC_PENDING, sizeof *pd + bytes);
+            if (!pd)
+                return say(t, E2BIG, "too much metadata");
+            pd->tid = th->tid;
+            pd->shared = (uint32_t)shared;
+            pd->count = th->npending[shared];
+            memcpy(pd + 1, th->pending[shared], bytes);
+        }
     }
     d->proc->nthreads = (uint32_t)t->n;
     return 0;
@@ -1041,8 +1066,11 @@ int cr_ptrace_checkpoint(pid_t pid, int out, unsigned flags, unsigned timeout_ms
     if (t.mem >= 0)
         close(t.mem);
     detach_all(&t); /* they run on from where they were stopped */
-    for (int i = 0; t.th && i < t.n; i++)
+    for (int i = 0; t.th && i < t.n; i++) {
         free(t.th[i].xsave);
+        free(t.th[i].pending[0]);
+        free(t.th[i].pending[1]);
+    }
     free(t.th);
     free(asked);
     return rc;

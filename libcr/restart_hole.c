@@ -4,7 +4,8 @@
  * threads' first stacks; a new thread leaves it with its first rt_sigreturn), gives
  * the robust mutexes each thread holds its new tid (robust_owner.c) and each thread
  * its attributes (nice, policy, CPUs, timer slack, keep-caps, persona; the process's
- * THP switch, membarrier registrations, oom_score_adj), and makes it unmap the hole through an injected munmap (syscall_inject.c), as CRIU's restore
+ * THP switch, membarrier registrations, oom_score_adj) and its pending signals back,
+ * and makes it unmap the hole through an injected munmap (syscall_inject.c), as CRIU's restore
  * removes its restorer blob. */
 #define _GNU_SOURCE
 #include "restart.h"
@@ -15,6 +16,7 @@
 #include <linux/membarrier.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/uio.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -64,10 +66,8 @@ static int hold(pid_t pid, pid_t *tids, int *n, char *msg, size_t msglen)
             added = 1;
             for (;;) { /* a thread stops at once: it runs (or sleeps interruptibly) */
                 int st;
-                pid_t w = waitpid(tid, &st, __WALL);
-                if (w < 0 && errno == EINTR)
-                    continue;
-                if (w < 0 || !WIFSTOPPED(st)) {
+                int rc = cr_wait_traced(tid, &st); /* (its end is our waiting parent's) */
+                if (rc != 0) {
                     (*n)--; /* ended */
                     break;
                 }
@@ -123,7 +123,37 @@ static const struct ctx_thread_regs *regs_of(pid_t tid, const struct ctx_image *
 /* Its attributes back, as the runtime puts its own back (thread_attrs.c): best effort
  * where Linux wants privilege (a lower nice, a real-time policy), the CPUs within
  * those this restart was given. */
-static void put_attrs(pid_t pid, pid_t tid, const struct ctx_thread_regs *tr, uint64_t ip)
+/* The signals pending for the thread (and, from the main thread, the process's) queued
+ * again by the thread itself, their siginfo written below its stack's red zone. */
+static void requeue(pid_t pid, pid_t tid, struct cr_inject *in, const struct ctx_thread_regs *tr,
+                    const struct ctx_image *img)
+{
+    uint64_t where = (in->saved.rsp - 128 - 2 * CTX_SIGINFO_SIZE) & ~63ULL;
+    char ignored[256];
+    for (uint32_t k = 0; k < img->npending; k++) {
+        const struct ctx_pending *pd = img->pending[k];
+        if (pd->tid != tr->tid || (pd->shared && tid != pid))
+            continue;
+        for (uint32_t i = 0; i < pd->count; i++) {
+            const unsigned char *si = (const unsigned char *)(pd + 1) + (size_t)i * CTX_SIGINFO_SIZE;
+            int32_t signo;
+            memcpy(&signo, si, sizeof signo);
+            struct iovec here = { (void *)si, CTX_SIGINFO_SIZE }, there = { (void *)(uintptr_t)where, CTX_SIGINFO_SIZE };
+            long ret;
+            if (syscall(SYS_process_vm_writev, pid, &here, 1, &there, 1, 0) != CTX_SIGINFO_SIZE)
+                continue;
+            if (pd->shared)
+                cr_inject_call(in, &ret, SYS_rt_sigqueueinfo, pid, signo, (long)where, 0, 0, 0,
+                               ignored, sizeof ignored);
+            else
+                cr_inject_call(in, &ret, SYS_rt_tgsigqueueinfo, pid, tid, signo, (long)where, 0, 0,
+                               ignored, sizeof ignored);
+        }
+    }
+}
+
+static void put_attrs(pid_t pid, pid_t tid, const struct ctx_thread_regs *tr, uint64_t ip,
+                      const struct ctx_image *img)
 {
     if (tr->nice_ok)
         setpriority(PRIO_PROCESS, (id_t)tid, tr->nice);
@@ -171,6 +201,7 @@ static void put_attrs(pid_t pid, pid_t tid, const struct ctx_thread_regs *tr, ui
     for (int i = 0; tr->proc_attrs && i < 3; i++)
         if (tr->membarriers & (1u << i))
             cr_inject_call(&in, &ret, SYS_membarrier, registrations[i], 0, 0, 0, 0, 0, ignored, sizeof ignored);
+    requeue(pid, tid, &in, tr, img);
     cr_inject_end(&in, ignored, sizeof ignored);
 }
 
@@ -201,7 +232,7 @@ int cr_restart_unmap_hole(pid_t pid, uint64_t start, uint64_t len, const struct 
             for (int i = 0; i < n; i++) {
                 const struct ctx_thread_regs *tr = regs_of(tids[i], img);
                 if (tr)
-                    put_attrs(pid, tids[i], tr, ip);
+                    put_attrs(pid, tids[i], tr, ip, img);
             }
             struct cr_inject in;
             long ret = 0;
@@ -231,6 +262,16 @@ int cr_restart_unmap_hole(pid_t pid, uint64_t start, uint64_t len, const struct 
     }
     sigprocmask(SIG_SETMASK, &old, NULL);
     free(tids);
+    char state[64];
+    snprintf(state, sizeof state, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(state, "re");
+    int zombie = 0;
+    if (f) {
+        zombie = fscanf(f, "%*d (%*[^)]) %63s", state) == 1 && state[0] == 'Z';
+        fclose(f);
+    }
+    if (!f || zombie) /* it ended meanwhile (a signal): nothing is left to do */
+        return 0;
     if (rc == 0 && !done) {
         snprintf(msg, msglen, "a thread of the restored process stayed in the restorer's memory");
         rc = -EBUSY;

@@ -116,6 +116,26 @@ int cr_inject_begin(struct cr_inject *in, pid_t tid, uint64_t syscall_ip, char *
     return 0;
 }
 
+int cr_wait_traced(pid_t tid, int *status)
+{
+    for (;;) {
+        siginfo_t si;
+        memset(&si, 0, sizeof si);
+        if (waitid(P_PID, (id_t)tid, &si, WEXITED | WSTOPPED | __WALL | WNOWAIT) < 0) {
+            if (errno == EINTR)
+                continue;
+            return errno == ECHILD ? 1 : -errno;
+        }
+        if (si.si_code == CLD_EXITED || si.si_code == CLD_KILLED || si.si_code == CLD_DUMPED)
+            return 1;
+        pid_t w = waitpid(tid, status, __WALL | WNOHANG); /* the stop it reported */
+        if (w == tid && WIFSTOPPED(*status))
+            return 0;
+        if (w == tid) /* (ended between the two) */
+            return 1;
+    }
+}
+
 /* Runs the thread to its next syscall stop (entry or exit). */
 static int to_syscall_stop(struct cr_inject *in, char *msg, size_t msglen)
 {
@@ -123,14 +143,12 @@ static int to_syscall_stop(struct cr_inject *in, char *msg, size_t msglen)
         return say(msg, msglen, errno, "cannot run thread %d: %s", (int)in->tid, strerror(errno));
     for (;;) {
         int st;
-        pid_t w = waitpid(in->tid, &st, __WALL);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return say(msg, msglen, errno, "waiting for thread %d: %s", (int)in->tid, strerror(errno));
-        if (WIFEXITED(st) || WIFSIGNALED(st))
-            return say(msg, msglen, ESRCH, "thread %d ended during the checkpoint", (int)in->tid);
-        if (WIFSTOPPED(st) && WSTOPSIG(st) == (SIGTRAP | 0x80))
+        int rc = cr_wait_traced(in->tid, &st);
+        if (rc < 0)
+            return say(msg, msglen, -rc, "waiting for thread %d: %s", (int)in->tid, strerror(-rc));
+        if (rc == 1)
+            return say(msg, msglen, ESRCH, "thread %d ended meanwhile", (int)in->tid);
+        if (WSTOPSIG(st) == (SIGTRAP | 0x80))
             return 0;
         /* a group stop (SIGSTOP sent meanwhile) or another event: not our call's */
         return say(msg, msglen, EAGAIN, "thread %d stopped for something else (status 0x%x) "

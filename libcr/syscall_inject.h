@@ -30,6 +30,11 @@ int cr_inject_begin(struct cr_inject *in, pid_t tid, uint64_t syscall_ip, char *
 int cr_inject_call(struct cr_inject *in, long *ret, long nr, long a, long b, long c, long d, long e,
                    long f, char *msg, size_t msglen);
 
+/* Waits for the next ptrace stop of traced thread tid: 0 and its wait status, 1 when
+ * it ended instead (its exit is left to be reaped: it may be our own child, whose
+ * status its waiting parent wants), or -errno. */
+int cr_wait_traced(pid_t tid, int *status);
+
 /* Puts the registers and signal mask back: the thread is as it was stopped. */
 int cr_inject_end(struct cr_inject *in, char *msg, size_t msglen);
 

@@ -93,6 +93,10 @@ static void show(const struct ctx_image *img)
                 printf(" in system call %lld (rax %lld)", (long long)orig,
                        (long long)tr->regs[CTX_UREG_RAX]);
             printf(", %u bytes of vector state\n", tr->xsave_len);
+            for (uint32_t k = 0; k < img->npending; k++)
+                if (img->pending[k]->tid == th->tid)
+                    printf("      %u signal(s) pending for the %s, queued again at restart\n",
+                           img->pending[k]->count, img->pending[k]->shared ? "process" : "thread");
         } else if (th->frame_addr)
             printf("    tid %-7d %-16s rip 0x%llx rsp 0x%llx fs 0x%llx pending 0x%llx\n", th->tid,
                    th->comm, (unsigned long long)th->gregs[16], (unsigned long long)th->gregs[15],
