@@ -74,6 +74,10 @@ enum ctx_rec_type {
                                   (and its lock and owner records) */
     CTX_REC_BLOCK_ZSTD = 19,   /* struct ctx_block_zstd per block: right after BLOCKS, in an
                                   image with CTX_HDR_COMPRESSED (and only there) */
+    CTX_REC_THREAD_REGS = 45,  /* struct ctx_thread_regs: right after each THREAD record, in
+                                  an image with CTX_HDR_PTRACE (and only there) */
+    CTX_REC_PENDING = 46,      /* struct ctx_pending: after its thread's THREAD_REGS record
+                                  (or its other PENDING record), CTX_HDR_PTRACE only */
 };
 
 struct ctx_rec {
@@ -136,6 +140,68 @@ struct ctx_thread {
     uint64_t gregs[23];        /* copy of its registers, for cr_info */
     struct ctx_jmp resume;     /* where the thread resumes in the runtime */
     char comm[16];
+};
+
+/* An image written by the ptrace dumper (cr_checkpoint --backend=kmod) of a process
+ * that has no runtime: each thread resumes from the registers it was interrupted with
+ * (CTX_REC_THREAD_REGS), not in the runtime (ctx_thread.resume is zero, frame_addr 0,
+ * ctx_proc.runtime_state 0); the restorer's rt_sigreturn frame is built from them. */
+#define CTX_HDR_PTRACE 0x40
+
+/* A thread's registers as the kernel gave them to its tracer: the general registers in
+ * the order of struct user_regs_struct (sys/user.h), the FPU/vector state as
+ * PTRACE_GETREGSET NT_X86_XSTATE gives it (XSAVE standard format, the kernel's
+ * software bytes at offset 464 saying its size and features).  A thread stopped inside
+ * a system call has rax -ERESTART*, orig_rax the call: the restart decides (as the
+ * kernel does at a signal without a handler) to call it again. */
+#define CTX_XSAVE_MIN 576            /* the legacy area and the XSAVE header */
+#define CTX_XSAVE_MAX 65536
+enum ctx_uregs {                     /* indices in ctx_thread_regs.regs */
+    CTX_UREG_R15, CTX_UREG_R14, CTX_UREG_R13, CTX_UREG_R12, CTX_UREG_RBP, CTX_UREG_RBX,
+    CTX_UREG_R11, CTX_UREG_R10, CTX_UREG_R9, CTX_UREG_R8, CTX_UREG_RAX, CTX_UREG_RCX,
+    CTX_UREG_RDX, CTX_UREG_RSI, CTX_UREG_RDI, CTX_UREG_ORIG_RAX, CTX_UREG_RIP, CTX_UREG_CS,
+    CTX_UREG_EFLAGS, CTX_UREG_RSP, CTX_UREG_SS, CTX_UREG_FS_BASE, CTX_UREG_GS_BASE,
+    CTX_UREG_DS, CTX_UREG_ES, CTX_UREG_FS, CTX_UREG_GS, CTX_NUREGS
+};
+
+struct ctx_thread_regs {
+    int32_t tid;               /* the THREAD record's, just before */
+    uint32_t xsave_len;        /* CTX_XSAVE_MIN..CTX_XSAVE_MAX, a multiple of 8 */
+    uint64_t rseq_addr;        /* its rseq area (PTRACE_GET_RSEQ_CONFIGURATION), registered
+                                  again at restart; 0: none */
+    uint32_t rseq_len, rseq_sig;
+    /* its attributes (the runtime keeps its own in its memory: thread_attrs.c), put
+     * back by cr_restart as the runtime does, best effort where Linux wants privilege */
+    int32_t nice, nice_ok;     /* getpriority, when it could be read */
+    int32_t policy, priority;  /* sched_getscheduler (-1: unknown), sched_getparam */
+    int64_t timerslack;        /* PR_GET_TIMERSLACK (0: unknown) */
+    int32_t keepcaps;          /* PR_GET_KEEPCAPS (-1: unknown) */
+    uint32_t affinity_len;     /* bytes of affinity (0: unknown), a multiple of 8 */
+    int64_t persona;           /* personality(0xffffffff) (-1: unknown) */
+    uint64_t affinity[16];     /* sched_getaffinity: up to 1024 CPUs */
+    /* the process's, in its first thread's record (proc_attrs 1) and no other's */
+    uint32_t proc_attrs, membarriers; /* private expedited registrations: bit 0 plain,
+                                  1 SYNC_CORE, 2 RSEQ */
+    int32_t thp_disable;       /* PR_GET_THP_DISABLE (-1: unknown) */
+    int32_t oom_score_adj;     /* /proc/PID/oom_score_adj (-1001: unknown) */
+    uint64_t regs[CTX_NUREGS];
+    /* unsigned char xsave[xsave_len]; */
+};
+
+/* Signals pending at the checkpoint of a process without the runtime, with their
+ * siginfo as PTRACE_PEEKSIGINFO gives them (128 bytes each, in the order they would
+ * be delivered), queued again by cr_restart from the thread itself
+ * (rt_tgsigqueueinfo) or, for the process's, from its main thread (rt_sigqueueinfo):
+ * the kernel lets a process give itself a signal with any siginfo.  (The runtime keeps
+ * its own in its memory: pending_signals.c.) */
+#define CTX_SIGINFO_SIZE 128
+#define CTX_PENDING_MAX 65536
+struct ctx_pending {
+    int32_t tid;               /* the thread's (the THREAD record just before) */
+    uint32_t shared;           /* 1: pending for the process (in the first thread's records) */
+    uint32_t count;            /* 1..CTX_PENDING_MAX siginfos after this */
+    uint32_t pad;
+    /* unsigned char siginfo[count][CTX_SIGINFO_SIZE]; */
 };
 
 enum ctx_fd_kind {

@@ -60,6 +60,10 @@ static const char *rec_name(uint32_t type)
 {
     if (type == CTX_REC_SOCK_ATTACH)
         return "socket attachment";
+    if (type == CTX_REC_THREAD_REGS)
+        return "thread registers";
+    if (type == CTX_REC_PENDING)
+        return "pending signals";
     static const char *const names[] = { "?", "process", "thread", "fd", "memory map",
                                          "block table", "block checksums", "end", "tree process",
                                          "lock", "epoll target", "deleted directory",
@@ -132,7 +136,8 @@ static int check_header(const struct ctx_header *h, uint64_t size, char *err, si
     if (!memchr(h->kernel_release, 0, sizeof h->kernel_release) ||
         !memchr(h->glibc_version, 0, sizeof h->glibc_version))
         return refuse(err, len, EBADMSG, "malformed header strings");
-    if (h->flags & ~(uint32_t)(CTX_HDR_TREE | CTX_HDR_COMPRESSED) ||
+    if (h->flags & ~(uint32_t)(CTX_HDR_TREE | CTX_HDR_COMPRESSED | CTX_HDR_PTRACE) ||
+        (h->flags & CTX_HDR_TREE && h->flags & CTX_HDR_PTRACE) ||
         (h->flags & CTX_HDR_TREE && h->flags & CTX_HDR_COMPRESSED) || h->scope < CTX_SCOPE_PROC || h->scope > CTX_SCOPE_TREE ||
         (h->flags & CTX_HDR_TREE ? h->nproc < 1 || h->nproc > 65536 || h->nblocks ||
                                    h->nrecords != h->nproc ||
@@ -209,12 +214,70 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
             img->proc = p;
             img->exe = (const char *)(p + 1);
             img->cwd = img->exe + p->exe_len;
+            if ((h->flags & CTX_HDR_PTRACE) && p->runtime_state)
+                return refuse(err, len, EBADMSG, "record %u: an image of a process without the "
+                              "runtime names the runtime's state", seq);
             img->threads = calloc(p->nthreads, sizeof *img->threads);
+            img->regs = calloc(p->nthreads, sizeof *img->regs);
             img->fds = calloc(p->nfds + 1, sizeof *img->fds);
             img->vmas = calloc(p->nvmas + 1, sizeof *img->vmas);
-            if (!img->threads || !img->fds || !img->vmas)
+            if (!img->threads || !img->regs || !img->fds || !img->vmas)
                 return refuse(err, len, ENOMEM, "out of memory");
             break;
+        case CTX_REC_THREAD_REGS: { /* right after its thread, in a ptrace image only */
+            const struct ctx_thread_regs *tr = pl;
+            const struct ctx_thread *t = nthreads ? img->threads[nthreads - 1] : NULL;
+            if (!(h->flags & CTX_HDR_PTRACE) || last != CTX_REC_THREAD || !t ||
+                r->length < sizeof *tr || tr->tid != t->tid ||
+                tr->xsave_len < CTX_XSAVE_MIN || tr->xsave_len > CTX_XSAVE_MAX ||
+                tr->xsave_len % 8 || r->length != sizeof *tr + tr->xsave_len ||
+                (tr->rseq_addr ? tr->rseq_addr % 32 || tr->rseq_addr >= USER_TOP ||
+                                     tr->rseq_len < 32 || tr->rseq_len > 4096
+                               : tr->rseq_len || tr->rseq_sig) ||
+                tr->affinity_len > sizeof tr->affinity || tr->affinity_len % 8 ||
+                (uint32_t)tr->nice_ok > 1 || tr->policy < -1 || tr->policy > 7 ||
+                tr->keepcaps < -1 || tr->keepcaps > 1 || tr->timerslack < 0 ||
+                tr->proc_attrs != (nthreads == 1) || tr->membarriers > 7 ||
+                (nthreads > 1 && (tr->membarriers || tr->thp_disable || tr->oom_score_adj)) ||
+                tr->thp_disable < -1 || tr->thp_disable > 1 ||
+                tr->oom_score_adj < -1001 || tr->oom_score_adj > 1000)
+                return refuse(err, len, EBADMSG, "record %u: unexpected or malformed thread "
+                              "registers", seq);
+            if (tr->regs[CTX_UREG_CS] != 0x33 || tr->regs[CTX_UREG_SS] != 0x2b ||
+                tr->regs[CTX_UREG_FS_BASE] != t->fs_base || tr->regs[CTX_UREG_GS_BASE] != t->gs_base ||
+                tr->regs[CTX_UREG_RIP] >= USER_TOP || tr->regs[CTX_UREG_RSP] >= USER_TOP ||
+                t->resume.rip || t->resume.rsp || t->frame_addr)
+                return refuse(err, len, EBADMSG, "record %u: the registers of thread %d are not "
+                              "those of a 64-bit program's thread (cs 0x%llx, ss 0x%llx)", seq,
+                              t->tid, (unsigned long long)tr->regs[CTX_UREG_CS],
+                              (unsigned long long)tr->regs[CTX_UREG_SS]);
+            img->regs[nthreads - 1] = tr;
+            break;
+        }
+        case CTX_REC_PENDING: { /* after its thread's registers, in a ptrace image only */
+            const struct ctx_pending *pd = pl;
+            const struct ctx_thread *t = nthreads ? img->threads[nthreads - 1] : NULL;
+            const struct ctx_pending *before = img->npending ? img->pending[img->npending - 1] : NULL;
+            if (!(h->flags & CTX_HDR_PTRACE) || !t || r->length < sizeof *pd ||
+                (last != CTX_REC_THREAD_REGS && last != CTX_REC_PENDING) || pd->tid != t->tid ||
+                pd->shared > 1 || (pd->shared && nthreads != 1) || pd->pad || pd->count < 1 ||
+                pd->count > CTX_PENDING_MAX ||
+                r->length != sizeof *pd + (uint64_t)pd->count * CTX_SIGINFO_SIZE ||
+                (last == CTX_REC_PENDING && (!before || before->tid != pd->tid ||
+                                             before->shared >= pd->shared)))
+                return refuse(err, len, EBADMSG, "record %u: unexpected or malformed pending "
+                              "signals", seq);
+            for (uint32_t i = 0; i < pd->count; i++) {
+                int32_t signo;
+                memcpy(&signo, (const char *)(pd + 1) + (size_t)i * CTX_SIGINFO_SIZE, sizeof signo);
+                if (signo < 1 || signo > 64)
+                    return refuse(err, len, EBADMSG, "record %u: pending signal %d", seq, signo);
+            }
+            if (grow((void *)&img->pending, img->npending) < 0)
+                return refuse(err, len, ENOMEM, "out of memory");
+            img->pending[img->npending++] = pd;
+            break;
+        }
         case CTX_REC_THREAD: {
             const struct ctx_thread *t = pl;
             if (!p || nthreads >= p->nthreads || nfds || nvmas || r->length < sizeof *t ||
@@ -368,6 +431,10 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
     }
     if (!p || !have_blocks || seq != h->nrecords)
         return refuse(err, len, EIO, "truncated at record %u: the metadata is incomplete", seq);
+    for (uint32_t i = 0; (h->flags & CTX_HDR_PTRACE) && i < p->nthreads; i++)
+        if (!img->regs[i])
+            return refuse(err, len, EBADMSG, "thread %d has no registers (an image of a process "
+                          "without the runtime needs them)", img->threads[i]->tid);
     if ((h->flags & CTX_HDR_COMPRESSED) && !img->zblocks)
         return refuse(err, len, EBADMSG, "the header says the image is compressed, but it has no "
                       "compressed block table");
@@ -463,6 +530,11 @@ static int check_consistency(struct ctx_image *img, char *err, size_t len)
                       (unsigned long long)(off - h->data_offset), (unsigned long long)h->data_length);
     for (uint32_t i = 0; i < img->proc->nthreads; i++) {
         const struct ctx_thread *t = img->threads[i];
+        if (img->regs && img->regs[i]) { /* resumes where it was interrupted */
+            if (!vma_at(img, img->regs[i]->regs[CTX_UREG_RIP]))
+                return refuse(err, len, EBADMSG, "thread %d resumes outside the saved memory", t->tid);
+            continue;
+        }
         if (!vma_at(img, t->resume.rip) || !vma_at(img, t->resume.rsp - 8) || t->resume.rsp % 8)
             return refuse(err, len, EBADMSG, "thread %d resumes outside the saved memory", t->tid);
     }
@@ -763,6 +835,8 @@ void ctx_close(struct ctx_image *img)
         close(img->fd);
     free(img->meta);
     free(img->threads);
+    free(img->regs);
+    free(img->pending);
     free(img->fds);
     free(img->locks);
     free(img->epoll_files);

@@ -20,6 +20,9 @@ struct ctx_image {
     const char *exe, *cwd;
     const struct ctx_deleted_dir *cwd_deleted; /* the working directory was deleted */
     const struct ctx_thread **threads;
+    const struct ctx_thread_regs **regs; /* CTX_HDR_PTRACE: each thread's, else NULLs */
+    const struct ctx_pending **pending;  /* CTX_HDR_PTRACE: signals pending, in file order */
+    uint32_t npending;
     const struct ctx_fd **fds;
     const struct ctx_lock **locks;     /* the file locks the process holds */
     uint32_t nlocks;

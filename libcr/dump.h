@@ -82,6 +82,12 @@ struct dump {
     uint32_t nregions;
     int aio_rings;             /* AIO contexts saved (aio.c): the frozen process writes */
     int zlevel;                /* zstd level (CR_CTL_COMPRESS_LEVEL), 0: not compressed */
+    int remote;                /* the ptrace dumper: another process, stopped, read through
+                                  proc_dir's files (never our own address space) */
+    char proc_dir[32];         /* "/proc/self", or "/proc/PID" */
+    uint32_t uid;              /* the header's: the checkpointed process's real uid */
+    uint32_t hdr_flags;        /* added to the header's flags (CTX_HDR_PTRACE) */
+    int (*aio_ring)(uint64_t start, uint64_t end); /* the runtime's AIO rings (aio.c) */
 };
 
 
@@ -100,6 +106,10 @@ void file_id_of(const struct stat *st, struct ctx_file_id *id);
 struct ctx_fd *fd_record(struct dump *d, int fd, uint32_t kind, const char *path, size_t extra);
 /* Gives back the part of the last record's extra it did not use. */
 void fd_record_trim(struct dump *d, struct ctx_fd *r, size_t extra);
+/* dump_record.c: one fd saved by its kind (resources/), with its locks, owner and
+ * socket attachments; s is the kinds' scan (resources.h). */
+struct fd_scan;
+int cr_dump_one_fd(struct dump *d, struct fd_scan *s, int fd);
 /* dump_fds.c: every fd of the process, each saved by its kind (resources/). */
 int collect_fds(struct dump *d);
 /* resources/file.c: the blocks of deleted file number i's contents (d->deleted), its
@@ -111,7 +121,18 @@ int deleted_file_read(struct dump *d, int i, void *buf, size_t len, uint64_t off
 int deleted_cwd(struct dump *d, char *cwd, size_t cap, uint32_t *mode);
 int deleted_cwd_record(struct dump *d, uint32_t mode);
 
-/* dump.c, for the compressing writer: which blocks are read through a copy (one byte
+/* dump_memory.c: the regions' VmFlags (d->proc_dir's smaps) into d->regions; those of
+ * the region holding addr; how a mapping (a line of maps) is saved; the pages of VMA
+ * number vma that go into the image, as blocks (each 0 or -errno with the message). */
+int cr_dump_regions(struct dump *d);
+uint32_t cr_dump_region_flags(const struct dump *d, uint64_t addr);
+int cr_dump_classify_vma(struct dump *d, struct ctx_vma *v, char shared, unsigned dmaj, unsigned dmin,
+                         unsigned long long ino, const char *path);
+int cr_dump_pages(struct dump *d, struct ctx_vma *v, uint32_t vma);
+/* dump_write.c: the whole file, uncompressed, the length in *bytes. */
+int cr_dump_write_plain(struct dump *d, int fd, uint64_t *bytes);
+
+/* dump_write.c, for the compressing writer: which blocks are read through a copy (one byte
  * each), a block's bytes (in place or copied into bounce; -errno, and thread-safe), the
  * header of d's layout, the records' checksums. */
 void cr_dump_copied_blocks(struct dump *d, unsigned char *copied);

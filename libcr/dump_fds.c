@@ -15,34 +15,6 @@
 #include "resources/resources.h"
 #include "runtime.h"
 
-static int add_fd(struct dump *d, struct fd_scan *s, int fd)
-{
-    char path[CTX_PATH_MAX];
-    struct cr_fd_probe p = { .fd = fd, .path = path };
-    if (fstat(fd, &p.st) < 0)
-        return errno == EBADF ? 0 : fail(d, errno, "inspecting fd %d", fd);
-    ssize_t n = fd_path(fd, path, sizeof path, &p.st);
-    if (n < 0)
-        return errno == EBADF ? 0 : fail(d, errno, "inspecting fd %d", fd);
-    p.len = (size_t)n;
-    for (const struct cr_fd_ops *const *k = cr_fd_kinds; *k; k++) {
-        if (!(*k)->detect || !(*k)->detect(d, s, &p))
-            continue;
-        uint32_t before = d->proc->nfds;
-        int rc = (*k)->save(d, s, &p);
-        if (rc == 0 && !(*k)->alias && d->proc->nfds > before && s->nseen < MAX_SEEN)
-            s->seen[s->nseen++] = (typeof(s->seen[0])){ fd, p.st.st_dev, p.st.st_ino };
-        if (rc == 0 && d->proc->nfds > before)
-            rc = save_locks(d, &p, (*k)->kind);
-        if (rc == 0 && d->proc->nfds > before)
-            rc = save_owner(d, &p, (*k)->kind);
-        if (rc == 0 && d->proc->nfds > before)
-            rc = save_sock_attach(d, &p);
-        return rc;
-    }
-    return fail(d, ENOTSUP, "fd %d is %s, a kind of file this version cannot save", fd, path);
-}
-
 int collect_fds(struct dump *d)
 {
     struct fd_scan *s = (struct fd_scan *)(d->scratch + TEXT_OFF + 4 * MiB);
@@ -72,7 +44,7 @@ int collect_fds(struct dump *d)
         if ((*k)->scan)
             rc = (*k)->scan(d, s, fds, fds_n);
     for (int i = 0; rc == 0 && i < fds_n; i++)
-        rc = add_fd(d, s, fds[i]);
+        rc = cr_dump_one_fd(d, s, fds[i]);
     tcp_backlog_done(); /* its room, before the memory is listed */
     return rc;
 }

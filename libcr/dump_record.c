@@ -3,6 +3,7 @@
  * Compiled into libcrcore too, for the fd kinds' save halves (resources/resources.h). */
 #define _GNU_SOURCE
 #include "dump.h"
+#include "resources/resources.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -100,4 +101,34 @@ struct ctx_fd *fd_record(struct dump *d, int fd, uint32_t kind, const char *path
     memcpy(r + 1, path, plen);
     d->proc->nfds++;
     return r;
+}
+
+/* The driver's step for one fd (dump_fds.c, ptrace_dump.c): saved through the first
+ * kind that recognizes it, with what it carries (locks, owner, socket attachments). */
+int cr_dump_one_fd(struct dump *d, struct fd_scan *s, int fd)
+{
+    char path[CTX_PATH_MAX];
+    struct cr_fd_probe p = { .fd = fd, .path = path };
+    if (fstat(fd, &p.st) < 0)
+        return errno == EBADF ? 0 : fail(d, errno, "inspecting fd %d", fd);
+    ssize_t n = fd_path(fd, path, sizeof path, &p.st);
+    if (n < 0)
+        return errno == EBADF ? 0 : fail(d, errno, "inspecting fd %d", fd);
+    p.len = (size_t)n;
+    for (const struct cr_fd_ops *const *k = cr_fd_kinds; *k; k++) {
+        if (!(*k)->detect || !(*k)->detect(d, s, &p))
+            continue;
+        uint32_t before = d->proc->nfds;
+        int rc = (*k)->save(d, s, &p);
+        if (rc == 0 && !(*k)->alias && d->proc->nfds > before && s->nseen < MAX_SEEN)
+            s->seen[s->nseen++] = (typeof(s->seen[0])){ fd, p.st.st_dev, p.st.st_ino };
+        if (rc == 0 && d->proc->nfds > before)
+            rc = save_locks(d, &p, (*k)->kind);
+        if (rc == 0 && d->proc->nfds > before)
+            rc = save_owner(d, &p, (*k)->kind);
+        if (rc == 0 && d->proc->nfds > before)
+            rc = save_sock_attach(d, &p);
+        return rc;
+    }
+    return fail(d, ENOTSUP, "fd %d is %s, a kind of file this version cannot save", fd, path);
 }

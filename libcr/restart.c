@@ -25,6 +25,8 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include <cpuid.h>
+
 #include "crc32c.h"
 #include "restore_plan.h"
 #include "restart_child.h"
@@ -208,11 +210,113 @@ static int same_file(const struct ctx_file_id *id, const struct stat *st, int mo
            st->st_mtim.tv_sec == id->mtime_sec && st->st_mtim.tv_nsec == id->mtime_nsec;
 }
 
+/* ---- the registers of a ptrace image (CTX_HDR_PTRACE) ---- */
+
+#define XSAVE_SW_OFF 464             /* the kernel's software bytes in the legacy area */
+#define XSAVE_BV_OFF 512             /* the XSAVE header's xstate_bv */
+#define FP_XSTATE_MAGIC1_ 0x46505853U
+#define FP_XSTATE_MAGIC2_ 0x46505845U
+
+static uint64_t xcr0(void)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return ((uint64_t)hi << 32) | lo;
+}
+
+/* The bytes of the XSAVE area that the features of bv need (CPUID leaf 0xD: each
+ * feature's offset and size in the standard format): what the signal frame says. */
+static uint32_t xsave_size_for(uint64_t bv)
+{
+    uint32_t size = CTX_XSAVE_MIN;
+    for (unsigned i = 2; i < 64; i++) {
+        unsigned a, b, c, d;
+        if (!(bv >> i & 1) || !__get_cpuid_count(0xd, i, &a, &b, &c, &d))
+            continue;
+        if (b + a > size)
+            size = b + a;
+    }
+    return size;
+}
+
+/* Each thread's vector state must be one this CPU and kernel can load again. */
+static int check_thread_regs(const struct ctx_image *img, char *err, size_t len)
+{
+    for (uint32_t i = 0; img->regs && i < img->proc->nthreads; i++) {
+        const struct ctx_thread_regs *tr = img->regs[i];
+        if (!tr)
+            continue;
+        uint64_t bv;
+        memcpy(&bv, (const char *)(tr + 1) + XSAVE_BV_OFF, sizeof bv);
+        if (bv & ~xcr0())
+            return cr_say(err, len, ENOEXEC, "thread %d used processor state (XSAVE features "
+                          "0x%llx) that this machine does not enable (0x%llx): restart it on a "
+                          "machine of the kind it was checkpointed on", tr->tid,
+                          (unsigned long long)bv, (unsigned long long)xcr0());
+        if (xsave_size_for(bv) > tr->xsave_len)
+            return cr_say(err, len, ENOEXEC, "thread %d's saved processor state (%u bytes) is "
+                          "shorter than its features need here (%u): restart it on a machine of "
+                          "the kind it was checkpointed on", tr->tid, tr->xsave_len,
+                          xsave_size_for(bv));
+    }
+    return 0;
+}
+
+/* The frame rt_sigreturn loads for a thread of a ptrace image: its registers as it was
+ * interrupted, its vector state (fpstate: 64-byte aligned, room for xsave_len + 4).  A
+ * thread stopped inside a system call calls it again, as the kernel does when a signal
+ * without a handler interrupts it (-ERESTARTSYS, -ERESTARTNOINTR, -ERESTARTNOHAND); a
+ * call whose restart needs the kernel's memory of it (-ERESTART_RESTARTBLOCK: a
+ * relative sleep) is made restart_syscall, which in a new process ends it with EINTR. */
+static void fill_regs(struct rp_thread *t, const struct ctx_thread_regs *tr, unsigned char *fpstate)
+{
+    const uint64_t *r = tr->regs;
+    greg_t *g = t->uc.uc_mcontext.gregs;
+    static const struct { int greg, ureg; } map[] = {
+        { REG_R8, CTX_UREG_R8 }, { REG_R9, CTX_UREG_R9 }, { REG_R10, CTX_UREG_R10 },
+        { REG_R11, CTX_UREG_R11 }, { REG_R12, CTX_UREG_R12 }, { REG_R13, CTX_UREG_R13 },
+        { REG_R14, CTX_UREG_R14 }, { REG_R15, CTX_UREG_R15 }, { REG_RDI, CTX_UREG_RDI },
+        { REG_RSI, CTX_UREG_RSI }, { REG_RBP, CTX_UREG_RBP }, { REG_RBX, CTX_UREG_RBX },
+        { REG_RDX, CTX_UREG_RDX }, { REG_RAX, CTX_UREG_RAX }, { REG_RCX, CTX_UREG_RCX },
+        { REG_RSP, CTX_UREG_RSP }, { REG_RIP, CTX_UREG_RIP }, { REG_EFL, CTX_UREG_EFLAGS },
+    };
+    for (size_t i = 0; i < sizeof map / sizeof *map; i++)
+        g[map[i].greg] = (greg_t)r[map[i].ureg];
+    int64_t orig = (int64_t)r[CTX_UREG_ORIG_RAX], rax = (int64_t)r[CTX_UREG_RAX];
+    if (orig >= 0 && (rax == -512 || rax == -513 || rax == -514)) {
+        g[REG_RAX] = (greg_t)orig;
+        g[REG_RIP] -= 2; /* the syscall instruction */
+    } else if (orig >= 0 && rax == -516) {
+        g[REG_RAX] = SYS_restart_syscall;
+        g[REG_RIP] -= 2;
+    }
+    g[REG_CSGSFS] = (greg_t)(0x33 | (0x2bULL << 48));
+    memcpy(fpstate, tr + 1, tr->xsave_len);
+    uint64_t bv;
+    memcpy(&bv, fpstate + XSAVE_BV_OFF, sizeof bv);
+    uint32_t size = xsave_size_for(bv);
+    struct { uint32_t magic1, extended_size; uint64_t xfeatures; uint32_t xstate_size, pad[7]; } sw;
+    memset(&sw, 0, sizeof sw);
+    sw.magic1 = FP_XSTATE_MAGIC1_;
+    sw.extended_size = size + 4;
+    sw.xfeatures = bv | 3; /* x87 and SSE always come from the legacy area */
+    sw.xstate_size = size;
+    memcpy(fpstate + XSAVE_SW_OFF, &sw, sizeof sw);
+    uint32_t magic2 = FP_XSTATE_MAGIC2_;
+    memcpy(fpstate + size, &magic2, sizeof magic2);
+    t->uc.uc_mcontext.fpregs = (fpregset_t)fpstate;
+    t->rseq_addr = tr->rseq_addr;
+    t->rseq_len = tr->rseq_len;
+    t->rseq_sig = tr->rseq_sig;
+}
+
 int cr_restart_check(const struct ctx_image *img, const struct cr_restart_opts *o, char *err, size_t len)
 {
     int rc = check_vdso(img, err, len);
     if (rc == 0)
         rc = check_aio(img, err, len);
+    if (rc == 0)
+        rc = check_thread_regs(img, err, len);
     if (rc < 0)
         return rc;
     char buf[CTX_PATH_MAX];
@@ -520,7 +624,8 @@ static uint64_t find_hole(struct child *c, uint64_t size)
     return base;
 }
 
-static void fill_thread(struct rp_thread *t, const struct ctx_thread *s, uint64_t stack_top)
+static void fill_thread(struct rp_thread *t, const struct ctx_thread *s, uint64_t stack_top,
+                        const struct ctx_thread_regs *tr, unsigned char *fpstate)
 {
     memset(t, 0, sizeof *t);
     t->uc.uc_flags = 0x2 | 0x4; /* UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS */
@@ -541,6 +646,11 @@ static void fill_thread(struct rp_thread *t, const struct ctx_thread *s, uint64_
     g[REG_CSGSFS] = (greg_t)(0x33 | (0x2bULL << 48));
     t->uc.uc_mcontext.fpregs = NULL; /* FPU starts clean; the handler's return restores it */
     memcpy(&t->uc.uc_sigmask, &s->sigmask, sizeof s->sigmask);
+    if (tr) {
+        fill_regs(t, tr, fpstate);
+        t->robust_head = s->robust_head;
+        t->robust_len = s->robust_len;
+    }
     t->fs_base = s->fs_base;
     t->clear_tid = s->clear_tid_addr;
     memcpy(t->comm, s->comm, sizeof t->comm);
@@ -567,6 +677,11 @@ static __attribute__((noreturn)) void build_and_jump(struct child *c)
                     posix_lock_plan(img, NULL) * sizeof(struct rp_lock) +
                     thread_owner_plan(img, NULL) * sizeof(struct rp_owner) +
                     64 * 8; /* (one alignment per TAKE below) */
+    size_t fpstates = 0; /* a ptrace image's threads' vector state, 64-byte aligned each */
+    for (uint32_t i = 0; img->regs && i < p->nthreads; i++)
+        if (img->regs[i])
+            fpstates += (img->regs[i]->xsave_len + 4 + 63) & ~(size_t)63;
+    tables += fpstates + 64;
     tables = ALIGN(tables);
     size_t park = 0;
     for (int i = 0; i < ncur; i++)
@@ -596,6 +711,7 @@ static __attribute__((noreturn)) void build_and_jump(struct child *c)
     struct rp_range *guards = TAKE(nguards, struct rp_range);
     struct rp_lock *locks = TAKE(posix_lock_plan(img, NULL), struct rp_lock);
     struct rp_owner *owners = TAKE(thread_owner_plan(img, NULL), struct rp_owner);
+    unsigned char *fpstate = TAKE(fpstates, unsigned char);
     char *text = h + blob + tables;
     char *parking = text + MAPS_TEXT;
     char *stack_area = parking + park;
@@ -657,9 +773,14 @@ static __attribute__((noreturn)) void build_and_jump(struct child *c)
         vmas[b->vma].has_data = 1;
     }
     plan->nblocks = nmem;
-    for (uint32_t i = 0; i < p->nthreads; i++)
+    for (uint32_t i = 0; i < p->nthreads; i++) {
+        const struct ctx_thread_regs *tr = img->regs ? img->regs[i] : NULL;
         fill_thread(&threads[i], img->threads[i],
-                    (uint64_t)(uintptr_t)(stack_area + 65536 + (i + 1) * (size_t)RP_THREAD_STACK));
+                    (uint64_t)(uintptr_t)(stack_area + 65536 + (i + 1) * (size_t)RP_THREAD_STACK),
+                    tr, fpstate);
+        if (tr)
+            fpstate += (tr->xsave_len + 4 + 63) & ~(size_t)63;
+    }
     plan->nspecial = 0;
     char *pk = parking;
     for (uint32_t i = 0; i < p->nvmas; i++) {
@@ -875,8 +996,16 @@ pid_t cr_restart_spawn(struct ctx_image *img, const struct cr_restart_opts *o, c
         n = read(pfd[0], &st, sizeof st);
     while (n < 0 && errno == EINTR);
     close(pfd[0]);
-    if (n == (ssize_t)sizeof st && st.err == 0)
+    if (n == (ssize_t)sizeof st && st.err == 0) {
+        char why[300];
+        /* no runtime to remove the restorer (nor a SIGSTOPped one before its threads) */
+        if ((img->hdr.flags & CTX_HDR_PTRACE) && !o->stop_first && st.hole_len &&
+            cr_restart_unmap_hole(pid, st.hole_start, st.hole_len, img, why, sizeof why) < 0)
+            fprintf(stderr, "cr_restart: warning: process %d keeps the restorer's %llu KiB "
+                    "at 0x%llx: %s\n", (int)pid, (unsigned long long)(st.hole_len >> 10),
+                    (unsigned long long)st.hole_start, why);
         return pid;
+    }
     int status = 0;
     waitpid(pid, &status, 0);
     if (n == (ssize_t)sizeof st) {

@@ -33,6 +33,13 @@ int cr_restart_check(const struct ctx_image *img, const struct cr_restart_opts *
 
 /* Starts the restored process as a child of the caller.  Returns its pid once the
  * restorer has passed the point of no return, or -errno with a message. */
+/* restart_hole.c: the restored process pid (a ptrace image's, which has no runtime),
+ * once no thread runs in the restorer's memory [start, start + len): its robust
+ * mutexes given their owners' new tids, its threads' and its own attributes put back,
+ * that memory unmapped; 0, or -errno and msg. */
+int cr_restart_unmap_hole(pid_t pid, uint64_t start, uint64_t len, const struct ctx_image *img,
+                          char *msg, size_t msglen);
+
 pid_t cr_restart_spawn(struct ctx_image *img, const struct cr_restart_opts *o, char *err,
                        size_t errlen);
 

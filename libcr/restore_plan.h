@@ -37,6 +37,11 @@ struct rp_thread {
     uint64_t fs_base, clear_tid;
     char comm[16];
     uint64_t stack_top;            /* for a cloned thread, inside the hole */
+    uint64_t rseq_addr;            /* a ptrace image's thread: its rseq area, registered
+                                      again before it runs (0: none) */
+    uint32_t rseq_len, rseq_sig;
+    uint64_t robust_head, robust_len; /* a ptrace image's thread: its robust list (the
+                                      runtime sets its own) */
 };
 
 struct rp_range {
@@ -93,6 +98,8 @@ struct restore_plan {
 struct rp_status {
     int32_t err;                   /* 0: restored, the process runs */
     char msg[256];
+    uint64_t hole_start, hole_len; /* (0) the restorer's own mapping, which the runtime
+                                      removes; without one (a ptrace image) cr_restart does */
 };
 
 #endif

@@ -49,12 +49,15 @@ __asm__(".section .text.entry,\"ax\",@progbits\n"
         "  ud2\n"
         ".previous\n");
 
-/* long restorer_clone(flags, stack, ctid, tls, frame): the child switches to the
- * prepared frame and rt_sigreturns; it never comes back here. */
-long restorer_clone(unsigned long flags, uint64_t stack, uint64_t ctid, uint64_t tls, void *frame);
+/* long restorer_clone(flags, stack, ctid, tls, thread): the child starts in
+ * restorer_thread(thread) on its own stack, which rt_sigreturns into the prepared
+ * frame; it never comes back here. */
+struct rp_thread;
+long restorer_clone(unsigned long flags, uint64_t stack, uint64_t ctid, uint64_t tls,
+                    struct rp_thread *thread);
 __asm__(".text\n"
         "restorer_clone:\n"
-        "  movq %r8, -8(%rsi)\n"   /* the frame address, on top of the child's stack */
+        "  movq %r8, -8(%rsi)\n"   /* the thread's plan, on top of the child's stack */
         "  leaq -8(%rsi), %rsi\n"
         "  movq %rdx, %r10\n"      /* child_tid */
         "  movq %rcx, %r8\n"       /* tls */
@@ -63,11 +66,29 @@ __asm__(".text\n"
         "  syscall\n"
         "  testq %rax, %rax\n"
         "  jnz 1f\n"
-        "  movq (%rsp), %rsp\n"    /* child: rsp = &frame->uc */
-        "  movl $15, %eax\n"       /* __NR_rt_sigreturn */
-        "  syscall\n"
+        "  movq (%rsp), %rdi\n"    /* child: restorer_thread(thread) */
+        "  andq $-16, %rsp\n"
+        "  call restorer_thread\n"
         "  ud2\n"
         "1: ret\n");
+
+/* A thread's last steps: its rseq area registered again (a ptrace image's; the runtime
+ * does it for its own), its name, then rt_sigreturn into its frame. */
+__attribute__((used, noreturn)) void restorer_thread(struct rp_thread *t)
+{
+    if (t->rseq_addr)
+        sys6(__NR_rseq, (long)t->rseq_addr, t->rseq_len, 0, t->rseq_sig, 0, 0);
+    if (t->robust_head)
+        sys(__NR_set_robust_list, t->robust_head, t->robust_len, 0);
+    if (t->comm[0]) /* its name, not cr_restart's (the runtime sets it again for its own) */
+        sys(__NR_prctl, PR_SET_NAME, t->comm, 0);
+    __asm__ volatile("movq %0, %%rsp\n"
+                     "movl $15, %%eax\n"
+                     "syscall\n"
+                     "ud2\n" ::"r"(&t->uc)
+                     : "memory");
+    __builtin_unreachable();
+}
 
 static void *memcpy_(void *d, const void *s, size_t n)
 {
@@ -326,6 +347,8 @@ __attribute__((used, noreturn)) void restorer_main(struct restore_plan *p)
     }
     struct rp_status ok;
     memset(&ok, 0, sizeof ok);
+    ok.hole_start = p->hole_start;
+    ok.hole_len = p->hole_len;
     sys(__NR_write, p->status_fd, &ok, sizeof ok);
     sys(__NR_close, p->status_fd, 0, 0);
     if (p->set_nofile) /* best effort, as for the other limits: a hard limit only goes down */
@@ -339,7 +362,7 @@ __attribute__((used, noreturn)) void restorer_main(struct restore_plan *p)
         unsigned long flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD |
                               CLONE_SYSVSEM | CLONE_SETTLS | CLONE_CHILD_SETTID |
                               CLONE_CHILD_CLEARTID;
-        r = restorer_clone(flags, th[i].stack_top, th[i].clear_tid, th[i].fs_base, &th[i].uc);
+        r = restorer_clone(flags, th[i].stack_top, th[i].clear_tid, th[i].fs_base, &th[i]);
         if (r < 0)
             die(p, r, "cannot create a thread", 0);
         for (uint32_t k = 0; k < p->nowners; k++) {
@@ -354,10 +377,5 @@ __attribute__((used, noreturn)) void restorer_main(struct restore_plan *p)
         sys(__NR_set_tid_address, th[0].clear_tid, 0, 0);
         *(int32_t *)(uintptr_t)th[0].clear_tid = (int32_t)sys(__NR_gettid, 0, 0, 0);
     }
-    __asm__ volatile("movq %0, %%rsp\n"
-                     "movl $15, %%eax\n"
-                     "syscall\n"
-                     "ud2\n" ::"r"(&th[0].uc)
-                     : "memory");
-    __builtin_unreachable();
+    restorer_thread(&th[0]);
 }

@@ -6,30 +6,33 @@
  * when a thread dies.  Each restored thread walks its own list and writes its new tid
  * where the old one was.  (A mutex that is not robust is on no list: nothing tells its
  * owner field from any other number in memory, so it is left as it is; the README
- * says so.)  Runs in the restored process while every thread is parked. */
+ * says so.)  Runs in the restored process while every thread is parked; for a
+ * restored process without the runtime, in cr_restart while it holds every thread
+ * (restart_hole.c). */
 #define _GNU_SOURCE
 #include <stdint.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "runtime.h"
+#include "robust_owner.h"
 
 #define TID_MASK 0x3fffffffu      /* FUTEX_TID_MASK */
 #define LIST_LIMIT 2048           /* ROBUST_LIST_LIMIT: the kernel walks no further */
 #define GLIBC_LIST_NEXT 32        /* glibc x86_64: __list.__next (a list entry) after __lock */
 #define GLIBC_ROBUST_KIND 16      /* PTHREAD_MUTEX_ROBUST_NORMAL_NP in __kind */
 
-/* Read or write our own memory without faulting: the list is the program's. */
-static int self_vm(int write, uintptr_t addr, void *buf, size_t len)
+/* Read or write the process's memory without faulting: the list is the program's. */
+static int proc_vm(pid_t pid, int write, uintptr_t addr, void *buf, size_t len)
 {
     struct iovec here = { buf, len }, there = { (void *)addr, len };
-    long n = syscall(write ? SYS_process_vm_writev : SYS_process_vm_readv, getpid(), &here, 1,
+    long n = syscall(write ? SYS_process_vm_writev : SYS_process_vm_readv, pid, &here, 1,
                      &there, 1, 0);
     return n == (long)len;
 }
+#define self_vm(...) proc_vm(pid, __VA_ARGS__)
 
-static void new_owner(uintptr_t futex, uintptr_t entry, pid_t old, pid_t now)
+static void new_owner(pid_t pid, uintptr_t futex, uintptr_t entry, pid_t old, pid_t now)
 {
     uint32_t w;
     if (!self_vm(0, futex, &w, sizeof w) || (w & TID_MASK) != (uint32_t)old)
@@ -50,6 +53,11 @@ static void new_owner(uintptr_t futex, uintptr_t entry, pid_t old, pid_t now)
 
 void cr_robust_new_tid(uint64_t head_addr, pid_t old, pid_t now)
 {
+    cr_robust_new_tid_in(getpid(), head_addr, old, now);
+}
+
+void cr_robust_new_tid_in(pid_t pid, uint64_t head_addr, pid_t old, pid_t now)
+{
     struct {
         uint64_t next;
         int64_t futex_offset;
@@ -59,7 +67,7 @@ void cr_robust_new_tid(uint64_t head_addr, pid_t old, pid_t now)
         return;
     uint64_t entry = head.next & ~1ull; /* bit 0: a PI mutex */
     for (int n = 0; entry && entry != head_addr && n < LIST_LIMIT; n++) {
-        new_owner((uintptr_t)(entry + (uint64_t)head.futex_offset), (uintptr_t)entry, old, now);
+        new_owner(pid, (uintptr_t)(entry + (uint64_t)head.futex_offset), (uintptr_t)entry, old, now);
         uint64_t next;
         if (!self_vm(0, entry, &next, sizeof next))
             break;
@@ -67,5 +75,5 @@ void cr_robust_new_tid(uint64_t head_addr, pid_t old, pid_t now)
     }
     uint64_t pending = head.pending & ~1ull; /* a lock or unlock under way */
     if (pending)
-        new_owner((uintptr_t)(pending + (uint64_t)head.futex_offset), (uintptr_t)pending, old, now);
+        new_owner(pid, (uintptr_t)(pending + (uint64_t)head.futex_offset), (uintptr_t)pending, old, now);
 }

@@ -24,6 +24,7 @@
 #include "request_client.h"
 #include "tree_request.h"
 #include "progress.h"
+#include "ptrace_dump.h"
 
 enum replace { ATOMIC, BACKUP, CLOBBER, NOCLOBBER };
 
@@ -34,6 +35,12 @@ static void usage(FILE *out)
     fprintf(out,
 "Usage: cr_checkpoint [OPTIONS] PID\n"
 "Checkpoint the process PID (started with cr_run) to a context file.\n\n"
+"Backend:\n"
+"      --backend=NAME  'user' (default): the runtime cr_run preloaded does it;\n"
+"                      'kmod': from outside through ptrace, for a process that was\n"
+"                      not started under cr_run (alone: -p; no compression); one\n"
+"                      with the runtime still goes through it; 'auto': the runtime\n"
+"                      when there is one, else ptrace (environment: CR_BACKEND)\n"
 "Scope:\n"
 "  -T, --tree          the process and its descendants (default)\n"
 "  -p, --pid, --process  the process alone\n"
@@ -234,6 +241,7 @@ int main(int argc, char **argv)
         { "save-shared", no_argument, NULL, 14 }, { "save-all", no_argument, NULL, 15 },
         { "save-none", no_argument, NULL, 16 },
         { "compress", optional_argument, NULL, 32 }, { "no-compress", no_argument, NULL, 33 },
+        { "backend", required_argument, NULL, 34 },
         { NULL, 0, NULL, 0 }
     };
     int scope = CTX_SCOPE_TREE, in_cwd = 0, fd = -1, sig = 0, no_cow = 0, verify = 1, sync = 1;
@@ -243,6 +251,7 @@ int main(int argc, char **argv)
     const char *sockets = getenv("CR_SOCKETS"), *pipes = getenv("CR_PIPES");
     const char *compress = getenv("CR_COMPRESS"), *compress_from = "CR_COMPRESS=";
     int no_compress = 0;
+    const char *backend = getenv("CR_BACKEND"), *backend_from = "CR_BACKEND=";
     unsigned save = 0;
     enum replace mode = ATOMIC;
     const char *file = NULL, *backup = NULL;
@@ -309,6 +318,7 @@ int main(int argc, char **argv)
         case 16: save = 0; break;
         case 32: compress = optarg ? optarg : "yes"; compress_from = "--compress="; no_compress = 0; break;
         case 33: no_compress = 1; break;
+        case 34: backend = optarg; backend_from = "--backend="; break;
         case 'q': quiet = 1; break;
         case 'v': verbose = 1; break;
         case 'h': usage(stdout); return 0;
@@ -353,14 +363,38 @@ int main(int argc, char **argv)
     if (*end || lpid <= 0 || lpid > INT_MAX)
         return fail(EINVAL, "'%s' is not a process id", argv[optind]);
     pid_t asked = (pid_t)lpid, pid = crq_restored_by(asked); /* cr_restart's: what it restored */
+    int scope_asked = scope;
 
     long uid = proc_uid(pid);
     if (uid < 0)
         return fail(ESRCH, "no process %d", (int)pid);
-    if (getuid() != 0 && uid != (long)getuid())
+    /* the ptrace backend: for a process without the runtime (one with it goes through
+     * its runtime, whose callbacks must run) */
+    int by_ptrace = 0;
+    if (backend && *backend && strcmp(backend, "user")) {
+        if (strcmp(backend, "kmod") && strcmp(backend, "auto"))
+            return fail(EINVAL, "%s%s: want user, kmod or auto", backend_from, backend);
+        struct sockaddr_un runtime_addr;
+        by_ptrace = cr_ctl_find_address(pid, &runtime_addr, 0) < 0;
+        if (by_ptrace && (scope == CTX_SCOPE_PGRP || scope == CTX_SCOPE_SESS))
+            return fail(ENOTSUP, "--backend=kmod saves one process (-p), not its process group "
+                        "or session: run the programs under cr_run for that");
+        if (by_ptrace && (flags & CR_CTL_COMPRESS_MASK))
+            return fail(ENOTSUP, "--backend=kmod writes uncompressed images: drop --compress "
+                        "(or CR_COMPRESS)");
+        if (by_ptrace && (flags & CR_CTL_SOCKETS_DELAY))
+            return fail(ENOTSUP, "--sockets=delay needs the runtime: not with --backend=kmod");
+        if (by_ptrace && fd >= 0 && lseek(fd, 0, SEEK_CUR) < 0)
+            return fail(ESPIPE, "--backend=kmod writes to a file, not to a pipe");
+    }
+    if (!by_ptrace && getuid() != 0 && uid != (long)getuid())
         return fail(EPERM, "process %d belongs to uid %ld: only its owner or root may "
                     "checkpoint it", (int)pid, uid);
-    if (crq_proc_state(pid) == 'T')
+    if (by_ptrace && crq_proc_state(pid) == 'T')
+        return fail(EBUSY, "process %d is stopped: checked through ptrace it would be let run; "
+                    "continue it (kill -CONT %d) and checkpoint it then (--stop stops it again)",
+                    (int)pid, (int)pid);
+    if (!by_ptrace && crq_proc_state(pid) == 'T')
         return fail(EBUSY, "process %d is stopped; its runtime cannot act until it runs: "
                     "continue it (kill -CONT %d) and checkpoint it then (--stop stops it again)",
                     (int)pid, (int)pid);
@@ -439,7 +473,9 @@ int main(int argc, char **argv)
     struct crtree tree = { 0 };
     int nlive = 1, rc;
     struct crq q;
-    if (scope != CTX_SCOPE_PROC) {
+    if (by_ptrace) {
+        scope = CTX_SCOPE_PROC; /* a tree is refused by the dumper when there is one */
+    } else if (scope != CTX_SCOPE_PROC) {
         nlive = crtree_find(&tree, pid, scope, fd, (unsigned)(timeout * 1000), cflags);
         if (nlive < 0) {
             if (own_fd && !unnamed)
@@ -471,6 +507,14 @@ int main(int argc, char **argv)
             snprintf(q.msg, sizeof q.msg, "%.700s", tree.m[0].q.msg); /* as for a process alone */
             rc = 1;
         }
+    } else if (by_ptrace) {
+        memset(&q, 0, sizeof q);
+        q.sock = -1;
+        int tree_asked = scope_asked != CTX_SCOPE_PROC;
+        rc = cr_ptrace_checkpoint(pid, fd, flags | (tree_asked ? CR_CTL_TREE : 0),
+                                  (unsigned)(timeout * 1000), &q.bytes, q.msg, sizeof q.msg);
+        q.err = rc < 0 ? -rc : 0;
+        rc = 0;
     } else {
         rc = crq_start(&q, pid, fd, (unsigned)(timeout * 1000), cflags);
         if (rc == 0)
@@ -562,6 +606,10 @@ int main(int argc, char **argv)
     if (as_tree) {
         crtree_commit(&tree, sig);
         crtree_close(&tree);
+    } else if (by_ptrace) {
+        if (sig && kill(pid, sig) < 0)
+            return fail(errno, "process %d was written, but signal %d could not be sent: %s",
+                        (int)pid, sig, strerror(errno));
     } else {
         crq_commit(&q, sig);
         crq_close(&q);

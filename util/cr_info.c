@@ -83,7 +83,21 @@ static void show(const struct ctx_image *img)
     printf("  threads: %u\n", p->nthreads);
     for (uint32_t i = 0; i < p->nthreads; i++) {
         const struct ctx_thread *th = img->threads[i];
-        if (th->frame_addr)
+        const struct ctx_thread_regs *tr = img->regs ? img->regs[i] : NULL;
+        if (tr) { /* checkpointed through ptrace: resumes where it was interrupted */
+            int64_t orig = (int64_t)tr->regs[CTX_UREG_ORIG_RAX];
+            printf("    tid %-7d %-16s (ptrace) rip 0x%llx rsp 0x%llx fs 0x%llx", th->tid, th->comm,
+                   (unsigned long long)tr->regs[CTX_UREG_RIP],
+                   (unsigned long long)tr->regs[CTX_UREG_RSP], (unsigned long long)th->fs_base);
+            if (orig >= 0)
+                printf(" in system call %lld (rax %lld)", (long long)orig,
+                       (long long)tr->regs[CTX_UREG_RAX]);
+            printf(", %u bytes of vector state\n", tr->xsave_len);
+            for (uint32_t k = 0; k < img->npending; k++)
+                if (img->pending[k]->tid == th->tid)
+                    printf("      %u signal(s) pending for the %s, queued again at restart\n",
+                           img->pending[k]->count, img->pending[k]->shared ? "process" : "thread");
+        } else if (th->frame_addr)
             printf("    tid %-7d %-16s rip 0x%llx rsp 0x%llx fs 0x%llx pending 0x%llx\n", th->tid,
                    th->comm, (unsigned long long)th->gregs[16], (unsigned long long)th->gregs[15],
                    (unsigned long long)th->fs_base, (unsigned long long)th->pending);

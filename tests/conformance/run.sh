@@ -5,6 +5,8 @@
 #                  SIGUSR2 to the restored process;
 #   cow            under cr_run, after READY cr_checkpoint (the process goes on),
 #                  then SIGUSR2 to the original process;
+#   ptrace         without cr_run, after READY cr_checkpoint --backend=kmod --kill,
+#                  cr_restart, then SIGUSR2 to the restored process;
 # each must print PASS and exit 0.  Failures listed in KNOWN (NAME MODE reason) are
 # reported KNOWN and do not fail the suite; a KNOWN one that passes says FIXED.
 #
@@ -27,14 +29,14 @@ PROGDIR=$top_builddir/tests/conformance
 KNOWN=$HERE/KNOWN
 
 JOBS=${CONF_JOBS:-2}
-MODES="plain-runtime restart cow"
+MODES="plain-runtime restart cow ptrace"
 KEEP=
 while getopts j:m:k: o; do
     case $o in
     j) JOBS=$OPTARG ;;
     m) MODES=$(echo "$OPTARG" | tr , ' ') ;;
     k) KEEP=$OPTARG ;;
-    *) sed -n '2,17s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+    *) sed -n '2,18s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
     esac
 done
 shift $((OPTIND - 1))
@@ -44,12 +46,12 @@ else
     NAMES=$(cd "$HERE" && ls *.c | sed 's/\.c$//' | sort)
 fi
 for m in $MODES; do
-    case $m in plain-runtime|restart|cow) ;; *) echo "run.sh: no mode '$m'" >&2; exit 2 ;; esac
+    case $m in plain-runtime|restart|cow|ptrace) ;; *) echo "run.sh: no mode '$m'" >&2; exit 2 ;; esac
 done
 # a KNOWN line must name a test and a mode
 while read -r kn km _; do
     case $kn in ''|'#'*) continue ;; esac
-    [ -f "$HERE/$kn.c" ] && case $km in plain-runtime|restart|cow) true ;; *) false ;; esac ||
+    [ -f "$HERE/$kn.c" ] && case $km in plain-runtime|restart|cow|ptrace) true ;; *) false ;; esac ||
         echo "run.sh: KNOWN names no test and mode: '$kn $km'" >&2
 done < "$KNOWN"
 [ -x "$CR_RUN" ] && [ -f "$CR_RUN_LIB" ] || { echo "run.sh: build first ($CR_RUN, $CR_RUN_LIB)" >&2; exit 2; }
@@ -84,10 +86,10 @@ kill_tree() {
     kill -KILL "$1" 2>/dev/null
 }
 
-# wait_ready PID: its runtime is up and it said READY
+# wait_ready PID: its runtime is up (but in ptrace mode) and it said READY
 wait_ready() {
     local i=0
-    until has_runtime "$1" && grep -qx READY out; do
+    until { [ "$mode" = ptrace ] || has_runtime "$1"; } && grep -qx READY out; do
         alive "$1" || { why="ended before READY: $(tail -n 1 err 2>/dev/null) $(grep -m1 FAIL out 2>/dev/null)"; return 1; }
         i=$((i + 1)); [ $i -le 1200 ] || { why="no READY within 60 s"; return 1; }
         sleep 0.05
@@ -115,6 +117,20 @@ restored() {
             for g in $(children "$c"); do
                 has_runtime "$g" && { target=$g; return 0; }
             done
+        done
+        alive "$1" || { why="cr_restart ended: $(tail -n 1 restart.err 2>/dev/null)"; return 1; }
+        i=$((i + 1)); [ $i -le 1200 ] || { why="no restored process within 60 s"; return 1; }
+        sleep 0.05
+    done
+}
+
+# restored_plain R: the restored process under cr_restart R that has no runtime (its
+# child, once the restorer gave it its name back)
+restored_plain() {
+    local i=0 c
+    while :; do
+        for c in $(children "$1"); do
+            [ "$(cat /proc/$c/comm 2>/dev/null)" != cr_restart ] && { target=$c; return 0; }
         done
         alive "$1" || { why="cr_restart ended: $(tail -n 1 restart.err 2>/dev/null)"; return 1; }
         i=$((i + 1)); [ $i -le 1200 ] || { why="no restored process within 60 s"; return 1; }
@@ -151,7 +167,11 @@ one() {
     if [ ! -x "$PROGDIR/$name" ]; then
         why="$PROGDIR/$name is not built"
     else
-        "$CR_RUN" "$PROGDIR/$name" < /dev/null > out 2> err &
+        if [ "$mode" = ptrace ]; then
+            "$PROGDIR/$name" < /dev/null > out 2> err &
+        else
+            "$CR_RUN" "$PROGDIR/$name" < /dev/null > out 2> err &
+        fi
         pid=$!
         if wait_ready $pid; then
             case $mode in
@@ -184,10 +204,28 @@ one() {
                     why="cr_checkpoint --kill failed: $(tail -n 1 ckpt.err)"
                 fi
                 ;;
+            ptrace)
+                if timeout -k 5 60 "$CR_CHECKPOINT" --backend=kmod --kill -f "$d/T.ctx" $pid 2> ckpt.err; then
+                    wait_end $pid 30 && [ $rc -ge 128 ] ||
+                        why="the checkpointed process did not end as killed (rc $rc)"
+                    if [ -z "$why" ]; then
+                        "$CR_RESTART" "$d/T.ctx" < /dev/null > restart.out 2> restart.err &
+                        r=$!
+                        if restored_plain $r; then
+                            kill -USR2 $target
+                            wait_end $r 60 && verdict
+                        fi
+                        kill_tree $r; wait $r 2>/dev/null
+                    fi
+                else
+                    why="cr_checkpoint --backend=kmod failed: $(tail -n 1 ckpt.err)"
+                fi
+                ;;
             esac
         fi
+        kill_tree $pid   # first: once it is gone, its children are no longer found as its
         kill -KILL -- -$pid 2>/dev/null   # its group: children it left behind
-        kill_tree $pid; wait $pid 2>/dev/null
+        wait $pid 2>/dev/null
     fi
     local known status
     known=$(awk -v n="$name" -v m="$mode" '$1 == n && $2 == m { $1 = $2 = ""; sub(/^ +/, ""); print; exit }' "$KNOWN" 2>/dev/null)

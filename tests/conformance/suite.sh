@@ -1,6 +1,7 @@
 # The conformance suite (tests/conformance/run.sh) as one test of make check: every
 # program of tests/conformance/ under cr_run without a checkpoint, restarted after a
-# checkpoint --kill, and going on after a copy-on-write checkpoint; the failures
+# checkpoint --kill, going on after a copy-on-write checkpoint, and without cr_run
+# checkpointed through ptrace (--backend=kmod) and restarted; the failures
 # listed in tests/conformance/KNOWN do not fail it.  The programs are built by make
 # check (check_PROGRAMS); this script builds nothing.  The logs of the last run's
 # failed and known runs stay in tests/conformance/logs/ of the build tree (or

@@ -1,6 +1,7 @@
 # The context-file reader and the control socket's checks under libFuzzer with
 # AddressSanitizer and UBSan (make fuzz builds them), a short run each from a seed
-# corpus of real images made here (with every kind of fd, a compressed image): no crash, no sanitizer
+# corpus of real images made here (with every kind of fd, a compressed image, one
+# through ptrace): no crash, no sanitizer
 # report.  FUZZ_SECONDS runs them longer (scripts/soak does).
 . "$top_srcdir/tests/engine/lib.sh"
 command -v clang >/dev/null || fail "clang is not installed (scripts/install-deps installs it)"
@@ -38,6 +39,12 @@ for prog in timerfd_armed signalfd_mask epoll_nested mqueue_order inotify_watch 
     kill -USR2 $pid
     wait_gone $pid 60
 done
+# a process without the runtime, through ptrace (its threads' registers records)
+bg "$PROGS/ptrace_work" 100000 2 > outp 2> runp.err
+pid=$!
+wait_lines outp 5
+within 60 "$CR_CHECKPOINT" --backend=kmod --kill -p -f corpus/ptrace.ctx $pid || fail "no seed image through ptrace"
+wait_gone $pid 60
 # stdout on a FIFO read outside (an inherited fd), and a pseudo-terminal pair
 mkfifo out.fifo
 bg cat out.fifo > out3

@@ -1,0 +1,280 @@
+/* What the runtime does in a restored process, done from outside for one that has
+ * none (a ptrace image): cr_restart traces its child for a moment, waits until no
+ * thread is still in the restorer's mapping (the "hole": its code, the plan, the
+ * threads' first stacks; a new thread leaves it with its first rt_sigreturn), gives
+ * the robust mutexes each thread holds its new tid (robust_owner.c) and each thread
+ * its attributes (nice, policy, CPUs, timer slack, keep-caps, persona; the process's
+ * THP switch, membarrier registrations, oom_score_adj) and its pending signals back,
+ * and makes it unmap the hole through an injected munmap (syscall_inject.c), as CRIU's restore
+ * removes its restorer blob. */
+#define _GNU_SOURCE
+#include "restart.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <linux/membarrier.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/uio.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "context_reader.h"
+#include "robust_owner.h"
+#include "syscall_inject.h"
+
+#define HOLE_THREADS 4096
+
+/* Every thread of pid seized and stopped; their number, or -errno. */
+static int hold(pid_t pid, pid_t *tids, int *n, char *msg, size_t msglen)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    for (int added = 1; added;) {
+        added = 0;
+        DIR *dir = opendir(path);
+        if (!dir)
+            return -ESRCH;
+        struct dirent *e;
+        while ((e = readdir(dir))) {
+            pid_t tid = (pid_t)atoi(e->d_name);
+            int known = 0;
+            for (int i = 0; i < *n; i++)
+                known |= tids[i] == tid;
+            if (tid <= 0 || known || *n == HOLE_THREADS)
+                continue;
+            if (ptrace(PTRACE_SEIZE, tid, NULL, (void *)(long)PTRACE_O_TRACESYSGOOD) < 0) {
+                if (errno == ESRCH)
+                    continue;
+                int err = errno;
+                closedir(dir);
+                snprintf(msg, msglen, "cannot trace the restored process %d to remove the "
+                         "restorer's memory: %s", (int)pid, strerror(err));
+                return -err;
+            }
+            tids[(*n)++] = tid;
+            ptrace(PTRACE_INTERRUPT, tid, NULL, NULL);
+            added = 1;
+            for (;;) { /* a thread stops at once: it runs (or sleeps interruptibly) */
+                int st;
+                int rc = cr_wait_traced(tid, &st); /* (its end is our waiting parent's) */
+                if (rc != 0) {
+                    (*n)--; /* ended */
+                    break;
+                }
+                if ((st >> 16) == PTRACE_EVENT_STOP)
+                    break;
+                ptrace(PTRACE_CONT, tid, NULL, (void *)(long)WSTOPSIG(st)); /* its signal */
+            }
+        }
+        closedir(dir);
+    }
+    return 0;
+}
+
+static void let_go(const pid_t *tids, int n)
+{
+    for (int i = 0; i < n; i++)
+        ptrace(PTRACE_DETACH, tids[i], NULL, NULL);
+}
+
+/* Each held thread's robust mutexes named by its new tid: the thread is found in the
+ * image by its robust list's head (in its TLS, where the restorer registered it). */
+static void robust_owners(pid_t pid, const pid_t *tids, int n, const struct ctx_image *img)
+{
+    for (int i = 0; i < n; i++) {
+        void *head = NULL;
+        size_t hlen = 0;
+        if (syscall(SYS_get_robust_list, tids[i], &head, &hlen) < 0 || !head)
+            continue;
+        for (uint32_t k = 0; k < img->proc->nthreads; k++)
+            if (img->threads[k]->robust_head == (uint64_t)(uintptr_t)head &&
+                img->threads[k]->tid != tids[i])
+                cr_robust_new_tid_in(pid, (uint64_t)(uintptr_t)head, img->threads[k]->tid, tids[i]);
+    }
+}
+
+/* The image's registers of held thread tid, found by its fs base (its TLS), which no
+ * other thread shares; NULL if it cannot be told. */
+static const struct ctx_thread_regs *regs_of(pid_t tid, const struct ctx_image *img)
+{
+    struct user_regs_struct r;
+    if (ptrace(PTRACE_GETREGS, tid, NULL, &r) < 0)
+        return NULL;
+    const struct ctx_thread_regs *found = NULL;
+    for (uint32_t k = 0; k < img->proc->nthreads; k++)
+        if (img->threads[k]->fs_base == r.fs_base) {
+            if (found)
+                return NULL;
+            found = img->regs[k];
+        }
+    return found;
+}
+
+/* Its attributes back, as the runtime puts its own back (thread_attrs.c): best effort
+ * where Linux wants privilege (a lower nice, a real-time policy), the CPUs within
+ * those this restart was given. */
+/* The signals pending for the thread (and, from the main thread, the process's) queued
+ * again by the thread itself, their siginfo written below its stack's red zone. */
+static void requeue(pid_t pid, pid_t tid, struct cr_inject *in, const struct ctx_thread_regs *tr,
+                    const struct ctx_image *img)
+{
+    uint64_t where = (in->saved.rsp - 128 - 2 * CTX_SIGINFO_SIZE) & ~63ULL;
+    char ignored[256];
+    for (uint32_t k = 0; k < img->npending; k++) {
+        const struct ctx_pending *pd = img->pending[k];
+        if (pd->tid != tr->tid || (pd->shared && tid != pid))
+            continue;
+        for (uint32_t i = 0; i < pd->count; i++) {
+            const unsigned char *si = (const unsigned char *)(pd + 1) + (size_t)i * CTX_SIGINFO_SIZE;
+            int32_t signo;
+            memcpy(&signo, si, sizeof signo);
+            struct iovec here = { (void *)si, CTX_SIGINFO_SIZE }, there = { (void *)(uintptr_t)where, CTX_SIGINFO_SIZE };
+            long ret;
+            if (syscall(SYS_process_vm_writev, pid, &here, 1, &there, 1, 0) != CTX_SIGINFO_SIZE)
+                continue;
+            if (pd->shared)
+                cr_inject_call(in, &ret, SYS_rt_sigqueueinfo, pid, signo, (long)where, 0, 0, 0,
+                               ignored, sizeof ignored);
+            else
+                cr_inject_call(in, &ret, SYS_rt_tgsigqueueinfo, pid, tid, signo, (long)where, 0, 0,
+                               ignored, sizeof ignored);
+        }
+    }
+}
+
+static void put_attrs(pid_t pid, pid_t tid, const struct ctx_thread_regs *tr, uint64_t ip,
+                      const struct ctx_image *img)
+{
+    if (tr->nice_ok)
+        setpriority(PRIO_PROCESS, (id_t)tid, tr->nice);
+    if (tr->policy >= 0) {
+        struct sched_param sp = { .sched_priority = tr->priority };
+        sched_setscheduler(tid, tr->policy, &sp);
+    }
+    uint64_t now[16], both[16];
+    long n = syscall(SYS_sched_getaffinity, tid, sizeof now, now);
+    if (tr->affinity_len && n > 0) {
+        int any = 0;
+        memset(both, 0, sizeof both);
+        for (long i = 0; i < (n < (long)tr->affinity_len ? n : (long)tr->affinity_len) / 8; i++)
+            any |= (both[i] = now[i] & tr->affinity[i]) != 0;
+        if (any)
+            syscall(SYS_sched_setaffinity, tid, sizeof both, both);
+    }
+    if (tr->proc_attrs && tr->oom_score_adj >= -1000) {
+        char path[64], buf[32];
+        snprintf(path, sizeof path, "/proc/%d/oom_score_adj", (int)pid);
+        int len = snprintf(buf, sizeof buf, "%d\n", tr->oom_score_adj);
+        int fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd >= 0) {
+            (void)!write(fd, buf, (size_t)len);
+            close(fd);
+        }
+    }
+    /* what only the thread itself may set */
+    struct cr_inject in;
+    char ignored[256];
+    long ret;
+    if (cr_inject_begin(&in, tid, ip, ignored, sizeof ignored) < 0)
+        return;
+    if (tr->timerslack > 0)
+        cr_inject_call(&in, &ret, SYS_prctl, PR_SET_TIMERSLACK, tr->timerslack, 0, 0, 0, 0, ignored, sizeof ignored);
+    if (tr->keepcaps >= 0)
+        cr_inject_call(&in, &ret, SYS_prctl, PR_SET_KEEPCAPS, tr->keepcaps, 0, 0, 0, 0, ignored, sizeof ignored);
+    if (tr->persona >= 0)
+        cr_inject_call(&in, &ret, SYS_personality, tr->persona, 0, 0, 0, 0, 0, ignored, sizeof ignored);
+    if (tr->proc_attrs && tr->thp_disable >= 0)
+        cr_inject_call(&in, &ret, SYS_prctl, PR_SET_THP_DISABLE, tr->thp_disable, 0, 0, 0, 0, ignored, sizeof ignored);
+    static const int registrations[] = { MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED,
+                                         MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE,
+                                         MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ };
+    for (int i = 0; tr->proc_attrs && i < 3; i++)
+        if (tr->membarriers & (1u << i))
+            cr_inject_call(&in, &ret, SYS_membarrier, registrations[i], 0, 0, 0, 0, 0, ignored, sizeof ignored);
+    requeue(pid, tid, &in, tr, img);
+    cr_inject_end(&in, ignored, sizeof ignored);
+}
+
+int cr_restart_unmap_hole(pid_t pid, uint64_t start, uint64_t len, const struct ctx_image *img,
+                          char *msg, size_t msglen)
+{
+    uint64_t ip;
+    int rc = cr_inject_find_syscall(pid, &ip, msg, msglen);
+    if (rc < 0)
+        return rc;
+    pid_t *tids = calloc(HOLE_THREADS, sizeof *tids);
+    if (!tids)
+        return -ENOMEM;
+    sigset_t all, old;
+    sigfillset(&all);
+    sigprocmask(SIG_BLOCK, &all, &old); /* the injection is not left half done by us */
+    int done = 0;
+    for (int attempt = 0; attempt < 1000 && !done; attempt++) {
+        int n = 0, inside = 0;
+        rc = hold(pid, tids, &n, msg, msglen);
+        for (int i = 0; rc == 0 && i < n; i++) {
+            struct user_regs_struct r;
+            if (ptrace(PTRACE_GETREGS, tids[i], NULL, &r) == 0 && r.rip >= start && r.rip < start + len)
+                inside = 1;
+        }
+        if (rc == 0 && !inside && n > 0) {
+            robust_owners(pid, tids, n, img);
+            for (int i = 0; i < n; i++) {
+                const struct ctx_thread_regs *tr = regs_of(tids[i], img);
+                if (tr)
+                    put_attrs(pid, tids[i], tr, ip, img);
+            }
+            struct cr_inject in;
+            long ret = 0;
+            pid_t who = tids[0];
+            for (int i = 0; i < n; i++)
+                if (tids[i] == pid)
+                    who = pid; /* the main thread, if it is still there */
+            rc = cr_inject_begin(&in, who, ip, msg, msglen);
+            if (rc == 0)
+                rc = cr_inject_call(&in, &ret, SYS_munmap, (long)start, (long)len, 0, 0, 0, 0, msg, msglen);
+            char ignored[256];
+            int end = cr_inject_end(&in, rc < 0 ? ignored : msg, rc < 0 ? sizeof ignored : msglen);
+            if (rc == 0)
+                rc = end;
+            if (rc == 0 && ret < 0) {
+                snprintf(msg, msglen, "the restored process could not unmap the restorer's memory: %s",
+                         strerror((int)-ret));
+                rc = (int)ret;
+            }
+        }
+        let_go(tids, n);
+        done = rc == 0 && !inside;
+        if (rc < 0)
+            break;
+        struct timespec nap = { 0, 1000000 }; /* a thread on its way out of the hole */
+        nanosleep(&nap, NULL);
+    }
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    free(tids);
+    char state[64];
+    snprintf(state, sizeof state, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(state, "re");
+    int zombie = 0;
+    if (f) {
+        zombie = fscanf(f, "%*d (%*[^)]) %63s", state) == 1 && state[0] == 'Z';
+        fclose(f);
+    }
+    if (!f || zombie) /* it ended meanwhile (a signal): nothing is left to do */
+        return 0;
+    if (rc == 0 && !done) {
+        snprintf(msg, msglen, "a thread of the restored process stayed in the restorer's memory");
+        rc = -EBUSY;
+    }
+    return rc;
+}

@@ -1,0 +1,37 @@
+# The ptrace backend and other users: a user cannot checkpoint another user's process
+# through ptrace (the kernel refuses the seize: EPERM, said as such, the process
+# untouched); root can, and the restarted process is its owner's again.
+. "$top_srcdir/tests/engine/lib.sh"
+[ "$(id -u)" = 0 ] || skip "needs root (scripts/test runs the tests/root suite as root)"
+U=${TEST_USER:-nobody}
+id "$U" >/dev/null 2>&1 || U=nobody
+O=crother
+id "$O" >/dev/null 2>&1 || O=nobody
+[ "$O" != "$U" ] || skip "needs two users (crother and TEST_USER)"
+ouid=$(id -u "$O")
+chmod 755 "$T"
+mkdir "$T/o" && chown "$O" "$T/o"
+within 60 "$PROGS/ptrace_work" 300 > "$T/ref"
+cd "$T/o"
+setpriv --reuid="$O" --regid="$(id -g "$O")" --clear-groups \
+    sh -c "exec '$PROGS/ptrace_work' 300 > '$T/o/out' 2> '$T/o/run.err'" &
+pid=$!
+BG_PIDS="$BG_PIDS $pid"
+wait_lines "$T/o/out" 20
+expect_refusal 1 "process $pid belongs to uid $ouid" setpriv --reuid="$U" --regid="$(id -g "$U")" \
+    --clear-groups "$CR_CHECKPOINT" --backend=kmod -p -f /tmp/never-written.$$ $pid
+n=$(wc -l < "$T/o/out"); wait_lines "$T/o/out" $((n + 5)) 30
+grep -q 'TracerPid:.0$' /proc/$pid/status || fail "the refused checkpoint left the process traced"
+within 60 "$CR_CHECKPOINT" --backend=kmod --kill -p -f "$T/o.ctx" $pid || fail "root could not checkpoint a process of $O through ptrace"
+wait_gone $pid
+truncate -s "$(fd_pos "$T/o.ctx" 1)" "$T/o/out"
+"$CR_RESTART" "$T/o.ctx" 2> "$T/restart.err" &
+r=$!
+BG_PIDS="$BG_PIDS $r"
+i=0; until c=$(cat /proc/$r/task/$r/children 2>/dev/null | awk '{print $1}') && [ -n "$c" ]; do
+    i=$((i + 1)); [ $i -le 600 ] || fail "cr_restart did not bring the process back"; sleep 0.05; done
+ruid=$(awk '/^Uid:/ {print $2 ":" $3 ":" $4}' /proc/$c/status 2>/dev/null)
+[ -z "$ruid" ] || [ "$ruid" = "$ouid:$ouid:$ouid" ] || fail "the restored process runs as $ruid, not as $O"
+wait $r || fail "cr_restart failed"
+same "$T/ref" "$T/o/out"
+pass
