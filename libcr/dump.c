@@ -251,6 +251,9 @@ static int region_line(struct dump *d, const char *line, struct vm_region **cur)
         struct vm_region *r = &d->regions[d->nregions++];
         *r = (struct vm_region){ .start = s, .end = e, .shmid = -1 };
         const char *p = path ? line + path : "";
+        r->private_map = perms[3] == 'p';
+        r->file = p[0] == '/';
+        r->special = !strncmp(p, "[v", 2) || !strncmp(p, "[uprobes]", 9);
         if (!strncmp(p, "/SYSV", 5))
             r->shmid = (int64_t)ino;
         r->nofork = perms[3] == 's' && (ino == 0 || !strncmp(p, "/dev/zero", 9) ||
@@ -265,6 +268,8 @@ static int region_line(struct dump *d, const char *line, struct vm_region **cur)
             for (size_t i = 0; n == 2 && i < sizeof vmflags / sizeof vmflags[0]; i++)
                 if (!strncmp(p, vmflags[i].name, 2))
                     (*cur)->flags |= vmflags[i].flag;
+            if (n == 2 && !strncmp(p, "uw", 2))
+                (*cur)->tracked = 1;
             p += n;
         }
         if ((*cur)->flags & (CTX_VMA_DONTFORK | CTX_VMA_WIPEONFORK))
@@ -420,6 +425,8 @@ static int collect_pages(struct dump *d, struct ctx_vma *v, uint32_t vma)
     int saves = (v->kind == CTX_VMA_ANON || v->kind == CTX_VMA_SHARED_ANON ||
                  v->kind == CTX_VMA_FILE_PRIVATE || (v->flags & CTX_VMA_SAVED)) &&
                 !memfd_saved_with_fd(d, v);
+    /* an incremental image: the pages not written since the parent are its (kept 2) */
+    int parents = saves && dump_incremental_region(d, v, vma);
     for (uint64_t a = v->start; a < v->end;) {
         size_t np = (v->end - a) / PAGE;
         if (np > chunk)
@@ -433,6 +440,7 @@ static int collect_pages(struct dump *d, struct ctx_vma *v, uint32_t vma)
             return fail(d, errno, "mincore at 0x%llx", (unsigned long long)a);
         size_t run = 0;
         uint64_t run_start = 0;
+        int run_kept = 0;
         for (size_t i = 0; i <= np; i++) {
             int keep = 0;
             uint64_t e = i < np ? pm[i] : 0;
@@ -456,15 +464,20 @@ static int collect_pages(struct dump *d, struct ctx_vma *v, uint32_t vma)
                     keep = mc[i] & 1;
                 else
                     keep = (e & (PM_PRESENT | PM_SWAPPED)) != 0;
+                if (keep && parents && !dump_page_dirty(d, a + i * PAGE))
+                    keep = 2;
+            }
+            if (run && keep != run_kept) {
+                int rc = run_kept == 2 ? dump_add_parent_run(d, run_start, (uint32_t)run, vma)
+                                       : add_block(d, run_start, (uint32_t)run, vma);
+                if (rc < 0)
+                    return rc;
+                run = 0;
             }
             if (keep) {
                 if (!run++)
                     run_start = a + i * PAGE;
-            } else if (run) {
-                int rc = add_block(d, run_start, (uint32_t)run, vma);
-                if (rc < 0)
-                    return rc;
-                run = 0;
+                run_kept = keep;
             }
         }
         a += np * PAGE;
@@ -746,6 +759,8 @@ void cr_dump_header(struct dump *d, struct ctx_header *h)
     h->records_offset = sizeof *h;
     h->records_length = d->recs_len;
     h->data_offset = (sizeof *h + d->recs_len + PAGE - 1) & ~(PAGE - 1);
+    if (d->incr)
+        h->flags |= CTX_HDR_INCREMENTAL;
 }
 
 void cr_dump_seal(struct dump *d)
@@ -755,6 +770,9 @@ void cr_dump_seal(struct dump *d)
 
 static int write_file(struct dump *d, int fd, uint64_t *bytes)
 {
+    int rc = dump_parent_records(d);
+    if (rc < 0)
+        return rc;
     if (d->zlevel)
         return cr_dump_write_compressed(d, fd, bytes);
     /* BLOCKS record, then the layout */
@@ -762,15 +780,7 @@ static int write_file(struct dump *d, int fd, uint64_t *bytes)
     if (!tbl)
         return fail(d, E2BIG, "too much metadata");
     struct ctx_header h;
-    ctx_header_init(&h);
-    h.scope = CTX_SCOPE_PROC;
-    h.nproc = 1;
-    h.uid = getuid();
-    h.nrecords = d->nrecs;
-    h.nblocks = d->nblocks;
-    h.records_offset = sizeof h;
-    h.records_length = d->recs_len;
-    h.data_offset = (sizeof h + d->recs_len + PAGE - 1) & ~(PAGE - 1);
+    cr_dump_header(d, &h);
     uint64_t off = h.data_offset;
     for (uint32_t i = 0; i < d->nblocks; i++) {
         d->blocks[i].file_offset = off;
@@ -783,8 +793,10 @@ static int write_file(struct dump *d, int fd, uint64_t *bytes)
     d->proc->first_block = 0;
     recs_seal(d);
     h.header_crc = crc32c(0, &h, offsetof(struct ctx_header, header_crc));
+    d->out_header_crc = h.header_crc;
+    d->out_created_ns = h.created_ns;
 
-    int rc = write_all(fd, &h, sizeof h);
+    rc = write_all(fd, &h, sizeof h);
     if (rc == 0)
         rc = write_all(fd, d->scratch + RECS_OFF, d->recs_len);
     if (rc == 0) {
@@ -960,4 +972,10 @@ int cr_dump_child_err(struct dump *d)
 uint64_t cr_dump_child_bytes(struct dump *d)
 {
     return d->child_bytes;
+}
+
+void cr_dump_image_id(struct dump *d, uint32_t *header_crc, uint64_t *created_ns)
+{
+    *header_crc = d->out_header_crc;
+    *created_ns = d->out_created_ns;
 }

@@ -83,6 +83,13 @@ static void usage(FILE *out)
 "                      so random data costs almost nothing more (environment:\n"
 "                      CR_COMPRESS=LEVEL; needs a file, not a pipe, as destination)\n"
 "      --no-compress   do not compress, whatever CR_COMPRESS says\n"
+"      --incremental   store only the memory written since the previous checkpoint of\n"
+"                      the process that was asked --incremental too, naming that file\n"
+"                      as its parent (it must stay, in the same directory, for a\n"
+"                      restart); the first one, and one where the kernel cannot tell\n"
+"                      (before Linux 6.7), is full and says why.  Each checkpoint\n"
+"                      must go to a new name.  Environment: CR_INCREMENTAL=yes\n"
+"      --full          a full checkpoint, whatever CR_INCREMENTAL says\n"
 "      --no-cow        keep the process stopped until the file is written (by\n"
 "                      default a process that goes on resumes as soon as a\n"
 "                      copy-on-write snapshot of it is taken)\n"
@@ -204,6 +211,72 @@ static int open_clobber(int dir, const char *base, int strict)
     return fd;
 }
 
+/* Whether base in dir holds a checkpoint of process pid (what --incremental could
+ * take as the parent of the new one: writing over it would break the chain). */
+static int earlier_of(int dir, const char *base, pid_t pid)
+{
+    int fd = openat(dir, base, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    if (fd < 0)
+        return 0;
+    char self[64], err[600];
+    snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
+    struct ctx_tree t;
+    int found = 0;
+    if (ctx_tree_open(self, &t, err, sizeof err) == 0) {
+        found = t.n == 1 && t.images[0].proc && t.images[0].proc->pid == pid;
+        ctx_tree_close(&t);
+    }
+    close(fd);
+    return found;
+}
+
+/* A new incremental image's chain: each image there, the very one it was made from
+ * (with verify: the memory taken from them gives back its checksums), and none of
+ * them the file it is about to replace. */
+static int check_chain(struct ctx_image *img, const char *file, int dir, const char *base,
+                       int verify, char *err, size_t len)
+{
+    char *copy = strdup(file);
+    if (!copy) {
+        snprintf(err, len, "out of memory");
+        return -ENOMEM;
+    }
+    char sub[800];
+    int rc = ctx_chain_open(img, dirname(copy), sub, sizeof sub);
+    free(copy);
+    if (rc == 0 && verify)
+        rc = ctx_chain_verify(img, sub, sizeof sub);
+    if (rc < 0) {
+        snprintf(err, len, "its chain of parents: %.700s", sub);
+        return rc;
+    }
+    struct stat dst, st;
+    if (fstatat(dir, base, &dst, AT_SYMLINK_NOFOLLOW) < 0)
+        return 0;
+    for (uint32_t k = 0; k < img->chain->n; k++)
+        if (fstat(img->chain->images[k].fd, &st) == 0 && st.st_dev == dst.st_dev &&
+            st.st_ino == dst.st_ino) {
+            snprintf(err, len, "%.300s is the image %s it takes unchanged memory from: writing over "
+                     "it would break the chain; write to another name, or take a full "
+                     "checkpoint (--full)", file, k ? "one of its parents" : "its parent");
+            return -EEXIST;
+        }
+    return 0;
+}
+
+static void say_chain(const struct ctx_image *img)
+{
+    unsigned long long own = 0, parent = 0;
+    for (uint32_t i = 0; i < img->hdr.nblocks; i++)
+        if (!(img->blocks[i].vma & CTX_BLOCK_FILE))
+            own += img->blocks[i].npages;
+    for (uint32_t i = 0; i < img->nruns; i++)
+        parent += img->runs[i].npages;
+    fprintf(stderr, "cr_checkpoint: incremental: %llu pages written since %s, %llu pages taken "
+            "from it (%u images in the chain)\n", own, img->chain->paths[0], parent,
+            img->chain->n + 1);
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -234,6 +307,7 @@ int main(int argc, char **argv)
         { "save-shared", no_argument, NULL, 14 }, { "save-all", no_argument, NULL, 15 },
         { "save-none", no_argument, NULL, 16 },
         { "compress", optional_argument, NULL, 32 }, { "no-compress", no_argument, NULL, 33 },
+        { "incremental", no_argument, NULL, 34 }, { "full", no_argument, NULL, 35 },
         { NULL, 0, NULL, 0 }
     };
     int scope = CTX_SCOPE_TREE, in_cwd = 0, fd = -1, sig = 0, no_cow = 0, verify = 1, sync = 1;
@@ -243,6 +317,8 @@ int main(int argc, char **argv)
     const char *sockets = getenv("CR_SOCKETS"), *pipes = getenv("CR_PIPES");
     const char *compress = getenv("CR_COMPRESS"), *compress_from = "CR_COMPRESS=";
     int no_compress = 0;
+    const char *incr_env = getenv("CR_INCREMENTAL");
+    int incremental = -1; /* -1: as CR_INCREMENTAL says */
     unsigned save = 0;
     enum replace mode = ATOMIC;
     const char *file = NULL, *backup = NULL;
@@ -309,6 +385,8 @@ int main(int argc, char **argv)
         case 16: save = 0; break;
         case 32: compress = optarg ? optarg : "yes"; compress_from = "--compress="; no_compress = 0; break;
         case 33: no_compress = 1; break;
+        case 34: incremental = 1; break;
+        case 35: incremental = 0; break;
         case 'q': quiet = 1; break;
         case 'v': verbose = 1; break;
         case 'h': usage(stdout); return 0;
@@ -348,6 +426,16 @@ int main(int argc, char **argv)
         return fail(EINVAL, "%s%s: want a zstd level from 1 to %d, or 0/no/off", compress_from,
                     compress, CR_CTL_COMPRESS_MAX);
     flags |= zflags;
+    if (incremental < 0 && incr_env && *incr_env) {
+        if (!strcmp(incr_env, "yes") || !strcmp(incr_env, "1") || !strcmp(incr_env, "on"))
+            incremental = 1;
+        else if (!strcmp(incr_env, "no") || !strcmp(incr_env, "0") || !strcmp(incr_env, "off"))
+            incremental = 0;
+        else
+            return fail(EINVAL, "CR_INCREMENTAL=%s: want yes or no", incr_env);
+    }
+    if (incremental > 0)
+        flags |= CR_CTL_INCREMENTAL;
     char *end;
     long lpid = strtol(argv[optind], &end, 10);
     if (*end || lpid <= 0 || lpid > INT_MAX)
@@ -400,6 +488,11 @@ int main(int argc, char **argv)
         if (dir < 0)
             return fail(-dir, "%s", perr);
         struct stat st;
+        if (incremental > 0 && earlier_of(dir, base, pid))
+            return fail(EEXIST, "%s holds an earlier checkpoint of process %d, which an incremental "
+                        "checkpoint may take its unchanged memory from: write each one under a "
+                        "name of its own (-f %s.2, ...), or leave out --incremental", file,
+                        (int)pid, file);
         if (mode == NOCLOBBER && fstatat(dir, base, &st, AT_SYMLINK_NOFOLLOW) == 0)
             return fail(EEXIST, "%s exists (--noclobber)", file);
         if (fstatat(dir, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
@@ -478,6 +571,9 @@ int main(int argc, char **argv)
     }
     progress_stop(shown);
     int err = q.err;
+    char note[sizeof q.msg] = "";
+    if (!err && (flags & CR_CTL_INCREMENTAL))
+        snprintf(note, sizeof note, "%s", as_tree && tree.n == 1 ? tree.m[0].q.msg : q.msg);
     char why[3 * PATH_MAX + 900];
     snprintf(why, sizeof why, "%s", q.msg);
     if (!err && own_fd) { /* what is put in place must read back: else the old one stays */
@@ -488,6 +584,11 @@ int main(int argc, char **argv)
         for (uint32_t i = 0; rc2 == 0 && verify && i < check.n; i++)
             if (check.images[i].proc)
                 rc2 = ctx_verify_data(&check.images[i], rerr, sizeof rerr);
+        if (rc2 == 0 && check.n == 1 && check.images[0].parent) {
+            rc2 = check_chain(&check.images[0], file, dir, base, verify, rerr, sizeof rerr);
+            if (rc2 == 0 && verbose)
+                say_chain(&check.images[0]);
+        }
         if (rc2 == 0 && (verbose || warnings > 0) && warnings >= 0)
             ctx_say_outside(&check, stderr, "cr_checkpoint");
         if (rc2 < 0) {
@@ -567,6 +668,9 @@ int main(int argc, char **argv)
         crq_close(&q);
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
+    /* why --incremental gave a full one (the first of a chain only when asked -v) */
+    if (note[0] && !quiet && (verbose || !strstr(note, CR_NOTE_FIRST)))
+        fprintf(stderr, "cr_checkpoint: process %d: %s\n", (int)pid, note);
     if (verbose)
         fprintf(stderr, "cr_checkpoint: process %d written to %s (%llu bytes) in %.3f s\n",
                 (int)pid, own_fd ? file : "the given fd", (unsigned long long)q.bytes,

@@ -181,6 +181,24 @@ static void run_hook(const char *cmd)
 }
 
 
+/* An incremental image's parents, next to it: every one there and the very file it
+ * was made from, or a refusal that says which is not. */
+static int open_chain(struct ctx_image *img, const char *path, char *err, size_t len)
+{
+    if (!img->parent)
+        return 0;
+    char *copy = strdup(path);
+    if (!copy) {
+        snprintf(err, len, "out of memory");
+        return -ENOMEM;
+    }
+    char *slash = strrchr(copy, '/');
+    const char *dir = slash ? (slash == copy ? "/" : (*slash = 0, copy)) : ".";
+    int rc = ctx_chain_open(img, dir, err, len);
+    free(copy);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -343,7 +361,9 @@ int main(int argc, char **argv)
         if (!tree.images[i].proc)
             continue;
         char sub[900];
-        rc = cr_restart_check(&tree.images[i], &o, sub, sizeof sub);
+        rc = open_chain(&tree.images[i], path, sub, sizeof sub);
+        if (rc == 0)
+            rc = cr_restart_check(&tree.images[i], &o, sub, sizeof sub);
         if (rc < 0) {
             if (tree.n > 1)
                 snprintf(err, sizeof err, "process %d (%s): %s", tree.procs[i].pid,
