@@ -299,9 +299,13 @@ static int scan(struct dump *d, int pm, uint64_t start, uint64_t end)
     return 0;
 }
 
+/* Private anonymous memory that can be read: what an image may take from its parent
+ * (dump_incremental.c).  Nothing else is registered: write-protecting a file's
+ * mapping, or memory without access, leaves markers in its page tables that the page
+ * map shows as swapped pages (a dump in the frozen process would save them). */
 static int trackable_region(const struct vm_region *r)
 {
-    return r->private_map && !r->special;
+    return r->private_map && !r->special && !r->file && r->readable;
 }
 
 void cr_track_freeze(struct dump *d)

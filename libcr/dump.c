@@ -253,6 +253,7 @@ static int region_line(struct dump *d, const char *line, struct vm_region **cur)
         const char *p = path ? line + path : "";
         r->private_map = perms[3] == 'p';
         r->file = p[0] == '/';
+        r->readable = perms[0] == 'r';
         r->special = !strncmp(p, "[v", 2) || !strncmp(p, "[uprobes]", 9);
         if (!strncmp(p, "/SYSV", 5))
             r->shmid = (int64_t)ino;

@@ -55,6 +55,7 @@ struct vm_region {
     uint8_t special;           /* [vdso], [vvar], [vsyscall]...: the kernel's */
     uint8_t tracked;           /* registered for dirty-page tracking (VmFlags uw) */
     uint8_t file;              /* a file's mapping */
+    uint8_t readable;
 };
 
 struct dump {
