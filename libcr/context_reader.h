@@ -92,6 +92,9 @@ int ctx_chain_open(struct ctx_image *img, const char *dir, char *err, size_t err
 int ctx_chain_resolve(struct ctx_image *img, char *err, size_t errlen);
 int ctx_chain_verify(struct ctx_image *img, char *err, size_t errlen);
 void ctx_chain_close(struct ctx_image *img);
+/* context_merge.c: img (its chain open) written to fd as one full image, raw, every
+ * block checked as it is read; its length into bytes.  0, or -errno with err. */
+int ctx_merge(struct ctx_image *img, int fd, uint64_t *bytes, char *err, size_t errlen);
 
 /* context_unpack.c: decompresses every compressed block of img on several threads,
  * checking the stored bytes' checksum, the frame and the memory's checksum, into a

@@ -33,7 +33,10 @@ static void usage(FILE *out)
 {
     fprintf(out,
 "Usage: cr_checkpoint [OPTIONS] PID\n"
-"Checkpoint the process PID (started with cr_run) to a context file.\n\n"
+"       cr_checkpoint --merge IMAGE -f FILE\n"
+"Checkpoint the process PID (started with cr_run) to a context file; or write the\n"
+"incremental IMAGE and its chain of parents as one full FILE (after which the\n"
+"chain may be deleted).\n\n"
 "Scope:\n"
 "  -T, --tree          the process and its descendants (default)\n"
 "  -p, --pid, --process  the process alone\n"
@@ -277,6 +280,73 @@ static void say_chain(const struct ctx_image *img)
             img->chain->n + 1);
 }
 
+/* --merge: IMAGE and its chain written as one full image to FILE (through FILE.tmp,
+ * renamed once complete and read back); FILE may be IMAGE itself, not one of its
+ * parents (a later image of the chain would lose it). */
+static int merge_chain(const char *image, const char *file, int sync)
+{
+    struct ctx_image img;
+    char err[1200], sub[900];
+    int rc = ctx_open(image, &img, sub, sizeof sub);
+    if (rc < 0)
+        return fail(-rc, "--merge %s: %s", image, sub);
+    char *copy = strdup(image);
+    rc = copy ? ctx_chain_open(&img, dirname(copy), sub, sizeof sub) : -ENOMEM;
+    free(copy);
+    if (rc < 0) {
+        ctx_close(&img);
+        return fail(-rc, "--merge %s: %s", image, rc == -ENOMEM ? "out of memory" : sub);
+    }
+    struct stat dst, st;
+    for (uint32_t k = 0; img.chain && stat(file, &dst) == 0 && k < img.chain->n; k++)
+        if (fstat(img.chain->images[k].fd, &st) == 0 && st.st_dev == dst.st_dev &&
+            st.st_ino == dst.st_ino) {
+            ctx_close(&img);
+            return fail(EEXIST, "--merge: %s is one of the parents of %s: write the merged image "
+                        "to another name (or over %s itself)", file, image, image);
+        }
+    char tmp[PATH_MAX + 8];
+    snprintf(tmp, sizeof tmp, "%s.tmp", file);
+    unlink(tmp);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        int e = errno;
+        ctx_close(&img);
+        return fail(e, "--merge: cannot create %s: %s", tmp, strerror(e));
+    }
+    uint64_t bytes = 0;
+    sub[0] = 0;
+    rc = ctx_merge(&img, fd, &bytes, sub, sizeof sub);
+    ctx_close(&img);
+    if (rc == 0 && sync && fsync(fd) < 0 && errno != EINVAL && errno != EROFS) {
+        rc = -errno;
+        snprintf(sub, sizeof sub, "cannot flush %.400s: %s", tmp, strerror(errno));
+    }
+    close(fd);
+    struct ctx_image check;
+    if (rc == 0) { /* what takes the name must read back */
+        rc = ctx_open(tmp, &check, err, sizeof err);
+        if (rc == 0)
+            rc = ctx_verify_data(&check, err, sizeof err);
+        if (rc == 0)
+            ctx_close(&check);
+        if (rc < 0)
+            snprintf(sub, sizeof sub, "the merged image does not read back: %.800s", err);
+    }
+    if (rc == 0 && rename(tmp, file) < 0) {
+        rc = -errno;
+        snprintf(sub, sizeof sub, "cannot rename %.400s to %.400s: %s", tmp, file, strerror(errno));
+    }
+    if (rc < 0) {
+        unlink(tmp);
+        return fail(-rc, "--merge %s: %s", image, sub);
+    }
+    if (verbose)
+        fprintf(stderr, "cr_checkpoint: %s and its chain merged into %s (%llu bytes)\n", image,
+                file, (unsigned long long)bytes);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -308,6 +378,7 @@ int main(int argc, char **argv)
         { "save-none", no_argument, NULL, 16 },
         { "compress", optional_argument, NULL, 32 }, { "no-compress", no_argument, NULL, 33 },
         { "incremental", no_argument, NULL, 34 }, { "full", no_argument, NULL, 35 },
+        { "merge", required_argument, NULL, 36 },
         { NULL, 0, NULL, 0 }
     };
     int scope = CTX_SCOPE_TREE, in_cwd = 0, fd = -1, sig = 0, no_cow = 0, verify = 1, sync = 1;
@@ -319,6 +390,7 @@ int main(int argc, char **argv)
     int no_compress = 0;
     const char *incr_env = getenv("CR_INCREMENTAL");
     int incremental = -1; /* -1: as CR_INCREMENTAL says */
+    const char *merge = NULL;
     unsigned save = 0;
     enum replace mode = ATOMIC;
     const char *file = NULL, *backup = NULL;
@@ -387,6 +459,7 @@ int main(int argc, char **argv)
         case 33: no_compress = 1; break;
         case 34: incremental = 1; break;
         case 35: incremental = 0; break;
+        case 36: merge = optarg; break;
         case 'q': quiet = 1; break;
         case 'v': verbose = 1; break;
         case 'h': usage(stdout); return 0;
@@ -403,6 +476,11 @@ int main(int argc, char **argv)
             return fail(EINVAL, "unknown option or missing argument: %s (see cr_checkpoint --help)",
                         argv[optind - 1]);
         }
+    }
+    if (merge) {
+        if (optind != argc || !file)
+            return fail(EINVAL, "--merge IMAGE wants -f FILE and no PID (see cr_checkpoint --help)");
+        return merge_chain(merge, file, sync);
     }
     if (optind != argc - 1)
         return fail(EINVAL, "want exactly one PID (see cr_checkpoint --help)");

@@ -6,7 +6,8 @@
 # compressed): each image after the first holds about that tenth, one of an unchanged
 # process almost nothing; restarts from the second and the last equal an
 # uninterrupted run; cr_info shows the chain; a parent removed or replaced is refused
-# naming it; an earlier checkpoint of the process as the destination is refused.
+# naming it; an earlier checkpoint of the process as the destination is refused; the
+# last merged with its chain (--merge) restarts alone.
 . "$top_srcdir/tests/engine/lib.sh"
 cd "$T"
 mkdir ref run
@@ -84,4 +85,17 @@ cp "$T/ctx.2" "$T/ctx.3"
 expect_refusal 116 "$T/ctx.3 is not the parent image $T/ctx.4 was made from" "$CR_RESTART" "$T/ctx.5"
 mv "$T/ctx.3.away" "$T/ctx.3"
 "$CR_INFO" -q "$T/ctx.5" || fail "the chain back in place is refused"
+
+# merged into one full image, which restarts without the chain
+expect_refusal 17 "ctx.3 is one of the parents of" "$CR_CHECKPOINT" --merge "$T/ctx.5" -f "$T/ctx.3"
+within 120 "$CR_CHECKPOINT" --merge "$T/ctx.5" -f "$T/full.5" || fail "--merge failed"
+"$CR_INFO" "$T/full.5" > "$T/info.full" || fail "cr_info refuses the merged image"
+grep -q "incremental:" "$T/info.full" && fail "the merged image is still incremental"
+mkdir "$T/away"
+mv "$T/ctx.1" "$T/ctx.2" "$T/ctx.3" "$T/ctx.4" "$T/away/"
+pos=$(fd_pos "$T/full.5" 1)
+truncate -s "$pos" "$T/out"
+within 300 "$CR_RESTART" "$T/full.5" 2> "$T/restart.err" ||
+    { cat "$T/restart.err" >&2; fail "restart from the merged image failed"; }
+same "$T/ref.out" "$T/out"
 pass
