@@ -85,6 +85,11 @@ cp "$T/ctx.2" "$T/ctx.3"
 expect_refusal 116 "$T/ctx.3 is not the parent image $T/ctx.4 was made from" "$CR_RESTART" "$T/ctx.5"
 mv "$T/ctx.3.away" "$T/ctx.3"
 "$CR_INFO" -q "$T/ctx.5" || fail "the chain back in place is refused"
+# a parent others may write: not the owner's alone
+chmod g+w "$T/ctx.2"
+expect_refusal 1 "the parent image $T/ctx.2 belongs to uid [0-9]*, or others may write it" \
+    "$CR_RESTART" "$T/ctx.5"
+chmod g-w "$T/ctx.2"
 
 # merged into one full image, which restarts without the chain
 expect_refusal 17 "ctx.3 is one of the parents of" "$CR_CHECKPOINT" --merge "$T/ctx.5" -f "$T/ctx.3"
