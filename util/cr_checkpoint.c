@@ -297,7 +297,18 @@ static int merge_chain(const char *image, const char *file, int sync)
         ctx_close(&img);
         return fail(-rc, "--merge %s: %s", image, rc == -ENOMEM ? "out of memory" : sub);
     }
-    struct stat dst, st;
+    struct stat dst, st, own;
+    /* (as cr_restart: the parents' paths are the image's contents, and root merging a
+     * user's image must not read another user's memory into it) */
+    for (uint32_t k = 0; img.chain && fstat(img.fd, &own) == 0 && k < img.chain->n; k++)
+        if (fstat(img.chain->images[k].fd, &st) < 0 || st.st_uid != own.st_uid ||
+            (st.st_mode & 022)) {
+            snprintf(err, sizeof err, "--merge %s: the parent image %s belongs to uid %u, or "
+                     "others may write it: an image takes memory only from its owner's own images",
+                     image, img.chain->paths[k], (unsigned)st.st_uid);
+            ctx_close(&img);
+            return fail(EPERM, "%s", err);
+        }
     for (uint32_t k = 0; img.chain && stat(file, &dst) == 0 && k < img.chain->n; k++)
         if (fstat(img.chain->images[k].fd, &st) == 0 && st.st_dev == dst.st_dev &&
             st.st_ino == dst.st_ino) {
