@@ -233,6 +233,13 @@ void cr_track_prepare(struct cr_job *job)
     const char *no = untrackable(why, sizeof why);
     if (no) {
         note(job, "%s", no);
+        if (trk.uffd >= 0) { /* its close unregisters everything: the program's own
+                                userfaultfd may register the memory we had */
+            cr_internal_fd_del(trk.uffd);
+            close(trk.uffd);
+            trk.uffd = -1;
+        }
+        trk.armed = trk.have_parent = 0;
         return;
     }
     if (trk.broken || (trk.uffd < 0 && open_uffd() < 0)) {
