@@ -47,7 +47,26 @@ static char *dir_of(const char *path)
     return strndup(path, (size_t)(slash - path));
 }
 
-int ctx_chain_open(struct ctx_image *img, const char *dir, char *err, size_t len)
+/* The directory an image was written in: that of the file the path leads to (a
+ * link, /proc/self/fd/N), or, for a file not there yet, of the path. */
+static char *image_dir(const char *path)
+{
+    char *real = realpath(path, NULL);
+    if (real) {
+        char *dir = dir_of(real);
+        free(real);
+        return dir;
+    }
+    char *dir = dir_of(path);
+    real = dir ? realpath(dir, NULL) : NULL;
+    if (real) {
+        free(dir);
+        return real;
+    }
+    return dir;
+}
+
+int ctx_chain_open(struct ctx_image *img, const char *path, char *err, size_t len)
 {
     if (!img->parent || img->chain)
         return 0;
@@ -56,7 +75,7 @@ int ctx_chain_open(struct ctx_image *img, const char *dir, char *err, size_t len
         return say(err, len, ENOMEM, "out of memory");
     img->chain = c;
     const struct ctx_image *child = img;
-    char *child_dir = strdup(dir ? dir : ".");
+    char *child_dir = image_dir(path);
     const char *child_name = "this image";
     int rc = 0;
     while (rc == 0 && child->parent) {

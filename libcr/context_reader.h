@@ -70,8 +70,8 @@ int ctx_read_block(const struct ctx_image *img, uint32_t i, void *buf, char *err
 int ctx_read_at(int fd, void *buf, size_t len, uint64_t off);
 
 /* context_chain.c: an incremental image's chain.  ctx_chain_open opens and checks
- * every image above img (its parent named relative to dir, img's directory): each
- * must be the very file its child was made from.  ctx_chain_resolve turns img's runs
+ * every image above img, read from path (its parent named relative to the directory
+ * of the file path leads to): each must be the very file its child was made from.  ctx_chain_resolve turns img's runs
  * of the parent's memory into pieces, each npages read from (fd, off) and checked
  * against crc (compressed images of the chain decompressed first, ctx_unpack);
  * ctx_chain_verify reads them all too.  0, or -errno with a message in err. */
@@ -88,7 +88,7 @@ struct ctx_chain {
     struct ctx_piece *pieces;
     uint32_t npieces;
 };
-int ctx_chain_open(struct ctx_image *img, const char *dir, char *err, size_t errlen);
+int ctx_chain_open(struct ctx_image *img, const char *path, char *err, size_t errlen);
 int ctx_chain_resolve(struct ctx_image *img, char *err, size_t errlen);
 int ctx_chain_verify(struct ctx_image *img, char *err, size_t errlen);
 void ctx_chain_close(struct ctx_image *img);

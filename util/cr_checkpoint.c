@@ -238,17 +238,11 @@ static int earlier_of(int dir, const char *base, pid_t pid)
 static int check_chain(struct ctx_image *img, const char *file, int dir, const char *base,
                        char *err, size_t len)
 {
-    char *copy = strdup(file);
-    if (!copy) {
-        snprintf(err, len, "out of memory");
-        return -ENOMEM;
-    }
     char sub[800];
     /* every image of the chain there and the one it was made from; their memory was
      * checked when each was written, and is again at restart (reading it all here would
      * cost what the incremental checkpoint saves) */
-    int rc = ctx_chain_open(img, dirname(copy), sub, sizeof sub);
-    free(copy);
+    int rc = ctx_chain_open(img, file, sub, sizeof sub);
     if (rc < 0) {
         snprintf(err, len, "its chain of parents: %.700s", sub);
         return rc;
@@ -290,12 +284,10 @@ static int merge_chain(const char *image, const char *file, int sync)
     int rc = ctx_open(image, &img, sub, sizeof sub);
     if (rc < 0)
         return fail(-rc, "--merge %s: %s", image, sub);
-    char *copy = strdup(image);
-    rc = copy ? ctx_chain_open(&img, dirname(copy), sub, sizeof sub) : -ENOMEM;
-    free(copy);
+    rc = ctx_chain_open(&img, image, sub, sizeof sub);
     if (rc < 0) {
         ctx_close(&img);
-        return fail(-rc, "--merge %s: %s", image, rc == -ENOMEM ? "out of memory" : sub);
+        return fail(-rc, "--merge %s: %s", image, sub);
     }
     struct stat dst, st, own;
     /* (as cr_restart: the parents' paths are the image's contents, and root merging a

@@ -190,11 +190,7 @@ static int json;               /* --json: one object per file, nothing else */
  * unless quick), shown unless quiet: 0 or -errno with err. */
 static int check_chain(struct ctx_image *img, const char *path, int quiet, char *err, size_t len)
 {
-    char *copy = strdup(path);
-    if (!copy)
-        return snprintf(err, len, "out of memory"), -ENOMEM;
-    int rc = ctx_chain_open(img, dirname(copy), err, len);
-    free(copy);
+    int rc = ctx_chain_open(img, path, err, len);
     if (rc == 0)
         rc = ctx_chain_verify(img, err, len);
     if (rc == 0 && !quiet && !json) {

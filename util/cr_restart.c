@@ -189,15 +189,7 @@ static int open_chain(struct ctx_image *img, const char *path, uid_t owner, char
 {
     if (!img->parent)
         return 0;
-    char *copy = strdup(path);
-    if (!copy) {
-        snprintf(err, len, "out of memory");
-        return -ENOMEM;
-    }
-    char *slash = strrchr(copy, '/');
-    const char *dir = slash ? (slash == copy ? "/" : (*slash = 0, copy)) : ".";
-    int rc = ctx_chain_open(img, dir, err, len);
-    free(copy);
+    int rc = ctx_chain_open(img, path, err, len);
     struct stat st;
     for (uint32_t k = 0; rc == 0 && k < img->chain->n; k++)
         if (fstat(img->chain->images[k].fd, &st) < 0 || st.st_uid != owner || (st.st_mode & 022)) {
