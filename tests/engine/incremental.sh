@@ -76,6 +76,13 @@ for g in 2 5 7; do
         { cat "$T/restart.err" >&2; fail "restart from ctx.$g failed"; }
     same "$T/ref.out" "$T/out"
 done
+# from an open descriptor (as the libcr restart API hands it over): the parents are
+# next to the file it leads to
+pos=$(fd_pos "$T/ctx.5" 1)
+truncate -s "$pos" "$T/out"
+(cd / && within 300 "$CR_RESTART" -F 7 7< "$T/ctx.5") 2> "$T/restart.err" ||
+    { cat "$T/restart.err" >&2; fail "restart from ctx.5 by its descriptor failed"; }
+same "$T/ref.out" "$T/out"
 
 # a parent missing, then replaced by another file: refused, naming it
 mv "$T/ctx.3" "$T/ctx.3.away"
