@@ -1,13 +1,18 @@
 #!/bin/sh
 # Incremental checkpoint benchmark (not a test; `make bench-incremental`).  For a
-# process holding SIZE MiB (default 1024) of random data it prints, from one run:
-#   full      the first checkpoint (--incremental: full, the first of a chain), fsync'd
-#   unch      a second one right after, the process unchanged (waiting)
-#   ten       one after the process changed a tenth of its pages (and 4 MiB mapped anew)
-#   dd        dd writing as many bytes as the full image, with fsync
-#   dd_ten    dd writing as many bytes as the ten per cent image, with fsync
-# each with its image size, and the ratios unch/dd, ten/dd and ten/dd_ten.
-# The machine may be shared: compare ratios within a run.
+# process holding SIZE MiB (default 1024) of random data it prints, one row per case,
+# each from one run:
+#   case      unchanged: a second checkpoint right after the first, the process
+#             waiting; N%: one after the process changed N per cent of its pages
+#             (scattered) and read 64 pages from a file (and at the second step mapped
+#             4 MiB anew)
+#   full      the first checkpoint (--incremental: full, the first of a chain) in
+#             seconds, fsync'd, and its image (MiB)
+#   incr      the incremental one, seconds and image MiB
+#   dd        dd writing as many bytes as the full image, fsync'd; dd_same as many as
+#             the incremental one
+#   incr/full, incr/dd, incr/dd_same   the ratios
+# The machine may be shared: compare ratios within a row.
 # Usage: bench/incremental.sh [DIR [SIZES_MIB...]]   (from the build directory)
 set -eu
 B=${top_builddir:-$(pwd)}
@@ -39,26 +44,33 @@ dd_sync() { # BYTES: seconds of dd writing them, fsync'd
     dd if="$W/random" of="$W/dd" bs=1M count=$((($1 + 1048575) / 1048576)) conv=fsync 2>/dev/null
     secs "$t0" "$(now)"
 }
-printf '%6s %8s %8s %8s %8s %8s %8s %8s %8s %8s %8s %8s\n' MiB full image unch image ten image \
-    dd dd_ten unch/dd ten/dd ten/dd_ten
+row() { # CASE MIB FULL_S FULL_BYTES INCR_S INCR_BYTES
+    dd=$(dd_sync "$4")
+    dds=$(dd_sync "$6")
+    printf '%6s %9s %8.3f %6d %8.3f %6d %8.3f %8.3f %9.3f %8.3f %11.2f\n' "$2" "$1" "$3" \
+        $(($4 >> 20)) "$5" $(($6 >> 20)) "$dd" "$dds" "$(echo "$5 / $3" | bc -l)" \
+        "$(echo "$5 / $dd" | bc -l)" "$(echo "$5 / $dds" | bc -l)"
+}
+printf '%6s %9s %8s %6s %8s %6s %8s %8s %9s %8s %11s\n' MiB case full MiB incr MiB dd dd_same \
+    incr/full incr/dd incr/dd_same
 for mib in $SIZES; do
-    mkdir -p "$W/steps"
-    rm -f "$W"/steps/* "$W"/c.*
     head -c $(((mib + 8) << 20)) /dev/urandom > "$W/random"
-    "$B/util/cr_run" "$B/tests/programs/dirtier" "$mib" 3 "$W/steps" > "$W/out" 2> "$W/err" &
-    pid=$!
-    wait_lines "$W/out" 1
-    full=$(ckpt c.1 $pid)
-    unch=$(ckpt c.2 $pid)
-    touch "$W/steps/step.1"
-    wait_lines "$W/out" 2
-    ten=$(ckpt c.3 $pid)
-    touch "$W/steps/step.2"
-    wait $pid
-    s1=$(stat -c %s "$W/c.1"); s2=$(stat -c %s "$W/c.2"); s3=$(stat -c %s "$W/c.3")
-    dd=$(dd_sync "$s1")
-    dd10=$(dd_sync "$s3")
-    printf '%6s %8.3f %8d %8.3f %8d %8.3f %8d %8.3f %8.3f %8.3f %8.3f %8.2f\n' "$mib" "$full" \
-        $((s1 >> 20)) "$unch" $((s2 >> 20)) "$ten" $((s3 >> 20)) "$dd" "$dd10" \
-        "$(echo "$unch / $dd" | bc -l)" "$(echo "$ten / $dd" | bc -l)" "$(echo "$ten / $dd10" | bc -l)"
+    for pct in 1 10; do
+        mkdir -p "$W/steps"
+        rm -f "$W"/steps/* "$W"/c.*
+        "$B/util/cr_run" "$B/tests/programs/dirtier" "$mib" 3 "$W/steps" $pct > "$W/out" 2> "$W/err" &
+        pid=$!
+        wait_lines "$W/out" 1
+        full=$(ckpt c.1 $pid)
+        if [ $pct = 1 ]; then
+            unch=$(ckpt c.2 $pid)
+            row unchanged "$mib" "$full" "$(stat -c %s "$W/c.1")" "$unch" "$(stat -c %s "$W/c.2")"
+        fi
+        touch "$W/steps/step.1"
+        wait_lines "$W/out" 2
+        incr=$(ckpt c.3 $pid)
+        touch "$W/steps/step.2"
+        wait $pid
+        row "$pct%" "$mib" "$full" "$(stat -c %s "$W/c.1")" "$incr" "$(stat -c %s "$W/c.3")"
+    done
 done

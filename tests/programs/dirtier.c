@@ -1,5 +1,5 @@
-/* dirtier MIB STEPS DIR: holds MIB MiB of known data and, at each step, changes a
- * known tenth of its pages, in every way memory changes under an incremental
+/* dirtier MIB STEPS DIR [PERCENT]: holds MIB MiB of known data and, at each step,
+ * changes a known PERCENT (default 10: a tenth; 1, 2, 5, 10, 20, 25 or 50) of its pages, in every way memory changes under an incremental
  * checkpoint: written by the program, written by the kernel (read() from a file into
  * pages it does not touch otherwise), dropped (MADV_DONTNEED: zero again), a region
  * unmapped and mapped anew at the same address (its untouched pages zero, whatever
@@ -61,8 +61,12 @@ static void wait_file(const char *dir, int n)
 
 int main(int argc, char **argv)
 {
-    if (argc != 4)
-        return fprintf(stderr, "usage: dirtier MIB STEPS DIR\n"), 2;
+    if (argc != 4 && argc != 5)
+        return fprintf(stderr, "usage: dirtier MIB STEPS DIR [PERCENT]\n"), 2;
+    int pct = argc == 5 ? atoi(argv[4]) : 10;
+    if (pct < 1 || pct > 50)
+        return fprintf(stderr, "dirtier: PERCENT from 1 to 50\n"), 2;
+    size_t period = 100 / (size_t)pct;
     size_t len = (size_t)atol(argv[1]) << 20, npages = len / PAGE;
     int steps = atoi(argv[2]);
     const char *dir = argv[3];
@@ -91,14 +95,15 @@ int main(int argc, char **argv)
     for (int s = 1; s <= steps; s++) {
         if (s > 1)
             wait_file(dir, s - 1);
-        /* a tenth of the pages, a different tenth each step, written by the program */
+        /* a tenth of the pages (by default), a different one each step, written by the
+         * program */
         for (size_t pg = 0; pg < npages; pg++)
-            if ((pg * 7 + (size_t)s) % 10 == 0)
+            if ((pg * 7 + (size_t)s) % period == 0)
                 fill(mem + pg * PAGE, PAGE, (uint64_t)s * 1000003 + pg);
         /* pages only the kernel writes: 64 pages read() from the file, in the tenth
          * the program did not touch this step */
         size_t at = ((size_t)s * 977 % (npages - 128)) & ~(size_t)63;
-        while (((at * 7 + (size_t)s) % 10) == 0)
+        while (((at * 7 + (size_t)s) % period) == 0)
             at++;
         if (pread(fd, mem + at * PAGE, 64 * PAGE, (off_t)((s % 16) * 64 * PAGE)) != (ssize_t)(64 * PAGE))
             return perror("pread"), 1;
