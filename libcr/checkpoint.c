@@ -26,6 +26,7 @@
 #include "callbacks.h"
 #include "control.h"
 #include "resources/resources.h"
+#include "dirty_track.h"
 
 #define COMMIT_WAIT_MS 30000
 
@@ -134,6 +135,7 @@ static int dump_write(struct cr_job *job)
         job_fail(job, -rc, cr_dump_child_msg(d));
     } else {
         job->bytes = cr_dump_child_bytes(d);
+        cr_dump_image_id(d, &job->image_crc, &job->image_created_ns);
     }
     cr_dump_free(d);
     job->dump = NULL;
@@ -164,6 +166,8 @@ static __attribute__((noinline)) int dump_frozen(struct cr_job *job)
     int rc = cr_dump_begin(&d, msg, sizeof msg, job->flags, job->timeout_ms,
                            in_tree(job) && !tree_cmd.alone ? &tree_cmd : NULL);
     job->dump = d;
+    if (rc == 0) /* before a snapshot child: the pages written since the parent */
+        cr_track_freeze(d);
     if (rc == 0 && job->cow && cr_dump_forkable(d)) {
         /* a snapshot child writes the memory as it is now; the process goes on */
         pid_t c = (pid_t)syscall(SYS_clone, 0 /* no SIGCHLD: the application never sees it */,
@@ -215,8 +219,10 @@ static void reap_snapshot(struct cr_job *job)
         job->replied = 1; /* it answered the requester itself */
     if (w < 0)
         job_fail(job, EIO, "lost the snapshot writer (something else reaped it)");
-    else if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+    else if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
         job->bytes = cr_dump_child_bytes(job->dump);
+        cr_dump_image_id(job->dump, &job->image_crc, &job->image_created_ns);
+    }
     else if (WIFEXITED(status))
         job_fail(job, cr_dump_child_err(job->dump), cr_dump_child_msg(job->dump));
     else
@@ -313,6 +319,7 @@ static void resume_restored(void)
     if (cr_aio_restore() < 0) /* a program that would run on without its contexts: none */
         kill(crt.pid, SIGKILL);
     cr_attrs_restore_process(&crt.attrs);
+    cr_track_restored();
     crt.restart.hole_len = 0;
     /* the runtime's fds are never saved: the wake eventfd too is a new one (its old
      * number is closed, or another fd's, and the manager's poll would spin on POLLNVAL) */
@@ -422,6 +429,7 @@ static int cr_run_job_gated(struct cr_job *job)
     }
     cri_set_state(CR_STATE_ACTIVE);
 
+    cr_track_prepare(job);
     cri_lock_registry();
     /* the most recently registered first, as BLCR runs them */
     struct cri_chain chain = { crt.manager_cri, cri_tc, cri_ntc, 1, 0, freeze_and_dump, job };
@@ -465,13 +473,16 @@ static int cr_run_job_gated(struct cr_job *job)
         cri_run_hook(0, 1);
     if (job->child) { /* the process runs again while its snapshot is written */
         reap_snapshot(job);
-        if (tree_child)
+        if (tree_child) {
+            cr_track_done(job);
             return 0; /* the child answered */
+        }
         if (!job->replied) /* (it died before it could) */
             send_reply(job, CR_CTL_DONE);
         int sig = job->err ? 0 : wait_commit(job);
         if (sig == SIGCONT)
             kill(crt.pid, sig);
     }
+    cr_track_done(job);
     return 0;
 }

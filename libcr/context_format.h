@@ -74,6 +74,9 @@ enum ctx_rec_type {
                                   (and its lock and owner records) */
     CTX_REC_BLOCK_ZSTD = 19,   /* struct ctx_block_zstd per block: right after BLOCKS, in an
                                   image with CTX_HDR_COMPRESSED (and only there) */
+    CTX_REC_PARENT = 40,       /* struct ctx_parent: right before BLOCKS, in an image with
+                                  CTX_HDR_INCREMENTAL (and only there) */
+    CTX_REC_PARENT_PAGES = 41, /* struct ctx_parent_run[]: right after PARENT */
     CTX_REC_THREAD_REGS = 45,  /* struct ctx_thread_regs: right after each THREAD record, in
                                   an image with CTX_HDR_PTRACE (and only there) */
     CTX_REC_PENDING = 46,      /* struct ctx_pending: after its thread's THREAD_REGS record
@@ -583,6 +586,38 @@ struct ctx_block_zstd {
     uint32_t stored_len;       /* 0: stored raw; else the zstd frame's length, less than
                                   npages pages, decompressing to exactly npages pages */
     uint32_t stored_crc;       /* crc32c of the frame's bytes; 0 when raw */
+};
+
+/* An incremental image (header flag CTX_HDR_INCREMENTAL, cr_checkpoint --incremental):
+ * its blocks hold only the pages written since its parent, the checkpoint of the same
+ * process just before it; the pages that did not change are named by runs
+ * (CTX_REC_PARENT_PAGES) whose memory is wherever the parent has it (its own blocks,
+ * or its parent's, and so on up to a full image).  Memory in neither a block nor a
+ * run is zero, whatever the parent held there.  A run lies in a private region (ANON
+ * or FILE_PRIVATE) that the process had, unchanged, since the parent was taken; its
+ * crc is that of the memory, which the parent's bytes must give back.  The parent
+ * is found by name (relative: next to this file) and must be the very file it was:
+ * its header_crc, created_ns and length.  Never in a tree file. */
+#define CTX_HDR_INCREMENTAL 0x20
+#define CTX_CHAIN_MAX 64       /* images in a chain, this one included */
+
+struct ctx_parent {
+    uint32_t header_crc;       /* the parent's */
+    uint32_t depth;            /* images above this one: 1 when the parent is full */
+    uint64_t created_ns;       /* the parent's */
+    uint64_t file_length;      /* the parent's */
+    uint32_t nruns;            /* struct ctx_parent_run in the next record */
+    uint32_t name_len;         /* includes the NUL; 2..CTX_PATH_MAX */
+    /* char name[name_len]: the parent's path, relative to this file's directory (no
+     * '/' in it) or absolute */
+};
+
+struct ctx_parent_run {        /* memory the parent holds, in address order */
+    uint64_t addr;
+    uint32_t npages;           /* 1..CTX_BLOCK_MAX_PAGES */
+    uint32_t vma;              /* index of its VMA inside its process */
+    uint32_t crc;              /* crc32c of its npages pages */
+    uint32_t pad;
 };
 
 /* A tree file: its header has CTX_HDR_TREE, scope and nproc; its records are one

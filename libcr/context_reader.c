@@ -64,6 +64,10 @@ static const char *rec_name(uint32_t type)
         return "thread registers";
     if (type == CTX_REC_PENDING)
         return "pending signals";
+    if (type == CTX_REC_PARENT)
+        return "parent";
+    if (type == CTX_REC_PARENT_PAGES)
+        return "parent's pages";
     static const char *const names[] = { "?", "process", "thread", "fd", "memory map",
                                          "block table", "block checksums", "end", "tree process",
                                          "lock", "epoll target", "deleted directory",
@@ -136,9 +140,9 @@ static int check_header(const struct ctx_header *h, uint64_t size, char *err, si
     if (!memchr(h->kernel_release, 0, sizeof h->kernel_release) ||
         !memchr(h->glibc_version, 0, sizeof h->glibc_version))
         return refuse(err, len, EBADMSG, "malformed header strings");
-    if (h->flags & ~(uint32_t)(CTX_HDR_TREE | CTX_HDR_COMPRESSED | CTX_HDR_PTRACE) ||
-        (h->flags & CTX_HDR_TREE && h->flags & CTX_HDR_PTRACE) ||
-        (h->flags & CTX_HDR_TREE && h->flags & CTX_HDR_COMPRESSED) || h->scope < CTX_SCOPE_PROC || h->scope > CTX_SCOPE_TREE ||
+    if (h->flags & ~(uint32_t)(CTX_HDR_TREE | CTX_HDR_COMPRESSED | CTX_HDR_PTRACE | CTX_HDR_INCREMENTAL) ||
+        (h->flags & CTX_HDR_TREE && h->flags & (CTX_HDR_PTRACE | CTX_HDR_COMPRESSED | CTX_HDR_INCREMENTAL)) ||
+        h->scope < CTX_SCOPE_PROC || h->scope > CTX_SCOPE_TREE ||
         (h->flags & CTX_HDR_TREE ? h->nproc < 1 || h->nproc > 65536 || h->nblocks ||
                                    h->nrecords != h->nproc ||
                                    h->records_length != (uint64_t)h->nproc *
@@ -408,7 +412,31 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
             img->aios[img->naios++] = a;
             break;
         }
+        case CTX_REC_PARENT: { /* an incremental image's, right before the block table */
+            const struct ctx_parent *pa = pl;
+            if (!(h->flags & CTX_HDR_INCREMENTAL) || !p || have_blocks || img->parent ||
+                nvmas != p->nvmas || r->length < sizeof *pa || pa->name_len < 2 ||
+                pa->name_len > CTX_PATH_MAX || r->length != ((sizeof *pa + pa->name_len + 7) & ~7UL) ||
+                !check_tail(pa, sizeof *pa, pa->name_len, r->length, 0) || pa->depth < 1 ||
+                pa->depth >= CTX_CHAIN_MAX || pa->file_length < sizeof(struct ctx_header) ||
+                pa->nruns > (end - off) / sizeof(struct ctx_parent_run))
+                return refuse(err, len, EBADMSG, "record %u: malformed parent record", seq);
+            img->parent = pa;
+            img->parent_name = (const char *)(pa + 1);
+            break;
+        }
+        case CTX_REC_PARENT_PAGES:
+            if (last != CTX_REC_PARENT ||
+                r->length != img->parent->nruns * sizeof(struct ctx_parent_run))
+                return refuse(err, len, EBADMSG, "record %u: malformed table of the parent's pages",
+                              seq);
+            img->runs = pl;
+            img->nruns = img->parent->nruns;
+            break;
         case CTX_REC_BLOCKS:
+            if ((img->parent && !img->runs && img->parent->nruns) || last == CTX_REC_PARENT)
+                return refuse(err, len, EBADMSG, "record %u: the parent record has no table of its "
+                              "pages", seq);
             if (!p || have_blocks || nvmas != p->nvmas ||
                 r->length != ((h->nblocks * sizeof(struct ctx_block) + 7) & ~7UL))
                 return refuse(err, len, EBADMSG, "record %u: malformed block table", seq);
@@ -435,6 +463,9 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
         if (!img->regs[i])
             return refuse(err, len, EBADMSG, "thread %d has no registers (an image of a process "
                           "without the runtime needs them)", img->threads[i]->tid);
+    if ((h->flags & CTX_HDR_INCREMENTAL) && !img->parent)
+        return refuse(err, len, EBADMSG, "the header says the image is incremental, but it names "
+                      "no parent");
     if ((h->flags & CTX_HDR_COMPRESSED) && !img->zblocks)
         return refuse(err, len, EBADMSG, "the header says the image is compressed, but it has no "
                       "compressed block table");
@@ -465,6 +496,34 @@ static const struct ctx_vma *vma_at(const struct ctx_image *img, uint64_t addr)
         if (addr >= img->vmas[i]->start && addr < img->vmas[i]->end)
             return img->vmas[i];
     return NULL;
+}
+
+/* An incremental image's runs of the parent's memory: each inside a private region
+ * the parent can hold, in address order, none over another or over a block. */
+static int check_parent_runs(const struct ctx_image *img, char *err, size_t len)
+{
+    uint32_t b = 0;
+    for (uint32_t i = 0; i < img->nruns; i++) {
+        const struct ctx_parent_run *r = &img->runs[i];
+        const struct ctx_vma *v = r->vma < img->proc->nvmas ? img->vmas[r->vma] : NULL;
+        uint64_t end = r->addr + (uint64_t)r->npages * PAGE;
+        if (!v || r->npages == 0 || r->npages > CTX_BLOCK_MAX_PAGES || r->addr % PAGE || r->pad ||
+            r->addr < v->start || end > v->end ||
+            (v->kind != CTX_VMA_ANON && v->kind != CTX_VMA_FILE_PRIVATE) ||
+            (v->flags & CTX_VMA_SAVED) ||
+            (i && r->addr < img->runs[i - 1].addr + (uint64_t)img->runs[i - 1].npages * PAGE))
+            return refuse(err, len, EBADMSG, "run %u of the parent's pages (at 0x%llx) is malformed "
+                          "or out of order", i, (unsigned long long)r->addr);
+        /* the memory blocks are in address order too */
+        while (b < img->hdr.nblocks && !(img->blocks[b].vma & CTX_BLOCK_FILE) &&
+               img->blocks[b].addr + (uint64_t)img->blocks[b].npages * PAGE <= r->addr)
+            b++;
+        if (b < img->hdr.nblocks && !(img->blocks[b].vma & CTX_BLOCK_FILE) &&
+            img->blocks[b].addr < end)
+            return refuse(err, len, EBADMSG, "run %u of the parent's pages (at 0x%llx) overlaps "
+                          "memory block %u", i, (unsigned long long)r->addr, b);
+    }
+    return 0;
 }
 
 /* Cross-checks: blocks inside their maps, in file order; threads resume in memory. */
@@ -528,6 +587,9 @@ static int check_consistency(struct ctx_image *img, char *err, size_t len)
     if (off != h->trailer_offset)
         return refuse(err, len, EBADMSG, "memory blocks cover %llu bytes, the header says %llu",
                       (unsigned long long)(off - h->data_offset), (unsigned long long)h->data_length);
+    int rc = check_parent_runs(img, err, len);
+    if (rc < 0)
+        return rc;
     for (uint32_t i = 0; i < img->proc->nthreads; i++) {
         const struct ctx_thread *t = img->threads[i];
         if (img->regs && img->regs[i]) { /* resumes where it was interrupted */
@@ -831,6 +893,7 @@ int ctx_verify_data(struct ctx_image *img, char *err, size_t len)
 
 void ctx_close(struct ctx_image *img)
 {
+    ctx_chain_close(img);
     if (img->fd >= 0 && !img->borrowed_fd)
         close(img->fd);
     free(img->meta);

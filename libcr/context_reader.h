@@ -44,6 +44,12 @@ struct ctx_image {
      * unpack_off[i] (NULL until then) */
     int unpack_fd;
     uint64_t *unpack_off;
+    /* an incremental image (CTX_HDR_INCREMENTAL): its parent, named relative to dir */
+    const struct ctx_parent *parent;
+    const char *parent_name;
+    const struct ctx_parent_run *runs; /* memory the parent holds, nruns of them */
+    uint32_t nruns;
+    struct ctx_chain *chain;           /* ctx_chain_open: the images it takes pages from */
 };
 
 /* Where block i's memory can be read whole (npages pages): the image itself, or where
@@ -65,6 +71,33 @@ int ctx_read_block(const struct ctx_image *img, uint32_t i, void *buf, char *err
 /* context_block.c: len bytes of fd at off, whole: 0, or -errno (-EIO at the end of the
  * file); the reader's, the unpacker's and the blocks' one read. */
 int ctx_read_at(int fd, void *buf, size_t len, uint64_t off);
+
+/* context_chain.c: an incremental image's chain.  ctx_chain_open opens and checks
+ * every image above img, read from path (its parent named relative to the directory
+ * of the file path leads to): each must be the very file its child was made from.  ctx_chain_resolve turns img's runs
+ * of the parent's memory into pieces, each npages read from (fd, off) and checked
+ * against crc (compressed images of the chain decompressed first, ctx_unpack);
+ * ctx_chain_verify reads them all too.  0, or -errno with a message in err. */
+struct ctx_piece {
+    uint64_t addr, off;
+    uint32_t npages, crc;
+    int32_t fd;
+    uint32_t vma;
+};
+struct ctx_chain {
+    uint32_t n;                        /* images[0] the parent, images[n - 1] a full one */
+    struct ctx_image images[CTX_CHAIN_MAX];
+    char *paths[CTX_CHAIN_MAX];
+    struct ctx_piece *pieces;
+    uint32_t npieces;
+};
+int ctx_chain_open(struct ctx_image *img, const char *path, char *err, size_t errlen);
+int ctx_chain_resolve(struct ctx_image *img, char *err, size_t errlen);
+int ctx_chain_verify(struct ctx_image *img, char *err, size_t errlen);
+void ctx_chain_close(struct ctx_image *img);
+/* context_merge.c: img (its chain open) written to fd as one full image, raw, every
+ * block checked as it is read; its length into bytes.  0, or -errno with err. */
+int ctx_merge(struct ctx_image *img, int fd, uint64_t *bytes, char *err, size_t errlen);
 
 /* context_unpack.c: decompresses every compressed block of img on several threads,
  * checking the stored bytes' checksum, the frame and the memory's checksum, into a

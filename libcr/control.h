@@ -38,6 +38,13 @@ enum cr_ctl_op { CR_CTL_CHECKPOINT = 1 };
 #define CR_CTL_PIPES_REFUSE 0x80 /* fail on a pipe or terminal to the outside (not stdio)
                                     instead of restoring it disconnected */
 #define CR_CTL_NOSYNC 0x100  /* do not fsync the file (cr_checkpoint --nosync) */
+/* the reason the runtime gives (DONE's msg, a note) when there was no parent yet */
+#define CR_NOTE_FIRST "the first of a chain"
+#define CR_CTL_INCREMENTAL 0x800 /* store only the pages written since the previous
+                                    checkpoint of the process, when it was one asked
+                                    so too and is still where it was written (see
+                                    dirty_track.c); else a full one, which starts the
+                                    tracking for the next */
 #define CR_CTL_STEP   0x400  /* one task of a Slurm step checkpointed whole (the node
                                 agent): a TCP connection leading outside its tree leads
                                 to another task, saved to be made again with it

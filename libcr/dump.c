@@ -330,6 +330,8 @@ int cr_dump_finish(struct dump *d, int fd, uint64_t *bytes)
         rc = deleted_file_blocks(d, i);
     if (rc == 0 && d->nblocks * 4 + 8 > CRCS_SIZE)
         rc = fail(d, E2BIG, "too many memory blocks");
+    if (rc == 0) /* an incremental image's runs of its parent's pages */
+        rc = dump_parent_records(d);
     if (rc == 0)
         rc = d->zlevel ? cr_dump_write_compressed(d, fd, bytes) : cr_dump_write_plain(d, fd, bytes);
     if (d->pagemap_fd >= 0)
@@ -390,4 +392,10 @@ int cr_dump_child_err(struct dump *d)
 uint64_t cr_dump_child_bytes(struct dump *d)
 {
     return d->child_bytes;
+}
+
+void cr_dump_image_id(struct dump *d, uint32_t *header_crc, uint64_t *created_ns)
+{
+    *header_crc = d->out_header_crc;
+    *created_ns = d->out_created_ns;
 }

@@ -12,12 +12,13 @@
 
 #include "context_format.h"
 #include "control.h"
+#include "dirty_track.h"
 
 #define PAGE 4096UL
 #define MiB (1024UL * 1024)
 
 /* The scratch mapping, cut into fixed areas. */
-#define SCRATCH_SIZE (64 * MiB)
+#define SCRATCH_SIZE (96 * MiB)
 #define TEXT_OFF     0
 #define TEXT_SIZE    (8 * MiB)
 #define PAGEMAP_OFF  (8 * MiB)
@@ -33,6 +34,10 @@
 #define VMFLAGS_OFF  (61 * MiB)
 #define VMFLAGS_SIZE (2 * MiB)
 #define STATE_OFF    (63 * MiB) /* struct dump itself, shared with a snapshot child */
+#define DIRTY_OFF    (64 * MiB) /* struct cr_page_region[]: written since the parent */
+#define DIRTY_SIZE   (16 * MiB)
+#define RUNS_OFF     (80 * MiB) /* struct ctx_parent_run[]: what the parent holds */
+#define RUNS_SIZE    (16 * MiB)
 
 #define PM_PRESENT (1ULL << 63)
 #define PM_SWAPPED (1ULL << 62)
@@ -46,6 +51,11 @@ struct vm_region {
     uint32_t flags;            /* CTX_VMA_HUGEPAGE... */
     uint32_t nofork;           /* a snapshot child would not see this memory as it is */
     int64_t shmid;             /* an attached System V segment's id, or -1 */
+    uint8_t private_map;       /* a private mapping */
+    uint8_t special;           /* [vdso], [vvar], [vsyscall]...: the kernel's */
+    uint8_t tracked;           /* registered for dirty-page tracking (VmFlags uw) */
+    uint8_t file;              /* a file's mapping */
+    uint8_t readable;
 };
 
 struct dump {
@@ -88,6 +98,15 @@ struct dump {
     uint32_t uid;              /* the header's: the checkpointed process's real uid */
     uint32_t hdr_flags;        /* added to the header's flags (CTX_HDR_PTRACE) */
     int (*aio_ring)(uint64_t start, uint64_t end); /* the runtime's AIO rings (aio.c) */
+    /* an incremental image (dirty_track.c, dump_incremental.c) */
+    int incr;                  /* its clean pages are its parent's */
+    struct cr_track_parent parent;
+    const struct cr_page_region *dirty; /* the pages written since, in address order */
+    uint32_t ndirty, dirty_pos;
+    struct ctx_parent_run *runs;        /* in the scratch */
+    uint32_t nruns;
+    uint32_t out_header_crc;   /* the written file's header: it may become a parent */
+    uint64_t out_created_ns;
 };
 
 
@@ -140,6 +159,14 @@ int cr_dump_block_bytes(struct dump *d, const struct ctx_block *b, int copied, c
                         const void **src);
 void cr_dump_header(struct dump *d, struct ctx_header *h);
 void cr_dump_seal(struct dump *d);
+/* dump_incremental.c: whether the pages of v from addr are written since the parent
+ * (1) or the parent's (0) (only for a region the parent has: dump_incremental_region);
+ * a run of the parent's; the PARENT and PARENT_PAGES records (their checksums read
+ * from memory), before BLOCKS. */
+int dump_incremental_region(struct dump *d, const struct ctx_vma *v, uint32_t vma);
+int dump_page_dirty(struct dump *d, uint64_t addr);
+int dump_add_parent_run(struct dump *d, uint64_t addr, uint32_t npages, uint32_t vma);
+int dump_parent_records(struct dump *d);
 /* dump_compress.c: writes the file with its blocks compressed (d->zlevel) on several
  * threads; the file's length in *bytes. */
 int cr_dump_write_compressed(struct dump *d, int fd, uint64_t *bytes);

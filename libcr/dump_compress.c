@@ -300,6 +300,8 @@ int cr_dump_write_compressed(struct dump *d, int fd, uint64_t *bytes)
         d->proc->first_block = 0;
         cr_dump_seal(d);
         h.header_crc = crc32c(0, &h, offsetof(struct ctx_header, header_crc));
+        d->out_header_crc = h.header_crc;
+        d->out_created_ns = h.created_ns;
         /* the header, the records and zeros up to the data; the trailer after it */
         char *pad = d->scratch + BOUNCE_OFF;
         size_t padlen = h.data_offset - sizeof h - d->recs_len;

@@ -39,6 +39,10 @@ static int region_line(struct dump *d, const char *line, struct vm_region **cur)
         struct vm_region *r = &d->regions[d->nregions++];
         *r = (struct vm_region){ .start = s, .end = e, .shmid = -1 };
         const char *p = path ? line + path : "";
+        r->private_map = perms[3] == 'p';
+        r->file = p[0] == '/';
+        r->readable = perms[0] == 'r';
+        r->special = !strncmp(p, "[v", 2) || !strncmp(p, "[uprobes]", 9);
         if (!strncmp(p, "/SYSV", 5))
             r->shmid = (int64_t)ino;
         r->nofork = perms[3] == 's' && (ino == 0 || !strncmp(p, "/dev/zero", 9) ||
@@ -53,6 +57,8 @@ static int region_line(struct dump *d, const char *line, struct vm_region **cur)
             for (size_t i = 0; n == 2 && i < sizeof vmflags / sizeof vmflags[0]; i++)
                 if (!strncmp(p, vmflags[i].name, 2))
                     (*cur)->flags |= vmflags[i].flag;
+            if (n == 2 && !strncmp(p, "uw", 2))
+                (*cur)->tracked = 1;
             p += n;
         }
         if ((*cur)->flags & (CTX_VMA_DONTFORK | CTX_VMA_WIPEONFORK))
@@ -210,6 +216,8 @@ int cr_dump_pages(struct dump *d, struct ctx_vma *v, uint32_t vma)
     int saves = (v->kind == CTX_VMA_ANON || v->kind == CTX_VMA_SHARED_ANON ||
                  v->kind == CTX_VMA_FILE_PRIVATE || (v->flags & CTX_VMA_SAVED)) &&
                 !memfd_saved_with_fd(d, v);
+    /* an incremental image: the pages not written since the parent are its (kept 2) */
+    int parents = saves && dump_incremental_region(d, v, vma);
     for (uint64_t a = v->start; a < v->end;) {
         size_t np = (v->end - a) / PAGE;
         if (np > chunk)
@@ -225,6 +233,7 @@ int cr_dump_pages(struct dump *d, struct ctx_vma *v, uint32_t vma)
             return fail(d, errno, "mincore at 0x%llx", (unsigned long long)a);
         size_t run = 0;
         uint64_t run_start = 0;
+        int run_kept = 0;
         for (size_t i = 0; i <= np; i++) {
             int keep = 0;
             uint64_t e = i < np ? pm[i] : 0;
@@ -248,15 +257,20 @@ int cr_dump_pages(struct dump *d, struct ctx_vma *v, uint32_t vma)
                     keep = mc[i] & 1;
                 else
                     keep = (e & (PM_PRESENT | PM_SWAPPED)) != 0;
+                if (keep && parents && !dump_page_dirty(d, a + i * PAGE))
+                    keep = 2;
+            }
+            if (run && keep != run_kept) {
+                int rc = run_kept == 2 ? dump_add_parent_run(d, run_start, (uint32_t)run, vma)
+                                       : add_block(d, run_start, (uint32_t)run, vma);
+                if (rc < 0)
+                    return rc;
+                run = 0;
             }
             if (keep) {
                 if (!run++)
                     run_start = a + i * PAGE;
-            } else if (run) {
-                int rc = add_block(d, run_start, (uint32_t)run, vma);
-                if (rc < 0)
-                    return rc;
-                run = 0;
+                run_kept = keep;
             }
         }
         a += np * PAGE;

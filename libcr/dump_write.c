@@ -151,6 +151,8 @@ void cr_dump_header(struct dump *d, struct ctx_header *h)
     h->records_offset = sizeof *h;
     h->records_length = d->recs_len;
     h->data_offset = (sizeof *h + d->recs_len + PAGE - 1) & ~(PAGE - 1);
+    if (d->incr)
+        h->flags |= CTX_HDR_INCREMENTAL;
 }
 
 void cr_dump_seal(struct dump *d)
@@ -165,16 +167,7 @@ int cr_dump_write_plain(struct dump *d, int fd, uint64_t *bytes)
     if (!tbl)
         return fail(d, E2BIG, "too much metadata");
     struct ctx_header h;
-    ctx_header_init(&h);
-    h.scope = CTX_SCOPE_PROC;
-    h.nproc = 1;
-    h.uid = d->uid;
-    h.flags |= d->hdr_flags;
-    h.nrecords = d->nrecs;
-    h.nblocks = d->nblocks;
-    h.records_offset = sizeof h;
-    h.records_length = d->recs_len;
-    h.data_offset = (sizeof h + d->recs_len + PAGE - 1) & ~(PAGE - 1);
+    cr_dump_header(d, &h);
     uint64_t off = h.data_offset;
     for (uint32_t i = 0; i < d->nblocks; i++) {
         d->blocks[i].file_offset = off;
@@ -187,6 +180,8 @@ int cr_dump_write_plain(struct dump *d, int fd, uint64_t *bytes)
     d->proc->first_block = 0;
     recs_seal(d);
     h.header_crc = crc32c(0, &h, offsetof(struct ctx_header, header_crc));
+    d->out_header_crc = h.header_crc; /* it may become a parent */
+    d->out_created_ns = h.created_ns;
 
     int rc = write_all(fd, &h, sizeof h);
     if (rc == 0)

@@ -357,6 +357,8 @@ static int crq_pump(struct crq *q, int phase, int wait_ms)
         else {
             q->done = 1;
             q->bytes = rep.bytes;
+            rep.msg[sizeof rep.msg - 1] = 0;
+            snprintf(q->msg, sizeof q->msg, "%s", rep.msg); /* a note (a full checkpoint: why) */
         }
     }
 }

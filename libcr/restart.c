@@ -666,13 +666,16 @@ static __attribute__((noreturn)) void build_and_jump(struct child *c)
     int ncur = current_specials(cur);
     size_t blob = ALIGN((size_t)(cr_restorer_blob_end - cr_restorer_blob));
     uint32_t nguards = 0;
+    /* an incremental image's memory held by its parents (take_chain) */
+    uint32_t npieces = img->chain ? img->chain->npieces : 0;
     for (uint32_t i = 0; i < p->nvmas; i++) {
         const struct ctx_range *runs;
         nguards += ctx_vma_guards(img->vmas[i], &runs);
     }
     size_t tables = sizeof(struct restore_plan) + p->nvmas * sizeof(struct rp_vma) +
                     nguards * sizeof(struct rp_range) +
-                    img->hdr.nblocks * sizeof(struct rp_block) + p->nthreads * sizeof(struct rp_thread) +
+                    (img->hdr.nblocks + npieces) * sizeof(struct rp_block) +
+                    p->nthreads * sizeof(struct rp_thread) +
                     MAX_UNMAP * sizeof(struct rp_range) + (c->nhelpers + 1) * sizeof(int32_t) +
                     posix_lock_plan(img, NULL) * sizeof(struct rp_lock) +
                     thread_owner_plan(img, NULL) * sizeof(struct rp_owner) +
@@ -704,7 +707,7 @@ static __attribute__((noreturn)) void build_and_jump(struct child *c)
     char *cur_off = (char *)(plan + 1);
 #define TAKE(n, type) ((type *)((cur_off = (char *)(((uintptr_t)cur_off + 63) & ~63UL) + (n) * sizeof(type)) - (n) * sizeof(type)))
     struct rp_vma *vmas = TAKE(p->nvmas, struct rp_vma);
-    struct rp_block *blocks = TAKE(img->hdr.nblocks, struct rp_block);
+    struct rp_block *blocks = TAKE(img->hdr.nblocks + npieces, struct rp_block);
     struct rp_thread *threads = TAKE(p->nthreads, struct rp_thread);
     struct rp_range *unmap = TAKE(MAX_UNMAP, struct rp_range);
     int32_t *closefds = TAKE(c->nhelpers + 1, int32_t);
@@ -771,6 +774,12 @@ static __attribute__((noreturn)) void build_and_jump(struct child *c)
         ctx_block_source(img, i, &fd, &off);
         blocks[nmem++] = (struct rp_block){ b->addr, off, b->npages, img->crcs[i], fd, 0 };
         vmas[b->vma].has_data = 1;
+    }
+    for (uint32_t i = 0; i < npieces; i++) { /* (a parent's fd is read-only: the restorer's
+                                                 hole punch, for memfds, cannot touch it) */
+        const struct ctx_piece *pc = &img->chain->pieces[i];
+        blocks[nmem++] = (struct rp_block){ pc->addr, pc->off, pc->npages, pc->crc, pc->fd, 0 };
+        vmas[pc->vma].has_data = 1;
     }
     plan->nblocks = nmem;
     for (uint32_t i = 0; i < p->nthreads; i++) {
@@ -879,6 +888,29 @@ static void become_owner(struct child *c)
     prctl(PR_SET_DUMPABLE, 1, 0, 0, 0); /* as the user's own processes are */
 }
 
+/* An incremental image: the images of its chain stay open for the restorer (above
+ * the fds to restore), and its runs of their memory become pieces to read. */
+static void take_chain(struct child *c, struct ctx_image *img)
+{
+    struct ctx_chain *ch = img->chain;
+    char e[700];
+    for (uint32_t k = 0; k < ch->n; k++) {
+        struct ctx_image *a = &ch->images[k];
+        int rc = ctx_unpack(a, e, sizeof e);
+        if (rc < 0)
+            child_fail(c, -rc, "%s: %s", ch->paths[k], e);
+        a->fd = move_high(c, a->fd);
+        add_helper(c, a->fd);
+        if (a->unpack_off) {
+            a->unpack_fd = move_high(c, a->unpack_fd);
+            add_helper(c, a->unpack_fd);
+        }
+    }
+    int rc = ctx_chain_resolve(img, e, sizeof e);
+    if (rc < 0)
+        child_fail(c, -rc, "%s", e);
+}
+
 void cr_restart_child(struct child *c)
 {
     struct ctx_image *img = c->img;
@@ -890,7 +922,7 @@ void cr_restart_child(struct child *c)
     c->high = maxfd + 1;
     uint32_t npool = c->pool ? 2 * c->pool->npipes + c->pool->norigins + c->pool->nsocks +
                                c->pool->nmems + c->pool->nptys : 0;
-    c->helpers = calloc(img->proc->nvmas + 9 + npool, sizeof *c->helpers);
+    c->helpers = calloc(img->proc->nvmas + 9 + npool + 2 * CTX_CHAIN_MAX, sizeof *c->helpers);
     c->map_fds = calloc(img->proc->nvmas + 1, sizeof *c->map_fds);
     c->shm_ids = calloc(img->proc->nvmas + 1, sizeof *c->shm_ids);
     if (!c->helpers || !c->map_fds || !c->shm_ids)
@@ -907,6 +939,8 @@ void cr_restart_child(struct child *c)
         img->unpack_fd = move_high(c, img->unpack_fd);
         add_helper(c, img->unpack_fd);
     }
+    if (img->chain)
+        take_chain(c, img);
     for (int i = 0; i < 3; i++) {
         c->stdio[i] = fcntl(i, F_DUPFD_CLOEXEC, c->high);
         if (c->stdio[i] >= 0)

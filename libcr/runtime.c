@@ -5,6 +5,7 @@
  * part, one checkpoint checkpoint.c's, the dump dump.c's. */
 #define _GNU_SOURCE
 #include "runtime.h"
+#include "dirty_track.h"
 
 #include <stddef.h>
 #include <errno.h>
@@ -415,6 +416,7 @@ static void atfork_child(void)
     crt.wake_fd = cr_keep_high(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     memset(&crt.self, 0, sizeof crt.self);
     cr_start_listener();
+    cr_track_forked(); /* after the reset of the runtime's fds (it takes its own out) */
     if (crt.listen_fd >= 0)
         start_manager();
 }

@@ -162,6 +162,8 @@ struct cr_job {
     int err;
     char msg[512];
     uint64_t bytes;
+    uint32_t image_crc;        /* the written file's header_crc and created_ns */
+    uint64_t image_created_ns;
 };
 int cr_run_job(struct cr_job *job); /* 1 in the restored copy */
 void cr_start_listener(void);
@@ -200,6 +202,7 @@ uint32_t *cr_dump_released(struct dump *d); /* shared with a tree's snapshot chi
 char *cr_dump_child_msg(struct dump *d);
 uint64_t cr_dump_child_bytes(struct dump *d);
 int cr_dump_child_err(struct dump *d);
+void cr_dump_image_id(struct dump *d, uint32_t *header_crc, uint64_t *created_ns);
 void cr_dump_free(struct dump *d);
 
 /* POSIX timers: saved while the threads are parked, made again in the restored copy. */

@@ -262,8 +262,10 @@ static int cmd_checkpoint(int argc, char **argv)
         if (j->child == 0) {
             dup2(p[1], 2);
             dup2(p[1], 1);
-            char *av[] = { (char *)tool, batch ? "--tree" : "-p", "-t", (char *)maxwait, "-f", file,
-                           stop ? "--stop" : "--run", pid, NULL };
+            /* --full: generations are full whatever the job's CR_INCREMENTAL says (one
+             * naming the previous as its parent would break when that one is pruned) */
+            char *av[] = { (char *)tool, batch ? "--tree" : "-p", "-t", (char *)maxwait, "--full",
+                           "-f", file, stop ? "--stop" : "--run", pid, NULL };
             execv(tool, av);
             fprintf(stderr, "cannot run %s: %s", tool, strerror(errno));
             _exit(errno & 0xff);

@@ -124,7 +124,10 @@ static int checkpoint_tree(const char *tool, pid_t pid, const char *file, char *
     if (c == 0) {
         dup2(p[1], 1);
         dup2(p[1], 2);
-        char *av[] = { (char *)tool, "-t", "60", "--run", "-f", (char *)file, spid, NULL };
+        /* --full whatever the job's CR_INCREMENTAL says: a generation that named the
+         * previous one as its parent would break once that one is pruned
+         * (doc/incremental.md) */
+        char *av[] = { (char *)tool, "-t", "60", "--run", "--full", "-f", (char *)file, spid, NULL };
         execv(tool, av);
         fprintf(stderr, "cannot run %s: %s", tool, strerror(errno));
         _exit(errno & 0xff);

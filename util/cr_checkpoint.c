@@ -34,7 +34,11 @@ static void usage(FILE *out)
 {
     fprintf(out,
 "Usage: cr_checkpoint [OPTIONS] PID\n"
-"Checkpoint the process PID (started with cr_run) to a context file.\n\n"
+"       cr_checkpoint --merge IMAGE -f FILE\n"
+"Checkpoint the process PID (started with cr_run; any with --backend=kmod) to a\n"
+"context file; or write the\n"
+"incremental IMAGE and its chain of parents as one full FILE (after which the\n"
+"chain may be deleted).\n\n"
 "Backend:\n"
 "      --backend=NAME  'user' (default): the runtime cr_run preloaded does it;\n"
 "                      'kmod': from outside through ptrace, for a process that was\n"
@@ -90,6 +94,13 @@ static void usage(FILE *out)
 "                      so random data costs almost nothing more (environment:\n"
 "                      CR_COMPRESS=LEVEL; needs a file, not a pipe, as destination)\n"
 "      --no-compress   do not compress, whatever CR_COMPRESS says\n"
+"      --incremental   store only the memory written since the previous checkpoint of\n"
+"                      the process that was asked --incremental too, naming that file\n"
+"                      as its parent (it must stay, in the same directory, for a\n"
+"                      restart); the first one, and one where the kernel cannot tell\n"
+"                      (before Linux 6.7), is full and says why.  Each checkpoint\n"
+"                      must go to a new name.  Environment: CR_INCREMENTAL=yes\n"
+"      --full          a full checkpoint, whatever CR_INCREMENTAL says\n"
 "      --no-cow        keep the process stopped until the file is written (by\n"
 "                      default a process that goes on resumes as soon as a\n"
 "                      copy-on-write snapshot of it is taken)\n"
@@ -211,6 +222,142 @@ static int open_clobber(int dir, const char *base, int strict)
     return fd;
 }
 
+/* Whether base in dir holds a checkpoint of process pid (what --incremental could
+ * take as the parent of the new one: writing over it would break the chain). */
+static int earlier_of(int dir, const char *base, pid_t pid)
+{
+    int fd = openat(dir, base, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    if (fd < 0)
+        return 0;
+    char self[64], err[600];
+    snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
+    struct ctx_tree t;
+    int found = 0;
+    if (ctx_tree_open(self, &t, err, sizeof err) == 0) {
+        found = t.n == 1 && t.images[0].proc && t.images[0].proc->pid == pid;
+        ctx_tree_close(&t);
+    }
+    close(fd);
+    return found;
+}
+
+/* A new incremental image's chain: each image there, the very one it was made from,
+ * and none of them the file it is about to replace. */
+static int check_chain(struct ctx_image *img, const char *file, int dir, const char *base,
+                       char *err, size_t len)
+{
+    char sub[800];
+    /* every image of the chain there and the one it was made from; their memory was
+     * checked when each was written, and is again at restart (reading it all here would
+     * cost what the incremental checkpoint saves) */
+    int rc = ctx_chain_open(img, file, sub, sizeof sub);
+    if (rc < 0) {
+        snprintf(err, len, "its chain of parents: %.700s", sub);
+        return rc;
+    }
+    struct stat dst, st;
+    if (fstatat(dir, base, &dst, AT_SYMLINK_NOFOLLOW) < 0)
+        return 0;
+    for (uint32_t k = 0; k < img->chain->n; k++)
+        if (fstat(img->chain->images[k].fd, &st) == 0 && st.st_dev == dst.st_dev &&
+            st.st_ino == dst.st_ino) {
+            snprintf(err, len, "%.300s is the image %s it takes unchanged memory from: writing over "
+                     "it would break the chain; write to another name, or take a full "
+                     "checkpoint (--full)", file, k ? "one of its parents" : "its parent");
+            return -EEXIST;
+        }
+    return 0;
+}
+
+static void say_chain(const struct ctx_image *img)
+{
+    unsigned long long own = 0, parent = 0;
+    for (uint32_t i = 0; i < img->hdr.nblocks; i++)
+        if (!(img->blocks[i].vma & CTX_BLOCK_FILE))
+            own += img->blocks[i].npages;
+    for (uint32_t i = 0; i < img->nruns; i++)
+        parent += img->runs[i].npages;
+    fprintf(stderr, "cr_checkpoint: incremental: %llu pages written since %s, %llu pages taken "
+            "from it (%u images in the chain)\n", own, img->chain->paths[0], parent,
+            img->chain->n + 1);
+}
+
+/* --merge: IMAGE and its chain written as one full image to FILE (through FILE.tmp,
+ * renamed once complete and read back); FILE may be IMAGE itself, not one of its
+ * parents (a later image of the chain would lose it). */
+static int merge_chain(const char *image, const char *file, int sync)
+{
+    struct ctx_image img;
+    char err[1200], sub[900];
+    int rc = ctx_open(image, &img, sub, sizeof sub);
+    if (rc < 0)
+        return fail(-rc, "--merge %s: %s", image, sub);
+    rc = ctx_chain_open(&img, image, sub, sizeof sub);
+    if (rc < 0) {
+        ctx_close(&img);
+        return fail(-rc, "--merge %s: %s", image, sub);
+    }
+    struct stat dst, st, own;
+    /* (as cr_restart: the parents' paths are the image's contents, and root merging a
+     * user's image must not read another user's memory into it) */
+    for (uint32_t k = 0; img.chain && fstat(img.fd, &own) == 0 && k < img.chain->n; k++)
+        if (fstat(img.chain->images[k].fd, &st) < 0 || st.st_uid != own.st_uid ||
+            (st.st_mode & 022)) {
+            snprintf(err, sizeof err, "--merge %s: the parent image %s belongs to uid %u, or "
+                     "others may write it: an image takes memory only from its owner's own images",
+                     image, img.chain->paths[k], (unsigned)st.st_uid);
+            ctx_close(&img);
+            return fail(EPERM, "%s", err);
+        }
+    for (uint32_t k = 0; img.chain && stat(file, &dst) == 0 && k < img.chain->n; k++)
+        if (fstat(img.chain->images[k].fd, &st) == 0 && st.st_dev == dst.st_dev &&
+            st.st_ino == dst.st_ino) {
+            ctx_close(&img);
+            return fail(EEXIST, "--merge: %s is one of the parents of %s: write the merged image "
+                        "to another name (or over %s itself)", file, image, image);
+        }
+    char tmp[PATH_MAX + 8];
+    snprintf(tmp, sizeof tmp, "%s.tmp", file);
+    unlink(tmp);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        int e = errno;
+        ctx_close(&img);
+        return fail(e, "--merge: cannot create %s: %s", tmp, strerror(e));
+    }
+    uint64_t bytes = 0;
+    sub[0] = 0;
+    rc = ctx_merge(&img, fd, &bytes, sub, sizeof sub);
+    ctx_close(&img);
+    if (rc == 0 && sync && fsync(fd) < 0 && errno != EINVAL && errno != EROFS) {
+        rc = -errno;
+        snprintf(sub, sizeof sub, "cannot flush %.400s: %s", tmp, strerror(errno));
+    }
+    close(fd);
+    struct ctx_image check;
+    if (rc == 0) { /* what takes the name must read back */
+        rc = ctx_open(tmp, &check, err, sizeof err);
+        if (rc == 0)
+            rc = ctx_verify_data(&check, err, sizeof err);
+        if (rc == 0)
+            ctx_close(&check);
+        if (rc < 0)
+            snprintf(sub, sizeof sub, "the merged image does not read back: %.800s", err);
+    }
+    if (rc == 0 && rename(tmp, file) < 0) {
+        rc = -errno;
+        snprintf(sub, sizeof sub, "cannot rename %.400s to %.400s: %s", tmp, file, strerror(errno));
+    }
+    if (rc < 0) {
+        unlink(tmp);
+        return fail(-rc, "--merge %s: %s", image, sub);
+    }
+    if (verbose)
+        fprintf(stderr, "cr_checkpoint: %s and its chain merged into %s (%llu bytes)\n", image,
+                file, (unsigned long long)bytes);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -241,7 +388,9 @@ int main(int argc, char **argv)
         { "save-shared", no_argument, NULL, 14 }, { "save-all", no_argument, NULL, 15 },
         { "save-none", no_argument, NULL, 16 },
         { "compress", optional_argument, NULL, 32 }, { "no-compress", no_argument, NULL, 33 },
-        { "backend", required_argument, NULL, 34 },
+        { "backend", required_argument, NULL, 37 },
+        { "incremental", no_argument, NULL, 34 }, { "full", no_argument, NULL, 35 },
+        { "merge", required_argument, NULL, 36 },
         { NULL, 0, NULL, 0 }
     };
     int scope = CTX_SCOPE_TREE, in_cwd = 0, fd = -1, sig = 0, no_cow = 0, verify = 1, sync = 1;
@@ -252,6 +401,9 @@ int main(int argc, char **argv)
     const char *compress = getenv("CR_COMPRESS"), *compress_from = "CR_COMPRESS=";
     int no_compress = 0;
     const char *backend = getenv("CR_BACKEND"), *backend_from = "CR_BACKEND=";
+    const char *incr_env = getenv("CR_INCREMENTAL");
+    int incremental = -1; /* -1: as CR_INCREMENTAL says */
+    const char *merge = NULL;
     unsigned save = 0;
     enum replace mode = ATOMIC;
     const char *file = NULL, *backup = NULL;
@@ -319,6 +471,9 @@ int main(int argc, char **argv)
         case 32: compress = optarg ? optarg : "yes"; compress_from = "--compress="; no_compress = 0; break;
         case 33: no_compress = 1; break;
         case 34: backend = optarg; backend_from = "--backend="; break;
+        case 34: incremental = 1; break;
+        case 35: incremental = 0; break;
+        case 36: merge = optarg; break;
         case 'q': quiet = 1; break;
         case 'v': verbose = 1; break;
         case 'h': usage(stdout); return 0;
@@ -335,6 +490,11 @@ int main(int argc, char **argv)
             return fail(EINVAL, "unknown option or missing argument: %s (see cr_checkpoint --help)",
                         argv[optind - 1]);
         }
+    }
+    if (merge) {
+        if (optind != argc || !file)
+            return fail(EINVAL, "--merge IMAGE wants -f FILE and no PID (see cr_checkpoint --help)");
+        return merge_chain(merge, file, sync);
     }
     if (optind != argc - 1)
         return fail(EINVAL, "want exactly one PID (see cr_checkpoint --help)");
@@ -358,6 +518,16 @@ int main(int argc, char **argv)
         return fail(EINVAL, "%s%s: want a zstd level from 1 to %d, or 0/no/off", compress_from,
                     compress, CR_CTL_COMPRESS_MAX);
     flags |= zflags;
+    if (incremental < 0 && incr_env && *incr_env) {
+        if (!strcmp(incr_env, "yes") || !strcmp(incr_env, "1") || !strcmp(incr_env, "on"))
+            incremental = 1;
+        else if (!strcmp(incr_env, "no") || !strcmp(incr_env, "0") || !strcmp(incr_env, "off"))
+            incremental = 0;
+        else
+            return fail(EINVAL, "CR_INCREMENTAL=%s: want yes or no", incr_env);
+    }
+    if (incremental > 0)
+        flags |= CR_CTL_INCREMENTAL;
     char *end;
     long lpid = strtol(argv[optind], &end, 10);
     if (*end || lpid <= 0 || lpid > INT_MAX)
@@ -434,6 +604,11 @@ int main(int argc, char **argv)
         if (dir < 0)
             return fail(-dir, "%s", perr);
         struct stat st;
+        if (incremental > 0 && earlier_of(dir, base, pid))
+            return fail(EEXIST, "%s holds an earlier checkpoint of process %d, which an incremental "
+                        "checkpoint may take its unchanged memory from: write each one under a "
+                        "name of its own (-f %s.2, ...), or leave out --incremental", file,
+                        (int)pid, file);
         if (mode == NOCLOBBER && fstatat(dir, base, &st, AT_SYMLINK_NOFOLLOW) == 0)
             return fail(EEXIST, "%s exists (--noclobber)", file);
         if (fstatat(dir, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
@@ -522,6 +697,9 @@ int main(int argc, char **argv)
     }
     progress_stop(shown);
     int err = q.err;
+    char note[sizeof q.msg] = "";
+    if (!err && (flags & CR_CTL_INCREMENTAL))
+        snprintf(note, sizeof note, "%s", as_tree && tree.n == 1 ? tree.m[0].q.msg : q.msg);
     char why[3 * PATH_MAX + 900];
     snprintf(why, sizeof why, "%s", q.msg);
     if (!err && own_fd) { /* what is put in place must read back: else the old one stays */
@@ -532,6 +710,11 @@ int main(int argc, char **argv)
         for (uint32_t i = 0; rc2 == 0 && verify && i < check.n; i++)
             if (check.images[i].proc)
                 rc2 = ctx_verify_data(&check.images[i], rerr, sizeof rerr);
+        if (rc2 == 0 && check.n == 1 && check.images[0].parent) {
+            rc2 = check_chain(&check.images[0], file, dir, base, rerr, sizeof rerr);
+            if (rc2 == 0 && verbose)
+                say_chain(&check.images[0]);
+        }
         if (rc2 == 0 && (verbose || warnings > 0) && warnings >= 0)
             ctx_say_outside(&check, stderr, "cr_checkpoint");
         if (rc2 < 0) {
@@ -615,6 +798,9 @@ int main(int argc, char **argv)
         crq_close(&q);
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
+    /* why --incremental gave a full one (the first of a chain only when asked -v) */
+    if (note[0] && !quiet && (verbose || !strstr(note, CR_NOTE_FIRST)))
+        fprintf(stderr, "cr_checkpoint: process %d: %s\n", (int)pid, note);
     if (verbose)
         fprintf(stderr, "cr_checkpoint: process %d written to %s (%llu bytes) in %.3f s\n",
                 (int)pid, own_fd ? file : "the given fd", (unsigned long long)q.bytes,

@@ -1,6 +1,7 @@
 /* cr_info: show what a context file holds, and check every byte of it. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <libgen.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -186,9 +187,35 @@ static void show(const struct ctx_image *img)
     char z[256];
     if (ctx_describe_compression(img, z, sizeof z))
         printf("  %s\n", z);
+    if (img->parent) {
+        unsigned long long from = 0;
+        for (uint32_t i = 0; i < img->nruns; i++)
+            from += (unsigned long long)img->runs[i].npages * 4096;
+        size_str(a, sizeof a, from);
+        printf("  incremental: %s of unchanged memory taken from its parent %s (%u image%s above "
+               "this one, the last full)\n", a, img->parent_name, img->parent->depth,
+               img->parent->depth > 1 ? "s" : "");
+    }
 }
 
 static int json;               /* --json: one object per file, nothing else */
+
+/* An incremental image's chain, each image checked (and the memory taken from them,
+ * unless quick), shown unless quiet: 0 or -errno with err. */
+static int check_chain(struct ctx_image *img, const char *path, int quiet, char *err, size_t len)
+{
+    int rc = ctx_chain_open(img, path, err, len);
+    if (rc == 0)
+        rc = ctx_chain_verify(img, err, len);
+    if (rc == 0 && !quiet && !json) {
+        printf("  chain:");
+        for (uint32_t k = 0; k < img->chain->n; k++)
+            printf(" <- %s%s", img->chain->paths[k], k + 1 == img->chain->n ? " (full)" : "");
+        printf("\n");
+    }
+    return rc;
+}
+
 
 /* One context file: shown (unless quiet) and checked; 0 or the exit status. */
 static int check_file(const char *path, int quiet)
@@ -206,6 +233,8 @@ static int check_file(const char *path, int quiet)
                 show(&tr.images[k]);
             char sub[900];
             rc = ctx_verify_data(&tr.images[k], sub, sizeof sub);
+            if (rc == 0 && tr.images[k].parent)
+                rc = check_chain(&tr.images[k], path, quiet, sub, sizeof sub);
             if (rc < 0)
                 snprintf(err, sizeof err, "process %d: %s", tr.procs[k].pid, sub);
         }

@@ -185,6 +185,26 @@ static void run_hook(const char *cmd)
 }
 
 
+/* An incremental image's parents, next to it: every one there, the very file it was
+ * made from, and its owner's alone (the parents' paths are the image's contents: root
+ * restarting a user's image must not read another user's memory into it), or a
+ * refusal that says which is not. */
+static int open_chain(struct ctx_image *img, const char *path, uid_t owner, char *err, size_t len)
+{
+    if (!img->parent)
+        return 0;
+    int rc = ctx_chain_open(img, path, err, len);
+    struct stat st;
+    for (uint32_t k = 0; rc == 0 && k < img->chain->n; k++)
+        if (fstat(img->chain->images[k].fd, &st) < 0 || st.st_uid != owner || (st.st_mode & 022)) {
+            snprintf(err, len, "the parent image %s belongs to uid %u, or others may write it: an "
+                     "image of uid %u takes memory only from that user's own images",
+                     img->chain->paths[k], (unsigned)st.st_uid, (unsigned)owner);
+            rc = -EPERM;
+        }
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -362,7 +382,9 @@ int main(int argc, char **argv)
         if (!tree.images[i].proc)
             continue;
         char sub[900];
-        rc = cr_restart_check(&tree.images[i], &o, sub, sizeof sub);
+        rc = open_chain(&tree.images[i], path, st.st_uid, sub, sizeof sub);
+        if (rc == 0)
+            rc = cr_restart_check(&tree.images[i], &o, sub, sizeof sub);
         if (rc < 0) {
             if (tree.n > 1)
                 snprintf(err, sizeof err, "process %d (%s): %s", tree.procs[i].pid,

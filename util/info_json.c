@@ -53,6 +53,14 @@ static void process(const struct ctx_image *img)
                "\"blocks_compressed\":%u}", (unsigned long long)img->stored_bytes,
                img->stored_bytes ? (double)img->raw_bytes / (double)img->stored_bytes : 1.0, packed);
     }
+    if (img->parent) { /* an incremental image: what it takes from its parent */
+        unsigned long long from = 0;
+        for (uint32_t i = 0; i < img->nruns; i++)
+            from += (unsigned long long)img->runs[i].npages * img->hdr.page_size;
+        printf(",\"parent\":{\"name\":");
+        str(img->parent_name);
+        printf(",\"depth\":%u,\"taken\":%llu}", img->parent->depth, from);
+    }
     printf("},\"aio\":[");
     for (uint32_t i = 0; i < img->naios; i++) { /* Linux AIO contexts, by their ids */
         const struct ctx_aio *a = img->aios[i];

@@ -1,7 +1,7 @@
 # The context-file reader and the control socket's checks under libFuzzer with
 # AddressSanitizer and UBSan (make fuzz builds them), a short run each from a seed
 # corpus of real images made here (with every kind of fd, a compressed image, one
-# through ptrace): no crash, no sanitizer
+# through ptrace, an incremental one): no crash, no sanitizer
 # report.  FUZZ_SECONDS runs them longer (scripts/soak does).
 . "$top_srcdir/tests/engine/lib.sh"
 command -v clang >/dev/null || fail "clang is not installed (scripts/install-deps installs it)"
@@ -68,6 +68,15 @@ wait_lines out3 2
 within 60 "$CR_CHECKPOINT" --compress --kill -f corpus/zstd.ctx $pid || fail "no seed compressed image"
 wait_gone $pid 60
 [ "$(stat -c %s corpus/zstd.ctx)" -le 1048576 ] || fail "the compressed seed is larger than -max_len"
+# an incremental image (its parent's records: where the kernel cannot track, a full one)
+bg "$CR_RUN" "$PROGS/heapsum" 1 30 50 > out4 2> run4.err
+pid=$!
+wait_runtime $pid
+wait_lines out4 2
+within 60 "$CR_CHECKPOINT" --incremental -f incr.parent $pid 2> incr.err || fail "no seed parent image"
+within 60 "$CR_CHECKPOINT" --incremental --kill -f corpus/incr.ctx $pid 2>> incr.err ||
+    fail "no seed incremental image: $(cat incr.err)"
+wait_gone $pid 60
 for h in reader:corpus control:control; do
     name=${h%%:*}
     within $((secs + 120)) "$top_builddir/tests/fuzz/fuzz_$name" -max_total_time=$secs -max_len=1048576 \
