@@ -36,9 +36,8 @@ static void usage(FILE *out)
 "Usage: cr_checkpoint [OPTIONS] PID\n"
 "       cr_checkpoint --merge IMAGE -f FILE\n"
 "Checkpoint the process PID (started with cr_run; any with --backend=kmod) to a\n"
-"context file; or write the\n"
-"incremental IMAGE and its chain of parents as one full FILE (after which the\n"
-"chain may be deleted).\n\n"
+"context file; or write the incremental IMAGE and its chain of parents as one\n"
+"full FILE (after which the chain may be deleted).\n\n"
 "Backend:\n"
 "      --backend=NAME  'user' (default): the runtime cr_run preloaded does it;\n"
 "                      'kmod': from outside through ptrace, for a process that was\n"
@@ -470,7 +469,7 @@ int main(int argc, char **argv)
         case 16: save = 0; break;
         case 32: compress = optarg ? optarg : "yes"; compress_from = "--compress="; no_compress = 0; break;
         case 33: no_compress = 1; break;
-        case 34: backend = optarg; backend_from = "--backend="; break;
+        case 37: backend = optarg; backend_from = "--backend="; break;
         case 34: incremental = 1; break;
         case 35: incremental = 0; break;
         case 36: merge = optarg; break;
