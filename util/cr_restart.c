@@ -167,12 +167,28 @@ static int64_t restored_bytes(void *arg)
     return read_by(getpid());
 }
 
+/* signals that came before the restored process existed: sent to it once it does */
+static volatile sig_atomic_t early_signal[NSIG];
+
 static void forward(int sig, siginfo_t *si, void *uc)
 {
     (void)uc;
     /* a terminal's signals already reach the whole process group */
-    if (child > 0 && si->si_code <= 0)
+    if (si->si_code > 0)
+        return;
+    if (child > 0)
         kill(child, sig);
+    else
+        early_signal[sig] = 1;
+}
+
+static void forward_early_signals(void)
+{
+    for (int sig = 1; sig < NSIG; sig++)
+        if (early_signal[sig]) {
+            early_signal[sig] = 0;
+            kill(child, sig);
+        }
 }
 
 static void run_hook(const char *cmd)
@@ -430,6 +446,7 @@ int main(int argc, char **argv)
     if (pid < 0)
         return fail(classify(-pid), -pid, "cannot restart %s: %s", path, err);
     child = pid;
+    forward_early_signals();
     if (warnings > 0 && !quiet)
         ctx_say_outside(&tree, stderr, "cr_restart");
     ctx_tree_close(&tree);
