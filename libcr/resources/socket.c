@@ -425,13 +425,24 @@ static int sockopt_applies(int level, int name, const struct ctx_socket *so)
            (level == IPPROTO_UDPLITE && so->protocol == IPPROTO_UDPLITE);
 }
 
-/* What the kernel tunes itself on a connected TCP socket (its buffers, the MSS and
- * window in use; an accepted one's IP_MULTICAST_TTL, its SYN's TTL, which TCP refuses
- * to be set): not told apart from the program's own choices, so not saved. */
-static int tuned_when_connected(int level, int name)
+#ifndef SO_BUF_LOCK
+#define SO_BUF_LOCK 72
+#endif
+#define SNDBUF_LOCKED 1 /* SO_BUF_LOCK's bits: SOCK_SNDBUF_LOCK, SOCK_RCVBUF_LOCK */
+#define RCVBUF_LOCKED 2
+
+/* What the kernel tunes itself on a connected TCP socket (the MSS and window in use;
+ * an accepted one's IP_MULTICAST_TTL, its SYN's TTL, which TCP refuses to be set): not
+ * told apart from the program's own choices, so not saved.  Its buffers too, unless
+ * the program set them: SO_BUF_LOCK (Linux 5.14) says which it set, which the kernel
+ * then leaves alone (locks: -1 when it cannot be asked). */
+static int tuned_when_connected(int level, int name, int locks)
 {
-    return (level == SOL_SOCKET && (name == SO_RCVBUF || name == SO_SNDBUF)) ||
-           (level == IPPROTO_TCP && (name == TCP_MAXSEG || name == TCP_WINDOW_CLAMP)) ||
+    if (level == SOL_SOCKET && name == SO_RCVBUF)
+        return locks < 0 || !(locks & RCVBUF_LOCKED);
+    if (level == SOL_SOCKET && name == SO_SNDBUF)
+        return locks < 0 || !(locks & SNDBUF_LOCKED);
+    return (level == IPPROTO_TCP && (name == TCP_MAXSEG || name == TCP_WINDOW_CLAMP)) ||
            (level == IPPROTO_IP && name == IP_MULTICAST_TTL);
 }
 
@@ -444,10 +455,14 @@ int sock_save_opts(int fd, struct ctx_socket *so)
     int tcp_connected = so->domain != AF_UNIX && so->type == SOCK_STREAM &&
                         (getpeername(fd, (struct sockaddr *)&peer, &plen) == 0 ||
                          tcp_was_connected(fd));
+    int locks = -1;
+    socklen_t llen = sizeof locks;
+    if (tcp_connected && getsockopt(fd, SOL_SOCKET, SO_BUF_LOCK, &locks, &llen) < 0)
+        locks = -1;
     so->nopts = 0;
     for (size_t i = 0; fresh >= 0 && i < NSOCKOPTS; i++) {
         if (!sockopt_applies(sockopts[i].level, sockopts[i].name, so) ||
-            (tcp_connected && tuned_when_connected(sockopts[i].level, sockopts[i].name)))
+            (tcp_connected && tuned_when_connected(sockopts[i].level, sockopts[i].name, locks)))
             continue;
         struct ctx_sockopt *o = &so->opts[so->nopts];
         unsigned char base[sizeof o->val];
@@ -456,7 +471,11 @@ int sock_save_opts(int fd, struct ctx_socket *so)
         memset(base, 0, sizeof base);
         if (getsockopt(fd, sockopts[i].level, sockopts[i].name, o->val, &len) < 0 || len == 0 ||
             getsockopt(fresh, sockopts[i].level, sockopts[i].name, base, &blen) < 0 ||
-            (blen == len && !memcmp(base, o->val, len)))
+            /* a connected TCP socket's buffer the program set is kept (and locked) even
+             * at a new socket's size */
+            (blen == len && !memcmp(base, o->val, len) &&
+             !(tcp_connected && sockopts[i].level == SOL_SOCKET &&
+               (sockopts[i].name == SO_RCVBUF || sockopts[i].name == SO_SNDBUF))))
             continue;
         if (so->nopts == CTX_SOCKOPT_MAX) {
             close(fresh);
