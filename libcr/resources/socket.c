@@ -116,6 +116,43 @@ static int unix_peers(struct dump *d, struct sock_scan *ss, char *buf)
     return rc < 0 ? fail(d, -rc, "asking sock_diag for the peers of unix sockets") : 0;
 }
 
+struct unix_peer_query {
+    uint64_t ino;
+    int64_t peer;
+};
+
+static void unix_peer_one(const struct nlmsghdr *h, void *arg)
+{
+    struct unix_peer_query *q = arg;
+    const struct unix_diag_msg *m = NLMSG_DATA(h);
+    if (m->udiag_ino != q->ino)
+        return;
+    int alen = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof *m));
+    for (const struct rtattr *a = (const struct rtattr *)(m + 1); RTA_OK(a, alen); a = RTA_NEXT(a, alen))
+        if (a->rta_type == UNIX_DIAG_PEER) {
+            uint32_t p;
+            memcpy(&p, RTA_DATA(a), sizeof p);
+            q->peer = p;
+        }
+}
+
+int64_t unix_peer_inode(uint64_t ino, char *buf)
+{
+    struct {
+        struct nlmsghdr nh;
+        struct unix_diag_req req;
+    } msg;
+    memset(&msg, 0, sizeof msg);
+    msg.nh.nlmsg_len = sizeof msg;
+    msg.nh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+    msg.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+    msg.req.sdiag_family = AF_UNIX;
+    msg.req.udiag_states = 1U << TCP_ESTABLISHED;
+    msg.req.udiag_show = UDIAG_SHOW_PEER;
+    struct unix_peer_query q = { ino, 0 };
+    return diag_dump(&msg, sizeof msg, buf, unix_peer_one, &q) < 0 ? -1 : q.peer;
+}
+
 struct tcp_diag_query {
     uint16_t sport, dport;     /* the socket's own port, its peer's */
     const void *src, *dst;
@@ -896,21 +933,25 @@ static int add_socket(struct dump *d, const struct fd_scan *s, int fd, const str
         int unsent = 0;
         if (inet)
             ioctl(fd, SIOCOUTQ, &unsent);
-        if (domain == AF_UNIX && si->unread)
-            return fail(d, ENOTSUP, "fd %d is a %s, with data sent on it that cannot be read "
-                        "without accepting it; accept it before the checkpoint", fd, text);
+        if (domain == AF_UNIX && si->unread) { /* taken out with its data, and put back */
+            int rc = unix_backlog_take(d, &((struct fd_scan *)s)->socks, s, backlog_listener(ss, &peer, plen), fd, text);
+            if (rc < 0)
+                return rc;
+        }
+        static struct stat now; /* the socket that replaced it */
+        if ((inet && (peer_unread || unsent)) || (domain == AF_UNIX && si->unread)) {
+            if (fstat(fd, &now) < 0)
+                return fail(d, errno, "fd %d (%s): cannot inspect it again", fd, text);
+            st = &now;
+        }
         const char *data = NULL;
         ssize_t dlen = 0;
         if (inet && (peer_unread || unsent)) { /* taken out with its data, and put back */
             int rc = tcp_backlog_take(d, ss, s, backlog_listener(ss, &peer, plen), fd, text);
             if (rc < 0)
                 return rc;
-            static struct stat now; /* the socket that replaced it */
-            if (fstat(fd, &now) < 0)
-                return fail(d, errno, "fd %d (%s): cannot inspect it again", fd, text);
-            st = &now;
         }
-        if (inet && (dlen = tcp_backlog_data(fd, &data)) < 0)
+        if ((dlen = tcp_backlog_data(fd, &data)) < 0)
             dlen = 0;
         return save_local_socket(d, ss, fd, st, text, CTX_SOCK_CONNECT_LATE, buf, bufsize, data,
                                  (size_t)dlen);

@@ -94,7 +94,7 @@ static ssize_t peek_all(struct dump *d, int fd, const char *what, char *to, size
 }
 
 /* Sends len bytes from fd, whatever its O_NONBLOCK, within a bound: 0 or -errno. */
-static int send_all(int fd, const char *p, size_t len, long limit_ms)
+int sock_send_all(int fd, const char *p, size_t len, long limit_ms)
 {
     long end = now_ms() + limit_ms;
     while (len) {
@@ -606,7 +606,7 @@ static int bound_socket(const struct tcp_end *e, struct sockaddr_storage *where,
 
 /* The options the program had changed, but SO_REUSEADDR (the listeners of the process
  * may still have to bind the port: tcp_end_finish) and IPV6_V6ONLY (before the bind). */
-static int apply_opts(int s, const struct ctx_socket *so, char *err, size_t errlen)
+int sock_set_opts(int s, const struct ctx_socket *so, char *err, size_t errlen)
 {
     for (uint32_t i = 0; so && i < so->nopts; i++) {
         const struct ctx_sockopt *o = &so->opts[i];
@@ -766,18 +766,18 @@ int tcp_pair_rebuild(const struct tcp_end *a, const struct tcp_end *b, int out[2
         close(bs);
         return say(err, errlen, e, "cannot accept the connection made again: %s", strerror(e));
     }
-    int rc = apply_opts(bs, b->so, err, errlen);
+    int rc = sock_set_opts(bs, b->so, err, errlen);
     if (rc == 0)
-        rc = apply_opts(as, a->so, err, errlen);
+        rc = sock_set_opts(as, a->so, err, errlen);
     if (rc == 0 && ((b->tcp->data_len && (rc = widen(as, bs, b->tcp->data_len)) < 0) ||
                     (a->tcp && a->tcp->data_len && (rc = widen(bs, as, a->tcp->data_len)) < 0)))
         say(err, errlen, -rc, "cannot widen the connection for its data: %s", strerror(-rc));
     /* each end's data from the other, then the FINs that had come, then SHUT_RD */
-    if (rc == 0 && b->tcp->data_len && (rc = send_all(as, (const char *)b->data, b->tcp->data_len, 10000)) < 0)
+    if (rc == 0 && b->tcp->data_len && (rc = sock_send_all(as, (const char *)b->data, b->tcp->data_len, 10000)) < 0)
         say(err, errlen, -rc, "cannot queue %llu bytes again: %s",
             (unsigned long long)b->tcp->data_len, strerror(-rc));
     if (rc == 0 && a->tcp && a->tcp->data_len &&
-        (rc = send_all(bs, (const char *)a->data, a->tcp->data_len, 10000)) < 0)
+        (rc = sock_send_all(bs, (const char *)a->data, a->tcp->data_len, 10000)) < 0)
         say(err, errlen, -rc, "cannot queue %llu bytes again: %s",
             (unsigned long long)a->tcp->data_len, strerror(-rc));
     if (rc < 0) {
@@ -822,7 +822,7 @@ static size_t take_used;
 
 /* Whether an epoll of the process watches the socket with inode ino (it would not see
  * the socket that replaces it). */
-static int watched(struct dump *d, const struct fd_scan *s, uint64_t ino)
+int epoll_watching(struct dump *d, const struct fd_scan *s, uint64_t ino)
 {
     char key[40];
     snprintf(key, sizeof key, " ino:%llx ", (unsigned long long)ino);
@@ -846,6 +846,41 @@ ssize_t tcp_backlog_data(int fd, const char **data)
             return (ssize_t)taken[i].len;
         }
     return -1;
+}
+
+char *backlog_room(struct dump *d, size_t *cap)
+{
+    if (!take_buf) {
+        take_buf = mmap(NULL, TAKE_BUF, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (take_buf == MAP_FAILED) {
+            take_buf = NULL;
+            fail(d, ENOMEM, "cannot map room for the data of connections waiting in a backlog");
+            return NULL;
+        }
+    }
+    *cap = TAKE_BUF - take_used;
+    return take_buf + take_used;
+}
+
+int backlog_keep(int fd, size_t len)
+{
+    if (ntaken == TAKE_MAX)
+        return -1;
+    taken[ntaken].fd = fd;
+    taken[ntaken].off = take_used;
+    taken[ntaken++].len = len;
+    take_used += (len + 7) & ~(size_t)7;
+    return 0;
+}
+
+int backlog_first_take(int listener)
+{
+    for (int i = 0; i < nlisteners_taken; i++)
+        if (listeners_taken[i] == listener)
+            return 0;
+    if (nlisteners_taken < TAKE_MAX)
+        listeners_taken[nlisteners_taken++] = listener;
+    return 1;
 }
 
 void tcp_backlog_done(void)
@@ -913,7 +948,7 @@ static int reconnect_client(struct dump *d, const struct fd_scan *s, int fd, uin
     }
     errno = e;
     char err[200] = "";
-    if (rc < 0 || (rc = apply_opts(fd, &so, err, sizeof err)) < 0 ||
+    if (rc < 0 || (rc = sock_set_opts(fd, &so, err, sizeof err)) < 0 ||
         (rc = connect(fd, (const struct sockaddr *)&peer, plen)) < 0)
         return fail(d, errno, "fd %d (%s) was taken out of the backlog to save its data and "
                     "cannot be connected again (%s%s): the program's connection is lost", fd, what,
@@ -959,7 +994,7 @@ int tcp_backlog_take(struct dump *d, const struct sock_scan *ss, const struct fd
             return fail(d, ENOTSUP, "fd %d (%s) has data sent on it, and fd %d waiting in the same "
                         "backlog shut down writing: it cannot be made again to take the data out; "
                         "accept them before the checkpoint", fd, what, si->fd);
-        int ep = watched(d, s, si->ino);
+        int ep = epoll_watching(d, s, si->ino);
         if (shared_in_tree(d, si->fd) || ep >= 0)
             return fail(d, ENOTSUP, "fd %d (%s) has data sent on it, and fd %d waiting in the same "
                         "backlog %s: it cannot be replaced to take the data out; accept them before "
@@ -1016,7 +1051,7 @@ int tcp_backlog_take(struct dump *d, const struct sock_scan *ss, const struct fd
         taken[ntaken].off = take_used;
         taken[ntaken++].len = (size_t)got;
         int rc = reconnect_client(d, s, c, ino, what, k);
-        if (rc == 0 && got && (rc = send_all(c, take_buf + take_used, (size_t)got, DRAIN_MS)) < 0)
+        if (rc == 0 && got && (rc = sock_send_all(c, take_buf + take_used, (size_t)got, DRAIN_MS)) < 0)
             rc = fail(d, -rc, "fd %d (%s): cannot send its %zd bytes again: %s; the program's "
                       "connection lost them", c, what, got, strerror(-rc));
         take_used += ((size_t)got + 7) & ~(size_t)7;
