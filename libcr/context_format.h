@@ -289,6 +289,10 @@ struct ctx_pty {
 #define CTX_FD_PTY_MASTER 0x1
 
 #define CTX_FD_DISCONNECTED_TERMINAL 0x1 /* a hung-up terminal; else a pipe end */
+#define CTX_FD_PIPE_PACKETS 0x8  /* a pipe, FIFO or disconnected pipe end in packet mode
+                                    (O_DIRECT, pipe(7)): its data is a sequence of packets,
+                                    each a uint32_t length (1 to 4096) then its bytes, each
+                                    written again as one packet */
 
 #define CTX_FD_EVENTFD_SEMAPHORE 0x1
 #define CTX_FD_PIDFD_SELF 0x1

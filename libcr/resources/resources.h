@@ -192,6 +192,11 @@ int save_disconnected(struct dump *d, const struct cr_fd_probe *p, int terminal)
  * of kind for it with pos its capacity and, with_data, the bytes waiting in it, copied
  * (nothing is consumed) as its extra: 0 and *out, or -errno with the message in d. */
 int pipe_capacity(struct dump *d, int fd);
+/* pipe.c: whether a pipe record's data fits its capacity (and its packets, with
+ * CTX_FD_PIPE_PACKETS, are whole); its data written again into wfd (packets as
+ * packets): 0, or -1 with errno */
+int pipe_data_valid(const struct ctx_fd *f);
+int pipe_refill(int wfd, const struct ctx_fd *f);
 int pipe_record(struct dump *d, int fd, uint32_t kind, const char *path, int cap, int with_data,
                 struct ctx_fd **out);
 
@@ -293,6 +298,9 @@ int sock_set_opts(int s, const struct ctx_socket *so, char *err, size_t errlen);
 /* socket.c: the inode of the peer of the unix socket of inode ino (0: none, -1: sock_diag
  * cannot be asked) */
 int64_t unix_peer_inode(uint64_t ino, char *buf);
+/* socket.c: what a UDP (or UDP-Lite) socket of inode ino was shut down for (sock_diag's
+ * bits: 1 reading, 2 writing; -1 when it cannot be asked) */
+int inet_dgram_shutdown(int family, int protocol, uint64_t ino, char *buf);
 
 /* tcp_pair.c: one end of a TCP connection to make again: its saved state and data (so
  * NULL: a peer that was closed, made and closed again) and the address it takes. */
