@@ -172,6 +172,10 @@ int save_local_socket(struct dump *d, const struct sock_scan *ss, int fd, const 
             so.state |= CTX_SOCK_PATH_GONE; /* it must not appear again */
     }
     so.shutdown = si ? si->shutdown : 0;
+    if (so.domain != AF_UNIX && so.type == SOCK_DGRAM) { /* sock_diag's unix bits are theirs */
+        int how = inet_dgram_shutdown(so.domain, so.protocol, st->st_ino, buf);
+        so.shutdown = how > 0 ? (uint32_t)how : 0;
+    }
     if (listening) {
         so.state |= CTX_SOCK_LISTENING;
         int waiting = si ? si->waiting : 0;

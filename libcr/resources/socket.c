@@ -153,6 +153,40 @@ int64_t unix_peer_inode(uint64_t ino, char *buf)
     return diag_dump(&msg, sizeof msg, buf, unix_peer_one, &q) < 0 ? -1 : q.peer;
 }
 
+struct inet_shutdown_query {
+    uint64_t ino;
+    int shutdown;
+};
+
+static void inet_shutdown_of(const struct nlmsghdr *h, void *arg)
+{
+    struct inet_shutdown_query *q = arg;
+    const struct inet_diag_msg *m = NLMSG_DATA(h);
+    if (m->idiag_inode != q->ino)
+        return;
+    int alen = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof *m));
+    for (const struct rtattr *a = (const struct rtattr *)(m + 1); RTA_OK(a, alen); a = RTA_NEXT(a, alen))
+        if (a->rta_type == INET_DIAG_SHUTDOWN)
+            q->shutdown = *(const uint8_t *)RTA_DATA(a);
+}
+
+int inet_dgram_shutdown(int family, int protocol, uint64_t ino, char *buf)
+{
+    struct {
+        struct nlmsghdr nh;
+        struct inet_diag_req_v2 req;
+    } msg;
+    memset(&msg, 0, sizeof msg);
+    msg.nh.nlmsg_len = sizeof msg;
+    msg.nh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+    msg.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+    msg.req.sdiag_family = (uint8_t)family;
+    msg.req.sdiag_protocol = (uint8_t)protocol;
+    msg.req.idiag_states = ~0U;
+    struct inet_shutdown_query q = { ino, 0 };
+    return diag_dump(&msg, sizeof msg, buf, inet_shutdown_of, &q) < 0 ? -1 : q.shutdown;
+}
+
 struct tcp_diag_query {
     uint16_t sport, dport;     /* the socket's own port, its peer's */
     const void *src, *dst;
