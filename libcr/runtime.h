@@ -18,6 +18,7 @@
 /* thread_attrs.c: what the kernel keeps per thread (or process) beyond registers */
 struct cr_thread_attrs {
     int saved, nice_ok, nice, policy, priority, keepcaps, no_new_privs, pdeathsig;
+    int ioprio;                /* ioprio_get of the thread (-1: not told) */
     long timerslack, persona, affinity_len;
     unsigned long affinity[16];  /* up to 1024 CPUs */
 };

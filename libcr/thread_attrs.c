@@ -1,6 +1,6 @@
 /* Attributes the kernel keeps per thread or per process and a restart would otherwise
  * take from cr_restart: nice, scheduling policy, CPU affinity, timer slack, keep-caps,
- * no-new-privs, the parent-death signal, the persona; and per process the THP switch,
+ * no-new-privs, the parent-death signal, the persona, the I/O priority; and per process the THP switch,
  * oom_score_adj, its private expedited membarrier registrations and whether it is
  * dumpable (PR_SET_DUMPABLE 0 also closes its /proc
  * files to itself: the dump makes it dumpable for its length).  Each thread records
@@ -26,6 +26,8 @@
 #include <unistd.h>
 #include <linux/membarrier.h>
 
+#define IOPRIO_WHO_PROCESS 1 /* <linux/ioprio.h>: a thread, 0 the caller */
+
 void cr_attrs_save_thread(struct cr_thread_attrs *a)
 {
     memset(a, 0, sizeof *a);
@@ -43,6 +45,7 @@ void cr_attrs_save_thread(struct cr_thread_attrs *a)
     if (prctl(PR_GET_PDEATHSIG, &sig, 0, 0, 0) == 0)
         a->pdeathsig = sig;
     a->persona = (long)personality(0xffffffff);
+    a->ioprio = (int)syscall(SYS_ioprio_get, IOPRIO_WHO_PROCESS, 0); /* this thread's */
     a->saved = 1;
 }
 
@@ -78,6 +81,10 @@ void cr_attrs_restore_thread(const struct cr_thread_attrs *a)
         prctl(PR_SET_PDEATHSIG, (unsigned long)a->pdeathsig, 0, 0, 0);
     if (a->persona >= 0)
         personality((unsigned long)a->persona);
+    /* set only when it differs from what a new thread has: one never set keeps
+     * following its nice */
+    if (a->ioprio >= 0 && syscall(SYS_ioprio_get, IOPRIO_WHO_PROCESS, 0) != a->ioprio)
+        syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, a->ioprio);
 }
 
 static int read_int(const char *path, long *v)
