@@ -206,7 +206,31 @@ enum ctx_fd_kind {
                                   number at restart, else restored reset; flags
                                   CTX_FD_PMI_PMIX: a PMIx server's (PMIX_SERVER_URI*),
                                   restored reset */
+    CTX_FD_NETLINK = 40,       /* a netlink socket (nothing queued to it, no dump under
+                                  way): extra a struct ctx_socket (domain AF_NETLINK,
+                                  its type, protocol and options; no address, no
+                                  message) then a struct ctx_netlink */
 };
+
+/* CTX_FD_NETLINK: where it is bound, what it listens to, where it sends. */
+struct ctx_netlink {
+    uint32_t portid;           /* bound to it (0: unbound) */
+    uint32_t own_port;         /* 1: the port was the process's pid or the kernel's choice:
+                                  whatever the kernel gives the restarted one; 0: bound
+                                  to portid again */
+    uint32_t dst_portid, dst_group; /* connected to (0, 0: not connected) */
+    uint32_t flags;            /* CTX_NETLINK_*: its SOL_NETLINK switches that are on */
+    uint32_t groups[32];       /* its multicast memberships, group g at bit (g-1) % 32 of
+                                  groups[(g-1) / 32] (NETLINK_LIST_MEMBERSHIPS) */
+};
+#define CTX_NETLINK_PKTINFO          0x1
+#define CTX_NETLINK_BROADCAST_ERROR  0x2
+#define CTX_NETLINK_NO_ENOBUFS       0x4
+#define CTX_NETLINK_LISTEN_ALL_NSID  0x8
+#define CTX_NETLINK_CAP_ACK          0x10
+#define CTX_NETLINK_EXT_ACK          0x20
+#define CTX_NETLINK_GET_STRICT_CHK   0x40
+#define CTX_NETLINK_FLAGS            0x7f
 
 /* The socket options a program changed (those a new socket of its kind reports
  * otherwise), set again before bind/listen.  SO_RCVBUF/SO_SNDBUF: what the kernel
