@@ -381,7 +381,8 @@ struct ctx_epoll_target {      /* the extra of a CTX_FD_EPOLL record */
  * it) before the program runs.  A flock or OFD lock belongs to the open file (an fd of
  * a dup or of a tree's shared file carries none: the first fd of that open file does);
  * a POSIX record lock belongs to the process. */
-enum ctx_lock_kind { CTX_LOCK_FLOCK = 1, CTX_LOCK_POSIX = 2, CTX_LOCK_OFD = 3 };
+/* CTX_LOCK_LEASE: a lease (F_SETLEASE) of the fd's open file, type F_RDLCK or F_WRLCK */
+enum ctx_lock_kind { CTX_LOCK_FLOCK = 1, CTX_LOCK_POSIX = 2, CTX_LOCK_OFD = 3, CTX_LOCK_LEASE = 4 };
 
 struct ctx_lock {
     int32_t fd;
@@ -389,7 +390,7 @@ struct ctx_lock {
     uint32_t type;             /* F_RDLCK (0) or F_WRLCK (1); flock: shared or exclusive */
     uint32_t pad;
     uint64_t start, len;       /* POSIX, OFD: the byte range, len 0 up to any end of file;
-                                  flock: 0, 0 */
+                                  flock, lease: 0, 0 */
 };
 
 /* A directory deleted while it was the working directory (its path, the process
