@@ -373,9 +373,14 @@ struct ctx_inotify_watch {     /* in the extra of a CTX_FD_INOTIFY record, not a
 struct ctx_epoll_target {      /* the extra of a CTX_FD_EPOLL record */
     int32_t fd;                /* the number it was added with (its file: a ctx_epoll_file
                                   names the fd that has it, when this one no longer does) */
-    uint32_t events;
+    uint32_t events;           /* as epoll_ctl takes them, and CTX_EPOLL_EDGE_TAKEN */
     uint64_t data;
 };
+/* In events, never given to epoll_ctl: an edge-triggered target (EPOLLET, not
+ * EPOLLONESHOT) whose file was ready and whose edge the program had taken already (not
+ * on the epoll's ready list): after the restart no event comes for it until its file
+ * sees new activity.  Without it a ready target reports an edge once more. */
+#define CTX_EPOLL_EDGE_TAKEN 0x04000000u
 
 /* A file lock the process holds, taken again through fd `fd` (the fd record just before
  * it) before the program runs.  A flock or OFD lock belongs to the open file (an fd of
