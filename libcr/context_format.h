@@ -274,7 +274,10 @@ struct ctx_tcp {
 #define CTX_TCP_PEER_CLOSED 0x2 /* its peer's socket was closed (pos 0) */
 #define CTX_TCP_CLOSED      0x4 /* the connection is over both ways (TCP_CLOSE: no peer
                                    address), the data still to read */
-#define CTX_TCP_FLAGS       0x7
+#define CTX_TCP_RESET       0x8 /* with CTX_TCP_CLOSED: it ended with a reset whose error
+                                   (ECONNRESET) the program has not read: the data, then
+                                   the error once, then end of file */
+#define CTX_TCP_FLAGS       0xf
 
 struct ctx_sock_msg {          /* one queued message, followed by its len bytes, then
                                   nfiles struct ctx_sock_file (each with its path) */

@@ -281,6 +281,60 @@ static int fd_of_other(struct dump *d, uint64_t ino)
     return found < 0 ? -1 : found;
 }
 
+/* Every fd of the process on the socket of inode ino made fresh's (with its FD_CLOEXEC
+ * and, for the first, the file status flags status); fresh closed.  (The dump lists
+ * /proc/self/fd by getdents: no libc directory calls while the threads are frozen.) */
+static void replace_on_fds(int fresh, ino_t ino, int status)
+{
+    int dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    char buf[4096];
+    long n;
+    while (dir >= 0 && (n = syscall(SYS_getdents64, dir, buf, sizeof buf)) > 0)
+        for (long off = 0; off < n;) {
+            struct dirent64 *de = (struct dirent64 *)(buf + off);
+            off += de->d_reclen;
+            struct stat st;
+            int fd = atoi(de->d_name);
+            if (de->d_name[0] < '0' || de->d_name[0] > '9' || fd == dir || fd == fresh ||
+                fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode) || st.st_ino != ino)
+                continue;
+            int fl = fcntl(fd, F_GETFD);
+            dup3(fresh, fd, (fl & FD_CLOEXEC) ? O_CLOEXEC : 0);
+        }
+    if (dir >= 0)
+        close(dir);
+    fcntl(fresh, F_SETFL, status);
+    close(fresh);
+}
+
+/* The error of a connection over both ways, taken to be saved (SO_ERROR takes it), put
+ * back for the program that goes on: its socket replaced on its fds by one made as a
+ * restart makes it (its data, then a reset), whose error is the same.  0, or -errno
+ * with the message in d. */
+static int reset_again(struct dump *d, int fd, ino_t ino, const struct ctx_socket *so,
+                       const struct ctx_tcp *tcp, const char *data, const char *text)
+{
+    /* at any loopback port: its own is still the old socket's until it is replaced */
+    struct sockaddr_storage any;
+    memset(&any, 0, sizeof any);
+    any.ss_family = (sa_family_t)so->domain;
+    if (so->domain == AF_INET)
+        ((struct sockaddr_in *)&any)->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    else
+        ((struct sockaddr_in6 *)&any)->sin6_addr = in6addr_loopback;
+    struct tcp_end gone, mine = { so, tcp, (const unsigned char *)data, (const struct sockaddr *)&any,
+                                  so->domain == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6) };
+    memset(&gone, 0, sizeof gone);
+    int out[2], status = fcntl(fd, F_GETFL);
+    char note[8], msg[300] = "";
+    int rc = tcp_pair_rebuild(&gone, &mine, out, note, sizeof note, msg, sizeof msg);
+    if (rc < 0)
+        return fail(d, -rc, "fd %d (%s): its reset cannot be made again for the program (%s); "
+                    "its error was read to be saved and the program will not see it", fd, text, msg);
+    replace_on_fds(out[1], ino, status);
+    return 0;
+}
+
 int save_tcp(struct dump *d, int fd, const struct stat *st, const struct tcp_diag *inside,
              int peer_fd, const struct tcp_diag *closed_peer, const char *here, const char *there)
 {
@@ -340,13 +394,32 @@ int save_tcp(struct dump *d, int fd, const struct stat *st, const struct tcp_dia
                     "version cannot send again out of band; let the program read it before the "
                     "checkpoint", fd, text);
     /* an error the program has not taken yet (a reset, a timeout): which one cannot be
-     * read without taking it from the program (SO_ERROR) */
+     * read without taking it from the program (SO_ERROR).  A connection over both ways
+     * (its peer gone: on loopback a reset, ECONNRESET) is saved with it, and the program
+     * given it back (reset_again); else refused */
     struct pollfd pe = { fd, 0, 0 };
-    if (poll(&pe, 1, 0) == 1 && (pe.revents & POLLERR))
+    int reset = poll(&pe, 1, 0) == 1 && (pe.revents & POLLERR);
+    if (reset && (!closed || shared_in_tree(d, fd)))
         return fail(d, ENOTSUP, "fd %d (%s) has an error the program has not read yet (the "
                     "connection was reset, or timed out): this version cannot tell it without "
                     "taking it from the program; let the program read it before the checkpoint",
                     fd, text);
+    int unread = 0;
+    if (reset && ioctl(fd, FIONREAD, &unread) == 0 && unread > (1 << 20))
+        return fail(d, E2BIG, "fd %d (%s) was reset with %d bytes the program has not read, more "
+                    "than this version makes again while the program runs (1 MiB); let the "
+                    "program read them before the checkpoint", fd, text, unread);
+    if (reset) { /* taken now: a peek at the data would take it when there is none */
+        int err = 0;
+        socklen_t elen = sizeof err;
+        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0)
+            return fail(d, errno, "fd %d (%s): cannot read its error: %s", fd, text, strerror(errno));
+        if (err != ECONNRESET)
+            return fail(d, ENOTSUP, "fd %d (%s) had an error the program had not read yet, %s, "
+                        "which was read to be saved: only a reset can be made again; the "
+                        "program will not see it", fd, text, strerror(err));
+        tcp.flags |= CTX_TCP_RESET;
+    }
     /* its peer's bytes not in its queue yet: unsent, or sent and not acknowledged; the
      * ones sent are in its queue once acknowledged, which this end may delay (delayed
      * ACK, some tens of ms): waited for, those that stay unacknowledged are drained */
@@ -418,6 +491,9 @@ int save_tcp(struct dump *d, int fd, const struct stat *st, const struct tcp_dia
     memcpy((char *)(r + 1) + r->path_len, &so, sizeof so);
     memcpy((char *)(r + 1) + r->path_len + sizeof so, &tcp, sizeof tcp);
     fd_record_trim(d, r, sizeof so + sizeof tcp + (size_t)n);
+    int again = reset ? reset_again(d, fd, st->st_ino, &so, &tcp, data, text) : 0;
+    if (again < 0)
+        return again;
     tcp_reset_at_kill(fd);
     return 0;
 }
@@ -784,6 +860,27 @@ int tcp_pair_rebuild(const struct tcp_end *a, const struct tcp_end *b, int out[2
         close(as);
         close(bs);
         return rc;
+    }
+    if (!a->so && (b->tcp->flags & CTX_TCP_RESET)) {
+        /* ended with a reset: once b has its data, a resets (no FIN before it, which
+         * would make the error EPIPE), and b is over with ECONNRESET to tell */
+        int queued = 0;
+        for (long end = now_ms() + 5000; now_ms() < end; nanosleep(&(struct timespec){ 0, 1000000 }, NULL))
+            if (ioctl(bs, FIONREAD, &queued) == 0 && (uint64_t)queued >= b->tcp->data_len)
+                break;
+        struct linger now = { 1, 0 };
+        setsockopt(as, SOL_SOCKET, SO_LINGER, &now, sizeof now);
+        close(as);
+        struct pollfd pf = { bs, 0, 0 };
+        for (long end = now_ms() + 5000; now_ms() < end && !(poll(&pf, 1, 10) == 1 && (pf.revents & POLLERR));)
+            ;
+        if (!(pf.revents & POLLERR)) {
+            close(bs);
+            return say(err, errlen, ETIMEDOUT, "the reset of the connection made again did not come");
+        }
+        out[0] = -1;
+        out[1] = bs;
+        return 0;
     }
     if ((b->tcp->flags & CTX_TCP_FIN_IN) || !a->so || (a->so->shutdown & 2))
         shutdown(as, SHUT_WR);
@@ -1231,6 +1328,7 @@ static int valid_tcp(const struct ctx_fd *f, const struct ctx_fd *const *earlier
         tcp.state < 1 || tcp.state > 11 || (tcp.flags & ~(uint32_t)CTX_TCP_FLAGS) ||
         ((tcp.flags & CTX_TCP_CLOSED) ? so.peer_len != 0 || f->pos : !so.peer_len) ||
         ((tcp.flags & CTX_TCP_PEER_CLOSED) && f->pos) || (!(tcp.flags & 6) && !f->pos) ||
+        ((tcp.flags & CTX_TCP_RESET) && !(tcp.flags & CTX_TCP_CLOSED)) ||
         tcp.data_len != f->extra_len - sizeof so - sizeof tcp)
         return 0;
     if (!valid_socket_addrs(&so))
