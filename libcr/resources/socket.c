@@ -23,6 +23,7 @@
 #include <sys/syscall.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <netinet/udp.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -466,6 +467,7 @@ static const struct sockopt_name {
     { IPPROTO_TCP, TCP_SYNCNT, "TCP_SYNCNT" }, { IPPROTO_TCP, TCP_LINGER2, "TCP_LINGER2" },
     { IPPROTO_TCP, TCP_WINDOW_CLAMP, "TCP_WINDOW_CLAMP" }, { IPPROTO_TCP, TCP_NOTSENT_LOWAT, "TCP_NOTSENT_LOWAT" },
     { IPPROTO_TCP, TCP_FASTOPEN, "TCP_FASTOPEN" }, { IPPROTO_TCP, TCP_CONGESTION, "TCP_CONGESTION" },
+    { IPPROTO_UDP, UDP_CORK, "UDP_CORK" },
     { IPPROTO_UDPLITE, UDPLITE_SEND_CSCOV, "UDPLITE_SEND_CSCOV" },
     { IPPROTO_UDPLITE, UDPLITE_RECV_CSCOV, "UDPLITE_RECV_CSCOV" },
     { SOL_SOCKET, SO_PRIORITY, "SO_PRIORITY" }, /* after IP_TOS, which sets it too */
@@ -493,7 +495,9 @@ static int sockopt_applies(int level, int name, const struct ctx_socket *so)
     return level == SOL_SOCKET || (level == IPPROTO_IP && so->domain == AF_INET) ||
            (level == IPPROTO_IPV6 && so->domain == AF_INET6) ||
            (level == IPPROTO_TCP && so->domain != AF_UNIX && so->type == SOCK_STREAM) ||
-           (level == IPPROTO_UDPLITE && so->protocol == IPPROTO_UDPLITE);
+           (level == IPPROTO_UDPLITE && so->protocol == IPPROTO_UDPLITE) ||
+           (level == IPPROTO_UDP && so->domain != AF_UNIX && so->type == SOCK_DGRAM &&
+            (so->protocol == IPPROTO_UDP || so->protocol == IPPROTO_UDPLITE));
 }
 
 #ifndef SO_BUF_LOCK
