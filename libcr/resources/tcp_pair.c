@@ -405,9 +405,11 @@ int save_tcp(struct dump *d, int fd, const struct stat *st, const struct tcp_dia
                     "taking it from the program; let the program read it before the checkpoint",
                     fd, text);
     int unread = 0;
-    if (reset && ioctl(fd, FIONREAD, &unread) == 0 && unread > (1 << 20))
+    /* (what a new connection holds without widening it, which would allocate memory
+     * while the program's threads are frozen) */
+    if (reset && ioctl(fd, FIONREAD, &unread) == 0 && unread > (64 << 10))
         return fail(d, E2BIG, "fd %d (%s) was reset with %d bytes the program has not read, more "
-                    "than this version makes again while the program runs (1 MiB); let the "
+                    "than this version makes again while the program runs (64 KiB); let the "
                     "program read them before the checkpoint", fd, text, unread);
     if (reset) { /* taken now: a peek at the data would take it when there is none */
         int err = 0;
