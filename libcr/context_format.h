@@ -322,6 +322,8 @@ struct ctx_pty {
                                     written again as one packet */
 
 #define CTX_FD_EVENTFD_SEMAPHORE 0x1
+#define CTX_FD_TIMERFD_ABSTIME 0x1   /* armed for a moment of its clock (TFD_TIMER_ABSTIME) */
+#define CTX_FD_TIMERFD_CANCEL_ON_SET 0x2 /* and cancelled if the realtime clock is set */
 #define CTX_FD_PIDFD_SELF 0x1
 #define CTX_FD_PMI_PMIX 0x1
 #define CTX_FD_PIDFD_ENDED 0x2
