@@ -289,7 +289,8 @@ struct ctx_sock_msg {          /* one queued message, followed by its len bytes,
 };
 #define CTX_SOCK_FILES_MAX 16  /* fds in flight with one message */
 
-struct ctx_sock_file {         /* an fd in flight: a regular file, followed by its path */
+struct ctx_sock_file {         /* an fd in flight: a regular file, followed by its path (or
+                                  any open file an fd of the process has: what names it) */
     uint32_t open_flags;       /* F_GETFL */
     int32_t same_as_fd;        /* the same open file description as this fd of the
                                   process (-1: none; path and pos then say it) */

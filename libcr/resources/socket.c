@@ -634,15 +634,19 @@ static ssize_t save_fd_in_flight(struct dump *d, int sock, const char *what, int
     ssize_t n = fd_path(copy, path, sizeof path, &st);
     if (n < 0)
         return fail(d, errno, "fd %d (%s): cannot tell the file descriptor in flight to it", sock, what);
-    if (!S_ISREG(st.st_mode) || path[0] != '/' || st.st_nlink == 0)
-        return fail(d, ENOTSUP, "fd %d (%s) has a file descriptor in flight (SCM_RIGHTS) to %s: "
-                    "this version sends again only regular files that still have their path; let "
+    /* one the process still has an fd of (any kind: a pipe end, a socket) is sent again
+     * as that fd; else it is opened again, which only a regular file with its path can */
+    int same = same_open_file(copy, copies, ncopies);
+    if (same < 0 && (!S_ISREG(st.st_mode) || path[0] != '/' || st.st_nlink == 0))
+        return fail(d, ENOTSUP, "fd %d (%s) has a file descriptor in flight (SCM_RIGHTS) to %s, "
+                    "which the process has no other fd of: this version sends again only regular "
+                    "files that still have their path, or what the process still has open; let "
                     "the program receive it before the checkpoint", sock, what, path);
     if (sizeof sf + (size_t)n + 1 > room)
         return fail(d, E2BIG, "fd %d (%s): too much is queued to it to be saved", sock, what);
     memset(&sf, 0, sizeof sf);
     sf.open_flags = (uint32_t)fcntl(copy, F_GETFL);
-    sf.same_as_fd = same_open_file(copy, copies, ncopies);
+    sf.same_as_fd = same;
     sf.pos = (uint64_t)lseek(copy, 0, SEEK_CUR);
     file_id_of(&st, &sf.id);
     sf.path_len = (uint32_t)n + 1;
@@ -1286,9 +1290,11 @@ int valid_socket_state(const struct ctx_fd *f)
                 return 0;
             memcpy(&sf, x + off, sizeof sf);
             off += sizeof sf;
+            /* a path to open again, or (another fd's open file) what names it */
             if (sf.same_as_fd < -1 || sf.same_as_fd >= CTX_FD_NUMBER_MAX || sf.path_len < 2 ||
                 sf.path_len > CTX_PATH_MAX || sf.path_len > f->extra_len - off ||
-                x[off] != '/' || x[off + sf.path_len - 1] != 0 || memchr(x + off, 0, sf.path_len) != x + off + sf.path_len - 1)
+                (x[off] != '/' && sf.same_as_fd < 0) || x[off + sf.path_len - 1] != 0 ||
+                memchr(x + off, 0, sf.path_len) != x + off + sf.path_len - 1)
                 return 0;
             off += sf.path_len;
         }
