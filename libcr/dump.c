@@ -158,15 +158,6 @@ static int collect_proc(struct dump *d)
     if (read_file(d, "/proc/self/status", text, TEXT_SIZE) > 0) {
         char *sp = strstr(text, "ShdPnd:");
         p->shared_pending = sp ? strtoull(sp + 7, NULL, 16) & ~(1ULL << (crt.signum - 1)) : 0;
-        /* a seccomp filter cannot be read back without CAP_SYS_ADMIN
-         * (PTRACE_SECCOMP_GET_FILTER): restored without it, the process would lose
-         * what it forbade itself */
-        char *sc = strstr(text, "\nSeccomp:");
-        if (sc && strtol(sc + 9, NULL, 10) != 0)
-            return fail(d, ENOTSUP, "the process runs under a seccomp filter (Seccomp: %ld in "
-                        "/proc/self/status), which cannot be read back without CAP_SYS_ADMIN to be "
-                        "put back: this version refuses rather than restore it unfiltered",
-                        strtol(sc + 9, NULL, 10));
     }
     struct stat st;
     if (stat(crt.exe_path, &st) == 0)

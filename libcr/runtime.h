@@ -106,6 +106,9 @@ struct cr_runtime {
 
     struct cr_restart_block restart;
     char exe_path[CTX_PATH_MAX];
+    /* the seccomp mode and filters the process had from its start (its launcher's: a
+     * container's, a service's), which cr_restart has too; -1: not told */
+    int seccomp_at_start, seccomp_filters_at_start;
 };
 
 extern struct cr_runtime crt;
