@@ -275,7 +275,31 @@ enum ctx_fd_kind {
                                   number at restart, else restored reset; flags
                                   CTX_FD_PMI_PMIX: a PMIx server's (PMIX_SERVER_URI*),
                                   restored reset */
+    CTX_FD_NETLINK = 40,       /* a netlink socket (nothing queued to it, no dump under
+                                  way): extra a struct ctx_socket (domain AF_NETLINK,
+                                  its type, protocol and options; no address, no
+                                  message) then a struct ctx_netlink */
 };
+
+/* CTX_FD_NETLINK: where it is bound, what it listens to, where it sends. */
+struct ctx_netlink {
+    uint32_t portid;           /* bound to it (0: unbound) */
+    uint32_t own_port;         /* 1: the port was the process's pid or the kernel's choice:
+                                  whatever the kernel gives the restarted one; 0: bound
+                                  to portid again */
+    uint32_t dst_portid, dst_group; /* connected to (0, 0: not connected) */
+    uint32_t flags;            /* CTX_NETLINK_*: its SOL_NETLINK switches that are on */
+    uint32_t groups[32];       /* its multicast memberships, group g at bit (g-1) % 32 of
+                                  groups[(g-1) / 32] (NETLINK_LIST_MEMBERSHIPS) */
+};
+#define CTX_NETLINK_PKTINFO          0x1
+#define CTX_NETLINK_BROADCAST_ERROR  0x2
+#define CTX_NETLINK_NO_ENOBUFS       0x4
+#define CTX_NETLINK_LISTEN_ALL_NSID  0x8
+#define CTX_NETLINK_CAP_ACK          0x10
+#define CTX_NETLINK_EXT_ACK          0x20
+#define CTX_NETLINK_GET_STRICT_CHK   0x40
+#define CTX_NETLINK_FLAGS            0x7f
 
 /* The socket options a program changed (those a new socket of its kind reports
  * otherwise), set again before bind/listen.  SO_RCVBUF/SO_SNDBUF: what the kernel
@@ -319,7 +343,10 @@ struct ctx_tcp {
 #define CTX_TCP_PEER_CLOSED 0x2 /* its peer's socket was closed (pos 0) */
 #define CTX_TCP_CLOSED      0x4 /* the connection is over both ways (TCP_CLOSE: no peer
                                    address), the data still to read */
-#define CTX_TCP_FLAGS       0x7
+#define CTX_TCP_RESET       0x8 /* with CTX_TCP_CLOSED: it ended with a reset whose error
+                                   (ECONNRESET) the program has not read: the data, then
+                                   the error once, then end of file */
+#define CTX_TCP_FLAGS       0xf
 
 struct ctx_sock_msg {          /* one queued message, followed by its len bytes, then
                                   nfiles struct ctx_sock_file (each with its path) */
@@ -331,7 +358,8 @@ struct ctx_sock_msg {          /* one queued message, followed by its len bytes,
 };
 #define CTX_SOCK_FILES_MAX 16  /* fds in flight with one message */
 
-struct ctx_sock_file {         /* an fd in flight: a regular file, followed by its path */
+struct ctx_sock_file {         /* an fd in flight: a regular file, followed by its path (or
+                                  any open file an fd of the process has: what names it) */
     uint32_t open_flags;       /* F_GETFL */
     int32_t same_as_fd;        /* the same open file description as this fd of the
                                   process (-1: none; path and pos then say it) */
@@ -358,8 +386,14 @@ struct ctx_pty {
 #define CTX_FD_PTY_MASTER 0x1
 
 #define CTX_FD_DISCONNECTED_TERMINAL 0x1 /* a hung-up terminal; else a pipe end */
+#define CTX_FD_PIPE_PACKETS 0x8  /* a pipe, FIFO or disconnected pipe end in packet mode
+                                    (O_DIRECT, pipe(7)): its data is a sequence of packets,
+                                    each a uint32_t length (1 to 4096) then its bytes, each
+                                    written again as one packet */
 
 #define CTX_FD_EVENTFD_SEMAPHORE 0x1
+#define CTX_FD_TIMERFD_ABSTIME 0x1   /* armed for a moment of its clock (TFD_TIMER_ABSTIME) */
+#define CTX_FD_TIMERFD_CANCEL_ON_SET 0x2 /* and cancelled if the realtime clock is set */
 #define CTX_FD_PIDFD_SELF 0x1
 #define CTX_FD_PMI_PMIX 0x1
 #define CTX_FD_PIDFD_ENDED 0x2
@@ -414,15 +448,21 @@ struct ctx_inotify_watch {     /* in the extra of a CTX_FD_INOTIFY record, not a
 struct ctx_epoll_target {      /* the extra of a CTX_FD_EPOLL record */
     int32_t fd;                /* the number it was added with (its file: a ctx_epoll_file
                                   names the fd that has it, when this one no longer does) */
-    uint32_t events;
+    uint32_t events;           /* as epoll_ctl takes them, and CTX_EPOLL_EDGE_TAKEN */
     uint64_t data;
 };
+/* In events, never given to epoll_ctl: an edge-triggered target (EPOLLET, not
+ * EPOLLONESHOT) whose file was ready and whose edge the program had taken already (not
+ * on the epoll's ready list): after the restart no event comes for it until its file
+ * sees new activity.  Without it a ready target reports an edge once more. */
+#define CTX_EPOLL_EDGE_TAKEN 0x04000000u
 
 /* A file lock the process holds, taken again through fd `fd` (the fd record just before
  * it) before the program runs.  A flock or OFD lock belongs to the open file (an fd of
  * a dup or of a tree's shared file carries none: the first fd of that open file does);
  * a POSIX record lock belongs to the process. */
-enum ctx_lock_kind { CTX_LOCK_FLOCK = 1, CTX_LOCK_POSIX = 2, CTX_LOCK_OFD = 3 };
+/* CTX_LOCK_LEASE: a lease (F_SETLEASE) of the fd's open file, type F_RDLCK or F_WRLCK */
+enum ctx_lock_kind { CTX_LOCK_FLOCK = 1, CTX_LOCK_POSIX = 2, CTX_LOCK_OFD = 3, CTX_LOCK_LEASE = 4 };
 
 struct ctx_lock {
     int32_t fd;
@@ -430,7 +470,7 @@ struct ctx_lock {
     uint32_t type;             /* F_RDLCK (0) or F_WRLCK (1); flock: shared or exclusive */
     uint32_t pad;
     uint64_t start, len;       /* POSIX, OFD: the byte range, len 0 up to any end of file;
-                                  flock: 0, 0 */
+                                  flock, lease: 0, 0 */
 };
 
 /* A directory deleted while it was the working directory (its path, the process

@@ -304,8 +304,8 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
         case CTX_REC_LOCK: {
             const struct ctx_lock *l = pl;
             if (!p || !nfds || nvmas || r->length < sizeof *l || l->fd != img->fds[nfds - 1]->fd ||
-                l->kind < CTX_LOCK_FLOCK || l->kind > CTX_LOCK_OFD || l->type > 1 || l->pad ||
-                (l->kind == CTX_LOCK_FLOCK ? l->start || l->len
+                l->kind < CTX_LOCK_FLOCK || l->kind > CTX_LOCK_LEASE || l->type > 1 || l->pad ||
+                (l->kind == CTX_LOCK_FLOCK || l->kind == CTX_LOCK_LEASE ? l->start || l->len
                                            : l->start > INT64_MAX || l->len > INT64_MAX - l->start) ||
                 img->nlocks >= MAX_LOCKS)
                 return refuse(err, len, EBADMSG, "record %u: malformed lock record", seq);

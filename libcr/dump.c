@@ -277,8 +277,13 @@ int cr_dump_begin(struct dump **out, char *msg, size_t msglen, unsigned flags,
                          MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     *out = NULL;
     if (scratch == MAP_FAILED) {
-        snprintf(msg, msglen, "allocating %lu MiB of scratch memory", SCRATCH_SIZE / MiB);
-        return -errno;
+        int e = errno;
+        /* an anonymous mapping without reserve fails so only when it would be locked */
+        snprintf(msg, msglen, "allocating %lu MiB of scratch memory%s", SCRATCH_SIZE / MiB,
+                 e == EAGAIN ? " (the process locks its new mappings, mlockall MCL_FUTURE, and "
+                 "RLIMIT_MEMLOCK leaves no room for them: raise it, ulimit -l, by that much to "
+                 "checkpoint it)" : "");
+        return -e;
     }
     struct dump *d = (struct dump *)(scratch + STATE_OFF);
     memset(d, 0, sizeof *d);

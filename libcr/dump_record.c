@@ -120,6 +120,11 @@ int cr_dump_one_fd(struct dump *d, struct fd_scan *s, int fd)
             continue;
         uint32_t before = d->proc->nfds;
         int rc = (*k)->save(d, s, &p);
+        /* its other fds are told by the inode it has now (a socket waiting in a backlog
+         * with data is replaced while it is saved: resources/tcp_pair.c) */
+        struct stat now;
+        if (rc == 0 && fstat(fd, &now) == 0)
+            p.st.st_ino = now.st_ino;
         if (rc == 0 && !(*k)->alias && d->proc->nfds > before && s->nseen < MAX_SEEN)
             s->seen[s->nseen++] = (typeof(s->seen[0])){ fd, p.st.st_dev, p.st.st_ino };
         if (rc == 0 && d->proc->nfds > before)

@@ -288,10 +288,13 @@ static pid_t own_tid(int dfd, const char *name)
 }
 
 /* Whether the thread blocks the quiesce signal: only a raw rt_sigprocmask can, past
- * the runtime's wrapper (quiesce_signal.c). */
-static int blocks_quiesce(int dfd, const char *name)
+ * the runtime's wrapper (quiesce_signal.c); *seccomp, the seccomp the program put it
+ * under itself: 1 strict mode, 2 filters beyond those the process started with (its
+ * launcher's, a container's, which cr_restart runs under too), else 0. */
+static int blocks_quiesce(int dfd, const char *name, int *seccomp)
 {
-    char path[300], buf[2048];
+    char path[300], buf[4096];
+    *seccomp = 0;
     snprintf(path, sizeof path, "%s/status", name);
     int fd = openat(dfd, path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -301,6 +304,14 @@ static int blocks_quiesce(int dfd, const char *name)
     if (n <= 0)
         return 0;
     buf[n] = 0;
+    char *sc = strstr(buf, "\nSeccomp:"), *fl = strstr(buf, "\nSeccomp_filters:");
+    int mode = sc ? (int)strtol(sc + 9, NULL, 10) : 0, filters = fl ? (int)strtol(fl + 17, NULL, 10) : -1;
+    if (mode == 1)
+        *seccomp = 1;
+    else if (mode == 2 && (crt.seccomp_at_start == 0 ||
+                           (filters >= 0 && crt.seccomp_filters_at_start >= 0 &&
+                            filters > crt.seccomp_filters_at_start)))
+        *seccomp = 2;
     char *blk = strstr(buf, "\nSigBlk:");
     return blk && (strtoull(blk + 8, NULL, 16) >> (crt.signum - 1) & 1);
 }
@@ -341,6 +352,19 @@ static int signal_new_threads(char *msg, size_t msglen)
             pid_t tid = own_tid(dfd, d->d_name);
             if (tid <= 0 || tid == crt.manager_tid || find_slot(tid))
                 continue;
+            /* a thread under seccomp would be killed by its filter (strict mode allows
+             * only read, write, exit and sigreturn) for the calls the freeze makes in it,
+             * and a filter cannot be read back to be restored: never signaled */
+            int seccomp, blocked = blocks_quiesce(dfd, d->d_name, &seccomp);
+            if (seccomp) {
+                close(dfd);
+                snprintf(msg, msglen, "thread %d runs under seccomp (%s): the freeze would "
+                         "have it killed%s, so it is not stopped; the process keeps running",
+                         (int)tid, seccomp == 1 ? "strict mode" : "a filter the program added",
+                         seccomp == 1 ? "" : " if its filter forbids what the freeze calls, "
+                         "and a filter cannot be read back without CAP_SYS_ADMIN to be restored");
+                return -ENOTSUP;
+            }
             if (crt.nslots >= CR_MAX_THREADS) {
                 close(dfd);
                 snprintf(msg, msglen, "more than %d threads", CR_MAX_THREADS);
@@ -350,7 +374,7 @@ static int signal_new_threads(char *msg, size_t msglen)
             memset(s, 0, sizeof *s);
             s->tid = tid;
             __atomic_store_n(&crt.nslots, crt.nslots + 1, __ATOMIC_RELEASE);
-            if (!(blocks_quiesce(dfd, d->d_name) && cr_signal_setxid_stop(tid) == 0) &&
+            if (!(blocked && cr_signal_setxid_stop(tid) == 0) &&
                 syscall(SYS_tgkill, crt.pid, tid, crt.signum) < 0)
                 s->tid = -1; /* it has exited meanwhile */
             added++;

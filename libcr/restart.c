@@ -446,6 +446,51 @@ static void open_memfd_maps(struct child *c)
     }
 }
 
+/* Shared memory (MAP_SHARED of a file deleted since, or anonymous) that several mappings
+ * of the process map: one memfd, mapped by each at its offset, so that they stay one
+ * memory; their pages are put back through the mappings as before.  (A tree's pool
+ * does this for memory several processes map.) */
+static void share_anon_maps(struct child *c)
+{
+    struct ctx_image *img = c->img;
+    for (uint32_t i = 0; i < img->proc->nvmas; i++)
+        c->anon_fds[i] = -1;
+    for (uint32_t i = 0; i < img->proc->nvmas; i++) {
+        const struct ctx_vma *v = img->vmas[i];
+        if (v->kind != CTX_VMA_SHARED_ANON || !v->id.ino || (v->flags & CTX_VMA_SYSV) ||
+            c->map_fds[i] >= 0 || c->anon_fds[i] >= 0)
+            continue;
+        int pooled = 0;
+        for (uint32_t k = 0; c->pool && k < c->pool->nmems; k++)
+            pooled |= c->pool->mems[k].dev == v->id.dev && c->pool->mems[k].ino == v->id.ino;
+        uint64_t size = v->pgoff + (v->end - v->start);
+        int others = 0;
+        for (uint32_t k = i + 1; !pooled && k < img->proc->nvmas; k++) {
+            const struct ctx_vma *w = img->vmas[k];
+            if (w->kind != CTX_VMA_SHARED_ANON || w->id.dev != v->id.dev || w->id.ino != v->id.ino ||
+                (w->flags & CTX_VMA_SYSV) || c->map_fds[k] >= 0)
+                continue;
+            others = 1;
+            if (w->pgoff + (w->end - w->start) > size)
+                size = w->pgoff + (w->end - w->start);
+        }
+        if (pooled || !others)
+            continue;
+        int fd = (int)syscall(SYS_memfd_create, "slurm-cr-shared", MFD_CLOEXEC);
+        if (fd < 0 || ftruncate(fd, (off_t)size) < 0)
+            child_fail(c, errno, "cannot make the shared memory mapped at 0x%llx again: %s",
+                       (unsigned long long)v->start, strerror(errno));
+        fd = move_high(c, fd);
+        add_helper(c, fd);
+        for (uint32_t k = i; k < img->proc->nvmas; k++) {
+            const struct ctx_vma *w = img->vmas[k];
+            if (w->kind == CTX_VMA_SHARED_ANON && w->id.dev == v->id.dev && w->id.ino == v->id.ino &&
+                !(w->flags & CTX_VMA_SYSV) && c->map_fds[k] < 0)
+                c->anon_fds[k] = fd;
+        }
+    }
+}
+
 int cr_new_sysv_segment(uint64_t old_id, uint64_t size)
 {
     /* with CAP_SYS_ADMIN over the IPC namespace (root) the old id, if it is free */
@@ -754,6 +799,10 @@ static __attribute__((noreturn)) void build_and_jump(struct child *c)
                 vmas[i].kind = CTX_VMA_FILE_SHARED; /* the tree's one copy of it */
                 vmas[i].fd = c->pool->mems[k].fd;
             }
+        if (c->anon_fds[i] >= 0) { /* one memory with other mappings: share_anon_maps */
+            vmas[i].kind = CTX_VMA_FILE_SHARED;
+            vmas[i].fd = c->anon_fds[i];
+        }
         if (v->kind == CTX_VMA_SHARED_ANON && c->map_fds[i] >= 0) { /* a memfd's, see open_memfd_maps */
             vmas[i].kind = CTX_VMA_FILE_SHARED;
             vmas[i].fd = c->map_fds[i];
@@ -925,7 +974,8 @@ void cr_restart_child(struct child *c)
     c->helpers = calloc(img->proc->nvmas + 9 + npool + 2 * CTX_CHAIN_MAX, sizeof *c->helpers);
     c->map_fds = calloc(img->proc->nvmas + 1, sizeof *c->map_fds);
     c->shm_ids = calloc(img->proc->nvmas + 1, sizeof *c->shm_ids);
-    if (!c->helpers || !c->map_fds || !c->shm_ids)
+    c->anon_fds = calloc(img->proc->nvmas + 1, sizeof *c->anon_fds);
+    if (!c->helpers || !c->map_fds || !c->shm_ids || !c->anon_fds)
         child_fail(c, ENOMEM, "out of memory");
     c->status_fd = move_high(c, c->status_fd);
     img->fd = move_high(c, img->fd);
@@ -993,6 +1043,7 @@ void cr_restart_child(struct child *c)
             c->helpers[keep++] = c->helpers[i];
     c->nhelpers = keep;
     open_memfd_maps(c);
+    share_anon_maps(c);
     restore_process_state(c);
     build_and_jump(c);
 }

@@ -34,6 +34,8 @@ struct child {
                                CTX_FD_PMI; -1 none */
     int *map_fds;           /* per VMA */
     int *shm_ids;           /* per VMA: its new System V segment (CTX_VMA_SYSV), or -1 */
+    int *anon_fds;          /* per VMA: the memfd of shared memory it maps with others of
+                               the process (a deleted file mapped twice), or -1 */
     int32_t *helpers;
     uint32_t nhelpers;
 };

@@ -421,9 +421,30 @@ static void atfork_child(void)
         start_manager();
 }
 
+/* What seccomp the process starts under (its launcher's): the freeze refuses only
+ * what the program adds (quiesce.c). */
+static void note_seccomp_at_start(void)
+{
+    char buf[4096];
+    crt.seccomp_at_start = crt.seccomp_filters_at_start = -1;
+    int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+    if (fd >= 0)
+        sys_close(fd);
+    if (n <= 0)
+        return;
+    buf[n] = 0;
+    char *m = strstr(buf, "\nSeccomp:"), *f = strstr(buf, "\nSeccomp_filters:");
+    if (m)
+        crt.seccomp_at_start = (int)strtol(m + 9, NULL, 10);
+    if (f)
+        crt.seccomp_filters_at_start = (int)strtol(f + 17, NULL, 10);
+}
+
 __attribute__((constructor)) static void cr_runtime_init(void)
 {
     crt.pid = getpid();
+    note_seccomp_at_start();
     ssize_t n = readlink("/proc/self/exe", crt.exe_path, sizeof crt.exe_path - 1);
     crt.exe_path[n > 0 ? n : 0] = 0;
 

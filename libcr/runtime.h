@@ -18,12 +18,15 @@
 /* thread_attrs.c: what the kernel keeps per thread (or process) beyond registers */
 struct cr_thread_attrs {
     int saved, nice_ok, nice, policy, priority, keepcaps, no_new_privs, pdeathsig;
+    int ioprio;                /* ioprio_get of the thread (-1: not told) */
+    int tsc;                   /* PR_GET_TSC (0: not told) */
     long timerslack, persona, affinity_len;
     unsigned long affinity[16];  /* up to 1024 CPUs */
 };
 struct cr_process_attrs {
     int saved, thp_disable, oom_ok;
     int dumpable;              /* PR_GET_DUMPABLE */
+    int mdwe;                  /* PR_GET_MDWE: memory-deny-write-execute flags (-1: not told) */
     unsigned membarriers;      /* registered: 1 private expedited, 2 its sync-core, 4 its rseq */
     long oom_score_adj;
 };
@@ -103,6 +106,9 @@ struct cr_runtime {
 
     struct cr_restart_block restart;
     char exe_path[CTX_PATH_MAX];
+    /* the seccomp mode and filters the process had from its start (its launcher's: a
+     * container's, a service's), which cr_restart has too; -1: not told */
+    int seccomp_at_start, seccomp_filters_at_start;
 };
 
 extern struct cr_runtime crt;

@@ -1,6 +1,7 @@
 /* Attributes the kernel keeps per thread or per process and a restart would otherwise
  * take from cr_restart: nice, scheduling policy, CPU affinity, timer slack, keep-caps,
- * no-new-privs, the parent-death signal, the persona; and per process the THP switch,
+ * no-new-privs, the parent-death signal, the persona, the I/O priority, the TSC switch
+ * (PR_SET_TSC); and per process the THP switch, memory-deny-write-execute (PR_SET_MDWE),
  * oom_score_adj, its private expedited membarrier registrations and whether it is
  * dumpable (PR_SET_DUMPABLE 0 also closes its /proc
  * files to itself: the dump makes it dumpable for its length).  Each thread records
@@ -26,6 +27,12 @@
 #include <unistd.h>
 #include <linux/membarrier.h>
 
+#define IOPRIO_WHO_PROCESS 1 /* <linux/ioprio.h>: a thread, 0 the caller */
+#ifndef PR_SET_MDWE /* Linux 6.3 */
+#define PR_SET_MDWE 65
+#define PR_GET_MDWE 66
+#endif
+
 void cr_attrs_save_thread(struct cr_thread_attrs *a)
 {
     memset(a, 0, sizeof *a);
@@ -43,6 +50,9 @@ void cr_attrs_save_thread(struct cr_thread_attrs *a)
     if (prctl(PR_GET_PDEATHSIG, &sig, 0, 0, 0) == 0)
         a->pdeathsig = sig;
     a->persona = (long)personality(0xffffffff);
+    a->ioprio = (int)syscall(SYS_ioprio_get, IOPRIO_WHO_PROCESS, 0); /* this thread's */
+    if (prctl(PR_GET_TSC, &a->tsc, 0, 0, 0) < 0)
+        a->tsc = 0;
     a->saved = 1;
 }
 
@@ -78,6 +88,12 @@ void cr_attrs_restore_thread(const struct cr_thread_attrs *a)
         prctl(PR_SET_PDEATHSIG, (unsigned long)a->pdeathsig, 0, 0, 0);
     if (a->persona >= 0)
         personality((unsigned long)a->persona);
+    /* set only when it differs from what a new thread has: one never set keeps
+     * following its nice */
+    if (a->ioprio >= 0 && syscall(SYS_ioprio_get, IOPRIO_WHO_PROCESS, 0) != a->ioprio)
+        syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, a->ioprio);
+    if (a->tsc > 0)
+        prctl(PR_SET_TSC, (unsigned long)a->tsc, 0, 0, 0);
 }
 
 static int read_int(const char *path, long *v)
@@ -94,6 +110,7 @@ void cr_attrs_save_process(struct cr_process_attrs *a)
     memset(a, 0, sizeof *a);
     a->thp_disable = prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0);
     a->dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+    a->mdwe = prctl(PR_GET_MDWE, 0, 0, 0, 0);
     a->oom_ok = read_int("/proc/self/oom_score_adj", &a->oom_score_adj) == 0;
     /* a private expedited barrier works only once registered (EPERM before): trying
      * one is how a process's registrations can be told, and costs nothing while every
@@ -115,6 +132,9 @@ void cr_attrs_restore_process(const struct cr_process_attrs *a)
         prctl(PR_SET_THP_DISABLE, (unsigned long)a->thp_disable, 0, 0, 0);
     if (a->dumpable == 0)
         prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    /* the memory is all in place: nothing left to map writable and executable */
+    if (a->mdwe > 0)
+        prctl(PR_SET_MDWE, (unsigned long)a->mdwe, 0, 0, 0);
     static const int registrations[] = { MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED,
                                          MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE,
                                          MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ };

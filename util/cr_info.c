@@ -126,9 +126,11 @@ static void show(const struct ctx_image *img)
         printf("  locks: %u\n", img->nlocks);
     for (uint32_t i = 0; i < img->nlocks; i++) {
         const struct ctx_lock *l = img->locks[i];
-        static const char *const kinds[] = { "?", "flock", "POSIX", "OFD" };
+        static const char *const kinds[] = { "?", "flock", "POSIX", "OFD", "lease" };
         if (l->kind == CTX_LOCK_FLOCK)
             printf("    fd %-4d flock %s\n", l->fd, l->type ? "exclusive" : "shared");
+        else if (l->kind == CTX_LOCK_LEASE)
+            printf("    fd %-4d lease %s\n", l->fd, l->type ? "write" : "read");
         else if (l->len)
             printf("    fd %-4d %-5s %s bytes %llu-%llu\n", l->fd, kinds[l->kind],
                    l->type ? "write" : "read", (unsigned long long)l->start,

@@ -51,9 +51,7 @@ static int make_pipe_end(struct child *c, const struct ctx_fd *f)
         child_fail(c, errno, "cannot create the disconnected pipe end of fd %d: %s", f->fd,
                    strerror(errno));
     int reader = (f->open_flags & O_ACCMODE) == O_RDONLY;
-    if (f->extra_len && (fcntl(ends[1], F_SETPIPE_SZ, (int)f->pos) < 0 ||
-                         write(ends[1], (const char *)(f + 1) + f->path_len, f->extra_len) !=
-                             (ssize_t)f->extra_len))
+    if (f->extra_len && (fcntl(ends[1], F_SETPIPE_SZ, (int)f->pos) < 0 || pipe_refill(ends[1], f) < 0))
         child_fail(c, errno, "cannot put back the %u bytes waiting in the pipe of fd %d: %s",
                    f->extra_len, f->fd, strerror(errno));
     close(ends[reader ? 1 : 0]);
@@ -87,8 +85,8 @@ static int make_disconnected(struct child *c, const struct ctx_fd *f, uint32_t r
 static int valid_disconnected(const struct ctx_fd *f, const struct ctx_fd *const *earlier, uint32_t n)
 {
     (void)earlier, (void)n;
-    return !(f->flags & ~CTX_FD_DISCONNECTED_TERMINAL) && f->pos <= (64u << 20) &&
-           f->extra_len <= f->pos && (!f->extra_len || (f->open_flags & 3) == 0);
+    return !(f->flags & ~(uint32_t)(CTX_FD_DISCONNECTED_TERMINAL | CTX_FD_PIPE_PACKETS)) &&
+           f->pos <= (64u << 20) && pipe_data_valid(f) && (!f->extra_len || (f->open_flags & 3) == 0);
 }
 
 static void describe_disconnected(const struct ctx_fd *f, FILE *out, const char *acc)

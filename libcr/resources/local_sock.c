@@ -10,9 +10,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/sockios.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -172,6 +175,10 @@ int save_local_socket(struct dump *d, const struct sock_scan *ss, int fd, const 
             so.state |= CTX_SOCK_PATH_GONE; /* it must not appear again */
     }
     so.shutdown = si ? si->shutdown : 0;
+    if (so.domain != AF_UNIX && so.type == SOCK_DGRAM) { /* sock_diag's unix bits are theirs */
+        int how = inet_dgram_shutdown(so.domain, so.protocol, st->st_ino, buf);
+        so.shutdown = how > 0 ? (uint32_t)how : 0;
+    }
     if (listening) {
         so.state |= CTX_SOCK_LISTENING;
         int waiting = si ? si->waiting : 0;
@@ -190,6 +197,15 @@ int save_local_socket(struct dump *d, const struct sock_scan *ss, int fd, const 
     if (sock_save_opts(fd, &so) < 0)
         return fail(d, E2BIG, "fd %d (%s) has more than %d socket options changed", fd, text,
                     CTX_SOCKOPT_MAX);
+    /* what UDP_CORK holds back is in its send queue, which cannot be read */
+    int corked = 0, held = 0;
+    socklen_t clen = sizeof corked;
+    if (so.domain != AF_UNIX && so.type == SOCK_DGRAM &&
+        getsockopt(fd, IPPROTO_UDP, UDP_CORK, &corked, &clen) == 0 && corked &&
+        ioctl(fd, SIOCOUTQ, &held) == 0 && held > 0)
+        return fail(d, ENOTSUP, "fd %d (%s) holds back a datagram not sent yet (UDP_CORK, %d bytes "
+                    "of memory), which cannot be read to be saved; let the program uncork it "
+                    "before the checkpoint", fd, text, held);
     ssize_t queued = 0;
     if (so.type != SOCK_STREAM) { /* a stream socket here is not connected: nothing queued */
         struct sender_query q = { d, ss, fd, text };
@@ -380,9 +396,21 @@ static void after_every_fd(struct child *c)
             memcpy(&h, m, sizeof h);
             struct sockaddr_storage to;
             socklen_t tolen = resend_address(f->fd, h.from_fd, &to);
+            /* a corked sender (UDP_CORK, nothing held back) sends it at once */
+            int corked = 0, off = 0;
+            socklen_t clen = sizeof corked;
+            if (getsockopt(h.from_fd, IPPROTO_UDP, UDP_CORK, &corked, &clen) < 0)
+                corked = 0;
+            if (corked)
+                setsockopt(h.from_fd, IPPROTO_UDP, UDP_CORK, &off, sizeof off);
             errno = 0;
-            if (!tolen || sendto(h.from_fd, m + sizeof h, h.len, MSG_DONTWAIT, (struct sockaddr *)&to,
-                                 tolen) != (ssize_t)h.len)
+            ssize_t sent = tolen ? sendto(h.from_fd, m + sizeof h, h.len, MSG_DONTWAIT,
+                                          (struct sockaddr *)&to, tolen) : -1;
+            int e = errno;
+            if (corked)
+                setsockopt(h.from_fd, IPPROTO_UDP, UDP_CORK, &corked, sizeof corked);
+            errno = e;
+            if (sent != (ssize_t)h.len)
                 child_fail(c, errno ? errno : EINVAL, "cannot send datagram %u of %u queued to fd %d "
                            "(%s) again from fd %d: %s", k + 1, so.nmsgs, f->fd, (const char *)(f + 1),
                            h.from_fd, tolen ? strerror(errno) : "not a socket with an address");

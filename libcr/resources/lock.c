@@ -5,8 +5,8 @@
  * lock is dropped by any close of a file it covers, and cr_restart still closes its
  * own fds (the files it maps among them), so the restorer takes those last, after a
  * check here that no other process holds them now.  A lock another process took in
- * the meantime fails the restart: the program never runs without its lock.  Leases
- * are refused at checkpoint. */
+ * the meantime fails the restart: the program never runs without its lock.  A lease
+ * (F_SETLEASE) is taken again like a flock lock; one being broken is refused. */
 #define _GNU_SOURCE
 #include "resources.h"
 
@@ -46,13 +46,18 @@ static int parse_lock(struct dump *d, const struct cr_fd_probe *p, const char *l
         l->kind = CTX_LOCK_POSIX;
     else if (word_is(w, e, "OFDLCK"))
         l->kind = CTX_LOCK_OFD;
-    else if (word_is(w, e, "LEASE") || word_is(w, e, "DELEG"))
-        return fail(d, ENOTSUP, "fd %d holds a lease on %s (F_SETLEASE), which is not saved: "
-                    "release it (F_SETLEASE F_UNLCK) before the checkpoint", p->fd, p->path);
+    else if (word_is(w, e, "LEASE"))
+        l->kind = CTX_LOCK_LEASE;
+    else if (word_is(w, e, "DELEG"))
+        return fail(d, ENOTSUP, "fd %d holds an NFS delegation on %s, which is not saved",
+                    p->fd, p->path);
     else
         return fail(d, ENOTSUP, "fd %d: a lock of an unknown kind on %s (fdinfo: \"%.*s\")",
                     p->fd, p->path, (int)strcspn(line, "\n"), line);
-    next_word(e, &e);                      /* ADVISORY */
+    w = next_word(e, &e);                  /* ADVISORY; a lease's ACTIVE, BREAKING */
+    if (l->kind == CTX_LOCK_LEASE && !word_is(w, e, "ACTIVE"))
+        return fail(d, EAGAIN, "fd %d holds a lease on %s that another process is breaking: "
+                    "try again once the program has given it up (F_SETLEASE F_UNLCK)", p->fd, p->path);
     w = next_word(e, &e);
     if (word_is(w, e, "READ"))
         l->type = F_RDLCK;
@@ -70,7 +75,7 @@ static int parse_lock(struct dump *d, const struct cr_fd_probe *p, const char *l
         return fail(d, EIO, "fd %d: cannot parse the lock line \"%.*s\"", p->fd,
                     (int)strcspn(line, "\n"), line);
     const char *last = next_word(e, &e);
-    if (l->kind == CTX_LOCK_FLOCK)
+    if (l->kind == CTX_LOCK_FLOCK || l->kind == CTX_LOCK_LEASE)
         return 0;
     l->start = (uint64_t)start;
     if (!word_is(last, e, "EOF")) {
@@ -143,6 +148,14 @@ void restore_locks(struct child *c)
         if (l->kind == CTX_LOCK_FLOCK) {
             if (flock(l->fd, (l->type == F_WRLCK ? LOCK_EX : LOCK_SH) | LOCK_NB) < 0)
                 lock_taken(c, l, errno, l->type == F_WRLCK ? "exclusive flock" : "shared flock");
+        } else if (l->kind == CTX_LOCK_LEASE) {
+            /* a read lease wants no writer of the file anywhere, a write lease no other
+             * open of it */
+            if (fcntl(l->fd, F_SETLEASE, l->type == F_WRLCK ? F_WRLCK : F_RDLCK) < 0)
+                child_fail(c, errno, "cannot take the %s lease of fd %d again: %s (another "
+                           "process has the file open%s now; restart once it is closed): %s",
+                           l->type == F_WRLCK ? "write" : "read", l->fd, strerror(errno),
+                           l->type == F_WRLCK ? "" : " for writing", fd_path_of(c->img, l->fd));
         } else if (l->kind == CTX_LOCK_OFD) {
             if (fcntl(l->fd, F_OFD_SETLK, &fl) < 0)
                 lock_taken(c, l, errno, l->type == F_WRLCK ? "OFD write" : "OFD read");

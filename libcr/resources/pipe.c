@@ -81,24 +81,89 @@ static int scan_pipes(struct dump *d, struct fd_scan *s, const int *fds, int n)
     return 0;
 }
 
-/* The bytes waiting in a pipe, copied with tee() into a pipe of our own. */
-static int pipe_peek(struct dump *d, int fd, size_t cap, char *out, size_t *len)
+/* The bytes waiting in a pipe, copied with tee() into a pipe of our own (room for
+ * PIPE_ROOM(cap)).  In packet mode (pipe2 O_DIRECT: each write a packet, each read one
+ * packet, the rest of it dropped) the packets are told by reading the copy, each read
+ * one packet, and saved framed by their lengths (CTX_FD_PIPE_PACKETS). */
+#define PIPE_PACKET 4096
+#define PIPE_ROOM(cap) ((cap) + 4 * ((cap) / PIPE_PACKET + 1))
+static uint32_t packet_len[(64u << 20) / PIPE_PACKET + 1];
+
+static int pipe_peek(struct dump *d, int fd, size_t cap, char *out, size_t *len, int *packets)
 {
     int tmp[2];
     *len = 0;
+    *packets = 0;
     if (pipe2(tmp, O_CLOEXEC | O_NONBLOCK) < 0)
         return fail(d, errno, "creating a pipe to copy fd %d", fd);
     fcntl(tmp[1], F_SETPIPE_SZ, (int)cap);
     ssize_t n = tee(fd, tmp[1], cap, SPLICE_F_NONBLOCK);
     int rc = 0;
+    size_t got = 0, k = 0;
     if (n < 0 && errno != EAGAIN)
         rc = fail(d, errno, "copying the data buffered in the pipe at fd %d", fd);
-    else if (n > 0 && read(tmp[0], out, (size_t)n) != n)
-        rc = fail(d, EIO, "copying the data buffered in the pipe at fd %d", fd);
-    else if (n > 0)
-        *len = (size_t)n;
+    while (rc == 0 && n > 0 && got < (size_t)n) {
+        ssize_t r = read(tmp[0], out + got, (size_t)n - got);
+        if (r <= 0 || k == sizeof packet_len / sizeof *packet_len)
+            rc = fail(d, r < 0 ? errno : EIO, "copying the data buffered in the pipe at fd %d", fd);
+        else {
+            packet_len[k++] = (uint32_t)r;
+            got += (size_t)r;
+        }
+    }
     close(tmp[0]);
     close(tmp[1]);
+    if (rc < 0 || n <= 0)
+        return rc;
+    /* a read that stops short of what is there stops at the end of a packet; one packet
+     * alone is told by the mode of the pipe's ends */
+    *packets = k > 1 || (fcntl(fd, F_GETFL) & O_DIRECT);
+    if (*packets) /* each packet moved after its length, the last first */
+        for (size_t i = k, end = got; i-- > 0;) {
+            size_t from = end - packet_len[i];
+            memmove(out + from + 4 * (i + 1), out + from, packet_len[i]);
+            memcpy(out + from + 4 * i, &packet_len[i], 4);
+            end = from;
+        }
+    *len = got + (*packets ? 4 * k : 0);
+    return 0;
+}
+
+int pipe_data_valid(const struct ctx_fd *f)
+{
+    if (!(f->flags & CTX_FD_PIPE_PACKETS))
+        return f->extra_len <= f->pos;
+    if (f->extra_len > PIPE_ROOM(f->pos))
+        return 0;
+    const unsigned char *x = (const unsigned char *)(f + 1) + f->path_len;
+    for (uint32_t at = 0; at < f->extra_len;) {
+        uint32_t n;
+        if (f->extra_len - at < 4)
+            return 0;
+        memcpy(&n, x + at, 4);
+        if (n == 0 || n > PIPE_PACKET || n > f->extra_len - at - 4)
+            return 0;
+        at += 4 + n;
+    }
+    return 1;
+}
+
+int pipe_refill(int wfd, const struct ctx_fd *f)
+{
+    const char *x = (const char *)(f + 1) + f->path_len;
+    if (!(f->flags & CTX_FD_PIPE_PACKETS))
+        return write(wfd, x, f->extra_len) == (ssize_t)f->extra_len ? 0 : -1;
+    int fl = fcntl(wfd, F_GETFL), rc = fcntl(wfd, F_SETFL, fl | O_DIRECT);
+    for (uint32_t at = 0; rc == 0 && at < f->extra_len;) {
+        uint32_t n;
+        memcpy(&n, x + at, 4);
+        if (write(wfd, x + at + 4, n) != (ssize_t)n)
+            rc = -1;
+        at += 4 + n;
+    }
+    int e = errno;
+    fcntl(wfd, F_SETFL, fl);
+    errno = e;
     return rc;
 }
 
@@ -113,15 +178,18 @@ int pipe_record(struct dump *d, int fd, uint32_t kind, const char *path, int cap
 {
     /* room for all the pipe can hold, the bytes read straight into it, the rest given
      * back: no bounce buffer, so a pipe of any size (F_SETPIPE_SZ) is saved */
-    struct ctx_fd *r = fd_record(d, fd, kind, path, with_data ? (size_t)cap : 0);
+    struct ctx_fd *r = fd_record(d, fd, kind, path, with_data ? PIPE_ROOM((size_t)cap) : 0);
     if (!r)
         return fail(d, E2BIG, "too much metadata (fd %d, a pipe of %d bytes)", fd, cap);
     r->pos = (uint64_t)cap;
     size_t len = 0;
-    int rc = with_data ? pipe_peek(d, fd, (size_t)cap, (char *)(r + 1) + r->path_len, &len) : 0;
+    int packets = 0;
+    int rc = with_data ? pipe_peek(d, fd, (size_t)cap, (char *)(r + 1) + r->path_len, &len, &packets) : 0;
     if (rc < 0)
         return rc;
     fd_record_trim(d, r, len);
+    if (packets)
+        r->flags |= CTX_FD_PIPE_PACKETS;
     *out = r;
     return 0;
 }
@@ -147,7 +215,7 @@ static int add_pipe(struct dump *d, struct fd_scan *s, int fd, const char *path,
         return rc;
     if (reader)
         p->data_saved = 1;
-    r->flags = deleted ? CTX_FD_DELETED : 0;
+    r->flags |= deleted ? CTX_FD_DELETED : 0;
     file_id_of(st, &r->id);
     return 0;
 }
@@ -203,8 +271,7 @@ static int pipe_end(struct child *c, struct pipe_made *made, uint32_t *nmade, co
                        (unsigned long long)f->pos, strerror(errno));
     }
     if (f->extra_len) { /* the data that was waiting in it (one record carries it) */
-        const char *data = (const char *)(f + 1) + f->path_len;
-        if (write(m->end[1], data, f->extra_len) != (ssize_t)f->extra_len)
+        if (pipe_refill(m->end[1], f) < 0)
             child_fail(c, errno, "cannot refill the pipe of fd %d: %s", f->fd, strerror(errno));
     }
     return m->end[(f->open_flags & O_ACCMODE) == O_RDONLY ? 0 : 1];
@@ -265,8 +332,7 @@ static void pool_add_pipe(struct cr_pool_build *b, uint32_t member, uint32_t rec
     }
     /* every reader saved the same bytes (all were frozen): put them back once */
     if (f->extra_len && !pp->filled) {
-        const char *data = (const char *)(f + 1) + f->path_len;
-        if (write(pp->end[1], data, f->extra_len) != (ssize_t)f->extra_len)
+        if (pipe_refill(pp->end[1], f) < 0)
             child_fail(b->rep, errno, "cannot refill a pipe of process %d: %s",
                        b->t->procs[member].pid, strerror(errno));
         pp->filled = 1;
@@ -327,8 +393,7 @@ static int fifo_end(struct child *c, struct fifo_made *made, uint32_t *nmade, co
         snprintf(self, sizeof self, "/proc/self/fd/%d", m->keeper);
         path = self;
     }
-    if (f->extra_len && write(m->keeper, (const char *)(f + 1) + f->path_len, f->extra_len) !=
-                            (ssize_t)f->extra_len)
+    if (f->extra_len && pipe_refill(m->keeper, f) < 0)
         child_fail(c, errno, "cannot refill the FIFO %s: %s", path, strerror(errno));
     int obj = open(path, ((int)f->open_flags & O_ACCMODE) | O_NONBLOCK | O_CLOEXEC);
     if (obj < 0)
@@ -358,7 +423,8 @@ static void finish_fifos(struct child *c)
 static int valid_pipe(const struct ctx_fd *f, const struct ctx_fd *const *earlier, uint32_t n)
 {
     (void)earlier, (void)n;
-    return f->pos != 0 && f->pos <= (64u << 20) && f->extra_len <= f->pos &&
+    return f->pos != 0 && f->pos <= (64u << 20) && pipe_data_valid(f) &&
+           !(f->flags & ~(uint32_t)(CTX_FD_DELETED | CTX_FD_PIPE_PACKETS)) &&
            (f->kind != CTX_FD_FIFO || fd_rec_path(f)[0] == '/');
 }
 
@@ -366,10 +432,12 @@ static void describe_pipe(const struct ctx_fd *f, FILE *out, const char *acc)
 {
     fd_line(out, f, ctx_fd_kind_name(f->kind), acc);
     if (f->kind == CTX_FD_FIFO)
-        fprintf(out, "  %s, %u bytes buffered\n", fd_rec_path(f), f->extra_len);
+        fprintf(out, "  %s, %u bytes buffered%s\n", fd_rec_path(f), f->extra_len,
+                (f->flags & CTX_FD_PIPE_PACKETS) ? " in packets (with their lengths)" : "");
     else
-        fprintf(out, "  %s end of %s, %u bytes buffered\n", (f->open_flags & 3) ? "write" : "read",
-                fd_rec_path(f), f->extra_len);
+        fprintf(out, "  %s end of %s, %u bytes buffered%s\n", (f->open_flags & 3) ? "write" : "read",
+                fd_rec_path(f), f->extra_len,
+                (f->flags & CTX_FD_PIPE_PACKETS) ? " in packets (with their lengths)" : "");
 }
 
 const struct cr_fd_ops cr_fd_pipe = {

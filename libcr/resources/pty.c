@@ -130,6 +130,21 @@ static int add_pty(struct dump *d, int fd, const char *path, const struct stat *
     r->pos = (uint64_t)index;
     file_id_of(st, &r->id);
     if (master) {
+        /* what was typed (written to the master) and the terminal's reader has not read
+         * cannot be read without taking it from the program, nor typed again exactly
+         * (the line discipline processed it): refused rather than lost.  (In canonical
+         * mode a line not ended yet is not told by FIONREAD and goes unnoticed.) */
+        int slave = ioctl(fd, TIOCGPTPEER, O_RDONLY | O_NOCTTY | O_CLOEXEC | O_NONBLOCK), typed = 0;
+        if (slave >= 0) {
+            if (ioctl(slave, FIONREAD, &typed) < 0)
+                typed = 0;
+            close(slave);
+        }
+        if (typed > 0)
+            return fail(d, ENOTSUP, "fd %d: the terminal of the master %s (/dev/pts/%d) holds %d "
+                        "bytes written to it and not read yet by its reader, which cannot be put "
+                        "back as they were; let the program read them before the checkpoint",
+                        fd, path, index, typed);
         r->flags = CTX_FD_PTY_MASTER;
         struct ctx_pty *p = (struct ctx_pty *)((char *)(r + 1) + r->path_len);
         struct termios tio; /* the master's TCGETS is its terminal's */

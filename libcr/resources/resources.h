@@ -192,6 +192,11 @@ int save_disconnected(struct dump *d, const struct cr_fd_probe *p, int terminal)
  * of kind for it with pos its capacity and, with_data, the bytes waiting in it, copied
  * (nothing is consumed) as its extra: 0 and *out, or -errno with the message in d. */
 int pipe_capacity(struct dump *d, int fd);
+/* pipe.c: whether a pipe record's data fits its capacity (and its packets, with
+ * CTX_FD_PIPE_PACKETS, are whole); its data written again into wfd (packets as
+ * packets): 0, or -1 with errno */
+int pipe_data_valid(const struct ctx_fd *f);
+int pipe_refill(int wfd, const struct ctx_fd *f);
 int pipe_record(struct dump *d, int fd, uint32_t kind, const char *path, int cap, int with_data,
                 struct ctx_fd **out);
 
@@ -274,6 +279,28 @@ int tcp_backlog_take(struct dump *d, const struct sock_scan *ss, const struct fd
                      int listener, int fd, const char *what);
 ssize_t tcp_backlog_data(int fd, const char **data);
 void tcp_backlog_done(void);
+/* The same for unix stream sockets (unix_sock.c), which gives the clients it replaces
+ * their new inodes in ss. */
+int unix_backlog_take(struct dump *d, struct sock_scan *ss, const struct fd_scan *s,
+                      int listener, int fd, const char *what);
+/* tcp_pair.c, what both share: the room for the data taken out (NULL: none, said in d),
+ * kept for fd (-1: too many), which tcp_backlog_data gives; 1 the first time listener is
+ * taken in this dump; an epoll of the process watching the socket of inode ino (its
+ * fd, or -1); len bytes sent from fd within a bound (0 or -errno). */
+char *backlog_room(struct dump *d, size_t *cap);
+int backlog_keep(int fd, size_t len);
+int backlog_first_take(int listener);
+int epoll_watching(struct dump *d, const struct fd_scan *s, uint64_t ino);
+int sock_send_all(int fd, const char *p, size_t len, long limit_ms);
+/* the options saved in so set on s but SO_REUSEADDR and IPV6_V6ONLY: 0, or -errno with
+ * the message in err (tcp_pair.c) */
+int sock_set_opts(int s, const struct ctx_socket *so, char *err, size_t errlen);
+/* socket.c: the inode of the peer of the unix socket of inode ino (0: none, -1: sock_diag
+ * cannot be asked) */
+int64_t unix_peer_inode(uint64_t ino, char *buf);
+/* socket.c: what a UDP (or UDP-Lite) socket of inode ino was shut down for (sock_diag's
+ * bits: 1 reading, 2 writing; -1 when it cannot be asked) */
+int inet_dgram_shutdown(int family, int protocol, uint64_t ino, char *buf);
 
 /* tcp_pair.c: one end of a TCP connection to make again: its saved state and data (so
  * NULL: a peer that was closed, made and closed again) and the address it takes. */

@@ -23,6 +23,7 @@
 #include <sys/syscall.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <netinet/udp.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -114,6 +115,77 @@ static int unix_peers(struct dump *d, struct sock_scan *ss, char *buf)
     msg.req.udiag_show = UDIAG_SHOW_PEER | UDIAG_SHOW_VFS | UDIAG_SHOW_RQLEN;
     int rc = diag_dump(&msg, sizeof msg, buf, unix_peer_of, ss);
     return rc < 0 ? fail(d, -rc, "asking sock_diag for the peers of unix sockets") : 0;
+}
+
+struct unix_peer_query {
+    uint64_t ino;
+    int64_t peer;
+};
+
+static void unix_peer_one(const struct nlmsghdr *h, void *arg)
+{
+    struct unix_peer_query *q = arg;
+    const struct unix_diag_msg *m = NLMSG_DATA(h);
+    if (m->udiag_ino != q->ino)
+        return;
+    int alen = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof *m));
+    for (const struct rtattr *a = (const struct rtattr *)(m + 1); RTA_OK(a, alen); a = RTA_NEXT(a, alen))
+        if (a->rta_type == UNIX_DIAG_PEER) {
+            uint32_t p;
+            memcpy(&p, RTA_DATA(a), sizeof p);
+            q->peer = p;
+        }
+}
+
+int64_t unix_peer_inode(uint64_t ino, char *buf)
+{
+    struct {
+        struct nlmsghdr nh;
+        struct unix_diag_req req;
+    } msg;
+    memset(&msg, 0, sizeof msg);
+    msg.nh.nlmsg_len = sizeof msg;
+    msg.nh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+    msg.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+    msg.req.sdiag_family = AF_UNIX;
+    msg.req.udiag_states = 1U << TCP_ESTABLISHED;
+    msg.req.udiag_show = UDIAG_SHOW_PEER;
+    struct unix_peer_query q = { ino, 0 };
+    return diag_dump(&msg, sizeof msg, buf, unix_peer_one, &q) < 0 ? -1 : q.peer;
+}
+
+struct inet_shutdown_query {
+    uint64_t ino;
+    int shutdown;
+};
+
+static void inet_shutdown_of(const struct nlmsghdr *h, void *arg)
+{
+    struct inet_shutdown_query *q = arg;
+    const struct inet_diag_msg *m = NLMSG_DATA(h);
+    if (m->idiag_inode != q->ino)
+        return;
+    int alen = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof *m));
+    for (const struct rtattr *a = (const struct rtattr *)(m + 1); RTA_OK(a, alen); a = RTA_NEXT(a, alen))
+        if (a->rta_type == INET_DIAG_SHUTDOWN)
+            q->shutdown = *(const uint8_t *)RTA_DATA(a);
+}
+
+int inet_dgram_shutdown(int family, int protocol, uint64_t ino, char *buf)
+{
+    struct {
+        struct nlmsghdr nh;
+        struct inet_diag_req_v2 req;
+    } msg;
+    memset(&msg, 0, sizeof msg);
+    msg.nh.nlmsg_len = sizeof msg;
+    msg.nh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+    msg.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+    msg.req.sdiag_family = (uint8_t)family;
+    msg.req.sdiag_protocol = (uint8_t)protocol;
+    msg.req.idiag_states = ~0U;
+    struct inet_shutdown_query q = { ino, 0 };
+    return diag_dump(&msg, sizeof msg, buf, inet_shutdown_of, &q) < 0 ? -1 : q.shutdown;
 }
 
 struct tcp_diag_query {
@@ -368,6 +440,8 @@ static const struct sockopt_name {
     { SOL_SOCKET, SO_SNDTIMEO, "SO_SNDTIMEO" }, { SOL_SOCKET, SO_DONTROUTE, "SO_DONTROUTE" },
     { SOL_SOCKET, SO_PASSSEC, "SO_PASSSEC" }, { SOL_SOCKET, SO_PEEK_OFF, "SO_PEEK_OFF" },
     { SOL_SOCKET, SO_MARK, "SO_MARK" }, { SOL_SOCKET, SO_BINDTODEVICE, "SO_BINDTODEVICE" },
+    { SOL_SOCKET, SO_RXQ_OVFL, "SO_RXQ_OVFL" }, { SOL_SOCKET, SO_SELECT_ERR_QUEUE, "SO_SELECT_ERR_QUEUE" },
+    { SOL_SOCKET, SO_ZEROCOPY, "SO_ZEROCOPY" },
     { IPPROTO_IP, IP_TOS, "IP_TOS" }, { IPPROTO_IP, IP_TTL, "IP_TTL" },
     { IPPROTO_IP, IP_FREEBIND, "IP_FREEBIND" }, { IPPROTO_IP, IP_TRANSPARENT, "IP_TRANSPARENT" },
     { IPPROTO_IP, IP_PKTINFO, "IP_PKTINFO" }, { IPPROTO_IP, IP_RECVTTL, "IP_RECVTTL" },
@@ -395,6 +469,9 @@ static const struct sockopt_name {
     { IPPROTO_TCP, TCP_SYNCNT, "TCP_SYNCNT" }, { IPPROTO_TCP, TCP_LINGER2, "TCP_LINGER2" },
     { IPPROTO_TCP, TCP_WINDOW_CLAMP, "TCP_WINDOW_CLAMP" }, { IPPROTO_TCP, TCP_NOTSENT_LOWAT, "TCP_NOTSENT_LOWAT" },
     { IPPROTO_TCP, TCP_FASTOPEN, "TCP_FASTOPEN" }, { IPPROTO_TCP, TCP_CONGESTION, "TCP_CONGESTION" },
+    { IPPROTO_UDP, UDP_CORK, "UDP_CORK" }, { IPPROTO_UDP, UDP_SEGMENT, "UDP_SEGMENT" },
+    { IPPROTO_UDP, UDP_GRO, "UDP_GRO" },
+    { IPPROTO_TCP, TCP_THIN_LINEAR_TIMEOUTS, "TCP_THIN_LINEAR_TIMEOUTS" },
     { IPPROTO_UDPLITE, UDPLITE_SEND_CSCOV, "UDPLITE_SEND_CSCOV" },
     { IPPROTO_UDPLITE, UDPLITE_RECV_CSCOV, "UDPLITE_RECV_CSCOV" },
     { SOL_SOCKET, SO_PRIORITY, "SO_PRIORITY" }, /* after IP_TOS, which sets it too */
@@ -422,16 +499,29 @@ static int sockopt_applies(int level, int name, const struct ctx_socket *so)
     return level == SOL_SOCKET || (level == IPPROTO_IP && so->domain == AF_INET) ||
            (level == IPPROTO_IPV6 && so->domain == AF_INET6) ||
            (level == IPPROTO_TCP && so->domain != AF_UNIX && so->type == SOCK_STREAM) ||
-           (level == IPPROTO_UDPLITE && so->protocol == IPPROTO_UDPLITE);
+           (level == IPPROTO_UDPLITE && so->protocol == IPPROTO_UDPLITE) ||
+           (level == IPPROTO_UDP && so->domain != AF_UNIX && so->type == SOCK_DGRAM &&
+            (so->protocol == IPPROTO_UDP || so->protocol == IPPROTO_UDPLITE));
 }
 
-/* What the kernel tunes itself on a connected TCP socket (its buffers, the MSS and
- * window in use; an accepted one's IP_MULTICAST_TTL, its SYN's TTL, which TCP refuses
- * to be set): not told apart from the program's own choices, so not saved. */
-static int tuned_when_connected(int level, int name)
+#ifndef SO_BUF_LOCK
+#define SO_BUF_LOCK 72
+#endif
+#define SNDBUF_LOCKED 1 /* SO_BUF_LOCK's bits: SOCK_SNDBUF_LOCK, SOCK_RCVBUF_LOCK */
+#define RCVBUF_LOCKED 2
+
+/* What the kernel tunes itself on a connected TCP socket (the MSS and window in use;
+ * an accepted one's IP_MULTICAST_TTL, its SYN's TTL, which TCP refuses to be set): not
+ * told apart from the program's own choices, so not saved.  Its buffers too, unless
+ * the program set them: SO_BUF_LOCK (Linux 5.14) says which it set, which the kernel
+ * then leaves alone (locks: -1 when it cannot be asked). */
+static int tuned_when_connected(int level, int name, int locks)
 {
-    return (level == SOL_SOCKET && (name == SO_RCVBUF || name == SO_SNDBUF)) ||
-           (level == IPPROTO_TCP && (name == TCP_MAXSEG || name == TCP_WINDOW_CLAMP)) ||
+    if (level == SOL_SOCKET && name == SO_RCVBUF)
+        return locks < 0 || !(locks & RCVBUF_LOCKED);
+    if (level == SOL_SOCKET && name == SO_SNDBUF)
+        return locks < 0 || !(locks & SNDBUF_LOCKED);
+    return (level == IPPROTO_TCP && (name == TCP_MAXSEG || name == TCP_WINDOW_CLAMP)) ||
            (level == IPPROTO_IP && name == IP_MULTICAST_TTL);
 }
 
@@ -444,10 +534,14 @@ int sock_save_opts(int fd, struct ctx_socket *so)
     int tcp_connected = so->domain != AF_UNIX && so->type == SOCK_STREAM &&
                         (getpeername(fd, (struct sockaddr *)&peer, &plen) == 0 ||
                          tcp_was_connected(fd));
+    int locks = -1;
+    socklen_t llen = sizeof locks;
+    if (tcp_connected && getsockopt(fd, SOL_SOCKET, SO_BUF_LOCK, &locks, &llen) < 0)
+        locks = -1;
     so->nopts = 0;
     for (size_t i = 0; fresh >= 0 && i < NSOCKOPTS; i++) {
         if (!sockopt_applies(sockopts[i].level, sockopts[i].name, so) ||
-            (tcp_connected && tuned_when_connected(sockopts[i].level, sockopts[i].name)))
+            (tcp_connected && tuned_when_connected(sockopts[i].level, sockopts[i].name, locks)))
             continue;
         struct ctx_sockopt *o = &so->opts[so->nopts];
         unsigned char base[sizeof o->val];
@@ -456,7 +550,11 @@ int sock_save_opts(int fd, struct ctx_socket *so)
         memset(base, 0, sizeof base);
         if (getsockopt(fd, sockopts[i].level, sockopts[i].name, o->val, &len) < 0 || len == 0 ||
             getsockopt(fresh, sockopts[i].level, sockopts[i].name, base, &blen) < 0 ||
-            (blen == len && !memcmp(base, o->val, len)))
+            /* a connected TCP socket's buffer the program set is kept (and locked) even
+             * at a new socket's size */
+            (blen == len && !memcmp(base, o->val, len) &&
+             !(tcp_connected && sockopts[i].level == SOL_SOCKET &&
+               (sockopts[i].name == SO_RCVBUF || sockopts[i].name == SO_SNDBUF))))
             continue;
         if (so->nopts == CTX_SOCKOPT_MAX) {
             close(fresh);
@@ -540,15 +638,19 @@ static ssize_t save_fd_in_flight(struct dump *d, int sock, const char *what, int
     ssize_t n = fd_path(copy, path, sizeof path, &st);
     if (n < 0)
         return fail(d, errno, "fd %d (%s): cannot tell the file descriptor in flight to it", sock, what);
-    if (!S_ISREG(st.st_mode) || path[0] != '/' || st.st_nlink == 0)
-        return fail(d, ENOTSUP, "fd %d (%s) has a file descriptor in flight (SCM_RIGHTS) to %s: "
-                    "this version sends again only regular files that still have their path; let "
+    /* one the process still has an fd of (any kind: a pipe end, a socket) is sent again
+     * as that fd; else it is opened again, which only a regular file with its path can */
+    int same = same_open_file(copy, copies, ncopies);
+    if (same < 0 && (!S_ISREG(st.st_mode) || path[0] != '/' || st.st_nlink == 0))
+        return fail(d, ENOTSUP, "fd %d (%s) has a file descriptor in flight (SCM_RIGHTS) to %s, "
+                    "which the process has no other fd of: this version sends again only regular "
+                    "files that still have their path, or what the process still has open; let "
                     "the program receive it before the checkpoint", sock, what, path);
     if (sizeof sf + (size_t)n + 1 > room)
         return fail(d, E2BIG, "fd %d (%s): too much is queued to it to be saved", sock, what);
     memset(&sf, 0, sizeof sf);
     sf.open_flags = (uint32_t)fcntl(copy, F_GETFL);
-    sf.same_as_fd = same_open_file(copy, copies, ncopies);
+    sf.same_as_fd = same;
     sf.pos = (uint64_t)lseek(copy, 0, SEEK_CUR);
     file_id_of(&st, &sf.id);
     sf.path_len = (uint32_t)n + 1;
@@ -877,21 +979,25 @@ static int add_socket(struct dump *d, const struct fd_scan *s, int fd, const str
         int unsent = 0;
         if (inet)
             ioctl(fd, SIOCOUTQ, &unsent);
-        if (domain == AF_UNIX && si->unread)
-            return fail(d, ENOTSUP, "fd %d is a %s, with data sent on it that cannot be read "
-                        "without accepting it; accept it before the checkpoint", fd, text);
+        if (domain == AF_UNIX && si->unread) { /* taken out with its data, and put back */
+            int rc = unix_backlog_take(d, &((struct fd_scan *)s)->socks, s, backlog_listener(ss, &peer, plen), fd, text);
+            if (rc < 0)
+                return rc;
+        }
+        static struct stat now; /* the socket that replaced it */
+        if ((inet && (peer_unread || unsent)) || (domain == AF_UNIX && si->unread)) {
+            if (fstat(fd, &now) < 0)
+                return fail(d, errno, "fd %d (%s): cannot inspect it again", fd, text);
+            st = &now;
+        }
         const char *data = NULL;
         ssize_t dlen = 0;
         if (inet && (peer_unread || unsent)) { /* taken out with its data, and put back */
             int rc = tcp_backlog_take(d, ss, s, backlog_listener(ss, &peer, plen), fd, text);
             if (rc < 0)
                 return rc;
-            static struct stat now; /* the socket that replaced it */
-            if (fstat(fd, &now) < 0)
-                return fail(d, errno, "fd %d (%s): cannot inspect it again", fd, text);
-            st = &now;
         }
-        if (inet && (dlen = tcp_backlog_data(fd, &data)) < 0)
+        if ((dlen = tcp_backlog_data(fd, &data)) < 0)
             dlen = 0;
         return save_local_socket(d, ss, fd, st, text, CTX_SOCK_CONNECT_LATE, buf, bufsize, data,
                                  (size_t)dlen);
@@ -1188,9 +1294,11 @@ int valid_socket_state(const struct ctx_fd *f)
                 return 0;
             memcpy(&sf, x + off, sizeof sf);
             off += sizeof sf;
+            /* a path to open again, or (another fd's open file) what names it */
             if (sf.same_as_fd < -1 || sf.same_as_fd >= CTX_FD_NUMBER_MAX || sf.path_len < 2 ||
                 sf.path_len > CTX_PATH_MAX || sf.path_len > f->extra_len - off ||
-                x[off] != '/' || x[off + sf.path_len - 1] != 0 || memchr(x + off, 0, sf.path_len) != x + off + sf.path_len - 1)
+                (x[off] != '/' && sf.same_as_fd < 0) || x[off + sf.path_len - 1] != 0 ||
+                memchr(x + off, 0, sf.path_len) != x + off + sf.path_len - 1)
                 return 0;
             off += sf.path_len;
         }

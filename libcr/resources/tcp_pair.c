@@ -94,7 +94,7 @@ static ssize_t peek_all(struct dump *d, int fd, const char *what, char *to, size
 }
 
 /* Sends len bytes from fd, whatever its O_NONBLOCK, within a bound: 0 or -errno. */
-static int send_all(int fd, const char *p, size_t len, long limit_ms)
+int sock_send_all(int fd, const char *p, size_t len, long limit_ms)
 {
     long end = now_ms() + limit_ms;
     while (len) {
@@ -281,6 +281,60 @@ static int fd_of_other(struct dump *d, uint64_t ino)
     return found < 0 ? -1 : found;
 }
 
+/* Every fd of the process on the socket of inode ino made fresh's (with its FD_CLOEXEC
+ * and, for the first, the file status flags status); fresh closed.  (The dump lists
+ * /proc/self/fd by getdents: no libc directory calls while the threads are frozen.) */
+static void replace_on_fds(int fresh, ino_t ino, int status)
+{
+    int dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    char buf[4096];
+    long n;
+    while (dir >= 0 && (n = syscall(SYS_getdents64, dir, buf, sizeof buf)) > 0)
+        for (long off = 0; off < n;) {
+            struct dirent64 *de = (struct dirent64 *)(buf + off);
+            off += de->d_reclen;
+            struct stat st;
+            int fd = atoi(de->d_name);
+            if (de->d_name[0] < '0' || de->d_name[0] > '9' || fd == dir || fd == fresh ||
+                fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode) || st.st_ino != ino)
+                continue;
+            int fl = fcntl(fd, F_GETFD);
+            dup3(fresh, fd, (fl & FD_CLOEXEC) ? O_CLOEXEC : 0);
+        }
+    if (dir >= 0)
+        close(dir);
+    fcntl(fresh, F_SETFL, status);
+    close(fresh);
+}
+
+/* The error of a connection over both ways, taken to be saved (SO_ERROR takes it), put
+ * back for the program that goes on: its socket replaced on its fds by one made as a
+ * restart makes it (its data, then a reset), whose error is the same.  0, or -errno
+ * with the message in d. */
+static int reset_again(struct dump *d, int fd, ino_t ino, const struct ctx_socket *so,
+                       const struct ctx_tcp *tcp, const char *data, const char *text)
+{
+    /* at any loopback port: its own is still the old socket's until it is replaced */
+    struct sockaddr_storage any;
+    memset(&any, 0, sizeof any);
+    any.ss_family = (sa_family_t)so->domain;
+    if (so->domain == AF_INET)
+        ((struct sockaddr_in *)&any)->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    else
+        ((struct sockaddr_in6 *)&any)->sin6_addr = in6addr_loopback;
+    struct tcp_end gone, mine = { so, tcp, (const unsigned char *)data, (const struct sockaddr *)&any,
+                                  so->domain == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6) };
+    memset(&gone, 0, sizeof gone);
+    int out[2], status = fcntl(fd, F_GETFL);
+    char note[8], msg[300] = "";
+    int rc = tcp_pair_rebuild(&gone, &mine, out, note, sizeof note, msg, sizeof msg);
+    if (rc < 0)
+        return fail(d, -rc, "fd %d (%s): its reset cannot be made again for the program (%s); "
+                    "its error was read to be saved and the program will not see it", fd, text, msg);
+    replace_on_fds(out[1], ino, status);
+    return 0;
+}
+
 int save_tcp(struct dump *d, int fd, const struct stat *st, const struct tcp_diag *inside,
              int peer_fd, const struct tcp_diag *closed_peer, const char *here, const char *there)
 {
@@ -340,13 +394,34 @@ int save_tcp(struct dump *d, int fd, const struct stat *st, const struct tcp_dia
                     "version cannot send again out of band; let the program read it before the "
                     "checkpoint", fd, text);
     /* an error the program has not taken yet (a reset, a timeout): which one cannot be
-     * read without taking it from the program (SO_ERROR) */
+     * read without taking it from the program (SO_ERROR).  A connection over both ways
+     * (its peer gone: on loopback a reset, ECONNRESET) is saved with it, and the program
+     * given it back (reset_again); else refused */
     struct pollfd pe = { fd, 0, 0 };
-    if (poll(&pe, 1, 0) == 1 && (pe.revents & POLLERR))
+    int reset = poll(&pe, 1, 0) == 1 && (pe.revents & POLLERR);
+    if (reset && (!closed || shared_in_tree(d, fd)))
         return fail(d, ENOTSUP, "fd %d (%s) has an error the program has not read yet (the "
                     "connection was reset, or timed out): this version cannot tell it without "
                     "taking it from the program; let the program read it before the checkpoint",
                     fd, text);
+    int unread = 0;
+    /* (what a new connection holds without widening it, which would allocate memory
+     * while the program's threads are frozen) */
+    if (reset && ioctl(fd, FIONREAD, &unread) == 0 && unread > (64 << 10))
+        return fail(d, E2BIG, "fd %d (%s) was reset with %d bytes the program has not read, more "
+                    "than this version makes again while the program runs (64 KiB); let the "
+                    "program read them before the checkpoint", fd, text, unread);
+    if (reset) { /* taken now: a peek at the data would take it when there is none */
+        int err = 0;
+        socklen_t elen = sizeof err;
+        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0)
+            return fail(d, errno, "fd %d (%s): cannot read its error: %s", fd, text, strerror(errno));
+        if (err != ECONNRESET)
+            return fail(d, ENOTSUP, "fd %d (%s) had an error the program had not read yet, %s, "
+                        "which was read to be saved: only a reset can be made again; the "
+                        "program will not see it", fd, text, strerror(err));
+        tcp.flags |= CTX_TCP_RESET;
+    }
     /* its peer's bytes not in its queue yet: unsent, or sent and not acknowledged; the
      * ones sent are in its queue once acknowledged, which this end may delay (delayed
      * ACK, some tens of ms): waited for, those that stay unacknowledged are drained */
@@ -418,6 +493,9 @@ int save_tcp(struct dump *d, int fd, const struct stat *st, const struct tcp_dia
     memcpy((char *)(r + 1) + r->path_len, &so, sizeof so);
     memcpy((char *)(r + 1) + r->path_len + sizeof so, &tcp, sizeof tcp);
     fd_record_trim(d, r, sizeof so + sizeof tcp + (size_t)n);
+    int again = reset ? reset_again(d, fd, st->st_ino, &so, &tcp, data, text) : 0;
+    if (again < 0)
+        return again;
     tcp_reset_at_kill(fd);
     return 0;
 }
@@ -606,7 +684,7 @@ static int bound_socket(const struct tcp_end *e, struct sockaddr_storage *where,
 
 /* The options the program had changed, but SO_REUSEADDR (the listeners of the process
  * may still have to bind the port: tcp_end_finish) and IPV6_V6ONLY (before the bind). */
-static int apply_opts(int s, const struct ctx_socket *so, char *err, size_t errlen)
+int sock_set_opts(int s, const struct ctx_socket *so, char *err, size_t errlen)
 {
     for (uint32_t i = 0; so && i < so->nopts; i++) {
         const struct ctx_sockopt *o = &so->opts[i];
@@ -766,24 +844,45 @@ int tcp_pair_rebuild(const struct tcp_end *a, const struct tcp_end *b, int out[2
         close(bs);
         return say(err, errlen, e, "cannot accept the connection made again: %s", strerror(e));
     }
-    int rc = apply_opts(bs, b->so, err, errlen);
+    int rc = sock_set_opts(bs, b->so, err, errlen);
     if (rc == 0)
-        rc = apply_opts(as, a->so, err, errlen);
+        rc = sock_set_opts(as, a->so, err, errlen);
     if (rc == 0 && ((b->tcp->data_len && (rc = widen(as, bs, b->tcp->data_len)) < 0) ||
                     (a->tcp && a->tcp->data_len && (rc = widen(bs, as, a->tcp->data_len)) < 0)))
         say(err, errlen, -rc, "cannot widen the connection for its data: %s", strerror(-rc));
     /* each end's data from the other, then the FINs that had come, then SHUT_RD */
-    if (rc == 0 && b->tcp->data_len && (rc = send_all(as, (const char *)b->data, b->tcp->data_len, 10000)) < 0)
+    if (rc == 0 && b->tcp->data_len && (rc = sock_send_all(as, (const char *)b->data, b->tcp->data_len, 10000)) < 0)
         say(err, errlen, -rc, "cannot queue %llu bytes again: %s",
             (unsigned long long)b->tcp->data_len, strerror(-rc));
     if (rc == 0 && a->tcp && a->tcp->data_len &&
-        (rc = send_all(bs, (const char *)a->data, a->tcp->data_len, 10000)) < 0)
+        (rc = sock_send_all(bs, (const char *)a->data, a->tcp->data_len, 10000)) < 0)
         say(err, errlen, -rc, "cannot queue %llu bytes again: %s",
             (unsigned long long)a->tcp->data_len, strerror(-rc));
     if (rc < 0) {
         close(as);
         close(bs);
         return rc;
+    }
+    if (!a->so && (b->tcp->flags & CTX_TCP_RESET)) {
+        /* ended with a reset: once b has its data, a resets (no FIN before it, which
+         * would make the error EPIPE), and b is over with ECONNRESET to tell */
+        int queued = 0;
+        for (long end = now_ms() + 5000; now_ms() < end; nanosleep(&(struct timespec){ 0, 1000000 }, NULL))
+            if (ioctl(bs, FIONREAD, &queued) == 0 && (uint64_t)queued >= b->tcp->data_len)
+                break;
+        struct linger now = { 1, 0 };
+        setsockopt(as, SOL_SOCKET, SO_LINGER, &now, sizeof now);
+        close(as);
+        struct pollfd pf = { bs, 0, 0 };
+        for (long end = now_ms() + 5000; now_ms() < end && !(poll(&pf, 1, 10) == 1 && (pf.revents & POLLERR));)
+            ;
+        if (!(pf.revents & POLLERR)) {
+            close(bs);
+            return say(err, errlen, ETIMEDOUT, "the reset of the connection made again did not come");
+        }
+        out[0] = -1;
+        out[1] = bs;
+        return 0;
     }
     if ((b->tcp->flags & CTX_TCP_FIN_IN) || !a->so || (a->so->shutdown & 2))
         shutdown(as, SHUT_WR);
@@ -822,7 +921,7 @@ static size_t take_used;
 
 /* Whether an epoll of the process watches the socket with inode ino (it would not see
  * the socket that replaces it). */
-static int watched(struct dump *d, const struct fd_scan *s, uint64_t ino)
+int epoll_watching(struct dump *d, const struct fd_scan *s, uint64_t ino)
 {
     char key[40];
     snprintf(key, sizeof key, " ino:%llx ", (unsigned long long)ino);
@@ -846,6 +945,41 @@ ssize_t tcp_backlog_data(int fd, const char **data)
             return (ssize_t)taken[i].len;
         }
     return -1;
+}
+
+char *backlog_room(struct dump *d, size_t *cap)
+{
+    if (!take_buf) {
+        take_buf = mmap(NULL, TAKE_BUF, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (take_buf == MAP_FAILED) {
+            take_buf = NULL;
+            fail(d, ENOMEM, "cannot map room for the data of connections waiting in a backlog");
+            return NULL;
+        }
+    }
+    *cap = TAKE_BUF - take_used;
+    return take_buf + take_used;
+}
+
+int backlog_keep(int fd, size_t len)
+{
+    if (ntaken == TAKE_MAX)
+        return -1;
+    taken[ntaken].fd = fd;
+    taken[ntaken].off = take_used;
+    taken[ntaken++].len = len;
+    take_used += (len + 7) & ~(size_t)7;
+    return 0;
+}
+
+int backlog_first_take(int listener)
+{
+    for (int i = 0; i < nlisteners_taken; i++)
+        if (listeners_taken[i] == listener)
+            return 0;
+    if (nlisteners_taken < TAKE_MAX)
+        listeners_taken[nlisteners_taken++] = listener;
+    return 1;
 }
 
 void tcp_backlog_done(void)
@@ -913,7 +1047,7 @@ static int reconnect_client(struct dump *d, const struct fd_scan *s, int fd, uin
     }
     errno = e;
     char err[200] = "";
-    if (rc < 0 || (rc = apply_opts(fd, &so, err, sizeof err)) < 0 ||
+    if (rc < 0 || (rc = sock_set_opts(fd, &so, err, sizeof err)) < 0 ||
         (rc = connect(fd, (const struct sockaddr *)&peer, plen)) < 0)
         return fail(d, errno, "fd %d (%s) was taken out of the backlog to save its data and "
                     "cannot be connected again (%s%s): the program's connection is lost", fd, what,
@@ -959,7 +1093,7 @@ int tcp_backlog_take(struct dump *d, const struct sock_scan *ss, const struct fd
             return fail(d, ENOTSUP, "fd %d (%s) has data sent on it, and fd %d waiting in the same "
                         "backlog shut down writing: it cannot be made again to take the data out; "
                         "accept them before the checkpoint", fd, what, si->fd);
-        int ep = watched(d, s, si->ino);
+        int ep = epoll_watching(d, s, si->ino);
         if (shared_in_tree(d, si->fd) || ep >= 0)
             return fail(d, ENOTSUP, "fd %d (%s) has data sent on it, and fd %d waiting in the same "
                         "backlog %s: it cannot be replaced to take the data out; accept them before "
@@ -1016,7 +1150,7 @@ int tcp_backlog_take(struct dump *d, const struct sock_scan *ss, const struct fd
         taken[ntaken].off = take_used;
         taken[ntaken++].len = (size_t)got;
         int rc = reconnect_client(d, s, c, ino, what, k);
-        if (rc == 0 && got && (rc = send_all(c, take_buf + take_used, (size_t)got, DRAIN_MS)) < 0)
+        if (rc == 0 && got && (rc = sock_send_all(c, take_buf + take_used, (size_t)got, DRAIN_MS)) < 0)
             rc = fail(d, -rc, "fd %d (%s): cannot send its %zd bytes again: %s; the program's "
                       "connection lost them", c, what, got, strerror(-rc));
         take_used += ((size_t)got + 7) & ~(size_t)7;
@@ -1196,6 +1330,7 @@ static int valid_tcp(const struct ctx_fd *f, const struct ctx_fd *const *earlier
         tcp.state < 1 || tcp.state > 11 || (tcp.flags & ~(uint32_t)CTX_TCP_FLAGS) ||
         ((tcp.flags & CTX_TCP_CLOSED) ? so.peer_len != 0 || f->pos : !so.peer_len) ||
         ((tcp.flags & CTX_TCP_PEER_CLOSED) && f->pos) || (!(tcp.flags & 6) && !f->pos) ||
+        ((tcp.flags & CTX_TCP_RESET) && !(tcp.flags & CTX_TCP_CLOSED)) ||
         tcp.data_len != f->extra_len - sizeof so - sizeof tcp)
         return 0;
     if (!valid_socket_addrs(&so))

@@ -1,14 +1,20 @@
-/* timerfds: saved with their clock, time left, interval and unread expirations (from
- * /proc/self/fdinfo), armed again at restart; a new one for each process that shares
- * one in a tree (made by its pool: fd_object()). */
+/* timerfds: saved with their clock, time left, interval, unread expirations and
+ * settime flags (from /proc/self/fdinfo), armed again at restart (an absolute one for
+ * now plus what was left); a new one for each process that shares one in a tree (made
+ * by its pool: fd_object()). */
 #define _GNU_SOURCE
 #include "resources.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/timerfd.h>
 #include <time.h>
+
+#ifndef TFD_IOC_SET_TICKS
+#define TFD_IOC_SET_TICKS _IOW('T', 0, uint64_t)
+#endif
 
 static long long fdinfo_dec(const char *info, const char *key, int *found)
 {
@@ -41,6 +47,11 @@ static int save_timerfd(struct dump *d, struct fd_scan *s, const struct cr_fd_pr
 {
     (void)s;
     int fd = p->fd;
+    /* a periodic timer that expired counts its expirations since and is armed again
+     * only when asked (a read, or timerfd_gettime, which takes nothing): asked, so that
+     * fdinfo's count and time left are the whole of it */
+    struct itimerspec cur;
+    timerfd_gettime(fd, &cur);
     const char *info = fdinfo(d, fd);
     int f1, f2;
     if (!info)
@@ -52,9 +63,13 @@ static int save_timerfd(struct dump *d, struct fd_scan *s, const struct cr_fd_pr
     if (!f1 || !f2 || !fdinfo_pair(info, "it_value:", &t.value_sec, &t.value_nsec) ||
         !fdinfo_pair(info, "it_interval:", &t.interval_sec, &t.interval_nsec))
         return fail(d, ENOTSUP, "fd %d: cannot read the timerfd's settings from fdinfo", fd);
+    const char *fl = strstr(info, "settime flags:");
+    unsigned long how = fl ? strtoul(fl + 14, NULL, 8) : 0;
     struct ctx_fd *r = fd_record(d, fd, CTX_FD_TIMERFD, p->path, sizeof t);
     if (!r)
         return fail(d, E2BIG, "too much metadata");
+    r->flags = (how & TFD_TIMER_ABSTIME ? CTX_FD_TIMERFD_ABSTIME : 0) |
+               (how & TFD_TIMER_CANCEL_ON_SET ? CTX_FD_TIMERFD_CANCEL_ON_SET : 0);
     file_id_of(&p->st, &r->id);
     memcpy((char *)(r + 1) + r->path_len, &t, sizeof t);
     return 0;
@@ -68,10 +83,38 @@ static int make_timerfd(struct child *c, const struct ctx_fd *f, uint32_t rec)
     const struct ctx_timerfd *t = &tv;
     struct itimerspec it = { { (time_t)t->interval_sec, (long)t->interval_nsec },
                              { (time_t)t->value_sec, (long)t->value_nsec } };
-    if (t->ticks) /* expirations not read yet: one comes at once (the count is lost) */
-        it.it_value = (struct timespec){ 0, 1 };
     int obj = timerfd_create(t->clockid, TFD_CLOEXEC);
-    if (obj < 0 || timerfd_settime(obj, 0, &it, NULL) < 0)
+    if (obj < 0)
+        child_fail(c, errno, "cannot create the timerfd of fd %d: %s", f->fd, strerror(errno));
+    /* the expirations not read yet, counted exactly where the kernel lets them be set
+     * (TFD_IOC_SET_TICKS, CONFIG_CHECKPOINT_RESTORE; after the settime, which clears
+     * them); else one comes at once */
+    uint64_t ticks = t->ticks;
+    int counted = 0;
+    if (ticks) { /* whether the kernel has the ioctl, on a timer not armed yet */
+        uint64_t one = 1;
+        counted = ioctl(obj, TFD_IOC_SET_TICKS, &one) == 0;
+    }
+    if (ticks && !counted)
+        it.it_value = (struct timespec){ 0, 1 };
+    int how = 0;
+    if ((f->flags & CTX_FD_TIMERFD_ABSTIME) && (it.it_value.tv_sec || it.it_value.tv_nsec) &&
+        !(ticks && !counted)) {
+        /* armed for a moment of its clock again: now plus what was left */
+        struct timespec now;
+        if (clock_gettime(t->clockid, &now) < 0)
+            child_fail(c, errno, "cannot read clock %d for the timerfd of fd %d: %s", t->clockid,
+                       f->fd, strerror(errno));
+        it.it_value.tv_sec += now.tv_sec;
+        it.it_value.tv_nsec += now.tv_nsec;
+        if (it.it_value.tv_nsec >= 1000000000L) {
+            it.it_value.tv_sec++;
+            it.it_value.tv_nsec -= 1000000000L;
+        }
+        how = TFD_TIMER_ABSTIME | (f->flags & CTX_FD_TIMERFD_CANCEL_ON_SET ? TFD_TIMER_CANCEL_ON_SET : 0);
+    }
+    if (timerfd_settime(obj, how, &it, NULL) < 0 ||
+        (counted && ioctl(obj, TFD_IOC_SET_TICKS, &ticks) < 0))
         child_fail(c, errno, "cannot set up the timerfd of fd %d: %s", f->fd, strerror(errno));
     return obj;
 }
@@ -79,7 +122,9 @@ static int make_timerfd(struct child *c, const struct ctx_fd *f, uint32_t rec)
 static int valid_timerfd(const struct ctx_fd *f, const struct ctx_fd *const *earlier, uint32_t n)
 {
     (void)earlier, (void)n;
-    return f->extra_len == sizeof(struct ctx_timerfd);
+    return f->extra_len == sizeof(struct ctx_timerfd) &&
+           !(f->flags & ~(uint32_t)(CTX_FD_TIMERFD_ABSTIME | CTX_FD_TIMERFD_CANCEL_ON_SET)) &&
+           (!(f->flags & CTX_FD_TIMERFD_CANCEL_ON_SET) || (f->flags & CTX_FD_TIMERFD_ABSTIME));
 }
 
 static void describe_timerfd(const struct ctx_fd *f, FILE *out, const char *acc)
@@ -87,9 +132,12 @@ static void describe_timerfd(const struct ctx_fd *f, FILE *out, const char *acc)
     struct ctx_timerfd tf; /* after the path: not aligned */
     memcpy(&tf, fd_rec_extra(f), sizeof tf);
     fd_line(out, f, ctx_fd_kind_name(f->kind), acc);
-    fprintf(out, "  clock %d, next in %lld.%09lld s, every %lld.%09lld s, %u unread\n", tf.clockid,
-            (long long)tf.value_sec, (long long)tf.value_nsec, (long long)tf.interval_sec,
-            (long long)tf.interval_nsec, tf.ticks);
+    fprintf(out, "  clock %d, next in %lld.%09lld s%s%s, every %lld.%09lld s, %u unread\n", tf.clockid,
+            (long long)tf.value_sec, (long long)tf.value_nsec,
+            f->flags & CTX_FD_TIMERFD_ABSTIME ? " (armed for a moment of its clock" : "",
+            f->flags & CTX_FD_TIMERFD_ABSTIME ? (f->flags & CTX_FD_TIMERFD_CANCEL_ON_SET
+                                                 ? ", cancelled if the clock is set)" : ")") : "",
+            (long long)tf.interval_sec, (long long)tf.interval_nsec, tf.ticks);
 }
 
 const struct cr_fd_ops cr_fd_timerfd = {

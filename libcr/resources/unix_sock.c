@@ -9,7 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <stddef.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "context_reader.h"
@@ -50,6 +54,280 @@ int save_unix_pair(struct dump *d, int fd, const struct stat *st, const struct s
     r->flags = (uint32_t)type;
     memcpy((char *)(r + 1) + r->path_len, &so, sizeof so);
     memcpy((char *)(r + 1) + r->path_len + sizeof so, buf, (size_t)queued);
+    return 0;
+}
+
+/* ---- connections of the process waiting in a backlog, with data sent on them ---- */
+
+/* What a unix stream connection not accepted yet has sent cannot be read without
+ * accepting it.  As tcp_pair.c does for TCP: each connection of the listener's backlog
+ * is accepted (in the order of the queue), its bytes taken, and for the program that
+ * goes on its client is replaced on the same fds by a new socket with the same options
+ * (and abstract name), connected to the listener again (at the end of the queue: after
+ * as many as were waiting, the queue is in its order again) and sending the bytes
+ * again.  Files sent with them (SCM_RIGHTS) are sent again too, but a restart could not
+ * send them: the checkpoint is then refused, the program's state as it was. */
+
+#define FILE_CHUNKS 8
+#define FILES_PER_CHUNK 32
+static struct {
+    size_t at, len;            /* the bytes the files came with, in what was taken */
+    int nfds, fds[FILES_PER_CHUNK];
+} chunks[FILE_CHUNKS];
+static int nchunks;
+
+/* Reads what k holds into to (at most cap bytes) and the files that came with it into
+ * chunks: its length, or -errno with the message in d. */
+static ssize_t take_unix_data(struct dump *d, int k, int c, const char *what, char *to, size_t cap)
+{
+    size_t got = 0;
+    nchunks = 0;
+    for (;;) {
+        union {
+            struct cmsghdr h;
+            char space[CMSG_SPACE(sizeof(int) * FILES_PER_CHUNK)];
+        } ctl;
+        struct iovec iov = { to + got, cap - got };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &ctl,
+                             .msg_controllen = sizeof ctl };
+        if (got == cap)
+            return fail(d, E2BIG, "fd %d (%s) sent more than the %zu bytes that can be taken out "
+                        "of its backlog here; accept it before the checkpoint", c, what, cap);
+        ssize_t n = recvmsg(k, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            break; /* unix streams deliver at once: all there is */
+        if (n <= 0)
+            return n < 0 ? fail(d, errno, "fd %d (%s): cannot read what it sent: %s", c, what,
+                                strerror(errno)) : (ssize_t)got;
+        for (struct cmsghdr *h = CMSG_FIRSTHDR(&mh); h; h = CMSG_NXTHDR(&mh, h)) {
+            if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS)
+                continue;
+            int nf = (int)((h->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+            if (nchunks == FILE_CHUNKS || nf > FILES_PER_CHUNK)
+                return fail(d, E2BIG, "fd %d (%s) sent files more than %d times (or more than "
+                            "%d at once) waiting in its backlog; the program's connection lost "
+                            "them", c, what, FILE_CHUNKS, FILES_PER_CHUNK);
+            chunks[nchunks].at = got;
+            chunks[nchunks].len = (size_t)n;
+            chunks[nchunks].nfds = nf;
+            memcpy(chunks[nchunks++].fds, CMSG_DATA(h), sizeof(int) * (size_t)nf);
+        }
+        if (mh.msg_flags & MSG_CTRUNC)
+            return fail(d, E2BIG, "fd %d (%s) sent more files at once than %d waiting in its "
+                        "backlog; the program's connection lost them", c, what, FILES_PER_CHUNK);
+        got += (size_t)n;
+    }
+    return (ssize_t)got;
+}
+
+/* Sends again from c the len bytes of data with the files in chunks where they came:
+ * 0, or -errno. */
+static int send_unix_data(int c, const char *data, size_t len)
+{
+    size_t at = 0;
+    int rc = 0;
+    for (int i = 0; rc == 0 && i <= nchunks; i++) {
+        size_t upto = i < nchunks ? chunks[i].at : len;
+        if (upto > at)
+            rc = sock_send_all(c, data + at, upto - at, 10000);
+        at = upto;
+        if (rc < 0 || i == nchunks)
+            break;
+        union {
+            struct cmsghdr h;
+            char space[CMSG_SPACE(sizeof(int) * FILES_PER_CHUNK)];
+        } ctl;
+        memset(&ctl, 0, sizeof ctl);
+        struct iovec iov = { (void *)(data + at), chunks[i].len };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &ctl,
+                             .msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)chunks[i].nfds) };
+        struct cmsghdr *h = CMSG_FIRSTHDR(&mh);
+        h->cmsg_level = SOL_SOCKET;
+        h->cmsg_type = SCM_RIGHTS;
+        h->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)chunks[i].nfds);
+        memcpy(CMSG_DATA(h), chunks[i].fds, sizeof(int) * (size_t)chunks[i].nfds);
+        ssize_t n = sendmsg(c, &mh, MSG_NOSIGNAL);
+        if (n < 0)
+            rc = -errno;
+        else if ((size_t)n < chunks[i].len) /* the files went with the first byte */
+            rc = sock_send_all(c, data + at + n, chunks[i].len - (size_t)n, 10000);
+        at += chunks[i].len;
+    }
+    return rc;
+}
+
+static void close_taken_files(void)
+{
+    for (int i = 0; i < nchunks; i++)
+        for (int j = 0; j < chunks[i].nfds; j++)
+            close(chunks[i].fds[j]);
+    nchunks = 0;
+}
+
+/* The client c (inode ino) replaced by a new socket as it was, connected again to the
+ * listener's name and sending what it had sent again; k, its accepted end, closed: 0,
+ * or -errno with the message in d. */
+static int replace_client(struct dump *d, const struct fd_scan *s, int c, uint64_t ino, int k,
+                          const struct sockaddr_un *to, socklen_t tolen, const char *data,
+                          size_t len, const char *what)
+{
+    static struct ctx_socket so;
+    memset(&so, 0, sizeof so);
+    so.domain = AF_UNIX;
+    so.type = SOCK_STREAM;
+    struct sockaddr_un self;
+    socklen_t slen = sizeof self;
+    int status = fcntl(c, F_GETFL);
+    if (getsockname(c, (struct sockaddr *)&self, &slen) < 0 || sock_save_opts(c, &so) < 0) {
+        close(k);
+        return fail(d, errno ? errno : E2BIG, "fd %d (%s): cannot read its name and options; "
+                    "the program's connection is lost", c, what);
+    }
+    int fresh = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    close(k);
+    if (fresh < 0)
+        return fail(d, errno, "fd %d (%s): cannot create the socket that replaces it: %s; the "
+                    "program's connection is lost", c, what, strerror(errno));
+    for (int i = 0; i < s->nfds; i++) { /* every fd of it: the old one goes */
+        struct stat st;
+        if (fstat(s->fds[i], &st) == 0 && st.st_ino == ino) {
+            int fl = fcntl(s->fds[i], F_GETFD);
+            dup3(fresh, s->fds[i], (fl & FD_CLOEXEC) ? O_CLOEXEC : 0);
+        }
+    }
+    close(fresh);
+    char err[200] = "";
+    int rc = 0;
+    /* an abstract name (its own or given by the kernel) is free once the old one is gone */
+    if (slen > offsetof(struct sockaddr_un, sun_path) && bind(c, (struct sockaddr *)&self, slen) < 0)
+        rc = -errno;
+    if (rc == 0 && (rc = sock_set_opts(c, &so, err, sizeof err)) == 0) {
+        tcp_end_finish(c, &so); /* its SO_REUSEADDR */
+        fcntl(c, F_SETFL, status | O_NONBLOCK); /* a full backlog: refused, not waited for */
+        rc = connect(c, (const struct sockaddr *)to, tolen) < 0 ? -errno : 0;
+    }
+    if (rc == 0)
+        rc = send_unix_data(c, data, len);
+    fcntl(c, F_SETFL, status);
+    if (rc < 0)
+        return fail(d, -rc, "fd %d (%s) was taken out of the backlog to save its data and cannot "
+                    "be connected again with it (%s%s): the program's connection is lost", c, what,
+                    err, strerror(-rc));
+    return 0;
+}
+
+int unix_backlog_take(struct dump *d, struct sock_scan *ss, const struct fd_scan *s,
+                      int listener, int fd, const char *what)
+{
+    if (!backlog_first_take(listener))
+        return 0;
+    char *buf = d->scratch + FDINFO_OFF;
+    const struct sock_info *lsi = NULL;
+    for (int i = 0; i < ss->n; i++)
+        if (ss->socks[i].fd == listener)
+            lsi = &ss->socks[i];
+    int type = 0;
+    socklen_t tlen = sizeof type;
+    struct sockaddr_un name;
+    socklen_t nlen = sizeof name;
+    struct stat ps;
+    if (!lsi || getsockopt(listener, SOL_SOCKET, SO_TYPE, &type, &tlen) < 0 ||
+        getsockname(listener, (struct sockaddr *)&name, &nlen) < 0)
+        return fail(d, EIO, "fd %d (%s): cannot tell its listener fd %d", fd, what, listener);
+    if (type != SOCK_STREAM)
+        return fail(d, ENOTSUP, "fd %d is a %s, with data sent on it that cannot be read without "
+                    "accepting it (messages are taken out only of a stream's backlog); accept it "
+                    "before the checkpoint", fd, what);
+    int ours = backlog_clients(ss, listener, buf);
+    if (lsi->waiting != ours)
+        return fail(d, ENOTSUP, "fd %d (%s), with data sent on it, waits in the backlog of fd %d "
+                    "with %d connections from outside the process: none can be taken out without "
+                    "taking theirs; accept them before the checkpoint", fd, what, listener,
+                    lsi->waiting - ours);
+    /* connected again by the listener's name: it must still lead to it */
+    if (nlen > offsetof(struct sockaddr_un, sun_path) && name.sun_path[0] &&
+        (stat(name.sun_path, &ps) < 0 || !S_ISSOCK(ps.st_mode) || ps.st_ino != lsi->vfs_ino))
+        return fail(d, ENOTSUP, "fd %d (%s) has data sent on it, and the name of its listener no "
+                    "longer leads to it (removed, or a relative name and another working "
+                    "directory): it cannot be connected again to take the data out; accept it "
+                    "before the checkpoint", fd, what);
+    /* the clients: none shared with another process, in an epoll or bound to a path */
+    for (int i = 0; i < ss->n; i++) {
+        const struct sock_info *si = &ss->socks[i];
+        struct sockaddr_storage peer;
+        struct sockaddr_un self;
+        socklen_t plen = sizeof peer, slen = sizeof self;
+        int lis = 0;
+        socklen_t llen = sizeof lis;
+        if (si->domain != AF_UNIX || si->peer_ino || si->shutdown ||
+            getsockopt(si->fd, SOL_SOCKET, SO_ACCEPTCONN, &lis, &llen) < 0 || lis ||
+            getpeername(si->fd, (struct sockaddr *)&peer, &plen) < 0 ||
+            backlog_listener(ss, &peer, plen) != listener || getsockname(si->fd, (struct sockaddr *)&self, &slen) < 0)
+            continue;
+        int ep = epoll_watching(d, s, si->ino);
+        const char *why = shared_in_tree(d, si->fd) ? "is shared by processes of the tree"
+                          : ep >= 0 ? "is watched by an epoll"
+                          : slen > offsetof(struct sockaddr_un, sun_path) + 1 && self.sun_path[0]
+                          ? "is bound to a path, which would be taken by the socket that replaces it" : NULL;
+        if (why)
+            return fail(d, ENOTSUP, "fd %d (%s) has data sent on it, and fd %d waiting in the same "
+                        "backlog %s: it cannot be replaced to take the data out; accept them before "
+                        "the checkpoint", fd, what, si->fd, why);
+    }
+    int files = 0;
+    for (int n = 0; n < ours; n++) {
+        struct pollfd pf = { listener, POLLIN, 0 };
+        int k = poll(&pf, 1, 2000) > 0 ? accept4(listener, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC) : -1;
+        if (k < 0)
+            return fail(d, errno ? errno : ETIMEDOUT, "fd %d: cannot take connection %d of %d out "
+                        "of its backlog: %s", listener, n + 1, ours, strerror(errno));
+        /* whose client it is: the peer of the accepted end */
+        struct stat kst;
+        int64_t client = fstat(k, &kst) == 0 ? unix_peer_inode(kst.st_ino, buf) : -1;
+        int c = -1;
+        for (int i = 0; client > 0 && i < ss->n; i++)
+            if (ss->socks[i].ino == (uint64_t)client)
+                c = ss->socks[i].fd;
+        if (c < 0) {
+            close(k);
+            return fail(d, ENOTSUP, "fd %d: connection %d of its backlog has no client in the "
+                        "process; the program's connection is lost", listener, n + 1);
+        }
+        size_t cap;
+        char *room = backlog_room(d, &cap);
+        if (!room) {
+            close(k);
+            return -ENOMEM;
+        }
+        ssize_t got = take_unix_data(d, k, c, what, room, cap);
+        if (got < 0) {
+            close_taken_files();
+            close(k);
+            return (int)got;
+        }
+        if (backlog_keep(c, (size_t)got) < 0) {
+            close_taken_files();
+            close(k);
+            return fail(d, E2BIG, "fd %d: more connections waiting in its backlog than can be "
+                        "taken out here; accept them before the checkpoint", listener);
+        }
+        files += nchunks;
+        int rc = replace_client(d, s, c, (uint64_t)client, k, &name, nlen, room, (size_t)got, what);
+        close_taken_files();
+        if (rc < 0)
+            return rc;
+        /* the scan knows it by its new inode from now on: saved as what it is */
+        struct stat now;
+        for (int i = 0; fstat(c, &now) == 0 && i < ss->n; i++)
+            if (ss->socks[i].ino == (uint64_t)client)
+                ss->socks[i].ino = now.st_ino;
+    }
+    if (files)
+        return fail(d, ENOTSUP, "fd %d (%s) or another connection waiting in the backlog of fd %d "
+                    "has files in flight (SCM_RIGHTS), which a restart cannot send again; they are "
+                    "back in place: accept it before the checkpoint", fd, what, listener);
     return 0;
 }
 

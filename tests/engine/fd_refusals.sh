@@ -1,13 +1,14 @@
 # The fds a checkpoint refuses, each with what it is and the way out, the program
-# going on: a lease, a file of another process's /proc or of one thread's, a pidfd of
+# going on: a lease another process is breaking, a file of another process's /proc or of one thread's, a pidfd of
 # a process outside the checkpoint, inotify events not read yet, a message queue
 # someone asked to be notified of.
 . "$top_srcdir/tests/engine/lib.sh"
 PY=${PYTHON3:-python3}
 
-# refused NAME 'PYTHON SETUP' REGEX: the checkpoint of a program that did SETUP says REGEX
+# refused NAME 'PYTHON SETUP' REGEX [EXIT]: the checkpoint of a program that did SETUP
+# says REGEX and exits EXIT (95, ENOTSUP, unless told)
 refused() {
-    local name=$1 setup=$2 re=$3 pid
+    local name=$1 setup=$2 re=$3 code=${4:-95} pid
     bg "$CR_RUN" "$PY" -c "import fcntl, os, threading, time
 $setup
 print('ready', flush=True)
@@ -15,14 +16,24 @@ time.sleep(60)" > "$T/$name.out"
     pid=$!
     wait_runtime $pid
     wait_lines "$T/$name.out" 1
-    expect_refusal 95 "$re" "$CR_CHECKPOINT" -f "$T/$name.ctx" $pid
+    expect_refusal "$code" "$re" "$CR_CHECKPOINT" -f "$T/$name.ctx" $pid
     kill -0 $pid || fail "$name: the refused checkpoint ended the program"
     kill $pid
 }
 
 echo data > "$T/leased"
-refused lease "fd = os.open('$T/leased', os.O_RDONLY)
-fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_RDLCK)" "holds a lease on $T/leased .*F_UNLCK"
+refused lease "import signal
+signal.signal(signal.SIGIO, signal.SIG_IGN)
+fd = os.open('$T/leased', os.O_RDONLY)
+fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_RDLCK)
+c = os.fork()
+if c == 0:
+    try:
+        os.open('$T/leased', os.O_WRONLY | os.O_NONBLOCK)
+    except BlockingIOError:
+        pass
+    os._exit(0)
+os.waitpid(c, 0)" "holds a lease on $T/leased that another process is breaking: try again once the program has given it up" 11
 refused other_proc "fd = os.open('/proc/1/stat', os.O_RDONLY)" \
     "is /proc/1/stat, a file of another process's /proc: .*close it"
 refused thread_proc "fds = []
