@@ -19,7 +19,8 @@ struct rp_vma {
     int32_t fd;                    /* file mappings: an fd opened by cr_restart */
     uint32_t has_data;
     uint32_t first_guard, nguards; /* its guard page runs in the plan's guards table */
-    uint32_t pad;
+    uint32_t lazy;                 /* mapped empty and registered with the plan's uffd:
+                                      cr_restart fills it on demand (restart_lazy.c) */
 };
 
 struct rp_block {
@@ -87,6 +88,9 @@ struct restore_plan {
     uint64_t locks_off;            /* struct rp_lock[nlocks], from the plan */
     uint32_t nowners, pad2;
     uint64_t owners_off;           /* struct rp_owner[nowners], from the plan */
+    int32_t uffd;                  /* lazy restart: the userfaultfd the lazy VMAs are
+                                      registered with, cr_restart serving it; -1 none */
+    uint32_t pad3;
 };
 
 /* What the restorer tells the waiting parent through status_fd. */

@@ -19,6 +19,7 @@
 #include "context_reader.h"
 #include "progress.h"
 #include "restart.h"
+#include "restart_lazy.h"
 
 static int quiet;
 static volatile pid_t child;
@@ -60,6 +61,15 @@ static void usage(FILE *out)
 "                             connections to the step's other tasks are made again\n"
 "                             with them, meeting through files in DIR (shared by\n"
 "                             every task; without it they come back reset)\n"
+"  --lazy                     the process runs before its memory is read: its\n"
+"                             larger private anonymous regions are filled on demand\n"
+"                             and in the background by cr_restart (userfaultfd);\n"
+"                             needs CAP_SYS_PTRACE (root), one process (not a tree),\n"
+"                             an uncompressed image on a local file system; refused\n"
+"                             with the reason otherwise\n"
+"  --eager                    read all of its memory before it runs\n"
+"                             (default: lazy where possible, from 16 MiB of such\n"
+"                             memory, else eager; CR_RESTART_MODE=auto|eager|lazy)\n"
 "  --run-on-success=CMD       run CMD (with sh -c) once the process is restored\n"
 "  --run-on-fail-args=CMD     if the arguments are wrong, exec CMD instead of failing\n"
 "  --run-on-fail-temp=CMD     ... after a temporary failure (memory, address space)\n"
@@ -208,12 +218,16 @@ int main(int argc, char **argv)
         { "kmsg-none", no_argument, NULL, 20 }, { "kmsg-error", no_argument, NULL, 21 },
         { "kmsg-warning", no_argument, NULL, 22 }, { "step-dir", required_argument, NULL, 23 },
         { "in-place-of", no_argument, NULL, 24 },
+        { "lazy", no_argument, NULL, 25 }, { "eager", no_argument, NULL, 26 },
         { NULL, 0, NULL, 0 }
     };
     struct cr_restart_opts o = { 0 };
     int c, restore_pid = 0, after = 0, bad = 0, sources = 0, warnings = 0, in_place_of = 0;
-    const char *path = NULL, *dir = NULL;
+    const char *path = NULL, *dir = NULL, *mode_env = getenv("CR_RESTART_MODE");
     char err[1024], fdpath[64];
+    int mode = mode_env && *mode_env ? cr_restart_mode_parse(mode_env) : CR_RESTART_AUTO;
+    if (mode < 0)
+        return fail(ON_FAIL_ARGS, EINVAL, "CR_RESTART_MODE=%s: want auto, eager or lazy", mode_env);
     opterr = 0; /* -? asks for help (as BLCR's); other unknown options are named below */
     while ((c = getopt_long(argc, argv, "qhVvf:F:d:S:", opts, NULL)) != -1) {
         switch (c) {
@@ -251,6 +265,8 @@ int main(int argc, char **argv)
             break;
         }
         case 24: in_place_of = 1; break;
+        case 25: mode = CR_RESTART_LAZY; break;
+        case 26: mode = CR_RESTART_EAGER; break;
         case 'S': {
             char *end;
             long s = strtol(optarg, &end, 10);
@@ -360,6 +376,23 @@ int main(int argc, char **argv)
                     "sessions as saved (in a pid namespace of its own); --no-restore-pgid and "
                     "--no-restore-sid apply to one process alone", path);
 
+    /* lazy where it is asked for, or where it is possible and worth it */
+    char why[700] = "";
+    if (mode != CR_RESTART_EAGER) {
+        int lrc = cr_lazy_possible(&tree.images[0], as_tree, why, sizeof why);
+        if (lrc < 0 && mode == CR_RESTART_LAZY)
+            return fail(lrc == -EPERM ? ON_FAIL_PERM : ON_FAIL_ENV, -lrc, "%s: --lazy (or "
+                        "CR_RESTART_MODE=lazy): %s; restart it with --eager", path, why);
+        o.lazy = lrc == 0 && (mode == CR_RESTART_LAZY ||
+                              cr_lazy_bytes(&tree.images[0]) >= CR_LAZY_AUTO_BYTES);
+        if (lrc == 0 && !o.lazy)
+            snprintf(why, sizeof why, "less than %llu MiB to restore lazily",
+                     CR_LAZY_AUTO_BYTES >> 20);
+    } else
+        snprintf(why, sizeof why, "--eager");
+    if (warnings > 0 && !quiet && !o.lazy)
+        fprintf(stderr, "cr_restart: memory read before the process runs (eager restart): %s\n", why);
+
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = forward;
@@ -376,10 +409,11 @@ int main(int argc, char **argv)
     o.src = abs ? abs : path;
     o.stop_first = after == SIGSTOP;
     int exit_fd = -1;
+    struct cr_lazy *lazy = NULL;
     struct progress *shown = progress_start("cr_restart: read", tree.file_size, restored_bytes,
                                             NULL, quiet);
     pid_t pid = as_tree ? cr_restart_spawn_tree(&tree, &o, restore_pid, &exit_fd, err, sizeof err)
-                        : cr_restart_spawn(&tree.images[0], &o, err, sizeof err);
+                        : cr_restart_spawn(&tree.images[0], &o, &lazy, err, sizeof err);
     progress_stop(shown);
     cr_restart_drop_caps(); /* (a tree's user namespace gave us every capability there) */
     free(abs);
@@ -404,6 +438,14 @@ int main(int argc, char **argv)
             break;
         if (w < 0 && errno != EINTR)
             return fail(ON_FAIL_TEMP, errno, "lost the restored process: %s", strerror(errno));
+    }
+    if (lazy) { /* its children forked early may still miss pages: served to the end */
+        char summary[200];
+        int lrc = cr_lazy_finish(lazy, err, sizeof err, summary, sizeof summary);
+        if (lrc < 0)
+            return fail(ON_FAIL_PERM, -lrc, "%s: %s", path, err);
+        if (warnings > 0 && !quiet)
+            fprintf(stderr, "cr_restart: %s\n", summary);
     }
     /* the tree's pid 1 passes on how its root ended */
     if (exit_fd >= 0 && read(exit_fd, &status, sizeof status) != (ssize_t)sizeof status)
