@@ -33,8 +33,10 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -193,6 +195,7 @@ struct cr_lazy {
                                   faults only, for tests and measurements) */
     volatile int armed;        /* the restorer registered the regions: copy in the
                                background (before, a copy would find nothing registered) */
+    int keeper;                /* the keeper's socket (see keep) */
     int failed;
     char err[600];
     uint64_t faults, copied_pages, forks;
@@ -385,6 +388,91 @@ static int moved(struct cr_lazy *l, struct lazy_mm *m, uint64_t from, uint64_t t
     return 0;
 }
 
+/* ---- the keeper ----
+ * A closed userfaultfd lets missing pages read as zeros.  So that killing cr_restart
+ * (SIGKILL) cannot do that to the process, a small child of cr_restart holds a
+ * second reference to every userfaultfd being served: if cr_restart dies before the
+ * fill is done, the keeper kills the restored process and what it forked (their
+ * faults wait meanwhile) and only then lets go. */
+enum { KEEP_ADD = 1, KEEP_DROP, KEEP_DONE };
+struct keep_msg {
+    uint32_t op, id;
+};
+
+static void tell_keeper(struct cr_lazy *l, uint32_t op, uint32_t id, int fd)
+{
+    struct keep_msg k = { op, id };
+    struct iovec io = { &k, sizeof k };
+    char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
+    struct msghdr mh = { .msg_iov = &io, .msg_iovlen = 1 };
+    if (fd >= 0) {
+        mh.msg_control = cbuf;
+        mh.msg_controllen = sizeof cbuf;
+        struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+        cm->cmsg_level = SOL_SOCKET;
+        cm->cmsg_type = SCM_RIGHTS;
+        cm->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(cm), &fd, sizeof fd);
+    }
+    if (l->keeper >= 0) /* (a keeper killed alone: cr_restart goes on without) */
+        (void)sendmsg(l->keeper, &mh, MSG_NOSIGNAL);
+}
+
+/* In the forked keeper: only raw system calls and no allocation (cr_restart may have
+ * other threads).  uffd0 is the first address space's, id 0. */
+__attribute__((noreturn)) static void keep(int sock, int uffd0, int pidfd, pid_t pid)
+{
+    static int fds[MAX_MMS];
+    for (int i = 0; i < MAX_MMS; i++)
+        fds[i] = -1;
+    fds[0] = uffd0;
+    for (int sig = 1; sig < NSIG; sig++) /* the terminal's keys are the process's business */
+        signal(sig, SIG_IGN);
+    int keepfd[3] = { sock, uffd0, pidfd }; /* everything else of cr_restart's goes */
+    for (int a = 0; a < 3; a++)
+        for (int b = a + 1; b < 3; b++)
+            if (keepfd[b] < keepfd[a]) {
+                int t = keepfd[a];
+                keepfd[a] = keepfd[b], keepfd[b] = t;
+            }
+    unsigned lo = 3;
+    for (int a = 0; a < 3; a++) {
+        if ((unsigned)keepfd[a] > lo)
+            syscall(SYS_close_range, lo, (unsigned)keepfd[a] - 1, 0);
+        lo = (unsigned)keepfd[a] + 1;
+    }
+    syscall(SYS_close_range, lo, ~0U, 0);
+    for (;;) {
+        struct keep_msg k;
+        char cbuf[CMSG_SPACE(sizeof(int))];
+        struct iovec io = { &k, sizeof k };
+        struct msghdr mh = { .msg_iov = &io, .msg_iovlen = 1, .msg_control = cbuf,
+                             .msg_controllen = sizeof cbuf };
+        ssize_t n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n == (ssize_t)sizeof k && k.op == KEEP_DONE)
+            _exit(0);
+        if (n == (ssize_t)sizeof k && k.id < MAX_MMS) {
+            struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+            if (k.op == KEEP_ADD && cm && cm->cmsg_type == SCM_RIGHTS)
+                memcpy(&fds[k.id], CMSG_DATA(cm), sizeof(int));
+            else if (k.op == KEEP_DROP && fds[k.id] >= 0)
+                close(fds[k.id]), fds[k.id] = -1;
+            continue;
+        }
+        break; /* cr_restart is gone before the end */
+    }
+    static const char msg[] = "cr_restart: ended while its lazy restart still filled memory: the "
+                              "restarted process was killed\n";
+    (void)!write(2, msg, sizeof msg - 1);
+    cr_tree_signal(pid, SIGKILL);
+    kill(pid, SIGKILL);
+    struct pollfd pf = { pidfd, POLLIN, 0 };
+    poll(&pf, 1, 60000); /* its faults wait until it is gone */
+    _exit(1);
+}
+
 static void mm_free(struct lazy_mm *m, uint32_t nblocks)
 {
     if (m->uffd >= 0)
@@ -396,6 +484,13 @@ static void mm_free(struct lazy_mm *m, uint32_t nblocks)
     free(m->q);
     memset(m, 0, sizeof *m);
     m->uffd = -1;
+}
+
+/* m has all its pages, or is gone: the keeper lets go of it too. */
+static void mm_done(struct cr_lazy *l, struct lazy_mm *m)
+{
+    tell_keeper(l, KEEP_DROP, (uint32_t)(m - l->mms), -1);
+    mm_free(m, l->nblocks);
 }
 
 /* A new address space to serve: the first (from) NULL, or a copy of from's state. */
@@ -443,6 +538,8 @@ static int handle(struct cr_lazy *l, uint32_t mi)
             struct lazy_mm *c = mm_add(l, (int)g->arg.fork.ufd, &l->mms[mi]);
             m = &l->mms[mi]; /* (the array does not move: allocated once) */
             l->forks++;
+            if (c)
+                tell_keeper(l, KEEP_ADD, (uint32_t)(c - l->mms), c->uffd);
             if (!c) {
                 close((int)g->arg.fork.ufd);
                 fatal(l, ENOMEM, "lazy restart: cannot follow the process's fork (out of memory or "
@@ -553,7 +650,7 @@ static void *serve(void *arg)
             if (r == -EAGAIN)
                 again = 1;
             else if (r == -ESRCH || (r < 0 && r != -1)) /* gone: exited or exec'd */
-                mm_free(m, l->nblocks);
+                mm_done(l, m);
         }
         /* one block in the background, the address spaces in turn */
         for (uint32_t n = 0; n < l->nmms && !l->failed && l->background &&
@@ -571,14 +668,14 @@ static void *serve(void *arg)
             }
             if (!m->left || m->next >= l->nblocks) {
                 if (!m->left) /* all in: the registration goes with the fd */
-                    mm_free(m, l->nblocks);
+                    mm_done(l, m);
                 continue;
             }
             int r = fill(l, m, m->next);
             if (r == -EAGAIN)
                 again = 1;
             else if (r == -ESRCH)
-                mm_free(m, l->nblocks);
+                mm_done(l, m);
             turn = (turn + n + 1) % l->nmms;
             break;
         }
@@ -601,6 +698,7 @@ struct cr_lazy *cr_lazy_start(const struct ctx_image *img, int uffd, pid_t pid, 
     l->pid = pid;
     l->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
     l->in_buf = -1;
+    l->keeper = -1;
     const char *bg = getenv("CR_RESTART_LAZY_BACKGROUND");
     l->background = !bg || strcmp(bg, "0");
     l->blocks = calloc(img->hdr.nblocks + 1, sizeof *l->blocks);
@@ -628,6 +726,21 @@ struct cr_lazy *cr_lazy_start(const struct ctx_image *img, int uffd, pid_t pid, 
         goto fail;
     }
     uffd = -1; /* the address space's now */
+    int ks[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ks) < 0) {
+        say(err, len, errno, "cannot start the lazy restart's keeper: %s", strerror(errno));
+        goto fail;
+    }
+    pid_t kp = fork();
+    if (kp == 0)
+        keep(ks[1], l->mms[0].uffd, l->pidfd, pid);
+    close(ks[1]);
+    if (kp < 0) {
+        close(ks[0]);
+        say(err, len, errno, "cannot start the lazy restart's keeper: %s", strerror(errno));
+        goto fail;
+    }
+    l->keeper = ks[0];
     clock_gettime(CLOCK_MONOTONIC, &l->t0);
     sigset_t all, old;
     sigfillset(&all);
@@ -646,6 +759,8 @@ fail:
         close(l->fd);
     if (l->pidfd >= 0)
         close(l->pidfd);
+    if (l->keeper >= 0)
+        close(l->keeper);
     free(l->blocks);
     free(l->mms);
     free(l->buf);
@@ -676,6 +791,9 @@ int cr_lazy_finish(struct cr_lazy *l, char *err, size_t len, char *summary, size
     for (uint32_t i = 0; i < l->nmms; i++)
         if (!l->failed)
             mm_free(&l->mms[i], l->nblocks);
+    /* (after a failure the process was reaped, killed: nothing is left to guard) */
+    tell_keeper(l, KEEP_DONE, 0, -1);
+    close(l->keeper);
     close(l->fd);
     close(l->pidfd);
     free(l->blocks);

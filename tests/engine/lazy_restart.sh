@@ -8,7 +8,8 @@
 #   - as root (tests/root/lazy_restart.sh): lazy with the background copy off (every
 #     page comes by a fault or an event), the image removed before the program reads
 #     its memory; lazy by default with the background copy; a truncated image kills
-#     the program with a message, never lets it read zeros; --eager still eager.
+#     the program with a message, never lets it read zeros, nor does cr_restart
+#     killed with SIGKILL; --eager still eager.
 . "$top_srcdir/tests/engine/lib.sh"
 P="$PROGS/lazy_mem"
 touch "$T/go"
@@ -26,6 +27,7 @@ pos=$(fd_pos "$T/a.ctx" 1)
 cp "$T/a.ctx" "$T/b.ctx"
 cp "$T/a.ctx" "$T/c.ctx"
 cp "$T/a.ctx" "$T/d.ctx"
+cp "$T/a.ctx" "$T/e.ctx"
 
 # restart CTX [cr_restart options]: in the background, the program stopped at its wait;
 # sets $r (cr_restart) and $rp (the restored process)
@@ -82,6 +84,17 @@ finish
 [ $rc != 0 ] || fail "a restart whose image was truncated under it ended well"
 grep -q "truncated.*the restarted process was killed" "$T/restart.err" || fail "no reason given: $(cat "$T/restart.err")"
 grep -q "^memory:" "$T/out" && fail "the program read its memory from a truncated image: $(cat "$T/out")"
+
+# cr_restart killed (SIGKILL) before the fill is done: its keeper kills the process,
+# whose faults wait meanwhile; it never goes on with zeros
+CR_RESTART_LAZY_BACKGROUND=0 restart "$T/e.ctx" --lazy
+kill -9 $r
+wait $r 2>/dev/null || true
+touch "$T/go"
+wait_gone $rp 30
+grep -q "^fork:" "$T/out" && fail "the program ran on after cr_restart was killed: $(cat "$T/out")"
+grep -q "ended while its lazy restart still filled memory: the restarted process was killed" "$T/restart.err" ||
+    fail "no word from the keeper: $(cat "$T/restart.err")"
 
 # --eager: nothing registered, the same output
 restart "$T/d.ctx" --eager
