@@ -409,6 +409,35 @@ static int memfd_saved_with_fd(const struct dump *d, const struct ctx_vma *v)
     return 0;
 }
 
+/* After a lazy restart whose fill is not done (restore_plan.h's rp_lazy_note), the
+ * pages of v still missing are in the image restarted from, not zeros: they are
+ * brought in (cr_restart serves the faults) before the page map is read. */
+static int bring_in_lazy(struct dump *d, const struct ctx_vma *v)
+{
+    const struct rp_lazy_note *note = &crt.restart.lazy;
+    if (v->kind != CTX_VMA_ANON || !__atomic_load_n(&note->active, __ATOMIC_ACQUIRE))
+        return 0;
+    for (uint64_t i = 0; i < note->n && i < RP_LAZY_RANGES; i++) {
+        uint64_t s = note->range[i].start > v->start ? note->range[i].start : v->start;
+        uint64_t e = note->range[i].end < v->end ? note->range[i].end : v->end;
+        if (s >= e || cr_raw_syscall6(SYS_madvise, (long)s, (long)(e - s), MADV_POPULATE_READ, 0, 0, 0) == 0)
+            continue;
+        /* not readable (mprotected since): read through /proc/self/mem, which may */
+        for (uint64_t a = s; a < e;) {
+            size_t n = e - a < (1UL << 20) ? (size_t)(e - a) : (1UL << 20);
+            long got = cr_raw_syscall6(SYS_pread64, d->mem_fd, (long)(d->scratch + BOUNCE_OFF), (long)n,
+                                       (long)a, 0, 0);
+            if (got == -EINTR)
+                continue;
+            if (got <= 0)
+                return fail(d, got < 0 ? (int)-got : EIO, "bringing in the memory at 0x%llx that the "
+                            "lazy restart of this process still fills", (unsigned long long)a);
+            a += (uint64_t)got;
+        }
+    }
+    return 0;
+}
+
 /* Saves the pages of [start,end) that hold data of their own: anonymous pages that
  * were touched, and the privately modified pages of a file mapping; and notes its
  * guard pages, whatever the kind of memory. */
@@ -420,6 +449,9 @@ static int collect_pages(struct dump *d, struct ctx_vma *v, uint32_t vma)
     int saves = (v->kind == CTX_VMA_ANON || v->kind == CTX_VMA_SHARED_ANON ||
                  v->kind == CTX_VMA_FILE_PRIVATE || (v->flags & CTX_VMA_SAVED)) &&
                 !memfd_saved_with_fd(d, v);
+    int rc0 = bring_in_lazy(d, v);
+    if (rc0 < 0)
+        return rc0;
     for (uint64_t a = v->start; a < v->end;) {
         size_t np = (v->end - a) / PAGE;
         if (np > chunk)

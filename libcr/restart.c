@@ -623,11 +623,16 @@ static __attribute__((noreturn)) void build_and_jump(struct child *c)
     plan->stop_first = (uint32_t)c->o->stop_first;
     plan->owners_off = (uint64_t)((char *)owners - (char *)plan);
     plan->uffd = c->uffd;
+    unsigned char *lazy = calloc(p->nvmas + 1, 1);
+    if (!lazy)
+        child_fail(c, ENOMEM, "out of memory");
+    if (c->uffd >= 0)
+        cr_lazy_vmas(img, lazy);
     for (uint32_t i = 0; i < p->nvmas; i++) {
         const struct ctx_vma *v = img->vmas[i];
         vmas[i] = (struct rp_vma){ v->start, v->end, v->pgoff, v->prot, v->kind, v->flags,
                                    c->map_fds[i], 0, plan->nguards, 0,
-                                   c->uffd >= 0 && cr_lazy_vma(img, i) };
+                                   lazy[i] };
         const struct ctx_range *runs;
         uint32_t n = ctx_vma_guards(v, &runs);
         for (uint32_t k = 0; k < n; k++)

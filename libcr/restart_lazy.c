@@ -36,12 +36,14 @@
 #include <sys/socket.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "crc32c.h"
 #include "restart.h"
+#include "restore_plan.h"
 
 #define PAGE 4096UL
 #define LAZY_FEATURES (UFFD_FEATURE_EVENT_FORK | UFFD_FEATURE_EVENT_REMAP | \
@@ -55,7 +57,7 @@ int cr_restart_mode_parse(const char *s)
          : !strcmp(s, "lazy") ? CR_RESTART_LAZY : -1;
 }
 
-int cr_lazy_vma(const struct ctx_image *img, uint32_t i)
+static int qualifies(const struct ctx_image *img, uint32_t i)
 {
     const struct ctx_vma *v = img->vmas[i];
     uint32_t kind = v->kind;
@@ -74,18 +76,31 @@ int cr_lazy_vma(const struct ctx_image *img, uint32_t i)
     return (v->end - v->start) / PAGE >= CR_LAZY_MIN_PAGES;
 }
 
-static int lazy_block(const struct ctx_image *img, uint32_t i)
+uint32_t cr_lazy_vmas(const struct ctx_image *img, unsigned char *lazy)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < img->proc->nvmas; i++)
+        n += lazy[i] = n < RP_LAZY_RANGES && qualifies(img, i);
+    return n;
+}
+
+static int lazy_block(const struct ctx_image *img, const unsigned char *lazy, uint32_t i)
 {
     const struct ctx_block *b = &img->blocks[i];
-    return !(b->vma & CTX_BLOCK_FILE) && b->vma < img->proc->nvmas && cr_lazy_vma(img, b->vma);
+    return !(b->vma & CTX_BLOCK_FILE) && b->vma < img->proc->nvmas && lazy[b->vma];
 }
 
 uint64_t cr_lazy_bytes(const struct ctx_image *img)
 {
     uint64_t n = 0;
-    for (uint32_t i = 0; img->proc && i < img->hdr.nblocks; i++)
-        if (lazy_block(img, i))
+    unsigned char *lazy = img->proc ? calloc(img->proc->nvmas + 1, 1) : NULL;
+    if (!lazy)
+        return 0;
+    cr_lazy_vmas(img, lazy);
+    for (uint32_t i = 0; i < img->hdr.nblocks; i++)
+        if (lazy_block(img, lazy, i))
             n += (uint64_t)img->blocks[i].npages * PAGE;
+    free(lazy);
     return n;
 }
 
@@ -196,6 +211,7 @@ struct cr_lazy {
     volatile int armed;        /* the restorer registered the regions: copy in the
                                background (before, a copy would find nothing registered) */
     int keeper;                /* the keeper's socket (see keep) */
+    uint64_t note;             /* the process's struct rp_lazy_note (restore_plan.h), or 0 */
     int failed;
     char err[600];
     uint64_t faults, copied_pages, forks;
@@ -489,6 +505,13 @@ static void mm_free(struct lazy_mm *m, uint32_t nblocks)
 /* m has all its pages, or is gone: the keeper lets go of it too. */
 static void mm_done(struct cr_lazy *l, struct lazy_mm *m)
 {
+    if (m == &l->mms[0] && !m->left && l->note) {
+        /* a checkpoint from now on has nothing to bring in first (its children's
+         * notes stay set: their checkpoints bring in what is there already) */
+        uint64_t zero = 0;
+        struct iovec local = { &zero, sizeof zero }, remote = { (void *)(uintptr_t)l->note, sizeof zero };
+        (void)process_vm_writev(l->pid, &local, 1, &remote, 1, 0);
+    }
     tell_keeper(l, KEEP_DROP, (uint32_t)(m - l->mms), -1);
     mm_free(m, l->nblocks);
 }
@@ -709,8 +732,15 @@ struct cr_lazy *cr_lazy_start(const struct ctx_image *img, int uffd, pid_t pid, 
         goto fail;
     }
     uint64_t first = UINT64_MAX;
+    unsigned char *lazy = calloc(img->proc->nvmas + 1, 1);
+    if (!lazy) {
+        say(err, len, ENOMEM, "cannot start the lazy restart: out of memory");
+        goto fail;
+    }
+    cr_lazy_vmas(img, lazy);
+    l->note = img->proc->runtime_state ? img->proc->runtime_state + RP_LAZY_NOTE_OFF : 0;
     for (uint32_t i = 0; i < img->hdr.nblocks; i++) {
-        if (!lazy_block(img, i))
+        if (!lazy_block(img, lazy, i))
             continue;
         int fd;
         uint64_t off;
@@ -719,6 +749,7 @@ struct cr_lazy *cr_lazy_start(const struct ctx_image *img, int uffd, pid_t pid, 
                                                       img->blocks[i].npages, img->crcs[i] };
         first = off < first ? off : first;
     }
+    free(lazy);
     qsort(l->blocks, l->nblocks, sizeof *l->blocks, by_addr);
     l->advised = first == UINT64_MAX ? 0 : first & ~(PAGE - 1);
     if (!mm_add(l, uffd, NULL)) {

@@ -26,9 +26,10 @@ enum cr_restart_mode {
 /* Parses "auto", "eager" or "lazy" (CR_RESTART_MODE); -1 for anything else. */
 int cr_restart_mode_parse(const char *s);
 
-/* Whether VMA i of img is restored lazily (the same answer in cr_restart and in its
- * child, from the image alone). */
-int cr_lazy_vma(const struct ctx_image *img, uint32_t i);
+/* Which VMAs of img are restored lazily: lazy[i] for each (the same answer in
+ * cr_restart and in its child, from the image alone; at most RP_LAZY_RANGES, the
+ * first ones).  Returns how many. */
+uint32_t cr_lazy_vmas(const struct ctx_image *img, unsigned char *lazy);
 
 /* Bytes of img's memory blocks that a lazy restart would serve on demand. */
 uint64_t cr_lazy_bytes(const struct ctx_image *img);

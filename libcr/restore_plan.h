@@ -44,6 +44,19 @@ struct rp_range {
     uint64_t start, end;
 };
 
+/* What a restart leaves in the restored runtime's struct cr_restart_block, right
+ * after src (runtime.h checks the place): the regions a lazy restart still fills.  A
+ * checkpoint taken meanwhile brings them in first (dump.c): it saves only the pages
+ * present, and a page still missing is not a page never touched. */
+#define RP_LAZY_RANGES 64
+struct rp_lazy_note {
+    uint64_t active;               /* set by the restorer; cleared by cr_restart's monitor
+                                      (process_vm_writev) once every page is in */
+    uint64_t n;
+    struct rp_range range[RP_LAZY_RANGES];
+};
+#define RP_LAZY_NOTE_OFF (3 * 8 + ((CTX_PATH_MAX + 7) & ~7UL))
+
 struct rp_special {                /* move the current kernel's vdso/vvar to the old place */
     uint64_t cur, len, target, park;
 };

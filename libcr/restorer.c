@@ -330,6 +330,17 @@ __attribute__((used, noreturn)) void restorer_main(struct restore_plan *p)
         for (unsigned i = 0; i < sizeof p->src; i++)
             if (!(src[i] = p->src[i]))
                 break;
+        /* the regions still to fill, for a checkpoint taken meanwhile (none: a note
+         * saved by an earlier lazy restart must not stay) */
+        struct rp_lazy_note *note = (void *)((char *)rb + RP_LAZY_NOTE_OFF);
+        const struct rp_vma *vmas = (const void *)((const char *)p + p->vmas_off);
+        note->n = 0;
+        for (uint32_t i = 0; i < p->nvmas && note->n < RP_LAZY_RANGES; i++)
+            if (vmas[i].lazy) {
+                note->range[note->n].start = vmas[i].start;
+                note->range[note->n++].end = vmas[i].end;
+            }
+        note->active = note->n > 0;
     }
 
     /* drop cr_restart's fds, then take the POSIX locks (a close drops those of its

@@ -9,7 +9,8 @@
 #     page comes by a fault or an event), the image removed before the program reads
 #     its memory; lazy by default with the background copy; a truncated image kills
 #     the program with a message, never lets it read zeros, nor does cr_restart
-#     killed with SIGKILL; --eager still eager.
+#     killed with SIGKILL; a checkpoint taken while pages are missing saves them;
+#     --eager still eager.
 . "$top_srcdir/tests/engine/lib.sh"
 P="$PROGS/lazy_mem"
 touch "$T/go"
@@ -28,6 +29,7 @@ cp "$T/a.ctx" "$T/b.ctx"
 cp "$T/a.ctx" "$T/c.ctx"
 cp "$T/a.ctx" "$T/d.ctx"
 cp "$T/a.ctx" "$T/e.ctx"
+cp "$T/a.ctx" "$T/f.ctx"
 
 # restart CTX [cr_restart options]: in the background, the program stopped at its wait;
 # sets $r (cr_restart) and $rp (the restored process)
@@ -95,6 +97,16 @@ wait_gone $rp 30
 grep -q "^fork:" "$T/out" && fail "the program ran on after cr_restart was killed: $(cat "$T/out")"
 grep -q "ended while its lazy restart still filled memory: the restarted process was killed" "$T/restart.err" ||
     fail "no word from the keeper: $(cat "$T/restart.err")"
+
+# checkpointed again before it touched its memory: the pages still missing are saved
+# (brought in first), not taken for pages never written
+CR_RESTART_LAZY_BACKGROUND=0 restart "$T/f.ctx" --lazy
+within 120 "$CR_CHECKPOINT" --kill -f "$T/g.ctx" $rp 2> "$T/ckpt.err" || fail "checkpoint of the lazily restored process failed"
+wait $r 2>/dev/null || true
+restart "$T/g.ctx" --eager
+finish
+[ $rc = 0 ] || fail "the restart of the checkpoint taken during a lazy fill exited $rc: $(cat "$T/restart.err")"
+same "$T/ref" "$T/out"
 
 # --eager: nothing registered, the same output
 restart "$T/d.ctx" --eager
