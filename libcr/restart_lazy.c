@@ -54,7 +54,7 @@
 int cr_restart_mode_parse(const char *s)
 {
     return !strcmp(s, "auto") ? CR_RESTART_AUTO : !strcmp(s, "eager") ? CR_RESTART_EAGER
-         : !strcmp(s, "lazy") ? CR_RESTART_LAZY : -1;
+         : !strcmp(s, "lazy") ? CR_RESTART_LAZY_WHEREVER : -1;
 }
 
 static int qualifies(const struct ctx_image *img, uint32_t i)

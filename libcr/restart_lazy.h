@@ -14,7 +14,9 @@
 enum cr_restart_mode {
     CR_RESTART_AUTO,           /* lazy where it is possible and worth it, else eager */
     CR_RESTART_EAGER,          /* every page read before the program runs */
-    CR_RESTART_LAZY,           /* lazy, or refuse with the reason */
+    CR_RESTART_LAZY,           /* lazy, or refuse with the reason (--lazy) */
+    CR_RESTART_LAZY_WHEREVER,  /* lazy wherever possible, whatever the size; eager
+                                  elsewhere (CR_RESTART_MODE=lazy) */
 };
 
 /* A region smaller than this is read eagerly: one fault would cost more. */
@@ -23,7 +25,8 @@ enum cr_restart_mode {
  * takes a few milliseconds). */
 #define CR_LAZY_AUTO_BYTES (16ULL << 20)
 
-/* Parses "auto", "eager" or "lazy" (CR_RESTART_MODE); -1 for anything else. */
+/* Parses CR_RESTART_MODE: "auto", "eager" or "lazy" (CR_RESTART_LAZY_WHEREVER); -1
+ * for anything else. */
 int cr_restart_mode_parse(const char *s);
 
 /* Which VMAs of img are restored lazily: lazy[i] for each (the same answer in

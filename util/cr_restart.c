@@ -69,7 +69,8 @@ static void usage(FILE *out)
 "                             with the reason otherwise\n"
 "  --eager                    read all of its memory before it runs\n"
 "                             (default: lazy where possible, from 16 MiB of such\n"
-"                             memory, else eager; CR_RESTART_MODE=auto|eager|lazy)\n"
+"                             memory, else eager; CR_RESTART_MODE=eager: eager,\n"
+"                             =lazy: lazy wherever possible, whatever the size)\n"
 "  --run-on-success=CMD       run CMD (with sh -c) once the process is restored\n"
 "  --run-on-fail-args=CMD     if the arguments are wrong, exec CMD instead of failing\n"
 "  --run-on-fail-temp=CMD     ... after a temporary failure (memory, address space)\n"
@@ -381,9 +382,9 @@ int main(int argc, char **argv)
     if (mode != CR_RESTART_EAGER) {
         int lrc = cr_lazy_possible(&tree.images[0], as_tree, why, sizeof why);
         if (lrc < 0 && mode == CR_RESTART_LAZY)
-            return fail(lrc == -EPERM ? ON_FAIL_PERM : ON_FAIL_ENV, -lrc, "%s: --lazy (or "
-                        "CR_RESTART_MODE=lazy): %s; restart it with --eager", path, why);
-        o.lazy = lrc == 0 && (mode == CR_RESTART_LAZY ||
+            return fail(lrc == -EPERM ? ON_FAIL_PERM : ON_FAIL_ENV, -lrc, "%s: --lazy: %s; "
+                        "restart it with --eager", path, why);
+        o.lazy = lrc == 0 && (mode != CR_RESTART_AUTO ||
                               cr_lazy_bytes(&tree.images[0]) >= CR_LAZY_AUTO_BYTES);
         if (lrc == 0 && !o.lazy)
             snprintf(why, sizeof why, "less than %llu MiB to restore lazily",
