@@ -657,8 +657,10 @@ static void *serve(void *arg)
             break;
         uint32_t polled = l->nmms; /* (a fork adds one as we go) */
         pf[polled] = (struct pollfd){ l->background ? -1 : l->pidfd, POLLIN, 0 };
-        if (poll(pf, polled + 1, work ? 0 : 100) < 0 && errno != EINTR)
+        if (poll(pf, polled + 1, work ? 0 : 100) < 0 && errno != EINTR) {
+            fatal(l, errno, "lazy restart: poll: %s: the restarted process was killed", strerror(errno));
             break;
+        }
         if (pf[polled].revents)
             l->background = 1;
         int again = 0;
@@ -672,8 +674,11 @@ static void *serve(void *arg)
             m = &l->mms[i];
             if (r == -EAGAIN)
                 again = 1;
-            else if (r == -ESRCH || (r < 0 && r != -1)) /* gone: exited or exec'd */
+            else if (r == -ESRCH) /* gone: exited or exec'd */
                 mm_done(l, m);
+            else if (r < -1) /* (dropping it would let its missing pages read zeros) */
+                fatal(l, -r, "lazy restart: cannot read the events of the process's memory "
+                      "(userfaultfd: %s): the restarted process was killed", strerror(-r));
         }
         /* one block in the background, the address spaces in turn */
         for (uint32_t n = 0; n < l->nmms && !l->failed && l->background &&
