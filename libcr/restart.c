@@ -17,6 +17,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/shm.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -30,6 +31,7 @@
 #include "crc32c.h"
 #include "restore_plan.h"
 #include "restart_child.h"
+#include "restart_lazy.h"
 #include "resources/resources.h"
 
 #define PAGE 4096UL
@@ -784,10 +786,17 @@ static __attribute__((noreturn)) void build_and_jump(struct child *c)
     plan->nowners = thread_owner_plan(img, owners);
     plan->stop_first = (uint32_t)c->o->stop_first;
     plan->owners_off = (uint64_t)((char *)owners - (char *)plan);
+    plan->uffd = c->uffd;
+    unsigned char *lazy = calloc(p->nvmas + 1, 1);
+    if (!lazy)
+        child_fail(c, ENOMEM, "out of memory");
+    if (c->uffd >= 0)
+        cr_lazy_vmas(img, lazy);
     for (uint32_t i = 0; i < p->nvmas; i++) {
         const struct ctx_vma *v = img->vmas[i];
         vmas[i] = (struct rp_vma){ v->start, v->end, v->pgoff, v->prot, v->kind, v->flags,
-                                   c->map_fds[i], 0, plan->nguards, 0, 0 };
+                                   c->map_fds[i], 0, plan->nguards, 0,
+                                   lazy[i] };
         const struct ctx_range *runs;
         uint32_t n = ctx_vma_guards(v, &runs);
         for (uint32_t k = 0; k < n; k++)
@@ -818,6 +827,8 @@ static __attribute__((noreturn)) void build_and_jump(struct child *c)
              (c->map_fds[b->vma] >= 0 || c->shm_ids[b->vma] >= 0)))
             continue; /* deleted files' contents: put back with the fds, a memfd's too; a
                          System V segment's by make_sysv_segments */
+        if (vmas[b->vma].lazy)
+            continue; /* cr_restart's, on demand */
         int fd;
         uint64_t off;
         ctx_block_source(img, i, &fd, &off);
@@ -963,7 +974,29 @@ static void take_chain(struct child *c, struct ctx_image *img)
 void cr_restart_child(struct child *c)
 {
     struct ctx_image *img = c->img;
-    int maxfd = 2;
+    int maxfd = 2, uffd = -1;
+    c->uffd = -1;
+    if (c->o->lazy && !c->pool) {
+        /* of this address space, the restored one; made before any privilege goes
+         * (its fork event needs CAP_SYS_PTRACE), and handed to cr_restart at once */
+        char e[600];
+        uffd = cr_lazy_open_uffd(e, sizeof e);
+        if (uffd < 0)
+            child_fail(c, -uffd, "lazy restart: %s", e);
+        char cbuf[CMSG_SPACE(sizeof(int))] = { 0 }, one = 'U';
+        struct iovec io = { &one, 1 };
+        struct msghdr mh = { .msg_iov = &io, .msg_iovlen = 1, .msg_control = cbuf,
+                             .msg_controllen = sizeof cbuf };
+        struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+        cm->cmsg_level = SOL_SOCKET;
+        cm->cmsg_type = SCM_RIGHTS;
+        cm->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(cm), &uffd, sizeof uffd);
+        if (sendmsg(c->lazy_sock, &mh, MSG_NOSIGNAL) != 1)
+            child_fail(c, errno, "lazy restart: cannot hand the userfaultfd to cr_restart: %s",
+                       strerror(errno));
+        close(c->lazy_sock);
+    }
     become_owner(c);
     for (uint32_t i = 0; i < img->proc->nfds; i++)
         if (img->fds[i]->fd > maxfd)
@@ -971,7 +1004,7 @@ void cr_restart_child(struct child *c)
     c->high = maxfd + 1;
     uint32_t npool = c->pool ? 2 * c->pool->npipes + c->pool->norigins + c->pool->nsocks +
                                c->pool->nmems + c->pool->nptys : 0;
-    c->helpers = calloc(img->proc->nvmas + 9 + npool + 2 * CTX_CHAIN_MAX, sizeof *c->helpers);
+    c->helpers = calloc(img->proc->nvmas + 10 + npool + 2 * CTX_CHAIN_MAX, sizeof *c->helpers);
     c->map_fds = calloc(img->proc->nvmas + 1, sizeof *c->map_fds);
     c->shm_ids = calloc(img->proc->nvmas + 1, sizeof *c->shm_ids);
     c->anon_fds = calloc(img->proc->nvmas + 1, sizeof *c->anon_fds);
@@ -981,6 +1014,10 @@ void cr_restart_child(struct child *c)
     img->fd = move_high(c, img->fd);
     add_helper(c, c->status_fd);
     add_helper(c, img->fd);
+    if (uffd >= 0) { /* closed by the restorer, once the regions are registered */
+        c->uffd = move_high(c, uffd);
+        add_helper(c, c->uffd);
+    }
     if (img->zblocks) { /* compressed blocks: decompressed once, read like the others */
         char e[600];
         int rc = ctx_unpack(img, e, sizeof e);
@@ -1048,17 +1085,46 @@ void cr_restart_child(struct child *c)
     build_and_jump(c);
 }
 
-pid_t cr_restart_spawn(struct ctx_image *img, const struct cr_restart_opts *o, char *err, size_t len)
+/* The child's userfaultfd (lazy restart), or -1 if it failed before sending it. */
+static int receive_uffd(int sock)
 {
-    int pfd[2];
+    char cbuf[CMSG_SPACE(sizeof(int))], one;
+    struct iovec io = { &one, 1 };
+    struct msghdr mh = { .msg_iov = &io, .msg_iovlen = 1, .msg_control = cbuf,
+                         .msg_controllen = sizeof cbuf };
+    ssize_t n;
+    do
+        n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+    while (n < 0 && errno == EINTR);
+    struct cmsghdr *cm = n == 1 ? CMSG_FIRSTHDR(&mh) : NULL;
+    int fd = -1;
+    if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
+        cm->cmsg_len == CMSG_LEN(sizeof(int)))
+        memcpy(&fd, CMSG_DATA(cm), sizeof fd);
+    return fd;
+}
+
+pid_t cr_restart_spawn(struct ctx_image *img, const struct cr_restart_opts *o, struct cr_lazy **lazy,
+                       char *err, size_t len)
+{
+    int pfd[2], sv[2] = { -1, -1 };
+    *lazy = NULL;
     if (pipe2(pfd, O_CLOEXEC) < 0)
         return cr_say(err, len, errno, "cannot create a pipe: %s", strerror(errno));
+    if (o->lazy && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+        int e = errno;
+        close(pfd[0]);
+        close(pfd[1]);
+        return cr_say(err, len, e, "cannot create a socket pair: %s", strerror(e));
+    }
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) {
         int e = errno;
         close(pfd[0]);
         close(pfd[1]);
+        if (sv[0] >= 0)
+            close(sv[0]), close(sv[1]);
         return cr_say(err, len, e, "cannot fork: %s", strerror(e));
     }
     if (pid == 0) {
@@ -1071,10 +1137,24 @@ pid_t cr_restart_spawn(struct ctx_image *img, const struct cr_restart_opts *o, c
             setsid();
         else if (p->ctty_pts == 0 && p->pgid == p->pid && !o->keep_pgid)
             setpgid(0, 0);
-        struct child c = { .img = img, .o = o, .status_fd = pfd[1] };
+        struct child c = { .img = img, .o = o, .status_fd = pfd[1], .lazy_sock = sv[1] };
+        if (sv[0] >= 0)
+            close(sv[0]);
         cr_restart_child(&c);
     }
     close(pfd[1]);
+    if (sv[0] >= 0) {
+        /* the monitor serves the restorer's first touches already */
+        close(sv[1]);
+        int uffd = receive_uffd(sv[0]);
+        close(sv[0]);
+        if (uffd >= 0 && !(*lazy = cr_lazy_start(img, uffd, pid, err, len))) {
+            kill(pid, SIGKILL);
+            waitpid(pid, NULL, 0);
+            close(pfd[0]);
+            return -ENOMEM;
+        }
+    }
     struct rp_status st;
     ssize_t n;
     do
@@ -1082,6 +1162,8 @@ pid_t cr_restart_spawn(struct ctx_image *img, const struct cr_restart_opts *o, c
     while (n < 0 && errno == EINTR);
     close(pfd[0]);
     if (n == (ssize_t)sizeof st && st.err == 0) {
+        if (*lazy)
+            cr_lazy_arm(*lazy);
         char why[300];
         /* no runtime to remove the restorer (nor a SIGSTOPped one before its threads) */
         if ((img->hdr.flags & CTX_HDR_PTRACE) && !o->stop_first && st.hole_len &&
@@ -1093,6 +1175,10 @@ pid_t cr_restart_spawn(struct ctx_image *img, const struct cr_restart_opts *o, c
     }
     int status = 0;
     waitpid(pid, &status, 0);
+    if (*lazy) { /* its address space is gone: the monitor stops */
+        cr_lazy_finish(*lazy, NULL, 0, NULL, 0);
+        *lazy = NULL;
+    }
     if (n == (ssize_t)sizeof st) {
         st.msg[sizeof st.msg - 1] = 0;
         return cr_say(err, len, st.err, "%s: %s", st.msg, strerror(st.err));

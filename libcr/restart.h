@@ -19,6 +19,8 @@ struct cr_restart_opts {
     int stop_first;            /* --stop: each process stops before it runs the program */
     const char *step_dir;      /* --step-dir: where the tasks of a restarted step meet to
                                   connect their connections again (CTX_FD_STEP_CONN) */
+    int lazy;                  /* a lone process: its memory filled on demand (restart_lazy.h;
+                                  cr_restart decided it was possible) */
 };
 
 /* Parses "OLD=NEW" into opts; returns -EINVAL (with a message) when malformed. */
@@ -31,8 +33,6 @@ void cr_restart_opts_free(struct cr_restart_opts *o);
 int cr_restart_check(const struct ctx_image *img, const struct cr_restart_opts *o, char *err,
                      size_t errlen);
 
-/* Starts the restored process as a child of the caller.  Returns its pid once the
- * restorer has passed the point of no return, or -errno with a message. */
 /* restart_hole.c: the restored process pid (a ptrace image's, which has no runtime),
  * once no thread runs in the restorer's memory [start, start + len): its robust
  * mutexes given their owners' new tids, its threads' and its own attributes put back,
@@ -40,8 +40,14 @@ int cr_restart_check(const struct ctx_image *img, const struct cr_restart_opts *
 int cr_restart_unmap_hole(pid_t pid, uint64_t start, uint64_t len, const struct ctx_image *img,
                           char *msg, size_t msglen);
 
-pid_t cr_restart_spawn(struct ctx_image *img, const struct cr_restart_opts *o, char *err,
-                       size_t errlen);
+
+/* Starts the restored process as a child of the caller.  Returns its pid once the
+ * restorer has passed the point of no return, or -errno with a message.  With
+ * o->lazy, *lazy is the monitor that fills its memory (cr_lazy_finish it before
+ * leaving). */
+struct cr_lazy;
+pid_t cr_restart_spawn(struct ctx_image *img, const struct cr_restart_opts *o, struct cr_lazy **lazy,
+                       char *err, size_t errlen);
 
 /* Sends sig to every descendant of top (a restarted tree's init: the whole tree). */
 void cr_tree_signal(pid_t top, int sig);

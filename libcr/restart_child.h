@@ -38,6 +38,8 @@ struct child {
                                the process (a deleted file mapped twice), or -1 */
     int32_t *helpers;
     uint32_t nhelpers;
+    int lazy_sock;          /* lazy restart (o->lazy): where the userfaultfd goes to cr_restart */
+    int uffd;               /* lazy restart: the lazy VMAs are registered with it; -1 none */
 };
 
 /* Writes the message into err and returns -code: how restart's functions refuse. */

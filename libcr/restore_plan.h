@@ -19,7 +19,8 @@ struct rp_vma {
     int32_t fd;                    /* file mappings: an fd opened by cr_restart */
     uint32_t has_data;
     uint32_t first_guard, nguards; /* its guard page runs in the plan's guards table */
-    uint32_t pad;
+    uint32_t lazy;                 /* mapped empty and registered with the plan's uffd:
+                                      cr_restart fills it on demand (restart_lazy.c) */
 };
 
 struct rp_block {
@@ -47,6 +48,19 @@ struct rp_thread {
 struct rp_range {
     uint64_t start, end;
 };
+
+/* What a restart leaves in the restored runtime's struct cr_restart_block, right
+ * after src (runtime.h checks the place): the regions a lazy restart still fills.  A
+ * checkpoint taken meanwhile brings them in first (dump.c): it saves only the pages
+ * present, and a page still missing is not a page never touched. */
+#define RP_LAZY_RANGES 64
+struct rp_lazy_note {
+    uint64_t active;               /* set by the restorer; cleared by cr_restart's monitor
+                                      (process_vm_writev) once every page is in */
+    uint64_t n;
+    struct rp_range range[RP_LAZY_RANGES];
+};
+#define RP_LAZY_NOTE_OFF (3 * 8 + ((CTX_PATH_MAX + 7) & ~7UL))
 
 struct rp_special {                /* move the current kernel's vdso/vvar to the old place */
     uint64_t cur, len, target, park;
@@ -92,6 +106,9 @@ struct restore_plan {
     uint64_t locks_off;            /* struct rp_lock[nlocks], from the plan */
     uint32_t nowners, pad2;
     uint64_t owners_off;           /* struct rp_owner[nowners], from the plan */
+    int32_t uffd;                  /* lazy restart: the userfaultfd the lazy VMAs are
+                                      registered with, cr_restart serving it; -1 none */
+    uint32_t pad3;
 };
 
 /* What the restorer tells the waiting parent through status_fd. */

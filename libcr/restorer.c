@@ -12,6 +12,7 @@
 #include <linux/prctl.h>
 #include <linux/resource.h>
 #include <linux/sched.h>
+#include <linux/userfaultfd.h>
 
 #include "context_format.h"
 #include "crc32c.h"
@@ -25,6 +26,10 @@
 #define __NR_mseal_ 462
 #define SHM_RDONLY_ 010000
 #define SHM_EXEC_ 0100000
+/* _IOWR(UFFDIO, _UFFDIO_REGISTER, struct uffdio_register), spelled out: the ioctl
+ * macros do not expand in this freestanding build */
+#define UFFDIO_REGISTER_ 0xc020aa00UL
+_Static_assert(sizeof(struct uffdio_register) == 32, "struct uffdio_register changed size");
 
 static long sys6(long n, long a, long b, long c, long d, long e, long f)
 {
@@ -258,6 +263,20 @@ static void install_guards(const struct restore_plan *p, const struct rp_vma *v)
     }
 }
 
+/* A lazy region: its faults go to cr_restart, which holds the other end of the
+ * userfaultfd and fills the pages from the image (restart_lazy.c). */
+static void register_lazy(const struct restore_plan *p, const struct rp_vma *v)
+{
+    struct uffdio_register reg;
+    memset(&reg, 0, sizeof reg);
+    reg.range.start = v->start;
+    reg.range.len = v->end - v->start;
+    reg.mode = UFFDIO_REGISTER_MODE_MISSING;
+    long r = sys(__NR_ioctl, p->uffd, UFFDIO_REGISTER_, &reg);
+    if (r < 0)
+        die(p, r, "cannot register memory for the lazy restart (UFFDIO_REGISTER)", v->start);
+}
+
 static void restore_memory(const struct restore_plan *p)
 {
     const struct rp_vma *vmas = (const void *)((const char *)p + p->vmas_off);
@@ -283,6 +302,8 @@ static void restore_memory(const struct restore_plan *p)
             if (r < 0)
                 die(p, r, "cannot set the protection of memory", v->start);
         }
+        if (v->lazy)
+            register_lazy(p, v);
         install_guards(p, v);
         advise_filled(p, v);
     }
@@ -330,6 +351,17 @@ __attribute__((used, noreturn)) void restorer_main(struct restore_plan *p)
         for (unsigned i = 0; i < sizeof p->src; i++)
             if (!(src[i] = p->src[i]))
                 break;
+        /* the regions still to fill, for a checkpoint taken meanwhile (none: a note
+         * saved by an earlier lazy restart must not stay) */
+        struct rp_lazy_note *note = (void *)((char *)rb + RP_LAZY_NOTE_OFF);
+        const struct rp_vma *vmas = (const void *)((const char *)p + p->vmas_off);
+        note->n = 0;
+        for (uint32_t i = 0; i < p->nvmas && note->n < RP_LAZY_RANGES; i++)
+            if (vmas[i].lazy) {
+                note->range[note->n].start = vmas[i].start;
+                note->range[note->n++].end = vmas[i].end;
+            }
+        note->active = note->n > 0;
     }
 
     /* drop cr_restart's fds, then take the POSIX locks (a close drops those of its

@@ -10,6 +10,7 @@
 #include <ucontext.h>
 
 #include "context_format.h"
+#include "restore_plan.h"
 
 #define CR_DEFAULT_SIGNUM 50   /* the quiesce signal unless CR_SIGNUM says (quiesce_signal.c) */
 #define CR_MAX_THREADS 1024
@@ -56,7 +57,10 @@ struct cr_restart_block {
     uint64_t restarts;         /* how many times this image was restarted */
     uint64_t hole_start, hole_len; /* the restorer's own mapping, to unmap */
     char src[CTX_PATH_MAX];    /* the context file it was restarted from */
+    struct rp_lazy_note lazy;  /* the memory a lazy restart still fills (restore_plan.h) */
 };
+_Static_assert(__builtin_offsetof(struct cr_restart_block, lazy) == RP_LAZY_NOTE_OFF,
+               "the restorer writes the lazy note at RP_LAZY_NOTE_OFF");
 
 /* A checkpoint the process asked of itself (libcr's cr_request_checkpoint with
  * target 0): handed to the manager through memory, answered the same way. */

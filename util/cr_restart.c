@@ -19,6 +19,7 @@
 #include "context_reader.h"
 #include "progress.h"
 #include "restart.h"
+#include "restart_lazy.h"
 
 static int quiet;
 static volatile pid_t child;
@@ -64,6 +65,16 @@ static void usage(FILE *out)
 "                             connections to the step's other tasks are made again\n"
 "                             with them, meeting through files in DIR (shared by\n"
 "                             every task; without it they come back reset)\n"
+"  --lazy                     the process runs before its memory is read: its\n"
+"                             larger private anonymous regions are filled on demand\n"
+"                             and in the background by cr_restart (userfaultfd);\n"
+"                             needs CAP_SYS_PTRACE (root), one process (not a tree),\n"
+"                             an uncompressed image on a local file system; refused\n"
+"                             with the reason otherwise\n"
+"  --eager                    read all of its memory before it runs\n"
+"                             (default: lazy where possible, from 16 MiB of such\n"
+"                             memory, else eager; CR_RESTART_MODE=eager: eager,\n"
+"                             =lazy: lazy wherever possible, whatever the size)\n"
 "  --run-on-success=CMD       run CMD (with sh -c) once the process is restored\n"
 "  --run-on-fail-args=CMD     if the arguments are wrong, exec CMD instead of failing\n"
 "  --run-on-fail-temp=CMD     ... after a temporary failure (memory, address space)\n"
@@ -248,12 +259,16 @@ int main(int argc, char **argv)
         { "kmsg-none", no_argument, NULL, 20 }, { "kmsg-error", no_argument, NULL, 21 },
         { "kmsg-warning", no_argument, NULL, 22 }, { "step-dir", required_argument, NULL, 23 },
         { "in-place-of", no_argument, NULL, 24 }, { "pid-namespace", no_argument, NULL, 25 },
+        { "lazy", no_argument, NULL, 27 }, { "eager", no_argument, NULL, 28 },
         { NULL, 0, NULL, 0 }
     };
     struct cr_restart_opts o = { 0 };
     int c, restore_pid = -1 /* not asked */, after = 0, bad = 0, sources = 0, warnings = 0, in_place_of = 0;
-    const char *path = NULL, *dir = NULL;
+    const char *path = NULL, *dir = NULL, *mode_env = getenv("CR_RESTART_MODE");
     char err[1024], fdpath[64];
+    int mode = mode_env && *mode_env ? cr_restart_mode_parse(mode_env) : CR_RESTART_AUTO;
+    if (mode < 0)
+        return fail(ON_FAIL_ARGS, EINVAL, "CR_RESTART_MODE=%s: want auto, eager or lazy", mode_env);
     opterr = 0; /* -? asks for help (as BLCR's); other unknown options are named below */
     while ((c = getopt_long(argc, argv, "qhVvf:F:d:S:", opts, NULL)) != -1) {
         switch (c) {
@@ -292,6 +307,8 @@ int main(int argc, char **argv)
             break;
         }
         case 24: in_place_of = 1; break;
+        case 27: mode = CR_RESTART_LAZY; break;
+        case 28: mode = CR_RESTART_EAGER; break;
         case 'S': {
             char *end;
             long s = strtol(optarg, &end, 10);
@@ -378,8 +395,10 @@ int main(int argc, char **argv)
     /* BLCR gave a restarted process its old pid by default: so do we where Linux lets
      * us (root, CAP_CHECKPOINT_RESTORE) and the pid is free; otherwise a new pid (see
      * cr_restart(1) --pid-namespace for why a namespace is not the default) */
+    /* (--lazy asked for, the old pid is not taken by default: a process restored with
+     * its pid comes back through the tree path, which is always eager) */
     if (restore_pid == -1 && !(tree.hdr.flags & CTX_HDR_TREE) && !o.keep_pgid && !o.keep_sid &&
-        cr_restart_may_restore_pid()) {
+        mode != CR_RESTART_LAZY && cr_restart_may_restore_pid()) {
         pid_t old = tree.procs[0].pid;
         if (kill(old, 0) == 0 || errno == EPERM) {
             if (!quiet)
@@ -419,6 +438,23 @@ int main(int argc, char **argv)
                     "sessions as saved (in a pid namespace of its own); --no-restore-pgid and "
                     "--no-restore-sid apply to one process alone", path);
 
+    /* lazy where it is asked for, or where it is possible and worth it */
+    char why[700] = "";
+    if (mode != CR_RESTART_EAGER) {
+        int lrc = cr_lazy_possible(&tree.images[0], as_tree, why, sizeof why);
+        if (lrc < 0 && mode == CR_RESTART_LAZY)
+            return fail(lrc == -EPERM ? ON_FAIL_PERM : ON_FAIL_ENV, -lrc, "%s: --lazy: %s; "
+                        "restart it with --eager", path, why);
+        o.lazy = lrc == 0 && (mode != CR_RESTART_AUTO ||
+                              cr_lazy_bytes(&tree.images[0]) >= CR_LAZY_AUTO_BYTES);
+        if (lrc == 0 && !o.lazy)
+            snprintf(why, sizeof why, "less than %llu MiB to restore lazily",
+                     CR_LAZY_AUTO_BYTES >> 20);
+    } else
+        snprintf(why, sizeof why, "--eager");
+    if (warnings > 0 && !quiet && !o.lazy)
+        fprintf(stderr, "cr_restart: memory read before the process runs (eager restart): %s\n", why);
+
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = forward;
@@ -435,10 +471,11 @@ int main(int argc, char **argv)
     o.src = abs ? abs : path;
     o.stop_first = after == SIGSTOP;
     int exit_fd = -1;
+    struct cr_lazy *lazy = NULL;
     struct progress *shown = progress_start("cr_restart: read", tree.file_size, restored_bytes,
                                             NULL, quiet);
     pid_t pid = as_tree ? cr_restart_spawn_tree(&tree, &o, restore_pid == 1, &exit_fd, err, sizeof err)
-                        : cr_restart_spawn(&tree.images[0], &o, err, sizeof err);
+                        : cr_restart_spawn(&tree.images[0], &o, &lazy, err, sizeof err);
     progress_stop(shown);
     cr_restart_drop_caps(); /* (a tree's user namespace gave us every capability there) */
     free(abs);
@@ -464,6 +501,14 @@ int main(int argc, char **argv)
             break;
         if (w < 0 && errno != EINTR)
             return fail(ON_FAIL_TEMP, errno, "lost the restored process: %s", strerror(errno));
+    }
+    if (lazy) { /* its children forked early may still miss pages: served to the end */
+        char summary[200];
+        int lrc = cr_lazy_finish(lazy, err, sizeof err, summary, sizeof summary);
+        if (lrc < 0)
+            return fail(ON_FAIL_PERM, -lrc, "%s: %s", path, err);
+        if (warnings > 0 && !quiet)
+            fprintf(stderr, "cr_restart: %s\n", summary);
     }
     /* the tree's pid 1 passes on how its root ended */
     if (exit_fd >= 0 && read(exit_fd, &status, sizeof status) != (ssize_t)sizeof status)

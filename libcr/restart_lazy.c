@@ -1,0 +1,840 @@
+/* Lazy restart: the monitor that fills a restored process's memory on demand.
+ *
+ * The restorer maps the lazy regions empty and registers them with a userfaultfd
+ * (MISSING mode) that cr_restart's child made and handed to cr_restart.  A thread
+ * of cr_restart then answers every fault with the whole 1 MiB block around it (read
+ * from the image, its crc32c checked, UFFDIO_COPY) and copies the other blocks in
+ * the background, in file order, with readahead ahead of it.  The address space
+ * stays what an eager restart makes (private anonymous memory), and the events keep
+ * the program's view exact while pages are still missing:
+ *   - REMOVE (MADV_DONTNEED, MADV_REMOVE) and UNMAP: the pages are settled as zero,
+ *     never filled afterwards (an anonymous page dropped reads back as zeros);
+ *   - REMAP (mremap): the missing pages moved; they are looked up at their new place;
+ *   - FORK: the child's address space has the same missing pages, and its own
+ *     userfaultfd; it is served the same way until it has all of them.
+ * Every ioctl that races with such a change fails with EAGAIN until its event is
+ * read, and events are applied before faults are answered, so no copy lands where a
+ * page was dropped.  Once an address space holds every page its userfaultfd is
+ * closed and the registration goes away. */
+#define _GNU_SOURCE
+#include "restart_lazy.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <linux/userfaultfd.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "crc32c.h"
+#include "restart.h"
+#include "restore_plan.h"
+
+#define PAGE 4096UL
+#define LAZY_FEATURES (UFFD_FEATURE_EVENT_FORK | UFFD_FEATURE_EVENT_REMAP | \
+                       UFFD_FEATURE_EVENT_REMOVE | UFFD_FEATURE_EVENT_UNMAP)
+#define READAHEAD (64UL << 20)
+#define MAX_MMS 4096
+
+int cr_restart_mode_parse(const char *s)
+{
+    return !strcmp(s, "auto") ? CR_RESTART_AUTO : !strcmp(s, "eager") ? CR_RESTART_EAGER
+         : !strcmp(s, "lazy") ? CR_RESTART_LAZY_WHEREVER : -1;
+}
+
+static int qualifies(const struct ctx_image *img, uint32_t i)
+{
+    const struct ctx_vma *v = img->vmas[i];
+    uint32_t kind = v->kind;
+    if (v->flags & CTX_VMA_SAVED) /* as the restorer maps it */
+        kind = kind == CTX_VMA_FILE_SHARED ? CTX_VMA_SHARED_ANON : CTX_VMA_ANON;
+    /* private anonymous only: userfaultfd's MISSING mode has no private file mappings,
+     * and shared memory is shared with more than this address space */
+    if (kind != CTX_VMA_ANON || !(v->prot & (PROT_READ | PROT_WRITE | PROT_EXEC)))
+        return 0;
+    /* a stack grows (small anyway); System V is shared; locked and sealed memory is
+     * populated or frozen at once; a child forked with WIPEONFORK must see zeros,
+     * not the image */
+    if (v->flags & (CTX_VMA_GROWSDOWN | CTX_VMA_SYSV | CTX_VMA_LOCKED | CTX_VMA_SEALED |
+                    CTX_VMA_WIPEONFORK))
+        return 0;
+    return (v->end - v->start) / PAGE >= CR_LAZY_MIN_PAGES;
+}
+
+uint32_t cr_lazy_vmas(const struct ctx_image *img, unsigned char *lazy)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < img->proc->nvmas; i++)
+        n += lazy[i] = n < RP_LAZY_RANGES && qualifies(img, i);
+    return n;
+}
+
+static int lazy_block(const struct ctx_image *img, const unsigned char *lazy, uint32_t i)
+{
+    const struct ctx_block *b = &img->blocks[i];
+    return !(b->vma & CTX_BLOCK_FILE) && b->vma < img->proc->nvmas && lazy[b->vma];
+}
+
+uint64_t cr_lazy_bytes(const struct ctx_image *img)
+{
+    uint64_t n = 0;
+    unsigned char *lazy = img->proc ? calloc(img->proc->nvmas + 1, 1) : NULL;
+    if (!lazy)
+        return 0;
+    cr_lazy_vmas(img, lazy);
+    for (uint32_t i = 0; i < img->hdr.nblocks; i++)
+        if (lazy_block(img, lazy, i))
+            n += (uint64_t)img->blocks[i].npages * PAGE;
+    free(lazy);
+    return n;
+}
+
+static int say(char *err, size_t len, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int say(char *err, size_t len, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, len, fmt, ap);
+    va_end(ap);
+    return -code;
+}
+
+/* A file another machine may change or remove while pages are still read from it. */
+static const char *network_fs(long type)
+{
+    switch ((unsigned long)type) {
+    case NFS_SUPER_MAGIC: return "NFS";
+    case SMB_SUPER_MAGIC: case 0xFF534D42UL: case 0xFE534D42UL: return "SMB/CIFS";
+    case 0x00C36400UL: return "CephFS";
+    case 0x0BD00BD0UL: return "Lustre";
+    case 0x47504653UL: return "GPFS";
+    case V9FS_MAGIC: return "9p";
+    case 0x65735546UL: return "FUSE";
+    case AFS_SUPER_MAGIC: return "AFS";
+    case 0x01161970UL: return "GFS2";
+    case 0x7461636FUL: return "OCFS2";
+    case 0x19830326UL: return "BeeGFS";
+    default: return NULL;
+    }
+}
+
+int cr_lazy_open_uffd(char *err, size_t len)
+{
+    int fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0)
+        return say(err, len, errno, errno == ENOSYS ? "this kernel has no userfaultfd (CONFIG_USERFAULTFD)"
+                   : "userfaultfd: %s (a faithful lazy restart needs CAP_SYS_PTRACE: unprivileged "
+                   "userfaultfd serves only faults of user code, not the kernel's reads into "
+                   "memory nor fork)", strerror(errno));
+    struct uffdio_api api = { .api = UFFD_API, .features = LAZY_FEATURES };
+    if (ioctl(fd, UFFDIO_API, &api) < 0) {
+        int e = errno;
+        close(fd);
+        return say(err, len, e, e == EPERM ? "userfaultfd's fork event needs CAP_SYS_PTRACE: without "
+                   "it a child forked before the memory is in would read zeros"
+                   : "userfaultfd lacks the fork, remap, remove and unmap events (Linux 4.11+): %s",
+                   strerror(e));
+    }
+    return fd;
+}
+
+int cr_lazy_possible(const struct ctx_image *img, int as_tree, char *why, size_t len)
+{
+    if (as_tree)
+        return say(why, len, ENOTSUP, "a tree of processes (or --restore-pid) is restored eagerly: "
+                   "lazy restart serves one process");
+    if (img->zblocks)
+        return say(why, len, ENOTSUP, "the image is compressed: its blocks are decompressed before "
+                   "the process runs");
+    struct statfs sf;
+    const char *net = fstatfs(img->fd, &sf) == 0 ? network_fs(sf.f_type) : NULL;
+    if (net)
+        return say(why, len, ENOTSUP, "the image is on %s: another machine could change or remove "
+                   "it while the process still reads from it (copy it to a local disk first)", net);
+    int fd = cr_lazy_open_uffd(why, len);
+    if (fd < 0)
+        return fd;
+    close(fd);
+    return 0;
+}
+
+/* ---- the monitor ---- */
+
+struct lazy_block {            /* one memory block of the image */
+    uint64_t addr, off;        /* where it was; its offset in the image file */
+    uint32_t npages, crc;
+};
+
+struct lazy_mm {               /* an address space served: the restored process's, or a
+                                  child's it forked while pages were missing */
+    int uffd;
+    uint32_t left;             /* blocks not settled yet */
+    uint32_t next;             /* where the background copy goes on */
+    int remapped;              /* some pages moved (mremap): look them up one by one */
+    uint64_t (*settled)[4];    /* per block, per page: copied, or known to read zero */
+    uint64_t **where;          /* per block: NULL, or each page's address since it moved */
+    struct uffd_msg *q;        /* messages read, not handled yet */
+    uint32_t nq, capq;
+};
+
+struct cr_lazy {
+    pthread_t thread;
+    int fd;                    /* our own reference to the image: removing or replacing
+                                  the file changes nothing; truncating it is caught */
+    pid_t pid;
+    int pidfd;                 /* readable once the process ended: whatever it forked is
+                                  then copied in the background, faults or not */
+    struct lazy_block *blocks;
+    uint32_t nblocks;
+    struct lazy_mm *mms;
+    uint32_t nmms;
+    char *buf;                 /* one block, checked */
+    int64_t in_buf;
+    uint64_t advised;          /* readahead asked up to this offset */
+    int background;            /* copy what is not asked for (CR_RESTART_LAZY_BACKGROUND=0:
+                                  faults only, for tests and measurements) */
+    volatile int armed;        /* the restorer registered the regions: copy in the
+                               background (before, a copy would find nothing registered) */
+    int keeper;                /* the keeper's socket (see keep) */
+    uint64_t note;             /* the process's struct rp_lazy_note (restore_plan.h), or 0 */
+    int failed;
+    char err[600];
+    uint64_t faults, copied_pages, forks;
+    struct timespec t0, t1;
+};
+
+static int by_addr(const void *a, const void *b)
+{
+    const struct lazy_block *x = a, *y = b;
+    return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+static int settled(const struct lazy_mm *m, uint32_t b, uint32_t k)
+{
+    return (int)((m->settled[b][k / 64] >> (k % 64)) & 1);
+}
+
+static void settle(struct lazy_mm *m, const struct cr_lazy *l, uint32_t b, uint32_t k)
+{
+    if (settled(m, b, k))
+        return;
+    m->settled[b][k / 64] |= 1ULL << (k % 64);
+    for (uint32_t i = 0; i < l->blocks[b].npages; i++)
+        if (!settled(m, b, i))
+            return;
+    m->left--;
+}
+
+static uint64_t page_at(const struct lazy_mm *m, const struct cr_lazy *l, uint32_t b, uint32_t k)
+{
+    return m->where[b] ? m->where[b][k] : l->blocks[b].addr + k * PAGE;
+}
+
+/* The block and page that fill addr in m, if not settled yet. */
+static int find(const struct lazy_mm *m, const struct cr_lazy *l, uint64_t addr, uint32_t *bp, uint32_t *kp)
+{
+    if (!m->remapped) {
+        uint32_t lo = 0, hi = l->nblocks;
+        while (lo < hi) {
+            uint32_t mid = (lo + hi) / 2;
+            const struct lazy_block *b = &l->blocks[mid];
+            if (addr < b->addr)
+                hi = mid;
+            else if (addr >= b->addr + b->npages * PAGE)
+                lo = mid + 1;
+            else {
+                uint32_t k = (uint32_t)((addr - b->addr) / PAGE);
+                if (settled(m, mid, k))
+                    return 0;
+                *bp = mid, *kp = k;
+                return 1;
+            }
+        }
+        return 0;
+    }
+    for (uint32_t b = 0; b < l->nblocks; b++)
+        for (uint32_t k = 0; k < l->blocks[b].npages; k++)
+            if (!settled(m, b, k) && page_at(m, l, b, k) == addr) {
+                *bp = b, *kp = k;
+                return 1;
+            }
+    return 0;
+}
+
+static void fatal(struct cr_lazy *l, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void fatal(struct cr_lazy *l, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(l->err, sizeof l->err, fmt, ap);
+    va_end(ap);
+    l->failed = code;
+    /* what it reads next is not its memory: it must not run on (its children
+     * forked since share the missing pages) */
+    cr_tree_signal(l->pid, SIGKILL);
+    kill(l->pid, SIGKILL);
+}
+
+/* Block b of the image into buf, checked. */
+static int load(struct cr_lazy *l, uint32_t b)
+{
+    if (l->in_buf == (int64_t)b)
+        return 0;
+    const struct lazy_block *k = &l->blocks[b];
+    if (k->off + READAHEAD / 2 > l->advised) { /* the background copy reads in order */
+        posix_fadvise(l->fd, (off_t)l->advised, (off_t)READAHEAD, POSIX_FADV_WILLNEED);
+        l->advised += READAHEAD;
+    }
+    size_t n = (size_t)k->npages * PAGE;
+    ssize_t got = pread(l->fd, l->buf, n, (off_t)k->off);
+    for (size_t done = got > 0 ? (size_t)got : 0; got > 0 && done < n; done += (size_t)got)
+        got = pread(l->fd, l->buf + done, n - done, (off_t)(k->off + done));
+    if (got <= 0) {
+        fatal(l, got < 0 ? errno : EIO, "lazy restart: cannot read the memory block at 0x%llx from "
+              "the image (%s): the restarted process was killed", (unsigned long long)k->addr,
+              got < 0 ? strerror(errno) : "the file was truncated");
+        return -1;
+    }
+    if (crc32c(0, l->buf, n) != k->crc) {
+        fatal(l, EBADMSG, "lazy restart: checksum mismatch in the memory block at 0x%llx (the image "
+              "was changed in place while the process still read from it): the restarted process "
+              "was killed", (unsigned long long)k->addr);
+        return -1;
+    }
+    l->in_buf = b;
+    return 0;
+}
+
+/* Copies the unsettled pages of block b into m.  0; -EAGAIN when the address space is
+ * changing (read its events first); -ESRCH when it is gone; -1 after fatal. */
+static int fill(struct cr_lazy *l, struct lazy_mm *m, uint32_t b)
+{
+    const struct lazy_block *blk = &l->blocks[b];
+    uint32_t k = 0;
+    int loaded = 0;
+    while (k < blk->npages) {
+        if (settled(m, b, k)) {
+            k++;
+            continue;
+        }
+        if (!loaded && load(l, b) < 0)
+            return -1;
+        loaded = 1;
+        uint32_t j = k + 1; /* a run of pages missing and still side by side */
+        while (j < blk->npages && !settled(m, b, j) && page_at(m, l, b, j) == page_at(m, l, b, j - 1) + PAGE)
+            j++;
+        struct uffdio_copy c = { .dst = page_at(m, l, b, k), .src = (uint64_t)(uintptr_t)(l->buf + k * PAGE),
+                                 .len = (j - k) * PAGE, .mode = 0 };
+        int r = ioctl(m->uffd, UFFDIO_COPY, &c), e = errno;
+        uint32_t done = r == 0 ? j - k : c.copy > 0 ? (uint32_t)(c.copy / (int64_t)PAGE) : 0;
+        for (uint32_t i = k; i < k + done; i++)
+            settle(m, l, b, i);
+        l->copied_pages += done;
+        k += done;
+        if (r == 0)
+            continue;
+        if (e == EAGAIN)
+            return -EAGAIN;
+        if (e == ESRCH)
+            return -ESRCH;
+        if (e == EEXIST || e == ENOENT || e == EINVAL) { /* there already, or no mapping
+                                                            there any more: nothing to put */
+            settle(m, l, b, k);
+            if (e == EEXIST) {
+                struct uffdio_range w = { page_at(m, l, b, k), PAGE };
+                ioctl(m->uffd, UFFDIO_WAKE, &w);
+            }
+            k++;
+            continue;
+        }
+        fatal(l, e, "lazy restart: cannot put the memory at 0x%llx in place (UFFDIO_COPY: %s): the "
+              "restarted process was killed", (unsigned long long)c.dst, strerror(e));
+        return -1;
+    }
+    return 0;
+}
+
+/* Pages in [start, end) of m read zero from now on (dropped or unmapped). */
+static void drop_range(struct cr_lazy *l, struct lazy_mm *m, uint64_t start, uint64_t end)
+{
+    for (uint32_t b = 0; b < l->nblocks; b++) {
+        const struct lazy_block *k = &l->blocks[b];
+        if (!m->where[b] && (k->addr >= end || k->addr + k->npages * PAGE <= start))
+            continue;
+        for (uint32_t i = 0; i < k->npages; i++) {
+            uint64_t a = page_at(m, l, b, i);
+            if (a >= start && a < end)
+                settle(m, l, b, i);
+        }
+    }
+}
+
+static int moved(struct cr_lazy *l, struct lazy_mm *m, uint64_t from, uint64_t to, uint64_t len)
+{
+    for (uint32_t b = 0; b < l->nblocks; b++) {
+        const struct lazy_block *k = &l->blocks[b];
+        if (!m->where[b] && (k->addr >= from + len || k->addr + k->npages * PAGE <= from))
+            continue;
+        if (!m->where[b]) {
+            if (!(m->where[b] = malloc(k->npages * sizeof(uint64_t))))
+                return -1;
+            for (uint32_t i = 0; i < k->npages; i++)
+                m->where[b][i] = k->addr + i * PAGE;
+        }
+        for (uint32_t i = 0; i < k->npages; i++)
+            if (m->where[b][i] >= from && m->where[b][i] < from + len)
+                m->where[b][i] += to - from;
+        m->remapped = 1;
+    }
+    return 0;
+}
+
+/* ---- the keeper ----
+ * A closed userfaultfd lets missing pages read as zeros.  So that killing cr_restart
+ * (SIGKILL) cannot do that to the process, a small child of cr_restart holds a
+ * second reference to every userfaultfd being served: if cr_restart dies before the
+ * fill is done, the keeper kills the restored process and what it forked (their
+ * faults wait meanwhile) and only then lets go. */
+enum { KEEP_ADD = 1, KEEP_DROP, KEEP_DONE };
+struct keep_msg {
+    uint32_t op, id;
+};
+
+static void tell_keeper(struct cr_lazy *l, uint32_t op, uint32_t id, int fd)
+{
+    struct keep_msg k = { op, id };
+    struct iovec io = { &k, sizeof k };
+    char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
+    struct msghdr mh = { .msg_iov = &io, .msg_iovlen = 1 };
+    if (fd >= 0) {
+        mh.msg_control = cbuf;
+        mh.msg_controllen = sizeof cbuf;
+        struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+        cm->cmsg_level = SOL_SOCKET;
+        cm->cmsg_type = SCM_RIGHTS;
+        cm->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(cm), &fd, sizeof fd);
+    }
+    if (l->keeper >= 0) /* (a keeper killed alone: cr_restart goes on without) */
+        (void)sendmsg(l->keeper, &mh, MSG_NOSIGNAL);
+}
+
+/* In the forked keeper: only raw system calls and no allocation (cr_restart may have
+ * other threads).  uffd0 is the first address space's, id 0. */
+__attribute__((noreturn)) static void keep(int sock, int uffd0, int pidfd, pid_t pid)
+{
+    static int fds[MAX_MMS];
+    for (int i = 0; i < MAX_MMS; i++)
+        fds[i] = -1;
+    fds[0] = uffd0;
+    for (int sig = 1; sig < NSIG; sig++) /* the terminal's keys are the process's business */
+        signal(sig, SIG_IGN);
+    int keepfd[3] = { sock, uffd0, pidfd }; /* everything else of cr_restart's goes */
+    for (int a = 0; a < 3; a++)
+        for (int b = a + 1; b < 3; b++)
+            if (keepfd[b] < keepfd[a]) {
+                int t = keepfd[a];
+                keepfd[a] = keepfd[b], keepfd[b] = t;
+            }
+    unsigned lo = 3;
+    for (int a = 0; a < 3; a++) {
+        if ((unsigned)keepfd[a] > lo)
+            syscall(SYS_close_range, lo, (unsigned)keepfd[a] - 1, 0);
+        lo = (unsigned)keepfd[a] + 1;
+    }
+    syscall(SYS_close_range, lo, ~0U, 0);
+    for (;;) {
+        struct keep_msg k;
+        char cbuf[CMSG_SPACE(sizeof(int))];
+        struct iovec io = { &k, sizeof k };
+        struct msghdr mh = { .msg_iov = &io, .msg_iovlen = 1, .msg_control = cbuf,
+                             .msg_controllen = sizeof cbuf };
+        ssize_t n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n == (ssize_t)sizeof k && k.op == KEEP_DONE)
+            _exit(0);
+        if (n == (ssize_t)sizeof k && k.id < MAX_MMS) {
+            struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+            if (k.op == KEEP_ADD && cm && cm->cmsg_type == SCM_RIGHTS)
+                memcpy(&fds[k.id], CMSG_DATA(cm), sizeof(int));
+            else if (k.op == KEEP_DROP && fds[k.id] >= 0)
+                close(fds[k.id]), fds[k.id] = -1;
+            continue;
+        }
+        break; /* cr_restart is gone before the end */
+    }
+    static const char msg[] = "cr_restart: ended while its lazy restart still filled memory: the "
+                              "restarted process was killed\n";
+    (void)!write(2, msg, sizeof msg - 1);
+    cr_tree_signal(pid, SIGKILL);
+    kill(pid, SIGKILL);
+    struct pollfd pf = { pidfd, POLLIN, 0 };
+    poll(&pf, 1, 60000); /* its faults wait until it is gone */
+    _exit(1);
+}
+
+static void mm_free(struct lazy_mm *m, uint32_t nblocks)
+{
+    if (m->uffd >= 0)
+        close(m->uffd);
+    for (uint32_t b = 0; m->where && b < nblocks; b++)
+        free(m->where[b]);
+    free(m->where);
+    free(m->settled);
+    free(m->q);
+    memset(m, 0, sizeof *m);
+    m->uffd = -1;
+}
+
+/* m has all its pages, or is gone: the keeper lets go of it too. */
+static void mm_done(struct cr_lazy *l, struct lazy_mm *m)
+{
+    if (m == &l->mms[0] && !m->left && l->note) {
+        /* a checkpoint from now on has nothing to bring in first (its children's
+         * notes stay set: their checkpoints bring in what is there already) */
+        uint64_t zero = 0;
+        struct iovec local = { &zero, sizeof zero }, remote = { (void *)(uintptr_t)l->note, sizeof zero };
+        (void)process_vm_writev(l->pid, &local, 1, &remote, 1, 0);
+    }
+    tell_keeper(l, KEEP_DROP, (uint32_t)(m - l->mms), -1);
+    mm_free(m, l->nblocks);
+}
+
+/* A new address space to serve: the first (from) NULL, or a copy of from's state. */
+static struct lazy_mm *mm_add(struct cr_lazy *l, int uffd, const struct lazy_mm *from)
+{
+    if (l->nmms == MAX_MMS)
+        return NULL;
+    struct lazy_mm *m = &l->mms[l->nmms];
+    memset(m, 0, sizeof *m);
+    m->uffd = uffd;
+    m->settled = calloc(l->nblocks + 1, sizeof *m->settled);
+    m->where = calloc(l->nblocks + 1, sizeof *m->where);
+    if (!m->settled || !m->where) {
+        mm_free(m, l->nblocks);
+        return NULL;
+    }
+    m->left = l->nblocks;
+    if (from) {
+        memcpy(m->settled, from->settled, l->nblocks * sizeof *m->settled);
+        m->left = from->left;
+        m->next = from->next;
+        m->remapped = from->remapped;
+        for (uint32_t b = 0; b < l->nblocks; b++)
+            if (from->where[b]) {
+                if (!(m->where[b] = malloc(l->blocks[b].npages * sizeof(uint64_t)))) {
+                    mm_free(m, l->nblocks);
+                    return NULL;
+                }
+                memcpy(m->where[b], from->where[b], l->blocks[b].npages * sizeof(uint64_t));
+            }
+    }
+    l->nmms++;
+    return m;
+}
+
+/* The events of m's queue, in order, then its faults.  -EAGAIN: some left for later. */
+static int handle(struct cr_lazy *l, uint32_t mi)
+{
+    struct lazy_mm *m = &l->mms[mi];
+    uint32_t keep = 0;
+    for (uint32_t i = 0; i < m->nq; i++) {
+        struct uffd_msg *g = &m->q[i];
+        switch (g->event) {
+        case UFFD_EVENT_FORK: {
+            struct lazy_mm *c = mm_add(l, (int)g->arg.fork.ufd, &l->mms[mi]);
+            m = &l->mms[mi]; /* (the array does not move: allocated once) */
+            l->forks++;
+            if (c)
+                tell_keeper(l, KEEP_ADD, (uint32_t)(c - l->mms), c->uffd);
+            if (!c) {
+                close((int)g->arg.fork.ufd);
+                fatal(l, ENOMEM, "lazy restart: cannot follow the process's fork (out of memory or "
+                      "more than %d address spaces): the restarted process was killed", MAX_MMS);
+                return -1;
+            }
+            break;
+        }
+        case UFFD_EVENT_REMOVE:
+        case UFFD_EVENT_UNMAP:
+            drop_range(l, m, g->arg.remove.start, g->arg.remove.end);
+            break;
+        case UFFD_EVENT_REMAP:
+            if (moved(l, m, g->arg.remap.from, g->arg.remap.to, g->arg.remap.len) < 0) {
+                fatal(l, ENOMEM, "lazy restart: out of memory following an mremap: the restarted "
+                      "process was killed");
+                return -1;
+            }
+            break;
+        default:
+            m->q[keep++] = *g; /* faults: once the events before and after them are in */
+        }
+    }
+    m->nq = keep;
+    keep = 0;
+    int rc = 0;
+    for (uint32_t i = 0; i < m->nq; i++) {
+        uint64_t addr = m->q[i].arg.pagefault.address & ~(PAGE - 1);
+        uint32_t b, k;
+        int r = rc ? rc : find(m, l, addr, &b, &k) ? fill(l, m, b) : 0;
+        if (r == 0) {
+            /* a page settled as zero (dropped, or never in the image), or already
+             * there: the zero page, or just a wake-up */
+            struct uffdio_zeropage z = { .range = { addr, PAGE }, .mode = 0 };
+            if (ioctl(m->uffd, UFFDIO_ZEROPAGE, &z) < 0) {
+                if (errno == EAGAIN)
+                    r = -EAGAIN;
+                else if (errno == ESRCH)
+                    r = -ESRCH;
+                else {
+                    struct uffdio_range w = { addr, PAGE };
+                    ioctl(m->uffd, UFFDIO_WAKE, &w);
+                }
+            }
+            l->faults++;
+        }
+        if (r == -1 || r == -ESRCH)
+            return r;
+        if (r == -EAGAIN)
+            m->q[keep++] = m->q[i], rc = -EAGAIN;
+    }
+    m->nq = keep;
+    return rc;
+}
+
+static int read_msgs(struct lazy_mm *m)
+{
+    for (;;) {
+        if (m->nq + 16 > m->capq) {
+            uint32_t cap = m->capq ? m->capq * 2 : 64;
+            struct uffd_msg *q = realloc(m->q, cap * sizeof *q);
+            if (!q)
+                return -ENOMEM;
+            m->q = q, m->capq = cap;
+        }
+        ssize_t n = read(m->uffd, &m->q[m->nq], 16 * sizeof *m->q);
+        if (n < 0)
+            return errno == EAGAIN ? 0 : -errno;
+        if (n == 0)
+            return -ESRCH;
+        m->nq += (uint32_t)(n / (ssize_t)sizeof *m->q);
+    }
+}
+
+static void *serve(void *arg)
+{
+    struct cr_lazy *l = arg;
+    struct pollfd *pf = calloc(MAX_MMS + 1, sizeof *pf);
+    if (!pf) {
+        fatal(l, ENOMEM, "lazy restart: out of memory: the restarted process was killed");
+        return NULL;
+    }
+    uint32_t turn = 0;
+    while (!l->failed) {
+        uint32_t live = 0, work = 0;
+        for (uint32_t i = 0; i < l->nmms; i++) {
+            pf[i] = (struct pollfd){ l->mms[i].uffd, POLLIN, 0 };
+            live += l->mms[i].uffd >= 0;
+            work += l->mms[i].uffd >= 0 && (l->mms[i].nq || (l->mms[i].left && l->armed && l->background));
+        }
+        if (!live)
+            break;
+        uint32_t polled = l->nmms; /* (a fork adds one as we go) */
+        pf[polled] = (struct pollfd){ l->background ? -1 : l->pidfd, POLLIN, 0 };
+        if (poll(pf, polled + 1, work ? 0 : 100) < 0 && errno != EINTR) {
+            fatal(l, errno, "lazy restart: poll: %s: the restarted process was killed", strerror(errno));
+            break;
+        }
+        if (pf[polled].revents)
+            l->background = 1;
+        int again = 0;
+        for (uint32_t i = 0; i < polled && !l->failed; i++) {
+            struct lazy_mm *m = &l->mms[i];
+            if (m->uffd < 0)
+                continue;
+            int r = pf[i].revents & (POLLIN | POLLERR | POLLHUP) ? read_msgs(m) : 0;
+            if (r == 0)
+                r = handle(l, i);
+            m = &l->mms[i];
+            if (r == -EAGAIN)
+                again = 1;
+            else if (r == -ESRCH) /* gone: exited or exec'd */
+                mm_done(l, m);
+            else if (r < -1) /* (dropping it would let its missing pages read zeros) */
+                fatal(l, -r, "lazy restart: cannot read the events of the process's memory "
+                      "(userfaultfd: %s): the restarted process was killed", strerror(-r));
+        }
+        /* one block in the background, the address spaces in turn */
+        for (uint32_t n = 0; n < l->nmms && !l->failed && l->background &&
+                           __atomic_load_n(&l->armed, __ATOMIC_ACQUIRE); n++) {
+            struct lazy_mm *m = &l->mms[(turn + n) % l->nmms];
+            if (m->uffd < 0 || m->nq)
+                continue;
+            while (m->next < l->nblocks && m->left) {
+                int done = 1;
+                for (uint32_t k = 0; k < l->blocks[m->next].npages && done; k++)
+                    done = settled(m, m->next, k);
+                if (!done)
+                    break;
+                m->next++;
+            }
+            if (!m->left || m->next >= l->nblocks) {
+                if (!m->left) /* all in: the registration goes with the fd */
+                    mm_done(l, m);
+                continue;
+            }
+            int r = fill(l, m, m->next);
+            if (r == -EAGAIN)
+                again = 1;
+            else if (r == -ESRCH)
+                mm_done(l, m);
+            turn = (turn + n + 1) % l->nmms;
+            break;
+        }
+        if (again)
+            sched_yield(); /* an event is on its way */
+    }
+    free(pf);
+    clock_gettime(CLOCK_MONOTONIC, &l->t1);
+    return NULL;
+}
+
+struct cr_lazy *cr_lazy_start(const struct ctx_image *img, int uffd, pid_t pid, char *err, size_t len)
+{
+    struct cr_lazy *l = calloc(1, sizeof *l);
+    if (!l) {
+        say(err, len, ENOMEM, "out of memory");
+        return NULL;
+    }
+    l->fd = fcntl(img->fd, F_DUPFD_CLOEXEC, 3);
+    l->pid = pid;
+    l->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    l->in_buf = -1;
+    l->keeper = -1;
+    const char *bg = getenv("CR_RESTART_LAZY_BACKGROUND");
+    l->background = !bg || strcmp(bg, "0");
+    l->blocks = calloc(img->hdr.nblocks + 1, sizeof *l->blocks);
+    l->mms = calloc(MAX_MMS, sizeof *l->mms);
+    l->buf = malloc(CTX_BLOCK_MAX_PAGES * PAGE);
+    if (l->fd < 0 || l->pidfd < 0 || !l->blocks || !l->mms || !l->buf) {
+        say(err, len, errno ? errno : ENOMEM, "cannot start the lazy restart: %s", strerror(errno ? errno : ENOMEM));
+        goto fail;
+    }
+    uint64_t first = UINT64_MAX;
+    unsigned char *lazy = calloc(img->proc->nvmas + 1, 1);
+    if (!lazy) {
+        say(err, len, ENOMEM, "cannot start the lazy restart: out of memory");
+        goto fail;
+    }
+    cr_lazy_vmas(img, lazy);
+    l->note = img->proc->runtime_state ? img->proc->runtime_state + RP_LAZY_NOTE_OFF : 0;
+    for (uint32_t i = 0; i < img->hdr.nblocks; i++) {
+        if (!lazy_block(img, lazy, i))
+            continue;
+        int fd;
+        uint64_t off;
+        ctx_block_source(img, i, &fd, &off);
+        l->blocks[l->nblocks++] = (struct lazy_block){ img->blocks[i].addr, off,
+                                                      img->blocks[i].npages, img->crcs[i] };
+        first = off < first ? off : first;
+    }
+    free(lazy);
+    qsort(l->blocks, l->nblocks, sizeof *l->blocks, by_addr);
+    l->advised = first == UINT64_MAX ? 0 : first & ~(PAGE - 1);
+    if (!mm_add(l, uffd, NULL)) {
+        say(err, len, ENOMEM, "cannot start the lazy restart: out of memory");
+        goto fail;
+    }
+    uffd = -1; /* the address space's now */
+    int ks[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ks) < 0) {
+        say(err, len, errno, "cannot start the lazy restart's keeper: %s", strerror(errno));
+        goto fail;
+    }
+    pid_t kp = fork();
+    if (kp == 0)
+        keep(ks[1], l->mms[0].uffd, l->pidfd, pid);
+    close(ks[1]);
+    if (kp < 0) {
+        close(ks[0]);
+        say(err, len, errno, "cannot start the lazy restart's keeper: %s", strerror(errno));
+        goto fail;
+    }
+    l->keeper = ks[0];
+    clock_gettime(CLOCK_MONOTONIC, &l->t0);
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old); /* cr_restart's signals stay with its main thread */
+    int rc = pthread_create(&l->thread, NULL, serve, l);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc == 0)
+        return l;
+    say(err, len, rc, "cannot start the lazy restart's thread: %s", strerror(rc));
+fail:
+    if (uffd >= 0)
+        close(uffd);
+    for (uint32_t i = 0; l->mms && i < l->nmms; i++)
+        mm_free(&l->mms[i], l->nblocks);
+    if (l->fd >= 0)
+        close(l->fd);
+    if (l->pidfd >= 0)
+        close(l->pidfd);
+    if (l->keeper >= 0)
+        close(l->keeper);
+    free(l->blocks);
+    free(l->mms);
+    free(l->buf);
+    free(l);
+    return NULL;
+}
+
+void cr_lazy_arm(struct cr_lazy *l)
+{
+    __atomic_store_n(&l->armed, 1, __ATOMIC_RELEASE);
+}
+
+int cr_lazy_finish(struct cr_lazy *l, char *err, size_t len, char *summary, size_t slen)
+{
+    pthread_join(l->thread, NULL);
+    int rc = 0;
+    if (l->failed)
+        rc = say(err, len, l->failed, "%s", l->err);
+    if (summary) {
+        double s = (double)(l->t1.tv_sec - l->t0.tv_sec) + (l->t1.tv_nsec - l->t0.tv_nsec) / 1e9;
+        snprintf(summary, slen, "lazy restart: %llu MiB put in on demand and in the background in "
+                 "%.3f s (%llu faults, %llu forks followed)",
+                 (unsigned long long)(l->copied_pages * PAGE >> 20), s,
+                 (unsigned long long)l->faults, (unsigned long long)l->forks);
+    }
+    /* a failure leaves the address spaces registered: their processes are being
+     * killed and must not read zeros in between */
+    for (uint32_t i = 0; i < l->nmms; i++)
+        if (!l->failed)
+            mm_free(&l->mms[i], l->nblocks);
+    /* (after a failure the process was reaped, killed: nothing is left to guard) */
+    tell_keeper(l, KEEP_DONE, 0, -1);
+    close(l->keeper);
+    close(l->fd);
+    close(l->pidfd);
+    free(l->blocks);
+    free(l->mms);
+    free(l->buf);
+    free(l);
+    return rc;
+}
