@@ -270,6 +270,35 @@ static int collect_vmas(struct dump *d)
     return cr_aio_records(d);
 }
 
+/* After a lazy restart whose fill is not done (restore_plan.h's rp_lazy_note), the
+ * pages of v still missing are in the image restarted from, not zeros: they are
+ * brought in (cr_restart serves the faults) before the page map is read. */
+static int bring_in_lazy(struct dump *d, const struct ctx_vma *v)
+{
+    const struct rp_lazy_note *note = &crt.restart.lazy;
+    if (v->kind != CTX_VMA_ANON || !__atomic_load_n(&note->active, __ATOMIC_ACQUIRE))
+        return 0;
+    for (uint64_t i = 0; i < note->n && i < RP_LAZY_RANGES; i++) {
+        uint64_t s = note->range[i].start > v->start ? note->range[i].start : v->start;
+        uint64_t e = note->range[i].end < v->end ? note->range[i].end : v->end;
+        if (s >= e || cr_raw_syscall6(SYS_madvise, (long)s, (long)(e - s), MADV_POPULATE_READ, 0, 0, 0) == 0)
+            continue;
+        /* not readable (mprotected since): read through /proc/self/mem, which may */
+        for (uint64_t a = s; a < e;) {
+            size_t n = e - a < (1UL << 20) ? (size_t)(e - a) : (1UL << 20);
+            long got = cr_raw_syscall6(SYS_pread64, d->mem_fd, (long)(d->scratch + BOUNCE_OFF), (long)n,
+                                       (long)a, 0, 0);
+            if (got == -EINTR)
+                continue;
+            if (got <= 0)
+                return fail(d, got < 0 ? (int)-got : EIO, "bringing in the memory at 0x%llx that the "
+                            "lazy restart of this process still fills", (unsigned long long)a);
+            a += (uint64_t)got;
+        }
+    }
+    return 0;
+}
+
 int cr_dump_begin(struct dump **out, char *msg, size_t msglen, unsigned flags,
                   unsigned timeout_ms, const struct cr_ctl_prepare *tree)
 {
@@ -303,6 +332,7 @@ int cr_dump_begin(struct dump **out, char *msg, size_t msglen, unsigned flags,
     d->timeout_ms = timeout_ms;
     d->uid = getuid();
     d->aio_ring = cr_aio_ring;
+    d->before_pages = bring_in_lazy;
     snprintf(d->proc_dir, sizeof d->proc_dir, "/proc/self");
     *out = d;
     int rc = collect_proc(d);

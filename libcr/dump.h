@@ -98,6 +98,9 @@ struct dump {
     uint32_t uid;              /* the header's: the checkpointed process's real uid */
     uint32_t hdr_flags;        /* added to the header's flags (CTX_HDR_PTRACE) */
     int (*aio_ring)(uint64_t start, uint64_t end); /* the runtime's AIO rings (aio.c) */
+    /* the runtime's, before a VMA's pages are looked at: the pages a lazy restart of
+     * this process has not filled yet brought in (dump.c) */
+    int (*before_pages)(struct dump *d, const struct ctx_vma *v);
     /* an incremental image (dirty_track.c, dump_incremental.c) */
     int incr;                  /* its clean pages are its parent's */
     struct cr_track_parent parent;

@@ -216,6 +216,11 @@ int cr_dump_pages(struct dump *d, struct ctx_vma *v, uint32_t vma)
     int saves = (v->kind == CTX_VMA_ANON || v->kind == CTX_VMA_SHARED_ANON ||
                  v->kind == CTX_VMA_FILE_PRIVATE || (v->flags & CTX_VMA_SAVED)) &&
                 !memfd_saved_with_fd(d, v);
+    if (d->before_pages) {
+        int rc = d->before_pages(d, v);
+        if (rc < 0)
+            return rc;
+    }
     /* an incremental image: the pages not written since the parent are its (kept 2) */
     int parents = saves && dump_incremental_region(d, v, vma);
     for (uint64_t a = v->start; a < v->end;) {
