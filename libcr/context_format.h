@@ -206,6 +206,10 @@ enum ctx_fd_kind {
                                   number at restart, else restored reset; flags
                                   CTX_FD_PMI_PMIX: a PMIx server's (PMIX_SERVER_URI*),
                                   restored reset */
+    CTX_FD_LAUNCHER_SOCK = 45, /* a listening socket the process had at its start: its
+                                  launcher's (slurmstepd's, shared by the node's tasks),
+                                  not the program's: extra a struct ctx_socket (what
+                                  it was); restored as a socket of its kind, unbound */
 };
 
 /* The socket options a program changed (those a new socket of its kind reports

@@ -372,6 +372,11 @@ void restore_sock_attach(struct child *c);
 int save_step_conn(struct dump *d, int fd, const struct stat *st, const struct sockaddr_storage *self,
                    socklen_t slen, const struct sockaddr_storage *peer, socklen_t plen,
                    const char *here, const char *there, char *buf, size_t bufsize);
+/* launcher_sock.c: whether a listening socket is one the process had at its start (its
+ * launcher's, not the tree's), and its record. */
+int is_launcher_sock(const struct dump *d, const struct stat *st);
+int save_launcher_sock(struct dump *d, int fd, const struct stat *st, int domain, int type,
+                       const struct sockaddr_storage *self, socklen_t slen, const char *here);
 /* shared.c: the object of fd `fd` of the tree's process number `member`, made by the
  * pool (-1 none). */
 int pool_origin(struct child *c, uint32_t member, int fd);
