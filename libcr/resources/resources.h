@@ -232,6 +232,10 @@ int pool_pair_end(struct child *c, const struct ctx_fd *f);
 void pool_add_socket(struct cr_pool_build *b, uint32_t member, uint32_t rec, const struct ctx_fd *f);
 int restore_pooled_socket(struct child *c, const struct ctx_fd *f, uint32_t rec, int *own);
 int in_other_image(const struct ctx_tree *t, uint32_t i, uint64_t ino);
+/* local_sock.c: binds (and listens) the process's listening TCP sockets now, before
+ * a restarted step's connections are made again (step_conn.c); each is placed at its
+ * fd later, in order, like the others. */
+void bind_listeners_early(struct child *c);
 
 /* unix_sock.c: a unix socket whose peer is in the checkpoint (peer_si: in this
  * process) or was closed, saved connected with what is queued to it. */

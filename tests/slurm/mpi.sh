@@ -130,14 +130,15 @@ run_case() {
     for r in 0 1 2 3 4 5; do sizes[$r]=$(stat -c %s "$S/$c/vacate/rank.$r"); done
     t0=$(date +%s%N)
     # the restart time: until every rank wrote past where it was vacated
-    ( for i in $(seq 1 900); do
+    ( for i in $(seq 1 1500); do
           n=0
           for r in 0 1 2 3 4 5; do [ "$(stat -c %s "$S/$c/vacate/rank.$r")" -gt "${sizes[$r]}" ] && n=$((n + 1)); done
           [ $n = 6 ] && { echo $(( ($(date +%s%N) - t0) / 1000000 )) > "$D/$c.back"; break; }
           sleep 0.1
       done ) &
     local mon=$!
-    if cluster_run env "$@" timeout 90 srun -N3 -n6 $MPIOPT --restart-dir="$img" "$P" "$S/$c/fresh" 3 0 \
+    # (bounded above a minute: a listener's port may be in TIME_WAIT that long, local_sock.c)
+    if cluster_run env "$@" timeout 150 srun -N3 -n6 $MPIOPT --restart-dir="$img" "$P" "$S/$c/fresh" 3 0 \
             > "$S/$c/restart.out" 2> "$D/$c.restart.err"; then
         why=$(same_as_ref "$S/$c/ref" "$S/$c/vacate" "$S/$c/restart.out") || why="ended, but $why"
     else
