@@ -13,6 +13,7 @@
  *                       a task with connections to make waits for every rank's, so
  *                       that no new port it takes is one a listener must have back;
  *                       the rank and the task count come from the generation's manifest)
+ *   done.RANK           the task is past the barrier (the last one removes the marks)
  * The lower end listens (one socket per connection, on the node's address, any port)
  * and the higher end connects and sends the token first; everything either waits for
  * was written before its writer waits for anything, so no order of tasks or fds can
@@ -277,6 +278,20 @@ static void step_barrier(struct child *c, int wait)
                            STEP_WAIT_MS / 1000, path);
             nanosleep(&(struct timespec){ 0, 20 * 1000000L }, NULL);
         }
+    }
+    /* past it: done.RANK; the last to say so (every mark seen) takes the marks away */
+    snprintf(path, sizeof path, "%s/done.%u", c->o->step_dir, rank);
+    publish(c, path, "", 0);
+    for (unsigned r = 0; r < tasks; r++) {
+        snprintf(path, sizeof path, "%s/done.%u", c->o->step_dir, r);
+        if (access(path, F_OK) < 0)
+            return;
+    }
+    for (unsigned r = 0; r < tasks; r++) {
+        snprintf(path, sizeof path, "%s/bound.%u", c->o->step_dir, r);
+        unlink(path);
+        snprintf(path, sizeof path, "%s/done.%u", c->o->step_dir, r);
+        unlink(path);
     }
 }
 
