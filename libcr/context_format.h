@@ -279,6 +279,10 @@ enum ctx_fd_kind {
                                   way): extra a struct ctx_socket (domain AF_NETLINK,
                                   its type, protocol and options; no address, no
                                   message) then a struct ctx_netlink */
+    CTX_FD_LAUNCHER_SOCK = 45, /* a listening socket the process had at its start: its
+                                  launcher's (slurmstepd's, shared by the node's tasks),
+                                  not the program's: extra a struct ctx_socket (what
+                                  it was); restored as a socket of its kind, unbound */
 };
 
 /* CTX_FD_NETLINK: where it is bound, what it listens to, where it sends. */

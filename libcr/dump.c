@@ -324,6 +324,8 @@ int cr_dump_begin(struct dump **out, char *msg, size_t msglen, unsigned flags,
     d->crcs = (uint32_t *)(scratch + CRCS_OFF);
     d->sockets_refuse = (flags & CR_CTL_SOCKETS_REFUSE) != 0;
     d->step = (flags & CR_CTL_STEP) != 0;
+    d->launcher_socks = crt.launcher_socks;
+    d->nlauncher_socks = crt.nlauncher_socks;
     d->pipes_refuse = (flags & CR_CTL_PIPES_REFUSE) != 0;
     d->sync = !(flags & CR_CTL_NOSYNC);
     d->save = flags & (CR_CTL_SAVE_EXE | CR_CTL_SAVE_PRIVATE | CR_CTL_SAVE_SHARED);

@@ -14,6 +14,16 @@
 #include "control.h"
 #include "dirty_track.h"
 
+/* A listening socket the process had at its start (the runtime's constructor): its
+ * launcher's (launcher_sock.c). */
+#ifndef CR_LAUNCHER_SOCK_DEFINED
+#define CR_LAUNCHER_SOCK_DEFINED
+struct cr_launcher_sock {
+    int fd;
+    uint64_t dev, ino;
+};
+#endif
+
 #define PAGE 4096UL
 #define MiB (1024UL * 1024)
 
@@ -79,6 +89,9 @@ struct dump {
                                   stdio (CR_CTL_PIPES_REFUSE) */
     int sockets_refuse;        /* fail on a connection to the outside (CR_CTL_SOCKETS_REFUSE) */
     int step;                  /* a task of a step checkpointed whole (CR_CTL_STEP) */
+    const struct cr_launcher_sock *launcher_socks; /* the runtime's: its launcher's
+                                  listening sockets the process got at its start */
+    uint32_t nlauncher_socks;
     unsigned save;             /* CR_CTL_SAVE_*: file mappings saved whole */
     int ndeleted;              /* files deleted while open, whose contents are saved */
     struct { int fd; uint32_t rec; uint64_t size; } deleted[64];

@@ -21,6 +21,7 @@
 #include <sys/resource.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -441,6 +442,34 @@ static void note_seccomp_at_start(void)
         crt.seccomp_filters_at_start = (int)strtol(f + 17, NULL, 10);
 }
 
+/* The listening sockets open before the program ran: left to it by its launcher
+ * (slurmstepd leaks its own to the tasks, which share it on a node); the dumper saves
+ * them as the launcher's (launcher_sock.c), not as the program's to listen on again.
+ * A program started by socket activation (LISTEN_FDS) is told of its own: none then. */
+static void note_launcher_sockets(void)
+{
+    crt.nlauncher_socks = 0;
+    if (getenv("LISTEN_FDS"))
+        return;
+    for (int fd = 3; fd < 1024 && crt.nlauncher_socks < CR_MAX_LAUNCHER_SOCKS; fd++) {
+        struct stat st;
+        int listening = 0;
+        socklen_t len = sizeof listening;
+        if (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode) ||
+            getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0 || !listening)
+            continue;
+        struct cr_launcher_sock *l = &crt.launcher_socks[crt.nlauncher_socks++];
+        l->fd = fd;
+        l->dev = st.st_dev;
+        l->ino = st.st_ino;
+    }
+    /* from a parent with the runtime (a program under cr_run that exec'd this one), they
+     * are the program's own: that parent is in the checkpoint with them */
+    struct sockaddr_un parent;
+    if (crt.nlauncher_socks && cr_ctl_find_address(getppid(), &parent, 0) >= 0)
+        crt.nlauncher_socks = 0;
+}
+
 __attribute__((constructor)) static void cr_runtime_init(void)
 {
     crt.pid = getpid();
@@ -454,6 +483,7 @@ __attribute__((constructor)) static void cr_runtime_init(void)
         return;
     }
     cr_posix_timers_init();
+    note_launcher_sockets();
     crt.wake_fd = cr_keep_high(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     cr_start_listener();
     if (crt.listen_fd < 0)

@@ -12,9 +12,18 @@
 #include "context_format.h"
 #include "restore_plan.h"
 
+#ifndef CR_LAUNCHER_SOCK_DEFINED
+#define CR_LAUNCHER_SOCK_DEFINED
+struct cr_launcher_sock {
+    int fd;
+    uint64_t dev, ino;
+};
+#endif
+
 #define CR_DEFAULT_SIGNUM 50   /* the quiesce signal unless CR_SIGNUM says (quiesce_signal.c) */
 #define CR_MAX_THREADS 1024
 #define CR_MAX_INTERNAL_FDS 8
+#define CR_MAX_LAUNCHER_SOCKS 8
 
 /* thread_attrs.c: what the kernel keeps per thread (or process) beyond registers */
 struct cr_thread_attrs {
@@ -113,6 +122,10 @@ struct cr_runtime {
     /* the seccomp mode and filters the process had from its start (its launcher's: a
      * container's, a service's), which cr_restart has too; -1: not told */
     int seccomp_at_start, seccomp_filters_at_start;
+    /* listening sockets the process had at its start: its launcher's, left open by it
+     * (slurmstepd's), never the program's own (launcher_sock.c) */
+    struct cr_launcher_sock launcher_socks[CR_MAX_LAUNCHER_SOCKS];
+    uint32_t nlauncher_socks;
 };
 
 extern struct cr_runtime crt;

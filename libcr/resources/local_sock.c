@@ -8,12 +8,15 @@
 #define _GNU_SOURCE
 #include "resources.h"
 
+#include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -243,6 +246,110 @@ static const char *unix_path(const struct ctx_socket *so, char *path, size_t cap
     return path;
 }
 
+/* /proc/net/tcp's "ADDR:PORT" (the address as the kernel's words, in hex) as text */
+static void proc_endpoint(const char *hex, int v6, char *out, size_t len)
+{
+    unsigned char a[16];
+    unsigned w[4] = { 0 }, port = 0;
+    int n = v6 ? sscanf(hex, "%8x%8x%8x%8x:%x", &w[0], &w[1], &w[2], &w[3], &port)
+               : sscanf(hex, "%8x:%x", &w[0], &port);
+    char ip[INET6_ADDRSTRLEN] = "?";
+    if (n == (v6 ? 5 : 2)) {
+        memcpy(a, w, sizeof w); /* each word is as it was in memory */
+        inet_ntop(v6 ? AF_INET6 : AF_INET, a, ip, sizeof ip);
+    }
+    snprintf(out, len, v6 ? "[%s]:%u" : "%s:%u", ip, port);
+}
+
+/* The process that has socket inode ino open (its pid and name), for a refused bind:
+ * this one, or another of the user's that /proc lets us see */
+static void socket_owner(unsigned long ino, char *out, size_t len)
+{
+    char want[64], path[600], link[64];
+    snprintf(want, sizeof want, "socket:[%lu]", ino);
+    snprintf(out, len, " (a process this user cannot see)");
+    DIR *proc = opendir("/proc");
+    struct dirent *p;
+    while (proc && (p = readdir(proc))) {
+        if (p->d_name[0] < '0' || p->d_name[0] > '9')
+            continue;
+        snprintf(path, sizeof path, "/proc/%s/fd", p->d_name);
+        DIR *fds = opendir(path);
+        struct dirent *e;
+        while (fds && (e = readdir(fds))) {
+            snprintf(path, sizeof path, "/proc/%s/fd/%s", p->d_name, e->d_name);
+            ssize_t n = readlink(path, link, sizeof link - 1);
+            if (n <= 0 || (link[n] = 0, strcmp(link, want)))
+                continue;
+            char comm[64] = "?";
+            snprintf(path, sizeof path, "/proc/%s/comm", p->d_name);
+            FILE *cf = fopen(path, "re");
+            if (cf && fgets(comm, sizeof comm, cf))
+                comm[strcspn(comm, "\n")] = 0;
+            if (cf)
+                fclose(cf);
+            snprintf(out, len, " (fd %.12s of %s %.12s%s)", e->d_name, comm, p->d_name,
+                     atoi(p->d_name) == getpid() ? ", this restart itself" : "");
+            closedir(fds);
+            closedir(proc);
+            return;
+        }
+        if (fds)
+            closedir(fds);
+    }
+    if (proc)
+        closedir(proc);
+}
+
+/* What holds TCP port `port` on this host, for a refused bind: up to 4 sockets of
+ * /proc/net/tcp and tcp6 with that local port, their state and other end (out may be
+ * NULL); how many are in another state than TIME_WAIT. */
+static int port_holders(unsigned port, char *out, size_t len)
+{
+    static const char *const states[] = { "?", "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1",
+                                          "FIN_WAIT2", "TIME_WAIT", "CLOSE", "CLOSE_WAIT",
+                                          "LAST_ACK", "LISTEN", "CLOSING", "NEW_SYN_RECV" };
+    size_t at = 0;
+    int shown = 0, live = 0;
+    char none[1];
+    if (!out)
+        out = none, len = sizeof none;
+    out[0] = 0;
+    for (int v6 = 0; v6 < 2; v6++) {
+        FILE *t = fopen(v6 ? "/proc/net/tcp6" : "/proc/net/tcp", "re");
+        char line[512], local[64], remote[64];
+        unsigned st;
+        unsigned long inode;
+        while (t && fgets(line, sizeof line, t)) {
+            if (sscanf(line, " %*u: %63s %63s %x %*s %*s %*s %*s %*s %lu", local, remote, &st, &inode) != 4)
+                continue;
+            const char *colon = strchr(local, ':');
+            if (!colon || strtoul(colon + 1, NULL, 16) != port)
+                continue;
+            live += st != 6; /* TCP_TIME_WAIT */
+            if (shown == 4 || len < 2)
+                continue;
+            char l[80], r[80], who[160] = " (no process)";
+            proc_endpoint(local, v6, l, sizeof l);
+            proc_endpoint(remote, v6, r, sizeof r);
+            if (inode)
+                socket_owner(inode, who, sizeof who);
+            at += (size_t)snprintf(out + at, len - at, "%s%s %s -> %s%s", shown ? "; " : "",
+                                   st < sizeof states / sizeof *states ? states[st] : "?", l, r, who);
+            if (at >= len)
+                at = len - 1;
+            shown++;
+        }
+        if (t)
+            fclose(t);
+    }
+    if (!shown)
+        snprintf(out, len, "no TCP socket has it now");
+    return live;
+}
+
+#define TIME_WAIT_TRIES 650 /* 65 s, in tenths: a TIME_WAIT lasts 60 s */
+
 static int make_local_socket(struct child *c, const struct ctx_fd *f, uint32_t rec)
 {
     (void)rec;
@@ -276,13 +383,28 @@ static int make_local_socket(struct child *c, const struct ctx_fd *f, uint32_t r
             setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
         }
         /* the checkpointed process's own sockets may take a moment to let their
-         * address go (a TCP connection closing, a process still exiting) */
+         * address go (a TCP connection closing, a process still exiting).  A
+         * connection it closed itself before the checkpoint, accepted by a listener
+         * without SO_REUSEADDR, keeps the port in TIME_WAIT for up to a minute (the
+         * kernel's fixed TCP_TIMEWAIT_LEN) whatever the new socket sets: waited out */
         int rc, tries = 0;
+        unsigned port = so.domain == AF_INET ? ntohs(((const struct sockaddr_in *)so.addr)->sin_port)
+                      : so.domain == AF_INET6 ? ntohs(((const struct sockaddr_in6 *)so.addr)->sin6_port) : 0;
         while ((rc = bind(s, (const struct sockaddr *)so.addr, so.addr_len)) < 0 && errno == EADDRINUSE &&
-               so.domain != AF_UNIX && tries++ < 30)
+               so.domain != AF_UNIX &&
+               (tries++ < 30 || (so.type == SOCK_STREAM && tries < 30 + TIME_WAIT_TRIES &&
+                                 port_holders(port, NULL, 0) == 0)))
             nanosleep(&(struct timespec){ 0, 100 * 1000 * 1000 }, NULL);
+        char held[600] = "";
+        if (rc < 0 && errno == EADDRINUSE && so.domain != AF_UNIX && so.type == SOCK_STREAM) {
+            int e = errno;
+            char h[560];
+            port_holders(port, h, sizeof h);
+            snprintf(held, sizeof held, " [its port: %s]", h);
+            errno = e;
+        }
         if (rc < 0)
-            child_fail(c, errno, "cannot bind fd %d again (%s): %s%s%s", f->fd, what, strerror(errno),
+            child_fail(c, errno, "cannot bind fd %d again (%s): %s%s%s%s", f->fd, what, strerror(errno), held,
                        errno == EADDRINUSE ? " (another socket holds that address now: end the "
                        "program that has it, then restart" : "",
                        errno != EADDRINUSE ? "" : so.domain != AF_UNIX && so.type == SOCK_STREAM && !reuse
@@ -306,6 +428,52 @@ static int make_local_socket(struct child *c, const struct ctx_fd *f, uint32_t r
     if (so.shutdown && shutdown(s, (int)so.shutdown - 1) < 0 && errno != ENOTCONN)
         child_fail(c, errno, "cannot shut fd %d down again (%s): %s", f->fd, what, strerror(errno));
     return s;
+}
+
+/* ---- listening TCP sockets bound before a step's connections are made again ---- */
+
+/* A restarted step's tasks make their connections to each other again with new ports
+ * the kernel picks (step_conn.c); a listener of another task on this host, bound later
+ * at its saved port in the ephemeral range, could find that port taken by one of them.
+ * So each task binds its listeners first (before the step's barrier), and holds them
+ * here until its fds are placed. */
+#define MAX_EARLY 256
+static struct {
+    uint32_t rec;
+    int fd;
+} early[MAX_EARLY];
+static int nearly;
+
+void bind_listeners_early(struct child *c)
+{
+    const struct ctx_image *img = c->img;
+    for (uint32_t i = 0; i < img->proc->nfds; i++) {
+        const struct ctx_fd *f = img->fds[i];
+        struct ctx_socket so;
+        if (f->kind != CTX_FD_SOCKET)
+            continue;
+        sock_state(f, &so);
+        if ((so.domain != AF_INET && so.domain != AF_INET6) || so.type != SOCK_STREAM ||
+            !(so.state & CTX_SOCK_LISTENING) || !so.addr_len ||
+            pool_origin(c, c->member, f->fd) >= 0 || pool_pair_end(c, f) >= 0)
+            continue; /* a tree's shared one is made by the pool, before any fork */
+        if (nearly == MAX_EARLY)
+            return; /* the rest in fd order, as without a step */
+        early[nearly].rec = i;
+        early[nearly].fd = move_high(c, make_local_socket(c, f, i));
+        nearly++;
+    }
+}
+
+static int restore_local_socket(struct child *c, const struct ctx_fd *f, uint32_t rec, int *own)
+{
+    for (int k = 0; k < nearly; k++)
+        if (early[k].rec == rec && early[k].fd >= 0) {
+            int s = early[k].fd;
+            early[k].fd = -1;
+            return s;
+        }
+    return restore_pooled_socket(c, f, rec, own);
 }
 
 /* The address to send a datagram again to fd: the one it is bound to, or (an inet
@@ -351,6 +519,7 @@ static void connect_late(struct child *c, const struct ctx_fd *f, const struct c
 static void after_every_fd(struct child *c)
 {
     const struct ctx_image *img = c->img;
+    nearly = 0; /* each was placed (a failed restart ends the child) */
     char buf[CTX_PATH_MAX];
     int moved;
     const char *cwd = relocate(c->o, img->cwd, buf, sizeof buf, &moved);
@@ -428,7 +597,7 @@ static int valid_local_socket(const struct ctx_fd *f, const struct ctx_fd *const
 /* Saved by the socket kind (add_socket). */
 const struct cr_fd_ops cr_fd_local_socket = {
     .kind = CTX_FD_SOCKET, .name = "local", .make = make_local_socket,
-    .restore = restore_pooled_socket, .restore_nonblock = 1, .finish = after_every_fd,
+    .restore = restore_local_socket, .restore_nonblock = 1, .finish = after_every_fd,
     .pool = pool_add_socket,
     .valid = valid_local_socket, .describe = describe_socket, .socket = 1,
 };

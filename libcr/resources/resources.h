@@ -237,6 +237,10 @@ int pool_pair_end(struct child *c, const struct ctx_fd *f);
 void pool_add_socket(struct cr_pool_build *b, uint32_t member, uint32_t rec, const struct ctx_fd *f);
 int restore_pooled_socket(struct child *c, const struct ctx_fd *f, uint32_t rec, int *own);
 int in_other_image(const struct ctx_tree *t, uint32_t i, uint64_t ino);
+/* local_sock.c: binds (and listens) the process's listening TCP sockets now, before
+ * a restarted step's connections are made again (step_conn.c); each is placed at its
+ * fd later, in order, like the others. */
+void bind_listeners_early(struct child *c);
 
 /* unix_sock.c: a unix socket whose peer is in the checkpoint (peer_si: in this
  * process) or was closed, saved connected with what is queued to it. */
@@ -399,6 +403,11 @@ void restore_sock_attach(struct child *c);
 int save_step_conn(struct dump *d, int fd, const struct stat *st, const struct sockaddr_storage *self,
                    socklen_t slen, const struct sockaddr_storage *peer, socklen_t plen,
                    const char *here, const char *there, char *buf, size_t bufsize);
+/* launcher_sock.c: whether a listening socket is one the process had at its start (its
+ * launcher's, not the tree's), and its record. */
+int is_launcher_sock(const struct dump *d, const struct stat *st);
+int save_launcher_sock(struct dump *d, int fd, const struct stat *st, int domain, int type,
+                       const struct sockaddr_storage *self, socklen_t slen, const char *here);
 /* shared.c: the object of fd `fd` of the tree's process number `member`, made by the
  * pool (-1 none). */
 int pool_origin(struct child *c, uint32_t member, int fd);

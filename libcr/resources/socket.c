@@ -965,6 +965,8 @@ static int add_socket(struct dump *d, const struct fd_scan *s, int fd, const str
          * one's, when the peer had no name its datagrams would come from */
         return save_unix_pair(d, fd, st, si, NULL, domain, type, buf, bufsize);
     int inet = domain == AF_INET || domain == AF_INET6;
+    if (listening && (inet || domain == AF_UNIX) && is_launcher_sock(d, st))
+        return save_launcher_sock(d, fd, st, domain, type, &self, slen, here);
     /* waiting in the backlog of a listening socket of the process: its accepted end
      * has no inode yet (a unix one is not shut down, as when it was accepted, closed) */
     if (connected && !listening && type != SOCK_DGRAM && stdio_source < 0 &&

@@ -9,6 +9,11 @@
  * two endpoints, lower first):
  *   c.ID.lo / c.ID.hi   what was queued to that end (written by it, before anything waits)
  *   c.ID.addr           where the lower end listens for this connection, with a token
+ *   bound.RANK          the task's listening TCP sockets are bound again (a barrier:
+ *                       a task with connections to make waits for every rank's, so
+ *                       that no new port it takes is one a listener must have back;
+ *                       the rank and the task count come from the generation's manifest)
+ *   done.RANK           the task is past the barrier (the last one removes the marks)
  * The lower end listens (one socket per connection, on the node's address, any port)
  * and the higher end connects and sends the token first; everything either waits for
  * was written before its writer waits for anything, so no order of tasks or fds can
@@ -224,13 +229,85 @@ static int listen_for(struct child *c, const struct ctx_fd *f, const struct ctx_
     return move_high(c, s);
 }
 
+/* This task's rank and the step's task count, from the manifest of the generation its
+ * image is in (the coordinated checkpoint writes it next to the tasks' files); 0 when
+ * there is none (an image restarted from elsewhere: no barrier, as before). */
+static int step_rank(struct child *c, unsigned *rank, unsigned *tasks)
+{
+    const char *src = c->o->src, *slash = src ? strrchr(src, '/') : NULL;
+    if (!slash)
+        return 0;
+    char path[4400], line[1024], file[256];
+    snprintf(path, sizeof path, "%.*s/manifest", (int)(slash - src), src);
+    FILE *m = fopen(path, "re");
+    if (!m)
+        return 0;
+    unsigned r, n = 0;
+    int found = 0;
+    while (fgets(line, sizeof line, m)) {
+        if (sscanf(line, "tasks %u", &r) == 1)
+            n = r;
+        else if (sscanf(line, "task %u %255s", &r, file) == 2 && !strcmp(file, slash + 1))
+            *rank = r, found = 1;
+    }
+    fclose(m);
+    *tasks = n;
+    return found && *rank < n;
+}
+
+/* The step's barrier, in DIR: bound.RANK once a task's listeners are bound; a task that
+ * makes connections again (wait) then waits for every rank's.  A tree's other
+ * processes do not take part (their root's restore may wait for nothing of theirs). */
+static void step_barrier(struct child *c, int wait)
+{
+    unsigned rank = 0, tasks = 0;
+    if ((c->pool && c->member != 0) || !step_rank(c, &rank, &tasks))
+        return;
+    char path[4400];
+    snprintf(path, sizeof path, "%s/bound.%u", c->o->step_dir, rank);
+    publish(c, path, "", 0);
+    uint64_t until = now_ms() + STEP_WAIT_MS;
+    for (unsigned r = 0; wait && r < tasks; r++) {
+        snprintf(path, sizeof path, "%s/bound.%u", c->o->step_dir, r);
+        while (access(path, F_OK) < 0) {
+            if (errno != ENOENT)
+                child_fail(c, errno, "cannot look for %s: %s", path, strerror(errno));
+            if (now_ms() >= until)
+                child_fail(c, ETIMEDOUT, "rank %u of the step did not come back within %d s (no %s): "
+                           "restart the whole step, every task with the same --step-dir", r,
+                           STEP_WAIT_MS / 1000, path);
+            nanosleep(&(struct timespec){ 0, 20 * 1000000L }, NULL);
+        }
+    }
+    /* past it: done.RANK; the last to say so (every mark seen) takes the marks away */
+    snprintf(path, sizeof path, "%s/done.%u", c->o->step_dir, rank);
+    publish(c, path, "", 0);
+    for (unsigned r = 0; r < tasks; r++) {
+        snprintf(path, sizeof path, "%s/done.%u", c->o->step_dir, r);
+        if (access(path, F_OK) < 0)
+            return;
+    }
+    for (unsigned r = 0; r < tasks; r++) {
+        snprintf(path, sizeof path, "%s/bound.%u", c->o->step_dir, r);
+        unlink(path);
+        snprintf(path, sizeof path, "%s/done.%u", c->o->step_dir, r);
+        unlink(path);
+    }
+}
+
 /* Before any fd is placed: each end says what was queued to it, the lower ends listen
  * and say where, then the higher ends connect (which needs no one to accept). */
 static void prepare_step_conns(struct child *c)
 {
     struct ctx_image *img = c->img;
     nconns = 0;
-    for (int pass = 0; pass < 2; pass++)
+    for (int pass = 0; pass < 3; pass++) {
+        if (pass == 1 && c->o->step_dir) {
+            /* every task's listeners bound before any new port is taken (ours below
+             * included): the kernel then picks none of theirs */
+            bind_listeners_early(c);
+            step_barrier(c, nconns > 0);
+        }
         for (uint32_t i = 0; i < img->proc->nfds; i++) {
             const struct ctx_fd *f = img->fds[i];
             if (f->kind != CTX_FD_STEP_CONN || !c->o->step_dir)
@@ -268,10 +345,17 @@ static void prepare_step_conns(struct child *c)
                 path_of(c, path, sizeof path, name, lower ? "lo" : "hi");
                 publish(c, path, data, total);
                 free(data);
+                nconns++;
+                continue;
+            }
+            int k = 0;
+            while (k < nconns && conns[k].rec != i)
+                k++;
+            if (pass == 1) { /* the lower end listens for its peer, after the barrier */
                 if (lower) {
                     struct sockaddr_storage where;
                     socklen_t wlen;
-                    conns[nconns].sock = listen_for(c, f, &so, &where, &wlen);
+                    conns[k].sock = listen_for(c, f, &so, &where, &wlen);
                     char line[600], host[INET6_ADDRSTRLEN] = "";
                     unsigned char token[TOKEN_LEN];
                     if (getrandom(token, sizeof token, 0) != (ssize_t)sizeof token)
@@ -288,19 +372,15 @@ static void prepare_step_conns(struct child *c)
                         port = ntohs(((struct sockaddr_in6 *)&where)->sin6_port);
                     }
                     int n = snprintf(line, sizeof line, "%s %u %s\n", host, (unsigned)port, hex);
-                    memcpy(conns[nconns].token, hex, sizeof hex);
+                    memcpy(conns[k].token, hex, sizeof hex);
                     path_of(c, path, sizeof path, name, "addr");
                     publish(c, path, line, (size_t)n);
                 }
-                nconns++;
                 continue;
             }
             if (lower)
                 continue;
-            /* pass 1, the higher end: connect, the token first */
-            int k = 0;
-            while (k < nconns && conns[k].rec != i)
-                k++;
+            /* pass 2, the higher end: connect, the token first */
             size_t len;
             path_of(c, path, sizeof path, name, "addr");
             char *line = await_file(c, f, path, &len, now_ms() + STEP_WAIT_MS);
@@ -341,6 +421,7 @@ static void prepare_step_conns(struct child *c)
             unlink(path);
             conns[k].sock = move_high(c, s);
         }
+    }
 }
 
 /* reads exactly len bytes from s within the time left */

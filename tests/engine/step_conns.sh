@@ -125,6 +125,7 @@ for r in 0 1; do
 done
 for r in 0 1; do sed -i '/^exit 137$/d' vacate.out.$r; echo "exit 0" >> vacate.out.$r; done
 same_as_ref vacate step2
+# (the barrier's marks too: every task's listeners bound before any connection is made)
 [ -z "$(ls -A meet)" ] || fail "files left where the tasks met: $(ls meet)"
 expect_refusal 22 "step-dir=relative: want an existing directory" "$CR_RESTART" --step-dir=relative img2/gen.1/task.0.ckpt
 

@@ -9,7 +9,9 @@
 #   - `scontrol checkpoint vacate`, then `srun --restart-dir` in a new job: identical.
 # A refused create or a failed restart is said precisely and the case counted as not
 # there yet (MPI_RESTART=report, the default until issue 12 is done; MPI_RESTART=strict
-# fails on it).  Cases (MPI_CASES): mpich (UCX: shared memory within a node, TCP
+# fails on it); a case of STRICT_CASES, which restart identical, fails on it always.
+# Each case says its checkpoint time and image size, and how long after srun started
+# every restarted rank wrote again.  Cases (MPI_CASES): mpich (UCX: shared memory within a node, TCP
 # between), mpich-tcp (UCX_TLS=tcp,self), openmpi (vader and tcp), openmpi-tcp (ob1,
 # tcp), openmpi-tcp-hash (the same with PMIX_MCA_gds=hash), openmpi-tcp4-hash (and
 # IPv4 only); none (rankcount, no MPI: the times to compare with).
@@ -28,6 +30,10 @@ SC=(SCONTROL_CR_AGENT=$B/slurm_checkpoint/cr_agent SCONTROL_CR_CHECKPOINT=$B/uti
     timeout 300 "$B/scontrol-helpers/scontrol-cr")
 ITERS=${MPI_ITERS:-60}
 MODE=${MPI_RESTART:-report}
+LIMIT=120      # seconds a run may take
+FINALIZE_HANGS=
+# the cases that restart identical: strict whatever MPI_RESTART says (a regression fails)
+STRICT_CASES=" none "
 NOTYET=
 
 for mpi in mpich openmpi; do
@@ -69,7 +75,7 @@ running_job() {
 run_case() {
     local c=$1 mpi=$2 MPIOPT why out
     shift 2
-    local P=$D/lib/mpiring.$mpi RUN=(cluster_run env "$@" timeout 120 srun -N3 -n6) t0 t1
+    local P=$D/lib/mpiring.$mpi RUN=(cluster_run env "$@" timeout $LIMIT srun -N3 -n6) t0 t1
     case $mpi in
     mpich) MPIOPT=--mpi=pmi2 ;;
     openmpi) MPIOPT=--mpi=pmix ;;
@@ -80,8 +86,10 @@ run_case() {
     cluster_run mkdir -p "$S/$c/ref"
     # (an MPI that hangs on its own, MPICH's UCX over tcp,self in MPI_Finalize now and
     # then, is said and the case left there)
-    if ! "${RUN[@]}" $MPIOPT --checkpoint-dir="$S/$c/ck0" "$P" "$S/$c/ref" $ITERS 0 \
-            > "$S/$c/ref.out" 2> "$D/$c.ref.err" || [ "$(wc -l < "$S/$c/ref.out")" != 6 ]; then
+    local rc=0
+    "${RUN[@]}" $MPIOPT --checkpoint-dir="$S/$c/ck0" "$P" "$S/$c/ref" $ITERS 0 \
+        > "$S/$c/ref.out" 2> "$D/$c.ref.err" || rc=$?
+    if ! ended "$rc" "$S/$c/ref.out"; then
         notyet "$c" "the uninterrupted run failed: $(wc -l < "$S/$c/ref.out") ranks ended; $(sort -u "$D/$c.ref.err" | head -n 5)"
         timeout 20 scancel -u "$CLUSTER_USER" 2>/dev/null
         return 0
@@ -104,10 +112,12 @@ run_case() {
     else
         grep -qx "tasks 6" "$S/$c/ck1/$job.0/latest/manifest" || fail "$c: the create made no complete generation"
         t1=$(date +%s%N)
-        echo "$c: checkpoint create took $(( (t1 - t0) / 1000000 )) ms (scontrol, all 6 ranks)" >&2
+        echo "$c: checkpoint create took $(( (t1 - t0) / 1000000 )) ms (scontrol, all 6 ranks), image $(du -sk "$S/$c/ck1/$job.0/latest/" | cut -f1) KiB" >&2
     fi
     timeout 300 tail --pid=$srun_pid -f /dev/null || fail "$c: the job did not end after the create"
-    wait $srun_pid || fail "$c: the job failed after the create: $(cat "$D/$c.create.err")"
+    rc=0
+    wait $srun_pid || rc=$?
+    ended "$rc" "$S/$c/create.out" || fail "$c: the job failed after the create: $(cat "$D/$c.create.err")"
     out=$(same_as_ref "$S/$c/ref" "$S/$c/create" "$S/$c/create.out") ||
         fail "$c: after checkpoint create: $out"
     [ $made = 0 ] || echo "$c: checkpoint create, the job going on: ok" >&2
@@ -130,18 +140,21 @@ run_case() {
     for r in 0 1 2 3 4 5; do sizes[$r]=$(stat -c %s "$S/$c/vacate/rank.$r"); done
     t0=$(date +%s%N)
     # the restart time: until every rank wrote past where it was vacated
-    ( for i in $(seq 1 900); do
+    ( for i in $(seq 1 1500); do
           n=0
           for r in 0 1 2 3 4 5; do [ "$(stat -c %s "$S/$c/vacate/rank.$r")" -gt "${sizes[$r]}" ] && n=$((n + 1)); done
           [ $n = 6 ] && { echo $(( ($(date +%s%N) - t0) / 1000000 )) > "$D/$c.back"; break; }
           sleep 0.1
       done ) &
     local mon=$!
-    if cluster_run env "$@" timeout 90 srun -N3 -n6 $MPIOPT --restart-dir="$img" "$P" "$S/$c/fresh" 3 0 \
-            > "$S/$c/restart.out" 2> "$D/$c.restart.err"; then
+    # (bounded above a minute: a listener's port may be in TIME_WAIT that long, local_sock.c)
+    rc=0
+    cluster_run env "$@" timeout 150 srun -N3 -n6 $MPIOPT --restart-dir="$img" "$P" "$S/$c/fresh" 3 0 \
+        > "$S/$c/restart.out" 2> "$D/$c.restart.err" || rc=$?
+    if ended "$rc" "$S/$c/restart.out"; then
         why=$(same_as_ref "$S/$c/ref" "$S/$c/vacate" "$S/$c/restart.out") || why="ended, but $why"
     else
-        why="exit $?: $(grep -v '^srun: \(Job step aborted\|Force Terminated\)' "$D/$c.restart.err" | sort -u | head -n 12)"
+        why="exit $rc: $(grep -v '^srun: \(Job step aborted\|Force Terminated\)' "$D/$c.restart.err" | sort -u | head -n 12)"
         # what the restarted ranks said, and how far they got
         why="$why; ranks said: $(head -n 6 "$S/$c/restart.out" 2>/dev/null); lines per rank: $(wc -l "$S/$c"/vacate/rank.* | head -n 6 | awk '{printf "%s ", $1}')"
     fi
@@ -151,16 +164,24 @@ run_case() {
     if [ -z "$why" ]; then
         echo "$c: vacate + srun --restart-dir: ok (every rank wrote again ${back:-?} ms after srun started)" >&2
     else
-        notyet "$c" "vacate + srun --restart-dir: $why"
+        notyet "$c" "vacate + srun --restart-dir: $why${back:+ (every rank had written again $back ms after srun started)}"
     fi
     timeout 20 scancel -u "$CLUSTER_USER" 2>/dev/null
     return 0
 }
 
+# ended RC OUT: the step ended as an uninterrupted run does: exit 0 with the six
+# ranks' final lines, or (FINALIZE_HANGS: MPICH's UCX over tcp,self hangs in
+# MPI_Finalize, without slurm-cr too: 3 runs of 3 on 2026-11-27) ended by its time
+# limit once every rank said its final line
+ended() {
+    [ "$(wc -l < "$2")" = 6 ] && { [ "$1" = 0 ] || { [ -n "$FINALIZE_HANGS" ] && [ "$1" = 124 ]; }; }
+}
+
 # notyet CASE WHAT: a step that does not work yet (issue 12): said, and a failure
 # unless MPI_RESTART=report
 notyet() {
-    [ "$MODE" = report ] || fail "$1: $2"
+    [ "$MODE" = report ] && [ "${STRICT_CASES#* $1 }" = "$STRICT_CASES" ] || fail "$1: $2"
     echo "$1: NOT YET: $2" >&2
     NOTYET="$NOTYET $1"
 }
@@ -168,14 +189,17 @@ notyet() {
 for c in ${MPI_CASES:-none mpich mpich-tcp openmpi openmpi-tcp openmpi-tcp-hash openmpi-tcp4-hash}; do
     case $c in
     mpich) run_case $c mpich ;;
-    mpich-tcp) run_case $c mpich UCX_TLS=tcp,self ;;
+    # (MPICH still maps /dev/shm/mpich_shar_tmp* shared between the ranks of a node:
+    # the create is refused, naming it)
+    mpich-tcp) FINALIZE_HANGS=1 LIMIT=60 run_case $c mpich UCX_TLS=tcp,self ;;
     openmpi) run_case $c openmpi ;;
     openmpi-tcp) run_case $c openmpi OMPI_MCA_pml=ob1 OMPI_MCA_btl=tcp,self ;;
     # without PMIx's shared store (a file of the old step's slurmstepd, gone at restart)
     openmpi-tcp-hash) run_case $c openmpi OMPI_MCA_pml=ob1 OMPI_MCA_btl=tcp,self PMIX_MCA_gds=hash ;;
     # ... and IPv4 only, to tell the listening sockets on 0.0.0.0:P and [::]:P (which
-    # need IPV6_V6ONLY restored, issue 17) from the rest: on 2026-11-27 its restart was
-    # refused all the same, 0.0.0.0:P being still in use (by what is not known yet)
+    # need IPV6_V6ONLY restored, issue 17) from the rest.  Both restart and run on
+    # identical now; then Open MPI aborts (exit 195): its PMIx client finds the link to
+    # its server reset (pmi.c) and its handler ends the rank (issue 12)
     openmpi-tcp4-hash) run_case $c openmpi OMPI_MCA_pml=ob1 OMPI_MCA_btl=tcp,self PMIX_MCA_gds=hash \
         OMPI_MCA_btl_tcp_disable_family=6 ;;
     # the times of the same step without MPI, to compare
