@@ -722,6 +722,27 @@ static int refuse_unsupported(struct pt *t, int alone)
     if (has_timers)
         return say(t, ENOTSUP, "process %d has POSIX timers (timer_create): the ptrace backend "
                    "cannot save them; run the program under cr_run", (int)t->pid);
+    /* seccomp: a filter cannot be read back without CAP_SYS_ADMIN, and the calls made in
+     * the process below would kill a thread in strict mode; filters the process has
+     * beyond ours (cr_restart, started the same way, has ours) are its own */
+    char *mine = slurp("/proc/self/status", 0, 0, NULL);
+    long my_filters = mine ? (long)status_field(mine, "Seccomp_filters:", 10) : 0;
+    free(mine);
+    for (int i = 0; i < t->n; i++) {
+        char *status = slurp("/proc/%d/task/%d/status", t->pid, t->th[i].tid, NULL);
+        long mode = status ? (long)status_field(status, "Seccomp:", 10) : 0;
+        long filters = status ? (long)status_field(status, "Seccomp_filters:", 10) : 0;
+        free(status);
+        if (mode == 1)
+            return say(t, ENOTSUP, "thread %d of process %d is in seccomp strict mode: the calls "
+                       "the ptrace backend makes in the process would kill it; nothing was done "
+                       "to the process", (int)t->th[i].tid, (int)t->pid);
+        if (mode == 2 && filters > my_filters)
+            return say(t, ENOTSUP, "thread %d of process %d has seccomp filters of its own (%ld, "
+                       "cr_checkpoint has %ld): a filter cannot be read back (that needs "
+                       "CAP_SYS_ADMIN), so a restart would lose it; nothing was done to the process",
+                       (int)t->th[i].tid, (int)t->pid, filters, my_filters);
+    }
     for (int i = 0; !alone && i < t->n; i++) {
         char *children = slurp("/proc/%d/task/%d/children", t->pid, t->th[i].tid, NULL);
         int has = children && *children;
