@@ -4,6 +4,7 @@
 # are restarted at once (the launcher gone): each gets a socket at that fd number that
 # listens nowhere (saved as their own, the second restart found the address taken by
 # the first: "cannot bind fd N again").  The originals still have the launcher's.
+# A launcher itself under cr_run hands its workers a listener of the checkpoint's own.
 . "$top_srcdir/tests/engine/lib.sh"
 PY=${PYTHON3:-python3}
 TASK='
@@ -73,4 +74,19 @@ for t in a b; do
     [ "$(wc -l < "$T/$t.report")" = 2 ] && tail -n 1 "$T/$t.report" | grep -Eqx "fd [0-9]+ listening 0 port 0" ||
         fail "restarted task $t's fd is not a socket bound nowhere: $(cat "$T/$t.report")"
 done
+# a launcher under cr_run itself (a program that exec'd its workers with its listener):
+# the listener is in the checkpoint with it, the workers' own to listen on again
+mkdir -p "$T/own"
+bg "$CR_RUN" "$PY" -c "$LAUNCHER" "$T/own" env "$PY" "$TASK"
+owner=$!
+wait_lines "$T/own/pids" 1
+read -r a b < "$T/own/pids"
+for t in a b; do wait_lines "$T/own/$t.out" 1; done
+wait_runtime $a
+within 60 "$CR_CHECKPOINT" -f "$T/own/a.ctx" $a || fail "the checkpoint of a worker of a launcher under cr_run failed"
+"$CR_INFO" "$T/own/a.ctx" > "$T/own/a.info" || fail "cr_info own/a.ctx"
+grep -Eq "^ +[0-9]+ +listen .*TCP listening on 127.0.0.1:$(cat "$T/own/port")" "$T/own/a.info" ||
+    fail "a worker's listener from a launcher under cr_run is not saved as its own: $(grep -i listen "$T/own/a.info")"
+kill -USR2 $a $b
+wait_gone $owner
 pass
