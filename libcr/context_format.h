@@ -187,6 +187,11 @@ struct ctx_thread_regs {
                                   1 SYNC_CORE, 2 RSEQ */
     int32_t thp_disable;       /* PR_GET_THP_DISABLE (-1: unknown) */
     int32_t oom_score_adj;     /* /proc/PID/oom_score_adj (-1001: unknown) */
+    int32_t ioprio;            /* ioprio_get of the thread (-1: unknown) */
+    int32_t tsc;               /* PR_GET_TSC (0: unknown) */
+    int32_t mdwe;              /* the process's PR_GET_MDWE, first thread only (-1: unknown;
+                                  0 in the others) */
+    int32_t pad2;
     uint64_t regs[CTX_NUREGS];
     /* unsigned char xsave[xsave_len]; */
 };

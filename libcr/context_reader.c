@@ -244,7 +244,9 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
                 tr->proc_attrs != (nthreads == 1) || tr->membarriers > 7 ||
                 (nthreads > 1 && (tr->membarriers || tr->thp_disable || tr->oom_score_adj)) ||
                 tr->thp_disable < -1 || tr->thp_disable > 1 ||
-                tr->oom_score_adj < -1001 || tr->oom_score_adj > 1000)
+                tr->oom_score_adj < -1001 || tr->oom_score_adj > 1000 ||
+                (nthreads > 1 && tr->mdwe) || tr->mdwe < -1 || tr->mdwe > 3 || tr->pad2 ||
+                tr->ioprio < -1 || tr->ioprio > 0xffff || tr->tsc < 0 || tr->tsc > 2)
                 return refuse(err, len, EBADMSG, "record %u: unexpected or malformed thread "
                               "registers", seq);
             if (tr->regs[CTX_UREG_CS] != 0x33 || tr->regs[CTX_UREG_SS] != 0x2b ||

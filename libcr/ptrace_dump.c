@@ -71,7 +71,7 @@ struct pt_thread {
     uint32_t rseq_len, rseq_sig;
     char comm[16];
     /* attributes (ctx_thread_regs) */
-    int32_t nice, nice_ok, policy, priority, keepcaps;
+    int32_t nice, nice_ok, policy, priority, keepcaps, ioprio, tsc;
     int64_t timerslack, persona;
     uint32_t affinity_len;
     uint64_t affinity[16];
@@ -385,7 +385,7 @@ struct pt_asked {              /* the process's answers (besides the threads') *
     int32_t pdeathsig, dumpable, subreaper;
     uint64_t rlim[CTX_NRLIMIT][2]; /* its own prlimit64 (ours may be refused: another uid
                                       without CAP_SYS_RESOURCE) */
-    int32_t thp_disable;
+    int32_t thp_disable, mdwe;
     uint32_t membarriers;
 };
 
@@ -429,6 +429,12 @@ static int ask_thread(struct pt *t, struct cr_inject *in, struct pt_thread *th, 
     th->keepcaps = ret == 0 || ret == 1 ? (int32_t)ret : -1;
     CALL(in, &ret, SYS_personality, 0xffffffffL, 0, 0, 0);
     th->persona = ret >= 0 ? ret : -1;
+    CALL(in, &ret, SYS_prctl, PR_GET_TSC, scratch, 0, 0);
+    th->tsc = 0;
+    if (ret == 0 && (rc = read_remote(t, scratch, &th->tsc, sizeof th->tsc)) < 0)
+        goto out;
+    /* (the I/O priority is read from outside: ioprio_get of a thread of the same user) */
+    th->ioprio = (int32_t)syscall(SYS_ioprio_get, 1 /* IOPRIO_WHO_PROCESS */, th->tid);
     CALL(in, &ret, SYS_prctl, PR_GET_TID_ADDRESS, scratch, 0, 0);
     if (ret < 0) {
         rc = say(t, (int)-ret, "thread %d: prctl(PR_GET_TID_ADDRESS): %s (the kernel needs "
@@ -493,6 +499,8 @@ static int ask_process(struct pt *t, struct pt_asked *a)
     a->dumpable = (int32_t)ret;
     CALL(&lead, &ret, SYS_prctl, PR_GET_THP_DISABLE, 0, 0, 0);
     a->thp_disable = ret == 0 || ret == 1 ? (int32_t)ret : -1;
+    CALL(&lead, &ret, SYS_prctl, 66 /* PR_GET_MDWE, Linux 6.3 */, 0, 0, 0);
+    a->mdwe = ret >= 0 ? (int32_t)ret : -1;
     /* a private expedited barrier works only once registered (EPERM before): how the
      * registrations are told, as the runtime does (thread_attrs.c) */
     static const int barriers[] = { MEMBARRIER_CMD_PRIVATE_EXPEDITED,
@@ -684,7 +692,10 @@ static int thread_records(struct pt *t, struct dump *d, const struct pt_asked *a
         g->persona = th->persona;
         g->affinity_len = th->affinity_len;
         memcpy(g->affinity, th->affinity, sizeof g->affinity);
+        g->ioprio = th->ioprio;
+        g->tsc = th->tsc;
         if (i == 0) {
+            g->mdwe = a->mdwe;
             g->proc_attrs = 1;
             g->membarriers = a->membarriers;
             g->thp_disable = a->thp_disable;

@@ -181,6 +181,8 @@ static void put_attrs(pid_t pid, pid_t tid, const struct ctx_thread_regs *tr, ui
             close(fd);
         }
     }
+    if (tr->ioprio >= 0 && syscall(SYS_ioprio_get, 1 /* IOPRIO_WHO_PROCESS */, tid) != tr->ioprio)
+        syscall(SYS_ioprio_set, 1, tid, tr->ioprio);
     /* what only the thread itself may set */
     struct cr_inject in;
     char ignored[256];
@@ -193,6 +195,10 @@ static void put_attrs(pid_t pid, pid_t tid, const struct ctx_thread_regs *tr, ui
         cr_inject_call(&in, &ret, SYS_prctl, PR_SET_KEEPCAPS, tr->keepcaps, 0, 0, 0, 0, ignored, sizeof ignored);
     if (tr->persona >= 0)
         cr_inject_call(&in, &ret, SYS_personality, tr->persona, 0, 0, 0, 0, 0, ignored, sizeof ignored);
+    if (tr->tsc > 0)
+        cr_inject_call(&in, &ret, SYS_prctl, PR_SET_TSC, tr->tsc, 0, 0, 0, 0, ignored, sizeof ignored);
+    if (tr->proc_attrs && tr->mdwe > 0) /* (it cannot be cleared; nothing after it makes memory executable) */
+        cr_inject_call(&in, &ret, SYS_prctl, 65 /* PR_SET_MDWE */, tr->mdwe, 0, 0, 0, 0, ignored, sizeof ignored);
     if (tr->proc_attrs && tr->thp_disable >= 0)
         cr_inject_call(&in, &ret, SYS_prctl, PR_SET_THP_DISABLE, tr->thp_disable, 0, 0, 0, 0, ignored, sizeof ignored);
     static const int registrations[] = { MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED,
