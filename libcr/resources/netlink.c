@@ -127,8 +127,9 @@ static int save_netlink(struct dump *d, struct fd_scan *s, const struct cr_fd_pr
     if (getsockname(fd, (struct sockaddr *)&self, &slen) < 0)
         return fail(d, errno, "fd %d (%s): cannot read its address: %s", fd, text, strerror(errno));
     nl.portid = self.nl_pid;
-    /* the kernel's choice (its pid, or a negative number when that was taken) */
-    nl.own_port = self.nl_pid == (uint32_t)getpid() || (int32_t)self.nl_pid < 0;
+    /* the kernel's choice (the process's pid, not the dumper's: the ptrace backend is
+     * another process; or a negative number when that was taken) */
+    nl.own_port = self.nl_pid == (uint32_t)d->proc->pid || (int32_t)self.nl_pid < 0;
     if (getpeername(fd, (struct sockaddr *)&peer, &plen) == 0) {
         nl.dst_portid = peer.nl_pid;
         nl.dst_group = peer.nl_groups;
