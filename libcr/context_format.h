@@ -191,7 +191,8 @@ struct ctx_thread_regs {
     int32_t tsc;               /* PR_GET_TSC (0: unknown) */
     int32_t mdwe;              /* the process's PR_GET_MDWE, first thread only (-1: unknown;
                                   0 in the others) */
-    int32_t pad2;
+    int32_t mcl_future;        /* the process's mlockall MCL_FUTURE (| MCL_ONFAULT), first
+                                  thread only; 0: none (and in the others) */
     uint64_t regs[CTX_NUREGS];
     /* unsigned char xsave[xsave_len]; */
 };

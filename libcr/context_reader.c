@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -245,7 +246,9 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
                 (nthreads > 1 && (tr->membarriers || tr->thp_disable || tr->oom_score_adj)) ||
                 tr->thp_disable < -1 || tr->thp_disable > 1 ||
                 tr->oom_score_adj < -1001 || tr->oom_score_adj > 1000 ||
-                (nthreads > 1 && tr->mdwe) || tr->mdwe < -1 || tr->mdwe > 3 || tr->pad2 ||
+                (nthreads > 1 && (tr->mdwe || tr->mcl_future)) || tr->mdwe < -1 || tr->mdwe > 3 ||
+                (tr->mcl_future && tr->mcl_future != MCL_FUTURE &&
+                 tr->mcl_future != (MCL_FUTURE | MCL_ONFAULT)) ||
                 tr->ioprio < -1 || tr->ioprio > 0xffff || tr->tsc < 0 || tr->tsc > 2)
                 return refuse(err, len, EBADMSG, "record %u: unexpected or malformed thread "
                               "registers", seq);

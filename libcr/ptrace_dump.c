@@ -385,7 +385,7 @@ struct pt_asked {              /* the process's answers (besides the threads') *
     int32_t pdeathsig, dumpable, subreaper;
     uint64_t rlim[CTX_NRLIMIT][2]; /* its own prlimit64 (ours may be refused: another uid
                                       without CAP_SYS_RESOURCE) */
-    int32_t thp_disable, mdwe;
+    int32_t thp_disable, mdwe, mcl_future;
     uint32_t membarriers;
 };
 
@@ -406,6 +406,30 @@ static int read_remote(struct pt *t, uint64_t addr, void *buf, size_t len)
         if (rc < 0)                                                                                \
             goto out;                                                                              \
     } while (0)
+
+/* mlockall(MCL_FUTURE) has no call that tells it: a mapping made since (the page mapped
+ * for the questions) is locked ("lo" in its VmFlags), on fault too with MCL_ONFAULT
+ * ("lf").  Its MCL_* flags, or 0. */
+static int32_t mcl_future(pid_t pid, uint64_t page)
+{
+    char *smaps = slurp("/proc/%d/smaps", pid, 0, NULL);
+    char head[32];
+    snprintf(head, sizeof head, "\n%llx-", (unsigned long long)page);
+    char *r = smaps ? strstr(smaps, head) : NULL;
+    if (!r && smaps && !strncmp(smaps, head + 1, strlen(head + 1)))
+        r = smaps;
+    char *flags = r ? strstr(r, "\nVmFlags:") : NULL;
+    int32_t mcl = 0;
+    if (flags) {
+        char *eol = strchr(flags + 1, '\n');
+        if (eol)
+            *eol = 0;
+        if (strstr(flags, " lo"))
+            mcl = MCL_FUTURE | (strstr(flags, " lf") ? MCL_ONFAULT : 0);
+    }
+    free(smaps);
+    return mcl;
+}
 
 /* Thread th (its injection begun) asks for its own sigaltstack and clear_child_tid. */
 static int ask_thread(struct pt *t, struct cr_inject *in, struct pt_thread *th, uint64_t scratch)
@@ -470,6 +494,7 @@ static int ask_process(struct pt *t, struct pt_asked *a)
         goto out;
     }
     scratch = (uint64_t)ret;
+    a->mcl_future = mcl_future(t->pid, scratch);
     for (int sig = 1; sig < CTX_NSIG; sig++) {
         CALL(&lead, &ret, SYS_rt_sigaction, sig, 0, scratch, 8);
         if (ret == 0 && (rc = read_remote(t, scratch, a->sigactions[sig], sizeof a->sigactions[sig])) < 0)
@@ -696,6 +721,7 @@ static int thread_records(struct pt *t, struct dump *d, const struct pt_asked *a
         g->tsc = th->tsc;
         if (i == 0) {
             g->mdwe = a->mdwe;
+            g->mcl_future = a->mcl_future;
             g->proc_attrs = 1;
             g->membarriers = a->membarriers;
             g->thp_disable = a->thp_disable;

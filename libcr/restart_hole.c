@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -197,6 +198,8 @@ static void put_attrs(pid_t pid, pid_t tid, const struct ctx_thread_regs *tr, ui
         cr_inject_call(&in, &ret, SYS_personality, tr->persona, 0, 0, 0, 0, 0, ignored, sizeof ignored);
     if (tr->tsc > 0)
         cr_inject_call(&in, &ret, SYS_prctl, PR_SET_TSC, tr->tsc, 0, 0, 0, 0, ignored, sizeof ignored);
+    if (tr->proc_attrs && tr->mcl_future) /* (its current mappings have their own locks) */
+        cr_inject_call(&in, &ret, SYS_mlockall, tr->mcl_future, 0, 0, 0, 0, 0, ignored, sizeof ignored);
     if (tr->proc_attrs && tr->mdwe > 0) /* (it cannot be cleared; nothing after it makes memory executable) */
         cr_inject_call(&in, &ret, SYS_prctl, 65 /* PR_SET_MDWE */, tr->mdwe, 0, 0, 0, 0, ignored, sizeof ignored);
     if (tr->proc_attrs && tr->thp_disable >= 0)
