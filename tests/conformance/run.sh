@@ -138,6 +138,16 @@ restored_plain() {
     done
 }
 
+# restored_said CR_RESTART_PID FLAG: cr_restart's --run-on-success hook made FLAG
+restored_said() {
+    local i=0
+    until [ -e "$2" ]; do
+        alive "$1" || { why="cr_restart ended: $(tail -n 1 restart.err 2>/dev/null)"; return 1; }
+        i=$((i + 1)); [ $i -le 1200 ] || { why="cr_restart did not say the process was restored within 60 s"; return 1; }
+        sleep 0.05
+    done
+}
+
 # the verdict of a run that got to the end: PASS, or the test's FAIL line, or what
 # happened instead
 verdict() {
@@ -209,9 +219,13 @@ one() {
                     wait_end $pid 30 && [ $rc -ge 128 ] ||
                         why="the checkpointed process did not end as killed (rc $rc)"
                     if [ -z "$why" ]; then
-                        "$CR_RESTART" "$d/T.ctx" < /dev/null > restart.out 2> restart.err &
+                        # no runtime to answer once it is restored: cr_restart says so
+                        # once it has put back what it does from outside (attributes,
+                        # pending signals), with its --run-on-success hook
+                        "$CR_RESTART" --run-on-success="touch '$d/restored'" "$d/T.ctx" \
+                            < /dev/null > restart.out 2> restart.err &
                         r=$!
-                        if restored_plain $r; then
+                        if restored_plain $r && restored_said $r "$d/restored"; then
                             kill -USR2 $target
                             wait_end $r 60 && verdict
                         fi
