@@ -785,6 +785,9 @@ static __attribute__((noreturn)) void build_and_jump(struct child *c)
     plan->locks_off = (uint64_t)((char *)locks - (char *)plan);
     plan->nowners = thread_owner_plan(img, owners);
     plan->stop_first = (uint32_t)c->o->stop_first;
+    /* a ptrace image's threads wait before the program until cr_restart has put back
+     * what it does from outside (not with --stop: cr_restart does not, then) */
+    plan->use_gate = (c->img->hdr.flags & CTX_HDR_PTRACE) && !c->o->stop_first;
     plan->owners_off = (uint64_t)((char *)owners - (char *)plan);
     plan->uffd = c->uffd;
     unsigned char *lazy = calloc(p->nvmas + 1, 1);
@@ -1167,7 +1170,7 @@ pid_t cr_restart_spawn(struct ctx_image *img, const struct cr_restart_opts *o, s
         char why[300];
         /* no runtime to remove the restorer (nor a SIGSTOPped one before its threads) */
         if ((img->hdr.flags & CTX_HDR_PTRACE) && !o->stop_first && st.hole_len &&
-            cr_restart_unmap_hole(pid, st.hole_start, st.hole_len, img, why, sizeof why) < 0)
+            cr_restart_unmap_hole(pid, st.hole_start, st.hole_len, st.gate, img, why, sizeof why) < 0)
             fprintf(stderr, "cr_restart: warning: process %d keeps the restorer's %llu KiB "
                     "at 0x%llx: %s\n", (int)pid, (unsigned long long)(st.hole_len >> 10),
                     (unsigned long long)st.hole_start, why);

@@ -34,11 +34,12 @@ int cr_restart_check(const struct ctx_image *img, const struct cr_restart_opts *
                      size_t errlen);
 
 /* restart_hole.c: the restored process pid (a ptrace image's, which has no runtime),
- * once no thread runs in the restorer's memory [start, start + len): its robust
- * mutexes given their owners' new tids, its threads' and its own attributes put back,
- * that memory unmapped; 0, or -errno and msg. */
-int cr_restart_unmap_hole(pid_t pid, uint64_t start, uint64_t len, const struct ctx_image *img,
-                          char *msg, size_t msglen);
+ * its threads waiting at the restorer's gate (its address; 0: none, they run already):
+ * its robust mutexes given their owners' new tids, its threads' and its own attributes
+ * put back, the gate opened, and once no thread runs in the restorer's memory [start,
+ * start + len), that memory unmapped; 0, or -errno and msg. */
+int cr_restart_unmap_hole(pid_t pid, uint64_t start, uint64_t len, uint64_t gate,
+                          const struct ctx_image *img, char *msg, size_t msglen);
 
 
 /* Starts the restored process as a child of the caller.  Returns its pid once the

@@ -1,12 +1,14 @@
 /* What the runtime does in a restored process, done from outside for one that has
- * none (a ptrace image): cr_restart traces its child for a moment, waits until no
+ * none (a ptrace image): while every thread waits at the restorer's gate, before it
+ * runs the program (signals blocked), cr_restart traces them for a moment, gives the
+ * robust mutexes each thread holds its new tid (robust_owner.c) and each thread its
+ * attributes (nice, policy, CPUs, timer slack, keep-caps, persona, I/O priority, TSC;
+ * the process's THP switch, MDWE, MCL_FUTURE, membarrier registrations,
+ * oom_score_adj) and its pending signals back, and opens the gate; then, once no
  * thread is still in the restorer's mapping (the "hole": its code, the plan, the
- * threads' first stacks; a new thread leaves it with its first rt_sigreturn), gives
- * the robust mutexes each thread holds its new tid (robust_owner.c) and each thread
- * its attributes (nice, policy, CPUs, timer slack, keep-caps, persona; the process's
- * THP switch, membarrier registrations, oom_score_adj) and its pending signals back,
- * and makes it unmap the hole through an injected munmap (syscall_inject.c), as CRIU's restore
- * removes its restorer blob. */
+ * threads' first stacks; a thread leaves it with its rt_sigreturn), makes it unmap the
+ * hole through an injected munmap (syscall_inject.c), as CRIU's restore removes its
+ * restorer blob. */
 #define _GNU_SOURCE
 #include "restart.h"
 
@@ -214,8 +216,37 @@ static void put_attrs(pid_t pid, pid_t tid, const struct ctx_thread_regs *tr, ui
     cr_inject_end(&in, ignored, sizeof ignored);
 }
 
-int cr_restart_unmap_hole(pid_t pid, uint64_t start, uint64_t len, const struct ctx_image *img,
-                          char *msg, size_t msglen)
+/* Every thread at the gate (counted in gate[0]), within 30 s: 0, or -errno and msg */
+static int gate_wait(pid_t pid, uint64_t gate, uint32_t nthreads, char *msg, size_t msglen)
+{
+    for (int i = 0; i < 30000; i++) {
+        uint32_t arrived = 0;
+        struct iovec local = { &arrived, sizeof arrived }, remote = { (void *)(uintptr_t)gate, sizeof arrived };
+        if (process_vm_readv(pid, &local, 1, &remote, 1, 0) != (ssize_t)sizeof arrived) {
+            snprintf(msg, msglen, "cannot read the restorer's gate: %s", strerror(errno));
+            return -errno;
+        }
+        if (arrived >= nthreads)
+            return 0;
+        struct timespec nap = { 0, 1000000 };
+        nanosleep(&nap, NULL);
+    }
+    snprintf(msg, msglen, "the restored threads did not all reach the restorer's gate within 30 s");
+    return -ETIMEDOUT;
+}
+
+static int gate_open(pid_t pid, uint64_t gate, char *msg, size_t msglen)
+{
+    uint32_t one = 1;
+    struct iovec local = { &one, sizeof one }, remote = { (void *)(uintptr_t)(gate + 4), sizeof one };
+    if (process_vm_writev(pid, &local, 1, &remote, 1, 0) == (ssize_t)sizeof one)
+        return 0;
+    snprintf(msg, msglen, "cannot open the restorer's gate: %s", strerror(errno));
+    return -errno;
+}
+
+int cr_restart_unmap_hole(pid_t pid, uint64_t start, uint64_t len, uint64_t gate,
+                          const struct ctx_image *img, char *msg, size_t msglen)
 {
     uint64_t ip;
     int rc = cr_inject_find_syscall(pid, &ip, msg, msglen);
@@ -228,6 +259,28 @@ int cr_restart_unmap_hole(pid_t pid, uint64_t start, uint64_t len, const struct 
     sigfillset(&all);
     sigprocmask(SIG_BLOCK, &all, &old); /* the injection is not left half done by us */
     int done = 0;
+    if (gate) { /* before the program runs: put back, then let it go */
+        int n = 0;
+        rc = gate_wait(pid, gate, img->proc->nthreads, msg, msglen);
+        if (rc == 0)
+            rc = hold(pid, tids, &n, msg, msglen);
+        if (rc == 0) {
+            robust_owners(pid, tids, n, img);
+            for (int i = 0; i < n; i++) {
+                const struct ctx_thread_regs *tr = regs_of(tids[i], img);
+                if (tr)
+                    put_attrs(pid, tids[i], tr, ip, img);
+            }
+        }
+        let_go(tids, n);
+        if (rc == 0)
+            rc = gate_open(pid, gate, msg, msglen);
+        if (rc < 0) {
+            sigprocmask(SIG_SETMASK, &old, NULL);
+            free(tids);
+            return rc;
+        }
+    }
     for (int attempt = 0; attempt < 1000 && !done; attempt++) {
         int n = 0, inside = 0;
         rc = hold(pid, tids, &n, msg, msglen);
@@ -237,11 +290,13 @@ int cr_restart_unmap_hole(pid_t pid, uint64_t start, uint64_t len, const struct 
                 inside = 1;
         }
         if (rc == 0 && !inside && n > 0) {
-            robust_owners(pid, tids, n, img);
-            for (int i = 0; i < n; i++) {
-                const struct ctx_thread_regs *tr = regs_of(tids[i], img);
-                if (tr)
-                    put_attrs(pid, tids[i], tr, ip, img);
+            for (int i = 0; !gate && i == 0; i++) { /* (without a gate: once it runs) */
+                robust_owners(pid, tids, n, img);
+                for (int k = 0; k < n; k++) {
+                    const struct ctx_thread_regs *tr = regs_of(tids[k], img);
+                    if (tr)
+                        put_attrs(pid, tids[k], tr, ip, img);
+                }
             }
             struct cr_inject in;
             long ret = 0;

@@ -43,6 +43,8 @@ struct rp_thread {
     uint32_t rseq_len, rseq_sig;
     uint64_t robust_head, robust_len; /* a ptrace image's thread: its robust list (the
                                       runtime sets its own) */
+    uint64_t gate;                 /* a ptrace image's thread: &plan->gate_arrived, where it
+                                      waits before it runs the program (0: none) */
 };
 
 struct rp_range {
@@ -108,7 +110,11 @@ struct restore_plan {
     uint64_t owners_off;           /* struct rp_owner[nowners], from the plan */
     int32_t uffd;                  /* lazy restart: the userfaultfd the lazy VMAs are
                                       registered with, cr_restart serving it; -1 none */
-    uint32_t pad3;
+    uint32_t use_gate;             /* a ptrace image: every thread counts itself in
+                                      gate_arrived, then waits for gate_open, set by
+                                      cr_restart once it has put back from outside what
+                                      the runtime would (restart_hole.c) */
+    uint32_t gate_arrived, gate_open;
 };
 
 /* What the restorer tells the waiting parent through status_fd. */
@@ -117,6 +123,7 @@ struct rp_status {
     char msg[256];
     uint64_t hole_start, hole_len; /* (0) the restorer's own mapping, which the runtime
                                       removes; without one (a ptrace image) cr_restart does */
+    uint64_t gate;                 /* the plan's gate_arrived (gate_open after it), or 0 */
 };
 
 #endif

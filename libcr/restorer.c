@@ -87,6 +87,19 @@ __attribute__((used, noreturn)) void restorer_thread(struct rp_thread *t)
         sys(__NR_set_robust_list, t->robust_head, t->robust_len, 0);
     if (t->comm[0]) /* its name, not cr_restart's (the runtime sets it again for its own) */
         sys(__NR_prctl, PR_SET_NAME, t->comm, 0);
+    /* a ptrace image's: until cr_restart has put back, from outside, what the runtime
+     * would (its robust list, registered above, tells it the thread); signals are
+     * blocked here, so those it queues again wait */
+    if (t->gate) {
+        uint32_t *g = (uint32_t *)(uintptr_t)t->gate;
+        __atomic_add_fetch(&g[0], 1, __ATOMIC_SEQ_CST);
+        struct { long s, ns; } nap = { 0, 1000000 };
+        for (long i = 0; !__atomic_load_n(&g[1], __ATOMIC_ACQUIRE); i++) {
+            if (i == 120000) /* 2 minutes: cr_restart is gone, nothing will be put back */
+                sys(__NR_exit_group, 70, 0, 0);
+            sys(__NR_nanosleep, (long)&nap, 0, 0);
+        }
+    }
     __asm__ volatile("movq %0, %%rsp\n"
                      "movl $15, %%eax\n"
                      "syscall\n"
@@ -377,10 +390,16 @@ __attribute__((used, noreturn)) void restorer_main(struct restore_plan *p)
             die(p, r, "cannot take a POSIX lock again: another process took it during the "
                 "restart; its fd", (uint64_t)locks[i].fd);
     }
+    struct rp_thread *th = (void *)((char *)p + p->threads_off);
     struct rp_status ok;
     memset(&ok, 0, sizeof ok);
     ok.hole_start = p->hole_start;
     ok.hole_len = p->hole_len;
+    if (p->use_gate) {
+        ok.gate = (uint64_t)(uintptr_t)&p->gate_arrived;
+        for (uint32_t i = 0; i < p->nthreads; i++)
+            th[i].gate = ok.gate;
+    }
     sys(__NR_write, p->status_fd, &ok, sizeof ok);
     sys(__NR_close, p->status_fd, 0, 0);
     if (p->set_nofile) /* best effort, as for the other limits: a hard limit only goes down */
@@ -388,7 +407,6 @@ __attribute__((used, noreturn)) void restorer_main(struct restore_plan *p)
     if (p->stop_first) /* cr_restart --stop: stopped here, before its threads exist */
         sys(__NR_kill, sys(__NR_getpid, 0, 0, 0), 19 /* SIGSTOP */, 0);
 
-    struct rp_thread *th = (void *)((char *)p + p->threads_off);
     const struct rp_owner *owners = (const void *)((const char *)p + p->owners_off);
     for (uint32_t i = 1; i < p->nthreads; i++) {
         unsigned long flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD |
