@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <ucontext.h>
@@ -1107,6 +1108,14 @@ static int receive_uffd(int sock)
     return fd;
 }
 
+/* Whether the restorer's gate in pid is open (its threads run the program) */
+static int gate_opened(pid_t pid, uint64_t gate)
+{
+    uint32_t open = 0;
+    struct iovec local = { &open, sizeof open }, remote = { (void *)(uintptr_t)(gate + 4), sizeof open };
+    return process_vm_readv(pid, &local, 1, &remote, 1, 0) == (ssize_t)sizeof open && open;
+}
+
 pid_t cr_restart_spawn(struct ctx_image *img, const struct cr_restart_opts *o, struct cr_lazy **lazy,
                        char *err, size_t len)
 {
@@ -1169,8 +1178,20 @@ pid_t cr_restart_spawn(struct ctx_image *img, const struct cr_restart_opts *o, s
             cr_lazy_arm(*lazy);
         char why[300];
         /* no runtime to remove the restorer (nor a SIGSTOPped one before its threads) */
-        if ((img->hdr.flags & CTX_HDR_PTRACE) && !o->stop_first && st.hole_len &&
-            cr_restart_unmap_hole(pid, st.hole_start, st.hole_len, st.gate, img, why, sizeof why) < 0)
+        int hole = (img->hdr.flags & CTX_HDR_PTRACE) && !o->stop_first && st.hole_len ?
+                   cr_restart_unmap_hole(pid, st.hole_start, st.hole_len, st.gate, img, why, sizeof why) : 0;
+        if (hole < 0 && st.gate && !gate_opened(pid, st.gate)) {
+            /* its threads still wait at the gate: it never ran, and must not run without
+             * what could not be put back */
+            kill(pid, SIGKILL);
+            waitpid(pid, NULL, 0);
+            if (*lazy) {
+                cr_lazy_finish(*lazy, NULL, 0, NULL, 0);
+                *lazy = NULL;
+            }
+            return cr_say(err, len, -hole, "the restored process could not be completed: %s", why);
+        }
+        if (hole < 0)
             fprintf(stderr, "cr_restart: warning: process %d keeps the restorer's %llu KiB "
                     "at 0x%llx: %s\n", (int)pid, (unsigned long long)(st.hole_len >> 10),
                     (unsigned long long)st.hole_start, why);
