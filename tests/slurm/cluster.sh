@@ -294,7 +294,7 @@ _cl_lock() {
 
 # _cl_lock_ancestor FILE: the flock on FILE is held by this shell or an ancestor
 _cl_lock_ancestor() {
-    local ino holders p
+    local ino holders p h
     ino=$(stat -c %i "$1") || return 1
     holders=$(awk -v ino="$ino" '$2 == "FLOCK" { n = split($6, a, ":"); if (a[n] == ino) print $5 }' /proc/locks)
     p=$$
