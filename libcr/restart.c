@@ -787,8 +787,9 @@ static __attribute__((noreturn)) void build_and_jump(struct child *c)
     plan->nowners = thread_owner_plan(img, owners);
     plan->stop_first = (uint32_t)c->o->stop_first;
     /* a ptrace image's threads wait before the program until cr_restart has put back
-     * what it does from outside (not with --stop: cr_restart does not, then) */
-    plan->use_gate = (c->img->hdr.flags & CTX_HDR_PTRACE) && !c->o->stop_first;
+     * what it does from outside: cr_restart_spawn does (not with --stop; nor does a
+     * tree's restart, c->pool, which has no one to open the gate) */
+    plan->use_gate = (c->img->hdr.flags & CTX_HDR_PTRACE) && !c->o->stop_first && !c->pool;
     plan->owners_off = (uint64_t)((char *)owners - (char *)plan);
     plan->uffd = c->uffd;
     unsigned char *lazy = calloc(p->nvmas + 1, 1);

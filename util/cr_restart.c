@@ -398,8 +398,16 @@ int main(int argc, char **argv)
      * cr_restart(1) --pid-namespace for why a namespace is not the default) */
     /* (--lazy asked for, the old pid is not taken by default: a process restored with
      * its pid comes back through the tree path, which is always eager) */
+    /* an image made without the runtime (--backend=kmod) is completed by cr_restart from
+     * outside on the path of a process alone only: its old pid is not taken by default,
+     * and --restore-pid is refused (the tree path would leave it without its attributes
+     * and pending signals) */
+    int ptrace_image = (tree.hdr.flags & CTX_HDR_PTRACE) != 0;
+    if (ptrace_image && restore_pid == 1)
+        return fail(ON_FAIL_ARGS, EINVAL, "%s: --restore-pid of a process checkpointed without the "
+                    "runtime (--backend=kmod) is not supported yet: restart it without", path);
     if (restore_pid == -1 && !(tree.hdr.flags & CTX_HDR_TREE) && !o.keep_pgid && !o.keep_sid &&
-        mode != CR_RESTART_LAZY && cr_restart_may_restore_pid()) {
+        mode != CR_RESTART_LAZY && !ptrace_image && cr_restart_may_restore_pid()) {
         pid_t old = tree.procs[0].pid;
         if (kill(old, 0) == 0 || errno == EPERM) {
             if (!quiet)

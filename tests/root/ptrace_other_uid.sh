@@ -25,6 +25,11 @@ grep -q 'TracerPid:.0$' /proc/$pid/status || fail "the refused checkpoint left t
 within 60 "$CR_CHECKPOINT" --backend=kmod --kill -p -f "$T/o.ctx" $pid || fail "root could not checkpoint a process of $O through ptrace"
 wait_gone $pid
 truncate -s "$(fd_pos "$T/o.ctx" 1)" "$T/o/out"
+# its old pid is not root's default for it (the path that takes it would leave it
+# without what cr_restart puts back from outside), and --restore-pid says so
+"$CR_RESTART" --restore-pid "$T/o.ctx" 2> "$T/restore_pid.err" && fail "--restore-pid of a ptrace image was not refused"
+grep -q "restore-pid of a process checkpointed without the runtime" "$T/restore_pid.err" ||
+    fail "--restore-pid of a ptrace image said: $(cat "$T/restore_pid.err")"
 "$CR_RESTART" "$T/o.ctx" 2> "$T/restart.err" &
 r=$!
 BG_PIDS="$BG_PIDS $r"
