@@ -212,6 +212,19 @@ static void run_hook(const char *cmd)
     }
 }
 
+/* --stop: the restorer stops itself after it has reported success, so the hook (the
+ * restart API's "ok", which then sends cr_signal and SIGCONT) waits until the stop has
+ * happened: a SIGCONT that came before it would be lost and leave the process stopped
+ * for good.  WNOWAIT: the state stays for whoever waits next; an end is not waited
+ * here either (the main loop reaps it). */
+static void wait_stopped(pid_t pid)
+{
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    while (waitid(P_PID, (id_t)pid, &si, WSTOPPED | WEXITED | WNOWAIT) < 0 && errno == EINTR)
+        ;
+}
+
 
 /* An incremental image's parents, next to it: every one there, the very file it was
  * made from, and its owner's alone (the parents' paths are the image's contents: root
@@ -501,6 +514,8 @@ int main(int argc, char **argv)
         cr_tree_signal(pid, after);
     else if (after && after != SIGSTOP)
         kill(pid, after); /* (a SIGSTOP was each restorer's own, before the program ran) */
+    else if (after == SIGSTOP && exit_fd < 0)
+        wait_stopped(pid);
     if (hooks[ON_SUCCESS])
         run_hook(hooks[ON_SUCCESS]);
     int status;
