@@ -192,8 +192,9 @@ SlurmdParameters=config_overrides
 # A node that comes back after a restart takes work again at once.
 ReturnToService=2
 # Short timeouts keep the tests fast (a killed slurmd is noticed in 15 s); they
-# still leave room for a loaded 2-core machine.
-SlurmdTimeout=15
+# still leave room for a loaded 2-core machine.  A test that kills a slurmd and must
+# not see its node declared down meanwhile sets CLUSTER_SLURMD_TIMEOUT.
+SlurmdTimeout=${CLUSTER_SLURMD_TIMEOUT:-15}
 MessageTimeout=10
 SlurmctldTimeout=30
 InactiveLimit=0

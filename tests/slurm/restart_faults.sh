@@ -4,7 +4,9 @@
 # rank 5 (on n3) holds 400 MiB is checkpointed and cancelled; then, while
 # `srun --restart-dir` restores it:
 # - n2's slurmd is killed: the step's daemons go on without it, and the restart ends
-#   as an uninterrupted run would;
+#   as an uninterrupted run would (SlurmdTimeout is raised for this test: under load
+#   the restart can outlast the usual 15 s, after which slurmctld declares n2 down and
+#   kills the job, "Node failure on n2", which is Slurm's doing, not the restart's);
 # - n3's slurmstepd is killed: Slurm itself then never ends srun (as for any step
 #   whose slurmstepd dies; proctrack/linuxproc loses its tasks), so the job is
 #   cancelled, as a user would, and ends within 60 s; the processes the dead
@@ -12,6 +14,7 @@
 # and after each, the generation is untouched (latest, no temporary files) and
 # restarts into the output of an uninterrupted run.
 . "$top_srcdir/tests/slurm/lib.sh"
+CLUSTER_SLURMD_TIMEOUT=300
 slurm_test_cluster restart_faults cr_restart=$top_builddir/util/cr_restart agent=$top_builddir/slurm_checkpoint/cr_agent
 P=$B/tests/programs/rankcount
 STEPS=300
