@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include <cpuid.h>
+#include <sched.h>
 
 #include "crc32c.h"
 #include "restore_plan.h"
@@ -1117,6 +1118,33 @@ static int gate_opened(pid_t pid, uint64_t gate)
     return process_vm_readv(pid, &local, 1, &remote, 1, 0) == (ssize_t)sizeof open && open;
 }
 
+/* fork(), or with want > 0 a child of ours whose pid is want (-1 and errno: EEXIST when
+ * it is taken).  cr_restart may have threads (its progress): the raw clone3 that sets
+ * the pid is made by a single-threaded intermediate child, with CLONE_PARENT. */
+static pid_t fork_with_pid(pid_t want)
+{
+    if (want <= 0)
+        return fork();
+    pid_t mid = fork();
+    if (mid < 0)
+        return -1;
+    if (mid == 0) {
+        pid_t c = cr_fork_as(want, CLONE_PARENT);
+        if (c == 0)
+            return 0; /* the restored process, our parent's child */
+        _exit(c < 0 ? errno : 0);
+    }
+    int status;
+    while (waitpid(mid, &status, 0) < 0)
+        if (errno != EINTR)
+            return -1;
+    if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+        errno = WIFEXITED(status) ? WEXITSTATUS(status) : EIO;
+        return -1;
+    }
+    return want;
+}
+
 pid_t cr_restart_spawn(struct ctx_image *img, const struct cr_restart_opts *o, struct cr_lazy **lazy,
                        char *err, size_t len)
 {
@@ -1131,13 +1159,19 @@ pid_t cr_restart_spawn(struct ctx_image *img, const struct cr_restart_opts *o, s
         return cr_say(err, len, e, "cannot create a socket pair: %s", strerror(e));
     }
     fflush(NULL);
-    pid_t pid = fork();
+    pid_t pid = fork_with_pid(o->want_pid);
     if (pid < 0) {
         int e = errno;
         close(pfd[0]);
         close(pfd[1]);
         if (sv[0] >= 0)
             close(sv[0]), close(sv[1]);
+        if (o->want_pid > 0 && e == EEXIST)
+            return cr_say(err, len, EBUSY, "--restore-pid: pid %d is in use; nothing was started "
+                          "(restart without --restore-pid for a new pid)", (int)o->want_pid);
+        if (o->want_pid > 0)
+            return cr_say(err, len, e, "cannot create the process with its old pid %d: %s",
+                          (int)o->want_pid, strerror(e));
         return cr_say(err, len, e, "cannot fork: %s", strerror(e));
     }
     if (pid == 0) {

@@ -21,7 +21,14 @@ struct cr_restart_opts {
                                   connect their connections again (CTX_FD_STEP_CONN) */
     int lazy;                  /* a lone process: its memory filled on demand (restart_lazy.h;
                                   cr_restart decided it was possible) */
+    pid_t want_pid;            /* a lone process: the pid it gets (its old one, --restore-pid);
+                                  0: any */
 };
+
+/* fork(), with the given pid when want > 0 (clone3 set_tid: root or
+ * CAP_CHECKPOINT_RESTORE; EEXIST when it is taken), and clone flags (CLONE_PARENT).
+ * A raw clone3: the caller must have no other thread (libc's locks are not reset). */
+pid_t cr_fork_as(pid_t want, unsigned long flags);
 
 /* Parses "OLD=NEW" into opts; returns -EINVAL (with a message) when malformed. */
 int cr_restart_add_relocation(struct cr_restart_opts *o, const char *arg, char *err, size_t errlen);

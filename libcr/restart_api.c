@@ -14,7 +14,7 @@
  * (whose orphan then comes to the caller), and continues the process.  If the process
  * ended meanwhile (killed by someone), cr_restart has reaped it and exits the same way:
  * cr_restart's pid, left unreaped, stands for it.
- * A tree (a tree file, or the old pids) is restored in a pid namespace of cr_restart's,
+ * A tree file is restored in a pid namespace of cr_restart's,
  * and cr_restart is left to itself (an intermediate child starts it and reports its
  * pid, "pid PID"): the poll gives the root's pid, which the caller cannot wait for. */
 #define _GNU_SOURCE
@@ -113,6 +113,7 @@ API int cri_init_restart_args_t(cr_version_t version, cr_restart_args_t *args)
     memset(args, 0, sizeof *args);
     args->cr_version = version;
     args->cr_fd = -1;
+    args->cr_flags = CR_RSTRT_RESTORE_PID; /* BLCR's default */
     return 0;
 }
 
@@ -224,8 +225,8 @@ static char *relocation_arg(const char *old, const char *new)
     return s;
 }
 
-/* cr_restart's command line.  tree_file: the file holds a tree (or the old pids are
- * asked for), which cr_restart restores with its groups and sessions as saved;
+/* cr_restart's command line.  tree_file: the file holds a tree, which cr_restart
+ * restores with its groups and sessions as saved;
  * handover: the process is to become the caller's child (see the top of this file). */
 static int build_argv(struct argv_buf *a, const cr_restart_args_t *args, int tree_file, int handover)
 {
@@ -236,7 +237,12 @@ static int build_argv(struct argv_buf *a, const cr_restart_args_t *args, int tre
     for (unsigned i = 0; rl && i < rl->count; i++)
         if (push_own(a, relocation_arg(rl->path[i].oldpath, rl->path[i].newpath)) < 0)
             return -1;
-    if (push(a, args->cr_flags & CR_RSTRT_RESTORE_PID ? "--restore-pid" : "--no-restore-pid") < 0)
+    /* the old pid: strictly for root (EBUSY when it is taken, as BLCR); for a user,
+     * where Linux lets cr_restart give it (CAP_CHECKPOINT_RESTORE), else a new pid */
+    const char *pid_arg = !(args->cr_flags & CR_RSTRT_RESTORE_PID) ? "--no-restore-pid"
+                          : geteuid() == 0                       ? "--restore-pid"
+                                                                 : NULL;
+    if (pid_arg && push(a, pid_arg) < 0)
         return -1;
     /* without the flags, as in BLCR, the process stays in the requester's group and
      * session (cr_restart's, which has the caller's); a tree keeps its own */
@@ -377,7 +383,7 @@ API int cr_request_restart(cr_restart_args_t *args, cr_restart_handle_t *handle)
     struct sigaction chld;
     int no_children = sigaction(SIGCHLD, NULL, &chld) == 0 &&
                       (chld.sa_handler == SIG_IGN || (chld.sa_flags & SA_NOCLDWAIT));
-    int tree_file = (args->cr_flags & CR_RSTRT_RESTORE_PID) || (!stream && is_tree_file(args->cr_fd));
+    int tree_file = !stream && is_tree_file(args->cr_fd);
     r->tree = tree_file || no_children;
     char link[64];
     snprintf(link, sizeof link, "/proc/self/fd/%d", args->cr_fd);

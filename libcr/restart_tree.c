@@ -52,12 +52,13 @@ static struct child reporter(void)
     return (struct child){ .status_fd = T.status_fd };
 }
 
-/* fork(), with the given pid when want > 0 (clone3 set_tid). */
-static pid_t fork_as(pid_t want)
+pid_t cr_fork_as(pid_t want, unsigned long flags)
 {
     struct clone_args ca;
     memset(&ca, 0, sizeof ca);
-    ca.exit_signal = SIGCHLD;
+    ca.flags = flags;
+    /* (with CLONE_PARENT the kernel wants none: the child takes its parent's) */
+    ca.exit_signal = flags & CLONE_PARENT ? 0 : SIGCHLD;
     pid_t tid = want;
     if (want > 0) {
         ca.set_tid = (uint64_t)(uintptr_t)&tid;
@@ -157,7 +158,7 @@ static void make_children(uint32_t i)
     for (uint32_t j = i + 1; j < T.t->n; j++) {
         if (T.t->procs[j].ppid != p->pid)
             continue;
-        pid_t c = fork_as(T.t->procs[j].pid);
+        pid_t c = cr_fork_as(T.t->procs[j].pid, 0);
         if (c == 0)
             member_main(j);
         if (c < 0)
@@ -349,7 +350,7 @@ static pid_t make_top_level(void)
     for (uint32_t i = 0; i < T.t->n; i++) {
         if (T.t->procs[i].ppid != 0)
             continue;
-        pid_t c = fork_as(T.t->procs[i].pid);
+        pid_t c = cr_fork_as(T.t->procs[i].pid, 0);
         if (c == 0)
             member_main(i);
         if (c < 0)

@@ -406,21 +406,13 @@ int main(int argc, char **argv)
     /* who may restart it, and as whom: the file that was read, not its contents */
     if (fstat(tree.fd, &st) < 0)
         return fail(ON_FAIL_ENV, errno, "cannot stat %s: %s", path, strerror(errno));
-    /* an image made without the runtime (--backend=kmod) is completed by cr_restart from
-     * outside on the path of a process alone only: its old pid is not taken by default,
-     * and --restore-pid is refused (the tree path would leave it without its attributes
-     * and pending signals) */
-    int ptrace_image = (tree.hdr.flags & CTX_HDR_PTRACE) != 0;
-    if (ptrace_image && restore_pid == 1)
-        return fail(ON_FAIL_ARGS, EINVAL, "%s: --restore-pid of a process checkpointed without the "
-                    "runtime (--backend=kmod) is not supported yet: restart it without", path);
     /* BLCR gave a restarted process its old pid by default: so do we where Linux lets
      * us (root, CAP_CHECKPOINT_RESTORE) and the pid is free; otherwise a new pid (see
-     * cr_restart(1) --pid-namespace for why a namespace is not the default); not when
-     * --lazy is asked for (a process restored with its pid comes back through the tree
-     * path, which is always eager), nor for an image made without the runtime (above) */
-    if (restore_pid == -1 && !(tree.hdr.flags & CTX_HDR_TREE) && !o.keep_pgid && !o.keep_sid &&
-        mode != CR_RESTART_LAZY && !ptrace_image && cr_restart_may_restore_pid()) {
+     * cr_restart(1) --pid-namespace for why a namespace is not the default).  A process
+     * alone gets it on its own path (a child of ours like any, lazy or not); a tree's
+     * old pids come with the tree path. */
+    int lone = !(tree.hdr.flags & CTX_HDR_TREE);
+    if (restore_pid == -1 && lone && cr_restart_may_restore_pid()) {
         pid_t old = tree.procs[0].pid;
         if (kill(old, 0) == 0 || errno == EPERM) {
             if (!quiet)
@@ -429,6 +421,15 @@ int main(int argc, char **argv)
         } else {
             restore_pid = 1;
         }
+    }
+    if (restore_pid == 1 && lone) {
+        if (!cr_restart_may_restore_pid())
+            return fail(ON_FAIL_PERM, EPERM, "%s: --restore-pid needs root or CAP_CHECKPOINT_RESTORE "
+                        "(--pid-namespace gives the old pid in a pid namespace of its own)", path);
+        o.want_pid = tree.procs[0].pid;
+        if (kill(o.want_pid, 0) == 0 || errno == EPERM)
+            return fail(ON_FAIL_ENV, EBUSY, "%s: --restore-pid: pid %d is in use; nothing was "
+                        "started (restart without --restore-pid for a new pid)", path, (int)o.want_pid);
     }
     rc = cr_restart_take_identity(&tree, &st, path, restore_pid == 1, err, sizeof err);
     if (rc < 0) {
@@ -451,10 +452,9 @@ int main(int argc, char **argv)
             return fail(ON_FAIL_ENV, -rc, "%s: %s", path, err);
         }
     }
-    /* a process alone is a plain child of ours with a new pid, unless it gets its old
-     * pid (above, or --restore-pid) or a namespace of its own (--pid-namespace) */
-    int lone = !(tree.hdr.flags & CTX_HDR_TREE);
-    int as_tree = !lone || restore_pid == 1 || restore_pid == 2;
+    /* a process alone is a plain child of ours (with its old pid or a new one), unless
+     * it gets a namespace of its own (--pid-namespace) */
+    int as_tree = !lone || restore_pid == 2;
     if (as_tree && (o.keep_pgid || o.keep_sid))
         return fail(ON_FAIL_ARGS, EINVAL, "%s: a tree comes back with its process groups and "
                     "sessions as saved (in a pid namespace of its own); --no-restore-pgid and "

@@ -18,6 +18,9 @@
  *                                  exit status.  In the environment:
  *                                    HARNESS_NO_RELOCATE  move, but do not tell the restart
  *                                    HARNESS_SIGNAL, HARNESS_FLAGS  cr_signal, cr_flags
+ *                                        (unset: the initializer's, BLCR's
+ *                                        CR_RSTRT_RESTORE_PID: the old pid for root, a
+ *                                        new one for a user; either is checked)
  *                                    HARNESS_PIPE  the context file goes through a pipe
  *                                        that the harness fills after the request
  *                                    HARNESS_IGNORE_CHLD  ignore SIGCHLD: the harness
@@ -141,6 +144,7 @@ static int wait_child(pid_t pid, int *status)
 
 /* Restart from ctx, BLCR's way: request, poll until done (with the message when log is
  * not NULL), the pid of the process. */
+static unsigned restart_flags; /* the last restart's cr_flags */
 static pid_t restart(const char *ctx, struct cr_rstrt_relocate *reloc, char **log)
 {
     int fd = open(ctx, O_RDONLY);
@@ -153,7 +157,9 @@ static pid_t restart(const char *ctx, struct cr_rstrt_relocate *reloc, char **lo
     args.cr_fd = fd;
     args.cr_relocate = reloc;
     args.cr_signal = getenv("HARNESS_SIGNAL") ? atoi(getenv("HARNESS_SIGNAL")) : 0;
-    args.cr_flags = getenv("HARNESS_FLAGS") ? (unsigned)atoi(getenv("HARNESS_FLAGS")) : 0;
+    if (getenv("HARNESS_FLAGS"))
+        args.cr_flags = (unsigned)atoi(getenv("HARNESS_FLAGS"));
+    restart_flags = args.cr_flags;
     int p[2] = { -1, -1 };
     if (getenv("HARNESS_PIPE")) { /* the file through a pipe we fill after the request */
         if (pipe(p) < 0)
@@ -255,7 +261,11 @@ static int run(const char *out, int n, int k, const char *ctx, const char *old, 
         free(log);
         return 0;
     }
-    if (r == pid) /* no exact pids asked for: a new one */
+    /* the old pid where asked for and root (a user's restart gets a new one) */
+    int old_pid = (restart_flags & CR_RSTRT_RESTORE_PID) && geteuid() == 0;
+    if (old_pid && r != pid)
+        printf("the restarted process has pid %d, not its old pid %d\n", (int)r, (int)pid);
+    if (!old_pid && r == pid)
         printf("the restarted process has the old pid %d\n", (int)r);
     /* the worker itself (its command line is in its restored memory), not cr_restart
      * standing in for a worker that had already ended: this one has work left */

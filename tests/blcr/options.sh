@@ -76,7 +76,8 @@ wait_lines cont.out 3
 kill -KILL $B
 # --signal=NAME: sent once saved (SIGUSR1 ends sleep)
 within 60 "$CR_CHECKPOINT" --signal=USR1 -f s.ctx $P || fail "--signal=USR1 failed"
-[ "$(status_of $P)" = $((128 + 10)) ] || fail "--signal=USR1 did not end the process with SIGUSR1"
+st=$(status_of $P)
+[ "$st" = $((128 + 10)) ] || fail "--signal=USR1 did not end the process with SIGUSR1 (wait status $st)"
 "$CR_INFO" -q s.ctx || fail "--signal=USR1 wrote an invalid file"
 # --early-abrt: SIGABRT, and the file is whole
 start

@@ -84,4 +84,16 @@ grep -q "pid $lone is in use: the process gets a new pid" "$T/lone2.err" || fail
 kill -TERM $r1 $r2 # passed on to the restored processes
 rc=0; wait $r1 || rc=$?
 [ $rc = $((128 + 15)) ] || fail "cr_restart of the old pid exited $rc, not as its process killed by SIGTERM"
+# the old pid is a child of cr_restart's like a new one: BLCR's restart API, whose
+# default is CR_RSTRT_RESTORE_PID, hands root's process over with its old pid
+[ "$(awk '{print $4}' /proc/$lone/stat 2>/dev/null || echo $r1)" = "$r1" ] ||
+    fail "the process with its old pid is not cr_restart's child"
+. "$top_srcdir/tests/blcr/lib.sh"
+blcr_cc harness harness.c
+within 60 "$T/harness" child "$T/api.ref" 40 0 "$T/none.ctx" 0 > /dev/null; api_rc=$?
+within 120 "$T/harness" run "$T/api.out" 40 15 "$T/api.ctx" > "$T/api.log" 2>&1 ||
+    fail "the BLCR harness as root: $(cat "$T/api.log")"
+[ "$(cat "$T/api.log")" = "status $api_rc" ] ||
+    fail "the BLCR harness as root (its default flags: the old pid) said '$(cat "$T/api.log")', want 'status $api_rc'"
+same "$T/api.ref" "$T/api.out"
 pass
