@@ -7,9 +7,9 @@
  * whole, and its pieces given checksums of their own. */
 #define _GNU_SOURCE
 #include "context_reader.h"
+#include "say.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,17 +17,6 @@
 #include "crc32c.h"
 
 #define PAGE 4096ULL
-
-static int say(char *err, size_t len, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int say(char *err, size_t len, int code, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, len, fmt, ap);
-    va_end(ap);
-    return -code;
-}
 
 static char *join(const char *dir, const char *name)
 {
@@ -72,7 +61,7 @@ int ctx_chain_open(struct ctx_image *img, const char *path, char *err, size_t le
         return 0;
     struct ctx_chain *c = calloc(1, sizeof *c);
     if (!c)
-        return say(err, len, ENOMEM, "out of memory");
+        return cr_say(err, len, ENOMEM, "out of memory");
     img->chain = c;
     const struct ctx_image *child = img;
     char *child_dir = image_dir(path);
@@ -80,12 +69,12 @@ int ctx_chain_open(struct ctx_image *img, const char *path, char *err, size_t le
     int rc = 0;
     while (rc == 0 && child->parent) {
         if (c->n + 1 >= CTX_CHAIN_MAX) {
-            rc = say(err, len, ELOOP, "the chain of images is longer than %d", CTX_CHAIN_MAX);
+            rc = cr_say(err, len, ELOOP, "the chain of images is longer than %d", CTX_CHAIN_MAX);
             break;
         }
         char *path = child_dir ? join(child_dir, child->parent_name) : NULL;
         if (!path) {
-            rc = say(err, len, ENOMEM, "out of memory");
+            rc = cr_say(err, len, ENOMEM, "out of memory");
             break;
         }
         c->paths[c->n] = path;
@@ -93,14 +82,14 @@ int ctx_chain_open(struct ctx_image *img, const char *path, char *err, size_t le
         char sub[600];
         rc = ctx_open(path, p, sub, sizeof sub);
         if (rc == -ENOENT) {
-            rc = say(err, len, ENOENT, "the parent image %s of %s is missing: an incremental "
+            rc = cr_say(err, len, ENOENT, "the parent image %s of %s is missing: an incremental "
                      "checkpoint holds only what changed since its parent and needs every image "
                      "of its chain (cr_info shows the chain); restart from a complete chain or "
                      "a full checkpoint", path, child_name);
             break;
         }
         if (rc < 0) {
-            rc = say(err, len, -rc, "the parent image %s of %s cannot be used: %s", path,
+            rc = cr_say(err, len, -rc, "the parent image %s of %s cannot be used: %s", path,
                      child_name, sub);
             break;
         }
@@ -108,7 +97,7 @@ int ctx_chain_open(struct ctx_image *img, const char *path, char *err, size_t le
         if (p->hdr.header_crc != child->parent->header_crc ||
             p->hdr.created_ns != child->parent->created_ns ||
             p->file_size != child->parent->file_length) {
-            rc = say(err, len, ESTALE, "%s is not the parent image %s was made from (it was "
+            rc = cr_say(err, len, ESTALE, "%s is not the parent image %s was made from (it was "
                      "replaced or rewritten since: its header or length differs); the chain is "
                      "broken: restart from a full checkpoint or a complete chain", path, child_name);
             break;
@@ -116,7 +105,7 @@ int ctx_chain_open(struct ctx_image *img, const char *path, char *err, size_t le
         if (p->proc->pid != img->proc->pid ||
             (child->parent->depth == 1) != !(p->hdr.flags & CTX_HDR_INCREMENTAL) ||
             (p->parent && p->parent->depth + 1 != child->parent->depth)) {
-            rc = say(err, len, EBADMSG, "%s does not fit in the chain of %s (another process's, "
+            rc = cr_say(err, len, EBADMSG, "%s does not fit in the chain of %s (another process's, "
                      "or its place in the chain differs)", path, child_name);
             break;
         }
@@ -243,11 +232,11 @@ static int check_spread(struct ctx_chain *c, uint32_t first, const struct ctx_pa
         struct ctx_piece *p = &c->pieces[i];
         int rc = ctx_read_at(p->fd, buf + (p->addr - run->addr), (size_t)p->npages * PAGE, p->off);
         if (rc < 0)
-            return say(err, len, -rc, "cannot read the parent's memory at 0x%llx: %s",
+            return cr_say(err, len, -rc, "cannot read the parent's memory at 0x%llx: %s",
                        (unsigned long long)p->addr, strerror(-rc));
     }
     if (crc32c(0, buf, size) != run->crc)
-        return say(err, len, EBADMSG, "checksum mismatch in the memory at 0x%llx that the image "
+        return cr_say(err, len, EBADMSG, "checksum mismatch in the memory at 0x%llx that the image "
                    "takes from its parents: the chain does not give back what was saved",
                    (unsigned long long)run->addr);
     for (uint32_t i = first; i < c->npieces; i++) {
@@ -263,16 +252,16 @@ int ctx_chain_resolve(struct ctx_image *img, char *err, size_t len)
     if (!img->parent)
         return 0;
     if (!c)
-        return say(err, len, EINVAL, "the chain is not open");
+        return cr_say(err, len, EINVAL, "the chain is not open");
     for (uint32_t k = 0; k < c->n; k++) {
         char sub[600];
         int rc = ctx_unpack(&c->images[k], sub, sizeof sub);
         if (rc < 0)
-            return say(err, len, -rc, "%s: %s", c->paths[k], sub);
+            return cr_say(err, len, -rc, "%s: %s", c->paths[k], sub);
     }
     char *buf = malloc(CTX_BLOCK_MAX_PAGES * PAGE);
     if (!buf)
-        return say(err, len, ENOMEM, "out of memory");
+        return cr_say(err, len, ENOMEM, "out of memory");
     int rc = 0;
     c->npieces = 0;
     for (uint32_t i = 0; rc == 0 && i < img->nruns; i++) {
@@ -281,12 +270,12 @@ int ctx_chain_resolve(struct ctx_image *img, char *err, size_t len)
         uint64_t end = run->addr + (uint64_t)run->npages * PAGE;
         rc = resolve(c, 0, run->addr, end, run->vma);
         if (rc == -EBADMSG) {
-            rc = say(err, len, EBADMSG, "the memory at 0x%llx is in none of the chain's images",
+            rc = cr_say(err, len, EBADMSG, "the memory at 0x%llx is in none of the chain's images",
                      (unsigned long long)run->addr);
             break;
         }
         if (rc < 0) {
-            rc = say(err, len, -rc, "out of memory");
+            rc = cr_say(err, len, -rc, "out of memory");
             break;
         }
         if (c->npieces == first + 1 && c->pieces[first].addr == run->addr &&
@@ -306,17 +295,17 @@ int ctx_chain_verify(struct ctx_image *img, char *err, size_t len)
         return rc;
     char *buf = malloc(CTX_BLOCK_MAX_PAGES * PAGE);
     if (!buf)
-        return say(err, len, ENOMEM, "out of memory");
+        return cr_say(err, len, ENOMEM, "out of memory");
     const struct ctx_chain *c = img->chain;
     for (uint32_t i = 0; rc == 0 && i < c->npieces; i++) {
         const struct ctx_piece *p = &c->pieces[i];
         size_t size = (size_t)p->npages * PAGE;
         rc = ctx_read_at(p->fd, buf, size, p->off);
         if (rc < 0)
-            rc = say(err, len, -rc, "cannot read the parent's memory at 0x%llx: %s",
+            rc = cr_say(err, len, -rc, "cannot read the parent's memory at 0x%llx: %s",
                      (unsigned long long)p->addr, strerror(-rc));
         else if (crc32c(0, buf, size) != p->crc)
-            rc = say(err, len, EBADMSG, "checksum mismatch in the memory at 0x%llx that the image "
+            rc = cr_say(err, len, EBADMSG, "checksum mismatch in the memory at 0x%llx that the image "
                      "takes from its parents", (unsigned long long)p->addr);
     }
     free(buf);

@@ -4,9 +4,9 @@
  * checked as it is read.  The images of the chain may then be deleted. */
 #define _GNU_SOURCE
 #include "context_reader.h"
+#include "say.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,17 +17,6 @@
 
 #define PAGE 4096ULL
 
-static int say(char *err, size_t len, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int say(char *err, size_t len, int code, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, len, fmt, ap);
-    va_end(ap);
-    return -code;
-}
-
 static int write_all(int fd, const void *buf, size_t len, char *err, size_t errlen)
 {
     const char *p = buf;
@@ -36,7 +25,7 @@ static int write_all(int fd, const void *buf, size_t len, char *err, size_t errl
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
-            return say(err, errlen, n < 0 ? errno : EIO, "cannot write the merged image: %s",
+            return cr_say(err, errlen, n < 0 ? errno : EIO, "cannot write the merged image: %s",
                        strerror(n < 0 ? errno : EIO));
         p += n;
         len -= (size_t)n;
@@ -91,7 +80,7 @@ static char *merged_records(const struct ctx_image *img, const struct ctx_block 
 int ctx_merge(struct ctx_image *img, int fd, uint64_t *bytes, char *err, size_t len)
 {
     if (!img->parent)
-        return say(err, len, EINVAL, "not an incremental image: it is full already");
+        return cr_say(err, len, EINVAL, "not an incremental image: it is full already");
     int rc = ctx_chain_resolve(img, err, len);
     if (rc < 0)
         return rc;
@@ -103,7 +92,7 @@ int ctx_merge(struct ctx_image *img, int fd, uint64_t *bytes, char *err, size_t 
     char *buf = malloc(CTX_BLOCK_MAX_PAGES * PAGE);
     char *recs = NULL;
     if (!blocks || !srcs || !crcs || !buf) {
-        rc = say(err, len, ENOMEM, "out of memory");
+        rc = cr_say(err, len, ENOMEM, "out of memory");
         goto out;
     }
     /* memory in address order (the image's blocks and the pieces never overlap), then
@@ -132,7 +121,7 @@ int ctx_merge(struct ctx_image *img, int fd, uint64_t *bytes, char *err, size_t 
     uint64_t rlen;
     recs = merged_records(img, blocks, n, &nrecs, &rlen);
     if (!recs) {
-        rc = say(err, len, ENOMEM, "out of memory");
+        rc = cr_say(err, len, ENOMEM, "out of memory");
         goto out;
     }
     struct ctx_header h = img->hdr;
@@ -152,7 +141,7 @@ int ctx_merge(struct ctx_image *img, int fd, uint64_t *bytes, char *err, size_t 
     free(recs); /* again, with the blocks' offsets in its table */
     recs = merged_records(img, blocks, n, &nrecs, &rlen);
     if (!recs) {
-        rc = say(err, len, ENOMEM, "out of memory");
+        rc = cr_say(err, len, ENOMEM, "out of memory");
         goto out;
     }
     h.header_crc = crc32c(0, &h, offsetof(struct ctx_header, header_crc));
@@ -168,7 +157,7 @@ int ctx_merge(struct ctx_image *img, int fd, uint64_t *bytes, char *err, size_t 
             char sub[400];
             rc = ctx_read_block(img, srcs[i].index, buf, sub, sizeof sub);
             if (rc < 0) {
-                rc = say(err, len, -rc, "%s", sub);
+                rc = cr_say(err, len, -rc, "%s", sub);
                 break;
             }
             crcs[i] = img->crcs[srcs[i].index];
@@ -176,12 +165,12 @@ int ctx_merge(struct ctx_image *img, int fd, uint64_t *bytes, char *err, size_t 
             const struct ctx_piece *pc = &c->pieces[srcs[i].index];
             rc = ctx_read_at(pc->fd, buf, size, pc->off);
             if (rc < 0) {
-                rc = say(err, len, -rc, "cannot read the parent's memory at 0x%llx: %s",
+                rc = cr_say(err, len, -rc, "cannot read the parent's memory at 0x%llx: %s",
                          (unsigned long long)pc->addr, strerror(-rc));
                 break;
             }
             if (crc32c(0, buf, size) != pc->crc) {
-                rc = say(err, len, EBADMSG, "checksum mismatch in the memory at 0x%llx that the "
+                rc = cr_say(err, len, EBADMSG, "checksum mismatch in the memory at 0x%llx that the "
                          "image takes from its parents", (unsigned long long)pc->addr);
                 break;
             }

@@ -1,10 +1,10 @@
 #define _GNU_SOURCE
 #include "context_reader.h"
+#include "say.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,17 +23,6 @@
 #define MAX_FDS CTX_FD_NUMBER_MAX
 #define MAX_LOCKS (1 << 20)
 
-static int refuse(char *err, size_t len, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int refuse(char *err, size_t len, int code, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, len, fmt, ap);
-    va_end(ap);
-    return -code;
-}
-
 /* Reads [off, off + n) of fd whole, or refuses: "truncated WHAT" (EIO) where the
  * file ends first, else the read's own error, named (a failing disk says EIO, and
  * then the file may well be intact: it is not called damaged). */
@@ -45,8 +34,8 @@ static int read_part(int fd, void *buf, size_t n, uint64_t off, char *err, size_
         return 0;
     struct stat st;
     if (rc == -EIO && fstat(fd, &st) == 0 && (uint64_t)st.st_size < off + n)
-        return refuse(err, len, EIO, "truncated %s", what);
-    return refuse(err, len, -rc, "reading %zu bytes at offset %llu (%s): %s", n,
+        return cr_say(err, len, EIO, "truncated %s", what);
+    return cr_say(err, len, -rc, "reading %zu bytes at offset %llu (%s): %s", n,
                   (unsigned long long)off, what, strerror(-rc));
 }
 
@@ -122,25 +111,25 @@ static int check_tail(const void *rec, size_t fixed, uint32_t len, uint32_t payl
 static int check_header(const struct ctx_header *h, uint64_t size, char *err, size_t len)
 {
     if (memcmp(h->magic, CTX_MAGIC, CTX_MAGIC_LEN))
-        return refuse(err, len, EINVAL, "not a slurm-cr context file (bad magic)");
+        return cr_say(err, len, EINVAL, "not a slurm-cr context file (bad magic)");
     if (h->version > CTX_VERSION)
-        return refuse(err, len, ENOTSUP, "made by a newer slurm-cr (format version %u); this "
+        return cr_say(err, len, ENOTSUP, "made by a newer slurm-cr (format version %u); this "
                       "one reads version %u: restart it with that release", h->version, CTX_VERSION);
     if (h->version != CTX_VERSION)
-        return refuse(err, len, EINVAL, "unknown format version %u", h->version);
+        return cr_say(err, len, EINVAL, "unknown format version %u", h->version);
     if (h->header_size != sizeof *h)
-        return refuse(err, len, EINVAL, "header size %u, expected %zu", h->header_size, sizeof *h);
+        return cr_say(err, len, EINVAL, "header size %u, expected %zu", h->header_size, sizeof *h);
     if (crc32c(0, h, offsetof(struct ctx_header, header_crc)) != h->header_crc || h->pad)
-        return refuse(err, len, EBADMSG, "checksum mismatch in the header");
+        return cr_say(err, len, EBADMSG, "checksum mismatch in the header");
     if (h->arch != CTX_ARCH_X86_64)
-        return refuse(err, len, ENOEXEC, "made on another architecture (ELF machine %u); this is "
+        return cr_say(err, len, ENOEXEC, "made on another architecture (ELF machine %u); this is "
                       "x86_64", h->arch);
     if (h->page_size != (uint32_t)sysconf(_SC_PAGESIZE))
-        return refuse(err, len, ENOEXEC, "made with %u-byte pages; this system uses %ld",
+        return cr_say(err, len, ENOEXEC, "made with %u-byte pages; this system uses %ld",
                       h->page_size, sysconf(_SC_PAGESIZE));
     if (!memchr(h->kernel_release, 0, sizeof h->kernel_release) ||
         !memchr(h->glibc_version, 0, sizeof h->glibc_version))
-        return refuse(err, len, EBADMSG, "malformed header strings");
+        return cr_say(err, len, EBADMSG, "malformed header strings");
     if (h->flags & ~(uint32_t)(CTX_HDR_TREE | CTX_HDR_COMPRESSED | CTX_HDR_PTRACE | CTX_HDR_INCREMENTAL) ||
         (h->flags & CTX_HDR_TREE && h->flags & (CTX_HDR_PTRACE | CTX_HDR_COMPRESSED | CTX_HDR_INCREMENTAL)) ||
         h->scope < CTX_SCOPE_PROC || h->scope > CTX_SCOPE_TREE ||
@@ -149,22 +138,22 @@ static int check_header(const struct ctx_header *h, uint64_t size, char *err, si
                                    h->records_length != (uint64_t)h->nproc *
                                        (sizeof(struct ctx_rec) + sizeof(struct ctx_tree_proc))
                                  : h->nproc != 1))
-        return refuse(err, len, EBADMSG, "header: %u processes with scope %u", h->nproc, h->scope);
+        return cr_say(err, len, EBADMSG, "header: %u processes with scope %u", h->nproc, h->scope);
     if (h->records_offset != sizeof *h || h->records_length > size ||
         h->records_offset + h->records_length > size)
-        return refuse(err, len, EIO, "truncated: the metadata needs %llu bytes, the file has %llu",
+        return cr_say(err, len, EIO, "truncated: the metadata needs %llu bytes, the file has %llu",
                       (unsigned long long)(h->records_offset + h->records_length),
                       (unsigned long long)size);
     if (h->data_offset % PAGE || h->data_offset < h->records_offset + h->records_length ||
         h->data_offset - (h->records_offset + h->records_length) >= PAGE ||
         h->data_length % PAGE || h->data_length > size ||
         h->trailer_offset != h->data_offset + h->data_length || h->trailer_offset > size)
-        return refuse(err, len, EIO, "truncated or malformed: data at %llu+%llu, trailer at %llu, "
+        return cr_say(err, len, EIO, "truncated or malformed: data at %llu+%llu, trailer at %llu, "
                       "file size %llu", (unsigned long long)h->data_offset,
                       (unsigned long long)h->data_length, (unsigned long long)h->trailer_offset,
                       (unsigned long long)size);
     if (!(h->flags & CTX_HDR_COMPRESSED) && h->nblocks > h->data_length / PAGE)
-        return refuse(err, len, EBADMSG, "header: %u blocks in %llu bytes", h->nblocks,
+        return cr_say(err, len, EBADMSG, "header: %u blocks in %llu bytes", h->nblocks,
                       (unsigned long long)h->data_length);
     return 0;
 }
@@ -193,21 +182,21 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
     uint32_t last = 0; /* the previous record's type */
     while (off < end) {
         if (end - off < sizeof(struct ctx_rec))
-            return refuse(err, len, EIO, "truncated at record %u", seq);
+            return cr_say(err, len, EIO, "truncated at record %u", seq);
         struct ctx_rec *r = (struct ctx_rec *)(img->meta + off);
         if (r->length > end - off - sizeof *r || r->length % 8)
-            return refuse(err, len, EIO, "truncated at record %u (%s): length %u", seq,
+            return cr_say(err, len, EIO, "truncated at record %u (%s): length %u", seq,
                           rec_name(r->type), r->length);
         if (r->seq != seq)
-            return refuse(err, len, EBADMSG, "record %u is numbered %u", seq, r->seq);
+            return cr_say(err, len, EBADMSG, "record %u is numbered %u", seq, r->seq);
         if (crc32c(crc32c(0, r, 12), r + 1, r->length) != r->crc)
-            return refuse(err, len, EBADMSG, "checksum mismatch in record %u (%s)", seq,
+            return cr_say(err, len, EBADMSG, "checksum mismatch in record %u (%s)", seq,
                           rec_name(r->type));
         void *pl = r + 1;
         switch (r->type) {
         case CTX_REC_PROC:
             if (p || r->length < sizeof *p)
-                return refuse(err, len, EBADMSG, "record %u: unexpected process record", seq);
+                return cr_say(err, len, EBADMSG, "record %u: unexpected process record", seq);
             p = pl;
             if (p->nthreads < 1 || p->nthreads > MAX_THREADS || p->nfds > MAX_FDS ||
                 p->nvmas > 65536 * 4 || p->auxv_words > CTX_AUXV_MAX ||
@@ -215,19 +204,19 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
                 !check_tail(p, sizeof *p, p->exe_len, r->length, 0) ||
                 !check_tail(p, sizeof *p + p->exe_len, p->cwd_len, r->length, 0) ||
                 p->cwd_len == 0 || !memchr(p->comm, 0, sizeof p->comm) || p->ctty_pts < 0)
-                return refuse(err, len, EBADMSG, "record %u: malformed process record", seq);
+                return cr_say(err, len, EBADMSG, "record %u: malformed process record", seq);
             img->proc = p;
             img->exe = (const char *)(p + 1);
             img->cwd = img->exe + p->exe_len;
             if ((h->flags & CTX_HDR_PTRACE) && p->runtime_state)
-                return refuse(err, len, EBADMSG, "record %u: an image of a process without the "
+                return cr_say(err, len, EBADMSG, "record %u: an image of a process without the "
                               "runtime names the runtime's state", seq);
             img->threads = calloc(p->nthreads, sizeof *img->threads);
             img->regs = calloc(p->nthreads, sizeof *img->regs);
             img->fds = calloc(p->nfds + 1, sizeof *img->fds);
             img->vmas = calloc(p->nvmas + 1, sizeof *img->vmas);
             if (!img->threads || !img->regs || !img->fds || !img->vmas)
-                return refuse(err, len, ENOMEM, "out of memory");
+                return cr_say(err, len, ENOMEM, "out of memory");
             break;
         case CTX_REC_THREAD_REGS: { /* right after its thread, in a ptrace image only */
             const struct ctx_thread_regs *tr = pl;
@@ -250,13 +239,13 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
                 (tr->mcl_future && tr->mcl_future != MCL_FUTURE &&
                  tr->mcl_future != (MCL_FUTURE | MCL_ONFAULT)) ||
                 tr->ioprio < -1 || tr->ioprio > 0xffff || tr->tsc < 0 || tr->tsc > 2)
-                return refuse(err, len, EBADMSG, "record %u: unexpected or malformed thread "
+                return cr_say(err, len, EBADMSG, "record %u: unexpected or malformed thread "
                               "registers", seq);
             if (tr->regs[CTX_UREG_CS] != 0x33 || tr->regs[CTX_UREG_SS] != 0x2b ||
                 tr->regs[CTX_UREG_FS_BASE] != t->fs_base || tr->regs[CTX_UREG_GS_BASE] != t->gs_base ||
                 tr->regs[CTX_UREG_RIP] >= USER_TOP || tr->regs[CTX_UREG_RSP] >= USER_TOP ||
                 t->resume.rip || t->resume.rsp || t->frame_addr)
-                return refuse(err, len, EBADMSG, "record %u: the registers of thread %d are not "
+                return cr_say(err, len, EBADMSG, "record %u: the registers of thread %d are not "
                               "those of a 64-bit program's thread (cs 0x%llx, ss 0x%llx)", seq,
                               t->tid, (unsigned long long)tr->regs[CTX_UREG_CS],
                               (unsigned long long)tr->regs[CTX_UREG_SS]);
@@ -274,16 +263,16 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
                 r->length != sizeof *pd + (uint64_t)pd->count * CTX_SIGINFO_SIZE ||
                 (last == CTX_REC_PENDING && (!before || before->tid != pd->tid ||
                                              before->shared >= pd->shared)))
-                return refuse(err, len, EBADMSG, "record %u: unexpected or malformed pending "
+                return cr_say(err, len, EBADMSG, "record %u: unexpected or malformed pending "
                               "signals", seq);
             for (uint32_t i = 0; i < pd->count; i++) {
                 int32_t signo;
                 memcpy(&signo, (const char *)(pd + 1) + (size_t)i * CTX_SIGINFO_SIZE, sizeof signo);
                 if (signo < 1 || signo > 64)
-                    return refuse(err, len, EBADMSG, "record %u: pending signal %d", seq, signo);
+                    return cr_say(err, len, EBADMSG, "record %u: pending signal %d", seq, signo);
             }
             if (grow((void *)&img->pending, img->npending) < 0)
-                return refuse(err, len, ENOMEM, "out of memory");
+                return cr_say(err, len, ENOMEM, "out of memory");
             img->pending[img->npending++] = pd;
             break;
         }
@@ -291,7 +280,7 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
             const struct ctx_thread *t = pl;
             if (!p || nthreads >= p->nthreads || nfds || nvmas || r->length < sizeof *t ||
                 t->index != nthreads || !memchr(t->comm, 0, sizeof t->comm))
-                return refuse(err, len, EBADMSG, "record %u: unexpected thread record", seq);
+                return cr_say(err, len, EBADMSG, "record %u: unexpected thread record", seq);
             img->threads[nthreads++] = t;
             break;
         }
@@ -302,7 +291,7 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
                 f->fd < 0 || f->fd >= MAX_FDS || !check_tail(f, sizeof *f, f->path_len, r->length, 0) ||
                 f->extra_len > r->length - sizeof *f - f->path_len ||
                 (nfds && f->fd <= img->fds[nfds - 1]->fd) || !ctx_fd_record_ok(f, img->fds, nfds))
-                return refuse(err, len, EBADMSG, "record %u: malformed fd record", seq);
+                return cr_say(err, len, EBADMSG, "record %u: malformed fd record", seq);
             img->fds[nfds++] = f;
             break;
         }
@@ -313,9 +302,9 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
                 (l->kind == CTX_LOCK_FLOCK || l->kind == CTX_LOCK_LEASE ? l->start || l->len
                                            : l->start > INT64_MAX || l->len > INT64_MAX - l->start) ||
                 img->nlocks >= MAX_LOCKS)
-                return refuse(err, len, EBADMSG, "record %u: malformed lock record", seq);
+                return cr_say(err, len, EBADMSG, "record %u: malformed lock record", seq);
             if (grow((void *)&img->locks, img->nlocks) < 0)
-                return refuse(err, len, ENOMEM, "out of memory");
+                return cr_say(err, len, ENOMEM, "out of memory");
             img->locks[img->nlocks++] = l;
             break;
         }
@@ -325,9 +314,9 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
             if (!p || !ep || nvmas || r->length < sizeof *e || ep->kind != CTX_FD_EPOLL ||
                 e->epoll_fd != ep->fd || e->target >= ep->extra_len / sizeof(struct ctx_epoll_target) ||
                 e->holder < 0 || e->holder >= MAX_FDS || e->pad || img->nepoll_files >= MAX_FDS)
-                return refuse(err, len, EBADMSG, "record %u: malformed epoll target record", seq);
+                return cr_say(err, len, EBADMSG, "record %u: malformed epoll target record", seq);
             if (grow((void *)&img->epoll_files, img->nepoll_files) < 0)
-                return refuse(err, len, ENOMEM, "out of memory");
+                return cr_say(err, len, ENOMEM, "out of memory");
             img->epoll_files[img->nepoll_files++] = e;
             break;
         }
@@ -336,9 +325,9 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
             if (!p || !nfds || nvmas || r->length < sizeof *o || o->fd != img->fds[nfds - 1]->fd ||
                 o->type > CTX_OWNER_PGRP || o->pid < 0 || o->sig >= CTX_NSIG ||
                 img->nowners >= MAX_FDS)
-                return refuse(err, len, EBADMSG, "record %u: malformed fd owner record", seq);
+                return cr_say(err, len, EBADMSG, "record %u: malformed fd owner record", seq);
             if (grow((void *)&img->owners, img->nowners) < 0)
-                return refuse(err, len, ENOMEM, "out of memory");
+                return cr_say(err, len, ENOMEM, "out of memory");
             img->owners[img->nowners++] = o;
             break;
         }
@@ -347,10 +336,10 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
             const struct ctx_fd *f = nfds ? img->fds[nfds - 1] : NULL;
             if (!p || !f || nvmas || r->length < sizeof *a || img->nattached >= MAX_FDS ||
                 !ctx_sock_attach_ok(a, r->length, f))
-                return refuse(err, len, EBADMSG, "record %u: malformed socket filter or multicast "
+                return cr_say(err, len, EBADMSG, "record %u: malformed socket filter or multicast "
                               "membership record", seq);
             if (grow((void *)&img->attached, img->nattached) < 0)
-                return refuse(err, len, ENOMEM, "out of memory");
+                return cr_say(err, len, ENOMEM, "out of memory");
             img->attached[img->nattached++] = a;
             break;
         }
@@ -363,7 +352,7 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
                                     (f->kind != CTX_FD_DIR && f->kind != CTX_FD_OPATH) ||
                                     !(f->flags & CTX_FD_DELETED) || f->id.mode != dd->mode ||
                                     ((const char *)(f + 1))[0] != '/'))
-                return refuse(err, len, EBADMSG, "record %u: malformed deleted directory record", seq);
+                return cr_say(err, len, EBADMSG, "record %u: malformed deleted directory record", seq);
             if (dd->fd == -1)
                 img->cwd_deleted = dd;
             break;
@@ -388,7 +377,7 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
                             v->kind != CTX_VMA_FILE_PRIVATE && v->kind != CTX_VMA_FILE_SHARED) ||
                 ((v->kind == CTX_VMA_FILE_PRIVATE || v->kind == CTX_VMA_FILE_SHARED) &&
                  ((const char *)(v + 1))[0] != '/') || !check_vma_tail(v, r->length))
-                return refuse(err, len, EBADMSG, "record %u: malformed memory map entry", seq);
+                return cr_say(err, len, EBADMSG, "record %u: malformed memory map entry", seq);
             img->vmas[nvmas++] = v;
             break;
         }
@@ -407,13 +396,13 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
                 strcmp((const char *)(v + 1), "/[aio] (deleted)") ||
                 a->nr != (a->len - 32) / 32 || a->nr < 2 || a->head >= a->nr || a->tail >= a->nr ||
                 a->pad || img->naios >= 64)
-                return refuse(err, len, EBADMSG, "record %u: malformed AIO context record", seq);
+                return cr_say(err, len, EBADMSG, "record %u: malformed AIO context record", seq);
             for (uint32_t i = 0; i < img->naios; i++)
                 if (img->aios[i]->addr == a->addr)
-                    return refuse(err, len, EBADMSG, "record %u: a second AIO context at 0x%llx",
+                    return cr_say(err, len, EBADMSG, "record %u: a second AIO context at 0x%llx",
                                   seq, (unsigned long long)a->addr);
             if (grow((void *)&img->aios, img->naios) < 0)
-                return refuse(err, len, ENOMEM, "out of memory");
+                return cr_say(err, len, ENOMEM, "out of memory");
             img->aios[img->naios++] = a;
             break;
         }
@@ -425,7 +414,7 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
                 !check_tail(pa, sizeof *pa, pa->name_len, r->length, 0) || pa->depth < 1 ||
                 pa->depth >= CTX_CHAIN_MAX || pa->file_length < sizeof(struct ctx_header) ||
                 pa->nruns > (end - off) / sizeof(struct ctx_parent_run))
-                return refuse(err, len, EBADMSG, "record %u: malformed parent record", seq);
+                return cr_say(err, len, EBADMSG, "record %u: malformed parent record", seq);
             img->parent = pa;
             img->parent_name = (const char *)(pa + 1);
             break;
@@ -433,18 +422,18 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
         case CTX_REC_PARENT_PAGES:
             if (last != CTX_REC_PARENT ||
                 r->length != img->parent->nruns * sizeof(struct ctx_parent_run))
-                return refuse(err, len, EBADMSG, "record %u: malformed table of the parent's pages",
+                return cr_say(err, len, EBADMSG, "record %u: malformed table of the parent's pages",
                               seq);
             img->runs = pl;
             img->nruns = img->parent->nruns;
             break;
         case CTX_REC_BLOCKS:
             if ((img->parent && !img->runs && img->parent->nruns) || last == CTX_REC_PARENT)
-                return refuse(err, len, EBADMSG, "record %u: the parent record has no table of its "
+                return cr_say(err, len, EBADMSG, "record %u: the parent record has no table of its "
                               "pages", seq);
             if (!p || have_blocks || nvmas != p->nvmas ||
                 r->length != ((h->nblocks * sizeof(struct ctx_block) + 7) & ~7UL))
-                return refuse(err, len, EBADMSG, "record %u: malformed block table", seq);
+                return cr_say(err, len, EBADMSG, "record %u: malformed block table", seq);
             img->blocks = pl;
             have_blocks = 1;
             break;
@@ -452,27 +441,27 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
             if (!(h->flags & CTX_HDR_COMPRESSED) || !have_blocks || img->zblocks ||
                 last != CTX_REC_BLOCKS ||
                 r->length != ((h->nblocks * sizeof(struct ctx_block_zstd) + 7) & ~7UL))
-                return refuse(err, len, EBADMSG, "record %u: malformed compressed block table", seq);
+                return cr_say(err, len, EBADMSG, "record %u: malformed compressed block table", seq);
             img->zblocks = pl;
             break;
         default:
-            return refuse(err, len, EBADMSG, "record %u has unknown type %u", seq, r->type);
+            return cr_say(err, len, EBADMSG, "record %u has unknown type %u", seq, r->type);
         }
         last = r->type;
         off += sizeof *r + r->length;
         seq++;
     }
     if (!p || !have_blocks || seq != h->nrecords)
-        return refuse(err, len, EIO, "truncated at record %u: the metadata is incomplete", seq);
+        return cr_say(err, len, EIO, "truncated at record %u: the metadata is incomplete", seq);
     for (uint32_t i = 0; (h->flags & CTX_HDR_PTRACE) && i < p->nthreads; i++)
         if (!img->regs[i])
-            return refuse(err, len, EBADMSG, "thread %d has no registers (an image of a process "
+            return cr_say(err, len, EBADMSG, "thread %d has no registers (an image of a process "
                           "without the runtime needs them)", img->threads[i]->tid);
     if ((h->flags & CTX_HDR_INCREMENTAL) && !img->parent)
-        return refuse(err, len, EBADMSG, "the header says the image is incremental, but it names "
+        return cr_say(err, len, EBADMSG, "the header says the image is incremental, but it names "
                       "no parent");
     if ((h->flags & CTX_HDR_COMPRESSED) && !img->zblocks)
-        return refuse(err, len, EBADMSG, "the header says the image is compressed, but it has no "
+        return cr_say(err, len, EBADMSG, "the header says the image is compressed, but it has no "
                       "compressed block table");
     return 0;
 }
@@ -490,7 +479,7 @@ static int check_padding(struct ctx_image *img, char *err, size_t len)
         return rc;
     for (size_t i = 0; i < n; i++)
         if (pad[i])
-            return refuse(err, len, EBADMSG, "garbage at offset %llu, before the memory data",
+            return cr_say(err, len, EBADMSG, "garbage at offset %llu, before the memory data",
                           (unsigned long long)(from + i));
     return 0;
 }
@@ -517,7 +506,7 @@ static int check_parent_runs(const struct ctx_image *img, char *err, size_t len)
             (v->kind != CTX_VMA_ANON && v->kind != CTX_VMA_FILE_PRIVATE) ||
             (v->flags & CTX_VMA_SAVED) ||
             (i && r->addr < img->runs[i - 1].addr + (uint64_t)img->runs[i - 1].npages * PAGE))
-            return refuse(err, len, EBADMSG, "run %u of the parent's pages (at 0x%llx) is malformed "
+            return cr_say(err, len, EBADMSG, "run %u of the parent's pages (at 0x%llx) is malformed "
                           "or out of order", i, (unsigned long long)r->addr);
         /* the memory blocks are in address order too */
         while (b < img->hdr.nblocks && !(img->blocks[b].vma & CTX_BLOCK_FILE) &&
@@ -525,7 +514,7 @@ static int check_parent_runs(const struct ctx_image *img, char *err, size_t len)
             b++;
         if (b < img->hdr.nblocks && !(img->blocks[b].vma & CTX_BLOCK_FILE) &&
             img->blocks[b].addr < end)
-            return refuse(err, len, EBADMSG, "run %u of the parent's pages (at 0x%llx) overlaps "
+            return cr_say(err, len, EBADMSG, "run %u of the parent's pages (at 0x%llx) overlaps "
                           "memory block %u", i, (unsigned long long)r->addr, b);
     }
     return 0;
@@ -544,19 +533,19 @@ static int check_consistency(struct ctx_image *img, char *err, size_t len)
         uint64_t size = (uint64_t)b->npages * PAGE;
         if (z && z->stored_len) {
             if (z->stored_len < 8 || z->stored_len >= size)
-                return refuse(err, len, EBADMSG, "block %u: compressed to %u bytes, which is not "
+                return cr_say(err, len, EBADMSG, "block %u: compressed to %u bytes, which is not "
                               "between 8 and less than its %llu bytes", i, z->stored_len,
                               (unsigned long long)size);
             size = z->stored_len;
         } else {
             if (z && z->stored_crc)
-                return refuse(err, len, EBADMSG, "block %u is stored raw but has a checksum of "
+                return cr_say(err, len, EBADMSG, "block %u is stored raw but has a checksum of "
                               "compressed bytes", i);
             off = (off + PAGE - 1) & ~(PAGE - 1);
         }
         if (b->npages == 0 || b->npages > CTX_BLOCK_MAX_PAGES || b->file_offset != off ||
             off > h->trailer_offset || h->trailer_offset - off < size)
-            return refuse(err, len, EBADMSG, "block %u is not where the layout puts it (at %llu, "
+            return cr_say(err, len, EBADMSG, "block %u is not where the layout puts it (at %llu, "
                           "%llu bytes; the data ends at %llu)", i, (unsigned long long)off,
                           (unsigned long long)size, (unsigned long long)h->trailer_offset);
         img->raw_bytes += (uint64_t)b->npages * PAGE;
@@ -568,29 +557,29 @@ static int check_consistency(struct ctx_image *img, char *err, size_t len)
                 !(f->flags & CTX_FD_DELETED) || f->source_fd != -1 || b->npages == 0 ||
                 b->npages > CTX_BLOCK_MAX_PAGES || b->addr % PAGE || b->addr >= f->id.size ||
                 b->file_offset != off)
-                return refuse(err, len, EBADMSG, "block %u of a deleted file's contents is malformed", i);
+                return cr_say(err, len, EBADMSG, "block %u of a deleted file's contents is malformed", i);
             files = 1;
             off += size;
             continue;
         }
         if (files)
-            return refuse(err, len, EBADMSG, "memory block %u comes after file contents", i);
+            return cr_say(err, len, EBADMSG, "memory block %u comes after file contents", i);
         if (b->vma >= img->proc->nvmas || b->npages == 0 || b->npages > CTX_BLOCK_MAX_PAGES ||
             b->addr % PAGE || b->file_offset != off)
-            return refuse(err, len, EBADMSG, "memory block %u is malformed", i);
+            return cr_say(err, len, EBADMSG, "memory block %u is malformed", i);
         const struct ctx_vma *v = img->vmas[b->vma];
         if (b->addr < v->start || b->addr + (uint64_t)b->npages * PAGE > v->end ||
             (v->kind != CTX_VMA_ANON && v->kind != CTX_VMA_SHARED_ANON &&
              v->kind != CTX_VMA_FILE_PRIVATE && !(v->flags & CTX_VMA_SAVED)) ||
             (i && b->addr < img->blocks[i - 1].addr + (uint64_t)img->blocks[i - 1].npages * PAGE))
-            return refuse(err, len, EBADMSG, "memory block %u at 0x%llx lies outside its map", i,
+            return cr_say(err, len, EBADMSG, "memory block %u at 0x%llx lies outside its map", i,
                           (unsigned long long)b->addr);
         off += size;
     }
     if (img->zblocks)
         off = (off + PAGE - 1) & ~(PAGE - 1);
     if (off != h->trailer_offset)
-        return refuse(err, len, EBADMSG, "memory blocks cover %llu bytes, the header says %llu",
+        return cr_say(err, len, EBADMSG, "memory blocks cover %llu bytes, the header says %llu",
                       (unsigned long long)(off - h->data_offset), (unsigned long long)h->data_length);
     int rc = check_parent_runs(img, err, len);
     if (rc < 0)
@@ -599,11 +588,11 @@ static int check_consistency(struct ctx_image *img, char *err, size_t len)
         const struct ctx_thread *t = img->threads[i];
         if (img->regs && img->regs[i]) { /* resumes where it was interrupted */
             if (!vma_at(img, img->regs[i]->regs[CTX_UREG_RIP]))
-                return refuse(err, len, EBADMSG, "thread %d resumes outside the saved memory", t->tid);
+                return cr_say(err, len, EBADMSG, "thread %d resumes outside the saved memory", t->tid);
             continue;
         }
         if (!vma_at(img, t->resume.rip) || !vma_at(img, t->resume.rsp - 8) || t->resume.rsp % 8)
-            return refuse(err, len, EBADMSG, "thread %d resumes outside the saved memory", t->tid);
+            return cr_say(err, len, EBADMSG, "thread %d resumes outside the saved memory", t->tid);
     }
     return 0;
 }
@@ -618,20 +607,20 @@ static int read_trailer(struct ctx_image *img, char *err, size_t len)
     char what[64];
     snprintf(what, sizeof what, "at record %u (block checksums)", seq);
     if (img->file_size - off < sizeof r + crcs_len)
-        return refuse(err, len, EIO, "truncated %s", what);
+        return cr_say(err, len, EIO, "truncated %s", what);
     int rc = read_part(img->fd, &r, sizeof r, img->base + off, err, len, what);
     if (rc < 0)
         return rc;
     if (r.type != CTX_REC_BLOCK_CRCS || r.seq != seq || r.length != crcs_len)
-        return refuse(err, len, EBADMSG, "record %u: malformed block checksums", seq);
+        return cr_say(err, len, EBADMSG, "record %u: malformed block checksums", seq);
     img->crcs = malloc(crcs_len ? crcs_len : 1);
     if (!img->crcs)
-        return refuse(err, len, ENOMEM, "out of memory");
+        return cr_say(err, len, ENOMEM, "out of memory");
     rc = read_part(img->fd, img->crcs, crcs_len, img->base + off + sizeof r, err, len, what);
     if (rc < 0)
         return rc;
     if (crc32c(crc32c(0, &r, 12), img->crcs, crcs_len) != r.crc)
-        return refuse(err, len, EBADMSG, "checksum mismatch in record %u (block checksums)", seq);
+        return cr_say(err, len, EBADMSG, "checksum mismatch in record %u (block checksums)", seq);
     off += sizeof r + crcs_len;
     struct {
         struct ctx_rec r;
@@ -639,15 +628,15 @@ static int read_trailer(struct ctx_image *img, char *err, size_t len)
     } end;
     snprintf(what, sizeof what, "at record %u (end)", seq + 1);
     if (img->file_size - off < sizeof end)
-        return refuse(err, len, EIO, "truncated %s", what);
+        return cr_say(err, len, EIO, "truncated %s", what);
     rc = read_part(img->fd, &end, sizeof end, img->base + off, err, len, what);
     if (rc < 0)
         return rc;
     if (end.r.type != CTX_REC_END || end.r.seq != seq + 1 || end.r.length != sizeof end.e ||
         crc32c(crc32c(0, &end.r, 12), &end.e, sizeof end.e) != end.r.crc)
-        return refuse(err, len, EBADMSG, "record %u: malformed end record", seq + 1);
+        return cr_say(err, len, EBADMSG, "record %u: malformed end record", seq + 1);
     if (end.e.file_length != img->file_size || end.e.nblocks != h->nblocks)
-        return refuse(err, len, EBADMSG, "the file is %llu bytes long; it should be %llu",
+        return cr_say(err, len, EBADMSG, "the file is %llu bytes long; it should be %llu",
                       (unsigned long long)img->file_size, (unsigned long long)end.e.file_length);
     return 0;
 }
@@ -659,11 +648,11 @@ static int open_image(struct ctx_image *img, char *err, size_t len)
     if (rc == 0)
         rc = check_header(&img->hdr, img->file_size, err, len);
     if (rc == 0 && (img->hdr.flags & CTX_HDR_TREE))
-        rc = refuse(err, len, EINVAL, "a file of %u processes where one was expected", img->hdr.nproc);
+        rc = cr_say(err, len, EINVAL, "a file of %u processes where one was expected", img->hdr.nproc);
     if (rc == 0) {
         img->meta = malloc(img->hdr.records_length + 1);
         if (!img->meta)
-            rc = refuse(err, len, ENOMEM, "out of memory for %llu bytes of metadata",
+            rc = cr_say(err, len, ENOMEM, "out of memory for %llu bytes of metadata",
                         (unsigned long long)img->hdr.records_length);
         else
             rc = read_part(img->fd, img->meta, img->hdr.records_length,
@@ -685,11 +674,11 @@ static int open_file(const char *path, int *fdp, uint64_t *size, char *err, size
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return refuse(err, len, errno, "cannot open %s: %s", path, strerror(errno));
+        return cr_say(err, len, errno, "cannot open %s: %s", path, strerror(errno));
     struct stat st;
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
         close(fd);
-        return refuse(err, len, EINVAL, "%s is not a regular file", path);
+        return cr_say(err, len, EINVAL, "%s is not a regular file", path);
     }
     *size = (uint64_t)st.st_size;
     if (*size < sizeof(struct ctx_header)) {
@@ -697,10 +686,10 @@ static int open_file(const char *path, int *fdp, uint64_t *size, char *err, size
         int rc;
         if (*size >= CTX_MAGIC_LEN && ctx_read_at(fd, magic, sizeof magic, 0) == 0 &&
             !memcmp(magic, CTX_MAGIC, CTX_MAGIC_LEN))
-            rc = refuse(err, len, EIO, "truncated in the header (%llu bytes)",
+            rc = cr_say(err, len, EIO, "truncated in the header (%llu bytes)",
                         (unsigned long long)*size);
         else
-            rc = refuse(err, len, EINVAL, "not a slurm-cr context file (%llu bytes, no header)",
+            rc = cr_say(err, len, EINVAL, "not a slurm-cr context file (%llu bytes, no header)",
                         (unsigned long long)*size);
         close(fd);
         return rc;
@@ -733,7 +722,7 @@ static int open_tree(struct ctx_tree *t, char *err, size_t len)
     t->images = calloc(h->nproc, sizeof *t->images);
     if (!recs || !t->procs || !t->images) {
         free(recs);
-        return refuse(err, len, ENOMEM, "out of memory");
+        return cr_say(err, len, ENOMEM, "out of memory");
     }
     t->n = h->nproc;
     int rrc = read_part(t->fd, recs, rlen, h->records_offset, err, len, "in the process table");
@@ -748,7 +737,7 @@ static int open_tree(struct ctx_tree *t, char *err, size_t len)
         struct ctx_tree_proc *p = (struct ctx_tree_proc *)(r + 1);
         if (r->type != CTX_REC_TREE_PROC || r->seq != i || r->length != sizeof *p ||
             crc32c(crc32c(0, r, 12), p, r->length) != r->crc) {
-            rc = refuse(err, len, EBADMSG, "record %u: malformed or corrupt process entry", i);
+            rc = cr_say(err, len, EBADMSG, "record %u: malformed or corrupt process entry", i);
             break;
         }
         t->procs[i] = *p;
@@ -762,13 +751,13 @@ static int open_tree(struct ctx_tree *t, char *err, size_t len)
         if (p->pid <= 0 || p->ppid < 0 || !parent_ok || !memchr(p->comm, 0, sizeof p->comm) ||
             (p->state != CTX_TREE_LIVE && p->state != CTX_TREE_ZOMBIE) ||
             (p->state == CTX_TREE_ZOMBIE && (p->image_offset || p->image_length))) {
-            rc = refuse(err, len, EBADMSG, "record %u: malformed process entry (pid %d)", i, p->pid);
+            rc = cr_say(err, len, EBADMSG, "record %u: malformed process entry (pid %d)", i, p->pid);
             break;
         }
         if (p->state != CTX_TREE_LIVE)
             continue;
         if (p->image_offset != expect || p->image_length > h->trailer_offset - p->image_offset) {
-            rc = refuse(err, len, EBADMSG, "the image of process %d lies outside the file's data",
+            rc = cr_say(err, len, EBADMSG, "the image of process %d lies outside the file's data",
                         p->pid);
             break;
         }
@@ -780,7 +769,7 @@ static int open_tree(struct ctx_tree *t, char *err, size_t len)
         char sub[400];
         rc = open_image(img, sub, sizeof sub);
         if (rc < 0) {
-            refuse(err, len, -rc, "process %d: %s", p->pid, sub);
+            cr_say(err, len, -rc, "process %d: %s", p->pid, sub);
             break;
         }
         expect = (p->image_offset + p->image_length + PAGE - 1) & ~(PAGE - 1);
@@ -789,7 +778,7 @@ static int open_tree(struct ctx_tree *t, char *err, size_t len)
         char what[64];
         snprintf(what, sizeof what, "after the image of process %d", p->pid);
         if (expect > h->trailer_offset) {
-            rc = refuse(err, len, EIO, "truncated %s", what);
+            rc = cr_say(err, len, EIO, "truncated %s", what);
             break;
         }
         rc = read_part(t->fd, pad, gap, p->image_offset + p->image_length, err, len, what);
@@ -797,27 +786,27 @@ static int open_tree(struct ctx_tree *t, char *err, size_t len)
             break;
         for (size_t k = 0; k < gap; k++)
             if (pad[k])
-                rc = refuse(err, len, EBADMSG, "garbage after the image of process %d", p->pid);
+                rc = cr_say(err, len, EBADMSG, "garbage after the image of process %d", p->pid);
     }
     free(recs);
     if (rc == 0 && expect != h->trailer_offset)
-        rc = refuse(err, len, EBADMSG, "the images cover %llu bytes, the header says %llu",
+        rc = cr_say(err, len, EBADMSG, "the images cover %llu bytes, the header says %llu",
                     (unsigned long long)(expect - h->data_offset), (unsigned long long)h->data_length);
     if (rc == 0 && (t->procs[0].ppid != 0 || t->procs[0].state != CTX_TREE_LIVE))
-        rc = refuse(err, len, EBADMSG, "the tree's first process is not its root");
+        rc = cr_say(err, len, EBADMSG, "the tree's first process is not its root");
     struct {
         struct ctx_rec r;
         struct ctx_end e;
     } end;
     if (rc == 0 && t->file_size - h->trailer_offset < sizeof end)
-        rc = refuse(err, len, EIO, "truncated at the end record");
+        rc = cr_say(err, len, EIO, "truncated at the end record");
     if (rc == 0)
         rc = read_part(t->fd, &end, sizeof end, h->trailer_offset, err, len, "at the end record");
     if (rc == 0 && (end.r.type != CTX_REC_END || end.r.seq != t->n || end.r.length != sizeof end.e ||
                     crc32c(crc32c(0, &end.r, 12), &end.e, sizeof end.e) != end.r.crc))
-        rc = refuse(err, len, EBADMSG, "record %u: malformed end record", t->n);
+        rc = cr_say(err, len, EBADMSG, "record %u: malformed end record", t->n);
     if (rc == 0 && end.e.file_length != t->file_size)
-        rc = refuse(err, len, EBADMSG, "the file is %llu bytes long; it should be %llu",
+        rc = cr_say(err, len, EBADMSG, "the file is %llu bytes long; it should be %llu",
                     (unsigned long long)t->file_size, (unsigned long long)end.e.file_length);
     return rc;
 }
@@ -839,7 +828,7 @@ int ctx_tree_open(const char *path, struct ctx_tree *t, char *err, size_t len)
         t->procs = calloc(1, sizeof *t->procs);
         t->images = calloc(1, sizeof *t->images);
         if (!t->procs || !t->images)
-            rc = refuse(err, len, ENOMEM, "out of memory");
+            rc = cr_say(err, len, ENOMEM, "out of memory");
         if (rc == 0) {
             struct ctx_image *img = &t->images[0];
             img->fd = t->fd;
@@ -879,7 +868,7 @@ int ctx_verify_data(struct ctx_image *img, char *err, size_t len)
     size_t cap = CTX_BLOCK_MAX_PAGES * PAGE;
     char *buf = malloc(cap);
     if (!buf)
-        return refuse(err, len, ENOMEM, "out of memory");
+        return cr_say(err, len, ENOMEM, "out of memory");
     int rc = 0;
     for (uint32_t i = 0; i < img->hdr.nblocks && rc == 0; i++) {
         const struct ctx_block *b = &img->blocks[i];
@@ -889,7 +878,7 @@ int ctx_verify_data(struct ctx_image *img, char *err, size_t len)
         if ((rc = read_part(img->fd, buf, n, img->base + b->file_offset, err, len, what)) < 0)
             ;
         else if (crc32c(0, buf, n) != img->crcs[i])
-            rc = refuse(err, len, EBADMSG, "checksum mismatch in memory block at 0x%llx",
+            rc = cr_say(err, len, EBADMSG, "checksum mismatch in memory block at 0x%llx",
                         (unsigned long long)b->addr);
     }
     free(buf);

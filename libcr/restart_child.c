@@ -13,14 +13,6 @@
 
 #include "restore_plan.h"
 
-int cr_say(char *err, size_t len, int code, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, len, fmt, ap);
-    va_end(ap);
-    return -code;
-}
 
 /* The path after --relocate; *moved tells whether a rule applied. */
 const char *relocate(const struct cr_restart_opts *o, const char *path, char *buf, size_t len,

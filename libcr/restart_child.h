@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "restart.h"
+#include "say.h"
 
 /* What the processes of a tree share, made once before any of them is forked: the
  * pipes between them and the open files they share (kept above every image's fds). */
@@ -42,8 +43,6 @@ struct child {
     int uffd;               /* lazy restart: the lazy VMAs are registered with it; -1 none */
 };
 
-/* Writes the message into err and returns -code: how restart's functions refuse. */
-int cr_say(char *err, size_t len, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* Reports to the waiting cr_restart and exits. */
 __attribute__((noreturn, format(printf, 3, 4)))

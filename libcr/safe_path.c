@@ -1,27 +1,17 @@
 /* The directory of a file to write, found one component at a time (see safe_path.h). */
 #define _GNU_SOURCE
 #include "safe_path.h"
+#include "say.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #define MAX_LINKS 40
-
-static int say(char *err, size_t len, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int say(char *err, size_t len, int code, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, len, fmt, ap);
-    va_end(ap);
-    return -code;
-}
 
 /* The walk moves on to the directory fd. */
 static void move_to(int *cur, int fd)
@@ -35,9 +25,9 @@ int cr_open_parent(const char *path, int strict, char *base, size_t baselen, cha
 {
     size_t plen = strlen(path);
     if (plen == 0 || path[plen - 1] == '/')
-        return say(err, errlen, EISDIR, "%s: want the path of a file, not of a directory", path);
+        return cr_say(err, errlen, EISDIR, "%s: want the path of a file, not of a directory", path);
     if (plen >= PATH_MAX)
-        return say(err, errlen, ENAMETOOLONG, "%s: the path is too long", path);
+        return cr_say(err, errlen, ENAMETOOLONG, "%s: the path is too long", path);
     if (!strict) { /* what open() would do */
         char dir[PATH_MAX];
         const char *slash = strrchr(path, '/');
@@ -49,11 +39,11 @@ int cr_open_parent(const char *path, int strict, char *base, size_t baselen, cha
             snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
         const char *name = slash ? slash + 1 : path;
         if (strlen(name) >= baselen)
-            return say(err, errlen, ENAMETOOLONG, "%s: the file name is too long", path);
+            return cr_say(err, errlen, ENAMETOOLONG, "%s: the file name is too long", path);
         snprintf(base, baselen, "%s", name);
         int fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
-            return say(err, errlen, errno, "cannot create %s: the directory %s: %s", path, dir,
+            return cr_say(err, errlen, errno, "cannot create %s: the directory %s: %s", path, dir,
                        strerror(errno));
         return fd;
     }
@@ -63,7 +53,7 @@ int cr_open_parent(const char *path, int strict, char *base, size_t baselen, cha
     snprintf(left, sizeof left, "%s", path);
     int cur = open(path[0] == '/' ? "/" : ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (cur < 0)
-        return say(err, errlen, errno, "%s: cannot open the starting directory: %s", path,
+        return cr_say(err, errlen, errno, "%s: cannot open the starting directory: %s", path,
                    strerror(errno));
     int links = 0;
     char *p = left;
@@ -74,12 +64,12 @@ int cr_open_parent(const char *path, int strict, char *base, size_t baselen, cha
         if (!slash) { /* the file itself: not opened here */
             if (!*p || !strcmp(p, ".") || !strcmp(p, "..")) {
                 close(cur);
-                return say(err, errlen, EISDIR, "%s: want the path of a file, not of a directory",
+                return cr_say(err, errlen, EISDIR, "%s: want the path of a file, not of a directory",
                            path);
             }
             if (strlen(p) >= baselen) {
                 close(cur);
-                return say(err, errlen, ENAMETOOLONG, "%s: the file name is too long", path);
+                return cr_say(err, errlen, ENAMETOOLONG, "%s: the file name is too long", path);
             }
             snprintf(base, baselen, "%s", p);
             return cur;
@@ -96,7 +86,7 @@ int cr_open_parent(const char *path, int strict, char *base, size_t baselen, cha
             if (fd >= 0)
                 close(fd);
             close(cur);
-            return say(err, errlen, e, "cannot create %s: the directory %s on the way: %s", path,
+            return cr_say(err, errlen, e, "cannot create %s: the directory %s on the way: %s", path,
                        name, strerror(e));
         }
         if (S_ISDIR(st.st_mode)) {
@@ -106,30 +96,30 @@ int cr_open_parent(const char *path, int strict, char *base, size_t baselen, cha
         if (!S_ISLNK(st.st_mode)) {
             close(fd);
             close(cur);
-            return say(err, errlen, ENOTDIR, "%s: %s is not a directory", path, name);
+            return cr_say(err, errlen, ENOTDIR, "%s: %s is not a directory", path, name);
         }
         close(fd);
         if (st.st_uid != 0) {
             close(cur);
-            return say(err, errlen, ELOOP, "%s: %s is a symbolic link of uid %u; as root, slurm-cr "
+            return cr_say(err, errlen, ELOOP, "%s: %s is a symbolic link of uid %u; as root, slurm-cr "
                        "follows no link another user owns (give the real path of the directory)",
                        path, name, (unsigned)st.st_uid);
         }
         if (++links > MAX_LINKS) {
             close(cur);
-            return say(err, errlen, ELOOP, "%s: too many symbolic links", path);
+            return cr_say(err, errlen, ELOOP, "%s: too many symbolic links", path);
         }
         char target[PATH_MAX];
         ssize_t n = readlinkat(cur, name, target, sizeof target - 1);
         if (n <= 0) {
             close(cur);
-            return say(err, errlen, n < 0 ? errno : ENOENT, "%s: cannot read the link %s", path, name);
+            return cr_say(err, errlen, n < 0 ? errno : ENOENT, "%s: cannot read the link %s", path, name);
         }
         target[n] = 0;
         size_t tl = (size_t)n, pl = strlen(p);
         if (tl + 1 + pl >= sizeof left) {
             close(cur);
-            return say(err, errlen, ENAMETOOLONG, "%s: the path is too long", path);
+            return cr_say(err, errlen, ENAMETOOLONG, "%s: the path is too long", path);
         }
         memmove(left + tl + 1, p, pl + 1); /* the link's target in front of what was left */
         memcpy(left, target, tl);
@@ -139,7 +129,7 @@ int cr_open_parent(const char *path, int strict, char *base, size_t baselen, cha
             int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
             if (root < 0) {
                 close(cur);
-                return say(err, errlen, errno, "%s: cannot open /", path);
+                return cr_say(err, errlen, errno, "%s: cannot open /", path);
             }
             move_to(&cur, root);
         }
