@@ -77,11 +77,14 @@ int cr_restart_may_restore_pid(void);
 
 /* restart_identity.c: checks that the image claims no identity but its file owner's
  * (st: fstat of the opened file), and makes root that owner before anything of the
- * image is acted upon; keep_restore_cap keeps CAP_CHECKPOINT_RESTORE (--restore-pid),
- * which cr_restart_drop_caps() then drops in each restored process. */
+ * image is acted upon; keep_cap (a capability, or -1) is the one it keeps for what only
+ * root can do for the user: CAP_CHECKPOINT_RESTORE for the old pids (--restore-pid),
+ * CAP_SYS_ADMIN for a tree's pid namespace without a user namespace (in which the
+ * files and processes of other users would show as nobody's); cr_restart_drop_caps()
+ * drops it in each restored process and in cr_restart once they exist. */
 struct stat;
 int cr_restart_take_identity(const struct ctx_tree *t, const struct stat *st, const char *path,
-                             int keep_restore_cap, char *err, size_t errlen);
+                             int keep_cap, char *err, size_t errlen);
 void cr_restart_drop_caps(void);
 
 #endif

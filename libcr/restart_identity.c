@@ -28,7 +28,7 @@
 
 #define MAX_GROUPS 256
 
-static int holds_restore_cap; /* root became the user, keeping CAP_CHECKPOINT_RESTORE */
+static int holds_kept_cap; /* root became the user, keeping one capability */
 
 static int in_groups(gid_t g, const gid_t *groups, int n)
 {
@@ -65,7 +65,7 @@ static long single_uid(const struct ctx_tree *t)
 }
 
 int cr_restart_take_identity(const struct ctx_tree *t, const struct stat *st, const char *path,
-                             int keep_restore_cap, char *err, size_t len)
+                             int keep_cap, char *err, size_t len)
 {
     uid_t me = getuid();
     if (me != 0 && st->st_uid != me)
@@ -124,16 +124,16 @@ int cr_restart_take_identity(const struct ctx_tree *t, const struct stat *st, co
         return 0;
     if (!pw && st->st_uid == 0)
         groups[ngroups++] = root->gid;
-    if (keep_restore_cap && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
-        return cr_say(err, len, errno, "cannot keep CAP_CHECKPOINT_RESTORE: %s", strerror(errno));
+    if (keep_cap >= 0 && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+        return cr_say(err, len, errno, "cannot keep capability %d: %s", keep_cap, strerror(errno));
     if (setgroups((size_t)ngroups, groups) < 0 || setresgid(root->gid, root->egid, root->egid) < 0 ||
         setresuid((uid_t)want, (uid_t)want, (uid_t)want) < 0)
         return cr_say(err, len, errno, "cannot take the identity of uid %ld gid %u: %s", want,
                       (unsigned)root->gid, strerror(errno));
-    if (keep_restore_cap && set_caps(CAP_CHECKPOINT_RESTORE) < 0)
-        return cr_say(err, len, errno, "cannot keep CAP_CHECKPOINT_RESTORE as uid %ld: %s", want,
+    if (keep_cap >= 0 && set_caps(keep_cap) < 0)
+        return cr_say(err, len, errno, "cannot keep capability %d as uid %ld: %s", keep_cap, want,
                       strerror(errno));
-    holds_restore_cap = keep_restore_cap;
+    holds_kept_cap = keep_cap >= 0;
     prctl(PR_SET_DUMPABLE, 1, 0, 0, 0); /* as the user's own processes are */
     return 0;
 }
@@ -142,7 +142,7 @@ void cr_restart_drop_caps(void)
 {
     /* A user's tree comes back in a user namespace of its own, where its processes
      * would hold every capability (over that namespace): they had none */
-    if (!holds_restore_cap && getuid() == 0)
+    if (!holds_kept_cap && getuid() == 0)
         return;
     prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
     prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);

@@ -443,7 +443,9 @@ static int write_text(const char *path, const char *text)
  * are not root); the next fork is its pid 1. */
 static int new_namespace(char *err, size_t len)
 {
-    if (getuid() == 0) {
+    /* root (or root that became the user keeping CAP_SYS_ADMIN for this): a pid
+     * namespace alone, in which every file and process shows its real owner */
+    if (getuid() == 0 || have_cap(CAP_SYS_ADMIN)) {
         if (unshare(CLONE_NEWPID) < 0)
             return cr_say(err, len, errno, "cannot create a pid namespace: %s", strerror(errno));
         return 0;

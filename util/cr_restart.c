@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/capability.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -35,8 +36,8 @@ static void usage(FILE *out)
 "       cr_restart [OPTIONS] -f FILE --in-place-of -- COMMAND [ARGS...]\n"
 "Restart the process (or the tree of processes) saved in the context FILE.\n"
 "cr_restart stays its parent and exits with its exit status (or is killed by the\n"
-"same signal), passing on the signals it gets.  A tree runs in a pid namespace of\n"
-"its own, with its old pids.\n\n"
+"same signal), passing on the signals it gets.  A tree keeps its old pids: in place\n"
+"(root, when they are free) or in a pid namespace of its own.\n\n"
 "  -f, --file=FILE            the context file (or give it as the last argument)\n"
 "  -F, --fd=FD                read the context file from the open descriptor FD\n"
 "  -d, --dir=DIR              the one context.* file in DIR (cr_checkpoint --dir)\n"
@@ -45,8 +46,9 @@ static void usage(FILE *out)
 "  --restore-pid              the exact old pids, in place (root or\n"
 "                             CAP_CHECKPOINT_RESTORE; EBUSY if one is taken)\n"
 "  --no-restore-pid           a new pid (a tree: its own pid namespace)\n"
-"                             default: a process alone gets its old pid if allowed\n"
-"                             (root, CAP_CHECKPOINT_RESTORE) and free, else a new one\n"
+"                             default: the old pids in place if allowed (root,\n"
+"                             CAP_CHECKPOINT_RESTORE) and free, else a new pid (a\n"
+"                             process alone) or a pid namespace (a tree)\n"
 "  --pid-namespace            a process alone: its old pid in a pid namespace (and a\n"
 "                             user namespace) of its own, as a tree gets\n"
 "  --restore-pgid, --restore-sid  a process that led its process group or session\n"
@@ -412,15 +414,20 @@ int main(int argc, char **argv)
      * alone gets it on its own path (a child of ours like any, lazy or not); a tree's
      * old pids come with the tree path. */
     int lone = !(tree.hdr.flags & CTX_HDR_TREE);
-    if (restore_pid == -1 && lone && cr_restart_may_restore_pid()) {
-        pid_t old = tree.procs[0].pid;
-        if (kill(old, 0) == 0 || errno == EPERM) {
-            if (!quiet)
-                fprintf(stderr, "cr_restart: pid %d is in use: the process gets a new pid "
-                        "(--restore-pid makes that an error, EBUSY, as BLCR's default)\n", (int)old);
-        } else {
+    if (restore_pid == -1 && cr_restart_may_restore_pid()) {
+        pid_t taken = 0;
+        for (uint32_t i = 0; i < tree.n && !taken; i++)
+            if (kill(tree.procs[i].pid, 0) == 0 || errno == EPERM)
+                taken = tree.procs[i].pid;
+        if (!taken)
             restore_pid = 1;
-        }
+        else if (!quiet && lone)
+            fprintf(stderr, "cr_restart: pid %d is in use: the process gets a new pid "
+                    "(--restore-pid makes that an error, EBUSY, as BLCR's default)\n", (int)taken);
+        else if (!quiet)
+            fprintf(stderr, "cr_restart: pid %d is in use: the tree gets its old pids in a pid "
+                    "namespace of its own (--restore-pid makes that an error, EBUSY, as BLCR's "
+                    "default)\n", (int)taken);
     }
     if (restore_pid == 1 && lone) {
         if (!cr_restart_may_restore_pid())
@@ -431,7 +438,21 @@ int main(int argc, char **argv)
             return fail(ON_FAIL_ENV, EBUSY, "%s: --restore-pid: pid %d is in use; nothing was "
                         "started (restart without --restore-pid for a new pid)", path, (int)o.want_pid);
     }
-    rc = cr_restart_take_identity(&tree, &st, path, restore_pid == 1, err, sizeof err);
+    /* a process alone is a plain child of ours (with its old pid or a new one), unless
+     * it gets a namespace of its own (--pid-namespace); a tree gets its old pids in
+     * place or in a pid namespace, which root makes without a user namespace */
+    int as_tree = !lone || restore_pid == 2;
+    int keep_cap = restore_pid == 1                                ? CAP_CHECKPOINT_RESTORE
+                   : as_tree && cr_restart_may_restore_pid()       ? CAP_SYS_ADMIN
+                                                                    : -1;
+    /* (on a terminal, or asked for: scripts and job logs are not given it each time) */
+    if (as_tree && restore_pid != 1 && !cr_restart_may_restore_pid() && !quiet &&
+        (warnings > 0 || (warnings == 0 && isatty(STDERR_FILENO))))
+        fprintf(stderr, "cr_restart: note: without privilege the old pids need a user namespace: "
+                "in it, other users' files and processes (root's too) show as nobody's, supplementary "
+                "groups as nogroup, and set-user-id programs give no privilege (root's cr_restart "
+                "needs none)\n");
+    rc = cr_restart_take_identity(&tree, &st, path, keep_cap, err, sizeof err);
     if (rc < 0) {
         ctx_tree_close(&tree);
         return fail(ON_FAIL_PERM, -rc, "%s", err);
@@ -452,9 +473,6 @@ int main(int argc, char **argv)
             return fail(ON_FAIL_ENV, -rc, "%s: %s", path, err);
         }
     }
-    /* a process alone is a plain child of ours (with its old pid or a new one), unless
-     * it gets a namespace of its own (--pid-namespace) */
-    int as_tree = !lone || restore_pid == 2;
     if (as_tree && (o.keep_pgid || o.keep_sid))
         return fail(ON_FAIL_ARGS, EINVAL, "%s: a tree comes back with its process groups and "
                     "sessions as saved (in a pid namespace of its own); --no-restore-pgid and "
