@@ -303,10 +303,17 @@ static int freeze_and_dump(void *arg)
     return rc;
 }
 
+static void name_manager(pid_t requester);
+
 /* The restored copy: every thread does its fix-ups, then the process's own state is
  * put right before anyone runs application code. */
 static void resume_restored(void)
 {
+    /* the manager's name came back with the image: busy for the requester of the
+     * checkpoint, who is gone; a new requester (the listener starts below) would take
+     * the restart's last steps for that old checkpoint and give up at once (EBUSY)
+     * instead of waiting for them */
+    name_manager(0);
     uint32_t live = 0, v;
     for (uint32_t i = 0; i < crt.nslots; i++)
         if (crt.slots[i].tid > 0)

@@ -214,8 +214,10 @@ until init=$(cat /proc/$r/task/$r/children 2>/dev/null | awk '{print $1}') && [ 
       grep -q "@slurm-cr/$root\." /proc/net/unix; do
     i=$((i + 1)); [ $i -le 600 ] || fail "the first generation did not come back"; sleep 0.05
 done
-sleep 1
-within 60 "$CR_CHECKPOINT" --kill -f "$T/gen2.ctx" $root || fail "the restarted tree could not be checkpointed again"
+# at once: the members may still be finishing their restart (their runtimes, named
+# busy for the first generation's requester in the image, must make this one wait)
+within 60 "$CR_CHECKPOINT" --kill -f "$T/gen2.ctx" $root 2> "$T/gen2.ckpt.err" ||
+    fail "the restarted tree could not be checkpointed again: $(cat "$T/gen2.ckpt.err")"
 wait $r 2>/dev/null
 "$CR_INFO" "$T/gen2.ctx" | grep -q "^scope:    tree, [3-9] processes" || fail "the second generation is not a tree"
 within 60 "$CR_RESTART" "$T/gen2.ctx" >> "$T/gen.out" 2> "$T/gen2.restart.err" || fail "the second generation did not restart"
