@@ -1033,37 +1033,93 @@ static int take_fds(struct pt *t, struct pt_fd **out, int *nout, int *low)
     return rc;
 }
 
+struct cr_ptrace_proc {
+    struct pt t;
+};
+
+int cr_ptrace_seize(pid_t pid, unsigned timeout_ms, struct cr_ptrace_proc **out, char *msg,
+                    size_t msglen)
+{
+    struct cr_ptrace_proc *p = calloc(1, sizeof *p);
+    *out = NULL;
+    if (!p)
+        return -ENOMEM;
+    struct pt *t = &p->t;
+    *t = (struct pt){ .pid = pid, .msg = msg, .msglen = msglen, .mem = -1 };
+    t->th = calloc(MAX_TASKS, sizeof *t->th);
+    int rc = t->th ? seize_all(t, timeout_ms) : say(t, ENOMEM, "out of memory");
+    if (rc < 0) {
+        cr_ptrace_release(p, 0);
+        return rc;
+    }
+    *out = p;
+    return 0;
+}
+
+void cr_ptrace_release(struct cr_ptrace_proc *p, int signal)
+{
+    if (!p)
+        return;
+    struct pt *t = &p->t;
+    /* sent while it is held: a SIGKILL ends it before it runs another instruction */
+    if (signal && t->n)
+        kill(t->pid, signal);
+    if (t->mem >= 0)
+        close(t->mem);
+    detach_all(t); /* they run on from where they were stopped */
+    for (int i = 0; t->th && i < t->n; i++) {
+        free(t->th[i].xsave);
+        free(t->th[i].pending[0]);
+        free(t->th[i].pending[1]);
+    }
+    free(t->th);
+    free(p);
+}
+
 int cr_ptrace_checkpoint(pid_t pid, int out, unsigned flags, unsigned timeout_ms, uint64_t *bytes,
                          char *msg, size_t msglen)
 {
-    struct pt t = { .pid = pid, .msg = msg, .msglen = msglen, .mem = -1 };
+    struct cr_ptrace_proc *p;
+    int rc = cr_ptrace_seize(pid, timeout_ms, &p, msg, msglen);
+    if (rc < 0)
+        return rc;
+    rc = cr_ptrace_dump(p, out, flags, NULL, bytes, msg, msglen);
+    cr_ptrace_release(p, 0);
+    return rc;
+}
+
+int cr_ptrace_dump(struct cr_ptrace_proc *proc, int out, unsigned flags,
+                   const struct cr_ctl_prepare *tree, uint64_t *bytes, char *msg, size_t msglen)
+{
+    struct pt *t = &proc->t;
+    t->msg = msg;
+    t->msglen = msglen;
+    pid_t pid = t->pid;
     struct pt_asked *asked = calloc(1, sizeof *asked);
-    t.th = calloc(MAX_TASKS, sizeof *t.th);
     struct pt_fd *fds = NULL;
     int nfds = 0, low = 0;
     struct dump *d = NULL;
     char *scratch = MAP_FAILED;
-    int rc = asked && t.th ? 0 : say(&t, ENOMEM, "out of memory");
-    if (rc == 0)
-        rc = seize_all(&t, timeout_ms);
-    if (rc == 0) {
+    int rc = asked ? 0 : say(t, ENOMEM, "out of memory");
+    if (rc == 0 && t->mem < 0) {
         char path[64];
         snprintf(path, sizeof path, "/proc/%d/mem", (int)pid);
-        t.mem = open(path, O_RDONLY | O_CLOEXEC);
-        if (t.mem < 0)
-            rc = say(&t, errno, "cannot open %s: %s", path, strerror(errno));
+        t->mem = open(path, O_RDONLY | O_CLOEXEC);
+        if (t->mem < 0)
+            rc = say(t, errno, "cannot open %s: %s", path, strerror(errno));
     }
+    /* (a process of a tree: its children are in the tree's file) */
     if (rc == 0)
-        rc = refuse_unsupported(&t, (flags & CR_CTL_TREE) == 0);
-    for (int i = 0; rc == 0 && i < t.n; i++)
-        rc = read_thread(&t, &t.th[i]);
+        rc = refuse_unsupported(t, tree != NULL || (flags & CR_CTL_TREE) == 0);
+    for (int i = 0; rc == 0 && i < t->n; i++)
+        rc = read_thread(t, &t->th[i]);
     if (rc == 0)
-        rc = ask_process(&t, asked);
+        rc = ask_process(t, asked);
     if (rc == 0) {
         scratch = mmap(NULL, SCRATCH_SIZE, PROT_READ | PROT_WRITE,
                        MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         if (scratch == MAP_FAILED)
-            rc = say(&t, errno, "allocating %lu MiB of scratch memory", SCRATCH_SIZE / MiB);
+            rc = say(t, errno, "allocating %lu MiB of scratch memory", SCRATCH_SIZE / MiB);
     }
     if (rc == 0) {
         d = (struct dump *)(scratch + STATE_OFF);
@@ -1079,20 +1135,21 @@ int cr_ptrace_checkpoint(pid_t pid, int out, unsigned flags, unsigned timeout_ms
         d->save = flags & (CR_CTL_SAVE_EXE | CR_CTL_SAVE_PRIVATE | CR_CTL_SAVE_SHARED);
         d->remote = 1;
         d->hdr_flags = CTX_HDR_PTRACE;
+        d->tree = tree; /* what the tree's other processes share with this one */
         snprintf(d->proc_dir, sizeof d->proc_dir, "/proc/%d", (int)pid);
-        d->mem_fd = t.mem;
+        d->mem_fd = t->mem;
         char path[64];
         snprintf(path, sizeof path, "/proc/%d/pagemap", (int)pid);
         d->pagemap_fd = open(path, O_RDONLY | O_CLOEXEC);
         if (d->pagemap_fd < 0)
-            rc = say(&t, errno, "cannot open %s: %s", path, strerror(errno));
+            rc = say(t, errno, "cannot open %s: %s", path, strerror(errno));
     }
     if (rc == 0)
-        rc = proc_record(&t, d, asked);
+        rc = proc_record(t, d, asked);
     if (rc == 0)
-        rc = thread_records(&t, d, asked);
+        rc = thread_records(t, d, asked);
     if (rc == 0)
-        rc = take_fds(&t, &fds, &nfds, &low);
+        rc = take_fds(t, &fds, &nfds, &low);
     if (rc == 0) {
         const char *exe = (const char *)(d->proc + 1);
         char exe_copy[CTX_PATH_MAX];
@@ -1103,14 +1160,14 @@ int cr_ptrace_checkpoint(pid_t pid, int out, unsigned flags, unsigned timeout_ms
             helper(d, pid, fds, nfds, low, out, exe_copy, parent);
         int st = 0;
         if (child < 0)
-            rc = say(&t, errno, "cannot start the dump's helper: %s", strerror(errno));
+            rc = say(t, errno, "cannot start the dump's helper: %s", strerror(errno));
         while (child > 0 && waitpid(child, &st, 0) < 0 && errno == EINTR)
             ;
         if (rc == 0 && !(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
             if (d->child_err) /* the engine's messages, as the runtime's: with the errno's */
-                rc = say(&t, d->child_err, "%s: %s", d->child_msg, strerror(d->child_err));
+                rc = say(t, d->child_err, "%s: %s", d->child_msg, strerror(d->child_err));
             else
-                rc = say(&t, EIO, "the dump's helper ended (wait status 0x%x)", st);
+                rc = say(t, EIO, "the dump's helper ended (wait status 0x%x)", st);
         }
         *bytes = d->child_bytes;
     }
@@ -1121,15 +1178,6 @@ int cr_ptrace_checkpoint(pid_t pid, int out, unsigned flags, unsigned timeout_ms
         close(d->pagemap_fd);
     if (scratch != MAP_FAILED)
         munmap(scratch, SCRATCH_SIZE);
-    if (t.mem >= 0)
-        close(t.mem);
-    detach_all(&t); /* they run on from where they were stopped */
-    for (int i = 0; t.th && i < t.n; i++) {
-        free(t.th[i].xsave);
-        free(t.th[i].pending[0]);
-        free(t.th[i].pending[1]);
-    }
-    free(t.th);
     free(asked);
     return rc;
 }

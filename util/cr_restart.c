@@ -393,21 +393,14 @@ int main(int argc, char **argv)
     /* who may restart it, and as whom: the file that was read, not its contents */
     if (fstat(tree.fd, &st) < 0)
         return fail(ON_FAIL_ENV, errno, "cannot stat %s: %s", path, strerror(errno));
-    /* an image made without the runtime (--backend=kmod) is completed by cr_restart from
-     * outside on the path of a process alone only: its old pid is not taken by default,
-     * and --restore-pid is refused (the tree path would leave it without its attributes
-     * and pending signals) */
-    int ptrace_image = (tree.hdr.flags & CTX_HDR_PTRACE) != 0;
-    if (ptrace_image && restore_pid == 1)
-        return fail(ON_FAIL_ARGS, EINVAL, "%s: --restore-pid of a process checkpointed without the "
-                    "runtime (--backend=kmod) is not supported yet: restart it without", path);
     /* BLCR gave a restarted process its old pid by default: so do we where Linux lets
      * us (root, CAP_CHECKPOINT_RESTORE) and the pid is free; otherwise a new pid (see
      * cr_restart(1) --pid-namespace for why a namespace is not the default); not when
      * --lazy is asked for (a process restored with its pid comes back through the tree
-     * path, which is always eager), nor for an image made without the runtime (above) */
+     * path, which is always eager; it completes an image made without the runtime, a
+     * process's alone or a tree's, as the path of a process alone does) */
     if (restore_pid == -1 && !(tree.hdr.flags & CTX_HDR_TREE) && !o.keep_pgid && !o.keep_sid &&
-        mode != CR_RESTART_LAZY && !ptrace_image && cr_restart_may_restore_pid()) {
+        mode != CR_RESTART_LAZY && cr_restart_may_restore_pid()) {
         pid_t old = tree.procs[0].pid;
         if (kill(old, 0) == 0 || errno == EPERM) {
             if (!quiet)
