@@ -893,15 +893,6 @@ static int fds_remote(struct dump *d, pid_t pid, const struct pt_fd *fds, int nf
         rc = cr_dump_one_fd(d, s, fds[i].target);
     }
     tcp_backlog_done();
-    /* kinds whose records name the process itself, which the helper is not */
-    for (size_t off = 0; rc == 0 && off < d->recs_len;) {
-        const struct ctx_rec *r = (const struct ctx_rec *)(d->scratch + RECS_OFF + off);
-        const struct ctx_fd *f = (const struct ctx_fd *)(r + 1);
-        if (r->type == CTX_REC_FD && f->kind == CTX_FD_PIDFD)
-            rc = fail(d, ENOTSUP, "fd %d is a pidfd, which the ptrace backend cannot save: run "
-                      "the program under cr_run", f->fd);
-        off += sizeof *r + r->length;
-    }
     return rc;
 }
 
