@@ -486,10 +486,16 @@ static int complete_from_outside(struct ctx_tree *t, const struct cr_restart_opt
     for (int step = 0; step < 3; step++)
         for (uint32_t i = 0; i < n; i++) {
             uint32_t m = got[i].member;
-            if (m >= t->n || !t->images[m].proc || got[i].host_pid <= 0)
+            if (m >= t->n || !t->images[m].proc)
                 return cr_say(err, len, EPROTO, "a restored process of the tree said it was "
-                              "process %u of %u (pid %d)", m, t->n, got[i].host_pid);
+                              "process %u of %u", m, t->n);
             const struct ctx_image *img = &t->images[m];
+            if (!(img->hdr.flags & CTX_HDR_PTRACE)) /* (its runtime does it) */
+                continue;
+            if (got[i].host_pid <= 0)
+                return cr_say(err, len, ESRCH, "process %d (%s) of the tree could not tell its "
+                              "pid as /proc numbers it (is /proc mounted?)", t->procs[m].pid,
+                              t->procs[m].comm);
             int rc = 0;
             if (step == 0 && got[i].gate)
                 rc = cr_restart_put_back(got[i].host_pid, got[i].gate, img, why, sizeof why);
