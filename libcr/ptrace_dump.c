@@ -83,7 +83,7 @@ struct pt_thread {
 struct pt {
     pid_t pid;
     struct pt_thread *th;      /* the leader first */
-    int n;
+    int n, cap;
     char *msg;
     size_t msglen;
     int mem;                   /* /proc/PID/mem */
@@ -221,6 +221,15 @@ static int seize_all(struct pt *t, unsigned timeout_ms)
             if (t->n == MAX_TASKS) {
                 closedir(dir);
                 return say(t, E2BIG, "process %d has more than %d threads", (int)t->pid, MAX_TASKS);
+            }
+            if (t->n == t->cap) { /* (a tree holds many processes: each as big as it needs) */
+                struct pt_thread *more = realloc(t->th, (size_t)(t->cap ? 2 * t->cap : 8) * sizeof *more);
+                if (!more) {
+                    closedir(dir);
+                    return say(t, ENOMEM, "out of memory");
+                }
+                t->th = more;
+                t->cap = t->cap ? 2 * t->cap : 8;
             }
             if (ptrace(PTRACE_SEIZE, tid, NULL, (void *)(long)PTRACE_O_TRACESYSGOOD) < 0) {
                 int err = errno;
@@ -1037,8 +1046,7 @@ int cr_ptrace_seize(pid_t pid, unsigned timeout_ms, struct cr_ptrace_proc **out,
         return -ENOMEM;
     struct pt *t = &p->t;
     *t = (struct pt){ .pid = pid, .msg = msg, .msglen = msglen, .mem = -1 };
-    t->th = calloc(MAX_TASKS, sizeof *t->th);
-    int rc = t->th ? seize_all(t, timeout_ms) : say(t, ENOMEM, "out of memory");
+    int rc = seize_all(t, timeout_ms);
     if (rc < 0) {
         cr_ptrace_release(p, 0);
         return rc;
@@ -1169,6 +1177,9 @@ int cr_ptrace_dump(struct cr_ptrace_proc *proc, int out, unsigned flags,
         close(d->pagemap_fd);
     if (scratch != MAP_FAILED)
         munmap(scratch, SCRATCH_SIZE);
+    if (t->mem >= 0) /* (a tree holds many processes: no fd kept per process) */
+        close(t->mem);
+    t->mem = -1;
     free(asked);
     return rc;
 }
