@@ -6,7 +6,8 @@
 # with its parent, never the parent alone with a pipe leading out); CR_BACKEND=auto
 # takes the same way.  A shell forking children as fast as it can, checkpointed with
 # --kill, leaves none of them running: every one made during the hold was held and
-# killed with the others.  A refused member leaves the whole tree running unharmed.
+# killed with the others.  A refused member, or a write that fails, leaves the whole
+# tree running unharmed.
 . "$top_srcdir/tests/engine/lib.sh"
 PY=${PYTHON3:-python3}
 command -v "$PY" >/dev/null || fail "python3 is not installed (scripts/install-deps installs it)"
@@ -108,5 +109,18 @@ for c in $pid $(pgrep -P $pid); do
     [ "$(awk '{print $3}' /proc/$c/stat)" = S ] || fail "process $c is not running on: $(cat /proc/$c/stat)"
 done
 [ ! -e x.ctx ] || fail "a refused checkpoint left a file"
+kill $(pgrep -P $pid) $pid 2>/dev/null
+
+# 5. a write that fails (ENOSPC) with the whole tree held: it runs on, untraced
+bash -c "sleep 600 & sleep 600 & wait" < /dev/null > /dev/null 2>&1 &
+pid=$!
+BG_PIDS="$BG_PIDS $pid"
+i=0; until [ "$(pgrep -c -P $pid)" -ge 2 ]; do
+    i=$((i + 1)); [ $i -le 600 ] || fail "the shell did not start its children"; sleep 0.05; done
+expect_refusal 28 "No space left on device" "$CR_CHECKPOINT" --backend=kmod -F 3 $pid 3> /dev/full
+for c in $pid $(pgrep -P $pid); do
+    grep -q 'TracerPid:.0$' /proc/$c/status || fail "process $c is left traced"
+    [ "$(awk '{print $3}' /proc/$c/stat)" = S ] || fail "process $c is not running on: $(cat /proc/$c/stat)"
+done
 kill $(pgrep -P $pid) $pid 2>/dev/null
 pass
