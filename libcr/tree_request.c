@@ -456,6 +456,12 @@ static int continue_stopped(struct crtree *t, int i)
     return 0;
 }
 
+static const char *what(const struct crtree *t)
+{
+    return t->scope == CTX_SCOPE_TREE ? "tree" : t->scope == CTX_SCOPE_PGRP ? "process group"
+                                                                            : "session";
+}
+
 /* A process of a tree held through ptrace (crtree.ptrace): every thread of it stopped
  * where it was.  0, 1 when it ended meanwhile (dropped, or now a zombie), or -errno. */
 static int hold_member(struct crtree *t, int i)
@@ -463,14 +469,14 @@ static int hold_member(struct crtree *t, int i)
     struct crt_member *m = &t->m[i];
     char c[16], st = crq_proc_state(m->pid);
     if (st == 'T' || st == 't')
-        return say(t, EBUSY, "process %d (%s) of the tree is stopped: held through ptrace it "
+        return say(t, EBUSY, "process %d (%s) of the %s is stopped: held through ptrace it "
                    "would be let run; continue it (kill -CONT %d) and checkpoint then",
-                   (int)m->pid, comm_of(m->pid, c), (int)m->pid);
+                   (int)m->pid, comm_of(m->pid, c), what(t), (int)m->pid);
     struct sockaddr_un addr;
     if (cr_ctl_find_address(m->pid, &addr, 0) >= 0)
-        return say(t, ENOTSUP, "process %d (%s) of the tree runs under cr_run, and process %d, "
-                   "its root, does not: one tree is saved one way; run them all under cr_run, "
-                   "or none", (int)m->pid, comm_of(m->pid, c), (int)t->m[0].pid);
+        return say(t, ENOTSUP, "process %d (%s) of the %s runs under cr_run, and process %d "
+                   "does not: one %s is saved one way; run them all under cr_run, or none",
+                   (int)m->pid, comm_of(m->pid, c), what(t), (int)t->m[0].pid, what(t));
     char msg[sizeof m->q.msg];
     int rc = t->ptrace->seize(m->pid, t->timeout_ms, &m->held, msg, sizeof msg);
     if (rc == 0) {
@@ -481,7 +487,8 @@ static int hold_member(struct crtree *t, int i)
         return 1;
     if (i == 0) /* (the dumper's message names the process) */
         return say(t, -rc, "%s", msg);
-    return say(t, -rc, "process %d (%s) of the tree: %s", (int)m->pid, comm_of(m->pid, c), msg);
+    return say(t, -rc, "process %d (%s) of the %s: %s", (int)m->pid, comm_of(m->pid, c), what(t),
+               msg);
 }
 
 /* Connects to and freezes every live member, taking in the children they made

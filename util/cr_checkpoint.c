@@ -40,11 +40,10 @@ static void usage(FILE *out)
 "full FILE (after which the chain may be deleted).\n\n"
 "Backend:\n"
 "      --backend=NAME  'user' (default): the runtime cr_run preloaded does it;\n"
-"                      'kmod': from outside through ptrace, for a process or tree\n"
-"                      that was not started under cr_run (no compression, no group\n"
-"                      or session); one with the runtime still goes through it;\n"
-"                      'auto': the runtime when there is one, else ptrace\n"
-"                      (environment: CR_BACKEND)\n"
+"                      'kmod': from outside through ptrace, for processes that were\n"
+"                      not started under cr_run (any scope; no compression); one\n"
+"                      with the runtime still goes through it; 'auto': the runtime\n"
+"                      when there is one, else ptrace (environment: CR_BACKEND)\n"
 "Scope:\n"
 "  -T, --tree          the process and its descendants (default)\n"
 "  -p, --pid, --process  the process alone\n"
@@ -545,9 +544,6 @@ int main(int argc, char **argv)
             return fail(EINVAL, "%s%s: want user, kmod or auto", backend_from, backend);
         struct sockaddr_un runtime_addr;
         by_ptrace = cr_ctl_find_address(pid, &runtime_addr, 0) < 0;
-        if (by_ptrace && (scope == CTX_SCOPE_PGRP || scope == CTX_SCOPE_SESS))
-            return fail(ENOTSUP, "--backend=kmod saves a process or its tree, not its process group "
-                        "or session: run the programs under cr_run for that");
         if (by_ptrace && (flags & CR_CTL_COMPRESS_MASK))
             return fail(ENOTSUP, "--backend=kmod writes uncompressed images: drop --compress "
                         "(or CR_COMPRESS)");

@@ -68,7 +68,6 @@ wait_lines "$T/r.out" 5
 if [ "$(id -u)" != 0 ]; then
     expect_refusal 1 "process 1 belongs to uid 0" "$CR_CHECKPOINT" --backend=kmod -p -f "$T/x.ctx" 1
 fi
-expect_refusal 95 "not its process group" "$CR_CHECKPOINT" --backend=kmod -g -f "$T/x.ctx" $pid
 tid=$(ls /proc/$pid/task | sort -n | tail -n 1)
 [ "$tid" = "$pid" ] || expect_refusal 22 "is a thread of process $pid" "$CR_CHECKPOINT" --backend=kmod -p -f "$T/x.ctx" $tid
 expect_refusal 28 "No space left on device" "$CR_CHECKPOINT" --backend=kmod -p -F 3 $pid 3>/dev/full

@@ -7,7 +7,7 @@
 # takes the same way.  A shell forking children as fast as it can, checkpointed with
 # --kill, leaves none of them running: every one made during the hold was held and
 # killed with the others.  A refused member, or a write that fails, leaves the whole
-# tree running unharmed.
+# tree running unharmed.  A process group (-g) is saved the same way.
 . "$top_srcdir/tests/engine/lib.sh"
 PY=${PYTHON3:-python3}
 command -v "$PY" >/dev/null || fail "python3 is not installed (scripts/install-deps installs it)"
@@ -102,7 +102,7 @@ i=0; until [ "$(pgrep -c -P $pid)" -ge 2 ]; do
 rt=; i=0; until [ -n "$rt" ]; do
     for c in $(pgrep -P $pid); do grep -q libcr_run /proc/$c/maps 2>/dev/null && rt=$c; done
     i=$((i + 1)); [ $i -le 600 ] || fail "the child under cr_run has no runtime"; sleep 0.05; done
-expect_refusal 95 "runs under cr_run, and process $pid, its root, does not" \
+expect_refusal 95 "runs under cr_run, and process $pid does not" \
     "$CR_CHECKPOINT" --backend=kmod -f x.ctx $pid
 for c in $pid $(pgrep -P $pid); do
     grep -q 'TracerPid:.0$' /proc/$c/status || fail "process $c is left traced"
@@ -123,4 +123,21 @@ for c in $pid $(pgrep -P $pid); do
     [ "$(awk '{print $3}' /proc/$c/stat)" = S ] || fail "process $c is not running on: $(cat /proc/$c/stat)"
 done
 kill $(pgrep -P $pid) $pid 2>/dev/null
+
+# 6. a process group whose leader's parent is outside it (a shell's job), -g
+W=$PROGS/ptrace_work
+within 60 sh -c "'$W' 300 | cat" > ref.grp
+bash -c "set -m; ('$W' 300 | cat > out.grp) & wait" < /dev/null > /dev/null 2> grp.err &
+sh=$!
+BG_PIDS="$BG_PIDS $sh"
+wait_lines out.grp 20 60
+job=$(pgrep -P $sh | head -n 1)
+[ "$(ps -o pgid= $job | tr -d ' ')" = "$job" ] || fail "the job $job does not lead its process group"
+within 60 "$CR_CHECKPOINT" --backend=kmod --kill -g -f grp.ctx $job 2> grp.ckpt.err ||
+    fail "the job's checkpoint failed: $(cat grp.ckpt.err)"
+wait_gone $sh
+"$CR_INFO" grp.ctx | grep -q "^scope: *process group, 3 processes" || fail "the file is not the job's group of 3"
+truncate -s "$(path_pos grp.ctx "$T/out.grp")" out.grp
+within 120 "$CR_RESTART" grp.ctx < /dev/null 2> grp.restart.err || fail "the job's restart failed: $(cat grp.restart.err)"
+same ref.grp out.grp
 pass
