@@ -17,7 +17,11 @@
  *   5. the threads are detached: they run on from where they were stopped.
  *
  * The image says CTX_HDR_PTRACE: each thread's registers are in a CTX_REC_THREAD_REGS
- * record, from which the restorer builds its rt_sigreturn frame (restart.c). */
+ * record, from which the restorer builds its rt_sigreturn frame (restart.c).
+ *
+ * A tree (or group, session) is held by tree_request.c through cr_ptrace_seize, every
+ * process before any is written, then each written by cr_ptrace_dump (steps 2-4, with
+ * what it shares with the others) and let go by cr_ptrace_release (step 5). */
 #define _GNU_SOURCE
 #include "ptrace_dump.h"
 
@@ -760,7 +764,7 @@ static int thread_records(struct pt *t, struct dump *d, const struct pt_asked *a
 
 /* What the ptrace backend refuses outright, naming it: state the runtime saves from
  * inside and that no call from outside can read back. */
-static int refuse_unsupported(struct pt *t, int alone)
+static int refuse_unsupported(struct pt *t)
 {
     char *timers = slurp("/proc/%d/timers", t->pid, 0, NULL);
     int has_timers = timers && *timers;
@@ -788,15 +792,6 @@ static int refuse_unsupported(struct pt *t, int alone)
                        "cr_checkpoint has %ld): a filter cannot be read back (that needs "
                        "CAP_SYS_ADMIN), so a restart would lose it; nothing was done to the process",
                        (int)t->th[i].tid, (int)t->pid, filters, my_filters);
-    }
-    for (int i = 0; !alone && i < t->n; i++) {
-        char *children = slurp("/proc/%d/task/%d/children", t->pid, t->th[i].tid, NULL);
-        int has = children && *children;
-        free(children);
-        if (has)
-            return say(t, ENOTSUP, "process %d has children: the ptrace backend saves a process "
-                       "alone (--pid), not a tree; run the program under cr_run to save its tree",
-                       (int)t->pid);
     }
     return 0;
 }
@@ -1107,9 +1102,8 @@ int cr_ptrace_dump(struct cr_ptrace_proc *proc, int out, unsigned flags,
         if (t->mem < 0)
             rc = say(t, errno, "cannot open %s: %s", path, strerror(errno));
     }
-    /* (a process of a tree: its children are in the tree's file) */
     if (rc == 0)
-        rc = refuse_unsupported(t, tree != NULL || (flags & CR_CTL_TREE) == 0);
+        rc = refuse_unsupported(t);
     for (int i = 0; rc == 0 && i < t->n; i++)
         rc = read_thread(t, &t->th[i]);
     if (rc == 0)

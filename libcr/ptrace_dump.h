@@ -9,7 +9,8 @@
 
 struct cr_ctl_prepare;
 
-/* Writes process pid, alone, to out (a context file with CTX_HDR_PTRACE) while its
+/* Writes process pid, alone (its children, if any, left out: -p), to out (a context
+ * file with CTX_HDR_PTRACE) while its
  * threads are held in ptrace stops; they run on unharmed whatever happens (detached,
  * their registers as they were).  flags: CR_CTL_* (sync, save, sockets, pipes);
  * timeout_ms: how long every thread may take to stop.  0 and the file's length in
