@@ -17,7 +17,11 @@
  *   5. the threads are detached: they run on from where they were stopped.
  *
  * The image says CTX_HDR_PTRACE: each thread's registers are in a CTX_REC_THREAD_REGS
- * record, from which the restorer builds its rt_sigreturn frame (restart.c). */
+ * record, from which the restorer builds its rt_sigreturn frame (restart.c).
+ *
+ * A tree (or group, session) is held by tree_request.c through cr_ptrace_seize, every
+ * process before any is written, then each written by cr_ptrace_dump (steps 2-4, with
+ * what it shares with the others) and let go by cr_ptrace_release (step 5). */
 #define _GNU_SOURCE
 #include "ptrace_dump.h"
 
@@ -83,7 +87,7 @@ struct pt_thread {
 struct pt {
     pid_t pid;
     struct pt_thread *th;      /* the leader first */
-    int n;
+    int n, cap;
     char *msg;
     size_t msglen;
     int mem;                   /* /proc/PID/mem */
@@ -221,6 +225,15 @@ static int seize_all(struct pt *t, unsigned timeout_ms)
             if (t->n == MAX_TASKS) {
                 closedir(dir);
                 return say(t, E2BIG, "process %d has more than %d threads", (int)t->pid, MAX_TASKS);
+            }
+            if (t->n == t->cap) { /* (a tree holds many processes: each as big as it needs) */
+                struct pt_thread *more = realloc(t->th, (size_t)(t->cap ? 2 * t->cap : 8) * sizeof *more);
+                if (!more) {
+                    closedir(dir);
+                    return say(t, ENOMEM, "out of memory");
+                }
+                t->th = more;
+                t->cap = t->cap ? 2 * t->cap : 8;
             }
             if (ptrace(PTRACE_SEIZE, tid, NULL, (void *)(long)PTRACE_O_TRACESYSGOOD) < 0) {
                 int err = errno;
@@ -751,7 +764,7 @@ static int thread_records(struct pt *t, struct dump *d, const struct pt_asked *a
 
 /* What the ptrace backend refuses outright, naming it: state the runtime saves from
  * inside and that no call from outside can read back. */
-static int refuse_unsupported(struct pt *t, int alone)
+static int refuse_unsupported(struct pt *t)
 {
     char *timers = slurp("/proc/%d/timers", t->pid, 0, NULL);
     int has_timers = timers && *timers;
@@ -779,15 +792,6 @@ static int refuse_unsupported(struct pt *t, int alone)
                        "cr_checkpoint has %ld): a filter cannot be read back (that needs "
                        "CAP_SYS_ADMIN), so a restart would lose it; nothing was done to the process",
                        (int)t->th[i].tid, (int)t->pid, filters, my_filters);
-    }
-    for (int i = 0; !alone && i < t->n; i++) {
-        char *children = slurp("/proc/%d/task/%d/children", t->pid, t->th[i].tid, NULL);
-        int has = children && *children;
-        free(children);
-        if (has)
-            return say(t, ENOTSUP, "process %d has children: the ptrace backend saves a process "
-                       "alone (--pid), not a tree; run the program under cr_run to save its tree",
-                       (int)t->pid);
     }
     return 0;
 }
@@ -893,15 +897,6 @@ static int fds_remote(struct dump *d, pid_t pid, const struct pt_fd *fds, int nf
         rc = cr_dump_one_fd(d, s, fds[i].target);
     }
     tcp_backlog_done();
-    /* kinds whose records name the process itself, which the helper is not */
-    for (size_t off = 0; rc == 0 && off < d->recs_len;) {
-        const struct ctx_rec *r = (const struct ctx_rec *)(d->scratch + RECS_OFF + off);
-        const struct ctx_fd *f = (const struct ctx_fd *)(r + 1);
-        if (r->type == CTX_REC_FD && f->kind == CTX_FD_PIDFD)
-            rc = fail(d, ENOTSUP, "fd %d is a pidfd, which the ptrace backend cannot save: run "
-                      "the program under cr_run", f->fd);
-        off += sizeof *r + r->length;
-    }
     return rc;
 }
 
@@ -1033,37 +1028,91 @@ static int take_fds(struct pt *t, struct pt_fd **out, int *nout, int *low)
     return rc;
 }
 
+struct cr_ptrace_proc {
+    struct pt t;
+};
+
+int cr_ptrace_seize(pid_t pid, unsigned timeout_ms, struct cr_ptrace_proc **out, char *msg,
+                    size_t msglen)
+{
+    struct cr_ptrace_proc *p = calloc(1, sizeof *p);
+    *out = NULL;
+    if (!p)
+        return -ENOMEM;
+    struct pt *t = &p->t;
+    *t = (struct pt){ .pid = pid, .msg = msg, .msglen = msglen, .mem = -1 };
+    int rc = seize_all(t, timeout_ms);
+    if (rc < 0) {
+        cr_ptrace_release(p, 0);
+        return rc;
+    }
+    *out = p;
+    return 0;
+}
+
+void cr_ptrace_release(struct cr_ptrace_proc *p, int signal)
+{
+    if (!p)
+        return;
+    struct pt *t = &p->t;
+    /* sent while it is held: a SIGKILL ends it before it runs another instruction */
+    if (signal && t->n)
+        kill(t->pid, signal);
+    if (t->mem >= 0)
+        close(t->mem);
+    detach_all(t); /* they run on from where they were stopped */
+    for (int i = 0; t->th && i < t->n; i++) {
+        free(t->th[i].xsave);
+        free(t->th[i].pending[0]);
+        free(t->th[i].pending[1]);
+    }
+    free(t->th);
+    free(p);
+}
+
 int cr_ptrace_checkpoint(pid_t pid, int out, unsigned flags, unsigned timeout_ms, uint64_t *bytes,
                          char *msg, size_t msglen)
 {
-    struct pt t = { .pid = pid, .msg = msg, .msglen = msglen, .mem = -1 };
+    struct cr_ptrace_proc *p;
+    int rc = cr_ptrace_seize(pid, timeout_ms, &p, msg, msglen);
+    if (rc < 0)
+        return rc;
+    rc = cr_ptrace_dump(p, out, flags, NULL, bytes, msg, msglen);
+    cr_ptrace_release(p, 0);
+    return rc;
+}
+
+int cr_ptrace_dump(struct cr_ptrace_proc *proc, int out, unsigned flags,
+                   const struct cr_ctl_prepare *tree, uint64_t *bytes, char *msg, size_t msglen)
+{
+    struct pt *t = &proc->t;
+    t->msg = msg;
+    t->msglen = msglen;
+    pid_t pid = t->pid;
     struct pt_asked *asked = calloc(1, sizeof *asked);
-    t.th = calloc(MAX_TASKS, sizeof *t.th);
     struct pt_fd *fds = NULL;
     int nfds = 0, low = 0;
     struct dump *d = NULL;
     char *scratch = MAP_FAILED;
-    int rc = asked && t.th ? 0 : say(&t, ENOMEM, "out of memory");
-    if (rc == 0)
-        rc = seize_all(&t, timeout_ms);
-    if (rc == 0) {
+    int rc = asked ? 0 : say(t, ENOMEM, "out of memory");
+    if (rc == 0 && t->mem < 0) {
         char path[64];
         snprintf(path, sizeof path, "/proc/%d/mem", (int)pid);
-        t.mem = open(path, O_RDONLY | O_CLOEXEC);
-        if (t.mem < 0)
-            rc = say(&t, errno, "cannot open %s: %s", path, strerror(errno));
+        t->mem = open(path, O_RDONLY | O_CLOEXEC);
+        if (t->mem < 0)
+            rc = say(t, errno, "cannot open %s: %s", path, strerror(errno));
     }
     if (rc == 0)
-        rc = refuse_unsupported(&t, (flags & CR_CTL_TREE) == 0);
-    for (int i = 0; rc == 0 && i < t.n; i++)
-        rc = read_thread(&t, &t.th[i]);
+        rc = refuse_unsupported(t);
+    for (int i = 0; rc == 0 && i < t->n; i++)
+        rc = read_thread(t, &t->th[i]);
     if (rc == 0)
-        rc = ask_process(&t, asked);
+        rc = ask_process(t, asked);
     if (rc == 0) {
         scratch = mmap(NULL, SCRATCH_SIZE, PROT_READ | PROT_WRITE,
                        MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         if (scratch == MAP_FAILED)
-            rc = say(&t, errno, "allocating %lu MiB of scratch memory", SCRATCH_SIZE / MiB);
+            rc = say(t, errno, "allocating %lu MiB of scratch memory", SCRATCH_SIZE / MiB);
     }
     if (rc == 0) {
         d = (struct dump *)(scratch + STATE_OFF);
@@ -1079,20 +1128,21 @@ int cr_ptrace_checkpoint(pid_t pid, int out, unsigned flags, unsigned timeout_ms
         d->save = flags & (CR_CTL_SAVE_EXE | CR_CTL_SAVE_PRIVATE | CR_CTL_SAVE_SHARED);
         d->remote = 1;
         d->hdr_flags = CTX_HDR_PTRACE;
+        d->tree = tree; /* what the tree's other processes share with this one */
         snprintf(d->proc_dir, sizeof d->proc_dir, "/proc/%d", (int)pid);
-        d->mem_fd = t.mem;
+        d->mem_fd = t->mem;
         char path[64];
         snprintf(path, sizeof path, "/proc/%d/pagemap", (int)pid);
         d->pagemap_fd = open(path, O_RDONLY | O_CLOEXEC);
         if (d->pagemap_fd < 0)
-            rc = say(&t, errno, "cannot open %s: %s", path, strerror(errno));
+            rc = say(t, errno, "cannot open %s: %s", path, strerror(errno));
     }
     if (rc == 0)
-        rc = proc_record(&t, d, asked);
+        rc = proc_record(t, d, asked);
     if (rc == 0)
-        rc = thread_records(&t, d, asked);
+        rc = thread_records(t, d, asked);
     if (rc == 0)
-        rc = take_fds(&t, &fds, &nfds, &low);
+        rc = take_fds(t, &fds, &nfds, &low);
     if (rc == 0) {
         const char *exe = (const char *)(d->proc + 1);
         char exe_copy[CTX_PATH_MAX];
@@ -1103,14 +1153,14 @@ int cr_ptrace_checkpoint(pid_t pid, int out, unsigned flags, unsigned timeout_ms
             helper(d, pid, fds, nfds, low, out, exe_copy, parent);
         int st = 0;
         if (child < 0)
-            rc = say(&t, errno, "cannot start the dump's helper: %s", strerror(errno));
+            rc = say(t, errno, "cannot start the dump's helper: %s", strerror(errno));
         while (child > 0 && waitpid(child, &st, 0) < 0 && errno == EINTR)
             ;
         if (rc == 0 && !(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
             if (d->child_err) /* the engine's messages, as the runtime's: with the errno's */
-                rc = say(&t, d->child_err, "%s: %s", d->child_msg, strerror(d->child_err));
+                rc = say(t, d->child_err, "%s: %s", d->child_msg, strerror(d->child_err));
             else
-                rc = say(&t, EIO, "the dump's helper ended (wait status 0x%x)", st);
+                rc = say(t, EIO, "the dump's helper ended (wait status 0x%x)", st);
         }
         *bytes = d->child_bytes;
     }
@@ -1121,15 +1171,9 @@ int cr_ptrace_checkpoint(pid_t pid, int out, unsigned flags, unsigned timeout_ms
         close(d->pagemap_fd);
     if (scratch != MAP_FAILED)
         munmap(scratch, SCRATCH_SIZE);
-    if (t.mem >= 0)
-        close(t.mem);
-    detach_all(&t); /* they run on from where they were stopped */
-    for (int i = 0; t.th && i < t.n; i++) {
-        free(t.th[i].xsave);
-        free(t.th[i].pending[0]);
-        free(t.th[i].pending[1]);
-    }
-    free(t.th);
+    if (t->mem >= 0) /* (a tree holds many processes: no fd kept per process) */
+        close(t->mem);
+    t->mem = -1;
     free(asked);
     return rc;
 }

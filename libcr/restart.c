@@ -788,9 +788,15 @@ static __attribute__((noreturn)) void build_and_jump(struct child *c)
     plan->nowners = thread_owner_plan(img, owners);
     plan->stop_first = (uint32_t)c->o->stop_first;
     /* a ptrace image's threads wait before the program until cr_restart has put back
-     * what it does from outside: cr_restart_spawn does (not with --stop; nor does a
-     * tree's restart, c->pool, which has no one to open the gate) */
-    plan->use_gate = (c->img->hdr.flags & CTX_HDR_PTRACE) && !c->o->stop_first && !c->pool;
+     * what it does from outside (cr_restart_spawn, or cr_restart_spawn_tree for every
+     * process of a tree; not with --stop) */
+    plan->use_gate = (c->img->hdr.flags & CTX_HDR_PTRACE) && !c->o->stop_first;
+    plan->member = c->member;
+    /* /proc/self is named as the mount of /proc sees it: cr_restart's, the host's */
+    char self[32];
+    ssize_t sl = readlink("/proc/self", self, sizeof self - 1);
+    self[sl > 0 ? sl : 0] = 0;
+    plan->host_pid = sl > 0 ? (int32_t)atoi(self) : 0;
     plan->owners_off = (uint64_t)((char *)owners - (char *)plan);
     plan->uffd = c->uffd;
     unsigned char *lazy = calloc(p->nvmas + 1, 1);
@@ -1110,14 +1116,6 @@ static int receive_uffd(int sock)
     return fd;
 }
 
-/* Whether the restorer's gate in pid is open (its threads run the program) */
-static int gate_opened(pid_t pid, uint64_t gate)
-{
-    uint32_t open = 0;
-    struct iovec local = { &open, sizeof open }, remote = { (void *)(uintptr_t)(gate + 4), sizeof open };
-    return process_vm_readv(pid, &local, 1, &remote, 1, 0) == (ssize_t)sizeof open && open;
-}
-
 /* fork(), or with want > 0 a child of ours whose pid is want (-1 and errno: EEXIST when
  * it is taken).  cr_restart may have threads (its progress): the raw clone3 that sets
  * the pid is made by a single-threaded intermediate child, with CLONE_PARENT. */
@@ -1215,7 +1213,7 @@ pid_t cr_restart_spawn(struct ctx_image *img, const struct cr_restart_opts *o, s
         /* no runtime to remove the restorer (nor a SIGSTOPped one before its threads) */
         int hole = (img->hdr.flags & CTX_HDR_PTRACE) && !o->stop_first && st.hole_len ?
                    cr_restart_unmap_hole(pid, st.hole_start, st.hole_len, st.gate, img, why, sizeof why) : 0;
-        if (hole < 0 && st.gate && !gate_opened(pid, st.gate)) {
+        if (hole < 0 && st.gate && !cr_restart_gate_opened(pid, st.gate)) {
             /* its threads still wait at the gate: it never ran, and must not run without
              * what could not be put back */
             kill(pid, SIGKILL);

@@ -48,6 +48,16 @@ int cr_restart_check(const struct ctx_image *img, const struct cr_restart_opts *
 int cr_restart_unmap_hole(pid_t pid, uint64_t start, uint64_t len, uint64_t gate,
                           const struct ctx_image *img, char *msg, size_t msglen);
 
+/* The same in steps, for a tree whose processes are all completed before any runs:
+ * put back (its threads at the gate; the gate stays shut), open the gate, then remove
+ * the restorer's memory; whether the gate is open (the process ran). */
+int cr_restart_put_back(pid_t pid, uint64_t gate, const struct ctx_image *img, char *msg,
+                        size_t msglen);
+int cr_restart_open_gate(pid_t pid, uint64_t gate, char *msg, size_t msglen);
+int cr_restart_remove_hole(pid_t pid, uint64_t start, uint64_t len, const struct ctx_image *img,
+                           char *msg, size_t msglen);
+int cr_restart_gate_opened(pid_t pid, uint64_t gate);
+
 
 /* Starts the restored process as a child of the caller.  Returns its pid once the
  * restorer has passed the point of no return, or -errno with a message.  With

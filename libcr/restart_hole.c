@@ -90,8 +90,31 @@ static void let_go(const pid_t *tids, int n)
         ptrace(PTRACE_DETACH, tids[i], NULL, NULL);
 }
 
-/* Each held thread's robust mutexes named by its new tid: the thread is found in the
- * image by its robust list's head (in its TLS, where the restorer registered it). */
+/* Thread tid of pid (our numbers) as the process itself numbers it: a tree's processes
+ * may be in a pid namespace of their own (the last of /proc's NSpid); tid if unknown. */
+static pid_t own_tid(pid_t pid, pid_t tid)
+{
+    char path[64], buf[4096];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/status", (int)pid, (int)tid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
+    if (fd >= 0)
+        close(fd);
+    buf[n > 0 ? n : 0] = 0;
+    char *line = strstr(buf, "\nNSpid:");
+    if (!line)
+        return tid;
+    char *eol = strchr(line + 1, '\n');
+    if (eol)
+        *eol = 0;
+    char *last = strrchr(line, '\t');
+    long v = last ? strtol(last + 1, NULL, 10) : 0;
+    return v > 0 ? (pid_t)v : tid;
+}
+
+/* Each held thread's robust mutexes named by its new tid (as the process numbers it):
+ * the thread is found in the image by its robust list's head (in its TLS, where the
+ * restorer registered it). */
 static void robust_owners(pid_t pid, const pid_t *tids, int n, const struct ctx_image *img)
 {
     for (int i = 0; i < n; i++) {
@@ -99,10 +122,11 @@ static void robust_owners(pid_t pid, const pid_t *tids, int n, const struct ctx_
         size_t hlen = 0;
         if (syscall(SYS_get_robust_list, tids[i], &head, &hlen) < 0 || !head)
             continue;
+        pid_t now = own_tid(pid, tids[i]);
         for (uint32_t k = 0; k < img->proc->nthreads; k++)
             if (img->threads[k]->robust_head == (uint64_t)(uintptr_t)head &&
-                img->threads[k]->tid != tids[i])
-                cr_robust_new_tid_in(pid, (uint64_t)(uintptr_t)head, img->threads[k]->tid, tids[i]);
+                img->threads[k]->tid != now)
+                cr_robust_new_tid_in(pid, (uint64_t)(uintptr_t)head, img->threads[k]->tid, now);
     }
 }
 
@@ -133,6 +157,8 @@ static void requeue(pid_t pid, pid_t tid, struct cr_inject *in, const struct ctx
 {
     uint64_t where = (in->saved.rsp - 128 - 2 * CTX_SIGINFO_SIZE) & ~63ULL;
     char ignored[256];
+    /* the calls are the thread's: its own numbers (a tree's pid namespace) */
+    pid_t own_pid = own_tid(pid, pid), own = own_tid(pid, tid);
     for (uint32_t k = 0; k < img->npending; k++) {
         const struct ctx_pending *pd = img->pending[k];
         if (pd->tid != tr->tid || (pd->shared && tid != pid))
@@ -146,11 +172,11 @@ static void requeue(pid_t pid, pid_t tid, struct cr_inject *in, const struct ctx
             if (syscall(SYS_process_vm_writev, pid, &here, 1, &there, 1, 0) != CTX_SIGINFO_SIZE)
                 continue;
             if (pd->shared)
-                cr_inject_call(in, &ret, SYS_rt_sigqueueinfo, pid, signo, (long)where, 0, 0, 0,
+                cr_inject_call(in, &ret, SYS_rt_sigqueueinfo, own_pid, signo, (long)where, 0, 0, 0,
                                ignored, sizeof ignored);
             else
-                cr_inject_call(in, &ret, SYS_rt_tgsigqueueinfo, pid, tid, signo, (long)where, 0, 0,
-                               ignored, sizeof ignored);
+                cr_inject_call(in, &ret, SYS_rt_tgsigqueueinfo, own_pid, own, signo, (long)where,
+                               0, 0, ignored, sizeof ignored);
         }
     }
 }
@@ -245,8 +271,53 @@ static int gate_open(pid_t pid, uint64_t gate, char *msg, size_t msglen)
     return -errno;
 }
 
-int cr_restart_unmap_hole(pid_t pid, uint64_t start, uint64_t len, uint64_t gate,
-                          const struct ctx_image *img, char *msg, size_t msglen)
+int cr_restart_put_back(pid_t pid, uint64_t gate, const struct ctx_image *img, char *msg,
+                        size_t msglen)
+{
+    uint64_t ip;
+    int rc = cr_inject_find_syscall(pid, &ip, msg, msglen);
+    if (rc < 0)
+        return rc;
+    pid_t *tids = calloc(HOLE_THREADS, sizeof *tids);
+    if (!tids)
+        return -ENOMEM;
+    sigset_t all, old;
+    sigfillset(&all);
+    sigprocmask(SIG_BLOCK, &all, &old); /* the injection is not left half done by us */
+    int n = 0;
+    rc = gate_wait(pid, gate, img->proc->nthreads, msg, msglen);
+    if (rc == 0)
+        rc = hold(pid, tids, &n, msg, msglen);
+    if (rc == 0) {
+        robust_owners(pid, tids, n, img);
+        for (int i = 0; i < n; i++) {
+            const struct ctx_thread_regs *tr = regs_of(tids[i], img);
+            if (tr)
+                put_attrs(pid, tids[i], tr, ip, img);
+        }
+    }
+    let_go(tids, n);
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    free(tids);
+    return rc;
+}
+
+int cr_restart_open_gate(pid_t pid, uint64_t gate, char *msg, size_t msglen)
+{
+    return gate_open(pid, gate, msg, msglen);
+}
+
+int cr_restart_gate_opened(pid_t pid, uint64_t gate)
+{
+    uint32_t open = 0;
+    struct iovec local = { &open, sizeof open }, remote = { (void *)(uintptr_t)(gate + 4), sizeof open };
+    return process_vm_readv(pid, &local, 1, &remote, 1, 0) == (ssize_t)sizeof open && open;
+}
+
+/* Once no thread runs in [start, start + len): that memory unmapped by the process;
+ * what is put back first when no gate held it (put_back). */
+static int remove_hole(pid_t pid, uint64_t start, uint64_t len, const struct ctx_image *img,
+                       int put_back, char *msg, size_t msglen)
 {
     uint64_t ip;
     int rc = cr_inject_find_syscall(pid, &ip, msg, msglen);
@@ -259,28 +330,6 @@ int cr_restart_unmap_hole(pid_t pid, uint64_t start, uint64_t len, uint64_t gate
     sigfillset(&all);
     sigprocmask(SIG_BLOCK, &all, &old); /* the injection is not left half done by us */
     int done = 0;
-    if (gate) { /* before the program runs: put back, then let it go */
-        int n = 0;
-        rc = gate_wait(pid, gate, img->proc->nthreads, msg, msglen);
-        if (rc == 0)
-            rc = hold(pid, tids, &n, msg, msglen);
-        if (rc == 0) {
-            robust_owners(pid, tids, n, img);
-            for (int i = 0; i < n; i++) {
-                const struct ctx_thread_regs *tr = regs_of(tids[i], img);
-                if (tr)
-                    put_attrs(pid, tids[i], tr, ip, img);
-            }
-        }
-        let_go(tids, n);
-        if (rc == 0)
-            rc = gate_open(pid, gate, msg, msglen);
-        if (rc < 0) {
-            sigprocmask(SIG_SETMASK, &old, NULL);
-            free(tids);
-            return rc;
-        }
-    }
     for (int attempt = 0; attempt < 1000 && !done; attempt++) {
         int n = 0, inside = 0;
         rc = hold(pid, tids, &n, msg, msglen);
@@ -290,7 +339,7 @@ int cr_restart_unmap_hole(pid_t pid, uint64_t start, uint64_t len, uint64_t gate
                 inside = 1;
         }
         if (rc == 0 && !inside && n > 0) {
-            for (int i = 0; !gate && i == 0; i++) { /* (without a gate: once it runs) */
+            for (int i = 0; put_back && i == 0; i++) { /* (without a gate: once it runs) */
                 robust_owners(pid, tids, n, img);
                 for (int k = 0; k < n; k++) {
                     const struct ctx_thread_regs *tr = regs_of(tids[k], img);
@@ -341,4 +390,23 @@ int cr_restart_unmap_hole(pid_t pid, uint64_t start, uint64_t len, uint64_t gate
         rc = -EBUSY;
     }
     return rc;
+}
+
+int cr_restart_remove_hole(pid_t pid, uint64_t start, uint64_t len, const struct ctx_image *img,
+                           char *msg, size_t msglen)
+{
+    return remove_hole(pid, start, len, img, 0, msg, msglen);
+}
+
+int cr_restart_unmap_hole(pid_t pid, uint64_t start, uint64_t len, uint64_t gate,
+                          const struct ctx_image *img, char *msg, size_t msglen)
+{
+    if (gate) { /* before the program runs: put back, then let it go */
+        int rc = cr_restart_put_back(pid, gate, img, msg, msglen);
+        if (rc == 0)
+            rc = gate_open(pid, gate, msg, msglen);
+        if (rc < 0)
+            return rc;
+    }
+    return remove_hole(pid, start, len, img, !gate, msg, msglen);
 }

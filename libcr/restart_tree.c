@@ -478,6 +478,47 @@ int cr_restart_may_restore_pid(void)
     return geteuid() == 0 || have_cap(CAP_CHECKPOINT_RESTORE) || have_cap(CAP_SYS_ADMIN);
 }
 
+/* What the runtime would do in each restored process of a ptrace image (restart_hole.c),
+ * done from outside while every process waits at its restorer's gate: all are put back
+ * before any runs (one of them could signal or write to another not complete yet), then
+ * every gate is opened, then each restorer's memory removed.  0, or -errno and err. */
+static int complete_from_outside(struct ctx_tree *t, const struct cr_restart_opts *o,
+                                 const struct rp_status *got, uint32_t n, char *err, size_t len)
+{
+    char why[300];
+    for (int step = 0; step < 3; step++)
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t m = got[i].member;
+            if (m >= t->n || !t->images[m].proc)
+                return cr_say(err, len, EPROTO, "a restored process of the tree said it was "
+                              "process %u of %u", m, t->n);
+            const struct ctx_image *img = &t->images[m];
+            if (!(img->hdr.flags & CTX_HDR_PTRACE)) /* (its runtime does it) */
+                continue;
+            if (got[i].host_pid <= 0)
+                return cr_say(err, len, ESRCH, "process %d (%s) of the tree could not tell its "
+                              "pid as /proc numbers it (is /proc mounted?)", t->procs[m].pid,
+                              t->procs[m].comm);
+            int rc = 0;
+            if (step == 0 && got[i].gate)
+                rc = cr_restart_put_back(got[i].host_pid, got[i].gate, img, why, sizeof why);
+            else if (step == 1 && got[i].gate)
+                rc = cr_restart_open_gate(got[i].host_pid, got[i].gate, why, sizeof why);
+            if (rc < 0)
+                return cr_say(err, len, -rc, "process %d (%s) of the tree could not be completed: "
+                              "%s", t->procs[m].pid, t->procs[m].comm, why);
+            if (step == 2 && (img->hdr.flags & CTX_HDR_PTRACE) && !o->stop_first &&
+                got[i].hole_len &&
+                cr_restart_remove_hole(got[i].host_pid, got[i].hole_start, got[i].hole_len, img,
+                                       why, sizeof why) < 0)
+                fprintf(stderr, "cr_restart: warning: process %d (%s) of the tree keeps the "
+                        "restorer's %llu KiB at 0x%llx: %s\n", t->procs[m].pid, t->procs[m].comm,
+                        (unsigned long long)(got[i].hole_len >> 10),
+                        (unsigned long long)got[i].hole_start, why);
+        }
+    return 0;
+}
+
 pid_t cr_restart_spawn_tree(struct ctx_tree *t, const struct cr_restart_opts *o, int restore_pid,
                             int *exit_fd, char *err, size_t len)
 {
@@ -534,24 +575,32 @@ pid_t cr_restart_spawn_tree(struct ctx_tree *t, const struct cr_restart_opts *o,
     if (child < 0)
         return cr_say(err, len, errno, "cannot fork: %s", strerror(errno));
     uint32_t ok = 0;
-    struct rp_status s;
-    while (ok < nlive) {
+    struct rp_status s, *got = calloc(nlive + 1, sizeof *got);
+    int rc2 = got ? 0 : cr_say(err, len, ENOMEM, "out of memory");
+    while (rc2 == 0 && ok < nlive) {
         ssize_t n = read(st[0], &s, sizeof s);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n != (ssize_t)sizeof s || s.err) {
-            kill(child, SIGKILL);
-            for (uint32_t i = 0; restore_pid && i < t->n; i++)
-                kill(t->procs[i].pid, SIGKILL);
-            waitpid(child, NULL, 0);
-            close(st[0]);
-            close(ex[0]);
-            if (n != (ssize_t)sizeof s)
-                return cr_say(err, len, EIO, "a process of the tree died while it was restored");
+        if (n != (ssize_t)sizeof s) {
+            rc2 = cr_say(err, len, EIO, "a process of the tree died while it was restored");
+        } else if (s.err) {
             s.msg[sizeof s.msg - 1] = 0;
-            return cr_say(err, len, s.err, "%s: %s", s.msg, strerror(s.err));
+            rc2 = cr_say(err, len, s.err, "%s: %s", s.msg, strerror(s.err));
+        } else {
+            got[ok++] = s;
         }
-        ok++;
+    }
+    if (rc2 == 0) /* every process is there: a ptrace image's completed before any runs */
+        rc2 = complete_from_outside(t, o, got, nlive, err, len);
+    free(got);
+    if (rc2 < 0) {
+        kill(child, SIGKILL);
+        for (uint32_t i = 0; restore_pid && i < t->n; i++)
+            kill(t->procs[i].pid, SIGKILL);
+        waitpid(child, NULL, 0);
+        close(st[0]);
+        close(ex[0]);
+        return rc2;
     }
     close(st[0]);
     if (restore_pid)

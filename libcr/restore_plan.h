@@ -115,6 +115,9 @@ struct restore_plan {
                                       cr_restart once it has put back from outside what
                                       the runtime would (restart_hole.c) */
     uint32_t gate_arrived, gate_open;
+    int32_t host_pid;              /* this process as cr_restart's /proc numbers it (a
+                                      tree's may be in a pid namespace of its own) */
+    uint32_t member;               /* its number in the tree's file (0 alone) */
 };
 
 /* What the restorer tells the waiting parent through status_fd. */
@@ -124,6 +127,8 @@ struct rp_status {
     uint64_t hole_start, hole_len; /* (0) the restorer's own mapping, which the runtime
                                       removes; without one (a ptrace image) cr_restart does */
     uint64_t gate;                 /* the plan's gate_arrived (gate_open after it), or 0 */
+    int32_t host_pid;              /* the plan's: which process of a tree says so */
+    uint32_t member;
 };
 
 #endif

@@ -395,6 +395,8 @@ __attribute__((used, noreturn)) void restorer_main(struct restore_plan *p)
     memset(&ok, 0, sizeof ok);
     ok.hole_start = p->hole_start;
     ok.hole_len = p->hole_len;
+    ok.host_pid = p->host_pid;
+    ok.member = p->member;
     if (p->use_gate) {
         ok.gate = (uint64_t)(uintptr_t)&p->gate_arrived;
         for (uint32_t i = 0; i < p->nthreads; i++)

@@ -456,6 +456,41 @@ static int continue_stopped(struct crtree *t, int i)
     return 0;
 }
 
+static const char *what(const struct crtree *t)
+{
+    return t->scope == CTX_SCOPE_TREE ? "tree" : t->scope == CTX_SCOPE_PGRP ? "process group"
+                                                                            : "session";
+}
+
+/* A process of a tree held through ptrace (crtree.ptrace): every thread of it stopped
+ * where it was.  0, 1 when it ended meanwhile (dropped, or now a zombie), or -errno. */
+static int hold_member(struct crtree *t, int i)
+{
+    struct crt_member *m = &t->m[i];
+    char c[16], st = crq_proc_state(m->pid);
+    if (st == 'T' || st == 't')
+        return say(t, EBUSY, "process %d (%s) of the %s is stopped: held through ptrace it "
+                   "would be let run; continue it (kill -CONT %d) and checkpoint then",
+                   (int)m->pid, comm_of(m->pid, c), what(t), (int)m->pid);
+    struct sockaddr_un addr;
+    if (cr_ctl_find_address(m->pid, &addr, 0) >= 0)
+        return say(t, ENOTSUP, "process %d (%s) of the %s runs under cr_run, and process %d "
+                   "does not: one %s is saved one way; run them all under cr_run, or none",
+                   (int)m->pid, comm_of(m->pid, c), what(t), (int)t->m[0].pid, what(t));
+    char msg[sizeof m->q.msg];
+    int rc = t->ptrace->seize(m->pid, t->timeout_ms, &m->held, msg, sizeof msg);
+    if (rc == 0) {
+        m->connected = 1;
+        return 0;
+    }
+    if (vanished(t, i))
+        return 1;
+    if (i == 0) /* (the dumper's message names the process) */
+        return say(t, -rc, "%s", msg);
+    return say(t, -rc, "process %d (%s) of the %s: %s", (int)m->pid, comm_of(m->pid, c), what(t),
+               msg);
+}
+
 /* Connects to and freezes every live member, taking in the children they made
  * meanwhile, until the set is closed: a frozen process makes no more. */
 static int freeze_all(struct crtree *t)
@@ -468,6 +503,13 @@ static int freeze_all(struct crtree *t)
             struct crt_member *m = &t->m[i];
             if (m->connected || m->zombie)
                 continue;
+            if (t->ptrace) { /* held at once: it makes no more children from here on */
+                int rc = hold_member(t, i);
+                if (rc < 0)
+                    return rc;
+                i -= rc; /* (gone from the list, or a zombie: i again is the next) */
+                continue;
+            }
             int rc = continue_stopped(t, i);
             if (rc < 0)
                 return rc;
@@ -497,7 +539,7 @@ static int freeze_all(struct crtree *t)
             return say(t, -rc, "process %d (%s) of the %s: %s", (int)m->pid, comm_of(m->pid, c),
                        t->scope == CTX_SCOPE_TREE ? "tree" : "group", m->q.msg);
         }
-        for (int i = 0; i < t->n; i++) {
+        for (int i = 0; i < t->n && !t->ptrace; i++) {
             struct crt_member *m = &t->m[i];
             if (!m->connected)
                 continue;
@@ -884,6 +926,51 @@ int crtree_checkpoint(struct crtree *t)
     return rc < 0 ? rc : crtree_write(t);
 }
 
+/* crtree_write for a tree held through ptrace: each process written from outside in
+ * turn, with what it shares with the others as its runtime would be told it. */
+static int write_held(struct crtree *t, struct cr_ctl_prepare *prep)
+{
+    uint64_t first = ALIGN(sizeof(struct ctx_header) +
+                           (uint64_t)t->n * (sizeof(struct ctx_tree_proc) + sizeof(struct ctx_rec)));
+    int alone = t->n == 1; /* (a live one: the tree's root) */
+    uint64_t off = alone ? 0 : first;
+    for (int i = 0; i < t->n; i++) {
+        struct crt_member *m = &t->m[i];
+        if (m->zombie)
+            continue;
+        prep->magic = CR_CTL_MAGIC;
+        prep->op = CR_CMD_PREPARE;
+        prep->index = (uint32_t)i;
+        prep->alone = (uint32_t)alone;
+        int rc = member_shares(t, i, prep);
+        if (rc < 0)
+            return rc;
+        if (lseek(t->fd, (off_t)off, SEEK_SET) < 0)
+            return say(t, errno, "cannot seek in the context file: %s", strerror(errno));
+        uint64_t bytes = 0;
+        rc = t->ptrace->dump(m->held, t->fd, t->flags, alone ? NULL : prep, &bytes, m->q.msg,
+                             sizeof m->q.msg);
+        if (rc < 0) {
+            m->q.err = -rc;
+            return member_failed(t, i, "");
+        }
+        m->rec.image_offset = off;
+        m->rec.image_length = bytes;
+        off = ALIGN(off + bytes);
+        if (alone)
+            t->bytes = bytes;
+    }
+    free(t->seen);
+    t->seen = NULL;
+    /* every image is taken: as the runtime's snapshots let theirs, they run on (unless a
+     * signal is to reach them first: crtree_commit) */
+    for (int i = 0; (t->flags & CR_CTL_CONTINUE) && i < t->n; i++) {
+        t->ptrace->release(t->m[i].held, 0);
+        t->m[i].held = NULL;
+    }
+    return alone ? 0 : write_tree_frame(t, first, off);
+}
+
 int crtree_write(struct crtree *t)
 {
     static struct cr_ctl_prepare prep;
@@ -891,6 +978,8 @@ int crtree_write(struct crtree *t)
     if (rc < 0)
         return rc;
     fill_records(t);
+    if (t->ptrace)
+        return write_held(t, &prep);
     for (int i = 0; i < t->n; i++) {
         if (t->m[i].zombie)
             continue;
@@ -950,7 +1039,14 @@ void crtree_commit(struct crtree *t, int signal)
 {
     /* (a process that ran on after its snapshot takes no commit: a SIGCONT, the only
      * signal that lets it run on, is sent to it from here) */
-    for (int i = 0; i < t->n; i++) {
+    for (int i = 0; t->ptrace && i < t->n; i++) { /* (SIGKILL: before it runs again) */
+        if (t->m[i].held)
+            t->ptrace->release(t->m[i].held, signal);
+        else if (signal && t->m[i].connected && !t->m[i].zombie)
+            kill(t->m[i].pid, signal);
+        t->m[i].held = NULL;
+    }
+    for (int i = 0; !t->ptrace && i < t->n; i++) {
         if (!t->m[i].connected || t->m[i].zombie)
             continue;
         if (!t->m[i].q.snapshot)
@@ -958,7 +1054,7 @@ void crtree_commit(struct crtree *t, int signal)
         else if (signal == SIGCONT)
             kill(t->m[i].pid, SIGCONT);
     }
-    for (int i = 0; i < t->n; i++)
+    for (int i = 0; !t->ptrace && i < t->n; i++)
         if (t->m[i].connected && !t->m[i].zombie && !t->m[i].q.snapshot)
             crq_commit_wait(&t->m[i].q);
 }
@@ -968,6 +1064,9 @@ void crtree_close(struct crtree *t)
     for (int i = 0; i < t->n; i++) {
         if (t->m[i].stopped && !t->m[i].connected)
             kill(t->m[i].pid, SIGSTOP); /* continued, and its runtime never took it in hand */
+        if (t->m[i].held) /* it runs on unharmed from where it was stopped */
+            t->ptrace->release(t->m[i].held, 0);
+        t->m[i].held = NULL;
         crq_close(&t->m[i].q);
     }
     free(t->m);

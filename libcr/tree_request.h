@@ -12,6 +12,20 @@
 #include "context_format.h"
 #include "request_client.h"
 
+struct cr_ptrace_proc;
+struct cr_ctl_prepare;
+
+/* A tree without the runtime is held and written through ptrace (ptrace_dump.h): the
+ * requester that links the ptrace dumper hands its functions in (cr_checkpoint
+ * --backend=kmod; libcr and the Slurm glue do not link it). */
+struct crtree_ptrace {
+    int (*seize)(pid_t pid, unsigned timeout_ms, struct cr_ptrace_proc **out, char *msg,
+                 size_t msglen);
+    int (*dump)(struct cr_ptrace_proc *p, int out, unsigned flags,
+                const struct cr_ctl_prepare *tree, uint64_t *bytes, char *msg, size_t msglen);
+    void (*release)(struct cr_ptrace_proc *p, int signal);
+};
+
 struct crt_member {
     pid_t pid;                 /* as we see it */
     pid_t ppid;
@@ -21,6 +35,7 @@ struct crt_member {
     int stopped;               /* found stopped: continued for the checkpoint (CR_CTL_STOPPED) */
     uint64_t unready_since;    /* ms: first found without its runtime up, or 0 */
     struct crq q;
+    struct cr_ptrace_proc *held; /* through ptrace (crtree.ptrace): its threads stopped */
 };
 
 struct crtree {
@@ -39,6 +54,8 @@ struct crtree {
     int ntraced;               /* the traced processes and their tracers, looked at once */
     pid_t traced[256][2];
     char left_out[400];        /* why the last process was left out (ptrace options) */
+    const struct crtree_ptrace *ptrace; /* set after crtree_find: every process is held and
+                                           written from outside, none has the runtime */
 };
 
 /* Finds the processes of `scope` around pid.  Returns how many live ones there are

@@ -40,8 +40,8 @@ static void usage(FILE *out)
 "full FILE (after which the chain may be deleted).\n\n"
 "Backend:\n"
 "      --backend=NAME  'user' (default): the runtime cr_run preloaded does it;\n"
-"                      'kmod': from outside through ptrace, for a process that was\n"
-"                      not started under cr_run (alone: -p; no compression); one\n"
+"                      'kmod': from outside through ptrace, for processes that were\n"
+"                      not started under cr_run (any scope; no compression); one\n"
 "                      with the runtime still goes through it; 'auto': the runtime\n"
 "                      when there is one, else ptrace (environment: CR_BACKEND)\n"
 "Scope:\n"
@@ -532,7 +532,6 @@ int main(int argc, char **argv)
     if (*end || lpid <= 0 || lpid > INT_MAX)
         return fail(EINVAL, "'%s' is not a process id", argv[optind]);
     pid_t asked = (pid_t)lpid, pid = crq_restored_by(asked); /* cr_restart's: what it restored */
-    int scope_asked = scope;
 
     long uid = proc_uid(pid);
     if (uid < 0)
@@ -545,9 +544,6 @@ int main(int argc, char **argv)
             return fail(EINVAL, "%s%s: want user, kmod or auto", backend_from, backend);
         struct sockaddr_un runtime_addr;
         by_ptrace = cr_ctl_find_address(pid, &runtime_addr, 0) < 0;
-        if (by_ptrace && (scope == CTX_SCOPE_PGRP || scope == CTX_SCOPE_SESS))
-            return fail(ENOTSUP, "--backend=kmod saves one process (-p), not its process group "
-                        "or session: run the programs under cr_run for that");
         if (by_ptrace && (flags & CR_CTL_COMPRESS_MASK))
             return fail(ENOTSUP, "--backend=kmod writes uncompressed images: drop --compress "
                         "(or CR_COMPRESS)");
@@ -647,15 +643,18 @@ int main(int argc, char **argv)
     struct crtree tree = { 0 };
     int nlive = 1, rc;
     struct crq q;
-    if (by_ptrace) {
-        scope = CTX_SCOPE_PROC; /* a tree is refused by the dumper when there is one */
-    } else if (scope != CTX_SCOPE_PROC) {
+    /* a tree without the runtime: held and written from outside, each process by the
+     * ptrace dumper, the tree's relations by the tree's own code */
+    static const struct crtree_ptrace held = { cr_ptrace_seize, cr_ptrace_dump, cr_ptrace_release };
+    if (scope != CTX_SCOPE_PROC) {
         nlive = crtree_find(&tree, pid, scope, fd, (unsigned)(timeout * 1000), cflags);
         if (nlive < 0) {
             if (own_fd && !unnamed)
                 unlinkat(dir, writing_base, 0);
             return fail(-nlive, "%s", tree.msg);
         }
+        if (by_ptrace)
+            tree.ptrace = &held;
         /* A process found alone may fork before it is frozen: only the tree's way
          * looks for children again once it is (its file is then an ordinary
          * one-process file).  The tree's way writes with random access; to a pipe, a
@@ -679,14 +678,13 @@ int main(int argc, char **argv)
         rc = 0; /* the message names the process */
         if (tree.n == 1 && tree.m[0].q.err && tree.m[0].q.msg[0]) {
             snprintf(q.msg, sizeof q.msg, "%.700s", tree.m[0].q.msg); /* as for a process alone */
-            rc = 1;
+            rc = tree.ptrace ? 0 : 1; /* (the ptrace dumper's messages name it) */
         }
     } else if (by_ptrace) {
         memset(&q, 0, sizeof q);
         q.sock = -1;
-        int tree_asked = scope_asked != CTX_SCOPE_PROC;
-        rc = cr_ptrace_checkpoint(pid, fd, flags | (tree_asked ? CR_CTL_TREE : 0),
-                                  (unsigned)(timeout * 1000), &q.bytes, q.msg, sizeof q.msg);
+        rc = cr_ptrace_checkpoint(pid, fd, flags, (unsigned)(timeout * 1000), &q.bytes, q.msg,
+                                  sizeof q.msg); /* (-p: alone, its children left out) */
         q.err = rc < 0 ? -rc : 0;
         rc = 0;
     } else {

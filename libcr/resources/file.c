@@ -57,8 +57,9 @@ static int proc_self_path(struct dump *d, const struct cr_fd_probe *p, char *out
     const char *rest = p->path + 6;
     if (strncmp(p->path, "/proc/", 6) || *rest < '0' || *rest > '9')
         return 0;
-    char self[32];
-    ssize_t n = readlink("/proc/self", self, sizeof self - 1); /* our pid as /proc names it */
+    char self[32]; /* our pid as /proc names it (the ptrace dumper's: the stopped process's) */
+    ssize_t n = d->remote ? snprintf(self, sizeof self, "%d", (int)d->proc->pid)
+                          : readlink("/proc/self", self, sizeof self - 1);
     if (n < 0)
         return fail(d, errno, "reading /proc/self");
     self[n] = 0;

@@ -42,11 +42,13 @@ static long parent_of(struct dump *d, long pid)
     return q && q[1] == ' ' && q[2] && q[3] == ' ' ? strtol(q + 4, NULL, 10) : 0;
 }
 
-/* Whether pid (as /proc names it) is self (1) or a process below self (2). */
+/* Whether pid (as /proc names it) is self (1) or a process below self (2); self is
+ * the stopped process the ptrace dumper's helper saves (d->remote), not the helper. */
 static int inside(struct dump *d, long pid)
 {
     char self[32];
-    ssize_t n = readlink("/proc/self", self, sizeof self - 1);
+    ssize_t n = d->remote ? snprintf(self, sizeof self, "%d", (int)d->proc->pid)
+                          : readlink("/proc/self", self, sizeof self - 1);
     if (n < 0)
         return 0;
     self[n] = 0;

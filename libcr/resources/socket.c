@@ -784,9 +784,13 @@ ssize_t sock_peek_queue(struct dump *d, int fd, const char *what, int type, int 
             break;
         }
         /* the process sends it again itself: its own credentials come back only in a
-         * tree, restarted with its pids (a process alone gets another pid) */
-        if (cred.pid && !(files_ok && d->tree && cred.pid == getpid() && cred.uid == getuid() &&
-                          cred.gid == getgid()))
+         * tree, restarted with its pids (a process alone gets another pid); the ptrace
+         * dumper's helper peeks for the stopped process (d->remote) */
+        pid_t self = d->remote ? (pid_t)d->proc->pid : getpid();
+        uid_t uid = d->remote ? (uid_t)d->proc->uid : getuid();
+        gid_t gid = d->remote ? (gid_t)d->proc->gid : getgid();
+        if (cred.pid && !(files_ok && d->tree && cred.pid == self && cred.uid == uid &&
+                          cred.gid == gid))
             rc = fail(d, ENOTSUP, "fd %d (%s) has SO_PASSCRED and a message queued with its "
                       "sender's credentials (pid %d): a restart cannot send it again with that "
                       "pid (only a tree's own, restarted with its pids); let the program receive "

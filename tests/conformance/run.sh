@@ -125,12 +125,16 @@ restored() {
 }
 
 # restored_plain R: the restored process under cr_restart R that has no runtime (its
-# child, once the restorer gave it its name back)
+# child, once the restorer gave it its name back; a tree's root: the child of the pid
+# namespace's pid 1, cr_restart's child)
 restored_plain() {
-    local i=0 c
+    local i=0 c g
     while :; do
         for c in $(children "$1"); do
             [ "$(cat /proc/$c/comm 2>/dev/null)" != cr_restart ] && { target=$c; return 0; }
+            for g in $(children "$c"); do
+                [ "$(cat /proc/$g/comm 2>/dev/null)" != cr_restart ] && { target=$g; return 0; }
+            done
         done
         alive "$1" || { why="cr_restart ended: $(tail -n 1 restart.err 2>/dev/null)"; return 1; }
         i=$((i + 1)); [ $i -le 1200 ] || { why="no restored process within 60 s"; return 1; }

@@ -1,6 +1,7 @@
 # The ptrace backend and other users: a user cannot checkpoint another user's process
 # through ptrace (the kernel refuses the seize: EPERM, said as such, the process
-# untouched); root can, and the restarted process is its owner's again.
+# untouched); root can, and the restarted process is its owner's again, with its old
+# pid (--restore-pid), as is a tree of processes, each with its pid and its parent.
 . "$top_srcdir/tests/engine/lib.sh"
 [ "$(id -u)" = 0 ] || skip "needs root (scripts/test runs the tests/root suite as root)"
 U=${TEST_USER:-nobody}
@@ -35,6 +36,34 @@ i=0; until c=$(cat /proc/$r/task/$r/children 2>/dev/null | awk '{print $1}') && 
 [ "$c" = "$pid" ] || fail "the restored process has pid $c, not its old pid $pid"
 ruid=$(awk '/^Uid:/ {print $2 ":" $3 ":" $4}' /proc/$c/status 2>/dev/null)
 [ -z "$ruid" ] || [ "$ruid" = "$ouid:$ouid:$ouid" ] || fail "the restored process runs as $ruid, not as $O"
-wait $r || fail "cr_restart failed"
+wait $r || fail "cr_restart failed: $(cat "$T/restart.err")"
 same "$T/ref" "$T/o/out"
+
+# a tree of that user's, the same way: every process with its old pid, its parent, its
+# pipe
+within 60 sh -c "'$PROGS/ptrace_work' 300 | cat" > "$T/tref"
+setpriv --reuid="$O" --regid="$(id -g "$O")" --clear-groups \
+    sh -c "exec < /dev/null > /dev/null 2> '$T/o/trun.err'; '$PROGS/ptrace_work' 300 | cat > '$T/o/tout'" &
+tp=$!
+BG_PIDS="$BG_PIDS $tp"
+wait_lines "$T/o/tout" 20
+kids=$(cat /proc/$tp/task/$tp/children)
+within 60 "$CR_CHECKPOINT" --backend=kmod --kill -f "$T/t.ctx" $tp || fail "root could not checkpoint a tree of $O through ptrace"
+wait_gone $tp
+for k in $kids; do # (killed, and reaped: a zombie still holds its pid)
+    i=0; while [ -e /proc/$k ]; do
+        i=$((i + 1)); [ $i -le 600 ] || fail "process $k was not reaped"; sleep 0.05; done
+done
+"$CR_INFO" "$T/t.ctx" | grep -q "^scope: *tree, 3 processes" || fail "the file is not the tree of 3 processes"
+truncate -s "$(path_pos "$T/t.ctx" "$T/o/tout")" "$T/o/tout"
+"$CR_RESTART" --restore-pid "$T/t.ctx" 2> "$T/trestart.err" &
+r=$!
+BG_PIDS="$BG_PIDS $r"
+for k in $kids; do
+    i=0; until [ "$(awk '{print $4}' /proc/$k/stat 2>/dev/null)" = "$tp" ]; do
+        kill -0 $r 2>/dev/null || fail "cr_restart --restore-pid of the tree ended: $(cat "$T/trestart.err")"
+        i=$((i + 1)); [ $i -le 600 ] || fail "process $k did not come back as a child of $tp"; sleep 0.05; done
+done
+wait $r || fail "cr_restart of the tree failed: $(cat "$T/trestart.err")"
+same "$T/tref" "$T/o/tout"
 pass
