@@ -289,6 +289,11 @@ enum ctx_fd_kind {
                                   launcher's (slurmstepd's, shared by the node's tasks),
                                   not the program's: extra a struct ctx_socket (what
                                   it was); restored as a socket of its kind, unbound */
+    CTX_FD_INOTIFY_QUEUED = 50, /* an inotify instance with events not read at the
+                                  checkpoint: extra a struct ctx_inotify_queue, its
+                                  watches as CTX_FD_INOTIFY's, then the events as read
+                                  (struct inotify_event and its name each), which the
+                                  runtime serves before the kernel's (inotify_replay.c) */
 };
 
 /* CTX_FD_NETLINK: where it is bound, what it listens to, where it sends. */
@@ -454,6 +459,17 @@ struct ctx_inotify_watch {     /* in the extra of a CTX_FD_INOTIFY record, not a
     uint32_t path_len;         /* then a path of the watched inode, NUL-terminated */
 };
 #define CTX_INOTIFY_WD_MAX (1 << 20)
+
+struct ctx_inotify_queue {     /* the start of a CTX_FD_INOTIFY_QUEUED record's extra */
+    int32_t sentinel_wd;       /* the number of the watch whose IN_IGNORED keeps the
+                                  instance readable while the runtime serves the events
+                                  (made again so at restart: the next watch gets the same
+                                  number after it as in the process that went on) */
+    uint32_t watches_len;      /* bytes of watches that follow */
+    uint32_t events_len;       /* bytes of events after them */
+    uint32_t nevents;
+};
+#define CTX_INOTIFY_EVENTS_MAX (8u << 20) /* beyond the default queue of 16384 events */
 
 struct ctx_epoll_target {      /* the extra of a CTX_FD_EPOLL record */
     int32_t fd;                /* the number it was added with (its file: a ctx_epoll_file

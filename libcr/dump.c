@@ -31,6 +31,7 @@
 #include "dump.h"
 #include "context_header.h"
 #include "control.h"
+#include "inotify_replay.h"
 
 /* ---- small helpers that neither allocate nor lock ---- */
 
@@ -334,6 +335,8 @@ int cr_dump_begin(struct dump **out, char *msg, size_t msglen, unsigned flags,
     d->timeout_ms = timeout_ms;
     d->uid = getuid();
     d->aio_ring = cr_aio_ring;
+    d->inotify_keep = cr_inotify_keep;
+    d->inotify_held = cr_inotify_held;
     d->before_pages = bring_in_lazy;
     snprintf(d->proc_dir, sizeof d->proc_dir, "/proc/self");
     *out = d;

@@ -111,6 +111,11 @@ struct dump {
     uint32_t uid;              /* the header's: the checkpointed process's real uid */
     uint32_t hdr_flags;        /* added to the header's flags (CTX_HDR_PTRACE) */
     int (*aio_ring)(uint64_t start, uint64_t end); /* the runtime's AIO rings (aio.c) */
+    /* the runtime's (inotify_replay.c): the inotify events it keeps and serves again;
+       NULL in the ptrace dumper, which refuses queued events */
+    ssize_t (*inotify_keep)(struct dump *d, int fd, char *out, size_t cap, int32_t *sentinel,
+                            uint32_t *nevents);
+    size_t (*inotify_held)(int fd);
     /* the runtime's, before a VMA's pages are looked at: the pages a lazy restart of
      * this process has not filled yet brought in (dump.c) */
     int (*before_pages)(struct dump *d, const struct ctx_vma *v);

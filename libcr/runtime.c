@@ -28,6 +28,11 @@
 
 #include "callbacks.h"
 #include "control.h"
+#include "inotify_replay.h"
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
 
 
 struct cr_runtime crt = { .listen_fd = -1, .wake_fd = -1 };
@@ -546,6 +551,8 @@ __attribute__((visibility("default"))) int close(int fd)
     int r = __close(fd);
     int e = errno;
     closing_end(counted);
+    if (r == 0)
+        cr_inotify_replay_closed(fd, fd);
     errno = e;
     return r;
 }
@@ -556,6 +563,8 @@ __attribute__((visibility("default"))) int dup2(int oldfd, int newfd)
     int r = (int)syscall(SYS_dup2, oldfd, newfd);
     int e = errno;
     closing_end(counted);
+    if (r >= 0 && oldfd != newfd)
+        cr_inotify_replay_closed(newfd, newfd);
     errno = e;
     return r;
 }
@@ -566,6 +575,8 @@ __attribute__((visibility("default"))) int dup3(int oldfd, int newfd, int flags)
     int r = (int)syscall(SYS_dup3, oldfd, newfd, flags);
     int e = errno;
     closing_end(counted);
+    if (r >= 0)
+        cr_inotify_replay_closed(newfd, newfd);
     errno = e;
     return r;
 }
@@ -602,6 +613,8 @@ __attribute__((visibility("default"))) int close_range(unsigned first, unsigned 
     int r = close_range_around(first, last, flags);
     int e = errno;
     closing_end(counted);
+    if (r == 0 && !(flags & CLOSE_RANGE_CLOEXEC))
+        cr_inotify_replay_closed((int)first, last > INT_MAX ? INT_MAX : (int)last);
     errno = e;
     return r;
 }
