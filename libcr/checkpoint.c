@@ -27,6 +27,7 @@
 #include "control.h"
 #include "resources/resources.h"
 #include "dirty_track.h"
+#include "tcp_held.h"
 
 #define COMMIT_WAIT_MS 30000
 
@@ -316,6 +317,7 @@ static void resume_restored(void)
     if (crt.restart.hole_len)
         munmap((void *)(uintptr_t)crt.restart.hole_start, crt.restart.hole_len);
     cr_restore_posix_timers();
+    cr_tcp_held_restored();
     if (cr_aio_restore() < 0) /* a program that would run on without its contexts: none */
         kill(crt.pid, SIGKILL);
     cr_attrs_restore_process(&crt.attrs);

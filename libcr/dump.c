@@ -32,6 +32,7 @@
 #include "context_header.h"
 #include "control.h"
 #include "inotify_replay.h"
+#include "tcp_held.h"
 
 /* ---- small helpers that neither allocate nor lock ---- */
 
@@ -337,6 +338,8 @@ int cr_dump_begin(struct dump **out, char *msg, size_t msglen, unsigned flags,
     d->aio_ring = cr_aio_ring;
     d->inotify_keep = cr_inotify_keep;
     d->inotify_held = cr_inotify_held;
+    d->tcp_hold = cr_tcp_hold;
+    d->tcp_held = cr_tcp_held;
     d->before_pages = bring_in_lazy;
     snprintf(d->proc_dir, sizeof d->proc_dir, "/proc/self");
     *out = d;

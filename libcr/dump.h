@@ -116,6 +116,10 @@ struct dump {
     ssize_t (*inotify_keep)(struct dump *d, int fd, char *out, size_t cap, int32_t *sentinel,
                             uint32_t *nevents);
     size_t (*inotify_held)(int fd);
+    /* the runtime's (tcp_held.c): TCP bytes behind a FIN it holds and serves; NULL in
+       the ptrace dumper, which refuses them */
+    int (*tcp_hold)(int fd, const char *data, size_t len);
+    size_t (*tcp_held)(int fd, const char **data);
     /* the runtime's, before a VMA's pages are looked at: the pages a lazy restart of
      * this process has not filled yet brought in (dump.c) */
     int (*before_pages)(struct dump *d, const struct ctx_vma *v);

@@ -23,6 +23,7 @@
  * does not reach back into the kept ones. */
 #define _GNU_SOURCE
 #include "dump.h"
+#include "held_reads.h"
 #include "inotify_replay.h"
 
 #include <errno.h>
@@ -38,11 +39,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#define API __attribute__((visibility("default")))
 #define MAX_REPLAYS 16
 
-extern ssize_t __read(int fd, void *buf, size_t n);
-extern void __chk_fail(void) __attribute__((noreturn));
 
 struct replay {
     int fd;                    /* -1: free */
@@ -52,25 +50,10 @@ struct replay {
 };
 
 static struct replay replays[MAX_REPLAYS] = { [0 ... MAX_REPLAYS - 1] = { .fd = -1 } };
-static int nreplays;           /* in use: read() looks no further while 0 */
-static int replay_lock;
-
-/* Held with every signal blocked: the quiesce signal never finds a thread holding it,
- * so the frozen process's dump may look at the table without it. */
-static void lock(sigset_t *old)
-{
-    sigset_t all;
-    sigfillset(&all);
-    syscall(SYS_rt_sigprocmask, SIG_BLOCK, &all, old, sizeof(uint64_t));
-    while (__atomic_exchange_n(&replay_lock, 1, __ATOMIC_ACQUIRE))
-        syscall(SYS_sched_yield);
-}
-
-static void unlock(const sigset_t *old)
-{
-    __atomic_store_n(&replay_lock, 0, __ATOMIC_RELEASE);
-    syscall(SYS_rt_sigprocmask, SIG_SETMASK, old, NULL, sizeof(uint64_t));
-}
+int cr_inotify_nreplays;       /* in use: read() looks no further while 0 */
+#define nreplays cr_inotify_nreplays
+#define lock cr_held_lock
+#define unlock cr_held_unlock
 
 static struct replay *find(int fd)
 {
@@ -148,9 +131,9 @@ static int settle(struct replay *r, int fd)
     return 0;
 }
 
-/* 1 when fd's read was answered here (*out: its result, errno set), 0 to read it. */
-static int serve(int fd, char *buf, size_t n, ssize_t *out)
+int cr_inotify_serve(int fd, void *vbuf, size_t n, ssize_t *out)
 {
+    char *buf = vbuf;
     sigset_t old;
     lock(&old);
     struct replay *r = find(fd);
@@ -202,39 +185,6 @@ static int serve(int fd, char *buf, size_t n, ssize_t *out)
     } else
         *out = (ssize_t)got;
     return 1;
-}
-
-API ssize_t read(int fd, void *buf, size_t n)
-{
-    ssize_t r;
-    if (__atomic_load_n(&nreplays, __ATOMIC_ACQUIRE) && serve(fd, buf, n, &r))
-        return r;
-    return __read(fd, buf, n);
-}
-
-API ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
-{
-    if (n > buflen)
-        __chk_fail();
-    return read(fd, buf, n);
-}
-
-/* As the kernel reads a file without read_iter (inotify): each buffer in turn, until
- * one is not filled. */
-API ssize_t readv(int fd, const struct iovec *iov, int cnt)
-{
-    if (!__atomic_load_n(&nreplays, __ATOMIC_ACQUIRE) || cnt <= 0 || cnt > IOV_MAX)
-        return syscall(SYS_readv, fd, iov, cnt);
-    ssize_t total = 0;
-    for (int i = 0; i < cnt; i++) {
-        ssize_t r = read(fd, iov[i].iov_base, iov[i].iov_len);
-        if (r < 0)
-            return total ? total : r;
-        total += r;
-        if ((size_t)r < iov[i].iov_len)
-            break;
-    }
-    return total;
 }
 
 void cr_inotify_replay_closed(int first, int last)

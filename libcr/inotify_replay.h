@@ -17,6 +17,10 @@ ssize_t cr_inotify_keep(struct dump *d, int fd, char *out, size_t cap, int32_t *
                         uint32_t *nevents);
 /* Bytes of events the runtime still serves for fd. */
 size_t cr_inotify_held(int fd);
+/* held_reads.c's read() of fd: 1 answered here (*out its result, errno set), 0 not
+ * an instance with kept events */
+int cr_inotify_serve(int fd, void *buf, size_t n, ssize_t *out);
+extern int cr_inotify_nreplays;
 /* fds first..last were closed or replaced: what was kept for them goes. */
 void cr_inotify_replay_closed(int first, int last);
 

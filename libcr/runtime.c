@@ -94,6 +94,11 @@ static uint32_t fd_section;    /* futex: 1 while the manager takes fds */
 static uint32_t app_closing;   /* application threads inside a close */
 static __thread int runtime_thread; /* the manager (and its snapshot child) */
 
+int cr_on_runtime_thread(void)
+{
+    return runtime_thread;
+}
+
 void cr_fd_section_begin(void)
 {
     __atomic_store_n(&fd_section, 1, __ATOMIC_SEQ_CST);
