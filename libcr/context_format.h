@@ -79,6 +79,10 @@ enum ctx_rec_type {
     CTX_REC_PARENT_PAGES = 41, /* struct ctx_parent_run[]: right after PARENT */
     CTX_REC_THREAD_REGS = 45,  /* struct ctx_thread_regs: right after each THREAD record, in
                                   an image with CTX_HDR_PTRACE (and only there) */
+    CTX_REC_STOPPED = 50,      /* struct ctx_stopped: right after the process record, in an
+                                  image of a process alone that was stopped (SIGSTOP,
+                                  SIGTSTP) at the checkpoint: it stops once restored,
+                                  and cr_restart with it */
     CTX_REC_PENDING = 46,      /* struct ctx_pending: after its thread's THREAD_REGS record
                                   (or its other PENDING record), CTX_HDR_PTRACE only */
 };
@@ -459,6 +463,12 @@ struct ctx_inotify_watch {     /* in the extra of a CTX_FD_INOTIFY record, not a
     uint32_t path_len;         /* then a path of the watched inode, NUL-terminated */
 };
 #define CTX_INOTIFY_WD_MAX (1 << 20)
+
+struct ctx_stopped {           /* CTX_REC_STOPPED */
+    uint32_t signal;           /* the stop's signal as restored: SIGSTOP (the one that
+                                  stopped it cannot be read without being its parent) */
+    uint32_t pad;
+};
 
 struct ctx_inotify_queue {     /* the start of a CTX_FD_INOTIFY_QUEUED record's extra */
     int32_t sentinel_wd;       /* the number of the watch whose IN_IGNORED keeps the

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -67,6 +68,8 @@ static const char *rec_name(uint32_t type)
         return "pending signals";
     if (type == CTX_REC_PARENT)
         return "parent";
+    if (type == CTX_REC_STOPPED)
+        return "stopped process";
     if (type == CTX_REC_PARENT_PAGES)
         return "parent's pages";
     static const char *const names[] = { "?", "process", "thread", "fd", "memory map",
@@ -352,6 +355,14 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
             if (grow((void *)&img->attached, img->nattached) < 0)
                 return refuse(err, len, ENOMEM, "out of memory");
             img->attached[img->nattached++] = a;
+            break;
+        }
+        case CTX_REC_STOPPED: { /* right after the process record */
+            const struct ctx_stopped *st = pl;
+            if (!p || last != CTX_REC_PROC || r->length != sizeof *st || st->signal != SIGSTOP ||
+                st->pad || img->stopped || (h->flags & CTX_HDR_PTRACE))
+                return refuse(err, len, EBADMSG, "record %u: malformed stopped-process record", seq);
+            img->stopped = st;
             break;
         }
         case CTX_REC_DELETED_DIR: {

@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -344,6 +345,13 @@ int cr_dump_begin(struct dump **out, char *msg, size_t msglen, unsigned flags,
     snprintf(d->proc_dir, sizeof d->proc_dir, "/proc/self");
     *out = d;
     int rc = collect_proc(d);
+    if (rc == 0 && (flags & CR_CTL_STOPPED_HELD)) { /* it comes back stopped */
+        struct ctx_stopped *st = rec_add(d, CTX_REC_STOPPED, sizeof *st);
+        if (!st)
+            rc = fail(d, E2BIG, "too much metadata");
+        else
+            st->signal = SIGSTOP;
+    }
     if (rc == 0)
         rc = collect_threads(d);
     if (rc == 0) /* the main thread is parked: it will queue them again */

@@ -79,6 +79,9 @@ static void show(const struct ctx_image *img)
     printf("  signals pending: 0x%llx; pdeathsig %d, dumpable %d, subreaper %d, no_new_privs %d\n",
            (unsigned long long)p->shared_pending, p->pdeathsig, p->dumpable, p->subreaper,
            p->no_new_privs);
+    if (img->stopped)
+        printf("  stopped at the checkpoint (job control): stops again once restored (signal %u), "
+               "and cr_restart with it\n", img->stopped->signal);
     printf("  brk:    0x%llx-0x%llx, stack 0x%llx\n", (unsigned long long)p->start_brk,
            (unsigned long long)p->brk, (unsigned long long)p->start_stack);
     printf("  threads: %u\n", p->nthreads);
