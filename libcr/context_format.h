@@ -293,6 +293,9 @@ enum ctx_fd_kind {
                                   launcher's (slurmstepd's, shared by the node's tasks),
                                   not the program's: extra a struct ctx_socket (what
                                   it was); restored as a socket of its kind, unbound */
+    CTX_FD_MQUEUE_NOTIFY = 51, /* CTX_FD_MQUEUE with the notification the process had
+                                  registered on the queue (mq_notify): extra a struct
+                                  ctx_mq_notify, then CTX_FD_MQUEUE's extra */
     CTX_FD_INOTIFY_QUEUED = 50, /* an inotify instance with events not read at the
                                   checkpoint: extra a struct ctx_inotify_queue, its
                                   watches as CTX_FD_INOTIFY's, then the events as read
@@ -456,6 +459,12 @@ struct ctx_mqueue {            /* the extra of a CTX_FD_MQUEUE record */
                                   priority first: uint32_t prio, uint32_t len, len bytes */
 };
 #define CTX_MQ_PRIO_MAX 32768
+
+struct ctx_mq_notify {         /* the start of a CTX_FD_MQUEUE_NOTIFY record's extra */
+    int32_t notify;            /* SIGEV_SIGNAL or SIGEV_NONE */
+    int32_t signo;             /* SIGEV_SIGNAL: 1..64 */
+    uint64_t value;            /* sigev_value, as the program gave it */
+};
 
 struct ctx_inotify_watch {     /* in the extra of a CTX_FD_INOTIFY record, not aligned */
     int32_t wd;                /* its number, 1..CTX_INOTIFY_WD_MAX */

@@ -34,6 +34,7 @@
 #include "control.h"
 #include "inotify_replay.h"
 #include "tcp_held.h"
+#include "mq_notify_track.h"
 
 /* ---- small helpers that neither allocate nor lock ---- */
 
@@ -341,6 +342,7 @@ int cr_dump_begin(struct dump **out, char *msg, size_t msglen, unsigned flags,
     d->inotify_held = cr_inotify_held;
     d->tcp_hold = cr_tcp_hold;
     d->tcp_held = cr_tcp_held;
+    d->mq_notify_of = cr_mq_notify_of;
     d->before_pages = bring_in_lazy;
     snprintf(d->proc_dir, sizeof d->proc_dir, "/proc/self");
     *out = d;

@@ -119,6 +119,9 @@ struct dump {
     /* the runtime's (tcp_held.c): TCP bytes behind a FIN it holds and serves; NULL in
        the ptrace dumper, which refuses them */
     int (*tcp_hold)(int fd, const char *data, size_t len);
+    /* the runtime's (mq_notify_track.c): the sigevent of the process's registration on
+       the queue of that inode, 0 or -1 if it made none it saw */
+    int (*mq_notify_of)(uint64_t dev, uint64_t ino, struct ctx_mq_notify *note);
     size_t (*tcp_held)(int fd, const char **data);
     /* the runtime's, before a VMA's pages are looked at: the pages a lazy restart of
      * this process has not filled yet brought in (dump.c) */
