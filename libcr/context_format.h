@@ -79,6 +79,8 @@ enum ctx_rec_type {
     CTX_REC_PARENT_PAGES = 41, /* struct ctx_parent_run[]: right after PARENT */
     CTX_REC_THREAD_REGS = 45,  /* struct ctx_thread_regs: right after each THREAD record, in
                                   an image with CTX_HDR_PTRACE (and only there) */
+    CTX_REC_DNOTIFY = 52,      /* struct ctx_dnotify: right after the FD_OWNER record of a
+                                  directory the process watches with dnotify */
     CTX_REC_STOPPED = 50,      /* struct ctx_stopped: right after the process record, in an
                                   image of a process alone that was stopped (SIGSTOP,
                                   SIGTSTP) at the checkpoint: it stops once restored,
@@ -472,6 +474,11 @@ struct ctx_inotify_watch {     /* in the extra of a CTX_FD_INOTIFY record, not a
     uint32_t path_len;         /* then a path of the watched inode, NUL-terminated */
 };
 #define CTX_INOTIFY_WD_MAX (1 << 20)
+
+struct ctx_dnotify {           /* CTX_REC_DNOTIFY */
+    int32_t fd;
+    uint32_t mask;             /* F_NOTIFY's: DN_* events, with DN_MULTISHOT */
+};
 
 struct ctx_stopped {           /* CTX_REC_STOPPED */
     uint32_t signal;           /* the stop's signal as restored: SIGSTOP (the one that

@@ -70,6 +70,8 @@ static const char *rec_name(uint32_t type)
         return "parent";
     if (type == CTX_REC_STOPPED)
         return "stopped process";
+    if (type == CTX_REC_DNOTIFY)
+        return "dnotify";
     if (type == CTX_REC_PARENT_PAGES)
         return "parent's pages";
     static const char *const names[] = { "?", "process", "thread", "fd", "memory map",
@@ -343,6 +345,21 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
             if (grow((void *)&img->owners, img->nowners) < 0)
                 return refuse(err, len, ENOMEM, "out of memory");
             img->owners[img->nowners++] = o;
+            break;
+        }
+        case CTX_REC_DNOTIFY: { /* right after its directory's owner */
+            const struct ctx_dnotify *dn = pl;
+            const struct ctx_fd *f = nfds ? img->fds[nfds - 1] : NULL;
+            if (!p || !f || nvmas || last != CTX_REC_FD_OWNER || r->length != sizeof *dn ||
+                dn->fd != f->fd || img->owners[img->nowners - 1]->fd != dn->fd ||
+                f->kind != CTX_FD_DIR || !(dn->mask & DN_MULTISHOT) ||
+                (dn->mask & ~(uint32_t)(DN_ACCESS | DN_MODIFY | DN_CREATE | DN_DELETE | DN_RENAME |
+                                        DN_ATTRIB | DN_MULTISHOT)) ||
+                img->ndnotifies >= MAX_FDS)
+                return refuse(err, len, EBADMSG, "record %u: malformed dnotify record", seq);
+            if (grow((void *)&img->dnotifies, img->ndnotifies) < 0)
+                return refuse(err, len, ENOMEM, "out of memory");
+            img->dnotifies[img->ndnotifies++] = dn;
             break;
         }
         case CTX_REC_SOCK_ATTACH: {
@@ -920,6 +937,7 @@ void ctx_close(struct ctx_image *img)
     free(img->locks);
     free(img->epoll_files);
     free(img->owners);
+    free(img->dnotifies);
     free(img->aios);
     free(img->attached);
     free(img->vmas);

@@ -31,6 +31,8 @@ struct ctx_image {
     uint32_t nepoll_files;
     const struct ctx_fd_owner **owners;        /* fds whose signals go to an owner */
     uint32_t nowners;
+    const struct ctx_dnotify **dnotifies;      /* directories watched with dnotify */
+    uint32_t ndnotifies;
     const struct ctx_sock_attach **attached;   /* sockets' filters and memberships */
     uint32_t nattached;
     const struct ctx_vma **vmas;

@@ -35,6 +35,7 @@
 #include "inotify_replay.h"
 #include "tcp_held.h"
 #include "mq_notify_track.h"
+#include "dnotify_track.h"
 
 /* ---- small helpers that neither allocate nor lock ---- */
 
@@ -343,6 +344,7 @@ int cr_dump_begin(struct dump **out, char *msg, size_t msglen, unsigned flags,
     d->tcp_hold = cr_tcp_hold;
     d->tcp_held = cr_tcp_held;
     d->mq_notify_of = cr_mq_notify_of;
+    d->dnotify_of = cr_dnotify_of;
     d->before_pages = bring_in_lazy;
     snprintf(d->proc_dir, sizeof d->proc_dir, "/proc/self");
     *out = d;

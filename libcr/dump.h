@@ -122,6 +122,9 @@ struct dump {
     /* the runtime's (mq_notify_track.c): the sigevent of the process's registration on
        the queue of that inode, 0 or -1 if it made none it saw */
     int (*mq_notify_of)(uint64_t dev, uint64_t ino, struct ctx_mq_notify *note);
+    /* the runtime's (dnotify_track.c): the mask the program registered with F_NOTIFY on
+       fd, the directory dev/ino: 0, or -1 none seen */
+    int (*dnotify_of)(int fd, uint64_t dev, uint64_t ino, uint32_t *mask);
     size_t (*tcp_held)(int fd, const char **data);
     /* the runtime's, before a VMA's pages are looked at: the pages a lazy restart of
      * this process has not filled yet brought in (dump.c) */

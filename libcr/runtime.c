@@ -29,6 +29,7 @@
 #include "callbacks.h"
 #include "control.h"
 #include "inotify_replay.h"
+#include "dnotify_track.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
@@ -557,7 +558,7 @@ __attribute__((visibility("default"))) int close(int fd)
     int e = errno;
     closing_end(counted);
     if (r == 0)
-        cr_inotify_replay_closed(fd, fd);
+        cr_inotify_replay_closed(fd, fd), cr_dnotify_closed(fd, fd);
     errno = e;
     return r;
 }
@@ -569,7 +570,7 @@ __attribute__((visibility("default"))) int dup2(int oldfd, int newfd)
     int e = errno;
     closing_end(counted);
     if (r >= 0 && oldfd != newfd)
-        cr_inotify_replay_closed(newfd, newfd);
+        cr_inotify_replay_closed(newfd, newfd), cr_dnotify_closed(newfd, newfd);
     errno = e;
     return r;
 }
@@ -581,7 +582,7 @@ __attribute__((visibility("default"))) int dup3(int oldfd, int newfd, int flags)
     int e = errno;
     closing_end(counted);
     if (r >= 0)
-        cr_inotify_replay_closed(newfd, newfd);
+        cr_inotify_replay_closed(newfd, newfd), cr_dnotify_closed(newfd, newfd);
     errno = e;
     return r;
 }
@@ -619,7 +620,8 @@ __attribute__((visibility("default"))) int close_range(unsigned first, unsigned 
     int e = errno;
     closing_end(counted);
     if (r == 0 && !(flags & CLOSE_RANGE_CLOEXEC))
-        cr_inotify_replay_closed((int)first, last > INT_MAX ? INT_MAX : (int)last);
+        cr_inotify_replay_closed((int)first, last > INT_MAX ? INT_MAX : (int)last),
+            cr_dnotify_closed((int)first, last > INT_MAX ? INT_MAX : (int)last);
     errno = e;
     return r;
 }

@@ -123,6 +123,9 @@ static void show(const struct ctx_image *img)
         printf("  fd %d signals %s %d with signal %u%s\n", o->fd, types[o->type], o->pid, o->sig,
                o->sig ? "" : " (SIGIO)");
     }
+    for (uint32_t i = 0; i < img->ndnotifies; i++)
+        printf("  fd %d: a directory watched with dnotify (F_NOTIFY 0x%x), registered again\n",
+               img->dnotifies[i]->fd, img->dnotifies[i]->mask);
     for (uint32_t i = 0; i < img->nattached; i++)
         ctx_sock_attach_describe(img->attached[i], stdout);
     if (img->nlocks)
