@@ -295,6 +295,9 @@ enum ctx_fd_kind {
                                   launcher's (slurmstepd's, shared by the node's tasks),
                                   not the program's: extra a struct ctx_socket (what
                                   it was); restored as a socket of its kind, unbound */
+    CTX_FD_FANOTIFY = 52,      /* an fanotify group with inode marks and nothing queued:
+                                  extra a struct ctx_fanotify, then its marks (struct
+                                  ctx_fanotify_mark and a path of the marked inode each) */
     CTX_FD_MQUEUE_NOTIFY = 51, /* CTX_FD_MQUEUE with the notification the process had
                                   registered on the queue (mq_notify): extra a struct
                                   ctx_mq_notify, then CTX_FD_MQUEUE's extra */
@@ -484,6 +487,18 @@ struct ctx_stopped {           /* CTX_REC_STOPPED */
     uint32_t signal;           /* the stop's signal as restored: SIGSTOP (the one that
                                   stopped it cannot be read without being its parent) */
     uint32_t pad;
+};
+
+struct ctx_fanotify {          /* the start of a CTX_FD_FANOTIFY record's extra */
+    uint32_t flags;            /* fanotify_init's, as fdinfo shows them (FAN_CLOEXEC and
+                                  FAN_NONBLOCK are the fd's, set by the driver) */
+    uint32_t event_f_flags;    /* fanotify_init's: the events' files' open flags */
+    uint32_t nmarks, pad;
+};
+struct ctx_fanotify_mark {     /* not aligned, in the extra */
+    uint32_t mask, ignored_mask; /* as fdinfo shows them */
+    uint32_t mflags;           /* FAN_MARK_IGNORED_SURV_MODIFY, FAN_MARK_EVICTABLE... */
+    uint32_t path_len;         /* then a path of the marked inode, NUL-terminated */
 };
 
 struct ctx_inotify_queue {     /* the start of a CTX_FD_INOTIFY_QUEUED record's extra */

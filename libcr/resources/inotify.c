@@ -112,6 +112,14 @@ static int find_path(struct fd_scan *s, struct target *t, char *path)
            search_below(t, path, strlen(path), SEARCH_DEPTH);
 }
 
+int watched_path(struct dump *d, struct fd_scan *s, uint64_t ino, unsigned maj, unsigned min,
+                 char *path)
+{
+    struct target t = { .ino = ino, .maj = maj, .min = min, .budget = SEARCH_BUDGET,
+                        .dents = d->scratch + TEXT_OFF };
+    return find_path(s, &t, path);
+}
+
 /* The queued events refused, naming what the instance watches (the watches saved so
  * far in out, used bytes): which watch they come from cannot be known without
  * reading them. */
@@ -136,10 +144,11 @@ static int refuse_pending(struct dump *d, int fd, int pending, const char *out, 
         n += (size_t)k;
     }
     return fail(d, ENOTSUP, "fd %d: its inotify instance, watching %s, has %d bytes of events "
-                "not read yet: reading them would take them from the program and a restarted "
-                "instance could not be given them back, so they cannot be saved; nothing was "
-                "written and the process keeps running: checkpoint it once it has read them",
-                fd, n ? paths : "nothing (every watch removed)", pending);
+                "not read yet: reading them would take them from the program, and without the "
+                "runtime in the process (the ptrace backend) nothing could serve them again; "
+                "nothing was written and the process keeps running: checkpoint it once it has "
+                "read them, or run it under cr_run", fd, n ? paths : "nothing (every watch removed)",
+                pending);
 }
 
 /* fd's watches, each a struct ctx_inotify_watch and its path, into out (cap bytes,

@@ -8,6 +8,11 @@
  * refused next (a watch whose path is not found is named by its inode for that) */
 int inotify_watches(struct dump *d, struct fd_scan *s, int fd, int refusing, char *out, size_t cap,
                     size_t *used);
+/* dump: a path of the inode ino of device maj:min (the kernel's sdev) where the
+ * process's paths are (its open files, working directory, their parents, two levels
+ * below it) into path (CTX_PATH_MAX): 1 found, 0 not (fanotify.c too) */
+int watched_path(struct dump *d, struct fd_scan *s, uint64_t ino, unsigned maj, unsigned min,
+                 char *path);
 /* dump: the record of an instance whose events (about expect bytes) the runtime keeps;
  * a CTX_FD_INOTIFY one when none is queued after all */
 int save_inotify_queued(struct dump *d, const struct cr_fd_probe *p, const char *watches, size_t wlen,
