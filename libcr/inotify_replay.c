@@ -35,6 +35,7 @@
 #include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -44,6 +45,8 @@
 
 struct replay {
     int fd;                    /* -1: free */
+    dev_t dev;                 /* an inotify instance's (they share one inode): an fd */
+    ino_t ino;                 /* number closed behind our back and used again is not it */
     int32_t sentinel;          /* the watch whose IN_IGNORED is queued behind the events */
     char *buf;                 /* mmap'd: the memory is the process's, saved with it */
     size_t map_len, len, off;  /* served up to off */
@@ -134,9 +137,16 @@ static int settle(struct replay *r, int fd)
 int cr_inotify_serve(int fd, void *vbuf, size_t n, ssize_t *out)
 {
     char *buf = vbuf;
+    if (!find(fd)) /* (a look without the lock first: reads of other fds pay nothing more) */
+        return 0;
     sigset_t old;
     lock(&old);
     struct replay *r = find(fd);
+    struct stat st;
+    if (r && (fstat(fd, &st) < 0 || st.st_dev != r->dev || st.st_ino != r->ino)) {
+        drop(r);
+        r = NULL;
+    }
     if (!r) {
         unlock(&old);
         return 0;
@@ -297,7 +307,11 @@ ssize_t cr_inotify_keep(struct dump *d, int fd, char *out, size_t cap, int32_t *
     }
     if (r)
         drop(r); /* its sentinel was read with the rest (or by the program) */
-    *slot = (struct replay){ .fd = fd, .sentinel = wd, .buf = buf, .map_len = map_len, .len = got };
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        st.st_dev = 0, st.st_ino = 0;
+    *slot = (struct replay){ .fd = fd, .dev = st.st_dev, .ino = st.st_ino, .sentinel = wd, .buf = buf,
+                             .map_len = map_len, .len = got };
     __atomic_add_fetch(&nreplays, 1, __ATOMIC_RELEASE);
     *sentinel = wd;
     *nevents = count;

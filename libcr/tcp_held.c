@@ -91,8 +91,8 @@ int cr_tcp_held_fd(int fd)
 
 int cr_tcp_held_serve(int fd, void *buf, size_t n, int flags, ssize_t *out)
 {
-    if (!__atomic_load_n(&cr_tcp_nheld, __ATOMIC_ACQUIRE))
-        return 0;
+    if (!__atomic_load_n(&cr_tcp_nheld, __ATOMIC_ACQUIRE) || !find(fd))
+        return 0; /* (a look without the lock first: reads of other fds pay nothing more) */
     sigset_t old;
     cr_held_lock(&old);
     struct held *h = find(fd);
