@@ -85,4 +85,24 @@ kill -CONT $R
 within 60 tail --pid=$C -f /dev/null || fail "the restored process did not end once continued"
 wait $R || fail "cr_restart ended $?"
 [ "$(grep -c '^done$' "$T/ticks")" = $((before + 1)) ] || fail "the restored process did not finish its ticks"
+
+# --kill: saved while stopped, then ended; restarted it comes back stopped as well
+rm -f "$T/ticks"
+bg "$CR_RUN" "$PY" "$T/prog.py" "$T/ticks"
+K=$!
+wait_runtime $K
+wait_lines "$T/ticks" 3
+kill -STOP $K
+i=0; until [ "$(state $K)" = T ]; do i=$((i+1)); [ $i -le 600 ] || fail "the process did not stop"; sleep 0.05; done
+within 60 "$CR_CHECKPOINT" --kill -f "$T/k.ctx" $K 2> "$T/kill.err" || fail "--kill of a stopped process: $(cat "$T/kill.err")"
+wait $K
+[ $? = 137 ] || fail "--kill did not end the stopped process with SIGKILL"
+at_kill=$(wc -l < "$T/ticks")
+bg "$CR_RESTART" "$T/k.ctx"
+R=$!
+i=0; until [ "$(state $R)" = T ]; do i=$((i+1)); [ $i -le 600 ] || fail "cr_restart did not stop with the process restored after --kill"; sleep 0.05; done
+[ "$(wc -l < "$T/ticks")" = "$at_kill" ] || fail "the process restored after --kill ran while stopped"
+kill -CONT $R
+wait $R || fail "cr_restart after --kill ended $?"
+[ "$(tail -n 1 "$T/ticks")" = done ] || fail "the process restored after --kill did not finish"
 pass
