@@ -13,6 +13,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
@@ -27,6 +28,7 @@
 #include "control.h"
 #include "resources/resources.h"
 #include "dirty_track.h"
+#include "tcp_held.h"
 
 #define COMMIT_WAIT_MS 30000
 
@@ -323,6 +325,7 @@ static void resume_restored(void)
     if (crt.restart.hole_len)
         munmap((void *)(uintptr_t)crt.restart.hole_start, crt.restart.hole_len);
     cr_restore_posix_timers();
+    cr_tcp_held_restored();
     if (cr_aio_restore() < 0) /* a program that would run on without its contexts: none */
         kill(crt.pid, SIGKILL);
     cr_attrs_restore_process(&crt.attrs);
@@ -349,13 +352,51 @@ static void fill_info(struct cr_job *job)
 
 static int cr_run_job_gated(struct cr_job *job);
 
+/* Until no thread of the program is traced by the requester any more (it detaches
+ * them once the process is frozen, and each stops again where it waits), within the
+ * request's time: none may run the program before. */
+static void wait_untraced(const struct cr_job *job)
+{
+    uint64_t until = cr_now_ms() + job->timeout_ms;
+    for (uint32_t i = 0; i < crt.nslots; i++) {
+        int tid = crt.slots[i].tid;
+        char path[64], buf[2048];
+        snprintf(path, sizeof path, "/proc/self/task/%d/status", tid);
+        while (tid > 0 && tid != crt.manager_tid && cr_read_text(path, buf, sizeof buf) > 0) {
+            const char *t = strstr(buf, "\nTracerPid:");
+            if (!t || atoi(t + 11) == 0 || cr_now_ms() >= until)
+                break;
+            struct timespec ts = { 0, 2 * 1000 * 1000 };
+            nanosleep(&ts, NULL);
+        }
+    }
+}
+
+/* Its parent is cr_restart, which stopped with it (CTX_REC_STOPPED): continued, this
+ * process continues it, whoever sent the SIGCONT. */
+static void continue_restarter(void)
+{
+    char path[64], buf[512];
+    pid_t parent = getppid();
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)parent);
+    const char *q = cr_read_text(path, buf, sizeof buf) > 0 ? strrchr(buf, ')') : NULL;
+    if (q && q[1] == ' ' && q[2] == 'T' && parent == cri_rsinfo.requester)
+        kill(parent, SIGCONT);
+}
+
 /* A process that was stopped when the checkpoint came (CR_CTL_STOPPED: its requester
  * continued it) stops again before any thread runs the program: going on, and in
- * the restored copy. */
+ * the restored copy.  One its requester held through ptrace (CR_CTL_STOPPED_HELD) is
+ * stopped again by the requester going on, and stops itself once restored. */
 static void stop_again(const struct cr_job *job)
 {
     if (job->flags & CR_CTL_STOPPED)
         kill(crt.pid, SIGSTOP);
+    else if ((job->flags & CR_CTL_STOPPED_HELD) && job->restored) {
+        kill(crt.pid, SIGSTOP); /* returns once continued */
+        continue_restarter();
+    } else if (job->flags & CR_CTL_STOPPED_HELD)
+        wait_untraced(job);
 }
 
 /* --sockets=delay: no new socket until the checkpoint is over, and those that lead

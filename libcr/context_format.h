@@ -79,6 +79,12 @@ enum ctx_rec_type {
     CTX_REC_PARENT_PAGES = 41, /* struct ctx_parent_run[]: right after PARENT */
     CTX_REC_THREAD_REGS = 45,  /* struct ctx_thread_regs: right after each THREAD record, in
                                   an image with CTX_HDR_PTRACE (and only there) */
+    CTX_REC_DNOTIFY = 52,      /* struct ctx_dnotify: right after the FD_OWNER record of a
+                                  directory the process watches with dnotify */
+    CTX_REC_STOPPED = 50,      /* struct ctx_stopped: right after the process record, in an
+                                  image of a process alone that was stopped (SIGSTOP,
+                                  SIGTSTP) at the checkpoint: it stops once restored,
+                                  and cr_restart with it */
     CTX_REC_PENDING = 46,      /* struct ctx_pending: after its thread's THREAD_REGS record
                                   (or its other PENDING record), CTX_HDR_PTRACE only */
 };
@@ -289,6 +295,17 @@ enum ctx_fd_kind {
                                   launcher's (slurmstepd's, shared by the node's tasks),
                                   not the program's: extra a struct ctx_socket (what
                                   it was); restored as a socket of its kind, unbound */
+    CTX_FD_FANOTIFY = 52,      /* an fanotify group with inode marks and nothing queued:
+                                  extra a struct ctx_fanotify, then its marks (struct
+                                  ctx_fanotify_mark and a path of the marked inode each) */
+    CTX_FD_MQUEUE_NOTIFY = 51, /* CTX_FD_MQUEUE with the notification the process had
+                                  registered on the queue (mq_notify): extra a struct
+                                  ctx_mq_notify, then CTX_FD_MQUEUE's extra */
+    CTX_FD_INOTIFY_QUEUED = 50, /* an inotify instance with events not read at the
+                                  checkpoint: extra a struct ctx_inotify_queue, its
+                                  watches as CTX_FD_INOTIFY's, then the events as read
+                                  (struct inotify_event and its name each), which the
+                                  runtime serves before the kernel's (inotify_replay.c) */
 };
 
 /* CTX_FD_NETLINK: where it is bound, what it listens to, where it sends. */
@@ -448,12 +465,52 @@ struct ctx_mqueue {            /* the extra of a CTX_FD_MQUEUE record */
 };
 #define CTX_MQ_PRIO_MAX 32768
 
+struct ctx_mq_notify {         /* the start of a CTX_FD_MQUEUE_NOTIFY record's extra */
+    int32_t notify;            /* SIGEV_SIGNAL or SIGEV_NONE */
+    int32_t signo;             /* SIGEV_SIGNAL: 1..64 */
+    uint64_t value;            /* sigev_value, as the program gave it */
+};
+
 struct ctx_inotify_watch {     /* in the extra of a CTX_FD_INOTIFY record, not aligned */
     int32_t wd;                /* its number, 1..CTX_INOTIFY_WD_MAX */
     uint32_t mask;             /* IN_* events and flags, as fdinfo shows them */
     uint32_t path_len;         /* then a path of the watched inode, NUL-terminated */
 };
 #define CTX_INOTIFY_WD_MAX (1 << 20)
+
+struct ctx_dnotify {           /* CTX_REC_DNOTIFY */
+    int32_t fd;
+    uint32_t mask;             /* F_NOTIFY's: DN_* events, with DN_MULTISHOT */
+};
+
+struct ctx_stopped {           /* CTX_REC_STOPPED */
+    uint32_t signal;           /* the stop's signal as restored: SIGSTOP (the one that
+                                  stopped it cannot be read without being its parent) */
+    uint32_t pad;
+};
+
+struct ctx_fanotify {          /* the start of a CTX_FD_FANOTIFY record's extra */
+    uint32_t flags;            /* fanotify_init's, as fdinfo shows them (FAN_CLOEXEC and
+                                  FAN_NONBLOCK are the fd's, set by the driver) */
+    uint32_t event_f_flags;    /* fanotify_init's: the events' files' open flags */
+    uint32_t nmarks, pad;
+};
+struct ctx_fanotify_mark {     /* not aligned, in the extra */
+    uint32_t mask, ignored_mask; /* as fdinfo shows them */
+    uint32_t mflags;           /* FAN_MARK_IGNORED_SURV_MODIFY, FAN_MARK_EVICTABLE... */
+    uint32_t path_len;         /* then a path of the marked inode, NUL-terminated */
+};
+
+struct ctx_inotify_queue {     /* the start of a CTX_FD_INOTIFY_QUEUED record's extra */
+    int32_t sentinel_wd;       /* the number of the watch whose IN_IGNORED keeps the
+                                  instance readable while the runtime serves the events
+                                  (made again so at restart: the next watch gets the same
+                                  number after it as in the process that went on) */
+    uint32_t watches_len;      /* bytes of watches that follow */
+    uint32_t events_len;       /* bytes of events after them */
+    uint32_t nevents;
+};
+#define CTX_INOTIFY_EVENTS_MAX (8u << 20) /* beyond the default queue of 16384 events */
 
 struct ctx_epoll_target {      /* the extra of a CTX_FD_EPOLL record */
     int32_t fd;                /* the number it was added with (its file: a ctx_epoll_file

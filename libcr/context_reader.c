@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +57,10 @@ static const char *rec_name(uint32_t type)
         return "pending signals";
     if (type == CTX_REC_PARENT)
         return "parent";
+    if (type == CTX_REC_STOPPED)
+        return "stopped process";
+    if (type == CTX_REC_DNOTIFY)
+        return "dnotify";
     if (type == CTX_REC_PARENT_PAGES)
         return "parent's pages";
     static const char *const names[] = { "?", "process", "thread", "fd", "memory map",
@@ -331,6 +336,21 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
             img->owners[img->nowners++] = o;
             break;
         }
+        case CTX_REC_DNOTIFY: { /* right after its directory's owner */
+            const struct ctx_dnotify *dn = pl;
+            const struct ctx_fd *f = nfds ? img->fds[nfds - 1] : NULL;
+            if (!p || !f || nvmas || last != CTX_REC_FD_OWNER || r->length != sizeof *dn ||
+                dn->fd != f->fd || img->owners[img->nowners - 1]->fd != dn->fd ||
+                f->kind != CTX_FD_DIR || !(dn->mask & DN_MULTISHOT) ||
+                (dn->mask & ~(uint32_t)(DN_ACCESS | DN_MODIFY | DN_CREATE | DN_DELETE | DN_RENAME |
+                                        DN_ATTRIB | DN_MULTISHOT)) ||
+                img->ndnotifies >= MAX_FDS)
+                return cr_say(err, len, EBADMSG, "record %u: malformed dnotify record", seq);
+            if (grow((void *)&img->dnotifies, img->ndnotifies) < 0)
+                return cr_say(err, len, ENOMEM, "out of memory");
+            img->dnotifies[img->ndnotifies++] = dn;
+            break;
+        }
         case CTX_REC_SOCK_ATTACH: {
             const struct ctx_sock_attach *a = pl;
             const struct ctx_fd *f = nfds ? img->fds[nfds - 1] : NULL;
@@ -341,6 +361,14 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
             if (grow((void *)&img->attached, img->nattached) < 0)
                 return cr_say(err, len, ENOMEM, "out of memory");
             img->attached[img->nattached++] = a;
+            break;
+        }
+        case CTX_REC_STOPPED: { /* right after the process record */
+            const struct ctx_stopped *st = pl;
+            if (!p || last != CTX_REC_PROC || r->length != sizeof *st || st->signal != SIGSTOP ||
+                st->pad || img->stopped || (h->flags & CTX_HDR_PTRACE))
+                return cr_say(err, len, EBADMSG, "record %u: malformed stopped-process record", seq);
+            img->stopped = st;
             break;
         }
         case CTX_REC_DELETED_DIR: {
@@ -898,6 +926,7 @@ void ctx_close(struct ctx_image *img)
     free(img->locks);
     free(img->epoll_files);
     free(img->owners);
+    free(img->dnotifies);
     free(img->aios);
     free(img->attached);
     free(img->vmas);

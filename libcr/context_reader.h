@@ -19,6 +19,7 @@ struct ctx_image {
     const struct ctx_proc *proc;
     const char *exe, *cwd;
     const struct ctx_deleted_dir *cwd_deleted; /* the working directory was deleted */
+    const struct ctx_stopped *stopped; /* it was stopped at the checkpoint: stops again */
     const struct ctx_thread **threads;
     const struct ctx_thread_regs **regs; /* CTX_HDR_PTRACE: each thread's, else NULLs */
     const struct ctx_pending **pending;  /* CTX_HDR_PTRACE: signals pending, in file order */
@@ -30,6 +31,8 @@ struct ctx_image {
     uint32_t nepoll_files;
     const struct ctx_fd_owner **owners;        /* fds whose signals go to an owner */
     uint32_t nowners;
+    const struct ctx_dnotify **dnotifies;      /* directories watched with dnotify */
+    uint32_t ndnotifies;
     const struct ctx_sock_attach **attached;   /* sockets' filters and memberships */
     uint32_t nattached;
     const struct ctx_vma **vmas;

@@ -66,6 +66,12 @@ enum cr_ctl_op { CR_CTL_CHECKPOINT = 1 };
 #define CR_CTL_STOPPED      0x200 /* the process was stopped (SIGSTOP): the requester
                                     continued it for the checkpoint, and it stops again
                                     before it runs the program (also once restored) */
+#define CR_CTL_STOPPED_HELD 0x1000 /* the process alone was stopped (job control) and its
+                                    requester holds its threads through ptrace: it runs
+                                    the checkpoint without a SIGCONT its parent would
+                                    see; going on, the requester's detaching stops it
+                                    again (the runtime releases no thread before); once
+                                    restored it stops itself (CTX_REC_STOPPED) */
 #define CR_CTL_TREE         0x20 /* one process of a tree: once frozen it waits for
                                     PREPARE (every process of the tree is frozen), then
                                     for WRITE (its turn to append its image to the

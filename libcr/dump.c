@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,10 @@
 #include "dump.h"
 #include "context_header.h"
 #include "control.h"
+#include "inotify_replay.h"
+#include "tcp_held.h"
+#include "mq_notify_track.h"
+#include "dnotify_track.h"
 
 /* ---- small helpers that neither allocate nor lock ---- */
 
@@ -334,10 +339,23 @@ int cr_dump_begin(struct dump **out, char *msg, size_t msglen, unsigned flags,
     d->timeout_ms = timeout_ms;
     d->uid = getuid();
     d->aio_ring = cr_aio_ring;
+    d->inotify_keep = cr_inotify_keep;
+    d->inotify_held = cr_inotify_held;
+    d->tcp_hold = cr_tcp_hold;
+    d->tcp_held = cr_tcp_held;
+    d->mq_notify_of = cr_mq_notify_of;
+    d->dnotify_of = cr_dnotify_of;
     d->before_pages = bring_in_lazy;
     snprintf(d->proc_dir, sizeof d->proc_dir, "/proc/self");
     *out = d;
     int rc = collect_proc(d);
+    if (rc == 0 && (flags & CR_CTL_STOPPED_HELD)) { /* it comes back stopped */
+        struct ctx_stopped *st = rec_add(d, CTX_REC_STOPPED, sizeof *st);
+        if (!st)
+            rc = fail(d, E2BIG, "too much metadata");
+        else
+            st->signal = SIGSTOP;
+    }
     if (rc == 0)
         rc = collect_threads(d);
     if (rc == 0) /* the main thread is parked: it will queue them again */

@@ -111,6 +111,21 @@ struct dump {
     uint32_t uid;              /* the header's: the checkpointed process's real uid */
     uint32_t hdr_flags;        /* added to the header's flags (CTX_HDR_PTRACE) */
     int (*aio_ring)(uint64_t start, uint64_t end); /* the runtime's AIO rings (aio.c) */
+    /* the runtime's (inotify_replay.c): the inotify events it keeps and serves again;
+       NULL in the ptrace dumper, which refuses queued events */
+    ssize_t (*inotify_keep)(struct dump *d, int fd, char *out, size_t cap, int32_t *sentinel,
+                            uint32_t *nevents);
+    size_t (*inotify_held)(int fd);
+    /* the runtime's (tcp_held.c): TCP bytes behind a FIN it holds and serves; NULL in
+       the ptrace dumper, which refuses them */
+    int (*tcp_hold)(int fd, const char *data, size_t len);
+    /* the runtime's (mq_notify_track.c): the sigevent of the process's registration on
+       the queue of that inode, 0 or -1 if it made none it saw */
+    int (*mq_notify_of)(uint64_t dev, uint64_t ino, struct ctx_mq_notify *note);
+    /* the runtime's (dnotify_track.c): the mask the program registered with F_NOTIFY on
+       fd, the directory dev/ino: 0, or -1 none seen */
+    int (*dnotify_of)(int fd, uint64_t dev, uint64_t ino, uint32_t *mask);
+    size_t (*tcp_held)(int fd, const char **data);
     /* the runtime's, before a VMA's pages are looked at: the pages a lazy restart of
      * this process has not filled yet brought in (dump.c) */
     int (*before_pages)(struct dump *d, const struct ctx_vma *v);

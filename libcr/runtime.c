@@ -28,6 +28,12 @@
 
 #include "callbacks.h"
 #include "control.h"
+#include "inotify_replay.h"
+#include "dnotify_track.h"
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
 
 
 struct cr_runtime crt = { .listen_fd = -1, .wake_fd = -1 };
@@ -88,6 +94,11 @@ static void internal_fds_reset(void)
 static uint32_t fd_section;    /* futex: 1 while the manager takes fds */
 static uint32_t app_closing;   /* application threads inside a close */
 static __thread int runtime_thread; /* the manager (and its snapshot child) */
+
+int cr_on_runtime_thread(void)
+{
+    return runtime_thread;
+}
 
 void cr_fd_section_begin(void)
 {
@@ -546,6 +557,8 @@ __attribute__((visibility("default"))) int close(int fd)
     int r = __close(fd);
     int e = errno;
     closing_end(counted);
+    if (r == 0)
+        cr_inotify_replay_closed(fd, fd), cr_dnotify_closed(fd, fd);
     errno = e;
     return r;
 }
@@ -556,6 +569,8 @@ __attribute__((visibility("default"))) int dup2(int oldfd, int newfd)
     int r = (int)syscall(SYS_dup2, oldfd, newfd);
     int e = errno;
     closing_end(counted);
+    if (r >= 0 && oldfd != newfd)
+        cr_inotify_replay_closed(newfd, newfd), cr_dnotify_closed(newfd, newfd);
     errno = e;
     return r;
 }
@@ -566,6 +581,8 @@ __attribute__((visibility("default"))) int dup3(int oldfd, int newfd, int flags)
     int r = (int)syscall(SYS_dup3, oldfd, newfd, flags);
     int e = errno;
     closing_end(counted);
+    if (r >= 0)
+        cr_inotify_replay_closed(newfd, newfd), cr_dnotify_closed(newfd, newfd);
     errno = e;
     return r;
 }
@@ -602,6 +619,9 @@ __attribute__((visibility("default"))) int close_range(unsigned first, unsigned 
     int r = close_range_around(first, last, flags);
     int e = errno;
     closing_end(counted);
+    if (r == 0 && !(flags & CLOSE_RANGE_CLOEXEC))
+        cr_inotify_replay_closed((int)first, last > INT_MAX ? INT_MAX : (int)last),
+            cr_dnotify_closed((int)first, last > INT_MAX ? INT_MAX : (int)last);
     errno = e;
     return r;
 }

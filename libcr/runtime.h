@@ -244,6 +244,9 @@ int cr_external_sockets(char *msg, size_t msglen);
 void cr_fd_section_begin(void);
 void cr_fd_section_end(void);
 int cr_keep_high(int fd);
+/* the manager thread (and its snapshot child): the runtime's own calls, never the
+ * program's (held_reads.c does not serve them) */
+int cr_on_runtime_thread(void);
 
 void cr_internal_fd_add(int fd);
 void cr_internal_fd_del(int fd);

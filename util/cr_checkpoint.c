@@ -25,6 +25,7 @@
 #include "tree_request.h"
 #include "progress.h"
 #include "ptrace_dump.h"
+#include "stopped_hold.h"
 
 enum replace { ATOMIC, BACKUP, CLOBBER, NOCLOBBER };
 
@@ -154,6 +155,29 @@ static int parse_signal(const char *s)
 }
 
 /* Real uid of a process from /proc; -1 if it is gone. */
+/* Whether a thread of pid has a child. */
+static int has_children(pid_t pid)
+{
+    char path[64], buf[64];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *dir = opendir(path);
+    struct dirent *e;
+    int found = 0;
+    while (dir && !found && (e = readdir(dir))) {
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof path, "/proc/%d/task/%.20s/children", (int)pid, e->d_name);
+        FILE *f = fopen(path, "re");
+        if (f) {
+            found = fgets(buf, sizeof buf, f) && buf[0] >= '0' && buf[0] <= '9';
+            fclose(f);
+        }
+    }
+    if (dir)
+        closedir(dir);
+    return found;
+}
+
 static long proc_uid(pid_t pid)
 {
     char path[64], line[256];
@@ -559,10 +583,21 @@ int main(int argc, char **argv)
         return fail(EBUSY, "process %d is stopped: checked through ptrace it would be let run; "
                     "continue it (kill -CONT %d) and checkpoint it then (--stop stops it again)",
                     (int)pid, (int)pid);
-    if (!by_ptrace && crq_proc_state(pid) == 'T')
-        return fail(EBUSY, "process %d is stopped; its runtime cannot act until it runs: "
-                    "continue it (kill -CONT %d) and checkpoint it then (--stop stops it again)",
-                    (int)pid, (int)pid);
+    /* stopped by job control: held through ptrace while its runtime saves it, it stays
+     * stopped for its parent (stopped_hold.c); alone, as it cannot have made children
+     * since it stopped (one with children goes the tree's way, which continues them) */
+    int hold_stopped = 0;
+    if (!by_ptrace && crq_proc_state(pid) == 'T') {
+        if ((scope != CTX_SCOPE_PROC && scope != CTX_SCOPE_TREE) || has_children(pid))
+            return fail(EBUSY, "process %d is stopped and has children (or a group or session "
+                        "was asked): its runtime cannot act until it runs: continue it (kill "
+                        "-CONT %d) and checkpoint it then (--stop stops it again), or checkpoint "
+                        "it alone (-p)", (int)pid, (int)pid);
+        hold_stopped = 1;
+        scope = CTX_SCOPE_PROC;
+        if (sig == SIGSTOP)
+            sig = 0; /* it stays stopped: a new SIGSTOP would tell its parent again */
+    }
     if (crq_proc_state(pid) == 't')
         return fail(EBUSY, "process %d is stopped by its tracer (a debugger or strace); its "
                     "runtime cannot act until the tracer lets it run: detach the tracer first",
@@ -646,6 +681,7 @@ int main(int argc, char **argv)
     /* a tree without the runtime: held and written from outside, each process by the
      * ptrace dumper, the tree's relations by the tree's own code */
     static const struct crtree_ptrace held = { cr_ptrace_seize, cr_ptrace_dump, cr_ptrace_release };
+    static struct stopped_hold hold; /* (large: not on the stack) */
     if (scope != CTX_SCOPE_PROC) {
         nlive = crtree_find(&tree, pid, scope, fd, (unsigned)(timeout * 1000), cflags);
         if (nlive < 0) {
@@ -687,6 +723,23 @@ int main(int argc, char **argv)
                                   sizeof q.msg); /* (-p: alone, its children left out) */
         q.err = rc < 0 ? -rc : 0;
         rc = 0;
+    } else if (hold_stopped) {
+        char herr[sizeof q.msg];
+        rc = hold_start(&hold, pid, herr, sizeof herr);
+        if (rc < 0) {
+            memset(&q, 0, sizeof q);
+            q.sock = -1;
+            q.err = -rc;
+            snprintf(q.msg, sizeof q.msg, "%s", herr);
+        } else {
+            rc = crq_start(&q, pid, fd, (unsigned)(timeout * 1000), cflags | CR_CTL_STOPPED_HELD |
+                                                                     CR_REQ_PTRACED_ALLOW /* by us */);
+            if (rc == 0) /* its threads let go once it is frozen: the runtime waits for it */
+                crq_wait_phase(&q, CR_CTL_FROZEN, -1);
+            hold_release_program(&hold);
+            if (rc == 0)
+                crq_wait(&q, -1);
+        }
     } else {
         rc = crq_start(&q, pid, fd, (unsigned)(timeout * 1000), cflags);
         if (rc == 0)
@@ -777,6 +830,7 @@ int main(int argc, char **argv)
         if (own_fd && !unnamed)
             unlinkat(dir, writing_base, 0); /* never leave a partial file as the destination */
         crq_close(&q);       /* the runtime resumes the process unharmed */
+        hold_end(&hold);     /* (stopped: it stays so) */
         if (as_tree)
             crtree_close(&tree);
         if (rc < 0 || (as_tree && rc == 0)) /* never reached the runtime, or names the process */
@@ -790,6 +844,18 @@ int main(int argc, char **argv)
         if (sig && kill(pid, sig) < 0)
             return fail(errno, "process %d was written, but signal %d could not be sent: %s",
                         (int)pid, sig, strerror(errno));
+    } else if (hold_stopped) {
+        /* until its runtime has let it go (it closes the connection), its manager still
+         * held: let go before, it would stop with the commit unread */
+        if (crq_send(&q, CR_CMD_COMMIT, sig) == 0) {
+            struct pollfd pf = { q.sock, POLLIN, 0 };
+            char dummy;
+            for (int waited = 0; waited < timeout * 1000 && poll(&pf, 1, 50) == 0; waited += 50)
+                ;
+            (void)!recv(q.sock, &dummy, 1, MSG_DONTWAIT);
+        }
+        crq_close(&q);
+        hold_end(&hold);
     } else {
         crq_commit(&q, sig);
         crq_close(&q);

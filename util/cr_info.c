@@ -79,6 +79,9 @@ static void show(const struct ctx_image *img)
     printf("  signals pending: 0x%llx; pdeathsig %d, dumpable %d, subreaper %d, no_new_privs %d\n",
            (unsigned long long)p->shared_pending, p->pdeathsig, p->dumpable, p->subreaper,
            p->no_new_privs);
+    if (img->stopped)
+        printf("  stopped at the checkpoint (job control): stops again once restored (signal %u), "
+               "and cr_restart with it\n", img->stopped->signal);
     printf("  brk:    0x%llx-0x%llx, stack 0x%llx\n", (unsigned long long)p->start_brk,
            (unsigned long long)p->brk, (unsigned long long)p->start_stack);
     printf("  threads: %u\n", p->nthreads);
@@ -120,6 +123,9 @@ static void show(const struct ctx_image *img)
         printf("  fd %d signals %s %d with signal %u%s\n", o->fd, types[o->type], o->pid, o->sig,
                o->sig ? "" : " (SIGIO)");
     }
+    for (uint32_t i = 0; i < img->ndnotifies; i++)
+        printf("  fd %d: a directory watched with dnotify (F_NOTIFY 0x%x), registered again\n",
+               img->dnotifies[i]->fd, img->dnotifies[i]->mask);
     for (uint32_t i = 0; i < img->nattached; i++)
         ctx_sock_attach_describe(img->attached[i], stdout);
     if (img->nlocks)

@@ -526,6 +526,11 @@ int main(int argc, char **argv)
     forward_early_signals();
     if (warnings > 0 && !quiet)
         ctx_say_outside(&tree, stderr, "cr_restart");
+    /* it was stopped at the checkpoint and stops once restored: we stop with it, so
+     * that whoever started us sees the job stopped as it saw the process (BLCR's
+     * cr_restart was the process); continued, we continue it (a SIGCONT sent to it
+     * alone continues us: its runtime sends us one) */
+    int mirror_stops = !as_tree && tree.images[0].stopped;
     ctx_tree_close(&tree);
     if (after && after != SIGSTOP && exit_fd >= 0) /* every process of the tree, not its
                                                       namespace's pid 1 */
@@ -538,7 +543,11 @@ int main(int argc, char **argv)
         run_hook(hooks[ON_SUCCESS]);
     int status;
     for (;;) {
-        pid_t w = waitpid(-1, &status, 0);
+        pid_t w = waitpid(-1, &status, mirror_stops ? WUNTRACED : 0);
+        if (w == pid && WIFSTOPPED(status)) {
+            raise(SIGSTOP);
+            continue;
+        }
         if (w == pid)
             break;
         if (w < 0 && errno != EINTR)

@@ -3,7 +3,10 @@
  * record (CTX_REC_FD_OWNER) and set again once every fd is placed.  The process itself,
  * its main thread or its group are the restarted ones; another of its threads exists
  * only once the restorer made it, with another number: the restorer sets that owner.
- * A thread of another process is refused, and a directory with an owner (dnotify). */
+ * A thread of another process is refused.  A directory with an owner may be watched
+ * with dnotify (F_NOTIFY makes the process its owner), which Linux cannot read back:
+ * saved (CTX_REC_DNOTIFY) and registered again first when the runtime saw the program
+ * register it with DN_MULTISHOT (../dnotify_track.c), else refused. */
 #define _GNU_SOURCE
 #include "resources.h"
 
@@ -47,14 +50,20 @@ int save_owner(struct dump *d, const struct cr_fd_probe *p, uint32_t saved_as)
     /* fcntl(F_NOTIFY) makes the process a directory's owner (its dnotify signals go
      * there); the registration itself cannot be read back: refused while the owner is
      * set (without one, dnotify signals nobody and losing it changes nothing) */
-    if (S_ISDIR(p->st.st_mode) && ex.pid != 0)
-        return fail(d, ENOTSUP, "fd %d (%s) is a directory whose signals go to %s %d: it may be "
-                    "watched with dnotify (fcntl F_NOTIFY sets that owner), which Linux gives no "
-                    "way to read back, so a restart would lose it; watch it with inotify instead, "
-                    "or clear its owner (fcntl F_SETOWN 0) if it is not watched", p->fd, p->path,
+    uint32_t dmask = 0;
+    int seen = S_ISDIR(p->st.st_mode) && ex.pid != 0 && d->dnotify_of &&
+               d->dnotify_of(p->fd, (uint64_t)p->st.st_dev, (uint64_t)p->st.st_ino, &dmask) == 0;
+    if (S_ISDIR(p->st.st_mode) && ex.pid != 0 && (!seen || !(dmask & DN_MULTISHOT)))
+        return fail(d, ENOTSUP, "fd %d (%s) is a directory whose signals go to %s %d: %s, which "
+                    "Linux gives no way to read back, so a restart would lose it; watch it with "
+                    "inotify instead, register it with DN_MULTISHOT, or clear its owner (fcntl "
+                    "F_SETOWN 0) if it is not watched", p->fd, p->path,
                     ex.type == F_OWNER_PGRP ? "process group" : ex.type == F_OWNER_TID ? "thread"
                                                                                   : "process",
-                    ex.pid);
+                    ex.pid, seen ? "it is watched with dnotify without DN_MULTISHOT (fcntl "
+                    "F_NOTIFY), a registration that may have fired and ended already"
+                    : "it may be watched with dnotify (fcntl F_NOTIFY sets that owner) through "
+                    "a call the runtime did not see");
     if (ex.type == F_OWNER_TID && ex.pid != getpid() && !is_our_thread(d, ex.pid))
         return fail(d, ENOTSUP, "fd %d sends its signals to thread %d (F_SETOWN_EX) of another "
                     "process, which a restart does not bring back: make the process its owner "
@@ -64,6 +73,12 @@ int save_owner(struct dump *d, const struct cr_fd_probe *p, uint32_t saved_as)
         return fail(d, E2BIG, "too much metadata");
     *r = (struct ctx_fd_owner){ .fd = p->fd, .type = (uint32_t)ex.type, .pid = ex.pid,
                                 .sig = (uint32_t)sig };
+    if (seen) {
+        struct ctx_dnotify *dn = rec_add(d, CTX_REC_DNOTIFY, sizeof *dn);
+        if (!dn)
+            return fail(d, E2BIG, "too much metadata");
+        *dn = (struct ctx_dnotify){ .fd = p->fd, .mask = dmask };
+    }
     return 0;
 }
 
@@ -96,6 +111,13 @@ uint32_t thread_owner_plan(const struct ctx_image *img, struct rp_owner *out)
 void restore_owners(struct child *c)
 {
     const struct ctx_proc *proc = c->img->proc;
+    /* first: a registration makes the process the owner, which the saved one replaces */
+    for (uint32_t i = 0; i < c->img->ndnotifies; i++) {
+        const struct ctx_dnotify *dn = c->img->dnotifies[i];
+        if (fcntl(dn->fd, F_NOTIFY, (int)dn->mask) < 0)
+            child_fail(c, errno, "cannot watch the directory of fd %d with dnotify again "
+                       "(F_NOTIFY 0x%x): %s", dn->fd, dn->mask, strerror(errno));
+    }
     for (uint32_t i = 0; i < c->img->nowners; i++) {
         const struct ctx_fd_owner *o = c->img->owners[i];
         int t = owner_thread(c->img, o);

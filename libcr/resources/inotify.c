@@ -5,16 +5,10 @@
  * parents, and two levels below the working directory; one it cannot find is refused.
  * A watched path gone at restart is refused by cr_restart, naming it.
  *
- * Events queued and not read yet are refused, naming the instance's watched paths.
- * Why they are not kept: the kernel has no way to look at an instance's queue but to
- * read it, which takes the events from the program (FIONREAD tells only how many
- * bytes), and no way to put an event into an instance but to cause it on the file
- * system.  Reading them for the image would take them from the process that goes on
- * after the checkpoint (and from a --kill one whose checkpoint then fails), and the
- * restored instance could not be given them back: some could be caused again (an
- * open, a read), most not (a create, a delete, a move, their cookies), and each would
- * reach every other watcher of the file too.  So the checkpoint waits for none and
- * takes none: the program reads its events, then is checkpointed. */
+ * Events queued and not read yet are taken by the runtime and served again by its
+ * read() (inotify_queued.c, ../inotify_replay.c: why, and what that costs); the ptrace
+ * dumper, which has no runtime in the process to serve them, refuses them, naming the
+ * instance's watched paths. */
 #define _GNU_SOURCE
 #include "resources.h"
 
@@ -31,6 +25,7 @@
 #include <unistd.h>
 
 #include "context_reader.h"
+#include "inotify.h"
 
 #define SEARCH_DEPTH 2
 #define SEARCH_BUDGET 20000      /* entries looked at, for all of an instance's watches */
@@ -117,6 +112,14 @@ static int find_path(struct fd_scan *s, struct target *t, char *path)
            search_below(t, path, strlen(path), SEARCH_DEPTH);
 }
 
+int watched_path(struct dump *d, struct fd_scan *s, uint64_t ino, unsigned maj, unsigned min,
+                 char *path)
+{
+    struct target t = { .ino = ino, .maj = maj, .min = min, .budget = SEARCH_BUDGET,
+                        .dents = d->scratch + TEXT_OFF };
+    return find_path(s, &t, path);
+}
+
 /* The queued events refused, naming what the instance watches (the watches saved so
  * far in out, used bytes): which watch they come from cannot be known without
  * reading them. */
@@ -141,22 +144,23 @@ static int refuse_pending(struct dump *d, int fd, int pending, const char *out, 
         n += (size_t)k;
     }
     return fail(d, ENOTSUP, "fd %d: its inotify instance, watching %s, has %d bytes of events "
-                "not read yet: reading them would take them from the program and a restarted "
-                "instance could not be given them back, so they cannot be saved; nothing was "
-                "written and the process keeps running: checkpoint it once it has read them",
-                fd, n ? paths : "nothing (every watch removed)", pending);
+                "not read yet: reading them would take them from the program, and without the "
+                "runtime in the process (the ptrace backend) nothing could serve them again; "
+                "nothing was written and the process keeps running: checkpoint it once it has "
+                "read them, or run it under cr_run", fd, n ? paths : "nothing (every watch removed)",
+                pending);
 }
 
-static int save_inotify(struct dump *d, struct fd_scan *s, const struct cr_fd_probe *p)
+/* fd's watches, each a struct ctx_inotify_watch and its path, into out (cap bytes,
+ * *used of them); refusing: its events are refused next, so a watch whose path is not
+ * found is named by its inode for that instead.  0, or -errno with the message in d. */
+int inotify_watches(struct dump *d, struct fd_scan *s, int fd, int refusing, char *out, size_t cap,
+                    size_t *used)
 {
-    int fd = p->fd, pending = 0;
-    if (ioctl(fd, FIONREAD, &pending) < 0)
-        return fail(d, errno, "fd %d: reading how many inotify events wait", fd);
     const char *info = fdinfo(d, fd);
     if (!info)
         return -EIO;
-    char *out = d->scratch + FDINFO_OFF + FDINFO_SIZE, *end = d->scratch + BOUNCE_OFF + BOUNCE_SIZE;
-    size_t used = 0;
+    *used = 0;
     struct target t = { .budget = SEARCH_BUDGET, .dents = d->scratch + TEXT_OFF };
     for (const char *q = info; (q = strstr(q, "inotify wd:")); q += 11) {
         const char *ino = strstr(q, " ino:"), *sdev = strstr(q, " sdev:"), *mask = strstr(q, " mask:");
@@ -170,7 +174,7 @@ static int save_inotify(struct dump *d, struct fd_scan *s, const struct cr_fd_pr
         t.min = (unsigned)(dev & 0xfffff);
         char path[CTX_PATH_MAX];
         int found = find_path(s, &t, path);
-        if (!found && pending) /* refused below for its events: named as it can be */
+        if (!found && refusing) /* refused for its events: named as it can be */
             snprintf(path, sizeof path, "inode %llu of device %u:%u", (unsigned long long)t.ino,
                      t.maj, t.min);
         else if (!found)
@@ -179,12 +183,28 @@ static int save_inotify(struct dump *d, struct fd_scan *s, const struct cr_fd_pr
                         "working directory): remove the watch before the checkpoint", fd, w.wd,
                         (unsigned long long)t.ino, t.maj, t.min);
         w.path_len = (uint32_t)strlen(path) + 1;
-        if ((size_t)(end - out) - used < sizeof w + w.path_len)
+        if (cap - *used < sizeof w + w.path_len)
             return fail(d, E2BIG, "fd %d: too many inotify watches to save", fd);
-        memcpy(out + used, &w, sizeof w);
-        memcpy(out + used + sizeof w, path, w.path_len);
-        used += sizeof w + w.path_len;
+        memcpy(out + *used, &w, sizeof w);
+        memcpy(out + *used + sizeof w, path, w.path_len);
+        *used += sizeof w + w.path_len;
     }
+    return 0;
+}
+
+static int save_inotify(struct dump *d, struct fd_scan *s, const struct cr_fd_probe *p)
+{
+    int fd = p->fd, pending = 0;
+    if (ioctl(fd, FIONREAD, &pending) < 0)
+        return fail(d, errno, "fd %d: reading how many inotify events wait", fd);
+    size_t held = d->inotify_held ? d->inotify_held(fd) : 0, used;
+    int queued = pending > 0 || held > 0, kept = queued && d->inotify_keep;
+    char *out = d->scratch + FDINFO_OFF + FDINFO_SIZE, *end = d->scratch + BOUNCE_OFF + BOUNCE_SIZE;
+    int rc = inotify_watches(d, s, fd, queued && !kept, out, (size_t)(end - out), &used);
+    if (rc)
+        return rc;
+    if (kept)
+        return save_inotify_queued(d, p, out, used, held + (size_t)pending);
     if (pending)
         return refuse_pending(d, fd, pending, out, used);
     struct ctx_fd *r = fd_record(d, fd, CTX_FD_INOTIFY, p->path, used);
@@ -198,11 +218,10 @@ static int save_inotify(struct dump *d, struct fd_scan *s, const struct cr_fd_pr
 /* ---- restart ---- */
 
 /* Every watched path must be there again (a watch is added by path). */
-static int check_inotify(const struct ctx_fd *f, const struct cr_restart_opts *o, char *err, size_t len)
+int inotify_check_watches(const struct ctx_fd *f, const char *extra, size_t extra_len, char *err,
+                          size_t len)
 {
-    (void)o;
-    const char *extra = (const char *)(f + 1) + f->path_len;
-    for (size_t off = 0; off < f->extra_len;) {
+    for (size_t off = 0; off < extra_len;) {
         struct ctx_inotify_watch w;
         memcpy(&w, extra + off, sizeof w);
         const char *path = extra + off + sizeof w;
@@ -217,6 +236,12 @@ static int check_inotify(const struct ctx_fd *f, const struct cr_restart_opts *o
         }
     }
     return 0;
+}
+
+static int check_inotify(const struct ctx_fd *f, const struct cr_restart_opts *o, char *err, size_t len)
+{
+    (void)o;
+    return inotify_check_watches(f, (const char *)fd_rec_extra(f), f->extra_len, err, len);
 }
 
 static int by_wd(const void *a, const void *b)
@@ -234,38 +259,45 @@ static void drain(int in)
         ;
 }
 
-/* Each watch under its number, in increasing order: the numbers between are taken by
- * a watch on a pipe of ours, removed at once (the instance gives each next number). */
-static int make_inotify(struct child *c, const struct ctx_fd *f, uint32_t rec)
+/* A number taken by a watch on the pipe at p[0], removed at once. */
+static void filler(struct child *c, const struct ctx_fd *f, int in, const char *path, int32_t want)
 {
-    (void)rec;
+    int got = inotify_add_watch(in, path, IN_ACCESS);
+    if (got != want || inotify_rm_watch(in, got) < 0)
+        child_fail(c, got < 0 ? errno : EINVAL, "cannot give the inotify instance of fd %d its "
+                   "watch numbers again (%d for %d)", f->fd, got, want);
+}
+
+/* Each watch under its number, in increasing order: the numbers between are taken by
+ * a watch on a pipe of ours, removed at once (the instance gives each next number).
+ * sentinel (> 0): then the numbers up to it are taken so, and its own watch's
+ * IN_IGNORED is left queued (inotify_replay.c). */
+int inotify_rebuild(struct child *c, const struct ctx_fd *f, const char *extra, size_t extra_len,
+                    int32_t sentinel)
+{
     int in = inotify_init1(IN_NONBLOCK | IN_CLOEXEC), p[2];
     if (in < 0 || pipe2(p, O_CLOEXEC) < 0)
         child_fail(c, errno, "cannot create the inotify instance of fd %d: %s", f->fd, strerror(errno));
-    const char *extra = (const char *)(f + 1) + f->path_len;
     size_t n = 0;
-    const char **watches = malloc((f->extra_len / sizeof(struct ctx_inotify_watch) + 1) * sizeof *watches);
+    const char **watches = malloc((extra_len / sizeof(struct ctx_inotify_watch) + 1) * sizeof *watches);
     if (!watches)
         child_fail(c, ENOMEM, "out of memory");
-    for (size_t off = 0; off < f->extra_len; n++) {
+    for (size_t off = 0; off < extra_len; n++) {
         struct ctx_inotify_watch w;
         memcpy(&w, extra + off, sizeof w);
         watches[n] = extra + off;
         off += sizeof w + w.path_len;
     }
     qsort(watches, n, sizeof *watches, by_wd);
-    char filler[64];
-    snprintf(filler, sizeof filler, "/proc/self/fd/%d", p[0]);
+    char fill_path[64];
+    snprintf(fill_path, sizeof fill_path, "/proc/self/fd/%d", p[0]);
     int32_t next = 1;
     for (size_t k = 0; k < n; k++) {
         struct ctx_inotify_watch w;
         memcpy(&w, watches[k], sizeof w);
         const char *path = watches[k] + sizeof w;
         for (; next < w.wd; next++) {
-            int got = inotify_add_watch(in, filler, IN_ACCESS);
-            if (got != next || inotify_rm_watch(in, got) < 0)
-                child_fail(c, got < 0 ? errno : EINVAL, "cannot give the inotify instance of fd %d its "
-                           "watch numbers again (%d for %d)", f->fd, got, next);
+            filler(c, f, in, fill_path, next);
             if (next % 1024 == 0)
                 drain(in); /* the IN_IGNORED of each removal */
         }
@@ -275,43 +307,68 @@ static int make_inotify(struct child *c, const struct ctx_fd *f, uint32_t rec)
                        path, w.wd, f->fd, got < 0 ? strerror(errno) : "another number");
         next = w.wd + 1;
     }
+    for (; sentinel > 0 && next < sentinel; next++) {
+        filler(c, f, in, fill_path, next);
+        if (next % 1024 == 0)
+            drain(in);
+    }
     drain(in);
+    if (sentinel > 0)
+        filler(c, f, in, fill_path, sentinel); /* its IN_IGNORED stays */
     free(watches);
     close(p[0]);
     close(p[1]);
     return in;
 }
 
-/* Its watches, each with a path of its own within the extra. */
-static int valid_inotify(const struct ctx_fd *f, const struct ctx_fd *const *earlier, uint32_t n)
+static int make_inotify(struct child *c, const struct ctx_fd *f, uint32_t rec)
 {
-    (void)earlier, (void)n;
-    const char *extra = (const char *)fd_rec_extra(f);
-    for (size_t off = 0; off < f->extra_len;) {
+    (void)rec;
+    return inotify_rebuild(c, f, (const char *)fd_rec_extra(f), f->extra_len, 0);
+}
+
+/* Watches, each with a path of its own within extra; *max_wd the highest number. */
+int inotify_watches_valid(const char *extra, size_t extra_len, int32_t *max_wd)
+{
+    *max_wd = 0;
+    for (size_t off = 0; off < extra_len;) {
         struct ctx_inotify_watch w;
-        if (f->extra_len - off < sizeof w)
+        if (extra_len - off < sizeof w)
             return 0;
         memcpy(&w, extra + off, sizeof w);
         off += sizeof w;
-        if (w.wd < 1 || w.wd > CTX_INOTIFY_WD_MAX || w.path_len < 2 || f->extra_len - off < w.path_len ||
+        if (w.wd < 1 || w.wd > CTX_INOTIFY_WD_MAX || w.path_len < 2 || extra_len - off < w.path_len ||
             extra[off] != '/' || strlen(extra + off) != w.path_len - 1)
             return 0;
+        if (w.wd > *max_wd)
+            *max_wd = w.wd;
         off += w.path_len;
     }
     return 1;
 }
 
-static void describe_inotify(const struct ctx_fd *f, FILE *out, const char *acc)
+static int valid_inotify(const struct ctx_fd *f, const struct ctx_fd *const *earlier, uint32_t n)
 {
-    fd_line(out, f, ctx_fd_kind_name(f->kind), acc);
+    (void)earlier, (void)n;
+    int32_t max_wd;
+    return inotify_watches_valid((const char *)fd_rec_extra(f), f->extra_len, &max_wd);
+}
+
+void inotify_describe_watches(FILE *out, const char *extra, size_t extra_len)
+{
     fprintf(out, "  watches:\n");
-    const char *extra = (const char *)fd_rec_extra(f);
-    for (size_t off = 0; off < f->extra_len;) {
+    for (size_t off = 0; off < extra_len;) {
         struct ctx_inotify_watch w; /* not aligned */
         memcpy(&w, extra + off, sizeof w);
         fprintf(out, "           %d: mask 0x%x  %s\n", w.wd, w.mask, extra + off + sizeof w);
         off += sizeof w + w.path_len;
     }
+}
+
+static void describe_inotify(const struct ctx_fd *f, FILE *out, const char *acc)
+{
+    fd_line(out, f, ctx_fd_kind_name(f->kind), acc);
+    inotify_describe_watches(out, (const char *)fd_rec_extra(f), f->extra_len);
 }
 
 const struct cr_fd_ops cr_fd_inotify = {

@@ -4,14 +4,17 @@
  * are saved, and it comes back as a new deleted queue with them, in their order.
  * Linux has no way to read a queue without taking the messages, so the dumper takes
  * them through a descriptor of its own and puts them back at once, highest priority
- * first as they came (the same order again); a queue someone asked to be notified of
- * (mq_notify) is refused, since refilling it would send that notification. */
+ * first as they came (the same order again).  A notification the process registered
+ * on it (mq_notify) is saved with it when the runtime knows its sigevent
+ * (mqueue_notify.c); one of another process, or on a deleted queue holding messages
+ * (refilling it would send the notification), is refused. */
 #define _GNU_SOURCE
 #include "resources.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <mqueue.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +23,7 @@
 #include <unistd.h>
 
 #include "context_reader.h"
+#include "mqueue.h"
 
 #define MQUEUE_MAGIC 0x19800202
 
@@ -96,21 +100,51 @@ static int save_mqueue(struct dump *d, struct fd_scan *s, const struct cr_fd_pro
     snprintf(name, sizeof name, "%.*s", (int)len, p->path);
     struct mq_attr at;
     char state[256] = "";
-    int r = reopen_queue(fd, O_RDONLY);
+    /* read through fd itself where it can: the owner of a notification that closes any
+     * fd of its queue removes it (only a write-only fd is opened again to be read, and
+     * a notification it had is registered again below) */
+    int wronly = (fcntl(fd, F_GETFL) & O_ACCMODE) == O_WRONLY;
+    int r = wronly ? reopen_queue(fd, O_RDONLY) : fd;
     ssize_t n = r < 0 ? -1 : pread(r, state, sizeof state - 1, 0); /* "QSIZE:.. NOTIFY_PID:.." */
     int e = errno;
-    if (r >= 0)
+    if (r >= 0 && wronly)
         close(r);
     if (mq_getattr_(fd, &at) < 0 || n < 0)
         return fail(d, n < 0 ? e : errno, "fd %d: reading the POSIX message queue %s", fd, name);
-    const char *np = strstr(state, "NOTIFY_PID:");
-    if (np && strtol(np + 11, NULL, 10) != 0)
-        return fail(d, ENOTSUP, "fd %d: a notification is registered on the POSIX message queue "
-                    "%s (mq_notify), which is not saved: remove it (mq_notify NULL) before the "
-                    "checkpoint", fd, name);
+    const char *np = strstr(state, "NOTIFY_PID:"), *nk = strstr(state, "NOTIFY:"),
+               *ns = strstr(state, "SIGNO:");
     int first = deleted ? same_deleted_inode(d, s, p) : -1; /* another open of it, saved */
     if (first < -1)
         return first;
+    struct ctx_mq_notify note = { 0 };
+    int registered = np && strtol(np + 11, NULL, 10) != 0, kept = 0;
+    if (registered && nk && ns && strtol(np + 11, NULL, 10) == getpid() && d->mq_notify_of &&
+        d->mq_notify_of((uint64_t)p->st.st_dev, (uint64_t)p->st.st_ino, &note) == 0 &&
+        note.notify == (int32_t)strtol(nk + 7, NULL, 10) && note.signo == (int32_t)strtol(ns + 6, NULL, 10))
+        kept = note.notify == SIGEV_SIGNAL || note.notify == SIGEV_NONE;
+    if (registered && kept && wronly) {
+        struct sigevent ev;
+        memset(&ev, 0, sizeof ev);
+        ev.sigev_notify = note.notify;
+        ev.sigev_signo = note.signo;
+        memcpy(&ev.sigev_value, &note.value, sizeof ev.sigev_value);
+        if (syscall(SYS_mq_notify, fd, &ev) < 0)
+            return fail(d, errno, "fd %d: the notification on the POSIX message queue %s could "
+                        "not be registered again after reading the queue: %s", fd, name,
+                        strerror(errno));
+    }
+    if (registered && kept && deleted && first < 0 && at.mq_curmsgs > 0)
+        return fail(d, ENOTSUP, "fd %d: the deleted POSIX message queue %s holds messages and a "
+                    "notification (mq_notify): saving the messages takes them out and puts them "
+                    "back, which would send it; let the program read them before the checkpoint",
+                    fd, name);
+    if (registered && !kept)
+        return fail(d, ENOTSUP, "fd %d: a notification is registered on the POSIX message queue "
+                    "%s (mq_notify) %s: remove it (mq_notify NULL) before the checkpoint", fd, name,
+                    strtol(np + 11, NULL, 10) != getpid() ? "by another process, which is not saved"
+                    : note.notify == SIGEV_THREAD ? "of kind SIGEV_THREAD (a thread of glibc's "
+                    "waits on a netlink socket for it), which is not saved"
+                    : "through a call the runtime did not see, so its value is unknown");
     char *buf = d->scratch + FDINFO_OFF + FDINFO_SIZE;
     size_t used = 0;
     if (deleted && first < 0 && at.mq_curmsgs > 0) {
@@ -118,13 +152,18 @@ static int save_mqueue(struct dump *d, struct fd_scan *s, const struct cr_fd_pro
         if (rc < 0)
             return rc;
     }
-    struct ctx_fd *rec = fd_record(d, fd, CTX_FD_MQUEUE, name, sizeof(struct ctx_mqueue) + used);
+    size_t head = kept ? sizeof note : 0;
+    struct ctx_fd *rec = fd_record(d, fd, kept ? CTX_FD_MQUEUE_NOTIFY : CTX_FD_MQUEUE, name,
+                                   head + sizeof(struct ctx_mqueue) + used);
     if (!rec)
         return fail(d, E2BIG, "too much metadata");
     rec->flags = deleted ? CTX_FD_DELETED : 0;
     rec->source_fd = first;
     file_id_of(&p->st, &rec->id);
     char *extra = (char *)(rec + 1) + rec->path_len;
+    if (kept)
+        memcpy(extra, &note, sizeof note);
+    extra += head;
     struct ctx_mqueue mq = { .maxmsg = at.mq_maxmsg, .msgsize = at.mq_msgsize };
     for (size_t off = 0; off < used; mq.nmsgs++) {
         uint32_t mlen;
@@ -138,10 +177,10 @@ static int save_mqueue(struct dump *d, struct fd_scan *s, const struct cr_fd_pro
 
 /* ---- restart ---- */
 
-/* The queue of a record: the named one, or a new deleted one with the saved messages. */
-static int make_mqueue(struct child *c, const struct ctx_fd *f, uint32_t rec)
+/* The queue of a record (its extra from the struct ctx_mqueue on at extra): the named
+ * one, or a new deleted one with the saved messages. */
+int mqueue_make(struct child *c, const struct ctx_fd *f, const char *extra, size_t extra_len)
 {
-    (void)rec;
     const char *name = (const char *)(f + 1);
     int mode = (int)(f->open_flags & (O_ACCMODE | O_NONBLOCK));
     if (!(f->flags & CTX_FD_DELETED)) {
@@ -155,7 +194,6 @@ static int make_mqueue(struct child *c, const struct ctx_fd *f, uint32_t rec)
     if (f->source_fd >= 0) /* another open of a queue an earlier fd has */
         return reopen_fd(c, f, mode);
     struct ctx_mqueue mq;
-    const char *extra = name + f->path_len;
     memcpy(&mq, extra, sizeof mq);
     struct mq_attr at = { .mq_maxmsg = mq.maxmsg, .mq_msgsize = mq.msgsize };
     char unique[64];
@@ -170,7 +208,7 @@ static int make_mqueue(struct child *c, const struct ctx_fd *f, uint32_t rec)
         child_fail(c, errno, "cannot make the deleted POSIX message queue %s of fd %d again (%ld "
                    "messages of at most %ld bytes): %s", name, f->fd, (long)mq.maxmsg,
                    (long)mq.msgsize, strerror(errno));
-    for (size_t off = sizeof mq; off < f->extra_len;) {
+    for (size_t off = sizeof mq; off < extra_len;) {
         uint32_t prio, len;
         memcpy(&prio, extra + off, 4);
         memcpy(&len, extra + off + 4, 4);
@@ -187,13 +225,19 @@ static int make_mqueue(struct child *c, const struct ctx_fd *f, uint32_t rec)
     return obj;
 }
 
+static int make_mqueue(struct child *c, const struct ctx_fd *f, uint32_t rec)
+{
+    (void)rec;
+    return mqueue_make(c, f, (const char *)fd_rec_extra(f), f->extra_len);
+}
+
 /* Its attributes and, deleted, its messages, each within them; opened again, an earlier
  * record has it. */
-static int valid_mqueue(const struct ctx_fd *f, const struct ctx_fd *const *earlier, uint32_t n)
+int mqueue_valid(const struct ctx_fd *f, const char *extra, size_t extra_len,
+                 const struct ctx_fd *const *earlier, uint32_t n)
 {
-    const char *extra = (const char *)fd_rec_extra(f);
     struct ctx_mqueue mq;
-    if ((f->source_fd != -1 && !valid_reopen(f, earlier, n)) || f->extra_len < sizeof mq ||
+    if ((f->source_fd != -1 && !valid_reopen(f, earlier, n)) || extra_len < sizeof mq ||
         fd_rec_path(f)[0] != '/' || (f->flags & ~CTX_FD_DELETED))
         return 0;
     memcpy(&mq, extra, sizeof mq);
@@ -203,21 +247,26 @@ static int valid_mqueue(const struct ctx_fd *f, const struct ctx_fd *const *earl
     size_t off = sizeof mq;
     for (uint32_t k = 0; k < mq.nmsgs; k++) {
         uint32_t prio, len;
-        if (f->extra_len - off < 8)
+        if (extra_len - off < 8)
             return 0;
         memcpy(&prio, extra + off, 4);
         memcpy(&len, extra + off + 4, 4);
-        if (prio >= CTX_MQ_PRIO_MAX || len > mq.msgsize || f->extra_len - off - 8 < len)
+        if (prio >= CTX_MQ_PRIO_MAX || len > mq.msgsize || extra_len - off - 8 < len)
             return 0;
         off += 8 + len;
     }
-    return off == f->extra_len;
+    return off == extra_len;
 }
 
-static void describe_mqueue(const struct ctx_fd *f, FILE *out, const char *acc)
+static int valid_mqueue(const struct ctx_fd *f, const struct ctx_fd *const *earlier, uint32_t n)
+{
+    return mqueue_valid(f, (const char *)fd_rec_extra(f), f->extra_len, earlier, n);
+}
+
+void mqueue_describe(const struct ctx_fd *f, const char *extra, FILE *out, const char *acc)
 {
     struct ctx_mqueue mq; /* after the path: not aligned */
-    memcpy(&mq, fd_rec_extra(f), sizeof mq);
+    memcpy(&mq, extra, sizeof mq);
     fd_line(out, f, ctx_fd_kind_name(f->kind), acc);
     fprintf(out, "  %s, at most %lld messages of %lld bytes", fd_rec_path(f), (long long)mq.maxmsg,
             (long long)mq.msgsize);
@@ -227,6 +276,11 @@ static void describe_mqueue(const struct ctx_fd *f, FILE *out, const char *acc)
         fprintf(out, ", deleted: %u messages saved\n", mq.nmsgs);
     else
         fprintf(out, ", opened by name\n");
+}
+
+static void describe_mqueue(const struct ctx_fd *f, FILE *out, const char *acc)
+{
+    mqueue_describe(f, (const char *)fd_rec_extra(f), out, acc);
 }
 
 const struct cr_fd_ops cr_fd_mqueue = {

@@ -449,11 +449,15 @@ int save_tcp(struct dump *d, int fd, const struct stat *st, const struct tcp_dia
     if (pending > 0 && !inside && peer_fd < 0)
         return fail(d, EAGAIN, "fd %d (%s) has %d bytes on their way to it from its peer, which "
                     "was closed; try again once the program has read them", fd, text, pending);
-    if (pending > 0 && (peer_state == TCP_FIN_WAIT1 || peer_state == TCP_LAST_ACK ||
-                        peer_state == TCP_CLOSING))
+    /* its peer shut down writing behind them: once taken out they cannot be sent again
+     * from it, so the runtime holds them for the program (tcp_held.c) */
+    int behind_fin = pending > 0 && (peer_state == TCP_FIN_WAIT1 || peer_state == TCP_LAST_ACK ||
+                                     peer_state == TCP_CLOSING);
+    if (behind_fin && !d->tcp_hold)
         return fail(d, EAGAIN, "fd %d (%s) has %d bytes on their way to it from its peer, which "
-                    "shut down writing after them: they cannot be taken out and sent again; try "
-                    "again once the program has read them", fd, text, pending);
+                    "shut down writing after them: they cannot be taken out and sent again from "
+                    "outside the process (the ptrace backend); try again once the program has "
+                    "read them, or run it under cr_run", fd, text, pending);
     /* its peer in another process of the tree: drained through a copy of its fd */
     int borrowed = pending > 0 && peer_fd < 0 ? fd_of_other(d, inside->ino) : -1;
     if (borrowed >= 0)
@@ -482,12 +486,37 @@ int save_tcp(struct dump *d, int fd, const struct stat *st, const struct tcp_dia
         return fail(d, E2BIG, "too much metadata");
     }
     char *data = (char *)(r + 1) + r->path_len + sizeof so + sizeof tcp;
-    ssize_t n = pending > 0 ? drain(d, fd, peer_fd, text, data, room, 1)
-                            : peek_all(d, fd, text, data, room);
+    /* first what the runtime still holds for it from an earlier checkpoint */
+    const char *held = NULL;
+    size_t nheld = d->tcp_held ? d->tcp_held(fd, &held) : 0;
+    if (nheld > room) {
+        if (borrowed >= 0)
+            close(borrowed);
+        return fail(d, E2BIG, "fd %d (%s): %zu bytes held for the program since an earlier "
+                    "checkpoint, more than can be saved (%zu); the program goes on with them",
+                    fd, text, nheld, room);
+    }
+    if (nheld)
+        memcpy(data, held, nheld);
+    ssize_t n = pending > 0 ? drain(d, fd, peer_fd, text, data + nheld, room - nheld, !behind_fin)
+                            : peek_all(d, fd, text, data + nheld, room - nheld);
     if (borrowed >= 0)
         close(borrowed);
     if (n < 0)
         return (int)n;
+    if (behind_fin) {
+        int hr = d->tcp_hold(fd, data, nheld + (size_t)n);
+        if (hr < 0) /* taken, and neither kept nor sent again: lost for the program */
+            return fail(d, -hr, "fd %d (%s): %zu bytes taken out to be saved cannot be held for "
+                        "the program (%s): the program's data on this connection is damaged",
+                        fd, text, nheld + (size_t)n, strerror(-hr));
+        /* their FIN came in behind them */
+        state = tcp_state(fd);
+        tcp.state = state < 0 ? TCP_CLOSE : (uint32_t)state;
+        if (state == TCP_CLOSE_WAIT || state == TCP_LAST_ACK || state == TCP_CLOSING)
+            tcp.flags |= CTX_TCP_FIN_IN;
+    }
+    n += (ssize_t)nheld;
     tcp.data_len = (uint64_t)n;
     r->pos = inside ? inside->ino : 0;
     memcpy((char *)(r + 1) + r->path_len, &so, sizeof so);

@@ -13,8 +13,8 @@
 #   --restore-pid is refused with EPERM, and --pid-namespace gives it its old pid in
 #   a pid namespace of its own, where a BLCR-style script still signals it through
 #   cr_restart's pid (tests/root/restore_pid.sh: root gets the old pid by default).
-# - a process stopped (SIGSTOP) is refused by cr_checkpoint with EBUSY, as its runtime
-#   cannot run (BLCR's module saved it): tests/blcr/options.sh, cr_checkpoint(1).
+# - a process stopped (SIGSTOP) is saved as BLCR saved it, and comes back stopped, but
+#   by SIGSTOP whatever stopped it (tests/engine/job_stopped.sh, cr_checkpoint(1)).
 . "$top_srcdir/tests/engine/lib.sh"
 . "$top_srcdir/tests/blcr/lib.sh"
 blcr_cc differences differences.c

@@ -1,8 +1,8 @@
 /* A directory watched with dnotify (fcntl F_NOTIFY, DN_CREATE | DN_MULTISHOT, its
  * signal chosen with F_SETSIG): a file created in it afterwards brings the signal,
  * with the directory's fd in si_fd.  Linux gives no way to read a dnotify
- * registration back, so a checkpoint must refuse the process (KNOWN), never restart
- * it without its registration. */
+ * registration back: the runtime saw the program make it, and a restart registers it
+ * again (the ptrace backend, without the runtime, refuses it: KNOWN). */
 #include "conf.h"
 #include <sys/stat.h>
 
