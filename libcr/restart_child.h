@@ -38,6 +38,9 @@ struct child {
                                the process (a deleted file mapped twice), or -1 */
     int32_t *helpers;
     uint32_t nhelpers;
+    uint64_t poke_addr;     /* bytes the restorer writes over the restored memory */
+    uint32_t poke_len;      /* (a PMIx client's new name: resources/pmix_link.c); 0 none */
+    unsigned char poke[264];
     int lazy_sock;          /* lazy restart (o->lazy): where the userfaultfd goes to cr_restart */
     int uffd;               /* lazy restart: the lazy VMAs are registered with it; -1 none */
 };

@@ -115,6 +115,11 @@ struct restore_plan {
                                       cr_restart once it has put back from outside what
                                       the runtime would (restart_hole.c) */
     uint32_t gate_arrived, gate_open;
+    /* bytes written over the restored memory before any thread runs (a PMIx client's
+       own name, the new step's: resources/pmix_link.c); poke_len 0: none */
+    uint64_t poke_addr;
+    uint32_t poke_len, pad3;
+    unsigned char poke[264];
 };
 
 /* What the restorer tells the waiting parent through status_fd. */
