@@ -304,6 +304,8 @@ struct ctx_pmix_link {
     uint32_t bftype;           /* its buffers: 1 non-described, 2 fully described */
     uint64_t myid_addr;        /* the client library's own pmix_proc_t (nspace[256] then
                                   rank) in the process's memory; 0: not found */
+    uint64_t note_addr;        /* the runtime's note of the link (the step it was made
+                                  with at the last restart, pmix_link.c), set again */
     char sec[16];              /* its security module ("native") */
     char version[32];          /* the PMIx version it speaks (PMIX_VERSION) */
     char bfrops[16];           /* its buffer operations ("v41") */

@@ -54,6 +54,22 @@ static const char *env(const char *name)
 static const char *const uri_vars[] = { "PMIX_SERVER_URI41", "PMIX_SERVER_URI4", "PMIX_SERVER_URI3",
                                         "PMIX_SERVER_URI21", "PMIX_SERVER_URI2", NULL };
 
+/* What the link leads to once a restart made it with another step's server: the
+ * process's environment still names the first step's (PMIX_*), this note the step of
+ * the last restart; written by the restorer (it is in the image), read by the next
+ * checkpoint. */
+static struct pmix_note {
+    char nspace[256];          /* PMIX_NAMESPACE of the step the link was made with */
+    char uri[256];             /* and its server's PMIX_SERVER_URI* value */
+    uint32_t set, pad;         /* 1: the above is the link's, not the environment */
+} note;
+_Static_assert(sizeof note <= sizeof(((struct rp_poke *)0)->bytes), "the note fits a poke");
+
+static const char *cur_nspace(void)
+{
+    return note.set ? note.nspace : env("PMIX_NAMESPACE");
+}
+
 /* ---- before the freeze (the manager thread, the program running) ---- */
 
 static uint64_t pmix_globals_addr; /* found once: the library is never unloaded by PMIx */
@@ -73,7 +89,7 @@ static int find_libpmix(struct dl_phdr_info *info, size_t size, void *data)
  * them), looked up while dlsym may still be called: the dump reads it frozen. */
 void cr_pmix_locate(void)
 {
-    if (pmix_globals_addr || !env("PMIX_NAMESPACE") || !env("PMIX_SERVER_URI2"))
+    if (pmix_globals_addr || !cur_nspace())
         return;
     char path[4096] = "";
     if (!dl_iterate_phdr(find_libpmix, path))
@@ -108,8 +124,10 @@ static const char *pmix_server(int fd)
         snprintf(want, sizeof want, "://[%s]:%u", ip, ntohs(in6->sin6_port));
     }
     size_t wl = strlen(want);
+    const char *at;
+    if (note.set) /* made again at a restart: that step's server, not the environment's */
+        return (at = strstr(note.uri, want)) && (at[wl] == 0 || at[wl] == ',') ? note.uri : NULL;
     for (char **e = environ; e && *e; e++) {
-        const char *at;
         if (strncmp(*e, "PMIX_SERVER_URI", 15) || !(at = strstr(*e, want)) ||
             (at[wl] != 0 && at[wl] != ';' && at[wl] != ','))
             continue;
@@ -200,7 +218,7 @@ static int save_pmix(struct dump *d, struct fd_scan *s, const struct cr_fd_probe
     (void)s;
     static struct ctx_pmix_link pl; /* the dump runs in one thread at a time */
     memset(&pl, 0, sizeof pl);
-    const char *uri = pmix_server(p->fd), *ns = env("PMIX_NAMESPACE"), *rank = env("PMIX_RANK");
+    const char *uri = pmix_server(p->fd), *ns = cur_nspace(), *rank = env("PMIX_RANK");
     const char *ver = env("PMIX_VERSION"), *sec = env("PMIX_SECURITY_MODE");
     const char *ds21 = env("PMIX_DSTORE_21_BASE_PATH"), *ds12 = env("PMIX_DSTORE_ESH_BASE_PATH");
     if (!ns || strlen(ns) > 255 || !rank || !ver)
@@ -234,6 +252,7 @@ static int save_pmix(struct dump *d, struct fd_scan *s, const struct cr_fd_probe
     pl.bftype = bt && !strcmp(bt, "PMIX_BFROP_BUFFER_FULLY_DESC") ? 2 : 1;
     memcpy(pl.gds, "hash", 5);
     pl.myid_addr = find_myid(pl.nspace, pl.rank);
+    pl.note_addr = (uint64_t)(uintptr_t)&note;
 
     /* a message half sent or half read cannot be cut at the same place in a new link */
     struct sockaddr_storage self, peer;
@@ -377,6 +396,9 @@ static int restore_pmix(struct child *c, const struct ctx_fd *f, uint32_t rec, i
     const char *ns = env("PMIX_NAMESPACE"), *rank = env("PMIX_RANK");
     if (!uri || !ns || !rank) /* not a task of a new step with a PMIx server: reset */
         return cr_fd_kind(CTX_FD_SOCKET_DEAD)->restore(c, f, rec, own);
+    if (c->npokes + 2 > RP_POKES)
+        child_fail(c, ENOTSUP, "fd %d: a second link to the step's PMIx server (one client "
+                   "per process)", f->fd);
     char *end;
     unsigned long r = strtoul(rank, &end, 10);
     if (*end || r != pl.rank)
@@ -391,12 +413,29 @@ static int restore_pmix(struct child *c, const struct ctx_fd *f, uint32_t rec, i
                        "not find where the client's PMIx library keeps its name (not a PMIx "
                        "4.x library exporting pmix_globals?): it would name the old one to "
                        "the new server", f->fd, ns, pl.nspace);
-        memset(c->poke, 0, sizeof c->poke);
-        memcpy(c->poke, ns, strlen(ns));
-        memcpy(c->poke + 256, &pl.rank, 4);
-        c->poke_addr = pl.myid_addr;
-        c->poke_len = 260;
+        struct rp_poke *k = &c->pokes[c->npokes++];
+        memset(k, 0, sizeof *k);
+        k->addr = pl.myid_addr;
+        k->len = 260;
+        memcpy(k->bytes, ns, strlen(ns));
+        memcpy(k->bytes + 256, &pl.rank, 4);
     }
+    /* the runtime's note: the next checkpoint finds the link by this step's server */
+    if (!writable(c->img, pl.note_addr, sizeof note) || strlen(uri) >= sizeof note.uri)
+        child_fail(c, EINVAL, "fd %d, the link to the step's PMIx server: the runtime's note "
+                   "of it (0x%llx) is not in writable memory of the image, or the server's "
+                   "address is longer than %zu bytes", f->fd,
+                   (unsigned long long)pl.note_addr, sizeof note.uri - 1);
+    struct pmix_note now;
+    memset(&now, 0, sizeof now);
+    memcpy(now.nspace, ns, strlen(ns));
+    memcpy(now.uri, uri, strlen(uri));
+    now.set = 1;
+    struct rp_poke *k = &c->pokes[c->npokes++];
+    memset(k, 0, sizeof *k);
+    k->addr = pl.note_addr;
+    k->len = sizeof now;
+    memcpy(k->bytes, &now, sizeof now);
     struct sockaddr_storage sa;
     socklen_t slen;
     if (server_addr(uri, &sa, &slen) < 0)
@@ -453,7 +492,8 @@ static int valid_pmix(const struct ctx_fd *f, const struct ctx_fd *const *earlie
     return terminated(pl.nspace, sizeof pl.nspace) && terminated(pl.sec, sizeof pl.sec) &&
            terminated(pl.version, sizeof pl.version) && terminated(pl.bfrops, sizeof pl.bfrops) &&
            terminated(pl.gds, sizeof pl.gds) && (pl.bftype == 1 || pl.bftype == 2) &&
-           pl.rank <= 0xfffffff0U && pl.myid_addr % 4 == 0 && pl.myid_addr < (1ULL << 57);
+           pl.rank <= 0xfffffff0U && pl.myid_addr % 4 == 0 && pl.myid_addr < (1ULL << 57) &&
+           pl.note_addr && pl.note_addr % 4 == 0 && pl.note_addr < (1ULL << 57);
 }
 
 static void describe_pmix(const struct ctx_fd *f, FILE *out, const char *acc)

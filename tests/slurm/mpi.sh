@@ -108,8 +108,16 @@ run_case() {
     t0=$(date +%s%N)
     if ! cluster_run "${SC[@]}" checkpoint create "$job.0" > "$D/$c.create.sc" 2>&1; then
         made=0
-        notyet "$c" "checkpoint create refused: $(cat "$D/$c.create.sc")"
+        if [ -n "${REFUSED_NAMING:-}" ]; then
+            # a refusal this case must give, naming the way out
+            grep -qF -- "$REFUSED_NAMING" "$D/$c.create.sc" ||
+                fail "$c: the create was refused without naming $REFUSED_NAMING: $(cat "$D/$c.create.sc")"
+            echo "$c: checkpoint create refused as it must be, naming $REFUSED_NAMING" >&2
+        else
+            notyet "$c" "checkpoint create refused: $(cat "$D/$c.create.sc")"
+        fi
     else
+        [ -z "${REFUSED_NAMING:-}" ] || fail "$c: the create was not refused (it must name $REFUSED_NAMING)"
         grep -qx "tasks 6" "$S/$c/ck1/$job.0/latest/manifest" || fail "$c: the create made no complete generation"
         t1=$(date +%s%N)
         echo "$c: checkpoint create took $(( (t1 - t0) / 1000000 )) ms (scontrol, all 6 ranks), image $(du -sk "$S/$c/ck1/$job.0/latest/" | cut -f1) KiB" >&2
@@ -193,8 +201,11 @@ for c in ${MPI_CASES:-none mpich mpich-tcp openmpi openmpi-tcp openmpi-tcp-hash 
     # the create is refused, naming it)
     mpich-tcp) FINALIZE_HANGS=1 LIMIT=60 run_case $c mpich UCX_TLS=tcp,self ;;
     openmpi) run_case $c openmpi ;;
-    openmpi-tcp) run_case $c openmpi OMPI_MCA_pml=ob1 OMPI_MCA_btl=tcp,self ;;
-    # without PMIx's shared store (a file of the old step's slurmstepd, gone at restart)
+    # PMIx's shared data store (gds ds21, the default: files of the step's slurmstepd,
+    # which a new step does not have) is refused at the create, naming the way out
+    # (pmix_link.c); the job goes on identical
+    openmpi-tcp) REFUSED_NAMING=PMIX_MCA_gds=hash run_case $c openmpi OMPI_MCA_pml=ob1 OMPI_MCA_btl=tcp,self ;;
+    # without PMIx's shared store: the client keeps its data in its own memory
     openmpi-tcp-hash) run_case $c openmpi OMPI_MCA_pml=ob1 OMPI_MCA_btl=tcp,self PMIX_MCA_gds=hash ;;
     # ... and IPv4 only, to tell the listening sockets on 0.0.0.0:P and [::]:P (which
     # need IPV6_V6ONLY restored, issue 17) from the rest.  Both restart and run on
