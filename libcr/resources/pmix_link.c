@@ -153,6 +153,24 @@ static int first_of(const char *list, char *out, size_t cap)
     return 1;
 }
 
+/* Whether path lies under dir, runs of '/' counting as one (PMIx's variables say
+ * "DIR//pmix_dstor_ds21_PID", the kernel's maps never double a slash) */
+static int under(const char *path, const char *dir)
+{
+    while (*dir) {
+        if (*dir == '/' && *path == '/') {
+            while (*dir == '/')
+                dir++;
+            while (*path == '/')
+                path++;
+            continue;
+        }
+        if (*dir++ != *path++)
+            return 0;
+    }
+    return *path == '/' || *path == 0 || dir[-1] == '/';
+}
+
 /* Whether a line of /proc/self/maps names a file under dir (the PMIx shared store).
  * Raw reads only: the process is frozen. */
 static int maps_under(struct dump *d, const char *dir)
@@ -162,7 +180,7 @@ static int maps_under(struct dump *d, const char *dir)
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return 0;
-    size_t dl = strlen(dir), have = 0;
+    size_t have = 0;
     int found = 0;
     for (;;) {
         ssize_t n = read(fd, buf + have, sizeof buf - 1 - have);
@@ -174,7 +192,7 @@ static int maps_under(struct dump *d, const char *dir)
         while ((nl = strchr(line, '\n'))) {
             *nl = 0;
             char *slash = strchr(line, '/');
-            if (slash && !strncmp(slash, dir, dl))
+            if (slash && under(slash, dir))
                 found = 1;
             line = nl + 1;
         }
