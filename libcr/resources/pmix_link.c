@@ -73,6 +73,7 @@ static const char *cur_nspace(void)
 /* ---- before the freeze (the manager thread, the program running) ---- */
 
 static uint64_t pmix_globals_addr; /* found once: the library is never unloaded by PMIx */
+static uint64_t pmix_globals_size; /* its symbol's size: the dump reads no further */
 
 static int find_libpmix(struct dl_phdr_info *info, size_t size, void *data)
 {
@@ -98,8 +99,12 @@ void cr_pmix_locate(void)
     if (!h)
         return;
     void *g = dlsym(h, "pmix_globals");
-    if (g)
+    Dl_info info;
+    const ElfW(Sym) *sym = NULL;
+    if (g && dladdr1(g, &info, (void **)&sym, RTLD_DL_SYMENT) && sym && sym->st_size >= 260) {
+        pmix_globals_size = sym->st_size;
         pmix_globals_addr = (uint64_t)(uintptr_t)g;
+    }
     dlclose(h);
 }
 
@@ -214,7 +219,7 @@ static uint64_t find_myid(const char *nspace, uint32_t rank)
     const unsigned char *g = (const unsigned char *)(uintptr_t)pmix_globals_addr;
     size_t nl = strlen(nspace);
     uint64_t at = 0;
-    for (size_t off = 0; off + 260 <= 512; off += 4) {
+    for (size_t off = 0; off + 260 <= 512 && off + 260 <= pmix_globals_size; off += 4) {
         if (memcmp(g + off, nspace, nl + 1))
             continue;
         size_t k = nl;
