@@ -89,9 +89,18 @@ run_case() {
     cluster_run mkdir -p "$S/$c/ref"
     # (an MPI that hangs on its own, MPICH's UCX over tcp,self in MPI_Finalize now and
     # then, is said and the case left there)
-    local rc=0
-    "${RUN[@]}" $MPIOPT --checkpoint-dir="$S/$c/ck0" "$P" "$S/$c/ref" $ITERS 0 \
-        > "$S/$c/ref.out" 2> "$D/$c.ref.err" || rc=$?
+    # (run once more if it fails: Open MPI's btl/tcp, under load, now and then ends a
+    # run without any checkpoint with "connect() to IP:1024 failed: Operation now in
+    # progress (115)", 2 of about 20 runs on 2026-11-28; said, not hidden)
+    local rc=0 try
+    for try in 1 2; do
+        rc=0
+        "${RUN[@]}" $MPIOPT --checkpoint-dir="$S/$c/ck0.$try" "$P" "$S/$c/ref" $ITERS 0 \
+            > "$S/$c/ref.out" 2> "$D/$c.ref.err" || rc=$?
+        ended "$rc" "$S/$c/ref.out" || [ $try = 2 ] || { echo "$c: the uninterrupted run failed," \
+            "run again: exit $rc: $(sort -u "$D/$c.ref.err" | head -n 5)" >&2; continue; }
+        break
+    done
     if ! ended "$rc" "$S/$c/ref.out"; then
         notyet "$c" "the uninterrupted run failed: $(wc -l < "$S/$c/ref.out") ranks ended; $(sort -u "$D/$c.ref.err" | head -n 5)"
         timeout 20 scancel -u "$CLUSTER_USER" 2>/dev/null
