@@ -478,6 +478,7 @@ static int cr_run_job_gated(struct cr_job *job)
     cri_set_state(CR_STATE_ACTIVE);
 
     cr_track_prepare(job);
+    cr_pmix_locate(); /* (dlsym: not once the threads are frozen) */
     cri_lock_registry();
     /* the most recently registered first, as BLCR runs them */
     struct cri_chain chain = { crt.manager_cri, cri_tc, cri_ntc, 1, 0, freeze_and_dump, job };

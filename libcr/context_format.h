@@ -285,8 +285,8 @@ enum ctx_fd_kind {
     CTX_FD_PMI = 31,           /* a task's link to its step's PMI server (PMI_FD, saved
                                   with CR_CTL_STEP): the new step's PMI_FD takes its
                                   number at restart, else restored reset; flags
-                                  CTX_FD_PMI_PMIX: a PMIx server's (PMIX_SERVER_URI*),
-                                  restored reset */
+                                  CTX_FD_PMI_PMIX (images before CTX_FD_PMIX_LINK): a
+                                  PMIx server's, restored reset */
     CTX_FD_NETLINK = 40,       /* a netlink socket (nothing queued to it, no dump under
                                   way): extra a struct ctx_socket (domain AF_NETLINK,
                                   its type, protocol and options; no address, no
@@ -306,6 +306,27 @@ enum ctx_fd_kind {
                                   watches as CTX_FD_INOTIFY's, then the events as read
                                   (struct inotify_event and its name each), which the
                                   runtime serves before the kernel's (inotify_replay.c) */
+    CTX_FD_PMIX_LINK = 55,     /* a PMIx client's TCP link to its step's PMIx server
+                                  (PMIX_SERVER_URI*, saved with CR_CTL_STEP): extra a
+                                  struct ctx_pmix_link; at restart in a new step, a new
+                                  link to that step's server, introduced with the
+                                  client's handshake; else restored reset */
+};
+
+/* CTX_FD_PMIX_LINK: who the client said it was to its server (PMIx 4's handshake), and
+ * where its library keeps its own name, told the new step's at restart. */
+struct ctx_pmix_link {
+    char nspace[256];          /* PMIX_NAMESPACE: the old step's, NUL-terminated */
+    uint32_t rank;             /* PMIX_RANK */
+    uint32_t bftype;           /* its buffers: 1 non-described, 2 fully described */
+    uint64_t myid_addr;        /* the client library's own pmix_proc_t (nspace[256] then
+                                  rank) in the process's memory; 0: not found */
+    uint64_t note_addr;        /* the runtime's note of the link (the step it was made
+                                  with at the last restart, pmix_link.c), set again */
+    char sec[16];              /* its security module ("native") */
+    char version[32];          /* the PMIx version it speaks (PMIX_VERSION) */
+    char bfrops[16];           /* its buffer operations ("v41") */
+    char gds[16];              /* its data store for the server ("hash") */
 };
 
 /* CTX_FD_NETLINK: where it is bound, what it listens to, where it sends. */

@@ -878,6 +878,8 @@ static __attribute__((noreturn)) void build_and_jump(struct child *c)
                                    p->env_start, p->env_end, 0, p->auxv_words * 8, (uint32_t)-1 };
     memcpy(plan->auxv, p->auxv, p->auxv_words * 8);
     plan->runtime_state = p->runtime_state;
+    plan->npokes = c->npokes;
+    memcpy(plan->pokes, c->pokes, sizeof plan->pokes);
     if (c->o->src)
         snprintf(plan->src, sizeof plan->src, "%s", c->o->src);
     /* RLIMIT_NOFILE last (the restorer): our helper fds may lie above a lower limit */

@@ -9,6 +9,7 @@
 
 #include "restart.h"
 #include "say.h"
+#include "restore_plan.h"
 
 /* What the processes of a tree share, made once before any of them is forked: the
  * pipes between them and the open files they share (kept above every image's fds). */
@@ -39,6 +40,8 @@ struct child {
                                the process (a deleted file mapped twice), or -1 */
     int32_t *helpers;
     uint32_t nhelpers;
+    struct rp_poke pokes[RP_POKES]; /* bytes the restorer writes over the restored memory */
+    uint32_t npokes;        /* (a PMIx client's new name: resources/pmix_link.c) */
     int lazy_sock;          /* lazy restart (o->lazy): where the userfaultfd goes to cr_restart */
     int uffd;               /* lazy restart: the lazy VMAs are registered with it; -1 none */
 };

@@ -90,6 +90,15 @@ struct rp_mm_map {
     uint32_t exe_fd;
 };
 
+/* Bytes the restorer writes over the restored memory (cr_restart checked that they lie
+ * in writable memory of the image). */
+#define RP_POKES 2
+struct rp_poke {
+    uint64_t addr;
+    uint32_t len, pad;
+    unsigned char bytes[528];
+};
+
 struct restore_plan {
     uint64_t hole_start, hole_len;
     int32_t ctx_fd, status_fd;
@@ -118,6 +127,10 @@ struct restore_plan {
     int32_t host_pid;              /* this process as cr_restart's /proc numbers it (a
                                       tree's may be in a pid namespace of its own) */
     uint32_t member;               /* its number in the tree's file (0 alone) */
+    /* bytes written over the restored memory before any thread runs (a PMIx client's
+       own name and the runtime's note of its link, the new step's: resources/pmix_link.c) */
+    uint32_t npokes, pad3;
+    struct rp_poke pokes[RP_POKES];
 };
 
 /* What the restorer tells the waiting parent through status_fd. */

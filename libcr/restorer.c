@@ -376,6 +376,10 @@ __attribute__((used, noreturn)) void restorer_main(struct restore_plan *p)
             }
         note->active = note->n > 0;
     }
+    /* (cr_restart checked that these bytes lie in writable memory of the image) */
+    for (uint32_t k = 0; k < p->npokes && k < RP_POKES; k++)
+        for (uint32_t i = 0; i < p->pokes[k].len && i < sizeof p->pokes[k].bytes; i++)
+            ((volatile unsigned char *)(uintptr_t)p->pokes[k].addr)[i] = p->pokes[k].bytes[i];
 
     /* drop cr_restart's fds, then take the POSIX locks (a close drops those of its
      * file); the point of no return has passed: tell cr_restart */

@@ -144,6 +144,50 @@ static int pmix_server(pid_t pid, const char *remote)
     return found;
 }
 
+/* whether remote ("IP:PORT") is the link to the step's PMIx server once a restart made
+ * it with another step's server, which the task's environment (the first step's)
+ * does not name: the task is a PMIx client (its environment names a server), remote
+ * is on that server's address, and the port is one root (slurmstepd) listens on.  (The
+ * agent runs as the job user: slurmstepd's fds are not its to read.) */
+static int restarted_pmix_link(pid_t pid, const char *remote)
+{
+    char path[64], line[512];
+    const char *colon = strrchr(remote, ':');
+    if (!colon)
+        return 0;
+    char at_ip[96];
+    snprintf(at_ip, sizeof at_ip, "%.*s:", (int)(colon - remote), remote);
+    if (strchr(at_ip, ':') != at_ip + strlen(at_ip) - 1) /* IPv6: [ADDR]: in a URI */
+        snprintf(at_ip, sizeof at_ip, "[%.*s]:", (int)(colon - remote), remote);
+    char want[128];
+    snprintf(want, sizeof want, "://%s", at_ip);
+    snprintf(path, sizeof path, "/proc/%d/environ", (int)pid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return 0;
+    char *var = NULL;
+    size_t cap = 0;
+    int client = 0;
+    while (!client && getdelim(&var, &cap, 0, f) > 0)
+        client = !strncmp(var, "PMIX_SERVER_URI", 15) && strstr(var, want);
+    free(var);
+    fclose(f);
+    unsigned port = (unsigned)atoi(colon + 1);
+    int found = 0;
+    for (int v6 = 0; v6 < 2 && client && !found; v6++) {
+        snprintf(path, sizeof path, "/proc/%d/net/tcp%s", (int)pid, v6 ? "6" : "");
+        if (!(f = fopen(path, "re")))
+            continue;
+        while (!found && fgets(line, sizeof line, f)) {
+            unsigned lport, st, uid;
+            if (sscanf(line, " %*u: %*[0-9A-Fa-f]:%x %*s %x %*s %*s %*s %u", &lport, &st, &uid) == 3)
+                found = st == 0x0A /* TCP_LISTEN */ && lport == port && uid == 0;
+        }
+        fclose(f);
+    }
+    return found;
+}
+
 /* the established TCP connections of task `task`'s processes (the tree's members);
  * those between two of its own processes are not the step's business, nor is the
  * link to the step's PMIx server */
@@ -190,7 +234,8 @@ static int task_conns(const struct crtree *tr, int task, struct conns *out)
                 struct conn c = { task, mine[k].fd, i, txq, "", "" };
                 if (endpoint(l, v6, c.local, sizeof c.local) == 0 &&
                     endpoint(r, v6, c.remote, sizeof c.remote) == 0 &&
-                    !pmix_server(tr->m[0].pid, c.remote) && (rc = add(out, &c)) < 0)
+                    !pmix_server(tr->m[0].pid, c.remote) && !restarted_pmix_link(tr->m[0].pid, c.remote) &&
+                    (rc = add(out, &c)) < 0)
                     break;
                 break;
             }

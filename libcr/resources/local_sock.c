@@ -303,8 +303,14 @@ static void socket_owner(unsigned long ino, char *out, size_t len)
 
 /* What holds TCP port `port` on this host, for a refused bind: up to 4 sockets of
  * /proc/net/tcp and tcp6 with that local port, their state and other end (out may be
- * NULL); how many are in another state than TIME_WAIT. */
-static int port_holders(unsigned port, char *out, size_t len)
+ * NULL); how many are in another state than TIME_WAIT and may hold the port against a
+ * bind in `family` (v6only: the socket bound is IPV6_V6ONLY).  An IPv6 socket that is
+ * not on an IPv4-mapped address does not count against an IPv4 bind: whether it is
+ * IPV6_V6ONLY cannot be read from here, and the other task of a node whose IPv6
+ * listener has the port of this one's IPv4 listener (Open MPI's btl/tcp: both pick
+ * from 1024 up) would otherwise cut short the wait for a TIME_WAIT entry; one that
+ * does take IPv4 keeps the bind failing until that wait ends, then it is named. */
+static int port_holders(unsigned port, int family, int v6only, char *out, size_t len)
 {
     static const char *const states[] = { "?", "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1",
                                           "FIN_WAIT2", "TIME_WAIT", "CLOSE", "CLOSE_WAIT",
@@ -326,7 +332,9 @@ static int port_holders(unsigned port, char *out, size_t len)
             const char *colon = strchr(local, ':');
             if (!colon || strtoul(colon + 1, NULL, 16) != port)
                 continue;
-            live += st != 6; /* TCP_TIME_WAIT */
+            int v4mapped = v6 && strlen(local) >= 24 && !strncmp(local, "0000000000000000FFFF0000", 24);
+            if (!(family == AF_INET && v6 && !v4mapped) && !(family == AF_INET6 && v6only && !v6))
+                live += st != 6; /* TCP_TIME_WAIT */
             if (shown == 4 || len < 2)
                 continue;
             char l[80], r[80], who[160] = " (no process)";
@@ -390,16 +398,20 @@ static int make_local_socket(struct child *c, const struct ctx_fd *f, uint32_t r
         int rc, tries = 0;
         unsigned port = so.domain == AF_INET ? ntohs(((const struct sockaddr_in *)so.addr)->sin_port)
                       : so.domain == AF_INET6 ? ntohs(((const struct sockaddr_in6 *)so.addr)->sin6_port) : 0;
+        int v6only = 0;
+        socklen_t vl = sizeof v6only;
+        if (so.domain == AF_INET6)
+            getsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &vl);
         while ((rc = bind(s, (const struct sockaddr *)so.addr, so.addr_len)) < 0 && errno == EADDRINUSE &&
                so.domain != AF_UNIX &&
                (tries++ < 30 || (so.type == SOCK_STREAM && tries < 30 + TIME_WAIT_TRIES &&
-                                 port_holders(port, NULL, 0) == 0)))
+                                 port_holders(port, so.domain, v6only, NULL, 0) == 0)))
             nanosleep(&(struct timespec){ 0, 100 * 1000 * 1000 }, NULL);
         char held[600] = "";
         if (rc < 0 && errno == EADDRINUSE && so.domain != AF_UNIX && so.type == SOCK_STREAM) {
             int e = errno;
             char h[560];
-            port_holders(port, h, sizeof h);
+            port_holders(port, so.domain, v6only, h, sizeof h);
             snprintf(held, sizeof held, " [its port: %s]", h);
             errno = e;
         }

@@ -242,6 +242,10 @@ int in_other_image(const struct ctx_tree *t, uint32_t i, uint64_t ino);
  * fd later, in order, like the others. */
 void bind_listeners_early(struct child *c);
 
+/* pmix_link.c, the runtime's manager before the freeze: where a PMIx client library
+ * keeps its own name, for the dump (which may not call dlsym) */
+void cr_pmix_locate(void);
+
 /* unix_sock.c: a unix socket whose peer is in the checkpoint (peer_si: in this
  * process) or was closed, saved connected with what is queued to it. */
 int save_unix_pair(struct dump *d, int fd, const struct stat *st, const struct sock_info *si,

@@ -10,7 +10,11 @@
 # TCP connection to PMIX_SERVER_URI2, is not the outside: saved as such); so are two tasks that share memory
 # living only while mapped (a deleted file), which their images would each copy.  The stand-in also plays the step's PMI
 # server (PMI_FD, as Slurm's PMI-2 plugin): a restored task's link reaches the new
-# step's server, which answers its finalize.
+# step's server, which answers its finalize; and its PMIx server, which takes a PMIx
+# 4 client's handshake and writes what it was told to pmix.LABEL.RANK: a restored
+# task's PMIx link is made again with the new step's server, introduced as the
+# client of the same rank (a restart in a step of another namespace is refused for a
+# client whose PMIx library's name cannot be found: tcppair has none).
 . "$top_srcdir/tests/engine/lib.sh"
 AGENT=$top_builddir/slurm_checkpoint/cr_agent
 P=$PROGS/tcppair
@@ -21,13 +25,56 @@ cd "$T"
 PY=$(command -v "${PYTHON3:-python3}") || skip "no python3"
 cat > slurmstepd <<PY
 #!$PY
-import os, socket, subprocess, sys
+import os, socket, struct, subprocess, sys, threading
 mine, theirs = socket.socketpair()
 os.environ["PMI_FD"] = str(theirs.fileno())
-pmix = socket.socket()  # a PMIx server's address: it takes connections, and nothing else
+pmix = socket.socket()  # a PMIx server: takes connections and a client's handshake
 pmix.bind(("127.0.0.1", 0))
 pmix.listen(16)
 os.environ["PMIX_SERVER_URI2"] = "pmix-server.1;tcp4://127.0.0.1:%d" % pmix.getsockname()[1]
+os.environ["PMIX_NAMESPACE"] = os.environ.get("PMIX_NS", "slurm.pmix.%s.0" % os.environ.get("SLURM_JOB_ID"))
+os.environ["PMIX_RANK"] = os.environ.get("SLURM_PROCID", "0")
+os.environ["PMIX_VERSION"] = "4.2.2"
+def serve_pmix():
+    # each connection: a 16-byte header (index, tag, body length in the host's order),
+    # the body: security module, credential, flag, namespace, rank, version, buffer
+    # module and type, data store; answered with status 0 and index 0.  What a
+    # connection says is written down; one that says nothing (tcppair's own connect)
+    # is kept open as it is.
+    while True:
+        c, _ = pmix.accept()
+        threading.Thread(target=handshake, args=(c,), daemon=True).start()
+def take(c, n):
+    b = b""
+    while len(b) < n:
+        got = c.recv(n - len(b))
+        if not got:
+            raise EOFError
+        b += got
+    return b
+def handshake(c):
+    try:
+        hdr = take(c, 16)
+        index, tag, n = struct.unpack("=iIQ", hdr)
+        body = take(c, n)
+    except EOFError:
+        return
+    sec, rest = body.split(b"\0", 1)
+    clen = struct.unpack("!I", rest[:4])[0]
+    cred, rest = rest[4:4 + clen], rest[4 + clen:]
+    flag, rest = rest[0], rest[1:]
+    ns, rest = rest.split(b"\0", 1)
+    rank, rest = struct.unpack("!I", rest[:4])[0], rest[4:]
+    ver, bfrops, rest = rest.split(b"\0", 2)
+    bftype, gds, tail = rest[0], rest[1:].split(b"\0", 1)[0], rest[1:].split(b"\0", 1)[1]
+    uid, gid = struct.unpack("=II", cred)
+    with open("pmix.%s.%s" % (sys.argv[1], os.environ["PMIX_RANK"]), "w") as f:
+        f.write("index %d tag %u sec %s uid %d gid %d flag %d ns %s rank %d version %s bfrops %s bftype %d gds %s tail %s\n" % (
+            index, tag, sec.decode(), uid, gid, flag, ns.decode(), rank, ver.decode(), bfrops.decode(), bftype, gds.decode(), tail.hex()))
+    c.sendall(struct.pack("!II", 0, 0))
+    while c.recv(4096):  # the client's link, until it closes
+        pass
+threading.Thread(target=serve_pmix, daemon=True).start()
 out = open(sys.argv[2], "ab")
 child = subprocess.Popen(sys.argv[3:], pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL,
                          stdout=out, stderr=out)
@@ -37,6 +84,7 @@ for line in f:
     f.write(sys.argv[1].encode() + b" " + line)
 code = child.wait()
 out.write(b"exit %d\n" % (128 - code if code < 0 else code))
+out.flush()  # (the PMIx server's threads may still run at the exit)
 PY
 chmod 755 slurmstepd
 mkdir img1 img2 img3 img4 img5
@@ -101,13 +149,14 @@ for r in 0 1; do
         fail "rank $r's connection was not saved as the step's: $(grep -i tcp info.$r)"
 done
 grep -q "stepconn.* [1-9][0-9]* bytes queued" info.0 || fail "the data in flight to the server was not saved: $(grep stepconn info.0)"
-grep -q "pmi .*the link to the step's PMIx server (PMIX_SERVER_URI2=pmix-server.1;tcp4://127.0.0.1:[0-9]*)" info.0 ||
+grep -q "pmix .*the link to the step's PMIx server (PMIX_SERVER_URI2=pmix-server.1;tcp4://127.0.0.1:[0-9]*): rank 0 of slurm.pmix.71.0, PMIx 4.2.2 (native, v41, gds hash), its name at ?" info.0 ||
     fail "the link to the PMIx server was not saved as the step's: $(grep -i -E 'pmi|tcp' info.0)"
 ends create
 same_as_ref create step1
 
-# stopped, then restarted with --step-dir: the two connect again
-tasks 72 vacate 40 100 2
+# stopped, then restarted with --step-dir: the two connect again, and to the new
+# step's PMIx server
+TCPPAIR_PMIX=1 tasks 72 vacate 40 100 2
 wait_lines vacate/rank.0 12
 agent 72 "$T/img2" --stop || fail "the coordinated checkpoint failed: $(cat agent.out agent.err)"
 for r in 0 1; do p=$(task_pid vacate $r); [ -n "$p" ] && kill -9 $p; done
@@ -115,13 +164,22 @@ wait_lines vacate.out.1 1 30
 mkdir meet
 grep -q "pmi .*the link to the step's PMI server (PMI_FD=" <("$CR_INFO" img2/gen.1/task.0.ckpt) ||
     fail "the PMI link was not saved as the step's: $("$CR_INFO" img2/gen.1/task.0.ckpt | grep -i sock)"
+# a new step of another namespace: tcppair's PMIx link cannot be made again there
+# (no PMIx library in it to tell its new name), refused before it runs
+PMIX_NS=slurm.pmix.99.0 within 60 "$T/slurmstepd" step3 refused.log "$CR_RESTART" img2/gen.1/task.0.ckpt
+grep -q "the new step's namespace is slurm.pmix.99.0, the checkpointed task's slurm.pmix.72.0, and the checkpoint did not find where the client's PMIx library keeps its name" refused.log &&
+    ! grep -qx "exit 0" refused.log || fail "a restart in a step of another namespace was not refused: $(cat refused.log)"
+[ ! -e pmix.step3.0 ] || fail "the refused restart introduced itself to the PMIx server: $(cat pmix.step3.0)"
 for r in 0 1; do # each restored by a task of a new step, with a PMI server of its own
-    within 120 "$T/slurmstepd" step2 restart.$r.log "$CR_RESTART" --step-dir="$T/meet" img2/gen.1/task.$r.ckpt &
+    PMIX_NS=slurm.pmix.72.0 SLURM_PROCID=$r within 120 "$T/slurmstepd" step2 restart.$r.log "$CR_RESTART" --step-dir="$T/meet" img2/gen.1/task.$r.ckpt &
     eval rpid$r=$!
 done
 wait $rpid0; wait $rpid1
 for r in 0 1; do
     grep -qx "exit 0" restart.$r.log || fail "rank $r did not restart and end: $(cat restart.$r.log)"
+    # the handshake of a PMIx 4.2 client, as strace shows Open MPI's rank make it
+    grep -qx "index -1 tag 4294967295 sec native uid $(id -u) gid $(id -g) flag 0 ns slurm.pmix.72.0 rank $r version 4.2.2 bfrops v41 bftype 1 gds hash tail 00" pmix.step2.$r ||
+        fail "rank $r's PMIx link was not made again with the new step's server as its client: $(cat pmix.step2.$r 2>&1)"
 done
 for r in 0 1; do sed -i '/^exit 137$/d' vacate.out.$r; echo "exit 0" >> vacate.out.$r; done
 same_as_ref vacate step2

@@ -6,10 +6,13 @@
 #   - an uninterrupted run: the reference, every rank's file and final line;
 #   - `scontrol checkpoint create` midway: the job goes on and ends identical (a
 #     refused create included: a failed checkpoint never harms the job);
-#   - `scontrol checkpoint vacate`, then `srun --restart-dir` in a new job: identical.
+#   - `scontrol checkpoint vacate`, then `srun --restart-dir` in a new job: identical,
+#     with a `scontrol checkpoint create` of the restarted step once every rank runs
+#     again (its links are the new step's: a second generation must be made too).
 # A refused create or a failed restart is said precisely and the case counted as not
 # there yet (MPI_RESTART=report, the default until issue 12 is done; MPI_RESTART=strict
 # fails on it); a case of STRICT_CASES, which restart identical, fails on it always.
+# A case with REFUSED_NAMING must have its create refused naming that (and go on).
 # Each case says its checkpoint time and image size, and how long after srun started
 # every restarted rank wrote again.  Cases (MPI_CASES): mpich (UCX: shared memory within a node, TCP
 # between), mpich-tcp (UCX_TLS=tcp,self), openmpi (vader and tcp), openmpi-tcp (ob1,
@@ -33,7 +36,7 @@ MODE=${MPI_RESTART:-report}
 LIMIT=120      # seconds a run may take
 FINALIZE_HANGS=
 # the cases that restart identical: strict whatever MPI_RESTART says (a regression fails)
-STRICT_CASES=" none "
+STRICT_CASES=" none openmpi-tcp-hash openmpi-tcp4-hash "
 NOTYET=
 
 for mpi in mpich openmpi; do
@@ -86,9 +89,18 @@ run_case() {
     cluster_run mkdir -p "$S/$c/ref"
     # (an MPI that hangs on its own, MPICH's UCX over tcp,self in MPI_Finalize now and
     # then, is said and the case left there)
-    local rc=0
-    "${RUN[@]}" $MPIOPT --checkpoint-dir="$S/$c/ck0" "$P" "$S/$c/ref" $ITERS 0 \
-        > "$S/$c/ref.out" 2> "$D/$c.ref.err" || rc=$?
+    # (run once more if it fails: Open MPI's btl/tcp, under load, now and then ends a
+    # run without any checkpoint with "connect() to IP:1024 failed: Operation now in
+    # progress (115)", 2 of about 20 runs on 2026-11-28; said, not hidden)
+    local rc=0 try
+    for try in 1 2; do
+        rc=0
+        "${RUN[@]}" $MPIOPT --checkpoint-dir="$S/$c/ck0.$try" "$P" "$S/$c/ref" $ITERS 0 \
+            > "$S/$c/ref.out" 2> "$D/$c.ref.err" || rc=$?
+        ended "$rc" "$S/$c/ref.out" || [ $try = 2 ] || { echo "$c: the uninterrupted run failed," \
+            "run again: exit $rc: $(sort -u "$D/$c.ref.err" | head -n 5)" >&2; continue; }
+        break
+    done
     if ! ended "$rc" "$S/$c/ref.out"; then
         notyet "$c" "the uninterrupted run failed: $(wc -l < "$S/$c/ref.out") ranks ended; $(sort -u "$D/$c.ref.err" | head -n 5)"
         timeout 20 scancel -u "$CLUSTER_USER" 2>/dev/null
@@ -108,8 +120,16 @@ run_case() {
     t0=$(date +%s%N)
     if ! cluster_run "${SC[@]}" checkpoint create "$job.0" > "$D/$c.create.sc" 2>&1; then
         made=0
-        notyet "$c" "checkpoint create refused: $(cat "$D/$c.create.sc")"
+        if [ -n "${REFUSED_NAMING:-}" ]; then
+            # a refusal this case must give, naming the way out
+            grep -qF -- "$REFUSED_NAMING" "$D/$c.create.sc" ||
+                fail "$c: the create was refused without naming $REFUSED_NAMING: $(cat "$D/$c.create.sc")"
+            echo "$c: checkpoint create refused as it must be, naming $REFUSED_NAMING" >&2
+        else
+            notyet "$c" "checkpoint create refused: $(cat "$D/$c.create.sc")"
+        fi
     else
+        [ -z "${REFUSED_NAMING:-}" ] || fail "$c: the create was not refused (it must name $REFUSED_NAMING)"
         grep -qx "tasks 6" "$S/$c/ck1/$job.0/latest/manifest" || fail "$c: the create made no complete generation"
         t1=$(date +%s%N)
         echo "$c: checkpoint create took $(( (t1 - t0) / 1000000 )) ms (scontrol, all 6 ranks), image $(du -sk "$S/$c/ck1/$job.0/latest/" | cut -f1) KiB" >&2
@@ -149,10 +169,35 @@ run_case() {
     local mon=$!
     # (bounded above a minute: a listener's port may be in TIME_WAIT that long, local_sock.c)
     rc=0
-    cluster_run env "$@" timeout 150 srun -N3 -n6 $MPIOPT --restart-dir="$img" "$P" "$S/$c/fresh" 3 0 \
-        > "$S/$c/restart.out" 2> "$D/$c.restart.err" || rc=$?
+    cluster_run env "$@" timeout 150 srun -N3 -n6 $MPIOPT --restart-dir="$img" --checkpoint-dir="$S/$c/ck3" \
+        "$P" "$S/$c/fresh" 3 0 > "$S/$c/restart.out" 2> "$D/$c.restart.err" &
+    srun_pid=$!
+    # once every rank runs again, a create of the restarted step: what a periodic
+    # checkpoint after a restart does (its tasks' links are the new step's now, not
+    # what their environment says); it must work and the step end identical.  (A
+    # step that ended first, on a loaded host, is said.)
+    local again=
+    while kill -0 $srun_pid 2>/dev/null && [ ! -s "$D/$c.back" ]; do sleep 0.1; done
+    if kill -0 $srun_pid 2>/dev/null && running_job; then
+        if cluster_run "${SC[@]}" checkpoint create "$job.0" > "$D/$c.again.sc" 2>&1; then
+            grep -qx "tasks 6" "$S/$c/ck3/$job.0/latest/manifest" && again=ok ||
+                again="no complete generation in $S/$c/ck3/$job.0"
+        elif kill -0 $srun_pid 2>/dev/null; then
+            again="refused: $(cat "$D/$c.again.sc")"
+        else
+            again="not made: the restarted step ended during it"
+        fi
+    else
+        again="not made: the restarted step ended before every rank was seen running"
+    fi
+    wait $srun_pid || rc=$?
     if ended "$rc" "$S/$c/restart.out"; then
         why=$(same_as_ref "$S/$c/ref" "$S/$c/vacate" "$S/$c/restart.out") || why="ended, but $why"
+        [ -n "$why" ] || case $again in
+            ok) echo "$c: checkpoint create of the restarted step, the job going on: ok" >&2 ;;
+            not*) echo "$c: checkpoint create of the restarted step $again" >&2 ;;
+            *) why="the checkpoint create of the restarted step: $again" ;;
+        esac
     else
         why="exit $rc: $(grep -v '^srun: \(Job step aborted\|Force Terminated\)' "$D/$c.restart.err" | sort -u | head -n 12)"
         # what the restarted ranks said, and how far they got
@@ -193,13 +238,15 @@ for c in ${MPI_CASES:-none mpich mpich-tcp openmpi openmpi-tcp openmpi-tcp-hash 
     # the create is refused, naming it)
     mpich-tcp) FINALIZE_HANGS=1 LIMIT=60 run_case $c mpich UCX_TLS=tcp,self ;;
     openmpi) run_case $c openmpi ;;
-    openmpi-tcp) run_case $c openmpi OMPI_MCA_pml=ob1 OMPI_MCA_btl=tcp,self ;;
-    # without PMIx's shared store (a file of the old step's slurmstepd, gone at restart)
+    # PMIx's shared data store (gds ds21, the default: files of the step's slurmstepd,
+    # which a new step does not have) is refused at the create, naming the way out
+    # (pmix_link.c); the job goes on identical
+    openmpi-tcp) REFUSED_NAMING=PMIX_MCA_gds=hash run_case $c openmpi OMPI_MCA_pml=ob1 OMPI_MCA_btl=tcp,self ;;
+    # without PMIx's shared store: the client keeps its data in its own memory
     openmpi-tcp-hash) run_case $c openmpi OMPI_MCA_pml=ob1 OMPI_MCA_btl=tcp,self PMIX_MCA_gds=hash ;;
-    # ... and IPv4 only, to tell the listening sockets on 0.0.0.0:P and [::]:P (which
-    # need IPV6_V6ONLY restored, issue 17) from the rest.  Both restart and run on
-    # identical now; then Open MPI aborts (exit 195): its PMIx client finds the link to
-    # its server reset (pmi.c) and its handler ends the rank (issue 12)
+    # ... and IPv4 only between ranks.  Both restart identical: the PMIx client's link
+    # is made again with the new step's server (pmix_link.c; it came back reset
+    # before, and Open MPI aborted the rank with exit 195)
     openmpi-tcp4-hash) run_case $c openmpi OMPI_MCA_pml=ob1 OMPI_MCA_btl=tcp,self PMIX_MCA_gds=hash \
         OMPI_MCA_btl_tcp_disable_family=6 ;;
     # the times of the same step without MPI, to compare
