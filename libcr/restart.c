@@ -532,6 +532,8 @@ static void make_sysv_segments(struct child *c, char *keep)
             if (c->pool->mems[k].shmid >= 0 && c->pool->mems[k].dev == v->id.dev &&
                 c->pool->mems[k].ino == v->id.ino)
                 c->shm_ids[i] = c->pool->mems[k].shmid;
+        /* shared with another task of the step: the one its first rank made again */
+        int joined = !kept && c->shm_ids[i] < 0 && (c->shm_ids[i] = cr_step_shm_sysv(c, i)) >= 0;
         int made = c->shm_ids[i] < 0;
         if (made)
             c->shm_ids[i] = cr_new_sysv_segment(v->id.ino, v->id.size);
@@ -544,9 +546,13 @@ static void make_sysv_segments(struct child *c, char *keep)
             shmctl(c->shm_ids[i], IPC_RMID, NULL);
         if (!kept)
             keep += ALIGN(v->id.size);
+        if (seg == (void *)-1 && joined)
+            child_fail(c, e, "cannot attach System V segment %d, made again by another task of the "
+                       "step for the memory at 0x%llx (its restart failed?): %s", c->shm_ids[i],
+                       (unsigned long long)v->start, strerror(e));
         if (seg == (void *)-1)
             child_fail(c, e, "cannot attach the new System V segment %d", c->shm_ids[i]);
-        for (uint32_t b = 0; b < img->hdr.nblocks; b++) {
+        for (uint32_t b = 0; b < img->hdr.nblocks && !joined; b++) {
             const struct ctx_block *bl = &img->blocks[b];
             if (bl->vma != i)
                 continue;
@@ -557,6 +563,10 @@ static void make_sysv_segments(struct child *c, char *keep)
         }
         if (kept)
             shmdt(seg);
+        if (joined) { /* as its maker left it */
+            cr_step_shm_sysv_attached(c, i, c->shm_ids[i]);
+            continue;
+        }
         struct shmid_ds ds;
         if (shmctl(c->shm_ids[i], IPC_STAT, &ds) == 0) {
             ds.shm_perm.mode = v->id.mode & 0777;
@@ -565,6 +575,8 @@ static void make_sysv_segments(struct child *c, char *keep)
         if ((v->id.mode & SHM_LOCKED) && shmctl(c->shm_ids[i], SHM_LOCK, NULL) < 0)
             child_fail(c, errno, "cannot lock the System V shared memory segment of 0x%llx as it "
                        "was (SHM_LOCK; raise RLIMIT_MEMLOCK: ulimit -l)", (unsigned long long)v->start);
+        if (made) /* the other tasks that shared it may attach it now */
+            cr_step_shm_sysv_attached(c, i, c->shm_ids[i]);
     }
 }
 
@@ -1084,6 +1096,7 @@ void cr_restart_child(struct child *c)
             c->helpers[i] != c->stdio[2] && fcntl(c->helpers[i], F_GETFD) >= 0)
             c->helpers[keep++] = c->helpers[i];
     c->nhelpers = keep;
+    cr_step_shm_files(c, add_helper); /* what it shared with other tasks of the step */
     open_memfd_maps(c);
     share_anon_maps(c);
     restore_process_state(c);

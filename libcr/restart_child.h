@@ -56,6 +56,20 @@ int move_high(struct child *c, int fd);
 const char *relocate(const struct cr_restart_opts *o, const char *path, char *buf, size_t len,
                      int *moved);
 
+/* resources/step_conn.c: this task's rank and the step's task count, from the manifest
+ * of the generation its image is in; 0 when there is none. */
+int cr_step_rank(struct child *c, unsigned *rank, unsigned *tasks);
+
+/* restart_step_shm.c: memory shared with other tasks of the step (--step-dir and the
+ * generation's shm.NODE lists).  Deleted files and memfds: c->map_fds of their VMAs
+ * set to the one file (made and filled by the first rank, opened by the others), each
+ * fd given to add_helper.  A System V segment: cr_step_shm_sysv gives the id another
+ * rank made again (-1: this process makes it: not shared, or its first rank), and
+ * cr_step_shm_sysv_attached says a made one's id to the others or checks a joined one. */
+void cr_step_shm_files(struct child *c, void (*add_helper)(struct child *, int));
+int cr_step_shm_sysv(struct child *c, uint32_t vma);
+void cr_step_shm_sysv_attached(struct child *c, uint32_t vma, int id);
+
 /* Moves a tree's shared object to fd `low` or above (above every image's fds). */
 int pool_fd(struct child *c, int fd, int low);
 

@@ -1,0 +1,124 @@
+#!/bin/bash
+# Memory two tasks of a step share on a node, without Slurm: two shmranks tasks (a
+# System V segment and a /dev/shm file, both removed once attached, counting by turns)
+# under a stand-in parent named slurmstepd, which is how the node agent finds a step's
+# tasks.  cr_agent's coordinated checkpoint lists the memory they share (the
+# generation's shm.0: both objects, ranks 0 and 1); a create lets both go on and end
+# as an uninterrupted run; after a checkpoint that stops them, cr_restart --step-dir
+# maps one segment and one file again between the two restored tasks (a private copy
+# each would leave both waiting for a turn that never comes) and they end as an
+# uninterrupted run, leaving nothing where they met nor in /dev/shm.  A task with an
+# fd of such memory is refused at the checkpoint, naming it, and goes on.
+. "$top_srcdir/tests/engine/lib.sh"
+AGENT=$top_builddir/slurm_checkpoint/cr_agent
+P=$PROGS/shmranks
+cd "$T"
+# slurmstepd OUT CMD...: runs CMD as its child, its output to OUT, then "exit N" there
+cat > slurmstepd <<'SH'
+#!/bin/bash
+out=$1
+shift
+"$@" < /dev/null >> "$out" 2>&1
+echo "exit $?" >> "$out"
+SH
+chmod 755 slurmstepd
+mkdir img1 img2 img3 meet
+trap '' PIPE # an agent that gave up reads no "write"
+# the tasks of this test, whatever happens (orphans of their stand-in otherwise)
+kill_tasks() { for p in $(pgrep -u "$(id -u)" -f "^$P $T/"); do kill -9 $p; done 2>/dev/null; }
+trap 'kill_tasks; rm -f /dev/shm/shmranks.7[0-9].$(id -u); cleanup' EXIT
+
+# tasks JOB DIR ITERS DELAY [PROG]: the two tasks of step JOB.0 running shmranks in DIR
+tasks() {
+    local r
+    mkdir -p "$2"
+    for r in 0 1; do
+        bg env SLURM_JOB_ID=$1 SLURM_STEP_ID=0 SLURMD_NODENAME=local SLURM_PROCID=$r SLURM_STEP_NUM_TASKS=2 \
+            "$T/slurmstepd" "$2.out.$r" "$CR_RUN" ${5:-$P} "$T/$2" $3 $4
+    done
+}
+task_pid() { pgrep -u "$(id -u)" -f "^${3:-$P} $T/$1 " | while read -r p; do
+    tr '\0' '\n' < /proc/$p/environ 2>/dev/null | grep -qx "SLURM_PROCID=$2" && echo $p; done; }
+# agent JOB IMG [--stop]: a coordinated checkpoint of step JOB.0 into IMG/gen.1
+agent() {
+    local job=$1 img=$2 i
+    shift 2
+    rm -f in && mkfifo in
+    SLURMD_NODENAME=local SLURM_NODEID=0 SLURM_NNODES=1 "$AGENT" checkpoint $job 0 --image-dir "$img" --gen 1 \
+        --coordinated 20 --cr-checkpoint "$CR_CHECKPOINT" "$@" < in > agent.out 2> agent.err &
+    local apid=$!
+    exec 8> in
+    for i in $(seq 1 600); do grep -q "^\(frozen\|abort\) local" agent.out && break; sleep 0.05; done
+    echo write >&8
+    exec 8>&-
+    within 60 tail --pid=$apid -f /dev/null
+    wait $apid
+}
+ends() { wait_lines "$1.out.0" 2 90; wait_lines "$1.out.1" 2 90; }
+# same_as_ref DIR: both ranks' files and last words are the uninterrupted run's
+same_as_ref() {
+    for r in 0 1; do
+        same ref/rank.$r "$1/rank.$r"
+        same ref.out.$r "$1.out.$r"
+    done
+}
+
+ITERS=40
+mkdir ref
+for r in 0 1; do SLURM_JOB_ID=70 SLURM_PROCID=$r within 90 "$P" "$T/ref" $ITERS 0 > ref.out.$r & done
+wait
+for r in 0 1; do grep -q "^rank $r final" ref.out.$r || fail "the uninterrupted run failed: $(cat ref.out.$r)"; done
+for r in 0 1; do echo "exit 0" >> ref.out.$r; done
+
+# create: the memory listed once for both, the tasks go on
+tasks 71 create $ITERS 100
+wait_lines create/rank.0 8 60
+agent 71 "$T/img1" || fail "the coordinated checkpoint failed: $(cat agent.out agent.err)"
+grep -qx "complete 1" agent.out || fail "no complete generation: $(cat agent.out)"
+[ "$(wc -l < img1/gen.1/shm.0)" = 2 ] || fail "the generation does not list the two shared objects: $(cat img1/gen.1/shm.0)"
+grep -q "^0:1 [0-9]* 0 1$" img1/gen.1/shm.0 || fail "the System V segment is not listed for ranks 0 and 1: $(cat img1/gen.1/shm.0)"
+grep -qv "^0:1 " img1/gen.1/shm.0 || fail "the /dev/shm file is not listed: $(cat img1/gen.1/shm.0)"
+ends create
+same_as_ref create
+
+# stopped, then restarted with --step-dir: one segment and one file between the two
+tasks 72 vacate $ITERS 100
+wait_lines vacate/rank.0 8 60
+agent 72 "$T/img2" --stop || fail "the coordinated checkpoint failed: $(cat agent.out agent.err)"
+for r in 0 1; do p=$(task_pid vacate $r); [ -n "$p" ] && kill -9 $p; done
+wait_lines vacate.out.1 1 30
+n=$(wc -l < vacate/rank.0)
+[ "$n" -lt $ITERS ] || fail "rank 0 finished before the checkpoint"
+for r in 0 1; do
+    within 150 "$T/slurmstepd" restart.$r.log "$CR_RESTART" --step-dir="$T/meet" img2/gen.1/task.$r.ckpt &
+    eval rpid$r=$!
+done
+wait $rpid0; wait $rpid1
+for r in 0 1; do # (the restored task writes on where it wrote: vacate.out.R)
+    grep -qx "exit 0" restart.$r.log || fail "rank $r did not restart and end: $(cat restart.$r.log vacate.out.$r)"
+    sed -i '/^exit 137$/d' vacate.out.$r
+    echo "exit 0" >> vacate.out.$r
+done
+same_as_ref vacate
+[ -z "$(ls -A meet)" ] || fail "files left where the tasks met: $(ls meet)"
+left=$(ls /dev/shm | grep "^slurm-cr\.$(id -u)\." | while read -r f; do
+    [ "$(stat -c %Y "/dev/shm/$f")" -ge "$(stat -c %Y img2/gen.1/manifest)" ] && echo "$f"; done)
+[ -z "$left" ] || fail "the restart left its shared memory in /dev/shm: $left"
+
+# a task with an fd of the memory it shares (tcppair's deleted file, open in both):
+# refused by name, and both go on
+TCPPAIR=$PROGS/tcppair
+mkdir -p share
+for r in 0 1; do
+    bg env TCPPAIR_SHARE=1 SLURM_JOB_ID=73 SLURM_STEP_ID=0 SLURMD_NODENAME=local SLURM_PROCID=$r \
+        SLURM_STEP_NUM_TASKS=2 "$T/slurmstepd" "share.out.$r" "$CR_RUN" "$TCPPAIR" "$T/share" 40 100
+done
+wait_lines share/rank.0 5 60
+agent 73 "$T/img3" && fail "a checkpoint of tasks with an fd of the memory they share succeeded: $(cat agent.out)"
+for r in 0 1; do
+    grep -q "^error local $r 95 fd [0-9]* of process [0-9]* is the memory it shares with rank $((1 - r)) on local (/.*/share (deleted), mapped shared)" agent.out ||
+        fail "rank $r's refusal does not name the fd, the memory and the other rank: $(cat agent.out agent.err)"
+done
+wait_lines share.out.0 2 90; wait_lines share.out.1 2 90
+grep -q "^rank 0 done" share.out.0 && grep -q "^rank 1 done" share.out.1 || fail "the tasks did not go on: $(cat share.out.*)"
+pass
