@@ -94,8 +94,8 @@ static void load(struct child *c)
     loaded = 1;
     unsigned tasks = 0;
     const char *src = c->o->src, *slash = src ? strrchr(src, '/') : NULL;
-    if (!c->o->step_dir || !slash || !cr_step_rank(c, &my_rank, &tasks))
-        return;
+    if (!slash || !cr_step_rank(c, &my_rank, &tasks))
+        return; /* not a task of a step checkpointed whole */
     char dir[4200];
     snprintf(dir, sizeof dir, "%.*s", (int)(slash - src), src);
     DIR *d = opendir(dir);
@@ -121,9 +121,16 @@ static struct step_obj *object_of(struct child *c, uint32_t i)
     load(c);
     if (v->kind != CTX_VMA_SHARED_ANON)
         return NULL;
-    for (int k = 0; k < nobjs; k++)
-        if (objs[k].ino == v->id.ino && objs[k].maj == major(v->id.dev) && objs[k].min == minor(v->id.dev))
-            return &objs[k];
+    for (int k = 0; k < nobjs; k++) {
+        if (objs[k].ino != v->id.ino || objs[k].maj != major(v->id.dev) || objs[k].min != minor(v->id.dev))
+            continue;
+        if (!c->o->step_dir) /* alone, it would have a copy of its own */
+            child_fail(c, ENOTSUP, "the memory at 0x%llx was shared with rank %u of the step: alone "
+                       "this task would get a copy of its own; restart the whole step, each task "
+                       "with the same --step-dir (srun --restart-dir does)",
+                       (unsigned long long)v->start, objs[k].ranks[objs[k].ranks[0] == my_rank ? 1 : 0]);
+        return &objs[k];
+    }
     return NULL;
 }
 

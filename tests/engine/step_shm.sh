@@ -7,7 +7,8 @@
 # as an uninterrupted run; after a checkpoint that stops them, cr_restart --step-dir
 # maps one segment and one file again between the two restored tasks (a private copy
 # each would leave both waiting for a turn that never comes) and they end as an
-# uninterrupted run, leaving nothing where they met nor in /dev/shm.  A task with an
+# uninterrupted run, leaving nothing where they met nor in /dev/shm (one restarted
+# alone, without --step-dir, is refused: it would have a copy).  A task with an
 # fd of such memory is refused at the checkpoint, naming it, and goes on.
 . "$top_srcdir/tests/engine/lib.sh"
 AGENT=$top_builddir/slurm_checkpoint/cr_agent
@@ -89,6 +90,9 @@ for r in 0 1; do p=$(task_pid vacate $r); [ -n "$p" ] && kill -9 $p; done
 wait_lines vacate.out.1 1 30
 n=$(wc -l < vacate/rank.0)
 [ "$n" -lt $ITERS ] || fail "rank 0 finished before the checkpoint"
+# one task alone would get a copy of its own: refused, naming the memory and the rank
+expect_refusal 95 "the memory at 0x[0-9a-f]* was shared with rank 0 of the step: alone this task would get a copy of its own" \
+    "$CR_RESTART" img2/gen.1/task.1.ckpt
 for r in 0 1; do
     within 150 "$T/slurmstepd" restart.$r.log "$CR_RESTART" --step-dir="$T/meet" img2/gen.1/task.$r.ckpt &
     eval rpid$r=$!
