@@ -42,6 +42,7 @@ static struct step_obj {
     unsigned long long ino;
     unsigned ranks[MAX_SHARERS];
     int nranks;
+    char path[4096];           /* a deleted file's or memfd's: the file made again */
 } *objs;
 static int nobjs, loaded;
 static unsigned my_rank;
@@ -148,7 +149,8 @@ static void meet_path(struct child *c, const struct step_obj *o, char *out, size
     snprintf(out, len, "%s/shm.%u.%u.%u.%llu%s", c->o->step_dir, o->node, o->maj, o->min, o->ino, what);
 }
 
-/* the /dev/shm file of a deleted file's or memfd's memory, unique to the meeting place */
+/* the /dev/shm file of a deleted file's or memfd's memory when its own name is not to
+ * be had: unique to the meeting place */
 static void shm_path(struct child *c, const struct step_obj *o, char *out, size_t len)
 {
     uint64_t h = 1469598103934665603ULL; /* FNV-1a of the meeting place's path */
@@ -187,11 +189,12 @@ struct made {
     unsigned long long size, ctime;
     int id;
     unsigned cuid;
+    char path[4096];
 };
 
 static void await_made(struct child *c, const struct step_obj *o, uint32_t vma, struct made *m)
 {
-    char path[4500], text[512], boot[64];
+    char path[4500], text[4700], boot[64];
     meet_path(c, o, path, sizeof path, "");
     uint64_t until = now_ms() + STEP_SHM_WAIT_MS;
     for (;;) {
@@ -200,8 +203,9 @@ static void await_made(struct child *c, const struct step_obj *o, uint32_t vma, 
             ssize_t n = read(fd, text, sizeof text - 1);
             close(fd);
             text[n > 0 ? n : 0] = 0;
-            if (sscanf(text, "boot=%63s size=%llu id=%d ctime=%llu cuid=%u", m->boot, &m->size, &m->id,
-                       &m->ctime, &m->cuid) != 5)
+            m->path[0] = 0;
+            if (sscanf(text, "boot=%63s size=%llu id=%d ctime=%llu cuid=%u path=%4095[^\n]", m->boot,
+                       &m->size, &m->id, &m->ctime, &m->cuid, m->path) < 5)
                 child_fail(c, EINVAL, "%s: not what a restarted task writes: %s", path, text);
             break;
         }
@@ -236,10 +240,8 @@ static void have_it(struct child *c, const struct step_obj *o, int file)
         if (access(path, F_OK) < 0)
             return;
     }
-    if (file) { /* the file first: a mark missing later means it is gone already */
-        shm_path(c, o, path, sizeof path);
-        unlink(path);
-    }
+    if (file) /* the file first: a mark missing later means it is gone already */
+        unlink(o->path);
     meet_path(c, o, path, sizeof path, "");
     unlink(path);
     for (int k = 0; k < o->nranks; k++) {
@@ -262,8 +264,10 @@ static uint64_t size_needed(struct child *c, const struct step_obj *o)
     return size;
 }
 
-/* the first rank: the file made and filled with this image's pages */
-static int make_file(struct child *c, const struct step_obj *o, uint64_t size, const char *path)
+/* the first rank: the file made (o->path) and filled with this image's pages.  A
+ * /dev/shm file deleted since it was mapped gets its own name back while the tasks
+ * open it (what /proc/PID/maps shows is then as it was), unless that name is taken. */
+static int make_file(struct child *c, struct step_obj *o, uint32_t vma, uint64_t size)
 {
     struct ctx_image *img = c->img;
     for (uint32_t k = 0; img->chain && k < img->chain->npieces; k++)
@@ -271,8 +275,20 @@ static int make_file(struct child *c, const struct step_obj *o, uint64_t size, c
             child_fail(c, ENOTSUP, "the memory shared with other tasks at 0x%llx is held by a parent "
                        "image (incremental): merge the chain first (cr_checkpoint --merge)",
                        (unsigned long long)img->vmas[img->chain->pieces[k].vma]->start);
-    unlink(path); /* one a failed restart of this same meeting place left */
-    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    const char *was = img->vmas[vma]->path_len ? (const char *)(img->vmas[vma] + 1) : "";
+    size_t len = strlen(was);
+    int fd = -1;
+    if (!strncmp(was, "/dev/shm/", 9) && len > 10 + 9 && !strcmp(was + len - 10, " (deleted)") &&
+        !memchr(was + 9, '/', len - 10 - 9) && len - 10 < sizeof o->path) {
+        snprintf(o->path, sizeof o->path, "%.*s", (int)(len - 10), was);
+        fd = open(o->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    }
+    if (fd < 0) {
+        shm_path(c, o, o->path, sizeof o->path);
+        unlink(o->path); /* one a failed restart of this same meeting place left */
+        fd = open(o->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    }
+    const char *path = o->path;
     if (fd < 0 || ftruncate(fd, (off_t)size) < 0)
         child_fail(c, errno, "cannot make %s for the memory the tasks shared: %s", path, strerror(errno));
     char *base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -303,26 +319,26 @@ void cr_step_shm_files(struct child *c, void (*add_helper)(struct child *, int))
             child_fail(c, ENOTSUP, "the memory at 0x%llx is shared with other tasks of the step and "
                        "this task is a process tree: not restored shared by this version",
                        (unsigned long long)img->vmas[i]->start);
-        char path[4400];
-        shm_path(c, o, path, sizeof path);
         uint64_t size = size_needed(c, o);
         int fd;
         if (first_rank(o) == my_rank) {
-            fd = make_file(c, o, size, path);
-            char text[256], boot[64];
+            fd = make_file(c, o, i, size);
+            char text[4400], boot[64], path[4500];
             boot_id(c, boot, sizeof boot);
-            snprintf(text, sizeof text, "boot=%s size=%llu id=-1 ctime=0 cuid=0\n", boot,
-                     (unsigned long long)size);
+            snprintf(text, sizeof text, "boot=%s size=%llu id=-1 ctime=0 cuid=0 path=%s\n", boot,
+                     (unsigned long long)size, o->path);
             meet_path(c, o, path, sizeof path, "");
             publish(c, path, text);
         } else {
             struct made m;
             struct stat st;
             await_made(c, o, i, &m);
-            fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+            snprintf(o->path, sizeof o->path, "%s", m.path);
+            fd = m.path[0] == '/' ? open(o->path, O_RDWR | O_CLOEXEC | O_NOFOLLOW) : -1;
             if (fd < 0 || fstat(fd, &st) < 0)
-                child_fail(c, errno, "cannot open %s, the memory rank %u made again for the tasks "
-                           "that shared it: %s", path, first_rank(o), strerror(errno));
+                child_fail(c, m.path[0] == '/' ? errno : EINVAL, "cannot open \"%s\", the memory rank %u "
+                           "made again for the tasks that shared it: %s", o->path, first_rank(o),
+                           strerror(m.path[0] == '/' ? errno : EINVAL));
             if ((uint64_t)st.st_size < size)
                 child_fail(c, ENOTSUP, "the memory at 0x%llx reaches %llu bytes into what it shared "
                            "with rank %u, which mapped only %llu: not restored shared by this version",

@@ -97,6 +97,15 @@ for r in 0 1; do
     within 150 "$T/slurmstepd" restart.$r.log "$CR_RESTART" --step-dir="$T/meet" img2/gen.1/task.$r.ckpt &
     eval rpid$r=$!
 done
+# the /dev/shm file has its own name back while the tasks open it: their maps show it
+# as they did (deleted)
+for i in $(seq 1 200); do
+    p=$(task_pid vacate 0)
+    [ -n "$p" ] && grep -q " /dev/shm/shmranks\.72\.$(id -u) (deleted)$" /proc/$p/maps 2>/dev/null && break
+    p=
+    sleep 0.05
+done
+[ -n "$p" ] || fail "the restored rank 0 does not map /dev/shm/shmranks.72.$(id -u) (deleted): $(cat vacate.out.0)"
 wait $rpid0; wait $rpid1
 for r in 0 1; do # (the restored task writes on where it wrote: vacate.out.R)
     grep -qx "exit 0" restart.$r.log || fail "rank $r did not restart and end: $(cat restart.$r.log vacate.out.$r)"
