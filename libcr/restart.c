@@ -1075,6 +1075,8 @@ void cr_restart_child(struct child *c)
         c->keep_fd = move_high(c, c->keep_fd), add_helper(c, c->keep_fd);
     close_others(c);
     open_mapped_files(c);
+    /* what it shared with other tasks of the step (an fd of it is restored onto it) */
+    cr_step_shm_files(c, add_helper);
     restore_fds(c);
     /* the tree's shared objects are in place where this process has them */
     for (uint32_t i = 0; c->pool && i < c->pool->npipes; i++) {
@@ -1096,7 +1098,6 @@ void cr_restart_child(struct child *c)
             c->helpers[i] != c->stdio[2] && fcntl(c->helpers[i], F_GETFD) >= 0)
             c->helpers[keep++] = c->helpers[i];
     c->nhelpers = keep;
-    cr_step_shm_files(c, add_helper); /* what it shared with other tasks of the step */
     open_memfd_maps(c);
     share_anon_maps(c);
     restore_process_state(c);

@@ -63,10 +63,13 @@ int cr_step_rank(struct child *c, unsigned *rank, unsigned *tasks);
 /* restart_step_shm.c: memory shared with other tasks of the step (--step-dir and the
  * generation's shm.NODE lists).  Deleted files and memfds: c->map_fds of their VMAs
  * set to the one file (made and filled by the first rank, opened by the others), each
- * fd given to add_helper.  A System V segment: cr_step_shm_sysv gives the id another
+ * fd given to add_helper; before the fds are restored.  A System V segment: cr_step_shm_sysv gives the id another
  * rank made again (-1: this process makes it: not shared, or its first rank), and
  * cr_step_shm_sysv_attached says a made one's id to the others or checks a joined one. */
 void cr_step_shm_files(struct child *c, void (*add_helper)(struct child *, int));
+/* A deleted file's fd record that is such memory (after cr_step_shm_files): a new open
+ * of the one file with flags; -1 when it is not. */
+int cr_step_shm_fd(struct child *c, const struct ctx_fd *f, int flags);
 int cr_step_shm_sysv(struct child *c, uint32_t vma);
 void cr_step_shm_sysv_attached(struct child *c, uint32_t vma, int id);
 

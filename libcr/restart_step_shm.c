@@ -43,6 +43,7 @@ static struct step_obj {
     unsigned ranks[MAX_SHARERS];
     int nranks;
     char path[4096];           /* a deleted file's or memfd's: the file made again */
+    int fd;                    /* ... open here (read-write), or -1 */
 } *objs;
 static int nobjs, loaded;
 static unsigned my_rank;
@@ -62,7 +63,7 @@ static void load_list(struct child *c, const char *path, unsigned node)
         child_fail(c, errno, "cannot read %s (the memory the tasks shared): %s", path, strerror(errno));
     char line[4096];
     while (fgets(line, sizeof line, f)) {
-        struct step_obj o = { .node = node };
+        struct step_obj o = { .node = node, .fd = -1 };
         int used = 0;
         if (sscanf(line, "%u:%u %llu%n", &o.maj, &o.min, &o.ino, &used) != 3)
             child_fail(c, EINVAL, "%s: a line is not \"MAJ:MIN INO RANK...\": %s", path, line);
@@ -251,7 +252,16 @@ static void have_it(struct child *c, const struct step_obj *o, int file)
     }
 }
 
-/* the size of the object this process maps: the end of its furthest mapping */
+/* an fd record of the image that is the object (a deleted file open as well as mapped:
+ * UCX's POSIX memory, which its peers attach through /proc/PID/fd) */
+static int fd_is(const struct ctx_fd *f, const struct step_obj *o)
+{
+    return f->kind == CTX_FD_FILE && (f->flags & CTX_FD_DELETED) && !(f->flags & CTX_FD_MEMFD) &&
+           f->id.ino == o->ino && major(f->id.dev) == o->maj && minor(f->id.dev) == o->min;
+}
+
+/* the size of the object as this process knows it: the end of its furthest mapping, or
+ * the size its fd said */
 static uint64_t size_needed(struct child *c, const struct step_obj *o)
 {
     uint64_t size = 0;
@@ -261,7 +271,28 @@ static uint64_t size_needed(struct child *c, const struct step_obj *o)
             if (w->pgoff + (w->end - w->start) > size)
                 size = w->pgoff + (w->end - w->start);
         }
+    for (uint32_t k = 0; k < c->img->proc->nfds; k++)
+        if (fd_is(c->img->fds[k], o) && c->img->fds[k]->id.size > size)
+            size = c->img->fds[k]->id.size;
     return size;
+}
+
+int cr_step_shm_fd(struct child *c, const struct ctx_fd *f, int flags)
+{
+    for (int k = 0; k < nobjs; k++) {
+        if (!fd_is(f, &objs[k]))
+            continue;
+        if (objs[k].fd < 0)
+            child_fail(c, ENOTSUP, "fd %d is memory shared with rank %u of the step that this process "
+                       "does not map: not restored shared by this version", f->fd, first_rank(&objs[k]));
+        char self[64];
+        snprintf(self, sizeof self, "/proc/self/fd/%d", objs[k].fd);
+        int fd = open(self, flags | O_CLOEXEC);
+        if (fd < 0)
+            child_fail(c, errno, "cannot open %s again as fd %d: %s", objs[k].path, f->fd, strerror(errno));
+        return fd;
+    }
+    return -1;
 }
 
 /* the first rank: the file made (o->path) and filled with this image's pages.  A
@@ -294,6 +325,23 @@ static int make_file(struct child *c, struct step_obj *o, uint32_t vma, uint64_t
     char *base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (base == MAP_FAILED)
         child_fail(c, errno, "cannot map %s: %s", path, strerror(errno));
+    /* what its fd saved (the whole file), then its mapped pages (the same, where both) */
+    for (uint32_t b = 0; b < img->hdr.nblocks; b++) {
+        const struct ctx_block *bl = &img->blocks[b];
+        uint32_t rec = bl->vma & ~CTX_BLOCK_FILE;
+        if (!(bl->vma & CTX_BLOCK_FILE) || rec >= img->proc->nfds || !fd_is(img->fds[rec], o))
+            continue;
+        uint64_t fsize = img->fds[rec]->id.size, len = (uint64_t)bl->npages * 4096;
+        char why[400];
+        if (bl->addr >= fsize)
+            continue;
+        if (bl->addr + len > (size + 4095) / 4096 * 4096)
+            child_fail(c, EINVAL, "the contents saved with fd %d reach past %llu bytes", img->fds[rec]->fd,
+                       (unsigned long long)size);
+        int rc = ctx_read_block(img, b, base + bl->addr, why, sizeof why);
+        if (rc < 0)
+            child_fail(c, -rc, "the contents of fd %d: %s", img->fds[rec]->fd, why);
+    }
     for (uint32_t b = 0; b < img->hdr.nblocks; b++) {
         const struct ctx_block *bl = &img->blocks[b];
         if ((bl->vma & CTX_BLOCK_FILE) || object_of(c, bl->vma) != o)
@@ -347,6 +395,7 @@ void cr_step_shm_files(struct child *c, void (*add_helper)(struct child *, int))
         }
         fd = move_high(c, fd);
         add_helper(c, fd);
+        o->fd = fd;
         for (uint32_t k = i; k < img->proc->nvmas; k++) /* every mapping of it: the pages are there */
             if (object_of(c, k) == o)
                 c->map_fds[k] = fd;

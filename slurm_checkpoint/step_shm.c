@@ -162,9 +162,8 @@ static void one_object(struct coord_task *t, int n, const struct crtree *tr, con
         if (procs[i] && i != o->task)
             other = i;
     outside_attachments(t, l, o, node, first, other);
+    int memfd = !strncmp(o->path, "/memfd:", 7);
     for (int i = 0; i < n; i++) {
-        if (!procs[i])
-            continue;
         int with = i == o->task ? other : o->task;
         if (procs[i] > 1) {
             refuse(&t[i], first, ENOTSUP, "memory it shares with rank %u on %s (%s, mapped shared) is "
@@ -173,13 +172,17 @@ static void one_object(struct coord_task *t, int n, const struct crtree *tr, con
                    o->path, procs[i]);
             continue;
         }
+        /* an fd of it comes back on the one file, in a process that maps it (UCX's
+         * POSIX memory: its peers attach it through /proc/PID/fd/N); not a memfd's
+         * (it would be a file), nor in a task that only has the fd */
         for (int p = 0; p < tr[i].n; p++) {
             int fd = fd_of(tr[i].m[p].pid, o);
-            if (fd >= 0) {
-                refuse(&t[i], first, ENOTSUP, "fd %d of process %d is the memory it shares with rank "
+            if (fd >= 0 && (memfd || !procs[i])) {
+                refuse(&t[i], first, ENOTSUP, "fd %d of process %d is the memory %s shares with rank "
                        "%u on %s (%s, mapped shared): this version cannot give such an fd back "
-                       "with the memory shared between the restarted tasks; close it once the "
-                       "memory is mapped", fd, (int)tr[i].m[p].pid, t[with].rank, node, o->path);
+                       "with the memory shared between the restarted tasks%s", fd, (int)tr[i].m[p].pid,
+                       procs[i] ? "it" : "that it does not map and", t[with].rank, node, o->path,
+                       memfd ? " (a memfd's); close it once the memory is mapped" : "");
                 break;
             }
         }

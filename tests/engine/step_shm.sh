@@ -8,8 +8,8 @@
 # maps one segment and one file again between the two restored tasks (a private copy
 # each would leave both waiting for a turn that never comes) and they end as an
 # uninterrupted run, leaving nothing where they met nor in /dev/shm (one restarted
-# alone, without --step-dir, is refused: it would have a copy).  A task with an
-# fd of such memory is refused at the checkpoint, naming it, and goes on.
+# alone, without --step-dir, is refused: it would have a copy).  The same with rank 0
+# keeping an fd of the file: it comes back on the one file.
 . "$top_srcdir/tests/engine/lib.sh"
 AGENT=$top_builddir/slurm_checkpoint/cr_agent
 P=$PROGS/shmranks
@@ -118,20 +118,24 @@ left=$(ls /dev/shm | grep "^slurm-cr\.$(id -u)\." | while read -r f; do
     [ "$(stat -c %Y "/dev/shm/$f")" -ge "$(stat -c %Y img2/gen.1/manifest)" ] && echo "$f"; done)
 [ -z "$left" ] || fail "the restart left its shared memory in /dev/shm: $left"
 
-# a task with an fd of the memory it shares (tcppair's deleted file, open in both):
-# refused by name, and both go on
-TCPPAIR=$PROGS/tcppair
-mkdir -p share
+# rank 0 keeping its fd of the file (UCX's POSIX memory does, for its peers to attach
+# through /proc/PID/fd): the fd comes back on the one file both map
+SHMRANKS_KEEP_FD=1 tasks 74 keepfd $ITERS 100
+wait_lines keepfd/rank.0 8 60
+agent 74 "$T/img3" --stop || fail "the coordinated checkpoint with an fd failed: $(cat agent.out agent.err)"
+for r in 0 1; do p=$(task_pid keepfd $r); [ -n "$p" ] && kill -9 $p; done
+wait_lines keepfd.out.1 1 30
+mkdir meet2
 for r in 0 1; do
-    bg env TCPPAIR_SHARE=1 SLURM_JOB_ID=73 SLURM_STEP_ID=0 SLURMD_NODENAME=local SLURM_PROCID=$r \
-        SLURM_STEP_NUM_TASKS=2 "$T/slurmstepd" "share.out.$r" "$CR_RUN" "$TCPPAIR" "$T/share" 40 100
+    within 150 "$T/slurmstepd" restart2.$r.log "$CR_RESTART" --step-dir="$T/meet2" img3/gen.1/task.$r.ckpt &
+    eval rpid$r=$!
 done
-wait_lines share/rank.0 5 60
-agent 73 "$T/img3" && fail "a checkpoint of tasks with an fd of the memory they share succeeded: $(cat agent.out)"
+wait $rpid0; wait $rpid1
 for r in 0 1; do
-    grep -q "^error local $r 95 fd [0-9]* of process [0-9]* is the memory it shares with rank $((1 - r)) on local (/.*/share (deleted), mapped shared)" agent.out ||
-        fail "rank $r's refusal does not name the fd, the memory and the other rank: $(cat agent.out agent.err)"
+    grep -qx "exit 0" restart2.$r.log || fail "rank $r did not restart and end with its fd: $(cat restart2.$r.log keepfd.out.$r)"
+    sed -i '/^exit 137$/d' keepfd.out.$r
+    echo "exit 0" >> keepfd.out.$r
 done
-wait_lines share.out.0 2 90; wait_lines share.out.1 2 90
-grep -q "^rank 0 done" share.out.0 && grep -q "^rank 1 done" share.out.1 || fail "the tasks did not go on: $(cat share.out.*)"
+same_as_ref keepfd
+[ -z "$(ls -A meet2)" ] || fail "files left where the tasks met: $(ls meet2)"
 pass

@@ -7,6 +7,8 @@
  * DIR/rank.R, one line an iteration.  At the end: "rank R final SYSV FILE".
  * A private copy of either memory after a restart makes a rank wait for a turn that
  * never comes: it gives up after some 60 s of its own waiting (exit 3).
+ * With SHMRANKS_KEEP_FD set, rank 0 keeps its fd of the file (as UCX's POSIX memory
+ * does) and checks each turn that reading it gives what the mapping holds (exit 4).
  * usage: shmranks DIR ITERS DELAY_MS   (SLURM_PROCID 0 or 1; SLURM_JOB_ID) */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -95,7 +97,9 @@ int main(int argc, char **argv)
     struct page *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (s == (void *)-1 || p == MAP_FAILED)
         return perror("shmat/mmap"), 1;
-    close(fd); /* only the mappings hold them */
+    int keep = rank == 0 && getenv("SHMRANKS_KEEP_FD");
+    if (!keep)
+        close(fd); /* only the mappings hold them */
     __atomic_add_fetch(&s->attached, 1, __ATOMIC_SEQ_CST);
     if (rank == 0) {
         await(&s->attached, 2, "rank 1's attachment");
@@ -107,6 +111,11 @@ int main(int argc, char **argv)
     await(&s->ready, 1, "rank 0's word");
     for (int i = 0; i < iters; i++) {
         await(&s->turn, rank, "the other rank's turn");
+        uint64_t seen;
+        if (keep && (pread(fd, &seen, sizeof seen, 0) != sizeof seen || seen != p->mix)) {
+            fprintf(stderr, "shmranks: its fd and its mapping of the file differ\n");
+            return 4;
+        }
         s->count += (uint64_t)(rank + 1) * (uint64_t)(i + 1);
         p->mix = p->mix * 1000003u + (uint64_t)(i * 2 + rank);
         fprintf(o, "%d %llu %llu\n", i, (unsigned long long)s->count, (unsigned long long)p->mix);
