@@ -14,8 +14,9 @@
 /* Lists in DIR/shm.NODEID (renamed into place; none when nothing is shared) the
  * objects two or more of the n local tasks map: "MAJ:MIN INO RANK RANK...", one a
  * line.  Refuses (status, err) the tasks of an object attached by a process outside
- * the local tasks (System V: more attachments than theirs), open as an fd in one of
- * them, or mapped by two processes of one task.  Returns 0 or the first errno. */
+ * the local tasks (System V: more attachments than theirs), mapped by two processes of
+ * one task, or open as an fd where it cannot come back on the one object (a memfd's,
+ * or in a task that does not map it).  Returns 0 or the first errno. */
 int cr_step_shm_list(struct coord_task *t, int n, const struct crtree *tr, const char *dir,
                      unsigned nodeid, const char *node);
 
