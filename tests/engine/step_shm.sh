@@ -9,7 +9,9 @@
 # each would leave both waiting for a turn that never comes) and they end as an
 # uninterrupted run, leaving nothing where they met nor in /dev/shm (one restarted
 # alone, without --step-dir, is refused: it would have a copy).  The same with rank 0
-# keeping an fd of the file: it comes back on the one file.
+# keeping an fd of the file: it comes back on the one file.  A segment a process
+# outside the step has attached too is refused at the checkpoint, naming it, and the
+# tasks go on.
 . "$top_srcdir/tests/engine/lib.sh"
 AGENT=$top_builddir/slurm_checkpoint/cr_agent
 P=$PROGS/shmranks
@@ -23,7 +25,7 @@ shift
 echo "exit $?" >> "$out"
 SH
 chmod 755 slurmstepd
-mkdir img1 img2 img3 meet
+mkdir img1 img2 img3 img4 meet
 trap '' PIPE # an agent that gave up reads no "write"
 # the tasks of this test, whatever happens (orphans of their stand-in otherwise)
 kill_tasks() { for p in $(pgrep -u "$(id -u)" -f "^$P $T/"); do kill -9 $p; done 2>/dev/null; }
@@ -138,4 +140,29 @@ for r in 0 1; do
 done
 same_as_ref keepfd
 [ -z "$(ls -A meet2)" ] || fail "files left where the tasks met: $(ls meet2)"
+# a process outside the step attached to the segment too: refused, naming it, and the
+# tasks go on (the restarted tasks would have it, that process not)
+PY=$(command -v "${PYTHON3:-python3}") || skip "no python3"
+tasks 75 outside 400 50
+wait_lines outside/rank.0 4 60
+# (columns: key shmid perms size cpid lpid nattch uid ...)
+id=$(awk -v u="$(id -u)" '$8 == u && $7 == 2 && $4 == 8192 { print $2 }' /proc/sysvipc/shm | while read -r i; do
+    for p in $(task_pid outside 0); do grep -qE " $i +/SYSV" /proc/$p/maps 2>/dev/null && echo $i; done; done | head -n 1)
+[ -n "$id" ] || fail "no segment of the tasks in /proc/sysvipc/shm"
+"$PY" -c "import ctypes, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
+libc.shmat.restype = ctypes.c_void_p
+if libc.shmat($id, None, 0) in (None, ctypes.c_void_p(-1).value): sys.exit(1)
+print('attached', flush=True)
+time.sleep(120)" > outsider.out &
+outsider=$!
+BG_PIDS="$BG_PIDS $outsider"
+wait_lines outsider.out 1 30
+agent 75 "$T/img4" && fail "a checkpoint with the segment attached outside the step succeeded: $(cat agent.out)"
+for r in 0 1; do
+    grep -q "^error local $r 95 System V shared memory segment $id (key 0x0), which it shares with rank $((1 - r)), is attached 3 times on local, only 2 of them by the step's tasks there" agent.out ||
+        fail "rank $r's refusal does not name the segment and the outside attachment: $(cat agent.out agent.err)"
+done
+kill $outsider
+for r in 0 1; do kill -0 "$(task_pid outside $r)" 2>/dev/null || fail "rank $r did not go on"; done
 pass
