@@ -12,7 +12,8 @@
 # fails on it); a case of STRICT_CASES, which restart identical, fails on it always.
 # Each case says its checkpoint time and image size, and how long after srun started
 # every restarted rank wrote again.  Cases (MPI_CASES): mpich (UCX: shared memory within a node, TCP
-# between), mpich-shm (two ranks on one node: shared memory only), mpich-tcp (UCX_TLS=tcp,self),
+# between), mpich-shm (two ranks on one node: shared memory only), mpich-shm-tcp (the same,
+# UCX_TLS=tcp,self: MPICH's own shared memory), mpich-tcp (UCX_TLS=tcp,self),
 # openmpi-vader (two ranks on one node, vader), openmpi (vader and tcp), openmpi-tcp (ob1,
 # tcp), openmpi-tcp-hash (the same with PMIX_MCA_gds=hash), openmpi-tcp4-hash (and
 # IPv4 only); none (rankcount, no MPI: the times to compare with).
@@ -190,7 +191,7 @@ notyet() {
     NOTYET="$NOTYET $1"
 }
 
-for c in ${MPI_CASES:-none mpich mpich-shm mpich-tcp openmpi openmpi-vader openmpi-tcp openmpi-tcp-hash openmpi-tcp4-hash}; do
+for c in ${MPI_CASES:-none mpich mpich-shm mpich-shm-tcp mpich-tcp openmpi openmpi-vader openmpi-tcp openmpi-tcp-hash openmpi-tcp4-hash}; do
     case $c in
     mpich) run_case $c mpich ;;
     # (MPICH still maps /dev/shm/mpich_shar_tmp* shared between the ranks of a node:
@@ -199,6 +200,9 @@ for c in ${MPI_CASES:-none mpich mpich-shm mpich-tcp openmpi openmpi-vader openm
     # MPICH's /dev/shm/mpich_shar_tmp*, unlinked once mapped), made again between the
     # restarted ranks (restart_step_shm.c)
     mpich-shm) NODES=1 RANKS=2 run_case $c mpich ;;
+    # ... MPICH's own (/dev/shm/mpich_shar_tmp*), UCX over TCP only: without UCX's
+    # shared memory transports and the datagram sockets they wake each other with
+    mpich-shm-tcp) NODES=1 RANKS=2 FINALIZE_HANGS=1 LIMIT=60 run_case $c mpich UCX_TLS=tcp,self ;;
     mpich-tcp) FINALIZE_HANGS=1 LIMIT=60 run_case $c mpich UCX_TLS=tcp,self ;;
     openmpi) run_case $c openmpi ;;
     # the same with Open MPI's vader BTL (its segment a /dev/shm file)
