@@ -81,6 +81,9 @@ grep -qx "complete 1" agent.out || fail "no complete generation: $(cat agent.out
 [ "$(wc -l < img1/gen.1/shm.0)" = 2 ] || fail "the generation does not list the two shared objects: $(cat img1/gen.1/shm.0)"
 grep -q "^0:1 [0-9]* 0 1$" img1/gen.1/shm.0 || fail "the System V segment is not listed for ranks 0 and 1: $(cat img1/gen.1/shm.0)"
 grep -qv "^0:1 " img1/gen.1/shm.0 || fail "the /dev/shm file is not listed: $(cat img1/gen.1/shm.0)"
+"$CR_INFO" img1 > gens.out || fail "cr_info img1: $(cat gens.out)"
+grep -q "gen.1 .* 2 tasks on 1 node, 2 shared memories between tasks" gens.out ||
+    fail "cr_info does not count the shared memory: $(cat gens.out)"
 ends create
 same_as_ref create
 
