@@ -326,8 +326,8 @@ int cr_restart_check(const struct ctx_image *img, const struct cr_restart_opts *
     for (uint32_t i = 0; i < img->proc->nvmas; i++) {
         const struct ctx_vma *v = img->vmas[i];
         if ((v->kind != CTX_VMA_FILE_PRIVATE && v->kind != CTX_VMA_FILE_SHARED) ||
-            (v->flags & CTX_VMA_SAVED))
-            continue;
+            (v->flags & CTX_VMA_SAVED) || cr_step_shm_saved_file(o, v))
+            continue; /* (a file the tasks of a step shared: put back, restart_step_shm.c) */
         int moved;
         const char *orig = (const char *)(v + 1);
         const char *path = relocate(o, orig, buf, sizeof buf, &moved);
@@ -1074,6 +1074,7 @@ void cr_restart_child(struct child *c)
     if (c->keep_fd > 0)
         c->keep_fd = move_high(c, c->keep_fd), add_helper(c, c->keep_fd);
     close_others(c);
+    cr_step_shm_named(c); /* a file the tasks of the step mapped, put back first */
     open_mapped_files(c);
     /* what it shared with other tasks of the step (an fd of it is restored onto it) */
     cr_step_shm_files(c, add_helper);

@@ -70,6 +70,13 @@ void cr_step_shm_files(struct child *c, void (*add_helper)(struct child *, int))
 /* A deleted file's fd record that is such memory (after cr_step_shm_files): a new open
  * of the one file with flags; -1 when it is not. */
 int cr_step_shm_fd(struct child *c, const struct ctx_fd *f, int flags);
+/* A named tmpfs file mapped by other tasks too (Open MPI's vader segments), saved once
+ * by the node agent: put back at its path by the first rank, before any task opens it
+ * (before the mapped files are opened). */
+void cr_step_shm_named(struct child *c);
+/* Whether the generation of the image (o->src) holds such a file's saved copy: then it
+ * need not be there before the restart, nor be the very file. */
+int cr_step_shm_saved_file(const struct cr_restart_opts *o, const struct ctx_vma *v);
 int cr_step_shm_sysv(struct child *c, uint32_t vma);
 void cr_step_shm_sysv_attached(struct child *c, uint32_t vma, int id);
 

@@ -47,6 +47,7 @@ static struct step_obj {
 } *objs;
 static int nobjs, loaded;
 static unsigned my_rank;
+static char gen_dir[4200];     /* the generation the image is in */
 
 static uint64_t now_ms(void)
 {
@@ -98,8 +99,8 @@ static void load(struct child *c)
     const char *src = c->o->src, *slash = src ? strrchr(src, '/') : NULL;
     if (!slash || !cr_step_rank(c, &my_rank, &tasks))
         return; /* not a task of a step checkpointed whole */
-    char dir[4200];
-    snprintf(dir, sizeof dir, "%.*s", (int)(slash - src), src);
+    char *dir = gen_dir;
+    snprintf(gen_dir, sizeof gen_dir, "%.*s", (int)(slash - src), src);
     DIR *d = opendir(dir);
     if (!d)
         child_fail(c, errno, "cannot read %s: %s", dir, strerror(errno));
@@ -444,4 +445,121 @@ void cr_step_shm_sysv_attached(struct child *c, uint32_t vma, int id)
                        first_rank(o), (unsigned long long)c->img->vmas[vma]->start);
     }
     have_it(c, o, 0);
+}
+
+/* path and the saved copy: the same size and bytes */
+static int same_contents(struct child *c, int a, int b, const char *path)
+{
+    struct stat sa, sb;
+    if (fstat(a, &sa) < 0 || fstat(b, &sb) < 0)
+        child_fail(c, errno, "cannot look at %s: %s", path, strerror(errno));
+    if (sa.st_size != sb.st_size)
+        return 0;
+    static char x[65536], y[65536];
+    for (off_t off = 0; off < sa.st_size;) {
+        ssize_t n = pread(a, x, sizeof x, off), m = n > 0 ? pread(b, y, (size_t)n, off) : -1;
+        if (n <= 0 || m != n)
+            child_fail(c, n < 0 || m < 0 ? errno : EIO, "cannot read %s: %s", path,
+                       strerror(n < 0 || m < 0 ? errno : EIO));
+        if (memcmp(x, y, (size_t)n))
+            return 0;
+        off += n;
+    }
+    return 1;
+}
+
+/* the first rank: the named file put back at its path from the generation's copy (or
+ * left as it is when it is there with those very contents: the vacated job's) */
+static void put_back(struct child *c, const struct step_obj *o, const struct ctx_vma *v, const char *path)
+{
+    char saved[4400], tmp[4200], buf[65536];
+    snprintf(saved, sizeof saved, "%s/shmfile.%u.%u.%u.%llu", gen_dir, o->node, o->maj, o->min, o->ino);
+    int in = open(saved, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (in < 0)
+        child_fail(c, errno, "the contents of %s, which the tasks shared, are not in the checkpoint "
+                   "(%s: %s)", path, saved, strerror(errno));
+    int there = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (there >= 0) {
+        int same = same_contents(c, there, in, path);
+        close(there);
+        close(in);
+        if (!same)
+            child_fail(c, EEXIST, "%s is there and differs from what the tasks shared at the "
+                       "checkpoint (another job's, or changed since): remove it to restart", path);
+        return;
+    }
+    snprintf(tmp, sizeof tmp, "%s.slurm-cr.%d", path, (int)getpid());
+    int out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, v->id.mode & 0777);
+    if (out < 0)
+        child_fail(c, errno, "cannot make %s again: %s", path, strerror(errno));
+    for (ssize_t got; (got = read(in, buf, sizeof buf)) != 0;)
+        if (got < 0 || write(out, buf, (size_t)got) != got) {
+            int e = errno ? errno : EIO;
+            unlink(tmp);
+            child_fail(c, e, "cannot write %s again: %s", path, strerror(e));
+        }
+    close(in);
+    /* under its name only if still free (link, not rename: nothing is replaced) */
+    int e = close(out) < 0 || link(tmp, path) < 0 ? errno : 0;
+    unlink(tmp);
+    if (e)
+        child_fail(c, e, "cannot put %s back: %s", path, strerror(e));
+}
+
+void cr_step_shm_named(struct child *c)
+{
+    struct ctx_image *img = c->img;
+    load(c);
+    for (uint32_t i = 0; i < img->proc->nvmas; i++) {
+        const struct ctx_vma *v = img->vmas[i];
+        if (v->kind != CTX_VMA_FILE_SHARED || !v->path_len)
+            continue;
+        struct step_obj *o = NULL;
+        for (int k = 0; k < nobjs && !o; k++)
+            if (objs[k].ino == v->id.ino && objs[k].maj == major(v->id.dev) && objs[k].min == minor(v->id.dev))
+                o = &objs[k];
+        if (!o || o->fd == -2)
+            continue; /* not shared with other tasks, or done (another mapping of it) */
+        o->fd = -2;
+        const char *path = (const char *)(v + 1);
+        if (!c->o->step_dir)
+            child_fail(c, ENOTSUP, "%s was shared with rank %u of the step: alone this task could "
+                       "not put it back for both; restart the whole step, each task with the same "
+                       "--step-dir (srun --restart-dir does)", path,
+                       o->ranks[o->ranks[0] == my_rank ? 1 : 0]);
+        if (first_rank(o) == my_rank) {
+            put_back(c, o, v, path);
+            char text[4400], boot[64], meet[4500];
+            boot_id(c, boot, sizeof boot);
+            snprintf(text, sizeof text, "boot=%s size=0 id=-1 ctime=0 cuid=0 path=%s\n", boot, path);
+            meet_path(c, o, meet, sizeof meet, "");
+            publish(c, meet, text);
+        } else {
+            struct made m;
+            await_made(c, o, i, &m); /* (on this node: the first rank put it back here) */
+        }
+        have_it(c, o, 0);
+    }
+}
+
+int cr_step_shm_saved_file(const struct cr_restart_opts *o, const struct ctx_vma *v)
+{
+    const char *slash = o->src ? strrchr(o->src, '/') : NULL;
+    if (v->kind != CTX_VMA_FILE_SHARED || !slash)
+        return 0;
+    char dir[4200], want[128];
+    snprintf(dir, sizeof dir, "%.*s", (int)(slash - o->src), o->src);
+    snprintf(want, sizeof want, ".%u.%u.%llu", major(v->id.dev), minor(v->id.dev),
+             (unsigned long long)v->id.ino);
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int found = 0;
+    while (d && !found && (e = readdir(d))) {
+        unsigned node;
+        int end = 0;
+        found = sscanf(e->d_name, "shmfile.%u%n", &node, &end) == 1 && !strcmp(e->d_name + end, want);
+    }
+    if (d)
+        closedir(d);
+    return found;
 }

@@ -9,7 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/shm.h>
+#include <fcntl.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -22,7 +25,7 @@ static int volatile_shared(const char *path)
 }
 
 struct mapping {           /* one mapping (a line of maps) of such memory */
-    int task, proc;
+    int task, proc, named;     /* named: a file of a tmpfs (/dev/shm) still there */
     unsigned maj, min;
     unsigned long long ino;
     char path[200];
@@ -48,7 +51,10 @@ static int scan_maps(struct maps *l, int task, int proc, pid_t pid)
             perms[3] != 's')
             continue;
         char *f0 = file + strspn(file, " ");
-        if (!volatile_shared(f0))
+        struct statfs fs;
+        int named = !volatile_shared(f0) && f0[0] == '/' && statfs(f0, &fs) == 0 &&
+                    fs.f_type == TMPFS_MAGIC;
+        if (!volatile_shared(f0) && !named)
             continue;
         if (l->n == l->cap) {
             size_t cap = l->cap ? 2 * l->cap : 64;
@@ -59,7 +65,7 @@ static int scan_maps(struct maps *l, int task, int proc, pid_t pid)
             }
             l->m = x, l->cap = cap;
         }
-        l->m[l->n] = (struct mapping){ task, proc, maj, min, ino, "" };
+        l->m[l->n] = (struct mapping){ task, proc, named, maj, min, ino, "" };
         snprintf(l->m[l->n++].path, sizeof l->m->path, "%.199s", f0);
     }
     fclose(f);
@@ -139,6 +145,43 @@ static void outside_attachments(struct coord_task *t, const struct maps *l,
     }
 }
 
+/* A named tmpfs file several tasks map (Open MPI's vader segments): it lives on after
+ * the job only if nothing removes it, which Slurm's and the MPI's clean-up do.  Its
+ * contents are saved once, in DIR/shmfile.NODEID.MAJ.MIN.INO, for the first rank to
+ * put it back at restart (libcr/restart_step_shm.c). */
+static void save_named(struct coord_task *t, int n, const struct maps *l, const struct mapping *o,
+                       const char *dir, unsigned nodeid, int *first)
+{
+    char to[4400], tmp[4500], buf[65536];
+    snprintf(to, sizeof to, "%s/shmfile.%u.%u.%u.%llu", dir, nodeid, o->maj, o->min, o->ino);
+    snprintf(tmp, sizeof tmp, "%s.tmp", to);
+    int in = open(o->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), out = -1, e = 0;
+    struct stat st;
+    if (in < 0 || fstat(in, &st) < 0)
+        e = errno;
+    else if (st.st_ino != o->ino || major(st.st_dev) != o->maj || minor(st.st_dev) != o->min)
+        e = ESTALE;
+    else if ((out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0)
+        e = errno;
+    for (ssize_t got; !e && (got = read(in, buf, sizeof buf)) != 0;) {
+        if (got < 0 || write(out, buf, (size_t)got) != got)
+            e = errno ? errno : EIO;
+    }
+    if (!e && (fsync(out) < 0 || close(out) < 0 || (out = -1, rename(tmp, to) < 0)))
+        e = errno;
+    if (in >= 0)
+        close(in);
+    if (out >= 0)
+        close(out);
+    if (!e)
+        return;
+    unlink(tmp);
+    for (size_t k = 0; k < l->n; k++)
+        if (same_object(&l->m[k], o) && l->m[k].task < n)
+            refuse(&t[l->m[k].task], first, e, "cannot save %s, shared with other tasks, into %s: %s",
+                   o->path, to, e == ESTALE ? "it was replaced since it was mapped" : strerror(e));
+}
+
 /* one object (the first mapping of it: o) several tasks map: checked, then listed */
 static void one_object(struct coord_task *t, int n, const struct crtree *tr, const struct maps *l,
                        const struct mapping *o, const char *node, int *first, FILE *out)
@@ -163,7 +206,7 @@ static void one_object(struct coord_task *t, int n, const struct crtree *tr, con
             other = i;
     outside_attachments(t, l, o, node, first, other);
     int memfd = !strncmp(o->path, "/memfd:", 7);
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < n && !o->named; i++) { /* (a named file: opened by its name) */
         int with = i == o->task ? other : o->task;
         if (procs[i] > 1) {
             refuse(&t[i], first, ENOTSUP, "memory it shares with rank %u on %s (%s, mapped shared) is "
@@ -221,6 +264,8 @@ int cr_step_shm_list(struct coord_task *t, int n, const struct crtree *tr, const
             shared = same_object(&l.m[a], &l.m[b]) && l.m[b].task != l.m[a].task;
         if (seen)
             continue;
+        if (!shared && l.m[a].named)
+            continue; /* one task's file: mapped again where it is, as any file */
         if (!shared) { /* one task's: the engine's, but for System V attachments elsewhere */
             outside_attachments(t, &l, &l.m[a], node, &first, -1);
             continue;
@@ -233,6 +278,8 @@ int cr_step_shm_list(struct coord_task *t, int n, const struct crtree *tr, const
             break;
         }
         one_object(t, n, tr, &l, &l.m[a], node, &first, out);
+        if (l.m[a].named)
+            save_named(t, n, &l, &l.m[a], dir, nodeid, &first);
     }
     if (out && (fclose(out) != 0 || rename(tmp, path) != 0) && !first) {
         first = errno;

@@ -417,6 +417,10 @@ int main(int argc, char **argv)
             restore_pid = 1;
         }
     }
+    /* the image's absolute path: for the process, and for the checks (the files of
+     * its generation) */
+    char *abs = realpath(path, NULL);
+    o.src = abs ? abs : path;
     rc = cr_restart_take_identity(&tree, &st, path, restore_pid == 1, err, sizeof err);
     if (rc < 0) {
         ctx_tree_close(&tree);
@@ -476,8 +480,6 @@ int main(int argc, char **argv)
             sig != SIGTSTP && sig != SIGTTIN && sig != SIGTTOU)
             sigaction(sig, &sa, NULL);
 
-    char *abs = realpath(path, NULL);
-    o.src = abs ? abs : path;
     o.stop_first = after == SIGSTOP;
     int exit_fd = -1;
     struct cr_lazy *lazy = NULL;

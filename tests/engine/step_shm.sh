@@ -9,7 +9,9 @@
 # each would leave both waiting for a turn that never comes) and they end as an
 # uninterrupted run, leaving nothing where they met nor in /dev/shm (one restarted
 # alone, without --step-dir, is refused: it would have a copy).  The same with rank 0
-# keeping an fd of the file: it comes back on the one file.  A segment a process
+# keeping an fd of the file: it comes back on the one file.  A /dev/shm file that
+# keeps its name is saved once and put back at its name after the job's clean-up
+# removed it.  A segment a process
 # outside the step has attached too is refused at the checkpoint, naming it, and the
 # tasks go on.
 . "$top_srcdir/tests/engine/lib.sh"
@@ -25,7 +27,7 @@ shift
 echo "exit $?" >> "$out"
 SH
 chmod 755 slurmstepd
-mkdir img1 img2 img3 img4 meet
+mkdir img1 img2 img3 img4 img5 meet
 trap '' PIPE # an agent that gave up reads no "write"
 # the tasks of this test, whatever happens (orphans of their stand-in otherwise)
 kill_tasks() { for p in $(pgrep -u "$(id -u)" -f "^$P $T/"); do kill -9 $p; done 2>/dev/null; }
@@ -143,6 +145,31 @@ for r in 0 1; do
 done
 same_as_ref keepfd
 [ -z "$(ls -A meet2)" ] || fail "files left where the tasks met: $(ls meet2)"
+# the file keeping its name (Open MPI's vader segments): saved once by the agent, gone
+# after the job (the clean-up of Slurm and the MPI), put back at its name by rank 0's
+# restart, and removed by the program at its end as it would have been
+SHMRANKS_NAMED=1 tasks 76 named $ITERS 100
+wait_lines named/rank.0 8 60
+agent 76 "$T/img5" --stop || fail "the coordinated checkpoint of a named file failed: $(cat agent.out agent.err)"
+ls img5/gen.1/shmfile.0.* > /dev/null 2>&1 || fail "the named file was not saved with the generation: $(ls img5/gen.1)"
+for r in 0 1; do p=$(task_pid named $r); [ -n "$p" ] && kill -9 $p; done
+wait_lines named.out.1 1 30
+rm /dev/shm/shmranks.76.$(id -u) || fail "the named file was not there"
+mkdir meet3
+for r in 0 1; do
+    within 150 "$T/slurmstepd" restart3.$r.log "$CR_RESTART" --step-dir="$T/meet3" img5/gen.1/task.$r.ckpt &
+    eval rpid$r=$!
+done
+wait $rpid0; wait $rpid1
+for r in 0 1; do
+    grep -qx "exit 0" restart3.$r.log || fail "rank $r did not restart and end with the named file: $(cat restart3.$r.log named.out.$r)"
+    sed -i '/^exit 137$/d' named.out.$r
+    echo "exit 0" >> named.out.$r
+done
+same_as_ref named
+[ -z "$(ls -A meet3)" ] || fail "files left where the tasks met: $(ls meet3)"
+[ ! -e /dev/shm/shmranks.76.$(id -u) ] || fail "the named file is still there after the program removed it"
+
 # a process outside the step attached to the segment too: refused, naming it, and the
 # tasks go on (the restarted tasks would have it, that process not)
 PY=$(command -v "${PYTHON3:-python3}") || skip "no python3"

@@ -7,6 +7,8 @@
  * DIR/rank.R, one line an iteration.  At the end: "rank R final SYSV FILE".
  * A private copy of either memory after a restart makes a rank wait for a turn that
  * never comes: it gives up after some 60 s of its own waiting (exit 3).
+ * With SHMRANKS_NAMED set, the file keeps its name until rank 0 removes it at the end
+ * (as Open MPI's vader segments do; exit 5 if it is not there then).
  * With SHMRANKS_KEEP_FD set, rank 0 keeps its fd of the file (as UCX's POSIX memory
  * does) and checks each turn that reading it gives what the mapping holds (exit 4).
  * usage: shmranks DIR ITERS DELAY_MS   (SLURM_PROCID 0 or 1; SLURM_JOB_ID) */
@@ -103,7 +105,7 @@ int main(int argc, char **argv)
     __atomic_add_fetch(&s->attached, 1, __ATOMIC_SEQ_CST);
     if (rank == 0) {
         await(&s->attached, 2, "rank 1's attachment");
-        if (shmctl(id, IPC_RMID, NULL) < 0 || shm_unlink(name) < 0)
+        if (shmctl(id, IPC_RMID, NULL) < 0 || (!getenv("SHMRANKS_NAMED") && shm_unlink(name) < 0))
             return perror("IPC_RMID/shm_unlink"), 1;
         unlink(idfile);
         s->ready = 1;
@@ -125,6 +127,8 @@ int main(int argc, char **argv)
     }
     if (rank == 0) /* rank 1's last turn too: both say the same end */
         await(&s->turn, 0, "rank 1's last turn");
+    if (rank == 0 && getenv("SHMRANKS_NAMED") && shm_unlink(name) < 0)
+        return perror(name), 5;
     printf("rank %d final %llu %llu\n", rank, (unsigned long long)s->count, (unsigned long long)p->mix);
     return 0;
 }
