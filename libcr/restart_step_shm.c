@@ -13,7 +13,9 @@
  * - a deleted file or a memfd: a file in /dev/shm (its name unique to the step's
  *   meeting place), which each maps where it had the memory; removed once every task
  *   that shares it has it open (each leaves DIR/...got.RANK; the last one sees them
- *   all and removes the file and the marks).
+ *   all and removes the file and the marks);
+ * - a /dev/shm file that kept its name (the agent saved it once, shmfile.* in the
+ *   generation): put back at its name, before any task opens it (cr_step_shm_named).
  * Nothing here is a private copy: a task that cannot have the one object fails its
  * restart, naming it. */
 #define _GNU_SOURCE

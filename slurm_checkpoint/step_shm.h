@@ -13,7 +13,8 @@
 
 /* Lists in DIR/shm.NODEID (renamed into place; none when nothing is shared) the
  * objects two or more of the n local tasks map: "MAJ:MIN INO RANK RANK...", one a
- * line.  Refuses (status, err) the tasks of an object attached by a process outside
+ * line; a named tmpfs file among them (Open MPI's vader segments) is copied once into
+ * DIR/shmfile.NODEID.MAJ.MIN.INO.  Refuses (status, err) the tasks of an object attached by a process outside
  * the local tasks (System V: more attachments than theirs), mapped by two processes of
  * one task, or open as an fd where it cannot come back on the one object (a memfd's,
  * or in a task that does not map it).  Returns 0 or the first errno. */
