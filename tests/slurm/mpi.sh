@@ -209,8 +209,10 @@ for c in ${MPI_CASES:-none mpich mpich-shm mpich-shm-tcp mpich-tcp openmpi openm
     mpich-shm-tcp) NODES=1 RANKS=2 FINALIZE_HANGS=1 LIMIT=60 run_case $c mpich UCX_TLS=tcp,self ;;
     mpich-tcp) FINALIZE_HANGS=1 LIMIT=60 run_case $c mpich UCX_TLS=tcp,self ;;
     openmpi) run_case $c openmpi ;;
-    # the same with Open MPI's vader BTL (its segment a /dev/shm file)
-    openmpi-vader) NODES=1 RANKS=2 run_case $c openmpi OMPI_MCA_pml=ob1 OMPI_MCA_btl=vader,self ;;
+    # the same with Open MPI's vader BTL (its segments /dev/shm files that keep their
+    # names, put back at restart), without PMIx's shared store (as openmpi-tcp-hash)
+    openmpi-vader) NODES=1 RANKS=2 run_case $c openmpi OMPI_MCA_pml=ob1 OMPI_MCA_btl=vader,self \
+        PMIX_MCA_gds=hash ;;
     openmpi-tcp) run_case $c openmpi OMPI_MCA_pml=ob1 OMPI_MCA_btl=tcp,self ;;
     # without PMIx's shared store (a file of the old step's slurmstepd, gone at restart)
     openmpi-tcp-hash) run_case $c openmpi OMPI_MCA_pml=ob1 OMPI_MCA_btl=tcp,self PMIX_MCA_gds=hash ;;
