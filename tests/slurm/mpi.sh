@@ -162,10 +162,14 @@ run_case() {
         why="exit $rc: $(grep -v '^srun: \(Job step aborted\|Force Terminated\)' "$D/$c.restart.err" | sort -u | head -n 12)"
         # what the restarted ranks said, and how far they got
         why="$why; ranks said: $(head -n 6 "$S/$c/restart.out" 2>/dev/null); lines per rank: $(wc -l "$S/$c"/vacate/rank.* | head -n 6 | awk '{printf "%s ", $1}')"
-        # how far they ran identical: the ranks' files against the uninterrupted run's
+        # how far they ran identical: the ranks' files against the uninterrupted run's,
+        # up to where each stopped
         local same=0
-        for r in $(seq 0 $((RANKS - 1))); do cmp -s "$S/$c/vacate/rank.$r" "$S/$c/ref/rank.$r" && same=$((same + 1)); done
-        why="$why; $same of $RANKS rank files identical to the uninterrupted run's"
+        for r in $(seq 0 $((RANKS - 1))); do
+            cmp -s -n "$(stat -c %s "$S/$c/vacate/rank.$r")" "$S/$c/vacate/rank.$r" "$S/$c/ref/rank.$r" &&
+                same=$((same + 1))
+        done
+        why="$why; $same of $RANKS rank files identical to the uninterrupted run's as far as they go"
     fi
     kill $mon 2>/dev/null
     wait $mon 2>/dev/null
