@@ -312,7 +312,9 @@ static int classify_sysv(struct dump *d, struct ctx_vma *v, unsigned long long s
     uint32_t here = 0;
     for (uint32_t i = 0; i < d->nregions; i++)
         here += d->regions[i].shmid == (int64_t)shmid;
-    if (!d->tree && ds.shm_nattch > here)
+    /* (a task of a step: the node agent matches the attachments of the step's tasks
+     * there, slurm_checkpoint/step_shm.c) */
+    if (!d->tree && !d->step && ds.shm_nattch > here)
         return fail(d, ENOTSUP, "System V shared memory segment %llu at 0x%llx is attached by "
                     "%lu other process(es) too, which a restart would not share it with: "
                     "checkpoint them together, as a tree (without --pid)", shmid,

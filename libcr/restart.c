@@ -327,8 +327,8 @@ int cr_restart_check(const struct ctx_image *img, const struct cr_restart_opts *
     for (uint32_t i = 0; i < img->proc->nvmas; i++) {
         const struct ctx_vma *v = img->vmas[i];
         if ((v->kind != CTX_VMA_FILE_PRIVATE && v->kind != CTX_VMA_FILE_SHARED) ||
-            (v->flags & CTX_VMA_SAVED))
-            continue;
+            (v->flags & CTX_VMA_SAVED) || cr_step_shm_saved_file(o, v))
+            continue; /* (a file the tasks of a step shared: put back, restart_step_shm.c) */
         int moved;
         const char *orig = (const char *)(v + 1);
         const char *path = relocate(o, orig, buf, sizeof buf, &moved);
@@ -533,6 +533,8 @@ static void make_sysv_segments(struct child *c, char *keep)
             if (c->pool->mems[k].shmid >= 0 && c->pool->mems[k].dev == v->id.dev &&
                 c->pool->mems[k].ino == v->id.ino)
                 c->shm_ids[i] = c->pool->mems[k].shmid;
+        /* shared with another task of the step: the one its first rank made again */
+        int joined = !kept && c->shm_ids[i] < 0 && (c->shm_ids[i] = cr_step_shm_sysv(c, i)) >= 0;
         int made = c->shm_ids[i] < 0;
         if (made)
             c->shm_ids[i] = cr_new_sysv_segment(v->id.ino, v->id.size);
@@ -545,9 +547,13 @@ static void make_sysv_segments(struct child *c, char *keep)
             shmctl(c->shm_ids[i], IPC_RMID, NULL);
         if (!kept)
             keep += ALIGN(v->id.size);
+        if (seg == (void *)-1 && joined)
+            child_fail(c, e, "cannot attach System V segment %d, made again by another task of the "
+                       "step for the memory at 0x%llx (its restart failed?): %s", c->shm_ids[i],
+                       (unsigned long long)v->start, strerror(e));
         if (seg == (void *)-1)
             child_fail(c, e, "cannot attach the new System V segment %d", c->shm_ids[i]);
-        for (uint32_t b = 0; b < img->hdr.nblocks; b++) {
+        for (uint32_t b = 0; b < img->hdr.nblocks && !joined; b++) {
             const struct ctx_block *bl = &img->blocks[b];
             if (bl->vma != i)
                 continue;
@@ -558,6 +564,10 @@ static void make_sysv_segments(struct child *c, char *keep)
         }
         if (kept)
             shmdt(seg);
+        if (joined) { /* as its maker left it */
+            cr_step_shm_sysv_attached(c, i, c->shm_ids[i]);
+            continue;
+        }
         struct shmid_ds ds;
         if (shmctl(c->shm_ids[i], IPC_STAT, &ds) == 0) {
             ds.shm_perm.mode = v->id.mode & 0777;
@@ -566,6 +576,8 @@ static void make_sysv_segments(struct child *c, char *keep)
         if ((v->id.mode & SHM_LOCKED) && shmctl(c->shm_ids[i], SHM_LOCK, NULL) < 0)
             child_fail(c, errno, "cannot lock the System V shared memory segment of 0x%llx as it "
                        "was (SHM_LOCK; raise RLIMIT_MEMLOCK: ulimit -l)", (unsigned long long)v->start);
+        if (made) /* the other tasks that shared it may attach it now */
+            cr_step_shm_sysv_attached(c, i, c->shm_ids[i]);
     }
 }
 
@@ -1071,7 +1083,10 @@ void cr_restart_child(struct child *c)
     if (c->keep_fd > 0)
         c->keep_fd = move_high(c, c->keep_fd), add_helper(c, c->keep_fd);
     close_others(c);
+    cr_step_shm_named(c); /* a file the tasks of the step mapped, put back first */
     open_mapped_files(c);
+    /* what it shared with other tasks of the step (an fd of it is restored onto it) */
+    cr_step_shm_files(c, add_helper);
     restore_fds(c);
     /* the tree's shared objects are in place where this process has them */
     for (uint32_t i = 0; c->pool && i < c->pool->npipes; i++) {

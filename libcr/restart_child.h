@@ -58,6 +58,30 @@ int move_high(struct child *c, int fd);
 const char *relocate(const struct cr_restart_opts *o, const char *path, char *buf, size_t len,
                      int *moved);
 
+/* resources/step_conn.c: this task's rank and the step's task count, from the manifest
+ * of the generation its image is in; 0 when there is none. */
+int cr_step_rank(struct child *c, unsigned *rank, unsigned *tasks);
+
+/* restart_step_shm.c: memory shared with other tasks of the step (--step-dir and the
+ * generation's shm.NODE lists).  Deleted files and memfds: c->map_fds of their VMAs
+ * set to the one file (made and filled by the first rank, opened by the others), each
+ * fd given to add_helper; before the fds are restored.  A System V segment: cr_step_shm_sysv gives the id another
+ * rank made again (-1: this process makes it: not shared, or its first rank), and
+ * cr_step_shm_sysv_attached says a made one's id to the others or checks a joined one. */
+void cr_step_shm_files(struct child *c, void (*add_helper)(struct child *, int));
+/* A deleted file's fd record that is such memory (after cr_step_shm_files): a new open
+ * of the one file with flags; -1 when it is not. */
+int cr_step_shm_fd(struct child *c, const struct ctx_fd *f, int flags);
+/* A named tmpfs file mapped by other tasks too (Open MPI's vader segments), saved once
+ * by the node agent: put back at its path by the first rank, before any task opens it
+ * (before the mapped files are opened). */
+void cr_step_shm_named(struct child *c);
+/* Whether the generation of the image (o->src) holds such a file's saved copy: then it
+ * need not be there before the restart, nor be the very file. */
+int cr_step_shm_saved_file(const struct cr_restart_opts *o, const struct ctx_vma *v);
+int cr_step_shm_sysv(struct child *c, uint32_t vma);
+void cr_step_shm_sysv_attached(struct child *c, uint32_t vma, int id);
+
 /* Moves a tree's shared object to fd `low` or above (above every image's fds). */
 int pool_fd(struct child *c, int fd, int low);
 

@@ -1,6 +1,7 @@
 /* Matching the step's TCP connections across nodes: see step_conns.h. */
 #define _GNU_SOURCE
 #include "step_conns.h"
+#include "step_shm.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -259,79 +260,6 @@ static long ms_since(const struct timespec *t0)
     return (now.tv_sec - t0->tv_sec) * 1000 + (now.tv_nsec - t0->tv_nsec) / 1000000;
 }
 
-/* A shared mapping of memory that only lives on while mapped (a deleted file, a memfd,
- * shared anonymous memory, a System V segment): each task's image would hold a copy
- * of its own, and the restarted tasks would no longer share it.  Two local tasks
- * mapping the same one are refused (what one task's tree shares is saved once). */
-static int volatile_shared(const char *path)
-{
-    size_t len = strlen(path);
-    return !strncmp(path, "/SYSV", 5) || !strncmp(path, "/memfd:", 7) ||
-           (len > 10 && !strcmp(path + len - 10, " (deleted)"));
-}
-
-struct mapping {
-    int task;
-    unsigned long long dev, ino;
-    char path[200];
-};
-
-static int shared_memory_check(struct coord_task *t, int n, const struct crtree *tr, const char *node)
-{
-    struct mapping *m = NULL;
-    size_t nm = 0, cap = 0;
-    int first = 0;
-    for (int i = 0; i < n; i++)
-        for (int p = 0; p < tr[i].n; p++) {
-            char path[64], line[4400];
-            snprintf(path, sizeof path, "/proc/%d/maps", (int)tr[i].m[p].pid);
-            FILE *f = fopen(path, "re");
-            while (f && fgets(line, sizeof line, f)) {
-                char perms[8], file[4096] = "";
-                unsigned maj, min;
-                unsigned long long ino;
-                if (sscanf(line, "%*x-%*x %7s %*x %x:%x %llu %4095[^\n]", perms, &maj, &min, &ino, file) < 4 ||
-                    perms[3] != 's')
-                    continue;
-                char *f0 = file + strspn(file, " ");
-                if (!volatile_shared(f0))
-                    continue;
-                int dup = 0;
-                for (size_t k = 0; k < nm && !dup; k++)
-                    dup = m[k].task == i && m[k].ino == ino && m[k].dev == ((unsigned long long)maj << 20 | min);
-                if (dup)
-                    continue;
-                if (nm == cap) {
-                    cap = cap ? 2 * cap : 64;
-                    struct mapping *x = realloc(m, cap * sizeof *x);
-                    if (!x) {
-                        fclose(f);
-                        free(m);
-                        return ENOMEM;
-                    }
-                    m = x;
-                }
-                m[nm] = (struct mapping){ i, (unsigned long long)maj << 20 | min, ino, "" };
-                snprintf(m[nm++].path, sizeof m->path, "%.199s", f0);
-            }
-            if (f)
-                fclose(f);
-        }
-    for (size_t a = 0; a < nm; a++)
-        for (size_t b = 0; b < nm; b++) {
-            if (m[a].task == m[b].task || m[a].ino != m[b].ino || m[a].dev != m[b].dev ||
-                t[m[a].task].status)
-                continue;
-            t[m[a].task].status = first = first ? first : ENOTSUP;
-            snprintf(t[m[a].task].err, sizeof t[m[a].task].err, "memory it shares with rank %u on "
-                     "%s (%s, mapped shared) would be saved with each task apart and not be shared "
-                     "again at restart: this version cannot checkpoint it; use a transport without "
-                     "shared memory between tasks", t[m[b].task].rank, node, m[a].path);
-        }
-    free(m);
-    return first;
-}
-
 /* Waits up to ms for the requester's word on fd: 1 if it called the create off (said
  * "abort", or ended), 0 otherwise (also with no fd) */
 static int called_off(int fd, int ms)
@@ -356,7 +284,8 @@ int cr_step_conns_check(struct coord_task *t, int n, const struct crtree *tr, in
                         const struct step_meet *m)
 {
     struct conns mine = { 0 };
-    int rc = 0, shm = frozen ? shared_memory_check(t, n, tr, m->node) : 0;
+    /* the memory they share listed for the restart (or refused) */
+    int rc = 0, shm = frozen ? cr_step_shm_list(t, n, tr, m->dir, m->nodeid, m->node) : 0;
     /* the data in flight drained: once every byte a frozen task sent is acknowledged,
      * it is in its receiver's queue, where the receiver's image takes it (the tasks
      * send nothing more); a receiver whose buffer is full cannot take it */

@@ -19,9 +19,8 @@ struct step_meet {
                                 * a node that died cannot list its connections; -1: none */
 };
 
-/* Refuses (status, err) the local tasks that map the same memory shared, when it lives
- * only while mapped (deleted file, memfd, System V, shared anonymous): their images
- * would each hold a copy.  Then lists the TCP connections of the n local tasks (tr[i]: task i's frozen tree;
+/* Lists the memory the local tasks share (step_shm.h: DIR/shm.NODEID, or refused).
+ * Then lists the TCP connections of the n local tasks (tr[i]: task i's frozen tree;
  * frozen: whether every local task froze) in DIR/conns.NODEID, waits for every node's
  * list (at most wait_ms), and fails each task (status, err) with a connection no task
  * of the step has the other end of.  Returns 0 or the first errno. */

@@ -429,6 +429,10 @@ int main(int argc, char **argv)
                     "namespace of its own (--restore-pid makes that an error, EBUSY, as BLCR's "
                     "default)\n", (int)taken);
     }
+    /* the image's absolute path: for the process, and for the checks (the files of
+     * its generation) */
+    char *abs = realpath(path, NULL);
+    o.src = abs ? abs : path;
     if (restore_pid == 1 && lone) {
         if (!cr_restart_may_restore_pid())
             return fail(ON_FAIL_PERM, EPERM, "%s: --restore-pid needs root or CAP_CHECKPOINT_RESTORE "
@@ -507,8 +511,6 @@ int main(int argc, char **argv)
             sig != SIGTSTP && sig != SIGTTIN && sig != SIGTTOU)
             sigaction(sig, &sa, NULL);
 
-    char *abs = realpath(path, NULL);
-    o.src = abs ? abs : path;
     o.stop_first = after == SIGSTOP;
     int exit_fd = -1;
     struct cr_lazy *lazy = NULL;

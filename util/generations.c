@@ -42,6 +42,38 @@ static unsigned long long dir_bytes(int dfd)
     return sum;
 }
 
+/* How many objects of memory tasks of the step shared on a node (shm.NODEID: one line
+ * each, slurm_checkpoint/step_shm.h), made again between them at restart. */
+static unsigned shared_objects(int dfd)
+{
+    unsigned n = 0;
+    int dup_fd = dup(dfd);
+    DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+    struct dirent *e;
+    if (d) /* (the dup shares its position, at the end after dir_bytes) */
+        rewinddir(d);
+    while (d && (e = readdir(d))) {
+        unsigned node;
+        int end = 0;
+        if (sscanf(e->d_name, "shm.%u%n", &node, &end) != 1 || e->d_name[end])
+            continue;
+        int fd = openat(dfd, e->d_name, O_RDONLY | O_CLOEXEC);
+        FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+        char line[4096];
+        while (f && fgets(line, sizeof line, f))
+            n++;
+        if (f)
+            fclose(f);
+        else if (fd >= 0)
+            close(fd);
+    }
+    if (d)
+        closedir(d);
+    else if (dup_fd >= 0)
+        close(dup_fd);
+    return n;
+}
+
 /* "tasks K" and "nodes M" of a complete generation's manifest. */
 static void manifest_counts(int dfd, unsigned *tasks, unsigned *nodes)
 {
@@ -99,16 +131,19 @@ int list_generations(const char *path, void (*size_str)(char *, size_t, unsigned
         int gfd = openat(dirfd(d), gens[i].name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         struct stat st;
         char when[64] = "?", sz[32] = "?";
-        unsigned tasks = 0, nodes = 0;
+        unsigned tasks = 0, nodes = 0, shared = 0;
         if (gfd >= 0 && fstat(gfd, &st) == 0) {
             strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", localtime(&st.st_mtime));
             size_str(sz, sizeof sz, dir_bytes(gfd));
             if (gens[i].complete)
-                manifest_counts(gfd, &tasks, &nodes);
+                manifest_counts(gfd, &tasks, &nodes), shared = shared_objects(gfd);
         }
+        char shm[64] = "";
+        if (shared)
+            snprintf(shm, sizeof shm, ", %u shared memor%s between tasks", shared, shared == 1 ? "y" : "ies");
         if (gens[i].complete)
-            printf("  %-12s complete    %s  %10s  %u task%s on %u node%s%s\n", gens[i].name, when,
-                   sz, tasks, tasks == 1 ? "" : "s", nodes, nodes == 1 ? "" : "s",
+            printf("  %-12s complete    %s  %10s  %u task%s on %u node%s%s%s\n", gens[i].name, when,
+                   sz, tasks, tasks == 1 ? "" : "s", nodes, nodes == 1 ? "" : "s", shm,
                    !strcmp(latest, gens[i].name) ? "  (latest)" : "");
         else
             printf("  %-12s incomplete  %s  %10s  (being written, or abandoned by a failed "

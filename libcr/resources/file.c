@@ -342,6 +342,13 @@ static int recreate_deleted(struct child *c, const struct ctx_fd *f, uint32_t re
             child_fail(c, errno, "cannot seek the file of fd %d: %s", f->fd, strerror(errno));
         return obj;
     }
+    /* memory it shares with other tasks of a step: their one file, contents and all */
+    int shared = f->kind == CTX_FD_OPATH ? -1 : cr_step_shm_fd(c, f, ((int)f->open_flags & REOPEN_FLAGS) | O_NOCTTY);
+    if (shared >= 0) {
+        if (lseek(shared, (off_t)f->pos, SEEK_SET) < 0)
+            child_fail(c, errno, "cannot seek the file of fd %d: %s", f->fd, strerror(errno));
+        return shared;
+    }
     char dir[CTX_PATH_MAX], buf[CTX_PATH_MAX];
     int moved;
     const char *path = relocate(c->o, (const char *)(f + 1), buf, sizeof buf, &moved);

@@ -232,7 +232,7 @@ static int listen_for(struct child *c, const struct ctx_fd *f, const struct ctx_
 /* This task's rank and the step's task count, from the manifest of the generation its
  * image is in (the coordinated checkpoint writes it next to the tasks' files); 0 when
  * there is none (an image restarted from elsewhere: no barrier, as before). */
-static int step_rank(struct child *c, unsigned *rank, unsigned *tasks)
+int cr_step_rank(struct child *c, unsigned *rank, unsigned *tasks)
 {
     const char *src = c->o->src, *slash = src ? strrchr(src, '/') : NULL;
     if (!slash)
@@ -261,7 +261,7 @@ static int step_rank(struct child *c, unsigned *rank, unsigned *tasks)
 static void step_barrier(struct child *c, int wait)
 {
     unsigned rank = 0, tasks = 0;
-    if ((c->pool && c->member != 0) || !step_rank(c, &rank, &tasks))
+    if ((c->pool && c->member != 0) || !cr_step_rank(c, &rank, &tasks))
         return;
     char path[4400];
     snprintf(path, sizeof path, "%s/bound.%u", c->o->step_dir, rank);

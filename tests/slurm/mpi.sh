@@ -15,7 +15,9 @@
 # A case with REFUSED_NAMING must have its create refused naming that (and go on).
 # Each case says its checkpoint time and image size, and how long after srun started
 # every restarted rank wrote again.  Cases (MPI_CASES): mpich (UCX: shared memory within a node, TCP
-# between), mpich-tcp (UCX_TLS=tcp,self), openmpi (vader and tcp), openmpi-tcp (ob1,
+# between), mpich-shm (two ranks on one node: shared memory only), mpich-shm-tcp (the same,
+# UCX_TLS=tcp,self: MPICH's own shared memory), mpich-tcp (UCX_TLS=tcp,self),
+# openmpi-vader (two ranks on one node, vader), openmpi (vader and tcp), openmpi-tcp (ob1,
 # tcp), openmpi-tcp-hash (the same with PMIX_MCA_gds=hash), openmpi-tcp4-hash (and
 # IPv4 only); none (rankcount, no MPI: the times to compare with).
 # Needs scripts/install-deps-slurm (MPICH and Open MPI from Debian).
@@ -52,12 +54,15 @@ wait_iter() {
     return 1
 }
 
-# same_as_ref REF DIR FINAL: the six rank files in DIR and the final lines in FINAL
+# the step's shape: NODES nodes, RANKS ranks (a case may set both: one node, two ranks)
+NODES=3
+RANKS=6
+# same_as_ref REF DIR FINAL: the RANKS rank files in DIR and the final lines in FINAL
 # are those of the run in REF (REF/rank.R, REF.out)
 same_as_ref() {
     local r
     sort "$3" | cmp -s - <(sort "$1.out") || { echo "final lines differ: $(cat "$3")"; return 1; }
-    for r in 0 1 2 3 4 5; do
+    for r in $(seq 0 $((RANKS - 1))); do
         cmp -s "$2/rank.$r" "$1/rank.$r" || { echo "rank $r's file differs"; return 1; }
     done
 }
@@ -78,7 +83,7 @@ running_job() {
 run_case() {
     local c=$1 mpi=$2 MPIOPT why out
     shift 2
-    local P=$D/lib/mpiring.$mpi RUN=(cluster_run env "$@" timeout $LIMIT srun -N3 -n6) t0 t1
+    local P=$D/lib/mpiring.$mpi RUN=(cluster_run env "$@" timeout $LIMIT srun -N$NODES -n$RANKS) t0 t1
     case $mpi in
     mpich) MPIOPT=--mpi=pmi2 ;;
     openmpi) MPIOPT=--mpi=pmix ;;
@@ -114,7 +119,7 @@ run_case() {
     "${RUN[@]}" $MPIOPT --checkpoint-dir="$S/$c/ck1" "$P" "$S/$c/create" $ITERS 200 \
         > "$S/$c/create.out" 2> "$D/$c.create.err" &
     local srun_pid=$!
-    wait_iter "$S/$c/create/rank.5" 5 || fail "$c: the job did not start: $(cat "$D/$c.create.err")"
+    wait_iter "$S/$c/create/rank.$((RANKS - 1))" 5 || fail "$c: the job did not start: $(cat "$D/$c.create.err")"
     running_job || fail "$c: no running job"
     local made=1
     t0=$(date +%s%N)
@@ -130,9 +135,9 @@ run_case() {
         fi
     else
         [ -z "${REFUSED_NAMING:-}" ] || fail "$c: the create was not refused (it must name $REFUSED_NAMING)"
-        grep -qx "tasks 6" "$S/$c/ck1/$job.0/latest/manifest" || fail "$c: the create made no complete generation"
+        grep -qx "tasks $RANKS" "$S/$c/ck1/$job.0/latest/manifest" || fail "$c: the create made no complete generation"
         t1=$(date +%s%N)
-        echo "$c: checkpoint create took $(( (t1 - t0) / 1000000 )) ms (scontrol, all 6 ranks), image $(du -sk "$S/$c/ck1/$job.0/latest/" | cut -f1) KiB" >&2
+        echo "$c: checkpoint create took $(( (t1 - t0) / 1000000 )) ms (scontrol, all $RANKS ranks), image $(du -sk "$S/$c/ck1/$job.0/latest/" | cut -f1) KiB" >&2
     fi
     timeout 300 tail --pid=$srun_pid -f /dev/null || fail "$c: the job did not end after the create"
     rc=0
@@ -148,28 +153,28 @@ run_case() {
     "${RUN[@]}" $MPIOPT --checkpoint-dir="$S/$c/ck2" "$P" "$S/$c/vacate" $ITERS 200 \
         > "$S/$c/vacate.out" 2> "$D/$c.vacate.err" &
     srun_pid=$!
-    wait_iter "$S/$c/vacate/rank.5" 5 || fail "$c: the job did not start: $(cat "$D/$c.vacate.err")"
+    wait_iter "$S/$c/vacate/rank.$((RANKS - 1))" 5 || fail "$c: the job did not start: $(cat "$D/$c.vacate.err")"
     running_job || fail "$c: no running job"
     cluster_run "${SC[@]}" checkpoint vacate "$job.0" > "$D/$c.vacate.sc" 2>&1 ||
         fail "$c: checkpoint vacate failed: $(cat "$D/$c.vacate.sc")"
     timeout 60 tail --pid=$srun_pid -f /dev/null || fail "$c: srun did not end after the vacate"
     local img=$S/$c/ck2/$job.0
-    grep -qx "tasks 6" "$img/latest/manifest" || fail "$c: the vacate made no complete generation"
+    grep -qx "tasks $RANKS" "$img/latest/manifest" || fail "$c: the vacate made no complete generation"
     why=
     local r sizes=() back=
-    for r in 0 1 2 3 4 5; do sizes[$r]=$(stat -c %s "$S/$c/vacate/rank.$r"); done
+    for r in $(seq 0 $((RANKS - 1))); do sizes[$r]=$(stat -c %s "$S/$c/vacate/rank.$r"); done
     t0=$(date +%s%N)
     # the restart time: until every rank wrote past where it was vacated
     ( for i in $(seq 1 1500); do
           n=0
-          for r in 0 1 2 3 4 5; do [ "$(stat -c %s "$S/$c/vacate/rank.$r")" -gt "${sizes[$r]}" ] && n=$((n + 1)); done
-          [ $n = 6 ] && { echo $(( ($(date +%s%N) - t0) / 1000000 )) > "$D/$c.back"; break; }
+          for r in $(seq 0 $((RANKS - 1))); do [ "$(stat -c %s "$S/$c/vacate/rank.$r")" -gt "${sizes[$r]}" ] && n=$((n + 1)); done
+          [ $n = $RANKS ] && { echo $(( ($(date +%s%N) - t0) / 1000000 )) > "$D/$c.back"; break; }
           sleep 0.1
       done ) &
     local mon=$!
     # (bounded above a minute: a listener's port may be in TIME_WAIT that long, local_sock.c)
     rc=0
-    cluster_run env "$@" timeout 150 srun -N3 -n6 $MPIOPT --restart-dir="$img" --checkpoint-dir="$S/$c/ck3" \
+    cluster_run env "$@" timeout 150 srun -N$NODES -n$RANKS $MPIOPT --restart-dir="$img" --checkpoint-dir="$S/$c/ck3" \
         "$P" "$S/$c/fresh" 3 0 > "$S/$c/restart.out" 2> "$D/$c.restart.err" &
     srun_pid=$!
     # once every rank runs again, a create of the restarted step: what a periodic
@@ -180,7 +185,7 @@ run_case() {
     while kill -0 $srun_pid 2>/dev/null && [ ! -s "$D/$c.back" ]; do sleep 0.1; done
     if kill -0 $srun_pid 2>/dev/null && running_job; then
         if cluster_run "${SC[@]}" checkpoint create "$job.0" > "$D/$c.again.sc" 2>&1; then
-            grep -qx "tasks 6" "$S/$c/ck3/$job.0/latest/manifest" && again=ok ||
+            grep -qx "tasks $RANKS" "$S/$c/ck3/$job.0/latest/manifest" && again=ok ||
                 again="no complete generation in $S/$c/ck3/$job.0"
         elif kill -0 $srun_pid 2>/dev/null; then
             again="refused: $(cat "$D/$c.again.sc")"
@@ -202,6 +207,14 @@ run_case() {
         why="exit $rc: $(grep -v '^srun: \(Job step aborted\|Force Terminated\)' "$D/$c.restart.err" | sort -u | head -n 12)"
         # what the restarted ranks said, and how far they got
         why="$why; ranks said: $(head -n 6 "$S/$c/restart.out" 2>/dev/null); lines per rank: $(wc -l "$S/$c"/vacate/rank.* | head -n 6 | awk '{printf "%s ", $1}')"
+        # how far they ran identical: the ranks' files against the uninterrupted run's,
+        # up to where each stopped
+        local same=0
+        for r in $(seq 0 $((RANKS - 1))); do
+            cmp -s -n "$(stat -c %s "$S/$c/vacate/rank.$r")" "$S/$c/vacate/rank.$r" "$S/$c/ref/rank.$r" &&
+                same=$((same + 1))
+        done
+        why="$why; $same of $RANKS rank files identical to the uninterrupted run's as far as they go"
     fi
     kill $mon 2>/dev/null
     wait $mon 2>/dev/null
@@ -215,12 +228,12 @@ run_case() {
     return 0
 }
 
-# ended RC OUT: the step ended as an uninterrupted run does: exit 0 with the six
+# ended RC OUT: the step ended as an uninterrupted run does: exit 0 with the RANKS
 # ranks' final lines, or (FINALIZE_HANGS: MPICH's UCX over tcp,self hangs in
 # MPI_Finalize, without slurm-cr too: 3 runs of 3 on 2026-11-27) ended by its time
 # limit once every rank said its final line
 ended() {
-    [ "$(wc -l < "$2")" = 6 ] && { [ "$1" = 0 ] || { [ -n "$FINALIZE_HANGS" ] && [ "$1" = 124 ]; }; }
+    [ "$(wc -l < "$2")" = "$RANKS" ] && { [ "$1" = 0 ] || { [ -n "$FINALIZE_HANGS" ] && [ "$1" = 124 ]; }; }
 }
 
 # notyet CASE WHAT: a step that does not work yet (issue 12): said, and a failure
@@ -231,17 +244,30 @@ notyet() {
     NOTYET="$NOTYET $1"
 }
 
-for c in ${MPI_CASES:-none mpich mpich-tcp openmpi openmpi-tcp openmpi-tcp-hash openmpi-tcp4-hash}; do
+for c in ${MPI_CASES:-none mpich mpich-shm mpich-shm-tcp mpich-tcp openmpi openmpi-vader openmpi-tcp openmpi-tcp-hash openmpi-tcp4-hash}; do
     case $c in
     mpich) run_case $c mpich ;;
     # (MPICH still maps /dev/shm/mpich_shar_tmp* shared between the ranks of a node:
     # the create is refused, naming it)
+    # two ranks on one node: only shared memory between them (UCX's System V and
+    # MPICH's /dev/shm/mpich_shar_tmp*, unlinked once mapped), made again between the
+    # restarted ranks (restart_step_shm.c)
+    mpich-shm) NODES=1 RANKS=2 run_case $c mpich ;;
+    # ... MPICH's own (/dev/shm/mpich_shar_tmp*), UCX over TCP only: without UCX's
+    # shared memory transports and the datagram sockets they wake each other with
+    mpich-shm-tcp) NODES=1 RANKS=2 FINALIZE_HANGS=1 LIMIT=60 run_case $c mpich UCX_TLS=tcp,self ;;
     mpich-tcp) FINALIZE_HANGS=1 LIMIT=60 run_case $c mpich UCX_TLS=tcp,self ;;
     openmpi) run_case $c openmpi ;;
     # PMIx's shared data store (gds ds21, the default: files of the step's slurmstepd,
     # which a new step does not have) is refused at the create, naming the way out
     # (pmix_link.c); the job goes on identical
     openmpi-tcp) REFUSED_NAMING=PMIX_MCA_gds=hash run_case $c openmpi OMPI_MCA_pml=ob1 OMPI_MCA_btl=tcp,self ;;
+    # the same with Open MPI's vader BTL (its segments /dev/shm files that keep their
+    # names, put back at restart), without PMIx's shared store (as openmpi-tcp-hash)
+    # and without its single copy (CMA: process_vm_readv of the peer's old pid, ESRCH
+    # after a restart with new pids)
+    openmpi-vader) NODES=1 RANKS=2 run_case $c openmpi OMPI_MCA_pml=ob1 OMPI_MCA_btl=vader,self \
+        PMIX_MCA_gds=hash OMPI_MCA_btl_vader_single_copy_mechanism=none ;;
     # without PMIx's shared store: the client keeps its data in its own memory
     openmpi-tcp-hash) run_case $c openmpi OMPI_MCA_pml=ob1 OMPI_MCA_btl=tcp,self PMIX_MCA_gds=hash ;;
     # ... and IPv4 only between ranks.  Both restart identical: the PMIx client's link
