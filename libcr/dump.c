@@ -411,7 +411,7 @@ int cr_dump_forkable(struct dump *d)
 
 void cr_dump_free(struct dump *d)
 {
-    if (d)
+    if (d && !cr_precopy_owns(d->scratch)) /* (a pre-copy's is unmapped by it) */
         munmap(d->scratch, SCRATCH_SIZE);
 }
 

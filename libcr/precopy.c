@@ -44,6 +44,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "control.h"
@@ -79,8 +80,8 @@ struct pc_region {             /* a region registered with our userfaultfd */
 static struct {
     int active;
     int uffd, mem_fd, pm_fd, fd;
-    char *scratch;             /* the dump's, once cr_dump_begin took it */
-    int own_scratch;
+    char *scratch;             /* the dump uses it too (cr_dump_free leaves it) */
+    int lent;                  /* cr_dump_begin has it */
     struct pc_block *blocks;
     uint32_t nblocks;
     struct pc_region *regions;
@@ -96,6 +97,7 @@ static struct {
     struct cr_page_region *runs; /* the stop's scan: pages present, swapped, guards */
     uint32_t nruns;
     int conn;                  /* the requester's socket */
+    pid_t pid;                 /* this process */
     uint64_t told_ms;          /* when it last heard of us */
 } pc = { .uffd = -1, .mem_fd = -1, .pm_fd = -1, .fd = -1 };
 
@@ -111,9 +113,24 @@ static void note(struct cr_job *job, const char *fmt, ...)
     va_end(ap);
 }
 
-static void close_all(void)
+/* Pieces the registration is dropped by: each holds the address space's write lock
+ * while the kernel clears the protection of its pages (about a microsecond a page
+ * here), so that a program's page fault or mmap never waits for the whole memory. */
+#define UNREGISTER_PIECE (16 * MiB)
+
+static void close_all(int unregister)
 {
-    if (pc.uffd >= 0) { /* its close drops every registration and protection */
+    char why[300];
+    /* (not from a forked child: the descriptor acts on its parent's memory; nor when the
+     * program has a userfaultfd of its own: the close leaves its regions alone) */
+    if (unregister && pc.uffd >= 0 && pc.regions && !cr_track_untrackable(pc.uffd, why, sizeof why))
+        for (uint32_t i = 0; i < pc.nregions; i++)
+            for (uint64_t a = pc.regions[i].start; a < pc.regions[i].end; a += UNREGISTER_PIECE) {
+                uint64_t n = pc.regions[i].end - a;
+                struct uffdio_range range = { a, n < UNREGISTER_PIECE ? n : UNREGISTER_PIECE };
+                ioctl(pc.uffd, UFFDIO_UNREGISTER, &range);
+            }
+    if (pc.uffd >= 0) { /* its close drops whatever registration is left */
         cr_internal_fd_del(pc.uffd);
         close(pc.uffd);
     }
@@ -121,7 +138,7 @@ static void close_all(void)
         close(pc.mem_fd);
     if (pc.pm_fd >= 0)
         close(pc.pm_fd);
-    if (pc.scratch && pc.own_scratch)
+    if (pc.scratch)
         munmap(pc.scratch, SCRATCH_SIZE);
     memset(&pc, 0, sizeof pc);
     pc.uffd = pc.mem_fd = pc.pm_fd = pc.fd = pc.conn = -1;
@@ -129,12 +146,12 @@ static void close_all(void)
 
 void cr_precopy_end(void)
 {
-    close_all();
+    close_all(1);
 }
 
 void cr_precopy_forked(void)
 {
-    close_all(); /* the child's copies: the memory protected is its parent's */
+    close_all(0); /* the child's copies: the memory protected is its parent's */
 }
 
 void cr_precopy_restored(void)
@@ -145,10 +162,15 @@ void cr_precopy_restored(void)
 
 char *cr_precopy_take_scratch(void)
 {
-    if (!pc.active || !pc.own_scratch)
+    if (!pc.active || pc.lent)
         return NULL;
-    pc.own_scratch = 0; /* the dump's now (cr_dump_free); still read here until the end */
+    pc.lent = 1;
     return pc.scratch;
+}
+
+int cr_precopy_owns(const char *scratch)
+{
+    return scratch && scratch == pc.scratch;
 }
 
 /* An fd whose writes into memory the page tables would not see, or NULL. */
@@ -392,8 +414,12 @@ static int copy_block(struct pc_block *b)
 {
     char *bounce = pc.scratch + BOUNCE_OFF;
     size_t len = (size_t)b->npages * PAGE;
+    /* (process_vm_readv: a page gone meanwhile is an error, not a fault in this thread;
+     * and it copies in batches, where /proc/self/mem goes a page at a time) */
     for (size_t done = 0; done < len;) {
-        ssize_t n = pread(pc.mem_fd, bounce + done, len - done, (off_t)(b->addr + done));
+        struct iovec to = { bounce + done, len - done };
+        struct iovec from = { (void *)(uintptr_t)(b->addr + done), len - done };
+        ssize_t n = process_vm_readv(pc.pid, &to, 1, &from, 1, 0);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0) {
@@ -557,13 +583,13 @@ static int64_t pass(void)
 
 int cr_precopy_run(struct cr_job *job)
 {
-    close_all();
+    close_all(1);
     if (!job->cow || !(job->flags & CR_CTL_PRECOPY))
         return 0; /* the process ends after the checkpoint, or it was asked so */
     if (CR_CTL_COMPRESS_LEVEL(job->flags))
         return note(job, "a compressed checkpoint"), 0;
     if (job->flags & CR_CTL_INCREMENTAL)
-        return note(job, "an incremental checkpoint"), 0;
+        return 0; /* (its tracking says its own: no note here) */
     if (cr_track_in_use())
         return note(job, "the process's writes are tracked for its incremental checkpoints"), 0;
     if (__atomic_load_n(&crt.restart.lazy.active, __ATOMIC_ACQUIRE))
@@ -585,21 +611,21 @@ int cr_precopy_run(struct cr_job *job)
         pc.scratch = NULL;
         return note(job, "no scratch memory (%s)", strerror(errno)), 0;
     }
-    pc.own_scratch = 1;
     pc.fd = job->fd;
     pc.conn = job->conn;
+    pc.pid = getpid();
     pc.told_ms = cr_now_ms();
     pc.blocks = (struct pc_block *)(pc.scratch + PC_BLOCKS_OFF);
     pc.pm_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
     pc.mem_fd = open("/proc/self/mem", O_RDONLY | O_CLOEXEC);
     if (pc.pm_fd < 0 || pc.mem_fd < 0) {
         note(job, "opening /proc/self/pagemap and mem: %s", strerror(errno));
-        close_all();
+        close_all(1);
         return 0;
     }
     if (open_uffd(why, sizeof why) < 0 || (no = unprotectable(why, sizeof why))) {
         note(job, "%s", why);
-        close_all();
+        close_all(1);
         return 0;
     }
     /* protected first, then read: a page written after its read shows in the scans */
@@ -610,13 +636,13 @@ int cr_precopy_run(struct cr_job *job)
                  "protection would not see");
         else
             note(job, "too many regions, or /proc/self/maps unreadable");
-        close_all();
+        close_all(1);
         return 0;
     }
     for (uint32_t i = 0; i < pc.nregions; i++)
         if (region_blocks(&pc.regions[i]) < 0) {
             note(job, "too many blocks, or /proc/self/pagemap unreadable");
-            close_all();
+            close_all(1);
             return 0;
         }
     /* room before the data for the records the stop writes (what else they hold is
@@ -636,7 +662,7 @@ int cr_precopy_run(struct cr_job *job)
         if (rc < 0) {
             note(job, rc == -ECONNRESET ? "%s: the requester went away" : "writing the file: %s",
                  strerror(-rc));
-            close_all();
+            close_all(1);
             ftruncate(job->fd, 0);
             return 0;
         }
@@ -648,7 +674,7 @@ int cr_precopy_run(struct cr_job *job)
         int64_t now = pass();
         if (now < 0) {
             note(job, "writing the file: %s", strerror((int)-now));
-            close_all();
+            close_all(1);
             ftruncate(job->fd, 0);
             return 0;
         }

@@ -14,9 +14,11 @@ struct dump;
  * written since the last shrink, and 1 is returned; else 0, with why in job->msg (a
  * note, shown with cr_checkpoint -v), and the job goes today's way. */
 int cr_precopy_run(struct cr_job *job);
-/* The dump's scratch mapping the pre-copy made (its tables live there): handed to
- * cr_dump_begin (which then owns it), NULL when there is no pre-copy. */
+/* The dump's scratch mapping the pre-copy made (its tables live there): lent to
+ * cr_dump_begin, NULL when there is no pre-copy; whether a scratch is that one
+ * (cr_dump_free leaves it: cr_precopy_end unmaps it). */
 char *cr_precopy_take_scratch(void);
+int cr_precopy_owns(const char *scratch);
 /* Frozen, in cr_dump_begin: the regions' VmFlags into d as the pre-copy read them
  * last (1), when nothing could have changed them since: /proc/self/maps the same, no
  * madvise, mlock or munlock through libc (vmflags_watch.c), the same VmLck; else 0
