@@ -69,6 +69,8 @@ enum cr_ctl_op { CR_CTL_CHECKPOINT = 1 };
 #define CR_REQ_PTRACED_SKIP  0x20000 /* leave traced processes (and in a tree their
                                         descendants) out */
 #define CR_REQ_PTRACER_SKIP  0x40000 /* leave processes that trace others out */
+#define CR_CTL_PRECOPY_ANY_SIZE 0x400000 /* pre-copy whatever the memory's size
+                                           (CR_PRECOPY=always: tests) */
 #define CR_REQ_NO_PRECOPY    0x80000 /* never pre-copy (cr_checkpoint --no-precopy; a
                                         tree's processes, written in turns) */
 #define CR_REQ_ONLY (CR_REQ_PTRACED_ALLOW | CR_REQ_PTRACED_SKIP | CR_REQ_PTRACER_SKIP | CR_REQ_NO_PRECOPY)

@@ -598,7 +598,7 @@ int cr_precopy_run(struct cr_job *job)
     if (fstat(job->fd, &st) < 0 || !S_ISREG(st.st_mode))
         return note(job, "the destination is not a regular file"), 0;
     uint64_t anon = status_kb("\nRssAnon:");
-    if (anon < PRECOPY_MIN_ANON)
+    if (anon < PRECOPY_MIN_ANON && !(job->flags & CR_CTL_PRECOPY_ANY_SIZE))
         return note(job, "%llu MiB of anonymous memory, under the %lu MiB where it pays",
                     (unsigned long long)(anon / MiB), PRECOPY_MIN_ANON / MiB), 0;
     char why[300];

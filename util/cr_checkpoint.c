@@ -537,9 +537,11 @@ int main(int argc, char **argv)
     if (!no_precopy && precopy_env && *precopy_env) {
         if (!strcmp(precopy_env, "no") || !strcmp(precopy_env, "0") || !strcmp(precopy_env, "off"))
             no_precopy = 1;
+        else if (!strcmp(precopy_env, "always"))
+            flags |= CR_CTL_PRECOPY_ANY_SIZE; /* (however little memory: tests) */
         else if (strcmp(precopy_env, "yes") && strcmp(precopy_env, "1") && strcmp(precopy_env, "on") &&
                  strcmp(precopy_env, "auto"))
-            return fail(EINVAL, "CR_PRECOPY=%s: want yes or no", precopy_env);
+            return fail(EINVAL, "CR_PRECOPY=%s: want yes, no or always", precopy_env);
     }
     if (no_precopy)
         flags |= CR_REQ_NO_PRECOPY;

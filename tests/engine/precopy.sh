@@ -25,6 +25,8 @@ grep -q "pre-copied: written while the process ran" "$T/info" || fail "cr_info d
 within 300 "$CR_CHECKPOINT" -v --no-precopy -f "$T/ctx.plain" $pid 2> "$T/plain.err" ||
     { cat "$T/plain.err" >&2; fail "the checkpoint with --no-precopy failed"; }
 "$CR_INFO" "$T/ctx.plain" | grep -q "pre-copied" && fail "--no-precopy pre-copied"
+expect_refusal 22 "CR_PRECOPY=maybe: want yes, no or always" \
+    env CR_PRECOPY=maybe "$CR_CHECKPOINT" -f "$T/ctx.x" $pid
 touch "$T/a/check"
 wait_gone $pid 300
 grep -q "^verified" "$T/a/result" || { cat "$T/a/result" >&2; fail "the process that went on found its memory wrong"; }
