@@ -5,7 +5,7 @@
  * registered with a userfaultfd of this job in asynchronous write-protect mode (as for
  * incremental checkpoints, dirty_track.c) and protected; then their pages are written
  * to the file as the blocks a stopped dump would make of them (each with its crc32c),
- * read through /proc/self/mem (a region unmapped meanwhile gives an error, never a
+ * read with process_vm_readv (a region unmapped meanwhile gives an error, never a
  * fault).  Each next pass asks PAGEMAP_SCAN for the pages written since, protects them
  * again in the same walk and writes their blocks again, in place; passes go on while
  * that shrinks.  Frozen, the dump reads the memory's layout as always (cr_dump_collect)
@@ -79,7 +79,7 @@ struct pc_region {             /* a region registered with our userfaultfd */
 
 static struct {
     int active;
-    int uffd, mem_fd, pm_fd, fd;
+    int uffd, pm_fd, fd;
     char *scratch;             /* the dump uses it too (cr_dump_free leaves it) */
     int lent;                  /* cr_dump_begin has it */
     struct pc_block *blocks;
@@ -88,6 +88,7 @@ static struct {
     uint32_t nregions;
     uint64_t data_offset, data_end;
     uint32_t passes;
+    uint32_t nlines;           /* of /proc/self/maps: the records' room */
     uint64_t written;          /* bytes the passes wrote */
     uint32_t nvm;              /* the regions' VmFlags read before the freeze (in the
                                   scratch's VMFLAGS area), 0 if not; */
@@ -99,7 +100,7 @@ static struct {
     int conn;                  /* the requester's socket */
     pid_t pid;                 /* this process */
     uint64_t told_ms;          /* when it last heard of us */
-} pc = { .uffd = -1, .mem_fd = -1, .pm_fd = -1, .fd = -1 };
+} pc = { .uffd = -1, .pm_fd = -1, .fd = -1 };
 
 static void note(struct cr_job *job, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void note(struct cr_job *job, const char *fmt, ...)
@@ -134,14 +135,12 @@ static void close_all(int unregister)
         cr_internal_fd_del(pc.uffd);
         close(pc.uffd);
     }
-    if (pc.mem_fd >= 0)
-        close(pc.mem_fd);
     if (pc.pm_fd >= 0)
         close(pc.pm_fd);
     if (pc.scratch)
         munmap(pc.scratch, SCRATCH_SIZE);
     memset(&pc, 0, sizeof pc);
-    pc.uffd = pc.mem_fd = pc.pm_fd = pc.fd = pc.conn = -1;
+    pc.uffd = pc.pm_fd = pc.fd = pc.conn = -1;
 }
 
 void cr_precopy_end(void)
@@ -157,7 +156,7 @@ void cr_precopy_forked(void)
 void cr_precopy_restored(void)
 {
     memset(&pc, 0, sizeof pc); /* its fds and scratch were never restored */
-    pc.uffd = pc.mem_fd = pc.pm_fd = pc.fd = pc.conn = -1;
+    pc.uffd = pc.pm_fd = pc.fd = pc.conn = -1;
 }
 
 char *cr_precopy_take_scratch(void)
@@ -306,6 +305,8 @@ static int take_regions(void)
         return -1;
     if (strstr(text, " /[aio] (deleted)"))
         return -2;
+    for (const char *p = text; (p = strchr(p, '\n')); p++)
+        pc.nlines++;
     pc.regions = (struct pc_region *)(pc.scratch + PC_REGIONS_OFF);
     for (char *line = text; *line;) {
         char *eol = strchr(line, '\n');
@@ -614,12 +615,12 @@ int cr_precopy_run(struct cr_job *job)
     pc.fd = job->fd;
     pc.conn = job->conn;
     pc.pid = getpid();
+    pc.nlines = 0;
     pc.told_ms = cr_now_ms();
     pc.blocks = (struct pc_block *)(pc.scratch + PC_BLOCKS_OFF);
     pc.pm_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-    pc.mem_fd = open("/proc/self/mem", O_RDONLY | O_CLOEXEC);
-    if (pc.pm_fd < 0 || pc.mem_fd < 0) {
-        note(job, "opening /proc/self/pagemap and mem: %s", strerror(errno));
+    if (pc.pm_fd < 0) {
+        note(job, "opening /proc/self/pagemap: %s", strerror(errno));
         close_all(1);
         return 0;
     }
@@ -647,10 +648,7 @@ int cr_precopy_run(struct cr_job *job)
         }
     /* room before the data for the records the stop writes (what else they hold is
      * small; too little room: cr_precopy_write says so and the job goes today's way) */
-    uint64_t lines = 0;
-    for (const char *p = pc.scratch + TEXT_OFF; (p = strchr(p, '\n')); p++)
-        lines++;
-    uint64_t room = sizeof(struct ctx_header) + 2 * MiB + lines * 512 +
+    uint64_t room = sizeof(struct ctx_header) + 2 * MiB + (uint64_t)pc.nlines * 512 +
                     2 * (uint64_t)pc.nblocks * sizeof(struct ctx_block);
     pc.data_offset = pc.data_end = (room + MiB - 1) & ~(MiB - 1);
     for (uint32_t i = 0; i < pc.nblocks; i++) {
@@ -673,7 +671,8 @@ int cr_precopy_run(struct cr_job *job)
     while (pc.passes < PRECOPY_MAX_PASSES && last > (int64_t)PRECOPY_SMALL) {
         int64_t now = pass();
         if (now < 0) {
-            note(job, "writing the file: %s", strerror((int)-now));
+            note(job, now == -ECONNRESET ? "%s: the requester went away" : "writing the file: %s",
+                 strerror((int)-now));
             close_all(1);
             ftruncate(job->fd, 0);
             return 0;
