@@ -5,7 +5,8 @@
 # the state it saved says (each page's round against where the writer was: a page the
 # pre-copy kept from before a later write would show).  The process that went on
 # checks the same.  A checkpoint asked --no-precopy, and one of a process with a file
-# open with O_DIRECT, are not pre-copied and say why with -v.
+# open with O_DIRECT, are not pre-copied and say why with -v.  The reader refuses a
+# pre-copied image whose blocks overlap or lie outside its data area.
 . "$top_srcdir/tests/engine/lib.sh"
 cd "$T"
 mkdir a b
@@ -22,6 +23,13 @@ if grep -q "not pre-copied" "$T/ckpt.err"; then
 fi
 "$CR_INFO" "$T/ctx" > "$T/info" || fail "cr_info refused the image"
 grep -q "pre-copied: written while the process ran" "$T/info" || fail "cr_info does not say pre-copied"
+# the reader's check of the layout: a block on another's bytes, one past the data
+cp "$T/ctx" "$T/ctx.bad1" && cp "$T/ctx" "$T/ctx.bad2"
+"$PROGS/ctxedit" "$T/ctx.bad1" block.overlap=2 || fail "ctxedit failed"
+"$PROGS/ctxedit" "$T/ctx.bad2" block.outside=2 || fail "ctxedit failed"
+expect_refusal 74 "share bytes of the file" "$CR_INFO" "$T/ctx.bad1"
+expect_refusal 74 "is outside the data area" "$CR_INFO" "$T/ctx.bad2"
+rm -f "$T/ctx.bad1" "$T/ctx.bad2"
 within 300 "$CR_CHECKPOINT" -v --no-precopy -f "$T/ctx.plain" $pid 2> "$T/plain.err" ||
     { cat "$T/plain.err" >&2; fail "the checkpoint with --no-precopy failed"; }
 "$CR_INFO" "$T/ctx.plain" | grep -q "pre-copied" && fail "--no-precopy pre-copied"
