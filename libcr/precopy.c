@@ -666,6 +666,8 @@ int cr_precopy_run(struct cr_job *job)
         }
     }
     pc.passes = 1;
+    /* the VmFlags now, so that the last pass comes right before the freeze */
+    read_vmflags();
     /* again while what was written since shrinks */
     int64_t last = (int64_t)pc.written;
     while (pc.passes < PRECOPY_MAX_PASSES && last > (int64_t)PRECOPY_SMALL) {
@@ -681,7 +683,6 @@ int cr_precopy_run(struct cr_job *job)
             break;
         last = now;
     }
-    read_vmflags();
     pc.active = 1;
     return 1;
 }
