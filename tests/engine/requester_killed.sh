@@ -38,6 +38,10 @@ for try in 1 2 3 4 5; do
     [ "$(md5sum < "$T/ck/x.ctx")" = "$before" ] || fail "the previous checkpoint was changed"
 done
 [ $killed -ge 1 ] || fail "no requester could be killed in the middle of its checkpoint"
+"$CR_INFO" "$T/ck/x.ctx" > /dev/null || fail "the previous checkpoint is no longer valid"
+wait_gone $pid 120
+same "$T/ref" "$T/out"
+
 # busy PID REQUESTER: until the runtime of PID works on a job (its manager thread is
 # named after the requester), or the requester is done
 busy() {
@@ -46,6 +50,14 @@ busy() {
         i=$((i + 1)); kill -0 $2 2>/dev/null && [ $i -le 1000 ] || break; sleep 0.01
     done
 }
+# the requester killed while the memory is pre-copied (a process of its own, which runs
+# long enough for every try)
+within 300 "$PROGS/heapsum" 256 80 0 > "$T/ref4"
+bg "$CR_RUN" "$PROGS/heapsum" 256 80 100 > "$T/out4" 2> "$T/run4.err"
+pid=$!
+wait_runtime $pid
+wait_lines "$T/out4" 2
+before=$(md5sum < "$T/ck/x.ctx")
 killed=0
 for try in 1 2 3; do
     "$CR_CHECKPOINT" -f "$T/ck/x.ctx" $pid 2> "$T/killed.err" &
@@ -57,9 +69,9 @@ for try in 1 2 3; do
     [ "$(md5sum < "$T/ck/x.ctx")" = "$before" ] || fail "the previous checkpoint was changed (pre-copy)"
 done
 [ $killed -ge 1 ] || fail "no requester could be killed in the middle of its pre-copy"
-"$CR_INFO" "$T/ck/x.ctx" > /dev/null || fail "the previous checkpoint is no longer valid"
-wait_gone $pid 120
-same "$T/ref" "$T/out"
+kill -0 $pid || fail "the process did not survive its requesters killed during pre-copies"
+wait_gone $pid 300
+same "$T/ref4" "$T/out4"
 
 # the target killed while its memory is pre-copied: the checkpoint fails, naming it
 bg "$CR_RUN" "$PROGS/heapsum" 256 40 150 > "$T/out3" 2> "$T/run3.err"
