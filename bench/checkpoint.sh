@@ -2,7 +2,8 @@
 # Checkpoint/restart benchmark (not a test; `make bench`).  For processes holding
 # SIZE MiB of memory (default 16 256 1024 4096) it prints, each figure from the same
 # run as the others in its row:
-#   stop      the program's longest stop during a copy-on-write checkpoint
+#   stop      the program's longest stop over the run's checkpoints (the compressed
+#             one is copy-on-write: see the stop table below for the pre-copy's)
 #   ckpt      checkpoint total (cr_checkpoint, fsync'd), random data
 #   dd/ddsync dd writing the same number of bytes, without and with fsync
 #   image     image size (MiB)
@@ -14,6 +15,9 @@
 #   dbl/z_dbl compressible data (doubles, zeroed halos): plain and --compress, time
 #             and image MiB
 #   sp/z_sp   very compressible data (a sparse matrix stored dense): the same
+# then the stop table: the longest stop of a pre-copied checkpoint (the default) and of
+# a copy-on-write one (--no-precopy), each checkpoint's time and dd with fsync of the
+# same bytes, median of 3 (BENCH_STOP_ONLY=1 runs only that table; stop.csv);
 # then the runtime's overhead without any checkpoint (a system call loop, a Python
 # loop, start-up).  The figures also go to bench.csv and, with gnuplot, bench.png
 # (time against size) in BENCH_OUT (default: the current directory).
@@ -86,6 +90,43 @@ end_restart() { kill -TERM "$c"; wait "$r" || true; }
 mib_of() { echo "scale=1; $1 / 1048576" | bc -l; }
 f3() { printf '%.3f' "$1"; }
 
+# The program's longest stop, pre-copied (the default for a process that goes on)
+# against copy-on-write (--no-precopy), with each checkpoint's total time and dd with
+# fsync of the same bytes: the median of 3 runs of each (BENCH_STOP_ONLY=1: only this).
+median3() { sort -n | sed -n 2p; }
+stop_table() {
+    printf '\n%-6s %8s %8s %8s %8s %8s %7s %7s\n' MiB stop_pc stop_cow ckpt_pc ckpt_cow ddsync pc/dd cow/dd
+    echo "size_mib,stop_precopy_s,stop_cow_s,ckpt_precopy_s,ckpt_cow_s,ddsync_s" > "$W/stop.csv"
+    for mib in $SIZES; do
+        : > "$W/stops"
+        for rep in 1 2 3; do
+            for how in pc cow; do
+                start "$mib" random
+                if [ $how = pc ]; then ckpt; else ckpt --no-precopy; fi
+                finish
+                stall=$(echo "$(sed -n 's/max_stall_us //p' "$W/out") / 1000000" | bc -l)
+                echo "$how $stall $t" >> "$W/stops"
+                n=$(( (size + 1048575) / 1048576 ))
+                rm -f "$W/ctx"
+            done
+            t0=$(now); dd if=/dev/zero of="$W/raw" bs=1M count="$n" conv=fsync status=none; t1=$(now)
+            rm -f "$W/raw"
+            echo "dd 0 $(secs "$t0" "$t1")" >> "$W/stops"
+        done
+        col() { awk -v h="$1" -v c="$2" '$1 == h { print $c }' "$W/stops" | median3; }
+        spc=$(col pc 2) scow=$(col cow 2) cpc=$(col pc 3) ccow=$(col cow 3) dds=$(col dd 3)
+        printf '%-6s %8.3f %8.3f %8.3f %8.3f %8.3f %7.2f %7.2f\n' "$mib" "$spc" "$scow" "$cpc" "$ccow" \
+            "$dds" "$(echo "$cpc / $dds" | bc -l)" "$(echo "$ccow / $dds" | bc -l)"
+        echo "$mib,$(f3 "$spc"),$(f3 "$scow"),$(f3 "$cpc"),$(f3 "$ccow"),$(f3 "$dds")" >> "$W/stop.csv"
+    done
+    cp "$W/stop.csv" "$OUT/stop.csv"
+    echo "figures written to $OUT/stop.csv"
+}
+if [ "${BENCH_STOP_ONLY:-0}" = 1 ]; then
+    stop_table
+    exit 0
+fi
+
 printf '%-6s %7s %7s %7s %7s %7s %8s %8s %7s %7s %15s %15s %15s %15s %15s\n' MiB stop ckpt dd ddsync \
     image rst_warm rst_cold pass read "z_rnd(s,MiB)" "dbl(s,MiB)" "z_dbl(s,MiB)" "sp(s,MiB)" "z_sp(s,MiB)"
 echo "size_mib,stop_s,ckpt_s,dd_s,ddsync_s,image_mib,restart_warm_s,restart_cold_s,first_pass_s,read_image_s,z_random_s,z_random_mib,doubles_s,doubles_mib,z_doubles_s,z_doubles_mib,sparse_s,sparse_mib,z_sparse_s,z_sparse_mib" > "$W/bench.csv"
@@ -156,6 +197,8 @@ echo "ratios in the same run: ckpt/ddsync, z_rnd/ckpt (random data, compressed v
 echo "z_sp/sp (time, size), first pass after restart / read of the image"
 awk -F, 'NR > 1 { printf "%-6s ckpt/ddsync %.2f  z_rnd/ckpt %.2f  z_dbl/dbl %.2f, %.2f  z_sp/sp %.2f, %.2f  pass/read %.2f\n",
     $1, $3 / $5, $11 / $3, $15 / $13, $16 / $14, $19 / $17, $20 / $18, ($10 > 0 ? $9 / $10 : 0) }' "$W/bench.csv"
+
+stop_table
 
 # the runtime's cost when nothing is checkpointed: the best of 3 runs each
 best() { sort -n | head -1; }

@@ -6,9 +6,11 @@
 #   lazy       cr_restart --lazy until it runs again
 #   e_pass     the eagerly restarted program's first full pass over its memory
 #   l_pass     the same after a lazy restart (its pages come in on demand and from
-#              the background copy meanwhile)
+#              the background copy meanwhile, read ahead by reader threads)
+#   l_pass1    the same with the monitor alone reading (CR_RESTART_LAZY_READERS=0)
 #   eager_cold, lazy_cold: the restarts after drop_caches
-# and the ratios lazy/read and l_pass/read.  Lazy restart needs CAP_SYS_PTRACE: run as
+# and the ratios lazy/read, l_pass/read and l_pass1/read.  BENCH_NO_COLD=1 leaves out
+# the cold restarts (drop_caches empties every user's page cache).  Lazy restart needs CAP_SYS_PTRACE: run as
 # root.  Usage: bench/lazy_restart.sh [DIR [SIZES_MIB...]]   (from the build directory)
 set -eu
 B=${top_builddir:-$(pwd)}
@@ -67,7 +69,7 @@ pass() {
 end() { kill -TERM "$c"; wait "$r" || true; c= r=; }
 cold() { sync; echo 3 > /proc/sys/vm/drop_caches; }
 
-printf '%-6s %8s %8s %8s %8s %8s %10s %10s %9s %9s\n' MiB read eager lazy e_pass l_pass eager_cold lazy_cold lazy/read pass/read
+printf '%-6s %8s %8s %8s %8s %8s %8s %10s %10s %9s %9s %9s\n' MiB read eager lazy e_pass l_pass l_pass1 eager_cold lazy_cold lazy/read pass/read pass1/read
 for mib in $SIZES; do
     rm -f "$W/out" "$W/ctx"
     (bare "$B/util/cr_run" "$B/bench/memtouch" "$mib" random > "$W/out") &
@@ -82,8 +84,16 @@ for mib in $SIZES; do
     rd=$(secs "$t0" "$t1")
     restart --eager; eager=$t; pass; ep=$p; end
     restart --lazy; lazy=$t; pass; lp=$p; end
-    cold; restart --eager; ecold=$t; end
-    cold; restart --lazy; lcold=$t; end
-    printf '%-6s %8.3f %8.3f %8.3f %8.3f %8.3f %10.3f %10.3f %9.2f %9.2f\n' "$mib" "$rd" "$eager" "$lazy" \
-        "$ep" "$lp" "$ecold" "$lcold" "$(echo "$lazy / $rd" | bc -l)" "$(echo "$lp / $rd" | bc -l)"
+    # the same with the monitor alone reading the blocks (no reader threads)
+    export CR_RESTART_LAZY_READERS=0
+    restart --lazy; pass; lp1=$p; end
+    unset CR_RESTART_LAZY_READERS
+    ecold=- lcold=-
+    if [ "${BENCH_NO_COLD:-0}" != 1 ]; then # (drop_caches: everyone's page cache)
+        cold; restart --eager; ecold=$(printf '%.3f' "$t"); end
+        cold; restart --lazy; lcold=$(printf '%.3f' "$t"); end
+    fi
+    printf '%-6s %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %10s %10s %9.2f %9.2f %9.2f\n' "$mib" "$rd" "$eager" \
+        "$lazy" "$ep" "$lp" "$lp1" "$ecold" "$lcold" "$(echo "$lazy / $rd" | bc -l)" \
+        "$(echo "$lp / $rd" | bc -l)" "$(echo "$lp1 / $rd" | bc -l)"
 done

@@ -29,6 +29,7 @@
 #include "resources/resources.h"
 #include "dirty_track.h"
 #include "tcp_held.h"
+#include "precopy.h"
 
 #define COMMIT_WAIT_MS 30000
 
@@ -170,6 +171,36 @@ static __attribute__((noinline)) int dump_frozen(struct cr_job *job)
     job->dump = d;
     if (rc == 0) /* before a snapshot child: the pages written since the parent */
         cr_track_freeze(d);
+    if (rc == 0 && job->precopy && in_tree(job) && !tree_cmd.alone) {
+        /* its tree grew: the tree's file is written in turns, not pre-copied */
+        cr_precopy_drop(job->fd, job->msg, sizeof job->msg, "its tree has other processes now");
+    } else if (rc == 0 && job->precopy) {
+        /* most of the memory is in the file: what changed since, and the rest */
+        d->msg = cr_dump_child_msg(d);
+        d->msglen = sizeof d->child_msg;
+        int p = cr_precopy_write(d, job->fd, job->msg, sizeof job->msg);
+        if (p == 0) {
+            job->precopy_tail = 1;
+            if (!in_tree(job))
+                return 0;
+            /* a tree of one: taken as a snapshot's (RELEASE, then WRITE, no commit) */
+            job->reply_flags = CR_REPLY_SNAPSHOT;
+            send_reply(job, CR_CTL_PREPARED);
+            job->reply_flags = 0;
+            if (wait_cmd(job, CR_CMD_RELEASE))
+                return 0;
+            job->precopy_tail = 0;
+            job_fail(job, ECANCELED, "the requester gave up before the tree was released");
+            cr_dump_free(d);
+            job->dump = NULL;
+            return -ECANCELED;
+        }
+        if (p < 0) {
+            snprintf(msg, sizeof msg, "%s", cr_dump_child_msg(d));
+            rc = p;
+        }
+        /* else today's way, the file emptied */
+    }
     if (rc == 0 && job->cow && cr_dump_forkable(d)) {
         /* a snapshot child writes the memory as it is now; the process goes on */
         pid_t c = (pid_t)syscall(SYS_clone, 0 /* no SIGCHLD: the application never sees it */,
@@ -265,8 +296,9 @@ static int frozen(struct cr_job *job)
         return -ECANCELED;
     }
     int rc = dump_frozen(job);
-    if (rc == 1 || job->child)
-        return rc; /* the restored copy; or a snapshot child is writing: answered later */
+    if (rc == 1 || job->child || job->precopy_tail)
+        return rc; /* the restored copy; or a snapshot child is writing, or the pre-copied
+                      file is flushed: answered later */
     send_reply(job, CR_CTL_DONE);
     if (rc == 0) {
         int sig = wait_commit(job);
@@ -330,6 +362,7 @@ static void resume_restored(void)
         kill(crt.pid, SIGKILL);
     cr_attrs_restore_process(&crt.attrs);
     cr_track_restored();
+    cr_precopy_restored();
     crt.restart.hole_len = 0;
     /* the runtime's fds are never saved: the wake eventfd too is a new one (its old
      * number is closed, or another fd's, and the manager's poll would spin on POLLNVAL) */
@@ -443,6 +476,8 @@ int cr_run_job(struct cr_job *job)
     __atomic_store_n(&crt.busy, 1, __ATOMIC_RELEASE);
     name_manager(job->requester > 0 ? job->requester : crt.pid);
     int rc = cr_run_job_gated(job);
+    if (rc != 1) /* (the restored copy forgot it: nothing of it is there) */
+        cr_precopy_end();
     name_manager(0);
     __atomic_store_n(&crt.busy, 0, __ATOMIC_RELEASE);
     open_socket_gate();
@@ -464,6 +499,8 @@ static int cr_run_job_gated(struct cr_job *job)
         stop_again(job);
         return 0;
     }
+    /* before the callbacks and critical sections: the program runs on meanwhile */
+    job->precopy = cr_precopy_run(job);
     cri_set_state(CR_STATE_PENDING);
     if (cri_wait_cs_free(job->timeout_ms) < 0) {
         char msg[160];
@@ -496,7 +533,7 @@ static int cr_run_job_gated(struct cr_job *job)
             cri_run_hook(1, 1);
         return 1;
     }
-    if (!job->replied && !job->child) {
+    if (!job->replied && !job->child && !job->precopy_tail) {
         int kind = cri_failure.kind;
         if (kind) /* a thread-context callback cancelled before anything was stopped */
             job_fail(job, kind == CR_CHECKPOINT_OMIT ? ESRCH : cri_failure.code, failure_text(kind));
@@ -520,6 +557,29 @@ static int cr_run_job_gated(struct cr_job *job)
     cri_set_state(CR_STATE_IDLE);
     if (has_tc)
         cri_run_hook(0, 1);
+    if (job->precopy_tail) { /* the process runs again while the file goes to disk */
+        struct dump *d = job->dump;
+        int e = cr_precopy_sync(d, job->fd);
+        if (e < 0)
+            job_fail(job, -e, cr_dump_child_msg(d));
+        else {
+            job->bytes = cr_dump_child_bytes(d);
+            cr_dump_image_id(d, &job->image_crc, &job->image_created_ns);
+        }
+        cr_dump_free(d);
+        job->dump = NULL;
+        cr_precopy_end(); /* the protection off before the next job may come */
+        if (in_tree(job)) { /* its turn to write, then done: a snapshot takes no commit */
+            if (!wait_cmd(job, CR_CMD_WRITE))
+                job_fail(job, ECANCELED, "the requester gave up before this process's turn to write");
+            send_reply(job, CR_CTL_DONE);
+        } else {
+            send_reply(job, CR_CTL_DONE);
+            int sig = job->err ? 0 : wait_commit(job);
+            if (sig == SIGCONT)
+                kill(crt.pid, sig);
+        }
+    }
     if (job->child) { /* the process runs again while its snapshot is written */
         reap_snapshot(job);
         if (tree_child) {

@@ -157,6 +157,14 @@ struct ctx_thread {
  * ctx_proc.runtime_state 0); the restorer's rt_sigreturn frame is built from them. */
 #define CTX_HDR_PTRACE 0x40
 
+/* A pre-copied image (libcr/precopy.c): most of its memory was written while the
+ * process ran, the pages written since rewritten in place at the stop.  Its data area
+ * may therefore hold pages no block uses (memory dropped or changed shape since) and
+ * begin well after the records: each raw block is at a page-aligned offset of its own
+ * inside the data area, in any order, no two overlapping.  Never with CTX_HDR_TREE,
+ * CTX_HDR_COMPRESSED or CTX_HDR_INCREMENTAL. */
+#define CTX_HDR_PRECOPY 0x80
+
 /* A thread's registers as the kernel gave them to its tracer: the general registers in
  * the order of struct user_regs_struct (sys/user.h), the FPU/vector state as
  * PTRACE_GETREGSET NT_X86_XSTATE gives it (XSAVE standard format, the kernel's

@@ -125,7 +125,7 @@ int ctx_merge(struct ctx_image *img, int fd, uint64_t *bytes, char *err, size_t 
         goto out;
     }
     struct ctx_header h = img->hdr;
-    h.flags &= ~(uint32_t)(CTX_HDR_INCREMENTAL | CTX_HDR_COMPRESSED);
+    h.flags &= ~(uint32_t)(CTX_HDR_INCREMENTAL | CTX_HDR_COMPRESSED | CTX_HDR_PRECOPY);
     h.nrecords = nrecs;
     h.nblocks = n;
     h.records_offset = sizeof h;

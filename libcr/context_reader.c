@@ -135,8 +135,10 @@ static int check_header(const struct ctx_header *h, uint64_t size, char *err, si
     if (!memchr(h->kernel_release, 0, sizeof h->kernel_release) ||
         !memchr(h->glibc_version, 0, sizeof h->glibc_version))
         return cr_say(err, len, EBADMSG, "malformed header strings");
-    if (h->flags & ~(uint32_t)(CTX_HDR_TREE | CTX_HDR_COMPRESSED | CTX_HDR_PTRACE | CTX_HDR_INCREMENTAL) ||
+    if (h->flags & ~(uint32_t)(CTX_HDR_TREE | CTX_HDR_COMPRESSED | CTX_HDR_PTRACE | CTX_HDR_INCREMENTAL |
+                               CTX_HDR_PRECOPY) ||
         (h->flags & CTX_HDR_TREE && h->flags & (CTX_HDR_PTRACE | CTX_HDR_COMPRESSED | CTX_HDR_INCREMENTAL)) ||
+        (h->flags & CTX_HDR_PRECOPY && h->flags & (CTX_HDR_TREE | CTX_HDR_COMPRESSED | CTX_HDR_INCREMENTAL)) ||
         h->scope < CTX_SCOPE_PROC || h->scope > CTX_SCOPE_TREE ||
         (h->flags & CTX_HDR_TREE ? h->nproc < 1 || h->nproc > 65536 || h->nblocks ||
                                    h->nrecords != h->nproc ||
@@ -150,7 +152,7 @@ static int check_header(const struct ctx_header *h, uint64_t size, char *err, si
                       (unsigned long long)(h->records_offset + h->records_length),
                       (unsigned long long)size);
     if (h->data_offset % PAGE || h->data_offset < h->records_offset + h->records_length ||
-        h->data_offset - (h->records_offset + h->records_length) >= PAGE ||
+        (!(h->flags & CTX_HDR_PRECOPY) && h->data_offset - (h->records_offset + h->records_length) >= PAGE) ||
         h->data_length % PAGE || h->data_length > size ||
         h->trailer_offset != h->data_offset + h->data_length || h->trailer_offset > size)
         return cr_say(err, len, EIO, "truncated or malformed: data at %llu+%llu, trailer at %llu, "
@@ -501,15 +503,59 @@ static int check_padding(struct ctx_image *img, char *err, size_t len)
     const struct ctx_header *h = &img->hdr;
     uint64_t from = h->records_offset + h->records_length;
     char pad[PAGE];
-    size_t n = (size_t)(h->data_offset - from);
-    int rc = read_part(img->fd, pad, n, img->base + from, err, len, "before the memory data");
-    if (rc < 0)
-        return rc;
-    for (size_t i = 0; i < n; i++)
-        if (pad[i])
-            return cr_say(err, len, EBADMSG, "garbage at offset %llu, before the memory data",
-                          (unsigned long long)(from + i));
+    /* (a pre-copied image reserved room for its records: more than a page of zeros) */
+    while (from < h->data_offset) {
+        size_t n = h->data_offset - from < PAGE ? (size_t)(h->data_offset - from) : PAGE;
+        int rc = read_part(img->fd, pad, n, img->base + from, err, len, "before the memory data");
+        if (rc < 0)
+            return rc;
+        for (size_t i = 0; i < n; i++)
+            if (pad[i])
+                return cr_say(err, len, EBADMSG, "garbage at offset %llu, before the memory data",
+                              (unsigned long long)(from + i));
+        from += n;
+    }
     return 0;
+}
+
+static int by_offset(const void *a, const void *b)
+{
+    const struct ctx_block *p = *(const struct ctx_block *const *)a, *q = *(const struct ctx_block *const *)b;
+    return p->file_offset < q->file_offset ? -1 : p->file_offset > q->file_offset;
+}
+
+/* A pre-copied image (CTX_HDR_PRECOPY): its raw blocks anywhere in the data area, at
+ * pages, never over one another. */
+static int check_precopy_layout(struct ctx_image *img, char *err, size_t len)
+{
+    const struct ctx_header *h = &img->hdr;
+    const struct ctx_block **order = malloc((h->nblocks + 1) * sizeof *order);
+    if (!order)
+        return cr_say(err, len, ENOMEM, "out of memory");
+    int rc = 0;
+    for (uint32_t i = 0; i < h->nblocks; i++) {
+        const struct ctx_block *b = &img->blocks[i];
+        uint64_t size = (uint64_t)b->npages * PAGE;
+        if (b->npages == 0 || b->npages > CTX_BLOCK_MAX_PAGES || b->file_offset % PAGE ||
+            b->file_offset < h->data_offset || b->file_offset > h->trailer_offset ||
+            h->trailer_offset - b->file_offset < size) {
+            rc = cr_say(err, len, EBADMSG, "block %u is outside the data area (at %llu, %llu "
+                        "bytes; the data is %llu-%llu)", i, (unsigned long long)b->file_offset,
+                        (unsigned long long)size, (unsigned long long)h->data_offset,
+                        (unsigned long long)h->trailer_offset);
+            break;
+        }
+        order[i] = b;
+    }
+    if (rc == 0)
+        qsort(order, h->nblocks, sizeof *order, by_offset);
+    for (uint32_t i = 1; rc == 0 && i < h->nblocks; i++)
+        if (order[i - 1]->file_offset + (uint64_t)order[i - 1]->npages * PAGE > order[i]->file_offset)
+            rc = cr_say(err, len, EBADMSG, "two memory blocks (0x%llx and 0x%llx) share bytes of "
+                        "the file", (unsigned long long)order[i - 1]->addr,
+                        (unsigned long long)order[i]->addr);
+    free(order);
+    return rc;
 }
 
 static const struct ctx_vma *vma_at(const struct ctx_image *img, uint64_t addr)
@@ -554,6 +600,12 @@ static int check_consistency(struct ctx_image *img, char *err, size_t len)
     const struct ctx_header *h = &img->hdr;
     uint64_t off = h->data_offset;
     int files = 0;
+    int precopy = (h->flags & CTX_HDR_PRECOPY) != 0;
+    if (precopy) {
+        int rc = check_precopy_layout(img, err, len);
+        if (rc < 0)
+            return rc;
+    }
     for (uint32_t i = 0; i < h->nblocks; i++) {
         const struct ctx_block *b = &img->blocks[i];
         /* where the block must start: raw at a page, compressed right after the last */
@@ -571,6 +623,8 @@ static int check_consistency(struct ctx_image *img, char *err, size_t len)
                               "compressed bytes", i);
             off = (off + PAGE - 1) & ~(PAGE - 1);
         }
+        if (precopy) /* checked above: each where it says */
+            off = b->file_offset;
         if (b->npages == 0 || b->npages > CTX_BLOCK_MAX_PAGES || b->file_offset != off ||
             off > h->trailer_offset || h->trailer_offset - off < size)
             return cr_say(err, len, EBADMSG, "block %u is not where the layout puts it (at %llu, "
@@ -606,7 +660,7 @@ static int check_consistency(struct ctx_image *img, char *err, size_t len)
     }
     if (img->zblocks)
         off = (off + PAGE - 1) & ~(PAGE - 1);
-    if (off != h->trailer_offset)
+    if (!precopy && off != h->trailer_offset)
         return cr_say(err, len, EBADMSG, "memory blocks cover %llu bytes, the header says %llu",
                       (unsigned long long)(off - h->data_offset), (unsigned long long)h->data_length);
     int rc = check_parent_runs(img, err, len);

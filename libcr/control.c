@@ -57,7 +57,7 @@ int cr_ctl_request_check(const struct cr_ctl_request *r, size_t n)
     unsigned known = CR_CTL_CONTINUE | CR_CTL_SOCKETS_REFUSE | CR_CTL_SAVE_EXE | CR_CTL_SAVE_PRIVATE |
                      CR_CTL_SAVE_SHARED | CR_CTL_SOCKETS_DELAY | CR_CTL_TREE | CR_CTL_PIPES_REFUSE |
                      CR_CTL_NOSYNC | CR_CTL_STOPPED | CR_CTL_STEP | CR_CTL_COMPRESS_MASK |
-                     CR_CTL_INCREMENTAL | CR_CTL_STOPPED_HELD;
+                     CR_CTL_INCREMENTAL | CR_CTL_STOPPED_HELD | CR_CTL_PRECOPY | CR_CTL_PRECOPY_ANY_SIZE;
     return (r->flags & ~known) || CR_CTL_COMPRESS_LEVEL(r->flags) > CR_CTL_COMPRESS_MAX ? -EPROTO : 0;
 }
 

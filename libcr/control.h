@@ -40,6 +40,13 @@ enum cr_ctl_op { CR_CTL_CHECKPOINT = 1 };
 #define CR_CTL_NOSYNC 0x100  /* do not fsync the file (cr_checkpoint --nosync) */
 /* the reason the runtime gives (DONE's msg, a note) when there was no parent yet */
 #define CR_NOTE_FIRST "the first of a chain"
+/* the start of the runtime's note when a checkpoint was not pre-copied (precopy.c):
+ * cr_checkpoint shows it with -v */
+#define CR_NOTE_PRECOPY "stopped for the whole write, not pre-copied"
+#define CR_CTL_PRECOPY 0x800000 /* the requester takes CR_CTL_PRECOPYING answers: the
+                                   runtime may write the memory before the freeze
+                                   (precopy.c; crq_start asks it unless
+                                   CR_REQ_NO_PRECOPY) */
 #define CR_CTL_INCREMENTAL 0x800 /* store only the pages written since the previous
                                     checkpoint of the process, when it was one asked
                                     so too and is still where it was written (see
@@ -62,7 +69,11 @@ enum cr_ctl_op { CR_CTL_CHECKPOINT = 1 };
 #define CR_REQ_PTRACED_SKIP  0x20000 /* leave traced processes (and in a tree their
                                         descendants) out */
 #define CR_REQ_PTRACER_SKIP  0x40000 /* leave processes that trace others out */
-#define CR_REQ_ONLY (CR_REQ_PTRACED_ALLOW | CR_REQ_PTRACED_SKIP | CR_REQ_PTRACER_SKIP)
+#define CR_CTL_PRECOPY_ANY_SIZE 0x400000 /* pre-copy whatever the memory's size
+                                           (CR_PRECOPY=always: tests) */
+#define CR_REQ_NO_PRECOPY    0x80000 /* never pre-copy (cr_checkpoint --no-precopy; a
+                                        tree's processes, written in turns) */
+#define CR_REQ_ONLY (CR_REQ_PTRACED_ALLOW | CR_REQ_PTRACED_SKIP | CR_REQ_PTRACER_SKIP | CR_REQ_NO_PRECOPY)
 #define CR_CTL_STOPPED      0x200 /* the process was stopped (SIGSTOP): the requester
                                     continued it for the checkpoint, and it stops again
                                     before it runs the program (also once restored) */
@@ -87,7 +98,10 @@ struct cr_ctl_request {        /* requester -> runtime, with the destination fd 
 /* The runtime answers twice: CR_CTL_FROZEN as soon as every thread is stopped (so a
  * requester can time out a process that never stops without timing out a long dump),
  * then CR_CTL_DONE with the result.  A failure to stop skips the first. */
-enum cr_ctl_phase { CR_CTL_FROZEN = 1, CR_CTL_DONE = 2, CR_CTL_PREPARED = 3 };
+/* CR_CTL_PRECOPYING (only to a request with CR_CTL_PRECOPY): the runtime is writing
+ * the memory while the process runs, and is making progress: the time given to stop
+ * the process starts again. */
+enum cr_ctl_phase { CR_CTL_FROZEN = 1, CR_CTL_DONE = 2, CR_CTL_PREPARED = 3, CR_CTL_PRECOPYING = 4 };
 
 struct cr_ctl_reply {
     uint32_t magic;

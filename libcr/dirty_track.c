@@ -17,6 +17,7 @@
  * buffers), which devices write without the page tables. */
 #define _GNU_SOURCE
 #include "dirty_track.h"
+#include "uffd_compat.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -35,24 +36,6 @@
 #include "dump.h"
 #include "runtime.h"
 
-/* From the kernel's uapi (include/uapi/linux/userfaultfd.h, fs.h, Linux 6.7), which
- * older headers lack. */
-#ifndef UFFD_FEATURE_WP_ASYNC
-#define UFFD_FEATURE_WP_ASYNC (1 << 15)
-#endif
-#ifndef UFFD_USER_MODE_ONLY
-#define UFFD_USER_MODE_ONLY 1
-#endif
-#ifndef PAGEMAP_SCAN
-struct pm_scan_arg {
-    uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
-    uint64_t category_inverted, category_mask, category_anyof_mask, return_mask;
-};
-#define PAGEMAP_SCAN _IOWR('f', 16, struct pm_scan_arg)
-#define PM_SCAN_WP_MATCHING (1 << 0)
-#define PM_SCAN_CHECK_WPASYNC (1 << 1)
-#define PAGE_IS_WRITTEN (1 << 1)
-#endif
 
 /* Images in a chain before the next checkpoint is full again (CTX_CHAIN_MAX bounds
  * what a reader follows). */
@@ -108,12 +91,14 @@ void cr_track_restored(void)
     trk.pid = getpid();
 }
 
+static int also_ours = -1; /* the pre-copy's userfaultfd (precopy.c), while it checks */
+
 static int each_fd(long n, void *arg)
 {
     char path[64], link[64];
     snprintf(path, sizeof path, "/proc/self/fd/%ld", n);
     ssize_t len = readlink(path, link, sizeof link - 1);
-    if (len <= 0 || (int)n == trk.uffd)
+    if (len <= 0 || (int)n == trk.uffd || (int)n == also_ours)
         return 0;
     link[len] = 0;
     if (strcmp(link, "anon_inode:[userfaultfd]"))
@@ -142,6 +127,19 @@ static const char *untrackable(char *buf, size_t len)
         }
     }
     return NULL;
+}
+
+const char *cr_track_untrackable(int ours, char *buf, size_t len)
+{
+    also_ours = ours;
+    const char *why = untrackable(buf, len);
+    also_ours = -1;
+    return why;
+}
+
+int cr_track_in_use(void)
+{
+    return trk.uffd >= 0;
 }
 
 static int open_uffd(void)

@@ -11,6 +11,7 @@
 
 #include "context_format.h"
 
+
 struct dump;
 struct cr_job;
 
@@ -42,6 +43,11 @@ void cr_track_done(struct cr_job *job);
 /* A forked child (its copy of the descriptor is closed: the parent's memory is not
  * its own) and a restored copy (nothing of it exists any more) start untracked. */
 void cr_track_forked(void);
+/* For the pre-copy (precopy.c), which write-protects the same way: why the process's
+ * writes could escape the page tables' protection (its own userfaultfd other than
+ * ours, pinned memory), or NULL; whether this tracking holds the memory now. */
+const char *cr_track_untrackable(int ours, char *buf, size_t len);
+int cr_track_in_use(void);
 void cr_track_restored(void);
 
 #endif

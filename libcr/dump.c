@@ -36,6 +36,7 @@
 #include "tcp_held.h"
 #include "mq_notify_track.h"
 #include "dnotify_track.h"
+#include "precopy.h"
 
 /* ---- small helpers that neither allocate nor lock ---- */
 
@@ -307,8 +308,11 @@ static int bring_in_lazy(struct dump *d, const struct ctx_vma *v)
 int cr_dump_begin(struct dump **out, char *msg, size_t msglen, unsigned flags,
                   unsigned timeout_ms, const struct cr_ctl_prepare *tree)
 {
-    char *scratch = mmap(NULL, SCRATCH_SIZE, PROT_READ | PROT_WRITE,
-                         MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    /* a pre-copy made it already: its tables are there */
+    char *scratch = cr_precopy_take_scratch();
+    if (!scratch)
+        scratch = mmap(NULL, SCRATCH_SIZE, PROT_READ | PROT_WRITE,
+                       MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     *out = NULL;
     if (scratch == MAP_FAILED) {
         int e = errno;
@@ -366,12 +370,12 @@ int cr_dump_begin(struct dump **out, char *msg, size_t msglen, unsigned flags,
         rc = collect_fds(d);
     if (rc == 0)
         rc = cr_save_posix_timers(d->msg, d->msglen);
-    if (rc == 0)
+    if (rc == 0 && !cr_precopy_regions(d)) /* (its VmFlags, read before, still hold) */
         rc = cr_dump_regions(d);
     return rc;
 }
 
-int cr_dump_finish(struct dump *d, int fd, uint64_t *bytes)
+int cr_dump_collect(struct dump *d)
 {
     /* opened here: in a snapshot child, /proc/self must be the child */
     d->pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
@@ -387,13 +391,24 @@ int cr_dump_finish(struct dump *d, int fd, uint64_t *bytes)
         rc = fail(d, E2BIG, "too many memory blocks");
     if (rc == 0) /* an incremental image's runs of its parent's pages */
         rc = dump_parent_records(d);
-    if (rc == 0)
-        rc = d->zlevel ? cr_dump_write_compressed(d, fd, bytes) : cr_dump_write_plain(d, fd, bytes);
+    return rc;
+}
+
+void cr_dump_close_proc(struct dump *d)
+{
     if (d->pagemap_fd >= 0)
         close(d->pagemap_fd);
     if (d->mem_fd >= 0)
         close(d->mem_fd);
     d->pagemap_fd = d->mem_fd = -1;
+}
+
+int cr_dump_finish(struct dump *d, int fd, uint64_t *bytes)
+{
+    int rc = cr_dump_collect(d);
+    if (rc == 0)
+        rc = d->zlevel ? cr_dump_write_compressed(d, fd, bytes) : cr_dump_write_plain(d, fd, bytes);
+    cr_dump_close_proc(d);
     return rc;
 }
 
@@ -414,7 +429,7 @@ int cr_dump_forkable(struct dump *d)
 
 void cr_dump_free(struct dump *d)
 {
-    if (d)
+    if (d && !cr_precopy_owns(d->scratch)) /* (a pre-copy's is unmapped by it) */
         munmap(d->scratch, SCRATCH_SIZE);
 }
 

@@ -28,7 +28,7 @@ struct cr_launcher_sock {
 #define MiB (1024UL * 1024)
 
 /* The scratch mapping, cut into fixed areas. */
-#define SCRATCH_SIZE (96 * MiB)
+#define SCRATCH_SIZE (128 * MiB)
 #define TEXT_OFF     0
 #define TEXT_SIZE    (8 * MiB)
 #define PAGEMAP_OFF  (8 * MiB)
@@ -48,6 +48,18 @@ struct cr_launcher_sock {
 #define DIRTY_SIZE   (16 * MiB)
 #define RUNS_OFF     (80 * MiB) /* struct ctx_parent_run[]: what the parent holds */
 #define RUNS_SIZE    (16 * MiB)
+/* a pre-copy's (precopy.c): what it wrote while the process ran, its regions, a
+ * PAGEMAP_SCAN's answer, which blocks are read through a copy */
+#define PC_BLOCKS_OFF  (96 * MiB)
+#define PC_BLOCKS_SIZE (16 * MiB)
+#define PC_REGIONS_OFF (112 * MiB)
+#define PC_REGIONS_SIZE (2 * MiB)
+#define PC_VEC_OFF     (114 * MiB)
+#define PC_VEC_SIZE    (8 * MiB)
+#define PC_COPIED_OFF  (122 * MiB)
+#define PC_COPIED_SIZE (2 * MiB) /* >= BLOCKS_SIZE / sizeof(struct ctx_block) */
+#define PC_MAPS_OFF    (124 * MiB) /* /proc/self/maps when the VmFlags were read */
+#define PC_MAPS_SIZE   (4 * MiB)
 
 #define PM_PRESENT (1ULL << 63)
 #define PM_SWAPPED (1ULL << 62)
@@ -129,6 +141,9 @@ struct dump {
     /* the runtime's, before a VMA's pages are looked at: the pages a lazy restart of
      * this process has not filled yet brought in (dump.c) */
     int (*before_pages)(struct dump *d, const struct ctx_vma *v);
+    /* the pre-copy's (precopy.c): the page map of [addr, addr + np pages) into pm from
+     * what it asked the kernel at the stop, 1; 0 when it has none (read then) */
+    int (*page_map)(struct dump *d, uint64_t addr, size_t np, uint64_t *pm);
     /* an incremental image (dirty_track.c, dump_incremental.c) */
     int incr;                  /* its clean pages are its parent's */
     struct cr_track_parent parent;
@@ -181,6 +196,18 @@ int cr_dump_classify_vma(struct dump *d, struct ctx_vma *v, char shared, unsigne
 int cr_dump_pages(struct dump *d, struct ctx_vma *v, uint32_t vma);
 /* dump_write.c: the whole file, uncompressed, the length in *bytes. */
 int cr_dump_write_plain(struct dump *d, int fd, uint64_t *bytes);
+/* dump.c: the memory's records and blocks (cr_dump_finish's first half: the VMAs,
+ * their pages, deleted files' contents, an incremental image's runs), with
+ * /proc/self/pagemap and mem open until cr_dump_close_proc. */
+int cr_dump_collect(struct dump *d);
+void cr_dump_close_proc(struct dump *d);
+/* dump_write.c, for the pre-copy: the header, records and trailer of a pre-copied image
+ * (CTX_HDR_PRECOPY) whose blocks are written already, each at its file_offset with its
+ * crc in d->crcs, in [data_offset, data_end); no fsync.  1 when the records do not fit
+ * before data_offset (nothing written, the BLOCKS record taken back). */
+int cr_pwrite_all(int fd, const void *buf, size_t len, uint64_t off); /* 0 or -errno */
+int cr_dump_write_precopied(struct dump *d, int fd, uint64_t data_offset, uint64_t data_end,
+                            uint64_t *bytes);
 
 /* dump_write.c, for the compressing writer: which blocks are read through a copy (one byte
  * each), a block's bytes (in place or copied into bounce; -errno, and thread-safe), the

@@ -227,7 +227,8 @@ int cr_dump_pages(struct dump *d, struct ctx_vma *v, uint32_t vma)
         size_t np = (v->end - a) / PAGE;
         if (np > chunk)
             np = chunk;
-        ssize_t got = pread(d->pagemap_fd, pm, np * 8, (off_t)(a / PAGE * 8));
+        ssize_t got = d->page_map && d->page_map(d, a, np, pm) ? (ssize_t)(np * 8)
+                      : pread(d->pagemap_fd, pm, np * 8, (off_t)(a / PAGE * 8));
         if (got != (ssize_t)(np * 8))
             return fail(d, got < 0 ? errno : EIO, "reading %s/pagemap at 0x%llx", d->proc_dir,
                         (unsigned long long)a);

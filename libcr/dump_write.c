@@ -32,6 +32,24 @@ static int write_all(int fd, const void *buf, size_t len)
     return 0;
 }
 
+int cr_pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
+{
+    const char *p = buf;
+    while (len) {
+        ssize_t n = pwrite(fd, p, len, (off_t)off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        if (n == 0)
+            return -EIO;
+        p += n;
+        len -= (size_t)n;
+        off += (uint64_t)n;
+    }
+    return 0;
+}
+
 static void recs_seal(struct dump *d)
 {
     for (size_t off = 0; off < d->recs_len;) {
@@ -239,6 +257,57 @@ int cr_dump_write_plain(struct dump *d, int fd, uint64_t *bytes)
         return fail(d, -rc, "writing the context file trailer");
     if (d->sync && fsync(fd) < 0 && errno != EINVAL && errno != EROFS)
         return fail(d, errno, "flushing the context file to disk");
+    *bytes = end.e.file_length;
+    return 0;
+}
+
+int cr_dump_write_precopied(struct dump *d, int fd, uint64_t data_offset, uint64_t data_end,
+                            uint64_t *bytes)
+{
+    size_t recs_before = d->recs_len;
+    uint32_t nrecs_before = d->nrecs;
+    struct ctx_block *tbl = rec_add(d, CTX_REC_BLOCKS, d->nblocks * sizeof(struct ctx_block));
+    if (!tbl)
+        return fail(d, E2BIG, "too much metadata");
+    struct ctx_header h;
+    cr_dump_header(d, &h);
+    if (h.records_offset + d->recs_len > data_offset) {
+        d->recs_len = recs_before, d->nrecs = nrecs_before;
+        return 1;
+    }
+    h.flags |= CTX_HDR_PRECOPY;
+    h.data_offset = data_offset;
+    h.data_length = data_end - data_offset;
+    h.trailer_offset = data_end;
+    memcpy(tbl, d->blocks, d->nblocks * sizeof *tbl);
+    d->proc->nblocks = d->nblocks;
+    d->proc->first_block = 0;
+    recs_seal(d);
+    h.header_crc = crc32c(0, &h, offsetof(struct ctx_header, header_crc));
+    d->out_header_crc = h.header_crc;
+    d->out_created_ns = h.created_ns;
+
+    struct ctx_rec r = { CTX_REC_BLOCK_CRCS, (uint32_t)((d->nblocks * 4 + 7) & ~7U), d->nrecs, 0 };
+    memset((char *)d->crcs + d->nblocks * 4, 0, r.length - d->nblocks * 4);
+    r.crc = crc32c(crc32c(0, &r, 12), d->crcs, r.length);
+    struct {
+        struct ctx_rec r;
+        struct ctx_end e;
+    } end = { { CTX_REC_END, sizeof(struct ctx_end), d->nrecs + 1, 0 }, { 0, d->nblocks, 0 } };
+    end.e.file_length = h.trailer_offset + sizeof r + r.length + sizeof end;
+    end.r.crc = crc32c(crc32c(0, &end.r, 12), &end.e, sizeof end.e);
+    /* the trailer first, the header last: until then no reader takes it for whole */
+    int rc = cr_pwrite_all(fd, &r, sizeof r, data_end);
+    if (rc == 0)
+        rc = cr_pwrite_all(fd, d->crcs, r.length, data_end + sizeof r);
+    if (rc == 0)
+        rc = cr_pwrite_all(fd, &end, sizeof end, data_end + sizeof r + r.length);
+    if (rc == 0)
+        rc = cr_pwrite_all(fd, d->scratch + RECS_OFF, d->recs_len, sizeof h);
+    if (rc == 0) /* (the room left for the records stays a hole: zeros) */
+        rc = cr_pwrite_all(fd, &h, sizeof h, 0);
+    if (rc < 0)
+        return fail(d, -rc, "writing the context file's records and trailer");
     *bytes = end.e.file_length;
     return 0;
 }

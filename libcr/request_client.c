@@ -181,6 +181,8 @@ int crq_start(struct crq *q, pid_t pid, int fd, unsigned timeout_ms, unsigned fl
         if (rc)
             return say(q, rc > 0 ? ESRCH : -rc, "%s%s", msg, rc > 0 ? ": nothing to checkpoint" : "");
     }
+    if (!(flags & CR_REQ_NO_PRECOPY))
+        flags |= CR_CTL_PRECOPY; /* (its answers, CR_CTL_PRECOPYING, are understood here) */
     flags &= ~(unsigned)CR_REQ_ONLY;
     int s = -1, held_by_other = 0, other_user = 0;
     for (int nth = 0; s < 0 && nth < MAX_NAMES; nth++) {
@@ -348,7 +350,9 @@ static int crq_pump(struct crq *q, int phase, int wait_ms)
             say(q, rep.err, "%s: %s", rep.msg, cr_strerror(rep.err));
             return 1;
         }
-        if (rep.phase == CR_CTL_FROZEN)
+        if (rep.phase == CR_CTL_PRECOPYING) /* it works on: the time to stop starts again */
+            q->freeze_deadline = now_ms() + q->timeout_ms + 2000;
+        else if (rep.phase == CR_CTL_FROZEN)
             q->frozen = 1;
         else if (rep.phase == CR_CTL_PREPARED) {
             q->prepared = 1;

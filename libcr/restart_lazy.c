@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #include "crc32c.h"
+#include "lazy_prefetch.h"
 #include "restart.h"
 #include "restore_plan.h"
 
@@ -175,11 +176,6 @@ int cr_lazy_possible(const struct ctx_image *img, int as_tree, char *why, size_t
 
 /* ---- the monitor ---- */
 
-struct lazy_block {            /* one memory block of the image */
-    uint64_t addr, off;        /* where it was; its offset in the image file */
-    uint32_t npages, crc;
-};
-
 struct lazy_mm {               /* an address space served: the restored process's, or a
                                   child's it forked while pages were missing */
     int uffd;
@@ -205,6 +201,8 @@ struct cr_lazy {
     uint32_t nmms;
     char *buf;                 /* one block, checked */
     int64_t in_buf;
+    struct lazy_prefetch *pf;  /* the readers (CR_RESTART_LAZY_READERS, default 2) */
+    int64_t held;              /* the block of theirs in use, or -1 */
     uint64_t advised;          /* readahead asked up to this offset */
     int background;            /* copy what is not asked for (CR_RESTART_LAZY_BACKGROUND=0:
                                   faults only, for tests and measurements) */
@@ -290,12 +288,43 @@ static void fatal(struct cr_lazy *l, int code, const char *fmt, ...)
     kill(l->pid, SIGKILL);
 }
 
-/* Block b of the image into buf, checked. */
-static int load(struct cr_lazy *l, uint32_t b)
+static void unload(struct cr_lazy *l)
+{
+    if (l->held >= 0)
+        lazy_prefetch_release(l->pf, (uint32_t)l->held);
+    l->held = -1;
+}
+
+static void bad_block(struct cr_lazy *l, const struct lazy_block *k, int e)
+{
+    if (e == EBADMSG)
+        fatal(l, EBADMSG, "lazy restart: checksum mismatch in the memory block at 0x%llx (the image "
+              "was changed in place while the process still read from it): the restarted process "
+              "was killed", (unsigned long long)k->addr);
+    else
+        fatal(l, e, "lazy restart: cannot read the memory block at 0x%llx from the image (%s): the "
+              "restarted process was killed", (unsigned long long)k->addr,
+              e == EIO ? "the file was truncated" : strerror(e));
+}
+
+/* Block b of the image, checked: the readers', or read into buf; NULL after fatal. */
+static const char *load(struct cr_lazy *l, uint32_t b)
 {
     if (l->in_buf == (int64_t)b)
-        return 0;
+        return l->buf;
     const struct lazy_block *k = &l->blocks[b];
+    if (l->pf) {
+        const char *p;
+        int r = lazy_prefetch_get(l->pf, b, &p);
+        if (r > 0) {
+            l->held = b;
+            return p;
+        }
+        if (r < 0) {
+            bad_block(l, k, -r);
+            return NULL;
+        }
+    }
     if (k->off + READAHEAD / 2 > l->advised) { /* the background copy reads in order */
         posix_fadvise(l->fd, (off_t)l->advised, (off_t)READAHEAD, POSIX_FADV_WILLNEED);
         l->advised += READAHEAD;
@@ -305,40 +334,44 @@ static int load(struct cr_lazy *l, uint32_t b)
     for (size_t done = got > 0 ? (size_t)got : 0; got > 0 && done < n; done += (size_t)got)
         got = pread(l->fd, l->buf + done, n - done, (off_t)(k->off + done));
     if (got <= 0) {
-        fatal(l, got < 0 ? errno : EIO, "lazy restart: cannot read the memory block at 0x%llx from "
-              "the image (%s): the restarted process was killed", (unsigned long long)k->addr,
-              got < 0 ? strerror(errno) : "the file was truncated");
-        return -1;
+        bad_block(l, k, got < 0 ? errno : EIO);
+        return NULL;
     }
     if (crc32c(0, l->buf, n) != k->crc) {
-        fatal(l, EBADMSG, "lazy restart: checksum mismatch in the memory block at 0x%llx (the image "
-              "was changed in place while the process still read from it): the restarted process "
-              "was killed", (unsigned long long)k->addr);
-        return -1;
+        bad_block(l, k, EBADMSG);
+        return NULL;
     }
     l->in_buf = b;
-    return 0;
+    return l->buf;
 }
 
 /* Copies the unsettled pages of block b into m.  0; -EAGAIN when the address space is
  * changing (read its events first); -ESRCH when it is gone; -1 after fatal. */
+static int fill_from(struct cr_lazy *l, struct lazy_mm *m, uint32_t b);
+
 static int fill(struct cr_lazy *l, struct lazy_mm *m, uint32_t b)
+{
+    int r = fill_from(l, m, b);
+    unload(l); /* (the readers' slot back to them) */
+    return r;
+}
+
+static int fill_from(struct cr_lazy *l, struct lazy_mm *m, uint32_t b)
 {
     const struct lazy_block *blk = &l->blocks[b];
     uint32_t k = 0;
-    int loaded = 0;
+    const char *src = NULL;
     while (k < blk->npages) {
         if (settled(m, b, k)) {
             k++;
             continue;
         }
-        if (!loaded && load(l, b) < 0)
+        if (!src && !(src = load(l, b)))
             return -1;
-        loaded = 1;
         uint32_t j = k + 1; /* a run of pages missing and still side by side */
         while (j < blk->npages && !settled(m, b, j) && page_at(m, l, b, j) == page_at(m, l, b, j - 1) + PAGE)
             j++;
-        struct uffdio_copy c = { .dst = page_at(m, l, b, k), .src = (uint64_t)(uintptr_t)(l->buf + k * PAGE),
+        struct uffdio_copy c = { .dst = page_at(m, l, b, k), .src = (uint64_t)(uintptr_t)(src + k * PAGE),
                                  .len = (j - k) * PAGE, .mode = 0 };
         int r = ioctl(m->uffd, UFFDIO_COPY, &c), e = errno;
         uint32_t done = r == 0 ? j - k : c.copy > 0 ? (uint32_t)(c.copy / (int64_t)PAGE) : 0;
@@ -699,6 +732,8 @@ static void *serve(void *arg)
                     mm_done(l, m);
                 continue;
             }
+            if (l->pf && m == &l->mms[0]) /* the readers go on from there */
+                lazy_prefetch_ahead(l->pf, m->next);
             int r = fill(l, m, m->next);
             if (r == -EAGAIN)
                 again = 1;
@@ -756,6 +791,7 @@ struct cr_lazy *cr_lazy_start(const struct ctx_image *img, int uffd, pid_t pid, 
     }
     free(lazy);
     qsort(l->blocks, l->nblocks, sizeof *l->blocks, by_addr);
+    l->held = -1;
     l->advised = first == UINT64_MAX ? 0 : first & ~(PAGE - 1);
     if (!mm_add(l, uffd, NULL)) {
         say(err, len, ENOMEM, "cannot start the lazy restart: out of memory");
@@ -777,6 +813,12 @@ struct cr_lazy *cr_lazy_start(const struct ctx_image *img, int uffd, pid_t pid, 
         goto fail;
     }
     l->keeper = ks[0];
+    /* readers ahead of the background copy (after the keeper's fork: no thread but this
+     * one then): reading and checking take about as long as copying in, and overlap it */
+    const char *nr = getenv("CR_RESTART_LAZY_READERS");
+    long readers = nr && *nr ? strtol(nr, NULL, 10) : 2;
+    if (l->background)
+        l->pf = lazy_prefetch_start(l->fd, l->blocks, l->nblocks, (int)readers);
     clock_gettime(CLOCK_MONOTONIC, &l->t0);
     sigset_t all, old;
     sigfillset(&all);
@@ -787,6 +829,7 @@ struct cr_lazy *cr_lazy_start(const struct ctx_image *img, int uffd, pid_t pid, 
         return l;
     say(err, len, rc, "cannot start the lazy restart's thread: %s", strerror(rc));
 fail:
+    lazy_prefetch_stop(l->pf);
     if (uffd >= 0)
         close(uffd);
     for (uint32_t i = 0; l->mms && i < l->nmms; i++)
@@ -812,6 +855,8 @@ void cr_lazy_arm(struct cr_lazy *l)
 int cr_lazy_finish(struct cr_lazy *l, char *err, size_t len, char *summary, size_t slen)
 {
     pthread_join(l->thread, NULL);
+    lazy_prefetch_stop(l->pf);
+    l->pf = NULL;
     int rc = 0;
     if (l->failed)
         rc = say(err, len, l->failed, "%s", l->err);

@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include "runtime.h"
 #include "dirty_track.h"
+#include "precopy.h"
 
 #include <stddef.h>
 #include <errno.h>
@@ -429,6 +430,7 @@ static void atfork_child(void)
     memset(&crt.self, 0, sizeof crt.self);
     cr_start_listener();
     cr_track_forked(); /* after the reset of the runtime's fds (it takes its own out) */
+    cr_precopy_forked();
     if (crt.listen_fd >= 0)
         start_manager();
 }

@@ -181,6 +181,8 @@ struct cr_job {
     uint16_t reply_flags;      /* CR_REPLY_* of the next reply */
     unsigned flags;            /* CR_CTL_* of the request */
     pid_t child;               /* that child, while it writes */
+    int precopy;               /* the memory was pre-copied (precopy.c) */
+    int precopy_tail;          /* and the stop wrote the rest: the fsync is left */
     struct dump *dump;
     int err;
     char msg[512];

@@ -518,7 +518,8 @@ static int freeze_all(struct crtree *t)
                 continue;
             }
             rc = crq_start(&m->q, m->pid, t->fd, t->timeout_ms,
-                           t->flags | CR_CTL_TREE | (m->stopped ? CR_CTL_STOPPED : 0));
+                           t->flags | CR_CTL_TREE | (m->stopped ? CR_CTL_STOPPED : 0) |
+                           (t->n > 1 ? CR_REQ_NO_PRECOPY : 0)); /* (written in turns) */
             if (rc == 0) {
                 m->connected = 1;
                 continue;

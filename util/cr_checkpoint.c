@@ -104,6 +104,10 @@ static void usage(FILE *out)
 "      --no-cow        keep the process stopped until the file is written (by\n"
 "                      default a process that goes on resumes as soon as a\n"
 "                      copy-on-write snapshot of it is taken)\n"
+"      --no-precopy    do not pre-copy: by default the memory of a process that\n"
+"                      goes on (and has 64 MiB or more of it) is written while it\n"
+"                      runs, the process stopped only for what changed since; -v\n"
+"                      says why a checkpoint was not.  Environment: CR_PRECOPY=no\n"
 "      --no-verify     do not read the new file back before it replaces the old one\n"
 "                      (by default every record and memory block is checked first)\n"
 "  -t, --time=SEC      give up if the process has not stopped within SEC seconds\n"
@@ -413,7 +417,7 @@ int main(int argc, char **argv)
         { "compress", optional_argument, NULL, 32 }, { "no-compress", no_argument, NULL, 33 },
         { "backend", required_argument, NULL, 37 },
         { "incremental", no_argument, NULL, 34 }, { "full", no_argument, NULL, 35 },
-        { "merge", required_argument, NULL, 36 },
+        { "merge", required_argument, NULL, 36 }, { "no-precopy", no_argument, NULL, 38 },
         { NULL, 0, NULL, 0 }
     };
     int scope = CTX_SCOPE_TREE, in_cwd = 0, fd = -1, sig = 0, no_cow = 0, verify = 1, sync = 1;
@@ -426,6 +430,8 @@ int main(int argc, char **argv)
     const char *backend = getenv("CR_BACKEND"), *backend_from = "CR_BACKEND=";
     const char *incr_env = getenv("CR_INCREMENTAL");
     int incremental = -1; /* -1: as CR_INCREMENTAL says */
+    const char *precopy_env = getenv("CR_PRECOPY");
+    int no_precopy = 0;
     const char *merge = NULL;
     unsigned save = 0;
     enum replace mode = ATOMIC;
@@ -496,6 +502,7 @@ int main(int argc, char **argv)
         case 37: backend = optarg; backend_from = "--backend="; break;
         case 34: incremental = 1; break;
         case 35: incremental = 0; break;
+        case 38: no_precopy = 1; break;
         case 36: merge = optarg; break;
         case 'q': quiet = 1; break;
         case 'v': verbose = 1; break;
@@ -551,6 +558,17 @@ int main(int argc, char **argv)
     }
     if (incremental > 0)
         flags |= CR_CTL_INCREMENTAL;
+    if (!no_precopy && precopy_env && *precopy_env) {
+        if (!strcmp(precopy_env, "no") || !strcmp(precopy_env, "0") || !strcmp(precopy_env, "off"))
+            no_precopy = 1;
+        else if (!strcmp(precopy_env, "always"))
+            flags |= CR_CTL_PRECOPY_ANY_SIZE; /* (however little memory: tests) */
+        else if (strcmp(precopy_env, "yes") && strcmp(precopy_env, "1") && strcmp(precopy_env, "on") &&
+                 strcmp(precopy_env, "auto"))
+            return fail(EINVAL, "CR_PRECOPY=%s: want yes, no or always", precopy_env);
+    }
+    if (no_precopy)
+        flags |= CR_REQ_NO_PRECOPY;
     char *end;
     long lpid = strtol(argv[optind], &end, 10);
     if (*end || lpid <= 0 || lpid > INT_MAX)
@@ -748,7 +766,7 @@ int main(int argc, char **argv)
     progress_stop(shown);
     int err = q.err;
     char note[sizeof q.msg] = "";
-    if (!err && (flags & CR_CTL_INCREMENTAL))
+    if (!err) /* why --incremental gave a full one, why it was not pre-copied */
         snprintf(note, sizeof note, "%s", as_tree && tree.n == 1 ? tree.m[0].q.msg : q.msg);
     char why[3 * PATH_MAX + 900];
     snprintf(why, sizeof why, "%s", q.msg);
@@ -862,7 +880,7 @@ int main(int argc, char **argv)
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     /* why --incremental gave a full one (the first of a chain only when asked -v) */
-    if (note[0] && !quiet && (verbose || !strstr(note, CR_NOTE_FIRST)))
+    if (note[0] && !quiet && (verbose || (!strstr(note, CR_NOTE_FIRST) && !strstr(note, CR_NOTE_PRECOPY))))
         fprintf(stderr, "cr_checkpoint: process %d: %s\n", (int)pid, note);
     if (verbose)
         fprintf(stderr, "cr_checkpoint: process %d written to %s (%llu bytes) in %.3f s\n",

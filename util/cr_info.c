@@ -195,6 +195,11 @@ static void show(const struct ctx_image *img)
     char z[256];
     if (ctx_describe_compression(img, z, sizeof z))
         printf("  %s\n", z);
+    if (img->hdr.flags & CTX_HDR_PRECOPY) {
+        size_str(a, sizeof a, img->hdr.data_length - img->raw_bytes);
+        printf("  pre-copied: written while the process ran, what changed rewritten at the stop "
+               "(%s of the data area unused)\n", a);
+    }
     if (img->parent) {
         unsigned long long from = 0;
         for (uint32_t i = 0; i < img->nruns; i++)

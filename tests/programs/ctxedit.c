@@ -3,7 +3,8 @@
  * (a newer version, another architecture, another kernel's vdso, another owner, a
  * process identity its owner edited).  zblock.stored=K flips a byte inside the K-th
  * compressed block (its stored checksum then disagrees); zblock.forge=K does that and
- * recomputes the stored checksum, so only the decompressed memory can tell. */
+ * recomputes the stored checksum, so only the decompressed memory can tell.
+ * block.overlap=K puts block K on block K-1's bytes, block.outside=K past the data. */
 #include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -101,6 +102,31 @@ int main(int argc, char **argv)
                 return 2;
         }
         printf("0x%llx\n", (unsigned long long)b[i].addr);
+    } else if (!strcmp(argv[2], "block.overlap") || !strcmp(argv[2], "block.outside")) {
+        /* block K moved onto block K-1's bytes, or past the data area (a pre-copied
+         * image, whose blocks may lie anywhere inside it) */
+        off_t off = (off_t)h.records_offset, at = 0;
+        struct ctx_rec r, br = { 0 };
+        for (uint32_t i = 0; i < h.nrecords && pread(fd, &r, sizeof r, off) == sizeof r; i++) {
+            if (r.type == CTX_REC_BLOCKS)
+                at = off + (off_t)sizeof r, br = r;
+            off += (off_t)sizeof r + r.length;
+        }
+        if (!at || v == 0 || v >= h.nblocks)
+            return fprintf(stderr, "no block %llu after the first\n", v), 2;
+        struct ctx_block *b = malloc(br.length);
+        if (pread(fd, b, br.length, at) != (ssize_t)br.length)
+            return 2;
+        if (!strcmp(argv[2], "block.outside"))
+            b[v].file_offset = h.trailer_offset;
+        else if (b[v].npages <= b[v - 1].npages) /* (the smaller on the larger: inside) */
+            b[v].file_offset = b[v - 1].file_offset;
+        else
+            b[v - 1].file_offset = b[v].file_offset;
+        br.crc = crc32c(crc32c(0, &br, 12), b, br.length);
+        if (pwrite(fd, &br, sizeof br, at - (off_t)sizeof br) != sizeof br ||
+            pwrite(fd, b, br.length, at) != (ssize_t)br.length)
+            return 2;
     } else {
         fprintf(stderr, "unknown field %s\n", argv[2]);
         return 2;

@@ -1,0 +1,791 @@
+/* Pre-copy checkpoints (precopy.h): the stop of the program is what changed, not its
+ * whole memory.
+ *
+ * Before the freeze, with the program running, its private anonymous regions are
+ * registered with a userfaultfd of this job in asynchronous write-protect mode (as for
+ * incremental checkpoints, dirty_track.c) and protected; then their pages are written
+ * to the file as the blocks a stopped dump would make of them (each with its crc32c),
+ * read with process_vm_readv (a region unmapped meanwhile gives an error, never a
+ * fault).  Each next pass asks PAGEMAP_SCAN for the pages written since, protects them
+ * again in the same walk and writes their blocks again, in place; passes go on while
+ * that shrinks.  Frozen, the dump reads the memory's layout as always (cr_dump_collect)
+ * and every block it makes that a pass wrote and nothing wrote since is taken as it is
+ * in the file; the others (written since the last pass, new, changed shape, or memory
+ * that changes while it is written: the manager's stack) are written then.  The image
+ * (CTX_HDR_PRECOPY) is the one a dump in the frozen process would have made, but for
+ * where the blocks lie in the file.
+ *
+ * A page is taken from the file only when the kernel says no one wrote it since it was
+ * read: its region still registered with this userfaultfd in async mode (PAGEMAP_SCAN
+ * with PM_SCAN_CHECK_WPASYNC, else every block of it is written again), the page in
+ * the same block as the pass made (a page dropped, MADV_DONTNEED, changes the blocks;
+ * one read again after that is a new zero page without the protection: written).
+ * Writes the page tables do not see make the pre-copy wrong, so it is not used then:
+ * the program's own userfaultfd, pinned memory (RDMA, io_uring fixed buffers), Linux
+ * AIO contexts and io_uring instances (their completions land in memory outside any
+ * fault), files open with O_DIRECT (a read's DMA may land after the pass that saw the
+ * page written).  Nor where nothing is to gain: a process that ends after the
+ * checkpoint, a tree, a compressed or incremental checkpoint, less than
+ * PRECOPY_MIN_ANON of anonymous memory.
+ *
+ * Runs in the manager thread: the passes while the program runs; cr_precopy_write
+ * frozen (no malloc, no stdio: the tables are in the dump's scratch). */
+#define _GNU_SOURCE
+#include "precopy.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "control.h"
+#include "crc32c.h"
+#include "dirty_track.h"
+#include "dump.h"
+#include "runtime.h"
+#include "uffd_compat.h"
+
+/* Below this much anonymous memory the stop of a copy-on-write checkpoint is a few
+ * milliseconds already: the passes would only add to the total. */
+#define PRECOPY_MIN_ANON (64 * MiB)
+/* Passes at most; and the pass that found less than this written is the last one. */
+#define PRECOPY_MAX_PASSES 8
+#define PRECOPY_SMALL (4 * MiB)
+
+enum { PB_CLEAN, PB_DIRTY, PB_INVALID };
+
+struct pc_block {              /* a block a pass wrote */
+    uint64_t addr, off;        /* in memory, in the file */
+    uint32_t npages, crc;
+    uint32_t state, used;      /* PB_*; taken by the frozen dump's block */
+};
+
+struct pc_region {             /* a region registered with our userfaultfd */
+    uint64_t start, end;
+    uint32_t first, n;         /* its blocks */
+    uint32_t valid;
+    uint32_t mapped;           /* the stop's scan holds its page map: */
+    uint32_t map_first, map_n; /* runs of pages in pc.runs */
+};
+
+static struct {
+    int active;
+    int uffd, pm_fd, fd;
+    char *scratch;             /* the dump uses it too (cr_dump_free leaves it) */
+    int lent;                  /* cr_dump_begin has it */
+    struct pc_block *blocks;
+    uint32_t nblocks;
+    struct pc_region *regions;
+    uint32_t nregions;
+    uint64_t data_offset, data_end;
+    uint32_t passes;
+    uint32_t nlines;           /* of /proc/self/maps: the records' room */
+    uint64_t written;          /* bytes the passes wrote */
+    uint32_t nvm;              /* the regions' VmFlags read before the freeze (in the
+                                  scratch's VMFLAGS area), 0 if not; */
+    uint64_t vm_changes;       /* cr_vmflags_changes then; */
+    size_t maps_len;           /* /proc/self/maps then, at PC_MAPS_OFF; */
+    uint64_t vm_lck;           /* VmLck then */
+    struct cr_page_region *runs; /* the stop's scan: pages present, swapped, guards */
+    uint32_t nruns;
+    int conn;                  /* the requester's socket */
+    pid_t pid;                 /* this process */
+    uint64_t told_ms;          /* when it last heard of us */
+} pc = { .uffd = -1, .pm_fd = -1, .fd = -1 };
+
+static void note(struct cr_job *job, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note(struct cr_job *job, const char *fmt, ...)
+{
+    if (job->msg[0])
+        return; /* the incremental tracking's note, say */
+    int n = snprintf(job->msg, sizeof job->msg, CR_NOTE_PRECOPY ": ");
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(job->msg + n, sizeof job->msg - (size_t)n, fmt, ap);
+    va_end(ap);
+}
+
+/* Pieces the registration is dropped by: each holds the address space's write lock
+ * while the kernel clears the protection of its pages (about a microsecond a page
+ * here), so that a program's page fault or mmap never waits for the whole memory. */
+#define UNREGISTER_PIECE (16 * MiB)
+
+static void close_all(int unregister)
+{
+    char why[300];
+    /* (not from a forked child: the descriptor acts on its parent's memory; nor when the
+     * program has a userfaultfd of its own: the close leaves its regions alone) */
+    if (unregister && pc.uffd >= 0 && pc.regions && !cr_track_untrackable(pc.uffd, why, sizeof why))
+        for (uint32_t i = 0; i < pc.nregions; i++)
+            for (uint64_t a = pc.regions[i].start; a < pc.regions[i].end; a += UNREGISTER_PIECE) {
+                uint64_t n = pc.regions[i].end - a;
+                struct uffdio_range range = { a, n < UNREGISTER_PIECE ? n : UNREGISTER_PIECE };
+                ioctl(pc.uffd, UFFDIO_UNREGISTER, &range);
+            }
+    if (pc.uffd >= 0) { /* its close drops whatever registration is left */
+        cr_internal_fd_del(pc.uffd);
+        close(pc.uffd);
+    }
+    if (pc.pm_fd >= 0)
+        close(pc.pm_fd);
+    if (pc.scratch)
+        munmap(pc.scratch, SCRATCH_SIZE);
+    memset(&pc, 0, sizeof pc);
+    pc.uffd = pc.pm_fd = pc.fd = pc.conn = -1;
+}
+
+void cr_precopy_end(void)
+{
+    close_all(1);
+}
+
+void cr_precopy_forked(void)
+{
+    close_all(0); /* the child's copies: the memory protected is its parent's */
+}
+
+void cr_precopy_restored(void)
+{
+    memset(&pc, 0, sizeof pc); /* its fds and scratch were never restored */
+    pc.uffd = pc.pm_fd = pc.fd = pc.conn = -1;
+}
+
+char *cr_precopy_take_scratch(void)
+{
+    if (!pc.active || pc.lent)
+        return NULL;
+    pc.lent = 1;
+    return pc.scratch;
+}
+
+int cr_precopy_owns(const char *scratch)
+{
+    return scratch && scratch == pc.scratch;
+}
+
+/* An fd whose writes into memory the page tables would not see, or NULL. */
+static int each_fd(long n, void *arg)
+{
+    char path[64], link[64], info[512];
+    snprintf(path, sizeof path, "/proc/self/fd/%ld", n);
+    ssize_t len = readlink(path, link, sizeof link - 1);
+    if (len <= 0 || (int)n == pc.uffd)
+        return 0;
+    link[len] = 0;
+    if (!strcmp(link, "anon_inode:[io_uring]")) {
+        snprintf(arg, 160, "fd %ld is an io_uring instance, whose completions the write "
+                 "protection would not see", n);
+        return 1;
+    }
+    snprintf(path, sizeof path, "/proc/self/fdinfo/%ld", n);
+    if (cr_read_text(path, info, sizeof info) > 0) {
+        const char *f = strstr(info, "flags:");
+        if (f && strtoul(f + 6, NULL, 8) & O_DIRECT) {
+            snprintf(arg, 160, "fd %ld is open with O_DIRECT, whose reads into memory the "
+                     "write protection could miss", n);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Why writes could escape the protection now (into buf), or NULL. */
+static const char *unprotectable(char *buf, size_t len)
+{
+    const char *why = cr_track_untrackable(pc.uffd, buf, len);
+    if (why)
+        return why;
+    char fdwhy[160];
+    if (cr_each_number("/proc/self/fd", each_fd, fdwhy) > 0) {
+        snprintf(buf, len, "%s", fdwhy);
+        return buf;
+    }
+    return NULL;
+}
+
+/* A field of /proc/self/status in bytes ("\nRssAnon:"), 0 if not there. */
+static uint64_t status_kb(const char *field)
+{
+    char status[4096];
+    if (cr_read_text("/proc/self/status", status, sizeof status) <= 0)
+        return 0;
+    const char *p = strstr(status, field);
+    return p ? strtoull(p + strlen(field), NULL, 10) * 1024 : 0;
+}
+
+/* The regions' VmFlags read now, the program running (smaps walks every page: tens of
+ * milliseconds at gigabytes, which the stop saves), with what would show they
+ * changed: maps the same before and after the read, the count of calls. */
+static void read_vmflags(void)
+{
+    pc.nvm = 0;
+    char *maps = pc.scratch + PC_MAPS_OFF, *text = pc.scratch + TEXT_OFF;
+    uint64_t changes = __atomic_load_n(&cr_vmflags_changes, __ATOMIC_SEQ_CST);
+    uint64_t lck = status_kb("\nVmLck:");
+    ssize_t n = cr_read_text("/proc/self/maps", maps, PC_MAPS_SIZE);
+    if (n <= 0 || (size_t)n >= PC_MAPS_SIZE - 1)
+        return;
+    struct dump *t = (struct dump *)(pc.scratch + STATE_OFF); /* (cr_dump_begin clears it) */
+    char msg[256];
+    memset(t, 0, sizeof *t);
+    t->scratch = pc.scratch;
+    t->msg = msg;
+    t->msglen = sizeof msg;
+    snprintf(t->proc_dir, sizeof t->proc_dir, "/proc/self");
+    if (cr_dump_regions(t) < 0 || t->nregions == 0)
+        return;
+    ssize_t m = cr_read_text("/proc/self/maps", text, TEXT_SIZE);
+    if (m != n || memcmp(maps, text, (size_t)n) ||
+        __atomic_load_n(&cr_vmflags_changes, __ATOMIC_SEQ_CST) != changes)
+        return;
+    pc.nvm = t->nregions;
+    pc.vm_changes = changes;
+    pc.maps_len = (size_t)n;
+    pc.vm_lck = lck;
+}
+
+int cr_precopy_regions(struct dump *d)
+{
+    if (!pc.active || !pc.nvm || d->scratch != pc.scratch ||
+        __atomic_load_n(&cr_vmflags_changes, __ATOMIC_SEQ_CST) != pc.vm_changes)
+        return 0;
+    char *text = d->scratch + TEXT_OFF;
+    ssize_t n = cr_read_text("/proc/self/maps", text, TEXT_SIZE);
+    if (n != (ssize_t)pc.maps_len || memcmp(text, d->scratch + PC_MAPS_OFF, pc.maps_len) ||
+        status_kb("\nVmLck:") != pc.vm_lck)
+        return 0;
+    d->regions = (struct vm_region *)(d->scratch + VMFLAGS_OFF);
+    d->nregions = pc.nvm;
+    return 1;
+}
+
+static int open_uffd(char *why, size_t len)
+{
+    cr_fd_section_begin();
+    int fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
+    int e = errno;
+    if (fd >= 0)
+        fd = cr_keep_high(fd);
+    cr_fd_section_end();
+    if (fd < 0) {
+        snprintf(why, len, "userfaultfd is not available (%s)", strerror(e));
+        return -1;
+    }
+    struct uffdio_api api = { .api = UFFD_API, .features = UFFD_FEATURE_WP_ASYNC };
+    if (ioctl(fd, UFFDIO_API, &api) < 0 || !(api.features & UFFD_FEATURE_WP_ASYNC)) {
+        snprintf(why, len, "this kernel has no asynchronous userfaultfd write-protection "
+                 "(UFFD_FEATURE_WP_ASYNC, Linux 6.7 and newer)");
+        close(fd);
+        return -1;
+    }
+    pc.uffd = fd;
+    cr_internal_fd_add(fd);
+    struct pm_scan_arg arg = { .size = sizeof arg };
+    if (ioctl(pc.pm_fd, PAGEMAP_SCAN, &arg) < 0) {
+        snprintf(why, len, "this kernel has no PAGEMAP_SCAN ioctl (Linux 6.7 and newer)");
+        return -1;
+    }
+    return 0;
+}
+
+/* The private anonymous readable regions, registered and protected. */
+static int take_regions(void)
+{
+    char *text = pc.scratch + TEXT_OFF;
+    if (cr_read_text("/proc/self/maps", text, TEXT_SIZE) <= 0)
+        return -1;
+    if (strstr(text, " /[aio] (deleted)"))
+        return -2;
+    for (const char *p = text; (p = strchr(p, '\n')); p++)
+        pc.nlines++;
+    pc.regions = (struct pc_region *)(pc.scratch + PC_REGIONS_OFF);
+    for (char *line = text; *line;) {
+        char *eol = strchr(line, '\n');
+        if (eol)
+            *eol = 0;
+        unsigned long long start, end;
+        char perms[5];
+        int pathpos = 0;
+        if (sscanf(line, "%llx-%llx %4s %*s %*s %*s %n", &start, &end, perms, &pathpos) < 3)
+            return -1;
+        const char *path = pathpos ? line + pathpos : "";
+        line = eol ? eol + 1 : line + strlen(line);
+        if (perms[3] != 'p' || perms[0] != 'r' || start == (unsigned long long)(uintptr_t)pc.scratch ||
+            (*path && strcmp(path, "[heap]") && strcmp(path, "[stack]") && strncmp(path, "[anon:", 6)))
+            continue;
+        if ((pc.nregions + 1) * sizeof *pc.regions > PC_REGIONS_SIZE)
+            return -1;
+        struct uffdio_range range = { start, end - start };
+        struct uffdio_register reg = { .range = range, .mode = UFFDIO_REGISTER_MODE_WP };
+        if (ioctl(pc.uffd, UFFDIO_REGISTER, &reg) < 0)
+            continue; /* saved at the stop */
+        struct uffdio_writeprotect wp = { .range = range, .mode = UFFDIO_WRITEPROTECT_MODE_WP };
+        if (ioctl(pc.uffd, UFFDIO_WRITEPROTECT, &wp) < 0) {
+            ioctl(pc.uffd, UFFDIO_UNREGISTER, &range);
+            continue;
+        }
+        pc.regions[pc.nregions++] = (struct pc_region){ start, end, 0, 0, 1, 0, 0, 0 };
+    }
+    return 0;
+}
+
+/* A block as the dump's add_block makes them: a run of pages of one region, cut every
+ * CTX_BLOCK_MAX_PAGES from its start. */
+static int add_block(uint32_t first, uint64_t addr, uint32_t npages)
+{
+    struct pc_block *last = pc.nblocks > first ? &pc.blocks[pc.nblocks - 1] : NULL;
+    if (last && last->addr + (uint64_t)last->npages * PAGE == addr && last->npages < CTX_BLOCK_MAX_PAGES) {
+        uint32_t take = CTX_BLOCK_MAX_PAGES - last->npages;
+        take = take > npages ? npages : take;
+        last->npages += take;
+        addr += (uint64_t)take * PAGE;
+        npages -= take;
+    }
+    while (npages) {
+        if ((pc.nblocks + 1) * sizeof *pc.blocks > PC_BLOCKS_SIZE)
+            return -1;
+        uint32_t take = npages < CTX_BLOCK_MAX_PAGES ? npages : CTX_BLOCK_MAX_PAGES;
+        pc.blocks[pc.nblocks++] = (struct pc_block){ addr, 0, take, 0, PB_DIRTY, 0 };
+        addr += (uint64_t)take * PAGE;
+        npages -= take;
+    }
+    return 0;
+}
+
+/* The blocks of region r: its pages present or swapped, as the page map says. */
+static int region_blocks(struct pc_region *r)
+{
+    uint64_t *pm = (uint64_t *)(pc.scratch + PAGEMAP_OFF);
+    size_t chunk = PAGEMAP_SIZE / 8;
+    r->first = pc.nblocks;
+    uint64_t run_start = 0;
+    uint32_t run = 0;
+    for (uint64_t a = r->start; a < r->end;) {
+        size_t np = (r->end - a) / PAGE;
+        np = np > chunk ? chunk : np;
+        if (pread(pc.pm_fd, pm, np * 8, (off_t)(a / PAGE * 8)) != (ssize_t)(np * 8))
+            return -1;
+        for (size_t i = 0; i < np; i++) {
+            int keep = (pm[i] & (PM_PRESENT | PM_SWAPPED)) && !(pm[i] & PM_GUARD);
+            if (keep && !run++)
+                run_start = a + i * PAGE;
+            if (!keep && run) {
+                if (add_block(r->first, run_start, run) < 0)
+                    return -1;
+                run = 0;
+            }
+        }
+        a += np * PAGE;
+    }
+    if (run && add_block(r->first, run_start, run) < 0)
+        return -1;
+    r->n = pc.nblocks - r->first;
+    return 0;
+}
+
+/* Every half second of passes the requester hears the work goes on (its time to stop
+ * the process starts again); -1 when it is gone. */
+static int progress(void)
+{
+    uint64_t now = cr_now_ms();
+    if (pc.conn < 0 || now < pc.told_ms + 500)
+        return 0;
+    pc.told_ms = now;
+    struct cr_ctl_reply rep;
+    memset(&rep, 0, sizeof rep);
+    rep.magic = CR_CTL_MAGIC;
+    rep.phase = CR_CTL_PRECOPYING;
+    rep.bytes = pc.written;
+    return send(pc.conn, &rep, sizeof rep, MSG_NOSIGNAL) == (ssize_t)sizeof rep ? 0 : -1;
+}
+
+/* Writes block b again from memory (its protection was set before: a write from now
+ * on shows in the next scan).  A block that cannot be read (unmapped since) is left
+ * to the stop. */
+static int copy_block(struct pc_block *b)
+{
+    char *bounce = pc.scratch + BOUNCE_OFF;
+    size_t len = (size_t)b->npages * PAGE;
+    /* (process_vm_readv: a page gone meanwhile is an error, not a fault in this thread;
+     * and it copies in batches, where /proc/self/mem goes a page at a time) */
+    for (size_t done = 0; done < len;) {
+        struct iovec to = { bounce + done, len - done };
+        struct iovec from = { (void *)(uintptr_t)(b->addr + done), len - done };
+        ssize_t n = process_vm_readv(pc.pid, &to, 1, &from, 1, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            b->state = PB_INVALID;
+            return 0;
+        }
+        done += (size_t)n;
+    }
+    b->crc = crc32c(0, bounce, len);
+    int rc = cr_pwrite_all(pc.fd, bounce, len, b->off);
+    if (rc < 0)
+        return rc;
+    b->state = PB_CLEAN;
+    pc.written += len;
+    return progress() < 0 ? -ECONNRESET : 0;
+}
+
+/* The first block of [lo, hi) of the table that ends after addr. */
+static uint32_t first_after(uint32_t lo, uint32_t hi, uint64_t addr)
+{
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (pc.blocks[mid].addr + (uint64_t)pc.blocks[mid].npages * PAGE <= addr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* The pages of r written since its last scan: their blocks marked dirty (protected
+ * again when protect).  The region no longer registered as we left it: every block
+ * of it invalid. */
+static void scan_region(struct pc_region *r, int protect)
+{
+    /* (at the stop, after the runs final_scan keeps) */
+    struct cr_page_region *vec = (struct cr_page_region *)(pc.scratch + PC_VEC_OFF) + pc.nruns;
+    uint64_t cap = PC_VEC_SIZE / sizeof *vec - pc.nruns;
+    for (uint64_t start = r->start; start < r->end;) {
+        struct pm_scan_arg arg = {
+            .size = sizeof arg, .flags = PM_SCAN_CHECK_WPASYNC | (protect ? PM_SCAN_WP_MATCHING : 0),
+            .start = start, .end = r->end, .vec = (uint64_t)(uintptr_t)vec, .vec_len = cap,
+            .category_mask = PAGE_IS_WRITTEN, .return_mask = PAGE_IS_WRITTEN,
+        };
+        long n = ioctl(pc.pm_fd, PAGEMAP_SCAN, &arg);
+        if (n < 0 || arg.walk_end <= start) {
+            r->valid = 0;
+            for (uint32_t i = r->first; i < r->first + r->n; i++)
+                pc.blocks[i].state = PB_INVALID;
+            return;
+        }
+        for (long k = 0; k < n; k++)
+            for (uint32_t i = first_after(r->first, r->first + r->n, vec[k].start);
+                 i < r->first + r->n && pc.blocks[i].addr < vec[k].end; i++)
+                if (pc.blocks[i].state == PB_CLEAN)
+                    pc.blocks[i].state = PB_DIRTY;
+        start = arg.walk_end;
+    }
+}
+
+/* Categories of PAGEMAP_SCAN (include/uapi/linux/fs.h; the guard's from 6.15). */
+#define PC_PRESENT (1 << 3)
+#define PC_SWAPPED (1 << 4)
+#define PC_GUARD   (1 << 8)
+
+/* Frozen: in one walk of r, the pages written since the last pass (their blocks
+ * marked dirty) and which pages are there, kept for the dump's page map (page_map);
+ * not registered as we left it: every block of it invalid. */
+static void final_scan(struct pc_region *r)
+{
+    uint64_t cap = PC_VEC_SIZE / sizeof *pc.runs;
+    r->map_first = pc.nruns;
+    r->mapped = 1;
+    for (uint64_t start = r->start; start < r->end;) {
+        struct pm_scan_arg arg = {
+            .size = sizeof arg, .flags = PM_SCAN_CHECK_WPASYNC, .start = start, .end = r->end,
+            .vec = (uint64_t)(uintptr_t)(pc.runs + pc.nruns), .vec_len = cap - pc.nruns,
+            .category_anyof_mask = PC_PRESENT | PC_SWAPPED | PC_GUARD,
+            .return_mask = PC_PRESENT | PC_SWAPPED | PC_GUARD | PAGE_IS_WRITTEN,
+        };
+        long n = arg.vec_len ? ioctl(pc.pm_fd, PAGEMAP_SCAN, &arg) : -1;
+        if (n < 0 && errno != EINVAL && arg.vec_len) {
+            r->valid = 0;
+            for (uint32_t i = r->first; i < r->first + r->n; i++)
+                pc.blocks[i].state = PB_INVALID;
+        }
+        if (n < 0 || arg.walk_end <= start) { /* (EINVAL: a kernel before the guards' bit) */
+            if (r->valid)
+                scan_region(r, 0);
+            r->mapped = 0;
+            pc.nruns = r->map_first;
+            return;
+        }
+        struct cr_page_region *v = pc.runs + pc.nruns;
+        for (long k = 0; k < n; k++)
+            if (v[k].categories & PAGE_IS_WRITTEN)
+                for (uint32_t i = first_after(r->first, r->first + r->n, v[k].start);
+                     i < r->first + r->n && pc.blocks[i].addr < v[k].end; i++)
+                    if (pc.blocks[i].state == PB_CLEAN)
+                        pc.blocks[i].state = PB_DIRTY;
+        pc.nruns += (uint32_t)n;
+        start = arg.walk_end;
+    }
+    r->map_n = pc.nruns - r->map_first;
+}
+
+/* The dump's page map of a piece of a region the stop's scan walked. */
+static int page_map(struct dump *d, uint64_t addr, size_t np, uint64_t *pm)
+{
+    (void)d;
+    uint64_t end = addr + np * PAGE;
+    uint32_t lo = 0, hi = pc.nregions;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (pc.regions[mid].end <= addr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    const struct pc_region *r = lo < pc.nregions ? &pc.regions[lo] : NULL;
+    if (!r || !r->mapped || addr < r->start || end > r->end)
+        return 0;
+    memset(pm, 0, np * 8);
+    const struct cr_page_region *v = pc.runs + r->map_first;
+    uint32_t a = 0, b = r->map_n;
+    while (a < b) { /* the first run that ends after addr */
+        uint32_t mid = a + (b - a) / 2;
+        if (v[mid].end <= addr)
+            a = mid + 1;
+        else
+            b = mid;
+    }
+    for (; a < r->map_n && v[a].start < end; a++) {
+        uint64_t bits = v[a].categories & PC_PRESENT ? PM_PRESENT
+                      : v[a].categories & PC_SWAPPED ? PM_SWAPPED : 0;
+        if (v[a].categories & PC_GUARD)
+            bits = PM_GUARD | PM_SWAPPED;
+        uint64_t s = v[a].start > addr ? v[a].start : addr, e = v[a].end < end ? v[a].end : end;
+        for (uint64_t p = s; p < e; p += PAGE)
+            pm[(p - addr) / PAGE] = bits;
+    }
+    return 1;
+}
+
+/* One pass after the first: the blocks written since, again; the bytes that took. */
+static int64_t pass(void)
+{
+    for (uint32_t i = 0; i < pc.nregions; i++)
+        if (pc.regions[i].valid)
+            scan_region(&pc.regions[i], 1);
+    uint64_t before = pc.written;
+    for (uint32_t i = 0; i < pc.nblocks; i++)
+        if (pc.blocks[i].state == PB_DIRTY) {
+            int rc = copy_block(&pc.blocks[i]);
+            if (rc < 0)
+                return rc;
+        }
+    pc.passes++;
+    return (int64_t)(pc.written - before);
+}
+
+int cr_precopy_run(struct cr_job *job)
+{
+    close_all(1);
+    if (!job->cow || !(job->flags & CR_CTL_PRECOPY))
+        return 0; /* the process ends after the checkpoint, or it was asked so */
+    if (CR_CTL_COMPRESS_LEVEL(job->flags))
+        return note(job, "a compressed checkpoint"), 0;
+    if (job->flags & CR_CTL_INCREMENTAL)
+        return 0; /* (its tracking says its own: no note here) */
+    if (cr_track_in_use())
+        return note(job, "the process's writes are tracked for its incremental checkpoints"), 0;
+    if (__atomic_load_n(&crt.restart.lazy.active, __ATOMIC_ACQUIRE))
+        return note(job, "the lazy restart of this process is still filling its memory"), 0;
+    struct stat st;
+    if (fstat(job->fd, &st) < 0 || !S_ISREG(st.st_mode))
+        return note(job, "the destination is not a regular file"), 0;
+    uint64_t anon = status_kb("\nRssAnon:");
+    if (anon < PRECOPY_MIN_ANON && !(job->flags & CR_CTL_PRECOPY_ANY_SIZE))
+        return note(job, "%llu MiB of anonymous memory, under the %lu MiB where it pays",
+                    (unsigned long long)(anon / MiB), PRECOPY_MIN_ANON / MiB), 0;
+    char why[300];
+    const char *no = cr_track_untrackable(-1, why, sizeof why);
+    if (no)
+        return note(job, "%s", no), 0;
+    pc.scratch = mmap(NULL, SCRATCH_SIZE, PROT_READ | PROT_WRITE,
+                      MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (pc.scratch == MAP_FAILED) {
+        pc.scratch = NULL;
+        return note(job, "no scratch memory (%s)", strerror(errno)), 0;
+    }
+    pc.fd = job->fd;
+    pc.conn = job->conn;
+    pc.pid = getpid();
+    pc.nlines = 0;
+    pc.told_ms = cr_now_ms();
+    pc.blocks = (struct pc_block *)(pc.scratch + PC_BLOCKS_OFF);
+    pc.pm_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    if (pc.pm_fd < 0) {
+        note(job, "opening /proc/self/pagemap: %s", strerror(errno));
+        close_all(1);
+        return 0;
+    }
+    if (open_uffd(why, sizeof why) < 0 || (no = unprotectable(why, sizeof why))) {
+        note(job, "%s", why);
+        close_all(1);
+        return 0;
+    }
+    /* protected first, then read: a page written after its read shows in the scans */
+    int taken = take_regions();
+    if (taken < 0) {
+        if (taken == -2)
+            note(job, "the program has Linux AIO contexts, whose completions the write "
+                 "protection would not see");
+        else
+            note(job, "too many regions, or /proc/self/maps unreadable");
+        close_all(1);
+        return 0;
+    }
+    for (uint32_t i = 0; i < pc.nregions; i++)
+        if (region_blocks(&pc.regions[i]) < 0) {
+            note(job, "too many blocks, or /proc/self/pagemap unreadable");
+            close_all(1);
+            return 0;
+        }
+    /* room before the data for the records the stop writes (what else they hold is
+     * small; too little room: cr_precopy_write says so and the job goes today's way) */
+    uint64_t room = sizeof(struct ctx_header) + 2 * MiB + (uint64_t)pc.nlines * 512 +
+                    2 * (uint64_t)pc.nblocks * sizeof(struct ctx_block);
+    pc.data_offset = pc.data_end = (room + MiB - 1) & ~(MiB - 1);
+    for (uint32_t i = 0; i < pc.nblocks; i++) {
+        pc.blocks[i].off = pc.data_end;
+        pc.data_end += (uint64_t)pc.blocks[i].npages * PAGE;
+    }
+    for (uint32_t i = 0; i < pc.nblocks; i++) {
+        int rc = copy_block(&pc.blocks[i]);
+        if (rc < 0) {
+            note(job, rc == -ECONNRESET ? "%s: the requester went away" : "writing the file: %s",
+                 strerror(-rc));
+            close_all(1);
+            ftruncate(job->fd, 0);
+            return 0;
+        }
+    }
+    pc.passes = 1;
+    /* the VmFlags now, so that the last pass comes right before the freeze */
+    read_vmflags();
+    /* again while what was written since shrinks */
+    int64_t last = (int64_t)pc.written;
+    while (pc.passes < PRECOPY_MAX_PASSES && last > (int64_t)PRECOPY_SMALL) {
+        int64_t now = pass();
+        if (now < 0) {
+            note(job, now == -ECONNRESET ? "%s: the requester went away" : "writing the file: %s",
+                 strerror((int)-now));
+            close_all(1);
+            ftruncate(job->fd, 0);
+            return 0;
+        }
+        if (now >= last)
+            break;
+        last = now;
+    }
+    pc.active = 1;
+    return 1;
+}
+
+/* The pass block for the dump's block b, or NULL. */
+static struct pc_block *pass_block(const struct ctx_block *b)
+{
+    uint32_t i = first_after(0, pc.nblocks, b->addr);
+    if (i < pc.nblocks && pc.blocks[i].addr == b->addr && pc.blocks[i].npages == b->npages &&
+        !pc.blocks[i].used)
+        return &pc.blocks[i];
+    return NULL;
+}
+
+void cr_precopy_drop(int fd, char *notebuf, size_t notelen, const char *why)
+{
+    if (!pc.active)
+        return;
+    if (!notebuf[0])
+        snprintf(notebuf, notelen, CR_NOTE_PRECOPY ": %s", why);
+    ftruncate(fd, 0);
+}
+
+int cr_precopy_write(struct dump *d, int fd, char *notebuf, size_t notelen)
+{
+    if (!pc.active)
+        return 1;
+    char why[300];
+    const char *no = unprotectable(why, sizeof why);
+    if (!no && d->aio_rings)
+        no = "the program has Linux AIO contexts, whose completions the write protection "
+             "would not see";
+    if (!no && d->ndeleted)
+        no = "files deleted while open are saved with their contents";
+    if (!no && __atomic_load_n(&crt.restart.lazy.active, __ATOMIC_ACQUIRE))
+        no = "a lazy restart is filling its memory";
+    if (no) {
+        cr_precopy_drop(fd, notebuf, notelen, no);
+        return 1;
+    }
+    /* what was written since the last pass, and what is there */
+    pc.runs = (struct cr_page_region *)(d->scratch + PC_VEC_OFF);
+    pc.nruns = 0;
+    for (uint32_t i = 0; i < pc.nregions; i++)
+        if (pc.regions[i].valid)
+            final_scan(&pc.regions[i]);
+    d->page_map = page_map;
+    size_t recs_len = d->recs_len;
+    uint32_t nrecs = d->nrecs, nblocks = d->nblocks;
+    int rc = cr_dump_collect(d);
+    unsigned char *copied = (unsigned char *)(d->scratch + PC_COPIED_OFF);
+    if (rc == 0 && d->nblocks > PC_COPIED_SIZE)
+        rc = fail(d, E2BIG, "too many memory blocks");
+    if (rc == 0)
+        cr_dump_copied_blocks(d, copied);
+    uint64_t end = pc.data_end;
+    char *bounce = d->scratch + BOUNCE_OFF;
+    for (uint32_t i = 0; rc == 0 && i < d->nblocks; i++) {
+        struct ctx_block *b = &d->blocks[i];
+        struct pc_block *p = pass_block(b);
+        size_t len = (size_t)b->npages * PAGE;
+        if (p && p->state == PB_CLEAN && !copied[i]) {
+            b->file_offset = p->off;
+            d->crcs[i] = p->crc;
+            p->used = 1;
+            continue;
+        }
+        if (p && p->state != PB_INVALID) {
+            b->file_offset = p->off; /* written again in place */
+            p->used = 1;
+        } else {
+            b->file_offset = end;
+            end += len;
+        }
+        const void *src;
+        int e = cr_dump_block_bytes(d, b, copied[i], bounce, &src);
+        if (e < 0) {
+            rc = fail(d, -e, "reading memory at 0x%llx", (unsigned long long)b->addr);
+            break;
+        }
+        d->crcs[i] = crc32c(0, src, len);
+        e = cr_pwrite_all(fd, src, len, b->file_offset);
+        if (e < 0)
+            rc = fail(d, -e, "writing the memory block at 0x%llx to the context file",
+                      (unsigned long long)b->addr);
+    }
+    if (rc == 0)
+        rc = cr_dump_write_precopied(d, fd, pc.data_offset, end, &d->child_bytes);
+    cr_dump_close_proc(d);
+    d->page_map = NULL;
+    if (rc == 1) { /* the records do not fit: today's way, from where the dump began */
+        if (!notebuf[0])
+            snprintf(notebuf, notelen, CR_NOTE_PRECOPY ": the records outgrew the room left "
+                     "for them");
+        d->recs_len = recs_len, d->nrecs = nrecs, d->nblocks = nblocks;
+        ftruncate(fd, 0);
+    }
+    return rc;
+}
+
+int cr_precopy_sync(struct dump *d, int fd)
+{
+    if (d->sync && fsync(fd) < 0 && errno != EINVAL && errno != EROFS)
+        return fail(d, errno, "flushing the context file to disk");
+    return 0;
+}
