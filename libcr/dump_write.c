@@ -178,6 +178,24 @@ void cr_dump_seal(struct dump *d)
     recs_seal(d);
 }
 
+/* The trailer after the data at h->trailer_offset: the blocks' checksums (their
+ * record r, then d->crcs, r.length bytes) and the END record (end). */
+struct trailer_end {
+    struct ctx_rec r;
+    struct ctx_end e;
+};
+static void trailer(struct dump *d, const struct ctx_header *h, struct ctx_rec *r,
+                    struct trailer_end *end)
+{
+    *r = (struct ctx_rec){ CTX_REC_BLOCK_CRCS, (uint32_t)((d->nblocks * 4 + 7) & ~7U), d->nrecs, 0 };
+    memset((char *)d->crcs + d->nblocks * 4, 0, r->length - d->nblocks * 4);
+    r->crc = crc32c(crc32c(0, r, 12), d->crcs, r->length);
+    *end = (struct trailer_end){ { CTX_REC_END, sizeof(struct ctx_end), d->nrecs + 1, 0 },
+                                 { 0, d->nblocks, 0 } };
+    end->e.file_length = h->trailer_offset + sizeof *r + r->length + sizeof *end;
+    end->r.crc = crc32c(crc32c(0, &end->r, 12), &end->e, sizeof end->e);
+}
+
 int cr_dump_write_plain(struct dump *d, int fd, uint64_t *bytes)
 {
     /* BLOCKS record, then the layout */
@@ -239,15 +257,9 @@ int cr_dump_write_plain(struct dump *d, int fd, uint64_t *bytes)
     }
 
     /* trailer */
-    struct ctx_rec r = { CTX_REC_BLOCK_CRCS, (uint32_t)((d->nblocks * 4 + 7) & ~7U), d->nrecs, 0 };
-    memset((char *)d->crcs + d->nblocks * 4, 0, r.length - d->nblocks * 4);
-    r.crc = crc32c(crc32c(0, &r, 12), d->crcs, r.length);
-    struct {
-        struct ctx_rec r;
-        struct ctx_end e;
-    } end = { { CTX_REC_END, sizeof(struct ctx_end), d->nrecs + 1, 0 }, { 0, d->nblocks, 0 } };
-    end.e.file_length = h.trailer_offset + sizeof r + r.length + sizeof end;
-    end.r.crc = crc32c(crc32c(0, &end.r, 12), &end.e, sizeof end.e);
+    struct ctx_rec r;
+    struct trailer_end end;
+    trailer(d, &h, &r, &end);
     rc = write_all(fd, &r, sizeof r);
     if (rc == 0)
         rc = write_all(fd, d->crcs, r.length);
@@ -287,15 +299,9 @@ int cr_dump_write_precopied(struct dump *d, int fd, uint64_t data_offset, uint64
     d->out_header_crc = h.header_crc;
     d->out_created_ns = h.created_ns;
 
-    struct ctx_rec r = { CTX_REC_BLOCK_CRCS, (uint32_t)((d->nblocks * 4 + 7) & ~7U), d->nrecs, 0 };
-    memset((char *)d->crcs + d->nblocks * 4, 0, r.length - d->nblocks * 4);
-    r.crc = crc32c(crc32c(0, &r, 12), d->crcs, r.length);
-    struct {
-        struct ctx_rec r;
-        struct ctx_end e;
-    } end = { { CTX_REC_END, sizeof(struct ctx_end), d->nrecs + 1, 0 }, { 0, d->nblocks, 0 } };
-    end.e.file_length = h.trailer_offset + sizeof r + r.length + sizeof end;
-    end.r.crc = crc32c(crc32c(0, &end.r, 12), &end.e, sizeof end.e);
+    struct ctx_rec r;
+    struct trailer_end end;
+    trailer(d, &h, &r, &end);
     /* the trailer first, the header last: until then no reader takes it for whole */
     int rc = cr_pwrite_all(fd, &r, sizeof r, data_end);
     if (rc == 0)
