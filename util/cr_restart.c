@@ -42,11 +42,13 @@ static void usage(FILE *out)
 "  -d, --dir=DIR              the one context.* file in DIR (cr_checkpoint --dir)\n"
 "  --relocate OLD=NEW         the files under OLD are now under NEW (up to 16; \\=\n"
 "                             and \\\\ stand for = and \\ in a path)\n"
-"  --restore-pid              the exact old pids, in place (root or\n"
-"                             CAP_CHECKPOINT_RESTORE; EBUSY if one is taken)\n"
+"  --restore-pid              the exact old pids, in place (root,\n"
+"                             CAP_CHECKPOINT_RESTORE, or the crctl module's grant\n"
+"                             for a file of your own; EBUSY if one is taken)\n"
 "  --no-restore-pid           a new pid (a tree: its own pid namespace)\n"
 "                             default: a process alone gets its old pid if allowed\n"
-"                             (root, CAP_CHECKPOINT_RESTORE) and free, else a new one\n"
+"                             (root, CAP_CHECKPOINT_RESTORE, /dev/crctl) and free,\n"
+"                             else a new one\n"
 "  --pid-namespace            a process alone: its old pid in a pid namespace (and a\n"
 "                             user namespace) of its own, as a tree gets\n"
 "  --restore-pgid, --restore-sid  a process that led its process group or session\n"
@@ -406,8 +408,19 @@ int main(int argc, char **argv)
      * cr_restart(1) --pid-namespace for why a namespace is not the default); not when
      * --lazy is asked for (a process restored with its pid comes back through the tree
      * path, which is always eager), nor for an image made without the runtime (above) */
-    if (restore_pid == -1 && !(tree.hdr.flags & CTX_HDR_TREE) && !o.keep_pgid && !o.keep_sid &&
-        mode != CR_RESTART_LAZY && !ptrace_image && cr_restart_may_restore_pid()) {
+    int old_pid_by_default = !(tree.hdr.flags & CTX_HDR_TREE) && !o.keep_pgid && !o.keep_sid &&
+                             mode != CR_RESTART_LAZY && !ptrace_image;
+    /* a normal user: the crctl module, where it is loaded, grants what root has here
+     * (CAP_CHECKPOINT_RESTORE, for this restore of this file only) */
+    if ((restore_pid == 1 || (restore_pid == -1 && old_pid_by_default)) &&
+        !cr_restart_may_restore_pid()) {
+        int g = cr_restart_grant(tree.fd, err, sizeof err);
+        if (g < 0 && restore_pid == 1)
+            return fail(ON_FAIL_PERM, -g, "%s: --restore-pid: %s", path, err);
+        if (g < 0 && !quiet)
+            fprintf(stderr, "cr_restart: %s: the process gets a new pid\n", err);
+    }
+    if (restore_pid == -1 && old_pid_by_default && cr_restart_may_restore_pid()) {
         pid_t old = tree.procs[0].pid;
         if (kill(old, 0) == 0 || errno == EPERM) {
             if (!quiet)
@@ -486,6 +499,7 @@ int main(int argc, char **argv)
     pid_t pid = as_tree ? cr_restart_spawn_tree(&tree, &o, restore_pid == 1, &exit_fd, err, sizeof err)
                         : cr_restart_spawn(&tree.images[0], &o, &lazy, err, sizeof err);
     progress_stop(shown);
+    cr_restart_grant_end(); /* the processes exist: their pids are chosen */
     cr_restart_drop_caps(); /* (a tree's user namespace gave us every capability there) */
     free(abs);
     cr_restart_opts_free(&o);
