@@ -115,6 +115,10 @@ struct restore_plan {
                                       cr_restart once it has put back from outside what
                                       the runtime would (restart_hole.c) */
     uint32_t gate_arrived, gate_open;
+    uint32_t drop_caps;            /* CAP_CHECKPOINT_RESTORE (root's kept one, or the crctl
+                                      module's grant) is dropped by the restorer, once
+                                      PR_SET_MM_MAP has set the exe link (mm.exe_fd) */
+    uint32_t pad3;
 };
 
 /* What the restorer tells the waiting parent through status_fd. */
