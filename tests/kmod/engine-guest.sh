@@ -32,15 +32,15 @@ run_test() {
     rm -rf /tmp/slurm-cr-test.* /tmp/tmp.*
 }
 say "kernel $(uname -r), userland Debian $(cat /etc/debian_version), uid $U"
-for t in $ENGINE; do
-    run_test "engine/$t" 900 "${as_user[@]}" bash "$s/tests/engine/$t.sh"
-done
 run_test kmod/restore_grant 600 "${as_user[@]}" bash "$s/tests/kmod/restore_grant.sh"
 if [ -e /sys/module/crctl/parameters/allow_restore_grant ]; then
     echo 0 > /sys/module/crctl/parameters/allow_restore_grant
     run_test kmod/restore_grant_off 300 "${as_user[@]}" CR_GRANT_OFF=1 bash "$s/tests/kmod/restore_grant.sh"
     echo 1 > /sys/module/crctl/parameters/allow_restore_grant
 fi
+for t in $ENGINE; do
+    run_test "engine/$t" 900 "${as_user[@]}" bash "$s/tests/engine/$t.sh"
+done
 if [ -n "$CONF" ]; then
     run_test conformance 1800 "${as_user[@]}" bash "$s/tests/conformance/run.sh" -m restart,ptrace $CONF
     grep -E '^(FAIL|KNOWN|FIXED)' /tmp/log.conformance | sed 's/^/KMOD-LOG conformance: /'
