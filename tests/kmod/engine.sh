@@ -64,7 +64,10 @@ echo "KMOD-BOOT: kernel \$(uname -r)"
 for m in \$(cat /mods/load.order); do insmod /mods/\$m.ko || echo "KMOD-ENGINE: FAIL insmod \$m"; done
 insmod /crctl.ko && echo "KMOD-ENGINE: PASS insmod crctl" || echo "KMOD-ENGINE: FAIL insmod crctl"
 # the guest's root: this initramfs, with the host's /usr, /etc and build tree (read-only)
+# (a mount of its own, entered by switch_root: in a chroot, unprivileged user namespaces
+# are refused with EPERM, and a tree's restart needs one)
 R=/newroot
+mkdir -p \$R && mount -t tmpfs -o mode=755 root \$R
 mkdir -p \$R/usr \$R/etc \$R/proc \$R/sys \$R/dev \$R/tmp \$R/run \$R/var/tmp
 for d in tmp run var/tmp; do mount -t tmpfs -o mode=1777 tmp \$R/\$d; done
 for l in bin sbin lib lib64 lib32; do ln -s usr/\$l \$R/\$l; done
@@ -79,13 +82,20 @@ mkdir -p \$R/dev/shm \$R/dev/pts; mount -t tmpfs -o mode=1777 shm \$R/dev/shm; m
 # the one writable share: what failed tests kept, for the host
 mkdir -p \$R/kmod-logs && mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 logs \$R/kmod-logs
 ip link set lo up; hostname kmod-guest
-chroot \$R /bin/bash $top_srcdir/tests/kmod/engine-guest.sh $top_builddir $top_srcdir 2>&1
-if dmesg | grep -qE 'BUG:|WARNING:|Oops|Call Trace|general protection'; then
-    echo "KMOD-ENGINE: FAIL dmesg-clean"; dmesg | tail -40 | sed 's/^/KMOD-LOG dmesg: /'
+cp /bin/busybox \$R/busybox && cp /stage2 \$R/stage2
+exec switch_root \$R /stage2
+echo "KMOD-ENGINE: FAIL switch_root"; poweroff -f
+INIT
+cat > "$W/stage2" <<STAGE2
+#!/busybox sh
+/bin/bash $top_srcdir/tests/kmod/engine-guest.sh $top_builddir $top_srcdir 2>&1
+if /busybox dmesg | grep -qE 'BUG:|WARNING:|Oops|Call Trace|general protection'; then
+    echo "KMOD-ENGINE: FAIL dmesg-clean"; /busybox dmesg | /busybox tail -40 | /busybox sed 's/^/KMOD-LOG dmesg: /'
 else echo "KMOD-ENGINE: PASS dmesg-clean"; fi
 echo "KMOD-DONE"
-poweroff -f
-INIT
+/busybox poweroff -f
+STAGE2
+chmod +x "$W/stage2"
 chmod +x "$W/init"
 
 # boot_one SERIES RELEASE VMLINUZ HDIR CHROOT: build, pack, boot; its verdict in $K/verdict
@@ -100,7 +110,7 @@ boot_one() {
     moddir=$(kmod_moddir "$release")
     kmod_collect "$moddir" "$K/initrd/mods" 9pnet_virtio 9p virtio_pci > "$K/modules.log" 2>&1 ||
         { echo "FAIL the kernel's 9p modules: $(cat "$K/modules.log")" > "$K/verdict"; return; }
-    cp /bin/busybox "$K/initrd/bin/"; cp "$W/init" "$K/build/crctl.ko" "$K/initrd/"
+    cp /bin/busybox "$K/initrd/bin/"; cp "$W/init" "$W/stage2" "$K/build/crctl.ko" "$K/initrd/"
     (cd "$K/initrd" && find . | cpio -o -H newc --quiet | gzip -1) > "$K/initrd.gz"
     local shares=(-virtfs "local,path=/usr,mount_tag=usr,security_model=none,readonly=on,multidevs=remap"
                   -virtfs "local,path=/etc,mount_tag=etc,security_model=none,readonly=on,multidevs=remap"
