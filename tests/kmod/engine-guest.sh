@@ -20,6 +20,8 @@ run_test() {
     local name=$1 limit=$2 t0 rc log; shift 2
     log=/tmp/log.${name//\//_}
     t0=$(date +%s)
+    # the user's own file: a restored tree reopens its stderr by path, as the user
+    : > "$log" && chown $U "$log"
     timeout -k 10 "$limit" "$@" > "$log" 2>&1; rc=$?
     case $rc in
     0) say "PASS $name ($(( $(date +%s) - t0 )) s)" ;;
