@@ -152,7 +152,9 @@ static int open_uffd(void)
     cr_fd_section_end();
     if (fd < 0) {
         snprintf(trk.why, sizeof trk.why, "userfaultfd is not available (%s)%s", strerror(e),
-                 e == EPERM ? ": vm.unprivileged_userfaultfd" : "");
+                 e == EPERM ? ": vm.unprivileged_userfaultfd"
+                 : e == EINVAL ? ": this kernel predates UFFD_USER_MODE_ONLY (Linux 5.11); the "
+                                 "dirty-page tracking needs Linux 6.7 and newer" : "");
         return -1;
     }
     struct uffdio_api api = { .api = UFFD_API, .features = UFFD_FEATURE_WP_ASYNC };

@@ -907,6 +907,22 @@ static __attribute__((noreturn)) void build_and_jump(struct child *c)
     plan->nclose = 0;
     for (uint32_t i = 0; i < c->nhelpers; i++)
         closefds[plan->nclose++] = c->helpers[i];
+    /* the exe link (/proc/PID/exe), where we may set it: the saved executable, if it is
+     * still the same file; the restorer closes the fd again */
+    plan->drop_caps = (uint32_t)c->drop_caps_late;
+    if (c->drop_caps_late || (getuid() == 0 && cr_restart_has_restore_cap())) {
+        char ebuf[CTX_PATH_MAX];
+        int moved;
+        const char *exe = relocate(c->o, c->img->exe, ebuf, sizeof ebuf, &moved);
+        int efd = exe[0] == '/' ? open(exe, O_RDONLY | O_CLOEXEC) : -1;
+        struct stat est;
+        if (efd >= 0 && fstat(efd, &est) == 0 && same_file(&c->img->proc->exe_id, &est, moved)) {
+            plan->mm.exe_fd = (uint32_t)efd;
+            closefds[plan->nclose++] = efd;
+        } else if (efd >= 0) {
+            close(efd);
+        }
+    }
 
     /* signal handlers point into memory that is not there yet: block everything */
     sigset_t all;
@@ -963,6 +979,15 @@ static __attribute__((noreturn)) void build_and_jump(struct child *c)
 static void become_owner(struct child *c)
 {
     const struct ctx_proc *p = c->img->proc;
+    /* CAP_CHECKPOINT_RESTORE kept by root for the user or granted by the crctl module
+     * (and nothing else: cr_restart_drop_caps keeps no other) stays until the restorer
+     * has given back the exe link, which needs it; the restorer drops it then */
+    if (getuid() != 0 && cr_restart_has_restore_cap()) {
+        prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
+        prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+        c->drop_caps_late = 1;
+        return;
+    }
     cr_restart_drop_caps();
     if (getuid() != 0 || (p->uid == 0 && p->euid == 0))
         return;

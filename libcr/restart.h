@@ -96,5 +96,14 @@ struct stat;
 int cr_restart_take_identity(const struct ctx_tree *t, const struct stat *st, const char *path,
                              int keep_cap, char *err, size_t errlen);
 void cr_restart_drop_caps(void);
+/* Whether CAP_CHECKPOINT_RESTORE is in this thread's effective set. */
+int cr_restart_has_restore_cap(void);
+
+/* restart_grant.c: asks the crctl module (/dev/crctl) for CAP_CHECKPOINT_RESTORE in this
+ * thread for one restore of image_fd, a context file the caller owns: 1 granted, 0 no
+ * module, < 0 refused (-errno, the module's reason in err).  cr_restart_grant_end()
+ * gives it back (a no-op without a grant). */
+int cr_restart_grant(int image_fd, char *err, size_t errlen);
+void cr_restart_grant_end(void);
 
 #endif

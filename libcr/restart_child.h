@@ -27,6 +27,7 @@ struct child {
     struct ctx_image *img;
     const struct cr_pool *pool; /* a tree's process: its shared objects, and its number */
     uint32_t member;
+    int drop_caps_late;         /* the restorer drops CAP_CHECKPOINT_RESTORE (become_owner) */
     int keep_fd;                /* open until the image's fds are (or 0: none) */
     const struct cr_restart_opts *o;
     int status_fd;

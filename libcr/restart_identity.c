@@ -138,6 +138,15 @@ int cr_restart_take_identity(const struct ctx_tree *t, const struct stat *st, co
     return 0;
 }
 
+int cr_restart_has_restore_cap(void)
+{
+    struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+    struct __user_cap_data_struct d[2];
+    if (syscall(SYS_capget, &h, d) < 0)
+        return 0;
+    return (d[CAP_CHECKPOINT_RESTORE / 32].effective >> (CAP_CHECKPOINT_RESTORE % 32)) & 1;
+}
+
 void cr_restart_drop_caps(void)
 {
     /* A user's tree comes back in a user namespace of its own, where its processes
@@ -147,4 +156,9 @@ void cr_restart_drop_caps(void)
     prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
     prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
     set_caps(-1);
+    /* the crctl module's grant raised our permitted set, which made us non-dumpable
+     * (root's path sets it in become_owner): with no capability left, a user's process
+     * is dumpable as the user's own are */
+    if (getuid() != 0)
+        prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
 }

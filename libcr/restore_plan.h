@@ -129,6 +129,10 @@ struct restore_plan {
     uint32_t member;               /* its number in the tree's file (0 alone) */
     /* bytes written over the restored memory before any thread runs (a PMIx client's
        own name and the runtime's note of its link, the new step's: resources/pmix_link.c) */
+    uint32_t drop_caps;            /* CAP_CHECKPOINT_RESTORE (root's kept one, or the crctl
+                                      module's grant) is dropped by the restorer, once
+                                      PR_SET_MM_MAP has set the exe link (mm.exe_fd) */
+    uint32_t pad4;
     uint32_t npokes, pad3;
     struct rp_poke pokes[RP_POKES];
 };

@@ -350,10 +350,21 @@ __attribute__((used, noreturn)) void restorer_main(struct restore_plan *p)
 
     struct rp_mm_map mm = p->mm;
     mm.auxv = (uint64_t)(uintptr_t)p->auxv;
-    mm.exe_fd = (uint32_t)-1;
     long r = sys6(__NR_prctl, PR_SET_MM, PR_SET_MM_MAP, (long)&mm, sizeof mm, 0, 0);
+    if (r < 0 && mm.exe_fd != (uint32_t)-1) { /* the exe link is a bonus: without it */
+        mm.exe_fd = (uint32_t)-1;
+        r = sys6(__NR_prctl, PR_SET_MM, PR_SET_MM_MAP, (long)&mm, sizeof mm, 0, 0);
+    }
     if (r < 0)
         die(p, r, "prctl(PR_SET_MM_MAP) refused the memory layout", 0);
+    if (p->drop_caps) { /* before any thread of the program exists: none keeps it */
+        struct { uint32_t version; int32_t pid; } hdr = { 0x20080522 /* v3 */, 0 };
+        uint32_t none[6] = { 0 };
+        r = sys(__NR_capset, (long)&hdr, (long)none, 0);
+        if (r < 0)
+            die(p, r, "cannot drop CAP_CHECKPOINT_RESTORE", 0);
+        sys(__NR_prctl, PR_SET_DUMPABLE, 1, 0); /* as the user's own processes are */
+    }
 
     if (p->runtime_state) {
         uint64_t *rb = (uint64_t *)(uintptr_t)p->runtime_state; /* struct cr_restart_block */

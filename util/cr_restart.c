@@ -43,12 +43,13 @@ static void usage(FILE *out)
 "  -d, --dir=DIR              the one context.* file in DIR (cr_checkpoint --dir)\n"
 "  --relocate OLD=NEW         the files under OLD are now under NEW (up to 16; \\=\n"
 "                             and \\\\ stand for = and \\ in a path)\n"
-"  --restore-pid              the exact old pids, in place (root or\n"
-"                             CAP_CHECKPOINT_RESTORE; EBUSY if one is taken)\n"
+"  --restore-pid              the exact old pids, in place (root,\n"
+"                             CAP_CHECKPOINT_RESTORE, or the crctl module's grant\n"
+"                             for a file of your own; EBUSY if one is taken)\n"
 "  --no-restore-pid           a new pid (a tree: its own pid namespace)\n"
 "                             default: the old pids in place if allowed (root,\n"
-"                             CAP_CHECKPOINT_RESTORE) and free, else a new pid (a\n"
-"                             process alone) or a pid namespace (a tree)\n"
+"                             CAP_CHECKPOINT_RESTORE, /dev/crctl) and free, else a new\n"
+"                             pid (a process alone) or a pid namespace (a tree)\n"
 "  --pid-namespace            a process alone: its old pid in a pid namespace (and a\n"
 "                             user namespace) of its own, as a tree gets\n"
 "  --restore-pgid, --restore-sid  a process that led its process group or session\n"
@@ -414,6 +415,15 @@ int main(int argc, char **argv)
      * alone gets it on its own path (a child of ours like any, lazy or not); a tree's
      * old pids come with the tree path. */
     int lone = !(tree.hdr.flags & CTX_HDR_TREE);
+    /* a normal user: the crctl module, where it is loaded, grants what root has here
+     * (CAP_CHECKPOINT_RESTORE, for this restore of this file only) */
+    if ((restore_pid == 1 || (restore_pid == -1 && lone)) && !cr_restart_may_restore_pid()) {
+        int g = cr_restart_grant(tree.fd, err, sizeof err);
+        if (g < 0 && restore_pid == 1)
+            return fail(ON_FAIL_PERM, -g, "%s: --restore-pid: %s", path, err);
+        if (g < 0 && !quiet)
+            fprintf(stderr, "cr_restart: %s: the process gets a new pid\n", err);
+    }
     if (restore_pid == -1 && cr_restart_may_restore_pid()) {
         pid_t taken = 0;
         for (uint32_t i = 0; i < tree.n && !taken; i++)
@@ -519,6 +529,7 @@ int main(int argc, char **argv)
     pid_t pid = as_tree ? cr_restart_spawn_tree(&tree, &o, restore_pid == 1, &exit_fd, err, sizeof err)
                         : cr_restart_spawn(&tree.images[0], &o, &lazy, err, sizeof err);
     progress_stop(shown);
+    cr_restart_grant_end(); /* the processes exist: their pids are chosen */
     cr_restart_drop_caps(); /* (a tree's user namespace gave us every capability there) */
     free(abs);
     cr_restart_opts_free(&o);

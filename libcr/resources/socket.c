@@ -64,6 +64,12 @@ static int diag_dump(const void *req, size_t reqlen, char *buf,
             break;
         }
         for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+            /* an error is the kernel's refusal (ENOENT: no sock_diag handler for the
+             * family, the unix_diag or inet_diag module not loaded), not an empty
+             * answer: taken for one, every socket pair looked unconnected */
+            if (h->nlmsg_type == NLMSG_ERROR && h->nlmsg_len >= NLMSG_LENGTH(sizeof(struct nlmsgerr)) &&
+                ((const struct nlmsgerr *)NLMSG_DATA(h))->error < 0)
+                rc = ((const struct nlmsgerr *)NLMSG_DATA(h))->error;
             if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) {
                 done = 1;
                 break;
@@ -114,7 +120,9 @@ static int unix_peers(struct dump *d, struct sock_scan *ss, char *buf)
     msg.req.udiag_states = ~0U;
     msg.req.udiag_show = UDIAG_SHOW_PEER | UDIAG_SHOW_VFS | UDIAG_SHOW_RQLEN;
     int rc = diag_dump(&msg, sizeof msg, buf, unix_peer_of, ss);
-    return rc < 0 ? fail(d, -rc, "asking sock_diag for the peers of unix sockets") : 0;
+    return rc < 0 ? fail(d, -rc, rc == -ENOENT ? "asking sock_diag for the peers of unix sockets "
+                         "(the kernel's unix_diag module is not loaded: modprobe unix_diag)"
+                                              : "asking sock_diag for the peers of unix sockets") : 0;
 }
 
 struct unix_peer_query {

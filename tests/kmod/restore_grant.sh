@@ -1,0 +1,112 @@
+# cr_restart through the crctl module's restore grant (doc/kmod-design.md section 4), as
+# a normal user on a machine where /dev/crctl is loaded: run in the qemu guests by
+# tests/kmod/engine.sh (tests/kmod/engine-guest.sh), as uid 1000 with the engine tests'
+# environment.  A process alone comes back with its old pid by default and with
+# --restore-pid, its exe link (/proc/PID/exe) the program's, holding no capability and
+# dumpable (checkpointed again); a taken pid is
+# EBUSY naming it with nothing started; a grant the module refuses (a file writable by
+# others) is said with the module's reason: --restore-pid fails and starts nothing, the
+# default restart goes on with a new pid.  With CR_GRANT_OFF=1 (the guest turned
+# allow_restore_grant off) the refusal names the administrator's switch.
+. "$top_srcdir/tests/engine/lib.sh"
+[ "$(id -u)" != 0 ] || skip "runs as a normal user (root needs no grant)"
+[ -c /dev/crctl ] || skip "no /dev/crctl: the crctl module is not loaded"
+PY=${PYTHON3:-python3}
+cat > "$T/pid.py" <<'PYEOF'
+import os, sys, time
+go = sys.argv[1]
+print("pid", os.getpid(), flush=True)
+while not os.path.exists(go):
+    time.sleep(0.02)
+print("pid", os.getpid(), flush=True)
+PYEOF
+
+# start: the python above under cr_run, its pid in $pid once it printed it
+start() {
+    rm -f "$T/go" "$T/out"
+    bg "$CR_RUN" "$PY" "$T/pid.py" "$T/go" > "$T/out" 2> "$T/run.err"
+    pid=$!
+    wait_lines "$T/out" 1
+    [ "$(cat "$T/out")" = "pid $pid" ] || fail "unexpected first line: $(cat "$T/out") (pid $pid)"
+    wait_runtime $pid
+}
+# restarted NAME CR_RESTART_ARGS...: restart $T/NAME.ctx in the background, let it go on,
+# wait for its second line; sets rpid (the pid it printed) and rrc (cr_restart's status)
+restarted() {
+    local name=$1; shift
+    "$CR_RESTART" "$@" "$T/$name.ctx" >> "$T/out" 2> "$T/$name.restart.err" &
+    local r=$!
+    BG_PIDS="$BG_PIDS $r"
+    touch "$T/go"
+    wait_lines "$T/out" 2 120
+    rpid=$(sed -n '2s/^pid //p' "$T/out")
+    rrc=0; wait $r || rrc=$?
+}
+
+if [ "${CR_GRANT_OFF:-0}" = 1 ]; then
+    start
+    within 120 "$CR_CHECKPOINT" --kill -f "$T/off.ctx" $pid || fail "checkpoint --kill failed"
+    wait_gone $pid
+    expect_refusal 1 "--restore-pid: the crctl module does not grant restores here .*allow_restore_grant=0" \
+        "$CR_RESTART" --restore-pid "$T/off.ctx"
+    [ "$(wc -l < "$T/out")" = 1 ] || fail "a refused restart started something: $(cat "$T/out")"
+    pass
+fi
+
+# the default: the old pid, no capability left, dumpable, checkpointed again
+start
+exe=$(readlink /proc/$pid/exe)
+within 120 "$CR_CHECKPOINT" --kill -f "$T/a.ctx" $pid || fail "checkpoint --kill failed"
+wait_gone $pid
+"$CR_RESTART" "$T/a.ctx" >> "$T/out" 2> "$T/a.restart.err" &
+r=$!
+BG_PIDS="$BG_PIDS $r"
+i=0
+until grep -q "@slurm-cr/$pid\." /proc/net/unix 2>/dev/null; do
+    i=$((i + 1)); [ $i -le 2400 ] || fail "the process did not come back as pid $pid: $(cat "$T/a.restart.err")"
+    kill -0 $r 2>/dev/null || fail "cr_restart ended before pid $pid came back: $(cat "$T/a.restart.err")"
+    sleep 0.05
+done
+[ "$(readlink /proc/$pid/exe)" = "$exe" ] ||
+    fail "the exe link is $(readlink /proc/$pid/exe), not $exe (PR_SET_MM_MAP exe_fd)"
+caps=$(awk '/^Cap(Prm|Eff|Inh|Amb):/ {printf "%s ", $2}' /proc/$pid/status)
+[ "$caps" = "0000000000000000 0000000000000000 0000000000000000 0000000000000000 " ] ||
+    fail "the restored process holds capabilities (CapInh CapPrm CapEff CapAmb: $caps)"
+# the grant took CAP_CHECKPOINT_RESTORE (40) out of the bounding set for good (only the
+# module's END puts it back, in cr_restart): the restored process keeps the rest
+bnd=$(printf '%016x' $(( 0x$(awk '/^CapBnd:/ {print $2}' /proc/self/status) & ~(1 << 40) )))
+[ "$(awk '/^CapBnd:/ {print $2}' /proc/$pid/status)" = "$bnd" ] ||
+    fail "the restored process's bounding set is $(awk '/^CapBnd:/ {print $2}' /proc/$pid/status), not $bnd"
+[ "$(stat -c %u /proc/$pid)" = "$(id -u)" ] || fail "/proc/$pid is not the user's (the process stayed non-dumpable)"
+within 120 "$CR_CHECKPOINT" -f "$T/again.ctx" $pid || fail "the restored process cannot be checkpointed again"
+touch "$T/go"
+wait_lines "$T/out" 2 120
+rc=0; wait $r || rc=$?
+[ $rc = 0 ] || fail "cr_restart exited $rc: $(cat "$T/a.restart.err")"
+[ "$(sed -n 2p "$T/out")" = "pid $pid" ] || fail "the process did not get its old pid $pid: $(cat "$T/out")"
+grep -q 'new pid' "$T/a.restart.err" && fail "cr_restart said it gave a new pid: $(cat "$T/a.restart.err")"
+
+# --restore-pid while the pid is taken: EBUSY naming it, nothing started
+start
+within 120 "$CR_CHECKPOINT" -f "$T/b.ctx" $pid || fail "checkpoint (going on) failed"
+expect_refusal 16 "pid $pid .*in use; nothing was started" "$CR_RESTART" --restore-pid "$T/b.ctx"
+[ "$(wc -l < "$T/out")" = 1 ] || fail "a refused restart started something: $(cat "$T/out")"
+kill -9 $pid; wait_gone $pid
+restarted b --restore-pid
+[ $rrc = 0 ] || fail "cr_restart --restore-pid exited $rrc: $(cat "$T/b.restart.err")"
+[ "$rpid" = "$pid" ] || fail "--restore-pid did not give the old pid $pid: $(cat "$T/out")"
+
+# a file others may write: the module refuses with its reason
+start
+within 120 "$CR_CHECKPOINT" --kill -f "$T/c.ctx" $pid || fail "checkpoint --kill failed"
+wait_gone $pid
+chmod o+w "$T/c.ctx"
+expect_refusal 1 "--restore-pid: the crctl module refused the restore grant: image fd [0-9]+ is writable by group or others" \
+    "$CR_RESTART" --restore-pid "$T/c.ctx"
+[ "$(wc -l < "$T/out")" = 1 ] || fail "a refused restart started something: $(cat "$T/out")"
+restarted c
+[ $rrc = 0 ] || fail "cr_restart exited $rrc: $(cat "$T/c.restart.err")"
+grep -q 'writable by group or others.*new pid' "$T/c.restart.err" ||
+    fail "the default restart did not say why the pid is new: $(cat "$T/c.restart.err")"
+[ "$rpid" != "$pid" ] || fail "a refused grant still gave the old pid"
+pass
