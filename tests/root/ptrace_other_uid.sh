@@ -31,9 +31,12 @@ truncate -s "$(fd_pos "$T/o.ctx" 1)" "$T/o/out"
 "$CR_RESTART" "$T/o.ctx" 2> "$T/restart.err" &
 r=$!
 BG_PIDS="$BG_PIDS $r"
-i=0; until c=$(cat /proc/$r/task/$r/children 2>/dev/null | awk '{print $1}') && [ -n "$c" ]; do
-    i=$((i + 1)); [ $i -le 600 ] || fail "cr_restart did not bring the process back"; sleep 0.05; done
-[ "$c" = "$pid" ] || fail "the restored process has pid $c, not its old pid $pid"
+# (cr_restart's first child may be the short-lived one that makes it with its pid)
+i=0; until [ "$(awk '{print $4}' /proc/$pid/stat 2>/dev/null)" = "$r" ]; do
+    kill -0 $r 2>/dev/null || fail "cr_restart ended: $(cat "$T/restart.err")"
+    i=$((i + 1)); [ $i -le 600 ] || fail "cr_restart did not bring the process back as its old pid $pid"
+    sleep 0.05; done
+c=$pid
 ruid=$(awk '/^Uid:/ {print $2 ":" $3 ":" $4}' /proc/$c/status 2>/dev/null)
 [ -z "$ruid" ] || [ "$ruid" = "$ouid:$ouid:$ouid" ] || fail "the restored process runs as $ruid, not as $O"
 wait $r || fail "cr_restart failed: $(cat "$T/restart.err")"
