@@ -50,7 +50,7 @@ same "$T/pipeline.ref" "$T/pipeline.out"
 
 # 2. a parent waiting by pid for a child that is running at the checkpoint; the pids
 # the tree sees stay the same
-run_tree waitpid 1 bash -c '(sleep 2; exit 7) & p=$!; echo "me $$ child $p";
+run_tree waitpid lines:1 bash -c '(sleep 2; exit 7) & p=$!; echo "me $$ child $p";
                             sleep 0.5; wait $p; echo "child exited $?"; echo "me $$"'
 grep -q "child exited 7" "$T/waitpid.out" || fail "wait for the child by pid: $(cat "$T/waitpid.out")"
 me=$(sed -n 's/^me \([0-9]*\) child.*/\1/p' "$T/waitpid.out")
@@ -275,7 +275,7 @@ for w in workers:
     os.waitpid(w, 0)
 print("served", len(done))
 PYEOF
-run_tree prefork 1 "$PY" "$T/prefork.py"
+run_tree prefork lines:3 "$PY" "$T/prefork.py"
 same "$T/prefork.ref" "$T/prefork.out"
 
 # a tree file refuses --restore-pid without the right, starting nothing (the crctl
