@@ -56,7 +56,8 @@ int main(void)
     memset(&args, 0x5a, sizeof args);
     CHECK(cr_initialize_restart_args_t(&args) == 0, "cr_initialize_restart_args_t failed");
     CHECK(args.cr_version == CR_RESTART_ARGS_VERSION && args.cr_fd < 0 && args.cr_signal == 0 &&
-          args.cr_flags == 0 && args.cr_relocate == NULL, "cr_initialize_restart_args_t: wrong defaults");
+          args.cr_flags == CR_RSTRT_RESTORE_PID /* BLCR's */ && args.cr_relocate == NULL,
+          "cr_initialize_restart_args_t: wrong defaults");
     FAILS(cri_init_restart_args_t(CR_RESTART_ARGS_VERSION + 1, &args), -1, CR_EVERSION);
     FAILS(cri_init_restart_args_t(CR_RESTART_ARGS_VERSION, NULL), -1, EINVAL);
 
