@@ -45,6 +45,7 @@
 #include "lazy_prefetch.h"
 #include "restart.h"
 #include "restore_plan.h"
+#include "say.h"
 
 #define PAGE 4096UL
 #define LAZY_FEATURES (UFFD_FEATURE_EVENT_FORK | UFFD_FEATURE_EVENT_REMAP | \
@@ -105,16 +106,6 @@ uint64_t cr_lazy_bytes(const struct ctx_image *img)
     return n;
 }
 
-static int say(char *err, size_t len, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int say(char *err, size_t len, int code, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, len, fmt, ap);
-    va_end(ap);
-    return -code;
-}
-
 /* A file another machine may change or remove while pages are still read from it. */
 static const char *network_fs(long type)
 {
@@ -138,7 +129,7 @@ int cr_lazy_open_uffd(char *err, size_t len)
 {
     int fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
-        return say(err, len, errno, errno == ENOSYS ? "this kernel has no userfaultfd (CONFIG_USERFAULTFD)"
+        return cr_say(err, len, errno, errno == ENOSYS ? "this kernel has no userfaultfd (CONFIG_USERFAULTFD)"
                    : "userfaultfd: %s (a faithful lazy restart needs CAP_SYS_PTRACE: unprivileged "
                    "userfaultfd serves only faults of user code, not the kernel's reads into "
                    "memory nor fork)", strerror(errno));
@@ -146,7 +137,7 @@ int cr_lazy_open_uffd(char *err, size_t len)
     if (ioctl(fd, UFFDIO_API, &api) < 0) {
         int e = errno;
         close(fd);
-        return say(err, len, e, e == EPERM ? "userfaultfd's fork event needs CAP_SYS_PTRACE: without "
+        return cr_say(err, len, e, e == EPERM ? "userfaultfd's fork event needs CAP_SYS_PTRACE: without "
                    "it a child forked before the memory is in would read zeros"
                    : "userfaultfd lacks the fork, remap, remove and unmap events (Linux 4.11+): %s",
                    strerror(e));
@@ -157,15 +148,15 @@ int cr_lazy_open_uffd(char *err, size_t len)
 int cr_lazy_possible(const struct ctx_image *img, int as_tree, char *why, size_t len)
 {
     if (as_tree)
-        return say(why, len, ENOTSUP, "a tree of processes (or --restore-pid) is restored eagerly: "
+        return cr_say(why, len, ENOTSUP, "a tree of processes (or --restore-pid) is restored eagerly: "
                    "lazy restart serves one process");
     if (img->zblocks)
-        return say(why, len, ENOTSUP, "the image is compressed: its blocks are decompressed before "
+        return cr_say(why, len, ENOTSUP, "the image is compressed: its blocks are decompressed before "
                    "the process runs");
     struct statfs sf;
     const char *net = fstatfs(img->fd, &sf) == 0 ? network_fs(sf.f_type) : NULL;
     if (net)
-        return say(why, len, ENOTSUP, "the image is on %s: another machine could change or remove "
+        return cr_say(why, len, ENOTSUP, "the image is on %s: another machine could change or remove "
                    "it while the process still reads from it (copy it to a local disk first)", net);
     int fd = cr_lazy_open_uffd(why, len);
     if (fd < 0)
@@ -754,7 +745,7 @@ struct cr_lazy *cr_lazy_start(const struct ctx_image *img, int uffd, pid_t pid, 
 {
     struct cr_lazy *l = calloc(1, sizeof *l);
     if (!l) {
-        say(err, len, ENOMEM, "out of memory");
+        cr_say(err, len, ENOMEM, "out of memory");
         return NULL;
     }
     l->fd = fcntl(img->fd, F_DUPFD_CLOEXEC, 3);
@@ -768,13 +759,13 @@ struct cr_lazy *cr_lazy_start(const struct ctx_image *img, int uffd, pid_t pid, 
     l->mms = calloc(MAX_MMS, sizeof *l->mms);
     l->buf = malloc(CTX_BLOCK_MAX_PAGES * PAGE);
     if (l->fd < 0 || l->pidfd < 0 || !l->blocks || !l->mms || !l->buf) {
-        say(err, len, errno ? errno : ENOMEM, "cannot start the lazy restart: %s", strerror(errno ? errno : ENOMEM));
+        cr_say(err, len, errno ? errno : ENOMEM, "cannot start the lazy restart: %s", strerror(errno ? errno : ENOMEM));
         goto fail;
     }
     uint64_t first = UINT64_MAX;
     unsigned char *lazy = calloc(img->proc->nvmas + 1, 1);
     if (!lazy) {
-        say(err, len, ENOMEM, "cannot start the lazy restart: out of memory");
+        cr_say(err, len, ENOMEM, "cannot start the lazy restart: out of memory");
         goto fail;
     }
     cr_lazy_vmas(img, lazy);
@@ -794,13 +785,13 @@ struct cr_lazy *cr_lazy_start(const struct ctx_image *img, int uffd, pid_t pid, 
     l->held = -1;
     l->advised = first == UINT64_MAX ? 0 : first & ~(PAGE - 1);
     if (!mm_add(l, uffd, NULL)) {
-        say(err, len, ENOMEM, "cannot start the lazy restart: out of memory");
+        cr_say(err, len, ENOMEM, "cannot start the lazy restart: out of memory");
         goto fail;
     }
     uffd = -1; /* the address space's now */
     int ks[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ks) < 0) {
-        say(err, len, errno, "cannot start the lazy restart's keeper: %s", strerror(errno));
+        cr_say(err, len, errno, "cannot start the lazy restart's keeper: %s", strerror(errno));
         goto fail;
     }
     pid_t kp = fork();
@@ -809,7 +800,7 @@ struct cr_lazy *cr_lazy_start(const struct ctx_image *img, int uffd, pid_t pid, 
     close(ks[1]);
     if (kp < 0) {
         close(ks[0]);
-        say(err, len, errno, "cannot start the lazy restart's keeper: %s", strerror(errno));
+        cr_say(err, len, errno, "cannot start the lazy restart's keeper: %s", strerror(errno));
         goto fail;
     }
     l->keeper = ks[0];
@@ -827,7 +818,7 @@ struct cr_lazy *cr_lazy_start(const struct ctx_image *img, int uffd, pid_t pid, 
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc == 0)
         return l;
-    say(err, len, rc, "cannot start the lazy restart's thread: %s", strerror(rc));
+    cr_say(err, len, rc, "cannot start the lazy restart's thread: %s", strerror(rc));
 fail:
     lazy_prefetch_stop(l->pf);
     if (uffd >= 0)
@@ -859,7 +850,7 @@ int cr_lazy_finish(struct cr_lazy *l, char *err, size_t len, char *summary, size
     l->pf = NULL;
     int rc = 0;
     if (l->failed)
-        rc = say(err, len, l->failed, "%s", l->err);
+        rc = cr_say(err, len, l->failed, "%s", l->err);
     if (summary) {
         double s = (double)(l->t1.tv_sec - l->t0.tv_sec) + (l->t1.tv_nsec - l->t0.tv_nsec) / 1e9;
         snprintf(summary, slen, "lazy restart: %llu MiB put in on demand and in the background in "

@@ -6,11 +6,11 @@
  * written from the ptrace(2) manual. */
 #define _GNU_SOURCE
 #include "syscall_inject.h"
+#include "say.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ptrace.h>
@@ -21,17 +21,6 @@
 #define PTRACE_GETSIGMASK 0x420a
 #define PTRACE_SETSIGMASK 0x420b
 #endif
-
-static int say(char *msg, size_t len, int err, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int say(char *msg, size_t len, int err, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, len, fmt, ap);
-    va_end(ap);
-    return -err;
-}
 
 /* The first 0f 05 in [start, end) of the target's memory (mem: /proc/PID/mem). */
 static uint64_t find_in(int mem, uint64_t start, uint64_t end)
@@ -64,7 +53,7 @@ int cr_inject_find_syscall(pid_t pid, uint64_t *ip, char *msg, size_t msglen)
             fclose(maps);
         if (mem >= 0)
             close(mem);
-        return say(msg, msglen, e, "cannot read the memory of process %d: %s", (int)pid, strerror(e));
+        return cr_say(msg, msglen, e, "cannot read the memory of process %d: %s", (int)pid, strerror(e));
     }
     *ip = 0;
     /* the vdso first (its fallbacks make system calls), then any code */
@@ -84,7 +73,7 @@ int cr_inject_find_syscall(pid_t pid, uint64_t *ip, char *msg, size_t msglen)
     fclose(maps);
     close(mem);
     if (!*ip)
-        return say(msg, msglen, ENOEXEC, "process %d has no system call instruction in its "
+        return cr_say(msg, msglen, ENOEXEC, "process %d has no system call instruction in its "
                    "memory to run the calls the checkpoint needs", (int)pid);
     return 0;
 }
@@ -98,7 +87,7 @@ int cr_inject_begin(struct cr_inject *in, pid_t tid, uint64_t syscall_ip, char *
     if (ptrace(PTRACE_GETREGS, tid, NULL, &in->saved) < 0 ||
         ptrace(PTRACE_GETSIGMASK, tid, (void *)sizeof in->saved_mask, &in->saved_mask) < 0 ||
         ptrace(PTRACE_SETSIGMASK, tid, (void *)sizeof all, &all) < 0)
-        return say(msg, msglen, errno, "cannot read the registers of thread %d: %s", (int)tid,
+        return cr_say(msg, msglen, errno, "cannot read the registers of thread %d: %s", (int)tid,
                    strerror(errno));
     /* A thread stopped inside a system call calls it again once it runs on, as the
      * kernel would have (its registers are put back at its syscall instruction: nothing
@@ -140,18 +129,18 @@ int cr_wait_traced(pid_t tid, int *status)
 static int to_syscall_stop(struct cr_inject *in, char *msg, size_t msglen)
 {
     if (ptrace(PTRACE_SYSCALL, in->tid, NULL, NULL) < 0)
-        return say(msg, msglen, errno, "cannot run thread %d: %s", (int)in->tid, strerror(errno));
+        return cr_say(msg, msglen, errno, "cannot run thread %d: %s", (int)in->tid, strerror(errno));
     for (;;) {
         int st;
         int rc = cr_wait_traced(in->tid, &st);
         if (rc < 0)
-            return say(msg, msglen, -rc, "waiting for thread %d: %s", (int)in->tid, strerror(-rc));
+            return cr_say(msg, msglen, -rc, "waiting for thread %d: %s", (int)in->tid, strerror(-rc));
         if (rc == 1)
-            return say(msg, msglen, ESRCH, "thread %d ended meanwhile", (int)in->tid);
+            return cr_say(msg, msglen, ESRCH, "thread %d ended meanwhile", (int)in->tid);
         if (WSTOPSIG(st) == (SIGTRAP | 0x80))
             return 0;
         /* a group stop (SIGSTOP sent meanwhile) or another event: not our call's */
-        return say(msg, msglen, EAGAIN, "thread %d stopped for something else (status 0x%x) "
+        return cr_say(msg, msglen, EAGAIN, "thread %d stopped for something else (status 0x%x) "
                    "during the checkpoint: try again", (int)in->tid, st);
     }
 }
@@ -166,16 +155,16 @@ int cr_inject_call(struct cr_inject *in, long *ret, long nr, long a, long b, lon
     r.rdi = (uint64_t)a, r.rsi = (uint64_t)b, r.rdx = (uint64_t)c;
     r.r10 = (uint64_t)d, r.r8 = (uint64_t)e, r.r9 = (uint64_t)f;
     if (ptrace(PTRACE_SETREGS, in->tid, NULL, &r) < 0)
-        return say(msg, msglen, errno, "cannot set the registers of thread %d: %s", (int)in->tid,
+        return cr_say(msg, msglen, errno, "cannot set the registers of thread %d: %s", (int)in->tid,
                    strerror(errno));
     int rc = to_syscall_stop(in, msg, msglen); /* its entry */
     if (rc == 0)
         rc = to_syscall_stop(in, msg, msglen); /* its exit */
     if (rc == 0 && ptrace(PTRACE_GETREGS, in->tid, NULL, &r) < 0)
-        rc = say(msg, msglen, errno, "cannot read the registers of thread %d: %s", (int)in->tid,
+        rc = cr_say(msg, msglen, errno, "cannot read the registers of thread %d: %s", (int)in->tid,
                  strerror(errno));
     if (rc == 0 && r.rip != in->syscall_ip + 2)
-        rc = say(msg, msglen, EIO, "thread %d did not run the injected system call", (int)in->tid);
+        rc = cr_say(msg, msglen, EIO, "thread %d did not run the injected system call", (int)in->tid);
     if (rc == 0)
         *ret = (long)r.rax;
     return rc;
@@ -188,7 +177,7 @@ int cr_inject_end(struct cr_inject *in, char *msg, size_t msglen)
     in->active = 0;
     if (ptrace(PTRACE_SETREGS, in->tid, NULL, &in->saved) < 0 ||
         ptrace(PTRACE_SETSIGMASK, in->tid, (void *)sizeof in->saved_mask, &in->saved_mask) < 0)
-        return say(msg, msglen, errno, "cannot put back the registers of thread %d: %s",
+        return cr_say(msg, msglen, errno, "cannot put back the registers of thread %d: %s",
                    (int)in->tid, strerror(errno));
     return 0;
 }

@@ -20,7 +20,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +32,7 @@
 #include <unistd.h>
 
 #include "context_reader.h"
+#include "say.h"
 
 /* ---- dump (add_socket, in socket.c, tells such a connection) ---- */
 
@@ -591,16 +591,6 @@ static int scan_tcp(struct dump *d, struct fd_scan *s, const int *fds, int nfds)
 
 /* ---- the rebuild ---- */
 
-static int say(char *err, size_t len, int e, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int say(char *err, size_t len, int e, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, len, fmt, ap);
-    va_end(ap);
-    return -e;
-}
-
 static const char *addr_text(const struct sockaddr *a, char *buf, size_t len)
 {
     char host[INET6_ADDRSTRLEN] = "?";
@@ -671,14 +661,14 @@ static int bound_socket(const struct tcp_end *e, struct sockaddr_storage *where,
 {
     int s = socket(family, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
     if (s < 0)
-        return say(err, errlen, errno, "cannot create a TCP socket: %s", strerror(errno));
+        return cr_say(err, errlen, errno, "cannot create a TCP socket: %s", strerror(errno));
     int one = 1;
     setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (family == AF_INET6) {
         int v6only = saved_int(e->so, IPPROTO_IPV6, IPV6_V6ONLY, -1);
         if (v6only >= 0 && setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only) < 0) {
             close(s);
-            return say(err, errlen, errno, "cannot set IPV6_V6ONLY: %s", strerror(errno));
+            return cr_say(err, errlen, errno, "cannot set IPV6_V6ONLY: %s", strerror(errno));
         }
     }
     socklen_t len = family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
@@ -704,7 +694,7 @@ static int bound_socket(const struct tcp_end *e, struct sockaddr_storage *where,
         char was[80];
         int e2 = errno;
         close(s);
-        return say(err, errlen, e2, "cannot bind a TCP socket to %s: %s",
+        return cr_say(err, errlen, e2, "cannot bind a TCP socket to %s: %s",
                    addr_text((struct sockaddr *)where, was, sizeof was), strerror(e2));
     }
     getsockname(s, (struct sockaddr *)where, &len); /* the port it got, asked for 0 */
@@ -735,7 +725,7 @@ int sock_set_opts(int s, const struct ctx_socket *so, char *err, size_t errlen)
              * when it is already what it was */
             (getsockopt(s, o->level, o->name, now, &nlen) < 0 || nlen != o->len ||
              memcmp(now, o->val, nlen)))
-            return say(err, errlen, errno, "cannot set %s again: %s",
+            return cr_say(err, errlen, errno, "cannot set %s again: %s",
                        describe_sockopt(o->level, o->name), strerror(errno));
     }
     return 0;
@@ -850,7 +840,7 @@ int tcp_pair_rebuild(const struct tcp_end *a, const struct tcp_end *b, int out[2
         return l;
     if (listen(l, 1) < 0) {
         close(l);
-        return say(err, errlen, errno, "cannot listen: %s", strerror(errno));
+        return cr_say(err, errlen, errno, "cannot listen: %s", strerror(errno));
     }
     socklen_t tolen = as_family(&la, family_b, &to);
     int bs = bound_socket(b, &lb, family_b, note, notelen, err, errlen);
@@ -863,7 +853,7 @@ int tcp_pair_rebuild(const struct tcp_end *a, const struct tcp_end *b, int out[2
         int e = errno;
         close(l);
         close(bs);
-        return say(err, errlen, e, "cannot connect to %s: %s", addr_text((struct sockaddr *)&to, t, sizeof t),
+        return cr_say(err, errlen, e, "cannot connect to %s: %s", addr_text((struct sockaddr *)&to, t, sizeof t),
                    strerror(e));
     }
     int as = accept4(l, NULL, NULL, SOCK_CLOEXEC);
@@ -871,21 +861,21 @@ int tcp_pair_rebuild(const struct tcp_end *a, const struct tcp_end *b, int out[2
     close(l);
     if (as < 0) {
         close(bs);
-        return say(err, errlen, e, "cannot accept the connection made again: %s", strerror(e));
+        return cr_say(err, errlen, e, "cannot accept the connection made again: %s", strerror(e));
     }
     int rc = sock_set_opts(bs, b->so, err, errlen);
     if (rc == 0)
         rc = sock_set_opts(as, a->so, err, errlen);
     if (rc == 0 && ((b->tcp->data_len && (rc = widen(as, bs, b->tcp->data_len)) < 0) ||
                     (a->tcp && a->tcp->data_len && (rc = widen(bs, as, a->tcp->data_len)) < 0)))
-        say(err, errlen, -rc, "cannot widen the connection for its data: %s", strerror(-rc));
+        cr_say(err, errlen, -rc, "cannot widen the connection for its data: %s", strerror(-rc));
     /* each end's data from the other, then the FINs that had come, then SHUT_RD */
     if (rc == 0 && b->tcp->data_len && (rc = sock_send_all(as, (const char *)b->data, b->tcp->data_len, 10000)) < 0)
-        say(err, errlen, -rc, "cannot queue %llu bytes again: %s",
+        cr_say(err, errlen, -rc, "cannot queue %llu bytes again: %s",
             (unsigned long long)b->tcp->data_len, strerror(-rc));
     if (rc == 0 && a->tcp && a->tcp->data_len &&
         (rc = sock_send_all(bs, (const char *)a->data, a->tcp->data_len, 10000)) < 0)
-        say(err, errlen, -rc, "cannot queue %llu bytes again: %s",
+        cr_say(err, errlen, -rc, "cannot queue %llu bytes again: %s",
             (unsigned long long)a->tcp->data_len, strerror(-rc));
     if (rc < 0) {
         close(as);
@@ -907,7 +897,7 @@ int tcp_pair_rebuild(const struct tcp_end *a, const struct tcp_end *b, int out[2
             ;
         if (!(pf.revents & POLLERR)) {
             close(bs);
-            return say(err, errlen, ETIMEDOUT, "the reset of the connection made again did not come");
+            return cr_say(err, errlen, ETIMEDOUT, "the reset of the connection made again did not come");
         }
         out[0] = -1;
         out[1] = bs;
