@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # Checkpoint/restart benchmark (not a test; `make bench`).  For processes holding
 # SIZE MiB of memory (default 16 256 1024 4096) it prints, each figure from the same
 # run as the others in its row:
@@ -23,6 +23,7 @@
 # (time against size) in BENCH_OUT (default: the current directory).
 # The machine may be shared: run it more than once and compare ratios within a run.
 # Usage: bench/checkpoint.sh [DIR [SIZES_MIB...]]   (run from the build directory)
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@" # (run as `sh FILE`: dash dies when its fd 10 is closed)
 set -eu
 B=${top_builddir:-$(pwd)}
 DIR=${1:-/var/tmp}
@@ -35,7 +36,8 @@ c=
 trap 'for p in $(jobs -p) $c; do kill -9 $p 2>/dev/null || true; done; rm -rf "$W"' EXIT
 now() { date +%s.%N; }
 secs() { echo "$2 - $1" | bc -l; }
-for fd in $(ls /proc/$$/fd); do [ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null || true; done
+. "$(dirname "$0")/lib.sh"
+close_inherited
 root=0; [ "$(id -u)" = 0 ] && root=1
 
 # wait_for FILE PATTERN: bounded wait (5 minutes) for a line in FILE

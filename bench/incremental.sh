@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # Incremental checkpoint benchmark (not a test; `make bench-incremental`).  For a
 # process holding SIZE MiB (default 1024) of random data it prints, one row per case,
 # each from one run:
@@ -14,6 +14,7 @@
 #   incr/full, incr/dd, incr/dd_same   the ratios
 # The machine may be shared: compare ratios within a row.
 # Usage: bench/incremental.sh [DIR [SIZES_MIB...]]   (from the build directory)
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@" # (run as `sh FILE`: dash dies when its fd 10 is closed)
 set -eu
 B=${top_builddir:-$(pwd)}
 DIR=${1:-/var/tmp}
@@ -24,7 +25,8 @@ W=$(mktemp -d "$DIR/slurm-cr-bench-incr.XXXXXX")
 trap 'for p in $(jobs -p); do kill -9 $p 2>/dev/null || true; done; rm -rf "$W"' EXIT
 now() { date +%s.%N; }
 secs() { echo "$2 - $1" | bc -l; }
-for fd in $(ls /proc/$$/fd); do [ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null || true; done
+. "$(dirname "$0")/lib.sh"
+close_inherited
 wait_lines() { # FILE N: bounded (5 minutes)
     i=0
     while [ "$(wc -l < "$1")" -lt "$2" ]; do
