@@ -16,7 +16,7 @@
 # client of the same rank (a restart in a step of another namespace is refused for a
 # client whose PMIx library's name cannot be found: tcppair has none).
 . "$top_srcdir/tests/engine/lib.sh"
-AGENT=$top_builddir/slurm_checkpoint/cr_agent
+. "$top_srcdir/tests/engine/step_agent.sh"
 P=$PROGS/tcppair
 cd "$T"
 # slurmstepd LABEL OUT CMD...: runs CMD as its child, its output to OUT, then "exit N"
@@ -105,22 +105,6 @@ tasks() {
 # task_pid DIR RANK: the pid of that tcppair
 task_pid() { pgrep -u "$(id -u)" -f "^$P $T/$1 " | while read -r p; do
     tr '\0' '\n' < /proc/$p/environ 2>/dev/null | grep -qx "SLURM_PROCID=$2" && echo $p; done; }
-# agent JOB IMG [--stop]: a coordinated checkpoint of step JOB.0 into IMG/gen.1, its
-# "write" given once it said "frozen"
-agent() {
-    local job=$1 img=$2 i
-    shift 2
-    rm -f in && mkfifo in
-    SLURMD_NODENAME=local SLURM_NODEID=0 SLURM_NNODES=1 "$AGENT" checkpoint $job 0 --image-dir "$img" --gen 1 \
-        --coordinated 20 --cr-checkpoint "$CR_CHECKPOINT" "$@" < in > agent.out 2> agent.err &
-    local apid=$!
-    exec 8> in
-    for i in $(seq 1 600); do grep -q "^\(frozen\|abort\) local" agent.out && break; sleep 0.05; done
-    echo write >&8
-    exec 8>&-
-    within 60 tail --pid=$apid -f /dev/null
-    wait $apid
-}
 # ends DIR: until both tasks of DIR wrote their exit status
 ends() { wait_lines "$1.out.0" 2 60; wait_lines "$1.out.1" 2 60; }
 # same_as_ref DIR

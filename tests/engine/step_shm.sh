@@ -15,7 +15,7 @@
 # outside the step has attached too is refused at the checkpoint, naming it, and the
 # tasks go on.
 . "$top_srcdir/tests/engine/lib.sh"
-AGENT=$top_builddir/slurm_checkpoint/cr_agent
+. "$top_srcdir/tests/engine/step_agent.sh"
 P=$PROGS/shmranks
 cd "$T"
 # slurmstepd OUT CMD...: runs CMD as its child, its output to OUT, then "exit N" there
@@ -44,21 +44,6 @@ tasks() {
 }
 task_pid() { pgrep -u "$(id -u)" -f "^${3:-$P} $T/$1 " | while read -r p; do
     tr '\0' '\n' < /proc/$p/environ 2>/dev/null | grep -qx "SLURM_PROCID=$2" && echo $p; done; }
-# agent JOB IMG [--stop]: a coordinated checkpoint of step JOB.0 into IMG/gen.1
-agent() {
-    local job=$1 img=$2 i
-    shift 2
-    rm -f in && mkfifo in
-    SLURMD_NODENAME=local SLURM_NODEID=0 SLURM_NNODES=1 "$AGENT" checkpoint $job 0 --image-dir "$img" --gen 1 \
-        --coordinated 20 --cr-checkpoint "$CR_CHECKPOINT" "$@" < in > agent.out 2> agent.err &
-    local apid=$!
-    exec 8> in
-    for i in $(seq 1 600); do grep -q "^\(frozen\|abort\) local" agent.out && break; sleep 0.05; done
-    echo write >&8
-    exec 8>&-
-    within 60 tail --pid=$apid -f /dev/null
-    wait $apid
-}
 ends() { wait_lines "$1.out.0" 2 90; wait_lines "$1.out.1" 2 90; }
 # same_as_ref DIR: both ranks' files and last words are the uninterrupted run's
 same_as_ref() {
