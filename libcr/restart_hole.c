@@ -271,6 +271,18 @@ static int gate_open(pid_t pid, uint64_t gate, char *msg, size_t msglen)
     return -errno;
 }
 
+/* What the threads (held, tids[0..n)) get back from outside: the owners of their
+ * robust mutexes, then each its attributes. */
+static void put_back_held(pid_t pid, const pid_t *tids, int n, uint64_t ip, const struct ctx_image *img)
+{
+    robust_owners(pid, tids, n, img);
+    for (int i = 0; i < n; i++) {
+        const struct ctx_thread_regs *tr = regs_of(tids[i], img);
+        if (tr)
+            put_attrs(pid, tids[i], tr, ip, img);
+    }
+}
+
 int cr_restart_put_back(pid_t pid, uint64_t gate, const struct ctx_image *img, char *msg,
                         size_t msglen)
 {
@@ -288,14 +300,8 @@ int cr_restart_put_back(pid_t pid, uint64_t gate, const struct ctx_image *img, c
     rc = gate_wait(pid, gate, img->proc->nthreads, msg, msglen);
     if (rc == 0)
         rc = hold(pid, tids, &n, msg, msglen);
-    if (rc == 0) {
-        robust_owners(pid, tids, n, img);
-        for (int i = 0; i < n; i++) {
-            const struct ctx_thread_regs *tr = regs_of(tids[i], img);
-            if (tr)
-                put_attrs(pid, tids[i], tr, ip, img);
-        }
-    }
+    if (rc == 0)
+        put_back_held(pid, tids, n, ip, img);
     let_go(tids, n);
     sigprocmask(SIG_SETMASK, &old, NULL);
     free(tids);
@@ -339,14 +345,8 @@ static int remove_hole(pid_t pid, uint64_t start, uint64_t len, const struct ctx
                 inside = 1;
         }
         if (rc == 0 && !inside && n > 0) {
-            for (int i = 0; put_back && i == 0; i++) { /* (without a gate: once it runs) */
-                robust_owners(pid, tids, n, img);
-                for (int k = 0; k < n; k++) {
-                    const struct ctx_thread_regs *tr = regs_of(tids[k], img);
-                    if (tr)
-                        put_attrs(pid, tids[k], tr, ip, img);
-                }
-            }
+            if (put_back) /* (without a gate: once it runs) */
+                put_back_held(pid, tids, n, ip, img);
             struct cr_inject in;
             long ret = 0;
             pid_t who = tids[0];
