@@ -206,6 +206,15 @@ static void forward_early_signals(void)
         }
 }
 
+/* The first of the image's old pids that some process has now, or 0. */
+static pid_t old_pid_taken(const struct ctx_tree *t)
+{
+    for (uint32_t i = 0; i < t->n; i++)
+        if (kill(t->procs[i].pid, 0) == 0 || errno == EPERM)
+            return t->procs[i].pid;
+    return 0;
+}
+
 static void run_hook(const char *cmd)
 {
     pid_t p = fork();
@@ -425,10 +434,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "cr_restart: %s: the process gets a new pid\n", err);
     }
     if (restore_pid == -1 && cr_restart_may_restore_pid()) {
-        pid_t taken = 0;
-        for (uint32_t i = 0; i < tree.n && !taken; i++)
-            if (kill(tree.procs[i].pid, 0) == 0 || errno == EPERM)
-                taken = tree.procs[i].pid;
+        pid_t taken = old_pid_taken(&tree);
         if (!taken)
             restore_pid = 1;
         else if (!quiet && lone)
@@ -448,7 +454,7 @@ int main(int argc, char **argv)
             return fail(ON_FAIL_PERM, EPERM, "%s: --restore-pid needs root or CAP_CHECKPOINT_RESTORE "
                         "(--pid-namespace gives the old pid in a pid namespace of its own)", path);
         o.want_pid = tree.procs[0].pid;
-        if (kill(o.want_pid, 0) == 0 || errno == EPERM)
+        if (old_pid_taken(&tree))
             return fail(ON_FAIL_ENV, EBUSY, "%s: --restore-pid: pid %d is in use; nothing was "
                         "started (restart without --restore-pid for a new pid)", path, (int)o.want_pid);
     }
