@@ -17,8 +17,10 @@ start() {
     BG_PIDS="$BG_PIDS $P"
     wait_runtime $P
 }
-# status_of PID: its wait status as the shell gives it
-status_of() { local rc=0; wait "$1" || rc=$?; echo $rc; }
+# wait_status PID: its wait status as the shell gives it, in $st (never in $(...): a
+# subshell is not the process's parent, and knows its status only if this shell had
+# reaped it before the subshell was made)
+wait_status() { st=0; wait "$1" || st=$?; }
 
 python3 -c 'import mmap' 2>/dev/null || skip "no python3 (a handler of SIGCONT, a shared mapping)"
 start
@@ -75,13 +77,14 @@ wait_lines cont.out 3
 kill -KILL $B
 # --signal=NAME: sent once saved (SIGUSR1 ends sleep)
 within 60 "$CR_CHECKPOINT" --signal=USR1 -f s.ctx $P || fail "--signal=USR1 failed"
-st=$(status_of $P)
+wait_status $P
 [ "$st" = $((128 + 10)) ] || fail "--signal=USR1 did not end the process with SIGUSR1 (wait status $st)"
 "$CR_INFO" -q s.ctx || fail "--signal=USR1 wrote an invalid file"
 # --early-abrt: SIGABRT, and the file is whole
 start
 within 60 "$CR_CHECKPOINT" --early-abrt -f e.ctx $P || fail "--early-abrt failed"
-[ "$(status_of $P)" = $((128 + 6)) ] || fail "--early-abrt did not end the process with SIGABRT"
+wait_status $P
+[ "$st" = $((128 + 6)) ] || fail "--early-abrt did not end the process with SIGABRT (wait status $st)"
 "$CR_INFO" -q e.ctx || fail "--early-abrt wrote an invalid file"
 
 # --save-shared: a shared file mapping whole (and not the private ones)
