@@ -84,12 +84,17 @@ if [ -n "$left" ]; then
 fi
 held=$("$CR_INFO" fork.ctx | grep -Ec "^  [0-9]+ \(sleep\): child of $pid,")
 [ "$held" -ge 2 ] || { "$CR_INFO" fork.ctx | head -20 >&2; fail "the file holds $held sleeping children"; }
-"$CR_RESTART" fork.ctx < /dev/null 2> fork.restart.err &
+# (ended only once the whole tree is restored: killed while cr_restart still completes
+# them, they would leave it warnings about processes that are gone)
+"$CR_RESTART" --run-on-success="touch '$T/fork.restored'" fork.ctx < /dev/null 2> fork.restart.err &
 r=$!
 BG_PIDS="$BG_PIDS $r"
-i=0; until [ "$(pgrep -f "^sleep $mark\$" | wc -l)" -ge "$held" ]; do
+i=0; until [ -e fork.restored ]; do
     kill -0 $r 2>/dev/null || fail "cr_restart ended: $(cat fork.restart.err)"
-    i=$((i + 1)); [ $i -le 1200 ] || fail "the $held children did not come back"; sleep 0.05; done
+    i=$((i + 1)); [ $i -le 2400 ] || fail "the tree of $held children was not restored in 120 s"; sleep 0.05; done
+n=$(pgrep -f "^sleep $mark\$" | wc -l)
+[ "$n" -ge "$held" ] || fail "$n of the $held children came back: $(cat fork.restart.err)"
+[ ! -s fork.restart.err ] || fail "the restart said: $(head -5 fork.restart.err)"
 pkill -f "^sleep $mark\$"
 wait_gone $r 60
 
