@@ -322,13 +322,28 @@ int cr_restart_gate_opened(pid_t pid, uint64_t gate)
 
 /* Once no thread runs in [start, start + len): that memory unmapped by the process;
  * what is put back first when no gate held it (put_back). */
+/* Whether the process ended meanwhile (a signal, once it ran): nothing is left to do
+ * in it then, and what failed on the way is no news. */
+static int ended(pid_t pid)
+{
+    char state[64];
+    snprintf(state, sizeof state, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(state, "re");
+    int gone = !f;
+    if (f) {
+        gone = fscanf(f, "%*d (%*[^)]) %63s", state) == 1 && (state[0] == 'Z' || state[0] == 'X');
+        fclose(f);
+    }
+    return gone;
+}
+
 static int remove_hole(pid_t pid, uint64_t start, uint64_t len, const struct ctx_image *img,
                        int put_back, char *msg, size_t msglen)
 {
     uint64_t ip;
     int rc = cr_inject_find_syscall(pid, &ip, msg, msglen);
     if (rc < 0)
-        return rc;
+        return ended(pid) ? 0 : rc;
     pid_t *tids = calloc(HOLE_THREADS, sizeof *tids);
     if (!tids)
         return -ENOMEM;
@@ -375,15 +390,7 @@ static int remove_hole(pid_t pid, uint64_t start, uint64_t len, const struct ctx
     }
     sigprocmask(SIG_SETMASK, &old, NULL);
     free(tids);
-    char state[64];
-    snprintf(state, sizeof state, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(state, "re");
-    int zombie = 0;
-    if (f) {
-        zombie = fscanf(f, "%*d (%*[^)]) %63s", state) == 1 && state[0] == 'Z';
-        fclose(f);
-    }
-    if (!f || zombie) /* it ended meanwhile (a signal): nothing is left to do */
+    if (ended(pid))
         return 0;
     if (rc == 0 && !done) {
         snprintf(msg, msglen, "a thread of the restored process stayed in the restorer's memory");
