@@ -324,7 +324,7 @@ int cr_restart_gate_opened(pid_t pid, uint64_t gate)
  * what is put back first when no gate held it (put_back). */
 /* Whether the process ended meanwhile (a signal, once it ran): nothing is left to do
  * in it then, and what failed on the way is no news. */
-static int ended(pid_t pid)
+static int ended_now(pid_t pid)
 {
     char state[64];
     snprintf(state, sizeof state, "/proc/%d/stat", (int)pid);
@@ -335,6 +335,18 @@ static int ended(pid_t pid)
         fclose(f);
     }
     return gone;
+}
+
+/* (one on its way out has lost its memory, EACCES, before it is a zombie: up to 0.1 s) */
+static int ended(pid_t pid)
+{
+    for (int i = 0; i < 20; i++) {
+        if (ended_now(pid))
+            return 1;
+        struct timespec nap = { 0, 5000000 };
+        nanosleep(&nap, NULL);
+    }
+    return 0;
 }
 
 static int remove_hole(pid_t pid, uint64_t start, uint64_t len, const struct ctx_image *img,
@@ -390,7 +402,7 @@ static int remove_hole(pid_t pid, uint64_t start, uint64_t len, const struct ctx
     }
     sigprocmask(SIG_SETMASK, &old, NULL);
     free(tids);
-    if (ended(pid))
+    if ((rc < 0 || !done) && ended(pid))
         return 0;
     if (rc == 0 && !done) {
         snprintf(msg, msglen, "a thread of the restored process stayed in the restorer's memory");
