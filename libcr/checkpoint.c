@@ -31,7 +31,12 @@
 #include "tcp_held.h"
 #include "precopy.h"
 
-#define COMMIT_WAIT_MS 30000
+/* How long a requester that is still there may take to say what comes next (its file
+ * written, synced and renamed: under heavy I/O, minutes); one that goes away closes
+ * the connection and the process resumes at once.  A bound any shorter would let the
+ * process run on without the --kill or --stop it was frozen for, and redo at restart
+ * what it did meanwhile. */
+#define REQUESTER_WAIT_MS (24 * 3600 * 1000)
 
 static char dest_path[CTX_PATH_MAX];
 
@@ -70,16 +75,14 @@ static int in_tree(const struct cr_job *job)
 }
 
 /* Waits for the requester's next command, which must be `op`; 0 if it goes away,
- * sends anything else or takes too long (the process then resumes unharmed).  The
- * processes of a tree wait for each other's writes, which may take long. */
+ * sends anything else or takes a day (the process then resumes unharmed). */
 static int wait_cmd(struct cr_job *job, uint32_t op)
 {
     if (job->conn < 0)
         return 1;
     struct pollfd p = { job->conn, POLLIN, 0 };
-    int ms = in_tree(job) ? 24 * 3600 * 1000 : COMMIT_WAIT_MS;
     int r;
-    while ((r = poll(&p, 1, ms)) < 0 && errno == EINTR)
+    while ((r = poll(&p, 1, REQUESTER_WAIT_MS)) < 0 && errno == EINTR)
         ;
     if (r != 1)
         return 0;
