@@ -12,22 +12,11 @@ chmod 755 "$T"
 mkdir "$T/u" && chown "$U" "$T/u"
 cd "$T/u"
 script='(sleep 3; exit 4) & c=$!; echo "root $$ child $c"; sleep 1.5; wait $c; echo "child $c exited $?"; echo "root $$"'
-# a reaper of its own: the killed tree's orphans must not stay zombies holding the
-# pids (pid 1 of some containers does not reap them)
-cat > "$T/reaper.py" <<'PYEOF'
-import ctypes, os, sys
-ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)   # PR_SET_CHILD_SUBREAPER
-if os.fork() == 0:
-    os.execvp(sys.argv[1], sys.argv[1:])
-try:
-    while True:
-        os.wait()
-except ChildProcessError:
-    pass
-PYEOF
+# (a copy the user can read: tests/root/subreaper.py)
+cp "$top_srcdir/tests/root/subreaper.py" "$T/" || fail "cannot copy subreaper.py"
 # (the user's python: root's PATH may lead to one the user cannot run)
 setpriv --reuid="$U" --regid="$(id -g "$U")" --clear-groups \
-    env PATH=/usr/local/bin:/usr/bin:/bin python3 "$T/reaper.py" sh -c "exec '$CR_RUN' bash -c '$script' > '$T/u/out' 2> '$T/u/run.err'" &
+    env PATH=/usr/local/bin:/usr/bin:/bin python3 "$T/subreaper.py" sh -c "exec '$CR_RUN' bash -c '$script' > '$T/u/out' 2> '$T/u/run.err'" &
 reaper=$!
 BG_PIDS="$BG_PIDS $reaper"
 wait_lines "$T/u/out" 1

@@ -17,20 +17,10 @@ as_user() { setpriv --reuid="$U" --regid="$(id -g "$U")" --clear-groups "$@"; }
 (cd "$T/ref" && as_user env PATH=/usr/local/bin:/usr/bin:/bin bash -c "$script" > "$T/ref/out") ||
     fail "the uninterrupted run failed"
 grep -q '^1 0:0$' "$T/ref/out" || fail "/etc/passwd is not root's here: $(head -n 1 "$T/ref/out")"
-# a reaper of its own: the killed tree's orphans must not stay zombies holding the pids
-cat > "$T/reaper.py" <<'PYEOF'
-import ctypes, os, sys
-ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)   # PR_SET_CHILD_SUBREAPER
-if os.fork() == 0:
-    os.execvp(sys.argv[1], sys.argv[1:])
-try:
-    while True:
-        os.wait()
-except ChildProcessError:
-    pass
-PYEOF
+# (a copy the user can read: tests/root/subreaper.py)
+cp "$top_srcdir/tests/root/subreaper.py" "$T/" || fail "cannot copy subreaper.py"
 cd "$T/u"
-as_user env PATH=/usr/local/bin:/usr/bin:/bin python3 "$T/reaper.py" \
+as_user env PATH=/usr/local/bin:/usr/bin:/bin python3 "$T/subreaper.py" \
     sh -c "exec '$CR_RUN' bash -c '$script' > '$T/u/out' 2> '$T/u/run.err'" &
 reaper=$!
 BG_PIDS="$BG_PIDS $reaper"

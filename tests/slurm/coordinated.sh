@@ -17,12 +17,6 @@ P=$B/tests/programs/rankcount
 SC=(SCONTROL_CR_AGENT=$B/slurm_checkpoint/cr_agent SCONTROL_CR_CHECKPOINT=$B/util/cr_checkpoint
     timeout 300 "$B/scontrol-helpers/scontrol-cr")
 
-# wait_lines FILE N: until FILE has N lines
-wait_lines() {
-    for i in $(seq 1 300); do [ "$(cat "$1" 2>/dev/null | wc -l)" -ge "$2" ] && return 0; sleep 0.2; done
-    fail "$1 did not reach $2 lines"
-}
-
 cluster_run mkdir -p "$S/stuck"
 printf '0-4 %s %s 600 100\n5 %s 600\n' "$P" "$S/stuck" "$B/tests/programs/blocker" > "$S/stuck.conf"
 cluster_run timeout 200 srun -N3 -n6 --checkpoint-dir="$S/ck" --multi-prog "$S/stuck.conf" \

@@ -65,14 +65,36 @@ ranks_reference() {
     done
 }
 
-# same_as_ranks_reference DIR FINAL: the six ranks' files in DIR, and their final lines
-# in FINAL, are those of the uninterrupted run (ranks_reference)
-same_as_ranks_reference() {
+# same_as_reference REF DIR FINAL N: the files rank.0 .. rank.N-1 in DIR are those in REF,
+# and the final lines in FINAL are those in REF.out (any order), as an uninterrupted run
+same_as_reference() {
     local r
-    sort "$2" | cmp - <(sort "$D/ref.out") || fail "the ranks' final lines differ from an uninterrupted run: $(cat "$2")"
-    for r in 0 1 2 3 4 5; do
-        cmp "$1/rank.$r" "$D/ref/rank.$r" || fail "rank $r's output in $1 differs from an uninterrupted run"
+    sort "$3" | cmp - <(sort "$1.out") || fail "the ranks' final lines differ from an uninterrupted run: $(cat "$3")"
+    for r in $(seq 0 $(($4 - 1))); do
+        cmp "$2/rank.$r" "$1/rank.$r" || fail "rank $r's output in $2 differs from an uninterrupted run"
     done
+}
+
+# same_as_ranks_reference DIR FINAL: the six ranks of ranks_reference
+same_as_ranks_reference() { same_as_reference "$D/ref" "$1" "$2" 6; }
+
+# wait_lines FILE N: until (120 s) FILE has N lines
+wait_lines() {
+    local i
+    for i in $(seq 1 600); do [ "$(cat "$1" 2>/dev/null | wc -l)" -ge "$2" ] && return 0; sleep 0.2; done
+    fail "$1 did not reach $2 lines"
+}
+
+# running_job: until (60 s) the job user has a running job; the newest in job
+running_job() {
+    local i
+    job=
+    for i in $(seq 1 300); do
+        job=$(timeout 10 squeue -h -u "$CLUSTER_USER" -t R -o %i | sort -n | tail -n 1)
+        [ -n "$job" ] && return 0
+        sleep 0.2
+    done
+    fail "no running job"
 }
 
 # first_generation CKDIR ERRFILE: until (60 s) the job user's job has a complete

@@ -15,29 +15,6 @@ SC=(SCONTROL_CR_AGENT=$B/slurm_checkpoint/cr_agent SCONTROL_CR_CHECKPOINT=$B/uti
 ITERS=60
 uid=$(id -u "$CLUSTER_USER")
 
-# wait_lines FILE N: until FILE has N lines
-wait_lines() {
-    local i
-    for i in $(seq 1 600); do [ "$(cat "$1" 2>/dev/null | wc -l)" -ge "$2" ] && return 0; sleep 0.2; done
-    fail "$1 did not reach $2 lines"
-}
-# same_as_ref DIR FINAL: both ranks' files in DIR and the final lines are the reference's
-same_as_ref() {
-    sort "$2" | cmp - <(sort "$S/ref.out") || fail "the final lines differ from an uninterrupted run: $(cat "$2")"
-    for r in 0 1; do
-        cmp "$1/rank.$r" "$S/ref/rank.$r" || fail "rank $r's output in $1 differs from an uninterrupted run"
-    done
-}
-running_job() {
-    job=
-    for i in $(seq 1 300); do
-        job=$(timeout 10 squeue -h -u "$CLUSTER_USER" -t R -o %i | sort -n | tail -n 1)
-        [ -n "$job" ] && return 0
-        sleep 0.2
-    done
-    fail "no running job"
-}
-
 cluster_run mkdir -p "$S/ref" "$S/create" "$S/vacate"
 cluster_run timeout 120 srun -N1 -n2 "$P" "$S/ref" $ITERS 0 > "$S/ref.out" 2> "$D/ref.err" ||
     fail "the uninterrupted run failed: $(cat "$D/ref.err")"
@@ -55,7 +32,7 @@ list=$(cat "$img"/latest/shm.* 2>/dev/null)
 [ "$(echo "$list" | grep -c " 0 1$")" = 2 ] || fail "the generation does not list the segment and the file for ranks 0 and 1: $list"
 timeout 200 tail --pid=$srun_pid -f /dev/null || fail "the job did not end after the create"
 wait $srun_pid || fail "the job failed after the create: $(cat "$D/create.err")"
-same_as_ref "$S/create" "$S/create.out"
+same_as_reference "$S/ref" "$S/create" "$S/create.out" 2
 
 # vacate, then a restart in a new job: one segment and one file between the two again
 cluster_run timeout 200 srun -N1 -n2 --checkpoint-dir="$S/ck2" "$P" "$S/vacate" $ITERS 100 \
@@ -73,7 +50,7 @@ before=$(ls /dev/shm | grep -c "^slurm-cr\.$uid\.")
 cluster_run timeout 200 srun -N1 -n2 --restart-dir="$img" "$P" "$S/fresh" 3 0 > "$S/restart.out" 2> "$D/restart.err" ||
     fail "the restarted step failed: $(cat "$D/restart.err")"
 [ ! -e "$S/fresh" ] || fail "the step started afresh instead of restarting"
-same_as_ref "$S/vacate" "$S/restart.out"
+same_as_reference "$S/ref" "$S/vacate" "$S/restart.out" 2
 [ -z "$(ls -A "$img"/meet.* 2>/dev/null)" ] || fail "the tasks left files where they met: $(ls -R "$img"/meet.*)"
 [ "$(ls /dev/shm | grep -c "^slurm-cr\.$uid\.")" = "$before" ] || fail "the restart left its shared memory in /dev/shm: $(ls /dev/shm)"
 pass

@@ -12,29 +12,6 @@ SC=(SCONTROL_CR_AGENT=$B/slurm_checkpoint/cr_agent SCONTROL_CR_CHECKPOINT=$B/uti
     timeout 300 "$B/scontrol-helpers/scontrol-cr")
 ITERS=60
 
-# wait_lines FILE N: until FILE has N lines
-wait_lines() {
-    local i
-    for i in $(seq 1 600); do [ "$(cat "$1" 2>/dev/null | wc -l)" -ge "$2" ] && return 0; sleep 0.2; done
-    fail "$1 did not reach $2 lines"
-}
-# same_as_ref DIR FINAL: both ranks' files in DIR and the final lines are the reference's
-same_as_ref() {
-    sort "$2" | cmp - <(sort "$S/ref.out") || fail "the final lines differ from an uninterrupted run: $(cat "$2")"
-    for r in 0 1; do
-        cmp "$1/rank.$r" "$S/ref/rank.$r" || fail "rank $r's output in $1 differs from an uninterrupted run"
-    done
-}
-running_job() {
-    job=
-    for i in $(seq 1 300); do
-        job=$(timeout 10 squeue -h -u "$CLUSTER_USER" -t R -o %i | sort -n | tail -n 1)
-        [ -n "$job" ] && return 0
-        sleep 0.2
-    done
-    fail "no running job"
-}
-
 cluster_run mkdir -p "$S/ref" "$S/create" "$S/vacate"
 cluster_run timeout 120 srun -N2 -n2 "$P" "$S/ref" $ITERS 0 > "$S/ref.out" 2> "$D/ref.err" ||
     fail "the uninterrupted run failed: $(cat "$D/ref.err")"
@@ -57,7 +34,7 @@ grep "stepconn" "$D/info.0" >&2
 grep -q "stepconn.* [1-9][0-9]* bytes queued" "$D/info.0" || fail "no data in flight was saved with the server"
 timeout 200 tail --pid=$srun_pid -f /dev/null || fail "the job did not end after the create"
 wait $srun_pid || fail "the job failed after the create: $(cat "$D/create.err")"
-same_as_ref "$S/create" "$S/create.out"
+same_as_reference "$S/ref" "$S/create" "$S/create.out" 2
 
 # vacate, then a restart in a new job: the two tasks connect again
 cluster_run timeout 200 srun -N2 -n2 --checkpoint-dir="$S/ck2" "$P" "$S/vacate" $ITERS 100 \
@@ -74,7 +51,7 @@ n=$(wc -l < "$S/vacate/rank.0")
 cluster_run timeout 200 srun -N2 -n2 --restart-dir="$img" "$P" "$S/fresh" 3 0 > "$S/restart.out" 2> "$D/restart.err" ||
     fail "the restarted step failed: $(cat "$D/restart.err")"
 [ ! -e "$S/fresh" ] || fail "the step started afresh instead of restarting"
-same_as_ref "$S/vacate" "$S/restart.out"
+same_as_reference "$S/ref" "$S/vacate" "$S/restart.out" 2
 [ -z "$(ls -A "$img"/meet.* 2>/dev/null)" ] || fail "the tasks left files where they met: $(ls -R "$img"/meet.*)"
 
 # a connection to the outside of the step (the test itself, as a client of rank 0):
