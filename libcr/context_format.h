@@ -410,8 +410,13 @@ struct ctx_sock_msg {          /* one queued message, followed by its len bytes,
     int32_t from_fd;           /* CTX_FD_SOCKET: the fd of the process that sent it
                                   (it is sent again from there); pairs: -1, the peer */
     uint32_t nfiles;           /* fds in flight with it (SCM_RIGHTS), pairs only */
-    uint32_t pad;
+    uint32_t flags;            /* CTX_SOCK_MSG_* (files before them: 0) */
 };
+/* it came with the credentials (SCM_CREDENTIALS) of the process itself, which sends it
+ * again: a restart gives the process its old pid (in place or in a pid namespace), or
+ * the credentials would change (pairs only) */
+#define CTX_SOCK_MSG_OWN_CREDS 1u
+#define CTX_SOCK_MSG_FLAGS CTX_SOCK_MSG_OWN_CREDS
 #define CTX_SOCK_FILES_MAX 16  /* fds in flight with one message */
 
 struct ctx_sock_file {         /* an fd in flight: a regular file, followed by its path (or

@@ -791,18 +791,29 @@ ssize_t sock_peek_queue(struct dump *d, int fd, const char *what, int type, int 
             rc = fail(d, errno, "fd %d (%s): cannot peek at what is queued to it", fd, what);
             break;
         }
-        /* the process sends it again itself: its own credentials come back only in a
-         * tree, restarted with its pids (a process alone gets another pid); the ptrace
-         * dumper's helper peeks for the stopped process (d->remote) */
+        /* the process sends it again itself, so only its own credentials can come
+         * back: with its old pid, which a restart gives it (a tree always; a process
+         * alone in place or in a pid namespace, cr_restart's choice for such an image:
+         * CTX_SOCK_MSG_OWN_CREDS).  Another process's pid or ids cannot be sent without
+         * CAP_SYS_ADMIN (and CAP_SETUID, CAP_SETGID) over it.  The ptrace dumper's
+         * helper peeks for the stopped process (d->remote). */
         pid_t self = d->remote ? (pid_t)d->proc->pid : getpid();
         uid_t uid = d->remote ? (uid_t)d->proc->uid : getuid();
         gid_t gid = d->remote ? (gid_t)d->proc->gid : getgid();
-        if (cred.pid && !(files_ok && d->tree && cred.pid == self && cred.uid == uid &&
-                          cred.gid == gid))
-            rc = fail(d, ENOTSUP, "fd %d (%s) has SO_PASSCRED and a message queued with its "
-                      "sender's credentials (pid %d): a restart cannot send it again with that "
-                      "pid (only a tree's own, restarted with its pids); let the program receive "
-                      "it before the checkpoint", fd, what, (int)cred.pid);
+        int own_creds = cred.pid == self && cred.uid == uid && cred.gid == gid;
+        if (cred.pid && !own_creds)
+            rc = fail(d, ENOTSUP, "fd %d (%s) has SO_PASSCRED and a message queued with "
+                      "credentials (SCM_CREDENTIALS: pid %d, uid %u, gid %u) that are not the "
+                      "process's own (pid %d, uid %u, gid %u): a restart sends it again from the "
+                      "process, and Linux lets only CAP_SYS_ADMIN (with CAP_SETUID, CAP_SETGID) "
+                      "send another's; let the program receive it before the checkpoint", fd,
+                      what, (int)cred.pid, (unsigned)cred.uid, (unsigned)cred.gid, (int)self,
+                      (unsigned)uid, (unsigned)gid);
+        else if (cred.pid && !files_ok)
+            rc = fail(d, ENOTSUP, "fd %d (%s) has SO_PASSCRED and a message queued with the "
+                      "process's credentials (SCM_CREDENTIALS), which this version sends again "
+                      "only between two ends of a socket pair the process has alone; let the "
+                      "program receive it before the checkpoint", fd, what);
         else if (flags & MSG_CTRUNC)
             rc = fail(d, ENOTSUP, "fd %d (%s): a message queued to it carries more file "
                       "descriptors or ancillary data than can be saved", fd, what);
@@ -851,9 +862,15 @@ ssize_t sock_peek_queue(struct dump *d, int fd, const char *what, int type, int 
                     used += (size_t)w, h.nfiles++;
             }
             memcpy(buf + last, &h, sizeof h);
-            if (nfds || type != SOCK_STREAM)
-                last = -1; /* the bytes after a piece with fds are a piece of their own */
         }
+        if (cred.pid && last >= 0) { /* (own ones: the others were refused above) */
+            struct ctx_sock_msg h;
+            memcpy(&h, buf + last, sizeof h);
+            h.flags |= CTX_SOCK_MSG_OWN_CREDS;
+            memcpy(buf + last, &h, sizeof h);
+        }
+        if (nfds || type != SOCK_STREAM)
+            last = -1; /* the bytes after a piece with fds are a piece of their own */
         close_all(fds, nfds);
         if (rc < 0)
             break;
@@ -1296,7 +1313,7 @@ int valid_socket_state(const struct ctx_fd *f)
         off += sizeof m;
         if (m.len > f->extra_len - off || m.from_fd < -1 || m.from_fd >= CTX_FD_NUMBER_MAX ||
             (f->kind == CTX_FD_SOCKPAIR && m.from_fd != -1) || m.nfiles > CTX_SOCK_FILES_MAX ||
-            (f->kind != CTX_FD_SOCKPAIR && m.nfiles) ||
+            (f->kind != CTX_FD_SOCKPAIR && (m.nfiles || m.flags)) || (m.flags & ~CTX_SOCK_MSG_FLAGS) ||
             /* a stream waiting in a backlog: one message, what it sends itself */
             (f->kind == CTX_FD_SOCKET && so.type == SOCK_STREAM &&
              (so.nmsgs != 1 || m.from_fd != f->fd || !(so.state & CTX_SOCK_CONNECT_LATE))))
@@ -1320,6 +1337,30 @@ int valid_socket_state(const struct ctx_fd *f)
     return off == f->extra_len;
 }
 
+int cr_image_sends_own_creds(const struct ctx_image *img)
+{
+    for (uint32_t k = 0; img->proc && k < img->proc->nfds; k++) {
+        const struct ctx_fd *f = img->fds[k];
+        if (f->kind != CTX_FD_SOCKPAIR) /* (validated: the flag is on pairs only) */
+            continue;
+        struct ctx_socket so;
+        const unsigned char *x = sock_state(f, &so);
+        for (uint32_t i = 0; i < so.nmsgs; i++) {
+            struct ctx_sock_msg m;
+            memcpy(&m, x, sizeof m);
+            if (m.flags & CTX_SOCK_MSG_OWN_CREDS)
+                return f->fd;
+            x += sizeof m + m.len;
+            for (uint32_t j = 0; j < m.nfiles; j++) {
+                struct ctx_sock_file sf;
+                memcpy(&sf, x, sizeof sf);
+                x += sizeof sf + sf.path_len;
+            }
+        }
+    }
+    return -1;
+}
+
 /* The fds in flight with the queued messages of a socket record (x: the first), each
  * on a line when `out`; how many. */
 static unsigned long long sock_files(const unsigned char *x, uint32_t nmsgs, unsigned long long *bytes,
@@ -1331,6 +1372,9 @@ static unsigned long long sock_files(const unsigned char *x, uint32_t nmsgs, uns
         memcpy(&m, x, sizeof m);
         *bytes += m.len;
         x += sizeof m + m.len;
+        if (out && (m.flags & CTX_SOCK_MSG_OWN_CREDS))
+            fprintf(out, "         message %u came with the process's own credentials "
+                    "(SCM_CREDENTIALS): restarted with its old pid\n", k + 1);
         for (uint32_t i = 0; i < m.nfiles; i++, files++) {
             struct ctx_sock_file sf;
             memcpy(&sf, x, sizeof sf);
