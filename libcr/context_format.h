@@ -445,6 +445,18 @@ struct ctx_pty {
 };
 #define CTX_PTY_DATA_MAX (1u << 20)
 #define CTX_FD_PTY_MASTER 0x1
+#define CTX_FD_PTY_INPUT 0x10      /* a master's: after its struct ctx_pty, a struct
+                                      ctx_pty_input and what was typed on it and not read
+                                      yet (then what it had not read); not 0x2, which
+                                      describe_path reads as CTX_FD_DELETED */
+struct ctx_pty_input {
+    uint32_t len;              /* the bytes that follow: in canonical mode (the termios
+                                  saved) nlines lines, each a uint32_t length then what a
+                                  read() gave, then the line not ended yet; else the
+                                  bytes as they are */
+    uint32_t nlines;
+};
+#define CTX_PTY_INPUT_MAX (5u * 4096)
 
 #define CTX_FD_DISCONNECTED_TERMINAL 0x1 /* a hung-up terminal; else a pipe end */
 #define CTX_FD_PIPE_PACKETS 0x8  /* a pipe, FIFO or disconnected pipe end in packet mode

@@ -164,6 +164,16 @@ static inline const unsigned char *fd_rec_extra(const struct ctx_fd *f)
  * shown as a path and offset (a file, directory, device, terminal). */
 void fd_line(FILE *out, const struct ctx_fd *f, const char *name, const char *acc);
 void describe_path(const struct ctx_fd *f, FILE *out, const char *acc);
+
+/* pty_input.c: what was typed on a terminal whose master is master (settings t) and
+ * not read yet, taken into buf and typed again at once (its length, *nlines lines in
+ * canonical mode; or -errno, *why saying why); typed again into a new master at
+ * restart; the reader's check of a saved one. */
+struct termios;
+ssize_t pty_input_take(int master, const struct termios *t, char *buf, size_t cap, uint32_t *nlines,
+                       const char **why);
+int pty_input_type(int master, const struct termios *t, const char *data, size_t len, uint32_t nlines);
+int valid_pty_input(const struct termios *t, const char *data, size_t len, uint32_t nlines);
 /* resources.c, validators: a kind without an extra. */
 int valid_no_extra(const struct ctx_fd *f, const struct ctx_fd *const *earlier, uint32_t n);
 
