@@ -414,7 +414,7 @@ struct ctx_sock_msg {          /* one queued message, followed by its len bytes,
 };
 /* it came with the credentials (SCM_CREDENTIALS) of the process itself, which sends it
  * again: a restart gives the process its old pid (in place or in a pid namespace), or
- * the credentials would change (pairs only) */
+ * the credentials would change (pairs, and unix streams waiting in a backlog) */
 #define CTX_SOCK_MSG_OWN_CREDS 1u
 #define CTX_SOCK_MSG_FLAGS CTX_SOCK_MSG_OWN_CREDS
 #define CTX_SOCK_FILES_MAX 16  /* fds in flight with one message */
@@ -427,8 +427,13 @@ struct ctx_sock_file {         /* an fd in flight: a regular file, followed by i
     uint64_t pos;
     struct ctx_file_id id;
     uint32_t path_len;         /* includes the NUL */
-    uint32_t pad;
+    uint32_t flags;            /* CTX_SOCK_FILE_* (files before them: 0) */
 };
+/* a regular file deleted while in flight, of which the process has no fd: its contents
+ * (id.size bytes) follow its path, made again as an unnamed file (O_TMPFILE) of mode
+ * id.mode where it was */
+#define CTX_SOCK_FILE_CONTENTS 1u
+#define CTX_SOCK_FILE_CONTENTS_MAX (1u << 20)
 
 struct ctx_timerfd {
     int32_t clockid;
