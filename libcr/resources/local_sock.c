@@ -207,8 +207,10 @@ int save_local_socket(struct dump *d, const struct sock_scan *ss, int fd, const 
         getsockopt(fd, IPPROTO_UDP, UDP_CORK, &corked, &clen) == 0 && corked &&
         ioctl(fd, SIOCOUTQ, &held) == 0 && held > 0)
         return fail(d, ENOTSUP, "fd %d (%s) holds back a datagram not sent yet (UDP_CORK, %d bytes "
-                    "of memory), which cannot be read to be saved; let the program uncork it "
-                    "before the checkpoint", fd, text, held);
+                    "of memory), which cannot be read to be saved: it is in the socket's send "
+                    "queue, which no call reads (Linux's repair mode is TCP's alone, and needs "
+                    "CAP_NET_ADMIN), and sending it would change what the peer sees; let the "
+                    "program uncork it before the checkpoint", fd, text, held);
     ssize_t queued = 0;
     if (so.type != SOCK_STREAM) { /* a stream socket here is not connected: nothing queued */
         struct sender_query q = { d, ss, fd, text };
