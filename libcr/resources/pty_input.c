@@ -21,6 +21,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -150,7 +152,30 @@ static int drain_echo(int master, size_t want, uint64_t deadline)
     return 0;
 }
 
+/* Job control is kept out of the way: a terminal that is the caller's own, its group in
+ * the background, would stop that group at a change of its settings (SIGTTOU), which
+ * blocked is let be (a read then says EIO rather than SIGTTIN: refused, not stopped). */
+static void hold_job_signals(sigset_t *old)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTTOU);
+    sigaddset(&set, SIGTTIN);
+    pthread_sigmask(SIG_BLOCK, &set, old);
+}
+
+static int typing(int master, const struct termios *t, const char *data, size_t len, uint32_t nlines);
+
 int pty_input_type(int master, const struct termios *t, const char *data, size_t len, uint32_t nlines)
+{
+    sigset_t old;
+    hold_job_signals(&old);
+    int rc = typing(master, t, data, len, nlines);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return rc;
+}
+
+static int typing(int master, const struct termios *t, const char *data, size_t len, uint32_t nlines)
 {
     int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
     if (slave < 0)
@@ -185,8 +210,21 @@ int pty_input_type(int master, const struct termios *t, const char *data, size_t
     return rc;
 }
 
+static ssize_t take(int master, const struct termios *t, char *buf, size_t cap, uint32_t *nlines,
+                    const char **why);
+
 ssize_t pty_input_take(int master, const struct termios *t, char *buf, size_t cap, uint32_t *nlines,
                        const char **why)
+{
+    sigset_t old;
+    hold_job_signals(&old);
+    ssize_t rc = take(master, t, buf, cap, nlines, why);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return rc;
+}
+
+static ssize_t take(int master, const struct termios *t, char *buf, size_t cap, uint32_t *nlines,
+                    const char **why)
 {
     *nlines = 0;
     *why = "";
