@@ -1055,6 +1055,15 @@ static int add_socket(struct dump *d, const struct fd_scan *s, int fd, const str
         int unsent = 0;
         if (inet)
             ioctl(fd, SIOCOUTQ, &unsent);
+        /* taking its data out replaces its client by a new socket, on the fds of the
+         * dumper: from outside (the ptrace backend's helper, with copies of them) the
+         * program's fd would stay on the old one, its connection lost */
+        if (d->remote && ((inet && (peer_unread || unsent)) || (domain == AF_UNIX && si->unread)))
+            return fail(d, ENOTSUP, "fd %d (%s) has data sent on it, which cannot be read without "
+                        "taking the connection out of the backlog and giving the program a new "
+                        "client socket in its place, which the ptrace backend cannot do from "
+                        "outside the process; accept it before the checkpoint, or run the program "
+                        "under cr_run", fd, text);
         if (domain == AF_UNIX && si->unread) { /* taken out with its data, and put back */
             int rc = unix_backlog_take(d, &((struct fd_scan *)s)->socks, s, backlog_listener(ss, &peer, plen), fd, text);
             if (rc < 0)
