@@ -410,8 +410,13 @@ struct ctx_sock_msg {          /* one queued message, followed by its len bytes,
     int32_t from_fd;           /* CTX_FD_SOCKET: the fd of the process that sent it
                                   (it is sent again from there); pairs: -1, the peer */
     uint32_t nfiles;           /* fds in flight with it (SCM_RIGHTS), pairs only */
-    uint32_t pad;
+    uint32_t flags;            /* CTX_SOCK_MSG_* (files before them: 0) */
 };
+/* it came with the credentials (SCM_CREDENTIALS) of the process itself, which sends it
+ * again: a restart gives the process its old pid (in place or in a pid namespace), or
+ * the credentials would change (pairs, and unix streams waiting in a backlog) */
+#define CTX_SOCK_MSG_OWN_CREDS 1u
+#define CTX_SOCK_MSG_FLAGS CTX_SOCK_MSG_OWN_CREDS
 #define CTX_SOCK_FILES_MAX 16  /* fds in flight with one message */
 
 struct ctx_sock_file {         /* an fd in flight: a regular file, followed by its path (or
@@ -422,8 +427,13 @@ struct ctx_sock_file {         /* an fd in flight: a regular file, followed by i
     uint64_t pos;
     struct ctx_file_id id;
     uint32_t path_len;         /* includes the NUL */
-    uint32_t pad;
+    uint32_t flags;            /* CTX_SOCK_FILE_* (files before them: 0) */
 };
+/* a regular file deleted while in flight, of which the process has no fd: its contents
+ * (id.size bytes) follow its path, made again as an unnamed file (O_TMPFILE) of mode
+ * id.mode where it was */
+#define CTX_SOCK_FILE_CONTENTS 1u
+#define CTX_SOCK_FILE_CONTENTS_MAX (1u << 20)
 
 struct ctx_timerfd {
     int32_t clockid;
@@ -440,6 +450,18 @@ struct ctx_pty {
 };
 #define CTX_PTY_DATA_MAX (1u << 20)
 #define CTX_FD_PTY_MASTER 0x1
+#define CTX_FD_PTY_INPUT 0x10      /* a master's: after its struct ctx_pty, a struct
+                                      ctx_pty_input and what was typed on it and not read
+                                      yet (then what it had not read); not 0x2, which
+                                      describe_path reads as CTX_FD_DELETED */
+struct ctx_pty_input {
+    uint32_t len;              /* the bytes that follow: in canonical mode (the termios
+                                  saved) nlines lines, each a uint32_t length then what a
+                                  read() gave, then the line not ended yet; else the
+                                  bytes as they are */
+    uint32_t nlines;
+};
+#define CTX_PTY_INPUT_MAX (5u * 4096)
 
 #define CTX_FD_DISCONNECTED_TERMINAL 0x1 /* a hung-up terminal; else a pipe end */
 #define CTX_FD_PIPE_PACKETS 0x8  /* a pipe, FIFO or disconnected pipe end in packet mode

@@ -81,6 +81,12 @@ __attribute__((noreturn)) void cr_exit_as(int status);
 pid_t cr_restart_spawn_tree(struct ctx_tree *t, const struct cr_restart_opts *o, int restore_pid,
                             int *exit_fd, char *errbuf, size_t errlen);
 
+/* The fd of a socket of img (a process alone) that has a message queued with the
+ * process's own credentials (SCM_CREDENTIALS), which it sends again itself at restart:
+ * only with its old pid do they come back as they were; -1 if none (resources/socket.c). */
+struct ctx_image;
+int cr_image_sends_own_creds(const struct ctx_image *img);
+
 /* Whether this process may give restored processes chosen pids (root,
  * CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN), as --restore-pid needs. */
 int cr_restart_may_restore_pid(void);

@@ -647,8 +647,12 @@ static int shared_tables(struct crtree *t, int with_vm)
     static const struct { int type; const char *what; } kinds[] = {
         { KCMP_VM, "their memory (a vfork() child not yet exec'd, or clone(CLONE_VM)): "
                    "checkpoint again once it has exec'd or ended" },
-        { KCMP_FILES, "one table of file descriptors (clone(CLONE_FILES))" },
-        { KCMP_FS, "one working directory, root and umask (clone(CLONE_FS))" },
+        { KCMP_FILES, "one table of file descriptors (clone(CLONE_FILES) without CLONE_THREAD), "
+                      "which a restart would give each a copy of: checkpoint again once one has "
+                      "exec'd, ended or called unshare(CLONE_FILES)" },
+        { KCMP_FS, "one working directory, root and umask (clone(CLONE_FS) without CLONE_THREAD), "
+                   "which a restart would give each a copy of: checkpoint again once one has "
+                   "ended or called unshare(CLONE_FS)" },
     };
     /* what clone() shares, a child shares with its parent (siblings sharing one share
      * it with their parent too): each member against its parent, not every pair */
@@ -660,8 +664,8 @@ static int shared_tables(struct crtree *t, int with_vm)
             if (syscall(SYS_kcmp, t->m[i].pid, t->m[j].pid, kinds[k].type, 0, 0) == 0 &&
                 live(t->m[i].pid) && live(t->m[j].pid)) { /* (an exiting one has none) */
                 char a[16], b[16];
-                return say(t, ENOTSUP, "processes %d (%s) and %d (%s) share %s; this "
-                           "version cannot restore that", (int)t->m[i].pid,
+                return say(t, ENOTSUP, "processes %d (%s) and %d (%s) share %s (this "
+                           "version cannot restore that)", (int)t->m[i].pid,
                            comm_of(t->m[i].pid, a), (int)t->m[j].pid,
                            comm_of(t->m[j].pid, b), kinds[k].what);
             }

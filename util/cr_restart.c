@@ -51,7 +51,8 @@ static void usage(FILE *out)
 "                             CAP_CHECKPOINT_RESTORE, /dev/crctl) and free, else a new\n"
 "                             pid (a process alone) or a pid namespace (a tree)\n"
 "  --pid-namespace            a process alone: its old pid in a pid namespace (and a\n"
-"                             user namespace) of its own, as a tree gets\n"
+"                             user namespace) of its own, as a tree gets (the\n"
+"                             default for one with its own SCM_CREDENTIALS queued)\n"
 "  --restore-pgid, --restore-sid  a process that led its process group or session\n"
 "                             leads a new one (default; a tree: as saved)\n"
 "  --no-restore-pgid, --no-restore-sid  it stays in cr_restart's (a lone process)\n"
@@ -444,6 +445,23 @@ int main(int argc, char **argv)
             fprintf(stderr, "cr_restart: pid %d is in use: the tree gets its old pids in a pid "
                     "namespace of its own (--restore-pid makes that an error, EBUSY, as BLCR's "
                     "default)\n", (int)taken);
+    }
+    /* a message queued with the process's own credentials (SCM_CREDENTIALS) is sent
+     * again by the process: they come back as they were only with its old pid, which
+     * a pid namespace gives where the old pid in place is not to be had */
+    int creds_fd = lone && restore_pid != 1 && restore_pid != 2 ? cr_image_sends_own_creds(&tree.images[0]) : -1;
+    if (creds_fd >= 0 && restore_pid == 0)
+        return fail(ON_FAIL_ARGS, EINVAL, "%s: --no-restore-pid: fd %d has a message queued with "
+                    "the process's own credentials (SCM_CREDENTIALS), which would come back "
+                    "with a new pid; restart it with its old pid (--pid-namespace, or "
+                    "--restore-pid), or checkpoint once the program has received it", path, creds_fd);
+    if (creds_fd >= 0) {
+        if (!quiet)
+            fprintf(stderr, "cr_restart: fd %d has a message queued with the process's own "
+                    "credentials (SCM_CREDENTIALS): the process gets its old pid in a pid "
+                    "namespace of its own (--pid-namespace) so that they come back as they were\n",
+                    creds_fd);
+        restore_pid = 2;
     }
     /* the image's absolute path: for the process, and for the checks (the files of
      * its generation) */

@@ -133,7 +133,7 @@ int backlog_listener(const struct sock_scan *ss, const struct sockaddr_storage *
 
 int save_local_socket(struct dump *d, const struct sock_scan *ss, int fd, const struct stat *st,
                       const char *text, uint32_t state, char *buf, size_t bufsize,
-                      const char *stream, size_t stream_len)
+                      const char *stream, size_t stream_len, uint32_t stream_msgs)
 {
     static struct ctx_socket so; /* the dump runs in one thread at a time */
     memset(&so, 0, sizeof so);
@@ -207,8 +207,10 @@ int save_local_socket(struct dump *d, const struct sock_scan *ss, int fd, const 
         getsockopt(fd, IPPROTO_UDP, UDP_CORK, &corked, &clen) == 0 && corked &&
         ioctl(fd, SIOCOUTQ, &held) == 0 && held > 0)
         return fail(d, ENOTSUP, "fd %d (%s) holds back a datagram not sent yet (UDP_CORK, %d bytes "
-                    "of memory), which cannot be read to be saved; let the program uncork it "
-                    "before the checkpoint", fd, text, held);
+                    "of memory), which cannot be read to be saved: it is in the socket's send "
+                    "queue, which no call reads (Linux's repair mode is TCP's alone, and needs "
+                    "CAP_NET_ADMIN), and sending it would change what the peer sees; let the "
+                    "program uncork it before the checkpoint", fd, text, held);
     ssize_t queued = 0;
     if (so.type != SOCK_STREAM) { /* a stream socket here is not connected: nothing queued */
         struct sender_query q = { d, ss, fd, text };
@@ -217,17 +219,20 @@ int save_local_socket(struct dump *d, const struct sock_scan *ss, int fd, const 
         if (queued < 0)
             return (int)queued;
     }
-    /* a stream connected late: the bytes it had sent, sent again once connected */
+    /* a stream connected late: the bytes it had sent, sent again once connected (as
+     * one message, or the pieces with files in flight apart: stream_msgs of them) */
     struct ctx_sock_msg m = { (uint32_t)stream_len, fd, 0, 0 };
-    size_t more = stream_len ? sizeof m + stream_len : 0;
-    so.nmsgs += stream_len ? 1 : 0;
+    size_t more = stream_len && !stream_msgs ? sizeof m + stream_len : stream_len;
+    so.nmsgs += stream_msgs ? stream_msgs : stream_len ? 1 : 0;
     struct ctx_fd *r = sock_record(d, fd, CTX_FD_SOCKET, text, sizeof so + (size_t)queued + more, st);
     if (!r)
         return fail(d, E2BIG, "too much metadata");
     char *x = (char *)(r + 1) + r->path_len;
     memcpy(x, &so, sizeof so);
     memcpy(x + sizeof so, buf, (size_t)queued);
-    if (stream_len) {
+    if (stream_len && stream_msgs) {
+        memcpy(x + sizeof so + queued, stream, stream_len);
+    } else if (stream_len) {
         memcpy(x + sizeof so + queued, &m, sizeof m);
         memcpy(x + sizeof so + queued + sizeof m, stream, stream_len);
     }
@@ -553,24 +558,46 @@ static void after_every_fd(struct child *c)
             continue;
         const unsigned char *m = sock_state(f, &so);
         for (uint32_t k = 0; k < so.nmsgs && so.type == SOCK_STREAM; k++) {
-            /* a connection waiting in a backlog: what it had sent, from itself */
+            /* a connection waiting in a backlog: what it had sent, from itself, a piece
+             * that came with files sent with them again (they go with its first byte) */
             struct ctx_sock_msg h;
             memcpy(&h, m, sizeof h);
+            int fds[CTX_SOCK_FILES_MAX], opened[CTX_SOCK_FILES_MAX];
+            const unsigned char *p = m + sizeof h;
+            m = files_in_flight(c, f, p + h.len, h.nfiles, fds, opened);
             int flags = fcntl(f->fd, F_GETFL);
             fcntl(f->fd, F_SETFL, flags & ~O_NONBLOCK);
-            const unsigned char *p = m + sizeof h;
+            int first = 1;
             for (uint32_t left = h.len; left;) {
-                ssize_t n = send(f->fd, p, left, MSG_NOSIGNAL);
+                union {
+                    struct cmsghdr h;
+                    char b[CMSG_SPACE(sizeof fds)];
+                } ctl;
+                struct iovec iov = { (void *)p, left };
+                struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+                if (first && h.nfiles) {
+                    memset(&ctl, 0, sizeof ctl);
+                    mh.msg_control = &ctl;
+                    mh.msg_controllen = CMSG_SPACE(h.nfiles * sizeof(int));
+                    ctl.h.cmsg_level = SOL_SOCKET;
+                    ctl.h.cmsg_type = SCM_RIGHTS;
+                    ctl.h.cmsg_len = CMSG_LEN(h.nfiles * sizeof(int));
+                    memcpy(CMSG_DATA(&ctl.h), fds, h.nfiles * sizeof(int));
+                }
+                ssize_t n = sendmsg(f->fd, &mh, MSG_NOSIGNAL);
                 if (n < 0 && errno == EINTR)
-                    continue;
+                    continue; /* (not sent: the files go with the next try) */
                 if (n <= 0)
                     child_fail(c, errno, "cannot send again the %u bytes fd %d (%s) had sent: %s",
                                h.len, f->fd, (const char *)(f + 1), strerror(errno));
                 p += n;
                 left -= (uint32_t)n;
+                first = 0;
             }
             fcntl(f->fd, F_SETFL, flags);
-            m += sizeof h + h.len;
+            for (uint32_t i = 0; i < h.nfiles; i++)
+                if (opened[i])
+                    close(fds[i]);
         }
         for (uint32_t k = 0; k < so.nmsgs && so.type != SOCK_STREAM; k++) {
             struct ctx_sock_msg h;

@@ -111,14 +111,18 @@ static int save_netlink(struct dump *d, struct fd_scan *s, const struct cr_fd_pr
     char *buf = d->scratch + FDINFO_OFF;
     if (dump_running(so.protocol, p->st.st_ino, buf, 64 * 1024) == 1)
         return fail(d, EAGAIN, "fd %d (%s) is receiving the answer to a dump request, which the "
-                    "kernel would not go on with after a restart; try again once the program "
-                    "has read it", fd, text);
+                    "kernel goes on with only for that socket (a new one would get none of the "
+                    "rest, and the dump cannot be asked again as it was); try again once the "
+                    "program has read it", fd, text);
     /* (netlink has no FIONREAD: a peek tells the length of the first message) */
     char one;
     ssize_t queued = recv(fd, &one, 1, MSG_PEEK | MSG_DONTWAIT | MSG_TRUNC);
     if (queued > 0)
         return fail(d, EAGAIN, "fd %d (%s) has messages queued to it (notifications or answers "
-                    "not read yet, the first of %zd bytes), which cannot be put back; try again "
+                    "not read yet, the first of %zd bytes), which cannot be put back: they came "
+                    "from the kernel (port 0), as which nothing else sends, and Linux lets a "
+                    "process send to another's socket of this protocol only with CAP_NET_ADMIN "
+                    "(EPERM), so a new socket could not be made readable with them; try again "
                     "once the program has read them", fd, text, queued);
     struct sockaddr_nl self, peer;
     socklen_t slen = sizeof self, plen = sizeof peer;

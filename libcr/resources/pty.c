@@ -87,10 +87,10 @@ static int scan_ptys(struct dump *d, struct fd_scan *s, const int *fds, int n)
     return 0;
 }
 
-/* What the terminal wrote and the master has not read yet: taken from the master and
- * written back at once through the slave with output processing off (the bytes are
- * already processed), so that the running process loses nothing; the copy goes into
- * the record.  Returns its length, or -errno. */
+/* What the terminal wrote and the master has not read yet: taken from the master, to
+ * be written back (pty_inject) through the slave with output processing off (the bytes
+ * are already processed), so that the running process loses nothing; the copy goes
+ * into the record.  Returns its length, or -errno. */
 static ssize_t pending_output(int master, char *buf, size_t cap)
 {
     int n = 0;
@@ -108,53 +108,61 @@ static ssize_t pending_output(int master, char *buf, size_t cap)
         got += r;
     }
     fcntl(master, F_SETFL, fl);
-    if (got > 0 && pty_inject(master, buf, (size_t)got) < 0)
-        return -EIO; /* (cannot happen short of memory: the terminal's buffer held them) */
     return got;
 }
 
 static int add_pty(struct dump *d, int fd, const char *path, const struct stat *st, int index,
                    int master)
 {
-    char *data = d->scratch + FDINFO_OFF + FDINFO_SIZE;
-    ssize_t len = master ? pending_output(fd, data, BOUNCE_SIZE - FDINFO_SIZE < CTX_PTY_DATA_MAX
-                                                       ? BOUNCE_SIZE - FDINFO_SIZE : CTX_PTY_DATA_MAX)
-                         : 0;
+    struct ctx_fd *r;
+    if (!master) {
+        if (!(r = fd_record(d, fd, CTX_FD_PTY, path, 0)))
+            return fail(d, E2BIG, "too much metadata");
+        r->pos = (uint64_t)index;
+        file_id_of(st, &r->id);
+        return 0;
+    }
+    /* the bounce area: what was typed and not read, then what the master has not read */
+    struct ctx_pty_input in = { 0, 0 };
+    char *typed = d->scratch + FDINFO_OFF + FDINFO_SIZE;
+    char *data = typed + CTX_PTY_INPUT_MAX;
+    size_t room = BOUNCE_SIZE - FDINFO_SIZE - CTX_PTY_INPUT_MAX;
+    ssize_t len = pending_output(fd, data, room < CTX_PTY_DATA_MAX ? room : CTX_PTY_DATA_MAX);
     if (len < 0)
         return fail(d, (int)-len, "fd %d: the terminal %s holds more unread output than can be saved",
                     fd, path);
-    struct ctx_fd *r = fd_record(d, fd, CTX_FD_PTY, path,
-                                 master ? sizeof(struct ctx_pty) + (size_t)len : 0);
+    struct termios tio; /* the master's TCGETS is its terminal's */
+    struct winsize ws;
+    int e = tcgetattr(fd, &tio) < 0 || ioctl(fd, TIOCGWINSZ, &ws) < 0 ? errno : 0;
+    /* what was typed and not read (taken and typed again at once: pty_input.c), while
+     * the master's unread output is out of the way of the echo that tells it is in */
+    const char *why = "";
+    ssize_t got = e ? 0 : pty_input_take(fd, &tio, typed, CTX_PTY_INPUT_MAX, &in.nlines, &why);
+    if (len > 0 && pty_inject(fd, data, (size_t)len) < 0)
+        return fail(d, EIO, "fd %d: cannot put back the unread output of the terminal %s: the "
+                    "program lost it", fd, path); /* (short of memory: it was held before) */
+    if (e)
+        return fail(d, e, "reading the settings of the terminal at fd %d", fd);
+    if (got < 0)
+        return fail(d, (int)-got, "fd %d: the terminal of the master %s (/dev/pts/%d) holds bytes "
+                    "written to it and not read yet by its reader: %s (%s); let the program "
+                    "read them before the checkpoint", fd, path, index, why, strerror((int)-got));
+    in.len = (uint32_t)got;
+    size_t in_size = got ? sizeof in + (size_t)got : 0;
+    r = fd_record(d, fd, CTX_FD_PTY, path, sizeof(struct ctx_pty) + in_size + (size_t)len);
     if (!r)
         return fail(d, E2BIG, "too much metadata");
     r->pos = (uint64_t)index;
     file_id_of(st, &r->id);
-    if (master) {
-        /* what was typed (written to the master) and the terminal's reader has not read
-         * cannot be read without taking it from the program, nor typed again exactly
-         * (the line discipline processed it): refused rather than lost.  (In canonical
-         * mode a line not ended yet is not told by FIONREAD and goes unnoticed.) */
-        int slave = ioctl(fd, TIOCGPTPEER, O_RDONLY | O_NOCTTY | O_CLOEXEC | O_NONBLOCK), typed = 0;
-        if (slave >= 0) {
-            if (ioctl(slave, FIONREAD, &typed) < 0)
-                typed = 0;
-            close(slave);
-        }
-        if (typed > 0)
-            return fail(d, ENOTSUP, "fd %d: the terminal of the master %s (/dev/pts/%d) holds %d "
-                        "bytes written to it and not read yet by its reader, which cannot be put "
-                        "back as they were; let the program read them before the checkpoint",
-                        fd, path, index, typed);
-        r->flags = CTX_FD_PTY_MASTER;
-        struct ctx_pty *p = (struct ctx_pty *)((char *)(r + 1) + r->path_len);
-        struct termios tio; /* the master's TCGETS is its terminal's */
-        struct winsize ws;
-        if (tcgetattr(fd, &tio) < 0 || ioctl(fd, TIOCGWINSZ, &ws) < 0)
-            return fail(d, errno, "reading the settings of the terminal at fd %d", fd);
-        memcpy(p->termios, &tio, sizeof tio < sizeof p->termios ? sizeof tio : sizeof p->termios);
-        p->rows = ws.ws_row, p->cols = ws.ws_col, p->xpixel = ws.ws_xpixel, p->ypixel = ws.ws_ypixel;
-        memcpy(p + 1, data, (size_t)len);
+    r->flags = CTX_FD_PTY_MASTER | (got ? CTX_FD_PTY_INPUT : 0);
+    struct ctx_pty *p = (struct ctx_pty *)((char *)(r + 1) + r->path_len);
+    memcpy(p->termios, &tio, sizeof tio < sizeof p->termios ? sizeof tio : sizeof p->termios);
+    p->rows = ws.ws_row, p->cols = ws.ws_col, p->xpixel = ws.ws_xpixel, p->ypixel = ws.ws_ypixel;
+    if (got) {
+        memcpy(p + 1, &in, sizeof in);
+        memcpy((char *)(p + 1) + sizeof in, typed, (size_t)got);
     }
+    memcpy((char *)(p + 1) + in_size, data, (size_t)len);
     return 0;
 }
 
@@ -195,8 +203,20 @@ static void pty_make(struct child *c, const struct ctx_fd *f, struct cr_pool_pty
     if (tcsetattr(m, TCSANOW, &tio) < 0 || ioctl(m, TIOCSWINSZ, &ws) < 0)
         child_fail(c, errno, "cannot set up the new pseudo-terminal %s: %s", out->slave,
                    strerror(errno));
-    size_t pending = f->extra_len - sizeof *p; /* the output its master had not read */
-    if (pending && pty_inject(m, (const char *)(p + 1), pending) < 0)
+    /* what was typed and not read (before the output: out of the way of its echo) */
+    const char *x = (const char *)(p + 1);
+    if (f->flags & CTX_FD_PTY_INPUT) {
+        struct ctx_pty_input in;
+        memcpy(&in, x, sizeof in);
+        int rc = pty_input_type(m, &tio, x + sizeof in, in.len, in.nlines);
+        if (rc < 0)
+            child_fail(c, -rc, "cannot type again on the new pseudo-terminal %s the %u bytes typed "
+                       "on /dev/pts/%llu and not read yet: %s", out->slave, in.len,
+                       (unsigned long long)f->pos, strerror(-rc));
+        x += sizeof in + in.len;
+    }
+    size_t pending = f->extra_len - (size_t)(x - (const char *)p); /* the output its master had not read */
+    if (pending && pty_inject(m, x, pending) < 0)
         child_fail(c, errno, "cannot put back the unread output of the terminal %s: %s",
                    out->slave, strerror(errno));
     out->index = (int32_t)f->pos;
@@ -253,18 +273,62 @@ static void pool_add_pty(struct cr_pool_build *b, uint32_t member, uint32_t rec,
     pty_make(&pc, f, pp);
 }
 
-/* A master's extra: its terminal's settings, then what it had not read. */
+/* A master's extra: its terminal's settings, what was typed and not read, then what
+ * it had not read. */
 static int valid_pty(const struct ctx_fd *f, const struct ctx_fd *const *earlier, uint32_t n)
 {
     (void)earlier, (void)n;
-    return f->pos <= 1048575 && f->flags <= CTX_FD_PTY_MASTER &&
-           (f->flags ? f->extra_len >= sizeof(struct ctx_pty) &&
-                           f->extra_len <= sizeof(struct ctx_pty) + CTX_PTY_DATA_MAX
-                     : f->extra_len == 0);
+    if (f->pos > 1048575 || (f->flags & ~(uint32_t)(CTX_FD_PTY_MASTER | CTX_FD_PTY_INPUT)))
+        return 0;
+    if (!(f->flags & CTX_FD_PTY_MASTER))
+        return f->flags == 0 && f->extra_len == 0;
+    if (f->extra_len < sizeof(struct ctx_pty))
+        return 0;
+    size_t rest = f->extra_len - sizeof(struct ctx_pty);
+    const char *x = (const char *)fd_rec_extra(f) + sizeof(struct ctx_pty);
+    if (f->flags & CTX_FD_PTY_INPUT) {
+        struct ctx_pty_input in;
+        struct termios tio;
+        if (rest < sizeof in)
+            return 0;
+        memcpy(&in, x, sizeof in);
+        memcpy(&tio, fd_rec_extra(f), sizeof tio);
+        if (!in.len || in.len > CTX_PTY_INPUT_MAX || in.len > rest - sizeof in ||
+            !valid_pty_input(&tio, x + sizeof in, in.len, in.nlines))
+            return 0;
+        rest -= sizeof in + in.len;
+    }
+    return rest <= CTX_PTY_DATA_MAX;
+}
+
+/* A terminal by its path; a master's bytes typed and not read yet. */
+static void describe_pty(const struct ctx_fd *f, FILE *out, const char *acc)
+{
+    describe_path(f, out, acc);
+    if (!(f->flags & CTX_FD_PTY_INPUT))
+        return;
+    struct ctx_pty_input in;
+    struct termios tio;
+    memcpy(&tio, fd_rec_extra(f), sizeof tio);
+    memcpy(&in, (const char *)fd_rec_extra(f) + sizeof(struct ctx_pty), sizeof in);
+    const char *x = (const char *)fd_rec_extra(f) + sizeof(struct ctx_pty) + sizeof in;
+    size_t at = 0, bytes = 0;
+    for (uint32_t i = 0; i < in.nlines; i++) { /* (validated) */
+        uint32_t n;
+        memcpy(&n, x + at, sizeof n);
+        at += sizeof n + n;
+        bytes += n;
+    }
+    if (tio.c_lflag & ICANON)
+        fprintf(out, "         typed and not read yet: %u lines (%zu bytes) and %zu bytes of one "
+                "not ended, typed again at restart\n", in.nlines, bytes, in.len - at);
+    else
+        fprintf(out, "         typed and not read yet: %u bytes (not canonical), typed again at "
+                "restart\n", in.len);
 }
 
 const struct cr_fd_ops cr_fd_pty = {
     .kind = CTX_FD_PTY, .name = "pty", .scan = scan_ptys, .detect = detect_pty, .save = save_pty,
     .make = pty_object, .restore_nonblock = 1, .pool = pool_add_pty, .pool_early = 1,
-    .valid = valid_pty, .describe = describe_path,
+    .valid = valid_pty, .describe = describe_pty,
 };

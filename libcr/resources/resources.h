@@ -164,6 +164,16 @@ static inline const unsigned char *fd_rec_extra(const struct ctx_fd *f)
  * shown as a path and offset (a file, directory, device, terminal). */
 void fd_line(FILE *out, const struct ctx_fd *f, const char *name, const char *acc);
 void describe_path(const struct ctx_fd *f, FILE *out, const char *acc);
+
+/* pty_input.c: what was typed on a terminal whose master is master (settings t) and
+ * not read yet, taken into buf and typed again at once (its length, *nlines lines in
+ * canonical mode; or -errno, *why saying why); typed again into a new master at
+ * restart; the reader's check of a saved one. */
+struct termios;
+ssize_t pty_input_take(int master, const struct termios *t, char *buf, size_t cap, uint32_t *nlines,
+                       const char **why);
+int pty_input_type(int master, const struct termios *t, const char *data, size_t len, uint32_t nlines);
+int valid_pty_input(const struct termios *t, const char *data, size_t len, uint32_t nlines);
 /* resources.c, validators: a kind without an extra. */
 int valid_no_extra(const struct ctx_fd *f, const struct ctx_fd *const *earlier, uint32_t n);
 
@@ -285,7 +295,7 @@ void tcp_reset_while_stopped(int stopping);
  * the room for it given back once every fd is saved. */
 int tcp_backlog_take(struct dump *d, const struct sock_scan *ss, const struct fd_scan *s,
                      int listener, int fd, const char *what);
-ssize_t tcp_backlog_data(int fd, const char **data);
+ssize_t tcp_backlog_data(int fd, const char **data, uint32_t *nmsgs);
 void tcp_backlog_done(void);
 /* The same for unix stream sockets (unix_sock.c), which gives the clients it replaces
  * their new inodes in ss. */
@@ -297,6 +307,9 @@ int unix_backlog_take(struct dump *d, struct sock_scan *ss, const struct fd_scan
  * fd, or -1); len bytes sent from fd within a bound (0 or -errno). */
 char *backlog_room(struct dump *d, size_t *cap);
 int backlog_keep(int fd, size_t len);
+/* (the room's first skip bytes used meanwhile; the len kept are nmsgs struct ctx_sock_msg
+ * each with its bytes and files in flight, as a record holds them) */
+int backlog_keep_msgs(int fd, size_t skip, size_t len, uint32_t nmsgs);
 int backlog_first_take(int listener);
 int epoll_watching(struct dump *d, const struct fd_scan *s, uint64_t ino);
 int sock_send_all(int fd, const char *p, size_t len, long limit_ms);
@@ -363,6 +376,16 @@ void sock_apply_opts(struct child *c, int s, const struct ctx_fd *f, const struc
  * apart as shared open files: each process saves its own, and the tree's pool makes
  * it once at restart). */
 int shared_in_tree(const struct dump *d, int fd);
+/* An fd in flight to socket sock (copy: the fd a peek or a read gave; copies[]: all
+ * those, which are not the process's), described at out as a struct ctx_sock_file and
+ * what follows it: its length, or -1 with the message in d.  The length of one saved. */
+ssize_t save_fd_in_flight(struct dump *d, int sock, const char *what, int copy, const int *copies,
+                          int ncopies, char *out, size_t room);
+size_t sock_file_size(const struct ctx_sock_file *sf);
+/* The fds in flight with a message (n struct ctx_sock_file at x) opened for sending
+ * again, in fds[] (opened[k]: made here, to close once sent); returns what follows. */
+const unsigned char *files_in_flight(struct child *c, const struct ctx_fd *f, const unsigned char *x,
+                                     uint32_t n, int *fds, int *opened);
 ssize_t sock_peek_queue(struct dump *d, int fd, const char *what, int type, int rcv_shut,
                         int files_ok, char *buf, size_t cap,
                         uint32_t *nmsgs, int (*from)(void *arg, const struct sockaddr *a,
@@ -389,7 +412,7 @@ int backlog_clients(const struct sock_scan *ss, int listener, char *buf);
  * (state: CTX_SOCK_CONNECT_LATE); from add_socket. */
 int save_local_socket(struct dump *d, const struct sock_scan *ss, int fd, const struct stat *st,
                       const char *text, uint32_t state, char *buf, size_t bufsize,
-                      const char *stream, size_t stream_len);
+                      const char *stream, size_t stream_len, uint32_t stream_msgs);
 /* The fd of the process's listening socket bound to addr (-1 none). */
 int backlog_listener(const struct sock_scan *ss, const struct sockaddr_storage *addr, socklen_t alen);
 /* socket.c: unix socket file left at a path by the checkpointed process, that nobody

@@ -635,10 +635,38 @@ static int same_open_file(int copy, const int *copies, int ncopies)
     return found;
 }
 
-/* An fd in flight (the copy a peek gave): its description at out, bytes used, or -1
- * with the message in d.  Regular files that still have their path can be sent again. */
-static ssize_t save_fd_in_flight(struct dump *d, int sock, const char *what, int copy, const int *copies,
-                                 int ncopies, char *out, size_t room)
+size_t sock_file_size(const struct ctx_sock_file *sf)
+{
+    return sizeof *sf + sf->path_len + ((sf->flags & CTX_SOCK_FILE_CONTENTS) ? (size_t)sf->id.size : 0);
+}
+
+/* The contents of a deleted file in flight (copy: a received fd of it, of any access
+ * mode), size bytes into out: 0, or -errno. */
+static int read_in_flight(int copy, char *out, size_t size)
+{
+    char self[64];
+    snprintf(self, sizeof self, "/proc/self/fd/%d", copy);
+    int r = open(self, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (r < 0)
+        return -errno;
+    size_t got = 0;
+    while (got < size) {
+        ssize_t n = pread(r, out + got, size - got, (off_t)got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            int e = n < 0 ? errno : EIO; /* (shorter than its size said: changed meanwhile) */
+            close(r);
+            return -e;
+        }
+        got += (size_t)n;
+    }
+    close(r);
+    return 0;
+}
+
+ssize_t save_fd_in_flight(struct dump *d, int sock, const char *what, int copy, const int *copies,
+                          int ncopies, char *out, size_t room)
 {
     struct ctx_sock_file sf;
     struct stat st;
@@ -647,14 +675,22 @@ static ssize_t save_fd_in_flight(struct dump *d, int sock, const char *what, int
     if (n < 0)
         return fail(d, errno, "fd %d (%s): cannot tell the file descriptor in flight to it", sock, what);
     /* one the process still has an fd of (any kind: a pipe end, a socket) is sent again
-     * as that fd; else it is opened again, which only a regular file with its path can */
+     * as that fd; else it is opened again, which a regular file with its path can, or
+     * made again with its contents when it was deleted */
     int same = same_open_file(copy, copies, ncopies);
-    if (same < 0 && (!S_ISREG(st.st_mode) || path[0] != '/' || st.st_nlink == 0))
+    int deleted = same < 0 && S_ISREG(st.st_mode) && path[0] == '/' && st.st_nlink == 0;
+    if (same < 0 && (!S_ISREG(st.st_mode) || path[0] != '/'))
         return fail(d, ENOTSUP, "fd %d (%s) has a file descriptor in flight (SCM_RIGHTS) to %s, "
                     "which the process has no other fd of: this version sends again only regular "
-                    "files that still have their path, or what the process still has open; let "
-                    "the program receive it before the checkpoint", sock, what, path);
-    if (sizeof sf + (size_t)n + 1 > room)
+                    "files (with their path, or deleted: their contents saved), or what the "
+                    "process still has open; let the program receive it before the checkpoint",
+                    sock, what, path);
+    if (deleted && (uint64_t)st.st_size > CTX_SOCK_FILE_CONTENTS_MAX)
+        return fail(d, E2BIG, "fd %d (%s) has a deleted file in flight (SCM_RIGHTS), %s, of %lld "
+                    "bytes: more than the %u saved of one; let the program receive it before the "
+                    "checkpoint", sock, what, path, (long long)st.st_size, CTX_SOCK_FILE_CONTENTS_MAX);
+    size_t contents = deleted ? (size_t)st.st_size : 0;
+    if (sizeof sf + (size_t)n + 1 + contents > room)
         return fail(d, E2BIG, "fd %d (%s): too much is queued to it to be saved", sock, what);
     memset(&sf, 0, sizeof sf);
     sf.open_flags = (uint32_t)fcntl(copy, F_GETFL);
@@ -662,9 +698,17 @@ static ssize_t save_fd_in_flight(struct dump *d, int sock, const char *what, int
     sf.pos = (uint64_t)lseek(copy, 0, SEEK_CUR);
     file_id_of(&st, &sf.id);
     sf.path_len = (uint32_t)n + 1;
+    sf.flags = deleted ? CTX_SOCK_FILE_CONTENTS : 0;
+    if (deleted) {
+        sf.id.size = (uint64_t)contents;
+        int rc = read_in_flight(copy, out + sizeof sf + sf.path_len, contents);
+        if (rc < 0)
+            return fail(d, -rc, "fd %d (%s): cannot read the deleted file in flight to it, %s, to "
+                        "save it", sock, what, path);
+    }
     memcpy(out, &sf, sizeof sf);
     memcpy(out + sizeof sf, path, (size_t)n + 1);
-    return (ssize_t)(sizeof sf + (size_t)n + 1);
+    return (ssize_t)sock_file_size(&sf);
 }
 
 int shared_in_tree(const struct dump *d, int fd)
@@ -791,18 +835,29 @@ ssize_t sock_peek_queue(struct dump *d, int fd, const char *what, int type, int 
             rc = fail(d, errno, "fd %d (%s): cannot peek at what is queued to it", fd, what);
             break;
         }
-        /* the process sends it again itself: its own credentials come back only in a
-         * tree, restarted with its pids (a process alone gets another pid); the ptrace
-         * dumper's helper peeks for the stopped process (d->remote) */
+        /* the process sends it again itself, so only its own credentials can come
+         * back: with its old pid, which a restart gives it (a tree always; a process
+         * alone in place or in a pid namespace, cr_restart's choice for such an image:
+         * CTX_SOCK_MSG_OWN_CREDS).  Another process's pid or ids cannot be sent without
+         * CAP_SYS_ADMIN (and CAP_SETUID, CAP_SETGID) over it.  The ptrace dumper's
+         * helper peeks for the stopped process (d->remote). */
         pid_t self = d->remote ? (pid_t)d->proc->pid : getpid();
         uid_t uid = d->remote ? (uid_t)d->proc->uid : getuid();
         gid_t gid = d->remote ? (gid_t)d->proc->gid : getgid();
-        if (cred.pid && !(files_ok && d->tree && cred.pid == self && cred.uid == uid &&
-                          cred.gid == gid))
-            rc = fail(d, ENOTSUP, "fd %d (%s) has SO_PASSCRED and a message queued with its "
-                      "sender's credentials (pid %d): a restart cannot send it again with that "
-                      "pid (only a tree's own, restarted with its pids); let the program receive "
-                      "it before the checkpoint", fd, what, (int)cred.pid);
+        int own_creds = cred.pid == self && cred.uid == uid && cred.gid == gid;
+        if (cred.pid && !own_creds)
+            rc = fail(d, ENOTSUP, "fd %d (%s) has SO_PASSCRED and a message queued with "
+                      "credentials (SCM_CREDENTIALS: pid %d, uid %u, gid %u) that are not the "
+                      "process's own (pid %d, uid %u, gid %u): a restart sends it again from the "
+                      "process, and Linux lets only CAP_SYS_ADMIN (with CAP_SETUID, CAP_SETGID) "
+                      "send another's; let the program receive it before the checkpoint", fd,
+                      what, (int)cred.pid, (unsigned)cred.uid, (unsigned)cred.gid, (int)self,
+                      (unsigned)uid, (unsigned)gid);
+        else if (cred.pid && !files_ok)
+            rc = fail(d, ENOTSUP, "fd %d (%s) has SO_PASSCRED and a message queued with the "
+                      "process's credentials (SCM_CREDENTIALS), which this version sends again "
+                      "only between two ends of a socket pair the process has alone; let the "
+                      "program receive it before the checkpoint", fd, what);
         else if (flags & MSG_CTRUNC)
             rc = fail(d, ENOTSUP, "fd %d (%s): a message queued to it carries more file "
                       "descriptors or ancillary data than can be saved", fd, what);
@@ -827,7 +882,8 @@ ssize_t sock_peek_queue(struct dump *d, int fd, const char *what, int type, int 
         }
         /* a stream's peek ends with the piece its fds came with, glued to the bytes
          * before it: where it starts cannot be seen (the kernel gives a peek the fds of
-         * the piece after the last byte it copies), but a piece of one byte is itself */
+         * the next piece with fds, however few bytes it asks for), but a piece of one
+         * byte is itself */
         if (type == SOCK_STREAM && nfds && n > 1) {
             close_all(fds, nfds);
             rc = fail(d, ENOTSUP, "fd %d (%s) has a file descriptor in flight (SCM_RIGHTS) with "
@@ -851,9 +907,15 @@ ssize_t sock_peek_queue(struct dump *d, int fd, const char *what, int type, int 
                     used += (size_t)w, h.nfiles++;
             }
             memcpy(buf + last, &h, sizeof h);
-            if (nfds || type != SOCK_STREAM)
-                last = -1; /* the bytes after a piece with fds are a piece of their own */
         }
+        if (cred.pid && last >= 0) { /* (own ones: the others were refused above) */
+            struct ctx_sock_msg h;
+            memcpy(&h, buf + last, sizeof h);
+            h.flags |= CTX_SOCK_MSG_OWN_CREDS;
+            memcpy(buf + last, &h, sizeof h);
+        }
+        if (nfds || type != SOCK_STREAM)
+            last = -1; /* the bytes after a piece with fds are a piece of their own */
         close_all(fds, nfds);
         if (rc < 0)
             break;
@@ -966,7 +1028,7 @@ static int add_socket(struct dump *d, const struct fd_scan *s, int fd, const str
         /* connected to a (bound) datagram socket of the process that is not connected
          * back: connected to it again by its name */
         snprintf(text, sizeof text, "unix datagram socket %s connected to %s", here, there);
-        return save_local_socket(d, ss, fd, st, text, CTX_SOCK_CONNECT_LATE, buf, bufsize, NULL, 0);
+        return save_local_socket(d, ss, fd, st, text, CTX_SOCK_CONNECT_LATE, buf, bufsize, NULL, 0, 0);
     }
     if (domain == AF_UNIX && si && peer_ours)
         /* both ends are ours: saved connected, with what is queued to this end */
@@ -993,6 +1055,15 @@ static int add_socket(struct dump *d, const struct fd_scan *s, int fd, const str
         int unsent = 0;
         if (inet)
             ioctl(fd, SIOCOUTQ, &unsent);
+        /* taking its data out replaces its client by a new socket, on the fds of the
+         * dumper: from outside (the ptrace backend's helper, with copies of them) the
+         * program's fd would stay on the old one, its connection lost */
+        if (d->remote && ((inet && (peer_unread || unsent)) || (domain == AF_UNIX && si->unread)))
+            return fail(d, ENOTSUP, "fd %d (%s) has data sent on it, which cannot be read without "
+                        "taking the connection out of the backlog and giving the program a new "
+                        "client socket in its place, which the ptrace backend cannot do from "
+                        "outside the process; accept it before the checkpoint, or run the program "
+                        "under cr_run", fd, text);
         if (domain == AF_UNIX && si->unread) { /* taken out with its data, and put back */
             int rc = unix_backlog_take(d, &((struct fd_scan *)s)->socks, s, backlog_listener(ss, &peer, plen), fd, text);
             if (rc < 0)
@@ -1011,10 +1082,11 @@ static int add_socket(struct dump *d, const struct fd_scan *s, int fd, const str
             if (rc < 0)
                 return rc;
         }
-        if ((dlen = tcp_backlog_data(fd, &data)) < 0)
+        uint32_t dmsgs = 0;
+        if ((dlen = tcp_backlog_data(fd, &data, &dmsgs)) < 0)
             dlen = 0;
         return save_local_socket(d, ss, fd, st, text, CTX_SOCK_CONNECT_LATE, buf, bufsize, data,
-                                 (size_t)dlen);
+                                 (size_t)dlen, dmsgs);
     }
     if ((inet || domain == AF_UNIX) && (listening || !connected || (inet && type == SOCK_DGRAM)) &&
         (listening || stdio_source < 0)) {
@@ -1025,7 +1097,7 @@ static int add_socket(struct dump *d, const struct fd_scan *s, int fd, const str
             snprintf(text, sizeof text, "%s socket %s connected to %s", sock_type_name(domain, type), here, there);
         else
             snprintf(text, sizeof text, "%s socket %s", sock_type_name(domain, type), here);
-        return save_local_socket(d, ss, fd, st, text, 0, buf, bufsize, NULL, 0);
+        return save_local_socket(d, ss, fd, st, text, 0, buf, bufsize, NULL, 0, 0);
     }
     if (stdio_source >= 0) { /* stdio: cr_restart's own */
         snprintf(text, sizeof text, "%s socket %s", sock_type_name(domain, type), here);
@@ -1296,10 +1368,15 @@ int valid_socket_state(const struct ctx_fd *f)
         off += sizeof m;
         if (m.len > f->extra_len - off || m.from_fd < -1 || m.from_fd >= CTX_FD_NUMBER_MAX ||
             (f->kind == CTX_FD_SOCKPAIR && m.from_fd != -1) || m.nfiles > CTX_SOCK_FILES_MAX ||
-            (f->kind != CTX_FD_SOCKPAIR && m.nfiles) ||
-            /* a stream waiting in a backlog: one message, what it sends itself */
+            (m.flags & ~CTX_SOCK_MSG_FLAGS) ||
+            /* files in flight, the process's credentials: in a pair, or sent by a unix
+             * stream waiting in a backlog */
+            ((m.nfiles || m.flags) && f->kind != CTX_FD_SOCKPAIR &&
+             !(f->kind == CTX_FD_SOCKET && so.domain == AF_UNIX && so.type == SOCK_STREAM)) ||
+            /* a stream waiting in a backlog: what it sends itself (pieces apart where
+             * files came with one) */
             (f->kind == CTX_FD_SOCKET && so.type == SOCK_STREAM &&
-             (so.nmsgs != 1 || m.from_fd != f->fd || !(so.state & CTX_SOCK_CONNECT_LATE))))
+             (m.from_fd != f->fd || !(so.state & CTX_SOCK_CONNECT_LATE))))
             return 0;
         off += m.len;
         for (uint32_t k = 0; k < m.nfiles; k++) {
@@ -1308,16 +1385,48 @@ int valid_socket_state(const struct ctx_fd *f)
                 return 0;
             memcpy(&sf, x + off, sizeof sf);
             off += sizeof sf;
-            /* a path to open again, or (another fd's open file) what names it */
+            /* a path to open again, or (another fd's open file) what names it; a deleted
+             * file's contents */
             if (sf.same_as_fd < -1 || sf.same_as_fd >= CTX_FD_NUMBER_MAX || sf.path_len < 2 ||
                 sf.path_len > CTX_PATH_MAX || sf.path_len > f->extra_len - off ||
                 (x[off] != '/' && sf.same_as_fd < 0) || x[off + sf.path_len - 1] != 0 ||
-                memchr(x + off, 0, sf.path_len) != x + off + sf.path_len - 1)
+                memchr(x + off, 0, sf.path_len) != x + off + sf.path_len - 1 ||
+                (sf.flags & ~CTX_SOCK_FILE_CONTENTS))
                 return 0;
             off += sf.path_len;
+            if ((sf.flags & CTX_SOCK_FILE_CONTENTS) &&
+                (sf.same_as_fd != -1 || !S_ISREG(sf.id.mode) || sf.id.size > CTX_SOCK_FILE_CONTENTS_MAX ||
+                 sf.id.size > f->extra_len - off))
+                return 0;
+            if (sf.flags & CTX_SOCK_FILE_CONTENTS)
+                off += (size_t)sf.id.size;
         }
     }
     return off == f->extra_len;
+}
+
+int cr_image_sends_own_creds(const struct ctx_image *img)
+{
+    for (uint32_t k = 0; img->proc && k < img->proc->nfds; k++) {
+        const struct ctx_fd *f = img->fds[k];
+        if (f->kind != CTX_FD_SOCKPAIR && f->kind != CTX_FD_SOCKET) /* (validated: the flag is on these only) */
+            continue;
+        struct ctx_socket so;
+        const unsigned char *x = sock_state(f, &so);
+        for (uint32_t i = 0; i < so.nmsgs; i++) {
+            struct ctx_sock_msg m;
+            memcpy(&m, x, sizeof m);
+            if (m.flags & CTX_SOCK_MSG_OWN_CREDS)
+                return f->fd;
+            x += sizeof m + m.len;
+            for (uint32_t j = 0; j < m.nfiles; j++) {
+                struct ctx_sock_file sf;
+                memcpy(&sf, x, sizeof sf);
+                x += sock_file_size(&sf);
+            }
+        }
+    }
+    return -1;
 }
 
 /* The fds in flight with the queued messages of a socket record (x: the first), each
@@ -1331,14 +1440,21 @@ static unsigned long long sock_files(const unsigned char *x, uint32_t nmsgs, uns
         memcpy(&m, x, sizeof m);
         *bytes += m.len;
         x += sizeof m + m.len;
+        if (out && (m.flags & CTX_SOCK_MSG_OWN_CREDS))
+            fprintf(out, "         message %u came with the process's own credentials "
+                    "(SCM_CREDENTIALS): restarted with its old pid\n", k + 1);
         for (uint32_t i = 0; i < m.nfiles; i++, files++) {
             struct ctx_sock_file sf;
             memcpy(&sf, x, sizeof sf);
-            if (out)
+            if (out && (sf.flags & CTX_SOCK_FILE_CONTENTS))
+                fprintf(out, "         in flight with message %u: %s at %llu, its %llu bytes saved\n",
+                        k + 1, (const char *)x + sizeof sf, (unsigned long long)sf.pos,
+                        (unsigned long long)sf.id.size);
+            else if (out)
                 fprintf(out, "         in flight with message %u: %s at %llu%s\n", k + 1,
                         (const char *)x + sizeof sf, (unsigned long long)sf.pos,
                         sf.same_as_fd >= 0 ? ", the open file of an fd" : "");
-            x += sizeof sf + sf.path_len;
+            x += sock_file_size(&sf);
         }
     }
     return files;

@@ -932,7 +932,11 @@ int tcp_pair_rebuild(const struct tcp_end *a, const struct tcp_end *b, int out[2
 #define TAKE_MAX 256
 #define TAKE_BUF (64 * MiB)
 
-static struct { int fd; size_t off, len; } taken[TAKE_MAX];
+static struct {
+    int fd;
+    size_t off, len;
+    uint32_t nmsgs;            /* 0: a stream's bytes; else that many struct ctx_sock_msg */
+} taken[TAKE_MAX];
 static int ntaken;
 static int listeners_taken[TAKE_MAX], nlisteners_taken;
 static char *take_buf;
@@ -956,11 +960,12 @@ int epoll_watching(struct dump *d, const struct fd_scan *s, uint64_t ino)
     return -1;
 }
 
-ssize_t tcp_backlog_data(int fd, const char **data)
+ssize_t tcp_backlog_data(int fd, const char **data, uint32_t *nmsgs)
 {
     for (int i = 0; i < ntaken; i++)
         if (taken[i].fd == fd) {
             *data = take_buf + taken[i].off;
+            *nmsgs = taken[i].nmsgs;
             return (ssize_t)taken[i].len;
         }
     return -1;
@@ -982,12 +987,18 @@ char *backlog_room(struct dump *d, size_t *cap)
 
 int backlog_keep(int fd, size_t len)
 {
+    return backlog_keep_msgs(fd, 0, len, 0);
+}
+
+int backlog_keep_msgs(int fd, size_t skip, size_t len, uint32_t nmsgs)
+{
     if (ntaken == TAKE_MAX)
         return -1;
     taken[ntaken].fd = fd;
-    taken[ntaken].off = take_used;
-    taken[ntaken++].len = len;
-    take_used += (len + 7) & ~(size_t)7;
+    taken[ntaken].off = take_used + skip;
+    taken[ntaken].len = len;
+    taken[ntaken++].nmsgs = nmsgs;
+    take_used += skip + ((len + 7) & ~(size_t)7);
     return 0;
 }
 

@@ -65,8 +65,10 @@ int save_unix_pair(struct dump *d, int fd, const struct stat *st, const struct s
  * goes on its client is replaced on the same fds by a new socket with the same options
  * (and abstract name), connected to the listener again (at the end of the queue: after
  * as many as were waiting, the queue is in its order again) and sending the bytes
- * again.  Files sent with them (SCM_RIGHTS) are sent again too, but a restart could not
- * send them: the checkpoint is then refused, the program's state as it was. */
+ * again, with the files that came with them (SCM_RIGHTS).  The record holds what was
+ * peeked at before: the pieces that came with files apart, each file described as one
+ * in flight in a pair (sock_peek_queue), which a restart sends again from the client
+ * once it is connected (local_sock.c). */
 
 #define FILE_CHUNKS 8
 #define FILES_PER_CHUNK 32
@@ -76,50 +78,146 @@ static struct {
 } chunks[FILE_CHUNKS];
 static int nchunks;
 
+/* One recvmsg of at most len bytes from k (peek: MSG_PEEK) into to, the files that
+ * came with it into fds (*nfds; *trunc if more came than fit): bytes, or -1 (errno). */
+static ssize_t recv_files(int k, char *to, size_t len, int peek, int *fds, int *nfds, int *trunc)
+{
+    union {
+        struct cmsghdr h;
+        char space[CMSG_SPACE(sizeof(int) * FILES_PER_CHUNK)];
+    } ctl;
+    struct iovec iov = { to, len };
+    struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &ctl,
+                         .msg_controllen = sizeof ctl };
+    ssize_t n;
+    do
+        n = recvmsg(k, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC | (peek ? MSG_PEEK : 0));
+    while (n < 0 && errno == EINTR);
+    *nfds = 0;
+    *trunc = n >= 0 && (mh.msg_flags & MSG_CTRUNC);
+    for (struct cmsghdr *h = n < 0 ? NULL : CMSG_FIRSTHDR(&mh); h; h = CMSG_NXTHDR(&mh, h))
+        if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS)
+            for (size_t i = 0; i < (h->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
+                int fd;
+                memcpy(&fd, CMSG_DATA(h) + i * sizeof(int), sizeof fd);
+                if (*nfds < FILES_PER_CHUNK)
+                    fds[(*nfds)++] = fd;
+                else {
+                    close(fd);
+                    *trunc = 1;
+                }
+            }
+    return n;
+}
+
+/* Reads exactly len bytes that come without files. */
+static int read_plain(int k, char *to, size_t len)
+{
+    while (len) {
+        int fds[FILES_PER_CHUNK], nfds, trunc;
+        ssize_t n = recv_files(k, to, len, 0, fds, &nfds, &trunc);
+        for (int i = 0; i < nfds; i++)
+            close(fds[i]);
+        if (n <= 0 || nfds || trunc)
+            return n < 0 ? -errno : -EIO;
+        to += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
 /* Reads what k holds into to (at most cap bytes) and the files that came with it into
- * chunks: its length, or -errno with the message in d. */
+ * chunks, each piece sent with files exactly where it was: a peek ends with the first
+ * piece that carries files (at its end; it gives their copies, closed), the bytes
+ * before it are read in one-byte reads until one brings the files (a read takes the
+ * files of the piece it starts to read), then the rest of the piece in one.  Its
+ * length, or -errno with the message in d. */
 static ssize_t take_unix_data(struct dump *d, int k, int c, const char *what, char *to, size_t cap)
 {
     size_t got = 0;
     nchunks = 0;
     for (;;) {
-        union {
-            struct cmsghdr h;
-            char space[CMSG_SPACE(sizeof(int) * FILES_PER_CHUNK)];
-        } ctl;
-        struct iovec iov = { to + got, cap - got };
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &ctl,
-                             .msg_controllen = sizeof ctl };
+        int fds[FILES_PER_CHUNK], nfds, trunc;
         if (got == cap)
             return fail(d, E2BIG, "fd %d (%s) sent more than the %zu bytes that can be taken out "
                         "of its backlog here; accept it before the checkpoint", c, what, cap);
-        ssize_t n = recvmsg(k, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-        if (n < 0 && errno == EINTR)
-            continue;
+        ssize_t n = recv_files(k, to + got, cap - got, 1, fds, &nfds, &trunc);
+        for (int i = 0; i < nfds; i++)
+            close(fds[i]); /* (a peek's copies) */
         if (n < 0 && errno == EAGAIN)
             break; /* unix streams deliver at once: all there is */
         if (n <= 0)
             return n < 0 ? fail(d, errno, "fd %d (%s): cannot read what it sent: %s", c, what,
                                 strerror(errno)) : (ssize_t)got;
-        for (struct cmsghdr *h = CMSG_FIRSTHDR(&mh); h; h = CMSG_NXTHDR(&mh, h)) {
-            if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS)
-                continue;
-            int nf = (int)((h->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-            if (nchunks == FILE_CHUNKS || nf > FILES_PER_CHUNK)
-                return fail(d, E2BIG, "fd %d (%s) sent files more than %d times (or more than "
-                            "%d at once) waiting in its backlog; the program's connection lost "
-                            "them", c, what, FILE_CHUNKS, FILES_PER_CHUNK);
-            chunks[nchunks].at = got;
-            chunks[nchunks].len = (size_t)n;
-            chunks[nchunks].nfds = nf;
-            memcpy(chunks[nchunks++].fds, CMSG_DATA(h), sizeof(int) * (size_t)nf);
+        if (trunc || (nfds && nchunks == FILE_CHUNKS))
+            return fail(d, E2BIG, "fd %d (%s) sent files more than %d times (or more than %d at "
+                        "once) waiting in its backlog; the program's connection lost them", c,
+                        what, FILE_CHUNKS, FILES_PER_CHUNK);
+        size_t end = got + (size_t)n;
+        if (!nfds) {
+            if (read_plain(k, to + got, (size_t)n) < 0)
+                return fail(d, errno ? errno : EIO, "fd %d (%s): cannot read what it sent", c, what);
+            got = end;
+            continue;
         }
-        if (mh.msg_flags & MSG_CTRUNC)
-            return fail(d, E2BIG, "fd %d (%s) sent more files at once than %d waiting in its "
-                        "backlog; the program's connection lost them", c, what, FILES_PER_CHUNK);
-        got += (size_t)n;
+        for (nfds = 0; !nfds && got < end; got++) {
+            ssize_t r = recv_files(k, to + got, 1, 0, fds, &nfds, &trunc);
+            if (r != 1 || trunc)
+                return fail(d, r < 0 ? errno : EIO, "fd %d (%s): cannot read what it sent", c, what);
+        }
+        if (!nfds)
+            return fail(d, EIO, "fd %d (%s): the files a peek of what it sent had did not come "
+                        "with it", c, what);
+        chunks[nchunks].at = got - 1;
+        chunks[nchunks].len = end - (got - 1);
+        chunks[nchunks].nfds = nfds;
+        memcpy(chunks[nchunks++].fds, fds, sizeof(int) * (size_t)nfds);
+        if (end > got && read_plain(k, to + got, end - got) < 0)
+            return fail(d, errno ? errno : EIO, "fd %d (%s): cannot read what it sent", c, what);
+        got = end;
     }
     return (ssize_t)got;
+}
+
+/* What was taken (len bytes at data, the files in chunks) as the messages a record
+ * holds (struct ctx_sock_msg each, sent by fd c): the bytes between pieces with files
+ * as one, each piece with files apart, its files described (save_fd_in_flight) at out;
+ * its length and *nmsgs, or -1 with the message in d. */
+static ssize_t messages_of(struct dump *d, int c, const char *what, const char *data, size_t len,
+                           char *out, size_t room, uint32_t *nmsgs)
+{
+    int all[FILE_CHUNKS * FILES_PER_CHUNK], nall = 0;
+    for (int i = 0; i < nchunks; i++)
+        for (int j = 0; j < chunks[i].nfds; j++)
+            all[nall++] = chunks[i].fds[j];
+    size_t used = 0, at = 0;
+    *nmsgs = 0;
+    for (int i = 0; i <= nchunks; i++) {
+        size_t upto = i < nchunks ? chunks[i].at : len;
+        for (int piece = 0; piece < 2; piece++) {
+            size_t from = piece ? upto : at, n = piece ? (i < nchunks ? chunks[i].len : 0) : upto - at;
+            if (!n)
+                continue;
+            struct ctx_sock_msg h = { (uint32_t)n, c, piece ? (uint32_t)chunks[i].nfds : 0, 0 };
+            if (room - used < sizeof h + n)
+                return fail(d, E2BIG, "fd %d (%s) sent more than can be saved while it waits in a "
+                            "backlog; accept it before the checkpoint", c, what);
+            memcpy(out + used, &h, sizeof h);
+            memcpy(out + used + sizeof h, data + from, n);
+            used += sizeof h + n;
+            for (int j = 0; piece && j < chunks[i].nfds; j++) {
+                ssize_t w = save_fd_in_flight(d, c, what, chunks[i].fds[j], all, nall, out + used,
+                                              room - used);
+                if (w < 0)
+                    return w;
+                used += (size_t)w;
+            }
+            (*nmsgs)++;
+        }
+        if (i < nchunks)
+            at = chunks[i].at + chunks[i].len;
+    }
+    return (ssize_t)used;
 }
 
 /* Sends again from c the len bytes of data with the files in chunks where they came:
@@ -276,7 +374,6 @@ int unix_backlog_take(struct dump *d, struct sock_scan *ss, const struct fd_scan
                         "backlog %s: it cannot be replaced to take the data out; accept them before "
                         "the checkpoint", fd, what, si->fd, why);
     }
-    int files = 0;
     for (int n = 0; n < ours; n++) {
         struct pollfd pf = { listener, POLLIN, 0 };
         int k = poll(&pf, 1, 2000) > 0 ? accept4(listener, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC) : -1;
@@ -301,19 +398,18 @@ int unix_backlog_take(struct dump *d, struct sock_scan *ss, const struct fd_scan
             close(k);
             return -ENOMEM;
         }
-        ssize_t got = take_unix_data(d, k, c, what, room, cap);
+        /* what it sent (the bytes, then, after them, as a record holds them) */
+        ssize_t got = take_unix_data(d, k, c, what, room, cap / 2);
         if (got < 0) {
             close_taken_files();
             close(k);
             return (int)got;
         }
-        if (backlog_keep(c, (size_t)got) < 0) {
-            close_taken_files();
-            close(k);
-            return fail(d, E2BIG, "fd %d: more connections waiting in its backlog than can be "
-                        "taken out here; accept them before the checkpoint", listener);
-        }
-        files += nchunks;
+        size_t msgs_at = ((size_t)got + 7) & ~(size_t)7;
+        uint32_t nmsgs = 0;
+        ssize_t kept = messages_of(d, c, what, room, (size_t)got, room + msgs_at, cap - msgs_at, &nmsgs);
+        int keep = kept < 0 ? 0 : backlog_keep_msgs(c, msgs_at, (size_t)kept, nmsgs);
+        /* put back for the program that goes on, saved or not */
         int rc = replace_client(d, s, c, (uint64_t)client, k, &name, nlen, room, (size_t)got, what);
         close_taken_files();
         if (rc < 0)
@@ -323,11 +419,12 @@ int unix_backlog_take(struct dump *d, struct sock_scan *ss, const struct fd_scan
         for (int i = 0; fstat(c, &now) == 0 && i < ss->n; i++)
             if (ss->socks[i].ino == (uint64_t)client)
                 ss->socks[i].ino = now.st_ino;
+        if (kept < 0) /* (the message is messages_of's) */
+            return (int)kept;
+        if (keep < 0)
+            return fail(d, E2BIG, "fd %d: more connections waiting in its backlog than can be "
+                        "taken out here; accept them before the checkpoint", listener);
     }
-    if (files)
-        return fail(d, ENOTSUP, "fd %d (%s) or another connection waiting in the backlog of fd %d "
-                    "has files in flight (SCM_RIGHTS), which a restart cannot send again; they are "
-                    "back in place: accept it before the checkpoint", fd, what, listener);
     return 0;
 }
 
@@ -336,11 +433,43 @@ int unix_backlog_take(struct dump *d, struct sock_scan *ss, const struct fd_scan
 /* The flags open() takes back for a file in flight (as file.c's). */
 #define REOPEN_FLAGS (O_ACCMODE | O_APPEND | O_NONBLOCK | O_DSYNC | O_SYNC | O_DIRECT | O_NOATIME | O_LARGEFILE)
 
-/* The fds in flight with a message (struct ctx_sock_file at x), in fds[] (opened[k]:
- * made here, closed once sent): the process's own fd when it shared the file, else the
- * file opened again at its offset. */
-static const unsigned char *files_in_flight(struct child *c, const struct ctx_fd *f, const unsigned char *x,
-                                            uint32_t n, int *fds, int *opened)
+/* A deleted regular file in flight, made again: an unnamed file (O_TMPFILE) where it
+ * was (else in the working directory) with its saved contents and mode, opened as it
+ * was, at its offset. */
+static int recreate_in_flight(struct child *c, const struct ctx_fd *f, const struct ctx_sock_file *sf,
+                              const char *path, const unsigned char *contents)
+{
+    char dir[CTX_PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash && slash != dir)
+        *slash = 0;
+    int tmp = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (tmp < 0)
+        tmp = open(".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (tmp < 0 || fchmod(tmp, sf->id.mode & 07777) < 0)
+        child_fail(c, errno, "cannot make again the deleted file %s in flight to the socket of fd "
+                   "%d: %s", path, f->fd, strerror(errno));
+    for (size_t done = 0; done < sf->id.size;) {
+        ssize_t w = pwrite(tmp, contents + done, (size_t)sf->id.size - done, (off_t)done);
+        if (w <= 0)
+            child_fail(c, w < 0 ? errno : EIO, "cannot write the contents of the deleted file %s "
+                       "in flight to the socket of fd %d: %s", path, f->fd, strerror(errno));
+        done += (size_t)w;
+    }
+    char self[64];
+    snprintf(self, sizeof self, "/proc/self/fd/%d", tmp);
+    int obj = open(self, ((int)sf->open_flags & REOPEN_FLAGS) | O_NOCTTY | O_CLOEXEC);
+    int e = errno;
+    close(tmp);
+    if (obj < 0)
+        child_fail(c, e, "cannot open the deleted file %s in flight to the socket of fd %d again: "
+                   "%s", path, f->fd, strerror(e));
+    return obj;
+}
+
+const unsigned char *files_in_flight(struct child *c, const struct ctx_fd *f, const unsigned char *x,
+                                     uint32_t n, int *fds, int *opened)
 {
     for (uint32_t k = 0; k < n; k++) {
         struct ctx_sock_file sf;
@@ -348,10 +477,14 @@ static const unsigned char *files_in_flight(struct child *c, const struct ctx_fd
         char buf[CTX_PATH_MAX];
         int moved;
         const char *path = relocate(c->o, (const char *)x + sizeof sf, buf, sizeof buf, &moved);
-        x += sizeof sf + sf.path_len;
+        const unsigned char *contents = x + sizeof sf + sf.path_len;
+        x += sock_file_size(&sf);
         opened[k] = sf.same_as_fd < 0;
-        fds[k] = opened[k] ? open(path, ((int)sf.open_flags & REOPEN_FLAGS) | O_NOCTTY | O_CLOEXEC)
-                           : sf.same_as_fd;
+        if (sf.flags & CTX_SOCK_FILE_CONTENTS)
+            fds[k] = recreate_in_flight(c, f, &sf, path, contents);
+        else
+            fds[k] = opened[k] ? open(path, ((int)sf.open_flags & REOPEN_FLAGS) | O_NOCTTY | O_CLOEXEC)
+                               : sf.same_as_fd;
         if (fds[k] < 0 || (opened[k] && lseek(fds[k], (off_t)sf.pos, SEEK_SET) < 0))
             child_fail(c, errno, "cannot open %s again, in flight to the socket of fd %d: %s", path,
                        f->fd, strerror(errno));
