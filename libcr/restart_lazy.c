@@ -205,6 +205,8 @@ struct cr_lazy {
     pthread_rwlock_t events;   /* a copy by a filling thread holds it shared, the monitor
                                   exclusively from reading events to applying them: no
                                   copy lands where a page was dropped or moved from */
+    uint8_t *claimed;          /* per block of the first address space: a copy of it is
+                                  under way (a filling thread's or the monitor's) */
     int fill_err;              /* a filling thread's failure (errno), for the monitor to act on: */
     int fill_err_read;         /* 1: block fill_err_block could not be read or checked;
                                   0: the copy to fill_err_addr failed */
@@ -377,10 +379,9 @@ static int copy_runs(struct cr_lazy *l, struct lazy_mm *m, uint32_t b, const cha
         if (e == EEXIST || e == ENOENT || e == EINVAL) { /* there already, or no mapping
                                                             there any more: nothing to put */
             settle(m, l, b, k);
-            if (e == EEXIST) {
-                struct uffdio_range w = { page_at(m, l, b, k), PAGE };
-                ioctl(m->uffd, UFFDIO_WAKE, &w);
-            }
+            struct uffdio_range w = { page_at(m, l, b, k), PAGE }; /* (a fault there may wait
+                                                                     on this copy: see claim) */
+            ioctl(m->uffd, UFFDIO_WAKE, &w);
             k++;
             continue;
         }
@@ -408,7 +409,22 @@ static int fill(struct cr_lazy *l, struct lazy_mm *m, uint32_t b)
     return r;
 }
 
-/* ---- the filling threads' side (lazy_fill.h), on the first address space ---- */
+/* ---- the filling threads' side (lazy_fill.h), on the first address space ----
+ * A block is copied by one thread at a time: two copies of the same pages would each
+ * allocate and fill a page for every page the other put in first (EEXIST), one page
+ * at a time.  A fault in a block a filling thread is copying is left to that copy,
+ * which wakes it (every page it leaves is woken too). */
+
+static int claim(struct cr_lazy *l, uint32_t b)
+{
+    uint8_t free_ = 0;
+    return __atomic_compare_exchange_n(&l->claimed[b], &free_, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+}
+
+static void unclaim(struct cr_lazy *l, uint32_t b)
+{
+    __atomic_store_n(&l->claimed[b], 0, __ATOMIC_RELEASE);
+}
 
 static void fill_wake(struct cr_lazy *l)
 {
@@ -422,7 +438,8 @@ static int fill_wanted(void *ctx, uint32_t b)
     pthread_rwlock_rdlock(&l->events);
     struct lazy_mm *m = &l->mms[0];
     int want = m->uffd >= 0 && !__atomic_load_n(&l->failed, __ATOMIC_RELAXED) &&
-               __atomic_load_n(&m->todo[b], __ATOMIC_RELAXED);
+               __atomic_load_n(&m->todo[b], __ATOMIC_RELAXED) &&
+               !__atomic_load_n(&l->claimed[b], __ATOMIC_RELAXED);
     pthread_rwlock_unlock(&l->events);
     return want;
 }
@@ -434,8 +451,13 @@ static int fill_copy(void *ctx, uint32_t b, const char *buf)
         pthread_rwlock_rdlock(&l->events);
         struct lazy_mm *m = &l->mms[0];
         uint64_t bad = 0;
-        int r = m->uffd < 0 || __atomic_load_n(&l->failed, __ATOMIC_RELAXED) ? -ESRCH
-              : copy_runs(l, m, b, buf, &bad);
+        int r = m->uffd < 0 || __atomic_load_n(&l->failed, __ATOMIC_RELAXED) ? -ESRCH : 1;
+        if (r == 1 && !claim(l, b))
+            r = 0; /* the monitor is putting it in for a fault */
+        else if (r == 1) {
+            r = copy_runs(l, m, b, buf, &bad);
+            unclaim(l, b);
+        }
         pthread_rwlock_unlock(&l->events);
         if (r == -EAGAIN) { /* an event is on its way: the monitor reads it, then again */
             struct timespec ts = { 0, 100000 };
@@ -708,7 +730,16 @@ static int handle_faults(struct cr_lazy *l, uint32_t mi)
     for (uint32_t i = 0; i < m->nq; i++) {
         uint64_t addr = m->q[i].arg.pagefault.address & ~(PAGE - 1);
         uint32_t b, k;
-        int r = rc ? rc : find(m, l, addr, &b, &k) ? fill(l, m, b) : 0;
+        int r = rc;
+        if (!r && find(m, l, addr, &b, &k)) {
+            if (mi == 0 && l->filling && !claim(l, b)) {
+                l->faults++; /* a filling thread's copy under way puts it in and wakes it */
+                continue;
+            }
+            r = fill(l, m, b);
+            if (mi == 0 && l->filling)
+                unclaim(l, b);
+        }
         if (r == 0) {
             /* a page settled as zero (dropped, or never in the image), or already
              * there: the zero page, or just a wake-up */
@@ -883,9 +914,10 @@ struct cr_lazy *cr_lazy_start(const struct ctx_image *img, int uffd, pid_t pid, 
     const char *bg = getenv("CR_RESTART_LAZY_BACKGROUND");
     l->background = !bg || strcmp(bg, "0");
     l->blocks = calloc(img->hdr.nblocks + 1, sizeof *l->blocks);
+    l->claimed = calloc(img->hdr.nblocks + 1, sizeof *l->claimed);
     l->mms = calloc(MAX_MMS, sizeof *l->mms);
     l->buf = malloc(CTX_BLOCK_MAX_PAGES * PAGE);
-    if (l->fd < 0 || l->pidfd < 0 || l->wake < 0 || !l->blocks || !l->mms || !l->buf) {
+    if (l->fd < 0 || l->pidfd < 0 || l->wake < 0 || !l->blocks || !l->claimed || !l->mms || !l->buf) {
         cr_say(err, len, errno ? errno : ENOMEM, "cannot start the lazy restart: %s", strerror(errno ? errno : ENOMEM));
         goto fail;
     }
@@ -968,6 +1000,7 @@ fail:
         close(l->wake);
     pthread_rwlock_destroy(&l->events);
     free(l->blocks);
+    free(l->claimed);
     free(l->mms);
     free(l->buf);
     free(l);
@@ -1008,6 +1041,7 @@ int cr_lazy_finish(struct cr_lazy *l, char *err, size_t len, char *summary, size
     close(l->wake);
     pthread_rwlock_destroy(&l->events);
     free(l->blocks);
+    free(l->claimed);
     free(l->mms);
     free(l->buf);
     free(l);
