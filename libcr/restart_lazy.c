@@ -679,6 +679,17 @@ static struct lazy_mm *mm_add(struct cr_lazy *l, int uffd, const struct lazy_mm 
     return m;
 }
 
+/* A fault left to a filling thread's copy (handle_faults) waits for that copy's wake,
+ * but the copy skips pages dropped or moved meanwhile: their waiters are woken here
+ * and fault again, to be answered as the pages are now (a spurious wake-up only
+ * retries the access). */
+static void wake_range(struct lazy_mm *m, uint64_t start, uint64_t end)
+{
+    struct uffdio_range w = { start, end - start };
+    if (end > start)
+        ioctl(m->uffd, UFFDIO_WAKE, &w);
+}
+
 /* The events of m's queue, in order (under the event lock, held exclusively since they
  * were read); its faults are kept for handle_faults.  0, or -1 after fatal. */
 static int handle_events(struct cr_lazy *l, uint32_t mi)
@@ -705,6 +716,7 @@ static int handle_events(struct cr_lazy *l, uint32_t mi)
         case UFFD_EVENT_REMOVE:
         case UFFD_EVENT_UNMAP:
             drop_range(l, m, g->arg.remove.start, g->arg.remove.end);
+            wake_range(m, g->arg.remove.start, g->arg.remove.end);
             break;
         case UFFD_EVENT_REMAP:
             if (moved(l, m, g->arg.remap.from, g->arg.remap.to, g->arg.remap.len) < 0) {
@@ -712,6 +724,7 @@ static int handle_events(struct cr_lazy *l, uint32_t mi)
                       "process was killed");
                 return -1;
             }
+            wake_range(m, g->arg.remap.from, g->arg.remap.from + g->arg.remap.len);
             break;
         default:
             m->q[keep++] = *g; /* faults: once the events before and after them are in */
