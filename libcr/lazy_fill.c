@@ -119,6 +119,11 @@ struct lazy_fill *lazy_fill_start(int fd, const struct lazy_block *blocks, uint3
     return NULL;
 }
 
+int lazy_fill_threads(const struct lazy_fill *f)
+{
+    return f ? f->nthreads : 0;
+}
+
 void lazy_fill_arm(struct lazy_fill *f)
 {
     if (!f)

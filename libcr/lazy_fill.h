@@ -35,6 +35,8 @@ struct lazy_fill;
  * only after lazy_fill_arm. */
 struct lazy_fill *lazy_fill_start(int fd, const struct lazy_block *blocks, uint32_t n,
                                   int nthreads, const struct lazy_fill_ops *ops);
+/* How many threads run (0 for NULL). */
+int lazy_fill_threads(const struct lazy_fill *f);
 /* The memory is registered: copying may begin. */
 void lazy_fill_arm(struct lazy_fill *f);
 /* Stops the threads (a copy under way ends first) and frees f; NULL is fine. */

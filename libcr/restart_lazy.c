@@ -201,6 +201,7 @@ struct cr_lazy {
     int filling;               /* the monitor leaves the background copy of the first
                                   address space to them... */
     int fill_running;          /* ...until they are through (atomic) */
+    int nfill;                 /* how many there were (for the summary) */
     int wake;                  /* eventfd: they are through, or one failed */
     pthread_rwlock_t events;   /* a copy by a filling thread holds it shared, the monitor
                                   exclusively from reading events to applying them: no
@@ -368,7 +369,7 @@ static int copy_runs(struct cr_lazy *l, struct lazy_mm *m, uint32_t b, const cha
         uint32_t done = r == 0 ? j - k : c.copy > 0 ? (uint32_t)(c.copy / (int64_t)PAGE) : 0;
         for (uint32_t i = k; i < k + done; i++)
             settle(m, l, b, i);
-        l->copied_pages += done;
+        __atomic_fetch_add(&l->copied_pages, done, __ATOMIC_RELAXED); /* (the filling threads too) */
         k += done;
         if (r == 0)
             continue;
@@ -1029,6 +1030,7 @@ void cr_lazy_arm(struct cr_lazy *l)
 int cr_lazy_finish(struct cr_lazy *l, char *err, size_t len, char *summary, size_t slen)
 {
     pthread_join(l->thread, NULL);
+    l->nfill = lazy_fill_threads(l->fill);
     lazy_fill_stop(l->fill); /* (through already, unless the process went first) */
     l->fill = NULL;
     int rc = 0;
@@ -1037,9 +1039,9 @@ int cr_lazy_finish(struct cr_lazy *l, char *err, size_t len, char *summary, size
     if (summary) {
         double s = (double)(l->t1.tv_sec - l->t0.tv_sec) + (l->t1.tv_nsec - l->t0.tv_nsec) / 1e9;
         snprintf(summary, slen, "lazy restart: %llu MiB put in on demand and in the background in "
-                 "%.3f s (%llu faults, %llu forks followed)",
-                 (unsigned long long)(l->copied_pages * PAGE >> 20), s,
-                 (unsigned long long)l->faults, (unsigned long long)l->forks);
+                 "%.3f s (%llu faults, %llu forks followed, %d filling threads)",
+                 (unsigned long long)(__atomic_load_n(&l->copied_pages, __ATOMIC_RELAXED) * PAGE >> 20), s,
+                 (unsigned long long)l->faults, (unsigned long long)l->forks, l->nfill);
     }
     /* a failure leaves the address spaces registered: their processes are being
      * killed and must not read zeros in between */
