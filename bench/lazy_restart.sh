@@ -84,7 +84,8 @@ for mib in $SIZES; do
     cat "$W/ctx" > /dev/null
     t0=$(now); dd if="$W/ctx" of=/dev/null bs=1M status=none; t1=$(now)
     rd=$(secs "$t0" "$t1")
-    al=$(echo "$("$B/bench/memtouch" populate "$mib" | sed 's/populate_us //') / 1000000" | bc -l)
+    al=$("$B/bench/memtouch" populate "$mib" | sed -n 's/populate_us //p') || true
+    [ -n "$al" ] && al=$(echo "$al / 1000000" | bc -l) || al=- # (- before Linux 5.14)
     restart --eager; eager=$t; pass; ep=$p; end
     restart --lazy; lazy=$t; pass; lp=$p; end
     # the same with the monitor alone reading the blocks (no reader threads)
@@ -96,7 +97,8 @@ for mib in $SIZES; do
         cold; restart --eager; ecold=$(printf '%.3f' "$t"); end
         cold; restart --lazy; lcold=$(printf '%.3f' "$t"); end
     fi
-    printf '%-6s %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %10s %10s %9.2f %9.2f %9.2f %10.2f\n' "$mib" "$rd" "$eager" \
-        "$lazy" "$ep" "$lp" "$lp1" "$al" "$ecold" "$lcold" "$(echo "$lazy / $rd" | bc -l)" \
-        "$(echo "$lp / $rd" | bc -l)" "$(echo "$lp1 / $rd" | bc -l)" "$(echo "$al / $rd" | bc -l)"
+    printf '%-6s %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %8s %10s %10s %9.2f %9.2f %9.2f %10s\n' "$mib" "$rd" "$eager" \
+        "$lazy" "$ep" "$lp" "$lp1" "$([ "$al" = - ] && echo - || printf '%.3f' "$al")" "$ecold" "$lcold" \
+        "$(echo "$lazy / $rd" | bc -l)" "$(echo "$lp / $rd" | bc -l)" "$(echo "$lp1 / $rd" | bc -l)" \
+        "$([ "$al" = - ] && echo - || printf '%.2f' "$(echo "$al / $rd" | bc -l)")"
 done
