@@ -6,10 +6,12 @@
 #   lazy       cr_restart --lazy until it runs again
 #   e_pass     the eagerly restarted program's first full pass over its memory
 #   l_pass     the same after a lazy restart (its pages come in on demand and from
-#              the background copy meanwhile, read ahead by reader threads)
-#   l_pass1    the same with the monitor alone reading (CR_RESTART_LAZY_READERS=0)
+#              the background copy meanwhile, by the filling threads)
+#   l_pass1    the same with the monitor alone copying (CR_RESTART_LAZY_READERS=0)
+#   alloc      a fresh process having the kernel allocate as much memory
+#              (MADV_POPULATE_WRITE): the least a restart that puts pages in can cost
 #   eager_cold, lazy_cold: the restarts after drop_caches
-# and the ratios lazy/read, l_pass/read and l_pass1/read.  BENCH_NO_COLD=1 leaves out
+# and the ratios lazy/read, l_pass/read, l_pass1/read and alloc/read.  BENCH_NO_COLD=1 leaves out
 # the cold restarts (drop_caches empties every user's page cache).  Lazy restart needs CAP_SYS_PTRACE: run as
 # root.  Usage: bench/lazy_restart.sh [DIR [SIZES_MIB...]]   (from the build directory)
 set -eu
@@ -69,7 +71,7 @@ pass() {
 end() { kill -TERM "$c"; wait "$r" || true; c= r=; }
 cold() { sync; echo 3 > /proc/sys/vm/drop_caches; }
 
-printf '%-6s %8s %8s %8s %8s %8s %8s %10s %10s %9s %9s %9s\n' MiB read eager lazy e_pass l_pass l_pass1 eager_cold lazy_cold lazy/read pass/read pass1/read
+printf '%-6s %8s %8s %8s %8s %8s %8s %8s %10s %10s %9s %9s %9s %10s\n' MiB read eager lazy e_pass l_pass l_pass1 alloc eager_cold lazy_cold lazy/read pass/read pass1/read alloc/read
 for mib in $SIZES; do
     rm -f "$W/out" "$W/ctx"
     (bare "$B/util/cr_run" "$B/bench/memtouch" "$mib" random > "$W/out") &
@@ -82,6 +84,8 @@ for mib in $SIZES; do
     cat "$W/ctx" > /dev/null
     t0=$(now); dd if="$W/ctx" of=/dev/null bs=1M status=none; t1=$(now)
     rd=$(secs "$t0" "$t1")
+    al=$("$B/bench/memtouch" populate "$mib" | sed -n 's/populate_us //p') || true
+    [ -n "$al" ] && al=$(echo "$al / 1000000" | bc -l) || al=- # (- before Linux 5.14)
     restart --eager; eager=$t; pass; ep=$p; end
     restart --lazy; lazy=$t; pass; lp=$p; end
     # the same with the monitor alone reading the blocks (no reader threads)
@@ -93,7 +97,8 @@ for mib in $SIZES; do
         cold; restart --eager; ecold=$(printf '%.3f' "$t"); end
         cold; restart --lazy; lcold=$(printf '%.3f' "$t"); end
     fi
-    printf '%-6s %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %10s %10s %9.2f %9.2f %9.2f\n' "$mib" "$rd" "$eager" \
-        "$lazy" "$ep" "$lp" "$lp1" "$ecold" "$lcold" "$(echo "$lazy / $rd" | bc -l)" \
-        "$(echo "$lp / $rd" | bc -l)" "$(echo "$lp1 / $rd" | bc -l)"
+    printf '%-6s %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %8s %10s %10s %9.2f %9.2f %9.2f %10s\n' "$mib" "$rd" "$eager" \
+        "$lazy" "$ep" "$lp" "$lp1" "$([ "$al" = - ] && echo - || printf '%.3f' "$al")" "$ecold" "$lcold" \
+        "$(echo "$lazy / $rd" | bc -l)" "$(echo "$lp / $rd" | bc -l)" "$(echo "$lp1 / $rd" | bc -l)" \
+        "$([ "$al" = - ] && echo - || printf '%.2f' "$(echo "$al / $rd" | bc -l)")"
 done

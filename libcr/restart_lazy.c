@@ -33,6 +33,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -42,7 +43,7 @@
 #include <unistd.h>
 
 #include "crc32c.h"
-#include "lazy_prefetch.h"
+#include "lazy_fill.h"
 #include "restart.h"
 #include "restore_plan.h"
 #include "say.h"
@@ -170,10 +171,12 @@ int cr_lazy_possible(const struct ctx_image *img, int as_tree, char *why, size_t
 struct lazy_mm {               /* an address space served: the restored process's, or a
                                   child's it forked while pages were missing */
     int uffd;
-    uint32_t left;             /* blocks not settled yet */
-    uint32_t next;             /* where the background copy goes on */
+    uint32_t left;             /* blocks not settled yet (atomic: the filling threads
+                                  settle pages of the first address space) */
+    uint32_t next;             /* where the monitor's background copy goes on */
     int remapped;              /* some pages moved (mremap): look them up one by one */
     uint64_t (*settled)[4];    /* per block, per page: copied, or known to read zero */
+    uint16_t *todo;            /* per block: pages not settled yet */
     uint64_t **where;          /* per block: NULL, or each page's address since it moved */
     struct uffd_msg *q;        /* messages read, not handled yet */
     uint32_t nq, capq;
@@ -192,8 +195,24 @@ struct cr_lazy {
     uint32_t nmms;
     char *buf;                 /* one block, checked */
     int64_t in_buf;
-    struct lazy_prefetch *pf;  /* the readers (CR_RESTART_LAZY_READERS, default 2) */
-    int64_t held;              /* the block of theirs in use, or -1 */
+    struct lazy_fill *fill;    /* the filling threads (CR_RESTART_LAZY_READERS, default one
+                                  per CPU from 2 to 4),
+                                  which copy the first address space's blocks in */
+    int filling;               /* the monitor leaves the background copy of the first
+                                  address space to them... */
+    int fill_running;          /* ...until they are through (atomic) */
+    int nfill;                 /* how many there were (for the summary) */
+    int wake;                  /* eventfd: they are through, or one failed */
+    pthread_rwlock_t events;   /* a copy by a filling thread holds it shared, the monitor
+                                  exclusively from reading events to applying them: no
+                                  copy lands where a page was dropped or moved from */
+    uint8_t *claimed;          /* per block of the first address space: a copy of it is
+                                  under way (a filling thread's or the monitor's) */
+    int fill_err;              /* a filling thread's failure (errno), for the monitor to act on: */
+    int fill_err_read;         /* 1: block fill_err_block could not be read or checked;
+                                  0: the copy to fill_err_addr failed */
+    uint32_t fill_err_block;
+    uint64_t fill_err_addr;
     uint64_t advised;          /* readahead asked up to this offset */
     int background;            /* copy what is not asked for (CR_RESTART_LAZY_BACKGROUND=0:
                                   faults only, for tests and measurements) */
@@ -215,18 +234,24 @@ static int by_addr(const void *a, const void *b)
 
 static int settled(const struct lazy_mm *m, uint32_t b, uint32_t k)
 {
-    return (int)((m->settled[b][k / 64] >> (k % 64)) & 1);
+    return (int)((__atomic_load_n(&m->settled[b][k / 64], __ATOMIC_RELAXED) >> (k % 64)) & 1);
 }
 
+/* (atomic: the monitor and the filling threads settle pages of one address space side
+ * by side; whoever settles a block's last page counts it) */
 static void settle(struct lazy_mm *m, const struct cr_lazy *l, uint32_t b, uint32_t k)
 {
-    if (settled(m, b, k))
+    (void)l;
+    uint64_t bit = 1ULL << (k % 64);
+    if (__atomic_fetch_or(&m->settled[b][k / 64], bit, __ATOMIC_RELAXED) & bit)
         return;
-    m->settled[b][k / 64] |= 1ULL << (k % 64);
-    for (uint32_t i = 0; i < l->blocks[b].npages; i++)
-        if (!settled(m, b, i))
-            return;
-    m->left--;
+    if (__atomic_sub_fetch(&m->todo[b], 1, __ATOMIC_RELAXED) == 0)
+        __atomic_sub_fetch(&m->left, 1, __ATOMIC_RELAXED);
+}
+
+static uint32_t left_in(const struct lazy_mm *m)
+{
+    return __atomic_load_n(&m->left, __ATOMIC_RELAXED);
 }
 
 static uint64_t page_at(const struct lazy_mm *m, const struct cr_lazy *l, uint32_t b, uint32_t k)
@@ -272,23 +297,19 @@ static void fatal(struct cr_lazy *l, int code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(l->err, sizeof l->err, fmt, ap);
     va_end(ap);
-    l->failed = code;
+    __atomic_store_n(&l->failed, code, __ATOMIC_RELEASE);
     /* what it reads next is not its memory: it must not run on (its children
      * forked since share the missing pages) */
     cr_tree_signal(l->pid, SIGKILL);
     kill(l->pid, SIGKILL);
 }
 
-static void unload(struct cr_lazy *l)
-{
-    if (l->held >= 0)
-        lazy_prefetch_release(l->pf, (uint32_t)l->held);
-    l->held = -1;
-}
-
 static void bad_block(struct cr_lazy *l, const struct lazy_block *k, int e)
 {
-    if (e == EBADMSG)
+    if (e == EINVAL)
+        fatal(l, EINVAL, "lazy restart: the memory block at 0x%llx is larger than a block can be: "
+              "the restarted process was killed", (unsigned long long)k->addr);
+    else if (e == EBADMSG)
         fatal(l, EBADMSG, "lazy restart: checksum mismatch in the memory block at 0x%llx (the image "
               "was changed in place while the process still read from it): the restarted process "
               "was killed", (unsigned long long)k->addr);
@@ -304,18 +325,6 @@ static const char *load(struct cr_lazy *l, uint32_t b)
     if (l->in_buf == (int64_t)b)
         return l->buf;
     const struct lazy_block *k = &l->blocks[b];
-    if (l->pf) {
-        const char *p;
-        int r = lazy_prefetch_get(l->pf, b, &p);
-        if (r > 0) {
-            l->held = b;
-            return p;
-        }
-        if (r < 0) {
-            bad_block(l, k, -r);
-            return NULL;
-        }
-    }
     if (k->off + READAHEAD / 2 > l->advised) { /* the background copy reads in order */
         posix_fadvise(l->fd, (off_t)l->advised, (off_t)READAHEAD, POSIX_FADV_WILLNEED);
         l->advised += READAHEAD;
@@ -336,22 +345,14 @@ static const char *load(struct cr_lazy *l, uint32_t b)
     return l->buf;
 }
 
-/* Copies the unsettled pages of block b into m.  0; -EAGAIN when the address space is
- * changing (read its events first); -ESRCH when it is gone; -1 after fatal. */
-static int fill_from(struct cr_lazy *l, struct lazy_mm *m, uint32_t b);
-
-static int fill(struct cr_lazy *l, struct lazy_mm *m, uint32_t b)
-{
-    int r = fill_from(l, m, b);
-    unload(l); /* (the readers' slot back to them) */
-    return r;
-}
-
-static int fill_from(struct cr_lazy *l, struct lazy_mm *m, uint32_t b)
+/* Copies the unsettled pages of block b into m from src (NULL: loaded when a page needs
+ * it).  0; -EAGAIN when the address space is changing (its events are to be read
+ * first); -ESRCH when it is gone; -1 when the block cannot be loaded (after fatal);
+ * another -errno when a copy failed, its address in *bad. */
+static int copy_runs(struct cr_lazy *l, struct lazy_mm *m, uint32_t b, const char *src, uint64_t *bad)
 {
     const struct lazy_block *blk = &l->blocks[b];
     uint32_t k = 0;
-    const char *src = NULL;
     while (k < blk->npages) {
         if (settled(m, b, k)) {
             k++;
@@ -368,7 +369,7 @@ static int fill_from(struct cr_lazy *l, struct lazy_mm *m, uint32_t b)
         uint32_t done = r == 0 ? j - k : c.copy > 0 ? (uint32_t)(c.copy / (int64_t)PAGE) : 0;
         for (uint32_t i = k; i < k + done; i++)
             settle(m, l, b, i);
-        l->copied_pages += done;
+        __atomic_fetch_add(&l->copied_pages, done, __ATOMIC_RELAXED); /* (the filling threads too) */
         k += done;
         if (r == 0)
             continue;
@@ -379,18 +380,117 @@ static int fill_from(struct cr_lazy *l, struct lazy_mm *m, uint32_t b)
         if (e == EEXIST || e == ENOENT || e == EINVAL) { /* there already, or no mapping
                                                             there any more: nothing to put */
             settle(m, l, b, k);
-            if (e == EEXIST) {
-                struct uffdio_range w = { page_at(m, l, b, k), PAGE };
-                ioctl(m->uffd, UFFDIO_WAKE, &w);
-            }
+            struct uffdio_range w = { page_at(m, l, b, k), PAGE }; /* (a fault there may wait
+                                                                     on this copy: see claim) */
+            ioctl(m->uffd, UFFDIO_WAKE, &w);
             k++;
             continue;
         }
-        fatal(l, e, "lazy restart: cannot put the memory at 0x%llx in place (UFFDIO_COPY: %s): the "
-              "restarted process was killed", (unsigned long long)c.dst, strerror(e));
-        return -1;
+        *bad = c.dst;
+        return -e;
     }
     return 0;
+}
+
+static void copy_failed(struct cr_lazy *l, int e, uint64_t addr)
+{
+    fatal(l, e, "lazy restart: cannot put the memory at 0x%llx in place (UFFDIO_COPY: %s): the "
+          "restarted process was killed", (unsigned long long)addr, strerror(e));
+}
+
+/* The monitor's copy of block b into m: 0, -EAGAIN, -ESRCH, or -1 after fatal. */
+static int fill(struct cr_lazy *l, struct lazy_mm *m, uint32_t b)
+{
+    uint64_t bad = 0;
+    int r = copy_runs(l, m, b, NULL, &bad);
+    if (r < -1 && r != -EAGAIN && r != -ESRCH) {
+        copy_failed(l, -r, bad);
+        r = -1;
+    }
+    return r;
+}
+
+/* ---- the filling threads' side (lazy_fill.h), on the first address space ----
+ * A block is copied by one thread at a time: two copies of the same pages would each
+ * allocate and fill a page for every page the other put in first (EEXIST), one page
+ * at a time.  A fault in a block a filling thread is copying is left to that copy,
+ * which wakes it (every page it leaves is woken too). */
+
+static int claim(struct cr_lazy *l, uint32_t b)
+{
+    uint8_t free_ = 0;
+    return __atomic_compare_exchange_n(&l->claimed[b], &free_, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+}
+
+static void unclaim(struct cr_lazy *l, uint32_t b)
+{
+    __atomic_store_n(&l->claimed[b], 0, __ATOMIC_RELEASE);
+}
+
+static void fill_wake(struct cr_lazy *l)
+{
+    uint64_t one = 1;
+    (void)!write(l->wake, &one, sizeof one);
+}
+
+static int fill_wanted(void *ctx, uint32_t b)
+{
+    struct cr_lazy *l = ctx;
+    pthread_rwlock_rdlock(&l->events);
+    struct lazy_mm *m = &l->mms[0];
+    int want = m->uffd >= 0 && !__atomic_load_n(&l->failed, __ATOMIC_RELAXED) &&
+               __atomic_load_n(&m->todo[b], __ATOMIC_RELAXED) &&
+               !__atomic_load_n(&l->claimed[b], __ATOMIC_RELAXED);
+    pthread_rwlock_unlock(&l->events);
+    return want;
+}
+
+static int fill_copy(void *ctx, uint32_t b, const char *buf)
+{
+    struct cr_lazy *l = ctx;
+    for (;;) {
+        pthread_rwlock_rdlock(&l->events);
+        struct lazy_mm *m = &l->mms[0];
+        uint64_t bad = 0;
+        int r = m->uffd < 0 || __atomic_load_n(&l->failed, __ATOMIC_RELAXED) ? -ESRCH : 1;
+        if (r == 1 && !claim(l, b))
+            r = 0; /* the monitor is putting it in for a fault */
+        else if (r == 1) {
+            r = copy_runs(l, m, b, buf, &bad);
+            unclaim(l, b);
+        }
+        pthread_rwlock_unlock(&l->events);
+        if (r == -EAGAIN) { /* an event is on its way: the monitor reads it, then again */
+            struct timespec ts = { 0, 100000 };
+            nanosleep(&ts, NULL);
+            continue;
+        }
+        if (r == -ESRCH) /* gone (or being killed): nothing more to copy */
+            return -1;
+        if (r < 0) {
+            l->fill_err_addr = bad;
+            __atomic_store_n(&l->fill_err, -r, __ATOMIC_RELEASE);
+            fill_wake(l);
+            return -1;
+        }
+        return 0;
+    }
+}
+
+static void fill_failed(void *ctx, uint32_t b, int err)
+{
+    struct cr_lazy *l = ctx;
+    l->fill_err_block = b;
+    l->fill_err_read = 1;
+    __atomic_store_n(&l->fill_err, -err, __ATOMIC_RELEASE);
+    fill_wake(l);
+}
+
+static void fill_done(void *ctx)
+{
+    struct cr_lazy *l = ctx;
+    __atomic_store_n(&l->fill_running, 0, __ATOMIC_RELEASE);
+    fill_wake(l);
 }
 
 /* Pages in [start, end) of m read zero from now on (dropped or unmapped). */
@@ -521,6 +621,7 @@ static void mm_free(struct lazy_mm *m, uint32_t nblocks)
         free(m->where[b]);
     free(m->where);
     free(m->settled);
+    free(m->todo);
     free(m->q);
     memset(m, 0, sizeof *m);
     m->uffd = -1;
@@ -537,7 +638,9 @@ static void mm_done(struct cr_lazy *l, struct lazy_mm *m)
         (void)process_vm_writev(l->pid, &local, 1, &remote, 1, 0);
     }
     tell_keeper(l, KEEP_DROP, (uint32_t)(m - l->mms), -1);
+    pthread_rwlock_wrlock(&l->events); /* (no filling thread's copy is under way in it) */
     mm_free(m, l->nblocks);
+    pthread_rwlock_unlock(&l->events);
 }
 
 /* A new address space to serve: the first (from) NULL, or a copy of from's state. */
@@ -549,14 +652,18 @@ static struct lazy_mm *mm_add(struct cr_lazy *l, int uffd, const struct lazy_mm 
     memset(m, 0, sizeof *m);
     m->uffd = uffd;
     m->settled = calloc(l->nblocks + 1, sizeof *m->settled);
+    m->todo = calloc(l->nblocks + 1, sizeof *m->todo);
     m->where = calloc(l->nblocks + 1, sizeof *m->where);
-    if (!m->settled || !m->where) {
+    if (!m->settled || !m->todo || !m->where) {
         mm_free(m, l->nblocks);
         return NULL;
     }
     m->left = l->nblocks;
-    if (from) {
+    for (uint32_t b = 0; b < l->nblocks; b++)
+        m->todo[b] = (uint16_t)l->blocks[b].npages;
+    if (from) { /* (under the event lock: no page of from is settled meanwhile) */
         memcpy(m->settled, from->settled, l->nblocks * sizeof *m->settled);
+        memcpy(m->todo, from->todo, l->nblocks * sizeof *m->todo);
         m->left = from->left;
         m->next = from->next;
         m->remapped = from->remapped;
@@ -573,8 +680,20 @@ static struct lazy_mm *mm_add(struct cr_lazy *l, int uffd, const struct lazy_mm 
     return m;
 }
 
-/* The events of m's queue, in order, then its faults.  -EAGAIN: some left for later. */
-static int handle(struct cr_lazy *l, uint32_t mi)
+/* A fault left to a filling thread's copy (handle_faults) waits for that copy's wake,
+ * but the copy skips pages dropped or moved meanwhile: their waiters are woken here
+ * and fault again, to be answered as the pages are now (a spurious wake-up only
+ * retries the access). */
+static void wake_range(struct lazy_mm *m, uint64_t start, uint64_t end)
+{
+    struct uffdio_range w = { start, end - start };
+    if (end > start)
+        ioctl(m->uffd, UFFDIO_WAKE, &w);
+}
+
+/* The events of m's queue, in order (under the event lock, held exclusively since they
+ * were read); its faults are kept for handle_faults.  0, or -1 after fatal. */
+static int handle_events(struct cr_lazy *l, uint32_t mi)
 {
     struct lazy_mm *m = &l->mms[mi];
     uint32_t keep = 0;
@@ -598,6 +717,7 @@ static int handle(struct cr_lazy *l, uint32_t mi)
         case UFFD_EVENT_REMOVE:
         case UFFD_EVENT_UNMAP:
             drop_range(l, m, g->arg.remove.start, g->arg.remove.end);
+            wake_range(m, g->arg.remove.start, g->arg.remove.end);
             break;
         case UFFD_EVENT_REMAP:
             if (moved(l, m, g->arg.remap.from, g->arg.remap.to, g->arg.remap.len) < 0) {
@@ -605,18 +725,35 @@ static int handle(struct cr_lazy *l, uint32_t mi)
                       "process was killed");
                 return -1;
             }
+            wake_range(m, g->arg.remap.from, g->arg.remap.from + g->arg.remap.len);
             break;
         default:
             m->q[keep++] = *g; /* faults: once the events before and after them are in */
         }
     }
     m->nq = keep;
-    keep = 0;
+    return 0;
+}
+
+/* The faults of m's queue.  -EAGAIN: some left for later. */
+static int handle_faults(struct cr_lazy *l, uint32_t mi)
+{
+    struct lazy_mm *m = &l->mms[mi];
+    uint32_t keep = 0;
     int rc = 0;
     for (uint32_t i = 0; i < m->nq; i++) {
         uint64_t addr = m->q[i].arg.pagefault.address & ~(PAGE - 1);
         uint32_t b, k;
-        int r = rc ? rc : find(m, l, addr, &b, &k) ? fill(l, m, b) : 0;
+        int r = rc;
+        if (!r && find(m, l, addr, &b, &k)) {
+            if (mi == 0 && l->filling && !claim(l, b)) {
+                l->faults++; /* a filling thread's copy under way puts it in and wakes it */
+                continue;
+            }
+            r = fill(l, m, b);
+            if (mi == 0 && l->filling)
+                unclaim(l, b);
+        }
         if (r == 0) {
             /* a page settled as zero (dropped, or never in the image), or already
              * there: the zero page, or just a wake-up */
@@ -661,10 +798,19 @@ static int read_msgs(struct lazy_mm *m)
     }
 }
 
+/* A filling thread failed (fill_err): the monitor says why and kills the process. */
+static void fill_failure(struct cr_lazy *l, int e)
+{
+    if (l->fill_err_read)
+        bad_block(l, &l->blocks[l->fill_err_block], e);
+    else
+        copy_failed(l, e, l->fill_err_addr);
+}
+
 static void *serve(void *arg)
 {
     struct cr_lazy *l = arg;
-    struct pollfd *pf = calloc(MAX_MMS + 1, sizeof *pf);
+    struct pollfd *pf = calloc(MAX_MMS + 2, sizeof *pf);
     if (!pf) {
         fatal(l, ENOMEM, "lazy restart: out of memory: the restarted process was killed");
         return NULL;
@@ -672,30 +818,54 @@ static void *serve(void *arg)
     uint32_t turn = 0;
     while (!l->failed) {
         uint32_t live = 0, work = 0;
+        int armed = __atomic_load_n(&l->armed, __ATOMIC_ACQUIRE);
         for (uint32_t i = 0; i < l->nmms; i++) {
-            pf[i] = (struct pollfd){ l->mms[i].uffd, POLLIN, 0 };
-            live += l->mms[i].uffd >= 0;
-            work += l->mms[i].uffd >= 0 && (l->mms[i].nq || (l->mms[i].left && l->armed && l->background));
+            struct lazy_mm *m = &l->mms[i];
+            pf[i] = (struct pollfd){ m->uffd, POLLIN, 0 };
+            live += m->uffd >= 0;
+            /* (the first address space's background copy is the filling threads' while
+             * they run: the monitor waits for faults, events and their end) */
+            work += m->uffd >= 0 && (m->nq || (left_in(m) && armed && l->background &&
+                                               !(i == 0 && l->filling)));
         }
         if (!live)
             break;
         uint32_t polled = l->nmms; /* (a fork adds one as we go) */
         pf[polled] = (struct pollfd){ l->background ? -1 : l->pidfd, POLLIN, 0 };
-        if (poll(pf, polled + 1, work ? 0 : 100) < 0 && errno != EINTR) {
+        pf[polled + 1] = (struct pollfd){ l->wake, POLLIN, 0 };
+        if (poll(pf, polled + 2, work ? 0 : 100) < 0 && errno != EINTR) {
             fatal(l, errno, "lazy restart: poll: %s: the restarted process was killed", strerror(errno));
             break;
         }
         if (pf[polled].revents)
             l->background = 1;
+        if (pf[polled + 1].revents) {
+            uint64_t n;
+            (void)!read(l->wake, &n, sizeof n);
+            int e = __atomic_load_n(&l->fill_err, __ATOMIC_ACQUIRE);
+            if (e) {
+                fill_failure(l, e);
+                break;
+            }
+        }
+        if (l->filling && !__atomic_load_n(&l->fill_running, __ATOMIC_ACQUIRE))
+            l->filling = 0; /* (whatever they left, the monitor copies) */
         int again = 0;
         for (uint32_t i = 0; i < polled && !l->failed; i++) {
             struct lazy_mm *m = &l->mms[i];
             if (m->uffd < 0)
                 continue;
-            int r = pf[i].revents & (POLLIN | POLLERR | POLLHUP) ? read_msgs(m) : 0;
-            if (r == 0)
-                r = handle(l, i);
+            int r = 0;
+            if (pf[i].revents & (POLLIN | POLLERR | POLLHUP)) {
+                pthread_rwlock_wrlock(&l->events); /* from reading the events to applying them */
+                r = read_msgs(m);
+                if (r == 0)
+                    r = handle_events(l, i);
+                pthread_rwlock_unlock(&l->events);
+            }
             m = &l->mms[i];
+            if (r == 0)
+                r = handle_faults(l, i);
             if (r == -EAGAIN)
                 again = 1;
             else if (r == -ESRCH) /* gone: exited or exec'd */
@@ -705,32 +875,27 @@ static void *serve(void *arg)
                       "(userfaultfd: %s): the restarted process was killed", strerror(-r));
         }
         /* one block in the background, the address spaces in turn */
-        for (uint32_t n = 0; n < l->nmms && !l->failed && l->background &&
-                           __atomic_load_n(&l->armed, __ATOMIC_ACQUIRE); n++) {
-            struct lazy_mm *m = &l->mms[(turn + n) % l->nmms];
+        for (uint32_t n = 0; n < l->nmms && !l->failed && l->background && armed; n++) {
+            uint32_t i = (turn + n) % l->nmms;
+            struct lazy_mm *m = &l->mms[i];
             if (m->uffd < 0 || m->nq)
                 continue;
-            while (m->next < l->nblocks && m->left) {
-                int done = 1;
-                for (uint32_t k = 0; k < l->blocks[m->next].npages && done; k++)
-                    done = settled(m, m->next, k);
-                if (!done)
-                    break;
-                m->next++;
-            }
-            if (!m->left || m->next >= l->nblocks) {
-                if (!m->left) /* all in: the registration goes with the fd */
-                    mm_done(l, m);
+            if (!left_in(m)) { /* all in: the registration goes with the fd */
+                mm_done(l, m);
                 continue;
             }
-            if (l->pf && m == &l->mms[0]) /* the readers go on from there */
-                lazy_prefetch_ahead(l->pf, m->next);
+            if (i == 0 && l->filling)
+                continue;
+            while (m->next < l->nblocks && !m->todo[m->next])
+                m->next++;
+            if (m->next >= l->nblocks)
+                continue;
             int r = fill(l, m, m->next);
             if (r == -EAGAIN)
                 again = 1;
             else if (r == -ESRCH)
                 mm_done(l, m);
-            turn = (turn + n + 1) % l->nmms;
+            turn = (i + 1) % l->nmms;
             break;
         }
         if (again)
@@ -753,12 +918,20 @@ struct cr_lazy *cr_lazy_start(const struct ctx_image *img, int uffd, pid_t pid, 
     l->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
     l->in_buf = -1;
     l->keeper = -1;
+    l->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    pthread_rwlockattr_t ra; /* (the monitor's turn comes before new copies: faults wait
+                                for the copies under way, one block each, not more) */
+    pthread_rwlockattr_init(&ra);
+    pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&l->events, &ra);
+    pthread_rwlockattr_destroy(&ra);
     const char *bg = getenv("CR_RESTART_LAZY_BACKGROUND");
     l->background = !bg || strcmp(bg, "0");
     l->blocks = calloc(img->hdr.nblocks + 1, sizeof *l->blocks);
+    l->claimed = calloc(img->hdr.nblocks + 1, sizeof *l->claimed);
     l->mms = calloc(MAX_MMS, sizeof *l->mms);
     l->buf = malloc(CTX_BLOCK_MAX_PAGES * PAGE);
-    if (l->fd < 0 || l->pidfd < 0 || !l->blocks || !l->mms || !l->buf) {
+    if (l->fd < 0 || l->pidfd < 0 || l->wake < 0 || !l->blocks || !l->claimed || !l->mms || !l->buf) {
         cr_say(err, len, errno ? errno : ENOMEM, "cannot start the lazy restart: %s", strerror(errno ? errno : ENOMEM));
         goto fail;
     }
@@ -782,7 +955,6 @@ struct cr_lazy *cr_lazy_start(const struct ctx_image *img, int uffd, pid_t pid, 
     }
     free(lazy);
     qsort(l->blocks, l->nblocks, sizeof *l->blocks, by_addr);
-    l->held = -1;
     l->advised = first == UINT64_MAX ? 0 : first & ~(PAGE - 1);
     if (!mm_add(l, uffd, NULL)) {
         cr_say(err, len, ENOMEM, "cannot start the lazy restart: out of memory");
@@ -804,12 +976,19 @@ struct cr_lazy *cr_lazy_start(const struct ctx_image *img, int uffd, pid_t pid, 
         goto fail;
     }
     l->keeper = ks[0];
-    /* readers ahead of the background copy (after the keeper's fork: no thread but this
-     * one then): reading and checking take about as long as copying in, and overlap it */
+    /* the filling threads (after the keeper's fork: no thread but this one then): each
+     * copy allocates and fills its pages, the cost of the fill, and the kernel takes
+     * them side by side; they read ahead now and copy once the restorer has registered
+     * the memory */
     const char *nr = getenv("CR_RESTART_LAZY_READERS");
-    long readers = nr && *nr ? strtol(nr, NULL, 10) : 2;
-    if (l->background)
-        l->pf = lazy_prefetch_start(l->fd, l->blocks, l->nblocks, (int)readers);
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN); /* (one per CPU, from 2 to 4) */
+    long threads = nr && *nr ? strtol(nr, NULL, 10) : cpus < 2 ? 2 : cpus > 4 ? 4 : cpus;
+    struct lazy_fill_ops ops = { l, fill_wanted, fill_copy, fill_failed, fill_done };
+    l->fill_running = 1;
+    if (l->background && (l->fill = lazy_fill_start(l->fd, l->blocks, l->nblocks, (int)threads, &ops)))
+        l->filling = 1;
+    else
+        l->fill_running = 0;
     clock_gettime(CLOCK_MONOTONIC, &l->t0);
     sigset_t all, old;
     sigfillset(&all);
@@ -820,7 +999,7 @@ struct cr_lazy *cr_lazy_start(const struct ctx_image *img, int uffd, pid_t pid, 
         return l;
     cr_say(err, len, rc, "cannot start the lazy restart's thread: %s", strerror(rc));
 fail:
-    lazy_prefetch_stop(l->pf);
+    lazy_fill_stop(l->fill);
     if (uffd >= 0)
         close(uffd);
     for (uint32_t i = 0; l->mms && i < l->nmms; i++)
@@ -831,7 +1010,11 @@ fail:
         close(l->pidfd);
     if (l->keeper >= 0)
         close(l->keeper);
+    if (l->wake >= 0)
+        close(l->wake);
+    pthread_rwlock_destroy(&l->events);
     free(l->blocks);
+    free(l->claimed);
     free(l->mms);
     free(l->buf);
     free(l);
@@ -841,22 +1024,24 @@ fail:
 void cr_lazy_arm(struct cr_lazy *l)
 {
     __atomic_store_n(&l->armed, 1, __ATOMIC_RELEASE);
+    lazy_fill_arm(l->fill);
 }
 
 int cr_lazy_finish(struct cr_lazy *l, char *err, size_t len, char *summary, size_t slen)
 {
     pthread_join(l->thread, NULL);
-    lazy_prefetch_stop(l->pf);
-    l->pf = NULL;
+    l->nfill = lazy_fill_threads(l->fill);
+    lazy_fill_stop(l->fill); /* (through already, unless the process went first) */
+    l->fill = NULL;
     int rc = 0;
     if (l->failed)
         rc = cr_say(err, len, l->failed, "%s", l->err);
     if (summary) {
         double s = (double)(l->t1.tv_sec - l->t0.tv_sec) + (l->t1.tv_nsec - l->t0.tv_nsec) / 1e9;
         snprintf(summary, slen, "lazy restart: %llu MiB put in on demand and in the background in "
-                 "%.3f s (%llu faults, %llu forks followed)",
-                 (unsigned long long)(l->copied_pages * PAGE >> 20), s,
-                 (unsigned long long)l->faults, (unsigned long long)l->forks);
+                 "%.3f s (%llu faults, %llu forks followed, %d filling threads)",
+                 (unsigned long long)(__atomic_load_n(&l->copied_pages, __ATOMIC_RELAXED) * PAGE >> 20), s,
+                 (unsigned long long)l->faults, (unsigned long long)l->forks, l->nfill);
     }
     /* a failure leaves the address spaces registered: their processes are being
      * killed and must not read zeros in between */
@@ -868,7 +1053,10 @@ int cr_lazy_finish(struct cr_lazy *l, char *err, size_t len, char *summary, size
     close(l->keeper);
     close(l->fd);
     close(l->pidfd);
+    close(l->wake);
+    pthread_rwlock_destroy(&l->events);
     free(l->blocks);
+    free(l->claimed);
     free(l->mms);
     free(l->buf);
     free(l);

@@ -9,7 +9,8 @@
 #     page comes by a fault or an event), the image removed before the program reads
 #     its memory; lazy by default with the background copy; a truncated image kills
 #     the program with a message, never lets it read zeros, nor does cr_restart
-#     killed with SIGKILL; a checkpoint taken while pages are missing saves them;
+#     killed with SIGKILL, nor a block damaged in the image (found by the filling
+#     threads); a checkpoint taken while pages are missing saves them;
 #     --eager still eager.
 . "$top_srcdir/tests/engine/lib.sh"
 P="$PROGS/lazy_mem"
@@ -30,6 +31,7 @@ cp "$T/a.ctx" "$T/c.ctx"
 cp "$T/a.ctx" "$T/d.ctx"
 cp "$T/a.ctx" "$T/e.ctx"
 cp "$T/a.ctx" "$T/f.ctx"
+cp "$T/a.ctx" "$T/h.ctx"
 
 # restart CTX [cr_restart options]: in the background, the program stopped at its wait;
 # sets $r (cr_restart) and $rp (the restored process)
@@ -87,6 +89,37 @@ finish
 [ $rc != 0 ] || fail "a restart whose image was truncated under it ended well"
 grep -q "truncated.*the restarted process was killed" "$T/restart.err" || fail "no reason given: $(cat "$T/restart.err")"
 grep -q "^memory:" "$T/out" && fail "the program read its memory from a truncated image: $(cat "$T/out")"
+
+# a block damaged in the image, the background copy on: the filling threads reach it
+# while the program waits (it is never let go): killed with the reason, never run on
+python3 - "$T/h.ctx" <<'EOF' || fail "page 100 of the big region not found in the image"
+import struct, sys
+K1, K2 = 0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F
+first = struct.pack('<Q', (1 << 56) ^ (100 * K1 % 2**64) ^ K2)  # lazy_mem.c's word(1, 100, 0)
+data = open(sys.argv[1], 'rb').read()
+at = data.find(first)
+if at < 0 or at % 4096:
+    sys.exit(1)
+with open(sys.argv[1], 'r+b') as f:
+    f.seek(at + 8)
+    f.write(bytes([data[at + 8] ^ 0xff]))
+EOF
+truncate -s "$pos" "$T/out" # (not restart: the process may be gone before it is seen)
+rm -f "$T/go"
+"$CR_RESTART" --kmsg-warning --lazy "$T/h.ctx" 2> "$T/restart.err" &
+r=$!
+BG_PIDS="$BG_PIDS $r"
+i=0
+while kill -0 $r 2>/dev/null && [ "$(awk '{print $3}' /proc/$r/stat 2>/dev/null)" != Z ]; do
+    i=$((i + 1)); [ $i -le 2400 ] || fail "the lazy restart of a damaged image did not end in 120 s"
+    sleep 0.05
+done
+rc=0
+wait $r || rc=$?
+[ $rc != 0 ] || fail "a restart whose image has a damaged block ended well"
+grep -q "checksum mismatch in the memory block.*the restarted process was killed" "$T/restart.err" ||
+    fail "no reason given for the damaged block: $(cat "$T/restart.err")"
+grep -q "^fork:" "$T/out" && fail "the program ran on from a damaged image: $(cat "$T/out")"
 
 # cr_restart killed (SIGKILL) before the fill is done: its keeper kills the process,
 # whose faults wait meanwhile; it never goes on with zeros
