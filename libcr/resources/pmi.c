@@ -36,9 +36,6 @@
 #include <time.h>
 #include <unistd.h>
 
-
-/* ---- dump ---- */
-
 /* PMI_FD's value in the process's environment, -1 if none (at restart: restart.c) */
 static int pmi_fd(void)
 {
@@ -148,8 +145,11 @@ static void init_again(struct child *c, const struct ctx_fd *f, int fd)
         if (w < 0 && errno != EINTR && errno != EAGAIN)
             child_fail(c, errno, "fd %d, the task's link to the new step's PMI server: cannot "
                        "send it the client's PMI %d.%d init: %s", f->fd, v, sv, strerror(errno));
-        if (w < 0 && errno == EAGAIN)
-            poll(&(struct pollfd){ .fd = fd, .events = POLLOUT }, 1, INIT_WAIT_MS);
+        if (w < 0 && errno == EAGAIN &&
+            poll(&(struct pollfd){ .fd = fd, .events = POLLOUT }, 1, INIT_WAIT_MS) == 0)
+            child_fail(c, ETIMEDOUT, "fd %d, the task's link to the new step's PMI server: the "
+                       "client's PMI %d.%d init could not be sent within %d s", f->fd, v, sv,
+                       INIT_WAIT_MS / 1000);
         done += w > 0 ? (int)w : 0;
     }
     struct timespec t0, now;
