@@ -97,7 +97,7 @@ out.write(b"exit %d\n" % (128 - code if code < 0 else code))
 out.flush()  # (the PMIx server's threads may still run at the exit)
 PY
 chmod 755 slurmstepd
-mkdir img1 img2 img3 img4 img5
+mkdir img1 img2 img3 img4 img5 img6
 trap '' PIPE # an agent that gave up reads no "write"
 # the tasks of this test, whatever happens (orphans of their stand-in otherwise)
 kill_tasks() { for p in $(pgrep -u "$(id -u)" -f "^$P $T/"); do kill -9 $p; done 2>/dev/null; }
@@ -194,6 +194,17 @@ kill -0 "$(task_pid outside 0)" 2>/dev/null || fail "the task did not go on"
 printf '%01500d' 0 >&7
 wait_lines outside/rank.0 2
 exec 7>&-
+
+# an answer of the step's PMI server the task has not read: refused, named, and the
+# task goes on
+TCPPAIR_PMI_UNREAD=1 tasks 76 pmiunread 1000 100 2
+wait_lines pmiunread/rank.0 1
+agent 76 "$T/img6" && fail "a checkpoint with a PMI answer unread succeeded: $(cat agent.out)"
+grep -q "^error local [01] 11 process [0-9]* (tcppair) of the tree: fd [0-9]*, the link to the step's PMI server, has a message in flight ([1-9][0-9]* bytes unread, 0 not read by the server)" agent.out ||
+    fail "the refusal does not name the PMI link and what is in flight: $(cat agent.out agent.err)"
+n=$(wc -l < pmiunread/rank.0)
+wait_lines pmiunread/rank.0 $((n + 1))
+for r in 0 1; do p=$(task_pid pmiunread $r); [ -n "$p" ] && kill -9 $p; done
 
 # data the receiver's full buffer cannot take: not drained within 5 s, refused (the
 # client floods a server that reads 1000 bytes a second)

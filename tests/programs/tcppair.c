@@ -14,7 +14,9 @@
  * (NAME;tcp4://IP:PORT), as a PMIx client would, and keeps the connection.
  * With PMI_FD (a step's PMI link), it first makes its PMI 1.1 init there as MPICH's
  * PMI client does (one line, the answer read in one read()), and at the end says
- * "finalize rank R" there and prints the line that answers as "pmi: ANSWER".
+ * "finalize rank R" there and prints the line that answers as "pmi: ANSWER".  With
+ * TCPPAIR_PMI_UNREAD set, it says "ping" there after its init and leaves the answer
+ * unread (a PMI message in flight at any checkpoint).
  * usage: tcppair DIR ITERS DELAY_MS */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -106,6 +108,8 @@ int main(int argc, char **argv)
             fprintf(stderr, "PMI init: %s%s\n", ans, k < 0 ? strerror(errno) : "");
             return 1;
         }
+        if (getenv("TCPPAIR_PMI_UNREAD") && full(atoi(pmi), "ping\n", 5, 1) < 0)
+            return 1;
     }
     const char *uri = getenv("PMIX_SERVER_URI2"), *tcp4 = uri ? strstr(uri, "tcp4://") : NULL;
     if (getenv("TCPPAIR_PMIX")) {
