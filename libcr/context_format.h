@@ -294,7 +294,9 @@ enum ctx_fd_kind {
                                   with CR_CTL_STEP): the new step's PMI_FD takes its
                                   number at restart, else restored reset; flags
                                   CTX_FD_PMI_PMIX (images before CTX_FD_PMIX_LINK): a
-                                  PMIx server's, restored reset */
+                                  PMIx server's, restored reset; CTX_FD_PMI_INIT11 or
+                                  CTX_FD_PMI_INIT20: the client had initialised PMI at
+                                  that version, the new step's server is told so */
     CTX_FD_NETLINK = 40,       /* a netlink socket (nothing queued to it, no dump under
                                   way): extra a struct ctx_socket (domain AF_NETLINK,
                                   its type, protocol and options; no address, no
@@ -474,6 +476,8 @@ struct ctx_pty_input {
 #define CTX_FD_TIMERFD_CANCEL_ON_SET 0x2 /* and cancelled if the realtime clock is set */
 #define CTX_FD_PIDFD_SELF 0x1
 #define CTX_FD_PMI_PMIX 0x1
+#define CTX_FD_PMI_INIT11 0x2    /* the client's init was answered at PMI 1.1 (rc=0) */
+#define CTX_FD_PMI_INIT20 0x4    /* ... at PMI 2.0 */
 #define CTX_FD_PIDFD_ENDED 0x2
 #define CTX_FD_DELETED 0x2       /* a file deleted while open: its contents are saved in
                                     blocks marked CTX_BLOCK_FILE, id.size bytes long (its

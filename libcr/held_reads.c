@@ -1,12 +1,15 @@
 /* The program's reads, answered first from what the runtime took from the kernel at a
  * checkpoint and holds for it (inotify events: inotify_replay.c; TCP bytes behind a
  * FIN: tcp_held.c), else by the kernel.  While nothing is held a read costs one load
- * more.  A read through syscall() or io_uring is not served (cr_checkpoint(1)). */
+ * more, and one more for the client's PMI link (PMI_FD: resources/pmi.c notes the
+ * server's answer to its init, read through read() or recv()).  A read through
+ * syscall() or io_uring is not served (cr_checkpoint(1)). */
 #define _GNU_SOURCE
 #include "held_reads.h"
 #include "runtime.h"
 #include "inotify_replay.h"
 #include "tcp_held.h"
+#include "resources/resources.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -68,7 +71,10 @@ API ssize_t read(int fd, void *buf, size_t n)
     ssize_t r;
     if (anything_held() && (cr_inotify_serve(fd, buf, n, &r) || cr_tcp_held_serve(fd, buf, n, 0, &r)))
         return r;
-    return __read(fd, buf, n);
+    r = __read(fd, buf, n);
+    if (__builtin_expect(fd == cr_pmi_watched_fd, 0)) /* the answer to the client's PMI init */
+        cr_pmi_saw_read(fd, buf, r);
+    return r;
 }
 
 API ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
@@ -105,7 +111,10 @@ API ssize_t recv(int fd, void *buf, size_t n, int flags)
     ssize_t r;
     if (anything_held() && cr_tcp_held_serve(fd, buf, n, flags, &r))
         return r;
-    return libc_recv ? libc_recv(fd, buf, n, flags) : syscall(SYS_recvfrom, fd, buf, n, flags, NULL, NULL);
+    r = libc_recv ? libc_recv(fd, buf, n, flags) : syscall(SYS_recvfrom, fd, buf, n, flags, NULL, NULL);
+    if (__builtin_expect(fd == cr_pmi_watched_fd, 0) && !(flags & MSG_PEEK))
+        cr_pmi_saw_read(fd, buf, r);
+    return r;
 }
 
 API ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags)

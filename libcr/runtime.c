@@ -7,6 +7,7 @@
 #include "runtime.h"
 #include "dirty_track.h"
 #include "precopy.h"
+#include "resources/resources.h"
 
 #include <stddef.h>
 #include <errno.h>
@@ -497,6 +498,7 @@ __attribute__((constructor)) static void cr_runtime_init(void)
     }
     cr_posix_timers_init();
     note_launcher_sockets();
+    cr_pmi_watch_start();
     crt.wake_fd = cr_keep_high(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     cr_start_listener();
     if (crt.listen_fd < 0)

@@ -256,6 +256,13 @@ void bind_listeners_early(struct child *c);
  * keeps its own name, for the dump (which may not call dlsym) */
 void cr_pmix_locate(void);
 
+/* pmi.c, the runtime: PMI_FD taken at start-up (cr_pmi_watch_start), and each read of
+ * it shown to cr_pmi_saw_read until the server's answer to the client's PMI init is
+ * seen (the version answered then goes into the image, for the new step's server) */
+extern int cr_pmi_watched_fd;
+void cr_pmi_watch_start(void);
+void cr_pmi_saw_read(int fd, const void *buf, ssize_t n);
+
 /* unix_sock.c: a unix socket whose peer is in the checkpoint (peer_si: in this
  * process) or was closed, saved connected with what is queued to it. */
 int save_unix_pair(struct dump *d, int fd, const struct stat *st, const struct sock_info *si,

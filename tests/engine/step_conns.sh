@@ -10,7 +10,8 @@
 # TCP connection to PMIX_SERVER_URI2, is not the outside: saved as such).  Two tasks
 # sharing memory that lives only while mapped are listed for the restart.  The stand-in also plays the step's PMI
 # server (PMI_FD, as Slurm's PMI-2 plugin): a restored task's link reaches the new
-# step's server, which answers its finalize; and its PMIx server, which takes a PMIx
+# step's server, told of the client's PMI init made before the checkpoint, which
+# answers its finalize; and its PMIx server, which takes a PMIx
 # 4 client's handshake and writes what it was told to pmix.LABEL.RANK: a restored
 # task's PMIx link is made again with the new step's server, introduced as the
 # client of the same rank (a restart in a step of another namespace is refused for a
@@ -20,12 +21,12 @@
 P=$PROGS/tcppair
 cd "$T"
 # slurmstepd LABEL OUT CMD...: runs CMD as its child, its output to OUT, then "exit N"
-# there; with PMI_FD, a socket it answers each line on with "LABEL LINE" (what a
-# step's PMI server would)
+# there; with PMI_FD, a socket that takes the client's PMI init first, then answers
+# each line with "LABEL LINE" (what a step's PMI server would)
 PY=$(command -v "${PYTHON3:-python3}") || skip "no python3"
 cat > slurmstepd <<PY
 #!$PY
-import os, socket, struct, subprocess, sys, threading
+import os, re, socket, struct, subprocess, sys, threading
 mine, theirs = socket.socketpair()
 os.environ["PMI_FD"] = str(theirs.fileno())
 pmix = socket.socket()  # a PMIx server: takes connections and a client's handshake
@@ -80,14 +81,23 @@ child = subprocess.Popen(sys.argv[3:], pass_fds=[theirs.fileno()], stdin=subproc
                          stdout=out, stderr=out)
 theirs.close()
 f = mine.makefile("rwb", buffering=0)
+# as Slurm's PMI-2 agent: the link's first line is the client's init, answered with the
+# version it asked for; anything else there is an invalid init (rc=1)
+first = True
 for line in f:
+    if first:
+        first = False
+        m = re.match(rb"cmd=init pmi_version=(\d+) pmi_subversion=(\d+)\n", line)
+        f.write(b"cmd=response_to_init rc=0 pmi_version=%s pmi_subversion=%s\n" % m.groups() if m
+                else b"cmd=response_to_init rc=1 pmi_version=2 pmi_subversion=0\n")
+        continue
     f.write(sys.argv[1].encode() + b" " + line)
 code = child.wait()
 out.write(b"exit %d\n" % (128 - code if code < 0 else code))
 out.flush()  # (the PMIx server's threads may still run at the exit)
 PY
 chmod 755 slurmstepd
-mkdir img1 img2 img3 img4 img5
+mkdir img1 img2 img3 img4 img5 img6
 trap '' PIPE # an agent that gave up reads no "write"
 # the tasks of this test, whatever happens (orphans of their stand-in otherwise)
 kill_tasks() { for p in $(pgrep -u "$(id -u)" -f "^$P $T/"); do kill -9 $p; done 2>/dev/null; }
@@ -146,8 +156,8 @@ agent 72 "$T/img2" --stop || fail "the coordinated checkpoint failed: $(cat agen
 for r in 0 1; do p=$(task_pid vacate $r); [ -n "$p" ] && kill -9 $p; done
 wait_lines vacate.out.1 1 30
 mkdir meet
-grep -q "pmi .*the link to the step's PMI server (PMI_FD=" <("$CR_INFO" img2/gen.1/task.0.ckpt) ||
-    fail "the PMI link was not saved as the step's: $("$CR_INFO" img2/gen.1/task.0.ckpt | grep -i sock)"
+grep -q "pmi .*the link to the step's PMI server (PMI_FD=[0-9]*), PMI 1.1 initialised" <("$CR_INFO" img2/gen.1/task.0.ckpt) ||
+    fail "the PMI link was not saved as the step's, initialised: $("$CR_INFO" img2/gen.1/task.0.ckpt | grep -i -E 'pmi|sock')"
 # a new step of another namespace: tcppair's PMIx link cannot be made again there
 # (no PMIx library in it to tell its new name), refused before it runs
 PMIX_NS=slurm.pmix.99.0 within 60 "$T/slurmstepd" step3 refused.log "$CR_RESTART" img2/gen.1/task.0.ckpt
@@ -184,6 +194,17 @@ kill -0 "$(task_pid outside 0)" 2>/dev/null || fail "the task did not go on"
 printf '%01500d' 0 >&7
 wait_lines outside/rank.0 2
 exec 7>&-
+
+# an answer of the step's PMI server the task has not read: refused, named, and the
+# task goes on
+TCPPAIR_PMI_UNREAD=1 tasks 76 pmiunread 1000 100 2
+wait_lines pmiunread/rank.0 1
+agent 76 "$T/img6" && fail "a checkpoint with a PMI answer unread succeeded: $(cat agent.out)"
+grep -q "^error local [01] 11 process [0-9]* (tcppair) of the tree: fd [0-9]*, the link to the step's PMI server, has a message in flight ([1-9][0-9]* bytes unread, 0 not read by the server)" agent.out ||
+    fail "the refusal does not name the PMI link and what is in flight: $(cat agent.out agent.err)"
+n=$(wc -l < pmiunread/rank.0)
+wait_lines pmiunread/rank.0 $((n + 1))
+for r in 0 1; do p=$(task_pid pmiunread $r); [ -n "$p" ] && kill -9 $p; done
 
 # data the receiver's full buffer cannot take: not drained within 5 s, refused (the
 # client floods a server that reads 1000 bytes a second)

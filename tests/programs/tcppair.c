@@ -12,8 +12,11 @@
  * data then waits in both buffers while rank 0 reads slowly).
  * With TCPPAIR_PMIX set, it first connects to the PMIx server PMIX_SERVER_URI2 names
  * (NAME;tcp4://IP:PORT), as a PMIx client would, and keeps the connection.
- * With PMI_FD (a step's PMI link), it then says "finalize rank R" there, and prints
- * the line that answers as "pmi: ANSWER".
+ * With PMI_FD (a step's PMI link), it first makes its PMI 1.1 init there as MPICH's
+ * PMI client does (one line, the answer read in one read()), and at the end says
+ * "finalize rank R" there and prints the line that answers as "pmi: ANSWER".  With
+ * TCPPAIR_PMI_UNREAD set, it says "ping" there after its init and leaves the answer
+ * unread (a PMI message in flight at any checkpoint).
  * usage: tcppair DIR ITERS DELAY_MS */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -90,6 +93,24 @@ int main(int argc, char **argv)
     }
     uint64_t h = 1469598103934665603ULL + (uint64_t)rank;
     int one = 1;
+    const char *pmi = getenv("PMI_FD");
+    if (pmi) {
+        static const char init[] = "cmd=init pmi_version=1 pmi_subversion=1\n";
+        char ans[256];
+        ssize_t got = 0, k = 0;
+        if (full(atoi(pmi), (char *)init, sizeof init - 1, 1) < 0)
+            return 1;
+        while (got < (ssize_t)sizeof ans - 1 && (!got || ans[got - 1] != '\n') &&
+               (k = read(atoi(pmi), ans + got, sizeof ans - 1 - (size_t)got)) > 0)
+            got += k;
+        ans[got] = 0;
+        if (k <= 0 || !strstr(ans, " rc=0 ")) {
+            fprintf(stderr, "PMI init: %s%s\n", ans, k < 0 ? strerror(errno) : "");
+            return 1;
+        }
+        if (getenv("TCPPAIR_PMI_UNREAD") && full(atoi(pmi), "ping\n", 5, 1) < 0)
+            return 1;
+    }
     const char *uri = getenv("PMIX_SERVER_URI2"), *tcp4 = uri ? strstr(uri, "tcp4://") : NULL;
     if (getenv("TCPPAIR_PMIX")) {
         struct sockaddr_in a = { .sin_family = AF_INET };
@@ -208,7 +229,6 @@ int main(int argc, char **argv)
         close(s);
     }
     printf("rank %d done %016llx\n", rank, (unsigned long long)h);
-    const char *pmi = getenv("PMI_FD");
     if (pmi) {
         char msg[64], ans[256];
         int fd = atoi(pmi), n = snprintf(msg, sizeof msg, "finalize rank %d\n", rank);
