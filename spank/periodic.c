@@ -267,7 +267,7 @@ static int one_generation(const char *image_dir, unsigned gen, const struct task
         {
             struct step_meet meet = { .dir = g.tmpdir, .nodeid = nodeid, .nnodes = nnodes, .wait_ms = 12000,
                                       .node = node, .call_off_fd = -1 /* no requester */ };
-            cr_coordinated(ct, n, 0, 10, periodic_verdict, &v, &meet);
+            cr_coordinated(ct, n, 0, 10, periodic_verdict, &v, &meet, NULL);
         }
     }
     for (int i = 0; i < n && !tree_tool; i++) {
