@@ -425,13 +425,28 @@ int main(int argc, char **argv)
      * old pids come with the tree path. */
     int lone = !(tree.hdr.flags & CTX_HDR_TREE);
     /* a normal user: the crctl module, where it is loaded, grants what root has here
-     * (CAP_CHECKPOINT_RESTORE, for this restore of this file only) */
-    if ((restore_pid == 1 || (restore_pid == -1 && lone)) && !cr_restart_may_restore_pid()) {
-        int g = cr_restart_grant(tree.fd, err, sizeof err);
+     * (CAP_CHECKPOINT_RESTORE, for this restore of this file only), for a process alone
+     * or a tree (each process made with its old pid by its parent, which inherits the
+     * grant: doc/kmod-design.md section 4); by default only when the old pids are free
+     * (else the default goes on without them, as root's) */
+    if (restore_pid == 1 && !cr_restart_may_restore_pid() && old_pid_taken(&tree))
+        return fail(ON_FAIL_ENV, EBUSY, "%s: --restore-pid: pid %d is in use; nothing was started "
+                    "(restart without --restore-pid for %s)", path, (int)old_pid_taken(&tree),
+                    lone ? "a new pid" : "the tree's own pid namespace");
+    if ((restore_pid == 1 || (restore_pid == -1 && !old_pid_taken(&tree))) &&
+        !cr_restart_may_restore_pid()) {
+        pid_t *pids = calloc(tree.n, sizeof *pids);
+        if (!pids)
+            return fail(ON_FAIL_ENV, ENOMEM, "%s: out of memory", path);
+        for (uint32_t i = 0; i < tree.n; i++)
+            pids[i] = tree.procs[i].pid;
+        int g = cr_restart_grant(tree.fd, pids, tree.n, err, sizeof err);
+        free(pids);
         if (g < 0 && restore_pid == 1)
             return fail(ON_FAIL_PERM, -g, "%s: --restore-pid: %s", path, err);
         if (g < 0 && !quiet)
-            fprintf(stderr, "cr_restart: %s: the process gets a new pid\n", err);
+            fprintf(stderr, "cr_restart: %s: %s\n", err, lone ? "the process gets a new pid" :
+                    "the tree gets its old pids in a pid namespace of its own");
     }
     if (restore_pid == -1 && cr_restart_may_restore_pid()) {
         pid_t taken = old_pid_taken(&tree);
