@@ -106,5 +106,7 @@ int cr_restart_has_restore_cap(void);
  * gives it back (a no-op without a grant). */
 int cr_restart_grant(int image_fd, const pid_t *pids, uint32_t npids, char *err, size_t errlen);
 void cr_restart_grant_end(void);
+/* Whether there is a module to ask (/dev/crctl exists). */
+int cr_restart_grant_possible(void);
 
 #endif

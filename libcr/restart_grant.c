@@ -75,3 +75,8 @@ void cr_restart_grant_end(void)
     close(grant_fd);
     grant_fd = -1;
 }
+
+int cr_restart_grant_possible(void)
+{
+    return access(CRCTL_DEVICE, F_OK) == 0;
+}

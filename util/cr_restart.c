@@ -429,7 +429,9 @@ int main(int argc, char **argv)
      * or a tree (each process made with its old pid by its parent, which inherits the
      * grant: doc/kmod-design.md section 4); by default only when the old pids are free
      * (else the default goes on without them, as root's) */
-    if (restore_pid == 1 && !cr_restart_may_restore_pid() && old_pid_taken(&tree))
+    /* (--restore-pid with a pid taken: said here, as root hears it, before the module is asked) */
+    if (restore_pid == 1 && !cr_restart_may_restore_pid() && cr_restart_grant_possible() &&
+        old_pid_taken(&tree))
         return fail(ON_FAIL_ENV, EBUSY, "%s: --restore-pid: pid %d is in use; nothing was started "
                     "(restart without --restore-pid for %s)", path, (int)old_pid_taken(&tree),
                     lone ? "a new pid" : "the tree's own pid namespace");

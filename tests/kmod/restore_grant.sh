@@ -134,6 +134,17 @@ tree_back() {
     "$CR_RESTART" "$@" "$T/$name.ctx" >> "$T/out" 2> "$T/$name.restart.err" &
     local r=$!
     BG_PIDS="$BG_PIDS $r"
+    # in place, as the whole system sees them (in a pid namespace of their own they
+    # would print the same numbers): one NSpid level, the program's name
+    local i=0 p
+    for p in $pid $cpid; do
+        until [ "$(awk '/^NSpid:/ {print $2 "." NF}' /proc/$p/status 2>/dev/null)" = "$p.2" ] &&
+              [ "$(cat /proc/$p/comm 2>/dev/null)" = "$(basename "$PY")" ]; do
+            i=$((i + 1)); [ $i -le 2400 ] || fail "process $p of the tree ($name) did not come back in place: $(cat /proc/$p/status 2>&1 | grep -E '^(Name|NSpid)') $(cat "$T/$name.restart.err")"
+            kill -0 $r 2>/dev/null || fail "cr_restart ended before the tree ($name) came back: $(cat "$T/$name.restart.err")"
+            sleep 0.05
+        done
+    done
     touch "$T/go"
     wait_lines "$T/out" 4 180
     local rc=0; wait $r || rc=$?
