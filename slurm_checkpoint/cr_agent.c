@@ -281,11 +281,11 @@ static int cmd_checkpoint(int argc, char **argv)
         if (j->child == 0) {
             dup2(p[1], 2);
             dup2(p[1], 1);
-            /* --full: generations are full whatever the job's CR_INCREMENTAL says (one
-             * naming the previous as its parent would break when that one is pruned) */
             /* (CR_BACKEND, ours, goes on to it; the ptrace dumper writes uncompressed) */
             if (j->by_ptrace)
                 unsetenv("CR_COMPRESS");
+            /* --full: generations are full whatever the job's CR_INCREMENTAL says (one
+             * naming the previous as its parent would break when that one is pruned) */
             char *av[] = { (char *)tool, batch ? "--tree" : "-p", "-t", (char *)maxwait, "--full",
                            "-f", file, stop ? "--stop" : "--run", pid, NULL };
             execv(tool, av);
