@@ -303,10 +303,13 @@ int slurm_spank_user_init(spank_t sp, int ac, char **av)
     if (!spank_remote(sp))
         return 0;
     /* the site's backend, unless the job chose (CR_BACKEND): for the node agent (the
-     * helper step gets it here too) and the tasks' own cr_checkpoint */
+     * helper step gets it here too), the periodic writer and the tasks' own cr_checkpoint */
     char jobb[16];
-    if (backend[0] && spank_getenv(sp, "CR_BACKEND", jobb, sizeof jobb) != ESPANK_SUCCESS) {
+    if (spank_getenv(sp, "CR_BACKEND", jobb, sizeof jobb) == ESPANK_SUCCESS) {
+        setenv("CR_BACKEND", jobb, 1); /* for the periodic writer, forked from here */
+    } else if (backend[0]) {
         set(sp, "CR_BACKEND", backend);
+        setenv("CR_BACKEND", backend, 1);
         /* said when the step starts, not only at its first checkpoint */
         if (!strcmp(backend, "kmod") && access("/dev/crctl", F_OK) < 0)
             slurm_error("spank_cr: backend=kmod in plugstack.conf, but the crctl module is not "

@@ -8,7 +8,9 @@
 # helper step carries and the plugin leaves alone: the job's choice wins) the same step
 # is checkpointed from outside through ptrace: vacate writes a complete generation of
 # ptrace images of all six ranks, and srun --restart-dir brings them back to the end
-# of an uninterrupted run.
+# of an uninterrupted run.  Periodic checkpoints (--checkpoint, the plugin's writer):
+# without the module, errors.log names it and no generation completes; with the job's
+# CR_BACKEND=auto, generations of ptrace images complete.
 . "$top_srcdir/tests/slurm/lib.sh"
 B=$top_builddir
 slurm_test_cluster kmod_backend backend=kmod preload=no cr_restart=$B/util/cr_restart \
@@ -59,4 +61,31 @@ done
 cluster_run timeout 200 srun -N3 -n6 --restart-dir="$img" "$P" "$S/fresh" 3 0 > "$D/restart.out" 2> "$D/restart.err" ||
     fail "the restart failed: $(cat "$D/restart.err")"
 same_as_ranks_reference "$S/run" "$D/restart.out"
+
+# periodic checkpoints (the plugin's writer): the site's kmod without the module is
+# said in errors.log, naming the module and its fix; the job's CR_BACKEND=auto
+# completes generations of ptrace images
+cluster_run mkdir -p "$S/per1" "$S/per2"
+cluster_run timeout 300 srun -N3 -n6 --checkpoint=0:02 --checkpoint-dir="$S/ckp1" "$P" "$S/per1" 600 100 \
+    > /dev/null 2> "$D/per1.err" &
+srun_pid=$!
+wait_lines "$S/per1/rank.5" 5
+job=$(timeout 10 squeue -h -u "$CLUSTER_USER" -t R -o %i | sort -n | tail -n 1)
+for i in $(seq 1 300); do grep -q "crctl module is not loaded" "$S/ckp1/$job.0/errors.log" 2>/dev/null && break; sleep 0.2; done
+grep -q "checkpoint generation [0-9]*: task [0-5]: backend=kmod, but the crctl module is not loaded on n[123] (/dev/crctl: No such file or directory): load it there (modprobe crctl" "$S/ckp1/$job.0/errors.log" ||
+    fail "errors.log does not name the missing module: $(cat "$S/ckp1/$job.0/errors.log" 2>&1)"
+[ ! -e "$S/ckp1/$job.0/latest" ] || fail "a periodic generation completed without the module"
+timeout 20 scancel "$job"
+timeout 60 tail --pid=$srun_pid -f /dev/null || fail "srun did not end after scancel"
+cluster_run CR_BACKEND=auto timeout 300 srun -N3 -n6 --checkpoint=0:02 --checkpoint-dir="$S/ckp2" "$P" "$S/per2" 600 100 \
+    > /dev/null 2> "$D/per2.err" &
+srun_pid=$!
+first_generation "$S/ckp2" "$D/per2.err"
+grep -qx "tasks 6" "$img/latest/manifest" || fail "the periodic generation is not the whole step: $(cat "$img/latest/manifest")"
+for r in 0 1 2 3 4 5; do
+    cluster_run "$B/util/cr_info" "$img/latest/task.$r.ckpt" | grep -q "(ptrace)" ||
+        fail "rank $r's periodic image was not written through ptrace"
+done
+timeout 20 scancel "$job"
+timeout 60 tail --pid=$srun_pid -f /dev/null || fail "srun did not end after scancel"
 pass
