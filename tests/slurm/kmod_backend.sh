@@ -2,7 +2,8 @@
 # backend=kmod preload=no in plugstack.conf, on the 3-node cluster: the tasks start
 # without the runtime (no LD_PRELOAD of it; CR_BACKEND=kmod in their environment).
 # This machine cannot load the crctl module (the module's side is tests/kmod/engine.sh,
-# which runs the node agent's path, tests/engine/step_kmod.sh, with it): scontrol
+# which runs the node agent's path, tests/engine/step_kmod.sh, with it): each node's
+# log says so when the step starts, and scontrol
 # checkpoint create is refused, naming the missing module, its fix and the node, nothing
 # is kept and every rank goes on.  With CR_BACKEND=auto (the requester's, which its
 # helper step carries and the plugin leaves alone: the job's choice wins) the same step
@@ -34,6 +35,11 @@ for p in $(pgrep -f "^$P $S/run "); do
     env=$(tr '\0' '\n' < /proc/$p/environ)
     echo "$env" | grep -q '^LD_PRELOAD=.*libcr_run' && fail "a task was started with the runtime (preload=no)"
     echo "$env" | grep -qx 'CR_BACKEND=kmod' || fail "a task's environment lacks CR_BACKEND=kmod"
+done
+# said when the step starts too, on every node (slurmstepd's log, in the slurmd log)
+for n in n1 n2 n3; do
+    grep -q "spank_cr: backend=kmod in plugstack.conf, but the crctl module is not loaded on this node" "$D/log/slurmd-$n.log" ||
+        fail "the step's start on $n did not say that the module is missing: $(tail -5 "$D/log/slurmd-$n.log")"
 done
 
 # the site's kmod without the module: said, with the way out; nothing kept, nothing harmed
