@@ -7,9 +7,9 @@
 # EBUSY naming it with nothing started; a grant the module refuses (a file writable by
 # others) is said with the module's reason: --restore-pid fails and starts nothing, the
 # default restart goes on with a new pid.  A tree (under cr_run, and one never under it
-# checkpointed with --backend=kmod) comes back with every old pid in place by default
-# and with --restore-pid (EBUSY naming a taken one, nothing started), its processes
-# holding no capability and dumpable.  With CR_GRANT_OFF=1 (the guest turned
+# checkpointed with --backend=kmod) comes back with --restore-pid with every old pid in
+# place (EBUSY naming a taken one, nothing started), its processes holding no
+# capability and dumpable.  With CR_GRANT_OFF=1 (the guest turned
 # allow_restore_grant off) the refusal names the administrator's switch.
 . "$top_srcdir/tests/engine/lib.sh"
 [ "$(id -u)" != 0 ] || skip "runs as a normal user (root needs no grant)"
@@ -99,9 +99,10 @@ restarted b --restore-pid
 [ $rrc = 0 ] || fail "cr_restart --restore-pid exited $rrc: $(cat "$T/b.restart.err")"
 [ "$rpid" = "$pid" ] || fail "--restore-pid did not give the old pid $pid: $(cat "$T/out")"
 
-# a tree (the user backend's, and one never under cr_run, --backend=kmod): every
-# process back with its old pid, in place (no namespace), holding no capability and
-# dumpable (what each prints of itself after the restart, as before the checkpoint)
+# a tree (the user backend's, and one never under cr_run, --backend=kmod), with
+# --restore-pid: every process back with its old pid, in place (no namespace), holding
+# no capability and dumpable (what each prints of itself after the restart, as before
+# the checkpoint)
 cat > "$T/tree.py" <<'PYEOF'
 import os, sys, time
 go = sys.argv[1]
@@ -158,7 +159,7 @@ tree_start "$CR_RUN"
 wait_runtime $pid
 within 120 "$CR_CHECKPOINT" --kill -f "$T/tree.ctx" $pid || fail "checkpoint --kill of the tree failed"
 wait_gone $pid; wait_gone $cpid
-tree_back tree
+tree_back tree --restore-pid
 # --restore-pid while a pid of the tree is taken: EBUSY naming it, nothing started
 tree_start "$CR_RUN"
 wait_runtime $pid
@@ -171,7 +172,7 @@ tree_back tree2 --restore-pid
 tree_start env
 within 300 "$CR_CHECKPOINT" --backend=kmod --kill -f "$T/treep.ctx" $pid || fail "checkpoint --backend=kmod --kill of the tree failed"
 wait_gone $pid; wait_gone $cpid
-tree_back treep
+tree_back treep --restore-pid
 
 # a file others may write: the module refuses with its reason
 start
