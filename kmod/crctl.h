@@ -17,6 +17,7 @@
 #define CRCTL_F_RESTORE_GRANT (1ULL << 0) /* CRCTL_RESTORE_GRANT/END are served */
 #define CRCTL_F_TASK_INFO     (1ULL << 1) /* CRCTL_TASK_INFO is served */
 #define CRCTL_F_LAST_ERROR    (1ULL << 2) /* CRCTL_LAST_ERROR is served */
+#define CRCTL_F_GRANT_PIDS    (1ULL << 3) /* CRCTL_RESTORE_GRANT takes CRCTL_GRANT_PIDS */
 
 struct crctl_version {
 	__u32 abi;             /* CRCTL_ABI */
@@ -29,9 +30,16 @@ struct crctl_version {
  * section 4 lists the checks, in order, with their errno. */
 struct crctl_grant {
 	__s32 image_fd;        /* the context file, opened for reading by the caller */
-	__u32 flags;           /* none defined: must be 0 */
-	__u64 reserved[2];     /* must be 0 */
+	__u32 flags;           /* CRCTL_GRANT_PIDS or 0 */
+	/* with CRCTL_GRANT_PIDS (a process alone or a tree): the pids the restore will make,
+	 * each checked to be free before anything is granted; without it both must be 0.
+	 * (These 16 bytes were reserved[2], zero, in the first version: same layout.) */
+	__u64 pids;            /* user address of __s32[npids] */
+	__u32 npids;           /* 1 .. CRCTL_GRANT_MAX_PIDS */
+	__u32 pad;             /* must be 0 */
 };
+#define CRCTL_GRANT_PIDS     0x1u
+#define CRCTL_GRANT_MAX_PIDS 65536 /* a context file's limit on a tree's processes */
 
 /* What ptrace has no request for, of a thread the caller traces and that is in a
  * ptrace stop (doc/kmod-design.md section 3, step 5).  Addresses are the thread's own. */

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* CRCTL_RESTORE_GRANT / CRCTL_RESTORE_END: CAP_CHECKPOINT_RESTORE for one restore of an
- * image the caller owns, so that cr_restart --restore-pid (clone3 set_tid) works for a
- * normal user.  The checks, their order and errno, and why this is safe enough are in
+ * image the caller owns (a process alone or a tree, its pids checked free), so that
+ * cr_restart --restore-pid (clone3 set_tid) works for a normal user.  The checks, their order and errno, and why this is safe enough are in
  * doc/kmod-design.md section 4; keep the two in step. */
 #include <linux/atomic.h>
 #include <linux/capability.h>
@@ -10,7 +10,9 @@
 #include <linux/fs.h>
 #include <linux/ratelimit.h>
 #include <linux/sched.h>
+#include <linux/pid.h>
 #include <linux/string.h>
+#include <linux/threads.h>
 #include <linux/uaccess.h>
 #include <linux/uidgid.h>
 #include <linux/user_namespace.h>
@@ -63,6 +65,41 @@ out:
 	return rc;
 }
 
+/* Check 7b (CRCTL_GRANT_PIDS): every pid the restore will make (a process alone, or
+ * each process of a tree) is a pid and free now in the caller's pid namespace, so that
+ * a restore that cannot have its pids is refused, naming one, before anything is
+ * granted.  A guard against mistakes and races seen early, not a boundary: nothing
+ * binds clone3(set_tid) to this list (no hook a module may use).  Read from user
+ * memory in chunks on the stack: no allocation sized by the caller. */
+#define PIDS_CHUNK 64
+static int check_pids(struct crctl_open *o, const struct crctl_grant *g)
+{
+	const __s32 __user *up = u64_to_user_ptr(g->pids);
+	__s32 chunk[PIDS_CHUNK];
+	u32 i, j, n;
+
+	for (i = 0; i < g->npids; i += n) {
+		n = min_t(u32, g->npids - i, PIDS_CHUNK);
+		if (copy_from_user(chunk, up + i, n * sizeof(chunk[0])))
+			return crctl_say(o, -EFAULT, "CRCTL_RESTORE_GRANT: bad address of the pid list "
+					 "(entry %u)", i);
+		for (j = 0; j < n; j++) {
+			struct pid *p;
+
+			if (chunk[j] <= 0 || chunk[j] > PID_MAX_LIMIT)
+				return crctl_say(o, -EINVAL, "CRCTL_RESTORE_GRANT: entry %u of the pid "
+						 "list, %d, is not a pid", i + j, chunk[j]);
+			p = find_get_pid(chunk[j]);
+			if (p) {
+				put_pid(p);
+				return crctl_say(o, -EBUSY, "pid %d is in use: the restore cannot give "
+						 "it back (nothing was granted)", chunk[j]);
+			}
+		}
+	}
+	return 0;
+}
+
 /* Grant: CAP_CHECKPOINT_RESTORE in the calling thread's permitted and effective sets,
  * and out of its bounding, inheritable and ambient sets.  Without it in the bounding
  * set the thread cannot make it inheritable (capset) hence not ambient, and no execve,
@@ -101,9 +138,15 @@ long crctl_restore_grant(struct crctl_open *o, const struct crctl_grant __user *
 	if (copy_from_user(&g, arg, sizeof(g)))
 		return crctl_say(o, -EFAULT, "CRCTL_RESTORE_GRANT: bad argument address");
 	/* check 1 */
-	if (g.flags || g.reserved[0] || g.reserved[1])
-		return crctl_say(o, -EINVAL, "CRCTL_RESTORE_GRANT: unknown flags %#x or reserved "
-				 "fields not zero", g.flags);
+	if ((g.flags & ~CRCTL_GRANT_PIDS) || g.pad)
+		return crctl_say(o, -EINVAL, "CRCTL_RESTORE_GRANT: unknown flags %#x or padding "
+				 "not zero", g.flags);
+	if (!(g.flags & CRCTL_GRANT_PIDS) && (g.pids || g.npids))
+		return crctl_say(o, -EINVAL, "CRCTL_RESTORE_GRANT: a pid list without "
+				 "CRCTL_GRANT_PIDS");
+	if ((g.flags & CRCTL_GRANT_PIDS) && (!g.npids || g.npids > CRCTL_GRANT_MAX_PIDS))
+		return crctl_say(o, -EINVAL, "CRCTL_RESTORE_GRANT: %u pids: want 1 to %d",
+				 g.npids, CRCTL_GRANT_MAX_PIDS);
 	if (!allow_restore_grant)
 		return crctl_say(o, -EPERM, "the administrator turned the restore grant off "
 				 "(crctl allow_restore_grant=0)");
@@ -140,6 +183,12 @@ long crctl_restore_grant(struct crctl_open *o, const struct crctl_grant __user *
 	rc = check_image(o, g.image_fd);
 	if (rc)
 		goto fail;
+	/* check 7b */
+	if (g.flags & CRCTL_GRANT_PIDS) {
+		rc = check_pids(o, &g);
+		if (rc)
+			goto fail;
+	}
 	/* check 8: a capability the caller already holds (root, or given by the admin)
 	 * is left alone, and END will not take it away */
 	had = cap_raised(current_cred()->cap_permitted, CAP_CHECKPOINT_RESTORE);
@@ -152,9 +201,9 @@ long crctl_restore_grant(struct crctl_open *o, const struct crctl_grant __user *
 	}
 	done = ((unsigned long)current->pid << 2) | CRCTL_ST_ACTIVE | (had ? 0 : CRCTL_ST_OURS);
 	WRITE_ONCE(*state, done);
-	pr_info_ratelimited("crctl: CAP_CHECKPOINT_RESTORE %s for pid %d (uid %u) for one restore\n",
-			    had ? "already held" : "granted", current->pid,
-			    from_kuid(&init_user_ns, current_uid()));
+	pr_info_ratelimited("crctl: CAP_CHECKPOINT_RESTORE %s for pid %d (uid %u) for one restore "
+			    "(%u pids checked free)\n", had ? "already held" : "granted", current->pid,
+			    from_kuid(&init_user_ns, current_uid()), g.npids);
 	return 0;
 fail:
 	WRITE_ONCE(*state, 0UL);

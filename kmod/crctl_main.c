@@ -26,7 +26,7 @@ static long crctl_version(void __user *arg)
 	v.abi = CRCTL_ABI;
 	v.size = sizeof(v);
 	v.features = CRCTL_F_TASK_INFO | CRCTL_F_LAST_ERROR |
-		     (allow_restore_grant ? CRCTL_F_RESTORE_GRANT : 0);
+		     (allow_restore_grant ? CRCTL_F_RESTORE_GRANT | CRCTL_F_GRANT_PIDS : 0);
 	strscpy(v.module_version, CRCTL_MOD_VERSION, sizeof(v.module_version));
 	return copy_to_user(arg, &v, sizeof(v)) ? -EFAULT : 0;
 }

@@ -1123,6 +1123,9 @@ int cr_ptrace_dump(struct cr_ptrace_proc *proc, int out, unsigned flags,
         d->blocks = (struct ctx_block *)(scratch + BLOCKS_OFF);
         d->crcs = (uint32_t *)(scratch + CRCS_OFF);
         d->sockets_refuse = (flags & CR_CTL_SOCKETS_REFUSE) != 0;
+        /* a Slurm step's task (the node agent, every task frozen): a connection to
+         * another task is the step's, saved at both ends (resources/step_conn.c) */
+        d->step = (flags & CR_CTL_STEP) != 0;
         d->pipes_refuse = (flags & CR_CTL_PIPES_REFUSE) != 0;
         d->sync = !(flags & CR_CTL_NOSYNC);
         d->save = flags & (CR_CTL_SAVE_EXE | CR_CTL_SAVE_PRIVATE | CR_CTL_SAVE_SHARED);

@@ -106,10 +106,13 @@ void cr_restart_drop_caps(void);
 int cr_restart_has_restore_cap(void);
 
 /* restart_grant.c: asks the crctl module (/dev/crctl) for CAP_CHECKPOINT_RESTORE in this
- * thread for one restore of image_fd, a context file the caller owns: 1 granted, 0 no
+ * thread for one restore of image_fd, a context file the caller owns, which makes the
+ * npids processes pids (checked free by the module where it can): 1 granted, 0 no
  * module, < 0 refused (-errno, the module's reason in err).  cr_restart_grant_end()
  * gives it back (a no-op without a grant). */
-int cr_restart_grant(int image_fd, char *err, size_t errlen);
+int cr_restart_grant(int image_fd, const pid_t *pids, uint32_t npids, char *err, size_t errlen);
 void cr_restart_grant_end(void);
+/* Whether there is a module to ask (/dev/crctl exists). */
+int cr_restart_grant_possible(void);
 
 #endif

@@ -1,12 +1,14 @@
 /* The crctl module's restore grant for a normal user's cr_restart (doc/kmod-design.md
  * section 4): CAP_CHECKPOINT_RESTORE, in this thread only, for one restore of a context
- * file the caller owns, so that clone3(set_tid) gives the restored processes their old
- * pids as it does for root.  Each restored process drops it before it runs the image
+ * file the caller owns, so that clone3(set_tid) gives the restored processes (one alone,
+ * or a tree: each made by its restored parent, which inherits the capability) their old
+ * pids as it does for root.  The module checks that those pids are free, too.  Each restored process drops it before it runs the image
  * (cr_restart_drop_caps); cr_restart_grant_end() hands it back to the module once the
  * processes exist.  The module checks the file (owner, mode, magic) and the caller
  * itself: nothing here is trusted for the decision. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -18,7 +20,7 @@
 
 static int grant_fd = -1; /* the open of /dev/crctl that holds the grant */
 
-int cr_restart_grant(int image_fd, char *err, size_t len)
+int cr_restart_grant(int image_fd, const pid_t *pids, uint32_t npids, char *err, size_t len)
 {
     int fd = open(CRCTL_DEVICE, O_RDWR | O_CLOEXEC);
     if (fd < 0) {
@@ -42,6 +44,14 @@ int cr_restart_grant(int image_fd, char *err, size_t len)
     struct crctl_grant g;
     memset(&g, 0, sizeof g);
     g.image_fd = image_fd;
+    /* the pids the restore makes, checked free by the module too (a module of the
+     * first version does not take the list: it grants without) */
+    if ((v.features & CRCTL_F_GRANT_PIDS) && npids > 0 && npids <= CRCTL_GRANT_MAX_PIDS &&
+        sizeof(pid_t) == sizeof(__s32)) {
+        g.flags = CRCTL_GRANT_PIDS;
+        g.pids = (uint64_t)(uintptr_t)pids;
+        g.npids = npids;
+    }
     if (ioctl(fd, CRCTL_RESTORE_GRANT, &g) < 0) {
         int e = errno;
         struct crctl_message m;
@@ -64,4 +74,9 @@ void cr_restart_grant_end(void)
     ioctl(grant_fd, CRCTL_RESTORE_END); /* (it fails only without a grant) */
     close(grant_fd);
     grant_fd = -1;
+}
+
+int cr_restart_grant_possible(void)
+{
+    return access(CRCTL_DEVICE, F_OK) == 0;
 }

@@ -17,7 +17,7 @@ struct cr_ctl_prepare;
 
 /* A tree without the runtime is held and written through ptrace (ptrace_dump.h): the
  * requester that links the ptrace dumper hands its functions in (cr_checkpoint
- * --backend=kmod; libcr and the Slurm glue do not link it). */
+ * --backend=kmod, and the Slurm glue with backend=kmod; libcr does not link it). */
 struct crtree_ptrace {
     int (*seize)(pid_t pid, unsigned timeout_ms, struct cr_ptrace_proc **out, char *msg,
                  size_t msglen);

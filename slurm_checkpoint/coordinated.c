@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -129,7 +130,7 @@ int cr_coord_files_verdict(int ok, void *arg)
 }
 
 int cr_coordinated(struct coord_task *t, int n, int stop, unsigned maxwait_s, coord_verdict verdict,
-                   void *arg, const struct step_meet *meet)
+                   void *arg, const struct step_meet *meet, const struct crtree_ptrace *by_ptrace)
 {
     /* each task with its descendants: the engine's tree capture (one process alone
      * gives an ordinary one-process file) */
@@ -157,6 +158,13 @@ int cr_coordinated(struct coord_task *t, int n, int stop, unsigned maxwait_s, co
         fds[i] = open(t[i].dest, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
         int rc = fds[i] < 0 ? -errno : crtree_find(&tr[i], t[i].pid, CTX_SCOPE_TREE, fds[i],
                                                    maxwait_s * 1000, flags);
+        /* a task without the runtime (backend=kmod): held through ptrace, written
+         * uncompressed (the ptrace dumper has no compressing writer) */
+        struct sockaddr_un runtime_addr;
+        if (rc >= 0 && by_ptrace && cr_ctl_find_address(t[i].pid, &runtime_addr, 0) < 0) {
+            tr[i].ptrace = by_ptrace;
+            tr[i].flags &= ~(unsigned)CR_CTL_COMPRESS_MASK;
+        }
         if (rc >= 0) {
             started[i] = 1;
             rc = crtree_freeze(&tr[i]);

@@ -28,8 +28,12 @@ typedef int (*coord_verdict)(int ok, void *arg);
  * kept.  Returns 0 or the first errno. */
 struct step_meet; /* step_conns.h: with it, the step's connections are matched across nodes
                      once the local tasks are frozen, before the verdict */
+/* by_ptrace: the ptrace dumper's functions (the node agent with backend=kmod; the
+ * plugin, which does not link it, gives NULL): a task without the runtime is then held
+ * and written from outside (tree_request.h), one with it still through its runtime. */
+struct crtree_ptrace;
 int cr_coordinated(struct coord_task *t, int n, int stop, unsigned maxwait_s, coord_verdict verdict,
-                   void *arg, const struct step_meet *meet);
+                   void *arg, const struct step_meet *meet, const struct crtree_ptrace *by_ptrace);
 
 /* The node agent's verdict: says "frozen NODE" or "abort NODE" on stdout and waits
  * for the requester's "write" on stdin; arg: struct coord_stdin. */

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent_backend.h"
 #include "batch_script.h"
 #include "coordinated.h"
 #include "step_conns.h"
@@ -68,6 +69,8 @@ static void usage(FILE *f)
 "  state       the disable counter, the last error, the running request\n"
 "  event       an RSTRT_END/RSTRT_ERROR event (cr_restart's hooks; for RSTRT_ERROR the\n"
 "              errno is CR_RESTART_ERRNO and the exit status)\n"
+"CR_BACKEND=kmod (plugstack.conf backend=kmod): a task without the runtime is checkpointed\n"
+"through ptrace, where the crctl module is loaded (/dev/crctl); auto: without requiring it.\n"
 "Exit status: 0, or the errno of the (first) failure.\n");
 }
 
@@ -168,6 +171,7 @@ struct job {
     char local[4600];  /* the node-local scratch file, "" when written in place */
     pid_t child;
     int fd, status, done;
+    int by_ptrace;     /* no runtime in it: held and written through ptrace (backend=kmod) */
     char err[600];
     size_t errlen;
 };
@@ -224,6 +228,9 @@ static int cmd_checkpoint(int argc, char **argv)
     int save_err = batch ? -cr_batch_save_script(t[0].pid, g.tmpdir, saved, sizeof saved) : 0;
     if (batch && !save_err)
         save_err = -cr_batch_save_outputs(t[0].pid, g.tmpdir, saved, sizeof saved);
+    /* the site's backend (plugstack.conf backend=, in our environment as CR_BACKEND) */
+    char backend_err[600] = "", module_err[600] = "";
+    int backend = agent_backend_get(backend_err, sizeof backend_err), module_rc = 1;
     for (int i = 0; i < n; i++) {
         struct job *j = &jobs[i];
         int p[2];
@@ -245,14 +252,26 @@ static int cmd_checkpoint(int argc, char **argv)
             }
             snprintf(file, sizeof file, "%s", j->local);
         }
-        if (verdict_wait > 0 && !batch) /* coordinated: below, all at once */
-            continue;
         if (save_err) {
             j->status = save_err;
             snprintf(j->err, sizeof j->err, "%s", saved);
             j->done = 1;
             continue;
         }
+        /* a task without the runtime goes through ptrace (backend=kmod or auto): with
+         * kmod, only where the module is loaded (asked once) */
+        int by_ptrace = backend > AGENT_BACKEND_USER && agent_backend_needs_ptrace(t[i].pid);
+        if (by_ptrace && backend == AGENT_BACKEND_KMOD && module_rc > 0)
+            module_rc = agent_backend_module_ready(node, module_err, sizeof module_err);
+        if (backend < 0 || (by_ptrace && backend == AGENT_BACKEND_KMOD && module_rc < 0)) {
+            j->status = backend < 0 ? -backend : -module_rc;
+            snprintf(j->err, sizeof j->err, "%s", backend < 0 ? backend_err : module_err);
+            j->done = 1;
+            continue;
+        }
+        j->by_ptrace = by_ptrace;
+        if (verdict_wait > 0 && !batch) /* coordinated: below, all at once */
+            continue;
         if (pipe2(p, O_CLOEXEC) < 0 || (j->child = fork()) < 0) {
             j->status = errno;
             snprintf(j->err, sizeof j->err, "cannot start %s: %s", tool, strerror(errno));
@@ -262,6 +281,9 @@ static int cmd_checkpoint(int argc, char **argv)
         if (j->child == 0) {
             dup2(p[1], 2);
             dup2(p[1], 1);
+            /* (CR_BACKEND, ours, goes on to it; the ptrace dumper writes uncompressed) */
+            if (j->by_ptrace)
+                unsetenv("CR_COMPRESS");
             /* --full: generations are full whatever the job's CR_INCREMENTAL says (one
              * naming the previous as its parent would break when that one is pruned) */
             char *av[] = { (char *)tool, batch ? "--tree" : "-p", "-t", (char *)maxwait, "--full",
@@ -296,7 +318,8 @@ static int cmd_checkpoint(int argc, char **argv)
             struct step_meet meet = { .dir = g.tmpdir, .nodeid = nodeid, .nnodes = nnodes,
                                       .wait_ms = (unsigned)verdict_wait * 1000, .node = node,
                                       .call_off_fd = 0 /* the requester's word, on stdin */ };
-            cr_coordinated(ct, m, stop, (unsigned)atoi(maxwait), cr_coord_stdin_verdict, &cs, &meet);
+            cr_coordinated(ct, m, stop, (unsigned)atoi(maxwait), cr_coord_stdin_verdict, &cs, &meet,
+                           backend > AGENT_BACKEND_USER ? &agent_backend_ptrace : NULL);
         }
         for (int k = 0; k < m; k++) {
             struct job *j = &jobs[map[k]];
@@ -374,6 +397,8 @@ static int cmd_checkpoint(int argc, char **argv)
                 j->errlen = (size_t)snprintf(j->err, sizeof j->err, "%s", m);
             }
         }
+        if (!j->errlen) /* (a reason set before any tool ran: staging, backend, script) */
+            j->errlen = strnlen(j->err, sizeof j->err - 1);
         j->err[j->errlen] = 0;
         for (char *s = j->err; *s; s++)
             if (*s == '\n')

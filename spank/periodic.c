@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent_backend.h"
 #include "batch_script.h"
 #include "control.h"
 #include "coordinated.h"
@@ -238,6 +239,8 @@ static int one_generation(const char *image_dir, unsigned gen, const struct task
     static struct coord_task ct[MAX_TASKS];
     static char dest[MAX_TASKS][4600];
     int nset = 0;
+    char backend_err[300] = "", module_err[600] = "";
+    int backend = agent_backend_get(backend_err, sizeof backend_err), module_rc = 1;
     for (int i = 0; i < n && ok && !tree_tool; i++) {
         ranks[i] = t[i].rank;
         cr_gen_task_path(&g, t[i].rank, 1, dest[i], sizeof dest[i]);
@@ -256,6 +259,24 @@ static int one_generation(const char *image_dir, unsigned gen, const struct task
         /* cr_restart's child, after a restart */
         ct[i] = (struct coord_task){ .pid = step_task_target(t[i].pid), .rank = t[i].rank, .dest = dest[i] };
         nset = i + 1;
+        /* a task without the runtime (plugstack backend=kmod or auto, or the job's
+         * CR_BACKEND): written through ptrace, with kmod only where the module is
+         * loaded; none is frozen when one cannot be */
+        if (backend > AGENT_BACKEND_USER && agent_backend_needs_ptrace(ct[i].pid)) {
+            if (backend == AGENT_BACKEND_KMOD && module_rc > 0)
+                module_rc = agent_backend_module_ready(node, module_err, sizeof module_err);
+            if (backend == AGENT_BACKEND_KMOD && module_rc < 0) {
+                err = -module_rc;
+                snprintf(why, sizeof why, "task %u: %s", t[i].rank, module_err);
+                fprintf(log, "checkpoint generation %u: %s\n", gen, why);
+                ok = 0;
+            }
+        } else if (backend < 0) {
+            err = -backend;
+            snprintf(why, sizeof why, "%s", backend_err);
+            fprintf(log, "checkpoint generation %u: %s\n", gen, why);
+            ok = 0;
+        }
     }
     if (!tree_tool) {
         /* a task gets 10 s to stop (scontrol's MaxWait default); the others wait a
@@ -267,7 +288,8 @@ static int one_generation(const char *image_dir, unsigned gen, const struct task
         {
             struct step_meet meet = { .dir = g.tmpdir, .nodeid = nodeid, .nnodes = nnodes, .wait_ms = 12000,
                                       .node = node, .call_off_fd = -1 /* no requester */ };
-            cr_coordinated(ct, n, 0, 10, periodic_verdict, &v, &meet);
+            cr_coordinated(ct, n, 0, 10, periodic_verdict, &v, &meet,
+                           backend > AGENT_BACKEND_USER ? &agent_backend_ptrace : NULL);
         }
     }
     for (int i = 0; i < n && !tree_tool; i++) {

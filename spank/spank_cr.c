@@ -20,6 +20,11 @@
  * plugstack.conf:  required /path/spank_cr.so [runtime=PATH] [checkpoint_dir=DIR]
  *                  [generations=N] [cr_restart=PATH] [cr_checkpoint=PATH] [agent=PATH]
  *                  [batch_bin=DIR] [scratch_dir=DIR] [compress=LEVEL]
+ *                  [backend=user|kmod|auto] [preload=yes|no]
+ * backend=kmod: the node agent (scontrol checkpoint) writes a task without the runtime
+ * from outside, through ptrace and the crctl module (slurm_checkpoint/agent_backend.h);
+ * preload=no starts the tasks without the runtime (then only backend=kmod or auto
+ * can checkpoint them).
  */
 #define _GNU_SOURCE
 #include <ctype.h>
@@ -71,6 +76,8 @@ static char batch_bin[4096] = CR_BATCH_BIN;     /* batch_bin= */
 static char scratch_dir[4096];                  /* scratch_dir= (node-local staging, %n: node) */
 static char site_dir[4096];      /* checkpoint_dir= in plugstack.conf */
 static char compress[16];        /* compress= in plugstack.conf: the steps' CR_COMPRESS */
+static char backend[8];          /* backend= in plugstack.conf: the steps' CR_BACKEND */
+static int preload = 1;          /* preload=no: the tasks start without the runtime */
 static long interval = -1;       /* seconds, from --checkpoint; 0: none */
 static char ckpt_dir[4096];      /* --checkpoint-dir */
 static char restart_dir[4096];   /* --restart-dir */
@@ -193,14 +200,32 @@ int slurm_spank_init(spank_t sp, int ac, char **av)
                 return -1;
             }
             snprintf(compress, sizeof compress, "%s", av[i] + 9);
-        } else if (!strncmp(av[i], "event_hook=", 11) && av[i][11] == '/')
+        } else if (!strncmp(av[i], "backend=", 8)) {
+            const char *b = av[i] + 8;
+            if (strcmp(b, "user") && strcmp(b, "kmod") && strcmp(b, "auto")) {
+                slurm_error("spank_cr: backend=%s in plugstack.conf: want user (the runtime "
+                            "preloaded into the tasks), kmod (also a task without it, through "
+                            "ptrace and the crctl module) or auto (as kmod, the module not "
+                            "required)", b);
+                return -1;
+            }
+            snprintf(backend, sizeof backend, "%s", b);
+        } else if (!strcmp(av[i], "preload=no") || !strcmp(av[i], "preload=yes"))
+            preload = av[i][8] == 'y';
+        else if (!strncmp(av[i], "event_hook=", 11) && av[i][11] == '/')
             setenv("SLURM_CR_EVENT_HOOK", av[i] + 11, 1); /* the writer, forked from here */
         else {
             slurm_error("spank_cr: unknown or bad plugstack.conf argument '%s' (known: runtime=PATH, "
                         "checkpoint_dir=DIR, generations=N, cr_restart=/PATH, cr_checkpoint=/PATH, "
-                        "agent=/PATH, batch_bin=/DIR, scratch_dir=/DIR, event_hook=/PATH, compress=LEVEL)", av[i]);
+                        "agent=/PATH, batch_bin=/DIR, scratch_dir=/DIR, event_hook=/PATH, compress=LEVEL, "
+                        "backend=user|kmod|auto, preload=yes|no)", av[i]);
             return -1;
         }
+    }
+    if (!preload && strcmp(backend, "kmod") && strcmp(backend, "auto")) {
+        slurm_error("spank_cr: preload=no in plugstack.conf without backend=kmod (or auto): the "
+                    "tasks could not be checkpointed at all; add backend=kmod");
+        return -1;
     }
     /* registered here, not in a static table, so that sbatch sees them too */
     for (struct spank_option *o = options; o->name; o++)
@@ -277,7 +302,22 @@ int slurm_spank_user_init(spank_t sp, int ac, char **av)
     (void)av;
     if (!spank_remote(sp))
         return 0;
-    if (access(runtime, R_OK) < 0) {
+    /* the site's backend, unless the job chose (CR_BACKEND): for the node agent (the
+     * helper step gets it here too), the periodic writer and the tasks' own cr_checkpoint */
+    char jobb[16];
+    if (spank_getenv(sp, "CR_BACKEND", jobb, sizeof jobb) == ESPANK_SUCCESS) {
+        setenv("CR_BACKEND", jobb, 1); /* for the periodic writer, forked from here */
+    } else if (backend[0]) {
+        set(sp, "CR_BACKEND", backend);
+        setenv("CR_BACKEND", backend, 1);
+        /* said when the step starts, not only at its first checkpoint */
+        if (!strcmp(backend, "kmod") && access("/dev/crctl", F_OK) < 0)
+            slurm_error("spank_cr: backend=kmod in plugstack.conf, but the crctl module is not "
+                        "loaded on this node (/dev/crctl: %s): tasks without the runtime cannot be "
+                        "checkpointed here; load it (modprobe crctl, from the slurm-cr DKMS "
+                        "package)", strerror(errno));
+    }
+    if (preload && access(runtime, R_OK) < 0) {
         slurm_error("spank_cr: the slurm-cr runtime %s is not readable (%s): tasks cannot be "
                     "checkpointed; fix runtime= in plugstack.conf", runtime, strerror(errno));
         return 0; /* the job runs anyway, without checkpoints */
@@ -285,7 +325,7 @@ int slurm_spank_user_init(spank_t sp, int ac, char **av)
     char old[8192] = "", val[8192 + 4096];
     if (spank_getenv(sp, "LD_PRELOAD", old, sizeof old) != ESPANK_SUCCESS)
         old[0] = 0;
-    if (!strstr(old, runtime)) {
+    if (preload && !strstr(old, runtime)) {
         snprintf(val, sizeof val, "%s%s%s", runtime, old[0] ? ":" : "", old);
         set(sp, "LD_PRELOAD", val);
     }

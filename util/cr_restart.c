@@ -48,7 +48,8 @@ static void usage(FILE *out)
 "                             for a file of your own; EBUSY if one is taken)\n"
 "  --no-restore-pid           a new pid (a tree: its own pid namespace)\n"
 "                             default: the old pids in place if allowed (root,\n"
-"                             CAP_CHECKPOINT_RESTORE, /dev/crctl) and free, else a new\n"
+"                             CAP_CHECKPOINT_RESTORE; /dev/crctl for a process alone)\n"
+"                             and free, else a new\n"
 "                             pid (a process alone) or a pid namespace (a tree)\n"
 "  --pid-namespace            a process alone: its old pid in a pid namespace (and a\n"
 "                             user namespace) of its own, as a tree gets (the\n"
@@ -426,9 +427,27 @@ int main(int argc, char **argv)
      * old pids come with the tree path. */
     int lone = !(tree.hdr.flags & CTX_HDR_TREE);
     /* a normal user: the crctl module, where it is loaded, grants what root has here
-     * (CAP_CHECKPOINT_RESTORE, for this restore of this file only) */
-    if ((restore_pid == 1 || (restore_pid == -1 && lone)) && !cr_restart_may_restore_pid()) {
-        int g = cr_restart_grant(tree.fd, err, sizeof err);
+     * (CAP_CHECKPOINT_RESTORE, for this restore of this file only), for a process alone
+     * or, with --restore-pid, a tree (each process made with its old pid by its parent,
+     * which inherits the grant: doc/kmod-design.md section 4).  By default a process
+     * alone asks when its pid is free; a user's tree keeps its own pid namespace (what
+     * scripts and tests/engine/tree.sh expect of a user's restart: cr_restart, its init,
+     * then the tree) */
+    /* (--restore-pid with a pid taken: said here, as root hears it, before the module is asked) */
+    if (restore_pid == 1 && !cr_restart_may_restore_pid() && cr_restart_grant_possible() &&
+        old_pid_taken(&tree))
+        return fail(ON_FAIL_ENV, EBUSY, "%s: --restore-pid: pid %d is in use; nothing was started "
+                    "(restart without --restore-pid for %s)", path, (int)old_pid_taken(&tree),
+                    lone ? "a new pid" : "the tree's own pid namespace");
+    if ((restore_pid == 1 || (restore_pid == -1 && lone && !old_pid_taken(&tree))) &&
+        !cr_restart_may_restore_pid()) {
+        pid_t *pids = calloc(tree.n, sizeof *pids);
+        if (!pids)
+            return fail(ON_FAIL_ENV, ENOMEM, "%s: out of memory", path);
+        for (uint32_t i = 0; i < tree.n; i++)
+            pids[i] = tree.procs[i].pid;
+        int g = cr_restart_grant(tree.fd, pids, tree.n, err, sizeof err);
+        free(pids);
         if (g < 0 && restore_pid == 1)
             return fail(ON_FAIL_PERM, -g, "%s: --restore-pid: %s", path, err);
         if (g < 0 && !quiet)

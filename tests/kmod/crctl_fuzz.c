@@ -132,6 +132,15 @@ static void fuzz(const char *who, int seconds, const char *dir)
             /* the fields the real structs have at offset 0 */
             int32_t v = (cmd == CRCTL_TASK_INFO) ? some_tid() : some_fd();
             memcpy(buf, &v, sizeof v);
+            /* a grant with a pid list (CRCTL_GRANT_PIDS): the list running into the
+             * unmapped page, or anywhere, of any length */
+            if (cmd == CRCTL_RESTORE_GRANT && rnd() % 2) {
+                struct crctl_grant g = { .image_fd = v, .flags = CRCTL_GRANT_PIDS };
+                int32_t *list = (int32_t *)(void *)(edge + 4096) - (rnd() % 300);
+                g.pids = rnd() % 4 ? (uint64_t)(uintptr_t)list : (uint64_t)rnd();
+                g.npids = rnd() % 8 ? (uint32_t)(rnd() % 400) : (uint32_t)rnd();
+                memcpy(buf, &g, sizeof g);
+            }
             void *arg;
             switch (rnd() % 8) {
             case 0: arg = NULL; break;

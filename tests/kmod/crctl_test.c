@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/rseq.h>
@@ -139,9 +140,17 @@ static void expect_said(const char *name, int dev, const char *word)
     check(name, ok, "%s (want %s%s%s)", text, *word ? "\"" : "empty", word, *word ? "\"" : "");
 }
 
-static int grant(int dev, int image_fd, uint32_t flags, uint64_t reserved)
+static int grant(int dev, int image_fd, uint32_t flags, uint32_t pad)
 {
-    struct crctl_grant g = { .image_fd = image_fd, .flags = flags, .reserved = { 0, reserved } };
+    struct crctl_grant g = { .image_fd = image_fd, .flags = flags, .pad = pad };
+    return xioctl(dev, CRCTL_RESTORE_GRANT, &g);
+}
+
+/* the grant for a restore that makes the npids pids (a process alone, or a tree) */
+static int grant_pids(int dev, int image_fd, uint32_t flags, const int32_t *pids, uint32_t npids)
+{
+    struct crctl_grant g = { .image_fd = image_fd, .flags = flags,
+                             .pids = (uint64_t)(uintptr_t)pids, .npids = npids };
     return xioctl(dev, CRCTL_RESTORE_GRANT, &g);
 }
 
@@ -283,8 +292,39 @@ static void as_user(void)
     int dir = open("/tmp/u", O_RDONLY | O_DIRECTORY);
     int opath = open("/tmp/u/own.img", O_PATH);
 
-    expect_errno("grant-unknown-flag", grant(dev, own, 1, 0), EINVAL);
-    expect_errno("grant-reserved-nonzero", grant(dev, own, 0, 7), EINVAL);
+    expect_errno("grant-unknown-flag", grant(dev, own, 2, 0), EINVAL);
+    expect_errno("grant-padding-nonzero", grant(dev, own, 0, 7), EINVAL);
+    /* the pid list (CRCTL_GRANT_PIDS): its shape, then each pid, before any grant */
+    static int32_t pids[300];
+    for (int i = 0; i < 300; i++)
+        pids[i] = 3000000 + i; /* (pids the guest never reaches: free, and under PID_MAX_LIMIT) */
+    expect_errno("grant-pids-without-flag", grant_pids(dev, own, 0, pids, 1), EINVAL);
+    expect_errno("grant-pids-empty", grant_pids(dev, own, CRCTL_GRANT_PIDS, pids, 0), EINVAL);
+    expect_errno("grant-pids-too-many", grant_pids(dev, own, CRCTL_GRANT_PIDS, pids,
+                                                   CRCTL_GRANT_MAX_PIDS + 1), EINVAL);
+    expect_errno("grant-pids-bad-address", grant_pids(dev, own, CRCTL_GRANT_PIDS, (int32_t *)16, 1),
+                 EFAULT);
+    /* (a list longer than it is: the module's chunks of 64 reach the bad page) */
+    int32_t *edge = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (edge != MAP_FAILED) {
+        munmap((char *)edge + 4096, 4096);
+        for (int i = 0; i < 1024; i++)
+            edge[i] = 3000000 + i;
+        expect_errno("grant-pids-list-past-its-memory",
+                     grant_pids(dev, own, CRCTL_GRANT_PIDS, edge, 1025), EFAULT);
+        munmap(edge, 4096);
+    }
+    int32_t bad[3][2] = { { 3000000, 0 }, { -5, 3000001 }, { 3000000, 4194305 } };
+    expect_errno("grant-pids-zero", grant_pids(dev, own, CRCTL_GRANT_PIDS, bad[0], 2), EINVAL);
+    expect_errno("grant-pids-negative", grant_pids(dev, own, CRCTL_GRANT_PIDS, bad[1], 2), EINVAL);
+    expect_errno("grant-pids-above-limit", grant_pids(dev, own, CRCTL_GRANT_PIDS, bad[2], 2), EINVAL);
+    expect_said("grant-pids-above-limit-says-why", dev, "entry 1 of the pid list, 4194305, is not a pid");
+    pids[130] = getpid(); /* (in the third chunk) */
+    expect_errno("grant-pids-one-taken", grant_pids(dev, own, CRCTL_GRANT_PIDS, pids, 300), EBUSY);
+    char taken[80];
+    snprintf(taken, sizeof taken, "pid %d is in use", (int)getpid());
+    expect_said("grant-pids-one-taken-says-which", dev, taken);
+    pids[130] = 3000130;
     expect_errno("grant-bad-pointer", xioctl(dev, CRCTL_RESTORE_GRANT, (void *)16), EFAULT);
     expect_errno("grant-bad-fd", grant(dev, -1, 0, 0), EBADF);
     expect_errno("grant-closed-fd", grant(dev, 999, 0, 0), EBADF);
@@ -300,7 +340,10 @@ static void as_user(void)
     expect_errno("end-without-grant", xioctl(dev, CRCTL_RESTORE_END, NULL), EINVAL);
     check("user-no-cap-after-refusals", restore_cap() == 0, "cap sets %d", restore_cap());
 
-    expect_errno("grant-own-image", grant(dev, own, 0, 0), 0);
+    /* a tree's restore: every pid it makes is free */
+    want = free_pid();
+    pids[0] = want;
+    expect_errno("grant-own-image-with-free-pids", grant_pids(dev, own, CRCTL_GRANT_PIDS, pids, 300), 0);
     expect_said("grant-success-leaves-no-reason", dev, "");
     check("grant-gives-effective-permitted-only", restore_cap() == 3, "cap sets %d (want 3)",
           restore_cap());
@@ -317,7 +360,6 @@ static void as_user(void)
     expect_errno("grant-not-ambient",
                  prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_CHECKPOINT_RESTORE, 0, 0) < 0 ? errno : 0,
                  EPERM);
-    want = free_pid();
     int r = fork_with_pid(want);
     check("user-exact-pid-with-grant", r == 0, "clone3 set_tid=%d: %s", want, r ? strerror(r) : "ok");
     expect_errno("user-taken-pid-with-grant", fork_with_pid(1), EEXIST);
@@ -411,7 +453,7 @@ int main(int argc, char **argv)
     int r = xioctl(dev, CRCTL_VERSION, &v);
     check("version", r == 0 && v.abi == CRCTL_ABI && v.size == sizeof v &&
                          v.features == (CRCTL_F_RESTORE_GRANT | CRCTL_F_TASK_INFO |
-                                        CRCTL_F_LAST_ERROR) &&
+                                        CRCTL_F_LAST_ERROR | CRCTL_F_GRANT_PIDS) &&
                          !strcmp(v.module_version, "0.1") &&
                          zeroed(v.module_version + 4, sizeof v.module_version - 4),
           "rc %d abi %u size %u features %#llx version %.32s", r, v.abi, v.size,

@@ -10,8 +10,9 @@ U=1000
 export top_builddir=$b top_srcdir=$s CR_RUN_LIB=$b/libcr/.libs/libcr_run.so \
     CR_OMIT_LIB=$b/libcr/.libs/libcr_omit.so PYTHON3=python3 TMPDIR=/tmp HOME=/tmp TEST_USER=
 # (not threads.sh nor pipelines.sh: their reference runs and data take too long under
-# emulation; ptrace_dump.sh has a threaded program, tree.sh a pipeline)
-ENGINE=${KMOD_ENGINE_TESTS:-ptrace_dump python tree signals incremental}
+# emulation; ptrace_dump.sh has a threaded program, tree.sh a pipeline; step_kmod.sh
+# is the node agent with backend=kmod and the module loaded)
+ENGINE=${KMOD_ENGINE_TESTS:-ptrace_dump python tree signals incremental step_kmod}
 CONF=${KMOD_CONF_TESTS:-}
 as_user=(setpriv --reuid=$U --regid=$U --clear-groups env PATH=/usr/bin:/bin)
 say() { echo "KMOD-ENGINE: $*"; }

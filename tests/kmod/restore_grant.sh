@@ -6,7 +6,10 @@
 # dumpable (checkpointed again); a taken pid is
 # EBUSY naming it with nothing started; a grant the module refuses (a file writable by
 # others) is said with the module's reason: --restore-pid fails and starts nothing, the
-# default restart goes on with a new pid.  With CR_GRANT_OFF=1 (the guest turned
+# default restart goes on with a new pid.  A tree (under cr_run, and one never under it
+# checkpointed with --backend=kmod) comes back with --restore-pid with every old pid in
+# place (EBUSY naming a taken one, nothing started), its processes holding no
+# capability and dumpable.  With CR_GRANT_OFF=1 (the guest turned
 # allow_restore_grant off) the refusal names the administrator's switch.
 . "$top_srcdir/tests/engine/lib.sh"
 [ "$(id -u)" != 0 ] || skip "runs as a normal user (root needs no grant)"
@@ -95,6 +98,81 @@ kill -9 $pid; wait_gone $pid
 restarted b --restore-pid
 [ $rrc = 0 ] || fail "cr_restart --restore-pid exited $rrc: $(cat "$T/b.restart.err")"
 [ "$rpid" = "$pid" ] || fail "--restore-pid did not give the old pid $pid: $(cat "$T/out")"
+
+# a tree (the user backend's, and one never under cr_run, --backend=kmod), with
+# --restore-pid: every process back with its old pid, in place (no namespace), holding
+# no capability and dumpable (what each prints of itself after the restart, as before
+# the checkpoint)
+cat > "$T/tree.py" <<'PYEOF'
+import os, sys, time
+go = sys.argv[1]
+c = os.fork()
+def me():
+    caps = [l.split()[1] for l in open("/proc/self/status") if l.startswith(("CapPrm:", "CapEff:"))]
+    return "%s %d caps %s own %d" % ("child" if c == 0 else "parent", os.getpid(), "/".join(caps),
+                                     os.stat("/proc/self").st_uid == os.getuid())
+print(me(), flush=True)
+while not os.path.exists(go):
+    time.sleep(0.02)
+print(me(), flush=True)
+if c:
+    os.waitpid(c, 0)
+PYEOF
+# tree_start RUNNER...: the tree above, its root in $pid, its child in $cpid
+tree_start() {
+    rm -f "$T/go" "$T/out"
+    bg "$@" "$PY" "$T/tree.py" "$T/go" > "$T/out" 2> "$T/run.err"
+    pid=$!
+    wait_lines "$T/out" 2
+    cpid=$(sed -n 's/^child \([0-9]*\) .*/\1/p' "$T/out")
+    grep -qx "parent $pid caps 0000000000000000/0000000000000000 own 1" "$T/out" && [ -n "$cpid" ] ||
+        fail "unexpected start of the tree: $(cat "$T/out") (pid $pid)"
+}
+# tree_back NAME CR_RESTART_ARGS...: restart $T/NAME.ctx, let it go on; its processes
+# must say what they said before the checkpoint (same pids, no capability, dumpable)
+tree_back() {
+    local name=$1; shift
+    "$CR_RESTART" "$@" "$T/$name.ctx" >> "$T/out" 2> "$T/$name.restart.err" &
+    local r=$!
+    BG_PIDS="$BG_PIDS $r"
+    # in place, as the whole system sees them (in a pid namespace of their own they
+    # would print the same numbers): one NSpid level, the program's name
+    local i=0 p
+    for p in $pid $cpid; do
+        until [ "$(awk '/^NSpid:/ {print $2 "." NF}' /proc/$p/status 2>/dev/null)" = "$p.2" ] &&
+              [ "$(cat /proc/$p/comm 2>/dev/null)" = "$(basename "$PY")" ]; do
+            i=$((i + 1)); [ $i -le 2400 ] || fail "process $p of the tree ($name) did not come back in place: $(cat /proc/$p/status 2>&1 | grep -E '^(Name|NSpid)') $(cat "$T/$name.restart.err")"
+            kill -0 $r 2>/dev/null || fail "cr_restart ended before the tree ($name) came back: $(cat "$T/$name.restart.err")"
+            sleep 0.05
+        done
+    done
+    touch "$T/go"
+    wait_lines "$T/out" 4 180
+    local rc=0; wait $r || rc=$?
+    [ $rc = 0 ] || fail "cr_restart $* $name.ctx exited $rc: $(cat "$T/$name.restart.err")"
+    [ "$(sed -n 1,2p "$T/out" | sort)" = "$(sed -n 3,4p "$T/out" | sort)" ] ||
+        fail "the tree ($name) did not come back with its old pids $pid and $cpid, without capabilities: $(cat "$T/out") $(cat "$T/$name.restart.err")"
+    grep -q 'namespace' "$T/$name.restart.err" && fail "cr_restart used a namespace: $(cat "$T/$name.restart.err")"
+    return 0
+}
+tree_start "$CR_RUN"
+wait_runtime $pid
+within 120 "$CR_CHECKPOINT" --kill -f "$T/tree.ctx" $pid || fail "checkpoint --kill of the tree failed"
+wait_gone $pid; wait_gone $cpid
+tree_back tree --restore-pid
+# --restore-pid while a pid of the tree is taken: EBUSY naming it, nothing started
+tree_start "$CR_RUN"
+wait_runtime $pid
+within 120 "$CR_CHECKPOINT" -f "$T/tree2.ctx" $pid || fail "checkpoint (going on) of the tree failed"
+expect_refusal 16 "pid $pid .*in use; nothing was started" "$CR_RESTART" --restore-pid "$T/tree2.ctx"
+[ "$(wc -l < "$T/out")" = 2 ] || fail "a refused restart started something: $(cat "$T/out")"
+kill -9 $cpid $pid; wait_gone $pid; wait_gone $cpid
+tree_back tree2 --restore-pid
+# a tree never under cr_run
+tree_start env
+within 300 "$CR_CHECKPOINT" --backend=kmod --kill -f "$T/treep.ctx" $pid || fail "checkpoint --backend=kmod --kill of the tree failed"
+wait_gone $pid; wait_gone $cpid
+tree_back treep --restore-pid
 
 # a file others may write: the module refuses with its reason
 start
