@@ -337,8 +337,43 @@ static void close_pool(void)
 
 static void to_root(int sig)
 {
-    if (T.root > 0)
+    if (T.root > 0 && sig == SIGCONT)
+        cr_tree_continue(T.root);
+    else if (T.root > 0)
         kill(T.root, sig);
+}
+
+/* Continues `pid`'s descendants in process group pgid (their pgid read from /proc's
+ * stat: "pid (comm) state ppid pgrp ..."). */
+static void continue_group_below(pid_t pid, pid_t pgid, int depth)
+{
+    char path[64], buf[4096];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)pid, (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
+    if (fd >= 0)
+        close(fd);
+    buf[n > 0 ? n : 0] = 0;
+    for (char *p = buf, *end; depth < 64; p = end) {
+        long c = strtol(p, &end, 10);
+        if (end == p)
+            break;
+        if (getpgid((pid_t)c) == pgid)
+            kill((pid_t)c, SIGCONT);
+        continue_group_below((pid_t)c, pgid, depth + 1);
+    }
+}
+
+void cr_tree_continue(pid_t root)
+{
+    pid_t pgid = getpgid(root);
+    if (pgid == root) { /* a job's leader: its group, as a shell's fg continues it */
+        kill(-root, SIGCONT);
+        return;
+    }
+    kill(root, SIGCONT); /* its group is led from outside the tree: the tree's part of it */
+    if (pgid > 0)
+        continue_group_below(root, pgid, 0);
 }
 
 /* The processes without a parent in the file (the root; in a group or session, every
@@ -377,10 +412,17 @@ static __attribute__((noreturn)) void init_main(void)
     int fwd[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGCONT };
     for (size_t i = 0; i < sizeof fwd / sizeof *fwd; i++)
         signal(fwd[i], to_root);
+    /* a root that was stopped at the checkpoint (a shell's stopped job): each of its
+     * stops is told to cr_restart, which stops with it (cr_restart.c) */
+    int mirror = T.t->images[0].stopped != NULL;
     int status = 0;
     for (;;) { /* reaps orphans until the root ends */
         int st;
-        pid_t w = waitpid(-1, &st, 0);
+        pid_t w = waitpid(-1, &st, mirror ? WUNTRACED : 0);
+        if (w == root && WIFSTOPPED(st)) {
+            (void)!write(T.exit_fd, &st, sizeof st);
+            continue;
+        }
         if (w == root) {
             status = st;
             break;

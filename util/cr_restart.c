@@ -24,6 +24,7 @@
 
 static int quiet;
 static volatile pid_t child;
+static volatile int child_is_root; /* a tree restored in place: a SIGCONT continues its job */
 
 enum hook { ON_SUCCESS, ON_FAIL_ARGS, ON_FAIL_TEMP, ON_FAIL_ENV, ON_FAIL_PERM, NHOOKS };
 static const char *hooks[NHOOKS];
@@ -191,7 +192,9 @@ static void forward(int sig, siginfo_t *si, void *uc)
     /* a terminal's signals already reach the whole process group */
     if (si->si_code > 0)
         return;
-    if (child > 0)
+    if (child > 0 && sig == SIGCONT && child_is_root)
+        cr_tree_continue(child);
+    else if (child > 0)
         kill(child, sig);
     else
         early_signal[sig] = 1;
@@ -202,7 +205,10 @@ static void forward_early_signals(void)
     for (int sig = 1; sig < NSIG; sig++)
         if (early_signal[sig]) {
             early_signal[sig] = 0;
-            kill(child, sig);
+            if (sig == SIGCONT && child_is_root)
+                cr_tree_continue(child);
+            else
+                kill(child, sig);
         }
 }
 
@@ -541,6 +547,7 @@ int main(int argc, char **argv)
     cr_restart_opts_free(&o);
     if (pid < 0)
         return fail(classify(-pid), -pid, "cannot restart %s: %s", path, err);
+    child_is_root = as_tree && exit_fd < 0;
     child = pid;
     forward_early_signals();
     if (warnings > 0 && !quiet)
@@ -548,8 +555,9 @@ int main(int argc, char **argv)
     /* it was stopped at the checkpoint and stops once restored: we stop with it, so
      * that whoever started us sees the job stopped as it saw the process (BLCR's
      * cr_restart was the process); continued, we continue it (a SIGCONT sent to it
-     * alone continues us: its runtime sends us one) */
-    int mirror_stops = !as_tree && tree.images[0].stopped;
+     * alone continues us: its runtime sends us one).  A tree's root, in a pid
+     * namespace, is not our child: its init tells us of each stop */
+    int mirror_stops = tree.images[0].stopped != NULL;
     ctx_tree_close(&tree);
     if (after && after != SIGSTOP && exit_fd >= 0) /* every process of the tree, not its
                                                       namespace's pid 1 */
@@ -560,13 +568,27 @@ int main(int argc, char **argv)
         wait_stopped(pid);
     if (hooks[ON_SUCCESS])
         run_hook(hooks[ON_SUCCESS]);
-    int status;
-    for (;;) {
-        pid_t w = waitpid(-1, &status, mirror_stops ? WUNTRACED : 0);
-        if (w == pid && WIFSTOPPED(status)) {
+    int status, told = 0;
+    while (exit_fd >= 0 && mirror_stops) {
+        ssize_t n = read(exit_fd, &status, sizeof status);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n == (ssize_t)sizeof status && WIFSTOPPED(status)) {
             raise(SIGSTOP);
             continue;
         }
+        told = n == (ssize_t)sizeof status; /* how the root ended (or init did first) */
+        break;
+    }
+    for (;;) {
+        int ended;
+        pid_t w = waitpid(-1, &ended, mirror_stops ? WUNTRACED : 0);
+        if (w == pid && WIFSTOPPED(ended)) {
+            raise(SIGSTOP);
+            continue;
+        }
+        if (w == pid && !told)
+            status = ended;
         if (w == pid)
             break;
         if (w < 0 && errno != EINTR)
@@ -581,7 +603,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "cr_restart: %s\n", summary);
     }
     /* the tree's pid 1 passes on how its root ended */
-    if (exit_fd >= 0 && read(exit_fd, &status, sizeof status) != (ssize_t)sizeof status)
+    if (exit_fd >= 0 && !told && read(exit_fd, &status, sizeof status) != (ssize_t)sizeof status)
         return fail(ON_FAIL_TEMP, EIO, "the restored tree's namespace ended without its root's status");
     fflush(NULL);
     cr_exit_as(status); /* leave as the restored process left */
