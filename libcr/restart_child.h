@@ -43,6 +43,10 @@ struct child {
     uint32_t nhelpers;
     struct rp_poke pokes[RP_POKES]; /* bytes the restorer writes over the restored memory */
     uint32_t npokes;        /* (a PMIx client's new name: resources/pmix_link.c) */
+    const struct ctx_pid_pair *pids; /* a tree's: each process's pid in the file and now,
+                               npids of them (NULL: this process alone) */
+    uint32_t npids;
+    int new_pids;           /* the tree got new pids in place (restart_tree.c) */
     int lazy_sock;          /* lazy restart (o->lazy): where the userfaultfd goes to cr_restart */
     int uffd;               /* lazy restart: the lazy VMAs are registered with it; -1 none */
 };

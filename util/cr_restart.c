@@ -21,6 +21,7 @@
 #include "progress.h"
 #include "restart.h"
 #include "restart_lazy.h"
+#include "pid_map.h"
 
 static int quiet;
 static volatile pid_t child;
@@ -471,13 +472,35 @@ int main(int argc, char **argv)
     int keep_cap = restore_pid == 1                                ? CAP_CHECKPOINT_RESTORE
                    : as_tree && cr_restart_may_restore_pid()       ? CAP_SYS_ADMIN
                                                                     : -1;
+    /* a normal user's tree: new pids in place, which its programs go on seeing as the
+     * old ones (pid_map.c), rather than a user namespace, in which other users' files
+     * show as nobody's; where a process has no table (written without the runtime, or
+     * by an older one) or the tree is too large for it, the namespace */
+    int pid_mode = restore_pid == 1 ? CR_TREE_OLD_PIDS : CR_TREE_NAMESPACE;
+    char why_ns[200] = "";
+    if (as_tree && restore_pid == -1 && !cr_restart_may_restore_pid()) {
+        pid_mode = CR_TREE_NEW_PIDS;
+        for (uint32_t i = 0; i < tree.n && pid_mode == CR_TREE_NEW_PIDS; i++) {
+            const struct ctx_image *img = &tree.images[i];
+            if (!img->proc)
+                continue;
+            if (!img->pid_map)
+                snprintf(why_ns, sizeof why_ns, "process %d (%s) was saved without the runtime's "
+                         "pid table", tree.procs[i].pid, tree.procs[i].comm);
+            else if (img->pid_map->n + tree.n > CR_PID_MAP_MAX)
+                snprintf(why_ns, sizeof why_ns, "the tree has more processes than the runtime's "
+                         "pid table holds (%u)", CR_PID_MAP_MAX);
+            if (why_ns[0])
+                pid_mode = CR_TREE_NAMESPACE;
+        }
+    }
     /* (on a terminal, or asked for: scripts and job logs are not given it each time) */
-    if (as_tree && restore_pid != 1 && !cr_restart_may_restore_pid() && !quiet &&
-        (warnings > 0 || (warnings == 0 && isatty(STDERR_FILENO))))
-        fprintf(stderr, "cr_restart: note: without privilege the old pids need a user namespace: "
-                "in it, other users' files and processes (root's too) show as nobody's, supplementary "
-                "groups as nogroup, and set-user-id programs give no privilege (root's cr_restart "
-                "needs none)\n");
+    if (as_tree && pid_mode == CR_TREE_NAMESPACE && !cr_restart_may_restore_pid() && !quiet &&
+        (warnings > 0 || (warnings == 0 && isatty(STDERR_FILENO)) || why_ns[0]))
+        fprintf(stderr, "cr_restart: note: %s%sthe old pids need a user namespace: in it, other "
+                "users' files and processes (root's too) show as nobody's, supplementary groups as "
+                "nogroup, and set-user-id programs give no privilege (root's cr_restart needs "
+                "none)\n", why_ns, why_ns[0] ? ": " : "without privilege ");
     rc = cr_restart_take_identity(&tree, &st, path, keep_cap, err, sizeof err);
     if (rc < 0) {
         ctx_tree_close(&tree);
@@ -538,7 +561,7 @@ int main(int argc, char **argv)
     struct cr_lazy *lazy = NULL;
     struct progress *shown = progress_start("cr_restart: read", tree.file_size, restored_bytes,
                                             NULL, quiet);
-    pid_t pid = as_tree ? cr_restart_spawn_tree(&tree, &o, restore_pid == 1, &exit_fd, err, sizeof err)
+    pid_t pid = as_tree ? cr_restart_spawn_tree(&tree, &o, pid_mode, &exit_fd, err, sizeof err)
                         : cr_restart_spawn(&tree.images[0], &o, &lazy, err, sizeof err);
     progress_stop(shown);
     cr_restart_grant_end(); /* the processes exist: their pids are chosen */
