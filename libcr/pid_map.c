@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -34,17 +35,20 @@
 
 struct cr_pid_map cr_pid_map;
 
-/* the runtime's code: calls from it are not translated */
+/* the runtime's code: calls from it are not translated; libc's own calls, found once at
+ * start-up (never while the process may be frozen) */
 static uintptr_t own_start, own_end;
 static pid_t (*libc_fork)(void);
 static pid_t (*libc_wait4)(pid_t, int *, int, struct rusage *);
 static int (*libc_waitid)(idtype_t, id_t, siginfo_t *, int);
+static ssize_t (*libc_sendmsg)(int, const struct msghdr *, int);
 
 __attribute__((constructor)) static void find_own_code(void)
 {
     libc_fork = (pid_t (*)(void))dlsym(RTLD_NEXT, "fork");
     libc_wait4 = (pid_t (*)(pid_t, int *, int, struct rusage *))dlsym(RTLD_NEXT, "wait4");
     libc_waitid = (int (*)(idtype_t, id_t, siginfo_t *, int))dlsym(RTLD_NEXT, "waitid");
+    libc_sendmsg = (ssize_t (*)(int, const struct msghdr *, int))dlsym(RTLD_NEXT, "sendmsg");
     Dl_info info;
     if (!dladdr((void *)find_own_code, &info) || !info.dli_fbase)
         return;
@@ -283,4 +287,102 @@ API pid_t fork(void)
         if (!(p >= 0 && again))
             return p;
     }
+}
+
+void cr_pid_creds_known(struct msghdr *msg, const void *from)
+{
+    if (!translating(from) || !msg->msg_control)
+        return;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR(msg, c))
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS &&
+            c->cmsg_len >= CMSG_LEN(sizeof(struct ucred))) {
+            struct ucred cred;
+            memcpy(&cred, CMSG_DATA(c), sizeof cred);
+            if (cred.pid > 0) {
+                cred.pid = to_known(cred.pid);
+                memcpy(CMSG_DATA(c), &cred, sizeof cred);
+            }
+        }
+}
+
+/* A message sent with SCM_CREDENTIALS names the sender's pid as the program knows it:
+ * the kernel wants the one it numbers (a copy of the control data carries it). */
+API ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+    unsigned char control[1024] __attribute__((aligned(8)));
+    struct msghdr copy;
+    if (msg && msg->msg_control && msg->msg_controllen <= sizeof control &&
+        translating(__builtin_return_address(0))) {
+        copy = *msg;
+        memcpy(control, msg->msg_control, msg->msg_controllen);
+        copy.msg_control = control;
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&copy); c; c = CMSG_NXTHDR(&copy, c))
+            if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS &&
+                c->cmsg_len >= CMSG_LEN(sizeof(struct ucred))) {
+                struct ucred cred;
+                memcpy(&cred, CMSG_DATA(c), sizeof cred);
+                cred.pid = to_real(cred.pid);
+                memcpy(CMSG_DATA(c), &cred, sizeof cred);
+            }
+        msg = &copy;
+    }
+    return libc_sendmsg ? libc_sendmsg(fd, msg, flags) : syscall(SYS_sendmsg, fd, msg, flags);
+}
+
+/* A call made through syscall() (aio.c's, which takes the AIO calls): the calls that
+ * take or give a pid, as the functions above (a pid as the first argument; kcmp's and
+ * setpgid's second too, waitid's id); the others as they are.  `call` makes one and
+ * returns the result or -1 with errno. */
+long cr_pid_syscall(long nr, long a[6], const void *from, long (*call)(long, long, long, long, long, long, long))
+{
+    if (!translating(from))
+        return call(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+    switch (nr) {
+    case SYS_getpid: case SYS_getppid: case SYS_getpgrp: {
+        long r = call(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+        return r > 0 ? to_known((pid_t)r) : r;
+    }
+    case SYS_getpgid: case SYS_getsid: case SYS_wait4: {
+        long r = call(nr, (long)arg_real((pid_t)a[0]), a[1], a[2], a[3], a[4], a[5]);
+        return r > 0 ? to_known((pid_t)r) : r;
+    }
+    case SYS_waitid: {
+        if (a[0] == P_PID || a[0] == P_PGID)
+            a[1] = (long)(uint32_t)to_real((pid_t)a[1]);
+        long r = call(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+        siginfo_t *info = (siginfo_t *)a[2];
+        if (r == 0 && info && info->si_pid > 0)
+            info->si_pid = to_known(info->si_pid);
+        return r;
+    }
+    case SYS_kill: case SYS_setpgid: case SYS_rt_sigqueueinfo: case SYS_tgkill:
+    case SYS_rt_tgsigqueueinfo: case SYS_prlimit64: case SYS_process_vm_readv:
+    case SYS_process_vm_writev: case SYS_sched_setaffinity: case SYS_sched_getaffinity:
+    case SYS_sched_setparam: case SYS_sched_getparam: case SYS_sched_setscheduler:
+    case SYS_sched_getscheduler: case SYS_sched_rr_get_interval: case SYS_get_robust_list:
+#ifdef SYS_pidfd_open
+    case SYS_pidfd_open:
+#endif
+        a[0] = (long)arg_real((pid_t)a[0]);
+        if (nr == SYS_setpgid)
+            a[1] = (long)arg_real((pid_t)a[1]);
+        break;
+    case SYS_kcmp:
+        a[0] = (long)arg_real((pid_t)a[0]);
+        a[1] = (long)arg_real((pid_t)a[1]);
+        break;
+    default:
+        break;
+    }
+    return call(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+}
+
+pid_t cr_pid_known(pid_t real)
+{
+    return real > 0 ? to_known(real) : real;
+}
+
+pid_t cr_pid_real(pid_t known)
+{
+    return known > 0 ? to_real(known) : known;
 }

@@ -7,6 +7,7 @@
 #define SLURM_CR_PID_MAP_H
 
 #include <stdint.h>
+#include <sys/types.h>
 
 #define CR_PID_MAP_MAX 126     /* (with its header, two of the restorer's pokes) */
 
@@ -23,6 +24,11 @@ struct cr_pid_map {
 /* The runtime's table (none in a process that was never given new pids). */
 extern struct cr_pid_map cr_pid_map;
 
+/* The runtime's own: a pid as the program knows it, and as the kernel numbers it now
+ * (the pids it notes across a checkpoint are the program's). */
+pid_t cr_pid_known(pid_t real);
+pid_t cr_pid_real(pid_t known);
+
 /* A wait in progress in a thread stopped by the quiesce signal: the pid it waits for,
  * noted as the program knows it before the thread parks (save) and put back as the
  * kernel numbers it now once the thread goes on, restored or not (restore). */
@@ -33,5 +39,15 @@ struct cr_pid_args {
 };
 void cr_pid_args_save(const ucontext_t *uc, struct cr_pid_args *a);
 void cr_pid_args_restore(ucontext_t *uc, const struct cr_pid_args *a);
+
+/* The SCM_CREDENTIALS pids of a message the program received (from: its caller), as the
+ * program knows them. */
+struct msghdr;
+void cr_pid_creds_known(struct msghdr *msg, const void *from);
+
+/* A call the program makes through syscall() (aio.c's), its pids translated (from: its
+ * caller); `call` makes it, returning the result or -1 and errno. */
+long cr_pid_syscall(long nr, long a[6], const void *from,
+                    long (*call)(long, long, long, long, long, long, long));
 
 #endif

@@ -740,7 +740,9 @@ static void poke_pid_map(struct child *c)
         for (uint32_t k = 0; k < nnow; k++)
             if (now[k].known == old[i].real && map.n < CR_PID_MAP_MAX)
                 map.e[map.n++] = (struct cr_pid_pair){ old[i].known, now[k].real };
-    for (uint32_t k = 0; k < nnow; k++) {
+    /* (a process restarted alone sees the pid it gets, as before: only a table it had
+     * follows it) */
+    for (uint32_t k = 0; c->pids && k < nnow; k++) {
         int covered = now[k].known == now[k].real;
         for (uint32_t i = 0; !covered && i < saved->n; i++)
             covered = old[i].real == now[k].known;
@@ -765,6 +767,8 @@ static void poke_pid_map(struct child *c)
         if (!known && map.n < CR_PID_MAP_MAX)
             map.e[map.n++] = (struct cr_pid_pair){ outside[w][0], outside[w][1] };
     }
+    if (!saved->n && !map.n)
+        return; /* (nothing to write over an empty table) */
     uint64_t addr = saved->addr;
     int ok = saved->cap == CR_PID_MAP_MAX;
     for (uint32_t i = 0; ok && i < c->img->proc->nvmas; i++) {

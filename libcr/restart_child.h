@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "restart.h"
 #include "say.h"
@@ -51,6 +52,10 @@ struct child {
     int uffd;               /* lazy restart: the lazy VMAs are registered with it; -1 none */
 };
 
+
+/* The pid a process of the restarted tree has now, given its pid in the file (a tree
+ * restarted with new pids, c->pids); the same pid otherwise. */
+pid_t cr_child_pid_now(const struct child *c, pid_t in_file);
 
 /* Reports to the waiting cr_restart and exits. */
 __attribute__((noreturn, format(printf, 3, 4)))

@@ -490,7 +490,8 @@ int main(int argc, char **argv)
             if (!img->pid_map)
                 snprintf(why_ns, sizeof why_ns, "process %d (%s) was saved without the runtime's "
                          "pid table", tree.procs[i].pid, tree.procs[i].comm);
-            else if (img->pid_map->n + tree.n > CR_PID_MAP_MAX)
+            else if (img->pid_map->n + tree.n + 3 > CR_PID_MAP_MAX) /* (+ its parent, group
+                                                                     and session outside) */
                 snprintf(why_ns, sizeof why_ns, "the tree has more processes than the runtime's "
                          "pid table holds (%u)", CR_PID_MAP_MAX);
             if (why_ns[0])
