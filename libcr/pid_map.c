@@ -4,11 +4,13 @@
  * records other owners).  So such a tree comes back with new pids (restart_tree.c),
  * and each program goes on seeing the old ones: the calls of libc that take or give a
  * pid are translated here through the table cr_restart wrote into the runtime's memory
- * (its own pid, its parent's, its children's, its groups' and session's).  Not
- * translated: pids inside siginfo (but waitid's), /proc/PID paths, SCM_CREDENTIALS,
- * F_GETOWN, raw system calls, and a program exec'd after the restart (it starts with
- * the pids the kernel gives) (cr_restart(1)).  The runtime's own calls go to the kernel
- * as they are: it works with the kernel's numbers. */
+ * (its own pid, its parent's, its children's, its groups' and session's; the calls
+ * made through syscall() that take a pid, through aio.c's syscall(); SCM_CREDENTIALS,
+ * through held_reads.c's recvmsg).  Not translated: pids inside siginfo (but
+ * waitid's), what /proc shows, SO_PEERCRED, F_GETOWN, system calls made without libc,
+ * and a program exec'd after the restart (it starts with the pids the kernel gives)
+ * (cr_restart(1)).  The runtime's own calls go to the kernel as they are: it works
+ * with the kernel's numbers. */
 #define _GNU_SOURCE
 #include "pid_map.h"
 #include "runtime.h"
