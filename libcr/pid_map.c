@@ -18,6 +18,7 @@
 #include <dlfcn.h>
 #include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <link.h>
 #include <pthread.h>
 #include <signal.h>
@@ -387,4 +388,19 @@ pid_t cr_pid_known(pid_t real)
 pid_t cr_pid_real(pid_t known)
 {
     return known > 0 ? to_real(known) : known;
+}
+
+void cr_pid_lock_holder_known(void *flock_arg, const void *from)
+{
+    struct flock *fl = flock_arg;
+    if (translating(from) && fl->l_type != F_UNLCK && fl->l_pid > 0)
+        fl->l_pid = to_known(fl->l_pid);
+}
+
+API pid_t tcgetsid(int fd)
+{
+    pid_t sid;
+    if (ioctl(fd, TIOCGSID, &sid) < 0)
+        return -1;
+    return translating(__builtin_return_address(0)) ? to_known(sid) : sid;
 }

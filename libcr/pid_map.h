@@ -45,6 +45,9 @@ void cr_pid_args_restore(ucontext_t *uc, const struct cr_pid_args *a);
 struct msghdr;
 void cr_pid_creds_known(struct msghdr *msg, const void *from);
 
+/* F_GETLK's answer (a struct flock): its holder as the program knows it. */
+void cr_pid_lock_holder_known(void *flock_arg, const void *from);
+
 /* A call the program makes through syscall() (aio.c's), its pids translated (from: its
  * caller); `call` makes it, returning the result or -1 and errno. */
 long cr_pid_syscall(long nr, long a[6], const void *from,
