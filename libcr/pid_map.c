@@ -6,7 +6,8 @@
  * pid are translated here through the table cr_restart wrote into the runtime's memory
  * (its own pid, its parent's, its children's, its groups' and session's; the calls
  * made through syscall() that take a pid, through aio.c's syscall(); SCM_CREDENTIALS,
- * through held_reads.c's recvmsg).  Not translated: pids inside siginfo (but
+ * through held_reads.c's recvmsg; F_GETLK's holder, through dnotify_track.c's fcntl).
+ * Not translated: pids inside siginfo (but
  * waitid's), what /proc shows, SO_PEERCRED, F_GETOWN, system calls made without libc,
  * and a program exec'd after the restart (it starts with the pids the kernel gives)
  * (cr_restart(1)).  The runtime's own calls go to the kernel as they are: it works
