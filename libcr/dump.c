@@ -361,7 +361,8 @@ int cr_dump_begin(struct dump **out, char *msg, size_t msglen, unsigned flags,
         else
             st->signal = SIGSTOP;
     }
-    if (rc == 0) { /* where a restart with new pids writes the program's pids (pid_map.c) */
+    if (rc == 0 && cr_pid_map_usable) { /* where a restart with new pids writes the
+                                            program's pids (pid_map.c) */
         uint32_t n = cr_pid_map.n <= CR_PID_MAP_MAX ? cr_pid_map.n : 0;
         struct ctx_pid_map *pm = rec_add(d, CTX_REC_PID_MAP, sizeof *pm + n * sizeof(struct ctx_pid_pair));
         if (!pm)

@@ -38,6 +38,7 @@
 #define API __attribute__((visibility("default")))
 
 struct cr_pid_map cr_pid_map;
+int cr_pid_map_usable;
 
 /* the runtime's code: calls from it are not translated; libc's own calls, found once at
  * start-up (never while the process may be frozen) */
@@ -47,12 +48,19 @@ static pid_t (*libc_wait4)(pid_t, int *, int, struct rusage *);
 static int (*libc_waitid)(idtype_t, id_t, siginfo_t *, int);
 static ssize_t (*libc_sendmsg)(int, const struct msghdr *, int);
 
+API pid_t getpid(void);
+extern __typeof(getpid) own_getpid __attribute__((alias("getpid"), visibility("hidden"), copy(getpid)));
+
 __attribute__((constructor)) static void find_own_code(void)
 {
     libc_fork = (pid_t (*)(void))dlsym(RTLD_NEXT, "fork");
     libc_wait4 = (pid_t (*)(pid_t, int *, int, struct rusage *))dlsym(RTLD_NEXT, "wait4");
     libc_waitid = (int (*)(idtype_t, id_t, siginfo_t *, int))dlsym(RTLD_NEXT, "waitid");
     libc_sendmsg = (ssize_t (*)(int, const struct msghdr *, int))dlsym(RTLD_NEXT, "sendmsg");
+    /* the program's calls come here only when the runtime comes before libc (cr_run's
+     * preload; not a program linked with -lcr run without cr_run, whose libcr.so would
+     * hand the runtime's own calls back to these as the program's) */
+    cr_pid_map_usable = dlsym(RTLD_DEFAULT, "getpid") == (void *)own_getpid;
     Dl_info info;
     if (!dladdr((void *)find_own_code, &info) || !info.dli_fbase)
         return;

@@ -23,6 +23,9 @@ struct cr_pid_map {
 
 /* The runtime's table (none in a process that was never given new pids). */
 extern struct cr_pid_map cr_pid_map;
+/* Whether the program's libc calls reach the table (the runtime preloaded): else its
+ * image has none, and a restart gives the tree a pid namespace. */
+extern int cr_pid_map_usable;
 
 /* The runtime's own: a pid as the program knows it, and as the kernel numbers it now
  * (the pids it notes across a checkpoint are the program's). */

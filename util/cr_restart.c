@@ -489,7 +489,7 @@ int main(int argc, char **argv)
                 continue;
             if (!img->pid_map)
                 snprintf(why_ns, sizeof why_ns, "process %d (%s) was saved without the runtime's "
-                         "pid table", tree.procs[i].pid, tree.procs[i].comm);
+                         "pid table (not under cr_run)", tree.procs[i].pid, tree.procs[i].comm);
             else if (img->pid_map->n + tree.n + 3 > CR_PID_MAP_MAX) /* (+ its parent, group
                                                                      and session outside) */
                 snprintf(why_ns, sizeof why_ns, "the tree has more processes than the runtime's "
