@@ -36,6 +36,7 @@
  * as for any signal too. */
 #define _GNU_SOURCE
 #include "runtime.h"
+#include "pid_map.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -203,7 +204,13 @@ static uint64_t aio_parked_excess(const struct aio_ctx *c)
     return excess;
 }
 
-/* glibc's syscall(), which libaio and programs call the AIO system calls through. */
+static long raw_call(long n, long a, long b, long c, long d, long e, long f)
+{
+    return with_errno(cr_raw_syscall6(n, a, b, c, d, e, f));
+}
+
+/* glibc's syscall(), which libaio and programs call the AIO system calls through (and
+ * the calls that take a pid: pid_map.c). */
 API long syscall(long n, ...)
 {
     va_list ap;
@@ -219,8 +226,8 @@ API long syscall(long n, ...)
         return aio_destroy((aio_context_t)a[0]);
     case SYS_io_submit:
         return aio_submit((aio_context_t)a[0], a[1], (struct iocb **)a[2]);
-    default:
-        return with_errno(cr_raw_syscall6(n, a[0], a[1], a[2], a[3], a[4], a[5]));
+    default: /* (pids: pid_map.c) */
+        return cr_pid_syscall(n, a, __builtin_return_address(0), raw_call);
     }
 }
 

@@ -528,8 +528,10 @@ static int cr_run_job_gated(struct cr_job *job)
 
     if (job->restored) {
         resume_restored();
-        stop_again(job);
+        /* its restored stopped children stopped again before it stops (continued
+         * together, as a shell continues its job, they would not stop again) */
         cr_stopped_children_settle();
+        stop_again(job);
         cr_release_threads(1);
         cri_set_state(CR_STATE_IDLE);
         if (has_tc) /* (each thread ran its own hook: the manager's is the thread context's) */

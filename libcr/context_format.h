@@ -81,6 +81,10 @@ enum ctx_rec_type {
                                   an image with CTX_HDR_PTRACE (and only there) */
     CTX_REC_DNOTIFY = 52,      /* struct ctx_dnotify: right after the FD_OWNER record of a
                                   directory the process watches with dnotify */
+    CTX_REC_PID_MAP = 80,      /* struct ctx_pid_map: after the process record (and its
+                                  STOPPED record), in an image of a process with the
+                                  runtime: where its table of the pids the program knows
+                                  by their first values lives, and that table */
     CTX_REC_STOPPED = 50,      /* struct ctx_stopped: right after the process record, in an
                                   image of a process alone that was stopped (SIGSTOP,
                                   SIGTSTP) at the checkpoint: it stops once restored,
@@ -536,6 +540,16 @@ struct ctx_inotify_watch {     /* in the extra of a CTX_FD_INOTIFY record, not a
 struct ctx_dnotify {           /* CTX_REC_DNOTIFY */
     int32_t fd;
     uint32_t mask;             /* F_NOTIFY's: DN_* events, with DN_MULTISHOT */
+};
+
+struct ctx_pid_map {           /* CTX_REC_PID_MAP, then struct ctx_pid_pair[n] */
+    uint64_t addr;             /* the runtime's struct cr_pid_map (pid_map.h), which a
+                                  restart with new pids writes over */
+    uint32_t n, cap;           /* the pairs that follow; cap: the table's room */
+};
+struct ctx_pid_pair {
+    int32_t known;             /* the pid as the program knows it */
+    int32_t real;              /* as the kernel numbered it at the checkpoint */
 };
 
 struct ctx_stopped {           /* CTX_REC_STOPPED */

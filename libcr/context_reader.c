@@ -59,6 +59,8 @@ static const char *rec_name(uint32_t type)
         return "parent";
     if (type == CTX_REC_STOPPED)
         return "stopped process";
+    if (type == CTX_REC_PID_MAP)
+        return "pid map";
     if (type == CTX_REC_DNOTIFY)
         return "dnotify";
     if (type == CTX_REC_PARENT_PAGES)
@@ -371,6 +373,20 @@ static int parse_records(struct ctx_image *img, char *err, size_t len)
                 st->pad || img->stopped || (h->flags & CTX_HDR_PTRACE))
                 return cr_say(err, len, EBADMSG, "record %u: malformed stopped-process record", seq);
             img->stopped = st;
+            break;
+        }
+        case CTX_REC_PID_MAP: { /* after the process record, before its threads */
+            const struct ctx_pid_map *pm = pl;
+            int bad = !p || nthreads || nfds || nvmas || img->pid_map || (h->flags & CTX_HDR_PTRACE) ||
+                      r->length < sizeof *pm || !pm->addr || (pm->addr & 7) || pm->cap == 0 ||
+                      pm->cap > 4096 || pm->n > pm->cap ||
+                      r->length != sizeof *pm + (uint64_t)pm->n * sizeof(struct ctx_pid_pair);
+            const struct ctx_pid_pair *e = (const void *)(pm + 1);
+            for (uint32_t i = 0; !bad && i < pm->n; i++)
+                bad = e[i].known <= 0 || e[i].real <= 0;
+            if (bad)
+                return cr_say(err, len, EBADMSG, "record %u: malformed pid map record", seq);
+            img->pid_map = pm;
             break;
         }
         case CTX_REC_DELETED_DIR: {

@@ -20,6 +20,8 @@ struct ctx_image {
     const char *exe, *cwd;
     const struct ctx_deleted_dir *cwd_deleted; /* the working directory was deleted */
     const struct ctx_stopped *stopped; /* it was stopped at the checkpoint: stops again */
+    const struct ctx_pid_map *pid_map; /* the runtime's table of the pids the program
+                                          knows (pairs right after it), or NULL */
     const struct ctx_thread **threads;
     const struct ctx_thread_regs **regs; /* CTX_HDR_PTRACE: each thread's, else NULLs */
     const struct ctx_pending **pending;  /* CTX_HDR_PTRACE: signals pending, in file order */

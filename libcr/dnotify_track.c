@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include "dnotify_track.h"
 #include "held_reads.h"
+#include "pid_map.h"
 
 #include <dlfcn.h>
 #include <fcntl.h>
@@ -57,11 +58,14 @@ static void note(int fd, unsigned long mask)
     cr_held_unlock(&old);
 }
 
-static int forward(int (*libc)(int, int, ...), int fd, int cmd, void *arg)
+static int forward(int (*libc)(int, int, ...), int fd, int cmd, void *arg, const void *from)
 {
     int r = libc ? libc(fd, cmd, arg) : (int)syscall(SYS_fcntl, fd, cmd, arg);
     if (cmd == F_NOTIFY && r == 0)
         note(fd, (unsigned long)arg);
+    if (r == 0 && arg && (cmd == F_GETLK || cmd == F_GETLK64)) /* (the holder, as the
+                                                                 program knows it) */
+        cr_pid_lock_holder_known(arg, from);
     return r;
 }
 
@@ -72,7 +76,7 @@ API int fcntl(int fd, int cmd, ...)
     va_start(ap, cmd);
     void *arg = va_arg(ap, void *);
     va_end(ap);
-    return forward(libc_fcntl, fd, cmd, arg);
+    return forward(libc_fcntl, fd, cmd, arg, __builtin_return_address(0));
 }
 
 API int fcntl64(int fd, int cmd, ...)
@@ -81,7 +85,7 @@ API int fcntl64(int fd, int cmd, ...)
     va_start(ap, cmd);
     void *arg = va_arg(ap, void *);
     va_end(ap);
-    return forward(libc_fcntl64 ? libc_fcntl64 : libc_fcntl, fd, cmd, arg);
+    return forward(libc_fcntl64 ? libc_fcntl64 : libc_fcntl, fd, cmd, arg, __builtin_return_address(0));
 }
 
 int cr_dnotify_of(int fd, uint64_t dev, uint64_t ino, uint32_t *mask)

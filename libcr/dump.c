@@ -6,6 +6,7 @@
  * with the application's memory and is easy to leave out of the dump). */
 #define _GNU_SOURCE
 #include "runtime.h"
+#include "pid_map.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -359,6 +360,19 @@ int cr_dump_begin(struct dump **out, char *msg, size_t msglen, unsigned flags,
             rc = fail(d, E2BIG, "too much metadata");
         else
             st->signal = SIGSTOP;
+    }
+    if (rc == 0 && cr_pid_map_usable) { /* where a restart with new pids writes the
+                                            program's pids (pid_map.c) */
+        uint32_t n = cr_pid_map.n <= CR_PID_MAP_MAX ? cr_pid_map.n : 0;
+        struct ctx_pid_map *pm = rec_add(d, CTX_REC_PID_MAP, sizeof *pm + n * sizeof(struct ctx_pid_pair));
+        if (!pm)
+            rc = fail(d, E2BIG, "too much metadata");
+        else {
+            pm->addr = (uint64_t)(uintptr_t)&cr_pid_map;
+            pm->n = n;
+            pm->cap = CR_PID_MAP_MAX;
+            memcpy(pm + 1, cr_pid_map.e, n * sizeof(struct ctx_pid_pair));
+        }
     }
     if (rc == 0)
         rc = collect_threads(d);

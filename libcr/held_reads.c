@@ -10,6 +10,7 @@
 #include "inotify_replay.h"
 #include "tcp_held.h"
 #include "resources/resources.h"
+#include "pid_map.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -165,5 +166,8 @@ API ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
         msg->msg_flags = 0;
         return total;
     }
-    return libc_recvmsg ? libc_recvmsg(fd, msg, flags) : syscall(SYS_recvmsg, fd, msg, flags);
+    ssize_t r = libc_recvmsg ? libc_recvmsg(fd, msg, flags) : syscall(SYS_recvmsg, fd, msg, flags);
+    if (r >= 0 && msg) /* a sender's pid, as the program knows it (pid_map.c) */
+        cr_pid_creds_known(msg, __builtin_return_address(0));
+    return r;
 }

@@ -11,6 +11,7 @@
  * rt_sigreturn puts back the interrupted context exactly. */
 #define _GNU_SOURCE
 #include "runtime.h"
+#include "pid_map.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -240,6 +241,8 @@ static void quiesce_handler(int sig, siginfo_t *si, void *ucv)
     }
     s->gen = gen;
     cr_record_thread(s, ucv);
+    struct cr_pid_args waiting_for;
+    cr_pid_args_save(ucv, &waiting_for);
     struct cri_thread *t = cri_current();
     int r;
     if (t && t->nsc) {
@@ -250,6 +253,7 @@ static void quiesce_handler(int sig, siginfo_t *si, void *ucv)
     }
     cri_run_hook(r == 1, 0);
     restart_interrupted(ucv, t != NULL);
+    cr_pid_args_restore(ucv, &waiting_for);
     errno = saved_errno;
 }
 

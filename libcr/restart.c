@@ -31,6 +31,7 @@
 #include <sched.h>
 
 #include "crc32c.h"
+#include "pid_map.h"
 #include "restore_plan.h"
 #include "restart_child.h"
 #include "restart_lazy.h"
@@ -719,6 +720,79 @@ static void fill_thread(struct rp_thread *t, const struct ctx_thread *s, uint64_
 }
 
 /* Builds the hole: [restorer code][plan and tables][maps text][parking][stacks]. */
+/* The program's pids (pid_map.c): the saved table, each entry now naming the process's
+ * new pid, plus the processes whose pids changed here; an entry for a process not
+ * restored with this one is dropped (its pid names another now).  Written over the
+ * runtime's table by the restorer (two pokes), in every restart of an image that has
+ * one, so that none keeps a stale table. */
+static void poke_pid_map(struct child *c)
+{
+    const struct ctx_pid_map *saved = c->img->pid_map;
+    if (!saved)
+        return;
+    struct ctx_pid_pair self = { c->img->proc->pid, (int32_t)getpid() };
+    const struct ctx_pid_pair *now = c->pids ? c->pids : &self;
+    uint32_t nnow = c->pids ? c->npids : 1;
+    const struct ctx_pid_pair *old = (const void *)(saved + 1);
+    struct cr_pid_map map;
+    memset(&map, 0, sizeof map);
+    for (uint32_t i = 0; i < saved->n; i++)
+        for (uint32_t k = 0; k < nnow; k++)
+            if (now[k].known == old[i].real && map.n < CR_PID_MAP_MAX)
+                map.e[map.n++] = (struct cr_pid_pair){ old[i].known, now[k].real };
+    /* (a process restarted alone sees the pid it gets, as before: only a table it had
+     * follows it) */
+    for (uint32_t k = 0; c->pids && k < nnow; k++) {
+        int covered = now[k].known == now[k].real;
+        for (uint32_t i = 0; !covered && i < saved->n; i++)
+            covered = old[i].real == now[k].known;
+        if (covered)
+            continue;
+        if (map.n == CR_PID_MAP_MAX)
+            child_fail(c, E2BIG, "the program's table of the pids it knows by their first values "
+                       "holds %u of them at most; restart with --pid-namespace", CR_PID_MAP_MAX);
+        map.e[map.n++] = (struct cr_pid_pair){ now[k].known, now[k].real };
+    }
+    /* new pids in place: the parent, group and session outside the tree are now
+     * cr_restart's; the program goes on seeing their old numbers (the group's and the
+     * session's first, for job control, where one number named several of them) */
+    const struct ctx_proc *pr = c->img->proc;
+    pid_t outside[3][2] = { { pr->pgid, getpgid(0) }, { pr->sid, getsid(0) }, { pr->ppid, getppid() } };
+    for (int w = 0; c->new_pids && w < 3; w++) {
+        int known = outside[w][0] <= 0 || outside[w][1] <= 0 || outside[w][0] == outside[w][1];
+        for (uint32_t i = 0; !known && i < map.n; i++)
+            known = map.e[i].known == outside[w][0];
+        for (uint32_t k = 0; !known && k < nnow; k++)
+            known = now[k].known == outside[w][0];
+        if (!known && map.n < CR_PID_MAP_MAX)
+            map.e[map.n++] = (struct cr_pid_pair){ outside[w][0], outside[w][1] };
+    }
+    if (!saved->n && !map.n)
+        return; /* (nothing to write over an empty table) */
+    uint64_t addr = saved->addr;
+    int ok = saved->cap == CR_PID_MAP_MAX;
+    for (uint32_t i = 0; ok && i < c->img->proc->nvmas; i++) {
+        const struct ctx_vma *v = c->img->vmas[i];
+        if (addr >= v->start && addr < v->end)
+            ok = addr + sizeof map <= v->end && (v->prot & PROT_WRITE);
+    }
+    if (!ok || c->npokes + 2 > RP_POKES)
+        child_fail(c, EINVAL, "the runtime's pid table (0x%llx, room for %u) is not in writable "
+                   "memory of the image, or not of this version's size (%u)",
+                   (unsigned long long)addr, saved->cap, CR_PID_MAP_MAX);
+    const unsigned char *bytes = (const void *)&map;
+    for (size_t off = 0; off < sizeof map; off += sizeof c->pokes[0].bytes) {
+        struct rp_poke *k = &c->pokes[c->npokes++];
+        memset(k, 0, sizeof *k);
+        k->addr = addr + off;
+        k->len = (uint32_t)(sizeof map - off < sizeof k->bytes ? sizeof map - off : sizeof k->bytes);
+        memcpy(k->bytes, bytes + off, k->len);
+    }
+}
+_Static_assert(sizeof(struct cr_pid_map) <= 2 * sizeof(((struct rp_poke *)0)->bytes),
+               "the pid map fits two pokes");
+_Static_assert(sizeof(struct cr_pid_pair) == sizeof(struct ctx_pid_pair), "one pair, one layout");
+
 static __attribute__((noreturn)) void build_and_jump(struct child *c)
 {
     struct ctx_image *img = c->img;
@@ -890,6 +964,7 @@ static __attribute__((noreturn)) void build_and_jump(struct child *c)
                                    p->env_start, p->env_end, 0, p->auxv_words * 8, (uint32_t)-1 };
     memcpy(plan->auxv, p->auxv, p->auxv_words * 8);
     plan->runtime_state = p->runtime_state;
+    poke_pid_map(c);
     plan->npokes = c->npokes;
     memcpy(plan->pokes, c->pokes, sizeof plan->pokes);
     if (c->o->src)

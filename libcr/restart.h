@@ -69,16 +69,24 @@ pid_t cr_restart_spawn(struct ctx_image *img, const struct cr_restart_opts *o, s
 
 /* Sends sig to every descendant of top (a restarted tree's init: the whole tree). */
 void cr_tree_signal(pid_t top, int sig);
+/* A SIGCONT for a restarted tree's job: the group its root leads (as a shell's fg), or
+ * the root and those below it in its group. */
+void cr_tree_continue(pid_t root);
 
 /* Ends the caller as a wait status says: the same exit code, or the same signal
  * (without a core dump). */
 __attribute__((noreturn)) void cr_exit_as(int status);
 
-/* Starts every process of a tree file (ctx_tree_open) with its shape and its pids:
- * in a new pid namespace whose pid 1 is the returned child, which writes the root's
- * wait status to *exit_fd when it ends; or, with restore_pid (root), with the exact
- * pids, the root being the returned pid (the caller is made its reaper). */
-pid_t cr_restart_spawn_tree(struct ctx_tree *t, const struct cr_restart_opts *o, int restore_pid,
+/* Starts every process of a tree file (ctx_tree_open) with its shape:
+ * CR_TREE_NAMESPACE: its pids, in a new pid namespace whose pid 1 is the returned child,
+ * which writes the root's wait status to *exit_fd when it ends (before that, each stop
+ * of a root that was stopped at the checkpoint: a WIFSTOPPED status);
+ * CR_TREE_OLD_PIDS (root, CAP_CHECKPOINT_RESTORE): the exact pids, in place;
+ * CR_TREE_NEW_PIDS (a normal user): new pids in place, each program still seeing the
+ * old ones (pid_map.c; every image must have the runtime's table, CTX_REC_PID_MAP).
+ * In place, the root is the returned pid (the caller is made its reaper). */
+enum { CR_TREE_NAMESPACE, CR_TREE_OLD_PIDS, CR_TREE_NEW_PIDS };
+pid_t cr_restart_spawn_tree(struct ctx_tree *t, const struct cr_restart_opts *o, int pid_mode,
                             int *exit_fd, char *errbuf, size_t errlen);
 
 /* The fd of a socket of img (a process alone) that has a message queued with the

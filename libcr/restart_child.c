@@ -62,3 +62,11 @@ int pool_fd(struct child *c, int fd, int low)
     close(fd);
     return h;
 }
+
+pid_t cr_child_pid_now(const struct child *c, pid_t in_file)
+{
+    for (uint32_t i = 0; c->pids && i < c->npids; i++)
+        if (c->pids[i].known == in_file && c->pids[i].real > 0)
+            return c->pids[i].real;
+    return in_file;
+}

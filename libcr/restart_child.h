@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "restart.h"
 #include "say.h"
@@ -43,10 +44,18 @@ struct child {
     uint32_t nhelpers;
     struct rp_poke pokes[RP_POKES]; /* bytes the restorer writes over the restored memory */
     uint32_t npokes;        /* (a PMIx client's new name: resources/pmix_link.c) */
+    const struct ctx_pid_pair *pids; /* a tree's: each process's pid in the file and now,
+                               npids of them (NULL: this process alone) */
+    uint32_t npids;
+    int new_pids;           /* the tree got new pids in place (restart_tree.c) */
     int lazy_sock;          /* lazy restart (o->lazy): where the userfaultfd goes to cr_restart */
     int uffd;               /* lazy restart: the lazy VMAs are registered with it; -1 none */
 };
 
+
+/* The pid a process of the restarted tree has now, given its pid in the file (a tree
+ * restarted with new pids, c->pids); the same pid otherwise. */
+pid_t cr_child_pid_now(const struct child *c, pid_t in_file);
 
 /* Reports to the waiting cr_restart and exits. */
 __attribute__((noreturn, format(printf, 3, 4)))

@@ -39,6 +39,8 @@ static struct {
     const struct cr_restart_opts *o;
     struct cr_pool pool;
     uint32_t *created;         /* shared: processes made so far */
+    struct ctx_pid_pair *pids; /* shared: each process's pid in the file and now */
+    int new_pids;              /* a normal user's: new pids, no namespace (pid_map.c) */
     int status_fd, exit_fd;
     pid_t root;                /* init: the tree's root */
     int ctty_fd;               /* a session leader's new terminal, until its fds are open */
@@ -93,6 +95,16 @@ void cr_exit_as(int status)
 }
 
 static __attribute__((noreturn)) void member_main(uint32_t i);
+
+/* The pid a process of the tree has now (its own with --restore-pid and in a pid
+ * namespace; a new one with new pids), once every process is made. */
+static pid_t now_pid(pid_t in_file)
+{
+    for (uint32_t i = 0; i < T.t->n; i++)
+        if (T.pids[i].known == in_file)
+            return T.pids[i].real;
+    return in_file;
+}
 
 /* A session leader whose controlling terminal was a pseudo-terminal of the tree
  * takes the new one. */
@@ -158,7 +170,7 @@ static void make_children(uint32_t i)
     for (uint32_t j = i + 1; j < T.t->n; j++) {
         if (T.t->procs[j].ppid != p->pid)
             continue;
-        pid_t c = cr_fork_as(T.t->procs[j].pid, 0);
+        pid_t c = cr_fork_as(T.new_pids ? 0 : T.t->procs[j].pid, 0);
         if (c == 0)
             member_main(j);
         if (c < 0)
@@ -171,6 +183,7 @@ static void make_children(uint32_t i)
 static __attribute__((noreturn)) void member_main(uint32_t i)
 {
     const struct ctx_tree_proc *p = &T.t->procs[i];
+    T.pids[i] = (struct ctx_pid_pair){ p->pid, (int32_t)getpid() };
     __atomic_add_fetch(T.created, 1, __ATOMIC_ACQ_REL);
     if (p->state == CTX_TREE_ZOMBIE)
         cr_exit_as(p->exit_status); /* exited, not reaped: it exits again, the same way */
@@ -206,9 +219,16 @@ static __attribute__((noreturn)) void member_main(uint32_t i)
     }
     /* a group led by another process of the tree: its leader exists now */
     if (p->pgid != p->pid && p->sid != p->pid && is_member(p->pgid))
-        setpgid(0, p->pgid);
+        setpgid(0, now_pid(p->pgid));
+    /* a top-level process in place: cr_restart its parent, once the helper that made
+     * it has gone (its pid map names cr_restart as the old parent, restart.c) */
+    for (int waited = 0; T.new_pids && p->ppid == 0 && getppid() != T.top && waited < BARRIER_MS; waited++) {
+        struct timespec ts = { 0, 1000000 };
+        nanosleep(&ts, NULL);
+    }
     struct child c = { .img = &T.t->images[i], .o = T.o, .status_fd = T.status_fd,
-                       .pool = &T.pool, .member = i, .keep_fd = T.ctty_fd };
+                       .pool = &T.pool, .member = i, .keep_fd = T.ctty_fd,
+                       .pids = T.pids, .npids = T.t->n, .new_pids = T.new_pids };
     cr_restart_child(&c);
 }
 
@@ -337,8 +357,43 @@ static void close_pool(void)
 
 static void to_root(int sig)
 {
-    if (T.root > 0)
+    if (T.root > 0 && sig == SIGCONT)
+        cr_tree_continue(T.root);
+    else if (T.root > 0)
         kill(T.root, sig);
+}
+
+/* Continues `pid`'s descendants in process group pgid (their pgid read from /proc's
+ * stat: "pid (comm) state ppid pgrp ..."). */
+static void continue_group_below(pid_t pid, pid_t pgid, int depth)
+{
+    char path[64], buf[4096];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)pid, (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
+    if (fd >= 0)
+        close(fd);
+    buf[n > 0 ? n : 0] = 0;
+    for (char *p = buf, *end; depth < 64; p = end) {
+        long c = strtol(p, &end, 10);
+        if (end == p)
+            break;
+        if (getpgid((pid_t)c) == pgid)
+            kill((pid_t)c, SIGCONT);
+        continue_group_below((pid_t)c, pgid, depth + 1);
+    }
+}
+
+void cr_tree_continue(pid_t root)
+{
+    pid_t pgid = getpgid(root);
+    if (pgid == root) { /* a job's leader: its group, as a shell's fg continues it */
+        kill(-root, SIGCONT);
+        return;
+    }
+    kill(root, SIGCONT); /* its group is led from outside the tree: the tree's part of it */
+    if (pgid > 0)
+        continue_group_below(root, pgid, 0);
 }
 
 /* The processes without a parent in the file (the root; in a group or session, every
@@ -350,7 +405,7 @@ static pid_t make_top_level(void)
     for (uint32_t i = 0; i < T.t->n; i++) {
         if (T.t->procs[i].ppid != 0)
             continue;
-        pid_t c = cr_fork_as(T.t->procs[i].pid, 0);
+        pid_t c = cr_fork_as(T.new_pids ? 0 : T.t->procs[i].pid, 0);
         if (c == 0)
             member_main(i);
         if (c < 0)
@@ -377,10 +432,17 @@ static __attribute__((noreturn)) void init_main(void)
     int fwd[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGCONT };
     for (size_t i = 0; i < sizeof fwd / sizeof *fwd; i++)
         signal(fwd[i], to_root);
+    /* a root that was stopped at the checkpoint (a shell's stopped job): each of its
+     * stops is told to cr_restart, which stops with it (cr_restart.c) */
+    int mirror = T.t->images[0].stopped != NULL;
     int status = 0;
     for (;;) { /* reaps orphans until the root ends */
         int st;
-        pid_t w = waitpid(-1, &st, 0);
+        pid_t w = waitpid(-1, &st, mirror ? WUNTRACED : 0);
+        if (w == root && WIFSTOPPED(st)) {
+            (void)!write(T.exit_fd, &st, sizeof st);
+            continue;
+        }
         if (w == root) {
             status = st;
             break;
@@ -519,9 +581,10 @@ static int complete_from_outside(struct ctx_tree *t, const struct cr_restart_opt
     return 0;
 }
 
-pid_t cr_restart_spawn_tree(struct ctx_tree *t, const struct cr_restart_opts *o, int restore_pid,
+pid_t cr_restart_spawn_tree(struct ctx_tree *t, const struct cr_restart_opts *o, int pid_mode,
                             int *exit_fd, char *err, size_t len)
 {
+    int restore_pid = pid_mode == CR_TREE_OLD_PIDS, outside = pid_mode != CR_TREE_NAMESPACE;
     uint32_t nlive = 0;
     for (uint32_t i = 0; i < t->n; i++)
         nlive += t->procs[i].state == CTX_TREE_LIVE;
@@ -539,31 +602,37 @@ pid_t cr_restart_spawn_tree(struct ctx_tree *t, const struct cr_restart_opts *o,
     int st[2], ex[2];
     if (pipe2(st, O_CLOEXEC) < 0 || pipe2(ex, O_CLOEXEC) < 0)
         return cr_say(err, len, errno, "cannot create a pipe: %s", strerror(errno));
-    uint32_t *created = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    /* made so far, the root's pid (new pids), then each process's pid pair */
+    size_t shared_len = (2 * sizeof(uint32_t) + t->n * sizeof(struct ctx_pid_pair) + 4095) & ~(size_t)4095;
+    uint32_t *created = mmap(NULL, shared_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (created == MAP_FAILED)
         return cr_say(err, len, errno, "cannot map shared memory: %s", strerror(errno));
     T.t = t;
     T.o = o;
     T.created = created;
+    T.pids = (struct ctx_pid_pair *)(created + 2);
+    T.new_pids = pid_mode == CR_TREE_NEW_PIDS;
     T.status_fd = st[1];
     T.exit_fd = ex[1];
     T.top = getpid();
-    int rc = restore_pid ? 0 : new_namespace(err, len);
+    int rc = outside ? 0 : new_namespace(err, len);
     if (rc < 0)
         return rc;
     pid_t child;
-    if (restore_pid) {
+    if (outside) {
         /* a helper makes the pool and the root, then leaves it to us: we are its reaper */
         prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
         pid_t helper = fork();
         if (helper == 0) {
             build_pool();
-            make_top_level();
+            created[1] = (uint32_t)make_top_level();
             _exit(0);
         }
-        child = helper < 0 ? helper : t->procs[0].pid;
         if (helper > 0)
             waitpid(helper, NULL, 0);
+        child = helper < 0 ? helper : (pid_t)created[1];
+        if (helper > 0 && child <= 0) /* (it said why through the status pipe) */
+            child = 0;
     } else {
         child = fork();
         if (child == 0)
@@ -571,9 +640,10 @@ pid_t cr_restart_spawn_tree(struct ctx_tree *t, const struct cr_restart_opts *o,
     }
     close(st[1]);
     close(ex[1]);
-    munmap(created, 4096);
-    if (child < 0)
+    if (child < 0) {
+        munmap(created, shared_len);
         return cr_say(err, len, errno, "cannot fork: %s", strerror(errno));
+    }
     uint32_t ok = 0;
     struct rp_status s, *got = calloc(nlive + 1, sizeof *got);
     int rc2 = got ? 0 : cr_say(err, len, ENOMEM, "out of memory");
@@ -594,16 +664,21 @@ pid_t cr_restart_spawn_tree(struct ctx_tree *t, const struct cr_restart_opts *o,
         rc2 = complete_from_outside(t, o, got, nlive, err, len);
     free(got);
     if (rc2 < 0) {
-        kill(child, SIGKILL);
-        for (uint32_t i = 0; restore_pid && i < t->n; i++)
-            kill(t->procs[i].pid, SIGKILL);
-        waitpid(child, NULL, 0);
+        if (child > 0)
+            kill(child, SIGKILL);
+        for (uint32_t i = 0; outside && i < t->n; i++)
+            if (T.pids[i].real > 0)
+                kill(T.pids[i].real, SIGKILL);
+        if (child > 0)
+            waitpid(child, NULL, 0);
+        munmap(created, shared_len);
         close(st[0]);
         close(ex[0]);
         return rc2;
     }
+    munmap(created, shared_len);
     close(st[0]);
-    if (restore_pid)
+    if (outside)
         close(ex[0]); /* the root is ours: its own status tells */
     else
         *exit_fd = ex[0];

@@ -92,7 +92,7 @@ struct rp_mm_map {
 
 /* Bytes the restorer writes over the restored memory (cr_restart checked that they lie
  * in writable memory of the image). */
-#define RP_POKES 2
+#define RP_POKES 4              /* a PMIx client's name and note, the pid map (pid_map.h) */
 struct rp_poke {
     uint64_t addr;
     uint32_t len, pad;

@@ -10,6 +10,7 @@
  * pending signals (pending_signals.c), unless one was pending already. */
 #define _GNU_SOURCE
 #include "runtime.h"
+#include "pid_map.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -26,7 +27,7 @@
 #define SETTLE_MS 10000
 
 static struct {
-    pid_t pid;                 /* as the process sees it */
+    pid_t pid;                 /* as the program knows it (pid_map.h) */
     int reported;              /* its stop was not taken with wait() yet */
 } stopped[CR_MAX_STOPPED_CHILDREN];
 static int nstopped;
@@ -103,7 +104,7 @@ static int note_stopped_children(long tid, void *arg)
             *eol = 0;
         char *last = ns ? strrchr(ns, '\t') : NULL;
         pid_t pid = last ? (pid_t)atoi(last + 1) : host;
-        stopped[nstopped].pid = pid;
+        stopped[nstopped].pid = cr_pid_known(pid); /* (a restart may renumber it) */
         stopped[nstopped++].reported = stop_reported(pid);
     }
     return nstopped >= CR_MAX_STOPPED_CHILDREN;
@@ -127,7 +128,7 @@ int cr_stopped_children_signal(const siginfo_t *si)
     if (si->si_code == CLD_CONTINUED && sigchld_was_pending)
         return 0;
     for (int i = 0; i < nstopped; i++)
-        if (stopped[i].pid == si->si_pid)
+        if (cr_pid_real(stopped[i].pid) == si->si_pid)
             return 1;
     return 0;
 }
@@ -156,7 +157,7 @@ void cr_stopped_children_settle(void)
     uint64_t deadline = cr_now_ms() + SETTLE_MS;
     int stopped_again = 0;
     for (int i = 0; i < nstopped; i++) {
-        pid_t pid = stopped[i].pid;
+        pid_t pid = cr_pid_real(stopped[i].pid);
         /* running: continued for its checkpoint, or still being restored */
         for (;;) {
             char st = child_state(pid);

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/syscall.h>
@@ -510,7 +512,9 @@ static int freeze_all(struct crtree *t)
                 i -= rc; /* (gone from the list, or a zombie: i again is the next) */
                 continue;
             }
-            int rc = continue_stopped(t, i);
+            /* (the first process stopped by job control: held, never continued) */
+            m->job_held = t->job_hold && i == 0 && m->pid == root;
+            int rc = m->job_held ? 0 : continue_stopped(t, i);
             if (rc < 0)
                 return rc;
             if (rc > 0) {
@@ -519,6 +523,7 @@ static int freeze_all(struct crtree *t)
             }
             rc = crq_start(&m->q, m->pid, t->fd, t->timeout_ms,
                            t->flags | CR_CTL_TREE | (m->stopped ? CR_CTL_STOPPED : 0) |
+                           (m->job_held ? CR_CTL_STOPPED_HELD | CR_REQ_PTRACED_ALLOW /* by us */ : 0) |
                            (t->n > 1 ? CR_REQ_NO_PRECOPY : 0)); /* (written in turns) */
             if (rc == 0) {
                 m->connected = 1;
@@ -545,6 +550,10 @@ static int freeze_all(struct crtree *t)
             if (!m->connected)
                 continue;
             crq_wait_phase(&m->q, CR_CTL_FROZEN, -1);
+            if (m->q.frozen && m->job_held && !t->job_let_go) {
+                t->job_let_go = 1; /* its program's threads stop again where they wait */
+                t->job_hold->frozen(t->job_hold->arg);
+            }
             if (m->q.frozen)
                 continue;
             if (vanished(t, i)) {
@@ -1040,6 +1049,18 @@ int crtree_write(struct crtree *t)
     return write_tree_frame(t, first, off);
 }
 
+/* A process held stopped (crtree.job_hold) shows stopped all along: its runtime has
+ * let it go only once it closes the connection (its manager, still traced, would stop
+ * with the commit unread or its stopped children not settled if let go before). */
+static void commit_wait_held(const struct crtree *t, struct crq *q)
+{
+    struct pollfd p = { q->sock, POLLIN, 0 };
+    for (unsigned waited = 0; waited < t->timeout_ms && poll(&p, 1, 50) == 0; waited += 50)
+        ;
+    char dummy;
+    (void)!recv(q->sock, &dummy, 1, MSG_DONTWAIT);
+}
+
 void crtree_commit(struct crtree *t, int signal)
 {
     /* (a process that ran on after its snapshot takes no commit: a SIGCONT, the only
@@ -1060,7 +1081,9 @@ void crtree_commit(struct crtree *t, int signal)
             kill(t->m[i].pid, SIGCONT);
     }
     for (int i = 0; !t->ptrace && i < t->n; i++)
-        if (t->m[i].connected && !t->m[i].zombie && !t->m[i].q.snapshot)
+        if (t->m[i].connected && !t->m[i].zombie && !t->m[i].q.snapshot && t->m[i].job_held)
+            commit_wait_held(t, &t->m[i].q);
+        else if (t->m[i].connected && !t->m[i].zombie && !t->m[i].q.snapshot)
             crq_commit_wait(&t->m[i].q);
 }
 

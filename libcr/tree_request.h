@@ -36,6 +36,19 @@ struct crt_member {
     uint64_t unready_since;    /* ms: first found without its runtime up, or 0 */
     struct crq q;
     struct cr_ptrace_proc *held; /* through ptrace (crtree.ptrace): its threads stopped */
+    int job_held;              /* the first process, stopped by job control: held through
+                                  ptrace by the requester (crtree.job_hold) */
+};
+
+/* The tree's first process stopped by job control (SIGSTOP, SIGTSTP: a shell's job
+ * after Ctrl-Z), its parent outside: a SIGCONT would tell that parent, so the
+ * requester holds its threads through ptrace (util/stopped_hold.c) and asks it with
+ * CR_CTL_STOPPED_HELD; `frozen` lets its program's threads go (each stops again where
+ * it waits) once it is frozen, after which its stopped children are continued for
+ * their own checkpoints as any stopped child of the tree is. */
+struct crtree_job_hold {
+    void (*frozen)(void *arg);
+    void *arg;
 };
 
 struct crtree {
@@ -56,6 +69,9 @@ struct crtree {
     char left_out[400];        /* why the last process was left out (ptrace options) */
     const struct crtree_ptrace *ptrace; /* set after crtree_find: every process is held and
                                            written from outside, none has the runtime */
+    const struct crtree_job_hold *job_hold; /* set after crtree_find: the first process is
+                                               stopped and held (its threads seized) */
+    int job_let_go;            /* job_hold->frozen was called */
 };
 
 /* Finds the processes of `scope` around pid.  Returns how many live ones there are

@@ -158,7 +158,12 @@ static int parse_signal(const char *s)
     return -1;
 }
 
-/* Real uid of a process from /proc; -1 if it is gone. */
+/* A stopped job's first process is frozen: its program's threads let go (tree_request.h) */
+static void release_held_program(void *hold)
+{
+    hold_release_program(hold);
+}
+
 /* Whether a thread of pid has a child. */
 static int has_children(pid_t pid)
 {
@@ -602,17 +607,21 @@ int main(int argc, char **argv)
                     "continue it (kill -CONT %d) and checkpoint it then (--stop stops it again)",
                     (int)pid, (int)pid);
     /* stopped by job control: held through ptrace while its runtime saves it, it stays
-     * stopped for its parent (stopped_hold.c); alone, as it cannot have made children
-     * since it stopped (one with children goes the tree's way, which continues them) */
-    int hold_stopped = 0;
+     * stopped for its parent (stopped_hold.c); alone (it cannot have made children since
+     * it stopped), or as the first process of its tree (a shell's stopped job: its
+     * stopped children, whose parent is then frozen, are continued for their own
+     * checkpoints and stop again, tree_request.c) */
+    int hold_stopped = 0, hold_tree = 0;
     if (!by_ptrace && crq_proc_state(pid) == 'T') {
-        if ((scope != CTX_SCOPE_PROC && scope != CTX_SCOPE_TREE) || has_children(pid))
-            return fail(EBUSY, "process %d is stopped and has children (or a group or session "
-                        "was asked): its runtime cannot act until it runs: continue it (kill "
-                        "-CONT %d) and checkpoint it then (--stop stops it again), or checkpoint "
-                        "it alone (-p)", (int)pid, (int)pid);
-        hold_stopped = 1;
-        scope = CTX_SCOPE_PROC;
+        if (scope != CTX_SCOPE_PROC && scope != CTX_SCOPE_TREE)
+            return fail(EBUSY, "process %d is stopped and a process group or session was asked: "
+                        "its runtime cannot act until it runs: continue it (kill -CONT %d) and "
+                        "checkpoint it then (--stop stops it again), or checkpoint its tree "
+                        "(--tree) or it alone (-p)", (int)pid, (int)pid);
+        if (scope == CTX_SCOPE_TREE && has_children(pid))
+            hold_tree = 1;
+        else
+            hold_stopped = 1, scope = CTX_SCOPE_PROC;
         if (sig == SIGSTOP)
             sig = 0; /* it stays stopped: a new SIGSTOP would tell its parent again */
     }
@@ -700,6 +709,7 @@ int main(int argc, char **argv)
      * ptrace dumper, the tree's relations by the tree's own code */
     static const struct crtree_ptrace held = { cr_ptrace_seize, cr_ptrace_dump, cr_ptrace_release };
     static struct stopped_hold hold; /* (large: not on the stack) */
+    static const struct crtree_job_hold job_hold = { release_held_program, &hold };
     if (scope != CTX_SCOPE_PROC) {
         nlive = crtree_find(&tree, pid, scope, fd, (unsigned)(timeout * 1000), cflags);
         if (nlive < 0) {
@@ -709,6 +719,17 @@ int main(int argc, char **argv)
         }
         if (by_ptrace)
             tree.ptrace = &held;
+        if (hold_tree && !(nlive == 1 && tree.n == 1 && lseek(fd, 0, SEEK_CUR) < 0)) {
+            char herr[sizeof q.msg];
+            rc = hold_start(&hold, pid, herr, sizeof herr);
+            if (rc < 0) {
+                crtree_close(&tree);
+                if (own_fd && !unnamed)
+                    unlinkat(dir, writing_base, 0);
+                return fail(-rc, "%s", herr);
+            }
+            tree.job_hold = &job_hold;
+        }
         /* A process found alone may fork before it is frozen: only the tree's way
          * looks for children again once it is (its file is then an ordinary
          * one-process file).  The tree's way writes with random access; to a pipe, a
@@ -717,6 +738,8 @@ int main(int argc, char **argv)
             crtree_close(&tree);
     }
     int as_tree = scope != CTX_SCOPE_PROC && tree.m;
+    if (hold_tree && !as_tree)
+        hold_stopped = 1; /* (alone after all: its children ended) */
     uint64_t expect = 0;
     for (int i = 0; as_tree && i < tree.n; i++)
         expect += resident(tree.m[i].pid);
@@ -848,9 +871,9 @@ int main(int argc, char **argv)
         if (own_fd && !unnamed)
             unlinkat(dir, writing_base, 0); /* never leave a partial file as the destination */
         crq_close(&q);       /* the runtime resumes the process unharmed */
-        hold_end(&hold);     /* (stopped: it stays so) */
         if (as_tree)
             crtree_close(&tree);
+        hold_end(&hold);     /* (stopped: it stays so) */
         if (rc < 0 || (as_tree && rc == 0)) /* never reached the runtime, or names the process */
             return fail(err, "%s", why);
         return fail(err, "checkpoint of process %d failed: %s", (int)pid, why);
@@ -858,6 +881,7 @@ int main(int argc, char **argv)
     if (as_tree) {
         crtree_commit(&tree, sig);
         crtree_close(&tree);
+        hold_end(&hold); /* (a stopped job's first process: it stays stopped) */
     } else if (by_ptrace) {
         if (sig && kill(pid, sig) < 0)
             return fail(errno, "process %d was written, but signal %d could not be sent: %s",

@@ -82,6 +82,13 @@ static void show(const struct ctx_image *img)
     if (img->stopped)
         printf("  stopped at the checkpoint (job control): stops again once restored (signal %u), "
                "and cr_restart with it\n", img->stopped->signal);
+    if (img->pid_map && img->pid_map->n) { /* restarted with new pids by a normal user */
+        const struct ctx_pid_pair *e = (const void *)(img->pid_map + 1);
+        printf("  pids the program knows by their first values (%u):", img->pid_map->n);
+        for (uint32_t i = 0; i < img->pid_map->n; i++)
+            printf(" %d=%d", e[i].known, e[i].real);
+        printf("\n");
+    }
     printf("  brk:    0x%llx-0x%llx, stack 0x%llx\n", (unsigned long long)p->start_brk,
            (unsigned long long)p->brk, (unsigned long long)p->start_stack);
     printf("  threads: %u\n", p->nthreads);

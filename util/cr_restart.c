@@ -21,9 +21,11 @@
 #include "progress.h"
 #include "restart.h"
 #include "restart_lazy.h"
+#include "pid_map.h"
 
 static int quiet;
 static volatile pid_t child;
+static volatile int child_is_root; /* a tree restored in place: a SIGCONT continues its job */
 
 enum hook { ON_SUCCESS, ON_FAIL_ARGS, ON_FAIL_TEMP, ON_FAIL_ENV, ON_FAIL_PERM, NHOOKS };
 static const char *hooks[NHOOKS];
@@ -37,7 +39,8 @@ static void usage(FILE *out)
 "Restart the process (or the tree of processes) saved in the context FILE.\n"
 "cr_restart stays its parent and exits with its exit status (or is killed by the\n"
 "same signal), passing on the signals it gets.  A tree keeps its old pids: in place\n"
-"(root, when they are free) or in a pid namespace of its own.\n\n"
+"(root, when they are free) or in a pid namespace of its own; for a normal user, new\n"
+"pids in place that its programs still see as the old ones.\n\n"
 "  -f, --file=FILE            the context file (or give it as the last argument)\n"
 "  -F, --fd=FD                read the context file from the open descriptor FD\n"
 "  -d, --dir=DIR              the one context.* file in DIR (cr_checkpoint --dir)\n"
@@ -46,14 +49,16 @@ static void usage(FILE *out)
 "  --restore-pid              the exact old pids, in place (root,\n"
 "                             CAP_CHECKPOINT_RESTORE, or the crctl module's grant\n"
 "                             for a file of your own; EBUSY if one is taken)\n"
-"  --no-restore-pid           a new pid (a tree: its own pid namespace)\n"
+"  --no-restore-pid           a new pid (a tree: its own pid namespace, for a normal\n"
+"                             user with a user namespace)\n"
 "                             default: the old pids in place if allowed (root,\n"
 "                             CAP_CHECKPOINT_RESTORE; /dev/crctl for a process alone)\n"
-"                             and free, else a new\n"
-"                             pid (a process alone) or a pid namespace (a tree)\n"
+"                             and free, else a new pid (a process alone), a pid\n"
+"                             namespace (root's tree) or new pids its programs see\n"
+"                             as the old ones (a normal user's tree)\n"
 "  --pid-namespace            a process alone: its old pid in a pid namespace (and a\n"
-"                             user namespace) of its own, as a tree gets (the\n"
-"                             default for one with its own SCM_CREDENTIALS queued)\n"
+"                             user namespace) of its own (the default for one with\n"
+"                             its own SCM_CREDENTIALS queued)\n"
 "  --restore-pgid, --restore-sid  a process that led its process group or session\n"
 "                             leads a new one (default; a tree: as saved)\n"
 "  --no-restore-pgid, --no-restore-sid  it stays in cr_restart's (a lone process)\n"
@@ -193,7 +198,9 @@ static void forward(int sig, siginfo_t *si, void *uc)
     /* a terminal's signals already reach the whole process group */
     if (si->si_code > 0)
         return;
-    if (child > 0)
+    if (child > 0 && sig == SIGCONT && child_is_root)
+        cr_tree_continue(child);
+    else if (child > 0)
         kill(child, sig);
     else
         early_signal[sig] = 1;
@@ -204,7 +211,10 @@ static void forward_early_signals(void)
     for (int sig = 1; sig < NSIG; sig++)
         if (early_signal[sig]) {
             early_signal[sig] = 0;
-            kill(child, sig);
+            if (sig == SIGCONT && child_is_root)
+                cr_tree_continue(child);
+            else
+                kill(child, sig);
         }
 }
 
@@ -502,13 +512,36 @@ int main(int argc, char **argv)
     int keep_cap = restore_pid == 1                                ? CAP_CHECKPOINT_RESTORE
                    : as_tree && cr_restart_may_restore_pid()       ? CAP_SYS_ADMIN
                                                                     : -1;
+    /* a normal user's tree: new pids in place, which its programs go on seeing as the
+     * old ones (pid_map.c), rather than a user namespace, in which other users' files
+     * show as nobody's; where a process has no table (written without the runtime, or
+     * by an older one) or the tree is too large for it, the namespace */
+    int pid_mode = restore_pid == 1 ? CR_TREE_OLD_PIDS : CR_TREE_NAMESPACE;
+    char why_ns[200] = "";
+    if (as_tree && restore_pid == -1 && !cr_restart_may_restore_pid()) {
+        pid_mode = CR_TREE_NEW_PIDS;
+        for (uint32_t i = 0; i < tree.n && pid_mode == CR_TREE_NEW_PIDS; i++) {
+            const struct ctx_image *img = &tree.images[i];
+            if (!img->proc)
+                continue;
+            if (!img->pid_map)
+                snprintf(why_ns, sizeof why_ns, "process %d (%s) was saved without the runtime's "
+                         "pid table (not under cr_run)", tree.procs[i].pid, tree.procs[i].comm);
+            else if (img->pid_map->n + tree.n + 3 > CR_PID_MAP_MAX) /* (+ its parent, group
+                                                                     and session outside) */
+                snprintf(why_ns, sizeof why_ns, "the tree has more processes than the runtime's "
+                         "pid table holds (%u)", CR_PID_MAP_MAX);
+            if (why_ns[0])
+                pid_mode = CR_TREE_NAMESPACE;
+        }
+    }
     /* (on a terminal, or asked for: scripts and job logs are not given it each time) */
-    if (as_tree && restore_pid != 1 && !cr_restart_may_restore_pid() && !quiet &&
-        (warnings > 0 || (warnings == 0 && isatty(STDERR_FILENO))))
-        fprintf(stderr, "cr_restart: note: without privilege the old pids need a user namespace: "
-                "in it, other users' files and processes (root's too) show as nobody's, supplementary "
-                "groups as nogroup, and set-user-id programs give no privilege (root's cr_restart "
-                "needs none)\n");
+    if (as_tree && pid_mode == CR_TREE_NAMESPACE && !cr_restart_may_restore_pid() && !quiet &&
+        (warnings > 0 || (warnings == 0 && isatty(STDERR_FILENO)) || why_ns[0]))
+        fprintf(stderr, "cr_restart: note: %s%sthe old pids need a user namespace: in it, other "
+                "users' files and processes (root's too) show as nobody's, supplementary groups as "
+                "nogroup, and set-user-id programs give no privilege (root's cr_restart needs "
+                "none)\n", why_ns, why_ns[0] ? ": " : "without privilege ");
     rc = cr_restart_take_identity(&tree, &st, path, keep_cap, err, sizeof err);
     if (rc < 0) {
         ctx_tree_close(&tree);
@@ -569,7 +602,7 @@ int main(int argc, char **argv)
     struct cr_lazy *lazy = NULL;
     struct progress *shown = progress_start("cr_restart: read", tree.file_size, restored_bytes,
                                             NULL, quiet);
-    pid_t pid = as_tree ? cr_restart_spawn_tree(&tree, &o, restore_pid == 1, &exit_fd, err, sizeof err)
+    pid_t pid = as_tree ? cr_restart_spawn_tree(&tree, &o, pid_mode, &exit_fd, err, sizeof err)
                         : cr_restart_spawn(&tree.images[0], &o, &lazy, err, sizeof err);
     progress_stop(shown);
     cr_restart_grant_end(); /* the processes exist: their pids are chosen */
@@ -578,6 +611,7 @@ int main(int argc, char **argv)
     cr_restart_opts_free(&o);
     if (pid < 0)
         return fail(classify(-pid), -pid, "cannot restart %s: %s", path, err);
+    child_is_root = as_tree && exit_fd < 0;
     child = pid;
     forward_early_signals();
     if (warnings > 0 && !quiet)
@@ -585,8 +619,9 @@ int main(int argc, char **argv)
     /* it was stopped at the checkpoint and stops once restored: we stop with it, so
      * that whoever started us sees the job stopped as it saw the process (BLCR's
      * cr_restart was the process); continued, we continue it (a SIGCONT sent to it
-     * alone continues us: its runtime sends us one) */
-    int mirror_stops = !as_tree && tree.images[0].stopped;
+     * alone continues us: its runtime sends us one).  A tree's root, in a pid
+     * namespace, is not our child: its init tells us of each stop */
+    int mirror_stops = tree.images[0].stopped != NULL;
     ctx_tree_close(&tree);
     if (after && after != SIGSTOP && exit_fd >= 0) /* every process of the tree, not its
                                                       namespace's pid 1 */
@@ -597,13 +632,27 @@ int main(int argc, char **argv)
         wait_stopped(pid);
     if (hooks[ON_SUCCESS])
         run_hook(hooks[ON_SUCCESS]);
-    int status;
-    for (;;) {
-        pid_t w = waitpid(-1, &status, mirror_stops ? WUNTRACED : 0);
-        if (w == pid && WIFSTOPPED(status)) {
+    int status, told = 0;
+    while (exit_fd >= 0 && mirror_stops) {
+        ssize_t n = read(exit_fd, &status, sizeof status);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n == (ssize_t)sizeof status && WIFSTOPPED(status)) {
             raise(SIGSTOP);
             continue;
         }
+        told = n == (ssize_t)sizeof status; /* how the root ended (or init did first) */
+        break;
+    }
+    for (;;) {
+        int ended;
+        pid_t w = waitpid(-1, &ended, mirror_stops ? WUNTRACED : 0);
+        if (w == pid && WIFSTOPPED(ended)) {
+            raise(SIGSTOP);
+            continue;
+        }
+        if (w == pid && !told)
+            status = ended;
         if (w == pid)
             break;
         if (w < 0 && errno != EINTR)
@@ -618,7 +667,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "cr_restart: %s\n", summary);
     }
     /* the tree's pid 1 passes on how its root ended */
-    if (exit_fd >= 0 && read(exit_fd, &status, sizeof status) != (ssize_t)sizeof status)
+    if (exit_fd >= 0 && !told && read(exit_fd, &status, sizeof status) != (ssize_t)sizeof status)
         return fail(ON_FAIL_TEMP, EIO, "the restored tree's namespace ended without its root's status");
     fflush(NULL);
     cr_exit_as(status); /* leave as the restored process left */

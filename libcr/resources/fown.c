@@ -127,6 +127,8 @@ void restore_owners(struct child *c)
         struct f_owner_ex ex = { .type = (enum __pid_type)o->type, .pid = o->pid };
         if (o->type == CTX_OWNER_PGRP ? o->pid == proc->pgid : o->pid == proc->pid)
             ex.pid = o->type == CTX_OWNER_PGRP ? getpgrp() : getpid(); /* ours: the new one */
+        else if (o->type != CTX_OWNER_TID)
+            ex.pid = cr_child_pid_now(c, o->pid); /* another of the tree: its pid now */
         if (o->pid && t == 0 && fcntl(o->fd, F_SETOWN_EX, &ex) < 0) /* t > 0: the restorer's */
             child_fail(c, errno, "cannot make %s %d the owner of fd %d's signals again (F_SETOWN_EX): %s",
                        o->type == CTX_OWNER_PGRP ? "process group" : "process", ex.pid, o->fd,

@@ -125,7 +125,7 @@ static int restore_pidfd(struct child *c, const struct ctx_fd *f, uint32_t rec, 
     if (!(f->flags & CTX_FD_PIDFD_SELF) && !c->pool)
         child_fail(c, ESRCH, "fd %d is a pidfd of process %d, which only a restart of its whole "
                    "tree brings back", f->fd, pid);
-    int obj = (int)syscall(SYS_pidfd_open, pid, (unsigned)(f->open_flags & O_NONBLOCK));
+    int obj = (int)syscall(SYS_pidfd_open, cr_child_pid_now(c, pid), (unsigned)(f->open_flags & O_NONBLOCK));
     if (obj < 0)
         child_fail(c, errno, "cannot open the pidfd of process %d again as fd %d: %s", pid, f->fd,
                    strerror(errno));

@@ -109,11 +109,14 @@ wait_end() {
 
 # restored R: the restored process under cr_restart R (its child; a tree restored in
 # a pid namespace of its own: the child of that namespace's pid 1), once its runtime is up
+# (a child that is not a namespace's pid 1 is that process, or the helper that makes it:
+# never one of its children, whose runtimes may come up first)
 restored() {
     local i=0 c g
     while :; do
         for c in $(children "$1"); do
             has_runtime "$c" && { target=$c; return 0; }
+            [ "$(awk '/^NSpid:/ {print $NF}' /proc/$c/status 2>/dev/null)" = 1 ] || continue
             for g in $(children "$c"); do
                 has_runtime "$g" && { target=$g; return 0; }
             done

@@ -103,10 +103,11 @@ within 60 "$CR_CHECKPOINT" --tree --kill -f "$T/tree.ctx" $pid || fail "the tree
 wait_gone $pid
 cp "$T/tree.out" "$T/tree.saved"
 # its init stopped as soon as it exists; then a process of the tree stopped while
-# the others wait for it
+# the others wait for it (in its pid namespace, --no-restore-pid: the init between
+# cr_restart and the tree)
 for phase in init member; do
     cp "$T/tree.saved" "$T/tree.out"
-    "$CR_RESTART" "$T/tree.ctx" 2> "$T/tree.$phase.err" &
+    "$CR_RESTART" --no-restore-pid "$T/tree.ctx" 2> "$T/tree.$phase.err" &
     restarter=$!
     BG_PIDS="$BG_PIDS $restarter"
     init=$(first_child $restarter)

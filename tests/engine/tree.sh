@@ -199,8 +199,8 @@ within 60 "$CR_RESTART" "$T/cow.ctx" >> "$T/cow.out" 2> "$T/cow.restart.err" || 
 same "$T/ref.pipeline/out" "$T/run.cow/out"
 cd "$T"
 
-# 12. a restarted tree (in its own pid namespace) checkpointed again and restarted
-# again: two generations
+# 12. a restarted tree (with new pids in place, or in its own pid namespace under
+# cr_restart's child, its init) checkpointed again and restarted again: two generations
 mkdir -p "$T/run.gen" && cd "$T/run.gen"
 bg "$CR_RUN" bash -c 'for i in $(seq 1 120); do echo $i; sleep 0.05; done |
                       while read x; do echo $((x*x)); done > out; echo end' > "$T/gen.out"
@@ -213,9 +213,10 @@ wait_gone $pid
 r=$!
 BG_PIDS="$BG_PIDS $r"
 i=0
-until init=$(cat /proc/$r/task/$r/children 2>/dev/null | awk '{print $1}') && [ -n "$init" ] &&
-      root=$(cat /proc/$init/task/$init/children 2>/dev/null | awk '{print $1}') && [ -n "$root" ] &&
-      grep -q "@slurm-cr/$root\." /proc/net/unix; do
+first_child() { cat /proc/$1/task/$1/children 2>/dev/null | awk '{print $1}'; }
+until top=$(first_child $r) && [ -n "$top" ] &&
+      { root=$top; grep -q "@slurm-cr/$root\." /proc/net/unix ||
+        { root=$(first_child $top) && [ -n "$root" ] && grep -q "@slurm-cr/$root\." /proc/net/unix; }; }; do
     i=$((i + 1)); [ $i -le 600 ] || fail "the first generation did not come back"; sleep 0.05
 done
 # at once: the members may still be finishing their restart (their runtimes, named

@@ -1,0 +1,415 @@
+/* The pids a restored program knows by their first values.  A normal user cannot give
+ * restored processes chosen pids, and the pid namespace that would give them needs a
+ * user namespace, in which other users' files show as nobody's (a tar of system files
+ * records other owners).  So such a tree comes back with new pids (restart_tree.c),
+ * and each program goes on seeing the old ones: the calls of libc that take or give a
+ * pid are translated here through the table cr_restart wrote into the runtime's memory
+ * (its own pid, its parent's, its children's, its groups' and session's; the calls
+ * made through syscall() that take a pid, through aio.c's syscall(); SCM_CREDENTIALS,
+ * through held_reads.c's recvmsg; F_GETLK's holder, through dnotify_track.c's fcntl).
+ * Not translated: pids inside siginfo (but
+ * waitid's), what /proc shows, SO_PEERCRED, F_GETOWN, system calls made without libc,
+ * and a program exec'd after the restart (it starts with the pids the kernel gives)
+ * (cr_restart(1)).  The runtime's own calls go to the kernel as they are: it works
+ * with the kernel's numbers. */
+#define _GNU_SOURCE
+#include "pid_map.h"
+#include "runtime.h"
+
+#include <dlfcn.h>
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <link.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#define API __attribute__((visibility("default")))
+
+struct cr_pid_map cr_pid_map;
+int cr_pid_map_usable;
+
+/* the runtime's code: calls from it are not translated; libc's own calls, found once at
+ * start-up (never while the process may be frozen) */
+static uintptr_t own_start, own_end;
+static pid_t (*libc_fork)(void);
+static pid_t (*libc_wait4)(pid_t, int *, int, struct rusage *);
+static int (*libc_waitid)(idtype_t, id_t, siginfo_t *, int);
+static ssize_t (*libc_sendmsg)(int, const struct msghdr *, int);
+
+API pid_t getpid(void);
+extern __typeof(getpid) own_getpid __attribute__((alias("getpid"), visibility("hidden"), copy(getpid)));
+
+__attribute__((constructor)) static void find_own_code(void)
+{
+    libc_fork = (pid_t (*)(void))dlsym(RTLD_NEXT, "fork");
+    libc_wait4 = (pid_t (*)(pid_t, int *, int, struct rusage *))dlsym(RTLD_NEXT, "wait4");
+    libc_waitid = (int (*)(idtype_t, id_t, siginfo_t *, int))dlsym(RTLD_NEXT, "waitid");
+    libc_sendmsg = (ssize_t (*)(int, const struct msghdr *, int))dlsym(RTLD_NEXT, "sendmsg");
+    /* the program's calls come here only when the runtime comes before libc (cr_run's
+     * preload; not a program linked with -lcr run without cr_run, whose libcr.so would
+     * hand the runtime's own calls back to these as the program's) */
+    cr_pid_map_usable = dlsym(RTLD_DEFAULT, "getpid") == (void *)own_getpid;
+    Dl_info info;
+    if (!dladdr((void *)find_own_code, &info) || !info.dli_fbase)
+        return;
+    const ElfW(Ehdr) *eh = info.dli_fbase;
+    const ElfW(Phdr) *ph = (const void *)((const char *)eh + eh->e_phoff);
+    uintptr_t base = (uintptr_t)eh, lo = UINTPTR_MAX, hi = 0, first = UINTPTR_MAX;
+    for (int i = 0; i < eh->e_phnum; i++)
+        if (ph[i].p_type == PT_LOAD && ph[i].p_vaddr < first)
+            first = ph[i].p_vaddr; /* (the object is loaded at base - its first segment's address) */
+    for (int i = 0; i < eh->e_phnum; i++)
+        if (ph[i].p_type == PT_LOAD && (ph[i].p_flags & PF_X)) {
+            if (ph[i].p_vaddr < lo)
+                lo = ph[i].p_vaddr;
+            if (ph[i].p_vaddr + ph[i].p_memsz > hi)
+                hi = ph[i].p_vaddr + ph[i].p_memsz;
+        }
+    if (hi > lo && first != UINTPTR_MAX) {
+        own_start = base - (first & ~(uintptr_t)0xfff) + lo;
+        own_end = base - (first & ~(uintptr_t)0xfff) + hi;
+    }
+}
+
+/* Whether to translate a call that returns to `from`: a table, and not the runtime's */
+static int translating(const void *from)
+{
+    return __atomic_load_n(&cr_pid_map.n, __ATOMIC_ACQUIRE) &&
+           !((uintptr_t)from >= own_start && (uintptr_t)from < own_end);
+}
+
+static pid_t to_real(pid_t known)
+{
+    for (uint32_t i = 0; i < cr_pid_map.n; i++)
+        if (cr_pid_map.e[i].known == known)
+            return cr_pid_map.e[i].real;
+    return known;
+}
+
+static pid_t to_known(pid_t real)
+{
+    for (uint32_t i = 0; i < cr_pid_map.n; i++)
+        if (cr_pid_map.e[i].real == real)
+            return cr_pid_map.e[i].known;
+    return real;
+}
+
+/* a pid argument: > 0 a process, < -1 a group (kill, waitpid), 0 and -1 as they are */
+static pid_t arg_real(pid_t p)
+{
+    return p > 0 ? to_real(p) : p < -1 ? -to_real(-p) : p;
+}
+
+/* A new process whose kernel pid is one the program knows as another's. */
+static int taken_as_known(pid_t real)
+{
+    for (uint32_t i = 0; i < cr_pid_map.n; i++)
+        if (cr_pid_map.e[i].known == real && cr_pid_map.e[i].real != real)
+            return 1;
+    return 0;
+}
+
+API pid_t getpid(void)
+{
+    pid_t r = (pid_t)syscall(SYS_getpid);
+    return translating(__builtin_return_address(0)) ? to_known(r) : r;
+}
+
+API pid_t getppid(void)
+{
+    pid_t r = (pid_t)syscall(SYS_getppid);
+    return translating(__builtin_return_address(0)) ? to_known(r) : r;
+}
+
+API pid_t getpgrp(void)
+{
+    pid_t r = (pid_t)syscall(SYS_getpgid, 0);
+    return translating(__builtin_return_address(0)) ? to_known(r) : r;
+}
+
+API pid_t getpgid(pid_t pid)
+{
+    int t = translating(__builtin_return_address(0));
+    pid_t r = (pid_t)syscall(SYS_getpgid, t ? arg_real(pid) : pid);
+    return t && r > 0 ? to_known(r) : r;
+}
+
+API pid_t getsid(pid_t pid)
+{
+    int t = translating(__builtin_return_address(0));
+    pid_t r = (pid_t)syscall(SYS_getsid, t ? arg_real(pid) : pid);
+    return t && r > 0 ? to_known(r) : r;
+}
+
+API int setpgid(pid_t pid, pid_t pgid)
+{
+    int t = translating(__builtin_return_address(0));
+    return (int)syscall(SYS_setpgid, t ? arg_real(pid) : pid, t ? arg_real(pgid) : pgid);
+}
+
+API int kill(pid_t pid, int sig)
+{
+    int t = translating(__builtin_return_address(0));
+    return (int)syscall(SYS_kill, t ? arg_real(pid) : pid, sig);
+}
+
+API int killpg(pid_t pgrp, int sig)
+{
+    if (pgrp < 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    int t = translating(__builtin_return_address(0));
+    return (int)syscall(SYS_kill, -(t ? arg_real(pgrp) : pgrp), sig);
+}
+
+/* (a wait may span a checkpoint and a restart with new pids: its result is read with
+ * the table as it is when it returns; its pid argument, in the registers of the
+ * system call made again, is set by cr_pid_args_restore) */
+static pid_t wait_any(pid_t pid, int *status, int options, struct rusage *ru, const void *from)
+{
+    pid = translating(from) ? arg_real(pid) : pid;
+    pid_t r = libc_wait4 ? libc_wait4(pid, status, options, ru)
+                         : (pid_t)syscall(SYS_wait4, pid, status, options, ru);
+    return r > 0 && translating(from) ? to_known(r) : r;
+}
+
+API pid_t waitpid(pid_t pid, int *status, int options)
+{
+    return wait_any(pid, status, options, NULL, __builtin_return_address(0));
+}
+
+API pid_t wait(int *status)
+{
+    return wait_any(-1, status, 0, NULL, __builtin_return_address(0));
+}
+
+API pid_t wait3(int *status, int options, struct rusage *ru)
+{
+    return wait_any(-1, status, options, ru, __builtin_return_address(0));
+}
+
+API pid_t wait4(pid_t pid, int *status, int options, struct rusage *ru)
+{
+    return wait_any(pid, status, options, ru, __builtin_return_address(0));
+}
+
+API int waitid(idtype_t idtype, id_t id, siginfo_t *info, int options)
+{
+    const void *from = __builtin_return_address(0);
+    if (translating(from) && (idtype == P_PID || idtype == P_PGID))
+        id = (id_t)to_real((pid_t)id);
+    int r = libc_waitid ? libc_waitid(idtype, id, info, options)
+                        : (int)syscall(SYS_waitid, idtype, id, info, options, NULL);
+    if (r == 0 && info && info->si_pid > 0 && translating(from))
+        info->si_pid = to_known(info->si_pid);
+    return r;
+}
+
+/* A thread whose wait the checkpoint's signal interrupted makes it again once the
+ * handler returns (the kernel set its registers for that: rip on the `syscall`, rax
+ * its number): the pid it waits for, as the program knows it, is kept across the
+ * checkpoint and given back as the kernel numbers it then (a restart may renumber). */
+static int waiting_call(const ucontext_t *uc, int *reg)
+{
+    const greg_t *g = uc->uc_mcontext.gregs;
+    unsigned char code[2];
+    struct iovec here = { code, sizeof code }, there = { (void *)(uintptr_t)g[REG_RIP], 2 };
+    if (syscall(SYS_process_vm_readv, syscall(SYS_getpid), &here, 1, &there, 1, 0) != 2 ||
+        code[0] != 0x0f || code[1] != 0x05)
+        return 0;
+    if (g[REG_RAX] == SYS_wait4 && (pid_t)g[REG_RDI] != 0 && (pid_t)g[REG_RDI] != -1)
+        return *reg = REG_RDI, 1;
+    if (g[REG_RAX] == SYS_waitid && (g[REG_RDI] == P_PID || g[REG_RDI] == P_PGID))
+        return *reg = REG_RSI, 1;
+    return 0;
+}
+
+void cr_pid_args_save(const ucontext_t *uc, struct cr_pid_args *a)
+{
+    a->reg = -1;
+    int reg;
+    if (!waiting_call(uc, &reg))
+        return;
+    a->reg = reg;
+    pid_t p = (pid_t)uc->uc_mcontext.gregs[reg];
+    a->known = reg == REG_RDI ? (p > 0 ? to_known(p) : -to_known(-p)) : to_known(p);
+}
+
+void cr_pid_args_restore(ucontext_t *uc, const struct cr_pid_args *a)
+{
+    int reg;
+    if (a->reg < 0 || !waiting_call(uc, &reg) || reg != a->reg)
+        return;
+    pid_t real = a->known > 0 ? to_real(a->known) : -to_real(-a->known);
+    if (reg == REG_RSI)
+        uc->uc_mcontext.gregs[reg] = (greg_t)(uint32_t)real; /* (id_t) */
+    else
+        uc->uc_mcontext.gregs[reg] = (greg_t)real;
+}
+
+API pid_t tcgetpgrp(int fd)
+{
+    pid_t pgrp;
+    if (ioctl(fd, TIOCGPGRP, &pgrp) < 0)
+        return -1;
+    return translating(__builtin_return_address(0)) ? to_known(pgrp) : pgrp;
+}
+
+API int tcsetpgrp(int fd, pid_t pgrp)
+{
+    pid_t real = translating(__builtin_return_address(0)) ? to_real(pgrp) : pgrp;
+    return ioctl(fd, TIOCSPGRP, &real);
+}
+
+/* A child whose kernel pid the program knows as another process's (a process of the
+ * restored tree) would be taken for it: it ends at once, before it runs anything of the
+ * program, and another is made (with every signal blocked meanwhile, the program sees
+ * none of it but a SIGCHLD). */
+API pid_t fork(void)
+{
+    if (!libc_fork)
+        return (pid_t)syscall(SYS_fork);
+    if (!__atomic_load_n(&cr_pid_map.n, __ATOMIC_ACQUIRE))
+        return libc_fork();
+    sigset_t all, old;
+    sigfillset(&all);
+    for (int tries = 0;; tries++) {
+        pthread_sigmask(SIG_BLOCK, &all, &old);
+        pid_t p = libc_fork();
+        int again = tries < 64 && taken_as_known(p == 0 ? (pid_t)syscall(SYS_getpid) : p);
+        if (p == 0 && again)
+            _exit(0);
+        if (p > 0 && again)
+            while (syscall(SYS_wait4, p, NULL, __WALL, NULL) < 0 && errno == EINTR)
+                ;
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        if (!(p >= 0 && again))
+            return p;
+    }
+}
+
+void cr_pid_creds_known(struct msghdr *msg, const void *from)
+{
+    if (!translating(from) || !msg->msg_control)
+        return;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR(msg, c))
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS &&
+            c->cmsg_len >= CMSG_LEN(sizeof(struct ucred))) {
+            struct ucred cred;
+            memcpy(&cred, CMSG_DATA(c), sizeof cred);
+            if (cred.pid > 0) {
+                cred.pid = to_known(cred.pid);
+                memcpy(CMSG_DATA(c), &cred, sizeof cred);
+            }
+        }
+}
+
+/* A message sent with SCM_CREDENTIALS names the sender's pid as the program knows it:
+ * the kernel wants the one it numbers (a copy of the control data carries it). */
+API ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+    unsigned char control[1024] __attribute__((aligned(8)));
+    struct msghdr copy;
+    if (msg && msg->msg_control && msg->msg_controllen <= sizeof control &&
+        translating(__builtin_return_address(0))) {
+        copy = *msg;
+        memcpy(control, msg->msg_control, msg->msg_controllen);
+        copy.msg_control = control;
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&copy); c; c = CMSG_NXTHDR(&copy, c))
+            if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS &&
+                c->cmsg_len >= CMSG_LEN(sizeof(struct ucred))) {
+                struct ucred cred;
+                memcpy(&cred, CMSG_DATA(c), sizeof cred);
+                cred.pid = to_real(cred.pid);
+                memcpy(CMSG_DATA(c), &cred, sizeof cred);
+            }
+        msg = &copy;
+    }
+    return libc_sendmsg ? libc_sendmsg(fd, msg, flags) : syscall(SYS_sendmsg, fd, msg, flags);
+}
+
+/* A call made through syscall() (aio.c's, which takes the AIO calls): the calls that
+ * take or give a pid, as the functions above (a pid as the first argument; kcmp's and
+ * setpgid's second too, waitid's id); the others as they are.  `call` makes one and
+ * returns the result or -1 with errno. */
+long cr_pid_syscall(long nr, long a[6], const void *from, long (*call)(long, long, long, long, long, long, long))
+{
+    if (!translating(from))
+        return call(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+    switch (nr) {
+    case SYS_getpid: case SYS_getppid: case SYS_getpgrp: {
+        long r = call(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+        return r > 0 ? to_known((pid_t)r) : r;
+    }
+    case SYS_getpgid: case SYS_getsid: case SYS_wait4: {
+        long r = call(nr, (long)arg_real((pid_t)a[0]), a[1], a[2], a[3], a[4], a[5]);
+        return r > 0 ? to_known((pid_t)r) : r;
+    }
+    case SYS_waitid: {
+        if (a[0] == P_PID || a[0] == P_PGID)
+            a[1] = (long)(uint32_t)to_real((pid_t)a[1]);
+        long r = call(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+        siginfo_t *info = (siginfo_t *)a[2];
+        if (r == 0 && info && info->si_pid > 0)
+            info->si_pid = to_known(info->si_pid);
+        return r;
+    }
+    case SYS_kill: case SYS_setpgid: case SYS_rt_sigqueueinfo: case SYS_tgkill:
+    case SYS_rt_tgsigqueueinfo: case SYS_prlimit64: case SYS_process_vm_readv:
+    case SYS_process_vm_writev: case SYS_sched_setaffinity: case SYS_sched_getaffinity:
+    case SYS_sched_setparam: case SYS_sched_getparam: case SYS_sched_setscheduler:
+    case SYS_sched_getscheduler: case SYS_sched_rr_get_interval: case SYS_get_robust_list:
+#ifdef SYS_pidfd_open
+    case SYS_pidfd_open:
+#endif
+        a[0] = (long)arg_real((pid_t)a[0]);
+        if (nr == SYS_setpgid)
+            a[1] = (long)arg_real((pid_t)a[1]);
+        break;
+    case SYS_kcmp:
+        a[0] = (long)arg_real((pid_t)a[0]);
+        a[1] = (long)arg_real((pid_t)a[1]);
+        break;
+    default:
+        break;
+    }
+    return call(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+}
+
+pid_t cr_pid_known(pid_t real)
+{
+    return real > 0 ? to_known(real) : real;
+}
+
+pid_t cr_pid_real(pid_t known)
+{
+    return known > 0 ? to_real(known) : known;
+}
+
+void cr_pid_lock_holder_known(void *flock_arg, const void *from)
+{
+    struct flock *fl = flock_arg;
+    if (translating(from) && fl->l_type != F_UNLCK && fl->l_pid > 0)
+        fl->l_pid = to_known(fl->l_pid);
+}
+
+API pid_t tcgetsid(int fd)
+{
+    pid_t sid;
+    if (ioctl(fd, TIOCGSID, &sid) < 0)
+        return -1;
+    return translating(__builtin_return_address(0)) ? to_known(sid) : sid;
+}
