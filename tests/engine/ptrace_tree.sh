@@ -94,7 +94,8 @@ i=0; until [ -e fork.restored ]; do
     i=$((i + 1)); [ $i -le 2400 ] || fail "the tree of $held children was not restored in 120 s"; sleep 0.05; done
 n=$(pgrep -f "^sleep $mark\$" | wc -l)
 [ "$n" -ge "$held" ] || fail "$n of the $held children came back: $(cat fork.restart.err)"
-[ ! -s fork.restart.err ] || fail "the restart said: $(head -5 fork.restart.err)"
+# (a note that this image, made without the runtime, takes a user namespace: nothing else)
+! grep -v "^cr_restart: note: " fork.restart.err | grep -q . || fail "the restart said: $(head -5 fork.restart.err)"
 pkill -f "^sleep $mark\$"
 wait_gone $r 60
 
