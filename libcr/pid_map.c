@@ -274,10 +274,22 @@ API int tcsetpgrp(int fd, pid_t pgrp)
     return ioctl(fd, TIOCSPGRP, &real);
 }
 
+/* How many times this process was restarted (the restorer counts them). */
+static uint64_t restarts_now(void)
+{
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    uint64_t n = __atomic_load_n(&crt.restart.restarts, __ATOMIC_RELAXED);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    return n;
+}
+
 /* A child whose kernel pid the program knows as another process's (a process of the
  * restored tree) would be taken for it: it ends at once, before it runs anything of the
  * program, and another is made (with every signal blocked meanwhile, the program sees
- * none of it but a SIGCHLD). */
+ * none of it but a SIGCHLD).  The quiesce signal stays open: a checkpoint and restart
+ * between the fork and the look at its pid gives a table in which that pid (of before)
+ * is the restored child's: it is the program's child as it is, never made again (made
+ * again, a shell's pipeline would run one of its commands twice). */
 API pid_t fork(void)
 {
     if (!libc_fork)
@@ -288,8 +300,11 @@ API pid_t fork(void)
     sigfillset(&all);
     for (int tries = 0;; tries++) {
         pthread_sigmask(SIG_BLOCK, &all, &old);
+        uint64_t before = restarts_now();
         pid_t p = libc_fork();
         int again = tries < 64 && taken_as_known(p == 0 ? (pid_t)syscall(SYS_getpid) : p);
+        if (restarts_now() != before)
+            again = 0;
         if (p == 0 && again)
             _exit(0);
         if (p > 0 && again)

@@ -17,3 +17,6 @@ agent() {
     within 60 tail --pid=$apid -f /dev/null
     wait $apid
 }
+# (each test drives steps of its own job ids, which the agent finds by the tasks'
+# SLURM_JOB_ID among the user's processes: step_shm.sh 71-76, step_kmod.sh 80-85,
+# step_conns.sh 91-96; make check runs them at once)

@@ -133,9 +133,9 @@ for r in 0 1; do SLURM_PROCID=$r within 60 "$P" ref 40 0 > ref.out.$r & done
 wait
 
 # create: the tasks go on (each a PMIx client of its step's server as well)
-TCPPAIR_PMIX=1 tasks 71 create 40 100 2
+TCPPAIR_PMIX=1 tasks 91 create 40 100 2
 wait_lines create/rank.0 12
-agent 71 "$T/img1" || fail "the coordinated checkpoint failed: $(cat agent.out agent.err)"
+agent 91 "$T/img1" || fail "the coordinated checkpoint failed: $(cat agent.out agent.err)"
 grep -qx "complete 1" agent.out || fail "no complete generation: $(cat agent.out)"
 for r in 0 1; do
     "$CR_INFO" img1/gen.1/task.$r.ckpt > info.$r || fail "cr_info task.$r"
@@ -143,16 +143,16 @@ for r in 0 1; do
         fail "rank $r's connection was not saved as the step's: $(grep -i tcp info.$r)"
 done
 grep -q "stepconn.* [1-9][0-9]* bytes queued" info.0 || fail "the data in flight to the server was not saved: $(grep stepconn info.0)"
-grep -q "pmix .*the link to the step's PMIx server (PMIX_SERVER_URI2=pmix-server.1;tcp4://127.0.0.1:[0-9]*): rank 0 of slurm.pmix.71.0, PMIx 4.2.2 (native, v41, gds hash), its name at ?" info.0 ||
+grep -q "pmix .*the link to the step's PMIx server (PMIX_SERVER_URI2=pmix-server.1;tcp4://127.0.0.1:[0-9]*): rank 0 of slurm.pmix.91.0, PMIx 4.2.2 (native, v41, gds hash), its name at ?" info.0 ||
     fail "the link to the PMIx server was not saved as the step's: $(grep -i -E 'pmi|tcp' info.0)"
 ends create
 same_as_ref create step1
 
 # stopped, then restarted with --step-dir: the two connect again, and to the new
 # step's PMIx server
-TCPPAIR_PMIX=1 tasks 72 vacate 40 100 2
+TCPPAIR_PMIX=1 tasks 92 vacate 40 100 2
 wait_lines vacate/rank.0 12
-agent 72 "$T/img2" --stop || fail "the coordinated checkpoint failed: $(cat agent.out agent.err)"
+agent 92 "$T/img2" --stop || fail "the coordinated checkpoint failed: $(cat agent.out agent.err)"
 for r in 0 1; do p=$(task_pid vacate $r); [ -n "$p" ] && kill -9 $p; done
 wait_lines vacate.out.1 1 30
 mkdir meet
@@ -161,18 +161,18 @@ grep -q "pmi .*the link to the step's PMI server (PMI_FD=[0-9]*), PMI 1.1 initia
 # a new step of another namespace: tcppair's PMIx link cannot be made again there
 # (no PMIx library in it to tell its new name), refused before it runs
 PMIX_NS=slurm.pmix.99.0 within 60 "$T/slurmstepd" step3 refused.log "$CR_RESTART" img2/gen.1/task.0.ckpt
-grep -q "the new step's namespace is slurm.pmix.99.0, the checkpointed task's slurm.pmix.72.0, and the checkpoint did not find where the client's PMIx library keeps its name" refused.log &&
+grep -q "the new step's namespace is slurm.pmix.99.0, the checkpointed task's slurm.pmix.92.0, and the checkpoint did not find where the client's PMIx library keeps its name" refused.log &&
     ! grep -qx "exit 0" refused.log || fail "a restart in a step of another namespace was not refused: $(cat refused.log)"
 [ ! -e pmix.step3.0 ] || fail "the refused restart introduced itself to the PMIx server: $(cat pmix.step3.0)"
 for r in 0 1; do # each restored by a task of a new step, with a PMI server of its own
-    PMIX_NS=slurm.pmix.72.0 SLURM_PROCID=$r within 120 "$T/slurmstepd" step2 restart.$r.log "$CR_RESTART" --step-dir="$T/meet" img2/gen.1/task.$r.ckpt &
+    PMIX_NS=slurm.pmix.92.0 SLURM_PROCID=$r within 120 "$T/slurmstepd" step2 restart.$r.log "$CR_RESTART" --step-dir="$T/meet" img2/gen.1/task.$r.ckpt &
     eval rpid$r=$!
 done
 wait $rpid0; wait $rpid1
 for r in 0 1; do
     grep -qx "exit 0" restart.$r.log || fail "rank $r did not restart and end: $(cat restart.$r.log)"
     # the handshake of a PMIx 4.2 client, as strace shows Open MPI's rank make it
-    grep -qx "index -1 tag 4294967295 sec native uid $(id -u) gid $(id -g) flag 0 ns slurm.pmix.72.0 rank $r version 4.2.2 bfrops v41 bftype 1 gds hash tail 00" pmix.step2.$r ||
+    grep -qx "index -1 tag 4294967295 sec native uid $(id -u) gid $(id -g) flag 0 ns slurm.pmix.92.0 rank $r version 4.2.2 bfrops v41 bftype 1 gds hash tail 00" pmix.step2.$r ||
         fail "rank $r's PMIx link was not made again with the new step's server as its client: $(cat pmix.step2.$r 2>&1)"
 done
 for r in 0 1; do sed -i '/^exit 137$/d' vacate.out.$r; echo "exit 0" >> vacate.out.$r; done
@@ -182,12 +182,12 @@ same_as_ref vacate step2
 expect_refusal 22 "step-dir=relative: want an existing directory" "$CR_RESTART" --step-dir=relative img2/gen.1/task.0.ckpt
 
 # a connection to a process outside the step: refused, named, and the task goes on
-tasks 73 outside 1000 100 1
+tasks 93 outside 1000 100 1
 for i in $(seq 1 600); do [ -s outside/port ] && break; sleep 0.05; done
 exec 7<>"/dev/tcp/127.0.0.1/$(cat outside/port)" || fail "cannot connect to the task"
 printf '%01500d' 0 >&7
 wait_lines outside/rank.0 1
-agent 73 "$T/img3" && fail "a checkpoint with a connection to the outside succeeded: $(cat agent.out)"
+agent 93 "$T/img3" && fail "a checkpoint with a connection to the outside succeeded: $(cat agent.out)"
 grep -q "^error local 0 107 fd [0-9]* is a TCP connection 127.0.0.1:[0-9]* -> 127.0.0.1:[0-9]* that leads outside the step" agent.out ||
     fail "the refusal does not name rank and connection: $(cat agent.out agent.err)"
 kill -0 "$(task_pid outside 0)" 2>/dev/null || fail "the task did not go on"
@@ -197,9 +197,9 @@ exec 7>&-
 
 # an answer of the step's PMI server the task has not read: refused, named, and the
 # task goes on
-TCPPAIR_PMI_UNREAD=1 tasks 76 pmiunread 1000 100 2
+TCPPAIR_PMI_UNREAD=1 tasks 96 pmiunread 1000 100 2
 wait_lines pmiunread/rank.0 1
-agent 76 "$T/img6" && fail "a checkpoint with a PMI answer unread succeeded: $(cat agent.out)"
+agent 96 "$T/img6" && fail "a checkpoint with a PMI answer unread succeeded: $(cat agent.out)"
 grep -q "^error local [01] 11 process [0-9]* (tcppair) of the tree: fd [0-9]*, the link to the step's PMI server, has a message in flight ([1-9][0-9]* bytes unread, 0 not read by the server)" agent.out ||
     fail "the refusal does not name the PMI link and what is in flight: $(cat agent.out agent.err)"
 n=$(wc -l < pmiunread/rank.0)
@@ -208,7 +208,7 @@ for r in 0 1; do p=$(task_pid pmiunread $r); [ -n "$p" ] && kill -9 $p; done
 
 # data the receiver's full buffer cannot take: not drained within 5 s, refused (the
 # client floods a server that reads 1000 bytes a second)
-TCPPAIR_FLOOD=1 tasks 75 flood 20000 1000 2
+TCPPAIR_FLOOD=1 tasks 95 flood 20000 1000 2
 wait_lines flood/rank.1 1000
 # until the client waits for room in its full send buffer
 for i in $(seq 1 600); do
@@ -216,16 +216,16 @@ for i in $(seq 1 600); do
     sleep 0.05
 done
 case $(cat /proc/$(task_pid flood 1)/wchan 2>/dev/null) in wait_woken|sk_stream_wait_memory) ;; *) fail "the client never filled its buffer" ;; esac
-agent 75 "$T/img5" && fail "a checkpoint with data its receiver cannot take succeeded: $(cat agent.out)"
+agent 95 "$T/img5" && fail "a checkpoint with data its receiver cannot take succeeded: $(cat agent.out)"
 grep -q "^error local 1 11 fd [0-9]* (TCP connection 127.0.0.1:[0-9]* -> 127.0.0.1:[0-9]*): [0-9]* bytes it sent were not taken by the other end within 5 s" agent.out ||
     fail "the refusal does not say what was not drained: $(cat agent.out agent.err)"
 for r in 0 1; do p=$(task_pid flood $r); [ -n "$p" ] && kill -9 $p; done
 
 # two tasks sharing a deleted file's memory, its fd open in both: listed for the
 # restart (step_shm.sh), and they go on
-TCPPAIR_SHARE=1 tasks 74 share 40 100 2
+TCPPAIR_SHARE=1 tasks 94 share 40 100 2
 wait_lines share/rank.0 5
-agent 74 "$T/img4" || fail "a checkpoint of tasks sharing memory failed: $(cat agent.out agent.err)"
+agent 94 "$T/img4" || fail "a checkpoint of tasks sharing memory failed: $(cat agent.out agent.err)"
 grep -q " 0 1$" img4/gen.1/shm.0 || fail "the memory they share is not listed: $(cat img4/gen.1/shm.0)"
 ends share
 grep -q "^rank 0 done" share.out.0 && grep -q "^rank 1 done" share.out.1 || fail "the tasks did not go on: $(cat share.out.*)"
