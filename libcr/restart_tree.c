@@ -132,23 +132,31 @@ static long ms_since(const struct timespec *t0)
     return (now.tv_sec - t0->tv_sec) * 1000 + (now.tv_nsec - t0->tv_nsec) / 1000000;
 }
 
+/* The children of pid's main thread, as /proc lists them ("pid pid ..."), into buf
+ * (empty when it cannot be read). */
+static void children_text(pid_t pid, char *buf, size_t len)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)pid, (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd < 0 ? -1 : read(fd, buf, len - 1);
+    if (fd >= 0)
+        close(fd);
+    buf[n > 0 ? n : 0] = 0;
+}
+
 /* Whether a descendant of pid (the host's numbers, as /proc has them) is stopped. */
 static int stopped_below(pid_t pid, int depth)
 {
     char path[64], buf[4096];
-    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)pid, (int)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
-    if (fd >= 0)
-        close(fd);
-    buf[n > 0 ? n : 0] = 0;
+    children_text(pid, buf, sizeof buf);
     for (char *p = buf, *end; depth < 64; p = end) {
         long c = strtol(p, &end, 10);
         if (end == p)
             break;
         char st[512];
         snprintf(path, sizeof path, "/proc/%ld/stat", c);
-        fd = open(path, O_RDONLY | O_CLOEXEC);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
         ssize_t k = fd < 0 ? -1 : read(fd, st, sizeof st - 1);
         if (fd >= 0)
             close(fd);
@@ -367,13 +375,8 @@ static void to_root(int sig)
  * stat: "pid (comm) state ppid pgrp ..."). */
 static void continue_group_below(pid_t pid, pid_t pgid, int depth)
 {
-    char path[64], buf[4096];
-    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)pid, (int)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
-    if (fd >= 0)
-        close(fd);
-    buf[n > 0 ? n : 0] = 0;
+    char buf[4096];
+    children_text(pid, buf, sizeof buf);
     for (char *p = buf, *end; depth < 64; p = end) {
         long c = strtol(p, &end, 10);
         if (end == p)
@@ -456,13 +459,8 @@ static __attribute__((noreturn)) void init_main(void)
 
 void cr_tree_signal(pid_t top, int sig)
 {
-    char path[64], buf[4096];
-    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)top, (int)top);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
-    if (fd >= 0)
-        close(fd);
-    buf[n > 0 ? n : 0] = 0;
+    char buf[4096];
+    children_text(top, buf, sizeof buf);
     pid_t kids[512];
     int nkids = 0;
     for (char *p = buf; *p && nkids < 512;) {
