@@ -176,7 +176,7 @@ struct lazy_mm {               /* an address space served: the restored process'
     uint32_t next;             /* where the monitor's background copy goes on */
     int remapped;              /* some pages moved (mremap): look them up one by one */
     uint64_t (*settled)[4];    /* per block, per page: copied, or known to read zero */
-    uint16_t *todo;            /* per block: pages not settled yet */
+    uint16_t *unsettled;       /* per block: pages not settled yet */
     uint64_t **where;          /* per block: NULL, or each page's address since it moved */
     struct uffd_msg *q;        /* messages read, not handled yet */
     uint32_t nq, capq;
@@ -245,7 +245,7 @@ static void settle(struct lazy_mm *m, const struct cr_lazy *l, uint32_t b, uint3
     uint64_t bit = 1ULL << (k % 64);
     if (__atomic_fetch_or(&m->settled[b][k / 64], bit, __ATOMIC_RELAXED) & bit)
         return;
-    if (__atomic_sub_fetch(&m->todo[b], 1, __ATOMIC_RELAXED) == 0)
+    if (__atomic_sub_fetch(&m->unsettled[b], 1, __ATOMIC_RELAXED) == 0)
         __atomic_sub_fetch(&m->left, 1, __ATOMIC_RELAXED);
 }
 
@@ -439,7 +439,7 @@ static int fill_wanted(void *ctx, uint32_t b)
     pthread_rwlock_rdlock(&l->events);
     struct lazy_mm *m = &l->mms[0];
     int want = m->uffd >= 0 && !__atomic_load_n(&l->failed, __ATOMIC_RELAXED) &&
-               __atomic_load_n(&m->todo[b], __ATOMIC_RELAXED) &&
+               __atomic_load_n(&m->unsettled[b], __ATOMIC_RELAXED) &&
                !__atomic_load_n(&l->claimed[b], __ATOMIC_RELAXED);
     pthread_rwlock_unlock(&l->events);
     return want;
@@ -621,7 +621,7 @@ static void mm_free(struct lazy_mm *m, uint32_t nblocks)
         free(m->where[b]);
     free(m->where);
     free(m->settled);
-    free(m->todo);
+    free(m->unsettled);
     free(m->q);
     memset(m, 0, sizeof *m);
     m->uffd = -1;
@@ -652,18 +652,18 @@ static struct lazy_mm *mm_add(struct cr_lazy *l, int uffd, const struct lazy_mm 
     memset(m, 0, sizeof *m);
     m->uffd = uffd;
     m->settled = calloc(l->nblocks + 1, sizeof *m->settled);
-    m->todo = calloc(l->nblocks + 1, sizeof *m->todo);
+    m->unsettled = calloc(l->nblocks + 1, sizeof *m->unsettled);
     m->where = calloc(l->nblocks + 1, sizeof *m->where);
-    if (!m->settled || !m->todo || !m->where) {
+    if (!m->settled || !m->unsettled || !m->where) {
         mm_free(m, l->nblocks);
         return NULL;
     }
     m->left = l->nblocks;
     for (uint32_t b = 0; b < l->nblocks; b++)
-        m->todo[b] = (uint16_t)l->blocks[b].npages;
+        m->unsettled[b] = (uint16_t)l->blocks[b].npages;
     if (from) { /* (under the event lock: no page of from is settled meanwhile) */
         memcpy(m->settled, from->settled, l->nblocks * sizeof *m->settled);
-        memcpy(m->todo, from->todo, l->nblocks * sizeof *m->todo);
+        memcpy(m->unsettled, from->unsettled, l->nblocks * sizeof *m->unsettled);
         m->left = from->left;
         m->next = from->next;
         m->remapped = from->remapped;
@@ -886,7 +886,7 @@ static void *serve(void *arg)
             }
             if (i == 0 && l->filling)
                 continue;
-            while (m->next < l->nblocks && !m->todo[m->next])
+            while (m->next < l->nblocks && !m->unsettled[m->next])
                 m->next++;
             if (m->next >= l->nblocks)
                 continue;
