@@ -5,6 +5,7 @@
  * have fired already, which cannot be told, and is refused). */
 #define _GNU_SOURCE
 #include "dnotify_track.h"
+#include "runtime.h"
 #include "held_reads.h"
 #include "pid_map.h"
 
@@ -29,7 +30,7 @@ static int nwatched;
 static int (*libc_fcntl)(int, int, ...);
 static int (*libc_fcntl64)(int, int, ...);
 
-__attribute__((constructor)) static void find_libc_fcntl(void)
+CR_LOOKUP_CONSTRUCTOR static void find_libc_fcntl(void)
 {
     libc_fcntl = (int (*)(int, int, ...))dlsym(RTLD_NEXT, "fcntl");
     libc_fcntl64 = (int (*)(int, int, ...))dlsym(RTLD_NEXT, "fcntl64");

@@ -34,7 +34,7 @@ static ssize_t (*libc_recv)(int, void *, size_t, int);
 static ssize_t (*libc_recvfrom)(int, void *, size_t, int, struct sockaddr *, socklen_t *);
 static ssize_t (*libc_recvmsg)(int, struct msghdr *, int);
 
-__attribute__((constructor)) static void find_libc_reads(void)
+CR_LOOKUP_CONSTRUCTOR static void find_libc_reads(void)
 {
     libc_readv = (ssize_t (*)(int, const struct iovec *, int))dlsym(RTLD_NEXT, "readv");
     libc_recv = (ssize_t (*)(int, void *, size_t, int))dlsym(RTLD_NEXT, "recv");

@@ -7,6 +7,7 @@
 #include "dump.h"
 #include "held_reads.h"
 #include "mq_notify_track.h"
+#include "runtime.h"
 
 #include <dlfcn.h>
 #include <mqueue.h>
@@ -25,7 +26,7 @@ static struct note {
 
 static int (*libc_mq_notify)(mqd_t, const struct sigevent *);
 
-__attribute__((constructor)) static void find_libc_mq_notify(void)
+CR_LOOKUP_CONSTRUCTOR static void find_libc_mq_notify(void)
 {
     libc_mq_notify = (int (*)(mqd_t, const struct sigevent *))dlsym(RTLD_NEXT, "mq_notify");
 }

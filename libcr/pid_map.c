@@ -51,7 +51,7 @@ static ssize_t (*libc_sendmsg)(int, const struct msghdr *, int);
 API pid_t getpid(void);
 extern __typeof(getpid) own_getpid __attribute__((alias("getpid"), visibility("hidden"), copy(getpid)));
 
-__attribute__((constructor)) static void find_own_code(void)
+CR_LOOKUP_CONSTRUCTOR static void find_own_code(void)
 {
     libc_fork = (pid_t (*)(void))dlsym(RTLD_NEXT, "fork");
     libc_wait4 = (pid_t (*)(pid_t, int *, int, struct rusage *))dlsym(RTLD_NEXT, "wait4");

@@ -20,6 +20,11 @@ struct cr_launcher_sock {
 };
 #endif
 
+/* The runtime's look-ups of libc's functions run before cr_runtime_init() (which has
+ * no priority, so runs after every constructor given one): once its control socket is
+ * up a checkpoint may come, and the dump reads what they set (cr_pid_map_usable: a
+ * freshly exec'd process caught before them was saved without its pid table) */
+#define CR_LOOKUP_CONSTRUCTOR __attribute__((constructor(200)))
 #define CR_DEFAULT_SIGNUM 50   /* the quiesce signal unless CR_SIGNUM says (quiesce_signal.c) */
 #define CR_MAX_THREADS 1024
 #define CR_MAX_INTERNAL_FDS 8
