@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -164,6 +165,39 @@ static int ended(pid_t pid)
     return 0;
 }
 
+/* How often an unanswered request looks whether another one holds the target. */
+#define BUSY_POLL_MS 100
+
+/* connect() to the control socket of pid's runtime, waiting at most timeout_ms: a
+ * manager busy with another request accepts none meanwhile, and once its queue is full
+ * a blocking connect would wait for that request's end (or for ever).  -1 with errno
+ * (EAGAIN: still not accepted; EBUSY: busy with the request of *other). */
+static int connect_bounded(int s, const struct sockaddr_un *addr, socklen_t alen, pid_t pid,
+                           unsigned timeout_ms, pid_t *other)
+{
+    int fl = fcntl(s, F_GETFL);
+    if (fl < 0 || fcntl(s, F_SETFL, fl | O_NONBLOCK) < 0)
+        return -1;
+    uint64_t start = now_ms(), looked = start;
+    int rc;
+    while ((rc = connect(s, (const struct sockaddr *)addr, alen)) < 0 && errno == EAGAIN &&
+           now_ms() < start + timeout_ms) {
+        if (now_ms() >= looked + BUSY_POLL_MS) {
+            looked = now_ms();
+            if ((*other = busy_with(pid))) {
+                errno = EBUSY;
+                return -1;
+            }
+        }
+        poll(NULL, 0, 10);
+    }
+    int e = errno;
+    if (rc == 0 && fcntl(s, F_SETFL, fl) < 0)
+        return -1;
+    errno = e;
+    return rc;
+}
+
 /* Names tried for one pid: the target's own, or (from inside a user namespace) every
  * name of that pid, some perhaps taken by others. */
 #define MAX_NAMES 64
@@ -199,12 +233,20 @@ int crq_start(struct crq *q, pid_t pid, int fd, unsigned timeout_ms, unsigned fl
         s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
         if (s < 0)
             return say(q, errno, "cannot create a socket: %s", strerror(errno));
-        if (connect(s, (struct sockaddr *)&addr, (socklen_t)alen) < 0) {
+        pid_t other = 0;
+        if (connect_bounded(s, &addr, (socklen_t)alen, pid, timeout_ms ? timeout_ms : 10000, &other) < 0) {
             int e = errno;
             close(s);
             s = -1;
             if (e == ECONNREFUSED || e == ENOENT)
                 continue; /* gone meanwhile */
+            if (e == EBUSY)
+                return say(q, EBUSY, "process %d is being checkpointed for process %d; try again "
+                           "once that checkpoint is over", (int)pid, (int)other);
+            if (e == EAGAIN)
+                return say(q, ETIMEDOUT, "the runtime of process %d took no request within "
+                           "%.1f s (its control socket's queue is full); it keeps running",
+                           (int)pid, (timeout_ms ? timeout_ms : 10000) / 1000.0);
             return say(q, e, "cannot reach the runtime of process %d: %s", (int)pid, strerror(e));
         }
         /* the name must be the target's own, and the target ours: never hand our file
@@ -269,13 +311,12 @@ char crq_proc_state(pid_t pid)
     return st;
 }
 
-/* Reads replies until `phase` is reached (1), the job is over (1, q->done), or wait_ms
- * passes (0). */
 /* How often a frozen target's state is looked at: stopped (SIGSTOP, a debugger) it
  * cannot finish, and waiting for it would never end. */
 #define STOPPED_POLL_MS 200
-/* ... and how often an unanswered request looks whether another one holds it. */
-#define BUSY_POLL_MS 100
+
+/* Reads replies until `phase` is reached (1), the job is over (1, q->done), or wait_ms
+ * passes (0). */
 
 static int crq_pump(struct crq *q, int phase, int wait_ms)
 {

@@ -23,6 +23,14 @@ FIRST=$!
 i=0; until grep -qs "^cr-busy:" /proc/$P/task/*/comm; do i=$((i+1)); [ $i -lt 600 ] || fail "the first request never started"; sleep 0.05; done
 expect_refusal 16 "process $P is being checkpointed for process $FIRST|process $P is being checkpointed for process [0-9]+; try again" \
     "$CR_CHECKPOINT" -f second.ctx $P
+# ... and so for as many as come: its manager accepts none meanwhile, and a requester
+# past its full queue of connections must not wait in connect() for the first's end
+for i in 1 2 3 4 5 6 7 8; do
+    rc=0; within 4 "$CR_CHECKPOINT" -f more.ctx $P 2> more.err || rc=$?
+    kill -0 $FIRST 2>/dev/null || break # (over: nothing is busy any more)
+    [ $rc = 16 ] || fail "request $i of those while another runs: exit $rc, not EBUSY at once: $(cat more.err)"
+done
+rm -f more.ctx
 wait $FIRST || fail "the first request failed"
 "$CR_INFO" -q first.ctx || fail "the first request wrote no valid file"
 [ ! -e second.ctx ] || fail "the refused request left a file"
