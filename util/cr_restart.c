@@ -227,13 +227,16 @@ static pid_t old_pid_taken(const struct ctx_tree *t)
     return 0;
 }
 
-static void run_hook(const char *cmd)
+/* --run-on-success's command, beside the restored process: its pid, waited for before we
+ * end (whoever started us may count on what it did once we are gone) */
+static pid_t run_hook(const char *cmd)
 {
     pid_t p = fork();
     if (p == 0) {
         execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
         _exit(127);
     }
+    return p;
 }
 
 /* --stop: the restorer stops itself after it has reported success, so the hook (the
@@ -630,8 +633,7 @@ int main(int argc, char **argv)
         kill(pid, after); /* (a SIGSTOP was each restorer's own, before the program ran) */
     else if (after == SIGSTOP && exit_fd < 0)
         wait_stopped(pid);
-    if (hooks[ON_SUCCESS])
-        run_hook(hooks[ON_SUCCESS]);
+    pid_t hook = hooks[ON_SUCCESS] ? run_hook(hooks[ON_SUCCESS]) : -1;
     int status, told = 0;
     while (exit_fd >= 0 && mirror_stops) {
         ssize_t n = read(exit_fd, &status, sizeof status);
@@ -651,6 +653,8 @@ int main(int argc, char **argv)
             raise(SIGSTOP);
             continue;
         }
+        if (w == hook)
+            hook = -1;
         if (w == pid && !told)
             status = ended;
         if (w == pid)
@@ -658,6 +662,8 @@ int main(int argc, char **argv)
         if (w < 0 && errno != EINTR)
             return fail(ON_FAIL_TEMP, errno, "lost the restored process: %s", strerror(errno));
     }
+    while (hook > 0 && waitpid(hook, NULL, 0) < 0 && errno == EINTR)
+        ;
     if (lazy) { /* its children forked early may still miss pages: served to the end */
         char summary[200];
         int lrc = cr_lazy_finish(lazy, err, sizeof err, summary, sizeof summary);

@@ -62,8 +62,9 @@ expect_refusal 0 "" "$CR_RESTART" --run-on-failure="echo perm \$CR_RESTART_ERRNO
 
 within 60 "$PROGS/heapsum" 8 20 0 > "$T/ref"
 truncate -s "$(fd_pos "$T/good.ctx" 1)" "$T/out"
-within 60 "$CR_RESTART" --relocate "$T/bin=$T/bin2" --run-on-success="touch $T/success" "$T/good.ctx" \
+# (the hook takes longer than the rest of the program: cr_restart waits for it)
+within 60 "$CR_RESTART" --relocate "$T/bin=$T/bin2" --run-on-success="sleep 3; touch $T/success" "$T/good.ctx" \
     || fail "restart with --relocate failed"
 same "$T/ref" "$T/out"
-[ -e "$T/success" ] || fail "the --run-on-success hook did not run"
+[ -e "$T/success" ] || fail "the --run-on-success hook did not run, or cr_restart did not wait for it"
 pass
