@@ -287,6 +287,13 @@ int crq_start(struct crq *q, pid_t pid, int fd, unsigned timeout_ms, unsigned fl
     if (sendmsg(s, &mh, MSG_NOSIGNAL) != (ssize_t)sizeof req) {
         int e = errno;
         close(s);
+        /* its runtime closed the socket after our connect: the process is ending, or
+         * exec'd (the new program's runtime comes up in a moment) */
+        if ((e == ECONNRESET || e == EPIPE) && ended(pid))
+            return say(q, ESRCH, "process %d ended during the checkpoint", (int)pid);
+        if (e == ECONNRESET || e == EPIPE)
+            return say(q, EIO, "the runtime of process %d closed its control socket as the "
+                       "request came (the process exec'd or is ending)", (int)pid);
         return say(q, e, "cannot send the request: %s", strerror(e));
     }
     q->sock = s;

@@ -533,6 +533,10 @@ static int freeze_all(struct crtree *t)
                 i--;
                 continue;
             }
+            if (rc == -EIO && now_ms() < deadline) { /* exec'd or ending as we came */
+                waiting = 1;
+                continue;
+            }
             /* just forked or exec'd: its runtime comes up within moments, or never
              * (a program started without it need not hold the others up to MaxWait) */
             if (rc == -ENOTSUP && !m->unready_since)

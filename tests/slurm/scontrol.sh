@@ -12,7 +12,7 @@
 . "$top_srcdir/tests/slurm/lib.sh"
 slurm_test_cluster scontrol cr_restart=$top_builddir/util/cr_restart agent=$top_builddir/slurm_checkpoint/cr_agent
 P=$B/tests/programs/rankcount
-STEPS=100
+STEPS=300 # (100 ms each) long enough for every check before the vacate on a loaded machine (100 ended first)
 SC=(SCONTROL_CR_AGENT=$B/slurm_checkpoint/cr_agent SCONTROL_CR_CHECKPOINT=$B/util/cr_checkpoint
     SCONTROL_CR_INFO=$B/util/cr_info timeout 300 "$B/scontrol-helpers/scontrol-cr")
 other=crother
