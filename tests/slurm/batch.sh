@@ -14,7 +14,7 @@
 B=$top_builddir
 slurm_test_cluster batch generations=2 cr_restart=$B/util/cr_restart agent=$B/slurm_checkpoint/cr_agent \
     cr_checkpoint=$B/util/cr_checkpoint batch_bin=$B/slurm_checkpoint/batch
-STEPS=160
+STEPS=300 # (100 ms each) room for the restarted jobs to be checkpointed on a loaded machine (160: the resumed job ended first)
 SC=(SCONTROL_CR_AGENT=$B/slurm_checkpoint/cr_agent SCONTROL_CR_CHECKPOINT=$B/util/cr_checkpoint
     timeout 300 "$B/scontrol-helpers/scontrol-cr")
 other=crother
