@@ -479,9 +479,10 @@ int cr_run_job(struct cr_job *job)
     __atomic_store_n(&crt.busy, 1, __ATOMIC_RELEASE);
     name_manager(job->requester > 0 ? job->requester : crt.pid);
     int rc = cr_run_job_gated(job);
+    name_manager(0); /* (the requester has its answer: what follows is our own tidying,
+                        and a requester that comes meanwhile waits for it, not EBUSY) */
     if (rc != 1) /* (the restored copy forgot it: nothing of it is there) */
         cr_precopy_end();
-    name_manager(0);
     __atomic_store_n(&crt.busy, 0, __ATOMIC_RELEASE);
     open_socket_gate();
     return rc;

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -149,6 +150,10 @@ static pid_t busy_with(pid_t pid)
     }
     if (d)
         closedir(d);
+    /* a requester that is gone holds nothing: its answer is out and the runtime is
+     * finishing (it takes us next) */
+    if (other > 0 && kill(other, 0) < 0 && errno == ESRCH)
+        return 0;
     return other == getpid() ? 0 : other;
 }
 
