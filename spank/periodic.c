@@ -7,7 +7,8 @@
  * node's part; the node that adds the last part writes the manifest, renames the
  * generation to gen.N and points IMAGE_DIR/latest at it (generation.h); older
  * complete generations beyond `keep` are pruned.  A node that fails removes its files:
- * that generation never completes and the previous one stays.  No checkpoints while
+ * that generation never completes and the previous one stays; what unfinished ones left
+ * when the step ends (a freeze it interrupted) is removed then.  No checkpoints while
  * `scontrol checkpoint disable` holds (step_state.h).
  * Each node's part is an event pair after BLCR's schema: CHKPT_BEGIN, then CHKPT_END
  * or CHKPT_ERROR (with the errno) carrying the handle of its BEGIN (events.h). */
@@ -462,5 +463,9 @@ void cr_periodic_writer(int regfd, const char *image_dir, long interval, unsigne
             unlink(path);
         }
     }
+    /* the step is over: what its unfinished generations left (the marks of a freeze
+     * its end interrupted, on any node) serves nobody, and no later one of this step
+     * will complete to prune it */
+    cr_gen_prune(image_dir, keep, gen + 1);
     _exit(0);
 }
