@@ -98,15 +98,17 @@ kmod_fuzz_seconds() {
     if [ "$1" = 6.12 ]; then echo "${KMOD_FUZZ_LONG:-120}"; else echo "${KMOD_FUZZ_SECONDS:-15}"; fi
 }
 
-# the KMOD-TEST lines a whole run of ioctl-guest.sh prints: crctl_test.c's 92 checks and
+# the KMOD-TEST lines a whole run of ioctl-guest.sh prints: crctl_test.c's 95 checks and
 # insmod, fuzz-root, fuzz-user, fuzz-no-file-reference-left, rmmod, unloaded, reload
-KMOD_IOCTL_MIN=99
+KMOD_IOCTL_MIN=102
 # kmod_ioctl_verdict CONSOLE: "PASS N checks" or "FAIL why" from ioctl-guest.sh's lines
 kmod_ioctl_verdict() {
     local p f
     p=$(grep -c '^KMOD-TEST: PASS' "$1"); f=$(grep -c '^KMOD-TEST: FAIL' "$1")
     if ! grep -q '^KMOD-TEST: ioctl checks done' "$1"; then echo "FAIL the ioctl checks did not run to their end ($p passed, $f failed)"
     elif [ "$f" != 0 ]; then echo "FAIL ioctl checks: $p passed, $f failed"
+    elif ! grep -q '^KMOD-TEST: PASS fuzz-root ' "$1" || ! grep -q '^KMOD-TEST: PASS fuzz-user ' "$1"; then
+        echo "FAIL the fuzzer did not run as root and as uid 1000"
     elif [ "$p" -lt $KMOD_IOCTL_MIN ]; then echo "FAIL only $p ioctl checks passed ($KMOD_IOCTL_MIN expected)"
     else echo "PASS $p ioctl checks"; fi
 }
