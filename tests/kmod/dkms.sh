@@ -11,12 +11,17 @@ KMOD_CACHE=${KMOD_CACHE:-/var/tmp/slurm-cr-kmod}
 export KMOD_CACHE
 skip() { echo "SKIP: kmod/dkms: $*"; exit 77; }
 [ "$(id -u)" = 0 ] || skip "needs root (chroot)"
-"$top/scripts/kmod-fetch" 5.10 6.12 > /dev/null || skip "scripts/kmod-fetch could not fetch the kernels' packages"
+list=$(mktemp)
+"$top/scripts/kmod-fetch" 5.10 6.12 > "$list" ||
+    { rm -f "$list"; echo "FAIL: kmod/dkms: scripts/kmod-fetch could not fetch the kernels' packages"; exit 1; }
+# DKMS keeps its state in the chroots (/var/lib/dkms): one run at a time
+exec 8> "$KMOD_CACHE/dkms.lock"
+flock -w 1800 8 || { echo "FAIL: kmod/dkms: another tests/kmod/dkms.sh held $KMOD_CACHE/dkms.lock for 30 minutes"; exit 1; }
 ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' "$top/kmod/dkms.conf")
 pass=0; fail=0
 mounted=()
 # dkms 2.8 (Debian 11) reads /proc and /dev/fd: the chroot gets a /proc while we run
-cleanup() { for m in "${mounted[@]}"; do umount "$m" 2>/dev/null; done; }
+cleanup() { for m in "${mounted[@]}"; do umount "$m" 2>/dev/null; done; rm -f "$list"; }
 trap cleanup EXIT
 while read -r series release vmlinuz hdir chroot; do
     [ "$chroot" != - ] || continue
@@ -55,7 +60,7 @@ while read -r series release vmlinuz hdir chroot; do
     if [ $ok = 1 ]; then echo "PASS: kmod/dkms $release ($(($(date +%s) - t0)) s)"; pass=$((pass + 1))
     else echo "FAIL: kmod/dkms $release"; fail=$((fail + 1)); fi
     rm -f "$log" "$log.ko"; rm -rf "$src"
-done < "$KMOD_CACHE/kernels.list"
-[ $((pass + fail)) -gt 0 ] || skip "no kernel with a chroot in $KMOD_CACHE/kernels.list"
+done < "$list"
+[ $((pass + fail)) -gt 0 ] || skip "no kernel needed a Debian chroot (scripts/kmod-fetch: this machine has their compilers)"
 echo "$pass passed, $fail failed"
 [ $fail = 0 ]

@@ -1,9 +1,11 @@
 #!/bin/bash
 # The engine on Debian's own kernels: for each of 5.10 (Debian 11), 6.1 (Debian 12) and
-# 6.12 (Debian 13), boot the kernel under qemu (software emulation, -cpu max for XSAVE)
-# with this machine's Debian 12 userland shared read-only over 9p (/usr, /etc and the
-# build tree, at their own paths; /tmp a tmpfs), load the crctl module built for it,
-# and run there, as uid 1000 (tests/kmod/engine-guest.sh): engine tests (cr_run,
+# 6.12 (Debian 13), build the module (tests/kmod/boot.sh's build checks), boot the kernel
+# under qemu (software emulation, -cpu max for XSAVE), run the module's checks and the
+# ioctl fuzzer in the initramfs (tests/kmod/ioctl-guest.sh; KMOD_ENGINE_IOCTL=no leaves
+# them out), then, in the same boot, with this machine's Debian 12 userland shared
+# read-only over 9p (/usr, /etc and the build tree, at their own paths; /tmp a tmpfs),
+# load the crctl module again and run there, as uid 1000 (tests/kmod/engine-guest.sh): engine tests (cr_run,
 # cr_checkpoint, cr_restart of C, python3, threaded programs and trees with pipes; the
 # ptrace backend, cr_checkpoint --backend=kmod of processes never under cr_run),
 # cr_restart's pid restore through the module's grant (tests/kmod/restore_grant.sh),
@@ -12,11 +14,13 @@
 #
 # Run as root, after make check built the test programs:
 #   top_builddir=... top_srcdir=... tests/kmod/engine.sh [SERIES...]  (make check-kmod)
-# Exit 0 all passed, 1 a failure, 77 skipped (the reason is printed).  The work folder
-# (consoles, build logs) is kept on failure.
+# Exit 0 all passed, 1 a failure (qemu or the packages cannot be had: a failure too), 77
+# skipped (not root, or the userland is not Debian 12).  The work folder (consoles,
+# build logs) is kept on failure.
 # Env: KMOD_CACHE (/var/tmp/slurm-cr-kmod), KMOD_ENGINE_TIMEOUT (s per kernel, 3600),
 # KMOD_ENGINE_TESTS (engine tests, names of tests/engine/*.sh), KMOD_CONF_TESTS
-# (conformance programs; "none" for none), KMOD_ENGINE_PARALLEL (kernels at once, 1).
+# (conformance programs; "none" for none), KMOD_ENGINE_PARALLEL (kernels at once, 1),
+# KMOD_FUZZ_SECONDS and KMOD_FUZZ_LONG (the fuzzer: 15 s, 120 s on 6.12).
 set -uo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 : "${top_srcdir:=$src}" "${top_builddir:=$src}"
@@ -25,6 +29,7 @@ KMOD_CACHE=${KMOD_CACHE:-/var/tmp/slurm-cr-kmod}
 export KMOD_CACHE
 limit=${KMOD_ENGINE_TIMEOUT:-3600}
 parallel=${KMOD_ENGINE_PARALLEL:-1}
+ioctl=${KMOD_ENGINE_IOCTL:-yes}
 # kernel-version-sensitive behaviours: pidfds, rseq, MDWE (6.3), anon vma names (5.17),
 # seals, timers, signals, sockets, trees.  Not guard_region (MADV_GUARD_INSTALL, 6.13) nor
 # mseal_region (mseal, 6.10): on older kernels their own setup fails before READY, and
@@ -43,25 +48,25 @@ t0=$(date +%s)
     { echo "FAIL: kmod/engine: the test programs are not built (make check TESTS= builds them)"; exit 1; }
 [ "$(. /etc/os-release; echo "$ID $VERSION_ID")" = "debian 12" ] ||
     skip "the guests run this machine's userland, which must be Debian 12 (this is $(. /etc/os-release; echo "$PRETTY_NAME"))"
-need=()
-command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
-[ -x /bin/busybox ] && file /bin/busybox 2>/dev/null | grep -q 'statically linked' || need+=(busybox-static)
-for c in cpio debootstrap file; do command -v $c >/dev/null || need+=($c); done
-if [ ${#need[@]} -gt 0 ]; then
-    timeout 600 apt-get install -y -q --no-install-recommends "${need[@]}" >/dev/null 2>&1 ||
-        skip "cannot install ${need[*]} with apt-get"
-fi
-command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 is not installed"
-"$top_srcdir/scripts/kmod-fetch" "$@" > /dev/null || skip "scripts/kmod-fetch could not fetch the kernels' packages"
 . "$top_srcdir/tests/kmod/lib.sh"
-
 W=$(mktemp -d /var/tmp/kmod-engine.XXXXXX)
 echo "kmod/engine: work folder $W"
+KMOD_LIST=$W/kernels.list
+kmod_prepare "$@" || { echo "FAIL: kmod/engine: cannot prepare (above)"; exit 1; }
+if [ "$ioctl" = yes ]; then
+    kmod_static_tests "$W" || { echo "FAIL: kmod/engine: cannot build the guest's test programs"; exit 1; }
+fi
+t1=$(date +%s)
 cat > "$W/init" <<INIT
 #!/bin/busybox sh
 /bin/busybox --install -s /bin
 mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
-echo "KMOD-BOOT: kernel \$(uname -r)"
+echo "KMOD-BOOT: kernel \$(uname -r) (up \$(cut -d' ' -f1 /proc/uptime) s)"
+# the module alone first (tests/kmod/boot.sh's checks), when the host asked for them
+if [ -x /ioctl-guest.sh ]; then
+    /ioctl-guest.sh "\$(sed -n 's/.*crfuzz=\([0-9]*\).*/\1/p' /proc/cmdline)"
+    echo "KMOD-TIME: ioctl checks done at \$(cut -d' ' -f1 /proc/uptime) s"
+fi
 for m in \$(cat /mods/load.order); do insmod /mods/\$m.ko || echo "KMOD-ENGINE: FAIL insmod \$m"; done
 insmod /crctl.ko && echo "KMOD-ENGINE: PASS insmod crctl" || echo "KMOD-ENGINE: FAIL insmod crctl"
 # the guest's root: this initramfs, with the host's /usr, /etc and build tree (read-only)
@@ -106,8 +111,15 @@ boot_one() {
     k0=$(date +%s)
     mkdir -p "$K/initrd/bin" "$K/initrd/proc" "$K/initrd/sys" "$K/initrd/dev"
     if ! kmod_build "$release" "$hdir" "$chroot" "$K/build" > "$K/build.log" 2>&1; then
+        cat "$K/build/build.log" >> "$K/build.log" 2>/dev/null
         echo "FAIL build" > "$K/verdict"; return
     fi
+    cat "$K/build/build.log" >> "$K/build.log"
+    if ! kmod_check_build "$release" "$hdir" "$K/build" >> "$K/build.log" 2>&1; then
+        echo "FAIL the build is not clean (modpost, exports or vermagic: $K/build.log)" > "$K/verdict"; return
+    fi
+    local b1 b2 fuzz=
+    b1=$(date +%s)
     moddir=$(kmod_moddir "$release")
     # 9p for the shares; the sock_diag modules a Debian system loads on demand (the
     # guest has no modprobe): the dumps ask them for the peers of sockets
@@ -115,53 +127,65 @@ boot_one() {
         udp_diag netlink_diag > "$K/modules.log" 2>&1 ||
         { echo "FAIL the kernel's 9p modules: $(cat "$K/modules.log")" > "$K/verdict"; return; }
     cp /bin/busybox "$K/initrd/bin/"; cp "$W/init" "$W/stage2" "$K/build/crctl.ko" "$K/initrd/"
+    if [ "$ioctl" = yes ]; then
+        kmod_ioctl_files "$K/initrd" || { echo "FAIL cannot copy the ioctl checks" > "$K/verdict"; return; }
+        fuzz=$(kmod_fuzz_seconds "$series")
+    fi
     (cd "$K/initrd" && find . | cpio -o -H newc --quiet | gzip -1) > "$K/initrd.gz"
+    b2=$(date +%s)
     local shares=(-virtfs "local,path=/usr,mount_tag=usr,security_model=none,readonly=on,multidevs=remap"
                   -virtfs "local,path=/etc,mount_tag=etc,security_model=none,readonly=on,multidevs=remap"
                   -virtfs "local,path=$top_builddir,mount_tag=build,security_model=none,readonly=on,multidevs=remap")
     mkdir -p "$K/guest-logs"
-    printf 'KMOD_ENGINE_TESTS=%q\nKMOD_CONF_TESTS=%q\n' "${KMOD_ENGINE_TESTS:-}" "$conf" > "$K/guest-logs/config"
+    # the default selection, and ptrace_tree.sh on 6.12 (too long for every kernel)
+    local extra=
+    [ -n "${KMOD_ENGINE_TESTS:-}" ] || [ "$series" != 6.12 ] || extra=ptrace_tree
+    printf 'KMOD_ENGINE_TESTS=%q\nKMOD_ENGINE_EXTRA=%q\nKMOD_CONF_TESTS=%q\n' "${KMOD_ENGINE_TESTS:-}" "$extra" \
+        "$conf" > "$K/guest-logs/config"
     shares+=(-virtfs "local,path=$K/guest-logs,mount_tag=logs,security_model=none")
     [ "$top_srcdir" = "$top_builddir" ] ||
         shares+=(-virtfs "local,path=$top_srcdir,mount_tag=src,security_model=none,readonly=on,multidevs=remap")
     # TCG (no KVM here); -cpu max: the dumps need XSAVE, which qemu64 lacks
     timeout "$limit" qemu-system-x86_64 -accel tcg -cpu max -m 2048 -smp 2 -nographic -no-reboot \
         -monitor none -serial stdio -kernel "$vmlinuz" -initrd "$K/initrd.gz" "${shares[@]}" \
-        -append "console=ttyS0 panic=-1 oops=panic loglevel=4 no_timer_check rdinit=/init" \
+        -append "console=ttyS0 panic=-1 oops=panic loglevel=4 no_timer_check rdinit=/init crfuzz=$fuzz" \
         < /dev/null > "$K/console.log" 2>&1
-    local qrc=$?
-    tr -d '\r' < "$K/console.log" | sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g; s/\x1bc//g' > "$K/console.txt"
+    local qrc=$? b3 v=
+    b3=$(date +%s)
+    kmod_console "$K/console.log" "$K/console.txt"
     local p f
     p=$(grep -c '^KMOD-ENGINE: PASS' "$K/console.txt"); f=$(grep -c '^KMOD-ENGINE: FAIL' "$K/console.txt")
-    if ! grep -q "KMOD-BOOT: kernel $release\$" "$K/console.txt"; then
+    [ "$ioctl" != yes ] || v=$(kmod_ioctl_verdict "$K/console.txt")
+    if ! grep -Fq "KMOD-BOOT: kernel $release (up " "$K/console.txt"; then
         echo "FAIL the guest did not run our init (qemu exit $qrc)" > "$K/verdict"
     elif ! grep -q '^KMOD-DONE' "$K/console.txt"; then
         echo "FAIL the guest did not finish within ${limit}s (qemu exit $qrc)" > "$K/verdict"
+    elif [ -n "$v" ] && [ "${v%% *}" != PASS ]; then
+        echo "$v" > "$K/verdict"
     elif ! grep -q '^KMOD-ENGINE: guest tests done' "$K/console.txt"; then
         echo "FAIL the guest's tests did not run to their end (tests/kmod/engine-guest.sh)" > "$K/verdict"
     elif [ "$f" != 0 ]; then
         echo "FAIL $p passed, $f failed" > "$K/verdict"
     else
-        echo "PASS $p passed" > "$K/verdict"
+        echo "PASS $p passed${v:+, ${v#PASS }}" > "$K/verdict"
     fi
-    echo "$(cat "$K/verdict") ($(( $(date +%s) - k0 )) s)" > "$K/verdict"
+    echo "$(cat "$K/verdict") (build $((b1 - k0)) s, initramfs $((b2 - b1)) s, qemu $((b3 - b2)) s${fuzz:+, fuzzer $fuzz s})" > "$K/verdict"
 }
 
 running=0
 releases=()
 while read -r series release vmlinuz hdir chroot; do
-    case " ${*:-5.10 6.1 6.12} " in *" $series "*) ;; *) continue ;; esac
     releases+=("$release")
     boot_one "$series" "$release" "$vmlinuz" "$hdir" "$chroot" &
     running=$((running + 1))
     [ $running -lt "$parallel" ] || { wait -n; running=$((running - 1)); }
-done < "$KMOD_CACHE/kernels.list"
+done < "$KMOD_LIST"
 wait
 [ ${#releases[@]} -gt 0 ] || { echo "FAIL: kmod/engine: no kernel was tested"; exit 1; }
 fail=0
 for r in "${releases[@]}"; do
     echo "---- $r"
-    [ -f "$W/$r/console.txt" ] && grep -E '^KMOD-(ENGINE|LOG)' "$W/$r/console.txt"
+    [ -f "$W/$r/console.txt" ] && grep -E '^KMOD-(BOOT|ENGINE|LOG|TIME)|^KMOD-TEST: (FAIL|PASS fuzz-(root|user))' "$W/$r/console.txt"
     v=$(cat "$W/$r/verdict" 2>/dev/null || echo "FAIL no verdict")
     case $v in PASS*) ;; *) fail=1; [ -f "$W/$r/build.log" ] && tail -20 "$W/$r/build.log" ;; esac
     echo "${v%% *}: kmod/engine $r: ${v#* }"
