@@ -30,6 +30,7 @@
 #include "dirty_track.h"
 #include "tcp_held.h"
 #include "precopy.h"
+#include "stop_times.h"
 
 /* How long a requester that is still there may take to say what comes next (its file
  * written, synced and renamed: under heavy I/O, minutes); one that goes away closes
@@ -214,6 +215,7 @@ static __attribute__((noinline)) int dump_frozen(struct cr_job *job)
                                                  : snapshot_writer(job, d));
         }
         if (c > 0) {
+            cr_stop_mark(CR_STOP_FORK);
             job->child = c;
             if (in_tree(job)) {
                 job->reply_flags = CR_REPLY_SNAPSHOT;
@@ -324,7 +326,9 @@ static int freeze_and_dump(void *arg)
 {
     struct cr_job *job = arg;
     char msg[512] = "";
+    cr_stop_mark(CR_STOP_FREEZE);
     int rc = cr_freeze_threads(job->timeout_ms, msg, sizeof msg);
+    cr_stop_mark(CR_STOP_FROZEN);
     if (rc < 0) {
         job_fail(job, -rc, msg);
         return rc;
@@ -533,6 +537,7 @@ static int cr_run_job_gated(struct cr_job *job)
         cr_stopped_children_settle();
         stop_again(job);
         cr_release_threads(1);
+        cr_stop_report(); /* (nothing: the marks are the checkpoint's, before its release) */
         cri_set_state(CR_STATE_IDLE);
         if (has_tc) /* (each thread ran its own hook: the manager's is the thread context's) */
             cri_run_hook(1, 1);
@@ -559,6 +564,8 @@ static int cr_run_job_gated(struct cr_job *job)
     stop_again(job);
     cr_stopped_children_settle();
     cr_release_threads(result > 0 ? 0 : result);
+    cr_stop_mark(CR_STOP_RELEASE);
+    cr_stop_report();
     cri_set_state(CR_STATE_IDLE);
     if (has_tc)
         cri_run_hook(0, 1);

@@ -38,6 +38,7 @@
 #include "mq_notify_track.h"
 #include "dnotify_track.h"
 #include "precopy.h"
+#include "stop_times.h"
 
 /* ---- small helpers that neither allocate nor lock ---- */
 
@@ -384,8 +385,10 @@ int cr_dump_begin(struct dump **out, char *msg, size_t msglen, unsigned flags,
         rc = collect_fds(d);
     if (rc == 0)
         rc = cr_save_posix_timers(d->msg, d->msglen);
+    cr_stop_mark(CR_STOP_STATE);
     if (rc == 0 && !cr_precopy_regions(d)) /* (its VmFlags, read before, still hold) */
         rc = cr_dump_regions(d);
+    cr_stop_mark(CR_STOP_REGIONS);
     return rc;
 }
 

@@ -52,6 +52,7 @@
 #include "dirty_track.h"
 #include "dump.h"
 #include "runtime.h"
+#include "stop_times.h"
 #include "uffd_compat.h"
 
 /* Below this much anonymous memory the stop of a copy-on-write checkpoint is a few
@@ -729,10 +730,12 @@ int cr_precopy_write(struct dump *d, int fd, char *notebuf, size_t notelen)
     for (uint32_t i = 0; i < pc.nregions; i++)
         if (pc.regions[i].valid)
             final_scan(&pc.regions[i]);
+    cr_stop_mark(CR_STOP_SCAN);
     d->page_map = page_map;
     size_t recs_len = d->recs_len;
     uint32_t nrecs = d->nrecs, nblocks = d->nblocks;
     int rc = cr_dump_collect(d);
+    cr_stop_mark(CR_STOP_COLLECT);
     unsigned char *copied = (unsigned char *)(d->scratch + PC_COPIED_OFF);
     if (rc == 0 && d->nblocks > PC_COPIED_SIZE)
         rc = fail(d, E2BIG, "too many memory blocks");
@@ -769,8 +772,10 @@ int cr_precopy_write(struct dump *d, int fd, char *notebuf, size_t notelen)
             rc = fail(d, -e, "writing the memory block at 0x%llx to the context file",
                       (unsigned long long)b->addr);
     }
+    cr_stop_mark(CR_STOP_BLOCKS);
     if (rc == 0)
         rc = cr_dump_write_precopied(d, fd, pc.data_offset, end, &d->child_bytes);
+    cr_stop_mark(CR_STOP_RECORDS);
     cr_dump_close_proc(d);
     d->page_map = NULL;
     if (rc == 1) { /* the records do not fit: today's way, from where the dump began */

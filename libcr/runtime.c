@@ -7,6 +7,7 @@
 #include "runtime.h"
 #include "dirty_track.h"
 #include "precopy.h"
+#include "stop_times.h"
 #include "resources/resources.h"
 
 #include <stddef.h>
@@ -487,6 +488,7 @@ static void note_launcher_sockets(void)
 __attribute__((constructor)) static void cr_runtime_init(void)
 {
     crt.pid = getpid();
+    cr_stop_times_init();
     note_seccomp_at_start();
     ssize_t n = readlink("/proc/self/exe", crt.exe_path, sizeof crt.exe_path - 1);
     crt.exe_path[n > 0 ? n : 0] = 0;
