@@ -370,6 +370,7 @@ static void resume_restored(void)
     cr_attrs_restore_process(&crt.attrs);
     cr_track_restored();
     cr_precopy_restored();
+    cr_dump_prepared_restored();
     crt.restart.hole_len = 0;
     /* the runtime's fds are never saved: the wake eventfd too is a new one (its old
      * number is closed, or another fd's, and the manager's poll would spin on POLLNVAL) */
@@ -483,8 +484,10 @@ int cr_run_job(struct cr_job *job)
     __atomic_store_n(&crt.busy, 1, __ATOMIC_RELEASE);
     name_manager(job->requester > 0 ? job->requester : crt.pid);
     int rc = cr_run_job_gated(job);
-    if (rc != 1) /* (the restored copy forgot it: nothing of it is there) */
+    if (rc != 1) { /* (the restored copy forgot them: nothing of them is there) */
         cr_precopy_end();
+        cr_dump_prepared_end();
+    }
     name_manager(0);
     __atomic_store_n(&crt.busy, 0, __ATOMIC_RELEASE);
     open_socket_gate();
@@ -523,6 +526,10 @@ static int cr_run_job_gated(struct cr_job *job)
 
     cr_track_prepare(job);
     cr_pmix_locate(); /* (dlsym: not once the threads are frozen) */
+    /* a snapshot child will write it: its VmFlags read now, out of the stop (not with
+     * the incremental tracking, which registers regions until the freeze) */
+    if (job->cow && !job->precopy && !(job->flags & CR_CTL_INCREMENTAL) && !cr_track_in_use())
+        cr_dump_prepare();
     cri_lock_registry();
     /* the most recently registered first, as BLCR runs them */
     struct cri_chain chain = { crt.manager_cri, cri_tc, cri_ntc, 1, 0, freeze_and_dump, job };

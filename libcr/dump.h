@@ -58,8 +58,9 @@ struct cr_launcher_sock {
 #define PC_VEC_SIZE    (8 * MiB)
 #define PC_COPIED_OFF  (122 * MiB)
 #define PC_COPIED_SIZE (2 * MiB) /* >= BLOCKS_SIZE / sizeof(struct ctx_block) */
-#define PC_MAPS_OFF    (124 * MiB) /* /proc/self/maps when the VmFlags were read */
-#define PC_MAPS_SIZE   (4 * MiB)
+/* /proc/self/maps when the VmFlags were read before the freeze (vmflags_watch.c) */
+#define EARLY_MAPS_OFF  (124 * MiB)
+#define EARLY_MAPS_SIZE (4 * MiB)
 
 #define PM_PRESENT (1ULL << 63)
 #define PM_SWAPPED (1ULL << 62)
@@ -190,6 +191,23 @@ int deleted_cwd_record(struct dump *d, uint32_t mode);
  * the region holding addr; how a mapping (a line of maps) is saved; the pages of VMA
  * number vma that go into the image, as blocks (each 0 or -errno with the message). */
 int cr_dump_regions(struct dump *d);
+/* vmflags_watch.c: the regions' VmFlags read before the freeze, the program running
+ * (smaps walks every page table entry: tens of milliseconds a gigabyte, out of the
+ * stop), into a scratch's VMFLAGS area, with what would show they changed since. */
+struct vmflags_early {
+    uint32_t nregions;         /* read (0: not) */
+    uint64_t changes;          /* cr_vmflags_changes then */
+    size_t maps_len;           /* /proc/self/maps then, at EARLY_MAPS_OFF */
+    uint64_t vm_lck;           /* VmLck then */
+};
+void cr_vmflags_read_early(char *scratch, struct vmflags_early *e);
+/* Frozen, in cr_dump_begin: those VmFlags into d (1) when nothing could have changed
+ * them since: /proc/self/maps the same, no madvise, mlock or munlock through libc, the
+ * same VmLck; else 0 (cr_dump_regions reads smaps then).  d->scratch must be the one
+ * they were read into. */
+int cr_vmflags_take_early(struct dump *d, const struct vmflags_early *e);
+/* A field of /proc/self/status in bytes ("\nRssAnon:"), 0 if not there. */
+uint64_t cr_status_bytes(const char *field);
 uint32_t cr_dump_region_flags(const struct dump *d, uint64_t addr);
 int cr_dump_classify_vma(struct dump *d, struct ctx_vma *v, char shared, unsigned dmaj, unsigned dmin,
                          unsigned long long ino, const char *path);

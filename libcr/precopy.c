@@ -91,11 +91,7 @@ static struct {
     uint32_t passes;
     uint32_t nlines;           /* of /proc/self/maps: the records' room */
     uint64_t written;          /* bytes the passes wrote */
-    uint32_t nvm;              /* the regions' VmFlags read before the freeze (in the
-                                  scratch's VMFLAGS area), 0 if not; */
-    uint64_t vm_changes;       /* cr_vmflags_changes then; */
-    size_t maps_len;           /* /proc/self/maps then, at PC_MAPS_OFF; */
-    uint64_t vm_lck;           /* VmLck then */
+    struct vmflags_early vmf;  /* the regions' VmFlags read before the freeze */
     struct cr_page_region *runs; /* the stop's scan: pages present, swapped, guards */
     uint32_t nruns;
     int conn;                  /* the requester's socket */
@@ -213,60 +209,11 @@ static const char *unprotectable(char *buf, size_t len)
     return NULL;
 }
 
-/* A field of /proc/self/status in bytes ("\nRssAnon:"), 0 if not there. */
-static uint64_t status_kb(const char *field)
-{
-    char status[4096];
-    if (cr_read_text("/proc/self/status", status, sizeof status) <= 0)
-        return 0;
-    const char *p = strstr(status, field);
-    return p ? strtoull(p + strlen(field), NULL, 10) * 1024 : 0;
-}
-
-/* The regions' VmFlags read now, the program running (smaps walks every page: tens of
- * milliseconds at gigabytes, which the stop saves), with what would show they
- * changed: maps the same before and after the read, the count of calls. */
-static void read_vmflags(void)
-{
-    pc.nvm = 0;
-    char *maps = pc.scratch + PC_MAPS_OFF, *text = pc.scratch + TEXT_OFF;
-    uint64_t changes = __atomic_load_n(&cr_vmflags_changes, __ATOMIC_SEQ_CST);
-    uint64_t lck = status_kb("\nVmLck:");
-    ssize_t n = cr_read_text("/proc/self/maps", maps, PC_MAPS_SIZE);
-    if (n <= 0 || (size_t)n >= PC_MAPS_SIZE - 1)
-        return;
-    struct dump *t = (struct dump *)(pc.scratch + STATE_OFF); /* (cr_dump_begin clears it) */
-    char msg[256];
-    memset(t, 0, sizeof *t);
-    t->scratch = pc.scratch;
-    t->msg = msg;
-    t->msglen = sizeof msg;
-    snprintf(t->proc_dir, sizeof t->proc_dir, "/proc/self");
-    if (cr_dump_regions(t) < 0 || t->nregions == 0)
-        return;
-    ssize_t m = cr_read_text("/proc/self/maps", text, TEXT_SIZE);
-    if (m != n || memcmp(maps, text, (size_t)n) ||
-        __atomic_load_n(&cr_vmflags_changes, __ATOMIC_SEQ_CST) != changes)
-        return;
-    pc.nvm = t->nregions;
-    pc.vm_changes = changes;
-    pc.maps_len = (size_t)n;
-    pc.vm_lck = lck;
-}
-
 int cr_precopy_regions(struct dump *d)
 {
-    if (!pc.active || !pc.nvm || d->scratch != pc.scratch ||
-        __atomic_load_n(&cr_vmflags_changes, __ATOMIC_SEQ_CST) != pc.vm_changes)
+    if (!pc.active || d->scratch != pc.scratch)
         return 0;
-    char *text = d->scratch + TEXT_OFF;
-    ssize_t n = cr_read_text("/proc/self/maps", text, TEXT_SIZE);
-    if (n != (ssize_t)pc.maps_len || memcmp(text, d->scratch + PC_MAPS_OFF, pc.maps_len) ||
-        status_kb("\nVmLck:") != pc.vm_lck)
-        return 0;
-    d->regions = (struct vm_region *)(d->scratch + VMFLAGS_OFF);
-    d->nregions = pc.nvm;
-    return 1;
+    return cr_vmflags_take_early(d, &pc.vmf);
 }
 
 static int open_uffd(char *why, size_t len)
@@ -599,7 +546,7 @@ int cr_precopy_run(struct cr_job *job)
     struct stat st;
     if (fstat(job->fd, &st) < 0 || !S_ISREG(st.st_mode))
         return note(job, "the destination is not a regular file"), 0;
-    uint64_t anon = status_kb("\nRssAnon:");
+    uint64_t anon = cr_status_bytes("\nRssAnon:");
     if (anon < PRECOPY_MIN_ANON && !(job->flags & CR_CTL_PRECOPY_ANY_SIZE))
         return note(job, "%llu MiB of anonymous memory, under the %lu MiB where it pays",
                     (unsigned long long)(anon / MiB), PRECOPY_MIN_ANON / MiB), 0;
@@ -668,7 +615,7 @@ int cr_precopy_run(struct cr_job *job)
     }
     pc.passes = 1;
     /* the VmFlags now, so that the last pass comes right before the freeze */
-    read_vmflags();
+    cr_vmflags_read_early(pc.scratch, &pc.vmf);
     /* again while what was written since shrinks */
     int64_t last = (int64_t)pc.written;
     while (pc.passes < PRECOPY_MAX_PASSES && last > (int64_t)PRECOPY_SMALL) {

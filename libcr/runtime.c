@@ -433,6 +433,7 @@ static void atfork_child(void)
     cr_start_listener();
     cr_track_forked(); /* after the reset of the runtime's fds (it takes its own out) */
     cr_precopy_forked();
+    cr_dump_prepared_forked();
     if (crt.listen_fd >= 0)
         start_manager();
 }
