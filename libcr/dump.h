@@ -142,9 +142,12 @@ struct dump {
     /* the runtime's, before a VMA's pages are looked at: the pages a lazy restart of
      * this process has not filled yet brought in (dump.c) */
     int (*before_pages)(struct dump *d, const struct ctx_vma *v);
-    /* the pre-copy's (precopy.c): the page map of [addr, addr + np pages) into pm from
-     * what it asked the kernel at the stop, 1; 0 when it has none (read then) */
-    int (*page_map)(struct dump *d, uint64_t addr, size_t np, uint64_t *pm);
+    /* the pre-copy's (precopy.c): the pages of [start, end) as runs of pages present,
+     * swapped or guards, in order (*runs, *n: those that meet the range), from what it
+     * asked the kernel at the stop (a kernel that reports guard pages), 1; 0 when it
+     * has none (the page map is read then, page by page) */
+    int (*page_runs)(struct dump *d, uint64_t start, uint64_t end, const struct cr_page_region **runs,
+                     uint32_t *n);
     /* an incremental image (dirty_track.c, dump_incremental.c) */
     int incr;                  /* its clean pages are its parent's */
     struct cr_track_parent parent;

@@ -429,13 +429,8 @@ static void scan_region(struct pc_region *r, int protect)
     }
 }
 
-/* Categories of PAGEMAP_SCAN (include/uapi/linux/fs.h; the guard's from 6.15). */
-#define PC_PRESENT (1 << 3)
-#define PC_SWAPPED (1 << 4)
-#define PC_GUARD   (1 << 8)
-
 /* Frozen: in one walk of r, the pages written since the last pass (their blocks
- * marked dirty) and which pages are there, kept for the dump's page map (page_map);
+ * marked dirty) and which pages are there, kept for the dump (page_runs);
  * not registered as we left it: every block of it invalid. */
 static void final_scan(struct pc_region *r)
 {
@@ -446,8 +441,8 @@ static void final_scan(struct pc_region *r)
         struct pm_scan_arg arg = {
             .size = sizeof arg, .flags = PM_SCAN_CHECK_WPASYNC, .start = start, .end = r->end,
             .vec = (uint64_t)(uintptr_t)(pc.runs + pc.nruns), .vec_len = cap - pc.nruns,
-            .category_anyof_mask = PC_PRESENT | PC_SWAPPED | PC_GUARD,
-            .return_mask = PC_PRESENT | PC_SWAPPED | PC_GUARD | PAGE_IS_WRITTEN,
+            .category_anyof_mask = CR_PAGE_PRESENT | CR_PAGE_SWAPPED | CR_PAGE_GUARD,
+            .return_mask = CR_PAGE_PRESENT | CR_PAGE_SWAPPED | CR_PAGE_GUARD | PAGE_IS_WRITTEN,
         };
         long n = arg.vec_len ? ioctl(pc.pm_fd, PAGEMAP_SCAN, &arg) : -1;
         if (n < 0 && errno != EINVAL && arg.vec_len) {
@@ -475,41 +470,36 @@ static void final_scan(struct pc_region *r)
     r->map_n = pc.nruns - r->map_first;
 }
 
-/* The dump's page map of a piece of a region the stop's scan walked. */
-static int page_map(struct dump *d, uint64_t addr, size_t np, uint64_t *pm)
+/* The dump's runs of pages of [start, end), a piece of a region the stop's scan walked. */
+static int page_runs(struct dump *d, uint64_t start, uint64_t end, const struct cr_page_region **runs,
+                     uint32_t *n)
 {
     (void)d;
-    uint64_t end = addr + np * PAGE;
     uint32_t lo = 0, hi = pc.nregions;
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
-        if (pc.regions[mid].end <= addr)
+        if (pc.regions[mid].end <= start)
             lo = mid + 1;
         else
             hi = mid;
     }
     const struct pc_region *r = lo < pc.nregions ? &pc.regions[lo] : NULL;
-    if (!r || !r->mapped || addr < r->start || end > r->end)
+    if (!r || !r->mapped || start < r->start || end > r->end)
         return 0;
-    memset(pm, 0, np * 8);
     const struct cr_page_region *v = pc.runs + r->map_first;
     uint32_t a = 0, b = r->map_n;
-    while (a < b) { /* the first run that ends after addr */
+    while (a < b) { /* the first run that ends after start */
         uint32_t mid = a + (b - a) / 2;
-        if (v[mid].end <= addr)
+        if (v[mid].end <= start)
             a = mid + 1;
         else
             b = mid;
     }
-    for (; a < r->map_n && v[a].start < end; a++) {
-        uint64_t bits = v[a].categories & PC_PRESENT ? PM_PRESENT
-                      : v[a].categories & PC_SWAPPED ? PM_SWAPPED : 0;
-        if (v[a].categories & PC_GUARD)
-            bits = PM_GUARD | PM_SWAPPED;
-        uint64_t s = v[a].start > addr ? v[a].start : addr, e = v[a].end < end ? v[a].end : end;
-        for (uint64_t p = s; p < e; p += PAGE)
-            pm[(p - addr) / PAGE] = bits;
-    }
+    uint32_t k = a;
+    while (k < r->map_n && v[k].start < end)
+        k++;
+    *runs = v + a;
+    *n = k - a;
     return 1;
 }
 
@@ -678,7 +668,7 @@ int cr_precopy_write(struct dump *d, int fd, char *notebuf, size_t notelen)
         if (pc.regions[i].valid)
             final_scan(&pc.regions[i]);
     cr_stop_mark(CR_STOP_SCAN);
-    d->page_map = page_map;
+    d->page_runs = page_runs;
     size_t recs_len = d->recs_len;
     uint32_t nrecs = d->nrecs, nblocks = d->nblocks;
     int rc = cr_dump_collect(d);
@@ -724,7 +714,7 @@ int cr_precopy_write(struct dump *d, int fd, char *notebuf, size_t notelen)
         rc = cr_dump_write_precopied(d, fd, pc.data_offset, end, &d->child_bytes);
     cr_stop_mark(CR_STOP_RECORDS);
     cr_dump_close_proc(d);
-    d->page_map = NULL;
+    d->page_runs = NULL;
     if (rc == 1) { /* the records do not fit: today's way, from where the dump began */
         if (!notebuf[0])
             snprintf(notebuf, notelen, CR_NOTE_PRECOPY ": the records outgrew the room left "
