@@ -28,7 +28,7 @@ struct cr_launcher_sock {
 #define MiB (1024UL * 1024)
 
 /* The scratch mapping, cut into fixed areas. */
-#define SCRATCH_SIZE (128 * MiB)
+#define SCRATCH_SIZE (144 * MiB)
 #define TEXT_OFF     0
 #define TEXT_SIZE    (8 * MiB)
 #define PAGEMAP_OFF  (8 * MiB)
@@ -61,6 +61,12 @@ struct cr_launcher_sock {
 /* /proc/self/maps when the VmFlags were read before the freeze (vmflags_watch.c) */
 #define EARLY_MAPS_OFF  (124 * MiB)
 #define EARLY_MAPS_SIZE (4 * MiB)
+/* a pre-copy's stop: its scan cut in pieces walked by several threads (precopy.c),
+ * the pieces then their runs */
+#define PC_PIECES_OFF  (128 * MiB)
+#define PC_PIECES_SIZE (1 * MiB)
+#define PC_PIECE_RUNS_OFF  (129 * MiB)
+#define PC_PIECE_RUNS_SIZE (15 * MiB)
 
 #define PM_PRESENT (1ULL << 63)
 #define PM_SWAPPED (1ULL << 62)

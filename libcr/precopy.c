@@ -52,6 +52,7 @@
 #include "dirty_track.h"
 #include "dump.h"
 #include "runtime.h"
+#include "parked_help.h"
 #include "stop_times.h"
 #include "uffd_compat.h"
 
@@ -429,6 +430,21 @@ static void scan_region(struct pc_region *r, int protect)
     }
 }
 
+/* The blocks of r under the runs v[0..n) reported written: dirty. */
+static void mark_written(struct pc_region *r, const struct cr_page_region *v, long n)
+{
+    for (long k = 0; k < n; k++)
+        if (v[k].categories & PAGE_IS_WRITTEN)
+            for (uint32_t i = first_after(r->first, r->first + r->n, v[k].start);
+                 i < r->first + r->n && pc.blocks[i].addr < v[k].end; i++)
+                if (pc.blocks[i].state == PB_CLEAN)
+                    pc.blocks[i].state = PB_DIRTY;
+}
+
+/* The stop's scan (final_scan) of the category masks below */
+#define SCAN_ANYOF (CR_PAGE_PRESENT | CR_PAGE_SWAPPED | CR_PAGE_GUARD)
+#define SCAN_RETURN (SCAN_ANYOF | PAGE_IS_WRITTEN)
+
 /* Frozen: in one walk of r, the pages written since the last pass (their blocks
  * marked dirty) and which pages are there, kept for the dump (page_runs);
  * not registered as we left it: every block of it invalid. */
@@ -441,8 +457,7 @@ static void final_scan(struct pc_region *r)
         struct pm_scan_arg arg = {
             .size = sizeof arg, .flags = PM_SCAN_CHECK_WPASYNC, .start = start, .end = r->end,
             .vec = (uint64_t)(uintptr_t)(pc.runs + pc.nruns), .vec_len = cap - pc.nruns,
-            .category_anyof_mask = CR_PAGE_PRESENT | CR_PAGE_SWAPPED | CR_PAGE_GUARD,
-            .return_mask = CR_PAGE_PRESENT | CR_PAGE_SWAPPED | CR_PAGE_GUARD | PAGE_IS_WRITTEN,
+            .category_anyof_mask = SCAN_ANYOF, .return_mask = SCAN_RETURN,
         };
         long n = arg.vec_len ? ioctl(pc.pm_fd, PAGEMAP_SCAN, &arg) : -1;
         if (n < 0 && errno != EINVAL && arg.vec_len) {
@@ -457,17 +472,138 @@ static void final_scan(struct pc_region *r)
             pc.nruns = r->map_first;
             return;
         }
-        struct cr_page_region *v = pc.runs + pc.nruns;
-        for (long k = 0; k < n; k++)
-            if (v[k].categories & PAGE_IS_WRITTEN)
-                for (uint32_t i = first_after(r->first, r->first + r->n, v[k].start);
-                     i < r->first + r->n && pc.blocks[i].addr < v[k].end; i++)
-                    if (pc.blocks[i].state == PB_CLEAN)
-                        pc.blocks[i].state = PB_DIRTY;
+        mark_written(r, pc.runs + pc.nruns, n);
         pc.nruns += (uint32_t)n;
         start = arg.walk_end;
     }
     r->map_n = pc.nruns - r->map_first;
+}
+
+/* The stop's scan shared with the parked threads (parked_help.c): the registered
+ * memory cut into parts of about the same size (a large region in several pieces),
+ * each taken by the next thread free and walked into a slice of its own; then the runs put together region by region, in order, as final_scan
+ * would have left them.  A region whose walk failed in any piece (not registered as we
+ * left it, a slice too small, a kernel without the guards' category) is walked again
+ * alone by final_scan, which decides as before. */
+/* Parts of at least 32 MiB (a fraction of a millisecond of walking), 32 at most: many
+ * more parts than threads, taken one at a time, so that a thread the machine takes the
+ * core from (it is busy elsewhere) holds up the others by one small part at most. */
+#define SCAN_PARTS_MAX 32
+#define SCAN_PART_MIN (32 * MiB)
+
+struct scan_piece {
+    uint32_t region, err;      /* err: 0, or the walk's errno (ENOSPC: the slice is full) */
+    uint64_t start, end;
+    uint64_t first, n;         /* its runs, in the part's slice */
+};
+
+static struct {
+    struct scan_piece *pieces;
+    uint32_t npieces;
+    uint32_t part_first[SCAN_PARTS_MAX + 1]; /* part p: pieces [part_first[p], part_first[p + 1]) */
+    struct cr_page_region *runs; /* the parts' slices, each cap runs */
+    uint64_t cap;
+} scan;
+
+static void scan_part(void *arg, uint32_t part)
+{
+    (void)arg;
+    struct cr_page_region *slice = scan.runs + (uint64_t)part * scan.cap;
+    uint64_t used = 0;
+    for (uint32_t i = scan.part_first[part]; i < scan.part_first[part + 1]; i++) {
+        struct scan_piece *p = &scan.pieces[i];
+        p->first = used;
+        p->n = 0;
+        for (uint64_t start = p->start; start < p->end && !p->err;) {
+            struct pm_scan_arg a = {
+                .size = sizeof a, .flags = PM_SCAN_CHECK_WPASYNC, .start = start, .end = p->end,
+                .vec = (uint64_t)(uintptr_t)(slice + used), .vec_len = scan.cap - used,
+                .category_anyof_mask = SCAN_ANYOF, .return_mask = SCAN_RETURN,
+            };
+            long n = a.vec_len ? ioctl(pc.pm_fd, PAGEMAP_SCAN, &a) : -1;
+            if (n < 0)
+                p->err = a.vec_len ? (uint32_t)errno : ENOSPC;
+            else if (a.walk_end <= start)
+                p->err = EAGAIN;
+            else {
+                used += (uint64_t)n;
+                p->n += (uint64_t)n;
+                start = a.walk_end;
+            }
+        }
+    }
+}
+
+/* 1 when the scan was shared (pc.runs and the regions' maps set), 0 when it is for
+ * final_scan alone: too little memory, or no other thread parked or no other core. */
+static int shared_scan(struct dump *d)
+{
+    uint64_t total = 0;
+    for (uint32_t i = 0; i < pc.nregions; i++)
+        if (pc.regions[i].valid)
+            total += pc.regions[i].end - pc.regions[i].start;
+    uint32_t hands = cr_help_hands(), parts = SCAN_PARTS_MAX;
+    if (parts > total / SCAN_PART_MIN)
+        parts = (uint32_t)(total / SCAN_PART_MIN);
+    if (hands < 2 || parts < 2)
+        return 0;
+    scan.pieces = (struct scan_piece *)(d->scratch + PC_PIECES_OFF);
+    scan.runs = (struct cr_page_region *)(d->scratch + PC_PIECE_RUNS_OFF);
+    scan.cap = PC_PIECE_RUNS_SIZE / sizeof *scan.runs / parts;
+    scan.npieces = 0;
+    /* part p takes the pages from p * share on, cut at 2 MiB (a page table) */
+    uint64_t share = (total / parts + (2 * MiB - 1)) & ~(2 * MiB - 1), before = 0;
+    uint32_t part = 0;
+    scan.part_first[0] = 0;
+    for (uint32_t i = 0; i < pc.nregions; i++) {
+        struct pc_region *r = &pc.regions[i];
+        if (!r->valid)
+            continue;
+        for (uint64_t s = r->start; s < r->end;) {
+            while (part + 1 < parts && before >= (uint64_t)(part + 1) * share)
+                scan.part_first[++part] = scan.npieces;
+            uint64_t left = part + 1 < parts ? (uint64_t)(part + 1) * share - before : r->end - s;
+            uint64_t e = r->end - s < left ? r->end : s + left;
+            if ((scan.npieces + 1) * sizeof *scan.pieces > PC_PIECES_SIZE)
+                return 0;
+            scan.pieces[scan.npieces++] = (struct scan_piece){ i, 0, s, e, 0, 0 };
+            before += e - s;
+            s = e;
+        }
+    }
+    while (part + 1 <= parts - 1)
+        scan.part_first[++part] = scan.npieces;
+    scan.part_first[parts] = scan.npieces;
+    cr_help_run(scan_part, NULL, parts);
+    cr_stop_walkers(parts);
+    /* region by region, in order: its pieces' runs, or final_scan's */
+    uint64_t cap = PC_VEC_SIZE / sizeof *pc.runs;
+    for (uint32_t k = 0, p = 0; k < scan.npieces;) {
+        struct pc_region *r = &pc.regions[scan.pieces[k].region];
+        uint32_t end = k, failed = 0;
+        uint64_t n = 0;
+        for (; end < scan.npieces && scan.pieces[end].region == scan.pieces[k].region; end++) {
+            failed |= scan.pieces[end].err;
+            n += scan.pieces[end].n;
+        }
+        if (failed || pc.nruns + n > cap) {
+            final_scan(r);
+        } else {
+            r->map_first = pc.nruns;
+            r->mapped = 1;
+            for (uint32_t j = k; j < end; j++) {
+                while (p + 1 < parts && j >= scan.part_first[p + 1])
+                    p++;
+                const struct cr_page_region *v = scan.runs + (uint64_t)p * scan.cap + scan.pieces[j].first;
+                memcpy(pc.runs + pc.nruns, v, scan.pieces[j].n * sizeof *v);
+                mark_written(r, v, (long)scan.pieces[j].n);
+                pc.nruns += (uint32_t)scan.pieces[j].n;
+            }
+            r->map_n = pc.nruns - r->map_first;
+        }
+        k = end;
+    }
+    return 1;
 }
 
 /* The dump's runs of pages of [start, end), a piece of a region the stop's scan walked. */
@@ -664,9 +800,10 @@ int cr_precopy_write(struct dump *d, int fd, char *notebuf, size_t notelen)
     /* what was written since the last pass, and what is there */
     pc.runs = (struct cr_page_region *)(d->scratch + PC_VEC_OFF);
     pc.nruns = 0;
-    for (uint32_t i = 0; i < pc.nregions; i++)
-        if (pc.regions[i].valid)
-            final_scan(&pc.regions[i]);
+    if (!shared_scan(d))
+        for (uint32_t i = 0; i < pc.nregions; i++)
+            if (pc.regions[i].valid)
+                final_scan(&pc.regions[i]);
     cr_stop_mark(CR_STOP_SCAN);
     d->page_runs = page_runs;
     size_t recs_len = d->recs_len;

@@ -21,6 +21,12 @@ static const char *const step_name[CR_STOP_NSTEPS] = {
     "freeze", "frozen", "state", "regions", "scan", "collect", "blocks", "records", "fork", "release",
 };
 static uint64_t marks[CR_STOP_NSTEPS];
+static unsigned walkers;
+
+void cr_stop_walkers(unsigned n)
+{
+    walkers = n;
+}
 static char path[256];
 
 void cr_stop_times_init(void)
@@ -51,6 +57,8 @@ void cr_stop_report(void)
                               (unsigned long long)((marks[i] - prev) / 1000));
                 prev = marks[i];
             }
+        if (walkers && n < (int)sizeof line - 40)
+            n += snprintf(line + n, sizeof line - (size_t)n, " walkers=%u", walkers);
         line[n++] = '\n';
         cr_fd_section_begin(); /* the program runs: its close of "all" fds waits */
         int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
@@ -62,4 +70,5 @@ void cr_stop_report(void)
         cr_fd_section_end();
     }
     memset(marks, 0, sizeof marks);
+    walkers = 0;
 }

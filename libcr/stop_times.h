@@ -20,6 +20,8 @@ enum cr_stop_step {
 
 /* Notes the time of a step (frozen-safe: clock_gettime only). */
 void cr_stop_mark(enum cr_stop_step step);
+/* How many threads walked the page tables at the stop (shown as walkers=N). */
+void cr_stop_walkers(unsigned n);
 /* The threads run again: the line written when asked, the marks cleared. */
 void cr_stop_report(void);
 /* At start-up: whether the program's environment asks for the lines. */
