@@ -84,7 +84,18 @@ uint64_t cr_status_bytes(const char *field)
     return p ? strtoull(p + strlen(field), NULL, 10) * 1024 : 0;
 }
 
+static void read_early(char *scratch, struct vmflags_early *e);
+
+/* The program runs: the files read here take fd numbers it may be closing (a shell
+ * closes some twice), so its closes wait until they are closed again (runtime.c). */
 void cr_vmflags_read_early(char *scratch, struct vmflags_early *e)
+{
+    cr_fd_section_begin();
+    read_early(scratch, e);
+    cr_fd_section_end();
+}
+
+static void read_early(char *scratch, struct vmflags_early *e)
 {
     e->nregions = 0;
     char *maps = scratch + EARLY_MAPS_OFF, *text = scratch + TEXT_OFF;
