@@ -31,6 +31,7 @@
 #include "tcp_held.h"
 #include "precopy.h"
 #include "stop_times.h"
+#include "parked_help.h"
 
 /* How long a requester that is still there may take to say what comes next (its file
  * written, synced and renamed: under heavy I/O, minutes); one that goes away closes
@@ -370,6 +371,7 @@ static void resume_restored(void)
     cr_attrs_restore_process(&crt.attrs);
     cr_track_restored();
     cr_precopy_restored();
+    cr_help_restored();
     cr_dump_prepared_restored();
     crt.restart.hole_len = 0;
     /* the runtime's fds are never saved: the wake eventfd too is a new one (its old

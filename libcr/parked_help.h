@@ -7,18 +7,29 @@
 
 #include <stdint.h>
 
-/* One part of a piece of work: runs in the manager or in a parked thread, frozen
- * (no malloc, no stdio, no lock). */
-typedef void (*cr_help_fn)(void *arg, uint32_t part);
+#define CR_HELP_PARTS_MAX 32
 
-/* The manager, every other thread parked: runs parts 0..nparts-1 of fn, as many
- * parked threads as may help (cr_help_hands) taking parts too, one at a time; returns
- * once every part is done and no thread runs fn any more. */
+/* One part of a piece of work, into its output copy 0 (the first thread to claim
+ * it) or 1 (the manager doing it again while that thread has no core): runs in the
+ * manager or in a parked thread, frozen (no malloc, no stdio, no lock), and may run
+ * twice at once, once in each copy. */
+typedef void (*cr_help_fn)(void *arg, uint32_t part, uint32_t copy);
+
+/* The manager, every other thread parked: runs parts 0..nparts-1 (at most
+ * CR_HELP_PARTS_MAX) of fn, as many parked threads as may help (cr_help_hands)
+ * claiming parts too; returns once every part is done in one copy or the other
+ * (cr_help_copy: which), never waiting for another thread. */
 void cr_help_run(cr_help_fn fn, void *arg, uint32_t nparts);
+uint32_t cr_help_copy(uint32_t part);
+/* Once the threads run again, before the outputs may go: every thread out of the
+ * work (one that lost a part to the manager may still be finishing it). */
+void cr_help_settle(void);
 /* How many threads could take parts: the manager and those parked, no more than the
  * cores the process may run on. */
 uint32_t cr_help_hands(void);
-/* A parked thread, each time it wakes: the parts of the work under way it can take. */
+/* A parked thread, each time it wakes: the free parts of the work under way. */
 void cr_help_offer(void);
+/* The restored copy: no work under way (none of its threads was ever in one). */
+void cr_help_restored(void);
 
 #endif

@@ -143,6 +143,7 @@ static void close_all(int unregister)
 
 void cr_precopy_end(void)
 {
+    cr_help_settle(); /* (a thread may still be walking into the scratch) */
     close_all(1);
 }
 
@@ -481,20 +482,21 @@ static void final_scan(struct pc_region *r)
 
 /* The stop's scan shared with the parked threads (parked_help.c): the registered
  * memory cut into parts of about the same size (a large region in several pieces),
- * each taken by the next thread free and walked into a slice of its own; then the runs put together region by region, in order, as final_scan
+ * each taken by the next thread free and walked into a slice of its own (two: the
+ * manager walks again a part whose thread the machine holds up); then the runs put together region by region, in order, as final_scan
  * would have left them.  A region whose walk failed in any piece (not registered as we
  * left it, a slice too small, a kernel without the guards' category) is walked again
  * alone by final_scan, which decides as before. */
-/* Parts of at least 32 MiB (a fraction of a millisecond of walking), 32 at most: many
- * more parts than threads, taken one at a time, so that a thread the machine takes the
- * core from (it is busy elsewhere) holds up the others by one small part at most. */
-#define SCAN_PARTS_MAX 32
+/* Parts of at least 32 MiB (a fraction of a millisecond of walking), 32 at most: more
+ * parts than threads, claimed one at a time. */
+#define SCAN_PARTS_MAX CR_HELP_PARTS_MAX
 #define SCAN_PART_MIN (32 * MiB)
 
 struct scan_piece {
-    uint32_t region, err;      /* err: 0, or the walk's errno (ENOSPC: the slice is full) */
+    uint32_t region;
+    uint32_t err[2];           /* per copy: 0, or the walk's errno (ENOSPC: slice full) */
     uint64_t start, end;
-    uint64_t first, n;         /* its runs, in the part's slice */
+    uint64_t first[2], n[2];   /* per copy: its runs, in the part's slice */
 };
 
 static struct {
@@ -505,16 +507,17 @@ static struct {
     uint64_t cap;
 } scan;
 
-static void scan_part(void *arg, uint32_t part)
+static void scan_part(void *arg, uint32_t part, uint32_t copy)
 {
     (void)arg;
-    struct cr_page_region *slice = scan.runs + (uint64_t)part * scan.cap;
+    struct cr_page_region *slice = scan.runs + ((uint64_t)part * 2 + copy) * scan.cap;
     uint64_t used = 0;
     for (uint32_t i = scan.part_first[part]; i < scan.part_first[part + 1]; i++) {
         struct scan_piece *p = &scan.pieces[i];
-        p->first = used;
-        p->n = 0;
-        for (uint64_t start = p->start; start < p->end && !p->err;) {
+        p->first[copy] = used;
+        p->n[copy] = 0;
+        p->err[copy] = 0;
+        for (uint64_t start = p->start; start < p->end && !p->err[copy];) {
             struct pm_scan_arg a = {
                 .size = sizeof a, .flags = PM_SCAN_CHECK_WPASYNC, .start = start, .end = p->end,
                 .vec = (uint64_t)(uintptr_t)(slice + used), .vec_len = scan.cap - used,
@@ -522,12 +525,12 @@ static void scan_part(void *arg, uint32_t part)
             };
             long n = a.vec_len ? ioctl(pc.pm_fd, PAGEMAP_SCAN, &a) : -1;
             if (n < 0)
-                p->err = a.vec_len ? (uint32_t)errno : ENOSPC;
+                p->err[copy] = a.vec_len ? (uint32_t)errno : ENOSPC;
             else if (a.walk_end <= start)
-                p->err = EAGAIN;
+                p->err[copy] = EAGAIN;
             else {
                 used += (uint64_t)n;
-                p->n += (uint64_t)n;
+                p->n[copy] += (uint64_t)n;
                 start = a.walk_end;
             }
         }
@@ -549,7 +552,7 @@ static int shared_scan(struct dump *d)
         return 0;
     scan.pieces = (struct scan_piece *)(d->scratch + PC_PIECES_OFF);
     scan.runs = (struct cr_page_region *)(d->scratch + PC_PIECE_RUNS_OFF);
-    scan.cap = PC_PIECE_RUNS_SIZE / sizeof *scan.runs / parts;
+    scan.cap = PC_PIECE_RUNS_SIZE / sizeof *scan.runs / (2 * parts);
     scan.npieces = 0;
     /* part p takes the pages from p * share on, cut at 2 MiB (a page table) */
     uint64_t share = (total / parts + (2 * MiB - 1)) & ~(2 * MiB - 1), before = 0;
@@ -566,7 +569,7 @@ static int shared_scan(struct dump *d)
             uint64_t e = r->end - s < left ? r->end : s + left;
             if ((scan.npieces + 1) * sizeof *scan.pieces > PC_PIECES_SIZE)
                 return 0;
-            scan.pieces[scan.npieces++] = (struct scan_piece){ i, 0, s, e, 0, 0 };
+            scan.pieces[scan.npieces++] = (struct scan_piece){ .region = i, .start = s, .end = e };
             before += e - s;
             s = e;
         }
@@ -580,11 +583,14 @@ static int shared_scan(struct dump *d)
     uint64_t cap = PC_VEC_SIZE / sizeof *pc.runs;
     for (uint32_t k = 0, p = 0; k < scan.npieces;) {
         struct pc_region *r = &pc.regions[scan.pieces[k].region];
-        uint32_t end = k, failed = 0;
+        uint32_t end = k, failed = 0, q = p;
         uint64_t n = 0;
         for (; end < scan.npieces && scan.pieces[end].region == scan.pieces[k].region; end++) {
-            failed |= scan.pieces[end].err;
-            n += scan.pieces[end].n;
+            while (q + 1 < parts && end >= scan.part_first[q + 1])
+                q++;
+            uint32_t c = cr_help_copy(q);
+            failed |= scan.pieces[end].err[c];
+            n += scan.pieces[end].n[c];
         }
         if (failed || pc.nruns + n > cap) {
             final_scan(r);
@@ -594,10 +600,12 @@ static int shared_scan(struct dump *d)
             for (uint32_t j = k; j < end; j++) {
                 while (p + 1 < parts && j >= scan.part_first[p + 1])
                     p++;
-                const struct cr_page_region *v = scan.runs + (uint64_t)p * scan.cap + scan.pieces[j].first;
-                memcpy(pc.runs + pc.nruns, v, scan.pieces[j].n * sizeof *v);
-                mark_written(r, v, (long)scan.pieces[j].n);
-                pc.nruns += (uint32_t)scan.pieces[j].n;
+                uint32_t c = cr_help_copy(p);
+                const struct cr_page_region *v =
+                    scan.runs + ((uint64_t)p * 2 + c) * scan.cap + scan.pieces[j].first[c];
+                memcpy(pc.runs + pc.nruns, v, scan.pieces[j].n[c] * sizeof *v);
+                mark_written(r, v, (long)scan.pieces[j].n[c]);
+                pc.nruns += (uint32_t)scan.pieces[j].n[c];
             }
             r->map_n = pc.nruns - r->map_first;
         }
