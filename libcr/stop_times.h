@@ -18,7 +18,7 @@ enum cr_stop_step {
     CR_STOP_NSTEPS
 };
 
-/* Notes the time of a step (frozen-safe: clock_gettime only). */
+/* Notes the time of a step (frozen-safe: the clock_gettime system call only). */
 void cr_stop_mark(enum cr_stop_step step);
 /* How many threads walked the page tables at the stop (shown as walkers=N). */
 void cr_stop_walkers(unsigned n);
