@@ -15,9 +15,12 @@
 #   dbl/z_dbl compressible data (doubles, zeroed halos): plain and --compress, time
 #             and image MiB
 #   sp/z_sp   very compressible data (a sparse matrix stored dense): the same
-# then the stop table: the longest stop of a pre-copied checkpoint (the default) and of
-# a copy-on-write one (--no-precopy), each checkpoint's time and dd with fsync of the
-# same bytes, median of 3 (BENCH_STOP_ONLY=1 runs only that table; stop.csv);
+# then the stop table: the stop of a pre-copied checkpoint (the default) and of a
+# copy-on-write one (--no-precopy) as the program saw it (its gap between two reads of
+# its clock that the freeze fell in; the machine's own delays elsewhere in the run are
+# left out) and as the runtime measured it (freeze to release, CR_STOP_TIMES), each
+# checkpoint's time and dd with fsync of the same bytes, median of 3
+# (BENCH_STOP_ONLY=1 runs only that table; stop.csv);
 # then the runtime's overhead without any checkpoint (a system call loop, a Python
 # loop, start-up).  The figures also go to bench.csv and, with gnuplot, bench.png
 # (time against size) in BENCH_OUT (default: the current directory).
@@ -96,18 +99,33 @@ f3() { printf '%.3f' "$1"; }
 # against copy-on-write (--no-precopy), with each checkpoint's total time and dd with
 # fsync of the same bytes: the median of 3 runs of each (BENCH_STOP_ONLY=1: only this).
 median3() { sort -n | sed -n 2p; }
+# freeze_gap: the program's gap (seconds) that the freeze in $W/times fell in, from its
+# longest gaps in $W/out; when none of them holds it, the shortest of them (it was
+# shorter than that)
+freeze_gap() {
+    at=$(sed -n 's/.* at=\([0-9]*\).*/\1/p' "$W/times" | tail -1)
+    rt=$(sed -n 's/^stop_us total=\([0-9]*\).*/\1/p' "$W/times" | tail -1)
+    awk -v at="$at" -v rt="$rt" '$1 == "stall_at_us" {
+            if ($2 <= at + rt && $2 + $3 >= at && $3 > hit) hit = $3
+            if (!least || $3 < least) least = $3
+        } END { printf "%.6f\n", (hit ? hit : least) / 1000000 }' "$W/out"
+}
 stop_table() {
-    printf '\n%-6s %8s %8s %8s %8s %8s %7s %7s\n' MiB stop_pc stop_cow ckpt_pc ckpt_cow ddsync pc/dd cow/dd
-    echo "size_mib,stop_precopy_s,stop_cow_s,ckpt_precopy_s,ckpt_cow_s,ddsync_s" > "$W/stop.csv"
+    printf '\n%-6s %8s %8s %8s %8s %8s %8s %8s %7s %7s\n' MiB stop_pc rt_pc stop_cow rt_cow ckpt_pc \
+        ckpt_cow ddsync pc/dd cow/dd
+    export CR_STOP_TIMES=$W/times # (the runtime's own measure of each stop)
+    echo "size_mib,stop_precopy_s,runtime_stop_precopy_s,stop_cow_s,runtime_stop_cow_s,ckpt_precopy_s,ckpt_cow_s,ddsync_s" > "$W/stop.csv"
     for mib in $SIZES; do
         : > "$W/stops"
         for rep in 1 2 3; do
             for how in pc cow; do
+                rm -f "$W/times"
                 start "$mib" random
                 if [ $how = pc ]; then ckpt; else ckpt --no-precopy; fi
                 finish
-                stall=$(echo "$(sed -n 's/max_stall_us //p' "$W/out") / 1000000" | bc -l)
-                echo "$how $stall $t" >> "$W/stops"
+                stall=$(freeze_gap)
+                rt=$(echo "$(sed -n 's/^stop_us total=\([0-9]*\).*/\1/p' "$W/times" | tail -1) / 1000000" | bc -l)
+                echo "$how $stall $t $rt" >> "$W/stops"
                 n=$(( (size + 1048575) / 1048576 ))
                 rm -f "$W/ctx"
             done
@@ -117,9 +135,11 @@ stop_table() {
         done
         col() { awk -v h="$1" -v c="$2" '$1 == h { print $c }' "$W/stops" | median3; }
         spc=$(col pc 2) scow=$(col cow 2) cpc=$(col pc 3) ccow=$(col cow 3) dds=$(col dd 3)
-        printf '%-6s %8.3f %8.3f %8.3f %8.3f %8.3f %7.2f %7.2f\n' "$mib" "$spc" "$scow" "$cpc" "$ccow" \
-            "$dds" "$(echo "$cpc / $dds" | bc -l)" "$(echo "$ccow / $dds" | bc -l)"
-        echo "$mib,$(f3 "$spc"),$(f3 "$scow"),$(f3 "$cpc"),$(f3 "$ccow"),$(f3 "$dds")" >> "$W/stop.csv"
+        rpc=$(col pc 4) rcow=$(col cow 4)
+        printf '%-6s %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %7.2f %7.2f\n' "$mib" "$spc" "$rpc" "$scow" \
+            "$rcow" "$cpc" "$ccow" "$dds" "$(echo "$cpc / $dds" | bc -l)" "$(echo "$ccow / $dds" | bc -l)"
+        awk '$1 != "dd" { printf "  %s stop %.3f runtime %.3f ckpt %.2f\n", $1, $2, $4, $3 }' "$W/stops"
+        echo "$mib,$(f3 "$spc"),$(f3 "$rpc"),$(f3 "$scow"),$(f3 "$rcow"),$(f3 "$cpc"),$(f3 "$ccow"),$(f3 "$dds")" >> "$W/stop.csv"
     done
     cp "$W/stop.csv" "$OUT/stop.csv"
     echo "figures written to $OUT/stop.csv"

@@ -5,7 +5,9 @@
  * "ready", then spins reading the clock and remembers the longest gap between two
  * reads: the time it was stopped.  On SIGUSR1 it reads its whole memory once and
  * prints "pass_us N" (the first pass after a restart); on SIGTERM it prints
- * "max_stall_us N" and exits.
+ * "max_stall_us N", then "stall_at_us START LEN" for each of its 8 longest gaps
+ * (START on CLOCK_MONOTONIC: the benchmark finds the one the checkpoint's freeze
+ * fell in, apart from the machine's own scheduling delays), and exits.
  * memtouch loop N: N rounds of a system call and a little arithmetic, then prints
  * "loop_us N": the runtime's overhead when nothing is checkpointed.
  * memtouch populate MIB: maps MIB MiB anonymous and has the kernel allocate every page
@@ -88,6 +90,7 @@ int main(int argc, char **argv)
     printf("ready\n");
     fflush(stdout);
     uint64_t last = now_us(), worst = 0, t;
+    struct { uint64_t at, len; } gaps[8] = { { 0, 0 } }; /* the longest, shortest first */
     while (!stop) {
         if (pass) {
             pass = 0;
@@ -101,8 +104,17 @@ int main(int argc, char **argv)
         t = now_us();
         if (t - last > worst)
             worst = t - last;
+        if (t - last > gaps[0].len) {
+            int i = 0;
+            for (; i < 7 && t - last > gaps[i + 1].len; i++)
+                gaps[i] = gaps[i + 1];
+            gaps[i].at = last, gaps[i].len = t - last;
+        }
         last = t;
     }
     printf("max_stall_us %llu\n", (unsigned long long)worst);
+    for (int i = 7; i >= 0; i--)
+        if (gaps[i].len)
+            printf("stall_at_us %llu %llu\n", (unsigned long long)gaps[i].at, (unsigned long long)gaps[i].len);
     return 0;
 }

@@ -30,6 +30,8 @@
 #include "dirty_track.h"
 #include "tcp_held.h"
 #include "precopy.h"
+#include "stop_times.h"
+#include "parked_help.h"
 
 /* How long a requester that is still there may take to say what comes next (its file
  * written, synced and renamed: under heavy I/O, minutes); one that goes away closes
@@ -214,6 +216,7 @@ static __attribute__((noinline)) int dump_frozen(struct cr_job *job)
                                                  : snapshot_writer(job, d));
         }
         if (c > 0) {
+            cr_stop_mark(CR_STOP_FORK);
             job->child = c;
             if (in_tree(job)) {
                 job->reply_flags = CR_REPLY_SNAPSHOT;
@@ -324,7 +327,9 @@ static int freeze_and_dump(void *arg)
 {
     struct cr_job *job = arg;
     char msg[512] = "";
+    cr_stop_mark(CR_STOP_FREEZE);
     int rc = cr_freeze_threads(job->timeout_ms, msg, sizeof msg);
+    cr_stop_mark(CR_STOP_FROZEN);
     if (rc < 0) {
         job_fail(job, -rc, msg);
         return rc;
@@ -366,6 +371,8 @@ static void resume_restored(void)
     cr_attrs_restore_process(&crt.attrs);
     cr_track_restored();
     cr_precopy_restored();
+    cr_help_restored();
+    cr_dump_prepared_restored();
     crt.restart.hole_len = 0;
     /* the runtime's fds are never saved: the wake eventfd too is a new one (its old
      * number is closed, or another fd's, and the manager's poll would spin on POLLNVAL) */
@@ -481,8 +488,10 @@ int cr_run_job(struct cr_job *job)
     int rc = cr_run_job_gated(job);
     name_manager(0); /* (the requester has its answer: what follows is our own tidying,
                         and a requester that comes meanwhile waits for it, not EBUSY) */
-    if (rc != 1) /* (the restored copy forgot it: nothing of it is there) */
+    if (rc != 1) { /* (the restored copy forgot them: nothing of them is there) */
         cr_precopy_end();
+        cr_dump_prepared_end();
+    }
     __atomic_store_n(&crt.busy, 0, __ATOMIC_RELEASE);
     open_socket_gate();
     return rc;
@@ -520,6 +529,10 @@ static int cr_run_job_gated(struct cr_job *job)
 
     cr_track_prepare(job);
     cr_pmix_locate(); /* (dlsym: not once the threads are frozen) */
+    /* a snapshot child will write it: its VmFlags read now, out of the stop (not with
+     * the incremental tracking, which registers regions until the freeze) */
+    if (job->cow && !job->precopy && !(job->flags & CR_CTL_INCREMENTAL) && !cr_track_in_use())
+        cr_dump_prepare();
     cri_lock_registry();
     /* the most recently registered first, as BLCR runs them */
     struct cri_chain chain = { crt.manager_cri, cri_tc, cri_ntc, 1, 0, freeze_and_dump, job };
@@ -534,6 +547,7 @@ static int cr_run_job_gated(struct cr_job *job)
         cr_stopped_children_settle();
         stop_again(job);
         cr_release_threads(1);
+        cr_stop_report(); /* (nothing: the marks are the checkpoint's, before its release) */
         cri_set_state(CR_STATE_IDLE);
         if (has_tc) /* (each thread ran its own hook: the manager's is the thread context's) */
             cri_run_hook(1, 1);
@@ -560,6 +574,8 @@ static int cr_run_job_gated(struct cr_job *job)
     stop_again(job);
     cr_stopped_children_settle();
     cr_release_threads(result > 0 ? 0 : result);
+    cr_stop_mark(CR_STOP_RELEASE);
+    cr_stop_report();
     cri_set_state(CR_STATE_IDLE);
     if (has_tc)
         cri_run_hook(0, 1);

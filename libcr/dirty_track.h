@@ -22,10 +22,15 @@ struct cr_track_parent {
     char name[CTX_PATH_MAX];   /* relative to the new file's directory, or absolute */
 };
 
-/* One run of pages the kernel reported written (the kernel's struct page_region). */
+/* One run of pages PAGEMAP_SCAN reported (the kernel's struct page_region). */
 struct cr_page_region {
     uint64_t start, end, categories;
 };
+/* Its categories the dumpers ask for besides PAGE_IS_WRITTEN (include/uapi/linux/fs.h;
+ * the guard's from 6.15). */
+#define CR_PAGE_PRESENT (1 << 3)
+#define CR_PAGE_SWAPPED (1 << 4)
+#define CR_PAGE_GUARD   (1 << 8)
 
 /* Before the freeze (the manager thread, the program running): whether this job can
  * be incremental, its parent found where it was written; otherwise why not, in

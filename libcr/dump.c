@@ -38,6 +38,7 @@
 #include "mq_notify_track.h"
 #include "dnotify_track.h"
 #include "precopy.h"
+#include "stop_times.h"
 
 /* ---- small helpers that neither allocate nor lock ---- */
 
@@ -306,11 +307,52 @@ static int bring_in_lazy(struct dump *d, const struct ctx_vma *v)
     return 0;
 }
 
+/* The scratch and VmFlags cr_dump_prepare made before the freeze. */
+static struct {
+    char *scratch;
+    struct vmflags_early vmf;
+} prepared;
+
+void cr_dump_prepare(void)
+{
+    cr_dump_prepared_end();
+    char *s = mmap(NULL, SCRATCH_SIZE, PROT_READ | PROT_WRITE,
+                   MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (s == MAP_FAILED)
+        return; /* (cr_dump_begin tries again, and says why) */
+    prepared.scratch = s;
+    cr_vmflags_read_early(s, &prepared.vmf);
+}
+
+void cr_dump_prepared_end(void)
+{
+    if (prepared.scratch)
+        munmap(prepared.scratch, SCRATCH_SIZE);
+    memset(&prepared, 0, sizeof prepared);
+}
+
+void cr_dump_prepared_forked(void)
+{
+    cr_dump_prepared_end(); /* (the mapping is shared: the child's copy of it goes) */
+}
+
+void cr_dump_prepared_restored(void)
+{
+    memset(&prepared, 0, sizeof prepared); /* its mapping was never restored */
+}
+
 int cr_dump_begin(struct dump **out, char *msg, size_t msglen, unsigned flags,
                   unsigned timeout_ms, const struct cr_ctl_prepare *tree)
 {
-    /* a pre-copy made it already: its tables are there */
+    /* a pre-copy made it already: its tables are there; or cr_dump_prepare did, with
+     * the VmFlags */
     char *scratch = cr_precopy_take_scratch();
+    int early = 0;
+    if (!scratch && prepared.scratch) {
+        scratch = prepared.scratch;
+        prepared.scratch = NULL;
+        early = 1;
+    }
     if (!scratch)
         scratch = mmap(NULL, SCRATCH_SIZE, PROT_READ | PROT_WRITE,
                        MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -384,8 +426,11 @@ int cr_dump_begin(struct dump **out, char *msg, size_t msglen, unsigned flags,
         rc = collect_fds(d);
     if (rc == 0)
         rc = cr_save_posix_timers(d->msg, d->msglen);
-    if (rc == 0 && !cr_precopy_regions(d)) /* (its VmFlags, read before, still hold) */
+    cr_stop_mark(CR_STOP_STATE);
+    /* (the VmFlags read before the freeze, when they still hold) */
+    if (rc == 0 && !cr_precopy_regions(d) && !(early && cr_vmflags_take_early(d, &prepared.vmf)))
         rc = cr_dump_regions(d);
+    cr_stop_mark(CR_STOP_REGIONS);
     return rc;
 }
 

@@ -28,7 +28,7 @@ struct cr_launcher_sock {
 #define MiB (1024UL * 1024)
 
 /* The scratch mapping, cut into fixed areas. */
-#define SCRATCH_SIZE (128 * MiB)
+#define SCRATCH_SIZE (144 * MiB)
 #define TEXT_OFF     0
 #define TEXT_SIZE    (8 * MiB)
 #define PAGEMAP_OFF  (8 * MiB)
@@ -58,8 +58,15 @@ struct cr_launcher_sock {
 #define PC_VEC_SIZE    (8 * MiB)
 #define PC_COPIED_OFF  (122 * MiB)
 #define PC_COPIED_SIZE (2 * MiB) /* >= BLOCKS_SIZE / sizeof(struct ctx_block) */
-#define PC_MAPS_OFF    (124 * MiB) /* /proc/self/maps when the VmFlags were read */
-#define PC_MAPS_SIZE   (4 * MiB)
+/* /proc/self/maps when the VmFlags were read before the freeze (vmflags_watch.c) */
+#define EARLY_MAPS_OFF  (124 * MiB)
+#define EARLY_MAPS_SIZE (4 * MiB)
+/* a pre-copy's stop: its scan cut in pieces walked by several threads (precopy.c),
+ * the pieces then their runs */
+#define PC_PIECES_OFF  (128 * MiB)
+#define PC_PIECES_SIZE (1 * MiB)
+#define PC_PIECE_RUNS_OFF  (129 * MiB)
+#define PC_PIECE_RUNS_SIZE (15 * MiB)
 
 #define PM_PRESENT (1ULL << 63)
 #define PM_SWAPPED (1ULL << 62)
@@ -141,9 +148,12 @@ struct dump {
     /* the runtime's, before a VMA's pages are looked at: the pages a lazy restart of
      * this process has not filled yet brought in (dump.c) */
     int (*before_pages)(struct dump *d, const struct ctx_vma *v);
-    /* the pre-copy's (precopy.c): the page map of [addr, addr + np pages) into pm from
-     * what it asked the kernel at the stop, 1; 0 when it has none (read then) */
-    int (*page_map)(struct dump *d, uint64_t addr, size_t np, uint64_t *pm);
+    /* the pre-copy's (precopy.c): the pages of [start, end) as runs of pages present,
+     * swapped or guards, in order (*runs, *n: those that meet the range), from what it
+     * asked the kernel at the stop (a kernel that reports guard pages), 1; 0 when it
+     * has none (the page map is read then, page by page) */
+    int (*page_runs)(struct dump *d, uint64_t start, uint64_t end, const struct cr_page_region **runs,
+                     uint32_t *n);
     /* an incremental image (dirty_track.c, dump_incremental.c) */
     int incr;                  /* its clean pages are its parent's */
     struct cr_track_parent parent;
@@ -190,6 +200,23 @@ int deleted_cwd_record(struct dump *d, uint32_t mode);
  * the region holding addr; how a mapping (a line of maps) is saved; the pages of VMA
  * number vma that go into the image, as blocks (each 0 or -errno with the message). */
 int cr_dump_regions(struct dump *d);
+/* vmflags_watch.c: the regions' VmFlags read before the freeze, the program running
+ * (smaps walks every page table entry: tens of milliseconds a gigabyte, out of the
+ * stop), into a scratch's VMFLAGS area, with what would show they changed since. */
+struct vmflags_early {
+    uint32_t nregions;         /* read (0: not) */
+    uint64_t changes;          /* cr_vmflags_changes then */
+    size_t maps_len;           /* /proc/self/maps then, at EARLY_MAPS_OFF */
+    uint64_t vm_lck;           /* VmLck then */
+};
+void cr_vmflags_read_early(char *scratch, struct vmflags_early *e);
+/* Frozen, in cr_dump_begin: those VmFlags into d (1) when nothing could have changed
+ * them since: /proc/self/maps the same, no madvise, mlock or munlock through libc, the
+ * same VmLck; else 0 (cr_dump_regions reads smaps then).  d->scratch must be the one
+ * they were read into. */
+int cr_vmflags_take_early(struct dump *d, const struct vmflags_early *e);
+/* A field of /proc/self/status in bytes ("\nRssAnon:"), 0 if not there. */
+uint64_t cr_status_bytes(const char *field);
 uint32_t cr_dump_region_flags(const struct dump *d, uint64_t addr);
 int cr_dump_classify_vma(struct dump *d, struct ctx_vma *v, char shared, unsigned dmaj, unsigned dmin,
                          unsigned long long ino, const char *path);

@@ -205,6 +205,30 @@ static int memfd_saved_with_fd(const struct dump *d, const struct ctx_vma *v)
     return 0;
 }
 
+/* The pages of an anonymous VMA from runs of pages (d->page_runs): the blocks and
+ * guard pages its page map would give, with no work page by page (a run of present
+ * and swapped pages, however long, is one add_block; guards are reported as such, so
+ * no swapped page needs is_guard's read). */
+static int pages_from_runs(struct dump *d, struct ctx_vma *v, uint32_t vma,
+                           const struct cr_page_region *run, uint32_t n)
+{
+    for (uint32_t k = 0; k < n; k++) {
+        uint64_t s = run[k].start > v->start ? run[k].start : v->start;
+        uint64_t e = run[k].end < v->end ? run[k].end : v->end;
+        int rc = 0;
+        if (s >= e)
+            continue;
+        if (run[k].categories & CR_PAGE_GUARD)
+            for (uint64_t a = s; rc == 0 && a < e; a += PAGE)
+                rc = add_guard(d, v, a);
+        else if (run[k].categories & (CR_PAGE_PRESENT | CR_PAGE_SWAPPED))
+            rc = add_block(d, s, (uint32_t)((e - s) / PAGE), vma);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
 /* Saves the pages of [start,end) that hold data of their own: anonymous pages that
  * were touched, and the privately modified pages of a file mapping; and notes its
  * guard pages, whatever the kind of memory. */
@@ -223,12 +247,16 @@ int cr_dump_pages(struct dump *d, struct ctx_vma *v, uint32_t vma)
     }
     /* an incremental image: the pages not written since the parent are its (kept 2) */
     int parents = saves && dump_incremental_region(d, v, vma);
+    const struct cr_page_region *runs;
+    uint32_t nruns;
+    if (saves && !parents && v->kind == CTX_VMA_ANON && !(v->flags & CTX_VMA_SAVED) && d->page_runs &&
+        d->page_runs(d, v->start, v->end, &runs, &nruns))
+        return pages_from_runs(d, v, vma, runs, nruns);
     for (uint64_t a = v->start; a < v->end;) {
         size_t np = (v->end - a) / PAGE;
         if (np > chunk)
             np = chunk;
-        ssize_t got = d->page_map && d->page_map(d, a, np, pm) ? (ssize_t)(np * 8)
-                      : pread(d->pagemap_fd, pm, np * 8, (off_t)(a / PAGE * 8));
+        ssize_t got = pread(d->pagemap_fd, pm, np * 8, (off_t)(a / PAGE * 8));
         if (got != (ssize_t)(np * 8))
             return fail(d, got < 0 ? errno : EIO, "reading %s/pagemap at 0x%llx", d->proc_dir,
                         (unsigned long long)a);

@@ -52,6 +52,8 @@
 #include "dirty_track.h"
 #include "dump.h"
 #include "runtime.h"
+#include "parked_help.h"
+#include "stop_times.h"
 #include "uffd_compat.h"
 
 /* Below this much anonymous memory the stop of a copy-on-write checkpoint is a few
@@ -90,11 +92,7 @@ static struct {
     uint32_t passes;
     uint32_t nlines;           /* of /proc/self/maps: the records' room */
     uint64_t written;          /* bytes the passes wrote */
-    uint32_t nvm;              /* the regions' VmFlags read before the freeze (in the
-                                  scratch's VMFLAGS area), 0 if not; */
-    uint64_t vm_changes;       /* cr_vmflags_changes then; */
-    size_t maps_len;           /* /proc/self/maps then, at PC_MAPS_OFF; */
-    uint64_t vm_lck;           /* VmLck then */
+    struct vmflags_early vmf;  /* the regions' VmFlags read before the freeze */
     struct cr_page_region *runs; /* the stop's scan: pages present, swapped, guards */
     uint32_t nruns;
     int conn;                  /* the requester's socket */
@@ -145,6 +143,7 @@ static void close_all(int unregister)
 
 void cr_precopy_end(void)
 {
+    cr_help_settle(); /* (a thread may still be walking into the scratch) */
     close_all(1);
 }
 
@@ -212,60 +211,11 @@ static const char *unprotectable(char *buf, size_t len)
     return NULL;
 }
 
-/* A field of /proc/self/status in bytes ("\nRssAnon:"), 0 if not there. */
-static uint64_t status_kb(const char *field)
-{
-    char status[4096];
-    if (cr_read_text("/proc/self/status", status, sizeof status) <= 0)
-        return 0;
-    const char *p = strstr(status, field);
-    return p ? strtoull(p + strlen(field), NULL, 10) * 1024 : 0;
-}
-
-/* The regions' VmFlags read now, the program running (smaps walks every page: tens of
- * milliseconds at gigabytes, which the stop saves), with what would show they
- * changed: maps the same before and after the read, the count of calls. */
-static void read_vmflags(void)
-{
-    pc.nvm = 0;
-    char *maps = pc.scratch + PC_MAPS_OFF, *text = pc.scratch + TEXT_OFF;
-    uint64_t changes = __atomic_load_n(&cr_vmflags_changes, __ATOMIC_SEQ_CST);
-    uint64_t lck = status_kb("\nVmLck:");
-    ssize_t n = cr_read_text("/proc/self/maps", maps, PC_MAPS_SIZE);
-    if (n <= 0 || (size_t)n >= PC_MAPS_SIZE - 1)
-        return;
-    struct dump *t = (struct dump *)(pc.scratch + STATE_OFF); /* (cr_dump_begin clears it) */
-    char msg[256];
-    memset(t, 0, sizeof *t);
-    t->scratch = pc.scratch;
-    t->msg = msg;
-    t->msglen = sizeof msg;
-    snprintf(t->proc_dir, sizeof t->proc_dir, "/proc/self");
-    if (cr_dump_regions(t) < 0 || t->nregions == 0)
-        return;
-    ssize_t m = cr_read_text("/proc/self/maps", text, TEXT_SIZE);
-    if (m != n || memcmp(maps, text, (size_t)n) ||
-        __atomic_load_n(&cr_vmflags_changes, __ATOMIC_SEQ_CST) != changes)
-        return;
-    pc.nvm = t->nregions;
-    pc.vm_changes = changes;
-    pc.maps_len = (size_t)n;
-    pc.vm_lck = lck;
-}
-
 int cr_precopy_regions(struct dump *d)
 {
-    if (!pc.active || !pc.nvm || d->scratch != pc.scratch ||
-        __atomic_load_n(&cr_vmflags_changes, __ATOMIC_SEQ_CST) != pc.vm_changes)
+    if (!pc.active || d->scratch != pc.scratch)
         return 0;
-    char *text = d->scratch + TEXT_OFF;
-    ssize_t n = cr_read_text("/proc/self/maps", text, TEXT_SIZE);
-    if (n != (ssize_t)pc.maps_len || memcmp(text, d->scratch + PC_MAPS_OFF, pc.maps_len) ||
-        status_kb("\nVmLck:") != pc.vm_lck)
-        return 0;
-    d->regions = (struct vm_region *)(d->scratch + VMFLAGS_OFF);
-    d->nregions = pc.nvm;
-    return 1;
+    return cr_vmflags_take_early(d, &pc.vmf);
 }
 
 static int open_uffd(char *why, size_t len)
@@ -481,13 +431,23 @@ static void scan_region(struct pc_region *r, int protect)
     }
 }
 
-/* Categories of PAGEMAP_SCAN (include/uapi/linux/fs.h; the guard's from 6.15). */
-#define PC_PRESENT (1 << 3)
-#define PC_SWAPPED (1 << 4)
-#define PC_GUARD   (1 << 8)
+/* The blocks of r under the runs v[0..n) reported written: dirty. */
+static void mark_written(struct pc_region *r, const struct cr_page_region *v, long n)
+{
+    for (long k = 0; k < n; k++)
+        if (v[k].categories & PAGE_IS_WRITTEN)
+            for (uint32_t i = first_after(r->first, r->first + r->n, v[k].start);
+                 i < r->first + r->n && pc.blocks[i].addr < v[k].end; i++)
+                if (pc.blocks[i].state == PB_CLEAN)
+                    pc.blocks[i].state = PB_DIRTY;
+}
+
+/* The stop's scan (final_scan) of the category masks below */
+#define SCAN_ANYOF (CR_PAGE_PRESENT | CR_PAGE_SWAPPED | CR_PAGE_GUARD)
+#define SCAN_RETURN (SCAN_ANYOF | PAGE_IS_WRITTEN)
 
 /* Frozen: in one walk of r, the pages written since the last pass (their blocks
- * marked dirty) and which pages are there, kept for the dump's page map (page_map);
+ * marked dirty) and which pages are there, kept for the dump (page_runs);
  * not registered as we left it: every block of it invalid. */
 static void final_scan(struct pc_region *r)
 {
@@ -498,8 +458,7 @@ static void final_scan(struct pc_region *r)
         struct pm_scan_arg arg = {
             .size = sizeof arg, .flags = PM_SCAN_CHECK_WPASYNC, .start = start, .end = r->end,
             .vec = (uint64_t)(uintptr_t)(pc.runs + pc.nruns), .vec_len = cap - pc.nruns,
-            .category_anyof_mask = PC_PRESENT | PC_SWAPPED | PC_GUARD,
-            .return_mask = PC_PRESENT | PC_SWAPPED | PC_GUARD | PAGE_IS_WRITTEN,
+            .category_anyof_mask = SCAN_ANYOF, .return_mask = SCAN_RETURN,
         };
         long n = arg.vec_len ? ioctl(pc.pm_fd, PAGEMAP_SCAN, &arg) : -1;
         if (n < 0 && errno != EINVAL && arg.vec_len) {
@@ -514,54 +473,177 @@ static void final_scan(struct pc_region *r)
             pc.nruns = r->map_first;
             return;
         }
-        struct cr_page_region *v = pc.runs + pc.nruns;
-        for (long k = 0; k < n; k++)
-            if (v[k].categories & PAGE_IS_WRITTEN)
-                for (uint32_t i = first_after(r->first, r->first + r->n, v[k].start);
-                     i < r->first + r->n && pc.blocks[i].addr < v[k].end; i++)
-                    if (pc.blocks[i].state == PB_CLEAN)
-                        pc.blocks[i].state = PB_DIRTY;
+        mark_written(r, pc.runs + pc.nruns, n);
         pc.nruns += (uint32_t)n;
         start = arg.walk_end;
     }
     r->map_n = pc.nruns - r->map_first;
 }
 
-/* The dump's page map of a piece of a region the stop's scan walked. */
-static int page_map(struct dump *d, uint64_t addr, size_t np, uint64_t *pm)
+/* The stop's scan shared with the parked threads (parked_help.c): the registered
+ * memory cut into parts of about the same size (a large region in several pieces),
+ * each taken by the next thread free and walked into a slice of its own (two: the
+ * manager walks again a part whose thread the machine holds up); then the runs put together region by region, in order, as final_scan
+ * would have left them.  A region whose walk failed in any piece (not registered as we
+ * left it, a slice too small, a kernel without the guards' category) is walked again
+ * alone by final_scan, which decides as before. */
+/* Parts of at least 32 MiB (a fraction of a millisecond of walking), 32 at most: more
+ * parts than threads, claimed one at a time. */
+#define SCAN_PARTS_MAX CR_HELP_PARTS_MAX
+#define SCAN_PART_MIN (32 * MiB)
+
+struct scan_piece {
+    uint32_t region;
+    uint32_t err[2];           /* per copy: 0, or the walk's errno (ENOSPC: slice full) */
+    uint64_t start, end;
+    uint64_t first[2], n[2];   /* per copy: its runs, in the part's slice */
+};
+
+static struct {
+    struct scan_piece *pieces;
+    uint32_t npieces;
+    uint32_t part_first[SCAN_PARTS_MAX + 1]; /* part p: pieces [part_first[p], part_first[p + 1]) */
+    struct cr_page_region *runs; /* the parts' slices, each cap runs */
+    uint64_t cap;
+} scan;
+
+static void scan_part(void *arg, uint32_t part, uint32_t copy)
+{
+    (void)arg;
+    struct cr_page_region *slice = scan.runs + ((uint64_t)part * 2 + copy) * scan.cap;
+    uint64_t used = 0;
+    for (uint32_t i = scan.part_first[part]; i < scan.part_first[part + 1]; i++) {
+        struct scan_piece *p = &scan.pieces[i];
+        p->first[copy] = used;
+        p->n[copy] = 0;
+        p->err[copy] = 0;
+        for (uint64_t start = p->start; start < p->end && !p->err[copy];) {
+            struct pm_scan_arg a = {
+                .size = sizeof a, .flags = PM_SCAN_CHECK_WPASYNC, .start = start, .end = p->end,
+                .vec = (uint64_t)(uintptr_t)(slice + used), .vec_len = scan.cap - used,
+                .category_anyof_mask = SCAN_ANYOF, .return_mask = SCAN_RETURN,
+            };
+            long n = a.vec_len ? ioctl(pc.pm_fd, PAGEMAP_SCAN, &a) : -1;
+            if (n < 0)
+                p->err[copy] = a.vec_len ? (uint32_t)errno : ENOSPC;
+            else if (a.walk_end <= start)
+                p->err[copy] = EAGAIN;
+            else {
+                used += (uint64_t)n;
+                p->n[copy] += (uint64_t)n;
+                start = a.walk_end;
+            }
+        }
+    }
+}
+
+/* 1 when the scan was shared (pc.runs and the regions' maps set), 0 when it is for
+ * final_scan alone: too little memory, or no other thread parked or no other core. */
+static int shared_scan(struct dump *d)
+{
+    uint64_t total = 0;
+    for (uint32_t i = 0; i < pc.nregions; i++)
+        if (pc.regions[i].valid)
+            total += pc.regions[i].end - pc.regions[i].start;
+    uint32_t hands = cr_help_hands(), parts = SCAN_PARTS_MAX;
+    if (parts > total / SCAN_PART_MIN)
+        parts = (uint32_t)(total / SCAN_PART_MIN);
+    if (hands < 2 || parts < 2)
+        return 0;
+    scan.pieces = (struct scan_piece *)(d->scratch + PC_PIECES_OFF);
+    scan.runs = (struct cr_page_region *)(d->scratch + PC_PIECE_RUNS_OFF);
+    scan.cap = PC_PIECE_RUNS_SIZE / sizeof *scan.runs / (2 * parts);
+    scan.npieces = 0;
+    /* part p takes the pages from p * share on, cut at 2 MiB (a page table) */
+    uint64_t share = (total / parts + (2 * MiB - 1)) & ~(2 * MiB - 1), before = 0;
+    uint32_t part = 0;
+    scan.part_first[0] = 0;
+    for (uint32_t i = 0; i < pc.nregions; i++) {
+        struct pc_region *r = &pc.regions[i];
+        if (!r->valid)
+            continue;
+        for (uint64_t s = r->start; s < r->end;) {
+            while (part + 1 < parts && before >= (uint64_t)(part + 1) * share)
+                scan.part_first[++part] = scan.npieces;
+            uint64_t left = part + 1 < parts ? (uint64_t)(part + 1) * share - before : r->end - s;
+            uint64_t e = r->end - s < left ? r->end : s + left;
+            if ((scan.npieces + 1) * sizeof *scan.pieces > PC_PIECES_SIZE)
+                return 0;
+            scan.pieces[scan.npieces++] = (struct scan_piece){ .region = i, .start = s, .end = e };
+            before += e - s;
+            s = e;
+        }
+    }
+    while (part + 1 <= parts - 1)
+        scan.part_first[++part] = scan.npieces;
+    scan.part_first[parts] = scan.npieces;
+    cr_help_run(scan_part, NULL, parts);
+    cr_stop_walkers(parts);
+    /* region by region, in order: its pieces' runs, or final_scan's */
+    uint64_t cap = PC_VEC_SIZE / sizeof *pc.runs;
+    for (uint32_t k = 0, p = 0; k < scan.npieces;) {
+        struct pc_region *r = &pc.regions[scan.pieces[k].region];
+        uint32_t end = k, failed = 0, q = p;
+        uint64_t n = 0;
+        for (; end < scan.npieces && scan.pieces[end].region == scan.pieces[k].region; end++) {
+            while (q + 1 < parts && end >= scan.part_first[q + 1])
+                q++;
+            uint32_t c = cr_help_copy(q);
+            failed |= scan.pieces[end].err[c];
+            n += scan.pieces[end].n[c];
+        }
+        if (failed || pc.nruns + n > cap) {
+            final_scan(r);
+        } else {
+            r->map_first = pc.nruns;
+            r->mapped = 1;
+            for (uint32_t j = k; j < end; j++) {
+                while (p + 1 < parts && j >= scan.part_first[p + 1])
+                    p++;
+                uint32_t c = cr_help_copy(p);
+                const struct cr_page_region *v =
+                    scan.runs + ((uint64_t)p * 2 + c) * scan.cap + scan.pieces[j].first[c];
+                memcpy(pc.runs + pc.nruns, v, scan.pieces[j].n[c] * sizeof *v);
+                mark_written(r, v, (long)scan.pieces[j].n[c]);
+                pc.nruns += (uint32_t)scan.pieces[j].n[c];
+            }
+            r->map_n = pc.nruns - r->map_first;
+        }
+        k = end;
+    }
+    return 1;
+}
+
+/* The dump's runs of pages of [start, end), a piece of a region the stop's scan walked. */
+static int page_runs(struct dump *d, uint64_t start, uint64_t end, const struct cr_page_region **runs,
+                     uint32_t *n)
 {
     (void)d;
-    uint64_t end = addr + np * PAGE;
     uint32_t lo = 0, hi = pc.nregions;
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
-        if (pc.regions[mid].end <= addr)
+        if (pc.regions[mid].end <= start)
             lo = mid + 1;
         else
             hi = mid;
     }
     const struct pc_region *r = lo < pc.nregions ? &pc.regions[lo] : NULL;
-    if (!r || !r->mapped || addr < r->start || end > r->end)
+    if (!r || !r->mapped || start < r->start || end > r->end)
         return 0;
-    memset(pm, 0, np * 8);
     const struct cr_page_region *v = pc.runs + r->map_first;
     uint32_t a = 0, b = r->map_n;
-    while (a < b) { /* the first run that ends after addr */
+    while (a < b) { /* the first run that ends after start */
         uint32_t mid = a + (b - a) / 2;
-        if (v[mid].end <= addr)
+        if (v[mid].end <= start)
             a = mid + 1;
         else
             b = mid;
     }
-    for (; a < r->map_n && v[a].start < end; a++) {
-        uint64_t bits = v[a].categories & PC_PRESENT ? PM_PRESENT
-                      : v[a].categories & PC_SWAPPED ? PM_SWAPPED : 0;
-        if (v[a].categories & PC_GUARD)
-            bits = PM_GUARD | PM_SWAPPED;
-        uint64_t s = v[a].start > addr ? v[a].start : addr, e = v[a].end < end ? v[a].end : end;
-        for (uint64_t p = s; p < e; p += PAGE)
-            pm[(p - addr) / PAGE] = bits;
-    }
+    uint32_t k = a;
+    while (k < r->map_n && v[k].start < end)
+        k++;
+    *runs = v + a;
+    *n = k - a;
     return 1;
 }
 
@@ -598,7 +680,7 @@ int cr_precopy_run(struct cr_job *job)
     struct stat st;
     if (fstat(job->fd, &st) < 0 || !S_ISREG(st.st_mode))
         return note(job, "the destination is not a regular file"), 0;
-    uint64_t anon = status_kb("\nRssAnon:");
+    uint64_t anon = cr_status_bytes("\nRssAnon:");
     if (anon < PRECOPY_MIN_ANON && !(job->flags & CR_CTL_PRECOPY_ANY_SIZE))
         return note(job, "%llu MiB of anonymous memory, under the %lu MiB where it pays",
                     (unsigned long long)(anon / MiB), PRECOPY_MIN_ANON / MiB), 0;
@@ -667,7 +749,7 @@ int cr_precopy_run(struct cr_job *job)
     }
     pc.passes = 1;
     /* the VmFlags now, so that the last pass comes right before the freeze */
-    read_vmflags();
+    cr_vmflags_read_early(pc.scratch, &pc.vmf);
     /* again while what was written since shrinks */
     int64_t last = (int64_t)pc.written;
     while (pc.passes < PRECOPY_MAX_PASSES && last > (int64_t)PRECOPY_SMALL) {
@@ -726,13 +808,16 @@ int cr_precopy_write(struct dump *d, int fd, char *notebuf, size_t notelen)
     /* what was written since the last pass, and what is there */
     pc.runs = (struct cr_page_region *)(d->scratch + PC_VEC_OFF);
     pc.nruns = 0;
-    for (uint32_t i = 0; i < pc.nregions; i++)
-        if (pc.regions[i].valid)
-            final_scan(&pc.regions[i]);
-    d->page_map = page_map;
+    if (!shared_scan(d))
+        for (uint32_t i = 0; i < pc.nregions; i++)
+            if (pc.regions[i].valid)
+                final_scan(&pc.regions[i]);
+    cr_stop_mark(CR_STOP_SCAN);
+    d->page_runs = page_runs;
     size_t recs_len = d->recs_len;
     uint32_t nrecs = d->nrecs, nblocks = d->nblocks;
     int rc = cr_dump_collect(d);
+    cr_stop_mark(CR_STOP_COLLECT);
     unsigned char *copied = (unsigned char *)(d->scratch + PC_COPIED_OFF);
     if (rc == 0 && d->nblocks > PC_COPIED_SIZE)
         rc = fail(d, E2BIG, "too many memory blocks");
@@ -769,10 +854,12 @@ int cr_precopy_write(struct dump *d, int fd, char *notebuf, size_t notelen)
             rc = fail(d, -e, "writing the memory block at 0x%llx to the context file",
                       (unsigned long long)b->addr);
     }
+    cr_stop_mark(CR_STOP_BLOCKS);
     if (rc == 0)
         rc = cr_dump_write_precopied(d, fd, pc.data_offset, end, &d->child_bytes);
+    cr_stop_mark(CR_STOP_RECORDS);
     cr_dump_close_proc(d);
-    d->page_map = NULL;
+    d->page_runs = NULL;
     if (rc == 1) { /* the records do not fit: today's way, from where the dump began */
         if (!notebuf[0])
             snprintf(notebuf, notelen, CR_NOTE_PRECOPY ": the records outgrew the room left "

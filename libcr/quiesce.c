@@ -12,6 +12,7 @@
 #define _GNU_SOURCE
 #include "runtime.h"
 #include "pid_map.h"
+#include "parked_help.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -172,6 +173,8 @@ static int park(void *arg)
     }
     while (__atomic_load_n(&crt.gen, __ATOMIC_ACQUIRE) == gen) {
         cr_pending_leader_task(); /* the main thread: the process's signals, when asked */
+        if (!restored)
+            cr_help_offer(); /* the dump's page table walks, when it shares them */
         cr_futex_wait(&crt.gen, gen, -1);
     }
     if (!restored) /* the signals it took are pending again before the program runs */

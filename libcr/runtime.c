@@ -7,6 +7,7 @@
 #include "runtime.h"
 #include "dirty_track.h"
 #include "precopy.h"
+#include "stop_times.h"
 #include "resources/resources.h"
 
 #include <stddef.h>
@@ -432,6 +433,7 @@ static void atfork_child(void)
     cr_start_listener();
     cr_track_forked(); /* after the reset of the runtime's fds (it takes its own out) */
     cr_precopy_forked();
+    cr_dump_prepared_forked();
     if (crt.listen_fd >= 0)
         start_manager();
 }
@@ -487,6 +489,7 @@ static void note_launcher_sockets(void)
 __attribute__((constructor)) static void cr_runtime_init(void)
 {
     crt.pid = getpid();
+    cr_stop_times_init();
     note_seccomp_at_start();
     ssize_t n = readlink("/proc/self/exe", crt.exe_path, sizeof crt.exe_path - 1);
     crt.exe_path[n > 0 ? n : 0] = 0;

@@ -223,6 +223,16 @@ struct cr_ctl_prepare;
 int cr_dump_begin(struct dump **d, char *msg, size_t msglen, unsigned flags,
                   unsigned timeout_ms, const struct cr_ctl_prepare *tree);
 
+/* Before the freeze of a checkpoint that will not be pre-copied and whose process goes
+ * on (a snapshot child writes it): the dump's scratch mapped and the regions' VmFlags
+ * read now, the program running, for cr_dump_begin (vmflags_watch.c says when they
+ * still hold).  Whatever cr_dump_begin did not take is let go at the job's end; a
+ * forked child and a restored copy forget it (the first unmaps its copy). */
+void cr_dump_prepare(void);
+void cr_dump_prepared_end(void);
+void cr_dump_prepared_forked(void);
+void cr_dump_prepared_restored(void);
+
 int cr_dump_forkable(struct dump *d);
 int cr_dump_finish(struct dump *d, int fd, uint64_t *bytes);
 /* Finishes and keeps the result in the dump (shared with a snapshot child): returns an
