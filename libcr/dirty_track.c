@@ -166,7 +166,7 @@ static int open_uffd(void)
         return -1;
     }
     /* PAGEMAP_SCAN came with it; asked once, on nothing, to be sure */
-    int pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    int pm = cr_open_private("/proc/self/pagemap", O_RDONLY);
     struct pm_scan_arg arg = { .size = sizeof arg };
     if (pm < 0 || ioctl(pm, PAGEMAP_SCAN, &arg) < 0) {
         snprintf(trk.why, sizeof trk.why, "this kernel has no PAGEMAP_SCAN ioctl (Linux 6.7 and "

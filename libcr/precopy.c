@@ -700,7 +700,7 @@ int cr_precopy_run(struct cr_job *job)
     pc.nlines = 0;
     pc.told_ms = cr_now_ms();
     pc.blocks = (struct pc_block *)(pc.scratch + PC_BLOCKS_OFF);
-    pc.pm_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    pc.pm_fd = cr_open_private("/proc/self/pagemap", O_RDONLY);
     if (pc.pm_fd < 0) {
         note(job, "opening /proc/self/pagemap: %s", strerror(errno));
         close_all(1);

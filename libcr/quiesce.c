@@ -66,11 +66,12 @@ static pid_t sys_gettid(void) { return (pid_t)syscall(SYS_gettid); }
 
 ssize_t cr_read_text(const char *path, char *buf, size_t cap)
 {
+    int g = cr_fd_guard_begin(); /* (the program may be running: runtime.c) */
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    ssize_t n = read(fd, buf, cap - 1);
-    close(fd);
+    ssize_t n = fd < 0 ? -1 : read(fd, buf, cap - 1);
+    if (fd >= 0)
+        close(fd);
+    cr_fd_guard_end(g);
     if (n <= 0)
         return -1;
     buf[n] = 0;
@@ -79,9 +80,12 @@ ssize_t cr_read_text(const char *path, char *buf, size_t cap)
 
 int cr_each_number(const char *path, int (*each)(long n, void *arg), void *arg)
 {
+    int g = cr_fd_guard_begin(); /* (the program may be running: runtime.c) */
     int dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0)
+    if (dfd < 0) {
+        cr_fd_guard_end(g);
         return -1;
+    }
     char buf[4096] __attribute__((aligned(8)));
     long got;
     int stop = 0;
@@ -93,6 +97,7 @@ int cr_each_number(const char *path, int (*each)(long n, void *arg), void *arg)
                 stop = each(strtol(de->d_name, NULL, 10), arg);
         }
     close(dfd);
+    cr_fd_guard_end(g);
     return stop;
 }
 

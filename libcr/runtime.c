@@ -103,8 +103,13 @@ int cr_on_runtime_thread(void)
     return runtime_thread;
 }
 
+/* (sections nest: a helper that takes one may be called inside another) */
+static __thread int section_depth;
+
 void cr_fd_section_begin(void)
 {
+    if (section_depth++)
+        return;
     __atomic_store_n(&fd_section, 1, __ATOMIC_SEQ_CST);
     uint32_t v;
     while ((v = __atomic_load_n(&app_closing, __ATOMIC_SEQ_CST)) != 0)
@@ -113,8 +118,34 @@ void cr_fd_section_begin(void)
 
 void cr_fd_section_end(void)
 {
+    if (--section_depth)
+        return;
     __atomic_store_n(&fd_section, 0, __ATOMIC_SEQ_CST);
     cr_futex_wake(&fd_section);
+}
+
+int cr_fd_guard_begin(void)
+{
+    /* frozen, the program opens nothing, and a thread parked inside a close would hold
+     * a section off for ever */
+    if (!runtime_thread || __atomic_load_n(&crt.freezing, __ATOMIC_SEQ_CST))
+        return 0;
+    cr_fd_section_begin();
+    return 1;
+}
+
+void cr_fd_guard_end(int taken)
+{
+    if (taken)
+        cr_fd_section_end();
+}
+
+int cr_open_private(const char *path, int flags)
+{
+    int g = cr_fd_guard_begin();
+    int fd = cr_keep_high(open(path, flags | O_CLOEXEC));
+    cr_fd_guard_end(g);
+    return fd;
 }
 
 static int closing_begin(void)

@@ -261,6 +261,11 @@ int cr_external_sockets(char *msg, size_t msglen);
 void cr_fd_section_begin(void);
 void cr_fd_section_end(void);
 int cr_keep_high(int fd);
+/* A section where one is needed: on the manager thread while the program runs (1:
+ * taken, for cr_fd_guard_end); a file of the runtime's own opened so, kept high. */
+int cr_fd_guard_begin(void);
+void cr_fd_guard_end(int taken);
+int cr_open_private(const char *path, int flags);
 /* the manager thread (and its snapshot child): the runtime's own calls, never the
  * program's (held_reads.c does not serve them) */
 int cr_on_runtime_thread(void);
