@@ -7,8 +7,10 @@
  * (its own pid, its parent's, its children's, its groups' and session's; the calls
  * made through syscall() that take a pid, through aio.c's syscall(); SCM_CREDENTIALS,
  * through held_reads.c's recvmsg; F_GETLK's holder, through dnotify_track.c's fcntl).
- * Not translated: pids inside siginfo (but
- * waitid's), what /proc shows, SO_PEERCRED, F_GETOWN, system calls made without libc,
+ * SO_PEERCRED, through getsockopt; F_GETOWN and F_SETOWN, through dnotify_track.c's
+ * fcntl).  Not translated: pids inside siginfo (but
+ * waitid's), what /proc shows (a pidfd's fdinfo too), a netlink socket's port (its
+ * replies carry it), system calls made without libc,
  * and a program exec'd after the restart (it starts with the pids the kernel gives)
  * (cr_restart(1)).  The runtime's own calls go to the kernel as they are: it works
  * with the kernel's numbers. */
@@ -47,6 +49,7 @@ static pid_t (*libc_fork)(void);
 static pid_t (*libc_wait4)(pid_t, int *, int, struct rusage *);
 static int (*libc_waitid)(idtype_t, id_t, siginfo_t *, int);
 static ssize_t (*libc_sendmsg)(int, const struct msghdr *, int);
+static int (*libc_getsockopt)(int, int, int, void *, socklen_t *);
 
 API pid_t getpid(void);
 extern __typeof(getpid) own_getpid __attribute__((alias("getpid"), visibility("hidden"), copy(getpid)));
@@ -57,6 +60,7 @@ CR_LOOKUP_CONSTRUCTOR static void find_own_code(void)
     libc_wait4 = (pid_t (*)(pid_t, int *, int, struct rusage *))dlsym(RTLD_NEXT, "wait4");
     libc_waitid = (int (*)(idtype_t, id_t, siginfo_t *, int))dlsym(RTLD_NEXT, "waitid");
     libc_sendmsg = (ssize_t (*)(int, const struct msghdr *, int))dlsym(RTLD_NEXT, "sendmsg");
+    libc_getsockopt = (int (*)(int, int, int, void *, socklen_t *))dlsym(RTLD_NEXT, "getsockopt");
     /* the program's calls come here only when the runtime comes before libc (cr_run's
      * preload; not a program linked with -lcr run without cr_run, whose libcr.so would
      * hand the runtime's own calls back to these as the program's) */
@@ -427,4 +431,57 @@ API pid_t tcgetsid(int fd)
     if (ioctl(fd, TIOCGSID, &sid) < 0)
         return -1;
     return translating(__builtin_return_address(0)) ? to_known(sid) : sid;
+}
+
+/* The peer of a unix socket (SO_PEERCRED), as the program knows it. */
+API int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
+{
+    int r = libc_getsockopt ? libc_getsockopt(fd, level, name, val, len)
+                            : (int)syscall(SYS_getsockopt, fd, level, name, val, len);
+    if (r == 0 && level == SOL_SOCKET && name == SO_PEERCRED && val && len &&
+        *len >= sizeof(struct ucred) && translating(__builtin_return_address(0))) {
+        struct ucred cred;
+        memcpy(&cred, val, sizeof cred);
+        if (cred.pid > 0) {
+            cred.pid = to_known(cred.pid);
+            memcpy(val, &cred, sizeof cred);
+        }
+    }
+    return r;
+}
+
+/* The owner of an fd's signals (a process, or a group as its negative): what
+ * F_SETOWN and F_SETOWN_EX are given, as the kernel numbers it (ex: room for the
+ * copy F_SETOWN_EX is given instead); the argument to pass. */
+void *cr_pid_owner_arg(int cmd, void *arg, struct f_owner_ex *ex, const void *from)
+{
+    if (!translating(from))
+        return arg;
+    if (cmd == F_SETOWN)
+        return (void *)(intptr_t)arg_real((pid_t)(intptr_t)arg);
+    if (cmd == F_SETOWN_EX && arg) {
+        memcpy(ex, arg, sizeof *ex);
+        if (ex->type == F_OWNER_PID || ex->type == F_OWNER_PGRP)
+            ex->pid = cr_pid_real(ex->pid);
+        return ex;
+    }
+    return arg;
+}
+
+/* F_GETOWN's result and F_GETOWN_EX's answer, as the program knows them. */
+int cr_pid_owner_result(int cmd, int r, void *arg, const void *from)
+{
+    if (!translating(from))
+        return r;
+    if (cmd == F_GETOWN && r != 0 && r != -1)
+        return r > 0 ? to_known(r) : -to_known(-r);
+    if (cmd == F_GETOWN_EX && r == 0 && arg) {
+        struct f_owner_ex ex;
+        memcpy(&ex, arg, sizeof ex);
+        if (ex.type == F_OWNER_PID || ex.type == F_OWNER_PGRP) {
+            ex.pid = cr_pid_known(ex.pid);
+            memcpy(arg, &ex, sizeof ex);
+        }
+    }
+    return r;
 }

@@ -740,8 +740,8 @@ static void poke_pid_map(struct child *c)
         for (uint32_t k = 0; k < nnow; k++)
             if (now[k].known == old[i].real && map.n < CR_PID_MAP_MAX)
                 map.e[map.n++] = (struct cr_pid_pair){ old[i].known, now[k].real };
-    /* (a process restarted alone sees the pid it gets, as before: only a table it had
-     * follows it) */
+    /* (a process restarted alone with --no-restore-pid, or as root, sees the pid it
+     * gets: only a table it had follows it) */
     for (uint32_t k = 0; c->pids && k < nnow; k++) {
         int covered = now[k].known == now[k].real;
         for (uint32_t i = 0; !covered && i < saved->n; i++)
@@ -1300,6 +1300,11 @@ pid_t cr_restart_spawn(struct ctx_image *img, const struct cr_restart_opts *o, s
         else if (p->ctty_pts == 0 && p->pgid == p->pid && !o->keep_pgid)
             setpgid(0, 0);
         struct child c = { .img = img, .o = o, .status_fd = pfd[1], .lazy_sock = sv[1] };
+        /* new pids in place, as a tree's: its table names it, its parent, group and
+         * session by the numbers it had (poke_pid_map) */
+        struct ctx_pid_pair self = { p->pid, (int32_t)getpid() };
+        if (o->new_pids)
+            c.pids = &self, c.npids = 1, c.new_pids = 1;
         if (sv[0] >= 0)
             close(sv[0]);
         cr_restart_child(&c);
