@@ -759,6 +759,13 @@ static void poke_pid_map(struct child *c)
     const struct ctx_proc *pr = c->img->proc;
     pid_t outside[3][2] = { { pr->pgid, getpgid(0) }, { pr->sid, getsid(0) }, { pr->ppid, getppid() } };
     for (int w = 0; c->new_pids && w < 3; w++) {
+        /* (the file has the kernel's numbers: one a restart before gave is known by the
+         * program by its first, which the saved table has) */
+        for (uint32_t i = 0; i < saved->n; i++)
+            if (old[i].real == outside[w][0]) {
+                outside[w][0] = old[i].known;
+                break;
+            }
         int known = outside[w][0] <= 0 || outside[w][1] <= 0 || outside[w][0] == outside[w][1];
         for (uint32_t i = 0; !known && i < map.n; i++)
             known = map.e[i].known == outside[w][0];

@@ -1,8 +1,8 @@
 # A Python program that keeps its pid across a checkpoint, restarted alone by a normal
 # user: multiprocessing.Process objects made before it (start() and join() check that
 # their maker's os.getpid() did not change), and asyncio's running loop (Python
-# checks the loop's pid) that then runs a subprocess.  Its output must be that of an
-# uninterrupted run: without the pid map (libcr/pid_map.c) for a process alone,
+# checks the loop's pid) that then runs a subprocess.  Restarted, saved again and
+# restarted from that, its output must be that of an uninterrupted run: without the pid map (libcr/pid_map.c) for a process alone,
 # start() fails "can only start a process object created by current process" and
 # asyncio finds no running loop.
 . "$top_srcdir/tests/engine/lib.sh"
@@ -54,7 +54,14 @@ wait_runtime $pid
 wait_lines "$T/out" 1
 within 60 "$CR_CHECKPOINT" --kill -f "$T/a.ctx" $pid || fail "the checkpoint failed"
 wait_gone $pid
-bg "$CR_RESTART" "$T/a.ctx" 2> "$T/restart.err"
+# restarted, saved again and restarted from that: the table the first restart wrote
+# is saved with it, and each pid keeps its first number (not the first restart's)
+bg "$CR_RESTART" "$T/a.ctx" 2> "$T/restart1.err"
+r=$!
+within 60 "$CR_CHECKPOINT" --kill -f "$T/b.ctx" "$(restored_pid $r)" || fail "the second checkpoint failed"
+rc=0; within 60 tail --pid=$r -f /dev/null || rc=$?
+[ $rc = 0 ] || fail "the first cr_restart still runs after its process was killed"
+bg "$CR_RESTART" "$T/b.ctx" 2> "$T/restart.err"
 r=$!
 kill -USR1 "$(restored_pid $r)"
 rc=0; within 60 tail --pid=$r -f /dev/null || rc=$?
