@@ -954,6 +954,11 @@ static __attribute__((noreturn)) void build_and_jump(struct child *c)
                     tr, fpstate);
         if (tr)
             fpstate += (tr->xsave_len + 4 + 63) & ~(size_t)63;
+        /* BLCR's cr_restart became the process: killing it (SIGKILL too) killed the
+         * program.  The runtime's own thread (no interrupted frame of the program) holds
+         * the parent-death signal, which the program's threads would report */
+        if (c->stands_in && !tr && !img->threads[i]->frame_addr && img->threads[i]->resume.rip)
+            threads[i].standin_parent = (int32_t)getppid();
     }
     plan->nspecial = 0;
     char *pk = parking;
@@ -1312,6 +1317,7 @@ pid_t cr_restart_spawn(struct ctx_image *img, const struct cr_restart_opts *o, s
         struct ctx_pid_pair self = { p->pid, (int32_t)getpid() };
         if (o->new_pids)
             c.pids = &self, c.npids = 1, c.new_pids = 1;
+        c.stands_in = 1;
         if (sv[0] >= 0)
             close(sv[0]);
         cr_restart_child(&c);
