@@ -8,8 +8,9 @@
  * groups' and session's; the calls made through syscall() that take a pid, through
  * aio.c's syscall(); SCM_CREDENTIALS, through held_reads.c's recvmsg; F_GETLK's holder,
  * F_GETOWN and F_SETOWN, through dnotify_track.c's fcntl; SO_PEERCRED, through
- * getsockopt; the pid vfork and posix_spawn give a child whose kernel pid is one the
- * program knows as another process's: a number beyond the kernel's).  Not translated:
+ * getsockopt; sigqueue, prlimit, the priority and scheduler calls, pidfd_open; the
+ * pid vfork and posix_spawn give a child whose kernel pid is one the program knows as
+ * another process's: a number beyond the kernel's).  Not translated:
  * pids inside siginfo (but waitid's), what /proc shows (a pidfd's fdinfo too), a
  * netlink socket's port (its replies carry it), system calls made without libc, and a
  * program exec'd after the restart (it starts with the pids the kernel gives)
@@ -31,6 +32,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -475,6 +477,7 @@ __asm__(".text\n"
         ".globl vfork\n"
         ".type vfork, @function\n"
         "vfork:\n"
+        "    endbr64\n"
         "    sub $8, %rsp\n"
         "    call cr_pid_restarts\n"
         "    add $8, %rsp\n"
@@ -681,4 +684,110 @@ int cr_pid_owner_result(int cmd, int r, void *arg, const void *from)
         }
     }
     return r;
+}
+
+/* The other calls of libc that take a pid and reach the kernel without kill() or
+ * syscall(): the pid as the kernel numbers it (0, the caller, as it is).  libc's own,
+ * found once at start-up. */
+#define CALL_OF_LIBC(ret, name, params) static ret(*libc_##name) params;
+CALL_OF_LIBC(int, sigqueue, (pid_t, int, const union sigval))
+CALL_OF_LIBC(int, prlimit, (pid_t, int, const struct rlimit *, struct rlimit *))
+CALL_OF_LIBC(int, getpriority, (int, id_t))
+CALL_OF_LIBC(int, setpriority, (int, id_t, int))
+CALL_OF_LIBC(int, sched_setaffinity, (pid_t, size_t, const cpu_set_t *))
+CALL_OF_LIBC(int, sched_getaffinity, (pid_t, size_t, cpu_set_t *))
+CALL_OF_LIBC(int, sched_setparam, (pid_t, const struct sched_param *))
+CALL_OF_LIBC(int, sched_getparam, (pid_t, struct sched_param *))
+CALL_OF_LIBC(int, sched_setscheduler, (pid_t, int, const struct sched_param *))
+CALL_OF_LIBC(int, sched_getscheduler, (pid_t))
+CALL_OF_LIBC(int, sched_rr_get_interval, (pid_t, struct timespec *))
+CALL_OF_LIBC(int, pidfd_open, (pid_t, unsigned))
+
+CR_LOOKUP_CONSTRUCTOR static void find_pid_calls(void)
+{
+#define FIND(name) libc_##name = (__typeof(libc_##name))dlsym(RTLD_NEXT, #name)
+    FIND(sigqueue);
+    FIND(prlimit);
+    FIND(getpriority);
+    FIND(setpriority);
+    FIND(sched_setaffinity);
+    FIND(sched_getaffinity);
+    FIND(sched_setparam);
+    FIND(sched_getparam);
+    FIND(sched_setscheduler);
+    FIND(sched_getscheduler);
+    FIND(sched_rr_get_interval);
+    FIND(pidfd_open);
+#undef FIND
+}
+
+/* a pid argument of the program's, as the kernel numbers it */
+#define REAL(pid) (translating(__builtin_return_address(0)) ? arg_real(pid) : (pid))
+/* (a call libc does not have here: ENOSYS, as the kernel would say) */
+#define OR_NOSYS(name, args) (libc_##name ? libc_##name args : (errno = ENOSYS, -1))
+
+API int sigqueue(pid_t pid, int sig, const union sigval value)
+{
+    return OR_NOSYS(sigqueue, (REAL(pid), sig, value));
+}
+
+API int prlimit(pid_t pid, enum __rlimit_resource res, const struct rlimit *lim, struct rlimit *old)
+{
+    return OR_NOSYS(prlimit, (REAL(pid), (int)res, lim, old));
+}
+
+/* (PRIO_PROCESS and PRIO_PGRP name a process or a group; PRIO_USER a user) */
+API int getpriority(__priority_which_t which, id_t who)
+{
+    if ((which == PRIO_PROCESS || which == PRIO_PGRP) && (pid_t)who > 0)
+        who = (id_t)REAL((pid_t)who);
+    return OR_NOSYS(getpriority, ((int)which, who));
+}
+
+API int setpriority(__priority_which_t which, id_t who, int prio)
+{
+    if ((which == PRIO_PROCESS || which == PRIO_PGRP) && (pid_t)who > 0)
+        who = (id_t)REAL((pid_t)who);
+    return OR_NOSYS(setpriority, ((int)which, who, prio));
+}
+
+API int sched_setaffinity(pid_t pid, size_t len, const cpu_set_t *set)
+{
+    return OR_NOSYS(sched_setaffinity, (REAL(pid), len, set));
+}
+
+API int sched_getaffinity(pid_t pid, size_t len, cpu_set_t *set)
+{
+    return OR_NOSYS(sched_getaffinity, (REAL(pid), len, set));
+}
+
+API int sched_setparam(pid_t pid, const struct sched_param *sp)
+{
+    return OR_NOSYS(sched_setparam, (REAL(pid), sp));
+}
+
+API int sched_getparam(pid_t pid, struct sched_param *sp)
+{
+    return OR_NOSYS(sched_getparam, (REAL(pid), sp));
+}
+
+API int sched_setscheduler(pid_t pid, int policy, const struct sched_param *sp)
+{
+    return OR_NOSYS(sched_setscheduler, (REAL(pid), policy, sp));
+}
+
+API int sched_getscheduler(pid_t pid)
+{
+    return OR_NOSYS(sched_getscheduler, (REAL(pid)));
+}
+
+API int sched_rr_get_interval(pid_t pid, struct timespec *t)
+{
+    return OR_NOSYS(sched_rr_get_interval, (REAL(pid), t));
+}
+
+API int pidfd_open(pid_t pid, unsigned int flags)
+{
+    pid_t real = REAL(pid);
+    return libc_pidfd_open ? libc_pidfd_open(real, flags) : (int)syscall(SYS_pidfd_open, real, flags);
 }
