@@ -157,6 +157,8 @@ static __attribute__((noinline)) int dump_frozen(struct cr_job *job)
     crt.nresumed = 0;
     crt.manager.tid = crt.manager_tid;
     cr_record_thread(&crt.manager, NULL);
+    crt.manager.attrs.pdeathsig = 0; /* (a restart's stand-in for cr_restart, restart.c:
+                                        never the program's) */
     if (cr_snapshot(&crt.manager.resume) != 0) {
         /* restored: before the callbacks see it, this thread and the process are ours */
         job->restored = 1;

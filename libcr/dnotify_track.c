@@ -61,7 +61,10 @@ static void note(int fd, unsigned long mask)
 
 static int forward(int (*libc)(int, int, ...), int fd, int cmd, void *arg, const void *from)
 {
-    int r = libc ? libc(fd, cmd, arg) : (int)syscall(SYS_fcntl, fd, cmd, arg);
+    struct f_owner_ex ex; /* (the owner of its signals, as the kernel numbers it) */
+    void *given = cr_pid_owner_arg(cmd, arg, &ex, from);
+    int r = libc ? libc(fd, cmd, given) : (int)syscall(SYS_fcntl, fd, cmd, given);
+    r = cr_pid_owner_result(cmd, r, arg, from);
     if (cmd == F_NOTIFY && r == 0)
         note(fd, (unsigned long)arg);
     if (r == 0 && arg && (cmd == F_GETLK || cmd == F_GETLK64)) /* (the holder, as the

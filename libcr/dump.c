@@ -405,7 +405,9 @@ int cr_dump_begin(struct dump **out, char *msg, size_t msglen, unsigned flags,
     }
     if (rc == 0 && cr_pid_map_usable) { /* where a restart with new pids writes the
                                             program's pids (pid_map.c) */
-        uint32_t n = cr_pid_map.n <= CR_PID_MAP_MAX ? cr_pid_map.n : 0;
+        uint32_t all = cr_pid_map.n <= CR_PID_MAP_MAX ? cr_pid_map.n : 0, n = 0;
+        for (uint32_t i = 0; i < all; i++) /* (not the pairs forgotten, {0, 0}) */
+            n += cr_pid_map.e[i].known > 0 && cr_pid_map.e[i].real > 0;
         struct ctx_pid_map *pm = rec_add(d, CTX_REC_PID_MAP, sizeof *pm + n * sizeof(struct ctx_pid_pair));
         if (!pm)
             rc = fail(d, E2BIG, "too much metadata");
@@ -413,7 +415,10 @@ int cr_dump_begin(struct dump **out, char *msg, size_t msglen, unsigned flags,
             pm->addr = (uint64_t)(uintptr_t)&cr_pid_map;
             pm->n = n;
             pm->cap = CR_PID_MAP_MAX;
-            memcpy(pm + 1, cr_pid_map.e, n * sizeof(struct ctx_pid_pair));
+            struct ctx_pid_pair *out = (struct ctx_pid_pair *)(pm + 1);
+            for (uint32_t i = 0, k = 0; i < all && k < n; i++)
+                if (cr_pid_map.e[i].known > 0 && cr_pid_map.e[i].real > 0)
+                    out[k++] = (struct ctx_pid_pair){ cr_pid_map.e[i].known, cr_pid_map.e[i].real };
         }
     }
     if (rc == 0)

@@ -1,15 +1,19 @@
 /* The pids a restored program knows by their first values.  A normal user cannot give
  * restored processes chosen pids, and the pid namespace that would give them needs a
  * user namespace, in which other users' files show as nobody's (a tar of system files
- * records other owners).  So such a tree comes back with new pids (restart_tree.c),
- * and each program goes on seeing the old ones: the calls of libc that take or give a
- * pid are translated here through the table cr_restart wrote into the runtime's memory
- * (its own pid, its parent's, its children's, its groups' and session's; the calls
- * made through syscall() that take a pid, through aio.c's syscall(); SCM_CREDENTIALS,
- * through held_reads.c's recvmsg; F_GETLK's holder, through dnotify_track.c's fcntl).
- * Not translated: pids inside siginfo (but
- * waitid's), what /proc shows, SO_PEERCRED, F_GETOWN, system calls made without libc,
- * and a program exec'd after the restart (it starts with the pids the kernel gives)
+ * records other owners).  So such a tree (or a process alone) comes back with new pids
+ * (restart_tree.c, restart.c), and each program goes on seeing the old ones: the calls
+ * of libc that take or give a pid are translated here through the table cr_restart
+ * wrote into the runtime's memory (its own pid, its parent's, its children's, its
+ * groups' and session's; the calls made through syscall() that take a pid, through
+ * aio.c's syscall(); SCM_CREDENTIALS, through held_reads.c's recvmsg; F_GETLK's holder,
+ * F_GETOWN and F_SETOWN, through dnotify_track.c's fcntl; SO_PEERCRED, through
+ * getsockopt; sigqueue, prlimit, the priority and scheduler calls, pidfd_open; the
+ * pid vfork and posix_spawn give a child whose kernel pid is one the program knows as
+ * another process's: a number beyond the kernel's).  Not translated:
+ * pids inside siginfo (but waitid's), what /proc shows (a pidfd's fdinfo too), a
+ * netlink socket's port (its replies carry it), system calls made without libc, and a
+ * program exec'd after the restart (it starts with the pids the kernel gives)
  * (cr_restart(1)).  The runtime's own calls go to the kernel as they are: it works
  * with the kernel's numbers. */
 #define _GNU_SOURCE
@@ -23,9 +27,12 @@
 #include <link.h>
 #include <pthread.h>
 #include <signal.h>
+#include <spawn.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -36,6 +43,8 @@
 #include <unistd.h>
 
 #define API __attribute__((visibility("default")))
+#define CR_STR_(x) #x
+#define CR_STR(x) CR_STR_(x)
 
 struct cr_pid_map cr_pid_map;
 int cr_pid_map_usable;
@@ -47,6 +56,10 @@ static pid_t (*libc_fork)(void);
 static pid_t (*libc_wait4)(pid_t, int *, int, struct rusage *);
 static int (*libc_waitid)(idtype_t, id_t, siginfo_t *, int);
 static ssize_t (*libc_sendmsg)(int, const struct msghdr *, int);
+static int (*libc_getsockopt)(int, int, int, void *, socklen_t *);
+typedef int spawn_fn(pid_t *, const char *, const posix_spawn_file_actions_t *,
+                     const posix_spawnattr_t *, char *const[], char *const[]);
+static spawn_fn *libc_posix_spawn, *libc_posix_spawnp;
 
 API pid_t getpid(void);
 extern __typeof(getpid) own_getpid __attribute__((alias("getpid"), visibility("hidden"), copy(getpid)));
@@ -57,6 +70,9 @@ CR_LOOKUP_CONSTRUCTOR static void find_own_code(void)
     libc_wait4 = (pid_t (*)(pid_t, int *, int, struct rusage *))dlsym(RTLD_NEXT, "wait4");
     libc_waitid = (int (*)(idtype_t, id_t, siginfo_t *, int))dlsym(RTLD_NEXT, "waitid");
     libc_sendmsg = (ssize_t (*)(int, const struct msghdr *, int))dlsym(RTLD_NEXT, "sendmsg");
+    libc_getsockopt = (int (*)(int, int, int, void *, socklen_t *))dlsym(RTLD_NEXT, "getsockopt");
+    libc_posix_spawn = (spawn_fn *)dlsym(RTLD_NEXT, "posix_spawn");
+    libc_posix_spawnp = (spawn_fn *)dlsym(RTLD_NEXT, "posix_spawnp");
     /* the program's calls come here only when the runtime comes before libc (cr_run's
      * preload; not a program linked with -lcr run without cr_run, whose libcr.so would
      * hand the runtime's own calls back to these as the program's) */
@@ -90,19 +106,49 @@ static int translating(const void *from)
            !((uintptr_t)from >= own_start && (uintptr_t)from < own_end);
 }
 
+/* One pair, read and written whole: the program's threads read the table while one
+ * of them changes it (a child made, spawned; a pair forgotten is {0, 0}, which no pid
+ * matches). */
+static struct cr_pid_pair pair_at(uint32_t i)
+{
+    uint64_t v = __atomic_load_n((uint64_t *)&cr_pid_map.e[i], __ATOMIC_ACQUIRE);
+    struct cr_pid_pair e;
+    memcpy(&e, &v, sizeof e);
+    return e;
+}
+
+static void pair_set(uint32_t i, struct cr_pid_pair e)
+{
+    uint64_t v;
+    memcpy(&v, &e, sizeof v);
+    __atomic_store_n((uint64_t *)&cr_pid_map.e[i], v, __ATOMIC_RELEASE);
+}
+_Static_assert(sizeof(struct cr_pid_pair) == 8 && offsetof(struct cr_pid_map, e) % 8 == 0,
+               "a pair is read and written in one access");
+
+static uint32_t pairs(void)
+{
+    uint32_t n = __atomic_load_n(&cr_pid_map.n, __ATOMIC_ACQUIRE);
+    return n <= CR_PID_MAP_MAX ? n : CR_PID_MAP_MAX;
+}
+
 static pid_t to_real(pid_t known)
 {
-    for (uint32_t i = 0; i < cr_pid_map.n; i++)
-        if (cr_pid_map.e[i].known == known)
-            return cr_pid_map.e[i].real;
+    for (uint32_t i = 0, n = pairs(); i < n; i++) {
+        struct cr_pid_pair e = pair_at(i);
+        if (e.known == known)
+            return e.real;
+    }
     return known;
 }
 
 static pid_t to_known(pid_t real)
 {
-    for (uint32_t i = 0; i < cr_pid_map.n; i++)
-        if (cr_pid_map.e[i].real == real)
-            return cr_pid_map.e[i].known;
+    for (uint32_t i = 0, n = pairs(); i < n; i++) {
+        struct cr_pid_pair e = pair_at(i);
+        if (e.real == real)
+            return e.known;
+    }
     return real;
 }
 
@@ -112,13 +158,103 @@ static pid_t arg_real(pid_t p)
     return p > 0 ? to_real(p) : p < -1 ? -to_real(-p) : p;
 }
 
+/* How many times this process was restarted (the restorer counts them). */
+static uint64_t restarts_now(void)
+{
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    uint64_t n = __atomic_load_n(&crt.restart.restarts, __ATOMIC_RELAXED);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    return n;
+}
+
 /* A new process whose kernel pid is one the program knows as another's. */
 static int taken_as_known(pid_t real)
 {
-    for (uint32_t i = 0; i < cr_pid_map.n; i++)
-        if (cr_pid_map.e[i].known == real && cr_pid_map.e[i].real != real)
+    for (uint32_t i = 0, n = pairs(); i < n; i++) {
+        struct cr_pid_pair e = pair_at(i);
+        if (e.known == real && e.real != real)
             return 1;
+    }
     return 0;
+}
+
+/* The table changes in one thread at a time (its readers need no lock); the caller
+ * blocks every signal it may (a handler of the program that made a child would wait
+ * for itself). */
+static int table_lock;
+
+static void lock_table(void)
+{
+    while (__atomic_exchange_n(&table_lock, 1, __ATOMIC_ACQUIRE))
+        syscall(SYS_sched_yield);
+}
+
+static void unlock_table(void)
+{
+    __atomic_store_n(&table_lock, 0, __ATOMIC_RELEASE);
+}
+
+/* A new process's kernel pid that the table gives a process that has ended since (its
+ * pid was free to be given again): that pair is forgotten, else the new process would
+ * be seen by the old one's number.  Under the lock. */
+static void forget_ended(pid_t real)
+{
+    for (uint32_t i = 0, n = pairs(); i < n; i++) {
+        struct cr_pid_pair e = pair_at(i);
+        if (e.real == real && e.known != real)
+            pair_set(i, (struct cr_pid_pair){ 0, 0 });
+    }
+}
+
+/* A number for the program to know a new child by whose kernel pid it knows as
+ * another process's (made by vfork or posix_spawn, which cannot be made again as fork's
+ * child is: it may have run already): above any pid the kernel gives (PID_MAX_LIMIT,
+ * 4194304 on 64-bit), so that it can name no other process.  Under the lock; the kernel
+ * pid itself when the table is full. */
+#define CR_PID_BEYOND_KERNEL 4194304
+static pid_t known_beyond(pid_t real)
+{
+    pid_t v = CR_PID_BEYOND_KERNEL;
+    uint32_t n = pairs(), free_slot = n;
+    for (int fresh = 0; !fresh;) {
+        v++;
+        fresh = 1;
+        for (uint32_t i = 0; i < n && fresh; i++)
+            fresh = pair_at(i).known != v;
+    }
+    for (uint32_t i = 0; i < n && free_slot == n; i++)
+        if (pair_at(i).known == 0 && pair_at(i).real == 0)
+            free_slot = i;
+    if (free_slot == CR_PID_MAP_MAX)
+        return real;
+    pair_set(free_slot, (struct cr_pid_pair){ v, real });
+    if (free_slot == n)
+        __atomic_store_n(&cr_pid_map.n, n + 1, __ATOMIC_RELEASE);
+    return v;
+}
+
+/* The parent's side of a child made by vfork or posix_spawn (kernel pid real; before:
+ * the restarts counted before it was made, from: the program's caller): the pid the
+ * program knows it by. */
+static pid_t spawned(pid_t real, const void *from, uint64_t before)
+{
+    if (real <= 0 || !translating(from))
+        return real;
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    pid_t known = real;
+    lock_table();
+    /* (a checkpoint and restart since it was made wrote a table in which its pid of
+     * before names it already) */
+    if (restarts_now() == before) {
+        forget_ended(real);
+        if (taken_as_known(real))
+            known = known_beyond(real);
+    }
+    unlock_table();
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return known;
 }
 
 API pid_t getpid(void)
@@ -274,15 +410,6 @@ API int tcsetpgrp(int fd, pid_t pgrp)
     return ioctl(fd, TIOCSPGRP, &real);
 }
 
-/* How many times this process was restarted (the restorer counts them). */
-static uint64_t restarts_now(void)
-{
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    uint64_t n = __atomic_load_n(&crt.restart.restarts, __ATOMIC_RELAXED);
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    return n;
-}
-
 /* A child whose kernel pid the program knows as another process's (a process of the
  * restored tree) would be taken for it: it ends at once, before it runs anything of the
  * program, and another is made (with every signal blocked meanwhile, the program sees
@@ -302,9 +429,17 @@ API pid_t fork(void)
         pthread_sigmask(SIG_BLOCK, &all, &old);
         uint64_t before = restarts_now();
         pid_t p = libc_fork();
-        int again = tries < 64 && taken_as_known(p == 0 ? (pid_t)syscall(SYS_getpid) : p);
+        pid_t real = p == 0 ? (pid_t)syscall(SYS_getpid) : p;
+        int again = tries < 64 && taken_as_known(real);
         if (restarts_now() != before)
             again = 0;
+        else if (p >= 0 && !again) { /* (the child's copy of the table too) */
+            if (p == 0)
+                table_lock = 0; /* (another thread of the parent's may have held it) */
+            lock_table();
+            forget_ended(real);
+            unlock_table();
+        }
         if (p == 0 && again)
             _exit(0);
         if (p > 0 && again)
@@ -314,6 +449,75 @@ API pid_t fork(void)
         if (!(p >= 0 && again))
             return p;
     }
+}
+
+/* vfork, in assembly: the child runs on the parent's stack until it execs or exits, and
+ * returns from here first, so nothing the parent needs afterwards may lie below its
+ * caller's frame (glibc's vfork keeps its return address in a register too): the
+ * restarts counted before (rdx) and the return address (rsi) wait in registers the
+ * system call keeps, and the parent, resumed once the child has exec'd or exited, hands
+ * the result to vforked() on its own stack again. */
+uint64_t cr_pid_restarts(void) __attribute__((visibility("hidden")));
+uint64_t cr_pid_restarts(void)
+{
+    return restarts_now();
+}
+
+long cr_pid_vforked(long r, const void *from, uint64_t before) __attribute__((visibility("hidden")));
+long cr_pid_vforked(long r, const void *from, uint64_t before)
+{
+    if (r < 0) {
+        errno = (int)-r;
+        return -1;
+    }
+    return spawned((pid_t)r, from, before);
+}
+
+__asm__(".text\n"
+        ".globl vfork\n"
+        ".type vfork, @function\n"
+        "vfork:\n"
+        "    endbr64\n"
+        "    sub $8, %rsp\n"
+        "    call cr_pid_restarts\n"
+        "    add $8, %rsp\n"
+        "    mov %rax, %rdx\n"
+        "    pop %rsi\n"
+        "    mov $" CR_STR(SYS_vfork) ", %eax\n"
+        "    syscall\n"
+        "    push %rsi\n"
+        "    test %rax, %rax\n"
+        "    jz 1f\n"
+        "    mov %rax, %rdi\n"
+        "    sub $8, %rsp\n"
+        "    call cr_pid_vforked\n"
+        "    add $8, %rsp\n"
+        "1:  ret\n"
+        ".size vfork, .-vfork\n");
+
+/* posix_spawn and posix_spawnp (glibc's make the child with clone(CLONE_VM |
+ * CLONE_VFORK) and return once it has exec'd): the child's pid as the program knows
+ * it. */
+API int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *actions,
+                    const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+    uint64_t before = restarts_now();
+    pid_t real = 0;
+    int rc = libc_posix_spawn ? libc_posix_spawn(&real, path, actions, attr, argv, envp) : ENOSYS;
+    if (rc == 0 && pid)
+        *pid = spawned(real, __builtin_return_address(0), before);
+    return rc;
+}
+
+API int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *actions,
+                     const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+    uint64_t before = restarts_now();
+    pid_t real = 0;
+    int rc = libc_posix_spawnp ? libc_posix_spawnp(&real, file, actions, attr, argv, envp) : ENOSYS;
+    if (rc == 0 && pid)
+        *pid = spawned(real, __builtin_return_address(0), before);
+    return rc;
 }
 
 void cr_pid_creds_known(struct msghdr *msg, const void *from)
@@ -427,4 +631,163 @@ API pid_t tcgetsid(int fd)
     if (ioctl(fd, TIOCGSID, &sid) < 0)
         return -1;
     return translating(__builtin_return_address(0)) ? to_known(sid) : sid;
+}
+
+/* The peer of a unix socket (SO_PEERCRED), as the program knows it. */
+API int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
+{
+    int r = libc_getsockopt ? libc_getsockopt(fd, level, name, val, len)
+                            : (int)syscall(SYS_getsockopt, fd, level, name, val, len);
+    if (r == 0 && level == SOL_SOCKET && name == SO_PEERCRED && val && len &&
+        *len >= sizeof(struct ucred) && translating(__builtin_return_address(0))) {
+        struct ucred cred;
+        memcpy(&cred, val, sizeof cred);
+        if (cred.pid > 0) {
+            cred.pid = to_known(cred.pid);
+            memcpy(val, &cred, sizeof cred);
+        }
+    }
+    return r;
+}
+
+/* The owner of an fd's signals (a process, or a group as its negative): what
+ * F_SETOWN and F_SETOWN_EX are given, as the kernel numbers it (ex: room for the
+ * copy F_SETOWN_EX is given instead); the argument to pass. */
+void *cr_pid_owner_arg(int cmd, void *arg, struct f_owner_ex *ex, const void *from)
+{
+    if (!translating(from))
+        return arg;
+    if (cmd == F_SETOWN)
+        return (void *)(intptr_t)arg_real((pid_t)(intptr_t)arg);
+    if (cmd == F_SETOWN_EX && arg) {
+        memcpy(ex, arg, sizeof *ex);
+        if (ex->type == F_OWNER_PID || ex->type == F_OWNER_PGRP)
+            ex->pid = cr_pid_real(ex->pid);
+        return ex;
+    }
+    return arg;
+}
+
+/* F_GETOWN's result and F_GETOWN_EX's answer, as the program knows them. */
+int cr_pid_owner_result(int cmd, int r, void *arg, const void *from)
+{
+    if (!translating(from))
+        return r;
+    if (cmd == F_GETOWN && r != 0 && r != -1)
+        return r > 0 ? to_known(r) : -to_known(-r);
+    if (cmd == F_GETOWN_EX && r == 0 && arg) {
+        struct f_owner_ex ex;
+        memcpy(&ex, arg, sizeof ex);
+        if (ex.type == F_OWNER_PID || ex.type == F_OWNER_PGRP) {
+            ex.pid = cr_pid_known(ex.pid);
+            memcpy(arg, &ex, sizeof ex);
+        }
+    }
+    return r;
+}
+
+/* The other calls of libc that take a pid and reach the kernel without kill() or
+ * syscall(): the pid as the kernel numbers it (0, the caller, as it is).  libc's own,
+ * found once at start-up. */
+#define CALL_OF_LIBC(ret, name, params) static ret(*libc_##name) params;
+CALL_OF_LIBC(int, sigqueue, (pid_t, int, const union sigval))
+CALL_OF_LIBC(int, prlimit, (pid_t, int, const struct rlimit *, struct rlimit *))
+CALL_OF_LIBC(int, getpriority, (int, id_t))
+CALL_OF_LIBC(int, setpriority, (int, id_t, int))
+CALL_OF_LIBC(int, sched_setaffinity, (pid_t, size_t, const cpu_set_t *))
+CALL_OF_LIBC(int, sched_getaffinity, (pid_t, size_t, cpu_set_t *))
+CALL_OF_LIBC(int, sched_setparam, (pid_t, const struct sched_param *))
+CALL_OF_LIBC(int, sched_getparam, (pid_t, struct sched_param *))
+CALL_OF_LIBC(int, sched_setscheduler, (pid_t, int, const struct sched_param *))
+CALL_OF_LIBC(int, sched_getscheduler, (pid_t))
+CALL_OF_LIBC(int, sched_rr_get_interval, (pid_t, struct timespec *))
+CALL_OF_LIBC(int, pidfd_open, (pid_t, unsigned))
+
+CR_LOOKUP_CONSTRUCTOR static void find_pid_calls(void)
+{
+#define FIND(name) libc_##name = (__typeof(libc_##name))dlsym(RTLD_NEXT, #name)
+    FIND(sigqueue);
+    FIND(prlimit);
+    FIND(getpriority);
+    FIND(setpriority);
+    FIND(sched_setaffinity);
+    FIND(sched_getaffinity);
+    FIND(sched_setparam);
+    FIND(sched_getparam);
+    FIND(sched_setscheduler);
+    FIND(sched_getscheduler);
+    FIND(sched_rr_get_interval);
+    FIND(pidfd_open);
+#undef FIND
+}
+
+/* a pid argument of the program's, as the kernel numbers it */
+#define REAL(pid) (translating(__builtin_return_address(0)) ? arg_real(pid) : (pid))
+/* (a call libc does not have here: ENOSYS, as the kernel would say) */
+#define OR_NOSYS(name, args) (libc_##name ? libc_##name args : (errno = ENOSYS, -1))
+
+API int sigqueue(pid_t pid, int sig, const union sigval value)
+{
+    return OR_NOSYS(sigqueue, (REAL(pid), sig, value));
+}
+
+API int prlimit(pid_t pid, enum __rlimit_resource res, const struct rlimit *lim, struct rlimit *old)
+{
+    return OR_NOSYS(prlimit, (REAL(pid), (int)res, lim, old));
+}
+
+/* (PRIO_PROCESS and PRIO_PGRP name a process or a group; PRIO_USER a user) */
+API int getpriority(__priority_which_t which, id_t who)
+{
+    if ((which == PRIO_PROCESS || which == PRIO_PGRP) && (pid_t)who > 0)
+        who = (id_t)REAL((pid_t)who);
+    return OR_NOSYS(getpriority, ((int)which, who));
+}
+
+API int setpriority(__priority_which_t which, id_t who, int prio)
+{
+    if ((which == PRIO_PROCESS || which == PRIO_PGRP) && (pid_t)who > 0)
+        who = (id_t)REAL((pid_t)who);
+    return OR_NOSYS(setpriority, ((int)which, who, prio));
+}
+
+API int sched_setaffinity(pid_t pid, size_t len, const cpu_set_t *set)
+{
+    return OR_NOSYS(sched_setaffinity, (REAL(pid), len, set));
+}
+
+API int sched_getaffinity(pid_t pid, size_t len, cpu_set_t *set)
+{
+    return OR_NOSYS(sched_getaffinity, (REAL(pid), len, set));
+}
+
+API int sched_setparam(pid_t pid, const struct sched_param *sp)
+{
+    return OR_NOSYS(sched_setparam, (REAL(pid), sp));
+}
+
+API int sched_getparam(pid_t pid, struct sched_param *sp)
+{
+    return OR_NOSYS(sched_getparam, (REAL(pid), sp));
+}
+
+API int sched_setscheduler(pid_t pid, int policy, const struct sched_param *sp)
+{
+    return OR_NOSYS(sched_setscheduler, (REAL(pid), policy, sp));
+}
+
+API int sched_getscheduler(pid_t pid)
+{
+    return OR_NOSYS(sched_getscheduler, (REAL(pid)));
+}
+
+API int sched_rr_get_interval(pid_t pid, struct timespec *t)
+{
+    return OR_NOSYS(sched_rr_get_interval, (REAL(pid), t));
+}
+
+API int pidfd_open(pid_t pid, unsigned int flags)
+{
+    pid_t real = REAL(pid);
+    return libc_pidfd_open ? libc_pidfd_open(real, flags) : (int)syscall(SYS_pidfd_open, real, flags);
 }

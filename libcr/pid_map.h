@@ -51,6 +51,14 @@ void cr_pid_creds_known(struct msghdr *msg, const void *from);
 /* F_GETLK's answer (a struct flock): its holder as the program knows it. */
 void cr_pid_lock_holder_known(void *flock_arg, const void *from);
 
+/* fcntl's owner of an fd's signals (dnotify_track.c's fcntl): the argument to give
+ * F_SETOWN or F_SETOWN_EX (ex: room for a copy), then the result of F_GETOWN or the
+ * answer of F_GETOWN_EX, each as the kernel and as the program number it (from: the
+ * caller). */
+struct f_owner_ex;
+void *cr_pid_owner_arg(int cmd, void *arg, struct f_owner_ex *ex, const void *from);
+int cr_pid_owner_result(int cmd, int r, void *arg, const void *from);
+
 /* A call the program makes through syscall() (aio.c's), its pids translated (from: its
  * caller); `call` makes it, returning the result or -1 and errno. */
 long cr_pid_syscall(long nr, long a[6], const void *from,

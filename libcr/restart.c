@@ -740,8 +740,8 @@ static void poke_pid_map(struct child *c)
         for (uint32_t k = 0; k < nnow; k++)
             if (now[k].known == old[i].real && map.n < CR_PID_MAP_MAX)
                 map.e[map.n++] = (struct cr_pid_pair){ old[i].known, now[k].real };
-    /* (a process restarted alone sees the pid it gets, as before: only a table it had
-     * follows it) */
+    /* (a process restarted alone with --no-restore-pid, or as root, sees the pid it
+     * gets: only a table it had follows it) */
     for (uint32_t k = 0; c->pids && k < nnow; k++) {
         int covered = now[k].known == now[k].real;
         for (uint32_t i = 0; !covered && i < saved->n; i++)
@@ -759,6 +759,13 @@ static void poke_pid_map(struct child *c)
     const struct ctx_proc *pr = c->img->proc;
     pid_t outside[3][2] = { { pr->pgid, getpgid(0) }, { pr->sid, getsid(0) }, { pr->ppid, getppid() } };
     for (int w = 0; c->new_pids && w < 3; w++) {
+        /* (the file has the kernel's numbers: one a restart before gave is known by the
+         * program by its first, which the saved table has) */
+        for (uint32_t i = 0; i < saved->n; i++)
+            if (old[i].real == outside[w][0]) {
+                outside[w][0] = old[i].known;
+                break;
+            }
         int known = outside[w][0] <= 0 || outside[w][1] <= 0 || outside[w][0] == outside[w][1];
         for (uint32_t i = 0; !known && i < map.n; i++)
             known = map.e[i].known == outside[w][0];
@@ -947,6 +954,11 @@ static __attribute__((noreturn)) void build_and_jump(struct child *c)
                     tr, fpstate);
         if (tr)
             fpstate += (tr->xsave_len + 4 + 63) & ~(size_t)63;
+        /* BLCR's cr_restart became the process: killing it (SIGKILL too) killed the
+         * program.  The runtime's own thread (no interrupted frame of the program) holds
+         * the parent-death signal, which the program's threads would report */
+        if (c->stands_in && !tr && !img->threads[i]->frame_addr && img->threads[i]->resume.rip)
+            threads[i].standin_parent = (int32_t)getppid();
     }
     plan->nspecial = 0;
     char *pk = parking;
@@ -1300,6 +1312,12 @@ pid_t cr_restart_spawn(struct ctx_image *img, const struct cr_restart_opts *o, s
         else if (p->ctty_pts == 0 && p->pgid == p->pid && !o->keep_pgid)
             setpgid(0, 0);
         struct child c = { .img = img, .o = o, .status_fd = pfd[1], .lazy_sock = sv[1] };
+        /* new pids in place, as a tree's: its table names it, its parent, group and
+         * session by the numbers it had (poke_pid_map) */
+        struct ctx_pid_pair self = { p->pid, (int32_t)getpid() };
+        if (o->new_pids)
+            c.pids = &self, c.npids = 1, c.new_pids = 1;
+        c.stands_in = 1;
         if (sv[0] >= 0)
             close(sv[0]);
         cr_restart_child(&c);

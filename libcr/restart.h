@@ -23,6 +23,8 @@ struct cr_restart_opts {
                                   cr_restart decided it was possible) */
     pid_t want_pid;            /* a lone process: the pid it gets (its old one, --restore-pid);
                                   0: any */
+    int new_pids;              /* a lone process: a new pid that the program sees as its
+                                  old one (its image has the runtime's table, pid_map.c) */
 };
 
 /* fork(), with the given pid when want > 0 (clone3 set_tid: root or

@@ -48,6 +48,8 @@ struct child {
                                npids of them (NULL: this process alone) */
     uint32_t npids;
     int new_pids;           /* the tree got new pids in place (restart_tree.c) */
+    int stands_in;          /* cr_restart, its parent, stands for it (a process alone, a
+                               tree's root in place): killed, it takes the process along */
     int lazy_sock;          /* lazy restart (o->lazy): where the userfaultfd goes to cr_restart */
     int uffd;               /* lazy restart: the lazy VMAs are registered with it; -1 none */
 };

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <linux/capability.h>
 #include <linux/sched.h>
 #include <sched.h>
@@ -41,6 +42,7 @@ static struct {
     uint32_t *created;         /* shared: processes made so far */
     struct ctx_pid_pair *pids; /* shared: each process's pid in the file and now */
     int new_pids;              /* a normal user's: new pids, no namespace (pid_map.c) */
+    int outside;               /* in place (new pids, or old ones): no namespace */
     int status_fd, exit_fd;
     pid_t root;                /* init: the tree's root */
     int ctty_fd;               /* a session leader's new terminal, until its fds are open */
@@ -229,14 +231,16 @@ static __attribute__((noreturn)) void member_main(uint32_t i)
     if (p->pgid != p->pid && p->sid != p->pid && is_member(p->pgid))
         setpgid(0, now_pid(p->pgid));
     /* a top-level process in place: cr_restart its parent, once the helper that made
-     * it has gone (its pid map names cr_restart as the old parent, restart.c) */
-    for (int waited = 0; T.new_pids && p->ppid == 0 && getppid() != T.top && waited < BARRIER_MS; waited++) {
+     * it has gone (its pid map names cr_restart as the old parent, restart.c; the
+     * root's parent-death signal is tied to cr_restart, not to the helper) */
+    for (int waited = 0; T.outside && p->ppid == 0 && getppid() != T.top && waited < BARRIER_MS; waited++) {
         struct timespec ts = { 0, 1000000 };
         nanosleep(&ts, NULL);
     }
     struct child c = { .img = &T.t->images[i], .o = T.o, .status_fd = T.status_fd,
                        .pool = &T.pool, .member = i, .keep_fd = T.ctty_fd,
-                       .pids = T.pids, .npids = T.t->n, .new_pids = T.new_pids };
+                       .pids = T.pids, .npids = T.t->n, .new_pids = T.new_pids,
+                       .stands_in = T.outside && i == 0 };
     cr_restart_child(&c);
 }
 
@@ -423,6 +427,14 @@ static pid_t make_top_level(void)
 
 static __attribute__((noreturn)) void init_main(void)
 {
+    /* cr_restart stands for the tree's root: killed (SIGKILL too), it takes the
+     * namespace along, whose pid 1 ending ends every process in it */
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    struct pollfd gone = { T.exit_fd, 0, 0 }; /* (its parent is outside: getppid() is 0; a
+                                                 pipe's write end says POLLERR once the
+                                                 reader, cr_restart, is gone) */
+    if (poll(&gone, 1, 0) > 0 && (gone.revents & POLLERR))
+        _exit(1);
     build_pool();
     pid_t root = make_top_level();
     T.root = root;
@@ -610,6 +622,7 @@ pid_t cr_restart_spawn_tree(struct ctx_tree *t, const struct cr_restart_opts *o,
     T.created = created;
     T.pids = (struct ctx_pid_pair *)(created + 2);
     T.new_pids = pid_mode == CR_TREE_NEW_PIDS;
+    T.outside = outside;
     T.status_fd = st[1];
     T.exit_fd = ex[1];
     T.top = getpid();

@@ -45,6 +45,11 @@ struct rp_thread {
                                       runtime sets its own) */
     uint64_t gate;                 /* a ptrace image's thread: &plan->gate_arrived, where it
                                       waits before it runs the program (0: none) */
+    int32_t standin_parent;        /* the runtime's thread of a process cr_restart stands
+                                      for: SIGKILL when this parent (cr_restart) dies
+                                      (PR_SET_PDEATHSIG, a thread's own: the program's
+                                      threads keep theirs); 0: none */
+    uint32_t pad;
 };
 
 struct rp_range {

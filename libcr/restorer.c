@@ -87,6 +87,14 @@ __attribute__((used, noreturn)) void restorer_thread(struct rp_thread *t)
         sys(__NR_set_robust_list, t->robust_head, t->robust_len, 0);
     if (t->comm[0]) /* its name, not cr_restart's (the runtime sets it again for its own) */
         sys(__NR_prctl, PR_SET_NAME, t->comm, 0);
+    /* killed with cr_restart, which stands for it (its parent); a process handed over
+     * already to another parent (BLCR's restart API kills cr_restart while the process
+     * waits stopped, --stop, before its threads exist: restart_api.c) is that one's */
+    if (t->standin_parent) {
+        sys(__NR_prctl, PR_SET_PDEATHSIG, 9 /* SIGKILL */, 0);
+        if (sys(__NR_getppid, 0, 0, 0) != t->standin_parent)
+            sys(__NR_prctl, PR_SET_PDEATHSIG, 0, 0);
+    }
     /* a ptrace image's: until cr_restart has put back, from outside, what the runtime
      * would (its robust list, registered above, tells it the thread); signals are
      * blocked here, so those it queues again wait */

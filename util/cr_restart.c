@@ -38,7 +38,8 @@ static void usage(FILE *out)
 "       cr_restart [OPTIONS] -f FILE --in-place-of -- COMMAND [ARGS...]\n"
 "Restart the process (or the tree of processes) saved in the context FILE.\n"
 "cr_restart stays its parent and exits with its exit status (or is killed by the\n"
-"same signal), passing on the signals it gets.  A tree keeps its old pids: in place\n"
+"same signal), passing on the signals it gets; killed (SIGKILL), it takes the\n"
+"process (a tree's first) along.  A tree keeps its old pids: in place\n"
 "(root, when they are free) or in a pid namespace of its own; for a normal user, new\n"
 "pids in place that its programs still see as the old ones.\n\n"
 "  -f, --file=FILE            the context file (or give it as the last argument)\n"
@@ -53,12 +54,13 @@ static void usage(FILE *out)
 "                             user with a user namespace)\n"
 "                             default: the old pids in place if allowed (root,\n"
 "                             CAP_CHECKPOINT_RESTORE; /dev/crctl for a process alone)\n"
-"                             and free, else a new pid (a process alone), a pid\n"
-"                             namespace (root's tree) or new pids its programs see\n"
-"                             as the old ones (a normal user's tree)\n"
+"                             and free, else new pids its programs see as the old\n"
+"                             ones (a normal user's process or tree saved under\n"
+"                             cr_run), a new pid (a process alone) or a pid\n"
+"                             namespace (root's tree)\n"
 "  --pid-namespace            a process alone: its old pid in a pid namespace (and a\n"
-"                             user namespace) of its own (the default for one with\n"
-"                             its own SCM_CREDENTIALS queued)\n"
+"                             user namespace) of its own (the default for one saved\n"
+"                             without cr_run with its own SCM_CREDENTIALS queued)\n"
 "  --restore-pgid, --restore-sid  a process that led its process group or session\n"
 "                             leads a new one (default; a tree: as saved)\n"
 "  --no-restore-pgid, --no-restore-sid  it stays in cr_restart's (a lone process)\n"
@@ -478,10 +480,19 @@ int main(int argc, char **argv)
                     "namespace of its own (--restore-pid makes that an error, EBUSY, as BLCR's "
                     "default)\n", (int)taken);
     }
+    /* a normal user's process alone, by default: a new pid in place that the program
+     * goes on seeing as its old one, as a tree's (pid_map.c), where its image has the
+     * runtime's table (saved under cr_run); a program that kept its pid (a fork check,
+     * Python's multiprocessing and asyncio) runs on as it would have */
+    int lone_map = lone && restore_pid == -1 && !cr_restart_may_restore_pid() &&
+                   tree.images[0].proc && tree.images[0].pid_map;
+    o.new_pids = lone_map;
     /* a message queued with the process's own credentials (SCM_CREDENTIALS) is sent
      * again by the process: they come back as they were only with its old pid, which
-     * a pid namespace gives where the old pid in place is not to be had */
-    int creds_fd = lone && restore_pid != 1 && restore_pid != 2 ? cr_image_sends_own_creds(&tree.images[0]) : -1;
+     * a pid namespace gives where the old pid in place is not to be had (with the
+     * table, the program reads its old pid in them: pid_map.c) */
+    int creds_fd = lone && !lone_map && restore_pid != 1 && restore_pid != 2 ?
+                   cr_image_sends_own_creds(&tree.images[0]) : -1;
     if (creds_fd >= 0 && restore_pid == 0)
         return fail(ON_FAIL_ARGS, EINVAL, "%s: --no-restore-pid: fd %d has a message queued with "
                     "the process's own credentials (SCM_CREDENTIALS), which would come back "

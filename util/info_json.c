@@ -29,6 +29,22 @@ static void process(const struct ctx_image *img)
     str(img->exe);
     printf(",\"cwd\":");
     str(img->cwd);
+    /* stopped by job control at the checkpoint (it comes back stopped): by which signal */
+    if (img->stopped)
+        printf(",\"stopped\":{\"signal\":%u}", img->stopped->signal);
+    else
+        printf(",\"stopped\":null");
+    /* the runtime's table of the pids the program knows by their first values (null:
+     * saved without the runtime, no table) */
+    if (img->pid_map) {
+        const struct ctx_pid_pair *e = (const void *)(img->pid_map + 1);
+        printf(",\"pid_map\":[");
+        for (uint32_t i = 0; i < img->pid_map->n; i++)
+            printf("%s{\"known\":%d,\"real\":%d}", i ? "," : "", e[i].known, e[i].real);
+        printf("]");
+    } else {
+        printf(",\"pid_map\":null");
+    }
     printf(",\"threads\":%u,\"fds\":[", p->nthreads);
     for (uint32_t i = 0; i < p->nfds; i++) {
         const struct ctx_fd *f = img->fds[i];

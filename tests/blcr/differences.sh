@@ -9,7 +9,8 @@
 #   did not (BLCR signalled only the threads of cr_init());
 # - --early-stop (cr_checkpoint and cr_restart) stops the process before its
 #   callbacks run, as BLCR's did; the callback runs once it is continued;
-# - a process restarted alone without privilege gets a new pid (BLCR restored it),
+# - a process restarted alone without privilege gets a new pid (BLCR restored it;
+#   the program sees its old one through the runtime, libcr/pid_map.c),
 #   --restore-pid is refused with EPERM, and --pid-namespace gives it its old pid in
 #   a pid namespace of its own, where a BLCR-style script still signals it through
 #   cr_restart's pid (tests/root/restore_pid.sh: root gets the old pid by default).

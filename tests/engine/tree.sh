@@ -214,9 +214,13 @@ r=$!
 BG_PIDS="$BG_PIDS $r"
 i=0
 first_child() { cat /proc/$1/task/$1/children 2>/dev/null | awk '{print $1}'; }
+# (the root is cr_restart's child, or its init's in a pid namespace; never a child of
+# the root whose runtime came up first, nor of the helper that makes the root in place)
+ns_init() { [ "$(awk '/^NSpid:/ {print $NF}' /proc/$1/status 2>/dev/null)" = 1 ]; }
 until top=$(first_child $r) && [ -n "$top" ] &&
       { root=$top; grep -q "@slurm-cr/$root\." /proc/net/unix ||
-        { root=$(first_child $top) && [ -n "$root" ] && grep -q "@slurm-cr/$root\." /proc/net/unix; }; }; do
+        { ns_init $top && root=$(first_child $top) && [ -n "$root" ] &&
+          grep -q "@slurm-cr/$root\." /proc/net/unix; }; }; do
     i=$((i + 1)); [ $i -le 600 ] || fail "the first generation did not come back"; sleep 0.05
 done
 # at once: the members may still be finishing their restart (their runtimes, named
