@@ -29,6 +29,11 @@ command -v mpicc.mpich > /dev/null && command -v mpicc.openmpi > /dev/null ||
 TMPFS_ROOT=$(mktemp -d /tmp/slurm-cr-mpi-tmpfs.XXXXXX)
 mkdir -p "$TMPFS_ROOT"/n1 "$TMPFS_ROOT"/n2 "$TMPFS_ROOT"/n3 && chmod -R 1777 "$TMPFS_ROOT" && chmod 755 "$TMPFS_ROOT"
 export CLUSTER_EXTRA_CONF="TmpFS=$TMPFS_ROOT/%n"
+# each node's steps in an IPC namespace of their own, as on three hosts: UCX would
+# otherwise take the ranks of the other nodes for ranks it shares memory with (same
+# boot id and IPC namespace) and attach their System V segments, which no checkpoint
+# of one node's tasks can give back shared with another node's
+export CLUSTER_NODE_IPC=private
 slurm_test_cluster mpi cr_restart=$top_builddir/util/cr_restart agent=$top_builddir/slurm_checkpoint/cr_agent
 trap 'slurm_test_cleanup; rm -rf "$TMPFS_ROOT"' EXIT
 SC=(SCONTROL_CR_AGENT=$B/slurm_checkpoint/cr_agent SCONTROL_CR_CHECKPOINT=$B/util/cr_checkpoint
