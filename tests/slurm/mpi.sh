@@ -52,7 +52,7 @@ MODE=${MPI_RESTART:-report}
 LIMIT=120      # seconds a run may take
 FINALIZE_HANGS=
 # the cases that restart identical: strict whatever MPI_RESTART says (a regression fails)
-STRICT_CASES=" none mpich-tcp mpich-shm-tcp openmpi-tcp-hash openmpi-tcp4-hash "
+STRICT_CASES=" none mpich-tcp mpich-shm-tcp openmpi openmpi-vader openmpi-tcp-hash openmpi-tcp4-hash "
 NOTYET=
 
 for mpi in mpich openmpi; do
