@@ -399,7 +399,8 @@ static int make_local_socket(struct child *c, const struct ctx_fd *f, uint32_t r
          * address go (a TCP connection closing, a process still exiting).  A
          * connection it closed itself before the checkpoint, accepted by a listener
          * without SO_REUSEADDR, keeps the port in TIME_WAIT for up to a minute (the
-         * kernel's fixed TCP_TIMEWAIT_LEN) whatever the new socket sets: waited out */
+         * kernel's fixed TCP_TIMEWAIT_LEN) whatever the new socket sets: ended when its
+         * other end is of this host (tcp_time_wait.c), else waited out */
         int rc, tries = 0;
         unsigned port = so.domain == AF_INET ? ntohs(((const struct sockaddr_in *)so.addr)->sin_port)
                       : so.domain == AF_INET6 ? ntohs(((const struct sockaddr_in6 *)so.addr)->sin6_port) : 0;
@@ -407,11 +408,18 @@ static int make_local_socket(struct child *c, const struct ctx_fd *f, uint32_t r
         socklen_t vl = sizeof v6only;
         if (so.domain == AF_INET6)
             getsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &vl);
+        int ended = 0; /* TIME_WAIT entries alone on the port: ended once (tcp_time_wait.c) */
         while ((rc = bind(s, (const struct sockaddr *)so.addr, so.addr_len)) < 0 && errno == EADDRINUSE &&
                so.domain != AF_UNIX &&
                (tries++ < 30 || (so.type == SOCK_STREAM && tries < 30 + TIME_WAIT_TRIES &&
-                                 port_holders(port, so.domain, v6only, NULL, 0) == 0)))
+                                 port_holders(port, so.domain, v6only, NULL, 0) == 0))) {
+            if (!ended && so.type == SOCK_STREAM && port_holders(port, so.domain, v6only, NULL, 0) == 0) {
+                ended = 1;
+                if (tcp_end_time_waits(port) > 0)
+                    continue;
+            }
             nanosleep(&(struct timespec){ 0, 100 * 1000 * 1000 }, NULL);
+        }
         char held[600] = "";
         if (rc < 0 && errno == EADDRINUSE && so.domain != AF_UNIX && so.type == SOCK_STREAM) {
             int e = errno;

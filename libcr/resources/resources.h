@@ -422,6 +422,9 @@ int save_local_socket(struct dump *d, const struct sock_scan *ss, int fd, const 
                       const char *stream, size_t stream_len, uint32_t stream_msgs);
 /* The fd of the process's listening socket bound to addr (-1 none). */
 int backlog_listener(const struct sock_scan *ss, const struct sockaddr_storage *addr, socklen_t alen);
+/* tcp_time_wait.c: the TIME_WAIT entries with local TCP port `port` whose remote end is
+ * an address of this host ended (a SYN from there); how many were tried. */
+int tcp_end_time_waits(unsigned port);
 /* socket.c: unix socket file left at a path by the checkpointed process, that nobody
  * answers on: removed (a bind there would fail). */
 void remove_stale_socket_file(const struct sockaddr_un *un, socklen_t alen, int type);

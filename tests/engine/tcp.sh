@@ -9,7 +9,9 @@
 # client with data waiting in a backlog that an epoll watches is refused.  Checkpointed
 # with --stop (as a Slurm vacate does, whose scancel then kills the step): killed
 # while stopped, the connection ends with a reset, so that no TIME_WAIT keeps its ports
-# from the restart; continued instead, its SO_LINGER is the program's again.
+# from the restart; continued instead, its SO_LINGER is the program's again.  A
+# TIME_WAIT entry a connection the program closed itself left on its listener's port
+# is ended at restart (its other end being of this host), not waited out.
 . "$top_srcdir/tests/engine/lib.sh"
 PY=${PYTHON3:-python3}
 PROG='
@@ -64,6 +66,17 @@ elif mode == "stopped":
     print(k2.recv(64).decode().strip(), "/", c2.recv(64).decode().strip(), flush=True)
     import struct
     print("linger", *struct.unpack("ii", k2.getsockopt(socket.SOL_SOCKET, socket.SO_LINGER, 8)), flush=True)
+elif mode == "closed":
+    # the accepted end closed first: a TIME_WAIT entry on the port of the listener
+    # (without SO_REUSEADDR), made by the program itself before its checkpoint
+    k.close(); c.settimeout(20)
+    assert c.recv(1) == b""
+    c.close()
+    print("port", l.getsockname()[1], flush=True)
+    wait()
+    c3 = socket.create_connection(l.getsockname()); k3, _ = l.accept()
+    k3.sendall(b"listening again\n")
+    print(c3.recv(64).decode().strip(), flush=True)
 else:
     l.close()
     c.sendall(b"to server\n"); k.sendall(b"to client\n")
@@ -175,6 +188,32 @@ rc=0; wait $r || rc=$?
 ! grep -q "is taken on this host" "$T/s.rerr" ||
     fail "the ports of a connection killed while stopped were still taken (TIME_WAIT): $(cat "$T/s.rerr")"
 grep -qx "to server / to client" "$T/s.out" || fail "the restarted connection lost its data: $(cat "$T/s.out")"
+# a listener whose port a connection the program closed itself keeps in TIME_WAIT:
+# the entry ended at restart (its other end is of this host), not waited out for a
+# minute (the kernel's: a restart within 30 s is the entry ended)
+bg "$CR_RUN" "$PY" -c "$PROG" closed > "$T/w.out" 2> "$T/w.err"
+pid=$!
+wait_runtime $pid
+wait_lines "$T/w.out" 2
+port=$(awk '$1 == "port" { print $2 }' "$T/w.out")
+within 30 "$CR_CHECKPOINT" -f "$T/w.ctx" $pid 2> "$T/w.ckpt.err" ||
+    fail "the checkpoint of a listener with a TIME_WAIT on its port failed: $(cat "$T/w.ckpt.err")"
+kill -KILL $pid
+wait $pid 2>/dev/null
+grep -qi "^ *[0-9]*: [0-9A-F]*:$(printf %04X "$port") [0-9A-F:]* 06 " /proc/net/tcp ||
+    fail "no TIME_WAIT entry on the listener's port $port: the test shows nothing"
+truncate -s "$(fd_pos "$T/w.ctx" 1)" "$T/w.out"
+t0=$(date +%s)
+bg "$CR_RESTART" "$T/w.ctx" 2> "$T/w.rerr"
+r=$!
+target=$(restored_pid $r)
+took=$(($(date +%s) - t0))
+[ $took -lt 30 ] || fail "the restart took $took s: the TIME_WAIT on the listener's port was waited out"
+kill -USR2 "$target"
+rc=0; wait $r || rc=$?
+[ $rc = 0 ] && grep -qx "listening again" "$T/w.out" ||
+    fail "the restarted listener did not take a connection: exit $rc: $(cat "$T/w.out" "$T/w.rerr")"
+
 # --stop, then continued: its SO_LINGER as it was (off), a close its own
 bg "$CR_RUN" "$PY" -c "$PROG" stopped > "$T/c.out" 2> "$T/c.err"
 pid=$!

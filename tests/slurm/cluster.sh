@@ -23,7 +23,11 @@
 #
 # Knobs (environment, read at start): CLUSTER_USER (job user, default crjob),
 # CLUSTER_CPUS (CPUs per node, default 2), CLUSTER_TIMEOUT (seconds any wait may
-# take, default 60), CLUSTER_EXTRA_CONF (lines appended to slurm.conf).
+# take, default 60), CLUSTER_EXTRA_CONF (lines appended to slurm.conf),
+# CLUSTER_NODE_IPC=private (each slurmd, and so its steps, in an IPC namespace of its
+# own, as on three hosts: UCX takes a peer with this host's boot id and IPC namespace
+# for one it shares memory with, and maps the System V segments of the ranks of the
+# other nodes too; remembered in DIR/node_ipc for cluster_node_start).
 
 CLUSTER_NODES="n1 n2 n3"
 
@@ -229,6 +233,12 @@ _cl_await() {
     done
 }
 
+# _cl_node_ns DIR: what a slurmd is started under (unshare, for CLUSTER_NODE_IPC)
+_cl_node_ns() {
+    [ "$(cat "$1/node_ipc" 2>/dev/null)" = private ] && echo "unshare --ipc"
+    return 0
+}
+
 # _cl_daemons DIR SECONDS: start munged, slurmctld and the slurmd, each once the
 # one before it answers
 _cl_daemons() {
@@ -257,7 +267,7 @@ _cl_daemons() {
     _cl_spawn "$d" slurmctld slurmctld -D -f "$d/slurm.conf" || return 1
     _cl_await "$t" "slurmctld answered" "$d" _cl_ctld_up slurmctld || return 1
     for n in $CLUSTER_NODES; do
-        _cl_spawn "$d" "slurmd-$n" slurmd -D -N "$n" -f "$d/slurm.conf" || return 1
+        _cl_spawn "$d" "slurmd-$n" $(_cl_node_ns "$d") slurmd -D -N "$n" -f "$d/slurm.conf" || return 1
     done
     if ! _cl_await "$t" "the three nodes were idle" "$d" _cl_nodes_idle \
             slurmctld slurmd-n1 slurmd-n2 slurmd-n3; then
@@ -333,6 +343,11 @@ cluster_start() {
     fi
     chown "$user:$(id -gn "$user")" "$d/shared"
     echo "$user" > "$d/user"
+    case ${CLUSTER_NODE_IPC:-} in
+    private) echo private > "$d/node_ipc" ;;
+    "") rm -f "$d/node_ipc" ;;
+    *) _cl_msg "CLUSTER_NODE_IPC=$CLUSTER_NODE_IPC: only 'private' is known"; return 1 ;;
+    esac
 
     [ -e "$d/plugstack.conf" ] || : > "$d/plugstack.conf"
     _cl_write_conf "$d" || return 1
@@ -359,7 +374,7 @@ cluster_node_start() {
     d=$(_cl_dir "${1:-}") || return 1
     case " $CLUSTER_NODES " in *" $node "*) ;; *) _cl_msg "no node '$node'"; return 1 ;; esac
     if ! _cl_ours "$d" "slurmd-$node" >/dev/null; then
-        _cl_spawn "$d" "slurmd-$node" slurmd -D -N "$node" -f "$d/slurm.conf" || return 1
+        _cl_spawn "$d" "slurmd-$node" $(_cl_node_ns "$d") slurmd -D -N "$node" -f "$d/slurm.conf" || return 1
     fi
     _cl_await "$t" "$node was idle" "$d" "_cl_node_idle $node" "slurmd-$node" || { _cl_tails "$d"; return 1; }
 }

@@ -28,9 +28,23 @@ command -v mpicc.mpich > /dev/null && command -v mpicc.openmpi > /dev/null ||
 # Open MPI's pmix plugin: a temporary dir per node (%n) instead of one /tmp for three
 TMPFS_ROOT=$(mktemp -d /tmp/slurm-cr-mpi-tmpfs.XXXXXX)
 mkdir -p "$TMPFS_ROOT"/n1 "$TMPFS_ROOT"/n2 "$TMPFS_ROOT"/n3 && chmod -R 1777 "$TMPFS_ROOT" && chmod 755 "$TMPFS_ROOT"
-export CLUSTER_EXTRA_CONF="TmpFS=$TMPFS_ROOT/%n"
+# ... and a /dev/shm dir per node for Open MPI's vader segments, which a task prolog
+# names (vader_segment.HOST.UID.JOB.LOCALRANK: the same name for the first rank of each
+# node of one host, which the three would share and the first to end remove: "open(2)
+# ... No such file or directory", then a segfault in mca_btl_vader_poll_handle_frag)
+SHM_ROOT=$(mktemp -d /dev/shm/slurm-cr-mpi.XXXXXX)
+mkdir -p "$SHM_ROOT"/n1 "$SHM_ROOT"/n2 "$SHM_ROOT"/n3 && chmod -R 1777 "$SHM_ROOT" && chmod 755 "$SHM_ROOT"
+printf '#!/bin/sh\necho "export OMPI_MCA_btl_vader_backing_directory=%s/$SLURMD_NODENAME"\n' "$SHM_ROOT" \
+    > "$TMPFS_ROOT/task_prolog" && chmod 755 "$TMPFS_ROOT/task_prolog"
+export CLUSTER_EXTRA_CONF="TmpFS=$TMPFS_ROOT/%n
+TaskProlog=$TMPFS_ROOT/task_prolog"
+# each node's steps in an IPC namespace of their own, as on three hosts: UCX would
+# otherwise take the ranks of the other nodes for ranks it shares memory with (same
+# boot id and IPC namespace) and attach their System V segments, which no checkpoint
+# of one node's tasks can give back shared with another node's
+export CLUSTER_NODE_IPC=private
 slurm_test_cluster mpi cr_restart=$top_builddir/util/cr_restart agent=$top_builddir/slurm_checkpoint/cr_agent
-trap 'slurm_test_cleanup; rm -rf "$TMPFS_ROOT"' EXIT
+trap 'slurm_test_cleanup; rm -rf "$TMPFS_ROOT" "$SHM_ROOT"' EXIT
 SC=(SCONTROL_CR_AGENT=$B/slurm_checkpoint/cr_agent SCONTROL_CR_CHECKPOINT=$B/util/cr_checkpoint
     timeout 300 "$B/scontrol-helpers/scontrol-cr")
 ITERS=${MPI_ITERS:-60}
@@ -38,7 +52,7 @@ MODE=${MPI_RESTART:-report}
 LIMIT=120      # seconds a run may take
 FINALIZE_HANGS=
 # the cases that restart identical: strict whatever MPI_RESTART says (a regression fails)
-STRICT_CASES=" none mpich-tcp mpich-shm-tcp openmpi-tcp-hash openmpi-tcp4-hash "
+STRICT_CASES=" none mpich-tcp mpich-shm-tcp openmpi openmpi-vader openmpi-tcp-hash openmpi-tcp4-hash "
 NOTYET=
 
 for mpi in mpich openmpi; do
@@ -253,9 +267,9 @@ notyet() {
 
 for c in ${MPI_CASES:-none mpich mpich-shm mpich-shm-tcp mpich-tcp openmpi openmpi-vader openmpi-tcp openmpi-tcp-hash openmpi-tcp4-hash}; do
     case $c in
+    # (not yet, as mpich-shm: UCX's wake-up datagrams queued between the two ranks of
+    # a node, sent by the other task's socket, are refused at the create)
     mpich) run_case $c mpich ;;
-    # (MPICH still maps /dev/shm/mpich_shar_tmp* shared between the ranks of a node:
-    # the create is refused, naming it)
     # two ranks on one node: only shared memory between them (UCX's System V and
     # MPICH's /dev/shm/mpich_shar_tmp*, unlinked once mapped), made again between the
     # restarted ranks (restart_step_shm.c)
@@ -267,7 +281,10 @@ for c in ${MPI_CASES:-none mpich mpich-shm mpich-shm-tcp mpich-tcp openmpi openm
     # in its finalize as it does uninterrupted, see ended)
     mpich-shm-tcp) NODES=1 RANKS=2 FINALIZE_HANGS=1 LIMIT=60 run_case $c mpich UCX_TLS=tcp,self ;;
     mpich-tcp) FINALIZE_HANGS=1 LIMIT=60 run_case $c mpich UCX_TLS=tcp,self ;;
-    openmpi) run_case $c openmpi ;;
+    # vader within a node, tcp between (the segments in a dir per node, see the task
+    # prolog above), without PMIx's shared store and vader's single copy (as
+    # openmpi-vader; the shared store is refused by name, see openmpi-tcp)
+    openmpi) run_case $c openmpi PMIX_MCA_gds=hash OMPI_MCA_btl_vader_single_copy_mechanism=none ;;
     # PMIx's shared data store (gds ds21, the default: files of the step's slurmstepd,
     # which a new step does not have) is refused at the create, naming the way out
     # (pmix_link.c); the job goes on identical
