@@ -21,7 +21,7 @@ go = sys.argv[1]
 print("pid", os.getpid(), flush=True)
 while not os.path.exists(go):
     time.sleep(0.02)
-print("pid", os.getpid(), flush=True)
+print("pid", os.getpid(), "real", os.readlink("/proc/self"), flush=True)
 PYEOF
 
 # start: the python above under cr_run, its pid in $pid once it printed it
@@ -34,7 +34,8 @@ start() {
     wait_runtime $pid
 }
 # restarted NAME CR_RESTART_ARGS...: restart $T/NAME.ctx in the background, let it go on,
-# wait for its second line; sets rpid (the pid it printed) and rrc (cr_restart's status)
+# wait for its second line; sets rpid (the pid it printed: its old one under the pid map
+# of a normal user's restart), rreal (the kernel's, /proc/self) and rrc (cr_restart's status)
 restarted() {
     local name=$1; shift
     "$CR_RESTART" "$@" "$T/$name.ctx" >> "$T/out" 2> "$T/$name.restart.err" &
@@ -42,7 +43,8 @@ restarted() {
     BG_PIDS="$BG_PIDS $r"
     touch "$T/go"
     wait_lines "$T/out" 2 120
-    rpid=$(sed -n '2s/^pid //p' "$T/out")
+    rpid=$(sed -n '2s/^pid \([0-9]*\) real .*/\1/p' "$T/out")
+    rreal=$(sed -n '2s/.* real //p' "$T/out")
     rrc=0; wait $r || rrc=$?
 }
 
@@ -86,7 +88,7 @@ touch "$T/go"
 wait_lines "$T/out" 2 120
 rc=0; wait $r || rc=$?
 [ $rc = 0 ] || fail "cr_restart exited $rc: $(cat "$T/a.restart.err")"
-[ "$(sed -n 2p "$T/out")" = "pid $pid" ] || fail "the process did not get its old pid $pid: $(cat "$T/out")"
+[ "$(sed -n 2p "$T/out")" = "pid $pid real $pid" ] || fail "the process did not get its old pid $pid: $(cat "$T/out")"
 grep -q 'new pid' "$T/a.restart.err" && fail "cr_restart said it gave a new pid: $(cat "$T/a.restart.err")"
 
 # --restore-pid while the pid is taken: EBUSY naming it, nothing started
@@ -97,7 +99,7 @@ expect_refusal 16 "pid $pid .*in use; nothing was started" "$CR_RESTART" --resto
 kill -9 $pid; wait_gone $pid
 restarted b --restore-pid
 [ $rrc = 0 ] || fail "cr_restart --restore-pid exited $rrc: $(cat "$T/b.restart.err")"
-[ "$rpid" = "$pid" ] || fail "--restore-pid did not give the old pid $pid: $(cat "$T/out")"
+[ "$rpid" = "$pid" ] && [ "$rreal" = "$pid" ] || fail "--restore-pid did not give the old pid $pid: $(cat "$T/out")"
 
 # a tree (the user backend's, and one never under cr_run, --backend=kmod), with
 # --restore-pid: every process back with its old pid, in place (no namespace), holding
@@ -186,5 +188,6 @@ restarted c
 [ $rrc = 0 ] || fail "cr_restart exited $rrc: $(cat "$T/c.restart.err")"
 grep -q 'writable by group or others.*new pid' "$T/c.restart.err" ||
     fail "the default restart did not say why the pid is new: $(cat "$T/c.restart.err")"
-[ "$rpid" != "$pid" ] || fail "a refused grant still gave the old pid"
+[ "$rreal" != "$pid" ] || fail "a refused grant still gave the old pid"
+[ "$rpid" = "$pid" ] || fail "the new pid's program does not see its old one (pid map): $(cat "$T/out")"
 pass
