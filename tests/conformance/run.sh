@@ -78,6 +78,14 @@ alive() { kill -0 "$1" 2>/dev/null && [ "$(awk '{print $3}' /proc/$1/stat 2>/dev
 # children PID: the children of every thread of PID
 children() { cat /proc/$1/task/*/children 2>/dev/null; }
 
+# group_of PID: its process group, in tpg (a restored program's, which it keeps when
+# it ends: a child it left behind, orphaned, is no longer found under cr_restart);
+# end_group: that group killed, unless it is ours
+group_of() { tpg=$(awk '{print $5}' "/proc/$1/stat" 2>/dev/null); }
+end_group() {
+    [ -n "$tpg" ] && [ "$tpg" != "$(awk '{print $5}' /proc/$$/stat)" ] && kill -KILL -- -"$tpg" 2>/dev/null
+    tpg=
+}
 # kill_tree PID: PID and every descendant, with SIGKILL
 kill_tree() {
     local c
@@ -212,10 +220,12 @@ one() {
                         "$CR_RESTART" "$d/T.ctx" < /dev/null > restart.out 2> restart.err &
                         r=$!
                         if restored $r; then
+                            group_of $target
                             kill -USR2 $target
                             wait_end $r 60 && verdict
                         fi
                         kill_tree $r; wait $r 2>/dev/null
+                        end_group
                     fi
                 else
                     why="cr_checkpoint --kill failed: $(tail -n 1 ckpt.err)"
@@ -233,10 +243,12 @@ one() {
                             < /dev/null > restart.out 2> restart.err &
                         r=$!
                         if restored_plain $r && restored_said $r "$d/restored"; then
+                            group_of $target
                             kill -USR2 $target
                             wait_end $r 60 && verdict
                         fi
                         kill_tree $r; wait $r 2>/dev/null
+                        end_group
                     fi
                 else
                     why="cr_checkpoint --backend=kmod failed: $(tail -n 1 ckpt.err)"
