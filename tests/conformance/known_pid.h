@@ -119,4 +119,35 @@ static void kp_check_child(const char *what, pid_t v, pid_t real, pid_t self, in
              what, (int)self, (int)getpid());
     close(wr);
 }
+
+/* The whole test: once told, make(&wr) a child (a cat on a pipe) after every pid up to
+ * the process's own old one is taken, and check that `what` (posix_spawn, vfork) gave a
+ * pid naming that child, not the process itself; without a table, the kernel's pid. */
+static void __attribute__((noreturn)) kp_run(const char *what, pid_t (*make)(int *wr))
+{
+    cf_ready();
+    cf_wait();
+    pid_t self = getpid(), kernel_self = kp_kernel_pid();
+    int wr;
+    if (self == kernel_self) { /* (no table: the kernel's pids as they are) */
+        pid_t v = make(&wr), real = kp_only_child();
+        cf_check(v == real, "%s gave %d, the child's kernel pid is %d", what, (int)v, (int)real);
+        kp_check_child(what, v, real, self, wr);
+        cf_pass();
+    }
+    double until = cf_now() + 45;
+    while (kp_next_is(self, until)) {
+        pid_t v = make(&wr), real = kp_only_child();
+        if (real != self) { /* another process took it first: once more */
+            kp_check_child(what, v, real, self, wr);
+            continue;
+        }
+        cf_check(v != self, "%s gave the child (kernel pid %d) the pid the process knows as "
+                 "its own, %d", what, (int)real, (int)self);
+        kp_check_child(what, v, real, self, wr);
+        cf_pass();
+    }
+    cf_fail("no child got kernel pid %d (the process's old pid) within 45 s", (int)self);
+}
+
 #endif

@@ -31,27 +31,5 @@ static pid_t spawn_cat(int *wr)
 
 int main(void)
 {
-    cf_ready();
-    cf_wait();
-    pid_t self = getpid(), kernel_self = kp_kernel_pid();
-    int wr;
-    if (self == kernel_self) { /* (no table: the kernel's pids as they are) */
-        pid_t v = spawn_cat(&wr), real = kp_only_child();
-        cf_check(v == real, "posix_spawn gave %d, the child's kernel pid is %d", (int)v, (int)real);
-        kp_check_child("posix_spawn", v, real, self, wr);
-        cf_pass();
-    }
-    double until = cf_now() + 45;
-    while (kp_next_is(self, until)) {
-        pid_t v = spawn_cat(&wr), real = kp_only_child();
-        if (real != self) { /* another process took it first: once more */
-            kp_check_child("posix_spawn", v, real, self, wr);
-            continue;
-        }
-        cf_check(v != self, "posix_spawn gave the child (kernel pid %d) the pid the process knows "
-                 "as its own, %d", (int)real, (int)self);
-        kp_check_child("posix_spawn", v, real, self, wr);
-        cf_pass();
-    }
-    cf_fail("no child got kernel pid %d (the process's old pid) within 45 s", (int)self);
+    kp_run("posix_spawn", spawn_cat);
 }
