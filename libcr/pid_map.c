@@ -498,26 +498,31 @@ __asm__(".text\n"
 /* posix_spawn and posix_spawnp (glibc's make the child with clone(CLONE_VM |
  * CLONE_VFORK) and return once it has exec'd): the child's pid as the program knows
  * it. */
-API int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *actions,
-                    const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+/* (one for both: `from`, the program's call site, is taken in each) */
+static int spawn_known(spawn_fn *libc_fn, pid_t *pid, const char *path,
+                       const posix_spawn_file_actions_t *actions, const posix_spawnattr_t *attr,
+                       char *const argv[], char *const envp[], const void *from)
 {
     uint64_t before = restarts_now();
     pid_t real = 0;
-    int rc = libc_posix_spawn ? libc_posix_spawn(&real, path, actions, attr, argv, envp) : ENOSYS;
+    int rc = libc_fn ? libc_fn(&real, path, actions, attr, argv, envp) : ENOSYS;
     if (rc == 0 && pid)
-        *pid = spawned(real, __builtin_return_address(0), before);
+        *pid = spawned(real, from, before);
     return rc;
+}
+
+API int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *actions,
+                    const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+    return spawn_known(libc_posix_spawn, pid, path, actions, attr, argv, envp,
+                       __builtin_return_address(0));
 }
 
 API int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *actions,
                      const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
-    uint64_t before = restarts_now();
-    pid_t real = 0;
-    int rc = libc_posix_spawnp ? libc_posix_spawnp(&real, file, actions, attr, argv, envp) : ENOSYS;
-    if (rc == 0 && pid)
-        *pid = spawned(real, __builtin_return_address(0), before);
-    return rc;
+    return spawn_known(libc_posix_spawnp, pid, file, actions, attr, argv, envp,
+                       __builtin_return_address(0));
 }
 
 void cr_pid_creds_known(struct msghdr *msg, const void *from)
