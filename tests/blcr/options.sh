@@ -14,7 +14,7 @@ state() { awk '{print $3}' "/proc/$1/stat" 2>/dev/null; }
 start() {
     "$CR_RUN" sleep 600 < /dev/null > /dev/null 2>&1 &
     P=$!
-    BG_PIDS="$BG_PIDS $P"
+    track $P
     wait_runtime $P
 }
 # wait_status PID: its wait status as the shell gives it, in $st (never in $(...): a
@@ -62,7 +62,7 @@ out.write("up\n")
 while True:
     time.sleep(0.1)' "$T/cont.out" < /dev/null > /dev/null 2>&1 &
 B=$!
-BG_PIDS="$BG_PIDS $B"
+track $B
 wait_lines cont.out 1
 wait_runtime $B
 kill -STOP $B
@@ -96,7 +96,7 @@ m = mmap.mmap(f.fileno(), 0, mmap.MAP_SHARED)
 print("mapped", flush=True)
 time.sleep(600)' "$T/shared.dat" > py.out 2> py.err < /dev/null &
 Q=$!
-BG_PIDS="$BG_PIDS $Q"
+track $Q
 wait_lines py.out 1 60
 wait_runtime $Q
 within 60 "$CR_CHECKPOINT" --save-shared --kill -f sh.ctx $Q || fail "--save-shared failed: $(cat py.err)"
@@ -112,7 +112,7 @@ rc=0; within 60 "$CR_RESTART" --fd=7 --early-abrt 7< a.ctx 2> r2.err || rc=$?
 # --no-restore-pid: a plain child of cr_restart with a new pid
 "$CR_RESTART" --no-restore-pid --stop a.ctx 2> r3.err &
 RS=$!
-BG_PIDS="$BG_PIDS $RS"
+track $RS
 i=0; until C=$(awk '{print $1}' /proc/$RS/task/$RS/children 2>/dev/null) && [ -n "$C" ] && [ "$(state "$C")" = T ]; do
     i=$((i + 1)); [ $i -le 600 ] || fail "--no-restore-pid --stop: no stopped child: $(cat r3.err)"; sleep 0.05
 done
@@ -133,7 +133,7 @@ rm -f hook
 # cr_run --omit --run: --run undoes the --omit, the process is checkpointed
 "$CR_RUN" --omit --run sleep 600 < /dev/null > /dev/null 2>&1 &
 O=$!
-BG_PIDS="$BG_PIDS $O"
+track $O
 wait_runtime $O
 within 60 "$CR_CHECKPOINT" --kill -f o.ctx $O 2> o.err || fail "cr_run --omit --run: the checkpoint failed: $(cat o.err)"
 "$CR_INFO" -q o.ctx || fail "cr_run --omit --run: an invalid file"
@@ -142,7 +142,7 @@ wait_gone $O
 # a temporary failure: no address space left for the memory (RLIMIT_AS)
 "$CR_RUN" "$PROGS/heapsum" 64 100000 100 < /dev/null > /dev/null 2>&1 &
 P=$!
-BG_PIDS="$BG_PIDS $P"
+track $P
 wait_runtime $P
 # the runtime is up before main() runs: the limit is half the size once the heap is there
 # (half of a size read earlier left cr_restart too little to load libc)

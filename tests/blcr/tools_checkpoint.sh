@@ -14,7 +14,7 @@ start_reader() {
     mkfifo "$name.in"
     setsid "$@" "$PROGS/stdin_reader" < "$name.in" > "$name.out" 2> "$name.err" &
     R=$!
-    BG_PIDS="$BG_PIDS $R"
+    track $R
     eval "exec $fd> $name.in"
     echo one >&$fd
     wait_lines "$name.out" 1
@@ -53,7 +53,7 @@ exec 3>&-
 mkfifo r.in
 "$CR_RESTART" e.ctx < r.in > r.out 2> r.err &
 RS=$!
-BG_PIDS="$BG_PIDS $RS"
+track $RS
 exec 4> r.in
 echo two >&4
 wait_lines a.out 2

@@ -9,7 +9,7 @@ mkdir "a=b"
 mkfifo in
 setsid "$CR_RUN" "$PROGS/stdin_reader" < in > "a=b/out" 2> run.err &
 R=$!
-BG_PIDS="$BG_PIDS $R"
+track $R
 exec 3> in
 echo one >&3
 wait_lines "a=b/out" 1
@@ -56,7 +56,7 @@ mv c "a=b"
 mkfifo in2
 "$CR_RESTART" --freeze r.ctx < in2 > rs2.out 2> rs2.err &
 RS=$!
-BG_PIDS="$BG_PIDS $RS"
+track $RS
 exec 4> in2
 i=0; until [ -n "$(cat /proc/$RS/task/$RS/children 2>/dev/null)" ]; do i=$((i+1)); [ $i -lt 600 ] || fail "no restored process"; sleep 0.05; done
 C=$(awk '{print $1}' /proc/$RS/task/$RS/children)
@@ -75,7 +75,7 @@ for opts in "" "--no-restore-sid" "--no-restore-sid --no-restore-pgid"; do
     mkfifo in3
     "$CR_RESTART" $opts r.ctx < in3 > rs3.out 2> rs3.err &
     RS=$!
-    BG_PIDS="$BG_PIDS $RS"
+    track $RS
     exec 5> in3
     i=0; until [ -n "$(cat /proc/$RS/task/$RS/children 2>/dev/null)" ]; do i=$((i+1)); [ $i -lt 600 ] || fail "no restored process ($opts)"; sleep 0.05; done
     C=$(awk '{print $1}' /proc/$RS/task/$RS/children)

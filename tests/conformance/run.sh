@@ -79,11 +79,21 @@ alive() { kill -0 "$1" 2>/dev/null && [ "$(awk '{print $3}' /proc/$1/stat 2>/dev
 children() { cat /proc/$1/task/*/children 2>/dev/null; }
 
 # group_of PID: its process group, in tpg (a restored program's, which it keeps when
-# it ends: a child it left behind, orphaned, is no longer found under cr_restart);
-# end_group: that group killed, unless it is ours
-group_of() { tpg=$(awk '{print $5}' "/proc/$1/stat" 2>/dev/null); }
+# it ends: a child it left behind, orphaned, is no longer found under cr_restart), and
+# the start time of the group's leader if it has one (tpg_leader);
+# end_group: that group killed, unless it is ours or its number is another's by now.
+# (A group id is not given to a new process while the group lives: a leader with
+# another start time means the group is gone and the number reused, maybe by a test
+# running beside this one.)
+tpg= tpg_leader=
+leader_start() { local st; read -r st < "/proc/$1/stat" 2>/dev/null || { echo none; return; }; set -- ${st##*) }; echo "${20}"; }
+group_of() { tpg=$(awk '{print $5}' "/proc/$1/stat" 2>/dev/null); tpg_leader=$(leader_start "$tpg"); }
 end_group() {
-    [ -n "$tpg" ] && [ "$tpg" != "$(awk '{print $5}' /proc/$$/stat)" ] && kill -KILL -- -"$tpg" 2>/dev/null
+    local now
+    if [ -n "$tpg" ] && [ "$tpg" != "$(awk '{print $5}' /proc/$$/stat)" ]; then
+        now=$(leader_start "$tpg")
+        [ "$now" = none ] || [ "$now" = "$tpg_leader" ] && kill -KILL -- -"$tpg" 2>/dev/null
+    fi
     tpg=
 }
 # kill_tree PID: PID and every descendant, with SIGKILL

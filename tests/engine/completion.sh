@@ -16,7 +16,7 @@ ask cr_restart --no-restore-s
 ask cr_run --om
 [ "${COMPREPLY[*]}" = "--omit " ] || fail "cr_run --om completes to '${COMPREPLY[*]}'"
 sleep 30 & s=$!
-BG_PIDS="$BG_PIDS $s"
+track $s
 ask cr_checkpoint -f x.ctx "$s"
 [ "${COMPREPLY[*]}" = "$s" ] || fail "cr_checkpoint PID completes to '${COMPREPLY[*]}'"
 ask cr_restart -S TE

@@ -30,7 +30,7 @@ under_checkpoints() {
     local name=$1 ok=0 failed=0 restarts=0 n=0 kill=; shift
     "$CR_RUN" "$@" 2> "$T/$name.err" &
     local pid=$!
-    BG_PIDS="$BG_PIDS $pid"
+    track $pid
     wait_runtime $pid
     while kill -0 $pid 2>/dev/null; do
         n=$((n + 1))
@@ -49,7 +49,7 @@ under_checkpoints() {
         rm -f "$T/$name.restored"
         "$CR_RESTART" --run-on-success="touch '$T/$name.restored'" "$T/$name.ctx" 2>> "$T/$name.err" &
         pid=$!
-        BG_PIDS="$BG_PIDS $pid"
+        track $pid
         restarts=$((restarts + 1))
         local i=0
         until [ -e "$T/$name.restored" ]; do

@@ -41,7 +41,7 @@ restart() {
     rm -f "$T/go"
     "$CR_RESTART" --kmsg-warning "$@" "$ctx" 2> "$T/restart.err" &
     r=$!
-    BG_PIDS="$BG_PIDS $r"
+    track $r
     rp=$(restored_pid $r)
 }
 finish() { # cr_restart's exit code in $rc
@@ -108,7 +108,7 @@ truncate -s "$pos" "$T/out" # (not restart: the process may be gone before it is
 rm -f "$T/go"
 "$CR_RESTART" --kmsg-warning --lazy "$T/h.ctx" 2> "$T/restart.err" &
 r=$!
-BG_PIDS="$BG_PIDS $r"
+track $r
 i=0
 while kill -0 $r 2>/dev/null && [ "$(awk '{print $3}' /proc/$r/stat 2>/dev/null)" != Z ]; do
     i=$((i + 1)); [ $i -le 2400 ] || fail "the lazy restart of a damaged image did not end in 120 s"

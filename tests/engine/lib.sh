@@ -15,7 +15,10 @@ BG_PIDS=
 TEST_OK=0
 
 cleanup() {
-    for p in $BG_PIDS; do kill -9 "$p" 2>/dev/null; done
+    local e
+    for e in $BG_PIDS; do # only the processes tracked, never a pid reused since
+        [ "$(start_time_of "${e%%:*}")" = "${e#*:}" ] && kill -9 "${e%%:*}" 2>/dev/null
+    done
     if [ "$TEST_OK" = 1 ]; then
         rm -rf "$T"
     else
@@ -31,9 +34,26 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 pass() { TEST_OK=1; echo "PASS: ${0##*/}"; exit 0; }
 skip() { TEST_OK=1; echo "SKIP: $*"; exit 77; }
 
-# bg CMD...: start CMD in the background, remember its pid in $!
+# start_time_of PID: the process's start time (field 22 of its stat), which with the
+# pid names one process: pids come round again within a run (pid_max is 32768 here)
+# and tests run side by side, so a pid alone may by then be another test's process
+start_time_of() {
+    local st
+    read -r st < "/proc/$1/stat" 2>/dev/null || return 1
+    set -- ${st##*) }
+    echo "${20}"
+}
+
+# track PID...: the cleanup kills each PID when the test ends, if it is still the same
+# process
+track() {
+    local p s
+    for p; do s=$(start_time_of "$p") && BG_PIDS="$BG_PIDS $p:$s"; done
+}
+
+# bg CMD...: start CMD in the background, remember its pid in $! and track it
 # (redirections given to bg apply while it runs; a FIFO needs a plain '&' instead)
-bg() { "$@" & BG_PIDS="$BG_PIDS $!"; }
+bg() { "$@" & track $!; }
 
 # wait_lines FILE N [SECONDS]: until FILE has at least N lines
 wait_lines() {

@@ -15,7 +15,7 @@ run_at() {
     rm -f "go.$name"
     "$CR_RUN" bash -c "$cmd" < /dev/null > /dev/null 2> "$name.err" &
     local pid=$!
-    BG_PIDS="$BG_PIDS $pid"
+    track $pid
     wait_runtime $pid
     sleep "$at"  # an instant, not a synchronisation: the result may not depend on it
     if within 60 "$CR_CHECKPOINT" --tree --kill -f "$name.ctx" $pid 2> "$name.ckpt.err"; then

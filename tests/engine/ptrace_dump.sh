@@ -79,10 +79,10 @@ wait_gone $pid
 truncate -s "$(fd_pos "$T/r.ctx" 1)" "$T/r.out"
 "$CR_RESTART" "$T/r.ctx" 2> "$T/r.restart.err" &
 r=$!
-BG_PIDS="$BG_PIDS $r"
+track $r
 i=0; until c=$(awk '{print $1}' /proc/$r/task/$r/children 2>/dev/null) && [ -n "$c" ]; do
     i=$((i + 1)); [ $i -le 600 ] || fail "cr_restart did not bring the long run back"; sleep 0.05; done
-BG_PIDS="$BG_PIDS $c"
+track $c
 n=$(wc -l < "$T/r.out"); wait_lines "$T/r.out" $((n + 5)) 30
 i=0; while awk '$2 == "rwxp" && NF == 5' /proc/$c/maps | grep -q .; do
     i=$((i + 1)); [ $i -le 600 ] || { cat /proc/$c/maps >&2; fail "the restored process keeps the restorer's mapping"; }
@@ -98,7 +98,7 @@ tp=$!
 i=0; until [ -n "$(cat /proc/$tp/task/$tp/children 2>/dev/null)" ]; do
     i=$((i + 1)); [ $i -le 600 ] || fail "the shell never started its child"; sleep 0.05; done
 kids=$(cat /proc/$tp/task/$tp/children)
-BG_PIDS="$BG_PIDS $kids"
+track $kids
 # a stopped one (SIGSTOP): through ptrace it would run again
 kill -STOP $tp
 i=0; until [ "$(awk '{print $3}' /proc/$tp/stat)" = T ]; do

@@ -19,7 +19,7 @@ for f in D D D D; do cat $f; done | tr 0-9 a-j | sha256sum > ref.pipe
 bash -c "cat D D D D | tr 0-9 a-j | (while [ ! -e go.pipe ]; do sleep 0.05; done; sha256sum) > out.pipe" \
     < /dev/null > /dev/null 2> pipe.err &
 pid=$!
-BG_PIDS="$BG_PIDS $pid"
+track $pid
 i=0; until [ "$(pgrep -c -P $pid)" -ge 3 ]; do
     i=$((i + 1)); [ $i -le 600 ] || fail "the pipeline did not start"; sleep 0.05; done
 within 120 "$CR_CHECKPOINT" --backend=kmod --kill -f pipe.ctx $pid 2> pipe.ckpt.err ||
@@ -71,7 +71,7 @@ same ref.sub out.sub
 mark=3600.$$
 bash -c "for i in \$(seq 1 150); do sleep $mark & done; wait" < /dev/null > /dev/null 2>&1 &
 pid=$!
-BG_PIDS="$BG_PIDS $pid"
+track $pid
 i=0; until [ "$(pgrep -c -P $pid)" -ge 3 ]; do
     i=$((i + 1)); [ $i -le 600 ] || fail "the shell did not fork"; sleep 0.01; done
 within 120 "$CR_CHECKPOINT" --backend=kmod --kill -f fork.ctx $pid 2> fork.ckpt.err ||
@@ -88,7 +88,7 @@ held=$("$CR_INFO" fork.ctx | grep -Ec "^  [0-9]+ \(sleep\): child of $pid,")
 # them, they would leave it warnings about processes that are gone)
 "$CR_RESTART" --run-on-success="touch '$T/fork.restored'" fork.ctx < /dev/null 2> fork.restart.err &
 r=$!
-BG_PIDS="$BG_PIDS $r"
+track $r
 i=0; until [ -e fork.restored ]; do
     kill -0 $r 2>/dev/null || fail "cr_restart ended: $(cat fork.restart.err)"
     i=$((i + 1)); [ $i -le 2400 ] || fail "the tree of $held children was not restored in 120 s"; sleep 0.05; done
@@ -102,7 +102,7 @@ wait_gone $r 60
 # 4. a member with the runtime: refused, the whole tree runs on
 bash -c "'$CR_RUN' sleep 600 & sleep 600 & wait" < /dev/null > /dev/null 2>&1 &
 pid=$!
-BG_PIDS="$BG_PIDS $pid"
+track $pid
 i=0; until [ "$(pgrep -c -P $pid)" -ge 2 ]; do
     i=$((i + 1)); [ $i -le 600 ] || fail "the shell did not start its children"; sleep 0.05; done
 rt=; i=0; until [ -n "$rt" ]; do
@@ -120,7 +120,7 @@ kill $(pgrep -P $pid) $pid 2>/dev/null
 # 5. a write that fails (ENOSPC) with the whole tree held: it runs on, untraced
 bash -c "sleep 600 & sleep 600 & wait" < /dev/null > /dev/null 2>&1 &
 pid=$!
-BG_PIDS="$BG_PIDS $pid"
+track $pid
 i=0; until [ "$(pgrep -c -P $pid)" -ge 2 ]; do
     i=$((i + 1)); [ $i -le 600 ] || fail "the shell did not start its children"; sleep 0.05; done
 expect_refusal 28 "No space left on device" "$CR_CHECKPOINT" --backend=kmod -F 3 $pid 3> /dev/full
@@ -135,7 +135,7 @@ W=$PROGS/ptrace_work
 within 60 sh -c "'$W' 300 | cat" > ref.grp
 bash -c "set -m; ('$W' 300 | cat > out.grp) & wait" < /dev/null > /dev/null 2> grp.err &
 sh=$!
-BG_PIDS="$BG_PIDS $sh"
+track $sh
 wait_lines out.grp 20 60
 job=$(pgrep -P $sh | head -n 1)
 [ "$(ps -o pgid= $job | tr -d ' ')" = "$job" ] || fail "the job $job does not lead its process group"

@@ -54,7 +54,7 @@ cp "$T/out" "$T/saved"
 cp "$T/saved" "$T/out"
 bash -c 'kill -STOP $$; exec "$@"' restart "$CR_RESTART" "$T/one.ctx" 2> "$T/r1.err" &
 restarter=$!
-BG_PIDS="$BG_PIDS $restarter"
+track $restarter
 until_stopped $restarter read
 kill -CONT $restarter
 for i in $(seq 1 200); do [ "$(state $restarter)" = T ] && break; kill -STOP $restarter; sleep 0.005; done
@@ -68,7 +68,7 @@ same "$T/ref" "$T/out"
 cp "$T/saved" "$T/out"
 "$CR_RESTART" "$T/one.ctx" 2> "$T/r2.err" &
 restarter=$!
-BG_PIDS="$BG_PIDS $restarter"
+track $restarter
 child=$(first_child $restarter)
 kill -STOP "$child"
 until_stopped "$child" restorer
@@ -81,7 +81,7 @@ same "$T/ref" "$T/out"
 cp "$T/saved" "$T/out"
 "$CR_RESTART" --stop "$T/one.ctx" 2> "$T/r3.err" &
 restarter=$!
-BG_PIDS="$BG_PIDS $restarter"
+track $restarter
 child=$(first_child $restarter)
 until_stopped "$child" resume
 held resume "$child"
@@ -109,7 +109,7 @@ for phase in init member; do
     cp "$T/tree.saved" "$T/tree.out"
     "$CR_RESTART" --no-restore-pid "$T/tree.ctx" 2> "$T/tree.$phase.err" &
     restarter=$!
-    BG_PIDS="$BG_PIDS $restarter"
+    track $restarter
     init=$(first_child $restarter)
     if [ $phase = init ]; then
         kill -STOP "$init"

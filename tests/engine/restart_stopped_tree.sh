@@ -45,7 +45,7 @@ for try in 1 2 3 4 5 6 7 8 9 10; do
     echo started > "$T/out"
     "$CR_RESTART" --no-restore-pid "$T/tree.ctx" 2> "$T/r.err" &
     restarter=$!
-    BG_PIDS="$BG_PIDS $restarter"
+    track $restarter
     first_child_fast $restarter
     init=$kid
     first_child_fast "$init"

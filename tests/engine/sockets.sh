@@ -21,7 +21,7 @@ keep = []
 while True:
     c, _ = s.accept(); c.sendall(b"welcome\n"); keep.append(c)
 ' "$SPORT" > "$T/server.log" 2>&1 &
-BG_PIDS="$BG_PIDS $!"
+track $!
 for i in $(seq 1 100); do "$PY" -c "import socket; socket.create_connection(('127.0.0.1', $SPORT)).close()" 2>/dev/null && break; sleep 0.1; done
 
 within 60 "$PROGS/sockets" "$SPORT" "$LPORT" 30 > "$T/ref" || fail "reference run failed"
@@ -97,7 +97,7 @@ wait_runtime $pid
 wait_lines "$T/listener.out" 1
 "$PY" -c "import socket, time; c = socket.create_connection(('127.0.0.1', $WPORT)); time.sleep(30)" &
 waiter=$!
-BG_PIDS="$BG_PIDS $waiter"
+track $waiter
 sleep 0.5
 expect_refusal 95 "fd [0-9]+ \\(TCP listening on 127.0.0.1:$WPORT\\) has 1 connections from outside the process waiting to be accepted" \
     "$CR_CHECKPOINT" --sockets=refuse -f "$T/w.ctx" $pid
@@ -130,7 +130,7 @@ wait_gone $pid
 "$CR_INFO" "$T/udp.ctx" | grep -q "local .*UDP socket 127.0.0.1:$UPORT" || fail "the bound UDP socket is not saved"
 "$PY" -c "import socket, time; u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(('127.0.0.1', $UPORT)); time.sleep(30)" &
 taker=$!
-BG_PIDS="$BG_PIDS $taker"
+track $taker
 sleep 0.5
 rc=0; within 30 "$CR_RESTART" "$T/udp.ctx" > /dev/null 2> "$T/udp-restart.err" || rc=$?
 kill $taker

@@ -5,7 +5,7 @@ printf 'alpha\nbeta\ngamma\ndelta\nepsilon\n' | within 30 "$PROGS/stdin_reader" 
 mkfifo "$T/in"
 "$CR_RUN" "$PROGS/stdin_reader" < "$T/in" > "$T/out" 2> "$T/run.err" &
 pid=$!
-BG_PIDS="$BG_PIDS $pid"
+track $pid
 exec 3> "$T/in"
 printf 'alpha\nbeta\n' >&3
 wait_runtime $pid

@@ -171,7 +171,7 @@ if libc.shmat($id, None, 0) in (None, ctypes.c_void_p(-1).value): sys.exit(1)
 print('attached', flush=True)
 time.sleep(120)" > outsider.out &
 outsider=$!
-BG_PIDS="$BG_PIDS $outsider"
+track $outsider
 wait_lines outsider.out 1 30
 agent 75 "$T/img4" && fail "a checkpoint with the segment attached outside the step succeeded: $(cat agent.out)"
 for r in 0 1; do

@@ -98,7 +98,7 @@ rc=0; wait $pid || rc=$?
 grep -Eq "^sent ([0-9]+) got \1 then EOF$" "$T/f.out" || fail "the program lost bytes: $(tail -n 1 "$T/f.out")"
 "$CR_RESTART" "$T/f.ctx" 2> "$T/f.restart.err" &
 r=$!
-BG_PIDS="$BG_PIDS $r"
+track $r
 i=0; until c=$(cat /proc/$r/task/$r/children 2>/dev/null | awk '{print $1}') && [ -n "$c" ] &&
            grep -q "@slurm-cr/$c\." /proc/net/unix; do
     kill -0 $r 2>/dev/null || fail "the restart failed: $(cat "$T/f.restart.err")"

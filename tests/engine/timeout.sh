@@ -25,10 +25,10 @@ wait_lines "$T/out3" 2
 mkfifo "$T/slow"
 ( exec 3< "$T/slow"; while [ ! -e "$T/go" ]; do sleep 0.05; done; cat <&3 > /dev/null ) &
 reader=$!
-BG_PIDS="$BG_PIDS $reader"
+track $reader
 "$CR_CHECKPOINT" --no-cow -t 2 -F 4 $pid 4> "$T/slow" 2> "$T/stopped.err" &
 ck=$!
-BG_PIDS="$BG_PIDS $ck"
+track $ck
 # its manager thread blocks in write(2) once the FIFO is full
 i=0; until grep -qs '^1 ' /proc/$pid/task/*/syscall; do
     i=$((i + 1)); [ $i -le 600 ] || fail "the checkpoint never reached its write"; sleep 0.05

@@ -211,7 +211,7 @@ within 60 "$CR_CHECKPOINT" --kill -f "$T/gen1.ctx" $pid || fail "first generatio
 wait_gone $pid
 "$CR_RESTART" "$T/gen1.ctx" >> "$T/gen.out" 2> "$T/gen1.restart.err" &
 r=$!
-BG_PIDS="$BG_PIDS $r"
+track $r
 i=0
 first_child() { cat /proc/$1/task/$1/children 2>/dev/null | awk '{print $1}'; }
 # (the root is cr_restart's child, or its init's in a pid namespace; never a child of

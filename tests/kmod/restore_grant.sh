@@ -40,7 +40,7 @@ restarted() {
     local name=$1; shift
     "$CR_RESTART" "$@" "$T/$name.ctx" >> "$T/out" 2> "$T/$name.restart.err" &
     local r=$!
-    BG_PIDS="$BG_PIDS $r"
+    track $r
     touch "$T/go"
     wait_lines "$T/out" 2 120
     rpid=$(sed -n '2s/^pid \([0-9]*\) real .*/\1/p' "$T/out")
@@ -65,7 +65,7 @@ within 120 "$CR_CHECKPOINT" --kill -f "$T/a.ctx" $pid || fail "checkpoint --kill
 wait_gone $pid
 "$CR_RESTART" "$T/a.ctx" >> "$T/out" 2> "$T/a.restart.err" &
 r=$!
-BG_PIDS="$BG_PIDS $r"
+track $r
 i=0
 until grep -q "@slurm-cr/$pid\." /proc/net/unix 2>/dev/null; do
     i=$((i + 1)); [ $i -le 2400 ] || fail "the process did not come back as pid $pid: $(cat "$T/a.restart.err")"
@@ -136,7 +136,7 @@ tree_back() {
     local name=$1; shift
     "$CR_RESTART" "$@" "$T/$name.ctx" >> "$T/out" 2> "$T/$name.restart.err" &
     local r=$!
-    BG_PIDS="$BG_PIDS $r"
+    track $r
     # in place, as the whole system sees them (in a pid namespace of their own they
     # would print the same numbers): one NSpid level, the program's name
     local i=0 p

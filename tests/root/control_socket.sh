@@ -27,7 +27,7 @@ open(sys.argv[1], "w").write("%d %d\n" % (first, len(held)))
 time.sleep(600)
 PYEOF
 run_as "$other" env PATH=/usr/local/bin:/usr/bin:/bin python3 "$T/squat.py" "$T/o/squatted" &
-BG_PIDS="$BG_PIDS $!"
+track $!
 i=0; until [ -s "$T/o/squatted" ]; do i=$((i + 1)); [ $i -le 600 ] || fail "the squatter did not start"; sleep 0.05; done
 read first held < "$T/o/squatted"
 [ "$held" -gt 0 ] || fail "the squatter could bind no name"
@@ -37,7 +37,7 @@ cd "$T/u"
 setpriv --reuid="$U" --regid="$(id -g "$U")" --init-groups \
     sh -c "exec '$CR_RUN' '$PROGS/heapsum' 8 40 100 > '$T/u/out' 2> '$T/u/run.err'" &
 pid=$!
-BG_PIDS="$BG_PIDS $pid"
+track $pid
 [ "$pid" -ge "$first" ] && [ "$pid" -lt $((first + 400)) ] || skip "pid $pid fell outside the squatted range (a busy machine)"
 wait_runtime $pid
 wait_lines "$T/u/out" 3
@@ -52,7 +52,7 @@ run_as "$U" env PATH=/usr/local/bin:/usr/bin:/bin python3 -c '
 import socket, sys, time
 s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
 s.connect("\0" + sys.argv[1]); open(sys.argv[2], "w").write("connected\n"); time.sleep(600)' "$name" "$T/u/idle" &
-BG_PIDS="$BG_PIDS $!"
+track $!
 i=0; until [ -s "$T/u/idle" ]; do i=$((i + 1)); [ $i -le 600 ] || fail "the idle client did not connect"; sleep 0.05; done
 start=$(date +%s%N)
 run_as "$U" timeout 30 "$CR_CHECKPOINT" -f "$T/u/b.ctx" $pid 2> "$T/ck2.err" ||

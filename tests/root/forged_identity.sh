@@ -18,7 +18,7 @@ within 60 "$PROGS/heapsum" 8 30 0 > "$T/ref"
 cd "$T/u"
 setpriv --reuid="$U" --regid="$(id -g "$U")" --init-groups sh -c "exec '$CR_RUN' '$PROGS/heapsum' 8 30 100 > '$T/u/out' 2> '$T/u/run.err'" &
 pid=$!
-BG_PIDS="$BG_PIDS $pid"
+track $pid
 wait_runtime $pid
 wait_lines "$T/u/out" 3
 # the user checkpoints their own process into their own file
@@ -59,7 +59,7 @@ expect_refusal 1 "writable by other users \(mode 664\)" "$CR_RESTART" "$T/u/open
 # the user's own file, untouched: root restarts it as the user
 "$CR_RESTART" "$T/u/good.ctx" 2> "$T/restart.err" &
 r=$!
-BG_PIDS="$BG_PIDS $r"
+track $r
 child=$(restored_pid $r)
 ids=$(awk '/^Uid:/ {u = $2 ":" $3 ":" $4} /^Gid:/ {g = $2} /^CapEff:/ {c = $2} END {print u, g, c}' /proc/$child/status)
 [ "$ids" = "$uid:$uid:$uid $(id -g "$U") 0000000000000000" ] ||

@@ -16,7 +16,7 @@ cd "$T/u"
 setpriv --reuid="$U" --regid="$(id -g "$U")" --init-groups \
     sh -c "exec '$CR_RUN' '$PROGS/dirtier' 16 3 '$T/u' > '$T/u/out' 2> '$T/u/run.err'" &
 pid=$!
-BG_PIDS="$BG_PIDS $pid"
+track $pid
 wait_runtime $pid
 wait_lines "$T/u/out" 1 60
 as_u timeout 60 "$CR_CHECKPOINT" --incremental -f "$T/u/ctx.1" $pid || fail "checkpoint 1 failed"

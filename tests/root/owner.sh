@@ -12,7 +12,7 @@ cd "$T/u"
 setpriv --reuid="$U" --regid="$(id -g "$U")" --clear-groups \
     sh -c "exec '$CR_RUN' '$PROGS/heapsum' 8 30 100 > '$T/u/out' 2> '$T/u/run.err'" &
 pid=$!
-BG_PIDS="$BG_PIDS $pid"
+track $pid
 wait_runtime $pid
 wait_lines "$T/u/out" 3
 within 60 "$CR_CHECKPOINT" --kill -f "$T/u.ctx" $pid || fail "root could not checkpoint a process of $U"
@@ -21,7 +21,7 @@ wait_gone $pid
 truncate -s "$(fd_pos "$T/u.ctx" 1)" "$T/u/out"
 "$CR_RESTART" "$T/u.ctx" 2> "$T/restart.err" &
 r=$!
-BG_PIDS="$BG_PIDS $r"
+track $r
 child=$(restored_pid $r)
 ruid=$(awk '/^Uid:/ {print $2 ":" $3 ":" $4}' /proc/$child/status)
 [ "$ruid" = "$uid:$uid:$uid" ] || fail "the restored process runs as $ruid, not as $U ($uid)"

@@ -17,7 +17,7 @@ cd "$T/o"
 setpriv --reuid="$O" --regid="$(id -g "$O")" --clear-groups \
     sh -c "exec '$PROGS/ptrace_work' 300 > '$T/o/out' 2> '$T/o/run.err'" &
 pid=$!
-BG_PIDS="$BG_PIDS $pid"
+track $pid
 wait_lines "$T/o/out" 20
 expect_refusal 1 "process $pid belongs to uid $ouid" setpriv --reuid="$U" --regid="$(id -g "$U")" \
     --clear-groups "$CR_CHECKPOINT" --backend=kmod -p -f /tmp/never-written.$$ $pid
@@ -30,7 +30,7 @@ truncate -s "$(fd_pos "$T/o.ctx" 1)" "$T/o/out"
 # completes a ptrace image from outside
 "$CR_RESTART" "$T/o.ctx" 2> "$T/restart.err" &
 r=$!
-BG_PIDS="$BG_PIDS $r"
+track $r
 # (cr_restart's first child may be the short-lived one that makes it with its pid)
 i=0; until [ "$(awk '{print $4}' /proc/$pid/stat 2>/dev/null)" = "$r" ]; do
     kill -0 $r 2>/dev/null || fail "cr_restart ended: $(cat "$T/restart.err")"
@@ -48,7 +48,7 @@ within 60 sh -c "'$PROGS/ptrace_work' 300 | cat" > "$T/tref"
 setpriv --reuid="$O" --regid="$(id -g "$O")" --clear-groups \
     sh -c "exec < /dev/null > /dev/null 2> '$T/o/trun.err'; '$PROGS/ptrace_work' 300 | cat > '$T/o/tout'" &
 tp=$!
-BG_PIDS="$BG_PIDS $tp"
+track $tp
 wait_lines "$T/o/tout" 20
 kids=$(cat /proc/$tp/task/$tp/children)
 within 60 "$CR_CHECKPOINT" --backend=kmod --kill -f "$T/t.ctx" $tp || fail "root could not checkpoint a tree of $O through ptrace"
@@ -61,7 +61,7 @@ done
 truncate -s "$(path_pos "$T/t.ctx" "$T/o/tout")" "$T/o/tout"
 "$CR_RESTART" --restore-pid "$T/t.ctx" 2> "$T/trestart.err" &
 r=$!
-BG_PIDS="$BG_PIDS $r"
+track $r
 for k in $kids; do
     i=0; until [ "$(awk '{print $4}' /proc/$k/stat 2>/dev/null)" = "$tp" ]; do
         kill -0 $r 2>/dev/null || fail "cr_restart --restore-pid of the tree ended: $(cat "$T/trestart.err")"

@@ -18,7 +18,7 @@ cp "$top_srcdir/tests/root/subreaper.py" "$T/" || fail "cannot copy subreaper.py
 setpriv --reuid="$U" --regid="$(id -g "$U")" --clear-groups \
     env PATH=/usr/local/bin:/usr/bin:/bin python3 "$T/subreaper.py" sh -c "exec '$CR_RUN' bash -c '$script' > '$T/u/out' 2> '$T/u/run.err'" &
 reaper=$!
-BG_PIDS="$BG_PIDS $reaper"
+track $reaper
 wait_lines "$T/u/out" 1
 pid=$(sed -n 's/^root \([0-9]*\) child [0-9]*$/\1/p' "$T/u/out")
 child=$(sed -n 's/^root [0-9]* child \([0-9]*\)$/\1/p' "$T/u/out")
@@ -31,7 +31,7 @@ within 60 "$CR_CHECKPOINT" --kill -f "$T/u.ctx" $pid || fail "checkpoint --kill 
 wait_gone $reaper
 "$CR_RESTART" --restore-pid "$T/u.ctx" >> "$T/u/out" 2> "$T/restart.err" &
 r=$!
-BG_PIDS="$BG_PIDS $r"
+track $r
 i=0
 until [ -e /proc/$pid ] && [ "$(awk '{print $3}' /proc/$pid/stat)" != Z ] && grep -q "@slurm-cr/$pid\." /proc/net/unix; do
     i=$((i + 1)); [ $i -le 600 ] || fail "the tree did not come back as pid $pid: $(cat "$T/restart.err")"
@@ -48,14 +48,14 @@ grep -q "^root $pid\$" "$T/u/out" || fail "the root's pid changed: $(cat "$T/u/o
 # a process alone, restarted without options
 setpriv --reuid="$U" --regid="$(id -g "$U")" --clear-groups "$CR_RUN" sleep 600 < /dev/null > /dev/null 2>&1 &
 lone=$!
-BG_PIDS="$BG_PIDS $lone"
+track $lone
 wait_runtime $lone
 within 60 "$CR_CHECKPOINT" --kill -f "$T/lone.ctx" $lone || fail "checkpoint --kill of a process alone failed"
 wait $lone 2>/dev/null
 wait_gone $lone
 "$CR_RESTART" "$T/lone.ctx" 2> "$T/lone.err" &
 r1=$!
-BG_PIDS="$BG_PIDS $r1"
+track $r1
 i=0
 until [ -e /proc/$lone ] && grep -q "@slurm-cr/$lone\." /proc/net/unix; do
     i=$((i + 1)); [ $i -le 600 ] || fail "the process alone did not come back as pid $lone: $(cat "$T/lone.err")"
@@ -66,7 +66,7 @@ done
 # again while the pid is taken: a new pid, and a line that says so
 "$CR_RESTART" "$T/lone.ctx" 2> "$T/lone2.err" &
 r2=$!
-BG_PIDS="$BG_PIDS $r2"
+track $r2
 second=$(restored_pid $r2)
 [ "$second" != "$lone" ] || fail "two processes with pid $lone"
 grep -q "pid $lone is in use: the process gets a new pid" "$T/lone2.err" || fail "nothing said of the new pid: $(cat "$T/lone2.err")"

@@ -20,7 +20,7 @@ cd "$T/u"
 setpriv --reuid="$U" --regid="$(id -g "$U")" --init-groups \
     sh -c "exec '$CR_RUN' '$PROGS/heapsum' 8 60 100 > '$T/u/out' 2> '$T/u/run.err'" &
 pid=$!
-BG_PIDS="$BG_PIDS $pid"
+track $pid
 wait_runtime $pid
 wait_lines "$T/u/out" 3
 

@@ -24,7 +24,7 @@ cd "$T/u"
 as_user env PATH=/usr/local/bin:/usr/bin:/bin python3 "$T/subreaper.py" \
     sh -c "exec '$CR_RUN' bash -c '$script' > '$T/u/out' 2> '$T/u/run.err'" &
 reaper=$!
-BG_PIDS="$BG_PIDS $reaper"
+track $reaper
 wait_lines "$T/u/out" 5
 i=0; until pid=$(cat "$T/u/pid" 2>/dev/null) && [ -n "$pid" ]; do
     i=$((i + 1)); [ $i -le 600 ] || fail "the tree did not start"; sleep 0.05; done
@@ -36,7 +36,7 @@ cp -a "$T/u/." "$T/v/" && cp -a "$T/u/." "$T/w/" && cp -a "$T/u/." "$T/x/" || fa
 # root, the pids free: in place
 "$CR_RESTART" "$T/img/u.ctx" 2> "$T/a.err" &
 a=$!
-BG_PIDS="$BG_PIDS $a"
+track $a
 wait_lines "$T/u/out" $(($(wc -l < "$T/v/out") + 2))
 [ -e /proc/$pid ] || fail "root's restart did not give the tree its old pid $pid: $(cat "$T/a.err")"
 # root again while those pids are taken: a pid namespace without a user namespace
