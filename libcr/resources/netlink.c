@@ -43,9 +43,28 @@ static int detect_netlink(const struct dump *d, struct fd_scan *s, const struct 
            domain == AF_NETLINK;
 }
 
+struct dump_running_query {
+    uint32_t ino;
+    int running;
+};
+
+static void dump_running_of(const struct nlmsghdr *h, void *arg)
+{
+    struct dump_running_query *q = arg;
+    const struct netlink_diag_msg *m = NLMSG_DATA(h);
+    if (m->ndiag_ino != q->ino)
+        return;
+    q->running = 0;
+    int alen = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof *m));
+    for (const struct rtattr *a = (const struct rtattr *)(m + 1); RTA_OK(a, alen); a = RTA_NEXT(a, alen))
+        if (a->rta_type == NETLINK_DIAG_FLAGS && (*(const uint32_t *)RTA_DATA(a) & NDIAG_FLAG_CB_RUNNING))
+            q->running = 1;
+}
+
 /* Whether the kernel is still answering a dump request on the socket of inode ino
- * (its next read would bring more): 1, 0, or -1 when sock_diag cannot tell. */
-static int dump_running(int protocol, uint64_t ino, char *buf, size_t cap)
+ * (its next read would bring more): 1, 0, or -1 when sock_diag cannot tell.
+ * buf: SOCK_DIAG_BUF bytes. */
+static int dump_running(int protocol, uint64_t ino, char *buf)
 {
     struct {
         struct nlmsghdr nh;
@@ -59,35 +78,8 @@ static int dump_running(int protocol, uint64_t ino, char *buf, size_t cap)
     msg.req.sdiag_protocol = (uint8_t)protocol;
     msg.req.ndiag_ino = (uint32_t)ino;
     msg.req.ndiag_show = NDIAG_SHOW_FLAGS;
-    int nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-    if (nl < 0)
-        return -1;
-    int running = -1;
-    if (send(nl, &msg, sizeof msg, 0) == (ssize_t)sizeof msg)
-        for (int done = 0; !done;) {
-            ssize_t n = recv(nl, buf, cap, 0);
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n <= 0)
-                break;
-            for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
-                if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) {
-                    done = 1;
-                    break;
-                }
-                const struct netlink_diag_msg *m = NLMSG_DATA(h);
-                if (m->ndiag_ino != (uint32_t)ino)
-                    continue;
-                running = 0;
-                int alen = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof *m));
-                for (const struct rtattr *a = (const struct rtattr *)(m + 1); RTA_OK(a, alen); a = RTA_NEXT(a, alen))
-                    if (a->rta_type == NETLINK_DIAG_FLAGS &&
-                        (*(const uint32_t *)RTA_DATA(a) & NDIAG_FLAG_CB_RUNNING))
-                        running = 1;
-            }
-        }
-    close(nl);
-    return running;
+    struct dump_running_query q = { (uint32_t)ino, -1 };
+    return sock_diag_dump(&msg, sizeof msg, buf, dump_running_of, &q) < 0 ? -1 : q.running;
 }
 
 static int save_netlink(struct dump *d, struct fd_scan *s, const struct cr_fd_probe *p)
@@ -109,7 +101,7 @@ static int save_netlink(struct dump *d, struct fd_scan *s, const struct cr_fd_pr
         return fail(d, ENOTSUP, "fd %d is a %s shared by processes of the tree, which this "
                     "version makes again only for one process", fd, text);
     char *buf = d->scratch + FDINFO_OFF;
-    if (dump_running(so.protocol, p->st.st_ino, buf, 64 * 1024) == 1)
+    if (dump_running(so.protocol, p->st.st_ino, buf) == 1)
         return fail(d, EAGAIN, "fd %d (%s) is receiving the answer to a dump request, which the "
                     "kernel goes on with only for that socket (a new one would get none of the "
                     "rest, and the dump cannot be asked again as it was); try again once the "

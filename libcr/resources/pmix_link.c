@@ -280,7 +280,7 @@ static int save_pmix(struct dump *d, struct fd_scan *s, const struct cr_fd_probe
     /* a message half sent or half read cannot be cut at the same place in a new link */
     struct sockaddr_storage self, peer;
     socklen_t sl = sizeof self, pln = sizeof peer;
-    static char diag[64 * 1024]; /* sock_diag's answer (socket.c's NL_BUF) */
+    static char diag[SOCK_DIAG_BUF]; /* sock_diag's answer */
     struct tcp_diag td = { 0 };
     if (getsockname(p->fd, (struct sockaddr *)&self, &sl) == 0 &&
         getpeername(p->fd, (struct sockaddr *)&peer, &pln) == 0 &&

@@ -323,6 +323,12 @@ int sock_send_all(int fd, const char *p, size_t len, long limit_ms);
 /* the options saved in so set on s but SO_REUSEADDR and IPV6_V6ONLY: 0, or -errno with
  * the message in err (tcp_pair.c) */
 int sock_set_opts(int s, const struct ctx_socket *so, char *err, size_t errlen);
+/* socket.c: a sock_diag dump request sent, each answer given to `each` (-errno if the
+ * kernel refused); buf holds SOCK_DIAG_BUF bytes */
+#define SOCK_DIAG_BUF (64 * 1024)
+struct nlmsghdr;
+int sock_diag_dump(const void *req, size_t reqlen, char *buf,
+                   void (*each)(const struct nlmsghdr *h, void *arg), void *arg);
 /* socket.c: the inode of the peer of the unix socket of inode ino (0: none, -1: sock_diag
  * cannot be asked) */
 int64_t unix_peer_inode(uint64_t ino, char *buf);

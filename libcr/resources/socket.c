@@ -36,7 +36,6 @@
 
 /* ---- dump ---- */
 
-#define NL_BUF (64 * 1024)
 
 static struct sock_info *find_sock(struct sock_scan *ss, uint64_t ino)
 {
@@ -47,16 +46,16 @@ static struct sock_info *find_sock(struct sock_scan *ss, uint64_t ino)
 }
 
 /* Sends a sock_diag dump request and gives each answer to `each`; -errno if the
- * kernel cannot be asked or answers with an error. */
-static int diag_dump(const void *req, size_t reqlen, char *buf,
-                     void (*each)(const struct nlmsghdr *h, void *arg), void *arg)
+ * kernel cannot be asked or answers with an error.  buf: SOCK_DIAG_BUF bytes. */
+int sock_diag_dump(const void *req, size_t reqlen, char *buf,
+                   void (*each)(const struct nlmsghdr *h, void *arg), void *arg)
 {
     int nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
     if (nl < 0)
         return -errno;
     int rc = send(nl, req, reqlen, 0) == (ssize_t)reqlen ? 0 : -errno;
     for (int done = 0; rc == 0 && !done;) {
-        ssize_t n = recv(nl, buf, NL_BUF, 0);
+        ssize_t n = recv(nl, buf, SOCK_DIAG_BUF, 0);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0) {
@@ -104,22 +103,49 @@ static void unix_peer_of(const struct nlmsghdr *h, void *arg)
             si->vfs_ino = ((const struct unix_diag_vfs *)RTA_DATA(a))->udiag_vfs_ino;
 }
 
-/* The peers of our unix sockets, their shutdown state and the inode of the file each
- * is bound to, from the kernel's sock_diag interface. */
-static int unix_peers(struct dump *d, struct sock_scan *ss, char *buf)
+/* sock_diag dump requests: every unix socket in `states` with what `show` asks for;
+ * every inet socket of a family and protocol in `states` */
+struct unix_diag_request {
+    struct nlmsghdr nh;
+    struct unix_diag_req req;
+};
+struct inet_diag_request {
+    struct nlmsghdr nh;
+    struct inet_diag_req_v2 req;
+};
+
+static struct unix_diag_request unix_diag_request(uint32_t states, uint32_t show)
 {
-    struct {
-        struct nlmsghdr nh;
-        struct unix_diag_req req;
-    } msg;
+    struct unix_diag_request msg;
     memset(&msg, 0, sizeof msg);
     msg.nh.nlmsg_len = sizeof msg;
     msg.nh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
     msg.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
     msg.req.sdiag_family = AF_UNIX;
-    msg.req.udiag_states = ~0U;
-    msg.req.udiag_show = UDIAG_SHOW_PEER | UDIAG_SHOW_VFS | UDIAG_SHOW_RQLEN;
-    int rc = diag_dump(&msg, sizeof msg, buf, unix_peer_of, ss);
+    msg.req.udiag_states = states;
+    msg.req.udiag_show = show;
+    return msg;
+}
+
+static struct inet_diag_request inet_diag_request(int family, int protocol, uint32_t states)
+{
+    struct inet_diag_request msg;
+    memset(&msg, 0, sizeof msg);
+    msg.nh.nlmsg_len = sizeof msg;
+    msg.nh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+    msg.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+    msg.req.sdiag_family = (uint8_t)family;
+    msg.req.sdiag_protocol = (uint8_t)protocol;
+    msg.req.idiag_states = states;
+    return msg;
+}
+
+/* The peers of our unix sockets, their shutdown state and the inode of the file each
+ * is bound to, from the kernel's sock_diag interface. */
+static int unix_peers(struct dump *d, struct sock_scan *ss, char *buf)
+{
+    struct unix_diag_request msg = unix_diag_request(~0U, UDIAG_SHOW_PEER | UDIAG_SHOW_VFS | UDIAG_SHOW_RQLEN);
+    int rc = sock_diag_dump(&msg, sizeof msg, buf, unix_peer_of, ss);
     return rc < 0 ? fail(d, -rc, rc == -ENOENT ? "asking sock_diag for the peers of unix sockets "
                          "(the kernel's unix_diag module is not loaded: modprobe unix_diag)"
                                               : "asking sock_diag for the peers of unix sockets") : 0;
@@ -147,19 +173,9 @@ static void unix_peer_one(const struct nlmsghdr *h, void *arg)
 
 int64_t unix_peer_inode(uint64_t ino, char *buf)
 {
-    struct {
-        struct nlmsghdr nh;
-        struct unix_diag_req req;
-    } msg;
-    memset(&msg, 0, sizeof msg);
-    msg.nh.nlmsg_len = sizeof msg;
-    msg.nh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-    msg.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-    msg.req.sdiag_family = AF_UNIX;
-    msg.req.udiag_states = 1U << TCP_ESTABLISHED;
-    msg.req.udiag_show = UDIAG_SHOW_PEER;
+    struct unix_diag_request msg = unix_diag_request(1U << TCP_ESTABLISHED, UDIAG_SHOW_PEER);
     struct unix_peer_query q = { ino, 0 };
-    return diag_dump(&msg, sizeof msg, buf, unix_peer_one, &q) < 0 ? -1 : q.peer;
+    return sock_diag_dump(&msg, sizeof msg, buf, unix_peer_one, &q) < 0 ? -1 : q.peer;
 }
 
 struct inet_shutdown_query {
@@ -181,19 +197,9 @@ static void inet_shutdown_of(const struct nlmsghdr *h, void *arg)
 
 int inet_dgram_shutdown(int family, int protocol, uint64_t ino, char *buf)
 {
-    struct {
-        struct nlmsghdr nh;
-        struct inet_diag_req_v2 req;
-    } msg;
-    memset(&msg, 0, sizeof msg);
-    msg.nh.nlmsg_len = sizeof msg;
-    msg.nh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-    msg.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-    msg.req.sdiag_family = (uint8_t)family;
-    msg.req.sdiag_protocol = (uint8_t)protocol;
-    msg.req.idiag_states = ~0U;
+    struct inet_diag_request msg = inet_diag_request(family, protocol, ~0U);
     struct inet_shutdown_query q = { ino, 0 };
-    return diag_dump(&msg, sizeof msg, buf, inet_shutdown_of, &q) < 0 ? -1 : q.shutdown;
+    return sock_diag_dump(&msg, sizeof msg, buf, inet_shutdown_of, &q) < 0 ? -1 : q.shutdown;
 }
 
 struct tcp_diag_query {
@@ -264,18 +270,8 @@ int tcp_diag_find(const struct sockaddr_storage *self, const struct sockaddr_sto
 static int tcp_diag_one(const struct sockaddr_storage *self, const struct sockaddr_storage *peer,
                         char *buf, struct tcp_diag *out)
 {
-    struct {
-        struct nlmsghdr nh;
-        struct inet_diag_req_v2 req;
-    } msg;
-    memset(&msg, 0, sizeof msg);
+    struct inet_diag_request msg = inet_diag_request(self->ss_family, IPPROTO_TCP, ~0U);
     memset(out, 0, sizeof *out);
-    msg.nh.nlmsg_len = sizeof msg;
-    msg.nh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-    msg.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-    msg.req.sdiag_family = (uint8_t)self->ss_family;
-    msg.req.sdiag_protocol = IPPROTO_TCP;
-    msg.req.idiag_states = ~0U;
     struct tcp_diag_query q;
     if (self->ss_family == AF_INET) {
         const struct sockaddr_in *s = (const void *)self, *p = (const void *)peer;
@@ -296,7 +292,7 @@ static int tcp_diag_one(const struct sockaddr_storage *self, const struct sockad
     int nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
     if (nl >= 0) {
         ssize_t n = send(nl, &msg, sizeof msg, 0) == (ssize_t)sizeof msg ? 0 : -1;
-        while (n == 0 && (n = recv(nl, buf, NL_BUF, 0)) < 0 && errno == EINTR)
+        while (n == 0 && (n = recv(nl, buf, SOCK_DIAG_BUF, 0)) < 0 && errno == EINTR)
             n = 0;
         close(nl);
         const struct nlmsghdr *h = (const struct nlmsghdr *)buf;
@@ -312,7 +308,7 @@ static int tcp_diag_one(const struct sockaddr_storage *self, const struct sockad
     }
     msg.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP; /* else every one, as older kernels */
     memset(&msg.req.id, 0, sizeof msg.req.id);
-    return diag_dump(&msg, sizeof msg, buf, tcp_diag_of, &q);
+    return sock_diag_dump(&msg, sizeof msg, buf, tcp_diag_of, &q);
 }
 
 /* The inode of the TCP socket at the other end of a connection, when it is on this
@@ -347,19 +343,9 @@ static void tcp_listener_of(const struct nlmsghdr *h, void *arg)
 
 int tcp_listen_backlog(int family, uint64_t ino, char *buf, int *waiting)
 {
-    struct {
-        struct nlmsghdr nh;
-        struct inet_diag_req_v2 req;
-    } msg;
-    memset(&msg, 0, sizeof msg);
-    msg.nh.nlmsg_len = sizeof msg;
-    msg.nh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-    msg.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-    msg.req.sdiag_family = (uint8_t)family;
-    msg.req.sdiag_protocol = IPPROTO_TCP;
-    msg.req.idiag_states = 1U << TCP_LISTEN;
+    struct inet_diag_request msg = inet_diag_request(family, IPPROTO_TCP, 1U << TCP_LISTEN);
     struct tcp_listener_query q = { ino, -1, 0 };
-    int rc = diag_dump(&msg, sizeof msg, buf, tcp_listener_of, &q);
+    int rc = sock_diag_dump(&msg, sizeof msg, buf, tcp_listener_of, &q);
     *waiting = q.waiting;
     return rc < 0 ? -1 : q.backlog;
 }
@@ -1125,7 +1111,7 @@ static int add_socket(struct dump *d, const struct fd_scan *s, int fd, const str
 int external_sockets(const int *fds, int n, char *msg, size_t msglen)
 {
     struct sock_scan *ss = malloc(sizeof *ss);
-    char *buf = malloc(NL_BUF);
+    char *buf = malloc(SOCK_DIAG_BUF);
     struct dump d;
     memset(&d, 0, sizeof d);
     d.msg = msg;
