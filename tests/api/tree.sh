@@ -3,15 +3,19 @@
 # whole tree (session, group), which restarts with the same output as an uninterrupted run.
 . "$top_srcdir/tests/engine/lib.sh"
 cd "$T"
-script='for i in $(seq 1 100); do echo $i; sleep 0.05; done | while read x; do echo $((x*x)); done > out; echo end'
+# (at line 30 the loop waits for the file go: its processes all live until the
+# checkpoints below are taken, however slow the machine)
+script='for i in $(seq 1 100); do echo $i; sleep 0.05; [ $i = 30 ] && until [ -e ../go ]; do sleep 0.05; done; done | while read x; do echo $((x*x)); done > out; echo end'
 mkdir ref run
+touch go
 (cd ref && within 60 bash -c "$script" > "$T/ref.out") || fail "the reference run failed"
+rm go
 cd run
 # a session and process group of its own (setsid execs in place: $! is the shell)
 bg setsid "$CR_RUN" bash -c "$script" > "$T/out"
 pid=$!
 wait_runtime $pid
-sleep 1.5
+wait_lines "$T/run/out" 25 60
 for scope in tree sess pgrp; do
     within 60 "$PROGS/api_request" $pid "$T/$scope.ctx" $scope > "$T/$scope.log" ||
         fail "the $scope request failed: $(cat "$T/$scope.log")"
@@ -31,7 +35,9 @@ within 60 "$CR_CHECKPOINT" --sid --kill -f "$T/via-child.ctx" $sub || fail "cr_c
 wait_gone $pid
 "$CR_INFO" "$T/via-child.ctx" | grep -A1 "^scope:" | grep -q "^  $pid (bash): child of 0" ||
     fail "the session's leader is not first: $("$CR_INFO" "$T/via-child.ctx" | sed -n 3,8p)"
-sleep 0.5
+# every process of the killed session gone before it comes back
+i=0; while pgrep -s $pid > /dev/null; do i=$((i + 1)); [ $i -le 600 ] || fail "the killed session lives on"; sleep 0.05; done
+touch "$T/go"
 within 60 "$CR_RESTART" "$T/via-child.ctx" >> "$T/out" 2> "$T/restart.err" || fail "restart of the session failed: $(cat "$T/restart.err")"
 same "$T/ref/out" "$T/run/out"
 pass

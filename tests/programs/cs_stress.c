@@ -1,11 +1,12 @@
 /* Critical sections under fire: four threads loop over cr_enter_cs (one with
  * cr_tryenter_cs) and update two counters that are equal only outside the section;
  * callbacks in both contexts check, at every checkpoint, that no thread was caught
- * inside.  usage: cs_stress SECONDS */
+ * inside.  usage: cs_stress SECONDS; SIGUSR1 ends it sooner. */
 #define _GNU_SOURCE
 #include <libcr.h>
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -13,6 +14,13 @@
 
 static volatile long c1, c2;
 static int violations, checkpoints, restarts, stop;
+static volatile sig_atomic_t told_to_end;
+
+static void on_usr1(int sig)
+{
+    (void)sig;
+    told_to_end = 1;
+}
 
 static int tc_cb(void *arg)
 {
@@ -61,6 +69,7 @@ static void *loop(void *arg)
 int main(int argc, char **argv)
 {
     int secs = argc > 1 ? atoi(argv[1]) : 30;
+    signal(SIGUSR1, on_usr1);
     cr_init();
     cr_register_callback(tc_cb, NULL, CR_THREAD_CONTEXT);
     pthread_t th[4];
@@ -74,7 +83,7 @@ int main(int argc, char **argv)
         struct timespec ts = { 0, 50 * 1000000L };
         nanosleep(&ts, NULL);
         clock_gettime(CLOCK_MONOTONIC, &now);
-    } while (now.tv_sec - start.tv_sec < secs);
+    } while (!told_to_end && now.tv_sec - start.tv_sec < secs);
     __atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
     for (int i = 0; i < 4; i++)
         pthread_join(th[i], NULL);

@@ -76,7 +76,7 @@ static void *worker(void *arg)
             pthread_cond_wait(&cv, &mu);
         pthread_mutex_unlock(&mu);
         double v[4] = { tls_fp, tls_fp * 2, tls_fp * 3, tls_fp * 4 }; /* vector registers */
-        for (int i = 0; i < 400000; i++) {
+        for (int i = 0; i < 200000; i++) {
             tls_acc = tls_acc * 2862933555777941757ULL + (uint64_t)i + (uint64_t)id;
             for (int k = 0; k < 4; k++)
                 v[k] = v[k] * 1.0000001 + sin(v[k]) * 1e-9;
