@@ -1,6 +1,7 @@
 /* Coordinated checkpoints of a step's local tasks: see coordinated.h. */
 #define _GNU_SOURCE
 #include "coordinated.h"
+#include "events.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -129,6 +130,25 @@ int cr_coord_files_verdict(int ok, void *arg)
     }
 }
 
+/* One task with its descendants found and frozen (*started once there is something
+ * for crtree_close to let go); 0 or -errno with tr->msg. */
+static int freeze_task(struct crtree *tr, pid_t pid, int fd, unsigned maxwait_s, unsigned flags,
+                       const struct crtree_ptrace *by_ptrace, int *started)
+{
+    int rc = crtree_find(tr, pid, CTX_SCOPE_TREE, fd, maxwait_s * 1000, flags);
+    if (rc < 0)
+        return rc;
+    /* a task without the runtime (backend=kmod): held through ptrace, written
+     * uncompressed (the ptrace dumper has no compressing writer) */
+    struct sockaddr_un runtime_addr;
+    if (by_ptrace && cr_ctl_find_address(pid, &runtime_addr, 0) < 0) {
+        tr->ptrace = by_ptrace;
+        tr->flags &= ~(unsigned)CR_CTL_COMPRESS_MASK;
+    }
+    *started = 1;
+    return crtree_freeze(tr);
+}
+
 int cr_coordinated(struct coord_task *t, int n, int stop, unsigned maxwait_s, coord_verdict verdict,
                    void *arg, const struct step_meet *meet, const struct crtree_ptrace *by_ptrace)
 {
@@ -146,6 +166,8 @@ int cr_coordinated(struct coord_task *t, int n, int stop, unsigned maxwait_s, co
         verdict(0, arg);
         return ENOMEM;
     }
+    for (int i = 0; i < n; i++)
+        fds[i] = -1;
     /* 1: every local task frozen; none runs on until the requester says so */
     /* the step's tasks, all frozen together: a connection from one to another is saved
      * at both ends, to be made again between the restarted tasks (CTX_FD_STEP_CONN) */
@@ -154,20 +176,31 @@ int cr_coordinated(struct coord_task *t, int n, int stop, unsigned maxwait_s, co
      * when the step started, and compresses nothing here */
     if (cr_compress_flags(getenv("CR_COMPRESS"), &zflags) == 0 && getenv("CR_COMPRESS"))
         flags |= zflags;
+    /* A task being checkpointed for another requester (a periodic generation begun
+     * before this request marked the step busy, after which none begins) is waited
+     * for, up to meet->busy_wait_s: every task this request holds is let go first
+     * (two requesters never wait for each other), and all are tried again. */
+    struct timespec busy_end;
+    clock_gettime(CLOCK_MONOTONIC, &busy_end);
+    busy_end.tv_sec += meet ? meet->busy_wait_s : 0;
+    int waited = 0;
     for (int i = 0; i < n; i++) {
-        fds[i] = open(t[i].dest, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-        int rc = fds[i] < 0 ? -errno : crtree_find(&tr[i], t[i].pid, CTX_SCOPE_TREE, fds[i],
-                                                   maxwait_s * 1000, flags);
-        /* a task without the runtime (backend=kmod): held through ptrace, written
-         * uncompressed (the ptrace dumper has no compressing writer) */
-        struct sockaddr_un runtime_addr;
-        if (rc >= 0 && by_ptrace && cr_ctl_find_address(t[i].pid, &runtime_addr, 0) < 0) {
-            tr[i].ptrace = by_ptrace;
-            tr[i].flags &= ~(unsigned)CR_CTL_COMPRESS_MASK;
-        }
-        if (rc >= 0) {
-            started[i] = 1;
-            rc = crtree_freeze(&tr[i]);
+        if (fds[i] < 0)
+            fds[i] = open(t[i].dest, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+        int rc = fds[i] < 0 ? -errno : freeze_task(&tr[i], t[i].pid, fds[i], maxwait_s, flags, by_ptrace,
+                                                   &started[i]);
+        if (rc == -EBUSY && ms_left(&busy_end) > 0) {
+            if (!waited++)
+                cr_event("CHKPT_WAIT", meet->gen, (int)t[i].rank, EBUSY, tr[i].msg, 0, NULL);
+            for (int k = 0; k <= i; k++)
+                if (started[k]) {
+                    crtree_close(&tr[k]);
+                    started[k] = 0;
+                }
+            struct timespec ts = { 0, 100 * 1000000L };
+            nanosleep(&ts, NULL);
+            i = -1; /* all again */
+            continue;
         }
         if (rc < 0) {
             t[i].status = -rc;

@@ -317,7 +317,8 @@ static int cmd_checkpoint(int argc, char **argv)
             struct coord_stdin cs = { node, (unsigned)verdict_wait };
             struct step_meet meet = { .dir = g.tmpdir, .nodeid = nodeid, .nnodes = nnodes,
                                       .wait_ms = (unsigned)verdict_wait * 1000, .node = node,
-                                      .call_off_fd = 0 /* the requester's word, on stdin */ };
+                                      .call_off_fd = 0 /* the requester's word, on stdin */,
+                                      .gen = gen, .busy_wait_s = (unsigned)atoi(maxwait) };
             cr_coordinated(ct, m, stop, (unsigned)atoi(maxwait), cr_coord_stdin_verdict, &cs, &meet,
                            backend > AGENT_BACKEND_USER ? &agent_backend_ptrace : NULL);
         }

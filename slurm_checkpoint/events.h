@@ -1,5 +1,6 @@
 /* Events after BLCR's fault-tolerance schema (CHKPT_BEGIN, CHKPT_END, CHKPT_ERROR,
- * RSTRT_BEGIN, RSTRT_END, RSTRT_ERROR) as JSON lines in a step's events.jsonl and
+ * RSTRT_BEGIN, RSTRT_END, RSTRT_ERROR; and CHKPT_WAIT: a request waits for another
+ * requester's checkpoint of a task to end) as JSON lines in a step's events.jsonl and
  * in syslog.  Shared by the periodic writer, the node agent and restart at launch. */
 #ifndef SLURM_CR_EVENTS_H
 #define SLURM_CR_EVENTS_H

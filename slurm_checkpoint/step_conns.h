@@ -17,6 +17,9 @@ struct step_meet {
     const char *node;          /* this node's name, for messages */
     int call_off_fd;           /* the requester's word after "write" ("abort", or its end):
                                 * a node that died cannot list its connections; -1: none */
+    unsigned gen;              /* the generation being written */
+    unsigned busy_wait_s;      /* how long a task being checkpointed for another requester
+                                * is waited for (cr_coordinated; 0: it fails at once) */
 };
 
 /* Lists the memory the local tasks share (step_shm.h: DIR/shm.NODEID, or refused).

@@ -288,7 +288,8 @@ static int one_generation(const char *image_dir, unsigned gen, const struct task
         else
         {
             struct step_meet meet = { .dir = g.tmpdir, .nodeid = nodeid, .nnodes = nnodes, .wait_ms = 12000,
-                                      .node = node, .call_off_fd = -1 /* no requester */ };
+                                      .node = node, .call_off_fd = -1 /* no requester */, .gen = gen,
+                                      .busy_wait_s = 0 /* an explicit request goes first */ };
             cr_coordinated(ct, n, 0, 10, periodic_verdict, &v, &meet,
                            backend > AGENT_BACKEND_USER ? &agent_backend_ptrace : NULL);
         }

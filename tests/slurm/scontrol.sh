@@ -1,7 +1,8 @@
 #!/bin/bash
 # scontrol checkpoint on a 3-node, 6-task step, through scontrol-cr and its node agent:
 # able/disable/enable/error and create as the job user (with its progress on a
-# terminal, none with -Q or on a file), refusal for another user, root
+# terminal, none with -Q or on a file; one that waits for another requester's
+# checkpoint of a rank to end), refusal for another user, root
 # acting as the owner even of a job whose name poses as Slurm's fields; a
 # vacate ends the step with every rank checkpointed, and a new job restarts from it
 # (srun --restart-dir), is checkpointed again while it runs, and finishes as an
@@ -12,7 +13,7 @@
 . "$top_srcdir/tests/slurm/lib.sh"
 slurm_test_cluster scontrol cr_restart=$top_builddir/util/cr_restart agent=$top_builddir/slurm_checkpoint/cr_agent
 P=$B/tests/programs/rankcount
-STEPS=300 # (100 ms each) long enough for every check before the vacate on a loaded machine (100 ended first)
+STEPS=400 # (100 ms each) long enough for every check before the vacate on a loaded machine (100 ended first)
 SC=(SCONTROL_CR_AGENT=$B/slurm_checkpoint/cr_agent SCONTROL_CR_CHECKPOINT=$B/util/cr_checkpoint
     SCONTROL_CR_INFO=$B/util/cr_info timeout 300 "$B/scontrol-helpers/scontrol-cr")
 other=crother
@@ -104,6 +105,32 @@ if command -v script > /dev/null; then
         > "$D/tty_q.out" 2>&1 || fail "create -Q on a terminal failed: $(cat "$D/tty_q.out")"
     ! grep -aq "written:" "$D/tty_q.out" || fail "scontrol -Q checkpoint create still showed progress"
 fi
+# a create while a rank is being checkpointed for another requester (as when a
+# periodic generation is under way): it waits for that one to end (CHKPT_WAIT in the
+# events), then succeeds.  The other checkpoint is held by writing its image into a
+# pipe nobody reads until the file go exists.
+rp=$(pgrep -u "$CLUSTER_USER" -f "^$P $S/run " | head -n 1)
+[ -n "$rp" ] || fail "no rank process of the step"
+cluster_run bash -c "exec $B/util/cr_checkpoint -F 3 $rp 3> >(until [ -e $S/go ]; do sleep 0.1; done; cat > /dev/null)" \
+    > "$D/hold.out" 2>&1 &
+holder=$!
+i=0; until grep -q "^cr-busy:" /proc/$rp/task/*/comm 2>/dev/null; do
+    i=$((i + 1)); [ $i -le 600 ] || fail "the other checkpoint of rank process $rp did not begin: $(cat "$D/hold.out")"
+    sleep 0.05
+done
+waits=$(grep -c '"CHKPT_WAIT"' "$img/events.jsonl")
+cluster_run "${SC[@]}" checkpoint create "$job.0" 2> "$D/create_busy.err" &
+creator=$!
+i=0; until [ "$(grep -c '"CHKPT_WAIT"' "$img/events.jsonl")" -gt "$waits" ]; do
+    i=$((i + 1)); [ $i -le 1200 ] || fail "create did not wait for the other checkpoint: $(cat "$D/create_busy.err")"
+    kill -0 $creator 2>/dev/null || fail "create ended without waiting for the other checkpoint: $(cat "$D/create_busy.err")"
+    sleep 0.05
+done
+touch "$S/go"
+timeout 120 tail --pid=$holder -f /dev/null || fail "the other checkpoint did not end once let go"
+wait $holder || fail "the other checkpoint failed: $(cat "$D/hold.out")"
+timeout 300 tail --pid=$creator -f /dev/null || fail "create did not end after the other checkpoint"
+wait $creator || fail "create failed while another checkpoint was under way: $(cat "$D/create_busy.err")"
 n=$(lines "$S/run"); sleep 1
 [ "$(lines "$S/run")" -gt "$n" ] || fail "the step did not go on after create"
 
