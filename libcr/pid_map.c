@@ -681,6 +681,11 @@ long cr_pid_syscall(long nr, long a[6], const void *from, long (*call)(long, lon
     return call(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
+int cr_pid_program_call(const void *from)
+{
+    return !((uintptr_t)from >= own_start && (uintptr_t)from < own_end);
+}
+
 int cr_pid_translating(const void *from)
 {
     return translating(from);
@@ -689,6 +694,16 @@ int cr_pid_translating(const void *from)
 /* The sender a signal's siginfo names (kill, sigqueue, tgkill, mq_notify's message's
  * writer, a child's change for SIGCHLD), as the program knows it; the kernel's own
  * signals name none. */
+void cr_pid_siginfo_real(siginfo_t *info)
+{
+    if (!info || info->si_pid <= 0 || !__atomic_load_n(&cr_pid_map.n, __ATOMIC_ACQUIRE))
+        return;
+    int c = info->si_code;
+    if (c == SI_USER || c == SI_QUEUE || c == SI_TKILL || c == SI_MESGQ ||
+        (info->si_signo == SIGCHLD && c > 0))
+        info->si_pid = to_real(info->si_pid);
+}
+
 void cr_pid_siginfo_known(siginfo_t *info)
 {
     if (!info || info->si_pid <= 0 || !__atomic_load_n(&cr_pid_map.n, __ATOMIC_ACQUIRE))
