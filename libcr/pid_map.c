@@ -9,12 +9,12 @@
  * aio.c's syscall(); SCM_CREDENTIALS, through held_reads.c's recvmsg; F_GETLK's holder,
  * F_GETOWN and F_SETOWN, through dnotify_track.c's fcntl; SO_PEERCRED, through
  * getsockopt; sigqueue, prlimit, the priority and scheduler calls, pidfd_open; the
- * sender of a signal sigwaitinfo and sigtimedwait give, and a handler's (pid_signals.c); the
- * pid vfork and posix_spawn give a child whose kernel pid is one the program knows as
- * another process's: a number beyond the kernel's).  Not translated:
- * pids inside siginfo (but waitid's), what /proc shows (a pidfd's fdinfo too), a
- * netlink socket's port (its replies carry it), system calls made without libc, and a
- * program exec'd after the restart (it starts with the pids the kernel gives)
+ * sender of a signal sigwaitinfo and sigtimedwait give, and a handler's (pid_signals.c);
+ * /proc's paths, the files there that print pids and a signalfd's senders
+ * (proc_pids.c); the pid vfork, posix_spawn and clone() give a child whose kernel pid is
+ * one the program knows as another process's: a number beyond the kernel's).  Not
+ * translated: a netlink socket's port (its replies carry it), system calls made without
+ * libc, and a program exec'd after the restart (it starts with the pids the kernel gives)
  * (cr_restart(1)).  The runtime's own calls go to the kernel as they are: it works
  * with the kernel's numbers. */
 #define _GNU_SOURCE

@@ -11,7 +11,8 @@
  * through the runtime: its whole text read from the kernel at offset 0, its pids
  * translated, the part asked for given at an offset the runtime keeps for that fd (the
  * kernel's stays 0).  fopen() of one gives a stream whose reads come here (its fileno()
- * the fd).  Not translated: fds beyond CR_PROC_FDS, a file larger than a page
+ * the fd).  A signalfd's records too: each sender's pid (ssi_pid) as the program knows
+ * it.  Not translated: fds beyond CR_PROC_FDS, a file larger than a page
  * (read as it is), a dup of such an fd, and paths given relative to an fd of /proc. */
 #define _GNU_SOURCE
 #include "proc_pids.h"
@@ -28,6 +29,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -37,7 +39,8 @@
 #define CR_PROC_FDS 1024
 #define TEXT_MAX 4096          /* status is about 1.5 KiB, stat and fdinfo less */
 
-enum pid_text { TEXT_NONE, TEXT_KEYS, TEXT_STAT, TEXT_LIST };
+enum pid_text { TEXT_NONE, TEXT_KEYS, TEXT_STAT, TEXT_LIST,
+                SIGNALFD };    /* (not a text: its records' senders, read as they come) */
 
 /* the fds whose reads are translated: the kind of text, the file's inode when it was
  * noted (another file given the same number is not), the offset the program is at */
@@ -295,7 +298,9 @@ static void look_at_fds(void)
                 *put_number(lpath + 14, lpath + sizeof lpath - 1, fd) = 0;
                 long k = syscall(SYS_readlinkat, AT_FDCWD, lpath, link, sizeof link - 1);
                 enum pid_text kind = TEXT_NONE;
-                if (k > 6 && !strncmp(link, "/proc/", 6)) {
+                if (k == 21 && !strncmp(link, "anon_inode:[signalfd]", 21))
+                    kind = SIGNALFD;
+                else if (k > 6 && !strncmp(link, "/proc/", 6)) {
                     link[k] = 0;
                     char unused[8];
                     real_path(link, unused, sizeof unused, &kind);
@@ -348,10 +353,9 @@ static ssize_t text_now(int fd, enum pid_text kind, char *out, size_t size)
 
 /* A read of fd (at `at`, or at the fd's offset when at < 0), translated: 1 and *r if
  * served, 0 to read it from the kernel as it is. */
-static int serve(int fd, void *buf, size_t n, off_t at, const void *from, ssize_t *r)
+static int serve_text(int fd, enum pid_text kind, void *buf, size_t n, off_t at, ssize_t *r)
 {
-    enum pid_text kind = fd_text(fd, from);
-    if (!kind)
+    if (!kind || kind == SIGNALFD)
         return 0;
     char text[TEXT_MAX + 256];
     ssize_t len = text_now(fd, kind, text, sizeof text);
@@ -370,9 +374,34 @@ static int serve(int fd, void *buf, size_t n, off_t at, const void *from, ssize_
     return 1;
 }
 
+static int serve(int fd, void *buf, size_t n, off_t at, const void *from, ssize_t *r)
+{
+    return serve_text(fd, fd_text(fd, from), buf, n, at, r);
+}
+
+/* A signalfd's records: each sender as the program knows it. */
+static int serve_signalfd(int fd, void *buf, size_t n, ssize_t *r)
+{
+    *r = syscall(SYS_read, fd, buf, n);
+    for (ssize_t at = 0; *r > 0 && at + (ssize_t)sizeof(struct signalfd_siginfo) <= *r;
+         at += (ssize_t)sizeof(struct signalfd_siginfo)) {
+        struct signalfd_siginfo rec;
+        memcpy(&rec, (char *)buf + at, sizeof rec);
+        siginfo_t si = { .si_signo = (int)rec.ssi_signo, .si_code = rec.ssi_code };
+        si.si_pid = (pid_t)rec.ssi_pid;
+        cr_pid_siginfo_known(&si);
+        rec.ssi_pid = (uint32_t)si.si_pid;
+        memcpy((char *)buf + at, &rec, sizeof rec);
+    }
+    return 1;
+}
+
 int cr_proc_read(int fd, void *buf, size_t n, const void *from, ssize_t *r)
 {
-    return serve(fd, buf, n, -1, from, r);
+    enum pid_text kind = fd_text(fd, from);
+    if (kind == SIGNALFD)
+        return serve_signalfd(fd, buf, n, r);
+    return serve_text(fd, kind, buf, n, -1, r);
 }
 
 void cr_proc_closed(int first, int last)
@@ -411,6 +440,7 @@ LIBC(ssize_t, pread, (int, void *, size_t, off_t))
 LIBC(ssize_t, pread64, (int, void *, size_t, off64_t))
 LIBC(off_t, lseek, (int, off_t, int))
 LIBC(off64_t, lseek64, (int, off64_t, int))
+LIBC(int, signalfd, (int, const sigset_t *, int))
 
 CR_LOOKUP_CONSTRUCTOR static void find_path_calls(void)
 {
@@ -420,7 +450,7 @@ CR_LOOKUP_CONSTRUCTOR static void find_path_calls(void)
     FIND(readlink); FIND(readlinkat);
     FIND(stat); FIND(lstat); FIND(stat64); FIND(lstat64); FIND(fstatat); FIND(fstatat64); FIND(statx);
     FIND(access); FIND(faccessat); FIND(chdir);
-    FIND(pread); FIND(pread64); FIND(lseek); FIND(lseek64);
+    FIND(pread); FIND(pread64); FIND(lseek); FIND(lseek64); FIND(signalfd);
 #undef FIND
 }
 
@@ -705,7 +735,7 @@ API ssize_t __pread64_chk(int fd, void *buf, size_t n, off64_t at, size_t buflen
 static int seek_noted(int fd, off64_t off, int whence, const void *from, off64_t *r)
 {
     enum pid_text kind = fd_text(fd, from);
-    if (!kind)
+    if (!kind || kind == SIGNALFD)
         return 0;
     off64_t base = 0;
     if (whence == SEEK_CUR)
@@ -743,4 +773,13 @@ API off64_t lseek64(int fd, off64_t off, int whence)
     if (__builtin_expect(map_active(), 0) && seek_noted(fd, off, whence, __builtin_return_address(0), &r))
         return r;
     return NEXT(lseek64) ? libc_lseek64(fd, off, whence) : (off64_t)syscall(SYS_lseek, fd, off, whence);
+}
+
+/* a new signalfd, once a table exists (one of before is found at the restart) */
+API int signalfd(int fd, const sigset_t *mask, int flags)
+{
+    int r = NEXT(signalfd) ? libc_signalfd(fd, mask, flags) : (errno = ENOSYS, -1);
+    if (r >= 0 && fd == -1 && map_active())
+        note_fd(r, SIGNALFD, 0);
+    return r;
 }
