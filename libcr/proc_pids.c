@@ -294,7 +294,8 @@ static void look_at_fds(void)
                     fd = 0;
                 if (fd < 0 || fd >= CR_PROC_FDS || fd == dir)
                     continue;
-                char link[PATH_MAX], lpath[32] = "/proc/self/fd/";
+                /* (a path longer than this names no file that prints pids) */
+                char link[256], lpath[32] = "/proc/self/fd/";
                 *put_number(lpath + 14, lpath + sizeof lpath - 1, fd) = 0;
                 long k = syscall(SYS_readlinkat, AT_FDCWD, lpath, link, sizeof link - 1);
                 enum pid_text kind = TEXT_NONE;
