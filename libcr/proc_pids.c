@@ -39,7 +39,10 @@
 #define CR_PROC_FDS 1024
 #define TEXT_MAX 4096          /* status is about 1.5 KiB, stat and fdinfo less */
 
-enum pid_text { TEXT_NONE, TEXT_KEYS, TEXT_STAT, TEXT_LIST,
+/* (a thread's status and stat, under task/TID or thread-self: their Pid, NSpid and first
+ * field are the thread's tid, which stays the kernel's, as gettid() gives it; the
+ * process's pid is in Tgid) */
+enum pid_text { TEXT_NONE, TEXT_KEYS, TEXT_STAT, TEXT_LIST, TEXT_TASK_KEYS, TEXT_TASK_STAT,
                 SIGNALFD };    /* (not a text: its records' senders, read as they come) */
 
 /* the fds whose reads are translated: the kind of text, the file's inode when it was
@@ -129,9 +132,14 @@ static const char *real_path(const char *path, char *buf, size_t size, enum pid_
             rest = t;
     }
     if (kind && *rest == '/') {
+        int task = tid >= 0 || !strncmp(path + 6, "thread-self", 11);
         *kind = text_of(rest + 1);
-        if (!strcmp(rest + 1, "children") && (tid >= 0 || !strncmp(path + 6, "thread-self", 11)))
+        if (task && !strcmp(rest + 1, "children"))
             *kind = TEXT_LIST;
+        else if (task && *kind == TEXT_KEYS && strncmp(rest + 1, "fdinfo/", 7))
+            *kind = TEXT_TASK_KEYS;
+        else if (task && *kind == TEXT_STAT)
+            *kind = TEXT_TASK_STAT;
     }
     long real_pid = pid > 0 ? cr_pid_real((pid_t)pid) : pid;
     long real_tid = tid > 0 ? cr_pid_real((pid_t)tid) : tid;
@@ -184,8 +192,10 @@ static char *copy_number(const char **s, const char *e, char *o, const char *oe,
 
 /* the length of the line's key if it names pids (of the NS ones, the first is the pid
  * in the namespace /proc shows: the program's), else 0 */
-static int key_has_pid(const char *line, size_t len)
+static int key_has_pid(const char *line, size_t len, int task)
 {
+    if (task && ((len > 4 && !strncmp(line, "Pid:", 4)) || (len > 6 && !strncmp(line, "NSpid:", 6))))
+        return 0; /* (a thread's tid) */
     static const char *const keys[] = { "Pid:", "PPid:", "TracerPid:", "Tgid:", "Ngid:" };
     static const char *const ns_keys[] = { "NSpid:", "NStgid:", "NSpgid:", "NSsid:" };
     for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
@@ -202,11 +212,12 @@ static size_t translate_text(enum pid_text kind, const char *in, size_t n, char 
 {
     const char *s = in, *e = in + n;
     char *o = out, *oe = out + size;
-    if (kind == TEXT_KEYS) {
+    int task = kind == TEXT_TASK_KEYS || kind == TEXT_TASK_STAT;
+    if (kind == TEXT_KEYS || kind == TEXT_TASK_KEYS) {
         while (s < e) {
             const char *nl = memchr(s, '\n', (size_t)(e - s));
             const char *le = nl ? nl + 1 : e;
-            int k = key_has_pid(s, (size_t)(le - s));
+            int k = key_has_pid(s, (size_t)(le - s), task);
             if (k) {
                 for (int i = 0; i < k && o < oe; i++)
                     *o++ = *s++;
@@ -217,7 +228,7 @@ static size_t translate_text(enum pid_text kind, const char *in, size_t n, char 
             while (s < le && o < oe)
                 *o++ = *s++;
         }
-    } else if (kind == TEXT_STAT) {
+    } else if (kind == TEXT_STAT || kind == TEXT_TASK_STAT) {
         /* pid (comm) state ppid pgrp session tty_nr tpgid ...: comm may hold anything,
          * the last ')' ends it */
         const char *c = e;
@@ -225,7 +236,7 @@ static size_t translate_text(enum pid_text kind, const char *in, size_t n, char 
             c--;
         if (c == s)
             return (size_t)-1;
-        o = copy_number(&s, c, o, oe, 1);
+        o = copy_number(&s, c, o, oe, !task);
         while (s < c && o < oe)
             *o++ = *s++;
         for (int field = 3; s < e && o < oe; field++) {
@@ -281,6 +292,7 @@ static void look_at_fds(void)
     while (__atomic_exchange_n(&fds_lock, 1, __ATOMIC_ACQUIRE))
         syscall(SYS_sched_yield);
     if (fds_seen_at != now) {
+        uint8_t open_now[CR_PROC_FDS / 8] = { 0 };
         int dir = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         char ents[2048];
         long n;
@@ -294,6 +306,7 @@ static void look_at_fds(void)
                     fd = 0;
                 if (fd < 0 || fd >= CR_PROC_FDS || fd == dir)
                     continue;
+                open_now[fd / 8] |= (uint8_t)(1u << (fd % 8));
                 /* (a path longer than this names no file that prints pids) */
                 char link[256], lpath[32] = "/proc/self/fd/";
                 *put_number(lpath + 14, lpath + sizeof lpath - 1, fd) = 0;
@@ -315,6 +328,9 @@ static void look_at_fds(void)
             }
         if (dir >= 0)
             syscall(SYS_close, dir);
+        for (int fd = 0; fd < CR_PROC_FDS && dir >= 0; fd++) /* (noted, not open any more) */
+            if (text_kind[fd] && !(open_now[fd / 8] >> (fd % 8) & 1))
+                note_fd(fd, TEXT_NONE, 0);
         __atomic_store_n(&fds_seen_at, now, __ATOMIC_RELEASE);
     }
     __atomic_store_n(&fds_lock, 0, __ATOMIC_RELEASE);
@@ -656,7 +672,15 @@ static ssize_t link_known(const char *path, char *buf, ssize_t r, size_t size, c
     if ((size_t)r >= sizeof in)
         return r;
     memcpy(in, buf, (size_t)r);
-    size_t len = translate_text(TEXT_LIST, in, (size_t)r, out, sizeof out);
+    /* (of PID/task/TID, the pid alone: the tid stays the kernel's, as gettid() gives it) */
+    const char *slash = memchr(in, '/', (size_t)r);
+    size_t head = slash ? (size_t)(slash - in) : (size_t)r;
+    size_t len = translate_text(TEXT_LIST, in, head, out, sizeof out);
+    if (len != (size_t)-1 && len + ((size_t)r - head) <= sizeof out) {
+        memcpy(out + len, in + head, (size_t)r - head);
+        len += (size_t)r - head;
+    } else
+        len = (size_t)-1;
     if (len == (size_t)-1)
         return r;
     if (len > size)
