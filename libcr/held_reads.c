@@ -11,6 +11,7 @@
 #include "tcp_held.h"
 #include "resources/resources.h"
 #include "pid_map.h"
+#include "proc_pids.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -71,6 +72,9 @@ API ssize_t read(int fd, void *buf, size_t n)
 {
     ssize_t r;
     if (anything_held() && (cr_inotify_serve(fd, buf, n, &r) || cr_tcp_held_serve(fd, buf, n, 0, &r)))
+        return r;
+    if (__builtin_expect(__atomic_load_n(&cr_pid_map.n, __ATOMIC_RELAXED) != 0, 0) &&
+        cr_proc_read(fd, buf, n, __builtin_return_address(0), &r)) /* pids of /proc */
         return r;
     r = __read(fd, buf, n);
     if (__builtin_expect(fd == cr_pmi_watched_fd, 0)) /* the answer to the client's PMI init */

@@ -18,6 +18,7 @@
  * re-armed timer queues another instead of counting an overrun. */
 #define _GNU_SOURCE
 #include "runtime.h"
+#include "pid_map.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -111,6 +112,7 @@ static void take(const struct cr_thread_slot *self, int with_shared)
             continue;
         }
         saved[i].owner = own ? self : cr_stopped_children_signal(&saved[i].info) ? NULL : SHARED_QUEUE;
+        cr_pid_siginfo_known(&saved[i].info); /* (its sender, kept as the program knows it) */
     }
 }
 
@@ -140,11 +142,12 @@ static void queue_again(const struct cr_thread_slot *owner)
         if (saved[i].owner != owner)
             continue;
         /* as it was sent: the sender's pid is the one the program may have kept */
-        siginfo_t *si = &saved[i].info;
+        siginfo_t si = saved[i].info;
+        cr_pid_siginfo_real(&si); /* (a restart may have renumbered it: pid_map.c) */
         if (owner == SHARED_QUEUE)
-            syscall(SYS_rt_sigqueueinfo, pid, si->si_signo, si);
+            syscall(SYS_rt_sigqueueinfo, pid, si.si_signo, &si);
         else
-            syscall(SYS_rt_tgsigqueueinfo, pid, tid, si->si_signo, si);
+            syscall(SYS_rt_tgsigqueueinfo, pid, tid, si.si_signo, &si);
         saved[i].owner = NULL;
     }
 }

@@ -9,11 +9,12 @@
  * aio.c's syscall(); SCM_CREDENTIALS, through held_reads.c's recvmsg; F_GETLK's holder,
  * F_GETOWN and F_SETOWN, through dnotify_track.c's fcntl; SO_PEERCRED, through
  * getsockopt; sigqueue, prlimit, the priority and scheduler calls, pidfd_open; the
- * pid vfork and posix_spawn give a child whose kernel pid is one the program knows as
- * another process's: a number beyond the kernel's).  Not translated:
- * pids inside siginfo (but waitid's), what /proc shows (a pidfd's fdinfo too), a
- * netlink socket's port (its replies carry it), system calls made without libc, and a
- * program exec'd after the restart (it starts with the pids the kernel gives)
+ * sender of a signal sigwaitinfo and sigtimedwait give, and a handler's (pid_signals.c);
+ * /proc's paths, the files there that print pids and a signalfd's senders
+ * (proc_pids.c); the pid vfork, posix_spawn and clone() give a child whose kernel pid is
+ * one the program knows as another process's: a number beyond the kernel's).  Not
+ * translated: a netlink socket's port (its replies carry it), system calls made without
+ * libc, and a program exec'd after the restart (it starts with the pids the kernel gives)
  * (cr_restart(1)).  The runtime's own calls go to the kernel as they are: it works
  * with the kernel's numbers. */
 #define _GNU_SOURCE
@@ -27,6 +28,7 @@
 #include <link.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <spawn.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -60,6 +62,8 @@ static int (*libc_getsockopt)(int, int, int, void *, socklen_t *);
 typedef int spawn_fn(pid_t *, const char *, const posix_spawn_file_actions_t *,
                      const posix_spawnattr_t *, char *const[], char *const[]);
 static spawn_fn *libc_posix_spawn, *libc_posix_spawnp;
+static int (*libc_sigtimedwait)(const sigset_t *, siginfo_t *, const struct timespec *);
+static int (*libc_clone)(int (*)(void *), void *, int, void *, ...);
 
 API pid_t getpid(void);
 extern __typeof(getpid) own_getpid __attribute__((alias("getpid"), visibility("hidden"), copy(getpid)));
@@ -73,6 +77,9 @@ CR_LOOKUP_CONSTRUCTOR static void find_own_code(void)
     libc_getsockopt = (int (*)(int, int, int, void *, socklen_t *))dlsym(RTLD_NEXT, "getsockopt");
     libc_posix_spawn = (spawn_fn *)dlsym(RTLD_NEXT, "posix_spawn");
     libc_posix_spawnp = (spawn_fn *)dlsym(RTLD_NEXT, "posix_spawnp");
+    libc_sigtimedwait = (int (*)(const sigset_t *, siginfo_t *, const struct timespec *))
+        dlsym(RTLD_NEXT, "sigtimedwait");
+    libc_clone = (int (*)(int (*)(void *), void *, int, void *, ...))dlsym(RTLD_NEXT, "clone");
     /* the program's calls come here only when the runtime comes before libc (cr_run's
      * preload; not a program linked with -lcr run without cr_run, whose libcr.so would
      * hand the runtime's own calls back to these as the program's) */
@@ -457,7 +464,6 @@ API pid_t fork(void)
  * restarts counted before (rdx) and the return address (rsi) wait in registers the
  * system call keeps, and the parent, resumed once the child has exec'd or exited, hands
  * the result to vforked() on its own stack again. */
-uint64_t cr_pid_restarts(void) __attribute__((visibility("hidden")));
 uint64_t cr_pid_restarts(void)
 {
     return restarts_now();
@@ -494,6 +500,68 @@ __asm__(".text\n"
         "    add $8, %rsp\n"
         "1:  ret\n"
         ".size vfork, .-vfork\n");
+
+/* clone() making a process (not a thread): as vfork's and posix_spawn's, its child may
+ * run at once and cannot be made again.  The child notes its own pair first (its
+ * kernel pid known as another process's): through a table shared with the parent
+ * (CLONE_VM) the parent finds that pair; with a copy, both choose the same number, the
+ * first free beyond the kernel's in the same table.  The child starts on a note of the
+ * program's function and argument at the top of its stack. */
+struct clone_start {
+    int (*fn)(void *);
+    void *arg;
+    uint64_t before;
+    int flags;
+};
+
+static int clone_child(void *p)
+{
+    struct clone_start s = *(struct clone_start *)p;
+    pid_t real = (pid_t)syscall(SYS_getpid);
+    if (restarts_now() == s.before && __atomic_load_n(&cr_pid_map.n, __ATOMIC_ACQUIRE)) {
+        sigset_t all, old;
+        sigfillset(&all);
+        pthread_sigmask(SIG_BLOCK, &all, &old);
+        if (!(s.flags & CLONE_VM))
+            table_lock = 0; /* (another thread of the parent's may have held it in the copy) */
+        lock_table();
+        if (to_known(real) == real || !(s.flags & CLONE_VM)) { /* (as spawned() does) */
+            forget_ended(real);
+            if (taken_as_known(real))
+                known_beyond(real);
+        }
+        unlock_table();
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+    }
+    return s.fn(s.arg);
+}
+
+API int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
+{
+    va_list ap;
+    va_start(ap, arg);
+    pid_t *ptid = va_arg(ap, pid_t *);
+    void *tls = va_arg(ap, void *);
+    pid_t *ctid = va_arg(ap, pid_t *);
+    va_end(ap);
+    if (!libc_clone)
+        return errno = ENOSYS, -1;
+    const void *from = __builtin_return_address(0);
+    if ((flags & CLONE_THREAD) || !stack || !fn || !translating(from))
+        return libc_clone(fn, stack, flags, arg, ptid, tls, ctid);
+    uint64_t before = restarts_now();
+    struct clone_start *s = (struct clone_start *)(((uintptr_t)stack - sizeof *s) & ~(uintptr_t)15);
+    *s = (struct clone_start){ fn, arg, before, flags };
+    int r = libc_clone(clone_child, s, flags, s, ptid, tls, ctid);
+    if (r <= 0)
+        return r;
+    if (flags & CLONE_VM) { /* (the child's pair, if it noted one) */
+        pid_t known = to_known(r);
+        if (known != r)
+            return known;
+    }
+    return spawned(r, from, before);
+}
 
 /* posix_spawn and posix_spawnp (glibc's make the child with clone(CLONE_VM |
  * CLONE_VFORK) and return once it has exec'd): the child's pid as the program knows
@@ -611,6 +679,59 @@ long cr_pid_syscall(long nr, long a[6], const void *from, long (*call)(long, lon
         break;
     }
     return call(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+}
+
+int cr_pid_program_call(const void *from)
+{
+    return !((uintptr_t)from >= own_start && (uintptr_t)from < own_end);
+}
+
+int cr_pid_translating(const void *from)
+{
+    return translating(from);
+}
+
+/* The sender a signal's siginfo names (kill, sigqueue, tgkill, mq_notify's message's
+ * writer, a child's change for SIGCHLD), as the program knows it; the kernel's own
+ * signals name none. */
+void cr_pid_siginfo_real(siginfo_t *info)
+{
+    if (!info || info->si_pid <= 0 || !__atomic_load_n(&cr_pid_map.n, __ATOMIC_ACQUIRE))
+        return;
+    int c = info->si_code;
+    if (c == SI_USER || c == SI_QUEUE || c == SI_TKILL || c == SI_MESGQ ||
+        (info->si_signo == SIGCHLD && c > 0))
+        info->si_pid = to_real(info->si_pid);
+}
+
+void cr_pid_siginfo_known(siginfo_t *info)
+{
+    if (!info || info->si_pid <= 0 || !__atomic_load_n(&cr_pid_map.n, __ATOMIC_ACQUIRE))
+        return;
+    int c = info->si_code;
+    if (c == SI_USER || c == SI_QUEUE || c == SI_TKILL || c == SI_MESGQ ||
+        (info->si_signo == SIGCHLD && c > 0))
+        info->si_pid = to_known(info->si_pid);
+}
+
+API int sigtimedwait(const sigset_t *set, siginfo_t *info, const struct timespec *t)
+{
+    if (!libc_sigtimedwait)
+        libc_sigtimedwait = (__typeof(libc_sigtimedwait))dlsym(RTLD_NEXT, "sigtimedwait");
+    int r = libc_sigtimedwait ? libc_sigtimedwait(set, info, t) : (errno = ENOSYS, -1);
+    if (r > 0 && translating(__builtin_return_address(0)))
+        cr_pid_siginfo_known(info);
+    return r;
+}
+
+API int sigwaitinfo(const sigset_t *set, siginfo_t *info)
+{
+    if (!libc_sigtimedwait)
+        libc_sigtimedwait = (__typeof(libc_sigtimedwait))dlsym(RTLD_NEXT, "sigtimedwait");
+    int r = libc_sigtimedwait ? libc_sigtimedwait(set, info, NULL) : (errno = ENOSYS, -1);
+    if (r > 0 && translating(__builtin_return_address(0)))
+        cr_pid_siginfo_known(info);
+    return r;
 }
 
 pid_t cr_pid_known(pid_t real)

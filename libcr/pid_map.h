@@ -31,6 +31,19 @@ extern int cr_pid_map_usable;
  * (the pids it notes across a checkpoint are the program's). */
 pid_t cr_pid_known(pid_t real);
 pid_t cr_pid_real(pid_t known);
+/* Whether a call that returns to `from` is translated: a table exists, and it is the
+ * program's (not the runtime's own code). */
+int cr_pid_translating(const void *from);
+/* Whether a call that returns to `from` is the program's (not the runtime's own code). */
+int cr_pid_program_call(const void *from);
+/* How many times this process was restarted (the restorer counts them). */
+uint64_t cr_pid_restarts(void);
+
+/* A signal's siginfo (sigwaitinfo's, a handler's): its sender as the program knows it. */
+#include <signal.h>
+void cr_pid_siginfo_known(siginfo_t *info);
+/* ... and back, as the kernel numbers it now (a signal queued again at a restart). */
+void cr_pid_siginfo_real(siginfo_t *info);
 
 /* A wait in progress in a thread stopped by the quiesce signal: the pid it waits for,
  * noted as the program knows it before the thread parks (save) and put back as the

@@ -19,6 +19,7 @@
  * and cr_freeze_threads waits for them. */
 #define _GNU_SOURCE
 #include "runtime.h"
+#include "pid_signals.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -179,8 +180,8 @@ static int move_away(void)
 
 API int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
-    if (sig != crt.signum || !crt.signum)
-        return __sigaction(sig, act, old);
+    if (sig != crt.signum || !crt.signum) /* (a handler's sender: pid_signals.c) */
+        return cr_pid_sigaction(sig, act, old, __builtin_return_address(0));
     struct sigaction was = program_action;
     if (act) {
         int rc = move_away();

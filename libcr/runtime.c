@@ -5,6 +5,7 @@
  * part, one checkpoint checkpoint.c's, the dump dump.c's. */
 #define _GNU_SOURCE
 #include "runtime.h"
+#include "proc_pids.h"
 #include "dirty_track.h"
 #include "precopy.h"
 #include "stop_times.h"
@@ -596,7 +597,7 @@ __attribute__((visibility("default"))) int close(int fd)
     int e = errno;
     closing_end(counted);
     if (r == 0)
-        cr_inotify_replay_closed(fd, fd), cr_dnotify_closed(fd, fd);
+        cr_inotify_replay_closed(fd, fd), cr_dnotify_closed(fd, fd), cr_proc_closed(fd, fd);
     errno = e;
     return r;
 }
@@ -608,7 +609,7 @@ __attribute__((visibility("default"))) int dup2(int oldfd, int newfd)
     int e = errno;
     closing_end(counted);
     if (r >= 0 && oldfd != newfd)
-        cr_inotify_replay_closed(newfd, newfd), cr_dnotify_closed(newfd, newfd);
+        cr_inotify_replay_closed(newfd, newfd), cr_dnotify_closed(newfd, newfd), cr_proc_closed(newfd, newfd);
     errno = e;
     return r;
 }
@@ -620,7 +621,7 @@ __attribute__((visibility("default"))) int dup3(int oldfd, int newfd, int flags)
     int e = errno;
     closing_end(counted);
     if (r >= 0)
-        cr_inotify_replay_closed(newfd, newfd), cr_dnotify_closed(newfd, newfd);
+        cr_inotify_replay_closed(newfd, newfd), cr_dnotify_closed(newfd, newfd), cr_proc_closed(newfd, newfd);
     errno = e;
     return r;
 }
@@ -659,7 +660,8 @@ __attribute__((visibility("default"))) int close_range(unsigned first, unsigned 
     closing_end(counted);
     if (r == 0 && !(flags & CLOSE_RANGE_CLOEXEC))
         cr_inotify_replay_closed((int)first, last > INT_MAX ? INT_MAX : (int)last),
-            cr_dnotify_closed((int)first, last > INT_MAX ? INT_MAX : (int)last);
+            cr_dnotify_closed((int)first, last > INT_MAX ? INT_MAX : (int)last),
+            cr_proc_closed((int)first, last > INT_MAX ? INT_MAX : (int)last);
     errno = e;
     return r;
 }

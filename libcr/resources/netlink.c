@@ -178,7 +178,14 @@ static int make_netlink(struct child *c, const struct ctx_fd *f, uint32_t rec)
             child_fail(c, errno, "cannot switch option %d of fd %d (%s) on again: %s", switches[i].opt,
                        f->fd, what, strerror(errno));
     }
-    struct sockaddr_nl a = { .nl_family = AF_NETLINK, .nl_pid = nl.own_port ? 0 : nl.portid };
+    /* a port the kernel numbered after the pid: that number again when the program
+     * goes on seeing its old pid (its image has the runtime's table, libcr/pid_map.c:
+     * a restart with new pids would number it after the new one, while the program
+     * may have kept the old, which its replies carried); without the table (the
+     * ptrace backend's image) the kernel numbers it after the pid the program sees
+     * now; a negative one the kernel chose: any */
+    int same_port = !nl.own_port || ((int32_t)nl.portid > 0 && c->img->pid_map);
+    struct sockaddr_nl a = { .nl_family = AF_NETLINK, .nl_pid = same_port ? nl.portid : 0 };
     if (nl.portid && bind(s, (struct sockaddr *)&a, sizeof a) < 0)
         child_fail(c, errno, "cannot bind fd %d (%s) again to port %u: %s%s", f->fd, what,
                    a.nl_pid, strerror(errno), errno == EADDRINUSE ? " (another socket has that port "

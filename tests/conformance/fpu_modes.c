@@ -34,6 +34,7 @@ int main(void)
     cf_sys(pipe(go));
     cf_sys(pipe(done));
     pthread_t t;
+    cf_block_usr2(); /* (in the thread too: the kernel may give the process's SIGUSR2 to any thread that lets it in) */
     cf_check(pthread_create(&t, NULL, other, NULL) == 0, "pthread_create failed");
     char c;
     cf_check(cf_readable(ready[0], 10) && read(ready[0], &c, 1) == 1, "the thread did not start");
