@@ -63,6 +63,14 @@
  * of an incremental dump's parent (a pre-copied dump is never incremental). */
 #define PC_PRE_RUNS_OFF RUNS_OFF
 #define PC_PRE_RUNS_SIZE RUNS_SIZE
+/* The blocks the stop writes are copied into the scratch's area for the shared scan's
+ * runs (free once the scan is done when pre_scan's map is used: no other thread walks)
+ * and written to the file after the release: a write into the page cache may wait
+ * long for the writeback of what the passes wrote (the kernel's dirty throttling).
+ * What does not fit is written in the stop. */
+#define PC_DEFER_OFF PC_PIECE_RUNS_OFF
+#define PC_DEFER_SIZE PC_PIECE_RUNS_SIZE
+#define PC_DEFERRED_MAX 1024
 /* Passes at most; and the pass that found less than this written is the last one. */
 #define PRECOPY_MAX_PASSES 8
 #define PRECOPY_SMALL (4 * MiB)
@@ -106,6 +114,9 @@ static struct {
     uint32_t npre_runs;
     int prescanned;            /* the stop walks only what was written since */
     uint64_t rewalked;         /* bytes it walked again */
+    uint32_t ndeferred;        /* the stop's blocks copied, written after it: */
+    struct pc_deferred { uint64_t off, at, len; } deferred[PC_DEFERRED_MAX];
+    int sealed;                /* the records made frozen, to be written after */
     int markers;               /* no swap when the passes began: see drop_markers */
     uint64_t swapouts;         /* pages swapped out since boot then */
     int conn;                  /* the requester's socket */
@@ -1021,6 +1032,10 @@ int cr_precopy_run(struct cr_job *job)
         last = now;
     }
     pre_scan();
+    if (pc.prescanned) /* (its pages there before the stop, not faulted in by it; the
+                          system call, not libc's madvise, which vmflags_watch counts as
+                          a change of the program's VmFlags: smaps read again frozen) */
+        syscall(SYS_madvise, pc.scratch + PC_DEFER_OFF, PC_DEFER_SIZE, MADV_POPULATE_WRITE);
     pc.active = 1;
     return 1;
 }
@@ -1096,6 +1111,11 @@ int cr_precopy_write(struct dump *d, int fd, char *notebuf, size_t notelen)
         cr_dump_copied_blocks(d, copied);
     uint64_t end = pc.data_end;
     char *bounce = d->scratch + BOUNCE_OFF;
+    /* (the area is free once the scan is done, but for the shared scan's threads) */
+    char *defer = pc.prescanned ? d->scratch + PC_DEFER_OFF : NULL;
+    uint64_t deferred = 0;
+    pc.ndeferred = 0;
+    pc.sealed = 0;
     for (uint32_t i = 0; rc == 0 && i < d->nblocks; i++) {
         struct ctx_block *b = &d->blocks[i];
         struct pc_block *p = pass_block(b);
@@ -1120,6 +1140,17 @@ int cr_precopy_write(struct dump *d, int fd, char *notebuf, size_t notelen)
             break;
         }
         d->crcs[i] = crc32c(0, src, len);
+        struct pc_deferred *last = pc.ndeferred ? &pc.deferred[pc.ndeferred - 1] : NULL;
+        if (defer && deferred + len <= PC_DEFER_SIZE &&
+            ((last && last->off + last->len == b->file_offset) || pc.ndeferred < PC_DEFERRED_MAX)) {
+            memcpy(defer + deferred, src, len);
+            if (last && last->off + last->len == b->file_offset)
+                last->len += len; /* (its bytes follow the last's in the area too) */
+            else
+                pc.deferred[pc.ndeferred++] = (struct pc_deferred){ b->file_offset, deferred, len };
+            deferred += len;
+            continue;
+        }
         e = cr_pwrite_all(fd, src, len, b->file_offset);
         if (e < 0)
             rc = fail(d, -e, "writing the memory block at 0x%llx to the context file",
@@ -1127,7 +1158,8 @@ int cr_precopy_write(struct dump *d, int fd, char *notebuf, size_t notelen)
     }
     cr_stop_mark(CR_STOP_BLOCKS);
     if (rc == 0)
-        rc = cr_dump_write_precopied(d, fd, pc.data_offset, end, &d->child_bytes);
+        rc = cr_dump_seal_precopied(d, pc.data_offset, end);
+    pc.sealed = rc == 0;
     cr_stop_mark(CR_STOP_RECORDS);
     cr_dump_close_proc(d);
     d->page_runs = NULL;
@@ -1138,11 +1170,28 @@ int cr_precopy_write(struct dump *d, int fd, char *notebuf, size_t notelen)
         d->recs_len = recs_len, d->nrecs = nrecs, d->nblocks = nblocks;
         ftruncate(fd, 0);
     }
+    if (rc != 0)
+        pc.ndeferred = 0;
     return rc;
 }
 
 int cr_precopy_sync(struct dump *d, int fd)
 {
+    /* what the stop made, written now that the program runs */
+    for (uint32_t i = 0; i < pc.ndeferred; i++) {
+        const struct pc_deferred *w = &pc.deferred[i];
+        int e = cr_pwrite_all(fd, d->scratch + PC_DEFER_OFF + w->at, w->len, w->off);
+        if (e < 0)
+            return fail(d, -e, "writing the memory blocks at offset %llu of the context file",
+                        (unsigned long long)w->off);
+    }
+    pc.ndeferred = 0;
+    if (pc.sealed) {
+        pc.sealed = 0;
+        int e = cr_dump_write_sealed(d, fd, &d->child_bytes);
+        if (e < 0)
+            return e;
+    }
     if (d->sync && fsync(fd) < 0 && errno != EINVAL && errno != EROFS)
         return fail(d, errno, "flushing the context file to disk");
     return 0;
