@@ -2,9 +2,12 @@
 # write protection puts a marker in each empty page entry of a registered region,
 # which the page map reports as swapped; without a swap area such pages are left
 # out (holes that restart as zeros) instead of saved as pages of zeros.  A program
-# maps 512 MiB and writes one MiB of four; the image holds about what it wrote; after
-# the checkpoint it writes a page in each untouched MiB; it checks every page, and so
-# does its restarted copy (written pages as written, the rest zeros).
+# maps 512 MiB and writes one MiB of four; the image holds about what it wrote.  Its
+# checkpoint callback, after the passes took the page map and right before the
+# freeze, writes a page in each untouched MiB and drops one of every 64th MiB (the
+# stop walks again what was written since: the new pages must be in the image); after
+# the checkpoint it writes another page in each untouched MiB; it checks every page,
+# and so does its restarted copy (written pages as written, the rest zeros).
 . "$top_srcdir/tests/engine/lib.sh"
 cd "$T"
 mkdir d
