@@ -114,6 +114,16 @@ freeze_gap() {
             if (!least || $3 < least) least = $3
         } END { printf "%.6f\n", (hit ? hit : least) / 1000000 }' "$W/out"
 }
+# gap_sides: how much of the program's gap (freeze_gap's) came before the freeze and
+# after the release (microseconds: the scheduling of the program around the stop)
+gap_sides() {
+    local at rt
+    at=$(sed -n 's/.* at=\([0-9]*\).*/\1/p' "$W/times" | tail -1)
+    rt=$(sed -n 's/^stop_us total=\([0-9]*\).*/\1/p' "$W/times" | tail -1)
+    awk -v at="$at" -v rt="$rt" '$1 == "stall_at_us" && $2 <= at + rt && $2 + $3 >= at && $3 > len {
+            start = $2; len = $3
+        } END { if (len) printf "gap_before_freeze=%d gap_after_release=%d\n", at - start, start + len - at - rt }' "$W/out"
+}
 stop_table() {
     reps=${BENCH_STOP_REPS:-3} kinds=${BENCH_STOP_KINDS:-pc cow}
     printf '\n%-6s %8s %8s %8s %8s %8s %8s %8s %7s %7s %8s %8s\n' MiB stop_pc rt_pc stop_cow rt_cow ckpt_pc \
@@ -133,7 +143,7 @@ stop_table() {
                 rt=$(echo "$(sed -n 's/^stop_us total=\([0-9]*\).*/\1/p' "$W/times" | tail -1) / 1000000" | bc -l)
                 load=$(cut -d' ' -f1 /proc/loadavg)
                 echo "$how $stall $t $rt $load" >> "$W/stops"
-                echo "  $how load $load $(grep '^stop_us' "$W/times" | tail -1)" >> "$W/steps"
+                echo "  $how load $load $(grep '^stop_us' "$W/times" | tail -1) $(gap_sides)" >> "$W/steps"
                 n=$(( (size + 1048575) / 1048576 ))
                 rm -f "$W/ctx"
             done
