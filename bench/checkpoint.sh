@@ -97,8 +97,12 @@ f3() { printf '%.3f' "$1"; }
 
 # The program's longest stop, pre-copied (the default for a process that goes on)
 # against copy-on-write (--no-precopy), with each checkpoint's total time and dd with
-# fsync of the same bytes: the median of 3 runs of each (BENCH_STOP_ONLY=1: only this).
-median3() { sort -n | sed -n 2p; }
+# fsync of the same bytes: the median and the largest of BENCH_STOP_REPS runs of each
+# (default 3), each run's load average and its stop's steps (CR_STOP_TIMES) listed under
+# the row (BENCH_STOP_ONLY=1: only this table; BENCH_STOP_KINDS="pc" or "cow": only
+# that kind).
+median3() { sort -n | awk '{ v[NR] = $1 } END { print NR ? v[int((NR + 1) / 2)] : 0 }'; }
+largest() { sort -n | tail -1; }
 # freeze_gap: the program's gap (seconds) that the freeze in $W/times fell in, from its
 # longest gaps in $W/out; when none of them holds it, the shortest of them (it was
 # shorter than that)
@@ -110,22 +114,36 @@ freeze_gap() {
             if (!least || $3 < least) least = $3
         } END { printf "%.6f\n", (hit ? hit : least) / 1000000 }' "$W/out"
 }
+# gap_sides: how much of the program's gap (freeze_gap's) came before the freeze and
+# after the release (microseconds: the scheduling of the program around the stop)
+gap_sides() {
+    local at rt
+    at=$(sed -n 's/.* at=\([0-9]*\).*/\1/p' "$W/times" | tail -1)
+    rt=$(sed -n 's/^stop_us total=\([0-9]*\).*/\1/p' "$W/times" | tail -1)
+    awk -v at="$at" -v rt="$rt" '$1 == "stall_at_us" && $2 <= at + rt && $2 + $3 >= at && $3 > len {
+            start = $2; len = $3
+        } END { if (len) printf "gap_before_freeze=%d gap_after_release=%d\n", at - start, start + len - at - rt }' "$W/out"
+}
 stop_table() {
-    printf '\n%-6s %8s %8s %8s %8s %8s %8s %8s %7s %7s\n' MiB stop_pc rt_pc stop_cow rt_cow ckpt_pc \
-        ckpt_cow ddsync pc/dd cow/dd
+    reps=${BENCH_STOP_REPS:-3} kinds=${BENCH_STOP_KINDS:-pc cow}
+    printf '\n%-6s %8s %8s %8s %8s %8s %8s %8s %7s %7s %8s %8s\n' MiB stop_pc rt_pc stop_cow rt_cow ckpt_pc \
+        ckpt_cow ddsync pc/dd cow/dd max_pc max_cow
     export CR_STOP_TIMES=$W/times # (the runtime's own measure of each stop)
-    echo "size_mib,stop_precopy_s,runtime_stop_precopy_s,stop_cow_s,runtime_stop_cow_s,ckpt_precopy_s,ckpt_cow_s,ddsync_s" > "$W/stop.csv"
+    echo "size_mib,stop_precopy_s,runtime_stop_precopy_s,stop_cow_s,runtime_stop_cow_s,ckpt_precopy_s,ckpt_cow_s,ddsync_s,max_stop_precopy_s,max_stop_cow_s" > "$W/stop.csv"
     for mib in $SIZES; do
         : > "$W/stops"
-        for rep in 1 2 3; do
-            for how in pc cow; do
+        : > "$W/steps"
+        for rep in $(seq "$reps"); do
+            for how in $kinds; do
                 rm -f "$W/times"
                 start "$mib" random
                 if [ $how = pc ]; then ckpt; else ckpt --no-precopy; fi
                 finish
                 stall=$(freeze_gap)
                 rt=$(echo "$(sed -n 's/^stop_us total=\([0-9]*\).*/\1/p' "$W/times" | tail -1) / 1000000" | bc -l)
-                echo "$how $stall $t $rt" >> "$W/stops"
+                load=$(cut -d' ' -f1 /proc/loadavg)
+                echo "$how $stall $t $rt $load" >> "$W/stops"
+                echo "  $how load $load $(grep '^stop_us' "$W/times" | tail -1) $(gap_sides)" >> "$W/steps"
                 n=$(( (size + 1048575) / 1048576 ))
                 rm -f "$W/ctx"
             done
@@ -133,13 +151,16 @@ stop_table() {
             rm -f "$W/raw"
             echo "dd 0 $(secs "$t0" "$t1")" >> "$W/stops"
         done
+        # (a kind left out counts 0)
         col() { awk -v h="$1" -v c="$2" '$1 == h { print $c }' "$W/stops" | median3; }
+        top() { { awk -v h="$1" -v c="$2" '$1 == h { print $c }' "$W/stops"; echo 0; } | largest; }
         spc=$(col pc 2) scow=$(col cow 2) cpc=$(col pc 3) ccow=$(col cow 3) dds=$(col dd 3)
-        rpc=$(col pc 4) rcow=$(col cow 4)
-        printf '%-6s %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %7.2f %7.2f\n' "$mib" "$spc" "$rpc" "$scow" \
-            "$rcow" "$cpc" "$ccow" "$dds" "$(echo "$cpc / $dds" | bc -l)" "$(echo "$ccow / $dds" | bc -l)"
-        awk '$1 != "dd" { printf "  %s stop %.3f runtime %.3f ckpt %.2f\n", $1, $2, $4, $3 }' "$W/stops"
-        echo "$mib,$(f3 "$spc"),$(f3 "$rpc"),$(f3 "$scow"),$(f3 "$rcow"),$(f3 "$cpc"),$(f3 "$ccow"),$(f3 "$dds")" >> "$W/stop.csv"
+        rpc=$(col pc 4) rcow=$(col cow 4) mpc=$(top pc 2) mcow=$(top cow 2)
+        printf '%-6s %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %7.2f %7.2f %8.3f %8.3f\n' "$mib" "$spc" "$rpc" "$scow" \
+            "$rcow" "$cpc" "$ccow" "$dds" "$(echo "$cpc / $dds" | bc -l)" "$(echo "$ccow / $dds" | bc -l)" "$mpc" "$mcow"
+        awk '$1 != "dd" { printf "  %s stop %.3f runtime %.3f ckpt %.2f load %s\n", $1, $2, $4, $3, $5 }' "$W/stops"
+        cat "$W/steps"
+        echo "$mib,$(f3 "$spc"),$(f3 "$rpc"),$(f3 "$scow"),$(f3 "$rcow"),$(f3 "$cpc"),$(f3 "$ccow"),$(f3 "$dds"),$(f3 "$mpc"),$(f3 "$mcow")" >> "$W/stop.csv"
     done
     cp "$W/stop.csv" "$OUT/stop.csv"
     echo "figures written to $OUT/stop.csv"

@@ -342,6 +342,7 @@ static int freeze_and_dump(void *arg)
      * snapshot child keeps that: its memory is its own) */
     cr_attrs_dump_begin(&crt.attrs);
     rc = frozen(job);
+    cr_stop_mark(CR_STOP_ENDED);
     if (rc != 1)
         cr_attrs_dump_end(&crt.attrs);
     return rc;
@@ -575,6 +576,7 @@ static int cr_run_job_gated(struct cr_job *job)
     }
     stop_again(job);
     cr_stopped_children_settle();
+    cr_stop_mark(CR_STOP_SETTLED);
     cr_release_threads(result > 0 ? 0 : result);
     cr_stop_mark(CR_STOP_RELEASE);
     cr_stop_report();

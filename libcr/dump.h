@@ -229,12 +229,14 @@ int cr_dump_write_plain(struct dump *d, int fd, uint64_t *bytes);
 int cr_dump_collect(struct dump *d);
 void cr_dump_close_proc(struct dump *d);
 /* dump_write.c, for the pre-copy: the header, records and trailer of a pre-copied image
- * (CTX_HDR_PRECOPY) whose blocks are written already, each at its file_offset with its
- * crc in d->crcs, in [data_offset, data_end); no fsync.  1 when the records do not fit
- * before data_offset (nothing written, the BLOCKS record taken back). */
+ * (CTX_HDR_PRECOPY) whose blocks are at their file_offset with their crc in d->crcs,
+ * in [data_offset, data_end).  Made frozen (seal: 1 when the records do not fit
+ * before data_offset, nothing made, the BLOCKS record taken back), written once the
+ * program runs again (write_sealed: they are in the scratch, nothing is read from the
+ * process; no fsync). */
 int cr_pwrite_all(int fd, const void *buf, size_t len, uint64_t off); /* 0 or -errno */
-int cr_dump_write_precopied(struct dump *d, int fd, uint64_t data_offset, uint64_t data_end,
-                            uint64_t *bytes);
+int cr_dump_seal_precopied(struct dump *d, uint64_t data_offset, uint64_t data_end);
+int cr_dump_write_sealed(struct dump *d, int fd, uint64_t *bytes);
 
 /* dump_write.c, for the compressing writer: which blocks are read through a copy (one byte
  * each), a block's bytes (in place or copied into bounce; -errno, and thread-safe), the

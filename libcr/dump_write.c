@@ -273,47 +273,59 @@ int cr_dump_write_plain(struct dump *d, int fd, uint64_t *bytes)
     return 0;
 }
 
-int cr_dump_write_precopied(struct dump *d, int fd, uint64_t data_offset, uint64_t data_end,
-                            uint64_t *bytes)
+/* What cr_dump_seal_precopied made, for cr_dump_write_sealed (one checkpoint at a
+ * time in a process). */
+static struct {
+    struct ctx_header h;
+    struct ctx_rec r;
+    struct trailer_end end;
+    uint64_t data_end;
+} sealed;
+
+int cr_dump_seal_precopied(struct dump *d, uint64_t data_offset, uint64_t data_end)
 {
     size_t recs_before = d->recs_len;
     uint32_t nrecs_before = d->nrecs;
     struct ctx_block *tbl = rec_add(d, CTX_REC_BLOCKS, d->nblocks * sizeof(struct ctx_block));
     if (!tbl)
         return fail(d, E2BIG, "too much metadata");
-    struct ctx_header h;
-    cr_dump_header(d, &h);
-    if (h.records_offset + d->recs_len > data_offset) {
+    struct ctx_header *h = &sealed.h;
+    cr_dump_header(d, h);
+    if (h->records_offset + d->recs_len > data_offset) {
         d->recs_len = recs_before, d->nrecs = nrecs_before;
         return 1;
     }
-    h.flags |= CTX_HDR_PRECOPY;
-    h.data_offset = data_offset;
-    h.data_length = data_end - data_offset;
-    h.trailer_offset = data_end;
+    h->flags |= CTX_HDR_PRECOPY;
+    h->data_offset = data_offset;
+    h->data_length = data_end - data_offset;
+    h->trailer_offset = data_end;
     memcpy(tbl, d->blocks, d->nblocks * sizeof *tbl);
     d->proc->nblocks = d->nblocks;
     d->proc->first_block = 0;
     recs_seal(d);
-    h.header_crc = crc32c(0, &h, offsetof(struct ctx_header, header_crc));
-    d->out_header_crc = h.header_crc;
-    d->out_created_ns = h.created_ns;
+    h->header_crc = crc32c(0, h, offsetof(struct ctx_header, header_crc));
+    d->out_header_crc = h->header_crc;
+    d->out_created_ns = h->created_ns;
+    trailer(d, h, &sealed.r, &sealed.end);
+    sealed.data_end = data_end;
+    return 0;
+}
 
-    struct ctx_rec r;
-    struct trailer_end end;
-    trailer(d, &h, &r, &end);
+int cr_dump_write_sealed(struct dump *d, int fd, uint64_t *bytes)
+{
+    uint64_t data_end = sealed.data_end;
     /* the trailer first, the header last: until then no reader takes it for whole */
-    int rc = cr_pwrite_all(fd, &r, sizeof r, data_end);
+    int rc = cr_pwrite_all(fd, &sealed.r, sizeof sealed.r, data_end);
     if (rc == 0)
-        rc = cr_pwrite_all(fd, d->crcs, r.length, data_end + sizeof r);
+        rc = cr_pwrite_all(fd, d->crcs, sealed.r.length, data_end + sizeof sealed.r);
     if (rc == 0)
-        rc = cr_pwrite_all(fd, &end, sizeof end, data_end + sizeof r + r.length);
+        rc = cr_pwrite_all(fd, &sealed.end, sizeof sealed.end, data_end + sizeof sealed.r + sealed.r.length);
     if (rc == 0)
-        rc = cr_pwrite_all(fd, d->scratch + RECS_OFF, d->recs_len, sizeof h);
+        rc = cr_pwrite_all(fd, d->scratch + RECS_OFF, d->recs_len, sizeof sealed.h);
     if (rc == 0) /* (the room left for the records stays a hole: zeros) */
-        rc = cr_pwrite_all(fd, &h, sizeof h, 0);
+        rc = cr_pwrite_all(fd, &sealed.h, sizeof sealed.h, 0);
     if (rc < 0)
         return fail(d, -rc, "writing the context file's records and trailer");
-    *bytes = end.e.file_length;
+    *bytes = sealed.end.e.file_length;
     return 0;
 }

@@ -59,6 +59,18 @@
 /* Below this much anonymous memory the stop of a copy-on-write checkpoint is a few
  * milliseconds already: the passes would only add to the total. */
 #define PRECOPY_MIN_ANON (64 * MiB)
+/* Where pre_scan keeps its page map until the stop: the scratch's area for the runs
+ * of an incremental dump's parent (a pre-copied dump is never incremental). */
+#define PC_PRE_RUNS_OFF RUNS_OFF
+#define PC_PRE_RUNS_SIZE RUNS_SIZE
+/* The blocks the stop writes are copied into the scratch's area for the shared scan's
+ * runs (free once the scan is done when pre_scan's map is used: no other thread walks)
+ * and written to the file after the release: a write into the page cache may wait
+ * long for the writeback of what the passes wrote (the kernel's dirty throttling).
+ * What does not fit is written in the stop. */
+#define PC_DEFER_OFF PC_PIECE_RUNS_OFF
+#define PC_DEFER_SIZE PC_PIECE_RUNS_SIZE
+#define PC_DEFERRED_MAX 1024
 /* Passes at most; and the pass that found less than this written is the last one. */
 #define PRECOPY_MAX_PASSES 8
 #define PRECOPY_SMALL (4 * MiB)
@@ -77,6 +89,9 @@ struct pc_region {             /* a region registered with our userfaultfd */
     uint32_t valid;
     uint32_t mapped;           /* the stop's scan holds its page map: */
     uint32_t map_first, map_n; /* runs of pages in pc.runs */
+    uint32_t pre;              /* its page map taken after the last pass: */
+    uint32_t pre_first, pre_n; /* runs of pages in pc.pre_runs */
+    uint32_t bare_first, bare_n; /* its map without the markers (drop_markers) */
 };
 
 static struct {
@@ -95,6 +110,15 @@ static struct {
     struct vmflags_early vmf;  /* the regions' VmFlags read before the freeze */
     struct cr_page_region *runs; /* the stop's scan: pages present, swapped, guards */
     uint32_t nruns;
+    struct cr_page_region *pre_runs; /* the page map after the last pass (pre_scan) */
+    uint32_t npre_runs;
+    int prescanned;            /* the stop walks only what was written since */
+    uint64_t rewalked;         /* bytes it walked again */
+    uint32_t ndeferred;        /* the stop's blocks copied, written after it: */
+    struct pc_deferred { uint64_t off, at, len; } deferred[PC_DEFERRED_MAX];
+    int sealed;                /* the records made frozen, to be written after */
+    int markers;               /* no swap when the passes began: see drop_markers */
+    uint64_t swapouts;         /* pages swapped out since boot then */
     int conn;                  /* the requester's socket */
     pid_t pid;                 /* this process */
     uint64_t told_ms;          /* when it last heard of us */
@@ -283,7 +307,7 @@ static int take_regions(void)
             ioctl(pc.uffd, UFFDIO_UNREGISTER, &range);
             continue;
         }
-        pc.regions[pc.nregions++] = (struct pc_region){ start, end, 0, 0, 1, 0, 0, 0 };
+        pc.regions[pc.nregions++] = (struct pc_region){ .start = start, .end = end, .valid = 1 };
     }
     return 0;
 }
@@ -311,6 +335,40 @@ static int add_block(uint32_t first, uint64_t addr, uint32_t npages)
     return 0;
 }
 
+/* Unpopulated pages of a registered region: the write protection (WP_UNPOPULATED, with
+ * WP_ASYNC) puts a marker in each empty entry, and both the page map and PAGEMAP_SCAN
+ * report a marker as swapped, like a page really swapped out; saved, it would be a page
+ * of zeros in the image for memory the program never touched (a thread's stack, an
+ * array allocated and not yet used).  mincore tells the two apart only in part: 0 for
+ * a marker, and for a swapped page not in the swap cache.  So markers are left out
+ * only while no page can be swapped out: no swap area when the passes began (none
+ * then: no page was swapped out before), and at the end of the stop no swap area and
+ * the counts of pages swapped out (pswpout, zswpout) as they were.
+ * The count of pages swapped out since boot, or UINT64_MAX when a swap area is in
+ * use (or /proc says nothing). */
+static uint64_t swapouts_without_swap(char *text, size_t cap)
+{
+    ssize_t n = cr_read_text("/proc/swaps", text, cap);
+    if (n <= 0 || strchr(text, '\n') != text + n - 1) /* more than the header line */
+        return UINT64_MAX;
+    if (cr_read_text("/proc/vmstat", text, cap) <= 0)
+        return UINT64_MAX;
+    uint64_t sum = 0;
+    int seen = 0;
+    for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : p)
+        if (!strncmp(p, "pswpout ", 8) || !strncmp(p, "zswpout ", 8)) {
+            sum += strtoull(p + 8, NULL, 10);
+            seen++;
+        }
+    return seen ? sum : UINT64_MAX;
+}
+
+/* mincore of [a, a + np pages) into vec; -1 when part of it is not mapped now. */
+static int resident(uint64_t a, size_t np, unsigned char *vec)
+{
+    return mincore((void *)(uintptr_t)a, np * PAGE, vec);
+}
+
 /* The blocks of region r: its pages present or swapped, as the page map says. */
 static int region_blocks(struct pc_region *r)
 {
@@ -324,8 +382,17 @@ static int region_blocks(struct pc_region *r)
         np = np > chunk ? chunk : np;
         if (pread(pc.pm_fd, pm, np * 8, (off_t)(a / PAGE * 8)) != (ssize_t)(np * 8))
             return -1;
+        /* (as the stop will: drop_markers) */
+        unsigned char *mc = (unsigned char *)(pc.scratch + BOUNCE_OFF);
+        int markers = 0;
+        for (size_t i = 0; pc.markers && i < np && !markers; i++)
+            markers = (pm[i] & (PM_PRESENT | PM_SWAPPED | PM_GUARD)) == PM_SWAPPED;
+        if (markers && resident(a, np, mc) < 0)
+            markers = 0;
         for (size_t i = 0; i < np; i++) {
             int keep = (pm[i] & (PM_PRESENT | PM_SWAPPED)) && !(pm[i] & PM_GUARD);
+            if (keep && markers && !(pm[i] & PM_PRESENT) && !(mc[i] & 1))
+                keep = 0;
             if (keep && !run++)
                 run_start = a + i * PAGE;
             if (!keep && run) {
@@ -478,6 +545,203 @@ static void final_scan(struct pc_region *r)
         start = arg.walk_end;
     }
     r->map_n = pc.nruns - r->map_first;
+}
+
+/* The page map taken after the last pass, the program running, so that the stop walks
+ * only what was written since (written_scan).  Sound when every change of a page's
+ * presence since shows as a write in the stop's walk: a page dropped (MADV_DONTNEED,
+ * MADV_FREE reclaimed, a guard installed or removed) leaves an entry without the
+ * protection, a page faulted in by a write or from an empty entry has none either, a
+ * zero page read in where a marker was and a page swapped out keep it (and stay
+ * pages the dump keeps); a region mapped anew is no longer registered (the walk's
+ * PM_SCAN_CHECK_WPASYNC fails: final_scan decides).  Left: a page table freed whole
+ * (CONFIG_PT_RECLAIM after MADV_DONTNEED), which the walk sees as a hole; used only
+ * where the kernel reports a hole of a registered region as written
+ * (holes_reported_written). */
+static int holes_reported_written(void)
+{
+    /* 4 MiB never touched: at least one 2 MiB range without a page table of its own */
+    size_t len = 4 * MiB;
+    char *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (m == MAP_FAILED)
+        return 0;
+    struct uffdio_range range = { (uint64_t)(uintptr_t)m, len };
+    struct uffdio_register reg = { .range = range, .mode = UFFDIO_REGISTER_MODE_WP };
+    int yes = 0;
+    if (ioctl(pc.uffd, UFFDIO_REGISTER, &reg) == 0) {
+        struct cr_page_region v[4];
+        struct pm_scan_arg a = {
+            .size = sizeof a, .flags = PM_SCAN_CHECK_WPASYNC, .start = range.start,
+            .end = range.start + len, .vec = (uint64_t)(uintptr_t)v, .vec_len = 4,
+            .category_mask = PAGE_IS_WRITTEN, .return_mask = PAGE_IS_WRITTEN,
+        };
+        long n = ioctl(pc.pm_fd, PAGEMAP_SCAN, &a);
+        yes = n == 1 && v[0].start == range.start && v[0].end == range.start + len;
+        ioctl(pc.uffd, UFFDIO_UNREGISTER, &range);
+    }
+    munmap(m, len);
+    return yes;
+}
+
+/* Walks [start, end) of r for its pages present, swapped and guards, appended to
+ * vec[*n..cap); -1 when the walk failed or the room is short. */
+static int walk_map(uint64_t start, uint64_t end, struct cr_page_region *vec, uint32_t *n, uint64_t cap)
+{
+    while (start < end) {
+        struct pm_scan_arg a = {
+            .size = sizeof a, .flags = PM_SCAN_CHECK_WPASYNC, .start = start, .end = end,
+            .vec = (uint64_t)(uintptr_t)(vec + *n), .vec_len = cap - *n,
+            .category_anyof_mask = SCAN_ANYOF, .return_mask = SCAN_ANYOF,
+        };
+        long got = a.vec_len ? ioctl(pc.pm_fd, PAGEMAP_SCAN, &a) : -1;
+        if (got < 0 || a.walk_end <= start)
+            return -1;
+        *n += (uint32_t)got;
+        start = a.walk_end;
+    }
+    return 0;
+}
+
+/* After the last pass, the program running: each region's page map (a region whose
+ * walk fails, or too many runs: final_scan's at the stop). */
+static void pre_scan(void)
+{
+    if (!holes_reported_written())
+        return;
+    pc.pre_runs = (struct cr_page_region *)(pc.scratch + PC_PRE_RUNS_OFF);
+    pc.npre_runs = 0;
+    uint64_t cap = PC_PRE_RUNS_SIZE / sizeof *pc.pre_runs;
+    for (uint32_t i = 0; i < pc.nregions; i++) {
+        struct pc_region *r = &pc.regions[i];
+        r->pre = 0;
+        if (!r->valid)
+            continue;
+        r->pre_first = pc.npre_runs;
+        if (walk_map(r->start, r->end, pc.pre_runs, &pc.npre_runs, cap) < 0) {
+            pc.npre_runs = r->pre_first;
+            continue;
+        }
+        r->pre_n = pc.npre_runs - r->pre_first;
+        r->pre = 1;
+    }
+    pc.prescanned = 1;
+}
+
+/* Appends to r's map the runs of its pre_scan in [a, b) (*k: the first that may reach a). */
+static int keep_pre(const struct pc_region *r, uint32_t *k, uint64_t a, uint64_t b)
+{
+    const struct cr_page_region *pre = pc.pre_runs + r->pre_first;
+    uint64_t cap = PC_VEC_SIZE / sizeof *pc.runs;
+    while (*k < r->pre_n && pre[*k].end <= a)
+        (*k)++;
+    for (uint32_t i = *k; i < r->pre_n && pre[i].start < b; i++) {
+        if (pc.nruns >= cap)
+            return -1;
+        pc.runs[pc.nruns++] = (struct cr_page_region){
+            .start = pre[i].start > a ? pre[i].start : a,
+            .end = pre[i].end < b ? pre[i].end : b,
+            .categories = pre[i].categories,
+        };
+    }
+    return 0;
+}
+
+/* Frozen, a region pre_scan mapped: one walk asking only which pages were written
+ * since the last pass (the kernel's fast path: about a tenth of final_scan's walk),
+ * their blocks marked dirty, and the map: pre_scan's where nothing was written since,
+ * a walk of the rest.  -1 when a walk failed or the room is short (final_scan then). */
+static int written_scan(struct pc_region *r)
+{
+    struct cr_page_region *w = (struct cr_page_region *)(pc.scratch + PC_PIECE_RUNS_OFF);
+    uint64_t wcap = PC_PIECE_RUNS_SIZE / sizeof *w, cap = PC_VEC_SIZE / sizeof *pc.runs;
+    uint64_t done = r->start; /* the map holds [r->start, done) */
+    uint32_t k = 0;
+    r->map_first = pc.nruns;
+    for (uint64_t start = r->start; start < r->end;) {
+        struct pm_scan_arg a = {
+            .size = sizeof a, .flags = PM_SCAN_CHECK_WPASYNC, .start = start, .end = r->end,
+            .vec = (uint64_t)(uintptr_t)w, .vec_len = wcap,
+            .category_mask = PAGE_IS_WRITTEN, .return_mask = PAGE_IS_WRITTEN,
+        };
+        long n = ioctl(pc.pm_fd, PAGEMAP_SCAN, &a);
+        if (n < 0 || a.walk_end <= start)
+            return -1;
+        mark_written(r, w, n);
+        for (long j = 0; j < n; j++) {
+            pc.rewalked += w[j].end - w[j].start;
+            if (keep_pre(r, &k, done, w[j].start) < 0 ||
+                walk_map(w[j].start, w[j].end, pc.runs, &pc.nruns, cap) < 0)
+                return -1;
+            done = w[j].end;
+        }
+        start = a.walk_end;
+    }
+    if (keep_pre(r, &k, done, r->end) < 0)
+        return -1;
+    r->map_n = pc.nruns - r->map_first;
+    r->mapped = 1;
+    return 0;
+}
+
+/* Frozen, after the scan: the regions' maps without the markers (see
+ * swapouts_without_swap), into the scratch's area for an incremental dump's dirty
+ * pages (a pre-copied dump is never incremental).  Left as they are when a swap area
+ * came or a page was swapped out meanwhile, or the room is short. */
+static void drop_markers(void)
+{
+    struct cr_page_region *out = (struct cr_page_region *)(pc.scratch + DIRTY_OFF);
+    char *text = pc.scratch + DIRTY_OFF + DIRTY_SIZE - 64 * 1024;
+    uint64_t cap = (DIRTY_SIZE - 64 * 1024) / sizeof *out;
+    unsigned char *mc = (unsigned char *)(pc.scratch + BOUNCE_OFF);
+    size_t chunk = BOUNCE_SIZE;
+    uint32_t n = 0;
+    if (!pc.markers)
+        return;
+    for (uint32_t i = 0; i < pc.nregions; i++) {
+        struct pc_region *r = &pc.regions[i];
+        if (!r->mapped)
+            continue;
+        r->bare_first = n;
+        for (uint32_t k = r->map_first; k < r->map_first + r->map_n; k++) {
+            const struct cr_page_region *v = &pc.runs[k];
+            int swapped = (v->categories & (CR_PAGE_PRESENT | CR_PAGE_SWAPPED | CR_PAGE_GUARD)) ==
+                          CR_PAGE_SWAPPED;
+            for (uint64_t a = v->start; a < v->end;) {
+                size_t np = (v->end - a) / PAGE;
+                np = np > chunk ? chunk : np;
+                /* (a run where nothing is mapped now: the dump never asks for it) */
+                if (!swapped || resident(a, np, mc) < 0) {
+                    if (n >= cap)
+                        return;
+                    out[n++] = (struct cr_page_region){ a, a + np * PAGE, v->categories };
+                } else {
+                    for (size_t j = 0; j < np;) {
+                        size_t e = j;
+                        while (e < np && (mc[e] & 1) == (mc[j] & 1))
+                            e++;
+                        if (mc[j] & 1) {
+                            if (n >= cap)
+                                return;
+                            out[n++] = (struct cr_page_region){ a + j * PAGE, a + e * PAGE,
+                                                                v->categories };
+                        }
+                        j = e;
+                    }
+                }
+                a += np * PAGE;
+            }
+        }
+        r->bare_n = n - r->bare_first;
+    }
+    if (swapouts_without_swap(text, 64 * 1024) != pc.swapouts)
+        return;
+    for (uint32_t i = 0; i < pc.nregions; i++)
+        if (pc.regions[i].mapped) {
+            pc.regions[i].map_first = pc.regions[i].bare_first;
+            pc.regions[i].map_n = pc.regions[i].bare_n;
+        }
+    pc.runs = out;
+    pc.nruns = n;
 }
 
 /* The stop's scan shared with the parked threads (parked_help.c): the registered
@@ -711,6 +975,8 @@ int cr_precopy_run(struct cr_job *job)
         close_all(1);
         return 0;
     }
+    pc.swapouts = swapouts_without_swap(pc.scratch + TEXT_OFF, TEXT_SIZE);
+    pc.markers = pc.swapouts != UINT64_MAX;
     /* protected first, then read: a page written after its read shows in the scans */
     int taken = take_regions();
     if (taken < 0) {
@@ -765,6 +1031,11 @@ int cr_precopy_run(struct cr_job *job)
             break;
         last = now;
     }
+    pre_scan();
+    if (pc.prescanned) /* (its pages there before the stop, not faulted in by it; the
+                          system call, not libc's madvise, which vmflags_watch counts as
+                          a change of the program's VmFlags: smaps read again frozen) */
+        syscall(SYS_madvise, pc.scratch + PC_DEFER_OFF, PC_DEFER_SIZE, MADV_POPULATE_WRITE);
     pc.active = 1;
     return 1;
 }
@@ -808,10 +1079,25 @@ int cr_precopy_write(struct dump *d, int fd, char *notebuf, size_t notelen)
     /* what was written since the last pass, and what is there */
     pc.runs = (struct cr_page_region *)(d->scratch + PC_VEC_OFF);
     pc.nruns = 0;
-    if (!shared_scan(d))
+    if (pc.prescanned) {
+        pc.rewalked = 0;
+        for (uint32_t i = 0; i < pc.nregions; i++) {
+            struct pc_region *r = &pc.regions[i];
+            if (!r->valid)
+                continue;
+            if (!r->pre || written_scan(r) < 0) {
+                pc.nruns = r->pre ? r->map_first : pc.nruns;
+                r->mapped = 0;
+                final_scan(r);
+            }
+        }
+        cr_stop_rewalked(pc.rewalked / 1024);
+    } else if (!shared_scan(d)) {
         for (uint32_t i = 0; i < pc.nregions; i++)
             if (pc.regions[i].valid)
                 final_scan(&pc.regions[i]);
+    }
+    drop_markers();
     cr_stop_mark(CR_STOP_SCAN);
     d->page_runs = page_runs;
     size_t recs_len = d->recs_len;
@@ -825,6 +1111,11 @@ int cr_precopy_write(struct dump *d, int fd, char *notebuf, size_t notelen)
         cr_dump_copied_blocks(d, copied);
     uint64_t end = pc.data_end;
     char *bounce = d->scratch + BOUNCE_OFF;
+    /* (the area is free once the scan is done, but for the shared scan's threads) */
+    char *defer = pc.prescanned ? d->scratch + PC_DEFER_OFF : NULL;
+    uint64_t deferred = 0;
+    pc.ndeferred = 0;
+    pc.sealed = 0;
     for (uint32_t i = 0; rc == 0 && i < d->nblocks; i++) {
         struct ctx_block *b = &d->blocks[i];
         struct pc_block *p = pass_block(b);
@@ -849,6 +1140,17 @@ int cr_precopy_write(struct dump *d, int fd, char *notebuf, size_t notelen)
             break;
         }
         d->crcs[i] = crc32c(0, src, len);
+        struct pc_deferred *last = pc.ndeferred ? &pc.deferred[pc.ndeferred - 1] : NULL;
+        if (defer && deferred + len <= PC_DEFER_SIZE &&
+            ((last && last->off + last->len == b->file_offset) || pc.ndeferred < PC_DEFERRED_MAX)) {
+            memcpy(defer + deferred, src, len);
+            if (last && last->off + last->len == b->file_offset)
+                last->len += len; /* (its bytes follow the last's in the area too) */
+            else
+                pc.deferred[pc.ndeferred++] = (struct pc_deferred){ b->file_offset, deferred, len };
+            deferred += len;
+            continue;
+        }
         e = cr_pwrite_all(fd, src, len, b->file_offset);
         if (e < 0)
             rc = fail(d, -e, "writing the memory block at 0x%llx to the context file",
@@ -856,7 +1158,8 @@ int cr_precopy_write(struct dump *d, int fd, char *notebuf, size_t notelen)
     }
     cr_stop_mark(CR_STOP_BLOCKS);
     if (rc == 0)
-        rc = cr_dump_write_precopied(d, fd, pc.data_offset, end, &d->child_bytes);
+        rc = cr_dump_seal_precopied(d, pc.data_offset, end);
+    pc.sealed = rc == 0;
     cr_stop_mark(CR_STOP_RECORDS);
     cr_dump_close_proc(d);
     d->page_runs = NULL;
@@ -867,11 +1170,28 @@ int cr_precopy_write(struct dump *d, int fd, char *notebuf, size_t notelen)
         d->recs_len = recs_len, d->nrecs = nrecs, d->nblocks = nblocks;
         ftruncate(fd, 0);
     }
+    if (rc != 0)
+        pc.ndeferred = 0;
     return rc;
 }
 
 int cr_precopy_sync(struct dump *d, int fd)
 {
+    /* what the stop made, written now that the program runs */
+    for (uint32_t i = 0; i < pc.ndeferred; i++) {
+        const struct pc_deferred *w = &pc.deferred[i];
+        int e = cr_pwrite_all(fd, d->scratch + PC_DEFER_OFF + w->at, w->len, w->off);
+        if (e < 0)
+            return fail(d, -e, "writing the memory blocks at offset %llu of the context file",
+                        (unsigned long long)w->off);
+    }
+    pc.ndeferred = 0;
+    if (pc.sealed) {
+        pc.sealed = 0;
+        int e = cr_dump_write_sealed(d, fd, &d->child_bytes);
+        if (e < 0)
+            return e;
+    }
     if (d->sync && fsync(fd) < 0 && errno != EINVAL && errno != EROFS)
         return fail(d, errno, "flushing the context file to disk");
     return 0;

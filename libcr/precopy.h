@@ -27,14 +27,16 @@ int cr_precopy_regions(struct dump *d);
 /* vmflags_watch.c: calls that may have changed VmFlags, so far */
 extern uint64_t cr_vmflags_changes;
 /* Frozen, after cr_dump_begin: the pages written since the last pass and everything
- * not pre-copied written, then the records and the trailer (no fsync).  0 when the
- * file is complete but for its fsync; 1 when the pre-copy cannot be used now (the
+ * not pre-copied taken (written, or copied to be written by cr_precopy_sync), then the
+ * records and the trailer made.  0 when the file is complete but for what
+ * cr_precopy_sync writes; 1 when the pre-copy cannot be used now (the
  * file is emptied, the reason in msg as a note, nothing else changed: the caller goes
  * today's way); -errno on a failure (the message in d). */
 int cr_precopy_write(struct dump *d, int fd, char *note, size_t notelen);
 /* Frozen: the pre-copy is not used after all (why, into the note); the file emptied. */
 void cr_precopy_drop(int fd, char *note, size_t notelen, const char *why);
-/* The process runs again: the file flushed to disk when asked (0 or -errno, the
+/* The process runs again: the blocks the stop copied, the records and the trailer
+ * written, the header last; the file flushed to disk when asked (0 or -errno, the
  * message in d). */
 int cr_precopy_sync(struct dump *d, int fd);
 /* The job is over, whatever became of it: the write-protection dropped. */

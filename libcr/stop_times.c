@@ -1,9 +1,11 @@
 /* Where a checkpoint's stop goes (stop_times.h).  The marks are taken while every
  * other thread is frozen, so they only read the clock into a static table; the line
  * is written by the manager once the program runs again:
- *   stop_us total=T at=F frozen=A state=B ...
+ *   stop_us total=T at=F frozen=A state=B ... manager_cpu=C
  * each figure in microseconds from the step marked before it, total from the freeze
- * to the release, F the freeze's time on CLOCK_MONOTONIC in microseconds.  bench/checkpoint.sh reads total (the runtime's own measure of the
+ * to the release, F the freeze's time on CLOCK_MONOTONIC in microseconds, C the
+ * manager thread's CPU time between the two (the rest of total: waiting for a core, or
+ * blocked).  bench/checkpoint.sh reads total (the runtime's own measure of the
  * stop, free of the program's own scheduling delays). */
 #define _GNU_SOURCE
 #include "stop_times.h"
@@ -19,14 +21,24 @@
 #include <unistd.h>
 
 static const char *const step_name[CR_STOP_NSTEPS] = {
-    "freeze", "frozen", "state", "regions", "scan", "collect", "blocks", "records", "fork", "release",
+    "freeze", "frozen", "state", "regions", "scan", "collect", "blocks", "records", "fork", "ended", "settled", "release",
 };
 static uint64_t marks[CR_STOP_NSTEPS];
+static uint64_t cpu[2]; /* the manager's CPU clock at the freeze and at the release */
 static unsigned walkers;
+
+static unsigned long long rewalked_kib;
+static int rewalked;
 
 void cr_stop_walkers(unsigned n)
 {
     walkers = n;
+}
+
+void cr_stop_rewalked(unsigned long long kib)
+{
+    rewalked_kib = kib;
+    rewalked = 1;
 }
 static char path[256];
 
@@ -44,6 +56,11 @@ void cr_stop_mark(enum cr_stop_step step)
     struct timespec ts;
     syscall(SYS_clock_gettime, CLOCK_MONOTONIC, &ts);
     marks[step] = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+    if (step == CR_STOP_FREEZE || step == CR_STOP_RELEASE) {
+        /* the manager's own CPU time in the stop: the rest is waiting for a core */
+        syscall(SYS_clock_gettime, CLOCK_THREAD_CPUTIME_ID, &ts);
+        cpu[step == CR_STOP_RELEASE] = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+    }
 }
 
 void cr_stop_report(void)
@@ -60,8 +77,13 @@ void cr_stop_report(void)
                               (unsigned long long)((marks[i] - prev) / 1000));
                 prev = marks[i];
             }
+        if (cpu[1] > cpu[0] && n < (int)sizeof line - 40)
+            n += snprintf(line + n, sizeof line - (size_t)n, " manager_cpu=%llu",
+                          (unsigned long long)((cpu[1] - cpu[0]) / 1000));
         if (walkers && n < (int)sizeof line - 40)
             n += snprintf(line + n, sizeof line - (size_t)n, " walkers=%u", walkers);
+        if (rewalked && n < (int)sizeof line - 40)
+            n += snprintf(line + n, sizeof line - (size_t)n, " rewalked_kib=%llu", rewalked_kib);
         line[n++] = '\n';
         cr_fd_section_begin(); /* the program runs: its close of "all" fds waits */
         int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
@@ -73,5 +95,8 @@ void cr_stop_report(void)
         cr_fd_section_end();
     }
     memset(marks, 0, sizeof marks);
+    memset(cpu, 0, sizeof cpu);
     walkers = 0;
+    rewalked = 0;
+    rewalked_kib = 0;
 }

@@ -14,6 +14,8 @@ enum cr_stop_step {
     CR_STOP_BLOCKS,   /* pre-copy: the blocks written since written */
     CR_STOP_RECORDS,  /* pre-copy: the records and the trailer */
     CR_STOP_FORK,     /* copy-on-write: the snapshot child made */
+    CR_STOP_ENDED,    /* the frozen part of the dump returned */
+    CR_STOP_SETTLED,  /* the callbacks' chain unwound, stopped children settled */
     CR_STOP_RELEASE,  /* the threads let go */
     CR_STOP_NSTEPS
 };
@@ -22,6 +24,9 @@ enum cr_stop_step {
 void cr_stop_mark(enum cr_stop_step step);
 /* How many threads walked the page tables at the stop (shown as walkers=N). */
 void cr_stop_walkers(unsigned n);
+/* A pre-copy's stop walked again only what was written since its page map was taken
+ * (pre_scan): how many KiB that was (shown as rewalked_kib=N). */
+void cr_stop_rewalked(unsigned long long kib);
 /* The threads run again: the line written when asked, the marks cleared. */
 void cr_stop_report(void);
 /* At start-up: whether the program's environment asks for the lines. */
