@@ -59,8 +59,9 @@ done < "$KNOWN"
 
 # The conditions that hold here, for KNOWN lines that apply only where one does not
 # ("NAME MODE unless:CONDITION reason"; where it holds the run must pass):
-#   restore-cap  cr_restart may do what only CAP_CHECKPOINT_RESTORE allows (name the
-#                program's executable in /proc/PID/exe): as root, holding that
+#   restore-cap  cr_restart may do what only CAP_CHECKPOINT_RESTORE allows (give a
+#                process alone its old pid when it is free, name the program's
+#                executable in /proc/PID/exe): as root, holding that
 #                capability (or CAP_SYS_ADMIN), or as a normal user through the crctl
 #                module's grant (loaded, allow_restore_grant on, restore_grant_gid -1 or
 #                one of our groups; doc/kmod-design.md section 4), which cr_restart asks
