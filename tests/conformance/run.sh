@@ -91,7 +91,12 @@ for fd in $(ls /proc/$$/fd); do
 done
 
 # ---- bounded waits; each returns 1 with the reason in $why ----
+# Each is bounded in real time (bash's SECONDS, no fork): a count of polls would
+# stretch with the load (each poll forks), which made a "60 s" wait last 10 minutes in
+# a loaded qemu guest.  The bounds are generous (a loaded software-emulated guest is
+# slow); CF_WAIT_SECONDS (conf.h) is longer than all of them before SIGUSR2 together.
 why=
+STEP=${CONF_STEP_SECONDS:-120}
 
 # has_runtime PID: the runtime of PID answers on its control socket
 has_runtime() { grep -q "@slurm-cr/$1\." /proc/net/unix 2>/dev/null; }
@@ -119,20 +124,19 @@ kill_tree() {
 
 # wait_ready PID: its runtime is up (but in ptrace mode) and it said READY
 wait_ready() {
-    local i=0
+    local end=$((SECONDS + STEP))
     until { [ "$mode" = ptrace ] || has_runtime "$1"; } && grep -qx READY out; do
         alive "$1" || { why="ended before READY: $(tail -n 1 err 2>/dev/null) $(grep -m1 FAIL out 2>/dev/null)"; return 1; }
-        i=$((i + 1)); [ $i -le 1200 ] || { why="no READY within 60 s"; return 1; }
+        [ $SECONDS -lt $end ] || { why="no READY within $STEP s"; return 1; }
         sleep 0.05
     done
 }
 
 # wait_end PID SECONDS: until our child PID ends; its exit status in $rc
 wait_end() {
-    local i=0 limit=$(($2 * 50))
+    local end=$((SECONDS + $2))
     while alive "$1"; do
-        i=$((i + 1))
-        [ $i -le $limit ] || { kill_tree "$1"; wait "$1" 2>/dev/null; why="still running $2 s after SIGUSR2"; rc=124; return 1; }
+        [ $SECONDS -lt $end ] || { kill_tree "$1"; wait "$1" 2>/dev/null; why="still running $2 s after SIGUSR2"; rc=124; return 1; }
         sleep 0.02
     done
     rc=0; wait "$1" || rc=$?
@@ -143,7 +147,7 @@ wait_end() {
 # (a child that is not a namespace's pid 1 is that process, or the helper that makes it:
 # never one of its children, whose runtimes may come up first)
 restored() {
-    local i=0 c g
+    local end=$((SECONDS + STEP)) c g
     while :; do
         for c in $(children "$1"); do
             has_runtime "$c" && { target=$c; return 0; }
@@ -153,35 +157,38 @@ restored() {
             done
         done
         alive "$1" || { why="cr_restart ended: $(tail -n 1 restart.err 2>/dev/null)"; return 1; }
-        i=$((i + 1)); [ $i -le 1200 ] || { why="no restored process within 60 s"; return 1; }
+        [ $SECONDS -lt $end ] || { why="no restored process within $STEP s"; return 1; }
         sleep 0.05
     done
 }
 
-# restored_plain R: the restored process under cr_restart R that has no runtime (its
-# child, once the restorer gave it its name back; a tree's root: the child of the pid
-# namespace's pid 1, cr_restart's child)
+# restored_plain R COMM: the restored process under cr_restart R that has no runtime,
+# once the restorer gave it its name back: the child of R named COMM (the name the
+# program had at the checkpoint), or a tree's root, the child of the pid namespace's
+# pid 1 (R's child).  By its own name, not by any name but cr_restart's: R's other
+# children, the --run-on-success hook's shell for one, are not it (a SIGUSR2 sent to
+# the hook's shell was lost, and the program waited for it in vain)
 restored_plain() {
-    local i=0 c g
+    local end=$((SECONDS + STEP)) c g comm=$2
     while :; do
         for c in $(children "$1"); do
-            [ "$(cat /proc/$c/comm 2>/dev/null)" != cr_restart ] && { target=$c; return 0; }
+            [ "$(cat /proc/$c/comm 2>/dev/null)" = "$comm" ] && { target=$c; return 0; }
             for g in $(children "$c"); do
-                [ "$(cat /proc/$g/comm 2>/dev/null)" != cr_restart ] && { target=$g; return 0; }
+                [ "$(cat /proc/$g/comm 2>/dev/null)" = "$comm" ] && { target=$g; return 0; }
             done
         done
         alive "$1" || { why="cr_restart ended: $(tail -n 1 restart.err 2>/dev/null)"; return 1; }
-        i=$((i + 1)); [ $i -le 1200 ] || { why="no restored process within 60 s"; return 1; }
+        [ $SECONDS -lt $end ] || { why="no restored process named $comm within $STEP s"; return 1; }
         sleep 0.05
     done
 }
 
 # restored_said CR_RESTART_PID FLAG: cr_restart's --run-on-success hook made FLAG
 restored_said() {
-    local i=0
+    local end=$((SECONDS + STEP))
     until [ -e "$2" ]; do
         alive "$1" || { why="cr_restart ended: $(tail -n 1 restart.err 2>/dev/null)"; return 1; }
-        i=$((i + 1)); [ $i -le 1200 ] || { why="cr_restart did not say the process was restored within 60 s"; return 1; }
+        [ $SECONDS -lt $end ] || { why="cr_restart did not say the process was restored within $STEP s"; return 1; }
         sleep 0.05
     done
 }
@@ -263,6 +270,8 @@ one() {
                 fi
                 ;;
             ptrace)
+                local comm
+                comm=$(cat /proc/$pid/comm 2>/dev/null)
                 if timeout -k 5 60 "$CR_CHECKPOINT" --backend=kmod --kill -f "$d/T.ctx" $pid 2> ckpt.err; then
                     wait_end $pid 30 && [ $rc -ge 128 ] ||
                         why="the checkpointed process did not end as killed (rc $rc)"
@@ -273,7 +282,7 @@ one() {
                         "$CR_RESTART" --run-on-success="touch '$d/restored'" "$d/T.ctx" \
                             < /dev/null > restart.out 2> restart.err &
                         r=$!
-                        if restored_plain $r && restored_said $r "$d/restored"; then
+                        if restored_said $r "$d/restored" && restored_plain $r "$comm"; then
                             group_of $target
                             send_usr2 $target
                             wait_end $r 60 && verdict

@@ -55,7 +55,7 @@ if [ -n "$CONF" ]; then
         -m restart,ptrace $CONF
     # to the host's work folder: what ran in each kept run, to see why
     [ ! -d /kmod-logs ] || cp -r /tmp/conformance-runs /kmod-logs/ 2>/dev/null
-    grep -E '^(FAIL|KNOWN|FIXED)' /tmp/log.conformance | sed 's/^/KMOD-LOG conformance: /'
+    grep -E '^(FAIL|KNOWN|FIXED)|^[0-9]+ tests, modes' /tmp/log.conformance | sed 's/^/KMOD-LOG conformance: /'
     say "conformance: $(grep -E "^[0-9]+ passed" /tmp/log.conformance)"
 fi
 say "guest tests done"
