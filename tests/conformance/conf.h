@@ -25,10 +25,10 @@
 #include <unistd.h>
 
 /* The wait for SIGUSR2 only keeps a program run.sh lost from waiting forever: run.sh
- * bounds each step between READY and SIGUSR2 by a condition (the checkpoint, the
- * kill, the restored process, cr_restart's hook: up to 215 s in ptrace mode), so this
- * must be longer than all of them together, or a slow machine (software-emulated qemu
- * under load) fails a correct restart with "no SIGUSR2" (a plain 120 s did). */
+ * bounds each step between READY and SIGUSR2 in real time (the checkpoint 65 s, the
+ * kill 30 s, cr_restart's hook and the restored process 120 s each: up to 335 s in the
+ * ptrace mode), so this must be longer than all of them together, or a slow machine
+ * (software-emulated qemu under load) fails a correct restart with "no SIGUSR2". */
 #define CF_WAIT_SECONDS 600
 
 static void cf_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn, unused));
