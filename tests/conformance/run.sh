@@ -170,6 +170,8 @@ restored() {
 # the hook's shell was lost, and the program waited for it in vain)
 restored_plain() {
     local end=$((SECONDS + STEP)) c g comm=$2
+    # (no name: the program was gone at the checkpoint; a vanishing child reads as "")
+    [ -n "$comm" ] || { why="the program's name could not be read before the checkpoint"; return 1; }
     while :; do
         for c in $(children "$1"); do
             [ "$(cat /proc/$c/comm 2>/dev/null)" = "$comm" ] && { target=$c; return 0; }
