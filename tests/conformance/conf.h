@@ -1,5 +1,5 @@
 /* What every conformance test shares: announce READY, wait for SIGUSR2 (at most
- * 120 s), report exactly one line, PASS or FAIL: <what differed, expected vs got>.
+ * CF_WAIT_SECONDS), report exactly one line, PASS or FAIL: <what differed, expected vs got>.
  *
  * A test sets its piece of state up, calls cf_ready() and cf_wait(), then checks
  * with cf_check()/cf_fail() and ends with cf_pass().  Only raw syscalls are used
@@ -24,7 +24,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CF_WAIT_SECONDS 120
+/* The wait for SIGUSR2 only keeps a program run.sh lost from waiting forever: run.sh
+ * bounds each step between READY and SIGUSR2 in real time (the checkpoint 65 s, the
+ * kill 30 s, cr_restart's hook and the restored process 120 s each: up to 335 s in the
+ * ptrace mode), so this must be longer than all of them together, or a slow machine
+ * (software-emulated qemu under load) fails a correct restart with "no SIGUSR2". */
+#define CF_WAIT_SECONDS 600
 
 static void cf_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn, unused));
 static void cf_fail(const char *fmt, ...)
@@ -79,7 +84,7 @@ static void __attribute__((unused)) cf_ready(void)
     fflush(stdout);
 }
 
-/* until SIGUSR2 arrives; FAIL after 120 s.  EINTR (the runtime's own signal, a
+/* until SIGUSR2 arrives; FAIL after CF_WAIT_SECONDS.  EINTR (the runtime's own signal, a
  * restart) only waits again for the time that is left. */
 static void __attribute__((unused)) cf_wait(void)
 {

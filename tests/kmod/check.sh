@@ -12,7 +12,9 @@
 # python3, threaded; a tree in restore_grant.sh) and another uid's process refused
 # (ptrace_dump.sh), the node agent with backend=kmod (step_kmod.sh).
 # Everything the tests download or build is cached in /var/tmp/slurm-cr-kmod
-# (scripts/kmod-fetch; safe when two runs share it).
+# (scripts/kmod-fetch, which scripts/install-deps runs before the tests; safe when two
+# runs share it).  (boot.sh's guests beside the engine's saved nothing on 2 cores:
+# doc/testing.md)
 # qemu, busybox or the kernels' packages that cannot be had are a failure; SKIP (77)
 # only when not root, or (the engine part) on a host whose userland is not Debian 12.
 # Env: KMOD_FUZZ_SECONDS (10), KMOD_CHECK_ENGINE (6.12), KMOD_ENGINE_TESTS (the engine

@@ -12,7 +12,10 @@ export KMOD_CACHE
 skip() { echo "SKIP: kmod/dkms: $*"; exit 77; }
 [ "$(id -u)" = 0 ] || skip "needs root (chroot)"
 list=$(mktemp)
-"$top/scripts/kmod-fetch" 5.10 6.12 > "$list" ||
+# (from the cache scripts/install-deps filled, or fetched now)
+top_srcdir=$top
+. "$top/tests/kmod/lib.sh"
+kmod_fetch 5.10 6.12 > "$list" ||
     { rm -f "$list"; echo "FAIL: kmod/dkms: scripts/kmod-fetch could not fetch the kernels' packages"; exit 1; }
 # DKMS keeps its state in the chroots (/var/lib/dkms): one run at a time
 exec 8> "$KMOD_CACHE/dkms.lock"

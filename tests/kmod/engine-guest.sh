@@ -49,8 +49,13 @@ for t in $ENGINE; do
     run_test "engine/$t" 1500 "${as_user[@]}" bash "$s/tests/engine/$t.sh"
 done
 if [ -n "$CONF" ]; then
-    run_test conformance 1800 "${as_user[@]}" bash "$s/tests/conformance/run.sh" -m restart,ptrace $CONF
-    grep -E '^(FAIL|KNOWN|FIXED)' /tmp/log.conformance | sed 's/^/KMOD-LOG conformance: /'
+    # (the runs it keeps, failed, known or fixed, in a folder the user may write)
+    mkdir -p /tmp/conformance-runs && chown $U /tmp/conformance-runs
+    run_test conformance 1800 "${as_user[@]}" bash "$s/tests/conformance/run.sh" -k /tmp/conformance-runs \
+        -m restart,ptrace $CONF
+    # to the host's work folder: what ran in each kept run, to see why
+    [ ! -d /kmod-logs ] || cp -r /tmp/conformance-runs /kmod-logs/ 2>/dev/null
+    grep -E '^(FAIL|KNOWN|FIXED)|^[0-9]+ tests, modes' /tmp/log.conformance | sed 's/^/KMOD-LOG conformance: /'
     say "conformance: $(grep -E "^[0-9]+ passed" /tmp/log.conformance)"
 fi
 say "guest tests done"

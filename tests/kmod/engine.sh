@@ -20,7 +20,8 @@
 # Env: KMOD_CACHE (/var/tmp/slurm-cr-kmod), KMOD_ENGINE_TIMEOUT (s per kernel, 3600),
 # KMOD_ENGINE_TESTS (engine tests, names of tests/engine/*.sh), KMOD_CONF_TESTS
 # (conformance programs; "none" for none), KMOD_ENGINE_PARALLEL (kernels at once, 1),
-# KMOD_FUZZ_SECONDS and KMOD_FUZZ_LONG (the fuzzer: 15 s, 120 s on 6.12).
+# KMOD_FUZZ_SECONDS and KMOD_FUZZ_LONG (the fuzzer: 15 s, 120 s on 6.12), KMOD_KEEP=yes
+# (the work folder kept after a pass too: the guests' logs, the conformance runs kept).
 set -uo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 : "${top_srcdir:=$src}" "${top_builddir:=$src}"
@@ -191,5 +192,5 @@ for r in "${releases[@]}"; do
     echo "${v%% *}: kmod/engine $r: ${v#* }"
 done
 echo "---- kmod/engine: $(( $(date +%s) - t0 )) s in all"
-if [ $fail = 0 ]; then rm -rf "$W"; else echo "kmod/engine: logs kept in $W"; fi
+if [ $fail = 0 ] && [ "${KMOD_KEEP:-no}" != yes ]; then rm -rf "$W"; else echo "kmod/engine: logs kept in $W"; fi
 [ $fail = 0 ]

@@ -1,7 +1,7 @@
 # Helpers of the kernel-module tests run on the host (tests/kmod/engine.sh); sourced.
 
 # kmod_prepare SERIES...: what the qemu tests need on this machine (installed with
-# apt-get when missing) and the kernels' packages (scripts/kmod-fetch); the fetched
+# apt-get when missing) and the kernels' packages (kmod_fetch); the fetched
 # kernels' lines ("series release vmlinuz headers-dir chroot-or-dash") in
 # $KMOD_LIST.  Says what is wrong and returns 1 when something cannot be had.
 kmod_prepare() {
@@ -19,8 +19,24 @@ kmod_prepare() {
             { tail -20 "$KMOD_LIST.apt"; echo "kmod: apt-get install ${need[*]} failed"; return 1; }
     fi
     command -v qemu-system-x86_64 >/dev/null || { echo "kmod: qemu-system-x86_64 is not there after apt-get"; return 1; }
-    timeout 3600 "$top_srcdir/scripts/kmod-fetch" "$@" > "$KMOD_LIST" 2> "$KMOD_LIST.fetch" ||
-        { tail -20 "$KMOD_LIST.fetch"; echo "kmod: scripts/kmod-fetch could not fetch the kernels' packages"; return 1; }
+    kmod_fetch "$@" > "$KMOD_LIST"
+}
+
+# kmod_fetch SERIES...: the kernels' lines of scripts/kmod-fetch on stdout: from the cache
+# scripts/install-deps filled before the tests (no network, a second); when it lacks them,
+# fetched now (8 minutes on a new machine), saying so; returns 1 saying why if that fails
+kmod_fetch() {
+    local log
+    log=$(mktemp /tmp/kmod-fetch.XXXXXX) || return 1
+    if ! timeout 120 "$top_srcdir/scripts/kmod-fetch" --cached "$@" 2> "$log"; then
+        echo "kmod: the kernels are not all in the cache ($(tail -1 "$log")): fetching them now" \
+             "(scripts/install-deps does it before the tests)" >&2
+        if ! timeout 3600 "$top_srcdir/scripts/kmod-fetch" "$@" 2> "$log"; then
+            tail -20 "$log" >&2; rm -f "$log"
+            echo "kmod: scripts/kmod-fetch could not fetch the kernels' packages (above)" >&2; return 1
+        fi
+    fi
+    rm -f "$log"
 }
 
 # kmod_build RELEASE HDIR CHROOT OUT: crctl.ko for RELEASE built against its headers (on
