@@ -441,15 +441,27 @@ int make_local_socket(struct child *c, const struct ctx_fd *f, uint32_t rec)
         socklen_t vl = sizeof v6only;
         if (so.domain == AF_INET6)
             getsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &vl);
-        int ended = 0; /* TIME_WAIT entries alone on the port: ended once (tcp_time_wait.c) */
+        /* TIME_WAIT entries alone on the port: ended (tcp_time_wait.c), again every 2 s
+         * while they stay (a try the kernel refused, an entry that came later); what
+         * holds the port is said once the wait outlasts the first 3 s */
+        int next_end = 0, said = 0;
+        char stuck[600] = "";
         while ((rc = bind(s, (const struct sockaddr *)so.addr, so.addr_len)) < 0 && errno == EADDRINUSE &&
                so.domain != AF_UNIX &&
                (tries++ < 30 || (so.type == SOCK_STREAM && tries < 30 + TIME_WAIT_TRIES &&
                                  port_holders(port, so.domain, v6only, NULL, 0) == 0))) {
-            if (!ended && so.type == SOCK_STREAM && port_holders(port, so.domain, v6only, NULL, 0) == 0) {
-                ended = 1;
-                if (tcp_end_time_waits(port) > 0)
+            if (tries >= next_end && so.type == SOCK_STREAM && port_holders(port, so.domain, v6only, NULL, 0) == 0) {
+                next_end = tries + 20;
+                if (tcp_end_time_waits(port, stuck, sizeof stuck) > 0)
                     continue;
+            }
+            if (tries > 30 && !said) {
+                char h[560];
+                said = 1;
+                port_holders(port, so.domain, v6only, h, sizeof h);
+                dprintf(c->stdio[2] > 2 ? c->stdio[2] : STDERR_FILENO, "cr_restart: fd %d (%s): its "
+                        "port %u is held [%s]%s%s; waiting up to %d s for it\n", f->fd, what, port, h,
+                        stuck[0] ? ", not ended: " : "", stuck, TIME_WAIT_TRIES / 10);
             }
             nanosleep(&(struct timespec){ 0, 100 * 1000 * 1000 }, NULL);
         }

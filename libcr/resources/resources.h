@@ -437,8 +437,9 @@ int save_step_dgram(struct dump *d, int fd, const struct stat *st, const char *t
 /* The fd of the process's listening socket bound to addr (-1 none). */
 int backlog_listener(const struct sock_scan *ss, const struct sockaddr_storage *addr, socklen_t alen);
 /* tcp_time_wait.c: the TIME_WAIT entries with local TCP port `port` whose remote end is
- * an address of this host ended (a SYN from there); how many were tried. */
-int tcp_end_time_waits(unsigned port);
+ * an address of this host ended (a SYN from there); how many were tried, and in report
+ * (len bytes) what kept any from being tried ("" none). */
+int tcp_end_time_waits(unsigned port, char *report, size_t len);
 /* socket.c: unix socket file left at a path by the checkpointed process, that nobody
  * answers on: removed (a bind there would fail). */
 void remove_stale_socket_file(const struct sockaddr_un *un, socklen_t alen, int type);
