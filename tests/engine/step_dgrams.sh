@@ -8,7 +8,11 @@
 # as an uninterrupted run; after a checkpoint that stops them, cr_restart --step-dir
 # has each restored task send again from its own socket what the other one had queued,
 # before either runs, and both end as an uninterrupted run (each checks every
-# datagram's sender address), leaving nothing where they met.  One task restarted
+# datagram's sender address), leaving nothing where they met.  Each also reads the
+# other's memory by the pid it said at its start (DGRAMRANKS_CMA, as UCX's CMA
+# transport): after the restart, with new pids, the call reaches the other's restored
+# process (its runtime knows the node's other tasks by their old pids), whose memory
+# is all there (no task runs before every task is restored).  One task restarted
 # alone, without --step-dir, is refused (its datagrams would be lost), and so is a
 # task whose sender does not come back (named at once, never a hang).
 . "$top_srcdir/tests/engine/lib.sh"
@@ -34,7 +38,7 @@ tasks() {
     local r
     mkdir -p "$2"
     for r in 0 1; do
-        bg env SLURM_JOB_ID=$1 SLURM_STEP_ID=0 SLURMD_NODENAME=local SLURM_PROCID=$r SLURM_STEP_NUM_TASKS=2 \
+        bg env DGRAMRANKS_CMA=1 SLURM_JOB_ID=$1 SLURM_STEP_ID=0 SLURMD_NODENAME=local SLURM_PROCID=$r SLURM_STEP_NUM_TASKS=2 \
             "$T/slurmstepd" "$2.out.$r" "$CR_RUN" "$P" "$T/$2" $3 $4
     done
 }
@@ -50,7 +54,7 @@ same_as_ref() {
 
 ITERS=40
 mkdir ref
-for r in 0 1; do SLURM_PROCID=$r within 90 "$P" "$T/ref" $ITERS 0 > ref.out.$r & done
+for r in 0 1; do DGRAMRANKS_CMA=1 SLURM_PROCID=$r within 90 "$P" "$T/ref" $ITERS 0 > ref.out.$r & done
 wait
 for r in 0 1; do grep -q "^rank $r done" ref.out.$r || fail "the uninterrupted run failed: $(cat ref.out.$r)"; done
 for r in 0 1; do echo "exit 0" >> ref.out.$r; done

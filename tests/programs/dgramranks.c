@@ -8,6 +8,10 @@
  * stdout at the end (after the last LAG): a datagram lost, doubled or reordered, or one
  * whose sender's address (checked at each receive) is not the other task's, changes
  * the output or ends the task with exit 3.
+ * With DGRAMRANKS_CMA set, each also reads the other's iteration count in its memory
+ * by the pid the other said at its start (process_vm_readv, as UCX's CMA transport
+ * does) after each receive while the other cannot have ended: it must be at least the
+ * iteration of the datagram just received (else exit 4, naming what the call said).
  * usage: dgramranks DIR ITERS DELAY_MS */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -18,11 +22,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #define LAG 3
+
+static volatile long progress; /* this task's iteration, read by the other (CMA) */
 
 static void pause_ms(long ms)
 {
@@ -73,6 +80,30 @@ int main(int argc, char **argv)
     }
     if (!olen)
         die("the other task's address");
+    int cma = getenv("DGRAMRANKS_CMA") != NULL;
+    pid_t peer_pid = 0;
+    unsigned long long peer_at = 0;
+    if (cma) { /* DIR/cma.RANK: "PID ADDRESS" of its iteration count */
+        snprintf(path, sizeof path, "%s/cma.%d", dir, rank);
+        snprintf(tmp, sizeof tmp, "%s.tmp", path);
+        a = fopen(tmp, "w");
+        if (!a || fprintf(a, "%d %llu\n", (int)getpid(), (unsigned long long)(uintptr_t)&progress) < 0 ||
+            fclose(a) || rename(tmp, path) < 0)
+            die(path);
+        snprintf(path, sizeof path, "%s/cma.%d", dir, peer);
+        for (int i = 0; i < 3000 && !peer_pid; i++) {
+            FILE *f = fopen(path, "r");
+            int p;
+            if (f && fscanf(f, "%d %llu", &p, &peer_at) == 2)
+                peer_pid = p;
+            if (f)
+                fclose(f);
+            if (!peer_pid)
+                pause_ms(20);
+        }
+        if (!peer_pid)
+            die("the other task's pid");
+    }
     snprintf(path, sizeof path, "%s/rank.%d", dir, rank);
     int out = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0644);
     if (out < 0)
@@ -104,8 +135,18 @@ int main(int argc, char **argv)
             }
             for (ssize_t k = 0; k < n; k++)
                 hash = (hash ^ (unsigned char)got[k]) * 1099511628211ULL;
+            long theirs = -1;
+            struct iovec here = { &theirs, sizeof theirs }, there = { (void *)(uintptr_t)peer_at, sizeof theirs };
+            /* (before the last send the other cannot have ended: it waits for it) */
+            if (cma && i < iters - 1 && (process_vm_readv(peer_pid, &here, 1, &there, 1, 0) != (ssize_t)sizeof theirs ||
+                        theirs < i - LAG)) {
+                fprintf(stderr, "dgramranks: the other task's count (pid %d) read at iteration %d: %ld (%s)\n",
+                        (int)peer_pid, i, theirs, strerror(errno));
+                return 4;
+            }
         }
         dprintf(out, "%d %s\n", i, got);
+        progress = i + 1;
         if (delay)
             pause_ms(delay);
     }
