@@ -87,14 +87,20 @@ void cr_step_pids(struct child *c, const struct ctx_pid_pair *mine, uint32_t n, 
                 child_fail(c, EINVAL, "%s is not what a restart of the step wrote", path);
             int there = known == real;
             for (uint32_t i = 0; !there && i < map->n; i++)
-                there = map->e[i].known == known;
+                for (uint32_t k = 0; !there && k < n; k++)
+                    there = map->e[i].known == known && mine[k].known == known;
             if (there)
                 continue;
             if (map->n == CR_PID_MAP_MAX)
                 child_fail(c, E2BIG, "the program's table of the pids it knows by their first "
                            "values holds %u of them at most, with the other tasks of the node's",
                            CR_PID_MAP_MAX);
-            map->e[map->n++] = (struct cr_pid_pair){ known, real };
+            /* first: the process goes before an entry of the same number for the task's
+             * group (slurmstepd makes the first task's pid the group of every task of
+             * the node), which a call naming a process would otherwise reach */
+            memmove(&map->e[1], &map->e[0], map->n * sizeof map->e[0]);
+            map->e[0] = (struct cr_pid_pair){ known, real };
+            map->n++;
         }
         fclose(f);
     }
