@@ -52,7 +52,7 @@ MODE=${MPI_RESTART:-report}
 LIMIT=120      # seconds a run may take
 FINALIZE_HANGS=
 # the cases that restart identical: strict whatever MPI_RESTART says (a regression fails)
-STRICT_CASES=" none mpich-tcp mpich-shm-tcp openmpi openmpi-vader openmpi-tcp-hash openmpi-tcp4-hash "
+STRICT_CASES=" none mpich mpich-shm mpich-tcp mpich-shm-tcp openmpi openmpi-vader openmpi-tcp-hash openmpi-tcp4-hash "
 NOTYET=
 
 for mpi in mpich openmpi; do
@@ -267,12 +267,15 @@ notyet() {
 
 for c in ${MPI_CASES:-none mpich mpich-shm mpich-shm-tcp mpich-tcp openmpi openmpi-vader openmpi-tcp openmpi-tcp-hash openmpi-tcp4-hash}; do
     case $c in
-    # (not yet, as mpich-shm: UCX's wake-up datagrams queued between the two ranks of
-    # a node, sent by the other task's socket, are refused at the create)
+    # UCX's shared memory within a node, its tcp between nodes (as mpich-shm within a node)
     mpich) run_case $c mpich ;;
     # two ranks on one node: only shared memory between them (UCX's System V and
     # MPICH's /dev/shm/mpich_shar_tmp*, unlinked once mapped), made again between the
-    # restarted ranks (restart_step_shm.c)
+    # restarted ranks (restart_step_shm.c); UCX's wake-up datagrams queued between the
+    # two ranks' unix sockets, sent again by their sender's restored task
+    # (resources/step_dgram.c); its CMA reads of the other rank's memory by its old pid
+    # reaching the restored rank (restart_step_pids.c), which runs only once every rank
+    # is restored (restart_step_start.c)
     mpich-shm) NODES=1 RANKS=2 run_case $c mpich ;;
     # ... MPICH's own (/dev/shm/mpich_shar_tmp*), UCX over TCP only: without UCX's
     # shared memory transports and the datagram sockets they wake each other with
