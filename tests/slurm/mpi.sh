@@ -232,6 +232,8 @@ run_case() {
     fi
     kill $mon 2>/dev/null
     wait $mon 2>/dev/null
+    # a listener's bind that waited for its port (local_sock.c says what held it)
+    grep -h "^cr_restart: fd .*: its port [0-9]* is held" "$D/$c.restart.err" | sed "s/^/$c: /" >&2
     back=$(cat "$D/$c.back" 2>/dev/null)
     if [ -z "$why" ]; then
         echo "$c: vacate + srun --restart-dir: ok (every rank wrote again ${back:-?} ms after srun started; exit $rc)" >&2
