@@ -1382,8 +1382,9 @@ pid_t cr_restart_spawn(struct ctx_image *img, const struct cr_restart_opts *o, s
             fprintf(stderr, "cr_restart: warning: process %d keeps the restorer's %llu KiB "
                     "at 0x%llx: %s\n", (int)pid, (unsigned long long)(st.hole_len >> 10),
                     (unsigned long long)st.hole_start, why);
-        if (st.gate && !(img->hdr.flags & CTX_HDR_PTRACE)) { /* a task of a step */
-            int rc = cr_step_start(o, pid, st.gate, err, len);
+        if (cr_step_gated(o)) { /* a task of a step (a ptrace image's gate is open) */
+            int ptrace = (img->hdr.flags & CTX_HDR_PTRACE) != 0;
+            int rc = cr_step_start(o, pid, ptrace ? 0 : st.gate, err, len);
             if (rc < 0) { /* it never ran */
                 kill(pid, SIGKILL);
                 waitpid(pid, NULL, 0);

@@ -83,7 +83,8 @@ void cr_step_pids(struct child *c, const struct ctx_pid_pair *mine, uint32_t n, 
 /* A task of a step restarted with --step-dir (not --stop): its threads wait at the
  * restorer's gate until every task of the step is restored; cr_step_start, in
  * cr_restart once its process said so, waits for them and opens the gate (0, or
- * -errno with the message in err: the process has not run). */
+ * -errno with the message in err: the process has not run).  With gate 0 (a tree, a
+ * ptrace image: not held) it only says the task is restored. */
 int cr_step_gated(const struct cr_restart_opts *o);
 int cr_step_start(const struct cr_restart_opts *o, pid_t pid, uint64_t gate, char *err, size_t len);
 /* restart_step_shm.c: memory shared with other tasks of the step (--step-dir and the

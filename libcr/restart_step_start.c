@@ -33,6 +33,8 @@ int cr_step_gated(const struct cr_restart_opts *o)
 
 int cr_step_start(const struct cr_restart_opts *o, pid_t pid, uint64_t gate, char *err, size_t len)
 {
+    /* (gate 0: a task restored without waiting, a tree's or a ptrace image's, says so
+     * for the others and goes on) */
     struct child c = { .o = o };
     unsigned rank = 0, tasks = 0;
     if (!cr_step_rank(&c, &rank, &tasks))
@@ -45,7 +47,7 @@ int cr_step_start(const struct cr_restart_opts *o, pid_t pid, uint64_t gate, cha
                       path, strerror(errno));
     /* (within the 2 minutes the restorer's gate waits) */
     uint64_t until = now_ms() + STEP_WAIT_MS - 10000;
-    for (unsigned r = 0; r < tasks; r++) {
+    for (unsigned r = 0; gate && r < tasks; r++) {
         snprintf(path, sizeof path, "%s/restored.%u", o->step_dir, r);
         while (access(path, F_OK) < 0) {
             if (errno != ENOENT)
@@ -57,7 +59,7 @@ int cr_step_start(const struct cr_restart_opts *o, pid_t pid, uint64_t gate, cha
             nanosleep(&(struct timespec){ 0, 20 * 1000000L }, NULL);
         }
     }
-    int rc = cr_restart_open_gate(pid, gate, err, len);
+    int rc = gate ? cr_restart_open_gate(pid, gate, err, len) : 0;
     if (rc < 0)
         return rc;
     snprintf(path, sizeof path, "%s/started.%u", o->step_dir, rank);
