@@ -325,6 +325,20 @@ enum ctx_fd_kind {
                                   struct ctx_pmix_link; at restart in a new step, a new
                                   link to that step's server, introduced with the
                                   client's handshake; else restored reset */
+    CTX_FD_STEP_DGRAM = 60,    /* a named unix datagram socket of a task of a Slurm step
+                                  (CR_CTL_STEP) with datagrams queued from one socket of
+                                  another task of the step (UCX's wake-ups between the
+                                  ranks of a node): extra a struct ctx_socket, its
+                                  datagrams (struct ctx_sock_msg each, from_fd -1), then
+                                  a struct ctx_step_dgram_from; at restart (--step-dir)
+                                  the task that has the sender's socket again sends them
+                                  again from it, before either runs */
+};
+
+/* CTX_FD_STEP_DGRAM: the socket of another task that sent the queued datagrams */
+struct ctx_step_dgram_from {
+    uint32_t addr_len;         /* a struct sockaddr_un: a path or an abstract name */
+    uint8_t addr[112];
 };
 
 /* CTX_FD_PMIX_LINK: who the client said it was to its server (PMIx 4's handshake), and

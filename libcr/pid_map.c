@@ -8,7 +8,8 @@
  * groups' and session's; the calls made through syscall() that take a pid, through
  * aio.c's syscall(); SCM_CREDENTIALS, through held_reads.c's recvmsg; F_GETLK's holder,
  * F_GETOWN and F_SETOWN, through dnotify_track.c's fcntl; SO_PEERCRED, through
- * getsockopt; sigqueue, prlimit, the priority and scheduler calls, pidfd_open; the
+ * getsockopt; process_vm_readv and process_vm_writev (with the pids of the other
+ * tasks of a Slurm step on the node, restart_step_pids.c); sigqueue, prlimit, the priority and scheduler calls, pidfd_open; the
  * sender of a signal sigwaitinfo and sigtimedwait give, and a handler's (pid_signals.c);
  * /proc's paths, the files there that print pids and a signalfd's senders
  * (proc_pids.c); the pid vfork, posix_spawn and clone() give a child whose kernel pid is
@@ -306,6 +307,21 @@ API int kill(pid_t pid, int sig)
 {
     int t = translating(__builtin_return_address(0));
     return (int)syscall(SYS_kill, t ? arg_real(pid) : pid, sig);
+}
+
+/* (UCX's CMA transport reads and writes another rank's memory by the pid it said) */
+API ssize_t process_vm_readv(pid_t pid, const struct iovec *local, unsigned long nlocal,
+                             const struct iovec *remote, unsigned long nremote, unsigned long flags)
+{
+    int t = translating(__builtin_return_address(0));
+    return syscall(SYS_process_vm_readv, t ? arg_real(pid) : pid, local, nlocal, remote, nremote, flags);
+}
+
+API ssize_t process_vm_writev(pid_t pid, const struct iovec *local, unsigned long nlocal,
+                              const struct iovec *remote, unsigned long nremote, unsigned long flags)
+{
+    int t = translating(__builtin_return_address(0));
+    return syscall(SYS_process_vm_writev, t ? arg_real(pid) : pid, local, nlocal, remote, nremote, flags);
 }
 
 API int killpg(pid_t pgrp, int sig)

@@ -728,11 +728,14 @@ static void fill_thread(struct rp_thread *t, const struct ctx_thread *s, uint64_
 static void poke_pid_map(struct child *c)
 {
     const struct ctx_pid_map *saved = c->img->pid_map;
-    if (!saved)
-        return;
     struct ctx_pid_pair self = { c->img->proc->pid, (int32_t)getpid() };
     const struct ctx_pid_pair *now = c->pids ? c->pids : &self;
     uint32_t nnow = c->pids ? c->npids : 1;
+    if (!saved) { /* (the other tasks of a step still learn this one's pids) */
+        struct cr_pid_map none = { 0 };
+        cr_step_pids(c, now, nnow, 0, &none);
+        return;
+    }
     const struct ctx_pid_pair *old = (const void *)(saved + 1);
     struct cr_pid_map map;
     memset(&map, 0, sizeof map);
@@ -774,6 +777,20 @@ static void poke_pid_map(struct child *c)
         if (!known && map.n < CR_PID_MAP_MAX)
             map.e[map.n++] = (struct cr_pid_pair){ outside[w][0], outside[w][1] };
     }
+    /* a task of a step: the pids of the node's other tasks, as their programs know
+     * them and as they are now (restart_step_pids.c) */
+    struct ctx_pid_pair mine[CR_PID_MAP_MAX];
+    uint32_t nmine = 0;
+    for (uint32_t k = 0; k < nnow && nmine < CR_PID_MAP_MAX; k++) {
+        int32_t known = now[k].known; /* (the file has the kernel's numbers) */
+        for (uint32_t i = 0; i < saved->n; i++)
+            if (old[i].real == now[k].known) {
+                known = old[i].known;
+                break;
+            }
+        mine[nmine++] = (struct ctx_pid_pair){ known, now[k].real };
+    }
+    cr_step_pids(c, mine, nmine, 1, &map);
     if (!saved->n && !map.n)
         return; /* (nothing to write over an empty table) */
     uint64_t addr = saved->addr;
@@ -884,6 +901,8 @@ static __attribute__((noreturn)) void build_and_jump(struct child *c)
      * what it does from outside (cr_restart_spawn, or cr_restart_spawn_tree for every
      * process of a tree; not with --stop) */
     plan->use_gate = (c->img->hdr.flags & CTX_HDR_PTRACE) && !c->o->stop_first;
+    /* ... and a task of a step until every task of it is restored (restart_step_pids.c) */
+    plan->use_gate |= !c->pool && cr_step_gated(c->o);
     plan->member = c->member;
     /* /proc/self is named as the mount of /proc sees it: cr_restart's, the host's */
     char self[32];
@@ -1363,6 +1382,19 @@ pid_t cr_restart_spawn(struct ctx_image *img, const struct cr_restart_opts *o, s
             fprintf(stderr, "cr_restart: warning: process %d keeps the restorer's %llu KiB "
                     "at 0x%llx: %s\n", (int)pid, (unsigned long long)(st.hole_len >> 10),
                     (unsigned long long)st.hole_start, why);
+        if (cr_step_gated(o)) { /* a task of a step (a ptrace image's gate is open) */
+            int ptrace = (img->hdr.flags & CTX_HDR_PTRACE) != 0;
+            int rc = cr_step_start(o, pid, ptrace ? 0 : st.gate, err, len);
+            if (rc < 0) { /* it never ran */
+                kill(pid, SIGKILL);
+                waitpid(pid, NULL, 0);
+                if (*lazy) {
+                    cr_lazy_finish(*lazy, NULL, 0, NULL, 0);
+                    *lazy = NULL;
+                }
+                return rc;
+            }
+        }
         return pid;
     }
     int status = 0;

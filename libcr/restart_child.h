@@ -74,6 +74,19 @@ const char *relocate(const struct cr_restart_opts *o, const char *path, char *bu
  * of the generation its image is in; 0 when there is none. */
 int cr_step_rank(struct child *c, unsigned *rank, unsigned *tasks);
 
+/* restart_step_pids.c: a task of a step (--step-dir): its processes' pids (mine, n
+ * pairs: as the program knows each and as it is now) said to the other tasks, and
+ * (want) theirs on this node added to map, the runtime's table to be. */
+struct cr_pid_map;
+void cr_step_pids(struct child *c, const struct ctx_pid_pair *mine, uint32_t n, int want,
+                  struct cr_pid_map *map);
+/* A task of a step restarted with --step-dir (not --stop): its threads wait at the
+ * restorer's gate until every task of the step is restored; cr_step_start, in
+ * cr_restart once its process said so, waits for them and opens the gate (0, or
+ * -errno with the message in err: the process has not run).  With gate 0 (a tree, a
+ * ptrace image: not held) it only says the task is restored. */
+int cr_step_gated(const struct cr_restart_opts *o);
+int cr_step_start(const struct cr_restart_opts *o, pid_t pid, uint64_t gate, char *err, size_t len);
 /* restart_step_shm.c: memory shared with other tasks of the step (--step-dir and the
  * generation's shm.NODE lists).  Deleted files and memfds: c->map_fds of their VMAs
  * set to the one file (made and filled by the first rank, opened by the others), each

@@ -673,6 +673,8 @@ pid_t cr_restart_spawn_tree(struct ctx_tree *t, const struct cr_restart_opts *o,
     }
     if (rc2 == 0) /* every process is there: a ptrace image's completed before any runs */
         rc2 = complete_from_outside(t, o, got, nlive, err, len);
+    if (rc2 == 0 && o->step_dir) /* a task of a step: the others wait for it (no gate here) */
+        rc2 = cr_step_start(o, 0, 0, err, len);
     free(got);
     if (rc2 < 0) {
         if (child > 0)

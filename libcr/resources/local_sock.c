@@ -33,6 +33,12 @@ struct sender_query {
     const struct sock_scan *ss;
     int fd;
     const char *what;
+    /* a task of a step: the named socket outside the process the datagrams came from
+     * (another task's, sent again by it at restart, step_dgram.c), and how many came
+     * from sockets of the process */
+    struct sockaddr_un step_from;
+    socklen_t step_from_len;
+    int own;
 };
 
 static int same_inet_addr(const struct sockaddr_storage *bound, const struct sockaddr *src)
@@ -85,8 +91,24 @@ static int unix_sender(void *arg, const struct sockaddr *src, socklen_t alen)
         socklen_t blen = sizeof bound;
         if (si->domain == AF_UNIX && getsockopt(si->fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 &&
             type == SOCK_DGRAM && getsockname(si->fd, (struct sockaddr *)&bound, &blen) == 0 &&
-            blen == alen && !memcmp(&bound, src, alen))
+            blen == alen && !memcmp(&bound, src, alen)) {
+            q->own++;
             return si->fd;
+        }
+    }
+    if (q->d->step && alen > offsetof(struct sockaddr_un, sun_path) && alen <= sizeof q->step_from) {
+        /* a task of a step: another task's socket, which sends them again at restart
+         * (one sender: the order of datagrams from two processes could not be kept) */
+        if (!q->step_from_len) {
+            memcpy(&q->step_from, src, alen);
+            q->step_from_len = alen;
+            return SOCK_FROM_STEP;
+        }
+        if (q->step_from_len == alen && !memcmp(&q->step_from, src, alen))
+            return SOCK_FROM_STEP;
+        return fail(q->d, ENOTSUP, "fd %d (%s) has datagrams queued from two sockets outside the "
+                    "process: a restart sends each again from its task, and could not keep their "
+                    "order; let the program read them before the checkpoint", q->fd, q->what);
     }
     return fail(q->d, ENOTSUP, "fd %d (%s) has datagrams queued from a socket %s: a restart "
                 "cannot send them again from their sender; let the program read them before the "
@@ -213,11 +235,22 @@ int save_local_socket(struct dump *d, const struct sock_scan *ss, int fd, const 
                     "program uncork it before the checkpoint", fd, text, held);
     ssize_t queued = 0;
     if (so.type != SOCK_STREAM) { /* a stream socket here is not connected: nothing queued */
-        struct sender_query q = { d, ss, fd, text };
+        static struct sender_query q; /* (its address: off the runtime's small stack) */
+        memset(&q, 0, sizeof q);
+        q.d = d, q.ss = ss, q.fd = fd, q.what = text;
         queued = sock_peek_queue(d, fd, text, so.type, so.shutdown & 1, 0, buf, bufsize, &so.nmsgs,
                                  so.domain == AF_UNIX ? unix_sender : udp_sender, &q);
         if (queued < 0)
             return (int)queued;
+        if (q.step_from_len) { /* from another task of the step */
+            if (q.own)
+                return fail(d, ENOTSUP, "fd %d (%s) has datagrams queued from a socket of the "
+                            "process and from one of another task of the step: a restart sends "
+                            "each again from its task, and could not keep their order; let the "
+                            "program read them before the checkpoint", fd, text);
+            return save_step_dgram(d, fd, st, text, &so, buf, (size_t)queued, &q.step_from,
+                                   q.step_from_len);
+        }
     }
     /* a stream connected late: the bytes it had sent, sent again once connected (as
      * one message, or the pieces with files in flight apart: stream_msgs of them) */
@@ -363,7 +396,7 @@ static int port_holders(unsigned port, int family, int v6only, char *out, size_t
 
 #define TIME_WAIT_TRIES 650 /* 65 s, in tenths: a TIME_WAIT lasts 60 s */
 
-static int make_local_socket(struct child *c, const struct ctx_fd *f, uint32_t rec)
+int make_local_socket(struct child *c, const struct ctx_fd *f, uint32_t rec)
 {
     (void)rec;
     struct ctx_socket so;
@@ -408,15 +441,27 @@ static int make_local_socket(struct child *c, const struct ctx_fd *f, uint32_t r
         socklen_t vl = sizeof v6only;
         if (so.domain == AF_INET6)
             getsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &vl);
-        int ended = 0; /* TIME_WAIT entries alone on the port: ended once (tcp_time_wait.c) */
+        /* TIME_WAIT entries alone on the port: ended (tcp_time_wait.c), again every 2 s
+         * while they stay (a try the kernel refused, an entry that came later); what
+         * holds the port is said once the wait outlasts the first 3 s */
+        int next_end = 0, said = 0;
+        char stuck[600] = "";
         while ((rc = bind(s, (const struct sockaddr *)so.addr, so.addr_len)) < 0 && errno == EADDRINUSE &&
                so.domain != AF_UNIX &&
                (tries++ < 30 || (so.type == SOCK_STREAM && tries < 30 + TIME_WAIT_TRIES &&
                                  port_holders(port, so.domain, v6only, NULL, 0) == 0))) {
-            if (!ended && so.type == SOCK_STREAM && port_holders(port, so.domain, v6only, NULL, 0) == 0) {
-                ended = 1;
-                if (tcp_end_time_waits(port) > 0)
+            if (tries >= next_end && so.type == SOCK_STREAM && port_holders(port, so.domain, v6only, NULL, 0) == 0) {
+                next_end = tries + 20;
+                if (tcp_end_time_waits(port, stuck, sizeof stuck) > 0)
                     continue;
+            }
+            if (tries > 30 && !said) {
+                char h[560];
+                said = 1;
+                port_holders(port, so.domain, v6only, h, sizeof h);
+                dprintf(c->stdio[2] > 2 ? c->stdio[2] : STDERR_FILENO, "cr_restart: fd %d (%s): its "
+                        "port %u is held [%s]%s%s; waiting up to %d s for it\n", f->fd, what, port, h,
+                        stuck[0] ? ", not ended: " : "", stuck, TIME_WAIT_TRIES / 10);
             }
             nanosleep(&(struct timespec){ 0, 100 * 1000 * 1000 }, NULL);
         }

@@ -15,7 +15,7 @@ extern const struct cr_fd_ops cr_fd_shared, cr_fd_dup, cr_fd_file, cr_fd_dir, cr
     cr_fd_pipe, cr_fd_fifo, cr_fd_eventfd, cr_fd_epoll, cr_fd_timerfd, cr_fd_signalfd,
     cr_fd_pty, cr_fd_socket, cr_fd_listen, cr_fd_unix_pair, cr_fd_inherit, cr_fd_pidfd,
     cr_fd_mqueue, cr_fd_inotify, cr_fd_opath, cr_fd_local_socket, cr_fd_sockpair,
-    cr_fd_disconnected, cr_fd_tcp, cr_fd_step_conn, cr_fd_pmi, cr_fd_pmix_link, cr_fd_netlink, cr_fd_launcher_sock,
+    cr_fd_disconnected, cr_fd_tcp, cr_fd_step_conn, cr_fd_step_dgram, cr_fd_pmi, cr_fd_pmix_link, cr_fd_netlink, cr_fd_launcher_sock,
     cr_fd_inotify_queued, cr_fd_mqueue_notify, cr_fd_fanotify;
 
 /* Identity first (an open file description another fd has), then by what the fd is (a
@@ -26,7 +26,7 @@ const struct cr_fd_ops *const cr_fd_kinds[] = {
     &cr_fd_pipe, &cr_fd_fifo, &cr_fd_eventfd, &cr_fd_pidfd, &cr_fd_inotify, &cr_fd_fanotify,
     &cr_fd_timerfd, &cr_fd_signalfd, &cr_fd_pty, &cr_fd_pmi, &cr_fd_pmix_link, &cr_fd_netlink, &cr_fd_socket, &cr_fd_listen,
     &cr_fd_unix_pair, &cr_fd_local_socket, &cr_fd_sockpair, &cr_fd_inherit, &cr_fd_opath,
-    &cr_fd_disconnected, &cr_fd_tcp, &cr_fd_step_conn, &cr_fd_launcher_sock,
+    &cr_fd_disconnected, &cr_fd_tcp, &cr_fd_step_conn, &cr_fd_step_dgram, &cr_fd_launcher_sock,
     &cr_fd_inotify_queued, /* saved by inotify's save */
     &cr_fd_mqueue_notify,  /* saved by mqueue's save */
     &cr_fd_epoll, /* last: its finish, once every other kind's data is in place */

@@ -399,6 +399,9 @@ size_t sock_file_size(const struct ctx_sock_file *sf);
  * again, in fds[] (opened[k]: made here, to close once sent); returns what follows. */
 const unsigned char *files_in_flight(struct child *c, const struct ctx_fd *f, const unsigned char *x,
                                      uint32_t n, int *fds, int *opened);
+/* what `from` returns for a datagram from a socket of another task of the step, whose
+ * address it keeps (the message's from_fd is -1) */
+#define SOCK_FROM_STEP (-0x7fff0000)
 ssize_t sock_peek_queue(struct dump *d, int fd, const char *what, int type, int rcv_shut,
                         int files_ok, char *buf, size_t cap,
                         uint32_t *nmsgs, int (*from)(void *arg, const struct sockaddr *a,
@@ -410,6 +413,8 @@ const unsigned char *sock_state(const struct ctx_fd *f, struct ctx_socket *so);
 /* socket.c: the reader's check of a socket record's struct ctx_socket and queue
  * (CTX_FD_SOCKET, CTX_FD_SOCKPAIR), and its line in cr_info. */
 int valid_socket_state(const struct ctx_fd *f);
+/* the same for the first `end` bytes of its extra (a kind that adds a struct after) */
+int valid_socket_state_upto(const struct ctx_fd *f, size_t end);
 int valid_socket_addrs(const struct ctx_socket *so);
 void describe_socket(const struct ctx_fd *f, FILE *out, const char *acc);
 
@@ -426,11 +431,21 @@ int backlog_clients(const struct sock_scan *ss, int listener, char *buf);
 int save_local_socket(struct dump *d, const struct sock_scan *ss, int fd, const struct stat *st,
                       const char *text, uint32_t state, char *buf, size_t bufsize,
                       const char *stream, size_t stream_len, uint32_t stream_msgs);
+/* The socket of a CTX_FD_SOCKET record (or one with its struct ctx_socket first) made
+ * again: bound, listening or connected as it was, with its options; nothing queued. */
+int make_local_socket(struct child *c, const struct ctx_fd *f, uint32_t rec);
+/* step_dgram.c: a named unix datagram socket with datagrams queued from a socket of
+ * another task of the step (from: its address), saved as CTX_FD_STEP_DGRAM; the
+ * record's extra as save_local_socket made it (so, then the queue, qlen bytes). */
+int save_step_dgram(struct dump *d, int fd, const struct stat *st, const char *text,
+                    const struct ctx_socket *so, const char *queue, size_t qlen,
+                    const struct sockaddr_un *from, socklen_t from_len);
 /* The fd of the process's listening socket bound to addr (-1 none). */
 int backlog_listener(const struct sock_scan *ss, const struct sockaddr_storage *addr, socklen_t alen);
 /* tcp_time_wait.c: the TIME_WAIT entries with local TCP port `port` whose remote end is
- * an address of this host ended (a SYN from there); how many were tried. */
-int tcp_end_time_waits(unsigned port);
+ * an address of this host ended (a SYN from there); how many were tried, and in report
+ * (len bytes) what kept any from being tried ("" none). */
+int tcp_end_time_waits(unsigned port, char *report, size_t len);
 /* socket.c: unix socket file left at a path by the checkpointed process, that nobody
  * answers on: removed (a bind there would fail). */
 void remove_stale_socket_file(const struct sockaddr_un *un, socklen_t alen, int type);

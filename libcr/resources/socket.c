@@ -861,7 +861,9 @@ ssize_t sock_peek_queue(struct dump *d, int fd, const char *what, int type, int 
         if (n == 0 && (type == SOCK_STREAM || rcv_shut))
             break; /* EOF (a datagram socket shut for reading says 0 when it is empty) */
         int from_fd = -1;
-        if (from && (from_fd = from(arg, (const struct sockaddr *)&sa, salen)) < 0) {
+        if (from && (from_fd = from(arg, (const struct sockaddr *)&sa, salen)) == SOCK_FROM_STEP)
+            from_fd = -1; /* another task's: the caller keeps its address */
+        else if (from && from_fd < 0) {
             close_all(fds, nfds);
             rc = from_fd;
             break;
@@ -1332,8 +1334,13 @@ int valid_socket_addrs(const struct ctx_socket *so)
  * within bounds, every option and queued message inside the extra, nothing after. */
 int valid_socket_state(const struct ctx_fd *f)
 {
+    return valid_socket_state_upto(f, f->extra_len);
+}
+
+int valid_socket_state_upto(const struct ctx_fd *f, size_t end)
+{
     struct ctx_socket so; /* after the path: not aligned */
-    if (f->extra_len < sizeof so)
+    if (end > f->extra_len || end < sizeof so)
         return 0;
     const unsigned char *x = fd_rec_extra(f);
     memcpy(&so, x, sizeof so);
@@ -1348,11 +1355,11 @@ int valid_socket_state(const struct ctx_fd *f)
     size_t off = sizeof so;
     for (uint32_t i = 0; i < so.nmsgs; i++) {
         struct ctx_sock_msg m;
-        if (f->extra_len - off < sizeof m)
+        if (end - off < sizeof m)
             return 0;
         memcpy(&m, x + off, sizeof m);
         off += sizeof m;
-        if (m.len > f->extra_len - off || m.from_fd < -1 || m.from_fd >= CTX_FD_NUMBER_MAX ||
+        if (m.len > end - off || m.from_fd < -1 || m.from_fd >= CTX_FD_NUMBER_MAX ||
             (f->kind == CTX_FD_SOCKPAIR && m.from_fd != -1) || m.nfiles > CTX_SOCK_FILES_MAX ||
             (m.flags & ~CTX_SOCK_MSG_FLAGS) ||
             /* files in flight, the process's credentials: in a pair, or sent by a unix
@@ -1367,14 +1374,14 @@ int valid_socket_state(const struct ctx_fd *f)
         off += m.len;
         for (uint32_t k = 0; k < m.nfiles; k++) {
             struct ctx_sock_file sf;
-            if (f->extra_len - off < sizeof sf)
+            if (end - off < sizeof sf)
                 return 0;
             memcpy(&sf, x + off, sizeof sf);
             off += sizeof sf;
             /* a path to open again, or (another fd's open file) what names it; a deleted
              * file's contents */
             if (sf.same_as_fd < -1 || sf.same_as_fd >= CTX_FD_NUMBER_MAX || sf.path_len < 2 ||
-                sf.path_len > CTX_PATH_MAX || sf.path_len > f->extra_len - off ||
+                sf.path_len > CTX_PATH_MAX || sf.path_len > end - off ||
                 (x[off] != '/' && sf.same_as_fd < 0) || x[off + sf.path_len - 1] != 0 ||
                 memchr(x + off, 0, sf.path_len) != x + off + sf.path_len - 1 ||
                 (sf.flags & ~CTX_SOCK_FILE_CONTENTS))
@@ -1382,13 +1389,13 @@ int valid_socket_state(const struct ctx_fd *f)
             off += sf.path_len;
             if ((sf.flags & CTX_SOCK_FILE_CONTENTS) &&
                 (sf.same_as_fd != -1 || !S_ISREG(sf.id.mode) || sf.id.size > CTX_SOCK_FILE_CONTENTS_MAX ||
-                 sf.id.size > f->extra_len - off))
+                 sf.id.size > end - off))
                 return 0;
             if (sf.flags & CTX_SOCK_FILE_CONTENTS)
                 off += (size_t)sf.id.size;
         }
     }
-    return off == f->extra_len;
+    return off == end;
 }
 
 int cr_image_sends_own_creds(const struct ctx_image *img)

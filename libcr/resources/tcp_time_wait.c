@@ -46,31 +46,42 @@ static int proc_sockaddr(const char *hex, int v6, struct sockaddr_storage *ss, s
 }
 
 /* a SYN from remote to local, answered (refused) within 2 s: the kernel retries a SYN
- * the entry answered with an ACK after 1 s, and by then the entry is gone */
+ * the entry answered with an ACK after 1 s, and by then the entry is gone.  What
+ * stopped it, as text (the remote end's address taken by another socket, a connect
+ * the kernel refuses on the entry's own addresses), or "" */
 static void syn_from(const struct sockaddr_storage *remote, socklen_t rlen,
-                     const struct sockaddr_storage *local, socklen_t llen)
+                     const struct sockaddr_storage *local, socklen_t llen, char *why, size_t len)
 {
+    why[0] = 0;
     int s = socket(remote->ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_TCP);
-    if (s < 0)
+    if (s < 0) {
+        snprintf(why, len, "socket: %s", strerror(errno));
         return;
+    }
     int one = 1;
     struct linger reset = { 1, 0 }; /* (a listener there after all: no TIME_WAIT of ours) */
     setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     setsockopt(s, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
-    if (bind(s, (const struct sockaddr *)remote, rlen) == 0 &&
-        (connect(s, (const struct sockaddr *)local, llen) == 0 || errno == EINPROGRESS)) {
+    if (bind(s, (const struct sockaddr *)remote, rlen) < 0)
+        snprintf(why, len, "its remote end cannot be bound: %s", strerror(errno));
+    else if (connect(s, (const struct sockaddr *)local, llen) == 0 || errno == EINPROGRESS) {
         struct pollfd p = { s, POLLOUT, 0 };
         poll(&p, 1, 2000);
+    } else {
+        snprintf(why, len, "no SYN from its remote end: %s", strerror(errno));
     }
     close(s);
 }
 
-int tcp_end_time_waits(unsigned port)
+int tcp_end_time_waits(unsigned port, char *report, size_t len)
 {
     int tried = 0;
+    size_t at = 0;
+    if (len)
+        report[0] = 0;
     for (int v6 = 0; v6 < 2; v6++) {
         FILE *t = fopen(v6 ? "/proc/net/tcp6" : "/proc/net/tcp", "re");
-        char line[512], local[64], remote[64];
+        char line[512], local[64], remote[64], why[160];
         unsigned st;
         while (t && fgets(line, sizeof line, t)) {
             struct sockaddr_storage l, r;
@@ -79,8 +90,14 @@ int tcp_end_time_waits(unsigned port)
                 proc_sockaddr(local, v6, &l, &llen) < 0 || proc_sockaddr(remote, v6, &r, &rlen) < 0 ||
                 ntohs(v6 ? ((struct sockaddr_in6 *)&l)->sin6_port : ((struct sockaddr_in *)&l)->sin_port) != port)
                 continue;
-            syn_from(&r, rlen, &l, llen);
+            syn_from(&r, rlen, &l, llen, why, sizeof why);
             tried++;
+            if (why[0] && at + 1 < len) {
+                at += (size_t)snprintf(report + at, len - at, "%s%s %s -> %s: %s", at ? "; " : "",
+                                       v6 ? "tcp6" : "tcp", local, remote, why);
+                if (at >= len)
+                    at = len - 1;
+            }
         }
         if (t)
             fclose(t);
