@@ -43,6 +43,25 @@ void child_fail(struct child *c, int code, const char *fmt, ...)
     _exit(127);
 }
 
+void child_publish(struct child *c, const char *path, const void *data, size_t len)
+{
+    char tmp[4600];
+    snprintf(tmp, sizeof tmp, "%s.tmp%d", path, (int)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        child_fail(c, errno, "cannot create %s (the step's meeting place, --step-dir): %s", tmp,
+                   strerror(errno));
+    const char *p = data;
+    while (len) {
+        ssize_t w = write(fd, p, len);
+        if (w <= 0)
+            child_fail(c, w < 0 ? errno : EIO, "cannot write %s: %s", tmp, strerror(w < 0 ? errno : EIO));
+        p += w, len -= (size_t)w;
+    }
+    if (close(fd) < 0 || rename(tmp, path) < 0)
+        child_fail(c, errno, "cannot write %s: %s", path, strerror(errno));
+}
+
 int move_high(struct child *c, int fd)
 {
     if (fd < 0 || fd >= c->high)

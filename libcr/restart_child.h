@@ -63,6 +63,11 @@ pid_t cr_child_pid_now(const struct child *c, pid_t in_file);
 __attribute__((noreturn, format(printf, 3, 4)))
 void child_fail(struct child *c, int code, const char *fmt, ...);
 
+/* Writes len bytes of data to path atomically (a temporary name, then renamed): what a
+ * task publishes in its step's meeting place (--step-dir); fails the restart if it
+ * cannot. */
+void child_publish(struct child *c, const char *path, const void *data, size_t len);
+
 /* Moves fd to c->high or above (where cr_restart's own fds live), closing the old. */
 int move_high(struct child *c, int fd);
 

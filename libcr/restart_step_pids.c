@@ -32,17 +32,6 @@ static uint64_t now_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static void publish(struct child *c, const char *path, const char *text)
-{
-    char tmp[4400];
-    snprintf(tmp, sizeof tmp, "%s.tmp%d", path, (int)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-    size_t len = strlen(text);
-    if (fd < 0 || write(fd, text, len) != (ssize_t)len || close(fd) < 0 || rename(tmp, path) < 0)
-        child_fail(c, errno ? errno : EIO, "cannot write %s (the step's meeting place, --step-dir): %s",
-                   path, strerror(errno ? errno : EIO));
-}
-
 void cr_step_pids(struct child *c, const struct ctx_pid_pair *mine, uint32_t n, int want,
                   struct cr_pid_map *map)
 {
@@ -59,7 +48,7 @@ void cr_step_pids(struct child *c, const struct ctx_pid_pair *mine, uint32_t n, 
     for (uint32_t k = 0; k < n; k++)
         at += (size_t)snprintf(text + at, cap - at, "%d %d\n", (int)mine[k].known, (int)mine[k].real);
     snprintf(path, sizeof path, "%s/pids.%u", c->o->step_dir, rank);
-    publish(c, path, text);
+    child_publish(c, path, text, strlen(text));
     free(text);
     uint64_t until = now_ms() + STEP_WAIT_MS;
     for (unsigned r = 0; want && r < tasks; r++) {
@@ -106,7 +95,7 @@ void cr_step_pids(struct child *c, const struct ctx_pid_pair *mine, uint32_t n, 
     }
     /* past it: pidsdone.RANK; the last to say so (every mark seen) takes the files away */
     snprintf(path, sizeof path, "%s/pidsdone.%u", c->o->step_dir, rank);
-    publish(c, path, "");
+    child_publish(c, path, "", 0);
     for (unsigned r = 0; r < tasks; r++) {
         snprintf(path, sizeof path, "%s/pidsdone.%u", c->o->step_dir, r);
         if (access(path, F_OK) < 0)

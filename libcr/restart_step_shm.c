@@ -176,17 +176,6 @@ static void boot_id(struct child *c, char *out, size_t len)
     out[strcspn(out, "\n")] = 0;
 }
 
-static void publish(struct child *c, const char *path, const char *text)
-{
-    char tmp[4600];
-    snprintf(tmp, sizeof tmp, "%s.tmp%d", path, (int)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-    size_t len = strlen(text);
-    if (fd < 0 || write(fd, text, len) != (ssize_t)len || close(fd) < 0 || rename(tmp, path) < 0)
-        child_fail(c, errno ? errno : EIO, "cannot write %s (the step's meeting place, --step-dir): %s",
-                   path, strerror(errno ? errno : EIO));
-}
-
 /* what the first rank said of the object: waited for; on another node, refused */
 struct made {
     char boot[64];
@@ -237,7 +226,7 @@ static void have_it(struct child *c, const struct step_obj *o, int file)
     char path[4600], what[64];
     snprintf(what, sizeof what, ".got.%u", my_rank);
     meet_path(c, o, path, sizeof path, what);
-    publish(c, path, "");
+    child_publish(c, path, "", 0);
     for (int k = 0; k < o->nranks; k++) {
         snprintf(what, sizeof what, ".got.%u", o->ranks[k]);
         meet_path(c, o, path, sizeof path, what);
@@ -379,7 +368,7 @@ void cr_step_shm_files(struct child *c, void (*add_helper)(struct child *, int))
             snprintf(text, sizeof text, "boot=%s size=%llu id=-1 ctime=0 cuid=0 path=%s\n", boot,
                      (unsigned long long)size, o->path);
             meet_path(c, o, path, sizeof path, "");
-            publish(c, path, text);
+            child_publish(c, path, text, strlen(text));
         } else {
             struct made m;
             struct stat st;
@@ -436,7 +425,7 @@ void cr_step_shm_sysv_attached(struct child *c, uint32_t vma, int id)
                  (unsigned long long)ds.shm_segsz, id, (unsigned long long)ds.shm_ctime,
                  (unsigned)ds.shm_perm.cuid);
         meet_path(c, o, path, sizeof path, "");
-        publish(c, path, text);
+        child_publish(c, path, text, strlen(text));
     } else {
         struct made m;
         await_made(c, o, vma, &m); /* (read again: what the segment must be) */
@@ -535,7 +524,7 @@ void cr_step_shm_named(struct child *c)
             boot_id(c, boot, sizeof boot);
             snprintf(text, sizeof text, "boot=%s size=0 id=-1 ctime=0 cuid=0 path=%s\n", boot, path);
             meet_path(c, o, meet, sizeof meet, "");
-            publish(c, meet, text);
+            child_publish(c, meet, text, strlen(text));
         } else {
             struct made m;
             await_made(c, o, i, &m); /* (on this node: the first rank put it back here) */

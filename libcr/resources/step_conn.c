@@ -144,26 +144,6 @@ static void path_of(struct child *c, char *out, size_t len, const char *name, co
     snprintf(out, len, "%s/c.%s.%s", c->o->step_dir, name, what);
 }
 
-/* writes len bytes to DIR's file atomically (a temporary name, then renamed) */
-static void publish(struct child *c, const char *path, const void *data, size_t len)
-{
-    char tmp[4400];
-    snprintf(tmp, sizeof tmp, "%s.tmp%d", path, (int)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0)
-        child_fail(c, errno, "cannot create %s (the step's meeting place, --step-dir): %s", tmp,
-                   strerror(errno));
-    const char *p = data;
-    while (len) {
-        ssize_t w = write(fd, p, len);
-        if (w <= 0)
-            child_fail(c, w < 0 ? errno : EIO, "cannot write %s: %s", tmp, strerror(w < 0 ? errno : EIO));
-        p += w, len -= (size_t)w;
-    }
-    if (close(fd) < 0 || rename(tmp, path) < 0)
-        child_fail(c, errno, "cannot write %s: %s", path, strerror(errno));
-}
-
 /* the whole of a published file (malloc'd, *len), waiting until its peer wrote it */
 static char *await_file(struct child *c, const struct ctx_fd *f, const char *path, size_t *len,
                         uint64_t until)
@@ -265,7 +245,7 @@ static void step_barrier(struct child *c, int wait)
         return;
     char path[4400];
     snprintf(path, sizeof path, "%s/bound.%u", c->o->step_dir, rank);
-    publish(c, path, "", 0);
+    child_publish(c, path, "", 0);
     uint64_t until = now_ms() + STEP_WAIT_MS;
     for (unsigned r = 0; wait && r < tasks; r++) {
         snprintf(path, sizeof path, "%s/bound.%u", c->o->step_dir, r);
@@ -281,7 +261,7 @@ static void step_barrier(struct child *c, int wait)
     }
     /* past it: done.RANK; the last to say so (every mark seen) takes the marks away */
     snprintf(path, sizeof path, "%s/done.%u", c->o->step_dir, rank);
-    publish(c, path, "", 0);
+    child_publish(c, path, "", 0);
     for (unsigned r = 0; r < tasks; r++) {
         snprintf(path, sizeof path, "%s/done.%u", c->o->step_dir, r);
         if (access(path, F_OK) < 0)
@@ -343,7 +323,7 @@ static void prepare_step_conns(struct child *c)
                     x += sizeof m + m.len;
                 }
                 path_of(c, path, sizeof path, name, lower ? "lo" : "hi");
-                publish(c, path, data, total);
+                child_publish(c, path, data, total);
                 free(data);
                 nconns++;
                 continue;
@@ -374,7 +354,7 @@ static void prepare_step_conns(struct child *c)
                     int n = snprintf(line, sizeof line, "%s %u %s\n", host, (unsigned)port, hex);
                     memcpy(conns[k].token, hex, sizeof hex);
                     path_of(c, path, sizeof path, name, "addr");
-                    publish(c, path, line, (size_t)n);
+                    child_publish(c, path, line, (size_t)n);
                 }
                 continue;
             }

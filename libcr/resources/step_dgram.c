@@ -147,31 +147,11 @@ static void mark_path(struct child *c, const char *what, unsigned rank, char *ou
     snprintf(out, len, "%s/dgram.%s.%u", c->o->step_dir, what, rank);
 }
 
-/* writes len bytes to path atomically (a temporary name, then renamed) */
-static void publish(struct child *c, const char *path, const void *data, size_t len)
-{
-    char tmp[4400];
-    snprintf(tmp, sizeof tmp, "%s.tmp%d", path, (int)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0)
-        child_fail(c, errno, "cannot create %s (the step's meeting place, --step-dir): %s", tmp,
-                   strerror(errno));
-    const char *p = data;
-    while (len) {
-        ssize_t w = write(fd, p, len);
-        if (w <= 0)
-            child_fail(c, w < 0 ? errno : EIO, "cannot write %s: %s", tmp, strerror(w < 0 ? errno : EIO));
-        p += w, len -= (size_t)w;
-    }
-    if (close(fd) < 0 || rename(tmp, path) < 0)
-        child_fail(c, errno, "cannot write %s: %s", path, strerror(errno));
-}
-
 static void mark(struct child *c, const char *what)
 {
     char path[4400];
     mark_path(c, what, dg.rank, path, sizeof path);
-    publish(c, path, "", 0);
+    child_publish(c, path, "", 0);
 }
 
 /* until every rank's mark WHAT is there */
@@ -287,7 +267,7 @@ static void prepare_step_dgrams(struct child *c)
         }
         char path[4400];
         need_path(c, f, "need", path, sizeof path);
-        publish(c, path, data, len);
+        child_publish(c, path, data, len);
         free(data);
     }
     dg.part = named || dg.needs;
