@@ -14,16 +14,29 @@ static int accept_one(int family, int port, int listener)
 
 int main(void)
 {
-    struct sockaddr_in a4 = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_ANY) };
-    int s4 = socket(AF_INET, SOCK_STREAM, 0), s6 = socket(AF_INET6, SOCK_STREAM, 0);
-    cf_sys(s4);
-    cf_sys(s6);
-    cf_sys(bind(s4, (void *)&a4, sizeof a4));
-    socklen_t len = sizeof a4;
-    cf_sys(getsockname(s4, (void *)&a4, &len));
-    cf_setint(s6, IPPROTO_IPV6, IPV6_V6ONLY, 1);
-    struct sockaddr_in6 a6 = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_ANY_INIT, .sin6_port = a4.sin_port };
-    cf_sys(bind(s6, (void *)&a6, sizeof a6));
+    /* the port the kernel gives the IPv4 socket may be another program's on IPv6
+     * (tests run side by side): then both are made again, on another port */
+    struct sockaddr_in a4;
+    int s4, s6, bound = 0;
+    for (int tries = 0; !bound; tries++) {
+        a4 = (struct sockaddr_in){ .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_ANY) };
+        s4 = socket(AF_INET, SOCK_STREAM, 0);
+        s6 = socket(AF_INET6, SOCK_STREAM, 0);
+        cf_sys(s4);
+        cf_sys(s6);
+        cf_sys(bind(s4, (void *)&a4, sizeof a4));
+        socklen_t len = sizeof a4;
+        cf_sys(getsockname(s4, (void *)&a4, &len));
+        cf_setint(s6, IPPROTO_IPV6, IPV6_V6ONLY, 1);
+        struct sockaddr_in6 a6 = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_ANY_INIT, .sin6_port = a4.sin_port };
+        bound = bind(s6, (void *)&a6, sizeof a6) == 0;
+        cf_check(bound || (errno == EADDRINUSE && tries < 20), "bind(s6) to [::]:%d: %s", ntohs(a4.sin_port),
+                 strerror(errno));
+        if (!bound) {
+            close(s4);
+            close(s6);
+        }
+    }
     cf_sys(listen(s4, 8));
     cf_sys(listen(s6, 8));
     char w4[160], w6[160];

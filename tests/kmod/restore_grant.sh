@@ -16,12 +16,14 @@
 [ -c /dev/crctl ] || skip "no /dev/crctl: the crctl module is not loaded"
 PY=${PYTHON3:-python3}
 cat > "$T/pid.py" <<'PYEOF'
-import os, sys, time
+import os, sys, threading, time
 go = sys.argv[1]
 print("pid", os.getpid(), flush=True)
 while not os.path.exists(go):
     time.sleep(0.02)
-print("pid", os.getpid(), "real", os.readlink("/proc/self"), flush=True)
+# real: the kernel's pid, the main thread's tid (gettid is never translated by the
+# pid map; getpid, /proc/self and syscall(SYS_getpid) give the pid the program knows)
+print("pid", os.getpid(), "real", threading.get_native_id(), flush=True)
 PYEOF
 
 # start: the python above under cr_run, its pid in $pid once it printed it
@@ -35,7 +37,7 @@ start() {
 }
 # restarted NAME CR_RESTART_ARGS...: restart $T/NAME.ctx in the background, let it go on,
 # wait for its second line; sets rpid (the pid it printed: its old one under the pid map
-# of a normal user's restart), rreal (the kernel's, /proc/self) and rrc (cr_restart's status)
+# of a normal user's restart), rreal (the kernel's: its tid) and rrc (cr_restart's status)
 restarted() {
     local name=$1; shift
     "$CR_RESTART" "$@" "$T/$name.ctx" >> "$T/out" 2> "$T/$name.restart.err" &
