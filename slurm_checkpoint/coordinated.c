@@ -189,7 +189,10 @@ int cr_coordinated(struct coord_task *t, int n, int stop, unsigned maxwait_s, co
             fds[i] = open(t[i].dest, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
         int rc = fds[i] < 0 ? -errno : freeze_task(&tr[i], t[i].pid, fds[i], maxwait_s, flags, by_ptrace,
                                                    &started[i]);
-        if (rc == -EBUSY && ms_left(&busy_end) > 0) {
+        int failed_before = 0; /* (then this checkpoint fails whatever the wait) */
+        for (int k = 0; k < i; k++)
+            failed_before |= t[k].status != 0;
+        if (rc == -EBUSY && !failed_before && ms_left(&busy_end) > 0) {
             if (!waited++)
                 cr_event("CHKPT_WAIT", meet->gen, (int)t[i].rank, EBUSY, tr[i].msg, 0, NULL);
             for (int k = 0; k <= i; k++)
